@@ -1,0 +1,3 @@
+#!/bin/sh
+echo "SciServer image $SCISERVER_IMAGE"
+exec "$@"

@@ -1,0 +1,4 @@
+// Entry point of ./image-builder.
+import { main } from "./program.js";
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,53 @@
+// Rule 5, the pure half: from the paths git reports and the user's flags to the set of changed
+// layer directories.
+import { InputError, type ChangeSet, type RepoSnapshot } from "./types.js";
+
+export interface ChangeFlags {
+  all: boolean;
+  /** `--include`: plan exactly these directories (`science/x`, `compat/y`), whatever git says. */
+  include: string[];
+  /** `--ignore`: never count these as changed. */
+  ignore: string[];
+  /** Describes where `paths` came from, e.g. "changed since HEAD^". */
+  why: string;
+}
+
+/** Accepts `science/x`, `./science/x/`, `science/x/Dockerfile`-less forms; returns `science/x`. */
+function normalizeDir(arg: string, flag: string, known: Set<string>): string {
+  const dir = arg.replace(/\\/g, "/").replace(/^(\.\/)+/, "").replace(/\/+$/, "");
+  if (!known.has(dir)) {
+    throw new InputError(`${flag} ${arg}: not a layer directory (expected science/NAME or compat/NAME with a sciserver-image.json)`);
+  }
+  return dir;
+}
+
+/** `paths` are repository-relative paths that differ, as `git diff --name-only` prints them. */
+export function determineChanges(snapshot: RepoSnapshot, paths: string[], flags: ChangeFlags): ChangeSet {
+  const known = new Set([...snapshot.science.map((l) => l.path), ...snapshot.compat.map((c) => c.path)]);
+  const ignore = new Set(flags.ignore.map((d) => normalizeDir(d, "--ignore", known)));
+  const pick = (dirs: Iterable<string>, why: string): ChangeSet => {
+    const science: string[] = [];
+    const compat: string[] = [];
+    for (const d of dirs) {
+      if (ignore.has(d)) continue;
+      const [top, name] = d.split("/");
+      (top === "science" ? science : compat).push(name);
+    }
+    return { all: false, science: science.sort(), compat: compat.sort(), why };
+  };
+  if (flags.include.length > 0) {
+    return pick(new Set(flags.include.map((d) => normalizeDir(d, "--include", known))), "named by --include");
+  }
+  if (flags.all) {
+    return pick(known, "--all");
+  }
+  const changed = new Set<string>();
+  for (const p of paths) {
+    const [top, name] = p.split("/", 3);
+    if ((top === "science" || top === "compat") && name) {
+      const dir = `${top}/${name}`;
+      if (known.has(dir)) changed.add(dir);
+    }
+  }
+  return pick(changed, flags.why);
+}

@@ -1,0 +1,109 @@
+// Turns the raw files of science/ and compat/ directories into ScienceLayer / CompatLayer data,
+// checking each field (rule 1). Pure: the I/O shell hands in the file texts.
+import { parseJsonWithComments, type JsonValue } from "./json-with-comments.js";
+import { InputError, type CompatLayer, type RepoSnapshot, type ScienceLayer } from "./types.js";
+
+/** The files of one layer directory as read from disk; a missing file is `undefined`. */
+export interface RawLayerFiles {
+  kind: "science" | "compat";
+  dir: string;
+  config: string;
+  dockerfile?: string;
+}
+
+// A docker repository path component (lowercase: registries refuse capitals), which is what
+// image and target become in `{repo}/sci/{target}` and `{repo}/rel/{image}`.
+const NAME = /^[a-z0-9]+(?:[_-]+[a-z0-9]+)*$/;
+const VERSION = /^\d+(?:\.\d+)*$/;
+
+export function checkName(value: unknown, field: string, file: string): string {
+  if (typeof value !== "string") throw new InputError(`"${field}" must be a string`, file);
+  if (!NAME.test(value)) {
+    const hint = /[A-Z]/.test(value) ? " (docker image names must be lowercase)" : "";
+    throw new InputError(
+      `invalid ${field} "${value}": use lowercase letters, digits, "-" and "_", starting and ending with a letter or digit${hint}`,
+      file,
+    );
+  }
+  return value;
+}
+
+function asObject(value: JsonValue, file: string): Record<string, JsonValue> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new InputError("must contain a JSON object", file);
+  }
+  return value;
+}
+
+const SCIENCE_FIELDS = new Set(["image", "version", "target", "compat"]);
+const COMPAT_FIELDS = new Set(["includes"]);
+
+function rejectUnknownFields(obj: Record<string, JsonValue>, known: Set<string>, file: string): void {
+  for (const key of Object.keys(obj)) {
+    if (!known.has(key)) throw new InputError(`unknown field "${key}" (expected ${[...known].join(", ")})`, file);
+  }
+}
+
+export function parseScienceLayer(raw: RawLayerFiles): ScienceLayer {
+  const path = `science/${raw.dir}`;
+  const file = `${path}/sciserver-image.json`;
+  const { value, rawNumbers } = parseJsonWithComments(raw.config, file);
+  const obj = asObject(value, file);
+  rejectUnknownFields(obj, SCIENCE_FIELDS, file);
+  if (obj.image === undefined) throw new InputError(`missing required field "image"`, file);
+  const image = checkName(obj.image, "image", file);
+
+  let version = "1.0";
+  if (obj.version !== undefined) {
+    const v = typeof obj.version === "number" ? rawNumbers.version ?? String(obj.version) : obj.version;
+    if (typeof v !== "string" || !VERSION.test(v)) {
+      throw new InputError(`invalid version ${JSON.stringify(obj.version)}: use dotted digits such as "2.4"`, file);
+    }
+    version = v;
+  }
+  const target = obj.target === undefined ? raw.dir : checkName(obj.target, "target", file);
+  if (obj.target === undefined && !NAME.test(raw.dir)) {
+    throw new InputError(`directory name "${raw.dir}" is not a valid target; set "target" explicitly`, file);
+  }
+  let compat: string | undefined;
+  if (obj.compat !== undefined) {
+    if (typeof obj.compat !== "string" || !isPlainName(obj.compat)) {
+      throw new InputError(`invalid compat ${JSON.stringify(obj.compat)}: name a directory under compat/`, file);
+    }
+    compat = obj.compat;
+  }
+  if (raw.dockerfile === undefined) throw new InputError("missing Dockerfile", `${path}/Dockerfile`);
+  return { dir: raw.dir, path, image, version, target, compat, dockerfile: raw.dockerfile };
+}
+
+export function parseCompatLayer(raw: RawLayerFiles): CompatLayer {
+  const path = `compat/${raw.dir}`;
+  const file = `${path}/sciserver-image.json`;
+  const obj = asObject(parseJsonWithComments(raw.config, file).value, file);
+  rejectUnknownFields(obj, COMPAT_FIELDS, file);
+  const includes = obj.includes ?? [];
+  if (!Array.isArray(includes)) throw new InputError(`"includes" must be a list of compat layer names`, file);
+  for (const inc of includes) {
+    if (typeof inc !== "string" || !isPlainName(inc)) {
+      throw new InputError(`invalid include ${JSON.stringify(inc)}: includes are plain compat directory names`, file);
+    }
+  }
+  if (raw.dockerfile === undefined) throw new InputError("missing Dockerfile", `${path}/Dockerfile`);
+  return { dir: raw.dir, path, includes: includes as string[], dockerfile: raw.dockerfile };
+}
+
+/** A directory name with no path in it: not "", ".", "..", nor anything with a slash. */
+function isPlainName(s: string): boolean {
+  return s.length > 0 && s !== "." && s !== ".." && !/[\\/]/.test(s) && !/^\s|\s$/.test(s);
+}
+
+export function readLayers(raw: RawLayerFiles[]): RepoSnapshot {
+  const science: ScienceLayer[] = [];
+  const compat: CompatLayer[] = [];
+  for (const r of raw) {
+    if (r.kind === "science") science.push(parseScienceLayer(r));
+    else compat.push(parseCompatLayer(r));
+  }
+  const byDir = (a: { dir: string }, b: { dir: string }) => (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0);
+  return { science: science.sort(byDir), compat: compat.sort(byDir) };
+}

@@ -1,0 +1,31 @@
+// Runs the real ./image-builder entry point as a child process.
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** Repository root of image-builder itself (dist/test/helpers -> ../../..). */
+export const PROJECT_ROOT = join(here, "..", "..", "..");
+export const MAIN = join(PROJECT_ROOT, "dist", "src", "cli", "main.js");
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): CliResult {
+  const r = spawnSync(process.execPath, [MAIN, ...args], {
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+    encoding: "utf8",
+    timeout: opts.timeoutMs ?? 120_000,
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs with --json --dryrun and parses the plan. */
+export function planJson(args: string[], cwd: string): { code: number; plan: any; stderr: string } {
+  const r = runCli(["--dryrun", "--json", ...args], { cwd });
+  return { code: r.code, plan: r.code === 0 ? JSON.parse(r.stdout) : undefined, stderr: r.stderr };
+}

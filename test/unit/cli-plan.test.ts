@@ -1,0 +1,225 @@
+// The dry-run plan through the real CLI, on real git repositories in temporary directories.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { compat, makeRepo, science, type TempRepo } from "../helpers/repo.js";
+import { PROJECT_ROOT, planJson, runCli } from "../helpers/cli.js";
+
+const CONFIG = { "image-builder.json": '{\n  # default registry\n  "repo": "registry.example.org/images"\n}\n' };
+
+/** nist-basic 1.0 <- nist-basic-2 2.0; astro (separate); compat jupyter includes base. */
+function nistRepo(): TempRepo {
+  return makeRepo({
+    ...CONFIG,
+    ...science("nist-basic", { image: "nist-basic", version: "1.0", compat: "jupyter" }, "FROM busybox:stable\nRUN echo 1\n"),
+    ...science("nist-basic-2", { image: "nist-basic", version: "2.0", compat: "jupyter" }, "FROM registry.example.org/images/sci/nist-basic:1.0\nRUN echo 2\n"),
+    ...science("astro", { image: "astro", version: "1.0", compat: "base" }, "FROM busybox:stable\n"),
+    ...compat("base", [], "COPY a /a\n", { a: "a" }),
+    ...compat("jupyter", ["base"], "COPY b /b\n", { b: "b" }),
+  });
+}
+
+const ids = (plan: any): string[] => plan.builds.map((b: any) => b.id);
+
+test("-v prints one line per final image and the summary, like the original tool", () => {
+  const repo = nistRepo();
+  try {
+    repo.write({ "science/nist-basic/Dockerfile": "FROM busybox:stable\nRUN echo changed\n" });
+    const h = repo.commit("change nist-basic");
+    const n = repo.git("rev-list", "--count", "HEAD");
+    const r = runCli(["-v", "--dryrun"], { cwd: repo.root });
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stderr,
+      `change results in final image nist-basic => nist-basic:1.0-${n}-${h}, nist-basic:1.0\n` +
+      `change results in final image nist-basic => nist-basic:2.0-${n}-${h}, nist-basic:2.0\n` +
+      "final plan includes 2 science builds and 2 compat builds\n");
+    assert.is(r.stdout, "");
+    // Quiet by default.
+    const quiet = runCli(["--dryrun"], { cwd: repo.root });
+    assert.is(quiet.code, 0);
+    assert.is(quiet.stderr + quiet.stdout, "");
+  } finally { repo.cleanup(); }
+});
+
+test("-vv says why each build is in the plan; -vvv prints the whole plan", () => {
+  const repo = nistRepo();
+  try {
+    repo.write({ "compat/base/a": "changed" });
+    repo.commit();
+    const r = runCli(["-vv", "--dryrun"], { cwd: repo.root });
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stderr, "build rel/nist-basic:2.0: compat base changed (included by jupyter)");
+    assert.match(r.stderr, "build rel/astro:1.0: compat base changed");
+    assert.match(r.stderr, "final plan includes 0 science builds and 3 compat builds");
+    repo.write({ "science/nist-basic/Dockerfile": "FROM busybox:stable\nRUN echo x\n" });
+    const vv = runCli(["-vv", "--dryrun"], { cwd: repo.root });
+    assert.match(vv.stderr, "build sci/nist-basic: changed since HEAD^");
+    assert.match(vv.stderr, "build sci/nist-basic-2 (after sci/nist-basic): built on sci/nist-basic");
+    const vvv = runCli(["-vvv", "--dryrun"], { cwd: repo.root });
+    assert.match(vvv.stderr, "FROM registry.example.org/images/sci/nist-basic:1.0");
+    assert.match(vvv.stderr, "ENV SCISERVER_IMAGE=nist-basic:2.0-");
+    assert.match(vvv.stderr, "label: org.sciserver.science.nist-basic.version=1.0-");
+  } finally { repo.cleanup(); }
+});
+
+test("--json prints the documented plan format", () => {
+  const repo = nistRepo();
+  try {
+    const { code, plan, stderr } = planJson(["--all"], repo.root);
+    assert.is(code, 0, stderr);
+    assert.is(plan.repo, "registry.example.org/images");
+    assert.is(plan.commit, repo.git("rev-parse", "HEAD"));
+    assert.is(plan.buildNumber, 1);
+    const b = plan.builds.find((x: any) => x.id === "rel/nist-basic:2.0");
+    for (const k of ["id", "kind", "image", "version", "target", "reasons", "dependsOn", "request"]) assert.ok(k in b, k);
+    for (const k of ["command", "contexts", "dockerfile", "environment", "tags", "labels"]) assert.ok(k in b.request, k);
+    assert.is(b.kind, "compat");
+    assert.equal(b.request.contexts, ["compat/base", "compat/jupyter"]);
+    assert.is(b.request.command[0], "docker");
+    assert.is(b.request.command[1], "build");
+  } finally { repo.cleanup(); }
+});
+
+test("uncommitted changes in the working tree count against the default HEAD^", () => {
+  const repo = nistRepo();
+  try {
+    repo.write({ "x.txt": "unrelated" });
+    repo.commit();
+    assert.equal(ids(planJson([], repo.root).plan), []);
+    repo.write({ "science/astro/Dockerfile": "FROM busybox:stable\nRUN true\n" });
+    assert.equal(ids(planJson([], repo.root).plan), ["sci/astro", "rel/astro:1.0"]);
+  } finally { repo.cleanup(); }
+});
+
+test("the first commit with the default ref plans everything", () => {
+  const repo = nistRepo();
+  try {
+    assert.equal(ids(planJson([], repo.root).plan).length, 6);
+  } finally { repo.cleanup(); }
+});
+
+test("--ref plans several commits at once; a range A..B ignores the working tree", () => {
+  const repo = nistRepo();
+  try {
+    repo.write({ "science/astro/x": "1" }); repo.commit();
+    repo.write({ "compat/jupyter/b": "2" }); repo.commit();
+    repo.write({ "README": "3" }); repo.commit();
+    repo.write({ "science/nist-basic-2/Dockerfile": "FROM registry.example.org/images/sci/nist-basic:1.0\nRUN echo uncommitted\n" });
+    assert.equal(ids(planJson([], repo.root).plan), ["sci/nist-basic-2", "rel/nist-basic:2.0"]);
+    assert.equal(ids(planJson(["--ref", "HEAD~3"], repo.root).plan),
+      ["sci/astro", "sci/nist-basic-2", "rel/astro:1.0", "rel/nist-basic:1.0", "rel/nist-basic:2.0"]);
+    assert.equal(ids(planJson(["--ref", "HEAD~3..HEAD"], repo.root).plan),
+      ["sci/astro", "rel/astro:1.0", "rel/nist-basic:1.0", "rel/nist-basic:2.0"]);
+    assert.equal(ids(planJson(["--ref", "HEAD~2..HEAD"], repo.root).plan), ["rel/nist-basic:1.0", "rel/nist-basic:2.0"]);
+    assert.equal(ids(planJson(["--ref", "HEAD~3..HEAD~2"], repo.root).plan), ["sci/astro", "rel/astro:1.0"]);
+    repo.git("tag", "v1", "HEAD~2");
+    repo.git("branch", "old", "HEAD~3");
+    assert.equal(ids(planJson(["--ref", "old..v1"], repo.root).plan), ["sci/astro", "rel/astro:1.0"]);
+  } finally { repo.cleanup(); }
+});
+
+test("--untracked counts new directories git does not track yet", () => {
+  const repo = nistRepo();
+  try {
+    repo.write({ "x": "1" }); repo.commit();
+    repo.write(science("fresh", { image: "fresh", compat: "base" }, "FROM busybox:stable\n"));
+    assert.equal(ids(planJson([], repo.root).plan), []);
+    assert.equal(ids(planJson(["--untracked"], repo.root).plan), ["sci/fresh", "rel/fresh:1.0"]);
+    repo.write({ "science/astro/new-file.txt": "not yet added" });
+    assert.equal(ids(planJson(["--untracked", "--ignore", "science/fresh"], repo.root).plan), ["sci/astro", "rel/astro:1.0"]);
+    assert.equal(ids(planJson([], repo.root).plan), []);
+  } finally { repo.cleanup(); }
+});
+
+test("--include plans exactly the named directories; --ignore never counts them", () => {
+  const repo = nistRepo();
+  try {
+    repo.write({ "science/astro/x": "1", "science/nist-basic/x": "1" }); repo.commit();
+    assert.equal(ids(planJson(["--include", "science/nist-basic-2", "compat/base/"], repo.root).plan),
+      ["sci/nist-basic-2", "rel/astro:1.0", "rel/nist-basic:1.0", "rel/nist-basic:2.0"]);
+    assert.equal(ids(planJson(["--ignore", "science/nist-basic"], repo.root).plan), ["sci/astro", "rel/astro:1.0"]);
+    const bad = runCli(["--dryrun", "--include", "science/nope"], { cwd: repo.root });
+    assert.is(bad.code, 2);
+    assert.match(bad.stderr, /--include science\/nope: not a layer directory/);
+  } finally { repo.cleanup(); }
+});
+
+test("--repo overrides the repository's config; without either it is an error", () => {
+  const repo = nistRepo();
+  try {
+    const { plan } = planJson(["--all", "--repo", "127.0.0.1:5000/test/"], repo.root);
+    assert.is(plan.repo, "127.0.0.1:5000/test");
+    assert.ok(plan.builds[0].request.tags[0].startsWith("127.0.0.1:5000/test/sci/"));
+    repo.remove("image-builder.json");
+    const r = runCli(["--dryrun", "--all"], { cwd: repo.root });
+    assert.is(r.code, 2);
+    assert.match(r.stderr, /no registry location: pass --repo or set "repo" in image-builder.json/);
+  } finally { repo.cleanup(); }
+});
+
+test("bad input: one line naming the file and the problem, exit 2, no stack trace, nothing written", () => {
+  const repo = nistRepo();
+  try {
+    const before = readdirSync(repo.root).sort();
+    const expectOneLine = (args: string[], pattern: RegExp) => {
+      const r = runCli(["--dryrun", "-v", ...args], { cwd: repo.root });
+      assert.is(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr.trim(), pattern, r.stderr);
+      assert.is(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert.not.match(r.stderr, /\n\s+at /);
+      assert.is(r.stdout, "");
+    };
+    expectOneLine(["--ref", "no-such-branch"], /^image-builder: error: --ref no-such-branch: git does not know this revision$/);
+    const notGit = mkdtempSync(join(tmpdir(), "ib-notgit-"));
+    expectOneLine(["--root", notGit], /not a git repository/);
+    rmSync(notGit, { recursive: true });
+    repo.write({ "science/astro/sciserver-image.json": '{\n  "image": "astro",,\n}' });
+    expectOneLine([], /^image-builder: error: science\/astro\/sciserver-image\.json: invalid JSON at line 2, column 20: property name expected$/);
+    repo.write({ "science/astro/sciserver-image.json": '{"image": "astro", "compat": "base"}' });
+    repo.remove("science/astro/Dockerfile");
+    expectOneLine([], /science\/astro\/Dockerfile: missing Dockerfile/);
+    expectOneLine(["--jobs", "0"], /--jobs/);
+    assert.equal(readdirSync(repo.root).sort(), before);
+  } finally { repo.cleanup(); }
+});
+
+test("git is asked a fixed number of times, whatever the number of layers (one diff for the repo)", () => {
+  const files: Record<string, string> = { ...CONFIG, ...compat("base", [], "RUN true\n") };
+  for (let i = 0; i < 40; i++) Object.assign(files, science(`l${i}`, { image: `l${i}`, compat: "base" }, "FROM busybox:stable\n"));
+  const repo = makeRepo(files);
+  try {
+    repo.write({ "science/l7/x": "1" }); repo.commit();
+    const trace = join(repo.root, "..", `trace-${Date.now()}.txt`);
+    const r = runCli(["--dryrun", "--json", "--untracked"], { cwd: repo.root, env: { GIT_TRACE: trace } });
+    assert.is(r.code, 0, r.stderr);
+    assert.equal(ids(JSON.parse(r.stdout)), ["sci/l7", "rel/l7:1.0"]);
+    const commands = readFileSync(trace, "utf8").split("\n").filter((l) => /trace: (built-in|exec): git /.test(l));
+    rmSync(trace);
+    assert.is(commands.filter((l) => / git diff /.test(l)).length, 1, commands.join("\n"));
+    assert.ok(commands.length <= 4, commands.join("\n"));
+  } finally { repo.cleanup(); }
+});
+
+test("the README's main job: the example images plan with --all", () => {
+  const r = runCli(["-v", "--dryrun", "--all"], { cwd: PROJECT_ROOT });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /change results in final image essentials => essentials:2\.4-\d+-[0-9a-f]+, essentials:2\.4/);
+  assert.match(r.stderr, /change results in final image essentials => essentials:2\.5-/);
+  assert.match(r.stderr, /change results in final image astro => astro:1\.0-/);
+  assert.match(r.stderr, "final plan includes 4 science builds and 3 compat builds");
+});
+
+test("building without an engine address that answers fails with one line naming it", () => {
+  const repo = nistRepo();
+  try {
+    const r = runCli(["--all"], { cwd: repo.root, env: { DOCKER_HOST: "unix:///nonexistent/docker.sock" } });
+    assert.is(r.code, 1, r.stderr);
+    assert.match(r.stderr, /unix:\/\/\/nonexistent\/docker\.sock/);
+    assert.match(r.stderr, /DOCKER_HOST/);
+    assert.not.match(r.stderr, /\n\s+at /);
+  } finally { repo.cleanup(); }
+});
+
+test.run();

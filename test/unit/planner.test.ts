@@ -1,0 +1,280 @@
+// The pure planner: snapshots in, plans out. No files, no git.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { planBuilds } from "../../src/core/plan-builds.js";
+import { readLayers, type RawLayerFiles } from "../../src/core/layer-config.js";
+import { compareVersions } from "../../src/core/versions.js";
+import { InputError, type ChangeSet, type Plan, type RepoSnapshot } from "../../src/core/types.js";
+
+const GIT = { commit: "f90dbd6aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", shortCommit: "f90dbd6", buildNumber: 42 };
+
+/** A science layer; every image:version has a final layer, which needs a compat: "base" unless given. */
+function sci(dir: string, meta: Record<string, unknown>, dockerfile: string): RawLayerFiles {
+  return { kind: "science", dir, config: JSON.stringify({ compat: "base", ...meta }), dockerfile };
+}
+function cmp(dir: string, includes: string[], dockerfile = `COPY ${dir}.txt /${dir}.txt\n`): RawLayerFiles {
+  return { kind: "compat", dir, config: JSON.stringify({ includes }), dockerfile };
+}
+function changes(partial: Partial<ChangeSet>): ChangeSet {
+  return { all: false, science: [], compat: [], why: "changed since HEAD^", ...partial };
+}
+function plan(raw: RawLayerFiles[], ch: Partial<ChangeSet>, buildArgs: Record<string, string> = {}): Plan {
+  const snapshot: RepoSnapshot = readLayers(raw);
+  return planBuilds(snapshot, { repo: "reg.example.org/ci", git: GIT, changes: changes(ch), buildTime: 1700000000, buildArgs });
+}
+function ids(p: Plan): string[] {
+  return p.builds.map((b) => b.id);
+}
+function throwsInput(fn: () => unknown, pattern: RegExp): void {
+  try {
+    fn();
+  } catch (e) {
+    assert.instance(e, InputError);
+    assert.match((e as Error).message, pattern);
+    return;
+  }
+  assert.unreachable(`expected an InputError matching ${pattern}`);
+}
+
+// nist-basic 1.0 <- nist-basic-2 (2.0), as in the seed README.
+const NIST = [
+  sci("nist-basic", { image: "nist-basic", version: "1.0", compat: "jupyter" }, "FROM busybox:stable\n"),
+  sci("nist-basic-2", { image: "nist-basic", version: "2.0", compat: "jupyter" }, "FROM sci/nist-basic:1.0\nRUN true\n"),
+  cmp("base", []),
+  cmp("jupyter", ["base"]),
+];
+
+test("a changed parent rebuilds its child and both final images get compat builds, parents first", () => {
+  const p = plan(NIST, { science: ["nist-basic"] });
+  assert.equal(ids(p), ["sci/nist-basic", "sci/nist-basic-2", "rel/nist-basic:1.0", "rel/nist-basic:2.0"]);
+  const child = p.builds[1];
+  assert.equal(child.dependsOn, ["sci/nist-basic"]);
+  assert.equal(child.reasons, ["built on sci/nist-basic"]);
+  assert.equal(p.builds[3].dependsOn, ["sci/nist-basic-2"]);
+  assert.equal(p.builds[3].finalImage, ["nist-basic:2.0-42-f90dbd6", "nist-basic:2.0"]);
+});
+
+test("tags, labels and build-number names follow the seed", () => {
+  const p = plan(NIST, { science: ["nist-basic-2"] });
+  const [s, c] = p.builds;
+  assert.equal(s.request.tags, ["reg.example.org/ci/sci/nist-basic-2:2.0", "reg.example.org/ci/sci/nist-basic-2:2.0-42-f90dbd6"]);
+  assert.equal(s.request.labels, {
+    "org.sciserver.science.nist-basic-2.version": "2.0-42-f90dbd6",
+    "org.sciserver.science.nist-basic-2.buildtime": "1700000000",
+  });
+  assert.equal(c.request.tags, ["reg.example.org/ci/rel/nist-basic:2.0", "reg.example.org/ci/rel/nist-basic:2.0-42-f90dbd6"]);
+  assert.equal(c.request.labels, {
+    "org.sciserver.compat.version": "nist-basic:2.0-42-f90dbd6",
+    "org.sciserver.compat.buildtime": "1700000000",
+  });
+  assert.equal(p.repo, "reg.example.org/ci");
+  assert.equal(p.buildNumber, 42);
+  assert.equal(p.commit, GIT.commit);
+});
+
+test("a parent's reference is pointed at this run's repo whatever registry it spells", () => {
+  const raw = [
+    sci("a", { image: "a", version: "1.0" }, "FROM busybox:stable\n"),
+    sci("b", { image: "b", compat: "base" }, "FROM prod.example.org:5000/x/sci/a:1.0 AS a\nFROM a\n"),
+    cmp("base", []),
+  ];
+  const p = plan(raw, { science: ["a"] });
+  const b = p.builds.find((x) => x.id === "sci/b")!;
+  assert.equal(b.dependsOn, ["sci/a"]);
+  assert.equal(b.request.imageRewrites, { "prod.example.org:5000/x/sci/a:1.0": "reg.example.org/ci/sci/a:1.0" });
+  assert.match(b.request.dockerfile, /^FROM reg\.example\.org\/ci\/sci\/a:1\.0 AS a$/m);
+  assert.not.match(b.request.dockerfile, /prod\.example\.org/);
+});
+
+test("dependencies come from every stage, COPY --from and ARG defaults, not only the first FROM", () => {
+  const raw = [
+    sci("a", { image: "a" }, "FROM busybox:stable\n"),
+    sci("b", { image: "b" }, "FROM busybox:stable\n"),
+    sci("c", { image: "c" }, "FROM busybox:stable\n"),
+    sci("d", { image: "d", compat: "base" }, [
+      "ARG TOOLS=registry.example.org/sci/b:1.0",
+      "FROM sci/a:1.0 AS first",
+      "FROM ${TOOLS} AS tools",
+      "FROM busybox:stable",
+      "COPY --from=sci/c:1.0 /x /x",
+      "COPY --from=tools /y /y",
+      "",
+    ].join("\n")),
+    cmp("base", []),
+  ];
+  for (const changed of ["a", "b", "c"]) {
+    const p = plan(raw, { science: [changed] });
+    assert.ok(ids(p).includes("sci/d"), `changing ${changed} rebuilds d`);
+    assert.equal(p.builds.find((x) => x.id === "sci/d")!.dependsOn, [`sci/${changed}`]);
+  }
+});
+
+test("--build-arg overrides an ARG default used in FROM", () => {
+  const raw = [
+    sci("a", { image: "a" }, "FROM busybox:stable\n"),
+    sci("b", { image: "b" }, "FROM busybox:stable\n"),
+    sci("d", { image: "d", compat: "base" }, "ARG BASE=sci/a:1.0\nFROM $BASE\n"),
+    cmp("base", []),
+  ];
+  assert.ok(ids(plan(raw, { science: ["a"] })).includes("sci/d"));
+  assert.not.ok(ids(plan(raw, { science: ["a"] }, { BASE: "sci/b:1.0" })).includes("sci/d"));
+  assert.ok(ids(plan(raw, { science: ["b"] }, { BASE: "sci/b:1.0" })).includes("sci/d"));
+});
+
+test("a FROM naming another version of a target is not a dependency", () => {
+  const raw = [
+    sci("a", { image: "a", version: "2.0" }, "FROM busybox:stable\n"),
+    sci("b", { image: "b", compat: "base" }, "FROM sci/a:1.0\n"),
+    cmp("base", []),
+  ];
+  assert.equal(ids(plan(raw, { science: ["a"] })), ["sci/a", "rel/a:2.0"]);
+});
+
+test("add without changing version: only the top layer of an image:version is final", () => {
+  const raw = [
+    sci("ess", { image: "ess", version: "2.4", compat: "base" }, "FROM busybox:stable\n"),
+    sci("ess-more", { image: "ess", version: "2.4", compat: "base" }, "FROM sci/ess:2.4\n"),
+    cmp("base", []),
+  ];
+  assert.equal(ids(plan(raw, { science: ["ess"] })), ["sci/ess", "sci/ess-more", "rel/ess:2.4"]);
+  // The lower layer does not need a compat: it is never final.
+  const noCompat = [sci("ess", { image: "ess", version: "2.4", compat: undefined }, "FROM busybox:stable\n"), ...raw.slice(1)];
+  assert.equal(ids(plan(noCompat, { science: ["ess"] })), ["sci/ess", "sci/ess-more", "rel/ess:2.4"]);
+});
+
+test("a changed compat layer, or one it includes at any depth, rebuilds compat of every final image using it", () => {
+  const raw = [
+    sci("x", { image: "x", compat: "lab" }, "FROM busybox:stable\n"),
+    sci("y", { image: "y", compat: "jupyter" }, "FROM busybox:stable\n"),
+    sci("z", { image: "z", compat: "other" }, "FROM busybox:stable\n"),
+    cmp("base", []),
+    cmp("jupyter", ["base"]),
+    cmp("lab", ["jupyter"]),
+    cmp("other", []),
+  ];
+  const p = plan(raw, { compat: ["base"] });
+  assert.equal(ids(p), ["rel/x:1.0", "rel/y:1.0"]);
+  assert.equal(p.builds[0].reasons, ["compat base changed (included by lab)"]);
+  assert.equal(p.builds[0].dependsOn, []);
+  assert.equal(ids(plan(raw, { compat: ["lab"] })), ["rel/x:1.0"]);
+});
+
+test("transitive includes are resolved depth first, each once, the layer itself last", () => {
+  const raw = [
+    sci("x", { image: "x", compat: "top" }, "FROM busybox:stable\n"),
+    cmp("base", []),
+    cmp("auth", ["base"]),
+    cmp("ui", ["base"]),
+    cmp("top", ["auth", "ui"]),
+  ];
+  const b = plan(raw, { compat: ["top"] }).builds[0];
+  assert.equal(b.request.contexts, ["compat/base", "compat/auth", "compat/ui", "compat/top"]);
+  const df = b.request.dockerfile;
+  const order = ["FROM reg.example.org/ci/sci/x:1.0", "COPY base.txt", "COPY auth.txt", "COPY ui.txt", "COPY top.txt", "ENV SCISERVER_IMAGE=x:1.0-42-f90dbd6"];
+  const at = order.map((s) => df.indexOf(s));
+  assert.ok(at.every((i) => i >= 0), df);
+  assert.equal([...at].sort((m, n) => m - n), at, "sections in overlay order");
+  assert.is(df.split("COPY base.txt").length, 2, "base appears once");
+});
+
+test("each build appears once even when reached along several paths", () => {
+  const raw = [
+    sci("a", { image: "a" }, "FROM busybox:stable\n"),
+    sci("b", { image: "b" }, "FROM sci/a:1.0\n"),
+    sci("c", { image: "c" }, "FROM sci/a:1.0\n"),
+    sci("d", { image: "d", compat: "base" }, "FROM sci/b:1.0\nCOPY --from=sci/c:1.0 / /\n"),
+    cmp("base", []),
+  ];
+  const p = plan(raw, { science: ["a", "b"], compat: ["base"] });
+  assert.equal(ids(p), ["sci/a", "sci/b", "sci/c", "sci/d", "rel/a:1.0", "rel/b:1.0", "rel/c:1.0", "rel/d:1.0"]);
+  assert.equal(p.builds[3].dependsOn, ["sci/b", "sci/c"]);
+  assert.equal(p.builds[3].reasons, ["built on sci/b", "built on sci/c"]);
+  assert.equal(p.builds[1].reasons, ["changed since HEAD^", "built on sci/a"]);
+  assert.equal(p.builds[7].reasons, ["science layer sci/d rebuilt", "compat base changed"]);
+});
+
+test("--all plans every layer and every final image", () => {
+  const p = plan(NIST, { all: true, why: "--all" });
+  assert.equal(ids(p), ["sci/nist-basic", "sci/nist-basic-2", "rel/nist-basic:1.0", "rel/nist-basic:2.0"]);
+});
+
+test("nothing changed: empty plan", () => {
+  assert.equal(plan(NIST, {}).builds, []);
+});
+
+test("versions compare numerically: 2.10 > 2.9", () => {
+  assert.is(compareVersions("2.10", "2.9"), 1);
+  assert.is(compareVersions("2.9", "2.10"), -1);
+  assert.is(compareVersions("2.0", "2"), 0);
+  const ok = [
+    sci("old", { image: "ess", version: "2.9" }, "FROM busybox:stable\n"),
+    sci("new", { image: "ess", version: "2.10", compat: "base" }, "FROM sci/old:2.9\n"),
+    cmp("base", []),
+  ];
+  assert.equal(ids(plan(ok, { science: ["old"] })), ["sci/old", "sci/new", "rel/ess:2.9", "rel/ess:2.10"]);
+  const bad = [
+    sci("old", { image: "ess", version: "2.10" }, "FROM busybox:stable\n"),
+    sci("new", { image: "ess", version: "2.9", compat: "base" }, "FROM sci/old:2.10\n"),
+    cmp("base", []),
+  ];
+  throwsInput(() => plan(bad, {}), /science\/new\/Dockerfile: ess:2.9 builds on a higher version of the same image \(old:2.10\)/);
+});
+
+test("a numeric version keeps its spelling: 2.10 stays 2.10", () => {
+  const raw: RawLayerFiles[] = [
+    { kind: "science", dir: "a", config: '{"image": "a", "version": 2.10, "compat": "base"}', dockerfile: "FROM busybox:stable\n" },
+    cmp("base", []),
+  ];
+  assert.equal(plan(raw, { science: ["a"] }).builds[1].finalImage, ["a:2.10-42-f90dbd6", "a:2.10"]);
+});
+
+test("# comments in sciserver-image.json are accepted", () => {
+  const raw: RawLayerFiles[] = [
+    { kind: "science", dir: "a", config: '{\n  # the image\n  "image": "a", # trailing\n  "compat": "base" # "x"\n}\n', dockerfile: "FROM busybox:stable\n" },
+    cmp("base", []),
+  ];
+  assert.equal(ids(plan(raw, { science: ["a"] })), ["sci/a", "rel/a:1.0"]);
+});
+
+test("target defaults to the directory name and version to 1.0", () => {
+  const p = plan([sci("my-layer", { image: "img", compat: "base" }, "FROM busybox:stable\n"), cmp("base", [])], { science: ["my-layer"] });
+  assert.is(p.builds[0].target, "my-layer");
+  assert.is(p.builds[0].version, "1.0");
+});
+
+test("errors name the file and the problem", () => {
+  const base = cmp("base", []);
+  const cases: [RawLayerFiles[], RegExp][] = [
+    [[sci("a", { image: "x", target: "t", compat: "base" }, "FROM busybox:stable\n"), sci("b", { image: "y", target: "t", compat: "base" }, "FROM busybox:stable\n"), base],
+      /^science\/b\/sciserver-image\.json: duplicate target "t" \(also used by science\/a\)$/],
+    [[sci("a", { image: "a", compat: "base" }, "FROM sci/a:1.0\n"), base], /^science\/a\/Dockerfile: layer builds on itself/],
+    [[sci("a", { image: "a", compat: "base" }, "FROM sci/b:1.0\n"), sci("b", { image: "b", compat: "base" }, "FROM sci/c:1.0\n"), sci("c", { image: "c", compat: "base" }, "FROM sci/a:1.0\n"), base],
+      /^science\/a\/Dockerfile: dependency cycle: a:1.0 -> b:1.0 -> c:1.0 -> a:1.0$/],
+    [[sci("a", { image: "a", compat: "nope" }, "FROM busybox:stable\n"), base], /^science\/a\/sciserver-image\.json: unknown compat "nope"/],
+    [[sci("a", { image: "a", compat: "base" }, "FROM busybox:stable\n"), cmp("base", ["ghost"])], /^compat\/base\/sciserver-image\.json: unknown include "ghost"/],
+    [[sci("a", { image: "a", compat: "p" }, "FROM busybox:stable\n"), cmp("p", ["q"]), cmp("q", ["p"])], /^compat\/p\/sciserver-image\.json: include cycle: p -> q -> p$/],
+    [[sci("a", { image: "a", compat: "base" }, "FROM busybox:stable\n"), cmp("base", ["../x"])], /^compat\/base\/sciserver-image\.json: invalid include "\.\.\/x"/],
+    [[{ kind: "science", dir: "a", config: '{"image": "a"}' }], /^science\/a\/Dockerfile: missing Dockerfile$/],
+    [[{ kind: "compat", dir: "c", config: '{}' }], /^compat\/c\/Dockerfile: missing Dockerfile$/],
+    [[sci("a", { image: "a", compat: "base" }, "# only a comment\nRUN true\n"), base], /^science\/a\/Dockerfile: no FROM instruction$/],
+    [[sci("a", { image: "Bad Name" }, "FROM busybox:stable\n")], /^science\/a\/sciserver-image\.json: invalid image "Bad Name"/],
+    [[sci("a", { image: "a", target: "x/y" }, "FROM busybox:stable\n")], /^science\/a\/sciserver-image\.json: invalid target "x\/y"/],
+    [[sci("a", { version: "2.4" }, "FROM busybox:stable\n")], /^science\/a\/sciserver-image\.json: missing required field "image"$/],
+    [[sci("a", { image: "a", version: "2.4-beta" }, "FROM busybox:stable\n")], /^science\/a\/sciserver-image\.json: invalid version "2.4-beta"/],
+    [[sci("a", { image: "a", compat: undefined }, "FROM busybox:stable\n")], /^science\/a\/sciserver-image\.json: final layer of a:1\.0 must name its "compat" layer$/],
+    [[sci("a", { image: "a", compat: "base" }, "FROM busybox:stable\n"), sci("b", { image: "a", compat: "base" }, "FROM busybox:stable\n"), base],
+      /image a:1\.0 has several final layers \(science\/a, science\/b\)/],
+    [[{ kind: "science", dir: "a", config: '{\n  "image": "a",\n  "version": "1.0"\n  "compat": "base"\n}' , dockerfile: "FROM x\n" }],
+      /^science\/a\/sciserver-image\.json: invalid JSON at line 4, column 3: comma expected$/],
+    [[sci("a", { image: "a", compat: "base" }, "FROM busybox:stable\n"), cmp("base", [], "FROM busybox:stable\nRUN true\n")],
+      /^compat\/base\/Dockerfile: line 1: compat Dockerfiles are fragments/],
+  ];
+  for (const [raw, pattern] of cases) throwsInput(() => plan(raw, { all: true }), pattern);
+});
+
+test("a plan serializes to JSON and back unchanged", () => {
+  const p = plan(NIST, { all: true });
+  assert.equal(JSON.parse(JSON.stringify(p)), p);
+});
+
+test.run();
