@@ -1,11 +1,19 @@
 // The command line: parses flags, calls the shell and the pure planner, hands the plan to an
-// executor. The engine client is loaded only when something is built, so the dry-run stays light.
+// executor. The engine client is loaded only when something is built, so planning stays light.
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { analyzeRepository } from "../core/analyze-repository.js";
+import { parsePlanFile } from "../core/plan-file.js";
+import { renderGraph, type GraphFormat } from "../core/render-graph.js";
+import { mergeResults, parseResultsFile, runResults, type BuildResult } from "../core/results.js";
+import { selectBuilds, type ExternalParent } from "../core/select-builds.js";
 import { InputError, type Plan } from "../core/types.js";
+import { openGit, readGitInfo } from "../io/git.js";
 import { loadPlan, type PlanFlags } from "../io/load-plan.js";
 import { describePlan } from "./report.js";
 
-interface MainOptions {
+interface PlanOptions {
   verbose: number;
   repo?: string;
   ref?: string;
@@ -14,17 +22,23 @@ interface MainOptions {
   ignore: string[];
   untracked: boolean;
   all: boolean;
-  dryrun: boolean;
-  push: boolean;
-  json: boolean;
   buildArg: Record<string, string>;
+}
+
+interface EngineOptions {
+  push: boolean;
   jobs: number;
   cache: boolean;
   pull: boolean;
   progress: "auto" | "plain";
   logDir?: string;
   failFast: boolean;
+  results?: string;
+  buildArg: Record<string, string>;
+  root: string;
 }
+
+type MainOptions = PlanOptions & EngineOptions & { dryrun: boolean; json: boolean };
 
 const EXIT_INPUT = 2;
 const EXIT_INTERRUPTED = 130;
@@ -41,33 +55,23 @@ function positiveInt(value: string): number {
   return n;
 }
 
-/** Options shared by every command that plans. */
-export function addPlanOptions(cmd: Command): Command {
-  return cmd
-    .option("-v, --verbose", "more output: -v final images, -vv why each build, -vvv the whole plan", (_: string, n: number) => n + 1, 0)
+const verbose = (cmd: Command) =>
+  cmd.option("-v, --verbose", "more output: -v final images, -vv why each build, -vvv the whole plan", (_: string, n: number) => n + 1, 0);
+
+/** Options of every command that plans. */
+function addPlanOptions(cmd: Command): Command {
+  return verbose(cmd)
     .option("--repo <location>", "registry location for tags and bases (default: \"repo\" in image-builder.json)")
     .option("--ref <revision>", "compare the working tree with this revision, or plan a range A..B (default: HEAD^)")
     .option("--root <dir>", "repository root", ".")
     .option("--include <dirs...>", "plan exactly these layer directories (science/NAME, compat/NAME), whatever git says", [])
     .option("--ignore <dirs...>", "never count these layer directories as changed", [])
-    .option("--untracked", "also count layer directories whose sciserver-image.json git does not track", false)
+    .option("--untracked", "also count files git does not track yet", false)
     .option("--all", "plan every layer", false)
     .option("--build-arg <KEY=VALUE>", "build argument for every build (repeatable)", collectBuildArg, {});
 }
 
-export function planFlags(o: MainOptions): PlanFlags {
-  return {
-    root: o.root,
-    repo: o.repo,
-    ref: o.ref,
-    include: o.include,
-    ignore: o.ignore,
-    untracked: o.untracked,
-    all: o.all,
-    buildArgs: o.buildArg,
-  };
-}
-
+/** Options of every command that builds. */
 function addEngineOptions(cmd: Command): Command {
   return cmd
     .option("--push", "push every tag of every built image to its registry", false)
@@ -76,26 +80,44 @@ function addEngineOptions(cmd: Command): Command {
     .option("--pull", "always try to pull newer versions of base images", false)
     .addOption(new Option("--progress <mode>", "progress output").choices(["auto", "plain"]).default("auto"))
     .option("--log-dir <dir>", "keep each build's full log in DIR/<build id>.log")
+    .option("--results <file>", "write each build's result and outputs (image id, tags, digests) as JSON")
     .option("--fail-fast", "stop all builds at the first failure", false);
 }
 
-async function runMain(o: MainOptions): Promise<number> {
-  const { plan } = await loadPlan(planFlags(o));
-  for (const line of describePlan(plan, o.verbose)) process.stderr.write(`${line}\n`);
-  if (o.json) process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
-  if (o.dryrun) return 0;
-  return executeOnEngine(plan, o);
+function planFlags(o: PlanOptions): PlanFlags {
+  return { root: o.root, repo: o.repo, ref: o.ref, include: o.include, ignore: o.ignore, untracked: o.untracked, all: o.all, buildArgs: o.buildArg };
 }
 
-async function executeOnEngine(plan: Plan, o: MainOptions): Promise<number> {
-  if (plan.builds.length === 0) return 0;
+function printLines(lines: string[]): void {
+  for (const line of lines) process.stderr.write(`${line}\n`);
+}
+
+async function writeOutput(file: string, text: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, text);
+}
+
+async function readInput(file: string): Promise<string> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (e) {
+    throw new InputError(`cannot read file (${(e as NodeJS.ErrnoException).code ?? String(e)})`, file);
+  }
+}
+
+/** Builds `plan` on the engine; `external` parents must already be in the registry. */
+async function executeOnEngine(plan: Plan, o: EngineOptions, external: ExternalParent[] = []): Promise<number> {
+  if (plan.builds.length === 0) {
+    if (o.results) await writeOutput(o.results, `${JSON.stringify(runResults(plan, []), null, 2)}\n`);
+    return 0;
+  }
   const engine = await import("../executors/docker/index.js");
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   try {
-    const result = await engine.executePlan(plan, {
+    const settings = {
       rootDir: o.root,
       jobs: o.jobs,
       noCache: !o.cache,
@@ -107,7 +129,13 @@ async function executeOnEngine(plan: Plan, o: MainOptions): Promise<number> {
       progress: o.progress,
       out: process.stderr,
       signal: controller.signal,
-    });
+    };
+    if (external.length > 0) await (await import("../executors/docker/parents.js")).fetchParents(external, settings);
+    const result = await engine.executePlan(plan, settings);
+    if (o.results) {
+      const results: BuildResult[] = result.outcomes.map(({ logTail: _tail, ...r }) => r);
+      await writeOutput(o.results, `${JSON.stringify(runResults(plan, results), null, 2)}\n`);
+    }
     if (result.interrupted) return EXIT_INTERRUPTED;
     return result.ok ? 0 : 1;
   } finally {
@@ -119,14 +147,68 @@ async function executeOnEngine(plan: Plan, o: MainOptions): Promise<number> {
 export function buildProgram(): Command {
   const program = new Command("image-builder")
     .description("Plans, builds, labels, tags and pushes layered science/compat Docker images")
+    .usage("[options] | <command> [options]")
+    .enablePositionalOptions()
     .option("--dryrun", "plan only: build nothing", false)
     .option("--json", "print the plan as JSON on stdout", false)
-    .showHelpAfterError("(run image-builder --help for usage)")
-    .configureOutput({ outputError: (str, write) => write(str) });
+    // Usage errors are one line, like every other bad input: "image-builder: error: ...".
+    .configureOutput({ outputError: (str, write) => write(`image-builder: ${str.trim()} (see --help)\n`) });
   addEngineOptions(addPlanOptions(program));
   program.action(async (o: MainOptions) => {
-    process.exitCode = await runMain(o);
+    const { plan } = await loadPlan(planFlags(o));
+    printLines(describePlan(plan, o.verbose));
+    if (o.json) process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
+    if (!o.dryrun) process.exitCode = await executeOnEngine(plan, o);
   });
+
+  addPlanOptions(program.command("plan"))
+    .description("write the plan's build requests (JSON) without building")
+    .option("-o, --out <file>", "write the plan to FILE instead of stdout")
+    .option("--waves", "print the build ids wave by wave, one wave per line (each wave depends only on earlier ones)", false)
+    .action(async (o: PlanOptions & { out?: string; waves: boolean }) => {
+      const { plan } = await loadPlan(planFlags(o));
+      printLines(describePlan(plan, o.verbose));
+      const json = `${JSON.stringify(plan, null, 2)}\n`;
+      if (o.out) await writeOutput(o.out, json);
+      if (o.waves) process.stdout.write(plan.waves.map((w) => `${w.join(" ")}\n`).join(""));
+      else if (!o.out) process.stdout.write(json);
+    });
+
+  addEngineOptions(verbose(program.command("run")))
+    .description("carry out a plan written by `plan --out`, whole or in part (--only), on this checkout")
+    .argument("<plan>", "plan file")
+    .option("--root <dir>", "repository root (a checkout of the plan's commit)", ".")
+    .option("--only <ids...>", "build only these requests; their other parents must be in the registry", [])
+    .option("--build-arg <KEY=VALUE>", "build argument for every build (repeatable)", collectBuildArg, {})
+    .action(async (file: string, o: EngineOptions & { only: string[]; verbose: number }) => {
+      const whole = parsePlanFile(await readInput(file), file);
+      const head = await readGitInfo(openGit(o.root), o.root);
+      if (head.commit !== whole.commit) {
+        throw new InputError(`plan was made from commit ${whole.commit.slice(0, 12)}, but the checkout in ${o.root} is at ${head.commit.slice(0, 12)}`, file);
+      }
+      const { plan, external } = selectBuilds(whole, o.only, file);
+      printLines(describePlan(plan, o.verbose));
+      process.exitCode = await executeOnEngine(plan, o, external);
+    });
+
+  addPlanOptions(program.command("graph"))
+    .description("print the layer graph, with what a change touches marked")
+    .addOption(new Option("--format <format>", "graph language").choices(["mermaid", "dot"]).default("mermaid"))
+    .action(async (o: PlanOptions & { format: GraphFormat }) => {
+      const { plan, snapshot } = await loadPlan(planFlags(o));
+      process.stdout.write(renderGraph(snapshot, analyzeRepository(snapshot, o.buildArg), plan, o.format));
+    });
+
+  program.command("merge-results")
+    .description("merge the --results files of several runs of one plan (e.g. one per agent)")
+    .argument("<files...>", "results files")
+    .option("-o, --out <file>", "write the merged results to FILE instead of stdout")
+    .action(async (files: string[], o: { out?: string }) => {
+      const inputs = await Promise.all(files.map(async (file) => ({ file, results: parseResultsFile(await readInput(file), file) })));
+      const json = `${JSON.stringify(mergeResults(inputs), null, 2)}\n`;
+      if (o.out) await writeOutput(o.out, json);
+      else process.stdout.write(json);
+    });
   return program;
 }
 

@@ -3,6 +3,7 @@
 import { analyzeRepository } from "./analyze-repository.js";
 import { compatRequest, naming, scienceRequest } from "./build-requests.js";
 import { determineBuilds } from "./determine-builds.js";
+import { groupIntoWaves } from "./waves.js";
 import type { Plan, PlanOptions, PlannedBuild, RepoSnapshot } from "./types.js";
 
 export function planBuilds(snapshot: RepoSnapshot, options: PlanOptions): Plan {
@@ -45,5 +46,5 @@ export function planBuilds(snapshot: RepoSnapshot, options: PlanOptions): Plan {
       request: compatRequest(n, layer, layers),
     });
   }
-  return { repo: n.repo, commit: options.git.commit, buildNumber: options.git.buildNumber, builds };
+  return { repo: n.repo, commit: options.git.commit, buildNumber: options.git.buildNumber, builds, waves: groupIntoWaves(builds) };
 }

@@ -109,6 +109,8 @@ export interface Plan {
   commit: string;
   buildNumber: number;
   builds: PlannedBuild[];
+  /** Build ids grouped so that each build depends only on builds of earlier waves. */
+  waves: string[][];
 }
 
 /** An error in the user's input: reported as one line, exit code 2. */

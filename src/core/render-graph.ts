@@ -1,0 +1,83 @@
+// `image-builder graph`: the layer graph with what a change touches marked, as Mermaid or DOT,
+// so a reviewer sees a plan at a glance.
+import type { RepositoryAnalysis } from "./analyze-repository.js";
+import type { Plan, RepoSnapshot } from "./types.js";
+
+export type GraphFormat = "mermaid" | "dot";
+
+type Mark = "changed" | "rebuilt" | undefined;
+interface Node { id: string; label: string; shape: "science" | "compat" | "final"; mark: Mark }
+interface Edge { from: string; to: string; dashed?: boolean }
+
+function nodeKey(id: string): string {
+  return id.replace(/[^A-Za-z0-9]/g, "_");
+}
+
+export function layerGraph(snapshot: RepoSnapshot, analysis: RepositoryAnalysis, plan: Plan): { nodes: Node[]; edges: Edge[] } {
+  const planned = new Map(plan.builds.map((b) => [b.id, b]));
+  const changedCompat = new Set<string>();
+  for (const b of plan.builds) {
+    for (const r of b.reasons) {
+      const m = /^compat (\S+) changed/.exec(r);
+      if (m) changedCompat.add(m[1]);
+    }
+  }
+  const markOf = (id: string): Mark => {
+    const b = planned.get(id);
+    if (!b) return undefined;
+    return b.reasons.some((r) => !r.startsWith("built on ") && !r.startsWith("science layer ") && !r.startsWith("compat ")) ? "changed" : "rebuilt";
+  };
+  const nodes: Node[] = [];
+  const edges: Edge[] = [];
+  const byTarget = new Map(snapshot.science.map((l) => [l.target, l]));
+  for (const t of analysis.order) {
+    const l = byTarget.get(t)!;
+    nodes.push({ id: `sci/${t}`, label: `sci/${t}:${l.version}`, shape: "science", mark: markOf(`sci/${t}`) });
+    for (const p of analysis.deps.get(t)!.parents) edges.push({ from: `sci/${p}`, to: `sci/${t}` });
+  }
+  for (const c of snapshot.compat) {
+    nodes.push({ id: `compat/${c.dir}`, label: `compat/${c.dir}`, shape: "compat", mark: changedCompat.has(c.dir) ? "changed" : undefined });
+    for (const inc of c.includes) edges.push({ from: `compat/${inc}`, to: `compat/${c.dir}`, dashed: true });
+  }
+  for (const [key, target] of analysis.finals) {
+    const id = `rel/${key}`;
+    nodes.push({ id, label: `rel/${key}`, shape: "final", mark: planned.has(id) ? "rebuilt" : undefined });
+    edges.push({ from: `sci/${target}`, to: id });
+    edges.push({ from: `compat/${byTarget.get(target)!.compat}`, to: id, dashed: true });
+  }
+  return { nodes, edges };
+}
+
+export function renderGraph(snapshot: RepoSnapshot, analysis: RepositoryAnalysis, plan: Plan, format: GraphFormat): string {
+  const { nodes, edges } = layerGraph(snapshot, analysis, plan);
+  return format === "dot" ? renderDot(nodes, edges) : renderMermaid(nodes, edges);
+}
+
+function renderMermaid(nodes: Node[], edges: Edge[]): string {
+  const open = { science: "[", compat: "[/", final: "([" } as const;
+  const close = { science: "]", compat: "/]", final: "])" } as const;
+  const lines = ["graph LR"];
+  for (const n of nodes) lines.push(`  ${nodeKey(n.id)}${open[n.shape]}"${n.label}"${close[n.shape]}`);
+  for (const e of edges) lines.push(`  ${nodeKey(e.from)} ${e.dashed ? "-.->" : "-->"} ${nodeKey(e.to)}`);
+  lines.push("  classDef changed fill:#f96,stroke:#c30,stroke-width:2px");
+  lines.push("  classDef rebuilt fill:#fe9,stroke:#c90");
+  for (const mark of ["changed", "rebuilt"] as const) {
+    const ids = nodes.filter((n) => n.mark === mark).map((n) => nodeKey(n.id));
+    if (ids.length) lines.push(`  class ${ids.join(",")} ${mark}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+function renderDot(nodes: Node[], edges: Edge[]): string {
+  const shape = { science: "box", compat: "parallelogram", final: "ellipse" } as const;
+  const fill = { changed: "#ff9966", rebuilt: "#ffee99" } as const;
+  const q = (s: string) => `"${s.replace(/"/g, '\\"')}"`;
+  const lines = ["digraph layers {", "  rankdir=LR;", "  node [fontname=Helvetica];"];
+  for (const n of nodes) {
+    const style = n.mark ? `, style=filled, fillcolor=${q(fill[n.mark])}` : "";
+    lines.push(`  ${q(n.id)} [label=${q(n.label)}, shape=${shape[n.shape]}${style}];`);
+  }
+  for (const e of edges) lines.push(`  ${q(e.from)} -> ${q(e.to)}${e.dashed ? " [style=dashed]" : ""};`);
+  lines.push("}");
+  return `${lines.join("\n")}\n`;
+}

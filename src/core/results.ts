@@ -1,0 +1,66 @@
+// Recorded outputs of a run (seed 000's output_properties), written by `--results FILE`, and the
+// merge of several runs' results (agents that each ran part of one plan).
+import { InputError, type Plan } from "./types.js";
+
+export type BuildStatus = "built" | "failed" | "skipped" | "cancelled";
+
+export interface BuildOutputs {
+  "docker-image-hash": string;
+  "docker-image-repo-tag": string[];
+  "docker-image-timestamp": string;
+  /** tag -> registry digest, after a push. */
+  "docker-image-digests"?: Record<string, string>;
+}
+
+export interface BuildResult {
+  id: string;
+  status: BuildStatus;
+  reason?: string;
+  durationMs: number;
+  pushed: boolean;
+  outputs?: BuildOutputs;
+}
+
+export interface RunResults {
+  repo: string;
+  commit: string;
+  buildNumber: number;
+  results: BuildResult[];
+}
+
+export function runResults(plan: Plan, results: BuildResult[]): RunResults {
+  return { repo: plan.repo, commit: plan.commit, buildNumber: plan.buildNumber, results };
+}
+
+// When two runs report the same build, the more informative result wins.
+const RANK: Record<BuildStatus, number> = { built: 3, failed: 2, cancelled: 1, skipped: 0 };
+
+export function mergeResults(inputs: { file: string; results: RunResults }[]): RunResults {
+  if (inputs.length === 0) throw new InputError("no results files to merge");
+  const first = inputs[0];
+  const byId = new Map<string, BuildResult>();
+  for (const { file, results } of inputs) {
+    if (results.commit !== first.results.commit || results.repo !== first.results.repo) {
+      throw new InputError(`results of another plan (commit ${results.commit}, repo ${results.repo}; ${first.file} has ${first.results.commit}, ${first.results.repo})`, file);
+    }
+    for (const r of results.results) {
+      const prev = byId.get(r.id);
+      if (!prev || RANK[r.status] > RANK[prev.status]) byId.set(r.id, r);
+    }
+  }
+  return { ...first.results, results: [...byId.values()] };
+}
+
+export function parseResultsFile(text: string, file: string): RunResults {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new InputError(`invalid JSON: ${(e as Error).message}`, file);
+  }
+  const v = value as RunResults;
+  if (!v || typeof v !== "object" || typeof v.commit !== "string" || !Array.isArray(v.results)) {
+    throw new InputError("not an image-builder results file (expected commit and results)", file);
+  }
+  return v;
+}

@@ -1,0 +1,92 @@
+// Plans as artifacts: waves, --only selections, results merging, plan files, the graph.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { groupIntoWaves } from "../../src/core/waves.js";
+import { selectBuilds } from "../../src/core/select-builds.js";
+import { mergeResults, type RunResults } from "../../src/core/results.js";
+import { parsePlanFile } from "../../src/core/plan-file.js";
+import { planBuilds } from "../../src/core/plan-builds.js";
+import { readLayers, type RawLayerFiles } from "../../src/core/layer-config.js";
+import { analyzeRepository } from "../../src/core/analyze-repository.js";
+import { renderGraph } from "../../src/core/render-graph.js";
+import { InputError, type Plan } from "../../src/core/types.js";
+
+const sci = (dir: string, meta: Record<string, unknown>, df: string): RawLayerFiles =>
+  ({ kind: "science", dir, config: JSON.stringify({ compat: "base", ...meta }), dockerfile: df });
+const RAW: RawLayerFiles[] = [
+  sci("a", { image: "a" }, "FROM busybox:stable\n"),
+  sci("b", { image: "b" }, "FROM sci/a:1.0\n"),
+  sci("c", { image: "c" }, "FROM busybox:stable\n"),
+  { kind: "compat", dir: "base", config: "{}", dockerfile: "RUN true\n" },
+];
+const GIT = { commit: "c0ffee".padEnd(40, "0"), shortCommit: "c0ffee0", buildNumber: 3 };
+
+function makePlan(changes: { science?: string[]; compat?: string[] }): Plan {
+  return planBuilds(readLayers(RAW), {
+    repo: "127.0.0.1:5055/x", git: GIT, buildTime: 1, buildArgs: {},
+    changes: { all: false, science: changes.science ?? [], compat: changes.compat ?? [], why: "changed" },
+  });
+}
+
+test("waves: each build depends only on builds of earlier waves", () => {
+  const plan = makePlan({ science: ["a", "c"] });
+  assert.equal(plan.waves, [["sci/a", "sci/c"], ["sci/b", "rel/a:1.0", "rel/c:1.0"], ["rel/b:1.0"]]);
+  assert.equal(groupIntoWaves([]), []);
+});
+
+test("--only keeps the named builds and lists the parents they need from the registry", () => {
+  const plan = makePlan({ science: ["a"] });
+  const { plan: part, external } = selectBuilds(plan, ["sci/b", "rel/b:1.0"], "plan.json");
+  assert.equal(part.builds.map((b) => b.id), ["sci/b", "rel/b:1.0"]);
+  assert.equal(part.builds[0].dependsOn, []);
+  assert.equal(part.builds[1].dependsOn, ["sci/b"]);
+  assert.equal(external, [{ id: "sci/a", baseTag: "127.0.0.1:5055/x/sci/a:1.0", buildTag: "127.0.0.1:5055/x/sci/a:1.0-3-c0ffee0" }]);
+  assert.equal(part.waves, [["sci/b"], ["rel/b:1.0"]]);
+  assert.throws(() => selectBuilds(plan, ["sci/nope"], "plan.json"), (e: Error) => e instanceof InputError && /plan\.json: --only sci\/nope: no such build/.test(e.message));
+  assert.is(selectBuilds(plan, [], "p").plan, plan);
+});
+
+test("results of several runs merge; results of another plan are refused", () => {
+  const base = { repo: "r", commit: "c", buildNumber: 1 };
+  const a: RunResults = { ...base, results: [
+    { id: "sci/a", status: "built", durationMs: 5, pushed: true, outputs: { "docker-image-hash": "sha256:1", "docker-image-repo-tag": ["r/sci/a:1.0"], "docker-image-timestamp": "t" } },
+    { id: "sci/b", status: "skipped", reason: "parent sci/x failed", durationMs: 0, pushed: false },
+  ] };
+  const b: RunResults = { ...base, results: [{ id: "sci/b", status: "built", durationMs: 7, pushed: true }] };
+  const merged = mergeResults([{ file: "a.json", results: a }, { file: "b.json", results: b }]);
+  assert.equal(merged.results.map((r) => [r.id, r.status]), [["sci/a", "built"], ["sci/b", "built"]]);
+  assert.throws(() => mergeResults([{ file: "a.json", results: a }, { file: "z.json", results: { ...b, commit: "other" } }]), /z\.json: results of another plan/);
+});
+
+test("plan files are checked before anything runs", () => {
+  const plan = makePlan({ science: ["a"] });
+  assert.equal(parsePlanFile(JSON.stringify(plan), "p.json"), plan);
+  const bad = (text: string, re: RegExp) => assert.throws(() => parsePlanFile(text, "p.json"), (e: Error) => e instanceof InputError && re.test(e.message));
+  bad("{", /^p\.json: invalid JSON/);
+  bad("{}", /^p\.json: not an image-builder plan/);
+  const outside = structuredClone(plan);
+  outside.builds[0].request.contexts = ["../../etc"];
+  bad(JSON.stringify(outside), /outside the repository/);
+  const reordered = structuredClone(plan);
+  reordered.builds.reverse();
+  bad(JSON.stringify(reordered), /does not come before it/);
+});
+
+test("the graph shows layers, includes and final images, with touched ones marked", () => {
+  const snapshot = readLayers(RAW);
+  const plan = makePlan({ science: ["a"] });
+  const mermaid = renderGraph(snapshot, analyzeRepository(snapshot), plan, "mermaid");
+  assert.match(mermaid, /^graph LR\n/);
+  assert.match(mermaid, '  sci_a --> sci_b\n');
+  assert.match(mermaid, '  sci_b --> rel_b_1_0\n');
+  assert.match(mermaid, '  compat_base -.-> rel_b_1_0\n');
+  assert.match(mermaid, "  class sci_a changed\n");
+  assert.match(mermaid, "  class sci_b,rel_a_1_0,rel_b_1_0 rebuilt\n");
+  assert.not.match(mermaid, /class [^\n]*sci_c/);
+  const dot = renderGraph(snapshot, analyzeRepository(snapshot), plan, "dot");
+  assert.match(dot, '"sci/a" -> "sci/b";');
+  assert.match(dot, '"sci/a" [label="sci/a:1.0", shape=box, style=filled, fillcolor="#ff9966"];');
+  assert.match(dot, '"sci/c" [label="sci/c:1.0", shape=box];');
+});
+
+test.run();
