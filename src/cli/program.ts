@@ -195,8 +195,8 @@ export function buildProgram(): Command {
     .description("print the layer graph, with what a change touches marked")
     .addOption(new Option("--format <format>", "graph language").choices(["mermaid", "dot"]).default("mermaid"))
     .action(async (o: PlanOptions & { format: GraphFormat }) => {
-      const { plan, snapshot } = await loadPlan(planFlags(o));
-      process.stdout.write(renderGraph(snapshot, analyzeRepository(snapshot, o.buildArg), plan, o.format));
+      const { plan, snapshot, changes } = await loadPlan(planFlags(o));
+      process.stdout.write(renderGraph(snapshot, analyzeRepository(snapshot, o.buildArg), plan, changes, o.format));
     });
 
   program.command("merge-results")

@@ -1,7 +1,7 @@
 // `image-builder graph`: the layer graph with what a change touches marked, as Mermaid or DOT,
 // so a reviewer sees a plan at a glance.
 import type { RepositoryAnalysis } from "./analyze-repository.js";
-import type { Plan, RepoSnapshot } from "./types.js";
+import type { ChangeSet, Plan, RepoSnapshot } from "./types.js";
 
 export type GraphFormat = "mermaid" | "dot";
 
@@ -13,30 +13,21 @@ function nodeKey(id: string): string {
   return id.replace(/[^A-Za-z0-9]/g, "_");
 }
 
-export function layerGraph(snapshot: RepoSnapshot, analysis: RepositoryAnalysis, plan: Plan): { nodes: Node[]; edges: Edge[] } {
-  const planned = new Map(plan.builds.map((b) => [b.id, b]));
-  const changedCompat = new Set<string>();
-  for (const b of plan.builds) {
-    for (const r of b.reasons) {
-      const m = /^compat (\S+) changed/.exec(r);
-      if (m) changedCompat.add(m[1]);
-    }
-  }
-  const markOf = (id: string): Mark => {
-    const b = planned.get(id);
-    if (!b) return undefined;
-    return b.reasons.some((r) => !r.startsWith("built on ") && !r.startsWith("science layer ") && !r.startsWith("compat ")) ? "changed" : "rebuilt";
-  };
+export function layerGraph(snapshot: RepoSnapshot, analysis: RepositoryAnalysis, plan: Plan, changes: ChangeSet): { nodes: Node[]; edges: Edge[] } {
+  const planned = new Set(plan.builds.map((b) => b.id));
+  const changedScience = new Set(changes.science);
+  const changedCompat = new Set(changes.compat);
+  const markOf = (id: string, changed: boolean): Mark => (changes.all || changed ? "changed" : planned.has(id) ? "rebuilt" : undefined);
   const nodes: Node[] = [];
   const edges: Edge[] = [];
   const byTarget = new Map(snapshot.science.map((l) => [l.target, l]));
   for (const t of analysis.order) {
     const l = byTarget.get(t)!;
-    nodes.push({ id: `sci/${t}`, label: `sci/${t}:${l.version}`, shape: "science", mark: markOf(`sci/${t}`) });
+    nodes.push({ id: `sci/${t}`, label: `sci/${t}:${l.version}`, shape: "science", mark: markOf(`sci/${t}`, changedScience.has(l.dir)) });
     for (const p of analysis.deps.get(t)!.parents) edges.push({ from: `sci/${p}`, to: `sci/${t}` });
   }
   for (const c of snapshot.compat) {
-    nodes.push({ id: `compat/${c.dir}`, label: `compat/${c.dir}`, shape: "compat", mark: changedCompat.has(c.dir) ? "changed" : undefined });
+    nodes.push({ id: `compat/${c.dir}`, label: `compat/${c.dir}`, shape: "compat", mark: markOf(`compat/${c.dir}`, changedCompat.has(c.dir)) });
     for (const inc of c.includes) edges.push({ from: `compat/${inc}`, to: `compat/${c.dir}`, dashed: true });
   }
   for (const [key, target] of analysis.finals) {
@@ -48,8 +39,8 @@ export function layerGraph(snapshot: RepoSnapshot, analysis: RepositoryAnalysis,
   return { nodes, edges };
 }
 
-export function renderGraph(snapshot: RepoSnapshot, analysis: RepositoryAnalysis, plan: Plan, format: GraphFormat): string {
-  const { nodes, edges } = layerGraph(snapshot, analysis, plan);
+export function renderGraph(snapshot: RepoSnapshot, analysis: RepositoryAnalysis, plan: Plan, changes: ChangeSet, format: GraphFormat): string {
+  const { nodes, edges } = layerGraph(snapshot, analysis, plan, changes);
   return format === "dot" ? renderDot(nodes, edges) : renderMermaid(nodes, edges);
 }
 

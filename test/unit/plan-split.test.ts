@@ -75,7 +75,8 @@ test("plan files are checked before anything runs", () => {
 test("the graph shows layers, includes and final images, with touched ones marked", () => {
   const snapshot = readLayers(RAW);
   const plan = makePlan({ science: ["a"] });
-  const mermaid = renderGraph(snapshot, analyzeRepository(snapshot), plan, "mermaid");
+  const changes = { all: false, science: ["a"], compat: [], why: "changed" };
+  const mermaid = renderGraph(snapshot, analyzeRepository(snapshot), plan, changes, "mermaid");
   assert.match(mermaid, /^graph LR\n/);
   assert.match(mermaid, '  sci_a --> sci_b\n');
   assert.match(mermaid, '  sci_b --> rel_b_1_0\n');
@@ -83,7 +84,7 @@ test("the graph shows layers, includes and final images, with touched ones marke
   assert.match(mermaid, "  class sci_a changed\n");
   assert.match(mermaid, "  class sci_b,rel_a_1_0,rel_b_1_0 rebuilt\n");
   assert.not.match(mermaid, /class [^\n]*sci_c/);
-  const dot = renderGraph(snapshot, analyzeRepository(snapshot), plan, "dot");
+  const dot = renderGraph(snapshot, analyzeRepository(snapshot), plan, changes, "dot");
   assert.match(dot, '"sci/a" -> "sci/b";');
   assert.match(dot, '"sci/a" [label="sci/a:1.0", shape=box, style=filled, fillcolor="#ff9966"];');
   assert.match(dot, '"sci/c" [label="sci/c:1.0", shape=box];');
