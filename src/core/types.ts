@@ -80,9 +80,9 @@ export interface BuildRequest {
   tags: string[];
   labels: Record<string, string>;
   /**
-   * Images of this repository's science layers that the Dockerfile names, mapped to the image
-   * of this run's `--repo` (`{repo}/sci/{target}:{version}`). The executor rewrites
-   * `FROM`/`COPY --from` references accordingly.
+   * Images of this repository's science layers that the original Dockerfile names, mapped to the
+   * image of this run's `--repo` (`{repo}/sci/{target}:{version}`); `dockerfile` already has
+   * these references rewritten. For people and audits; executors build `dockerfile` as is.
    */
   imageRewrites: Record<string, string>;
 }

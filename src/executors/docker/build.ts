@@ -1,0 +1,99 @@
+// One build request, carried out through the Engine API (`POST /build`, classic builder).
+import type Dockerode from "dockerode";
+import { parseDockerfile } from "../../core/dockerfile.js";
+import type { BuildRequest } from "../../core/types.js";
+import { registryOf, type DockerCredentials, type RegistryAuth } from "./auth.js";
+import { collectContext, DOCKERFILE_NAME, packContext } from "./context.js";
+import { engineErrorMessage, messageError, readMessages, type EngineMessage } from "./messages.js";
+
+export interface BuildSettings {
+  rootDir: string;
+  noCache: boolean;
+  pull: boolean;
+  /** `--build-arg` values; they win over the request's `environment`. */
+  buildArgs: Record<string, string>;
+  creds: DockerCredentials;
+  signal: AbortSignal;
+  /** Raw build output (may end mid-line). */
+  output: (text: string) => void;
+  /** A whole line from us rather than the engine. */
+  note: (line: string) => void;
+}
+
+export interface BuiltImage {
+  imageId: string;
+  /** The image's `Created` time as the engine reports it (RFC 3339). */
+  created: string;
+}
+
+export async function buildRequest(docker: Dockerode, request: BuildRequest, s: BuildSettings): Promise<BuiltImage> {
+  const buildargs = { ...request.environment, ...s.buildArgs };
+  // The planner already pointed references to this repository's layers at the run's --repo
+  // (request.imageRewrites says which): the request's Dockerfile is built as it stands.
+  const dockerfile = request.dockerfile;
+  const registryconfig = await pullCredentials(dockerfile, buildargs, s);
+  const entries = await collectContext(s.rootDir, request.contexts);
+  const context = packContext(entries, dockerfile);
+
+  let imageId: string | undefined;
+  let failure: string | undefined;
+  try {
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await docker.buildImage(context, {
+        // The API takes `t` once per tag; dockerode's types only allow one.
+        t: request.tags as unknown as string,
+        labels: request.labels,
+        buildargs,
+        nocache: s.noCache,
+        pull: s.pull,
+        dockerfile: DOCKERFILE_NAME,
+        rm: true,
+        forcerm: true,
+        registryconfig: registryconfig as Dockerode.RegistryConfig,
+        abortSignal: s.signal,
+      });
+    } catch (e) {
+      if (s.signal.aborted) throw e;
+      throw new Error(engineErrorMessage(e));
+    }
+    await readMessages(stream, (m) => {
+      showMessage(m, s.output);
+      if (m.aux?.ID) imageId = m.aux.ID;
+      failure ??= messageError(m);
+    }, s.signal);
+  } finally {
+    // Stops reading context files if the engine stopped early (error, abort).
+    context.destroy();
+  }
+  if (failure) throw new Error(failure);
+  if (!imageId) throw new Error("the engine ended the build without reporting an image id");
+  const info = await docker.getImage(imageId).inspect();
+  return { imageId, created: info.Created };
+}
+
+/**
+ * X-Registry-Config for pulling the Dockerfile's base images: credentials for exactly the
+ * registries it names. A credential problem only warns: the base may well be in the engine.
+ */
+async function pullCredentials(dockerfile: string, buildArgs: Record<string, string>, s: BuildSettings) {
+  const registries = new Set(parseDockerfile(dockerfile, buildArgs).imageRefs.map((r) => registryOf(r.image)));
+  const config: Record<string, RegistryAuth> = {};
+  for (const registry of registries) {
+    try {
+      const auth = await s.creds.forRegistry(registry);
+      if (auth) config[auth.serveraddress] = auth;
+    } catch (e) {
+      s.note(`warning: no credentials for pulling from ${registry}: ${(e as Error).message}`);
+    }
+  }
+  return Object.keys(config).length ? config : undefined;
+}
+
+/** Build output as text; pull progress bars (repeated per layer) are left out. */
+function showMessage(m: EngineMessage, output: (text: string) => void): void {
+  if (m.stream) output(m.stream);
+  else if (m.status && !m.progressDetail?.total) output(`${m.id ? `${m.id}: ` : ""}${m.status}\n`);
+  const error = messageError(m);
+  if (error) output(`ERROR: ${error}\n`);
+}

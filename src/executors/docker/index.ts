@@ -1,0 +1,265 @@
+// The Docker Engine executor: carries out a Plan through the Engine API (dockerode), never the
+// docker CLI. Parents build before children, up to `jobs` builds at once; a failure skips what
+// depends on it; built images are pushed as soon as they are built.
+import type { Plan } from "../../core/types.js";
+import { DockerCredentials } from "./auth.js";
+import { buildRequest, type BuiltImage } from "./build.js";
+import { checkEngine, connectEngine } from "./engine.js";
+import { formatDuration, Progress, type SummaryRow } from "./progress.js";
+import { pushTags } from "./push.js";
+import { Schedule } from "./scheduler.js";
+
+export { checkEngine, connectEngine, type Engine } from "./engine.js";
+
+export interface EngineRunOptions {
+  /** Repository root; request.contexts are relative to it. */
+  rootDir: string;
+  /** Max builds at once. */
+  jobs: number;
+  noCache: boolean;
+  pull: boolean;
+  /** --build-arg values, merged over each request's environment. */
+  buildArgs: Record<string, string>;
+  push: boolean;
+  failFast: boolean;
+  /** One full log file per build id, complete even on failure. */
+  logDir?: string;
+  /** auto: compact live view on a TTY, plain lines otherwise. */
+  progress: "auto" | "plain";
+  /** Where progress and the summary go (stderr for the CLI). */
+  out: NodeJS.WritableStream;
+  /** SIGINT/SIGTERM: stop builds in flight, push nothing more. */
+  signal?: AbortSignal;
+  /** Default: DOCKER_CONFIG or ~/.docker. */
+  dockerConfigDir?: string;
+}
+
+export interface BuildOutcome {
+  id: string;
+  status: "built" | "failed" | "skipped" | "cancelled";
+  /** Failure message, "parent X failed", why it was cancelled, or why a built image wasn't pushed. */
+  reason?: string;
+  /** Time spent building (the push not included). */
+  durationMs: number;
+  logTail?: string[];
+  /** Seed 000's output_properties. */
+  outputs?: {
+    "docker-image-hash": string;
+    "docker-image-repo-tag": string[];
+    "docker-image-timestamp": string;
+    /** tag -> registry digest, after push. */
+    "docker-image-digests"?: Record<string, string>;
+  };
+  pushed: boolean;
+}
+
+export interface RunResult {
+  outcomes: BuildOutcome[];
+  /** Every build built, and pushed when asked to. */
+  ok: boolean;
+  /** The signal aborted the run (the CLI exits 130). */
+  interrupted: boolean;
+}
+
+/**
+ * Runs the plan. Rejects only when the run can't start (engine unreachable, invalid plan,
+ * unreadable docker config); everything that goes wrong later is in the outcomes.
+ */
+export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<RunResult> {
+  const schedule = new Schedule(plan.builds);
+  const engine = connectEngine();
+  await checkEngine(engine);
+  const creds = await DockerCredentials.load(opts.dockerConfigDir);
+  const live = opts.progress === "auto" && Boolean((opts.out as { isTTY?: boolean }).isTTY);
+  const progress = new Progress({ out: opts.out, live, logDir: opts.logDir, redact: (t) => creds.redact(t) });
+  const builds = new Map(plan.builds.map((b) => [b.id, b]));
+  const outcomes = new Map<string, BuildOutcome>();
+  const jobs = Math.max(1, Math.floor(opts.jobs) || 1);
+
+  const wake = wakeup();
+  const pushSlots = limiter(jobs);
+  const pushes: Promise<void>[] = [];
+  const inFlight = new Map<string, AbortController>();
+  // Aborted on interrupt only: stops pushes in flight. fail-fast lets a started push finish.
+  const pushAbort = new AbortController();
+  const pushResults = new Map<string, PushResult>();
+  let stopped: string | undefined;
+  let interrupted = false;
+
+  const settle = (id: string, status: "skipped" | "cancelled", reason: string) => {
+    outcomes.set(id, { id, status, reason, durationMs: 0, pushed: false });
+    progress.note(`[${id}] ${status}: ${reason}`);
+  };
+  const stop = (reason: string) => {
+    if (stopped) return;
+    stopped = reason;
+    for (const s of schedule.cancelPending(reason)) settle(s.id, s.state, s.reason);
+    for (const ctl of inFlight.values()) ctl.abort(reason);
+    wake.notify();
+  };
+  const onInterrupt = () => {
+    interrupted = true;
+    stop("interrupted");
+    pushAbort.abort("interrupted");
+  };
+  opts.signal?.addEventListener("abort", onInterrupt);
+  if (opts.signal?.aborted) onInterrupt();
+
+  const onBuilt = (id: string, image: BuiltImage, durationMs: number) => {
+    schedule.succeed(id);
+    const tags = builds.get(id)!.request.tags;
+    const outcome: BuildOutcome = {
+      id, status: "built", durationMs, pushed: false,
+      outputs: { "docker-image-hash": image.imageId, "docker-image-repo-tag": [...tags], "docker-image-timestamp": image.created },
+    };
+    outcomes.set(id, outcome);
+    progress.result(id, `built ${image.imageId} in ${formatDuration(durationMs)}`);
+    if (opts.push) pushes.push(pushSlots(() => push(outcome, tags)));
+  };
+
+  const onFailed = (id: string, err: unknown, durationMs: number, aborted: boolean) => {
+    if (aborted) {
+      schedule.cancel(id);
+      outcomes.set(id, { id, status: "cancelled", reason: stopped, durationMs, pushed: false });
+      progress.result(id, `cancelled after ${formatDuration(durationMs)}: ${stopped}`);
+      return;
+    }
+    const reason = creds.redact(errorMessage(err));
+    const logTail = progress.tail(id);
+    const skipped = schedule.fail(id);
+    outcomes.set(id, { id, status: "failed", reason, durationMs, logTail, pushed: false });
+    progress.result(id, `FAILED after ${formatDuration(durationMs)}: ${reason}`, logTail);
+    for (const s of skipped) settle(s.id, s.state, s.reason);
+    if (opts.failFast) stop(`${id} failed (--fail-fast)`);
+  };
+
+  const startBuild = (id: string) => {
+    schedule.start(id);
+    const build = builds.get(id)!;
+    const ctl = new AbortController();
+    inFlight.set(id, ctl);
+    const t0 = Date.now();
+    progress.begin(id, [`build ${id} (${build.kind}, from ${build.source})`, `tags: ${build.request.tags.join(" ")}`,
+      `contexts: ${build.request.contexts.join(" ")}`]);
+    buildRequest(engine.docker, build.request, {
+      rootDir: opts.rootDir, noCache: opts.noCache, pull: opts.pull, buildArgs: opts.buildArgs, creds,
+      signal: ctl.signal,
+      output: (text) => progress.output(id, text),
+      note: (line) => progress.line(id, line),
+    })
+      .then(
+        (image) => onBuilt(id, image, Date.now() - t0),
+        (err) => onFailed(id, err, Date.now() - t0, ctl.signal.aborted),
+      )
+      .catch((err) => progress.note(`[${id}] internal error: ${errorMessage(err)}`))
+      .finally(() => {
+        inFlight.delete(id);
+        wake.notify();
+      });
+  };
+
+  const push = async (outcome: BuildOutcome, tags: string[]) => {
+    const id = outcome.id;
+    if (stopped) {
+      outcome.reason = `not pushed: ${stopped}`;
+      pushResults.set(id, "not pushed");
+      progress.result(id, outcome.reason);
+      return;
+    }
+    progress.phase(id, "pushing");
+    try {
+      const digests = await pushTags(engine.docker, tags, {
+        creds, signal: pushAbort.signal, line: (text) => progress.line(id, text),
+      });
+      outcome.outputs!["docker-image-digests"] = digests;
+      outcome.pushed = true;
+      pushResults.set(id, "pushed");
+      progress.result(id, `pushed ${tags.length} tag(s)`);
+    } catch (err) {
+      if (pushAbort.signal.aborted) {
+        outcome.reason = "not pushed: push interrupted";
+        pushResults.set(id, "not pushed");
+        progress.result(id, outcome.reason);
+        return;
+      }
+      pushResults.set(id, "push failed");
+      outcome.reason = creds.redact(errorMessage(err));
+      outcome.logTail = progress.tail(id);
+      progress.result(id, `PUSH FAILED: ${outcome.reason}`);
+      if (opts.failFast) stop(`push of ${id} failed (--fail-fast)`);
+    }
+  };
+
+  try {
+    for (;;) {
+      const woken = wake.wait();
+      if (!stopped) for (const id of schedule.ready(jobs - inFlight.size)) startBuild(id);
+      if (schedule.done()) break;
+      if (inFlight.size === 0) throw new Error("scheduler stalled: builds pending but none can start");
+      await woken;
+    }
+    await Promise.all(pushes);
+
+    const ordered = plan.builds.map((b) => outcomes.get(b.id)!);
+    const ok = !interrupted && ordered.every((o) => o.status === "built" && (!opts.push || o.pushed));
+    progress.summary(ordered.map((o) => summaryRow(o, builds.get(o.id)!.request.tags, pushResults.get(o.id))),
+      footer(ordered, opts.push, interrupted));
+    return { outcomes: ordered, ok, interrupted };
+  } finally {
+    opts.signal?.removeEventListener("abort", onInterrupt);
+    await progress.close();
+  }
+}
+
+type PushResult = "pushed" | "push failed" | "not pushed";
+
+function summaryRow(o: BuildOutcome, tags: string[], pushResult?: PushResult): SummaryRow {
+  const result = o.status === "built" && pushResult ? pushResult : o.status;
+  return { id: o.id, result, durationMs: o.durationMs, imageId: o.outputs?.["docker-image-hash"], tags, reason: o.reason };
+}
+
+function footer(outcomes: BuildOutcome[], push: boolean, interrupted: boolean): string[] {
+  const counts = new Map<string, number>();
+  for (const o of outcomes) counts.set(o.status, (counts.get(o.status) ?? 0) + 1);
+  const lines = [`${[...counts].map(([s, n]) => `${n} ${s}`).join(", ") || "nothing to build"}`];
+  if (interrupted) lines.push("Interrupted: builds in flight were cancelled and nothing more was pushed.");
+  if (!push && counts.get("built")) lines.push("Note: images were built but not pushed (use --push to push them).");
+  return lines;
+}
+
+function errorMessage(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).trim() || "unknown error";
+}
+
+/** Lets the scheduling loop sleep until some build or push changes state. */
+function wakeup() {
+  let resolve!: () => void;
+  let promise = new Promise<void>((r) => (resolve = r));
+  return {
+    /** The promise to await; take it before inspecting state so no notify is missed. */
+    wait: () => promise,
+    notify: () => {
+      const r = resolve;
+      promise = new Promise<void>((next) => (resolve = next));
+      r();
+    },
+  };
+}
+
+/** Runs at most `n` of the given tasks at once, in submission order. */
+function limiter(n: number) {
+  let active = 0;
+  const queue: (() => void)[] = [];
+  return <T>(task: () => Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const runTask = () => {
+        active++;
+        task().then(resolve, reject).finally(() => {
+          active--;
+          queue.shift()?.();
+        });
+      };
+      if (active < n) runTask();
+      else queue.push(runTask);
+    });
+}

@@ -1,0 +1,191 @@
+// What a run shows and records: build output prefixed with the build id (or, on a terminal, a
+// live view of the running builds), one complete log file per build, and the final summary.
+// Everything written passes through `redact`, so credentials can't reach the output or the logs.
+import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
+import { join } from "node:path";
+
+export interface ProgressOptions {
+  out: NodeJS.WritableStream;
+  /** Live view (redrawn status lines) instead of prefixed output lines. */
+  live: boolean;
+  logDir?: string;
+  redact: (text: string) => string;
+}
+
+export interface SummaryRow {
+  id: string;
+  result: string;
+  durationMs: number;
+  imageId?: string;
+  tags: string[];
+  reason?: string;
+}
+
+/** Lines of log kept per build for failure reports. */
+const TAIL_LINES = 20;
+const REDRAW_MS = 500;
+
+interface Running {
+  started: number;
+  /** Shown in the live view. */
+  active: boolean;
+  /** What the live view says it is doing: "starting", "step 2/4", "pushing". */
+  doing: string;
+  /** Output not yet ended by a newline. */
+  partial: string;
+  tail: string[];
+  log?: WriteStream;
+}
+
+/** `sci/foo` -> `sci_foo.log`: one flat directory, no path tricks from ids. */
+export function logFileName(id: string): string {
+  return `${id.replace(/[^A-Za-z0-9._-]/g, "_")}.log`;
+}
+
+export class Progress {
+  private readonly builds = new Map<string, Running>();
+  private readonly logs: WriteStream[] = [];
+  private drawn = 0;
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly o: ProgressOptions) {
+    if (o.logDir) mkdirSync(o.logDir, { recursive: true });
+    if (o.live) {
+      this.timer = setInterval(() => this.redraw(), REDRAW_MS);
+      this.timer.unref();
+    }
+  }
+
+  /** A build starts: opens its log file and shows it in the live view. */
+  begin(id: string, header: string[]): void {
+    const state: Running = { started: Date.now(), active: true, doing: "starting", partial: "", tail: [] };
+    if (this.o.logDir) {
+      state.log = createWriteStream(join(this.o.logDir, logFileName(id)), { flags: "w" });
+      // A log that can't be written must not crash the run; the build output still goes to `out`.
+      state.log.on("error", (e) => this.note(`warning: log file for ${id}: ${e.message}`));
+      this.logs.push(state.log);
+    }
+    this.builds.set(id, state);
+    for (const line of header) this.record(id, state, line, false);
+    this.redraw();
+  }
+
+  /** Raw output of a build (may hold partial lines): shown prefixed and logged line by line. */
+  output(id: string, text: string): void {
+    const state = this.builds.get(id);
+    if (!state) return;
+    const lines = (state.partial + text).split(/\r?\n|\r/);
+    state.partial = lines.pop()!;
+    for (const line of lines) this.record(id, state, line, true);
+  }
+
+  /** A whole line about a build from the executor itself (push status, retries, results). */
+  line(id: string, text: string): void {
+    const state = this.builds.get(id);
+    if (!state) return this.note(`[${id}] ${text}`);
+    this.flushPartial(id, state);
+    this.record(id, state, text, true);
+  }
+
+  /** The last lines a build produced, for the failure report. */
+  tail(id: string): string[] {
+    const state = this.builds.get(id);
+    if (!state) return [];
+    this.flushPartial(id, state);
+    return [...state.tail];
+  }
+
+  /** Back in the live view for another phase (the push), timed from now. */
+  phase(id: string, doing: string): void {
+    const state = this.builds.get(id);
+    if (!state) return;
+    Object.assign(state, { active: true, doing, started: Date.now() });
+    this.redraw();
+  }
+
+  /**
+   * A phase is over: `summary` goes to the output (and the log), followed by `details` (e.g.
+   * the log tail of a failure); the build leaves the live view. The log file stays open for
+   * the push, until `close`.
+   */
+  result(id: string, summary: string, details: string[] = []): void {
+    const state = this.builds.get(id);
+    if (state) {
+      this.flushPartial(id, state);
+      state.log?.write(`${this.o.redact(summary)}\n`);
+      state.active = false;
+    }
+    this.note([`[${id}] ${summary}`, ...details.map((d) => `[${id}] | ${d}`)].join("\n"));
+  }
+
+  /** A line not tied to one build. */
+  note(text: string): void {
+    this.clearLive();
+    this.o.out.write(`${this.o.redact(text)}\n`);
+    this.redraw();
+  }
+
+  summary(rows: SummaryRow[], footer: string[]): void {
+    const head = ["BUILD", "RESULT", "DURATION", "IMAGE", "TAGS"];
+    const body = rows.map((r) => [r.id, r.result, formatDuration(r.durationMs), shortId(r.imageId), r.tags.join(", ")]);
+    const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+    const fmt = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd();
+    const problems = rows.filter((r) => r.reason).map((r) => `  ${r.id}: ${r.reason}`);
+    this.note(["", fmt(head), ...body.map(fmt), ...(problems.length ? ["", ...problems] : []), ...footer].join("\n"));
+  }
+
+  /** Stops the live view and waits until every log file is complete on disk. */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.clearLive();
+    for (const [id, state] of this.builds) this.flushPartial(id, state);
+    await Promise.all(this.logs.map((log) => new Promise<void>((done) => log.end(done))));
+  }
+
+  private record(id: string, state: Running, line: string, show: boolean): void {
+    const clean = this.o.redact(line);
+    state.log?.write(`${clean}\n`);
+    state.tail.push(clean);
+    if (state.tail.length > TAIL_LINES) state.tail.shift();
+    const step = /^Step (\d+\/\d+) : /.exec(clean);
+    if (step) state.doing = `step ${step[1]}`;
+    if (show && !this.o.live) this.o.out.write(`[${id}] ${clean}\n`);
+  }
+
+  private flushPartial(id: string, state: Running): void {
+    if (state.partial === "") return;
+    const rest = state.partial;
+    state.partial = "";
+    this.record(id, state, rest, true);
+  }
+
+  private redraw(): void {
+    if (!this.o.live) return;
+    const now = Date.now();
+    const width = (this.o.out as { columns?: number }).columns || 100;
+    const lines = [...this.builds]
+      .filter(([, s]) => s.active)
+      .map(([id, s]) => `  ${id}  ${s.doing}  ${formatDuration(now - s.started)}`.slice(0, width - 1));
+    this.clearLive();
+    if (lines.length) this.o.out.write(`${lines.join("\n")}\n`);
+    this.drawn = lines.length;
+  }
+
+  private clearLive(): void {
+    if (!this.o.live || this.drawn === 0) return;
+    // Up to the first live line, then erase to the end of the screen.
+    this.o.out.write(`\x1b[${this.drawn}A\r\x1b[J`);
+    this.drawn = 0;
+  }
+}
+
+export function formatDuration(ms: number): string {
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const m = Math.floor(s / 60);
+  return `${m}m${String(Math.floor(s % 60)).padStart(2, "0")}s`;
+}
+
+function shortId(id?: string): string {
+  return id ? id.replace(/^sha256:/, "").slice(0, 12) : "-";
+}

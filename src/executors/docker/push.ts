@@ -1,0 +1,114 @@
+// Pushing a built image's tags through the Engine API, with retries for transient failures.
+import type Dockerode from "dockerode";
+import { registryOf, type DockerCredentials } from "./auth.js";
+import { abortError, engineErrorMessage, messageError, readMessages } from "./messages.js";
+
+export interface PushSettings {
+  creds: DockerCredentials;
+  signal: AbortSignal;
+  /** One line of push output. */
+  line: (text: string) => void;
+  /** Retries after the first attempt, for transient errors only. */
+  retries?: number;
+  /** First backoff; doubled for each retry. */
+  backoffMs?: number;
+}
+
+/** Pushes every tag, one after the other; returns tag -> registry digest. Throws on the first failure. */
+export async function pushTags(docker: Dockerode, tags: string[], s: PushSettings): Promise<Record<string, string>> {
+  const digests: Record<string, string> = {};
+  for (const ref of tags) digests[ref] = await pushWithRetry(docker, ref, s);
+  return digests;
+}
+
+const AUTH_ERROR = /unauthorized|authentication required|no basic auth credentials|access denied|denied:|forbidden|\b40[13]\b/i;
+const TRANSIENT_ERROR = new RegExp([
+  "received unexpected HTTP status: 5\\d\\d",
+  "HTTP code 5\\d\\d",
+  "\\b5\\d\\d (Internal Server Error|Bad Gateway|Service Unavailable|Gateway Time-?out)",
+  "connection reset",
+  "ECONNRESET",
+  "broken pipe",
+  "EPIPE",
+  "unexpected EOF",
+  "timeout",
+  "timed out",
+  "ETIMEDOUT",
+  "TLS handshake timeout",
+].join("|"), "i");
+
+/** Worth another attempt: server errors, dropped connections, timeouts; never auth failures. */
+export function isTransient(message: string): boolean {
+  return !AUTH_ERROR.test(message) && TRANSIENT_ERROR.test(message);
+}
+
+async function pushWithRetry(docker: Dockerode, ref: string, s: PushSettings): Promise<string> {
+  const retries = s.retries ?? 3;
+  let delay = s.backoffMs ?? 1000;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await pushOnce(docker, ref, s);
+    } catch (e) {
+      const message = (e as Error).message;
+      if (s.signal.aborted || attempt >= retries || !isTransient(message)) throw e;
+      s.line(`push of ${ref} failed (${message}); retry ${attempt + 1}/${retries} in ${delay / 1000}s`);
+      await sleep(delay, s.signal);
+      delay *= 2;
+    }
+  }
+}
+
+async function pushOnce(docker: Dockerode, ref: string, s: PushSettings): Promise<string> {
+  const { name, tag } = splitTag(ref);
+  const auth = await s.creds.forImage(ref);
+  let stream: NodeJS.ReadableStream;
+  try {
+    // Always send an X-Registry-Auth header, empty without credentials, as the docker CLI does.
+    stream = await docker.getImage(name).push({ tag, authconfig: auth ?? {}, abortSignal: s.signal });
+  } catch (e) {
+    if (s.signal.aborted) throw abortError(s.signal);
+    throw new Error(`push ${ref}: ${engineErrorMessage(e)}`);
+  }
+  let digest: string | undefined;
+  let failure: string | undefined;
+  const shown = new Set<string>();
+  await readMessages(stream, (m) => {
+    failure ??= messageError(m);
+    if (m.aux?.Digest) digest = m.aux.Digest;
+    // Layer progress repeats per chunk; one line per layer and state is plenty.
+    if (m.status && !m.progressDetail?.total) {
+      const line = `${m.id ? `${m.id}: ` : ""}${m.status}`;
+      if (!shown.has(line)) s.line(line);
+      shown.add(line);
+    }
+  }, s.signal);
+  if (failure) {
+    const hint = !auth && AUTH_ERROR.test(failure) ? ` (no credentials for ${registryOf(ref)} in ${s.creds.file})` : "";
+    throw new Error(`push ${ref}: ${failure}${hint}`);
+  }
+  if (!digest) throw new Error(`push ${ref}: the engine reported no digest`);
+  s.line(`pushed ${ref}@${digest}`);
+  return digest;
+}
+
+/** `host:5000/a/b:1.0` -> `host:5000/a/b` + `1.0` (a colon before the last `/` is a port). */
+export function splitTag(ref: string): { name: string; tag: string } {
+  const colon = ref.lastIndexOf(":");
+  if (colon > ref.lastIndexOf("/")) return { name: ref.slice(0, colon), tag: ref.slice(colon + 1) };
+  return { name: ref, tag: "latest" };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(abortError(signal));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortError(signal));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}

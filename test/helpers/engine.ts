@@ -1,0 +1,189 @@
+// Helpers for tests against the real engine and registries started by test/engine/start.sh.
+import type Dockerode from "dockerode";
+import { randomBytes } from "node:crypto";
+import { Writable } from "node:stream";
+import tar from "tar-stream";
+import type { Plan, PlannedBuild } from "../../src/core/types.js";
+import { connectEngine, type EngineRunOptions } from "../../src/executors/docker/index.js";
+
+export interface TestEngine {
+  docker: Dockerode;
+  /** Plain-HTTP registry, host:port. */
+  registry: string;
+  /** Basic-auth registry, host:port, and its credentials. */
+  authRegistry: string;
+  authUser: string;
+  authPass: string;
+}
+
+let cached: TestEngine | undefined;
+
+/**
+ * The engine from the environment (`source STATE_DIR/env.sh`). Without it the calling test
+ * fails, never skips: a suite that silently tests nothing is worse than a red one.
+ */
+export function requireEngine(): TestEngine {
+  if (cached) return cached;
+  const env = process.env;
+  const missing = ["DOCKER_HOST", "IB_REGISTRY", "IB_AUTH_REGISTRY", "IB_AUTH_USER", "IB_AUTH_PASS"].filter((k) => !env[k]);
+  if (missing.length) {
+    const how = "start one with: bash test/engine/start.sh /tmp/image-builder-test-engine && source /tmp/image-builder-test-engine/env.sh";
+    const where = env.CI === "true" ? "CI run without a test engine (CI=true)" : "no test engine";
+    throw new Error(`${where}: ${missing.join(", ")} not set; ${how}`);
+  }
+  cached = {
+    docker: connectEngine(env).docker,
+    registry: env.IB_REGISTRY!,
+    authRegistry: env.IB_AUTH_REGISTRY!,
+    authUser: env.IB_AUTH_USER!,
+    authPass: env.IB_AUTH_PASS!,
+  };
+  return cached;
+}
+
+/** A repository path no other test (or earlier run) uses, e.g. `127.0.0.1:5055/t-1a2b3c4d`. */
+export function uniqueRepo(registry: string): string {
+  return `${registry}/t-${randomBytes(4).toString("hex")}`;
+}
+
+/** A writable that keeps everything written to it, standing in for stderr. */
+export function capture(): { stream: Writable; text: () => string } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  return { stream, text: () => chunks.join("") };
+}
+
+export function runOptions(rootDir: string, out: Writable, extra: Partial<EngineRunOptions> = {}): EngineRunOptions {
+  return {
+    rootDir, jobs: 2, noCache: false, pull: false, buildArgs: {}, push: false, failFast: false,
+    progress: "plain", out, ...extra,
+  };
+}
+
+/** A plan of handcrafted builds; `waves` derived from `dependsOn` as the planner would. */
+export function makePlan(repo: string, builds: PlannedBuild[]): Plan {
+  const depth = new Map<string, number>();
+  const depthOf = (b: PlannedBuild): number => {
+    if (!depth.has(b.id)) {
+      const parents = builds.filter((p) => b.dependsOn.includes(p.id));
+      depth.set(b.id, parents.length ? 1 + Math.max(...parents.map(depthOf)) : 0);
+    }
+    return depth.get(b.id)!;
+  };
+  const waves: string[][] = [];
+  for (const b of builds) (waves[depthOf(b)] ??= []).push(b.id);
+  return { repo, commit: "abc1234", buildNumber: 7, builds, waves };
+}
+
+/** A science-like build of one context directory. */
+export function build(id: string, tags: string[], dockerfile: string, extra: Partial<PlannedBuild> & { contexts?: string[] } = {}): PlannedBuild {
+  const { contexts, ...rest } = extra;
+  const ctx = contexts ?? [`science/${id.replace(/^.*\//, "")}`];
+  return {
+    id, kind: "science", image: "img", version: "1.0", target: id.replace(/^.*\//, ""), source: ctx[ctx.length - 1],
+    reasons: ["test"], dependsOn: [],
+    request: { command: [], contexts: ctx, dockerfile, environment: {}, tags, labels: {}, imageRewrites: {} },
+    ...rest,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The registry's HTTP API: what really landed.
+
+function basic(user: string, pass: string): string {
+  return `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
+}
+
+async function registryGet(registry: string, path: string, auth?: [string, string], accept?: string): Promise<Response> {
+  const headers: Record<string, string> = {};
+  if (auth) headers.authorization = basic(...auth);
+  if (accept) headers.accept = accept;
+  return fetch(`http://${registry}/v2/${path}`, { headers });
+}
+
+/** Tags of `repo` (`host:port/name`) in its registry; [] when the repository doesn't exist. */
+export async function registryTags(repo: string, auth?: [string, string]): Promise<string[]> {
+  const { registry, name } = splitRepo(repo);
+  const res = await registryGet(registry, `${name}/tags/list`, auth);
+  if (res.status === 404) return [];
+  if (!res.ok) throw new Error(`GET tags/list of ${repo}: HTTP ${res.status}`);
+  const body = (await res.json()) as { tags?: string[] | null };
+  return [...(body.tags ?? [])].sort();
+}
+
+const MANIFEST_TYPES = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json";
+
+/** The manifest digest and the image config (labels, env) of `repo:tag` as the registry has it. */
+export async function registryImage(ref: string, auth?: [string, string]) {
+  const colon = ref.lastIndexOf(":");
+  const { registry, name } = splitRepo(ref.slice(0, colon));
+  const tag = ref.slice(colon + 1);
+  const res = await registryGet(registry, `${name}/manifests/${tag}`, auth, MANIFEST_TYPES);
+  if (!res.ok) throw new Error(`GET manifest of ${ref}: HTTP ${res.status}`);
+  const digest = res.headers.get("docker-content-digest") ?? "";
+  const manifest = (await res.json()) as { config: { digest: string } };
+  const blob = await registryGet(registry, `${name}/blobs/${manifest.config.digest}`, auth);
+  if (!blob.ok) throw new Error(`GET config blob of ${ref}: HTTP ${blob.status}`);
+  const config = (await blob.json()) as { config: { Labels?: Record<string, string>; Env?: string[] } };
+  return { digest, labels: config.config.Labels ?? {}, env: config.config.Env ?? [] };
+}
+
+function splitRepo(repo: string): { registry: string; name: string } {
+  const slash = repo.indexOf("/");
+  return { registry: repo.slice(0, slash), name: repo.slice(slash + 1) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inside images.
+
+export interface ImageFile {
+  type: string;
+  mode: number;
+  content: string;
+  linkname?: string;
+}
+
+/**
+ * Reads files from an image without running it: creates a container (never started) and takes
+ * `path` out with the archive API. Returns path-in-archive (`dir/file`) -> file; {} when `path`
+ * is absent.
+ */
+export async function filesInImage(docker: Dockerode, image: string, path: string): Promise<Record<string, ImageFile>> {
+  const container = await docker.createContainer({ Image: image, Cmd: ["true"] });
+  try {
+    let archive: NodeJS.ReadableStream;
+    try {
+      archive = await container.getArchive({ path });
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode === 404) return {};
+      throw e;
+    }
+    const files: Record<string, ImageFile> = {};
+    const extract = tar.extract();
+    extract.on("entry", (header, stream, next) => {
+      const chunks: Buffer[] = [];
+      stream.on("data", (c) => chunks.push(c as Buffer));
+      stream.on("end", () => {
+        files[header.name.replace(/\/$/, "")] = {
+          type: header.type, mode: header.mode & 0o7777, content: Buffer.concat(chunks).toString("utf8"),
+          linkname: header.linkname || undefined,
+        };
+        next();
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      extract.on("finish", resolve);
+      extract.on("error", reject);
+      archive.on("error", reject);
+      archive.pipe(extract as unknown as NodeJS.WritableStream);
+    });
+    return files;
+  } finally {
+    await container.remove({ force: true });
+  }
+}
