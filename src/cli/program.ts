@@ -1,13 +1,13 @@
 // The command line: parses flags, calls the shell and the pure planner, hands the plan to an
 // executor. The engine client is loaded only when something is built, so planning stays light.
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { analyzeRepository } from "../core/analyze-repository.js";
-import { parsePlanFile } from "../core/plan-file.js";
-import { renderGraph, type GraphFormat } from "../core/render-graph.js";
-import { mergeResults, parseResultsFile, runResults, type BuildResult } from "../core/results.js";
-import { selectBuilds, type ExternalParent } from "../core/select-builds.js";
+// What only other commands use (plan files, results, graphs) is imported where it is used, so
+// that the dry run loads no more than it needs.
+import type { GraphFormat } from "../core/render-graph.js";
+import type { BuildResult } from "../core/results.js";
+import type { ExternalParent } from "../core/select-builds.js";
 import { InputError, type Plan } from "../core/types.js";
 import { openGit, readGitInfo } from "../io/git.js";
 import { loadPlan, type PlanFlags } from "../io/load-plan.js";
@@ -105,18 +105,45 @@ async function readInput(file: string): Promise<string> {
   }
 }
 
-/** Builds `plan` on the engine; `external` parents must already be in the registry. */
+/** Fails before anything is built when --results or --log-dir cannot be written. */
+async function checkOutputs(o: EngineOptions): Promise<void> {
+  if (o.logDir) {
+    await mkdir(o.logDir, { recursive: true }).catch((e) => {
+      throw new InputError(`--log-dir ${o.logDir}: cannot create the directory (${(e as NodeJS.ErrnoException).code ?? e})`);
+    });
+  }
+  if (o.results) {
+    const st = await stat(o.results).catch(() => undefined);
+    if (st?.isDirectory()) throw new InputError(`--results ${o.results}: is a directory`);
+    await mkdir(dirname(o.results), { recursive: true }).catch((e) => {
+      throw new InputError(`--results ${o.results}: cannot create its directory (${(e as NodeJS.ErrnoException).code ?? e})`);
+    });
+  }
+}
+
+async function writeResults(file: string | undefined, plan: Plan, results: BuildResult[]): Promise<void> {
+  if (!file) return;
+  const { runResults } = await import("../core/results.js");
+  await writeOutput(file, `${JSON.stringify(runResults(plan, results), null, 2)}\n`);
+}
+
+/**
+ * Builds `plan` on the engine. `external`: parents built by another run of the plan, fetched
+ * from the registry first (`run --only`).
+ */
 async function executeOnEngine(plan: Plan, o: EngineOptions, external: ExternalParent[] = []): Promise<number> {
+  await checkOutputs(o);
   if (plan.builds.length === 0) {
-    if (o.results) await writeOutput(o.results, `${JSON.stringify(runResults(plan, []), null, 2)}\n`);
+    await writeResults(o.results, plan, []);
     return 0;
   }
-  const engine = await import("../executors/docker/index.js");
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   try {
+    const engine = await import("../executors/docker/index.js");
+    const bases = await import("../executors/docker/bases.js");
     const settings = {
       rootDir: o.root,
       jobs: o.jobs,
@@ -130,14 +157,17 @@ async function executeOnEngine(plan: Plan, o: EngineOptions, external: ExternalP
       out: process.stderr,
       signal: controller.signal,
     };
-    if (external.length > 0) await (await import("../executors/docker/parents.js")).fetchParents(external, settings);
+    await bases.prepareBases(plan, external, settings);
     const result = await engine.executePlan(plan, settings);
-    if (o.results) {
-      const results: BuildResult[] = result.outcomes.map(({ logTail: _tail, ...r }) => r);
-      await writeOutput(o.results, `${JSON.stringify(runResults(plan, results), null, 2)}\n`);
-    }
+    await writeResults(o.results, plan, result.outcomes.map(({ logTail: _tail, ...r }) => r));
     if (result.interrupted) return EXIT_INTERRUPTED;
     return result.ok ? 0 : 1;
+  } catch (e) {
+    // Nothing was built: every request is recorded as cancelled, with the reason.
+    const reason = controller.signal.aborted ? "interrupted" : (e as Error).message.split("\n")[0];
+    await writeResults(o.results, plan, plan.builds.map((b) => ({ id: b.id, status: "cancelled", reason, durationMs: 0, pushed: false })));
+    if (controller.signal.aborted) return EXIT_INTERRUPTED;
+    throw e;
   } finally {
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
@@ -149,13 +179,15 @@ export function buildProgram(): Command {
     .description("Plans, builds, labels, tags and pushes layered science/compat Docker images")
     .usage("[options] | <command> [options]")
     .enablePositionalOptions()
+    // Set before the subcommands are added, so that they inherit it.
+    .exitOverride()
     .option("--dryrun", "plan only: build nothing", false)
     .option("--json", "print the plan as JSON on stdout", false)
     // Usage errors are one line, like every other bad input: "image-builder: error: ...".
     .configureOutput({ outputError: (str, write) => write(`image-builder: ${str.trim()} (see --help)\n`) });
   addEngineOptions(addPlanOptions(program));
   program.action(async (o: MainOptions) => {
-    const { plan } = await loadPlan(planFlags(o));
+    const { plan } = await loadPlan(planFlags(o), { skipUnchanged: true });
     printLines(describePlan(plan, o.verbose));
     if (o.json) process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
     if (!o.dryrun) process.exitCode = await executeOnEngine(plan, o);
@@ -166,7 +198,7 @@ export function buildProgram(): Command {
     .option("-o, --out <file>", "write the plan to FILE instead of stdout")
     .option("--waves", "print the build ids wave by wave, one wave per line (each wave depends only on earlier ones)", false)
     .action(async (o: PlanOptions & { out?: string; waves: boolean }) => {
-      const { plan } = await loadPlan(planFlags(o));
+      const { plan } = await loadPlan(planFlags(o), { skipUnchanged: true });
       printLines(describePlan(plan, o.verbose));
       const json = `${JSON.stringify(plan, null, 2)}\n`;
       if (o.out) await writeOutput(o.out, json);
@@ -181,6 +213,8 @@ export function buildProgram(): Command {
     .option("--only <ids...>", "build only these requests; their other parents must be in the registry", [])
     .option("--build-arg <KEY=VALUE>", "build argument for every build (repeatable)", collectBuildArg, {})
     .action(async (file: string, o: EngineOptions & { only: string[]; verbose: number }) => {
+      const { parsePlanFile } = await import("../core/plan-file.js");
+      const { selectBuilds } = await import("../core/select-builds.js");
       const whole = parsePlanFile(await readInput(file), file);
       const head = await readGitInfo(openGit(o.root), o.root);
       if (head.commit !== whole.commit) {
@@ -196,6 +230,8 @@ export function buildProgram(): Command {
     .addOption(new Option("--format <format>", "graph language").choices(["mermaid", "dot"]).default("mermaid"))
     .action(async (o: PlanOptions & { format: GraphFormat }) => {
       const { plan, snapshot, changes } = await loadPlan(planFlags(o));
+      const { renderGraph } = await import("../core/render-graph.js");
+      const { analyzeRepository } = await import("../core/analyze-repository.js");
       process.stdout.write(renderGraph(snapshot, analyzeRepository(snapshot, o.buildArg), plan, changes, o.format));
     });
 
@@ -204,6 +240,7 @@ export function buildProgram(): Command {
     .argument("<files...>", "results files")
     .option("-o, --out <file>", "write the merged results to FILE instead of stdout")
     .action(async (files: string[], o: { out?: string }) => {
+      const { mergeResults, parseResultsFile } = await import("../core/results.js");
       const inputs = await Promise.all(files.map(async (file) => ({ file, results: parseResultsFile(await readInput(file), file) })));
       const json = `${JSON.stringify(mergeResults(inputs), null, 2)}\n`;
       if (o.out) await writeOutput(o.out, json);
@@ -213,7 +250,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram().exitOverride();
+  const program = buildProgram();
   try {
     await program.parseAsync(argv);
     return Number(process.exitCode ?? 0);

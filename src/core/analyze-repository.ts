@@ -3,7 +3,7 @@
 import { checkScienceGraph, checkUniqueTargets } from "./check-science-graph.js";
 import { determineDependencies, type LayerDependencies } from "./determine-dependencies.js";
 import { determineFinalLayers } from "./determine-final-layers.js";
-import { parseDockerfile } from "./dockerfile.js";
+import { parseDockerfileOf } from "./determine-dependencies.js";
 import { topologicalOrder } from "./graph.js";
 import { resolveIncludes } from "./resolve-includes.js";
 import { InputError, type RepoSnapshot } from "./types.js";
@@ -35,12 +35,23 @@ export function analyzeRepository(snapshot: RepoSnapshot, buildArgs: Record<stri
  */
 function checkCompatFragments(snapshot: RepoSnapshot): void {
   for (const c of snapshot.compat) {
-    const stage = parseDockerfile(c.dockerfile).stages[0];
+    const file = `${c.path}/Dockerfile`;
+    const parsed = parseDockerfileOf(c.dockerfile, file);
+    const stage = parsed.stages[0];
     if (stage) {
       throw new InputError(
         `line ${stage.line}: compat Dockerfiles are fragments appended to the science image and must not contain FROM`,
-        `${c.path}/Dockerfile`,
+        file,
       );
+    }
+    // Fragments are concatenated: a trailing continuation would swallow the next fragment's first
+    // line, and a parser directive would silently become a comment.
+    if (/\\[ \t]*$/.test(c.dockerfile.replace(/\s+$/, ""))) {
+      throw new InputError("compat Dockerfiles must not end in a line continuation", file);
+    }
+    const directive = /^#\s*(syntax|escape|check)\s*=/im.exec(c.dockerfile.split(/\r?\n/).find((l) => l.trim() !== "") ?? "");
+    if (directive) {
+      throw new InputError(`line 1: parser directive "${directive[1]}" has no effect in a compat fragment (directives belong to the generated Dockerfile's top)`, file);
     }
   }
 }

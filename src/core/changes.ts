@@ -25,7 +25,7 @@ function normalizeDir(arg: string, flag: string, known: Set<string>): string {
 export function determineChanges(snapshot: RepoSnapshot, paths: string[], flags: ChangeFlags): ChangeSet {
   const known = new Set([...snapshot.science.map((l) => l.path), ...snapshot.compat.map((c) => c.path)]);
   const ignore = new Set(flags.ignore.map((d) => normalizeDir(d, "--ignore", known)));
-  const pick = (dirs: Iterable<string>, why: string): ChangeSet => {
+  const pick = (dirs: Iterable<string>, why: string, all = false): ChangeSet => {
     const science: string[] = [];
     const compat: string[] = [];
     for (const d of dirs) {
@@ -33,13 +33,13 @@ export function determineChanges(snapshot: RepoSnapshot, paths: string[], flags:
       const [top, name] = d.split("/");
       (top === "science" ? science : compat).push(name);
     }
-    return { all: false, science: science.sort(), compat: compat.sort(), why };
+    return { all, science: science.sort(), compat: compat.sort(), why };
   };
   if (flags.include.length > 0) {
     return pick(new Set(flags.include.map((d) => normalizeDir(d, "--include", known))), "named by --include");
   }
   if (flags.all) {
-    return pick(known, "--all");
+    return pick(known, "--all", ignore.size === 0);
   }
   const changed = new Set<string>();
   for (const p of paths) {

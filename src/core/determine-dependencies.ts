@@ -1,7 +1,7 @@
 // Rule 2: a science layer depends on another when any FROM or COPY --from of any stage names an
 // image whose last path component is the other's `{target}:{version}`, whatever registry prefix
 // is spelled (the original tool's rule).
-import { lastPathComponent, parseDockerfile } from "./dockerfile.js";
+import { lastPathComponent, parseDockerfile, type ParsedDockerfile } from "./dockerfile.js";
 import { InputError, type ScienceLayer } from "./types.js";
 
 export interface LayerDependencies {
@@ -21,7 +21,7 @@ export function determineDependencies(
 
   const deps = new Map<string, LayerDependencies>();
   for (const layer of layers) {
-    const parsed = parseDockerfile(layer.dockerfile, buildArgs);
+    const parsed = parseDockerfileOf(layer.dockerfile, `${layer.path}/Dockerfile`, buildArgs);
     if (parsed.stages.length === 0) throw new InputError("no FROM instruction", `${layer.path}/Dockerfile`);
     const parents: string[] = [];
     const refs: Record<string, string> = {};
@@ -35,4 +35,13 @@ export function determineDependencies(
     deps.set(layer.target, { parents, refs });
   }
   return deps;
+}
+
+/** The parser's syntax errors ("line 3: ...") become input errors naming the file. */
+export function parseDockerfileOf(text: string, file: string, buildArgs: Record<string, string> = {}): ParsedDockerfile {
+  try {
+    return parseDockerfile(text, buildArgs);
+  } catch (e) {
+    throw new InputError((e as Error).message.replace(/^Dockerfile /, ""), file);
+  }
 }

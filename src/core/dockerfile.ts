@@ -118,16 +118,16 @@ interface Analysis {
  * Args BuildKit defines in the global scope by itself (from --platform and
  * the target). They are usable in FROM without an ARG declaration.
  */
-const PREDEFINED_GLOBAL_ARGS = [
+const PREDEFINED_GLOBAL_ARGS = new Set([
   "BUILDPLATFORM", "BUILDOS", "BUILDOSVERSION", "BUILDARCH", "BUILDVARIANT",
   "TARGETPLATFORM", "TARGETOS", "TARGETOSVERSION", "TARGETARCH", "TARGETVARIANT", "TARGETSTAGE",
-];
+]);
 
 function analyze(text: string, buildArgs: Record<string, string>): Analysis {
   const { instructions, escape } = scanInstructions(text);
   const env = new Map<string, string>();
-  for (const name of PREDEFINED_GLOBAL_ARGS) {
-    if (Object.hasOwn(buildArgs, name)) env.set(name, buildArgs[name]);
+  for (const name of Object.keys(buildArgs)) {
+    if (PREDEFINED_GLOBAL_ARGS.has(name)) env.set(name, buildArgs[name]);
   }
   const globalArgs: Record<string, string | undefined> = {};
   const stages: Stage[] = [];
@@ -225,7 +225,15 @@ function setOwn(obj: Record<string, string | undefined>, key: string, value: str
 function sourceSpan(ins: Instruction, start: number, end: number): [number, number] {
   // A word that crosses a line continuation maps to a range that includes the
   // continuation; replacing it joins the word onto one line, which is fine.
-  return [ins.offsets[start], ins.offsets[end - 1] + 1];
+  return [originalOffset(ins, start), originalOffset(ins, end - 1) + 1];
+}
+
+/** The index in the original text of `ins.text[index]`. */
+function originalOffset(ins: Instruction, index: number): number {
+  const p = ins.pieces;
+  let k = 0;
+  while (k + 2 < p.length && p[k + 2] <= index) k += 2;
+  return p[k + 1] + (index - p[k]);
 }
 
 // ---------------------------------------------------------------------------
@@ -246,8 +254,14 @@ interface Instruction {
   line: number;
   /** The logical line: continuation characters removed, continuation lines joined, comment lines dropped. */
   text: string;
-  /** offsets[i] is the index in the original text of text[i]. */
-  offsets: number[];
+  /**
+   * Where the characters of `text` come from, as pairs [index in text, index in the original
+   * text], one pair per physical line that went into it: each line's kept part is copied whole,
+   * so text[i] is at original index `pieces[k + 1] + (i - pieces[k])` for the last pair with
+   * `pieces[k] <= i`. (Pairs rather than one offset per character keep parsing 10,000
+   * Dockerfiles from allocating an array entry per byte.)
+   */
+  pieces: number[];
   /** Builder flags (`--x=y`) before the arguments. */
   flags: FlagWord[];
   /** Index in `text` where the arguments after the flags begin. */
@@ -275,14 +289,27 @@ function splitPhysicalLines(text: string): PhysicalLine[] {
   return lines;
 }
 
-// Go's unicode.IsSpace, which BuildKit uses to strip leading whitespace.
-const LEADING_SPACE = /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*/;
 const DIRECTIVE = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
 const KNOWN_DIRECTIVES = new Set(["syntax", "escape", "check"]);
 const HEREDOC_COMMANDS = new Set(["run", "copy", "add"]);
 
+/**
+ * Go's unicode.IsSpace, which BuildKit uses to strip leading whitespace: \t \n \v \f \r, space,
+ * U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F, U+3000. (A character
+ * code test rather than a regular expression: this runs for every character of every line.)
+ */
+function isSpaceCode(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  if (c < 0x85) return false;
+  return c === 0x85 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000;
+}
+
+/** Number of leading unicode.IsSpace characters of `s`. */
 function leadingSpace(s: string): number {
-  return LEADING_SPACE.exec(s)![0].length;
+  let n = 0;
+  while (n < s.length && isSpaceCode(s.charCodeAt(n))) n++;
+  return n;
 }
 
 /**
@@ -342,8 +369,7 @@ function scanInstructions(text: string): { instructions: Instruction[]; escape: 
 
     const startLine = i;
     let logical = kept;
-    const offsets: number[] = [];
-    for (let k = 0; k < kept.length; k++) offsets.push(start + k);
+    const pieces: number[] = [0, start];
 
     while (continued && i < lines.length) {
       const cont = lines[i++];
@@ -353,8 +379,8 @@ function scanInstructions(text: string): { instructions: Instruction[]; escape: 
       if (trimmed.startsWith("#") || trimmed === "") continue;
       // Continuation lines keep their leading whitespace, as in BuildKit.
       ({ kept, continued } = trimContinuation(cont.text, escape));
+      if (kept.length > 0) pieces.push(logical.length, cont.start);
       logical += kept;
-      for (let k = 0; k < kept.length; k++) offsets.push(cont.start + k);
     }
 
     const parsed = parseCommandLine(logical, 0);
@@ -362,7 +388,7 @@ function scanInstructions(text: string): { instructions: Instruction[]; escape: 
       cmd: parsed.cmd.toLowerCase(),
       line: startLine,
       text: logical,
-      offsets,
+      pieces,
       flags: parsed.flags,
       argsStart: parsed.argsStart,
     };
@@ -551,6 +577,9 @@ const HEREDOC_WORD = /^(\d*)<<(-?)([^<]*)$/;
  */
 function heredocsFromLine(line: string): { name: string; chomp: boolean }[] {
   const docs: { name: string; chomp: boolean }[] = [];
+  // parseWords only drops separators and a trailing escape, so a word holds "<<" only if the
+  // line does: most RUN/COPY/ADD lines can skip the word splitting.
+  if (!line.includes("<<")) return docs;
   for (const word of parseWords(line, "\\")) {
     const m = HEREDOC_WORD.exec(word);
     if (!m || m[3] === "") continue;
@@ -598,8 +627,12 @@ function unquote(word: string): string {
  * lenient and expands what it can: the parser only needs the reference.
  */
 function expandWord(word: string, env: Map<string, string>, escape: string): string {
+  // Without "$", quotes or an escape character (either one) the word expands to itself.
+  if (PLAIN_WORD.test(word)) return word;
   return new ShellWord(word, env, escape).processStopOn(undefined);
 }
+
+const PLAIN_WORD = /^[^$'"\\`]*$/;
 
 class ShellWord {
   private pos = 0;
@@ -719,7 +752,7 @@ class ShellWord {
         if (all) this.pos++;
         const pattern = this.processStopOn("/");
         const replacement = this.processStopOn("}");
-        const re = new RegExp(globToRegExp(pattern), all ? "g" : "");
+        const re = patternRegExp(globToRegExp(pattern), pattern, all ? "g" : "");
         return (value ?? "").replace(re, () => replacement);
       }
       default:
@@ -754,6 +787,15 @@ class ShellWord {
 }
 
 /** Converts a shell glob (*, ?, [...], \x) to a regular-expression source. */
+/** A shell pattern's regular expression; a class the engine would reject (`[z-a]`) matches literally. */
+function patternRegExp(source: string, pattern: string, flags = ""): RegExp {
+  try {
+    return new RegExp(source, flags);
+  } catch {
+    return new RegExp(escapeRegExp(pattern), flags);
+  }
+}
+
 function globToRegExp(pattern: string): string {
   let out = "";
   for (let i = 0; i < pattern.length; i++) {
@@ -787,7 +829,7 @@ function escapeRegExp(s: string): string {
 }
 
 function removePrefix(value: string, pattern: string, longest: boolean): string {
-  const re = new RegExp(`^(?:${globToRegExp(pattern)})$`);
+  const re = patternRegExp(`^(?:${globToRegExp(pattern)})$`, pattern);
   for (let k = 0; k <= value.length; k++) {
     const len = longest ? value.length - k : k;
     if (re.test(value.slice(0, len))) return value.slice(len);
@@ -796,7 +838,7 @@ function removePrefix(value: string, pattern: string, longest: boolean): string 
 }
 
 function removeSuffix(value: string, pattern: string, longest: boolean): string {
-  const re = new RegExp(`^(?:${globToRegExp(pattern)})$`);
+  const re = patternRegExp(`^(?:${globToRegExp(pattern)})$`, pattern);
   for (let k = 0; k <= value.length; k++) {
     const start = longest ? k : value.length - k;
     if (re.test(value.slice(start))) return value.slice(0, start);

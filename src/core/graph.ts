@@ -39,29 +39,27 @@ export function findCycle(nodes: string[], edges: (n: string) => readonly string
  * the same repository always gives the same order. Assumes no cycles (checked before).
  */
 export function topologicalOrder(nodes: string[], parents: (n: string) => readonly string[]): string[] {
-  const index = new Map(nodes.map((n, i) => [n, i]));
-  const children = new Map<string, string[]>();
-  const pending = new Map<string, number>();
-  for (const n of nodes) {
-    const ps = parents(n).filter((p) => index.has(p));
-    pending.set(n, ps.length);
-    for (const p of ps) {
-      const list = children.get(p);
-      if (list) list.push(n); else children.set(p, [n]);
+  // Nodes are handled by their position in `nodes`: the heap compares numbers, not map lookups.
+  const index = new Map<string, number>();
+  for (let i = 0; i < nodes.length; i++) index.set(nodes[i], i);
+  const children: number[][] = nodes.map(() => []);
+  const pending = new Int32Array(nodes.length);
+  for (let i = 0; i < nodes.length; i++) {
+    for (const p of parents(nodes[i])) {
+      const pi = index.get(p);
+      if (pi === undefined) continue;
+      pending[i]++;
+      children[pi].push(i);
     }
   }
   // A binary heap keyed by input position keeps this O(n log n).
-  const heap = new MinHeap((a: string, b: string) => index.get(a)! - index.get(b)!);
-  for (const n of nodes) if (pending.get(n) === 0) heap.push(n);
+  const heap = new MinHeap<number>((a, b) => a - b);
+  for (let i = 0; i < nodes.length; i++) if (pending[i] === 0) heap.push(i);
   const order: string[] = [];
   while (heap.size > 0) {
-    const n = heap.pop()!;
-    order.push(n);
-    for (const c of children.get(n) ?? []) {
-      const left = pending.get(c)! - 1;
-      pending.set(c, left);
-      if (left === 0) heap.push(c);
-    }
+    const i = heap.pop()!;
+    order.push(nodes[i]);
+    for (const c of children[i]) if (--pending[c] === 0) heap.push(c);
   }
   return order;
 }

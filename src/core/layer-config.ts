@@ -13,7 +13,8 @@ export interface RawLayerFiles {
 
 // A docker repository path component (lowercase: registries refuse capitals), which is what
 // image and target become in `{repo}/sci/{target}` and `{repo}/rel/{image}`.
-const NAME = /^[a-z0-9]+(?:[_-]+[a-z0-9]+)*$/;
+// Docker's separators between alphanumerics: "_", "__" or any number of "-" (no ".": tags).
+const NAME = /^[a-z0-9]+(?:(?:__?|-+)[a-z0-9]+)*$/;
 const VERSION = /^\d+(?:\.\d+)*$/;
 
 export function checkName(value: unknown, field: string, file: string): string {

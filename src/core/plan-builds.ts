@@ -1,13 +1,17 @@
 // The planner: a pure function from the repository's layers, git facts and the changes to a plan
 // of self-contained build requests, in build order. Each rule lives in its own module.
-import { analyzeRepository } from "./analyze-repository.js";
+import { analyzeRepository, type RepositoryAnalysis } from "./analyze-repository.js";
 import { compatRequest, naming, scienceRequest } from "./build-requests.js";
 import { determineBuilds } from "./determine-builds.js";
 import { groupIntoWaves } from "./waves.js";
 import type { Plan, PlanOptions, PlannedBuild, RepoSnapshot } from "./types.js";
 
 export function planBuilds(snapshot: RepoSnapshot, options: PlanOptions): Plan {
-  const analysis = analyzeRepository(snapshot, options.buildArgs);
+  return planFromAnalysis(snapshot, analyzeRepository(snapshot, options.buildArgs), options);
+}
+
+/** The plan, given the repository's analysis (`analyzeRepository` with `options.buildArgs`). */
+export function planFromAnalysis(snapshot: RepoSnapshot, analysis: RepositoryAnalysis, options: PlanOptions): Plan {
   const selection = determineBuilds(snapshot.science, analysis, options.changes);
   const n = naming(options);
   const byTarget = new Map(snapshot.science.map((l) => [l.target, l]));

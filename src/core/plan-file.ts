@@ -17,8 +17,11 @@ export function parsePlanFile(text: string, file: string): Plan {
   if (!Array.isArray(plan.builds)) throw bad("expected builds");
   const seen = new Set<string>();
   for (const b of plan.builds) {
-    if (!b || typeof b.id !== "string" || !Array.isArray(b.dependsOn) || !b.request || !Array.isArray(b.request.tags)
-      || typeof b.request.dockerfile !== "string" || !Array.isArray(b.request.contexts)) {
+    const strings = (v: unknown, min: number) => Array.isArray(v) && v.length >= min && v.every((x) => typeof x === "string");
+    if (!b || typeof b.id !== "string" || (b.kind !== "science" && b.kind !== "compat") || !strings(b.dependsOn, 0)
+      || !strings(b.reasons, 0) || !b.request || !strings(b.request.tags, 1) || typeof b.request.dockerfile !== "string"
+      || !strings(b.request.contexts, 1) || typeof b.request.labels !== "object" || typeof b.request.environment !== "object"
+      || (b.kind === "compat" && !strings(b.finalImage, 2))) {
       throw bad(`malformed build ${JSON.stringify(b?.id ?? null)}`);
     }
     for (const d of b.dependsOn) {

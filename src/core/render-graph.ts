@@ -9,9 +9,6 @@ type Mark = "changed" | "rebuilt" | undefined;
 interface Node { id: string; label: string; shape: "science" | "compat" | "final"; mark: Mark }
 interface Edge { from: string; to: string; dashed?: boolean }
 
-function nodeKey(id: string): string {
-  return id.replace(/[^A-Za-z0-9]/g, "_");
-}
 
 export function layerGraph(snapshot: RepoSnapshot, analysis: RepositoryAnalysis, plan: Plan, changes: ChangeSet): { nodes: Node[]; edges: Edge[] } {
   const planned = new Set(plan.builds.map((b) => b.id));
@@ -45,6 +42,18 @@ export function renderGraph(snapshot: RepoSnapshot, analysis: RepositoryAnalysis
 }
 
 function renderMermaid(nodes: Node[], edges: Edge[]): string {
+  // Mermaid ids allow few characters: readable ones, made unique where two ids would meet
+  // (`x-y` and `x_y`).
+  const keys = new Map<string, string>();
+  const used = new Set<string>();
+  for (const n of nodes) {
+    const base = n.id.replace(/[^A-Za-z0-9]/g, "_");
+    let key = base;
+    for (let i = 2; used.has(key); i++) key = `${base}_${i}`;
+    used.add(key);
+    keys.set(n.id, key);
+  }
+  const nodeKey = (id: string) => keys.get(id)!;
   const open = { science: "[", compat: "[/", final: "([" } as const;
   const close = { science: "]", compat: "/]", final: "])" } as const;
   const lines = ["graph LR"];

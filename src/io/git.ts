@@ -1,5 +1,6 @@
 // Git facts for a plan, with a fixed number of git processes for the whole repository
-// (never one per directory): HEAD and its count, and one diff.
+// (never one per directory): HEAD and its count, one diff, and one list of untracked files.
+import { statSync } from "node:fs";
 import { simpleGit, type SimpleGit } from "simple-git";
 import type { GitInfo } from "../core/types.js";
 import { InputError } from "../core/types.js";
@@ -8,12 +9,21 @@ import { InputError } from "../core/types.js";
 const EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
 
 export function openGit(root: string): SimpleGit {
+  let isDir = false;
+  try {
+    isDir = statSync(root).isDirectory();
+  } catch {
+    // reported below
+  }
+  if (!isDir) throw new InputError(`--root ${root}: no such directory`);
   // simple-git drops ambient GIT_* variables; GIT_TRACE is let through for debugging.
   return simpleGit({ baseDir: root, maxConcurrentProcesses: 4, allowEnvironment: ["GIT_TRACE"] });
 }
 
+/** git's own words: its `fatal:`/`error:` line when there is one (stdout may come first). */
 function gitMessage(e: unknown): string {
-  return String((e as Error).message ?? e).trim().split("\n").find((l) => l.trim()) ?? "git failed";
+  const lines = String((e as Error).message ?? e).split("\n").map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /^(fatal|error):/.test(l)) ?? lines[lines.length - 1] ?? "git failed";
 }
 
 export async function readGitInfo(git: SimpleGit, root: string): Promise<GitInfo> {
@@ -25,47 +35,60 @@ export async function readGitInfo(git: SimpleGit, root: string): Promise<GitInfo
     const [commit, shortCommit] = hashes.trim().split("\n");
     return { commit, shortCommit, buildNumber: Number(count.trim()) };
   } catch (e) {
-    const msg = gitMessage(e);
-    if (/not a git repository/i.test(msg)) throw new InputError(`--root ${root}: not a git repository`);
-    if (/ambiguous argument 'HEAD'|unknown revision|bad default revision/i.test(msg)) {
+    const all = String((e as Error).message ?? e);
+    if (/not a git repository/i.test(all)) throw new InputError(`--root ${root}: not a git repository`);
+    if (/ambiguous argument 'HEAD'|unknown revision|bad default revision|does not have any commits/i.test(all)) {
       throw new InputError(`--root ${root}: the git repository has no commits yet`);
     }
-    throw new InputError(`--root ${root}: git failed: ${msg}`);
+    throw new InputError(`--root ${root}: git failed: ${gitMessage(e)}`);
   }
 }
 
 export interface DiffRequest {
-  /** A revision (compared with the working tree) or a range `A..B` / `A...B`. */
-  ref: string;
+  /** A revision (compared with the working tree) or a range `A..B` / `A...B`; none: no diff. */
+  ref?: string;
   /** The default `HEAD^` on a repository with one commit means "everything is new". */
   isDefaultRef: boolean;
   buildNumber: number;
+  /** Count files git does not track (new layers, new files in layers) as changed. */
   untracked: boolean;
 }
 
+export interface RepositoryChanges {
+  /** Paths, relative to `--root`, that differ (with `untracked`, untracked files too). */
+  paths: string[];
+  /** Layer directories (`science/x`) whose sciserver-image.json git does not track. */
+  untrackedLayers: string[];
+}
+
 /**
- * Paths, relative to `--root`, that differ; one `git diff` (plus one `ls-files` with --untracked,
- * which adds files git does not track yet: new layer directories and new files in existing ones).
+ * One `git diff --name-only` for the whole repository (skipped without a ref) and one
+ * `git ls-files --others` for what git does not track yet.
  */
-export async function changedPaths(git: SimpleGit, req: DiffRequest): Promise<string[]> {
-  if (req.ref.startsWith("-")) throw new InputError(`--ref ${req.ref}: not a revision`);
-  const ref = req.isDefaultRef && req.buildNumber === 1 ? EMPTY_TREE : req.ref;
-  const isRange = ref.includes("..");
-  const diffArgs = ["diff", "--name-only", "--no-renames", "--relative", "-z", ref];
+export async function repositoryChanges(git: SimpleGit, req: DiffRequest): Promise<RepositoryChanges> {
+  if (req.ref?.startsWith("-")) throw new InputError(`--ref ${req.ref}: not a revision`);
+  const ref = req.ref === undefined ? undefined : req.isDefaultRef && req.buildNumber === 1 ? EMPTY_TREE : req.ref;
+  const isRange = ref?.includes("..") ?? false;
+  const diffArgs = ["diff", "--name-only", "--no-renames", "--relative", "-z", ref ?? "HEAD"];
   if (!isRange) diffArgs.push("--");
   try {
     const [diff, others] = await Promise.all([
-      git.raw(diffArgs),
-      req.untracked && !isRange
-        ? git.raw(["ls-files", "--others", "--exclude-standard", "-z", "--", "science", "compat"])
-        : Promise.resolve(""),
+      ref === undefined ? Promise.resolve("") : git.raw(diffArgs),
+      git.raw(["ls-files", "--others", "--exclude-standard", "-z", "--", "science", "compat"]),
     ]);
-    return [...diff.split("\0"), ...others.split("\0")].filter(Boolean);
+    const untrackedFiles = others.split("\0").filter(Boolean);
+    const untrackedLayers = untrackedFiles
+      .filter((p) => /^(science|compat)\/[^/]+\/sciserver-image\.json$/.test(p))
+      .map((p) => p.slice(0, p.lastIndexOf("/")));
+    const paths = diff.split("\0").filter(Boolean);
+    // A range compares two commits: the working tree, untracked files included, does not count.
+    if (req.untracked && !isRange) paths.push(...untrackedFiles);
+    return { paths, untrackedLayers };
   } catch (e) {
-    const msg = gitMessage(e);
-    if (/unknown revision|bad revision|ambiguous argument|invalid symmetric difference|Invalid revision range/i.test(msg)) {
+    const all = String((e as Error).message ?? e);
+    if (/unknown revision|bad revision|ambiguous argument|invalid symmetric difference|Invalid revision range|bad object/i.test(all)) {
       throw new InputError(`--ref ${req.ref}: git does not know this revision`);
     }
-    throw new InputError(`git diff failed: ${msg}`);
+    throw new InputError(`git failed: ${gitMessage(e)}`);
   }
 }

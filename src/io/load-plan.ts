@@ -4,9 +4,8 @@ import { readLayers } from "../core/layer-config.js";
 import { planBuilds } from "../core/plan-builds.js";
 import { checkRepo, parseRepoConfig, REPO_CONFIG_FILE } from "../core/repo-config.js";
 import { InputError, type ChangeSet, type GitInfo, type Plan, type RepoSnapshot } from "../core/types.js";
-import { changedPaths, openGit, readGitInfo } from "./git.js";
+import { openGit, readGitInfo, repositoryChanges } from "./git.js";
 import { readLayerFiles, readRepoConfigText } from "./read-repository.js";
-import { stat } from "node:fs/promises";
 
 export interface PlanFlags {
   root: string;
@@ -30,40 +29,46 @@ export interface LoadedPlan {
   git: GitInfo;
 }
 
-export async function loadPlan(flags: PlanFlags): Promise<LoadedPlan> {
+export interface LoadOptions {
+  /**
+   * When git reports no change under science/ or compat/, the plan is empty whatever the layers
+   * say, so they are not read: a no-op stays fast at any size. Problems in files that did not
+   * change were reported when they changed.
+   */
+  skipUnchanged: boolean;
+}
+
+export async function loadPlan(flags: PlanFlags, options: LoadOptions = { skipUnchanged: false }): Promise<LoadedPlan> {
   const root = flags.root;
-  const st = await stat(root).catch(() => undefined);
-  if (!st?.isDirectory()) throw new InputError(`--root ${root}: no such directory`);
   const git = openGit(root);
-  const [gitInfo, raw, configText] = await Promise.all([
-    readGitInfo(git, root),
-    readLayerFiles(root),
-    readRepoConfigText(root),
-  ]);
-  const config = parseRepoConfig(configText);
+  const ref = flags.ref ?? DEFAULT_REF;
+  const selected = flags.all || flags.include.length > 0;
+  const configTextP = readRepoConfigText(root);
+  const gitInfo = await readGitInfo(git, root);
+  // With --all or --include git's diff is not used, so it is not asked for.
+  const { paths, untrackedLayers } = await repositoryChanges(git, {
+    ref: selected ? undefined : ref,
+    isDefaultRef: flags.ref === undefined,
+    buildNumber: gitInfo.buildNumber,
+    untracked: flags.untracked,
+  });
+  const config = parseRepoConfig(await configTextP);
   const repo = flags.repo !== undefined ? checkRepo(flags.repo, "--repo") : config.repo;
   if (repo === undefined) {
     throw new InputError(`no registry location: pass --repo or set "repo" in ${REPO_CONFIG_FILE}`);
   }
+  const why = ref.includes("..") ? `changed in ${ref}` : `changed since ${ref}`;
+  const planOptions = { repo, git: gitInfo, buildTime: flags.buildTime ?? Math.floor(Date.now() / 1000), buildArgs: flags.buildArgs };
+  if (options.skipUnchanged && !selected && !paths.some((p) => p.startsWith("science/") || p.startsWith("compat/"))) {
+    const changes: ChangeSet = { all: false, science: [], compat: [], why };
+    const snapshot: RepoSnapshot = { science: [], compat: [] };
+    return { plan: planBuilds(snapshot, { ...planOptions, changes }), snapshot, changes, git: gitInfo };
+  }
+  // Without --untracked, layers git does not track yet are not part of the repository.
+  const hidden = new Set(flags.untracked ? [] : untrackedLayers);
+  const raw = (await readLayerFiles(root)).filter((r) => !hidden.has(`${r.kind}/${r.dir}`));
   const snapshot = readLayers(raw);
-  const ref = flags.ref ?? DEFAULT_REF;
-  // With --all or --include git's answer is not used, so git is not asked.
-  const paths = flags.all || flags.include.length > 0
-    ? []
-    : await changedPaths(git, { ref, isDefaultRef: flags.ref === undefined, buildNumber: gitInfo.buildNumber, untracked: flags.untracked });
-  const range = ref.includes("..");
-  const changes = determineChanges(snapshot, paths, {
-    all: flags.all,
-    include: flags.include,
-    ignore: flags.ignore,
-    why: range ? `changed in ${ref}` : `changed since ${ref}`,
-  });
-  const plan = planBuilds(snapshot, {
-    repo,
-    git: gitInfo,
-    changes,
-    buildTime: flags.buildTime ?? Math.floor(Date.now() / 1000),
-    buildArgs: flags.buildArgs,
-  });
+  const changes = determineChanges(snapshot, paths, { all: flags.all, include: flags.include, ignore: flags.ignore, why });
+  const plan = planBuilds(snapshot, { ...planOptions, changes });
   return { plan, snapshot, changes, git: gitInfo };
 }

@@ -77,7 +77,7 @@ test("the pipeline's commands split a plan over two agents that share only the r
         assert.is(r.code, 0, `${id}: ${r.out}`);
         assert.not.match(r.out, engine.authPass);
         const parents = plan.builds.find((b: { id: string }) => b.id === id).dependsOn;
-        for (const p of parents) assert.match(r.out, `[${p}] pulling`);
+        for (const p of parents) assert.match(r.out, `[${p}] pulled`);
       }
     }
     // Collect results (unstash) and merge.

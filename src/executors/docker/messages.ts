@@ -1,6 +1,7 @@
 // The Engine API's streamed JSON messages (build, push): one object per line. Failures arrive
 // as an `error`/`errorDetail` message inside a stream that otherwise ends normally, so every
 // message has to be looked at (dockerode's promises resolve regardless).
+import { StringDecoder } from "node:string_decoder";
 
 export interface EngineMessage {
   stream?: string;
@@ -62,14 +63,16 @@ export function readMessages(
     if (signal.aborted) return onAbort();
     signal.addEventListener("abort", onAbort);
 
+    // A multi-byte character may be split across chunks: decode them as one stream.
+    const decoder = new StringDecoder("utf8");
     stream.on("data", (chunk: Buffer | string) => {
-      buffered += chunk.toString();
+      buffered += typeof chunk === "string" ? chunk : decoder.write(chunk);
       const lines = buffered.split("\n");
       buffered = lines.pop()!;
       lines.forEach(emit);
     });
     stream.on("end", () => {
-      emit(buffered);
+      emit(buffered + decoder.end());
       finish();
     });
     stream.on("error", (e: Error) => finish(e));

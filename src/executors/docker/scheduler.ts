@@ -1,6 +1,7 @@
 // Pure scheduling state for executing a plan: which builds may start, what a failure skips,
 // what is left when the run stops early. No I/O, no timers: the executor drives it and the unit
 // tests exercise it directly.
+import { findCycle } from "../../core/graph.js";
 
 export type BuildState = "pending" | "running" | "built" | "failed" | "skipped" | "cancelled";
 
@@ -36,7 +37,7 @@ export class Schedule {
         this.children.get(d)!.push(n.id);
       }
     }
-    const cycle = this.findCycle();
+    const cycle = findCycle(this.order, (id) => this.deps.get(id)!);
     // Printed as "a -> b -> a": each build depends on the next.
     if (cycle) throw new Error(`plan has a dependency cycle: ${cycle.join(" -> ")}`);
   }
@@ -119,26 +120,4 @@ export class Schedule {
     if (s !== want) throw new Error(`build ${id} is ${s}, expected ${want}`);
   }
 
-  private findCycle(): string[] | undefined {
-    const mark = new Map<string, "visiting" | "done">();
-    const stack: string[] = [];
-    const walk = (id: string): string[] | undefined => {
-      if (mark.get(id) === "done") return undefined;
-      if (mark.get(id) === "visiting") return [...stack.slice(stack.indexOf(id)), id];
-      mark.set(id, "visiting");
-      stack.push(id);
-      for (const d of this.deps.get(id)!) {
-        const c = walk(d);
-        if (c) return c;
-      }
-      stack.pop();
-      mark.set(id, "done");
-      return undefined;
-    };
-    for (const id of this.order) {
-      const c = walk(id);
-      if (c) return c;
-    }
-    return undefined;
-  }
 }
