@@ -229,10 +229,10 @@ export function buildProgram(): Command {
     .description("print the layer graph, with what a change touches marked")
     .addOption(new Option("--format <format>", "graph language").choices(["mermaid", "dot"]).default("mermaid"))
     .action(async (o: PlanOptions & { format: GraphFormat }) => {
-      const { plan, snapshot, changes } = await loadPlan(planFlags(o));
+      const { plan, snapshot, changes, analysis } = await loadPlan(planFlags(o));
       const { renderGraph } = await import("../core/render-graph.js");
-      const { analyzeRepository } = await import("../core/analyze-repository.js");
-      process.stdout.write(renderGraph(snapshot, analyzeRepository(snapshot, o.buildArg), plan, changes, o.format));
+      // Not skipUnchanged: the analysis is always there.
+      process.stdout.write(renderGraph(snapshot, analysis!, plan, changes, o.format));
     });
 
   program.command("merge-results")

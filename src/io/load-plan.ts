@@ -1,7 +1,8 @@
 // The shell around the planner: gathers plain data (files, git, config), then calls the pure core.
 import { determineChanges } from "../core/changes.js";
 import { readLayers } from "../core/layer-config.js";
-import { planBuilds } from "../core/plan-builds.js";
+import { analyzeRepository, type RepositoryAnalysis } from "../core/analyze-repository.js";
+import { planBuilds, planFromAnalysis } from "../core/plan-builds.js";
 import { checkRepo, parseRepoConfig, REPO_CONFIG_FILE } from "../core/repo-config.js";
 import { InputError, type ChangeSet, type GitInfo, type Plan, type RepoSnapshot } from "../core/types.js";
 import { openGit, readGitInfo, repositoryChanges } from "./git.js";
@@ -27,6 +28,8 @@ export interface LoadedPlan {
   snapshot: RepoSnapshot;
   changes: ChangeSet;
   git: GitInfo;
+  /** The layers' dependencies, final images and includes; absent when the layers were not read. */
+  analysis?: RepositoryAnalysis;
 }
 
 export interface LoadOptions {
@@ -69,6 +72,7 @@ export async function loadPlan(flags: PlanFlags, options: LoadOptions = { skipUn
   const raw = (await readLayerFiles(root)).filter((r) => !hidden.has(`${r.kind}/${r.dir}`));
   const snapshot = readLayers(raw);
   const changes = determineChanges(snapshot, paths, { all: flags.all, include: flags.include, ignore: flags.ignore, why });
-  const plan = planBuilds(snapshot, { ...planOptions, changes });
-  return { plan, snapshot, changes, git: gitInfo };
+  const analysis = analyzeRepository(snapshot, flags.buildArgs);
+  const plan = planFromAnalysis(snapshot, analysis, { ...planOptions, changes });
+  return { plan, snapshot, changes, git: gitInfo, analysis };
 }
