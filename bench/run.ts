@@ -78,7 +78,14 @@ async function jobsSection(previous: string | undefined): Promise<string> {
   const mod = (await import(pathToFileURL(file).href)) as { runJobsBench?: () => unknown };
   if (typeof mod.runJobsBench !== "function") return keep("runJobsBench is not a function");
   process.stderr.write("jobs benchmark ...\n");
-  const result = await mod.runJobsBench();
+  let result: unknown;
+  try {
+    result = await mod.runJobsBench();
+  } catch (e) {
+    // The planning figures are still worth writing; the jobs section keeps what it had.
+    process.stderr.write(`jobs benchmark failed: ${(e as Error).stack ?? e}\n`);
+    return keep(`the jobs benchmark failed: ${((e as Error).message ?? String(e)).split("\n")[0]}`);
+  }
   if (typeof result === "string") return result.trim();
   if (result && typeof result === "object" && typeof (result as { markdown?: unknown }).markdown === "string") {
     return (result as { markdown: string }).markdown.trim();

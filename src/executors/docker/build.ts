@@ -4,6 +4,7 @@ import { parseDockerfile } from "../../core/dockerfile.js";
 import type { BuildRequest } from "../../core/types.js";
 import { registryOf, type DockerCredentials, type RegistryAuth } from "./auth.js";
 import { collectContext, DOCKERFILE_NAME, packContext } from "./context.js";
+import { labelsInDockerfile } from "./labels.js";
 import { engineErrorMessage, messageError, readMessages, type EngineMessage } from "./messages.js";
 
 export interface BuildSettings {
@@ -29,9 +30,10 @@ export interface BuiltImage {
 export async function buildRequest(docker: Dockerode, request: BuildRequest, s: BuildSettings): Promise<BuiltImage> {
   const buildargs = { ...request.environment, ...s.buildArgs };
   // The planner already pointed references to this repository's layers at the run's --repo
-  // (request.imageRewrites says which): the request's Dockerfile is built as it stands.
-  const dockerfile = request.dockerfile;
-  const registryconfig = await pullCredentials(dockerfile, buildargs, s);
+  // (request.imageRewrites says which): the request's Dockerfile is built as it stands, with its
+  // labels added as one LABEL instruction (one build step rather than one per label).
+  const { dockerfile, labels } = labelsInDockerfile(request.dockerfile, request.labels);
+  const registryconfig = await pullCredentials(request.dockerfile, buildargs, s);
   const entries = await collectContext(s.rootDir, request.contexts);
   const context = packContext(entries, dockerfile);
 
@@ -43,7 +45,7 @@ export async function buildRequest(docker: Dockerode, request: BuildRequest, s: 
       stream = await docker.buildImage(context, {
         // The API takes `t` once per tag; dockerode's types only allow one.
         t: request.tags as unknown as string,
-        labels: request.labels,
+        labels,
         buildargs,
         nocache: s.noCache,
         pull: s.pull,
