@@ -23,7 +23,7 @@ if (!root) throw new Error("usage: phases.js <repository> [ref]");
 
 // Everything the dry run loads (src/cli/program.ts and what it imports).
 await import("../src/cli/program.js");
-const { openGit, readGitInfo, repositoryChanges } = await import("../src/io/git.js");
+const { openGit, readGitInfo, changedPaths } = await import("../src/io/git.js");
 const { readLayerFiles, readRepoConfigText } = await import("../src/io/read-repository.js");
 const { readLayers } = await import("../src/core/layer-config.js");
 const { parseRepoConfig } = await import("../src/core/repo-config.js");
@@ -36,8 +36,8 @@ mark("load modules");
 
 const git = openGit(root);
 const gitInfo = await readGitInfo(git, root);
-const { paths } = await repositoryChanges(git, { ref, isDefaultRef: ref === "HEAD^", buildNumber: gitInfo.buildNumber, untracked: false });
-mark("git: rev-list, rev-parse, diff, ls-files");
+const paths = await changedPaths(git, { ref, isDefaultRef: ref === "HEAD^", buildNumber: gitInfo.buildNumber });
+mark("git: rev-list, rev-parse, diff");
 const raw = await readLayerFiles(root);
 const configText = await readRepoConfigText(root);
 mark("list and read files");

@@ -45,50 +45,40 @@ export async function readGitInfo(git: SimpleGit, root: string): Promise<GitInfo
 }
 
 export interface DiffRequest {
-  /** A revision (compared with the working tree) or a range `A..B` / `A...B`; none: no diff. */
-  ref?: string;
+  /** A revision (compared with the working tree) or a range `A..B` / `A...B`. */
+  ref: string;
   /** The default `HEAD^` on a repository with one commit means "everything is new". */
   isDefaultRef: boolean;
   buildNumber: number;
-  /** Count files git does not track (new layers, new files in layers) as changed. */
-  untracked: boolean;
 }
 
-export interface RepositoryChanges {
-  /** Paths, relative to `--root`, that differ (with `untracked`, untracked files too). */
-  paths: string[];
-  /** Layer directories (`science/x`) whose sciserver-image.json git does not track. */
-  untrackedLayers: string[];
-}
-
-/**
- * One `git diff --name-only` for the whole repository (skipped without a ref) and one
- * `git ls-files --others` for what git does not track yet.
- */
-export async function repositoryChanges(git: SimpleGit, req: DiffRequest): Promise<RepositoryChanges> {
-  if (req.ref?.startsWith("-")) throw new InputError(`--ref ${req.ref}: not a revision`);
-  const ref = req.ref === undefined ? undefined : req.isDefaultRef && req.buildNumber === 1 ? EMPTY_TREE : req.ref;
-  const isRange = ref?.includes("..") ?? false;
-  const diffArgs = ["diff", "--name-only", "--no-renames", "--relative", "-z", ref ?? "HEAD"];
-  if (!isRange) diffArgs.push("--");
+/** Paths, relative to `--root`, that differ: one `git diff --name-only` for the whole repository. */
+export async function changedPaths(git: SimpleGit, req: DiffRequest & { ref: string }): Promise<string[]> {
+  if (req.ref.startsWith("-")) throw new InputError(`--ref ${req.ref}: not a revision`);
+  const ref = req.isDefaultRef && req.buildNumber === 1 ? EMPTY_TREE : req.ref;
+  const diffArgs = ["diff", "--name-only", "--no-renames", "--relative", "-z", ref];
+  if (!ref.includes("..")) diffArgs.push("--");
   try {
-    const [diff, others] = await Promise.all([
-      ref === undefined ? Promise.resolve("") : git.raw(diffArgs),
-      git.raw(["ls-files", "--others", "--exclude-standard", "-z", "--", "science", "compat"]),
-    ]);
-    const untrackedFiles = others.split("\0").filter(Boolean);
-    const untrackedLayers = untrackedFiles
-      .filter((p) => /^(science|compat)\/[^/]+\/sciserver-image\.json$/.test(p))
-      .map((p) => p.slice(0, p.lastIndexOf("/")));
-    const paths = diff.split("\0").filter(Boolean);
-    // A range compares two commits: the working tree, untracked files included, does not count.
-    if (req.untracked && !isRange) paths.push(...untrackedFiles);
-    return { paths, untrackedLayers };
+    return (await git.raw(diffArgs)).split("\0").filter(Boolean);
   } catch (e) {
     const all = String((e as Error).message ?? e);
     if (/unknown revision|bad revision|ambiguous argument|invalid symmetric difference|Invalid revision range|bad object/i.test(all)) {
       throw new InputError(`--ref ${req.ref}: git does not know this revision`);
     }
-    throw new InputError(`git failed: ${gitMessage(e)}`);
+    throw new InputError(`git diff failed: ${gitMessage(e)}`);
   }
+}
+
+/** Files under science/ and compat/ that git does not track (and does not ignore): one `git ls-files`. */
+export async function untrackedFiles(git: SimpleGit): Promise<string[]> {
+  try {
+    return (await git.raw(["ls-files", "--others", "--exclude-standard", "-z", "--", "science", "compat"])).split("\0").filter(Boolean);
+  } catch (e) {
+    throw new InputError(`git ls-files failed: ${gitMessage(e)}`);
+  }
+}
+
+/** Layer directories (`science/x`) among untracked files: those whose sciserver-image.json is untracked. */
+export function untrackedLayerDirs(files: string[]): string[] {
+  return files.filter((p) => /^(science|compat)\/[^/]+\/sciserver-image\.json$/.test(p)).map((p) => p.slice(0, p.lastIndexOf("/")));
 }

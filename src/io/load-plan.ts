@@ -5,7 +5,7 @@ import { analyzeRepository, type RepositoryAnalysis } from "../core/analyze-repo
 import { planBuilds, planFromAnalysis } from "../core/plan-builds.js";
 import { checkRepo, parseRepoConfig, REPO_CONFIG_FILE } from "../core/repo-config.js";
 import { InputError, type ChangeSet, type GitInfo, type Plan, type RepoSnapshot } from "../core/types.js";
-import { openGit, readGitInfo, repositoryChanges } from "./git.js";
+import { changedPaths, openGit, readGitInfo, untrackedFiles, untrackedLayerDirs } from "./git.js";
 import { readLayerFiles, readRepoConfigText } from "./read-repository.js";
 
 export interface PlanFlags {
@@ -49,12 +49,11 @@ export async function loadPlan(flags: PlanFlags, options: LoadOptions = { skipUn
   const configTextP = readRepoConfigText(root);
   const gitInfo = await readGitInfo(git, root);
   // With --all or --include git's diff is not used, so it is not asked for.
-  const { paths, untrackedLayers } = await repositoryChanges(git, {
-    ref: selected ? undefined : ref,
-    isDefaultRef: flags.ref === undefined,
-    buildNumber: gitInfo.buildNumber,
-    untracked: flags.untracked,
-  });
+  const paths = selected ? [] : await changedPaths(git, { ref, isDefaultRef: flags.ref === undefined, buildNumber: gitInfo.buildNumber });
+  // What git does not track: changes with --untracked (unless a range is planned); otherwise,
+  // asked for below, layers that are not part of the repository yet.
+  const untrackedChanges = flags.untracked ? await untrackedFiles(git) : undefined;
+  if (untrackedChanges && !ref.includes("..") && !selected) paths.push(...untrackedChanges);
   const config = parseRepoConfig(await configTextP);
   const repo = flags.repo !== undefined ? checkRepo(flags.repo, "--repo") : config.repo;
   if (repo === undefined) {
@@ -67,9 +66,10 @@ export async function loadPlan(flags: PlanFlags, options: LoadOptions = { skipUn
     const snapshot: RepoSnapshot = { science: [], compat: [] };
     return { plan: planBuilds(snapshot, { ...planOptions, changes }), snapshot, changes, git: gitInfo };
   }
+  const [allRaw, untracked] = await Promise.all([readLayerFiles(root), untrackedChanges ?? untrackedFiles(git)]);
   // Without --untracked, layers git does not track yet are not part of the repository.
-  const hidden = new Set(flags.untracked ? [] : untrackedLayers);
-  const raw = (await readLayerFiles(root)).filter((r) => !hidden.has(`${r.kind}/${r.dir}`));
+  const hidden = new Set(flags.untracked ? [] : untrackedLayerDirs(untracked));
+  const raw = allRaw.filter((r) => !hidden.has(`${r.kind}/${r.dir}`));
   const snapshot = readLayers(raw);
   const changes = determineChanges(snapshot, paths, { all: flags.all, include: flags.include, ignore: flags.ignore, why });
   const analysis = analyzeRepository(snapshot, flags.buildArgs);
