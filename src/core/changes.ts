@@ -12,7 +12,7 @@ export interface ChangeFlags {
   why: string;
 }
 
-/** Accepts `science/x`, `./science/x/`, `science/x/Dockerfile`-less forms; returns `science/x`. */
+/** Accepts `science/x`, `./science/x` and `science/x/`; returns `science/x`. */
 function normalizeDir(arg: string, flag: string, known: Set<string>): string {
   const dir = arg.replace(/\\/g, "/").replace(/^(\.\/)+/, "").replace(/\/+$/, "");
   if (!known.has(dir)) {

@@ -2,7 +2,7 @@
 import type Dockerode from "dockerode";
 import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
-import tar from "tar-stream";
+import { readTar, type TarEntry } from "./tar.js";
 import type { Plan, PlannedBuild } from "../../src/core/types.js";
 import { connectEngine, type EngineRunOptions } from "../../src/executors/docker/index.js";
 
@@ -141,12 +141,7 @@ function splitRepo(repo: string): { registry: string; name: string } {
 // ---------------------------------------------------------------------------------------------
 // Inside images.
 
-export interface ImageFile {
-  type: string;
-  mode: number;
-  content: string;
-  linkname?: string;
-}
+export type ImageFile = TarEntry;
 
 /**
  * Reads files from an image without running it: creates a container (never started) and takes
@@ -164,24 +159,9 @@ export async function filesInImage(docker: Dockerode, image: string, path: strin
       throw e;
     }
     const files: Record<string, ImageFile> = {};
-    const extract = tar.extract();
-    extract.on("entry", (header, stream, next) => {
-      const chunks: Buffer[] = [];
-      stream.on("data", (c) => chunks.push(c as Buffer));
-      stream.on("end", () => {
-        files[header.name.replace(/\/$/, "")] = {
-          type: header.type, mode: header.mode & 0o7777, content: Buffer.concat(chunks).toString("utf8"),
-          linkname: header.linkname || undefined,
-        };
-        next();
-      });
-    });
-    await new Promise<void>((resolve, reject) => {
-      extract.on("finish", resolve);
-      extract.on("error", reject);
-      archive.on("error", reject);
-      archive.pipe(extract as unknown as NodeJS.WritableStream);
-    });
+    for (const [name, entry] of await readTar(archive)) {
+      files[name.replace(/\/$/, "")] = { ...entry, mode: entry.mode & 0o7777 };
+    }
     return files;
   } finally {
     await container.remove({ force: true });

@@ -1,11 +1,10 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import type { Readable } from "node:stream";
-import tar from "tar-stream";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { collectContext, DOCKERFILE_NAME, packContext } from "../../src/executors/docker/context.js";
+import { readTar } from "../helpers/tar.js";
 
 async function rejects(run: () => Promise<unknown>, re?: RegExp): Promise<void> {
   try {
@@ -26,27 +25,6 @@ function tree(files: Record<string, string>): string {
   return root;
 }
 
-interface Entry { type: string; mode: number; content: string; linkname?: string }
-
-async function untar(stream: Readable): Promise<Map<string, Entry>> {
-  const entries = new Map<string, Entry>();
-  const extract = tar.extract();
-  extract.on("entry", (header, body, next) => {
-    const chunks: Buffer[] = [];
-    body.on("data", (c) => chunks.push(c as Buffer));
-    body.on("end", () => {
-      entries.set(header.name, { type: header.type, mode: header.mode, content: Buffer.concat(chunks).toString(), linkname: header.linkname || undefined });
-      next();
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    extract.on("finish", resolve);
-    extract.on("error", reject);
-    stream.on("error", reject);
-    stream.pipe(extract as unknown as NodeJS.WritableStream);
-  });
-  return entries;
-}
 
 test("later contexts win; each context's .dockerignore applies to that context only", async () => {
   const root = tree({
@@ -56,7 +34,7 @@ test("later contexts win; each context's .dockerignore applies to that context o
   try {
     const names = (await collectContext(root, ["a", "b"])).map((e) => e.name);
     assert.equal(names, ["only-a.txt", "secret", "shared.txt"]);
-    const files = await untar(packContext(await collectContext(root, ["a", "b"]), "FROM x\n"));
+    const files = await readTar(packContext(await collectContext(root, ["a", "b"]), "FROM x\n"));
     assert.is(files.get("shared.txt")!.content, "b");
     assert.is(files.get("secret")!.content, "b keeps it");
     assert.is(files.get(DOCKERFILE_NAME)!.content, "FROM x\n");
@@ -86,7 +64,7 @@ test("modes and symlinks are kept; owner is root", async () => {
   symlinkSync("data.txt", join(root, "d/link"));
   symlinkSync("/etc/passwd", join(root, "d/abs-link"));
   try {
-    const files = await untar(packContext(await collectContext(root, ["d"]), ""));
+    const files = await readTar(packContext(await collectContext(root, ["d"]), ""));
     assert.is(files.get("run.sh")!.mode, 0o750);
     assert.is(files.get("link")!.type, "symlink");
     assert.is(files.get("link")!.linkname, "data.txt");
@@ -109,7 +87,7 @@ test("a file replacing a directory of an earlier context takes the directory's c
 test("context files can't shadow the generated Dockerfile or .dockerignore", async () => {
   const root = tree({ [`e/${DOCKERFILE_NAME}`]: "FROM evil\n", "e/sub/.dockerignore": "nested is an ordinary file" });
   try {
-    const files = await untar(packContext(await collectContext(root, ["e"]), "FROM good\n"));
+    const files = await readTar(packContext(await collectContext(root, ["e"]), "FROM good\n"));
     assert.is(files.get(DOCKERFILE_NAME)!.content, "FROM good\n");
     assert.is(files.get("sub/.dockerignore")!.content, "nested is an ordinary file");
   } finally {
@@ -121,7 +99,7 @@ test("a large file is streamed intact", async () => {
   const big = "0123456789abcdef".repeat(1 << 16); // 1 MiB
   const root = tree({ "f/big.bin": big });
   try {
-    const files = await untar(packContext(await collectContext(root, ["f"]), ""));
+    const files = await readTar(packContext(await collectContext(root, ["f"]), ""));
     assert.is(files.get("big.bin")!.content.length, big.length);
     assert.ok(files.get("big.bin")!.content === big);
   } finally {
@@ -145,7 +123,7 @@ test("a file that changes size while being sent fails the stream", async () => {
   try {
     const entries = await collectContext(root, ["g"]);
     writeFileSync(join(root, "g/f"), "much longer than before");
-    await rejects(() => untar(packContext(entries, "")));
+    await rejects(() => readTar(packContext(entries, "")));
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -1,6 +1,7 @@
 // The Docker Engine executor: carries out a Plan through the Engine API (dockerode), never the
 // docker CLI. Parents build before children, up to `jobs` builds at once; a failure skips what
 // depends on it; built images are pushed as soon as they are built.
+import type { BuildResult } from "../../core/results.js";
 import type { Plan } from "../../core/types.js";
 import { DockerCredentials } from "./auth.js";
 import { buildRequest, type BuiltImage } from "./build.js";
@@ -34,23 +35,13 @@ export interface EngineRunOptions {
   dockerConfigDir?: string;
 }
 
-export interface BuildOutcome {
-  id: string;
-  status: "built" | "failed" | "skipped" | "cancelled";
-  /** Failure message, "parent X failed", why it was cancelled, or why a built image wasn't pushed. */
-  reason?: string;
-  /** Time spent building (the push not included). */
-  durationMs: number;
+/**
+ * A request's result as `--results` records it (seed 000's output_properties in `outputs`), plus
+ * the tail of a failed build's log for the summary. `reason`: the failure, "parent X failed", why
+ * it was cancelled, or why a built image wasn't pushed; `durationMs`: the build, push not included.
+ */
+export interface BuildOutcome extends BuildResult {
   logTail?: string[];
-  /** Seed 000's output_properties. */
-  outputs?: {
-    "docker-image-hash": string;
-    "docker-image-repo-tag": string[];
-    "docker-image-timestamp": string;
-    /** tag -> registry digest, after push. */
-    "docker-image-digests"?: Record<string, string>;
-  };
-  pushed: boolean;
 }
 
 export interface RunResult {
