@@ -59,7 +59,9 @@ test("auths: base64 auth or username/password, matched by normalized host", asyn
 });
 
 test("missing config means no credentials; a broken one is an error that doesn't quote it", async () => {
-  const none = await DockerCredentials.load(mkdtempSync(join(tmpdir(), "ib-auth-none-")), {});
+  const emptyDir = mkdtempSync(join(tmpdir(), "ib-auth-none-"));
+  dirs.push(emptyDir);
+  const none = await DockerCredentials.load(emptyDir, {});
   assert.is(await none.forImage("reg.example.org/x"), undefined);
   const secret = '{"auths": {"r": {"password": "topsecret"}} oops';
   try {

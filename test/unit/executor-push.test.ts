@@ -1,5 +1,5 @@
 import type Dockerode from "dockerode";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -50,7 +50,10 @@ function fakeDocker(attempts: object[][]) {
   return { docker, calls };
 }
 
-const noCreds = () => DockerCredentials.load(mkdtempSync(join(tmpdir(), "ib-push-")), {});
+// an empty config directory: no credentials for any registry
+const emptyConfigDir = mkdtempSync(join(tmpdir(), "ib-push-"));
+test.after(() => rmSync(emptyConfigDir, { recursive: true, force: true }));
+const noCreds = () => DockerCredentials.load(emptyConfigDir, {});
 
 test("a transient failure inside the stream is retried; the digest comes from aux", async () => {
   const { docker, calls } = fakeDocker([
