@@ -206,6 +206,10 @@ test("versions compare numerically: 2.10 > 2.9", () => {
   assert.is(compareVersions("2.10", "2.9"), 1);
   assert.is(compareVersions("2.9", "2.10"), -1);
   assert.is(compareVersions("2.0", "2"), 0);
+  assert.is(compareVersions("1.2.3.10", "1.2.3.9"), 1);
+  assert.is(compareVersions("2.010", "2.9"), 1);
+  // parts beyond 2^53 keep their order
+  assert.is(compareVersions("20261123000000000001", "20261123000000000000"), 1);
   const ok = [
     sci("old", { image: "ess", version: "2.9" }, "FROM busybox:stable\n"),
     sci("new", { image: "ess", version: "2.10", compat: "base" }, "FROM sci/old:2.9\n"),
