@@ -35,11 +35,11 @@ const { describePlan } = await import("../src/cli/report.js");
 mark("load modules");
 
 const git = openGit(root);
-const gitInfo = await readGitInfo(git, root);
+const gitInfo = await readGitInfo(git, root, { fullHistory: true });
 const paths = await changedPaths(git, { ref, isDefaultRef: ref === "HEAD^", buildNumber: gitInfo.buildNumber });
 mark("git: rev-list, rev-parse, diff");
 const raw = await readLayerFiles(root);
-const configText = await readRepoConfigText(root);
+const configText = readRepoConfigText(root);
 mark("list and read files");
 const config = parseRepoConfig(configText);
 const snapshot = readLayers(raw);

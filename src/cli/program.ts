@@ -1,6 +1,7 @@
 // The command line: parses flags, calls the shell and the pure planner, hands the plan to an
 // executor. The engine client is loaded only when something is built, so planning stays light.
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { readFileSync } from "node:fs";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 // What only other commands use (plan files, results, graphs) is imported where it is used, so
@@ -92,9 +93,20 @@ function printLines(lines: string[]): void {
   for (const line of lines) process.stderr.write(`${line}\n`);
 }
 
-async function writeOutput(file: string, text: string): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, text);
+/** Writes an output the user named (`flag FILE`); a path that can't be written is bad input. */
+async function writeOutput(flag: string, file: string, text: string): Promise<void> {
+  try {
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, text);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "EISDIR" ? "is a directory" : code === "EEXIST" || code === "ENOTDIR" ? "a parent is not a directory" : `cannot write (${code ?? e})`;
+    throw new InputError(`${flag} ${file}: ${why}`);
+  }
+}
+
+function printWarnings(warnings: string[]): void {
+  for (const w of warnings) process.stderr.write(`image-builder: warning: ${w}\n`);
 }
 
 async function readInput(file: string): Promise<string> {
@@ -124,7 +136,7 @@ async function checkOutputs(o: EngineOptions): Promise<void> {
 async function writeResults(file: string | undefined, plan: Plan, results: BuildResult[]): Promise<void> {
   if (!file) return;
   const { runResults } = await import("../core/results.js");
-  await writeOutput(file, `${JSON.stringify(runResults(plan, results), null, 2)}\n`);
+  await writeOutput("--results", file, `${JSON.stringify(runResults(plan, results), null, 2)}\n`);
 }
 
 /**
@@ -174,10 +186,20 @@ async function executeOnEngine(plan: Plan, o: EngineOptions, external: ExternalP
   }
 }
 
+function packageVersion(): string {
+  // dist/src/cli/program.js -> the package's own package.json
+  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
 export function buildProgram(): Command {
   const program = new Command("image-builder")
     .description("Plans, builds, labels, tags and pushes layered science/compat Docker images")
     .usage("[options] | <command> [options]")
+    .version(packageVersion(), "-V, --version", "print image-builder's version")
+    // `image-builder help [command]`, as with docker and git; the default command has an action,
+    // so commander would not add it by itself.
+    .helpCommand(true)
     .enablePositionalOptions()
     // Set before the subcommands are added, so that they inherit it.
     .exitOverride()
@@ -187,7 +209,9 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(`image-builder: ${str.trim()} (see --help)\n`) });
   addEngineOptions(addPlanOptions(program));
   program.action(async (o: MainOptions) => {
-    const { plan } = await loadPlan(planFlags(o), { skipUnchanged: true });
+    const { plan, warnings } = await loadPlan(planFlags(o), { skipUnchanged: true });
+    if (o.dryrun && o.push) warnings.push("--push does nothing with --dryrun: nothing is built or pushed");
+    printWarnings(warnings);
     printLines(describePlan(plan, o.verbose));
     if (o.json) process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
     if (!o.dryrun) process.exitCode = await executeOnEngine(plan, o);
@@ -198,10 +222,11 @@ export function buildProgram(): Command {
     .option("-o, --out <file>", "write the plan to FILE instead of stdout")
     .option("--waves", "print the build ids wave by wave, one wave per line (each wave depends only on earlier ones)", false)
     .action(async (o: PlanOptions & { out?: string; waves: boolean }) => {
-      const { plan } = await loadPlan(planFlags(o), { skipUnchanged: true });
+      const { plan, warnings } = await loadPlan(planFlags(o), { skipUnchanged: true });
+      printWarnings(warnings);
       printLines(describePlan(plan, o.verbose));
       const json = `${JSON.stringify(plan, null, 2)}\n`;
-      if (o.out) await writeOutput(o.out, json);
+      if (o.out) await writeOutput("--out", o.out, json);
       if (o.waves) process.stdout.write(plan.waves.map((w) => `${w.join(" ")}\n`).join(""));
       else if (!o.out) process.stdout.write(json);
     });
@@ -216,7 +241,7 @@ export function buildProgram(): Command {
       const { parsePlanFile } = await import("../core/plan-file.js");
       const { selectBuilds } = await import("../core/select-builds.js");
       const whole = parsePlanFile(await readInput(file), file);
-      const head = await readGitInfo(openGit(o.root), o.root);
+      const head = await readGitInfo(openGit(o.root), o.root, { fullHistory: false });
       if (head.commit !== whole.commit) {
         throw new InputError(`plan was made from commit ${whole.commit.slice(0, 12)}, but the checkout in ${o.root} is at ${head.commit.slice(0, 12)}`, file);
       }
@@ -229,7 +254,8 @@ export function buildProgram(): Command {
     .description("print the layer graph, with what a change touches marked")
     .addOption(new Option("--format <format>", "graph language").choices(["mermaid", "dot"]).default("mermaid"))
     .action(async (o: PlanOptions & { format: GraphFormat }) => {
-      const { plan, snapshot, changes, analysis } = await loadPlan(planFlags(o));
+      const { plan, snapshot, changes, analysis, warnings } = await loadPlan(planFlags(o));
+      printWarnings(warnings);
       const { renderGraph } = await import("../core/render-graph.js");
       // Not skipUnchanged: the analysis is always there.
       process.stdout.write(renderGraph(snapshot, analysis!, plan, changes, o.format));
@@ -243,7 +269,7 @@ export function buildProgram(): Command {
       const { mergeResults, parseResultsFile } = await import("../core/results.js");
       const inputs = await Promise.all(files.map(async (file) => ({ file, results: parseResultsFile(await readInput(file), file) })));
       const json = `${JSON.stringify(mergeResults(inputs), null, 2)}\n`;
-      if (o.out) await writeOutput(o.out, json);
+      if (o.out) await writeOutput("--out", o.out, json);
       else process.stdout.write(json);
     });
   return program;

@@ -13,8 +13,12 @@ export interface ChangeFlags {
 }
 
 /** Accepts `science/x`, `./science/x` and `science/x/`; returns `science/x`. */
+export function normalizeLayerDir(arg: string): string {
+  return arg.replace(/\\/g, "/").replace(/^(\.\/)+/, "").replace(/\/+$/, "");
+}
+
 function normalizeDir(arg: string, flag: string, known: Set<string>): string {
-  const dir = arg.replace(/\\/g, "/").replace(/^(\.\/)+/, "").replace(/\/+$/, "");
+  const dir = normalizeLayerDir(arg);
   if (!known.has(dir)) {
     throw new InputError(`${flag} ${arg}: not a layer directory (expected science/NAME or compat/NAME with a sciserver-image.json)`);
   }
@@ -24,7 +28,15 @@ function normalizeDir(arg: string, flag: string, known: Set<string>): string {
 /** `paths` are repository-relative paths that differ, as `git diff --name-only` prints them. */
 export function determineChanges(snapshot: RepoSnapshot, paths: string[], flags: ChangeFlags): ChangeSet {
   const known = new Set([...snapshot.science.map((l) => l.path), ...snapshot.compat.map((c) => c.path)]);
+  if (flags.all && flags.include.length > 0) {
+    throw new InputError("--all and --include contradict each other: --all plans every layer, --include only the ones named");
+  }
   const ignore = new Set(flags.ignore.map((d) => normalizeDir(d, "--ignore", known)));
+  for (const d of flags.include) {
+    if (ignore.has(normalizeDir(d, "--include", known))) {
+      throw new InputError(`${d} is named by both --include and --ignore`);
+    }
+  }
   const pick = (dirs: Iterable<string>, why: string, all = false): ChangeSet => {
     const science: string[] = [];
     const compat: string[] = [];

@@ -49,7 +49,8 @@ export function determineBuilds(layers: ScienceLayer[], analysis: RepositoryAnal
     if (!changes.all) {
       for (const c of analysis.includes.get(layer.compat!)!) {
         if (!changedCompat.has(c)) continue;
-        why.push(c === layer.compat ? `compat ${c} changed` : `compat ${c} changed (included by ${layer.compat})`);
+        // changes.why says how: "changed since HEAD^", "changed in A..B", "named by --include"
+        why.push(c === layer.compat ? `compat ${c} ${changes.why}` : `compat ${c} ${changes.why} (included by ${layer.compat})`);
       }
     }
     if (why.length) compat.push({ key, target, reasons: why });

@@ -3,6 +3,9 @@
 import { parseJsonWithComments, type JsonValue } from "./json-with-comments.js";
 import { InputError, type CompatLayer, type RepoSnapshot, type ScienceLayer } from "./types.js";
 
+/** The file that makes a directory under science/ or compat/ a layer. */
+export const LAYER_CONFIG_FILE = "sciserver-image.json";
+
 /** The files of one layer directory as read from disk; a missing file is `undefined`. */
 export interface RawLayerFiles {
   kind: "science" | "compat";
@@ -47,7 +50,7 @@ function rejectUnknownFields(obj: Record<string, JsonValue>, known: Set<string>,
 
 export function parseScienceLayer(raw: RawLayerFiles): ScienceLayer {
   const path = `science/${raw.dir}`;
-  const file = `${path}/sciserver-image.json`;
+  const file = `${path}/${LAYER_CONFIG_FILE}`;
   const { value, rawNumbers } = parseJsonWithComments(raw.config, file);
   const obj = asObject(value, file);
   rejectUnknownFields(obj, SCIENCE_FIELDS, file);
@@ -58,7 +61,9 @@ export function parseScienceLayer(raw: RawLayerFiles): ScienceLayer {
   if (obj.version !== undefined) {
     const v = typeof obj.version === "number" ? rawNumbers.version ?? String(obj.version) : obj.version;
     if (typeof v !== "string" || !VERSION.test(v)) {
-      throw new InputError(`invalid version ${JSON.stringify(obj.version)}: use dotted digits such as "2.4"`, file);
+      // as written: 2.10e0 is shown as such, not as the number it parses to
+      const shown = typeof obj.version === "number" ? v : JSON.stringify(obj.version);
+      throw new InputError(`invalid version ${shown}: use dotted digits such as "2.4"`, file);
     }
     version = v;
   }
@@ -79,7 +84,7 @@ export function parseScienceLayer(raw: RawLayerFiles): ScienceLayer {
 
 export function parseCompatLayer(raw: RawLayerFiles): CompatLayer {
   const path = `compat/${raw.dir}`;
-  const file = `${path}/sciserver-image.json`;
+  const file = `${path}/${LAYER_CONFIG_FILE}`;
   const obj = asObject(parseJsonWithComments(raw.config, file).value, file);
   rejectUnknownFields(obj, COMPAT_FIELDS, file);
   const includes = obj.includes ?? [];

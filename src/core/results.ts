@@ -40,8 +40,13 @@ export function mergeResults(inputs: { file: string; results: RunResults }[]): R
   const first = inputs[0];
   const byId = new Map<string, BuildResult>();
   for (const { file, results } of inputs) {
-    if (results.commit !== first.results.commit || results.repo !== first.results.repo) {
-      throw new InputError(`results of another plan (commit ${results.commit}, repo ${results.repo}; ${first.file} has ${first.results.commit}, ${first.results.repo})`, file);
+    const a = results;
+    const b = first.results;
+    if (a.commit !== b.commit || a.repo !== b.repo || a.buildNumber !== b.buildNumber) {
+      throw new InputError(
+        `results of another plan (commit ${a.commit}, build ${a.buildNumber}, repo ${a.repo}; ${first.file} has ${b.commit}, build ${b.buildNumber}, ${b.repo})`,
+        file,
+      );
     }
     for (const r of results.results) {
       const prev = byId.get(r.id);
@@ -59,8 +64,21 @@ export function parseResultsFile(text: string, file: string): RunResults {
     throw new InputError(`invalid JSON: ${(e as Error).message}`, file);
   }
   const v = value as RunResults;
-  if (!v || typeof v !== "object" || typeof v.commit !== "string" || !Array.isArray(v.results)) {
-    throw new InputError("not an image-builder results file (expected commit and results)", file);
+  if (!v || typeof v !== "object" || typeof v.commit !== "string" || typeof v.repo !== "string"
+    || typeof v.buildNumber !== "number" || !Array.isArray(v.results)) {
+    throw new InputError("not an image-builder results file (expected repo, commit, buildNumber and results)", file);
   }
+  v.results.forEach((r, i) => {
+    const problem = resultProblem(r);
+    if (problem) throw new InputError(`results[${i}]: ${problem}`, file);
+  });
   return v;
+}
+
+function resultProblem(r: BuildResult): string | undefined {
+  if (!r || typeof r !== "object" || Array.isArray(r)) return "not an object";
+  if (typeof r.id !== "string" || r.id === "") return "no build id";
+  if (!Object.hasOwn(RANK, r.status)) return `${r.id}: unknown status ${JSON.stringify(r.status)} (expected ${Object.keys(RANK).join(", ")})`;
+  if (typeof r.pushed !== "boolean") return `${r.id}: "pushed" is not true or false`;
+  return undefined;
 }

@@ -26,14 +26,21 @@ function gitMessage(e: unknown): string {
   return lines.find((l) => /^(fatal|error):/.test(l)) ?? lines[lines.length - 1] ?? "git failed";
 }
 
-export async function readGitInfo(git: SimpleGit, root: string): Promise<GitInfo> {
+/**
+ * HEAD, its short hash and its build number. `fullHistory`: planning numbers builds by counting
+ * commits, so a shallow clone is refused; `run` takes the numbers from the plan and needs only HEAD.
+ */
+export async function readGitInfo(git: SimpleGit, root: string, { fullHistory }: { fullHistory: boolean }): Promise<GitInfo> {
+  let info: GitInfo;
+  let isShallow: boolean;
   try {
-    const [count, hashes] = await Promise.all([
+    const [count, facts] = await Promise.all([
       git.raw(["rev-list", "--count", "HEAD"]),
-      git.raw(["rev-parse", "HEAD", "--short", "HEAD"]),
+      git.raw(["rev-parse", "--is-shallow-repository", "HEAD", "--short", "HEAD"]),
     ]);
-    const [commit, shortCommit] = hashes.trim().split("\n");
-    return { commit, shortCommit, buildNumber: Number(count.trim()) };
+    const [shallow, commit, shortCommit] = facts.trim().split("\n");
+    info = { commit, shortCommit, buildNumber: Number(count.trim()) };
+    isShallow = shallow === "true";
   } catch (e) {
     const all = String((e as Error).message ?? e);
     if (/not a git repository/i.test(all)) throw new InputError(`--root ${root}: not a git repository`);
@@ -42,6 +49,14 @@ export async function readGitInfo(git: SimpleGit, root: string): Promise<GitInfo
     }
     throw new InputError(`--root ${root}: git failed: ${gitMessage(e)}`);
   }
+  // A shallow clone counts only the commits it has: build numbers would be wrong (and go
+  // backwards between clones), and HEAD^ may be missing, so every layer would look changed.
+  if (fullHistory && isShallow) {
+    throw new InputError(
+      `--root ${root}: shallow clone (${info.buildNumber} commit(s) of history): build numbers count every commit; fetch the whole history first (git fetch --unshallow)`,
+    );
+  }
+  return info;
 }
 
 export interface DiffRequest {
@@ -81,4 +96,23 @@ export async function untrackedFiles(git: SimpleGit): Promise<string[]> {
 /** Layer directories (`science/x`) among untracked files: those whose sciserver-image.json is untracked. */
 export function untrackedLayerDirs(files: string[]): string[] {
   return files.filter((p) => /^(science|compat)\/[^/]+\/sciserver-image\.json$/.test(p)).map((p) => p.slice(0, p.lastIndexOf("/")));
+}
+
+/** The commit a revision names (`--ref A..B`'s B), or an InputError naming `--ref`. */
+export async function commitOf(git: SimpleGit, revision: string, ref: string): Promise<string> {
+  if (revision.startsWith("-")) throw new InputError(`--ref ${ref}: not a revision`);
+  try {
+    return (await git.raw(["rev-parse", "--verify", "--quiet", `${revision}^{commit}`])).trim();
+  } catch {
+    throw new InputError(`--ref ${ref}: git does not know this revision`);
+  }
+}
+
+/** Files under science/ and compat/ whose working-tree content differs from HEAD: one `git diff`. */
+export async function uncommittedPaths(git: SimpleGit): Promise<string[]> {
+  try {
+    return (await git.raw(["diff", "--name-only", "--no-renames", "--relative", "-z", "HEAD", "--", "science", "compat"])).split("\0").filter(Boolean);
+  } catch (e) {
+    throw new InputError(`git diff failed: ${gitMessage(e)}`);
+  }
 }

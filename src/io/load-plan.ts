@@ -1,11 +1,14 @@
 // The shell around the planner: gathers plain data (files, git, config), then calls the pure core.
-import { determineChanges } from "../core/changes.js";
-import { readLayers } from "../core/layer-config.js";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { determineChanges, normalizeLayerDir } from "../core/changes.js";
+import { LAYER_CONFIG_FILE, readLayers } from "../core/layer-config.js";
 import { analyzeRepository, type RepositoryAnalysis } from "../core/analyze-repository.js";
 import { planBuilds, planFromAnalysis } from "../core/plan-builds.js";
+import { describeRef, parseRef } from "../core/revision-range.js";
 import { checkRepo, parseRepoConfig, REPO_CONFIG_FILE } from "../core/repo-config.js";
 import { InputError, type ChangeSet, type GitInfo, type Plan, type RepoSnapshot } from "../core/types.js";
-import { changedPaths, openGit, readGitInfo, untrackedFiles, untrackedLayerDirs } from "./git.js";
+import { changedPaths, commitOf, openGit, readGitInfo, uncommittedPaths, untrackedFiles, untrackedLayerDirs } from "./git.js";
 import { readLayerFiles, readRepoConfigText } from "./read-repository.js";
 
 export interface PlanFlags {
@@ -30,6 +33,8 @@ export interface LoadedPlan {
   git: GitInfo;
   /** The layers' dependencies, final images and includes; absent when the layers were not read. */
   analysis?: RepositoryAnalysis;
+  /** Things the user should know that do not stop the plan, one line each. */
+  warnings: string[];
 }
 
 export interface LoadOptions {
@@ -44,35 +49,78 @@ export interface LoadOptions {
 export async function loadPlan(flags: PlanFlags, options: LoadOptions = { skipUnchanged: false }): Promise<LoadedPlan> {
   const root = flags.root;
   const git = openGit(root);
-  const ref = flags.ref ?? DEFAULT_REF;
+  const refSpec = parseRef(flags.ref ?? DEFAULT_REF);
+  const { ref } = refSpec;
+  const isRange = refSpec.kind === "range";
+  const rangeEndRev = refSpec.kind === "range" ? refSpec.end : undefined;
   const selected = flags.all || flags.include.length > 0;
-  const configTextP = readRepoConfigText(root);
-  const gitInfo = await readGitInfo(git, root);
+  const gitInfo = await readGitInfo(git, root, { fullHistory: true });
+  checkLayout(root);
+  const configText = readRepoConfigText(root);
+  const warnings: string[] = [];
   // With --all or --include git's diff is not used, so it is not asked for.
-  const paths = selected ? [] : await changedPaths(git, { ref, isDefaultRef: flags.ref === undefined, buildNumber: gitInfo.buildNumber });
+  const [paths, rangeEnd, uncommitted] = await Promise.all([
+    selected ? ([] as string[]) : changedPaths(git, { ref, isDefaultRef: flags.ref === undefined, buildNumber: gitInfo.buildNumber }),
+    // The layers are read from the checkout and tagged with HEAD's number and hash: a range that
+    // ends elsewhere, or uncommitted edits (which a range does not count), are pointed out.
+    !selected && rangeEndRev !== undefined ? commitOf(git, rangeEndRev, ref) : undefined,
+    isRange && !selected ? uncommittedPaths(git) : ([] as string[]),
+  ]);
+  if (rangeEnd !== undefined && rangeEnd !== gitInfo.commit) {
+    warnings.push(
+      `--ref ${ref} ends at ${rangeEndRev} (${rangeEnd.slice(0, gitInfo.shortCommit.length)}), not at the checkout (${gitInfo.shortCommit}): what gets built is the checkout's files, tagged ${gitInfo.buildNumber}-${gitInfo.shortCommit}`,
+    );
+  }
+  const dirty = layerDirsOf(uncommitted);
+  if (dirty.length > 0) {
+    warnings.push(`--ref ${ref} does not count uncommitted changes, but the checkout is what gets built: ${dirty.join(", ")}`);
+  }
   // What git does not track: changes with --untracked (unless a range is planned); otherwise,
   // asked for below, layers that are not part of the repository yet.
   const untrackedChanges = flags.untracked ? await untrackedFiles(git) : undefined;
-  if (untrackedChanges && !ref.includes("..") && !selected) paths.push(...untrackedChanges);
-  const config = parseRepoConfig(await configTextP);
+  if (untrackedChanges && !isRange && !selected) paths.push(...untrackedChanges);
+  const config = parseRepoConfig(configText);
   const repo = flags.repo !== undefined ? checkRepo(flags.repo, "--repo") : config.repo;
   if (repo === undefined) {
     throw new InputError(`no registry location: pass --repo or set "repo" in ${REPO_CONFIG_FILE}`);
   }
-  const why = ref.includes("..") ? `changed in ${ref}` : `changed since ${ref}`;
+  const why = describeRef(refSpec);
   const planOptions = { repo, git: gitInfo, buildTime: flags.buildTime ?? Math.floor(Date.now() / 1000), buildArgs: flags.buildArgs };
   if (options.skipUnchanged && !selected && !paths.some((p) => p.startsWith("science/") || p.startsWith("compat/"))) {
     const changes: ChangeSet = { all: false, science: [], compat: [], why };
     const snapshot: RepoSnapshot = { science: [], compat: [] };
-    return { plan: planBuilds(snapshot, { ...planOptions, changes }), snapshot, changes, git: gitInfo };
+    return { plan: planBuilds(snapshot, { ...planOptions, changes }), snapshot, changes, git: gitInfo, warnings };
   }
   const [allRaw, untracked] = await Promise.all([readLayerFiles(root), untrackedChanges ?? untrackedFiles(git)]);
   // Without --untracked, layers git does not track yet are not part of the repository.
   const hidden = new Set(flags.untracked ? [] : untrackedLayerDirs(untracked));
+  for (const dir of flags.include) {
+    if (hidden.has(normalizeLayerDir(dir))) {
+      throw new InputError(`--include ${dir}: git does not track its ${LAYER_CONFIG_FILE} yet; git add it, or pass --untracked`);
+    }
+  }
   const raw = allRaw.filter((r) => !hidden.has(`${r.kind}/${r.dir}`));
   const snapshot = readLayers(raw);
   const changes = determineChanges(snapshot, paths, { all: flags.all, include: flags.include, ignore: flags.ignore, why });
   const analysis = analyzeRepository(snapshot, flags.buildArgs);
   const plan = planFromAnalysis(snapshot, analysis, { ...planOptions, changes });
-  return { plan, snapshot, changes, git: gitInfo, analysis };
+  return { plan, snapshot, changes, git: gitInfo, analysis, warnings };
+}
+
+/** A root without science/ and compat/ is a mistake (a subdirectory, a wrong --root), not an empty plan. */
+function checkLayout(root: string): void {
+  const isDir = (p: string) => statSync(join(root, p), { throwIfNoEntry: false })?.isDirectory() ?? false;
+  if (!isDir("science") && !isDir("compat")) {
+    throw new InputError(`--root ${root}: no science/ or compat/ directory here; run image-builder from the top of the image repository or pass --root`);
+  }
+}
+
+/** `science/x/Dockerfile` -> `science/x`, each directory once, sorted. */
+function layerDirsOf(paths: string[]): string[] {
+  const dirs = new Set<string>();
+  for (const p of paths) {
+    const [top, name, rest] = p.split("/", 3);
+    if ((top === "science" || top === "compat") && name && rest !== undefined) dirs.add(`${top}/${name}`);
+  }
+  return [...dirs].sort();
 }

@@ -9,11 +9,10 @@
 import fg from "fast-glob";
 import { closeSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
-import type { RawLayerFiles } from "../core/layer-config.js";
+import { LAYER_CONFIG_FILE, type RawLayerFiles } from "../core/layer-config.js";
 import { REPO_CONFIG_FILE } from "../core/repo-config.js";
 import { InputError } from "../core/types.js";
 
-const CONFIG_FILE = "sciserver-image.json";
 
 /** Reused for every read; a file that does not fit is read on in further chunks. */
 const buffer = Buffer.allocUnsafe(64 * 1024);
@@ -64,7 +63,7 @@ export async function readLayerFiles(root: string): Promise<RawLayerFiles[]> {
   // One listing of science/ and of compat/ (a pattern naming the file inside each directory would
   // read every directory: 10,000 more system calls); a directory without the file is skipped below.
   const dirs = await fg(["science/*", "compat/*"], { cwd: root, dot: false, onlyDirectories: true });
-  const configs = dirs.map((d) => `${d}/${CONFIG_FILE}`).sort();
+  const configs = dirs.map((d) => `${d}/${LAYER_CONFIG_FILE}`).sort();
   // Plain concatenation rather than path.join per file: the paths are only opened, never shown.
   const base = root.endsWith("/") ? root : `${root}/`;
   const layers: RawLayerFiles[] = [];
@@ -88,6 +87,6 @@ export async function readLayerFiles(root: string): Promise<RawLayerFiles[]> {
 }
 
 /** Text of the repository's `image-builder.json`, if there is one. */
-export async function readRepoConfigText(root: string): Promise<string | undefined> {
+export function readRepoConfigText(root: string): string | undefined {
   return readOptional(join(root, REPO_CONFIG_FILE), REPO_CONFIG_FILE);
 }

@@ -1,11 +1,12 @@
 // Bad input and edge cases through the real CLI: one line naming the file, exit 2, nothing built.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compat, makeRepo, science, type TempRepo } from "../helpers/repo.js";
-import { planJson, runCli } from "../helpers/cli.js";
+import { PROJECT_ROOT, planJson, runCli } from "../helpers/cli.js";
 
 function repoWith(files: Record<string, string> = {}): TempRepo {
   return makeRepo({
@@ -139,6 +140,90 @@ test("names docker would refuse are refused when planning", () => {
     repo.commit();
     expectInputError(["--dryrun", "--all"], repo.root, /science\/b\/sciserver-image\.json: invalid image "a-_b"/);
   } finally { repo.cleanup(); }
+});
+
+test("a shallow clone is refused when planning (build numbers count every commit); run accepts one", () => {
+  const repo = repoWith();
+  const dir = mkdtempSync(join(tmpdir(), "ib-shallow-"));
+  try {
+    repo.write({ "science/a/x": "1" }); repo.commit();
+    repo.write({ "science/a/x": "2" }); repo.commit();
+    const clone = join(dir, "clone");
+    execFileSync("git", ["clone", "-q", "--depth", "1", `file://${repo.root}`, clone]);
+    expectInputError(["-v", "--dryrun"], clone, /^image-builder: error: --root \.: shallow clone \(1 commit\(s\) of history\): .*git fetch --unshallow/);
+    expectInputError(["plan"], clone, /shallow clone/);
+    // The plan carries the numbers; an agent's shallow checkout of the plan's commit can run it.
+    const plan = join(dir, "plan.json");
+    assert.is(runCli(["plan", "--all", "--out", plan], { cwd: repo.root }).code, 0);
+    const r = runCli(["run", plan, "--root", clone], { cwd: dir, env: { DOCKER_HOST: "unix:///nonexistent/docker.sock" } });
+    assert.is(r.code, 1, r.stderr);
+    assert.match(r.stderr, "unix:///nonexistent/docker.sock");
+    assert.not.match(r.stderr, /shallow/);
+  } finally { repo.cleanup(); rmSync(dir, { recursive: true, force: true }); }
+});
+
+test("a directory without science/ or compat/ is an error, not an empty plan", () => {
+  const repo = repoWith();
+  try {
+    repo.write({ "science/a/x": "changed" });
+    expectInputError(["-v", "--dryrun", "--all"], join(repo.root, "science"), /^image-builder: error: --root \.: no science\/ or compat\/ directory here/);
+    expectInputError(["graph", "--root", "science"], repo.root, /--root science: no science\/ or compat\/ directory here/);
+  } finally { repo.cleanup(); }
+});
+
+test("an unreadable image-builder.json is one line naming it", () => {
+  const repo = repoWith();
+  try {
+    repo.remove("image-builder.json");
+    repo.write({ "image-builder.json/x": "a directory now" });
+    expectInputError(["-v", "--dryrun", "--repo", "r.example.org/x"], repo.root, /^image-builder: error: image-builder\.json: cannot read file \(EISDIR\)$/);
+  } finally { repo.cleanup(); }
+});
+
+test("contradictory flags are refused", () => {
+  const repo = repoWith();
+  try {
+    expectInputError(["--dryrun", "--all", "--include", "science/a"], repo.root, /^image-builder: error: --all and --include contradict each other/);
+    expectInputError(["--dryrun", "--include", "science/a", "--ignore", "./science/a/"], repo.root, /^image-builder: error: science\/a is named by both --include and --ignore$/);
+    const r = runCli(["-v", "--dryrun", "--push", "--all"], { cwd: repo.root });
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^image-builder: warning: --push does nothing with --dryrun/);
+  } finally { repo.cleanup(); }
+});
+
+test("--include of a layer git does not track says to add it or pass --untracked", () => {
+  const repo = repoWith();
+  try {
+    repo.write(science("new", { image: "newimg", compat: "base" }, "FROM busybox:stable\n"));
+    expectInputError(["--dryrun", "--include", "science/new"], repo.root, /^image-builder: error: --include science\/new: git does not track its sciserver-image\.json yet; git add it, or pass --untracked$/);
+    assert.equal(planJson(["--include", "science/new", "--untracked"], repo.root).plan.builds.map((b: { id: string }) => b.id), ["sci/new", "rel/newimg:1.0"]);
+  } finally { repo.cleanup(); }
+});
+
+test("outputs that cannot be written are bad input (exit 2), named by their flag", () => {
+  const repo = repoWith();
+  try {
+    expectInputError(["plan", "--all", "--out", repo.root], repo.root, /^image-builder: error: --out .*: is a directory$/);
+    expectInputError(["plan", "--all", "--out", "image-builder.json/plan.json"], repo.root, /^image-builder: error: --out image-builder\.json\/plan\.json: a parent is not a directory$/);
+  } finally { repo.cleanup(); }
+});
+
+test("a version is quoted as written in errors", () => {
+  const repo = repoWith();
+  try {
+    repo.write({ "science/a/sciserver-image.json": '{"image": "a", "compat": "base", "version": 2.10e0}' });
+    expectInputError(["--dryrun", "--all"], repo.root, /science\/a\/sciserver-image\.json: invalid version 2\.10e0: use dotted digits/);
+  } finally { repo.cleanup(); }
+});
+
+test("help and version", () => {
+  const help = runCli(["help", "plan"]);
+  assert.is(help.code, 0, help.stderr);
+  assert.match(help.stdout, /Usage: image-builder plan/);
+  const version = runCli(["--version"]);
+  assert.is(version.code, 0);
+  const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8"));
+  assert.is(version.stdout.trim(), pkg.version);
 });
 
 test.run();

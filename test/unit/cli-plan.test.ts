@@ -50,8 +50,8 @@ test("-vv says why each build is in the plan; -vvv prints the whole plan", () =>
     repo.commit();
     const r = runCli(["-vv", "--dryrun"], { cwd: repo.root });
     assert.is(r.code, 0, r.stderr);
-    assert.match(r.stderr, "build rel/nist-basic:2.0: compat base changed (included by jupyter)");
-    assert.match(r.stderr, "build rel/astro:1.0: compat base changed");
+    assert.match(r.stderr, "build rel/nist-basic:2.0: compat base changed since HEAD^ (included by jupyter)");
+    assert.match(r.stderr, "build rel/astro:1.0: compat base changed since HEAD^");
     assert.match(r.stderr, "final plan includes 0 science builds and 3 compat builds");
     repo.write({ "science/nist-basic/Dockerfile": "FROM busybox:stable\nRUN echo x\n" });
     const vv = runCli(["-vv", "--dryrun"], { cwd: repo.root });
@@ -117,6 +117,17 @@ test("--ref plans several commits at once; a range A..B ignores the working tree
     repo.git("tag", "v1", "HEAD~2");
     repo.git("branch", "old", "HEAD~3");
     assert.equal(ids(planJson(["--ref", "old..v1"], repo.root).plan), ["sci/astro", "rel/astro:1.0"]);
+    // The checkout is what gets built: a range that ends elsewhere, and uncommitted edits the
+    // range does not count, are pointed out.
+    const head = repo.git("rev-parse", "--short", "HEAD");
+    const elsewhere = runCli(["-v", "--dryrun", "--ref", "old..v1"], { cwd: repo.root });
+    assert.is(elsewhere.code, 0, elsewhere.stderr);
+    assert.match(elsewhere.stderr, `image-builder: warning: --ref old..v1 ends at v1 (${repo.git("rev-parse", "--short", "v1")}), not at the checkout (${head}): what gets built is the checkout's files, tagged 4-${head}\n`);
+    assert.match(elsewhere.stderr, "image-builder: warning: --ref old..v1 does not count uncommitted changes, but the checkout is what gets built: science/nist-basic-2\n");
+    repo.git("checkout", "-q", "--", ".");
+    const clean = runCli(["-v", "--dryrun", "--ref", "HEAD~3..HEAD"], { cwd: repo.root });
+    assert.is(clean.code, 0, clean.stderr);
+    assert.not.match(clean.stderr, "warning");
   } finally { repo.cleanup(); }
 });
 

@@ -3,7 +3,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { groupIntoWaves } from "../../src/core/waves.js";
 import { selectBuilds } from "../../src/core/select-builds.js";
-import { mergeResults, type RunResults } from "../../src/core/results.js";
+import { mergeResults, parseResultsFile, type RunResults } from "../../src/core/results.js";
 import { parsePlanFile } from "../../src/core/plan-file.js";
 import { planBuilds } from "../../src/core/plan-builds.js";
 import { readLayers, type RawLayerFiles } from "../../src/core/layer-config.js";
@@ -56,6 +56,17 @@ test("results of several runs merge; results of another plan are refused", () =>
   const merged = mergeResults([{ file: "a.json", results: a }, { file: "b.json", results: b }]);
   assert.equal(merged.results.map((r) => [r.id, r.status]), [["sci/a", "built"], ["sci/b", "built"]]);
   assert.throws(() => mergeResults([{ file: "a.json", results: a }, { file: "z.json", results: { ...b, commit: "other" } }]), /z\.json: results of another plan/);
+  assert.throws(() => mergeResults([{ file: "a.json", results: a }, { file: "n.json", results: { ...b, buildNumber: 2 } }]), /n\.json: results of another plan .*build 2/);
+});
+
+test("results files are checked entry by entry", () => {
+  const file = (results: unknown[]) => JSON.stringify({ repo: "r", commit: "c", buildNumber: 1, results });
+  const bad = (text: string, re: RegExp) => assert.throws(() => parseResultsFile(text, "r.json"), (e: Error) => e instanceof InputError && re.test(e.message));
+  bad(file([null]), /^r\.json: results\[0\]: not an object$/);
+  bad(file([{ status: "built", pushed: true }]), /^r\.json: results\[0\]: no build id$/);
+  bad(file([{ id: "sci/a", status: "built", pushed: true }, { id: "sci/b", status: "weird", pushed: false }]), /^r\.json: results\[1\]: sci\/b: unknown status "weird"/);
+  bad(JSON.stringify({ repo: "r", commit: "c", results: [] }), /^r\.json: not an image-builder results file/);
+  assert.is(parseResultsFile(file([{ id: "sci/a", status: "skipped", reason: "x", durationMs: 0, pushed: false }]), "r.json").results.length, 1);
 });
 
 test("plan files are checked before anything runs", () => {

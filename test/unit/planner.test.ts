@@ -4,6 +4,7 @@ import * as assert from "uvu/assert";
 import { planBuilds } from "../../src/core/plan-builds.js";
 import { readLayers, type RawLayerFiles } from "../../src/core/layer-config.js";
 import { compareVersions } from "../../src/core/versions.js";
+import { parseRef } from "../../src/core/revision-range.js";
 import { InputError, type ChangeSet, type Plan, type RepoSnapshot } from "../../src/core/types.js";
 
 const GIT = { commit: "f90dbd6aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", shortCommit: "f90dbd6", buildNumber: 42 };
@@ -154,7 +155,7 @@ test("a changed compat layer, or one it includes at any depth, rebuilds compat o
   ];
   const p = plan(raw, { compat: ["base"] });
   assert.equal(ids(p), ["rel/x:1.0", "rel/y:1.0"]);
-  assert.equal(p.builds[0].reasons, ["compat base changed (included by lab)"]);
+  assert.equal(p.builds[0].reasons, ["compat base changed since HEAD^ (included by lab)"]);
   assert.equal(p.builds[0].dependsOn, []);
   assert.equal(ids(plan(raw, { compat: ["lab"] })), ["rel/x:1.0"]);
 });
@@ -190,7 +191,7 @@ test("each build appears once even when reached along several paths", () => {
   assert.equal(p.builds[3].dependsOn, ["sci/b", "sci/c"]);
   assert.equal(p.builds[3].reasons, ["built on sci/b", "built on sci/c"]);
   assert.equal(p.builds[1].reasons, ["changed since HEAD^", "built on sci/a"]);
-  assert.equal(p.builds[7].reasons, ["science layer sci/d rebuilt", "compat base changed"]);
+  assert.equal(p.builds[7].reasons, ["science layer sci/d rebuilt", "compat base changed since HEAD^"]);
 });
 
 test("--all plans every layer and every final image", () => {
@@ -279,6 +280,15 @@ test("errors name the file and the problem", () => {
 test("a plan serializes to JSON and back unchanged", () => {
   const p = plan(NIST, { all: true });
   assert.equal(JSON.parse(JSON.stringify(p)), p);
+});
+
+test("--ref: a revision, or a range and the commit it ends at", () => {
+  assert.equal(parseRef("HEAD~3"), { kind: "revision", ref: "HEAD~3" });
+  assert.equal(parseRef("v1..v2"), { kind: "range", ref: "v1..v2", end: "v2" });
+  assert.equal(parseRef("main...feature"), { kind: "range", ref: "main...feature", end: "feature" });
+  // no end, or HEAD: the checkout itself
+  assert.equal(parseRef("abc123.."), { kind: "range", ref: "abc123..", end: undefined });
+  assert.equal(parseRef("abc123..HEAD"), { kind: "range", ref: "abc123..HEAD", end: undefined });
 });
 
 test.run();
