@@ -2,7 +2,7 @@
 // executor. The engine client is loaded only when something is built, so planning stays light.
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { readFileSync } from "node:fs";
-import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 // What only other commands use (plan files, results, graphs) is imported where it is used, so
 // that the dry run loads no more than it needs.
@@ -12,6 +12,7 @@ import type { ExternalParent } from "../core/select-builds.js";
 import { InputError, type Plan } from "../core/types.js";
 import { openGit, readGitInfo } from "../io/git.js";
 import { loadPlan, type PlanFlags } from "../io/load-plan.js";
+import { checkOutputDir, checkOutputFile, makeDirectory } from "../io/output-paths.js";
 import { describePlan } from "./report.js";
 
 interface PlanOptions {
@@ -85,6 +86,12 @@ function addEngineOptions(cmd: Command): Command {
     .option("--fail-fast", "stop all builds at the first failure", false);
 }
 
+/** Options that only matter when building: [commander's key, the flag]. */
+const ENGINE_FLAGS: [string, string][] = [
+  ["push", "--push"], ["jobs", "--jobs"], ["cache", "--no-cache"], ["pull", "--pull"], ["progress", "--progress"],
+  ["logDir", "--log-dir"], ["results", "--results"], ["failFast", "--fail-fast"],
+];
+
 function planFlags(o: PlanOptions): PlanFlags {
   return { root: o.root, repo: o.repo, ref: o.ref, include: o.include, ignore: o.ignore, untracked: o.untracked, all: o.all, buildArgs: o.buildArg };
 }
@@ -96,7 +103,7 @@ function printLines(lines: string[]): void {
 /** Writes an output the user named (`flag FILE`); a path that can't be written is bad input. */
 async function writeOutput(flag: string, file: string, text: string): Promise<void> {
   try {
-    await mkdir(dirname(file), { recursive: true });
+    makeDirectory(dirname(file));
     await writeFile(file, text);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
@@ -117,20 +124,10 @@ async function readInput(file: string): Promise<string> {
   }
 }
 
-/** Fails before anything is built when --results or --log-dir cannot be written. */
-async function checkOutputs(o: EngineOptions): Promise<void> {
-  if (o.logDir) {
-    await mkdir(o.logDir, { recursive: true }).catch((e) => {
-      throw new InputError(`--log-dir ${o.logDir}: cannot create the directory (${(e as NodeJS.ErrnoException).code ?? e})`);
-    });
-  }
-  if (o.results) {
-    const st = await stat(o.results).catch(() => undefined);
-    if (st?.isDirectory()) throw new InputError(`--results ${o.results}: is a directory`);
-    await mkdir(dirname(o.results), { recursive: true }).catch((e) => {
-      throw new InputError(`--results ${o.results}: cannot create its directory (${(e as NodeJS.ErrnoException).code ?? e})`);
-    });
-  }
+/** Fails before anything is built when --results or --log-dir could not be written; creates nothing. */
+function checkOutputs(o: EngineOptions): void {
+  if (o.logDir) checkOutputDir("--log-dir", o.logDir);
+  if (o.results) checkOutputFile("--results", o.results);
 }
 
 async function writeResults(file: string | undefined, plan: Plan, results: BuildResult[]): Promise<void> {
@@ -144,7 +141,7 @@ async function writeResults(file: string | undefined, plan: Plan, results: Build
  * from the registry first (`run --only`).
  */
 async function executeOnEngine(plan: Plan, o: EngineOptions, external: ExternalParent[] = []): Promise<number> {
-  await checkOutputs(o);
+  checkOutputs(o);
   if (plan.builds.length === 0) {
     await writeResults(o.results, plan, []);
     return 0;
@@ -175,7 +172,9 @@ async function executeOnEngine(plan: Plan, o: EngineOptions, external: ExternalP
     if (result.interrupted) return EXIT_INTERRUPTED;
     return result.ok ? 0 : 1;
   } catch (e) {
-    // Nothing was built: every request is recorded as cancelled, with the reason.
+    // A refusal (bad input: a missing parent, a malformed docker config) writes nothing.
+    if (e instanceof InputError && !controller.signal.aborted) throw e;
+    // The run could not start (engine, registry): every request is recorded as cancelled, with the reason.
     const reason = controller.signal.aborted ? "interrupted" : (e as Error).message.split("\n")[0];
     await writeResults(o.results, plan, plan.builds.map((b) => ({ id: b.id, status: "cancelled", reason, durationMs: 0, pushed: false })));
     if (controller.signal.aborted) return EXIT_INTERRUPTED;
@@ -208,9 +207,12 @@ export function buildProgram(): Command {
     // Usage errors are one line, like every other bad input: "image-builder: error: ...".
     .configureOutput({ outputError: (str, write) => write(`image-builder: ${str.trim()} (see --help)\n`) });
   addEngineOptions(addPlanOptions(program));
-  program.action(async (o: MainOptions) => {
+  program.action(async (o: MainOptions, cmd: Command) => {
     const { plan, warnings } = await loadPlan(planFlags(o), { skipUnchanged: true });
-    if (o.dryrun && o.push) warnings.push("--push does nothing with --dryrun: nothing is built or pushed");
+    if (o.dryrun) {
+      const unused = ENGINE_FLAGS.filter(([key]) => cmd.getOptionValueSource(key) === "cli").map(([, flag]) => flag);
+      if (unused.length > 0) warnings.push(`${unused.join(", ")} ${unused.length === 1 ? "does" : "do"} nothing with --dryrun: nothing is built or pushed`);
+    }
     printWarnings(warnings);
     printLines(describePlan(plan, o.verbose));
     if (o.json) process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);

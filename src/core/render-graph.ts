@@ -69,13 +69,16 @@ function renderMermaid(nodes: Node[], edges: Edge[]): string {
 }
 
 function renderDot(nodes: Node[], edges: Edge[]): string {
-  const shape = { science: "box", compat: "parallelogram", final: "ellipse" } as const;
+  // final images are rounded boxes, as in the mermaid rendering
+  const shape = { science: "box", compat: "parallelogram", final: "box" } as const;
   const fill = { changed: "#ff9966", rebuilt: "#ffee99" } as const;
   const q = (s: string) => `"${s.replace(/"/g, '\\"')}"`;
   const lines = ["digraph layers {", "  rankdir=LR;", "  node [fontname=Helvetica];"];
   for (const n of nodes) {
-    const style = n.mark ? `, style=filled, fillcolor=${q(fill[n.mark])}` : "";
-    lines.push(`  ${q(n.id)} [label=${q(n.label)}, shape=${shape[n.shape]}${style}];`);
+    const styles = [...(n.shape === "final" ? ["rounded"] : []), ...(n.mark ? ["filled"] : [])];
+    const style = styles.length === 0 ? "" : `, style=${styles.length > 1 ? q(styles.join(",")) : styles[0]}`;
+    const fillcolor = n.mark ? `, fillcolor=${q(fill[n.mark])}` : "";
+    lines.push(`  ${q(n.id)} [label=${q(n.label)}, shape=${shape[n.shape]}${style}${fillcolor}];`);
   }
   for (const e of edges) lines.push(`  ${q(e.from)} -> ${q(e.to)}${e.dashed ? " [style=dashed]" : ""};`);
   lines.push("}");

@@ -1,5 +1,8 @@
 // Images a plan builds on but does not build (unchanged parents, the science image of a
 // compat-only change) come from the registry, not from a stale copy in the engine.
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { runCli } from "../helpers/cli.js";
@@ -44,10 +47,52 @@ test("a base only the engine has is used with a note; one nobody has fails befor
     assert.match(r.stderr, "using the engine's own copy");
     const other = uniqueRepo(engine.registry);
     const missing = runCli(["--include", "compat/jupyter", "--repo", other, "--progress", "plain"], { cwd: repo.root, timeoutMs: 300_000 });
-    assert.is(missing.code, 1, missing.stderr);
+    assert.is(missing.code, 2, missing.stderr);
     assert.match(missing.stderr, new RegExp(`image-builder: error: base image ${other.replace(/\./g, "\\.")}/sci/\\S+ is neither in the registry nor in the engine`));
   } finally {
     repo.cleanup();
+  }
+});
+
+test("a base the registry will not serve (credentials refused, registry down) stops the run: no stale copy is used", async () => {
+  const engine = requireEngine();
+  const repo = examplesRepo();
+  const config = mkdtempSync(join(tmpdir(), "ib-dockercfg-"));
+  const outputs = mkdtempSync(join(tmpdir(), "ib-outputs-"));
+  try {
+    // The engine has every image under both locations (built locally, never pushed).
+    const authTarget = uniqueRepo(engine.authRegistry);
+    const downTarget = `127.0.0.1:9/t-${Date.now()}`;
+    for (const target of [authTarget, downTarget]) {
+      const local = runCli(["--all", "--repo", target, "--progress", "plain"], { cwd: repo.root, timeoutMs: 300_000 });
+      assert.is(local.code, 0, local.stderr);
+    }
+    writeFileSync(join(config, "config.json"), JSON.stringify({ auths: { [engine.authRegistry]: { username: engine.authUser, password: "wrong-password" } } }));
+    const results = join(outputs, "results.json");
+    const denied = runCli(["--include", "compat/jupyter", "--repo", authTarget, "--progress", "plain", "--results", results],
+      { cwd: repo.root, env: { DOCKER_CONFIG: config }, timeoutMs: 300_000 });
+    assert.is(denied.code, 1, denied.stderr);
+    assert.match(denied.stderr, new RegExp(`image-builder: error: cannot pull base image ${authTarget.replace(/\./g, "\\.")}/sci/\\S+ from the registry: .*unauthorized`));
+    assert.not.match(denied.stderr, /engine's own copy|wrong-password/);
+    assert.not.match(denied.stderr, /Step 1\//, "nothing was built");
+    const recorded = JSON.parse(readFileSync(results, "utf8"));
+    assert.ok(recorded.results.length > 0 && recorded.results.every((r: { status: string }) => r.status === "cancelled"), JSON.stringify(recorded));
+
+    const down = runCli(["--include", "compat/jupyter", "--repo", downTarget, "--progress", "plain"], { cwd: repo.root, timeoutMs: 300_000 });
+    assert.is(down.code, 1, down.stderr);
+    assert.match(down.stderr, /image-builder: error: cannot pull base image 127\.0\.0\.1:9\/\S+ from the registry: .*connection refused/);
+
+    // A malformed docker config is bad input: exit 2, nothing written.
+    writeFileSync(join(config, "config.json"), "{ not json");
+    const bad = runCli(["--include", "compat/jupyter", "--repo", authTarget, "--results", join(outputs, "bad", "r.json"), "--log-dir", join(outputs, "logs")],
+      { cwd: repo.root, env: { DOCKER_CONFIG: config }, timeoutMs: 300_000 });
+    assert.is(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /^image-builder: error: docker config .*config\.json is not valid JSON\n$/);
+    assert.equal(readdirSync(outputs), ["results.json"], "nothing more written");
+  } finally {
+    repo.cleanup();
+    rmSync(config, { recursive: true, force: true });
+    rmSync(outputs, { recursive: true, force: true });
   }
 });
 

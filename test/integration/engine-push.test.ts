@@ -60,6 +60,33 @@ test("a failing RUN mid-DAG: independent chain built and pushed, nothing of the 
   }
 });
 
+test("a child is not pushed when its parent's push failed: the registry never holds it without its parent", async () => {
+  const { registry } = requireEngine();
+  const repo = uniqueRepo(registry);
+  const src = makeRepo({ "science/x/f": "x" }, false);
+  const out = capture();
+  try {
+    // The parent's only tag is on a registry that is down; the child's on the working one.
+    const parentTag = `127.0.0.1:9/${repo.split("/").pop()}/sci/p:1.0`;
+    const builds = [
+      build("sci/p", [parentTag], "FROM busybox:stable\nRUN echo p > /p\n", { contexts: ["science/x"] }),
+      build("sci/c", [`${repo}/sci/c:1.0`], `FROM ${parentTag}\nRUN cat /p\n`, { contexts: ["science/x"], dependsOn: ["sci/p"] }),
+      build("sci/other", [`${repo}/sci/other:1.0`], "FROM busybox:stable\n", { contexts: ["science/x"] }),
+    ];
+    const result = await executePlan(makePlan(repo, builds), runOptions(src.root, out.stream, { push: true }));
+    assert.is(result.ok, false);
+    const by = Object.fromEntries(result.outcomes.map((o) => [o.id, o]));
+    assert.equal(result.outcomes.map((o) => [o.id, o.status, o.pushed]), [["sci/p", "built", false], ["sci/c", "built", false], ["sci/other", "built", true]]);
+    assert.match(by["sci/p"].reason!, /connection refused/);
+    assert.is(by["sci/c"].reason, "not pushed: parent sci/p was not pushed");
+    assert.equal(await registryTags(`${repo}/sci/c`), []);
+    assert.equal(await registryTags(`${repo}/sci/other`), ["1.0"]);
+    assert.match(out.text(), /sci\/c +built .*not pushed: parent sci\/p was not pushed|\[sci\/c\] not pushed: parent sci\/p was not pushed/);
+  } finally {
+    src.cleanup();
+  }
+});
+
 test("auth registry: without credentials the push fails clearly; with a config.json auths entry it lands", async () => {
   const { authRegistry, authUser, authPass } = requireEngine();
   const repo = uniqueRepo(authRegistry);

@@ -127,10 +127,25 @@ test("run refuses a plan of another commit, and a request whose parent is not in
     const planFile = join(repo.root, "..", `plan-${Date.now()}.json`);
     const p = runCli(["plan", "--all", "--repo", target, "--out", planFile], { cwd: repo.root });
     assert.is(p.code, 0, p.stderr);
-    const missing = runCli(["run", planFile, "--only", "sci/essentials-2-5"], { cwd: repo.root });
+    const outputs = join(repo.root, "..", `outputs-${Date.now()}`);
+    const missing = runCli(["run", planFile, "--only", "sci/essentials-2-5", "--results", join(outputs, "r.json"), "--log-dir", join(outputs, "logs")], { cwd: repo.root });
     assert.is(missing.code, 2, missing.stderr);
     assert.match(missing.stderr, new RegExp(`^image-builder: error: parent sci/essentials-2-4 is missing from the registry: ${target.replace(/\./g, "\\.")}/sci/essentials-2-4:2\\.4-1-`));
     assert.is(missing.stderr.trim().split("\n").length, 1, missing.stderr);
+    assert.not.ok(existsSync(outputs), "a refused run writes nothing");
+
+    // A registry that refuses the credentials is not "missing": the run stops saying why.
+    const authTarget = uniqueRepo(engine.authRegistry);
+    const authPlan = join(repo.root, "..", `plan-auth-${Date.now()}.json`);
+    assert.is(runCli(["plan", "--all", "--repo", authTarget, "--out", authPlan], { cwd: repo.root }).code, 0);
+    const config = mkdtempSync(join(tmpdir(), "ib-dockercfg-"));
+    writeFileSync(join(config, "config.json"), JSON.stringify({ auths: { [engine.authRegistry]: { username: engine.authUser, password: "wrong-password" } } }));
+    const denied = runCli(["run", authPlan, "--only", "sci/essentials-2-5"], { cwd: repo.root, env: { DOCKER_CONFIG: config } });
+    assert.is(denied.code, 1, denied.stderr);
+    assert.match(denied.stderr, new RegExp(`image-builder: error: cannot pull parent sci/essentials-2-4 ${authTarget.replace(/\./g, "\\.")}/sci/essentials-2-4:2\\.4-1-\\S+ from the registry: .*unauthorized`));
+    assert.not.match(denied.stderr, /missing|wrong-password/);
+    rmSync(config, { recursive: true, force: true });
+    rmSync(authPlan);
     repo.write({ "x": "1" });
     repo.commit();
     const stale = runCli(["run", planFile], { cwd: repo.root });

@@ -188,6 +188,10 @@ test("contradictory flags are refused", () => {
     const r = runCli(["-v", "--dryrun", "--push", "--all"], { cwd: repo.root });
     assert.is(r.code, 0, r.stderr);
     assert.match(r.stderr, /^image-builder: warning: --push does nothing with --dryrun/);
+    const results = join(repo.root, "..", `unused-${Date.now()}.json`);
+    const more = runCli(["--dryrun", "--all", "-j", "3", "--results", results], { cwd: repo.root });
+    assert.is(more.stderr, "image-builder: warning: --jobs, --results do nothing with --dryrun: nothing is built or pushed\n");
+    assert.not.ok(existsSync(results));
   } finally { repo.cleanup(); }
 });
 
@@ -205,6 +209,9 @@ test("outputs that cannot be written are bad input (exit 2), named by their flag
   try {
     expectInputError(["plan", "--all", "--out", repo.root], repo.root, /^image-builder: error: --out .*: is a directory$/);
     expectInputError(["plan", "--all", "--out", "image-builder.json/plan.json"], repo.root, /^image-builder: error: --out image-builder\.json\/plan\.json: a parent is not a directory$/);
+    // Node's recursive mkdir never returns here; one level at a time fails at once
+    expectInputError(["plan", "--all", "--out", "/proc/ib-nowhere/plan.json"], repo.root, /^image-builder: error: --out \/proc\/ib-nowhere\/plan\.json: cannot write \(ENOENT\)$/);
+    expectInputError(["--all", "--log-dir", "image-builder.json/logs"], repo.root, /^image-builder: error: --log-dir image-builder\.json\/logs: a parent is not a directory$/);
   } finally { repo.cleanup(); }
 });
 

@@ -94,6 +94,22 @@ test("gives up after 3 retries", async () => {
   assert.is(calls.length, 4);
 });
 
+test("no second round when the engine has already retried the upload itself", async () => {
+  const engineRetried = [
+    { status: "Retrying in 5 seconds", id: "abc" },
+    { status: "Retrying in 10 seconds", id: "abc" },
+    { errorDetail: { message: "received unexpected HTTP status: 503 Service Unavailable" }, error: "x" },
+  ];
+  const { docker, calls } = fakeDocker([engineRetried, engineRetried]);
+  try {
+    await pushTags(docker, ["r.example.org/a:1.0"], { creds: await noCreds(), signal: new AbortController().signal, line: () => undefined, backoffMs: 1 });
+    assert.unreachable();
+  } catch (e) {
+    assert.match((e as Error).message, /503 Service Unavailable \(after the engine's own retries\)$/);
+  }
+  assert.is(calls.length, 1);
+});
+
 test("a stream that ends without a digest is a failure", async () => {
   const { docker } = fakeDocker([[{ status: "Pushed", id: "abc" }]]);
   try {

@@ -99,6 +99,7 @@ test("the graph shows layers, includes and final images, with touched ones marke
   assert.match(dot, '"sci/a" -> "sci/b";');
   assert.match(dot, '"sci/a" [label="sci/a:1.0", shape=box, style=filled, fillcolor="#ff9966"];');
   assert.match(dot, '"sci/c" [label="sci/c:1.0", shape=box];');
+  assert.match(dot, '"rel/a:1.0" [label="rel/a:1.0", shape=box, style="rounded,filled", fillcolor="#ffee99"];');
 });
 
 test.run();

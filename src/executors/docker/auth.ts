@@ -5,6 +5,7 @@ import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { InputError } from "../../core/types.js";
 
 /** What the Engine API takes as X-Registry-Auth (push) and per registry in X-Registry-Config. */
 export interface RegistryAuth {
@@ -65,7 +66,7 @@ export class DockerCredentials {
 
   /**
    * Reads `<dir>/config.json`, dir defaulting to $DOCKER_CONFIG or ~/.docker. A missing file
-   * means no credentials; an unreadable or malformed one is an error (as for the docker CLI).
+   * means no credentials; an unreadable or malformed one is bad input (as for the docker CLI).
    */
   static async load(dir?: string, env: NodeJS.ProcessEnv = process.env): Promise<DockerCredentials> {
     const file = join(dir || env.DOCKER_CONFIG || join(env.HOME || homedir(), ".docker"), "config.json");
@@ -74,17 +75,17 @@ export class DockerCredentials {
       text = await readFile(file, "utf8");
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === "ENOENT") return new DockerCredentials(file, {}, env);
-      throw new Error(`cannot read docker config ${file}: ${(e as Error).message}`);
+      throw new InputError(`cannot read docker config ${file}: ${(e as Error).message}`);
     }
     let config: unknown;
     try {
       config = JSON.parse(text);
     } catch {
       // Not the parser's message: it may quote the file's content, credentials included.
-      throw new Error(`docker config ${file} is not valid JSON`);
+      throw new InputError(`docker config ${file} is not valid JSON`);
     }
     if (typeof config !== "object" || config === null || Array.isArray(config)) {
-      throw new Error(`docker config ${file} is not a JSON object`);
+      throw new InputError(`docker config ${file} is not a JSON object`);
     }
     return new DockerCredentials(file, config as ConfigFile, env);
   }

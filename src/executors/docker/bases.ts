@@ -4,10 +4,10 @@
 import { externalBases } from "../../core/external-bases.js";
 import type { ExternalParent } from "../../core/select-builds.js";
 import { InputError, type Plan } from "../../core/types.js";
-import { DockerCredentials } from "./auth.js";
+import { DockerCredentials, registryOf } from "./auth.js";
 import { checkEngine, connectEngine } from "./engine.js";
 import { abortError, engineErrorMessage, messageError, readMessages } from "./messages.js";
-import { splitTag } from "./push.js";
+import { AUTH_ERROR, splitTag } from "./push.js";
 import type Dockerode from "dockerode";
 
 export interface BaseSettings {
@@ -32,24 +32,36 @@ export async function prepareBases(plan: Plan, external: ExternalParent[], s: Ba
   const creds = await DockerCredentials.load(s.dockerConfigDir);
   const signal = s.signal ?? new AbortController().signal;
 
-  const pull = async (ref: string): Promise<string | undefined> => {
+  /**
+   * undefined when pulled. `notFound`: the registry answered that it has no such image (the
+   * engine's 404); anything else (credentials, a registry that is down or failing) is not taken
+   * to mean the image is absent, since falling back would build on a stale copy.
+   */
+  const pull = async (ref: string): Promise<{ message: string; notFound: boolean } | undefined> => {
     const auth = (await creds.forImage(ref)) ?? {};
     let failure: string | undefined;
+    let notFound = false;
     try {
       const stream = await docker.pull(ref, { authconfig: auth, abortSignal: signal });
       await readMessages(stream, (m) => { failure ??= messageError(m); }, signal);
     } catch (e) {
       if (signal.aborted) throw abortError(signal);
+      notFound = (e as { statusCode?: number }).statusCode === 404;
       failure ??= engineErrorMessage(e);
     }
-    return failure === undefined ? undefined : creds.redact(failure);
+    return failure === undefined ? undefined : { message: creds.redact(failure), notFound };
   };
+  const cannotPull = (what: string, ref: string, message: string) =>
+    new Error(`cannot pull ${what} ${ref} from the registry: ${message}${credentialsHint(ref, message)}`);
+  const credentialsHint = (ref: string, message: string) =>
+    AUTH_ERROR.test(message) ? ` (credentials for ${registryOf(ref)} come from ${creds.file})` : "";
 
   for (const p of external) {
     const failure = await pull(p.buildTag);
-    if (failure) {
-      throw new InputError(`parent ${p.id} is missing from the registry: ${p.buildTag} (${failure}); build and push it first`);
+    if (failure && failure.notFound) {
+      throw new InputError(`parent ${p.id} is missing from the registry: ${p.buildTag} (${failure.message}); build and push it first`);
     }
+    if (failure) throw cannotPull(`parent ${p.id}`, p.buildTag, failure.message);
     const { name, tag } = splitTag(p.baseTag);
     await docker.getImage(p.buildTag).tag({ repo: name, tag });
     s.out.write(`[${p.id}] pulled ${p.buildTag}\n`);
@@ -60,10 +72,11 @@ export async function prepareBases(plan: Plan, external: ExternalParent[], s: Ba
       s.out.write(`[base] pulled ${ref}\n`);
       continue;
     }
+    if (!failure.notFound) throw cannotPull("base image", ref, failure.message);
     if (await hasImage(docker, ref)) {
-      s.out.write(`[base] ${ref}: not in the registry (${failure}); using the engine's own copy\n`);
+      s.out.write(`[base] ${ref}: not in the registry (${failure.message}); using the engine's own copy\n`);
     } else {
-      throw new Error(`base image ${ref} is neither in the registry nor in the engine (${failure}); build it first (e.g. --include its directory)`);
+      throw new InputError(`base image ${ref} is neither in the registry nor in the engine (${failure.message}); build it first (e.g. --include its directory)`);
     }
   }
 }

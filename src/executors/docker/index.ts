@@ -74,6 +74,8 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<R
   // Aborted on interrupt only: stops pushes in flight. fail-fast lets a started push finish.
   const pushAbort = new AbortController();
   const pushResults = new Map<string, PushResult>();
+  /** Settles when a built image's push is over, however it ended. */
+  const pushDone = new Map<string, Promise<PushDone>>();
   let stopped: string | undefined;
   let interrupted = false;
 
@@ -105,7 +107,24 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<R
     };
     outcomes.set(id, outcome);
     progress.result(id, `built ${image.imageId} in ${formatDuration(durationMs)}`);
-    if (opts.push) pushes.push(pushSlots(() => push(outcome, tags)));
+    if (opts.push) {
+      // A child is pushed only after its parents of this run are: the registry never holds a
+      // child whose parent's push failed (or was stopped).
+      const parents = builds.get(id)!.dependsOn.map((p) => pushDone.get(p)).filter((p) => p !== undefined);
+      const done = Promise.all(parents).then((results) => {
+        const notPushed = results.find((r) => r.result !== "pushed");
+        return notPushed ? notPushedBecause(outcome, `not pushed: parent ${notPushed.id} was not pushed`) : pushSlots(() => push(outcome, tags));
+      });
+      pushDone.set(id, done);
+      pushes.push(done.then(() => undefined));
+    }
+  };
+
+  const notPushedBecause = (outcome: BuildOutcome, reason: string): PushDone => {
+    outcome.reason = reason;
+    pushResults.set(outcome.id, "not pushed");
+    progress.result(outcome.id, reason);
+    return { id: outcome.id, result: "not pushed" };
   };
 
   const onFailed = (id: string, err: unknown, durationMs: number, aborted: boolean) => {
@@ -149,14 +168,9 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<R
       });
   };
 
-  const push = async (outcome: BuildOutcome, tags: string[]) => {
+  const push = async (outcome: BuildOutcome, tags: string[]): Promise<PushDone> => {
     const id = outcome.id;
-    if (stopped) {
-      outcome.reason = `not pushed: ${stopped}`;
-      pushResults.set(id, "not pushed");
-      progress.result(id, outcome.reason);
-      return;
-    }
+    if (stopped) return notPushedBecause(outcome, `not pushed: ${stopped}`);
     progress.phase(id, "pushing");
     try {
       const digests = await pushTags(engine.docker, tags, {
@@ -166,18 +180,15 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<R
       outcome.pushed = true;
       pushResults.set(id, "pushed");
       progress.result(id, `pushed ${tags.length} tag(s)`);
+      return { id, result: "pushed" };
     } catch (err) {
-      if (pushAbort.signal.aborted) {
-        outcome.reason = "not pushed: push interrupted";
-        pushResults.set(id, "not pushed");
-        progress.result(id, outcome.reason);
-        return;
-      }
+      if (pushAbort.signal.aborted) return notPushedBecause(outcome, "not pushed: push interrupted");
       pushResults.set(id, "push failed");
       outcome.reason = creds.redact(errorMessage(err));
       outcome.logTail = progress.tail(id);
       progress.result(id, `PUSH FAILED: ${outcome.reason}`);
       if (opts.failFast) stop(`push of ${id} failed (--fail-fast)`);
+      return { id, result: "push failed" };
     }
   };
 
@@ -203,6 +214,10 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<R
 }
 
 type PushResult = "pushed" | "push failed" | "not pushed";
+interface PushDone {
+  id: string;
+  result: PushResult;
+}
 
 function summaryRow(o: BuildOutcome, tags: string[], pushResult?: PushResult): SummaryRow {
   const result = o.status === "built" && pushResult ? pushResult : o.status;

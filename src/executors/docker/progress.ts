@@ -1,7 +1,8 @@
 // What a run shows and records: build output prefixed with the build id (or, on a terminal, a
 // live view of the running builds), one complete log file per build, and the final summary.
 // Everything written passes through `redact`, so credentials can't reach the output or the logs.
-import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
+import { createWriteStream, type WriteStream } from "node:fs";
+import { makeDirectory } from "../../io/output-paths.js";
 import { join } from "node:path";
 
 export interface ProgressOptions {
@@ -49,7 +50,7 @@ export class Progress {
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly o: ProgressOptions) {
-    if (o.logDir) mkdirSync(o.logDir, { recursive: true });
+    if (o.logDir) makeDirectory(o.logDir);
     if (o.live) {
       this.timer = setInterval(() => this.redraw(), REDRAW_MS);
       this.timer.unref();

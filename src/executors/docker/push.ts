@@ -21,7 +21,8 @@ export async function pushTags(docker: Dockerode, tags: string[], s: PushSetting
   return digests;
 }
 
-const AUTH_ERROR = /unauthorized|authentication required|no basic auth credentials|access denied|denied:|forbidden|\b40[13]\b/i;
+/** A registry refusing credentials, or asking for them. */
+export const AUTH_ERROR = /unauthorized|authentication required|no basic auth credentials|access denied|denied:|forbidden|\b40[13]\b/i;
 const TRANSIENT_ERROR = new RegExp([
   "received unexpected HTTP status: 5\\d\\d",
   "HTTP code 5\\d\\d",
@@ -50,7 +51,10 @@ async function pushWithRetry(docker: Dockerode, ref: string, s: PushSettings): P
       return await pushOnce(docker, ref, s);
     } catch (e) {
       const message = (e as Error).message;
-      if (s.signal.aborted || attempt >= retries || !isTransient(message)) throw e;
+      // The engine retries each layer upload itself ("Retrying in N seconds"), for about a
+      // minute: when it has given up, another round would only multiply that wait.
+      const engineRetried = e instanceof PushError && e.engineRetried;
+      if (s.signal.aborted || attempt >= retries || engineRetried || !isTransient(message)) throw e;
       s.line(`push of ${ref} failed (${message}); retry ${attempt + 1}/${retries} in ${delay / 1000}s`);
       await sleep(delay, s.signal);
       delay *= 2;
@@ -71,9 +75,11 @@ async function pushOnce(docker: Dockerode, ref: string, s: PushSettings): Promis
   }
   let digest: string | undefined;
   let failure: string | undefined;
+  let engineRetried = false;
   const shown = new Set<string>();
   await readMessages(stream, (m) => {
     failure ??= messageError(m);
+    if (m.status && /^Retrying in /.test(m.status)) engineRetried = true;
     if (m.aux?.Digest) digest = m.aux.Digest;
     // Layer progress repeats per chunk; one line per layer and state is plenty.
     if (m.status && !m.progressDetail?.total) {
@@ -84,11 +90,17 @@ async function pushOnce(docker: Dockerode, ref: string, s: PushSettings): Promis
   }, s.signal);
   if (failure) {
     const hint = !auth && AUTH_ERROR.test(failure) ? ` (no credentials for ${registryOf(ref)} in ${s.creds.file})` : "";
-    throw new Error(`push ${ref}: ${failure}${hint}`);
+    throw new PushError(`push ${ref}: ${failure}${hint}${engineRetried ? " (after the engine's own retries)" : ""}`, engineRetried);
   }
   if (!digest) throw new Error(`push ${ref}: the engine reported no digest`);
   s.line(`pushed ${ref}@${digest}`);
   return digest;
+}
+
+class PushError extends Error {
+  constructor(message: string, readonly engineRetried: boolean) {
+    super(message);
+  }
 }
 
 /** `host:5000/a/b:1.0` -> `host:5000/a/b` + `1.0` (a colon before the last `/` is a port). */
