@@ -113,7 +113,8 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<R
       const parents = builds.get(id)!.dependsOn.map((p) => pushDone.get(p)).filter((p) => p !== undefined);
       const done = Promise.all(parents).then((results) => {
         const notPushed = results.find((r) => r.result !== "pushed");
-        return notPushed ? notPushedBecause(outcome, `not pushed: parent ${notPushed.id} was not pushed`) : pushSlots(() => push(outcome, tags));
+        // once the run is stopped, push() says why (interrupted, --fail-fast) for every image alike
+        return notPushed && !stopped ? notPushedBecause(outcome, `not pushed: parent ${notPushed.id} was not pushed`) : pushSlots(() => push(outcome, tags));
       });
       pushDone.set(id, done);
       pushes.push(done.then(() => undefined));
