@@ -148,6 +148,7 @@ async function executeOnEngine(plan: Plan, o: EngineOptions, external: ExternalP
   }
   const controller = new AbortController();
   const stop = () => controller.abort();
+  let result: Awaited<ReturnType<typeof import("../executors/docker/index.js").executePlan>>;
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   try {
@@ -167,10 +168,7 @@ async function executeOnEngine(plan: Plan, o: EngineOptions, external: ExternalP
       signal: controller.signal,
     };
     await bases.prepareBases(plan, external, settings);
-    const result = await engine.executePlan(plan, settings);
-    await writeResults(o.results, plan, result.outcomes.map(({ logTail: _tail, ...r }) => r));
-    if (result.interrupted) return EXIT_INTERRUPTED;
-    return result.ok ? 0 : 1;
+    result = await engine.executePlan(plan, settings);
   } catch (e) {
     // A refusal (bad input: a missing parent, a malformed docker config) writes nothing.
     if (e instanceof InputError && !controller.signal.aborted) throw e;
@@ -183,6 +181,16 @@ async function executeOnEngine(plan: Plan, o: EngineOptions, external: ExternalP
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
   }
+  // After the run: builds and pushes happened, so a results file that can't be written (a full
+  // disk) is reported without hiding how the run went.
+  const code = result.interrupted ? EXIT_INTERRUPTED : result.ok ? 0 : 1;
+  try {
+    await writeResults(o.results, plan, result.outcomes.map(({ logTail: _tail, ...r }) => r));
+  } catch (e) {
+    process.stderr.write(`image-builder: error: ${(e as Error).message}\n`);
+    return code === 0 ? 1 : code;
+  }
+  return code;
 }
 
 function packageVersion(): string {

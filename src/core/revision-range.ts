@@ -6,10 +6,13 @@ export type RefSpec =
   | { kind: "range"; ref: string; end: string | undefined };
 
 export function parseRef(ref: string): RefSpec {
+  const atEnd = (end: string) => (end === "" || end === "HEAD" ? undefined : end);
   const m = /^(.*?)(\.\.\.?)(.*)$/.exec(ref);
-  if (!m) return { kind: "revision", ref };
-  const end = m[3];
-  return { kind: "range", ref, end: end === "" || end === "HEAD" ? undefined : end };
+  if (m) return { kind: "range", ref, end: atEnd(m[3]) };
+  // git's shorthands for a commit's own changes: `B^!` (B^..B) and `B^-` / `B^-N` (B^N..B)
+  const short = /^(.+)\^(!|-\d*)$/.exec(ref);
+  if (short) return { kind: "range", ref, end: atEnd(short[1]) };
+  return { kind: "revision", ref };
 }
 
 /** How a build's reason names where a change was seen. */

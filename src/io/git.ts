@@ -101,11 +101,15 @@ export function untrackedLayerDirs(files: string[]): string[] {
 /** The commit a revision names (`--ref A..B`'s B), or an InputError naming `--ref`. */
 export async function commitOf(git: SimpleGit, revision: string, ref: string): Promise<string> {
   if (revision.startsWith("-")) throw new InputError(`--ref ${ref}: not a revision`);
+  // Not --quiet: git would fail without a word on stderr, which simple-git takes for success.
+  let commit = "";
   try {
-    return (await git.raw(["rev-parse", "--verify", "--quiet", `${revision}^{commit}`])).trim();
+    commit = (await git.raw(["rev-parse", "--verify", `${revision}^{commit}`])).trim();
   } catch {
-    throw new InputError(`--ref ${ref}: git does not know this revision`);
+    // reported below
   }
+  if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new InputError(`--ref ${ref}: git does not know this revision`);
+  return commit;
 }
 
 /** Files under science/ and compat/ whose working-tree content differs from HEAD: one `git diff`. */

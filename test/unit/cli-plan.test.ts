@@ -6,6 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compat, makeRepo, science, type TempRepo } from "../helpers/repo.js";
 import { PROJECT_ROOT, planJson, runCli } from "../helpers/cli.js";
+import { commitOf, openGit } from "../../src/io/git.js";
+import { InputError } from "../../src/core/types.js";
 
 const CONFIG = { "image-builder.json": '{\n  # default registry\n  "repo": "registry.example.org/images"\n}\n' };
 
@@ -128,6 +130,10 @@ test("--ref plans several commits at once; a range A..B ignores the working tree
     const clean = runCli(["-v", "--dryrun", "--ref", "HEAD~3..HEAD"], { cwd: repo.root });
     assert.is(clean.code, 0, clean.stderr);
     assert.not.match(clean.stderr, "warning");
+    assert.equal(ids(planJson(["--ref", "HEAD~2^!"], repo.root).plan), ["sci/astro", "rel/astro:1.0"]);
+    const unknown = runCli(["--dryrun", "--ref", "HEAD~3..nosuchbranch"], { cwd: repo.root });
+    assert.is(unknown.code, 2, unknown.stderr);
+    assert.is(unknown.stderr, "image-builder: error: --ref HEAD~3..nosuchbranch: git does not know this revision\n");
   } finally { repo.cleanup(); }
 });
 
@@ -230,6 +236,21 @@ test("building without an engine address that answers fails with one line naming
     assert.match(r.stderr, /unix:\/\/\/nonexistent\/docker\.sock/);
     assert.match(r.stderr, /DOCKER_HOST/);
     assert.not.match(r.stderr, /\n\s+at /);
+  } finally { repo.cleanup(); }
+});
+
+test("the end of a range is looked up as a commit; an unknown one is an error naming --ref", async () => {
+  const repo = nistRepo();
+  try {
+    const git = openGit(repo.root);
+    assert.is(await commitOf(git, "main", "x..main"), repo.git("rev-parse", "HEAD"));
+    try {
+      await commitOf(git, "nosuchbranch", "x..nosuchbranch");
+      assert.unreachable("expected an error");
+    } catch (e) {
+      assert.instance(e, InputError);
+      assert.is((e as Error).message, "--ref x..nosuchbranch: git does not know this revision");
+    }
   } finally { repo.cleanup(); }
 });
 

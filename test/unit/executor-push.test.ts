@@ -7,6 +7,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { DockerCredentials } from "../../src/executors/docker/auth.js";
 import { isTransient, pushTags, splitTag } from "../../src/executors/docker/push.js";
+import { isNotFound } from "../../src/executors/docker/bases.js";
 
 test("transient errors: 5xx, resets, timeouts; never auth", () => {
   for (const m of [
@@ -108,6 +109,27 @@ test("no second round when the engine has already retried the upload itself", as
     assert.match((e as Error).message, /503 Service Unavailable \(after the engine's own retries\)$/);
   }
   assert.is(calls.length, 1);
+});
+
+test("a layer the engine retried and then got across does not stop a retry of a later failure", async () => {
+  const manifestFailed = [
+    { status: "Retrying in 5 seconds", id: "abc" },
+    { status: "Pushed", id: "abc" },
+    { errorDetail: { message: "received unexpected HTTP status: 502 Bad Gateway" }, error: "x" },
+  ];
+  const ok = [{ aux: { Tag: "1.0", Digest: "sha256:feed", Size: 1 } }];
+  const { docker, calls } = fakeDocker([manifestFailed, ok]);
+  const digests = await pushTags(docker, ["r.example.org/a:1.0"], { creds: await noCreds(), signal: new AbortController().signal, line: () => undefined, backoffMs: 1 });
+  assert.equal(digests, { "r.example.org/a:1.0": "sha256:feed" });
+  assert.is(calls.length, 2);
+});
+
+test("a pull answered 404 means absent, unless it is a refusal in disguise", () => {
+  assert.ok(isNotFound(404, "manifest for r/a:1.0 not found: manifest unknown: manifest unknown"));
+  assert.not.ok(isNotFound(404, "pull access denied for r/a, repository does not exist or may require 'docker login': denied: Your authorization token has expired"));
+  assert.not.ok(isNotFound(500, "unauthorized: authentication required"));
+  assert.not.ok(isNotFound(500, "Get \"http://127.0.0.1:9/v2/\": dial tcp 127.0.0.1:9: connect: connection refused"));
+  assert.not.ok(isNotFound(undefined, "manifest unknown"));
 });
 
 test("a stream that ends without a digest is a failure", async () => {

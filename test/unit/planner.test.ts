@@ -289,6 +289,11 @@ test("--ref: a revision, or a range and the commit it ends at", () => {
   // no end, or HEAD: the checkout itself
   assert.equal(parseRef("abc123.."), { kind: "range", ref: "abc123..", end: undefined });
   assert.equal(parseRef("abc123..HEAD"), { kind: "range", ref: "abc123..HEAD", end: undefined });
+  // a tag with dots is a revision; git's shorthands for one commit's changes are ranges
+  assert.equal(parseRef("v1.2.3"), { kind: "revision", ref: "v1.2.3" });
+  assert.equal(parseRef("v2^!"), { kind: "range", ref: "v2^!", end: "v2" });
+  assert.equal(parseRef("HEAD^-"), { kind: "range", ref: "HEAD^-", end: undefined });
+  assert.equal(parseRef("main^-2"), { kind: "range", ref: "main^-2", end: "main" });
 });
 
 test.run();

@@ -46,8 +46,8 @@ export async function prepareBases(plan: Plan, external: ExternalParent[], s: Ba
       await readMessages(stream, (m) => { failure ??= messageError(m); }, signal);
     } catch (e) {
       if (signal.aborted) throw abortError(signal);
-      notFound = (e as { statusCode?: number }).statusCode === 404;
       failure ??= engineErrorMessage(e);
+      notFound = isNotFound((e as { statusCode?: number }).statusCode, failure);
     }
     return failure === undefined ? undefined : { message: creds.redact(failure), notFound };
   };
@@ -88,4 +88,14 @@ async function hasImage(docker: Dockerode, ref: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * The registry has no such image: the engine's 404, unless it is a refusal in disguise. The
+ * engine answers 404 too for "pull access denied … may require 'docker login': denied: …"
+ * (Docker Hub, GHCR and ECR say so for missing or expired credentials), and a refusal must not
+ * fall back to a local copy.
+ */
+export function isNotFound(statusCode: number | undefined, message: string): boolean {
+  return statusCode === 404 && !AUTH_ERROR.test(message) && !/may require 'docker login'/i.test(message);
 }

@@ -75,11 +75,15 @@ async function pushOnce(docker: Dockerode, ref: string, s: PushSettings): Promis
   }
   let digest: string | undefined;
   let failure: string | undefined;
-  let engineRetried = false;
+  // Layers the engine is retrying and has not (yet) got across.
+  const retrying = new Set<string>();
   const shown = new Set<string>();
   await readMessages(stream, (m) => {
     failure ??= messageError(m);
-    if (m.status && /^Retrying in /.test(m.status)) engineRetried = true;
+    if (m.id && m.status) {
+      if (/^Retrying in /.test(m.status)) retrying.add(m.id);
+      else if (/^(Pushed|Layer already exists|Mounted from)/.test(m.status)) retrying.delete(m.id);
+    }
     if (m.aux?.Digest) digest = m.aux.Digest;
     // Layer progress repeats per chunk; one line per layer and state is plenty.
     if (m.status && !m.progressDetail?.total) {
@@ -89,6 +93,9 @@ async function pushOnce(docker: Dockerode, ref: string, s: PushSettings): Promis
     }
   }, s.signal);
   if (failure) {
+    // A layer the engine gave up on after its own retries; a failure after every layer got
+    // across (the manifest) was not retried by the engine, and is left to pushWithRetry.
+    const engineRetried = retrying.size > 0;
     const hint = !auth && AUTH_ERROR.test(failure) ? ` (no credentials for ${registryOf(ref)} in ${s.creds.file})` : "";
     throw new PushError(`push ${ref}: ${failure}${hint}${engineRetried ? " (after the engine's own retries)" : ""}`, engineRetried);
   }
