@@ -245,4 +245,35 @@ test("checkEngine: one line naming the address and DOCKER_HOST", async () => {
   assert.ok(ok.version);
 });
 
+test("--no-cache runs every step again; --pull builds on the registry's base, not the engine's copy under its tag", async () => {
+  const { docker, registry } = requireEngine();
+  const repo = uniqueRepo(registry);
+  const src = makeRepo({ "science/x/f": "x" }, false);
+  const nonce = repo.split("/").pop();
+  try {
+    const run = async (b: ReturnType<typeof build>, extra: Partial<Parameters<typeof runOptions>[2]>) => {
+      const out = capture();
+      const result = await executePlan(makePlan(repo, [b]), runOptions(src.root, out.stream, extra));
+      assert.ok(result.ok, out.text());
+      return out.text();
+    };
+    const step = build("sci/step", [`${repo}/sci/step:1.0`], `FROM busybox:stable\nRUN echo ${nonce} > /n\n`, { contexts: ["science/x"] });
+    await run(step, {});
+    assert.match(await run(step, {}), "Using cache");
+    assert.not.match(await run(step, { noCache: true }), "Using cache");
+
+    // The registry has one base; the engine holds another under the same tag.
+    const base = `${repo}/sci/base:1.0`;
+    await run(build("sci/base", [base], "FROM busybox:stable\nRUN echo registry > /which\n", { contexts: ["science/x"] }), { push: true });
+    await run(build("sci/stale", [base], "FROM busybox:stable\nRUN echo stale > /which\n", { contexts: ["science/x"] }), {});
+    const child = (id: string) => build(id, [`${repo}/${id}:1.0`], `FROM ${base}\nRUN cp /which /seen\n`, { contexts: ["science/x"] });
+    await run(child("sci/without-pull"), {});
+    assert.is((await filesInImage(docker, `${repo}/sci/without-pull:1.0`, "/seen"))["seen"]?.content, "stale\n");
+    await run(child("sci/with-pull"), { pull: true });
+    assert.is((await filesInImage(docker, `${repo}/sci/with-pull:1.0`, "/seen"))["seen"]?.content, "registry\n");
+  } finally {
+    src.cleanup();
+  }
+});
+
 test.run();
