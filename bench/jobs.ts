@@ -24,6 +24,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { packContext, DOCKERFILE_NAME } from "../src/executors/docker/context.js";
 import { checkEngine, connectEngine, type Engine } from "../src/executors/docker/engine.js";
 import { labelsInDockerfile } from "../src/executors/docker/labels.js";
@@ -730,59 +731,62 @@ const BEFORE: string[] = [
 ];
 
 // ---------------------------------------------------------------------------
+// BENCH.md's jobs section, between two markers: `bench/run.ts` writes the whole file around it
+
+export const JOBS_START = "<!-- jobs-bench:start -->";
+export const JOBS_END = "<!-- jobs-bench:end -->";
+
+/** The jobs section of BENCH.md's text, or undefined when the markers are not there. */
+export function jobsSectionOf(text: string): string | undefined {
+  const i = text.indexOf(JOBS_START);
+  const j = text.indexOf(JOBS_END);
+  return i >= 0 && j > i ? text.slice(i + JOBS_START.length, j).trim() : undefined;
+}
+
+/** `text` with its jobs section replaced by `markdown`. */
+export function withJobsSection(text: string, markdown: string): string {
+  if (jobsSectionOf(text) === undefined) throw new Error(`BENCH.md has no ${JOBS_START} … ${JOBS_END} section`);
+  return `${text.slice(0, text.indexOf(JOBS_START) + JOBS_START.length)}\n${markdown.trim()}\n${text.slice(text.indexOf(JOBS_END))}`;
+}
+
+/** A positive integer flag, or a comma-separated list of them. */
+export function positiveInts(flag: string, value: string): number[] {
+  const xs = value.split(",").map(Number);
+  if (xs.some((x) => !Number.isInteger(x) || x < 1)) throw new Error(`${flag} takes positive integers, comma-separated`);
+  return xs;
+}
+
+// ---------------------------------------------------------------------------
 // Standalone
 
-const JOBS_START = "<!-- jobs-bench:start -->";
-const JOBS_END = "<!-- jobs-bench:end -->";
-
 async function main(): Promise<void> {
-  const o: Partial<JobsBenchOptions> = {};
-  let write = false;
-  let json: string | undefined;
-  let render: string | undefined;
-  const argv = process.argv.slice(2);
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    const int = () => {
-      const v = Number(value());
-      if (!Number.isInteger(v) || v < 1) throw new Error(`${flag} takes a positive integer`);
-      return v;
-    };
-    if (flag === "--runs") o.runs = int();
-    else if (flag === "--chains") o.chains = int();
-    else if (flag === "--length") o.length = int();
-    else if (flag === "--seconds") o.seconds = int();
-    else if (flag === "--cli") o.cli = resolve(value());
-    else if (flag === "--jobs") {
-      o.jobs = value().split(",").map(Number);
-      if (o.jobs.some((x) => !Number.isInteger(x) || x < 1)) throw new Error("--jobs takes positive integers, comma-separated");
-    } else if (flag === "--write") write = true;
-    else if (flag === "--json") json = value();
-    else if (flag === "--render") render = value();
-    else throw new Error(`unknown argument ${flag}`);
-  }
+  const { values: v } = parseArgs({
+    options: {
+      runs: { type: "string" }, chains: { type: "string" }, length: { type: "string" }, seconds: { type: "string" },
+      jobs: { type: "string" }, cli: { type: "string" }, write: { type: "boolean", default: false },
+      json: { type: "string" }, render: { type: "string" },
+    },
+  });
+  const one = (flag: string, value: string | undefined) => (value === undefined ? undefined : positiveInts(`--${flag}`, value)[0]);
+  const o: Partial<JobsBenchOptions> = {
+    runs: one("runs", v.runs), chains: one("chains", v.chains), length: one("length", v.length), seconds: one("seconds", v.seconds),
+    jobs: v.jobs === undefined ? undefined : positiveInts("--jobs", v.jobs),
+    cli: v.cli === undefined ? undefined : resolve(v.cli),
+  };
+  for (const k of Object.keys(o) as (keyof JobsBenchOptions)[]) if (o[k] === undefined) delete o[k];
   let r: JobsBenchResult;
-  if (render) {
+  if (v.render) {
     // Re-renders the report of an earlier run (--json) without measuring anything.
-    r = JSON.parse(readFileSync(render, "utf8")) as JobsBenchResult;
+    r = JSON.parse(readFileSync(v.render, "utf8")) as JobsBenchResult;
     r.markdown = jobsMarkdown(r);
   } else {
     r = await runJobsBench(o);
   }
-  if (json) writeFileSync(json, `${JSON.stringify(r, null, 2)}\n`);
+  if (v.json) writeFileSync(v.json, `${JSON.stringify(r, null, 2)}\n`);
   for (const t of jobsTargets(r)) process.stderr.write(`${t.met ? "met   " : "MISSED"} ${t.what}: ${t.measured} (target ${t.target})\n`);
-  if (write) {
+  if (v.write) {
     const file = join(PROJECT_ROOT, "BENCH.md");
-    const text = readFileSync(file, "utf8");
-    const i = text.indexOf(JOBS_START);
-    const j = text.indexOf(JOBS_END);
-    if (i < 0 || j < i) throw new Error(`${file} has no ${JOBS_START} … ${JOBS_END} section`);
-    writeFileSync(file, `${text.slice(0, i + JOBS_START.length)}\n${r.markdown.trim()}\n${text.slice(j)}`);
+    writeFileSync(file, withJobsSection(readFileSync(file, "utf8"), r.markdown));
     process.stderr.write(`wrote the jobs section of ${file}\n`);
   } else {
     process.stdout.write(`${r.markdown}\n`);

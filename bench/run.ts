@@ -8,8 +8,28 @@
 // runs and deletes them at the end; it takes about a minute on 2 cores.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { JOBS_END, JOBS_START, jobsSectionOf, positiveInts, runJobsBench } from "./jobs.js";
 import { DEFAULT_PLAN_OPTIONS, PROJECT_ROOT, planMarkdown, runPlanBench, targets, type PlanBenchResult } from "./plan.js";
+
+function parseCliArgs(): Args {
+  const { values: v } = parseArgs({
+    options: {
+      sizes: { type: "string" }, runs: { type: "string" }, cli: { type: "string" },
+      "keep-node-env": { type: "boolean", default: false }, out: { type: "string" }, json: { type: "string" },
+      "no-write": { type: "boolean", default: false },
+    },
+  });
+  return {
+    sizes: v.sizes === undefined ? DEFAULT_PLAN_OPTIONS.sizes : positiveInts("--sizes", v.sizes),
+    runs: v.runs === undefined ? DEFAULT_PLAN_OPTIONS.runs : positiveInts("--runs", v.runs)[0],
+    cli: v.cli ?? DEFAULT_PLAN_OPTIONS.cli,
+    keepNodeEnv: v["keep-node-env"],
+    out: v.out ?? join(PROJECT_ROOT, "BENCH.md"),
+    json: v.json,
+    write: !v["no-write"],
+  };
+}
 
 interface Args {
   sizes: number[];
@@ -21,76 +41,19 @@ interface Args {
   write: boolean;
 }
 
-function parseArgs(argv: string[]): Args {
-  const a: Args = {
-    sizes: DEFAULT_PLAN_OPTIONS.sizes,
-    runs: DEFAULT_PLAN_OPTIONS.runs,
-    cli: DEFAULT_PLAN_OPTIONS.cli,
-    keepNodeEnv: false,
-    out: join(PROJECT_ROOT, "BENCH.md"),
-    write: true,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${flag} needs a value`);
-      return v;
-    };
-    if (flag === "--sizes") a.sizes = value().split(",").map(Number);
-    else if (flag === "--runs") a.runs = Number(value());
-    else if (flag === "--cli") a.cli = value();
-    else if (flag === "--keep-node-env") a.keepNodeEnv = true;
-    else if (flag === "--out") a.out = value();
-    else if (flag === "--json") a.json = value();
-    else if (flag === "--no-write") a.write = false;
-    else throw new Error(`unknown argument ${flag}`);
-  }
-  if (a.sizes.some((x) => !Number.isInteger(x) || x < 1) || !Number.isInteger(a.runs) || a.runs < 1) {
-    throw new Error("--sizes takes positive integers, --runs a positive integer");
-  }
-  return a;
-}
-
-const JOBS_START = "<!-- jobs-bench:start -->";
-const JOBS_END = "<!-- jobs-bench:end -->";
-
-function between(text: string, start: string, end: string): string | undefined {
-  const i = text.indexOf(start);
-  const j = text.indexOf(end);
-  return i >= 0 && j > i ? text.slice(i + start.length, j).trim() : undefined;
-}
-
-/** The jobs benchmark (bench/jobs.ts, someone else's): run when it can be, else say why not. */
+/** The jobs benchmark when an engine is configured; else BENCH.md keeps the section it had. */
 async function jobsSection(previous: string | undefined): Promise<string> {
-  const file = join(PROJECT_ROOT, "dist", "bench", "jobs.js");
   const keep = (why: string) =>
-    previous && !previous.startsWith("_Not run")
-      ? `${previous}`
-      : `_Not run by the last \`npm run bench\`: ${why}._`;
-  if (!existsSync(file)) return keep("dist/bench/jobs.js does not exist");
+    previous && !previous.startsWith("_Not run") ? previous : `_Not run by the last \`npm run bench\`: ${why}._`;
   if (!process.env.DOCKER_HOST) return keep("DOCKER_HOST is not set");
-  // Importing a module that does not export runJobsBench() would run its own main() (which
-  // exits the process on failure), so the export is looked for in the text first.
-  if (!/export\s+(async\s+)?function\s+runJobsBench\b|export\s*\{[^}]*\brunJobsBench\b/.test(readFileSync(file, "utf8"))) {
-    return keep("dist/bench/jobs.js does not export runJobsBench() (run `node dist/bench/jobs.js` by hand)");
-  }
-  const mod = (await import(pathToFileURL(file).href)) as { runJobsBench?: () => unknown };
-  if (typeof mod.runJobsBench !== "function") return keep("runJobsBench is not a function");
   process.stderr.write("jobs benchmark ...\n");
-  let result: unknown;
   try {
-    result = await mod.runJobsBench();
+    return (await runJobsBench()).markdown.trim();
   } catch (e) {
     // The planning figures are still worth writing; the jobs section keeps what it had.
     process.stderr.write(`jobs benchmark failed: ${(e as Error).stack ?? e}\n`);
     return keep(`the jobs benchmark failed: ${((e as Error).message ?? String(e)).split("\n")[0]}`);
   }
-  if (typeof result === "string") return result.trim();
-  if (result && typeof result === "object" && typeof (result as { markdown?: unknown }).markdown === "string") {
-    return (result as { markdown: string }).markdown.trim();
-  }
-  return ["```json", JSON.stringify(result, null, 2), "```"].join("\n");
 }
 
 function document(plan: PlanBenchResult, jobs: string): string {
@@ -104,7 +67,6 @@ function document(plan: PlanBenchResult, jobs: string): string {
   const load = ph["load modules"] ?? 0;
   const planning = ph["plan: propagate, build requests"] ?? 0;
   const missed = targets(plan).filter((t) => !t.met);
-  const s3 = (ms: number) => (ms / 1000).toFixed(2);
   return [
     "# Benchmarks",
     "",
@@ -116,7 +78,7 @@ function document(plan: PlanBenchResult, jobs: string): string {
     "node dist/bench/run.js --sizes 1000,3000 --runs 5 --no-write   # a quicker look, printed only",
     "```",
     "",
-    "The jobs part runs only when `DOCKER_HOST` names an engine and `bench/jobs.ts` exports `runJobsBench()`.",
+    "The jobs part runs only when `DOCKER_HOST` names an engine; otherwise the jobs section below is kept.",
     "",
     "## Planning",
     "",
@@ -145,15 +107,16 @@ function document(plan: PlanBenchResult, jobs: string): string {
     "",
     `- **Analysing the Dockerfiles** (${analyze.toFixed(0)} ms, ${pct(analyze)}): every science Dockerfile is parsed the way BuildKit`,
     "  does (line continuations, directives, heredocs, ARG expansion in FROM) to find the images it builds on, and",
-    "  the graph checks (cycles, versions, final layers) run over all of them. This is needed on every run, the",
-    "  no-op included: an error anywhere in the repository must be reported whatever changed. It is linear, but it",
+    "  the graph checks (cycles, versions, final layers) run over all of them. This is needed on every run that",
+    "  plans something (the no-op skips it: when git reports no change under `science/` or `compat/`, the plan",
+    "  is empty whatever the layers say, and they are not read). It is linear, but it",
     `  runs once per process, mostly before the JIT has optimised the parser: the same parse takes ${big.phases.warmParse.toFixed(0)} ms`,
     "  when repeated in the same process.",
     `- **Reading the files** (${read.toFixed(0)} ms, ${pct(read)}): ${(2 * (big.repo.science + big.repo.compat)).toLocaleString("en-US")} small files, an open/read/close each; this is the floor's`,
     "  work too. `sciserver-image.json` parsing adds " + `${json.toFixed(0)} ms (${pct(json)}).`,
     `- **Fixed costs** (about ${plan.small.noop.wall.median.toFixed(0)} ms at 10 layers): Node's start-up (${plan.nodeStartup.wall.median.toFixed(0)} ms for \`node -e 0\`), loading the`,
-    `  CLI's modules (${load.toFixed(0)} ms, mostly commander and the planner) and three git processes (\`rev-list --count\`,`,
-    "  `rev-parse`, then `diff`), which overlap with reading the files.",
+    `  CLI's modules (${load.toFixed(0)} ms: commander, simple-git, fast-glob and the planner) and the git processes (\`rev-list`,
+    "  --count`, `rev-parse`, `diff`, and `ls-files --others` while the files are read).",
     `- Propagation and the build requests (${planning.toFixed(0)} ms) are small: only the ~1% of layers that changed and`,
     "  what builds on them get requests.",
     "",
@@ -165,14 +128,6 @@ function document(plan: PlanBenchResult, jobs: string): string {
           "### Targets missed",
           "",
           ...missed.map((t) => `- **${t.what}** (${t.target}): ${t.measured}.`),
-          "",
-          "What limits the no-op: it cannot skip reading and checking the repository without changing behaviour (a",
-          "broken file that did not change is an error today, whatever `--ref` says), so it costs what a plan costs",
-          "minus the few build requests: the I/O floor, the `sciserver-image.json` parsing and the Dockerfile",
-          "analysis, single-threaded. At 10,000 layers the floor alone is " + `${s3(big.floor.wall.median)} s and the analysis ${(analyze / 1000).toFixed(2)} s.`,
-          "Skipping the analysis when git reports no change under `science/` or `compat/` would make the no-op",
-          "about as fast as at 10 layers at any size, but would stop reporting errors in unchanged files: a",
-          "behaviour change, not made here.",
           "",
         ]
       : []),
@@ -186,9 +141,11 @@ function document(plan: PlanBenchResult, jobs: string): string {
     "",
     "1. `src/io/read-repository.ts`: the layer files were found with fast-glob and read with",
     "   `Promise.all(fs.promises.readFile)` over all of them: 2N concurrent opens (EMFILE), and ~50 µs per",
-    "   file in open/fstat/read/close round trips through the thread pool. Now: one `readdir` of `science/` and",
-    "   `compat/`, then synchronous reads into one reused buffer (~7 µs per file, one descriptor at a time), in",
-    "   batches with a turn of the event loop between them so that git's answers are taken meanwhile.",
+    "   file in open/fstat/read/close round trips through the thread pool; the glob also named the file inside",
+    "   each directory, so fast-glob read every directory. Now: fast-glob lists the directories of `science/`",
+    "   and `compat/` (one listing each), then synchronous reads into one reused buffer (~7 µs per file, one",
+    "   descriptor at a time), in batches with a turn of the event loop between them so that git's answers are",
+    "   taken meanwhile.",
     "2. `src/core/dockerfile.ts`: `isSpace` ran a regular expression (and allocated a match) for every",
     "   character of every word; heredoc detection split every RUN/COPY/ADD line into shell words; each",
     "   instruction kept an array with one entry per character mapping it to its source offset; and every",
@@ -200,10 +157,10 @@ function document(plan: PlanBenchResult, jobs: string): string {
     "   result goes through `JSON.parse` (on comment-free JSON the two accept the same grammar and give the",
     "   same values); jsonc-parser is loaded and used only for text JSON.parse refuses (`//` comments, errors,",
     "   whose messages are unchanged) and for top-level numbers, whose raw text it keeps.",
-    "4. `src/io/git.ts`: simple-git (30 ms to load, a task queue per command) replaced by `child_process.spawn`",
-    "   with what simple-git did for us: the same environment guard (GIT_* but GIT_TRACE, PAGER, EDITOR, …",
-    "   removed) and the same errors. `src/io/load-plan.ts` starts the diff as soon as HEAD is known, while",
-    "   the files are read; its answer is looked at where it was before, so errors come in the same order.",
+    "4. `src/io/load-plan.ts`: the no-op path. git is asked first (HEAD, then the diff); when nothing under",
+    "   `science/` or `compat/` changed the plan is empty and no layer file is read; otherwise `git ls-files",
+    "   --others` (untracked layers are not part of the plan without `--untracked`) runs while the files are",
+    "   read. git stays behind simple-git (about 30 ms to load), which the design asks for.",
     "5. `src/core/graph.ts`: the topological order's heap compared nodes through two map lookups per",
     "   comparison; now by index.",
     "6. `src/cli/program.ts`: the modules only other commands use (plan files, results, graphs) are imported",
@@ -224,11 +181,11 @@ function document(plan: PlanBenchResult, jobs: string): string {
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const args = parseCliArgs();
   const previous = existsSync(args.out) ? readFileSync(args.out, "utf8") : "";
   const plan = await runPlanBench({ sizes: args.sizes, runs: args.runs, cli: args.cli, keepNodeEnv: args.keepNodeEnv });
   if (args.json) writeFileSync(args.json, `${JSON.stringify(plan, null, 2)}\n`);
-  const jobs = await jobsSection(between(previous, JOBS_START, JOBS_END));
+  const jobs = await jobsSection(jobsSectionOf(previous));
   const text = document(plan, jobs);
   for (const t of targets(plan)) process.stderr.write(`${t.met ? "met   " : "MISSED"} ${t.what}: ${t.measured} (target ${t.target})\n`);
   if (args.write) {

@@ -2,8 +2,7 @@
 // executor. The engine client is loaded only when something is built, so planning stays light.
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { readFileSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { readFile } from "node:fs/promises";
 // What only other commands use (plan files, results, graphs) is imported where it is used, so
 // that the dry run loads no more than it needs.
 import type { GraphFormat } from "../core/render-graph.js";
@@ -12,7 +11,7 @@ import type { ExternalParent } from "../core/select-builds.js";
 import { InputError, type Plan } from "../core/types.js";
 import { openGit, readGitInfo } from "../io/git.js";
 import { loadPlan, type PlanFlags } from "../io/load-plan.js";
-import { checkOutputDir, checkOutputFile, makeDirectory } from "../io/output-paths.js";
+import { checkOutputDir, checkOutputFile, writeOutputFile } from "../io/output-paths.js";
 import { describePlan } from "./report.js";
 
 interface PlanOptions {
@@ -100,18 +99,6 @@ function printLines(lines: string[]): void {
   for (const line of lines) process.stderr.write(`${line}\n`);
 }
 
-/** Writes an output the user named (`flag FILE`); a path that can't be written is bad input. */
-async function writeOutput(flag: string, file: string, text: string): Promise<void> {
-  try {
-    makeDirectory(dirname(file));
-    await writeFile(file, text);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === "EISDIR" ? "is a directory" : code === "EEXIST" || code === "ENOTDIR" ? "a parent is not a directory" : `cannot write (${code ?? e})`;
-    throw new InputError(`${flag} ${file}: ${why}`);
-  }
-}
-
 function printWarnings(warnings: string[]): void {
   for (const w of warnings) process.stderr.write(`image-builder: warning: ${w}\n`);
 }
@@ -133,7 +120,7 @@ function checkOutputs(o: EngineOptions): void {
 async function writeResults(file: string | undefined, plan: Plan, results: BuildResult[]): Promise<void> {
   if (!file) return;
   const { runResults } = await import("../core/results.js");
-  await writeOutput("--results", file, `${JSON.stringify(runResults(plan, results), null, 2)}\n`);
+  await writeOutputFile("--results", file, `${JSON.stringify(runResults(plan, results), null, 2)}\n`);
 }
 
 /**
@@ -153,7 +140,6 @@ async function executeOnEngine(plan: Plan, o: EngineOptions, external: ExternalP
   process.once("SIGTERM", stop);
   try {
     const engine = await import("../executors/docker/index.js");
-    const bases = await import("../executors/docker/bases.js");
     const settings = {
       rootDir: o.root,
       jobs: o.jobs,
@@ -166,8 +152,8 @@ async function executeOnEngine(plan: Plan, o: EngineOptions, external: ExternalP
       progress: o.progress,
       out: process.stderr,
       signal: controller.signal,
+      external,
     };
-    await bases.prepareBases(plan, external, settings);
     result = await engine.executePlan(plan, settings);
   } catch (e) {
     // A refusal (bad input: a missing parent, a malformed docker config) writes nothing.
@@ -236,7 +222,7 @@ export function buildProgram(): Command {
       printWarnings(warnings);
       printLines(describePlan(plan, o.verbose));
       const json = `${JSON.stringify(plan, null, 2)}\n`;
-      if (o.out) await writeOutput("--out", o.out, json);
+      if (o.out) await writeOutputFile("--out", o.out, json);
       if (o.waves) process.stdout.write(plan.waves.map((w) => `${w.join(" ")}\n`).join(""));
       else if (!o.out) process.stdout.write(json);
     });
@@ -279,7 +265,7 @@ export function buildProgram(): Command {
       const { mergeResults, parseResultsFile } = await import("../core/results.js");
       const inputs = await Promise.all(files.map(async (file) => ({ file, results: parseResultsFile(await readInput(file), file) })));
       const json = `${JSON.stringify(mergeResults(inputs), null, 2)}\n`;
-      if (o.out) await writeOutput("--out", o.out, json);
+      if (o.out) await writeOutputFile("--out", o.out, json);
       else process.stdout.write(json);
     });
   return program;

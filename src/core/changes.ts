@@ -55,11 +55,14 @@ export function determineChanges(snapshot: RepoSnapshot, paths: string[], flags:
   }
   const changed = new Set<string>();
   for (const p of paths) {
-    const [top, name] = p.split("/", 3);
-    if ((top === "science" || top === "compat") && name) {
-      const dir = `${top}/${name}`;
-      if (known.has(dir)) changed.add(dir);
-    }
+    const dir = layerDirOf(p);
+    if (dir && known.has(dir)) changed.add(dir);
   }
   return pick(changed, flags.why);
+}
+
+/** `science/x/Dockerfile` -> `science/x`: the layer directory a repository path is in, if any. */
+export function layerDirOf(path: string): string | undefined {
+  const [top, name, rest] = path.split("/", 3);
+  return (top === "science" || top === "compat") && name && rest !== undefined ? `${top}/${name}` : undefined;
 }

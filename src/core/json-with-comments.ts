@@ -125,3 +125,12 @@ function describe(code: string): string {
   // "CommaExpected" -> "comma expected"
   return code.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
 }
+
+/** Plain JSON, as image-builder writes it (plans, results): an error names the file. */
+export function parseJsonFile(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new InputError(`invalid JSON: ${(e as Error).message}`, file);
+  }
+}

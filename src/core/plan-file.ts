@@ -1,13 +1,9 @@
 // Reading a plan written by `image-builder plan --out`: enough checks that `run` can trust it.
+import { parseJsonFile } from "./json-with-comments.js";
 import { InputError, type Plan } from "./types.js";
 
 export function parsePlanFile(text: string, file: string): Plan {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new InputError(`invalid JSON: ${(e as Error).message}`, file);
-  }
+  const value = parseJsonFile(text, file);
   const plan = value as Plan;
   const bad = (what: string) => new InputError(`not an image-builder plan: ${what}`, file);
   if (!plan || typeof plan !== "object") throw bad("expected an object");

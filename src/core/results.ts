@@ -1,5 +1,6 @@
 // Recorded outputs of a run (seed 000's output_properties), written by `--results FILE`, and the
 // merge of several runs' results (agents that each ran part of one plan).
+import { parseJsonFile } from "./json-with-comments.js";
 import { InputError, type Plan } from "./types.js";
 
 export type BuildStatus = "built" | "failed" | "skipped" | "cancelled";
@@ -57,12 +58,7 @@ export function mergeResults(inputs: { file: string; results: RunResults }[]): R
 }
 
 export function parseResultsFile(text: string, file: string): RunResults {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new InputError(`invalid JSON: ${(e as Error).message}`, file);
-  }
+  const value = parseJsonFile(text, file);
   const v = value as RunResults;
   if (!v || typeof v !== "object" || typeof v.commit !== "string" || typeof v.repo !== "string"
     || typeof v.buildNumber !== "number" || !Array.isArray(v.results)) {

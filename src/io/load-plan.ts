@@ -1,7 +1,7 @@
 // The shell around the planner: gathers plain data (files, git, config), then calls the pure core.
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { determineChanges, normalizeLayerDir } from "../core/changes.js";
+import { determineChanges, layerDirOf, normalizeLayerDir } from "../core/changes.js";
 import { LAYER_CONFIG_FILE, readLayers } from "../core/layer-config.js";
 import { analyzeRepository, type RepositoryAnalysis } from "../core/analyze-repository.js";
 import { planBuilds, planFromAnalysis } from "../core/plan-builds.js";
@@ -71,7 +71,7 @@ export async function loadPlan(flags: PlanFlags, options: LoadOptions = { skipUn
       `--ref ${ref} ends at ${rangeEndRev} (${rangeEnd.slice(0, gitInfo.shortCommit.length)}), not at the checkout (${gitInfo.shortCommit}): what gets built is the checkout's files, tagged ${gitInfo.buildNumber}-${gitInfo.shortCommit}`,
     );
   }
-  const dirty = layerDirsOf(uncommitted);
+  const dirty = [...new Set(uncommitted.map(layerDirOf).filter((d) => d !== undefined))].sort();
   if (dirty.length > 0) {
     warnings.push(`--ref ${ref} does not count uncommitted changes, but the checkout is what gets built: ${dirty.join(", ")}`);
   }
@@ -113,14 +113,4 @@ function checkLayout(root: string): void {
   if (!isDir("science") && !isDir("compat")) {
     throw new InputError(`--root ${root}: no science/ or compat/ directory here; run image-builder from the top of the image repository or pass --root`);
   }
-}
-
-/** `science/x/Dockerfile` -> `science/x`, each directory once, sorted. */
-function layerDirsOf(paths: string[]): string[] {
-  const dirs = new Set<string>();
-  for (const p of paths) {
-    const [top, name, rest] = p.split("/", 3);
-    if ((top === "science" || top === "compat") && name && rest !== undefined) dirs.add(`${top}/${name}`);
-  }
-  return [...dirs].sort();
 }

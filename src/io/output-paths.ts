@@ -1,6 +1,7 @@
 // Paths the user names for output (--out, --results, --log-dir): checked before any work is
 // done, without creating anything, and created only when something is written.
 import { accessSync, constants, mkdirSync, statSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { InputError } from "../core/types.js";
 
@@ -71,5 +72,17 @@ export function makeDirectory(dir: string): void {
     } catch (e) {
       if (code(e) !== "EEXIST") throw e;
     }
+  }
+}
+
+/** Writes an output the user named (`flag FILE`); a path that can't be written is bad input. */
+export async function writeOutputFile(flag: string, file: string, text: string): Promise<void> {
+  try {
+    makeDirectory(dirname(file));
+    await writeFile(file, text);
+  } catch (e) {
+    const c = code(e);
+    const why = c === "EISDIR" ? "is a directory" : c === "EEXIST" || c === "ENOTDIR" ? "a parent is not a directory" : `cannot write (${c})`;
+    throw new InputError(`${flag} ${file}: ${why}`);
   }
 }

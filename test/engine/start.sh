@@ -14,8 +14,8 @@
 # The docker CLI is never used: the engine is spoken to with curl over its unix socket.
 set -euo pipefail
 
-log() { echo "[test-engine] $*" >&2; }
-die() { echo "[test-engine] ERROR: $*" >&2; exit 1; }
+# shellcheck source=test/engine/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [ $# -eq 1 ] && [ -n "$1" ] || die "usage: $0 STATE_DIR"
 mkdir -p "$1"
@@ -35,30 +35,11 @@ fi
 # ---------------------------------------------------------------------------------------------
 # helpers
 
-# is PID a live (not zombie) process?
-alive() {
-  local pid="$1" st
-  [ -n "$pid" ] || return 1
-  st="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" || return 1
-  [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
-}
-pid_from() { [ -s "$1" ] && tr -dc '0-9' <"$1" || true; }
 
 api() { curl -sS --max-time 120 --unix-socket "$SOCK" "$@"; }
 ping_ok() { [ "$(curl -s --max-time 3 --unix-socket "$SOCK" http://localhost/_ping 2>/dev/null)" = OK ]; }
 # live containerd / shims / dockerd of this state dir (e.g. left by a dockerd that was killed)
-engine_leftovers() {
-  local f pid comm
-  for f in /proc/[0-9]*/cmdline; do
-    pid="${f#/proc/}"; pid="${pid%/cmdline}"
-    comm="$(cat "/proc/$pid/comm" 2>/dev/null)" || continue
-    case "$comm" in dockerd|containerd|containerd-shim*|runc) ;; *) continue ;; esac
-    if tr '\0' ' ' <"$f" 2>/dev/null | grep -qF -- "$STATE/"; then
-      alive "$pid" && echo "$pid"
-    fi
-  done
-  return 0
-}
+engine_leftovers() { state_processes 'dockerd|containerd|containerd-shim.*|runc'; }
 
 # before a fresh dockerd: end what is left of an earlier one, drop pidfiles of dead processes
 # (a dead managed containerd can linger as a zombie, and dockerd would wait for it)

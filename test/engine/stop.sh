@@ -6,8 +6,8 @@
 #   test/engine/stop.sh STATE_DIR
 set -euo pipefail
 
-log() { echo "[test-engine] $*" >&2; }
-die() { echo "[test-engine] ERROR: $*" >&2; exit 1; }
+# shellcheck source=test/engine/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 [ $# -eq 1 ] && [ -n "$1" ] || die "usage: $0 STATE_DIR"
 if [ ! -d "$1" ]; then
@@ -16,13 +16,6 @@ if [ ! -d "$1" ]; then
 fi
 STATE="$(cd "$1" && pwd -P)"
 
-alive() {
-  local pid="$1" st
-  [ -n "$pid" ] || return 1
-  st="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" || return 1
-  [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
-}
-pid_from() { [ -s "$1" ] && tr -dc '0-9' <"$1" || true; }
 
 # stop_pid NAME PID SECONDS: TERM, wait up to SECONDS, then KILL and wait a little more
 stop_pid() {
@@ -44,23 +37,8 @@ stop_pid() {
   return 1
 }
 
-# pids of live engine/registry processes whose command line mentions STATE_DIR
-# (containerd and shims of a dockerd that was killed, a registry whose pidfile was lost, ...)
-leftovers() {
-  local f pid comm
-  for f in /proc/[0-9]*/cmdline; do
-    pid="${f#/proc/}"; pid="${pid%/cmdline}"
-    comm="$(cat "/proc/$pid/comm" 2>/dev/null)" || continue
-    case "$comm" in
-      dockerd|containerd|containerd-shim*|docker-registry|docker-proxy|runc) ;;
-      *) continue ;;
-    esac
-    if tr '\0' ' ' <"$f" 2>/dev/null | grep -qF -- "$STATE/"; then
-      alive "$pid" && echo "$pid"
-    fi
-  done
-  return 0
-}
+# every engine and registry process of this state dir
+leftovers() { state_processes 'dockerd|containerd|containerd-shim.*|docker-registry|docker-proxy|runc'; }
 
 exec 9>"$STATE/.engine.lock"
 flock -w 90 9 || log "WARNING: $STATE/.engine.lock still held after 90s; stopping anyway"

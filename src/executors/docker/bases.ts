@@ -4,8 +4,7 @@
 import { externalBases } from "../../core/external-bases.js";
 import type { ExternalParent } from "../../core/select-builds.js";
 import { InputError, type Plan } from "../../core/types.js";
-import { DockerCredentials, registryOf } from "./auth.js";
-import { checkEngine, connectEngine } from "./engine.js";
+import { registryOf, type DockerCredentials } from "./auth.js";
 import { abortError, engineErrorMessage, messageError, readMessages } from "./messages.js";
 import { AUTH_ERROR, splitTag } from "./push.js";
 import type Dockerode from "dockerode";
@@ -13,7 +12,6 @@ import type Dockerode from "dockerode";
 export interface BaseSettings {
   out: NodeJS.WritableStream;
   signal?: AbortSignal;
-  dockerConfigDir?: string;
 }
 
 /**
@@ -22,14 +20,11 @@ export interface BaseSettings {
  * Other bases are pulled when the registry has them; one the registry lacks is used from the
  * engine if it has it (e.g. built locally and never pushed), and is an error otherwise.
  */
-export async function prepareBases(plan: Plan, external: ExternalParent[], s: BaseSettings): Promise<void> {
+export async function prepareBases(
+  docker: Dockerode, creds: DockerCredentials, plan: Plan, external: ExternalParent[], s: BaseSettings,
+): Promise<void> {
   const fromParents = new Set(external.map((p) => p.baseTag));
   const others = externalBases(plan).filter((ref) => !fromParents.has(ref));
-  if (external.length === 0 && others.length === 0) return;
-  const engine = connectEngine();
-  await checkEngine(engine);
-  const { docker } = engine;
-  const creds = await DockerCredentials.load(s.dockerConfigDir);
   const signal = s.signal ?? new AbortController().signal;
 
   /**

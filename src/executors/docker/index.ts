@@ -9,6 +9,8 @@ import { checkEngine, connectEngine } from "./engine.js";
 import { formatDuration, Progress, type SummaryRow } from "./progress.js";
 import { pushTags } from "./push.js";
 import { Schedule } from "./scheduler.js";
+import { prepareBases } from "./bases.js";
+import type { ExternalParent } from "../../core/select-builds.js";
 
 export { checkEngine, connectEngine, type Engine } from "./engine.js";
 
@@ -33,6 +35,8 @@ export interface EngineRunOptions {
   signal?: AbortSignal;
   /** Default: DOCKER_CONFIG or ~/.docker. */
   dockerConfigDir?: string;
+  /** Parents built by another run of the plan (`run --only`): fetched from the registry first. */
+  external?: ExternalParent[];
 }
 
 /**
@@ -54,13 +58,16 @@ export interface RunResult {
 
 /**
  * Runs the plan. Rejects only when the run can't start (engine unreachable, invalid plan,
- * unreadable docker config); everything that goes wrong later is in the outcomes.
+ * unreadable docker config, a base the registry can't give); everything that goes wrong later is
+ * in the outcomes.
  */
 export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<RunResult> {
   const schedule = new Schedule(plan.builds);
   const engine = connectEngine();
   await checkEngine(engine);
   const creds = await DockerCredentials.load(opts.dockerConfigDir);
+  // Before any build: bases the plan does not build, from the registry (or refused).
+  await prepareBases(engine.docker, creds, plan, opts.external ?? [], opts);
   const live = opts.progress === "auto" && Boolean((opts.out as { isTTY?: boolean }).isTTY);
   const progress = new Progress({ out: opts.out, live, logDir: opts.logDir, redact: (t) => creds.redact(t) });
   const builds = new Map(plan.builds.map((b) => [b.id, b]));
