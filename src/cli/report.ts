@@ -13,7 +13,7 @@ export function describePlan(plan: Plan, verbosity: number): string[] {
   if (verbosity >= 2) {
     for (const b of plan.builds) {
       const after = b.dependsOn.length ? ` (after ${b.dependsOn.join(", ")})` : "";
-      lines.push(`build ${b.id}${after}: ${b.reasons.join("; ")}`);
+      lines.push(`build ${b.id}${after}: ${b.reasons.join("; ")}`, `  inputs ${b.request.inputsDigest}`);
     }
   }
   if (verbosity >= 3) {

@@ -1,6 +1,7 @@
 // Rule 7 and 8: the names, labels and Dockerfiles of science and compat builds, as build requests.
 import { rewriteImageRefs } from "./dockerfile.js";
-import type { BuildRequest, CompatLayer, PlanOptions, ScienceLayer } from "./types.js";
+import { dockerfileForInputs, inputsDigest, inputsLabel, type RequestInputs } from "./inputs-digest.js";
+import type { BuildKind, BuildRequest, CompatLayer, PlanOptions, ScienceLayer } from "./types.js";
 
 export interface Naming {
   repo: string;
@@ -38,7 +39,7 @@ function dockerBuildCommand(file: string, context: string, r: Pick<BuildRequest,
  * They are pointed at this run's repo, whatever registry the Dockerfile spells, so that `--repo`
  * to a test registry never reads from production.
  */
-export function scienceRequest(n: Naming, layer: ScienceLayer, refs: Record<string, string>): BuildRequest {
+export function scienceRequest(n: Naming, layer: ScienceLayer, refs: Record<string, string>, inputs: RequestInputs): BuildRequest {
   const imageRewrites: Record<string, string> = {};
   for (const [ref, tag] of Object.entries(refs)) imageRewrites[ref] = `${n.repo}/sci/${tag}`;
   const base = `${n.repo}/sci/${layer.target}`;
@@ -48,19 +49,39 @@ export function scienceRequest(n: Naming, layer: ScienceLayer, refs: Record<stri
     [`org.sciserver.science.${layer.target}.buildtime`]: n.buildTime,
   };
   const environment = { ...n.buildArgs };
-  return {
+  const dockerfile = rewriteImageRefs(layer.dockerfile, imageRewrites, n.buildArgs);
+  return withInputs(n, { kind: "science", image: layer.image, version: layer.version, target: layer.target }, {
     command: dockerBuildCommand(`${layer.path}/Dockerfile`, layer.path, { tags, labels, environment }),
     contexts: [layer.path],
-    dockerfile: rewriteImageRefs(layer.dockerfile, imageRewrites, n.buildArgs),
+    dockerfile,
     environment,
     tags,
     labels,
     imageRewrites,
+  }, inputs);
+}
+
+/** The request with its inputs digest, in `inputsDigest` and as a label. */
+export function withInputs(
+  n: Pick<Naming, "repo">,
+  build: { kind: BuildKind; image: string; version: string; target: string; finalImage?: string[] },
+  request: Omit<BuildRequest, "inputsDigest" | "inputs">,
+  inputs: RequestInputs,
+): BuildRequest {
+  const digest = inputsDigest(build.kind, dockerfileForInputs({ ...build, request }, n.repo), request.environment, inputs);
+  const command = request.command.slice(0, -1);
+  const label = inputsLabel(build.kind, build.target);
+  return {
+    ...request,
+    command: [...command, "--label", `${label}=${digest}`, request.command[request.command.length - 1]],
+    labels: { ...request.labels, [label]: digest },
+    inputsDigest: digest,
+    inputs,
   };
 }
 
 /** `compatLayers`: the resolved includes of the final layer's compat, itself last. */
-export function compatRequest(n: Naming, layer: ScienceLayer, compatLayers: CompatLayer[]): BuildRequest {
+export function compatRequest(n: Naming, layer: ScienceLayer, compatLayers: CompatLayer[], inputs: RequestInputs): BuildRequest {
   const full = `${layer.image}:${layer.version}-${n.buildSuffix}`;
   const base = `${n.repo}/rel/${layer.image}`;
   const tags = [`${base}:${layer.version}`, `${base}:${layer.version}-${n.buildSuffix}`];
@@ -77,7 +98,8 @@ export function compatRequest(n: Naming, layer: ScienceLayer, compatLayers: Comp
   ];
   const environment = { ...n.buildArgs };
   const contexts = compatLayers.map((c) => c.path);
-  return {
+  const finalImage = [full, `${layer.image}:${layer.version}`];
+  return withInputs(n, { kind: "compat", image: layer.image, version: layer.version, target: layer.target, finalImage }, {
     command: dockerBuildCommand("-", contexts.join("+"), { tags, labels, environment }),
     contexts,
     dockerfile: parts.join("\n"),
@@ -85,5 +107,5 @@ export function compatRequest(n: Naming, layer: ScienceLayer, compatLayers: Comp
     tags,
     labels,
     imageRewrites: {},
-  };
+  }, inputs);
 }

@@ -4,11 +4,12 @@ import { join } from "node:path";
 import { determineChanges, layerDirOf, normalizeLayerDir } from "../core/changes.js";
 import { LAYER_CONFIG_FILE, readLayers } from "../core/layer-config.js";
 import { analyzeRepository, type RepositoryAnalysis } from "../core/analyze-repository.js";
-import { planBuilds, planFromAnalysis } from "../core/plan-builds.js";
+import { contextDirsFor, planBuilds, planFromAnalysis } from "../core/plan-builds.js";
 import { describeRef, parseRef } from "../core/revision-range.js";
 import { checkRepo, parseRepoConfig, REPO_CONFIG_FILE } from "../core/repo-config.js";
 import { InputError, type ChangeSet, type GitInfo, type Plan, type RepoSnapshot } from "../core/types.js";
 import { changedPaths, commitOf, openGit, readGitInfo, uncommittedPaths, untrackedFiles, untrackedLayerDirs } from "./git.js";
+import { readContextListings } from "./context-files.js";
 import { readLayerFiles, readRepoConfigText } from "./read-repository.js";
 
 export interface PlanFlags {
@@ -103,7 +104,9 @@ export async function loadPlan(flags: PlanFlags, options: LoadOptions = { skipUn
   const snapshot = readLayers(raw);
   const changes = determineChanges(snapshot, paths, { all: flags.all, include: flags.include, ignore: flags.ignore, why });
   const analysis = analyzeRepository(snapshot, flags.buildArgs);
-  const plan = planFromAnalysis(snapshot, analysis, { ...planOptions, changes });
+  // Inputs digests need the contents of the planned layers' contexts (and their parents').
+  const contexts = readContextListings(root, contextDirsFor(snapshot, analysis, changes));
+  const plan = planFromAnalysis(snapshot, analysis, { ...planOptions, changes, contexts });
   return { plan, snapshot, changes, git: gitInfo, analysis, warnings };
 }
 

@@ -87,7 +87,11 @@ export function build(id: string, tags: string[], dockerfile: string, extra: Par
   return {
     id, kind: "science", image: "img", version: "1.0", target: id.replace(/^.*\//, ""), source: ctx[ctx.length - 1],
     reasons: ["test"], dependsOn: [],
-    request: { command: [], contexts: ctx, dockerfile, environment: {}, tags, labels: {}, imageRewrites: {} },
+    // No inputs label: a hand-made request is never taken for an earlier build and reused.
+    request: {
+      command: [], contexts: ctx, dockerfile, environment: {}, tags, labels: {}, imageRewrites: {},
+      inputsDigest: `sha256:${randomBytes(32).toString("hex")}`, inputs: { context: "", parents: {} },
+    },
     ...rest,
   };
 }

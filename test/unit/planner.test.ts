@@ -62,11 +62,13 @@ test("tags, labels and build-number names follow the seed", () => {
   assert.equal(s.request.labels, {
     "org.sciserver.science.nist-basic-2.version": "2.0-42-f90dbd6",
     "org.sciserver.science.nist-basic-2.buildtime": "1700000000",
+    "org.sciserver.science.nist-basic-2.inputs": s.request.inputsDigest,
   });
   assert.equal(c.request.tags, ["reg.example.org/ci/rel/nist-basic:2.0", "reg.example.org/ci/rel/nist-basic:2.0-42-f90dbd6"]);
   assert.equal(c.request.labels, {
     "org.sciserver.compat.version": "nist-basic:2.0-42-f90dbd6",
     "org.sciserver.compat.buildtime": "1700000000",
+    "org.sciserver.compat.inputs": c.request.inputsDigest,
   });
   assert.equal(p.repo, "reg.example.org/ci");
   assert.equal(p.buildNumber, 42);
