@@ -23,6 +23,7 @@ interface PlanOptions {
   ignore: string[];
   untracked: boolean;
   all: boolean;
+  reconcile: boolean;
   buildArg: Record<string, string>;
 }
 
@@ -34,6 +35,7 @@ interface EngineOptions {
   progress: "auto" | "plain";
   logDir?: string;
   failFast: boolean;
+  overwrite: boolean;
   results?: string;
   buildArg: Record<string, string>;
   root: string;
@@ -69,6 +71,7 @@ function addPlanOptions(cmd: Command): Command {
     .option("--ignore <dirs...>", "never count these layer directories as changed", [])
     .option("--untracked", "also count files git does not track yet", false)
     .option("--all", "plan every layer", false)
+    .option("--reconcile", "plan every layer, keep what the registry of --repo lacks or holds from other inputs (and what builds on it)", false)
     .option("--build-arg <KEY=VALUE>", "build argument for every build (repeatable)", collectBuildArg, {});
 }
 
@@ -82,17 +85,18 @@ function addEngineOptions(cmd: Command): Command {
     .addOption(new Option("--progress <mode>", "progress output").choices(["auto", "plain"]).default("auto"))
     .option("--log-dir <dir>", "keep each build's full log in DIR/<build id>.log")
     .option("--results <file>", "write each build's result and outputs (image id, tags, digests) as JSON")
-    .option("--fail-fast", "stop all builds at the first failure", false);
+    .option("--fail-fast", "stop all builds at the first failure", false)
+    .option("--overwrite", "let --push replace a build tag ({version}-{n}-{h}) that the registry holds with other inputs", false);
 }
 
 /** Options that only matter when building: [commander's key, the flag]. */
 const ENGINE_FLAGS: [string, string][] = [
   ["push", "--push"], ["jobs", "--jobs"], ["cache", "--no-cache"], ["pull", "--pull"], ["progress", "--progress"],
-  ["logDir", "--log-dir"], ["results", "--results"], ["failFast", "--fail-fast"],
+  ["logDir", "--log-dir"], ["results", "--results"], ["failFast", "--fail-fast"], ["overwrite", "--overwrite"],
 ];
 
 function planFlags(o: PlanOptions): PlanFlags {
-  return { root: o.root, repo: o.repo, ref: o.ref, include: o.include, ignore: o.ignore, untracked: o.untracked, all: o.all, buildArgs: o.buildArg };
+  return { root: o.root, repo: o.repo, ref: o.ref, include: o.include, ignore: o.ignore, untracked: o.untracked, all: o.all, buildArgs: o.buildArg, reconcile: o.reconcile };
 }
 
 function printLines(lines: string[]): void {
@@ -148,6 +152,7 @@ async function executeOnEngine(plan: Plan, o: EngineOptions, external: ExternalP
       buildArgs: o.buildArg,
       push: o.push,
       failFast: o.failFast,
+      overwrite: o.overwrite,
       logDir: o.logDir,
       progress: o.progress,
       out: process.stderr,

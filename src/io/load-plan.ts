@@ -23,6 +23,8 @@ export interface PlanFlags {
   buildArgs: Record<string, string>;
   /** Epoch seconds for buildtime labels; defaults to now. */
   buildTime?: number;
+  /** Plan every layer, keep what the registry lacks or holds with other inputs (and dependents). */
+  reconcile?: boolean;
 }
 
 export const DEFAULT_REF = "HEAD^";
@@ -48,6 +50,15 @@ export interface LoadOptions {
 }
 
 export async function loadPlan(flags: PlanFlags, options: LoadOptions = { skipUnchanged: false }): Promise<LoadedPlan> {
+  if (flags.reconcile) {
+    const clash = [["--all", flags.all], ["--include", flags.include.length > 0], ["--ignore", flags.ignore.length > 0], ["--ref", flags.ref !== undefined]]
+      .filter(([, on]) => on).map(([flag]) => flag);
+    if (clash.length) throw new InputError(`--reconcile plans from what the registry holds, not from changes: not with ${clash.join(", ")}`);
+    const loaded = await loadPlan({ ...flags, reconcile: false, all: true }, options);
+    const { reconcilePlan } = await import("../core/reconcile.js");
+    const { readPublished } = await import("./read-published.js");
+    return { ...loaded, plan: reconcilePlan(loaded.plan, await readPublished(loaded.plan)) };
+  }
   const root = flags.root;
   const git = openGit(root);
   const refSpec = parseRef(flags.ref ?? DEFAULT_REF);

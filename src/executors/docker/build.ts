@@ -33,7 +33,11 @@ export async function buildRequest(docker: Dockerode, request: BuildRequest, s: 
   // (request.imageRewrites says which): the request's Dockerfile is built as it stands, with its
   // labels added as one LABEL instruction (one build step rather than one per label).
   const { dockerfile, labels } = labelsInDockerfile(request.dockerfile, request.labels);
-  const registryconfig = await pullCredentials(request.dockerfile, buildargs, s);
+  const bases = parseDockerfile(request.dockerfile, buildargs).imageRefs.map((r) => r.image);
+  // --pull is done here rather than by the engine, which would also try to pull the image ids
+  // that parents are pinned to (and fail): only bases named by reference are pulled.
+  if (s.pull) for (const ref of bases.filter((b) => !IMAGE_ID.test(b))) await pullBase(docker, ref, s);
+  const registryconfig = await pullCredentials(bases, s);
   const entries = await collectContext(s.rootDir, request.contexts);
   const context = packContext(entries, dockerfile);
 
@@ -48,7 +52,7 @@ export async function buildRequest(docker: Dockerode, request: BuildRequest, s: 
         labels,
         buildargs,
         nocache: s.noCache,
-        pull: s.pull,
+        pull: false,
         dockerfile: DOCKERFILE_NAME,
         rm: true,
         forcerm: true,
@@ -78,8 +82,8 @@ export async function buildRequest(docker: Dockerode, request: BuildRequest, s: 
  * X-Registry-Config for pulling the Dockerfile's base images: credentials for exactly the
  * registries it names. A credential problem only warns: the base may well be in the engine.
  */
-async function pullCredentials(dockerfile: string, buildArgs: Record<string, string>, s: BuildSettings) {
-  const registries = new Set(parseDockerfile(dockerfile, buildArgs).imageRefs.map((r) => registryOf(r.image)));
+async function pullCredentials(bases: string[], s: BuildSettings) {
+  const registries = new Set(bases.filter((b) => !IMAGE_ID.test(b)).map(registryOf));
   const config: Record<string, RegistryAuth> = {};
   for (const registry of registries) {
     try {
@@ -90,6 +94,22 @@ async function pullCredentials(dockerfile: string, buildArgs: Record<string, str
     }
   }
   return Object.keys(config).length ? config : undefined;
+}
+
+/** A pinned parent: `sha256:` and the image id, as `pinParents` writes it. */
+const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
+
+async function pullBase(docker: Dockerode, ref: string, s: BuildSettings): Promise<void> {
+  s.note(`pulling ${ref} (--pull)`);
+  let failure: string | undefined;
+  try {
+    const stream = await docker.pull(ref, { authconfig: (await s.creds.forImage(ref)) ?? {}, abortSignal: s.signal });
+    await readMessages(stream, (m) => { failure ??= messageError(m); }, s.signal);
+  } catch (e) {
+    if (s.signal.aborted) throw e;
+    failure ??= engineErrorMessage(e);
+  }
+  if (failure) throw new Error(`--pull: cannot pull ${ref}: ${s.creds.redact(failure)}`);
 }
 
 /** Build output as text; pull progress bars (repeated per layer) are left out. */
