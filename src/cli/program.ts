@@ -12,6 +12,7 @@ import { InputError, type Plan } from "../core/types.js";
 import { openGit, readGitInfo } from "../io/git.js";
 import { loadPlan, type PlanFlags } from "../io/load-plan.js";
 import { checkOutputDir, checkOutputFile, writeOutputFile } from "../io/output-paths.js";
+import { addRegistryCommands } from "./commands/registry.js";
 import { describePlan } from "./report.js";
 
 interface PlanOptions {
@@ -39,6 +40,8 @@ interface EngineOptions {
   results?: string;
   buildArg: Record<string, string>;
   root: string;
+  /** `run --base-archive`: image tar files loaded into the engine before building. */
+  baseArchive?: string[];
 }
 
 type MainOptions = PlanOptions & EngineOptions & { dryrun: boolean; json: boolean };
@@ -144,6 +147,10 @@ async function executeOnEngine(plan: Plan, o: EngineOptions, external: ExternalP
   process.once("SIGTERM", stop);
   try {
     const engine = await import("../executors/docker/index.js");
+    if (o.baseArchive?.length) {
+      const { loadBaseArchives } = await import("../executors/docker/load-archive.js");
+      for (const { file, image } of await loadBaseArchives(engine.connectEngine().docker, o.baseArchive)) process.stderr.write(`loaded ${image} from ${file}\n`);
+    }
     const settings = {
       rootDir: o.root,
       jobs: o.jobs,
@@ -238,6 +245,7 @@ export function buildProgram(): Command {
     .option("--root <dir>", "repository root (a checkout of the plan's commit)", ".")
     .option("--only <ids...>", "build only these requests; their other parents must be in the registry", [])
     .option("--build-arg <KEY=VALUE>", "build argument for every build (repeatable)", collectBuildArg, {})
+    .option("--base-archive <file>", "load this image tar (docker-archive or OCI layout) into the engine first (repeatable)", (f: string, all: string[]) => [...all, f], [])
     .action(async (file: string, o: EngineOptions & { only: string[]; verbose: number }) => {
       const { parsePlanFile } = await import("../core/plan-file.js");
       const { selectBuilds } = await import("../core/select-builds.js");
@@ -273,6 +281,7 @@ export function buildProgram(): Command {
       if (o.out) await writeOutputFile("--out", o.out, json);
       else process.stdout.write(json);
     });
+  addRegistryCommands(program);
   return program;
 }
 

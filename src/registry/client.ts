@@ -140,23 +140,13 @@ export class RegistryClient {
     if (!manifest) return undefined;
     const configBytes = await this.getBlob(manifest.ref, manifest.config.digest);
     const config = parseJson(configBytes, `config ${manifest.config.digest} of ${formatImageReference(manifest.ref)}`) as ImageConfigJson;
-    const c = config.config ?? {};
     return {
       reference: formatImageReference(manifest.ref),
       digest: manifest.digest,
       manifestDigest: manifest.manifestDigest,
       mediaType: manifest.mediaType,
       platform: manifest.platform ?? platformString(config),
-      config: {
-        labels: c.Labels ?? {},
-        created: config.created,
-        os: config.os,
-        architecture: config.architecture,
-        variant: config.variant,
-        env: c.Env ?? undefined,
-        history: (config.history ?? []).map((h) => ({ created: h.created, createdBy: h.created_by, emptyLayer: h.empty_layer === true })),
-        diffIds: config.rootfs?.diff_ids ?? [],
-      },
+      config: summarizeConfig(config),
       configDigest: manifest.config.digest,
       layers: manifest.layers.map(({ digest, size, mediaType }) => ({ digest, size, mediaType })),
       size: manifest.config.size + manifest.layers.reduce((sum, l) => sum + l.size, 0),
@@ -437,7 +427,8 @@ export class RegistryClient {
   }
 }
 
-interface ImageConfigJson {
+/** The parts of an image config (the JSON blob) that are read. */
+export interface ImageConfigJson {
   created?: string;
   os?: string;
   architecture?: string;
@@ -447,7 +438,21 @@ interface ImageConfigJson {
   rootfs?: { diff_ids?: string[] };
 }
 
-function requireTagOrDigest(ref: string): ImageReference {
+export function summarizeConfig(config: ImageConfigJson): RegistryImage["config"] {
+  const c = config.config ?? {};
+  return {
+    labels: c.Labels ?? {},
+    created: config.created,
+    os: config.os,
+    architecture: config.architecture,
+    variant: config.variant,
+    env: c.Env ?? undefined,
+    history: (config.history ?? []).map((h) => ({ created: h.created, createdBy: h.created_by, emptyLayer: h.empty_layer === true })),
+    diffIds: config.rootfs?.diff_ids ?? [],
+  };
+}
+
+export function requireTagOrDigest(ref: string): ImageReference {
   const r = parseImageReference(ref);
   if (!r.tag && !r.digest) r.tag = "latest";
   return r;
@@ -457,13 +462,14 @@ export function sha256(bytes: Buffer): string {
   return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 }
 
-function parseJson(bytes: Buffer, what: string): unknown {
+/** A JSON object from `bytes`; `fail` makes the error (a RegistryError unless told otherwise). */
+export function parseJson(bytes: Buffer, what: string, fail: (message: string) => Error = (m) => new RegistryError(m)): object {
   try {
     const value = JSON.parse(bytes.toString("utf8"));
     if (typeof value !== "object" || value === null) throw new Error();
-    return value;
+    return value as object;
   } catch {
-    throw new RegistryError(`${what}: not a JSON object`);
+    throw fail(`${what}: not a JSON object`);
   }
 }
 
@@ -504,7 +510,7 @@ function descriptorPlatform(d: Descriptor): string | undefined {
   return [p.os, p.architecture, p.variant].filter(Boolean).join("/");
 }
 
-function platformString(c: ImageConfigJson): string | undefined {
+export function platformString(c: ImageConfigJson): string | undefined {
   return c.os && c.architecture ? [c.os, c.architecture, c.variant].filter(Boolean).join("/") : undefined;
 }
 

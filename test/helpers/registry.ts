@@ -59,7 +59,8 @@ export function authEntry(user: string, pass: string): { auth: string } {
   return { auth: Buffer.from(`${user}:${pass}`).toString("base64") };
 }
 
-async function freePort(): Promise<number> {
+/** A loopback port nothing listens on (at the time of asking). */
+export async function freePort(): Promise<number> {
   const server = createNetServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as { port: number }).port;
