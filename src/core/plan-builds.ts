@@ -37,6 +37,9 @@ export function planFromAnalysis(snapshot: RepoSnapshot, analysis: RepositoryAna
   for (const { key, target, reasons } of selection.compat) {
     const layer = byTarget.get(target)!;
     const layers = analysis.includes.get(layer.compat!)!.map((c) => compatByName.get(c)!);
+    // Science layers the fragments copy from: built first when planned, pointed at --repo.
+    const copied = layers.map((c) => analysis.compatDeps.get(c.dir)!);
+    const parents = [...new Set([target, ...copied.flatMap((d) => d.parents)])];
     builds.push({
       id: `rel/${key}`,
       kind: "compat",
@@ -45,9 +48,9 @@ export function planFromAnalysis(snapshot: RepoSnapshot, analysis: RepositoryAna
       target,
       source: `compat/${layer.compat}`,
       reasons,
-      dependsOn: planned.has(target) ? [`sci/${target}`] : [],
+      dependsOn: parents.filter((p) => planned.has(p)).map((p) => `sci/${p}`),
       finalImage: [`${key}-${n.buildSuffix}`, key],
-      request: compatRequest(n, layer, layers),
+      request: compatRequest(n, layer, layers, Object.assign({}, ...copied.map((d) => d.refs))),
     });
   }
   return { repo: n.repo, commit: options.git.commit, buildNumber: options.git.buildNumber, builds, waves: groupIntoWaves(builds) };

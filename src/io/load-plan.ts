@@ -103,6 +103,7 @@ export async function loadPlan(flags: PlanFlags, options: LoadOptions = { skipUn
   const snapshot = readLayers(raw);
   const changes = determineChanges(snapshot, paths, { all: flags.all, include: flags.include, ignore: flags.ignore, why });
   const analysis = analyzeRepository(snapshot, flags.buildArgs);
+  warnings.push(...analysis.warnings);
   const plan = planFromAnalysis(snapshot, analysis, { ...planOptions, changes });
   return { plan, snapshot, changes, git: gitInfo, analysis, warnings };
 }
