@@ -18,7 +18,8 @@ export interface ImageRef {
   image: string;
   /** 1-based line number where the instruction starts */
   line: number;
-  kind: "from" | "copy-from";
+  /** `COPY/ADD --from=`, `RUN --mount=…,from=`. */
+  kind: "from" | "copy-from" | "mount-from";
 }
 
 export interface Stage {
@@ -162,7 +163,7 @@ export function rewriteImageRefs(
 interface Occurrence {
   image: string;
   line: number;
-  kind: "from" | "copy-from";
+  kind: ImageRef["kind"];
   /** Whether the reference names an image (rather than a stage, an index or scratch). */
   external: boolean;
   /** [start, end) in the original text of the word that spells the reference. */
@@ -260,6 +261,24 @@ function analyze(text: string, buildArgs: Record<string, string>, fragment = fal
         copyFroms.push(occ);
         break;
       }
+      case "run": {
+        // `--mount=type=bind,from=image,…` (and type=cache): a stage or an image to mount.
+        for (const flag of ins.flags) {
+          if (!flag.value.startsWith("--mount=")) continue;
+          const from = mountFrom(flag.value.slice("--mount=".length));
+          if (from === undefined) continue;
+          const occ: Occurrence = { image: expandWord(from.value, env, escape), line: ins.line, kind: "mount-from", external: false };
+          // As for --from, the span is only known when the flag is written plainly.
+          const raw = ins.text.slice(flag.rawStart, flag.rawEnd);
+          if (raw === flag.value && from.value !== "") {
+            const start = flag.rawStart + "--mount=".length + from.start;
+            occ.span = sourceSpan(ins, start, start + from.value.length);
+          }
+          occurrences.push(occ);
+          copyFroms.push(occ);
+        }
+        break;
+      }
     }
   }
 
@@ -274,6 +293,21 @@ function analyze(text: string, buildArgs: Record<string, string>, fragment = fal
       !isScratch(occ.image);
   }
   return { stages, occurrences, globalArgs };
+}
+
+/**
+ * The `from` field of a `--mount` value: comma-separated `key=value` fields, keys compared
+ * case-insensitively, as BuildKit reads them (a CSV record: quotes are removed, which the caller
+ * sees as a raw text that differs from the value). `start`: its value's index in `mount`.
+ */
+function mountFrom(mount: string): { value: string; start: number } | undefined {
+  let start = 0;
+  for (const field of mount.split(",")) {
+    const eq = field.indexOf("=");
+    if (eq >= 0 && field.slice(0, eq).trim().toLowerCase() === "from") return { value: field.slice(eq + 1), start: start + eq + 1 };
+    start += field.length + 1;
+  }
+  return undefined;
 }
 
 function isScratch(image: string): boolean {

@@ -384,6 +384,27 @@ test("an unterminated heredoc is an error", () => {
   assert.throws(() => parseDockerfile(df("FROM a:1", "RUN <<EOF", "echo hi")), /line 2.*unterminated heredoc/);
 });
 
+// --- RUN --mount from= --------------------------------------------------------------
+
+test("RUN --mount=...,from= names an image unless it is a stage; it is rewritten like COPY --from", () => {
+  const text = df(
+    "FROM reg/x/base:1 AS build",
+    "RUN --mount=type=bind,from=reg/x/tools:3,source=/t,target=/t true",
+    "RUN --mount=type=cache,target=/c,FROM=reg/x/cache:1 --mount=from=build,target=/b --mount=type=bind,from=0,target=/z true",
+    "RUN --mount=type=secret,id=s --network=none true",
+    'RUN --mount="type=bind,from=reg/x/quoted:1,target=/q" true',
+  );
+  assert.equal(parseDockerfile(text).imageRefs, [
+    { image: "reg/x/base:1", line: 1, kind: "from" },
+    { image: "reg/x/tools:3", line: 2, kind: "mount-from" },
+    { image: "reg/x/cache:1", line: 3, kind: "mount-from" },
+    { image: "reg/x/quoted:1", line: 5, kind: "mount-from" },
+  ]);
+  const out = rewriteImageRefs(text, { "reg/x/tools:3": "m/tools:3", "reg/x/cache:1": "m/cache:1", build: "nope" });
+  assert.match(out, /^RUN --mount=type=bind,from=m\/tools:3,source=\/t,target=\/t true$/m);
+  assert.match(out, /^RUN --mount=type=cache,target=\/c,FROM=m\/cache:1 --mount=from=build,target=\/b /m);
+});
+
 // --- sciReference ------------------------------------------------------------------
 
 test("sciReference: a path ending in sci/{target}, with any registry prefix or none", () => {

@@ -298,6 +298,16 @@ test("a compat fragment that ends inside an instruction is refused, naming file 
   }
 });
 
+function checkCompatCopiesFromTools(p: Plan): void {
+  assert.equal(ids(p).sort(), ["rel/a:1.0", "rel/tools:1.0", "sci/tools"]);
+  const rel = p.builds.find((b) => b.id === "rel/a:1.0")!;
+  assert.equal(rel.dependsOn, ["sci/tools"]);
+  assert.equal(rel.reasons, ["science layer sci/tools rebuilt (compat base copies from it, included by jupyter)"]);
+  assert.equal(rel.request.imageRewrites, { "prod.example.org:5000/x/sci/tools:1.0": "reg.example.org/ci/sci/tools:1.0" });
+  assert.match(rel.request.dockerfile, /^(COPY --from=|RUN --mount=type=bind,from=)reg\.example\.org\/ci\/sci\/tools:1\.0[ ,]/m);
+  assert.not.match(rel.request.dockerfile, /prod\.example\.org/);
+}
+
 test("a compat fragment's COPY --from a science layer: pointed at --repo, a dependency, a reason to rebuild, a base to pull", () => {
   const raw = [
     sci("tools", { image: "tools", compat: "plain" }, "FROM busybox:stable\n"),
@@ -307,13 +317,15 @@ test("a compat fragment's COPY --from a science layer: pointed at --repo, a depe
     cmp("jupyter", ["base"]),
   ];
   const p = plan(raw, { science: ["tools"] });
-  assert.equal(ids(p).sort(), ["rel/a:1.0", "rel/tools:1.0", "sci/tools"]);
-  const rel = p.builds.find((b) => b.id === "rel/a:1.0")!;
-  assert.equal(rel.dependsOn, ["sci/tools"]);
-  assert.equal(rel.reasons, ["science layer sci/tools rebuilt (compat base copies from it, included by jupyter)"]);
-  assert.equal(rel.request.imageRewrites, { "prod.example.org:5000/x/sci/tools:1.0": "reg.example.org/ci/sci/tools:1.0" });
-  assert.match(rel.request.dockerfile, /^COPY --from=reg\.example\.org\/ci\/sci\/tools:1\.0 \/t \/t$/m);
-  assert.not.match(rel.request.dockerfile, /prod\.example\.org/);
+  checkCompatCopiesFromTools(p);
+  // A RUN --mount from= the layer is the same kind of reference.
+  raw[3] = cmp("base", [], "RUN --mount=type=bind,from=prod.example.org:5000/x/sci/tools:1.0,target=/t cp -r /t /t2\n");
+  checkCompatCopiesFromTools(plan(raw, { science: ["tools"] }));
+  const sciMount = plan([...raw, sci("b", { image: "b" }, "FROM busybox:stable\nRUN --mount=from=sci/tools:1.0,target=/t true\n")], { science: ["tools"] });
+  assert.equal(sciMount.builds.find((b) => b.id === "sci/b")!.dependsOn, ["sci/tools"]);
+  assert.match(sciMount.builds.find((b) => b.id === "sci/b")!.request.dockerfile, /--mount=from=reg\.example\.org\/ci\/sci\/tools:1\.0,/);
+  raw[3] = cmp("base", [], "COPY --from=prod.example.org:5000/x/sci/tools:1.0 /t /t\n");
+
   // Not built by the plan: pulled from this run's registry before building.
   const compatOnly = plan(raw, { compat: ["base"] });
   assert.equal(ids(compatOnly), ["rel/a:1.0"]);
