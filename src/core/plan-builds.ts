@@ -38,9 +38,12 @@ export function planFromAnalysis(snapshot: RepoSnapshot, analysis: RepositoryAna
   for (const { key, target, reasons } of selection.compat) {
     const layer = byTarget.get(target)!;
     const layers = analysis.includes.get(layer.compat!)!.map((c) => compatByName.get(c)!);
+    // Science layers the fragments copy from: built first when planned, pointed at --repo.
+    const copied = layers.map((c) => analysis.compatDeps.get(c.dir)!);
+    const parents = [...new Set([target, ...copied.flatMap((d) => d.parents)])];
     const inputs: RequestInputs = {
       context: contextDigest(layers.map((c) => c.path), options.contexts ?? NO_CONTEXTS),
-      parents: { [`sci/${target}:${layer.version}`]: science(target).inputsDigest },
+      parents: Object.fromEntries(parents.map((p) => [`sci/${p}:${byTarget.get(p)!.version}`, science(p).inputsDigest])),
     };
     builds.push({
       id: `rel/${key}`,
@@ -50,9 +53,9 @@ export function planFromAnalysis(snapshot: RepoSnapshot, analysis: RepositoryAna
       target,
       source: `compat/${layer.compat}`,
       reasons,
-      dependsOn: planned.has(target) ? [`sci/${target}`] : [],
+      dependsOn: parents.filter((p) => planned.has(p)).map((p) => `sci/${p}`),
       finalImage: [`${key}-${n.buildSuffix}`, key],
-      request: compatRequest(n, layer, layers, inputs),
+      request: compatRequest(n, layer, layers, inputs, Object.assign({}, ...copied.map((d) => d.refs))),
     });
   }
   return { repo: n.repo, commit: options.git.commit, buildNumber: options.git.buildNumber, builds, waves: groupIntoWaves(builds) };
@@ -78,7 +81,10 @@ export function contextDirsFor(snapshot: RepoSnapshot, analysis: RepositoryAnaly
   for (const { target } of selection.science) addScience(target);
   for (const { target } of selection.compat) {
     addScience(target);
-    for (const c of analysis.includes.get(byTarget.get(target)!.compat!)!) dirs.add(compatByName.get(c)!.path);
+    for (const c of analysis.includes.get(byTarget.get(target)!.compat!)!) {
+      dirs.add(compatByName.get(c)!.path);
+      for (const p of analysis.compatDeps.get(c)!.parents) addScience(p);
+    }
   }
   return [...dirs];
 }

@@ -115,6 +115,7 @@ export async function loadPlan(flags: PlanFlags, options: LoadOptions = { skipUn
   const snapshot = readLayers(raw);
   const changes = determineChanges(snapshot, paths, { all: flags.all, include: flags.include, ignore: flags.ignore, why });
   const analysis = analyzeRepository(snapshot, flags.buildArgs);
+  warnings.push(...analysis.warnings);
   // Inputs digests need the contents of the planned layers' contexts (and their parents').
   const contexts = readContextListings(root, contextDirsFor(snapshot, analysis, changes));
   const plan = planFromAnalysis(snapshot, analysis, { ...planOptions, changes, contexts });

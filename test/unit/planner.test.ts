@@ -2,6 +2,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { planBuilds } from "../../src/core/plan-builds.js";
+import { analyzeRepository } from "../../src/core/analyze-repository.js";
+import { externalBases } from "../../src/core/external-bases.js";
 import { readLayers, type RawLayerFiles } from "../../src/core/layer-config.js";
 import { compareVersions } from "../../src/core/versions.js";
 import { parseRef } from "../../src/core/revision-range.js";
@@ -277,6 +279,107 @@ test("errors name the file and the problem", () => {
       /^compat\/base\/Dockerfile: line 1: compat Dockerfiles are fragments/],
   ];
   for (const [raw, pattern] of cases) throwsInput(() => plan(raw, { all: true }), pattern);
+});
+
+test("a compat fragment that ends inside an instruction is refused, naming file and line, however it is hidden", () => {
+  const a = sci("a", { image: "a", compat: "base" }, "FROM busybox:stable\n");
+  const cases: [string, RegExp][] = [
+    ["RUN echo x \\\n# done\n", /^compat\/base\/Dockerfile: line 1: the fragment's last instruction ends in a line continuation/],
+    ["RUN echo x \\\n\n   \n", /^compat\/base\/Dockerfile: line 1: the fragment's last instruction ends in a line continuation/],
+    ["COPY a /a\r\nRUN echo x \\\r\n  && y \\ \t\r\n  # done\r\n", /^compat\/base\/Dockerfile: line 3: the fragment's last instruction ends in a line continuation/],
+    ["RUN echo a\\\\\n# c\n", /^compat\/base\/Dockerfile: line 1: the fragment's last instruction ends in a doubled escape character/],
+    ["RUN <<EOF\necho hi\n", /^compat\/base\/Dockerfile: line 1: unterminated heredoc <<EOF$/],
+    ["# escape=`\nRUN dir c:\\ `\n", /^compat\/base\/Dockerfile: line 1: parser directive "escape" has no effect/],
+    ["\n\n# escape=`\nRUN dir c:\\ `\n", /^compat\/base\/Dockerfile: line 3: parser directive "escape" has no effect/],
+  ];
+  for (const [fragment, pattern] of cases) throwsInput(() => plan([a, cmp("base", [], fragment)], { all: true }), pattern);
+  // Continuations that end before the fragment does are fine, and what follows stays an instruction.
+  for (const fragment of ["RUN echo x \\\n  && echo y\n# done \\\n", "RUN <<EOF\nx \\\nEOF\n", "RUN echo `\n"]) {
+    const p = plan([a, cmp("base", [], fragment)], { all: true });
+    assert.match(p.builds[1].request.dockerfile, /\n\nENV SCISERVER_IMAGE=a:1\.0-42-f90dbd6\n$/);
+  }
+});
+
+function checkCompatCopiesFromTools(p: Plan): void {
+  assert.equal(ids(p).sort(), ["rel/a:1.0", "rel/tools:1.0", "sci/tools"]);
+  const rel = p.builds.find((b) => b.id === "rel/a:1.0")!;
+  assert.equal(rel.dependsOn, ["sci/tools"]);
+  assert.equal(rel.reasons, ["science layer sci/tools rebuilt (compat base copies from it, included by jupyter)"]);
+  assert.equal(rel.request.imageRewrites, { "prod.example.org:5000/x/sci/tools:1.0": "reg.example.org/ci/sci/tools:1.0" });
+  assert.match(rel.request.dockerfile, /^(COPY --from=|RUN --mount=type=bind,from=)reg\.example\.org\/ci\/sci\/tools:1\.0[ ,]/m);
+  assert.not.match(rel.request.dockerfile, /prod\.example\.org/);
+}
+
+test("a compat fragment's COPY --from a science layer: pointed at --repo, a dependency, a reason to rebuild, a base to pull", () => {
+  const raw = [
+    sci("tools", { image: "tools", compat: "plain" }, "FROM busybox:stable\n"),
+    sci("a", { image: "a", compat: "jupyter" }, "FROM busybox:stable\n"),
+    cmp("plain", []),
+    cmp("base", [], "COPY --from=prod.example.org:5000/x/sci/tools:1.0 /t /t\n"),
+    cmp("jupyter", ["base"]),
+  ];
+  const p = plan(raw, { science: ["tools"] });
+  checkCompatCopiesFromTools(p);
+  // A RUN --mount from= the layer is the same kind of reference.
+  raw[3] = cmp("base", [], "RUN --mount=type=bind,from=prod.example.org:5000/x/sci/tools:1.0,target=/t cp -r /t /t2\n");
+  checkCompatCopiesFromTools(plan(raw, { science: ["tools"] }));
+  const sciMount = plan([...raw, sci("b", { image: "b" }, "FROM busybox:stable\nRUN --mount=from=sci/tools:1.0,target=/t true\n")], { science: ["tools"] });
+  assert.equal(sciMount.builds.find((b) => b.id === "sci/b")!.dependsOn, ["sci/tools"]);
+  assert.match(sciMount.builds.find((b) => b.id === "sci/b")!.request.dockerfile, /--mount=from=reg\.example\.org\/ci\/sci\/tools:1\.0,/);
+  raw[3] = cmp("base", [], "COPY --from=prod.example.org:5000/x/sci/tools:1.0 /t /t\n");
+
+  // Not built by the plan: pulled from this run's registry before building.
+  const compatOnly = plan(raw, { compat: ["base"] });
+  assert.equal(ids(compatOnly), ["rel/a:1.0"]);
+  assert.equal(compatOnly.builds[0].dependsOn, []);
+  assert.equal(externalBases(compatOnly).sort(), ["reg.example.org/ci/sci/a:1.0", "reg.example.org/ci/sci/tools:1.0"]);
+});
+
+test("only a path ending in sci/{target} with tag {version} names a science layer", () => {
+  const raw = [
+    sci("python", { image: "python", version: "3.11", compat: "base" }, "FROM python:3.11\n"),
+    sci("essentials", { image: "essentials", version: "2.4" }, "FROM busybox:stable\n"),
+    sci("user", { image: "user" }, "FROM reg.example.org/x/rel/essentials:2.4\nCOPY --from=python:3.11 /a /a\n"),
+    cmp("base", [], "COPY --from=essentials:2.4 /e /e\n"),
+  ];
+  const p = plan(raw, { all: true });
+  for (const b of p.builds) {
+    assert.equal(b.request.imageRewrites, {}, b.id);
+    assert.equal(b.dependsOn, b.kind === "compat" ? [`sci/${b.target}`] : [], b.id);
+  }
+  assert.match(p.builds.find((b) => b.id === "sci/user")!.request.dockerfile, /^FROM reg\.example\.org\/x\/rel\/essentials:2\.4$/m);
+  assert.equal(ids(plan(raw, { science: ["essentials"] })), ["sci/essentials", "rel/essentials:2.4"]);
+  assert.equal(analyzeRepository(readLayers(raw)).warnings, []);
+});
+
+test("a reference that looks like a science layer but names none is a warning naming the closest layer", () => {
+  const digest = "sha256:" + "0".repeat(64);
+  const raw = [
+    sci("tools", { image: "tools", version: "1.0" }, "FROM busybox:stable\n"),
+    sci("astro-base", { image: "astro", version: "2.0", compat: undefined }, "FROM busybox:stable\n"),
+    sci("a", { image: "a" }, [
+      "FROM reg.example.org/x/sci/tols:1.0",
+      "COPY --from=sci/tools:1.1 /a /a",
+      "COPY --from=sci/astro-base /b /b",
+      `COPY --from=sci/tools:1.0@${digest} /c /c`,
+      "",
+    ].join("\n")),
+    sci("astro", { image: "astro", version: "2.0" }, "FROM sci/astro-base:2.0\n"),
+    cmp("base", [], "RUN true\nCOPY --from=sci/toolz:1.0 /d /d\n"),
+  ];
+  const warnings = analyzeRepository(readLayers(raw)).warnings;
+  assert.equal(warnings.length, 5, warnings.join("\n"));
+  assert.match(warnings[0], /^science\/a\/Dockerfile: line 1: reg\.example\.org\/x\/sci\/tols:1\.0 names no science layer of this repository, so it is pulled as written \(did you mean sci\/tools:1\.0\?\)$/);
+  assert.match(warnings[1], /^science\/a\/Dockerfile: line 2: sci\/tools:1\.1 names no .*\(did you mean sci\/tools:1\.0\?\)$/);
+  assert.match(warnings[2], /^science\/a\/Dockerfile: line 3: sci\/astro-base names no .*\(did you mean sci\/astro-base:2\.0\?\)$/);
+  assert.match(warnings[3], /^science\/a\/Dockerfile: line 4: sci\/tools:1\.0@sha256:0+ is pinned by digest, so it is pulled as written: not this run's sci\/tools:1\.0, and not rebuilt with it$/);
+  assert.match(warnings[4], /^compat\/base\/Dockerfile: line 2: sci\/toolz:1\.0 names no .*\(did you mean sci\/tools:1\.0\?\)$/);
+  // None of them is a dependency or rewritten.
+  const a = plan(raw, { science: ["tools"] }).builds.find((b) => b.id === "sci/a");
+  assert.is(a, undefined);
+  const all = plan(raw, { all: true });
+  assert.equal(all.builds.find((b) => b.id === "sci/a")!.request.imageRewrites, {});
+  assert.equal(all.builds.find((b) => b.id === "rel/a:1.0")!.request.imageRewrites, {});
 });
 
 test("a plan serializes to JSON and back unchanged", () => {
