@@ -55,7 +55,8 @@ export function determineChanges(snapshot: RepoSnapshot, paths: string[], flags:
   }
   const changed = new Set<string>();
   for (const p of paths) {
-    const dir = layerDirOf(p);
+    // A layer directory that is a submodule is reported as itself, with no file under it.
+    const dir = known.has(p) ? p : layerDirOf(p);
     if (dir && known.has(dir)) changed.add(dir);
   }
   return pick(changed, flags.why);
