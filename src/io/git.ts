@@ -65,22 +65,62 @@ export interface DiffRequest {
   /** The default `HEAD^` on a repository with one commit means "everything is new". */
   isDefaultRef: boolean;
   buildNumber: number;
+  /** `B^!`, `B^-N`: B's changes against its parent N (see parseRef). */
+  ownChanges?: { revision: string; parent: number };
+}
+
+function unknownRevision(e: unknown, ref: string): InputError {
+  const all = String((e as Error).message ?? e);
+  if (/unknown revision|bad revision|ambiguous argument|invalid symmetric difference|Invalid revision range|bad object/i.test(all)) {
+    return new InputError(`--ref ${ref}: git does not know this revision`);
+  }
+  return new InputError(`git failed: ${gitMessage(e)}`);
+}
+
+/**
+ * The two commits `B^-N` compares: B's parent N and B. git diff gets a merge's `B^!` (every
+ * parent at once) and the root commit's (no parent: B against the working tree) wrong; the root
+ * commit's own changes are everything in it.
+ */
+async function ownChangesCommits(git: SimpleGit, ref: string, own: { revision: string; parent: number }): Promise<[string, string]> {
+  let commits: string[];
+  try {
+    commits = (await git.raw(["rev-list", "--parents", "-n", "1", `${own.revision}^{commit}`, "--"])).trim().split(" ");
+  } catch (e) {
+    throw unknownRevision(e, ref);
+  }
+  const [commit, ...parents] = commits;
+  if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new InputError(`--ref ${ref}: git does not know this revision`);
+  const parent = parents[own.parent - 1] ?? (own.parent === 1 && parents.length === 0 ? EMPTY_TREE : undefined);
+  if (parent === undefined) throw new InputError(`--ref ${ref}: ${own.revision} has no parent ${own.parent}`);
+  return [parent, commit];
 }
 
 /** Paths, relative to `--root`, that differ: one `git diff --name-only` for the whole repository. */
-export async function changedPaths(git: SimpleGit, req: DiffRequest & { ref: string }): Promise<string[]> {
+export async function changedPaths(git: SimpleGit, req: DiffRequest): Promise<string[]> {
   if (req.ref.startsWith("-")) throw new InputError(`--ref ${req.ref}: not a revision`);
-  const ref = req.isDefaultRef && req.buildNumber === 1 ? EMPTY_TREE : req.ref;
-  const diffArgs = ["diff", "--name-only", "--no-renames", "--relative", "-z", ref];
-  if (!ref.includes("..")) diffArgs.push("--");
+  const revisions =
+    req.isDefaultRef && req.buildNumber === 1 ? [EMPTY_TREE]
+    : req.ownChanges ? await ownChangesCommits(git, req.ref, req.ownChanges)
+    : [req.ref];
+  const diffArgs = ["diff", "--name-only", "--no-renames", "--relative", "-z", ...revisions];
+  if (!req.ref.includes("..")) diffArgs.push("--");
   try {
     return (await git.raw(diffArgs)).split("\0").filter(Boolean);
   } catch (e) {
-    const all = String((e as Error).message ?? e);
-    if (/unknown revision|bad revision|ambiguous argument|invalid symmetric difference|Invalid revision range|bad object/i.test(all)) {
-      throw new InputError(`--ref ${req.ref}: git does not know this revision`);
-    }
-    throw new InputError(`git diff failed: ${gitMessage(e)}`);
+    throw unknownRevision(e, req.ref);
+  }
+}
+
+/**
+ * `A..B` compares A's files with B's: when A has commits B does not (A is not an ancestor of B),
+ * their changes count too. How many such commits there are.
+ */
+export async function commitsOnlyIn(git: SimpleGit, start: string, end: string | undefined, ref: string): Promise<number> {
+  try {
+    return Number((await git.raw(["rev-list", "--count", `${end ?? "HEAD"}..${start}`, "--"])).trim());
+  } catch (e) {
+    throw unknownRevision(e, ref);
   }
 }
 

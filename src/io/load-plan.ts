@@ -8,7 +8,7 @@ import { planBuilds, planFromAnalysis } from "../core/plan-builds.js";
 import { describeRef, parseRef } from "../core/revision-range.js";
 import { checkRepo, parseRepoConfig, REPO_CONFIG_FILE } from "../core/repo-config.js";
 import { InputError, type ChangeSet, type GitInfo, type Plan, type RepoSnapshot } from "../core/types.js";
-import { changedPaths, commitOf, openGit, readGitInfo, uncommittedPaths, untrackedFiles, untrackedLayerDirs } from "./git.js";
+import { changedPaths, commitOf, commitsOnlyIn, openGit, readGitInfo, uncommittedPaths, untrackedFiles, untrackedLayerDirs } from "./git.js";
 import { readLayerFiles, readRepoConfigText } from "./read-repository.js";
 
 export interface PlanFlags {
@@ -59,13 +59,21 @@ export async function loadPlan(flags: PlanFlags, options: LoadOptions = { skipUn
   const configText = readRepoConfigText(root);
   const warnings: string[] = [];
   // With --all or --include git's diff is not used, so it is not asked for.
-  const [paths, rangeEnd, uncommitted] = await Promise.all([
-    selected ? ([] as string[]) : changedPaths(git, { ref, isDefaultRef: flags.ref === undefined, buildNumber: gitInfo.buildNumber }),
+  const ownChanges = refSpec.kind === "range" ? refSpec.ownChanges : undefined;
+  const rangeStart = refSpec.kind === "range" && !selected ? refSpec.start : undefined;
+  const [paths, rangeEnd, uncommitted, startOnly] = await Promise.all([
+    selected ? ([] as string[]) : changedPaths(git, { ref, isDefaultRef: flags.ref === undefined, buildNumber: gitInfo.buildNumber, ownChanges }),
     // The layers are read from the checkout and tagged with HEAD's number and hash: a range that
     // ends elsewhere, or uncommitted edits (which a range does not count), are pointed out.
     !selected && rangeEndRev !== undefined ? commitOf(git, rangeEndRev, ref) : undefined,
     isRange && !selected ? uncommittedPaths(git) : ([] as string[]),
+    rangeStart !== undefined ? commitsOnlyIn(git, rangeStart, rangeEndRev, ref) : 0,
   ]);
+  if (startOnly > 0) {
+    warnings.push(
+      `--ref ${ref}: ${rangeStart} has ${startOnly} commit(s) that ${rangeEndRev ?? "HEAD"} does not, and their changes count too (${ref} compares the two commits' files); ${ref.replace("..", "...")} counts only ${rangeEndRev ?? "HEAD"}'s changes since they diverged`,
+    );
+  }
   if (rangeEnd !== undefined && rangeEnd !== gitInfo.commit) {
     warnings.push(
       `--ref ${ref} ends at ${rangeEndRev} (${rangeEnd.slice(0, gitInfo.shortCommit.length)}), not at the checkout (${gitInfo.shortCommit}): what gets built is the checkout's files, tagged ${gitInfo.buildNumber}-${gitInfo.shortCommit}`,

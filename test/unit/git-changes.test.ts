@@ -3,12 +3,24 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { compat, makeRepo, science, type TempRepo } from "../helpers/repo.js";
+import { InputError } from "../../src/core/types.js";
 import { loadPlan, type PlanFlags } from "../../src/io/load-plan.js";
 
 const CONFIG = { "image-builder.json": '{"repo": "registry.example.org/images"}' };
 
 function flags(root: string, more: Partial<PlanFlags> = {}): PlanFlags {
   return { root, include: [], ignore: [], untracked: false, all: false, buildArgs: {}, buildTime: 1, ...more };
+}
+
+/** The InputError message a plan is refused with. */
+async function refusal(root: string, more: Partial<PlanFlags>): Promise<string> {
+  try {
+    await loadPlan(flags(root, more), { skipUnchanged: true });
+  } catch (e) {
+    assert.instance(e, InputError);
+    return (e as Error).message;
+  }
+  return assert.unreachable(`expected ${JSON.stringify(more)} to be refused`) as never;
 }
 
 async function planIds(root: string, more: Partial<PlanFlags> = {}): Promise<string[]> {
@@ -22,6 +34,16 @@ function twoLayers(): TempRepo {
     ...science("b", { image: "b", compat: "base" }, "FROM busybox:stable\n"),
     ...compat("base", [], "ENV X=1\n"),
   });
+}
+
+/** b changes on a branch `side`, a on main after it forked. */
+function divergeOnSideBranch(repo: TempRepo): void {
+  repo.git("checkout", "-q", "-b", "side");
+  repo.write({ "science/b/x": "1" });
+  repo.commit("b on a side branch");
+  repo.git("checkout", "-q", "main");
+  repo.write({ "science/a/x": "1" });
+  repo.commit("a on main");
 }
 
 test("a layer directory that is a git submodule counts as changed when the submodule moves", async () => {
@@ -47,6 +69,45 @@ test("a layer directory that is a git submodule counts as changed when the submo
     assert.equal(await planIds(repo.root, { ref: "HEAD^!" }), ["sci/sub", "rel/sub:1.0"]);
     assert.equal(await planIds(repo.root, { ref: "HEAD~2..HEAD~1" }), []);
   } finally { repo.cleanup(); lib.cleanup(); }
+});
+
+test("B^! is a commit's own changes: a merge's against its first parent, the root commit's everything", async () => {
+  const repo = twoLayers();
+  try {
+    divergeOnSideBranch(repo);
+    repo.git("merge", "-q", "--no-ff", "--no-edit", "side");
+    // The merge brought b to main; a was main's own.
+    assert.equal(await planIds(repo.root, { ref: "HEAD^!" }), ["sci/b", "rel/b:1.0"]);
+    assert.equal(await planIds(repo.root, { ref: "HEAD^-" }), ["sci/b", "rel/b:1.0"]);
+    assert.equal(await planIds(repo.root, { ref: "HEAD^-1" }), ["sci/b", "rel/b:1.0"]);
+    assert.equal(await planIds(repo.root, { ref: "HEAD^-2" }), ["sci/a", "rel/a:1.0"]);
+    const root = repo.git("rev-list", "--max-parents=0", "HEAD");
+    // Uncommitted edits are not part of any commit's changes.
+    repo.write({ "compat/base/Dockerfile": "ENV X=2\n" });
+    for (const ref of [`${root}^!`, `${root}^-`]) {
+      assert.equal(await planIds(repo.root, { ref }), ["sci/a", "sci/b", "rel/a:1.0", "rel/b:1.0"], ref);
+    }
+    assert.is(await refusal(repo.root, { ref: `${root}^-2` }), `--ref ${root}^-2: ${root} has no parent 2`);
+    assert.is(await refusal(repo.root, { ref: "nosuch^!" }), "--ref nosuch^!: git does not know this revision");
+  } finally { repo.cleanup(); }
+});
+
+test("forms of --ref that git takes for several revisions are refused; A..B with A off B's history is pointed out", async () => {
+  const repo = twoLayers();
+  try {
+    for (const ref of ["HEAD^@", "^HEAD"]) {
+      assert.match(await refusal(repo.root, { ref }), `--ref ${ref}: `);
+    }
+    divergeOnSideBranch(repo);
+    // side..main compares the two trees: b differs too, though no commit of the range touched it.
+    const twoDots = await loadPlan(flags(repo.root, { ref: "side..main" }), { skipUnchanged: true });
+    assert.equal(twoDots.plan.builds.map((b) => b.id), ["sci/a", "sci/b", "rel/a:1.0", "rel/b:1.0"]);
+    assert.equal(twoDots.warnings, ["--ref side..main: side has 1 commit(s) that main does not, and their changes count too (side..main compares the two commits' files); side...main counts only main's changes since they diverged"]);
+    const threeDots = await loadPlan(flags(repo.root, { ref: "side...main" }), { skipUnchanged: true });
+    assert.equal(threeDots.plan.builds.map((b) => b.id), ["sci/a", "rel/a:1.0"]);
+    assert.equal(threeDots.warnings, []);
+    assert.equal((await loadPlan(flags(repo.root, { ref: "HEAD~1..HEAD" }), { skipUnchanged: true })).warnings, []);
+  } finally { repo.cleanup(); }
 });
 
 test.run();
