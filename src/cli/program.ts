@@ -221,13 +221,13 @@ export function buildProgram(): Command {
   addEngineOptions(addPlanOptions(program));
   program.action(async (o: MainOptions, cmd: Command) => {
     if (!o.dryrun) checkOutputs(o, o.json ? "--json" : undefined);
-    const { plan, warnings } = await loadPlan(planFlags(o), { skipUnchanged: true });
+    const { plan, changes, warnings } = await loadPlan(planFlags(o), { skipUnchanged: true });
     if (o.dryrun) {
       const unused = ENGINE_FLAGS.filter(([key]) => cmd.getOptionValueSource(key) === "cli").map(([, flag]) => flag);
       if (unused.length > 0) warnings.push(`${unused.join(", ")} ${unused.length === 1 ? "does" : "do"} nothing with --dryrun: nothing is built or pushed`);
     }
     printWarnings(warnings);
-    printLines(describePlan(plan, o.verbose));
+    printLines(describePlan(plan, o.verbose, changes.why));
     if (o.json) process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
     if (!o.dryrun) process.exitCode = await executeOnEngine(plan, o);
   });
@@ -239,9 +239,9 @@ export function buildProgram(): Command {
     .action(async (o: PlanOptions & { out?: string; waves: boolean }) => {
       if (o.out === STDOUT && o.waves) throw new InputError("--out - and --waves both write to stdout");
       checkOutput("--out", o.out);
-      const { plan, warnings } = await loadPlan(planFlags(o), { skipUnchanged: true });
+      const { plan, changes, warnings } = await loadPlan(planFlags(o), { skipUnchanged: true });
       printWarnings(warnings);
-      printLines(describePlan(plan, o.verbose));
+      printLines(describePlan(plan, o.verbose, changes.why));
       const json = `${JSON.stringify(plan, null, 2)}\n`;
       if (o.waves) process.stdout.write(plan.waves.map((w) => `${w.join(" ")}\n`).join(""));
       if (o.out !== undefined || !o.waves) await writeOutput("--out", o.out ?? STDOUT, json);

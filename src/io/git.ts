@@ -26,20 +26,26 @@ function gitMessage(e: unknown): string {
   return lines.find((l) => /^(fatal|error):/.test(l)) ?? lines[lines.length - 1] ?? "git failed";
 }
 
+export interface GitPrefix {
+  /** Where `--root` is in its git repository (`images/`, or "" at the top), as git status needs it. */
+  prefix: string;
+}
+
 /**
  * HEAD, its short hash and its build number. `fullHistory`: planning numbers builds by counting
  * commits, so a shallow clone is refused; `run` takes the numbers from the plan and needs only HEAD.
  */
-export async function readGitInfo(git: SimpleGit, root: string, { fullHistory }: { fullHistory: boolean }): Promise<GitInfo> {
-  let info: GitInfo;
+export async function readGitInfo(git: SimpleGit, root: string, { fullHistory }: { fullHistory: boolean }): Promise<GitInfo & GitPrefix> {
+  let info: GitInfo & GitPrefix;
   let isShallow: boolean;
   try {
     const [count, facts] = await Promise.all([
       git.raw(["rev-list", "--count", "HEAD"]),
-      git.raw(["rev-parse", "--is-shallow-repository", "HEAD", "--short", "HEAD"]),
+      git.raw(["rev-parse", "--show-prefix", "--is-shallow-repository", "HEAD", "--short", "HEAD"]),
     ]);
-    const [shallow, commit, shortCommit] = facts.trim().split("\n");
-    info = { commit, shortCommit, buildNumber: Number(count.trim()) };
+    // The prefix is an empty line at the top of the repository.
+    const [prefix, shallow, commit, shortCommit] = facts.split("\n").map((l) => l.trim());
+    info = { commit, shortCommit, buildNumber: Number(count.trim()), prefix };
     isShallow = shallow === "true";
   } catch (e) {
     const all = String((e as Error).message ?? e);
@@ -124,13 +130,31 @@ export async function commitsOnlyIn(git: SimpleGit, start: string, end: string |
   }
 }
 
-/** Files under science/ and compat/ that git does not track (and does not ignore): one `git ls-files`. */
-export async function untrackedFiles(git: SimpleGit): Promise<string[]> {
+export interface WorktreeStatus {
+  /** Files under science/ and compat/ that git does not track (and does not ignore). */
+  untracked: string[];
+  /** Paths under science/ and compat/ whose working tree or index differs from HEAD (a submodule: itself). */
+  uncommitted: string[];
+}
+
+/**
+ * What the checkout has that HEAD does not, under science/ and compat/, relative to `--root`: one
+ * `git status`, which takes no lock and writes nothing (--no-optional-locks).
+ */
+export async function worktreeStatus(git: SimpleGit, prefix: string): Promise<WorktreeStatus> {
+  let out: string;
   try {
-    return (await git.raw(["ls-files", "--others", "--exclude-standard", "-z", "--", "science", "compat"])).split("\0").filter(Boolean);
+    out = await git.raw(["--no-optional-locks", "status", "--porcelain", "-z", "--no-renames", "--untracked-files=all", "--", "science", "compat"]);
   } catch (e) {
-    throw new InputError(`git ls-files failed: ${gitMessage(e)}`);
+    throw new InputError(`git status failed: ${gitMessage(e)}`);
   }
+  const status: WorktreeStatus = { untracked: [], uncommitted: [] };
+  // "XY path": paths relative to the top of the repository, whatever the directory.
+  for (const entry of out.split("\0")) {
+    if (entry.length < 4 || !entry.startsWith(prefix, 3)) continue;
+    (entry.startsWith("??") ? status.untracked : status.uncommitted).push(entry.slice(3 + prefix.length));
+  }
+  return status;
 }
 
 /** Layer directories (`science/x`) among untracked files: those whose sciserver-image.json is untracked. */
@@ -150,13 +174,4 @@ export async function commitOf(git: SimpleGit, revision: string, ref: string): P
   }
   if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new InputError(`--ref ${ref}: git does not know this revision`);
   return commit;
-}
-
-/** Files under science/ and compat/ whose working-tree content differs from HEAD: one `git diff`. */
-export async function uncommittedPaths(git: SimpleGit): Promise<string[]> {
-  try {
-    return (await git.raw(["diff", "--name-only", "--no-renames", "--relative", "-z", "HEAD", "--", "science", "compat"])).split("\0").filter(Boolean);
-  } catch (e) {
-    throw new InputError(`git diff failed: ${gitMessage(e)}`);
-  }
 }

@@ -106,7 +106,9 @@ test("a no-op reads no layer files; graph still checks them all", () => {
     repo.commit();
     const noop = runCli(["-v", "--dryrun"], { cwd: repo.root });
     assert.is(noop.code, 0, noop.stderr);
-    assert.is(noop.stderr, "final plan includes 0 science builds and 0 compat builds\n");
+    assert.is(noop.stderr, "nothing to build: no layer changed since HEAD^\n");
+    const quiet = runCli(["--dryrun"], { cwd: repo.root });
+    assert.is(quiet.stderr, "nothing to build: no layer changed since HEAD^\n");
     expectInputError(["graph"], repo.root, /science\/a\/sciserver-image\.json: invalid JSON/);
     expectInputError(["--dryrun", "--ref", "HEAD~2"], repo.root, /science\/a\/sciserver-image\.json: invalid JSON/);
   } finally { repo.cleanup(); }

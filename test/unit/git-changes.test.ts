@@ -110,4 +110,71 @@ test("forms of --ref that git takes for several revisions are refused; A..B with
   } finally { repo.cleanup(); }
 });
 
+test("layer directories git does not track are left out with a hint, whether or not anything changed", async () => {
+  const repo = twoLayers();
+  try {
+    repo.write({ README: "r" });
+    repo.commit("unrelated");
+    repo.write({ ...science("new", { image: "new", compat: "base" }, "FROM busybox:stable\n"), ...compat("extra", [], "ENV Y=1\n") });
+    const hint = "git does not track compat/extra, science/new (their sciserver-image.json), so they are left out of the plan: git add them, or pass --untracked";
+    const nothing = await loadPlan(flags(repo.root), { skipUnchanged: true });
+    assert.equal(nothing.plan.builds, []);
+    assert.equal(nothing.warnings, [hint]);
+    repo.write({ "science/a/Dockerfile": "FROM busybox:stable\nRUN true\n" });
+    assert.ok((await loadPlan(flags(repo.root), { skipUnchanged: true })).warnings.includes(hint));
+    assert.not.ok((await loadPlan(flags(repo.root, { untracked: true }), { skipUnchanged: true })).warnings.includes(hint));
+    repo.remove("compat/extra");
+    assert.ok((await loadPlan(flags(repo.root), { skipUnchanged: true })).warnings.includes(
+      "git does not track science/new (its sciserver-image.json), so it is left out of the plan: git add it, or pass --untracked"));
+  } finally { repo.cleanup(); }
+});
+
+test("uncommitted changes in what a plan builds are pointed out under any --ref: the image is tagged as HEAD", async () => {
+  const repo = twoLayers();
+  try {
+    repo.write({ README: "r" });
+    const head = `2-${repo.commit("unrelated")}`;
+    assert.equal((await loadPlan(flags(repo.root), { skipUnchanged: true })).warnings, []);
+    repo.write({ "science/a/Dockerfile": "FROM busybox:stable\nRUN true\n", "science/a/untracked.txt": "x" });
+    const edited = await loadPlan(flags(repo.root), { skipUnchanged: true });
+    assert.equal(edited.plan.builds.map((b) => b.id), ["sci/a", "rel/a:1.0"]);
+    assert.equal(edited.warnings, [`uncommitted changes are built as they are in the checkout, but tagged ${head} as if committed: science/a`]);
+    // --include b: b's compat build takes compat/base, edited; a is not built.
+    repo.git("checkout", "-q", "--", "science/a");
+    repo.remove("science/a/untracked.txt");
+    repo.write({ "compat/base/Dockerfile": "ENV X=2\n" });
+    const included = await loadPlan(flags(repo.root, { include: ["science/b"] }), { skipUnchanged: true });
+    assert.equal(included.warnings, [`uncommitted changes are built as they are in the checkout, but tagged ${head} as if committed: compat/base`]);
+    // A range does not count them at all.
+    const range = await loadPlan(flags(repo.root, { ref: "HEAD~1..HEAD" }), { skipUnchanged: true });
+    assert.equal(range.plan.builds, []);
+    assert.equal(range.warnings, ["--ref HEAD~1..HEAD does not count uncommitted changes, but the checkout is what gets built: compat/base"]);
+  } finally { repo.cleanup(); }
+});
+
+test("an image repository inside a larger git repository: uncommitted paths are its own", async () => {
+  const repo = makeRepo({
+    "images/image-builder.json": CONFIG["image-builder.json"],
+    ...Object.fromEntries(Object.entries({ ...science("a", { image: "a", compat: "base" }, "FROM busybox:stable\n"), ...compat("base", [], "ENV X=1\n") }).map(([p, c]) => [`images/${p}`, c])),
+  });
+  try {
+    repo.write({ README: "r" });
+    const head = `2-${repo.commit("unrelated")}`;
+    repo.write({ "images/science/a/Dockerfile": "FROM busybox:stable\nRUN true\n", "science/a/Dockerfile": "not the image repository's" });
+    const { plan, warnings } = await loadPlan(flags(`${repo.root}/images`), { skipUnchanged: true });
+    assert.equal(plan.builds.map((b) => b.id), ["sci/a", "rel/a:1.0"]);
+    assert.equal(warnings, [`uncommitted changes are built as they are in the checkout, but tagged ${head} as if committed: science/a`]);
+  } finally { repo.cleanup(); }
+});
+
+test("a repository with a single commit plans everything as new, not as changed since HEAD^", async () => {
+  const repo = twoLayers();
+  try {
+    const { plan, changes } = await loadPlan(flags(repo.root), { skipUnchanged: true });
+    assert.is(changes.why, "new in the repository's first commit");
+    assert.equal(plan.builds.find((b) => b.id === "sci/a")!.reasons, ["new in the repository's first commit"]);
+    assert.not.match(JSON.stringify(plan), "HEAD^");
+  } finally { repo.cleanup(); }
+});
+
 test.run();
