@@ -87,7 +87,7 @@ function addEngineOptions(cmd: Command): Command {
     .option("--pull", "always try to pull newer versions of base images", false)
     .addOption(new Option("--progress <mode>", "progress output").choices(["auto", "plain"]).default("auto"))
     .option("--log-dir <dir>", "keep each build's full log in DIR/<build id>.log")
-    .option("--results <file>", "write each build's result and outputs (image id, tags, digests) as JSON")
+    .option("--results <file>", "write each build's result and outputs (image id, tags, digests) as JSON (- is stdout)")
     .option("--fail-fast", "stop all builds at the first failure", false)
     .option("--overwrite", "let --push replace a build tag ({version}-{n}-{h}) that the registry holds with other inputs", false);
 }
@@ -118,16 +118,35 @@ async function readInput(file: string): Promise<string> {
   }
 }
 
-/** Fails before anything is built when --results or --log-dir could not be written; creates nothing. */
-function checkOutputs(o: EngineOptions): void {
+/** `-` as an output file: stdout. */
+const STDOUT = "-";
+
+/** Writes what a command outputs to FILE, or to stdout for `-`. */
+async function writeOutput(flag: string, file: string, text: string): Promise<void> {
+  if (file === STDOUT) process.stdout.write(text);
+  else await writeOutputFile(flag, file, text);
+}
+
+/** Checks an output file the user named before any work is done (`-` is stdout). */
+function checkOutput(flag: string, file: string | undefined): void {
+  if (file !== undefined && file !== STDOUT) checkOutputFile(flag, file);
+}
+
+/**
+ * Fails before anything is planned or built when --results or --log-dir could not be written;
+ * leaves nothing behind. `stdoutTaken`: the flag that already writes to stdout, if any.
+ */
+function checkOutputs(o: EngineOptions, stdoutTaken?: string): void {
+  if (o.logDir === STDOUT) throw new InputError("--log-dir -: a directory is needed (build output goes to stderr already; --progress plain prints every line)");
   if (o.logDir) checkOutputDir("--log-dir", o.logDir);
-  if (o.results) checkOutputFile("--results", o.results);
+  if (o.results === STDOUT && stdoutTaken) throw new InputError(`${stdoutTaken} and --results - both write to stdout`);
+  checkOutput("--results", o.results);
 }
 
 async function writeResults(file: string | undefined, plan: Plan, results: BuildResult[]): Promise<void> {
   if (!file) return;
   const { runResults } = await import("../core/results.js");
-  await writeOutputFile("--results", file, `${JSON.stringify(runResults(plan, results), null, 2)}\n`);
+  await writeOutput("--results", file, `${JSON.stringify(runResults(plan, results), null, 2)}\n`);
 }
 
 /**
@@ -135,7 +154,6 @@ async function writeResults(file: string | undefined, plan: Plan, results: Build
  * from the registry first (`run --only`).
  */
 async function executeOnEngine(plan: Plan, o: EngineOptions, external: ExternalParent[] = []): Promise<number> {
-  checkOutputs(o);
   if (plan.builds.length === 0) {
     await writeResults(o.results, plan, []);
     return 0;
@@ -214,29 +232,31 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(`image-builder: ${str.trim()} (see --help)\n`) });
   addEngineOptions(addPlanOptions(program));
   program.action(async (o: MainOptions, cmd: Command) => {
-    const { plan, warnings } = await loadPlan(planFlags(o), { skipUnchanged: true });
+    if (!o.dryrun) checkOutputs(o, o.json ? "--json" : undefined);
+    const { plan, changes, warnings } = await loadPlan(planFlags(o), { skipUnchanged: true });
     if (o.dryrun) {
       const unused = ENGINE_FLAGS.filter(([key]) => cmd.getOptionValueSource(key) === "cli").map(([, flag]) => flag);
       if (unused.length > 0) warnings.push(`${unused.join(", ")} ${unused.length === 1 ? "does" : "do"} nothing with --dryrun: nothing is built or pushed`);
     }
     printWarnings(warnings);
-    printLines(describePlan(plan, o.verbose));
+    printLines(describePlan(plan, o.verbose, changes.why));
     if (o.json) process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
     if (!o.dryrun) process.exitCode = await executeOnEngine(plan, o);
   });
 
   addPlanOptions(program.command("plan"))
     .description("write the plan's build requests (JSON) without building")
-    .option("-o, --out <file>", "write the plan to FILE instead of stdout")
+    .option("-o, --out <file>", "write the plan to FILE instead of stdout (- is stdout)")
     .option("--waves", "print the build ids wave by wave, one wave per line (each wave depends only on earlier ones)", false)
     .action(async (o: PlanOptions & { out?: string; waves: boolean }) => {
-      const { plan, warnings } = await loadPlan(planFlags(o), { skipUnchanged: true });
+      if (o.out === STDOUT && o.waves) throw new InputError("--out - and --waves both write to stdout");
+      checkOutput("--out", o.out);
+      const { plan, changes, warnings } = await loadPlan(planFlags(o), { skipUnchanged: true });
       printWarnings(warnings);
-      printLines(describePlan(plan, o.verbose));
+      printLines(describePlan(plan, o.verbose, changes.why));
       const json = `${JSON.stringify(plan, null, 2)}\n`;
-      if (o.out) await writeOutputFile("--out", o.out, json);
       if (o.waves) process.stdout.write(plan.waves.map((w) => `${w.join(" ")}\n`).join(""));
-      else if (!o.out) process.stdout.write(json);
+      if (o.out !== undefined || !o.waves) await writeOutput("--out", o.out ?? STDOUT, json);
     });
 
   addEngineOptions(verbose(program.command("run")))
@@ -247,6 +267,7 @@ export function buildProgram(): Command {
     .option("--build-arg <KEY=VALUE>", "build argument for every build (repeatable)", collectBuildArg, {})
     .option("--base-archive <file>", "load this image tar (docker-archive or OCI layout) into the engine first (repeatable)", (f: string, all: string[]) => [...all, f], [])
     .action(async (file: string, o: EngineOptions & { only: string[]; verbose: number }) => {
+      checkOutputs(o);
       const { parsePlanFile } = await import("../core/plan-file.js");
       const { selectBuilds } = await import("../core/select-builds.js");
       const whole = parsePlanFile(await readInput(file), file);
@@ -273,13 +294,12 @@ export function buildProgram(): Command {
   program.command("merge-results")
     .description("merge the --results files of several runs of one plan (e.g. one per agent)")
     .argument("<files...>", "results files")
-    .option("-o, --out <file>", "write the merged results to FILE instead of stdout")
+    .option("-o, --out <file>", "write the merged results to FILE instead of stdout (- is stdout)")
     .action(async (files: string[], o: { out?: string }) => {
+      checkOutput("--out", o.out);
       const { mergeResults, parseResultsFile } = await import("../core/results.js");
       const inputs = await Promise.all(files.map(async (file) => ({ file, results: parseResultsFile(await readInput(file), file) })));
-      const json = `${JSON.stringify(mergeResults(inputs), null, 2)}\n`;
-      if (o.out) await writeOutputFile("--out", o.out, json);
-      else process.stdout.write(json);
+      await writeOutput("--out", o.out ?? STDOUT, `${JSON.stringify(mergeResults(inputs), null, 2)}\n`);
     });
   addRegistryCommands(program);
   return program;

@@ -389,16 +389,19 @@ test("a plan serializes to JSON and back unchanged", () => {
 
 test("--ref: a revision, or a range and the commit it ends at", () => {
   assert.equal(parseRef("HEAD~3"), { kind: "revision", ref: "HEAD~3" });
-  assert.equal(parseRef("v1..v2"), { kind: "range", ref: "v1..v2", end: "v2" });
+  assert.equal(parseRef("v1..v2"), { kind: "range", ref: "v1..v2", end: "v2", start: "v1" });
   assert.equal(parseRef("main...feature"), { kind: "range", ref: "main...feature", end: "feature" });
   // no end, or HEAD: the checkout itself
-  assert.equal(parseRef("abc123.."), { kind: "range", ref: "abc123..", end: undefined });
-  assert.equal(parseRef("abc123..HEAD"), { kind: "range", ref: "abc123..HEAD", end: undefined });
+  assert.equal(parseRef("abc123.."), { kind: "range", ref: "abc123..", end: undefined, start: "abc123" });
+  assert.equal(parseRef("abc123..HEAD"), { kind: "range", ref: "abc123..HEAD", end: undefined, start: "abc123" });
+  assert.equal(parseRef("..v2"), { kind: "range", ref: "..v2", end: "v2", start: "HEAD" });
   // a tag with dots is a revision; git's shorthands for one commit's changes are ranges
   assert.equal(parseRef("v1.2.3"), { kind: "revision", ref: "v1.2.3" });
-  assert.equal(parseRef("v2^!"), { kind: "range", ref: "v2^!", end: "v2" });
-  assert.equal(parseRef("HEAD^-"), { kind: "range", ref: "HEAD^-", end: undefined });
-  assert.equal(parseRef("main^-2"), { kind: "range", ref: "main^-2", end: "main" });
+  assert.equal(parseRef("v2^!"), { kind: "range", ref: "v2^!", end: "v2", ownChanges: { revision: "v2", parent: 1 } });
+  assert.equal(parseRef("HEAD^-"), { kind: "range", ref: "HEAD^-", end: undefined, ownChanges: { revision: "HEAD", parent: 1 } });
+  assert.equal(parseRef("main^-2"), { kind: "range", ref: "main^-2", end: "main", ownChanges: { revision: "main", parent: 2 } });
+  // what git would take for several revisions
+  for (const ref of ["^v1", "v2^@", "main^-0"]) assert.throws(() => parseRef(ref), (e: Error) => e instanceof InputError && e.message.startsWith(`--ref ${ref}: `), ref);
 });
 
 test.run();
