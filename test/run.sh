@@ -8,6 +8,11 @@
 #   IB_TEST_TIMEOUT   seconds allowed per uvu run (default 600)
 #   CI=true           an engine that can't be started is a hard failure
 #
+# Each run starts from an empty engine and empty registries, and stopping removes their data
+# (test/engine/stop.sh). Tests get a TMPDIR of their own, removed at the end. Ctrl-C (SIGINT) or
+# SIGTERM at any point stops the tests and the engine and removes the temporary files; the next
+# run starts as fast as a first one.
+#
 # Once tests have run, the last line printed is "N passed, N failed" (sum over unit and
 # integration runs); exit status is non-zero on any failure or if integration tests did not run.
 set -euo pipefail
@@ -31,9 +36,11 @@ PROBLEMS=()
 ENGINE_STARTED=0
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/image-builder-test.XXXXXX")"
 
+TEST_PID=""     # the running uvu's `timeout`: the leader of the tests' own process group
 cleanup() {
   local rc=$?
   set +e
+  trap '' INT TERM   # a second Ctrl-C must not cut the engine's stop short
   if [ "$ENGINE_STARTED" = 1 ]; then
     if [ "${IB_KEEP_ENGINE:-}" = 1 ]; then
       log "IB_KEEP_ENGINE=1: engine left running; stop it with: bash test/engine/stop.sh $STATE"
@@ -44,9 +51,24 @@ cleanup() {
   rm -rf "$TMP"
   exit $rc
 }
+# The tests run in a process group of their own (see run_uvu), which a terminal's Ctrl-C or a
+# signal to npm's process group does not reach: end it here, then exit (and so clean up).
+SIGNALLED=""
+on_signal() {
+  [ -z "$SIGNALLED" ] || return 0
+  SIGNALLED=1
+  trap '' INT TERM
+  log "interrupted: stopping the tests and the engine"
+  if [ -n "$TEST_PID" ]; then
+    # timeout passes the signal on to the tests and KILLs them 10 s later (-k 10)
+    kill -TERM -- "-$TEST_PID" 2>/dev/null || kill -TERM "$TEST_PID" 2>/dev/null
+    wait "$TEST_PID" 2>/dev/null
+  fi
+  exit "$1"
+}
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'on_signal 130' INT
+trap 'on_signal 143' TERM
 
 # --- 1. dependencies ------------------------------------------------------------------------------
 if [ ! -d node_modules ] || [ ! -e node_modules/.package-lock.json ] \
@@ -109,6 +131,10 @@ exit 127
 EOF
 chmod +x "$TMP/bin/docker"
 export PATH="$TMP/bin:$PATH"
+# whatever the tests leave in their temporary directories (an interrupted test can't clean up)
+# goes with $TMP
+mkdir -p "$TMP/tmp"
+export TMPDIR="$TMP/tmp"
 
 # --- 4. tests -------------------------------------------------------------------------------------
 # run_uvu LABEL DIR: runs uvu on DIR, adds its counts to PASSED / FAILED
@@ -119,11 +145,17 @@ run_uvu() {
     return 0
   fi
   log "running $label tests ($dir)"
-  local fg=()
-  [ -t 0 ] && fg=(--foreground)   # let Ctrl-C reach uvu when run from a terminal
+  # in the background, so that a signal's trap runs at once (bash defers traps until a foreground
+  # command ends); timeout puts the tests in a process group of their own, see on_signal
   set +e
-  timeout ${fg[@]+"${fg[@]}"} -k 10 "$TIMEOUT" node_modules/.bin/uvu --no-color "$dir" '\.test\.js$' 2>&1 | tee "$out"
-  rc=${PIPESTATUS[0]}
+  timeout -k 10 "$TIMEOUT" node_modules/.bin/uvu --no-color "$dir" '\.test\.js$' >"$out" 2>&1 &
+  TEST_PID=$!
+  tail -n +1 -f --pid="$TEST_PID" "$out" &
+  local tail_pid=$!
+  wait "$TEST_PID"
+  rc=$?
+  TEST_PID=""
+  wait "$tail_pid"
   set -e
   sed -i 's/\x1b\[[0-9;]*[A-Za-z]//g' "$out"
   total="$(sed -n 's/^ *Total: *\([0-9][0-9]*\).*/\1/p' "$out" | tail -n 1)"

@@ -3,7 +3,9 @@
 #
 #   test/engine/start.sh STATE_DIR
 #
-# Idempotent: whatever is already running for STATE_DIR (and answering) is reused.
+# Idempotent: whatever is already running for STATE_DIR (and answering) is reused. Otherwise the
+# engine starts fresh: what is left of an earlier one (processes, mounts, images, containers,
+# registry storage; an interrupted run leaves all of these) is ended and removed first.
 #   - dockerd      data-root, exec-root, socket, pidfile, log all under STATE_DIR
 #                  (--bridge=none --iptables=false: RUN steps work, host networking is not touched)
 #   - registry     plain HTTP on 127.0.0.1:${IB_REGISTRY_PORT:-5055}
@@ -20,6 +22,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [ $# -eq 1 ] && [ -n "$1" ] || die "usage: $0 STATE_DIR"
 mkdir -p "$1"
 STATE="$(cd "$1" && pwd -P)"
+# the engine's data here is removed at each fresh start and at stop: never in someone's directory
+if [ ! -e "$STATE/daemon.json" ]; then
+  [ -z "$(ls -A "$STATE")" ] || die "$STATE is not empty and not a test engine state dir (no daemon.json)"
+  # own (empty) config so a host /etc/docker/daemon.json can't change behaviour
+  echo '{}' >"$STATE/daemon.json"
+fi
 
 REG_PORT="${IB_REGISTRY_PORT:-5055}"
 AUTH_PORT="${IB_AUTH_REGISTRY_PORT:-5056}"
@@ -38,26 +46,24 @@ fi
 
 api() { curl -sS --max-time 120 --unix-socket "$SOCK" "$@"; }
 ping_ok() { [ "$(curl -s --max-time 3 --unix-socket "$SOCK" http://localhost/_ping 2>/dev/null)" = OK ]; }
-# live containerd / shims / dockerd of this state dir (e.g. left by a dockerd that was killed)
-engine_leftovers() { state_processes 'dockerd|containerd|containerd-shim.*|runc'; }
-
-# before a fresh dockerd: end what is left of an earlier one, drop pidfiles of dead processes
-# (a dead managed containerd can linger as a zombie, and dockerd would wait for it)
+# before a fresh dockerd: end what is left of an earlier engine (containerd and shims of a killed
+# dockerd, registries) and remove its data, so that the new one has no stale state to clean up
 clean_stale_engine() {
-  local pid i left
-  left="$(engine_leftovers)"
+  local i left
+  left="$(engine_processes)"
   if [ -n "$left" ]; then
     log "ending leftover engine processes of $STATE: $(echo $left)"
     kill -TERM $left 2>/dev/null || true
     for ((i = 0; i < 100; i++)); do
-      left="$(engine_leftovers)"; [ -z "$left" ] && break; sleep 0.1
+      left="$(engine_processes)"; [ -z "$left" ] && break; sleep 0.1
     done
     [ -z "$left" ] || kill -KILL $left 2>/dev/null || true
     sleep 0.5
   fi
-  pid="$(pid_from "$STATE/exec/containerd/containerd.pid")"
-  alive "$pid" || rm -f "$STATE/exec/containerd/containerd.pid"
-  rm -f "$STATE/dockerd.pid" "$SOCK"
+  rm -f "$STATE/dockerd.pid" "$STATE/registry/registry.pid" "$STATE/registry-auth/registry.pid" "$SOCK"
+  local t0=$SECONDS
+  remove_engine_data
+  log "removed the data of the previous engine in $((SECONDS - t0))s"
 }
 
 http_status() { curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$1" 2>/dev/null || true; }
@@ -122,8 +128,6 @@ start_dockerd() {
   else
     clean_stale_engine
     mkdir -p "$STATE/data" "$STATE/exec"
-    # own (empty) config so a host /etc/docker/daemon.json can't change behaviour
-    [ -f "$STATE/daemon.json" ] || echo '{}' >"$STATE/daemon.json"
     log "starting dockerd (state: $STATE)"
     setsid dockerd \
       --config-file "$STATE/daemon.json" \
@@ -132,7 +136,7 @@ start_dockerd() {
       --pidfile "$pidfile" \
       -H "unix://$SOCK" \
       --bridge=none --iptables=false --ip-forward=false --ip-masq=false \
-      </dev/null >>"$STATE/dockerd.log" 2>&1 9>&- &
+      </dev/null >"$STATE/dockerd.log" 2>&1 9>&- &
     pid=$!
     echo "$pid" >"$STATE/dockerd.launch.pid"
   fi
@@ -210,7 +214,7 @@ start_registry() {
     log "starting registry $name on 127.0.0.1:$port"
     # the inner shell records its own pid, then becomes the registry (exec): the pidfile is exact
     setsid sh -c 'echo $$ >"$1"; exec docker-registry serve "$2"' sh "$pidfile" "$dir/config.yml" \
-      </dev/null >>"$dir/registry.log" 2>&1 9>&- &
+      </dev/null >"$dir/registry.log" 2>&1 9>&- &
     pid=$!
   fi
   local t0=$SECONDS st=""

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Stop what test/engine/start.sh started for STATE_DIR: both registries and the private dockerd
-# (with its containerd and any container shims). Waits for every process to exit; anything still
-# running from STATE_DIR afterwards is killed. Data stays in STATE_DIR (rm -rf it to start clean).
+# (with its containerd and any container shims). Containers still there (builds cut short) are
+# removed first, through the Engine API. Waits for every process to exit; anything still running
+# from STATE_DIR afterwards is killed. Then the engine's and the registries' data is removed, so
+# nothing of the run is left (images, test repositories) and the next start is a fresh one;
+# config and logs stay in STATE_DIR.
 #
 #   test/engine/stop.sh STATE_DIR
 set -euo pipefail
@@ -37,8 +40,20 @@ stop_pid() {
   return 1
 }
 
-# every engine and registry process of this state dir
-leftovers() { state_processes 'dockerd|containerd|containerd-shim.*|docker-registry|docker-proxy|runc'; }
+# remove_containers DOCKERD_PID: force-remove every container of a live, answering dockerd (build
+# steps of a run cut short): dockerd would otherwise give each one its stop timeout on shutdown
+remove_containers() {
+  local sock="$STATE/docker.sock" ids id n=0
+  alive "$1" || return 0
+  ids="$(curl -s --max-time 10 --unix-socket "$sock" 'http://localhost/containers/json?all=1' 2>/dev/null |
+         grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4)" || return 0
+  [ -n "$ids" ] || return 0
+  for id in $ids; do
+    curl -sf -o /dev/null --max-time 30 -X DELETE --unix-socket "$sock" \
+      "http://localhost/containers/$id?force=1&v=1" 2>/dev/null && n=$((n + 1))
+  done
+  log "removed $n container(s) left in the engine"
+}
 
 exec 9>"$STATE/.engine.lock"
 flock -w 90 9 || log "WARNING: $STATE/.engine.lock still held after 90s; stopping anyway"
@@ -53,12 +68,13 @@ done
 # dockerd removes its pidfile on exit; the launch pid covers a dockerd that died before writing it
 pid="$(pid_from "$STATE/dockerd.pid")"
 [ -n "$pid" ] || pid="$(pid_from "$STATE/dockerd.launch.pid")"
-# dockerd stops its containers (up to 15s each by default) and its containerd before exiting
+remove_containers "$pid"
+# dockerd stops its containerd before exiting
 stop_pid dockerd "$pid" 40 || rc=1
 rm -f "$STATE/dockerd.pid" "$STATE/dockerd.launch.pid"
 
 # nothing from this state dir may survive (containerd / shims of a killed dockerd, ...)
-left="$(leftovers)"
+left="$(engine_processes)"
 if [ -n "$left" ]; then
   for pid in $left; do
     log "leftover process $pid: $(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null | cut -c1-120)"
@@ -66,20 +82,12 @@ if [ -n "$left" ]; then
   done
 fi
 
-# mounts left by a dockerd that did not shut down cleanly (overlay layers, netns, shm)
-mounts="$(awk -v p="$STATE/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r)"
-if [ -n "$mounts" ]; then
-  log "unmounting $(printf '%s\n' "$mounts" | wc -l) leftover mount(s) under $STATE"
-  printf '%s\n' "$mounts" | while IFS= read -r m; do
-    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || log "WARNING: could not unmount $m"
-  done
-fi
-
 rm -f "$STATE/docker.sock"
-left="$(leftovers)"
+left="$(engine_processes)"
 if [ -n "$left" ]; then
   log "ERROR: processes still running from $STATE: $left"
   exit 1
 fi
+remove_engine_data
 [ $rc -eq 0 ] || exit $rc
-log "stopped (state kept in $STATE)"
+log "stopped; engine and registry data removed (config and logs kept in $STATE)"
