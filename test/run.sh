@@ -111,9 +111,9 @@ chmod +x "$TMP/bin/docker"
 export PATH="$TMP/bin:$PATH"
 
 # --- 4. tests -------------------------------------------------------------------------------------
-# run_uvu LABEL DIR: runs uvu on DIR, adds its counts to PASSED / FAILED
+# run_uvu LABEL DIR [PATTERN]: runs uvu on DIR, adds its counts to PASSED / FAILED
 run_uvu() {
-  local label="$1" dir="$2" out="$TMP/$1.out" rc=0 total passed
+  local label="$1" dir="$2" pattern="${3:-\.test\.js$}" out="$TMP/$1.out" rc=0 total passed
   if [ ! -d "$dir" ]; then
     log "note: $dir does not exist; no $label tests to run"
     return 0
@@ -122,7 +122,7 @@ run_uvu() {
   local fg=()
   [ -t 0 ] && fg=(--foreground)   # let Ctrl-C reach uvu when run from a terminal
   set +e
-  timeout ${fg[@]+"${fg[@]}"} -k 10 "$TIMEOUT" node_modules/.bin/uvu --no-color "$dir" '\.test\.js$' 2>&1 | tee "$out"
+  timeout ${fg[@]+"${fg[@]}"} -k 10 "$TIMEOUT" node_modules/.bin/uvu --no-color "$dir" "$pattern" 2>&1 | tee "$out"
   rc=${PIPESTATUS[0]}
   set -e
   sed -i 's/\x1b\[[0-9;]*[A-Za-z]//g' "$out"
@@ -151,6 +151,9 @@ run_uvu() {
 run_uvu unit dist/test/unit
 if [ $ENGINE_OK = 1 ]; then
   run_uvu integration dist/test/integration
+  # The tests whose behaviour must not depend on the builder, again under the classic builder
+  # (the run above uses BuildKit, which the test engine has; test/helpers/engine.ts TEST_BUILDER).
+  IB_TEST_BUILDER=classic run_uvu integration-classic dist/test/integration '^(engine-build|engine-push|cli-examples|cli-bases|cli-results|cli-signals)\.test\.js$'
 else
   PROBLEMS+=("integration tests did NOT run: no Docker engine")
 fi

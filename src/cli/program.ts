@@ -37,6 +37,9 @@ interface EngineOptions {
   results?: string;
   buildArg: Record<string, string>;
   root: string;
+  builder?: "auto" | "buildkit" | "classic";
+  network?: string;
+  registryCache: boolean;
 }
 
 type MainOptions = PlanOptions & EngineOptions & { dryrun: boolean; json: boolean };
@@ -82,13 +85,17 @@ function addEngineOptions(cmd: Command): Command {
     .addOption(new Option("--progress <mode>", "progress output").choices(["auto", "plain"]).default("auto"))
     .option("--log-dir <dir>", "keep each build's full log in DIR/<build id>.log")
     .option("--results <file>", "write each build's result and outputs (image id, tags, digests) as JSON")
-    .option("--fail-fast", "stop all builds at the first failure", false);
+    .option("--fail-fast", "stop all builds at the first failure", false)
+    .addOption(new Option("--builder <builder>", "the engine's builder (default: auto, BuildKit where the engine has it; or DOCKER_BUILDKIT=0/1)").choices(["auto", "buildkit", "classic"]))
+    .option("--network <mode>", "network mode of RUN steps (default: what the engine has)")
+    .option("--no-registry-cache", "BuildKit: don't use the registry's images of a build and its parents as cache");
 }
 
 /** Options that only matter when building: [commander's key, the flag]. */
 const ENGINE_FLAGS: [string, string][] = [
   ["push", "--push"], ["jobs", "--jobs"], ["cache", "--no-cache"], ["pull", "--pull"], ["progress", "--progress"],
   ["logDir", "--log-dir"], ["results", "--results"], ["failFast", "--fail-fast"],
+  ["builder", "--builder"], ["network", "--network"], ["registryCache", "--no-registry-cache"],
 ];
 
 function planFlags(o: PlanOptions): PlanFlags {
@@ -129,6 +136,13 @@ async function writeResults(file: string | undefined, plan: Plan, results: Build
  */
 async function executeOnEngine(plan: Plan, o: EngineOptions, external: ExternalParent[] = []): Promise<number> {
   checkOutputs(o);
+  const { requestedBuilder } = await import("../core/builder-choice.js");
+  let builder: ReturnType<typeof requestedBuilder>;
+  try {
+    builder = requestedBuilder(o.builder, process.env.DOCKER_BUILDKIT);
+  } catch (e) {
+    throw new InputError((e as Error).message);
+  }
   if (plan.builds.length === 0) {
     await writeResults(o.results, plan, []);
     return 0;
@@ -153,6 +167,9 @@ async function executeOnEngine(plan: Plan, o: EngineOptions, external: ExternalP
       out: process.stderr,
       signal: controller.signal,
       external,
+      builder,
+      network: o.network,
+      registryCache: o.registryCache,
     };
     result = await engine.executePlan(plan, settings);
   } catch (e) {
