@@ -223,6 +223,9 @@ export function buildProgram(): Command {
     if (o.dryrun) {
       const unused = ENGINE_FLAGS.filter(([key]) => cmd.getOptionValueSource(key) === "cli").map(([, flag]) => flag);
       if (unused.length > 0) warnings.push(`${unused.join(", ")} ${unused.length === 1 ? "does" : "do"} nothing with --dryrun: nothing is built or pushed`);
+      // No engine to ask: say what the Dockerfiles require of the builder.
+      const { featureRequirements } = await import("../core/builder-features.js");
+      warnings.push(...featureRequirements(plan.builds));
     }
     printWarnings(warnings);
     printLines(describePlan(plan, o.verbose));
