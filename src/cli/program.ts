@@ -42,6 +42,9 @@ interface EngineOptions {
   root: string;
   /** `run --base-archive`: image tar files loaded into the engine before building. */
   baseArchive?: string[];
+  builder?: "auto" | "buildkit" | "classic";
+  network?: string;
+  registryCache: boolean;
 }
 
 type MainOptions = PlanOptions & EngineOptions & { dryrun: boolean; json: boolean };
@@ -89,13 +92,17 @@ function addEngineOptions(cmd: Command): Command {
     .option("--log-dir <dir>", "keep each build's full log in DIR/<build id>.log")
     .option("--results <file>", "write each build's result and outputs (image id, tags, digests) as JSON (- is stdout)")
     .option("--fail-fast", "stop all builds at the first failure", false)
-    .option("--overwrite", "let --push replace a build tag ({version}-{n}-{h}) that the registry holds with other inputs", false);
+    .option("--overwrite", "let --push replace a build tag ({version}-{n}-{h}) that the registry holds with other inputs", false)
+    .addOption(new Option("--builder <builder>", "the engine's builder (default: auto, BuildKit where the engine has it; or DOCKER_BUILDKIT=0/1)").choices(["auto", "buildkit", "classic"]))
+    .option("--network <mode>", "network mode of RUN steps (default: what the engine has)")
+    .option("--no-registry-cache", "BuildKit: don't use the registry's images of a build and its parents as cache");
 }
 
 /** Options that only matter when building: [commander's key, the flag]. */
 const ENGINE_FLAGS: [string, string][] = [
   ["push", "--push"], ["jobs", "--jobs"], ["cache", "--no-cache"], ["pull", "--pull"], ["progress", "--progress"],
   ["logDir", "--log-dir"], ["results", "--results"], ["failFast", "--fail-fast"], ["overwrite", "--overwrite"],
+
 ];
 
 function planFlags(o: PlanOptions): PlanFlags {
@@ -154,6 +161,13 @@ async function writeResults(file: string | undefined, plan: Plan, results: Build
  * from the registry first (`run --only`).
  */
 async function executeOnEngine(plan: Plan, o: EngineOptions, external: ExternalParent[] = []): Promise<number> {
+  const { requestedBuilder } = await import("../core/builder-choice.js");
+  let builder: ReturnType<typeof requestedBuilder>;
+  try {
+    builder = requestedBuilder(o.builder, process.env.DOCKER_BUILDKIT);
+  } catch (e) {
+    throw new InputError((e as Error).message);
+  }
   if (plan.builds.length === 0) {
     await writeResults(o.results, plan, []);
     return 0;
@@ -183,6 +197,9 @@ async function executeOnEngine(plan: Plan, o: EngineOptions, external: ExternalP
       out: process.stderr,
       signal: controller.signal,
       external,
+      builder,
+      network: o.network,
+      registryCache: o.registryCache,
     };
     result = await engine.executePlan(plan, settings);
   } catch (e) {
@@ -237,6 +254,9 @@ export function buildProgram(): Command {
     if (o.dryrun) {
       const unused = ENGINE_FLAGS.filter(([key]) => cmd.getOptionValueSource(key) === "cli").map(([, flag]) => flag);
       if (unused.length > 0) warnings.push(`${unused.join(", ")} ${unused.length === 1 ? "does" : "do"} nothing with --dryrun: nothing is built or pushed`);
+      // No engine to ask: say what the Dockerfiles require of the builder.
+      const { featureRequirements } = await import("../core/builder-features.js");
+      warnings.push(...featureRequirements(plan.builds));
     }
     printWarnings(warnings);
     printLines(describePlan(plan, o.verbose, changes.why));

@@ -17,7 +17,9 @@ export interface CliResult {
 export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): CliResult {
   const r = spawnSync(process.execPath, [MAIN, ...args], {
     cwd: opts.cwd,
-    env: { ...process.env, ...opts.env },
+    // the builder of the engine tests (IB_TEST_BUILDER): classic through the docker CLI's own
+    // switch, else auto (BuildKit on the test engine, the classic builder where BuildKit can't build)
+    env: { ...process.env, ...(process.env.IB_TEST_BUILDER === "classic" ? { DOCKER_BUILDKIT: "0" } : {}), ...opts.env },
     encoding: "utf8",
     timeout: opts.timeoutMs ?? 120_000,
   });

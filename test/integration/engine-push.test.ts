@@ -170,7 +170,8 @@ test("auth registry: credential helper for push, and X-Registry-Config to pull a
     const out2 = capture();
     const second = await executePlan(makePlan(repo, [child]), runOptions(src.root, out2.stream, { dockerConfigDir: config, logDir }));
     assert.ok(second.ok, out2.text());
-    assert.ok(out2.text().includes(`[sci/child] ${marker}\n`), out2.text());
+    // a RUN step's output line: `[id] line` (classic), `[id] #n line` (BuildKit)
+    assert.match(out2.text(), new RegExp(`\\[sci/child\\] (#\\d+ )?${marker}\\n`), out2.text());
     assertNoSecrets([authPass], out1.text() + out2.text(), second, logDir);
   } finally {
     process.env.PATH = savedPath;

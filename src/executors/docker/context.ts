@@ -43,8 +43,13 @@ export async function collectContext(rootDir: string, contexts: string[]): Promi
 /**
  * Streams `entries` plus the Dockerfile text as an uncompressed tar. tar-stream's pack is a
  * streamx stream; it is wrapped as a Node Readable, whose destroy() also stops the packing.
+ *
+ * `dockerignore: false` leaves out the generated `.dockerignore`: the engine's BuildKit (up to
+ * engine 23 at least) applies no `.dockerignore` to a context sent as a tar, so it would only be
+ * copied by `COPY .` (as the Dockerfile is: hiding it needs the context served through a BuildKit
+ * session, as the docker CLI does; see README, "Builders").
  */
-export function packContext(entries: ContextEntry[], dockerfile: string): Readable {
+export function packContext(entries: ContextEntry[], dockerfile: string, o: { dockerignore: boolean } = { dockerignore: true }): Readable {
   const pack = tar.pack();
   void (async () => {
     for (const e of entries) {
@@ -59,7 +64,7 @@ export function packContext(entries: ContextEntry[], dockerfile: string): Readab
     }
     const generated = { mode: 0o644, mtime: new Date(), uid: 0, gid: 0, type: "file" } as const;
     await addEntry(pack, { ...generated, name: DOCKERFILE_NAME }, Buffer.from(dockerfile, "utf8"));
-    await addEntry(pack, { ...generated, name: ".dockerignore" }, Buffer.from(GENERATED_DOCKERIGNORE, "utf8"));
+    if (o.dockerignore) await addEntry(pack, { ...generated, name: ".dockerignore" }, Buffer.from(GENERATED_DOCKERIGNORE, "utf8"));
     pack.finalize();
   })().catch((err: Error) => pack.destroy(err));
   return Readable.from(pack, { objectMode: false });

@@ -17,6 +17,9 @@ import { buildTag, movingTag, pinParents, pushOrder } from "../../core/publishin
 import type { TagResult } from "../../core/results.js";
 import { RegistryClient } from "../../registry/client.js";
 import { splitTag } from "./push.js";
+import type { BuilderChoice } from "../../core/builder-choice.js";
+import { registryCacheSources } from "../../core/buildkit-cache.js";
+import { buildersOfPlan, prepareBuilder } from "./builder.js";
 
 export { checkEngine, connectEngine, type Engine } from "./engine.js";
 
@@ -45,6 +48,12 @@ export interface EngineRunOptions {
   external?: ExternalParent[];
   /** Push a build tag that the registry holds with other inputs (it is refused otherwise). */
   overwrite?: boolean;
+  /** `--builder`; default auto: BuildKit where the engine has it. */
+  builder?: BuilderChoice;
+  /** `--network`: RUN steps' network mode; default: what the engine has. */
+  network?: string;
+  /** BuildKit: use the registry's images of each request and its parents as cache (default true). */
+  registryCache?: boolean;
 }
 
 /**
@@ -72,14 +81,19 @@ export interface RunResult {
 export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<RunResult> {
   const schedule = new Schedule(plan.builds);
   const engine = connectEngine();
-  await checkEngine(engine);
+  const facts = await checkEngine(engine);
+  const builder = await prepareBuilder(engine.docker, facts, opts.builder ?? "auto", opts.network);
   const creds = await DockerCredentials.load(opts.dockerConfigDir);
+  const builders = await buildersOfPlan(engine.docker, creds, plan, builder, opts.builder ?? "auto",
+    (line) => opts.out.write(`${creds.redact(line)}\n`), opts.signal ?? new AbortController().signal);
   // Before any build: bases the plan does not build, from the registry (or refused).
   // Every image a build names from this repository is pinned to the exact image found or built
   // for it in this run: reference -> image id.
   const pins: Record<string, string> = await prepareBases(engine.docker, creds, plan, opts.external ?? [], opts);
   // Build tags already in the registry are checked over its HTTP API before anything is built.
   const registry = opts.push ? new RegistryClient(creds) : undefined;
+  // Said once, when building starts (after any refusal, which is the run's one line).
+  opts.out.write(`image-builder: building with ${builder.reason}${builder.network ? `, network ${builder.network}` : ""}\n`);
   const live = opts.progress === "auto" && Boolean((opts.out as { isTTY?: boolean }).isTTY);
   const progress = new Progress({ out: opts.out, live, logDir: opts.logDir, redact: (t) => creds.redact(t) });
   const builds = new Map(plan.builds.map((b) => [b.id, b]));
@@ -215,6 +229,12 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<R
         signal: ctl.signal,
         output: (text) => progress.output(id, text),
         note: (line) => progress.line(id, line),
+        state: (doing) => progress.state(id, doing),
+        builder: builders.get(id) ?? builder.builder, network: builder.network,
+        buildkit: {
+          inlineCache: true,
+          cacheFrom: opts.registryCache === false ? [] : registryCacheSources(build.request, plan.repo, opts.buildArgs),
+        },
       });
       onImage(id, image, Date.now() - t0);
     };
