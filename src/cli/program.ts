@@ -232,14 +232,19 @@ function packageVersion(): string {
   return pkg.version;
 }
 
+function unknownCommand(program: Command, name: string): InputError {
+  const names = program.commands.map((c) => c.name());
+  return new InputError(`unknown command "${name}": the commands are ${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}; without one, image-builder plans and builds`);
+}
+
 export function buildProgram(): Command {
   const program = new Command("image-builder")
     .description("Plans, builds, labels, tags and pushes layered science/compat Docker images")
     .usage("[options] | <command> [options]")
     .version(packageVersion(), "-V, --version", "print image-builder's version")
-    // `image-builder help [command]`, as with docker and git; the default command has an action,
-    // so commander would not add it by itself.
-    .helpCommand(true)
+    // `image-builder help [command]`, as with docker and git: added below, so that an unknown
+    // command gets the same one line as `image-builder build` rather than the whole help.
+    .helpCommand(false)
     .enablePositionalOptions()
     // Set before the subcommands are added, so that they inherit it.
     .exitOverride()
@@ -249,6 +254,8 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(`image-builder: ${str.trim()} (see --help)\n`) });
   addEngineOptions(addPlanOptions(program));
   program.action(async (o: MainOptions, cmd: Command) => {
+    // The default command takes no arguments: one is a command that does not exist.
+    if (cmd.args.length > 0) throw unknownCommand(program, cmd.args[0]);
     if (!o.dryrun) checkOutputs(o, o.json ? "--json" : undefined);
     const { plan, changes, warnings } = await loadPlan(planFlags(o), { skipUnchanged: true });
     if (o.dryrun) {
@@ -322,6 +329,18 @@ export function buildProgram(): Command {
       await writeOutput("--out", o.out ?? STDOUT, `${JSON.stringify(mergeResults(inputs), null, 2)}\n`);
     });
   addRegistryCommands(program);
+  program.command("help")
+    .description("display help for command")
+    .argument("[command]", "the command to describe")
+    .action((name: string | undefined) => {
+      if (name === undefined) return program.help();
+      const command = program.commands.find((c) => c.name() === name);
+      if (!command) throw unknownCommand(program, name);
+      command.help();
+    });
+  // Set after the commands are added, so that only the default command lets arguments through
+  // (to name them as unknown commands rather than as "too many arguments").
+  program.allowExcessArguments(true);
   return program;
 }
 

@@ -2,7 +2,7 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { determineChanges, layerDirOf, normalizeLayerDir } from "../core/changes.js";
-import { LAYER_CONFIG_FILE, readLayers } from "../core/layer-config.js";
+import { checkImageNames, LAYER_CONFIG_FILE, readLayers } from "../core/layer-config.js";
 import { analyzeRepository, type RepositoryAnalysis } from "../core/analyze-repository.js";
 import { contextDirsFor, planBuilds, planFromAnalysis } from "../core/plan-builds.js";
 import { describeRef, parseRef } from "../core/revision-range.js";
@@ -128,6 +128,7 @@ export async function loadPlan(flags: PlanFlags, options: LoadOptions = { skipUn
   }
   const raw = (await readLayerFiles(root)).filter((r) => !hidden.has(`${r.kind}/${r.dir}`));
   const snapshot = readLayers(raw);
+  checkImageNames(snapshot, repo, gitInfo);
   const changes = determineChanges(snapshot, paths, { all: flags.all, include: flags.include, ignore: flags.ignore, why });
   const analysis = analyzeRepository(snapshot, flags.buildArgs);
   warnings.push(...analysis.warnings);

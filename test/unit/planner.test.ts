@@ -4,7 +4,7 @@ import * as assert from "uvu/assert";
 import { planBuilds } from "../../src/core/plan-builds.js";
 import { analyzeRepository } from "../../src/core/analyze-repository.js";
 import { externalBases } from "../../src/core/external-bases.js";
-import { readLayers, type RawLayerFiles } from "../../src/core/layer-config.js";
+import { checkImageNames, readLayers, type RawLayerFiles } from "../../src/core/layer-config.js";
 import { compareVersions } from "../../src/core/versions.js";
 import { parseRef } from "../../src/core/revision-range.js";
 import { InputError, type ChangeSet, type Plan, type RepoSnapshot } from "../../src/core/types.js";
@@ -402,6 +402,34 @@ test("--ref: a revision, or a range and the commit it ends at", () => {
   assert.equal(parseRef("main^-2"), { kind: "range", ref: "main^-2", end: "main", ownChanges: { revision: "main", parent: 2 } });
   // what git would take for several revisions
   for (const ref of ["^v1", "v2^@", "main^-0"]) assert.throws(() => parseRef(ref), (e: Error) => e instanceof InputError && e.message.startsWith(`--ref ${ref}: `), ref);
+});
+
+test("a version or name that makes a tag docker refuses is bad input naming the layer's file", () => {
+  const git = { commit: "c0ffee".padEnd(40, "0"), shortCommit: "c0ffee0", buildNumber: 1234 };
+  const layer = (meta: Record<string, unknown>): RawLayerFiles[] => [
+    { kind: "science", dir: "x", config: JSON.stringify({ image: "x", compat: "base", ...meta }), dockerfile: "FROM busybox:stable\n" },
+  ];
+  const refusal = (meta: Record<string, unknown>, repo = "registry.example.org/images") => {
+    try {
+      checkImageNames(readLayers(layer(meta)), repo, git);
+    } catch (e) {
+      assert.instance(e, InputError);
+      return (e as Error).message;
+    }
+    return undefined;
+  };
+  // The tag is {version}-{n}-{h}: 128 characters at most, so the version gets what n and h leave.
+  const fits = "1" + ".0".repeat((128 - "-1234-c0ffee0".length - 1) / 2);
+  assert.is(`${fits}-1234-c0ffee0`.length, 128);
+  assert.is(refusal({ version: fits }), undefined);
+  assert.is(refusal({ version: `${fits}0` }),
+    `science/x/sciserver-image.json: version ${fits}0 makes the tag "${fits}0-1234-c0ffee0" 129 characters long, over docker's limit of 128`);
+  // A name, registry included, is 255 characters at most.
+  const long = "t".repeat(255 - "registry.example.org/images/sci/".length);
+  assert.is(refusal({ target: long }), undefined);
+  assert.is(refusal({ target: `${long}t` }),
+    `science/x/sciserver-image.json: target makes the image name "registry.example.org/images/sci/${long}t" 256 characters long, over docker's limit of 255 (with repo registry.example.org/images)`);
+  assert.match(refusal({ image: `${long}t` })!, /^science\/x\/sciserver-image\.json: image makes the image name "registry\.example\.org\/images\/rel\/t+" 256 characters long/);
 });
 
 test.run();
