@@ -302,7 +302,9 @@ export function buildProgram(): Command {
       if (head.commit !== whole.commit) {
         throw new InputError(`plan was made from commit ${whole.commit.slice(0, 12)}, but the checkout in ${o.root} is at ${head.commit.slice(0, 12)}`, file);
       }
-      const { plan, external } = selectBuilds(whole, o.only, file);
+      const { withBuildArgs } = await import("../core/inputs-digest.js");
+      // Other build arguments make other images: their inputs digests say so (and reuse knows).
+      const { plan, external } = selectBuilds(withBuildArgs(whole, o.buildArg), o.only, file);
       printLines(describePlan(plan, o.verbose));
       process.exitCode = await executeOnEngine(plan, o, external);
     });

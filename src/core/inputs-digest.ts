@@ -6,7 +6,7 @@
 // names them). Equal digests mean an image can be reused instead of rebuilt.
 import { createHash } from "node:crypto";
 import { overlayContexts, type ContextEntryBase } from "./context-overlay.js";
-import type { BuildKind, PlannedBuild } from "./types.js";
+import type { BuildKind, Plan, PlannedBuild } from "./types.js";
 
 /** One entry of a context directory, as the shell lists it (after the directory's `.dockerignore`). */
 export interface ContextFile extends ContextEntryBase {
@@ -71,4 +71,36 @@ export function inputsDigest(kind: BuildKind, dockerfile: string, buildArgs: Rec
 /** The label that carries a build's inputs digest: per science layer, so a final image lists all. */
 export function inputsLabel(kind: BuildKind, target: string): string {
   return kind === "science" ? `org.sciserver.science.${target}.inputs` : "org.sciserver.compat.inputs";
+}
+
+/**
+ * `run PLAN --build-arg K=V`: the plan's requests with the arguments added to their build
+ * arguments, and their inputs digests (and labels) recomputed, parents before children, so that a
+ * build with other arguments is never taken for the plan's own.
+ */
+export function withBuildArgs(plan: Plan, buildArgs: Record<string, string>): Plan {
+  if (Object.keys(buildArgs).length === 0) return plan;
+  const digestOf = new Map<string, string>();
+  const builds = plan.builds.map((b) => {
+    const r = b.request;
+    if (!r.inputs) return b;
+    const environment = { ...r.environment, ...buildArgs };
+    const parents = Object.fromEntries(Object.entries(r.inputs.parents).map(([ref, d]) => [ref, digestOf.get(ref) ?? d]));
+    const inputs = { ...r.inputs, parents };
+    const digest = inputsDigest(b.kind, dockerfileForInputs(b, plan.repo), environment, inputs);
+    if (b.kind === "science") digestOf.set(`sci/${b.target}:${b.version}`, digest);
+    const label = inputsLabel(b.kind, b.target);
+    return {
+      ...b,
+      request: {
+        ...r,
+        environment,
+        inputs,
+        inputsDigest: digest,
+        labels: { ...r.labels, [label]: digest },
+        command: r.command.map((c) => c.split(r.inputsDigest).join(digest)),
+      },
+    };
+  });
+  return { ...plan, builds };
 }

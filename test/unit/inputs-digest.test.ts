@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readLayers, type RawLayerFiles } from "../../src/core/layer-config.js";
 import { planBuilds } from "../../src/core/plan-builds.js";
-import type { ContextFile } from "../../src/core/inputs-digest.js";
+import { withBuildArgs, type ContextFile } from "../../src/core/inputs-digest.js";
 import type { Plan, PlanOptions } from "../../src/core/types.js";
 import { readContextListings } from "../../src/io/context-files.js";
 
@@ -98,6 +98,14 @@ test("read from disk: .dockerignore'd files do not count, file contents and mode
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+test("run --build-arg: digests as if the plan had been made with the arguments, parents before children", () => {
+  const made = plan({ buildArgs: { X: "1" } });
+  const applied = withBuildArgs(plan(), { X: "1" });
+  assert.equal(digests(applied), digests(made));
+  for (const b of applied.builds) assert.is(b.request.labels[b.kind === "science" ? `org.sciserver.science.${b.target}.inputs` : "org.sciserver.compat.inputs"], b.request.inputsDigest);
+  assert.equal(withBuildArgs(plan(), {}), plan());
 });
 
 test.run();
