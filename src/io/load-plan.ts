@@ -57,7 +57,9 @@ export async function loadPlan(flags: PlanFlags, options: LoadOptions = { skipUn
     const loaded = await loadPlan({ ...flags, reconcile: false, all: true }, options);
     const { reconcilePlan } = await import("../core/reconcile.js");
     const { readPublished } = await import("./read-published.js");
-    return { ...loaded, plan: reconcilePlan(loaded.plan, await readPublished(loaded.plan)) };
+    const plan = reconcilePlan(loaded.plan, await readPublished(loaded.plan));
+    // "nothing to build: nothing missing from or stale in the registry"
+    return { ...loaded, plan, changes: { ...loaded.changes, why: "missing from or stale in the registry" } };
   }
   const root = flags.root;
   const git = openGit(root);
