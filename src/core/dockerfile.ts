@@ -92,8 +92,9 @@ export interface DockerfileEnd {
 export interface OpenEnd {
   /**
    * "continuation": the last instruction continues past the end (comment and blank lines never
-   * end a continuation); "doubled-escape": its last line ends in the escape character twice, a
-   * continuation for parsers older than BuildKit 0.12's; "heredoc": a heredoc has no terminator.
+   * end a continuation); "doubled-escape": its last line ends in the escape character twice, no
+   * continuation for current BuildKit but one for older parsers; "heredoc": a heredoc has no
+   * terminator.
    */
   kind: "continuation" | "doubled-escape" | "heredoc";
   /** 1-based line: the last one ending in the escape character, or the heredoc's instruction. */
@@ -139,7 +140,7 @@ export function sciReference(image: string): SciReference | undefined {
   return ref;
 }
 
-/** Returns the Dockerfile text with every FROM base and COPY/ADD --from value whose *resolved* reference (after ARG substitution) is a key of `map` replaced by the map's value (the whole reference, literally; the ARG usage is replaced by the literal). All other bytes of the text are unchanged. */
+/** Returns the Dockerfile text with every FROM base, COPY/ADD --from and RUN --mount from= value whose *resolved* reference (after ARG substitution) is a key of `map` replaced by the map's value (the whole reference, literally; the ARG usage is replaced by the literal). All other bytes of the text are unchanged. */
 export function rewriteImageRefs(
   text: string,
   map: Record<string, string>,
@@ -527,7 +528,7 @@ function scanInstructions(text: string): { instructions: Instruction[]; escape: 
 
 /**
  * Whether a line added after the last instruction would join it: it continues past the end, ends
- * in a doubled escape character (no continuation for BuildKit since 0.12, one for older parsers)
+ * in a doubled escape character (no continuation for current BuildKit, one for older parsers)
  * or has an unterminated heredoc.
  */
 function openEnd(last: { line: number; text: string; continued: boolean; heredoc?: string }, escape: string): OpenEnd | undefined {

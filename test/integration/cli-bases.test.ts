@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { runCli } from "../helpers/cli.js";
+import { PROJECT_ROOT, runCli } from "../helpers/cli.js";
 import { examplesRepo } from "../helpers/fixture.js";
 import { filesInImage, requireEngine, uniqueRepo } from "../helpers/engine.js";
 
@@ -28,6 +28,29 @@ test("a compat-only change builds on the registry's science image, not a stale l
     assert.is(files["astro/TOOLS"]?.content, "astro tools installed\n", "built on the registry's astro-tools");
     const conf = await filesInImage(engine.docker, `${target}/rel/astro:1.0`, "/opt/sciserver/jupyter.conf");
     assert.is(conf["jupyter.conf"]?.content, "ui=notebook\nport=9999\n");
+  } finally {
+    repo.cleanup();
+  }
+});
+
+test("a compat fragment's COPY --from a science layer reads this run's --repo, after that layer's build, and is rebuilt with it", async () => {
+  const engine = requireEngine();
+  const copy = "COPY --from=containers.repo.sciserver.org/compute-images/sci/essentials-2-4:2.4 /opt/essentials/VERSION /opt/sciserver/essentials-version\n";
+  const repo = examplesRepo({ "compat/jupyter/Dockerfile": readFileSync(join(PROJECT_ROOT, "compat/jupyter/Dockerfile"), "utf8") + copy });
+  const target = uniqueRepo(engine.registry);
+  const versionIn = async (image: string) =>
+    (await filesInImage(engine.docker, image, "/opt/sciserver/essentials-version"))["essentials-version"]?.content;
+  try {
+    // Production's registry is not reachable from here: only the rewritten reference can build.
+    const first = runCli(["--all", "--push", "--repo", target, "--jobs", "2", "--progress", "plain"], { cwd: repo.root, timeoutMs: 300_000 });
+    assert.is(first.code, 0, first.stderr);
+    assert.is(await versionIn(`${target}/rel/astro:1.0`), "essentials 2.4\n");
+    repo.write({ "science/essentials-2-4/Dockerfile": readFileSync(join(repo.root, "science/essentials-2-4/Dockerfile"), "utf8").replace('"essentials 2.4"', '"essentials 2.4 patched"') });
+    repo.commit("essentials patched");
+    const r = runCli(["-vv", "--push", "--repo", target, "--progress", "plain"], { cwd: repo.root, timeoutMs: 300_000 });
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stderr, "build rel/astro:1.0 (after sci/essentials-2-4): science layer sci/essentials-2-4 rebuilt (compat jupyter copies from it)");
+    assert.is(await versionIn(`${target}/rel/astro:1.0`), "essentials 2.4 patched\n");
   } finally {
     repo.cleanup();
   }

@@ -298,6 +298,9 @@ test("a compat fragment that ends inside an instruction is refused, naming file 
     const p = plan([a, cmp("base", [], fragment)], { all: true });
     assert.match(p.builds[1].request.dockerfile, /\n\nENV SCISERVER_IMAGE=a:1\.0-42-f90dbd6\n$/);
   }
+  // A byte order mark starts a file, not the middle of the generated one.
+  const bom = plan([a, cmp("base", [], "\uFEFFRUN true\n")], { all: true });
+  assert.match(bom.builds[1].request.dockerfile, /----\nRUN true\n/);
 });
 
 function checkCompatCopiesFromTools(p: Plan): void {
