@@ -137,9 +137,9 @@ mkdir -p "$TMP/tmp"
 export TMPDIR="$TMP/tmp"
 
 # --- 4. tests -------------------------------------------------------------------------------------
-# run_uvu LABEL DIR: runs uvu on DIR, adds its counts to PASSED / FAILED
+# run_uvu LABEL DIR [PATTERN]: runs uvu on DIR, adds its counts to PASSED / FAILED
 run_uvu() {
-  local label="$1" dir="$2" out="$TMP/$1.out" rc=0 total passed
+  local label="$1" dir="$2" pattern="${3:-\.test\.js$}" out="$TMP/$1.out" rc=0 total passed
   if [ ! -d "$dir" ]; then
     log "note: $dir does not exist; no $label tests to run"
     return 0
@@ -148,7 +148,7 @@ run_uvu() {
   # in the background, so that a signal's trap runs at once (bash defers traps until a foreground
   # command ends); timeout puts the tests in a process group of their own, see on_signal
   set +e
-  timeout -k 10 "$TIMEOUT" node_modules/.bin/uvu --no-color "$dir" '\.test\.js$' >"$out" 2>&1 &
+  timeout -k 10 "$TIMEOUT" node_modules/.bin/uvu --no-color "$dir" "$pattern" >"$out" 2>&1 &
   TEST_PID=$!
   tail -n +1 -f --pid="$TEST_PID" "$out" &
   local tail_pid=$!
@@ -183,6 +183,9 @@ run_uvu() {
 run_uvu unit dist/test/unit
 if [ $ENGINE_OK = 1 ]; then
   run_uvu integration dist/test/integration
+  # The tests whose behaviour must not depend on the builder, again under the classic builder
+  # (the run above uses BuildKit, which the test engine has; test/helpers/engine.ts TEST_BUILDER).
+  IB_TEST_BUILDER=classic run_uvu integration-classic dist/test/integration '^(engine-build|engine-push|cli-examples|cli-bases|cli-results|cli-signals)\.test\.js$'
 else
   PROBLEMS+=("integration tests did NOT run: no Docker engine")
 fi

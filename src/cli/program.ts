@@ -12,6 +12,7 @@ import { InputError, type Plan } from "../core/types.js";
 import { openGit, readGitInfo } from "../io/git.js";
 import { loadPlan, type PlanFlags } from "../io/load-plan.js";
 import { checkOutputDir, checkOutputFile, writeOutputFile } from "../io/output-paths.js";
+import { addRegistryCommands } from "./commands/registry.js";
 import { describePlan } from "./report.js";
 
 interface PlanOptions {
@@ -23,6 +24,7 @@ interface PlanOptions {
   ignore: string[];
   untracked: boolean;
   all: boolean;
+  reconcile: boolean;
   buildArg: Record<string, string>;
 }
 
@@ -34,9 +36,15 @@ interface EngineOptions {
   progress: "auto" | "plain";
   logDir?: string;
   failFast: boolean;
+  overwrite: boolean;
   results?: string;
   buildArg: Record<string, string>;
   root: string;
+  /** `run --base-archive`: image tar files loaded into the engine before building. */
+  baseArchive?: string[];
+  builder?: "auto" | "buildkit" | "classic";
+  network?: string;
+  registryCache: boolean;
 }
 
 type MainOptions = PlanOptions & EngineOptions & { dryrun: boolean; json: boolean };
@@ -69,6 +77,7 @@ function addPlanOptions(cmd: Command): Command {
     .option("--ignore <dirs...>", "never count these layer directories as changed", [])
     .option("--untracked", "also count files git does not track yet", false)
     .option("--all", "plan every layer", false)
+    .option("--reconcile", "plan every layer, keep what the registry of --repo lacks or holds from other inputs (and what builds on it)", false)
     .option("--build-arg <KEY=VALUE>", "build argument for every build (repeatable)", collectBuildArg, {});
 }
 
@@ -81,18 +90,23 @@ function addEngineOptions(cmd: Command): Command {
     .option("--pull", "always try to pull newer versions of base images", false)
     .addOption(new Option("--progress <mode>", "progress output").choices(["auto", "plain"]).default("auto"))
     .option("--log-dir <dir>", "keep each build's full log in DIR/<build id>.log")
-    .option("--results <file>", "write each build's result and outputs (image id, tags, digests) as JSON")
-    .option("--fail-fast", "stop all builds at the first failure", false);
+    .option("--results <file>", "write each build's result and outputs (image id, tags, digests) as JSON (- is stdout)")
+    .option("--fail-fast", "stop all builds at the first failure", false)
+    .option("--overwrite", "let --push replace a build tag ({version}-{n}-{h}) that the registry holds with other inputs", false)
+    .addOption(new Option("--builder <builder>", "the engine's builder (default: auto, BuildKit where the engine has it; or DOCKER_BUILDKIT=0/1)").choices(["auto", "buildkit", "classic"]))
+    .option("--network <mode>", "network mode of RUN steps (default: what the engine has)")
+    .option("--no-registry-cache", "BuildKit: don't use the registry's images of a build and its parents as cache");
 }
 
 /** Options that only matter when building: [commander's key, the flag]. */
 const ENGINE_FLAGS: [string, string][] = [
   ["push", "--push"], ["jobs", "--jobs"], ["cache", "--no-cache"], ["pull", "--pull"], ["progress", "--progress"],
-  ["logDir", "--log-dir"], ["results", "--results"], ["failFast", "--fail-fast"],
+  ["logDir", "--log-dir"], ["results", "--results"], ["failFast", "--fail-fast"], ["overwrite", "--overwrite"],
+
 ];
 
 function planFlags(o: PlanOptions): PlanFlags {
-  return { root: o.root, repo: o.repo, ref: o.ref, include: o.include, ignore: o.ignore, untracked: o.untracked, all: o.all, buildArgs: o.buildArg };
+  return { root: o.root, repo: o.repo, ref: o.ref, include: o.include, ignore: o.ignore, untracked: o.untracked, all: o.all, buildArgs: o.buildArg, reconcile: o.reconcile };
 }
 
 function printLines(lines: string[]): void {
@@ -111,16 +125,35 @@ async function readInput(file: string): Promise<string> {
   }
 }
 
-/** Fails before anything is built when --results or --log-dir could not be written; creates nothing. */
-function checkOutputs(o: EngineOptions): void {
+/** `-` as an output file: stdout. */
+const STDOUT = "-";
+
+/** Writes what a command outputs to FILE, or to stdout for `-`. */
+async function writeOutput(flag: string, file: string, text: string): Promise<void> {
+  if (file === STDOUT) process.stdout.write(text);
+  else await writeOutputFile(flag, file, text);
+}
+
+/** Checks an output file the user named before any work is done (`-` is stdout). */
+function checkOutput(flag: string, file: string | undefined): void {
+  if (file !== undefined && file !== STDOUT) checkOutputFile(flag, file);
+}
+
+/**
+ * Fails before anything is planned or built when --results or --log-dir could not be written;
+ * leaves nothing behind. `stdoutTaken`: the flag that already writes to stdout, if any.
+ */
+function checkOutputs(o: EngineOptions, stdoutTaken?: string): void {
+  if (o.logDir === STDOUT) throw new InputError("--log-dir -: a directory is needed (build output goes to stderr already; --progress plain prints every line)");
   if (o.logDir) checkOutputDir("--log-dir", o.logDir);
-  if (o.results) checkOutputFile("--results", o.results);
+  if (o.results === STDOUT && stdoutTaken) throw new InputError(`${stdoutTaken} and --results - both write to stdout`);
+  checkOutput("--results", o.results);
 }
 
 async function writeResults(file: string | undefined, plan: Plan, results: BuildResult[]): Promise<void> {
   if (!file) return;
   const { runResults } = await import("../core/results.js");
-  await writeOutputFile("--results", file, `${JSON.stringify(runResults(plan, results), null, 2)}\n`);
+  await writeOutput("--results", file, `${JSON.stringify(runResults(plan, results), null, 2)}\n`);
 }
 
 /**
@@ -128,7 +161,13 @@ async function writeResults(file: string | undefined, plan: Plan, results: Build
  * from the registry first (`run --only`).
  */
 async function executeOnEngine(plan: Plan, o: EngineOptions, external: ExternalParent[] = []): Promise<number> {
-  checkOutputs(o);
+  const { requestedBuilder } = await import("../core/builder-choice.js");
+  let builder: ReturnType<typeof requestedBuilder>;
+  try {
+    builder = requestedBuilder(o.builder, process.env.DOCKER_BUILDKIT);
+  } catch (e) {
+    throw new InputError((e as Error).message);
+  }
   if (plan.builds.length === 0) {
     await writeResults(o.results, plan, []);
     return 0;
@@ -140,6 +179,10 @@ async function executeOnEngine(plan: Plan, o: EngineOptions, external: ExternalP
   process.once("SIGTERM", stop);
   try {
     const engine = await import("../executors/docker/index.js");
+    if (o.baseArchive?.length) {
+      const { loadBaseArchives } = await import("../executors/docker/load-archive.js");
+      for (const { file, image } of await loadBaseArchives(engine.connectEngine().docker, o.baseArchive)) process.stderr.write(`loaded ${image} from ${file}\n`);
+    }
     const settings = {
       rootDir: o.root,
       jobs: o.jobs,
@@ -148,11 +191,15 @@ async function executeOnEngine(plan: Plan, o: EngineOptions, external: ExternalP
       buildArgs: o.buildArg,
       push: o.push,
       failFast: o.failFast,
+      overwrite: o.overwrite,
       logDir: o.logDir,
       progress: o.progress,
       out: process.stderr,
       signal: controller.signal,
       external,
+      builder,
+      network: o.network,
+      registryCache: o.registryCache,
     };
     result = await engine.executePlan(plan, settings);
   } catch (e) {
@@ -185,14 +232,19 @@ function packageVersion(): string {
   return pkg.version;
 }
 
+function unknownCommand(program: Command, name: string): InputError {
+  const names = program.commands.map((c) => c.name());
+  return new InputError(`unknown command "${name}": the commands are ${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}; without one, image-builder plans and builds`);
+}
+
 export function buildProgram(): Command {
   const program = new Command("image-builder")
     .description("Plans, builds, labels, tags and pushes layered science/compat Docker images")
     .usage("[options] | <command> [options]")
     .version(packageVersion(), "-V, --version", "print image-builder's version")
-    // `image-builder help [command]`, as with docker and git; the default command has an action,
-    // so commander would not add it by itself.
-    .helpCommand(true)
+    // `image-builder help [command]`, as with docker and git: added below, so that an unknown
+    // command gets the same one line as `image-builder build` rather than the whole help.
+    .helpCommand(false)
     .enablePositionalOptions()
     // Set before the subcommands are added, so that they inherit it.
     .exitOverride()
@@ -202,29 +254,36 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(`image-builder: ${str.trim()} (see --help)\n`) });
   addEngineOptions(addPlanOptions(program));
   program.action(async (o: MainOptions, cmd: Command) => {
-    const { plan, warnings } = await loadPlan(planFlags(o), { skipUnchanged: true });
+    // The default command takes no arguments: one is a command that does not exist.
+    if (cmd.args.length > 0) throw unknownCommand(program, cmd.args[0]);
+    if (!o.dryrun) checkOutputs(o, o.json ? "--json" : undefined);
+    const { plan, changes, warnings } = await loadPlan(planFlags(o), { skipUnchanged: true });
     if (o.dryrun) {
       const unused = ENGINE_FLAGS.filter(([key]) => cmd.getOptionValueSource(key) === "cli").map(([, flag]) => flag);
       if (unused.length > 0) warnings.push(`${unused.join(", ")} ${unused.length === 1 ? "does" : "do"} nothing with --dryrun: nothing is built or pushed`);
+      // No engine to ask: say what the Dockerfiles require of the builder.
+      const { featureRequirements } = await import("../core/builder-features.js");
+      warnings.push(...featureRequirements(plan.builds));
     }
     printWarnings(warnings);
-    printLines(describePlan(plan, o.verbose));
+    printLines(describePlan(plan, o.verbose, changes.why));
     if (o.json) process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
     if (!o.dryrun) process.exitCode = await executeOnEngine(plan, o);
   });
 
   addPlanOptions(program.command("plan"))
     .description("write the plan's build requests (JSON) without building")
-    .option("-o, --out <file>", "write the plan to FILE instead of stdout")
+    .option("-o, --out <file>", "write the plan to FILE instead of stdout (- is stdout)")
     .option("--waves", "print the build ids wave by wave, one wave per line (each wave depends only on earlier ones)", false)
     .action(async (o: PlanOptions & { out?: string; waves: boolean }) => {
-      const { plan, warnings } = await loadPlan(planFlags(o), { skipUnchanged: true });
+      if (o.out === STDOUT && o.waves) throw new InputError("--out - and --waves both write to stdout");
+      checkOutput("--out", o.out);
+      const { plan, changes, warnings } = await loadPlan(planFlags(o), { skipUnchanged: true });
       printWarnings(warnings);
-      printLines(describePlan(plan, o.verbose));
+      printLines(describePlan(plan, o.verbose, changes.why));
       const json = `${JSON.stringify(plan, null, 2)}\n`;
-      if (o.out) await writeOutputFile("--out", o.out, json);
       if (o.waves) process.stdout.write(plan.waves.map((w) => `${w.join(" ")}\n`).join(""));
-      else if (!o.out) process.stdout.write(json);
+      if (o.out !== undefined || !o.waves) await writeOutput("--out", o.out ?? STDOUT, json);
     });
 
   addEngineOptions(verbose(program.command("run")))
@@ -233,7 +292,9 @@ export function buildProgram(): Command {
     .option("--root <dir>", "repository root (a checkout of the plan's commit)", ".")
     .option("--only <ids...>", "build only these requests; their other parents must be in the registry", [])
     .option("--build-arg <KEY=VALUE>", "build argument for every build (repeatable)", collectBuildArg, {})
+    .option("--base-archive <file>", "load this image tar (docker-archive or OCI layout) into the engine first (repeatable)", (f: string, all: string[]) => [...all, f], [])
     .action(async (file: string, o: EngineOptions & { only: string[]; verbose: number }) => {
+      checkOutputs(o);
       const { parsePlanFile } = await import("../core/plan-file.js");
       const { selectBuilds } = await import("../core/select-builds.js");
       const whole = parsePlanFile(await readInput(file), file);
@@ -241,7 +302,9 @@ export function buildProgram(): Command {
       if (head.commit !== whole.commit) {
         throw new InputError(`plan was made from commit ${whole.commit.slice(0, 12)}, but the checkout in ${o.root} is at ${head.commit.slice(0, 12)}`, file);
       }
-      const { plan, external } = selectBuilds(whole, o.only, file);
+      const { withBuildArgs } = await import("../core/inputs-digest.js");
+      // Other build arguments make other images: their inputs digests say so (and reuse knows).
+      const { plan, external } = selectBuilds(withBuildArgs(whole, o.buildArg), o.only, file);
       printLines(describePlan(plan, o.verbose));
       process.exitCode = await executeOnEngine(plan, o, external);
     });
@@ -260,14 +323,26 @@ export function buildProgram(): Command {
   program.command("merge-results")
     .description("merge the --results files of several runs of one plan (e.g. one per agent)")
     .argument("<files...>", "results files")
-    .option("-o, --out <file>", "write the merged results to FILE instead of stdout")
+    .option("-o, --out <file>", "write the merged results to FILE instead of stdout (- is stdout)")
     .action(async (files: string[], o: { out?: string }) => {
+      checkOutput("--out", o.out);
       const { mergeResults, parseResultsFile } = await import("../core/results.js");
       const inputs = await Promise.all(files.map(async (file) => ({ file, results: parseResultsFile(await readInput(file), file) })));
-      const json = `${JSON.stringify(mergeResults(inputs), null, 2)}\n`;
-      if (o.out) await writeOutputFile("--out", o.out, json);
-      else process.stdout.write(json);
+      await writeOutput("--out", o.out ?? STDOUT, `${JSON.stringify(mergeResults(inputs), null, 2)}\n`);
     });
+  addRegistryCommands(program);
+  program.command("help")
+    .description("display help for command")
+    .argument("[command]", "the command to describe")
+    .action((name: string | undefined) => {
+      if (name === undefined) return program.help();
+      const command = program.commands.find((c) => c.name() === name);
+      if (!command) throw unknownCommand(program, name);
+      command.help();
+    });
+  // Set after the commands are added, so that only the default command lets arguments through
+  // (to name them as unknown commands rather than as "too many arguments").
+  program.allowExcessArguments(true);
   return program;
 }
 

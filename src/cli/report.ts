@@ -2,7 +2,12 @@
 // for errors; -v final images and a summary; -vv why each build; -vvv the whole plan).
 import type { Plan } from "../core/types.js";
 
-export function describePlan(plan: Plan, verbosity: number): string[] {
+/** `why`: what the changes were looked for in ("changed since HEAD^"), as the plan's reasons say it. */
+export function describePlan(plan: Plan, verbosity: number, why?: string): string[] {
+  // Said even when quiet: otherwise a run that does nothing looks like one that did its work.
+  if (plan.builds.length === 0) {
+    return [`nothing to build: ${why === undefined ? "the plan has no builds" : why.startsWith("changed") ? `no layer ${why}` : `nothing ${why}`}`];
+  }
   if (verbosity < 1) return [];
   const lines: string[] = [];
   const science = plan.builds.filter((b) => b.kind === "science");
@@ -13,7 +18,7 @@ export function describePlan(plan: Plan, verbosity: number): string[] {
   if (verbosity >= 2) {
     for (const b of plan.builds) {
       const after = b.dependsOn.length ? ` (after ${b.dependsOn.join(", ")})` : "";
-      lines.push(`build ${b.id}${after}: ${b.reasons.join("; ")}`);
+      lines.push(`build ${b.id}${after}: ${b.reasons.join("; ")}`, `  inputs ${b.request.inputsDigest}`);
     }
   }
   if (verbosity >= 3) {

@@ -4,29 +4,34 @@ import { checkScienceGraph, checkUniqueTargets } from "./check-science-graph.js"
 import { determineDependencies, type LayerDependencies } from "./determine-dependencies.js";
 import { determineFinalLayers } from "./determine-final-layers.js";
 import { parseDockerfileOf } from "./determine-dependencies.js";
+import { dockerfileEnd, parseDockerfileFragment } from "./dockerfile.js";
 import { topologicalOrder } from "./graph.js";
 import { resolveIncludes } from "./resolve-includes.js";
 import { InputError, type RepoSnapshot } from "./types.js";
 
 export interface RepositoryAnalysis {
   deps: Map<string, LayerDependencies>;
+  /** compat name -> the science layers its own fragment copies from (`COPY --from`). */
+  compatDeps: Map<string, LayerDependencies>;
   /** `image:version` -> target of its final layer. */
   finals: Map<string, string>;
   /** compat name -> compat layers it is made of, overlay order, itself last. */
   includes: Map<string, string[]>;
   /** All science targets, parents before children. */
   order: string[];
+  /** What the user should know that does not stop the plan, one line each, naming the file. */
+  warnings: string[];
 }
 
 export function analyzeRepository(snapshot: RepoSnapshot, buildArgs: Record<string, string> = {}): RepositoryAnalysis {
   checkUniqueTargets(snapshot.science);
   checkCompatFragments(snapshot);
-  const deps = determineDependencies(snapshot.science, buildArgs);
+  const { science: deps, compat: compatDeps, warnings } = determineDependencies(snapshot.science, buildArgs, snapshot.compat);
   checkScienceGraph(snapshot.science, deps);
   const includes = resolveIncludes(snapshot.compat);
   const finals = determineFinalLayers(snapshot.science, deps, snapshot.compat);
   const order = topologicalOrder(snapshot.science.map((l) => l.target), (t) => deps.get(t)!.parents);
-  return { deps, finals, includes, order };
+  return { deps, compatDeps, finals, includes, order, warnings };
 }
 
 /**
@@ -36,7 +41,14 @@ export function analyzeRepository(snapshot: RepoSnapshot, buildArgs: Record<stri
 function checkCompatFragments(snapshot: RepoSnapshot): void {
   for (const c of snapshot.compat) {
     const file = `${c.path}/Dockerfile`;
-    const parsed = parseDockerfileOf(c.dockerfile, file);
+    // Fragments are concatenated: a parser directive would silently become a comment.
+    const lines = c.dockerfile.split(/\r?\n/);
+    const first = lines.findIndex((l) => l.trim() !== "");
+    const directive = first >= 0 ? /^\s*#\s*(syntax|escape|check)\s*=/i.exec(lines[first]) : null;
+    if (directive) {
+      throw new InputError(`line ${first + 1}: parser directive "${directive[1]}" has no effect in a compat fragment (directives belong to the generated Dockerfile's top)`, file);
+    }
+    const parsed = parseDockerfileOf(c.dockerfile, file, {}, parseDockerfileFragment);
     const stage = parsed.stages[0];
     if (stage) {
       throw new InputError(
@@ -44,14 +56,17 @@ function checkCompatFragments(snapshot: RepoSnapshot): void {
         file,
       );
     }
-    // Fragments are concatenated: a trailing continuation would swallow the next fragment's first
-    // line, and a parser directive would silently become a comment.
-    if (/\\[ \t]*$/.test(c.dockerfile.replace(/\s+$/, ""))) {
-      throw new InputError("compat Dockerfiles must not end in a line continuation", file);
-    }
-    const directive = /^#\s*(syntax|escape|check)\s*=/im.exec(c.dockerfile.split(/\r?\n/).find((l) => l.trim() !== "") ?? "");
-    if (directive) {
-      throw new InputError(`line 1: parser directive "${directive[1]}" has no effect in a compat fragment (directives belong to the generated Dockerfile's top)`, file);
+    // An instruction still open at the end would swallow what follows the fragment: the next
+    // fragment's first instruction, or the generated ENV. (An open heredoc is a parse error above.)
+    const open = dockerfileEnd(c.dockerfile).open;
+    if (open?.kind === "continuation" || open?.kind === "doubled-escape") {
+      const what = open.kind === "continuation"
+        ? "a line continuation (comment and blank lines after it do not end it)"
+        : "a doubled escape character (a line continuation for older builders)";
+      throw new InputError(
+        `line ${open.line}: the fragment's last instruction ends in ${what}, so it would swallow what follows the fragment (the next fragment or the generated ENV)`,
+        file,
+      );
     }
   }
 }

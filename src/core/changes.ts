@@ -1,5 +1,6 @@
 // Rule 5, the pure half: from the paths git reports and the user's flags to the set of changed
 // layer directories.
+import { listNames } from "./list-names.js";
 import { InputError, type ChangeSet, type RepoSnapshot } from "./types.js";
 
 export interface ChangeFlags {
@@ -20,7 +21,9 @@ export function normalizeLayerDir(arg: string): string {
 function normalizeDir(arg: string, flag: string, known: Set<string>): string {
   const dir = normalizeLayerDir(arg);
   if (!known.has(dir)) {
-    throw new InputError(`${flag} ${arg}: not a layer directory (expected science/NAME or compat/NAME with a sciserver-image.json)`);
+    throw new InputError(
+      `${flag} ${arg}: not a layer directory (expected science/NAME or compat/NAME with a sciserver-image.json); the layer directories are ${listNames([...known].sort())}`,
+    );
   }
   return dir;
 }
@@ -55,7 +58,8 @@ export function determineChanges(snapshot: RepoSnapshot, paths: string[], flags:
   }
   const changed = new Set<string>();
   for (const p of paths) {
-    const dir = layerDirOf(p);
+    // A layer directory that is a submodule is reported as itself, with no file under it.
+    const dir = known.has(p) ? p : layerDirOf(p);
     if (dir && known.has(dir)) changed.add(dir);
   }
   return pick(changed, flags.why);

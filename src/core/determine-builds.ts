@@ -1,7 +1,7 @@
 // Rule 6: which builds a change results in, and why. A changed science layer rebuilds every layer
 // built on it, transitively and across images; a rebuilt final layer gets its compat build; a
 // changed compat layer (or one it includes at any depth) gives a compat build to every final
-// image that uses it.
+// image that uses it, and so does a rebuilt science layer that such a compat layer copies from.
 import type { RepositoryAnalysis } from "./analyze-repository.js";
 import type { ChangeSet, ScienceLayer } from "./types.js";
 
@@ -46,6 +46,15 @@ export function determineBuilds(layers: ScienceLayer[], analysis: RepositoryAnal
     if (analysis.finals.get(key) !== target) continue;
     const why: string[] = [];
     if (reasons.has(target)) why.push(`science layer sci/${target} rebuilt`);
+    for (const c of analysis.includes.get(layer.compat!)!) {
+      for (const p of analysis.compatDeps.get(c)!.parents) {
+        if (!reasons.has(p) || p === target) continue;
+        const reason = c === layer.compat
+          ? `science layer sci/${p} rebuilt (compat ${c} copies from it)`
+          : `science layer sci/${p} rebuilt (compat ${c} copies from it, included by ${layer.compat})`;
+        if (!why.includes(reason)) why.push(reason);
+      }
+    }
     if (!changes.all) {
       for (const c of analysis.includes.get(layer.compat!)!) {
         if (!changedCompat.has(c)) continue;

@@ -18,7 +18,8 @@ export interface ImageRef {
   image: string;
   /** 1-based line number where the instruction starts */
   line: number;
-  kind: "from" | "copy-from";
+  /** `COPY/ADD --from=`, `RUN --mount=…,from=`. */
+  kind: "from" | "copy-from" | "mount-from";
 }
 
 export interface Stage {
@@ -57,6 +58,10 @@ export interface ParsedDockerfile {
  */
 export function parseDockerfile(text: string, buildArgs: Record<string, string> = {}): ParsedDockerfile {
   const { stages, occurrences, globalArgs } = analyze(text, buildArgs);
+  return { stages, imageRefs: externalRefs(occurrences), globalArgs };
+}
+
+function externalRefs(occurrences: Occurrence[]): ImageRef[] {
   const imageRefs: ImageRef[] = [];
   const seen = new Set<string>();
   for (const o of occurrences) {
@@ -64,17 +69,74 @@ export function parseDockerfile(text: string, buildArgs: Record<string, string> 
     seen.add(o.image);
     imageRefs.push({ image: o.image, line: o.line, kind: o.kind });
   }
-  return { stages, imageRefs, globalArgs };
+  return imageRefs;
 }
 
-/** "reg.example:5000/a/sci/base:2.4@sha256:..." -> "base:2.4"; no tag -> "base:latest"; digest dropped; lowercases nothing. Registry ports (host:5000/...) must not be mistaken for a tag. */
-export function lastPathComponent(image: string): string {
+/**
+ * Parses a Dockerfile fragment that is appended after a FROM (a compat layer's Dockerfile), as
+ * it is read there: its ARGs belong to that stage, so only `buildArgs` of BuildKit's predefined
+ * platform args expand in `--from`. Its FROM lines, if any, are reported as stages.
+ */
+export function parseDockerfileFragment(text: string, buildArgs: Record<string, string> = {}): ParsedDockerfile {
+  const { stages, occurrences, globalArgs } = analyze(text, buildArgs, true);
+  return { stages, imageRefs: externalRefs(occurrences), globalArgs };
+}
+
+/** How a Dockerfile ends: a line appended to it would join its last instruction when `open`. */
+export interface DockerfileEnd {
+  /** The escape character: `\`, or what a `# escape=` parser directive says. */
+  escape: string;
+  open?: OpenEnd;
+}
+
+export interface OpenEnd {
+  /**
+   * "continuation": the last instruction continues past the end (comment and blank lines never
+   * end a continuation); "doubled-escape": its last line ends in the escape character twice, a
+   * continuation for parsers older than BuildKit 0.12's; "heredoc": a heredoc has no terminator.
+   */
+  kind: "continuation" | "doubled-escape" | "heredoc";
+  /** 1-based line: the last one ending in the escape character, or the heredoc's instruction. */
+  line: number;
+  /** The open heredoc's delimiter. */
+  heredoc?: string;
+}
+
+/**
+ * Whether the text ends inside an instruction, by the same line rules that parse it. Throws, as
+ * parseDockerfile does, for an invalid or repeated parser directive.
+ */
+export function dockerfileEnd(text: string): DockerfileEnd {
+  const { escape, open } = scanInstructions(text);
+  return open ? { escape, open } : { escape };
+}
+
+export interface SciReference {
+  target: string;
+  /** The tag; "latest" when none is written. */
+  version: string;
+  /** `sha256:…` when the reference pins a digest. */
+  digest?: string;
+}
+
+/**
+ * The science layer an image reference names by its path: one that ends in `sci/{target}`, with
+ * any registry prefix or none ("reg.example:5000/a/sci/base:2.4" -> base 2.4). Anything else
+ * ("python:3.11", ".../rel/base:2.4") is no science layer. A ":" before the last "/" is a
+ * registry port, not a tag.
+ */
+export function sciReference(image: string): SciReference | undefined {
   const at = image.indexOf("@");
-  const withoutDigest = at >= 0 ? image.slice(0, at) : image;
-  // Only the last path component can carry the tag; a ":" before the last
-  // "/" is a registry port.
-  const last = withoutDigest.slice(withoutDigest.lastIndexOf("/") + 1);
-  return last.includes(":") ? last : `${last}:latest`;
+  const name = at >= 0 ? image.slice(0, at) : image;
+  const slash = name.lastIndexOf("/");
+  if (slash < 3 || name.slice(slash - 3, slash) !== "sci" || (slash > 3 && name[slash - 4] !== "/")) return undefined;
+  const last = name.slice(slash + 1);
+  const colon = last.indexOf(":");
+  const target = colon >= 0 ? last.slice(0, colon) : last;
+  if (target === "") return undefined;
+  const ref: SciReference = { target, version: colon >= 0 ? last.slice(colon + 1) : "latest" };
+  if (at >= 0) ref.digest = image.slice(at + 1);
+  return ref;
 }
 
 /** Returns the Dockerfile text with every FROM base and COPY/ADD --from value whose *resolved* reference (after ARG substitution) is a key of `map` replaced by the map's value (the whole reference, literally; the ARG usage is replaced by the literal). All other bytes of the text are unchanged. */
@@ -101,7 +163,7 @@ export function rewriteImageRefs(
 interface Occurrence {
   image: string;
   line: number;
-  kind: "from" | "copy-from";
+  kind: ImageRef["kind"];
   /** Whether the reference names an image (rather than a stage, an index or scratch). */
   external: boolean;
   /** [start, end) in the original text of the word that spells the reference. */
@@ -123,8 +185,9 @@ const PREDEFINED_GLOBAL_ARGS = new Set([
   "TARGETPLATFORM", "TARGETOS", "TARGETOSVERSION", "TARGETARCH", "TARGETVARIANT", "TARGETSTAGE",
 ]);
 
-function analyze(text: string, buildArgs: Record<string, string>): Analysis {
-  const { instructions, escape } = scanInstructions(text);
+function analyze(text: string, buildArgs: Record<string, string>, fragment = false): Analysis {
+  const { instructions, escape, open } = scanInstructions(text);
+  if (open?.kind === "heredoc") throw new Error(`Dockerfile line ${open.line}: unterminated heredoc <<${open.heredoc}`);
   const env = new Map<string, string>();
   for (const name of Object.keys(buildArgs)) {
     if (PREDEFINED_GLOBAL_ARGS.has(name)) env.set(name, buildArgs[name]);
@@ -134,7 +197,8 @@ function analyze(text: string, buildArgs: Record<string, string>): Analysis {
   const occurrences: Occurrence[] = [];
   const copyFroms: Occurrence[] = [];
   const stageNamesSoFar = new Set<string>();
-  let seenFrom = false;
+  // A fragment comes after a FROM: its ARGs are stage-scoped and never reach --from.
+  let seenFrom = fragment;
 
   for (const ins of instructions) {
     switch (ins.cmd) {
@@ -197,6 +261,24 @@ function analyze(text: string, buildArgs: Record<string, string>): Analysis {
         copyFroms.push(occ);
         break;
       }
+      case "run": {
+        // `--mount=type=bind,from=image,…` (and type=cache): a stage or an image to mount.
+        for (const flag of ins.flags) {
+          if (!flag.value.startsWith("--mount=")) continue;
+          const from = mountFrom(flag.value.slice("--mount=".length));
+          if (from === undefined) continue;
+          const occ: Occurrence = { image: expandWord(from.value, env, escape), line: ins.line, kind: "mount-from", external: false };
+          // As for --from, the span is only known when the flag is written plainly.
+          const raw = ins.text.slice(flag.rawStart, flag.rawEnd);
+          if (raw === flag.value && from.value !== "") {
+            const start = flag.rawStart + "--mount=".length + from.start;
+            occ.span = sourceSpan(ins, start, start + from.value.length);
+          }
+          occurrences.push(occ);
+          copyFroms.push(occ);
+        }
+        break;
+      }
     }
   }
 
@@ -211,6 +293,21 @@ function analyze(text: string, buildArgs: Record<string, string>): Analysis {
       !isScratch(occ.image);
   }
   return { stages, occurrences, globalArgs };
+}
+
+/**
+ * The `from` field of a `--mount` value: comma-separated `key=value` fields, keys compared
+ * case-insensitively, as BuildKit reads them (a CSV record: quotes are removed, which the caller
+ * sees as a raw text that differs from the value). `start`: its value's index in `mount`.
+ */
+function mountFrom(mount: string): { value: string; start: number } | undefined {
+  let start = 0;
+  for (const field of mount.split(",")) {
+    const eq = field.indexOf("=");
+    if (eq >= 0 && field.slice(0, eq).trim().toLowerCase() === "from") return { value: field.slice(eq + 1), start: start + eq + 1 };
+    start += field.length + 1;
+  }
+  return undefined;
 }
 
 function isScratch(image: string): boolean {
@@ -325,11 +422,16 @@ function trimContinuation(s: string, escape: string): { kept: string; continued:
   return { kept: s.slice(0, end - 1), continued: true };
 }
 
-/** Splits the text into instructions, skipping comments, blank lines and heredoc bodies. */
-function scanInstructions(text: string): { instructions: Instruction[]; escape: string } {
+/**
+ * Splits the text into instructions, skipping comments, blank lines and heredoc bodies. `open`
+ * tells whether the last instruction is left open at the end (see dockerfileEnd).
+ */
+function scanInstructions(text: string): { instructions: Instruction[]; escape: string; open?: OpenEnd } {
   const lines = splitPhysicalLines(text);
   const instructions: Instruction[] = [];
   let escape = "\\";
+  // The last instruction's last line (or its open heredoc), for `open`.
+  let last: { line: number; text: string; continued: boolean; heredoc?: string } | undefined;
   let directivesDone = false;
   const directivesSeen = new Set<string>();
 
@@ -371,6 +473,10 @@ function scanInstructions(text: string): { instructions: Instruction[]; escape: 
     let logical = kept;
     const pieces: number[] = [0, start];
 
+    // The physical line that ends the instruction (or, at the end of the text, the last one
+    // that continued it).
+    let lastLineNo = startLine;
+    let lastLine = content;
     while (continued && i < lines.length) {
       const cont = lines[i++];
       const trimmed = cont.text.slice(leadingSpace(cont.text));
@@ -381,7 +487,10 @@ function scanInstructions(text: string): { instructions: Instruction[]; escape: 
       ({ kept, continued } = trimContinuation(cont.text, escape));
       if (kept.length > 0) pieces.push(logical.length, cont.start);
       logical += kept;
+      lastLineNo = i;
+      lastLine = cont.text;
     }
+    last = { line: lastLineNo, text: lastLine, continued };
 
     const parsed = parseCommandLine(logical, 0);
     const ins: Instruction = {
@@ -407,11 +516,25 @@ function scanInstructions(text: string): { instructions: Instruction[]; escape: 
             break;
           }
         }
-        if (!terminated) throw new Error(`Dockerfile line ${startLine}: unterminated heredoc <<${doc.name}`);
+        // A heredoc's terminator ends the instruction, whatever its first line ended in.
+        last = terminated ? undefined : { line: startLine, text: "", continued: false, heredoc: doc.name };
+        if (!terminated) break;
       }
     }
   }
-  return { instructions, escape };
+  return { instructions, escape, open: last && openEnd(last, escape) };
+}
+
+/**
+ * Whether a line added after the last instruction would join it: it continues past the end, ends
+ * in a doubled escape character (no continuation for BuildKit since 0.12, one for older parsers)
+ * or has an unterminated heredoc.
+ */
+function openEnd(last: { line: number; text: string; continued: boolean; heredoc?: string }, escape: string): OpenEnd | undefined {
+  if (last.heredoc !== undefined) return { kind: "heredoc", line: last.line, heredoc: last.heredoc };
+  if (last.continued) return { kind: "continuation", line: last.line };
+  if (last.text.replace(/[ \t]+$/, "").endsWith(escape + escape)) return { kind: "doubled-escape", line: last.line };
+  return undefined;
 }
 
 /** Splits `keyword [--flags...] args` starting at `from`. Indexes are into `line`. */

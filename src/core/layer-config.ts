@@ -1,7 +1,7 @@
 // Turns the raw files of science/ and compat/ directories into ScienceLayer / CompatLayer data,
 // checking each field (rule 1). Pure: the I/O shell hands in the file texts.
 import { parseJsonWithComments, type JsonValue } from "./json-with-comments.js";
-import { InputError, type CompatLayer, type RepoSnapshot, type ScienceLayer } from "./types.js";
+import { InputError, type CompatLayer, type GitInfo, type RepoSnapshot, type ScienceLayer } from "./types.js";
 
 /** The file that makes a directory under science/ or compat/ a layer. */
 export const LAYER_CONFIG_FILE = "sciserver-image.json";
@@ -112,4 +112,29 @@ export function readLayers(raw: RawLayerFiles[]): RepoSnapshot {
   }
   const byDir = (a: { dir: string }, b: { dir: string }) => (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0);
   return { science: science.sort(byDir), compat: compat.sort(byDir) };
+}
+
+// Docker's limits on a reference (distribution/reference): a tag of at most 128 characters, a name
+// (registry and path) of at most 255.
+const MAX_TAG = 128;
+const MAX_NAME = 255;
+
+/**
+ * The names and tags a layer's builds get (`{repo}/sci/{target}`, `{repo}/rel/{image}`, tagged
+ * `{version}-{n}-{h}`) are within docker's limits, which only the whole name shows: checked when
+ * planning, rather than refused by the engine mid-run.
+ */
+export function checkImageNames(snapshot: RepoSnapshot, repo: string, git: GitInfo): void {
+  for (const l of snapshot.science) {
+    const file = `${l.path}/${LAYER_CONFIG_FILE}`;
+    const tag = `${l.version}-${git.buildNumber}-${git.shortCommit}`;
+    if (tag.length > MAX_TAG) {
+      throw new InputError(`version ${l.version} makes the tag "${tag}" ${tag.length} characters long, over docker's limit of ${MAX_TAG}`, file);
+    }
+    for (const [field, name] of [["target", `${repo}/sci/${l.target}`], ["image", `${repo}/rel/${l.image}`]]) {
+      if (name.length > MAX_NAME) {
+        throw new InputError(`${field} makes the image name "${name}" ${name.length} characters long, over docker's limit of ${MAX_NAME} (with repo ${repo})`, file);
+      }
+    }
+  }
 }

@@ -57,7 +57,7 @@ function renderMermaid(nodes: Node[], edges: Edge[]): string {
   const open = { science: "[", compat: "[/", final: "([" } as const;
   const close = { science: "]", compat: "/]", final: "])" } as const;
   const lines = ["graph LR"];
-  for (const n of nodes) lines.push(`  ${nodeKey(n.id)}${open[n.shape]}"${n.label}"${close[n.shape]}`);
+  for (const n of nodes) lines.push(`  ${nodeKey(n.id)}${open[n.shape]}"${mermaidText(n.label)}"${close[n.shape]}`);
   for (const e of edges) lines.push(`  ${nodeKey(e.from)} ${e.dashed ? "-.->" : "-->"} ${nodeKey(e.to)}`);
   lines.push("  classDef changed fill:#f96,stroke:#c30,stroke-width:2px");
   lines.push("  classDef rebuilt fill:#fe9,stroke:#c90");
@@ -68,11 +68,24 @@ function renderMermaid(nodes: Node[], edges: Edge[]): string {
   return `${lines.join("\n")}\n`;
 }
 
+/**
+ * A Mermaid label's text: characters outside a plain set as Mermaid's entity codes (`#34;`), so
+ * that quotes, brackets, `#`, `<` and line breaks in a compat directory's name stay text.
+ */
+function mermaidText(s: string): string {
+  return s.replace(/[^A-Za-z0-9 ._:/@+=,-]/gu, (c) => `#${c.codePointAt(0)};`);
+}
+
+/** A DOT quoted string: quotes and backslashes escaped (DOT reads `\\n` in labels), line breaks as `\\n`. */
+function dotString(s: string): string {
+  return `"${s.replace(/[\\"]/g, (c) => `\\${c}`).replace(/\r?\n|\r/g, "\\n")}"`;
+}
+
 function renderDot(nodes: Node[], edges: Edge[]): string {
   // final images are rounded boxes, as in the mermaid rendering
   const shape = { science: "box", compat: "parallelogram", final: "box" } as const;
   const fill = { changed: "#ff9966", rebuilt: "#ffee99" } as const;
-  const q = (s: string) => `"${s.replace(/"/g, '\\"')}"`;
+  const q = dotString;
   const lines = ["digraph layers {", "  rankdir=LR;", "  node [fontname=Helvetica];"];
   for (const n of nodes) {
     const styles = [...(n.shape === "final" ? ["rounded"] : []), ...(n.mark ? ["filled"] : [])];

@@ -3,7 +3,8 @@
 import { parseJsonFile } from "./json-with-comments.js";
 import { InputError, type Plan } from "./types.js";
 
-export type BuildStatus = "built" | "failed" | "skipped" | "cancelled";
+/** `reused`: an image of the same inputs was already under the build tag, so nothing was built. */
+export type BuildStatus = "built" | "reused" | "failed" | "skipped" | "cancelled";
 
 export interface BuildOutputs {
   "docker-image-hash": string;
@@ -13,12 +14,23 @@ export interface BuildOutputs {
   "docker-image-digests"?: Record<string, string>;
 }
 
+/** One tag of a build and what the registry holds under it after the run (with --push). */
+export interface TagResult {
+  tag: string;
+  pushed: boolean;
+  /** The registry's digest under the tag, when pushed (or already there, for a reused build). */
+  digest?: string;
+}
+
 export interface BuildResult {
   id: string;
   status: BuildStatus;
   reason?: string;
   durationMs: number;
+  /** Every tag is in the registry (with --push). */
   pushed: boolean;
+  /** Per tag, in push order (build tag first); with --push only. */
+  tags?: TagResult[];
   outputs?: BuildOutputs;
 }
 
@@ -34,7 +46,7 @@ export function runResults(plan: Plan, results: BuildResult[]): RunResults {
 }
 
 // When two runs report the same build, the more informative result wins.
-const RANK: Record<BuildStatus, number> = { built: 3, failed: 2, cancelled: 1, skipped: 0 };
+const RANK: Record<BuildStatus, number> = { built: 4, reused: 3, failed: 2, cancelled: 1, skipped: 0 };
 
 export function mergeResults(inputs: { file: string; results: RunResults }[]): RunResults {
   if (inputs.length === 0) throw new InputError("no results files to merge");

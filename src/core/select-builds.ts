@@ -1,5 +1,6 @@
 // `run --only`: a part of a plan, carried out alone. Parents outside the part are expected in the
 // registry, built and pushed by another run of the same plan (another agent, an earlier wave).
+import { listNames } from "./list-names.js";
 import { groupIntoWaves } from "./waves.js";
 import { InputError, type Plan, type PlannedBuild } from "./types.js";
 
@@ -22,7 +23,10 @@ export function selectBuilds(plan: Plan, only: string[], file: string): PlanSele
   if (only.length === 0) return { plan, external: [] };
   const byId = new Map(plan.builds.map((b) => [b.id, b]));
   for (const id of only) {
-    if (!byId.has(id)) throw new InputError(`--only ${id}: no such build in the plan`, file);
+    if (!byId.has(id)) {
+      const known = plan.builds.length === 0 ? "it has no builds" : `its builds are ${listNames(plan.builds.map((b) => b.id))}`;
+      throw new InputError(`--only ${id}: no such build in the plan; ${known}`, file);
+    }
   }
   const wanted = new Set(only);
   const external = new Map<string, ExternalParent>();

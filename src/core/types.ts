@@ -1,5 +1,6 @@
 // Plain data shared by the pure core, the I/O shell and the executors.
 // Everything here is serializable: no functions, no class instances.
+import type { ContextListings, RequestInputs } from "./inputs-digest.js";
 
 /** A parsed `sciserver-image.json` of a science directory, with defaults applied. */
 export interface ScienceLayer {
@@ -59,6 +60,11 @@ export interface PlanOptions {
   buildTime: number;
   /** `--build-arg` values: resolve `ARG`s in `FROM` lines and go into every request. */
   buildArgs: Record<string, string>;
+  /**
+   * The context listings of the directories the plan's inputs digests need (`contextDirsFor`),
+   * read by the shell. Absent (pure tests): every context counts as empty.
+   */
+  contexts?: ContextListings;
 }
 
 /**
@@ -85,6 +91,13 @@ export interface BuildRequest {
    * these references rewritten. For people and audits; executors build `dockerfile` as is.
    */
   imageRewrites: Record<string, string>;
+  /**
+   * Digest of everything that determines the image apart from the run's own names and times
+   * (see core/inputs-digest.ts); also the `…inputs` label. Equal digests: the image can be reused.
+   */
+  inputsDigest: string;
+  /** What `inputsDigest` is made of besides `dockerfile` and `environment`, so it can be recomputed. */
+  inputs: RequestInputs;
 }
 
 export type BuildKind = "science" | "compat";

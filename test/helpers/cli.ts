@@ -1,5 +1,5 @@
 // Runs the real ./image-builder entry point as a child process.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 
@@ -17,7 +17,9 @@ export interface CliResult {
 export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): CliResult {
   const r = spawnSync(process.execPath, [MAIN, ...args], {
     cwd: opts.cwd,
-    env: { ...process.env, ...opts.env },
+    // the builder of the engine tests (IB_TEST_BUILDER): classic through the docker CLI's own
+    // switch, else auto (BuildKit on the test engine, the classic builder where BuildKit can't build)
+    env: { ...process.env, ...(process.env.IB_TEST_BUILDER === "classic" ? { DOCKER_BUILDKIT: "0" } : {}), ...opts.env },
     encoding: "utf8",
     timeout: opts.timeoutMs ?? 120_000,
   });
@@ -28,4 +30,17 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
 export function planJson(args: string[], cwd: string): { code: number; plan: any; stderr: string } {
   const r = runCli(["--dryrun", "--json", ...args], { cwd });
   return { code: r.code, plan: r.code === 0 ? JSON.parse(r.stdout) : undefined, stderr: r.stderr };
+}
+
+/** Like runCli, without blocking: for runs that must overlap. */
+export function runCliAsync(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
 }

@@ -58,11 +58,30 @@ export function capture(): { stream: Writable; text: () => string } {
   return { stream, text: () => chunks.join("") };
 }
 
+/**
+ * The builder the engine tests run under: `IB_TEST_BUILDER` (buildkit or classic; test/run.sh
+ * runs the builder-sensitive files under each), default BuildKit, which `auto` picks on the
+ * test engine. The CLI tests get it as DOCKER_BUILDKIT (see helpers/cli.ts).
+ */
+export const TEST_BUILDER: "buildkit" | "classic" = process.env.IB_TEST_BUILDER === "classic" ? "classic" : "buildkit";
+
 export function runOptions(rootDir: string, out: Writable, extra: Partial<EngineRunOptions> = {}): EngineRunOptions {
   return {
     rootDir, jobs: 2, noCache: false, pull: false, buildArgs: {}, push: false, failFast: false,
-    progress: "plain", out, ...extra,
+    progress: "plain", out, builder: TEST_BUILDER, ...extra,
   };
+}
+
+/** The line of build output that starts a step (`pattern`: a regular expression source), under the test builder. */
+export function stepLine(pattern: string): RegExp {
+  return TEST_BUILDER === "classic" ? new RegExp(`Step \\d+/\\d+ : ${pattern}`) : new RegExp(`#\\d+ \\[[^\\]]*\\] ${pattern}`);
+}
+
+/** Build output that shows the step `pattern` (a regular expression source) answered by the build cache. */
+export function cachedStep(pattern: string): RegExp {
+  return TEST_BUILDER === "classic"
+    ? new RegExp(`Step \\d+/\\d+ : ${pattern}[^\\n]*\\n[^\\n]*Using cache`)
+    : new RegExp(`#(\\d+) \\[[^\\]]*\\] ${pattern}[^\\n]*\\n(?:[^\\n]*\\n)*?[^\\n]*#\\1 CACHED`);
 }
 
 /** A plan of handcrafted builds; `waves` derived from `dependsOn` as the planner would. */
@@ -87,7 +106,11 @@ export function build(id: string, tags: string[], dockerfile: string, extra: Par
   return {
     id, kind: "science", image: "img", version: "1.0", target: id.replace(/^.*\//, ""), source: ctx[ctx.length - 1],
     reasons: ["test"], dependsOn: [],
-    request: { command: [], contexts: ctx, dockerfile, environment: {}, tags, labels: {}, imageRewrites: {} },
+    // No inputs label: a hand-made request is never taken for an earlier build and reused.
+    request: {
+      command: [], contexts: ctx, dockerfile, environment: {}, tags, labels: {}, imageRewrites: {},
+      inputsDigest: `sha256:${randomBytes(32).toString("hex")}`, inputs: { context: "", parents: {} },
+    },
     ...rest,
   };
 }

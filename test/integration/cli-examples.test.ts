@@ -28,10 +28,13 @@ test("the example images build and push to an alternate --repo, with every tag, 
     const labels = Object.fromEntries(Object.entries(final.labels).filter(([k]) => k.startsWith("org.sciserver.")));
     assert.equal(Object.keys(labels).sort(), [
       "org.sciserver.compat.buildtime",
+      "org.sciserver.compat.inputs",
       "org.sciserver.compat.version",
       "org.sciserver.science.essentials-2-4.buildtime",
+      "org.sciserver.science.essentials-2-4.inputs",
       "org.sciserver.science.essentials-2-4.version",
       "org.sciserver.science.essentials-2-5.buildtime",
+      "org.sciserver.science.essentials-2-5.inputs",
       "org.sciserver.science.essentials-2-5.version",
     ]);
     assert.is(labels["org.sciserver.compat.version"], `essentials:2.5-${n}-${h}`);

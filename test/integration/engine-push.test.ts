@@ -1,4 +1,5 @@
 // Pushing with the Docker Engine executor, checked through the registries' HTTP API.
+import { startFaultProxy } from "../helpers/fault-proxy.js";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -62,12 +63,13 @@ test("a failing RUN mid-DAG: independent chain built and pushed, nothing of the 
 
 test("a child is not pushed when its parent's push failed: the registry never holds it without its parent", async () => {
   const { registry } = requireEngine();
-  const repo = uniqueRepo(registry);
+  // The registry refuses the parent's manifests (through a fault proxy); the child's land.
+  const proxy = await startFaultProxy(registry, (req) => (/\/sci\/p\/manifests\//.test(req.url ?? "") && req.method === "PUT" ? 403 : undefined));
+  const repo = uniqueRepo(proxy.address);
   const src = makeRepo({ "science/x/f": "x" }, false);
   const out = capture();
   try {
-    // The parent's only tag is on a registry that is down; the child's on the working one.
-    const parentTag = `127.0.0.1:9/${repo.split("/").pop()}/sci/p:1.0`;
+    const parentTag = `${repo}/sci/p:1.0`;
     const builds = [
       build("sci/p", [parentTag], "FROM busybox:stable\nRUN echo p > /p\n", { contexts: ["science/x"] }),
       build("sci/c", [`${repo}/sci/c:1.0`], `FROM ${parentTag}\nRUN cat /p\n`, { contexts: ["science/x"], dependsOn: ["sci/p"] }),
@@ -77,11 +79,30 @@ test("a child is not pushed when its parent's push failed: the registry never ho
     assert.is(result.ok, false);
     const by = Object.fromEntries(result.outcomes.map((o) => [o.id, o]));
     assert.equal(result.outcomes.map((o) => [o.id, o.status, o.pushed]), [["sci/p", "built", false], ["sci/c", "built", false], ["sci/other", "built", true]]);
-    assert.match(by["sci/p"].reason!, /connection refused/);
+    assert.match(by["sci/p"].reason!, /denied|refused/i);
     assert.is(by["sci/c"].reason, "not pushed: parent sci/p was not pushed");
-    assert.equal(await registryTags(`${repo}/sci/c`), []);
-    assert.equal(await registryTags(`${repo}/sci/other`), ["1.0"]);
-    assert.match(out.text(), /sci\/c +built .*not pushed: parent sci\/p was not pushed|\[sci\/c\] not pushed: parent sci\/p was not pushed/);
+    const direct = repo.replace(proxy.address, registry);
+    assert.equal(await registryTags(`${direct}/sci/c`), []);
+    assert.equal(await registryTags(`${direct}/sci/other`), ["1.0"]);
+    assert.match(out.text(), /\[sci\/c\] not pushed: parent sci\/p was not pushed/);
+    assert.match(out.text(), /3 built, 2 not pushed/);
+  } finally {
+    src.cleanup();
+    await proxy.close();
+  }
+});
+
+test("a registry that can't be asked about a build tag fails that build before it is built", async () => {
+  const repo = `127.0.0.1:9/t-${Date.now()}`;
+  const src = makeRepo({ "science/x/f": "x" }, false);
+  const out = capture();
+  try {
+    const builds = [build("sci/p", [`${repo}/sci/p:1.0`], "FROM busybox:stable\nRUN echo p > /p\n", { contexts: ["science/x"] })];
+    const result = await executePlan(makePlan(repo, builds), runOptions(src.root, out.stream, { push: true }));
+    assert.is(result.ok, false);
+    assert.is(result.outcomes[0].status, "failed");
+    assert.match(result.outcomes[0].reason!, /cannot check 127\.0\.0\.1:9\/.*sci\/p:1\.0 in the registry before pushing/);
+    assert.not.match(out.text(), /Step 1\/\d/);
   } finally {
     src.cleanup();
   }
@@ -102,11 +123,11 @@ test("auth registry: without credentials the push fails clearly; with a config.j
     const denied = await executePlan(plan, runOptions(src.root, out1.stream, { push: true, dockerConfigDir: empty }));
     assert.is(denied.ok, false);
     const o = denied.outcomes[0];
-    assert.is(o.status, "built");
+    // The registry is asked about the build tag before building, and refuses without credentials.
+    assert.is(o.status, "failed");
     assert.is(o.pushed, false);
-    assert.match(o.reason!, /auth/i);
+    assert.match(o.reason!, /auth|401|credentials/i);
     assert.ok(o.reason!.includes(authRegistry), o.reason);
-    assert.match(out1.text(), /PUSH FAILED/);
     assert.equal(await registryTags(`${repo}/sci/a`, [authUser, authPass]), []);
 
     const out2 = capture();
@@ -149,7 +170,8 @@ test("auth registry: credential helper for push, and X-Registry-Config to pull a
     const out2 = capture();
     const second = await executePlan(makePlan(repo, [child]), runOptions(src.root, out2.stream, { dockerConfigDir: config, logDir }));
     assert.ok(second.ok, out2.text());
-    assert.ok(out2.text().includes(`[sci/child] ${marker}\n`), out2.text());
+    // a RUN step's output line: `[id] line` (classic), `[id] #n line` (BuildKit)
+    assert.match(out2.text(), new RegExp(`\\[sci/child\\] (#\\d+ )?${marker}\\n`), out2.text());
     assertNoSecrets([authPass], out1.text() + out2.text(), second, logDir);
   } finally {
     process.env.PATH = savedPath;

@@ -2,7 +2,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compat, makeRepo, science, type TempRepo } from "../helpers/repo.js";
@@ -41,8 +41,8 @@ test("a Dockerfile syntax error names the file and line", () => {
 test("compat fragments must not end in a continuation or carry parser directives", () => {
   const repo = repoWith();
   try {
-    repo.write({ "compat/base/Dockerfile": "RUN echo hi \\\n" });
-    expectInputError(["--dryrun"], repo.root, /^image-builder: error: compat\/base\/Dockerfile: compat Dockerfiles must not end in a line continuation$/);
+    repo.write({ "compat/base/Dockerfile": "RUN echo hi \\\n# done\n\n" });
+    expectInputError(["--dryrun"], repo.root, /^image-builder: error: compat\/base\/Dockerfile: line 1: the fragment's last instruction ends in a line continuation /);
     repo.write({ "compat/base/Dockerfile": "# escape=`\nRUN echo hi\n" });
     expectInputError(["--dryrun"], repo.root, /^image-builder: error: compat\/base\/Dockerfile: line 1: parser directive "escape"/);
   } finally { repo.cleanup(); }
@@ -106,7 +106,9 @@ test("a no-op reads no layer files; graph still checks them all", () => {
     repo.commit();
     const noop = runCli(["-v", "--dryrun"], { cwd: repo.root });
     assert.is(noop.code, 0, noop.stderr);
-    assert.is(noop.stderr, "final plan includes 0 science builds and 0 compat builds\n");
+    assert.is(noop.stderr, "nothing to build: no layer changed since HEAD^\n");
+    const quiet = runCli(["--dryrun"], { cwd: repo.root });
+    assert.is(quiet.stderr, "nothing to build: no layer changed since HEAD^\n");
     expectInputError(["graph"], repo.root, /science\/a\/sciserver-image\.json: invalid JSON/);
     expectInputError(["--dryrun", "--ref", "HEAD~2"], repo.root, /science\/a\/sciserver-image\.json: invalid JSON/);
   } finally { repo.cleanup(); }
@@ -210,8 +212,42 @@ test("outputs that cannot be written are bad input (exit 2), named by their flag
     expectInputError(["plan", "--all", "--out", repo.root], repo.root, /^image-builder: error: --out .*: is a directory$/);
     expectInputError(["plan", "--all", "--out", "image-builder.json/plan.json"], repo.root, /^image-builder: error: --out image-builder\.json\/plan\.json: a parent is not a directory$/);
     // Node's recursive mkdir never returns here; one level at a time fails at once
-    expectInputError(["plan", "--all", "--out", "/proc/ib-nowhere/plan.json"], repo.root, /^image-builder: error: --out \/proc\/ib-nowhere\/plan\.json: cannot write \(ENOENT\)$/);
+    expectInputError(["plan", "--all", "--out", "/proc/ib-nowhere/plan.json"], repo.root, /^image-builder: error: --out \/proc\/ib-nowhere\/plan\.json: cannot create \/proc\/ib-nowhere \(ENOENT\)$/);
+    // Refused before the engine is even contacted (it cannot be reached here: exit 1 otherwise).
+    const noEngine = { DOCKER_HOST: "unix:///nonexistent/docker.sock" };
+    for (const [args, pattern] of [
+      [["--all", "--log-dir", "/proc/ib-nowhere/logs"], /^image-builder: error: --log-dir \/proc\/ib-nowhere\/logs: cannot create \/proc\/ib-nowhere \(ENOENT\)$/],
+      [["--all", "--results", "/proc/ib-nowhere.json"], /^image-builder: error: --results \/proc\/ib-nowhere\.json: cannot create it \(ENOENT\)$/],
+      [["--all", "--log-dir", "-"], /^image-builder: error: --log-dir -: /],
+      [["--all", "--json", "--results", "-"], /^image-builder: error: --json and --results - both write to stdout/],
+      [["plan", "--all", "--out", "-", "--waves"], /^image-builder: error: --out - and --waves both write to stdout/],
+    ] as const) {
+      const r = runCli([...args], { cwd: repo.root, env: noEngine });
+      assert.is(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr.trim(), pattern);
+      assert.is(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert.is(r.stdout, "");
+    }
+    assert.equal(readdirSync(repo.root).sort(), [".git", "compat", "image-builder.json", "science"]);
     expectInputError(["--all", "--log-dir", "image-builder.json/logs"], repo.root, /^image-builder: error: --log-dir image-builder\.json\/logs: a parent is not a directory$/);
+  } finally { repo.cleanup(); }
+});
+
+test("- as an output file is stdout", () => {
+  const repo = repoWith();
+  try {
+    const plan = runCli(["plan", "--all", "--out", "-"], { cwd: repo.root });
+    assert.is(plan.code, 0, plan.stderr);
+    assert.equal(JSON.parse(plan.stdout).builds.map((b: { id: string }) => b.id), ["sci/a", "rel/a:1.0"]);
+    const results = runCli(["--all", "--results", "-"], { cwd: repo.root, env: { DOCKER_HOST: "unix:///nonexistent/docker.sock" } });
+    assert.is(results.code, 1, results.stderr);
+    const written = JSON.parse(results.stdout);
+    assert.equal(written.results.map((x: { id: string; status: string }) => [x.id, x.status]), [["sci/a", "cancelled"], ["rel/a:1.0", "cancelled"]]);
+    repo.write({ "results.json": results.stdout });
+    const merged = runCli(["merge-results", "results.json", "--out", "-"], { cwd: repo.root });
+    assert.is(merged.code, 0, merged.stderr);
+    assert.equal(JSON.parse(merged.stdout).results.length, 2);
+    assert.not.ok(existsSync(join(repo.root, "-")));
   } finally { repo.cleanup(); }
 });
 

@@ -137,6 +137,18 @@ test("--ref plans several commits at once; a range A..B ignores the working tree
   } finally { repo.cleanup(); }
 });
 
+test("a reference that looks like a science layer but names none is a warning with the closest layer", () => {
+  const repo = nistRepo();
+  try {
+    repo.write({ "science/astro/Dockerfile": "FROM busybox:stable\nCOPY --from=registry.example.org/images/sci/nist-basic:1.1 /a /a\n" });
+    repo.commit("astro copies from a version that does not exist");
+    const r = runCli(["--dryrun", "--json"], { cwd: repo.root });
+    assert.is(r.code, 0, r.stderr);
+    assert.is(r.stderr, "image-builder: warning: science/astro/Dockerfile: line 2: registry.example.org/images/sci/nist-basic:1.1 names no science layer of this repository, so it is pulled as written (did you mean sci/nist-basic:1.0?)\n");
+    assert.equal(JSON.parse(r.stdout).builds.find((b: any) => b.id === "sci/astro").request.imageRewrites, {});
+  } finally { repo.cleanup(); }
+});
+
 test("--untracked counts new directories git does not track yet", () => {
   const repo = nistRepo();
   try {

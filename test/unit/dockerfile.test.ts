@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { lastPathComponent, parseDockerfile, rewriteImageRefs } from "../../src/core/dockerfile.js";
+import { dockerfileEnd, parseDockerfile, rewriteImageRefs, sciReference } from "../../src/core/dockerfile.js";
 
 /** Joins lines with "\n" so test Dockerfiles read top to bottom. */
 const df = (...lines: string[]) => lines.join("\n") + "\n";
@@ -384,16 +384,81 @@ test("an unterminated heredoc is an error", () => {
   assert.throws(() => parseDockerfile(df("FROM a:1", "RUN <<EOF", "echo hi")), /line 2.*unterminated heredoc/);
 });
 
-// --- lastPathComponent -------------------------------------------------------------
+// --- RUN --mount from= --------------------------------------------------------------
 
-test("lastPathComponent", () => {
-  assert.is(lastPathComponent("reg.example:5000/a/sci/base:2.4@sha256:" + "0".repeat(64)), "base:2.4");
-  assert.is(lastPathComponent("reg.example:5000/a/sci/base"), "base:latest");
-  assert.is(lastPathComponent("reg.example:5000/base@sha256:abc"), "base:latest");
-  assert.is(lastPathComponent("localhost:5000/Base:Tag"), "Base:Tag");
-  assert.is(lastPathComponent("ubuntu"), "ubuntu:latest");
-  assert.is(lastPathComponent("ubuntu:22.04"), "ubuntu:22.04");
-  assert.is(lastPathComponent("docker.io/library/ubuntu:22.04"), "ubuntu:22.04");
+test("RUN --mount=...,from= names an image unless it is a stage; it is rewritten like COPY --from", () => {
+  const text = df(
+    "FROM reg/x/base:1 AS build",
+    "RUN --mount=type=bind,from=reg/x/tools:3,source=/t,target=/t true",
+    "RUN --mount=type=cache,target=/c,FROM=reg/x/cache:1 --mount=from=build,target=/b --mount=type=bind,from=0,target=/z true",
+    "RUN --mount=type=secret,id=s --network=none true",
+    'RUN --mount="type=bind,from=reg/x/quoted:1,target=/q" true',
+  );
+  assert.equal(parseDockerfile(text).imageRefs, [
+    { image: "reg/x/base:1", line: 1, kind: "from" },
+    { image: "reg/x/tools:3", line: 2, kind: "mount-from" },
+    { image: "reg/x/cache:1", line: 3, kind: "mount-from" },
+    { image: "reg/x/quoted:1", line: 5, kind: "mount-from" },
+  ]);
+  const out = rewriteImageRefs(text, { "reg/x/tools:3": "m/tools:3", "reg/x/cache:1": "m/cache:1", build: "nope" });
+  assert.match(out, /^RUN --mount=type=bind,from=m\/tools:3,source=\/t,target=\/t true$/m);
+  assert.match(out, /^RUN --mount=type=cache,target=\/c,FROM=m\/cache:1 --mount=from=build,target=\/b /m);
+});
+
+// --- sciReference ------------------------------------------------------------------
+
+test("sciReference: a path ending in sci/{target}, with any registry prefix or none", () => {
+  const digest = "sha256:" + "0".repeat(64);
+  assert.equal(sciReference("sci/base:2.4"), { target: "base", version: "2.4" });
+  assert.equal(sciReference("reg.example:5000/a/sci/base:2.4"), { target: "base", version: "2.4" });
+  assert.equal(sciReference("reg.example:5000/a/sci/base"), { target: "base", version: "latest" });
+  assert.equal(sciReference(`localhost:5000/sci/base:2.4@${digest}`), { target: "base", version: "2.4", digest });
+  assert.equal(sciReference(`sci/base@${digest}`), { target: "base", version: "latest", digest });
+  // Not a science layer's path: the last component alone, another directory, a registry host named sci.
+  for (const image of ["python:3.11", "base:2.4", "reg/x/rel/base:2.4", "reg/x/notsci/base:2.4", "sci:5000/base:2.4",
+    "docker.io/library/ubuntu:22.04", "reg/sci/", "scratch"]) {
+    assert.is(sciReference(image), undefined, image);
+  }
+});
+
+// --- dockerfileEnd -----------------------------------------------------------------
+
+test("dockerfileEnd: an instruction continued past the end, however the continuation is hidden", () => {
+  const cases: [string, number][] = [
+    [df("RUN echo x \\"), 1],
+    [df("RUN echo x \\", "# done"), 1],
+    [df("RUN echo x \\", "", "   ", "  # done", ""), 1],
+    ["COPY a /a\r\nRUN a \\\r\n  b \\ \t\r\n# c\r\n", 3],
+    [df("# escape=`", "RUN dir c:\\ `", "# done"), 2],
+    [df("RUN a \\", "# c", "  && b \\"), 3],
+    [df("ONBUILD RUN a \\", "", "# c \\"), 1],
+    ["\uFEFFRUN a \\", 1],
+  ];
+  for (const [text, line] of cases) {
+    assert.equal(dockerfileEnd(text).open, { kind: "continuation", line }, JSON.stringify(text));
+  }
+});
+
+test("dockerfileEnd: a doubled escape character at the end, which older parsers read as a continuation", () => {
+  assert.equal(dockerfileEnd(df("RUN echo a\\\\", "# c")).open, { kind: "doubled-escape", line: 1 });
+  assert.equal(dockerfileEnd(df("# escape=`", "RUN echo ``")).open, { kind: "doubled-escape", line: 2 });
+});
+
+test("dockerfileEnd: a heredoc left open", () => {
+  assert.equal(dockerfileEnd(df("FROM a:1", "RUN <<EOF", "echo hi")).open, { kind: "heredoc", line: 2, heredoc: "EOF" });
+  assert.equal(dockerfileEnd(df("COPY <<a <<b /x/", "1", "a", "2")).open, { kind: "heredoc", line: 1, heredoc: "b" });
+});
+
+test("dockerfileEnd: a complete last instruction, and the escape character", () => {
+  for (const text of [
+    "", "\n\n", df("RUN true"), "RUN true", df("RUN true", "", "# the end \\"), df("RUN a \\", "  && b", "# done \\"),
+    df("# escape=`", "RUN dir c:\\"), df("RUN <<EOF", "x \\", "EOF"), df("RUN <<EOF \\", "  && true", "x \\", "EOF", "# c"),
+  ]) {
+    assert.is(dockerfileEnd(text).open, undefined, JSON.stringify(text));
+  }
+  assert.is(dockerfileEnd(df("RUN true")).escape, "\\");
+  assert.is(dockerfileEnd(df("# escape=`", "RUN true")).escape, "`");
+  assert.throws(() => dockerfileEnd(df("# escape=x", "RUN true")), /invalid escape token/);
 });
 
 // --- rewriteImageRefs --------------------------------------------------------------

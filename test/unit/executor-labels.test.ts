@@ -26,10 +26,13 @@ test("quotes, $ and the escape character are escaped, so values are taken litera
 test("a missing final newline is added; CRLF files get CRLF", () => {
   assert.is(labelsInDockerfile("FROM x", { k: "v" }).dockerfile, 'FROM x\nLABEL "k"="v"\n');
   assert.is(labelsInDockerfile("FROM x\r\nRUN true\r\n", { k: "v" }).dockerfile, 'FROM x\r\nRUN true\r\nLABEL "k"="v"\r\n');
+  // A lone CR ends no line: the parser drops it from the end of the line.
+  assert.is(labelsInDockerfile("FROM x\nRUN true\r", { k: "v" }).dockerfile, 'FROM x\nRUN true\r\nLABEL "k"="v"\n');
 });
 
 test("a last instruction that continues past the end, or a label that can't be one line: the API's labels", () => {
-  for (const df of ["FROM x\nRUN true \\\n", "FROM x\nRUN true \\  \n\n# c\n\n", "FROM x\nRUN true \\\\\n", "# escape=`\nFROM x\nRUN true `\n"]) {
+  for (const df of ["FROM x\nRUN true \\\n", "FROM x\nRUN true \\  \n\n# c\n\n", "FROM x\nRUN true \\\\\n", "# escape=`\nFROM x\nRUN true `\n",
+    "FROM x\r\nRUN true \\\r\n  # c\r\n", "FROM x\nRUN <<EOF\necho hi\n", "FROM x\nCOPY <<a <<b /x/\n1\na\n2 \n", "# escape=x\nFROM x\n"]) {
     assert.equal(labelsInDockerfile(df, L), { dockerfile: df, labels: L }, JSON.stringify(df));
   }
   for (const labels of [{ k: "a\nb" }, { "a\nb": "v" }, { "a=b": "v" }, { "": "v" }] as Record<string, string>[]) {

@@ -1,6 +1,7 @@
 // Plans as artifacts: waves, --only selections, results merging, plan files, the graph.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { determineChanges } from "../../src/core/changes.js";
 import { groupIntoWaves } from "../../src/core/waves.js";
 import { selectBuilds } from "../../src/core/select-builds.js";
 import { mergeResults, parseResultsFile, type RunResults } from "../../src/core/results.js";
@@ -42,8 +43,15 @@ test("--only keeps the named builds and lists the parents they need from the reg
   assert.equal(part.builds[1].dependsOn, ["sci/b"]);
   assert.equal(external, [{ id: "sci/a", baseTag: "127.0.0.1:5055/x/sci/a:1.0", buildTag: "127.0.0.1:5055/x/sci/a:1.0-3-c0ffee0" }]);
   assert.equal(part.waves, [["sci/b"], ["rel/b:1.0"]]);
-  assert.throws(() => selectBuilds(plan, ["sci/nope"], "plan.json"), (e: Error) => e instanceof InputError && /plan\.json: --only sci\/nope: no such build/.test(e.message));
+  assert.throws(() => selectBuilds(plan, ["sci/nope"], "plan.json"), (e: Error) => e instanceof InputError
+    && e.message === "plan.json: --only sci/nope: no such build in the plan; its builds are sci/a, sci/b, rel/a:1.0, rel/b:1.0");
   assert.is(selectBuilds(plan, [], "p").plan, plan);
+});
+
+test("--include and --ignore of something that is not a layer directory list the layer directories", () => {
+  const flags = { all: false, include: ["science/nope"], ignore: [], why: "changed" };
+  assert.throws(() => determineChanges(readLayers(RAW), [], flags), (e: Error) => e instanceof InputError
+    && e.message === "--include science/nope: not a layer directory (expected science/NAME or compat/NAME with a sciserver-image.json); the layer directories are compat/base, science/a, science/b, science/c");
 });
 
 test("results of several runs merge; results of another plan are refused", () => {
@@ -100,6 +108,31 @@ test("the graph shows layers, includes and final images, with touched ones marke
   assert.match(dot, '"sci/a" [label="sci/a:1.0", shape=box, style=filled, fillcolor="#ff9966"];');
   assert.match(dot, '"sci/c" [label="sci/c:1.0", shape=box];');
   assert.match(dot, '"rel/a:1.0" [label="rel/a:1.0", shape=box, style="rounded,filled", fillcolor="#ffee99"];');
+});
+
+test("names that would break Mermaid or DOT are escaped in the graph", () => {
+  // Compat directory names are whatever the file system allows, short of a slash.
+  const raw: RawLayerFiles[] = [
+    sci("a", { image: "a", compat: 'we"ird [x] #1 <b>' }, "FROM busybox:stable\n"),
+    { kind: "compat", dir: 'we"ird [x] #1 <b>', config: "{}", dockerfile: "RUN true\n" },
+    { kind: "compat", dir: "back\\slash\nnewline", config: "{}", dockerfile: "RUN true\n" },
+  ];
+  const snapshot = readLayers(raw);
+  const plan = planBuilds(snapshot, {
+    repo: "127.0.0.1:5055/x", git: GIT, buildTime: 1, buildArgs: {},
+    changes: { all: false, science: [], compat: ['we"ird [x] #1 <b>'], why: "changed" },
+  });
+  const changes = { all: false, science: [], compat: ['we"ird [x] #1 <b>'], why: "changed" };
+  const mermaid = renderGraph(snapshot, analyzeRepository(snapshot), plan, changes, "mermaid");
+  assert.match(mermaid, '  compat_we_ird__x___1__b_[/"compat/we#34;ird #91;x#93; #35;1 #60;b#62;"/]\n');
+  assert.match(mermaid, '  compat_back_slash_newline[/"compat/back#92;slash#10;newline"/]\n');
+  assert.match(mermaid, "  compat_we_ird__x___1__b_ -.-> rel_a_1_0\n");
+  const dot = renderGraph(snapshot, analyzeRepository(snapshot), plan, changes, "dot");
+  assert.match(dot, '  "compat/we\\"ird [x] #1 <b>" [label="compat/we\\"ird [x] #1 <b>", shape=parallelogram, style=filled, fillcolor="#ff9966"];\n');
+  assert.match(dot, '  "compat/back\\\\slash\\nnewline" [label="compat/back\\\\slash\\nnewline", shape=parallelogram];\n');
+  assert.match(dot, '  "compat/we\\"ird [x] #1 <b>" -> "rel/a:1.0" [style=dashed];\n');
+  // Every line of the graph is one statement: nothing a name holds starts a new one.
+  assert.is(mermaid.split("\n").length, 12, mermaid);
 });
 
 test.run();

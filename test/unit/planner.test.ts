@@ -2,7 +2,9 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { planBuilds } from "../../src/core/plan-builds.js";
-import { readLayers, type RawLayerFiles } from "../../src/core/layer-config.js";
+import { analyzeRepository } from "../../src/core/analyze-repository.js";
+import { externalBases } from "../../src/core/external-bases.js";
+import { checkImageNames, readLayers, type RawLayerFiles } from "../../src/core/layer-config.js";
 import { compareVersions } from "../../src/core/versions.js";
 import { parseRef } from "../../src/core/revision-range.js";
 import { InputError, type ChangeSet, type Plan, type RepoSnapshot } from "../../src/core/types.js";
@@ -62,11 +64,13 @@ test("tags, labels and build-number names follow the seed", () => {
   assert.equal(s.request.labels, {
     "org.sciserver.science.nist-basic-2.version": "2.0-42-f90dbd6",
     "org.sciserver.science.nist-basic-2.buildtime": "1700000000",
+    "org.sciserver.science.nist-basic-2.inputs": s.request.inputsDigest,
   });
   assert.equal(c.request.tags, ["reg.example.org/ci/rel/nist-basic:2.0", "reg.example.org/ci/rel/nist-basic:2.0-42-f90dbd6"]);
   assert.equal(c.request.labels, {
     "org.sciserver.compat.version": "nist-basic:2.0-42-f90dbd6",
     "org.sciserver.compat.buildtime": "1700000000",
+    "org.sciserver.compat.inputs": c.request.inputsDigest,
   });
   assert.equal(p.repo, "reg.example.org/ci");
   assert.equal(p.buildNumber, 42);
@@ -277,6 +281,107 @@ test("errors name the file and the problem", () => {
   for (const [raw, pattern] of cases) throwsInput(() => plan(raw, { all: true }), pattern);
 });
 
+test("a compat fragment that ends inside an instruction is refused, naming file and line, however it is hidden", () => {
+  const a = sci("a", { image: "a", compat: "base" }, "FROM busybox:stable\n");
+  const cases: [string, RegExp][] = [
+    ["RUN echo x \\\n# done\n", /^compat\/base\/Dockerfile: line 1: the fragment's last instruction ends in a line continuation/],
+    ["RUN echo x \\\n\n   \n", /^compat\/base\/Dockerfile: line 1: the fragment's last instruction ends in a line continuation/],
+    ["COPY a /a\r\nRUN echo x \\\r\n  && y \\ \t\r\n  # done\r\n", /^compat\/base\/Dockerfile: line 3: the fragment's last instruction ends in a line continuation/],
+    ["RUN echo a\\\\\n# c\n", /^compat\/base\/Dockerfile: line 1: the fragment's last instruction ends in a doubled escape character/],
+    ["RUN <<EOF\necho hi\n", /^compat\/base\/Dockerfile: line 1: unterminated heredoc <<EOF$/],
+    ["# escape=`\nRUN dir c:\\ `\n", /^compat\/base\/Dockerfile: line 1: parser directive "escape" has no effect/],
+    ["\n\n# escape=`\nRUN dir c:\\ `\n", /^compat\/base\/Dockerfile: line 3: parser directive "escape" has no effect/],
+  ];
+  for (const [fragment, pattern] of cases) throwsInput(() => plan([a, cmp("base", [], fragment)], { all: true }), pattern);
+  // Continuations that end before the fragment does are fine, and what follows stays an instruction.
+  for (const fragment of ["RUN echo x \\\n  && echo y\n# done \\\n", "RUN <<EOF\nx \\\nEOF\n", "RUN echo `\n"]) {
+    const p = plan([a, cmp("base", [], fragment)], { all: true });
+    assert.match(p.builds[1].request.dockerfile, /\n\nENV SCISERVER_IMAGE=a:1\.0-42-f90dbd6\n$/);
+  }
+});
+
+function checkCompatCopiesFromTools(p: Plan): void {
+  assert.equal(ids(p).sort(), ["rel/a:1.0", "rel/tools:1.0", "sci/tools"]);
+  const rel = p.builds.find((b) => b.id === "rel/a:1.0")!;
+  assert.equal(rel.dependsOn, ["sci/tools"]);
+  assert.equal(rel.reasons, ["science layer sci/tools rebuilt (compat base copies from it, included by jupyter)"]);
+  assert.equal(rel.request.imageRewrites, { "prod.example.org:5000/x/sci/tools:1.0": "reg.example.org/ci/sci/tools:1.0" });
+  assert.match(rel.request.dockerfile, /^(COPY --from=|RUN --mount=type=bind,from=)reg\.example\.org\/ci\/sci\/tools:1\.0[ ,]/m);
+  assert.not.match(rel.request.dockerfile, /prod\.example\.org/);
+}
+
+test("a compat fragment's COPY --from a science layer: pointed at --repo, a dependency, a reason to rebuild, a base to pull", () => {
+  const raw = [
+    sci("tools", { image: "tools", compat: "plain" }, "FROM busybox:stable\n"),
+    sci("a", { image: "a", compat: "jupyter" }, "FROM busybox:stable\n"),
+    cmp("plain", []),
+    cmp("base", [], "COPY --from=prod.example.org:5000/x/sci/tools:1.0 /t /t\n"),
+    cmp("jupyter", ["base"]),
+  ];
+  const p = plan(raw, { science: ["tools"] });
+  checkCompatCopiesFromTools(p);
+  // A RUN --mount from= the layer is the same kind of reference.
+  raw[3] = cmp("base", [], "RUN --mount=type=bind,from=prod.example.org:5000/x/sci/tools:1.0,target=/t cp -r /t /t2\n");
+  checkCompatCopiesFromTools(plan(raw, { science: ["tools"] }));
+  const sciMount = plan([...raw, sci("b", { image: "b" }, "FROM busybox:stable\nRUN --mount=from=sci/tools:1.0,target=/t true\n")], { science: ["tools"] });
+  assert.equal(sciMount.builds.find((b) => b.id === "sci/b")!.dependsOn, ["sci/tools"]);
+  assert.match(sciMount.builds.find((b) => b.id === "sci/b")!.request.dockerfile, /--mount=from=reg\.example\.org\/ci\/sci\/tools:1\.0,/);
+  raw[3] = cmp("base", [], "COPY --from=prod.example.org:5000/x/sci/tools:1.0 /t /t\n");
+
+  // Not built by the plan: pulled from this run's registry before building.
+  const compatOnly = plan(raw, { compat: ["base"] });
+  assert.equal(ids(compatOnly), ["rel/a:1.0"]);
+  assert.equal(compatOnly.builds[0].dependsOn, []);
+  assert.equal(externalBases(compatOnly).sort(), ["reg.example.org/ci/sci/a:1.0", "reg.example.org/ci/sci/tools:1.0"]);
+});
+
+test("only a path ending in sci/{target} with tag {version} names a science layer", () => {
+  const raw = [
+    sci("python", { image: "python", version: "3.11", compat: "base" }, "FROM python:3.11\n"),
+    sci("essentials", { image: "essentials", version: "2.4" }, "FROM busybox:stable\n"),
+    sci("user", { image: "user" }, "FROM reg.example.org/x/rel/essentials:2.4\nCOPY --from=python:3.11 /a /a\n"),
+    cmp("base", [], "COPY --from=essentials:2.4 /e /e\n"),
+  ];
+  const p = plan(raw, { all: true });
+  for (const b of p.builds) {
+    assert.equal(b.request.imageRewrites, {}, b.id);
+    assert.equal(b.dependsOn, b.kind === "compat" ? [`sci/${b.target}`] : [], b.id);
+  }
+  assert.match(p.builds.find((b) => b.id === "sci/user")!.request.dockerfile, /^FROM reg\.example\.org\/x\/rel\/essentials:2\.4$/m);
+  assert.equal(ids(plan(raw, { science: ["essentials"] })), ["sci/essentials", "rel/essentials:2.4"]);
+  assert.equal(analyzeRepository(readLayers(raw)).warnings, []);
+});
+
+test("a reference that looks like a science layer but names none is a warning naming the closest layer", () => {
+  const digest = "sha256:" + "0".repeat(64);
+  const raw = [
+    sci("tools", { image: "tools", version: "1.0" }, "FROM busybox:stable\n"),
+    sci("astro-base", { image: "astro", version: "2.0", compat: undefined }, "FROM busybox:stable\n"),
+    sci("a", { image: "a" }, [
+      "FROM reg.example.org/x/sci/tols:1.0",
+      "COPY --from=sci/tools:1.1 /a /a",
+      "COPY --from=sci/astro-base /b /b",
+      `COPY --from=sci/tools:1.0@${digest} /c /c`,
+      "",
+    ].join("\n")),
+    sci("astro", { image: "astro", version: "2.0" }, "FROM sci/astro-base:2.0\n"),
+    cmp("base", [], "RUN true\nCOPY --from=sci/toolz:1.0 /d /d\n"),
+  ];
+  const warnings = analyzeRepository(readLayers(raw)).warnings;
+  assert.equal(warnings.length, 5, warnings.join("\n"));
+  assert.match(warnings[0], /^science\/a\/Dockerfile: line 1: reg\.example\.org\/x\/sci\/tols:1\.0 names no science layer of this repository, so it is pulled as written \(did you mean sci\/tools:1\.0\?\)$/);
+  assert.match(warnings[1], /^science\/a\/Dockerfile: line 2: sci\/tools:1\.1 names no .*\(did you mean sci\/tools:1\.0\?\)$/);
+  assert.match(warnings[2], /^science\/a\/Dockerfile: line 3: sci\/astro-base names no .*\(did you mean sci\/astro-base:2\.0\?\)$/);
+  assert.match(warnings[3], /^science\/a\/Dockerfile: line 4: sci\/tools:1\.0@sha256:0+ is pinned by digest, so it is pulled as written: not this run's sci\/tools:1\.0, and not rebuilt with it$/);
+  assert.match(warnings[4], /^compat\/base\/Dockerfile: line 2: sci\/toolz:1\.0 names no .*\(did you mean sci\/tools:1\.0\?\)$/);
+  // None of them is a dependency or rewritten.
+  const a = plan(raw, { science: ["tools"] }).builds.find((b) => b.id === "sci/a");
+  assert.is(a, undefined);
+  const all = plan(raw, { all: true });
+  assert.equal(all.builds.find((b) => b.id === "sci/a")!.request.imageRewrites, {});
+  assert.equal(all.builds.find((b) => b.id === "rel/a:1.0")!.request.imageRewrites, {});
+});
+
 test("a plan serializes to JSON and back unchanged", () => {
   const p = plan(NIST, { all: true });
   assert.equal(JSON.parse(JSON.stringify(p)), p);
@@ -284,16 +389,47 @@ test("a plan serializes to JSON and back unchanged", () => {
 
 test("--ref: a revision, or a range and the commit it ends at", () => {
   assert.equal(parseRef("HEAD~3"), { kind: "revision", ref: "HEAD~3" });
-  assert.equal(parseRef("v1..v2"), { kind: "range", ref: "v1..v2", end: "v2" });
+  assert.equal(parseRef("v1..v2"), { kind: "range", ref: "v1..v2", end: "v2", start: "v1" });
   assert.equal(parseRef("main...feature"), { kind: "range", ref: "main...feature", end: "feature" });
   // no end, or HEAD: the checkout itself
-  assert.equal(parseRef("abc123.."), { kind: "range", ref: "abc123..", end: undefined });
-  assert.equal(parseRef("abc123..HEAD"), { kind: "range", ref: "abc123..HEAD", end: undefined });
+  assert.equal(parseRef("abc123.."), { kind: "range", ref: "abc123..", end: undefined, start: "abc123" });
+  assert.equal(parseRef("abc123..HEAD"), { kind: "range", ref: "abc123..HEAD", end: undefined, start: "abc123" });
+  assert.equal(parseRef("..v2"), { kind: "range", ref: "..v2", end: "v2", start: "HEAD" });
   // a tag with dots is a revision; git's shorthands for one commit's changes are ranges
   assert.equal(parseRef("v1.2.3"), { kind: "revision", ref: "v1.2.3" });
-  assert.equal(parseRef("v2^!"), { kind: "range", ref: "v2^!", end: "v2" });
-  assert.equal(parseRef("HEAD^-"), { kind: "range", ref: "HEAD^-", end: undefined });
-  assert.equal(parseRef("main^-2"), { kind: "range", ref: "main^-2", end: "main" });
+  assert.equal(parseRef("v2^!"), { kind: "range", ref: "v2^!", end: "v2", ownChanges: { revision: "v2", parent: 1 } });
+  assert.equal(parseRef("HEAD^-"), { kind: "range", ref: "HEAD^-", end: undefined, ownChanges: { revision: "HEAD", parent: 1 } });
+  assert.equal(parseRef("main^-2"), { kind: "range", ref: "main^-2", end: "main", ownChanges: { revision: "main", parent: 2 } });
+  // what git would take for several revisions
+  for (const ref of ["^v1", "v2^@", "main^-0"]) assert.throws(() => parseRef(ref), (e: Error) => e instanceof InputError && e.message.startsWith(`--ref ${ref}: `), ref);
+});
+
+test("a version or name that makes a tag docker refuses is bad input naming the layer's file", () => {
+  const git = { commit: "c0ffee".padEnd(40, "0"), shortCommit: "c0ffee0", buildNumber: 1234 };
+  const layer = (meta: Record<string, unknown>): RawLayerFiles[] => [
+    { kind: "science", dir: "x", config: JSON.stringify({ image: "x", compat: "base", ...meta }), dockerfile: "FROM busybox:stable\n" },
+  ];
+  const refusal = (meta: Record<string, unknown>, repo = "registry.example.org/images") => {
+    try {
+      checkImageNames(readLayers(layer(meta)), repo, git);
+    } catch (e) {
+      assert.instance(e, InputError);
+      return (e as Error).message;
+    }
+    return undefined;
+  };
+  // The tag is {version}-{n}-{h}: 128 characters at most, so the version gets what n and h leave.
+  const fits = "1" + ".0".repeat((128 - "-1234-c0ffee0".length - 1) / 2);
+  assert.is(`${fits}-1234-c0ffee0`.length, 128);
+  assert.is(refusal({ version: fits }), undefined);
+  assert.is(refusal({ version: `${fits}0` }),
+    `science/x/sciserver-image.json: version ${fits}0 makes the tag "${fits}0-1234-c0ffee0" 129 characters long, over docker's limit of 128`);
+  // A name, registry included, is 255 characters at most.
+  const long = "t".repeat(255 - "registry.example.org/images/sci/".length);
+  assert.is(refusal({ target: long }), undefined);
+  assert.is(refusal({ target: `${long}t` }),
+    `science/x/sciserver-image.json: target makes the image name "registry.example.org/images/sci/${long}t" 256 characters long, over docker's limit of 255 (with repo registry.example.org/images)`);
+  assert.match(refusal({ image: `${long}t` })!, /^science\/x\/sciserver-image\.json: image makes the image name "registry\.example\.org\/images\/rel\/t+" 256 characters long/);
 });
 
 test.run();

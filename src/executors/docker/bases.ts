@@ -22,7 +22,12 @@ export interface BaseSettings {
  */
 export async function prepareBases(
   docker: Dockerode, creds: DockerCredentials, plan: Plan, external: ExternalParent[], s: BaseSettings,
-): Promise<void> {
+): Promise<Record<string, string>> {
+  /** Base reference -> the image id it was found at: builds are pinned to it (see pinParents). */
+  const pins: Record<string, string> = {};
+  const pin = async (ref: string, image: string) => {
+    pins[ref] = (await docker.getImage(image).inspect()).Id;
+  };
   const fromParents = new Set(external.map((p) => p.baseTag));
   const others = externalBases(plan).filter((ref) => !fromParents.has(ref));
   const signal = s.signal ?? new AbortController().signal;
@@ -59,21 +64,25 @@ export async function prepareBases(
     if (failure) throw cannotPull(`parent ${p.id}`, p.buildTag, failure.message);
     const { name, tag } = splitTag(p.baseTag);
     await docker.getImage(p.buildTag).tag({ repo: name, tag });
+    await pin(p.baseTag, p.buildTag);
     s.out.write(`[${p.id}] pulled ${p.buildTag}\n`);
   }
   for (const ref of others) {
     const failure = await pull(ref);
     if (!failure) {
+      await pin(ref, ref);
       s.out.write(`[base] pulled ${ref}\n`);
       continue;
     }
     if (!failure.notFound) throw cannotPull("base image", ref, failure.message);
     if (await hasImage(docker, ref)) {
+      await pin(ref, ref);
       s.out.write(`[base] ${ref}: not in the registry (${failure.message}); using the engine's own copy\n`);
     } else {
       throw new InputError(`base image ${ref} is neither in the registry nor in the engine (${failure.message}); build it first (e.g. --include its directory)`);
     }
   }
+  return pins;
 }
 
 async function hasImage(docker: Dockerode, ref: string): Promise<boolean> {

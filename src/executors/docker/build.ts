@@ -1,10 +1,14 @@
-// One build request, carried out through the Engine API (`POST /build`, classic builder).
+// One build request, carried out through the Engine API (`POST /build`): the classic builder, or
+// BuildKit (`version=2`, see buildkit.ts).
 import type Dockerode from "dockerode";
+import type { Builder } from "../../core/builder-choice.js";
 import { parseDockerfile } from "../../core/dockerfile.js";
 import type { BuildRequest } from "../../core/types.js";
 import { registryOf, type DockerCredentials, type RegistryAuth } from "./auth.js";
 import { collectContext, DOCKERFILE_NAME, packContext } from "./context.js";
 import { labelsInDockerfile } from "./labels.js";
+import { startBuildkitBuild, type BuildkitSettings } from "./buildkit.js";
+import { pinnedIdsAsTags } from "./builder.js";
 import { engineErrorMessage, messageError, readMessages, type EngineMessage } from "./messages.js";
 
 export interface BuildSettings {
@@ -19,6 +23,13 @@ export interface BuildSettings {
   output: (text: string) => void;
   /** A whole line from us rather than the engine. */
   note: (line: string) => void;
+  /** What the live view shows the build doing (BuildKit; the classic builder's `Step k/n` lines say it). */
+  state: (doing: string) => void;
+  builder: Builder;
+  /** `--network`: the network mode of RUN steps; undefined leaves it to the engine. */
+  network?: string;
+  /** BuildKit only. */
+  buildkit?: BuildkitSettings;
 }
 
 export interface BuiltImage {
@@ -32,10 +43,29 @@ export async function buildRequest(docker: Dockerode, request: BuildRequest, s: 
   // The planner already pointed references to this repository's layers at the run's --repo
   // (request.imageRewrites says which): the request's Dockerfile is built as it stands, with its
   // labels added as one LABEL instruction (one build step rather than one per label).
-  const { dockerfile, labels } = labelsInDockerfile(request.dockerfile, request.labels);
-  const registryconfig = await pullCredentials(request.dockerfile, buildargs, s);
+  // BuildKit sets the `labels` parameter's labels on the image without steps; the Dockerfile then
+  // stays the same from build to build, which matters as BuildKit's `COPY .` sees it (context.ts).
+  const { dockerfile, labels } = s.builder === "buildkit"
+    ? { dockerfile: request.dockerfile, labels: request.labels }
+    : labelsInDockerfile(request.dockerfile, request.labels);
+  const bases = parseDockerfile(request.dockerfile, buildargs).imageRefs.map((r) => r.image);
+  // --pull is done here rather than by the engine, which would also try to pull the image ids
+  // that parents are pinned to (and fail): only bases named by reference are pulled.
+  if (s.pull) for (const ref of bases.filter((b) => !IMAGE_ID.test(b))) await pullBase(docker, ref, s);
+  const registryconfig = await pullCredentials(bases, s);
   const entries = await collectContext(s.rootDir, request.contexts);
-  const context = packContext(entries, dockerfile);
+  // BuildKit can't take an image id for a base (the classic builder can): it gets a tag instead.
+  const pinned = s.builder === "buildkit" ? await pinnedIdsAsTags(docker, dockerfile) : undefined;
+  const context = packContext(entries, pinned?.dockerfile ?? dockerfile, { dockerignore: s.builder === "classic" });
+
+  if (s.builder === "buildkit") {
+    try {
+      return await startBuildkitBuild(docker, request, context, { buildargs, labels, registryconfig }, s);
+    } finally {
+      context.destroy();
+      await pinned?.release();
+    }
+  }
 
   let imageId: string | undefined;
   let failure: string | undefined;
@@ -48,12 +78,13 @@ export async function buildRequest(docker: Dockerode, request: BuildRequest, s: 
         labels,
         buildargs,
         nocache: s.noCache,
-        pull: s.pull,
+        pull: false,
         dockerfile: DOCKERFILE_NAME,
         rm: true,
         forcerm: true,
         registryconfig: registryconfig as Dockerode.RegistryConfig,
         abortSignal: s.signal,
+        ...(s.network ? { networkmode: s.network } : {}),
       });
     } catch (e) {
       if (s.signal.aborted) throw e;
@@ -78,8 +109,8 @@ export async function buildRequest(docker: Dockerode, request: BuildRequest, s: 
  * X-Registry-Config for pulling the Dockerfile's base images: credentials for exactly the
  * registries it names. A credential problem only warns: the base may well be in the engine.
  */
-async function pullCredentials(dockerfile: string, buildArgs: Record<string, string>, s: BuildSettings) {
-  const registries = new Set(parseDockerfile(dockerfile, buildArgs).imageRefs.map((r) => registryOf(r.image)));
+async function pullCredentials(bases: string[], s: BuildSettings) {
+  const registries = new Set(bases.filter((b) => !IMAGE_ID.test(b)).map(registryOf));
   const config: Record<string, RegistryAuth> = {};
   for (const registry of registries) {
     try {
@@ -90,6 +121,22 @@ async function pullCredentials(dockerfile: string, buildArgs: Record<string, str
     }
   }
   return Object.keys(config).length ? config : undefined;
+}
+
+/** A pinned parent: `sha256:` and the image id, as `pinParents` writes it. */
+const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
+
+async function pullBase(docker: Dockerode, ref: string, s: BuildSettings): Promise<void> {
+  s.note(`pulling ${ref} (--pull)`);
+  let failure: string | undefined;
+  try {
+    const stream = await docker.pull(ref, { authconfig: (await s.creds.forImage(ref)) ?? {}, abortSignal: s.signal });
+    await readMessages(stream, (m) => { failure ??= messageError(m); }, s.signal);
+  } catch (e) {
+    if (s.signal.aborted) throw e;
+    failure ??= engineErrorMessage(e);
+  }
+  if (failure) throw new Error(`--pull: cannot pull ${ref}: ${s.creds.redact(failure)}`);
 }
 
 /** Build output as text; pull progress bars (repeated per layer) are left out. */

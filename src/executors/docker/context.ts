@@ -4,19 +4,15 @@
 // directories are merged by relative path, a later one replacing an earlier one. The tar is
 // generated while the engine reads it: file contents are streamed, never buffered whole, and
 // nothing is written to disk.
-import dockerignore from "@balena/dockerignore";
-import type { Stats } from "node:fs";
 import { createReadStream } from "node:fs";
-import { lstat, readFile, readdir, readlink } from "node:fs/promises";
-import { isAbsolute, join, posix, relative, resolve, sep } from "node:path";
+import { lstat } from "node:fs/promises";
+import { isAbsolute, relative, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
 import tar from "tar-stream";
+import { overlayContexts } from "../../core/context-overlay.js";
+import { DOCKERFILE_NAME, listContextDir, type ContextEntry } from "../../io/context-files.js";
 
-/**
- * Name the generated Dockerfile gets inside the context. Files of that name in a context
- * directory are dropped so they can't shadow it.
- */
-export const DOCKERFILE_NAME = ".image-builder.Dockerfile";
+export { DOCKERFILE_NAME, type ContextEntry };
 
 /**
  * The context's root `.dockerignore`, generated. The engine reads the Dockerfile first and only
@@ -28,49 +24,32 @@ const GENERATED_DOCKERIGNORE = `${DOCKERFILE_NAME}\n.dockerignore\n`;
 
 type TarHeader = Partial<tar.Header> & { name: string };
 
-// A CommonJS module whose typings only describe `.default` (which it also sets at runtime).
-const ignore = dockerignore.default;
-
-export interface ContextEntry {
-  /** Path inside the context, `/`-separated, no leading `./`. */
-  name: string;
-  type: "file" | "directory" | "symlink";
-  /** Absolute path on disk. */
-  source: string;
-  mode: number;
-  mtime: Date;
-  size: number;
-  linkname?: string;
-}
-
 /**
  * Lists the merged context of `contexts` (repository-relative, in overlay order).
  * Cheap (lstat only), so a missing directory fails the build before the engine is involved.
  * Returns entries sorted by name, so parents precede their contents.
  */
 export async function collectContext(rootDir: string, contexts: string[]): Promise<ContextEntry[]> {
-  const merged = new Map<string, ContextEntry>();
+  const listings: ContextEntry[][] = [];
   for (const ctx of contexts) {
     const dir = resolveInside(rootDir, ctx);
     const st = await lstat(dir).catch(() => undefined);
     if (!st?.isDirectory()) throw new Error(`build context ${ctx} is not a directory (in ${rootDir})`);
-    for (const entry of await walkContext(dir)) {
-      // A file (or symlink) replacing a directory of an earlier context takes its contents with
-      // it; left in, they would make a tar that can't be extracted.
-      if (merged.get(entry.name)?.type === "directory" && entry.type !== "directory") {
-        for (const name of merged.keys()) if (name.startsWith(`${entry.name}/`)) merged.delete(name);
-      }
-      merged.set(entry.name, entry);
-    }
+    listings.push(listContextDir(dir));
   }
-  return [...merged.keys()].sort().map((name) => merged.get(name)!);
+  return overlayContexts(listings);
 }
 
 /**
  * Streams `entries` plus the Dockerfile text as an uncompressed tar. tar-stream's pack is a
  * streamx stream; it is wrapped as a Node Readable, whose destroy() also stops the packing.
+ *
+ * `dockerignore: false` leaves out the generated `.dockerignore`: the engine's BuildKit (up to
+ * engine 23 at least) applies no `.dockerignore` to a context sent as a tar, so it would only be
+ * copied by `COPY .` (as the Dockerfile is: hiding it needs the context served through a BuildKit
+ * session, as the docker CLI does; see README, "Builders").
  */
-export function packContext(entries: ContextEntry[], dockerfile: string): Readable {
+export function packContext(entries: ContextEntry[], dockerfile: string, o: { dockerignore: boolean } = { dockerignore: true }): Readable {
   const pack = tar.pack();
   void (async () => {
     for (const e of entries) {
@@ -85,60 +64,10 @@ export function packContext(entries: ContextEntry[], dockerfile: string): Readab
     }
     const generated = { mode: 0o644, mtime: new Date(), uid: 0, gid: 0, type: "file" } as const;
     await addEntry(pack, { ...generated, name: DOCKERFILE_NAME }, Buffer.from(dockerfile, "utf8"));
-    await addEntry(pack, { ...generated, name: ".dockerignore" }, Buffer.from(GENERATED_DOCKERIGNORE, "utf8"));
+    if (o.dockerignore) await addEntry(pack, { ...generated, name: ".dockerignore" }, Buffer.from(GENERATED_DOCKERIGNORE, "utf8"));
     pack.finalize();
   })().catch((err: Error) => pack.destroy(err));
   return Readable.from(pack, { objectMode: false });
-}
-
-/** One context directory, filtered by its own `.dockerignore` (docker CLI semantics). */
-async function walkContext(dir: string): Promise<ContextEntry[]> {
-  const rules = await readFile(join(dir, ".dockerignore"), "utf8").catch((e: NodeJS.ErrnoException) => {
-    if (e.code === "ENOENT") return "";
-    throw e;
-  });
-  const ig = ignore().add(rules);
-  const exceptions = exceptionPatterns(rules);
-  const out: ContextEntry[] = [];
-
-  const walk = async (abs: string, rel: string): Promise<void> => {
-    const children = await readdir(abs, { withFileTypes: true });
-    for (const child of children) {
-      // The root's Dockerfile name and .dockerignore are generated; theirs would collide.
-      if (!rel && (child.name === DOCKERFILE_NAME || child.name === ".dockerignore")) continue;
-      const name = rel ? `${rel}/${child.name}` : child.name;
-      const source = join(abs, child.name);
-      const st = await lstat(source);
-      const ignored = ig.ignores(name);
-      if (st.isDirectory()) {
-        // Like docker: an ignored directory is still walked if an exception (`!pattern`) could
-        // re-include something below it; it just gets no entry of its own.
-        if (ignored && !exceptions.some((p) => `${p}/`.startsWith(`${name}/`))) continue;
-        if (!ignored) out.push(toEntry(name, source, st, "directory"));
-        await walk(source, name);
-      } else if (!ignored) {
-        if (st.isFile()) out.push(toEntry(name, source, st, "file"));
-        else if (st.isSymbolicLink()) out.push({ ...toEntry(name, source, st, "symlink"), linkname: await readlink(source) });
-        // Sockets, fifos and devices have no place in a build context; docker skips them too.
-      }
-    }
-  };
-  await walk(dir, "");
-  return out;
-}
-
-function toEntry(name: string, source: string, st: Stats, type: ContextEntry["type"]): ContextEntry {
-  return { name, type, source, mode: st.mode & 0o7777, mtime: st.mtime, size: type === "file" ? st.size : 0 };
-}
-
-/** The `!pattern` lines of a .dockerignore, cleaned like the patterns themselves are. */
-function exceptionPatterns(rules: string): string[] {
-  return rules
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l.startsWith("!"))
-    .map((l) => posix.normalize(l.slice(1).trim()).replace(/^\/+/, ""))
-    .filter((p) => p && p !== ".");
 }
 
 function addEntry(pack: tar.Pack, header: TarHeader, body?: Buffer): Promise<void> {

@@ -8,9 +8,18 @@ import { buildRequest, type BuiltImage } from "./build.js";
 import { checkEngine, connectEngine } from "./engine.js";
 import { formatDuration, Progress, type SummaryRow } from "./progress.js";
 import { pushTags } from "./push.js";
+import { messageError, readMessages } from "./messages.js";
 import { Schedule } from "./scheduler.js";
 import { prepareBases } from "./bases.js";
+import { checkReuse } from "./reuse.js";
 import type { ExternalParent } from "../../core/select-builds.js";
+import { buildTag, movingTag, pinParents, pushOrder } from "../../core/publishing.js";
+import type { TagResult } from "../../core/results.js";
+import { RegistryClient } from "../../registry/client.js";
+import { splitTag } from "./push.js";
+import type { BuilderChoice } from "../../core/builder-choice.js";
+import { registryCacheSources } from "../../core/buildkit-cache.js";
+import { buildersOfPlan, prepareBuilder } from "./builder.js";
 
 export { checkEngine, connectEngine, type Engine } from "./engine.js";
 
@@ -37,6 +46,14 @@ export interface EngineRunOptions {
   dockerConfigDir?: string;
   /** Parents built by another run of the plan (`run --only`): fetched from the registry first. */
   external?: ExternalParent[];
+  /** Push a build tag that the registry holds with other inputs (it is refused otherwise). */
+  overwrite?: boolean;
+  /** `--builder`; default auto: BuildKit where the engine has it. */
+  builder?: BuilderChoice;
+  /** `--network`: RUN steps' network mode; default: what the engine has. */
+  network?: string;
+  /** BuildKit: use the registry's images of each request and its parents as cache (default true). */
+  registryCache?: boolean;
 }
 
 /**
@@ -64,10 +81,19 @@ export interface RunResult {
 export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<RunResult> {
   const schedule = new Schedule(plan.builds);
   const engine = connectEngine();
-  await checkEngine(engine);
+  const facts = await checkEngine(engine);
+  const builder = await prepareBuilder(engine.docker, facts, opts.builder ?? "auto", opts.network);
   const creds = await DockerCredentials.load(opts.dockerConfigDir);
+  const builders = await buildersOfPlan(engine.docker, creds, plan, builder, opts.builder ?? "auto",
+    (line) => opts.out.write(`${creds.redact(line)}\n`), opts.signal ?? new AbortController().signal);
   // Before any build: bases the plan does not build, from the registry (or refused).
-  await prepareBases(engine.docker, creds, plan, opts.external ?? [], opts);
+  // Every image a build names from this repository is pinned to the exact image found or built
+  // for it in this run: reference -> image id.
+  const pins: Record<string, string> = await prepareBases(engine.docker, creds, plan, opts.external ?? [], opts);
+  // Build tags already in the registry are checked over its HTTP API before anything is built.
+  const registry = opts.push ? new RegistryClient(creds) : undefined;
+  // Said once, when building starts (after any refusal, which is the run's one line).
+  opts.out.write(`image-builder: building with ${builder.reason}${builder.network ? `, network ${builder.network}` : ""}\n`);
   const live = opts.progress === "auto" && Boolean((opts.out as { isTTY?: boolean }).isTTY);
   const progress = new Progress({ out: opts.out, live, logDir: opts.logDir, redact: (t) => creds.redact(t) });
   const builds = new Map(plan.builds.map((b) => [b.id, b]));
@@ -105,27 +131,51 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<R
   opts.signal?.addEventListener("abort", onInterrupt);
   if (opts.signal?.aborted) onInterrupt();
 
-  const onBuilt = (id: string, image: BuiltImage, durationMs: number) => {
+  /** A build's image is there (built, or reused): children may start, pinned to it. */
+  const onImage = (id: string, image: BuiltImage, durationMs: number, reuse?: { push: boolean; registryDigest?: string }) => {
     schedule.succeed(id);
-    const tags = builds.get(id)!.request.tags;
+    const build = builds.get(id)!;
+    pins[movingTag(build.request)] = image.imageId;
+    const tags = build.request.tags;
     const outcome: BuildOutcome = {
-      id, status: "built", durationMs, pushed: false,
+      id, status: reuse ? "reused" : "built", durationMs, pushed: false,
       outputs: { "docker-image-hash": image.imageId, "docker-image-repo-tag": [...tags], "docker-image-timestamp": image.created },
     };
     outcomes.set(id, outcome);
-    progress.result(id, `built ${image.imageId} in ${formatDuration(durationMs)}`);
+    progress.result(id, reuse
+      ? `reused ${image.imageId} (${buildTag(build.request)} has the same inputs)`
+      : `built ${image.imageId} in ${formatDuration(durationMs)}`);
     if (opts.push) {
       // A child is pushed only after its parents of this run are: the registry never holds a
       // child whose parent's push failed (or was stopped).
-      const parents = builds.get(id)!.dependsOn.map((p) => pushDone.get(p)).filter((p) => p !== undefined);
-      const done = Promise.all(parents).then((results) => {
+      const parents = build.dependsOn.map((p) => pushDone.get(p)).filter((p) => p !== undefined);
+      const done = Promise.all(parents).then((results): PushDone | Promise<PushDone> => {
         const notPushed = results.find((r) => r.result !== "pushed");
         // once the run is stopped, push() says why (interrupted, --fail-fast) for every image alike
-        return notPushed && !stopped ? notPushedBecause(outcome, `not pushed: parent ${notPushed.id} was not pushed`) : pushSlots(() => push(outcome, tags));
+        if (notPushed && !stopped) return notPushedBecause(outcome, `not pushed: parent ${notPushed.id} was not pushed`);
+        if (reuse && !reuse.push) return alreadyPublished(outcome, reuse.registryDigest!);
+        return pushSlots(() => push(outcome, pushOrder(build.request)));
       });
       pushDone.set(id, done);
       pushes.push(done.then(() => undefined));
     }
+  };
+
+  /** A reused build whose build tag the registry has: nothing to push but a stale moving tag. */
+  const alreadyPublished = async (outcome: BuildOutcome, digest: string): Promise<PushDone> => {
+    const request = builds.get(outcome.id)!.request;
+    const moving = movingTag(request);
+    const movingDigest = await registry!.getDigest(moving).catch(() => undefined);
+    if (movingDigest !== digest) {
+      // An earlier run got the build tag across but not the moving tag: finish its work.
+      return pushSlots(() => push(outcome, [moving], [{ tag: buildTag(request), pushed: true, digest }]));
+    }
+    outcome.tags = pushOrder(request).map((tag) => ({ tag, pushed: true, digest }));
+    outcome.outputs!["docker-image-digests"] = Object.fromEntries(outcome.tags.map((t) => [t.tag, digest]));
+    outcome.pushed = true;
+    pushResults.set(outcome.id, "pushed");
+    progress.result(outcome.id, "already in the registry");
+    return { id: outcome.id, result: "pushed" };
   };
 
   const notPushedBecause = (outcome: BuildOutcome, reason: string): PushDone => {
@@ -159,16 +209,37 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<R
     const t0 = Date.now();
     progress.begin(id, [`build ${id} (${build.kind}, from ${build.source})`, `tags: ${build.request.tags.join(" ")}`,
       `contexts: ${build.request.contexts.join(" ")}`]);
-    buildRequest(engine.docker, build.request, {
-      rootDir: opts.rootDir, noCache: opts.noCache, pull: opts.pull, buildArgs: opts.buildArgs, creds,
-      signal: ctl.signal,
-      output: (text) => progress.output(id, text),
-      note: (line) => progress.line(id, line),
-    })
-      .then(
-        (image) => onBuilt(id, image, Date.now() - t0),
-        (err) => onFailed(id, err, Date.now() - t0, ctl.signal.aborted),
-      )
+    const carryOut = async (): Promise<void> => {
+      const check = await checkReuse(engine.docker, registry, build, { overwrite: opts.overwrite ?? false });
+      const d = check.decision;
+      if (d.action === "refuse") throw new Error(d.message);
+      if (d.action === "reuse") {
+        const image = d.from === "engine"
+          ? await localImage(check.engineImageId!)
+          : await pullImage(buildTag(build.request), ctl.signal);
+        // The local moving tag follows, as after a build.
+        const { name, tag } = splitTag(movingTag(build.request));
+        await engine.docker.getImage(image.imageId).tag({ repo: name, tag });
+        onImage(id, image, Date.now() - t0, { push: d.push, registryDigest: check.registryDigest });
+        return;
+      }
+      const request = { ...build.request, dockerfile: pinParents(build.request, pins) };
+      const image = await buildRequest(engine.docker, request, {
+        rootDir: opts.rootDir, noCache: opts.noCache, pull: opts.pull, buildArgs: opts.buildArgs, creds,
+        signal: ctl.signal,
+        output: (text) => progress.output(id, text),
+        note: (line) => progress.line(id, line),
+        state: (doing) => progress.state(id, doing),
+        builder: builders.get(id) ?? builder.builder, network: builder.network,
+        buildkit: {
+          inlineCache: true,
+          cacheFrom: opts.registryCache === false ? [] : registryCacheSources(build.request, plan.repo, opts.buildArgs),
+        },
+      });
+      onImage(id, image, Date.now() - t0);
+    };
+    carryOut()
+      .catch((err) => onFailed(id, err, Date.now() - t0, ctl.signal.aborted))
       .catch((err) => progress.note(`[${id}] internal error: ${errorMessage(err)}`))
       .finally(() => {
         inFlight.delete(id);
@@ -176,15 +247,32 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<R
       });
   };
 
-  const push = async (outcome: BuildOutcome, tags: string[]): Promise<PushDone> => {
+  const localImage = async (imageId: string): Promise<BuiltImage> => {
+    const info = await engine.docker.getImage(imageId).inspect();
+    return { imageId: info.Id, created: info.Created };
+  };
+
+  /** A reused image the engine lacks: pulled by its build tag, so children can build on it. */
+  const pullImage = async (ref: string, signal: AbortSignal): Promise<BuiltImage> => {
+    const stream = await engine.docker.pull(ref, { authconfig: (await creds.forImage(ref)) ?? {}, abortSignal: signal });
+    let failure: string | undefined;
+    await readMessages(stream, (m) => { failure ??= messageError(m); }, signal);
+    if (failure) throw new Error(`pull ${ref}: ${creds.redact(failure)}`);
+    return localImage(ref);
+  };
+
+  /** Pushes `tags` in order (build tag first); `already`: tags the registry had before. */
+  const push = async (outcome: BuildOutcome, tags: string[], already: TagResult[] = []): Promise<PushDone> => {
     const id = outcome.id;
+    const results: TagResult[] = [...already, ...tags.map((tag) => ({ tag, pushed: false }))];
+    outcome.tags = results;
     if (stopped) return notPushedBecause(outcome, `not pushed: ${stopped}`);
     progress.phase(id, "pushing");
     try {
-      const digests = await pushTags(engine.docker, tags, {
+      await pushTags(engine.docker, tags, {
         creds, signal: pushAbort.signal, line: (text) => progress.line(id, text),
+        pushed: (tag, digest) => Object.assign(results.find((r) => r.tag === tag)!, { pushed: true, digest }),
       });
-      outcome.outputs!["docker-image-digests"] = digests;
       outcome.pushed = true;
       pushResults.set(id, "pushed");
       progress.result(id, `pushed ${tags.length} tag(s)`);
@@ -197,6 +285,9 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<R
       progress.result(id, `PUSH FAILED: ${outcome.reason}`);
       if (opts.failFast) stop(`push of ${id} failed (--fail-fast)`);
       return { id, result: "push failed" };
+    } finally {
+      const digests = results.filter((r) => r.digest).map((r) => [r.tag, r.digest!]);
+      if (digests.length) outcome.outputs!["docker-image-digests"] = Object.fromEntries(digests);
     }
   };
 
@@ -211,7 +302,7 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<R
     await Promise.all(pushes);
 
     const ordered = plan.builds.map((b) => outcomes.get(b.id)!);
-    const ok = !interrupted && ordered.every((o) => o.status === "built" && (!opts.push || o.pushed));
+    const ok = !interrupted && ordered.every((o) => (o.status === "built" || o.status === "reused") && (!opts.push || o.pushed));
     progress.summary(ordered.map((o) => summaryRow(o, builds.get(o.id)!.request.tags, pushResults.get(o.id))),
       footer(ordered, opts.push, interrupted));
     return { outcomes: ordered, ok, interrupted };
@@ -228,16 +319,26 @@ interface PushDone {
 }
 
 function summaryRow(o: BuildOutcome, tags: string[], pushResult?: PushResult): SummaryRow {
-  const result = o.status === "built" && pushResult ? pushResult : o.status;
-  return { id: o.id, result, durationMs: o.durationMs, imageId: o.outputs?.["docker-image-hash"], tags, reason: o.reason };
+  const hasImage = o.status === "built" || o.status === "reused";
+  const result = !hasImage || !pushResult ? o.status
+    : o.status === "built" ? pushResult
+    : pushResult === "pushed" ? "reused" : `reused, ${pushResult}`;
+  // Only an image that exists has tags; a failed or skipped build has none to show.
+  return { id: o.id, result, durationMs: o.durationMs, imageId: o.outputs?.["docker-image-hash"], tags: hasImage ? tags : [], reason: o.reason };
 }
 
-function footer(outcomes: BuildOutcome[], push: boolean, interrupted: boolean): string[] {
+/** `6 built, 1 reused, 2 failed, 3 not pushed`: what the run did, at a glance. */
+export function footer(outcomes: Pick<BuildOutcome, "status" | "pushed">[], push: boolean, interrupted: boolean): string[] {
   const counts = new Map<string, number>();
   for (const o of outcomes) counts.set(o.status, (counts.get(o.status) ?? 0) + 1);
-  const lines = [`${[...counts].map(([s, n]) => `${n} ${s}`).join(", ") || "nothing to build"}`];
+  const withImage = outcomes.filter((o) => o.status === "built" || o.status === "reused");
+  const notPushed = push ? withImage.filter((o) => !o.pushed).length : 0;
+  const parts = [...counts].map(([s, n]) => `${n} ${s}`);
+  if (notPushed) parts.push(`${notPushed} not pushed`);
+  const lines = [parts.join(", ") || "nothing to build"];
   if (interrupted) lines.push("Interrupted: builds in flight were cancelled and nothing more was pushed.");
-  if (!push && counts.get("built")) lines.push("Note: images were built but not pushed (use --push to push them).");
+  const allDone = outcomes.length > 0 && withImage.length === outcomes.length;
+  if (!push && !interrupted && allDone && counts.get("built")) lines.push("Note: images were built but not pushed (use --push to push them).");
   return lines;
 }
 

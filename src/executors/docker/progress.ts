@@ -96,6 +96,12 @@ export class Progress {
     return [...state.tail];
   }
 
+  /** What the live view shows a build doing, when its output lines don't say it (BuildKit). */
+  state(id: string, doing: string): void {
+    const state = this.builds.get(id);
+    if (state) state.doing = doing;
+  }
+
   /** Back in the live view for another phase (the push), timed from now. */
   phase(id: string, doing: string): void {
     const state = this.builds.get(id);

@@ -12,12 +12,20 @@ export interface PushSettings {
   retries?: number;
   /** First backoff; doubled for each retry. */
   backoffMs?: number;
+  /** Called as each tag lands, so a failure later still leaves a true record of what did. */
+  pushed?: (tag: string, digest: string) => void;
 }
 
-/** Pushes every tag, one after the other; returns tag -> registry digest. Throws on the first failure. */
+/**
+ * Pushes every tag, in the order given, one after the other; returns tag -> registry digest.
+ * Throws on the first failure: later tags are not pushed (callers put the build tag first).
+ */
 export async function pushTags(docker: Dockerode, tags: string[], s: PushSettings): Promise<Record<string, string>> {
   const digests: Record<string, string> = {};
-  for (const ref of tags) digests[ref] = await pushWithRetry(docker, ref, s);
+  for (const ref of tags) {
+    digests[ref] = await pushWithRetry(docker, ref, s);
+    s.pushed?.(ref, digests[ref]);
+  }
   return digests;
 }
 

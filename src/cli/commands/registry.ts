@@ -1,0 +1,189 @@
+// Commands that ask the registry (no engine): images, inspect, contains, export.
+import { Command, Option } from "commander";
+import { existsSync, statSync } from "node:fs";
+import { formatBuildTag, parseLayerQuery, readBreadcrumbs, resolveImageArgument, type Breadcrumbs } from "../../core/published.js";
+import { checkRepo, parseRepoConfig } from "../../core/repo-config.js";
+import { InputError } from "../../core/types.js";
+import { checkOutputFile } from "../../io/output-paths.js";
+import { readLayerFiles, readRepoConfigText } from "../../io/read-repository.js";
+import type { RegistryClient, RegistryImage } from "../../registry/client.js";
+
+interface RegistryOptions {
+  repo?: string;
+  root: string;
+  json: boolean;
+}
+
+function repoOf(o: RegistryOptions): string {
+  if (o.repo !== undefined) return checkRepo(o.repo, "--repo");
+  const repo = parseRepoConfig(readRepoConfigText(o.root)).repo;
+  if (!repo) throw new InputError(`no registry location: pass --repo or set "repo" in image-builder.json`);
+  return repo;
+}
+
+async function newClient(): Promise<RegistryClient> {
+  const { DockerCredentials } = await import("../../executors/docker/auth.js");
+  const { RegistryClient } = await import("../../registry/client.js");
+  return new RegistryClient(await DockerCredentials.load());
+}
+
+/** Names this checkout's layers would publish (`sci/x`, `rel/y`), for registries without a catalog. */
+async function checkoutNames(root: string): Promise<string[]> {
+  const { parseScienceLayer } = await import("../../core/layer-config.js");
+  const names = new Set<string>();
+  for (const raw of await readLayerFiles(root)) {
+    if (raw.kind !== "science") continue;
+    const layer = parseScienceLayer(raw);
+    names.add(`sci/${layer.target}`);
+    if (layer.compat) names.add(`rel/${layer.image}`);
+  }
+  return [...names].sort();
+}
+
+const registryCommand = (cmd: Command) =>
+  cmd
+    .option("--repo <location>", "registry location (default: \"repo\" in image-builder.json)")
+    .option("--root <dir>", "repository root, for image-builder.json", ".")
+    .option("--json", "print JSON on stdout", false);
+
+export function megabytes(bytes: number): string {
+  return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(1)} kB`;
+}
+
+/** Rows as aligned columns, the header first. */
+export function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  return [header, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd()).join("\n") + "\n";
+}
+
+const shortDigest = (d: string) => (d ? d.slice(0, 19) : "-");
+const time = (epochSeconds: number | undefined) => (epochSeconds === undefined ? "-" : new Date(epochSeconds * 1000).toISOString().replace(".000Z", "Z"));
+
+function describeTrail(b: Breadcrumbs): string[] {
+  const lines: string[] = [];
+  const depth = (i: number) => "   ".repeat(i);
+  b.science.forEach((c, i) => {
+    const extra = [c.buildtime !== undefined ? `built ${time(c.buildtime)}` : "", c.inputs ? `inputs ${c.inputs}` : ""].filter(Boolean).join("  ");
+    lines.push(`${depth(i)}└─ sci/${c.target}  ${c.value}${extra ? `  ${extra}` : ""}`);
+  });
+  if (b.compat) {
+    const c = b.compat;
+    const extra = [c.buildtime !== undefined ? `built ${time(c.buildtime)}` : "", c.inputs ? `inputs ${c.inputs}` : ""].filter(Boolean).join("  ");
+    lines.push(`${depth(b.science.length)}└─ compat ${c.value}${extra ? `  ${extra}` : ""}`);
+  }
+  return lines;
+}
+
+function describeImage(image: RegistryImage | (Omit<RegistryImage, "mediaType"> & { format?: string }), source: string): string {
+  const crumbs = readBreadcrumbs(image.config.labels, image.config.history);
+  const lines = [
+    `${image.reference || source}`,
+    ...("format" in image && image.format ? [`  file      ${source} (${image.format})`] : []),
+    ...(image.digest ? [`  digest    ${image.digest}`] : []),
+    `  platform  ${image.platform ?? "-"}`,
+    `  created   ${image.config.created ?? "-"}`,
+    `  layers    ${image.layers.length}, ${megabytes(image.size)}`,
+    crumbs.science.length || crumbs.compat ? `breadcrumbs (base first, ${crumbs.order === "history" ? "order from the image's history" : "order by buildtime"}):` : "no breadcrumbs (not built by image-builder)",
+    ...describeTrail(crumbs).map((l) => `  ${l}`),
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+function inspectJson(image: object & { config: RegistryImage["config"] }): string {
+  const breadcrumbs = readBreadcrumbs(image.config.labels, image.config.history);
+  return `${JSON.stringify({ ...image, breadcrumbs }, null, 2)}\n`;
+}
+
+export function addRegistryCommands(program: Command): void {
+  registryCommand(program.command("images"))
+    .description("list the published sci/ and rel/ images of --repo: one row per image version")
+    .option("--all-tags", "one row per build, not only the newest of each version", false)
+    .action(async (o: RegistryOptions & { allTags: boolean }) => {
+      const repo = repoOf(o);
+      const client = await newClient();
+      const { findRepositories, readPublished } = await import("../../registry/published.js");
+      const { repositories, source } = await findRepositories(client, repo, () => checkoutNames(o.root));
+      const { builds } = await readPublished(client, repositories, { allTags: o.allTags, movingTags: true });
+      const rows = builds.map((b) => ({
+        name: `${b.repository.kind}/${b.repository.name}`, version: b.version, build: `${b.build.number}-${b.build.hash}`, newest: b.newest,
+        digest: b.image.digest, created: b.image.config.created, size: b.image.size, movingTagCurrent: b.movingTagCurrent ?? null,
+      }));
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify({ repo, source, images: rows }, null, 2)}\n`);
+        return;
+      }
+      if (source === "checkout") process.stderr.write(`image-builder: note: the registry has no catalog; looked for the images this checkout publishes\n`);
+      process.stdout.write(table(["NAME", "VERSION", "BUILD", "DIGEST", "CREATED", "SIZE", `TAG {version}`],
+        rows.map((r) => [r.name, r.version, r.build, shortDigest(r.digest), (r.created ?? "-").replace(/\.\d+Z$/, "Z"), megabytes(r.size),
+          r.movingTagCurrent === null ? (r.newest ? "-" : "older build") : r.movingTagCurrent ? "newest" : "NOT newest"])));
+    });
+
+  registryCommand(program.command("inspect"))
+    .description("an image's breadcrumb trail, digest, platform, layers; IMAGE is rel/NAME:TAG, sci/NAME:TAG, a full reference or a tar file")
+    .argument("<image>", "rel/essentials:2.5, sci/essentials-2-5:2.5-7-3f2a9c1, host/path:tag, or FILE.tar")
+    .option("--platform <os/arch>", "the platform to read from a multi-platform image")
+    .action(async (arg: string, o: RegistryOptions & { platform?: string }) => {
+      if (existsSync(arg) && statSync(arg).isFile()) {
+        const { readArchive } = await import("../../registry/archive.js");
+        const image = await readArchive(arg, { platform: o.platform });
+        process.stdout.write(o.json ? inspectJson(image) : describeImage(image, arg));
+        return;
+      }
+      const ref = resolveImageArgument(arg, /^(sci|rel)\//.test(arg) ? repoOf(o) : undefined);
+      const image = await (await newClient()).getImage(ref, { platform: o.platform });
+      if (!image) throw new InputError(`${ref}: no such image in the registry`);
+      process.stdout.write(o.json ? inspectJson(image) : describeImage(image, arg));
+    });
+
+  registryCommand(program.command("contains"))
+    .description("published images whose breadcrumbs hold a science layer, and whether they have its newest build")
+    .argument("<layer>", "sci/TARGET, sci/TARGET:VERSION or sci/TARGET:VERSION-N-HASH")
+    .action(async (arg: string, o: RegistryOptions) => {
+      const query = parseLayerQuery(arg);
+      const repo = repoOf(o);
+      const client = await newClient();
+      const { findRepositories, findAffected } = await import("../../registry/published.js");
+      const { repositories, source } = await findRepositories(client, repo, () => checkoutNames(o.root));
+      const { affected, newest } = await findAffected(client, repositories, query);
+      const rows = affected.map((a) => ({
+        image: `${a.build.repository.kind}/${a.build.repository.name}:${formatBuildTag(a.build.build)}`,
+        reference: `${a.build.repository.ref}:${formatBuildTag(a.build.build)}`,
+        digest: a.build.image.digest,
+        has: a.match.state === "unknown" ? a.match.has : formatBuildTag(a.match.has),
+        state: a.match.state,
+        newest: a.match.state === "stale" ? formatBuildTag(a.match.newest) : a.match.state === "newest" ? formatBuildTag(a.match.has) : null,
+      }));
+      if (o.json) {
+        const layerNewest = Object.fromEntries([...newest].map(([v, b]) => [v, formatBuildTag(b)]));
+        process.stdout.write(`${JSON.stringify({ repo, source, layer: `sci/${query.target}`, newest: layerNewest, images: rows }, null, 2)}\n`);
+        return;
+      }
+      if (rows.length === 0) {
+        process.stdout.write(`no published image contains ${arg}\n`);
+        return;
+      }
+      process.stdout.write(table(["IMAGE", `sci/${query.target}`, "STATE"],
+        rows.map((r) => [r.image, r.has, r.state === "stale" ? `stale: has ${r.has}, newest ${r.newest}` : r.state === "newest" ? "newest" : "unknown build"])));
+    });
+
+  registryCommand(program.command("export"))
+    .description("write an image from the registry to a tar file, without an engine")
+    .argument("<image>", "rel/NAME:TAG, sci/NAME:TAG or a full reference")
+    .requiredOption("-o, --out <file>", "the tar file to write")
+    .addOption(new Option("--format <format>", "docker-archive (docker load) or oci (OCI image layout)").choices(["docker-archive", "oci"]).default("docker-archive"))
+    .option("--platform <os/arch>", "the platform to export from a multi-platform image")
+    .action(async (arg: string, o: RegistryOptions & { out: string; format: "docker-archive" | "oci"; platform?: string }) => {
+      checkOutputFile("--out", o.out);
+      const ref = resolveImageArgument(arg, /^(sci|rel)\//.test(arg) ? repoOf(o) : undefined);
+      const client = await newClient();
+      const manifest = await client.getManifest(ref, { platform: o.platform });
+      if (!manifest) throw new InputError(`${ref}: no such image in the registry`);
+      const { exportImage } = await import("../../registry/archive.js");
+      const { formatImageReference } = await import("../../core/image-reference.js");
+      const name = manifest.ref.tag ? `${manifest.ref.registry}/${manifest.ref.repository}:${manifest.ref.tag}` : formatImageReference(manifest.ref);
+      const { bytes } = await exportImage(client, manifest, o.out, o.format, name);
+      const summary = { file: o.out, format: o.format, image: name, digest: manifest.digest, layers: manifest.layers.length, bytes };
+      if (o.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+      else process.stderr.write(`wrote ${o.out} (${o.format}): ${name} ${manifest.manifestDigest.slice(0, 19)}, ${manifest.layers.length} layers, ${megabytes(bytes)}\n`);
+    });
+}

@@ -1,0 +1,75 @@
+// Issue 9: what a run may publish. Pure decisions; the executor asks the engine and the registry
+// and acts on them.
+//
+// - The immutable build tag `{version}-{n}-{h}` is never moved to an image of other inputs
+//   (unless --overwrite); an image under it with the same inputs digest is reused, not rebuilt.
+// - The moving tag `{version}` is pushed only after the build tag of the same image.
+import { rewriteImageRefs } from "./dockerfile.js";
+import type { BuildRequest } from "./types.js";
+
+/** `{repo}/…:{version}`: the tag that moves to the newest build. */
+export function movingTag(request: Pick<BuildRequest, "tags">): string {
+  return request.tags[0];
+}
+
+/** `{repo}/…:{version}-{n}-{h}`: the build's own tag, never moved. */
+export function buildTag(request: Pick<BuildRequest, "tags">): string {
+  return request.tags[request.tags.length - 1];
+}
+
+/** Tags in push order: the build tag first, so the moving tag never points at an unpublished build. */
+export function pushOrder(request: Pick<BuildRequest, "tags">): string[] {
+  const first = buildTag(request);
+  return [first, ...request.tags.filter((t) => t !== first)];
+}
+
+/** An image found under the build tag: its inputs label (undefined: none). */
+export interface FoundImage {
+  inputs?: string;
+}
+
+export interface ReuseQuestion {
+  /** The request's inputs digest (absent in plans made before inputs digests: never reused). */
+  inputsDigest?: string;
+  buildTag: string;
+  /** The engine's image under the build tag, if any. */
+  engine?: FoundImage;
+  /** With --push: the registry's image under the build tag, if any (undefined when not pushing). */
+  registry?: FoundImage;
+  pushing: boolean;
+  overwrite: boolean;
+}
+
+export type ReuseDecision =
+  | { action: "build"; why: string }
+  /** `from`: where the image is; `push`: the registry lacks it, so it is pushed. */
+  | { action: "reuse"; from: "engine" | "registry"; push: boolean }
+  | { action: "refuse"; message: string };
+
+export function decideReuse(q: ReuseQuestion): ReuseDecision {
+  const digest = q.inputsDigest;
+  const same = (img?: FoundImage) => img !== undefined && digest !== undefined && img.inputs === digest;
+  if (q.pushing && q.registry) {
+    if (same(q.registry)) return { action: "reuse", from: same(q.engine) ? "engine" : "registry", push: false };
+    if (!q.overwrite) {
+      return {
+        action: "refuse",
+        message: `${q.buildTag} is already in the registry with inputs ${q.registry.inputs ?? "(none recorded)"}, but this build's inputs are ${digest ?? "(none recorded)"}: build tags are immutable (--overwrite replaces it)`,
+      };
+    }
+    return { action: "build", why: "--overwrite: replaces the registry's image of other inputs" };
+  }
+  if (same(q.engine)) return { action: "reuse", from: "engine", push: q.pushing };
+  if (q.engine) return { action: "build", why: `the engine's ${q.buildTag} has other inputs` };
+  return { action: "build", why: "not built yet" };
+}
+
+/**
+ * The request's Dockerfile with its references to this repository's images (`{repo}/sci/…:{v}`,
+ * as the planner wrote them) pointed at the exact images the run built, reused or pulled for
+ * them (`pins`: reference -> image id), so a moving tag retagged meanwhile by another run on the
+ * same engine can't change what a child is built on.
+ */
+export function pinParents(request: Pick<BuildRequest, "dockerfile" | "environment">, pins: Record<string, string>): string {
+  return Object.keys(pins).length === 0 ? request.dockerfile : rewriteImageRefs(request.dockerfile, pins, request.environment);
+}

@@ -1,0 +1,103 @@
+// The builder of a run, decided once against the engine: which one (--builder), the network
+// mode of RUN steps (--network), and what BuildKit needs that the classic builder does not.
+import type Dockerode from "dockerode";
+import { randomBytes } from "node:crypto";
+import { chooseBuilder, defaultNetworkMode, type Builder, type BuilderChoice, type BuilderDecision, type EngineFacts } from "../../core/builder-choice.js";
+import { checkFeatures, dockerfileName, scanDockerfile } from "../../core/builder-features.js";
+import { InputError, type Plan } from "../../core/types.js";
+import type { DockerCredentials } from "./auth.js";
+import { engineErrorMessage, messageError, readMessages } from "./messages.js";
+
+export interface RunBuilder extends BuilderDecision {
+  network?: string;
+  engine: EngineFacts;
+}
+
+export async function prepareBuilder(
+  docker: Dockerode, engine: EngineFacts, choice: BuilderChoice, network: string | undefined,
+): Promise<RunBuilder> {
+  const decision = chooseBuilder(choice, engine);
+  if (network) return { ...decision, network, engine };
+  // Only BuildKit needs a mode named: the classic builder falls back on the engine's default
+  // by itself, BuildKit asks for `bridge` and fails on an engine without one.
+  if (decision.builder === "classic") return { ...decision, engine };
+  const names = (await docker.listNetworks()).map((n) => n.Name);
+  return { ...decision, network: defaultNetworkMode(names), engine };
+}
+
+/** An image id where an image is named: `FROM [--flag…] sha256:…`, `--from=sha256:…`. */
+const PINNED = /(\bFROM[ \t]+(?:--\S+[ \t]+)*|--from=)sha256:([0-9a-f]{64})\b/gi;
+
+/**
+ * BuildKit (up to engine 23 at least) can't build `FROM sha256:<image id>`: it takes the id for
+ * a repository name on Docker Hub. Each image id in the Dockerfile gets a tag of its own,
+ * `image-builder-pin:<id>-<nonce>` (one per build, so that concurrent builds don't remove each
+ * other's), which BuildKit finds in the engine; `release` removes those tags again (never the
+ * images: a tag that is an image's last is left).
+ */
+export async function pinnedIdsAsTags(docker: Dockerode, dockerfile: string): Promise<{ dockerfile: string; release: () => Promise<void> }> {
+  const ids = [...new Set([...dockerfile.matchAll(PINNED)].map((m) => m[2]))];
+  const nonce = randomBytes(4).toString("hex");
+  const tagOf = (id: string) => `${id.slice(0, 32)}-${nonce}`;
+  const tags: string[] = [];
+  for (const id of ids) {
+    await docker.getImage(`sha256:${id}`).tag({ repo: "image-builder-pin", tag: tagOf(id) });
+    tags.push(`image-builder-pin:${tagOf(id)}`);
+  }
+  const rewritten = dockerfile.replace(PINNED, (_, before: string, id: string) => `${before}image-builder-pin:${tagOf(id)}`);
+  const release = async () => {
+    for (const tag of tags) {
+      const info = await docker.getImage(tag).inspect().catch(() => undefined);
+      if (info && (info.RepoTags?.length ?? 0) > 1) await docker.getImage(tag).remove({ noprune: true }).catch(() => undefined);
+    }
+  };
+  return { dockerfile: rewritten, release };
+}
+
+/**
+ * Each build's builder, and what none can build, before anything is built: the Dockerfile
+ * features the run's builder lacks (file:line), and `# syntax=` frontends the engine can't get.
+ * With `auto`, a build whose frontend image can't be had but that needs nothing of BuildKit
+ * goes to the classic builder (which ignores the directive), with a note.
+ */
+export async function buildersOfPlan(
+  docker: Dockerode, creds: DockerCredentials, plan: Plan, run: RunBuilder, choice: BuilderChoice,
+  note: (line: string) => void, signal: AbortSignal,
+): Promise<Map<string, Builder>> {
+  const builders = new Map<string, Builder>();
+  const problems: string[] = [];
+  const frontends = new Map<string, Promise<string | undefined>>();
+  for (const b of plan.builds) {
+    const file = dockerfileName(b);
+    const check = checkFeatures(file, b.request.dockerfile, run.builder, run.engine.version);
+    problems.push(...check.problems);
+    let builder = check.builder;
+    const { features, syntax } = scanDockerfile(b.request.dockerfile);
+    if (builder === "buildkit" && syntax) {
+      if (!frontends.has(syntax.image)) frontends.set(syntax.image, frontendMissing(docker, creds, syntax.image, signal));
+      const missing = await frontends.get(syntax.image)!;
+      if (missing && choice === "auto" && features.length === 0) {
+        builder = "classic";
+        note(`image-builder: ${file}:${syntax.line}: the engine can't get the frontend image ${syntax.image} (${missing}): building ${b.id} with the classic builder, which ignores the directive`);
+      } else if (missing) {
+        problems.push(`${file}:${syntax.line}: \`# syntax=${syntax.image}\` needs that frontend image, which the engine can't get: ${missing}`);
+      }
+    }
+    builders.set(b.id, builder);
+  }
+  if (problems.length) throw new InputError(problems.length === 1 ? problems[0] : `${problems[0]} (and ${problems.length - 1} more: ${problems.slice(1).join("; ")})`);
+  return builders;
+}
+
+/** undefined when the engine has the frontend image or could pull it; else why not. */
+async function frontendMissing(docker: Dockerode, creds: DockerCredentials, image: string, signal: AbortSignal): Promise<string | undefined> {
+  if (await docker.getImage(image).inspect().then(() => true, () => false)) return undefined;
+  let failure: string | undefined;
+  try {
+    const stream = await docker.pull(image, { authconfig: (await creds.forImage(image).catch(() => undefined)) ?? {}, abortSignal: signal });
+    await readMessages(stream, (m) => { failure ??= messageError(m); }, signal);
+  } catch (e) {
+    failure ??= engineErrorMessage(e);
+  }
+  return failure === undefined ? undefined : creds.redact(failure).split("\n")[0];
+}

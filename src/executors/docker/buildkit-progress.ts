@@ -1,0 +1,108 @@
+// A BuildKit build's status messages (decoded StatusResponses) as what the run shows: lines in
+// the style of `docker buildx build --progress plain` (`#3 [2/4] RUN make`, its output, `#3 DONE
+// 1.2s` or `#3 CACHED`), a one-line state for the live view, and the failing step.
+import type { StatusResponse } from "./buildkit-status.js";
+
+interface VertexState {
+  /** `#n`: order of first appearance, as docker numbers them. */
+  n: number;
+  name: string;
+  announced: boolean;
+  started?: number;
+  completed?: number;
+  cached: boolean;
+  /** Output not yet ended by a newline. */
+  partial: string;
+  statusesDone: Set<string>;
+}
+
+export class BuildkitProgress {
+  private readonly vertexes = new Map<string, VertexState>();
+  /** Steps that reported an error, with it (a missing cache source is one, and not fatal). */
+  private readonly errors: { step: string; error: string }[] = [];
+
+  /** `emit` gets whole lines (without newline). */
+  constructor(private readonly emit: (line: string) => void) {}
+
+  update(status: StatusResponse): void {
+    for (const v of status.vertexes) {
+      const s = this.vertex(v.digest, v.name);
+      if (v.name) s.name = v.name;
+      if (v.started !== undefined) s.started = v.started;
+      if ((v.started !== undefined || v.completed !== undefined) && !s.announced) {
+        s.announced = true;
+        this.emit(`#${s.n} ${s.name}`);
+      }
+      if (v.completed !== undefined && s.completed === undefined) {
+        s.completed = v.completed;
+        s.cached = v.cached;
+        this.flush(s);
+        if (v.error) {
+          this.errors.push({ step: s.name, error: v.error });
+          this.emit(`#${s.n} ERROR: ${v.error}`);
+        } else if (v.cached) {
+          this.emit(`#${s.n} CACHED`);
+        } else {
+          this.emit(`#${s.n} DONE ${seconds(v.completed - (s.started ?? v.completed))}`);
+        }
+      }
+    }
+    for (const l of status.logs) {
+      const s = this.vertex(l.vertex);
+      const lines = (s.partial + l.msg.toString("utf8")).split(/\r?\n|\r/);
+      s.partial = lines.pop()!;
+      for (const line of lines) this.emit(`#${s.n} ${line}`);
+    }
+    for (const st of status.statuses) {
+      // Nameless statuses are the layers of a pull, by digest: too many to be worth a line each.
+      if (st.completed === undefined || !st.name) continue;
+      const s = this.vertex(st.vertex);
+      if (s.statusesDone.has(st.id)) continue;
+      s.statusesDone.add(st.id);
+      this.emit(`#${s.n} ${st.name} done`);
+    }
+    for (const w of status.warnings) {
+      const s = this.vertex(w.vertex);
+      this.emit(`#${s.n} WARNING: ${w.short}`);
+      for (const d of w.detail) this.emit(`#${s.n}   ${d}`);
+    }
+  }
+
+  /** The step that failed the build with `failure` (the engine's message), e.g. `[2/3] RUN make`. */
+  failedStep(failure: string): string | undefined {
+    return [...this.errors].reverse().find((e) => failure.includes(e.error))?.step;
+  }
+
+  /** For the live view: `4/7 steps, 2 cached: [2/3] RUN make`. */
+  state(): string {
+    const all = [...this.vertexes.values()];
+    const done = all.filter((v) => v.completed !== undefined);
+    const cached = done.filter((v) => v.cached).length;
+    const running = all.filter((v) => v.started !== undefined && v.completed === undefined).pop();
+    return `${done.length}/${all.length} steps${cached ? `, ${cached} cached` : ""}${running ? `: ${running.name}` : ""}`;
+  }
+
+  /** Output lines still open (a build that ended without completing its vertexes). */
+  end(): void {
+    for (const s of this.vertexes.values()) this.flush(s);
+  }
+
+  private flush(s: VertexState): void {
+    if (s.partial === "") return;
+    this.emit(`#${s.n} ${s.partial}`);
+    s.partial = "";
+  }
+
+  private vertex(digest: string, name = ""): VertexState {
+    let s = this.vertexes.get(digest);
+    if (!s) {
+      s = { n: this.vertexes.size + 1, name, announced: false, cached: false, partial: "", statusesDone: new Set() };
+      this.vertexes.set(digest, s);
+    }
+    return s;
+  }
+}
+
+function seconds(ms: number): string {
+  return `${(Math.max(0, ms) / 1000).toFixed(1)}s`;
+}

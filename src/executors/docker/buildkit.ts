@@ -1,0 +1,102 @@
+// A build request carried out by the engine's BuildKit: `POST /build?version=2` with the same
+// context tar, tags, labels and build args as the classic builder. Status arrives as
+// `moby.buildkit.trace` messages (protobuf, see buildkit-status.ts), the image id as
+// `moby.image.id`, a failure as the stream's error message.
+import type Dockerode from "dockerode";
+import type { Readable } from "node:stream";
+import type { BuildRequest } from "../../core/types.js";
+import type { RegistryAuth } from "./auth.js";
+import type { BuildSettings, BuiltImage } from "./build.js";
+import { BuildkitProgress } from "./buildkit-progress.js";
+import { decodeStatus } from "./buildkit-status.js";
+import { openSession } from "./buildkit-session.js";
+import { DOCKERFILE_NAME } from "./context.js";
+import { engineErrorMessage, messageError, readMessages } from "./messages.js";
+
+export interface BuildkitSettings {
+  /** Images whose inline cache metadata this build may reuse (`cachefrom`). */
+  cacheFrom: string[];
+  /** Write inline cache metadata into the image (`BUILDKIT_INLINE_CACHE=1`), so later builds can use it from the registry. */
+  inlineCache: boolean;
+}
+
+interface BuildParams {
+  buildargs: Record<string, string>;
+  labels: Record<string, string>;
+  registryconfig?: Record<string, RegistryAuth>;
+}
+
+export async function startBuildkitBuild(
+  docker: Dockerode, request: BuildRequest, context: Readable, p: BuildParams, s: BuildSettings,
+): Promise<BuiltImage> {
+  const bk = s.buildkit ?? { cacheFrom: [], inlineCache: false };
+  const options: Record<string, unknown> = {
+    version: "2",
+    t: request.tags,
+    dockerfile: DOCKERFILE_NAME,
+    buildargs: bk.inlineCache ? { ...p.buildargs, BUILDKIT_INLINE_CACHE: "1" } : p.buildargs,
+    labels: p.labels,
+    nocache: s.noCache,
+    pull: false, // --pull pulls the bases by reference beforehand (build.ts): pinned parents are not pulled
+    rm: true,
+    forcerm: true,
+  };
+  if (s.network) options.networkmode = s.network;
+  // The API takes a JSON list (querystring would repeat the key).
+  if (bk.cacheFrom.length && !s.noCache) options.cachefrom = JSON.stringify(bk.cacheFrom);
+
+  // Registry credentials reach BuildKit only through a session (it ignores X-Registry-Config).
+  const session = await openSession(docker, s.creds);
+  options.session = session.id;
+  try {
+    return await run(docker, options, context, p, s);
+  } finally {
+    session.close();
+  }
+}
+
+async function run(docker: Dockerode, options: Record<string, unknown>, context: Readable, p: BuildParams, s: BuildSettings): Promise<BuiltImage> {
+  let stream: NodeJS.ReadableStream;
+  try {
+    // Not docker.buildImage: for version "2" dockerode opens a BuildKit session of its own that
+    // lives until the stream's "end", which an aborted build never reaches.
+    stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) =>
+      docker.modem.dial({
+        path: "/build?", method: "POST", file: context, options, registryconfig: p.registryconfig,
+        abortSignal: s.signal, isStream: true, statusCodes: { 200: true, 500: "server error" },
+      } as unknown as Parameters<Dockerode["modem"]["dial"]>[0], (err, data) => (err ? reject(err) : resolve(data as NodeJS.ReadableStream))));
+  } catch (e) {
+    if (s.signal.aborted) throw e;
+    throw new Error(engineErrorMessage(e));
+  }
+
+  const progress = new BuildkitProgress((line) => s.output(`${line}\n`));
+  let imageId: string | undefined;
+  let failure: string | undefined;
+  await readMessages(stream, (m) => {
+    // BuildKit's aux values are not the classic builder's objects.
+    const aux = m.aux as unknown;
+    if (m.id === "moby.buildkit.trace" && typeof aux === "string") {
+      progress.update(decodeStatus(aux));
+      s.state(progress.state());
+    } else if (m.id === "moby.image.id" && typeof aux === "object" && aux) {
+      imageId = (aux as { ID?: string }).ID;
+    } else {
+      const error = messageError(m);
+      if (error) {
+        failure ??= error;
+        s.output(`ERROR: ${error}\n`);
+      } else if (m.stream) {
+        s.output(m.stream);
+      }
+    }
+  }, s.signal);
+  progress.end();
+  if (failure) {
+    const step = progress.failedStep(failure);
+    throw new Error(step ? `${step}: ${failure}` : failure);
+  }
+  if (!imageId) throw new Error("the engine ended the build without reporting an image id");
+  const info = await docker.getImage(imageId).inspect();
+  return { imageId, created: info.Created };
+}

@@ -1,0 +1,47 @@
+// `run --base-archive FILE.tar`: images handed over as files (docker-archive or OCI layout) are
+// loaded into the engine through its API before building, so an agent without registry access
+// can build on them. Each file is checked first (complete, digests right): a bad one is bad input
+// and nothing is loaded.
+import type Dockerode from "dockerode";
+import { createReadStream } from "node:fs";
+import tar from "tar-stream";
+import { readArchive, type ArchiveImage } from "../../registry/archive.js";
+
+/** The names loaded (`RepoTags`), per file. */
+export async function loadBaseArchives(docker: Dockerode, files: string[]): Promise<{ file: string; image: string }[]> {
+  const checked: { file: string; image: ArchiveImage }[] = [];
+  for (const file of files) checked.push({ file, image: await readArchive(file) });
+  const loaded: { file: string; image: string }[] = [];
+  for (const { file, image } of checked) {
+    // Engines before Docker 25 load only docker-archives: an OCI layout gets a manifest.json
+    // naming its blobs on the way in (the blobs themselves are passed through untouched).
+    const input = image.format === "docker-archive" ? createReadStream(file) : asDockerArchive(file, image);
+    const stream = await docker.loadImage(input as unknown as NodeJS.ReadableStream, { quiet: true });
+    const said = await new Promise<string>((resolve, reject) => {
+      docker.modem.followProgress(stream, (err: Error | null, events: { stream?: string; error?: string; errorDetail?: { message?: string } }[]) => {
+        const failed = events?.find((e) => e.error || e.errorDetail);
+        if (err || failed) reject(new Error(`${file}: the engine could not load it: ${err?.message ?? failed?.error ?? failed?.errorDetail?.message}`));
+        else resolve(events.map((e) => e.stream ?? "").join(""));
+      });
+    });
+    loaded.push({ file, image: /Loaded image(?: ID)?: (\S+)/.exec(said)?.[1] ?? image.reference });
+  }
+  return loaded;
+}
+
+function asDockerArchive(file: string, image: ArchiveImage): NodeJS.ReadableStream {
+  const extract = tar.extract();
+  const pack = tar.pack();
+  extract.on("entry", (header, body, next) => {
+    body.pipe(pack.entry(header, next) as unknown as NodeJS.WritableStream);
+  });
+  extract.on("finish", () => {
+    const blob = (d: string) => `blobs/sha256/${d.replace(/^sha256:/, "")}`;
+    const manifest = [{ Config: blob(image.configDigest), RepoTags: image.reference.includes("/") ? [image.reference] : [], Layers: image.layers.map((l) => blob(l.digest)) }];
+    pack.entry({ name: "manifest.json" }, JSON.stringify(manifest));
+    pack.finalize();
+  });
+  extract.on("error", (e) => pack.destroy(e));
+  createReadStream(file).pipe(extract as unknown as NodeJS.WritableStream);
+  return pack as unknown as NodeJS.ReadableStream;
+}

@@ -1,0 +1,49 @@
+// Before a build: is this request's image already there, under its build tag, with the same
+// inputs digest? The engine is asked first, then (when pushing) the registry over its HTTP API.
+import type Dockerode from "dockerode";
+import { inputsLabel } from "../../core/inputs-digest.js";
+import { buildTag, decideReuse, type FoundImage, type ReuseDecision } from "../../core/publishing.js";
+import type { PlannedBuild } from "../../core/types.js";
+import type { RegistryClient } from "../../registry/client.js";
+
+export interface ReuseCheck {
+  decision: ReuseDecision;
+  /** The engine's image under the build tag. */
+  engineImageId?: string;
+  /** The registry's manifest digest under the build tag. */
+  registryDigest?: string;
+}
+
+export async function checkReuse(
+  docker: Dockerode, registry: RegistryClient | undefined, build: PlannedBuild, o: { overwrite: boolean },
+): Promise<ReuseCheck> {
+  const tag = buildTag(build.request);
+  const label = inputsLabel(build.kind, build.target);
+  const [engine, published] = await Promise.all([
+    engineImage(docker, tag),
+    // A registry that can't answer fails the build: guessing "absent" could overwrite a build tag.
+    registry ? registry.getImage(tag).catch((e: Error) => {
+      throw new Error(`cannot check ${tag} in the registry before pushing: ${e.message}`);
+    }) : undefined,
+  ]);
+  const found = (labels: Record<string, string> | undefined): FoundImage => ({ inputs: labels?.[label] });
+  const decision = decideReuse({
+    inputsDigest: build.request.inputsDigest,
+    buildTag: tag,
+    engine: engine ? found(engine.labels) : undefined,
+    registry: published ? found(published.config.labels) : undefined,
+    pushing: registry !== undefined,
+    overwrite: o.overwrite,
+  });
+  return { decision, engineImageId: engine?.id, registryDigest: published?.digest };
+}
+
+async function engineImage(docker: Dockerode, tag: string): Promise<{ id: string; labels: Record<string, string> } | undefined> {
+  try {
+    const info = await docker.getImage(tag).inspect();
+    return { id: info.Id, labels: info.Config?.Labels ?? {} };
+  } catch (e) {
+    if ((e as { statusCode?: number }).statusCode === 404) return undefined;
+    throw e;
+  }
+}

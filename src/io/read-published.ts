@@ -1,0 +1,23 @@
+// `--reconcile`: what the registry holds under each build's moving tag, read over its HTTP API
+// (credentials from the docker config, as for pushes). A registry that can't answer is an error,
+// never "everything is missing".
+import { inputsLabel } from "../core/inputs-digest.js";
+import { movingTag } from "../core/publishing.js";
+import type { PublishedImage } from "../core/reconcile.js";
+import type { Plan } from "../core/types.js";
+import { DockerCredentials } from "../executors/docker/auth.js";
+import { RegistryClient } from "../registry/client.js";
+
+export async function readPublished(plan: Plan, dockerConfigDir?: string): Promise<Map<string, PublishedImage>> {
+  const client = new RegistryClient(await DockerCredentials.load(dockerConfigDir));
+  const answers = await Promise.all(plan.builds.map(async (b): Promise<[string, PublishedImage]> => {
+    const ref = movingTag(b.request);
+    try {
+      const image = await client.getImage(ref);
+      return [b.id, image ? { found: true, inputs: image.config.labels[inputsLabel(b.kind, b.target)] } : { found: false }];
+    } catch (e) {
+      throw new Error(`--reconcile: cannot read ${ref} from the registry: ${(e as Error).message}`);
+    }
+  }));
+  return new Map(answers);
+}

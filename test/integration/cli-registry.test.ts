@@ -1,0 +1,259 @@
+// images, inspect, contains, export and run --base-archive against the real registries and engine.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { runCli } from "../helpers/cli.js";
+import { registryImage, requireEngine, uniqueRepo } from "../helpers/engine.js";
+import { authEntry, dockerConfigDir, freePort, publish } from "../helpers/registry.js";
+import { readTar } from "../helpers/tar.js";
+import { createReadStream } from "node:fs";
+
+const dir = mkdtempSync(join(tmpdir(), "ib-cli-registry-"));
+const noCreds = dockerConfigDir({});
+test.after(() => {
+  rmSync(dir, { recursive: true, force: true });
+  noCreds.cleanup();
+});
+const env = { DOCKER_CONFIG: noCreds.dir };
+
+const sci = (target: string, build: string, time: number) =>
+  `LABEL org.sciserver.science.${target}.version="${build}" org.sciserver.science.${target}.buildtime="${time}" org.sciserver.science.${target}.inputs="sha256:${target.length}${"0".repeat(63)}"`;
+const compat = (value: string) => `LABEL org.sciserver.compat.version="${value}" org.sciserver.compat.buildtime="1763900500"`;
+
+let repo = "";
+
+/**
+ * The example family as published over two commits: build 5 of everything, then essentials-2-4
+ * rebuilt at build 9 with its final image, while sci/essentials-2-5 and rel/essentials:2.5 still
+ * carry build 5 of essentials-2-4.
+ */
+test("publish a family with a stale final image", async () => {
+  const { docker, registry } = requireEngine();
+  repo = uniqueRepo(registry);
+  const e24 = `${repo}/sci/essentials-2-4`;
+  await publish(docker, [`${e24}:2.4-5-aaaaaaa`, `${e24}:2.4`], `FROM busybox:stable\nRUN echo 5 > /e24\n${sci("essentials-2-4", "2.4-5-aaaaaaa", 1763900000)}\n`);
+  await publish(docker, [`${repo}/sci/essentials-2-5:2.5-5-aaaaaaa`, `${repo}/sci/essentials-2-5:2.5`], `FROM ${e24}:2.4-5-aaaaaaa\nRUN echo 5 > /e25\n${sci("essentials-2-5", "2.5-5-aaaaaaa", 1763900100)}\n`);
+  await publish(docker, [`${repo}/rel/essentials:2.5-5-aaaaaaa`, `${repo}/rel/essentials:2.5`], `FROM ${repo}/sci/essentials-2-5:2.5-5-aaaaaaa\n${compat("essentials:2.5-5-aaaaaaa")}\n`);
+  await publish(docker, [`${repo}/rel/essentials:2.4-5-aaaaaaa`, `${repo}/rel/essentials:2.4`], `FROM ${e24}:2.4-5-aaaaaaa\n${compat("essentials:2.4-5-aaaaaaa")}\n`);
+  // build 9: essentials-2-4 changed; only its own final image was rebuilt and pushed
+  await publish(docker, [`${e24}:2.4-9-bbbbbbb`, `${e24}:2.4`], `FROM busybox:stable\nRUN echo 9 > /e24\n${sci("essentials-2-4", "2.4-9-bbbbbbb", 1763990000)}\n`);
+  await publish(docker, [`${repo}/rel/essentials:2.4-9-bbbbbbb`], `FROM ${e24}:2.4-9-bbbbbbb\n${compat("essentials:2.4-9-bbbbbbb")}\n`);
+});
+
+test("images: one row per image version, newest build, whether the moving tag follows it", () => {
+  const r = runCli(["images", "--repo", repo, "--json"], { env });
+  assert.is(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.is(out.source, "catalog");
+  const rows = Object.fromEntries(out.images.map((i: any) => [`${i.name}:${i.version}`, i]));
+  assert.equal(Object.keys(rows).sort(), ["rel/essentials:2.4", "rel/essentials:2.5", "sci/essentials-2-4:2.4", "sci/essentials-2-5:2.5"]);
+  assert.is(rows["rel/essentials:2.4"].build, "9-bbbbbbb");
+  // rel/essentials:2.4 still points at build 5: nobody moved it
+  assert.is(rows["rel/essentials:2.4"].movingTagCurrent, false);
+  assert.is(rows["sci/essentials-2-4:2.4"].build, "9-bbbbbbb");
+  assert.is(rows["sci/essentials-2-4:2.4"].movingTagCurrent, true);
+  assert.ok(rows["sci/essentials-2-4:2.4"].digest.startsWith("sha256:") && rows["sci/essentials-2-4:2.4"].size > 0);
+
+  const human = runCli(["images", "--repo", repo], { env });
+  assert.is(human.code, 0, human.stderr);
+  assert.match(human.stdout, /^NAME\s+VERSION\s+BUILD\s+DIGEST\s+CREATED\s+SIZE\s+TAG \{version\}$/m);
+  assert.match(human.stdout, /^rel\/essentials\s+2\.4\s+9-bbbbbbb\s+sha256:\S+\s+\S+\s+[\d.]+ [kM]B\s+NOT newest$/m);
+  const all = JSON.parse(runCli(["images", "--repo", repo, "--json", "--all-tags"], { env }).stdout);
+  assert.is(all.images.filter((i: any) => i.name === "sci/essentials-2-4").length, 2);
+});
+
+test("inspect: the breadcrumb trail in build order, from the registry", () => {
+  const r = runCli(["inspect", "rel/essentials:2.5", "--repo", repo], { env });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`^${repo.replace(/\./g, "\\.")}/rel/essentials:2\\.5$`, "m"));
+  assert.match(r.stdout, /digest {4}sha256:[0-9a-f]{64}/);
+  assert.match(r.stdout, /platform {2}linux\/amd64/);
+  assert.match(r.stdout, /breadcrumbs \(base first, order from the image's history\):\n {2}└─ sci\/essentials-2-4 {2}2\.4-5-aaaaaaa {2}built 2025-11-23T12:13:20Z {2}inputs sha256:14000+\n {5}└─ sci\/essentials-2-5 {2}2\.5-5-aaaaaaa {2}built \S+ {2}inputs sha256:\S+\n {8}└─ compat essentials:2\.5-5-aaaaaaa {2}built /);
+  const json = JSON.parse(runCli(["inspect", `${repo}/rel/essentials:2.5-5-aaaaaaa`, "--json"], { env }).stdout);
+  assert.equal(json.breadcrumbs.science.map((c: any) => c.target), ["essentials-2-4", "essentials-2-5"]);
+  assert.is(json.breadcrumbs.compat.value, "essentials:2.5-5-aaaaaaa");
+
+  const missing = runCli(["inspect", "rel/essentials:7.0", "--repo", repo], { env });
+  assert.is(missing.code, 2);
+  assert.match(missing.stderr, /^image-builder: error: \S+\/rel\/essentials:7\.0: no such image in the registry\n$/);
+});
+
+test("contains: every published image with the layer, stale ones named with the newest build", () => {
+  const r = runCli(["contains", "sci/essentials-2-4", "--repo", repo, "--json"], { env });
+  assert.is(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.newest, { "2.4": "2.4-9-bbbbbbb" });
+  assert.equal(out.images.map((i: any) => [i.image, i.state, i.has]), [
+    ["rel/essentials:2.4-9-bbbbbbb", "newest", "2.4-9-bbbbbbb"],
+    ["rel/essentials:2.5-5-aaaaaaa", "stale", "2.4-5-aaaaaaa"],
+    ["sci/essentials-2-5:2.5-5-aaaaaaa", "stale", "2.4-5-aaaaaaa"],
+  ]);
+  const human = runCli(["contains", "sci/essentials-2-4", "--repo", repo], { env });
+  assert.match(human.stdout, /^rel\/essentials:2\.5-5-aaaaaaa\s+2\.4-5-aaaaaaa\s+stale: has 2\.4-5-aaaaaaa, newest 2\.4-9-bbbbbbb$/m);
+  // at one build: only the images that carry it
+  const old = JSON.parse(runCli(["contains", "sci/essentials-2-4:2.4-5-aaaaaaa", "--repo", repo, "--json"], { env }).stdout);
+  assert.equal(old.images.map((i: any) => i.image), ["rel/essentials:2.5-5-aaaaaaa", "sci/essentials-2-5:2.5-5-aaaaaaa"]);
+  const none = runCli(["contains", "sci/astro-base", "--repo", repo], { env });
+  assert.is(none.code, 0);
+  assert.is(none.stdout, "no published image contains sci/astro-base\n");
+  const bad = runCli(["contains", "sci/Essentials", "--repo", repo], { env });
+  assert.is(bad.code, 2);
+});
+
+async function sha256File(file: string): Promise<string> {
+  const h = createHash("sha256");
+  for await (const c of createReadStream(file)) h.update(c as Buffer);
+  return `sha256:${h.digest("hex")}`;
+}
+
+test("export docker-archive: loads into the engine with the registry's image id; inspect reads it offline", async () => {
+  const { docker } = requireEngine();
+  const file = join(dir, "e25.tar");
+  const r = runCli(["export", "rel/essentials:2.5", "--repo", repo, "-o", file], { env });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^wrote .*e25\.tar \(docker-archive\): \S+\/rel\/essentials:2\.5 sha256:\S+, 3 layers/);
+  assert.equal(readdirSync(dir), ["e25.tar"]);
+  const landed = await registryImage(`${repo}/rel/essentials:2.5`);
+  await docker.getImage(`${repo}/rel/essentials:2.5`).remove({ force: true });
+  await new Promise<void>((resolve, reject) => docker.loadImage(file, {}, (err: Error | null, stream?: NodeJS.ReadableStream) => {
+    if (err || !stream) return reject(err);
+    docker.modem.followProgress(stream, (e: Error | null) => (e ? reject(e) : resolve()));
+  }));
+  const info = await docker.getImage(`${repo}/rel/essentials:2.5`).inspect();
+  assert.is(info.Config.Labels["org.sciserver.compat.version"], "essentials:2.5-5-aaaaaaa");
+  // the image id is the config digest: the same image as in the registry
+  const manifest = await (await fetch(`http://${repo.split("/")[0]}/v2/${repo.slice(repo.indexOf("/") + 1)}/rel/essentials/manifests/2.5`, { headers: { accept: "application/vnd.docker.distribution.manifest.v2+json" } })).json() as any;
+  assert.is(info.Id, manifest.config.digest);
+  assert.ok(landed.digest);
+
+  const offline = runCli(["inspect", file, "--json"], { env: { ...env, DOCKER_CONFIG: "/nonexistent" } });
+  assert.is(offline.code, 0, offline.stderr);
+  const image = JSON.parse(offline.stdout);
+  assert.is(image.format, "docker-archive");
+  assert.equal(image.breadcrumbs.science.map((c: any) => c.value), ["2.4-5-aaaaaaa", "2.5-5-aaaaaaa"]);
+});
+
+test("export oci: an OCI image layout whose every blob matches its digest; it also loads as a base", async () => {
+  const file = join(dir, "e24.oci.tar");
+  const r = runCli(["export", `${repo}/rel/essentials:2.4`, "--format", "oci", "-o", file], { env });
+  assert.is(r.code, 0, r.stderr);
+  const entries = await readTarBinary(file);
+  assert.equal(JSON.parse(entries.get("oci-layout")!.toString()), { imageLayoutVersion: "1.0.0" });
+  const index = JSON.parse(entries.get("index.json")!.toString());
+  assert.is(index.schemaVersion, 2);
+  assert.is(index.manifests.length, 1);
+  assert.is(index.manifests[0].annotations["org.opencontainers.image.ref.name"], "2.4");
+  for (const [name, body] of entries) {
+    if (!name.startsWith("blobs/")) continue;
+    assert.match(name, /^blobs\/sha256\/[0-9a-f]{64}$/);
+    assert.is(`sha256:${createHash("sha256").update(body).digest("hex")}`, `sha256:${name.slice(13)}`, name);
+  }
+  const m = index.manifests[0];
+  const manifest = JSON.parse(entries.get(`blobs/sha256/${m.digest.slice(7)}`)!.toString());
+  assert.is(entries.get(`blobs/sha256/${m.digest.slice(7)}`)!.length, m.size);
+  for (const d of [manifest.config, ...manifest.layers]) assert.is(entries.get(`blobs/sha256/${d.digest.slice(7)}`)?.length, d.size, d.digest);
+  // rel/essentials:2.4 is build 5 (the moving tag was not moved)
+  const offline = JSON.parse(runCli(["inspect", file, "--json"], { env }).stdout);
+  assert.is(offline.format, "oci");
+  assert.is(offline.digest, (await registryImage(`${repo}/rel/essentials:2.4`)).digest);
+  assert.is(offline.breadcrumbs.compat.value, "essentials:2.4-5-aaaaaaa");
+});
+
+async function readTarBinary(file: string): Promise<Map<string, Buffer>> {
+  const tar = (await import("tar-stream")).default;
+  const out = new Map<string, Buffer>();
+  const extract = tar.extract();
+  for await (const entry of createReadStream(file).pipe(extract as any) as any) {
+    const chunks: Buffer[] = [];
+    for await (const c of entry) chunks.push(c as Buffer);
+    out.set(entry.header.name, Buffer.concat(chunks));
+  }
+  return out;
+}
+
+test("export faults: unknown image exit 2, registry down exit 1, refused credentials exit 1; no file left", async () => {
+  const { authRegistry } = requireEngine();
+  const file = join(dir, "fail.tar");
+  const unknown = runCli(["export", "rel/essentials:9.9", "--repo", repo, "-o", file], { env });
+  assert.is(unknown.code, 2);
+  assert.match(unknown.stderr, /rel\/essentials:9\.9: no such image in the registry/);
+  const port = await freePort();
+  const down = runCli(["export", `127.0.0.1:${port}/x/rel/a:1`, "-o", file], { env });
+  assert.is(down.code, 1);
+  assert.is(down.stderr, `image-builder: error: registry 127.0.0.1:${port} cannot be reached (http://127.0.0.1:${port}): ECONNREFUSED\n`);
+  const wrong = dockerConfigDir({ auths: { [authRegistry]: authEntry("ibuser", "definitely-wrong") } });
+  try {
+    const refused = runCli(["images", "--repo", `${authRegistry}/x`], { env: { DOCKER_CONFIG: wrong.dir } });
+    assert.is(refused.code, 1);
+    assert.match(refused.stderr, /access denied by .*credentials from the docker config were refused/);
+    assert.not.ok(refused.stderr.includes("definitely-wrong"));
+  } finally {
+    wrong.cleanup();
+  }
+  assert.not.ok(existsSync(file));
+  assert.equal(readdirSync(dir).filter((f) => f.includes("fail")), []);
+});
+
+test("inspect of a truncated or corrupted tar: one line naming the file, exit 2", () => {
+  const good = join(dir, "e25.tar");
+  const truncated = join(dir, "truncated.tar");
+  writeFileSync(truncated, readFileSync(good).subarray(0, Math.floor(statSync(good).size / 2)));
+  const t = runCli(["inspect", truncated], { env });
+  assert.is(t.code, 2);
+  assert.match(t.stderr, /^image-builder: error: \S+truncated\.tar: /);
+  assert.is(t.stderr.split("\n").length, 2);
+  // flip a byte inside the largest blob
+  const corrupted = join(dir, "corrupted.tar");
+  const bytes = Buffer.from(readFileSync(good));
+  bytes[1536 + 600] ^= 0xff;
+  writeFileSync(corrupted, bytes);
+  const c = runCli(["inspect", corrupted], { env });
+  assert.is(c.code, 2, c.stdout);
+  assert.match(c.stderr, /corrupted\.tar: .*(corrupted|tar)/);
+});
+
+test("run --base-archive: an image handed over as a file is loaded and built on, with no registry access", async () => {
+  const { docker, authRegistry, authUser, authPass } = requireEngine();
+  const { makeRepo } = await import("../helpers/repo.js");
+  // a base only the basic-auth registry has; the run gets no credentials for it
+  const base = `${uniqueRepo(authRegistry)}/rel/handed:1.0`;
+  await publish(docker, [base], "FROM busybox:stable\nRUN echo handed > /handed\nLABEL org.sciserver.compat.version=handed:1.0-1-ccccccc\n", { username: authUser, password: authPass });
+  const creds = dockerConfigDir({ auths: { [authRegistry]: authEntry(authUser, authPass) } });
+  const archive = join(dir, "handed.oci.tar");
+  try {
+    const e = runCli(["export", base, "--format", "oci", "-o", archive], { env: { DOCKER_CONFIG: creds.dir } });
+    assert.is(e.code, 0, e.stderr);
+  } finally {
+    creds.cleanup();
+  }
+  await docker.getImage(base).remove({ force: true });
+  const src = makeRepo({
+    "science/child/sciserver-image.json": '{"image": "child", "version": "1.0", "compat": "c"}',
+    "science/child/Dockerfile": `FROM ${base}\nRUN cat /handed > /from-base\n`,
+    "compat/c/sciserver-image.json": "{}",
+    "compat/c/Dockerfile": "RUN true\n",
+  });
+  try {
+    const plan = join(dir, "plan.json");
+    const p = runCli(["plan", "--all", "--repo", `${repo}/air`, "--out", plan], { cwd: src.root });
+    assert.is(p.code, 0, p.stderr);
+    // without the archive the engine cannot get the base
+    const without = runCli(["run", plan], { cwd: src.root, env });
+    assert.is(without.code, 1);
+    const r = runCli(["run", plan, "--base-archive", archive], { cwd: src.root, env });
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`loaded ${base.replace(/\./g, "\\.")} from `));
+    const info = await docker.getImage(`${repo}/air/sci/child:1.0`).inspect();
+    assert.is(info.Config.Labels["org.sciserver.compat.version"], "handed:1.0-1-ccccccc");
+    const bad = runCli(["run", plan, "--base-archive", join(dir, "truncated.tar")], { cwd: src.root, env });
+    assert.is(bad.code, 2);
+    assert.match(bad.stderr, /truncated\.tar: /);
+  } finally {
+    src.cleanup();
+  }
+});
+
+test.run();

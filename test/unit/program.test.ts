@@ -1,0 +1,38 @@
+// The command line's own rules, in-process (no child process): commands, and what a mistyped one says.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { CommanderError } from "commander";
+import { buildProgram } from "../../src/cli/program.js";
+import { InputError } from "../../src/core/types.js";
+
+/** The error a command line is refused with, before anything is read or planned. */
+async function refusal(args: string[]): Promise<Error> {
+  const program = buildProgram();
+  for (const command of [program, ...program.commands]) command.configureOutput({ writeErr: () => {}, writeOut: () => {} });
+  try {
+    await program.parseAsync(args, { from: "user" });
+  } catch (e) {
+    return e as Error;
+  }
+  return assert.unreachable(`expected ${args.join(" ")} to be refused`) as never;
+}
+
+test("an unknown command names the real ones", async () => {
+  for (const name of ["build", "list", "science/a"]) {
+    for (const args of [[name, "--root", "/nonexistent"], ["help", name]]) {
+      const e = await refusal(args);
+      assert.instance(e, InputError);
+      assert.is(e.message, `unknown command "${name}": the commands are plan, run, graph, merge-results and help; without one, image-builder plans and builds`);
+    }
+  }
+});
+
+test("help, and help of a command, are not errors", async () => {
+  for (const args of [["help"], ["help", "plan"], ["--help"]]) {
+    const e = await refusal(args);
+    assert.instance(e, CommanderError);
+    assert.is((e as CommanderError).exitCode, 0, args.join(" "));
+  }
+});
+
+test.run();
