@@ -22,7 +22,7 @@ state_processes() {
     pid="${d#/proc/}"
     read -r comm 2>/dev/null <"$d/comm" || continue
     [[ "$comm" =~ ^($comms)$ ]] || continue
-    cmdline="$(tr '\0' ' ' <"$d/cmdline" 2>/dev/null)" || continue
+    cmdline="$(tr '\0' ' ' 2>/dev/null <"$d/cmdline")" || continue
     [[ "$cmdline" == *"$STATE/"* ]] && alive "$pid" && echo "$pid"
   done
   return 0
@@ -51,7 +51,7 @@ unmount_state() {
 # one by one, ~0.7 s each, at its next start) and both registries' storage (the suite's test
 # repositories). Only with nothing of the engine running. Every run starts from this empty state.
 remove_engine_data() {
-  [ -e "$STATE/daemon.json" ] || return 0   # start.sh never got this far here (or not a state dir)
+  [ -e "$STATE/daemon.json" ] || die "$STATE is not a test engine state dir (no daemon.json)"
   unmount_state || die "mounts left under $STATE; not removing engine data"
   # --one-file-system: never follow a mount we failed to see into another file system
   rm -rf --one-file-system "$STATE/data" "$STATE/exec" "$STATE/registry/data" "$STATE/registry-auth/data"

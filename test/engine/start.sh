@@ -24,7 +24,9 @@ mkdir -p "$1"
 STATE="$(cd "$1" && pwd -P)"
 # the engine's data here is removed at each fresh start and at stop: never in someone's directory
 if [ ! -e "$STATE/daemon.json" ]; then
-  [ -z "$(ls -A "$STATE")" ] || die "$STATE is not empty and not a test engine state dir (no daemon.json)"
+  # (apt.log and the lock: what a start.sh that failed before writing daemon.json left here)
+  [ -z "$(ls -A "$STATE" | grep -vxE 'apt\.log|\.engine\.lock')" ] \
+    || die "$STATE is not empty and not a test engine state dir (no daemon.json)"
   # own (empty) config so a host /etc/docker/daemon.json can't change behaviour
   echo '{}' >"$STATE/daemon.json"
 fi

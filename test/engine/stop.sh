@@ -18,6 +18,10 @@ if [ ! -d "$1" ]; then
   exit 0
 fi
 STATE="$(cd "$1" && pwd -P)"
+if [ ! -e "$STATE/daemon.json" ]; then
+  log "nothing to stop: $STATE is not a test engine state dir (no daemon.json)"
+  exit 0
+fi
 
 
 # stop_pid NAME PID SECONDS: TERM, wait up to SECONDS, then KILL and wait a little more
@@ -55,6 +59,7 @@ remove_containers() {
   log "removed $n container(s) left in the engine"
 }
 
+T0=$SECONDS
 exec 9>"$STATE/.engine.lock"
 flock -w 90 9 || log "WARNING: $STATE/.engine.lock still held after 90s; stopping anyway"
 
@@ -90,4 +95,4 @@ if [ -n "$left" ]; then
 fi
 remove_engine_data
 [ $rc -eq 0 ] || exit $rc
-log "stopped; engine and registry data removed (config and logs kept in $STATE)"
+log "stopped in $((SECONDS - T0))s; engine and registry data removed (config and logs kept in $STATE)"
