@@ -19,6 +19,14 @@ export function planFromAnalysis(snapshot: RepoSnapshot, analysis: RepositoryAna
   const compatByName = new Map(snapshot.compat.map((c) => [c.dir, c]));
   const planned = new Set(selection.science.map((s) => s.target));
   const science = scienceRequests(n, byTarget, analysis, options.contexts ?? NO_CONTEXTS);
+  // Many final images share a compat layer's includes: each overlay is digested once.
+  const compatContexts = new Map<string, string>();
+  const compatContext = (dirs: string[]) => {
+    const key = dirs.join("\0");
+    let digest = compatContexts.get(key);
+    if (digest === undefined) compatContexts.set(key, (digest = contextDigest(dirs, options.contexts ?? NO_CONTEXTS)));
+    return digest;
+  };
 
   const builds: PlannedBuild[] = [];
   for (const { target, reasons } of selection.science) {
@@ -42,7 +50,7 @@ export function planFromAnalysis(snapshot: RepoSnapshot, analysis: RepositoryAna
     const copied = layers.map((c) => analysis.compatDeps.get(c.dir)!);
     const parents = [...new Set([target, ...copied.flatMap((d) => d.parents)])];
     const inputs: RequestInputs = {
-      context: contextDigest(layers.map((c) => c.path), options.contexts ?? NO_CONTEXTS),
+      context: compatContext(layers.map((c) => c.path)),
       parents: Object.fromEntries(parents.map((p) => [`sci/${p}:${byTarget.get(p)!.version}`, science(p).inputsDigest])),
     };
     builds.push({
