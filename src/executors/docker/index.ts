@@ -318,7 +318,7 @@ interface PushDone {
   result: PushResult;
 }
 
-function summaryRow(o: BuildOutcome, tags: string[], pushResult?: PushResult): SummaryRow {
+export function summaryRow(o: BuildOutcome, tags: string[], pushResult?: PushResult): SummaryRow {
   const hasImage = o.status === "built" || o.status === "reused";
   const result = !hasImage || !pushResult ? o.status
     : o.status === "built" ? pushResult
