@@ -26,6 +26,8 @@ export function layerGraph(snapshot: RepoSnapshot, analysis: RepositoryAnalysis,
   for (const c of snapshot.compat) {
     nodes.push({ id: `compat/${c.dir}`, label: `compat/${c.dir}`, shape: "compat", mark: markOf(`compat/${c.dir}`, changedCompat.has(c.dir)) });
     for (const inc of c.includes) edges.push({ from: `compat/${inc}`, to: `compat/${c.dir}`, dashed: true });
+    // A fragment's COPY --from a science layer: that layer is built before, and rebuilds, the finals.
+    for (const p of analysis.compatDeps.get(c.dir)?.parents ?? []) edges.push({ from: `sci/${p}`, to: `compat/${c.dir}` });
   }
   for (const [key, target] of analysis.finals) {
     const id = `rel/${key}`;

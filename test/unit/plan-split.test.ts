@@ -110,6 +110,20 @@ test("the graph shows layers, includes and final images, with touched ones marke
   assert.match(dot, '"rel/a:1.0" [label="rel/a:1.0", shape=box, style="rounded,filled", fillcolor="#ffee99"];');
 });
 
+test("the graph draws a compat fragment's COPY --from a science layer", () => {
+  const raw: RawLayerFiles[] = [
+    sci("a", { image: "a", compat: "ui" }, "FROM busybox:stable\n"),
+    sci("tools", { image: "tools", compat: "ui" }, "FROM busybox:stable\n"),
+    { kind: "compat", dir: "ui", config: "{}", dockerfile: "COPY --from=sci/tools:1.0 /t /t\n" },
+  ];
+  const snapshot = readLayers(raw);
+  const changes = { all: false, science: ["tools"], compat: [], why: "changed" };
+  const plan = planBuilds(snapshot, { repo: "r", git: GIT, buildTime: 1, buildArgs: {}, changes });
+  const mermaid = renderGraph(snapshot, analyzeRepository(snapshot), plan, changes, "mermaid");
+  assert.match(mermaid, "  sci_tools --> compat_ui\n");
+  assert.match(mermaid, /class [^\n]*rel_a_1_0[^\n]* rebuilt/);
+});
+
 test("names that would break Mermaid or DOT are escaped in the graph", () => {
   // Compat directory names are whatever the file system allows, short of a slash.
   const raw: RawLayerFiles[] = [
