@@ -6,7 +6,7 @@ import { groupIntoWaves } from "./waves.js";
 import type { Plan, PlannedBuild } from "./types.js";
 
 /** What the registry holds under a build's moving tag: absent, or an image with its inputs label. */
-export type PublishedImage = { found: false } | { found: true; inputs?: string };
+export type PublishedImage = { found: false } | { found: true; inputs?: string; mismatch?: string };
 
 export function reconcilePlan(plan: Plan, published: ReadonlyMap<string, PublishedImage>): Plan {
   const kept = new Map<string, string[]>();
@@ -26,6 +26,7 @@ export function reconcilePlan(plan: Plan, published: ReadonlyMap<string, Publish
 function stale(b: PlannedBuild, p: PublishedImage | undefined): string | undefined {
   if (!p) throw new Error(`internal: no registry answer for ${b.id}`);
   if (!p.found) return `not published (${b.request.tags[0]})`;
-  if (p.inputs === b.request.inputsDigest) return undefined;
-  return `published image has inputs ${p.inputs ?? "(none recorded)"} ≠ ${b.request.inputsDigest}`;
+  if (p.inputs !== b.request.inputsDigest) return `published image has inputs ${p.inputs ?? "(none recorded)"} ≠ ${b.request.inputsDigest}`;
+  // Its own inputs match, but it was built on another commit's parent.
+  return p.mismatch === undefined ? undefined : `published image has ${p.mismatch}`;
 }

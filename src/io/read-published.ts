@@ -2,7 +2,7 @@
 // (credentials from the docker config, as for pushes). A registry that can't answer is an error,
 // never "everything is missing".
 import { inputsLabel } from "../core/inputs-digest.js";
-import { movingTag } from "../core/publishing.js";
+import { inputsMismatch, movingTag } from "../core/publishing.js";
 import type { PublishedImage } from "../core/reconcile.js";
 import type { Plan } from "../core/types.js";
 import { DockerCredentials } from "../executors/docker/auth.js";
@@ -14,7 +14,9 @@ export async function readPublished(plan: Plan, dockerConfigDir?: string): Promi
     const ref = movingTag(b.request);
     try {
       const image = await client.getImage(ref);
-      return [b.id, image ? { found: true, inputs: image.config.labels[inputsLabel(b.kind, b.target)] } : { found: false }];
+      if (!image) return [b.id, { found: false }];
+      const labels = image.config.labels;
+      return [b.id, { found: true, inputs: labels[inputsLabel(b.kind, b.target)], mismatch: inputsMismatch(labels, b) }];
     } catch (e) {
       throw new Error(`--reconcile: cannot read ${ref} from the registry: ${(e as Error).message}`);
     }

@@ -124,6 +124,34 @@ test("--reconcile rebuilds exactly what an earlier run failed to publish, and sa
   }
 });
 
+test("a parent whose moving tag holds another commit's build is refused as a base, not built on", async () => {
+  const { registry } = requireEngine();
+  const repo = examplesRepo();
+  const target = uniqueRepo(registry);
+  try {
+    const first = runCli(["--all", "--push", "--repo", target, ...PLAIN], { cwd: repo.root });
+    assert.is(first.code, 0, first.stderr);
+    const original = repo.git("rev-parse", "HEAD");
+    // Another branch publishes its own essentials 2.4: the moving tag sci/essentials-2-4:2.4 is now its build.
+    repo.write({ "science/essentials-2-4/packages.txt": "another branch\n" });
+    repo.commit("other branch");
+    const other = runCli(["--include", "science/essentials-2-4", "--push", "--repo", target, ...PLAIN], { cwd: repo.root });
+    assert.is(other.code, 0, other.stderr);
+    // Back on the first branch, a change to essentials 2.5 only: its parent is not built, but pulled.
+    repo.git("reset", "-q", "--hard", original);
+    repo.write({ "science/essentials-2-5/Dockerfile": `${readFileSync(join(repo.root, "science/essentials-2-5/Dockerfile"), "utf8")}RUN echo more > /more\n` });
+    const sha = repo.commit("feature");
+    const tagsBefore = await registryTags(`${target}/sci/essentials-2-5`);
+    const r = runCli(["--push", "--repo", target, ...PLAIN], { cwd: repo.root });
+    assert.is(r.code, 1, r.stderr);
+    assert.match(r.stderr, /base image .*sci\/essentials-2-4:2\.4 was built from other inputs \(sha256:[0-9a-f]{64}\) than this checkout's sci\/essentials-2-4 \(sha256:[0-9a-f]{64}\)/);
+    assert.equal(await registryTags(`${target}/sci/essentials-2-5`), tagsBefore);
+    assert.not.ok(tagsBefore.some((t) => t.endsWith(sha)));
+  } finally {
+    repo.cleanup();
+  }
+});
+
 test("two commits built at once on one engine: each final image is built on its own commit's parent", async () => {
   const { docker, registry } = requireEngine();
   const target = uniqueRepo(registry);

@@ -2,7 +2,7 @@
 // reconcile; and the run's last line (issue 12, item 9).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { decideReuse, pinParents, pushOrder } from "../../src/core/publishing.js";
+import { decideReuse, inputsMismatch, pinParents, pushOrder } from "../../src/core/publishing.js";
 import { reconcilePlan } from "../../src/core/reconcile.js";
 import { footer, summaryRow } from "../../src/executors/docker/index.js";
 import { build, makePlan } from "../helpers/engine.js";
@@ -28,6 +28,17 @@ test("an image of the same inputs under the build tag is reused; one of other in
   assert.is(decideReuse({ ...base, pushing: true, registry: {} }).action, "refuse");
 });
 
+test("an image built on another commit's parent does not match, even with its own inputs right", () => {
+  const b = { kind: "science" as const, target: "b", request: { inputsDigest: D, inputs: { context: "", parents: { "sci/a:1.0": E } } } };
+  assert.is(inputsMismatch({ "org.sciserver.science.b.inputs": D, "org.sciserver.science.a.inputs": E }, b), undefined);
+  // a parent label the image lacks (a COPY --from source) can't be checked
+  assert.is(inputsMismatch({ "org.sciserver.science.b.inputs": D }, b), undefined);
+  const wrong = inputsMismatch({ "org.sciserver.science.b.inputs": D, "org.sciserver.science.a.inputs": "sha256:other" }, b);
+  assert.is(wrong, `inputs ${D}, but built on a sci/a:1.0 with inputs sha256:other (this checkout's: ${E})`);
+  assert.is(decideReuse({ ...base, engine: { inputs: D, mismatch: wrong } }).action, "build");
+  assert.is(decideReuse({ ...base, pushing: true, registry: { inputs: D, mismatch: wrong } }).action, "refuse");
+});
+
 test("the build tag is pushed before the moving tag; parents are pinned to image ids", () => {
   assert.equal(pushOrder({ tags: ["r/sci/x:1.0", "r/sci/x:1.0-7-abc"] }), ["r/sci/x:1.0-7-abc", "r/sci/x:1.0"]);
   const pinned = pinParents({ dockerfile: "FROM r/sci/a:1.0 AS a\nFROM busybox:stable\nCOPY --from=r/sci/a:1.0 /a /a\n", environment: {} }, { "r/sci/a:1.0": D });
@@ -46,14 +57,15 @@ test("reconcile keeps what the registry lacks or holds from other inputs, and wh
     ["sci/a", { found: false as const }],
     ["sci/b", { found: true as const, inputs: digest("sci/b") }],
     ["sci/c", { found: true as const, inputs: E }],
-    ["sci/d", { found: true as const, inputs: digest("sci/d") }],
+    ["sci/d", { found: true as const, inputs: digest("sci/d"), mismatch: "inputs x, but built on a sci/q:1.0 with inputs y (this checkout's: z)" }],
   ]));
   assert.equal(r.builds.map((b) => [b.id, b.reasons]), [
     ["sci/a", ["not published (r/sci/a:1.0)"]],
     ["sci/b", ["built on sci/a, which is rebuilt"]],
     ["sci/c", [`published image has inputs ${E} ≠ ${digest("sci/c")}`]],
+    ["sci/d", ["published image has inputs x, but built on a sci/q:1.0 with inputs y (this checkout's: z)"]],
   ]);
-  assert.equal(r.waves, [["sci/a", "sci/c"], ["sci/b"]]);
+  assert.equal(r.waves, [["sci/a", "sci/c", "sci/d"], ["sci/b"]]);
 });
 
 test("the run's last line says what happened at a glance", () => {

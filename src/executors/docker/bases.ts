@@ -2,6 +2,8 @@
 // does not build are fetched from the registry, so that children build on exactly the registry's
 // images and never on whatever the engine had cached under the same tag.
 import { externalBases } from "../../core/external-bases.js";
+import { inputsLabel } from "../../core/inputs-digest.js";
+import { expectedBaseInputs } from "../../core/publishing.js";
 import type { ExternalParent } from "../../core/select-builds.js";
 import { InputError, type Plan } from "../../core/types.js";
 import { registryOf, type DockerCredentials } from "./auth.js";
@@ -25,8 +27,19 @@ export async function prepareBases(
 ): Promise<Record<string, string>> {
   /** Base reference -> the image id it was found at: builds are pinned to it (see pinParents). */
   const pins: Record<string, string> = {};
+  const expected = expectedBaseInputs(plan);
   const pin = async (ref: string, image: string) => {
-    pins[ref] = (await docker.getImage(image).inspect()).Id;
+    const info = await docker.getImage(image).inspect();
+    // The image under the tag must be this checkout's layer: another commit's build of it (a
+    // branch that pushed the moving tag meanwhile) would make the children something no
+    // commit describes.
+    const want = expected.get(ref);
+    const target = ref.slice(ref.lastIndexOf("/sci/") + "/sci/".length, ref.lastIndexOf(":"));
+    const found = info.Config?.Labels?.[inputsLabel("science", target)];
+    if (want !== undefined && found !== undefined && found !== want) {
+      throw new Error(`base image ${image} was built from other inputs (${found}) than this checkout's sci/${target} (${want}): another commit's build holds the tag; build it in this run too (--include its directory) or publish this checkout's first (--reconcile)`);
+    }
+    pins[ref] = info.Id;
   };
   const fromParents = new Set(external.map((p) => p.baseTag));
   const others = externalBases(plan).filter((ref) => !fromParents.has(ref));

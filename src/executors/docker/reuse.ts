@@ -2,7 +2,7 @@
 // inputs digest? The engine is asked first, then (when pushing) the registry over its HTTP API.
 import type Dockerode from "dockerode";
 import { inputsLabel } from "../../core/inputs-digest.js";
-import { buildTag, decideReuse, type FoundImage, type ReuseDecision } from "../../core/publishing.js";
+import { buildTag, decideReuse, inputsMismatch, type FoundImage, type ReuseDecision } from "../../core/publishing.js";
 import type { PlannedBuild } from "../../core/types.js";
 import type { RegistryClient } from "../../registry/client.js";
 
@@ -26,7 +26,8 @@ export async function checkReuse(
       throw new Error(`cannot check ${tag} in the registry before pushing: ${e.message}`);
     }) : undefined,
   ]);
-  const found = (labels: Record<string, string> | undefined): FoundImage => ({ inputs: labels?.[label] });
+  const found = (labels: Record<string, string> | undefined): FoundImage =>
+    ({ inputs: labels?.[label], mismatch: inputsMismatch(labels ?? {}, build) });
   const decision = decideReuse({
     inputsDigest: build.request.inputsDigest,
     buildTag: tag,
