@@ -40,7 +40,10 @@ test("the example images build and push to an alternate --repo, with every tag, 
     assert.is(labels["org.sciserver.compat.version"], `essentials:2.5-${n}-${h}`);
     assert.is(labels["org.sciserver.science.essentials-2-4.version"], `2.4-${n}-${h}`);
     assert.is(labels["org.sciserver.science.essentials-2-5.version"], `2.5-${n}-${h}`);
-    assert.match(labels["org.sciserver.compat.buildtime"], /^\d{10}$/);
+    assert.match(labels["org.sciserver.compat.buildtime"], /^\d{10}\.\d{3}$/);
+    // built after the science layers inside it
+    assert.ok(Number(labels["org.sciserver.compat.buildtime"]) > Number(labels["org.sciserver.science.essentials-2-5.buildtime"]));
+    assert.ok(Number(labels["org.sciserver.science.essentials-2-5.buildtime"]) > Number(labels["org.sciserver.science.essentials-2-4.buildtime"]));
     assert.ok(final.env.includes(`SCISERVER_IMAGE=essentials:2.5-${n}-${h}`), final.env.join(" "));
     const astro = await registryImage(`${target}/rel/astro:1.0`);
     assert.ok("org.sciserver.science.astro-base.version" in astro.labels);

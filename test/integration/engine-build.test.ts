@@ -52,6 +52,7 @@ test("science chain and compat build: tags, labels, build args, rewritten FROM, 
       { kind: "compat", contexts: ["compat/a", "compat/b"], dependsOn: ["sci/child"] });
     rel.request.labels = { "org.sciserver.compat.version": "child:1.0-7-abc1234" };
 
+    const started = Date.now() / 1000;
     const result = await executePlan(makePlan(repo, [base, child, rel]),
       runOptions(src.root, out.stream, { logDir, buildArgs: { GREETING: "from-build-arg" } }));
 
@@ -68,7 +69,11 @@ test("science chain and compat build: tags, labels, build args, rewritten FROM, 
     // (the layer cache may hand back an image earlier runs tagged too)
     for (const tag of outputs["docker-image-repo-tag"]) assert.ok(info.RepoTags.includes(tag), tag);
     assert.is(info.Config.Labels["org.sciserver.science.base.version"], "1.0-7-abc1234");
-    assert.is(info.Config.Labels["org.sciserver.science.base.buildtime"], "1700000000");
+    // buildtime: when the image was built (the plan's value is replaced), children after parents
+    const buildtime = (image: string) => docker.getImage(image).inspect().then((i) => Number(i.Config.Labels["org.sciserver.science.base.buildtime"]));
+    const baseTime = await buildtime(`${repo}/sci/base:1.0`);
+    assert.ok(baseTime >= Math.floor(started) && baseTime <= Date.now() / 1000, String(baseTime));
+    assert.match(info.Config.Labels["org.sciserver.science.base.buildtime"], /^\d{10}\.\d{3}$/);
     // --build-arg wins over the request's environment, which wins over the ARG default
     assert.ok(info.Config.Env.includes("GREETING=from-build-arg"), info.Config.Env.join(" "));
     assert.ok(info.Config.Env.includes("FROM_ENV=environment"), info.Config.Env.join(" "));

@@ -13,7 +13,7 @@ import { Schedule } from "./scheduler.js";
 import { prepareBases } from "./bases.js";
 import { checkReuse } from "./reuse.js";
 import type { ExternalParent } from "../../core/select-builds.js";
-import { buildTag, movingTag, pinParents, pushOrder } from "../../core/publishing.js";
+import { buildTag, buildtimeLabel, movingTag, pinParents, pushOrder } from "../../core/publishing.js";
 import type { TagResult } from "../../core/results.js";
 import { RegistryClient } from "../../registry/client.js";
 import { splitTag } from "./push.js";
@@ -223,7 +223,13 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<R
         onImage(id, image, Date.now() - t0, { push: d.push, registryDigest: check.registryDigest });
         return;
       }
-      const request = { ...build.request, dockerfile: pinParents(build.request, pins) };
+      const request = {
+        ...build.request,
+        dockerfile: pinParents(build.request, pins),
+        // When this image is built, to the millisecond: a child's is always later than its
+        // parent's, which orders the breadcrumbs of images whose labels leave no history (BuildKit).
+        labels: { ...build.request.labels, [buildtimeLabel(build.kind, build.target)]: (Date.now() / 1000).toFixed(3) },
+      };
       const image = await buildRequest(engine.docker, request, {
         rootDir: opts.rootDir, noCache: opts.noCache, pull: opts.pull, buildArgs: opts.buildArgs, creds,
         signal: ctl.signal,
