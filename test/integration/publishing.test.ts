@@ -48,6 +48,11 @@ test("a rerun of a published commit builds nothing and changes no digest; other 
     assert.equal(r2.map((r) => r.status), Array(7).fill("reused"));
     assert.ok(r2.every((r) => r.pushed && r.tags!.every((t) => t.pushed && before[t.tag.slice(target.length + 1)] === t.digest)), JSON.stringify(r2));
     assert.equal(await registryState(target, EXAMPLE_REPOS), before);
+    // Nothing to build needs no builder: not even a frontend image this engine can't pull
+    // (science/astro-base has `# syntax=docker/dockerfile:1`).
+    const buildkit = runCli(["--all", "--push", "--repo", target, "--builder", "buildkit", ...PLAIN], { cwd: repo.root });
+    assert.is(buildkit.code, 0, buildkit.stderr);
+    assert.match(buildkit.stderr, /\b7 reused\b/);
 
     // The same commit with another build argument would move the immutable build tags: refused.
     const other = runCli(["--all", "--push", "--repo", target, "--build-arg", "EXTRA=1", ...PLAIN], { cwd: repo.root });

@@ -55,16 +55,26 @@ export async function pinnedIdsAsTags(docker: Dockerode, dockerfile: string): Pr
 }
 
 /**
- * Each build's builder, and what none can build, before anything is built: the Dockerfile
- * features the run's builder lacks (file:line), and `# syntax=` frontends the engine can't get.
- * With `auto`, a build whose frontend image can't be had but that needs nothing of BuildKit
- * goes to the classic builder (which ignores the directive), with a note.
+ * Each build's builder, before anything is built. Dockerfile features the run's builder lacks
+ * are bad input (file:line) and stop the run. A `# syntax=` frontend the engine can't get is the
+ * engine's problem, and only for builds that are really built (not reused): with `auto`, a build
+ * that needs nothing else of BuildKit goes to the classic builder (which ignores the directive),
+ * with a note; otherwise that build fails, saying why.
  */
+export interface BuildersOfPlan {
+  builders: Map<string, Builder>;
+  /** Build id -> a note to show when it is built. */
+  notes: Map<string, string>;
+  /** Build id -> why it can't be built here (fails when it would be). */
+  unavailable: Map<string, string>;
+}
+
 export async function buildersOfPlan(
-  docker: Dockerode, creds: DockerCredentials, plan: Plan, run: RunBuilder, choice: BuilderChoice,
-  note: (line: string) => void, signal: AbortSignal,
-): Promise<Map<string, Builder>> {
+  docker: Dockerode, creds: DockerCredentials, plan: Plan, run: RunBuilder, choice: BuilderChoice, signal: AbortSignal,
+): Promise<BuildersOfPlan> {
   const builders = new Map<string, Builder>();
+  const notes = new Map<string, string>();
+  const unavailable = new Map<string, string>();
   const problems: string[] = [];
   const frontends = new Map<string, Promise<string | undefined>>();
   for (const b of plan.builds) {
@@ -78,15 +88,15 @@ export async function buildersOfPlan(
       const missing = await frontends.get(syntax.image)!;
       if (missing && choice === "auto" && features.length === 0) {
         builder = "classic";
-        note(`image-builder: ${file}:${syntax.line}: the engine can't get the frontend image ${syntax.image} (${missing}): building ${b.id} with the classic builder, which ignores the directive`);
+        notes.set(b.id, `${file}:${syntax.line}: the engine can't get the frontend image ${syntax.image} (${missing}): building with the classic builder, which ignores the directive`);
       } else if (missing) {
-        problems.push(`${file}:${syntax.line}: \`# syntax=${syntax.image}\` needs that frontend image, which the engine can't get: ${missing}`);
+        unavailable.set(b.id, `${file}:${syntax.line}: \`# syntax=${syntax.image}\` needs that frontend image, which the engine can't get: ${missing}`);
       }
     }
     builders.set(b.id, builder);
   }
   if (problems.length) throw new InputError(problems.length === 1 ? problems[0] : `${problems[0]} (and ${problems.length - 1} more: ${problems.slice(1).join("; ")})`);
-  return builders;
+  return { builders, notes, unavailable };
 }
 
 /** undefined when the engine has the frontend image or could pull it; else why not. */

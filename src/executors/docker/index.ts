@@ -84,8 +84,8 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<R
   const facts = await checkEngine(engine);
   const builder = await prepareBuilder(engine.docker, facts, opts.builder ?? "auto", opts.network);
   const creds = await DockerCredentials.load(opts.dockerConfigDir);
-  const builders = await buildersOfPlan(engine.docker, creds, plan, builder, opts.builder ?? "auto",
-    (line) => opts.out.write(`${creds.redact(line)}\n`), opts.signal ?? new AbortController().signal);
+  const { builders, notes, unavailable } = await buildersOfPlan(engine.docker, creds, plan, builder, opts.builder ?? "auto",
+    opts.signal ?? new AbortController().signal);
   // Before any build: bases the plan does not build, from the registry (or refused).
   // Every image a build names from this repository is pinned to the exact image found or built
   // for it in this run: reference -> image id.
@@ -223,6 +223,8 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<R
         onImage(id, image, Date.now() - t0, { push: d.push, registryDigest: check.registryDigest });
         return;
       }
+      if (unavailable.has(id)) throw new Error(unavailable.get(id));
+      if (notes.has(id)) progress.line(id, notes.get(id)!);
       const request = {
         ...build.request,
         dockerfile: pinParents(build.request, pins),
