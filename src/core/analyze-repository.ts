@@ -27,9 +27,19 @@ export function analyzeRepository(snapshot: RepoSnapshot, buildArgs: Record<stri
   checkUniqueTargets(snapshot.science);
   checkCompatFragments(snapshot);
   const { science: deps, compat: compatDeps, warnings } = determineDependencies(snapshot.science, buildArgs, snapshot.compat);
-  checkScienceGraph(snapshot.science, deps);
+  // A misspelt reference to a layer often shows first as a broken graph (two final layers of one
+  // image, a missing parent): the error then carries the look-alike warnings that explain it.
+  const explained = <T>(check: () => T): T => {
+    try {
+      return check();
+    } catch (e) {
+      if (!(e instanceof InputError) || warnings.length === 0) throw e;
+      throw new InputError(`${e.message} (note: ${warnings.join("; ")})`);
+    }
+  };
+  explained(() => checkScienceGraph(snapshot.science, deps));
   const includes = resolveIncludes(snapshot.compat);
-  const finals = determineFinalLayers(snapshot.science, deps, snapshot.compat);
+  const finals = explained(() => determineFinalLayers(snapshot.science, deps, snapshot.compat));
   const order = topologicalOrder(snapshot.science.map((l) => l.target), (t) => deps.get(t)!.parents);
   return { deps, compatDeps, finals, includes, order, warnings };
 }

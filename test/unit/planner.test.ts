@@ -383,6 +383,9 @@ test("a reference that looks like a science layer but names none is a warning na
   const all = plan(raw, { all: true });
   assert.equal(all.builds.find((b) => b.id === "sci/a")!.request.imageRewrites, {});
   assert.equal(all.builds.find((b) => b.id === "rel/a:1.0")!.request.imageRewrites, {});
+  // A typo that breaks the graph (two final layers of astro:2.0) explains itself in the error.
+  const broken = raw.map((r) => (r.dir === "astro" ? { ...r, dockerfile: "FROM sci/astro-bse:2.0\n" } : r));
+  throwsInput(() => analyzeRepository(readLayers(broken)), /several final layers .*\(note: .*sci\/astro-bse:2\.0 names no science layer .*did you mean sci\/astro-base:2\.0\?/);
 });
 
 test("a plan serializes to JSON and back unchanged", () => {
