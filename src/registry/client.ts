@@ -421,7 +421,10 @@ export class RegistryClient {
       return await this.fetchImpl(url, { ...init, redirect: "follow", signal: stream ? undefined : AbortSignal.timeout(this.timeoutMs) });
     } catch (e) {
       const err = e as Error & { cause?: { code?: string; message?: string } };
-      const why = err.name === "TimeoutError" ? `no answer within ${this.timeoutMs / 1000}s` : (err.cause?.code ?? err.cause?.message ?? err.message);
+      const why = err.name === "TimeoutError" ? `no answer within ${this.timeoutMs / 1000}s`
+        // fetch refuses the WHATWG "bad ports" (6000, 6665-6669, 10080, …) before connecting.
+        : err.cause?.message === "bad port" ? `port ${url.port} is one that Node's fetch refuses (WHATWG bad ports); use another port`
+        : (err.cause?.code ?? err.cause?.message ?? err.message);
       throw new RegistryError(`registry ${server} cannot be reached (${url.protocol}//${url.host}): ${why}`);
     }
   }
