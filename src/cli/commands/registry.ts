@@ -1,7 +1,7 @@
 // Commands that ask the registry (no engine): images, inspect, contains, export.
 import { Command, Option } from "commander";
 import { existsSync, statSync } from "node:fs";
-import { formatBuildTag, parseLayerQuery, readBreadcrumbs, resolveImageArgument, type Breadcrumbs } from "../../core/published.js";
+import { formatBuildTag, looksLikeFile, parseLayerQuery, readBreadcrumbs, resolveImageArgument, type Breadcrumbs } from "../../core/published.js";
 import { checkRepo, parseRepoConfig } from "../../core/repo-config.js";
 import { InputError } from "../../core/types.js";
 import { checkOutputFile } from "../../io/output-paths.js";
@@ -123,7 +123,9 @@ export function addRegistryCommands(program: Command): void {
     .argument("<image>", "rel/essentials:2.5, sci/essentials-2-5:2.5-7-3f2a9c1, host/path:tag, or FILE.tar")
     .option("--platform <os/arch>", "the platform to read from a multi-platform image")
     .action(async (arg: string, o: RegistryOptions & { platform?: string }) => {
-      if (existsSync(arg) && statSync(arg).isFile()) {
+      const isFile = existsSync(arg) && statSync(arg).isFile();
+      if (isFile || looksLikeFile(arg)) {
+        if (!isFile) throw new InputError(existsSync(arg) ? "not a file" : "no such file", arg);
         const { readArchive } = await import("../../registry/archive.js");
         const image = await readArchive(arg, { platform: o.platform });
         process.stdout.write(o.json ? inspectJson(image) : describeImage(image, arg));
