@@ -1,6 +1,7 @@
 // images, inspect, contains, export and run --base-archive against the real registries and engine.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -172,6 +173,75 @@ async function readTarBinary(file: string): Promise<Map<string, Buffer>> {
     out.set(entry.header.name, Buffer.concat(chunks));
   }
   return out;
+}
+
+test("export of an image listing a layer twice: each blob written once, in both formats; the docker-archive loads back", async () => {
+  const { docker } = requireEngine();
+  // Pushed over the registry API: a layer with a file, then the same empty layer twice (as old
+  // builders left for steps that changed nothing).
+  const ref = `${repo}/sci/repeated:1.0-1-ccccccc`;
+  const [host, path] = [ref.split("/")[0], ref.slice(ref.indexOf("/") + 1, ref.lastIndexOf(":"))];
+  const sha = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
+  const upload = async (body: Buffer) => {
+    const start = await fetch(`http://${host}/v2/${path}/blobs/uploads/`, { method: "POST" });
+    const location = new URL(start.headers.get("location")!, `http://${host}`);
+    location.searchParams.set("digest", sha(body));
+    const res = await fetch(location, { method: "PUT", body: new Uint8Array(body), headers: { "content-type": "application/octet-stream" } });
+    assert.is(res.status, 201, await res.text());
+    return { digest: sha(body), size: body.length, mediaType: "application/vnd.docker.image.rootfs.diff.tar.gzip" };
+  };
+  const tarOf = async (files: Record<string, string>) => {
+    const pack = (await import("tar-stream")).default.pack();
+    for (const [name, body] of Object.entries(files)) pack.entry({ name, mtime: new Date(0) }, body);
+    pack.finalize();
+    const chunks: Buffer[] = [];
+    for await (const c of pack) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  };
+  const [fileTar, emptyTar] = [await tarOf({ "hello.txt": "hello\n" }), await tarOf({})];
+  const layers = [await upload(gzipSync(fileTar)), await upload(gzipSync(emptyTar)), await upload(gzipSync(emptyTar))];
+  const configBytes = Buffer.from(JSON.stringify({
+    architecture: "amd64", os: "linux", created: "2026-01-01T00:00:00Z", config: { Labels: { "org.sciserver.science.repeated.version": "1.0-1-ccccccc" } },
+    rootfs: { type: "layers", diff_ids: [sha(fileTar), sha(emptyTar), sha(emptyTar)] },
+    history: [{ created_by: "COPY hello.txt" }, { created_by: "RUN true" }, { created_by: "RUN true" }],
+  }));
+  const config = { ...(await upload(configBytes)), mediaType: "application/vnd.docker.container.image.v1+json" };
+  const manifest = { schemaVersion: 2, mediaType: "application/vnd.docker.distribution.manifest.v2+json", config, layers };
+  const put = await fetch(`http://${host}/v2/${path}/manifests/1.0-1-ccccccc`, { method: "PUT", body: JSON.stringify(manifest), headers: { "content-type": manifest.mediaType } });
+  assert.is(put.status, 201, await put.text());
+  const digests = layers.map((l) => l.digest);
+  assert.is(new Set(digests).size, 2);
+  for (const format of ["docker-archive", "oci"]) {
+    const file = join(dir, `repeated.${format}.tar`);
+    const r = runCli(["export", ref, "--format", format, "-o", file], { env });
+    assert.is(r.code, 0, r.stderr);
+    const names = await tarEntryNames(file);
+    assert.equal(names.filter((n, i) => names.indexOf(n) !== i), [], `${format}: entries written twice`);
+    for (const d of digests) assert.ok(names.includes(`blobs/sha256/${d.slice(7)}`), d);
+    const offline = runCli(["inspect", file, "--json"], { env });
+    assert.is(offline.code, 0, offline.stderr);
+    assert.is(JSON.parse(offline.stdout).layers.length, digests.length);
+  }
+  const archive = join(dir, "repeated.docker-archive.tar");
+  const entries = await readTarBinary(archive);
+  assert.is(JSON.parse(entries.get("manifest.json")!.toString())[0].Layers.length, digests.length);
+  await new Promise<void>((resolve, reject) => docker.loadImage(archive, {}, (err: Error | null, stream?: NodeJS.ReadableStream) => {
+    if (err || !stream) return reject(err);
+    docker.modem.followProgress(stream, (e: Error | null) => (e ? reject(e) : resolve()));
+  }));
+  const info = await docker.getImage(ref).inspect();
+  assert.is(info.Id, manifest.config.digest);
+  assert.is(info.RootFS.Layers?.length, digests.length);
+});
+
+async function tarEntryNames(file: string): Promise<string[]> {
+  const tar = (await import("tar-stream")).default;
+  const names: string[] = [];
+  for await (const entry of createReadStream(file).pipe(tar.extract() as any) as any) {
+    names.push(entry.header.name);
+    entry.resume();
+  }
+  return names;
 }
 
 test("export faults: unknown image exit 2, registry down exit 1, refused credentials exit 1; no file left", async () => {
