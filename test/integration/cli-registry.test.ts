@@ -66,6 +66,16 @@ test("images: one row per image version, newest build, whether the moving tag fo
   assert.is(all.images.filter((i: any) => i.name === "sci/essentials-2-4").length, 2);
 });
 
+test("images of a repository path with nothing under it: one line, exit 0; --json has no images", () => {
+  const empty = `${repo}-nothing-here`;
+  const human = runCli(["images", "--repo", empty], { env });
+  assert.is(human.code, 0, human.stderr);
+  assert.is(human.stdout, `no sci/ or rel/ images under ${empty}\n`);
+  const json = runCli(["images", "--repo", empty, "--json"], { env });
+  assert.is(json.code, 0, json.stderr);
+  assert.equal(JSON.parse(json.stdout), { repo: empty, source: "catalog", images: [] });
+});
+
 test("inspect: the breadcrumb trail in build order, from the registry", () => {
   const r = runCli(["inspect", "rel/essentials:2.5", "--repo", repo], { env });
   assert.is(r.code, 0, r.stderr);

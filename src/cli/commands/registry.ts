@@ -113,6 +113,10 @@ export function addRegistryCommands(program: Command): void {
         return;
       }
       if (source === "checkout") process.stderr.write(`image-builder: note: the registry has no catalog; looked for the images this checkout publishes\n`);
+      if (rows.length === 0) {
+        process.stdout.write(`no sci/ or rel/ images under ${repo}\n`);
+        return;
+      }
       process.stdout.write(table(["NAME", "VERSION", "BUILD", "DIGEST", "CREATED", "SIZE", `TAG {version}`],
         rows.map((r) => [r.name, r.version, r.build, shortDigest(r.digest), (r.created ?? "-").replace(/\.\d+Z$/, "Z"), megabytes(r.size),
           r.movingTagCurrent === null ? (r.newest ? "-" : "older build") : r.movingTagCurrent ? "newest" : "NOT newest"])));
