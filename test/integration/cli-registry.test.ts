@@ -104,9 +104,11 @@ test("contains: every published image with the layer, stale ones named with the 
   ]);
   const human = runCli(["contains", "sci/essentials-2-4", "--repo", repo], { env });
   assert.match(human.stdout, /^rel\/essentials:2\.5-5-aaaaaaa\s+2\.4-5-aaaaaaa\s+stale: has 2\.4-5-aaaaaaa, newest 2\.4-9-bbbbbbb$/m);
-  // at one build: only the images that carry it
+  // at one build: only the images that carry it, newest build of each image version only
+  // (rel/essentials:2.4-5-aaaaaaa carries it but is an older build of 2.4), and no option widens that
   const old = JSON.parse(runCli(["contains", "sci/essentials-2-4:2.4-5-aaaaaaa", "--repo", repo, "--json"], { env }).stdout);
   assert.equal(old.images.map((i: any) => i.image), ["rel/essentials:2.5-5-aaaaaaa", "sci/essentials-2-5:2.5-5-aaaaaaa"]);
+  assert.is(runCli(["contains", "sci/essentials-2-4", "--repo", repo, "--all-tags"], { env }).code, 2);
   const none = runCli(["contains", "sci/astro-base", "--repo", repo], { env });
   assert.is(none.code, 0);
   assert.is(none.stdout, "no published image contains sci/astro-base\n");

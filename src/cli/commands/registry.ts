@@ -142,7 +142,7 @@ export function addRegistryCommands(program: Command): void {
     });
 
   registryCommand(program.command("contains"))
-    .description("published images whose breadcrumbs hold a science layer, and whether they have its newest build")
+    .description("published images (the newest build of each image version) whose breadcrumbs hold a science layer, and whether they have its newest build")
     .argument("<layer>", "sci/TARGET, sci/TARGET:VERSION or sci/TARGET:VERSION-N-HASH")
     .action(async (arg: string, o: RegistryOptions) => {
       const query = parseLayerQuery(arg);
