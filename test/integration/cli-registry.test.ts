@@ -6,10 +6,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { runCli } from "../helpers/cli.js";
+import { runCli, runCliAsync } from "../helpers/cli.js";
 import { registryImage, requireEngine, uniqueRepo } from "../helpers/engine.js";
 import { authEntry, dockerConfigDir, freePort, publish } from "../helpers/registry.js";
 import { readTar } from "../helpers/tar.js";
+import { startFaultProxy, type FaultProxy } from "../helpers/fault-proxy.js";
 import { createReadStream } from "node:fs";
 
 const dir = mkdtempSync(join(tmpdir(), "ib-cli-registry-"));
@@ -255,6 +256,34 @@ async function tarEntryNames(file: string): Promise<string[]> {
   }
   return names;
 }
+
+test("a registry on a port Node's fetch refuses (WHATWG bad ports: 6665-6669, 10080) is read like any other", async () => {
+  const { registry } = requireEngine();
+  let proxy: FaultProxy | undefined;
+  for (const port of [6665, 6666, 6667, 6668, 6669, 10080]) {
+    proxy = await startFaultProxy(registry, () => undefined, port).catch(() => undefined);
+    if (proxy) break;
+  }
+  assert.ok(proxy, "every bad port tried is in use");
+  try {
+    // Not runCli: the proxy lives in this process, whose event loop must keep running.
+    const onBadPort = `${proxy.address}${repo.slice(repo.indexOf("/"))}`;
+    const images = await runCliAsync(["images", "--repo", onBadPort, "--json"], { env });
+    assert.is(images.code, 0, images.stderr);
+    assert.equal(JSON.parse(images.stdout).images.map((i: any) => `${i.name}:${i.version}`).sort(), ["rel/essentials:2.4", "rel/essentials:2.5", "sci/essentials-2-4:2.4", "sci/essentials-2-5:2.5", "sci/repeated:1.0"]);
+    const file = join(dir, "bad-port.tar");
+    const exported = await runCliAsync(["export", "rel/essentials:2.5", "--repo", onBadPort, "-o", file], { env });
+    assert.is(exported.code, 0, exported.stderr);
+    const offline = JSON.parse(runCli(["inspect", file, "--json"], { env }).stdout);
+    assert.is(offline.breadcrumbs.compat.value, "essentials:2.5-5-aaaaaaa");
+    const manifest = await (await fetch(`http://${registry}${repo.slice(repo.indexOf("/"))}/rel/essentials/manifests/2.5`.replace(`${registry}/`, `${registry}/v2/`), { headers: { accept: "application/vnd.docker.distribution.manifest.v2+json" } })).json() as any;
+    assert.is(offline.configDigest, manifest.config.digest);
+    assert.equal(offline.layers.map((l: any) => l.digest), manifest.layers.map((l: any) => l.digest));
+    rmSync(file);
+  } finally {
+    await proxy.close();
+  }
+});
 
 test("export faults: unknown image exit 2, registry down exit 1, refused credentials exit 1; no file left", async () => {
   const { authRegistry } = requireEngine();
