@@ -183,6 +183,16 @@ export function newestBuilds(tags: string[]): Map<string, BuildTag> {
  * The full reference an IMAGE argument names: `rel/essentials:2.5` and `sci/x:1.0-7-abc` are
  * under `repo`; a reference whose first component is a registry host is taken as it is.
  */
+/**
+ * Whether an `inspect` argument names a file rather than an image: an absolute or `./`, `../`
+ * path, a Windows path, or a name ending in `.tar` that is not a `…:tag` reference (an image tag
+ * may end in `.tar`, a file name then carries a path).
+ */
+export function looksLikeFile(arg: string): boolean {
+  if (/^(\/|\.{1,2}\/|~\/)/.test(arg) || arg.includes("\\")) return true;
+  return /\.tar$/i.test(arg) && !/:[^/]*$/.test(arg);
+}
+
 export function resolveImageArgument(arg: string, repo: string | undefined): string {
   const first = arg.split("/")[0];
   const isFull = arg.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost" || first.startsWith("["));

@@ -53,7 +53,10 @@ export async function exportImage(client: RegistryClient, manifest: RegistryMani
       new Promise<void>((resolve, reject) => pack.entry({ name: entryName, size: body.length, mtime: new Date(0) }, body, (e) => (e ? reject(e) : resolve())));
     const what = formatImageReference(manifest.ref);
     const config = await client.getBlob(manifest.ref, manifest.config.digest);
-    for (const layer of manifest.layers) {
+    // A manifest may list a layer more than once (identical empty layers): one blob each, as
+    // `docker save` writes them; manifest.json still lists the path at every position.
+    const unique = [...new Map(manifest.layers.map((l) => [l.digest, l])).values()];
+    for (const layer of unique) {
       const source = await client.openBlob(manifest.ref, layer.digest);
       const hash = hasher();
       const entry = pack.entry({ name: blobPath(layer.digest), size: layer.size, mtime: new Date(0) });

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import pLimit, { type LimitFunction } from "p-limit";
+import { anyPortFetch } from "./any-port-fetch.js";
 import {
   formatImageReference, isLoopbackRegistry, parseAuthChallenges, parseImageReference,
   type AuthChallenge, type ImageReference,
@@ -126,7 +127,7 @@ export class RegistryClient {
 
   constructor(private readonly creds: DockerCredentials, options: RegistryClientOptions = {}) {
     this.limit = pLimit(options.concurrency ?? 8);
-    this.fetchImpl = options.fetch ?? fetch;
+    this.fetchImpl = options.fetch ?? (anyPortFetch as typeof fetch);
     this.timeoutMs = options.timeoutMs ?? 60_000;
   }
 
@@ -420,8 +421,8 @@ export class RegistryClient {
       // A layer download may take longer than any fixed limit; metadata may not.
       return await this.fetchImpl(url, { ...init, redirect: "follow", signal: stream ? undefined : AbortSignal.timeout(this.timeoutMs) });
     } catch (e) {
-      const err = e as Error & { cause?: { code?: string; message?: string } };
-      const why = err.name === "TimeoutError" ? `no answer within ${this.timeoutMs / 1000}s` : (err.cause?.code ?? err.cause?.message ?? err.message);
+      const err = e as Error & { code?: string; cause?: { code?: string; message?: string } };
+      const why = err.name === "TimeoutError" ? `no answer within ${this.timeoutMs / 1000}s` : (err.cause?.code ?? err.code ?? err.cause?.message ?? err.message);
       throw new RegistryError(`registry ${server} cannot be reached (${url.protocol}//${url.host}): ${why}`);
     }
   }

@@ -11,8 +11,8 @@ export interface FaultProxy {
   close(): Promise<void>;
 }
 
-/** `refuse(req)` returns a status code to answer with instead of forwarding, or undefined. */
-export async function startFaultProxy(target: string, refuse: (req: IncomingMessage) => number | undefined): Promise<FaultProxy> {
+/** `refuse(req)` returns a status code to answer with instead of forwarding, or undefined; `listenPort`: 0 for any. */
+export async function startFaultProxy(target: string, refuse: (req: IncomingMessage) => number | undefined, listenPort = 0): Promise<FaultProxy> {
   const [host, port] = target.split(":");
   const refused: string[] = [];
   const server = createServer((req, res) => {
@@ -32,7 +32,7 @@ export async function startFaultProxy(target: string, refuse: (req: IncomingMess
     upstream.on("error", () => res.destroy());
     req.pipe(upstream);
   });
-  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  await new Promise<void>((ok, fail) => server.once("error", fail).listen(listenPort, "127.0.0.1", ok));
   const { port: own } = server.address() as AddressInfo;
   return {
     address: `127.0.0.1:${own}`,

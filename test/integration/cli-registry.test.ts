@@ -1,14 +1,16 @@
 // images, inspect, contains, export and run --base-archive against the real registries and engine.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { runCli } from "../helpers/cli.js";
+import { runCli, runCliAsync } from "../helpers/cli.js";
 import { registryImage, requireEngine, uniqueRepo } from "../helpers/engine.js";
 import { authEntry, dockerConfigDir, freePort, publish } from "../helpers/registry.js";
 import { readTar } from "../helpers/tar.js";
+import { startFaultProxy, type FaultProxy } from "../helpers/fault-proxy.js";
 import { createReadStream } from "node:fs";
 
 const dir = mkdtempSync(join(tmpdir(), "ib-cli-registry-"));
@@ -65,6 +67,16 @@ test("images: one row per image version, newest build, whether the moving tag fo
   assert.is(all.images.filter((i: any) => i.name === "sci/essentials-2-4").length, 2);
 });
 
+test("images of a repository path with nothing under it: one line, exit 0; --json has no images", () => {
+  const empty = `${repo}-nothing-here`;
+  const human = runCli(["images", "--repo", empty], { env });
+  assert.is(human.code, 0, human.stderr);
+  assert.is(human.stdout, `no sci/ or rel/ images under ${empty}\n`);
+  const json = runCli(["images", "--repo", empty, "--json"], { env });
+  assert.is(json.code, 0, json.stderr);
+  assert.equal(JSON.parse(json.stdout), { repo: empty, source: "catalog", images: [] });
+});
+
 test("inspect: the breadcrumb trail in build order, from the registry", () => {
   const r = runCli(["inspect", "rel/essentials:2.5", "--repo", repo], { env });
   assert.is(r.code, 0, r.stderr);
@@ -93,9 +105,11 @@ test("contains: every published image with the layer, stale ones named with the 
   ]);
   const human = runCli(["contains", "sci/essentials-2-4", "--repo", repo], { env });
   assert.match(human.stdout, /^rel\/essentials:2\.5-5-aaaaaaa\s+2\.4-5-aaaaaaa\s+stale: has 2\.4-5-aaaaaaa, newest 2\.4-9-bbbbbbb$/m);
-  // at one build: only the images that carry it
+  // at one build: only the images that carry it, newest build of each image version only
+  // (rel/essentials:2.4-5-aaaaaaa carries it but is an older build of 2.4), and no option widens that
   const old = JSON.parse(runCli(["contains", "sci/essentials-2-4:2.4-5-aaaaaaa", "--repo", repo, "--json"], { env }).stdout);
   assert.equal(old.images.map((i: any) => i.image), ["rel/essentials:2.5-5-aaaaaaa", "sci/essentials-2-5:2.5-5-aaaaaaa"]);
+  assert.is(runCli(["contains", "sci/essentials-2-4", "--repo", repo, "--all-tags"], { env }).code, 2);
   const none = runCli(["contains", "sci/astro-base", "--repo", repo], { env });
   assert.is(none.code, 0);
   assert.is(none.stdout, "no published image contains sci/astro-base\n");
@@ -173,6 +187,103 @@ async function readTarBinary(file: string): Promise<Map<string, Buffer>> {
   }
   return out;
 }
+
+test("export of an image listing a layer twice: each blob written once, in both formats; the docker-archive loads back", async () => {
+  const { docker } = requireEngine();
+  // Pushed over the registry API: a layer with a file, then the same empty layer twice (as old
+  // builders left for steps that changed nothing).
+  const ref = `${repo}/sci/repeated:1.0-1-ccccccc`;
+  const [host, path] = [ref.split("/")[0], ref.slice(ref.indexOf("/") + 1, ref.lastIndexOf(":"))];
+  const sha = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
+  const upload = async (body: Buffer) => {
+    const start = await fetch(`http://${host}/v2/${path}/blobs/uploads/`, { method: "POST" });
+    const location = new URL(start.headers.get("location")!, `http://${host}`);
+    location.searchParams.set("digest", sha(body));
+    const res = await fetch(location, { method: "PUT", body: new Uint8Array(body), headers: { "content-type": "application/octet-stream" } });
+    assert.is(res.status, 201, await res.text());
+    return { digest: sha(body), size: body.length, mediaType: "application/vnd.docker.image.rootfs.diff.tar.gzip" };
+  };
+  const tarOf = async (files: Record<string, string>) => {
+    const pack = (await import("tar-stream")).default.pack();
+    for (const [name, body] of Object.entries(files)) pack.entry({ name, mtime: new Date(0) }, body);
+    pack.finalize();
+    const chunks: Buffer[] = [];
+    for await (const c of pack) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  };
+  const [fileTar, emptyTar] = [await tarOf({ "hello.txt": "hello\n" }), await tarOf({})];
+  const layers = [await upload(gzipSync(fileTar)), await upload(gzipSync(emptyTar)), await upload(gzipSync(emptyTar))];
+  const configBytes = Buffer.from(JSON.stringify({
+    architecture: "amd64", os: "linux", created: "2026-01-01T00:00:00Z", config: { Labels: { "org.sciserver.science.repeated.version": "1.0-1-ccccccc" } },
+    rootfs: { type: "layers", diff_ids: [sha(fileTar), sha(emptyTar), sha(emptyTar)] },
+    history: [{ created_by: "COPY hello.txt" }, { created_by: "RUN true" }, { created_by: "RUN true" }],
+  }));
+  const config = { ...(await upload(configBytes)), mediaType: "application/vnd.docker.container.image.v1+json" };
+  const manifest = { schemaVersion: 2, mediaType: "application/vnd.docker.distribution.manifest.v2+json", config, layers };
+  const put = await fetch(`http://${host}/v2/${path}/manifests/1.0-1-ccccccc`, { method: "PUT", body: JSON.stringify(manifest), headers: { "content-type": manifest.mediaType } });
+  assert.is(put.status, 201, await put.text());
+  const digests = layers.map((l) => l.digest);
+  assert.is(new Set(digests).size, 2);
+  for (const format of ["docker-archive", "oci"]) {
+    const file = join(dir, `repeated.${format}.tar`);
+    const r = runCli(["export", ref, "--format", format, "-o", file], { env });
+    assert.is(r.code, 0, r.stderr);
+    const names = await tarEntryNames(file);
+    assert.equal(names.filter((n, i) => names.indexOf(n) !== i), [], `${format}: entries written twice`);
+    for (const d of digests) assert.ok(names.includes(`blobs/sha256/${d.slice(7)}`), d);
+    const offline = runCli(["inspect", file, "--json"], { env });
+    assert.is(offline.code, 0, offline.stderr);
+    assert.is(JSON.parse(offline.stdout).layers.length, digests.length);
+  }
+  const archive = join(dir, "repeated.docker-archive.tar");
+  const entries = await readTarBinary(archive);
+  assert.is(JSON.parse(entries.get("manifest.json")!.toString())[0].Layers.length, digests.length);
+  await new Promise<void>((resolve, reject) => docker.loadImage(archive, {}, (err: Error | null, stream?: NodeJS.ReadableStream) => {
+    if (err || !stream) return reject(err);
+    docker.modem.followProgress(stream, (e: Error | null) => (e ? reject(e) : resolve()));
+  }));
+  const info = await docker.getImage(ref).inspect();
+  assert.is(info.Id, manifest.config.digest);
+  assert.is(info.RootFS.Layers?.length, digests.length);
+});
+
+async function tarEntryNames(file: string): Promise<string[]> {
+  const tar = (await import("tar-stream")).default;
+  const names: string[] = [];
+  for await (const entry of createReadStream(file).pipe(tar.extract() as any) as any) {
+    names.push(entry.header.name);
+    entry.resume();
+  }
+  return names;
+}
+
+test("a registry on a port Node's fetch refuses (WHATWG bad ports: 6665-6669, 10080) is read like any other", async () => {
+  const { registry } = requireEngine();
+  let proxy: FaultProxy | undefined;
+  for (const port of [6665, 6666, 6667, 6668, 6669, 10080]) {
+    proxy = await startFaultProxy(registry, () => undefined, port).catch(() => undefined);
+    if (proxy) break;
+  }
+  assert.ok(proxy, "every bad port tried is in use");
+  try {
+    // Not runCli: the proxy lives in this process, whose event loop must keep running.
+    const onBadPort = `${proxy.address}${repo.slice(repo.indexOf("/"))}`;
+    const images = await runCliAsync(["images", "--repo", onBadPort, "--json"], { env });
+    assert.is(images.code, 0, images.stderr);
+    assert.equal(JSON.parse(images.stdout).images.map((i: any) => `${i.name}:${i.version}`).sort(), ["rel/essentials:2.4", "rel/essentials:2.5", "sci/essentials-2-4:2.4", "sci/essentials-2-5:2.5", "sci/repeated:1.0"]);
+    const file = join(dir, "bad-port.tar");
+    const exported = await runCliAsync(["export", "rel/essentials:2.5", "--repo", onBadPort, "-o", file], { env });
+    assert.is(exported.code, 0, exported.stderr);
+    const offline = JSON.parse(runCli(["inspect", file, "--json"], { env }).stdout);
+    assert.is(offline.breadcrumbs.compat.value, "essentials:2.5-5-aaaaaaa");
+    const manifest = await (await fetch(`http://${registry}${repo.slice(repo.indexOf("/"))}/rel/essentials/manifests/2.5`.replace(`${registry}/`, `${registry}/v2/`), { headers: { accept: "application/vnd.docker.distribution.manifest.v2+json" } })).json() as any;
+    assert.is(offline.configDigest, manifest.config.digest);
+    assert.equal(offline.layers.map((l: any) => l.digest), manifest.layers.map((l: any) => l.digest));
+    rmSync(file);
+  } finally {
+    await proxy.close();
+  }
+});
 
 test("export faults: unknown image exit 2, registry down exit 1, refused credentials exit 1; no file left", async () => {
   const { authRegistry } = requireEngine();

@@ -71,6 +71,15 @@ test("usage errors exit 2 in every command, with one line", () => {
   } finally { repo.cleanup(); }
 });
 
+test("inspect of a file path that does not exist says no such file; a directory is not a file", () => {
+  const repo = repoWith();
+  try {
+    expectInputError(["inspect", "/tmp/ib-missing-image.tar"], repo.root, /^image-builder: error: \/tmp\/ib-missing-image\.tar: no such file$/);
+    expectInputError(["inspect", "out/e25.tar"], repo.root, /^image-builder: error: out\/e25\.tar: no such file$/);
+    expectInputError(["inspect", "./science"], repo.root, /^image-builder: error: \.\/science: not a file$/);
+  } finally { repo.cleanup(); }
+});
+
 test("layers git does not track are not part of the plan without --untracked", () => {
   const repo = repoWith();
   try {

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { imageVersions, matchLayer, newestBuilds, parseBuildTag, parseLayerQuery, publishedRepositories, readBreadcrumbs, resolveImageArgument } from "../../src/core/published.js";
+import { imageVersions, matchLayer, newestBuilds, parseBuildTag, looksLikeFile, parseLayerQuery, publishedRepositories, readBreadcrumbs, resolveImageArgument } from "../../src/core/published.js";
 import { InputError } from "../../src/core/types.js";
 
 test("build tags: {version}-{n}-{h}; newest by version then number, numerically", () => {
@@ -51,6 +51,11 @@ test("image arguments: sci/ and rel/ under --repo, full references as they are",
   assert.is(resolveImageArgument("127.0.0.1:5000/x/rel/a:1", undefined), "127.0.0.1:5000/x/rel/a:1");
   assert.throws(() => resolveImageArgument("essentials:2.5", "r.example.org"), /neither sci\/NAME:TAG, rel\/NAME:TAG nor a full image reference/);
   assert.throws(() => resolveImageArgument("rel/a:1", undefined), /pass --repo/);
+});
+
+test("inspect arguments that look like files: paths and names ending in .tar, but not a reference whose tag ends in .tar", () => {
+  for (const f of ["/tmp/missing.tar", "./e25", "../out/e25.oci", "~/e25.tar", "e25.tar", "out/e25.TAR", "C:\\images\\e25", "/tmp/x:1.tar"]) assert.ok(looksLikeFile(f), f);
+  for (const r of ["rel/essentials:2.5", "sci/essentials-2-5:2.5-7-3f2a9c1", "127.0.0.1:5000/x/rel/a:1", "reg.example.org/a:v1.tar", "essentials"]) assert.not.ok(looksLikeFile(r), r);
 });
 
 test("catalog: the sci/ and rel/ repositories under the repo's path only", () => {

@@ -1,7 +1,7 @@
 // Commands that ask the registry (no engine): images, inspect, contains, export.
 import { Command, Option } from "commander";
 import { existsSync, statSync } from "node:fs";
-import { formatBuildTag, parseLayerQuery, readBreadcrumbs, resolveImageArgument, type Breadcrumbs } from "../../core/published.js";
+import { formatBuildTag, looksLikeFile, parseLayerQuery, readBreadcrumbs, resolveImageArgument, type Breadcrumbs } from "../../core/published.js";
 import { checkRepo, parseRepoConfig } from "../../core/repo-config.js";
 import { InputError } from "../../core/types.js";
 import { checkOutputFile } from "../../io/output-paths.js";
@@ -113,6 +113,10 @@ export function addRegistryCommands(program: Command): void {
         return;
       }
       if (source === "checkout") process.stderr.write(`image-builder: note: the registry has no catalog; looked for the images this checkout publishes\n`);
+      if (rows.length === 0) {
+        process.stdout.write(`no sci/ or rel/ images under ${repo}\n`);
+        return;
+      }
       process.stdout.write(table(["NAME", "VERSION", "BUILD", "DIGEST", "CREATED", "SIZE", `TAG {version}`],
         rows.map((r) => [r.name, r.version, r.build, shortDigest(r.digest), (r.created ?? "-").replace(/\.\d+Z$/, "Z"), megabytes(r.size),
           r.movingTagCurrent === null ? (r.newest ? "-" : "older build") : r.movingTagCurrent ? "newest" : "NOT newest"])));
@@ -123,7 +127,9 @@ export function addRegistryCommands(program: Command): void {
     .argument("<image>", "rel/essentials:2.5, sci/essentials-2-5:2.5-7-3f2a9c1, host/path:tag, or FILE.tar")
     .option("--platform <os/arch>", "the platform to read from a multi-platform image")
     .action(async (arg: string, o: RegistryOptions & { platform?: string }) => {
-      if (existsSync(arg) && statSync(arg).isFile()) {
+      const isFile = existsSync(arg) && statSync(arg).isFile();
+      if (isFile || looksLikeFile(arg)) {
+        if (!isFile) throw new InputError(existsSync(arg) ? "not a file" : "no such file", arg);
         const { readArchive } = await import("../../registry/archive.js");
         const image = await readArchive(arg, { platform: o.platform });
         process.stdout.write(o.json ? inspectJson(image) : describeImage(image, arg));
@@ -136,7 +142,7 @@ export function addRegistryCommands(program: Command): void {
     });
 
   registryCommand(program.command("contains"))
-    .description("published images whose breadcrumbs hold a science layer, and whether they have its newest build")
+    .description("published images (the newest build of each image version) whose breadcrumbs hold a science layer, and whether they have its newest build")
     .argument("<layer>", "sci/TARGET, sci/TARGET:VERSION or sci/TARGET:VERSION-N-HASH")
     .action(async (arg: string, o: RegistryOptions) => {
       const query = parseLayerQuery(arg);
