@@ -186,7 +186,11 @@ async function main(): Promise<void> {
   const plan = await runPlanBench({ sizes: args.sizes, runs: args.runs, cli: args.cli, keepNodeEnv: args.keepNodeEnv });
   if (args.json) writeFileSync(args.json, `${JSON.stringify(plan, null, 2)}\n`);
   const jobs = await jobsSection(jobsSectionOf(previous));
-  const text = document(plan, jobs);
+  // Sections after the jobs section come from other benchmarks (registry, reruns, builders), each
+  // written by its own script: kept as they are.
+  const end = previous.indexOf(JOBS_END);
+  const others = end < 0 ? "" : previous.slice(end + JOBS_END.length).replace(/^\n+/, "");
+  const text = document(plan, jobs) + (others ? `\n${others}` : "");
   for (const t of targets(plan)) process.stderr.write(`${t.met ? "met   " : "MISSED"} ${t.what}: ${t.measured} (target ${t.target})\n`);
   if (args.write) {
     writeFileSync(args.out, text);
