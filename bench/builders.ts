@@ -226,7 +226,7 @@ async function main(): Promise<void> {
     gitRepo(examples, "examples");
     generateRepo(jobs, { ...DEFAULT_JOBS_OPTIONS, base: BASE }, `sleep ${DEFAULT_JOBS_OPTIONS.seconds}`);
     out.push(
-      `Median (min–max) of ${rounds} rounds; engine ${version.Version} (API ${version.ApiVersion}), ${cpus().length} cores; 1-minute load at each measurement's start in the last column.`,
+      `Median (the lower of an even count; min–max) of ${rounds} rounds; engine ${version.Version} (API ${version.ApiVersion}), ${cpus().length} cores; 1-minute load at each measurement's start in the last column.`,
       "",
       "| family | builder | cold | steps, cold | warm | steps, warm | load |",
       "| --- | --- | --- | --- | --- | --- | --- |",
@@ -243,7 +243,7 @@ async function main(): Promise<void> {
   if (v["fresh-host"]) {
     const fresh = connectEngine({ DOCKER_HOST: v["fresh-host"] });
     out.push(
-      "", `Fresh agent: median (min–max) of ${rounds} rounds, on an emptied second engine (${fresh.address}).`, "",
+      "", `Fresh agent: median (min–max) of ${rounds} rounds, as above, on an emptied second engine (${fresh.address}).`, "",
       "| second engine builds | wall | steps | load |", "| --- | --- | --- | --- |",
       ...await freshAgent(v.registry, first, fresh, rounds),
     );
