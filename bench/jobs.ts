@@ -205,7 +205,7 @@ function projectCommit(): string {
 // The repository
 
 /** Writes and commits the benchmark repository: `run` is each science layer's RUN command. */
-function generateRepo(dir: string, o: JobsBenchOptions, run: string): void {
+export function generateRepo(dir: string, o: JobsBenchOptions, run: string): void {
   const write = (path: string, text: string) => {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     writeFileSync(join(dir, path), text);
@@ -242,7 +242,7 @@ interface Spawned {
   ends: Map<string, number>;
 }
 
-function runCli(cli: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, scratch: string): Promise<Spawned> {
+export function runCli(cli: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, scratch: string): Promise<Spawned> {
   const timeFile = join(scratch, "time.txt");
   rmSync(timeFile, { force: true });
   const command = haveTime ? [TIME, "-f", "%U %S", "-o", timeFile, process.execPath, cli, ...args] : [process.execPath, cli, ...args];

@@ -1,4 +1,4 @@
-// What only BuildKit does, on the real engine: unused stages skipped, cache mounts kept between
+// What only BuildKit does, on the real engine: independent stages in parallel, unused stages skipped, cache mounts kept between
 // builds, and Dockerfile features the classic builder lacks refused with file and line.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -23,6 +23,31 @@ test("an unused stage is skipped (its RUN false fails nothing); a cache mount su
     }
     // the second build found what the first left in the cache mount
     assert.is((await filesInImage(docker, `${repo}/sci/m:1.0`, "/runs"))["runs"]?.content, "run1\nrun2\n");
+  } finally {
+    src.cleanup();
+  }
+});
+
+test("independent stages build in parallel: each waits for a file the other writes into a shared cache mount", async () => {
+  const { docker, registry } = requireEngine();
+  const repo = uniqueRepo(registry);
+  const src = makeRepo({ "science/x/f": "x" }, false);
+  const nonce = repo.split("/").pop();
+  // Built one after the other, the first stage would wait out its bound (120 s) and fail the build:
+  // only stages run at the same time meet. The mount's id is new for each run, so nothing is left over.
+  const stage = (me: string, other: string) => `FROM busybox:stable AS ${me}\n` +
+    `RUN --mount=type=cache,id=${nonce},target=/c echo ${nonce} > /c/${me} && ` +
+    `i=0; while [ ! -e /c/${other} ]; do i=$((i+1)); [ $i -le 1200 ] || exit 7; sleep 0.1; done; echo met > /${me}\n`;
+  const dockerfile = stage("a", "b") + stage("b", "a") +
+    "FROM busybox:stable\nCOPY --from=a /a /met/a\nCOPY --from=b /b /met/b\n";
+  try {
+    const out = capture();
+    const result = await executePlan(makePlan(repo, [build("sci/m", [`${repo}/sci/m:1.0`], dockerfile, { contexts: ["science/x"] })]),
+      runOptions(src.root, out.stream, { builder: "buildkit" }));
+    assert.ok(result.ok, out.text());
+    const met = await filesInImage(docker, `${repo}/sci/m:1.0`, "/met");
+    assert.is(met["met/a"]?.content, "met\n");
+    assert.is(met["met/b"]?.content, "met\n");
   } finally {
     src.cleanup();
   }
