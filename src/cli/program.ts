@@ -9,6 +9,7 @@ import type { GraphFormat } from "../core/render-graph.js";
 import type { BuildResult } from "../core/results.js";
 import type { ExternalParent } from "../core/select-builds.js";
 import { InputError, type Plan } from "../core/types.js";
+import { parseSecretFlag, type SecretSource } from "../core/secret-flag.js";
 import { openGit, readGitInfo } from "../io/git.js";
 import { loadPlan, type PlanFlags } from "../io/load-plan.js";
 import { checkOutputDir, checkOutputFile, writeOutputFile } from "../io/output-paths.js";
@@ -45,6 +46,7 @@ interface EngineOptions {
   builder?: "auto" | "buildkit" | "classic";
   network?: string;
   registryCache: boolean;
+  secret: SecretSource[];
 }
 
 type MainOptions = PlanOptions & EngineOptions & { dryrun: boolean; json: boolean };
@@ -95,14 +97,16 @@ function addEngineOptions(cmd: Command): Command {
     .option("--overwrite", "let --push replace a build tag ({version}-{n}-{h}) that the registry holds with other inputs", false)
     .addOption(new Option("--builder <builder>", "the engine's builder (default: auto, BuildKit where the engine has it; or DOCKER_BUILDKIT=0/1)").choices(["auto", "buildkit", "classic"]))
     .option("--network <mode>", "network mode of RUN steps (default: what the engine has)")
-    .option("--no-registry-cache", "BuildKit: don't use the registry's images of a build and its parents as cache");
+    .option("--no-registry-cache", "BuildKit: don't use the registry's images of a build and its parents as cache")
+    .option("--secret <id=ID,src=FILE>", "BuildKit: a secret for RUN --mount=type=secret,id=ID (repeatable; src=FILE or env=VAR); never in an image, log or plan",
+      (v: string, all: SecretSource[]) => [...all, parseSecretFlag(v)], []);
 }
 
 /** Options that only matter when building: [commander's key, the flag]. */
 const ENGINE_FLAGS: [string, string][] = [
   ["push", "--push"], ["jobs", "--jobs"], ["cache", "--no-cache"], ["pull", "--pull"], ["progress", "--progress"],
   ["logDir", "--log-dir"], ["results", "--results"], ["failFast", "--fail-fast"], ["overwrite", "--overwrite"],
-
+  ["builder", "--builder"], ["network", "--network"], ["registryCache", "--no-registry-cache"], ["secret", "--secret"],
 ];
 
 function planFlags(o: PlanOptions): PlanFlags {
@@ -172,6 +176,7 @@ async function executeOnEngine(plan: Plan, o: EngineOptions, external: ExternalP
     await writeResults(o.results, plan, []);
     return 0;
   }
+  const secrets = readSecrets(o.secret);
   const controller = new AbortController();
   const stop = () => controller.abort();
   let result: Awaited<ReturnType<typeof import("../executors/docker/index.js").executePlan>>;
@@ -200,6 +205,7 @@ async function executeOnEngine(plan: Plan, o: EngineOptions, external: ExternalP
       builder,
       network: o.network,
       registryCache: o.registryCache,
+      secrets,
     };
     result = await engine.executePlan(plan, settings);
   } catch (e) {
@@ -224,6 +230,25 @@ async function executeOnEngine(plan: Plan, o: EngineOptions, external: ExternalP
     return code === 0 ? 1 : code;
   }
   return code;
+}
+
+/** `--secret` values, read before anything is built: a missing file or variable is bad input. */
+function readSecrets(sources: SecretSource[] = []): Map<string, Buffer> {
+  const secrets = new Map<string, Buffer>();
+  for (const s of sources) {
+    if ("env" in s) {
+      const value = process.env[s.env];
+      if (value === undefined) throw new InputError(`--secret id=${s.id}: environment variable ${s.env} is not set`);
+      secrets.set(s.id, Buffer.from(value));
+    } else {
+      try {
+        secrets.set(s.id, readFileSync(s.file));
+      } catch (e) {
+        throw new InputError(`--secret id=${s.id}: cannot read ${s.file} (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+      }
+    }
+  }
+  return secrets;
 }
 
 function packageVersion(): string {

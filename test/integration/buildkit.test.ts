@@ -1,10 +1,51 @@
 // What only BuildKit does, on the real engine: independent stages in parallel, unused stages skipped, cache mounts kept between
 // builds, and Dockerfile features the classic builder lacks refused with file and line.
 import { test } from "uvu";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import * as assert from "uvu/assert";
 import { executePlan } from "../../src/executors/docker/index.js";
 import { build, capture, filesInImage, makePlan, requireEngine, runOptions, uniqueRepo } from "../helpers/engine.js";
 import { makeRepo } from "../helpers/repo.js";
+
+test("--secret: a RUN --mount=type=secret step reads it; no image layer, log or output holds it", async () => {
+  const { docker, registry } = requireEngine();
+  const repo = uniqueRepo(registry);
+  const src = makeRepo({ "science/x/f": "x" }, false);
+  const secret = `s3cret-${randomBytes(12).toString("hex")}`;
+  const logDir = mkdtempSync(join(tmpdir(), "ib-secret-logs-"));
+  try {
+    // The step proves it saw the secret without writing it: its length, and a line echoing it
+    // (which the output must not show).
+    const dockerfile = "FROM busybox:stable\nRUN --mount=type=secret,id=tok,required wc -c < /run/secrets/tok > /len && cat /run/secrets/tok\n";
+    const plan = makePlan(repo, [build("sci/s", [`${repo}/sci/s:1.0`], dockerfile, { contexts: ["science/x"] })]);
+    const out = capture();
+    const result = await executePlan(plan, runOptions(src.root, out.stream, { builder: "buildkit", logDir, secrets: new Map([["tok", Buffer.from(secret)]]) }));
+    assert.ok(result.ok, out.text());
+    assert.is((await filesInImage(docker, `${repo}/sci/s:1.0`, "/len"))["len"]?.content.trim(), String(secret.length));
+    // every byte of the image as the engine saves it: layers, config, history
+    const saved = await docker.getImage(`${repo}/sci/s:1.0`).get();
+    const chunks: Buffer[] = [];
+    for await (const c of saved) chunks.push(c as Buffer);
+    assert.not.ok(Buffer.concat(chunks).includes(secret), "the secret is in the image");
+    assert.not.ok(out.text().includes(secret), "the secret is in the output");
+    for (const f of readdirSync(logDir)) assert.not.ok(readFileSync(join(logDir, f), "utf8").includes(secret), `the secret is in ${f}`);
+    assert.not.ok(JSON.stringify(result).includes(secret));
+
+    // without it, the build fails saying which secret is missing (another step: not from the cache)
+    const again = capture();
+    const other = dockerfile.replace("wc -c", "true && wc -c");
+    const missing = await executePlan(makePlan(repo, [build("sci/s2", [`${repo}/sci/s2:1.0`], other, { contexts: ["science/x"] })]),
+      runOptions(src.root, again.stream, { builder: "buildkit" }));
+    assert.is(missing.ok, false);
+    assert.match(missing.outcomes[0].reason!, /tok/);
+  } finally {
+    src.cleanup();
+    rmSync(logDir, { recursive: true, force: true });
+  }
+});
 
 test("an unused stage is skipped (its RUN false fails nothing); a cache mount survives between builds", async () => {
   const { docker, registry } = requireEngine();

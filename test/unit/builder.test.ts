@@ -1,3 +1,5 @@
+import { InputError } from "../../src/core/types.js";
+import { parseSecretFlag } from "../../src/core/secret-flag.js";
 // Choosing the builder, BuildKit's cache sources, and BuildKit's status messages as the run shows them.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -68,6 +70,16 @@ test("BuildKit progress: numbered steps, their output, CACHED, DONE with duratio
   assert.equal(lines, ["#1 [1/3] FROM busybox", "#1 CACHED", "#2 [2/3] RUN make", "#2 compiling", "#2 partial", "#2 DONE 1.5s",
     "#3 [3/3] RUN false", "#3 ERROR: exit code: 1"]);
   assert.is(p.failedStep("executor failed running [/bin/sh -c false]: exit code: 1"), "[3/3] RUN false");
+});
+
+test("--secret id=ID,src=FILE or env=VAR, as docker build spells it", () => {
+  assert.equal(parseSecretFlag("id=tok,src=/run/tok.txt"), { id: "tok", file: "/run/tok.txt" });
+  assert.equal(parseSecretFlag("id=tok,source=f,type=file"), { id: "tok", file: "f" });
+  assert.equal(parseSecretFlag("id=TOKEN,env=MY_TOKEN"), { id: "TOKEN", env: "MY_TOKEN" });
+  assert.equal(parseSecretFlag("id=tok"), { id: "tok", file: "tok" });
+  for (const bad of ["tok", "src=f", "id=t,src=f,env=E", "id=t,colour=red", "id=t,type=ssh"]) {
+    assert.throws(() => parseSecretFlag(bad), (e: Error) => e instanceof InputError && e.message.startsWith(`--secret ${bad}`));
+  }
 });
 
 test.run();

@@ -30,6 +30,8 @@ export interface BuildSettings {
   network?: string;
   /** BuildKit only. */
   buildkit?: BuildkitSettings;
+  /** `--secret`: id -> value, served to BuildKit through its session only. */
+  secrets?: ReadonlyMap<string, Buffer>;
 }
 
 export interface BuiltImage {

@@ -2,10 +2,13 @@
 // (h2c) and the engine calls back into gRPC services we serve on that connection (with
 // @grpc/grpc-js; dockerode does the same for its own session). Served: registry credentials
 // (moby.filesync.v1.Auth/Credentials), so that BuildKit can pull bases and cache sources from a
-// registry that needs them, from the same docker config as everything else.
+// registry that needs them, from the same docker config as everything else; and build secrets
+// (moby.buildkit.secrets.v1.Secrets/GetSecret) for `RUN --mount=type=secret` with `--secret`:
+// they reach the build through this connection only, never the context, an argument or a layer.
 //
-// Messages from moby/buildkit session/auth/auth.proto (https://github.com/moby/buildkit,
-// Apache License 2.0): CredentialsRequest, CredentialsResponse.
+// Messages from moby/buildkit session/auth/auth.proto and session/secrets/secrets.proto
+// (https://github.com/moby/buildkit, Apache License 2.0): CredentialsRequest,
+// CredentialsResponse, GetSecretRequest, GetSecretResponse.
 import * as grpc from "@grpc/grpc-js";
 import type Dockerode from "dockerode";
 import { randomUUID } from "node:crypto";
@@ -14,15 +17,46 @@ import protobuf from "protobufjs";
 import type { DockerCredentials } from "./auth.js";
 
 const root = protobuf.Root.fromJSON({
-  nested: { moby: { nested: { filesync: { nested: { v1: { nested: {
-    CredentialsRequest: { fields: { Host: { type: "string", id: 1 } } },
-    CredentialsResponse: { fields: { Username: { type: "string", id: 1 }, Secret: { type: "string", id: 2 } } },
-  } } } } } } },
+  nested: {
+    moby: {
+      nested: {
+        filesync: { nested: { v1: { nested: {
+          CredentialsRequest: { fields: { Host: { type: "string", id: 1 } } },
+          CredentialsResponse: { fields: { Username: { type: "string", id: 1 }, Secret: { type: "string", id: 2 } } },
+        } } } },
+        buildkit: { nested: { secrets: { nested: { v1: { nested: {
+          GetSecretRequest: { fields: { ID: { type: "string", id: 1 }, annotations: { keyType: "string", type: "string", id: 2 } as protobuf.IField } },
+          GetSecretResponse: { fields: { data: { type: "bytes", id: 1 } } },
+        } } } } } },
+      },
+    },
+  },
 });
 const CredentialsRequest = root.lookupType("moby.filesync.v1.CredentialsRequest");
 const CredentialsResponse = root.lookupType("moby.filesync.v1.CredentialsResponse");
 
+const GetSecretRequest = root.lookupType("moby.buildkit.secrets.v1.GetSecretRequest");
+const GetSecretResponse = root.lookupType("moby.buildkit.secrets.v1.GetSecretResponse");
+
 const CREDENTIALS_METHOD = "/moby.filesync.v1.Auth/Credentials";
+const SECRET_METHOD = "/moby.buildkit.secrets.v1.Secrets/GetSecret";
+
+const message = (type: protobuf.Type) => ({
+  serialize: (o: object) => Buffer.from(type.encode(type.fromObject(o)).finish()),
+  deserialize: (b: Buffer) => type.toObject(type.decode(b)),
+});
+
+const secretsService: grpc.ServiceDefinition = {
+  GetSecret: {
+    path: SECRET_METHOD,
+    requestStream: false,
+    responseStream: false,
+    requestDeserialize: message(GetSecretRequest).deserialize,
+    requestSerialize: message(GetSecretRequest).serialize,
+    responseSerialize: message(GetSecretResponse).serialize,
+    responseDeserialize: message(GetSecretResponse).deserialize,
+  },
+};
 
 const authService: grpc.ServiceDefinition = {
   Credentials: {
@@ -41,8 +75,8 @@ export interface BuildkitSession {
   close(): void;
 }
 
-/** Opens a session for one build; `close` once the build is over (or aborted). */
-export async function openSession(docker: Dockerode, creds: DockerCredentials): Promise<BuildkitSession> {
+/** Opens a session for one build; `close` once the build is over (or aborted). `secrets`: id -> value. */
+export async function openSession(docker: Dockerode, creds: DockerCredentials, secrets: ReadonlyMap<string, Buffer> = new Map()): Promise<BuildkitSession> {
   const id = randomUUID();
   const socket = await new Promise<Socket>((resolve, reject) =>
     docker.modem.dial({
@@ -52,7 +86,8 @@ export async function openSession(docker: Dockerode, creds: DockerCredentials): 
         "X-Docker-Expose-Session-Uuid": id,
         "X-Docker-Expose-Session-Name": "image-builder",
         "X-Docker-Expose-Session-Sharedkey": id,
-        "X-Docker-Expose-Session-Grpc-Method": CREDENTIALS_METHOD,
+        // One header line per method served.
+        "X-Docker-Expose-Session-Grpc-Method": [CREDENTIALS_METHOD, SECRET_METHOD],
       },
       statusCodes: { 101: true, 200: true, 500: "server error" },
     } as unknown as Parameters<Dockerode["modem"]["dial"]>[0], (err, s) => (err ? reject(err) : resolve(s as Socket))));
@@ -66,6 +101,14 @@ export async function openSession(docker: Dockerode, creds: DockerCredentials): 
         // No credentials: BuildKit goes on anonymously, and the registry's refusal is the build's error.
         () => callback(null, {}),
       );
+    },
+  });
+  server.addService(secretsService, {
+    GetSecret: (call: grpc.ServerUnaryCall<{ ID?: string }, object>, callback: grpc.sendUnaryData<object>) => {
+      const value = secrets.get(call.request.ID ?? "");
+      // NOT_FOUND is what BuildKit expects for a secret the client doesn't have (`required` fails on it).
+      if (value === undefined) callback({ code: grpc.status.NOT_FOUND, details: `no secret ${call.request.ID}: pass --secret id=${call.request.ID},src=FILE` });
+      else callback(null, { data: value });
     },
   });
   server.createConnectionInjector(grpc.ServerCredentials.createInsecure()).injectConnection(socket);

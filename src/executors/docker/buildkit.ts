@@ -46,7 +46,7 @@ export async function startBuildkitBuild(
   if (bk.cacheFrom.length && !s.noCache) options.cachefrom = JSON.stringify(bk.cacheFrom);
 
   // Registry credentials reach BuildKit only through a session (it ignores X-Registry-Config).
-  const session = await openSession(docker, s.creds);
+  const session = await openSession(docker, s.creds, s.secrets);
   options.session = session.id;
   try {
     return await run(docker, options, context, p, s);

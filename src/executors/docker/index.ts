@@ -3,7 +3,7 @@
 // depends on it; built images are pushed as soon as they are built.
 import type { BuildResult } from "../../core/results.js";
 import type { Plan } from "../../core/types.js";
-import { DockerCredentials } from "./auth.js";
+import { DockerCredentials, redact } from "./auth.js";
 import { buildRequest, type BuiltImage } from "./build.js";
 import { checkEngine, connectEngine } from "./engine.js";
 import { formatDuration, Progress, type SummaryRow } from "./progress.js";
@@ -48,6 +48,8 @@ export interface EngineRunOptions {
   external?: ExternalParent[];
   /** Push a build tag that the registry holds with other inputs (it is refused otherwise). */
   overwrite?: boolean;
+  /** `--secret`: id -> value, for BuildKit's `RUN --mount=type=secret`; kept out of output and logs. */
+  secrets?: ReadonlyMap<string, Buffer>;
   /** `--builder`; default auto: BuildKit where the engine has it. */
   builder?: BuilderChoice;
   /** `--network`: RUN steps' network mode; default: what the engine has. */
@@ -95,7 +97,10 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<R
   // Said once, when building starts (after any refusal, which is the run's one line).
   opts.out.write(`image-builder: building with ${builder.reason}${builder.network ? `, network ${builder.network}` : ""}\n`);
   const live = opts.progress === "auto" && Boolean((opts.out as { isTTY?: boolean }).isTTY);
-  const progress = new Progress({ out: opts.out, live, logDir: opts.logDir, redact: (t) => creds.redact(t) });
+  const secretTexts = [...(opts.secrets?.values() ?? [])].map((v) => v.toString("utf8").trim()).filter((v) => v !== "");
+  /** Credentials and --secret values never reach the output, the logs or the results. */
+  const hide = (text: string) => redact(creds.redact(text), secretTexts);
+  const progress = new Progress({ out: opts.out, live, logDir: opts.logDir, redact: hide });
   const builds = new Map(plan.builds.map((b) => [b.id, b]));
   const outcomes = new Map<string, BuildOutcome>();
   const jobs = Math.max(1, Math.floor(opts.jobs) || 1);
@@ -192,7 +197,7 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<R
       progress.result(id, `cancelled after ${formatDuration(durationMs)}: ${stopped}`);
       return;
     }
-    const reason = creds.redact(errorMessage(err));
+    const reason = hide(errorMessage(err));
     const logTail = progress.tail(id);
     const skipped = schedule.fail(id);
     outcomes.set(id, { id, status: "failed", reason, durationMs, logTail, pushed: false });
@@ -238,6 +243,7 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<R
         output: (text) => progress.output(id, text),
         note: (line) => progress.line(id, line),
         state: (doing) => progress.state(id, doing),
+        secrets: opts.secrets,
         builder: builders.get(id) ?? builder.builder, network: builder.network,
         buildkit: {
           inlineCache: true,
@@ -288,7 +294,7 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<R
     } catch (err) {
       if (pushAbort.signal.aborted) return notPushedBecause(outcome, "not pushed: push interrupted");
       pushResults.set(id, "push failed");
-      outcome.reason = creds.redact(errorMessage(err));
+      outcome.reason = hide(errorMessage(err));
       outcome.logTail = progress.tail(id);
       progress.result(id, `PUSH FAILED: ${outcome.reason}`);
       if (opts.failFast) stop(`push of ${id} failed (--fail-fast)`);
