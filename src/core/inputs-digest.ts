@@ -68,6 +68,11 @@ export function inputsDigest(kind: BuildKind, dockerfile: string, buildArgs: Rec
   }));
 }
 
+/** The label that says when an image was built (epoch seconds); the executor sets it as it builds. */
+export function buildtimeLabel(kind: BuildKind, target: string): string {
+  return kind === "science" ? `org.sciserver.science.${target}.buildtime` : "org.sciserver.compat.buildtime";
+}
+
 /** The label that carries a build's inputs digest: per science layer, so a final image lists all. */
 export function inputsLabel(kind: BuildKind, target: string): string {
   return kind === "science" ? `org.sciserver.science.${target}.inputs` : "org.sciserver.compat.inputs";

@@ -104,8 +104,3 @@ export function expectedBaseInputs(plan: Plan): Map<string, string> {
   }
   return expected;
 }
-
-/** The label that says when an image was built (epoch seconds), set by the executor as it builds. */
-export function buildtimeLabel(kind: BuildKind, target: string): string {
-  return kind === "science" ? `org.sciserver.science.${target}.buildtime` : "org.sciserver.compat.buildtime";
-}

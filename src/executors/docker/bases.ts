@@ -7,7 +7,7 @@ import { expectedBaseInputs } from "../../core/publishing.js";
 import type { ExternalParent } from "../../core/select-builds.js";
 import { InputError, type Plan } from "../../core/types.js";
 import { registryOf, type DockerCredentials } from "./auth.js";
-import { abortError, engineErrorMessage, messageError, readMessages } from "./messages.js";
+import { pullImage } from "./pull.js";
 import { AUTH_ERROR, splitTag } from "./push.js";
 import type Dockerode from "dockerode";
 
@@ -51,18 +51,8 @@ export async function prepareBases(
    * to mean the image is absent, since falling back would build on a stale copy.
    */
   const pull = async (ref: string): Promise<{ message: string; notFound: boolean } | undefined> => {
-    const auth = (await creds.forImage(ref)) ?? {};
-    let failure: string | undefined;
-    let notFound = false;
-    try {
-      const stream = await docker.pull(ref, { authconfig: auth, abortSignal: signal });
-      await readMessages(stream, (m) => { failure ??= messageError(m); }, signal);
-    } catch (e) {
-      if (signal.aborted) throw abortError(signal);
-      failure ??= engineErrorMessage(e);
-      notFound = isNotFound((e as { statusCode?: number }).statusCode, failure);
-    }
-    return failure === undefined ? undefined : { message: creds.redact(failure), notFound };
+    const failure = await pullImage(docker, creds, ref, signal);
+    return failure && { message: failure.message, notFound: isNotFound(failure.statusCode, failure.message) };
   };
   const cannotPull = (what: string, ref: string, message: string) =>
     new Error(`cannot pull ${what} ${ref} from the registry: ${message}${credentialsHint(ref, message)}`);

@@ -7,6 +7,7 @@ import type { BuildRequest } from "../../core/types.js";
 import { registryOf, type DockerCredentials, type RegistryAuth } from "./auth.js";
 import { collectContext, DOCKERFILE_NAME, packContext } from "./context.js";
 import { labelsInDockerfile } from "./labels.js";
+import { pullImage } from "./pull.js";
 import { startBuildkitBuild, type BuildkitSettings } from "./buildkit.js";
 import { pinnedIdsAsTags } from "./builder.js";
 import { engineErrorMessage, messageError, readMessages, type EngineMessage } from "./messages.js";
@@ -130,15 +131,8 @@ const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
 
 async function pullBase(docker: Dockerode, ref: string, s: BuildSettings): Promise<void> {
   s.note(`pulling ${ref} (--pull)`);
-  let failure: string | undefined;
-  try {
-    const stream = await docker.pull(ref, { authconfig: (await s.creds.forImage(ref)) ?? {}, abortSignal: s.signal });
-    await readMessages(stream, (m) => { failure ??= messageError(m); }, s.signal);
-  } catch (e) {
-    if (s.signal.aborted) throw e;
-    failure ??= engineErrorMessage(e);
-  }
-  if (failure) throw new Error(`--pull: cannot pull ${ref}: ${s.creds.redact(failure)}`);
+  const failure = await pullImage(docker, s.creds, ref, s.signal);
+  if (failure) throw new Error(`--pull: cannot pull ${ref}: ${failure.message}`);
 }
 
 /** Build output as text; pull progress bars (repeated per layer) are left out. */

@@ -5,8 +5,8 @@ import { randomBytes } from "node:crypto";
 import { chooseBuilder, defaultNetworkMode, type Builder, type BuilderChoice, type BuilderDecision, type EngineFacts } from "../../core/builder-choice.js";
 import { checkFeatures, dockerfileName, scanDockerfile } from "../../core/builder-features.js";
 import { InputError, type Plan } from "../../core/types.js";
+import { pullImage } from "./pull.js";
 import type { DockerCredentials } from "./auth.js";
-import { engineErrorMessage, messageError, readMessages } from "./messages.js";
 
 export interface RunBuilder extends BuilderDecision {
   network?: string;
@@ -102,12 +102,6 @@ export async function buildersOfPlan(
 /** undefined when the engine has the frontend image or could pull it; else why not. */
 async function frontendMissing(docker: Dockerode, creds: DockerCredentials, image: string, signal: AbortSignal): Promise<string | undefined> {
   if (await docker.getImage(image).inspect().then(() => true, () => false)) return undefined;
-  let failure: string | undefined;
-  try {
-    const stream = await docker.pull(image, { authconfig: (await creds.forImage(image).catch(() => undefined)) ?? {}, abortSignal: signal });
-    await readMessages(stream, (m) => { failure ??= messageError(m); }, signal);
-  } catch (e) {
-    failure ??= engineErrorMessage(e);
-  }
-  return failure === undefined ? undefined : creds.redact(failure).split("\n")[0];
+  const failure = await pullImage(docker, creds, image, signal, { credentialsOptional: true });
+  return failure?.message.split("\n")[0];
 }

@@ -8,12 +8,13 @@ import { buildRequest, type BuiltImage } from "./build.js";
 import { checkEngine, connectEngine } from "./engine.js";
 import { formatDuration, Progress, type SummaryRow } from "./progress.js";
 import { pushTags } from "./push.js";
-import { messageError, readMessages } from "./messages.js";
+import { pullImage } from "./pull.js";
 import { Schedule } from "./scheduler.js";
 import { prepareBases } from "./bases.js";
 import { checkReuse } from "./reuse.js";
 import type { ExternalParent } from "../../core/select-builds.js";
-import { buildTag, buildtimeLabel, movingTag, pinParents, pushOrder } from "../../core/publishing.js";
+import { buildtimeLabel } from "../../core/inputs-digest.js";
+import { buildTag, movingTag, pinParents, pushOrder } from "../../core/publishing.js";
 import type { TagResult } from "../../core/results.js";
 import { RegistryClient } from "../../registry/client.js";
 import { splitTag } from "./push.js";
@@ -221,7 +222,7 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<R
       if (d.action === "reuse") {
         const image = d.from === "engine"
           ? await localImage(check.engineImageId!)
-          : await pullImage(buildTag(build.request), ctl.signal);
+          : await pullReused(buildTag(build.request), ctl.signal);
         // The local moving tag follows, as after a build.
         const { name, tag } = splitTag(movingTag(build.request));
         await engine.docker.getImage(image.imageId).tag({ repo: name, tag });
@@ -267,11 +268,9 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<R
   };
 
   /** A reused image the engine lacks: pulled by its build tag, so children can build on it. */
-  const pullImage = async (ref: string, signal: AbortSignal): Promise<BuiltImage> => {
-    const stream = await engine.docker.pull(ref, { authconfig: (await creds.forImage(ref)) ?? {}, abortSignal: signal });
-    let failure: string | undefined;
-    await readMessages(stream, (m) => { failure ??= messageError(m); }, signal);
-    if (failure) throw new Error(`pull ${ref}: ${creds.redact(failure)}`);
+  const pullReused = async (ref: string, signal: AbortSignal): Promise<BuiltImage> => {
+    const failure = await pullImage(engine.docker, creds, ref, signal);
+    if (failure) throw new Error(`pull ${ref}: ${failure.message}`);
     return localImage(ref);
   };
 
