@@ -2,13 +2,13 @@
 // `node dist/bench/io-floor.js <repository> [ref]` runs one `git diff --name-only <ref>` and, while
 // git works, lists science/ and compat/ and reads every sciserver-image.json and Dockerfile into
 // strings, the fastest way found in Node (synchronous reads into one reused buffer, see
-// src/io/read-repository.ts). It prints {files, bytes, changed} as JSON.
+// src/read/repository.ts). It prints {files, bytes, changed} as JSON.
 //
 // The benchmark runs it as a child process exactly like the CLI, so both include Node's start-up.
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { readText } from "../src/io/read-repository.js";
+import { readText } from "../src/read/repository.js";
 
 const root = process.argv[2];
 const ref = process.argv[3] ?? "HEAD^";

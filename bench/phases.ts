@@ -2,7 +2,7 @@
 // `node dist/bench/phases.js <repository> [ref]` prints one JSON object of milliseconds.
 //
 // It calls the same functions, in the same order, as `image-builder -v --dryrun`
-// (src/io/load-plan.ts, src/cli/program.ts), but one after the other where the CLI overlaps git
+// (src/cli/plan-repository.ts, src/cli/program.ts), but one after the other where the CLI overlaps git
 // with reading files, so the phases add up to a little more than a real run. Each phase runs
 // once, cold, as in the CLI; only the last line ("Dockerfile parsing, warm") repeats work, to show
 // how much of the analysis is the parser once the JIT has warmed up.
@@ -23,15 +23,15 @@ if (!root) throw new Error("usage: phases.js <repository> [ref]");
 
 // Everything the dry run loads (src/cli/program.ts and what it imports).
 await import("../src/cli/program.js");
-const { openGit, readGitInfo, changedPaths } = await import("../src/io/git.js");
-const { readLayerFiles, readRepoConfigText } = await import("../src/io/read-repository.js");
-const { readLayers } = await import("../src/core/layer-config.js");
-const { parseRepoConfig } = await import("../src/core/repo-config.js");
-const { determineChanges } = await import("../src/core/changes.js");
-const { analyzeRepository } = await import("../src/core/analyze-repository.js");
-const { planFromAnalysis } = await import("../src/core/plan-builds.js");
-const { parseDockerfile } = await import("../src/core/dockerfile.js");
-const { describePlan } = await import("../src/cli/report.js");
+const { openGit, readGitInfo, changedPaths } = await import("../src/read/git.js");
+const { readLayerFiles, readRepoConfigText } = await import("../src/read/repository.js");
+const { readLayers } = await import("../src/core/parse/layer-config.js");
+const { parseRepoConfig } = await import("../src/core/parse/repo-config.js");
+const { determineChanges } = await import("../src/core/plan/changes.js");
+const { analyzeRepository } = await import("../src/core/plan/analyze-repository.js");
+const { planFromAnalysis } = await import("../src/core/plan/plan-builds.js");
+const { parseDockerfile } = await import("../src/core/parse/dockerfile.js");
+const { describePlan } = await import("../src/executors/dry-run.js");
 mark("load modules");
 
 const git = openGit(root);

@@ -9,8 +9,8 @@
 import { createHash, randomBytes } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { parseArgs } from "node:util";
-import { DockerCredentials } from "../src/executors/docker/auth.js";
-import { parseLayerQuery } from "../src/core/published.js";
+import { DockerCredentials } from "../src/registry/credentials.js";
+import { parseLayerQuery } from "../src/core/report/published.js";
 import { RegistryClient } from "../src/registry/client.js";
 import { findAffected, findRepositories } from "../src/registry/published.js";
 

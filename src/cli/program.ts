@@ -5,16 +5,16 @@ import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 // What only other commands use (plan files, results, graphs) is imported where it is used, so
 // that the dry run loads no more than it needs.
-import type { GraphFormat } from "../core/render-graph.js";
-import type { BuildResult } from "../core/results.js";
-import type { ExternalParent } from "../core/select-builds.js";
-import { InputError, type Plan } from "../core/types.js";
-import { parseSecretFlag, type SecretSource } from "../core/secret-flag.js";
-import { openGit, readGitInfo } from "../io/git.js";
-import { loadPlan, type PlanFlags } from "../io/load-plan.js";
-import { checkOutputDir, checkOutputFile, writeOutputFile } from "../io/output-paths.js";
+import type { GraphFormat } from "../core/report/render-graph.js";
+import type { BuildResult } from "../core/report/results.js";
+import type { ExternalParent } from "../core/plan/select-builds.js";
+import { InputError, type Plan } from "../core/model.js";
+import { parseSecretFlag, type SecretSource } from "../core/parse/secret-flag.js";
+import { openGit, readGitInfo } from "../read/git.js";
+import { loadPlan, type PlanFlags } from "./plan-repository.js";
+import { checkOutputDir, checkOutputFile, writeOutputFile } from "./output-paths.js";
 import { addRegistryCommands } from "./commands/registry.js";
-import { describePlan } from "./report.js";
+import { describePlan } from "../executors/dry-run.js";
 
 interface PlanOptions {
   verbose: number;
@@ -156,7 +156,7 @@ function checkOutputs(o: EngineOptions, stdoutTaken?: string): void {
 
 async function writeResults(file: string | undefined, plan: Plan, results: BuildResult[]): Promise<void> {
   if (!file) return;
-  const { runResults } = await import("../core/results.js");
+  const { runResults } = await import("../core/report/results.js");
   await writeOutput("--results", file, `${JSON.stringify(runResults(plan, results), null, 2)}\n`);
 }
 
@@ -165,7 +165,7 @@ async function writeResults(file: string | undefined, plan: Plan, results: Build
  * from the registry first (`run --only`).
  */
 async function executeOnEngine(plan: Plan, o: EngineOptions, external: ExternalParent[] = []): Promise<number> {
-  const { requestedBuilder } = await import("../core/builder-choice.js");
+  const { requestedBuilder } = await import("../core/requests/builder-choice.js");
   let builder: ReturnType<typeof requestedBuilder>;
   try {
     builder = requestedBuilder(o.builder, process.env.DOCKER_BUILDKIT);
@@ -287,7 +287,7 @@ export function buildProgram(): Command {
       const unused = ENGINE_FLAGS.filter(([key]) => cmd.getOptionValueSource(key) === "cli").map(([, flag]) => flag);
       if (unused.length > 0) warnings.push(`${unused.join(", ")} ${unused.length === 1 ? "does" : "do"} nothing with --dryrun: nothing is built or pushed`);
       // No engine to ask: say what the Dockerfiles require of the builder.
-      const { featureRequirements } = await import("../core/builder-features.js");
+      const { featureRequirements } = await import("../core/requests/builder-features.js");
       warnings.push(...featureRequirements(plan.builds));
     }
     printWarnings(warnings);
@@ -320,14 +320,14 @@ export function buildProgram(): Command {
     .option("--base-archive <file>", "load this image tar (docker-archive or OCI layout) into the engine first (repeatable)", (f: string, all: string[]) => [...all, f], [])
     .action(async (file: string, o: EngineOptions & { only: string[]; verbose: number }) => {
       checkOutputs(o);
-      const { parsePlanFile } = await import("../core/plan-file.js");
-      const { selectBuilds } = await import("../core/select-builds.js");
+      const { parsePlanFile } = await import("../core/requests/plan-file.js");
+      const { selectBuilds } = await import("../core/plan/select-builds.js");
       const whole = parsePlanFile(await readInput(file), file);
       const head = await readGitInfo(openGit(o.root), o.root, { fullHistory: false });
       if (head.commit !== whole.commit) {
         throw new InputError(`plan was made from commit ${whole.commit.slice(0, 12)}, but the checkout in ${o.root} is at ${head.commit.slice(0, 12)}`, file);
       }
-      const { withBuildArgs } = await import("../core/inputs-digest.js");
+      const { withBuildArgs } = await import("../core/requests/inputs-digest.js");
       // Other build arguments make other images: their inputs digests say so (and reuse knows).
       const { plan, external } = selectBuilds(withBuildArgs(whole, o.buildArg), o.only, file);
       printLines(describePlan(plan, o.verbose));
@@ -340,7 +340,7 @@ export function buildProgram(): Command {
     .action(async (o: PlanOptions & { format: GraphFormat }) => {
       const { plan, snapshot, changes, analysis, warnings } = await loadPlan(planFlags(o));
       printWarnings(warnings);
-      const { renderGraph } = await import("../core/render-graph.js");
+      const { renderGraph } = await import("../core/report/render-graph.js");
       // Not skipUnchanged: the analysis is always there.
       process.stdout.write(renderGraph(snapshot, analysis!, plan, changes, o.format));
     });
@@ -351,7 +351,7 @@ export function buildProgram(): Command {
     .option("-o, --out <file>", "write the merged results to FILE instead of stdout (- is stdout)")
     .action(async (files: string[], o: { out?: string }) => {
       checkOutput("--out", o.out);
-      const { mergeResults, parseResultsFile } = await import("../core/results.js");
+      const { mergeResults, parseResultsFile } = await import("../core/report/results.js");
       const inputs = await Promise.all(files.map(async (file) => ({ file, results: parseResultsFile(await readInput(file), file) })));
       await writeOutput("--out", o.out ?? STDOUT, `${JSON.stringify(mergeResults(inputs), null, 2)}\n`);
     });

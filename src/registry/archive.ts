@@ -9,8 +9,8 @@ import { basename, dirname, join } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
-import { formatImageReference } from "../core/image-reference.js";
-import { InputError } from "../core/types.js";
+import { formatImageReference } from "../core/parse/image-reference.js";
+import { InputError } from "../core/model.js";
 import { choosePlatform, parseJson, platformString, RegistryError, summarizeConfig, type ImageConfigJson, type RegistryClient, type RegistryImage, type RegistryManifest } from "./client.js";
 
 export type ArchiveFormat = "docker-archive" | "oci";

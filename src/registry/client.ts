@@ -9,9 +9,9 @@ import { anyPortFetch } from "./any-port-fetch.js";
 import {
   formatImageReference, isLoopbackRegistry, parseAuthChallenges, parseImageReference,
   type AuthChallenge, type ImageReference,
-} from "../core/image-reference.js";
-import { InputError } from "../core/types.js";
-import type { DockerCredentials, RegistryAuth } from "../executors/docker/auth.js";
+} from "../core/parse/image-reference.js";
+import { InputError } from "../core/model.js";
+import type { DockerCredentials, RegistryAuth } from "./credentials.js";
 
 export const MEDIA_TYPES = {
   dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",

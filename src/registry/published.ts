@@ -2,11 +2,11 @@
 // the names a checkout would publish when the registry has none), their versions and builds, and
 // which of them carry a given science layer. Requests: the catalog, one tag list per
 // repository, one manifest + one config per image version (+ one HEAD for the moving tag).
-import { parseImageReference } from "../core/image-reference.js";
+import { parseImageReference } from "../core/parse/image-reference.js";
 import {
   formatBuildTag, imageVersions, matchLayer, newestBuilds, publishedRepositories, readBreadcrumbs,
   type BuildTag, type Breadcrumbs, type LayerMatch, type LayerQuery,
-} from "../core/published.js";
+} from "../core/report/published.js";
 import type { RegistryClient, RegistryImage } from "./client.js";
 
 export interface Repository {

@@ -3,7 +3,7 @@ import type Dockerode from "dockerode";
 import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 import { readTar, type TarEntry } from "./tar.js";
-import type { Plan, PlannedBuild } from "../../src/core/types.js";
+import type { Plan, PlannedBuild } from "../../src/core/model.js";
 import { connectEngine, type EngineRunOptions } from "../../src/executors/docker/index.js";
 
 export interface TestEngine {

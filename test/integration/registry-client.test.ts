@@ -3,9 +3,9 @@
 import { createHash } from "node:crypto";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { parseImageReference } from "../../src/core/image-reference.js";
-import { InputError } from "../../src/core/types.js";
-import { DockerCredentials } from "../../src/executors/docker/auth.js";
+import { parseImageReference } from "../../src/core/parse/image-reference.js";
+import { InputError } from "../../src/core/model.js";
+import { DockerCredentials } from "../../src/registry/credentials.js";
 import { RegistryClient, RegistryError } from "../../src/registry/client.js";
 import { registryImage, requireEngine, uniqueRepo } from "../helpers/engine.js";
 import { authEntry, dockerConfigDir, publish, startTokenRegistry, type TokenRegistry } from "../helpers/registry.js";

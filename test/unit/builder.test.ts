@@ -1,13 +1,13 @@
-import { InputError } from "../../src/core/types.js";
-import { parseSecretFlag } from "../../src/core/secret-flag.js";
+import { InputError } from "../../src/core/model.js";
+import { parseSecretFlag } from "../../src/core/parse/secret-flag.js";
 // Choosing the builder, BuildKit's cache sources, and BuildKit's status messages as the run shows them.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { chooseBuilder, defaultNetworkMode, requestedBuilder } from "../../src/core/builder-choice.js";
-import { registryCacheSources } from "../../src/core/buildkit-cache.js";
+import { chooseBuilder, defaultNetworkMode, requestedBuilder } from "../../src/core/requests/builder-choice.js";
+import { registryCacheSources } from "../../src/core/requests/buildkit-cache.js";
 import { BuildkitProgress } from "../../src/executors/docker/buildkit-progress.js";
 import { decodeStatus, encodeStatus } from "../../src/executors/docker/buildkit-status.js";
-import type { BuildRequest } from "../../src/core/types.js";
+import type { BuildRequest } from "../../src/core/model.js";
 
 const debian = { version: "20.10.24+dfsg1", apiVersion: "1.41", os: "linux" };
 

@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compat, makeRepo, science, type TempRepo } from "../helpers/repo.js";
 import { PROJECT_ROOT, planJson, runCli } from "../helpers/cli.js";
-import { commitOf, openGit } from "../../src/io/git.js";
-import { InputError } from "../../src/core/types.js";
+import { commitOf, openGit } from "../../src/read/git.js";
+import { InputError } from "../../src/core/model.js";
 
 const CONFIG = { "image-builder.json": '{\n  # default registry\n  "repo": "registry.example.org/images"\n}\n' };
 

@@ -3,8 +3,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { compat, makeRepo, science, type TempRepo } from "../helpers/repo.js";
-import { InputError } from "../../src/core/types.js";
-import { loadPlan, type PlanFlags } from "../../src/io/load-plan.js";
+import { InputError } from "../../src/core/model.js";
+import { loadPlan, type PlanFlags } from "../../src/cli/plan-repository.js";
 
 const CONFIG = { "image-builder.json": '{"repo": "registry.example.org/images"}' };
 

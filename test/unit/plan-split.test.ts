@@ -1,16 +1,16 @@
 // Plans as artifacts: waves, --only selections, results merging, plan files, the graph.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { determineChanges } from "../../src/core/changes.js";
-import { groupIntoWaves } from "../../src/core/waves.js";
-import { selectBuilds } from "../../src/core/select-builds.js";
-import { mergeResults, parseResultsFile, type RunResults } from "../../src/core/results.js";
-import { parsePlanFile } from "../../src/core/plan-file.js";
-import { planBuilds } from "../../src/core/plan-builds.js";
-import { readLayers, type RawLayerFiles } from "../../src/core/layer-config.js";
-import { analyzeRepository } from "../../src/core/analyze-repository.js";
-import { renderGraph } from "../../src/core/render-graph.js";
-import { InputError, type Plan } from "../../src/core/types.js";
+import { determineChanges } from "../../src/core/plan/changes.js";
+import { groupIntoWaves } from "../../src/core/plan/waves.js";
+import { selectBuilds } from "../../src/core/plan/select-builds.js";
+import { mergeResults, parseResultsFile, type RunResults } from "../../src/core/report/results.js";
+import { parsePlanFile } from "../../src/core/requests/plan-file.js";
+import { planBuilds } from "../../src/core/plan/plan-builds.js";
+import { readLayers, type RawLayerFiles } from "../../src/core/parse/layer-config.js";
+import { analyzeRepository } from "../../src/core/plan/analyze-repository.js";
+import { renderGraph } from "../../src/core/report/render-graph.js";
+import { InputError, type Plan } from "../../src/core/model.js";
 
 const sci = (dir: string, meta: Record<string, unknown>, df: string): RawLayerFiles =>
   ({ kind: "science", dir, config: JSON.stringify({ compat: "base", ...meta }), dockerfile: df });

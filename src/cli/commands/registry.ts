@@ -1,11 +1,11 @@
 // Commands that ask the registry (no engine): images, inspect, contains, export.
 import { Command, Option } from "commander";
 import { existsSync, statSync } from "node:fs";
-import { formatBuildTag, looksLikeFile, parseLayerQuery, readBreadcrumbs, resolveImageArgument, type Breadcrumbs } from "../../core/published.js";
-import { checkRepo, parseRepoConfig } from "../../core/repo-config.js";
-import { InputError } from "../../core/types.js";
-import { checkOutputFile } from "../../io/output-paths.js";
-import { readLayerFiles, readRepoConfigText } from "../../io/read-repository.js";
+import { formatBuildTag, looksLikeFile, parseLayerQuery, readBreadcrumbs, resolveImageArgument, type Breadcrumbs } from "../../core/report/published.js";
+import { checkRepo, parseRepoConfig } from "../../core/parse/repo-config.js";
+import { InputError } from "../../core/model.js";
+import { checkOutputFile } from "../output-paths.js";
+import { readLayerFiles, readRepoConfigText } from "../../read/repository.js";
 import type { RegistryClient, RegistryImage } from "../../registry/client.js";
 
 interface RegistryOptions {
@@ -22,14 +22,14 @@ function repoOf(o: RegistryOptions): string {
 }
 
 async function newClient(): Promise<RegistryClient> {
-  const { DockerCredentials } = await import("../../executors/docker/auth.js");
+  const { DockerCredentials } = await import("../../registry/credentials.js");
   const { RegistryClient } = await import("../../registry/client.js");
   return new RegistryClient(await DockerCredentials.load());
 }
 
 /** Names this checkout's layers would publish (`sci/x`, `rel/y`), for registries without a catalog. */
 async function checkoutNames(root: string): Promise<string[]> {
-  const { parseScienceLayer } = await import("../../core/layer-config.js");
+  const { parseScienceLayer } = await import("../../core/parse/layer-config.js");
   const names = new Set<string>();
   for (const raw of await readLayerFiles(root)) {
     if (raw.kind !== "science") continue;
@@ -185,7 +185,7 @@ export function addRegistryCommands(program: Command): void {
       const manifest = await client.getManifest(ref, { platform: o.platform });
       if (!manifest) throw new InputError(`${ref}: no such image in the registry`);
       const { exportImage } = await import("../../registry/archive.js");
-      const { formatImageReference } = await import("../../core/image-reference.js");
+      const { formatImageReference } = await import("../../core/parse/image-reference.js");
       const name = manifest.ref.tag ? `${manifest.ref.registry}/${manifest.ref.repository}:${manifest.ref.tag}` : formatImageReference(manifest.ref);
       const { bytes } = await exportImage(client, manifest, o.out, o.format, name);
       const summary = { file: o.out, format: o.format, image: name, digest: manifest.digest, layers: manifest.layers.length, bytes };

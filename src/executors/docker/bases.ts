@@ -1,12 +1,12 @@
 // Before building: the images of this repository's science layers that the plan builds on but
 // does not build are fetched from the registry, so that children build on exactly the registry's
 // images and never on whatever the engine had cached under the same tag.
-import { externalBases } from "../../core/external-bases.js";
-import { inputsLabel } from "../../core/inputs-digest.js";
-import { expectedBaseInputs } from "../../core/publishing.js";
-import type { ExternalParent } from "../../core/select-builds.js";
-import { InputError, type Plan } from "../../core/types.js";
-import { registryOf, type DockerCredentials } from "./auth.js";
+import { externalBases } from "../../core/plan/external-bases.js";
+import { inputsLabel } from "../../core/requests/inputs-digest.js";
+import { expectedBaseInputs } from "../../core/execute/publishing.js";
+import type { ExternalParent } from "../../core/plan/select-builds.js";
+import { InputError, type Plan } from "../../core/model.js";
+import { registryOf, type DockerCredentials } from "../../registry/credentials.js";
 import { pullImage } from "./pull.js";
 import { AUTH_ERROR, splitTag } from "./push.js";
 import type Dockerode from "dockerode";

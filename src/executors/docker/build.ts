@@ -1,10 +1,10 @@
 // One build request, carried out through the Engine API (`POST /build`): the classic builder, or
 // BuildKit (`version=2`, see buildkit.ts).
 import type Dockerode from "dockerode";
-import type { Builder } from "../../core/builder-choice.js";
-import { parseDockerfile } from "../../core/dockerfile.js";
-import type { BuildRequest } from "../../core/types.js";
-import { registryOf, type DockerCredentials, type RegistryAuth } from "./auth.js";
+import type { Builder } from "../../core/requests/builder-choice.js";
+import { parseDockerfile } from "../../core/parse/dockerfile.js";
+import type { BuildRequest } from "../../core/model.js";
+import { registryOf, type DockerCredentials, type RegistryAuth } from "../../registry/credentials.js";
 import { collectContext, DOCKERFILE_NAME, packContext } from "./context.js";
 import { labelsInDockerfile } from "./labels.js";
 import { pullImage } from "./pull.js";

@@ -2,11 +2,11 @@
 // mode of RUN steps (--network), and what BuildKit needs that the classic builder does not.
 import type Dockerode from "dockerode";
 import { randomBytes } from "node:crypto";
-import { chooseBuilder, defaultNetworkMode, type Builder, type BuilderChoice, type BuilderDecision, type EngineFacts } from "../../core/builder-choice.js";
-import { checkFeatures, dockerfileName, scanDockerfile } from "../../core/builder-features.js";
-import { InputError, type Plan } from "../../core/types.js";
+import { chooseBuilder, defaultNetworkMode, type Builder, type BuilderChoice, type BuilderDecision, type EngineFacts } from "../../core/requests/builder-choice.js";
+import { checkFeatures, dockerfileName, scanDockerfile } from "../../core/requests/builder-features.js";
+import { InputError, type Plan } from "../../core/model.js";
 import { pullImage } from "./pull.js";
-import type { DockerCredentials } from "./auth.js";
+import type { DockerCredentials } from "../../registry/credentials.js";
 
 export interface RunBuilder extends BuilderDecision {
   network?: string;

@@ -14,7 +14,7 @@ import type Dockerode from "dockerode";
 import { randomUUID } from "node:crypto";
 import type { Socket } from "node:net";
 import protobuf from "protobufjs";
-import type { DockerCredentials } from "./auth.js";
+import type { DockerCredentials } from "../../registry/credentials.js";
 
 const root = protobuf.Root.fromJSON({
   nested: {

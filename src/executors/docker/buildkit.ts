@@ -4,8 +4,8 @@
 // `moby.image.id`, a failure as the stream's error message.
 import type Dockerode from "dockerode";
 import type { Readable } from "node:stream";
-import type { BuildRequest } from "../../core/types.js";
-import type { RegistryAuth } from "./auth.js";
+import type { BuildRequest } from "../../core/model.js";
+import type { RegistryAuth } from "../../registry/credentials.js";
 import type { BuildSettings, BuiltImage } from "./build.js";
 import { BuildkitProgress } from "./buildkit-progress.js";
 import { decodeStatus } from "./buildkit-status.js";

@@ -9,8 +9,8 @@ import { lstat } from "node:fs/promises";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
 import tar from "tar-stream";
-import { overlayContexts } from "../../core/context-overlay.js";
-import { DOCKERFILE_NAME, listContextDir, type ContextEntry } from "../../io/context-files.js";
+import { overlayContexts } from "../../core/requests/context-overlay.js";
+import { DOCKERFILE_NAME, listContextDir, type ContextEntry } from "../../read/context-files.js";
 
 export { DOCKERFILE_NAME, type ContextEntry };
 

@@ -1,25 +1,25 @@
 // The Docker Engine executor: carries out a Plan through the Engine API (dockerode), never the
 // docker CLI. Parents build before children, up to `jobs` builds at once; a failure skips what
 // depends on it; built images are pushed as soon as they are built.
-import type { BuildResult } from "../../core/results.js";
-import type { Plan } from "../../core/types.js";
-import { DockerCredentials, redact } from "./auth.js";
+import type { BuildResult } from "../../core/report/results.js";
+import type { Plan } from "../../core/model.js";
+import { DockerCredentials, redact } from "../../registry/credentials.js";
 import { buildRequest, type BuiltImage } from "./build.js";
 import { checkEngine, connectEngine } from "./engine.js";
 import { formatDuration, Progress, type SummaryRow } from "./progress.js";
 import { pushTags } from "./push.js";
 import { pullImage } from "./pull.js";
-import { Schedule } from "./scheduler.js";
+import { Schedule } from "../../core/execute/schedule.js";
 import { prepareBases } from "./bases.js";
 import { checkReuse } from "./reuse.js";
-import type { ExternalParent } from "../../core/select-builds.js";
-import { buildtimeLabel } from "../../core/inputs-digest.js";
-import { buildTag, movingTag, pinParents, pushOrder } from "../../core/publishing.js";
-import type { TagResult } from "../../core/results.js";
+import type { ExternalParent } from "../../core/plan/select-builds.js";
+import { buildtimeLabel } from "../../core/requests/inputs-digest.js";
+import { buildTag, movingTag, pinParents, pushOrder } from "../../core/execute/publishing.js";
+import type { TagResult } from "../../core/report/results.js";
 import { RegistryClient } from "../../registry/client.js";
 import { splitTag } from "./push.js";
-import type { BuilderChoice } from "../../core/builder-choice.js";
-import { registryCacheSources } from "../../core/buildkit-cache.js";
+import type { BuilderChoice } from "../../core/requests/builder-choice.js";
+import { registryCacheSources } from "../../core/requests/buildkit-cache.js";
 import { buildersOfPlan, prepareBuilder } from "./builder.js";
 
 export { checkEngine, connectEngine, type Engine } from "./engine.js";

@@ -11,7 +11,7 @@
 // heredoc is left open, or a label can't be written on one line), the labels go through the
 // parameter as before.
 
-import { dockerfileEnd, type DockerfileEnd } from "../../core/dockerfile.js";
+import { dockerfileEnd, type DockerfileEnd } from "../../core/parse/dockerfile.js";
 
 export interface LabelledDockerfile {
   /** The Dockerfile to send. */

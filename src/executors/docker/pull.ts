@@ -2,7 +2,7 @@
 // registry. Every pull of the executor goes through here: bases, parents, reused images, --pull,
 // BuildKit frontends.
 import type Dockerode from "dockerode";
-import type { DockerCredentials } from "./auth.js";
+import type { DockerCredentials } from "../../registry/credentials.js";
 import { abortError, engineErrorMessage, messageError, readMessages } from "./messages.js";
 
 /** Why a pull failed (redacted), and the engine's HTTP status when it refused the request. */

@@ -1,6 +1,6 @@
 // Pushing a built image's tags through the Engine API, with retries for transient failures.
 import type Dockerode from "dockerode";
-import { registryOf, type DockerCredentials } from "./auth.js";
+import { registryOf, type DockerCredentials } from "../../registry/credentials.js";
 import { abortError, engineErrorMessage, messageError, readMessages } from "./messages.js";
 
 export interface PushSettings {

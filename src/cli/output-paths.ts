@@ -1,0 +1,127 @@
+// Paths the user names for output (--out, --results, --log-dir): checked before any work is
+// done, leaving nothing behind, and created only when something is written.
+import { closeSync, mkdirSync, openSync, rmdirSync, statSync, unlinkSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { InputError } from "../core/model.js";
+
+const code = (e: unknown) => (e as NodeJS.ErrnoException).code ?? String(e);
+
+/** The path's stat, or undefined where nothing is (also below a file: ENOTDIR). */
+function statIfAny(p: string) {
+  try {
+    return statSync(p);
+  } catch (e) {
+    if (code(e) === "ENOENT" || code(e) === "ENOTDIR") return undefined;
+    throw e;
+  }
+}
+
+/** A name for a probe that exists only while a path is checked. */
+const probeName = () => `.image-builder-probe-${process.pid}-${Math.random().toString(36).slice(2)}`;
+
+/** undefined when `act` works, else the error's code. */
+function attempt(act: () => void): string | undefined {
+  try {
+    act();
+    return undefined;
+  } catch (e) {
+    return code(e);
+  }
+}
+
+/** Creates a file at `file`, which did not exist, and removes it again. */
+function probeFile(file: string): string | undefined {
+  return attempt(() => {
+    closeSync(openSync(file, "wx"));
+    unlinkSync(file);
+  });
+}
+
+/** Creates a directory at `dir`, which did not exist, and removes it again. */
+function probeDir(dir: string): string | undefined {
+  return attempt(() => {
+    mkdirSync(dir);
+    rmdirSync(dir);
+  });
+}
+
+/**
+ * Why `path` (a directory when `isDir`, else a file) could not be written, or undefined if it
+ * could. Rather than judging by modes (access(2) lets root write anywhere, even in /proc, where
+ * nothing can be created), what writing will do first is tried and undone at once: a directory
+ * made where the first missing one would be, a file made (or opened for writing) where it will be.
+ */
+function writeProblem(path: string, isDir: boolean): string | undefined {
+  const target = resolve(path);
+  let p = target;
+  let firstMissing: string | undefined;
+  let st = statIfAny(p);
+  while (!st) {
+    firstMissing = p;
+    const up = dirname(p);
+    if (up === p) return "no existing parent directory";
+    p = up;
+    st = statIfAny(p);
+  }
+  if (firstMissing === undefined) {
+    if (isDir) {
+      if (!st.isDirectory()) return "is not a directory";
+      const failed = probeFile(join(target, probeName()));
+      return failed && `cannot create files in it (${failed})`;
+    }
+    if (st.isDirectory()) return "is a directory";
+    const failed = attempt(() => closeSync(openSync(target, "r+")));
+    return failed && `cannot write (${failed})`;
+  }
+  if (!st.isDirectory()) return "a parent is not a directory";
+  const failed = !isDir && firstMissing === target ? probeFile(target) : probeDir(firstMissing);
+  if (failed === "EEXIST") return undefined; // made meanwhile by someone else
+  return failed && `cannot create ${firstMissing === target ? "it" : firstMissing} (${failed})`;
+}
+
+/** `--log-dir DIR`: a directory that exists or can be created, and files can be created in. */
+export function checkOutputDir(flag: string, dir: string): void {
+  const problem = writeProblem(dir, true);
+  if (problem) throw new InputError(`${flag} ${dir}: ${problem}`);
+}
+
+/** `--out FILE`, `--results FILE`: a file that can be written, in a directory that exists or can be created. */
+export function checkOutputFile(flag: string, file: string): void {
+  const problem = writeProblem(file, false);
+  if (problem) throw new InputError(`${flag} ${file}: ${problem}`);
+}
+
+/**
+ * mkdir -p, one level at a time: Node's recursive mkdir spins forever under some pseudo file
+ * systems (`/proc/x`), where a plain mkdir fails at once.
+ */
+export function makeDirectory(dir: string): void {
+  const missing: string[] = [];
+  let p = resolve(dir);
+  while (!statIfAny(p)) {
+    missing.unshift(p);
+    const up = dirname(p);
+    if (up === p) break;
+    p = up;
+  }
+  for (const m of missing) {
+    try {
+      mkdirSync(m);
+    } catch (e) {
+      if (code(e) !== "EEXIST") throw e;
+    }
+  }
+}
+
+/** Writes an output the user named (`flag FILE`); a path that can't be written is bad input. */
+export async function writeOutputFile(flag: string, file: string, text: string): Promise<void> {
+  try {
+    makeDirectory(dirname(file));
+    await writeFile(file, text);
+  } catch (e) {
+    const c = code(e);
+    const why = c === "EISDIR" ? "is a directory" : c === "EEXIST" || c === "ENOTDIR" ? "a parent is not a directory" : `cannot write (${c})`;
+    throw new InputError(`${flag} ${file}: ${why}`);
+  }
+}

@@ -1,0 +1,158 @@
+// The shell around the planner: gathers plain data (files, git, config), then calls the pure core.
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { determineChanges, layerDirOf, normalizeLayerDir } from "../core/plan/changes.js";
+import { checkImageNames, LAYER_CONFIG_FILE, readLayers } from "../core/parse/layer-config.js";
+import { analyzeRepository, type RepositoryAnalysis } from "../core/plan/analyze-repository.js";
+import { contextDirsFor, planBuilds, planFromAnalysis } from "../core/plan/plan-builds.js";
+import { describeRef, parseRef } from "../core/parse/revision-range.js";
+import { checkRepo, parseRepoConfig, REPO_CONFIG_FILE } from "../core/parse/repo-config.js";
+import { InputError, type ChangeSet, type GitInfo, type Plan, type RepoSnapshot } from "../core/model.js";
+import { changedPaths, commitOf, commitsOnlyIn, openGit, readGitInfo, untrackedLayerDirs, worktreeStatus } from "../read/git.js";
+import { readContextListings } from "../read/context-files.js";
+import { readLayerFiles, readRepoConfigText } from "../read/repository.js";
+
+export interface PlanFlags {
+  root: string;
+  repo?: string;
+  ref?: string;
+  include: string[];
+  ignore: string[];
+  untracked: boolean;
+  all: boolean;
+  buildArgs: Record<string, string>;
+  /** Epoch seconds for buildtime labels; defaults to now. */
+  buildTime?: number;
+  /** Plan every layer, keep what the registry lacks or holds with other inputs (and dependents). */
+  reconcile?: boolean;
+}
+
+export const DEFAULT_REF = "HEAD^";
+
+export interface LoadedPlan {
+  plan: Plan;
+  snapshot: RepoSnapshot;
+  changes: ChangeSet;
+  git: GitInfo;
+  /** The layers' dependencies, final images and includes; absent when the layers were not read. */
+  analysis?: RepositoryAnalysis;
+  /** Things the user should know that do not stop the plan, one line each. */
+  warnings: string[];
+}
+
+export interface LoadOptions {
+  /**
+   * When git reports no change under science/ or compat/, the plan is empty whatever the layers
+   * say, so they are not read: a no-op stays fast at any size. Problems in files that did not
+   * change were reported when they changed.
+   */
+  skipUnchanged: boolean;
+}
+
+export async function loadPlan(flags: PlanFlags, options: LoadOptions = { skipUnchanged: false }): Promise<LoadedPlan> {
+  if (flags.reconcile) {
+    const clash = [["--all", flags.all], ["--include", flags.include.length > 0], ["--ignore", flags.ignore.length > 0], ["--ref", flags.ref !== undefined]]
+      .filter(([, on]) => on).map(([flag]) => flag);
+    if (clash.length) throw new InputError(`--reconcile plans from what the registry holds, not from changes: not with ${clash.join(", ")}`);
+    const loaded = await loadPlan({ ...flags, reconcile: false, all: true }, options);
+    const { reconcilePlan } = await import("../core/plan/reconcile.js");
+    const { readPublished } = await import("../read/published.js");
+    const plan = reconcilePlan(loaded.plan, await readPublished(loaded.plan));
+    // "nothing to build: nothing missing from or stale in the registry"
+    return { ...loaded, plan, changes: { ...loaded.changes, why: "missing from or stale in the registry" } };
+  }
+  const root = flags.root;
+  const git = openGit(root);
+  const refSpec = parseRef(flags.ref ?? DEFAULT_REF);
+  const { ref } = refSpec;
+  const isRange = refSpec.kind === "range";
+  const rangeEndRev = refSpec.kind === "range" ? refSpec.end : undefined;
+  const selected = flags.all || flags.include.length > 0;
+  const { prefix, ...gitInfo } = await readGitInfo(git, root, { fullHistory: true });
+  checkLayout(root);
+  const configText = readRepoConfigText(root);
+  const warnings: string[] = [];
+  // With --all or --include git's diff is not used, so it is not asked for.
+  const ownChanges = refSpec.kind === "range" ? refSpec.ownChanges : undefined;
+  const rangeStart = refSpec.kind === "range" && !selected ? refSpec.start : undefined;
+  const [paths, rangeEnd, status, startOnly] = await Promise.all([
+    selected ? ([] as string[]) : changedPaths(git, { ref, isDefaultRef: flags.ref === undefined, buildNumber: gitInfo.buildNumber, ownChanges }),
+    // The layers are read from the checkout and tagged with HEAD's number and hash: a range that
+    // ends elsewhere, or uncommitted changes (which a range does not count), are pointed out.
+    !selected && rangeEndRev !== undefined ? commitOf(git, rangeEndRev, ref) : undefined,
+    worktreeStatus(git, prefix),
+    rangeStart !== undefined ? commitsOnlyIn(git, rangeStart, rangeEndRev, ref) : 0,
+  ]);
+  if (startOnly > 0) {
+    warnings.push(
+      `--ref ${ref}: ${rangeStart} has ${startOnly} commit(s) that ${rangeEndRev ?? "HEAD"} does not, and their changes count too (${ref} compares the two commits' files); ${ref.replace("..", "...")} counts only ${rangeEndRev ?? "HEAD"}'s changes since they diverged`,
+    );
+  }
+  if (rangeEnd !== undefined && rangeEnd !== gitInfo.commit) {
+    warnings.push(
+      `--ref ${ref} ends at ${rangeEndRev} (${rangeEnd.slice(0, gitInfo.shortCommit.length)}), not at the checkout (${gitInfo.shortCommit}): what gets built is the checkout's files, tagged ${gitInfo.buildNumber}-${gitInfo.shortCommit}`,
+    );
+  }
+  // Without --untracked, layers git does not track yet are not part of the repository.
+  const hidden = new Set(flags.untracked ? [] : untrackedLayerDirs(status.untracked));
+  for (const dir of flags.include) {
+    if (hidden.has(normalizeLayerDir(dir))) {
+      throw new InputError(`--include ${dir}: git does not track its ${LAYER_CONFIG_FILE} yet; git add it, or pass --untracked`);
+    }
+  }
+  if (hidden.size > 0) {
+    const dirs = [...hidden].sort().join(", ");
+    warnings.push(
+      hidden.size === 1
+        ? `git does not track ${dirs} (its ${LAYER_CONFIG_FILE}), so it is left out of the plan: git add it, or pass --untracked`
+        : `git does not track ${dirs} (their ${LAYER_CONFIG_FILE}), so they are left out of the plan: git add them, or pass --untracked`,
+    );
+  }
+  // What the checkout has that HEAD does not (files of hidden layers are not part of anything).
+  const uncommitted = [...status.uncommitted, ...status.untracked.filter((p) => !hidden.has(layerDirOf(p) ?? ""))];
+  if (isRange && !selected) {
+    const dirty = [...new Set(uncommitted.map((p) => layerDirOf(p) ?? (isDirectory(root, p) ? p : undefined)).filter((d) => d !== undefined))].sort();
+    if (dirty.length > 0) warnings.push(`--ref ${ref} does not count uncommitted changes, but the checkout is what gets built: ${dirty.join(", ")}`);
+  }
+  // Untracked files are changes with --untracked (unless a range is planned).
+  if (flags.untracked && !isRange && !selected) paths.push(...status.untracked);
+  const config = parseRepoConfig(configText);
+  const repo = flags.repo !== undefined ? checkRepo(flags.repo, "--repo") : config.repo;
+  if (repo === undefined) {
+    throw new InputError(`no registry location: pass --repo or set "repo" in ${REPO_CONFIG_FILE}`);
+  }
+  const why = flags.ref === undefined && gitInfo.buildNumber === 1 ? "new in the repository's first commit" : describeRef(refSpec);
+  const planOptions = { repo, git: gitInfo, buildTime: flags.buildTime ?? Math.floor(Date.now() / 1000), buildArgs: flags.buildArgs };
+  if (options.skipUnchanged && !selected && !paths.some((p) => p.startsWith("science/") || p.startsWith("compat/"))) {
+    const changes: ChangeSet = { all: false, science: [], compat: [], why };
+    const snapshot: RepoSnapshot = { science: [], compat: [] };
+    return { plan: planBuilds(snapshot, { ...planOptions, changes }), snapshot, changes, git: gitInfo, warnings };
+  }
+  const raw = (await readLayerFiles(root)).filter((r) => !hidden.has(`${r.kind}/${r.dir}`));
+  const snapshot = readLayers(raw);
+  checkImageNames(snapshot, repo, gitInfo);
+  const changes = determineChanges(snapshot, paths, { all: flags.all, include: flags.include, ignore: flags.ignore, why });
+  const analysis = analyzeRepository(snapshot, flags.buildArgs);
+  warnings.push(...analysis.warnings);
+  // Inputs digests need the contents of the planned layers' contexts (and their parents').
+  const contexts = readContextListings(root, contextDirsFor(snapshot, analysis, changes));
+  const plan = planFromAnalysis(snapshot, analysis, { ...planOptions, changes, contexts });
+  if (!(isRange && !selected)) {
+    // Counted as changes (or built anyway with --all, --include), but tagged as HEAD's commit.
+    const built = [...new Set(plan.builds.flatMap((b) => b.request.contexts))];
+    const dirty = built.filter((dir) => uncommitted.some((p) => p === dir || p.startsWith(`${dir}/`))).sort();
+    if (dirty.length > 0) {
+      warnings.push(`uncommitted changes are built as they are in the checkout, but tagged ${gitInfo.buildNumber}-${gitInfo.shortCommit} as if committed: ${dirty.join(", ")}`);
+    }
+  }
+  return { plan, snapshot, changes, git: gitInfo, analysis, warnings };
+}
+
+const isDirectory = (root: string, p: string) => statSync(join(root, p), { throwIfNoEntry: false })?.isDirectory() ?? false;
+
+/** A root without science/ and compat/ is a mistake (a subdirectory, a wrong --root), not an empty plan. */
+function checkLayout(root: string): void {
+  if (!isDirectory(root, "science") && !isDirectory(root, "compat")) {
+    throw new InputError(`--root ${root}: no science/ or compat/ directory here; run image-builder from the top of the image repository or pass --root`);
+  }
+}

@@ -1,0 +1,106 @@
+// Issue 9: what a run may publish. Pure decisions; the executor asks the engine and the registry
+// and acts on them.
+//
+// - The immutable build tag `{version}-{n}-{h}` is never moved to an image of other inputs
+//   (unless --overwrite); an image under it with the same inputs digest is reused, not rebuilt.
+// - The moving tag `{version}` is pushed only after the build tag of the same image.
+import { rewriteImageRefs } from "../parse/dockerfile.js";
+import { inputsLabel } from "../requests/inputs-digest.js";
+import type { BuildKind, BuildRequest, Plan } from "../model.js";
+
+/** `{repo}/…:{version}`: the tag that moves to the newest build. */
+export function movingTag(request: Pick<BuildRequest, "tags">): string {
+  return request.tags[0];
+}
+
+/** `{repo}/…:{version}-{n}-{h}`: the build's own tag, never moved. */
+export function buildTag(request: Pick<BuildRequest, "tags">): string {
+  return request.tags[request.tags.length - 1];
+}
+
+/** Tags in push order: the build tag first, so the moving tag never points at an unpublished build. */
+export function pushOrder(request: Pick<BuildRequest, "tags">): string[] {
+  const first = buildTag(request);
+  return [first, ...request.tags.filter((t) => t !== first)];
+}
+
+/** An image found under the build tag: its inputs label, and why it doesn't match (inputsMismatch). */
+export interface FoundImage {
+  inputs?: string;
+  mismatch?: string;
+}
+
+export interface ReuseQuestion {
+  /** The request's inputs digest (absent in plans made before inputs digests: never reused). */
+  inputsDigest?: string;
+  buildTag: string;
+  /** The engine's image under the build tag, if any. */
+  engine?: FoundImage;
+  /** With --push: the registry's image under the build tag, if any (undefined when not pushing). */
+  registry?: FoundImage;
+  pushing: boolean;
+  overwrite: boolean;
+}
+
+export type ReuseDecision =
+  | { action: "build"; why: string }
+  /** `from`: where the image is; `push`: the registry lacks it, so it is pushed. */
+  | { action: "reuse"; from: "engine" | "registry"; push: boolean }
+  | { action: "refuse"; message: string };
+
+export function decideReuse(q: ReuseQuestion): ReuseDecision {
+  const digest = q.inputsDigest;
+  const same = (img?: FoundImage) => img !== undefined && digest !== undefined && img.inputs === digest && img.mismatch === undefined;
+  if (q.pushing && q.registry) {
+    if (same(q.registry)) return { action: "reuse", from: same(q.engine) ? "engine" : "registry", push: false };
+    if (!q.overwrite) {
+      return {
+        action: "refuse",
+        message: `${q.buildTag} is already in the registry with ${q.registry.mismatch ?? `inputs ${q.registry.inputs ?? "(none recorded)"}`}, but this build's inputs are ${digest ?? "(none recorded)"}: build tags are immutable (--overwrite replaces it)`,
+      };
+    }
+    return { action: "build", why: "--overwrite: replaces the registry's image of other inputs" };
+  }
+  if (same(q.engine)) return { action: "reuse", from: "engine", push: q.pushing };
+  if (q.engine) return { action: "build", why: `the engine's ${q.buildTag} has other inputs` };
+  return { action: "build", why: "not built yet" };
+}
+
+/**
+ * The request's Dockerfile with its references to this repository's images (`{repo}/sci/…:{v}`,
+ * as the planner wrote them) pointed at the exact images the run built, reused or pulled for
+ * them (`pins`: reference -> image id), so a moving tag retagged meanwhile by another run on the
+ * same engine can't change what a child is built on.
+ */
+export function pinParents(request: Pick<BuildRequest, "dockerfile" | "environment">, pins: Record<string, string>): string {
+  return Object.keys(pins).length === 0 ? request.dockerfile : rewriteImageRefs(request.dockerfile, pins, request.environment);
+}
+
+/**
+ * Whether an image's labels say it was made from `inputs`: its own inputs label, and the inputs
+ * labels it inherited from its parents in this repository (a child built on another commit's
+ * parent carries that parent's label). A parent label the image lacks (a `COPY --from` source, or
+ * an image from before inputs digests) can't be checked and is not held against it.
+ * Returns why not, or undefined when it matches.
+ */
+export function inputsMismatch(
+  labels: Record<string, string>, build: { kind: BuildKind; target: string; request: Pick<BuildRequest, "inputsDigest" | "inputs"> },
+): string | undefined {
+  const own = labels[inputsLabel(build.kind, build.target)];
+  if (own !== build.request.inputsDigest) return `inputs ${own ?? "(none recorded)"}`;
+  for (const [ref, digest] of Object.entries(build.request.inputs?.parents ?? {})) {
+    const parent = ref.slice("sci/".length, ref.lastIndexOf(":"));
+    const found = labels[inputsLabel("science", parent)];
+    if (found !== undefined && found !== digest) return `inputs ${own}, but built on a ${ref} with inputs ${found} (this checkout's: ${digest})`;
+  }
+  return undefined;
+}
+
+/** `{repo}/sci/{target}:{version}` -> the inputs digest this plan's requests expect of it. */
+export function expectedBaseInputs(plan: Plan): Map<string, string> {
+  const expected = new Map<string, string>();
+  for (const b of plan.builds) {
+    for (const [ref, digest] of Object.entries(b.request.inputs?.parents ?? {})) expected.set(`${plan.repo}/${ref}`, digest);
+  }
+  return expected;
+}

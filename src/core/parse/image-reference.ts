@@ -1,0 +1,104 @@
+// Image references as the docker CLI reads them (`host[:port]/path/name[:tag][@digest]`), split
+// into what the Registry HTTP API v2 needs: the registry, the repository path and a tag or digest.
+import { InputError } from "../model.js";
+
+export interface ImageReference {
+  /** host[:port] as written (lowercased); `docker.io` for Docker Hub. */
+  registry: string;
+  /** Path inside the registry, e.g. `compute-images/sci/essentials-2-4` (`library/` added on Docker Hub). */
+  repository: string;
+  tag?: string;
+  digest?: string;
+}
+
+const DOCKER_HUB = "docker.io";
+const HUB_ALIASES = new Set(["docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"]);
+// The distribution project's grammar (reference/regexp.go).
+const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const TAG = /^[\w][\w.-]{0,127}$/;
+const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
+const HOST = /^(?:\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(?::\d+)?$/;
+
+/** Parses `ref`; a malformed one is bad input naming it. A reference without tag or digest stays so. */
+export function parseImageReference(ref: string): ImageReference {
+  const bad = (why: string) => new InputError(`invalid image reference "${ref}": ${why}`);
+  let rest = ref.trim();
+  let digest: string | undefined;
+  const at = rest.indexOf("@");
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+    if (!DIGEST.test(digest)) throw bad(`"${digest}" is not a digest (algorithm:hex)`);
+  }
+  let tag: string | undefined;
+  const colon = rest.lastIndexOf(":");
+  if (colon > rest.lastIndexOf("/")) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+    if (!TAG.test(tag)) throw bad(`"${tag}" is not a valid tag`);
+  }
+  const slash = rest.indexOf("/");
+  const first = slash < 0 ? "" : rest.slice(0, slash);
+  let registry = DOCKER_HUB;
+  let path = rest;
+  if (slash >= 0 && (first.includes(".") || first.includes(":") || first === "localhost" || first.startsWith("["))) {
+    if (!HOST.test(first)) throw bad(`"${first}" is not a registry host`);
+    registry = HUB_ALIASES.has(first.toLowerCase()) ? DOCKER_HUB : first.toLowerCase();
+    path = rest.slice(slash + 1);
+  }
+  if (!path) throw bad("no repository name");
+  for (const component of path.split("/")) {
+    if (!PATH_COMPONENT.test(component)) throw bad(`"${component}" is not a valid name component (lowercase letters, digits, separators)`);
+  }
+  if (registry === DOCKER_HUB && !path.includes("/")) path = `library/${path}`;
+  return { registry, repository: path, tag, digest };
+}
+
+/** `host/path[:tag][@digest]`, the canonical spelling of a parsed reference. */
+export function formatImageReference(r: ImageReference): string {
+  return `${r.registry}/${r.repository}${r.tag ? `:${r.tag}` : ""}${r.digest ? `@${r.digest}` : ""}`;
+}
+
+/**
+ * Registries spoken to over plain HTTP: loopback ones, as the engine's default insecure set
+ * (127.0.0.0/8, localhost, ::1). Everything else is HTTPS.
+ */
+export function isLoopbackRegistry(registry: string): boolean {
+  const host = registry.startsWith("[") ? registry.slice(1, registry.indexOf("]")) : registry.replace(/:\d+$/, "");
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+export interface AuthChallenge {
+  scheme: string;
+  params: Record<string, string>;
+}
+
+/**
+ * The challenges of a WWW-Authenticate header (RFC 7235): `Bearer realm="…",service="…",scope="…"`,
+ * `Basic realm="…"`; several may be comma-separated. Scheme names are lowercased.
+ */
+export function parseAuthChallenges(header: string): AuthChallenge[] {
+  const challenges: AuthChallenge[] = [];
+  const token = /\s*([!#$%&'*+.^_`|~\w-]+)/y;
+  const param = /\s*([!#$%&'*+.^_`|~\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*/y;
+  let i = 0;
+  while (i < header.length) {
+    token.lastIndex = i;
+    const scheme = token.exec(header);
+    if (!scheme) break;
+    i = token.lastIndex;
+    const challenge: AuthChallenge = { scheme: scheme[1].toLowerCase(), params: {} };
+    challenges.push(challenge);
+    for (;;) {
+      param.lastIndex = i;
+      const m = param.exec(header);
+      // A token followed by something other than `=` starts the next challenge.
+      if (!m) break;
+      challenge.params[m[1].toLowerCase()] = m[2] !== undefined ? m[2].replace(/\\(.)/g, "$1") : m[3];
+      i = param.lastIndex;
+      if (header[i] === ",") i++;
+    }
+    while (header[i] === "," || header[i] === " ") i++;
+  }
+  return challenges;
+}

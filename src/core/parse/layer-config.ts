@@ -1,0 +1,140 @@
+// Turns the raw files of science/ and compat/ directories into ScienceLayer / CompatLayer data,
+// checking each field (rule 1). Pure: the I/O shell hands in the file texts.
+import { parseJsonWithComments, type JsonValue } from "./json-with-comments.js";
+import { InputError, type CompatLayer, type GitInfo, type RepoSnapshot, type ScienceLayer } from "../model.js";
+
+/** The file that makes a directory under science/ or compat/ a layer. */
+export const LAYER_CONFIG_FILE = "sciserver-image.json";
+
+/** The files of one layer directory as read from disk; a missing file is `undefined`. */
+export interface RawLayerFiles {
+  kind: "science" | "compat";
+  dir: string;
+  config: string;
+  dockerfile?: string;
+}
+
+// A docker repository path component (lowercase: registries refuse capitals), which is what
+// image and target become in `{repo}/sci/{target}` and `{repo}/rel/{image}`.
+// Docker's separators between alphanumerics: "_", "__" or any number of "-" (no ".": tags).
+const NAME = /^[a-z0-9]+(?:(?:__?|-+)[a-z0-9]+)*$/;
+const VERSION = /^\d+(?:\.\d+)*$/;
+
+export function checkName(value: unknown, field: string, file: string): string {
+  if (typeof value !== "string") throw new InputError(`"${field}" must be a string`, file);
+  if (!NAME.test(value)) {
+    const hint = /[A-Z]/.test(value) ? " (docker image names must be lowercase)" : "";
+    throw new InputError(
+      `invalid ${field} "${value}": use lowercase letters, digits, "-" and "_", starting and ending with a letter or digit${hint}`,
+      file,
+    );
+  }
+  return value;
+}
+
+function asObject(value: JsonValue, file: string): Record<string, JsonValue> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new InputError("must contain a JSON object", file);
+  }
+  return value;
+}
+
+const SCIENCE_FIELDS = new Set(["image", "version", "target", "compat"]);
+const COMPAT_FIELDS = new Set(["includes"]);
+
+function rejectUnknownFields(obj: Record<string, JsonValue>, known: Set<string>, file: string): void {
+  for (const key of Object.keys(obj)) {
+    if (!known.has(key)) throw new InputError(`unknown field "${key}" (expected ${[...known].join(", ")})`, file);
+  }
+}
+
+export function parseScienceLayer(raw: RawLayerFiles): ScienceLayer {
+  const path = `science/${raw.dir}`;
+  const file = `${path}/${LAYER_CONFIG_FILE}`;
+  const { value, rawNumbers } = parseJsonWithComments(raw.config, file);
+  const obj = asObject(value, file);
+  rejectUnknownFields(obj, SCIENCE_FIELDS, file);
+  if (obj.image === undefined) throw new InputError(`missing required field "image"`, file);
+  const image = checkName(obj.image, "image", file);
+
+  let version = "1.0";
+  if (obj.version !== undefined) {
+    const v = typeof obj.version === "number" ? rawNumbers.version ?? String(obj.version) : obj.version;
+    if (typeof v !== "string" || !VERSION.test(v)) {
+      // as written: 2.10e0 is shown as such, not as the number it parses to
+      const shown = typeof obj.version === "number" ? v : JSON.stringify(obj.version);
+      throw new InputError(`invalid version ${shown}: use dotted digits such as "2.4"`, file);
+    }
+    version = v;
+  }
+  const target = obj.target === undefined ? raw.dir : checkName(obj.target, "target", file);
+  if (obj.target === undefined && !NAME.test(raw.dir)) {
+    throw new InputError(`directory name "${raw.dir}" is not a valid target; set "target" explicitly`, file);
+  }
+  let compat: string | undefined;
+  if (obj.compat !== undefined) {
+    if (typeof obj.compat !== "string" || !isPlainName(obj.compat)) {
+      throw new InputError(`invalid compat ${JSON.stringify(obj.compat)}: name a directory under compat/`, file);
+    }
+    compat = obj.compat;
+  }
+  if (raw.dockerfile === undefined) throw new InputError("missing Dockerfile", `${path}/Dockerfile`);
+  return { dir: raw.dir, path, image, version, target, compat, dockerfile: raw.dockerfile };
+}
+
+export function parseCompatLayer(raw: RawLayerFiles): CompatLayer {
+  const path = `compat/${raw.dir}`;
+  const file = `${path}/${LAYER_CONFIG_FILE}`;
+  const obj = asObject(parseJsonWithComments(raw.config, file).value, file);
+  rejectUnknownFields(obj, COMPAT_FIELDS, file);
+  const includes = obj.includes ?? [];
+  if (!Array.isArray(includes)) throw new InputError(`"includes" must be a list of compat layer names`, file);
+  for (const inc of includes) {
+    if (typeof inc !== "string" || !isPlainName(inc)) {
+      throw new InputError(`invalid include ${JSON.stringify(inc)}: includes are plain compat directory names`, file);
+    }
+  }
+  if (raw.dockerfile === undefined) throw new InputError("missing Dockerfile", `${path}/Dockerfile`);
+  return { dir: raw.dir, path, includes: includes as string[], dockerfile: raw.dockerfile };
+}
+
+/** A directory name with no path in it: not "", ".", "..", nor anything with a slash. */
+function isPlainName(s: string): boolean {
+  return s.length > 0 && s !== "." && s !== ".." && !/[\\/]/.test(s) && !/^\s|\s$/.test(s);
+}
+
+export function readLayers(raw: RawLayerFiles[]): RepoSnapshot {
+  const science: ScienceLayer[] = [];
+  const compat: CompatLayer[] = [];
+  for (const r of raw) {
+    if (r.kind === "science") science.push(parseScienceLayer(r));
+    else compat.push(parseCompatLayer(r));
+  }
+  const byDir = (a: { dir: string }, b: { dir: string }) => (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0);
+  return { science: science.sort(byDir), compat: compat.sort(byDir) };
+}
+
+// Docker's limits on a reference (distribution/reference): a tag of at most 128 characters, a name
+// (registry and path) of at most 255.
+const MAX_TAG = 128;
+const MAX_NAME = 255;
+
+/**
+ * The names and tags a layer's builds get (`{repo}/sci/{target}`, `{repo}/rel/{image}`, tagged
+ * `{version}-{n}-{h}`) are within docker's limits, which only the whole name shows: checked when
+ * planning, rather than refused by the engine mid-run.
+ */
+export function checkImageNames(snapshot: RepoSnapshot, repo: string, git: GitInfo): void {
+  for (const l of snapshot.science) {
+    const file = `${l.path}/${LAYER_CONFIG_FILE}`;
+    const tag = `${l.version}-${git.buildNumber}-${git.shortCommit}`;
+    if (tag.length > MAX_TAG) {
+      throw new InputError(`version ${l.version} makes the tag "${tag}" ${tag.length} characters long, over docker's limit of ${MAX_TAG}`, file);
+    }
+    for (const [field, name] of [["target", `${repo}/sci/${l.target}`], ["image", `${repo}/rel/${l.image}`]]) {
+      if (name.length > MAX_NAME) {
+        throw new InputError(`${field} makes the image name "${name}" ${name.length} characters long, over docker's limit of ${MAX_NAME} (with repo ${repo})`, file);
+      }
+    }
+  }
+}

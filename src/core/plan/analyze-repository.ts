@@ -1,0 +1,82 @@
+// Everything that can be known about a repository's layers regardless of what changed:
+// dependencies, checks, final layers, resolved compat includes, build order.
+import { checkScienceGraph, checkUniqueTargets } from "./check-science-graph.js";
+import { determineDependencies, type LayerDependencies } from "./determine-dependencies.js";
+import { determineFinalLayers } from "./determine-final-layers.js";
+import { parseDockerfileOf } from "./determine-dependencies.js";
+import { dockerfileEnd, parseDockerfileFragment } from "../parse/dockerfile.js";
+import { topologicalOrder } from "./graph.js";
+import { resolveIncludes } from "./resolve-includes.js";
+import { InputError, type RepoSnapshot } from "../model.js";
+
+export interface RepositoryAnalysis {
+  deps: Map<string, LayerDependencies>;
+  /** compat name -> the science layers its own fragment copies from (`COPY --from`). */
+  compatDeps: Map<string, LayerDependencies>;
+  /** `image:version` -> target of its final layer. */
+  finals: Map<string, string>;
+  /** compat name -> compat layers it is made of, overlay order, itself last. */
+  includes: Map<string, string[]>;
+  /** All science targets, parents before children. */
+  order: string[];
+  /** What the user should know that does not stop the plan, one line each, naming the file. */
+  warnings: string[];
+}
+
+export function analyzeRepository(snapshot: RepoSnapshot, buildArgs: Record<string, string> = {}): RepositoryAnalysis {
+  checkUniqueTargets(snapshot.science);
+  checkCompatFragments(snapshot);
+  const { science: deps, compat: compatDeps, warnings } = determineDependencies(snapshot.science, buildArgs, snapshot.compat);
+  // A misspelt reference to a layer often shows first as a broken graph (two final layers of one
+  // image, a missing parent): the error then carries the look-alike warnings that explain it.
+  const explained = <T>(check: () => T): T => {
+    try {
+      return check();
+    } catch (e) {
+      if (!(e instanceof InputError) || warnings.length === 0) throw e;
+      throw new InputError(`${e.message} (note: ${warnings.join("; ")})`);
+    }
+  };
+  explained(() => checkScienceGraph(snapshot.science, deps));
+  const includes = resolveIncludes(snapshot.compat);
+  const finals = explained(() => determineFinalLayers(snapshot.science, deps, snapshot.compat));
+  const order = topologicalOrder(snapshot.science.map((l) => l.target), (t) => deps.get(t)!.parents);
+  return { deps, compatDeps, finals, includes, order, warnings };
+}
+
+/**
+ * Compat Dockerfiles are fragments appended after `FROM {science image}`; a FROM inside one
+ * would start a new stage and silently drop the science image.
+ */
+function checkCompatFragments(snapshot: RepoSnapshot): void {
+  for (const c of snapshot.compat) {
+    const file = `${c.path}/Dockerfile`;
+    // Fragments are concatenated: a parser directive would silently become a comment.
+    const lines = c.dockerfile.split(/\r?\n/);
+    const first = lines.findIndex((l) => l.trim() !== "");
+    const directive = first >= 0 ? /^\s*#\s*(syntax|escape|check)\s*=/i.exec(lines[first]) : null;
+    if (directive) {
+      throw new InputError(`line ${first + 1}: parser directive "${directive[1]}" has no effect in a compat fragment (directives belong to the generated Dockerfile's top)`, file);
+    }
+    const parsed = parseDockerfileOf(c.dockerfile, file, {}, parseDockerfileFragment);
+    const stage = parsed.stages[0];
+    if (stage) {
+      throw new InputError(
+        `line ${stage.line}: compat Dockerfiles are fragments appended to the science image and must not contain FROM`,
+        file,
+      );
+    }
+    // An instruction still open at the end would swallow what follows the fragment: the next
+    // fragment's first instruction, or the generated ENV. (An open heredoc is a parse error above.)
+    const open = dockerfileEnd(c.dockerfile).open;
+    if (open?.kind === "continuation" || open?.kind === "doubled-escape") {
+      const what = open.kind === "continuation"
+        ? "a line continuation (comment and blank lines after it do not end it)"
+        : "a doubled escape character (a line continuation for older builders)";
+      throw new InputError(
+        `line ${open.line}: the fragment's last instruction ends in ${what}, so it would swallow what follows the fragment (the next fragment or the generated ENV)`,
+        file,
+      );
+    }
+  }
+}

@@ -1,0 +1,119 @@
+// Rule 2: a science layer depends on another when any FROM or COPY --from of any stage names the
+// other, and a compat fragment's COPY --from does the same for compat builds. A reference names a
+// science layer only by its path: `sci/{target}` with tag `{version}`, whatever registry prefix
+// is spelled (or none). One that looks like it (`…/sci/x:v`) but names no layer, or pins a digest,
+// is used as written: a warning says so, since it is then pulled from wherever it points.
+import { closestMatch } from "leven";
+import { parseDockerfile, parseDockerfileFragment, sciReference, type ImageRef, type ParsedDockerfile } from "../parse/dockerfile.js";
+import { InputError, type CompatLayer, type ScienceLayer } from "../model.js";
+
+export interface LayerDependencies {
+  /** Targets this layer builds on (or, for a compat layer, copies from), in order of first reference. */
+  parents: string[];
+  /** Image references as resolved from the Dockerfile -> the parent's `{target}:{version}`. */
+  refs: Record<string, string>;
+}
+
+export interface Dependencies {
+  /** Keyed by science target. */
+  science: Map<string, LayerDependencies>;
+  /** Keyed by compat directory: the science layers its fragment copies from. */
+  compat: Map<string, LayerDependencies>;
+  /** References that look like science layers but are used as written, one line each. */
+  warnings: string[];
+}
+
+/** Linear in the total size of the Dockerfiles (a reference that names no layer also costs a search for the closest one). */
+export function determineDependencies(
+  layers: ScienceLayer[],
+  buildArgs: Record<string, string> = {},
+  compat: CompatLayer[] = [],
+): Dependencies {
+  const resolve = scienceLayerResolver(layers);
+  const warnings: string[] = [];
+  const dependencies = (refs: ImageRef[], file: string): LayerDependencies => {
+    const deps: LayerDependencies = { parents: [], refs: {} };
+    for (const ref of refs) {
+      const found = resolve(ref.image);
+      if (found === undefined) continue;
+      if ("warning" in found) {
+        warnings.push(`${file}: line ${ref.line}: ${ref.image} ${found.warning}`);
+        continue;
+      }
+      deps.refs[ref.image] = found.tag;
+      if (!deps.parents.includes(found.target)) deps.parents.push(found.target);
+    }
+    return deps;
+  };
+
+  const science = new Map<string, LayerDependencies>();
+  for (const layer of layers) {
+    const file = `${layer.path}/Dockerfile`;
+    const parsed = parseDockerfileOf(layer.dockerfile, file, buildArgs);
+    if (parsed.stages.length === 0) throw new InputError("no FROM instruction", file);
+    science.set(layer.target, dependencies(parsed.imageRefs, file));
+  }
+  const compatDeps = new Map<string, LayerDependencies>();
+  for (const c of compat) {
+    const file = `${c.path}/Dockerfile`;
+    const parsed = parseDockerfileOf(c.dockerfile, file, buildArgs, parseDockerfileFragment);
+    compatDeps.set(c.dir, dependencies(parsed.imageRefs, file));
+  }
+  return { science, compat: compatDeps, warnings };
+}
+
+/**
+ * image reference -> the science layer it names (`tag`: `{target}:{version}`); `{ warning }` when
+ * it looks like one but is used as written; undefined for any other image.
+ */
+function scienceLayerResolver(
+  layers: ScienceLayer[],
+): (image: string) => { target: string; tag: string } | { warning: string } | undefined {
+  const byTag = new Set(layers.map((l) => `${l.target}:${l.version}`));
+  const versionsOf = new Map<string, string[]>();
+  for (const l of layers) {
+    const versions = versionsOf.get(l.target);
+    if (versions) versions.push(`${l.target}:${l.version}`);
+    else versionsOf.set(l.target, [`${l.target}:${l.version}`]);
+  }
+  // The search over every layer runs once per distinct unknown reference.
+  const suggestions = new Map<string, string | undefined>();
+  const closest = (target: string, tag: string): string | undefined => {
+    if (!suggestions.has(tag)) {
+      // Another version of the same target first; otherwise a near spelling of target:version.
+      const sameTarget = versionsOf.get(target);
+      suggestions.set(tag, sameTarget
+        ? closestMatch(tag, sameTarget)
+        : closestMatch(tag, [...byTag], { maxDistance: Math.max(3, Math.ceil(tag.length / 3)) }));
+    }
+    return suggestions.get(tag);
+  };
+  return (image) => {
+    const ref = sciReference(image);
+    if (!ref) return undefined;
+    const tag = `${ref.target}:${ref.version}`;
+    if (byTag.has(tag) && ref.digest !== undefined) {
+      // A digest pins one exact image: honoured, so neither this run's build nor a dependency.
+      return { warning: `is pinned by digest, so it is pulled as written: not this run's sci/${tag}, and not rebuilt with it` };
+    }
+    if (byTag.has(tag)) return { target: ref.target, tag };
+    const suggestion = closest(ref.target, tag);
+    return {
+      warning: `names no science layer of this repository, so it is pulled as written${suggestion ? ` (did you mean sci/${suggestion}?)` : ""}`,
+    };
+  };
+}
+
+/** The parser's syntax errors ("line 3: ...") become input errors naming the file. */
+export function parseDockerfileOf(
+  text: string,
+  file: string,
+  buildArgs: Record<string, string> = {},
+  parse: (text: string, buildArgs: Record<string, string>) => ParsedDockerfile = parseDockerfile,
+): ParsedDockerfile {
+  try {
+    return parse(text, buildArgs);
+  } catch (e) {
+    throw new InputError((e as Error).message.replace(/^Dockerfile /, ""), file);
+  }
+}

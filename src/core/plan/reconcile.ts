@@ -1,0 +1,32 @@
+// `--reconcile` (issue 9, rule 6): from a plan of every layer, keep the builds whose published
+// image (the moving tag `{version}` in the registry) is missing or was built from other inputs,
+// plus everything built on them. How a pipeline recovers from an earlier failed or interrupted
+// run, and how a new registry is filled: what the registry lacks, whatever git says.
+import { groupIntoWaves } from "./waves.js";
+import type { Plan, PlannedBuild } from "../model.js";
+
+/** What the registry holds under a build's moving tag: absent, or an image with its inputs label. */
+export type PublishedImage = { found: false } | { found: true; inputs?: string; mismatch?: string };
+
+export function reconcilePlan(plan: Plan, published: ReadonlyMap<string, PublishedImage>): Plan {
+  const kept = new Map<string, string[]>();
+  for (const b of plan.builds) {
+    const why = stale(b, published.get(b.id));
+    // Parents come first in a plan, so a rebuilt parent is known before its children.
+    const rebuiltParents = b.dependsOn.filter((d) => kept.has(d));
+    const reasons = [...(why ? [why] : []), ...rebuiltParents.map((d) => `built on ${d}, which is rebuilt`)];
+    if (reasons.length) kept.set(b.id, reasons);
+  }
+  const builds: PlannedBuild[] = plan.builds
+    .filter((b) => kept.has(b.id))
+    .map((b) => ({ ...b, reasons: kept.get(b.id)!, dependsOn: b.dependsOn.filter((d) => kept.has(d)) }));
+  return { ...plan, builds, waves: groupIntoWaves(builds) };
+}
+
+function stale(b: PlannedBuild, p: PublishedImage | undefined): string | undefined {
+  if (!p) throw new Error(`internal: no registry answer for ${b.id}`);
+  if (!p.found) return `not published (${b.request.tags[0]})`;
+  if (p.inputs !== b.request.inputsDigest) return `published image has inputs ${p.inputs ?? "(none recorded)"} ≠ ${b.request.inputsDigest}`;
+  // Its own inputs match, but it was built on another commit's parent.
+  return p.mismatch === undefined ? undefined : `published image has ${p.mismatch}`;
+}

@@ -1,0 +1,223 @@
+// What the registry's published images say, read without I/O: build tags `{version}-{n}-{h}`,
+// the newest build of each version, the breadcrumb labels of an image in build order, and
+// whether an image carries the newest build of a science layer.
+import { parseImageReference } from "../parse/image-reference.js";
+import { InputError } from "../model.js";
+import { compareVersions } from "../parse/versions.js";
+
+export interface BuildTag {
+  version: string;
+  /** Build number: commits on the branch when it was built. */
+  number: number;
+  hash: string;
+}
+
+const BUILD_TAG = /^(\d+(?:\.\d+)*)-(\d+)-([0-9a-f]{4,40})$/;
+const MOVING_TAG = /^\d+(?:\.\d+)*$/;
+
+/** `2.4-7-3f2a9c1` -> its parts; undefined for anything else (`2.4`, `latest`). */
+export function parseBuildTag(tag: string): BuildTag | undefined {
+  const m = BUILD_TAG.exec(tag);
+  return m ? { version: m[1], number: Number(m[2]), hash: m[3] } : undefined;
+}
+
+export function formatBuildTag(b: BuildTag): string {
+  return `${b.version}-${b.number}-${b.hash}`;
+}
+
+/** Older first: by version (numerically, 2.10 > 2.9), then build number. */
+export function compareBuilds(a: BuildTag, b: BuildTag): number {
+  return compareVersions(a.version, b.version) || a.number - b.number;
+}
+
+export interface ImageVersion {
+  version: string;
+  /** Every build of the version, oldest first. */
+  builds: BuildTag[];
+  newest: BuildTag;
+  /** Whether the moving tag `{version}` exists. */
+  hasMovingTag: boolean;
+}
+
+/** A repository's tags grouped by version, newest version first. */
+export function imageVersions(tags: string[]): ImageVersion[] {
+  const byVersion = new Map<string, BuildTag[]>();
+  for (const tag of tags) {
+    const b = parseBuildTag(tag);
+    if (b) {
+      const list = byVersion.get(b.version) ?? [];
+      list.push(b);
+      byVersion.set(b.version, list);
+    }
+  }
+  const moving = new Set(tags.filter((t) => MOVING_TAG.test(t)));
+  return [...byVersion.entries()]
+    .map(([version, builds]) => {
+      builds.sort(compareBuilds);
+      return { version, builds, newest: builds[builds.length - 1], hasMovingTag: moving.has(version) };
+    })
+    .sort((a, b) => compareVersions(b.version, a.version));
+}
+
+/** One science layer recorded in an image's labels. */
+export interface ScienceCrumb {
+  target: string;
+  /** Raw label value; `build` when it parses as `{version}-{n}-{h}`. */
+  value: string;
+  build?: BuildTag;
+  buildtime?: number;
+  inputs?: string;
+}
+
+export interface CompatCrumb {
+  image: string;
+  value: string;
+  build?: BuildTag;
+  buildtime?: number;
+  inputs?: string;
+}
+
+export interface Breadcrumbs {
+  /** Science layers in build order, base first. */
+  science: ScienceCrumb[];
+  compat?: CompatCrumb;
+  /** How `science` was ordered. */
+  order: "history" | "buildtime";
+}
+
+const SCIENCE_LABEL = /^org\.sciserver\.science\.(.+)\.(version|buildtime|inputs)$/;
+
+/**
+ * The breadcrumb trail in an image's labels. Build order comes from the image's history: the
+ * step that set a layer's version label is where that layer was built, base first (labels are
+ * inherited, so the trail alone has no order). Layers the history does not show (squashed
+ * images, labels set outside the Dockerfile) follow, by buildtime, then name.
+ */
+export function readBreadcrumbs(labels: Record<string, string>, history: { createdBy?: string }[] = []): Breadcrumbs {
+  const science = new Map<string, ScienceCrumb>();
+  for (const [key, value] of Object.entries(labels)) {
+    const m = SCIENCE_LABEL.exec(key);
+    if (!m) continue;
+    const crumb = science.get(m[1]) ?? { target: m[1], value: "" };
+    if (m[2] === "version") {
+      crumb.value = value;
+      crumb.build = parseBuildTag(value);
+    } else if (m[2] === "buildtime") crumb.buildtime = epoch(value);
+    else crumb.inputs = value;
+    science.set(m[1], crumb);
+  }
+  const crumbs = [...science.values()].filter((c) => c.value);
+  const step = (c: ScienceCrumb) => history.findIndex((h) => h.createdBy?.includes(`org.sciserver.science.${c.target}.version`) ?? false);
+  const position = new Map(crumbs.map((c) => [c.target, step(c)]));
+  const allInHistory = crumbs.every((c) => position.get(c.target)! >= 0);
+  crumbs.sort((a, b) => {
+    const pa = position.get(a.target)!;
+    const pb = position.get(b.target)!;
+    if (pa >= 0 && pb >= 0) return pa - pb;
+    if (pa >= 0 || pb >= 0) return pa >= 0 ? -1 : 1;
+    return (a.buildtime ?? 0) - (b.buildtime ?? 0) || a.target.localeCompare(b.target);
+  });
+  let compat: CompatCrumb | undefined;
+  const compatValue = labels["org.sciserver.compat.version"];
+  if (compatValue) {
+    const colon = compatValue.lastIndexOf(":");
+    compat = {
+      image: colon > 0 ? compatValue.slice(0, colon) : compatValue,
+      value: compatValue,
+      build: colon > 0 ? parseBuildTag(compatValue.slice(colon + 1)) : undefined,
+      buildtime: epoch(labels["org.sciserver.compat.buildtime"]),
+      inputs: labels["org.sciserver.compat.inputs"],
+    };
+  }
+  return { science: crumbs, compat, order: allInHistory ? "history" : "buildtime" };
+}
+
+function epoch(value: string | undefined): number | undefined {
+  return value && /^\d+$/.test(value) ? Number(value) : undefined;
+}
+
+/** `sci/{target}[:{version}[-{n}-{h}]]` of `contains`. */
+export interface LayerQuery {
+  target: string;
+  version?: string;
+  build?: BuildTag;
+}
+
+export function parseLayerQuery(arg: string): LayerQuery {
+  const m = /^(?:sci\/)?([a-z0-9]+(?:(?:__?|-+)[a-z0-9]+)*)(?::(.+))?$/.exec(arg);
+  if (!m) throw new InputError(`"${arg}" is not a science layer: expected sci/TARGET[:VERSION[-N-HASH]]`);
+  const [, target, tag] = m;
+  if (tag === undefined) return { target };
+  const build = parseBuildTag(tag);
+  if (build) return { target, version: build.version, build };
+  if (!MOVING_TAG.test(tag)) throw new InputError(`"${arg}": "${tag}" is neither a version (2.4) nor a build (2.4-7-3f2a9c1)`);
+  return { target, version: tag };
+}
+
+export type LayerMatch =
+  | { state: "newest"; has: BuildTag }
+  | { state: "stale"; has: BuildTag; newest: BuildTag }
+  | { state: "unknown"; has: string };
+
+/**
+ * Whether an image's crumb of the queried layer matches the query, and how it compares with
+ * the newest published build of the same layer version. undefined: the image is not affected.
+ */
+export function matchLayer(crumb: ScienceCrumb | undefined, query: LayerQuery, newestByVersion: Map<string, BuildTag>): LayerMatch | undefined {
+  if (!crumb) return undefined;
+  if (!crumb.build) return query.version ? undefined : { state: "unknown", has: crumb.value };
+  const has = crumb.build;
+  if (query.version && compareVersions(has.version, query.version) !== 0) return undefined;
+  if (query.build && (has.number !== query.build.number || has.hash !== query.build.hash)) return undefined;
+  const newest = newestByVersion.get(has.version);
+  if (newest && compareBuilds(newest, has) > 0) return { state: "stale", has, newest };
+  return { state: "newest", has };
+}
+
+/** Newest published build per version, from a layer repository's tags. */
+export function newestBuilds(tags: string[]): Map<string, BuildTag> {
+  return new Map(imageVersions(tags).map((v) => [v.version, v.newest]));
+}
+
+/**
+ * The full reference an IMAGE argument names: `rel/essentials:2.5` and `sci/x:1.0-7-abc` are
+ * under `repo`; a reference whose first component is a registry host is taken as it is.
+ */
+/**
+ * Whether an `inspect` argument names a file rather than an image: an absolute or `./`, `../`
+ * path, a Windows path, or a name ending in `.tar` that is not a `…:tag` reference (an image tag
+ * may end in `.tar`, a file name then carries a path).
+ */
+export function looksLikeFile(arg: string): boolean {
+  if (/^(\/|\.{1,2}\/|~\/)/.test(arg) || arg.includes("\\")) return true;
+  return /\.tar$/i.test(arg) && !/:[^/]*$/.test(arg);
+}
+
+export function resolveImageArgument(arg: string, repo: string | undefined): string {
+  const first = arg.split("/")[0];
+  const isFull = arg.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost" || first.startsWith("["));
+  if (isFull) {
+    parseImageReference(arg);
+    return arg;
+  }
+  if (!/^(sci|rel)\//.test(arg)) throw new InputError(`"${arg}" is neither sci/NAME:TAG, rel/NAME:TAG nor a full image reference (host/path:tag)`);
+  if (!repo) throw new InputError(`no registry location for "${arg}": pass --repo or set "repo" in image-builder.json`);
+  const full = `${repo}/${arg}`;
+  parseImageReference(full);
+  return full;
+}
+
+/**
+ * The `sci/` and `rel/` repositories under `repoPath` (the path part of --repo, maybe empty) in
+ * a catalog, as `{kind, name, path}` with path relative to the registry.
+ */
+export function publishedRepositories(catalog: string[], repoPath: string): { kind: "sci" | "rel"; name: string; path: string }[] {
+  const prefix = repoPath ? `${repoPath}/` : "";
+  const found: { kind: "sci" | "rel"; name: string; path: string }[] = [];
+  for (const path of catalog) {
+    if (!path.startsWith(prefix)) continue;
+    const m = /^(sci|rel)\/([^/]+)$/.exec(path.slice(prefix.length));
+    if (m) found.push({ kind: m[1] as "sci" | "rel", name: m[2], path });
+  }
+  return found.sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
+}

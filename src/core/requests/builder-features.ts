@@ -1,0 +1,118 @@
+// Dockerfile features that not every builder can build, found before anything is built: heredocs
+// and other syntax newer than an engine's built-in Dockerfile frontend, BuildKit-only flags under
+// the classic builder, a `# syntax=` directive (an image BuildKit must pull). Pure: a minimal
+// scan of the text (instructions and their flags), independent of the planner's parser.
+import type { Builder } from "./builder-choice.js";
+import type { PlannedBuild } from "../model.js";
+
+export interface Feature {
+  line: number;
+  /** What the line uses, for messages: `RUN --mount`, `heredoc`. */
+  what: string;
+  /** BuildKit's Dockerfile frontend version that first knew it (built-in: see frontendOfEngine). */
+  frontend: [number, number];
+}
+
+export interface SyntaxDirective {
+  line: number;
+  image: string;
+}
+
+/** Flags only BuildKit knows, and the frontend version that brought each. */
+const BUILDKIT_FLAGS: Record<string, Record<string, [number, number]>> = {
+  RUN: { mount: [1, 2], network: [1, 3], security: [1, 3] },
+  COPY: { link: [1, 4], parents: [1, 7], exclude: [1, 7] },
+  ADD: { link: [1, 4], checksum: [1, 6], "keep-git-dir": [1, 5], exclude: [1, 7] },
+};
+const HEREDOC = /<<-?\s*(["']?)[A-Za-z_][A-Za-z0-9_]*\1/;
+const DIRECTIVE = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
+
+export function scanDockerfile(text: string): { features: Feature[]; syntax?: SyntaxDirective } {
+  const lines = text.split(/\r\n|\r|\n/);
+  let syntax: SyntaxDirective | undefined;
+  let escape = "\\";
+  // Parser directives: only at the very top, before any other line.
+  for (let i = 0; i < lines.length; i++) {
+    const m = DIRECTIVE.exec(lines[i]);
+    if (!m) break;
+    if (m[1].toLowerCase() === "syntax") syntax = { line: i + 1, image: m[2] };
+    if (m[1].toLowerCase() === "escape") escape = m[2];
+  }
+  const features: Feature[] = [];
+  let continued = false;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    const starts: boolean = !continued && line !== "" && !line.startsWith("#");
+    continued = (continued || starts) && line.endsWith(escape);
+    if (!starts) continue;
+    const [keyword, ...rest] = line.split(/\s+/);
+    const instruction = keyword.toUpperCase();
+    for (const word of rest) {
+      const flag = /^--([a-z-]+)(=|$)/.exec(word);
+      if (!flag) break;
+      const since = BUILDKIT_FLAGS[instruction]?.[flag[1]];
+      if (since) features.push({ line: i + 1, what: `${instruction} --${flag[1]}`, frontend: since });
+    }
+    if (["RUN", "COPY", "ADD"].includes(instruction) && HEREDOC.test(line)) {
+      features.push({ line: i + 1, what: `${instruction} with a heredoc`, frontend: [1, 4] });
+    }
+  }
+  return { features, syntax };
+}
+
+/** The Dockerfile frontend built into an engine's BuildKit: 1.2 in 20.10, 1.4 from 23.0 (heredocs, --link). */
+export function frontendOfEngine(engineVersion: string): [number, number] {
+  const major = Number.parseInt(engineVersion, 10);
+  if (major >= 25) return [1, 6];
+  if (major >= 23) return [1, 4];
+  if (major >= 20) return [1, 2];
+  return [1, 0];
+}
+
+const atLeast = (a: [number, number], b: [number, number]) => a[0] > b[0] || (a[0] === b[0] && a[1] >= b[1]);
+
+export interface FeatureCheck {
+  /** Lines that make the build impossible with `builder` on this engine: `file:line: ...`. */
+  problems: string[];
+  /** The builder this build should use (auto: BuildKit unless only the classic builder can build it). */
+  builder: Builder;
+}
+
+/**
+ * What `builder` can build of `file`'s text on an engine of `engineVersion`. A `# syntax=`
+ * frontend is taken to know everything (its image is checked when the run starts).
+ */
+export function checkFeatures(file: string, text: string, builder: Builder, engineVersion: string): FeatureCheck {
+  const { features, syntax } = scanDockerfile(text);
+  const problems: string[] = [];
+  if (builder === "classic") {
+    for (const f of features) problems.push(`${file}:${f.line}: ${f.what} needs BuildKit (--builder buildkit), the classic builder can't build it`);
+    return { problems, builder };
+  }
+  if (syntax) return { problems, builder };
+  const builtIn = frontendOfEngine(engineVersion);
+  for (const f of features) {
+    if (atLeast(builtIn, f.frontend)) continue;
+    problems.push(`${file}:${f.line}: ${f.what} needs Dockerfile frontend ${f.frontend.join(".")}; engine ${engineVersion}'s BuildKit has ${builtIn.join(".")} built in: add \`# syntax=docker/dockerfile:1\` (the engine pulls that frontend) or use engine 23 or later`);
+  }
+  return { problems, builder };
+}
+
+/** `--dryrun`: no engine known, so what each build requires, as warnings. */
+export function featureRequirements(builds: PlannedBuild[]): string[] {
+  const out: string[] = [];
+  for (const b of builds) {
+    const file = dockerfileName(b);
+    const { features, syntax } = scanDockerfile(b.request.dockerfile);
+    if (syntax) out.push(`${file}:${syntax.line}: \`# syntax=${syntax.image}\`: BuildKit pulls this frontend image when building (the classic builder ignores it)`);
+    for (const f of features) {
+      out.push(`${file}:${f.line}: ${f.what} needs BuildKit with Dockerfile frontend ${f.frontend.join(".")}${syntax ? "" : ` (built into engine ${f.frontend[1] <= 2 ? "20.10" : "23"} and later)`}`);
+    }
+  }
+  return out;
+}
+
+/** How messages name a build's Dockerfile: the layer's file, or the generated one of a compat build. */
+export function dockerfileName(b: PlannedBuild): string {
+  return b.kind === "science" ? `${b.source}/Dockerfile` : `generated Dockerfile of ${b.id}`;
+}

@@ -1,0 +1,16 @@
+// Registry cache sources of a BuildKit build: the published image of the same request (its
+// moving `{version}` tag, whose inline cache metadata says which layers came from which steps)
+// and the images of this repository it builds on. Pure: the request and the run's --repo in,
+// image references out.
+import { parseDockerfile } from "../parse/dockerfile.js";
+import type { BuildRequest } from "../model.js";
+
+export function registryCacheSources(request: BuildRequest, repo: string, buildArgs: Record<string, string>): string[] {
+  const ours = (ref: string) => ref.startsWith(`${repo}/`);
+  // The build-numbered tags are new with this run: only the moving tag can be in the registry.
+  const moving = request.tags.filter((t) => ours(t) && !/-\d+-[0-9a-f]+$/.test(t.slice(t.lastIndexOf(":") + 1)));
+  const parents = parseDockerfile(request.dockerfile, { ...request.environment, ...buildArgs }).imageRefs
+    .map((r) => r.image)
+    .filter(ours);
+  return [...new Set([...moving, ...parents])];
+}

@@ -1,0 +1,111 @@
+// Issue 9, rule 2: a build request's inputs digest. It covers everything that determines the
+// image apart from the run's own names and times (registry location, build number, commit,
+// buildtime): the Dockerfile as built, the context's files after `.dockerignore` and the compat
+// overlay, the build arguments, and the inputs digests of its parents in this repository, so a
+// change propagates down the graph by value. External bases enter by reference (the Dockerfile
+// names them). Equal digests mean an image can be reused instead of rebuilt.
+import { createHash } from "node:crypto";
+import { overlayContexts, type ContextEntryBase } from "./context-overlay.js";
+import type { BuildKind, Plan, PlannedBuild } from "../model.js";
+
+/** One entry of a context directory, as the shell lists it (after the directory's `.dockerignore`). */
+export interface ContextFile extends ContextEntryBase {
+  mode: number;
+  /** Hex sha256 of a file's contents. */
+  sha256?: string;
+  /** A symlink's target. */
+  linkname?: string;
+}
+
+/** Repository-relative directory path -> its context listing. */
+export type ContextListings = ReadonlyMap<string, ContextFile[]>;
+
+/** What a request's inputs digest is made of, beyond the request's Dockerfile and build arguments. */
+export interface RequestInputs {
+  /** Digest of the (merged) build context. */
+  context: string;
+  /**
+   * The request's parents in this repository, as the Dockerfile names them without the registry
+   * location (`sci/{target}:{version}`) -> their inputs digest.
+   */
+  parents: Record<string, string>;
+}
+
+const sha256 = (text: string) => `sha256:${createHash("sha256").update(text).digest("hex")}`;
+
+/** Digest of the merged context of `dirs` (overlay order). A directory without a listing is an error. */
+export function contextDigest(dirs: string[], listings: { get(dir: string): ContextFile[] | undefined }): string {
+  const merged = overlayContexts(dirs.map((d) => {
+    const listing = listings.get(d);
+    if (!listing) throw new Error(`internal: no context listing for ${d}`);
+    return listing;
+  }));
+  // One line per entry; names can't hold a newline in a form that would collide (JSON-quoted).
+  return sha256(merged.map((e) => JSON.stringify([e.name, e.type, e.mode, e.sha256 ?? e.linkname ?? ""])).join("\n"));
+}
+
+/**
+ * The Dockerfile as the digest sees it: references to this repository's layers without the
+ * registry location, and a compat build's generated `SCISERVER_IMAGE` without the build number.
+ */
+export function dockerfileForInputs(build: Pick<PlannedBuild, "kind" | "image" | "version" | "finalImage"> & { request: { dockerfile: string } }, repo: string): string {
+  let text = build.request.dockerfile.split(`${repo}/sci/`).join("sci/");
+  if (build.kind === "compat" && build.finalImage?.[0]) {
+    text = text.split(`SCISERVER_IMAGE=${build.finalImage[0]}`).join(`SCISERVER_IMAGE=${build.image}:${build.version}`);
+  }
+  return text;
+}
+
+export function inputsDigest(kind: BuildKind, dockerfile: string, buildArgs: Record<string, string>, inputs: RequestInputs): string {
+  const sorted = (r: Record<string, string>) => Object.keys(r).sort().map((k) => [k, r[k]]);
+  return sha256(JSON.stringify({
+    v: 1,
+    kind,
+    dockerfile,
+    buildArgs: sorted(buildArgs),
+    context: inputs.context,
+    parents: sorted(inputs.parents),
+  }));
+}
+
+/** The label that says when an image was built (epoch seconds); the executor sets it as it builds. */
+export function buildtimeLabel(kind: BuildKind, target: string): string {
+  return kind === "science" ? `org.sciserver.science.${target}.buildtime` : "org.sciserver.compat.buildtime";
+}
+
+/** The label that carries a build's inputs digest: per science layer, so a final image lists all. */
+export function inputsLabel(kind: BuildKind, target: string): string {
+  return kind === "science" ? `org.sciserver.science.${target}.inputs` : "org.sciserver.compat.inputs";
+}
+
+/**
+ * `run PLAN --build-arg K=V`: the plan's requests with the arguments added to their build
+ * arguments, and their inputs digests (and labels) recomputed, parents before children, so that a
+ * build with other arguments is never taken for the plan's own.
+ */
+export function withBuildArgs(plan: Plan, buildArgs: Record<string, string>): Plan {
+  if (Object.keys(buildArgs).length === 0) return plan;
+  const digestOf = new Map<string, string>();
+  const builds = plan.builds.map((b) => {
+    const r = b.request;
+    if (!r.inputs) return b;
+    const environment = { ...r.environment, ...buildArgs };
+    const parents = Object.fromEntries(Object.entries(r.inputs.parents).map(([ref, d]) => [ref, digestOf.get(ref) ?? d]));
+    const inputs = { ...r.inputs, parents };
+    const digest = inputsDigest(b.kind, dockerfileForInputs(b, plan.repo), environment, inputs);
+    if (b.kind === "science") digestOf.set(`sci/${b.target}:${b.version}`, digest);
+    const label = inputsLabel(b.kind, b.target);
+    return {
+      ...b,
+      request: {
+        ...r,
+        environment,
+        inputs,
+        inputsDigest: digest,
+        labels: { ...r.labels, [label]: digest },
+        command: r.command.map((c) => c.split(r.inputsDigest).join(digest)),
+      },
+    };
+  });
+  return { ...plan, builds };
+}

@@ -1,0 +1,51 @@
+// What the default command prints about a plan, by verbosity (like the original tool: quiet but
+// for errors; -v final images and a summary; -vv why each build; -vvv the whole plan).
+import type { Plan } from "../core/model.js";
+
+/** `why`: what the changes were looked for in ("changed since HEAD^"), as the plan's reasons say it. */
+export function describePlan(plan: Plan, verbosity: number, why?: string): string[] {
+  // Said even when quiet: otherwise a run that does nothing looks like one that did its work.
+  if (plan.builds.length === 0) {
+    return [`nothing to build: ${why === undefined ? "the plan has no builds" : why.startsWith("changed") ? `no layer ${why}` : `nothing ${why}`}`];
+  }
+  if (verbosity < 1) return [];
+  const lines: string[] = [];
+  const science = plan.builds.filter((b) => b.kind === "science");
+  const compat = plan.builds.filter((b) => b.kind === "compat");
+  for (const b of compat) {
+    lines.push(`change results in final image ${b.image} => ${b.finalImage!.join(", ")}`);
+  }
+  if (verbosity >= 2) {
+    for (const b of plan.builds) {
+      const after = b.dependsOn.length ? ` (after ${b.dependsOn.join(", ")})` : "";
+      lines.push(`build ${b.id}${after}: ${b.reasons.join("; ")}`, `  inputs ${b.request.inputsDigest}`);
+    }
+  }
+  if (verbosity >= 3) {
+    for (const b of plan.builds) lines.push(...describeBuild(b));
+  }
+  lines.push(`final plan includes ${count(science.length, "science build")} and ${count(compat.length, "compat build")}`);
+  return lines;
+}
+
+function count(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? "" : "s"}`;
+}
+
+function describeBuild(b: Plan["builds"][number]): string[] {
+  const r = b.request;
+  return [
+    `--- ${b.id} (${b.kind}, ${b.image}:${b.version}, from ${b.source})`,
+    `  command: ${r.command.map(shellQuote).join(" ")}`,
+    `  contexts: ${r.contexts.join(" + ")}`,
+    ...r.tags.map((t) => `  tag: ${t}`),
+    ...Object.entries(r.labels).map(([k, v]) => `  label: ${k}=${v}`),
+    ...Object.entries(r.imageRewrites).map(([from, to]) => `  base: ${from} -> ${to}`),
+    "  dockerfile:",
+    ...r.dockerfile.replace(/\s+$/, "").split("\n").map((l) => `    | ${l}`),
+  ];
+}
+
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,177 @@
+// Git facts for a plan, with a fixed number of git processes for the whole repository
+// (never one per directory): HEAD and its count, one diff, and one list of untracked files.
+import { statSync } from "node:fs";
+import { simpleGit, type SimpleGit } from "simple-git";
+import type { GitInfo } from "../core/model.js";
+import { InputError } from "../core/model.js";
+
+/** git's well-known empty tree: diffing against it lists every file. */
+const EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
+
+export function openGit(root: string): SimpleGit {
+  let isDir = false;
+  try {
+    isDir = statSync(root).isDirectory();
+  } catch {
+    // reported below
+  }
+  if (!isDir) throw new InputError(`--root ${root}: no such directory`);
+  // simple-git drops ambient GIT_* variables; GIT_TRACE is let through for debugging.
+  return simpleGit({ baseDir: root, maxConcurrentProcesses: 4, allowEnvironment: ["GIT_TRACE"] });
+}
+
+/** git's own words: its `fatal:`/`error:` line when there is one (stdout may come first). */
+function gitMessage(e: unknown): string {
+  const lines = String((e as Error).message ?? e).split("\n").map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /^(fatal|error):/.test(l)) ?? lines[lines.length - 1] ?? "git failed";
+}
+
+export interface GitPrefix {
+  /** Where `--root` is in its git repository (`images/`, or "" at the top), as git status needs it. */
+  prefix: string;
+}
+
+/**
+ * HEAD, its short hash and its build number. `fullHistory`: planning numbers builds by counting
+ * commits, so a shallow clone is refused; `run` takes the numbers from the plan and needs only HEAD.
+ */
+export async function readGitInfo(git: SimpleGit, root: string, { fullHistory }: { fullHistory: boolean }): Promise<GitInfo & GitPrefix> {
+  let info: GitInfo & GitPrefix;
+  let isShallow: boolean;
+  try {
+    const [count, facts] = await Promise.all([
+      git.raw(["rev-list", "--count", "HEAD"]),
+      git.raw(["rev-parse", "--show-prefix", "--is-shallow-repository", "HEAD", "--short", "HEAD"]),
+    ]);
+    // The prefix is an empty line at the top of the repository.
+    const [prefix, shallow, commit, shortCommit] = facts.split("\n").map((l) => l.trim());
+    info = { commit, shortCommit, buildNumber: Number(count.trim()), prefix };
+    isShallow = shallow === "true";
+  } catch (e) {
+    const all = String((e as Error).message ?? e);
+    if (/not a git repository/i.test(all)) throw new InputError(`--root ${root}: not a git repository`);
+    if (/ambiguous argument 'HEAD'|unknown revision|bad default revision|does not have any commits/i.test(all)) {
+      throw new InputError(`--root ${root}: the git repository has no commits yet`);
+    }
+    throw new InputError(`--root ${root}: git failed: ${gitMessage(e)}`);
+  }
+  // A shallow clone counts only the commits it has: build numbers would be wrong (and go
+  // backwards between clones), and HEAD^ may be missing, so every layer would look changed.
+  if (fullHistory && isShallow) {
+    throw new InputError(
+      `--root ${root}: shallow clone (${info.buildNumber} commit(s) of history): build numbers count every commit; fetch the whole history first (git fetch --unshallow)`,
+    );
+  }
+  return info;
+}
+
+export interface DiffRequest {
+  /** A revision (compared with the working tree) or a range `A..B` / `A...B`. */
+  ref: string;
+  /** The default `HEAD^` on a repository with one commit means "everything is new". */
+  isDefaultRef: boolean;
+  buildNumber: number;
+  /** `B^!`, `B^-N`: B's changes against its parent N (see parseRef). */
+  ownChanges?: { revision: string; parent: number };
+}
+
+function unknownRevision(e: unknown, ref: string): InputError {
+  const all = String((e as Error).message ?? e);
+  if (/unknown revision|bad revision|ambiguous argument|invalid symmetric difference|Invalid revision range|bad object/i.test(all)) {
+    return new InputError(`--ref ${ref}: git does not know this revision`);
+  }
+  return new InputError(`git failed: ${gitMessage(e)}`);
+}
+
+/**
+ * The two commits `B^-N` compares: B's parent N and B. git diff gets a merge's `B^!` (every
+ * parent at once) and the root commit's (no parent: B against the working tree) wrong; the root
+ * commit's own changes are everything in it.
+ */
+async function ownChangesCommits(git: SimpleGit, ref: string, own: { revision: string; parent: number }): Promise<[string, string]> {
+  let commits: string[];
+  try {
+    commits = (await git.raw(["rev-list", "--parents", "-n", "1", `${own.revision}^{commit}`, "--"])).trim().split(" ");
+  } catch (e) {
+    throw unknownRevision(e, ref);
+  }
+  const [commit, ...parents] = commits;
+  if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new InputError(`--ref ${ref}: git does not know this revision`);
+  const parent = parents[own.parent - 1] ?? (own.parent === 1 && parents.length === 0 ? EMPTY_TREE : undefined);
+  if (parent === undefined) throw new InputError(`--ref ${ref}: ${own.revision} has no parent ${own.parent}`);
+  return [parent, commit];
+}
+
+/** Paths, relative to `--root`, that differ: one `git diff --name-only` for the whole repository. */
+export async function changedPaths(git: SimpleGit, req: DiffRequest): Promise<string[]> {
+  if (req.ref.startsWith("-")) throw new InputError(`--ref ${req.ref}: not a revision`);
+  const revisions =
+    req.isDefaultRef && req.buildNumber === 1 ? [EMPTY_TREE]
+    : req.ownChanges ? await ownChangesCommits(git, req.ref, req.ownChanges)
+    : [req.ref];
+  const diffArgs = ["diff", "--name-only", "--no-renames", "--relative", "-z", ...revisions];
+  if (!req.ref.includes("..")) diffArgs.push("--");
+  try {
+    return (await git.raw(diffArgs)).split("\0").filter(Boolean);
+  } catch (e) {
+    throw unknownRevision(e, req.ref);
+  }
+}
+
+/**
+ * `A..B` compares A's files with B's: when A has commits B does not (A is not an ancestor of B),
+ * their changes count too. How many such commits there are.
+ */
+export async function commitsOnlyIn(git: SimpleGit, start: string, end: string | undefined, ref: string): Promise<number> {
+  try {
+    return Number((await git.raw(["rev-list", "--count", `${end ?? "HEAD"}..${start}`, "--"])).trim());
+  } catch (e) {
+    throw unknownRevision(e, ref);
+  }
+}
+
+export interface WorktreeStatus {
+  /** Files under science/ and compat/ that git does not track (and does not ignore). */
+  untracked: string[];
+  /** Paths under science/ and compat/ whose working tree or index differs from HEAD (a submodule: itself). */
+  uncommitted: string[];
+}
+
+/**
+ * What the checkout has that HEAD does not, under science/ and compat/, relative to `--root`: one
+ * `git status`, which takes no lock and writes nothing (--no-optional-locks).
+ */
+export async function worktreeStatus(git: SimpleGit, prefix: string): Promise<WorktreeStatus> {
+  let out: string;
+  try {
+    out = await git.raw(["--no-optional-locks", "status", "--porcelain", "-z", "--no-renames", "--untracked-files=all", "--", "science", "compat"]);
+  } catch (e) {
+    throw new InputError(`git status failed: ${gitMessage(e)}`);
+  }
+  const status: WorktreeStatus = { untracked: [], uncommitted: [] };
+  // "XY path": paths relative to the top of the repository, whatever the directory.
+  for (const entry of out.split("\0")) {
+    if (entry.length < 4 || !entry.startsWith(prefix, 3)) continue;
+    (entry.startsWith("??") ? status.untracked : status.uncommitted).push(entry.slice(3 + prefix.length));
+  }
+  return status;
+}
+
+/** Layer directories (`science/x`) among untracked files: those whose sciserver-image.json is untracked. */
+export function untrackedLayerDirs(files: string[]): string[] {
+  return files.filter((p) => /^(science|compat)\/[^/]+\/sciserver-image\.json$/.test(p)).map((p) => p.slice(0, p.lastIndexOf("/")));
+}
+
+/** The commit a revision names (`--ref A..B`'s B), or an InputError naming `--ref`. */
+export async function commitOf(git: SimpleGit, revision: string, ref: string): Promise<string> {
+  if (revision.startsWith("-")) throw new InputError(`--ref ${ref}: not a revision`);
+  // Not --quiet: git would fail without a word on stderr, which simple-git takes for success.
+  let commit = "";
+  try {
+    commit = (await git.raw(["rev-parse", "--verify", `${revision}^{commit}`])).trim();
+  } catch {
+    // reported below
+  }
+  if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new InputError(`--ref ${ref}: git does not know this revision`);
+  return commit;
+}

@@ -1,0 +1,207 @@
+// Registry credentials from the docker CLI's configuration (`$DOCKER_CONFIG/config.json`):
+// inline `auths` entries, per-registry `credHelpers` and a default `credsStore`, resolved the way
+// the docker CLI resolves them. Every secret seen is remembered so output can be redacted.
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { InputError } from "../core/model.js";
+
+/** What the Engine API takes as X-Registry-Auth (push) and per registry in X-Registry-Config. */
+export interface RegistryAuth {
+  serveraddress: string;
+  username?: string;
+  password?: string;
+  identitytoken?: string;
+  registrytoken?: string;
+}
+
+interface ConfigFile {
+  auths?: Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string; registrytoken?: string }>;
+  credHelpers?: Record<string, string>;
+  credsStore?: string;
+}
+
+/** Docker Hub's canonical host, as the docker CLI keys it. */
+const DOCKER_HUB = "index.docker.io";
+const HUB_SERVER = "https://index.docker.io/v1/";
+const HUB_ALIASES = new Set(["docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"]);
+
+/** `https://index.docker.io/v1/`, `127.0.0.1:5000/`, `Docker.io` -> a comparable host[:port]. */
+export function normalizeRegistry(key: string): string {
+  const host = key.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").replace(/\/.*$/, "").toLowerCase();
+  return HUB_ALIASES.has(host) ? DOCKER_HUB : host;
+}
+
+/** The registry an image reference lives in (its first component if it looks like a host). */
+export function registryOf(ref: string): string {
+  const slash = ref.indexOf("/");
+  if (slash < 0) return DOCKER_HUB;
+  const first = ref.slice(0, slash);
+  const isHost = first.includes(".") || first.includes(":") || first === "localhost";
+  return isHost ? normalizeRegistry(first) : DOCKER_HUB;
+}
+
+/** How a registry is named to credential helpers and in X-Registry-Config. */
+function serverAddress(host: string): string {
+  return host === DOCKER_HUB ? HUB_SERVER : host;
+}
+
+export class DockerCredentials {
+  private readonly cache = new Map<string, Promise<RegistryAuth | undefined>>();
+  private readonly secretValues = new Set<string>();
+
+  private constructor(
+    /** config.json path, for messages. */
+    readonly file: string,
+    private readonly config: ConfigFile,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {
+    for (const entry of Object.values(config.auths ?? {})) {
+      if (!entry) continue;
+      this.remember(entry.auth, entry.password, entry.identitytoken, entry.registrytoken);
+      if (entry.auth) this.remember(decodeAuth(entry.auth).password);
+    }
+  }
+
+  /**
+   * Reads `<dir>/config.json`, dir defaulting to $DOCKER_CONFIG or ~/.docker. A missing file
+   * means no credentials; an unreadable or malformed one is bad input (as for the docker CLI).
+   */
+  static async load(dir?: string, env: NodeJS.ProcessEnv = process.env): Promise<DockerCredentials> {
+    const file = join(dir || env.DOCKER_CONFIG || join(env.HOME || homedir(), ".docker"), "config.json");
+    let text: string;
+    try {
+      text = await readFile(file, "utf8");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return new DockerCredentials(file, {}, env);
+      throw new InputError(`cannot read docker config ${file}: ${(e as Error).message}`);
+    }
+    let config: unknown;
+    try {
+      config = JSON.parse(text);
+    } catch {
+      // Not the parser's message: it may quote the file's content, credentials included.
+      throw new InputError(`docker config ${file} is not valid JSON`);
+    }
+    if (typeof config !== "object" || config === null || Array.isArray(config)) {
+      throw new InputError(`docker config ${file} is not a JSON object`);
+    }
+    return new DockerCredentials(file, config as ConfigFile, env);
+  }
+
+  /** Credentials for the registry of an image reference, or undefined when there are none. */
+  forImage(ref: string): Promise<RegistryAuth | undefined> {
+    return this.forRegistry(registryOf(ref));
+  }
+
+  forRegistry(registry: string): Promise<RegistryAuth | undefined> {
+    const host = normalizeRegistry(registry);
+    let p = this.cache.get(host);
+    if (!p) {
+      p = this.resolve(host);
+      this.cache.set(host, p);
+    }
+    return p;
+  }
+
+  /** Docker CLI order: the registry's credHelper, else the credsStore, else the inline entry. */
+  private async resolve(host: string): Promise<RegistryAuth | undefined> {
+    const server = serverAddress(host);
+    const helper = findKey(this.config.credHelpers, host);
+    if (helper !== undefined) return this.fromHelper(this.config.credHelpers![helper], server, `credHelpers["${helper}"]`);
+    if (this.config.credsStore) {
+      const fromStore = await this.fromHelper(this.config.credsStore, server, "credsStore");
+      if (fromStore) return fromStore;
+    }
+    const key = findKey(this.config.auths, host);
+    if (key === undefined) return undefined;
+    const entry = this.config.auths![key] ?? {};
+    const auth: RegistryAuth = { serveraddress: server };
+    if (entry.auth) Object.assign(auth, decodeAuth(entry.auth));
+    if (entry.username) auth.username = entry.username;
+    if (entry.password) auth.password = entry.password;
+    if (entry.identitytoken) auth.identitytoken = entry.identitytoken;
+    if (entry.registrytoken) auth.registrytoken = entry.registrytoken;
+    const empty = !auth.username && !auth.password && !auth.identitytoken && !auth.registrytoken;
+    return empty ? undefined : auth;
+  }
+
+  /** Runs `docker-credential-<name> get` with the server on stdin (the helper protocol). */
+  private async fromHelper(name: string, server: string, where: string): Promise<RegistryAuth | undefined> {
+    const program = `docker-credential-${name}`;
+    const { code, stdout, spawnError } = await run(program, ["get"], server, this.env);
+    if (spawnError) {
+      throw new Error(`credential helper ${program} (${where} in ${this.file}) could not run: ${spawnError}`);
+    }
+    if (code !== 0) {
+      if (/credentials not found/i.test(stdout)) return undefined;
+      const said = firstLine(stdout) || `exit code ${code}`;
+      throw new Error(`credential helper ${program} failed for ${server}: ${said}`);
+    }
+    let answer: { Username?: string; Secret?: string };
+    try {
+      answer = JSON.parse(stdout);
+    } catch {
+      throw new Error(`credential helper ${program} gave no JSON for ${server}`);
+    }
+    if (!answer.Secret) return undefined;
+    this.remember(answer.Secret);
+    // Helpers store identity tokens (OAuth refresh tokens) under the user name "<token>".
+    return answer.Username === "<token>"
+      ? { serveraddress: server, identitytoken: answer.Secret }
+      : { serveraddress: server, username: answer.Username, password: answer.Secret };
+  }
+
+  /** Replaces every known secret in `text` (see `redact`). */
+  redact(text: string): string {
+    return redact(text, this.secretValues);
+  }
+
+  private remember(...values: (string | undefined)[]): void {
+    for (const v of values) if (v) this.secretValues.add(v);
+  }
+}
+
+/**
+ * Replaces secret values in text. Values shorter than 4 characters are left alone: replacing
+ * them everywhere would garble output while hiding next to nothing.
+ */
+export function redact(text: string, secrets: Iterable<string>): string {
+  let out = text;
+  for (const s of secrets) if (s.length >= 4 && out.includes(s)) out = out.split(s).join("***");
+  return out;
+}
+
+function findKey(map: Record<string, unknown> | undefined, host: string): string | undefined {
+  return Object.keys(map ?? {}).find((k) => normalizeRegistry(k) === host);
+}
+
+function decodeAuth(auth: string): { username: string; password: string } {
+  const plain = Buffer.from(auth, "base64").toString("utf8");
+  const colon = plain.indexOf(":");
+  return colon < 0 ? { username: plain, password: "" } : { username: plain.slice(0, colon), password: plain.slice(colon + 1) };
+}
+
+function firstLine(s: string): string {
+  return s.trim().split("\n")[0]?.slice(0, 200) ?? "";
+}
+
+const HELPER_TIMEOUT_MS = 30_000;
+
+function run(program: string, args: string[], input: string, env: NodeJS.ProcessEnv) {
+  return new Promise<{ code: number | null; stdout: string; spawnError?: string }>((done) => {
+    const child = spawn(program, args, { env, stdio: ["pipe", "pipe", "pipe"], timeout: HELPER_TIMEOUT_MS });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", (e: NodeJS.ErrnoException) =>
+      done({ code: null, stdout, spawnError: e.code === "ENOENT" ? "not found on PATH" : e.message }));
+    // Helpers print their errors on stdout; stderr is the fallback.
+    child.on("close", (code, signal) =>
+      done({ code, stdout: stdout || stderr || (signal ? `killed by ${signal} (timeout ${HELPER_TIMEOUT_MS / 1000}s?)` : "") }));
+    child.stdin.on("error", () => undefined); // a helper that exits without reading stdin
+    child.stdin.end(input);
+  });
+}

@@ -1,0 +1,51 @@
+// Output paths (--out, --results, --log-dir) are checked before any work, truthfully, creating nothing.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { checkOutputDir, checkOutputFile } from "../../../src/cli/output-paths.js";
+import { InputError } from "../../../src/core/model.js";
+
+function refusal(check: () => void): string {
+  try {
+    check();
+  } catch (e) {
+    assert.instance(e, InputError);
+    return (e as Error).message;
+  }
+  return assert.unreachable("expected the path to be refused") as never;
+}
+
+test("paths nothing can be created under are refused, naming the flag, even for root (/proc)", () => {
+  // root may write everywhere as far as access(2) is concerned, but /proc takes no new files
+  assert.is(refusal(() => checkOutputDir("--log-dir", "/proc/ib-nowhere/logs")), "--log-dir /proc/ib-nowhere/logs: cannot create /proc/ib-nowhere (ENOENT)");
+  assert.match(refusal(() => checkOutputDir("--log-dir", "/proc")), /^--log-dir \/proc: cannot create files in it \(E[A-Z]+\)$/);
+  assert.is(refusal(() => checkOutputFile("--results", "/proc/ib-nowhere.json")), "--results /proc/ib-nowhere.json: cannot create it (ENOENT)");
+  assert.is(refusal(() => checkOutputFile("--out", "/proc/ib-nowhere/plan.json")), "--out /proc/ib-nowhere/plan.json: cannot create /proc/ib-nowhere (ENOENT)");
+});
+
+test("writable paths pass and nothing is left behind; files and directories in the way are named", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ib-out-"));
+  try {
+    writeFileSync(join(dir, "file"), "keep");
+    checkOutputDir("--log-dir", join(dir, "a", "b", "c"));
+    checkOutputDir("--log-dir", dir);
+    checkOutputFile("--results", join(dir, "x", "results.json"));
+    checkOutputFile("--results", join(dir, "results.json"));
+    checkOutputFile("--results", join(dir, "file"));
+    assert.equal(readdirSync(dir), ["file"]);
+    assert.is(refusal(() => checkOutputDir("--log-dir", join(dir, "file"))), `--log-dir ${join(dir, "file")}: is not a directory`);
+    assert.is(refusal(() => checkOutputDir("--log-dir", join(dir, "file", "logs"))), `--log-dir ${join(dir, "file", "logs")}: a parent is not a directory`);
+    assert.is(refusal(() => checkOutputFile("--results", dir)), `--results ${dir}: is a directory`);
+    assert.is(refusal(() => checkOutputFile("--out", join(dir, "file", "plan.json"))), `--out ${join(dir, "file", "plan.json")}: a parent is not a directory`);
+    if (process.getuid?.() !== 0) {
+      chmodSync(dir, 0o500);
+      assert.match(refusal(() => checkOutputDir("--log-dir", join(dir, "logs"))), /cannot create .*logs \(EACCES\)$/);
+      chmodSync(dir, 0o700);
+    }
+    assert.ok(existsSync(join(dir, "file")));
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test.run();

@@ -1,0 +1,89 @@
+// Publishing rules (issue 9) decided without I/O: reuse, refusal, push order, pinned parents,
+// reconcile; and the run's last line (issue 12, item 9).
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { decideReuse, inputsMismatch, pinParents, pushOrder } from "../../../../src/core/execute/publishing.js";
+import { reconcilePlan } from "../../../../src/core/plan/reconcile.js";
+import { footer, summaryRow } from "../../../../src/executors/docker/index.js";
+import { build, makePlan } from "../../../helpers/engine.js";
+
+const D = "sha256:" + "a".repeat(64);
+const E = "sha256:" + "b".repeat(64);
+const base = { inputsDigest: D, buildTag: "r/sci/x:1.0-7-abc", pushing: false, overwrite: false };
+
+test("an image of the same inputs under the build tag is reused; one of other inputs in the registry is refused", () => {
+  assert.equal(decideReuse({ ...base }), { action: "build", why: "not built yet" });
+  assert.equal(decideReuse({ ...base, engine: { inputs: D } }), { action: "reuse", from: "engine", push: false });
+  assert.equal(decideReuse({ ...base, engine: { inputs: E } }).action, "build");
+  // pushing: the registry decides; the engine's copy saves a pull
+  assert.equal(decideReuse({ ...base, pushing: true, engine: { inputs: D } }), { action: "reuse", from: "engine", push: true });
+  assert.equal(decideReuse({ ...base, pushing: true, registry: { inputs: D } }), { action: "reuse", from: "registry", push: false });
+  assert.equal(decideReuse({ ...base, pushing: true, registry: { inputs: D }, engine: { inputs: D } }), { action: "reuse", from: "engine", push: false });
+  const refused = decideReuse({ ...base, pushing: true, registry: { inputs: E }, engine: { inputs: D } });
+  assert.is(refused.action, "refuse");
+  assert.match((refused as { message: string }).message, `r/sci/x:1.0-7-abc is already in the registry with inputs ${E}, but this build's inputs are ${D}`);
+  assert.equal(decideReuse({ ...base, pushing: true, overwrite: true, registry: { inputs: E } }).action, "build");
+  // a plan made before inputs digests never reuses, and never matches an unlabelled image
+  assert.equal(decideReuse({ ...base, inputsDigest: undefined, engine: {} }).action, "build");
+  assert.is(decideReuse({ ...base, pushing: true, registry: {} }).action, "refuse");
+});
+
+test("an image built on another commit's parent does not match, even with its own inputs right", () => {
+  const b = { kind: "science" as const, target: "b", request: { inputsDigest: D, inputs: { context: "", parents: { "sci/a:1.0": E } } } };
+  assert.is(inputsMismatch({ "org.sciserver.science.b.inputs": D, "org.sciserver.science.a.inputs": E }, b), undefined);
+  // a parent label the image lacks (a COPY --from source) can't be checked
+  assert.is(inputsMismatch({ "org.sciserver.science.b.inputs": D }, b), undefined);
+  const wrong = inputsMismatch({ "org.sciserver.science.b.inputs": D, "org.sciserver.science.a.inputs": "sha256:other" }, b);
+  assert.is(wrong, `inputs ${D}, but built on a sci/a:1.0 with inputs sha256:other (this checkout's: ${E})`);
+  assert.is(decideReuse({ ...base, engine: { inputs: D, mismatch: wrong } }).action, "build");
+  assert.is(decideReuse({ ...base, pushing: true, registry: { inputs: D, mismatch: wrong } }).action, "refuse");
+});
+
+test("the build tag is pushed before the moving tag; parents are pinned to image ids", () => {
+  assert.equal(pushOrder({ tags: ["r/sci/x:1.0", "r/sci/x:1.0-7-abc"] }), ["r/sci/x:1.0-7-abc", "r/sci/x:1.0"]);
+  const pinned = pinParents({ dockerfile: "FROM r/sci/a:1.0 AS a\nFROM busybox:stable\nCOPY --from=r/sci/a:1.0 /a /a\n", environment: {} }, { "r/sci/a:1.0": D });
+  assert.is(pinned, `FROM ${D} AS a\nFROM busybox:stable\nCOPY --from=${D} /a /a\n`);
+});
+
+test("reconcile keeps what the registry lacks or holds from other inputs, and what builds on it", () => {
+  const p = makePlan("r", [
+    build("sci/a", ["r/sci/a:1.0", "r/sci/a:1.0-7-abc"], "FROM busybox:stable\n"),
+    build("sci/b", ["r/sci/b:1.0", "r/sci/b:1.0-7-abc"], "FROM r/sci/a:1.0\n", { dependsOn: ["sci/a"] }),
+    build("sci/c", ["r/sci/c:1.0", "r/sci/c:1.0-7-abc"], "FROM busybox:stable\n"),
+    build("sci/d", ["r/sci/d:1.0", "r/sci/d:1.0-7-abc"], "FROM busybox:stable\n"),
+  ]);
+  const digest = (id: string) => p.builds.find((b) => b.id === id)!.request.inputsDigest;
+  const r = reconcilePlan(p, new Map([
+    ["sci/a", { found: false as const }],
+    ["sci/b", { found: true as const, inputs: digest("sci/b") }],
+    ["sci/c", { found: true as const, inputs: E }],
+    ["sci/d", { found: true as const, inputs: digest("sci/d"), mismatch: "inputs x, but built on a sci/q:1.0 with inputs y (this checkout's: z)" }],
+  ]));
+  assert.equal(r.builds.map((b) => [b.id, b.reasons]), [
+    ["sci/a", ["not published (r/sci/a:1.0)"]],
+    ["sci/b", ["built on sci/a, which is rebuilt"]],
+    ["sci/c", [`published image has inputs ${E} ≠ ${digest("sci/c")}`]],
+    ["sci/d", ["published image has inputs x, but built on a sci/q:1.0 with inputs y (this checkout's: z)"]],
+  ]);
+  assert.equal(r.waves, [["sci/a", "sci/c", "sci/d"], ["sci/b"]]);
+});
+
+test("the run's last line says what happened at a glance", () => {
+  const built = { status: "built" as const, pushed: true };
+  assert.equal(footer([built, built, { status: "built", pushed: false }, { status: "failed", pushed: false }], true, false), ["3 built, 1 failed, 1 not pushed"]);
+  assert.equal(footer([{ status: "reused", pushed: true }], true, false), ["1 reused"]);
+  assert.equal(footer([{ status: "built", pushed: false }], false, false), ["1 built", "Note: images were built but not pushed (use --push to push them)."]);
+  // no "built but not pushed" note after a failed run
+  assert.equal(footer([{ status: "built", pushed: false }, { status: "failed", pushed: false }], false, false), ["1 built, 1 failed"]);
+});
+
+test("the summary table shows tags only for images that exist", () => {
+  const tags = ["r/sci/x:1.0", "r/sci/x:1.0-7-abc"];
+  assert.equal(summaryRow({ id: "sci/x", status: "failed", durationMs: 1, pushed: false, reason: "boom" }, tags).tags, []);
+  assert.equal(summaryRow({ id: "sci/x", status: "skipped", durationMs: 0, pushed: false }, tags).tags, []);
+  const built = summaryRow({ id: "sci/x", status: "built", durationMs: 1, pushed: false }, tags, "push failed");
+  assert.equal([built.result, built.tags], ["push failed", tags]);
+  assert.is(summaryRow({ id: "sci/x", status: "reused", durationMs: 1, pushed: true }, tags, "pushed").result, "reused");
+});
+
+test.run();

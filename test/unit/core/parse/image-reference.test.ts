@@ -1,0 +1,57 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { formatImageReference, isLoopbackRegistry, parseAuthChallenges, parseImageReference } from "../../../../src/core/parse/image-reference.js";
+import { InputError } from "../../../../src/core/model.js";
+import { choosePlatform } from "../../../../src/registry/client.js";
+
+test("references split into registry, repository, tag and digest", () => {
+  assert.equal(parseImageReference("127.0.0.1:5055/compute/sci/essentials-2-4:2.4-7-3f2a9c1"),
+    { registry: "127.0.0.1:5055", repository: "compute/sci/essentials-2-4", tag: "2.4-7-3f2a9c1", digest: undefined });
+  const digest = `sha256:${"a".repeat(64)}`;
+  assert.equal(parseImageReference(`registry.example.org/x/rel/astro@${digest}`),
+    { registry: "registry.example.org", repository: "x/rel/astro", tag: undefined, digest });
+  assert.equal(parseImageReference("localhost/a:1").registry, "localhost");
+  assert.equal(parseImageReference("[::1]:5000/a/b:1").registry, "[::1]:5000");
+  // Docker Hub, as the docker CLI reads it
+  assert.equal(parseImageReference("busybox"), { registry: "docker.io", repository: "library/busybox", tag: undefined, digest: undefined });
+  assert.equal(parseImageReference("index.docker.io/me/x:1").registry, "docker.io");
+  assert.is(formatImageReference(parseImageReference(`h:1/a/b:t@${digest}`)), `h:1/a/b:t@${digest}`);
+});
+
+test("malformed references are bad input naming the reference", () => {
+  for (const bad of ["h:1/A/b:1", "h:1/a/b:", "h:1/a//b", "h:1/a/b@sha256:xyz", "h:1/", "h:1/a/b:t t"]) {
+    assert.throws(() => parseImageReference(bad), (e: unknown) => e instanceof InputError && e.message.includes(`"${bad}"`), bad);
+  }
+});
+
+test("loopback registries are plain HTTP, like the engine's default insecure registries", () => {
+  for (const r of ["127.0.0.1:5055", "127.1.2.3", "localhost:5000", "localhost", "[::1]:5000"]) assert.ok(isLoopbackRegistry(r), r);
+  for (const r of ["registry.example.org", "10.0.0.1:5000", "127.0.0.1.example.org", "localhost.example.org:5000"]) assert.not.ok(isLoopbackRegistry(r), r);
+});
+
+test("WWW-Authenticate challenges: Bearer with quoted parameters, Basic, several at once", () => {
+  assert.equal(parseAuthChallenges('Bearer realm="https://auth.example.org/token",service="registry.example.org",scope="repository:a/b:pull,push"'), [
+    { scheme: "bearer", params: { realm: "https://auth.example.org/token", service: "registry.example.org", scope: "repository:a/b:pull,push" } },
+  ]);
+  assert.equal(parseAuthChallenges('Basic realm="Registry Realm"'), [{ scheme: "basic", params: { realm: "Registry Realm" } }]);
+  assert.equal(parseAuthChallenges('Basic realm="x", Bearer realm="https://t/\\"q\\"", service=svc'), [
+    { scheme: "basic", params: { realm: "x" } },
+    { scheme: "bearer", params: { realm: 'https://t/"q"', service: "svc" } },
+  ]);
+  assert.equal(parseAuthChallenges(""), []);
+});
+
+test("a multi-platform index: the asked platform, else the host's, never an attestation", () => {
+  const d = (os: string, architecture: string, variant?: string) =>
+    ({ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: `sha256:${os}${architecture}${variant ?? ""}`, size: 1, platform: { os, architecture, variant } });
+  const entries = [d("unknown", "unknown"), d("linux", "arm", "v7"), d("linux", "arm64"), d("linux", "amd64")];
+  assert.is(choosePlatform(entries, "linux/arm/v7", "x").digest, "sha256:linuxarmv7");
+  assert.is(choosePlatform(entries, "linux/arm", "x").digest, "sha256:linuxarmv7");
+  const host = process.arch === "arm64" ? "sha256:linuxarm64" : "sha256:linuxamd64";
+  assert.is(choosePlatform(entries, undefined, "x").digest, host);
+  assert.is(choosePlatform([d("unknown", "unknown"), d("linux", "s390x")], undefined, "x").digest, "sha256:linuxs390x");
+  assert.throws(() => choosePlatform(entries, "windows/amd64", "h/a:1"),
+    (e: unknown) => e instanceof InputError && /h\/a:1 has no windows\/amd64 image \(it has: linux\/arm\/v7, linux\/arm64, linux\/amd64\)/.test(e.message));
+});
+
+test.run();

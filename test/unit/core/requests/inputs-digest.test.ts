@@ -1,0 +1,111 @@
+// Inputs digests (issue 9, rule 2): equal for equal inputs whatever the run's names and times,
+// different when anything that determines the image differs, propagated down the graph by value.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readLayers, type RawLayerFiles } from "../../../../src/core/parse/layer-config.js";
+import { planBuilds } from "../../../../src/core/plan/plan-builds.js";
+import { withBuildArgs, type ContextFile } from "../../../../src/core/requests/inputs-digest.js";
+import type { Plan, PlanOptions } from "../../../../src/core/model.js";
+import { readContextListings } from "../../../../src/read/context-files.js";
+
+const RAW: RawLayerFiles[] = [
+  { kind: "science", dir: "a", config: JSON.stringify({ image: "a", version: "1.0", compat: "base" }), dockerfile: "FROM busybox:stable\nCOPY . /a\n" },
+  { kind: "science", dir: "b", config: JSON.stringify({ image: "b", version: "1.0", compat: "top" }), dockerfile: "FROM registry.example.org/prod/sci/a:1.0\nRUN true\n" },
+  { kind: "compat", dir: "base", config: "{}", dockerfile: "COPY base.txt /\n" },
+  { kind: "compat", dir: "top", config: JSON.stringify({ includes: ["base"] }), dockerfile: "COPY top.txt /\n" },
+];
+
+const file = (name: string, sha256: string, mode = 0o644): ContextFile => ({ name, type: "file", mode, sha256 });
+const CONTEXTS = new Map<string, ContextFile[]>([
+  ["science/a", [file("Dockerfile", "1"), file("data.txt", "2")]],
+  ["science/b", [file("Dockerfile", "3")]],
+  ["compat/base", [file("base.txt", "4"), file("shared.conf", "5")]],
+  ["compat/top", [file("top.txt", "6"), file("shared.conf", "7")]],
+]);
+
+function plan(over: Partial<PlanOptions> = {}, contexts = CONTEXTS, raw = RAW): Plan {
+  return planBuilds(readLayers(raw), {
+    repo: "reg.example.org/ci",
+    git: { commit: "f".repeat(40), shortCommit: "fffffff", buildNumber: 42 },
+    changes: { all: true, science: [], compat: [], why: "--all" },
+    buildTime: 1700000000,
+    buildArgs: {},
+    contexts,
+    ...over,
+  });
+}
+const digests = (p: Plan) => Object.fromEntries(p.builds.map((b) => [b.id, b.request.inputsDigest]));
+const changed = (a: Plan, b: Plan) => Object.keys(digests(a)).filter((id) => digests(a)[id] !== digests(b)[id]).sort();
+
+test("the run's names and times (repo, build number, commit, buildtime) leave the digest alone", () => {
+  const a = plan();
+  const b = plan({ repo: "other.example.org/test", git: { commit: "e".repeat(40), shortCommit: "eeeeeee", buildNumber: 99 }, buildTime: 1800000000 });
+  assert.equal(digests(a), digests(b));
+  for (const d of Object.values(digests(a))) assert.match(d, /^sha256:[0-9a-f]{64}$/);
+  assert.equal(new Set(Object.values(digests(a))).size, 4);
+});
+
+test("a context file's contents or mode change the layer, everything built on it and its final images", () => {
+  const content = new Map(CONTEXTS).set("science/a", [file("Dockerfile", "1"), file("data.txt", "CHANGED")]);
+  assert.equal(changed(plan(), plan({}, content)), ["rel/a:1.0", "rel/b:1.0", "sci/a", "sci/b"]);
+  const mode = new Map(CONTEXTS).set("science/a", [file("Dockerfile", "1"), file("data.txt", "2", 0o755)]);
+  assert.equal(changed(plan(), plan({}, mode)), ["rel/a:1.0", "rel/b:1.0", "sci/a", "sci/b"]);
+});
+
+test("a compat file that a later layer overrides does not count; the one that wins does", () => {
+  const hidden = new Map(CONTEXTS).set("compat/base", [file("base.txt", "4"), file("shared.conf", "OTHER")]);
+  assert.equal(changed(plan(), plan({}, hidden)), ["rel/a:1.0"]);
+  const shown = new Map(CONTEXTS).set("compat/top", [file("top.txt", "6"), file("shared.conf", "OTHER")]);
+  assert.equal(changed(plan(), plan({}, shown)), ["rel/b:1.0"]);
+});
+
+test("build arguments and Dockerfile text count; the final image's SCISERVER_IMAGE build number does not", () => {
+  assert.equal(changed(plan(), plan({ buildArgs: { X: "1" } })), ["rel/a:1.0", "rel/b:1.0", "sci/a", "sci/b"]);
+  const raw = RAW.map((r) => (r.dir === "b" && r.kind === "science" ? { ...r, dockerfile: `${r.dockerfile}RUN echo more\n` } : r));
+  assert.equal(changed(plan(), plan({}, CONTEXTS, raw)), ["rel/b:1.0", "sci/b"]);
+  const compat = plan().builds.find((b) => b.id === "rel/b:1.0")!;
+  assert.match(compat.request.dockerfile, /SCISERVER_IMAGE=b:1\.0-42-fffffff/);
+});
+
+test("the digest is a label of the image, and a plan of one changed child still digests its unplanned parent", () => {
+  const whole = plan();
+  const only = plan({ changes: { all: false, science: ["b"], compat: [], why: "changed since HEAD^" } });
+  assert.equal(only.builds.map((b) => b.id), ["sci/b", "rel/b:1.0"]);
+  assert.equal(digests(only)["sci/b"], digests(whole)["sci/b"]);
+  const b = only.builds[0].request;
+  assert.equal(b.labels["org.sciserver.science.b.inputs"], b.inputsDigest);
+  assert.equal(b.inputs.parents, { "sci/a:1.0": digests(whole)["sci/a"] });
+  assert.equal(only.builds[1].request.labels["org.sciserver.compat.inputs"], only.builds[1].request.inputsDigest);
+});
+
+test("read from disk: .dockerignore'd files do not count, file contents and modes do", () => {
+  const root = mkdtempSync(join(tmpdir(), "ib-inputs-"));
+  try {
+    mkdirSync(join(root, "science/a/sub"), { recursive: true });
+    writeFileSync(join(root, "science/a/Dockerfile"), "FROM busybox:stable\n");
+    writeFileSync(join(root, "science/a/.dockerignore"), "*.log\n");
+    writeFileSync(join(root, "science/a/sub/x.txt"), "x");
+    const read = () => readContextListings(root, ["science/a"]).get("science/a")!;
+    const before = read();
+    assert.equal(before.map((e) => e.name).sort(), ["Dockerfile", "sub", "sub/x.txt"]);
+    writeFileSync(join(root, "science/a/build.log"), "noise");
+    assert.equal(read(), before);
+    writeFileSync(join(root, "science/a/sub/x.txt"), "y");
+    assert.not.equal(read(), before);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("run --build-arg: digests as if the plan had been made with the arguments, parents before children", () => {
+  const made = plan({ buildArgs: { X: "1" } });
+  const applied = withBuildArgs(plan(), { X: "1" });
+  assert.equal(digests(applied), digests(made));
+  for (const b of applied.builds) assert.is(b.request.labels[b.kind === "science" ? `org.sciserver.science.${b.target}.inputs` : "org.sciserver.compat.inputs"], b.request.inputsDigest);
+  assert.equal(withBuildArgs(plan(), {}), plan());
+});
+
+test.run();

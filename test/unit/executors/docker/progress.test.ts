@@ -1,0 +1,90 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { formatDuration, logFileName, Progress } from "../../../../src/executors/docker/progress.js";
+
+function sink() {
+  let text = "";
+  const stream = new Writable({ write(c, _e, done) { text += c.toString(); done(); } });
+  return { stream, text: () => text };
+}
+
+const redact = (t: string) => t.split("s3cret").join("***");
+
+test("plain: every line prefixed with the build id; partial lines joined; logs complete after close", async () => {
+  const out = sink();
+  const logDir = mkdtempSync(join(tmpdir(), "ib-progress-"));
+  try {
+    const p = new Progress({ out: out.stream, live: false, logDir, redact });
+    p.begin("sci/a", ["build sci/a"]);
+    p.output("sci/a", "Step 1/2 : FROM x\n ---> 12");
+    p.output("sci/a", "34\nno newline at the end");
+    p.line("sci/a", "token s3cret here");
+    p.result("sci/a", "FAILED: boom", p.tail("sci/a"));
+    await p.close();
+    const text = out.text();
+    assert.match(text, /^\[sci\/a\] Step 1\/2 : FROM x\n\[sci\/a\]  ---> 1234\n\[sci\/a\] no newline at the end\n/);
+    assert.match(text, /\[sci\/a\] token \*\*\* here/);
+    assert.match(text, /\[sci\/a\] FAILED: boom\n\[sci\/a\] \| build sci\/a\n/);
+    assert.not.match(text, /s3cret/);
+    const log = readFileSync(join(logDir, "sci_a.log"), "utf8");
+    assert.is(log, "build sci/a\nStep 1/2 : FROM x\n ---> 1234\nno newline at the end\ntoken *** here\nFAILED: boom\n");
+  } finally {
+    rmSync(logDir, { recursive: true, force: true });
+  }
+});
+
+test("the tail keeps the last 20 lines", () => {
+  const p = new Progress({ out: sink().stream, live: false, redact });
+  p.begin("x", []);
+  for (let i = 1; i <= 30; i++) p.output("x", `line ${i}\n`);
+  const tail = p.tail("x");
+  assert.is(tail.length, 20);
+  assert.is(tail[0], "line 11");
+  assert.is(tail[19], "line 30");
+});
+
+test("live: build output is not printed; status lines are drawn and erased", async () => {
+  const out = sink();
+  const p = new Progress({ out: out.stream, live: true, redact });
+  p.begin("sci/a", []);
+  p.output("sci/a", "Step 2/5 : RUN make\nlots of compiler output\n");
+  p.phase("sci/a", "pushing");
+  p.result("sci/a", "built");
+  await p.close();
+  const text = out.text();
+  assert.not.match(text, /compiler output/);
+  assert.match(text, /  sci\/a  starting  0\.\ds\n/);
+  assert.match(text, /\x1b\[1A\r\x1b\[J\[sci\/a\] built\n/);
+});
+
+test("summary table and footer", () => {
+  const out = sink();
+  const p = new Progress({ out: out.stream, live: false, redact });
+  p.summary([
+    { id: "sci/a", result: "pushed", durationMs: 1500, imageId: "sha256:0123456789abcdef", tags: ["r/sci/a:1", "r/sci/a:1-2-h"] },
+    { id: "sci/longer-name", result: "skipped", durationMs: 0, tags: ["r/sci/b:1"], reason: "parent sci/x failed" },
+  ], ["1 built, 1 skipped"]);
+  assert.equal(out.text().split("\n"), [
+    "",
+    "BUILD            RESULT   DURATION  IMAGE         TAGS",
+    "sci/a            pushed   1.5s      0123456789ab  r/sci/a:1, r/sci/a:1-2-h",
+    "sci/longer-name  skipped  0.0s      -             r/sci/b:1",
+    "",
+    "  sci/longer-name: parent sci/x failed",
+    "1 built, 1 skipped",
+    "",
+  ]);
+});
+
+test("names and durations", () => {
+  assert.is(logFileName("sci/foo"), "sci_foo.log");
+  assert.is(logFileName("../../etc/passwd"), ".._.._etc_passwd.log");
+  assert.is(formatDuration(61_000), "1m01s");
+  assert.is(formatDuration(999), "1.0s");
+});
+
+test.run();
