@@ -29,7 +29,7 @@ export interface PlanFlags {
 
 export const DEFAULT_REF = "HEAD^";
 
-export interface LoadedPlan {
+export interface RepositoryPlan {
   plan: Plan;
   snapshot: RepoSnapshot;
   changes: ChangeSet;
@@ -40,7 +40,7 @@ export interface LoadedPlan {
   warnings: string[];
 }
 
-export interface LoadOptions {
+export interface PlanRepositoryOptions {
   /**
    * When git reports no change under science/ or compat/, the plan is empty whatever the layers
    * say, so they are not read: a no-op stays fast at any size. Problems in files that did not
@@ -49,12 +49,12 @@ export interface LoadOptions {
   skipUnchanged: boolean;
 }
 
-export async function loadPlan(flags: PlanFlags, options: LoadOptions = { skipUnchanged: false }): Promise<LoadedPlan> {
+export async function planRepository(flags: PlanFlags, options: PlanRepositoryOptions = { skipUnchanged: false }): Promise<RepositoryPlan> {
   if (flags.reconcile) {
     const clash = [["--all", flags.all], ["--include", flags.include.length > 0], ["--ignore", flags.ignore.length > 0], ["--ref", flags.ref !== undefined]]
       .filter(([, on]) => on).map(([flag]) => flag);
     if (clash.length) throw new InputError(`--reconcile plans from what the registry holds, not from changes: not with ${clash.join(", ")}`);
-    const loaded = await loadPlan({ ...flags, reconcile: false, all: true }, options);
+    const loaded = await planRepository({ ...flags, reconcile: false, all: true }, options);
     const { reconcilePlan } = await import("../core/plan/reconcile.js");
     const { readPublished } = await import("../read/published.js");
     const plan = reconcilePlan(loaded.plan, await readPublished(loaded.plan));

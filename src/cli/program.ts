@@ -7,11 +7,11 @@ import { readFile } from "node:fs/promises";
 // that the dry run loads no more than it needs.
 import type { GraphFormat } from "../core/report/render-graph.js";
 import type { BuildResult } from "../core/report/results.js";
-import type { ExternalParent } from "../core/plan/select-builds.js";
+import type { PrebuiltParent } from "../core/plan/select-builds.js";
 import { InputError, type Plan } from "../core/model.js";
 import { parseSecretFlag, type SecretSource } from "../core/parse/secret-flag.js";
 import { openGit, readGitInfo } from "../read/git.js";
-import { loadPlan, type PlanFlags } from "./plan-repository.js";
+import { planRepository, type PlanFlags } from "./plan-repository.js";
 import { checkOutputDir, checkOutputFile, writeOutputFile } from "./output-paths.js";
 import { addRegistryCommands } from "./commands/registry.js";
 import { describePlan } from "../executors/dry-run.js";
@@ -156,15 +156,15 @@ function checkOutputs(o: EngineOptions, stdoutTaken?: string): void {
 
 async function writeResults(file: string | undefined, plan: Plan, results: BuildResult[]): Promise<void> {
   if (!file) return;
-  const { runResults } = await import("../core/report/results.js");
+  const { resultsFile: runResults } = await import("../core/report/results.js");
   await writeOutput("--results", file, `${JSON.stringify(runResults(plan, results), null, 2)}\n`);
 }
 
 /**
- * Builds `plan` on the engine. `external`: parents built by another run of the plan, fetched
+ * Builds `plan` on the engine. `prebuiltParents`: parents built by another run of the plan, fetched
  * from the registry first (`run --only`).
  */
-async function executeOnEngine(plan: Plan, o: EngineOptions, external: ExternalParent[] = []): Promise<number> {
+async function executeOnEngine(plan: Plan, o: EngineOptions, prebuiltParents: PrebuiltParent[] = []): Promise<number> {
   const { requestedBuilder } = await import("../core/requests/builder-choice.js");
   let builder: ReturnType<typeof requestedBuilder>;
   try {
@@ -201,7 +201,7 @@ async function executeOnEngine(plan: Plan, o: EngineOptions, external: ExternalP
       progress: o.progress,
       out: process.stderr,
       signal: controller.signal,
-      external,
+      prebuiltParents,
       builder,
       network: o.network,
       registryCache: o.registryCache,
@@ -282,7 +282,7 @@ export function buildProgram(): Command {
     // The default command takes no arguments: one is a command that does not exist.
     if (cmd.args.length > 0) throw unknownCommand(program, cmd.args[0]);
     if (!o.dryrun) checkOutputs(o, o.json ? "--json" : undefined);
-    const { plan, changes, warnings } = await loadPlan(planFlags(o), { skipUnchanged: true });
+    const { plan, changes, warnings } = await planRepository(planFlags(o), { skipUnchanged: true });
     if (o.dryrun) {
       const unused = ENGINE_FLAGS.filter(([key]) => cmd.getOptionValueSource(key) === "cli").map(([, flag]) => flag);
       if (unused.length > 0) warnings.push(`${unused.join(", ")} ${unused.length === 1 ? "does" : "do"} nothing with --dryrun: nothing is built or pushed`);
@@ -303,7 +303,7 @@ export function buildProgram(): Command {
     .action(async (o: PlanOptions & { out?: string; waves: boolean }) => {
       if (o.out === STDOUT && o.waves) throw new InputError("--out - and --waves both write to stdout");
       checkOutput("--out", o.out);
-      const { plan, changes, warnings } = await loadPlan(planFlags(o), { skipUnchanged: true });
+      const { plan, changes, warnings } = await planRepository(planFlags(o), { skipUnchanged: true });
       printWarnings(warnings);
       printLines(describePlan(plan, o.verbose, changes.why));
       const json = `${JSON.stringify(plan, null, 2)}\n`;
@@ -329,16 +329,16 @@ export function buildProgram(): Command {
       }
       const { withBuildArgs } = await import("../core/requests/inputs-digest.js");
       // Other build arguments make other images: their inputs digests say so (and reuse knows).
-      const { plan, external } = selectBuilds(withBuildArgs(whole, o.buildArg), o.only, file);
+      const { plan, prebuiltParents } = selectBuilds(withBuildArgs(whole, o.buildArg), o.only, file);
       printLines(describePlan(plan, o.verbose));
-      process.exitCode = await executeOnEngine(plan, o, external);
+      process.exitCode = await executeOnEngine(plan, o, prebuiltParents);
     });
 
   addPlanOptions(program.command("graph"))
     .description("print the layer graph, with what a change touches marked")
     .addOption(new Option("--format <format>", "graph language").choices(["mermaid", "dot"]).default("mermaid"))
     .action(async (o: PlanOptions & { format: GraphFormat }) => {
-      const { plan, snapshot, changes, analysis, warnings } = await loadPlan(planFlags(o));
+      const { plan, snapshot, changes, analysis, warnings } = await planRepository(planFlags(o));
       printWarnings(warnings);
       const { renderGraph } = await import("../core/report/render-graph.js");
       // Not skipUnchanged: the analysis is always there.

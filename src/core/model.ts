@@ -82,7 +82,7 @@ export interface BuildRequest {
   /** The full Dockerfile text to build. */
   dockerfile: string;
   /** Build args. */
-  environment: Record<string, string>;
+  buildArgs: Record<string, string>;
   tags: string[];
   labels: Record<string, string>;
   /**
@@ -96,7 +96,7 @@ export interface BuildRequest {
    * (see core/requests/inputs-digest.ts); also the `…inputs` label. Equal digests: the image can be reused.
    */
   inputsDigest: string;
-  /** What `inputsDigest` is made of besides `dockerfile` and `environment`, so it can be recomputed. */
+  /** What `inputsDigest` is made of besides `dockerfile` and `buildArgs`, so it can be recomputed. */
   inputs: RequestInputs;
 }
 
@@ -113,7 +113,7 @@ export interface PlannedBuild {
   reasons: string[];
   dependsOn: string[];
   /** For compat builds: final image names, `image:version-n-h` and `image:version`. */
-  finalImage?: string[];
+  finalImages?: string[];
   request: BuildRequest;
 }
 

@@ -13,7 +13,7 @@ export function describePlan(plan: Plan, verbosity: number, why?: string): strin
   const science = plan.builds.filter((b) => b.kind === "science");
   const compat = plan.builds.filter((b) => b.kind === "compat");
   for (const b of compat) {
-    lines.push(`change results in final image ${b.image} => ${b.finalImage!.join(", ")}`);
+    lines.push(`change results in final image ${b.image} => ${b.finalImages!.join(", ")}`);
   }
   if (verbosity >= 2) {
     for (const b of plan.builds) {

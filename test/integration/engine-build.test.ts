@@ -40,7 +40,7 @@ test("science chain and compat build: tags, labels, build args, rewritten FROM, 
       "FROM busybox:stable\nARG GREETING=default\nARG FROM_ENV=unset\nENV GREETING=$GREETING FROM_ENV=$FROM_ENV\nCOPY . /base/\n",
       { contexts: ["science/base"] });
     base.request.labels = { "org.sciserver.science.base.version": "1.0-7-abc1234", "org.sciserver.science.base.buildtime": "1700000000" };
-    base.request.environment = { GREETING: "from-environment", FROM_ENV: "environment" };
+    base.request.buildArgs = { GREETING: "from-environment", FROM_ENV: "environment" };
     const child = build("sci/child", [`${repo}/sci/child:1.0`],
       "FROM prod.example.org/ib/sci/base:1.0\nRUN test -f /base/hello.txt && echo child > /child.txt\n",
       { contexts: ["science/child"], dependsOn: ["sci/base"] });
@@ -74,7 +74,7 @@ test("science chain and compat build: tags, labels, build args, rewritten FROM, 
     const baseTime = await buildtime(`${repo}/sci/base:1.0`);
     assert.ok(baseTime >= Math.floor(started) && baseTime <= Date.now() / 1000, String(baseTime));
     assert.match(info.Config.Labels["org.sciserver.science.base.buildtime"], /^\d{10}\.\d{3}$/);
-    // --build-arg wins over the request's environment, which wins over the ARG default
+    // --build-arg wins over the request's buildArgs, which win over the ARG default
     assert.ok(info.Config.Env.includes("GREETING=from-build-arg"), info.Config.Env.join(" "));
     assert.ok(info.Config.Env.includes("FROM_ENV=environment"), info.Config.Env.join(" "));
 

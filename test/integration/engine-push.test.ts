@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { executePlan, type RunResult } from "../../src/executors/docker/index.js";
+import { executePlan, type RunOutcome } from "../../src/executors/docker/index.js";
 import { build, capture, makePlan, registryImage, registryTags, requireEngine, runOptions, uniqueRepo } from "../helpers/engine.js";
 import { makeRepo } from "../helpers/repo.js";
 
@@ -19,7 +19,7 @@ function dockerConfig(config: unknown): string {
 }
 
 /** Fails if a credential shows up anywhere the run wrote or returned. */
-function assertNoSecrets(secrets: string[], out: string, result: RunResult, logDir?: string): void {
+function assertNoSecrets(secrets: string[], out: string, result: RunOutcome, logDir?: string): void {
   const places: [string, string][] = [["output", out], ["outcomes", JSON.stringify(result)]];
   if (logDir) for (const f of readdirSync(logDir)) places.push([`log ${f}`, readFileSync(join(logDir, f), "utf8")]);
   for (const [where, text] of places) for (const s of secrets) assert.not.ok(text.includes(s), `credential leaked into ${where}`);

@@ -76,7 +76,7 @@ test("--json prints the documented plan format", () => {
     assert.is(plan.buildNumber, 1);
     const b = plan.builds.find((x: any) => x.id === "rel/nist-basic:2.0");
     for (const k of ["id", "kind", "image", "version", "target", "reasons", "dependsOn", "request"]) assert.ok(k in b, k);
-    for (const k of ["command", "contexts", "dockerfile", "environment", "tags", "labels"]) assert.ok(k in b.request, k);
+    for (const k of ["command", "contexts", "dockerfile", "buildArgs", "tags", "labels"]) assert.ok(k in b.request, k);
     assert.is(b.kind, "compat");
     assert.equal(b.request.contexts, ["compat/base", "compat/jupyter"]);
     assert.is(b.request.command[0], "docker");

@@ -4,7 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { compat, makeRepo, science, type TempRepo } from "../helpers/repo.js";
 import { InputError } from "../../src/core/model.js";
-import { loadPlan, type PlanFlags } from "../../src/cli/plan-repository.js";
+import { planRepository, type PlanFlags } from "../../src/cli/plan-repository.js";
 
 const CONFIG = { "image-builder.json": '{"repo": "registry.example.org/images"}' };
 
@@ -15,7 +15,7 @@ function flags(root: string, more: Partial<PlanFlags> = {}): PlanFlags {
 /** The InputError message a plan is refused with. */
 async function refusal(root: string, more: Partial<PlanFlags>): Promise<string> {
   try {
-    await loadPlan(flags(root, more), { skipUnchanged: true });
+    await planRepository(flags(root, more), { skipUnchanged: true });
   } catch (e) {
     assert.instance(e, InputError);
     return (e as Error).message;
@@ -24,7 +24,7 @@ async function refusal(root: string, more: Partial<PlanFlags>): Promise<string> 
 }
 
 async function planIds(root: string, more: Partial<PlanFlags> = {}): Promise<string[]> {
-  return (await loadPlan(flags(root, more), { skipUnchanged: true })).plan.builds.map((b) => b.id);
+  return (await planRepository(flags(root, more), { skipUnchanged: true })).plan.builds.map((b) => b.id);
 }
 
 function twoLayers(): TempRepo {
@@ -100,13 +100,13 @@ test("forms of --ref that git takes for several revisions are refused; A..B with
     }
     divergeOnSideBranch(repo);
     // side..main compares the two trees: b differs too, though no commit of the range touched it.
-    const twoDots = await loadPlan(flags(repo.root, { ref: "side..main" }), { skipUnchanged: true });
+    const twoDots = await planRepository(flags(repo.root, { ref: "side..main" }), { skipUnchanged: true });
     assert.equal(twoDots.plan.builds.map((b) => b.id), ["sci/a", "sci/b", "rel/a:1.0", "rel/b:1.0"]);
     assert.equal(twoDots.warnings, ["--ref side..main: side has 1 commit(s) that main does not, and their changes count too (side..main compares the two commits' files); side...main counts only main's changes since they diverged"]);
-    const threeDots = await loadPlan(flags(repo.root, { ref: "side...main" }), { skipUnchanged: true });
+    const threeDots = await planRepository(flags(repo.root, { ref: "side...main" }), { skipUnchanged: true });
     assert.equal(threeDots.plan.builds.map((b) => b.id), ["sci/a", "rel/a:1.0"]);
     assert.equal(threeDots.warnings, []);
-    assert.equal((await loadPlan(flags(repo.root, { ref: "HEAD~1..HEAD" }), { skipUnchanged: true })).warnings, []);
+    assert.equal((await planRepository(flags(repo.root, { ref: "HEAD~1..HEAD" }), { skipUnchanged: true })).warnings, []);
   } finally { repo.cleanup(); }
 });
 
@@ -117,14 +117,14 @@ test("layer directories git does not track are left out with a hint, whether or 
     repo.commit("unrelated");
     repo.write({ ...science("new", { image: "new", compat: "base" }, "FROM busybox:stable\n"), ...compat("extra", [], "ENV Y=1\n") });
     const hint = "git does not track compat/extra, science/new (their sciserver-image.json), so they are left out of the plan: git add them, or pass --untracked";
-    const nothing = await loadPlan(flags(repo.root), { skipUnchanged: true });
+    const nothing = await planRepository(flags(repo.root), { skipUnchanged: true });
     assert.equal(nothing.plan.builds, []);
     assert.equal(nothing.warnings, [hint]);
     repo.write({ "science/a/Dockerfile": "FROM busybox:stable\nRUN true\n" });
-    assert.ok((await loadPlan(flags(repo.root), { skipUnchanged: true })).warnings.includes(hint));
-    assert.not.ok((await loadPlan(flags(repo.root, { untracked: true }), { skipUnchanged: true })).warnings.includes(hint));
+    assert.ok((await planRepository(flags(repo.root), { skipUnchanged: true })).warnings.includes(hint));
+    assert.not.ok((await planRepository(flags(repo.root, { untracked: true }), { skipUnchanged: true })).warnings.includes(hint));
     repo.remove("compat/extra");
-    assert.ok((await loadPlan(flags(repo.root), { skipUnchanged: true })).warnings.includes(
+    assert.ok((await planRepository(flags(repo.root), { skipUnchanged: true })).warnings.includes(
       "git does not track science/new (its sciserver-image.json), so it is left out of the plan: git add it, or pass --untracked"));
   } finally { repo.cleanup(); }
 });
@@ -134,19 +134,19 @@ test("uncommitted changes in what a plan builds are pointed out under any --ref:
   try {
     repo.write({ README: "r" });
     const head = `2-${repo.commit("unrelated")}`;
-    assert.equal((await loadPlan(flags(repo.root), { skipUnchanged: true })).warnings, []);
+    assert.equal((await planRepository(flags(repo.root), { skipUnchanged: true })).warnings, []);
     repo.write({ "science/a/Dockerfile": "FROM busybox:stable\nRUN true\n", "science/a/untracked.txt": "x" });
-    const edited = await loadPlan(flags(repo.root), { skipUnchanged: true });
+    const edited = await planRepository(flags(repo.root), { skipUnchanged: true });
     assert.equal(edited.plan.builds.map((b) => b.id), ["sci/a", "rel/a:1.0"]);
     assert.equal(edited.warnings, [`uncommitted changes are built as they are in the checkout, but tagged ${head} as if committed: science/a`]);
     // --include b: b's compat build takes compat/base, edited; a is not built.
     repo.git("checkout", "-q", "--", "science/a");
     repo.remove("science/a/untracked.txt");
     repo.write({ "compat/base/Dockerfile": "ENV X=2\n" });
-    const included = await loadPlan(flags(repo.root, { include: ["science/b"] }), { skipUnchanged: true });
+    const included = await planRepository(flags(repo.root, { include: ["science/b"] }), { skipUnchanged: true });
     assert.equal(included.warnings, [`uncommitted changes are built as they are in the checkout, but tagged ${head} as if committed: compat/base`]);
     // A range does not count them at all.
-    const range = await loadPlan(flags(repo.root, { ref: "HEAD~1..HEAD" }), { skipUnchanged: true });
+    const range = await planRepository(flags(repo.root, { ref: "HEAD~1..HEAD" }), { skipUnchanged: true });
     assert.equal(range.plan.builds, []);
     assert.equal(range.warnings, ["--ref HEAD~1..HEAD does not count uncommitted changes, but the checkout is what gets built: compat/base"]);
   } finally { repo.cleanup(); }
@@ -161,7 +161,7 @@ test("an image repository inside a larger git repository: uncommitted paths are 
     repo.write({ README: "r" });
     const head = `2-${repo.commit("unrelated")}`;
     repo.write({ "images/science/a/Dockerfile": "FROM busybox:stable\nRUN true\n", "science/a/Dockerfile": "not the image repository's" });
-    const { plan, warnings } = await loadPlan(flags(`${repo.root}/images`), { skipUnchanged: true });
+    const { plan, warnings } = await planRepository(flags(`${repo.root}/images`), { skipUnchanged: true });
     assert.equal(plan.builds.map((b) => b.id), ["sci/a", "rel/a:1.0"]);
     assert.equal(warnings, [`uncommitted changes are built as they are in the checkout, but tagged ${head} as if committed: science/a`]);
   } finally { repo.cleanup(); }
@@ -170,7 +170,7 @@ test("an image repository inside a larger git repository: uncommitted paths are 
 test("a repository with a single commit plans everything as new, not as changed since HEAD^", async () => {
   const repo = twoLayers();
   try {
-    const { plan, changes } = await loadPlan(flags(repo.root), { skipUnchanged: true });
+    const { plan, changes } = await planRepository(flags(repo.root), { skipUnchanged: true });
     assert.is(changes.why, "new in the repository's first commit");
     assert.equal(plan.builds.find((b) => b.id === "sci/a")!.reasons, ["new in the repository's first commit"]);
     assert.not.match(JSON.stringify(plan), "HEAD^");

@@ -4,7 +4,7 @@ import * as assert from "uvu/assert";
 import { determineChanges } from "../../src/core/plan/changes.js";
 import { groupIntoWaves } from "../../src/core/plan/waves.js";
 import { selectBuilds } from "../../src/core/plan/select-builds.js";
-import { mergeResults, parseResultsFile, type RunResults } from "../../src/core/report/results.js";
+import { mergeResults, parseResultsFile, type ResultsFile } from "../../src/core/report/results.js";
 import { parsePlanFile } from "../../src/core/requests/plan-file.js";
 import { planBuilds } from "../../src/core/plan/plan-builds.js";
 import { readLayers, type RawLayerFiles } from "../../src/core/parse/layer-config.js";
@@ -37,7 +37,7 @@ test("waves: each build depends only on builds of earlier waves", () => {
 
 test("--only keeps the named builds and lists the parents they need from the registry", () => {
   const plan = makePlan({ science: ["a"] });
-  const { plan: part, external } = selectBuilds(plan, ["sci/b", "rel/b:1.0"], "plan.json");
+  const { plan: part, prebuiltParents: external } = selectBuilds(plan, ["sci/b", "rel/b:1.0"], "plan.json");
   assert.equal(part.builds.map((b) => b.id), ["sci/b", "rel/b:1.0"]);
   assert.equal(part.builds[0].dependsOn, []);
   assert.equal(part.builds[1].dependsOn, ["sci/b"]);
@@ -56,11 +56,11 @@ test("--include and --ignore of something that is not a layer directory list the
 
 test("results of several runs merge; results of another plan are refused", () => {
   const base = { repo: "r", commit: "c", buildNumber: 1 };
-  const a: RunResults = { ...base, results: [
+  const a: ResultsFile = { ...base, results: [
     { id: "sci/a", status: "built", durationMs: 5, pushed: true, outputs: { "docker-image-hash": "sha256:1", "docker-image-repo-tag": ["r/sci/a:1.0"], "docker-image-timestamp": "t" } },
     { id: "sci/b", status: "skipped", reason: "parent sci/x failed", durationMs: 0, pushed: false },
   ] };
-  const b: RunResults = { ...base, results: [{ id: "sci/b", status: "built", durationMs: 7, pushed: true }] };
+  const b: ResultsFile = { ...base, results: [{ id: "sci/b", status: "built", durationMs: 7, pushed: true }] };
   const merged = mergeResults([{ file: "a.json", results: a }, { file: "b.json", results: b }]);
   assert.equal(merged.results.map((r) => [r.id, r.status]), [["sci/a", "built"], ["sci/b", "built"]]);
   assert.throws(() => mergeResults([{ file: "a.json", results: a }, { file: "z.json", results: { ...b, commit: "other" } }]), /z\.json: results of another plan/);

@@ -72,8 +72,8 @@ export function decideReuse(q: ReuseQuestion): ReuseDecision {
  * them (`pins`: reference -> image id), so a moving tag retagged meanwhile by another run on the
  * same engine can't change what a child is built on.
  */
-export function pinParents(request: Pick<BuildRequest, "dockerfile" | "environment">, pins: Record<string, string>): string {
-  return Object.keys(pins).length === 0 ? request.dockerfile : rewriteImageRefs(request.dockerfile, pins, request.environment);
+export function pinParents(request: Pick<BuildRequest, "dockerfile" | "buildArgs">, pins: Record<string, string>): string {
+  return Object.keys(pins).length === 0 ? request.dockerfile : rewriteImageRefs(request.dockerfile, pins, request.buildArgs);
 }
 
 /**

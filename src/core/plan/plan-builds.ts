@@ -62,7 +62,7 @@ export function planFromAnalysis(snapshot: RepoSnapshot, analysis: RepositoryAna
       source: `compat/${layer.compat}`,
       reasons,
       dependsOn: parents.filter((p) => planned.has(p)).map((p) => `sci/${p}`),
-      finalImage: [`${key}-${n.buildSuffix}`, key],
+      finalImages: [`${key}-${n.buildSuffix}`, key],
       request: compatRequest(n, layer, layers, inputs, Object.assign({}, ...copied.map((d) => d.refs))),
     });
   }

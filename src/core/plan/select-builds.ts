@@ -4,7 +4,7 @@ import { listNames } from "./list-names.js";
 import { groupIntoWaves } from "./waves.js";
 import { InputError, type Plan, type PlannedBuild } from "../model.js";
 
-export interface ExternalParent {
+export interface PrebuiltParent {
   /** The parent build's id in the plan. */
   id: string;
   /** The exact tag of this plan's build of it (`…:{version}-{n}-{h}`): proves it was pushed. */
@@ -16,11 +16,11 @@ export interface ExternalParent {
 export interface PlanSelection {
   /** The selected builds, dependencies outside the selection removed. */
   plan: Plan;
-  external: ExternalParent[];
+  prebuiltParents: PrebuiltParent[];
 }
 
 export function selectBuilds(plan: Plan, only: string[], file: string): PlanSelection {
-  if (only.length === 0) return { plan, external: [] };
+  if (only.length === 0) return { plan, prebuiltParents: [] };
   const byId = new Map(plan.builds.map((b) => [b.id, b]));
   for (const id of only) {
     if (!byId.has(id)) {
@@ -29,16 +29,16 @@ export function selectBuilds(plan: Plan, only: string[], file: string): PlanSele
     }
   }
   const wanted = new Set(only);
-  const external = new Map<string, ExternalParent>();
+  const prebuilt = new Map<string, PrebuiltParent>();
   const builds: PlannedBuild[] = [];
   for (const b of plan.builds) {
     if (!wanted.has(b.id)) continue;
     for (const d of b.dependsOn) {
-      if (wanted.has(d) || external.has(d)) continue;
+      if (wanted.has(d) || prebuilt.has(d)) continue;
       const parent = byId.get(d)!;
-      external.set(d, { id: d, baseTag: parent.request.tags[0], buildTag: parent.request.tags[parent.request.tags.length - 1] });
+      prebuilt.set(d, { id: d, baseTag: parent.request.tags[0], buildTag: parent.request.tags[parent.request.tags.length - 1] });
     }
     builds.push({ ...b, dependsOn: b.dependsOn.filter((d) => wanted.has(d)) });
   }
-  return { plan: { ...plan, builds, waves: groupIntoWaves(builds) }, external: [...external.values()] };
+  return { plan: { ...plan, builds, waves: groupIntoWaves(builds) }, prebuiltParents: [...prebuilt.values()] };
 }

@@ -34,21 +34,21 @@ export interface BuildResult {
   outputs?: BuildOutputs;
 }
 
-export interface RunResults {
+export interface ResultsFile {
   repo: string;
   commit: string;
   buildNumber: number;
   results: BuildResult[];
 }
 
-export function runResults(plan: Plan, results: BuildResult[]): RunResults {
+export function resultsFile(plan: Plan, results: BuildResult[]): ResultsFile {
   return { repo: plan.repo, commit: plan.commit, buildNumber: plan.buildNumber, results };
 }
 
 // When two runs report the same build, the more informative result wins.
 const RANK: Record<BuildStatus, number> = { built: 4, reused: 3, failed: 2, cancelled: 1, skipped: 0 };
 
-export function mergeResults(inputs: { file: string; results: RunResults }[]): RunResults {
+export function mergeResults(inputs: { file: string; results: ResultsFile }[]): ResultsFile {
   if (inputs.length === 0) throw new InputError("no results files to merge");
   const first = inputs[0];
   const byId = new Map<string, BuildResult>();
@@ -69,9 +69,9 @@ export function mergeResults(inputs: { file: string; results: RunResults }[]): R
   return { ...first.results, results: [...byId.values()] };
 }
 
-export function parseResultsFile(text: string, file: string): RunResults {
+export function parseResultsFile(text: string, file: string): ResultsFile {
   const value = parseJsonFile(text, file);
-  const v = value as RunResults;
+  const v = value as ResultsFile;
   if (!v || typeof v !== "object" || typeof v.commit !== "string" || typeof v.repo !== "string"
     || typeof v.buildNumber !== "number" || !Array.isArray(v.results)) {
     throw new InputError("not an image-builder results file (expected repo, commit, buildNumber and results)", file);

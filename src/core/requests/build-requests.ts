@@ -24,12 +24,12 @@ export function scienceImage(n: Naming, layer: Pick<ScienceLayer, "target" | "ve
   return `${n.repo}/sci/${layer.target}:${layer.version}`;
 }
 
-function dockerBuildCommand(file: string, context: string, r: Pick<BuildRequest, "tags" | "labels" | "environment">): string[] {
+function dockerBuildCommand(file: string, context: string, r: Pick<BuildRequest, "tags" | "labels" | "buildArgs">): string[] {
   return [
     "docker", "build", "--file", file,
     ...r.tags.flatMap((t) => ["--tag", t]),
     ...Object.entries(r.labels).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
-    ...Object.entries(r.environment).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
+    ...Object.entries(r.buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
     context,
   ];
 }
@@ -48,13 +48,13 @@ export function scienceRequest(n: Naming, layer: ScienceLayer, refs: Record<stri
     [`org.sciserver.science.${layer.target}.version`]: `${layer.version}-${n.buildSuffix}`,
     [buildtimeLabel("science", layer.target)]: n.buildTime,
   };
-  const environment = { ...n.buildArgs };
+  const buildArgs = { ...n.buildArgs };
   const dockerfile = rewriteImageRefs(layer.dockerfile, imageRewrites, n.buildArgs);
   return withInputs(n, { kind: "science", image: layer.image, version: layer.version, target: layer.target }, {
-    command: dockerBuildCommand(`${layer.path}/Dockerfile`, layer.path, { tags, labels, environment }),
+    command: dockerBuildCommand(`${layer.path}/Dockerfile`, layer.path, { tags, labels, buildArgs }),
     contexts: [layer.path],
     dockerfile,
-    environment,
+    buildArgs,
     tags,
     labels,
     imageRewrites,
@@ -64,11 +64,11 @@ export function scienceRequest(n: Naming, layer: ScienceLayer, refs: Record<stri
 /** The request with its inputs digest, in `inputsDigest` and as a label. */
 export function withInputs(
   n: Pick<Naming, "repo">,
-  build: { kind: BuildKind; image: string; version: string; target: string; finalImage?: string[] },
+  build: { kind: BuildKind; image: string; version: string; target: string; finalImages?: string[] },
   request: Omit<BuildRequest, "inputsDigest" | "inputs">,
   inputs: RequestInputs,
 ): BuildRequest {
-  const digest = inputsDigest(build.kind, dockerfileForInputs({ ...build, request }, n.repo), request.environment, inputs);
+  const digest = inputsDigest(build.kind, dockerfileForInputs({ ...build, request }, n.repo), request.buildArgs, inputs);
   const command = request.command.slice(0, -1);
   const label = inputsLabel(build.kind, build.target);
   return {
@@ -105,14 +105,14 @@ export function compatRequest(
     `\nENV SCISERVER_IMAGE=${full}`,
     "",
   ];
-  const environment = { ...n.buildArgs };
+  const buildArgs = { ...n.buildArgs };
   const contexts = compatLayers.map((c) => c.path);
-  const finalImage = [full, `${layer.image}:${layer.version}`];
-  return withInputs(n, { kind: "compat", image: layer.image, version: layer.version, target: layer.target, finalImage }, {
-    command: dockerBuildCommand("-", contexts.join("+"), { tags, labels, environment }),
+  const finalImages = [full, `${layer.image}:${layer.version}`];
+  return withInputs(n, { kind: "compat", image: layer.image, version: layer.version, target: layer.target, finalImages }, {
+    command: dockerBuildCommand("-", contexts.join("+"), { tags, labels, buildArgs }),
     contexts,
     dockerfile: rewriteImageRefs(parts.join("\n"), imageRewrites, n.buildArgs),
-    environment,
+    buildArgs,
     tags,
     labels,
     imageRewrites,

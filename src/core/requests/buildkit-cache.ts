@@ -9,7 +9,7 @@ export function registryCacheSources(request: BuildRequest, repo: string, buildA
   const ours = (ref: string) => ref.startsWith(`${repo}/`);
   // The build-numbered tags are new with this run: only the moving tag can be in the registry.
   const moving = request.tags.filter((t) => ours(t) && !/-\d+-[0-9a-f]+$/.test(t.slice(t.lastIndexOf(":") + 1)));
-  const parents = parseDockerfile(request.dockerfile, { ...request.environment, ...buildArgs }).imageRefs
+  const parents = parseDockerfile(request.dockerfile, { ...request.buildArgs, ...buildArgs }).imageRefs
     .map((r) => r.image)
     .filter(ours);
   return [...new Set([...moving, ...parents])];

@@ -48,10 +48,10 @@ export function contextDigest(dirs: string[], listings: { get(dir: string): Cont
  * The Dockerfile as the digest sees it: references to this repository's layers without the
  * registry location, and a compat build's generated `SCISERVER_IMAGE` without the build number.
  */
-export function dockerfileForInputs(build: Pick<PlannedBuild, "kind" | "image" | "version" | "finalImage"> & { request: { dockerfile: string } }, repo: string): string {
+export function dockerfileForInputs(build: Pick<PlannedBuild, "kind" | "image" | "version" | "finalImages"> & { request: { dockerfile: string } }, repo: string): string {
   let text = build.request.dockerfile.split(`${repo}/sci/`).join("sci/");
-  if (build.kind === "compat" && build.finalImage?.[0]) {
-    text = text.split(`SCISERVER_IMAGE=${build.finalImage[0]}`).join(`SCISERVER_IMAGE=${build.image}:${build.version}`);
+  if (build.kind === "compat" && build.finalImages?.[0]) {
+    text = text.split(`SCISERVER_IMAGE=${build.finalImages[0]}`).join(`SCISERVER_IMAGE=${build.image}:${build.version}`);
   }
   return text;
 }
@@ -89,17 +89,17 @@ export function withBuildArgs(plan: Plan, buildArgs: Record<string, string>): Pl
   const builds = plan.builds.map((b) => {
     const r = b.request;
     if (!r.inputs) return b;
-    const environment = { ...r.environment, ...buildArgs };
+    const args = { ...r.buildArgs, ...buildArgs };
     const parents = Object.fromEntries(Object.entries(r.inputs.parents).map(([ref, d]) => [ref, digestOf.get(ref) ?? d]));
     const inputs = { ...r.inputs, parents };
-    const digest = inputsDigest(b.kind, dockerfileForInputs(b, plan.repo), environment, inputs);
+    const digest = inputsDigest(b.kind, dockerfileForInputs(b, plan.repo), args, inputs);
     if (b.kind === "science") digestOf.set(`sci/${b.target}:${b.version}`, digest);
     const label = inputsLabel(b.kind, b.target);
     return {
       ...b,
       request: {
         ...r,
-        environment,
+        buildArgs: args,
         inputs,
         inputsDigest: digest,
         labels: { ...r.labels, [label]: digest },

@@ -13,11 +13,12 @@ export function parsePlanFile(text: string, file: string): Plan {
   if (!Array.isArray(plan.builds)) throw bad("expected builds");
   const seen = new Set<string>();
   for (const b of plan.builds) {
+    upgradeOldNames(b);
     const strings = (v: unknown, min: number) => Array.isArray(v) && v.length >= min && v.every((x) => typeof x === "string");
     if (!b || typeof b.id !== "string" || (b.kind !== "science" && b.kind !== "compat") || !strings(b.dependsOn, 0)
       || !strings(b.reasons, 0) || !b.request || !strings(b.request.tags, 1) || typeof b.request.dockerfile !== "string"
-      || !strings(b.request.contexts, 1) || typeof b.request.labels !== "object" || typeof b.request.environment !== "object"
-      || (b.kind === "compat" && !strings(b.finalImage, 2))) {
+      || !strings(b.request.contexts, 1) || typeof b.request.labels !== "object" || typeof b.request.buildArgs !== "object"
+      || (b.kind === "compat" && !strings(b.finalImages, 2))) {
       throw bad(`malformed build ${JSON.stringify(b?.id ?? null)}`);
     }
     for (const d of b.dependsOn) {
@@ -30,4 +31,22 @@ export function parsePlanFile(text: string, file: string): Plan {
     seen.add(b.id);
   }
   return plan;
+}
+
+/**
+ * Plan files written before the fields were renamed (`request.environment` -> `request.buildArgs`,
+ * `finalImage` -> `finalImages`) still read: a plan made by an older image-builder runs unchanged.
+ */
+function upgradeOldNames(b: unknown): void {
+  if (!b || typeof b !== "object") return;
+  const old = b as { finalImage?: unknown; finalImages?: unknown; request?: { environment?: unknown; buildArgs?: unknown } };
+  if (old.finalImages === undefined && old.finalImage !== undefined) {
+    old.finalImages = old.finalImage;
+    delete old.finalImage;
+  }
+  const r = old.request;
+  if (r && typeof r === "object" && r.buildArgs === undefined && r.environment !== undefined) {
+    r.buildArgs = r.environment;
+    delete r.environment;
+  }
 }

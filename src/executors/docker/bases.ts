@@ -1,10 +1,10 @@
 // Before building: the images of this repository's science layers that the plan builds on but
 // does not build are fetched from the registry, so that children build on exactly the registry's
 // images and never on whatever the engine had cached under the same tag.
-import { externalBases } from "../../core/plan/external-bases.js";
+import { basesNotBuilt } from "../../core/plan/bases-not-built.js";
 import { inputsLabel } from "../../core/requests/inputs-digest.js";
 import { expectedBaseInputs } from "../../core/execute/publishing.js";
-import type { ExternalParent } from "../../core/plan/select-builds.js";
+import type { PrebuiltParent } from "../../core/plan/select-builds.js";
 import { InputError, type Plan } from "../../core/model.js";
 import { registryOf, type DockerCredentials } from "../../registry/credentials.js";
 import { pullImage } from "./pull.js";
@@ -17,13 +17,13 @@ export interface BaseSettings {
 }
 
 /**
- * `external`: parents of `run --only` requests, built by another run of the same plan. Their
+ * `prebuilt`: parents of `run --only` requests, built by another run of the same plan. Their
  * build of this plan (`{version}-{n}-{h}`) must be in the registry, else the run is refused.
  * Other bases are pulled when the registry has them; one the registry lacks is used from the
  * engine if it has it (e.g. built locally and never pushed), and is an error otherwise.
  */
 export async function prepareBases(
-  docker: Dockerode, creds: DockerCredentials, plan: Plan, external: ExternalParent[], s: BaseSettings,
+  docker: Dockerode, creds: DockerCredentials, plan: Plan, prebuilt: PrebuiltParent[], s: BaseSettings,
 ): Promise<Record<string, string>> {
   /** Base reference -> the image id it was found at: builds are pinned to it (see pinParents). */
   const pins: Record<string, string> = {};
@@ -41,8 +41,8 @@ export async function prepareBases(
     }
     pins[ref] = info.Id;
   };
-  const fromParents = new Set(external.map((p) => p.baseTag));
-  const others = externalBases(plan).filter((ref) => !fromParents.has(ref));
+  const fromParents = new Set(prebuilt.map((p) => p.baseTag));
+  const others = basesNotBuilt(plan).filter((ref) => !fromParents.has(ref));
   const signal = s.signal ?? new AbortController().signal;
 
   /**
@@ -59,7 +59,7 @@ export async function prepareBases(
   const credentialsHint = (ref: string, message: string) =>
     AUTH_ERROR.test(message) ? ` (credentials for ${registryOf(ref)} come from ${creds.file})` : "";
 
-  for (const p of external) {
+  for (const p of prebuilt) {
     const failure = await pull(p.buildTag);
     if (failure && failure.notFound) {
       throw new InputError(`parent ${p.id} is missing from the registry: ${p.buildTag} (${failure.message}); build and push it first`);

@@ -16,7 +16,7 @@ export interface BuildSettings {
   rootDir: string;
   noCache: boolean;
   pull: boolean;
-  /** `--build-arg` values; they win over the request's `environment`. */
+  /** `--build-arg` values; they win over the request's `buildArgs`. */
   buildArgs: Record<string, string>;
   creds: DockerCredentials;
   signal: AbortSignal;
@@ -41,8 +41,8 @@ export interface BuiltImage {
   created: string;
 }
 
-export async function buildRequest(docker: Dockerode, request: BuildRequest, s: BuildSettings): Promise<BuiltImage> {
-  const buildargs = { ...request.environment, ...s.buildArgs };
+export async function buildImage(docker: Dockerode, request: BuildRequest, s: BuildSettings): Promise<BuiltImage> {
+  const buildargs = { ...request.buildArgs, ...s.buildArgs };
   // The planner already pointed references to this repository's layers at the run's --repo
   // (request.imageRewrites says which): the request's Dockerfile is built as it stands, with its
   // labels added as one LABEL instruction (one build step rather than one per label).

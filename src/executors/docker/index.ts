@@ -4,7 +4,7 @@
 import type { BuildResult } from "../../core/report/results.js";
 import type { Plan } from "../../core/model.js";
 import { DockerCredentials, redact } from "../../registry/credentials.js";
-import { buildRequest, type BuiltImage } from "./build.js";
+import { buildImage, type BuiltImage } from "./build.js";
 import { checkEngine, connectEngine } from "./engine.js";
 import { formatDuration, Progress, type SummaryRow } from "./progress.js";
 import { pushTags } from "./push.js";
@@ -12,7 +12,7 @@ import { pullImage } from "./pull.js";
 import { Schedule } from "../../core/execute/schedule.js";
 import { prepareBases } from "./bases.js";
 import { checkReuse } from "./reuse.js";
-import type { ExternalParent } from "../../core/plan/select-builds.js";
+import type { PrebuiltParent } from "../../core/plan/select-builds.js";
 import { buildtimeLabel } from "../../core/requests/inputs-digest.js";
 import { buildTag, movingTag, pinParents, pushOrder } from "../../core/execute/publishing.js";
 import type { TagResult } from "../../core/report/results.js";
@@ -31,7 +31,7 @@ export interface EngineRunOptions {
   jobs: number;
   noCache: boolean;
   pull: boolean;
-  /** --build-arg values, merged over each request's environment. */
+  /** --build-arg values, merged over each request's buildArgs. */
   buildArgs: Record<string, string>;
   push: boolean;
   failFast: boolean;
@@ -46,7 +46,7 @@ export interface EngineRunOptions {
   /** Default: DOCKER_CONFIG or ~/.docker. */
   dockerConfigDir?: string;
   /** Parents built by another run of the plan (`run --only`): fetched from the registry first. */
-  external?: ExternalParent[];
+  prebuiltParents?: PrebuiltParent[];
   /** Push a build tag that the registry holds with other inputs (it is refused otherwise). */
   overwrite?: boolean;
   /** `--secret`: id -> value, for BuildKit's `RUN --mount=type=secret`; kept out of output and logs. */
@@ -68,7 +68,7 @@ export interface BuildOutcome extends BuildResult {
   logTail?: string[];
 }
 
-export interface RunResult {
+export interface RunOutcome {
   outcomes: BuildOutcome[];
   /** Every build built, and pushed when asked to. */
   ok: boolean;
@@ -81,7 +81,7 @@ export interface RunResult {
  * unreadable docker config, a base the registry can't give); everything that goes wrong later is
  * in the outcomes.
  */
-export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<RunResult> {
+export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<RunOutcome> {
   const schedule = new Schedule(plan.builds);
   const engine = connectEngine();
   const facts = await checkEngine(engine);
@@ -92,7 +92,7 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<R
   // Before any build: bases the plan does not build, from the registry (or refused).
   // Every image a build names from this repository is pinned to the exact image found or built
   // for it in this run: reference -> image id.
-  const pins: Record<string, string> = await prepareBases(engine.docker, creds, plan, opts.external ?? [], opts);
+  const pins: Record<string, string> = await prepareBases(engine.docker, creds, plan, opts.prebuiltParents ?? [], opts);
   // Build tags already in the registry are checked over its HTTP API before anything is built.
   const registry = opts.push ? new RegistryClient(creds) : undefined;
   // Said once, when building starts (after any refusal, which is the run's one line).
@@ -238,7 +238,7 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions): Promise<R
         // parent's, which orders the breadcrumbs of images whose labels leave no history (BuildKit).
         labels: { ...build.request.labels, [buildtimeLabel(build.kind, build.target)]: (Date.now() / 1000).toFixed(3) },
       };
-      const image = await buildRequest(engine.docker, request, {
+      const image = await buildImage(engine.docker, request, {
         rootDir: opts.rootDir, noCache: opts.noCache, pull: opts.pull, buildArgs: opts.buildArgs, creds,
         signal: ctl.signal,
         output: (text) => progress.output(id, text),

@@ -41,7 +41,7 @@ test("an image built on another commit's parent does not match, even with its ow
 
 test("the build tag is pushed before the moving tag; parents are pinned to image ids", () => {
   assert.equal(pushOrder({ tags: ["r/sci/x:1.0", "r/sci/x:1.0-7-abc"] }), ["r/sci/x:1.0-7-abc", "r/sci/x:1.0"]);
-  const pinned = pinParents({ dockerfile: "FROM r/sci/a:1.0 AS a\nFROM busybox:stable\nCOPY --from=r/sci/a:1.0 /a /a\n", environment: {} }, { "r/sci/a:1.0": D });
+  const pinned = pinParents({ dockerfile: "FROM r/sci/a:1.0 AS a\nFROM busybox:stable\nCOPY --from=r/sci/a:1.0 /a /a\n", buildArgs: {} }, { "r/sci/a:1.0": D });
   assert.is(pinned, `FROM ${D} AS a\nFROM busybox:stable\nCOPY --from=${D} /a /a\n`);
 });
 

@@ -3,7 +3,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { planBuilds } from "../../../../src/core/plan/plan-builds.js";
 import { analyzeRepository } from "../../../../src/core/plan/analyze-repository.js";
-import { externalBases } from "../../../../src/core/plan/external-bases.js";
+import { basesNotBuilt } from "../../../../src/core/plan/bases-not-built.js";
 import { checkImageNames, readLayers, type RawLayerFiles } from "../../../../src/core/parse/layer-config.js";
 import { compareVersions } from "../../../../src/core/parse/versions.js";
 import { parseRef } from "../../../../src/core/parse/revision-range.js";
@@ -54,7 +54,7 @@ test("a changed parent rebuilds its child and both final images get compat build
   assert.equal(child.dependsOn, ["sci/nist-basic"]);
   assert.equal(child.reasons, ["built on sci/nist-basic"]);
   assert.equal(p.builds[3].dependsOn, ["sci/nist-basic-2"]);
-  assert.equal(p.builds[3].finalImage, ["nist-basic:2.0-42-f90dbd6", "nist-basic:2.0"]);
+  assert.equal(p.builds[3].finalImages, ["nist-basic:2.0-42-f90dbd6", "nist-basic:2.0"]);
 });
 
 test("tags, labels and build-number names follow the seed", () => {
@@ -234,7 +234,7 @@ test("a numeric version keeps its spelling: 2.10 stays 2.10", () => {
     { kind: "science", dir: "a", config: '{"image": "a", "version": 2.10, "compat": "base"}', dockerfile: "FROM busybox:stable\n" },
     cmp("base", []),
   ];
-  assert.equal(plan(raw, { science: ["a"] }).builds[1].finalImage, ["a:2.10-42-f90dbd6", "a:2.10"]);
+  assert.equal(plan(raw, { science: ["a"] }).builds[1].finalImages, ["a:2.10-42-f90dbd6", "a:2.10"]);
 });
 
 test("# comments in sciserver-image.json are accepted", () => {
@@ -335,7 +335,7 @@ test("a compat fragment's COPY --from a science layer: pointed at --repo, a depe
   const compatOnly = plan(raw, { compat: ["base"] });
   assert.equal(ids(compatOnly), ["rel/a:1.0"]);
   assert.equal(compatOnly.builds[0].dependsOn, []);
-  assert.equal(externalBases(compatOnly).sort(), ["reg.example.org/ci/sci/a:1.0", "reg.example.org/ci/sci/tools:1.0"]);
+  assert.equal(basesNotBuilt(compatOnly).sort(), ["reg.example.org/ci/sci/a:1.0", "reg.example.org/ci/sci/tools:1.0"]);
 });
 
 test("only a path ending in sci/{target} with tag {version} names a science layer", () => {

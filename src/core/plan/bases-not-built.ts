@@ -3,7 +3,7 @@
 // a long-lived agent builds on the registry's image, not on whatever it has cached under the tag.
 import type { Plan } from "../model.js";
 
-export function externalBases(plan: Plan): string[] {
+export function basesNotBuilt(plan: Plan): string[] {
   const built = new Set(plan.builds.flatMap((b) => b.request.tags));
   const bases = new Set<string>();
   for (const b of plan.builds) {
