@@ -2,7 +2,7 @@
 // image references (FROM, COPY/ADD --from, RUN --mount from=), global ARGs and their
 // expansion, and rewriting those references in place.
 
-import { leadingDirective, scanInstructions, sourceSpan, type Instruction } from "./lexer.js";
+import { leadingDirective, scanInstructions, sourceSpan } from "./lexer.js";
 import { expandWord } from "./shell-word.js";
 import { parseWords, whitespaceTokens } from "./words.js";
 

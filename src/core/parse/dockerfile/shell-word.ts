@@ -171,7 +171,6 @@ class ShellWord {
   }
 }
 
-/** Converts a shell glob (*, ?, [...], \x) to a regular-expression source. */
 /** A shell pattern's regular expression; a class the engine would reject (`[z-a]`) matches literally. */
 function patternRegExp(source: string, pattern: string, flags = ""): RegExp {
   try {
@@ -181,6 +180,7 @@ function patternRegExp(source: string, pattern: string, flags = ""): RegExp {
   }
 }
 
+/** Converts a shell glob (*, ?, [...], \x) to a regular-expression source. */
 function globToRegExp(pattern: string): string {
   let out = "";
   for (let i = 0; i < pattern.length; i++) {
