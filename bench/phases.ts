@@ -30,7 +30,7 @@ const { parseRepoConfig } = await import("../src/core/parse/repo-config.js");
 const { determineChanges } = await import("../src/core/plan/changes.js");
 const { analyzeRepository } = await import("../src/core/plan/analyze-repository.js");
 const { planFromAnalysis } = await import("../src/core/plan/plan-builds.js");
-const { parseDockerfile } = await import("../src/core/parse/dockerfile.js");
+const { parseDockerfile } = await import("../src/core/parse/dockerfile/index.js");
 const { describePlan } = await import("../src/executors/dry-run.js");
 mark("load modules");
 

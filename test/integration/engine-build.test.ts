@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { rewriteImageRefs } from "../../src/core/parse/dockerfile.js";
+import { rewriteImageRefs } from "../../src/core/parse/dockerfile/index.js";
 import { checkEngine, connectEngine, executePlan } from "../../src/executors/docker/index.js";
 import { build, cachedStep, capture, filesInImage, makePlan, requireEngine, runOptions, stepLine, TEST_BUILDER, uniqueRepo } from "../helpers/engine.js";
 import { makeRepo } from "../helpers/repo.js";

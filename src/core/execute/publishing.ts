@@ -4,7 +4,7 @@
 // - The immutable build tag `{version}-{n}-{h}` is never moved to an image of other inputs
 //   (unless --overwrite); an image under it with the same inputs digest is reused, not rebuilt.
 // - The moving tag `{version}` is pushed only after the build tag of the same image.
-import { rewriteImageRefs } from "../parse/dockerfile.js";
+import { rewriteImageRefs } from "../parse/dockerfile/index.js";
 import { inputsLabel } from "../requests/inputs-digest.js";
 import type { BuildKind, BuildRequest, Plan } from "../model.js";
 

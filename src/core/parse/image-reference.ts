@@ -102,3 +102,32 @@ export function parseAuthChallenges(header: string): AuthChallenge[] {
   }
   return challenges;
 }
+
+export interface SciReference {
+  target: string;
+  /** The tag; "latest" when none is written. */
+  version: string;
+  /** `sha256:…` when the reference pins a digest. */
+  digest?: string;
+}
+
+/**
+ * The science layer an image reference names by its path: one that ends in `sci/{target}`, with
+ * any registry prefix or none ("reg.example:5000/a/sci/base:2.4" -> base 2.4). Anything else
+ * ("python:3.11", ".../rel/base:2.4") is no science layer. A ":" before the last "/" is a
+ * registry port, not a tag.
+ */
+export function sciReference(image: string): SciReference | undefined {
+  const at = image.indexOf("@");
+  const name = at >= 0 ? image.slice(0, at) : image;
+  const slash = name.lastIndexOf("/");
+  if (slash < 3 || name.slice(slash - 3, slash) !== "sci" || (slash > 3 && name[slash - 4] !== "/")) return undefined;
+  const last = name.slice(slash + 1);
+  const colon = last.indexOf(":");
+  const target = colon >= 0 ? last.slice(0, colon) : last;
+  if (target === "") return undefined;
+  const ref: SciReference = { target, version: colon >= 0 ? last.slice(colon + 1) : "latest" };
+  if (at >= 0) ref.digest = image.slice(at + 1);
+  return ref;
+}
+

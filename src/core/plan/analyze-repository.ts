@@ -4,7 +4,7 @@ import { checkScienceGraph, checkUniqueTargets } from "./check-science-graph.js"
 import { determineDependencies, type LayerDependencies } from "./determine-dependencies.js";
 import { determineFinalLayers } from "./determine-final-layers.js";
 import { parseDockerfileOf } from "./determine-dependencies.js";
-import { dockerfileEnd, parseDockerfileFragment } from "../parse/dockerfile.js";
+import { dockerfileEnd, parseDockerfileFragment } from "../parse/dockerfile/index.js";
 import { topologicalOrder } from "./graph.js";
 import { resolveIncludes } from "./resolve-includes.js";
 import { InputError, type RepoSnapshot } from "../model.js";
@@ -51,13 +51,7 @@ export function analyzeRepository(snapshot: RepoSnapshot, buildArgs: Record<stri
 function checkCompatFragments(snapshot: RepoSnapshot): void {
   for (const c of snapshot.compat) {
     const file = `${c.path}/Dockerfile`;
-    // Fragments are concatenated: a parser directive would silently become a comment.
-    const lines = c.dockerfile.split(/\r?\n/);
-    const first = lines.findIndex((l) => l.trim() !== "");
-    const directive = first >= 0 ? /^\s*#\s*(syntax|escape|check)\s*=/i.exec(lines[first]) : null;
-    if (directive) {
-      throw new InputError(`line ${first + 1}: parser directive "${directive[1]}" has no effect in a compat fragment (directives belong to the generated Dockerfile's top)`, file);
-    }
+    // Also rejects a parser directive at the top, which would silently become a comment.
     const parsed = parseDockerfileOf(c.dockerfile, file, {}, parseDockerfileFragment);
     const stage = parsed.stages[0];
     if (stage) {

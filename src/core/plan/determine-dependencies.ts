@@ -4,7 +4,8 @@
 // is spelled (or none). One that looks like it (`…/sci/x:v`) but names no layer, or pins a digest,
 // is used as written: a warning says so, since it is then pulled from wherever it points.
 import { closestMatch } from "leven";
-import { parseDockerfile, parseDockerfileFragment, sciReference, type ImageRef, type ParsedDockerfile } from "../parse/dockerfile.js";
+import { parseDockerfile, parseDockerfileFragment, type ImageRef, type ParsedDockerfile } from "../parse/dockerfile/index.js";
+import { sciReference } from "../parse/image-reference.js";
 import { InputError, type CompatLayer, type ScienceLayer } from "../model.js";
 
 export interface LayerDependencies {

@@ -2,7 +2,7 @@
 // moving `{version}` tag, whose inline cache metadata says which layers came from which steps)
 // and the images of this repository it builds on. Pure: the request and the run's --repo in,
 // image references out.
-import { parseDockerfile } from "../parse/dockerfile.js";
+import { parseDockerfile } from "../parse/dockerfile/index.js";
 import type { BuildRequest } from "../model.js";
 
 export function registryCacheSources(request: BuildRequest, repo: string, buildArgs: Record<string, string>): string[] {

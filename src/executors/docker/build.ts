@@ -2,7 +2,7 @@
 // BuildKit (`version=2`, see buildkit.ts).
 import type Dockerode from "dockerode";
 import type { Builder } from "../../core/requests/builder-choice.js";
-import { parseDockerfile } from "../../core/parse/dockerfile.js";
+import { parseDockerfile } from "../../core/parse/dockerfile/index.js";
 import type { BuildRequest } from "../../core/model.js";
 import { registryOf, type DockerCredentials, type RegistryAuth } from "../../registry/credentials.js";
 import { collectContext, DOCKERFILE_NAME, packContext } from "./context.js";

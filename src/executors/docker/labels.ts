@@ -11,7 +11,7 @@
 // heredoc is left open, or a label can't be written on one line), the labels go through the
 // parameter as before.
 
-import { dockerfileEnd, type DockerfileEnd } from "../../core/parse/dockerfile.js";
+import { appendInstruction } from "../../core/parse/dockerfile/index.js";
 
 export interface LabelledDockerfile {
   /** The Dockerfile to send. */
@@ -27,24 +27,8 @@ export function labelsInDockerfile(dockerfile: string, labels: Record<string, st
   if (entries.some(([k, v]) => k === "" || k.includes("=") || /[\0\r\n]/.test(k) || /[\0\r\n]/.test(v))) {
     return { dockerfile, labels };
   }
-  // The escape character, and whether a line added at the end would join the last instruction
-  // (a continuation, however hidden behind comment and blank lines, or an open heredoc); a text
-  // the parser refuses is left to the engine to report.
-  let end: DockerfileEnd;
-  try {
-    end = dockerfileEnd(dockerfile);
-  } catch {
-    return { dockerfile, labels };
-  }
-  if (end.open) return { dockerfile, labels };
-  const escape = end.escape;
-
-  // Double quotes: the escape character escapes `"`, `$` and itself there, so `$` is never expanded.
-  const special = escape === "`" ? /["$`]/g : /["$\\]/g;
-  const quote = (s: string) => `"${s.replace(special, (c) => escape + c)}"`;
-  const instruction = `LABEL ${entries.map(([k, v]) => `${quote(k)}=${quote(v)}`).join(" ")}`;
-  const eol = /\r\n/.test(dockerfile) ? "\r\n" : "\n";
-  // Only "\n" ends a line for the parser (a lone "\r" is dropped from the line's end).
-  const sep = dockerfile === "" || dockerfile.endsWith("\n") ? "" : eol;
-  return { dockerfile: `${dockerfile}${sep}${instruction}${eol}`, labels: {} };
+  // Double-quoted keys and values: `$` is never expanded there. Undefined when a line added at the
+  // end would join the last instruction, or the parser refuses the text (left to the engine).
+  const appended = appendInstruction(dockerfile, (quote) => `LABEL ${entries.map(([k, v]) => `${quote(k)}=${quote(v)}`).join(" ")}`);
+  return appended === undefined ? { dockerfile, labels } : { dockerfile: appended, labels: {} };
 }

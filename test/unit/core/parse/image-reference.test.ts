@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { formatImageReference, isLoopbackRegistry, parseAuthChallenges, parseImageReference } from "../../../../src/core/parse/image-reference.js";
+import { formatImageReference, isLoopbackRegistry, parseAuthChallenges, parseImageReference, sciReference } from "../../../../src/core/parse/image-reference.js";
 import { InputError } from "../../../../src/core/model.js";
 import { choosePlatform } from "../../../../src/registry/client.js";
 
@@ -52,6 +52,22 @@ test("a multi-platform index: the asked platform, else the host's, never an atte
   assert.is(choosePlatform([d("unknown", "unknown"), d("linux", "s390x")], undefined, "x").digest, "sha256:linuxs390x");
   assert.throws(() => choosePlatform(entries, "windows/amd64", "h/a:1"),
     (e: unknown) => e instanceof InputError && /h\/a:1 has no windows\/amd64 image \(it has: linux\/arm\/v7, linux\/arm64, linux\/amd64\)/.test(e.message));
+});
+
+// --- sciReference ------------------------------------------------------------------
+
+test("sciReference: a path ending in sci/{target}, with any registry prefix or none", () => {
+  const digest = "sha256:" + "0".repeat(64);
+  assert.equal(sciReference("sci/base:2.4"), { target: "base", version: "2.4" });
+  assert.equal(sciReference("reg.example:5000/a/sci/base:2.4"), { target: "base", version: "2.4" });
+  assert.equal(sciReference("reg.example:5000/a/sci/base"), { target: "base", version: "latest" });
+  assert.equal(sciReference(`localhost:5000/sci/base:2.4@${digest}`), { target: "base", version: "2.4", digest });
+  assert.equal(sciReference(`sci/base@${digest}`), { target: "base", version: "latest", digest });
+  // Not a science layer's path: the last component alone, another directory, a registry host named sci.
+  for (const image of ["python:3.11", "base:2.4", "reg/x/rel/base:2.4", "reg/x/notsci/base:2.4", "sci:5000/base:2.4",
+    "docker.io/library/ubuntu:22.04", "reg/sci/", "scratch"]) {
+    assert.is(sciReference(image), undefined, image);
+  }
 });
 
 test.run();

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { parseDockerfile } from "../../../../src/core/parse/dockerfile.js";
+import { parseDockerfile } from "../../../../src/core/parse/dockerfile/index.js";
 import { labelsInDockerfile } from "../../../../src/executors/docker/labels.js";
 
 const L = { "org.sciserver.science.a.version": "1.0-7-abc1234", "org.sciserver.science.a.buildtime": "1700000000" };

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { dockerfileEnd, parseDockerfile, rewriteImageRefs, sciReference } from "../../../../src/core/parse/dockerfile.js";
+import { appendInstruction, dockerfileEnd, parseDockerfile, parseDockerfileFragment, rewriteImageRefs } from "../../../../../src/core/parse/dockerfile/index.js";
 
 /** Joins lines with "\n" so test Dockerfiles read top to bottom. */
 const df = (...lines: string[]) => lines.join("\n") + "\n";
@@ -405,22 +405,6 @@ test("RUN --mount=...,from= names an image unless it is a stage; it is rewritten
   assert.match(out, /^RUN --mount=type=cache,target=\/c,FROM=m\/cache:1 --mount=from=build,target=\/b /m);
 });
 
-// --- sciReference ------------------------------------------------------------------
-
-test("sciReference: a path ending in sci/{target}, with any registry prefix or none", () => {
-  const digest = "sha256:" + "0".repeat(64);
-  assert.equal(sciReference("sci/base:2.4"), { target: "base", version: "2.4" });
-  assert.equal(sciReference("reg.example:5000/a/sci/base:2.4"), { target: "base", version: "2.4" });
-  assert.equal(sciReference("reg.example:5000/a/sci/base"), { target: "base", version: "latest" });
-  assert.equal(sciReference(`localhost:5000/sci/base:2.4@${digest}`), { target: "base", version: "2.4", digest });
-  assert.equal(sciReference(`sci/base@${digest}`), { target: "base", version: "latest", digest });
-  // Not a science layer's path: the last component alone, another directory, a registry host named sci.
-  for (const image of ["python:3.11", "base:2.4", "reg/x/rel/base:2.4", "reg/x/notsci/base:2.4", "sci:5000/base:2.4",
-    "docker.io/library/ubuntu:22.04", "reg/sci/", "scratch"]) {
-    assert.is(sciReference(image), undefined, image);
-  }
-});
-
 // --- dockerfileEnd -----------------------------------------------------------------
 
 test("dockerfileEnd: an instruction continued past the end, however the continuation is hidden", () => {
@@ -565,6 +549,24 @@ test("rewriteImageRefs keeps CRLF line endings and the escape directive", () => 
 test("rewriteImageRefs with no matching keys returns the text unchanged", () => {
   const text = df("FROM a:1", "COPY --from=b:2 / /");
   assert.is(rewriteImageRefs(text, { "c:3": "d:4", constructor: "x" }), text);
+});
+
+// --- parseDockerfileFragment, appendInstruction --------------------------------------
+
+test("parseDockerfileFragment: a parser directive at the top (after blank lines too) is an error", () => {
+  assert.throws(() => parseDockerfileFragment("# escape=`\nRUN true\n"), /^Dockerfile line 1: parser directive "escape" has no effect/);
+  assert.throws(() => parseDockerfileFragment("\n\n# Syntax=x\n"), /^Dockerfile line 3: parser directive "Syntax" has no effect/);
+  assert.equal(parseDockerfileFragment("# a comment\n# escape=`\nCOPY --from=reg/x/a:1 / /\n").imageRefs, [
+    { image: "reg/x/a:1", line: 3, kind: "copy-from" },
+  ]);
+});
+
+test("appendInstruction: quoted for the escape character, after the text's last line ending", () => {
+  const label = (q: (s: string) => string) => `LABEL ${q("k")}=${q('a"$b\\c`')}`;
+  assert.is(appendInstruction("FROM a", label), 'FROM a\nLABEL "k"="a\\"\\$b\\\\c`"\n');
+  assert.is(appendInstruction("# escape=`\r\nFROM a\r\n", label), '# escape=`\r\nFROM a\r\nLABEL "k"="a`"`$b\\c``"\r\n');
+  assert.is(appendInstruction("FROM a \\\n", label), undefined);
+  assert.is(appendInstruction("# escape=x\nFROM a\n", label), undefined);
 });
 
 test.run();

@@ -1,0 +1,263 @@
+// What the instructions mean for the images a Dockerfile depends on: stages (FROM ... AS),
+// image references (FROM, COPY/ADD --from, RUN --mount from=), global ARGs and their
+// expansion, and rewriting those references in place.
+
+import { leadingDirective, scanInstructions, sourceSpan } from "./lexer.js";
+import { expandWord } from "./shell-word.js";
+import { parseWords, whitespaceTokens } from "./words.js";
+
+export interface ImageRef {
+  /** The image reference after ARG substitution, e.g. "registry.example.org/x/sci/base:2.4" */
+  image: string;
+  /** 1-based line number where the instruction starts */
+  line: number;
+  /** `COPY/ADD --from=`, `RUN --mount=…,from=`. */
+  kind: "from" | "copy-from" | "mount-from";
+}
+
+export interface Stage {
+  /** The stage name from `AS name`, as written. Docker compares stage names case-insensitively. */
+  name?: string;
+  /** The base after ARG substitution: an image reference, "scratch" or an earlier stage's name. */
+  base: string;
+  /** 1-based line number of the FROM instruction */
+  line: number;
+}
+
+export interface ParsedDockerfile {
+  stages: Stage[];
+  /** External image references: FROM bases and COPY/ADD --from values that are NOT earlier stage names (case-insensitive), numeric stage indexes, or "scratch". Deduplicated order of appearance is fine but keep line numbers of first appearance. */
+  imageRefs: ImageRef[];
+  /** Build-arg names declared before the first FROM (global ARGs) with their defaults (undefined if none) */
+  globalArgs: Record<string, string | undefined>;
+}
+
+/**
+ * Parses a Dockerfile and reports its stages, the external images it depends
+ * on and its global ARGs.
+ *
+ * `buildArgs` are `--build-arg` values. As in Docker they only override ARGs
+ * that are declared before the first FROM; the one exception are BuildKit's
+ * predefined platform args (TARGETARCH, BUILDPLATFORM, ...), which Docker
+ * defines in the global scope without a declaration, so callers may supply
+ * them here.
+ *
+ * `globalArgs` reports each global ARG's default after quote removal and
+ * expansion of earlier ARGs, not the buildArgs override.
+ *
+ * Throws an Error naming the line for input Docker itself rejects: a FROM
+ * without exactly `image` or `image AS name`, an unterminated heredoc, an
+ * invalid or repeated parser directive.
+ */
+export function parseDockerfile(text: string, buildArgs: Record<string, string> = {}): ParsedDockerfile {
+  const { stages, occurrences, globalArgs } = analyze(text, buildArgs);
+  return { stages, imageRefs: externalRefs(occurrences), globalArgs };
+}
+
+function externalRefs(occurrences: Occurrence[]): ImageRef[] {
+  const imageRefs: ImageRef[] = [];
+  const seen = new Set<string>();
+  for (const o of occurrences) {
+    if (!o.external || seen.has(o.image)) continue;
+    seen.add(o.image);
+    imageRefs.push({ image: o.image, line: o.line, kind: o.kind });
+  }
+  return imageRefs;
+}
+
+/**
+ * Parses a Dockerfile fragment that is appended after a FROM (a compat layer's Dockerfile), as
+ * it is read there: its ARGs belong to that stage, so only `buildArgs` of BuildKit's predefined
+ * platform args expand in `--from`. Its FROM lines, if any, are reported as stages. Throws for a
+ * parser directive at its top (see leadingDirective), as well as for what parseDockerfile rejects.
+ */
+export function parseDockerfileFragment(text: string, buildArgs: Record<string, string> = {}): ParsedDockerfile {
+  // Fragments are concatenated: a parser directive would silently become a comment.
+  const directive = leadingDirective(text);
+  if (directive) {
+    throw new Error(`Dockerfile line ${directive.line}: parser directive "${directive.name}" has no effect in a compat fragment (directives belong to the generated Dockerfile's top)`);
+  }
+  const { stages, occurrences, globalArgs } = analyze(text, buildArgs, true);
+  return { stages, imageRefs: externalRefs(occurrences), globalArgs };
+}
+
+/** Returns the Dockerfile text with every FROM base, COPY/ADD --from and RUN --mount from= value whose *resolved* reference (after ARG substitution) is a key of `map` replaced by the map's value (the whole reference, literally; the ARG usage is replaced by the literal). All other bytes of the text are unchanged. */
+export function rewriteImageRefs(
+  text: string,
+  map: Record<string, string>,
+  buildArgs: Record<string, string> = {},
+): string {
+  const { occurrences } = analyze(text, buildArgs);
+  // Only external references are rewritten: a stage name, a stage index or
+  // "scratch" is not an image, even if the map happens to have that key.
+  const edits = occurrences
+    .filter((o) => o.external && o.span !== undefined && Object.hasOwn(map, o.image))
+    .map((o) => ({ start: o.span![0], end: o.span![1], value: map[o.image] }))
+    .sort((a, b) => b.start - a.start);
+  let out = text;
+  for (const e of edits) out = out.slice(0, e.start) + e.value + out.slice(e.end);
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Analysis: stages, references and global ARGs
+
+interface Occurrence {
+  image: string;
+  line: number;
+  kind: ImageRef["kind"];
+  /** Whether the reference names an image (rather than a stage, an index or scratch). */
+  external: boolean;
+  /** [start, end) in the original text of the word that spells the reference. */
+  span?: [number, number];
+}
+
+interface Analysis {
+  stages: Stage[];
+  occurrences: Occurrence[];
+  globalArgs: Record<string, string | undefined>;
+}
+
+/**
+ * Args BuildKit defines in the global scope by itself (from --platform and
+ * the target). They are usable in FROM without an ARG declaration.
+ */
+const PREDEFINED_GLOBAL_ARGS = new Set([
+  "BUILDPLATFORM", "BUILDOS", "BUILDOSVERSION", "BUILDARCH", "BUILDVARIANT",
+  "TARGETPLATFORM", "TARGETOS", "TARGETOSVERSION", "TARGETARCH", "TARGETVARIANT", "TARGETSTAGE",
+]);
+
+function analyze(text: string, buildArgs: Record<string, string>, fragment = false): Analysis {
+  const { instructions, escape, open } = scanInstructions(text);
+  if (open?.kind === "heredoc") throw new Error(`Dockerfile line ${open.line}: unterminated heredoc <<${open.heredoc}`);
+  const env = new Map<string, string>();
+  for (const name of Object.keys(buildArgs)) {
+    if (PREDEFINED_GLOBAL_ARGS.has(name)) env.set(name, buildArgs[name]);
+  }
+  const globalArgs: Record<string, string | undefined> = {};
+  const stages: Stage[] = [];
+  const occurrences: Occurrence[] = [];
+  const copyFroms: Occurrence[] = [];
+  const stageNamesSoFar = new Set<string>();
+  // A fragment comes after a FROM: its ARGs are stage-scoped and never reach --from.
+  let seenFrom = fragment;
+
+  for (const ins of instructions) {
+    switch (ins.cmd) {
+      case "arg": {
+        // ARGs after the first FROM are stage-scoped and never reach FROM.
+        if (seenFrom) break;
+        for (const word of parseWords(ins.text.slice(ins.argsStart), escape)) {
+          const eq = word.indexOf("=");
+          const key = eq >= 0 ? word.slice(0, eq) : word;
+          if (key === "") continue; // Docker rejects it; nothing to record
+          // Like BuildKit's buildMetaArgs: a default may use earlier global
+          // ARGs; a build arg replaces the value of a declared ARG; an ARG
+          // without default or build arg leaves the variable as it was.
+          const def = eq >= 0 ? expandWord(word.slice(eq + 1), env, escape) : undefined;
+          setOwn(globalArgs, key, def);
+          const value = Object.hasOwn(buildArgs, key) ? buildArgs[key] : def;
+          if (value !== undefined) env.set(key, value);
+        }
+        break;
+      }
+      case "from": {
+        seenFrom = true;
+        const tokens = whitespaceTokens(ins.text, ins.argsStart);
+        let name: string | undefined;
+        if (tokens.length === 3 && tokens[1].value.toLowerCase() === "as") {
+          name = tokens[2].value;
+        } else if (tokens.length !== 1) {
+          throw new Error(`Dockerfile line ${ins.line}: FROM requires either one or three arguments (image [AS name])`);
+        }
+        const base = expandWord(tokens[0].value, env, escape);
+        // Only stages defined *before* this one can be a base (BuildKit
+        // registers a stage's name after resolving its base), so
+        // `FROM x AS x` still pulls the image x.
+        const isStage = stageNamesSoFar.has(base.toLowerCase());
+        occurrences.push({
+          image: base,
+          line: ins.line,
+          kind: "from",
+          external: base !== "" && !isStage && !isScratch(base),
+          span: sourceSpan(ins, tokens[0].start, tokens[0].end),
+        });
+        stages.push(name === undefined ? { base, line: ins.line } : { name, base, line: ins.line });
+        if (name !== undefined) stageNamesSoFar.add(name.toLowerCase());
+        break;
+      }
+      case "copy":
+      case "add": {
+        const flag = ins.flags.find((f) => f.value.startsWith("--from="));
+        if (!flag) break;
+        // BuildKit itself refuses variables in --from; expanding them with
+        // the global ARGs (what FROM would see) is the useful approximation.
+        const image = expandWord(flag.value.slice("--from=".length), env, escape);
+        const raw = ins.text.slice(flag.rawStart, flag.rawEnd);
+        const occ: Occurrence = { image, line: ins.line, kind: "copy-from", external: false };
+        // The span is only known when the flag name is written plainly.
+        if (raw.startsWith("--from=") && flag.rawEnd > flag.rawStart + "--from=".length) {
+          occ.span = sourceSpan(ins, flag.rawStart + "--from=".length, flag.rawEnd);
+        }
+        occurrences.push(occ);
+        copyFroms.push(occ);
+        break;
+      }
+      case "run": {
+        // `--mount=type=bind,from=image,…` (and type=cache): a stage or an image to mount.
+        for (const flag of ins.flags) {
+          if (!flag.value.startsWith("--mount=")) continue;
+          const from = mountFrom(flag.value.slice("--mount=".length));
+          if (from === undefined) continue;
+          const occ: Occurrence = { image: expandWord(from.value, env, escape), line: ins.line, kind: "mount-from", external: false };
+          // As for --from, the span is only known when the flag is written plainly.
+          const raw = ins.text.slice(flag.rawStart, flag.rawEnd);
+          if (raw === flag.value && from.value !== "") {
+            const start = flag.rawStart + "--mount=".length + from.start;
+            occ.span = sourceSpan(ins, start, start + from.value.length);
+          }
+          occurrences.push(occ);
+          copyFroms.push(occ);
+        }
+        break;
+      }
+    }
+  }
+
+  // BuildKit looks --from names up among all stages of the file (one defined
+  // later is an error there, never an image pull), so classify at the end.
+  const allStageNames = new Set(stages.filter((s) => s.name !== undefined).map((s) => s.name!.toLowerCase()));
+  for (const occ of copyFroms) {
+    occ.external =
+      occ.image !== "" &&
+      !/^[+-]?\d+$/.test(occ.image) && // stage index, as strconv.Atoi reads it
+      !allStageNames.has(occ.image.toLowerCase()) &&
+      !isScratch(occ.image);
+  }
+  return { stages, occurrences, globalArgs };
+}
+
+/**
+ * The `from` field of a `--mount` value: comma-separated `key=value` fields, keys compared
+ * case-insensitively, as BuildKit reads them (a CSV record: quotes are removed, which the caller
+ * sees as a raw text that differs from the value). `start`: its value's index in `mount`.
+ */
+function mountFrom(mount: string): { value: string; start: number } | undefined {
+  let start = 0;
+  for (const field of mount.split(",")) {
+    const eq = field.indexOf("=");
+    if (eq >= 0 && field.slice(0, eq).trim().toLowerCase() === "from") return { value: field.slice(eq + 1), start: start + eq + 1 };
+    start += field.length + 1;
+  }
+  return undefined;
+}
+
+function isScratch(image: string): boolean {
+  return image.toLowerCase() === "scratch";
+}
+
+/** Assigns an own property even for keys like "__proto__". */
+function setOwn(obj: Record<string, string | undefined>, key: string, value: string | undefined): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
