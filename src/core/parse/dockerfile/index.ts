@@ -1,6 +1,6 @@
 // The Dockerfile parser's public surface; everything else in this folder is internal.
 //
-//   parseDockerfile(text, buildArgs?)          stages, external image references, global ARGs
+//   parseDockerfile(text, buildArgs?)          stages, image references (not stages), global ARGs
 //   parseDockerfileFragment(text, buildArgs?)  the same for a fragment appended after a FROM
 //   rewriteImageRefs(text, map, buildArgs?)    the text with references replaced, other bytes kept
 //   dockerfileEnd(text)                        the escape character; whether the text ends open

@@ -33,7 +33,7 @@ export interface ParsedDockerfile {
 }
 
 /**
- * Parses a Dockerfile and reports its stages, the external images it depends
+ * Parses a Dockerfile and reports its stages, the images (not stages) it depends
  * on and its global ARGs.
  *
  * `buildArgs` are `--build-arg` values. As in Docker they only override ARGs
@@ -51,14 +51,14 @@ export interface ParsedDockerfile {
  */
 export function parseDockerfile(text: string, buildArgs: Record<string, string> = {}): ParsedDockerfile {
   const { stages, occurrences, globalArgs } = analyze(text, buildArgs);
-  return { stages, imageRefs: externalRefs(occurrences), globalArgs };
+  return { stages, imageRefs: imageRefsOf(occurrences), globalArgs };
 }
 
-function externalRefs(occurrences: Occurrence[]): ImageRef[] {
+function imageRefsOf(occurrences: Occurrence[]): ImageRef[] {
   const imageRefs: ImageRef[] = [];
   const seen = new Set<string>();
   for (const o of occurrences) {
-    if (!o.external || seen.has(o.image)) continue;
+    if (!o.namesImage || seen.has(o.image)) continue;
     seen.add(o.image);
     imageRefs.push({ image: o.image, line: o.line, kind: o.kind });
   }
@@ -78,7 +78,7 @@ export function parseDockerfileFragment(text: string, buildArgs: Record<string, 
     throw new Error(`Dockerfile line ${directive.line}: parser directive "${directive.name}" has no effect in a compat fragment (directives belong to the generated Dockerfile's top)`);
   }
   const { stages, occurrences, globalArgs } = analyze(text, buildArgs, true);
-  return { stages, imageRefs: externalRefs(occurrences), globalArgs };
+  return { stages, imageRefs: imageRefsOf(occurrences), globalArgs };
 }
 
 /** Returns the Dockerfile text with every FROM base, COPY/ADD --from and RUN --mount from= value whose *resolved* reference (after ARG substitution) is a key of `map` replaced by the map's value (the whole reference, literally; the ARG usage is replaced by the literal). All other bytes of the text are unchanged. */
@@ -88,10 +88,10 @@ export function rewriteImageRefs(
   buildArgs: Record<string, string> = {},
 ): string {
   const { occurrences } = analyze(text, buildArgs);
-  // Only external references are rewritten: a stage name, a stage index or
+  // Only references to images are rewritten: a stage name, a stage index or
   // "scratch" is not an image, even if the map happens to have that key.
   const edits = occurrences
-    .filter((o) => o.external && o.span !== undefined && Object.hasOwn(map, o.image))
+    .filter((o) => o.namesImage && o.span !== undefined && Object.hasOwn(map, o.image))
     .map((o) => ({ start: o.span![0], end: o.span![1], value: map[o.image] }))
     .sort((a, b) => b.start - a.start);
   let out = text;
@@ -107,7 +107,7 @@ interface Occurrence {
   line: number;
   kind: ImageRef["kind"];
   /** Whether the reference names an image (rather than a stage, an index or scratch). */
-  external: boolean;
+  namesImage: boolean;
   /** [start, end) in the original text of the word that spells the reference. */
   span?: [number, number];
 }
@@ -179,7 +179,7 @@ function analyze(text: string, buildArgs: Record<string, string>, fragment = fal
           image: base,
           line: ins.line,
           kind: "from",
-          external: base !== "" && !isStage && !isScratch(base),
+          namesImage: base !== "" && !isStage && !isScratch(base),
           span: sourceSpan(ins, tokens[0].start, tokens[0].end),
         });
         stages.push(name === undefined ? { base, line: ins.line } : { name, base, line: ins.line });
@@ -194,7 +194,7 @@ function analyze(text: string, buildArgs: Record<string, string>, fragment = fal
         // the global ARGs (what FROM would see) is the useful approximation.
         const image = expandWord(flag.value.slice("--from=".length), env, escape);
         const raw = ins.text.slice(flag.rawStart, flag.rawEnd);
-        const occ: Occurrence = { image, line: ins.line, kind: "copy-from", external: false };
+        const occ: Occurrence = { image, line: ins.line, kind: "copy-from", namesImage: false };
         // The span is only known when the flag name is written plainly.
         if (raw.startsWith("--from=") && flag.rawEnd > flag.rawStart + "--from=".length) {
           occ.span = sourceSpan(ins, flag.rawStart + "--from=".length, flag.rawEnd);
@@ -209,7 +209,7 @@ function analyze(text: string, buildArgs: Record<string, string>, fragment = fal
           if (!flag.value.startsWith("--mount=")) continue;
           const from = mountFrom(flag.value.slice("--mount=".length));
           if (from === undefined) continue;
-          const occ: Occurrence = { image: expandWord(from.value, env, escape), line: ins.line, kind: "mount-from", external: false };
+          const occ: Occurrence = { image: expandWord(from.value, env, escape), line: ins.line, kind: "mount-from", namesImage: false };
           // As for --from, the span is only known when the flag is written plainly.
           const raw = ins.text.slice(flag.rawStart, flag.rawEnd);
           if (raw === flag.value && from.value !== "") {
@@ -228,7 +228,7 @@ function analyze(text: string, buildArgs: Record<string, string>, fragment = fal
   // later is an error there, never an image pull), so classify at the end.
   const allStageNames = new Set(stages.filter((s) => s.name !== undefined).map((s) => s.name!.toLowerCase()));
   for (const occ of copyFroms) {
-    occ.external =
+    occ.namesImage =
       occ.image !== "" &&
       !/^[+-]?\d+$/.test(occ.image) && // stage index, as strconv.Atoi reads it
       !allStageNames.has(occ.image.toLowerCase()) &&
