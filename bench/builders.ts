@@ -22,11 +22,10 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { connectEngine, type Engine } from "../src/executors/docker/engine.js";
-import { DEFAULT_JOBS_OPTIONS, generateRepo, positiveInts, runCli } from "./jobs.js";
-import { PROJECT_ROOT } from "./plan.js";
+import { DEFAULT_JOBS_OPTIONS, generateRepo, runCli } from "./jobs.js";
+import { CLI, PROJECT_ROOT, positiveInts, table } from "./report.js";
 
 const BASE = "busybox:stable";
-const CLI = join(PROJECT_ROOT, "dist", "src", "cli", "main.js");
 const MAX_LOAD = 2.5;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -228,8 +227,7 @@ async function main(): Promise<void> {
     out.push(
       `Median (the lower of an even count; min–max) of ${rounds} rounds; engine ${version.Version} (API ${version.ApiVersion}), ${cpus().length} cores; 1-minute load at each measurement's start in the last column.`,
       "",
-      "| family | builder | cold | steps, cold | warm | steps, warm | load |",
-      "| --- | --- | --- | --- | --- | --- | --- |",
+      ...table(["family", "builder", "cold", "steps, cold", "warm", "steps, warm", "load"], "lllllll", []),
       // --builder auto: science/astro-base's `# syntax=` frontend is not reachable offline, so auto builds that one classic.
       ...await coldWarm("examples (7 builds)", examples, v.registry, first, rounds, { classic: "classic", "BuildKit (auto)": "auto" }, []),
       ...await coldWarm(`jobs (${DEFAULT_JOBS_OPTIONS.chains * (DEFAULT_JOBS_OPTIONS.length + 1)} builds, --jobs 6)`, jobs, v.registry, first, rounds,
@@ -244,7 +242,7 @@ async function main(): Promise<void> {
     const fresh = connectEngine({ DOCKER_HOST: v["fresh-host"] });
     out.push(
       "", `Fresh agent: median (min–max) of ${rounds} rounds, as above, on an emptied second engine (${fresh.address}).`, "",
-      "| second engine builds | wall | steps | load |", "| --- | --- | --- | --- |",
+      ...table(["second engine builds", "wall", "steps", "load"], "llll", []),
       ...await freshAgent(v.registry, first, fresh, rounds),
     );
   }

@@ -12,27 +12,28 @@
 // from the moment its `built` line arrives on the CLI's stderr; CPU from /proc/stat (the whole
 // machine) and /usr/bin/time (the CLI itself).
 //
-//   npx tsc -p tsconfig.json && node dist/bench/jobs.js [--runs 3] [--jobs 1,2,3,6] [--chains 6]
+//   npm run build && node dist/bench/jobs.js [--runs 3] [--jobs 1,2,3,6] [--chains 6]
 //       [--length 2] [--seconds 2] [--cli dist/src/cli/main.js] [--write] [--json FILE]
 //   node dist/bench/jobs.js --render FILE [--write]     the report of an earlier --json, re-rendered
 //
-// Standalone it prints the markdown (`--write` puts it into BENCH.md's jobs section instead);
-// `bench/run.ts` imports runJobsBench() and does the same. DOCKER_HOST must name the engine, and the
-// base image (IB_BENCH_BASE, default busybox:stable) must be in it.
+// Standalone it prints the markdown (`--write` puts it into BENCH.md's jobs-bench section instead);
+// `npm run bench` runs it too. DOCKER_HOST must name the engine, and the base image (IB_BENCH_BASE,
+// default busybox:stable) must be in it. BENCH.md's "Jobs" section describes the method.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import {
+  CLI, PROJECT_ROOT, childEnv, haveTime, logTargets, measuredLine, positiveInts, projectCommit, range, readTimed, stats, table,
+  targetsTable, timed, writeSection, type Stats, type Target,
+} from "./report.js";
 import { packContext, DOCKERFILE_NAME } from "../src/executors/docker/context.js";
 import { checkEngine, connectEngine, type Engine } from "../src/executors/docker/engine.js";
 import { labelsInDockerfile } from "../src/executors/docker/labels.js";
 import { messageError, readMessages } from "../src/executors/docker/messages.js";
 
-const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
-const PROJECT_ROOT = join(here, "..", "..");
-const TIME = "/usr/bin/time";
 
 export interface JobsBenchOptions {
   /** Independent chains. */
@@ -58,16 +59,10 @@ export const DEFAULT_JOBS_OPTIONS: JobsBenchOptions = {
   seconds: 2,
   jobs: [1, 2, 3, 6],
   runs: 3,
-  cli: join(PROJECT_ROOT, "dist", "src", "cli", "main.js"),
+  cli: CLI,
   base: process.env.IB_BENCH_BASE ?? "busybox:stable",
   log: (line) => process.stderr.write(`${line}\n`),
 };
-
-export interface Stats {
-  median: number;
-  min: number;
-  max: number;
-}
 
 export interface BuildSample {
   id: string;
@@ -160,17 +155,9 @@ export interface JobsBenchResult {
 // ---------------------------------------------------------------------------
 // Helpers
 
-function stats(values: number[]): Stats {
-  if (values.length === 0) return { median: NaN, min: NaN, max: NaN };
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return { median, min: sorted[0], max: sorted[sorted.length - 1] };
-}
-
 const s1 = (ms: number) => (ms / 1000).toFixed(ms < 10_000 ? 2 : 1);
-const fmt = (x: Stats) => `${s1(x.median)} s (${s1(x.min)}–${s1(x.max)})`;
-const pct = (x: Stats) => `${(x.median * 100).toFixed(0)}% (${(x.min * 100).toFixed(0)}–${(x.max * 100).toFixed(0)})`;
+const fmt = (x: Stats) => range(x, s1, " s");
+const pct = (x: Stats) => range(x, (v) => (v * 100).toFixed(0), "%");
 
 /** Jiffies of the whole machine: busy (everything but idle and iowait) and total. */
 function cpuTicks(): { busy: number; total: number } {
@@ -180,26 +167,7 @@ function cpuTicks(): { busy: number; total: number } {
 }
 const TICK_MS = 1000 / 100; // USER_HZ is 100 on Linux
 
-const haveTime = existsSync(TIME) && spawnSync(TIME, ["-f", "%U", "true"]).status === 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function childEnv(): { env: NodeJS.ProcessEnv; stripped: string[] } {
-  const env = { ...process.env };
-  const stripped: string[] = [];
-  for (const k of ["NODE_EXTRA_CA_CERTS", "NODE_OPTIONS"]) {
-    if (env[k] !== undefined) {
-      stripped.push(k);
-      delete env[k];
-    }
-  }
-  return { env, stripped };
-}
-
-function projectCommit(): string {
-  const r = spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: PROJECT_ROOT, encoding: "utf8" });
-  const dirty = spawnSync("git", ["status", "--porcelain", "--", "src"], { cwd: PROJECT_ROOT, encoding: "utf8" }).stdout.trim();
-  return `${r.stdout.trim()}${dirty ? " + uncommitted changes in src/" : ""}`;
-}
 
 // ---------------------------------------------------------------------------
 // The repository
@@ -244,8 +212,7 @@ interface Spawned {
 
 export function runCli(cli: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, scratch: string): Promise<Spawned> {
   const timeFile = join(scratch, "time.txt");
-  rmSync(timeFile, { force: true });
-  const command = haveTime ? [TIME, "-f", "%U %S", "-o", timeFile, process.execPath, cli, ...args] : [process.execPath, cli, ...args];
+  const command = haveTime ? timed(timeFile, [process.execPath, cli, ...args]) : [process.execPath, cli, ...args];
   return new Promise((done, fail) => {
     const ends = new Map<string, number>();
     let stderr = "";
@@ -267,11 +234,7 @@ export function runCli(cli: string, args: string[], cwd: string, env: NodeJS.Pro
     child.on("error", fail);
     child.on("close", (code) => {
       const wallMs = now();
-      let cpuMs: number | undefined;
-      if (haveTime && existsSync(timeFile)) {
-        const [user, sys] = readFileSync(timeFile, "utf8").trim().split("\n").pop()!.split(" ").map(Number);
-        if (Number.isFinite(user) && Number.isFinite(sys)) cpuMs = (user + sys) * 1000;
-      }
+      const cpuMs = haveTime && existsSync(timeFile) ? readTimed(timeFile).cpuMs : undefined;
       done({ code: code ?? -1, wallMs, cpuMs, stderr, ends });
     });
   });
@@ -498,41 +461,31 @@ export async function runJobsBench(partial: Partial<JobsBenchOptions> = {}): Pro
 }
 
 // ---------------------------------------------------------------------------
-// Report
+// Report: the generated part of BENCH.md's Jobs section (the prose around it is BENCH.md's own)
 
-interface JobsTarget {
-  what: string;
-  target: string;
-  measured: string;
-  met: boolean;
-}
-
-/** Reference wall time at K: start-up + tail + the path's sleep + the path's empty builds at `overheadAt`. */
+/** Reference wall time: start-up + tail + the path's sleep + the path's empty builds measured at --jobs `overheadAt`. */
 function reference(r: JobsBenchResult, overheadAt: number): number {
   const p = r.perJobs.find((x) => x.jobs === overheadAt)!;
   return r.startup.median + r.tail.median + r.criticalSleepMs + r.options.length * p.emptyScience.median + p.emptyCompat.median;
 }
 
-export function jobsTargets(r: JobsBenchResult): JobsTarget[] {
+export function jobsTargets(r: JobsBenchResult): Target[] {
   const one = r.perJobs.find((x) => x.jobs === 1)!;
   const kMax = Math.max(...r.options.jobs);
   const top = r.perJobs.find((x) => x.jobs === kMax)!;
-  const ref1 = reference(r, 1);
-  const refK = reference(r, kMax);
+  const against = (overheadAt: number, how: string): Target => {
+    const ref = reference(r, overheadAt);
+    return {
+      what: `--jobs ${kMax} against the critical path plus per-build overhead measured ${how} (empty builds, --jobs ${overheadAt})`,
+      target: "≤ 1.3×",
+      measured: `${s1(top.sleep.median)} s / ${s1(ref)} s = ${(top.sleep.median / ref).toFixed(2)}× (worst run ${(top.sleep.max / ref).toFixed(2)}×)`,
+      met: top.sleep.median <= 1.3 * ref,
+    };
+  };
   const speedup = one.sleep.median / top.sleep.median;
   return [
-    {
-      what: `--jobs ${kMax} against the critical path plus per-build overhead measured alone (empty builds, --jobs 1)`,
-      target: "≤ 1.3×",
-      measured: `${s1(top.sleep.median)} s / ${s1(ref1)} s = ${(top.sleep.median / ref1).toFixed(2)}× (worst run ${(top.sleep.max / ref1).toFixed(2)}×)`,
-      met: top.sleep.median <= 1.3 * ref1,
-    },
-    {
-      what: `--jobs ${kMax} against the critical path plus per-build overhead measured the same way (empty builds, --jobs ${kMax})`,
-      target: "≤ 1.3×",
-      measured: `${s1(top.sleep.median)} s / ${s1(refK)} s = ${(top.sleep.median / refK).toFixed(2)}× (worst run ${(top.sleep.max / refK).toFixed(2)}×)`,
-      met: top.sleep.median <= 1.3 * refK,
-    },
+    against(1, "alone"),
+    against(kMax, "the same way"),
     {
       what: `speed-up of --jobs ${kMax} over --jobs 1, ${r.options.chains} independent chains`,
       target: "≥ 3×",
@@ -550,210 +503,56 @@ export function jobsMarkdown(r: JobsBenchResult): string {
   const top = r.perJobs.find((x) => x.jobs === kMax)!;
   const d = r.decomposition;
   const total = r.builds.science + r.builds.compat;
-  const lines: string[] = [];
-  const push = (...l: string[]) => lines.push(...l);
-  const ref1 = reference(r, 1);
-  const refK = reference(r, kMax);
-  const cli = top.cliCpuSleep;
-
-  push(
-    `Measured ${r.date.slice(0, 16).replace("T", " ")} UTC on image-builder ${r.commit}; the whole jobs benchmark took ${r.seconds.toFixed(0)} s.`,
-    "",
-    "### Method",
-    "",
-    `- \`bench/jobs.ts\` generates a git repository under the OS temp dir: ${o.chains} independent chains of ${o.length} science layers`,
-    `  (\`science/c<i>-1\` \`FROM ${o.base}\`, \`science/c<i>-<k>\` \`FROM sci/c<i>-<k-1>:1.0\`), each layer a single \`RUN sleep ${o.seconds}\`;`,
-    `  each chain's last layer is a final image with the same tiny compat layer (one \`LABEL\`). \`--all\` plans`,
-    `  ${r.builds.science} science and ${r.builds.compat} compat builds; every chain is ${r.builds.onPath} builds long (${o.length} science, then the compat build).`,
-    "- A second repository, identical but for `RUN true` instead of the sleep, gives the **overhead per build**: what the",
-    "  engine and the CLI spend on a build that does nothing, measured the same way at every `--jobs`.",
-    `- The real CLI builds each repository with \`--jobs\` ${o.jobs.join(", ")}, \`--no-cache\`, no push, under a new \`--repo\``,
-    "  every run; its images are removed after each run (not timed). One unmeasured warm-up, then",
-    `  ${o.runs} rounds, each running every \`--jobs\` value on both repositories, so drift affects all alike.`,
-    "- Wall time: a monotonic clock around the spawn. Each build's duration: `--results` (from the moment the",
-    "  scheduler starts it until the engine has committed, tagged and reported its image). Each build's end: when",
-    "  its `built` line arrives on the CLI's stderr, so start = end − duration gives a timeline. CPU: `/proc/stat`",
-    "  for the whole machine (engine, containers, CLI) and `/usr/bin/time` for the CLI alone.",
-    `- **Critical path**: the longest chain's summed sleep, ${s1(r.criticalSleepMs)} s (the compat build sleeps nothing). The reference a`,
-    "  perfect scheduler could reach is that plus the path's per-build overhead (" +
-      `${o.length} empty science builds and 1 empty compat build) plus the CLI's start-up before the first build and its exit after the last.`,
-    "",
-    "### Machine",
+  const refLine = (p: PerJobs, start: string) =>
+    `${start} + ${s1(r.criticalSleepMs)} s sleep + ${o.length} × ${s1(p.emptyScience.median)} s + ${s1(p.emptyCompat.median)} s = **${s1(reference(r, p.jobs))} s**`;
+  const emptyOneCpu = stats(r.samples.filter((x) => x.plan === "empty" && x.jobs === 1).map((x) => x.machineCpuMs));
+  const ms = (x: number) => `${x.toFixed(0)} ms`;
+  const a = r.anatomy;
+  return [
+    measuredLine(r.date, r.commit, "jobs benchmark", r.seconds),
     "",
     `- ${m.cpus} cores (${m.cpuModel}), ${m.memoryGB.toFixed(1)} GB memory, ${m.kernel}; Node ${m.node}`,
-    `- Docker Engine ${r.engine.version} (API ${r.engine.apiVersion}), storage driver ${r.engine.driver}, ${r.engine.ncpu} CPUs, at \`${r.engine.address}\` (the test suite's private engine); builder: ${r.engine.builder}`,
+    `- Docker Engine ${r.engine.version} (API ${r.engine.apiVersion}), storage driver ${r.engine.driver}, ${r.engine.ncpu} CPUs, at \`${r.engine.address}\`; builder: ${r.engine.builder}`,
     `- load average (1, 5, 15 min) before: ${m.loadBefore.map((x) => x.toFixed(2)).join(", ")}; after: ${m.loadAfter.map((x) => x.toFixed(2)).join(", ")}`,
     ...(m.strippedEnv.length ? [`- the CLI runs without ${m.strippedEnv.map((e) => `\`${e}\``).join(", ")}, as in the planning benchmark`] : []),
-    "",
-    "### Commands",
-    "",
-    "```sh",
-    "source /tmp/image-builder-test-engine/env.sh        # DOCKER_HOST of the engine the tests start",
-    "npx tsc -p tsconfig.json && node dist/bench/jobs.js --write   # this section only; `npm run bench` runs it too",
-    "# what it runs, in each generated repository, per run:",
-    "node dist/src/cli/main.js --all --no-cache --repo ib-jobs-bench-<pid>-<n>/x --progress plain --jobs K --results <file>",
-    "```",
-    "",
-    "### Figures",
+    `- ${o.chains} chains of ${o.length} science layers (\`RUN sleep ${o.seconds}\`) and a compat build each: ${total} builds, ${r.builds.onPath} on each chain; --jobs ${o.jobs.join(", ")}`,
     "",
     `Median (min–max) of ${o.runs} runs. Wall times are the whole CLI run (start-up, planning, building all ${total} images).`,
     "",
-    `| --jobs | wall, sleep plan | speed-up over --jobs 1 | wall, empty plan | empty science build | empty compat build | science build overhead in the sleep plan | machine CPU busy (sleep plan) | machine CPU busy (empty plan) |`,
-    "| ---: | --- | ---: | --- | --- | --- | --- | --- | --- |",
-    ...r.perJobs.map((p) =>
-      `| ${p.jobs} | ${fmt(p.sleep)} | ${(one.sleep.median / p.sleep.median).toFixed(2)}× | ${fmt(p.empty)} | ${fmt(p.emptyScience)} | ${fmt(p.emptyCompat)} | ${fmt(p.sleepScienceOverhead)} | ${pct(p.busySleep)} | ${pct(p.busyEmpty)} |`),
+    ...table(["--jobs", "wall, sleep plan", "speed-up over --jobs 1", "wall, empty plan", "empty science build", "empty compat build",
+      "science build overhead in the sleep plan", "machine CPU busy (sleep plan)", "machine CPU busy (empty plan)"], "rlrllllll",
+    r.perJobs.map((p) => [p.jobs, fmt(p.sleep), `${(one.sleep.median / p.sleep.median).toFixed(2)}×`, fmt(p.empty), fmt(p.emptyScience),
+      fmt(p.emptyCompat), fmt(p.sleepScienceOverhead), pct(p.busySleep), pct(p.busyEmpty)])),
     "",
     `- CLI start-up before the first build starts (Node, planning, engine check): ${fmt(r.startup)}; from the last build's end to exit: ${fmt(r.tail)}.`,
     `- Machine CPU per empty build (every process, all cores, --jobs 1): ${fmt(one.cpuPerEmptyBuild)}; at --jobs ${kMax}: ${fmt(top.cpuPerEmptyBuild)}.` +
-      (cli ? ` The CLI itself used ${fmt(cli)} of CPU for a whole --jobs ${kMax} run of the sleep plan.` : ""),
+      (top.cliCpuSleep ? ` The CLI itself used ${fmt(top.cliCpuSleep)} of CPU for a whole --jobs ${kMax} run of the sleep plan.` : ""),
+    `- The whole empty plan is ${s1(emptyOneCpu.median)} CPU-seconds of work (--jobs 1), at least ${s1(emptyOneCpu.median / m.cpus)} s on ${m.cpus} cores however it is scheduled.`,
     `- Critical path, measured: the longest chain's summed build durations at --jobs 1 (builds alone on the engine): ${fmt(r.criticalMeasured)}.`,
+    `- Reference with the overhead measured alone (--jobs 1): ${refLine(one, `${s1(r.startup.median + r.tail.median)} s start-up and exit`)}.`,
+    `- Reference with the overhead measured the same way at --jobs ${kMax}: ${refLine(top, `${s1(r.startup.median + r.tail.median)} s`)}.`,
     "",
-    "### Critical path and targets",
-    "",
-    `- Reference with the overhead measured alone (--jobs 1): ${s1(r.startup.median + r.tail.median)} s start-up and exit + ${s1(r.criticalSleepMs)} s sleep + ` +
-      `${o.length} × ${s1(one.emptyScience.median)} s + ${s1(one.emptyCompat.median)} s = **${s1(ref1)} s**.`,
-    `- Reference with the overhead measured the same way at --jobs ${kMax}: ${s1(r.startup.median + r.tail.median)} s + ${s1(r.criticalSleepMs)} s + ` +
-      `${o.length} × ${s1(top.emptyScience.median)} s + ${s1(top.emptyCompat.median)} s = **${s1(refK)} s**.`,
-    "",
-    "| what | target | measured | met |",
-    "| --- | --- | --- | :---: |",
-    ...jobsTargets(r).map((t) => `| ${t.what} | ${t.target} | ${t.measured} | ${t.met ? "yes" : "**no**"} |`),
+    ...targetsTable(jobsTargets(r)),
     "",
     `Where the median --jobs ${kMax} run's time went, along the chain that finished last (c${d.chain}):`,
     "",
-    "| part | seconds | share |",
-    "| --- | ---: | ---: |",
-    ...([
+    ...table(["part", "seconds", "share"], "lrr", [
       ["CLI start-up before the first build", d.startupMs],
       [`the path's sleeps (${o.length} × ${o.seconds} s)`, d.sleepMs],
-      [`the path's ${r.builds.onPath} builds beyond their sleep (engine work, contended)`, d.overheadMs],
+      [`the path's ${r.builds.onPath} builds beyond their sleep (engine work, contended; alone: ${s1(o.length * one.emptyScience.median + one.emptyCompat.median)} s)`, d.overheadMs],
       ["between a parent's end and its child's start", d.gapsMs],
       ["after the last build, to exit", d.tailMs],
-    ] as [string, number][]).map(([what, ms]) => `| ${what} | ${s1(ms)} | ${((ms / d.wallMs) * 100).toFixed(0)}% |`),
-    `| **wall** | **${s1(d.wallMs)}** | |`,
-  );
-
-  const ms = (x: number) => `${(x * 1000).toFixed(0)} ms`;
-  const row = (i: number) => r.anatomy[i];
-  if (r.anatomy.length >= 5) {
-    push(
+    ].map(([what, t]) => [what, s1(t as number), `${(((t as number) / d.wallMs) * 100).toFixed(0)}%`]).concat([["**wall**", `**${s1(d.wallMs)}**`, ""]])),
+    ...(a.length >= 5 ? [
       "",
-      "### Anatomy of a build",
+      "Anatomy of a build: single builds straight to the Engine API, as the executor sends them, one at a time, median (min–max) of 5 after a warm-up; CPU is the whole machine's.",
       "",
-      "The same benchmark sends single builds straight to the Engine API, as the executor does (uncompressed tar",
-      `context, \`nocache\`, \`rm\`, \`forcerm\`), one at a time: median (min–max) of 5 after a warm-up; CPU is the whole machine's.`,
+      ...table(["build", "steps", "wall", "machine CPU"], "lrll", a.map((x) => [x.what, x.steps, fmt(x.wall), fmt(x.cpu)])),
       "",
-      "| build | steps | wall | machine CPU |",
-      "| --- | ---: | --- | --- |",
-      ...r.anatomy.map((a) => `| ${a.what} | ${a.steps} | ${fmt(a.wall)} | ${fmt(a.cpu)} |`),
-      "",
-      `So the context, the Dockerfile and the tags cost the engine about ${ms(row(0).cpu.median / 1000)} of CPU, a \`RUN\` step about`,
-      `${ms((row(2).cpu.median - row(0).cpu.median) / 1000)} and a metadata step (\`LABEL\` here; \`ENV\` and \`ARG\` are steps of the same kind) about`,
-      `${ms((row(1).cpu.median - row(0).cpu.median) / 1000)}, nearly all of it on the engine's side.`,
-    );
-  }
-
-  const pathAlone = o.length * one.emptyScience.median + one.emptyCompat.median;
-  const emptyOneCpu = stats(r.samples.filter((x) => x.plan === "empty" && x.jobs === 1).map((x) => x.machineCpuMs));
-  const cliPerBuild = cli ? cli.median / total : undefined;
-  const speedups = r.perJobs.filter((p) => p.jobs !== 1).map((p) => `${(one.sleep.median / p.sleep.median).toFixed(1)}× at --jobs ${p.jobs}`).join(", ");
-  const strict = jobsTargets(r)[0];
-  push(
-    "",
-    "### What dominates the remaining time",
-    "",
-    `- **The engine's work for each build, contended.** Along the path of the median --jobs ${kMax} run its ${r.builds.onPath} builds took`,
-    `  ${s1(d.overheadMs)} s beyond their sleeps; alone on the engine the same builds take ${s1(pathAlone)} s. The classic builder (what`,
-    "  `POST /build` runs) makes every Dockerfile instruction a step: a container is created (for `RUN` also started",
-    "  through containerd's shim and runc), its changes are committed as an image layer, and it is removed. An empty",
-    `  build costs the machine ${s1(one.cpuPerEmptyBuild.median)} s of CPU (the CLI's whole run, start-up included, ${cliPerBuild === undefined ? "a small part" : `${ms(cliPerBuild / 1000)} per build`}); traced once with strace, a \`RUN\``,
-    "  step executes `containerd-shim-runc-v2` three times and `runc` five times (create, init, start, delete twice),",
-    "  and dockerd re-executes itself (`docker-untar`) to unpack the context and each committed layer: a dozen",
-    `  launches of large Go binaries per build. That is CPU work, and there are ${m.cpus} cores: with ${o.chains} chains at once the empty plan keeps the machine`,
-    `  ${pct(top.busyEmpty)} busy. In the sleep plan the chains start, commit and start their next build at the same`,
-    `  moments (their sleeps are equal), so each burst of ${o.chains} builds' engine work queues on ${m.cpus} cores, which then idle`,
-    `  during the sleeps (${pct(top.busySleep)} busy on average). The whole empty plan is ${s1(emptyOneCpu.median)} CPU-seconds of work,`,
-    `  at least ${s1(emptyOneCpu.median / m.cpus)} s on ${m.cpus} cores however it is scheduled; with --jobs ${kMax} it takes ${s1(top.empty.median)} s, start-up included.`,
-    `- **The sleeps** (${s1(r.criticalSleepMs)} s on the path): the work itself.`,
-    `- **The CLI's start-up** (${s1(r.startup.median)} s before the first build starts): Node, planning, and loading the engine`,
-    "  client: dockerode loads gRPC and protobuf (for BuildKit sessions) and ssh2 (for `ssh://` hosts) whether they are",
-    "  used or not, about 0.1 s of it.",
-    `- **Scheduling** adds nothing measurable: a child starts ${ms(d.gapsMs / Math.max(1, r.builds.onPath - 1) / 1000)} after its parent's image is reported (on average`,
-    "  along the path), and each compat build as soon as its final science layer is built.",
-    "",
-    `### What limits --jobs ${kMax}`,
-    "",
-    `The speed-up is ${speedups}. Against the critical path plus the overhead each build has alone on the engine,`,
-    `--jobs ${kMax} takes ${(top.sleep.median / ref1).toFixed(2)}×${strict.met ? ", within the 1.3× target" : ", outside the 1.3× target"}: what is left is the ${o.chains} chains' engine work competing`,
-    `for ${m.cpus} cores, not waiting in image-builder. It would shrink with more cores, with Dockerfiles of fewer instructions`,
-    "(each one is a commit), or with a builder that does less per step: BuildKit (`version=2` on the build API) runs",
-    "metadata instructions without containers, but it needs a session and reports progress in another format: a",
-    "different executor, not a tuning of this one. Against the overhead measured the same way (empty builds at",
-    `--jobs ${kMax}, under the same contention) it takes ${(top.sleep.median / refK).toFixed(2)}×: that reference counts the contention of ${total}`,
-    "empty builds at once, which the sleep plan spreads out, so it is the more lenient of the two.",
-    "",
-    "### What was changed to get here",
-    "",
-    "`src/executors/docker/labels.ts`, used by `build.ts`: a request's labels (two per build: its version and build",
-    "time) went to the build API's `labels` parameter, which the classic builder turns into one `LABEL` instruction",
-    "per label, so two steps per build, each a container created, committed and removed. They are now appended to",
-    "the Dockerfile sent to the engine as one `LABEL` instruction, in the last stage as before: the images get the same",
-    "labels (keys and values quoted, with `$`, quotes and the escape character escaped, so nothing is expanded, as",
-    "with the parameter; checked on this engine against the parameter with tricky values, `# escape=`, CRLF and",
-    "multi-stage Dockerfiles), with one step fewer. When the Dockerfile can't take another line safely (its last",
-    "instruction continues past the end) or a label can't be written on one line, the parameter is used as before.",
-    "The one visible difference is the image history: one `LABEL` entry instead of two. Unit tests:",
-    "`test/unit/executor-labels.test.ts`.",
-    ...(r.anatomy.length >= 5
-      ? [
-          "",
-          `Alone on the engine a build with one \`RUN\` and its two labels went from ${fmt(row(3).wall)} to ${fmt(row(4).wall)}, and from`,
-          `${s1(row(3).cpu.median)} s to ${s1(row(4).cpu.median)} s of machine CPU (anatomy above).`,
-        ]
-      : []),
-    ...BEFORE,
-  );
-  return lines.join("\n");
-}
-
-/**
- * The whole plan before the labels change, measured once with this benchmark (`--cli` pointing at
- * a build of the executor that passed the labels as the API parameter), to compare with the figures above.
- */
-const BEFORE: string[] = [
-  "",
-  "The whole plan measured with this benchmark just before the change (2026-11-23, 3 runs, `--jobs` 1 and 6, the",
-  "same tree with the labels passed as the parameter): the sleep plan 34.7 s (32.7–35.3) with --jobs 1 and",
-  "9.26 s (8.71–9.96) with --jobs 6 (speed-up 3.75×); the empty plan 10.5 s (9.23–10.7) and 5.50 s (5.00–6.64);",
-  "empty builds alone 0.56 s (science) and 0.45 s (compat); --jobs 6 at 1.52× the critical path plus the overhead",
-  "alone (worst run 1.63×). Nothing else in the executor showed up: the scheduler starts a child as soon as its",
-  "parent is reported, and the CLI's own CPU time is about 0.7 s a run, most of it start-up.",
-];
-
-// ---------------------------------------------------------------------------
-// BENCH.md's jobs section, between two markers: `bench/run.ts` writes the whole file around it
-
-export const JOBS_START = "<!-- jobs-bench:start -->";
-export const JOBS_END = "<!-- jobs-bench:end -->";
-
-/** The jobs section of BENCH.md's text, or undefined when the markers are not there. */
-export function jobsSectionOf(text: string): string | undefined {
-  const i = text.indexOf(JOBS_START);
-  const j = text.indexOf(JOBS_END);
-  return i >= 0 && j > i ? text.slice(i + JOBS_START.length, j).trim() : undefined;
-}
-
-/** `text` with its jobs section replaced by `markdown`. */
-export function withJobsSection(text: string, markdown: string): string {
-  if (jobsSectionOf(text) === undefined) throw new Error(`BENCH.md has no ${JOBS_START} … ${JOBS_END} section`);
-  return `${text.slice(0, text.indexOf(JOBS_START) + JOBS_START.length)}\n${markdown.trim()}\n${text.slice(text.indexOf(JOBS_END))}`;
-}
-
-/** A positive integer flag, or a comma-separated list of them. */
-export function positiveInts(flag: string, value: string): number[] {
-  const xs = value.split(",").map(Number);
-  if (xs.some((x) => !Number.isInteger(x) || x < 1)) throw new Error(`${flag} takes positive integers, comma-separated`);
-  return xs;
+      `So the context, the Dockerfile and the tags cost the engine about ${ms(a[0].cpu.median)} of CPU, a \`RUN\` step about ` +
+        `${ms(a[2].cpu.median - a[0].cpu.median)} and a metadata step about ${ms(a[1].cpu.median - a[0].cpu.median)}.`,
+    ] : []),
+  ].join("\n");
 }
 
 // ---------------------------------------------------------------------------
@@ -774,23 +573,13 @@ async function main(): Promise<void> {
     cli: v.cli === undefined ? undefined : resolve(v.cli),
   };
   for (const k of Object.keys(o) as (keyof JobsBenchOptions)[]) if (o[k] === undefined) delete o[k];
-  let r: JobsBenchResult;
-  if (v.render) {
-    // Re-renders the report of an earlier run (--json) without measuring anything.
-    r = JSON.parse(readFileSync(v.render, "utf8")) as JobsBenchResult;
-    r.markdown = jobsMarkdown(r);
-  } else {
-    r = await runJobsBench(o);
-  }
+  // --render: the report of an earlier run (--json) again, without measuring anything.
+  const r = v.render ? (JSON.parse(readFileSync(v.render, "utf8")) as JobsBenchResult) : await runJobsBench(o);
+  r.markdown = jobsMarkdown(r);
   if (v.json) writeFileSync(v.json, `${JSON.stringify(r, null, 2)}\n`);
-  for (const t of jobsTargets(r)) process.stderr.write(`${t.met ? "met   " : "MISSED"} ${t.what}: ${t.measured} (target ${t.target})\n`);
-  if (v.write) {
-    const file = join(PROJECT_ROOT, "BENCH.md");
-    writeFileSync(file, withJobsSection(readFileSync(file, "utf8"), r.markdown));
-    process.stderr.write(`wrote the jobs section of ${file}\n`);
-  } else {
-    process.stdout.write(`${r.markdown}\n`);
-  }
+  logTargets(jobsTargets(r));
+  if (v.write) writeSection(join(PROJECT_ROOT, "BENCH.md"), "jobs-bench", r.markdown);
+  else process.stdout.write(`${r.markdown}\n`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

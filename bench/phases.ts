@@ -23,21 +23,23 @@ if (!root) throw new Error("usage: phases.js <repository> [ref]");
 
 // Everything the dry run loads (src/cli/program.ts and what it imports).
 await import("../src/cli/program.js");
-const { openGit, readGitInfo, changedPaths } = await import("../src/read/git.js");
+const { openGit, readGitInfo, changedPaths, worktreeStatus } = await import("../src/read/git.js");
+const { readContextListings } = await import("../src/read/context-files.js");
 const { readLayerFiles, readRepoConfigText } = await import("../src/read/repository.js");
 const { readLayers } = await import("../src/core/parse/layer-config.js");
 const { parseRepoConfig } = await import("../src/core/parse/repo-config.js");
 const { determineChanges } = await import("../src/core/plan/changes.js");
 const { analyzeRepository } = await import("../src/core/plan/analyze-repository.js");
-const { planFromAnalysis } = await import("../src/core/plan/plan-builds.js");
+const { contextDirsFor, planFromAnalysis } = await import("../src/core/plan/plan-builds.js");
 const { parseDockerfile } = await import("../src/core/parse/dockerfile/index.js");
 const { describePlan } = await import("../src/executors/dry-run.js");
 mark("load modules");
 
 const git = openGit(root);
-const gitInfo = await readGitInfo(git, root, { fullHistory: true });
+const { prefix, ...gitInfo } = await readGitInfo(git, root, { fullHistory: true });
 const paths = await changedPaths(git, { ref, isDefaultRef: ref === "HEAD^", buildNumber: gitInfo.buildNumber });
-mark("git: rev-list, rev-parse, diff");
+await worktreeStatus(git, prefix);
+mark("git: rev-list, rev-parse, diff, status");
 const raw = await readLayerFiles(root);
 const configText = readRepoConfigText(root);
 mark("list and read files");
@@ -48,13 +50,14 @@ const changes = determineChanges(snapshot, paths, { all: false, include: [], ign
 mark("changed directories");
 const analysis = analyzeRepository(snapshot, {});
 mark("analyze: parse Dockerfiles, graph, checks");
-const plan = planFromAnalysis(snapshot, analysis, { repo: config.repo!, git: gitInfo, changes, buildTime: 0, buildArgs: {} });
-mark("plan: propagate, build requests");
+const contexts = readContextListings(root, contextDirsFor(snapshot, analysis, changes));
+mark("read and hash the planned contexts");
+const plan = planFromAnalysis(snapshot, analysis, { repo: config.repo!, git: gitInfo, changes, contexts, buildTime: 0, buildArgs: {} });
+mark("plan: propagate, build requests (inputs digests)");
 const lines = describePlan(plan, 1);
 mark("report (-v)");
 const total = performance.now() - started;
 const heapUsedMB = process.memoryUsage().heapUsed / 2 ** 20;
-const maxRssMB = process.resourceUsage().maxRSS / 1024;
 
 for (const l of snapshot.science) parseDockerfile(l.dockerfile, {});
 const warmStart = performance.now();
@@ -68,5 +71,4 @@ process.stdout.write(`${JSON.stringify({
   builds: plan.builds.length,
   lines: lines.length,
   heapUsedMB,
-  maxRssMB,
 })}\n`);

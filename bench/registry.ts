@@ -13,6 +13,7 @@ import { DockerCredentials } from "../src/registry/credentials.js";
 import { parseLayerQuery } from "../src/core/report/published.js";
 import { RegistryClient } from "../src/registry/client.js";
 import { findAffected, findRepositories } from "../src/registry/published.js";
+import { stats, table } from "./report.js";
 
 const { values: v } = parseArgs({ options: { targets: { type: "string" }, builds: { type: "string" }, runs: { type: "string" } } });
 const TARGETS = Number(v.targets ?? 20);
@@ -77,6 +78,7 @@ async function main(): Promise<void> {
   }
   const creds = await DockerCredentials.load();
   process.stdout.write(`registry ${repo}: ${2 * TARGETS} repositories, ${tags} tags, ${2 * TARGETS} image versions\n`);
+  const rows: (string | number)[][] = [];
   for (const concurrency of [1, 8]) {
     const times: number[] = [];
     let requests = 0;
@@ -92,9 +94,10 @@ async function main(): Promise<void> {
       affected = result.affected.length;
       stale = result.affected.filter((a) => a.match.state === "stale").length;
     }
-    times.sort((a, b) => a - b);
-    process.stdout.write(`contains sci/t0, concurrency ${concurrency}: median ${times[Math.floor(times.length / 2)].toFixed(0)} ms (min ${times[0].toFixed(0)}, max ${times[times.length - 1].toFixed(0)}), ${requests} requests, ${affected} images (${stale} stale)\n`);
+    const t = stats(times);
+    rows.push([concurrency === 8 ? "8 (default)" : concurrency, ...[t.median, t.min, t.max].map((x) => `${x.toFixed(0)} ms`), requests, `${affected} (${stale})`]);
   }
+  process.stdout.write(`${table(["concurrency", "median", "min", "max", "requests", "images found (stale)"], "llllll", rows).join("\n")}\n`);
 }
 
 await main();

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { PROJECT_ROOT } from "./plan.js";
+import { CLI, table } from "./report.js";
 
 const { values } = parseArgs({ options: { chains: { type: "string", default: "10" }, builder: { type: "string", default: "auto" } } });
 const chains = Number(values.chains);
@@ -36,11 +36,10 @@ git("add", "-A");
 git("commit", "-qm", "family");
 
 const repo = `${registry}/bench-rerun-${Date.now().toString(36)}`;
-const main = join(PROJECT_ROOT, "dist", "src", "cli", "main.js");
 function run(label: string): { seconds: number; statuses: Record<string, number> } {
   const results = join(root, `${label}.json`);
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [main, "--all", "--push", "--repo", repo, "--builder", values.builder!, "--progress", "plain", "--results", results],
+  const r = spawnSync(process.execPath, [CLI, "--all", "--push", "--repo", repo, "--builder", values.builder!, "--progress", "plain", "--results", results],
     { cwd: root, encoding: "utf8" });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`${label} failed (${r.status}): ${r.stderr.split("\n").slice(-15).join("\n")}`);
@@ -53,13 +52,10 @@ try {
   const again = run("rerun");
   const fmt = (s: Record<string, number>) => Object.entries(s).map(([k, v]) => `${v} ${k}`).join(", ");
   const images = 2 * chains + chains;
-  process.stdout.write([
-    `| run (${images} images: ${2 * chains} science, ${chains} compat; builder ${values.builder}) | wall | results |`,
-    "| --- | ---: | --- |",
-    `| first \`--all --push\` | ${first.seconds.toFixed(1)} s | ${fmt(first.statuses)} |`,
-    `| the same command again | ${again.seconds.toFixed(1)} s | ${fmt(again.statuses)} |`,
-    "",
-  ].join("\n"));
+  process.stdout.write(`${table([`run (${images} images: ${2 * chains} science, ${chains} compat; builder ${values.builder})`, "wall", "results"], "lrl", [
+    ["first `--all --push`", `${first.seconds.toFixed(1)} s`, fmt(first.statuses)],
+    ["the same command again", `${again.seconds.toFixed(1)} s`, fmt(again.statuses)],
+  ]).join("\n")}\n`);
 } finally {
   rmSync(root, { recursive: true, force: true });
 }

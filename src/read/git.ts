@@ -1,5 +1,18 @@
 // Git facts for a plan, with a fixed number of git processes for the whole repository
 // (never one per directory): HEAD and its count, one diff, and one list of untracked files.
+//
+// simple-git runs the processes (a queue, the environment kept clean, errors with git's stderr),
+// but most of its parsed commands would lose what the plan needs, so `.raw()` is used with the
+// exact arguments (checked against simple-git 4.0.2):
+// - `revparse()` trims its output: the `--show-prefix` line, empty at the top of the repository,
+//   would vanish and shift the lines after it. It is used where one value comes back (commitOf).
+// - `diffSummary()` adds `--stat=4096` (git reads both sides of every changed file to count lines)
+//   and its `--name-only` parser splits lines, so `-z` can't be used, and without it git quotes
+//   paths with unusual characters.
+// - `status()` always adds `-b` (the branch header, with ahead/behind counts against the upstream)
+//   and runs `status` first, so the global `--no-optional-locks` can't precede it.
+// - `log()`/`revparse()` have no `rev-list --count`.
+// simple-git counts a failure only when git also wrote to stderr; see commitOf.
 import { statSync } from "node:fs";
 import { simpleGit, type SimpleGit } from "simple-git";
 import type { GitInfo } from "../core/model.js";
@@ -168,7 +181,7 @@ export async function commitOf(git: SimpleGit, revision: string, ref: string): P
   // Not --quiet: git would fail without a word on stderr, which simple-git takes for success.
   let commit = "";
   try {
-    commit = (await git.raw(["rev-parse", "--verify", `${revision}^{commit}`])).trim();
+    commit = await git.revparse(["--verify", `${revision}^{commit}`]);
   } catch {
     // reported below
   }

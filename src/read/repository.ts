@@ -5,7 +5,8 @@
 // small files of a repository this is several times faster than fs.promises (which costs an open,
 // fstat, read and close round trip through the thread pool per file, ~50 µs on 2 cores against
 // ~7 µs here), and it keeps one file open at a time, where opening all of them at once ran out of
-// file descriptors (EMFILE) from about 500 layers under the common limit of 1024.
+// file descriptors (EMFILE) from about 500 layers under the common limit of 1024. The reused
+// buffer saves the fstat and allocation of readFileSync: 16% of the reads' CPU at 10,000 layers (BENCH.md).
 import fg from "fast-glob";
 import { closeSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
