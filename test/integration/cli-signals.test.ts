@@ -30,7 +30,9 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     child.kill(signal);
     const code = await exited;
     assert.is(code, 130, stderr);
-    assert.ok(Date.now() - t0 < 20_000, "stopped promptly, not after the 60 s sleep");
+    // Waiting for the step would take the rest of its 60 s sleep: a bound this generous holds on
+    // a loaded machine and still fails.
+    assert.ok(Date.now() - t0 < 50_000, `stopped promptly, not after the 60 s sleep (${Date.now() - t0} ms)`);
     assert.equal(await registryTags(`${target}/sci/slow`), []);
     assert.equal(await registryTags(`${target}/rel/slow`), []);
     // The engine is not left running the build.
