@@ -97,7 +97,7 @@ test("a base the registry will not serve (credentials refused, registry down) st
   const bad = runCli(["--include", "compat/jupyter", "--repo", authTarget, "--results", join(outputs.path, "bad", "r.json"), "--log-dir", join(outputs.path, "logs")],
     { cwd: repo.root, env: { DOCKER_CONFIG: config.path }, timeoutMs: 300_000 });
   assert.is(bad.code, 2, bad.stderr);
-  assert.match(bad.stderr, /^image-builder: error: docker config .*config.path\.json is not valid JSON\n$/);
+  assert.match(bad.stderr, /^image-builder: error: docker config .*config\.json is not valid JSON\n$/);
   assert.equal(readdirSync(outputs.path), ["results.json"], "nothing more written");
 });
 
