@@ -92,7 +92,7 @@ fi
 node_modules/.bin/tsc -p tsconfig.json || { log "FAIL: TypeScript compilation failed; no tests ran"; exit 1; }
 log "compiled in $((SECONDS - t))s"
 
-# --- 2b. groovy, to compile the Jenkinsfile (test/unit/jenkinsfile.test.ts) -------------------------
+# --- 2b. groovy, to compile the Jenkinsfile (test/integration/jenkinsfile.test.ts) -------------------------
 if ! command -v groovyc >/dev/null 2>&1; then
   log "installing groovy (Debian package) for the Jenkinsfile check"
   t=$SECONDS

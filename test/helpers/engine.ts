@@ -1,6 +1,7 @@
 // Helpers for tests against the real engine and registries started by test/engine/start.sh.
 import type Dockerode from "dockerode";
 import { randomBytes } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import { Writable } from "node:stream";
 import { readTar, type TarEntry } from "./tar.js";
 import type { Plan, PlannedBuild } from "../../src/core/model.js";
@@ -82,6 +83,34 @@ export function cachedStep(pattern: string): RegExp {
   return TEST_BUILDER === "classic"
     ? new RegExp(`Step \\d+/\\d+ : ${pattern}[^\\n]*\\n[^\\n]*Using cache`)
     : new RegExp(`#(\\d+) \\[[^\\]]*\\] ${pattern}[^\\n]*\\n(?:[^\\n]*\\n)*?[^\\n]*#\\1 CACHED`);
+}
+
+/**
+ * Whether a process whose command line contains `marker` runs on this machine: a build step's
+ * process, whichever builder runs it (BuildKit's steps are no engine containers). The test
+ * engine is local (test/engine/start.sh); give the step a marker no other run shares.
+ */
+export function processRunning(marker: string): boolean {
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    } catch {
+      continue; // ended meanwhile
+    }
+    if (cmdline.replaceAll("\0", " ").includes(marker)) return true;
+  }
+  return false;
+}
+
+/** Polls `condition` until it holds; fails with `why()` after `timeoutMs` (generous: machines are loaded). */
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, why: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(why());
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** A plan of handcrafted builds; `waves` derived from `dependsOn` as the planner would. */

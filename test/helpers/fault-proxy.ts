@@ -3,7 +3,8 @@
 import { createServer, request, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 
-export interface FaultProxy {
+/** Closed when disposed: `await using proxy = await startFaultProxy(…)`. */
+export interface FaultProxy extends AsyncDisposable {
   /** `127.0.0.1:PORT`: use it as the registry host. */
   address: string;
   /** Requests refused so far (`METHOD path`). */
@@ -34,11 +35,8 @@ export async function startFaultProxy(target: string, refuse: (req: IncomingMess
   });
   await new Promise<void>((ok, fail) => server.once("error", fail).listen(listenPort, "127.0.0.1", ok));
   const { port: own } = server.address() as AddressInfo;
-  return {
-    address: `127.0.0.1:${own}`,
-    refused,
-    close: () => new Promise((ok) => { server.closeAllConnections(); server.close(() => ok()); }),
-  };
+  const close = () => new Promise<void>((ok) => { server.closeAllConnections(); server.close(() => ok()); });
+  return { address: `127.0.0.1:${own}`, refused, close, [Symbol.asyncDispose]: close };
 }
 
 /** A manifest upload (`PUT /v2/NAME/manifests/TAG`) for a tag matching `tag`. */

@@ -9,6 +9,7 @@ import { createServer, type Server } from "node:http";
 import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { tempDir } from "./temp.js";
 import tar from "tar-stream";
 
 async function drain(docker: Dockerode, stream: NodeJS.ReadableStream, what: string): Promise<void> {
@@ -48,11 +49,11 @@ export async function publish(docker: Dockerode, refs: string[], dockerfile: str
   for (const ref of refs) await pushImage(docker, ref, auth);
 }
 
-/** A DOCKER_CONFIG directory holding `config`; removed by `cleanup`. */
-export function dockerConfigDir(config: unknown): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), "ib-dockercfg-"));
+/** A DOCKER_CONFIG directory holding `config`; removed when disposed (`using config = dockerConfigDir(…)`). */
+export function dockerConfigDir(config: unknown): { dir: string; cleanup: () => void } & Disposable {
+  const { path: dir, [Symbol.dispose]: remove } = tempDir("ib-dockercfg-");
   writeFileSync(join(dir, "config.json"), JSON.stringify(config));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { dir, cleanup: remove, [Symbol.dispose]: remove };
 }
 
 export function authEntry(user: string, pass: string): { auth: string } {

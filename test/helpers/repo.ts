@@ -3,8 +3,10 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { removeTree } from "./temp.js";
 
-export interface TempRepo {
+/** Removed when disposed: `using repo = makeRepo(…)`. */
+export interface TempRepo extends Disposable {
   root: string;
   /** Writes files (path -> content) relative to the root, creating directories. */
   write(files: Record<string, string>): void;
@@ -44,7 +46,8 @@ export function makeRepo(files: Record<string, string> = {}, commit = true): Tem
       git("commit", "-q", "--allow-empty", "-m", message);
       return git("rev-parse", "--short", "HEAD");
     },
-    cleanup() { rmSync(root, { recursive: true, force: true }); },
+    cleanup() { removeTree(root); },
+    [Symbol.dispose]() { removeTree(root); },
   };
   repo.write(f(files));
   if (commit) repo.commit("initial");

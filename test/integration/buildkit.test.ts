@@ -2,77 +2,68 @@
 // builds, and Dockerfile features the classic builder lacks refused with file and line.
 import { test } from "uvu";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as assert from "uvu/assert";
 import { executePlan } from "../../src/executors/docker/index.js";
 import { build, capture, filesInImage, makePlan, requireEngine, runOptions, uniqueRepo } from "../helpers/engine.js";
+import { tempDir } from "../helpers/temp.js";
 import { makeRepo } from "../helpers/repo.js";
 
 test("--secret: a RUN --mount=type=secret step reads it; no image layer, log or output holds it", async () => {
   const { docker, registry } = requireEngine();
   const repo = uniqueRepo(registry);
-  const src = makeRepo({ "science/x/f": "x" }, false);
+  using src = makeRepo({ "science/x/f": "x" }, false);
   const secret = `s3cret-${randomBytes(12).toString("hex")}`;
-  const logDir = mkdtempSync(join(tmpdir(), "ib-secret-logs-"));
-  try {
-    // The step proves it saw the secret without writing it: its length, and a line echoing it
-    // (which the output must not show).
-    const dockerfile = "FROM busybox:stable\nRUN --mount=type=secret,id=tok,required wc -c < /run/secrets/tok > /len && cat /run/secrets/tok\n";
-    const plan = makePlan(repo, [build("sci/s", [`${repo}/sci/s:1.0`], dockerfile, { contexts: ["science/x"] })]);
-    const out = capture();
-    const result = await executePlan(plan, runOptions(src.root, out.stream, { builder: "buildkit", logDir, secrets: new Map([["tok", Buffer.from(secret)]]) }));
-    assert.ok(result.ok, out.text());
-    assert.is((await filesInImage(docker, `${repo}/sci/s:1.0`, "/len"))["len"]?.content.trim(), String(secret.length));
-    // every byte of the image as the engine saves it: layers, config, history
-    const saved = await docker.getImage(`${repo}/sci/s:1.0`).get();
-    const chunks: Buffer[] = [];
-    for await (const c of saved) chunks.push(c as Buffer);
-    assert.not.ok(Buffer.concat(chunks).includes(secret), "the secret is in the image");
-    assert.not.ok(out.text().includes(secret), "the secret is in the output");
-    for (const f of readdirSync(logDir)) assert.not.ok(readFileSync(join(logDir, f), "utf8").includes(secret), `the secret is in ${f}`);
-    assert.not.ok(JSON.stringify(result).includes(secret));
+  using logDir = tempDir("ib-secret-logs-");
+  // The step proves it saw the secret without writing it: its length, and a line echoing it
+  // (which the output must not show).
+  const dockerfile = "FROM busybox:stable\nRUN --mount=type=secret,id=tok,required wc -c < /run/secrets/tok > /len && cat /run/secrets/tok\n";
+  const plan = makePlan(repo, [build("sci/s", [`${repo}/sci/s:1.0`], dockerfile, { contexts: ["science/x"] })]);
+  const out = capture();
+  const result = await executePlan(plan, runOptions(src.root, out.stream, { builder: "buildkit", logDir: logDir.path, secrets: new Map([["tok", Buffer.from(secret)]]) }));
+  assert.ok(result.ok, out.text());
+  assert.is((await filesInImage(docker, `${repo}/sci/s:1.0`, "/len"))["len"]?.content.trim(), String(secret.length));
+  // every byte of the image as the engine saves it: layers, config, history
+  const saved = await docker.getImage(`${repo}/sci/s:1.0`).get();
+  const chunks: Buffer[] = [];
+  for await (const c of saved) chunks.push(c as Buffer);
+  assert.not.ok(Buffer.concat(chunks).includes(secret), "the secret is in the image");
+  assert.not.ok(out.text().includes(secret), "the secret is in the output");
+  for (const f of readdirSync(logDir.path)) assert.not.ok(readFileSync(join(logDir.path, f), "utf8").includes(secret), `the secret is in ${f}`);
+  assert.not.ok(JSON.stringify(result).includes(secret));
 
-    // without it, the build fails saying which secret is missing (another step: not from the cache)
-    const again = capture();
-    const other = dockerfile.replace("wc -c", "true && wc -c");
-    const missing = await executePlan(makePlan(repo, [build("sci/s2", [`${repo}/sci/s2:1.0`], other, { contexts: ["science/x"] })]),
-      runOptions(src.root, again.stream, { builder: "buildkit" }));
-    assert.is(missing.ok, false);
-    assert.match(missing.outcomes[0].reason!, /tok/);
-  } finally {
-    src.cleanup();
-    rmSync(logDir, { recursive: true, force: true });
-  }
+  // without it, the build fails saying which secret is missing (another step: not from the cache)
+  const again = capture();
+  const other = dockerfile.replace("wc -c", "true && wc -c");
+  const missing = await executePlan(makePlan(repo, [build("sci/s2", [`${repo}/sci/s2:1.0`], other, { contexts: ["science/x"] })]),
+    runOptions(src.root, again.stream, { builder: "buildkit" }));
+  assert.is(missing.ok, false);
+  assert.match(missing.outcomes[0].reason!, /tok/);
 });
 
 test("an unused stage is skipped (its RUN false fails nothing); a cache mount survives between builds", async () => {
   const { docker, registry } = requireEngine();
   const repo = uniqueRepo(registry);
-  const src = makeRepo({ "science/x/f": "x" }, false);
+  using src = makeRepo({ "science/x/f": "x" }, false);
   const nonce = repo.split("/").pop();
-  try {
-    const dockerfile = (n: number) => `FROM busybox:stable AS broken\nRUN false\n` +
-      `FROM busybox:stable\nRUN --mount=type=cache,id=${nonce},target=/cache echo run${n} >> /cache/runs && cp /cache/runs /runs\n`;
-    for (const n of [1, 2]) {
-      const out = capture();
-      const result = await executePlan(makePlan(repo, [build("sci/m", [`${repo}/sci/m:1.0`], dockerfile(n), { contexts: ["science/x"] })]),
-        runOptions(src.root, out.stream, { builder: "buildkit" }));
-      assert.ok(result.ok, out.text());
-      assert.not.match(out.text(), /RUN false/);
-    }
-    // the second build found what the first left in the cache mount
-    assert.is((await filesInImage(docker, `${repo}/sci/m:1.0`, "/runs"))["runs"]?.content, "run1\nrun2\n");
-  } finally {
-    src.cleanup();
+  const dockerfile = (n: number) => `FROM busybox:stable AS broken\nRUN false\n` +
+    `FROM busybox:stable\nRUN --mount=type=cache,id=${nonce},target=/cache echo run${n} >> /cache/runs && cp /cache/runs /runs\n`;
+  for (const n of [1, 2]) {
+    const out = capture();
+    const result = await executePlan(makePlan(repo, [build("sci/m", [`${repo}/sci/m:1.0`], dockerfile(n), { contexts: ["science/x"] })]),
+      runOptions(src.root, out.stream, { builder: "buildkit" }));
+    assert.ok(result.ok, out.text());
+    assert.not.match(out.text(), /RUN false/);
   }
+  // the second build found what the first left in the cache mount
+  assert.is((await filesInImage(docker, `${repo}/sci/m:1.0`, "/runs"))["runs"]?.content, "run1\nrun2\n");
 });
 
 test("independent stages build in parallel: each waits for a file the other writes into a shared cache mount", async () => {
   const { docker, registry } = requireEngine();
   const repo = uniqueRepo(registry);
-  const src = makeRepo({ "science/x/f": "x" }, false);
+  using src = makeRepo({ "science/x/f": "x" }, false);
   const nonce = repo.split("/").pop();
   // Built one after the other, the first stage would wait out its bound (120 s) and fail the build:
   // only stages run at the same time meet. The mount's id is new for each run, so nothing is left over.
@@ -81,34 +72,26 @@ test("independent stages build in parallel: each waits for a file the other writ
     `i=0; while [ ! -e /c/${other} ]; do i=$((i+1)); [ $i -le 1200 ] || exit 7; sleep 0.1; done; echo met > /${me}\n`;
   const dockerfile = stage("a", "b") + stage("b", "a") +
     "FROM busybox:stable\nCOPY --from=a /a /met/a\nCOPY --from=b /b /met/b\n";
-  try {
-    const out = capture();
-    const result = await executePlan(makePlan(repo, [build("sci/m", [`${repo}/sci/m:1.0`], dockerfile, { contexts: ["science/x"] })]),
-      runOptions(src.root, out.stream, { builder: "buildkit" }));
-    assert.ok(result.ok, out.text());
-    const met = await filesInImage(docker, `${repo}/sci/m:1.0`, "/met");
-    assert.is(met["met/a"]?.content, "met\n");
-    assert.is(met["met/b"]?.content, "met\n");
-  } finally {
-    src.cleanup();
-  }
+  const out = capture();
+  const result = await executePlan(makePlan(repo, [build("sci/m", [`${repo}/sci/m:1.0`], dockerfile, { contexts: ["science/x"] })]),
+    runOptions(src.root, out.stream, { builder: "buildkit" }));
+  assert.ok(result.ok, out.text());
+  const met = await filesInImage(docker, `${repo}/sci/m:1.0`, "/met");
+  assert.is(met["met/a"]?.content, "met\n");
+  assert.is(met["met/b"]?.content, "met\n");
 });
 
 test("RUN --mount under the classic builder is refused before anything is built, naming file and line", async () => {
   const { registry } = requireEngine();
   const repo = uniqueRepo(registry);
-  const src = makeRepo({ "science/x/f": "x" }, false);
-  try {
-    const b = build("sci/m", [`${repo}/sci/m:1.0`], "FROM busybox:stable\nRUN --mount=type=cache,target=/c true\n", { contexts: ["science/x"], source: "science/x" });
-    const out = capture();
-    await executePlan(makePlan(repo, [b]), runOptions(src.root, out.stream, { builder: "classic" })).then(
-      () => assert.unreachable("should have been refused"),
-      (e: Error) => assert.match(e.message, /^science\/x\/Dockerfile:2: RUN --mount needs BuildKit/),
-    );
-    assert.not.match(out.text(), /Step 1/);
-  } finally {
-    src.cleanup();
-  }
+  using src = makeRepo({ "science/x/f": "x" }, false);
+  const b = build("sci/m", [`${repo}/sci/m:1.0`], "FROM busybox:stable\nRUN --mount=type=cache,target=/c true\n", { contexts: ["science/x"], source: "science/x" });
+  const out = capture();
+  await executePlan(makePlan(repo, [b]), runOptions(src.root, out.stream, { builder: "classic" })).then(
+    () => assert.unreachable("should have been refused"),
+    (e: Error) => assert.match(e.message, /^science\/x\/Dockerfile:2: RUN --mount needs BuildKit/),
+  );
+  assert.not.match(out.text(), /Step 1/);
 });
 
 test.run();

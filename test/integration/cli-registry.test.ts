@@ -257,32 +257,33 @@ async function tarEntryNames(file: string): Promise<string[]> {
   return names;
 }
 
+/** A pass-through proxy to `registry` on the first WHATWG bad port that is free, if any. */
+async function proxyOnABadPort(registry: string): Promise<FaultProxy | undefined> {
+  for (const port of [6665, 6666, 6667, 6668, 6669, 10080]) {
+    const proxy = await startFaultProxy(registry, () => undefined, port).catch(() => undefined);
+    if (proxy) return proxy;
+  }
+  return undefined;
+}
+
 test("a registry on a port Node's fetch refuses (WHATWG bad ports: 6665-6669, 10080) is read like any other", async () => {
   const { registry } = requireEngine();
-  let proxy: FaultProxy | undefined;
-  for (const port of [6665, 6666, 6667, 6668, 6669, 10080]) {
-    proxy = await startFaultProxy(registry, () => undefined, port).catch(() => undefined);
-    if (proxy) break;
-  }
+  await using proxy = await proxyOnABadPort(registry);
   assert.ok(proxy, "every bad port tried is in use");
-  try {
-    // Not runCli: the proxy lives in this process, whose event loop must keep running.
-    const onBadPort = `${proxy.address}${repo.slice(repo.indexOf("/"))}`;
-    const images = await runCliAsync(["images", "--repo", onBadPort, "--json"], { env });
-    assert.is(images.code, 0, images.stderr);
-    assert.equal(JSON.parse(images.stdout).images.map((i: any) => `${i.name}:${i.version}`).sort(), ["rel/essentials:2.4", "rel/essentials:2.5", "sci/essentials-2-4:2.4", "sci/essentials-2-5:2.5", "sci/repeated:1.0"]);
-    const file = join(dir, "bad-port.tar");
-    const exported = await runCliAsync(["export", "rel/essentials:2.5", "--repo", onBadPort, "-o", file], { env });
-    assert.is(exported.code, 0, exported.stderr);
-    const offline = JSON.parse(runCli(["inspect", file, "--json"], { env }).stdout);
-    assert.is(offline.breadcrumbs.compat.value, "essentials:2.5-5-aaaaaaa");
-    const manifest = await (await fetch(`http://${registry}${repo.slice(repo.indexOf("/"))}/rel/essentials/manifests/2.5`.replace(`${registry}/`, `${registry}/v2/`), { headers: { accept: "application/vnd.docker.distribution.manifest.v2+json" } })).json() as any;
-    assert.is(offline.configDigest, manifest.config.digest);
-    assert.equal(offline.layers.map((l: any) => l.digest), manifest.layers.map((l: any) => l.digest));
-    rmSync(file);
-  } finally {
-    await proxy.close();
-  }
+  // Not runCli: the proxy lives in this process, whose event loop must keep running.
+  const onBadPort = `${proxy.address}${repo.slice(repo.indexOf("/"))}`;
+  const images = await runCliAsync(["images", "--repo", onBadPort, "--json"], { env });
+  assert.is(images.code, 0, images.stderr);
+  assert.equal(JSON.parse(images.stdout).images.map((i: any) => `${i.name}:${i.version}`).sort(), ["rel/essentials:2.4", "rel/essentials:2.5", "sci/essentials-2-4:2.4", "sci/essentials-2-5:2.5", "sci/repeated:1.0"]);
+  const file = join(dir, "bad-port.tar");
+  const exported = await runCliAsync(["export", "rel/essentials:2.5", "--repo", onBadPort, "-o", file], { env });
+  assert.is(exported.code, 0, exported.stderr);
+  const offline = JSON.parse(runCli(["inspect", file, "--json"], { env }).stdout);
+  assert.is(offline.breadcrumbs.compat.value, "essentials:2.5-5-aaaaaaa");
+  const manifest = await (await fetch(`http://${registry}${repo.slice(repo.indexOf("/"))}/rel/essentials/manifests/2.5`.replace(`${registry}/`, `${registry}/v2/`), { headers: { accept: "application/vnd.docker.distribution.manifest.v2+json" } })).json() as any;
+  assert.is(offline.configDigest, manifest.config.digest);
+  assert.equal(offline.layers.map((l: any) => l.digest), manifest.layers.map((l: any) => l.digest));
+  rmSync(file);
 });
 
 test("export faults: unknown image exit 2, registry down exit 1, refused credentials exit 1; no file left", async () => {
@@ -295,15 +296,11 @@ test("export faults: unknown image exit 2, registry down exit 1, refused credent
   const down = runCli(["export", `127.0.0.1:${port}/x/rel/a:1`, "-o", file], { env });
   assert.is(down.code, 1);
   assert.is(down.stderr, `image-builder: error: registry 127.0.0.1:${port} cannot be reached (http://127.0.0.1:${port}): ECONNREFUSED\n`);
-  const wrong = dockerConfigDir({ auths: { [authRegistry]: authEntry("ibuser", "definitely-wrong") } });
-  try {
-    const refused = runCli(["images", "--repo", `${authRegistry}/x`], { env: { DOCKER_CONFIG: wrong.dir } });
-    assert.is(refused.code, 1);
-    assert.match(refused.stderr, /access denied by .*credentials from the docker config were refused/);
-    assert.not.ok(refused.stderr.includes("definitely-wrong"));
-  } finally {
-    wrong.cleanup();
-  }
+  using wrong = dockerConfigDir({ auths: { [authRegistry]: authEntry("ibuser", "definitely-wrong") } });
+  const refused = runCli(["images", "--repo", `${authRegistry}/x`], { env: { DOCKER_CONFIG: wrong.dir } });
+  assert.is(refused.code, 1);
+  assert.match(refused.stderr, /access denied by .*credentials from the docker config were refused/);
+  assert.not.ok(refused.stderr.includes("definitely-wrong"));
   assert.not.ok(existsSync(file));
   assert.equal(readdirSync(dir).filter((f) => f.includes("fail")), []);
 });
@@ -332,39 +329,31 @@ test("run --base-archive: an image handed over as a file is loaded and built on,
   // a base only the basic-auth registry has; the run gets no credentials for it
   const base = `${uniqueRepo(authRegistry)}/rel/handed:1.0`;
   await publish(docker, [base], "FROM busybox:stable\nRUN echo handed > /handed\nLABEL org.sciserver.compat.version=handed:1.0-1-ccccccc\n", { username: authUser, password: authPass });
-  const creds = dockerConfigDir({ auths: { [authRegistry]: authEntry(authUser, authPass) } });
+  using creds = dockerConfigDir({ auths: { [authRegistry]: authEntry(authUser, authPass) } });
   const archive = join(dir, "handed.oci.tar");
-  try {
-    const e = runCli(["export", base, "--format", "oci", "-o", archive], { env: { DOCKER_CONFIG: creds.dir } });
-    assert.is(e.code, 0, e.stderr);
-  } finally {
-    creds.cleanup();
-  }
+  const e = runCli(["export", base, "--format", "oci", "-o", archive], { env: { DOCKER_CONFIG: creds.dir } });
+  assert.is(e.code, 0, e.stderr);
   await docker.getImage(base).remove({ force: true });
-  const src = makeRepo({
+  using src = makeRepo({
     "science/child/sciserver-image.json": '{"image": "child", "version": "1.0", "compat": "c"}',
     "science/child/Dockerfile": `FROM ${base}\nRUN cat /handed > /from-base\n`,
     "compat/c/sciserver-image.json": "{}",
     "compat/c/Dockerfile": "RUN true\n",
   });
-  try {
-    const plan = join(dir, "plan.json");
-    const p = runCli(["plan", "--all", "--repo", `${repo}/air`, "--out", plan], { cwd: src.root });
-    assert.is(p.code, 0, p.stderr);
-    // without the archive the engine cannot get the base
-    const without = runCli(["run", plan], { cwd: src.root, env });
-    assert.is(without.code, 1);
-    const r = runCli(["run", plan, "--base-archive", archive], { cwd: src.root, env });
-    assert.is(r.code, 0, r.stderr);
-    assert.match(r.stderr, new RegExp(`loaded ${base.replace(/\./g, "\\.")} from `));
-    const info = await docker.getImage(`${repo}/air/sci/child:1.0`).inspect();
-    assert.is(info.Config.Labels["org.sciserver.compat.version"], "handed:1.0-1-ccccccc");
-    const bad = runCli(["run", plan, "--base-archive", join(dir, "truncated.tar")], { cwd: src.root, env });
-    assert.is(bad.code, 2);
-    assert.match(bad.stderr, /truncated\.tar: /);
-  } finally {
-    src.cleanup();
-  }
+  const plan = join(dir, "plan.json");
+  const p = runCli(["plan", "--all", "--repo", `${repo}/air`, "--out", plan], { cwd: src.root });
+  assert.is(p.code, 0, p.stderr);
+  // without the archive the engine cannot get the base
+  const without = runCli(["run", plan], { cwd: src.root, env });
+  assert.is(without.code, 1);
+  const r = runCli(["run", plan, "--base-archive", archive], { cwd: src.root, env });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`loaded ${base.replace(/\./g, "\\.")} from `));
+  const info = await docker.getImage(`${repo}/air/sci/child:1.0`).inspect();
+  assert.is(info.Config.Labels["org.sciserver.compat.version"], "handed:1.0-1-ccccccc");
+  const bad = runCli(["run", plan, "--base-archive", join(dir, "truncated.tar")], { cwd: src.root, env });
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /truncated\.tar: /);
 });
 
 test.run();

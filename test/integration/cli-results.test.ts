@@ -9,22 +9,18 @@ import { compat, makeRepo, science } from "../helpers/repo.js";
 test("a results file that cannot be written after the builds is one error line; the exit code stays a run failure", async () => {
   const engine = requireEngine();
   const target = uniqueRepo(engine.registry);
-  const repo = makeRepo({
+  using repo = makeRepo({
     "image-builder.json": JSON.stringify({ repo: target }),
     ...science("tiny", { image: "tiny", compat: "base" }, "FROM busybox:stable\nRUN echo tiny > /tiny\n"),
     ...compat("base", [], "ENV X=1\n"),
   });
-  try {
-    // /dev/full: every write fails with ENOSPC, as on a disk the images have filled
-    const r = runCli(["--all", "--progress", "plain", "--results", "/dev/full"], { cwd: repo.root, timeoutMs: 300_000 });
-    assert.is(r.code, 1, r.stderr);
-    assert.match(r.stderr, "images were built but not pushed");
-    assert.ok(r.stderr.endsWith("image-builder: error: --results /dev/full: cannot write (ENOSPC)\n"), r.stderr);
-    const image = await engine.docker.getImage(`${target}/rel/tiny:1.0`).inspect();
-    assert.ok(image.Id, "the builds happened");
-  } finally {
-    repo.cleanup();
-  }
+  // /dev/full: every write fails with ENOSPC, as on a disk the images have filled
+  const r = runCli(["--all", "--progress", "plain", "--results", "/dev/full"], { cwd: repo.root, timeoutMs: 300_000 });
+  assert.is(r.code, 1, r.stderr);
+  assert.match(r.stderr, "images were built but not pushed");
+  assert.ok(r.stderr.endsWith("image-builder: error: --results /dev/full: cannot write (ENOSPC)\n"), r.stderr);
+  const image = await engine.docker.getImage(`${target}/rel/tiny:1.0`).inspect();
+  assert.ok(image.Id, "the builds happened");
 });
 
 test.run();

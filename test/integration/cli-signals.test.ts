@@ -10,36 +10,34 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   test(`${signal} stops the builds in flight, pushes nothing and exits 130`, async () => {
     const engine = requireEngine();
     const target = uniqueRepo(engine.registry);
-    const repo = makeRepo({
+    using repo = makeRepo({
       "image-builder.json": JSON.stringify({ repo: target }),
       ...science("slow", { image: "slow", compat: "base" }, `FROM busybox:stable\nRUN echo ${Date.now()} && sleep 60\n`),
       ...compat("base", [], "ENV X=1\n"),
     });
-    try {
-      const child = spawn(process.execPath, [MAIN, "--all", "--push", "--progress", "plain"], { cwd: repo.root, env: process.env });
-      let stderr = "";
-      const started = new Promise<void>((resolve) => {
-        child.stderr.on("data", (d) => {
-          stderr += d;
-          if (/sleep 60/.test(stderr)) resolve();
-        });
+    const child = spawn(process.execPath, [MAIN, "--all", "--push", "--progress", "plain"], { cwd: repo.root, env: process.env });
+    let stderr = "";
+    const started = new Promise<void>((resolve) => {
+      child.stderr.on("data", (d) => {
+        stderr += d;
+        if (/sleep 60/.test(stderr)) resolve();
       });
-      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-      await Promise.race([started, exited]);
-      assert.is(child.exitCode, null, `the build should still be running: ${stderr}`);
-      const t0 = Date.now();
-      child.kill(signal);
-      const code = await exited;
-      assert.is(code, 130, stderr);
-      assert.ok(Date.now() - t0 < 20_000, "stopped promptly, not after the 60 s sleep");
-      assert.equal(await registryTags(`${target}/sci/slow`), []);
-      assert.equal(await registryTags(`${target}/rel/slow`), []);
-      // The engine is not left running the build.
-      const running = await engine.docker.listContainers();
-      assert.not.ok(running.some((c) => /sleep 60/.test(c.Command)), JSON.stringify(running.map((c) => c.Command)));
-    } finally {
-      repo.cleanup();
-    }
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    await Promise.race([started, exited]);
+    assert.is(child.exitCode, null, `the build should still be running: ${stderr}`);
+    const t0 = Date.now();
+    child.kill(signal);
+    const code = await exited;
+    assert.is(code, 130, stderr);
+    // Waiting for the step would take the rest of its 60 s sleep: a bound this generous holds on
+    // a loaded machine and still fails.
+    assert.ok(Date.now() - t0 < 50_000, `stopped promptly, not after the 60 s sleep (${Date.now() - t0} ms)`);
+    assert.equal(await registryTags(`${target}/sci/slow`), []);
+    assert.equal(await registryTags(`${target}/rel/slow`), []);
+    // The engine is not left running the build.
+    const running = await engine.docker.listContainers();
+    assert.not.ok(running.some((c) => /sleep 60/.test(c.Command)), JSON.stringify(running.map((c) => c.Command)));
   });
 }
 

@@ -1,22 +1,14 @@
 // Pushing with the Docker Engine executor, checked through the registries' HTTP API.
 import { startFaultProxy } from "../helpers/fault-proxy.js";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { executePlan, type RunOutcome } from "../../src/executors/docker/index.js";
 import { build, capture, makePlan, registryImage, registryTags, requireEngine, runOptions, uniqueRepo } from "../helpers/engine.js";
 import { makeRepo } from "../helpers/repo.js";
-
-const tmp = (prefix: string) => mkdtempSync(join(tmpdir(), prefix));
-
-/** A DOCKER_CONFIG directory holding `config`. */
-function dockerConfig(config: unknown): string {
-  const dir = tmp("ib-dockercfg-");
-  writeFileSync(join(dir, "config.json"), JSON.stringify(config));
-  return dir;
-}
+import { dockerConfigDir } from "../helpers/registry.js";
+import { deferred, tempDir } from "../helpers/temp.js";
 
 /** Fails if a credential shows up anywhere the run wrote or returned. */
 function assertNoSecrets(secrets: string[], out: string, result: RunOutcome, logDir?: string): void {
@@ -28,177 +20,150 @@ function assertNoSecrets(secrets: string[], out: string, result: RunOutcome, log
 test("a failing RUN mid-DAG: independent chain built and pushed, nothing of the failed chain pushed", async () => {
   const { registry } = requireEngine();
   const repo = uniqueRepo(registry);
-  const src = makeRepo({ "science/x/f": "x" }, false);
+  using src = makeRepo({ "science/x/f": "x" }, false);
   const out = capture();
-  try {
-    const ok = build("sci/ok", [`${repo}/sci/ok:1.0`, `${repo}/sci/ok:1.0-7-abc1234`], "FROM busybox:stable\nRUN echo ok > /ok\n", { contexts: ["science/x"] });
-    ok.request.labels = { "org.sciserver.science.ok.version": "1.0-7-abc1234" };
-    const builds = [
-      ok,
-      build("rel/ok", [`${repo}/rel/ok:1.0`], `FROM ${repo}/sci/ok:1.0\nRUN echo rel > /rel\n`, { contexts: ["science/x"], dependsOn: ["sci/ok"] }),
-      build("sci/bad", [`${repo}/sci/bad:1.0`], "FROM busybox:stable\nRUN exit 1\n", { contexts: ["science/x"] }),
-      build("rel/bad", [`${repo}/rel/bad:1.0`], `FROM ${repo}/sci/bad:1.0\n`, { contexts: ["science/x"], dependsOn: ["sci/bad"] }),
-    ];
-    const result = await executePlan(makePlan(repo, builds), runOptions(src.root, out.stream, { push: true }));
-    assert.is(result.ok, false);
-    const by = Object.fromEntries(result.outcomes.map((o) => [o.id, o]));
-    assert.equal([by["sci/ok"].status, by["rel/ok"].status, by["sci/bad"].status, by["rel/bad"].status], ["built", "built", "failed", "skipped"]);
-    assert.ok(by["sci/ok"].pushed && by["rel/ok"].pushed);
-    assert.not.ok(by["sci/bad"].pushed || by["rel/bad"].pushed);
+  const ok = build("sci/ok", [`${repo}/sci/ok:1.0`, `${repo}/sci/ok:1.0-7-abc1234`], "FROM busybox:stable\nRUN echo ok > /ok\n", { contexts: ["science/x"] });
+  ok.request.labels = { "org.sciserver.science.ok.version": "1.0-7-abc1234" };
+  const builds = [
+    ok,
+    build("rel/ok", [`${repo}/rel/ok:1.0`], `FROM ${repo}/sci/ok:1.0\nRUN echo rel > /rel\n`, { contexts: ["science/x"], dependsOn: ["sci/ok"] }),
+    build("sci/bad", [`${repo}/sci/bad:1.0`], "FROM busybox:stable\nRUN exit 1\n", { contexts: ["science/x"] }),
+    build("rel/bad", [`${repo}/rel/bad:1.0`], `FROM ${repo}/sci/bad:1.0\n`, { contexts: ["science/x"], dependsOn: ["sci/bad"] }),
+  ];
+  const result = await executePlan(makePlan(repo, builds), runOptions(src.root, out.stream, { push: true }));
+  assert.is(result.ok, false);
+  const by = Object.fromEntries(result.outcomes.map((o) => [o.id, o]));
+  assert.equal([by["sci/ok"].status, by["rel/ok"].status, by["sci/bad"].status, by["rel/bad"].status], ["built", "built", "failed", "skipped"]);
+  assert.ok(by["sci/ok"].pushed && by["rel/ok"].pushed);
+  assert.not.ok(by["sci/bad"].pushed || by["rel/bad"].pushed);
 
-    assert.equal(await registryTags(`${repo}/sci/ok`), ["1.0", "1.0-7-abc1234"]);
-    assert.equal(await registryTags(`${repo}/rel/ok`), ["1.0"]);
-    assert.equal(await registryTags(`${repo}/sci/bad`), []);
-    assert.equal(await registryTags(`${repo}/rel/bad`), []);
+  assert.equal(await registryTags(`${repo}/sci/ok`), ["1.0", "1.0-7-abc1234"]);
+  assert.equal(await registryTags(`${repo}/rel/ok`), ["1.0"]);
+  assert.equal(await registryTags(`${repo}/sci/bad`), []);
+  assert.equal(await registryTags(`${repo}/rel/bad`), []);
 
-    // the digest recorded is the one the registry serves, and the labels went along
-    const landed = await registryImage(`${repo}/sci/ok:1.0-7-abc1234`);
-    assert.is(by["sci/ok"].outputs!["docker-image-digests"]![`${repo}/sci/ok:1.0-7-abc1234`], landed.digest);
-    assert.is(landed.labels["org.sciserver.science.ok.version"], "1.0-7-abc1234");
-    assert.not.match(out.text(), /built but not pushed/);
-  } finally {
-    src.cleanup();
-  }
+  // the digest recorded is the one the registry serves, and the labels went along
+  const landed = await registryImage(`${repo}/sci/ok:1.0-7-abc1234`);
+  assert.is(by["sci/ok"].outputs!["docker-image-digests"]![`${repo}/sci/ok:1.0-7-abc1234`], landed.digest);
+  assert.is(landed.labels["org.sciserver.science.ok.version"], "1.0-7-abc1234");
+  assert.not.match(out.text(), /built but not pushed/);
 });
 
 test("a child is not pushed when its parent's push failed: the registry never holds it without its parent", async () => {
   const { registry } = requireEngine();
   // The registry refuses the parent's manifests (through a fault proxy); the child's land.
-  const proxy = await startFaultProxy(registry, (req) => (/\/sci\/p\/manifests\//.test(req.url ?? "") && req.method === "PUT" ? 403 : undefined));
+  await using proxy = await startFaultProxy(registry, (req) => (/\/sci\/p\/manifests\//.test(req.url ?? "") && req.method === "PUT" ? 403 : undefined));
   const repo = uniqueRepo(proxy.address);
-  const src = makeRepo({ "science/x/f": "x" }, false);
+  using src = makeRepo({ "science/x/f": "x" }, false);
   const out = capture();
-  try {
-    const parentTag = `${repo}/sci/p:1.0`;
-    const builds = [
-      build("sci/p", [parentTag], "FROM busybox:stable\nRUN echo p > /p\n", { contexts: ["science/x"] }),
-      build("sci/c", [`${repo}/sci/c:1.0`], `FROM ${parentTag}\nRUN cat /p\n`, { contexts: ["science/x"], dependsOn: ["sci/p"] }),
-      build("sci/other", [`${repo}/sci/other:1.0`], "FROM busybox:stable\n", { contexts: ["science/x"] }),
-    ];
-    const result = await executePlan(makePlan(repo, builds), runOptions(src.root, out.stream, { push: true }));
-    assert.is(result.ok, false);
-    const by = Object.fromEntries(result.outcomes.map((o) => [o.id, o]));
-    assert.equal(result.outcomes.map((o) => [o.id, o.status, o.pushed]), [["sci/p", "built", false], ["sci/c", "built", false], ["sci/other", "built", true]]);
-    assert.match(by["sci/p"].reason!, /denied|refused/i);
-    assert.is(by["sci/c"].reason, "not pushed: parent sci/p was not pushed");
-    const direct = repo.replace(proxy.address, registry);
-    assert.equal(await registryTags(`${direct}/sci/c`), []);
-    assert.equal(await registryTags(`${direct}/sci/other`), ["1.0"]);
-    assert.match(out.text(), /\[sci\/c\] not pushed: parent sci\/p was not pushed/);
-    assert.match(out.text(), /3 built, 2 not pushed/);
-  } finally {
-    src.cleanup();
-    await proxy.close();
-  }
+  const parentTag = `${repo}/sci/p:1.0`;
+  const builds = [
+    build("sci/p", [parentTag], "FROM busybox:stable\nRUN echo p > /p\n", { contexts: ["science/x"] }),
+    build("sci/c", [`${repo}/sci/c:1.0`], `FROM ${parentTag}\nRUN cat /p\n`, { contexts: ["science/x"], dependsOn: ["sci/p"] }),
+    build("sci/other", [`${repo}/sci/other:1.0`], "FROM busybox:stable\n", { contexts: ["science/x"] }),
+  ];
+  const result = await executePlan(makePlan(repo, builds), runOptions(src.root, out.stream, { push: true }));
+  assert.is(result.ok, false);
+  const by = Object.fromEntries(result.outcomes.map((o) => [o.id, o]));
+  assert.equal(result.outcomes.map((o) => [o.id, o.status, o.pushed]), [["sci/p", "built", false], ["sci/c", "built", false], ["sci/other", "built", true]]);
+  assert.match(by["sci/p"].reason!, /denied|refused/i);
+  assert.is(by["sci/c"].reason, "not pushed: parent sci/p was not pushed");
+  const direct = repo.replace(proxy.address, registry);
+  assert.equal(await registryTags(`${direct}/sci/c`), []);
+  assert.equal(await registryTags(`${direct}/sci/other`), ["1.0"]);
+  assert.match(out.text(), /\[sci\/c\] not pushed: parent sci\/p was not pushed/);
+  assert.match(out.text(), /3 built, 2 not pushed/);
 });
 
 test("a registry that can't be asked about a build tag fails that build before it is built", async () => {
   const repo = `127.0.0.1:9/t-${Date.now()}`;
-  const src = makeRepo({ "science/x/f": "x" }, false);
+  using src = makeRepo({ "science/x/f": "x" }, false);
   const out = capture();
-  try {
-    const builds = [build("sci/p", [`${repo}/sci/p:1.0`], "FROM busybox:stable\nRUN echo p > /p\n", { contexts: ["science/x"] })];
-    const result = await executePlan(makePlan(repo, builds), runOptions(src.root, out.stream, { push: true }));
-    assert.is(result.ok, false);
-    assert.is(result.outcomes[0].status, "failed");
-    assert.match(result.outcomes[0].reason!, /cannot check 127\.0\.0\.1:9\/.*sci\/p:1\.0 in the registry before pushing/);
-    assert.not.match(out.text(), /Step 1\/\d/);
-  } finally {
-    src.cleanup();
-  }
+  const builds = [build("sci/p", [`${repo}/sci/p:1.0`], "FROM busybox:stable\nRUN echo p > /p\n", { contexts: ["science/x"] })];
+  const result = await executePlan(makePlan(repo, builds), runOptions(src.root, out.stream, { push: true }));
+  assert.is(result.ok, false);
+  assert.is(result.outcomes[0].status, "failed");
+  assert.match(result.outcomes[0].reason!, /cannot check 127\.0\.0\.1:9\/.*sci\/p:1\.0 in the registry before pushing/);
+  assert.not.match(out.text(), /Step 1\/\d/);
 });
 
 test("auth registry: without credentials the push fails clearly; with a config.json auths entry it lands", async () => {
   const { authRegistry, authUser, authPass } = requireEngine();
   const repo = uniqueRepo(authRegistry);
-  const src = makeRepo({ "science/x/f": "x" }, false);
-  const empty = tmp("ib-dockercfg-");
+  using src = makeRepo({ "science/x/f": "x" }, false);
+  using empty = dockerConfigDir({});
   const b64 = Buffer.from(`${authUser}:${authPass}`).toString("base64");
-  const withAuth = dockerConfig({ auths: { [`http://${authRegistry}/v1/`]: { auth: b64 } } });
-  const logDir = tmp("ib-logs-");
-  try {
-    const plan = makePlan(repo, [build("sci/a", [`${repo}/sci/a:1.0`], "FROM busybox:stable\nRUN echo a > /a\n", { contexts: ["science/x"] })]);
+  using withAuth = dockerConfigDir({ auths: { [`http://${authRegistry}/v1/`]: { auth: b64 } } });
+  using logDir = tempDir("ib-logs-");
+  const plan = makePlan(repo, [build("sci/a", [`${repo}/sci/a:1.0`], "FROM busybox:stable\nRUN echo a > /a\n", { contexts: ["science/x"] })]);
 
-    const out1 = capture();
-    const denied = await executePlan(plan, runOptions(src.root, out1.stream, { push: true, dockerConfigDir: empty }));
-    assert.is(denied.ok, false);
-    const o = denied.outcomes[0];
-    // The registry is asked about the build tag before building, and refuses without credentials.
-    assert.is(o.status, "failed");
-    assert.is(o.pushed, false);
-    assert.match(o.reason!, /auth|401|credentials/i);
-    assert.ok(o.reason!.includes(authRegistry), o.reason);
-    assert.equal(await registryTags(`${repo}/sci/a`, [authUser, authPass]), []);
+  const out1 = capture();
+  const denied = await executePlan(plan, runOptions(src.root, out1.stream, { push: true, dockerConfigDir: empty.dir }));
+  assert.is(denied.ok, false);
+  const o = denied.outcomes[0];
+  // The registry is asked about the build tag before building, and refuses without credentials.
+  assert.is(o.status, "failed");
+  assert.is(o.pushed, false);
+  assert.match(o.reason!, /auth|401|credentials/i);
+  assert.ok(o.reason!.includes(authRegistry), o.reason);
+  assert.equal(await registryTags(`${repo}/sci/a`, [authUser, authPass]), []);
 
-    const out2 = capture();
-    const pushed = await executePlan(plan, runOptions(src.root, out2.stream, { push: true, dockerConfigDir: withAuth, logDir }));
-    assert.ok(pushed.ok, out2.text());
-    assert.ok(pushed.outcomes[0].pushed);
-    assert.equal(await registryTags(`${repo}/sci/a`, [authUser, authPass]), ["1.0"]);
-    assertNoSecrets([authPass, b64], out2.text(), pushed, logDir);
-  } finally {
-    src.cleanup();
-    for (const d of [empty, withAuth, logDir]) rmSync(d, { recursive: true, force: true });
-  }
+  const out2 = capture();
+  const pushed = await executePlan(plan, runOptions(src.root, out2.stream, { push: true, dockerConfigDir: withAuth.dir, logDir: logDir.path }));
+  assert.ok(pushed.ok, out2.text());
+  assert.ok(pushed.outcomes[0].pushed);
+  assert.equal(await registryTags(`${repo}/sci/a`, [authUser, authPass]), ["1.0"]);
+  assertNoSecrets([authPass, b64], out2.text(), pushed, logDir.path);
 });
 
 test("auth registry: credential helper for push, and X-Registry-Config to pull a base during a build", async () => {
   const { docker, authRegistry, authUser, authPass } = requireEngine();
   const repo = uniqueRepo(authRegistry);
-  const src = makeRepo({ "science/x/f": "x" }, false);
-  const bin = tmp("ib-bin-");
+  using src = makeRepo({ "science/x/f": "x" }, false);
+  using bin = tempDir("ib-bin-");
   const savedPath = process.env.PATH;
   // docker-credential-<name> protocol: server on stdin, JSON on stdout
-  const helper = join(bin, "docker-credential-ibtest");
+  const helper = join(bin.path, "docker-credential-ibtest");
   writeFileSync(helper, `#!/bin/sh\nread server\nprintf '{"ServerURL":"%s","Username":"${authUser}","Secret":"${authPass}"}' "$server"\n`);
   chmodSync(helper, 0o755);
-  const config = dockerConfig({ credHelpers: { [authRegistry]: "ibtest" } });
-  const logDir = tmp("ib-logs-");
-  process.env.PATH = `${bin}:${savedPath}`;
-  try {
-    // a base unique to this run: a warm engine's layer cache can neither supply it nor skip the child's RUN
-    const marker = `base-${repo.split("/").pop()}`;
-    const base = build("sci/base", [`${repo}/sci/base:1.0`], `FROM busybox:stable\nRUN echo ${marker} > /base\n`, { contexts: ["science/x"] });
-    const out1 = capture();
-    const first = await executePlan(makePlan(repo, [base]), runOptions(src.root, out1.stream, { push: true, dockerConfigDir: config }));
-    assert.ok(first.ok, out1.text());
-    assert.equal(await registryTags(`${repo}/sci/base`, [authUser, authPass]), ["1.0"]);
+  using config = dockerConfigDir({ credHelpers: { [authRegistry]: "ibtest" } });
+  using logDir = tempDir("ib-logs-");
+  process.env.PATH = `${bin.path}:${savedPath}`;
+  using _restorePath = deferred(() => { process.env.PATH = savedPath; });
+  // a base unique to this run: a warm engine's layer cache can neither supply it nor skip the child's RUN
+  const marker = `base-${repo.split("/").pop()}`;
+  const base = build("sci/base", [`${repo}/sci/base:1.0`], `FROM busybox:stable\nRUN echo ${marker} > /base\n`, { contexts: ["science/x"] });
+  const out1 = capture();
+  const first = await executePlan(makePlan(repo, [base]), runOptions(src.root, out1.stream, { push: true, dockerConfigDir: config.dir }));
+  assert.ok(first.ok, out1.text());
+  assert.equal(await registryTags(`${repo}/sci/base`, [authUser, authPass]), ["1.0"]);
 
-    // only the registry has the base now: the build must pull it with the helper's credentials
-    await docker.getImage(`${repo}/sci/base:1.0`).remove();
-    const child = build("sci/child", [`${repo}/sci/child:1.0`], `FROM ${repo}/sci/base:1.0\nRUN cat /base\n`, { contexts: ["science/x"] });
-    const out2 = capture();
-    const second = await executePlan(makePlan(repo, [child]), runOptions(src.root, out2.stream, { dockerConfigDir: config, logDir }));
-    assert.ok(second.ok, out2.text());
-    // a RUN step's output line: `[id] line` (classic), `[id] #n line` (BuildKit)
-    assert.match(out2.text(), new RegExp(`\\[sci/child\\] (#\\d+ )?${marker}\\n`), out2.text());
-    assertNoSecrets([authPass], out1.text() + out2.text(), second, logDir);
-  } finally {
-    process.env.PATH = savedPath;
-    src.cleanup();
-    for (const d of [bin, config, logDir]) rmSync(d, { recursive: true, force: true });
-  }
+  // only the registry has the base now: the build must pull it with the helper's credentials
+  await docker.getImage(`${repo}/sci/base:1.0`).remove();
+  const child = build("sci/child", [`${repo}/sci/child:1.0`], `FROM ${repo}/sci/base:1.0\nRUN cat /base\n`, { contexts: ["science/x"] });
+  const out2 = capture();
+  const second = await executePlan(makePlan(repo, [child]), runOptions(src.root, out2.stream, { dockerConfigDir: config.dir, logDir: logDir.path }));
+  assert.ok(second.ok, out2.text());
+  // a RUN step's output line: `[id] line` (classic), `[id] #n line` (BuildKit)
+  assert.match(out2.text(), new RegExp(`\\[sci/child\\] (#\\d+ )?${marker}\\n`), out2.text());
+  assertNoSecrets([authPass], out1.text() + out2.text(), second, logDir.path);
 });
 
 test("build args and a pushed image's config: labels and env as the registry serves them", async () => {
   const { registry } = requireEngine();
   const repo = uniqueRepo(registry);
-  const src = makeRepo({}, false);
+  using src = makeRepo({}, false);
   mkdirSync(join(src.root, "science/x"), { recursive: true });
   const out = capture();
-  try {
-    const b = build("sci/env", [`${repo}/sci/env:2.0`], "FROM busybox:stable\nARG VERSION\nENV IMAGE_VERSION=$VERSION\n", { contexts: ["science/x"] });
-    b.request.labels = { "org.sciserver.science.env.buildtime": "1700000001" };
-    const result = await executePlan(makePlan(repo, [b]), runOptions(src.root, out.stream, { push: true, buildArgs: { VERSION: "2.0-7" } }));
-    assert.ok(result.ok, out.text());
-    const landed = await registryImage(`${repo}/sci/env:2.0`);
-    assert.ok(landed.env.includes("IMAGE_VERSION=2.0-7"), landed.env.join(" "));
-    // the executor sets when the image was built, whatever the plan said
-    assert.match(landed.labels["org.sciserver.science.env.buildtime"], /^\d{10}\.\d{3}$/);
-    assert.is.not(landed.labels["org.sciserver.science.env.buildtime"], "1700000001");
-  } finally {
-    src.cleanup();
-  }
+  const b = build("sci/env", [`${repo}/sci/env:2.0`], "FROM busybox:stable\nARG VERSION\nENV IMAGE_VERSION=$VERSION\n", { contexts: ["science/x"] });
+  b.request.labels = { "org.sciserver.science.env.buildtime": "1700000001" };
+  const result = await executePlan(makePlan(repo, [b]), runOptions(src.root, out.stream, { push: true, buildArgs: { VERSION: "2.0-7" } }));
+  assert.ok(result.ok, out.text());
+  const landed = await registryImage(`${repo}/sci/env:2.0`);
+  assert.ok(landed.env.includes("IMAGE_VERSION=2.0-7"), landed.env.join(" "));
+  // the executor sets when the image was built, whatever the plan said
+  assert.match(landed.labels["org.sciserver.science.env.buildtime"], /^\d{10}\.\d{3}$/);
+  assert.is.not(landed.labels["org.sciserver.science.env.buildtime"], "1700000001");
 });
 
 test.run();

@@ -9,6 +9,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PROJECT_ROOT, runCli } from "../helpers/cli.js";
+import { tempDir } from "../helpers/temp.js";
 import { examplesRepo } from "../helpers/fixture.js";
 import { registryImage, registryTags, requireEngine, uniqueRepo } from "../helpers/engine.js";
 import { jenkinsImageBuilderCommands } from "../helpers/jenkins.js";
@@ -33,128 +34,119 @@ test("the pipeline's commands split a plan over two agents that share only the r
   const engine = requireEngine();
   const [cmdDryRun, cmdPlan, cmdGraph, cmdMerge, cmdRun] = jenkinsImageBuilderCommands();
   // The examples plus a two-wave fixture chain of its own.
-  const repo = examplesRepo({
+  using repo = examplesRepo({
     ...science("wave-a", { image: "wave", version: "1.0" }, "FROM busybox:stable\nRUN echo a > /a\n"),
     ...science("wave-b", { image: "wave", version: "1.0", compat: "base" }, "FROM sci/wave-a:1.0\nRUN echo b > /b\n"),
   });
-  const tmp = mkdtempSync(join(tmpdir(), "ib-jenkins-"));
+  using tmp = tempDir("ib-jenkins-");
   const target = uniqueRepo(engine.authRegistry);
   const single = uniqueRepo(engine.authRegistry);
   const auth: [string, string] = [engine.authUser, engine.authPass];
   // What the pipeline's credentials step writes: a private docker config.
-  const dockerConfig = join(tmp, "docker-config");
+  const dockerConfig = join(tmp.path, "docker-config");
   mkdirSync(dockerConfig);
   writeFileSync(join(dockerConfig, "config.json"), JSON.stringify({
     auths: { [engine.authRegistry]: { auth: Buffer.from(`${engine.authUser}:${engine.authPass}`).toString("base64") } },
   }));
   const env = { PLAN_ARGS: `--all --repo ${target}`, DOCKER_CONFIG: dockerConfig, FORCE_COLOR: "0" };
-  try {
-    // Controller: the Plan stage.
-    const controller = workspace(repo.root, "controller", tmp);
-    const dry = sh(cmdDryRun, controller, env);
-    assert.is(dry.code, 0, dry.out);
-    assert.match(dry.out, "final plan includes 6 science builds and 4 compat builds");
-    assert.is(sh(cmdPlan, controller, env).code, 0);
-    const graph = sh(cmdGraph, controller, env);
-    assert.is(graph.code, 0, graph.out);
-    assert.match(readFileSync(join(controller, "plan-graph.mmd"), "utf8"), "sci_wave_a --> sci_wave_b");
-    const plan = JSON.parse(readFileSync(join(controller, "plan.json"), "utf8"));
-    const waves = readFileSync(join(controller, "waves.txt"), "utf8").trim().split("\n").map((l) => l.split(" "));
-    assert.equal(waves, plan.waves);
-    assert.ok(waves.length >= 2);
-    assert.ok(waves[0].includes("sci/wave-a") && waves[1].includes("sci/wave-b"));
+  // Controller: the Plan stage.
+  const controller = workspace(repo.root, "controller", tmp.path);
+  const dry = sh(cmdDryRun, controller, env);
+  assert.is(dry.code, 0, dry.out);
+  assert.match(dry.out, "final plan includes 6 science builds and 4 compat builds");
+  assert.is(sh(cmdPlan, controller, env).code, 0);
+  const graph = sh(cmdGraph, controller, env);
+  assert.is(graph.code, 0, graph.out);
+  assert.match(readFileSync(join(controller, "plan-graph.mmd"), "utf8"), "sci_wave_a --> sci_wave_b");
+  const plan = JSON.parse(readFileSync(join(controller, "plan.json"), "utf8"));
+  const waves = readFileSync(join(controller, "waves.txt"), "utf8").trim().split("\n").map((l) => l.split(" "));
+  assert.equal(waves, plan.waves);
+  assert.ok(waves.length >= 2);
+  assert.ok(waves[0].includes("sci/wave-a") && waves[1].includes("sci/wave-b"));
 
-    // Build and push: each request of each wave on one of two agents, in turn.
-    const agents = [workspace(repo.root, "agent-1", tmp), workspace(repo.root, "agent-2", tmp)];
-    let turn = 0;
-    for (const wave of waves) {
-      // Nothing of this plan stays in the engine: parents must come from the registry.
-      for (const b of plan.builds) for (const tag of b.request.tags) await engine.docker.getImage(tag).remove({ force: true }).catch(() => {});
-      for (const id of wave) {
-        const agent = agents[turn++ % agents.length];
-        cpSync(join(controller, "plan.json"), join(agent, "plan.json")); // unstash 'plan'
-        const r = sh(cmdRun, agent, { ...env, REQUEST_ID: id, RESULT_NAME: id.replace(/[^A-Za-z0-9_.-]/g, "_") });
-        assert.is(r.code, 0, `${id}: ${r.out}`);
-        assert.not.match(r.out, engine.authPass);
-        const parents = plan.builds.find((b: { id: string }) => b.id === id).dependsOn;
-        for (const p of parents) assert.match(r.out, `[${p}] pulled`);
-      }
+  // Build and push: each request of each wave on one of two agents, in turn.
+  const agents = [workspace(repo.root, "agent-1", tmp.path), workspace(repo.root, "agent-2", tmp.path)];
+  let turn = 0;
+  for (const wave of waves) {
+    // Nothing of this plan stays in the engine: parents must come from the registry.
+    for (const b of plan.builds) for (const tag of b.request.tags) await engine.docker.getImage(tag).remove({ force: true }).catch(() => {});
+    for (const id of wave) {
+      const agent = agents[turn++ % agents.length];
+      cpSync(join(controller, "plan.json"), join(agent, "plan.json")); // unstash 'plan'
+      const r = sh(cmdRun, agent, { ...env, REQUEST_ID: id, RESULT_NAME: id.replace(/[^A-Za-z0-9_.-]/g, "_") });
+      assert.is(r.code, 0, `${id}: ${r.out}`);
+      assert.not.match(r.out, engine.authPass);
+      const parents = plan.builds.find((b: { id: string }) => b.id === id).dependsOn;
+      for (const p of parents) assert.match(r.out, `[${p}] pulled`);
     }
-    // Collect results (unstash) and merge.
-    mkdirSync(join(controller, "results"));
-    for (const agent of agents) {
-      for (const f of readdirSync(join(agent, "results"))) cpSync(join(agent, "results", f), join(controller, "results", f));
-      assert.ok(existsSync(join(agent, "logs")), "logs kept");
-    }
-    const merge = sh(cmdMerge, controller, env);
-    assert.is(merge.code, 0, merge.out);
-    const merged = JSON.parse(readFileSync(join(controller, "results.json"), "utf8"));
-    assert.is(merged.commit, plan.commit);
-    assert.equal(merged.results.map((r: { id: string }) => r.id).sort(), plan.builds.map((b: { id: string }) => b.id).sort());
-    for (const r of merged.results) {
-      assert.is(r.status, "built", r.id);
-      assert.ok(r.pushed, r.id);
-      assert.match(r.outputs["docker-image-hash"], /^sha256:[0-9a-f]{64}$/);
-      const digests = r.outputs["docker-image-digests"];
-      const build = plan.builds.find((b: { id: string }) => b.id === r.id);
-      assert.equal(Object.keys(digests).sort(), [...build.request.tags].sort());
-      for (const d of Object.values(digests)) assert.match(d as string, /^sha256:[0-9a-f]{64}$/);
-    }
+  }
+  // Collect results (unstash) and merge.
+  mkdirSync(join(controller, "results"));
+  for (const agent of agents) {
+    for (const f of readdirSync(join(agent, "results"))) cpSync(join(agent, "results", f), join(controller, "results", f));
+    assert.ok(existsSync(join(agent, "logs")), "logs kept");
+  }
+  const merge = sh(cmdMerge, controller, env);
+  assert.is(merge.code, 0, merge.out);
+  const merged = JSON.parse(readFileSync(join(controller, "results.json"), "utf8"));
+  assert.is(merged.commit, plan.commit);
+  assert.equal(merged.results.map((r: { id: string }) => r.id).sort(), plan.builds.map((b: { id: string }) => b.id).sort());
+  for (const r of merged.results) {
+    assert.is(r.status, "built", r.id);
+    assert.ok(r.pushed, r.id);
+    assert.match(r.outputs["docker-image-hash"], /^sha256:[0-9a-f]{64}$/);
+    const digests = r.outputs["docker-image-digests"];
+    const build = plan.builds.find((b: { id: string }) => b.id === r.id);
+    assert.equal(Object.keys(digests).sort(), [...build.request.tags].sort());
+    for (const d of Object.values(digests)) assert.match(d as string, /^sha256:[0-9a-f]{64}$/);
+  }
 
-    // The same images as one `./image-builder --push` run: same tags, same labels but buildtimes.
-    const one = runCli(["--all", "--push", "--repo", single, "--progress", "plain"], { cwd: controller, env: { DOCKER_CONFIG: dockerConfig }, timeoutMs: 300_000 });
-    assert.is(one.code, 0, one.stderr);
-    const strip = (labels: Record<string, string>) => Object.fromEntries(Object.entries(labels).filter(([k]) => !k.endsWith(".buildtime")));
-    for (const b of plan.builds) {
-      const name = b.request.tags[0].slice(target.length).replace(/:[^:/]+$/, "");
-      assert.equal(await registryTags(`${target}${name}`, auth), await registryTags(`${single}${name}`, auth), name);
-      const split = await registryImage(b.request.tags[1], auth);
-      const whole = await registryImage(`${single}${b.request.tags[1].slice(target.length)}`, auth);
-      assert.equal(strip(split.labels), strip(whole.labels), b.id);
-      assert.equal(split.env, whole.env, b.id);
-    }
-  } finally {
-    repo.cleanup();
-    rmSync(tmp, { recursive: true, force: true });
+  // The same images as one `./image-builder --push` run: same tags, same labels but buildtimes.
+  const one = runCli(["--all", "--push", "--repo", single, "--progress", "plain"], { cwd: controller, env: { DOCKER_CONFIG: dockerConfig }, timeoutMs: 300_000 });
+  assert.is(one.code, 0, one.stderr);
+  const strip = (labels: Record<string, string>) => Object.fromEntries(Object.entries(labels).filter(([k]) => !k.endsWith(".buildtime")));
+  for (const b of plan.builds) {
+    const name = b.request.tags[0].slice(target.length).replace(/:[^:/]+$/, "");
+    assert.equal(await registryTags(`${target}${name}`, auth), await registryTags(`${single}${name}`, auth), name);
+    const split = await registryImage(b.request.tags[1], auth);
+    const whole = await registryImage(`${single}${b.request.tags[1].slice(target.length)}`, auth);
+    assert.equal(strip(split.labels), strip(whole.labels), b.id);
+    assert.equal(split.env, whole.env, b.id);
   }
 });
 
 test("run refuses a plan of another commit, and a request whose parent is not in the registry", async () => {
   const engine = requireEngine();
-  const repo = examplesRepo();
-  try {
-    const target = uniqueRepo(engine.registry);
-    const planFile = join(repo.root, "..", `plan-${Date.now()}.json`);
-    const p = runCli(["plan", "--all", "--repo", target, "--out", planFile], { cwd: repo.root });
-    assert.is(p.code, 0, p.stderr);
-    const outputs = join(repo.root, "..", `outputs-${Date.now()}`);
-    const missing = runCli(["run", planFile, "--only", "sci/essentials-2-5", "--results", join(outputs, "r.json"), "--log-dir", join(outputs, "logs")], { cwd: repo.root });
-    assert.is(missing.code, 2, missing.stderr);
-    assert.match(missing.stderr, new RegExp(`^image-builder: error: parent sci/essentials-2-4 is missing from the registry: ${target.replace(/\./g, "\\.")}/sci/essentials-2-4:2\\.4-1-`));
-    assert.is(missing.stderr.trim().split("\n").length, 1, missing.stderr);
-    assert.not.ok(existsSync(outputs), "a refused run writes nothing");
+  using repo = examplesRepo();
+  const target = uniqueRepo(engine.registry);
+  const planFile = join(repo.root, "..", `plan-${Date.now()}.json`);
+  const p = runCli(["plan", "--all", "--repo", target, "--out", planFile], { cwd: repo.root });
+  assert.is(p.code, 0, p.stderr);
+  const outputs = join(repo.root, "..", `outputs-${Date.now()}`);
+  const missing = runCli(["run", planFile, "--only", "sci/essentials-2-5", "--results", join(outputs, "r.json"), "--log-dir", join(outputs, "logs")], { cwd: repo.root });
+  assert.is(missing.code, 2, missing.stderr);
+  assert.match(missing.stderr, new RegExp(`^image-builder: error: parent sci/essentials-2-4 is missing from the registry: ${target.replace(/\./g, "\\.")}/sci/essentials-2-4:2\\.4-1-`));
+  assert.is(missing.stderr.trim().split("\n").length, 1, missing.stderr);
+  assert.not.ok(existsSync(outputs), "a refused run writes nothing");
 
-    // A registry that refuses the credentials is not "missing": the run stops saying why.
-    const authTarget = uniqueRepo(engine.authRegistry);
-    const authPlan = join(repo.root, "..", `plan-auth-${Date.now()}.json`);
-    assert.is(runCli(["plan", "--all", "--repo", authTarget, "--out", authPlan], { cwd: repo.root }).code, 0);
-    const config = mkdtempSync(join(tmpdir(), "ib-dockercfg-"));
-    writeFileSync(join(config, "config.json"), JSON.stringify({ auths: { [engine.authRegistry]: { username: engine.authUser, password: "wrong-password" } } }));
-    const denied = runCli(["run", authPlan, "--only", "sci/essentials-2-5"], { cwd: repo.root, env: { DOCKER_CONFIG: config } });
-    assert.is(denied.code, 1, denied.stderr);
-    assert.match(denied.stderr, new RegExp(`image-builder: error: cannot pull parent sci/essentials-2-4 ${authTarget.replace(/\./g, "\\.")}/sci/essentials-2-4:2\\.4-1-\\S+ from the registry: .*unauthorized`));
-    assert.not.match(denied.stderr, /missing|wrong-password/);
-    rmSync(config, { recursive: true, force: true });
-    rmSync(authPlan);
-    repo.write({ "x": "1" });
-    repo.commit();
-    const stale = runCli(["run", planFile], { cwd: repo.root });
-    assert.is(stale.code, 2);
-    assert.match(stale.stderr, /plan was made from commit [0-9a-f]{12}, but the checkout in \. is at [0-9a-f]{12}/);
-    rmSync(planFile);
-  } finally {
-    repo.cleanup();
-  }
+  // A registry that refuses the credentials is not "missing": the run stops saying why.
+  const authTarget = uniqueRepo(engine.authRegistry);
+  const authPlan = join(repo.root, "..", `plan-auth-${Date.now()}.json`);
+  assert.is(runCli(["plan", "--all", "--repo", authTarget, "--out", authPlan], { cwd: repo.root }).code, 0);
+  const config = mkdtempSync(join(tmpdir(), "ib-dockercfg-"));
+  writeFileSync(join(config, "config.json"), JSON.stringify({ auths: { [engine.authRegistry]: { username: engine.authUser, password: "wrong-password" } } }));
+  const denied = runCli(["run", authPlan, "--only", "sci/essentials-2-5"], { cwd: repo.root, env: { DOCKER_CONFIG: config } });
+  assert.is(denied.code, 1, denied.stderr);
+  assert.match(denied.stderr, new RegExp(`image-builder: error: cannot pull parent sci/essentials-2-4 ${authTarget.replace(/\./g, "\\.")}/sci/essentials-2-4:2\\.4-1-\\S+ from the registry: .*unauthorized`));
+  assert.not.match(denied.stderr, /missing|wrong-password/);
+  rmSync(config, { recursive: true, force: true });
+  rmSync(authPlan);
+  repo.write({ "x": "1" });
+  repo.commit();
+  const stale = runCli(["run", planFile], { cwd: repo.root });
+  assert.is(stale.code, 2);
+  assert.match(stale.stderr, /plan was made from commit [0-9a-f]{12}, but the checkout in \. is at [0-9a-f]{12}/);
+  rmSync(planFile);
 });
 
 test.run();

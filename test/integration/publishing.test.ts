@@ -2,20 +2,17 @@
 // proxy in front of it); results checked in the registry's HTTP API and the engine's images.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { readFileSync, rmSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli, runCliAsync } from "../helpers/cli.js";
 import { examplesRepo } from "../helpers/fixture.js";
 import { isManifestPut, startFaultProxy } from "../helpers/fault-proxy.js";
 import { registryImage, registryTags, requireEngine, uniqueRepo } from "../helpers/engine.js";
 import { makeRepo, science, compat } from "../helpers/repo.js";
+import { tempDir } from "../helpers/temp.js";
 
 const PLAIN = ["--progress", "plain"];
 
-function tmp(): string {
-  return mkdtempSync(join(tmpdir(), "ib-publish-"));
-}
 function results(file: string): { results: { id: string; status: string; pushed: boolean; reason?: string; tags?: { tag: string; pushed: boolean; digest?: string }[] }[] } {
   return JSON.parse(readFileSync(file, "utf8"));
 }
@@ -31,131 +28,111 @@ const EXAMPLE_REPOS = ["sci/essentials-2-4", "sci/essentials-2-5", "sci/astro-ba
 
 test("a rerun of a published commit builds nothing and changes no digest; other build args are refused, --overwrite replaces", async () => {
   const { registry } = requireEngine();
-  const repo = examplesRepo();
+  using repo = examplesRepo();
   const target = uniqueRepo(registry);
-  const dir = tmp();
-  try {
-    const first = runCli(["--all", "--push", "--repo", target, "--results", join(dir, "r1.json"), ...PLAIN], { cwd: repo.root });
-    assert.is(first.code, 0, first.stderr);
-    const before = await registryState(target, EXAMPLE_REPOS);
-    assert.is(Object.keys(before).length, 14);
+  using dir = tempDir("ib-publish-");
+  const first = runCli(["--all", "--push", "--repo", target, "--results", join(dir.path, "r1.json"), ...PLAIN], { cwd: repo.root });
+  assert.is(first.code, 0, first.stderr);
+  const before = await registryState(target, EXAMPLE_REPOS);
+  assert.is(Object.keys(before).length, 14);
 
-    const again = runCli(["--all", "--push", "--repo", target, "--results", join(dir, "r2.json"), ...PLAIN], { cwd: repo.root });
-    assert.is(again.code, 0, again.stderr);
-    assert.match(again.stderr, /\b7 reused\b/);
-    assert.not.match(again.stderr, /Step \d+\/\d+/);
-    const r2 = results(join(dir, "r2.json")).results;
-    assert.equal(r2.map((r) => r.status), Array(7).fill("reused"));
-    assert.ok(r2.every((r) => r.pushed && r.tags!.every((t) => t.pushed && before[t.tag.slice(target.length + 1)] === t.digest)), JSON.stringify(r2));
-    assert.equal(await registryState(target, EXAMPLE_REPOS), before);
-    // Nothing to build needs no builder: not even a frontend image this engine can't pull
-    // (science/astro-base has `# syntax=docker/dockerfile:1`).
-    const buildkit = runCli(["--all", "--push", "--repo", target, "--builder", "buildkit", ...PLAIN], { cwd: repo.root });
-    assert.is(buildkit.code, 0, buildkit.stderr);
-    assert.match(buildkit.stderr, /\b7 reused\b/);
+  const again = runCli(["--all", "--push", "--repo", target, "--results", join(dir.path, "r2.json"), ...PLAIN], { cwd: repo.root });
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stderr, /\b7 reused\b/);
+  assert.not.match(again.stderr, /Step \d+\/\d+/);
+  const r2 = results(join(dir.path, "r2.json")).results;
+  assert.equal(r2.map((r) => r.status), Array(7).fill("reused"));
+  assert.ok(r2.every((r) => r.pushed && r.tags!.every((t) => t.pushed && before[t.tag.slice(target.length + 1)] === t.digest)), JSON.stringify(r2));
+  assert.equal(await registryState(target, EXAMPLE_REPOS), before);
+  // Nothing to build needs no builder: not even a frontend image this engine can't pull
+  // (science/astro-base has `# syntax=docker/dockerfile:1`).
+  const buildkit = runCli(["--all", "--push", "--repo", target, "--builder", "buildkit", ...PLAIN], { cwd: repo.root });
+  assert.is(buildkit.code, 0, buildkit.stderr);
+  assert.match(buildkit.stderr, /\b7 reused\b/);
 
-    // The same commit with another build argument would move the immutable build tags: refused.
-    const other = runCli(["--all", "--push", "--repo", target, "--build-arg", "EXTRA=1", ...PLAIN], { cwd: repo.root });
-    assert.is(other.code, 1, other.stderr);
-    assert.match(other.stderr, /already in the registry with inputs sha256:[0-9a-f]{64}, but this build's inputs are sha256:[0-9a-f]{64}: build tags are immutable/);
-    assert.equal(await registryState(target, EXAMPLE_REPOS), before);
+  // The same commit with another build argument would move the immutable build tags: refused.
+  const other = runCli(["--all", "--push", "--repo", target, "--build-arg", "EXTRA=1", ...PLAIN], { cwd: repo.root });
+  assert.is(other.code, 1, other.stderr);
+  assert.match(other.stderr, /already in the registry with inputs sha256:[0-9a-f]{64}, but this build's inputs are sha256:[0-9a-f]{64}: build tags are immutable/);
+  assert.equal(await registryState(target, EXAMPLE_REPOS), before);
 
-    const overwrite = runCli(["--all", "--push", "--overwrite", "--repo", target, "--build-arg", "EXTRA=1", ...PLAIN], { cwd: repo.root });
-    assert.is(overwrite.code, 0, overwrite.stderr);
-    const after = await registryState(target, EXAMPLE_REPOS);
-    assert.not.equal(after["sci/essentials-2-4:2.4"], before["sci/essentials-2-4:2.4"]);
-  } finally {
-    repo.cleanup();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const overwrite = runCli(["--all", "--push", "--overwrite", "--repo", target, "--build-arg", "EXTRA=1", ...PLAIN], { cwd: repo.root });
+  assert.is(overwrite.code, 0, overwrite.stderr);
+  const after = await registryState(target, EXAMPLE_REPOS);
+  assert.not.equal(after["sci/essentials-2-4:2.4"], before["sci/essentials-2-4:2.4"]);
 });
 
 test("the moving tag is pushed only after the build tag: a refused build tag leaves {version} untouched", async () => {
   const { registry } = requireEngine();
-  const repo = examplesRepo();
+  using repo = examplesRepo();
   // The registry refuses every build tag's manifest (`{version}-{n}-{h}`).
-  const proxy = await startFaultProxy(registry, (req) => (isManifestPut(req, /^\d[\d.]*-\d+-[0-9a-f]+$/) ? 500 : undefined));
+  await using proxy = await startFaultProxy(registry, (req) => (isManifestPut(req, /^\d[\d.]*-\d+-[0-9a-f]+$/) ? 500 : undefined));
   const target = uniqueRepo(proxy.address);
-  const dir = tmp();
-  try {
-    // Not runCli: the proxy lives in this process, whose event loop must keep running.
-    const r = await runCliAsync(["--include", "science/essentials-2-4", "--push", "--repo", target, "--results", join(dir, "r.json"), ...PLAIN], { cwd: repo.root });
-    assert.is(r.code, 1, r.stderr);
-    assert.ok(proxy.refused.length > 0);
-    const direct = target.replace(proxy.address, registry);
-    assert.equal(await registryTags(`${direct}/sci/essentials-2-4`), []);
-    const sci = results(join(dir, "r.json")).results.find((x) => x.id === "sci/essentials-2-4")!;
-    assert.equal(sci.tags!.map((t) => t.pushed), [false, false]);
-    assert.match(sci.tags![0].tag, /:2\.4-\d+-[0-9a-f]+$/);
-    assert.match(r.stderr, /not pushed/);
-  } finally {
-    repo.cleanup();
-    await proxy.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  using dir = tempDir("ib-publish-");
+  // Not runCli: the proxy lives in this process, whose event loop must keep running.
+  const r = await runCliAsync(["--include", "science/essentials-2-4", "--push", "--repo", target, "--results", join(dir.path, "r.json"), ...PLAIN], { cwd: repo.root });
+  assert.is(r.code, 1, r.stderr);
+  assert.ok(proxy.refused.length > 0);
+  const direct = target.replace(proxy.address, registry);
+  assert.equal(await registryTags(`${direct}/sci/essentials-2-4`), []);
+  const sci = results(join(dir.path, "r.json")).results.find((x) => x.id === "sci/essentials-2-4")!;
+  assert.equal(sci.tags!.map((t) => t.pushed), [false, false]);
+  assert.match(sci.tags![0].tag, /:2\.4-\d+-[0-9a-f]+$/);
+  assert.match(r.stderr, /not pushed/);
 });
 
 test("--reconcile rebuilds exactly what an earlier run failed to publish, and says why", async () => {
   const { registry } = requireEngine();
-  const repo = examplesRepo();
+  using repo = examplesRepo();
   // The first run cannot publish essentials 2.5 (its manifests are refused).
-  const proxy = await startFaultProxy(registry, (req) => (req.method === "PUT" && /\/sci\/essentials-2-5\/manifests\//.test(req.url ?? "") ? 403 : undefined));
+  await using proxy = await startFaultProxy(registry, (req) => (req.method === "PUT" && /\/sci\/essentials-2-5\/manifests\//.test(req.url ?? "") ? 403 : undefined));
   const viaProxy = uniqueRepo(proxy.address);
   const target = viaProxy.replace(proxy.address, registry);
-  try {
-    const first = await runCliAsync(["--all", "--push", "--repo", viaProxy, ...PLAIN], { cwd: repo.root });
-    assert.is(first.code, 1, first.stderr);
+  const first = await runCliAsync(["--all", "--push", "--repo", viaProxy, ...PLAIN], { cwd: repo.root });
+  assert.is(first.code, 1, first.stderr);
 
-    const dry = runCli(["--reconcile", "--dryrun", "-vv", "--repo", target], { cwd: repo.root });
-    assert.is(dry.code, 0, dry.stderr);
-    assert.match(dry.stderr, /build sci\/essentials-2-5: not published/);
-    assert.match(dry.stderr, /build rel\/essentials:2\.5 \(after sci\/essentials-2-5\): not published .*; built on sci\/essentials-2-5, which is rebuilt/);
-    assert.match(dry.stderr, /final plan includes 1 science build and 1 compat build/);
+  const dry = runCli(["--reconcile", "--dryrun", "-vv", "--repo", target], { cwd: repo.root });
+  assert.is(dry.code, 0, dry.stderr);
+  assert.match(dry.stderr, /build sci\/essentials-2-5: not published/);
+  assert.match(dry.stderr, /build rel\/essentials:2\.5 \(after sci\/essentials-2-5\): not published .*; built on sci\/essentials-2-5, which is rebuilt/);
+  assert.match(dry.stderr, /final plan includes 1 science build and 1 compat build/);
 
-    const fix = runCli(["--reconcile", "--push", "--repo", target, ...PLAIN], { cwd: repo.root, timeoutMs: 300_000 });
-    assert.is(fix.code, 0, fix.stderr);
-    assert.equal((await registryTags(`${target}/rel/essentials`)).length, 4);
-    const done = runCli(["--reconcile", "--dryrun", "-v", "--repo", target], { cwd: repo.root });
-    assert.match(done.stderr, /nothing to build: nothing missing from or stale in the registry/);
+  const fix = runCli(["--reconcile", "--push", "--repo", target, ...PLAIN], { cwd: repo.root, timeoutMs: 300_000 });
+  assert.is(fix.code, 0, fix.stderr);
+  assert.equal((await registryTags(`${target}/rel/essentials`)).length, 4);
+  const done = runCli(["--reconcile", "--dryrun", "-v", "--repo", target], { cwd: repo.root });
+  assert.match(done.stderr, /nothing to build: nothing missing from or stale in the registry/);
 
-    // A registry that can't be read is an error, not "everything is missing".
-    const down = runCli(["--reconcile", "--dryrun", "--repo", "127.0.0.1:9/nothing"], { cwd: repo.root });
-    assert.is(down.code, 1);
-    assert.match(down.stderr, /^image-builder: error: --reconcile: cannot read 127\.0\.0\.1:9\/nothing\/.* from the registry/m);
-    assert.is(down.stderr.trim().split("\n").length, 1, down.stderr);
-  } finally {
-    repo.cleanup();
-    await proxy.close();
-  }
+  // A registry that can't be read is an error, not "everything is missing".
+  const down = runCli(["--reconcile", "--dryrun", "--repo", "127.0.0.1:9/nothing"], { cwd: repo.root });
+  assert.is(down.code, 1);
+  assert.match(down.stderr, /^image-builder: error: --reconcile: cannot read 127\.0\.0\.1:9\/nothing\/.* from the registry/m);
+  assert.is(down.stderr.trim().split("\n").length, 1, down.stderr);
 });
 
 test("a parent whose moving tag holds another commit's build is refused as a base, not built on", async () => {
   const { registry } = requireEngine();
-  const repo = examplesRepo();
+  using repo = examplesRepo();
   const target = uniqueRepo(registry);
-  try {
-    const first = runCli(["--all", "--push", "--repo", target, ...PLAIN], { cwd: repo.root });
-    assert.is(first.code, 0, first.stderr);
-    const original = repo.git("rev-parse", "HEAD");
-    // Another branch publishes its own essentials 2.4: the moving tag sci/essentials-2-4:2.4 is now its build.
-    repo.write({ "science/essentials-2-4/packages.txt": "another branch\n" });
-    repo.commit("other branch");
-    const other = runCli(["--include", "science/essentials-2-4", "--push", "--repo", target, ...PLAIN], { cwd: repo.root });
-    assert.is(other.code, 0, other.stderr);
-    // Back on the first branch, a change to essentials 2.5 only: its parent is not built, but pulled.
-    repo.git("reset", "-q", "--hard", original);
-    repo.write({ "science/essentials-2-5/Dockerfile": `${readFileSync(join(repo.root, "science/essentials-2-5/Dockerfile"), "utf8")}RUN echo more > /more\n` });
-    const sha = repo.commit("feature");
-    const tagsBefore = await registryTags(`${target}/sci/essentials-2-5`);
-    const r = runCli(["--push", "--repo", target, ...PLAIN], { cwd: repo.root });
-    assert.is(r.code, 1, r.stderr);
-    assert.match(r.stderr, /base image .*sci\/essentials-2-4:2\.4 was built from other inputs \(sha256:[0-9a-f]{64}\) than this checkout's sci\/essentials-2-4 \(sha256:[0-9a-f]{64}\)/);
-    const tagsAfter = await registryTags(`${target}/sci/essentials-2-5`);
-    assert.equal(tagsAfter, tagsBefore);
-    assert.not.ok(tagsAfter.some((t) => t.endsWith(sha)), "the feature commit's essentials 2.5 was pushed");
-  } finally {
-    repo.cleanup();
-  }
+  const first = runCli(["--all", "--push", "--repo", target, ...PLAIN], { cwd: repo.root });
+  assert.is(first.code, 0, first.stderr);
+  const original = repo.git("rev-parse", "HEAD");
+  // Another branch publishes its own essentials 2.4: the moving tag sci/essentials-2-4:2.4 is now its build.
+  repo.write({ "science/essentials-2-4/packages.txt": "another branch\n" });
+  repo.commit("other branch");
+  const other = runCli(["--include", "science/essentials-2-4", "--push", "--repo", target, ...PLAIN], { cwd: repo.root });
+  assert.is(other.code, 0, other.stderr);
+  // Back on the first branch, a change to essentials 2.5 only: its parent is not built, but pulled.
+  repo.git("reset", "-q", "--hard", original);
+  repo.write({ "science/essentials-2-5/Dockerfile": `${readFileSync(join(repo.root, "science/essentials-2-5/Dockerfile"), "utf8")}RUN echo more > /more\n` });
+  const sha = repo.commit("feature");
+  const tagsBefore = await registryTags(`${target}/sci/essentials-2-5`);
+  const r = runCli(["--push", "--repo", target, ...PLAIN], { cwd: repo.root });
+  assert.is(r.code, 1, r.stderr);
+  assert.match(r.stderr, /base image .*sci\/essentials-2-4:2\.4 was built from other inputs \(sha256:[0-9a-f]{64}\) than this checkout's sci\/essentials-2-4 \(sha256:[0-9a-f]{64}\)/);
+  const tagsAfter = await registryTags(`${target}/sci/essentials-2-5`);
+  assert.equal(tagsAfter, tagsBefore);
+  assert.not.ok(tagsAfter.some((t) => t.endsWith(sha)), "the feature commit's essentials 2.5 was pushed");
 });
 
 test("two commits built at once on one engine: each final image is built on its own commit's parent", async () => {
@@ -169,25 +146,20 @@ test("two commits built at once on one engine: each final image is built on its 
     ...science("b", { image: "b", version: "1.0", compat: "c" }, `FROM sci/x:1.0 AS x\nFROM sci/a:1.0\nCOPY --from=x /x /x\n`),
     ...compat("c", [], "RUN true\n"),
   });
-  const one = makeRepo(layers(6, "first"));
-  const two = makeRepo({}, false);
-  try {
-    two.git("pull", "-q", one.root, "main");
-    two.write(layers(0, "second"));
-    two.commit("second");
-    const args = ["--all", "--repo", target, "--jobs", "3", ...PLAIN];
-    const [r1, r2] = await Promise.all([runCliAsync(args, { cwd: one.root }), runCliAsync(args, { cwd: two.root })]);
-    assert.is(r1.code, 0, r1.stderr);
-    assert.is(r2.code, 0, r2.stderr);
-    for (const r of [one, two]) {
-      const suffix = `${r.git("rev-list", "--count", "HEAD")}-${r.git("rev-parse", "--short", "HEAD")}`;
-      const info = await docker.getImage(`${target}/rel/b:1.0-${suffix}`).inspect();
-      assert.is(info.Config.Labels["org.sciserver.science.a.version"], `1.0-${suffix}`, `${r.root}: final image built on another commit's parent`);
-      assert.is(info.Config.Labels["org.sciserver.compat.version"], `b:1.0-${suffix}`);
-    }
-  } finally {
-    one.cleanup();
-    two.cleanup();
+  using one = makeRepo(layers(6, "first"));
+  using two = makeRepo({}, false);
+  two.git("pull", "-q", one.root, "main");
+  two.write(layers(0, "second"));
+  two.commit("second");
+  const args = ["--all", "--repo", target, "--jobs", "3", ...PLAIN];
+  const [r1, r2] = await Promise.all([runCliAsync(args, { cwd: one.root }), runCliAsync(args, { cwd: two.root })]);
+  assert.is(r1.code, 0, r1.stderr);
+  assert.is(r2.code, 0, r2.stderr);
+  for (const r of [one, two]) {
+    const suffix = `${r.git("rev-list", "--count", "HEAD")}-${r.git("rev-parse", "--short", "HEAD")}`;
+    const info = await docker.getImage(`${target}/rel/b:1.0-${suffix}`).inspect();
+    assert.is(info.Config.Labels["org.sciserver.science.a.version"], `1.0-${suffix}`, `${r.root}: final image built on another commit's parent`);
+    assert.is(info.Config.Labels["org.sciserver.compat.version"], `b:1.0-${suffix}`);
   }
 });
 

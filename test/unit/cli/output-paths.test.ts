@@ -1,8 +1,8 @@
 // Output paths (--out, --results, --log-dir) are checked before any work, truthfully, creating nothing.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { tempDir } from "../../helpers/temp.js";
+import { chmodSync, existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkOutputDir, checkOutputFile } from "../../../src/cli/output-paths.js";
 import { InputError } from "../../../src/core/model.js";
@@ -26,26 +26,24 @@ test("paths nothing can be created under are refused, naming the flag, even for 
 });
 
 test("writable paths pass and nothing is left behind; files and directories in the way are named", () => {
-  const dir = mkdtempSync(join(tmpdir(), "ib-out-"));
-  try {
-    writeFileSync(join(dir, "file"), "keep");
-    checkOutputDir("--log-dir", join(dir, "a", "b", "c"));
-    checkOutputDir("--log-dir", dir);
-    checkOutputFile("--results", join(dir, "x", "results.json"));
-    checkOutputFile("--results", join(dir, "results.json"));
-    checkOutputFile("--results", join(dir, "file"));
-    assert.equal(readdirSync(dir), ["file"]);
-    assert.is(refusal(() => checkOutputDir("--log-dir", join(dir, "file"))), `--log-dir ${join(dir, "file")}: is not a directory`);
-    assert.is(refusal(() => checkOutputDir("--log-dir", join(dir, "file", "logs"))), `--log-dir ${join(dir, "file", "logs")}: a parent is not a directory`);
-    assert.is(refusal(() => checkOutputFile("--results", dir)), `--results ${dir}: is a directory`);
-    assert.is(refusal(() => checkOutputFile("--out", join(dir, "file", "plan.json"))), `--out ${join(dir, "file", "plan.json")}: a parent is not a directory`);
-    if (process.getuid?.() !== 0) {
-      chmodSync(dir, 0o500);
-      assert.match(refusal(() => checkOutputDir("--log-dir", join(dir, "logs"))), /cannot create .*logs \(EACCES\)$/);
-      chmodSync(dir, 0o700);
-    }
-    assert.ok(existsSync(join(dir, "file")));
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  using dir = tempDir("ib-out-");
+  writeFileSync(join(dir.path, "file"), "keep");
+  checkOutputDir("--log-dir", join(dir.path, "a", "b", "c"));
+  checkOutputDir("--log-dir", dir.path);
+  checkOutputFile("--results", join(dir.path, "x", "results.json"));
+  checkOutputFile("--results", join(dir.path, "results.json"));
+  checkOutputFile("--results", join(dir.path, "file"));
+  assert.equal(readdirSync(dir.path), ["file"]);
+  assert.is(refusal(() => checkOutputDir("--log-dir", join(dir.path, "file"))), `--log-dir ${join(dir.path, "file")}: is not a directory`);
+  assert.is(refusal(() => checkOutputDir("--log-dir", join(dir.path, "file", "logs"))), `--log-dir ${join(dir.path, "file", "logs")}: a parent is not a directory`);
+  assert.is(refusal(() => checkOutputFile("--results", dir.path)), `--results ${dir.path}: is a directory`);
+  assert.is(refusal(() => checkOutputFile("--out", join(dir.path, "file", "plan.json"))), `--out ${join(dir.path, "file", "plan.json")}: a parent is not a directory`);
+  if (process.getuid?.() !== 0) {
+    chmodSync(dir.path, 0o500);
+    assert.match(refusal(() => checkOutputDir("--log-dir", join(dir.path, "logs"))), /cannot create .*logs \(EACCES\)$/);
+    chmodSync(dir.path, 0o700);
+  }
+  assert.ok(existsSync(join(dir.path, "file")));
 });
 
 test.run();

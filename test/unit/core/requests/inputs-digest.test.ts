@@ -2,8 +2,8 @@
 // different when anything that determines the image differs, propagated down the graph by value.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { tempDir } from "../../../helpers/temp.js";
+import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { readLayers, type RawLayerFiles } from "../../../../src/core/parse/layer-config.js";
 import { planBuilds } from "../../../../src/core/plan/plan-builds.js";
@@ -82,22 +82,18 @@ test("the digest is a label of the image, and a plan of one changed child still 
 });
 
 test("read from disk: .dockerignore'd files do not count, file contents and modes do", () => {
-  const root = mkdtempSync(join(tmpdir(), "ib-inputs-"));
-  try {
-    mkdirSync(join(root, "science/a/sub"), { recursive: true });
-    writeFileSync(join(root, "science/a/Dockerfile"), "FROM busybox:stable\n");
-    writeFileSync(join(root, "science/a/.dockerignore"), "*.log\n");
-    writeFileSync(join(root, "science/a/sub/x.txt"), "x");
-    const read = () => readContextListings(root, ["science/a"]).get("science/a")!;
-    const before = read();
-    assert.equal(before.map((e) => e.name).sort(), ["Dockerfile", "sub", "sub/x.txt"]);
-    writeFileSync(join(root, "science/a/build.log"), "noise");
-    assert.equal(read(), before);
-    writeFileSync(join(root, "science/a/sub/x.txt"), "y");
-    assert.not.equal(read(), before);
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+  using root = tempDir("ib-inputs-");
+  mkdirSync(join(root.path, "science/a/sub"), { recursive: true });
+  writeFileSync(join(root.path, "science/a/Dockerfile"), "FROM busybox:stable\n");
+  writeFileSync(join(root.path, "science/a/.dockerignore"), "*.log\n");
+  writeFileSync(join(root.path, "science/a/sub/x.txt"), "x");
+  const read = () => readContextListings(root.path, ["science/a"]).get("science/a")!;
+  const before = read();
+  assert.equal(before.map((e) => e.name).sort(), ["Dockerfile", "sub", "sub/x.txt"]);
+  writeFileSync(join(root.path, "science/a/build.log"), "noise");
+  assert.equal(read(), before);
+  writeFileSync(join(root.path, "science/a/sub/x.txt"), "y");
+  assert.not.equal(read(), before);
 });
 
 test("run --build-arg: digests as if the plan had been made with the arguments, parents before children", () => {

@@ -1,11 +1,28 @@
-// Plan files: a plan written by an older image-builder, before fields were renamed, still runs.
+// Plan files are checked before anything runs; a plan written by an older image-builder, before
+// fields were renamed, still runs.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { parsePlanFile } from "../../../../src/core/requests/plan-file.js";
+import { InputError } from "../../../../src/core/model.js";
+import { makePlan } from "../../../helpers/small-plan.js";
 import { planBuilds } from "../../../../src/core/plan/plan-builds.js";
 import { readLayers } from "../../../../src/core/parse/layer-config.js";
 
-const plan = planBuilds(readLayers([
+test("plan files are checked before anything runs", () => {
+  const plan = makePlan({ science: ["a"] });
+  assert.equal(parsePlanFile(JSON.stringify(plan), "p.json"), plan);
+  const bad = (text: string, re: RegExp) => assert.throws(() => parsePlanFile(text, "p.json"), (e: Error) => e instanceof InputError && re.test(e.message));
+  bad("{", /^p\.json: invalid JSON/);
+  bad("{}", /^p\.json: not an image-builder plan/);
+  const outside = structuredClone(plan);
+  outside.builds[0].request.contexts = ["../../etc"];
+  bad(JSON.stringify(outside), /outside the repository/);
+  const reordered = structuredClone(plan);
+  reordered.builds.reverse();
+  bad(JSON.stringify(reordered), /does not come before it/);
+});
+
+const withCompat = planBuilds(readLayers([
   { kind: "science", dir: "a", config: JSON.stringify({ image: "a", compat: "base" }), dockerfile: "FROM busybox:stable\n" },
   { kind: "compat", dir: "base", config: "{}", dockerfile: "RUN true\n" },
 ]), {
@@ -14,7 +31,7 @@ const plan = planBuilds(readLayers([
 });
 
 test("a plan file with the old field names (request.environment, finalImage) reads as today's plan", () => {
-  const old = JSON.parse(JSON.stringify(plan));
+  const old = JSON.parse(JSON.stringify(withCompat));
   for (const b of old.builds) {
     b.request.environment = b.request.buildArgs;
     delete b.request.buildArgs;
@@ -24,12 +41,12 @@ test("a plan file with the old field names (request.environment, finalImage) rea
     }
   }
   assert.ok(old.builds.some((b: { finalImage?: string[] }) => b.finalImage), "the example has a compat build");
-  assert.equal(parsePlanFile(JSON.stringify(old), "old.json"), plan);
+  assert.equal(parsePlanFile(JSON.stringify(old), "old.json"), withCompat);
 });
 
 test("today's plan file reads back as written", () => {
-  assert.equal(parsePlanFile(JSON.stringify(plan), "p.json"), plan);
-  assert.equal(plan.builds[0].request.buildArgs, { GREETING: "hi" });
+  assert.equal(parsePlanFile(JSON.stringify(withCompat), "p.json"), withCompat);
+  assert.equal(withCompat.builds[0].request.buildArgs, { GREETING: "hi" });
 });
 
 test.run();

@@ -1,10 +1,10 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { collectContext, DOCKERFILE_NAME, packContext } from "../../../../src/executors/docker/context.js";
 import { readTar } from "../../../helpers/tar.js";
+import { tempDir, type TempDir } from "../../../helpers/temp.js";
 
 async function rejects(run: () => Promise<unknown>, re?: RegExp): Promise<void> {
   try {
@@ -16,117 +16,86 @@ async function rejects(run: () => Promise<unknown>, re?: RegExp): Promise<void> 
   assert.unreachable("expected a rejection");
 }
 
-function tree(files: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), "ib-ctx-"));
+/** A directory holding `files`, removed when disposed. */
+function tree(files: Record<string, string>): TempDir {
+  const root = tempDir("ib-ctx-");
   for (const [p, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, p)), { recursive: true });
-    writeFileSync(join(root, p), content);
+    mkdirSync(dirname(join(root.path, p)), { recursive: true });
+    writeFileSync(join(root.path, p), content);
   }
   return root;
 }
 
 
 test("later contexts win; each context's .dockerignore applies to that context only", async () => {
-  const root = tree({
+  using root = tree({
     "a/shared.txt": "a", "a/only-a.txt": "a", "a/secret": "s", "a/.dockerignore": "secret\n",
     "b/shared.txt": "b", "b/secret": "b keeps it", "b/x.tmp": "t", "b/.dockerignore": "# comment\n*.tmp\n",
   });
-  try {
-    const names = (await collectContext(root, ["a", "b"])).map((e) => e.name);
-    assert.equal(names, ["only-a.txt", "secret", "shared.txt"]);
-    const files = await readTar(packContext(await collectContext(root, ["a", "b"]), "FROM x\n"));
-    assert.is(files.get("shared.txt")!.content, "b");
-    assert.is(files.get("secret")!.content, "b keeps it");
-    assert.is(files.get(DOCKERFILE_NAME)!.content, "FROM x\n");
-    // the generated .dockerignore makes the engine drop the Dockerfile and itself after reading
-    assert.is(files.get(".dockerignore")!.content, `${DOCKERFILE_NAME}\n.dockerignore\n`);
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+  const names = (await collectContext(root.path, ["a", "b"])).map((e) => e.name);
+  assert.equal(names, ["only-a.txt", "secret", "shared.txt"]);
+  const files = await readTar(packContext(await collectContext(root.path, ["a", "b"]), "FROM x\n"));
+  assert.is(files.get("shared.txt")!.content, "b");
+  assert.is(files.get("secret")!.content, "b keeps it");
+  assert.is(files.get(DOCKERFILE_NAME)!.content, "FROM x\n");
+  // the generated .dockerignore makes the engine drop the Dockerfile and itself after reading
+  assert.is(files.get(".dockerignore")!.content, `${DOCKERFILE_NAME}\n.dockerignore\n`);
 });
 
 test("ignored directories, exceptions inside them, nested paths", async () => {
-  const root = tree({
+  using root = tree({
     "c/docs/keep.md": "k", "c/docs/drop.md": "d", "c/build/out.o": "o", "c/src/deep/x.c": "x", "c/src/deep/x.o": "o",
     "c/.dockerignore": "docs\n!docs/keep.md\nbuild/\n**/*.o\n",
   });
-  try {
-    const names = (await collectContext(root, ["c"])).map((e) => `${e.type[0]}:${e.name}`);
-    assert.equal(names, ["f:docs/keep.md", "d:src", "d:src/deep", "f:src/deep/x.c"]);
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+  const names = (await collectContext(root.path, ["c"])).map((e) => `${e.type[0]}:${e.name}`);
+  assert.equal(names, ["f:docs/keep.md", "d:src", "d:src/deep", "f:src/deep/x.c"]);
 });
 
 test("modes and symlinks are kept; owner is root", async () => {
-  const root = tree({ "d/run.sh": "#!/bin/sh\n", "d/data.txt": "data" });
-  chmodSync(join(root, "d/run.sh"), 0o750);
-  symlinkSync("data.txt", join(root, "d/link"));
-  symlinkSync("/etc/passwd", join(root, "d/abs-link"));
-  try {
-    const files = await readTar(packContext(await collectContext(root, ["d"]), ""));
-    assert.is(files.get("run.sh")!.mode, 0o750);
-    assert.is(files.get("link")!.type, "symlink");
-    assert.is(files.get("link")!.linkname, "data.txt");
-    assert.is(files.get("abs-link")!.linkname, "/etc/passwd");
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+  using root = tree({ "d/run.sh": "#!/bin/sh\n", "d/data.txt": "data" });
+  chmodSync(join(root.path, "d/run.sh"), 0o750);
+  symlinkSync("data.txt", join(root.path, "d/link"));
+  symlinkSync("/etc/passwd", join(root.path, "d/abs-link"));
+  const files = await readTar(packContext(await collectContext(root.path, ["d"]), ""));
+  assert.is(files.get("run.sh")!.mode, 0o750);
+  assert.is(files.get("link")!.type, "symlink");
+  assert.is(files.get("link")!.linkname, "data.txt");
+  assert.is(files.get("abs-link")!.linkname, "/etc/passwd");
 });
 
 test("a file replacing a directory of an earlier context takes the directory's contents along", async () => {
-  const root = tree({ "a/x/inner.txt": "i", "a/y": "file in a", "b/x": "now a file", "b/y/inner.txt": "now a dir" });
-  try {
-    const names = (await collectContext(root, ["a", "b"])).map((e) => `${e.type[0]}:${e.name}`);
-    assert.equal(names, ["f:x", "d:y", "f:y/inner.txt"]);
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+  using root = tree({ "a/x/inner.txt": "i", "a/y": "file in a", "b/x": "now a file", "b/y/inner.txt": "now a dir" });
+  const names = (await collectContext(root.path, ["a", "b"])).map((e) => `${e.type[0]}:${e.name}`);
+  assert.equal(names, ["f:x", "d:y", "f:y/inner.txt"]);
 });
 
 test("context files can't shadow the generated Dockerfile or .dockerignore", async () => {
-  const root = tree({ [`e/${DOCKERFILE_NAME}`]: "FROM evil\n", "e/sub/.dockerignore": "nested is an ordinary file" });
-  try {
-    const files = await readTar(packContext(await collectContext(root, ["e"]), "FROM good\n"));
-    assert.is(files.get(DOCKERFILE_NAME)!.content, "FROM good\n");
-    assert.is(files.get("sub/.dockerignore")!.content, "nested is an ordinary file");
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+  using root = tree({ [`e/${DOCKERFILE_NAME}`]: "FROM evil\n", "e/sub/.dockerignore": "nested is an ordinary file" });
+  const files = await readTar(packContext(await collectContext(root.path, ["e"]), "FROM good\n"));
+  assert.is(files.get(DOCKERFILE_NAME)!.content, "FROM good\n");
+  assert.is(files.get("sub/.dockerignore")!.content, "nested is an ordinary file");
 });
 
 test("a large file is streamed intact", async () => {
   const big = "0123456789abcdef".repeat(1 << 16); // 1 MiB
-  const root = tree({ "f/big.bin": big });
-  try {
-    const files = await readTar(packContext(await collectContext(root, ["f"]), ""));
-    assert.is(files.get("big.bin")!.content.length, big.length);
-    assert.ok(files.get("big.bin")!.content === big);
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+  using root = tree({ "f/big.bin": big });
+  const files = await readTar(packContext(await collectContext(root.path, ["f"]), ""));
+  assert.is(files.get("big.bin")!.content.length, big.length);
+  assert.ok(files.get("big.bin")!.content === big);
 });
 
 test("missing and escaping contexts are errors", async () => {
-  const root = tree({ "a/f": "x" });
-  try {
-    await rejects(() => collectContext(root, ["nope"]), /build context nope is not a directory/);
-    await rejects(() => collectContext(root, ["../etc"]), /outside the repository/);
-    await rejects(() => collectContext(root, ["a/f"]), /is not a directory/);
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+  using root = tree({ "a/f": "x" });
+  await rejects(() => collectContext(root.path, ["nope"]), /build context nope is not a directory/);
+  await rejects(() => collectContext(root.path, ["../etc"]), /outside the repository/);
+  await rejects(() => collectContext(root.path, ["a/f"]), /is not a directory/);
 });
 
 test("a file that changes size while being sent fails the stream", async () => {
-  const root = tree({ "g/f": "short" });
-  try {
-    const entries = await collectContext(root, ["g"]);
-    writeFileSync(join(root, "g/f"), "much longer than before");
-    await rejects(() => readTar(packContext(entries, "")));
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+  using root = tree({ "g/f": "short" });
+  const entries = await collectContext(root.path, ["g"]);
+  writeFileSync(join(root.path, "g/f"), "much longer than before");
+  await rejects(() => readTar(packContext(entries, "")));
 });
 
 test.run();

@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { tempDir } from "../../../helpers/temp.js";
 import { formatDuration, logFileName, Progress } from "../../../../src/executors/docker/progress.js";
 
 function sink() {
@@ -16,25 +16,21 @@ const redact = (t: string) => t.split("s3cret").join("***");
 
 test("plain: every line prefixed with the build id; partial lines joined; logs complete after close", async () => {
   const out = sink();
-  const logDir = mkdtempSync(join(tmpdir(), "ib-progress-"));
-  try {
-    const p = new Progress({ out: out.stream, live: false, logDir, redact });
-    p.begin("sci/a", ["build sci/a"]);
-    p.output("sci/a", "Step 1/2 : FROM x\n ---> 12");
-    p.output("sci/a", "34\nno newline at the end");
-    p.line("sci/a", "token s3cret here");
-    p.result("sci/a", "FAILED: boom", p.tail("sci/a"));
-    await p.close();
-    const text = out.text();
-    assert.match(text, /^\[sci\/a\] Step 1\/2 : FROM x\n\[sci\/a\]  ---> 1234\n\[sci\/a\] no newline at the end\n/);
-    assert.match(text, /\[sci\/a\] token \*\*\* here/);
-    assert.match(text, /\[sci\/a\] FAILED: boom\n\[sci\/a\] \| build sci\/a\n/);
-    assert.not.match(text, /s3cret/);
-    const log = readFileSync(join(logDir, "sci_a.log"), "utf8");
-    assert.is(log, "build sci/a\nStep 1/2 : FROM x\n ---> 1234\nno newline at the end\ntoken *** here\nFAILED: boom\n");
-  } finally {
-    rmSync(logDir, { recursive: true, force: true });
-  }
+  using logDir = tempDir("ib-progress-");
+  const p = new Progress({ out: out.stream, live: false, logDir: logDir.path, redact });
+  p.begin("sci/a", ["build sci/a"]);
+  p.output("sci/a", "Step 1/2 : FROM x\n ---> 12");
+  p.output("sci/a", "34\nno newline at the end");
+  p.line("sci/a", "token s3cret here");
+  p.result("sci/a", "FAILED: boom", p.tail("sci/a"));
+  await p.close();
+  const text = out.text();
+  assert.match(text, /^\[sci\/a\] Step 1\/2 : FROM x\n\[sci\/a\]  ---> 1234\n\[sci\/a\] no newline at the end\n/);
+  assert.match(text, /\[sci\/a\] token \*\*\* here/);
+  assert.match(text, /\[sci\/a\] FAILED: boom\n\[sci\/a\] \| build sci\/a\n/);
+  assert.not.match(text, /s3cret/);
+  const log = readFileSync(join(logDir.path, "sci_a.log"), "utf8");
+  assert.is(log, "build sci/a\nStep 1/2 : FROM x\n ---> 1234\nno newline at the end\ntoken *** here\nFAILED: boom\n");
 });
 
 test("the tail keeps the last 20 lines", () => {

@@ -2,8 +2,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { CommanderError } from "commander";
-import { buildProgram } from "../../src/cli/program.js";
-import { InputError } from "../../src/core/model.js";
+import { buildProgram } from "../../../src/cli/program.js";
+import { InputError } from "../../../src/core/model.js";
 
 /** The error a command line is refused with, before anything is read or planned. */
 async function refusal(args: string[]): Promise<Error> {

@@ -3,10 +3,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, realpathSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { JENKINSFILE, jenkinsImageBuilderCommands } from "../helpers/jenkins.js";
+import { tempDir } from "../helpers/temp.js";
 
 function javaHome(): string | undefined {
   if (process.env.JAVA_HOME) return process.env.JAVA_HOME;
@@ -15,19 +15,15 @@ function javaHome(): string | undefined {
 }
 
 test("the Jenkinsfile compiles with groovyc", () => {
-  const dir = mkdtempSync(join(tmpdir(), "ib-groovy-"));
-  try {
-    // groovyc wants a .groovy name; the class name follows the file name.
-    copyFileSync(JENKINSFILE, join(dir, "Jenkinsfile.groovy"));
-    const r = spawnSync("groovyc", ["-d", join(dir, "out"), join(dir, "Jenkinsfile.groovy")], {
-      encoding: "utf8",
-      env: { ...process.env, JAVA_HOME: javaHome() },
-    });
-    assert.ok(!r.error, `groovyc could not run (${r.error?.message}); test/run.sh installs Debian's groovy`);
-    assert.is(r.status, 0, r.stderr + r.stdout);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  using dir = tempDir("ib-groovy-");
+  // groovyc wants a .groovy name; the class name follows the file name.
+  copyFileSync(JENKINSFILE, join(dir.path, "Jenkinsfile.groovy"));
+  const r = spawnSync("groovyc", ["-d", join(dir.path, "out"), join(dir.path, "Jenkinsfile.groovy")], {
+    encoding: "utf8",
+    env: { ...process.env, JAVA_HOME: javaHome() },
+  });
+  assert.ok(!r.error, `groovyc could not run (${r.error?.message}); test/run.sh installs Debian's groovy`);
+  assert.is(r.status, 0, r.stderr + r.stdout);
 });
 
 test("the pipeline's image-builder command lines are the ones the pipeline test runs", () => {

@@ -1,0 +1,243 @@
+// Bad input and edge cases through the real CLI: one line naming the file, exit 2, nothing built.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { compat, makeRepo, science, type TempRepo } from "../helpers/repo.js";
+import { tempDir } from "../helpers/temp.js";
+import { PROJECT_ROOT, planJson, runCli } from "../helpers/cli.js";
+
+function repoWith(files: Record<string, string> = {}): TempRepo {
+  return makeRepo({
+    "image-builder.json": '{"repo": "registry.example.org/images"}',
+    ...science("a", { image: "a", compat: "base" }, "FROM busybox:stable\n"),
+    ...compat("base", [], "ENV X=1\n"),
+    ...files,
+  });
+}
+
+function expectInputError(args: string[], cwd: string, pattern: RegExp): void {
+  const r = runCli(args, { cwd });
+  assert.is(r.code, 2, `${args.join(" ")}: exit ${r.code}: ${r.stderr}`);
+  assert.match(r.stderr.trim(), pattern, r.stderr);
+  assert.is(r.stderr.trim().split("\n").length, 1, r.stderr);
+  assert.is(r.stdout, "");
+}
+
+test("a Dockerfile syntax error names the file and line", () => {
+  using repo = repoWith();
+  repo.write({ "science/a/Dockerfile": "FROM busybox:stable AS a b\n" });
+  expectInputError(["--dryrun"], repo.root, /^image-builder: error: science\/a\/Dockerfile: line 1: FROM requires/);
+  repo.write({ "science/a/Dockerfile": "FROM busybox:stable\nRUN <<EOF\necho never closed\n" });
+  expectInputError(["--dryrun"], repo.root, /^image-builder: error: science\/a\/Dockerfile: line 2: .*heredoc/i);
+  repo.write({ "science/a/Dockerfile": "ARG X=abc\nFROM ${X/[z-a]/q}\n" });
+  const odd = runCli(["--dryrun", "--json"], { cwd: repo.root });
+  assert.is(odd.code, 0, odd.stderr);
+});
+
+test("compat fragments must not end in a continuation or carry parser directives", () => {
+  using repo = repoWith();
+  repo.write({ "compat/base/Dockerfile": "RUN echo hi \\\n# done\n\n" });
+  expectInputError(["--dryrun"], repo.root, /^image-builder: error: compat\/base\/Dockerfile: line 1: the fragment's last instruction ends in a line continuation /);
+  repo.write({ "compat/base/Dockerfile": "# escape=`\nRUN echo hi\n" });
+  expectInputError(["--dryrun"], repo.root, /^image-builder: error: compat\/base\/Dockerfile: line 1: parser directive "escape"/);
+});
+
+test("a repository with no commits, and a --root that does not exist", () => {
+  using dir = tempDir("ib-empty-");
+  const r = makeRepo({}, false);
+  expectInputError(["--dryrun", "--repo", "r.example.org/x"], r.root, /^image-builder: error: --root \.: the git repository has no commits yet$/);
+  r.cleanup();
+  expectInputError(["--dryrun", "--root", join(dir.path, "nope")], dir.path, /--root .*nope: no such directory$/);
+  expectInputError(["run", "plan.json", "--root", join(dir.path, "nope")], dir.path, /(plan\.json: cannot read file|no such directory)/);
+});
+
+test("usage errors exit 2 in every command, with one line", () => {
+  using repo = repoWith();
+  for (const args of [["--bogus"], ["plan", "--bogus"], ["graph", "--format", "svg"], ["run"], ["merge-results"], ["run", "x.json", "--jobs", "0"], ["--build-arg", "NOEQUALS"]]) {
+    const r = runCli(args, { cwd: repo.root });
+    assert.is(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, /^image-builder: error: /);
+    assert.is(r.stderr.trim().split("\n").length, 1, r.stderr);
+  }
+});
+
+test("inspect of a file path that does not exist says no such file; a directory is not a file", () => {
+  using repo = repoWith();
+  expectInputError(["inspect", "/tmp/ib-missing-image.tar"], repo.root, /^image-builder: error: \/tmp\/ib-missing-image\.tar: no such file$/);
+  expectInputError(["inspect", "out/e25.tar"], repo.root, /^image-builder: error: out\/e25\.tar: no such file$/);
+  expectInputError(["inspect", "./science"], repo.root, /^image-builder: error: \.\/science: not a file$/);
+});
+
+test("layers git does not track are not part of the plan without --untracked", () => {
+  using repo = repoWith();
+  repo.write(science("new", { image: "newimg", compat: "base" }, "FROM busybox:stable\n"));
+  // First commit, default ref: everything tracked is planned, the untracked layer is not.
+  const ids = planJson([], repo.root).plan.builds.map((b: { id: string }) => b.id);
+  assert.equal(ids, ["sci/a", "rel/a:1.0"]);
+  assert.equal(planJson(["--all"], repo.root).plan.builds.map((b: { id: string }) => b.id), ["sci/a", "rel/a:1.0"]);
+  assert.equal(planJson(["--untracked"], repo.root).plan.builds.map((b: { id: string }) => b.id), ["sci/a", "sci/new", "rel/a:1.0", "rel/newimg:1.0"]);
+});
+
+test("-vv under --all says --all, not that every compat layer changed", () => {
+  using repo = repoWith();
+  const r = runCli(["-vv", "--dryrun", "--all"], { cwd: repo.root });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, "build sci/a: --all\n");
+  assert.match(r.stderr, "build rel/a:1.0 (after sci/a): science layer sci/a rebuilt\n");
+});
+
+test("a no-op reads no layer files; graph still checks them all", () => {
+  using repo = repoWith();
+  repo.write({ "README.md": "docs" });
+  repo.commit();
+  // A layer file broken in the working tree but not changed in git's eyes? Impossible; so break
+  // one in a commit and plan a range after it: the no-op does not need it.
+  repo.write({ "science/a/sciserver-image.json": "{ broken" });
+  repo.commit();
+  repo.write({ "README.md": "more docs" });
+  repo.commit();
+  const noop = runCli(["-v", "--dryrun"], { cwd: repo.root });
+  assert.is(noop.code, 0, noop.stderr);
+  assert.is(noop.stderr, "nothing to build: no layer changed since HEAD^\n");
+  const quiet = runCli(["--dryrun"], { cwd: repo.root });
+  assert.is(quiet.stderr, "nothing to build: no layer changed since HEAD^\n");
+  expectInputError(["graph"], repo.root, /science\/a\/sciserver-image\.json: invalid JSON/);
+  expectInputError(["--dryrun", "--ref", "HEAD~2"], repo.root, /science\/a\/sciserver-image\.json: invalid JSON/);
+});
+
+test("--results that cannot be written is refused before anything is built", () => {
+  using repo = repoWith();
+  expectInputError(["--all", "--results", repo.root], repo.root, /^image-builder: error: --results .*: is a directory$/);
+});
+
+test("when the engine cannot be reached, --results records every request as cancelled with the reason", () => {
+  using repo = repoWith();
+  const results = join(repo.root, "..", `results-${Date.now()}.json`);
+  const r = runCli(["--all", "--results", results], { cwd: repo.root, env: { DOCKER_HOST: "unix:///nonexistent/docker.sock" } });
+  assert.is(r.code, 1, r.stderr);
+  assert.ok(existsSync(results));
+  const written = JSON.parse(readFileSync(results, "utf8"));
+  assert.equal(written.results.map((x: { id: string; status: string }) => [x.id, x.status]), [["sci/a", "cancelled"], ["rel/a:1.0", "cancelled"]]);
+  assert.match(written.results[0].reason, "unix:///nonexistent/docker.sock");
+  rmSync(results);
+});
+
+test("names docker would refuse are refused when planning", () => {
+  using repo = repoWith();
+  repo.write(science("b", { image: "a-_b", compat: "base" }, "FROM busybox:stable\n"));
+  repo.commit();
+  expectInputError(["--dryrun", "--all"], repo.root, /science\/b\/sciserver-image\.json: invalid image "a-_b"/);
+});
+
+test("a shallow clone is refused when planning (build numbers count every commit); run accepts one", () => {
+  using repo = repoWith();
+  using dir = tempDir("ib-shallow-");
+  repo.write({ "science/a/x": "1" }); repo.commit();
+  repo.write({ "science/a/x": "2" }); repo.commit();
+  const clone = join(dir.path, "clone");
+  execFileSync("git", ["clone", "-q", "--depth", "1", `file://${repo.root}`, clone]);
+  expectInputError(["-v", "--dryrun"], clone, /^image-builder: error: --root \.: shallow clone \(1 commit\(s\) of history\): .*git fetch --unshallow/);
+  expectInputError(["plan"], clone, /shallow clone/);
+  // The plan carries the numbers; an agent's shallow checkout of the plan's commit can run it.
+  const plan = join(dir.path, "plan.json");
+  assert.is(runCli(["plan", "--all", "--out", plan], { cwd: repo.root }).code, 0);
+  const r = runCli(["run", plan, "--root", clone], { cwd: dir.path, env: { DOCKER_HOST: "unix:///nonexistent/docker.sock" } });
+  assert.is(r.code, 1, r.stderr);
+  assert.match(r.stderr, "unix:///nonexistent/docker.sock");
+  assert.not.match(r.stderr, /shallow/);
+});
+
+test("a directory without science/ or compat/ is an error, not an empty plan", () => {
+  using repo = repoWith();
+  repo.write({ "science/a/x": "changed" });
+  expectInputError(["-v", "--dryrun", "--all"], join(repo.root, "science"), /^image-builder: error: --root \.: no science\/ or compat\/ directory here/);
+  expectInputError(["graph", "--root", "science"], repo.root, /--root science: no science\/ or compat\/ directory here/);
+});
+
+test("an unreadable image-builder.json is one line naming it", () => {
+  using repo = repoWith();
+  repo.remove("image-builder.json");
+  repo.write({ "image-builder.json/x": "a directory now" });
+  expectInputError(["-v", "--dryrun", "--repo", "r.example.org/x"], repo.root, /^image-builder: error: image-builder\.json: cannot read file \(EISDIR\)$/);
+});
+
+test("contradictory flags are refused", () => {
+  using repo = repoWith();
+  expectInputError(["--dryrun", "--all", "--include", "science/a"], repo.root, /^image-builder: error: --all and --include contradict each other/);
+  expectInputError(["--dryrun", "--include", "science/a", "--ignore", "./science/a/"], repo.root, /^image-builder: error: science\/a is named by both --include and --ignore$/);
+  const r = runCli(["-v", "--dryrun", "--push", "--all"], { cwd: repo.root });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^image-builder: warning: --push does nothing with --dryrun/);
+  const results = join(repo.root, "..", `unused-${Date.now()}.json`);
+  const more = runCli(["--dryrun", "--all", "-j", "3", "--results", results], { cwd: repo.root });
+  assert.is(more.stderr, "image-builder: warning: --jobs, --results do nothing with --dryrun: nothing is built or pushed\n");
+  assert.not.ok(existsSync(results));
+});
+
+test("--include of a layer git does not track says to add it or pass --untracked", () => {
+  using repo = repoWith();
+  repo.write(science("new", { image: "newimg", compat: "base" }, "FROM busybox:stable\n"));
+  expectInputError(["--dryrun", "--include", "science/new"], repo.root, /^image-builder: error: --include science\/new: git does not track its sciserver-image\.json yet; git add it, or pass --untracked$/);
+  assert.equal(planJson(["--include", "science/new", "--untracked"], repo.root).plan.builds.map((b: { id: string }) => b.id), ["sci/new", "rel/newimg:1.0"]);
+});
+
+test("outputs that cannot be written are bad input (exit 2), named by their flag", () => {
+  using repo = repoWith();
+  expectInputError(["plan", "--all", "--out", repo.root], repo.root, /^image-builder: error: --out .*: is a directory$/);
+  expectInputError(["plan", "--all", "--out", "image-builder.json/plan.json"], repo.root, /^image-builder: error: --out image-builder\.json\/plan\.json: a parent is not a directory$/);
+  // Node's recursive mkdir never returns here; one level at a time fails at once
+  expectInputError(["plan", "--all", "--out", "/proc/ib-nowhere/plan.json"], repo.root, /^image-builder: error: --out \/proc\/ib-nowhere\/plan\.json: cannot create \/proc\/ib-nowhere \(ENOENT\)$/);
+  // Refused before the engine is even contacted (it cannot be reached here: exit 1 otherwise).
+  const noEngine = { DOCKER_HOST: "unix:///nonexistent/docker.sock" };
+  for (const [args, pattern] of [
+    [["--all", "--log-dir", "/proc/ib-nowhere/logs"], /^image-builder: error: --log-dir \/proc\/ib-nowhere\/logs: cannot create \/proc\/ib-nowhere \(ENOENT\)$/],
+    [["--all", "--results", "/proc/ib-nowhere.json"], /^image-builder: error: --results \/proc\/ib-nowhere\.json: cannot create it \(ENOENT\)$/],
+    [["--all", "--log-dir", "-"], /^image-builder: error: --log-dir -: /],
+    [["--all", "--json", "--results", "-"], /^image-builder: error: --json and --results - both write to stdout/],
+    [["plan", "--all", "--out", "-", "--waves"], /^image-builder: error: --out - and --waves both write to stdout/],
+  ] as const) {
+    const r = runCli([...args], { cwd: repo.root, env: noEngine });
+    assert.is(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr.trim(), pattern);
+    assert.is(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.is(r.stdout, "");
+  }
+  assert.equal(readdirSync(repo.root).sort(), [".git", "compat", "image-builder.json", "science"]);
+  expectInputError(["--all", "--log-dir", "image-builder.json/logs"], repo.root, /^image-builder: error: --log-dir image-builder\.json\/logs: a parent is not a directory$/);
+});
+
+test("- as an output file is stdout", () => {
+  using repo = repoWith();
+  const plan = runCli(["plan", "--all", "--out", "-"], { cwd: repo.root });
+  assert.is(plan.code, 0, plan.stderr);
+  assert.equal(JSON.parse(plan.stdout).builds.map((b: { id: string }) => b.id), ["sci/a", "rel/a:1.0"]);
+  const results = runCli(["--all", "--results", "-"], { cwd: repo.root, env: { DOCKER_HOST: "unix:///nonexistent/docker.sock" } });
+  assert.is(results.code, 1, results.stderr);
+  const written = JSON.parse(results.stdout);
+  assert.equal(written.results.map((x: { id: string; status: string }) => [x.id, x.status]), [["sci/a", "cancelled"], ["rel/a:1.0", "cancelled"]]);
+  repo.write({ "results.json": results.stdout });
+  const merged = runCli(["merge-results", "results.json", "--out", "-"], { cwd: repo.root });
+  assert.is(merged.code, 0, merged.stderr);
+  assert.equal(JSON.parse(merged.stdout).results.length, 2);
+  assert.not.ok(existsSync(join(repo.root, "-")));
+});
+
+test("a version is quoted as written in errors", () => {
+  using repo = repoWith();
+  repo.write({ "science/a/sciserver-image.json": '{"image": "a", "compat": "base", "version": 2.10e0}' });
+  expectInputError(["--dryrun", "--all"], repo.root, /science\/a\/sciserver-image\.json: invalid version 2\.10e0: use dotted digits/);
+});
+
+test("help and version", () => {
+  const help = runCli(["help", "plan"]);
+  assert.is(help.code, 0, help.stderr);
+  assert.match(help.stdout, /Usage: image-builder plan/);
+  const version = runCli(["--version"]);
+  assert.is(version.code, 0);
+  const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8"));
+  assert.is(version.stdout.trim(), pkg.version);
+});
+
+test.run();

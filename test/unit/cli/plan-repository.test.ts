@@ -1,0 +1,172 @@
+// What git says changed, turned into a plan in-process (planRepository) on real repositories: submodules,
+// a commit's own changes (`B^!`) on merges and root commits, and the notes a plan comes with.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { compat, makeRepo, science, type TempRepo } from "../../helpers/repo.js";
+import { InputError } from "../../../src/core/model.js";
+import { planRepository, type PlanFlags } from "../../../src/cli/plan-repository.js";
+
+const CONFIG = { "image-builder.json": '{"repo": "registry.example.org/images"}' };
+
+function flags(root: string, more: Partial<PlanFlags> = {}): PlanFlags {
+  return { root, include: [], ignore: [], untracked: false, all: false, buildArgs: {}, buildTime: 1, ...more };
+}
+
+/** The InputError message a plan is refused with. */
+async function refusal(root: string, more: Partial<PlanFlags>): Promise<string> {
+  try {
+    await planRepository(flags(root, more), { skipUnchanged: true });
+  } catch (e) {
+    assert.instance(e, InputError);
+    return (e as Error).message;
+  }
+  return assert.unreachable(`expected ${JSON.stringify(more)} to be refused`) as never;
+}
+
+async function planIds(root: string, more: Partial<PlanFlags> = {}): Promise<string[]> {
+  return (await planRepository(flags(root, more), { skipUnchanged: true })).plan.builds.map((b) => b.id);
+}
+
+function twoLayers(): TempRepo {
+  return makeRepo({
+    ...CONFIG,
+    ...science("a", { image: "a", compat: "base" }, "FROM busybox:stable\n"),
+    ...science("b", { image: "b", compat: "base" }, "FROM busybox:stable\n"),
+    ...compat("base", [], "ENV X=1\n"),
+  });
+}
+
+/** b changes on a branch `side`, a on main after it forked. */
+function divergeOnSideBranch(repo: TempRepo): void {
+  repo.git("checkout", "-q", "-b", "side");
+  repo.write({ "science/b/x": "1" });
+  repo.commit("b on a side branch");
+  repo.git("checkout", "-q", "main");
+  repo.write({ "science/a/x": "1" });
+  repo.commit("a on main");
+}
+
+test("a layer directory that is a git submodule counts as changed when the submodule moves", async () => {
+  using lib = makeRepo(science("x", { image: "sub", compat: "base" }, "FROM busybox:stable\n"));
+  using repo = makeRepo({ ...CONFIG, ...compat("base", [], "ENV X=1\n"), "README": "r" });
+  // The layer's files are the top of the submodule's repository.
+  lib.git("mv", "science/x/sciserver-image.json", "science/x/Dockerfile", ".");
+  lib.commit("flatten");
+  repo.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", lib.root, "science/sub");
+  repo.commit("add the submodule");
+  assert.equal(await planIds(repo.root), ["sci/sub", "rel/sub:1.0"], "added in the last commit");
+  repo.write({ README: "r2" });
+  repo.commit("unrelated");
+  assert.equal(await planIds(repo.root), []);
+  lib.write({ Dockerfile: "FROM busybox:stable\nRUN true\n" });
+  lib.commit("change the layer");
+  repo.git("-C", "science/sub", "-c", "protocol.file.allow=always", "pull", "-q");
+  // Uncommitted in the superproject: the working tree differs from HEAD^.
+  assert.equal(await planIds(repo.root), ["sci/sub", "rel/sub:1.0"]);
+  repo.commit("move the submodule");
+  assert.equal(await planIds(repo.root, { ref: "HEAD^..HEAD" }), ["sci/sub", "rel/sub:1.0"]);
+  assert.equal(await planIds(repo.root, { ref: "HEAD^!" }), ["sci/sub", "rel/sub:1.0"]);
+  assert.equal(await planIds(repo.root, { ref: "HEAD~2..HEAD~1" }), []);
+});
+
+test("B^! is a commit's own changes: a merge's against its first parent, the root commit's everything", async () => {
+  using repo = twoLayers();
+  divergeOnSideBranch(repo);
+  repo.git("merge", "-q", "--no-ff", "--no-edit", "side");
+  // The merge brought b to main; a was main's own.
+  assert.equal(await planIds(repo.root, { ref: "HEAD^!" }), ["sci/b", "rel/b:1.0"]);
+  assert.equal(await planIds(repo.root, { ref: "HEAD^-" }), ["sci/b", "rel/b:1.0"]);
+  assert.equal(await planIds(repo.root, { ref: "HEAD^-1" }), ["sci/b", "rel/b:1.0"]);
+  assert.equal(await planIds(repo.root, { ref: "HEAD^-2" }), ["sci/a", "rel/a:1.0"]);
+  const root = repo.git("rev-list", "--max-parents=0", "HEAD");
+  // Uncommitted edits are not part of any commit's changes.
+  repo.write({ "compat/base/Dockerfile": "ENV X=2\n" });
+  for (const ref of [`${root}^!`, `${root}^-`]) {
+    assert.equal(await planIds(repo.root, { ref }), ["sci/a", "sci/b", "rel/a:1.0", "rel/b:1.0"], ref);
+  }
+  assert.is(await refusal(repo.root, { ref: `${root}^-2` }), `--ref ${root}^-2: ${root} has no parent 2`);
+  assert.is(await refusal(repo.root, { ref: "nosuch^!" }), "--ref nosuch^!: git does not know this revision");
+});
+
+test("forms of --ref that git takes for several revisions are refused; A..B with A off B's history is pointed out", async () => {
+  using repo = twoLayers();
+  for (const ref of ["HEAD^@", "^HEAD"]) {
+    assert.match(await refusal(repo.root, { ref }), `--ref ${ref}: `);
+  }
+  divergeOnSideBranch(repo);
+  // side..main compares the two trees: b differs too, though no commit of the range touched it.
+  const twoDots = await planRepository(flags(repo.root, { ref: "side..main" }), { skipUnchanged: true });
+  assert.equal(twoDots.plan.builds.map((b) => b.id), ["sci/a", "sci/b", "rel/a:1.0", "rel/b:1.0"]);
+  assert.equal(twoDots.warnings, ["--ref side..main: side has 1 commit(s) that main does not, and their changes count too (side..main compares the two commits' files); side...main counts only main's changes since they diverged"]);
+  const threeDots = await planRepository(flags(repo.root, { ref: "side...main" }), { skipUnchanged: true });
+  assert.equal(threeDots.plan.builds.map((b) => b.id), ["sci/a", "rel/a:1.0"]);
+  assert.equal(threeDots.warnings, []);
+  assert.equal((await planRepository(flags(repo.root, { ref: "HEAD~1..HEAD" }), { skipUnchanged: true })).warnings, []);
+});
+
+test("layer directories git does not track are left out with a hint, whether or not anything changed", async () => {
+  using repo = twoLayers();
+  repo.write({ README: "r" });
+  repo.commit("unrelated");
+  repo.write({ ...science("new", { image: "new", compat: "base" }, "FROM busybox:stable\n"), ...compat("extra", [], "ENV Y=1\n") });
+  const hint = "git does not track compat/extra, science/new (their sciserver-image.json), so they are left out of the plan: git add them, or pass --untracked";
+  const nothing = await planRepository(flags(repo.root), { skipUnchanged: true });
+  assert.equal(nothing.plan.builds, []);
+  assert.equal(nothing.warnings, [hint]);
+  repo.write({ "science/a/Dockerfile": "FROM busybox:stable\nRUN true\n" });
+  assert.ok((await planRepository(flags(repo.root), { skipUnchanged: true })).warnings.includes(hint));
+  assert.not.ok((await planRepository(flags(repo.root, { untracked: true }), { skipUnchanged: true })).warnings.includes(hint));
+  repo.remove("compat/extra");
+  assert.ok((await planRepository(flags(repo.root), { skipUnchanged: true })).warnings.includes(
+    "git does not track science/new (its sciserver-image.json), so it is left out of the plan: git add it, or pass --untracked"));
+});
+
+test("uncommitted changes in what a plan builds are pointed out under any --ref: the image is tagged as HEAD", async () => {
+  using repo = twoLayers();
+  repo.write({ README: "r" });
+  const head = `2-${repo.commit("unrelated")}`;
+  assert.equal((await planRepository(flags(repo.root), { skipUnchanged: true })).warnings, []);
+  repo.write({ "science/a/Dockerfile": "FROM busybox:stable\nRUN true\n", "science/a/untracked.txt": "x" });
+  const edited = await planRepository(flags(repo.root), { skipUnchanged: true });
+  assert.equal(edited.plan.builds.map((b) => b.id), ["sci/a", "rel/a:1.0"]);
+  assert.equal(edited.warnings, [`uncommitted changes are built as they are in the checkout, but tagged ${head} as if committed: science/a`]);
+  // --include b: b's compat build takes compat/base, edited; a is not built.
+  repo.git("checkout", "-q", "--", "science/a");
+  repo.remove("science/a/untracked.txt");
+  repo.write({ "compat/base/Dockerfile": "ENV X=2\n" });
+  const included = await planRepository(flags(repo.root, { include: ["science/b"] }), { skipUnchanged: true });
+  assert.equal(included.warnings, [`uncommitted changes are built as they are in the checkout, but tagged ${head} as if committed: compat/base`]);
+  // A range does not count them at all.
+  const range = await planRepository(flags(repo.root, { ref: "HEAD~1..HEAD" }), { skipUnchanged: true });
+  assert.equal(range.plan.builds, []);
+  assert.equal(range.warnings, ["--ref HEAD~1..HEAD does not count uncommitted changes, but the checkout is what gets built: compat/base"]);
+});
+
+test("an image repository inside a larger git repository: uncommitted paths are its own", async () => {
+  using repo = makeRepo({
+    "images/image-builder.json": CONFIG["image-builder.json"],
+    ...Object.fromEntries(Object.entries({ ...science("a", { image: "a", compat: "base" }, "FROM busybox:stable\n"), ...compat("base", [], "ENV X=1\n") }).map(([p, c]) => [`images/${p}`, c])),
+  });
+  repo.write({ README: "r" });
+  const head = `2-${repo.commit("unrelated")}`;
+  repo.write({ "images/science/a/Dockerfile": "FROM busybox:stable\nRUN true\n", "science/a/Dockerfile": "not the image repository's" });
+  const { plan, warnings } = await planRepository(flags(`${repo.root}/images`), { skipUnchanged: true });
+  assert.equal(plan.builds.map((b) => b.id), ["sci/a", "rel/a:1.0"]);
+  assert.equal(warnings, [`uncommitted changes are built as they are in the checkout, but tagged ${head} as if committed: science/a`]);
+});
+
+test("a repository with a single commit plans everything as new, not as changed since HEAD^", async () => {
+  using repo = twoLayers();
+  const { plan, changes } = await planRepository(flags(repo.root), { skipUnchanged: true });
+  assert.is(changes.why, "new in the repository's first commit");
+  assert.equal(plan.builds.find((b) => b.id === "sci/a")!.reasons, ["new in the repository's first commit"]);
+  assert.not.match(JSON.stringify(plan), "HEAD^");
+});
+
+test("names docker would refuse are refused when planning, naming the layer's file", async () => {
+  using repo = twoLayers();
+  repo.write({ "science/a/sciserver-image.json": JSON.stringify({ image: "a", compat: "base", version: `1${".0".repeat(60)}` }) });
+  assert.match(await refusal(repo.root, {}), /^science\/a\/sciserver-image\.json: version 1\.0\.0.* makes the tag ".*" 1\d\d characters long, over docker's limit of 128$/);
+});
+
+test.run();

@@ -1,0 +1,17 @@
+// --secret as docker build spells it.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { parseSecretFlag } from "../../../../src/core/parse/secret-flag.js";
+import { InputError } from "../../../../src/core/model.js";
+
+test("--secret id=ID,src=FILE or env=VAR, as docker build spells it", () => {
+  assert.equal(parseSecretFlag("id=tok,src=/run/tok.txt"), { id: "tok", file: "/run/tok.txt" });
+  assert.equal(parseSecretFlag("id=tok,source=f,type=file"), { id: "tok", file: "f" });
+  assert.equal(parseSecretFlag("id=TOKEN,env=MY_TOKEN"), { id: "TOKEN", env: "MY_TOKEN" });
+  assert.equal(parseSecretFlag("id=tok"), { id: "tok", file: "tok" });
+  for (const bad of ["tok", "src=f", "id=t,src=f,env=E", "id=t,colour=red", "id=t,type=ssh"]) {
+    assert.throws(() => parseSecretFlag(bad), (e: Error) => e instanceof InputError && e.message.startsWith(`--secret ${bad}`));
+  }
+});
+
+test.run();

@@ -1,0 +1,22 @@
+// BuildKit's status messages as the run shows them.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { BuildkitProgress } from "../../../../src/executors/docker/buildkit-progress.js";
+import { decodeStatus, encodeStatus } from "../../../../src/executors/docker/buildkit-status.js";
+
+test("BuildKit progress: numbered steps, their output, CACHED, DONE with duration, the failing step", () => {
+  const lines: string[] = [];
+  const p = new BuildkitProgress((l) => lines.push(l));
+  const t = 1_700_000_000_000;
+  const v = (digest: string, name: string, extra: object) => ({ digest, inputs: [], name, cached: false, started: t, completed: undefined, error: "", ...extra });
+  p.update(decodeStatus(encodeStatus({ vertexes: [v("a", "[1/3] FROM busybox", { cached: true, completed: t }), v("b", "[2/3] RUN make", {})] })));
+  assert.is(p.state(), "1/2 steps, 1 cached: [2/3] RUN make");
+  p.update(decodeStatus(encodeStatus({ logs: [{ vertex: "b", stream: 1, msg: Buffer.from("compiling\npart") }] })));
+  p.update(decodeStatus(encodeStatus({ logs: [{ vertex: "b", stream: 2, msg: Buffer.from("ial\n") }] })));
+  p.update(decodeStatus(encodeStatus({ vertexes: [v("b", "[2/3] RUN make", { completed: t + 1500 }), v("c", "[3/3] RUN false", { completed: t + 1600, error: "exit code: 1" })] })));
+  assert.equal(lines, ["#1 [1/3] FROM busybox", "#1 CACHED", "#2 [2/3] RUN make", "#2 compiling", "#2 partial", "#2 DONE 1.5s",
+    "#3 [3/3] RUN false", "#3 ERROR: exit code: 1"]);
+  assert.is(p.failedStep("executor failed running [/bin/sh -c false]: exit code: 1"), "[3/3] RUN false");
+});
+
+test.run();
