@@ -15,41 +15,27 @@ import { planRepository, type PlanFlags } from "./plan-repository.js";
 import { checkOutputDir, checkOutputFile, writeOutputFile } from "./output-paths.js";
 import { addRegistryCommands } from "./commands/registry.js";
 import { describePlan } from "../executors/dry-run.js";
+import type { EngineRunOptions } from "../executors/docker/run-options.js";
+import type { BuilderChoice } from "../core/requests/builder-choice.js";
 
-interface PlanOptions {
-  verbose: number;
-  repo?: string;
-  ref?: string;
-  root: string;
-  include: string[];
-  ignore: string[];
-  untracked: boolean;
-  all: boolean;
-  reconcile: boolean;
-  buildArg: Record<string, string>;
-}
+/** What commander gives the commands that plan: the planner's flags, as the command line names them. */
+type PlanCommandOptions = Omit<PlanFlags, "buildArgs" | "buildTime"> & { verbose: number; buildArg: PlanFlags["buildArgs"]; reconcile: boolean };
 
-interface EngineOptions {
-  push: boolean;
-  jobs: number;
+/** What commander gives the commands that build: the run's settings, as the command line names them. */
+type EngineCommandOptions = Pick<EngineRunOptions, "push" | "jobs" | "pull" | "progress" | "logDir" | "failFast" | "network" | "registryCache"> & {
+  /** `--no-cache` */
   cache: boolean;
-  pull: boolean;
-  progress: "auto" | "plain";
-  logDir?: string;
-  failFast: boolean;
   overwrite: boolean;
   results?: string;
-  buildArg: Record<string, string>;
+  buildArg: EngineRunOptions["buildArgs"];
   root: string;
   /** `run --base-archive`: image tar files loaded into the engine before building. */
   baseArchive?: string[];
-  builder?: "auto" | "buildkit" | "classic";
-  network?: string;
-  registryCache: boolean;
+  builder?: BuilderChoice;
   secret: SecretSource[];
-}
+};
 
-type MainOptions = PlanOptions & EngineOptions & { dryrun: boolean; json: boolean };
+type MainOptions = PlanCommandOptions & EngineCommandOptions & { dryrun: boolean; json: boolean };
 
 const EXIT_INPUT = 2;
 const EXIT_INTERRUPTED = 130;
@@ -66,6 +52,11 @@ function positiveInt(value: string): number {
   return n;
 }
 
+/** `--root`, of every command that reads the checkout; `about`: what the root must be. */
+const rootOption = (about = "repository root") => new Option("--root <dir>", about).default(".");
+/** `--build-arg`, of every command that plans or builds. */
+const buildArgOption = () => new Option("--build-arg <KEY=VALUE>", "build argument for every build (repeatable)").default({}).argParser(collectBuildArg);
+
 const verbose = (cmd: Command) =>
   cmd.option("-v, --verbose", "more output: -v final images, -vv why each build, -vvv the whole plan", (_: string, n: number) => n + 1, 0);
 
@@ -74,13 +65,13 @@ function addPlanOptions(cmd: Command): Command {
   return verbose(cmd)
     .option("--repo <location>", "registry location for tags and bases (default: \"repo\" in image-builder.json)")
     .option("--ref <revision>", "compare the working tree with this revision, or plan a range A..B (default: HEAD^)")
-    .option("--root <dir>", "repository root", ".")
+    .addOption(rootOption())
     .option("--include <dirs...>", "plan exactly these layer directories (science/NAME, compat/NAME), whatever git says", [])
     .option("--ignore <dirs...>", "never count these layer directories as changed", [])
     .option("--untracked", "also count files git does not track yet", false)
     .option("--all", "plan every layer", false)
     .option("--reconcile", "plan every layer, keep what the registry of --repo lacks or holds from other inputs (and what builds on it)", false)
-    .option("--build-arg <KEY=VALUE>", "build argument for every build (repeatable)", collectBuildArg, {});
+    .addOption(buildArgOption());
 }
 
 /** Options of every command that builds. */
@@ -109,8 +100,9 @@ const ENGINE_FLAGS: [string, string][] = [
   ["builder", "--builder"], ["network", "--network"], ["registryCache", "--no-registry-cache"], ["secret", "--secret"],
 ];
 
-function planFlags(o: PlanOptions): PlanFlags {
-  return { root: o.root, repo: o.repo, ref: o.ref, include: o.include, ignore: o.ignore, untracked: o.untracked, all: o.all, buildArgs: o.buildArg, reconcile: o.reconcile };
+/** The planner's flags from a command's options: only --build-arg is named otherwise. */
+function planFlags({ buildArg, ...o }: PlanCommandOptions): PlanFlags {
+  return { ...o, buildArgs: buildArg };
 }
 
 function printLines(lines: string[]): void {
@@ -147,7 +139,7 @@ function checkOutput(flag: string, file: string | undefined): void {
  * Fails before anything is planned or built when --results or --log-dir could not be written;
  * leaves nothing behind. `stdoutTaken`: the flag that already writes to stdout, if any.
  */
-function checkOutputs(o: EngineOptions, stdoutTaken?: string): void {
+function checkOutputs(o: EngineCommandOptions, stdoutTaken?: string): void {
   if (o.logDir === STDOUT) throw new InputError("--log-dir -: a directory is needed (build output goes to stderr already; --progress plain prints every line)");
   if (o.logDir) checkOutputDir("--log-dir", o.logDir);
   if (o.results === STDOUT && stdoutTaken) throw new InputError(`${stdoutTaken} and --results - both write to stdout`);
@@ -164,7 +156,7 @@ async function writeResults(file: string | undefined, plan: Plan, results: Build
  * Builds `plan` on the engine. `prebuiltParents`: parents built by another run of the plan, fetched
  * from the registry first (`run --only`).
  */
-async function executeOnEngine(plan: Plan, o: EngineOptions, prebuiltParents: PrebuiltParent[] = []): Promise<number> {
+async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltParents: PrebuiltParent[] = []): Promise<number> {
   const { requestedBuilder } = await import("../core/requests/builder-choice.js");
   let builder: ReturnType<typeof requestedBuilder>;
   try {
@@ -183,31 +175,20 @@ async function executeOnEngine(plan: Plan, o: EngineOptions, prebuiltParents: Pr
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   try {
-    const engine = await import("../executors/docker/index.js");
+    const executor = await import("../executors/docker/index.js");
+    const engine = executor.connectEngine();
     if (o.baseArchive?.length) {
       const { loadBaseArchives } = await import("../executors/docker/load-archive.js");
-      for (const { file, image } of await loadBaseArchives(engine.connectEngine().docker, o.baseArchive)) process.stderr.write(`loaded ${image} from ${file}\n`);
+      for (const { file, image } of await loadBaseArchives(engine.docker, o.baseArchive)) process.stderr.write(`loaded ${image} from ${file}\n`);
     }
-    const settings = {
-      rootDir: o.root,
-      jobs: o.jobs,
-      noCache: !o.cache,
-      pull: o.pull,
-      buildArgs: o.buildArg,
-      push: o.push,
-      failFast: o.failFast,
-      overwrite: o.overwrite,
-      logDir: o.logDir,
-      progress: o.progress,
-      out: process.stderr,
-      signal: controller.signal,
-      prebuiltParents,
-      builder,
-      network: o.network,
-      registryCache: o.registryCache,
-      secrets,
+    const { DockerCredentials } = await import("../registry/credentials.js");
+    const creds = await DockerCredentials.load();
+    const { root, cache, buildArg, ...same } = o;
+    const settings: EngineRunOptions = {
+      ...same, rootDir: root, noCache: !cache, buildArgs: buildArg, builder, secrets,
+      out: process.stderr, signal: controller.signal, prebuiltParents,
     };
-    result = await engine.executePlan(plan, settings);
+    result = await executor.executePlan(plan, settings, { engine, creds });
   } catch (e) {
     // A refusal (bad input: a missing parent, a malformed docker config) writes nothing.
     if (e instanceof InputError && !controller.signal.aborted) throw e;
@@ -300,7 +281,7 @@ export function buildProgram(): Command {
     .description("write the plan's build requests (JSON) without building")
     .option("-o, --out <file>", "write the plan to FILE instead of stdout (- is stdout)")
     .option("--waves", "print the build ids wave by wave, one wave per line (each wave depends only on earlier ones)", false)
-    .action(async (o: PlanOptions & { out?: string; waves: boolean }) => {
+    .action(async (o: PlanCommandOptions & { out?: string; waves: boolean }) => {
       if (o.out === STDOUT && o.waves) throw new InputError("--out - and --waves both write to stdout");
       checkOutput("--out", o.out);
       const { plan, changes, warnings } = await planRepository(planFlags(o), { skipUnchanged: true });
@@ -314,11 +295,11 @@ export function buildProgram(): Command {
   addEngineOptions(verbose(program.command("run")))
     .description("carry out a plan written by `plan --out`, whole or in part (--only), on this checkout")
     .argument("<plan>", "plan file")
-    .option("--root <dir>", "repository root (a checkout of the plan's commit)", ".")
+    .addOption(rootOption("repository root (a checkout of the plan's commit)"))
     .option("--only <ids...>", "build only these requests; their other parents must be in the registry", [])
-    .option("--build-arg <KEY=VALUE>", "build argument for every build (repeatable)", collectBuildArg, {})
+    .addOption(buildArgOption())
     .option("--base-archive <file>", "load this image tar (docker-archive or OCI layout) into the engine first (repeatable)", (f: string, all: string[]) => [...all, f], [])
-    .action(async (file: string, o: EngineOptions & { only: string[]; verbose: number }) => {
+    .action(async (file: string, o: EngineCommandOptions & { only: string[]; verbose: number }) => {
       checkOutputs(o);
       const { parsePlanFile } = await import("../core/requests/plan-file.js");
       const { selectBuilds } = await import("../core/plan/select-builds.js");
@@ -337,7 +318,7 @@ export function buildProgram(): Command {
   addPlanOptions(program.command("graph"))
     .description("print the layer graph, with what a change touches marked")
     .addOption(new Option("--format <format>", "graph language").choices(["mermaid", "dot"]).default("mermaid"))
-    .action(async (o: PlanOptions & { format: GraphFormat }) => {
+    .action(async (o: PlanCommandOptions & { format: GraphFormat }) => {
       const { plan, snapshot, changes, analysis, warnings } = await planRepository(planFlags(o));
       printWarnings(warnings);
       const { renderGraph } = await import("../core/report/render-graph.js");

@@ -5,7 +5,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { Writable } from "node:stream";
 import { readTar, type TarEntry } from "./tar.js";
 import type { Plan, PlannedBuild } from "../../src/core/model.js";
-import { connectEngine, type EngineRunOptions } from "../../src/executors/docker/index.js";
+import { connectEngine, executePlan, type EngineRunOptions, type RunOutcome } from "../../src/executors/docker/index.js";
+import { DockerCredentials } from "../../src/registry/credentials.js";
 
 export interface TestEngine {
   docker: Dockerode;
@@ -66,11 +67,19 @@ export function capture(): { stream: Writable; text: () => string } {
  */
 export const TEST_BUILDER: "buildkit" | "classic" = process.env.IB_TEST_BUILDER === "classic" ? "classic" : "buildkit";
 
-export function runOptions(rootDir: string, out: Writable, extra: Partial<EngineRunOptions> = {}): EngineRunOptions {
+/** A run's settings, and the docker config directory its credentials come from (default: DOCKER_CONFIG or ~/.docker). */
+export type TestRunOptions = EngineRunOptions & { dockerConfigDir?: string };
+
+export function runOptions(rootDir: string, out: Writable, extra: Partial<TestRunOptions> = {}): TestRunOptions {
   return {
     rootDir, jobs: 2, noCache: false, pull: false, buildArgs: {}, push: false, failFast: false,
     progress: "plain", out, builder: TEST_BUILDER, ...extra,
   };
+}
+
+/** executePlan on the test engine, with the credentials the CLI would load. */
+export async function runPlan(plan: Plan, { dockerConfigDir, ...opts }: TestRunOptions): Promise<RunOutcome> {
+  return executePlan(plan, opts, { engine: connectEngine(), creds: await DockerCredentials.load(dockerConfigDir) });
 }
 
 /** The line of build output that starts a step (`pattern`: a regular expression source), under the test builder. */

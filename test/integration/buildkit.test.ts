@@ -5,8 +5,7 @@ import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as assert from "uvu/assert";
-import { executePlan } from "../../src/executors/docker/index.js";
-import { build, capture, filesInImage, makePlan, requireEngine, runOptions, uniqueRepo } from "../helpers/engine.js";
+import { build, capture, filesInImage, makePlan, requireEngine, runOptions, runPlan, uniqueRepo } from "../helpers/engine.js";
 import { tempDir } from "../helpers/temp.js";
 import { makeRepo } from "../helpers/repo.js";
 
@@ -21,7 +20,7 @@ test("--secret: a RUN --mount=type=secret step reads it; no image layer, log or 
   const dockerfile = "FROM busybox:stable\nRUN --mount=type=secret,id=tok,required wc -c < /run/secrets/tok > /len && cat /run/secrets/tok\n";
   const plan = makePlan(repo, [build("sci/s", [`${repo}/sci/s:1.0`], dockerfile, { contexts: ["science/x"] })]);
   const out = capture();
-  const result = await executePlan(plan, runOptions(src.root, out.stream, { builder: "buildkit", logDir: logDir.path, secrets: new Map([["tok", Buffer.from(secret)]]) }));
+  const result = await runPlan(plan, runOptions(src.root, out.stream, { builder: "buildkit", logDir: logDir.path, secrets: new Map([["tok", Buffer.from(secret)]]) }));
   assert.ok(result.ok, out.text());
   assert.is((await filesInImage(docker, `${repo}/sci/s:1.0`, "/len"))["len"]?.content.trim(), String(secret.length));
   // every byte of the image as the engine saves it: layers, config, history
@@ -36,7 +35,7 @@ test("--secret: a RUN --mount=type=secret step reads it; no image layer, log or 
   // without it, the build fails saying which secret is missing (another step: not from the cache)
   const again = capture();
   const other = dockerfile.replace("wc -c", "true && wc -c");
-  const missing = await executePlan(makePlan(repo, [build("sci/s2", [`${repo}/sci/s2:1.0`], other, { contexts: ["science/x"] })]),
+  const missing = await runPlan(makePlan(repo, [build("sci/s2", [`${repo}/sci/s2:1.0`], other, { contexts: ["science/x"] })]),
     runOptions(src.root, again.stream, { builder: "buildkit" }));
   assert.is(missing.ok, false);
   assert.match(missing.outcomes[0].reason!, /tok/);
@@ -51,7 +50,7 @@ test("an unused stage is skipped (its RUN false fails nothing); a cache mount su
     `FROM busybox:stable\nRUN --mount=type=cache,id=${nonce},target=/cache echo run${n} >> /cache/runs && cp /cache/runs /runs\n`;
   for (const n of [1, 2]) {
     const out = capture();
-    const result = await executePlan(makePlan(repo, [build("sci/m", [`${repo}/sci/m:1.0`], dockerfile(n), { contexts: ["science/x"] })]),
+    const result = await runPlan(makePlan(repo, [build("sci/m", [`${repo}/sci/m:1.0`], dockerfile(n), { contexts: ["science/x"] })]),
       runOptions(src.root, out.stream, { builder: "buildkit" }));
     assert.ok(result.ok, out.text());
     assert.not.match(out.text(), /RUN false/);
@@ -73,7 +72,7 @@ test("independent stages build in parallel: each waits for a file the other writ
   const dockerfile = stage("a", "b") + stage("b", "a") +
     "FROM busybox:stable\nCOPY --from=a /a /met/a\nCOPY --from=b /b /met/b\n";
   const out = capture();
-  const result = await executePlan(makePlan(repo, [build("sci/m", [`${repo}/sci/m:1.0`], dockerfile, { contexts: ["science/x"] })]),
+  const result = await runPlan(makePlan(repo, [build("sci/m", [`${repo}/sci/m:1.0`], dockerfile, { contexts: ["science/x"] })]),
     runOptions(src.root, out.stream, { builder: "buildkit" }));
   assert.ok(result.ok, out.text());
   const met = await filesInImage(docker, `${repo}/sci/m:1.0`, "/met");
@@ -87,7 +86,7 @@ test("RUN --mount under the classic builder is refused before anything is built,
   using src = makeRepo({ "science/x/f": "x" }, false);
   const b = build("sci/m", [`${repo}/sci/m:1.0`], "FROM busybox:stable\nRUN --mount=type=cache,target=/c true\n", { contexts: ["science/x"], source: "science/x" });
   const out = capture();
-  await executePlan(makePlan(repo, [b]), runOptions(src.root, out.stream, { builder: "classic" })).then(
+  await runPlan(makePlan(repo, [b]), runOptions(src.root, out.stream, { builder: "classic" })).then(
     () => assert.unreachable("should have been refused"),
     (e: Error) => assert.match(e.message, /^science\/x\/Dockerfile:2: RUN --mount needs BuildKit/),
   );

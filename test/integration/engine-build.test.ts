@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { rewriteImageRefs } from "../../src/core/parse/dockerfile/index.js";
-import { checkEngine, connectEngine, executePlan } from "../../src/executors/docker/index.js";
-import { build, cachedStep, capture, filesInImage, makePlan, processRunning, requireEngine, runOptions, stepLine, TEST_BUILDER, uniqueRepo, waitFor } from "../helpers/engine.js";
+import { checkEngine, connectEngine } from "../../src/executors/docker/index.js";
+import { build, cachedStep, capture, filesInImage, makePlan, processRunning, requireEngine, runOptions, runPlan, stepLine, TEST_BUILDER, uniqueRepo, waitFor } from "../helpers/engine.js";
 import { tempDir } from "../helpers/temp.js";
 import { makeRepo } from "../helpers/repo.js";
 
@@ -52,7 +52,7 @@ test("science chain and compat build: tags, labels, build args, rewritten FROM, 
   rel.request.labels = { "org.sciserver.compat.version": "child:1.0-7-abc1234" };
 
   const started = Date.now() / 1000;
-  const result = await executePlan(makePlan(repo, [base, child, rel]),
+  const result = await runPlan(makePlan(repo, [base, child, rel]),
     runOptions(src.root, out.stream, { logDir: logDir.path, buildArgs: { GREETING: "from-build-arg" } }));
 
   assert.ok(result.ok, out.text());
@@ -132,7 +132,7 @@ test("a failing RUN: dependents skipped, independent chain built, log complete",
     build("sci/ok", [`${repo}/sci/ok:1.0`], "FROM busybox:stable\nRUN echo fine\n", { contexts: ["science/ok"] }),
     build("sci/ok-child", [`${repo}/sci/ok-child:1.0`], `FROM ${repo}/sci/ok:1.0\nRUN echo fine too\n`, { contexts: ["science/ok"], dependsOn: ["sci/ok"] }),
   ];
-  const result = await executePlan(makePlan(repo, builds), runOptions(src.root, out.stream, { logDir: logDir.path }));
+  const result = await runPlan(makePlan(repo, builds), runOptions(src.root, out.stream, { logDir: logDir.path }));
   assert.is(result.ok, false);
   const by = Object.fromEntries(result.outcomes.map((o) => [o.id, o]));
   assert.is(by["sci/bad"].status, "failed");
@@ -162,7 +162,7 @@ test("fail-fast cancels the build in flight and everything not started", async (
     build("sci/later", [`${repo}/sci/later:1.0`], "FROM busybox:stable\n", { contexts: ["science/x"] }),
   ];
   const t0 = Date.now();
-  const result = await executePlan(makePlan(repo, builds), runOptions(src.root, out.stream, { jobs: 2, failFast: true, noCache: true }));
+  const result = await runPlan(makePlan(repo, builds), runOptions(src.root, out.stream, { jobs: 2, failFast: true, noCache: true }));
   // Waiting for the slow build takes at least its 41 s sleep; well under that shows it was
   // cancelled, however slowly a loaded machine starts the builds.
   assert.ok(Date.now() - t0 < 38_000, `fail-fast must not wait for the slow build (${Date.now() - t0} ms)`);
@@ -182,7 +182,7 @@ test("an abort signal stops builds in flight (the engine cancels them) and repor
     build("sci/sleepy", [`${repo}/sci/sleepy:1.0`], `FROM busybox:stable\nRUN sleep 43 && echo ${marker}\n`, { contexts: ["science/x"] }),
     build("sci/after", [`${repo}/sci/after:1.0`], `FROM ${repo}/sci/sleepy:1.0\n`, { contexts: ["science/x"], dependsOn: ["sci/sleepy"] }),
   ];
-  const running = executePlan(makePlan(repo, builds), runOptions(src.root, out.stream, { signal: ctl.signal, noCache: true }));
+  const running = runPlan(makePlan(repo, builds), runOptions(src.root, out.stream, { signal: ctl.signal, noCache: true }));
   // abort once the RUN step's process runs, so that there is one for the engine to stop
   await waitFor(() => processRunning(marker), 120_000, () => `the RUN step never started:\n${out.text()}`);
   const seen = Date.now();
@@ -209,7 +209,7 @@ test("context and Dockerfile problems fail the build with the reason", async () 
     build("sci/nodir", [`${repo}/sci/nodir:1.0`], "FROM busybox:stable\n", { contexts: ["science/missing"] }),
     build("sci/badfile", [`${repo}/sci/badfile:1.0`], "FROM busybox:stable\nFROBNICATE now\n", { contexts: ["science/x"] }),
   ];
-  const result = await executePlan(makePlan(repo, builds), runOptions(src.root, out.stream));
+  const result = await runPlan(makePlan(repo, builds), runOptions(src.root, out.stream));
   assert.is(result.ok, false);
   assert.match(result.outcomes[0].reason!, /build context science\/missing is not a directory/);
   assert.match(result.outcomes[1].reason!, /unknown instruction: FROBNICATE/i);
@@ -238,7 +238,7 @@ test("--no-cache runs every step again; --pull builds on the registry's base, no
   const nonce = repo.split("/").pop();
   const run = async (b: ReturnType<typeof build>, extra: Partial<Parameters<typeof runOptions>[2]>) => {
     const out = capture();
-    const result = await executePlan(makePlan(repo, [b]), runOptions(src.root, out.stream, extra));
+    const result = await runPlan(makePlan(repo, [b]), runOptions(src.root, out.stream, extra));
     assert.ok(result.ok, out.text());
     return out.text();
   };

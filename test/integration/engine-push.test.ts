@@ -4,8 +4,8 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { executePlan, type RunOutcome } from "../../src/executors/docker/index.js";
-import { build, capture, makePlan, registryImage, registryTags, requireEngine, runOptions, uniqueRepo } from "../helpers/engine.js";
+import type { RunOutcome } from "../../src/executors/docker/index.js";
+import { build, capture, makePlan, registryImage, registryTags, requireEngine, runOptions, runPlan, uniqueRepo } from "../helpers/engine.js";
 import { makeRepo } from "../helpers/repo.js";
 import { dockerConfigDir } from "../helpers/registry.js";
 import { deferred, tempDir } from "../helpers/temp.js";
@@ -30,7 +30,7 @@ test("a failing RUN mid-DAG: independent chain built and pushed, nothing of the 
     build("sci/bad", [`${repo}/sci/bad:1.0`], "FROM busybox:stable\nRUN exit 1\n", { contexts: ["science/x"] }),
     build("rel/bad", [`${repo}/rel/bad:1.0`], `FROM ${repo}/sci/bad:1.0\n`, { contexts: ["science/x"], dependsOn: ["sci/bad"] }),
   ];
-  const result = await executePlan(makePlan(repo, builds), runOptions(src.root, out.stream, { push: true }));
+  const result = await runPlan(makePlan(repo, builds), runOptions(src.root, out.stream, { push: true }));
   assert.is(result.ok, false);
   const by = Object.fromEntries(result.outcomes.map((o) => [o.id, o]));
   assert.equal([by["sci/ok"].status, by["rel/ok"].status, by["sci/bad"].status, by["rel/bad"].status], ["built", "built", "failed", "skipped"]);
@@ -62,7 +62,7 @@ test("a child is not pushed when its parent's push failed: the registry never ho
     build("sci/c", [`${repo}/sci/c:1.0`], `FROM ${parentTag}\nRUN cat /p\n`, { contexts: ["science/x"], dependsOn: ["sci/p"] }),
     build("sci/other", [`${repo}/sci/other:1.0`], "FROM busybox:stable\n", { contexts: ["science/x"] }),
   ];
-  const result = await executePlan(makePlan(repo, builds), runOptions(src.root, out.stream, { push: true }));
+  const result = await runPlan(makePlan(repo, builds), runOptions(src.root, out.stream, { push: true }));
   assert.is(result.ok, false);
   const by = Object.fromEntries(result.outcomes.map((o) => [o.id, o]));
   assert.equal(result.outcomes.map((o) => [o.id, o.status, o.pushed]), [["sci/p", "built", false], ["sci/c", "built", false], ["sci/other", "built", true]]);
@@ -80,7 +80,7 @@ test("a registry that can't be asked about a build tag fails that build before i
   using src = makeRepo({ "science/x/f": "x" }, false);
   const out = capture();
   const builds = [build("sci/p", [`${repo}/sci/p:1.0`], "FROM busybox:stable\nRUN echo p > /p\n", { contexts: ["science/x"] })];
-  const result = await executePlan(makePlan(repo, builds), runOptions(src.root, out.stream, { push: true }));
+  const result = await runPlan(makePlan(repo, builds), runOptions(src.root, out.stream, { push: true }));
   assert.is(result.ok, false);
   assert.is(result.outcomes[0].status, "failed");
   assert.match(result.outcomes[0].reason!, /cannot check 127\.0\.0\.1:9\/.*sci\/p:1\.0 in the registry before pushing/);
@@ -98,7 +98,7 @@ test("auth registry: without credentials the push fails clearly; with a config.j
   const plan = makePlan(repo, [build("sci/a", [`${repo}/sci/a:1.0`], "FROM busybox:stable\nRUN echo a > /a\n", { contexts: ["science/x"] })]);
 
   const out1 = capture();
-  const denied = await executePlan(plan, runOptions(src.root, out1.stream, { push: true, dockerConfigDir: empty.dir }));
+  const denied = await runPlan(plan, runOptions(src.root, out1.stream, { push: true, dockerConfigDir: empty.dir }));
   assert.is(denied.ok, false);
   const o = denied.outcomes[0];
   // The registry is asked about the build tag before building, and refuses without credentials.
@@ -109,7 +109,7 @@ test("auth registry: without credentials the push fails clearly; with a config.j
   assert.equal(await registryTags(`${repo}/sci/a`, [authUser, authPass]), []);
 
   const out2 = capture();
-  const pushed = await executePlan(plan, runOptions(src.root, out2.stream, { push: true, dockerConfigDir: withAuth.dir, logDir: logDir.path }));
+  const pushed = await runPlan(plan, runOptions(src.root, out2.stream, { push: true, dockerConfigDir: withAuth.dir, logDir: logDir.path }));
   assert.ok(pushed.ok, out2.text());
   assert.ok(pushed.outcomes[0].pushed);
   assert.equal(await registryTags(`${repo}/sci/a`, [authUser, authPass]), ["1.0"]);
@@ -134,7 +134,7 @@ test("auth registry: credential helper for push, and X-Registry-Config to pull a
   const marker = `base-${repo.split("/").pop()}`;
   const base = build("sci/base", [`${repo}/sci/base:1.0`], `FROM busybox:stable\nRUN echo ${marker} > /base\n`, { contexts: ["science/x"] });
   const out1 = capture();
-  const first = await executePlan(makePlan(repo, [base]), runOptions(src.root, out1.stream, { push: true, dockerConfigDir: config.dir }));
+  const first = await runPlan(makePlan(repo, [base]), runOptions(src.root, out1.stream, { push: true, dockerConfigDir: config.dir }));
   assert.ok(first.ok, out1.text());
   assert.equal(await registryTags(`${repo}/sci/base`, [authUser, authPass]), ["1.0"]);
 
@@ -142,7 +142,7 @@ test("auth registry: credential helper for push, and X-Registry-Config to pull a
   await docker.getImage(`${repo}/sci/base:1.0`).remove();
   const child = build("sci/child", [`${repo}/sci/child:1.0`], `FROM ${repo}/sci/base:1.0\nRUN cat /base\n`, { contexts: ["science/x"] });
   const out2 = capture();
-  const second = await executePlan(makePlan(repo, [child]), runOptions(src.root, out2.stream, { dockerConfigDir: config.dir, logDir: logDir.path }));
+  const second = await runPlan(makePlan(repo, [child]), runOptions(src.root, out2.stream, { dockerConfigDir: config.dir, logDir: logDir.path }));
   assert.ok(second.ok, out2.text());
   // a RUN step's output line: `[id] line` (classic), `[id] #n line` (BuildKit)
   assert.match(out2.text(), new RegExp(`\\[sci/child\\] (#\\d+ )?${marker}\\n`), out2.text());
@@ -157,7 +157,7 @@ test("build args and a pushed image's config: labels and env as the registry ser
   const out = capture();
   const b = build("sci/env", [`${repo}/sci/env:2.0`], "FROM busybox:stable\nARG VERSION\nENV IMAGE_VERSION=$VERSION\n", { contexts: ["science/x"] });
   b.request.labels = { "org.sciserver.science.env.buildtime": "1700000001" };
-  const result = await executePlan(makePlan(repo, [b]), runOptions(src.root, out.stream, { push: true, buildArgs: { VERSION: "2.0-7" } }));
+  const result = await runPlan(makePlan(repo, [b]), runOptions(src.root, out.stream, { push: true, buildArgs: { VERSION: "2.0-7" } }));
   assert.ok(result.ok, out.text());
   const landed = await registryImage(`${repo}/sci/env:2.0`);
   assert.ok(landed.env.includes("IMAGE_VERSION=2.0-7"), landed.env.join(" "));

@@ -10,11 +10,9 @@ import { registryOf, type DockerCredentials } from "../../registry/credentials.j
 import { pullImage } from "./pull.js";
 import { AUTH_ERROR, splitTag } from "./push.js";
 import type Dockerode from "dockerode";
+import type { EngineRunOptions } from "./run-options.js";
 
-export interface BaseSettings {
-  out: NodeJS.WritableStream;
-  signal?: AbortSignal;
-}
+export type BaseSettings = Pick<EngineRunOptions, "out" | "signal">;
 
 /**
  * `prebuilt`: parents of `run --only` requests, built by another run of the same plan. Their

@@ -10,14 +10,11 @@ import { labelsInDockerfile } from "./labels.js";
 import { pullImage } from "./pull.js";
 import { startBuildkitBuild, type BuildkitSettings } from "./buildkit.js";
 import { pinnedIdsAsTags } from "./builder.js";
+import type { EngineRunOptions } from "./run-options.js";
 import { engineErrorMessage, messageError, readMessages, type EngineMessage } from "./messages.js";
 
-export interface BuildSettings {
-  rootDir: string;
-  noCache: boolean;
-  pull: boolean;
-  /** `--build-arg` values; they win over the request's `buildArgs`. */
-  buildArgs: Record<string, string>;
+/** One build's settings: the run's (`--build-arg` values win over the request's `buildArgs`), and its own. */
+export interface BuildSettings extends Pick<EngineRunOptions, "rootDir" | "noCache" | "pull" | "buildArgs" | "secrets"> {
   creds: DockerCredentials;
   signal: AbortSignal;
   /** Raw build output (may end mid-line). */
@@ -31,8 +28,6 @@ export interface BuildSettings {
   network?: string;
   /** BuildKit only. */
   buildkit?: BuildkitSettings;
-  /** `--secret`: id -> value, served to BuildKit through its session only. */
-  secrets?: ReadonlyMap<string, Buffer>;
 }
 
 export interface BuiltImage {

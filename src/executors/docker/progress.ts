@@ -4,6 +4,7 @@
 import { createWriteStream, type WriteStream } from "node:fs";
 import { makeDirectory } from "../../cli/output-paths.js";
 import { join } from "node:path";
+import type { SummaryRow } from "../../core/execute/outcomes.js";
 
 export interface ProgressOptions {
   out: NodeJS.WritableStream;
@@ -11,15 +12,6 @@ export interface ProgressOptions {
   live: boolean;
   logDir?: string;
   redact: (text: string) => string;
-}
-
-export interface SummaryRow {
-  id: string;
-  result: string;
-  durationMs: number;
-  imageId?: string;
-  tags: string[];
-  reason?: string;
 }
 
 /** Lines of log kept per build for failure reports. */

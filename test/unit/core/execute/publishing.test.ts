@@ -4,7 +4,6 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { decideReuse, inputsMismatch, pinParents, pushOrder } from "../../../../src/core/execute/publishing.js";
 import { reconcilePlan } from "../../../../src/core/plan/reconcile.js";
-import { footer, summaryRow } from "../../../../src/executors/docker/index.js";
 import { build, makePlan } from "../../../helpers/engine.js";
 
 const D = "sha256:" + "a".repeat(64);
@@ -66,24 +65,6 @@ test("reconcile keeps what the registry lacks or holds from other inputs, and wh
     ["sci/d", ["published image has inputs x, but built on a sci/q:1.0 with inputs y (this checkout's: z)"]],
   ]);
   assert.equal(r.waves, [["sci/a", "sci/c", "sci/d"], ["sci/b"]]);
-});
-
-test("the run's last line says what happened at a glance", () => {
-  const built = { status: "built" as const, pushed: true };
-  assert.equal(footer([built, built, { status: "built", pushed: false }, { status: "failed", pushed: false }], true, false), ["3 built, 1 failed, 1 not pushed"]);
-  assert.equal(footer([{ status: "reused", pushed: true }], true, false), ["1 reused"]);
-  assert.equal(footer([{ status: "built", pushed: false }], false, false), ["1 built", "Note: images were built but not pushed (use --push to push them)."]);
-  // no "built but not pushed" note after a failed run
-  assert.equal(footer([{ status: "built", pushed: false }, { status: "failed", pushed: false }], false, false), ["1 built, 1 failed"]);
-});
-
-test("the summary table shows tags only for images that exist", () => {
-  const tags = ["r/sci/x:1.0", "r/sci/x:1.0-7-abc"];
-  assert.equal(summaryRow({ id: "sci/x", status: "failed", durationMs: 1, pushed: false, reason: "boom" }, tags).tags, []);
-  assert.equal(summaryRow({ id: "sci/x", status: "skipped", durationMs: 0, pushed: false }, tags).tags, []);
-  const built = summaryRow({ id: "sci/x", status: "built", durationMs: 1, pushed: false }, tags, "push failed");
-  assert.equal([built.result, built.tags], ["push failed", tags]);
-  assert.is(summaryRow({ id: "sci/x", status: "reused", durationMs: 1, pushed: true }, tags, "pushed").result, "reused");
 });
 
 test.run();

@@ -1,0 +1,63 @@
+// What a run did, build by build: the outcomes its results file records, the summary table and
+// the footer it ends with, and whether it succeeded. Pure: the executor fills in the outcomes.
+import type { BuildResult } from "../report/results.js";
+
+/**
+ * A request's result as `--results` records it (seed 000's output_properties in `outputs`), plus
+ * the tail of a failed build's log for the summary. `reason`: the failure, "parent X failed", why
+ * it was cancelled, or why a built image wasn't pushed; `durationMs`: the build, push not included.
+ */
+export interface BuildOutcome extends BuildResult {
+  logTail?: string[];
+}
+
+export interface RunOutcome {
+  outcomes: BuildOutcome[];
+  /** Every build built, and pushed when asked to. */
+  ok: boolean;
+  /** The signal aborted the run (the CLI exits 130). */
+  interrupted: boolean;
+}
+
+/** How a build's push ended (see PushQueue). */
+export type PushResult = "pushed" | "push failed" | "not pushed";
+
+/** One line of the summary table. */
+export interface SummaryRow {
+  id: string;
+  result: string;
+  durationMs: number;
+  imageId?: string;
+  tags: string[];
+  reason?: string;
+}
+
+const hasImage = (o: Pick<BuildOutcome, "status">) => o.status === "built" || o.status === "reused";
+
+/** Every build has its image, and every image is pushed when pushing; an interrupted run never succeeded. */
+export function runSucceeded(outcomes: Pick<BuildOutcome, "status" | "pushed">[], push: boolean, interrupted: boolean): boolean {
+  return !interrupted && outcomes.every((o) => hasImage(o) && (!push || o.pushed));
+}
+
+export function summaryRow(o: BuildOutcome, tags: string[], pushResult?: PushResult): SummaryRow {
+  const result = !hasImage(o) || !pushResult ? o.status
+    : o.status === "built" ? pushResult
+    : pushResult === "pushed" ? "reused" : `reused, ${pushResult}`;
+  // Only an image that exists has tags; a failed or skipped build has none to show.
+  return { id: o.id, result, durationMs: o.durationMs, imageId: o.outputs?.["docker-image-hash"], tags: hasImage(o) ? tags : [], reason: o.reason };
+}
+
+/** `6 built, 1 reused, 2 failed, 3 not pushed`: what the run did, at a glance. */
+export function footer(outcomes: Pick<BuildOutcome, "status" | "pushed">[], push: boolean, interrupted: boolean): string[] {
+  const counts = new Map<string, number>();
+  for (const o of outcomes) counts.set(o.status, (counts.get(o.status) ?? 0) + 1);
+  const withImage = outcomes.filter(hasImage);
+  const notPushed = push ? withImage.filter((o) => !o.pushed).length : 0;
+  const parts = [...counts].map(([s, n]) => `${n} ${s}`);
+  if (notPushed) parts.push(`${notPushed} not pushed`);
+  const lines = [parts.join(", ") || "nothing to build"];
+  if (interrupted) lines.push("Interrupted: builds in flight were cancelled and nothing more was pushed.");
+  const allDone = outcomes.length > 0 && withImage.length === outcomes.length;
+  if (!push && !interrupted && allDone && counts.get("built")) lines.push("Note: images were built but not pushed (use --push to push them).");
+  return lines;
+}

@@ -1,0 +1,100 @@
+// One build of a run, up to its image: reused when the engine or the registry has an image of the
+// same inputs under the build tag (pulled and tagged as a build would be), otherwise built with
+// its parents pinned to the images of this run and a buildtime label.
+import type Dockerode from "dockerode";
+import type { PlannedBuild } from "../../core/model.js";
+import { buildTag, movingTag, pinParents } from "../../core/execute/publishing.js";
+import { buildtimeLabel } from "../../core/requests/inputs-digest.js";
+import { registryCacheSources } from "../../core/requests/buildkit-cache.js";
+import type { RegistryClient } from "../../registry/client.js";
+import type { DockerCredentials } from "../../registry/credentials.js";
+import { buildImage, type BuiltImage } from "./build.js";
+import type { BuildersOfPlan, RunBuilder } from "./builder.js";
+import { pullImage } from "./pull.js";
+import { splitTag } from "./push.js";
+import { checkReuse } from "./reuse.js";
+import type { EngineRunOptions } from "./run-options.js";
+
+/** What every build of a run shares. */
+export interface BuildStepContext {
+  docker: Dockerode;
+  creds: DockerCredentials;
+  /** When pushing: build tags already in the registry are checked over its HTTP API. */
+  registry?: RegistryClient;
+  /** The plan's registry location (for BuildKit's registry cache). */
+  repo: string;
+  builder: RunBuilder;
+  builders: BuildersOfPlan;
+  settings: Pick<EngineRunOptions, "rootDir" | "noCache" | "pull" | "buildArgs" | "overwrite" | "secrets" | "registryCache">;
+}
+
+/** Where a build's output goes. */
+export interface BuildStepOutput {
+  output: (text: string) => void;
+  line: (text: string) => void;
+  state: (doing: string) => void;
+}
+
+export interface ImageReady {
+  image: BuiltImage;
+  /** Set when an image of the same inputs was reused; `push` false: the registry has its build tag. */
+  reused?: { push: boolean; registryDigest?: string };
+}
+
+/**
+ * `pins`: image reference -> image id of the images found or built in this run; read when the
+ * build starts, after its parents are done. Throws when the build fails or is refused.
+ */
+export async function makeImage(
+  ctx: BuildStepContext, build: PlannedBuild, pins: Readonly<Record<string, string>>, signal: AbortSignal, out: BuildStepOutput,
+): Promise<ImageReady> {
+  const { docker, settings } = ctx;
+  const check = await checkReuse(docker, ctx.registry, build, { overwrite: settings.overwrite ?? false });
+  const d = check.decision;
+  if (d.action === "refuse") throw new Error(d.message);
+  if (d.action === "reuse") {
+    const image = d.from === "engine"
+      ? await localImage(docker, check.engineImageId!)
+      : await pullReused(ctx, buildTag(build.request), signal);
+    // The local moving tag follows, as after a build.
+    const { name, tag } = splitTag(movingTag(build.request));
+    await docker.getImage(image.imageId).tag({ repo: name, tag });
+    return { image, reused: { push: d.push, registryDigest: check.registryDigest } };
+  }
+  const { builders, notes, unavailable } = ctx.builders;
+  if (unavailable.has(build.id)) throw new Error(unavailable.get(build.id));
+  if (notes.has(build.id)) out.line(notes.get(build.id)!);
+  const request = {
+    ...build.request,
+    dockerfile: pinParents(build.request, pins),
+    // When this image is built, to the millisecond: a child's is always later than its
+    // parent's, which orders the breadcrumbs of images whose labels leave no history (BuildKit).
+    labels: { ...build.request.labels, [buildtimeLabel(build.kind, build.target)]: (Date.now() / 1000).toFixed(3) },
+  };
+  const image = await buildImage(docker, request, {
+    rootDir: settings.rootDir, noCache: settings.noCache, pull: settings.pull, buildArgs: settings.buildArgs, creds: ctx.creds,
+    signal,
+    output: out.output,
+    note: out.line,
+    state: out.state,
+    secrets: settings.secrets,
+    builder: builders.get(build.id) ?? ctx.builder.builder, network: ctx.builder.network,
+    buildkit: {
+      inlineCache: true,
+      cacheFrom: settings.registryCache === false ? [] : registryCacheSources(build.request, ctx.repo, settings.buildArgs),
+    },
+  });
+  return { image };
+}
+
+async function localImage(docker: Dockerode, imageId: string): Promise<BuiltImage> {
+  const info = await docker.getImage(imageId).inspect();
+  return { imageId: info.Id, created: info.Created };
+}
+
+/** A reused image the engine lacks: pulled by its build tag, so children can build on it. */
+async function pullReused(ctx: BuildStepContext, ref: string, signal: AbortSignal): Promise<BuiltImage> {
+  const failure = await pullImage(ctx.docker, ctx.creds, ref, signal);
+  if (failure) throw new Error(`pull ${ref}: ${failure.message}`);
+  return localImage(ctx.docker, ref);
+}

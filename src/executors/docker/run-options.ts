@@ -1,0 +1,37 @@
+// The settings of a run on the engine: the one definition the CLI fills in and the executor's
+// steps take their parts of (Pick<EngineRunOptions, ...>).
+import type { PrebuiltParent } from "../../core/plan/select-builds.js";
+import type { BuilderChoice } from "../../core/requests/builder-choice.js";
+
+export interface EngineRunOptions {
+  /** Repository root; request.contexts are relative to it. */
+  rootDir: string;
+  /** Max builds at once. */
+  jobs: number;
+  noCache: boolean;
+  pull: boolean;
+  /** --build-arg values, merged over each request's buildArgs. */
+  buildArgs: Record<string, string>;
+  push: boolean;
+  failFast: boolean;
+  /** One full log file per build id, complete even on failure. */
+  logDir?: string;
+  /** auto: compact live view on a TTY, plain lines otherwise. */
+  progress: "auto" | "plain";
+  /** Where progress and the summary go (stderr for the CLI). */
+  out: NodeJS.WritableStream;
+  /** SIGINT/SIGTERM: stop builds in flight, push nothing more. */
+  signal?: AbortSignal;
+  /** Parents built by another run of the plan (`run --only`): fetched from the registry first. */
+  prebuiltParents?: PrebuiltParent[];
+  /** Push a build tag that the registry holds with other inputs (it is refused otherwise). */
+  overwrite?: boolean;
+  /** `--secret`: id -> value, for BuildKit's `RUN --mount=type=secret`; kept out of output and logs. */
+  secrets?: ReadonlyMap<string, Buffer>;
+  /** `--builder`; default auto: BuildKit where the engine has it. */
+  builder?: BuilderChoice;
+  /** `--network`: RUN steps' network mode; default: what the engine has. */
+  network?: string;
+  /** BuildKit: use the registry's images of each request and its parents as cache (default true). */
+  registryCache?: boolean;
+}

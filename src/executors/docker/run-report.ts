@@ -1,0 +1,115 @@
+// What a run records and shows, build by build: each build's outcome (what --results writes) and
+// the progress lines that go with it, then the summary. Credentials and --secret values never
+// reach the output, the logs or the outcomes.
+import type { PlannedBuild } from "../../core/model.js";
+import { footer, runSucceeded, summaryRow, type BuildOutcome, type PushResult, type RunOutcome } from "../../core/execute/outcomes.js";
+import type { TagResult } from "../../core/report/results.js";
+import { redact, type DockerCredentials } from "../../registry/credentials.js";
+import type { BuiltImage } from "./build.js";
+import { formatDuration, Progress } from "./progress.js";
+import type { EngineRunOptions } from "./run-options.js";
+
+export class RunReport {
+  readonly progress: Progress;
+  /** Hides credentials and --secret values. */
+  readonly hide: (text: string) => string;
+  private readonly outcomes = new Map<string, BuildOutcome>();
+
+  constructor(o: Pick<EngineRunOptions, "out" | "progress" | "logDir" | "secrets">, creds: DockerCredentials) {
+    const live = o.progress === "auto" && Boolean((o.out as { isTTY?: boolean }).isTTY);
+    const secretTexts = [...(o.secrets?.values() ?? [])].map((v) => v.toString("utf8").trim()).filter((v) => v !== "");
+    this.hide = (text) => redact(creds.redact(text), secretTexts);
+    this.progress = new Progress({ out: o.out, live, logDir: o.logDir, redact: this.hide });
+  }
+
+  /** A build that never started: skipped (a parent failed) or cancelled (the run stopped). */
+  settled(id: string, status: "skipped" | "cancelled", reason: string): void {
+    this.outcomes.set(id, { id, status, reason, durationMs: 0, pushed: false });
+    this.progress.note(`[${id}] ${status}: ${reason}`);
+  }
+
+  started(build: PlannedBuild): void {
+    this.progress.begin(build.id, [`build ${build.id} (${build.kind}, from ${build.source})`, `tags: ${build.request.tags.join(" ")}`,
+      `contexts: ${build.request.contexts.join(" ")}`]);
+  }
+
+  /** A build's image is there: built, or reused (`reusedFrom`: the build tag that has the same inputs). */
+  image(build: PlannedBuild, image: BuiltImage, durationMs: number, reusedFrom?: string): void {
+    const { id, request: { tags } } = build;
+    this.outcomes.set(id, {
+      id, status: reusedFrom ? "reused" : "built", durationMs, pushed: false,
+      outputs: { "docker-image-hash": image.imageId, "docker-image-repo-tag": [...tags], "docker-image-timestamp": image.created },
+    });
+    this.progress.result(id, reusedFrom
+      ? `reused ${image.imageId} (${reusedFrom} has the same inputs)`
+      : `built ${image.imageId} in ${formatDuration(durationMs)}`);
+  }
+
+  cancelled(id: string, reason: string | undefined, durationMs: number): void {
+    this.outcomes.set(id, { id, status: "cancelled", reason, durationMs, pushed: false });
+    this.progress.result(id, `cancelled after ${formatDuration(durationMs)}: ${reason}`);
+  }
+
+  failed(id: string, err: unknown, durationMs: number): void {
+    const reason = this.hide(errorMessage(err));
+    const logTail = this.progress.tail(id);
+    this.outcomes.set(id, { id, status: "failed", reason, durationMs, logTail, pushed: false });
+    this.progress.result(id, `FAILED after ${formatDuration(durationMs)}: ${reason}`, logTail);
+  }
+
+  /** The tags of a push about to start, none pushed yet but those `already` there; later updates show in the outcome. */
+  pushing(id: string, tags: TagResult[]): void {
+    this.outcome(id).tags = tags;
+  }
+
+  notPushed(id: string, reason: string): void {
+    this.outcome(id).reason = reason;
+    this.progress.result(id, reason);
+  }
+
+  pushed(id: string, count: number): void {
+    this.outcome(id).pushed = true;
+    this.progress.result(id, `pushed ${count} tag(s)`);
+  }
+
+  pushFailed(id: string, err: unknown): void {
+    const outcome = this.outcome(id);
+    outcome.reason = this.hide(errorMessage(err));
+    outcome.logTail = this.progress.tail(id);
+    this.progress.result(id, `PUSH FAILED: ${outcome.reason}`);
+  }
+
+  /** Records the registry's digests of the tags pushed (or there already), if any. */
+  digests(id: string, tags: TagResult[]): void {
+    const digests = tags.filter((r) => r.digest).map((r) => [r.tag, r.digest!]);
+    if (digests.length) this.outcome(id).outputs!["docker-image-digests"] = Object.fromEntries(digests);
+  }
+
+  /** A reused build whose every tag the registry has under `digest`. */
+  alreadyPublished(id: string, tags: string[], digest: string): void {
+    const outcome = this.outcome(id);
+    outcome.tags = tags.map((tag) => ({ tag, pushed: true, digest }));
+    this.digests(id, outcome.tags);
+    outcome.pushed = true;
+    this.progress.result(id, "already in the registry");
+  }
+
+  /** Prints the summary; the outcomes in plan order. */
+  finish(builds: PlannedBuild[], push: boolean, interrupted: boolean, pushResult: (id: string) => PushResult | undefined): RunOutcome {
+    const ordered = builds.map((b) => this.outcome(b.id));
+    this.progress.summary(builds.map((b, i) => summaryRow(ordered[i], b.request.tags, pushResult(b.id))), footer(ordered, push, interrupted));
+    return { outcomes: ordered, ok: runSucceeded(ordered, push, interrupted), interrupted };
+  }
+
+  close(): Promise<void> {
+    return this.progress.close();
+  }
+
+  private outcome(id: string): BuildOutcome {
+    return this.outcomes.get(id)!;
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).trim() || "unknown error";
+}

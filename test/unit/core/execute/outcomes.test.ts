@@ -1,0 +1,32 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { footer, runSucceeded, summaryRow } from "../../../../src/core/execute/outcomes.js";
+
+test("the run's last line says what happened at a glance", () => {
+  const built = { status: "built" as const, pushed: true };
+  assert.equal(footer([built, built, { status: "built", pushed: false }, { status: "failed", pushed: false }], true, false), ["3 built, 1 failed, 1 not pushed"]);
+  assert.equal(footer([{ status: "reused", pushed: true }], true, false), ["1 reused"]);
+  assert.equal(footer([{ status: "built", pushed: false }], false, false), ["1 built", "Note: images were built but not pushed (use --push to push them)."]);
+  // no "built but not pushed" note after a failed run
+  assert.equal(footer([{ status: "built", pushed: false }, { status: "failed", pushed: false }], false, false), ["1 built, 1 failed"]);
+});
+
+test("the summary table shows tags only for images that exist", () => {
+  const tags = ["r/sci/x:1.0", "r/sci/x:1.0-7-abc"];
+  assert.equal(summaryRow({ id: "sci/x", status: "failed", durationMs: 1, pushed: false, reason: "boom" }, tags).tags, []);
+  assert.equal(summaryRow({ id: "sci/x", status: "skipped", durationMs: 0, pushed: false }, tags).tags, []);
+  const built = summaryRow({ id: "sci/x", status: "built", durationMs: 1, pushed: false }, tags, "push failed");
+  assert.equal([built.result, built.tags], ["push failed", tags]);
+  assert.is(summaryRow({ id: "sci/x", status: "reused", durationMs: 1, pushed: true }, tags, "pushed").result, "reused");
+});
+
+test("a run succeeds when every build has its image, pushed when pushing, and it was not interrupted", () => {
+  const built = { status: "built" as const, pushed: false };
+  assert.ok(runSucceeded([built, { status: "reused", pushed: false }], false, false));
+  assert.not.ok(runSucceeded([built], true, false));
+  assert.ok(runSucceeded([{ status: "built", pushed: true }], true, false));
+  assert.not.ok(runSucceeded([built, { status: "skipped", pushed: false }], false, false));
+  assert.not.ok(runSucceeded([built], false, true));
+});
+
+test.run();
