@@ -191,16 +191,23 @@ const HELPER_TIMEOUT_MS = 30_000;
 
 function run(program: string, args: string[], input: string, env: NodeJS.ProcessEnv) {
   return new Promise<{ code: number | null; stdout: string; spawnError?: string }>((done) => {
-    const child = spawn(program, args, { env, stdio: ["pipe", "pipe", "pipe"], timeout: HELPER_TIMEOUT_MS });
+    const child = spawn(program, args, { env, stdio: ["pipe", "pipe", "pipe"] });
+    // Our own timer rather than spawn's `timeout`: Node leaves that one running when the helper
+    // can't be started, which kept the process alive for HELPER_TIMEOUT_MS after a missing helper.
+    const timer = setTimeout(() => child.kill("SIGTERM"), HELPER_TIMEOUT_MS);
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", (e: NodeJS.ErrnoException) =>
-      done({ code: null, stdout, spawnError: e.code === "ENOENT" ? "not found on PATH" : e.message }));
+    child.on("error", (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      done({ code: null, stdout, spawnError: e.code === "ENOENT" ? "not found on PATH" : e.message });
+    });
     // Helpers print their errors on stdout; stderr is the fallback.
-    child.on("close", (code, signal) =>
-      done({ code, stdout: stdout || stderr || (signal ? `killed by ${signal} (timeout ${HELPER_TIMEOUT_MS / 1000}s?)` : "") }));
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      done({ code, stdout: stdout || stderr || (signal ? `killed by ${signal} (timeout ${HELPER_TIMEOUT_MS / 1000}s?)` : "") });
+    });
     child.stdin.on("error", () => undefined); // a helper that exits without reading stdin
     child.stdin.end(input);
   });

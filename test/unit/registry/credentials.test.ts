@@ -118,6 +118,8 @@ test("a failing or missing helper is an error naming it, without its secrets", a
   } catch (e) {
     assert.match((e as Error).message, /docker-credential-absent .*not found on PATH/);
   }
+  // nothing is left waiting: a missing helper used to keep the CLI alive for the 30 s helper timeout
+  assert.equal(process.getActiveResourcesInfo().filter((r) => r === "Timeout"), []);
 });
 
 test("redact leaves very short values alone", () => {
