@@ -4,7 +4,7 @@ import { checkScienceGraph, checkUniqueTargets } from "./check-science-graph.js"
 import { determineDependencies, type LayerDependencies } from "./determine-dependencies.js";
 import { determineFinalLayers } from "./determine-final-layers.js";
 import { parseDockerfileOf } from "./determine-dependencies.js";
-import { dockerfileEnd, parseDockerfileFragment } from "../parse/dockerfile/index.js";
+import { appendable, parseDockerfileFragment } from "../parse/dockerfile/index.js";
 import { topologicalOrder } from "./graph.js";
 import { resolveIncludes } from "./resolve-includes.js";
 import { InputError, type RepoSnapshot } from "../model.js";
@@ -62,13 +62,10 @@ function checkCompatFragments(snapshot: RepoSnapshot): void {
     }
     // An instruction still open at the end would swallow what follows the fragment: the next
     // fragment's first instruction, or the generated ENV. (An open heredoc is a parse error above.)
-    const open = dockerfileEnd(c.dockerfile).open;
-    if (open?.kind === "continuation" || open?.kind === "doubled-escape") {
-      const what = open.kind === "continuation"
-        ? "a line continuation (comment and blank lines after it do not end it)"
-        : "a doubled escape character (a line continuation for older builders)";
+    const end = appendable(c.dockerfile);
+    if (!end.ok) {
       throw new InputError(
-        `line ${open.line}: the fragment's last instruction ends in ${what}, so it would swallow what follows the fragment (the next fragment or the generated ENV)`,
+        `line ${end.line}: the fragment's last instruction ${end.reason}, so it would swallow what follows the fragment (the next fragment or the generated ENV)`,
         file,
       );
     }

@@ -1,8 +1,9 @@
 // Dockerfile features that not every builder can build, found before anything is built: heredocs
 // and other syntax newer than an engine's built-in Dockerfile frontend, BuildKit-only flags under
-// the classic builder, a `# syntax=` directive (an image BuildKit must pull). Pure: a minimal
-// scan of the text (instructions and their flags), independent of the planner's parser.
+// the classic builder, a `# syntax=` directive (an image BuildKit must pull). Pure: read with the
+// planner's parser, so that only instructions count (not heredoc bodies, comment lines).
 import type { Builder } from "./builder-choice.js";
+import { instructionsOf } from "../parse/dockerfile/index.js";
 import type { PlannedBuild } from "../model.js";
 
 export interface Feature {
@@ -24,40 +25,35 @@ const BUILDKIT_FLAGS: Record<string, Record<string, [number, number]>> = {
   COPY: { link: [1, 4], parents: [1, 7], exclude: [1, 7] },
   ADD: { link: [1, 4], checksum: [1, 6], "keep-git-dir": [1, 5], exclude: [1, 7] },
 };
-const HEREDOC = /<<-?\s*(["']?)[A-Za-z_][A-Za-z0-9_]*\1/;
-const DIRECTIVE = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
+const HEREDOC_KEYWORDS = new Set(["RUN", "COPY", "ADD"]);
 
+/**
+ * The features of `text` that need BuildKit, and its `# syntax=` directive. A text the parser
+ * refuses (a bad parser directive) has none here: every build parses it again and fails there,
+ * naming the line (the planner refuses such files before there is a build).
+ */
 export function scanDockerfile(text: string): { features: Feature[]; syntax?: SyntaxDirective } {
-  const lines = text.split(/\r\n|\r|\n/);
-  let syntax: SyntaxDirective | undefined;
-  let escape = "\\";
-  // Parser directives: only at the very top, before any other line.
-  for (let i = 0; i < lines.length; i++) {
-    const m = DIRECTIVE.exec(lines[i]);
-    if (!m) break;
-    if (m[1].toLowerCase() === "syntax") syntax = { line: i + 1, image: m[2] };
-    if (m[1].toLowerCase() === "escape") escape = m[2];
+  let parsed: ReturnType<typeof instructionsOf>;
+  try {
+    parsed = instructionsOf(text);
+  } catch {
+    return { features: [] };
   }
+  const directive = parsed.directives.find((d) => d.name === "syntax");
+  const syntax = directive && { line: directive.line, image: directive.value };
   const features: Feature[] = [];
-  let continued = false;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    const starts: boolean = !continued && line !== "" && !line.startsWith("#");
-    continued = (continued || starts) && line.endsWith(escape);
-    if (!starts) continue;
-    const [keyword, ...rest] = line.split(/\s+/);
-    const instruction = keyword.toUpperCase();
-    for (const word of rest) {
-      const flag = /^--([a-z-]+)(=|$)/.exec(word);
-      if (!flag) break;
-      const since = BUILDKIT_FLAGS[instruction]?.[flag[1]];
-      if (since) features.push({ line: i + 1, what: `${instruction} --${flag[1]}`, frontend: since });
+  for (const { keyword, line, flags, heredocs } of parsed.instructions) {
+    for (const flag of flags) {
+      const name = /^--([a-z-]+)(=|$)/.exec(flag)?.[1];
+      const known = Object.hasOwn(BUILDKIT_FLAGS, keyword) ? BUILDKIT_FLAGS[keyword] : {};
+      const since = name !== undefined && Object.hasOwn(known, name) ? known[name] : undefined;
+      if (since) features.push({ line, what: `${keyword} --${name}`, frontend: since });
     }
-    if (["RUN", "COPY", "ADD"].includes(instruction) && HEREDOC.test(line)) {
-      features.push({ line: i + 1, what: `${instruction} with a heredoc`, frontend: [1, 4] });
+    if (HEREDOC_KEYWORDS.has(keyword) && heredocs.length > 0) {
+      features.push({ line, what: `${keyword} with a heredoc`, frontend: [1, 4] });
     }
   }
-  return { features, syntax };
+  return syntax ? { features, syntax } : { features };
 }
 
 /** The Dockerfile frontend built into an engine's BuildKit: 1.2 in 20.10, 1.4 from 23.0 (heredocs, --link). */

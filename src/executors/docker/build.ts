@@ -9,7 +9,7 @@ import { collectContext, DOCKERFILE_NAME, packContext } from "./context.js";
 import { labelsInDockerfile } from "./labels.js";
 import { pullImage } from "./pull.js";
 import { startBuildkitBuild, type BuildkitSettings } from "./buildkit.js";
-import { pinnedIdsAsTags } from "./builder.js";
+import { IMAGE_ID, pinnedIdsAsTags } from "./builder.js";
 import type { EngineRunOptions } from "./run-options.js";
 import { engineErrorMessage, messageError, readMessages, type EngineMessage } from "./messages.js";
 
@@ -53,7 +53,7 @@ export async function buildImage(docker: Dockerode, request: BuildRequest, s: Bu
   const registryconfig = await pullCredentials(bases, s);
   const entries = await collectContext(s.rootDir, request.contexts);
   // BuildKit can't take an image id for a base (the classic builder can): it gets a tag instead.
-  const pinned = s.builder === "buildkit" ? await pinnedIdsAsTags(docker, dockerfile) : undefined;
+  const pinned = s.builder === "buildkit" ? await pinnedIdsAsTags(docker, dockerfile, buildargs) : undefined;
   const context = packContext(entries, pinned?.dockerfile ?? dockerfile, { dockerignore: s.builder === "classic" });
 
   if (s.builder === "buildkit") {
@@ -120,9 +120,6 @@ async function pullCredentials(bases: string[], s: BuildSettings) {
   }
   return Object.keys(config).length ? config : undefined;
 }
-
-/** A pinned parent: `sha256:` and the image id, as `pinParents` writes it. */
-const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
 
 async function pullBase(docker: Dockerode, ref: string, s: BuildSettings): Promise<void> {
   s.note(`pulling ${ref} (--pull)`);

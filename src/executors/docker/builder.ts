@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import { chooseBuilder, defaultNetworkMode, type Builder, type BuilderChoice, type BuilderDecision, type EngineFacts } from "../../core/requests/builder-choice.js";
 import { checkFeatures, dockerfileName, scanDockerfile } from "../../core/requests/builder-features.js";
 import { InputError, type Plan } from "../../core/model.js";
+import { parseDockerfile, rewriteImageRefs } from "../../core/parse/dockerfile/index.js";
 import { pullImage } from "./pull.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
 
@@ -25,8 +26,8 @@ export async function prepareBuilder(
   return { ...decision, network: defaultNetworkMode(names), engine };
 }
 
-/** An image id where an image is named: `FROM [--flag…] sha256:…`, `--from=sha256:…`. */
-const PINNED = /(\bFROM[ \t]+(?:--\S+[ \t]+)*|--from=)sha256:([0-9a-f]{64})\b/gi;
+/** A pinned parent: `sha256:` and the image id, as `pinParents` writes it. */
+export const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
 
 /**
  * BuildKit (up to engine 23 at least) can't build `FROM sha256:<image id>`: it takes the id for
@@ -35,18 +36,21 @@ const PINNED = /(\bFROM[ \t]+(?:--\S+[ \t]+)*|--from=)sha256:([0-9a-f]{64})\b/gi
  * other's), which BuildKit finds in the engine; `release` removes those tags again (never the
  * images: a tag that is an image's last is left).
  */
-export async function pinnedIdsAsTags(docker: Dockerode, dockerfile: string): Promise<{ dockerfile: string; release: () => Promise<void> }> {
-  const ids = [...new Set([...dockerfile.matchAll(PINNED)].map((m) => m[2]))];
+export async function pinnedIdsAsTags(
+  docker: Dockerode, dockerfile: string, buildArgs: Record<string, string>,
+): Promise<{ dockerfile: string; release: () => Promise<void> }> {
+  // `sha256:` + 64 hex digits: what follows the prefix names the tag.
+  const ids = parseDockerfile(dockerfile, buildArgs).imageRefs.map((r) => r.image).filter((i) => IMAGE_ID.test(i)).map((i) => i.slice(7));
   const nonce = randomBytes(4).toString("hex");
   const tagOf = (id: string) => `${id.slice(0, 32)}-${nonce}`;
-  const tags: string[] = [];
+  const tags: Record<string, string> = {};
   for (const id of ids) {
     await docker.getImage(`sha256:${id}`).tag({ repo: "image-builder-pin", tag: tagOf(id) });
-    tags.push(`image-builder-pin:${tagOf(id)}`);
+    tags[`sha256:${id}`] = `image-builder-pin:${tagOf(id)}`;
   }
-  const rewritten = dockerfile.replace(PINNED, (_, before: string, id: string) => `${before}image-builder-pin:${tagOf(id)}`);
+  const rewritten = ids.length === 0 ? dockerfile : rewriteImageRefs(dockerfile, tags, buildArgs);
   const release = async () => {
-    for (const tag of tags) {
+    for (const tag of Object.values(tags)) {
       const info = await docker.getImage(tag).inspect().catch(() => undefined);
       if (info && (info.RepoTags?.length ?? 0) > 1) await docker.getImage(tag).remove({ noprune: true }).catch(() => undefined);
     }

@@ -3,14 +3,17 @@
 //   parseDockerfile(text, buildArgs?)          stages, image references (not stages), global ARGs
 //   parseDockerfileFragment(text, buildArgs?)  the same for a fragment appended after a FROM
 //   rewriteImageRefs(text, map, buildArgs?)    the text with references replaced, other bytes kept
+//   instructionsOf(text)                       each instruction's keyword, line, flags, heredocs; parser directives
 //   dockerfileEnd(text)                        the escape character; whether the text ends open
+//   appendable(text)                           whether a line added at the end is an instruction of its own, or why not
 //   appendInstruction(text, instruction)       the text with one more instruction, if it can take one
 //
 // Modules: lexer.ts (physical lines, byte order mark, parser directives, continuations, comment
 // lines, heredoc bodies -> logical instructions with offsets into the original text), words.ts
 // (keyword, builder flags, FROM arguments and shell words of one logical line), shell-word.ts
 // (ARG expansion: quotes, escapes, ${...} forms), references.ts (what FROM, COPY/ADD --from,
-// RUN --mount from= and ARG mean for the images a file depends on; rewriting), append.ts.
+// RUN --mount from= and ARG mean for the images a file depends on; rewriting), append.ts (whether
+// a line can be added at the end, and adding it).
 //
 // The line handling follows BuildKit's dockerfile frontend (frontend/dockerfile/parser/parser.go)
 // closely, because small differences there decide what is an instruction at all: which lines are
@@ -41,5 +44,12 @@ export {
   type ParsedDockerfile,
   type Stage,
 } from "./references.js";
-export { dockerfileEnd, type DockerfileEnd, type OpenEnd } from "./lexer.js";
-export { appendInstruction } from "./append.js";
+export {
+  dockerfileEnd,
+  instructionsOf,
+  type Directive,
+  type DockerfileEnd,
+  type InstructionView,
+  type OpenEnd,
+} from "./lexer.js";
+export { appendable, appendInstruction, type Appendable } from "./append.js";

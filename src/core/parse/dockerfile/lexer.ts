@@ -37,6 +37,34 @@ export function dockerfileEnd(text: string): DockerfileEnd {
   return open ? { escape, open } : { escape };
 }
 
+/** One instruction as the builder reads it (see instructionsOf). */
+export interface InstructionView {
+  /** The keyword, upper-cased: "RUN". */
+  keyword: string;
+  /** 1-based line of its first line. */
+  line: number;
+  /** Builder flags before the arguments, quotes and escapes removed: "--mount=type=cache,target=/c". */
+  flags: string[];
+  /** The delimiters of the heredocs it opens, in order. */
+  heredocs: string[];
+}
+
+/**
+ * The instructions of a Dockerfile (comment lines, continuations and heredoc bodies handled as
+ * the builder does) and its parser directives. Throws, as parseDockerfile does, for an invalid or
+ * repeated parser directive.
+ */
+export function instructionsOf(text: string): { escape: string; directives: Directive[]; instructions: InstructionView[] } {
+  const { instructions, escape, directives } = scanInstructions(text);
+  const views = instructions.map((ins) => ({
+    keyword: ins.cmd.toUpperCase(),
+    line: ins.line,
+    flags: ins.flags.map((f) => f.value),
+    heredocs: ins.heredocs ?? [],
+  }));
+  return { escape, directives, instructions: views };
+}
+
 /**
  * The parser directive a fragment (a text appended to another) starts with: its first non-blank
  * line, if that looks like `# syntax=`, `# escape=` or `# check=`. Looser than the directive rule
@@ -50,7 +78,7 @@ export function leadingDirective(text: string): { name: string; line: number } |
   return directive ? { name: directive[1], line: first + 1 } : undefined;
 }
 
-export interface Instruction {
+interface Instruction {
   /** Lower-cased keyword, e.g. "from". */
   cmd: string;
   /** 1-based line of the instruction's first line. */
@@ -69,6 +97,17 @@ export interface Instruction {
   flags: FlagWord[];
   /** Index in `text` where the arguments after the flags begin. */
   argsStart: number;
+  /** The delimiters of the heredocs it opens, in order (RUN, COPY, ADD, also after ONBUILD). */
+  heredocs?: string[];
+}
+
+/** A parser directive at the top: `# syntax=…`, `# escape=…`, `# check=…`. */
+export interface Directive {
+  /** Lower-cased name. */
+  name: string;
+  value: string;
+  /** 1-based line. */
+  line: number;
 }
 
 interface PhysicalLine {
@@ -96,7 +135,6 @@ const DIRECTIVE = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
 const KNOWN_DIRECTIVES = new Set(["syntax", "escape", "check"]);
 const HEREDOC_COMMANDS = new Set(["run", "copy", "add"]);
 
-
 /**
  * Removes a trailing continuation character. Mirrors BuildKit's regex
  * `([^E])E[ \t]*$|^E[ \t]*$`: trailing spaces/tabs may follow it, and an
@@ -114,14 +152,14 @@ function trimContinuation(s: string, escape: string): { kept: string; continued:
  * Splits the text into instructions, skipping comments, blank lines and heredoc bodies. `open`
  * tells whether the last instruction is left open at the end (see dockerfileEnd).
  */
-export function scanInstructions(text: string): { instructions: Instruction[]; escape: string; open?: OpenEnd } {
+export function scanInstructions(text: string): { instructions: Instruction[]; escape: string; directives: Directive[]; open?: OpenEnd } {
   const lines = splitPhysicalLines(text);
   const instructions: Instruction[] = [];
   let escape = "\\";
   // The last instruction's last line (or its open heredoc), for `open`.
   let last: { line: number; text: string; continued: boolean; heredoc?: string } | undefined;
   let directivesDone = false;
-  const directivesSeen = new Set<string>();
+  const directives: Directive[] = [];
 
   // Parser directives are only recognised until the first line that is not
   // one: an instruction, a plain comment, an unknown directive or a blank line.
@@ -133,8 +171,8 @@ export function scanInstructions(text: string): { instructions: Instruction[]; e
       directivesDone = true;
       return;
     }
-    if (directivesSeen.has(key)) throw new Error(`Dockerfile line ${lineNo}: only one ${key} parser directive can be used`);
-    directivesSeen.add(key);
+    if (directives.some((d) => d.name === key)) throw new Error(`Dockerfile line ${lineNo}: only one ${key} parser directive can be used`);
+    directives.push({ name: key, value: m[2], line: lineNo });
     if (key === "escape") {
       if (m[2] !== "\\" && m[2] !== "`") throw new Error(`Dockerfile line ${lineNo}: invalid escape token '${m[2]}' does not match \` or \\`);
       escape = m[2];
@@ -193,8 +231,10 @@ export function scanInstructions(text: string): { instructions: Instruction[]; e
 
     // Heredoc bodies follow the instruction line; they are data, never
     // instructions, so a `FROM` inside one must not be seen.
-    if (canContainHeredoc(ins)) {
-      for (const doc of heredocsFromLine(logical)) {
+    const docs = canContainHeredoc(ins) ? heredocsFromLine(logical) : [];
+    if (docs.length > 0) {
+      ins.heredocs = docs.map((d) => d.name);
+      for (const doc of docs) {
         let terminated = false;
         while (i < lines.length) {
           const body = lines[i++].text;
@@ -210,7 +250,7 @@ export function scanInstructions(text: string): { instructions: Instruction[]; e
       }
     }
   }
-  return { instructions, escape, open: last && openEnd(last, escape) };
+  return { instructions, escape, directives, open: last && openEnd(last, escape) };
 }
 
 /**
@@ -225,7 +265,6 @@ function openEnd(last: { line: number; text: string; continued: boolean; heredoc
   return undefined;
 }
 
-
 export function sourceSpan(ins: Instruction, start: number, end: number): [number, number] {
   // A word that crosses a line continuation maps to a range that includes the
   // continuation; replacing it joins the word onto one line, which is fine.
@@ -239,7 +278,6 @@ function originalOffset(ins: Instruction, index: number): number {
   while (k + 2 < p.length && p[k + 2] <= index) k += 2;
   return p[k + 1] + (index - p[k]);
 }
-
 
 /**
  * RUN, COPY and ADD (also after ONBUILD) take heredocs. BuildKit also excludes

@@ -50,11 +50,11 @@ export interface ParsedDockerfile {
  * invalid or repeated parser directive.
  */
 export function parseDockerfile(text: string, buildArgs: Record<string, string> = {}): ParsedDockerfile {
-  const { stages, occurrences, globalArgs } = analyze(text, buildArgs);
-  return { stages, imageRefs: imageRefsOf(occurrences), globalArgs };
+  return parsed(analyze(text, buildArgs));
 }
 
-function imageRefsOf(occurrences: Occurrence[]): ImageRef[] {
+/** The analysis as the parse functions report it: references to images only, each image once. */
+function parsed({ stages, occurrences, globalArgs }: Analysis): ParsedDockerfile {
   const imageRefs: ImageRef[] = [];
   const seen = new Set<string>();
   for (const o of occurrences) {
@@ -62,7 +62,7 @@ function imageRefsOf(occurrences: Occurrence[]): ImageRef[] {
     seen.add(o.image);
     imageRefs.push({ image: o.image, line: o.line, kind: o.kind });
   }
-  return imageRefs;
+  return { stages, imageRefs, globalArgs };
 }
 
 /**
@@ -77,8 +77,7 @@ export function parseDockerfileFragment(text: string, buildArgs: Record<string, 
   if (directive) {
     throw new Error(`Dockerfile line ${directive.line}: parser directive "${directive.name}" has no effect in a compat fragment (directives belong to the generated Dockerfile's top)`);
   }
-  const { stages, occurrences, globalArgs } = analyze(text, buildArgs, true);
-  return { stages, imageRefs: imageRefsOf(occurrences), globalArgs };
+  return parsed(analyze(text, buildArgs, true));
 }
 
 /** Returns the Dockerfile text with every FROM base, COPY/ADD --from and RUN --mount from= value whose *resolved* reference (after ARG substitution) is a key of `map` replaced by the map's value (the whole reference, literally; the ARG usage is replaced by the literal). All other bytes of the text are unchanged. */

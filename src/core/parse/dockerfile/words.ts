@@ -45,8 +45,8 @@ function isSeparator(ch: string): boolean {
   return ch === " " || ch === "\t" || ch === "\v" || ch === "\f" || ch === "\r";
 }
 
-export function isSpace(ch: string): boolean {
-  return leadingSpace(ch) === ch.length;
+function isSpace(ch: string): boolean {
+  return ch.length === 1 && isSpaceCode(ch.charCodeAt(0));
 }
 
 /**

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { appendInstruction, dockerfileEnd, parseDockerfile, parseDockerfileFragment, rewriteImageRefs } from "../../../../../src/core/parse/dockerfile/index.js";
+import { appendable, appendInstruction, dockerfileEnd, instructionsOf, parseDockerfile, parseDockerfileFragment, rewriteImageRefs } from "../../../../../src/core/parse/dockerfile/index.js";
 
 /** Joins lines with "\n" so test Dockerfiles read top to bottom. */
 const df = (...lines: string[]) => lines.join("\n") + "\n";
@@ -567,6 +567,29 @@ test("appendInstruction: quoted for the escape character, after the text's last 
   assert.is(appendInstruction("# escape=`\r\nFROM a\r\n", label), '# escape=`\r\nFROM a\r\nLABEL "k"="a`"`$b\\c``"\r\n');
   assert.is(appendInstruction("FROM a \\\n", label), undefined);
   assert.is(appendInstruction("# escape=x\nFROM a\n", label), undefined);
+});
+
+// --- instructionsOf, appendable -------------------------------------------------------
+
+test("instructionsOf: keywords, flags and heredocs of instructions only; parser directives", () => {
+  const text = df("# syntax=docker/dockerfile:1", "# escape=`", "FROM a:1", "RUN --mount=type=cache,target=/c `", "  --network=none <<EOF", "RUN --mount=x", "EOF", "# RUN --mount=y", "copy --from=\"b\" <<-A <<B /x/", "\tA", "B");
+  assert.equal(instructionsOf(text), {
+    escape: "`",
+    directives: [{ name: "syntax", value: "docker/dockerfile:1", line: 1 }, { name: "escape", value: "`", line: 2 }],
+    instructions: [
+      { keyword: "FROM", line: 3, flags: [], heredocs: [] },
+      { keyword: "RUN", line: 4, flags: ["--mount=type=cache,target=/c", "--network=none"], heredocs: ["EOF"] },
+      { keyword: "COPY", line: 9, flags: ["--from=b"], heredocs: ["A", "B"] },
+    ],
+  });
+  assert.throws(() => instructionsOf(df("# escape=x", "FROM a")), /invalid escape token/);
+});
+
+test("appendable: ok with the escape character, or the line and why not", () => {
+  assert.equal(appendable(df("# escape=`", "RUN true")), { ok: true, escape: "`" });
+  assert.equal(appendable(df("RUN a \\", "# c")), { ok: false, line: 1, reason: "ends in a line continuation (comment and blank lines after it do not end it)" });
+  assert.equal(appendable(df("RUN a\\\\")), { ok: false, line: 1, reason: "ends in a doubled escape character (a line continuation for older builders)" });
+  assert.equal(appendable(df("FROM a", "RUN <<EOF", "x")), { ok: false, line: 2, reason: "has an unterminated heredoc <<EOF" });
 });
 
 test.run();
