@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 // What only other commands use (plan files, results, graphs) is imported where it is used, so
 // that the dry run loads no more than it needs.
 import type { GraphFormat } from "../core/report/render-graph.js";
-import type { BuildResult } from "../core/report/results.js";
+import type { BuildResult } from "../core/model.js";
 import type { PrebuiltParent } from "../core/plan/select-builds.js";
 import { InputError, type Plan } from "../core/model.js";
 import { parseSecretFlag, type SecretSource } from "../core/parse/secret-flag.js";

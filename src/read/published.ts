@@ -1,8 +1,8 @@
 // `--reconcile`: what the registry holds under each build's moving tag, read over its HTTP API
 // (credentials from the docker config, as for pushes). A registry that can't answer is an error,
 // never "everything is missing".
-import { inputsLabel } from "../core/requests/inputs-digest.js";
-import { inputsMismatch, movingTag } from "../core/execute/publishing.js";
+import { inputsLabel, inputsMismatch } from "../core/requests/inputs-digest.js";
+import { movingTag } from "../core/requests/tags.js";
 import type { PublishedImage } from "../core/plan/reconcile.js";
 import type { Plan } from "../core/model.js";
 import { DockerCredentials } from "../registry/credentials.js";
