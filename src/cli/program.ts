@@ -148,8 +148,8 @@ function checkOutputs(o: EngineCommandOptions, stdoutTaken?: string): void {
 
 async function writeResults(file: string | undefined, plan: Plan, results: BuildResult[]): Promise<void> {
   if (!file) return;
-  const { resultsFile: runResults } = await import("../core/report/results.js");
-  await writeOutput("--results", file, `${JSON.stringify(runResults(plan, results), null, 2)}\n`);
+  const { resultsFile } = await import("../core/report/results.js");
+  await writeOutput("--results", file, `${JSON.stringify(resultsFile(plan, results), null, 2)}\n`);
 }
 
 /**

@@ -8,7 +8,7 @@ import type { Plan } from "../core/model.js";
 import { DockerCredentials } from "../registry/credentials.js";
 import { RegistryClient } from "../registry/client.js";
 
-export async function readPublished(plan: Plan, dockerConfigDir?: string): Promise<Map<string, PublishedImage>> {
+export async function readPublishedInputs(plan: Plan, dockerConfigDir?: string): Promise<Map<string, PublishedImage>> {
   const client = new RegistryClient(await DockerCredentials.load(dockerConfigDir));
   const answers = await Promise.all(plan.builds.map(async (b): Promise<[string, PublishedImage]> => {
     const ref = movingTag(b.request);
