@@ -93,12 +93,8 @@ function addEngineOptions(cmd: Command): Command {
       (v: string, all: SecretSource[]) => [...all, parseSecretFlag(v)], []);
 }
 
-/** Options that only matter when building: [commander's key, the flag]. */
-const ENGINE_FLAGS: [string, string][] = [
-  ["push", "--push"], ["jobs", "--jobs"], ["cache", "--no-cache"], ["pull", "--pull"], ["progress", "--progress"],
-  ["logDir", "--log-dir"], ["results", "--results"], ["failFast", "--fail-fast"], ["overwrite", "--overwrite"],
-  ["builder", "--builder"], ["network", "--network"], ["registryCache", "--no-registry-cache"], ["secret", "--secret"],
-];
+/** Options that only matter when building: [commander's key, the flag], as addEngineOptions declares them. */
+const ENGINE_FLAGS: [string, string][] = addEngineOptions(new Command()).options.map((option) => [option.attributeName(), option.long!]);
 
 /** The planner's flags from a command's options: only --build-arg is named otherwise. */
 function planFlags({ buildArg, ...o }: PlanCommandOptions): PlanFlags {
@@ -183,9 +179,9 @@ async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltPare
     }
     const { DockerCredentials } = await import("../registry/credentials.js");
     const creds = await DockerCredentials.load();
-    const { root, cache, buildArg, ...same } = o;
     const settings: EngineRunOptions = {
-      ...same, rootDir: root, noCache: !cache, buildArgs: buildArg, builder, secrets,
+      rootDir: o.root, jobs: o.jobs, noCache: !o.cache, pull: o.pull, buildArgs: o.buildArg, push: o.push, failFast: o.failFast,
+      logDir: o.logDir, progress: o.progress, overwrite: o.overwrite, builder, network: o.network, registryCache: o.registryCache, secrets,
       out: process.stderr, signal: controller.signal, prebuiltParents,
     };
     result = await executor.executePlan(plan, settings, { engine, creds });
