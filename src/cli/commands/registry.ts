@@ -1,7 +1,8 @@
 // Commands that ask the registry (no engine): images, inspect, contains, export.
 import { Command, Option } from "commander";
 import { existsSync, statSync } from "node:fs";
-import { formatBuildTag, looksLikeFile, parseLayerQuery, readBreadcrumbs, resolveImageArgument, type Breadcrumbs } from "../../core/report/published.js";
+import { formatBuildTag, readBreadcrumbs, type Breadcrumbs } from "../../core/report/published.js";
+import { looksLikeFile, parseLayerQuery, resolveImageArgument } from "./image-arguments.js";
 import { checkRepo, parseRepoConfig } from "../../core/parse/repo-config.js";
 import { InputError } from "../../core/model.js";
 import { checkOutputFile } from "../output-paths.js";
