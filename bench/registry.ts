@@ -10,7 +10,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { parseArgs } from "node:util";
 import { DockerCredentials } from "../src/registry/credentials.js";
-import { parseLayerQuery } from "../src/core/report/published.js";
+import { parseLayerQuery } from "../src/cli/commands/image-arguments.js";
 import { RegistryClient } from "../src/registry/client.js";
 import { findAffected, findRepositories } from "../src/registry/published.js";
 import { stats, table } from "./report.js";

@@ -1,21 +1,10 @@
 // Paths the user names for output (--out, --results, --log-dir): checked before any work is
 // done, leaving nothing behind, and created only when something is written.
-import { closeSync, mkdirSync, openSync, rmdirSync, statSync, unlinkSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, rmdirSync, unlinkSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { InputError } from "../core/model.js";
-
-const code = (e: unknown) => (e as NodeJS.ErrnoException).code ?? String(e);
-
-/** The path's stat, or undefined where nothing is (also below a file: ENOTDIR). */
-function statIfAny(p: string) {
-  try {
-    return statSync(p);
-  } catch (e) {
-    if (code(e) === "ENOENT" || code(e) === "ENOTDIR") return undefined;
-    throw e;
-  }
-}
+import { errorCode, makeDirectory, statIfAny } from "../files.js";
 
 /** A name for a probe that exists only while a path is checked. */
 const probeName = () => `.image-builder-probe-${process.pid}-${Math.random().toString(36).slice(2)}`;
@@ -26,7 +15,7 @@ function attempt(act: () => void): string | undefined {
     act();
     return undefined;
   } catch (e) {
-    return code(e);
+    return errorCode(e);
   }
 }
 
@@ -92,35 +81,13 @@ export function checkOutputFile(flag: string, file: string): void {
   if (problem) throw new InputError(`${flag} ${file}: ${problem}`);
 }
 
-/**
- * mkdir -p, one level at a time: Node's recursive mkdir spins forever under some pseudo file
- * systems (`/proc/x`), where a plain mkdir fails at once.
- */
-export function makeDirectory(dir: string): void {
-  const missing: string[] = [];
-  let p = resolve(dir);
-  while (!statIfAny(p)) {
-    missing.unshift(p);
-    const up = dirname(p);
-    if (up === p) break;
-    p = up;
-  }
-  for (const m of missing) {
-    try {
-      mkdirSync(m);
-    } catch (e) {
-      if (code(e) !== "EEXIST") throw e;
-    }
-  }
-}
-
 /** Writes an output the user named (`flag FILE`); a path that can't be written is bad input. */
 export async function writeOutputFile(flag: string, file: string, text: string): Promise<void> {
   try {
     makeDirectory(dirname(file));
     await writeFile(file, text);
   } catch (e) {
-    const c = code(e);
+    const c = errorCode(e);
     const why = c === "EISDIR" ? "is a directory" : c === "EEXIST" || c === "ENOTDIR" ? "a parent is not a directory" : `cannot write (${c})`;
     throw new InputError(`${flag} ${file}: ${why}`);
   }

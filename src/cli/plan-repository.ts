@@ -54,12 +54,12 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
     const clash = [["--all", flags.all], ["--include", flags.include.length > 0], ["--ignore", flags.ignore.length > 0], ["--ref", flags.ref !== undefined]]
       .filter(([, on]) => on).map(([flag]) => flag);
     if (clash.length) throw new InputError(`--reconcile plans from what the registry holds, not from changes: not with ${clash.join(", ")}`);
-    const loaded = await planRepository({ ...flags, reconcile: false, all: true }, options);
+    const planOfAll = await planRepository({ ...flags, reconcile: false, all: true }, options);
     const { reconcilePlan } = await import("../core/plan/reconcile.js");
-    const { readPublished } = await import("../read/published.js");
-    const plan = reconcilePlan(loaded.plan, await readPublished(loaded.plan));
+    const { readPublishedInputs } = await import("../read/published.js");
+    const plan = reconcilePlan(planOfAll.plan, await readPublishedInputs(planOfAll.plan));
     // "nothing to build: nothing missing from or stale in the registry"
-    return { ...loaded, plan, changes: { ...loaded.changes, why: "missing from or stale in the registry" } };
+    return { ...planOfAll, plan, changes: { ...planOfAll.changes, why: "missing from or stale in the registry" } };
   }
   const root = flags.root;
   const git = openGit(root);

@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 // What only other commands use (plan files, results, graphs) is imported where it is used, so
 // that the dry run loads no more than it needs.
 import type { GraphFormat } from "../core/report/render-graph.js";
-import type { BuildResult } from "../core/report/results.js";
+import type { BuildResult } from "../core/model.js";
 import type { PrebuiltParent } from "../core/plan/select-builds.js";
 import { InputError, type Plan } from "../core/model.js";
 import { parseSecretFlag, type SecretSource } from "../core/parse/secret-flag.js";
@@ -93,12 +93,8 @@ function addEngineOptions(cmd: Command): Command {
       (v: string, all: SecretSource[]) => [...all, parseSecretFlag(v)], []);
 }
 
-/** Options that only matter when building: [commander's key, the flag]. */
-const ENGINE_FLAGS: [string, string][] = [
-  ["push", "--push"], ["jobs", "--jobs"], ["cache", "--no-cache"], ["pull", "--pull"], ["progress", "--progress"],
-  ["logDir", "--log-dir"], ["results", "--results"], ["failFast", "--fail-fast"], ["overwrite", "--overwrite"],
-  ["builder", "--builder"], ["network", "--network"], ["registryCache", "--no-registry-cache"], ["secret", "--secret"],
-];
+/** Options that only matter when building: [commander's key, the flag], as addEngineOptions declares them. */
+const ENGINE_FLAGS: [string, string][] = addEngineOptions(new Command()).options.map((option) => [option.attributeName(), option.long!]);
 
 /** The planner's flags from a command's options: only --build-arg is named otherwise. */
 function planFlags({ buildArg, ...o }: PlanCommandOptions): PlanFlags {
@@ -148,8 +144,8 @@ function checkOutputs(o: EngineCommandOptions, stdoutTaken?: string): void {
 
 async function writeResults(file: string | undefined, plan: Plan, results: BuildResult[]): Promise<void> {
   if (!file) return;
-  const { resultsFile: runResults } = await import("../core/report/results.js");
-  await writeOutput("--results", file, `${JSON.stringify(runResults(plan, results), null, 2)}\n`);
+  const { resultsFile } = await import("../core/report/results.js");
+  await writeOutput("--results", file, `${JSON.stringify(resultsFile(plan, results), null, 2)}\n`);
 }
 
 /**
@@ -183,9 +179,9 @@ async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltPare
     }
     const { DockerCredentials } = await import("../registry/credentials.js");
     const creds = await DockerCredentials.load();
-    const { root, cache, buildArg, ...same } = o;
     const settings: EngineRunOptions = {
-      ...same, rootDir: root, noCache: !cache, buildArgs: buildArg, builder, secrets,
+      rootDir: o.root, jobs: o.jobs, noCache: !o.cache, pull: o.pull, buildArgs: o.buildArg, push: o.push, failFast: o.failFast,
+      logDir: o.logDir, progress: o.progress, overwrite: o.overwrite, builder, network: o.network, registryCache: o.registryCache, secrets,
       out: process.stderr, signal: controller.signal, prebuiltParents,
     };
     result = await executor.executePlan(plan, settings, { engine, creds });

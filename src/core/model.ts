@@ -1,6 +1,5 @@
 // Plain data shared by the pure core, the I/O shell and the executors.
 // Everything here is serializable: no functions, no class instances.
-import type { ContextListings, RequestInputs } from "./requests/inputs-digest.js";
 
 /** A parsed `sciserver-image.json` of a science directory, with defaults applied. */
 export interface ScienceLayer {
@@ -24,6 +23,25 @@ export interface CompatLayer {
   includes: string[];
   dockerfile: string;
 }
+
+/** An entry of a build context, as the compat overlay merges them. */
+export interface ContextEntryBase {
+  /** Path inside the context, `/`-separated, no leading `./`. */
+  name: string;
+  type: "file" | "directory" | "symlink";
+}
+
+/** One entry of a context directory, as the shell lists it (after the directory's `.dockerignore`). */
+export interface ContextFile extends ContextEntryBase {
+  mode: number;
+  /** Hex sha256 of a file's contents. */
+  sha256?: string;
+  /** A symlink's target. */
+  linkname?: string;
+}
+
+/** Repository-relative directory path -> its context listing. */
+export type ContextListings = ReadonlyMap<string, ContextFile[]>;
 
 /** Everything the planner needs, produced by the I/O shell. */
 export interface RepoSnapshot {
@@ -65,6 +83,17 @@ export interface PlanOptions {
    * read by the shell. Absent (pure tests): every context counts as empty.
    */
   contexts?: ContextListings;
+}
+
+/** What a request's inputs digest is made of, beyond the request's Dockerfile and build arguments. */
+export interface RequestInputs {
+  /** Digest of the (merged) build context. */
+  context: string;
+  /**
+   * The request's parents in this repository, as the Dockerfile names them without the registry
+   * location (`sci/{target}:{version}`) -> their inputs digest.
+   */
+  parents: Record<string, string>;
 }
 
 /**
@@ -124,6 +153,38 @@ export interface Plan {
   builds: PlannedBuild[];
   /** Build ids grouped so that each build depends only on builds of earlier waves. */
   waves: string[][];
+}
+
+// What a run did, per build, as its results file records it.
+/** `reused`: an image of the same inputs was already under the build tag, so nothing was built. */
+export type BuildStatus = "built" | "reused" | "failed" | "skipped" | "cancelled";
+
+export interface BuildOutputs {
+  "docker-image-hash": string;
+  "docker-image-repo-tag": string[];
+  "docker-image-timestamp": string;
+  /** tag -> registry digest, after a push. */
+  "docker-image-digests"?: Record<string, string>;
+}
+
+/** One tag of a build and what the registry holds under it after the run (with --push). */
+export interface TagResult {
+  tag: string;
+  pushed: boolean;
+  /** The registry's digest under the tag, when pushed (or already there, for a reused build). */
+  digest?: string;
+}
+
+export interface BuildResult {
+  id: string;
+  status: BuildStatus;
+  reason?: string;
+  durationMs: number;
+  /** Every tag is in the registry (with --push). */
+  pushed: boolean;
+  /** Per tag, in push order (build tag first); with --push only. */
+  tags?: TagResult[];
+  outputs?: BuildOutputs;
 }
 
 /** An error in the user's input: reported as one line, exit code 2. */

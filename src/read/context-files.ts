@@ -8,8 +8,7 @@ import dockerignore from "@balena/dockerignore";
 import { createHash } from "node:crypto";
 import { lstatSync, readFileSync, readdirSync, readlinkSync, type Stats } from "node:fs";
 import { join, posix, relative } from "node:path";
-import type { ContextEntryBase } from "../core/requests/context-overlay.js";
-import type { ContextFile } from "../core/requests/inputs-digest.js";
+import type { ContextEntryBase, ContextFile } from "../core/model.js";
 import { InputError } from "../core/model.js";
 
 /**

@@ -1,14 +1,14 @@
 // `--reconcile`: what the registry holds under each build's moving tag, read over its HTTP API
 // (credentials from the docker config, as for pushes). A registry that can't answer is an error,
 // never "everything is missing".
-import { inputsLabel } from "../core/requests/inputs-digest.js";
-import { inputsMismatch, movingTag } from "../core/execute/publishing.js";
+import { inputsLabel, inputsMismatch } from "../core/requests/inputs-digest.js";
+import { movingTag } from "../core/requests/tags.js";
 import type { PublishedImage } from "../core/plan/reconcile.js";
 import type { Plan } from "../core/model.js";
 import { DockerCredentials } from "../registry/credentials.js";
 import { RegistryClient } from "../registry/client.js";
 
-export async function readPublished(plan: Plan, dockerConfigDir?: string): Promise<Map<string, PublishedImage>> {
+export async function readPublishedInputs(plan: Plan, dockerConfigDir?: string): Promise<Map<string, PublishedImage>> {
   const client = new RegistryClient(await DockerCredentials.load(dockerConfigDir));
   const answers = await Promise.all(plan.builds.map(async (b): Promise<[string, PublishedImage]> => {
     const ref = movingTag(b.request);

@@ -54,7 +54,7 @@ export interface PublishedBuild {
 }
 
 /** Every repository's image versions: the newest build of each (every build with `allTags`). */
-export async function readPublished(client: RegistryClient, repositories: Repository[], options: { allTags?: boolean; movingTags?: boolean } = {}): Promise<{ builds: PublishedBuild[]; tags: Map<string, string[]> }> {
+export async function listPublishedImages(client: RegistryClient, repositories: Repository[], options: { allTags?: boolean; movingTags?: boolean } = {}): Promise<{ builds: PublishedBuild[]; tags: Map<string, string[]> }> {
   const tags = new Map<string, string[]>();
   await Promise.all(repositories.map(async (r) => tags.set(r.ref, await client.listTags(r.ref))));
   const jobs: Promise<PublishedBuild | undefined>[] = [];
@@ -93,7 +93,7 @@ export async function findAffected(client: RegistryClient, repositories: Reposit
   const others = repositories.filter((r) => r !== own);
   const [layerTags, { builds }] = await Promise.all([
     own ? client.listTags(own.ref) : Promise.resolve([] as string[]),
-    readPublished(client, others),
+    listPublishedImages(client, others),
   ]);
   const newest = newestBuilds(layerTags);
   const affected: Affected[] = [];

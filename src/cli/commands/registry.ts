@@ -1,7 +1,8 @@
 // Commands that ask the registry (no engine): images, inspect, contains, export.
 import { Command, Option } from "commander";
 import { existsSync, statSync } from "node:fs";
-import { formatBuildTag, looksLikeFile, parseLayerQuery, readBreadcrumbs, resolveImageArgument, type Breadcrumbs } from "../../core/report/published.js";
+import { formatBuildTag, readBreadcrumbs, type Breadcrumbs } from "../../core/report/published.js";
+import { looksLikeFile, parseLayerQuery, resolveImageArgument } from "./image-arguments.js";
 import { checkRepo, parseRepoConfig } from "../../core/parse/repo-config.js";
 import { InputError } from "../../core/model.js";
 import { checkOutputFile } from "../output-paths.js";
@@ -101,9 +102,9 @@ export function addRegistryCommands(program: Command): void {
     .action(async (o: RegistryOptions & { allTags: boolean }) => {
       const repo = repoOf(o);
       const client = await newClient();
-      const { findRepositories, readPublished } = await import("../../registry/published.js");
+      const { findRepositories, listPublishedImages } = await import("../../registry/published.js");
       const { repositories, source } = await findRepositories(client, repo, () => checkoutNames(o.root));
-      const { builds } = await readPublished(client, repositories, { allTags: o.allTags, movingTags: true });
+      const { builds } = await listPublishedImages(client, repositories, { allTags: o.allTags, movingTags: true });
       const rows = builds.map((b) => ({
         name: `${b.repository.kind}/${b.repository.name}`, version: b.version, build: `${b.build.number}-${b.build.hash}`, newest: b.newest,
         digest: b.image.digest, created: b.image.config.created, size: b.image.size, movingTagCurrent: b.movingTagCurrent ?? null,

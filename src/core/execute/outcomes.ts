@@ -1,6 +1,6 @@
 // What a run did, build by build: the outcomes its results file records, the summary table and
 // the footer it ends with, and whether it succeeded. Pure: the executor fills in the outcomes.
-import type { BuildResult } from "../report/results.js";
+import type { BuildResult } from "../model.js";
 
 /**
  * A request's result as `--results` records it (seed 000's output_properties in `outputs`), plus

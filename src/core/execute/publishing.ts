@@ -5,18 +5,8 @@
 //   (unless --overwrite); an image under it with the same inputs digest is reused, not rebuilt.
 // - The moving tag `{version}` is pushed only after the build tag of the same image.
 import { rewriteImageRefs } from "../parse/dockerfile/index.js";
-import { inputsLabel } from "../requests/inputs-digest.js";
+import { buildTag } from "../requests/tags.js";
 import type { BuildKind, BuildRequest, Plan } from "../model.js";
-
-/** `{repo}/…:{version}`: the tag that moves to the newest build. */
-export function movingTag(request: Pick<BuildRequest, "tags">): string {
-  return request.tags[0];
-}
-
-/** `{repo}/…:{version}-{n}-{h}`: the build's own tag, never moved. */
-export function buildTag(request: Pick<BuildRequest, "tags">): string {
-  return request.tags[request.tags.length - 1];
-}
 
 /** Tags in push order: the build tag first, so the moving tag never points at an unpublished build. */
 export function pushOrder(request: Pick<BuildRequest, "tags">): string[] {
@@ -74,26 +64,6 @@ export function decideReuse(q: ReuseQuestion): ReuseDecision {
  */
 export function pinParents(request: Pick<BuildRequest, "dockerfile" | "buildArgs">, pins: Record<string, string>): string {
   return Object.keys(pins).length === 0 ? request.dockerfile : rewriteImageRefs(request.dockerfile, pins, request.buildArgs);
-}
-
-/**
- * Whether an image's labels say it was made from `inputs`: its own inputs label, and the inputs
- * labels it inherited from its parents in this repository (a child built on another commit's
- * parent carries that parent's label). A parent label the image lacks (a `COPY --from` source, or
- * an image from before inputs digests) can't be checked and is not held against it.
- * Returns why not, or undefined when it matches.
- */
-export function inputsMismatch(
-  labels: Record<string, string>, build: { kind: BuildKind; target: string; request: Pick<BuildRequest, "inputsDigest" | "inputs"> },
-): string | undefined {
-  const own = labels[inputsLabel(build.kind, build.target)];
-  if (own !== build.request.inputsDigest) return `inputs ${own ?? "(none recorded)"}`;
-  for (const [ref, digest] of Object.entries(build.request.inputs?.parents ?? {})) {
-    const parent = ref.slice("sci/".length, ref.lastIndexOf(":"));
-    const found = labels[inputsLabel("science", parent)];
-    if (found !== undefined && found !== digest) return `inputs ${own}, but built on a ${ref} with inputs ${found} (this checkout's: ${digest})`;
-  }
-  return undefined;
 }
 
 /** `{repo}/sci/{target}:{version}` -> the inputs digest this plan's requests expect of it. */

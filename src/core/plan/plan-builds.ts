@@ -3,9 +3,9 @@
 import { analyzeRepository, type RepositoryAnalysis } from "./analyze-repository.js";
 import { compatRequest, naming, scienceRequest, type Naming } from "../requests/build-requests.js";
 import { determineBuilds } from "./determine-builds.js";
-import { contextDigest, type ContextFile, type RequestInputs } from "../requests/inputs-digest.js";
+import { contextDigest } from "../requests/inputs-digest.js";
 import { groupIntoWaves } from "./waves.js";
-import type { BuildRequest, ChangeSet, Plan, PlanOptions, PlannedBuild, RepoSnapshot, ScienceLayer } from "../model.js";
+import type { BuildRequest, ChangeSet, ContextFile, Plan, PlanOptions, PlannedBuild, RepoSnapshot, RequestInputs, ScienceLayer } from "../model.js";
 
 export function planBuilds(snapshot: RepoSnapshot, options: PlanOptions): Plan {
   return planFromAnalysis(snapshot, analyzeRepository(snapshot, options.buildArgs), options);

@@ -1,8 +1,6 @@
 // What the registry's published images say, read without I/O: build tags `{version}-{n}-{h}`,
 // the newest build of each version, the breadcrumb labels of an image in build order, and
 // whether an image carries the newest build of a science layer.
-import { parseImageReference } from "../parse/image-reference.js";
-import { InputError } from "../model.js";
 import { compareVersions } from "../parse/versions.js";
 
 export interface BuildTag {
@@ -14,6 +12,9 @@ export interface BuildTag {
 
 const BUILD_TAG = /^(\d+(?:\.\d+)*)-(\d+)-([0-9a-f]{4,40})$/;
 const MOVING_TAG = /^\d+(?:\.\d+)*$/;
+
+/** A version tag, `2.4`: the tag that moves to the newest build of the version. */
+export const isMovingTag = (tag: string) => MOVING_TAG.test(tag);
 
 /** `2.4-7-3f2a9c1` -> its parts; undefined for anything else (`2.4`, `latest`). */
 export function parseBuildTag(tag: string): BuildTag | undefined {
@@ -50,7 +51,7 @@ export function imageVersions(tags: string[]): ImageVersion[] {
       byVersion.set(b.version, list);
     }
   }
-  const moving = new Set(tags.filter((t) => MOVING_TAG.test(t)));
+  const moving = new Set(tags.filter(isMovingTag));
   return [...byVersion.entries()]
     .map(([version, builds]) => {
       builds.sort(compareBuilds);
@@ -143,17 +144,6 @@ export interface LayerQuery {
   build?: BuildTag;
 }
 
-export function parseLayerQuery(arg: string): LayerQuery {
-  const m = /^(?:sci\/)?([a-z0-9]+(?:(?:__?|-+)[a-z0-9]+)*)(?::(.+))?$/.exec(arg);
-  if (!m) throw new InputError(`"${arg}" is not a science layer: expected sci/TARGET[:VERSION[-N-HASH]]`);
-  const [, target, tag] = m;
-  if (tag === undefined) return { target };
-  const build = parseBuildTag(tag);
-  if (build) return { target, version: build.version, build };
-  if (!MOVING_TAG.test(tag)) throw new InputError(`"${arg}": "${tag}" is neither a version (2.4) nor a build (2.4-7-3f2a9c1)`);
-  return { target, version: tag };
-}
-
 export type LayerMatch =
   | { state: "newest"; has: BuildTag }
   | { state: "stale"; has: BuildTag; newest: BuildTag }
@@ -177,34 +167,6 @@ export function matchLayer(crumb: ScienceCrumb | undefined, query: LayerQuery, n
 /** Newest published build per version, from a layer repository's tags. */
 export function newestBuilds(tags: string[]): Map<string, BuildTag> {
   return new Map(imageVersions(tags).map((v) => [v.version, v.newest]));
-}
-
-/**
- * The full reference an IMAGE argument names: `rel/essentials:2.5` and `sci/x:1.0-7-abc` are
- * under `repo`; a reference whose first component is a registry host is taken as it is.
- */
-/**
- * Whether an `inspect` argument names a file rather than an image: an absolute or `./`, `../`
- * path, a Windows path, or a name ending in `.tar` that is not a `…:tag` reference (an image tag
- * may end in `.tar`, a file name then carries a path).
- */
-export function looksLikeFile(arg: string): boolean {
-  if (/^(\/|\.{1,2}\/|~\/)/.test(arg) || arg.includes("\\")) return true;
-  return /\.tar$/i.test(arg) && !/:[^/]*$/.test(arg);
-}
-
-export function resolveImageArgument(arg: string, repo: string | undefined): string {
-  const first = arg.split("/")[0];
-  const isFull = arg.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost" || first.startsWith("["));
-  if (isFull) {
-    parseImageReference(arg);
-    return arg;
-  }
-  if (!/^(sci|rel)\//.test(arg)) throw new InputError(`"${arg}" is neither sci/NAME:TAG, rel/NAME:TAG nor a full image reference (host/path:tag)`);
-  if (!repo) throw new InputError(`no registry location for "${arg}": pass --repo or set "repo" in image-builder.json`);
-  const full = `${repo}/${arg}`;
-  parseImageReference(full);
-  return full;
 }
 
 /**

@@ -1,38 +1,7 @@
 // Recorded outputs of a run (seed 000's output_properties), written by `--results FILE`, and the
 // merge of several runs' results (agents that each ran part of one plan).
 import { parseJsonFile } from "../parse/json-with-comments.js";
-import { InputError, type Plan } from "../model.js";
-
-/** `reused`: an image of the same inputs was already under the build tag, so nothing was built. */
-export type BuildStatus = "built" | "reused" | "failed" | "skipped" | "cancelled";
-
-export interface BuildOutputs {
-  "docker-image-hash": string;
-  "docker-image-repo-tag": string[];
-  "docker-image-timestamp": string;
-  /** tag -> registry digest, after a push. */
-  "docker-image-digests"?: Record<string, string>;
-}
-
-/** One tag of a build and what the registry holds under it after the run (with --push). */
-export interface TagResult {
-  tag: string;
-  pushed: boolean;
-  /** The registry's digest under the tag, when pushed (or already there, for a reused build). */
-  digest?: string;
-}
-
-export interface BuildResult {
-  id: string;
-  status: BuildStatus;
-  reason?: string;
-  durationMs: number;
-  /** Every tag is in the registry (with --push). */
-  pushed: boolean;
-  /** Per tag, in push order (build tag first); with --push only. */
-  tags?: TagResult[];
-  outputs?: BuildOutputs;
-}
+import { InputError, type BuildResult, type BuildStatus, type Plan } from "../model.js";
 
 export interface ResultsFile {
   repo: string;

@@ -1,7 +1,7 @@
 // Rule 7 and 8: the names, labels and Dockerfiles of science and compat builds, as build requests.
 import { rewriteImageRefs } from "../parse/dockerfile/index.js";
-import { buildtimeLabel, dockerfileForInputs, inputsDigest, inputsLabel, type RequestInputs } from "./inputs-digest.js";
-import type { BuildKind, BuildRequest, CompatLayer, PlanOptions, ScienceLayer } from "../model.js";
+import { buildtimeLabel, dockerfileForInputs, inputsDigest, inputsLabel } from "./inputs-digest.js";
+import type { BuildKind, BuildRequest, CompatLayer, PlanOptions, RequestInputs, ScienceLayer } from "../model.js";
 
 export interface Naming {
   repo: string;

@@ -1,12 +1,7 @@
 // Compat builds overlay several directories into one build context: a later directory's entry
 // replaces an earlier one's at the same path. The executor sends the merged context and the
 // planner digests it (inputs digest), so both take it from here.
-
-export interface ContextEntryBase {
-  /** Path inside the context, `/`-separated, no leading `./`. */
-  name: string;
-  type: "file" | "directory" | "symlink";
-}
+import type { ContextEntryBase } from "../model.js";
 
 /** Entries of each directory (already filtered by its own `.dockerignore`), merged; sorted by name. */
 export function overlayContexts<T extends ContextEntryBase>(listings: T[][]): T[] {

@@ -5,31 +5,8 @@
 // change propagates down the graph by value. External bases enter by reference (the Dockerfile
 // names them). Equal digests mean an image can be reused instead of rebuilt.
 import { createHash } from "node:crypto";
-import { overlayContexts, type ContextEntryBase } from "./context-overlay.js";
-import type { BuildKind, Plan, PlannedBuild } from "../model.js";
-
-/** One entry of a context directory, as the shell lists it (after the directory's `.dockerignore`). */
-export interface ContextFile extends ContextEntryBase {
-  mode: number;
-  /** Hex sha256 of a file's contents. */
-  sha256?: string;
-  /** A symlink's target. */
-  linkname?: string;
-}
-
-/** Repository-relative directory path -> its context listing. */
-export type ContextListings = ReadonlyMap<string, ContextFile[]>;
-
-/** What a request's inputs digest is made of, beyond the request's Dockerfile and build arguments. */
-export interface RequestInputs {
-  /** Digest of the (merged) build context. */
-  context: string;
-  /**
-   * The request's parents in this repository, as the Dockerfile names them without the registry
-   * location (`sci/{target}:{version}`) -> their inputs digest.
-   */
-  parents: Record<string, string>;
-}
+import { overlayContexts } from "./context-overlay.js";
+import type { BuildKind, BuildRequest, ContextFile, Plan, PlannedBuild, RequestInputs } from "../model.js";
 
 const sha256 = (text: string) => `sha256:${createHash("sha256").update(text).digest("hex")}`;
 
@@ -108,4 +85,24 @@ export function withBuildArgs(plan: Plan, buildArgs: Record<string, string>): Pl
     };
   });
   return { ...plan, builds };
+}
+
+/**
+ * Whether an image's labels say it was made from `inputs`: its own inputs label, and the inputs
+ * labels it inherited from its parents in this repository (a child built on another commit's
+ * parent carries that parent's label). A parent label the image lacks (a `COPY --from` source, or
+ * an image from before inputs digests) can't be checked and is not held against it.
+ * Returns why not, or undefined when it matches.
+ */
+export function inputsMismatch(
+  labels: Record<string, string>, build: { kind: BuildKind; target: string; request: Pick<BuildRequest, "inputsDigest" | "inputs"> },
+): string | undefined {
+  const own = labels[inputsLabel(build.kind, build.target)];
+  if (own !== build.request.inputsDigest) return `inputs ${own ?? "(none recorded)"}`;
+  for (const [ref, digest] of Object.entries(build.request.inputs?.parents ?? {})) {
+    const parent = ref.slice("sci/".length, ref.lastIndexOf(":"));
+    const found = labels[inputsLabel("science", parent)];
+    if (found !== undefined && found !== digest) return `inputs ${own}, but built on a ${ref} with inputs ${found} (this checkout's: ${digest})`;
+  }
+  return undefined;
 }

@@ -3,7 +3,8 @@
 // its parents pinned to the images of this run and a buildtime label.
 import type Dockerode from "dockerode";
 import type { PlannedBuild } from "../../core/model.js";
-import { buildTag, movingTag, pinParents } from "../../core/execute/publishing.js";
+import { pinParents } from "../../core/execute/publishing.js";
+import { buildTag, movingTag } from "../../core/requests/tags.js";
 import { buildtimeLabel } from "../../core/requests/inputs-digest.js";
 import { registryCacheSources } from "../../core/requests/buildkit-cache.js";
 import type { RegistryClient } from "../../registry/client.js";

@@ -7,7 +7,7 @@ import pLimit from "p-limit";
 import type { Plan } from "../../core/model.js";
 import type { RunOutcome } from "../../core/execute/outcomes.js";
 import { PushQueue, type PushStep } from "../../core/execute/push-queue.js";
-import { buildTag, movingTag } from "../../core/execute/publishing.js";
+import { buildTag, movingTag } from "../../core/requests/tags.js";
 import { Schedule } from "../../core/execute/schedule.js";
 import { RegistryClient } from "../../registry/client.js";
 import type { DockerCredentials } from "../../registry/credentials.js";

@@ -2,7 +2,7 @@
 // live view of the running builds), one complete log file per build, and the final summary.
 // Everything written passes through `redact`, so credentials can't reach the output or the logs.
 import { createWriteStream, type WriteStream } from "node:fs";
-import { makeDirectory } from "../../cli/output-paths.js";
+import { makeDirectory } from "../../files.js";
 import { join } from "node:path";
 import type { SummaryRow } from "../../core/execute/outcomes.js";
 

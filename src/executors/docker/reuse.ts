@@ -1,8 +1,9 @@
 // Before a build: is this request's image already there, under its build tag, with the same
 // inputs digest? The engine is asked first, then (when pushing) the registry over its HTTP API.
 import type Dockerode from "dockerode";
-import { inputsLabel } from "../../core/requests/inputs-digest.js";
-import { buildTag, decideReuse, inputsMismatch, type FoundImage, type ReuseDecision } from "../../core/execute/publishing.js";
+import { inputsLabel, inputsMismatch } from "../../core/requests/inputs-digest.js";
+import { buildTag } from "../../core/requests/tags.js";
+import { decideReuse, type FoundImage, type ReuseDecision } from "../../core/execute/publishing.js";
 import type { PlannedBuild } from "../../core/model.js";
 import type { RegistryClient } from "../../registry/client.js";
 

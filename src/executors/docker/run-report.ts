@@ -3,7 +3,7 @@
 // reach the output, the logs or the outcomes.
 import type { PlannedBuild } from "../../core/model.js";
 import { footer, runSucceeded, summaryRow, type BuildOutcome, type PushResult, type RunOutcome } from "../../core/execute/outcomes.js";
-import type { TagResult } from "../../core/report/results.js";
+import type { TagResult } from "../../core/model.js";
 import { redact, type DockerCredentials } from "../../registry/credentials.js";
 import type { BuiltImage } from "./build.js";
 import { formatDuration, Progress } from "./progress.js";

@@ -26,7 +26,7 @@ export interface Stage {
 
 export interface ParsedDockerfile {
   stages: Stage[];
-  /** External image references: FROM bases and COPY/ADD --from values that are NOT earlier stage names (case-insensitive), numeric stage indexes, or "scratch". Deduplicated order of appearance is fine but keep line numbers of first appearance. */
+  /** Image references (not stages): FROM bases and COPY/ADD --from values that are NOT earlier stage names (case-insensitive), numeric stage indexes, or "scratch". Deduplicated order of appearance is fine but keep line numbers of first appearance. */
   imageRefs: ImageRef[];
   /** Build-arg names declared before the first FROM (global ARGs) with their defaults (undefined if none) */
   globalArgs: Record<string, string | undefined>;

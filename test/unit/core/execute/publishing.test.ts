@@ -2,7 +2,8 @@
 // reconcile; and the run's last line (issue 12, item 9).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { decideReuse, inputsMismatch, pinParents, pushOrder } from "../../../../src/core/execute/publishing.js";
+import { decideReuse, pinParents, pushOrder } from "../../../../src/core/execute/publishing.js";
+import { inputsMismatch } from "../../../../src/core/requests/inputs-digest.js";
 import { reconcilePlan } from "../../../../src/core/plan/reconcile.js";
 import { build, makePlan } from "../../../helpers/engine.js";
 

@@ -7,8 +7,8 @@ import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { readLayers, type RawLayerFiles } from "../../../../src/core/parse/layer-config.js";
 import { planBuilds } from "../../../../src/core/plan/plan-builds.js";
-import { withBuildArgs, type ContextFile } from "../../../../src/core/requests/inputs-digest.js";
-import type { Plan, PlanOptions } from "../../../../src/core/model.js";
+import { withBuildArgs } from "../../../../src/core/requests/inputs-digest.js";
+import type { ContextFile, Plan, PlanOptions } from "../../../../src/core/model.js";
 import { readContextListings } from "../../../../src/read/context-files.js";
 
 const RAW: RawLayerFiles[] = [

@@ -1,0 +1,39 @@
+// File-system helpers shared by the CLI (output paths) and the executors (--log-dir), which may
+// not import each other.
+import { mkdirSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+
+/** An error's code (`ENOENT`, …), or the error as text when it has none. */
+export const errorCode = (e: unknown) => (e as NodeJS.ErrnoException).code ?? String(e);
+
+/** The path's stat, or undefined where nothing is (also below a file: ENOTDIR). */
+export function statIfAny(p: string) {
+  try {
+    return statSync(p);
+  } catch (e) {
+    if (errorCode(e) === "ENOENT" || errorCode(e) === "ENOTDIR") return undefined;
+    throw e;
+  }
+}
+
+/**
+ * mkdir -p, one level at a time: Node's recursive mkdir spins forever under some pseudo file
+ * systems (`/proc/x`), where a plain mkdir fails at once.
+ */
+export function makeDirectory(dir: string): void {
+  const missing: string[] = [];
+  let p = resolve(dir);
+  while (!statIfAny(p)) {
+    missing.unshift(p);
+    const up = dirname(p);
+    if (up === p) break;
+    p = up;
+  }
+  for (const m of missing) {
+    try {
+      mkdirSync(m);
+    } catch (e) {
+      if (errorCode(e) !== "EEXIST") throw e;
+    }
+  }
+}
