@@ -184,7 +184,10 @@ async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltPare
       logDir: o.logDir, progress: o.progress, overwrite: o.overwrite, builder, network: o.network, registryCache: o.registryCache, secrets,
       out: process.stderr, signal: controller.signal, prebuiltParents,
     };
-    result = await executor.executePlan(plan, settings, { engine, creds });
+    // When pushing, build tags already in the registry are checked over its HTTP API.
+    const { RegistryClient } = await import("../registry/client.js");
+    const registry = settings.push ? new RegistryClient(creds) : undefined;
+    result = await executor.executePlan(plan, settings, { engine, creds, registry });
   } catch (e) {
     // A refusal (bad input: a missing parent, a malformed docker config) writes nothing.
     if (e instanceof InputError && !controller.signal.aborted) throw e;

@@ -6,6 +6,7 @@ import { Writable } from "node:stream";
 import { readTar, type TarEntry } from "./tar.js";
 import type { Plan, PlannedBuild } from "../../src/core/model.js";
 import { connectEngine, executePlan, type EngineRunOptions, type RunOutcome } from "../../src/executors/docker/index.js";
+import { RegistryClient } from "../../src/registry/client.js";
 import { DockerCredentials } from "../../src/registry/credentials.js";
 
 export interface TestEngine {
@@ -77,9 +78,10 @@ export function runOptions(rootDir: string, out: Writable, extra: Partial<TestRu
   };
 }
 
-/** executePlan on the test engine, with the credentials the CLI would load. */
+/** executePlan on the test engine, with the credentials and registry client the CLI would make. */
 export async function runPlan(plan: Plan, { dockerConfigDir, ...opts }: TestRunOptions): Promise<RunOutcome> {
-  return executePlan(plan, opts, { engine: connectEngine(), creds: await DockerCredentials.load(dockerConfigDir) });
+  const creds = await DockerCredentials.load(dockerConfigDir);
+  return executePlan(plan, opts, { engine: connectEngine(), creds, registry: opts.push ? new RegistryClient(creds) : undefined });
 }
 
 /** The line of build output that starts a step (`pattern`: a regular expression source), under the test builder. */

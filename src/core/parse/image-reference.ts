@@ -30,13 +30,9 @@ export function parseImageReference(ref: string): ImageReference {
     rest = rest.slice(0, at);
     if (!DIGEST.test(digest)) throw bad(`"${digest}" is not a digest (algorithm:hex)`);
   }
-  let tag: string | undefined;
-  const colon = rest.lastIndexOf(":");
-  if (colon > rest.lastIndexOf("/")) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-    if (!TAG.test(tag)) throw bad(`"${tag}" is not a valid tag`);
-  }
+  const { name, tag } = nameAndTag(rest);
+  rest = name;
+  if (tag !== undefined && !TAG.test(tag)) throw bad(`"${tag}" is not a valid tag`);
   const slash = rest.indexOf("/");
   const first = slash < 0 ? "" : rest.slice(0, slash);
   let registry = DOCKER_HUB;
@@ -52,6 +48,21 @@ export function parseImageReference(ref: string): ImageReference {
   }
   if (registry === DOCKER_HUB && !path.includes("/")) path = `library/${path}`;
   return { registry, repository: path, tag, digest };
+}
+
+/** `host:5000/a/b:1.0` -> `host:5000/a/b` + `1.0`: the name as written (a colon before the last `/` is a port). */
+function nameAndTag(ref: string): { name: string; tag?: string } {
+  const colon = ref.lastIndexOf(":");
+  return colon > ref.lastIndexOf("/") ? { name: ref.slice(0, colon), tag: ref.slice(colon + 1) } : { name: ref };
+}
+
+/**
+ * A tag reference as the Engine API takes it (`/images/{name}/push?tag=…`, `/images/…/tag?repo=…&tag=…`):
+ * the name as written, not normalized nor validated, and the tag, "latest" when none is written.
+ */
+export function splitTag(ref: string): { name: string; tag: string } {
+  const { name, tag } = nameAndTag(ref);
+  return { name, tag: tag ?? "latest" };
 }
 
 /** `host/path[:tag][@digest]`, the canonical spelling of a parsed reference. */

@@ -6,13 +6,14 @@ import { inputsLabel } from "../../core/requests/inputs-digest.js";
 import { expectedBaseInputs } from "../../core/execute/publishing.js";
 import type { PrebuiltParent } from "../../core/plan/select-builds.js";
 import { InputError, type Plan } from "../../core/model.js";
+import { sciReference, splitTag } from "../../core/parse/image-reference.js";
 import { registryOf, type DockerCredentials } from "../../registry/credentials.js";
 import { pullImage } from "./pull.js";
-import { AUTH_ERROR, splitTag } from "./push.js";
+import { AUTH_ERROR } from "./push.js";
 import type Dockerode from "dockerode";
 import type { EngineRunOptions } from "./run-options.js";
 
-export type BaseSettings = Pick<EngineRunOptions, "out" | "signal">;
+export type BaseOptions = Pick<EngineRunOptions, "out" | "signal">;
 
 /**
  * `prebuilt`: parents of `run --only` requests, built by another run of the same plan. Their
@@ -21,7 +22,7 @@ export type BaseSettings = Pick<EngineRunOptions, "out" | "signal">;
  * engine if it has it (e.g. built locally and never pushed), and is an error otherwise.
  */
 export async function prepareBases(
-  docker: Dockerode, creds: DockerCredentials, plan: Plan, prebuilt: PrebuiltParent[], s: BaseSettings,
+  docker: Dockerode, creds: DockerCredentials, plan: Plan, prebuilt: PrebuiltParent[], s: BaseOptions,
 ): Promise<Record<string, string>> {
   /** Base reference -> the image id it was found at: builds are pinned to it (see pinParents). */
   const pins: Record<string, string> = {};
@@ -32,8 +33,8 @@ export async function prepareBases(
     // branch that pushed the moving tag meanwhile) would make the children something no
     // commit describes.
     const want = expected.get(ref);
-    const target = ref.slice(ref.lastIndexOf("/sci/") + "/sci/".length, ref.lastIndexOf(":"));
-    const found = info.Config?.Labels?.[inputsLabel("science", target)];
+    const target = sciReference(ref)?.target;
+    const found = target === undefined ? undefined : info.Config?.Labels?.[inputsLabel("science", target)];
     if (want !== undefined && found !== undefined && found !== want) {
       throw new Error(`base image ${image} was built from other inputs (${found}) than this checkout's sci/${target} (${want}): another commit's build holds the tag; build it in this run too (--include its directory) or publish this checkout's first (--reconcile)`);
     }

@@ -5,6 +5,7 @@ import type Dockerode from "dockerode";
 import type { PlannedBuild } from "../../core/model.js";
 import { pinParents } from "../../core/execute/publishing.js";
 import { buildTag, movingTag } from "../../core/requests/tags.js";
+import { splitTag } from "../../core/parse/image-reference.js";
 import { buildtimeLabel } from "../../core/requests/inputs-digest.js";
 import { registryCacheSources } from "../../core/requests/buildkit-cache.js";
 import type { RegistryClient } from "../../registry/client.js";
@@ -12,7 +13,6 @@ import type { DockerCredentials } from "../../registry/credentials.js";
 import { buildImage, type BuiltImage } from "./build.js";
 import type { BuildersOfPlan, RunBuilder } from "./builder.js";
 import { pullImage } from "./pull.js";
-import { splitTag } from "./push.js";
 import { checkReuse } from "./reuse.js";
 import type { EngineRunOptions } from "./run-options.js";
 
@@ -26,7 +26,7 @@ export interface BuildStepContext {
   repo: string;
   builder: RunBuilder;
   builders: BuildersOfPlan;
-  settings: Pick<EngineRunOptions, "rootDir" | "noCache" | "pull" | "buildArgs" | "overwrite" | "secrets" | "registryCache">;
+  options: Pick<EngineRunOptions, "rootDir" | "noCache" | "pull" | "buildArgs" | "overwrite" | "secrets" | "registryCache">;
 }
 
 /** Where a build's output goes. */
@@ -49,8 +49,8 @@ export interface ImageReady {
 export async function makeImage(
   ctx: BuildStepContext, build: PlannedBuild, pins: Readonly<Record<string, string>>, signal: AbortSignal, out: BuildStepOutput,
 ): Promise<ImageReady> {
-  const { docker, settings } = ctx;
-  const check = await checkReuse(docker, ctx.registry, build, { overwrite: settings.overwrite ?? false });
+  const { docker, options } = ctx;
+  const check = await checkReuse(docker, ctx.registry, build, { overwrite: options.overwrite ?? false });
   const d = check.decision;
   if (d.action === "refuse") throw new Error(d.message);
   if (d.action === "reuse") {
@@ -73,16 +73,17 @@ export async function makeImage(
     labels: { ...build.request.labels, [buildtimeLabel(build.kind, build.target)]: (Date.now() / 1000).toFixed(3) },
   };
   const image = await buildImage(docker, request, {
-    rootDir: settings.rootDir, noCache: settings.noCache, pull: settings.pull, buildArgs: settings.buildArgs, creds: ctx.creds,
+    // rootDir, noCache, pull, buildArgs, secrets (BuildOptions picks them; the rest is not read)
+    ...options,
+    creds: ctx.creds,
     signal,
     output: out.output,
     note: out.line,
     state: out.state,
-    secrets: settings.secrets,
     builder: builders.get(build.id) ?? ctx.builder.builder, network: ctx.builder.network,
     buildkit: {
       inlineCache: true,
-      cacheFrom: settings.registryCache === false ? [] : registryCacheSources(build.request, ctx.repo, settings.buildArgs),
+      cacheFrom: options.registryCache === false ? [] : registryCacheSources(build.request, ctx.repo, options.buildArgs),
     },
   });
   return { image };

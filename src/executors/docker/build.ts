@@ -8,13 +8,13 @@ import { registryOf, type DockerCredentials, type RegistryAuth } from "../../reg
 import { collectContext, DOCKERFILE_NAME, packContext } from "./context.js";
 import { labelsInDockerfile } from "./labels.js";
 import { pullImage } from "./pull.js";
-import { startBuildkitBuild, type BuildkitSettings } from "./buildkit.js";
+import { startBuildkitBuild, type BuildkitOptions } from "./buildkit.js";
 import { IMAGE_ID, pinnedIdsAsTags } from "./builder.js";
 import type { EngineRunOptions } from "./run-options.js";
 import { engineErrorMessage, messageError, readMessages, type EngineMessage } from "./messages.js";
 
-/** One build's settings: the run's (`--build-arg` values win over the request's `buildArgs`), and its own. */
-export interface BuildSettings extends Pick<EngineRunOptions, "rootDir" | "noCache" | "pull" | "buildArgs" | "secrets"> {
+/** One build's options: the run's (`--build-arg` values win over the request's `buildArgs`), and its own. */
+export interface BuildOptions extends Pick<EngineRunOptions, "rootDir" | "noCache" | "pull" | "buildArgs" | "secrets"> {
   creds: DockerCredentials;
   signal: AbortSignal;
   /** Raw build output (may end mid-line). */
@@ -27,7 +27,7 @@ export interface BuildSettings extends Pick<EngineRunOptions, "rootDir" | "noCac
   /** `--network`: the network mode of RUN steps; undefined leaves it to the engine. */
   network?: string;
   /** BuildKit only. */
-  buildkit?: BuildkitSettings;
+  buildkit?: BuildkitOptions;
 }
 
 export interface BuiltImage {
@@ -36,7 +36,7 @@ export interface BuiltImage {
   created: string;
 }
 
-export async function buildImage(docker: Dockerode, request: BuildRequest, s: BuildSettings): Promise<BuiltImage> {
+export async function buildImage(docker: Dockerode, request: BuildRequest, s: BuildOptions): Promise<BuiltImage> {
   const buildargs = { ...request.buildArgs, ...s.buildArgs };
   // The planner already pointed references to this repository's layers at the run's --repo
   // (request.imageRewrites says which): the request's Dockerfile is built as it stands, with its
@@ -107,7 +107,7 @@ export async function buildImage(docker: Dockerode, request: BuildRequest, s: Bu
  * X-Registry-Config for pulling the Dockerfile's base images: credentials for exactly the
  * registries it names. A credential problem only warns: the base may well be in the engine.
  */
-async function pullCredentials(bases: string[], s: BuildSettings) {
+async function pullCredentials(bases: string[], s: BuildOptions) {
   const registries = new Set(bases.filter((b) => !IMAGE_ID.test(b)).map(registryOf));
   const config: Record<string, RegistryAuth> = {};
   for (const registry of registries) {
@@ -121,7 +121,7 @@ async function pullCredentials(bases: string[], s: BuildSettings) {
   return Object.keys(config).length ? config : undefined;
 }
 
-async function pullBase(docker: Dockerode, ref: string, s: BuildSettings): Promise<void> {
+async function pullBase(docker: Dockerode, ref: string, s: BuildOptions): Promise<void> {
   s.note(`pulling ${ref} (--pull)`);
   const failure = await pullImage(docker, s.creds, ref, s.signal);
   if (failure) throw new Error(`--pull: cannot pull ${ref}: ${failure.message}`);

@@ -6,28 +6,29 @@ import type Dockerode from "dockerode";
 import type { Readable } from "node:stream";
 import type { BuildRequest } from "../../core/model.js";
 import type { RegistryAuth } from "../../registry/credentials.js";
-import type { BuildSettings, BuiltImage } from "./build.js";
+import type { BuildOptions, BuiltImage } from "./build.js";
 import { BuildkitProgress } from "./buildkit-progress.js";
 import { decodeStatus } from "./buildkit-status.js";
 import { openSession } from "./buildkit-session.js";
 import { DOCKERFILE_NAME } from "./context.js";
 import { engineErrorMessage, messageError, readMessages } from "./messages.js";
 
-export interface BuildkitSettings {
+export interface BuildkitOptions {
   /** Images whose inline cache metadata this build may reuse (`cachefrom`). */
   cacheFrom: string[];
   /** Write inline cache metadata into the image (`BUILDKIT_INLINE_CACHE=1`), so later builds can use it from the registry. */
   inlineCache: boolean;
 }
 
-interface BuildParams {
+/** The build query parameters build.ts works out (as the engine names them), the same for both builders. */
+interface BuildQueryOptions {
   buildargs: Record<string, string>;
   labels: Record<string, string>;
   registryconfig?: Record<string, RegistryAuth>;
 }
 
 export async function startBuildkitBuild(
-  docker: Dockerode, request: BuildRequest, context: Readable, p: BuildParams, s: BuildSettings,
+  docker: Dockerode, request: BuildRequest, context: Readable, p: BuildQueryOptions, s: BuildOptions,
 ): Promise<BuiltImage> {
   const bk = s.buildkit ?? { cacheFrom: [], inlineCache: false };
   const options: Record<string, unknown> = {
@@ -55,7 +56,7 @@ export async function startBuildkitBuild(
   }
 }
 
-async function run(docker: Dockerode, options: Record<string, unknown>, context: Readable, p: BuildParams, s: BuildSettings): Promise<BuiltImage> {
+async function run(docker: Dockerode, options: Record<string, unknown>, context: Readable, p: BuildQueryOptions, s: BuildOptions): Promise<BuiltImage> {
   let stream: NodeJS.ReadableStream;
   try {
     // Not docker.buildImage: for version "2" dockerode opens a BuildKit session of its own that

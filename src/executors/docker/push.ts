@@ -1,9 +1,10 @@
 // Pushing a built image's tags through the Engine API, with retries for transient failures.
 import type Dockerode from "dockerode";
+import { splitTag } from "../../core/parse/image-reference.js";
 import { registryOf, type DockerCredentials } from "../../registry/credentials.js";
 import { abortError, engineErrorMessage, messageError, readMessages } from "./messages.js";
 
-export interface PushSettings {
+export interface PushOptions {
   creds: DockerCredentials;
   signal: AbortSignal;
   /** One line of push output. */
@@ -20,7 +21,7 @@ export interface PushSettings {
  * Pushes every tag, in the order given, one after the other; returns tag -> registry digest.
  * Throws on the first failure: later tags are not pushed (callers put the build tag first).
  */
-export async function pushTags(docker: Dockerode, tags: string[], s: PushSettings): Promise<Record<string, string>> {
+export async function pushTags(docker: Dockerode, tags: string[], s: PushOptions): Promise<Record<string, string>> {
   const digests: Record<string, string> = {};
   for (const ref of tags) {
     digests[ref] = await pushWithRetry(docker, ref, s);
@@ -51,7 +52,7 @@ export function isTransient(message: string): boolean {
   return !AUTH_ERROR.test(message) && TRANSIENT_ERROR.test(message);
 }
 
-async function pushWithRetry(docker: Dockerode, ref: string, s: PushSettings): Promise<string> {
+async function pushWithRetry(docker: Dockerode, ref: string, s: PushOptions): Promise<string> {
   const retries = s.retries ?? 3;
   let delay = s.backoffMs ?? 1000;
   for (let attempt = 0; ; attempt++) {
@@ -70,7 +71,7 @@ async function pushWithRetry(docker: Dockerode, ref: string, s: PushSettings): P
   }
 }
 
-async function pushOnce(docker: Dockerode, ref: string, s: PushSettings): Promise<string> {
+async function pushOnce(docker: Dockerode, ref: string, s: PushOptions): Promise<string> {
   const { name, tag } = splitTag(ref);
   const auth = await s.creds.forImage(ref);
   let stream: NodeJS.ReadableStream;
@@ -116,13 +117,6 @@ class PushError extends Error {
   constructor(message: string, readonly engineRetried: boolean) {
     super(message);
   }
-}
-
-/** `host:5000/a/b:1.0` -> `host:5000/a/b` + `1.0` (a colon before the last `/` is a port). */
-export function splitTag(ref: string): { name: string; tag: string } {
-  const colon = ref.lastIndexOf(":");
-  if (colon > ref.lastIndexOf("/")) return { name: ref.slice(0, colon), tag: ref.slice(colon + 1) };
-  return { name: ref, tag: "latest" };
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -1,4 +1,4 @@
-// The settings of a run on the engine: the one definition the CLI fills in and the executor's
+// The options of a run on the engine: the one definition the CLI fills in and the executor's
 // steps take their parts of (Pick<EngineRunOptions, ...>).
 import type { PrebuiltParent } from "../../core/plan/select-builds.js";
 import type { BuilderChoice } from "../../core/requests/builder-choice.js";

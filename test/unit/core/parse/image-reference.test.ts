@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { formatImageReference, isLoopbackRegistry, parseAuthChallenges, parseImageReference, sciReference } from "../../../../src/core/parse/image-reference.js";
+import { formatImageReference, isLoopbackRegistry, parseAuthChallenges, parseImageReference, sciReference, splitTag } from "../../../../src/core/parse/image-reference.js";
 import { InputError } from "../../../../src/core/model.js";
 import { choosePlatform } from "../../../../src/registry/client.js";
 
@@ -68,6 +68,12 @@ test("sciReference: a path ending in sci/{target}, with any registry prefix or n
     "docker.io/library/ubuntu:22.04", "reg/sci/", "scratch"]) {
     assert.is(sciReference(image), undefined, image);
   }
+});
+
+test("splitTag keeps registry ports in the name, and the name as written", () => {
+  assert.equal(splitTag("127.0.0.1:5055/t/sci/a:1.0-7-abc"), { name: "127.0.0.1:5055/t/sci/a", tag: "1.0-7-abc" });
+  assert.equal(splitTag("127.0.0.1:5055/t/sci/a"), { name: "127.0.0.1:5055/t/sci/a", tag: "latest" });
+  assert.equal(splitTag("busybox:stable"), { name: "busybox", tag: "stable" });
 });
 
 test.run();

@@ -6,7 +6,7 @@ import { PassThrough } from "node:stream";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { DockerCredentials } from "../../../../src/registry/credentials.js";
-import { isTransient, pushTags, splitTag } from "../../../../src/executors/docker/push.js";
+import { isTransient, pushTags } from "../../../../src/executors/docker/push.js";
 import { isNotFound } from "../../../../src/executors/docker/bases.js";
 
 test("transient errors: 5xx, resets, timeouts; never auth", () => {
@@ -26,12 +26,6 @@ test("transient errors: 5xx, resets, timeouts; never auth", () => {
     "An image does not exist locally with the tag: x",
     "manifest invalid",
   ]) assert.not.ok(isTransient(m), m);
-});
-
-test("splitTag keeps registry ports in the name", () => {
-  assert.equal(splitTag("127.0.0.1:5055/t/sci/a:1.0-7-abc"), { name: "127.0.0.1:5055/t/sci/a", tag: "1.0-7-abc" });
-  assert.equal(splitTag("127.0.0.1:5055/t/sci/a"), { name: "127.0.0.1:5055/t/sci/a", tag: "latest" });
-  assert.equal(splitTag("busybox:stable"), { name: "busybox", tag: "stable" });
 });
 
 /** An engine whose push streams play back `attempts` in order, one per call. */

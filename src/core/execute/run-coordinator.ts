@@ -1,0 +1,167 @@
+// The decisions of a run, as a pure state machine: the executor tells it what happened (an image is
+// there, a build failed or was aborted, a push ended, the run was interrupted) and carries out the
+// actions it returns (start builds, start push steps, abort builds in flight, settle builds that
+// never start). It owns the Schedule, the PushQueue, the pins and why the run stopped; no I/O, so
+// the unit tests drive it with events.
+import type { BuildRequest, PlannedBuild } from "../model.js";
+import type { PushResult } from "./outcomes.js";
+import { PushQueue, type PushStep } from "./push-queue.js";
+import { movingTag } from "../requests/tags.js";
+import { Schedule } from "./schedule.js";
+
+export type RunAction =
+  /**
+   * Start building `id`. `pins`: image reference -> image id of the images found or built in this
+   * run (its parents' among them); the coordinator's own map, read when the build pins its parents.
+   */
+  | { type: "build"; id: string; pins: Readonly<Record<string, string>> }
+  /** Carry out a push step; `registryDigest`: for "check moving tag", the registry's digest under the build tag. */
+  | { type: "push"; step: PushStep; registryDigest?: string }
+  /** A build that never started: skipped (a parent failed) or cancelled (the run stopped). */
+  | { type: "settle"; id: string; state: "skipped" | "cancelled"; reason: string }
+  /** Abort a build in flight: the run stopped. */
+  | { type: "abort build"; id: string; reason: string }
+  /** Record a build in flight as cancelled: it was aborted because the run stopped (`reason`, if known). */
+  | { type: "cancelled"; id: string; reason?: string }
+  /** Abort the pushes in flight (interrupt only: --fail-fast lets a started push finish). */
+  | { type: "abort pushes"; reason: string }
+  /** Every build is built, failed, skipped or cancelled (pushes may still be running). */
+  | { type: "finished" };
+
+/** What the coordinator needs of a planned build: its parents, and its tags (the moving tag is what children name). */
+export type RunBuild = Pick<PlannedBuild, "id" | "dependsOn"> & { request: Pick<BuildRequest, "tags"> };
+
+export interface RunCoordinatorOptions {
+  /** Max builds at once (at least 1). */
+  jobs: number;
+  push: boolean;
+  failFast: boolean;
+}
+
+/** A build's image is there: built, or reused (`reused.push` false: the registry has its build tag). */
+export interface ImageReadyEvent {
+  id: string;
+  imageId: string;
+  reused?: { push: boolean; registryDigest?: string };
+}
+
+export class RunCoordinator {
+  private readonly schedule: Schedule;
+  private readonly pushQueue: PushQueue;
+  private readonly builds: Map<string, RunBuild>;
+  /** Max builds (and pushes) at once. */
+  readonly jobs: number;
+  /** Image reference -> image id: the bases found before the run, then each image of this run. */
+  private readonly pins: Record<string, string> = {};
+  /** Builds in flight, in the order they started. */
+  private readonly running = new Set<string>();
+  /** The registry's digest under the build tag of reused builds it has. */
+  private readonly published = new Map<string, string | undefined>();
+  private stoppedBecause: string | undefined;
+  private wasInterrupted = false;
+
+  /** Throws when the plan can't run (see Schedule). */
+  constructor(builds: RunBuild[], private readonly opts: RunCoordinatorOptions) {
+    this.schedule = new Schedule(builds);
+    this.pushQueue = new PushQueue(builds);
+    this.builds = new Map(builds.map((b) => [b.id, b]));
+    this.jobs = Math.max(1, Math.floor(opts.jobs) || 1);
+  }
+
+  /** Images found before any build (bases not built by this run): reference -> image id. */
+  pinBases(pins: Record<string, string>): void {
+    Object.assign(this.pins, pins);
+  }
+
+  /** Why the run stopped (interrupted, --fail-fast), if it did. */
+  get stopped(): string | undefined {
+    return this.stoppedBecause;
+  }
+
+  get interrupted(): boolean {
+    return this.wasInterrupted;
+  }
+
+  /**
+   * What to do now about builds: start those whose parents are built, up to `jobs` at once, or
+   * "finished" when nothing is pending or running. Throws when builds are pending and none can start.
+   */
+  next(): RunAction[] {
+    const actions: RunAction[] = [];
+    if (!this.stoppedBecause) {
+      for (const id of this.schedule.ready(this.jobs - this.running.size)) {
+        this.schedule.start(id);
+        this.running.add(id);
+        actions.push({ type: "build", id, pins: this.pins });
+      }
+    }
+    if (this.schedule.done()) return [...actions, { type: "finished" }];
+    if (this.running.size === 0) throw new Error("scheduler stalled: builds pending but none can start");
+    return actions;
+  }
+
+  /** A build's image is there: its children may start, pinned to it; its push may start. */
+  imageReady({ id, imageId, reused }: ImageReadyEvent): RunAction[] {
+    this.running.delete(id);
+    this.schedule.succeed(id);
+    this.pins[movingTag(this.builds.get(id)!.request)] = imageId;
+    if (!this.opts.push) return [];
+    const published = reused !== undefined && !reused.push;
+    if (published) this.published.set(id, reused.registryDigest);
+    return this.pushSteps(this.pushQueue.add(id, published));
+  }
+
+  /** A build failed: what depends on it is skipped; with --fail-fast the run stops. */
+  buildFailed(id: string): RunAction[] {
+    this.running.delete(id);
+    const actions: RunAction[] = this.schedule.fail(id).map((s) => ({ type: "settle", ...s }));
+    if (this.opts.failFast) actions.push(...this.stop(`${id} failed (--fail-fast)`));
+    return actions;
+  }
+
+  /** A build ended because the run aborted it. */
+  buildAborted(id: string): RunAction[] {
+    this.running.delete(id);
+    this.schedule.cancel(id);
+    return [{ type: "cancelled", id, reason: this.stoppedBecause }];
+  }
+
+  /** A push step ended; a "not pushed" step was the queue's own decision, recorded already. */
+  pushEnded(step: PushStep, result: PushResult): RunAction[] {
+    const actions: RunAction[] = [];
+    if (result === "push failed" && this.opts.failFast) actions.push(...this.stop(`push of ${step.id} failed (--fail-fast)`));
+    if (step.action !== "not pushed") actions.push(...this.pushSteps(this.pushQueue.end(step.id, result)));
+    return actions;
+  }
+
+  /** SIGINT/SIGTERM: builds in flight are aborted, nothing more starts, pushes in flight stop. */
+  interrupt(): RunAction[] {
+    this.wasInterrupted = true;
+    return [...this.stop("interrupted"), { type: "abort pushes", reason: "interrupted" }];
+  }
+
+  /** Asked when a push step gets its slot: undefined to go ahead, else why it is not pushed (see PushQueue.begin). */
+  pushBegins(id: string): string | undefined {
+    return this.pushQueue.begin(id);
+  }
+
+  /** How the push of `id` ended; undefined while it has not (or was never started). */
+  pushResult(id: string): PushResult | undefined {
+    return this.pushQueue.result(id);
+  }
+
+  /** The run stops (once): no build or push starts any more; pending builds are cancelled, those in flight aborted. */
+  private stop(reason: string): RunAction[] {
+    if (this.stoppedBecause) return [];
+    this.stoppedBecause = reason;
+    this.pushQueue.stop(reason);
+    return [
+      ...this.schedule.cancelPending(reason).map((s): RunAction => ({ type: "settle", ...s })),
+      ...[...this.running].map((id): RunAction => ({ type: "abort build", id, reason })),
+    ];
+  }
+
+  private pushSteps(steps: PushStep[]): RunAction[] {
+    return steps.map((step) => ({ type: "push", step, registryDigest: this.published.get(step.id) }));
+  }
+}

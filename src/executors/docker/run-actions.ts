@@ -1,0 +1,94 @@
+// Carries out a RunCoordinator's actions on the engine (start a build or a push step, abort them,
+// report) and feeds back to it what happened. It holds only the run's resources (abort
+// controllers, pushes in flight); every decision is the coordinator's.
+import pLimit from "p-limit";
+import type { PlannedBuild } from "../../core/model.js";
+import type { PushStep } from "../../core/execute/push-queue.js";
+import { buildTag } from "../../core/requests/tags.js";
+import type { RunAction, RunCoordinator } from "../../core/execute/run-coordinator.js";
+import { makeImage, type BuildStepContext, type ImageReady } from "./build-step.js";
+import { carryOutPush, type PushStepContext } from "./push-step.js";
+import { errorMessage, type RunReport } from "./run-report.js";
+
+export class RunActions {
+  /** Every build is built, failed, skipped or cancelled. */
+  finished = false;
+  private readonly builds: Map<string, PlannedBuild>;
+  private readonly buildAborts = new Map<string, AbortController>();
+  /** Aborted on interrupt only: stops pushes in flight. fail-fast lets a started push finish. */
+  private readonly pushAbort = new AbortController();
+  private readonly pushContext: PushStepContext | undefined;
+  private readonly pushes: Promise<void>[] = [];
+
+  /** `changed`: called when builds changed state, so that the run's loop asks the coordinator again. */
+  constructor(
+    private readonly run: RunCoordinator, private readonly report: RunReport, builds: PlannedBuild[],
+    private readonly buildContext: BuildStepContext, private readonly changed: () => void,
+  ) {
+    this.builds = new Map(builds.map((b) => [b.id, b]));
+    const { docker, creds, registry } = buildContext;
+    this.pushContext = registry && {
+      docker, creds, registry, signal: this.pushAbort.signal, slot: pLimit(run.jobs), begin: (id) => run.pushBegins(id), report,
+    };
+  }
+
+  /** Carries out the coordinator's actions, in order. */
+  perform(actions: RunAction[]): void {
+    for (const a of actions) {
+      if (a.type === "build") this.startBuild(this.builds.get(a.id)!, a.pins);
+      else if (a.type === "push") this.pushes.push(this.push(a.step, a.registryDigest));
+      else if (a.type === "settle") this.report.settled(a.id, a.state, a.reason);
+      else if (a.type === "abort build") this.buildAborts.get(a.id)?.abort(a.reason);
+      else if (a.type === "abort pushes") this.pushAbort.abort(a.reason);
+      else if (a.type === "finished") this.finished = true;
+    }
+  }
+
+  /** Waits for every push, those that ending ones start included. */
+  async pushesEnded(): Promise<void> {
+    while (this.pushes.length) await Promise.all(this.pushes.splice(0));
+  }
+
+  private startBuild(build: PlannedBuild, pins: Readonly<Record<string, string>>): void {
+    const { id } = build;
+    const ctl = new AbortController();
+    this.buildAborts.set(id, ctl);
+    const t0 = Date.now();
+    const { progress } = this.report;
+    this.report.started(build);
+    makeImage(this.buildContext, build, pins, ctl.signal, {
+      output: (text) => progress.output(id, text),
+      line: (text) => progress.line(id, text),
+      state: (doing) => progress.state(id, doing),
+    })
+      .then((ready) => this.onImage(build, ready, Date.now() - t0))
+      .catch((err) => this.onFailed(id, err, Date.now() - t0, ctl.signal.aborted))
+      .catch((err) => progress.note(`[${id}] internal error: ${errorMessage(err)}`))
+      .finally(() => {
+        this.buildAborts.delete(id);
+        this.changed();
+      });
+  }
+
+  /** A build's image is there (built, or reused): children may start, pinned to it. */
+  private onImage(build: PlannedBuild, ready: ImageReady, durationMs: number): void {
+    this.report.image(build, ready.image, durationMs, ready.reused && buildTag(build.request));
+    this.perform(this.run.imageReady({ id: build.id, imageId: ready.image.imageId, reused: ready.reused }));
+  }
+
+  private onFailed(id: string, err: unknown, durationMs: number, aborted: boolean): void {
+    if (!aborted) {
+      this.report.failed(id, err, durationMs);
+      return this.perform(this.run.buildFailed(id));
+    }
+    for (const a of this.run.buildAborted(id)) if (a.type === "cancelled") this.report.cancelled(id, a.reason, durationMs);
+  }
+
+  private async push(step: PushStep, registryDigest?: string): Promise<void> {
+    const result = await carryOutPush(this.pushContext!, step, this.builds.get(step.id)!, registryDigest);
+    const actions = this.run.pushEnded(step, result);
+    this.perform(actions);
+    // --fail-fast stopped the run.
+    if (actions.some((a) => a.type !== "push")) this.changed();
+  }
+}
