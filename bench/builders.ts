@@ -16,14 +16,16 @@
 //
 // DOCKER_HOST names the first engine; both engines need the base image (busybox:stable). Prints markdown.
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { connectEngine, type Engine } from "../src/executors/docker/engine.js";
+import { pushTags } from "../src/executors/docker/push.js";
+import { DockerCredentials } from "../src/registry/credentials.js";
 import { DEFAULT_JOBS_OPTIONS, generateRepo, runCli } from "./jobs.js";
-import { CLI, PROJECT_ROOT, positiveInts, table } from "./report.js";
+import { CLI, PROJECT_ROOT, fileWriter, positiveInts, table } from "./report.js";
 
 const BASE = "busybox:stable";
 const MAX_LOAD = 2.5;
@@ -150,17 +152,14 @@ async function coldWarm(name: string, dir: string, registry: string, engine: Eng
 async function publishBase(engine: Engine, registry: string): Promise<string> {
   const repo = `${registry}/ib-builders-bench-base/busybox`;
   await engine.docker.getImage(BASE).tag({ repo, tag: "stable" });
-  const stream = await engine.docker.getImage(`${repo}:stable`).push({ authconfig: {} } as object);
-  await new Promise((done, fail) => engine.docker.modem.followProgress(stream, (e) => (e ? fail(e) : done(undefined))));
+  // The executor's push: a failure the engine reports inside the stream is an error here too.
+  await pushTags(engine.docker, [`${repo}:stable`], { creds: await DockerCredentials.load(), signal: new AbortController().signal, line: () => undefined });
   return `${repo}:stable`;
 }
 
 /** (c): 2 chains of 2 science layers, each `RUN sleep 3` (the expensive step) then `COPY stamp`, a compat layer on each. */
 function freshFamily(dir: string, base: string): void {
-  const write = (path: string, text: string) => {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), text);
-  };
+  const write = fileWriter(dir);
   write("image-builder.json", `{"repo": "ib-builders-bench/default"}\n`);
   write("compat/tiny/sciserver-image.json", "{}\n");
   write("compat/tiny/Dockerfile", "RUN echo compat > /compat\n");

@@ -22,11 +22,11 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import {
-  CLI, PROJECT_ROOT, childEnv, haveTime, logTargets, measuredLine, positiveInts, projectCommit, range, readTimed, stats, table,
+  CLI, PROJECT_ROOT, childEnv, fileWriter, haveTime, logTargets, measuredLine, positiveInts, projectCommit, range, readTimed, stats, table,
   targetsTable, timed, writeSection, type Stats, type Target,
 } from "./report.js";
 import { packContext, DOCKERFILE_NAME } from "../src/executors/docker/context.js";
@@ -174,10 +174,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Writes and commits the benchmark repository: `run` is each science layer's RUN command. */
 export function generateRepo(dir: string, o: JobsBenchOptions, run: string): void {
-  const write = (path: string, text: string) => {
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), text);
-  };
+  const write = fileWriter(dir);
   write("image-builder.json", `{"repo": "ib-jobs-bench/default"}\n`);
   write("compat/tiny/sciserver-image.json", "{}\n");
   write("compat/tiny/Dockerfile", "LABEL org.example.bench=compat\n");

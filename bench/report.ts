@@ -1,12 +1,18 @@
 // What the benchmark scripts share: statistics, the markdown tables they print, timing a child
 // process, and the generated sections of BENCH.md (the prose around them is written by hand).
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", ".."); // from dist/bench
 export const CLI = join(PROJECT_ROOT, "dist", "src", "cli", "main.js");
+
+/** Writes a benchmark repository's files under `dir`, making directories as needed. */
+export const fileWriter = (dir: string) => (path: string, text: string): void => {
+  mkdirSync(dirname(join(dir, path)), { recursive: true });
+  writeFileSync(join(dir, path), text);
+};
 
 export interface Stats { median: number; min: number; max: number }
 

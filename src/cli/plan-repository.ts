@@ -5,6 +5,7 @@ import { determineChanges, layerDirOf, normalizeLayerDir } from "../core/plan/ch
 import { checkImageNames, LAYER_CONFIG_FILE, readLayers } from "../core/parse/layer-config.js";
 import { analyzeRepository, type RepositoryAnalysis } from "../core/plan/analyze-repository.js";
 import { contextDirsFor, planBuilds, planFromAnalysis } from "../core/plan/plan-builds.js";
+import { determineBuilds } from "../core/plan/determine-builds.js";
 import { describeRef, parseRef } from "../core/parse/revision-range.js";
 import { checkRepo, parseRepoConfig, REPO_CONFIG_FILE } from "../core/parse/repo-config.js";
 import { InputError, type ChangeSet, type GitInfo, type Plan, type RepoSnapshot } from "../core/model.js";
@@ -135,8 +136,9 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
   const analysis = analyzeRepository(snapshot, flags.buildArgs);
   warnings.push(...analysis.warnings);
   // Inputs digests need the contents of the planned layers' contexts (and their parents').
-  const contexts = readContextListings(root, contextDirsFor(snapshot, analysis, changes));
-  const plan = planFromAnalysis(snapshot, analysis, { ...planOptions, changes, contexts });
+  const selection = determineBuilds(snapshot.science, analysis, changes);
+  const contexts = readContextListings(root, contextDirsFor(snapshot, analysis, selection));
+  const plan = planFromAnalysis(snapshot, analysis, { ...planOptions, changes, contexts }, selection);
   if (!(isRange && !selected)) {
     // Counted as changes (or built anyway with --all, --include), but tagged as HEAD's commit.
     const built = [...new Set(plan.builds.flatMap((b) => b.request.contexts))];

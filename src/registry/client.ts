@@ -343,7 +343,7 @@ export class RegistryClient {
 
   private async credentials(registry: string): Promise<RegistryAuth | undefined> {
     try {
-      return await this.creds.forRegistry(registry === "docker.io" ? "index.docker.io" : registry);
+      return await this.creds.forRegistry(registry); // Docker Hub's aliases are one registry there
     } catch (e) {
       throw new RegistryError(`credentials for ${registry}: ${(e as Error).message}`);
     }

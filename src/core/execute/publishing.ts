@@ -6,7 +6,7 @@
 // - The moving tag `{version}` is pushed only after the build tag of the same image.
 import { rewriteImageRefs } from "../parse/dockerfile/index.js";
 import { buildTag } from "../requests/tags.js";
-import type { BuildKind, BuildRequest, Plan } from "../model.js";
+import type { BuildRequest, Plan } from "../model.js";
 
 /** Tags in push order: the build tag first, so the moving tag never points at an unpublished build. */
 export function pushOrder(request: Pick<BuildRequest, "tags">): string[] {

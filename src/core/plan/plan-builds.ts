@@ -2,18 +2,23 @@
 // of self-contained build requests, in build order. Each rule lives in its own module.
 import { analyzeRepository, type RepositoryAnalysis } from "./analyze-repository.js";
 import { compatRequest, naming, scienceRequest, type Naming } from "../requests/build-requests.js";
-import { determineBuilds } from "./determine-builds.js";
+import { determineBuilds, type BuildSelection } from "./determine-builds.js";
 import { contextDigest } from "../requests/inputs-digest.js";
 import { groupIntoWaves } from "./waves.js";
-import type { BuildRequest, ChangeSet, ContextFile, Plan, PlanOptions, PlannedBuild, RepoSnapshot, RequestInputs, ScienceLayer } from "../model.js";
+import type { BuildRequest, ContextFile, Plan, PlanOptions, PlannedBuild, RepoSnapshot, RequestInputs, ScienceLayer } from "../model.js";
 
 export function planBuilds(snapshot: RepoSnapshot, options: PlanOptions): Plan {
   return planFromAnalysis(snapshot, analyzeRepository(snapshot, options.buildArgs), options);
 }
 
-/** The plan, given the repository's analysis (`analyzeRepository` with `options.buildArgs`). */
-export function planFromAnalysis(snapshot: RepoSnapshot, analysis: RepositoryAnalysis, options: PlanOptions): Plan {
-  const selection = determineBuilds(snapshot.science, analysis, options.changes);
+/**
+ * The plan, given the repository's analysis (`analyzeRepository` with `options.buildArgs`) and,
+ * when the caller has it already (`contextDirsFor` needed it first), the builds `options.changes` selects.
+ */
+export function planFromAnalysis(
+  snapshot: RepoSnapshot, analysis: RepositoryAnalysis, options: PlanOptions,
+  selection: BuildSelection = determineBuilds(snapshot.science, analysis, options.changes),
+): Plan {
   const n = naming(options);
   const byTarget = new Map(snapshot.science.map((l) => [l.target, l]));
   const compatByName = new Map(snapshot.compat.map((c) => [c.dir, c]));
@@ -72,10 +77,10 @@ export function planFromAnalysis(snapshot: RepoSnapshot, analysis: RepositoryAna
 /**
  * The directories whose contents the plan's inputs digests need: those of the planned builds and
  * of every science layer they build on (a parent's inputs digest is part of its child's), so the
- * shell reads no more than that.
+ * shell reads no more than that. `selection`: `determineBuilds` of the changes, passed on to
+ * `planFromAnalysis` afterwards.
  */
-export function contextDirsFor(snapshot: RepoSnapshot, analysis: RepositoryAnalysis, changes: ChangeSet): string[] {
-  const selection = determineBuilds(snapshot.science, analysis, changes);
+export function contextDirsFor(snapshot: RepoSnapshot, analysis: RepositoryAnalysis, selection: BuildSelection): string[] {
   const byTarget = new Map(snapshot.science.map((l) => [l.target, l]));
   const compatByName = new Map(snapshot.compat.map((c) => [c.dir, c]));
   const dirs = new Set<string>();

@@ -3,6 +3,7 @@
 // plus everything built on them. How a pipeline recovers from an earlier failed or interrupted
 // run, and how a new registry is filled: what the registry lacks, whatever git says.
 import { groupIntoWaves } from "./waves.js";
+import { movingTag } from "../requests/tags.js";
 import type { Plan, PlannedBuild } from "../model.js";
 
 /** What the registry holds under a build's moving tag: absent, or an image with its inputs label. */
@@ -25,7 +26,7 @@ export function reconcilePlan(plan: Plan, published: ReadonlyMap<string, Publish
 
 function stale(b: PlannedBuild, p: PublishedImage | undefined): string | undefined {
   if (!p) throw new Error(`internal: no registry answer for ${b.id}`);
-  if (!p.found) return `not published (${b.request.tags[0]})`;
+  if (!p.found) return `not published (${movingTag(b.request)})`;
   if (p.inputs !== b.request.inputsDigest) return `published image has inputs ${p.inputs ?? "(none recorded)"} ≠ ${b.request.inputsDigest}`;
   // Its own inputs match, but it was built on another commit's parent.
   return p.mismatch === undefined ? undefined : `published image has ${p.mismatch}`;

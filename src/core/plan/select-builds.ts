@@ -2,6 +2,7 @@
 // registry, built and pushed by another run of the same plan (another agent, an earlier wave).
 import { listNames } from "./list-names.js";
 import { groupIntoWaves } from "./waves.js";
+import { buildTag, movingTag } from "../requests/tags.js";
 import { InputError, type Plan, type PlannedBuild } from "../model.js";
 
 export interface PrebuiltParent {
@@ -36,7 +37,7 @@ export function selectBuilds(plan: Plan, only: string[], file: string): PlanSele
     for (const d of b.dependsOn) {
       if (wanted.has(d) || prebuilt.has(d)) continue;
       const parent = byId.get(d)!;
-      prebuilt.set(d, { id: d, baseTag: parent.request.tags[0], buildTag: parent.request.tags[parent.request.tags.length - 1] });
+      prebuilt.set(d, { id: d, baseTag: movingTag(parent.request), buildTag: buildTag(parent.request) });
     }
     builds.push({ ...b, dependsOn: b.dependsOn.filter((d) => wanted.has(d)) });
   }

@@ -3,12 +3,13 @@
 // and the images of this repository it builds on. Pure: the request and the run's --repo in,
 // image references out.
 import { parseDockerfile } from "../parse/dockerfile/index.js";
+import { movingTag } from "./tags.js";
 import type { BuildRequest } from "../model.js";
 
 export function registryCacheSources(request: BuildRequest, repo: string, buildArgs: Record<string, string>): string[] {
   const ours = (ref: string) => ref.startsWith(`${repo}/`);
-  // The build-numbered tags are new with this run: only the moving tag can be in the registry.
-  const moving = request.tags.filter((t) => ours(t) && !/-\d+-[0-9a-f]+$/.test(t.slice(t.lastIndexOf(":") + 1)));
+  // The build tag is new with this run: only the moving tag can be in the registry.
+  const moving = [movingTag(request)].filter(ours);
   const parents = parseDockerfile(request.dockerfile, { ...request.buildArgs, ...buildArgs }).imageRefs
     .map((r) => r.image)
     .filter(ours);

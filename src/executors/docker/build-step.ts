@@ -10,7 +10,8 @@ import { buildtimeLabel } from "../../core/requests/inputs-digest.js";
 import { registryCacheSources } from "../../core/requests/buildkit-cache.js";
 import type { RegistryClient } from "../../registry/client.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
-import { buildImage, type BuiltImage } from "./build.js";
+import { buildImage } from "./build.js";
+import { builtImage, type BuiltImage } from "./engine.js";
 import type { BuildersOfPlan, RunBuilder } from "./builder.js";
 import { pullImage } from "./pull.js";
 import { checkReuse } from "./reuse.js";
@@ -54,9 +55,8 @@ export async function makeImage(
   const d = check.decision;
   if (d.action === "refuse") throw new Error(d.message);
   if (d.action === "reuse") {
-    const image = d.from === "engine"
-      ? await localImage(docker, check.engineImageId!)
-      : await pullReused(ctx, buildTag(build.request), signal);
+    // The engine's image was inspected by the reuse check; one pulled is inspected once pulled.
+    const image = d.from === "engine" ? check.engineImage! : await pullReused(ctx, buildTag(build.request), signal);
     // The local moving tag follows, as after a build.
     const { name, tag } = splitTag(movingTag(build.request));
     await docker.getImage(image.imageId).tag({ repo: name, tag });
@@ -89,14 +89,9 @@ export async function makeImage(
   return { image };
 }
 
-async function localImage(docker: Dockerode, imageId: string): Promise<BuiltImage> {
-  const info = await docker.getImage(imageId).inspect();
-  return { imageId: info.Id, created: info.Created };
-}
-
 /** A reused image the engine lacks: pulled by its build tag, so children can build on it. */
 async function pullReused(ctx: BuildStepContext, ref: string, signal: AbortSignal): Promise<BuiltImage> {
   const failure = await pullImage(ctx.docker, ctx.creds, ref, signal);
   if (failure) throw new Error(`pull ${ref}: ${failure.message}`);
-  return localImage(ctx.docker, ref);
+  return builtImage(ctx.docker, ref);
 }

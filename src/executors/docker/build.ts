@@ -12,6 +12,7 @@ import { startBuildkitBuild, type BuildkitOptions } from "./buildkit.js";
 import { IMAGE_ID, pinnedIdsAsTags } from "./builder.js";
 import type { EngineRunOptions } from "./run-options.js";
 import { engineErrorMessage, messageError, readMessages, type EngineMessage } from "./messages.js";
+import { builtImage, type BuiltImage } from "./engine.js";
 
 /** One build's options: the run's (`--build-arg` values win over the request's `buildArgs`), and its own. */
 export interface BuildOptions extends Pick<EngineRunOptions, "rootDir" | "noCache" | "pull" | "buildArgs" | "secrets"> {
@@ -28,12 +29,6 @@ export interface BuildOptions extends Pick<EngineRunOptions, "rootDir" | "noCach
   network?: string;
   /** BuildKit only. */
   buildkit?: BuildkitOptions;
-}
-
-export interface BuiltImage {
-  imageId: string;
-  /** The image's `Created` time as the engine reports it (RFC 3339). */
-  created: string;
 }
 
 export async function buildImage(docker: Dockerode, request: BuildRequest, s: BuildOptions): Promise<BuiltImage> {
@@ -99,8 +94,7 @@ export async function buildImage(docker: Dockerode, request: BuildRequest, s: Bu
   }
   if (failure) throw new Error(failure);
   if (!imageId) throw new Error("the engine ended the build without reporting an image id");
-  const info = await docker.getImage(imageId).inspect();
-  return { imageId, created: info.Created };
+  return builtImage(docker, imageId);
 }
 
 /**

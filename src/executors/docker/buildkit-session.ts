@@ -41,34 +41,19 @@ const GetSecretResponse = root.lookupType("moby.buildkit.secrets.v1.GetSecretRes
 const CREDENTIALS_METHOD = "/moby.filesync.v1.Auth/Credentials";
 const SECRET_METHOD = "/moby.buildkit.secrets.v1.Secrets/GetSecret";
 
-const message = (type: protobuf.Type) => ({
-  serialize: (o: object) => Buffer.from(type.encode(type.fromObject(o)).finish()),
-  deserialize: (b: Buffer) => type.toObject(type.decode(b)),
+/** One unary gRPC method whose request and response are the given protobuf messages. */
+const unary = (path: string, request: protobuf.Type, response: protobuf.Type): grpc.MethodDefinition<object, object> => ({
+  path,
+  requestStream: false,
+  responseStream: false,
+  requestSerialize: (o: object) => Buffer.from(request.encode(request.fromObject(o)).finish()),
+  requestDeserialize: (b: Buffer) => request.toObject(request.decode(b)),
+  responseSerialize: (o: object) => Buffer.from(response.encode(response.fromObject(o)).finish()),
+  responseDeserialize: (b: Buffer) => response.toObject(response.decode(b)),
 });
 
-const secretsService: grpc.ServiceDefinition = {
-  GetSecret: {
-    path: SECRET_METHOD,
-    requestStream: false,
-    responseStream: false,
-    requestDeserialize: message(GetSecretRequest).deserialize,
-    requestSerialize: message(GetSecretRequest).serialize,
-    responseSerialize: message(GetSecretResponse).serialize,
-    responseDeserialize: message(GetSecretResponse).deserialize,
-  },
-};
-
-const authService: grpc.ServiceDefinition = {
-  Credentials: {
-    path: CREDENTIALS_METHOD,
-    requestStream: false,
-    responseStream: false,
-    requestDeserialize: (b: Buffer) => CredentialsRequest.toObject(CredentialsRequest.decode(b)),
-    requestSerialize: (o: object) => Buffer.from(CredentialsRequest.encode(CredentialsRequest.fromObject(o)).finish()),
-    responseSerialize: (o: object) => Buffer.from(CredentialsResponse.encode(CredentialsResponse.fromObject(o)).finish()),
-    responseDeserialize: (b: Buffer) => CredentialsResponse.toObject(CredentialsResponse.decode(b)),
-  },
-};
+const secretsService: grpc.ServiceDefinition = { GetSecret: unary(SECRET_METHOD, GetSecretRequest, GetSecretResponse) };
+const authService: grpc.ServiceDefinition = { Credentials: unary(CREDENTIALS_METHOD, CredentialsRequest, CredentialsResponse) };
 
 export interface BuildkitSession {
   id: string;

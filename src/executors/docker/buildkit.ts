@@ -6,7 +6,8 @@ import type Dockerode from "dockerode";
 import type { Readable } from "node:stream";
 import type { BuildRequest } from "../../core/model.js";
 import type { RegistryAuth } from "../../registry/credentials.js";
-import type { BuildOptions, BuiltImage } from "./build.js";
+import type { BuildOptions } from "./build.js";
+import { builtImage, type BuiltImage } from "./engine.js";
 import { BuildkitProgress } from "./buildkit-progress.js";
 import { decodeStatus } from "./buildkit-status.js";
 import { openSession } from "./buildkit-session.js";
@@ -98,6 +99,5 @@ async function run(docker: Dockerode, options: Record<string, unknown>, context:
     throw new Error(step ? `${step}: ${failure}` : failure);
   }
   if (!imageId) throw new Error("the engine ended the build without reporting an image id");
-  const info = await docker.getImage(imageId).inspect();
-  return { imageId, created: info.Created };
+  return builtImage(docker, imageId);
 }

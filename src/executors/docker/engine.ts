@@ -105,3 +105,16 @@ function redactHost(host: string): string {
 function oneLine(s: string): string {
   return s.replace(/\s+/g, " ").trim();
 }
+
+/** An image the engine has (built, loaded or pulled), as a build's result. */
+export interface BuiltImage {
+  imageId: string;
+  /** The image's `Created` time as the engine reports it (RFC 3339). */
+  created: string;
+}
+
+/** The engine's image `id` as a BuiltImage (its creation time asked for). */
+export async function builtImage(docker: Dockerode, id: string): Promise<BuiltImage> {
+  const info = await docker.getImage(id).inspect();
+  return { imageId: info.Id, created: info.Created };
+}

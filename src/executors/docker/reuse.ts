@@ -6,11 +6,12 @@ import { buildTag } from "../../core/requests/tags.js";
 import { decideReuse, type FoundImage, type ReuseDecision } from "../../core/execute/publishing.js";
 import type { PlannedBuild } from "../../core/model.js";
 import type { RegistryClient } from "../../registry/client.js";
+import type { BuiltImage } from "./engine.js";
 
 export interface ReuseCheck {
   decision: ReuseDecision;
   /** The engine's image under the build tag. */
-  engineImageId?: string;
+  engineImage?: BuiltImage;
   /** The registry's manifest digest under the build tag. */
   registryDigest?: string;
 }
@@ -37,13 +38,13 @@ export async function checkReuse(
     pushing: registry !== undefined,
     overwrite: o.overwrite,
   });
-  return { decision, engineImageId: engine?.id, registryDigest: published?.digest };
+  return { decision, engineImage: engine?.image, registryDigest: published?.digest };
 }
 
-async function engineImage(docker: Dockerode, tag: string): Promise<{ id: string; labels: Record<string, string> } | undefined> {
+async function engineImage(docker: Dockerode, tag: string): Promise<{ image: BuiltImage; labels: Record<string, string> } | undefined> {
   try {
     const info = await docker.getImage(tag).inspect();
-    return { id: info.Id, labels: info.Config?.Labels ?? {} };
+    return { image: { imageId: info.Id, created: info.Created }, labels: info.Config?.Labels ?? {} };
   } catch (e) {
     if ((e as { statusCode?: number }).statusCode === 404) return undefined;
     throw e;

@@ -5,7 +5,7 @@ import type { PlannedBuild } from "../../core/model.js";
 import { footer, runSucceeded, summaryRow, type BuildOutcome, type PushResult, type RunOutcome } from "../../core/execute/outcomes.js";
 import type { TagResult } from "../../core/model.js";
 import { redact, type DockerCredentials } from "../../registry/credentials.js";
-import type { BuiltImage } from "./build.js";
+import type { BuiltImage } from "./engine.js";
 import { formatDuration, Progress } from "./progress.js";
 import type { EngineRunOptions } from "./run-options.js";
 
