@@ -193,7 +193,7 @@ export async function registryImage(ref: string, auth?: [string, string]) {
   const blob = await registryGet(registry, `${name}/blobs/${manifest.config.digest}`, auth);
   if (!blob.ok) throw new Error(`GET config blob of ${ref}: HTTP ${blob.status}`);
   const config = (await blob.json()) as { config: { Labels?: Record<string, string>; Env?: string[] } };
-  return { digest, labels: config.config.Labels ?? {}, env: config.config.Env ?? [] };
+  return { digest, configDigest: manifest.config.digest, labels: config.config.Labels ?? {}, env: config.config.Env ?? [] };
 }
 
 function splitRepo(repo: string): { registry: string; name: string } {

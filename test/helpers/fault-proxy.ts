@@ -9,6 +9,8 @@ export interface FaultProxy extends AsyncDisposable {
   address: string;
   /** Requests refused so far (`METHOD path`). */
   refused: string[];
+  /** Requests forwarded to the registry so far, in the order they arrived (`METHOD path`). */
+  forwarded: string[];
   close(): Promise<void>;
 }
 
@@ -16,6 +18,7 @@ export interface FaultProxy extends AsyncDisposable {
 export async function startFaultProxy(target: string, refuse: (req: IncomingMessage) => number | undefined, listenPort = 0): Promise<FaultProxy> {
   const [host, port] = target.split(":");
   const refused: string[] = [];
+  const forwarded: string[] = [];
   const server = createServer((req, res) => {
     const status = refuse(req);
     if (status !== undefined) {
@@ -25,6 +28,7 @@ export async function startFaultProxy(target: string, refuse: (req: IncomingMess
       res.end(JSON.stringify({ errors: [{ code: "DENIED", message: "refused by the test's fault proxy" }] }));
       return;
     }
+    forwarded.push(`${req.method} ${req.url}`);
     // The Host header is kept, so the registry's upload locations point back at the proxy.
     const upstream = request({ host, port: Number(port), method: req.method, path: req.url, headers: req.headers }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
@@ -36,7 +40,7 @@ export async function startFaultProxy(target: string, refuse: (req: IncomingMess
   await new Promise<void>((ok, fail) => server.once("error", fail).listen(listenPort, "127.0.0.1", ok));
   const { port: own } = server.address() as AddressInfo;
   const close = () => new Promise<void>((ok) => { server.closeAllConnections(); server.close(() => ok()); });
-  return { address: `127.0.0.1:${own}`, refused, close, [Symbol.asyncDispose]: close };
+  return { address: `127.0.0.1:${own}`, refused, forwarded, close, [Symbol.asyncDispose]: close };
 }
 
 /** A manifest upload (`PUT /v2/NAME/manifests/TAG`) for a tag matching `tag`. */

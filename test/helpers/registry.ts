@@ -22,6 +22,11 @@ async function drain(docker: Dockerode, stream: NodeJS.ReadableStream, what: str
   });
 }
 
+/** Loads an image tar file into the engine; an error the engine reports inside the stream fails too. */
+export async function loadImageFile(docker: Dockerode, file: string): Promise<void> {
+  await drain(docker, await docker.loadImage(file, {}), `load ${file}`);
+}
+
 /** Builds `dockerfile` (no context files) as `tag`. */
 export async function buildImage(docker: Dockerode, tag: string, dockerfile: string): Promise<void> {
   const pack = tar.pack();

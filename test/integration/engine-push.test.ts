@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { RunOutcome } from "../../src/executors/docker/index.js";
-import { build, capture, makePlan, registryImage, registryTags, requireEngine, runOptions, runPlan, uniqueRepo } from "../helpers/engine.js";
+import { build, capture, makePlan, registryImage, registryTags, requireEngine, runOptions, runPlan, stepLine, uniqueRepo } from "../helpers/engine.js";
 import { makeRepo } from "../helpers/repo.js";
 import { dockerConfigDir } from "../helpers/registry.js";
 import { deferred, tempDir } from "../helpers/temp.js";
@@ -49,6 +49,26 @@ test("a failing RUN mid-DAG: independent chain built and pushed, nothing of the 
   assert.not.match(out.text(), /built but not pushed/);
 });
 
+test("push order: each image's build tag lands before its moving tag, and a parent's before its child's", async () => {
+  const { registry } = requireEngine();
+  // Nothing refused: the proxy only records the order in which the manifests reach the registry.
+  await using proxy = await startFaultProxy(registry, () => undefined);
+  const repo = uniqueRepo(proxy.address);
+  using src = makeRepo({ "science/x/f": "x" }, false);
+  const out = capture();
+  const tags = (name: string) => [`${repo}/${name}:1.0`, `${repo}/${name}:1.0-7-abc1234`];
+  const builds = [
+    build("sci/p", tags("sci/p"), "FROM busybox:stable\nRUN echo p > /p\n", { contexts: ["science/x"] }),
+    build("sci/c", tags("sci/c"), `FROM ${repo}/sci/p:1.0\nRUN cat /p\n`, { contexts: ["science/x"], dependsOn: ["sci/p"] }),
+  ];
+  const result = await runPlan(makePlan(repo, builds), runOptions(src.root, out.stream, { push: true }));
+  assert.ok(result.ok, out.text());
+  const path = repo.slice(repo.indexOf("/") + 1);
+  const puts = proxy.forwarded.filter((r) => r.startsWith("PUT ") && r.includes("/manifests/"))
+    .map((r) => r.slice(r.indexOf(`/v2/${path}/`) + `/v2/${path}/`.length).replace("/manifests/", ":"));
+  assert.equal(puts, ["sci/p:1.0-7-abc1234", "sci/p:1.0", "sci/c:1.0-7-abc1234", "sci/c:1.0"]);
+});
+
 test("a child is not pushed when its parent's push failed: the registry never holds it without its parent", async () => {
   const { registry } = requireEngine();
   // The registry refuses the parent's manifests (through a fault proxy); the child's land.
@@ -76,6 +96,7 @@ test("a child is not pushed when its parent's push failed: the registry never ho
 });
 
 test("a registry that can't be asked about a build tag fails that build before it is built", async () => {
+  const { docker } = requireEngine();
   const repo = `127.0.0.1:9/t-${Date.now()}`;
   using src = makeRepo({ "science/x/f": "x" }, false);
   const out = capture();
@@ -84,7 +105,9 @@ test("a registry that can't be asked about a build tag fails that build before i
   assert.is(result.ok, false);
   assert.is(result.outcomes[0].status, "failed");
   assert.match(result.outcomes[0].reason!, /cannot check 127\.0\.0\.1:9\/.*sci\/p:1\.0 in the registry before pushing/);
-  assert.not.match(out.text(), /Step 1\/\d/);
+  // refused before building: no step ran, no image under the tag
+  assert.not.match(out.text(), stepLine("RUN"));
+  assert.not.ok(await docker.getImage(`${repo}/sci/p:1.0`).inspect().then(() => true, () => false), "an image was built");
 });
 
 test("auth registry: without credentials the push fails clearly; with a config.json auths entry it lands", async () => {
