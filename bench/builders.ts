@@ -15,7 +15,6 @@
 //       [--fresh-host unix:///tmp/other-engine/docker.sock] [--rounds 2] [--wait-budget SECONDS]
 //
 // DOCKER_HOST names the first engine; both engines need the base image (busybox:stable). Prints markdown.
-import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -25,7 +24,7 @@ import { connectEngine, type Engine } from "../src/executors/docker/engine.js";
 import { pushTags } from "../src/executors/docker/push.js";
 import { DockerCredentials } from "../src/registry/credentials.js";
 import { DEFAULT_JOBS_OPTIONS, generateRepo, runCli } from "./jobs.js";
-import { CLI, PROJECT_ROOT, fileWriter, positiveInts, table } from "./report.js";
+import { CLI, PROJECT_ROOT, commitAll, fileWriter, positiveInts, table } from "./report.js";
 
 const BASE = "busybox:stable";
 const MAX_LOAD = 2.5;
@@ -96,14 +95,6 @@ async function emptyEngine(engine: Engine): Promise<void> {
     await engine.docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
   }
   await engine.docker.pruneBuilder({ all: true } as object);
-}
-
-function gitRepo(dir: string, message: string): void {
-  for (const args of [["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", message]]) {
-    if (args[0] === "init" && spawnSync("git", ["rev-parse"], { cwd: dir }).status === 0) continue;
-    const r = spawnSync("git", ["-c", "user.name=bench", "-c", "user.email=bench@example.invalid", ...args], { cwd: dir, encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`git ${args.join(" ")} failed: ${r.stderr}`);
-  }
 }
 
 let repoCount = 0;
@@ -177,13 +168,13 @@ export async function freshAgent(registry: string, first: Engine, fresh: Engine,
   const dir = mkdtempSync(join(tmpdir(), "ib-builders-fresh-"));
   try {
     freshFamily(dir, await publishBase(first, registry));
-    gitRepo(dir, "family");
+    commitAll(dir, "family");
     const repo = `${registry}/ib-builders-fresh-${process.pid}/x`;
     const env = (host: string) => ({ ...process.env, DOCKER_HOST: host });
     const publish = await runCli(CLI, ["--all", "--repo", repo, "--builder", "buildkit", "--push", "--progress", "plain"], dir, env(first.address), dir);
     if (publish.code !== 0) throw new Error(`publishing failed: ${publish.stderr.trim().split("\n").slice(-5).join(" | ")}`);
     writeFileSync(join(dir, "science", "c0-2", "stamp"), "2\n"); // one layer changed: c0-2's COPY and what follows
-    gitRepo(dir, "c0-2 changed");
+    commitAll(dir, "c0-2 changed");
     const modes: [string, string[]][] = [
       ["BuildKit, registry cache", ["--builder", "buildkit"]],
       ["BuildKit, --no-registry-cache", ["--builder", "buildkit", "--no-registry-cache"]],
@@ -221,7 +212,7 @@ async function main(): Promise<void> {
   const jobs = mkdtempSync(join(tmpdir(), "ib-builders-jobs-"));
   try {
     for (const part of ["science", "compat", "image-builder.json"]) cpSync(join(PROJECT_ROOT, part), join(examples, part), { recursive: true });
-    gitRepo(examples, "examples");
+    commitAll(examples, "examples");
     generateRepo(jobs, { ...DEFAULT_JOBS_OPTIONS, base: BASE }, `sleep ${DEFAULT_JOBS_OPTIONS.seconds}`);
     out.push(
       `Median (the lower of an even count; min–max) of ${rounds} rounds; engine ${version.Version} (API ${version.ApiVersion}), ${cpus().length} cores; 1-minute load at each measurement's start in the last column.`,

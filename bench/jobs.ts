@@ -19,14 +19,14 @@
 // Standalone it prints the markdown (`--write` puts it into BENCH.md's jobs-bench section instead);
 // `npm run bench` runs it too. DOCKER_HOST must name the engine, and the base image (IB_BENCH_BASE,
 // default busybox:stable) must be in it. BENCH.md's "Jobs" section describes the method.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import {
-  CLI, PROJECT_ROOT, childEnv, fileWriter, haveTime, logTargets, measuredLine, positiveInts, projectCommit, range, readTimed, stats, table,
+  CLI, PROJECT_ROOT, childEnv, commitAll, fileWriter, haveTime, logTargets, measuredLine, positiveInts, projectCommit, range, readTimed, stats, table,
   targetsTable, timed, writeSection, type Stats, type Target,
 } from "./report.js";
 import { packContext, DOCKERFILE_NAME } from "../src/executors/docker/context.js";
@@ -187,13 +187,7 @@ export function generateRepo(dir: string, o: JobsBenchOptions, run: string): voi
       write(`science/c${c}-${l}/Dockerfile`, `FROM ${from}\nRUN ${run}\n`);
     }
   }
-  const git = (...args: string[]) => {
-    const r = spawnSync("git", ["-c", "user.name=bench", "-c", "user.email=bench@example.invalid", ...args], { cwd: dir, encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`git ${args.join(" ")} failed: ${r.stderr}`);
-  };
-  git("init", "-q");
-  git("add", "-A");
-  git("commit", "-q", "-m", "benchmark repository");
+  commitAll(dir, "benchmark repository");
 }
 
 // ---------------------------------------------------------------------------

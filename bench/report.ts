@@ -8,6 +8,15 @@ import { fileURLToPath } from "node:url";
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", ".."); // from dist/bench
 export const CLI = join(PROJECT_ROOT, "dist", "src", "cli", "main.js");
 
+/** Commits everything under `dir` as a bench identity, making it a git repository first if it is not one. */
+export function commitAll(dir: string, message: string): void {
+  for (const args of [["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", message]]) {
+    if (args[0] === "init" && spawnSync("git", ["rev-parse"], { cwd: dir }).status === 0) continue;
+    const r = spawnSync("git", ["-c", "user.name=bench", "-c", "user.email=bench@example.invalid", ...args], { cwd: dir, encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`git ${args.join(" ")} failed: ${r.stderr}`);
+  }
+}
+
 /** Writes a benchmark repository's files under `dir`, making directories as needed. */
 export const fileWriter = (dir: string) => (path: string, text: string): void => {
   mkdirSync(dirname(join(dir, path)), { recursive: true });

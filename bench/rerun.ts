@@ -4,12 +4,12 @@
 //
 //   source /tmp/image-builder-test-engine/env.sh   # DOCKER_HOST and IB_REGISTRY of a test engine
 //   npm run build && node dist/bench/rerun.js [--chains 10] [--builder classic|buildkit]
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { CLI, table } from "./report.js";
+import { CLI, commitAll, fileWriter, table } from "./report.js";
 
 const { values } = parseArgs({ options: { chains: { type: "string", default: "10" }, builder: { type: "string", default: "auto" } } });
 const chains = Number(values.chains);
@@ -17,10 +17,7 @@ const registry = process.env.IB_REGISTRY;
 if (!process.env.DOCKER_HOST || !registry) throw new Error("needs a test engine: source STATE/env.sh (DOCKER_HOST, IB_REGISTRY)");
 
 const root = mkdtempSync(join(tmpdir(), "ib-bench-rerun-"));
-const write = (path: string, text: string) => {
-  mkdirSync(join(root, path, ".."), { recursive: true });
-  writeFileSync(join(root, path), text);
-};
+const write = fileWriter(root);
 for (let c = 1; c <= chains; c++) {
   write(`science/f${c}-a/sciserver-image.json`, JSON.stringify({ image: `f${c}`, version: "1.0", target: `f${c}-a` }));
   write(`science/f${c}-a/Dockerfile`, `FROM busybox:stable\nRUN echo f${c}-a > /a\n`);
@@ -30,10 +27,7 @@ for (let c = 1; c <= chains; c++) {
 write("compat/ui/sciserver-image.json", "{}");
 write("compat/ui/Dockerfile", "COPY ui.conf /etc/ui.conf\n");
 write("compat/ui/ui.conf", "ui\n");
-const git = (...args: string[]) => execFileSync("git", ["-c", "user.name=bench", "-c", "user.email=bench@example.org", ...args], { cwd: root });
-git("init", "-q", "-b", "main");
-git("add", "-A");
-git("commit", "-qm", "family");
+commitAll(root, "family");
 
 const repo = `${registry}/bench-rerun-${Date.now().toString(36)}`;
 function run(label: string): { seconds: number; statuses: Record<string, number> } {

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { LAYER_CONFIG_FILE, type RawLayerFiles } from "../core/parse/layer-config.js";
 import { REPO_CONFIG_FILE } from "../core/parse/repo-config.js";
 import { InputError } from "../core/model.js";
+import { errorCode } from "../files.js";
 
 
 /** Reused for every read; a file that does not fit is read on in further chunks. */
@@ -32,17 +33,13 @@ export function readText(path: string): string {
   }
 }
 
-function errorCode(e: unknown): string | undefined {
-  return (e as NodeJS.ErrnoException).code;
-}
-
 function readOptional(path: string, shown: string): string | undefined {
   try {
     return readText(path);
   } catch (e) {
     const code = errorCode(e);
     if (code === "ENOENT") return undefined;
-    throw new InputError(`cannot read file (${code ?? String(e)})`, shown);
+    throw new InputError(`cannot read file (${code})`, shown);
   }
 }
 
@@ -79,7 +76,7 @@ export async function readLayerFiles(root: string): Promise<RawLayerFiles[]> {
       const code = errorCode(e);
       // No such file (or `dir` is a plain file), a directory or a dangling link: not a layer.
       if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR" || code === "ELOOP") continue;
-      throw new InputError(`cannot read file (${code ?? String(e)})`, config);
+      throw new InputError(`cannot read file (${code})`, config);
     }
     const dockerfile = readOptional(`${base}${kind}/${dir}/Dockerfile`, `${kind}/${dir}/Dockerfile`);
     layers.push({ kind, dir, config: text, dockerfile });

@@ -11,12 +11,13 @@ import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
 import { formatImageReference } from "../core/parse/image-reference.js";
 import { InputError } from "../core/model.js";
-import { choosePlatform, parseJson, platformString, RegistryError, summarizeConfig, type ImageConfigJson, type RegistryClient, type RegistryImage, type RegistryManifest } from "./client.js";
+import { choosePlatform, MEDIA_TYPES, parseJson, platformString, RegistryError, summarizeConfig, type ImageConfigJson, type RegistryClient, type RegistryImage, type RegistryManifest } from "./client.js";
 
 export type ArchiveFormat = "docker-archive" | "oci";
 
 const hex = (digest: string) => digest.replace(/^sha256:/, "");
-const blobPath = (digest: string) => `blobs/sha256/${hex(digest)}`;
+/** Where a blob lives in an OCI layout (and in the docker-archive this project writes). */
+export const blobPath = (digest: string) => `blobs/sha256/${hex(digest)}`;
 
 /** Passes bytes through, hashing them; `digest()` once done. */
 function hasher(): Transform & { digest: () => string; bytes: () => number } {
@@ -76,7 +77,7 @@ export async function exportImage(client: RegistryClient, manifest: RegistryMani
       const tag = name.slice(name.lastIndexOf(":") + 1);
       const index = {
         schemaVersion: 2,
-        mediaType: "application/vnd.oci.image.index.v1+json",
+        mediaType: MEDIA_TYPES.ociIndex,
         manifests: [{
           mediaType: manifest.mediaType, digest: manifest.manifestDigest, size: manifest.bytes.length,
           annotations: { "org.opencontainers.image.ref.name": tag, "io.containerd.image.name": name },

@@ -1,7 +1,7 @@
 // The IMAGE and LAYER arguments of the registry commands (inspect, contains, export): which
 // reference an argument names, whether it names a file, which science layer `contains` asks about.
 import { InputError } from "../../core/model.js";
-import { parseImageReference } from "../../core/parse/image-reference.js";
+import { namesRegistryHost, parseImageReference } from "../../core/parse/image-reference.js";
 import { isMovingTag, parseBuildTag, type LayerQuery } from "../../core/report/published.js";
 
 /** `contains LAYER`: `sci/{target}[:{version}[-{n}-{h}]]` (`sci/` may be left out). */
@@ -32,7 +32,7 @@ export function looksLikeFile(arg: string): boolean {
  */
 export function resolveImageArgument(arg: string, repo: string | undefined): string {
   const first = arg.split("/")[0];
-  const isFull = arg.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost" || first.startsWith("["));
+  const isFull = arg.includes("/") && namesRegistryHost(first);
   if (isFull) {
     parseImageReference(arg);
     return arg;

@@ -19,6 +19,11 @@ const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
 const HOST = /^(?:\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(?::\d+)?$/;
 
+/** Whether a reference's first component names a registry host (as the docker CLI decides), not a path. */
+export function namesRegistryHost(first: string): boolean {
+  return first.includes(".") || first.includes(":") || first === "localhost" || first.startsWith("[");
+}
+
 /** Parses `ref`; a malformed one is bad input naming it. A reference without tag or digest stays so. */
 export function parseImageReference(ref: string): ImageReference {
   const bad = (why: string) => new InputError(`invalid image reference "${ref}": ${why}`);
@@ -37,7 +42,7 @@ export function parseImageReference(ref: string): ImageReference {
   const first = slash < 0 ? "" : rest.slice(0, slash);
   let registry = DOCKER_HUB;
   let path = rest;
-  if (slash >= 0 && (first.includes(".") || first.includes(":") || first === "localhost" || first.startsWith("["))) {
+  if (slash >= 0 && namesRegistryHost(first)) {
     if (!HOST.test(first)) throw bad(`"${first}" is not a registry host`);
     registry = HUB_ALIASES.has(first.toLowerCase()) ? DOCKER_HUB : first.toLowerCase();
     path = rest.slice(slash + 1);

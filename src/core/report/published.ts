@@ -2,6 +2,7 @@
 // the newest build of each version, the breadcrumb labels of an image in build order, and
 // whether an image carries the newest build of a science layer.
 import { compareVersions } from "../parse/versions.js";
+import { buildtimeLabel, inputsLabel, versionLabel } from "../requests/inputs-digest.js";
 
 export interface BuildTag {
   version: string;
@@ -108,7 +109,7 @@ export function readBreadcrumbs(labels: Record<string, string>, history: { creat
     science.set(m[1], crumb);
   }
   const crumbs = [...science.values()].filter((c) => c.value);
-  const step = (c: ScienceCrumb) => history.findIndex((h) => h.createdBy?.includes(`org.sciserver.science.${c.target}.version`) ?? false);
+  const step = (c: ScienceCrumb) => history.findIndex((h) => h.createdBy?.includes(versionLabel("science", c.target)) ?? false);
   const position = new Map(crumbs.map((c) => [c.target, step(c)]));
   const allInHistory = crumbs.every((c) => position.get(c.target)! >= 0);
   crumbs.sort((a, b) => {
@@ -119,15 +120,15 @@ export function readBreadcrumbs(labels: Record<string, string>, history: { creat
     return (a.buildtime ?? 0) - (b.buildtime ?? 0) || a.target.localeCompare(b.target);
   });
   let compat: CompatCrumb | undefined;
-  const compatValue = labels["org.sciserver.compat.version"];
+  const compatValue = labels[versionLabel("compat", "")];
   if (compatValue) {
     const colon = compatValue.lastIndexOf(":");
     compat = {
       image: colon > 0 ? compatValue.slice(0, colon) : compatValue,
       value: compatValue,
       build: colon > 0 ? parseBuildTag(compatValue.slice(colon + 1)) : undefined,
-      buildtime: epoch(labels["org.sciserver.compat.buildtime"]),
-      inputs: labels["org.sciserver.compat.inputs"],
+      buildtime: epoch(labels[buildtimeLabel("compat", "")]),
+      inputs: labels[inputsLabel("compat", "")],
     };
   }
   return { science: crumbs, compat, order: allInHistory ? "history" : "buildtime" };

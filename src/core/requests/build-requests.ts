@@ -1,6 +1,6 @@
 // Rule 7 and 8: the names, labels and Dockerfiles of science and compat builds, as build requests.
 import { rewriteImageRefs } from "../parse/dockerfile/index.js";
-import { buildtimeLabel, dockerfileForInputs, inputsDigest, inputsLabel } from "./inputs-digest.js";
+import { buildtimeLabel, dockerfileForInputs, inputsDigest, inputsLabel, versionLabel } from "./inputs-digest.js";
 import type { BuildKind, BuildRequest, CompatLayer, PlanOptions, RequestInputs, ScienceLayer } from "../model.js";
 
 export interface Naming {
@@ -45,7 +45,7 @@ export function scienceRequest(n: Naming, layer: ScienceLayer, refs: Record<stri
   const base = `${n.repo}/sci/${layer.target}`;
   const tags = [`${base}:${layer.version}`, `${base}:${layer.version}-${n.buildSuffix}`];
   const labels = {
-    [`org.sciserver.science.${layer.target}.version`]: `${layer.version}-${n.buildSuffix}`,
+    [versionLabel("science", layer.target)]: `${layer.version}-${n.buildSuffix}`,
     [buildtimeLabel("science", layer.target)]: n.buildTime,
   };
   const buildArgs = { ...n.buildArgs };
@@ -94,7 +94,7 @@ export function compatRequest(
   const base = `${n.repo}/rel/${layer.image}`;
   const tags = [`${base}:${layer.version}`, `${base}:${layer.version}-${n.buildSuffix}`];
   const labels = {
-    "org.sciserver.compat.version": full,
+    [versionLabel("compat", layer.target)]: full,
     [buildtimeLabel("compat", layer.target)]: n.buildTime,
   };
   const parts = [

@@ -6,6 +6,7 @@
 // names them). Equal digests mean an image can be reused instead of rebuilt.
 import { createHash } from "node:crypto";
 import { overlayContexts } from "./context-overlay.js";
+import { sciReference } from "../parse/image-reference.js";
 import type { BuildKind, BuildRequest, ContextFile, Plan, PlannedBuild, RequestInputs } from "../model.js";
 
 const sha256 = (text: string) => `sha256:${createHash("sha256").update(text).digest("hex")}`;
@@ -43,6 +44,11 @@ export function inputsDigest(kind: BuildKind, dockerfile: string, buildArgs: Rec
     context: inputs.context,
     parents: sorted(inputs.parents),
   }));
+}
+
+/** The label that records a layer's `{version}-{n}-{h}` (science) or `image:{version}-{n}-{h}` (compat). */
+export function versionLabel(kind: BuildKind, target: string): string {
+  return kind === "science" ? `org.sciserver.science.${target}.version` : "org.sciserver.compat.version";
 }
 
 /** The label that says when an image was built (epoch seconds); the executor sets it as it builds. */
@@ -100,8 +106,8 @@ export function inputsMismatch(
   const own = labels[inputsLabel(build.kind, build.target)];
   if (own !== build.request.inputsDigest) return `inputs ${own ?? "(none recorded)"}`;
   for (const [ref, digest] of Object.entries(build.request.inputs?.parents ?? {})) {
-    const parent = ref.slice("sci/".length, ref.lastIndexOf(":"));
-    const found = labels[inputsLabel("science", parent)];
+    // keys are `sci/{target}:{version}`, as the planner writes them
+    const found = labels[inputsLabel("science", sciReference(ref)!.target)];
     if (found !== undefined && found !== digest) return `inputs ${own}, but built on a ${ref} with inputs ${found} (this checkout's: ${digest})`;
   }
   return undefined;

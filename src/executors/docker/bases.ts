@@ -27,8 +27,9 @@ export async function prepareBases(
   /** Base reference -> the image id it was found at: builds are pinned to it (see pinParents). */
   const pins: Record<string, string> = {};
   const expected = expectedBaseInputs(plan);
-  const pin = async (ref: string, image: string) => {
-    const info = await docker.getImage(image).inspect();
+  /** `inspected`: the image's inspect, when the caller has it already. */
+  const pin = async (ref: string, image: string, inspected?: Dockerode.ImageInspectInfo) => {
+    const info = inspected ?? await docker.getImage(image).inspect();
     // The image under the tag must be this checkout's layer: another commit's build of it (a
     // branch that pushed the moving tag meanwhile) would make the children something no
     // commit describes.
@@ -77,8 +78,9 @@ export async function prepareBases(
       continue;
     }
     if (!failure.notFound) throw cannotPull("base image", ref, failure.message);
-    if (await hasImage(docker, ref)) {
-      await pin(ref, ref);
+    const own = await docker.getImage(ref).inspect().catch(() => undefined);
+    if (own) {
+      await pin(ref, ref, own);
       s.out.write(`[base] ${ref}: not in the registry (${failure.message}); using the engine's own copy\n`);
     } else {
       throw new InputError(`base image ${ref} is neither in the registry nor in the engine (${failure.message}); build it first (e.g. --include its directory)`);
@@ -87,14 +89,6 @@ export async function prepareBases(
   return pins;
 }
 
-async function hasImage(docker: Dockerode, ref: string): Promise<boolean> {
-  try {
-    await docker.getImage(ref).inspect();
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The registry has no such image: the engine's 404, unless it is a refusal in disguise. The

@@ -5,7 +5,7 @@
 import type Dockerode from "dockerode";
 import { createReadStream } from "node:fs";
 import tar from "tar-stream";
-import { readArchive, type ArchiveImage } from "../../registry/archive.js";
+import { blobPath, readArchive, type ArchiveImage } from "../../registry/archive.js";
 
 /** The names loaded (`RepoTags`), per file. */
 export async function loadBaseArchives(docker: Dockerode, files: string[]): Promise<{ file: string; image: string }[]> {
@@ -36,8 +36,7 @@ function asDockerArchive(file: string, image: ArchiveImage): NodeJS.ReadableStre
     body.pipe(pack.entry(header, next) as unknown as NodeJS.WritableStream);
   });
   extract.on("finish", () => {
-    const blob = (d: string) => `blobs/sha256/${d.replace(/^sha256:/, "")}`;
-    const manifest = [{ Config: blob(image.configDigest), RepoTags: image.reference.includes("/") ? [image.reference] : [], Layers: image.layers.map((l) => blob(l.digest)) }];
+    const manifest = [{ Config: blobPath(image.configDigest), RepoTags: image.reference.includes("/") ? [image.reference] : [], Layers: image.layers.map((l) => blobPath(l.digest)) }];
     pack.entry({ name: "manifest.json" }, JSON.stringify(manifest));
     pack.finalize();
   });
