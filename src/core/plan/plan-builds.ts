@@ -5,7 +5,7 @@ import { compatRequest, naming, scienceRequest, type Naming } from "../requests/
 import { determineBuilds, type BuildSelection } from "./determine-builds.js";
 import { contextDigest } from "../requests/inputs-digest.js";
 import { groupIntoWaves } from "./waves.js";
-import type { BuildRequest, ContextFile, Plan, PlanOptions, PlannedBuild, RepoSnapshot, RequestInputs, ScienceLayer } from "../model.js";
+import type { ContextFile, Plan, PlanOptions, PlannedBuild, RepoSnapshot, RequestInputs, RequestWithInputs, ScienceLayer } from "../model.js";
 
 export function planBuilds(snapshot: RepoSnapshot, options: PlanOptions): Plan {
   return planFromAnalysis(snapshot, analyzeRepository(snapshot, options.buildArgs), options);
@@ -107,10 +107,10 @@ const NO_CONTEXTS = { get: (): ContextFile[] => [] };
 /** Science requests by target, made on first use: a child's inputs need its parents' digests. */
 function scienceRequests(
   n: Naming, byTarget: Map<string, ScienceLayer>, analysis: RepositoryAnalysis, contexts: { get(dir: string): ContextFile[] | undefined },
-): (target: string) => BuildRequest {
-  const made = new Map<string, BuildRequest>();
+): (target: string) => RequestWithInputs {
+  const made = new Map<string, RequestWithInputs>();
   const position = new Map(analysis.order.map((t, i) => [t, i]));
-  const make = (target: string): BuildRequest => {
+  const make = (target: string): RequestWithInputs => {
     const layer = byTarget.get(target)!;
     const deps = analysis.deps.get(target)!;
     const parents: Record<string, string> = {};

@@ -86,7 +86,6 @@ export function withBuildArgs(plan: Plan, buildArgs: Record<string, string>): Pl
         inputs,
         inputsDigest: digest,
         labels: { ...r.labels, [label]: digest },
-        command: r.command.map((c) => c.split(r.inputsDigest).join(digest)),
       },
     };
   });
