@@ -1,7 +1,7 @@
 // The shell around the planner: gathers plain data (files, git, config), then calls the pure core.
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { determineChanges, layerDirOf, normalizeLayerDir } from "../core/plan/changes.js";
+import { determineChanges, layerDirOf, normalizeLayerDir, uncommittedWarning } from "../core/plan/changes.js";
 import { checkImageNames, LAYER_CONFIG_FILE, readLayers } from "../core/parse/layer-config.js";
 import { analyzeRepository, type RepositoryAnalysis } from "../core/plan/analyze-repository.js";
 import { contextDirsFor, planBuilds, planFromAnalysis } from "../core/plan/plan-builds.js";
@@ -141,11 +141,8 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
   const plan = planFromAnalysis(snapshot, analysis, { ...planOptions, changes, contexts }, selection);
   if (!(isRange && !selected)) {
     // Counted as changes (or built anyway with --all, --include), but tagged as HEAD's commit.
-    const built = [...new Set(plan.builds.flatMap((b) => b.request.contexts))];
-    const dirty = built.filter((dir) => uncommitted.some((p) => p === dir || p.startsWith(`${dir}/`))).sort();
-    if (dirty.length > 0) {
-      warnings.push(`uncommitted changes are built as they are in the checkout, but tagged ${gitInfo.buildNumber}-${gitInfo.shortCommit} as if committed: ${dirty.join(", ")}`);
-    }
+    const dirty = uncommittedWarning(plan.builds, uncommitted, `${gitInfo.buildNumber}-${gitInfo.shortCommit}`);
+    if (dirty) warnings.push(dirty);
   }
   return { plan, snapshot, changes, git: gitInfo, location, analysis, warnings };
 }

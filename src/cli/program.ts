@@ -213,6 +213,29 @@ async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltPare
   return code;
 }
 
+/**
+ * `run PLAN`: the checkout must send what the plan's inputs digests describe, since each image is
+ * labelled with its request's digest and later runs reuse it on that label. Refuses (bad input,
+ * before anything is built) a plan whose requests the checkout's files, or the run's build
+ * arguments, do not make; returns the warning about uncommitted changes the default command gives.
+ */
+async function checkCheckout(plan: Plan, root: string, head: { prefix: string; shortCommit: string }, file: string): Promise<string[]> {
+  const [{ readContextListings }, { checkoutMismatches }, { uncommittedWarning }, { worktreeStatus }] = await Promise.all([
+    import("../read/context-files.js"), import("../core/requests/plan-inputs.js"), import("../core/plan/changes.js"), import("../read/git.js"),
+  ]);
+  const dirs = [...new Set(plan.builds.flatMap((b) => b.request.contexts))];
+  const problems = checkoutMismatches(plan, readContextListings(root, dirs));
+  if (problems.length > 0) {
+    throw new InputError(
+      `the checkout does not make the inputs this plan labels its images with, so nothing is built: ${problems.join("; ")} (make the plan again from this checkout, or run it on the files it was made from)`,
+      file,
+    );
+  }
+  const status = await worktreeStatus(openGit(root), head.prefix);
+  const warning = uncommittedWarning(plan.builds, [...status.uncommitted, ...status.untracked], `${plan.buildNumber}-${head.shortCommit}`);
+  return warning ? [warning] : [];
+}
+
 /** `--secret` values, read before anything is built: a missing file or variable is bad input. */
 function readSecrets(sources: SecretSource[] = []): Map<string, Buffer> {
   const secrets = new Map<string, Buffer>();
@@ -313,6 +336,7 @@ export function buildProgram(): Command {
       const { withBuildArgs } = await import("../core/requests/inputs-digest.js");
       // Other build arguments make other images: their inputs digests say so (and reuse knows).
       const { plan, prebuiltParents } = selectBuilds(withBuildArgs(whole, o.buildArg), o.only, file);
+      printWarnings(await checkCheckout(plan, o.root, head, file));
       printLines(describePlan(plan, o.verbose));
       process.exitCode = await executeOnEngine(plan, o, prebuiltParents);
     });

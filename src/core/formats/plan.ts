@@ -58,4 +58,6 @@ export const planSchema = z.object({
   buildNumber: z.number().int().nonnegative(),
   builds: z.array(plannedBuildSchema).describe("In build order: parents before children"),
   waves: z.array(strings).describe("Build ids grouped so that each build depends only on builds of earlier waves"),
+  contextListings: z.record(z.string(), stringMap).optional()
+    .describe("Each build context directory (repository-relative) -> its entries (after .dockerignore) -> a fingerprint of type, mode and contents: names the files a checkout changed since the plan was made. Absent in older plans"),
 }).describe("An image-builder plan (image-builder plan --out)");

@@ -3,7 +3,7 @@
 import { analyzeRepository, type RepositoryAnalysis } from "./analyze-repository.js";
 import { compatRequest, naming, scienceRequest, type Naming } from "../requests/build-requests.js";
 import { determineBuilds, type BuildSelection } from "./determine-builds.js";
-import { contextDigest } from "../requests/inputs-digest.js";
+import { contextDigest, contextFingerprints } from "../requests/inputs-digest.js";
 import { groupIntoWaves } from "./waves.js";
 import type { ContextFile, Plan, PlanOptions, PlannedBuild, RepoSnapshot, RequestInputs, RequestWithInputs, ScienceLayer } from "../model.js";
 
@@ -71,7 +71,20 @@ export function planFromAnalysis(
       request: compatRequest(n, layer, layers, inputs, Object.assign({}, ...copied.map((d) => d.refs))),
     });
   }
-  return { repo: n.repo, commit: options.git.commit, buildNumber: options.git.buildNumber, builds, waves: groupIntoWaves(builds) };
+  return {
+    repo: n.repo, commit: options.git.commit, buildNumber: options.git.buildNumber, builds, waves: groupIntoWaves(builds),
+    contextListings: contextListingsOf(builds, options.contexts ?? NO_CONTEXTS),
+  };
+}
+
+/**
+ * The plan's `contextListings`: each directory the builds send, listed once (many final images
+ * share a compat layer), so that `run` can name the files a checkout changed since.
+ */
+function contextListingsOf(builds: readonly PlannedBuild[], contexts: { get(dir: string): ContextFile[] | undefined }): Record<string, Record<string, string>> {
+  const listings: Record<string, Record<string, string>> = {};
+  for (const dir of [...new Set(builds.flatMap((b) => b.request.contexts))].sort()) listings[dir] = contextFingerprints(contexts.get(dir) ?? []);
+  return listings;
 }
 
 /**
