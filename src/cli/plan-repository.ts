@@ -1,13 +1,13 @@
 // The shell around the planner: gathers plain data (files, git, config), then calls the pure core.
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { determineChanges, layerDirOf, normalizeLayerDir } from "../core/plan/changes.js";
+import { determineChanges, layerDirOf, normalizeLayerDir, uncommittedWarning } from "../core/plan/changes.js";
 import { checkImageNames, LAYER_CONFIG_FILE, readLayers } from "../core/parse/layer-config.js";
 import { analyzeRepository, type RepositoryAnalysis } from "../core/plan/analyze-repository.js";
 import { contextDirsFor, planBuilds, planFromAnalysis } from "../core/plan/plan-builds.js";
 import { determineBuilds } from "../core/plan/determine-builds.js";
 import { describeRef, parseRef } from "../core/parse/revision-range.js";
-import { checkRepo, parseRepoConfig, REPO_CONFIG_FILE } from "../core/parse/repo-config.js";
+import { parseRepoConfig, resolveRepo, type RepoLocation } from "../core/parse/repo-config.js";
 import { InputError, type ChangeSet, type GitInfo, type Plan, type RepoSnapshot } from "../core/model.js";
 import { changedPaths, commitOf, commitsOnlyIn, openGit, readGitInfo, untrackedLayerDirs, worktreeStatus } from "../read/git.js";
 import { readContextListings } from "../read/context-files.js";
@@ -35,6 +35,8 @@ export interface RepositoryPlan {
   snapshot: RepoSnapshot;
   changes: ChangeSet;
   git: GitInfo;
+  /** The registry location and where it came from (--repo, image-builder.json, the default). */
+  location: RepoLocation;
   /** The layers' dependencies, final images and includes; absent when the layers were not read. */
   analysis?: RepositoryAnalysis;
   /** Things the user should know that do not stop the plan, one line each. */
@@ -118,16 +120,14 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
   // Untracked files are changes with --untracked (unless a range is planned).
   if (flags.untracked && !isRange && !selected) paths.push(...status.untracked);
   const config = parseRepoConfig(configText);
-  const repo = flags.repo !== undefined ? checkRepo(flags.repo, "--repo") : config.repo;
-  if (repo === undefined) {
-    throw new InputError(`no registry location: pass --repo or set "repo" in ${REPO_CONFIG_FILE}`);
-  }
+  const location = resolveRepo(flags.repo, config);
+  const { repo } = location;
   const why = flags.ref === undefined && gitInfo.buildNumber === 1 ? "new in the repository's first commit" : describeRef(refSpec);
   const planOptions = { repo, git: gitInfo, buildTime: flags.buildTime ?? Math.floor(Date.now() / 1000), buildArgs: flags.buildArgs };
   if (options.skipUnchanged && !selected && !paths.some((p) => p.startsWith("science/") || p.startsWith("compat/"))) {
     const changes: ChangeSet = { all: false, science: [], compat: [], why };
     const snapshot: RepoSnapshot = { science: [], compat: [] };
-    return { plan: planBuilds(snapshot, { ...planOptions, changes }), snapshot, changes, git: gitInfo, warnings };
+    return { plan: planBuilds(snapshot, { ...planOptions, changes }), snapshot, changes, git: gitInfo, location, warnings };
   }
   const raw = (await readLayerFiles(root)).filter((r) => !hidden.has(`${r.kind}/${r.dir}`));
   const snapshot = readLayers(raw);
@@ -141,13 +141,10 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
   const plan = planFromAnalysis(snapshot, analysis, { ...planOptions, changes, contexts }, selection);
   if (!(isRange && !selected)) {
     // Counted as changes (or built anyway with --all, --include), but tagged as HEAD's commit.
-    const built = [...new Set(plan.builds.flatMap((b) => b.request.contexts))];
-    const dirty = built.filter((dir) => uncommitted.some((p) => p === dir || p.startsWith(`${dir}/`))).sort();
-    if (dirty.length > 0) {
-      warnings.push(`uncommitted changes are built as they are in the checkout, but tagged ${gitInfo.buildNumber}-${gitInfo.shortCommit} as if committed: ${dirty.join(", ")}`);
-    }
+    const dirty = uncommittedWarning(plan.builds, uncommitted, `${gitInfo.buildNumber}-${gitInfo.shortCommit}`);
+    if (dirty) warnings.push(dirty);
   }
-  return { plan, snapshot, changes, git: gitInfo, analysis, warnings };
+  return { plan, snapshot, changes, git: gitInfo, location, analysis, warnings };
 }
 
 const isDirectory = (root: string, p: string) => statSync(join(root, p), { throwIfNoEntry: false })?.isDirectory() ?? false;

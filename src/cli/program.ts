@@ -10,6 +10,7 @@ import type { BuildResult } from "../core/model.js";
 import type { PrebuiltParent } from "../core/plan/select-builds.js";
 import { InputError, type Plan } from "../core/model.js";
 import { parseSecretFlag, type SecretSource } from "../core/parse/secret-flag.js";
+import { DEFAULT_REPO, describeRepoLocation } from "../core/parse/repo-config.js";
 import { openGit, readGitInfo } from "../read/git.js";
 import { planRepository, type PlanFlags } from "./plan-repository.js";
 import { checkOutputDir, checkOutputFile, writeOutputFile } from "./output-paths.js";
@@ -63,7 +64,7 @@ const verbose = (cmd: Command) =>
 /** Options of every command that plans. */
 function addPlanOptions(cmd: Command): Command {
   return verbose(cmd)
-    .option("--repo <location>", "registry location for tags and bases (default: \"repo\" in image-builder.json)")
+    .option("--repo <location>", `registry location for tags and bases (default: "repo" in image-builder.json, else ${DEFAULT_REPO})`)
     .option("--ref <revision>", "compare the working tree with this revision, or plan a range A..B (default: HEAD^)")
     .addOption(rootOption())
     .option("--include <dirs...>", "plan exactly these layer directories (science/NAME, compat/NAME), whatever git says", [])
@@ -212,6 +213,29 @@ async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltPare
   return code;
 }
 
+/**
+ * `run PLAN`: the checkout must send what the plan's inputs digests describe, since each image is
+ * labelled with its request's digest and later runs reuse it on that label. Refuses (bad input,
+ * before anything is built) a plan whose requests the checkout's files, or the run's build
+ * arguments, do not make; returns the warning about uncommitted changes the default command gives.
+ */
+async function checkCheckout(plan: Plan, root: string, head: { prefix: string; shortCommit: string }, file: string): Promise<string[]> {
+  const [{ readContextListings }, { checkoutMismatches }, { uncommittedWarning }, { worktreeStatus }] = await Promise.all([
+    import("../read/context-files.js"), import("../core/requests/plan-inputs.js"), import("../core/plan/changes.js"), import("../read/git.js"),
+  ]);
+  const dirs = [...new Set(plan.builds.flatMap((b) => b.request.contexts))];
+  const problems = checkoutMismatches(plan, readContextListings(root, dirs));
+  if (problems.length > 0) {
+    throw new InputError(
+      `the checkout does not make the inputs this plan labels its images with, so nothing is built: ${problems.join("; ")} (make the plan again from this checkout, or run it on the files it was made from)`,
+      file,
+    );
+  }
+  const status = await worktreeStatus(openGit(root), head.prefix);
+  const warning = uncommittedWarning(plan.builds, [...status.uncommitted, ...status.untracked], `${plan.buildNumber}-${head.shortCommit}`);
+  return warning ? [warning] : [];
+}
+
 /** `--secret` values, read before anything is built: a missing file or variable is bad input. */
 function readSecrets(sources: SecretSource[] = []): Map<string, Buffer> {
   const secrets = new Map<string, Buffer>();
@@ -262,7 +286,7 @@ export function buildProgram(): Command {
     // The default command takes no arguments: one is a command that does not exist.
     if (cmd.args.length > 0) throw unknownCommand(program, cmd.args[0]);
     if (!o.dryrun) checkOutputs(o, o.json ? "--json" : undefined);
-    const { plan, changes, warnings } = await planRepository(planFlags(o), { skipUnchanged: true });
+    const { plan, changes, location, warnings } = await planRepository(planFlags(o), { skipUnchanged: true });
     if (o.dryrun) {
       const unused = ENGINE_FLAGS.filter(([key]) => cmd.getOptionValueSource(key) === "cli").map(([, flag]) => flag);
       if (unused.length > 0) warnings.push(`${unused.join(", ")} ${unused.length === 1 ? "does" : "do"} nothing with --dryrun: nothing is built or pushed`);
@@ -271,6 +295,7 @@ export function buildProgram(): Command {
       warnings.push(...featureRequirements(plan.builds));
     }
     printWarnings(warnings);
+    if (o.verbose >= 1) printLines([describeRepoLocation(location)]);
     printLines(describePlan(plan, o.verbose, changes.why));
     if (o.json) process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
     if (!o.dryrun) process.exitCode = await executeOnEngine(plan, o);
@@ -283,8 +308,9 @@ export function buildProgram(): Command {
     .action(async (o: PlanCommandOptions & { out?: string; waves: boolean }) => {
       if (o.out === STDOUT && o.waves) throw new InputError("--out - and --waves both write to stdout");
       checkOutput("--out", o.out);
-      const { plan, changes, warnings } = await planRepository(planFlags(o), { skipUnchanged: true });
+      const { plan, changes, location, warnings } = await planRepository(planFlags(o), { skipUnchanged: true });
       printWarnings(warnings);
+      if (o.verbose >= 1) printLines([describeRepoLocation(location)]);
       printLines(describePlan(plan, o.verbose, changes.why));
       const json = `${JSON.stringify(plan, null, 2)}\n`;
       if (o.waves) process.stdout.write(plan.waves.map((w) => `${w.join(" ")}\n`).join(""));
@@ -310,6 +336,7 @@ export function buildProgram(): Command {
       const { withBuildArgs } = await import("../core/requests/inputs-digest.js");
       // Other build arguments make other images: their inputs digests say so (and reuse knows).
       const { plan, prebuiltParents } = selectBuilds(withBuildArgs(whole, o.buildArg), o.only, file);
+      printWarnings(await checkCheckout(plan, o.root, head, file));
       printLines(describePlan(plan, o.verbose));
       process.exitCode = await executeOnEngine(plan, o, prebuiltParents);
     });

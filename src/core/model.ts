@@ -1,5 +1,9 @@
 // Plain data shared by the pure core, the I/O shell and the executors.
 // Everything here is serializable: no functions, no class instances.
+// Type-only imports: the schemas (and zod) are loaded only where files are read or written.
+import type { z } from "zod";
+import type { buildKindSchema, buildRequestSchema, plannedBuildSchema, planSchema, requestInputsSchema } from "./formats/plan.js";
+import type { buildOutputsSchema, buildResultSchema, buildStatusSchema, resultsFileSchema, tagResultSchema } from "./formats/results.js";
 
 /** A parsed `sciserver-image.json` of a science directory, with defaults applied. */
 export interface ScienceLayer {
@@ -85,107 +89,39 @@ export interface PlanOptions {
   contexts?: ContextListings;
 }
 
+// The plan and results formats are defined once, as schemas (core/formats/), and their types are
+// inferred from them: what the code reads is what the files are checked against.
 /** What a request's inputs digest is made of, beyond the request's Dockerfile and build arguments. */
-export interface RequestInputs {
-  /** Digest of the (merged) build context. */
-  context: string;
-  /**
-   * The request's parents in this repository, as the Dockerfile names them without the registry
-   * location (`sci/{target}:{version}`) -> their inputs digest.
-   */
-  parents: Record<string, string>;
-}
+export type RequestInputs = z.infer<typeof requestInputsSchema>;
 
 /**
- * A self-contained, serializable request for one `docker build`
- * (seed 000: the "builtin" docker build request). An executor needs nothing else.
+ * A self-contained, serializable request for one `docker build` (seed 000: the "builtin" docker
+ * build request). An executor needs nothing else.
  */
-export interface BuildRequest {
-  /** `docker build` equivalent command line, for humans and for a CLI executor. */
-  command: string[];
-  /**
-   * Build context directories, repository-relative, in overlay order:
-   * a file in a later directory replaces the same path from an earlier one.
-   */
-  contexts: string[];
-  /** The full Dockerfile text to build. */
-  dockerfile: string;
-  /** Build args. */
-  buildArgs: Record<string, string>;
-  tags: string[];
-  labels: Record<string, string>;
-  /**
-   * Images of this repository's science layers that the original Dockerfile names, mapped to the
-   * image of this run's `--repo` (`{repo}/sci/{target}:{version}`); `dockerfile` already has
-   * these references rewritten. For people and audits; executors build `dockerfile` as is.
-   */
-  imageRewrites: Record<string, string>;
-  /**
-   * Digest of everything that determines the image apart from the run's own names and times
-   * (see core/requests/inputs-digest.ts); also the `…inputs` label. Equal digests: the image can be reused.
-   */
-  inputsDigest: string;
-  /** What `inputsDigest` is made of besides `dockerfile` and `buildArgs`, so it can be recomputed. */
-  inputs: RequestInputs;
-}
+export type BuildRequest = z.infer<typeof buildRequestSchema>;
 
-export type BuildKind = "science" | "compat";
+/** A request as the planner makes it: with its inputs digest (plans from before them lack it). */
+export type RequestWithInputs = BuildRequest & Required<Pick<BuildRequest, "inputsDigest" | "inputs">>;
 
-export interface PlannedBuild {
-  id: string;
-  kind: BuildKind;
-  image: string;
-  version: string;
-  target: string;
-  /** Directory (repository-relative) the build comes from. */
-  source: string;
-  reasons: string[];
-  dependsOn: string[];
-  /** For compat builds: final image names, `image:version-n-h` and `image:version`. */
-  finalImages?: string[];
-  request: BuildRequest;
-}
+export type BuildKind = z.infer<typeof buildKindSchema>;
 
-export interface Plan {
-  repo: string;
-  commit: string;
-  buildNumber: number;
-  builds: PlannedBuild[];
-  /** Build ids grouped so that each build depends only on builds of earlier waves. */
-  waves: string[][];
-}
+export type PlannedBuild = z.infer<typeof plannedBuildSchema>;
+
+export type Plan = z.infer<typeof planSchema>;
 
 // What a run did, per build, as its results file records it.
 /** `reused`: an image of the same inputs was already under the build tag, so nothing was built. */
-export type BuildStatus = "built" | "reused" | "failed" | "skipped" | "cancelled";
+export type BuildStatus = z.infer<typeof buildStatusSchema>;
 
-export interface BuildOutputs {
-  "docker-image-hash": string;
-  "docker-image-repo-tag": string[];
-  "docker-image-timestamp": string;
-  /** tag -> registry digest, after a push. */
-  "docker-image-digests"?: Record<string, string>;
-}
+export type BuildOutputs = z.infer<typeof buildOutputsSchema>;
 
 /** One tag of a build and what the registry holds under it after the run (with --push). */
-export interface TagResult {
-  tag: string;
-  pushed: boolean;
-  /** The registry's digest under the tag, when pushed (or already there, for a reused build). */
-  digest?: string;
-}
+export type TagResult = z.infer<typeof tagResultSchema>;
 
-export interface BuildResult {
-  id: string;
-  status: BuildStatus;
-  reason?: string;
-  durationMs: number;
-  /** Every tag is in the registry (with --push). */
-  pushed: boolean;
-  /** Per tag, in push order (build tag first); with --push only. */
-  tags?: TagResult[];
-  outputs?: BuildOutputs;
-}
+export type BuildResult = z.infer<typeof buildResultSchema>;
+
+/** A results file (`--results`, `merge-results`). */
+export type ResultsFile = z.infer<typeof resultsFileSchema>;
 
 /** An error in the user's input: reported as one line, exit code 2. */
 export class InputError extends Error {

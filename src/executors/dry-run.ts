@@ -1,6 +1,7 @@
 // What the default command prints about a plan, by verbosity (like the original tool: quiet but
 // for errors; -v final images and a summary; -vv why each build; -vvv the whole plan).
 import type { Plan } from "../core/model.js";
+import { dockerBuildCommand } from "../core/requests/build-requests.js";
 
 /** `why`: what the changes were looked for in ("changed since HEAD^"), as the plan's reasons say it. */
 export function describePlan(plan: Plan, verbosity: number, why?: string): string[] {
@@ -36,7 +37,7 @@ function describeBuild(b: Plan["builds"][number]): string[] {
   const r = b.request;
   return [
     `--- ${b.id} (${b.kind}, ${b.image}:${b.version}, from ${b.source})`,
-    `  command: ${r.command.map(shellQuote).join(" ")}`,
+    `  command: ${dockerBuildCommand(b).map(shellQuote).join(" ")}`,
     `  contexts: ${r.contexts.join(" + ")}`,
     ...r.tags.map((t) => `  tag: ${t}`),
     ...Object.entries(r.labels).map(([k, v]) => `  label: ${k}=${v}`),

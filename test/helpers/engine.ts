@@ -148,7 +148,7 @@ export function build(id: string, tags: string[], dockerfile: string, extra: Par
     reasons: ["test"], dependsOn: [],
     // No inputs label: a hand-made request is never taken for an earlier build and reused.
     request: {
-      command: [], contexts: ctx, dockerfile, buildArgs: {}, tags, labels: {}, imageRewrites: {},
+      contexts: ctx, dockerfile, buildArgs: {}, tags, labels: {}, imageRewrites: {},
       inputsDigest: `sha256:${randomBytes(32).toString("hex")}`, inputs: { context: "", parents: {} },
     },
     ...rest,

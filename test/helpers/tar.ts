@@ -9,11 +9,15 @@ export interface TarEntry {
   linkname?: string;
 }
 
-/** Every entry of the archive by its name as stored (directories keep their trailing "/"). */
-export async function readTar(stream: Readable | NodeJS.ReadableStream): Promise<Map<string, TarEntry>> {
+/**
+ * Every entry of the archive by its name as stored (directories keep their trailing "/").
+ * `onEntry`: told each name as it arrives, for archives that fail part of the way.
+ */
+export async function readTar(stream: Readable | NodeJS.ReadableStream, onEntry?: (name: string) => void): Promise<Map<string, TarEntry>> {
   const entries = new Map<string, TarEntry>();
   const extract = tar.extract();
   extract.on("entry", (header, body, next) => {
+    onEntry?.(header.name);
     const chunks: Buffer[] = [];
     body.on("data", (c) => chunks.push(c as Buffer));
     body.on("end", () => {

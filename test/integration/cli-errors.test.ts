@@ -2,7 +2,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { compat, makeRepo, science, type TempRepo } from "../helpers/repo.js";
 import { tempDir } from "../helpers/temp.js";
@@ -100,7 +100,7 @@ test("a no-op reads no layer files; graph still checks them all", () => {
   repo.commit();
   const noop = runCli(["-v", "--dryrun"], { cwd: repo.root });
   assert.is(noop.code, 0, noop.stderr);
-  assert.is(noop.stderr, "nothing to build: no layer changed since HEAD^\n");
+  assert.is(noop.stderr, "registry location registry.example.org/images (from image-builder.json)\nnothing to build: no layer changed since HEAD^\n");
   const quiet = runCli(["--dryrun"], { cwd: repo.root });
   assert.is(quiet.stderr, "nothing to build: no layer changed since HEAD^\n");
   expectInputError(["graph"], repo.root, /science\/a\/sciserver-image\.json: invalid JSON/);
@@ -122,6 +122,52 @@ test("when the engine cannot be reached, --results records every request as canc
   assert.equal(written.results.map((x: { id: string; status: string }) => [x.id, x.status]), [["sci/a", "cancelled"], ["rel/a:1.0", "cancelled"]]);
   assert.match(written.results[0].reason, "unix:///nonexistent/docker.sock");
   rmSync(results);
+});
+
+/** `plan --all` of `repo`, changed by `edit`, written to DIR/plan.json; returns the file. */
+function editedPlan(repo: TempRepo, dir: string, edit: (plan: any) => void): string {
+  const plan = join(dir, "plan.json");
+  assert.is(runCli(["plan", "--all", "--out", plan], { cwd: repo.root }).code, 0);
+  const written = JSON.parse(readFileSync(plan, "utf8"));
+  edit(written);
+  writeFileSync(plan, JSON.stringify(written));
+  return plan;
+}
+
+test("a malformed plan or results file is one line naming the file and the field, exit 2, nothing written", () => {
+  using repo = repoWith();
+  using dir = tempDir("ib-malformed-");
+  const badPlan = editedPlan(repo, dir.path, (p) => delete p.builds[1].request.dockerfile);
+  const results = join(dir.path, "results.json");
+  // -vvv, which printed the request's fields (and crashed on a missing one), and --results, which is not written.
+  expectInputError(["run", badPlan, "-vvv", "--root", repo.root, "--results", results], dir.path,
+    /^image-builder: error: .*plan\.json: builds\[1\]\.request\.dockerfile: required$/);
+  assert.not.ok(existsSync(results));
+  const badResults = join(dir.path, "bad-results.json");
+  writeFileSync(badResults, JSON.stringify({ repo: "r", commit: "c", buildNumber: 1, results: [{ id: "sci/a", status: "built", durationMs: 1, pushed: true, tags: [{ tag: "t" }] }] }));
+  expectInputError(["merge-results", badResults], dir.path, /^image-builder: error: .*bad-results\.json: results\[0\]\.tags\[0\]\.pushed: required$/);
+});
+
+test("run -vvv prints the docker build command of the request as run: with run --build-arg, and from a plan that stored a stale one", () => {
+  using repo = repoWith();
+  using dir = tempDir("ib-command-");
+  // A plan written before the command line was derived: its stored one is not what runs.
+  let old: any;
+  const plan = editedPlan(repo, dir.path, (p) => {
+    for (const b of p.builds) b.request.command = ["docker", "build", "--tag", "stale:1", "."];
+    old = p;
+  });
+  // No engine: the plan is printed, then the run stops at the engine.
+  const r = runCli(["run", plan, "-vvv", "--root", repo.root, "--build-arg", "GREETING=hi"], { cwd: dir.path, env: { DOCKER_HOST: "unix:///nonexistent/docker.sock" } });
+  assert.is(r.code, 1, r.stderr);
+  const command = r.stderr.split("\n").find((l) => l.startsWith("  command: docker build --file science/a/Dockerfile"));
+  assert.ok(command, r.stderr);
+  assert.match(command!, " --build-arg GREETING=hi ");
+  assert.not.match(r.stderr, "stale:1");
+  // The inputs label in the command is the one the build gets: recomputed for the other argument.
+  const label = /--label org\.sciserver\.science\.a\.inputs=(sha256:\w+)/.exec(command!)![1];
+  assert.is.not(label, old.builds[0].request.inputsDigest);
+  assert.match(r.stderr, `  label: org.sciserver.science.a.inputs=${label}`);
 });
 
 test("names docker would refuse are refused when planning", () => {

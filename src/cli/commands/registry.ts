@@ -3,7 +3,7 @@ import { Command, Option } from "commander";
 import { existsSync, statSync } from "node:fs";
 import { formatBuildTag, readBreadcrumbs, type Breadcrumbs } from "../../core/report/published.js";
 import { looksLikeFile, parseLayerQuery, resolveImageArgument } from "./image-arguments.js";
-import { checkRepo, parseRepoConfig } from "../../core/parse/repo-config.js";
+import { DEFAULT_REPO, parseRepoConfig, resolveRepo } from "../../core/parse/repo-config.js";
 import { InputError } from "../../core/model.js";
 import { checkOutputFile } from "../output-paths.js";
 import { readLayerFiles, readRepoConfigText } from "../../read/repository.js";
@@ -16,10 +16,7 @@ interface RegistryOptions {
 }
 
 function repoOf(o: RegistryOptions): string {
-  if (o.repo !== undefined) return checkRepo(o.repo, "--repo");
-  const repo = parseRepoConfig(readRepoConfigText(o.root)).repo;
-  if (!repo) throw new InputError(`no registry location: pass --repo or set "repo" in image-builder.json`);
-  return repo;
+  return resolveRepo(o.repo, parseRepoConfig(readRepoConfigText(o.root))).repo;
 }
 
 async function newClient(): Promise<RegistryClient> {
@@ -43,7 +40,7 @@ async function checkoutNames(root: string): Promise<string[]> {
 
 const registryCommand = (cmd: Command) =>
   cmd
-    .option("--repo <location>", "registry location (default: \"repo\" in image-builder.json)")
+    .option("--repo <location>", `registry location (default: "repo" in image-builder.json, else ${DEFAULT_REPO})`)
     .option("--root <dir>", "repository root, for image-builder.json", ".")
     .option("--json", "print JSON on stdout", false);
 

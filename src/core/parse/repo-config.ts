@@ -26,6 +26,31 @@ export function parseRepoConfig(text: string | undefined): RepoConfig {
   return { repo: value.repo as string | undefined };
 }
 
+/**
+ * Where images go when neither `--repo` nor `image-builder.json` names a location: SciServer's
+ * production location, which the SciServer README names and the original tool defaults to.
+ */
+export const DEFAULT_REPO = "containers.repo.sciserver.org/compute-images";
+
+/** A run's registry location and where it came from, for `-v`. */
+export interface RepoLocation {
+  repo: string;
+  source: "--repo" | typeof REPO_CONFIG_FILE | "default";
+}
+
+/** `--repo` wins over `image-builder.json`, which wins over DEFAULT_REPO. */
+export function resolveRepo(flag: string | undefined, config: RepoConfig): RepoLocation {
+  if (flag !== undefined) return { repo: checkRepo(flag, "--repo"), source: "--repo" };
+  if (config.repo !== undefined) return { repo: checkRepo(config.repo, REPO_CONFIG_FILE), source: REPO_CONFIG_FILE };
+  return { repo: DEFAULT_REPO, source: "default" };
+}
+
+/** What `-v` says about the location: `registry location X (from --repo)`. */
+export function describeRepoLocation({ repo, source }: RepoLocation): string {
+  const from = source === "default" ? `the default: neither --repo nor ${REPO_CONFIG_FILE} names one` : `from ${source}`;
+  return `registry location ${repo} (${from})`;
+}
+
 /** A registry location such as `host:5000/path/to` (no tag, no scheme). */
 export function checkRepo(repo: string, where: string): string {
   const ok = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*\/?$/.test(repo);

@@ -1,7 +1,7 @@
 // Rule 5, the pure half: from the paths git reports and the user's flags to the set of changed
 // layer directories.
 import { listNames } from "./list-names.js";
-import { InputError, type ChangeSet, type RepoSnapshot } from "../model.js";
+import { InputError, type ChangeSet, type PlannedBuild, type RepoSnapshot } from "../model.js";
 
 export interface ChangeFlags {
   all: boolean;
@@ -69,4 +69,16 @@ export function determineChanges(snapshot: RepoSnapshot, paths: string[], flags:
 export function layerDirOf(path: string): string | undefined {
   const [top, name, rest] = path.split("/", 3);
   return (top === "science" || top === "compat") && name && rest !== undefined ? `${top}/${name}` : undefined;
+}
+
+/**
+ * The warning when a build context of `builds` has changes git has not committed (`uncommitted`:
+ * repository-relative paths, untracked ones included): they are built as they are, but tagged with
+ * the commit's `{n}-{h}` as if committed.
+ */
+export function uncommittedWarning(builds: readonly PlannedBuild[], uncommitted: readonly string[], buildSuffix: string): string | undefined {
+  const contexts = [...new Set(builds.flatMap((b) => b.request.contexts))];
+  const dirty = contexts.filter((dir) => uncommitted.some((p) => p === dir || p.startsWith(`${dir}/`))).sort();
+  if (dirty.length === 0) return undefined;
+  return `uncommitted changes are built as they are in the checkout, but tagged ${buildSuffix} as if committed: ${dirty.join(", ")}`;
 }

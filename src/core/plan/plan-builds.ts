@@ -3,9 +3,9 @@
 import { analyzeRepository, type RepositoryAnalysis } from "./analyze-repository.js";
 import { compatRequest, naming, scienceRequest, type Naming } from "../requests/build-requests.js";
 import { determineBuilds, type BuildSelection } from "./determine-builds.js";
-import { contextDigest } from "../requests/inputs-digest.js";
+import { contextDigest, contextFingerprints } from "../requests/inputs-digest.js";
 import { groupIntoWaves } from "./waves.js";
-import type { BuildRequest, ContextFile, Plan, PlanOptions, PlannedBuild, RepoSnapshot, RequestInputs, ScienceLayer } from "../model.js";
+import type { ContextFile, Plan, PlanOptions, PlannedBuild, RepoSnapshot, RequestInputs, RequestWithInputs, ScienceLayer } from "../model.js";
 
 export function planBuilds(snapshot: RepoSnapshot, options: PlanOptions): Plan {
   return planFromAnalysis(snapshot, analyzeRepository(snapshot, options.buildArgs), options);
@@ -71,7 +71,20 @@ export function planFromAnalysis(
       request: compatRequest(n, layer, layers, inputs, Object.assign({}, ...copied.map((d) => d.refs))),
     });
   }
-  return { repo: n.repo, commit: options.git.commit, buildNumber: options.git.buildNumber, builds, waves: groupIntoWaves(builds) };
+  return {
+    repo: n.repo, commit: options.git.commit, buildNumber: options.git.buildNumber, builds, waves: groupIntoWaves(builds),
+    contextListings: contextListingsOf(builds, options.contexts ?? NO_CONTEXTS),
+  };
+}
+
+/**
+ * The plan's `contextListings`: each directory the builds send, listed once (many final images
+ * share a compat layer), so that `run` can name the files a checkout changed since.
+ */
+function contextListingsOf(builds: readonly PlannedBuild[], contexts: { get(dir: string): ContextFile[] | undefined }): Record<string, Record<string, string>> {
+  const listings: Record<string, Record<string, string>> = {};
+  for (const dir of [...new Set(builds.flatMap((b) => b.request.contexts))].sort()) listings[dir] = contextFingerprints(contexts.get(dir) ?? []);
+  return listings;
 }
 
 /**
@@ -107,10 +120,10 @@ const NO_CONTEXTS = { get: (): ContextFile[] => [] };
 /** Science requests by target, made on first use: a child's inputs need its parents' digests. */
 function scienceRequests(
   n: Naming, byTarget: Map<string, ScienceLayer>, analysis: RepositoryAnalysis, contexts: { get(dir: string): ContextFile[] | undefined },
-): (target: string) => BuildRequest {
-  const made = new Map<string, BuildRequest>();
+): (target: string) => RequestWithInputs {
+  const made = new Map<string, RequestWithInputs>();
   const position = new Map(analysis.order.map((t, i) => [t, i]));
-  const make = (target: string): BuildRequest => {
+  const make = (target: string): RequestWithInputs => {
     const layer = byTarget.get(target)!;
     const deps = analysis.deps.get(target)!;
     const parents: Record<string, string> = {};

@@ -21,7 +21,9 @@ export function reconcilePlan(plan: Plan, published: ReadonlyMap<string, Publish
   const builds: PlannedBuild[] = plan.builds
     .filter((b) => kept.has(b.id))
     .map((b) => ({ ...b, reasons: kept.get(b.id)!, dependsOn: b.dependsOn.filter((d) => kept.has(d)) }));
-  return { ...plan, builds, waves: groupIntoWaves(builds) };
+  const used = new Set(builds.flatMap((b) => b.request.contexts));
+  const contextListings = plan.contextListings && Object.fromEntries(Object.entries(plan.contextListings).filter(([dir]) => used.has(dir)));
+  return { ...plan, builds, waves: groupIntoWaves(builds), contextListings };
 }
 
 function stale(b: PlannedBuild, p: PublishedImage | undefined): string | undefined {

@@ -1,14 +1,11 @@
 // Recorded outputs of a run (seed 000's output_properties), written by `--results FILE`, and the
 // merge of several runs' results (agents that each ran part of one plan).
 import { parseJsonFile } from "../parse/json-with-comments.js";
-import { InputError, type BuildResult, type BuildStatus, type Plan } from "../model.js";
+import { resultsFileSchema } from "../formats/results.js";
+import { validateFile } from "../formats/validate.js";
+import { InputError, type BuildResult, type BuildStatus, type Plan, type ResultsFile } from "../model.js";
 
-export interface ResultsFile {
-  repo: string;
-  commit: string;
-  buildNumber: number;
-  results: BuildResult[];
-}
+export type { ResultsFile };
 
 export function resultsFile(plan: Plan, results: BuildResult[]): ResultsFile {
   return { repo: plan.repo, commit: plan.commit, buildNumber: plan.buildNumber, results };
@@ -38,24 +35,7 @@ export function mergeResults(inputs: { file: string; results: ResultsFile }[]): 
   return { ...first.results, results: [...byId.values()] };
 }
 
+/** A results file, checked against its schema (core/formats/results.ts); unknown fields are kept. */
 export function parseResultsFile(text: string, file: string): ResultsFile {
-  const value = parseJsonFile(text, file);
-  const v = value as ResultsFile;
-  if (!v || typeof v !== "object" || typeof v.commit !== "string" || typeof v.repo !== "string"
-    || typeof v.buildNumber !== "number" || !Array.isArray(v.results)) {
-    throw new InputError("not an image-builder results file (expected repo, commit, buildNumber and results)", file);
-  }
-  v.results.forEach((r, i) => {
-    const problem = resultProblem(r);
-    if (problem) throw new InputError(`results[${i}]: ${problem}`, file);
-  });
-  return v;
-}
-
-function resultProblem(r: BuildResult): string | undefined {
-  if (!r || typeof r !== "object" || Array.isArray(r)) return "not an object";
-  if (typeof r.id !== "string" || r.id === "") return "no build id";
-  if (!Object.hasOwn(RANK, r.status)) return `${r.id}: unknown status ${JSON.stringify(r.status)} (expected ${Object.keys(RANK).join(", ")})`;
-  if (typeof r.pushed !== "boolean") return `${r.id}: "pushed" is not true or false`;
-  return undefined;
+  return validateFile(resultsFileSchema, parseJsonFile(text, file), file, "an image-builder results file");
 }

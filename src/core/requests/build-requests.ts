@@ -1,7 +1,7 @@
 // Rule 7 and 8: the names, labels and Dockerfiles of science and compat builds, as build requests.
 import { rewriteImageRefs } from "../parse/dockerfile/index.js";
 import { buildtimeLabel, dockerfileForInputs, inputsDigest, inputsLabel, versionLabel } from "./inputs-digest.js";
-import type { BuildKind, BuildRequest, CompatLayer, PlanOptions, RequestInputs, ScienceLayer } from "../model.js";
+import type { BuildKind, BuildRequest, CompatLayer, PlannedBuild, PlanOptions, RequestInputs, RequestWithInputs, ScienceLayer } from "../model.js";
 
 export interface Naming {
   repo: string;
@@ -24,7 +24,15 @@ export function scienceImage(n: Naming, layer: Pick<ScienceLayer, "target" | "ve
   return `${n.repo}/sci/${layer.target}:${layer.version}`;
 }
 
-function dockerBuildCommand(file: string, context: string, r: Pick<BuildRequest, "tags" | "labels" | "buildArgs">): string[] {
+/**
+ * The `docker build` command line of a planned build, for people reading a plan (`-vvv`): derived
+ * from the request, so it always says what the request says (plans once stored it, and
+ * `run --build-arg` left it stale). It names the layer's own Dockerfile and, for a compat build,
+ * the contexts joined with `+`: not meant to be pasted into a shell.
+ */
+export function dockerBuildCommand(build: Pick<PlannedBuild, "kind" | "source" | "request">): string[] {
+  const r = build.request;
+  const [file, context] = build.kind === "science" ? [`${build.source}/Dockerfile`, build.source] : ["-", r.contexts.join("+")];
   return [
     "docker", "build", "--file", file,
     ...r.tags.flatMap((t) => ["--tag", t]),
@@ -39,7 +47,7 @@ function dockerBuildCommand(file: string, context: string, r: Pick<BuildRequest,
  * They are pointed at this run's repo, whatever registry the Dockerfile spells, so that `--repo`
  * to a test registry never reads from production.
  */
-export function scienceRequest(n: Naming, layer: ScienceLayer, refs: Record<string, string>, inputs: RequestInputs): BuildRequest {
+export function scienceRequest(n: Naming, layer: ScienceLayer, refs: Record<string, string>, inputs: RequestInputs): RequestWithInputs {
   const imageRewrites: Record<string, string> = {};
   for (const [ref, tag] of Object.entries(refs)) imageRewrites[ref] = `${n.repo}/sci/${tag}`;
   const base = `${n.repo}/sci/${layer.target}`;
@@ -51,7 +59,6 @@ export function scienceRequest(n: Naming, layer: ScienceLayer, refs: Record<stri
   const buildArgs = { ...n.buildArgs };
   const dockerfile = rewriteImageRefs(layer.dockerfile, imageRewrites, n.buildArgs);
   return withInputs(n, { kind: "science", image: layer.image, version: layer.version, target: layer.target }, {
-    command: dockerBuildCommand(`${layer.path}/Dockerfile`, layer.path, { tags, labels, buildArgs }),
     contexts: [layer.path],
     dockerfile,
     buildArgs,
@@ -67,13 +74,11 @@ export function withInputs(
   build: { kind: BuildKind; image: string; version: string; target: string; finalImages?: string[] },
   request: Omit<BuildRequest, "inputsDigest" | "inputs">,
   inputs: RequestInputs,
-): BuildRequest {
+): RequestWithInputs {
   const digest = inputsDigest(build.kind, dockerfileForInputs({ ...build, request }, n.repo), request.buildArgs, inputs);
-  const command = request.command.slice(0, -1);
   const label = inputsLabel(build.kind, build.target);
   return {
     ...request,
-    command: [...command, "--label", `${label}=${digest}`, request.command[request.command.length - 1]],
     labels: { ...request.labels, [label]: digest },
     inputsDigest: digest,
     inputs,
@@ -87,7 +92,7 @@ export function withInputs(
  */
 export function compatRequest(
   n: Naming, layer: ScienceLayer, compatLayers: CompatLayer[], inputs: RequestInputs, refs: Record<string, string> = {},
-): BuildRequest {
+): RequestWithInputs {
   const imageRewrites: Record<string, string> = {};
   for (const [ref, tag] of Object.entries(refs)) imageRewrites[ref] = `${n.repo}/sci/${tag}`;
   const full = `${layer.image}:${layer.version}-${n.buildSuffix}`;
@@ -109,7 +114,6 @@ export function compatRequest(
   const contexts = compatLayers.map((c) => c.path);
   const finalImages = [full, `${layer.image}:${layer.version}`];
   return withInputs(n, { kind: "compat", image: layer.image, version: layer.version, target: layer.target, finalImages }, {
-    command: dockerBuildCommand("-", contexts.join("+"), { tags, labels, buildArgs }),
     contexts,
     dockerfile: rewriteImageRefs(parts.join("\n"), imageRewrites, n.buildArgs),
     buildArgs,

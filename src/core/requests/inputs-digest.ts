@@ -13,13 +13,33 @@ const sha256 = (text: string) => `sha256:${createHash("sha256").update(text).dig
 
 /** Digest of the merged context of `dirs` (overlay order). A directory without a listing is an error. */
 export function contextDigest(dirs: string[], listings: { get(dir: string): ContextFile[] | undefined }): string {
-  const merged = overlayContexts(dirs.map((d) => {
+  return mergedContextDigest(overlayContexts(dirs.map((d) => {
     const listing = listings.get(d);
     if (!listing) throw new Error(`internal: no context listing for ${d}`);
     return listing;
-  }));
+  })));
+}
+
+/**
+ * Digest of a merged context (overlayContexts' order): what the planner digests and what the
+ * executor computes of the tar it streams, so the two are compared as equals.
+ */
+export function mergedContextDigest(merged: readonly ContextFile[]): string {
   // One line per entry; names can't hold a newline in a form that would collide (JSON-quoted).
-  return sha256(merged.map((e) => JSON.stringify([e.name, e.type, e.mode, e.sha256 ?? e.linkname ?? ""])).join("\n"));
+  return sha256(merged.map((e) => JSON.stringify([e.name, e.type, e.mode, entryContent(e)])).join("\n"));
+}
+
+const entryContent = (e: ContextFile) => e.sha256 ?? e.linkname ?? "";
+
+/**
+ * A context directory's entries as the plan lists them (`contextListings`): name -> a short
+ * fingerprint of type, mode and contents, enough to name the files a checkout has changed (the
+ * inputs digest, not this, decides whether it has). 16 hex digits keep a 10,000-layer plan small.
+ */
+export function contextFingerprints(listing: readonly ContextFile[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of listing) out[e.name] = sha256(JSON.stringify([e.type, e.mode, entryContent(e)])).slice(7, 23);
+  return out;
 }
 
 /**
@@ -86,7 +106,6 @@ export function withBuildArgs(plan: Plan, buildArgs: Record<string, string>): Pl
         inputs,
         inputsDigest: digest,
         labels: { ...r.labels, [label]: digest },
-        command: r.command.map((c) => c.split(r.inputsDigest).join(digest)),
       },
     };
   });

@@ -6,7 +6,8 @@ import type { PlannedBuild } from "../../core/model.js";
 import { pinParents } from "../../core/execute/publishing.js";
 import { buildTag, movingTag } from "../../core/requests/tags.js";
 import { splitTag } from "../../core/parse/image-reference.js";
-import { buildtimeLabel } from "../../core/requests/inputs-digest.js";
+import { buildtimeLabel, inputsLabel } from "../../core/requests/inputs-digest.js";
+import { requestDigestProblem } from "../../core/requests/plan-inputs.js";
 import { registryCacheSources } from "../../core/requests/buildkit-cache.js";
 import type { RegistryClient } from "../../registry/client.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
@@ -62,6 +63,10 @@ export async function makeImage(
     await docker.getImage(image.imageId).tag({ repo: name, tag });
     return { image, reused: { push: d.push, registryDigest: check.registryDigest } };
   }
+  // The image is labelled with the request's inputs digest: the request must make it (issue 16, item 1).
+  const problem = requestDigestProblem(build, ctx.repo, { ...build.request.buildArgs, ...options.buildArgs });
+  if (problem) throw new Error(`refused: ${problem}, so its image would be labelled with inputs it is not built from`);
+  const labelled = build.request.labels[inputsLabel(build.kind, build.target)] !== undefined;
   const { builders, notes, unavailable } = ctx.builders;
   if (unavailable.has(build.id)) throw new Error(unavailable.get(build.id));
   if (notes.has(build.id)) out.line(notes.get(build.id)!);
@@ -81,6 +86,7 @@ export async function makeImage(
     note: out.line,
     state: out.state,
     builder: builders.get(build.id) ?? ctx.builder.builder, network: ctx.builder.network,
+    expectContext: labelled ? build.request.inputs?.context : undefined,
     buildkit: {
       inlineCache: true,
       cacheFrom: options.registryCache === false ? [] : registryCacheSources(build.request, ctx.repo, options.buildArgs),

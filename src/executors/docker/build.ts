@@ -5,10 +5,11 @@ import type { Builder } from "../../core/requests/builder-choice.js";
 import { parseDockerfile } from "../../core/parse/dockerfile/index.js";
 import type { BuildRequest } from "../../core/model.js";
 import { registryOf, type DockerCredentials, type RegistryAuth } from "../../registry/credentials.js";
-import { collectContext, DOCKERFILE_NAME, packContext } from "./context.js";
+import type { Readable } from "node:stream";
+import { collectContext, ContextChangedError, DOCKERFILE_NAME, packContext } from "./context.js";
 import { labelsInDockerfile } from "./labels.js";
 import { pullImage } from "./pull.js";
-import { startBuildkitBuild, type BuildkitOptions } from "./buildkit.js";
+import { startBuildkitBuild, type BuildkitOptions, type BuildQueryOptions } from "./buildkit.js";
 import { IMAGE_ID, pinnedIdsAsTags } from "./builder.js";
 import type { EngineRunOptions } from "./run-options.js";
 import { engineErrorMessage, messageError, readMessages, type EngineMessage } from "./messages.js";
@@ -29,6 +30,11 @@ export interface BuildOptions extends Pick<EngineRunOptions, "rootDir" | "noCach
   network?: string;
   /** BuildKit only. */
   buildkit?: BuildkitOptions;
+  /**
+   * The request's context digest, when its image is labelled with its inputs: the context as
+   * streamed must make it, else the build fails before the engine has the whole context.
+   */
+  expectContext?: string;
 }
 
 export async function buildImage(docker: Dockerode, request: BuildRequest, s: BuildOptions): Promise<BuiltImage> {
@@ -49,49 +55,54 @@ export async function buildImage(docker: Dockerode, request: BuildRequest, s: Bu
   const entries = await collectContext(s.rootDir, request.contexts);
   // BuildKit can't take an image id for a base (the classic builder can): it gets a tag instead.
   const pinned = s.builder === "buildkit" ? await pinnedIdsAsTags(docker, dockerfile, buildargs) : undefined;
-  const context = packContext(entries, pinned?.dockerfile ?? dockerfile, { dockerignore: s.builder === "classic" });
-
-  if (s.builder === "buildkit") {
-    try {
-      return await startBuildkitBuild(docker, request, context, { buildargs, labels, registryconfig }, s);
-    } finally {
-      context.destroy();
-      await pinned?.release();
-    }
+  const context = packContext(entries, pinned?.dockerfile ?? dockerfile, { dockerignore: s.builder === "classic", expectDigest: s.expectContext });
+  // The engine reports a context that stopped short as a broken upload: the reason is ours.
+  let changed: ContextChangedError | undefined;
+  context.on("error", (e) => {
+    if (e instanceof ContextChangedError) changed = e;
+  });
+  try {
+    return await buildFromContext(docker, request, context, { buildargs, labels, registryconfig }, s);
+  } catch (e) {
+    throw changed ?? e;
+  } finally {
+    context.destroy();
+    await pinned?.release();
   }
+}
+
+async function buildFromContext(
+  docker: Dockerode, request: BuildRequest, context: Readable, { buildargs, labels, registryconfig }: BuildQueryOptions, s: BuildOptions,
+): Promise<BuiltImage> {
+  if (s.builder === "buildkit") return startBuildkitBuild(docker, request, context, { buildargs, labels, registryconfig }, s);
 
   let imageId: string | undefined;
   let failure: string | undefined;
+  let stream: NodeJS.ReadableStream;
   try {
-    let stream: NodeJS.ReadableStream;
-    try {
-      stream = await docker.buildImage(context, {
-        // The API takes `t` once per tag; dockerode's types only allow one.
-        t: request.tags as unknown as string,
-        labels,
-        buildargs,
-        nocache: s.noCache,
-        pull: false,
-        dockerfile: DOCKERFILE_NAME,
-        rm: true,
-        forcerm: true,
-        registryconfig: registryconfig as Dockerode.RegistryConfig,
-        abortSignal: s.signal,
-        ...(s.network ? { networkmode: s.network } : {}),
-      });
-    } catch (e) {
-      if (s.signal.aborted) throw e;
-      throw new Error(engineErrorMessage(e));
-    }
-    await readMessages(stream, (m) => {
-      showMessage(m, s.output);
-      if (m.aux?.ID) imageId = m.aux.ID;
-      failure ??= messageError(m);
-    }, s.signal);
-  } finally {
-    // Stops reading context files if the engine stopped early (error, abort).
-    context.destroy();
+    stream = await docker.buildImage(context, {
+      // The API takes `t` once per tag; dockerode's types only allow one.
+      t: request.tags as unknown as string,
+      labels,
+      buildargs,
+      nocache: s.noCache,
+      pull: false,
+      dockerfile: DOCKERFILE_NAME,
+      rm: true,
+      forcerm: true,
+      registryconfig: registryconfig as Dockerode.RegistryConfig,
+      abortSignal: s.signal,
+      ...(s.network ? { networkmode: s.network } : {}),
+    });
+  } catch (e) {
+    if (s.signal.aborted) throw e;
+    throw new Error(engineErrorMessage(e));
   }
+  await readMessages(stream, (m) => {
+    showMessage(m, s.output);
+    if (m.aux?.ID) imageId = m.aux.ID;
+    failure ??= messageError(m);
+  }, s.signal);
   if (failure) throw new Error(failure);
   if (!imageId) throw new Error("the engine ended the build without reporting an image id");
   return builtImage(docker, imageId);

@@ -22,7 +22,7 @@ export interface BuildkitOptions {
 }
 
 /** The build query parameters build.ts works out (as the engine names them), the same for both builders. */
-interface BuildQueryOptions {
+export interface BuildQueryOptions {
   buildargs: Record<string, string>;
   labels: Record<string, string>;
   registryconfig?: Record<string, RegistryAuth>;

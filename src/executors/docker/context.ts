@@ -4,12 +4,15 @@
 // directories are merged by relative path, a later one replacing an earlier one. The tar is
 // generated while the engine reads it: file contents are streamed, never buffered whole, and
 // nothing is written to disk.
+import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { lstat } from "node:fs/promises";
 import { isAbsolute, relative, resolve, sep } from "node:path";
 import { Readable } from "node:stream";
 import tar from "tar-stream";
 import { overlayContexts } from "../../core/requests/context-overlay.js";
+import { mergedContextDigest } from "../../core/requests/inputs-digest.js";
+import type { ContextFile } from "../../core/model.js";
 import { DOCKERFILE_NAME, listContextDir, type ContextEntry } from "../../read/context-files.js";
 
 export { DOCKERFILE_NAME, type ContextEntry };
@@ -49,18 +52,29 @@ export async function collectContext(rootDir: string, contexts: string[]): Promi
  * copied by `COPY .` (as the Dockerfile is: hiding it needs the context served through a BuildKit
  * session, as the docker CLI does; see README, "Builders").
  */
-export function packContext(entries: ContextEntry[], dockerfile: string, o: { dockerignore: boolean } = { dockerignore: true }): Readable {
+export function packContext(entries: ContextEntry[], dockerfile: string, o: PackOptions = { dockerignore: true }): Readable {
   const pack = tar.pack();
   void (async () => {
+    /** Each file's sha256 as streamed: the context digest is of what the engine receives. */
+    const streamed: ContextFile[] = [];
     for (const e of entries) {
       const header = { name: e.name, mode: e.mode, mtime: e.mtime, uid: 0, gid: 0 };
       if (e.type === "directory") {
         await addEntry(pack, { ...header, type: "directory" });
+        streamed.push({ name: e.name, type: e.type, mode: e.mode });
       } else if (e.type === "symlink") {
         await addEntry(pack, { ...header, type: "symlink", linkname: e.linkname ?? "" });
+        streamed.push({ name: e.name, type: e.type, mode: e.mode, linkname: e.linkname ?? "" });
       } else {
-        await addFile(pack, { ...header, type: "file", size: e.size }, e.source);
+        const sha256 = await addFile(pack, { ...header, type: "file", size: e.size }, e.source);
+        streamed.push({ name: e.name, type: e.type, mode: e.mode, sha256 });
       }
+    }
+    // Checked before the Dockerfile and the tar's end are sent: an engine given an unfinished
+    // context builds nothing, so no image gets a label its files do not make.
+    if (o.expectDigest !== undefined) {
+      const digest = mergedContextDigest(streamed);
+      if (digest !== o.expectDigest) throw new ContextChangedError(digest, o.expectDigest);
     }
     const generated = { mode: 0o644, mtime: new Date(), uid: 0, gid: 0, type: "file" } as const;
     await addEntry(pack, { ...generated, name: DOCKERFILE_NAME }, Buffer.from(dockerfile, "utf8"));
@@ -70,17 +84,36 @@ export function packContext(entries: ContextEntry[], dockerfile: string, o: { do
   return Readable.from(pack, { objectMode: false });
 }
 
+export interface PackOptions {
+  /** See packContext: the generated `.dockerignore` is sent (the classic builder) or not (BuildKit). */
+  dockerignore: boolean;
+  /**
+   * The request's context digest (`inputs.context`): the files as streamed must make it, or the
+   * stream fails with a ContextChangedError before it is complete.
+   */
+  expectDigest?: string;
+}
+
+/** The files sent are not those the request's inputs digest (and the image's label) was made from. */
+export class ContextChangedError extends Error {
+  constructor(public readonly streamed: string, public readonly expected: string) {
+    super(`the build context's files changed since the plan was made (they make ${streamed}, the plan's inputs have ${expected}): nothing was built from them`);
+    this.name = "ContextChangedError";
+  }
+}
+
 function addEntry(pack: tar.Pack, header: TarHeader, body?: Buffer): Promise<void> {
   return new Promise((ok, fail) => pack.entry(header, body ?? "", (err) => (err ? fail(err) : ok())));
 }
 
 /**
- * Streams one file into the tar, with backpressure. tar-stream fails the entry with
- * "size mismatch" if the file changed size since it was listed.
+ * Streams one file into the tar, with backpressure; resolves to the sha256 (hex) of the bytes sent.
+ * tar-stream fails the entry with "size mismatch" if the file changed size since it was listed.
  */
-function addFile(pack: tar.Pack, header: TarHeader, source: string): Promise<void> {
+function addFile(pack: tar.Pack, header: TarHeader, source: string): Promise<string> {
   return new Promise((ok, fail) => {
-    const sink = pack.entry(header, (err) => (err ? fail(err) : ok()));
+    const hash = createHash("sha256");
+    const sink = pack.entry(header, (err) => (err ? fail(err) : ok(hash.digest("hex"))));
     // Without a listener, pipe() rethrows the sink's error and takes the process down.
     sink.on("error", fail);
     const src = createReadStream(source);
@@ -88,6 +121,7 @@ function addFile(pack: tar.Pack, header: TarHeader, source: string): Promise<voi
       sink.destroy(err);
       fail(err);
     });
+    src.on("data", (chunk) => hash.update(chunk));
     src.pipe(sink);
   });
 }

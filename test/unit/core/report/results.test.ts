@@ -20,11 +20,25 @@ test("results of several runs merge; results of another plan are refused", () =>
 test("results files are checked entry by entry", () => {
   const file = (results: unknown[]) => JSON.stringify({ repo: "r", commit: "c", buildNumber: 1, results });
   const bad = (text: string, re: RegExp) => assert.throws(() => parseResultsFile(text, "r.json"), (e: Error) => e instanceof InputError && re.test(e.message));
-  bad(file([null]), /^r\.json: results\[0\]: not an object$/);
-  bad(file([{ status: "built", pushed: true }]), /^r\.json: results\[0\]: no build id$/);
-  bad(file([{ id: "sci/a", status: "built", pushed: true }, { id: "sci/b", status: "weird", pushed: false }]), /^r\.json: results\[1\]: sci\/b: unknown status "weird"/);
-  bad(JSON.stringify({ repo: "r", commit: "c", results: [] }), /^r\.json: not an image-builder results file/);
+  bad(file([null]), /^r\.json: results\[0\]: expected an object, got null$/);
+  bad(file([{ status: "built", durationMs: 1, pushed: true }]), /^r\.json: results\[0\]\.id: required$/);
+  bad(file([{ id: "sci/a", status: "built", durationMs: 1, pushed: true }, { id: "sci/b", status: "weird", durationMs: 1, pushed: false }]),
+    /^r\.json: results\[1\]\.status: expected "built" or "reused" or "failed" or "skipped" or "cancelled", got "weird"$/);
+  bad(file([{ id: "sci/a", status: "built", durationMs: 1, pushed: "yes" }]), /^r\.json: results\[0\]\.pushed: expected true or false, got string "yes"$/);
+  bad(file([{ id: "sci/a", status: "built", durationMs: 1, pushed: true, tags: [{ tag: "t", pushed: true, digest: 7 }] }]),
+    /^r\.json: results\[0\]\.tags\[0\]\.digest: expected a string, got number 7$/);
+  bad(JSON.stringify({ repo: "r", commit: "c", results: [] }), /^r\.json: not an image-builder results file: buildNumber: required$/);
+  bad("[]", /^r\.json: not an image-builder results file: expected an object, got an array$/);
   assert.is(parseResultsFile(file([{ id: "sci/a", status: "skipped", reason: "x", durationMs: 0, pushed: false }]), "r.json").results.length, 1);
+});
+
+test("fields a newer image-builder writes are kept, and merged", () => {
+  const newer = { repo: "r", commit: "c", buildNumber: 1, producer: "image-builder 9", results: [
+    { id: "sci/a", status: "reused", durationMs: 0, pushed: true, notMoved: "{version} is newer", tags: [{ tag: "t", pushed: false, registryDigest: "sha256:1" }] },
+  ] };
+  const read = parseResultsFile(JSON.stringify(newer), "new.json");
+  assert.equal(read, newer);
+  assert.equal(mergeResults([{ file: "new.json", results: read }]), newer);
 });
 
 test.run();

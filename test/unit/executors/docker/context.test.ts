@@ -2,7 +2,9 @@ import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { collectContext, DOCKERFILE_NAME, packContext } from "../../../../src/executors/docker/context.js";
+import { collectContext, ContextChangedError, DOCKERFILE_NAME, packContext } from "../../../../src/executors/docker/context.js";
+import { contextDigest } from "../../../../src/core/requests/inputs-digest.js";
+import { readContextListings } from "../../../../src/read/context-files.js";
 import { readTar } from "../../../helpers/tar.js";
 import { tempDir, type TempDir } from "../../../helpers/temp.js";
 
@@ -96,6 +98,27 @@ test("a file that changes size while being sent fails the stream", async () => {
   const entries = await collectContext(root.path, ["g"]);
   writeFileSync(join(root.path, "g/f"), "much longer than before");
   await rejects(() => readTar(packContext(entries, "")));
+});
+
+test("the context as streamed must make the request's context digest: a file changed after planning stops the tar before the Dockerfile", async () => {
+  using root = tree({ "s/Dockerfile": "FROM busybox:stable\n", "s/data.txt": "planned", "c/extra": "x" });
+  // What the planner digests.
+  const planned = contextDigest(["s", "c"], readContextListings(root.path, ["s", "c"]));
+  const files = await readTar(packContext(await collectContext(root.path, ["s", "c"]), "FROM x\n", { dockerignore: false, expectDigest: planned }));
+  assert.equal([...files.keys()].sort(), [DOCKERFILE_NAME, "Dockerfile", "data.txt", "extra"]);
+  // Same size, other contents: only the bytes sent show it.
+  const entries = await collectContext(root.path, ["s", "c"]);
+  writeFileSync(join(root.path, "s/data.txt"), "changed");
+  let failure: unknown;
+  const received: string[] = [];
+  try {
+    await readTar(packContext(entries, "FROM x\n", { dockerignore: false, expectDigest: planned }), (name) => received.push(name));
+  } catch (e) {
+    failure = e;
+  }
+  assert.ok(failure instanceof ContextChangedError, String(failure));
+  assert.match((failure as Error).message, /the build context's files changed since the plan was made/);
+  assert.not.ok(received.includes(DOCKERFILE_NAME), "the engine never gets a Dockerfile to build");
 });
 
 test.run();
