@@ -43,7 +43,7 @@ function hasher(): Transform & { digest: () => string; bytes: () => number } {
  * stays what the registry says. `tag`: the name recorded for loading (`RepoTags`, the OCI
  * `org.opencontainers.image.ref.name`).
  */
-export async function exportImage(client: RegistryClient, manifest: RegistryManifest, file: string, format: ArchiveFormat, name: string): Promise<{ bytes: number }> {
+export async function exportImage(client: RegistryClient, manifest: RegistryManifest, file: string, format: ArchiveFormat, name: string, signal?: AbortSignal): Promise<{ bytes: number }> {
   const temp = join(dirname(file), `.${basename(file)}.${randomBytes(4).toString("hex")}.partial`);
   const pack = tar.pack();
   const out = createWriteStream(temp, { flags: "wx" });
@@ -54,18 +54,20 @@ export async function exportImage(client: RegistryClient, manifest: RegistryMani
     const add = (entryName: string, body: Buffer) =>
       new Promise<void>((resolve, reject) => pack.entry({ name: entryName, size: body.length, mtime: new Date(0) }, body, (e) => (e ? reject(e) : resolve())));
     const what = formatImageReference(manifest.ref);
-    const config = await client.getBlob(manifest.ref, manifest.config.digest);
+    const config = await client.getBlob(manifest.ref, manifest.config.digest, { signal });
     // A manifest may list a layer more than once (identical empty layers): one blob each, as
     // `docker save` writes them; manifest.json still lists the path at every position.
     const unique = [...new Map(manifest.layers.map((l) => [l.digest, l])).values()];
     for (const layer of unique) {
-      const source = await client.openBlob(manifest.ref, layer.digest);
+      const source = await client.openBlob(manifest.ref, layer.digest, { signal });
       const hash = hasher();
       const entry = pack.entry({ name: blobPath(layer.digest), size: layer.size, mtime: new Date(0) });
       try {
         await Promise.race([pipeline(source, hash, entry), written]);
       } catch (e) {
         source.destroy();
+        // Interrupted, or the registry's own error (a stalled or dropped download names itself).
+        if (signal?.aborted || e instanceof RegistryError) throw e;
         if (hash.bytes() !== layer.size) throw new RegistryError(`blob ${layer.digest} of ${what}: got ${hash.bytes()} of ${layer.size} bytes (${(e as Error).message})`);
         throw e;
       }
