@@ -159,6 +159,35 @@ test("a plain EOF on the engine's manifest PUT is retried (a PUT is idempotent):
   assert.ok(digests[ref]?.startsWith("sha256:"));
 });
 
+test("the transport sends a manifest PUT again after a dropped connection (the write path's footing)", async () => {
+  const { registry } = requireEngine();
+  const { ref, path } = await image();
+  // the image's own manifest, stored under another tag: the PUT a write path makes
+  const manifest = Buffer.from(await (await fetch(`http://${registry}/v2/${path}/rel/faults/manifests/1.0`, { headers: { accept: "application/vnd.docker.distribution.manifest.v2+json" } })).arrayBuffer());
+  let first = true;
+  await using proxy = await startFaultProxy(registry, (req) => {
+    if (!isManifestPut(req, /^copy$/) || !first) return undefined;
+    first = false;
+    return dropConnection;
+  });
+  const c = await client();
+  const req = {
+    registry: proxy.address, path: `/v2/${path}/rel/faults/manifests/copy`, method: "PUT" as const, body: manifest,
+    contentType: "application/vnd.docker.distribution.manifest.v2+json", scope: `repository:${path}/rel/faults:push,pull`, what: `manifest of ${proxy.address}/${path}/rel/faults:copy`,
+  };
+  const status = await c.transport.exchange(req, async (res) => res.status);
+  assert.is(status, 201);
+  assert.is(proxy.refused.length, 1);
+  assert.is(proxy.forwarded.filter((r) => r.startsWith("PUT ")).length, 1);
+  assert.is((await registryImage(`${ref.replace(/:1\.0$/, "")}:copy`)).digest, (await registryImage(ref)).digest);
+  // POST (an upload session) is never sent twice
+  first = true;
+  await using postProxy = await startFaultProxy(registry, (r) => (r.method === "POST" ? dropConnection : undefined));
+  const e = await rejection(c.transport.exchange({ ...req, registry: postProxy.address, method: "POST", path: `/v2/${path}/rel/faults/blobs/uploads/`, body: undefined }, async (res) => res.status));
+  assert.match(e.message, new RegExp(`registry ${postProxy.address} dropped the connection`));
+  assert.is(postProxy.refused.length, 1);
+});
+
 /** This machine's first address that is not loopback: a token realm there is "elsewhere" to the client. */
 function outsideAddress(): string {
   const found = Object.values(networkInterfaces()).flat().find((a) => a && a.family === "IPv4" && !a.internal);
