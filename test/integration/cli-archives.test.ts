@@ -1,11 +1,12 @@
 // `run --base-archive` and `inspect FILE.tar` against image files that would load something else
 // than what is checked: every image the engine would load is checked, or the file is refused.
+import { createReadStream } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { runCli } from "../helpers/cli.js";
 import { requireEngine, uniqueRepo } from "../helpers/engine.js";
-import { buildImage, dockerConfigDir } from "../helpers/registry.js";
+import { buildImage, dockerConfigDir, pushImage } from "../helpers/registry.js";
 import { makeRepo } from "../helpers/repo.js";
 import { readTarEntries, writeTar, type TarWriteEntry } from "../helpers/tar.js";
 import { tempDir } from "../helpers/temp.js";
@@ -78,6 +79,20 @@ test("an image file that would retag busybox:stable is refused, by run --base-ar
       assert.is(inspect.code, 2, `${name}: ${inspect.stdout}`);
       assert.match(inspect.stderr, problems[name]);
     }
+    // an OCI layout whose index.json names a second image besides the one exported
+    const oci = join(dir.path, "handed.oci.tar");
+    await pushImage(docker, handed);
+    const exported = runCli(["export", handed, "--format", "oci", "-o", oci], { env: { DOCKER_CONFIG: noCreds.dir } });
+    assert.is(exported.code, 0, exported.stderr);
+    const ociEntries = await readTarEntries(createReadStream(oci));
+    const index = JSON.parse(String(ociEntries.find((e) => e.name === "index.json")!.body));
+    index.manifests.push({ ...index.manifests[0], annotations: { "io.containerd.image.name": `docker.io/library/${BASE}`, "org.opencontainers.image.ref.name": "stable" } });
+    const twoImages = join(dir.path, "two-images.oci.tar");
+    await writeTar(twoImages, ociEntries.map((e) => (e.name === "index.json" ? { ...e, body: JSON.stringify(index) } : e)));
+    const refused = runCli(["run", plan, "--base-archive", twoImages], { cwd: src.root, env: { DOCKER_CONFIG: noCreds.dir } });
+    assert.is(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /two-images\.oci\.tar: index\.json names 2 images; an image file must hold one/);
+    assert.is((await docker.getImage(BASE).inspect()).Id, baseId);
     assert.not.ok(await docker.getImage(`${repo}/air/sci/child:1.0`).inspect().then(() => true, () => false), "something was built");
 
     // the engine's own docker save of the one image (repositories, layer directories) loads and is built on
