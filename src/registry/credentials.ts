@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { InputError } from "../core/model.js";
-import { maskedTexts, redact } from "../core/report/redaction.js";
+import { redactor } from "../core/report/redaction.js";
 
 /** What the Engine API takes as X-Registry-Auth (push) and per registry in X-Registry-Config. */
 export interface RegistryAuth {
@@ -51,8 +51,8 @@ function serverAddress(host: string): string {
 export class DockerCredentials {
   private readonly cache = new Map<string, Promise<RegistryAuth | undefined>>();
   private readonly secretValues = new Set<string>();
-  /** maskedTexts of secretValues, made again when a helper's answer adds one. */
-  private masked: string[] | undefined;
+  /** Hides secretValues; made again when a helper's answer adds one. */
+  private hide: ((text: string) => string) | undefined;
 
   private constructor(
     /** config.json path, for messages. */
@@ -158,13 +158,13 @@ export class DockerCredentials {
 
   /** Replaces every line of every known secret in `text` (core/report/redaction.ts). */
   redact(text: string): string {
-    this.masked ??= maskedTexts(this.secretValues);
-    return redact(text, this.masked);
+    this.hide ??= redactor(this.secretValues);
+    return this.hide(text);
   }
 
   private remember(...values: (string | undefined)[]): void {
     for (const v of values) if (v) this.secretValues.add(v);
-    this.masked = undefined;
+    this.hide = undefined;
   }
 }
 
