@@ -99,6 +99,8 @@ test("an image file that would retag busybox:stable is refused, by run --base-ar
     const good = join(dir.path, "good.tar");
     const single = await save([handed]);
     await writeTar(good, single.entries);
+    const shown = JSON.parse(runCli(["inspect", good, "--json"], { env: { DOCKER_CONFIG: noCreds.dir } }).stdout);
+    assert.equal([shown.format, shown.names], ["docker-archive", [handed]]);
     await docker.getImage(handed).remove({ force: true });
     const run = runCli(["run", plan, "--base-archive", good], { cwd: src.root, env: { DOCKER_CONFIG: noCreds.dir } });
     assert.is(run.code, 0, run.stderr);

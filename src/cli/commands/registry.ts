@@ -135,7 +135,8 @@ export function addRegistryCommands(program: Command): void {
       if (isFile || looksLikeFile(arg)) {
         if (!isFile) throw new InputError(existsSync(arg) ? "not a file" : "no such file", arg);
         const { readArchive } = await import("../../registry/archive.js");
-        const image = await readArchive(arg, { platform: o.platform });
+        // How the file is loaded is not the image's: left out.
+        const { hasManifestJson: _loading, ...image } = await readArchive(arg, { platform: o.platform });
         process.stdout.write(o.json ? inspectJson(image) : describeImage(image, arg));
         return;
       }
