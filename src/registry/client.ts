@@ -224,6 +224,101 @@ export class RegistryClient {
     return this.transport.stream(spec, (res) => expectOk(res, spec));
   }
 
+  // -------------------------------------------------------------------------------------------
+  // Writing: small blobs (configs, attestations, signatures) and manifests or indexes, with push
+  // scope. Layers are pushed by the engine.
+
+  /** Whether `ref`'s repository has the blob (HEAD). */
+  async hasBlob(ref: ImageReference, digest: string): Promise<boolean> {
+    const spec: RegistryRequest = { ...this.blobSpec(ref, digest), method: "HEAD" };
+    return this.transport.exchange(spec, async (res) => {
+      if (res.status === 404) return false;
+      await expectOk(res, spec);
+      return true;
+    });
+  }
+
+  /**
+   * Makes a blob of repository `from` (`path/name` on the same registry) one of `ref`'s
+   * repository without sending it (a cross-repository mount). False when the registry declines
+   * (it does not have it there, or will not mount): upload it then.
+   */
+  async mountBlob(ref: ImageReference, digest: string, from: string): Promise<boolean> {
+    const spec: RegistryRequest = {
+      registry: ref.registry, method: "POST", path: `/v2/${ref.repository}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`,
+      scope: `${pushScope(ref)} repository:${from}:pull`, what: `mount of blob ${digest} from ${ref.registry}/${from} into ${ref.registry}/${ref.repository}`,
+    };
+    const declined = await this.transport.exchange(spec, async (res) => {
+      if (res.status === 201) return undefined;
+      await expectOk(res, spec);
+      return { location: res.headers.get("location") };
+    });
+    // 202: an upload session instead; not used, so ended (outside the request's concurrency slot).
+    if (declined?.location) await this.endUpload(ref, declined.location, spec.what);
+    return declined === undefined;
+  }
+
+  /**
+   * Stores `bytes` as a blob of `ref`'s repository unless it has it already (a monolithic
+   * upload: POST for a session, PUT with the digest). The POST is never sent twice; the PUT is
+   * (it is idempotent), and when its reply was lost the blob is looked for before failing.
+   */
+  async putBlob(ref: ImageReference, bytes: Uint8Array): Promise<"exists" | "uploaded"> {
+    const digest = sha256(Buffer.from(bytes));
+    if (await this.hasBlob(ref, digest)) return "exists";
+    const what = `upload of blob ${digest} to ${ref.registry}/${ref.repository}`;
+    const start: RegistryRequest = { registry: ref.registry, method: "POST", path: `/v2/${ref.repository}/blobs/uploads/`, scope: pushScope(ref), what };
+    const location = await this.transport.exchange(start, async (res) => {
+      await expectOk(res, start);
+      const at = res.headers.get("location");
+      if (!at) throw new RegistryError(`${what}: registry ${ref.registry} started an upload without a Location`);
+      return at;
+    });
+    const path = this.transport.pathOn(ref.registry, location, what);
+    const finish: RegistryRequest = {
+      registry: ref.registry, method: "PUT", path: `${path}${path.includes("?") ? "&" : "?"}digest=${encodeURIComponent(digest)}`,
+      body: bytes, contentType: "application/octet-stream", scope: pushScope(ref), what,
+    };
+    try {
+      await this.transport.exchange(finish, async (res) => {
+        await expectOk(res, finish);
+        const stored = res.headers.get("docker-content-digest");
+        if (stored && stored !== digest) throw new RegistryError(`${what}: registry ${ref.registry} stored it as ${stored}`);
+      });
+    } catch (e) {
+      // A PUT sent again after a lost reply finds its session closed: the blob may be there.
+      if (!(e instanceof RegistryError) || !(await this.hasBlob(ref, digest).catch(() => false))) throw e;
+    }
+    return "uploaded";
+  }
+
+  /**
+   * Stores `bytes` (an image manifest or an index, `mediaType`) under `ref`'s tag (or digest);
+   * returns its digest. Sent again after a dropped connection: a manifest PUT is idempotent.
+   */
+  async putManifest(ref: ImageReference, bytes: Uint8Array, mediaType: string): Promise<string> {
+    const digest = sha256(Buffer.from(bytes));
+    const reference = ref.digest ?? ref.tag;
+    if (!reference) throw new InputError(`${formatImageReference(ref)}: a manifest is stored under a tag or digest`);
+    if (ref.digest && ref.digest !== digest) throw new InputError(`${formatImageReference(ref)}: the manifest's digest is ${digest}`);
+    const spec: RegistryRequest = {
+      registry: ref.registry, method: "PUT", path: `/v2/${ref.repository}/manifests/${reference}`, body: bytes, contentType: mediaType,
+      scope: pushScope(ref), what: `manifest of ${formatImageReference(ref)}`,
+    };
+    return this.transport.exchange(spec, async (res) => {
+      await expectOk(res, spec);
+      const stored = res.headers.get("docker-content-digest");
+      if (stored && stored !== digest) throw new RegistryError(`${spec.what}: registry ${ref.registry} stored it as ${stored}, not ${digest}`);
+      return digest;
+    });
+  }
+
+  /** Ends an upload session this client does not use (a declined mount); a failure to end it is left to the registry's expiry. */
+  private async endUpload(ref: ImageReference, location: string, what: string): Promise<void> {
+    const spec: RegistryRequest = { registry: ref.registry, method: "DELETE", path: this.transport.pathOn(ref.registry, location, what), scope: pushScope(ref), what };
+    await this.transport.exchange(spec, async () => undefined).catch(() => undefined);
+  }
+
   private blobSpec(ref: ImageReference, digest: string): RegistryRequest {
     return { registry: ref.registry, path: `/v2/${ref.repository}/blobs/${digest}`, scope: `repository:${ref.repository}:pull`, what: `blob ${digest} of ${ref.registry}/${ref.repository}` };
   }
@@ -304,6 +399,9 @@ export function parseJson(bytes: Buffer, what: string, fail: (message: string) =
     throw fail(`${what}: not a JSON object`);
   }
 }
+
+/** The token scope of a write to `ref`'s repository. */
+const pushScope = (ref: ImageReference) => `repository:${ref.repository}:push,pull`;
 
 async function expectOk(res: RegistryResponse, req: Pick<RegistryRequest, "what" | "registry">): Promise<void> {
   if (res.ok) return;

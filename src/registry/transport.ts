@@ -268,8 +268,9 @@ export class RegistryTransport {
       return `Basic ${Buffer.from(`${auth.username ?? ""}:${auth.password ?? ""}`).toString("base64")}`;
     }
     if (auth?.registrytoken) return `Bearer ${auth.registrytoken}`;
-    // The scope the registry asked for (when this is its answer to this request), else ours.
-    const scope = fresh?.params.scope ?? req.scope;
+    // The scope the registry asked for (when this is its answer to this request) and ours: a
+    // cross-repository mount needs pull on the other repository too, which no challenge names.
+    const scope = [...new Set(`${fresh?.params.scope ?? ""} ${req.scope}`.split(" ").filter(Boolean))].join(" ");
     const token = await this.token(req, challenge, scope, auth, fresh !== undefined);
     return `Bearer ${token}`;
   }
@@ -322,7 +323,7 @@ export class RegistryTransport {
       Object.assign(init, { method: "POST", body: form.toString(), headers: { "content-type": "application/x-www-form-urlencoded" } });
     } else {
       if (service) url.searchParams.set("service", service);
-      url.searchParams.set("scope", scope);
+      for (const one of scope.split(" ")) url.searchParams.append("scope", one);
       if ((auth?.username || auth?.password) && !refused) {
         init.headers = { authorization: `Basic ${Buffer.from(`${auth.username ?? ""}:${auth.password ?? ""}`).toString("base64")}` };
       }
@@ -358,16 +359,26 @@ export class RegistryTransport {
     return { value, expiresAt: Date.now() + (lifetime - 5) * 1000 };
   }
 
+  /**
+   * A location the registry answered with (an upload's `Location`, absolute or relative) as a
+   * path for a request to it; a location on another host is refused (credentials stay here).
+   */
+  pathOn(registry: string, location: string, what: string): string {
+    const base = registryBase(registry);
+    const url = new URL(location, base);
+    if (url.origin !== base.origin) throw new RegistryError(`${what}: registry ${registry} sent a location on another host (${url.origin}); not followed`);
+    return `${url.pathname}${url.search}`;
+  }
+
   private send(req: RegistryRequest, authorization: string | undefined, deadline: Deadline): Promise<RegistryResponse> {
-    const scheme = isLoopbackRegistry(req.registry) ? "http" : "https";
-    const host = req.registry === "docker.io" ? "registry-1.docker.io" : req.registry;
     const headers: Record<string, string> = {};
     if (req.accept) headers.accept = req.accept;
     if (req.contentType) headers["content-type"] = req.contentType;
     if (authorization) headers.authorization = authorization;
     const init: RequestInit = { method: req.method ?? "GET", headers, signal: deadline.signal };
     if (req.body) init.body = req.body as unknown as BodyInit;
-    return this.sendUrl(new URL(`${scheme}://${host}${req.path}`), init, req.registry, deadline);
+    // Joined as text: a path is never read as another host (`//host/…`).
+    return this.sendUrl(new URL(`${registryBase(req.registry).origin}${req.path}`), init, req.registry, deadline);
   }
 
   private async sendUrl(url: URL, init: RequestInit, server: string, deadline: Deadline): Promise<RegistryResponse> {
@@ -380,6 +391,13 @@ export class RegistryTransport {
       throw new RegistryError(`registry ${server} ${dropped ? "dropped the connection" : "cannot be reached"} (${url.protocol}//${url.host}): ${causeOf(e as Error)}`, undefined, dropped);
     }
   }
+}
+
+/** Where a registry is spoken to: loopback over plain HTTP (as the engine's insecure default), all else HTTPS. */
+function registryBase(registry: string): URL {
+  const scheme = isLoopbackRegistry(registry) ? "http" : "https";
+  const host = registry === "docker.io" ? "registry-1.docker.io" : registry;
+  return new URL(`${scheme}://${host}`);
 }
 
 /** A request's time limit, and Ctrl-C: one signal for fetch and its body. */
