@@ -1,13 +1,11 @@
-// A client of the Registry HTTP API v2 (the distribution spec): manifests, image configs, tags,
-// the catalog and blobs, read without an engine. It sits on the transport (transport.ts:
+// A client of the Registry HTTP API v2 (the distribution spec), without an engine: manifests,
+// image configs, tags, the catalog and blobs read; small blobs and manifests written. It sits on the transport (transport.ts:
 // authentication, retries, timeouts, size limits), as go-containerregistry's remote API sits on
 // its transport: this file says what to ask and checks what came back (digests, media types,
 // pagination), the transport how to ask.
 import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
-import {
-  formatImageReference, parseImageReference, type ImageReference,
-} from "../core/parse/image-reference.js";
+import { formatImageReference, parseImageReference, type ImageReference } from "../core/parse/image-reference.js";
 import { InputError } from "../core/model.js";
 import { nextLinkPath, Pagination } from "../core/registry/transport-rules.js";
 import type { DockerCredentials } from "./credentials.js";
