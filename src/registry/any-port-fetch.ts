@@ -26,7 +26,7 @@ async function nodeFetch(url: URL, init: RequestInit, hops: number): Promise<Res
     const req = request(url, { method, headers, signal }, resolve);
     // As fetch: a timeout rejects with the signal's reason (a TimeoutError).
     req.on("error", (e) => reject(signal?.aborted ? signal.reason : e));
-    req.end(typeof init.body === "string" ? init.body : undefined);
+    req.end(typeof init.body === "string" || init.body instanceof Uint8Array ? init.body : undefined);
   });
   const status = res.statusCode ?? 0;
   if (REDIRECTS.has(status) && res.headers.location && init.redirect !== "manual" && hops < MAX_REDIRECTS) {

@@ -11,6 +11,7 @@ import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
 import { formatImageReference } from "../core/parse/image-reference.js";
 import { InputError } from "../core/model.js";
+import { checkRepositoriesFile, dockerArchiveEntries, normalizeEntryName, requireOneImage, resolveArchiveEntries, type RawArchiveEntry } from "../core/parse/image-archive.js";
 import { choosePlatform, MEDIA_TYPES, parseJson, platformString, RegistryError, summarizeConfig, type ImageConfigJson, type RegistryClient, type RegistryImage, type RegistryManifest } from "./client.js";
 
 export type ArchiveFormat = "docker-archive" | "oci";
@@ -42,7 +43,7 @@ function hasher(): Transform & { digest: () => string; bytes: () => number } {
  * stays what the registry says. `tag`: the name recorded for loading (`RepoTags`, the OCI
  * `org.opencontainers.image.ref.name`).
  */
-export async function exportImage(client: RegistryClient, manifest: RegistryManifest, file: string, format: ArchiveFormat, name: string): Promise<{ bytes: number }> {
+export async function exportImage(client: RegistryClient, manifest: RegistryManifest, file: string, format: ArchiveFormat, name: string, signal?: AbortSignal): Promise<{ bytes: number }> {
   const temp = join(dirname(file), `.${basename(file)}.${randomBytes(4).toString("hex")}.partial`);
   const pack = tar.pack();
   const out = createWriteStream(temp, { flags: "wx" });
@@ -53,18 +54,20 @@ export async function exportImage(client: RegistryClient, manifest: RegistryMani
     const add = (entryName: string, body: Buffer) =>
       new Promise<void>((resolve, reject) => pack.entry({ name: entryName, size: body.length, mtime: new Date(0) }, body, (e) => (e ? reject(e) : resolve())));
     const what = formatImageReference(manifest.ref);
-    const config = await client.getBlob(manifest.ref, manifest.config.digest);
+    const config = await client.getBlob(manifest.ref, manifest.config.digest, { signal });
     // A manifest may list a layer more than once (identical empty layers): one blob each, as
     // `docker save` writes them; manifest.json still lists the path at every position.
     const unique = [...new Map(manifest.layers.map((l) => [l.digest, l])).values()];
     for (const layer of unique) {
-      const source = await client.openBlob(manifest.ref, layer.digest);
+      const source = await client.openBlob(manifest.ref, layer.digest, { signal });
       const hash = hasher();
       const entry = pack.entry({ name: blobPath(layer.digest), size: layer.size, mtime: new Date(0) });
       try {
         await Promise.race([pipeline(source, hash, entry), written]);
       } catch (e) {
         source.destroy();
+        // Interrupted, or the registry's own error (a stalled or dropped download names itself).
+        if (signal?.aborted || e instanceof RegistryError) throw e;
         if (hash.bytes() !== layer.size) throw new RegistryError(`blob ${layer.digest} of ${what}: got ${hash.bytes()} of ${layer.size} bytes (${(e as Error).message})`);
         throw e;
       }
@@ -103,6 +106,10 @@ export async function exportImage(client: RegistryClient, manifest: RegistryMani
 /** An image read from a tar file. */
 export interface ArchiveImage extends Omit<RegistryImage, "mediaType"> {
   format: ArchiveFormat;
+  /** Every name the engine gives the image when loading the file (manifest.json's RepoTags, index.json's annotations). */
+  names: string[];
+  /** The file has a (checked) manifest.json, which engines before Docker 25 load from. */
+  hasManifestJson: boolean;
   mediaType?: string;
 }
 
@@ -115,16 +122,32 @@ interface SeenEntry {
   body?: Buffer;
 }
 
+type OciDescriptor = { mediaType: string; digest: string; size: number; annotations?: Record<string, string>; platform?: { os?: string; architecture?: string; variant?: string } };
+type OciManifest = { mediaType?: string; manifests?: OciDescriptor[]; config?: { digest: string; size: number }; layers?: { digest: string; size: number; mediaType: string }[] };
+/** An image of the archive, checked: its config and layers are there with the right digests. */
+interface CheckedImage {
+  configDigest: string;
+  configSize: number;
+  layers: { digest: string; size: number; mediaType: string }[];
+  config: ImageConfigJson;
+}
+
 /**
- * Reads a docker-archive or OCI layout tar (either format is recognized by its files), checks
- * that every blob it names is there with the right digest, and returns the image. Problems with
- * the file are bad input naming it.
+ * Reads a docker-archive or OCI layout tar (either format is recognized by its files; `docker
+ * save` of Docker 25 and later writes both), and checks it as the engine will load it: every
+ * entry's name as the engine extracts it (no absolute names, no `..`, no name twice), every
+ * metadata file the engine loads from (`manifest.json`, `repositories`, `index.json`) naming
+ * the one image of the file, and every blob of it present with the right digest. Returns the
+ * image, with every name the engine gives it. Problems with the file are bad input naming it.
  */
 export async function readArchive(file: string, options: { platform?: string } = {}): Promise<ArchiveImage> {
   const bad = (why: string) => new InputError(why, file);
-  const entries = new Map<string, SeenEntry>();
+  const raw: RawArchiveEntry[] = [];
+  const contents: (SeenEntry | undefined)[] = [];
   const extract = tar.extract();
   extract.on("entry", (header, body, next) => {
+    const index = raw.length;
+    raw.push({ name: header.name, type: header.type ?? "file", linkname: header.linkname ?? undefined });
     const hash = createHash("sha256");
     const chunks: Buffer[] = [];
     let size = 0;
@@ -136,7 +159,7 @@ export async function readArchive(file: string, options: { platform?: string } =
     });
     body.on("end", () => {
       if (header.type === "file" || header.type === undefined) {
-        entries.set(header.name.replace(/^\.\//, ""), { digest: `sha256:${hash.digest("hex")}`, size, body: size <= METADATA_LIMIT ? Buffer.concat(chunks) : undefined });
+        contents[index] = { digest: `sha256:${hash.digest("hex")}`, size, body: size <= METADATA_LIMIT ? Buffer.concat(chunks) : undefined };
       }
       next();
     });
@@ -149,70 +172,116 @@ export async function readArchive(file: string, options: { platform?: string } =
     if (err.code === "ENOENT" || err.code === "EACCES" || err.code === "EISDIR") throw bad(`cannot read file (${err.code})`);
     throw bad(`not a complete tar archive (${err.message})`);
   }
-  if (entries.size === 0) throw bad("not a tar archive, or an empty one");
-  const json = <T>(name: string): T => {
-    const e = entries.get(name);
-    if (!e) throw bad(`${name} is missing from the archive`);
-    if (!e.body) throw bad(`${name} is too large to be image metadata`);
-    try {
-      return JSON.parse(e.body.toString("utf8")) as T;
-    } catch {
-      throw bad(`${name} is not valid JSON`);
-    }
+  if (raw.length === 0) throw bad("not a tar archive, or an empty one");
+  try {
+    return checkArchive(raw, contents, options, file);
+  } catch (e) {
+    if (e instanceof InputError && !e.file) throw bad(e.message);
+    throw e;
+  }
+}
+
+function checkArchive(raw: RawArchiveEntry[], contents: (SeenEntry | undefined)[], options: { platform?: string }, file: string): ArchiveImage {
+  // Every entry by the name the engine extracts it as; links resolved to the file they name.
+  const resolved = resolveArchiveEntries(raw);
+  const byName = new Map<string, SeenEntry>();
+  raw.forEach((r, i) => contents[i] && byName.set(normalizeEntryName(r.name), contents[i]!));
+  const entry = (name: string): SeenEntry | undefined => {
+    const target = resolved.get(name);
+    return target === undefined ? undefined : byName.get(target);
   };
-  const blob = (digest: string, what: string): SeenEntry => {
-    const e = entries.get(blobPath(digest));
-    if (!e) throw bad(`${what} ${digest} is missing from the archive`);
-    if (e.digest !== digest) throw bad(`${what} ${digest} is corrupted: its content has digest ${e.digest}`);
+  const json = (name: string): unknown => {
+    const e = entry(name);
+    if (!e) throw new InputError(`${name} is missing from the archive`);
+    return parseBody(e, name, (m) => new InputError(m));
+  };
+  const blob = (d: { digest: string; size?: number }, what: string): SeenEntry => {
+    const e = entry(blobPath(d.digest));
+    if (!e) throw new InputError(`${what} ${d.digest} is missing from the archive`);
+    if (e.digest !== d.digest) throw new InputError(`${what} ${d.digest} is corrupted: its content has digest ${e.digest}`);
+    if (d.size !== undefined && e.size !== d.size) throw new InputError(`${what} ${d.digest} has ${e.size} bytes, its descriptor says ${d.size}`);
     return e;
   };
 
-  if (entries.has("index.json") && entries.has("oci-layout")) {
-    const layout = json<{ imageLayoutVersion?: string }>("oci-layout");
-    if (!layout.imageLayoutVersion) throw bad("oci-layout has no imageLayoutVersion");
-    const index = json<{ manifests?: { mediaType: string; digest: string; size: number; annotations?: Record<string, string>; platform?: { os?: string; architecture?: string; variant?: string } }[] }>("index.json");
-    let descriptor = index.manifests?.[0];
-    if (!descriptor) throw bad("index.json names no manifest");
-    let indexDigest: string | undefined;
-    const name = descriptor.annotations?.["io.containerd.image.name"] ?? descriptor.annotations?.["org.opencontainers.image.ref.name"] ?? "";
-    let manifestBody = blob(descriptor.digest, "manifest");
-    let parsed = parseBody(manifestBody, "manifest", bad) as { mediaType?: string; manifests?: typeof index.manifests; config?: { digest: string; size: number }; layers?: { digest: string; size: number; mediaType: string }[] };
-    if (parsed.manifests) {
-      // A multi-platform image: choose as from the registry.
-      indexDigest = descriptor.digest;
-      descriptor = choosePlatform(parsed.manifests, options.platform, file) as typeof descriptor;
-      manifestBody = blob(descriptor.digest, "manifest");
-      parsed = parseBody(manifestBody, "manifest", bad) as typeof parsed;
-    }
-    if (!parsed.config || !Array.isArray(parsed.layers)) throw bad(`manifest ${descriptor.digest} has no config or layers`);
-    const config = parseBody(blob(parsed.config.digest, "config"), "config", bad) as ImageConfigJson;
-    for (const l of parsed.layers) {
-      const e = blob(l.digest, "layer");
-      if (e.size !== l.size) throw bad(`layer ${l.digest} has ${e.size} bytes, the manifest says ${l.size}`);
-    }
-    return toImage("oci", name, indexDigest ?? descriptor.digest, descriptor.digest, parsed.mediaType ?? descriptor.mediaType, parsed.config.digest, parsed.config.size, parsed.layers, config);
+  const hasManifestJson = resolved.has("manifest.json");
+  const hasIndex = resolved.has("index.json");
+  if (!hasManifestJson && resolved.has("repositories")) {
+    throw new InputError("a legacy docker-archive (repositories without manifest.json) is not supported: save the image again with Docker 1.10 or later");
   }
-  if (entries.has("manifest.json")) {
-    const manifest = json<{ Config?: string; RepoTags?: string[] | null; Layers?: string[] }[]>("manifest.json");
-    const m = Array.isArray(manifest) ? manifest[0] : undefined;
-    if (!m?.Config || !Array.isArray(m.Layers)) throw bad("manifest.json names no image (Config, Layers)");
-    const configEntry = entries.get(m.Config);
-    if (!configEntry?.body) throw bad(`config ${m.Config} is missing from the archive`);
-    const config = parseBody(configEntry, "config", bad) as ImageConfigJson;
+  if (!hasManifestJson && !hasIndex) throw new InputError("neither a docker-archive (manifest.json) nor an OCI image layout (oci-layout, index.json)");
+
+  // The docker-archive's image: what engines that read manifest.json load.
+  let docker: (CheckedImage & { names: string[] }) | undefined;
+  if (hasManifestJson) {
+    const entries = dockerArchiveEntries(json("manifest.json"));
+    requireOneImage([{ file: "manifest.json", images: entries.length }]);
+    const m = entries[0];
+    const configEntry = entry(m.config);
+    if (!configEntry) throw new InputError(`config ${m.config} is missing from the archive`);
+    // Named by its digest (`<hex>.json`, blobs/sha256/<hex>): the name must be its content's.
+    const namedConfig = /^(?:blobs\/sha256\/)?([0-9a-f]{64})(?:\.json)?$/.exec(m.config);
+    if (namedConfig && configEntry.digest !== `sha256:${namedConfig[1]}`) throw new InputError(`config ${m.config} is corrupted: its content has digest ${configEntry.digest}`);
+    const config = parseBody(configEntry, "config", (msg) => new InputError(msg)) as ImageConfigJson;
     const diffIds = config.rootfs?.diff_ids ?? [];
-    const layers = m.Layers.map((path, i) => {
-      const e = entries.get(path);
-      if (!e) throw bad(`layer ${path} is missing from the archive`);
+    const layers = m.layers.map((path, i) => {
+      const e = entry(path);
+      if (!e) throw new InputError(`layer ${path} is missing from the archive`);
       // Layers are named by their digest (blobs/sha256/…, compressed or not) or, as `docker save`
       // wrote them before Docker 25, kept uncompressed: their digest is the config's diff_id.
       const named = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(path);
-      if (named && e.digest !== `sha256:${named[1]}`) throw bad(`layer ${path} is corrupted: its content has digest ${e.digest}`);
-      if (!named && diffIds[i] && e.digest !== diffIds[i]) throw bad(`layer ${path} is corrupted: its content has digest ${e.digest}, the config says ${diffIds[i]}`);
+      if (named && e.digest !== `sha256:${named[1]}`) throw new InputError(`layer ${path} is corrupted: its content has digest ${e.digest}`);
+      if (!named && e.digest !== diffIds[i]) throw new InputError(`layer ${path} is corrupted or unchecked: its content has digest ${e.digest}, the config says ${diffIds[i] ?? "nothing"}`);
       return { digest: e.digest, size: e.size, mediaType: "" };
     });
-    return toImage("docker-archive", m.RepoTags?.[0] ?? "", undefined, undefined, undefined, configEntry.digest, configEntry.size, layers, config);
+    if (resolved.has("repositories")) checkRepositoriesFile(json("repositories"), m.repoTags);
+    docker = { configDigest: configEntry.digest, configSize: configEntry.size, layers, config, names: m.repoTags };
   }
-  throw bad("neither a docker-archive (manifest.json) nor an OCI image layout (oci-layout, index.json)");
+  if (!hasIndex) {
+    return toImage("docker-archive", docker!.names[0] ?? "", undefined, undefined, undefined, docker!.configDigest, docker!.configSize, docker!.layers, docker!.config, docker!.names, true);
+  }
+
+  // The OCI layout's image: what engines that read index.json load (every platform in it).
+  const layout = json("oci-layout") as { imageLayoutVersion?: string };
+  if (!layout.imageLayoutVersion) throw new InputError("oci-layout has no imageLayoutVersion");
+  const index = json("index.json") as { manifests?: OciDescriptor[] };
+  if (!Array.isArray(index.manifests) || index.manifests.length === 0) throw new InputError("index.json names no manifest");
+  requireOneImage([{ file: "index.json", images: index.manifests.length }]);
+  let descriptor = index.manifests[0];
+  const annotations = descriptor.annotations ?? {};
+  const ociNames = [annotations["io.containerd.image.name"] ?? annotations["org.opencontainers.image.ref.name"]].filter((n): n is string => Boolean(n));
+  const checkManifest = (d: OciDescriptor, parsed: OciManifest): CheckedImage => {
+    if (!parsed.config || !Array.isArray(parsed.layers)) throw new InputError(`manifest ${d.digest} has no config or layers`);
+    const configEntry = blob(parsed.config, "config");
+    for (const l of parsed.layers) blob(l, "layer");
+    const config = parseBody(configEntry, "config", (m) => new InputError(m)) as ImageConfigJson;
+    return { configDigest: parsed.config.digest, configSize: parsed.config.size, layers: parsed.layers, config };
+  };
+  let parsed = parseBody(blob(descriptor, "manifest"), "manifest", (m) => new InputError(m)) as OciManifest;
+  let indexDigest: string | undefined;
+  const images = new Map<string, CheckedImage>();
+  if (parsed.manifests) {
+    // A multi-platform image: every platform whose manifest the file holds is checked (the
+    // engine may load each); the one asked for (as from the registry) is returned.
+    indexDigest = descriptor.digest;
+    for (const child of parsed.manifests) {
+      const present = entry(blobPath(child.digest));
+      if (!present) continue; // not in the file: nothing the engine could load
+      const childManifest = parseBody(blob(child, "manifest"), "manifest", (m) => new InputError(m)) as OciManifest;
+      if (childManifest.manifests) throw new InputError(`manifest ${child.digest} is an index inside an index`);
+      images.set(child.digest, checkManifest(child, childManifest));
+    }
+    descriptor = choosePlatform(parsed.manifests, options.platform, file) as OciDescriptor;
+    if (!images.has(descriptor.digest)) throw new InputError(`manifest ${descriptor.digest} (${descriptor.platform?.os}/${descriptor.platform?.architecture}) is missing from the archive`);
+    parsed = parseBody(blob(descriptor, "manifest"), "manifest", (m) => new InputError(m)) as OciManifest;
+  } else {
+    images.set(descriptor.digest, checkManifest(descriptor, parsed));
+  }
+  const image = images.get(descriptor.digest)!;
+  if (docker && ![...images.values()].some((i) => i.configDigest === docker!.configDigest)) {
+    throw new InputError(`manifest.json and index.json name different images (configs ${docker.configDigest} and ${image.configDigest})`);
+  }
+  const names = [...new Set([...(docker?.names ?? []), ...ociNames])];
+  return toImage("oci", ociNames[0] ?? names[0] ?? "", indexDigest ?? descriptor.digest, descriptor.digest, parsed.mediaType ?? descriptor.mediaType, image.configDigest, image.configSize, image.layers, image.config, names, docker !== undefined);
 }
 
 function parseBody(e: SeenEntry, what: string, bad: (why: string) => Error): unknown {
@@ -221,10 +290,12 @@ function parseBody(e: SeenEntry, what: string, bad: (why: string) => Error): unk
 }
 
 function toImage(format: ArchiveFormat, name: string, digest: string | undefined, manifestDigest: string | undefined, mediaType: string | undefined,
-  configDigest: string, configSize: number, layers: { digest: string; size: number; mediaType: string }[], config: ImageConfigJson): ArchiveImage {
+  configDigest: string, configSize: number, layers: { digest: string; size: number; mediaType: string }[], config: ImageConfigJson, names: string[], hasManifestJson: boolean): ArchiveImage {
   return {
     format,
     reference: name,
+    names,
+    hasManifestJson,
     digest: digest ?? "",
     manifestDigest: manifestDigest ?? "",
     mediaType,

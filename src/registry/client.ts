@@ -1,17 +1,17 @@
-// A client of the Registry HTTP API v2 (the distribution spec): manifests, image configs, tags,
-// the catalog and blobs, read without an engine. Credentials come from the docker config as for
-// pushes; registries that ask for it get Basic auth or the Bearer token flow (401 with
-// `WWW-Authenticate: Bearer realm=…` -> token from the realm -> retry), tokens cached per scope.
+// A client of the Registry HTTP API v2 (the distribution spec), without an engine: manifests,
+// image configs, tags, the catalog and blobs read; small blobs and manifests written. It sits on the transport (transport.ts:
+// authentication, retries, timeouts, size limits), as go-containerregistry's remote API sits on
+// its transport: this file says what to ask and checks what came back (digests, media types,
+// pagination), the transport how to ask.
 import { createHash } from "node:crypto";
-import { Readable } from "node:stream";
-import pLimit, { type LimitFunction } from "p-limit";
-import { anyPortFetch } from "./any-port-fetch.js";
-import {
-  formatImageReference, isLoopbackRegistry, parseAuthChallenges, parseImageReference,
-  type AuthChallenge, type ImageReference,
-} from "../core/parse/image-reference.js";
+import type { Readable } from "node:stream";
+import { formatImageReference, parseImageReference, type ImageReference } from "../core/parse/image-reference.js";
 import { InputError } from "../core/model.js";
-import type { DockerCredentials, RegistryAuth } from "./credentials.js";
+import { nextLinkPath, Pagination } from "../core/registry/transport-rules.js";
+import type { DockerCredentials } from "./credentials.js";
+import { errorSummary, RegistryError, RegistryTransport, type RegistryRequest, type RegistryResponse, type TransportOptions } from "./transport.js";
+
+export { RegistryError } from "./transport.js";
 
 export const MEDIA_TYPES = {
   dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
@@ -25,14 +25,6 @@ export const MEDIA_TYPES = {
 const INDEX_TYPES = new Set<string>([MEDIA_TYPES.dockerList, MEDIA_TYPES.ociIndex]);
 const MANIFEST_TYPES = new Set<string>([MEDIA_TYPES.dockerManifest, MEDIA_TYPES.ociManifest]);
 const MANIFEST_ACCEPT = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerList, MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest].join(", ");
-
-/** The registry could not answer: down, refused credentials, a malformed or mismatching answer. */
-export class RegistryError extends Error {
-  constructor(message: string, readonly status?: number) {
-    super(message);
-    this.name = "RegistryError";
-  }
-}
 
 export interface Descriptor {
   mediaType: string;
@@ -91,44 +83,19 @@ export interface RegistryImage {
   size: number;
 }
 
-export interface RegistryClientOptions {
-  /** Requests in flight at once (default 8). */
-  concurrency?: number;
-  fetch?: typeof fetch;
-  /** Per-request timeout for metadata (manifests, configs, tags, tokens); default 60 s. */
-  timeoutMs?: number;
-}
-
-interface Token {
-  value: string;
-  expiresAt: number;
-}
-
-interface RequestSpec {
-  registry: string;
-  path: string;
-  method?: "GET" | "HEAD";
-  accept?: string;
-  /** Token scope the request needs, when the registry does not say (`repository:NAME:pull`). */
-  scope: string;
-  /** What the request is about, for messages (`host/repo:tag`). */
-  what: string;
-}
+/** Requests in flight (default 8), timeouts, retries: see TransportOptions. */
+export type RegistryClientOptions = TransportOptions;
 
 export class RegistryClient {
-  /** HTTP requests made (token requests included); for benchmarks. */
-  requests = 0;
-  private readonly limit: LimitFunction;
-  private readonly fetchImpl: typeof fetch;
-  private readonly timeoutMs: number;
-  /** The challenge each registry answered with: later requests authenticate up front. */
-  private readonly challenges = new Map<string, AuthChallenge>();
-  private readonly tokens = new Map<string, Promise<Token>>();
+  readonly transport: RegistryTransport;
 
-  constructor(private readonly creds: DockerCredentials, options: RegistryClientOptions = {}) {
-    this.limit = pLimit(options.concurrency ?? 8);
-    this.fetchImpl = options.fetch ?? (anyPortFetch as typeof fetch);
-    this.timeoutMs = options.timeoutMs ?? 60_000;
+  constructor(creds: DockerCredentials, options: RegistryClientOptions = {}) {
+    this.transport = new RegistryTransport(creds, options);
+  }
+
+  /** HTTP requests made (token requests and retries included); for benchmarks. */
+  get requests(): number {
+    return this.transport.requests;
   }
 
   /**
@@ -158,9 +125,9 @@ export class RegistryClient {
   async getDigest(ref: string): Promise<string | undefined> {
     const r = requireTagOrDigest(ref);
     const spec = this.manifestSpec(r, r.digest ?? r.tag!, "HEAD");
-    const digest = await this.exchange(spec, async (res) => {
+    const digest = await this.transport.exchange(spec, async (res) => {
       if (res.status === 404) return null;
-      await expectOk(res, `manifest of ${spec.what}`);
+      await expectOk(res, spec);
       return res.headers.get("docker-content-digest");
     });
     if (digest === null) return undefined;
@@ -195,48 +162,50 @@ export class RegistryClient {
   /** Tags of `repository` (`host[:port]/path/name`), following pagination; [] when unknown. */
   async listTags(repository: string): Promise<string[]> {
     const r = parseImageReference(repository);
-    const tags: string[] = [];
-    let path: string | undefined = `/v2/${r.repository}/tags/list?n=1000`;
-    while (path) {
-      const spec: RequestSpec = { registry: r.registry, path, scope: `repository:${r.repository}:pull`, what: `${r.registry}/${r.repository}` };
-      const page = await this.exchange(spec, async (res) => {
-        if (res.status === 404) return undefined;
-        await expectOk(res, `tags of ${spec.what}`);
-        return { body: (await res.json().catch(() => malformed(`tags of ${spec.what}`))) as { tags?: string[] | null }, next: nextLink(res) };
-      });
-      if (!page) return [];
-      tags.push(...(page.body.tags ?? []));
-      path = page.next;
-    }
-    return tags;
+    const tags = await this.paginate(`/v2/${r.repository}/tags/list?n=1000`, (path) => ({
+      registry: r.registry, path, scope: `repository:${r.repository}:pull`, what: `tags of ${r.registry}/${r.repository}`,
+    }), (status) => status === 404, (body: { tags?: string[] | null }) => body.tags);
+    return tags ?? [];
   }
 
   /** Repository names of `registry` (`host[:port]`), following pagination; undefined without `_catalog`. */
   async catalog(registry: string): Promise<string[] | undefined> {
     const host = parseImageReference(`${registry}/x`).registry;
+    // The catalog is optional: registries without it answer 404 (or 405 / UNSUPPORTED).
+    return this.paginate("/v2/_catalog?n=1000", (path) => ({ registry: host, path, scope: "registry:catalog:*", what: `catalog of ${host}` }),
+      (status) => status === 404 || status === 405, (body: { repositories?: string[] | null }) => body.repositories);
+  }
+
+  /**
+   * Every page of a list (`Link: rel="next"`), each read whole (bounded); undefined when the
+   * first page is `missing`. A next page already read, or too many, is an error, not a loop.
+   */
+  private async paginate<B>(first: string, spec: (path: string) => RegistryRequest, missing: (status: number) => boolean, items: (body: B) => string[] | null | undefined): Promise<string[] | undefined> {
     const names: string[] = [];
-    let path: string | undefined = "/v2/_catalog?n=1000";
-    while (path) {
-      const spec: RequestSpec = { registry: host, path, scope: "registry:catalog:*", what: `catalog of ${host}` };
-      const page = await this.exchange(spec, async (res) => {
-        // The catalog is optional: registries without it answer 404 (or 405 / UNSUPPORTED).
-        if (res.status === 404 || res.status === 405) return undefined;
-        await expectOk(res, spec.what);
-        return { body: (await res.json().catch(() => malformed(spec.what))) as { repositories?: string[] | null }, next: nextLink(res) };
+    const pages = new Pagination(spec(first).what);
+    for (let path: string | undefined = first; path; ) {
+      const refused = pages.visit(path);
+      if (refused) throw new RegistryError(refused);
+      const req = spec(path);
+      const page = await this.transport.exchange(req, async (res) => {
+        if (missing(res.status)) return undefined;
+        await expectOk(res, req);
+        const body = await this.transport.readWhole(res, req);
+        return { body: parseJson(body, req.what) as B, next: nextLinkPath(res.headers.get("link")) };
       });
       if (!page) return undefined;
-      names.push(...(page.body.repositories ?? []));
+      names.push(...(items(page.body) ?? []));
       path = page.next;
     }
     return names;
   }
 
-  /** A (small) blob's bytes, digest verified. */
-  async getBlob(ref: ImageReference, digest: string): Promise<Buffer> {
-    const spec = this.blobSpec(ref, digest);
-    const bytes = await this.exchange(spec, async (res) => {
-      await expectOk(res, spec.what);
-      return Buffer.from(await res.arrayBuffer());
+  /** A small blob's bytes (an image config: at most 4 MiB), digest verified. */
+  async getBlob(ref: ImageReference, digest: string, options: { signal?: AbortSignal } = {}): Promise<Buffer> {
+    const spec = { ...this.blobSpec(ref, digest), signal: options.signal };
+    const bytes = await this.transport.exchange(spec, async (res) => {
+      await expectOk(res, spec);
+      return this.transport.readWhole(res, spec);
     });
     const actual = sha256(bytes);
     if (digest.startsWith("sha256:") && actual !== digest) throw new RegistryError(`${spec.what}: content has digest ${actual}`);
@@ -245,37 +214,129 @@ export class RegistryClient {
 
   /**
    * A blob as a stream, for layers of any size (not held in memory; the caller verifies the
-   * digest while consuming it). Not counted against the concurrency limit once headers arrived.
+   * digest while consuming it). The stream fails, naming the registry and blob, when the
+   * registry sends nothing for the idle timeout; `signal` stops it (Ctrl-C).
    */
-  async openBlob(ref: ImageReference, digest: string): Promise<Readable> {
-    const spec = this.blobSpec(ref, digest);
-    const res = await this.exchange(spec, async (r) => {
-      await expectOk(r, spec.what);
-      return r;
-    }, { stream: true });
-    if (!res.body) throw new RegistryError(`${spec.what}: empty response`);
-    return Readable.fromWeb(res.body as import("node:stream/web").ReadableStream<Uint8Array>);
+  async openBlob(ref: ImageReference, digest: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+    const spec = { ...this.blobSpec(ref, digest), signal: options.signal };
+    return this.transport.stream(spec, (res) => expectOk(res, spec));
   }
 
-  private blobSpec(ref: ImageReference, digest: string): RequestSpec {
+  // -------------------------------------------------------------------------------------------
+  // Writing: small blobs (configs, attestations, signatures) and manifests or indexes, with push
+  // scope. Layers are pushed by the engine.
+
+  /** Whether `ref`'s repository has the blob (HEAD). */
+  async hasBlob(ref: ImageReference, digest: string): Promise<boolean> {
+    const spec: RegistryRequest = { ...this.blobSpec(ref, digest), method: "HEAD" };
+    return this.transport.exchange(spec, async (res) => {
+      if (res.status === 404) return false;
+      await expectOk(res, spec);
+      return true;
+    });
+  }
+
+  /**
+   * Makes a blob of repository `from` (`path/name` on the same registry) one of `ref`'s
+   * repository without sending it (a cross-repository mount). False when the registry declines
+   * (it does not have it there, or will not mount): upload it then.
+   */
+  async mountBlob(ref: ImageReference, digest: string, from: string): Promise<boolean> {
+    const spec: RegistryRequest = {
+      registry: ref.registry, method: "POST", path: `/v2/${ref.repository}/blobs/uploads/?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}`,
+      scope: `${pushScope(ref)} repository:${from}:pull`, what: `mount of blob ${digest} from ${ref.registry}/${from} into ${ref.registry}/${ref.repository}`,
+    };
+    const declined = await this.transport.exchange(spec, async (res) => {
+      if (res.status === 201) return undefined;
+      await expectOk(res, spec);
+      return { location: res.headers.get("location") };
+    });
+    // 202: an upload session instead; not used, so ended (outside the request's concurrency slot).
+    if (declined?.location) await this.endUpload(ref, declined.location, spec.what);
+    return declined === undefined;
+  }
+
+  /**
+   * Stores `bytes` as a blob of `ref`'s repository unless it has it already (a monolithic
+   * upload: POST for a session, PUT with the digest). The POST is never sent twice; the PUT is
+   * (it is idempotent), and when its reply was lost the blob is looked for before failing.
+   */
+  async putBlob(ref: ImageReference, bytes: Uint8Array): Promise<"exists" | "uploaded"> {
+    const digest = sha256(Buffer.from(bytes));
+    if (await this.hasBlob(ref, digest)) return "exists";
+    const what = `upload of blob ${digest} to ${ref.registry}/${ref.repository}`;
+    const start: RegistryRequest = { registry: ref.registry, method: "POST", path: `/v2/${ref.repository}/blobs/uploads/`, scope: pushScope(ref), what };
+    const location = await this.transport.exchange(start, async (res) => {
+      await expectOk(res, start);
+      const at = res.headers.get("location");
+      if (!at) throw new RegistryError(`${what}: registry ${ref.registry} started an upload without a Location`);
+      return at;
+    });
+    const path = this.transport.pathOn(ref.registry, location, what);
+    const finish: RegistryRequest = {
+      registry: ref.registry, method: "PUT", path: `${path}${path.includes("?") ? "&" : "?"}digest=${encodeURIComponent(digest)}`,
+      body: bytes, contentType: "application/octet-stream", scope: pushScope(ref), what,
+    };
+    try {
+      await this.transport.exchange(finish, async (res) => {
+        await expectOk(res, finish);
+        const stored = res.headers.get("docker-content-digest");
+        if (stored && stored !== digest) throw new RegistryError(`${what}: registry ${ref.registry} stored it as ${stored}`);
+      });
+    } catch (e) {
+      // A PUT sent again after a lost reply finds its session closed: the blob may be there.
+      if (!(e instanceof RegistryError) || !(await this.hasBlob(ref, digest).catch(() => false))) throw e;
+    }
+    return "uploaded";
+  }
+
+  /**
+   * Stores `bytes` (an image manifest or an index, `mediaType`) under `ref`'s tag (or digest);
+   * returns its digest. Sent again after a dropped connection: a manifest PUT is idempotent.
+   */
+  async putManifest(ref: ImageReference, bytes: Uint8Array, mediaType: string): Promise<string> {
+    const digest = sha256(Buffer.from(bytes));
+    const reference = ref.digest ?? ref.tag;
+    if (!reference) throw new InputError(`${formatImageReference(ref)}: a manifest is stored under a tag or digest`);
+    if (ref.digest && ref.digest !== digest) throw new InputError(`${formatImageReference(ref)}: the manifest's digest is ${digest}`);
+    const spec: RegistryRequest = {
+      registry: ref.registry, method: "PUT", path: `/v2/${ref.repository}/manifests/${reference}`, body: bytes, contentType: mediaType,
+      scope: pushScope(ref), what: `manifest of ${formatImageReference(ref)}`,
+    };
+    return this.transport.exchange(spec, async (res) => {
+      await expectOk(res, spec);
+      const stored = res.headers.get("docker-content-digest");
+      if (stored && stored !== digest) throw new RegistryError(`${spec.what}: registry ${ref.registry} stored it as ${stored}, not ${digest}`);
+      return digest;
+    });
+  }
+
+  /** Ends an upload session this client does not use (a declined mount); a failure to end it is left to the registry's expiry. */
+  private async endUpload(ref: ImageReference, location: string, what: string): Promise<void> {
+    const spec: RegistryRequest = { registry: ref.registry, method: "DELETE", path: this.transport.pathOn(ref.registry, location, what), scope: pushScope(ref), what };
+    await this.transport.exchange(spec, async () => undefined).catch(() => undefined);
+  }
+
+  private blobSpec(ref: ImageReference, digest: string): RegistryRequest {
     return { registry: ref.registry, path: `/v2/${ref.repository}/blobs/${digest}`, scope: `repository:${ref.repository}:pull`, what: `blob ${digest} of ${ref.registry}/${ref.repository}` };
   }
 
-  private manifestSpec(r: ImageReference, reference: string, method: "GET" | "HEAD"): RequestSpec {
+  private manifestSpec(r: ImageReference, reference: string, method: "GET" | "HEAD"): RegistryRequest {
     return {
       registry: r.registry, path: `/v2/${r.repository}/manifests/${reference}`, method, accept: MANIFEST_ACCEPT,
-      scope: `repository:${r.repository}:pull`, what: formatImageReference(r),
+      scope: `repository:${r.repository}:pull`, what: `manifest of ${formatImageReference(r)}`,
     };
   }
 
   private async fetchManifest(r: ImageReference, reference: string) {
     const spec = this.manifestSpec(r, reference, "GET");
-    return this.exchange(spec, async (res) => {
+    return this.transport.exchange(spec, async (res) => {
       if (res.status === 404) return undefined;
-      await expectOk(res, `manifest of ${spec.what}`);
-      const bytes = Buffer.from(await res.arrayBuffer());
+      await expectOk(res, spec);
+      // Bounded: an endless answer is refused at 4 MiB, not read into memory.
+      const bytes = await this.transport.readWhole(res, spec);
       const header = (res.headers.get("content-type") ?? "").split(";")[0].trim();
-      const body = parseJson(bytes, `manifest of ${spec.what}`) as { mediaType?: string };
+      const body = parseJson(bytes, spec.what) as { mediaType?: string };
       return { bytes, digest: sha256(bytes), mediaType: body.mediaType ?? header };
     });
   }
@@ -288,143 +349,6 @@ export class RegistryClient {
     const body = parseJson(m.bytes, `manifest of ${what}`) as { config?: Descriptor; layers?: Descriptor[] };
     if (!body.config?.digest || !Array.isArray(body.layers)) throw new RegistryError(`${what}: malformed manifest (no config or layers)`);
     return { ref: r, digest, manifestDigest: m.digest, mediaType: m.mediaType, bytes: m.bytes, config: body.config, layers: body.layers };
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // HTTP with authentication.
-
-  /**
-   * Sends the request, authenticating as the registry asks, and hands the response to `read`
-   * (inside the concurrency limit). A 401 is answered once with credentials (Basic) or a token
-   * (Bearer); a second 401, or a 403, is a refusal.
-   */
-  private async exchange<T>(spec: RequestSpec, read: (res: Response) => Promise<T>, options: { stream?: boolean } = {}): Promise<T> {
-    let authorization = await this.authorizationFor(spec, undefined);
-    for (let attempt = 0; ; attempt++) {
-      const outcome: { retry: string } | { value: T } = await this.limit(async (): Promise<{ retry: string } | { value: T }> => {
-        const res = await this.send(spec, authorization, options.stream);
-        if (res.status === 401 && attempt === 0) {
-          await res.body?.cancel().catch(() => undefined);
-          return { retry: res.headers.get("www-authenticate") ?? "" };
-        }
-        if (res.status === 401 || res.status === 403) {
-          const said = await errorSummary(res);
-          const creds = authorization ? "the credentials from the docker config were refused" : "the registry requires credentials";
-          throw new RegistryError(`${spec.what}: access denied by ${spec.registry} (HTTP ${res.status}${said ? `: ${said}` : ""}); ${creds}`, res.status);
-        }
-        return { value: await read(res) };
-      });
-      if ("value" in outcome) return outcome.value;
-      const challenge = parseAuthChallenges(outcome.retry).find((c) => c.scheme === "bearer" || c.scheme === "basic");
-      if (!challenge) throw new RegistryError(`${spec.what}: ${spec.registry} answered 401 without a Basic or Bearer challenge`, 401);
-      this.challenges.set(spec.registry, challenge);
-      authorization = await this.authorizationFor(spec, challenge);
-      if (!authorization) {
-        throw new RegistryError(`${spec.what}: ${spec.registry} requires credentials and the docker config ${this.creds.file} has none for it`, 401);
-      }
-    }
-  }
-
-  /** The Authorization header for a request, from the registry's (remembered) challenge. */
-  private async authorizationFor(spec: RequestSpec, fresh: AuthChallenge | undefined): Promise<string | undefined> {
-    const challenge = fresh ?? this.challenges.get(spec.registry);
-    if (!challenge) return undefined;
-    const auth = await this.credentials(spec.registry);
-    if (challenge.scheme === "basic") {
-      if (!auth?.username && !auth?.password) return undefined;
-      return `Basic ${Buffer.from(`${auth.username ?? ""}:${auth.password ?? ""}`).toString("base64")}`;
-    }
-    if (auth?.registrytoken) return `Bearer ${auth.registrytoken}`;
-    // The scope the registry asked for (when this is its answer to this request), else ours.
-    const scope = fresh?.params.scope ?? spec.scope;
-    const token = await this.token(spec, challenge, scope, auth, fresh !== undefined);
-    return `Bearer ${token}`;
-  }
-
-  private async credentials(registry: string): Promise<RegistryAuth | undefined> {
-    try {
-      return await this.creds.forRegistry(registry); // Docker Hub's aliases are one registry there
-    } catch (e) {
-      throw new RegistryError(`credentials for ${registry}: ${(e as Error).message}`);
-    }
-  }
-
-  /** A token for `scope` from the challenge's realm, cached until shortly before it expires. */
-  private async token(spec: RequestSpec, challenge: AuthChallenge, scope: string, auth: RegistryAuth | undefined, renew: boolean): Promise<string> {
-    const realm = challenge.params.realm;
-    if (!realm) throw new RegistryError(`${spec.what}: ${spec.registry}'s Bearer challenge names no realm`);
-    const key = `${realm} ${challenge.params.service ?? ""} ${scope}`;
-    const cached = this.tokens.get(key);
-    if (cached && !renew) {
-      const t = await cached.catch(() => undefined);
-      if (t && t.expiresAt > Date.now()) return t.value;
-    }
-    const pending = this.fetchToken(spec, realm, challenge.params.service, scope, auth);
-    this.tokens.set(key, pending);
-    try {
-      return (await pending).value;
-    } catch (e) {
-      this.tokens.delete(key);
-      throw e;
-    }
-  }
-
-  private async fetchToken(spec: RequestSpec, realm: string, service: string | undefined, scope: string, auth: RegistryAuth | undefined): Promise<Token> {
-    let url: URL;
-    try {
-      url = new URL(realm);
-    } catch {
-      throw new RegistryError(`${spec.what}: ${spec.registry}'s token realm "${realm}" is not a URL`);
-    }
-    const init: RequestInit = { headers: {} };
-    if (auth?.identitytoken) {
-      // An OAuth refresh token (what `docker login` keeps for some registries).
-      const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: auth.identitytoken, client_id: "image-builder", scope });
-      if (service) form.set("service", service);
-      Object.assign(init, { method: "POST", body: form.toString(), headers: { "content-type": "application/x-www-form-urlencoded" } });
-    } else {
-      if (service) url.searchParams.set("service", service);
-      url.searchParams.set("scope", scope);
-      if (auth?.username || auth?.password) {
-        init.headers = { authorization: `Basic ${Buffer.from(`${auth.username ?? ""}:${auth.password ?? ""}`).toString("base64")}` };
-      }
-    }
-    const res = await this.limit(() => this.sendUrl(url, init, `token service of ${spec.registry} (${url.origin})`));
-    if (!res.ok) {
-      const said = await errorSummary(res);
-      const refused = res.status === 401 || res.status === 403;
-      throw new RegistryError(
-        `${spec.what}: the token service of ${spec.registry} ${refused ? "refused the credentials from the docker config" : "failed"} (HTTP ${res.status}${said ? `: ${said}` : ""})`,
-        res.status,
-      );
-    }
-    const body = (await res.json().catch(() => ({}))) as { token?: string; access_token?: string; expires_in?: number };
-    const value = body.token ?? body.access_token;
-    if (!value) throw new RegistryError(`${spec.what}: the token service of ${spec.registry} answered without a token`);
-    // The spec's default lifetime is 60 s; renew a little early.
-    const lifetime = Math.max(10, Number(body.expires_in) || 60);
-    return { value, expiresAt: Date.now() + (lifetime - 5) * 1000 };
-  }
-
-  private send(spec: RequestSpec, authorization: string | undefined, stream = false): Promise<Response> {
-    const scheme = isLoopbackRegistry(spec.registry) ? "http" : "https";
-    const host = spec.registry === "docker.io" ? "registry-1.docker.io" : spec.registry;
-    const headers: Record<string, string> = {};
-    if (spec.accept) headers.accept = spec.accept;
-    if (authorization) headers.authorization = authorization;
-    return this.sendUrl(new URL(`${scheme}://${host}${spec.path}`), { method: spec.method ?? "GET", headers }, spec.registry, stream);
-  }
-
-  private async sendUrl(url: URL, init: RequestInit, server: string, stream = false): Promise<Response> {
-    this.requests++;
-    try {
-      // A layer download may take longer than any fixed limit; metadata may not.
-      return await this.fetchImpl(url, { ...init, redirect: "follow", signal: stream ? undefined : AbortSignal.timeout(this.timeoutMs) });
-    } catch (e) {
-      const err = e as Error & { code?: string; cause?: { code?: string; message?: string } };
-      const why = err.name === "TimeoutError" ? `no answer within ${this.timeoutMs / 1000}s` : (err.cause?.code ?? err.code ?? err.cause?.message ?? err.message);
-      throw new RegistryError(`registry ${server} cannot be reached (${url.protocol}//${url.host}): ${why}`);
-    }
   }
 }
 
@@ -474,35 +398,13 @@ export function parseJson(bytes: Buffer, what: string, fail: (message: string) =
   }
 }
 
-function malformed(what: string): never {
-  throw new RegistryError(`${what}: the registry's answer is not JSON`);
-}
+/** The token scope of a write to `ref`'s repository. */
+const pushScope = (ref: ImageReference) => `repository:${ref.repository}:push,pull`;
 
-async function expectOk(res: Response, what: string): Promise<void> {
+async function expectOk(res: RegistryResponse, req: Pick<RegistryRequest, "what" | "registry">): Promise<void> {
   if (res.ok) return;
   const said = await errorSummary(res);
-  throw new RegistryError(`${what}: HTTP ${res.status}${said ? ` (${said})` : ""}`, res.status);
-}
-
-/** The first of the registry's `{"errors":[{code,message}]}`, or the start of the body. */
-async function errorSummary(res: Response): Promise<string> {
-  const text = await res.text().catch(() => "");
-  try {
-    const e = (JSON.parse(text) as { errors?: { code?: string; message?: string }[] }).errors?.[0];
-    if (e) return [e.code, e.message].filter(Boolean).join(": ");
-  } catch {
-    // not JSON
-  }
-  return text.trim().split("\n")[0].slice(0, 200);
-}
-
-/** The `Link: <…>; rel="next"` of a paginated answer, as a path. */
-function nextLink(res: Response): string | undefined {
-  const link = res.headers.get("link");
-  const m = link?.match(/<([^>]+)>\s*;\s*rel="?next"?/);
-  if (!m) return undefined;
-  const url = new URL(m[1], "http://registry.invalid");
-  return `${url.pathname}${url.search}`;
+  throw new RegistryError(`${req.what}: registry ${req.registry} answered HTTP ${res.status}${said ? ` (${said})` : ""}`, res.status);
 }
 
 function descriptorPlatform(d: Descriptor): string | undefined {

@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { InputError } from "../core/model.js";
+import { redactor } from "../core/report/redaction.js";
 
 /** What the Engine API takes as X-Registry-Auth (push) and per registry in X-Registry-Config. */
 export interface RegistryAuth {
@@ -50,6 +51,8 @@ function serverAddress(host: string): string {
 export class DockerCredentials {
   private readonly cache = new Map<string, Promise<RegistryAuth | undefined>>();
   private readonly secretValues = new Set<string>();
+  /** Hides secretValues; made again when a helper's answer adds one. */
+  private hide: ((text: string) => string) | undefined;
 
   private constructor(
     /** config.json path, for messages. */
@@ -153,24 +156,16 @@ export class DockerCredentials {
       : { serveraddress: server, username: answer.Username, password: answer.Secret };
   }
 
-  /** Replaces every known secret in `text` (see `redact`). */
+  /** Replaces every line of every known secret in `text` (core/report/redaction.ts). */
   redact(text: string): string {
-    return redact(text, this.secretValues);
+    this.hide ??= redactor(this.secretValues);
+    return this.hide(text);
   }
 
   private remember(...values: (string | undefined)[]): void {
     for (const v of values) if (v) this.secretValues.add(v);
+    this.hide = undefined;
   }
-}
-
-/**
- * Replaces secret values in text. Values shorter than 4 characters are left alone: replacing
- * them everywhere would garble output while hiding next to nothing.
- */
-export function redact(text: string, secrets: Iterable<string>): string {
-  let out = text;
-  for (const s of secrets) if (s.length >= 4 && out.includes(s)) out = out.split(s).join("***");
-  return out;
 }
 
 function findKey(map: Record<string, unknown> | undefined, host: string): string | undefined {

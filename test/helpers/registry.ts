@@ -79,6 +79,8 @@ export interface TokenRegistry {
   registry: string;
   user: string;
   pass: string;
+  /** The token service's URL (the realm of the registry's Bearer challenge). */
+  realm: string;
   /** Token requests the token service answered, with the scope each asked for. */
   tokenRequests: { scope: string; authorized: boolean }[];
   stop: () => Promise<void>;
@@ -168,5 +170,5 @@ export async function startTokenRegistry(): Promise<TokenRegistry> {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { registry: `127.0.0.1:${port}`, user, pass, tokenRequests, stop };
+  return { registry: `127.0.0.1:${port}`, realm: `http://127.0.0.1:${tokenPort}/token`, user, pass, tokenRequests, stop };
 }

@@ -36,3 +36,38 @@ export async function readTar(stream: Readable | NodeJS.ReadableStream, onEntry?
   });
   return entries;
 }
+
+/** An entry to write: a file with `body`, or another type (a symlink with `linkname`, a directory). */
+export interface TarWriteEntry {
+  name: string;
+  body?: Buffer | string;
+  type?: "file" | "directory" | "symlink" | "link";
+  linkname?: string;
+}
+
+/** Writes the entries, in order, as a tar file (names as given: a test may want odd ones). */
+export async function writeTar(file: string, entries: TarWriteEntry[]): Promise<void> {
+  const { createWriteStream } = await import("node:fs");
+  const { pipeline } = await import("node:stream/promises");
+  const pack = tar.pack();
+  const written = pipeline(pack, createWriteStream(file));
+  for (const e of entries) {
+    await new Promise<void>((resolve, reject) =>
+      pack.entry({ name: e.name, type: e.type ?? "file", linkname: e.linkname, mtime: new Date(0) }, e.body ?? "", (err) => (err ? reject(err) : resolve())));
+  }
+  pack.finalize();
+  await written;
+}
+
+/** Every entry of a tar stream, in order, with its header (file bodies read whole). */
+export async function readTarEntries(stream: NodeJS.ReadableStream): Promise<TarWriteEntry[]> {
+  const out: TarWriteEntry[] = [];
+  const extract = tar.extract();
+  stream.pipe(extract as unknown as NodeJS.WritableStream);
+  for await (const entry of extract) {
+    const chunks: Buffer[] = [];
+    for await (const c of entry) chunks.push(c as Buffer);
+    out.push({ name: entry.header.name, type: entry.header.type as TarWriteEntry["type"], linkname: entry.header.linkname ?? undefined, body: Buffer.concat(chunks) });
+  }
+  return out;
+}

@@ -41,6 +41,28 @@ test("--secret: a RUN --mount=type=secret step reads it; no image layer, log or 
   assert.match(missing.outcomes[0].reason!, /tok/);
 });
 
+test("--secret with a multi-line value (a PEM key): none of its lines in the output, the log dir or the results", async () => {
+  const { registry } = requireEngine();
+  const repo = uniqueRepo(registry);
+  using src = makeRepo({ "science/x/f": "x" }, false);
+  const body = randomBytes(96).toString("base64").match(/.{1,32}/g)!;
+  const pem = ["-----BEGIN PRIVATE KEY-----", ...body, "-----END PRIVATE KEY-----", ""].join("\n");
+  using logDir = tempDir("ib-secret-logs-");
+  // printed as it is, and with its lines joined (one long line holding every line of it)
+  const dockerfile = "FROM busybox:stable\nRUN --mount=type=secret,id=key,required cat /run/secrets/key && tr -d '\\n' < /run/secrets/key && echo && false\n";
+  const plan = makePlan(repo, [build("sci/pem", [`${repo}/sci/pem:1.0`], dockerfile, { contexts: ["science/x"] })]);
+  const out = capture();
+  const result = await runPlan(plan, runOptions(src.root, out.stream, { builder: "buildkit", logDir: logDir.path, secrets: new Map([["key", Buffer.from(pem)]]) }));
+  // the step ran (and failed after printing), so the failure's log tail is in the results too
+  assert.is(result.outcomes[0].status, "failed", out.text());
+  assert.match(out.text(), /#\d+ \*\*\*\n/);
+  const recorded = new Map([["output", out.text()], ["results", JSON.stringify(result)]]);
+  for (const f of readdirSync(logDir.path)) recorded.set(f, readFileSync(join(logDir.path, f), "utf8"));
+  for (const [where, text] of recorded) {
+    for (const line of pem.split("\n").filter((l) => l.length >= 4)) assert.not.ok(text.includes(line), `${where} shows the secret's line ${line}`);
+  }
+});
+
 test("an unused stage is skipped (its RUN false fails nothing); a cache mount survives between builds", async () => {
   const { docker, registry } = requireEngine();
   const repo = uniqueRepo(registry);

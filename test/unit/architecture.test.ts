@@ -58,6 +58,11 @@ test("core imports only core; read/ imports neither cli/ nor executors/; executo
   assert.equal(violations(files), []);
 });
 
+test("only the registry client's transport speaks HTTP (authentication, retries, timeouts and limits apply to every request)", () => {
+  const speaksHttp = sources(src).filter((f) => /\bfetch\(|\banyPortFetch\b|"node:https?"/.test(f.text)).map((f) => f.path);
+  assert.equal(speaksHttp.sort(), ["registry/any-port-fetch.ts", "registry/transport.ts"]);
+});
+
 test("the check finds imports against the layering", () => {
   const files = [
     { path: "core/plan/x.ts", text: 'import { a } from "../../read/git.js";\nimport type { B } from "../model.js";\n' },

@@ -9,6 +9,9 @@ import { checkOutputFile } from "../output-paths.js";
 import { readLayerFiles, readRepoConfigText } from "../../read/repository.js";
 import type { RegistryClient, RegistryImage } from "../../registry/client.js";
 
+/** As for an interrupted run: 128 + SIGINT. */
+const EXIT_INTERRUPTED = 130;
+
 interface RegistryOptions {
   repo?: string;
   root: string;
@@ -129,7 +132,8 @@ export function addRegistryCommands(program: Command): void {
       if (isFile || looksLikeFile(arg)) {
         if (!isFile) throw new InputError(existsSync(arg) ? "not a file" : "no such file", arg);
         const { readArchive } = await import("../../registry/archive.js");
-        const image = await readArchive(arg, { platform: o.platform });
+        // How the file is loaded is not the image's: left out.
+        const { hasManifestJson: _loading, ...image } = await readArchive(arg, { platform: o.platform });
         process.stdout.write(o.json ? inspectJson(image) : describeImage(image, arg));
         return;
       }
@@ -185,7 +189,23 @@ export function addRegistryCommands(program: Command): void {
       const { exportImage } = await import("../../registry/archive.js");
       const { formatImageReference } = await import("../../core/parse/image-reference.js");
       const name = manifest.ref.tag ? `${manifest.ref.registry}/${manifest.ref.repository}:${manifest.ref.tag}` : formatImageReference(manifest.ref);
-      const { bytes } = await exportImage(client, manifest, o.out, o.format, name);
+      // Ctrl-C or SIGTERM stops the download and removes the partial file (exportImage does) before exiting.
+      const controller = new AbortController();
+      const stop = () => controller.abort();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+      let bytes: number;
+      try {
+        ({ bytes } = await exportImage(client, manifest, o.out, o.format, name, controller.signal));
+      } catch (e) {
+        if (!controller.signal.aborted) throw e;
+        process.stderr.write(`image-builder: interrupted: ${o.out} not written\n`);
+        process.exitCode = EXIT_INTERRUPTED;
+        return;
+      } finally {
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+      }
       const summary = { file: o.out, format: o.format, image: name, digest: manifest.digest, layers: manifest.layers.length, bytes };
       if (o.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
       else process.stderr.write(`wrote ${o.out} (${o.format}): ${name} ${manifest.manifestDigest.slice(0, 19)}, ${manifest.layers.length} layers, ${megabytes(bytes)}\n`);

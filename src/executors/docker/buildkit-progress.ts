@@ -1,6 +1,7 @@
 // A BuildKit build's status messages (decoded StatusResponses) as what the run shows: lines in
 // the style of `docker buildx build --progress plain` (`#3 [2/4] RUN make`, its output, `#3 DONE
 // 1.2s` or `#3 CACHED`), a one-line state for the live view, and the failing step.
+import { StringDecoder } from "node:string_decoder";
 import type { StatusResponse } from "./buildkit-status.js";
 
 interface VertexState {
@@ -13,6 +14,8 @@ interface VertexState {
   cached: boolean;
   /** Output not yet ended by a newline. */
   partial: string;
+  /** Log bytes arrive cut anywhere, a character too: decoded per step, across chunks. */
+  decoder: StringDecoder;
   statusesDone: Set<string>;
 }
 
@@ -49,7 +52,7 @@ export class BuildkitProgress {
     }
     for (const l of status.logs) {
       const s = this.vertex(l.vertex);
-      const lines = (s.partial + l.msg.toString("utf8")).split(/\r?\n|\r/);
+      const lines = (s.partial + s.decoder.write(l.msg)).split(/\r?\n|\r/);
       s.partial = lines.pop()!;
       for (const line of lines) this.emit(`#${s.n} ${line}`);
     }
@@ -96,7 +99,7 @@ export class BuildkitProgress {
   private vertex(digest: string, name = ""): VertexState {
     let s = this.vertexes.get(digest);
     if (!s) {
-      s = { n: this.vertexes.size + 1, name, announced: false, cached: false, partial: "", statusesDone: new Set() };
+      s = { n: this.vertexes.size + 1, name, announced: false, cached: false, partial: "", decoder: new StringDecoder("utf8"), statusesDone: new Set() };
       this.vertexes.set(digest, s);
     }
     return s;

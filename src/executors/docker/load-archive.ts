@@ -13,9 +13,10 @@ export async function loadBaseArchives(docker: Dockerode, files: string[]): Prom
   for (const file of files) checked.push({ file, image: await readArchive(file) });
   const loaded: { file: string; image: string }[] = [];
   for (const { file, image } of checked) {
-    // Engines before Docker 25 load only docker-archives: an OCI layout gets a manifest.json
-    // naming its blobs on the way in (the blobs themselves are passed through untouched).
-    const input = image.format === "docker-archive" ? createReadStream(file) : asDockerArchive(file, image);
+    // Engines before Docker 25 load only docker-archives: an OCI layout without one gets a
+    // manifest.json naming its blobs on the way in (the blobs themselves are passed through
+    // untouched). A file that has one (checked by readArchive) is loaded as it is.
+    const input = image.hasManifestJson ? createReadStream(file) : asDockerArchive(file, image);
     const stream = await docker.loadImage(input as unknown as NodeJS.ReadableStream, { quiet: true });
     const said = await new Promise<string>((resolve, reject) => {
       docker.modem.followProgress(stream, (err: Error | null, events: { stream?: string; error?: string; errorDetail?: { message?: string } }[]) => {
@@ -24,7 +25,8 @@ export async function loadBaseArchives(docker: Dockerode, files: string[]): Prom
         else resolve(events.map((e) => e.stream ?? "").join(""));
       });
     });
-    loaded.push({ file, image: /Loaded image(?: ID)?: (\S+)/.exec(said)?.[1] ?? image.reference });
+    const names = [...said.matchAll(/Loaded image(?: ID)?: (\S+)/g)].map((m) => m[1]);
+    loaded.push({ file, image: names.join(", ") || image.reference });
   }
   return loaded;
 }

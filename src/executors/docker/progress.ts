@@ -164,7 +164,7 @@ export class Progress {
     const width = (this.o.out as { columns?: number }).columns || 100;
     const lines = [...this.builds]
       .filter(([, s]) => s.active)
-      .map(([id, s]) => `  ${id}  ${s.doing}  ${formatDuration(now - s.started)}`.slice(0, width - 1));
+      .map(([id, s]) => this.o.redact(`  ${id}  ${s.doing}  ${formatDuration(now - s.started)}`).slice(0, width - 1));
     this.clearLive();
     if (lines.length) this.o.out.write(`${lines.join("\n")}\n`);
     this.drawn = lines.length;

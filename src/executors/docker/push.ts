@@ -3,6 +3,7 @@ import type Dockerode from "dockerode";
 import { splitTag } from "../../core/parse/image-reference.js";
 import { registryOf, type DockerCredentials } from "../../registry/credentials.js";
 import { abortError, engineErrorMessage, messageError, readMessages } from "./messages.js";
+import { AUTH_ERROR, isTransient } from "../../core/registry/transport-rules.js";
 
 export interface PushOptions {
   creds: DockerCredentials;
@@ -30,27 +31,9 @@ export async function pushTags(docker: Dockerode, tags: string[], s: PushOptions
   return digests;
 }
 
-/** A registry refusing credentials, or asking for them. */
-export const AUTH_ERROR = /unauthorized|authentication required|no basic auth credentials|access denied|denied:|forbidden|\b40[13]\b/i;
-const TRANSIENT_ERROR = new RegExp([
-  "received unexpected HTTP status: 5\\d\\d",
-  "HTTP code 5\\d\\d",
-  "\\b5\\d\\d (Internal Server Error|Bad Gateway|Service Unavailable|Gateway Time-?out)",
-  "connection reset",
-  "ECONNRESET",
-  "broken pipe",
-  "EPIPE",
-  "unexpected EOF",
-  "timeout",
-  "timed out",
-  "ETIMEDOUT",
-  "TLS handshake timeout",
-].join("|"), "i");
-
-/** Worth another attempt: server errors, dropped connections, timeouts; never auth failures. */
-export function isTransient(message: string): boolean {
-  return !AUTH_ERROR.test(message) && TRANSIENT_ERROR.test(message);
-}
+// Which failures are worth another attempt is one rule for the engine's pushes and the registry
+// client (a plain `EOF` on a manifest PUT too: a PUT is idempotent).
+export { AUTH_ERROR, isTransient } from "../../core/registry/transport-rules.js";
 
 async function pushWithRetry(docker: Dockerode, ref: string, s: PushOptions): Promise<string> {
   const retries = s.retries ?? 3;

@@ -4,7 +4,8 @@
 import type { PlannedBuild } from "../../core/model.js";
 import { footer, runSucceeded, summaryRow, type BuildOutcome, type PushResult, type RunOutcome } from "../../core/execute/outcomes.js";
 import type { TagResult } from "../../core/model.js";
-import { redact, type DockerCredentials } from "../../registry/credentials.js";
+import { redactor } from "../../core/report/redaction.js";
+import type { DockerCredentials } from "../../registry/credentials.js";
 import type { BuiltImage } from "./engine.js";
 import { formatDuration, Progress } from "./progress.js";
 import type { EngineRunOptions } from "./run-options.js";
@@ -17,8 +18,9 @@ export class RunReport {
 
   constructor(o: Pick<EngineRunOptions, "out" | "progress" | "logDir" | "secrets">, creds: DockerCredentials) {
     const live = o.progress === "auto" && Boolean((o.out as { isTTY?: boolean }).isTTY);
-    const secretTexts = [...(o.secrets?.values() ?? [])].map((v) => v.toString("utf8").trim()).filter((v) => v !== "");
-    this.hide = (text) => redact(creds.redact(text), secretTexts);
+    // Every line of a secret on its own: output and logs reach redaction line by line.
+    const hideSecrets = redactor([...(o.secrets?.values() ?? [])].map((v) => v.toString("utf8")));
+    this.hide = (text) => hideSecrets(creds.redact(text));
     this.progress = new Progress({ out: o.out, live, logDir: o.logDir, redact: this.hide });
   }
 

@@ -19,4 +19,14 @@ test("BuildKit progress: numbered steps, their output, CACHED, DONE with duratio
   assert.is(p.failedStep("executor failed running [/bin/sh -c false]: exit code: 1"), "[3/3] RUN false");
 });
 
+test("a character split across log chunks reaches the output whole (a secret line with one stays maskable)", () => {
+  const lines: string[] = [];
+  const p = new BuildkitProgress((l) => lines.push(l));
+  const text = Buffer.from("clé-secrète\n");
+  const cut = text.indexOf(Buffer.from("é")) + 1; // inside the two bytes of the first é
+  p.update(decodeStatus(encodeStatus({ logs: [{ vertex: "b", stream: 1, msg: text.subarray(0, cut) }] })));
+  p.update(decodeStatus(encodeStatus({ logs: [{ vertex: "b", stream: 1, msg: text.subarray(cut) }] })));
+  assert.equal(lines, ["#1 clé-secrète"]);
+});
+
 test.run();

@@ -57,6 +57,16 @@ test("live: build output is not printed; status lines are drawn and erased", asy
   assert.match(text, /\x1b\[1A\r\x1b\[J\[sci\/a\] built\n/);
 });
 
+test("live: the status lines are redacted too", async () => {
+  const out = sink();
+  const p = new Progress({ out: out.stream, live: true, redact });
+  p.begin("sci/a", []);
+  p.phase("sci/a", "[2/3] RUN echo s3cret");
+  await p.close();
+  assert.not.match(out.text(), /s3cret/);
+  assert.match(out.text(), /RUN echo \*\*\*/);
+});
+
 test("summary table and footer", () => {
   const out = sink();
   const p = new Progress({ out: out.stream, live: false, redact });

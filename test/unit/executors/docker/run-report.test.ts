@@ -62,6 +62,23 @@ test("--secret values never reach a failure's reason", async () => {
   assert.not.match(run.outcomes[0].reason ?? "", "s3cret-value");
 });
 
+test("a multi-line --secret: none of its lines in the output, the log tail or a failure's reason, even split across output chunks", async () => {
+  const pem = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU\nAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----\n";
+  const { r, text } = await report(new Map([["key", Buffer.from(pem)]]));
+  const a = build("a");
+  r.started(a);
+  // `cat /run/secrets/key` as the engine streams it: lines cut anywhere
+  r.progress.output("a", "#5 -----BEGIN OPENSSH PRI");
+  r.progress.output("a", "VATE KEY-----\n#5 b3BlbnNzaC1rZXktdjEAAA");
+  r.progress.output("a", "AABG5vbmU\n#5 AAAAAAABAAAAMwAAAAtzc2gtZW\n#5 -----END OPENSSH PRIVATE KEY-----\n");
+  r.failed("a", new Error(`step failed: ${pem}`), 1);
+  const run = r.finish([a], false, false, () => undefined);
+  await r.close();
+  const recorded = [text(), JSON.stringify(run.outcomes)].join("\n");
+  for (const line of pem.trim().split("\n")) assert.not.ok(recorded.includes(line), `${line} is shown`);
+  assert.match(text(), "[a] #5 ***\n[a] #5 ***\n");
+});
+
 test("an interrupted run did not succeed, and says so", async () => {
   const { r, text } = await report();
   const a = build("a");

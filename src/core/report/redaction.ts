@@ -1,0 +1,41 @@
+// Which texts hide a secret (`--secret` values, registry credentials) in what a run shows and
+// records, and hiding them. A secret is masked line by line, as CI systems mask multi-line
+// secrets: output, logs and log tails are split into lines on the way, so a PEM key printed by a
+// build step can only be found there one line at a time, never as the whole value.
+
+/** What replaces a masked text. */
+export const MASK = "***";
+
+/**
+ * Lines shorter than this (after trimming) are not masked: replacing `a`, `-` or `}` everywhere
+ * would garble the output while hiding next to nothing. Blank lines are never masked.
+ */
+export const MIN_MASKED_LENGTH = 4;
+
+/**
+ * The texts to mask for `secrets`: every line of each value, trimmed (a CRLF file, indented
+ * lines), that is at least MIN_MASKED_LENGTH long; each once, longest first, so that a line that
+ * contains another is masked whole rather than leaving its rest behind.
+ */
+export function maskedTexts(secrets: Iterable<string>): string[] {
+  const texts = new Set<string>();
+  for (const value of secrets) {
+    for (const line of value.split(/\r\n|\n|\r/)) {
+      const text = line.trim();
+      if (text.length >= MIN_MASKED_LENGTH) texts.add(text);
+    }
+  }
+  return [...texts].sort((a, b) => b.length - a.length || (a < b ? -1 : 1));
+}
+
+/**
+ * Hides every masked text of `secrets` (see maskedTexts) in a text. One pattern for all, made
+ * once: output is redacted line by line, and a secret file may have many lines.
+ */
+export function redactor(secrets: Iterable<string>): (text: string) => string {
+  const masked = maskedTexts(secrets);
+  if (masked.length === 0) return (text) => text;
+  // Longest first: at a position where two match, the alternation takes the longer.
+  const pattern = new RegExp(masked.map((m) => m.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "g");
+  return (text) => text.replace(pattern, MASK);
+}

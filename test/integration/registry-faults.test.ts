@@ -1,0 +1,240 @@
+// The registry client against a registry that misbehaves (a real registry behind the fault
+// proxy): stalled and dropped downloads, endless answers, pagination loops, token realms that
+// must not get credentials. Each ends in a clear error naming the registry, or succeeds on retry.
+import { spawn } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { networkInterfaces } from "node:os";
+import { createServer, request } from "node:http";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { parseImageReference } from "../../src/core/parse/image-reference.js";
+import { exportImage } from "../../src/registry/archive.js";
+import { RegistryClient, RegistryError } from "../../src/registry/client.js";
+import { DockerCredentials } from "../../src/registry/credentials.js";
+import { pushTags } from "../../src/executors/docker/push.js";
+import { MAIN, runCliAsync } from "../helpers/cli.js";
+import { registryImage, registryTags, requireEngine, uniqueRepo, waitFor } from "../helpers/engine.js";
+import { cutAnswer, dropConnection, endlessAnswer, isManifestPut, rewriteHeaders, startFaultProxy } from "../helpers/fault-proxy.js";
+import { authEntry, buildImage, dockerConfigDir, publish, startTokenRegistry } from "../helpers/registry.js";
+import { tempDir } from "../helpers/temp.js";
+
+const noCreds = dockerConfigDir({});
+test.after(() => noCreds.cleanup());
+const client = async (options: ConstructorParameters<typeof RegistryClient>[1] = {}, config = noCreds.dir) =>
+  new RegistryClient(await DockerCredentials.load(config), { backoffMs: 10, ...options });
+
+/** `p`, or a failure saying what hung: what a test of a hang must not do is hang itself. */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: still going after ${ms / 1000}s`)), ms)));
+  try {
+    return await Promise.race([p, hung]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function rejection(p: Promise<unknown>): Promise<Error> {
+  return p.then(() => assert.unreachable("expected a rejection") as never, (e: Error) => e);
+}
+
+/** An image of two layers in the plain registry: `repo` (host/path) and its tag. */
+let published: { repo: string; path: string; ref: string; config: string } | undefined;
+async function image() {
+  if (published) return published;
+  const { docker, registry } = requireEngine();
+  const repo = uniqueRepo(registry);
+  const ref = `${repo}/rel/faults:1.0`;
+  // a layer large enough to arrive in several chunks
+  await publish(docker, [ref], "FROM busybox:stable\nRUN head -c 300000 /dev/urandom > /noise\n");
+  published = { repo, path: repo.slice(registry.length + 1), ref, config: (await registryImage(ref)).configDigest };
+  return published;
+}
+const viaProxy = (ref: string, proxy: string) => ref.replace(requireEngine().registry, proxy);
+
+test("a layer download that stalls: export fails naming the registry and the blob, and leaves no file", async () => {
+  const { registry } = requireEngine();
+  const { ref, config } = await image();
+  await using proxy = await startFaultProxy(registry, (req) =>
+    req.method === "GET" && /\/blobs\/sha256:/.test(req.url ?? "") && !req.url!.endsWith(config) ? cutAnswer(1000, "stall") : undefined);
+  using dir = tempDir("ib-stall-");
+  const c = await client({ idleTimeoutMs: 500 });
+  const manifest = (await c.getManifest(viaProxy(ref, proxy.address)))!;
+  const e = await within(rejection(exportImage(c, manifest, join(dir.path, "x.tar"), "docker-archive", ref)), 20_000, "export of a stalled layer");
+  assert.instance(e, RegistryError);
+  assert.match(e.message, new RegExp(`^blob sha256:[0-9a-f]{64} of ${proxy.address}/\\S+/rel/faults: registry ${proxy.address} sent nothing for 0\\.5s \\(after \\d+ bytes\\); given up$`));
+  assert.equal(readdirSync(dir.path), []);
+});
+
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  test(`${signal} during an export: exit 130, the partial file removed`, async () => {
+    const { registry } = requireEngine();
+    const { ref, config } = await image();
+    await using proxy = await startFaultProxy(registry, (req) =>
+      req.method === "GET" && /\/blobs\/sha256:/.test(req.url ?? "") && !req.url!.endsWith(config) ? cutAnswer(1000, "stall") : undefined);
+    using dir = tempDir("ib-export-signal-");
+    const child = spawn(process.execPath, [MAIN, "export", viaProxy(ref, proxy.address), "-o", join(dir.path, "x.tar")], { env: { ...process.env, DOCKER_CONFIG: noCreds.dir } });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    // the download has started: the partial file is there, the layer request stalled
+    await waitFor(() => readdirSync(dir.path).some((f) => f.endsWith(".partial")) && proxy.refused.length > 0, 20_000, () => `no partial file: ${stderr}`);
+    child.kill(signal);
+    const code = await within(exited, 20_000, "the interrupted export");
+    assert.is(code, 130, stderr);
+    assert.match(stderr, /interrupted: .*x\.tar not written/);
+    assert.equal(readdirSync(dir.path), []);
+  });
+}
+
+test("an endless manifest: inspect stops at 4 MiB with one line naming the registry and the image; memory stays bounded", async () => {
+  const { registry } = requireEngine();
+  const { ref } = await image();
+  const endless = endlessAnswer({ "content-type": "application/vnd.docker.distribution.manifest.v2+json" });
+  await using proxy = await startFaultProxy(registry, (req) => (/\/manifests\//.test(req.url ?? "") ? endless : undefined));
+  // not spawnSync: the proxy answers from this process
+  const r = await within(runCliAsync(["inspect", viaProxy(ref, proxy.address)], { env: { DOCKER_CONFIG: noCreds.dir } }), 30_000, "inspect of an endless manifest");
+  assert.is(r.code, 1, r.stderr);
+  assert.is(r.stderr, `image-builder: error: manifest of ${viaProxy(ref, proxy.address)}: registry ${proxy.address} answered with more than 4194304 bytes, more than the 4 MiB read at most\n`);
+  // what the proxy could send before the client stopped reading: the limit and socket buffers
+  assert.ok(endless.sent() < 16 * 1024 * 1024, `${endless.sent()} bytes sent`);
+});
+
+test("a manifest answer that stops halfway: the timeout names the registry and the manifest", async () => {
+  const { registry } = requireEngine();
+  const { ref } = await image();
+  await using proxy = await startFaultProxy(registry, (req) => (req.method === "GET" && /\/manifests\//.test(req.url ?? "") ? cutAnswer(20, "stall") : undefined));
+  const c = await client({ timeoutMs: 500 });
+  const e = await within(rejection(c.getImage(viaProxy(ref, proxy.address))), 20_000, "reading a stalled manifest");
+  assert.is(e.message, `manifest of ${viaProxy(ref, proxy.address)}: registry ${proxy.address} did not answer within 0.5s`);
+});
+
+test("pagination that points back at itself: an error after one round, not an endless loop (tags, and images over the catalog)", async () => {
+  const { registry } = requireEngine();
+  const { repo, path } = await image();
+  const loop = (req: { url?: string }) => rewriteHeaders((h) => ({ ...h, link: `<${req.url}>; rel="next"` }));
+  await using proxy = await startFaultProxy(registry, (req) => (/\/tags\/list|\/_catalog/.test(req.url ?? "") ? loop(req) : undefined));
+  const c = await client();
+  const e = await within(rejection(c.listTags(`${proxy.address}/${path}/rel/faults`)), 10_000, "listTags");
+  assert.match(e.message, new RegExp(`^tags of ${proxy.address}/${path}/rel/faults: the registry's next page \\(Link rel="next"\\) points back at /v2/${path}/rel/faults/tags/list\\?n=1000, already read: a pagination loop$`));
+  assert.is(proxy.refused.length, 1);
+  const images = await within(runCliAsync(["images", "--repo", viaProxy(repo, proxy.address)], { env: { DOCKER_CONFIG: noCreds.dir } }), 30_000, "images");
+  assert.is(images.code, 1, images.stderr);
+  assert.match(images.stderr, new RegExp(`^image-builder: error: catalog of ${proxy.address}: the registry's next page .* a pagination loop\\n$`));
+  assert.is(proxy.refused.length, 2);
+});
+
+test("dropped connections of reads are retried: a manifest GET closed before its answer, a config cut halfway", async () => {
+  const { registry } = requireEngine();
+  const { ref, config } = await image();
+  const dropped = new Set<string>();
+  const once = (key: string) => !dropped.has(key) && dropped.add(key) !== undefined;
+  await using proxy = await startFaultProxy(registry, (req) => {
+    if (req.method === "GET" && /\/manifests\//.test(req.url ?? "") && once("manifest")) return dropConnection;
+    if (req.method === "GET" && req.url?.endsWith(config) && once("config")) return cutAnswer(100, "drop");
+    return undefined;
+  });
+  const image_ = await (await client()).getImage(viaProxy(ref, proxy.address));
+  assert.is(image_?.configDigest, config);
+  assert.is(proxy.refused.length, 2);
+  assert.ok(proxy.forwarded.some((r) => r.endsWith(config)), "the config was asked again");
+});
+
+test("a plain EOF on the engine's manifest PUT is retried (a PUT is idempotent): the tag lands", async () => {
+  const { docker, registry } = requireEngine();
+  let first = true;
+  await using proxy = await startFaultProxy(registry, (req) => {
+    if (!isManifestPut(req, /^1\.0$/) || !first) return undefined;
+    first = false;
+    return dropConnection;
+  });
+  const ref = `${uniqueRepo(proxy.address)}/sci/eof:1.0`;
+  await buildImage(docker, ref, "FROM busybox:stable\nRUN echo eof > /eof\n");
+  const lines: string[] = [];
+  const digests = await pushTags(docker, [ref], { creds: await DockerCredentials.load(noCreds.dir), signal: new AbortController().signal, line: (l) => lines.push(l), backoffMs: 10 });
+  assert.match(lines.join("\n"), /push of \S+ failed \(.*EOF.*\); retry 1\/3/);
+  assert.is(proxy.refused.length, 1);
+  assert.equal(await registryTags(ref.slice(0, ref.lastIndexOf(":")).replace(proxy.address, registry)), ["1.0"]);
+  assert.ok(digests[ref]?.startsWith("sha256:"));
+});
+
+test("the transport sends a manifest PUT again after a dropped connection (the write path's footing)", async () => {
+  const { registry } = requireEngine();
+  const { ref, path } = await image();
+  // the image's own manifest, stored under another tag: the PUT a write path makes
+  const manifest = Buffer.from(await (await fetch(`http://${registry}/v2/${path}/rel/faults/manifests/1.0`, { headers: { accept: "application/vnd.docker.distribution.manifest.v2+json" } })).arrayBuffer());
+  let first = true;
+  await using proxy = await startFaultProxy(registry, (req) => {
+    if (!isManifestPut(req, /^copy$/) || !first) return undefined;
+    first = false;
+    return dropConnection;
+  });
+  const c = await client();
+  const req = {
+    registry: proxy.address, path: `/v2/${path}/rel/faults/manifests/copy`, method: "PUT" as const, body: manifest,
+    contentType: "application/vnd.docker.distribution.manifest.v2+json", scope: `repository:${path}/rel/faults:push,pull`, what: `manifest of ${proxy.address}/${path}/rel/faults:copy`,
+  };
+  const status = await c.transport.exchange(req, async (res) => res.status);
+  assert.is(status, 201);
+  assert.is(proxy.refused.length, 1);
+  assert.is(proxy.forwarded.filter((r) => r.startsWith("PUT ")).length, 1);
+  assert.is((await registryImage(`${ref.replace(/:1\.0$/, "")}:copy`)).digest, (await registryImage(ref)).digest);
+  // POST (an upload session) is never sent twice
+  first = true;
+  await using postProxy = await startFaultProxy(registry, (r) => (r.method === "POST" ? dropConnection : undefined));
+  const e = await rejection(c.transport.exchange({ ...req, registry: postProxy.address, method: "POST", path: `/v2/${path}/rel/faults/blobs/uploads/`, body: undefined }, async (res) => res.status));
+  assert.match(e.message, new RegExp(`registry ${postProxy.address} dropped the connection`));
+  assert.is(postProxy.refused.length, 1);
+});
+
+/** This machine's first address that is not loopback: a token realm there is "elsewhere" to the client. */
+function outsideAddress(): string {
+  const found = Object.values(networkInterfaces()).flat().find((a) => a && a.family === "IPv4" && !a.internal);
+  if (!found) throw new Error("this machine has no IPv4 address besides loopback; the test needs one to stand for a token service elsewhere");
+  return found.address;
+}
+
+test("a Bearer realm over plain http elsewhere gets no credentials: the token is asked for without them, and the refusal says why", async () => {
+  const tokens = await startTokenRegistry();
+  try {
+    const { registry, user, pass } = tokens;
+    await publish(requireEngine().docker, [`${registry}/team/rel/realm:1.0`], "FROM busybox:stable\n", { username: user, password: pass });
+    // A relay on a non-loopback address in front of the token service, recording what it is sent.
+    const seen: (string | undefined)[] = [];
+    const relay = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      const realm = new URL(tokens.realm);
+      const up = request({ host: realm.hostname, port: realm.port, path: `${realm.pathname}${req.url!.slice(req.url!.indexOf("?"))}`, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      up.on("error", () => res.destroy());
+      up.end();
+    });
+    const host = outsideAddress();
+    await new Promise<void>((ok) => relay.listen(0, host, ok));
+    const relayRealm = `http://${host}:${(relay.address() as { port: number }).port}/token`;
+    try {
+      await using proxy = await startFaultProxy(registry, (req) => (req.url?.startsWith("/v2/") ? rewriteHeaders((h) => ({
+        ...h, ...(h["www-authenticate"] ? { "www-authenticate": String(h["www-authenticate"]).replace(/realm="[^"]+"/, `realm="${relayRealm}"`) } : {}),
+      })) : undefined));
+      using creds = dockerConfigDir({ auths: { [proxy.address]: authEntry(user, pass) } });
+      const c = await client({}, creds.dir);
+      const e = await rejection(c.getImage(`${proxy.address}/team/rel/realm:1.0`));
+      assert.equal(seen, [undefined], "credentials were sent to the plain-http realm");
+      assert.match(e.message, new RegExp(`^manifest of ${proxy.address}/team/rel/realm:1\\.0: access denied by ${proxy.address} \\(HTTP 401.*\\); the credentials from the docker config were not sent: the token realm http://${host.replace(/\./g, "\\.")} is not https$`));
+      assert.not.ok(e.message.includes(pass));
+      // the realm of the registry itself (loopback, for a loopback registry) gets them, as before
+      using directCreds = dockerConfigDir({ auths: { [registry]: authEntry(user, pass) } });
+      const direct = await client({}, directCreds.dir);
+      assert.ok(await direct.getImage(`${registry}/team/rel/realm:1.0`));
+    } finally {
+      await new Promise<void>((ok) => relay.close(() => ok()));
+    }
+  } finally {
+    await tokens.stop();
+  }
+});
+
+test.run();

@@ -1,0 +1,32 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { maskedTexts, redactor } from "../../../../src/core/report/redaction.js";
+
+const PEM = "-----BEGIN PRIVATE KEY-----\r\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\r\n  BKcwggSjAgEAAoIBAQC7\r\n\r\n=\r\n-----END PRIVATE KEY-----\r\n";
+
+test("every line of a multi-line secret is masked on its own (CRLF, indented lines); blank and short lines are not", () => {
+  assert.equal(maskedTexts([PEM]), [
+    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "-----BEGIN PRIVATE KEY-----", "-----END PRIVATE KEY-----", "BKcwggSjAgEAAoIBAQC7",
+  ]);
+  const redact = redactor([PEM]);
+  // as a build step prints it: one line at a time, and all in one line
+  for (const line of PEM.split("\r\n")) assert.not.ok(/[A-Za-z]{4}/.test(redact(`#5 ${line}`).replace("***", "")), line);
+  assert.is(redact("key: MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7 = end"), "key: ****** = end");
+});
+
+test("a single-line secret is masked whole; values under 4 characters are left alone", () => {
+  assert.equal(maskedTexts(["s3cret-value\n", "a", "bc", "def", "ghij", "", "   \n  "]), ["s3cret-value", "ghij"]);
+  assert.is(redactor(["a", "bc", "def", "ghij"])("a bc def ghij"), "a bc def ***");
+  assert.is(redactor([])("nothing to hide"), "nothing to hide");
+});
+
+test("longest first: a line that contains another secret line is masked whole, not left half visible", () => {
+  assert.equal(maskedTexts(["abcd", "abcdefgh"]), ["abcdefgh", "abcd"]);
+  assert.is(redactor(["abcd", "abcdefgh"])("x abcdefgh y abcd"), "x *** y ***");
+  // characters that mean something in a pattern are plain text in a secret
+  assert.is(redactor(["a.b*c(d)[e]$"])("x a.b*c(d)[e]$ y aXbbc"), "x *** y aXbbc");
+  // the same text from two secrets is one masked text
+  assert.equal(maskedTexts(["same-line\nother", "same-line"]), ["same-line", "other"]);
+});
+
+test.run();
