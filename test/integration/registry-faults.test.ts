@@ -3,13 +3,12 @@
 // must not get credentials. Each ends in a clear error naming the registry, or succeeds on retry.
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
-import { networkInterfaces } from "node:os";
-import { createServer, request } from "node:http";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { parseImageReference } from "../../src/core/parse/image-reference.js";
 import { exportImage } from "../../src/registry/archive.js";
+import { anyPortFetch } from "../../src/registry/any-port-fetch.js";
 import { RegistryClient, RegistryError } from "../../src/registry/client.js";
 import { DockerCredentials } from "../../src/registry/credentials.js";
 import { pushTags } from "../../src/executors/docker/push.js";
@@ -188,50 +187,39 @@ test("the transport sends a manifest PUT again after a dropped connection (the w
   assert.is(postProxy.refused.length, 1);
 });
 
-/** This machine's first address that is not loopback: a token realm there is "elsewhere" to the client. */
-function outsideAddress(): string {
-  const found = Object.values(networkInterfaces()).flat().find((a) => a && a.family === "IPv4" && !a.internal);
-  if (!found) throw new Error("this machine has no IPv4 address besides loopback; the test needs one to stand for a token service elsewhere");
-  return found.address;
-}
+// The realm "elsewhere" is a name no resolver knows: the client's fetch (its `fetch` option) sends
+// what is meant for it to the token service on loopback, recording what it was given. No traffic
+// leaves this machine's loopback.
+const ELSEWHERE = "auth.elsewhere.test";
 
 test("a Bearer realm over plain http elsewhere gets no credentials: the token is asked for without them, and the refusal says why", async () => {
   const tokens = await startTokenRegistry();
   try {
     const { registry, user, pass } = tokens;
     await publish(requireEngine().docker, [`${registry}/team/rel/realm:1.0`], "FROM busybox:stable\n", { username: user, password: pass });
-    // A relay on a non-loopback address in front of the token service, recording what it is sent.
-    const seen: (string | undefined)[] = [];
-    const relay = createServer((req, res) => {
-      seen.push(req.headers.authorization);
-      const realm = new URL(tokens.realm);
-      const up = request({ host: realm.hostname, port: realm.port, path: `${realm.pathname}${req.url!.slice(req.url!.indexOf("?"))}`, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
-      up.on("error", () => res.destroy());
-      up.end();
-    });
-    const host = outsideAddress();
-    await new Promise<void>((ok) => relay.listen(0, host, ok));
-    const relayRealm = `http://${host}:${(relay.address() as { port: number }).port}/token`;
-    try {
-      await using proxy = await startFaultProxy(registry, (req) => (req.url?.startsWith("/v2/") ? rewriteHeaders((h) => ({
-        ...h, ...(h["www-authenticate"] ? { "www-authenticate": String(h["www-authenticate"]).replace(/realm="[^"]+"/, `realm="${relayRealm}"`) } : {}),
-      })) : undefined));
-      using creds = dockerConfigDir({ auths: { [proxy.address]: authEntry(user, pass) } });
-      const c = await client({}, creds.dir);
-      const e = await rejection(c.getImage(`${proxy.address}/team/rel/realm:1.0`));
-      assert.equal(seen, [undefined], "credentials were sent to the plain-http realm");
-      assert.match(e.message, new RegExp(`^manifest of ${proxy.address}/team/rel/realm:1\\.0: access denied by ${proxy.address} \\(HTTP 401.*\\); the credentials from the docker config were not sent: the token realm http://${host.replace(/\./g, "\\.")} is not https$`));
-      assert.not.ok(e.message.includes(pass));
-      // the realm of the registry itself (loopback, for a loopback registry) gets them, as before
-      using directCreds = dockerConfigDir({ auths: { [registry]: authEntry(user, pass) } });
-      const direct = await client({}, directCreds.dir);
-      assert.ok(await direct.getImage(`${registry}/team/rel/realm:1.0`));
-    } finally {
-      await new Promise<void>((ok) => relay.close(() => ok()));
-    }
+    const realm = new URL(tokens.realm);
+    const elsewhereRealm = `http://${ELSEWHERE}:${realm.port}${realm.pathname}`;
+    const seen: (string | null)[] = [];
+    const relayingFetch = ((input: string | URL | Request, init?: RequestInit) => {
+      const url = new URL(input instanceof Request ? input.url : input);
+      if (url.hostname !== ELSEWHERE) return anyPortFetch(url, init ?? {});
+      seen.push(new Headers(init?.headers).get("authorization"));
+      url.hostname = realm.hostname;
+      return anyPortFetch(url, init ?? {});
+    }) as typeof fetch;
+    await using proxy = await startFaultProxy(registry, (req) => (req.url?.startsWith("/v2/") ? rewriteHeaders((h) => ({
+      ...h, ...(h["www-authenticate"] ? { "www-authenticate": String(h["www-authenticate"]).replace(/realm="[^"]+"/, `realm="${elsewhereRealm}"`) } : {}),
+    })) : undefined));
+    using creds = dockerConfigDir({ auths: { [proxy.address]: authEntry(user, pass) } });
+    const c = await client({ fetch: relayingFetch }, creds.dir);
+    const e = await rejection(c.getImage(`${proxy.address}/team/rel/realm:1.0`));
+    assert.equal(seen, [null], "the token service elsewhere was asked once, without credentials");
+    assert.match(e.message, new RegExp(`^manifest of ${proxy.address}/team/rel/realm:1\\.0: access denied by ${proxy.address} \\(HTTP 401.*\\); the credentials from the docker config were not sent: the token realm http://${ELSEWHERE.replace(/\./g, "\\.")} is not https$`));
+    assert.not.ok(e.message.includes(pass));
+    // the realm of the registry itself (loopback, for a loopback registry) gets them, as before
+    using directCreds = dockerConfigDir({ auths: { [registry]: authEntry(user, pass) } });
+    const direct = await client({}, directCreds.dir);
+    assert.ok(await direct.getImage(`${registry}/team/rel/realm:1.0`));
   } finally {
     await tokens.stop();
   }
