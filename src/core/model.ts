@@ -173,6 +173,10 @@ export interface TagResult {
   pushed: boolean;
   /** The registry's digest under the tag, when pushed (or already there, for a reused build). */
   digest?: string;
+  /** Not pushed: what the registry holds under the tag instead (another build's image), as read back. */
+  registryDigest?: string;
+  /** Not pushed: why (`not moved: … is at …, newer`, another run's image, a failed or interrupted push). */
+  reason?: string;
 }
 
 export interface BuildResult {

@@ -26,6 +26,8 @@ export interface EngineRunOptions {
   prebuiltParents?: PrebuiltParent[];
   /** Push a build tag that the registry holds with other inputs (it is refused otherwise). */
   overwrite?: boolean;
+  /** `--allow-tag-rollback`: let --push move a moving tag `{version}` back to an older build (it only moves forward otherwise). */
+  allowTagRollback?: boolean;
   /** `--secret`: id -> value, for BuildKit's `RUN --mount=type=secret`; kept out of output and logs. */
   secrets?: ReadonlyMap<string, Buffer>;
   /** `--builder`; default auto: BuildKit where the engine has it. */
