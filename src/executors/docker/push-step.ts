@@ -9,7 +9,7 @@ import type { PushResult } from "../../core/execute/outcomes.js";
 import type { PushStep } from "../../core/execute/push-queue.js";
 import { pushOrder } from "../../core/execute/publishing.js";
 import { decideMovingTag } from "../../core/execute/moving-tag.js";
-import { lostBuildTag, tagFromRegistry, type HeldTag } from "../../core/execute/read-back.js";
+import { lostBuildTag, supersededParent, tagFromRegistry, type HeldTag } from "../../core/execute/read-back.js";
 import { versionLabel } from "../../core/requests/inputs-digest.js";
 import type { RegistryClient } from "../../registry/client.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
@@ -29,6 +29,14 @@ export interface PushStepContext {
   report: RunReport;
   /** `--allow-tag-rollback`: move a moving tag back to an older build. */
   allowTagRollback: boolean;
+  /** The parents of this run a build was built on: their build tags and images (pushed before it). */
+  parentsOf: (id: string) => ParentImage[];
+}
+
+export interface ParentImage {
+  id: string;
+  buildTag: string;
+  imageId: string;
 }
 
 /** `registryDigest`: for "check moving tag", the registry's digest under the build tag; `imageId`: the build's image. */
@@ -57,6 +65,15 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
   let pushedNow = 0;
   try {
     if (!held) {
+      // Checked again just before the push: another run may have replaced a parent's build tag
+      // since it was read back, and a child must not land on a parent the registry doesn't hold.
+      const replaced = await replacedParent(ctx, id);
+      if (replaced) {
+        const reason = supersededParent(replaced);
+        for (const t of tags) t.reason = reason;
+        report.superseded(id, reason);
+        return "superseded";
+      }
       const failure = await pushTag(ctx, id, first);
       const after = await readBack(ctx, first, imageId, failure);
       Object.assign(buildTagResult, after.result);
@@ -133,6 +150,17 @@ async function readBack(ctx: PushStepContext, tag: string, imageId: string, fail
   }
   const result = tagFromRegistry(tag, imageId, held, failure);
   return { result, held };
+}
+
+/** The first parent whose build tag the registry no longer holds with the image this build was built on. */
+async function replacedParent(ctx: PushStepContext, id: string): Promise<string | undefined> {
+  for (const parent of ctx.parentsOf(id)) {
+    const manifest = await ctx.registry.getManifest(parent.buildTag).catch((e: Error) => {
+      throw new Error(`cannot read ${parent.buildTag} back from the registry before pushing a child of it: ${e.message}`);
+    });
+    if (manifest?.config.digest !== parent.imageId) return parent.id;
+  }
+  return undefined;
 }
 
 type MovingDecision = ReturnType<typeof decideMovingTag> & { registryDigest?: string };

@@ -81,4 +81,12 @@ test("reconcile keeps what the registry lacks or holds from other inputs, and wh
   assert.equal(r.waves, [["sci/a", "sci/c", "sci/d"], ["sci/b"]]);
 });
 
+test("reconcile leaves a moving tag at a newer build alone: moving tags only move forward", () => {
+  const p = makePlan("r", [build("sci/a", ["r/sci/a:1.0", "r/sci/a:1.0-7-abc"], "FROM busybox:stable\n")]);
+  p.builds[0].request.labels = { "org.sciserver.science.a.version": "1.0-7-abc" };
+  const at = (buildName: string) => reconcilePlan(p, new Map([["sci/a", { found: true as const, inputs: E, build: buildName }]])).builds.map((b) => b.id);
+  assert.equal(at("1.0-9-def"), []);
+  assert.equal(at("1.0-5-fed"), ["sci/a"]);
+});
+
 test.run();

@@ -21,16 +21,19 @@ const a: PlannedBuild = {
 /** What the registry holds under the moving tag: its manifest digest, its image (config digest) and version label. */
 type Moving = { digest: string; configDigest: string; label: string } | undefined;
 
-async function context(moving: Moving, begin: (id: string) => string | undefined = () => undefined, allowTagRollback = false) {
+/** `parentImage`: the image the registry holds under parent p's build tag (the build was built on sha256:ppp). */
+async function context(moving: Moving, begin: (id: string) => string | undefined = () => undefined, parentImage = "sha256:ppp") {
   const creds = await DockerCredentials.load("/nonexistent-docker-config", {});
   const out = new Writable({ write: (_c, _e, done) => done() });
   const report = new RunReport({ out, progress: "plain" }, creds);
   report.image(a, { imageId: "sha256:aaa", created: "t" }, 1);
   const registry = {
     getImage: async () => moving && { digest: moving.digest, configDigest: moving.configDigest, config: { labels: { "org.sciserver.science.a.version": moving.label } } },
+    getManifest: async (tag: string) => (tag === "r.example/t/sci/p:1.0-5-abc" ? { digest: "sha256:pm", config: { digest: parentImage } } : undefined),
   } as unknown as RegistryClient;
+  const parentsOf = () => [{ id: "sci/p", buildTag: "r.example/t/sci/p:1.0-5-abc", imageId: "sha256:ppp" }];
   // No engine call is expected: any would fail on this empty object.
-  const ctx: PushStepContext = { docker: {} as Dockerode, creds, registry, signal: new AbortController().signal, slot: (f) => f(), begin, report, allowTagRollback };
+  const ctx: PushStepContext = { docker: {} as Dockerode, creds, registry, signal: new AbortController().signal, slot: (f) => f(), begin, report, allowTagRollback: false, parentsOf };
   return { ctx, report };
 }
 
@@ -72,6 +75,15 @@ test("a push that gets its slot after the run stopped is not pushed, with the re
   const { outcomes } = report.finish([a], true, true, () => "not pushed");
   await report.close();
   assert.equal([outcomes[0].reason, outcomes[0].tags?.map((t) => t.pushed)], ["not pushed: interrupted", [false, false]]);
+});
+
+test("a parent's build tag replaced by another run's image since it was read back: the child is not pushed, saying so", async () => {
+  const { ctx, report } = await context(undefined, () => undefined, "sha256:another-run");
+  assert.is(await carryOutPush(ctx, { id: "a", action: "push" }, a, "sha256:aaa"), "superseded");
+  const { outcomes } = report.finish([a], true, false, () => "superseded");
+  await report.close();
+  assert.is(outcomes[0].pushed, false);
+  assert.match(outcomes[0].reason!, "not pushed: built on parent sci/p's image of this run, but the registry's build tag of sci/p holds another run's");
 });
 
 test.run();
