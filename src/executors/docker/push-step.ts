@@ -74,21 +74,18 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
         report.superseded(id, reason);
         return "superseded";
       }
-      const failure = await pushTag(ctx, id, first);
-      const after = await readBack(ctx, first, imageId, failure);
-      Object.assign(buildTagResult, after.result);
+      const { failure, held: there } = await pushAndReadBack(ctx, id, buildTagResult, imageId);
       if (!buildTagResult.pushed) {
-        if (after.held && !failure) {
+        if (there && !failure) {
           // Stored, then replaced before it was read back: another run of this commit pushed it too.
-          const reason = lostBuildTag(first, after.held.digest);
+          const reason = lostBuildTag(first, there.digest);
           buildTagResult.reason = reason;
           report.superseded(id, reason);
           return "superseded";
         }
-        return ended(ctx, id, failure ?? "push ended without the tag in the registry", tags);
+        return ended(ctx, id, failure ?? NOT_THERE, tags);
       }
       pushedNow++;
-      if (failure) report.progress.line(id, `push of ${first} reported an error, but the registry holds this image under it: ${failure}`);
     }
     for (const result of tags.slice(1)) {
       if (ctx.signal.aborted) return ended(ctx, id, INTERRUPTED, tags);
@@ -103,12 +100,9 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
         continue;
       }
       if (decision.back) report.progress.line(id, decision.back);
-      const failure = await pushTag(ctx, id, result.tag);
-      const after = await readBack(ctx, result.tag, imageId, failure);
-      Object.assign(result, after.result);
-      if (!result.pushed) return ended(ctx, id, failure ?? "push ended without the tag in the registry", tags);
+      const { failure } = await pushAndReadBack(ctx, id, result, imageId);
+      if (!result.pushed) return ended(ctx, id, failure ?? NOT_THERE, tags);
       pushedNow++;
-      if (failure) report.progress.line(id, `push of ${result.tag} reported an error, but the registry holds this image under it: ${failure}`);
     }
     if (pushedNow === 0 && tags.every((t) => t.pushed)) report.alreadyPublished(id);
     else report.pushed(id, pushedNow);
@@ -122,6 +116,19 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
 }
 
 const INTERRUPTED = "not pushed: push interrupted";
+const NOT_THERE = "the push ended, but the registry does not hold the tag";
+
+/**
+ * Pushes `result.tag`, then records in `result` what the registry holds under it: the push's
+ * failure, if any, and the manifest there.
+ */
+async function pushAndReadBack(ctx: PushStepContext, id: string, result: TagResult, imageId: string): Promise<{ failure?: string; held?: HeldTag }> {
+  const failure = await pushTag(ctx, id, result.tag);
+  const after = await readBack(ctx, result.tag, imageId, failure);
+  Object.assign(result, after.result);
+  if (result.pushed && failure) ctx.report.progress.line(id, `push of ${result.tag} reported an error, but the registry holds this image under it: ${failure}`);
+  return { failure, held: after.held };
+}
 
 /** Pushes one tag; the error (or INTERRUPTED) when the push did not say it landed. */
 async function pushTag(ctx: PushStepContext, id: string, tag: string): Promise<string | undefined> {
