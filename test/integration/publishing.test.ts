@@ -295,4 +295,42 @@ test("two runs of one commit at once: the registry keeps one image per build tag
   assert.is(rel[`rel/a:${suffix}`].digest, held[`rel/a:${suffix}`]);
 });
 
+test("a run that finds its build tag published by another run of the commit while it built does not replace it", async () => {
+  const { registry } = requireEngine();
+  using repo = makeRepo(smallFamily());
+  const name = uniqueRepo("x").slice(2);
+  const buildTag = /^1\.0-\d+-[0-9a-f]+$/;
+  const sciA = (req: { url?: string }) => /\/sci\/a\/manifests\//.test(req.url ?? "");
+  // Run 2 finds the build tag missing when its build starts; run 1 then publishes sci/a entirely
+  // (build tag and moving tag); only then does run 2 get to push its own.
+  const secondChecked = happening("run 2's reuse check");
+  const firstMoved = happening("run 1's moving tag stored");
+  await using one = await startFaultProxy(registry, (req) => {
+    if (!sciA(req)) return undefined;
+    if (isManifestPut(req, buildTag)) return { hold: secondChecked.promise };
+    if (isManifestPut(req, /^1\.0$/)) return { answered: firstMoved.then };
+    return undefined;
+  });
+  let secondReads = 0;
+  await using two = await startFaultProxy(registry, (req) => {
+    if (!sciA(req) || req.method !== "GET" || !isManifest(req, buildTag)) return undefined;
+    return ++secondReads === 1 ? { answered: secondChecked.then } : { hold: firstMoved.promise };
+  });
+  using dir = tempDir("ib-publish-");
+  const run = (proxy: string, file: string) =>
+    runCliAsync(["--all", "--push", "--repo", `${proxy}/${name}`, "--results", join(dir.path, file), ...PLAIN], { cwd: repo.root });
+  const [r1, r2] = await Promise.all([run(one.address, "r1.json"), run(two.address, "r2.json")]);
+  assert.is(r1.code, 0, r1.stderr);
+  assert.is(r2.code, 1, r2.stderr);
+  const held = await registryState(`${registry}/${name}`, ["sci/a", "rel/a"]);
+  const suffix = Object.keys(held).find((t) => t.startsWith("sci/a:1.0-"))!.slice("sci/a:".length);
+  const first = tagsOf(join(dir.path, "r1.json"), "sci/a", `${one.address}/${name}`);
+  assert.equal([first[`sci/a:${suffix}`].digest, first["sci/a:1.0"].digest], [held[`sci/a:${suffix}`], held["sci/a:1.0"]]);
+  const second = results(join(dir.path, "r2.json")).results.find((x) => x.id === "sci/a")!;
+  assert.equal([second.status, second.pushed], ["built", false]);
+  assert.match(second.reason!, /another run of this commit published .*sci\/a:1\.0-\d+-[0-9a-f]+ while this one built it/);
+  assert.equal(second.tags!.map((t) => [t.pushed, t.registryDigest]), [[false, held[`sci/a:${suffix}`]], [false, undefined]]);
+  assert.is(results(join(dir.path, "r2.json")).results.find((x) => x.id === "rel/a:1.0")!.pushed, false);
+});
+
 test.run();

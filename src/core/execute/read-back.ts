@@ -37,3 +37,30 @@ export function lostBuildTag(buildTag: string, registryDigest: string): string {
 export function supersededParent(parentId: string): string {
   return `not pushed: built on parent ${parentId}'s image of this run, but the registry's build tag of ${parentId} holds another run's (a rerun builds on that one)`;
 }
+
+/** What the registry holds under a build tag just before this run pushes it. */
+export interface HeldBuild extends HeldTag {
+  /** The image's inputs label. */
+  inputs?: string;
+}
+
+export type BeforePush =
+  | { action: "push" }
+  /** Another run of this commit published its build meanwhile: this image is not the published one. */
+  | { action: "superseded"; reason: string }
+  | { action: "refuse"; reason: string };
+
+/**
+ * Just before pushing a build tag, read again: the reuse check was made when the build started,
+ * and another run of the same commit may have published it since (issue 16, item 3). Its image,
+ * of the same inputs, is then the published one, and this run does not replace it; one of other
+ * inputs is refused as before building (build tags are immutable), unless `overwrite`.
+ */
+export function decideBeforePush(q: { buildTag: string; imageId: string; inputsDigest?: string; held?: HeldBuild; overwrite: boolean }): BeforePush {
+  const { held } = q;
+  if (!held || held.configDigest === q.imageId || q.overwrite) return { action: "push" };
+  if (q.inputsDigest !== undefined && held.inputs === q.inputsDigest) {
+    return { action: "superseded", reason: `not published: another run of this commit published ${q.buildTag} while this one built it (the registry holds its image, ${held.digest}); the moving tag is left to that run` };
+  }
+  return { action: "refuse", reason: `${q.buildTag} was pushed to the registry with inputs ${held.inputs ?? "(none recorded)"} while this build ran, but this build's inputs are ${q.inputsDigest ?? "(none recorded)"}: build tags are immutable (--overwrite replaces it)` };
+}

@@ -8,9 +8,10 @@ import type { PlannedBuild, TagResult } from "../../core/model.js";
 import type { PushResult } from "../../core/execute/outcomes.js";
 import type { PushStep } from "../../core/execute/push-queue.js";
 import { pushOrder } from "../../core/execute/publishing.js";
+import { buildTag } from "../../core/requests/tags.js";
 import { decideMovingTag } from "../../core/execute/moving-tag.js";
-import { lostBuildTag, supersededParent, tagFromRegistry, type HeldTag } from "../../core/execute/read-back.js";
-import { versionLabel } from "../../core/requests/inputs-digest.js";
+import { decideBeforePush, lostBuildTag, type BeforePush, supersededParent, tagFromRegistry, type HeldTag } from "../../core/execute/read-back.js";
+import { inputsLabel, versionLabel } from "../../core/requests/inputs-digest.js";
 import type { RegistryClient } from "../../registry/client.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
 import { pushTags } from "./push.js";
@@ -29,6 +30,8 @@ export interface PushStepContext {
   report: RunReport;
   /** `--allow-tag-rollback`: move a moving tag back to an older build. */
   allowTagRollback: boolean;
+  /** `--overwrite`: replace a build tag of other inputs. */
+  overwrite: boolean;
   /** The parents of this run a build was built on: their build tags and images (pushed before it). */
   parentsOf: (id: string) => ParentImage[];
 }
@@ -67,13 +70,19 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
     if (!held) {
       // Checked again just before the push: another run may have replaced a parent's build tag
       // since it was read back, and a child must not land on a parent the registry doesn't hold.
-      const replaced = await replacedParent(ctx, id);
-      if (replaced) {
-        const reason = supersededParent(replaced);
+      const superseded = (reason: string): PushResult => {
         for (const t of tags) t.reason = reason;
         report.superseded(id, reason);
         return "superseded";
+      };
+      const replaced = await replacedParent(ctx, id);
+      if (replaced) return superseded(supersededParent(replaced));
+      const before = await beforePush(ctx, build, imageId);
+      if (before.action === "superseded") {
+        buildTagResult.registryDigest = before.registryDigest;
+        return superseded(before.reason);
       }
+      if (before.action === "refuse") return ended(ctx, id, before.reason, tags);
       const { failure, held: there } = await pushAndReadBack(ctx, id, buildTagResult, imageId);
       if (!buildTagResult.pushed) {
         if (there && !failure) {
@@ -168,6 +177,16 @@ async function replacedParent(ctx: PushStepContext, id: string): Promise<string 
     if (manifest?.config.digest !== parent.imageId) return parent.id;
   }
   return undefined;
+}
+
+/** Whether the build tag may still be pushed, from what the registry holds under it now. */
+async function beforePush(ctx: PushStepContext, build: PlannedBuild, imageId: string): Promise<BeforePush & { registryDigest?: string }> {
+  const tag = buildTag(build.request);
+  const image = await ctx.registry.getImage(tag).catch((e: Error) => {
+    throw new Error(`cannot check ${tag} in the registry before pushing: ${e.message}`);
+  });
+  const held = image && { digest: image.digest, configDigest: image.configDigest, inputs: image.config.labels[inputsLabel(build.kind, build.target)] };
+  return { ...decideBeforePush({ buildTag: tag, imageId, inputsDigest: build.request.inputsDigest, held, overwrite: ctx.overwrite }), registryDigest: image?.digest };
 }
 
 type MovingDecision = ReturnType<typeof decideMovingTag> & { registryDigest?: string };

@@ -32,6 +32,7 @@ export class RunActions {
     this.pushContext = registry && {
       docker, creds, registry, signal: this.pushAbort.signal, slot: pLimit(run.jobs), begin: (id) => run.pushBegins(id), report,
       allowTagRollback: buildContext.options.allowTagRollback ?? false,
+      overwrite: buildContext.options.overwrite ?? false,
       parentsOf: (id) => this.builds.get(id)!.dependsOn.filter((p) => this.images.has(p))
         .map((p) => ({ id: p, buildTag: buildTag(this.builds.get(p)!.request), imageId: this.images.get(p)! })),
     };
