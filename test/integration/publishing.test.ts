@@ -27,6 +27,15 @@ const smallFamily = (run = "date +%s%N > /stamp") => ({
   ...science("a", { image: "a", compat: "c" }, `FROM busybox:stable\nRUN ${run}\n`),
   ...compat("c", [], "ENV C=1\n"),
 });
+/** A build tag `1.0-{n}-{h}`, and a manifest request of sci/a (`--all` of smallFamily). */
+const BUILD_TAG = /^1\.0-\d+-[0-9a-f]+$/;
+const sciA = (req: { url?: string }) => /\/sci\/a\/manifests\//.test(req.url ?? "");
+/** `--all --push` of `cwd` under `{proxy}/{name}` through each proxy at once; results in `dir`/r1.json, r2.json, … */
+function runsAtOnce(cwd: string, name: string, proxies: string[], dir: string) {
+  return Promise.all(proxies.map((proxy, i) =>
+    runCliAsync(["--all", "--push", "--repo", `${proxy}/${name}`, "--results", join(dir, `r${i + 1}.json`), ...PLAIN], { cwd })));
+}
+
 /** Every tag of every repository under `repo` -> its manifest digest. */
 async function registryState(repo: string, names: string[]): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -245,8 +254,6 @@ test("two runs of one commit at once: the registry keeps one image per build tag
   const { registry } = requireEngine();
   using repo = makeRepo(smallFamily());
   const name = uniqueRepo("x").slice(2);
-  const buildTag = /^1\.0-\d+-[0-9a-f]+$/;
-  const sciA = (req: { url?: string }) => /\/sci\/a\/manifests\//.test(req.url ?? "");
   // Run 1's build tag PUT waits until run 2's arrives (both runs have found the tag missing and
   // built their own image); run 2's waits until run 1's is stored; run 1 reads it back only after
   // run 2's is stored. So run 2's image is the one the registry keeps, and run 1 must see it.
@@ -255,7 +262,7 @@ test("two runs of one commit at once: the registry keeps one image per build tag
   const secondStored = happening("run 2's build tag stored");
   let firstPut = false;
   await using one = await startFaultProxy(registry, (req) => {
-    if (!sciA(req) || !isManifest(req, buildTag)) return undefined;
+    if (!sciA(req) || !isManifest(req, BUILD_TAG)) return undefined;
     if (req.method === "PUT") {
       firstPut = true;
       return { hold: secondArrived.promise, answered: firstStored.then };
@@ -263,14 +270,12 @@ test("two runs of one commit at once: the registry keeps one image per build tag
     return firstPut ? { hold: secondStored.promise } : undefined;
   });
   await using two = await startFaultProxy(registry, (req) => {
-    if (!sciA(req) || !isManifestPut(req, buildTag)) return undefined;
+    if (!sciA(req) || !isManifestPut(req, BUILD_TAG)) return undefined;
     secondArrived.then();
     return { hold: firstStored.promise, answered: secondStored.then };
   });
   using dir = tempDir("ib-publish-");
-  const run = (proxy: string, file: string) =>
-    runCliAsync(["--all", "--push", "--repo", `${proxy}/${name}`, "--results", join(dir.path, file), ...PLAIN], { cwd: repo.root });
-  const [r1, r2] = await Promise.all([run(one.address, "r1.json"), run(two.address, "r2.json")]);
+  const [r1, r2] = await runsAtOnce(repo.root, name, [one.address, two.address], dir.path);
   assert.is(r2.code, 0, r2.stderr);
   assert.is(r1.code, 1, r1.stderr);
   const target = `${registry}/${name}`;
@@ -299,27 +304,23 @@ test("a run that finds its build tag published by another run of the commit whil
   const { registry } = requireEngine();
   using repo = makeRepo(smallFamily());
   const name = uniqueRepo("x").slice(2);
-  const buildTag = /^1\.0-\d+-[0-9a-f]+$/;
-  const sciA = (req: { url?: string }) => /\/sci\/a\/manifests\//.test(req.url ?? "");
   // Run 2 finds the build tag missing when its build starts; run 1 then publishes sci/a entirely
   // (build tag and moving tag); only then does run 2 get to push its own.
   const secondChecked = happening("run 2's reuse check");
   const firstMoved = happening("run 1's moving tag stored");
   await using one = await startFaultProxy(registry, (req) => {
     if (!sciA(req)) return undefined;
-    if (isManifestPut(req, buildTag)) return { hold: secondChecked.promise };
+    if (isManifestPut(req, BUILD_TAG)) return { hold: secondChecked.promise };
     if (isManifestPut(req, /^1\.0$/)) return { answered: firstMoved.then };
     return undefined;
   });
   let secondReads = 0;
   await using two = await startFaultProxy(registry, (req) => {
-    if (!sciA(req) || req.method !== "GET" || !isManifest(req, buildTag)) return undefined;
+    if (!sciA(req) || req.method !== "GET" || !isManifest(req, BUILD_TAG)) return undefined;
     return ++secondReads === 1 ? { answered: secondChecked.then } : { hold: firstMoved.promise };
   });
   using dir = tempDir("ib-publish-");
-  const run = (proxy: string, file: string) =>
-    runCliAsync(["--all", "--push", "--repo", `${proxy}/${name}`, "--results", join(dir.path, file), ...PLAIN], { cwd: repo.root });
-  const [r1, r2] = await Promise.all([run(one.address, "r1.json"), run(two.address, "r2.json")]);
+  const [r1, r2] = await runsAtOnce(repo.root, name, [one.address, two.address], dir.path);
   assert.is(r1.code, 0, r1.stderr);
   assert.is(r2.code, 1, r2.stderr);
   const held = await registryState(`${registry}/${name}`, ["sci/a", "rel/a"]);
