@@ -113,7 +113,7 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
       if (!result.pushed) return ended(ctx, id, failure ?? NOT_THERE, tags);
       pushedNow++;
     }
-    if (pushedNow === 0 && tags.every((t) => t.pushed)) report.alreadyPublished(id);
+    if (pushedNow === 0) report.alreadyPublished(id);
     else report.pushed(id, pushedNow);
     return "pushed";
   } catch (err) {

@@ -86,17 +86,17 @@ export class RunReport {
     if (digests.length) this.outcome(id).outputs!["docker-image-digests"] = Object.fromEntries(digests);
   }
 
-  /** A reused build whose every tag the registry has already. */
+  /** A reused build the registry has already (its moving tag there, or left on a newer build: the reason). */
   alreadyPublished(id: string): void {
-    this.outcome(id).pushed = true;
-    this.progress.result(id, "already in the registry");
+    const outcome = this.outcome(id);
+    outcome.pushed = true;
+    this.progress.result(id, `already in the registry${outcome.reason ? ` (${outcome.reason})` : ""}`);
   }
 
-  /** A moving tag left where it is (it holds a newer build): the image is published under its build tag. */
+  /** A moving tag left where it is (it holds a newer build): the image is published under its build tag; said when its push ends. */
   notMoved(id: string, reason: string): void {
     const outcome = this.outcome(id);
     outcome.reason = outcome.reason ? `${outcome.reason}; ${reason}` : reason;
-    this.progress.line(id, reason);
   }
 
   /** The registry's build tag holds another run's image of the same inputs: this one is not published. */
