@@ -20,7 +20,7 @@ export interface EngineRunOptions {
   progress: "auto" | "plain";
   /** Where progress and the summary go (stderr for the CLI). */
   out: NodeJS.WritableStream;
-  /** SIGINT/SIGTERM: stop builds in flight, push nothing more. */
+  /** SIGINT/SIGTERM: stop builds and pushes in flight, start no other push (stopped pushes are read back). */
   signal?: AbortSignal;
   /** Parents built by another run of the plan (`run --only`): fetched from the registry first. */
   prebuiltParents?: PrebuiltParent[];
