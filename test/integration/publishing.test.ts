@@ -298,6 +298,11 @@ test("two runs of one commit at once: the registry keeps one image per build tag
   // The registry's rel/a is run 2's, built on the published sci/a.
   const rel = tagsOf(join(dir.path, "r2.json"), "rel/a:1.0", `${two.address}/${name}`);
   assert.is(rel[`rel/a:${suffix}`].digest, held[`rel/a:${suffix}`]);
+  // Run 1 again: it takes the registry's images, and succeeds without changing a digest.
+  const again = await runCliAsync(["--all", "--push", "--repo", `${one.address}/${name}`, ...PLAIN], { cwd: repo.root });
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stderr, /2 reused/);
+  assert.equal(await registryState(target, ["sci/a", "rel/a"]), held);
 });
 
 test("a run that finds its build tag published by another run of the commit while it built does not replace it", async () => {
