@@ -35,7 +35,7 @@ export function lostBuildTag(buildTag: string, registryDigest: string): string {
 
 /** A child built on a parent image of this run that is not the one published under the parent's build tag. */
 export function supersededParent(parentId: string): string {
-  return `not pushed: built on parent ${parentId}'s image of this run, but the registry's build tag of ${parentId} holds another run's (a rerun builds on that one)`;
+  return `not pushed: built on parent ${parentId}'s image of this run, but the registry's build tag of ${parentId} holds another run's (a rerun takes that one)`;
 }
 
 /** What the registry holds under a build tag just before this run pushes it. */

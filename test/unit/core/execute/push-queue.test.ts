@@ -98,7 +98,7 @@ test("a parent whose build tag holds another run's image: its children are not p
   q.add("b");
   assert.equal(q.end("a", "superseded"), [{
     id: "b", action: "not pushed",
-    reason: "not pushed: built on parent a's image of this run, but the registry's build tag of a holds another run's (a rerun builds on that one)",
+    reason: "not pushed: built on parent a's image of this run, but the registry's build tag of a holds another run's (a rerun takes that one)",
   }]);
 });
 
