@@ -27,6 +27,7 @@ type EngineCommandOptions = Pick<EngineRunOptions, "push" | "jobs" | "pull" | "p
   /** `--no-cache` */
   cache: boolean;
   overwrite: boolean;
+  allowTagRollback: boolean;
   results?: string;
   buildArg: EngineRunOptions["buildArgs"];
   root: string;
@@ -87,6 +88,7 @@ function addEngineOptions(cmd: Command): Command {
     .option("--results <file>", "write each build's result and outputs (image id, tags, digests) as JSON (- is stdout)")
     .option("--fail-fast", "stop all builds at the first failure", false)
     .option("--overwrite", "let --push replace a build tag ({version}-{n}-{h}) that the registry holds with other inputs", false)
+    .option("--allow-tag-rollback", "let --push move a moving tag ({version}) back to an older build than the one it points at (it only moves forward otherwise)", false)
     .addOption(new Option("--builder <builder>", "the engine's builder (default: auto, BuildKit where the engine has it; or DOCKER_BUILDKIT=0/1)").choices(["auto", "buildkit", "classic"]))
     .option("--network <mode>", "network mode of RUN steps (default: what the engine has)")
     .option("--no-registry-cache", "BuildKit: don't use the registry's images of a build and its parents as cache")
@@ -182,7 +184,7 @@ async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltPare
     const creds = await DockerCredentials.load();
     const settings: EngineRunOptions = {
       rootDir: o.root, jobs: o.jobs, noCache: !o.cache, pull: o.pull, buildArgs: o.buildArg, push: o.push, failFast: o.failFast,
-      logDir: o.logDir, progress: o.progress, overwrite: o.overwrite, builder, network: o.network, registryCache: o.registryCache, secrets,
+      logDir: o.logDir, progress: o.progress, overwrite: o.overwrite, allowTagRollback: o.allowTagRollback, builder, network: o.network, registryCache: o.registryCache, secrets,
       out: process.stderr, signal: controller.signal, prebuiltParents,
     };
     // When pushing, build tags already in the registry are checked over its HTTP API.

@@ -1,6 +1,7 @@
 // A registry fault injector for tests: an HTTP proxy on loopback in front of a real registry that
 // answers chosen requests itself (refuses one tag's manifest, drops a connection, stalls a layer,
-// sends an endless answer, rewrites a header) and forwards everything else.
+// sends an endless answer, rewrites a header), holds them back until the test lets them go, or
+// forwards them and loses the registry's reply; everything else is forwarded.
 import { createServer, request, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -12,20 +13,35 @@ export interface FaultProxy extends AsyncDisposable {
   refused: string[];
   /** Requests forwarded to the registry so far, in the order they arrived (`METHOD path`). */
   forwarded: string[];
+  /** Requests whose registry reply was dropped (`dropReply`). */
+  dropped: string[];
   close(): Promise<void>;
 }
 
-/**
- * What to do with a request instead of forwarding it: answer with this status, or handle it
- * (`forward()` sends it on to the registry and gives the registry's answer, not yet relayed).
- */
-export type Fault = number | ((req: IncomingMessage, res: ServerResponse, forward: () => Promise<IncomingMessage>) => void);
+/** A request handled by the test: `forward()` sends it on to the registry and gives the registry's answer, not yet relayed. */
+export type FaultHandler = (req: IncomingMessage, res: ServerResponse, forward: () => Promise<IncomingMessage>) => void;
 
-/** `fault(req)` returns what to do instead of forwarding, or undefined; `listenPort`: 0 for any. */
-export async function startFaultProxy(target: string, fault: (req: IncomingMessage) => Fault | undefined, listenPort = 0): Promise<FaultProxy> {
+/** What to do with a forwarded request other than forwarding it at once. */
+export interface FaultAction {
+  /** Forward it only once this settles. */
+  hold?: Promise<unknown>;
+  /** Forward it, then close the client's connection instead of passing on the registry's reply. */
+  dropReply?: boolean;
+  /** Called when the registry has answered it (with its status). */
+  answered?: (status: number) => void;
+  /** Pass the registry's reply on only once this settles (the registry has acted on the request). */
+  holdReply?: Promise<unknown>;
+}
+
+/** A status code to answer with instead of forwarding, a handler, an action, or undefined to forward. */
+export type Fault = number | FaultHandler | FaultAction | undefined;
+
+/** `fault(req)` says what to do with each request (see Fault); `listenPort`: 0 for any. */
+export async function startFaultProxy(target: string, fault: (req: IncomingMessage) => Fault, listenPort = 0): Promise<FaultProxy> {
   const [host, port] = target.split(":");
   const refused: string[] = [];
   const forwarded: string[] = [];
+  const dropped: string[] = [];
   const upstream = (req: IncomingMessage) => new Promise<IncomingMessage>((resolve, reject) => {
     // The Host header is kept, so the registry's upload locations point back at the proxy.
     const up = request({ host, port: Number(port), method: req.method, path: req.url, headers: req.headers }, resolve);
@@ -33,41 +49,83 @@ export async function startFaultProxy(target: string, fault: (req: IncomingMessa
     req.pipe(up);
   });
   const server = createServer((req, res) => {
-    const f = fault(req);
-    if (f === undefined) {
-      forwarded.push(`${req.method} ${req.url}`);
-      upstream(req).then((up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      }, () => res.destroy());
+    const action = fault(req);
+    const what = `${req.method} ${req.url}`;
+    if (typeof action === "number") {
+      refused.push(what);
+      req.resume();
+      res.writeHead(action, { "Content-Type": "application/json" });
+      res.end(JSON.stringify({ errors: [{ code: "DENIED", message: "refused by the test's fault proxy" }] }));
       return;
     }
-    refused.push(`${req.method} ${req.url}`);
-    if (typeof f === "function") return f(req, res, () => upstream(req));
-    req.resume();
-    res.writeHead(f, { "Content-Type": "application/json" });
-    res.end(JSON.stringify({ errors: [{ code: "DENIED", message: "refused by the test's fault proxy" }] }));
+    if (typeof action === "function") {
+      refused.push(what);
+      action(req, res, () => upstream(req));
+      return;
+    }
+    const forward = () => {
+      forwarded.push(what);
+      upstream(req).then((up) => {
+        action?.answered?.(up.statusCode ?? 0);
+        if (action?.dropReply) {
+          dropped.push(what);
+          up.resume();
+          res.socket?.destroy();
+          return;
+        }
+        const reply = () => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        };
+        if (action?.holdReply) action.holdReply.then(reply, () => res.destroy());
+        else reply();
+      }, () => res.destroy());
+    };
+    if (action?.hold) {
+      req.pause();
+      action.hold.then(forward, () => res.destroy());
+    } else forward();
   });
   await new Promise<void>((ok, fail) => server.once("error", fail).listen(listenPort, "127.0.0.1", ok));
   const { port: own } = server.address() as AddressInfo;
   const close = () => new Promise<void>((ok) => { server.closeAllConnections(); server.close(() => ok()); });
-  return { address: `127.0.0.1:${own}`, refused, forwarded, close, [Symbol.asyncDispose]: close };
+  return { address: `127.0.0.1:${own}`, refused, forwarded, dropped, close, [Symbol.asyncDispose]: close };
 }
 
 /** A manifest upload (`PUT /v2/NAME/manifests/TAG`) for a tag matching `tag`. */
 export function isManifestPut(req: IncomingMessage, tag: RegExp): boolean {
+  return req.method === "PUT" && isManifest(req, tag);
+}
+
+/** A manifest request (any method) for a tag matching `tag`. */
+export function isManifest(req: IncomingMessage, tag: RegExp): boolean {
   const m = /^\/v2\/.+\/manifests\/([^/?]+)$/.exec(req.url ?? "");
-  return req.method === "PUT" && m !== null && tag.test(m[1]);
+  return m !== null && tag.test(m[1]);
+}
+
+/**
+ * Something a test waits for (a request arriving, stored): `promise` settles when `then()` is
+ * called. Rejected after a generous bound, so that a run that never gets there fails the test
+ * instead of hanging the suite.
+ */
+export function happening(what: string): { promise: Promise<void>; then: () => void } {
+  let then!: () => void;
+  const promise = new Promise<void>((resolve, reject) => {
+    then = resolve;
+    setTimeout(() => reject(new Error(`${what}: did not happen in 150 s`)), 150_000).unref();
+  });
+  promise.catch(() => undefined);
+  return { promise, then };
 }
 
 /** The connection closes under the request, before any answer (`EOF` to Go, `socket hang up` to Node). */
-export const dropConnection: Fault = (req) => {
+export const dropConnection: FaultHandler = (req) => {
   req.resume();
   req.on("end", () => req.socket.destroy());
 };
 
 /** The registry's answer, cut after `bytes` bytes of its body: the connection then closes (`drop`) or stays open sending nothing (a stall). */
-export function cutAnswer(bytes: number, then: "drop" | "stall"): Fault {
+export function cutAnswer(bytes: number, then: "drop" | "stall"): FaultHandler {
   return (_req, res, forward) => {
     forward().then((up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
@@ -87,7 +145,7 @@ export function cutAnswer(bytes: number, then: "drop" | "stall"): Fault {
 }
 
 /** An answer that never ends: `headers`, then 64 KiB chunks for as long as the client reads. `sent()` says how much went out. */
-export function endlessAnswer(headers: Record<string, string>): Fault & { sent: () => number } {
+export function endlessAnswer(headers: Record<string, string>): FaultHandler & { sent: () => number } {
   let total = 0;
   const chunk = Buffer.alloc(64 * 1024, " ");
   const f = ((req: IncomingMessage, res: ServerResponse) => {
@@ -99,13 +157,13 @@ export function endlessAnswer(headers: Record<string, string>): Fault & { sent: 
     };
     res.on("close", () => res.removeAllListeners("drain"));
     more();
-  }) as unknown as Fault & { sent: () => number };
+  }) as unknown as FaultHandler & { sent: () => number };
   f.sent = () => total;
   return f;
 }
 
 /** The registry's answer with `headers` changed (`rewrite` gets and returns them). */
-export function rewriteHeaders(rewrite: (headers: IncomingMessage["headers"]) => IncomingMessage["headers"]): Fault {
+export function rewriteHeaders(rewrite: (headers: IncomingMessage["headers"]) => IncomingMessage["headers"]): FaultHandler {
   return (_req, res, forward) => {
     forward().then((up) => {
       res.writeHead(up.statusCode ?? 502, rewrite({ ...up.headers }));

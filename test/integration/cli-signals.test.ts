@@ -1,10 +1,15 @@
-// Ctrl-C during a build: the build in flight stops, nothing is pushed, the exit code is 130.
+// Ctrl-C during a build: the build in flight stops, nothing is pushed, the exit code is 130; during
+// a push: what the registry holds is read back before the results are written.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { MAIN } from "../helpers/cli.js";
-import { processRunning, registryTags, requireEngine, uniqueRepo, waitFor } from "../helpers/engine.js";
+import { happening, isManifestPut, startFaultProxy } from "../helpers/fault-proxy.js";
+import { processRunning, registryImage, registryTags, requireEngine, uniqueRepo, waitFor } from "../helpers/engine.js";
 import { compat, makeRepo, science } from "../helpers/repo.js";
+import { tempDir } from "../helpers/temp.js";
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   test(`${signal} stops the builds in flight, pushes nothing and exits 130`, async () => {
@@ -33,6 +38,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     child.kill(signal);
     const code = await exited;
     assert.is(code, 130, stderr);
+    assert.match(stderr, /Interrupted: builds in flight were cancelled and no push started after the interrupt\.\n/);
     // Waiting for the step would take the rest of its 60 s sleep: a bound this generous holds on
     // a loaded machine and still fails.
     assert.ok(Date.now() - t0 < 50_000, `stopped promptly, not after the 60 s sleep (${Date.now() - t0} ms)`);
@@ -44,5 +50,62 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     await waitFor(async () => !(await stepLeft()), 30_000, () => "the build's RUN step is still running");
   });
 }
+
+test("Ctrl-C of a run without --push says nothing about pushing", async () => {
+  const engine = requireEngine();
+  const target = uniqueRepo(engine.registry);
+  const marker = `no-registry-${target.split("/").pop()}`;
+  using repo = makeRepo({
+    "image-builder.json": JSON.stringify({ repo: target }),
+    ...science("slow", { image: "slow", compat: "base" }, `FROM busybox:stable\nRUN echo ${Date.now()} && sleep 60 && echo ${marker}\n`),
+    ...compat("base", [], "ENV X=1\n"),
+  });
+  const child = spawn(process.execPath, [MAIN, "--all", "--progress", "plain"], { cwd: repo.root, env: process.env });
+  let stderr = "";
+  const started = happening("the slow step");
+  child.stderr.on("data", (d) => {
+    stderr += d;
+    if (/sleep 60/.test(stderr)) started.then();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  await started.promise;
+  child.kill("SIGINT");
+  assert.is(await exited, 130, stderr);
+  assert.match(stderr, /Interrupted: builds in flight were cancelled\.\n/);
+  assert.not.match(stderr, /push/i, stderr);
+  await waitFor(() => !processRunning(marker), 30_000, () => "the build's RUN step is still running");
+});
+
+test("SIGTERM while the registry stores a moving tag: the tag is read back, and --results says it moved", async () => {
+  const engine = requireEngine();
+  // The registry stores the moving tag's manifest; its reply is held until the run is gone.
+  const stored = happening("the moving tag's PUT");
+  await using proxy = await startFaultProxy(engine.registry, (req) =>
+    (isManifestPut(req, /^1\.0$/) && /\/sci\/quick\//.test(req.url ?? "") ? { holdReply: new Promise(() => undefined), answered: stored.then } : undefined));
+  const target = uniqueRepo(proxy.address);
+  using repo = makeRepo({
+    "image-builder.json": JSON.stringify({ repo: target }),
+    ...science("quick", { image: "quick", compat: "base" }, "FROM busybox:stable\nRUN echo quick > /q\n"),
+    ...compat("base", [], "ENV X=1\n"),
+  });
+  using dir = tempDir("ib-signal-");
+  const file = join(dir.path, "r.json");
+  const child = spawn(process.execPath, [MAIN, "--all", "--push", "--progress", "plain", "--results", file], { cwd: repo.root, env: process.env });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  await Promise.race([stored.promise, exited]);
+  child.kill("SIGTERM");
+  assert.is(await exited, 130, stderr);
+  const landed = await registryImage(`${target.replace(proxy.address, engine.registry)}/sci/quick:1.0`);
+  const result = (JSON.parse(readFileSync(file, "utf8")) as { results: { id: string; tags: { tag: string; pushed: boolean; digest?: string }[] }[] })
+    .results.find((r) => r.id === "sci/quick")!;
+  assert.equal(result.tags.map((t) => [t.tag.slice(t.tag.lastIndexOf(":") + 1), t.pushed, t.digest]), [
+    [result.tags[0].tag.slice(result.tags[0].tag.lastIndexOf(":") + 1), true, landed.digest],
+    ["1.0", true, landed.digest],
+  ], stderr);
+  assert.not.match(stderr, /nothing more was pushed/);
+  assert.match(stderr, /no push started after the interrupt/);
+});
 
 test.run();

@@ -1,5 +1,5 @@
 // Pushing with the Docker Engine executor, checked through the registries' HTTP API.
-import { startFaultProxy } from "../helpers/fault-proxy.js";
+import { isManifestPut, startFaultProxy } from "../helpers/fault-proxy.js";
 import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -93,6 +93,25 @@ test("a child is not pushed when its parent's push failed: the registry never ho
   assert.equal(await registryTags(`${direct}/sci/other`), ["1.0"]);
   assert.match(out.text(), /\[sci\/c\] not pushed: parent sci\/p was not pushed/);
   assert.match(out.text(), /3 built, 2 not pushed/);
+});
+
+test("a moving tag the registry stored but whose reply was lost is recorded as pushed: what the registry holds is read back", async () => {
+  const { registry } = requireEngine();
+  // The registry stores every PUT of a moving tag's manifest; the proxy loses its reply.
+  await using proxy = await startFaultProxy(registry, (req) => (isManifestPut(req, /^1\.0$/) ? { dropReply: true } : undefined));
+  const repo = uniqueRepo(proxy.address);
+  using src = makeRepo({ "science/x/f": "x" }, false);
+  const out = capture();
+  const tags = [`${repo}/sci/p:1.0`, `${repo}/sci/p:1.0-7-abc1234`];
+  const builds = [build("sci/p", tags, "FROM busybox:stable\nRUN echo p > /p\n", { contexts: ["science/x"] })];
+  const result = await runPlan(makePlan(repo, builds), runOptions(src.root, out.stream, { push: true }));
+  assert.ok(proxy.dropped.length > 0, "no reply was lost");
+  const landed = await registryImage(`${repo.replace(proxy.address, registry)}/sci/p:1.0`);
+  const o = result.outcomes[0];
+  assert.equal(o.tags, [{ tag: tags[1], pushed: true, digest: landed.digest }, { tag: tags[0], pushed: true, digest: landed.digest }], out.text());
+  assert.ok(o.pushed && result.ok, out.text());
+  assert.equal(o.outputs?.["docker-image-digests"], { [tags[1]]: landed.digest, [tags[0]]: landed.digest });
+  assert.match(out.text(), `push of ${tags[0]} reported an error, but the registry holds this image under it`);
 });
 
 test("a registry that can't be asked about a build tag fails that build before it is built", async () => {

@@ -6,16 +6,36 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli, runCliAsync } from "../helpers/cli.js";
 import { examplesRepo } from "../helpers/fixture.js";
-import { isManifestPut, startFaultProxy } from "../helpers/fault-proxy.js";
+import { happening, isManifest, isManifestPut, startFaultProxy } from "../helpers/fault-proxy.js";
 import { registryImage, registryTags, requireEngine, stepLine, uniqueRepo } from "../helpers/engine.js";
 import { makeRepo, science, compat } from "../helpers/repo.js";
 import { tempDir } from "../helpers/temp.js";
 
 const PLAIN = ["--progress", "plain"];
 
-function results(file: string): { results: { id: string; status: string; pushed: boolean; reason?: string; tags?: { tag: string; pushed: boolean; digest?: string }[] }[] } {
+type TagResult = { tag: string; pushed: boolean; digest?: string; registryDigest?: string; reason?: string };
+function results(file: string): { results: { id: string; status: string; pushed: boolean; reason?: string; tags?: TagResult[] }[] } {
   return JSON.parse(readFileSync(file, "utf8"));
 }
+/** One result's tags by the part after the registry location: `sci/a:1.0` -> result. */
+function tagsOf(file: string, id: string, target: string): Record<string, TagResult> {
+  const r = results(file).results.find((x) => x.id === id)!;
+  return Object.fromEntries((r.tags ?? []).map((t) => [t.tag.slice(target.length + 1), t]));
+}
+/** A science layer `a` (its RUN step's output differs from build to build) and its final image `rel/a`. */
+const smallFamily = (run = "date +%s%N > /stamp") => ({
+  ...science("a", { image: "a", compat: "c" }, `FROM busybox:stable\nRUN ${run}\n`),
+  ...compat("c", [], "ENV C=1\n"),
+});
+/** A build tag `1.0-{n}-{h}`, and a manifest request of sci/a (`--all` of smallFamily). */
+const BUILD_TAG = /^1\.0-\d+-[0-9a-f]+$/;
+const sciA = (req: { url?: string }) => /\/sci\/a\/manifests\//.test(req.url ?? "");
+/** `--all --push` of `cwd` under `{proxy}/{name}` through each proxy at once; results in `dir`/r1.json, r2.json, … */
+function runsAtOnce(cwd: string, name: string, proxies: string[], dir: string) {
+  return Promise.all(proxies.map((proxy, i) =>
+    runCliAsync(["--all", "--push", "--repo", `${proxy}/${name}`, "--results", join(dir, `r${i + 1}.json`), ...PLAIN], { cwd })));
+}
+
 /** Every tag of every repository under `repo` -> its manifest digest. */
 async function registryState(repo: string, names: string[]): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -161,6 +181,162 @@ test("two commits built at once on one engine: each final image is built on its 
     assert.is(info.Config.Labels["org.sciserver.science.a.version"], `1.0-${suffix}`, `${r.root}: final image built on another commit's parent`);
     assert.is(info.Config.Labels["org.sciserver.compat.version"], `b:1.0-${suffix}`);
   }
+});
+
+test("a rerun of an older commit leaves every {version} on the newer build, saying why; --allow-tag-rollback moves it back", async () => {
+  const { registry } = requireEngine();
+  const target = uniqueRepo(registry);
+  using repo = makeRepo({ "image-builder.json": JSON.stringify({ repo: target }), ...smallFamily("echo one > /a") });
+  const older = repo.git("rev-parse", "HEAD");
+  const first = runCli(["--all", "--push", ...PLAIN], { cwd: repo.root });
+  assert.is(first.code, 0, first.stderr);
+  repo.write(smallFamily("echo two > /a"));
+  repo.commit("two");
+  const second = runCli(["--push", ...PLAIN], { cwd: repo.root });
+  assert.is(second.code, 0, second.stderr);
+  const newer = await registryState(target, ["sci/a", "rel/a"]);
+
+  repo.git("checkout", "-q", older);
+  using dir = tempDir("ib-publish-");
+  const file = join(dir.path, "r.json");
+  const again = runCli(["--all", "--push", "--overwrite", "--results", file, ...PLAIN], { cwd: repo.root });
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stderr, /2 reused, 2 moving tags not moved/);
+  assert.match(again.stderr, new RegExp(`sci/a: not moved: ${target}/sci/a:1\\.0 is at 1\\.0-2-[0-9a-f]+, newer`));
+  assert.equal(await registryState(target, ["sci/a", "rel/a"]), newer, "a moving tag went back");
+  for (const [id, name] of [["sci/a", "sci/a"], ["rel/a:1.0", "rel/a"]]) {
+    const tags = tagsOf(file, id, target);
+    assert.equal([tags[`${name}:1.0`].pushed, tags[`${name}:1.0`].registryDigest], [false, newer[`${name}:1.0`]]);
+    assert.match(tags[`${name}:1.0`].reason!, /^not moved: .* is at (a:)?1\.0-2-[0-9a-f]+, newer$/);
+    assert.equal([tags[`${name}:1.0-1-${older.slice(0, 7)}`].pushed, tags[`${name}:1.0-1-${older.slice(0, 7)}`].digest], [true, newer[`${name}:1.0-1-${older.slice(0, 7)}`]]);
+  }
+
+  // Nor does --reconcile on the older commit count a newer build as stale.
+  const reconcile = runCli(["--reconcile", "--dryrun", "-v"], { cwd: repo.root });
+  assert.is(reconcile.code, 0, reconcile.stderr);
+  assert.match(reconcile.stderr, /nothing to build: nothing missing from or stale in the registry/);
+
+  const back = runCli(["--all", "--push", "--allow-tag-rollback", ...PLAIN], { cwd: repo.root });
+  assert.is(back.code, 0, back.stderr);
+  assert.match(back.stderr, /moved back: .*sci\/a:1\.0 was at 1\.0-2-[0-9a-f]+, newer \(--allow-tag-rollback\)/);
+  const rolled = await registryState(target, ["sci/a", "rel/a"]);
+  for (const name of ["sci/a", "rel/a"]) assert.is(rolled[`${name}:1.0`], newer[`${name}:1.0-1-${older.slice(0, 7)}`]);
+});
+
+test("the registry's image under a build tag is the published one: a rerun takes it, not the engine's own, and builds the child on it", async () => {
+  const { docker, registry } = requireEngine();
+  using repo = makeRepo(smallFamily());
+  const target = uniqueRepo(registry);
+  const suffix = `1.0-1-${repo.git("rev-parse", "--short", "HEAD")}`;
+  const stamp = "org.sciserver.science.a.buildtime";
+  // Agent A built both images, but its push never happened.
+  const a = runCli(["--all", "--repo", target, ...PLAIN], { cwd: repo.root });
+  assert.is(a.code, 0, a.stderr);
+  const agentA = (await docker.getImage(`${target}/sci/a:${suffix}`).inspect()).Config.Labels[stamp];
+  // Agent B (its own build: another RUN output, another buildtime) published sci/a; rel/a was refused.
+  await using proxy = await startFaultProxy(registry, (req) => (isManifestPut(req, /./) && /\/rel\//.test(req.url ?? "") ? 403 : undefined));
+  const b = await runCliAsync(["--all", "--push", "--no-cache", "--repo", target.replace(registry, proxy.address), ...PLAIN], { cwd: repo.root });
+  assert.is(b.code, 1, b.stderr);
+  const published = await registryImage(`${target}/sci/a:${suffix}`);
+  assert.is.not(published.labels[stamp], agentA, "agent B's image is another build");
+  assert.equal(await registryTags(`${target}/rel/a`), []);
+
+  // Agent A reruns: the engine has its own sci/a and rel/a under their build tags, with the same inputs.
+  const rerun = runCli(["--all", "--push", "--repo", target, ...PLAIN], { cwd: repo.root });
+  assert.is(rerun.code, 0, rerun.stderr);
+  assert.is((await registryImage(`${target}/sci/a:${suffix}`)).digest, published.digest, "the published build tag moved");
+  const child = await registryImage(`${target}/rel/a:${suffix}`);
+  assert.is(child.labels[stamp], published.labels[stamp], "rel/a was pushed on agent A's sci/a, which the registry does not hold under its build tag");
+  assert.is((await docker.getImage(`${target}/sci/a:${suffix}`).inspect()).Id, published.configDigest, "the engine keeps its own image under the build tag");
+});
+
+test("two runs of one commit at once: the registry keeps one image per build tag, and both runs' results say which", async () => {
+  const { registry } = requireEngine();
+  using repo = makeRepo(smallFamily());
+  const name = uniqueRepo("x").slice(2);
+  // Run 1's build tag PUT waits until run 2's arrives (both runs have found the tag missing and
+  // built their own image); run 2's waits until run 1's is stored; run 1 reads it back only after
+  // run 2's is stored. So run 2's image is the one the registry keeps, and run 1 must see it.
+  const secondArrived = happening("run 2's build tag PUT");
+  const firstStored = happening("run 1's build tag stored");
+  const secondStored = happening("run 2's build tag stored");
+  let firstPut = false;
+  await using one = await startFaultProxy(registry, (req) => {
+    if (!sciA(req) || !isManifest(req, BUILD_TAG)) return undefined;
+    if (req.method === "PUT") {
+      firstPut = true;
+      return { hold: secondArrived.promise, answered: firstStored.then };
+    }
+    return firstPut ? { hold: secondStored.promise } : undefined;
+  });
+  await using two = await startFaultProxy(registry, (req) => {
+    if (!sciA(req) || !isManifestPut(req, BUILD_TAG)) return undefined;
+    secondArrived.then();
+    return { hold: firstStored.promise, answered: secondStored.then };
+  });
+  using dir = tempDir("ib-publish-");
+  const [r1, r2] = await runsAtOnce(repo.root, name, [one.address, two.address], dir.path);
+  assert.is(r2.code, 0, r2.stderr);
+  assert.is(r1.code, 1, r1.stderr);
+  const target = `${registry}/${name}`;
+  const held = await registryState(target, ["sci/a", "rel/a"]);
+  const suffix = Object.keys(held).find((t) => t.startsWith("sci/a:1.0-"))!.slice("sci/a:".length);
+  // Run 2's results are the registry's.
+  const two2 = tagsOf(join(dir.path, "r2.json"), "sci/a", `${two.address}/${name}`);
+  assert.equal([two2[`sci/a:${suffix}`].digest, two2["sci/a:1.0"].digest], [held[`sci/a:${suffix}`], held["sci/a:1.0"]]);
+  assert.is(held["sci/a:1.0"], held[`sci/a:${suffix}`]);
+  // Run 1 says its image is not the published one, with the registry's digest; its moving tag and child were not pushed.
+  const r1a = results(join(dir.path, "r1.json")).results.find((x) => x.id === "sci/a")!;
+  const one1 = tagsOf(join(dir.path, "r1.json"), "sci/a", `${one.address}/${name}`);
+  assert.equal([r1a.status, r1a.pushed], ["built", false]);
+  assert.match(r1a.reason!, /another run of this commit pushed .*sci\/a:1\.0-\d+-[0-9a-f]+ too, and the registry holds its image/);
+  assert.equal([one1[`sci/a:${suffix}`].pushed, one1[`sci/a:${suffix}`].registryDigest], [false, held[`sci/a:${suffix}`]]);
+  assert.is(one1["sci/a:1.0"].pushed, false);
+  const r1rel = results(join(dir.path, "r1.json")).results.find((x) => x.id === "rel/a:1.0")!;
+  assert.equal([r1rel.pushed, r1rel.reason], [false, "not pushed: built on parent sci/a's image of this run, but the registry's build tag of sci/a holds another run's (a rerun takes that one)"]);
+  assert.match(r1.stderr, /another run of this commit pushed/);
+  // The registry's rel/a is run 2's, built on the published sci/a.
+  const rel = tagsOf(join(dir.path, "r2.json"), "rel/a:1.0", `${two.address}/${name}`);
+  assert.is(rel[`rel/a:${suffix}`].digest, held[`rel/a:${suffix}`]);
+  // Run 1 again: it takes the registry's images, and succeeds without changing a digest.
+  const again = await runCliAsync(["--all", "--push", "--repo", `${one.address}/${name}`, ...PLAIN], { cwd: repo.root });
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stderr, /2 reused/);
+  assert.equal(await registryState(target, ["sci/a", "rel/a"]), held);
+});
+
+test("a run that finds its build tag published by another run of the commit while it built does not replace it", async () => {
+  const { registry } = requireEngine();
+  using repo = makeRepo(smallFamily());
+  const name = uniqueRepo("x").slice(2);
+  // Run 2 finds the build tag missing when its build starts; run 1 then publishes sci/a entirely
+  // (build tag and moving tag); only then does run 2 get to push its own.
+  const secondChecked = happening("run 2's reuse check");
+  const firstMoved = happening("run 1's moving tag stored");
+  await using one = await startFaultProxy(registry, (req) => {
+    if (!sciA(req)) return undefined;
+    if (isManifestPut(req, BUILD_TAG)) return { hold: secondChecked.promise };
+    if (isManifestPut(req, /^1\.0$/)) return { answered: firstMoved.then };
+    return undefined;
+  });
+  let secondReads = 0;
+  await using two = await startFaultProxy(registry, (req) => {
+    if (!sciA(req) || req.method !== "GET" || !isManifest(req, BUILD_TAG)) return undefined;
+    return ++secondReads === 1 ? { answered: secondChecked.then } : { hold: firstMoved.promise };
+  });
+  using dir = tempDir("ib-publish-");
+  const [r1, r2] = await runsAtOnce(repo.root, name, [one.address, two.address], dir.path);
+  assert.is(r1.code, 0, r1.stderr);
+  assert.is(r2.code, 1, r2.stderr);
+  const held = await registryState(`${registry}/${name}`, ["sci/a", "rel/a"]);
+  const suffix = Object.keys(held).find((t) => t.startsWith("sci/a:1.0-"))!.slice("sci/a:".length);
+  const first = tagsOf(join(dir.path, "r1.json"), "sci/a", `${one.address}/${name}`);
+  assert.equal([first[`sci/a:${suffix}`].digest, first["sci/a:1.0"].digest], [held[`sci/a:${suffix}`], held["sci/a:1.0"]]);
+  const second = results(join(dir.path, "r2.json")).results.find((x) => x.id === "sci/a")!;
+  assert.equal([second.status, second.pushed], ["built", false]);
+  assert.match(second.reason!, /another run of this commit published .*sci\/a:1\.0-\d+-[0-9a-f]+ while this one built it/);
+  assert.equal(second.tags!.map((t) => [t.pushed, t.registryDigest]), [[false, held[`sci/a:${suffix}`]], [false, undefined]]);
+  assert.is(results(join(dir.path, "r2.json")).results.find((x) => x.id === "rel/a:1.0")!.pushed, false);
 });
 
 test.run();

@@ -19,8 +19,11 @@ export interface RunOutcome {
   interrupted: boolean;
 }
 
-/** How a build's push ended (see PushQueue). */
-export type PushResult = "pushed" | "push failed" | "not pushed";
+/**
+ * How a build's push ended (see PushQueue). "superseded": the registry's build tag holds another
+ * run's image of the same inputs, not this run's (issue 16, item 3).
+ */
+export type PushResult = "pushed" | "push failed" | "not pushed" | "superseded";
 
 /** One line of the summary table. */
 export interface SummaryRow {
@@ -48,15 +51,19 @@ export function summaryRow(o: BuildOutcome, tags: string[], pushResult?: PushRes
 }
 
 /** `6 built, 1 reused, 2 failed, 3 not pushed`: what the run did, at a glance. */
-export function footer(outcomes: Pick<BuildOutcome, "status" | "pushed">[], push: boolean, interrupted: boolean): string[] {
+export function footer(outcomes: Pick<BuildOutcome, "status" | "pushed" | "tags">[], push: boolean, interrupted: boolean): string[] {
   const counts = new Map<string, number>();
   for (const o of outcomes) counts.set(o.status, (counts.get(o.status) ?? 0) + 1);
   const withImage = outcomes.filter(hasImage);
   const notPushed = push ? withImage.filter((o) => !o.pushed).length : 0;
   const parts = [...counts].map(([s, n]) => `${n} ${s}`);
   if (notPushed) parts.push(`${notPushed} not pushed`);
+  const notMoved = push ? outcomes.flatMap((o) => o.tags ?? []).filter((t) => t.reason?.startsWith("not moved:")).length : 0;
+  if (notMoved) parts.push(`${notMoved} moving tag${notMoved === 1 ? "" : "s"} not moved`);
   const lines = [parts.join(", ") || "nothing to build"];
-  if (interrupted) lines.push("Interrupted: builds in flight were cancelled and nothing more was pushed.");
+  // A push stopped by the interrupt may still have landed: what the registry holds was read back
+  // (see --results); what is certain is that no push started after it.
+  if (interrupted) lines.push(push ? "Interrupted: builds in flight were cancelled and no push started after the interrupt." : "Interrupted: builds in flight were cancelled.");
   const allDone = outcomes.length > 0 && withImage.length === outcomes.length;
   if (!push && !interrupted && allDone && counts.get("built")) lines.push("Note: images were built but not pushed (use --push to push them).");
   return lines;

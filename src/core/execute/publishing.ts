@@ -6,6 +6,7 @@
 // - The moving tag `{version}` is pushed only after the build tag of the same image.
 import { rewriteImageRefs } from "../parse/dockerfile/index.js";
 import { buildTag } from "../requests/tags.js";
+import { buildtimeLabel } from "../requests/inputs-digest.js";
 import type { BuildRequest, Plan } from "../model.js";
 
 /** Tags in push order: the build tag first, so the moving tag never points at an unpublished build. */
@@ -18,6 +19,8 @@ export function pushOrder(request: Pick<BuildRequest, "tags">): string[] {
 export interface FoundImage {
   inputs?: string;
   mismatch?: string;
+  /** The image's id: the engine's image id, or the registry's config digest (the same for one image). */
+  id?: string;
 }
 
 export interface ReuseQuestion {
@@ -34,7 +37,11 @@ export interface ReuseQuestion {
 
 export type ReuseDecision =
   | { action: "build"; why: string }
-  /** `from`: where the image is; `push`: the registry lacks it, so it is pushed. */
+  /**
+   * `from`: where the image is taken from; `push`: the registry lacks it, so it is pushed. When the
+   * registry has it, the registry's image is the published one (issue 16, item 4): taken from the
+   * engine only when the engine's is that very image (a RUN step need not build the same bytes twice).
+   */
   | { action: "reuse"; from: "engine" | "registry"; push: boolean }
   | { action: "refuse"; message: string };
 
@@ -42,7 +49,10 @@ export function decideReuse(q: ReuseQuestion): ReuseDecision {
   const digest = q.inputsDigest;
   const same = (img?: FoundImage) => img !== undefined && digest !== undefined && img.inputs === digest && img.mismatch === undefined;
   if (q.pushing && q.registry) {
-    if (same(q.registry)) return { action: "reuse", from: same(q.engine) ? "engine" : "registry", push: false };
+    if (same(q.registry)) {
+      const engineHasIt = same(q.engine) && q.engine!.id !== undefined && q.engine!.id === q.registry.id;
+      return { action: "reuse", from: engineHasIt ? "engine" : "registry", push: false };
+    }
     if (!q.overwrite) {
       return {
         action: "refuse",
@@ -54,6 +64,22 @@ export function decideReuse(q: ReuseQuestion): ReuseDecision {
   if (same(q.engine)) return { action: "reuse", from: "engine", push: q.pushing };
   if (q.engine) return { action: "build", why: `the engine's ${q.buildTag} has other inputs` };
   return { action: "build", why: "not built yet" };
+}
+
+/**
+ * Whether an image found under a child's build tag was built on another build of parent `ref`
+ * (`sci/{target}:{version}`) than the image this run took for it (issue 16, item 4): labels are
+ * inherited, so the child carries the buildtime of the parent it was built on, and every build
+ * sets its own. A parent the child does not inherit labels from (a `COPY --from` source) can't be
+ * checked. Returns why it doesn't match, or undefined.
+ */
+export function builtOnOtherParent(ref: string, childLabels: Record<string, string>, parentLabels: Record<string, string>): string | undefined {
+  const target = /^sci\/([^:]+):/.exec(ref)?.[1];
+  if (target === undefined) return undefined;
+  const label = buildtimeLabel("science", target);
+  const [built, pinned] = [childLabels[label], parentLabels[label]];
+  if (built === undefined || pinned === undefined || built === pinned) return undefined;
+  return `built on another build of ${ref} (buildtime ${built}) than the one this run uses (buildtime ${pinned})`;
 }
 
 /**

@@ -3,6 +3,7 @@
 // whose parent's push failed or was stopped. No I/O: the executor carries out the steps it gives
 // and reports how each push ended; the unit tests exercise it directly.
 import type { PushResult } from "./outcomes.js";
+import { supersededParent } from "./read-back.js";
 
 /** What to do now about a build's push. */
 export type PushStep =
@@ -82,7 +83,10 @@ export class PushQueue {
   private decide(id: string, published: boolean): PushStep {
     const notPushed = this.parentsOf(id).find((p) => this.results.get(p) !== "pushed");
     // Once the run is stopped, begin() says why (interrupted, --fail-fast) for every image alike.
-    if (notPushed !== undefined && this.stoppedBecause === undefined) return { id, action: "not pushed", reason: `not pushed: parent ${notPushed} was not pushed` };
+    if (notPushed !== undefined && this.stoppedBecause === undefined) {
+      const reason = this.results.get(notPushed) === "superseded" ? supersededParent(notPushed) : `not pushed: parent ${notPushed} was not pushed`;
+      return { id, action: "not pushed", reason };
+    }
     return { id, action: published ? "check moving tag" : "push" };
   }
 

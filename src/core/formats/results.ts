@@ -20,6 +20,8 @@ export const tagResultSchema = z.object({
   tag: z.string(),
   pushed: z.boolean(),
   digest: z.string().optional().describe("The registry's digest under the tag, when pushed (or already there, for a reused build)"),
+  registryDigest: z.string().optional().describe("Not pushed: what the registry holds under the tag instead (another build's image), as read back"),
+  reason: z.string().optional().describe("Not pushed: why (`not moved: … is at …, newer`, another run's image, a failed or interrupted push)"),
 });
 
 export const buildResultSchema = z.object({

@@ -1,13 +1,16 @@
 // `--reconcile` (issue 9, rule 6): from a plan of every layer, keep the builds whose published
 // image (the moving tag `{version}` in the registry) is missing or was built from other inputs,
 // plus everything built on them. How a pipeline recovers from an earlier failed or interrupted
-// run, and how a new registry is filled: what the registry lacks, whatever git says.
+// run, and how a new registry is filled: what the registry lacks, whatever git says. A moving tag
+// at a newer build than this checkout's is current: moving tags only move forward (issue 16, item 2).
+import { decideMovingTag } from "../execute/moving-tag.js";
+import { versionLabel } from "../requests/inputs-digest.js";
 import { groupIntoWaves } from "./waves.js";
 import { movingTag } from "../requests/tags.js";
 import type { Plan, PlannedBuild } from "../model.js";
 
-/** What the registry holds under a build's moving tag: absent, or an image with its inputs label. */
-export type PublishedImage = { found: false } | { found: true; inputs?: string; mismatch?: string };
+/** What the registry holds under a build's moving tag: absent, or an image with its inputs and version labels. */
+export type PublishedImage = { found: false } | { found: true; inputs?: string; mismatch?: string; build?: string };
 
 export function reconcilePlan(plan: Plan, published: ReadonlyMap<string, PublishedImage>): Plan {
   const kept = new Map<string, string[]>();
@@ -29,7 +32,11 @@ export function reconcilePlan(plan: Plan, published: ReadonlyMap<string, Publish
 function stale(b: PlannedBuild, p: PublishedImage | undefined): string | undefined {
   if (!p) throw new Error(`internal: no registry answer for ${b.id}`);
   if (!p.found) return `not published (${movingTag(b.request)})`;
-  if (p.inputs !== b.request.inputsDigest) return `published image has inputs ${p.inputs ?? "(none recorded)"} ≠ ${b.request.inputsDigest}`;
+  if (p.inputs !== b.request.inputsDigest) {
+    const moves = decideMovingTag({ movingTag: movingTag(b.request), ours: b.request.labels[versionLabel(b.kind, b.target)], held: { isThisImage: false, label: p.build }, allowRollback: false });
+    if (!moves.move) return undefined;
+    return `published image has inputs ${p.inputs ?? "(none recorded)"} ≠ ${b.request.inputsDigest}`;
+  }
   // Its own inputs match, but it was built on another commit's parent.
   return p.mismatch === undefined ? undefined : `published image has ${p.mismatch}`;
 }

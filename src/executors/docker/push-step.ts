@@ -1,17 +1,21 @@
-// One push of a run, as the PushQueue orders it: a build's tags in push order (build tag first),
-// or, for a reused build whose build tag the registry has, its moving tag only when the
-// registry's is stale. Records per tag what landed, even when a later tag fails.
+// One push of a run, as the PushQueue orders it: a build's build tag, read back, then its moving
+// tag when it moves forward; or, for a reused build whose build tag the registry has, its moving
+// tag only. Every tag whose push was attempted is recorded as the registry holds it after the
+// push, whatever the push said (a PUT stored but whose reply was lost counts as pushed; a build
+// tag another run of this commit replaced means this image is not the published one).
 import type Dockerode from "dockerode";
-import type { PlannedBuild } from "../../core/model.js";
+import type { PlannedBuild, TagResult } from "../../core/model.js";
 import type { PushResult } from "../../core/execute/outcomes.js";
 import type { PushStep } from "../../core/execute/push-queue.js";
 import { pushOrder } from "../../core/execute/publishing.js";
-import { buildTag, movingTag } from "../../core/requests/tags.js";
-import type { TagResult } from "../../core/model.js";
+import { buildTag } from "../../core/requests/tags.js";
+import { decideMovingTag } from "../../core/execute/moving-tag.js";
+import { decideBeforePush, lostBuildTag, type BeforePush, supersededParent, tagFromRegistry, type HeldTag } from "../../core/execute/read-back.js";
+import { inputsLabel, versionLabel } from "../../core/requests/inputs-digest.js";
 import type { RegistryClient } from "../../registry/client.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
 import { pushTags } from "./push.js";
-import type { RunReport } from "./run-report.js";
+import { errorMessage, type RunReport } from "./run-report.js";
 
 export interface PushStepContext {
   docker: Dockerode;
@@ -24,52 +28,192 @@ export interface PushStepContext {
   /** Asked when a push gets its slot: undefined to go ahead, else why it is not pushed (see PushQueue.begin). */
   begin: (id: string) => string | undefined;
   report: RunReport;
+  /** `--allow-tag-rollback`: move a moving tag back to an older build. */
+  allowTagRollback: boolean;
+  /** `--overwrite`: replace a build tag of other inputs. */
+  overwrite: boolean;
+  /** The parents of this run a build was built on: their build tags and images (pushed before it). */
+  parentsOf: (id: string) => ParentImage[];
 }
 
-/** `registryDigest`: for "check moving tag", the registry's digest under the build tag. */
-export async function carryOutPush(ctx: PushStepContext, step: PushStep, build: PlannedBuild, registryDigest?: string): Promise<PushResult> {
-  const { report } = ctx;
+export interface ParentImage {
+  id: string;
+  buildTag: string;
+  imageId: string;
+}
+
+/** `registryDigest`: for "check moving tag", the registry's digest under the build tag; `imageId`: the build's image. */
+export async function carryOutPush(ctx: PushStepContext, step: PushStep, build: PlannedBuild, imageId: string, registryDigest?: string): Promise<PushResult> {
   if (step.action === "not pushed") {
-    report.notPushed(step.id, step.reason);
+    ctx.report.notPushed(step.id, step.reason);
     return "not pushed";
   }
-  if (step.action === "push") return ctx.slot(() => pushInOrder(ctx, build.id, pushOrder(build.request)));
-  const moving = movingTag(build.request);
-  const movingDigest = await ctx.registry.getDigest(moving).catch(() => undefined);
-  if (movingDigest !== registryDigest) {
-    // An earlier run got the build tag across but not the moving tag: finish its work.
-    return ctx.slot(() => pushInOrder(ctx, build.id, [moving], [{ tag: buildTag(build.request), pushed: true, digest: registryDigest }]));
-  }
-  report.alreadyPublished(build.id, pushOrder(build.request), registryDigest!);
-  return "pushed";
+  return ctx.slot(() => publish(ctx, build, imageId, step.action === "check moving tag" ? registryDigest : undefined));
 }
 
-/** Pushes `tags` in order; `already`: tags the registry had before. */
-async function pushInOrder(ctx: PushStepContext, id: string, tags: string[], already: TagResult[] = []): Promise<PushResult> {
+/** Pushes the build tag (unless the registry has it: `held`), reads it back, then moves the moving tags forward. */
+async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: string, held?: string): Promise<PushResult> {
   const { report } = ctx;
-  const results: TagResult[] = [...already, ...tags.map((tag) => ({ tag, pushed: false }))];
-  report.pushing(id, results);
+  const { id } = build;
+  const [first, ...moving] = pushOrder(build.request);
+  const buildTagResult: TagResult = held ? { tag: first, pushed: true, digest: held } : { tag: first, pushed: false };
+  const tags: TagResult[] = [buildTagResult, ...moving.map((tag) => ({ tag, pushed: false }))];
+  report.pushing(id, tags);
   const stopped = ctx.begin(id);
   if (stopped) {
     report.notPushed(id, stopped);
     return "not pushed";
   }
   report.progress.phase(id, "pushing");
+  let pushedNow = 0;
   try {
-    await pushTags(ctx.docker, tags, {
-      creds: ctx.creds, signal: ctx.signal, line: (text) => report.progress.line(id, text),
-      pushed: (tag, digest) => Object.assign(results.find((r) => r.tag === tag)!, { pushed: true, digest }),
-    });
-    report.pushed(id, tags.length);
+    if (!held) {
+      // Checked again just before the push: another run may have replaced a parent's build tag
+      // since it was read back, and a child must not land on a parent the registry doesn't hold.
+      const superseded = (reason: string): PushResult => {
+        for (const t of tags) t.reason = reason;
+        report.superseded(id, reason);
+        return "superseded";
+      };
+      const replaced = await replacedParent(ctx, id);
+      if (replaced) return superseded(supersededParent(replaced));
+      const before = await beforePush(ctx, build, imageId);
+      if (before.action === "superseded") {
+        buildTagResult.registryDigest = before.registryDigest;
+        return superseded(before.reason);
+      }
+      if (before.action === "refuse") return ended(ctx, id, before.reason, tags);
+      const { failure, held: there } = await pushAndReadBack(ctx, id, buildTagResult, imageId);
+      if (!buildTagResult.pushed) {
+        if (there && !failure) {
+          // Stored, then replaced before it was read back: another run of this commit pushed it too.
+          const reason = lostBuildTag(first, there.digest);
+          buildTagResult.reason = reason;
+          report.superseded(id, reason);
+          return "superseded";
+        }
+        return ended(ctx, id, failure ?? NOT_THERE, tags);
+      }
+      pushedNow++;
+    }
+    for (const result of tags.slice(1)) {
+      if (ctx.signal.aborted) return ended(ctx, id, INTERRUPTED, tags);
+      const decision = await movingTagDecision(ctx, build, imageId, result.tag);
+      if (!decision.move) {
+        Object.assign(result, { registryDigest: decision.registryDigest, reason: decision.reason });
+        report.notMoved(id, decision.reason);
+        continue;
+      }
+      if (decision.already) {
+        Object.assign(result, { pushed: true, digest: decision.registryDigest });
+        continue;
+      }
+      if (decision.back) report.progress.line(id, decision.back);
+      const { failure } = await pushAndReadBack(ctx, id, result, imageId);
+      if (!result.pushed) return ended(ctx, id, failure ?? NOT_THERE, tags);
+      pushedNow++;
+    }
+    if (pushedNow === 0) report.alreadyPublished(id);
+    else report.pushed(id, pushedNow);
     return "pushed";
   } catch (err) {
-    if (ctx.signal.aborted) {
-      report.notPushed(id, "not pushed: push interrupted");
-      return "not pushed";
-    }
-    report.pushFailed(id, err);
-    return "push failed";
+    // The registry could not be read where a decision needed it.
+    return ended(ctx, id, errorMessage(err), tags);
   } finally {
-    report.digests(id, results);
+    report.digests(id, tags);
   }
+}
+
+const INTERRUPTED = "not pushed: push interrupted";
+const NOT_THERE = "the push ended, but the registry does not hold the tag";
+
+/**
+ * Pushes `result.tag`, then records in `result` what the registry holds under it: the push's
+ * failure, if any, and the manifest there.
+ */
+async function pushAndReadBack(ctx: PushStepContext, id: string, result: TagResult, imageId: string): Promise<{ failure?: string; held?: HeldTag }> {
+  const failure = await pushTag(ctx, id, result.tag);
+  const after = await readBack(ctx, result.tag, imageId, failure);
+  Object.assign(result, after.result);
+  if (result.pushed && failure) ctx.report.progress.line(id, `push of ${result.tag} reported an error, but the registry holds this image under it: ${failure}`);
+  return { failure, held: after.held };
+}
+
+/** Pushes one tag; the error (or INTERRUPTED) when the push did not say it landed. */
+async function pushTag(ctx: PushStepContext, id: string, tag: string): Promise<string | undefined> {
+  if (ctx.signal.aborted) return INTERRUPTED;
+  try {
+    await pushTags(ctx.docker, [tag], { creds: ctx.creds, signal: ctx.signal, line: (text) => ctx.report.progress.line(id, text) });
+    return undefined;
+  } catch (err) {
+    return ctx.signal.aborted ? INTERRUPTED : errorMessage(err);
+  }
+}
+
+/**
+ * What the registry holds under `tag` after pushing it. Always read (cheap: one manifest), since
+ * a push's word is not the registry's: a reply can be lost, another run can push the same tag.
+ */
+async function readBack(ctx: PushStepContext, tag: string, imageId: string, failure: string | undefined): Promise<{ result: TagResult; held?: HeldTag }> {
+  let held: HeldTag | undefined;
+  try {
+    const manifest = await ctx.registry.getManifest(tag);
+    held = manifest && { digest: manifest.digest, configDigest: manifest.config.digest };
+  } catch (e) {
+    // Unknown: the push's own word is all there is.
+    const why = `${failure ? `${failure}; ` : ""}could not read ${tag} back from the registry: ${errorMessage(e)}`;
+    return { result: { tag, pushed: false, reason: why } };
+  }
+  const result = tagFromRegistry(tag, imageId, held, failure);
+  return { result, held };
+}
+
+/** The first parent whose build tag the registry no longer holds with the image this build was built on. */
+async function replacedParent(ctx: PushStepContext, id: string): Promise<string | undefined> {
+  for (const parent of ctx.parentsOf(id)) {
+    const manifest = await ctx.registry.getManifest(parent.buildTag).catch((e: Error) => {
+      throw new Error(`cannot read ${parent.buildTag} back from the registry before pushing a child of it: ${e.message}`);
+    });
+    if (manifest?.config.digest !== parent.imageId) return parent.id;
+  }
+  return undefined;
+}
+
+/** Whether the build tag may still be pushed, from what the registry holds under it now. */
+async function beforePush(ctx: PushStepContext, build: PlannedBuild, imageId: string): Promise<BeforePush & { registryDigest?: string }> {
+  const tag = buildTag(build.request);
+  const image = await ctx.registry.getImage(tag).catch((e: Error) => {
+    throw new Error(`cannot check ${tag} in the registry before pushing: ${e.message}`);
+  });
+  const held = image && { digest: image.digest, configDigest: image.configDigest, inputs: image.config.labels[inputsLabel(build.kind, build.target)] };
+  return { ...decideBeforePush({ buildTag: tag, imageId, inputsDigest: build.request.inputsDigest, held, overwrite: ctx.overwrite }), registryDigest: image?.digest };
+}
+
+type MovingDecision = ReturnType<typeof decideMovingTag> & { registryDigest?: string };
+
+/** Whether the moving tag moves to this image: only forward (issue 16, item 2), from what the registry holds now. */
+async function movingTagDecision(ctx: PushStepContext, build: PlannedBuild, imageId: string, tag: string): Promise<MovingDecision> {
+  const label = versionLabel(build.kind, build.target);
+  // A registry that can't say what the moving tag holds can't let it move: it might be newer.
+  const current = await ctx.registry.getImage(tag).catch((e: Error) => {
+    throw new Error(`cannot read ${tag} from the registry before moving it: ${e.message}`);
+  });
+  const decision = decideMovingTag({
+    movingTag: tag,
+    ours: build.request.labels[label],
+    held: current && { isThisImage: current.configDigest === imageId, label: current.config.labels[label] },
+    allowRollback: ctx.allowTagRollback,
+  });
+  return { ...decision, registryDigest: current?.digest };
+}
+
+/** A push that did not get every tag across: interrupted, or failed. */
+function ended(ctx: PushStepContext, id: string, failure: string, tags: TagResult[]): PushResult {
+  for (const t of tags) if (!t.pushed) t.reason ??= failure === INTERRUPTED ? INTERRUPTED : "not pushed";
+  if (failure === INTERRUPTED) {
+    ctx.report.notPushed(id, INTERRUPTED);
+    return "not pushed";
+  }
+  ctx.report.pushFailed(id, new Error(failure));
+  return "push failed";
 }

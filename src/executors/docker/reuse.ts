@@ -3,7 +3,7 @@
 import type Dockerode from "dockerode";
 import { inputsLabel, inputsMismatch } from "../../core/requests/inputs-digest.js";
 import { buildTag } from "../../core/requests/tags.js";
-import { decideReuse, type FoundImage, type ReuseDecision } from "../../core/execute/publishing.js";
+import { builtOnOtherParent, decideReuse, type FoundImage, type ReuseDecision } from "../../core/execute/publishing.js";
 import type { PlannedBuild } from "../../core/model.js";
 import type { RegistryClient } from "../../registry/client.js";
 import type { BuiltImage } from "./engine.js";
@@ -16,8 +16,9 @@ export interface ReuseCheck {
   registryDigest?: string;
 }
 
+/** `pins`: reference -> image id of the images this run took for its parents; `repo`: the plan's registry location. */
 export async function checkReuse(
-  docker: Dockerode, registry: RegistryClient | undefined, build: PlannedBuild, o: { overwrite: boolean },
+  docker: Dockerode, registry: RegistryClient | undefined, build: PlannedBuild, o: { overwrite: boolean; pins: Readonly<Record<string, string>>; repo: string },
 ): Promise<ReuseCheck> {
   const tag = buildTag(build.request);
   const label = inputsLabel(build.kind, build.target);
@@ -28,17 +29,34 @@ export async function checkReuse(
       throw new Error(`cannot check ${tag} in the registry before pushing: ${e.message}`);
     }) : undefined,
   ]);
-  const found = (labels: Record<string, string> | undefined): FoundImage =>
-    ({ inputs: labels?.[label], mismatch: inputsMismatch(labels ?? {}, build) });
+  const found = (labels: Record<string, string> | undefined, id: string | undefined): FoundImage =>
+    ({ inputs: labels?.[label], mismatch: inputsMismatch(labels ?? {}, build), id });
+  // The engine's image may have been built on another image of a parent than the one this run
+  // took (the registry's, published by another agent): not reusable, or a child would be pushed
+  // on a parent the registry does not hold under the parent's build tag.
+  const otherParent = engine && await parentMismatch(docker, build, engine.labels, o);
   const decision = decideReuse({
     inputsDigest: build.request.inputsDigest,
     buildTag: tag,
-    engine: engine ? found(engine.labels) : undefined,
-    registry: published ? found(published.config.labels) : undefined,
+    engine: engine ? { ...found(engine.labels, engine.image.imageId), ...(otherParent ? { mismatch: otherParent } : {}) } : undefined,
+    registry: published ? found(published.config.labels, published.configDigest) : undefined,
     pushing: registry !== undefined,
     overwrite: o.overwrite,
   });
   return { decision, engineImage: engine?.image, registryDigest: published?.digest };
+}
+
+async function parentMismatch(
+  docker: Dockerode, build: PlannedBuild, labels: Record<string, string>, o: { pins: Readonly<Record<string, string>>; repo: string },
+): Promise<string | undefined> {
+  for (const ref of Object.keys(build.request.inputs?.parents ?? {})) {
+    const pinned = o.pins[`${o.repo}/${ref}`];
+    if (pinned === undefined) continue;
+    const parent = await docker.getImage(pinned).inspect();
+    const why = builtOnOtherParent(ref, labels, parent.Config?.Labels ?? {});
+    if (why) return why;
+  }
+  return undefined;
 }
 
 async function engineImage(docker: Dockerode, tag: string): Promise<{ image: BuiltImage; labels: Record<string, string> } | undefined> {

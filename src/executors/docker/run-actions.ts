@@ -19,6 +19,8 @@ export class RunActions {
   private readonly pushAbort = new AbortController();
   private readonly pushContext: PushStepContext | undefined;
   private readonly pushes: Promise<void>[] = [];
+  /** The image of each build that has one (what its push publishes). */
+  private readonly images = new Map<string, string>();
 
   /** `changed`: called when builds changed state, so that the run's loop asks the coordinator again. */
   constructor(
@@ -29,6 +31,10 @@ export class RunActions {
     const { docker, creds, registry } = buildContext;
     this.pushContext = registry && {
       docker, creds, registry, signal: this.pushAbort.signal, slot: pLimit(run.jobs), begin: (id) => run.pushBegins(id), report,
+      allowTagRollback: buildContext.options.allowTagRollback ?? false,
+      overwrite: buildContext.options.overwrite ?? false,
+      parentsOf: (id) => this.builds.get(id)!.dependsOn.filter((p) => this.images.has(p))
+        .map((p) => ({ id: p, buildTag: buildTag(this.builds.get(p)!.request), imageId: this.images.get(p)! })),
     };
   }
 
@@ -73,6 +79,7 @@ export class RunActions {
   /** A build's image is there (built, or reused): children may start, pinned to it. */
   private onImage(build: PlannedBuild, ready: ImageReady, durationMs: number): void {
     this.report.image(build, ready.image, durationMs, ready.reused && buildTag(build.request));
+    this.images.set(build.id, ready.image.imageId);
     this.perform(this.run.imageReady({ id: build.id, imageId: ready.image.imageId, reused: ready.reused }));
   }
 
@@ -85,7 +92,7 @@ export class RunActions {
   }
 
   private async push(step: PushStep, registryDigest?: string): Promise<void> {
-    const result = await carryOutPush(this.pushContext!, step, this.builds.get(step.id)!, registryDigest);
+    const result = await carryOutPush(this.pushContext!, step, this.builds.get(step.id)!, this.images.get(step.id)!, registryDigest);
     const actions = this.run.pushEnded(step, result);
     this.perform(actions);
     // --fail-fast stopped the run.

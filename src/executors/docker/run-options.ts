@@ -20,12 +20,14 @@ export interface EngineRunOptions {
   progress: "auto" | "plain";
   /** Where progress and the summary go (stderr for the CLI). */
   out: NodeJS.WritableStream;
-  /** SIGINT/SIGTERM: stop builds in flight, push nothing more. */
+  /** SIGINT/SIGTERM: stop builds and pushes in flight, start no other push (stopped pushes are read back). */
   signal?: AbortSignal;
   /** Parents built by another run of the plan (`run --only`): fetched from the registry first. */
   prebuiltParents?: PrebuiltParent[];
   /** Push a build tag that the registry holds with other inputs (it is refused otherwise). */
   overwrite?: boolean;
+  /** `--allow-tag-rollback`: let --push move a moving tag `{version}` back to an older build (it only moves forward otherwise). */
+  allowTagRollback?: boolean;
   /** `--secret`: id -> value, for BuildKit's `RUN --mount=type=secret`; kept out of output and logs. */
   secrets?: ReadonlyMap<string, Buffer>;
   /** `--builder`; default auto: BuildKit where the engine has it. */

@@ -70,8 +70,9 @@ export class RunReport {
   }
 
   pushed(id: string, count: number): void {
-    this.outcome(id).pushed = true;
-    this.progress.result(id, `pushed ${count} tag(s)`);
+    const outcome = this.outcome(id);
+    outcome.pushed = true;
+    this.progress.result(id, `pushed ${count} tag(s)${outcome.reason ? ` (${outcome.reason})` : ""}`);
   }
 
   pushFailed(id: string, err: unknown): void {
@@ -87,13 +88,23 @@ export class RunReport {
     if (digests.length) this.outcome(id).outputs!["docker-image-digests"] = Object.fromEntries(digests);
   }
 
-  /** A reused build whose every tag the registry has under `digest`. */
-  alreadyPublished(id: string, tags: string[], digest: string): void {
+  /** A reused build the registry has already (its moving tag there, or left on a newer build: the reason). */
+  alreadyPublished(id: string): void {
     const outcome = this.outcome(id);
-    outcome.tags = tags.map((tag) => ({ tag, pushed: true, digest }));
-    this.digests(id, outcome.tags);
     outcome.pushed = true;
-    this.progress.result(id, "already in the registry");
+    this.progress.result(id, `already in the registry${outcome.reason ? ` (${outcome.reason})` : ""}`);
+  }
+
+  /** A moving tag left where it is (it holds a newer build): the image is published under its build tag; said when its push ends. */
+  notMoved(id: string, reason: string): void {
+    const outcome = this.outcome(id);
+    outcome.reason = outcome.reason ? `${outcome.reason}; ${reason}` : reason;
+  }
+
+  /** The registry's build tag holds another run's image of the same inputs: this one is not published. */
+  superseded(id: string, reason: string): void {
+    this.outcome(id).reason = reason;
+    this.progress.result(id, reason);
   }
 
   /** Prints the summary; the outcomes in plan order. */

@@ -11,6 +11,17 @@ test("the run's last line says what happened at a glance", () => {
   assert.equal(footer([{ status: "built", pushed: false }, { status: "failed", pushed: false }], false, false), ["1 built, 1 failed"]);
 });
 
+test("an interrupted run says what is certain: no push started after it (issue 16, item 5); without --push nothing about pushes", () => {
+  const built = { status: "built" as const, pushed: false };
+  assert.equal(footer([built], false, true), ["1 built", "Interrupted: builds in flight were cancelled."]);
+  assert.equal(footer([built], true, true), ["1 built, 1 not pushed", "Interrupted: builds in flight were cancelled and no push started after the interrupt."]);
+});
+
+test("moving tags left on a newer build are counted", () => {
+  const tags = [{ tag: "r/a:1.0-7-abc", pushed: true }, { tag: "r/a:1.0", pushed: false, reason: "not moved: r/a:1.0 is at 1.0-9-def, newer" }];
+  assert.equal(footer([{ status: "reused", pushed: true, tags }], true, false), ["1 reused, 1 moving tag not moved"]);
+});
+
 test("the summary table shows tags only for images that exist", () => {
   const tags = ["r/sci/x:1.0", "r/sci/x:1.0-7-abc"];
   assert.equal(summaryRow({ id: "sci/x", status: "failed", durationMs: 1, pushed: false, reason: "boom" }, tags).tags, []);

@@ -2,7 +2,7 @@
 // reconcile; and the run's last line (issue 12, item 9).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { decideReuse, pinParents, pushOrder } from "../../../../src/core/execute/publishing.js";
+import { builtOnOtherParent, decideReuse, pinParents, pushOrder } from "../../../../src/core/execute/publishing.js";
 import { inputsMismatch } from "../../../../src/core/requests/inputs-digest.js";
 import { reconcilePlan } from "../../../../src/core/plan/reconcile.js";
 import { build, makePlan } from "../../../helpers/engine.js";
@@ -18,7 +18,10 @@ test("an image of the same inputs under the build tag is reused; one of other in
   // pushing: the registry decides; the engine's copy saves a pull
   assert.equal(decideReuse({ ...base, pushing: true, engine: { inputs: D } }), { action: "reuse", from: "engine", push: true });
   assert.equal(decideReuse({ ...base, pushing: true, registry: { inputs: D } }), { action: "reuse", from: "registry", push: false });
-  assert.equal(decideReuse({ ...base, pushing: true, registry: { inputs: D }, engine: { inputs: D } }), { action: "reuse", from: "engine", push: false });
+  // issue 16, item 4: the registry's image is the published one; the engine's is taken only when it is that very image
+  assert.equal(decideReuse({ ...base, pushing: true, registry: { inputs: D, id: "sha256:img" }, engine: { inputs: D, id: "sha256:img" } }), { action: "reuse", from: "engine", push: false });
+  assert.equal(decideReuse({ ...base, pushing: true, registry: { inputs: D, id: "sha256:published" }, engine: { inputs: D, id: "sha256:local" } }), { action: "reuse", from: "registry", push: false });
+  assert.equal(decideReuse({ ...base, pushing: true, registry: { inputs: D }, engine: { inputs: D } }), { action: "reuse", from: "registry", push: false });
   const refused = decideReuse({ ...base, pushing: true, registry: { inputs: E }, engine: { inputs: D } });
   assert.is(refused.action, "refuse");
   assert.match((refused as { message: string }).message, `r/sci/x:1.0-7-abc is already in the registry with inputs ${E}, but this build's inputs are ${D}`);
@@ -37,6 +40,16 @@ test("an image built on another commit's parent does not match, even with its ow
   assert.is(wrong, `inputs ${D}, but built on a sci/a:1.0 with inputs sha256:other (this checkout's: ${E})`);
   assert.is(decideReuse({ ...base, engine: { inputs: D, mismatch: wrong } }).action, "build");
   assert.is(decideReuse({ ...base, pushing: true, registry: { inputs: D, mismatch: wrong } }).action, "refuse");
+});
+
+test("an image built on another build of a parent than the run's is told apart by the buildtime it inherited", () => {
+  const t = "org.sciserver.science.a.buildtime";
+  assert.is(builtOnOtherParent("sci/a:1.0", { [t]: "1.100" }, { [t]: "1.100" }), undefined);
+  assert.is(builtOnOtherParent("sci/a:1.0", { [t]: "1.100" }, { [t]: "2.200" }),
+    "built on another build of sci/a:1.0 (buildtime 1.100) than the one this run uses (buildtime 2.200)");
+  // nothing inherited (a COPY --from source), or no sci/ reference: can't be told
+  assert.is(builtOnOtherParent("sci/a:1.0", {}, { [t]: "2.200" }), undefined);
+  assert.is(builtOnOtherParent("busybox:stable", { [t]: "1" }, { [t]: "2" }), undefined);
 });
 
 test("the build tag is pushed before the moving tag; parents are pinned to image ids", () => {
@@ -66,6 +79,14 @@ test("reconcile keeps what the registry lacks or holds from other inputs, and wh
     ["sci/d", ["published image has inputs x, but built on a sci/q:1.0 with inputs y (this checkout's: z)"]],
   ]);
   assert.equal(r.waves, [["sci/a", "sci/c", "sci/d"], ["sci/b"]]);
+});
+
+test("reconcile leaves a moving tag at a newer build alone: moving tags only move forward", () => {
+  const p = makePlan("r", [build("sci/a", ["r/sci/a:1.0", "r/sci/a:1.0-7-abc"], "FROM busybox:stable\n")]);
+  p.builds[0].request.labels = { "org.sciserver.science.a.version": "1.0-7-abc" };
+  const at = (buildName: string) => reconcilePlan(p, new Map([["sci/a", { found: true as const, inputs: E, build: buildName }]])).builds.map((b) => b.id);
+  assert.equal(at("1.0-9-def"), []);
+  assert.equal(at("1.0-5-fed"), ["sci/a"]);
 });
 
 test.run();

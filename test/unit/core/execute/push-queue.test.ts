@@ -92,4 +92,14 @@ test("results are per build; a build is queued once and ends once", () => {
   assert.is(q.result("a"), undefined);
 });
 
+test("a parent whose build tag holds another run's image: its children are not pushed, saying so", () => {
+  const q = dag();
+  q.add("a");
+  q.add("b");
+  assert.equal(q.end("a", "superseded"), [{
+    id: "b", action: "not pushed",
+    reason: "not pushed: built on parent a's image of this run, but the registry's build tag of a holds another run's (a rerun takes that one)",
+  }]);
+});
+
 test.run();

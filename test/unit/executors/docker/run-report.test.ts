@@ -43,7 +43,10 @@ test("pushes: tags and digests recorded, a reused build the registry has is alre
   r.digests("a", [{ tag: a.request.tags[1], pushed: true, digest: "sha256:d1" }]);
   r.pushed("a", 2);
   r.image(b, { imageId: "sha256:bbb", created: "t" }, 10, b.request.tags[1]);
-  r.alreadyPublished("b", [b.request.tags[1], b.request.tags[0]], "sha256:d2");
+  const held = [{ tag: b.request.tags[1], pushed: true, digest: "sha256:d2" }, { tag: b.request.tags[0], pushed: true, digest: "sha256:d2" }];
+  r.pushing("b", held);
+  r.digests("b", held);
+  r.alreadyPublished("b");
   const run = r.finish([a, b], true, false, () => "pushed");
   await r.close();
   assert.is(run.ok, true);

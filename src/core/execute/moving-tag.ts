@@ -1,0 +1,55 @@
+// Issue 16, item 2: a moving tag `{version}` only moves forward. Pure: the executor reads what
+// the registry holds under the moving tag (its version label) and asks here whether to move it.
+//
+// Builds are ordered by build number `n` (`git rev-list --count HEAD`): a descendant commit always
+// counts more commits than its ancestors, so "a later build number" covers "a descendant commit"
+// and needs no git history (a `run` agent's checkout may be shallow). Two commits with the same
+// number on different branches are not ordered: the tag stays where it is.
+
+/** `{version}-{n}-{h}` as a version label holds it (a compat label is `{image}:{version}-{n}-{h}`). */
+export interface BuildName {
+  /** As written in the label, without a compat label's `{image}:`. */
+  name: string;
+  buildNumber: number;
+  hash: string;
+}
+
+/** The build a version label names; undefined when it names none (an image from elsewhere). */
+export function parseBuildName(label: string | undefined): BuildName | undefined {
+  if (label === undefined) return undefined;
+  const name = label.slice(label.lastIndexOf(":") + 1);
+  const m = /^.+-(\d+)-([0-9a-f]+)$/.exec(name);
+  return m ? { name, buildNumber: Number(m[1]), hash: m[2] } : undefined;
+}
+
+export interface MovingTagQuestion {
+  /** The moving tag, as a reference (for the reason). */
+  movingTag: string;
+  /** This build's version label. */
+  ours: string | undefined;
+  /** What the registry holds under the moving tag; undefined when it holds nothing. */
+  held?: { isThisImage: boolean; label: string | undefined };
+  /** `--allow-tag-rollback`: move it whatever it holds. */
+  allowRollback: boolean;
+}
+
+export type MovingTagDecision =
+  /** `already`: the registry's moving tag holds this very image. `back`: moved back on purpose. */
+  | { move: true; already?: boolean; back?: string }
+  | { move: false; reason: string };
+
+export function decideMovingTag(q: MovingTagQuestion): MovingTagDecision {
+  if (!q.held) return { move: true };
+  if (q.held.isThisImage) return { move: true, already: true };
+  const ours = parseBuildName(q.ours);
+  const theirs = parseBuildName(q.held.label);
+  // An image no build of this repository labelled, or a build of its own that can't be ordered
+  // (a plan without version labels): nothing says it is newer.
+  if (!ours || !theirs) return { move: true };
+  if (theirs.buildNumber < ours.buildNumber) return { move: true };
+  // The same build (another run of this commit): the build tag decided which image is published.
+  if (theirs.buildNumber === ours.buildNumber && theirs.hash === ours.hash) return { move: true };
+  const why = theirs.buildNumber > ours.buildNumber ? "newer" : `another commit with the same build number ${ours.buildNumber}`;
+  if (q.allowRollback) return { move: true, back: `moved back: ${q.movingTag} was at ${theirs.name}, ${why} (--allow-tag-rollback)` };
+  return { move: false, reason: `not moved: ${q.movingTag} is at ${theirs.name}, ${why}` };
+}

@@ -1,0 +1,66 @@
+// Issue 16, items 3 and 5: what the registry holds under a tag, read back after pushing it (or
+// after a push error or an interrupt), decides what the run records. Pure: the executor reads the
+// manifest (its digest, and its config digest, which is the engine's image id of the image
+// pushed) and asks here. A registry has no compare-and-swap: a PUT can't be made conditional,
+// only checked afterwards.
+import type { TagResult } from "../model.js";
+
+/** A tag's manifest as the registry holds it. */
+export interface HeldTag {
+  digest: string;
+  /** The image config's digest: the engine's image id of the image pushed under the tag. */
+  configDigest: string;
+}
+
+/**
+ * The tag's result from what the registry holds: this image (whatever the push said: a stored
+ * PUT whose reply was lost counts as pushed), another image (`registryDigest`), or nothing.
+ */
+export function tagFromRegistry(tag: string, imageId: string, held: HeldTag | undefined, whyNot?: string): TagResult {
+  if (held && held.configDigest === imageId) return { tag, pushed: true, digest: held.digest };
+  return {
+    tag, pushed: false,
+    ...(held ? { registryDigest: held.digest } : {}),
+    ...(whyNot ? { reason: whyNot } : {}),
+  };
+}
+
+/**
+ * After this run pushed a build tag, the registry holds another image under it: another run of
+ * the same commit (same inputs) pushed it too, later. The registry's is the published one.
+ */
+export function lostBuildTag(buildTag: string, registryDigest: string): string {
+  return `not published: another run of this commit pushed ${buildTag} too, and the registry holds its image (${registryDigest}), not this one; the moving tag is left to that run`;
+}
+
+/** A child built on a parent image of this run that is not the one published under the parent's build tag. */
+export function supersededParent(parentId: string): string {
+  return `not pushed: built on parent ${parentId}'s image of this run, but the registry's build tag of ${parentId} holds another run's (a rerun takes that one)`;
+}
+
+/** What the registry holds under a build tag just before this run pushes it. */
+export interface HeldBuild extends HeldTag {
+  /** The image's inputs label. */
+  inputs?: string;
+}
+
+export type BeforePush =
+  | { action: "push" }
+  /** Another run of this commit published its build meanwhile: this image is not the published one. */
+  | { action: "superseded"; reason: string }
+  | { action: "refuse"; reason: string };
+
+/**
+ * Just before pushing a build tag, read again: the reuse check was made when the build started,
+ * and another run of the same commit may have published it since (issue 16, item 3). Its image,
+ * of the same inputs, is then the published one, and this run does not replace it; one of other
+ * inputs is refused as before building (build tags are immutable), unless `overwrite`.
+ */
+export function decideBeforePush(q: { buildTag: string; imageId: string; inputsDigest?: string; held?: HeldBuild; overwrite: boolean }): BeforePush {
+  const { held } = q;
+  if (!held || held.configDigest === q.imageId || q.overwrite) return { action: "push" };
+  if (q.inputsDigest !== undefined && held.inputs === q.inputsDigest) {
+    return { action: "superseded", reason: `not published: another run of this commit published ${q.buildTag} while this one built it (the registry holds its image, ${held.digest}); the moving tag is left to that run` };
+  }
+  return { action: "refuse", reason: `${q.buildTag} was pushed to the registry with inputs ${held.inputs ?? "(none recorded)"} while this build ran, but this build's inputs are ${q.inputsDigest ?? "(none recorded)"}: build tags are immutable (--overwrite replaces it)` };
+}

@@ -1,0 +1,34 @@
+// Issue 16, item 2: a moving tag `{version}` only moves forward.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { decideMovingTag, parseBuildName } from "../../../../src/core/execute/moving-tag.js";
+
+const T = "r/sci/x:1.0";
+const ask = (ours: string | undefined, label: string | undefined, o: { isThisImage?: boolean; allowRollback?: boolean } = {}) =>
+  decideMovingTag({ movingTag: T, ours, held: { isThisImage: o.isThisImage ?? false, label }, allowRollback: o.allowRollback ?? false });
+
+test("version labels name a build: science `{version}-{n}-{h}`, compat `{image}:{version}-{n}-{h}`", () => {
+  assert.equal(parseBuildName("2.4-7-3f2a9c1"), { name: "2.4-7-3f2a9c1", buildNumber: 7, hash: "3f2a9c1" });
+  assert.equal(parseBuildName("essentials:2.4-12-3f2a9c1"), { name: "2.4-12-3f2a9c1", buildNumber: 12, hash: "3f2a9c1" });
+  assert.is(parseBuildName("latest"), undefined);
+  assert.is(parseBuildName(undefined), undefined);
+});
+
+test("the moving tag moves to a later build, or where the registry has none", () => {
+  assert.equal(decideMovingTag({ movingTag: T, ours: "1.0-7-aaa", allowRollback: false }), { move: true });
+  assert.equal(ask("1.0-8-bbb", "1.0-7-aaa"), { move: true });
+  assert.equal(ask("1.0-7-aaa", "1.0-7-aaa", { isThisImage: true }), { move: true, already: true });
+  // an image no build of this repository labelled can't be newer
+  assert.equal(ask("1.0-7-aaa", undefined), { move: true });
+  // the same build (another run of this commit): the build tag's read-back decided
+  assert.equal(ask("1.0-7-aaa", "1.0-7-aaa"), { move: true });
+});
+
+test("an older build, or another commit with the same number, leaves the moving tag where it is, saying why", () => {
+  assert.equal(ask("1.0-7-aaa", "1.0-9-ccc"), { move: false, reason: "not moved: r/sci/x:1.0 is at 1.0-9-ccc, newer" });
+  assert.equal(ask("1.0-7-aaa", "1.0-7-ddd"), { move: false, reason: "not moved: r/sci/x:1.0 is at 1.0-7-ddd, another commit with the same build number 7" });
+  // --overwrite is no part of it; --allow-tag-rollback moves it back, and says so
+  assert.equal(ask("1.0-7-aaa", "1.0-9-ccc", { allowRollback: true }), { move: true, back: "moved back: r/sci/x:1.0 was at 1.0-9-ccc, newer (--allow-tag-rollback)" });
+});
+
+test.run();
