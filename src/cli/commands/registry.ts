@@ -12,17 +12,17 @@ import type { RegistryClient, RegistryImage } from "../../registry/client.js";
 /** As for an interrupted run: 128 + SIGINT. */
 const EXIT_INTERRUPTED = 130;
 
-interface RegistryOptions {
+export interface RegistryOptions {
   repo?: string;
   root: string;
   json: boolean;
 }
 
-function repoOf(o: RegistryOptions): string {
+export function repoOf(o: RegistryOptions): string {
   return resolveRepo(o.repo, parseRepoConfig(readRepoConfigText(o.root))).repo;
 }
 
-async function newClient(): Promise<RegistryClient> {
+export async function newClient(): Promise<RegistryClient> {
   const { DockerCredentials } = await import("../../registry/credentials.js");
   const { RegistryClient } = await import("../../registry/client.js");
   return new RegistryClient(await DockerCredentials.load());
@@ -41,7 +41,7 @@ async function checkoutNames(root: string): Promise<string[]> {
   return [...names].sort();
 }
 
-const registryCommand = (cmd: Command) =>
+export const registryCommand = (cmd: Command) =>
   cmd
     .option("--repo <location>", `registry location (default: "repo" in image-builder.json, else ${DEFAULT_REPO})`)
     .option("--root <dir>", "repository root, for image-builder.json", ".")
