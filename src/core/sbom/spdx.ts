@@ -3,6 +3,7 @@
 // (the creation time is the image's), so the same image always gives the same document.
 import { createHash } from "node:crypto";
 import { PackageURL } from "packageurl-js";
+import { IMAGE_BUILDER_URL } from "../formats/provenance.js";
 import type { SpdxDocument, SpdxPackage } from "../formats/spdx.js";
 import type { FoundPackage } from "./packages.js";
 
@@ -19,7 +20,7 @@ export interface SbomSubject {
 const NOASSERTION = "NOASSERTION";
 const IMAGE_ID = "SPDXRef-Image";
 /** Where the document's namespace URIs live; unique per image through the digest. */
-const NAMESPACE_BASE = "https://github.com/sciserver/image-builder/spdx";
+const NAMESPACE_BASE = `${IMAGE_BUILDER_URL}/spdx`;
 
 const hash = (text: string) => createHash("sha256").update(text).digest("hex");
 
