@@ -7,9 +7,9 @@ import { Transform, Writable, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import tar from "tar-stream";
-import { formatImageReference } from "../core/parse/image-reference.js";
+import { formatImageReference, type ImageReference } from "../core/parse/image-reference.js";
 import { LayeredFiles, type FoundFile } from "../core/sbom/layered-files.js";
-import { RegistryError, type RegistryClient, type RegistryManifest } from "./client.js";
+import { RegistryError, type RegistryClient } from "./client.js";
 
 /** Passes the blob through, hashing it; `digest()` once it ended. */
 function hashing(): Transform & { digest: () => string } {
@@ -33,17 +33,18 @@ function compressionOf(mediaType: string): "gzip" | "none" | "zstd" {
 }
 
 /**
- * The package database files of the image `manifest` names, its layers applied in order; plus
- * the warnings of files not read (too big, a hard link to a file that was not read).
+ * The package database files of an image (its repository and its manifest's layers, base first),
+ * the layers applied in order; plus the warnings of files not read (too big, a hard link to a file
+ * that was not read).
  */
-export async function readPackageFiles(client: RegistryClient, manifest: RegistryManifest, signal?: AbortSignal): Promise<{ files: FoundFile[]; warnings: string[] }> {
+export async function readPackageFiles(client: RegistryClient, image: { ref: ImageReference; layers: { digest: string; mediaType?: string }[] }, signal?: AbortSignal): Promise<{ files: FoundFile[]; warnings: string[] }> {
   const files = new LayeredFiles();
-  const what = formatImageReference(manifest.ref);
-  for (const layer of manifest.layers) {
+  const what = formatImageReference(image.ref);
+  for (const layer of image.layers) {
     files.startLayer();
     const compression = compressionOf(layer.mediaType ?? "");
     if (compression === "zstd") throw new RegistryError(`layer ${layer.digest} of ${what}: zstd-compressed (${layer.mediaType}), which this version cannot read`);
-    const blob = await client.openBlob(manifest.ref, layer.digest, { signal });
+    const blob = await client.openBlob(image.ref, layer.digest, { signal });
     const hash = hashing();
     const extract = tar.extract();
     extract.on("entry", (header, body, next) => {

@@ -61,6 +61,8 @@ function family(): TempRepo {
 }
 
 let repo = "";
+/** The build tag every image of the family got: `1.0-{n}-{h}`. */
+let buildTag = "";
 let cleanup = () => {};
 test.after(() => cleanup());
 
@@ -71,6 +73,7 @@ test("publish a family that installs and removes packages", async () => {
   repo = uniqueRepo(registry);
   const r = await runCliAsync(["--all", "--push", "--repo", repo, "--progress", "plain"], { cwd: src.root });
   assert.is(r.code, 0, r.stderr);
+  buildTag = `1.0-1-${src.git("rev-parse", "--short", "HEAD")}`;
   // the RUN rm made whiteouts in a layer of the registry's image, above the layer that wrote the files
   const layers = await registryLayerEntries(`${repo}/rel/pk:1.0`);
   const whiteouts = layers.map((names) => names.filter((n) => /(^|\/)\.wh\./.test(n)));
@@ -136,6 +139,25 @@ test("diff: what the later layer added, removed and changed", () => {
   assert.equal(json.changes.map((c: any) => c.change), ["changed", "removed", "added"]);
   const same = runCli(["diff", "rel/pk:1.0", "sci/pk-tools:1.0", "--repo", repo]);
   assert.is(same.stdout, `no package changed from ${repo}/rel/pk:1.0 to ${repo}/sci/pk-tools:1.0\n`);
+});
+
+test("contains --package: the published images holding a matching package, read from their layers", () => {
+  const older = runCli(["contains", "--package", "numpy<2", "--repo", repo]);
+  assert.is(older.code, 0, older.stderr);
+  const lines = older.stdout.trimEnd().split("\n").map((l) => l.split(/\s+/));
+  assert.equal(lines, [["IMAGE", "PLATFORM", "TYPE", "NAME", "VERSION"], [`sci/pk-base:${buildTag}`, "linux/amd64", "conda", "numpy", "1.26.4"]]);
+  const any = JSON.parse(runCli(["contains", "--package", "NumPy", "--repo", repo, "--json"]).stdout);
+  assert.equal(any.images.map((i: any) => [i.image, i.packages.map((p: any) => p.version)]), [
+    [`rel/pk:${buildTag}`, ["2.0.0"]], [`sci/pk-base:${buildTag}`, ["1.26.4"]], [`sci/pk-tools:${buildTag}`, ["2.0.0"]],
+  ]);
+  assert.equal(JSON.parse(runCli(["contains", "--package", "pypi/six", "--repo", repo, "--json"]).stdout).images.map((i: any) => i.image), [`sci/pk-base:${buildTag}`]);
+  const none = runCli(["contains", "--package", "conda/six", "--repo", repo]);
+  assert.is(none.stdout, "no published image contains a package conda/six\n");
+  for (const args of [["contains", "sci/pk-base", "--package", "six"], ["contains"], ["contains", "--package", "six<<1"]]) {
+    const bad = runCli([...args, "--repo", repo]);
+    assert.is(bad.code, 2, args.join(" "));
+    assert.match(bad.stderr, /^image-builder: error: .+\n$/);
+  }
 });
 
 test("an image without package databases: says so; a missing image or a bad argument is bad input (exit 2)", async () => {

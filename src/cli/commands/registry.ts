@@ -29,7 +29,7 @@ export async function newClient(): Promise<RegistryClient> {
 }
 
 /** Names this checkout's layers would publish (`sci/x`, `rel/y`), for registries without a catalog. */
-async function checkoutNames(root: string): Promise<string[]> {
+export async function checkoutNames(root: string): Promise<string[]> {
   const { parseScienceLayer } = await import("../../core/parse/layer-config.js");
   const names = new Set<string>();
   for (const raw of await readLayerFiles(root)) {
@@ -144,9 +144,16 @@ export function addRegistryCommands(program: Command): void {
     });
 
   registryCommand(program.command("contains"))
-    .description("published images (the newest build of each image version) whose breadcrumbs hold a science layer, and whether they have its newest build")
-    .argument("<layer>", "sci/TARGET, sci/TARGET:VERSION or sci/TARGET:VERSION-N-HASH")
-    .action(async (arg: string, o: RegistryOptions) => {
+    .description("published images (the newest build of each image version) whose breadcrumbs hold a science layer, and whether they have its newest build; with --package, those holding a package")
+    .argument("[layer]", "sci/TARGET, sci/TARGET:VERSION or sci/TARGET:VERSION-N-HASH")
+    .option("--package <spec>", "a package instead of a layer: NAME, NAME<VERSION (==, !=, <, <=, >, >=), TYPE/NAME… (read from every image's layers)")
+    .action(async (arg: string | undefined, o: RegistryOptions & { package?: string }) => {
+      if (o.package !== undefined || arg === undefined) {
+        if (arg !== undefined) throw new InputError(`contains: either a layer (${arg}) or --package, not both`);
+        if (o.package === undefined) throw new InputError("contains: a layer (sci/TARGET…) or --package NAME… is required");
+        const { containsPackage } = await import("./sbom.js");
+        return containsPackage(o.package, o);
+      }
       const query = parseLayerQuery(arg);
       const repo = repoOf(o);
       const client = await newClient();

@@ -5,7 +5,7 @@ import { InputError } from "../../core/model.js";
 import type { FoundPackage } from "../../core/sbom/packages.js";
 import type { ImageConfigJson, RegistryClient } from "../../registry/client.js";
 import { resolveImageArgument } from "./image-arguments.js";
-import { newClient, registryCommand, repoOf, table, type RegistryOptions } from "./registry.js";
+import { checkoutNames, newClient, registryCommand, repoOf, table, type RegistryOptions } from "./registry.js";
 
 type SbomOptions = RegistryOptions & { platform?: string };
 
@@ -74,4 +74,35 @@ export function addSbomCommands(program: Command): void {
       }
       process.stdout.write(table(["CHANGE", "TYPE", "NAME", argA, argB], changes.map((c) => [c.change, c.type, c.name, versions(c.from), versions(c.to)])));
     });
+}
+
+/** `contains --package SPEC`: the published images holding a matching package, read from their layers. */
+export async function containsPackage(spec: string, o: RegistryOptions): Promise<void> {
+  const { parsePackageQuery } = await import("../../core/sbom/package-query.js");
+  const query = parsePackageQuery(spec);
+  const repo = repoOf(o);
+  const client = await newClient();
+  const { findRepositories } = await import("../../registry/published.js");
+  const { findPackageHolders } = await import("../../registry/package-search.js");
+  const { formatBuildTag } = await import("../../core/report/published.js");
+  const { repositories, source } = await findRepositories(client, repo, () => checkoutNames(o.root));
+  const { holders } = await findPackageHolders(client, repositories, query);
+  for (const h of holders) for (const w of h.warnings) process.stderr.write(`image-builder: warning: ${h.build.image.reference}: ${w}\n`);
+  const rows = holders.map((h) => ({
+    image: `${h.build.repository.kind}/${h.build.repository.name}:${formatBuildTag(h.build.build)}`,
+    reference: `${h.build.repository.ref}:${formatBuildTag(h.build.build)}`,
+    digest: h.build.image.digest,
+    platform: h.build.image.platform ?? null,
+    packages: h.packages.map(({ type, name, version, purl, locations }) => ({ type, name, version, purl, locations })),
+  }));
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify({ repo, source, package: query.text, images: rows }, null, 2)}\n`);
+    return;
+  }
+  if (rows.length === 0) {
+    process.stdout.write(`no published image contains a package ${query.text}\n`);
+    return;
+  }
+  process.stdout.write(table(["IMAGE", "PLATFORM", "TYPE", "NAME", "VERSION"],
+    rows.flatMap((r) => r.packages.map((p) => [r.image, r.platform ?? "-", p.type, p.name, p.version]))));
 }
