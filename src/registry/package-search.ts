@@ -1,12 +1,13 @@
 // `contains --package`: the published images (the newest build of each image version, as
 // `contains` reads them) holding a package that matches a query. There are no stored SBOMs to ask
-// yet, so each image's packages are read from its layers (image-files.ts), a few images at a time.
+// yet, so each image's packages are read from its layers (image-files.ts), a few images at a time,
+// layer chains that several images share read once.
 import pLimit from "p-limit";
 import { parseImageReference } from "../core/parse/image-reference.js";
 import { matchesQuery, type PackageQuery } from "../core/sbom/package-query.js";
 import { scanPackages, type FoundPackage } from "../core/sbom/packages.js";
 import type { RegistryClient } from "./client.js";
-import { readPackageFiles } from "./image-files.js";
+import { readPackageFiles, SharedLayerChains } from "./image-files.js";
 import { listPublishedImages, type PublishedBuild, type Repository } from "./published.js";
 
 /**
@@ -24,11 +25,17 @@ export interface PackageHolder {
 
 export async function findPackageHolders(client: RegistryClient, repositories: Repository[], query: PackageQuery): Promise<{ holders: PackageHolder[]; imagesRead: number }> {
   const { builds } = await listPublishedImages(client, repositories);
+  const images = builds.map((build) => ({ ref: parseImageReference(build.image.reference), layers: build.image.layers }));
+  const chains = new SharedLayerChains(images);
   const limit = pLimit(IMAGES_AT_ONCE);
-  const read = await Promise.all(builds.map((build) => limit(async (): Promise<PackageHolder> => {
-    const { files, warnings } = await readPackageFiles(client, { ref: parseImageReference(build.image.reference), layers: build.image.layers });
+  // Fewest layers first: a parent's layers are read before the children that share them start.
+  const order = builds.map((_, i) => i).sort((a, b) => images[a].layers.length - images[b].layers.length);
+  const read: PackageHolder[] = new Array(builds.length);
+  await Promise.all(order.map((i) => limit(async () => {
+    const build = builds[i];
+    const { files, warnings } = await readPackageFiles(client, images[i], { chains });
     const scan = scanPackages(files);
-    return { build, packages: scan.packages.filter((p) => matchesQuery(p, query)), warnings: [...warnings, ...scan.warnings] };
+    read[i] = { build, packages: scan.packages.filter((p) => matchesQuery(p, query)), warnings: [...warnings, ...scan.warnings] };
   })));
   const holders = read.filter((h) => h.packages.length > 0);
   holders.sort((a, b) => a.build.repository.kind.localeCompare(b.build.repository.kind) || a.build.repository.name.localeCompare(b.build.repository.name) || a.build.version.localeCompare(b.build.version));

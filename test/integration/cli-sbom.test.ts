@@ -6,6 +6,7 @@ import * as assert from "uvu/assert";
 import { runCli, runCliAsync } from "../helpers/cli.js";
 import { registryLayerEntries, requireEngine, uniqueRepo } from "../helpers/engine.js";
 import { publish } from "../helpers/registry.js";
+import { startFaultProxy } from "../helpers/fault-proxy.js";
 import { makeRepo, science, compat, type TempRepo } from "../helpers/repo.js";
 import { spdxDocumentSchema } from "../../src/core/formats/spdx.js";
 
@@ -158,6 +159,18 @@ test("contains --package: the published images holding a matching package, read 
     assert.is(bad.code, 2, args.join(" "));
     assert.match(bad.stderr, /^image-builder: error: .+\n$/);
   }
+});
+
+test("contains --package reads each layer once, however many images share it", async () => {
+  await using proxy = await startFaultProxy(requireEngine().registry, () => undefined);
+  const path = repo.slice(repo.indexOf("/") + 1);
+  const r = await runCliAsync(["contains", "--package", "numpy", "--repo", `${proxy.address}/${path}`, "--json"]);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(JSON.parse(r.stdout).images.length, 3);
+  const blobGets = proxy.forwarded.filter((f) => /^GET \S+\/blobs\/sha256:/.test(f)).map((f) => f.slice(f.lastIndexOf("/") + 1));
+  const layers = (await registryLayerEntries(`${repo}/rel/pk:1.0`)).length;
+  // 3 configs (one per image) and every layer of the family once: sci/pk-base's are rel/pk's first ones
+  assert.is(blobGets.length, 3 + layers, blobGets.join("\n"));
 });
 
 test("an image without package databases: says so; a missing image or a bad argument is bad input (exit 2)", async () => {

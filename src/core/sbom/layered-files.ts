@@ -58,15 +58,37 @@ const OPAQUE = ".wh..wh..opq";
 const dirOf = (path: string) => (path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "");
 const baseOf = (path: string) => path.slice(path.lastIndexOf("/") + 1);
 
+/** The state after some layers (LayeredFiles.snapshot): images sharing those layers start from it. */
+export interface LayeredSnapshot {
+  readonly files: ReadonlyMap<string, FoundFile>;
+  readonly directories: ReadonlyMap<string, number>;
+  readonly layers: number;
+  readonly warnings: readonly string[];
+}
+
 export class LayeredFiles {
   /** The files of the layers below the current one. */
-  private readonly lower = new Map<string, FoundFile>();
+  private readonly lower: Map<string, FoundFile>;
   /** How many files of `lower` each directory holds (at any depth): whether a deletion needs a scan. */
-  private readonly directories = new Map<string, number>();
+  private readonly directories: Map<string, number>;
   /** The current layer's files, applied over `lower` when the layer ends (its deletions apply to lower layers only). */
   private current = new Map<string, FoundFile>();
-  private layer = -1;
-  readonly warnings: string[] = [];
+  private layer: number;
+  readonly warnings: string[];
+
+  /** Empty, or as `from` left it: the next layer is the one after `from`'s. */
+  constructor(from?: LayeredSnapshot) {
+    this.lower = new Map(from?.files);
+    this.directories = new Map(from?.directories);
+    this.layer = from ? from.layers - 1 : -1;
+    this.warnings = [...(from?.warnings ?? [])];
+  }
+
+  /** The state once the current layer has ended; later layers do not change it. */
+  snapshot(): LayeredSnapshot {
+    this.commit();
+    return { files: new Map(this.lower), directories: new Map(this.directories), layers: this.layer + 1, warnings: [...this.warnings] };
+  }
 
   /** Starts the next layer (base first). */
   startLayer(): void {

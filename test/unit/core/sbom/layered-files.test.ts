@@ -95,4 +95,22 @@ test("a non-directory replacing a directory removes what was under it; hard link
   assert.equal(linked.map((f) => [f.path, f.content]), [[`/${site}`, "Name: numpy\nVersion: 1.26.0\n"], [`/${cache}`, "Name: numpy\nVersion: 1.26.0\n"]]);
 });
 
+test("a snapshot after some layers, resumed with the rest, gives what applying them all gives", () => {
+  const layers: Entry[][] = [
+    [file("opt/conda/conda-meta/a-1.json"), file("opt/conda/conda-meta/b-1.json")],
+    [{ name: "opt/conda/conda-meta/.wh.a-1.json", type: "file" }, file("var/lib/dpkg/status", "s")],
+    [{ name: "opt/.wh.conda", type: "file" }],
+  ];
+  const head = apply(layers.slice(0, 2));
+  const snapshot = head.snapshot();
+  const resumed = new LayeredFiles(snapshot);
+  resumed.startLayer();
+  for (const e of layers[2]) resumed.add(e);
+  assert.equal(resumed.files(), apply(layers).files());
+  assert.equal(resumed.files().map((f) => [f.path, f.layer]), [["/var/lib/dpkg/status", 1]]);
+  // the snapshot is not changed by what came after it
+  assert.equal([...snapshot.files.keys()].sort(), ["opt/conda/conda-meta/b-1.json", "var/lib/dpkg/status"]);
+  assert.equal(new LayeredFiles(snapshot).files(), head.files());
+});
+
 test.run();
