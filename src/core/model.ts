@@ -185,6 +185,17 @@ export interface BuildResult {
   /** Per tag, in push order (build tag first); with --push only. */
   tags?: TagResult[];
   outputs?: BuildOutputs;
+  // When and how it went, for the report's timeline and details (absent in older results files).
+  /** The build step (reuse check, pull or build) started and ended, ISO 8601. */
+  startedAt?: string;
+  finishedAt?: string;
+  /** Its push started (a free slot, parents pushed) and ended. */
+  pushStartedAt?: string;
+  pushFinishedAt?: string;
+  /** Dockerfile steps the build started, and how many of them came from the build cache. */
+  steps?: { total: number; cached: number };
+  /** A failed build: the step it failed at, as its log names it (`[2/4] RUN make`, `2/4 : RUN make`). */
+  failedStep?: string;
 }
 
 /** An error in the user's input: reported as one line, exit code 2. */

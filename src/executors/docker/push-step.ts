@@ -54,6 +54,7 @@ async function pushInOrder(ctx: PushStepContext, id: string, tags: string[], alr
     report.notPushed(id, stopped);
     return "not pushed";
   }
+  report.pushStarts(id);
   report.progress.phase(id, "pushing");
   try {
     await pushTags(ctx.docker, tags, {
