@@ -10,7 +10,9 @@ h2 { font-size: 1.2rem; margin-top: 2rem; border-bottom: 1px solid #ccc; }
 h3 { font-size: 1.05rem; margin: 0 0 0.4rem; overflow-wrap: anywhere; }
 code, pre, .mono { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 0.85rem; }
 code, td, dd { overflow-wrap: break-word; }
-td:first-child code { white-space: nowrap; }
+#builds td:first-child code { white-space: nowrap; }
+dd code, dd td { overflow-wrap: anywhere; }
+.table-wrap { overflow-x: auto; }
 a { color: #0b4f9c; }
 nav ul { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: 0.3rem 1rem; }
 .meta { color: #333; margin: 0.2rem 0; }
@@ -44,7 +46,6 @@ pre.log { background: #f6f6f6; border: 1px solid #ddd; padding: 0.5rem; overflow
   body { padding: 0.5rem; }
   dl { grid-template-columns: 1fr; }
   dt { margin-top: 0.4rem; }
-  .table-wrap { overflow-x: auto; }
 }
 @media print {
   body { max-width: none; padding: 0; }
