@@ -41,35 +41,79 @@ export function planGraph(plan: Plan, results?: ResultsFile): { nodes: GraphNode
     key: b.id, label: b.id, kind: b.kind === "science" ? "science" : "compat build",
     status: reportStatus(byId.get(b.id)), changed: touchedByChange(b), href: `#${anchorOf(b.id)}`,
   }));
-  const edges = plan.builds.flatMap((b) => b.dependsOn.map((p) => ({ from: p, to: b.id })));
+  // A parent outside the plan (built by another run) is no node of it.
+  const inPlan = new Set(plan.builds.map((b) => b.id));
+  const edges = plan.builds.flatMap((b) => b.dependsOn.filter((p) => inPlan.has(p)).map((p) => ({ from: p, to: b.id })));
   return { nodes, edges };
 }
 
 const secondLine = (n: GraphNode) => [STATUS_LOOK[n.status].label, ...(n.changed ? ["changed"] : [])].join(" · ");
 
+interface Box { x: number; y: number; width: number; height: number }
+interface Layout { width: number; height: number; boxes: Map<string, Box>; routes: Map<GraphEdge, { x: number; y: number }[]> }
+
+/** Builds connected through parents, each group once: the families of images. */
+function components(nodes: GraphNode[], edges: GraphEdge[]): { nodes: GraphNode[]; edges: GraphEdge[] }[] {
+  const root = new Map(nodes.map((n) => [n.key, n.key]));
+  const find = (k: string): string => {
+    let r = k;
+    while (root.get(r) !== r) r = root.get(r)!;
+    root.set(k, r);
+    return r;
+  };
+  for (const e of edges) root.set(find(e.from), find(e.to));
+  const groups = new Map<string, { nodes: GraphNode[]; edges: GraphEdge[] }>();
+  for (const n of nodes) {
+    const k = find(n.key);
+    if (!groups.has(k)) groups.set(k, { nodes: [], edges: [] });
+    groups.get(k)!.nodes.push(n);
+  }
+  for (const e of edges) groups.get(find(e.from))!.edges.push(e);
+  return [...groups.values()];
+}
+
+/**
+ * Each family laid out on its own by dagre, the families stacked top to bottom in plan order,
+ * so that unconnected families don't interleave on the page (dagre orders a rank's nodes all
+ * together); it costs no more than one layout of everything.
+ */
+function layout(nodes: GraphNode[], edges: GraphEdge[]): Layout {
+  const boxes = new Map<string, Box>();
+  const routes = new Map<GraphEdge, { x: number; y: number }[]>();
+  let width = 0;
+  let top = 0;
+  for (const part of components(nodes, edges)) {
+    const g = new dagre.graphlib.Graph();
+    g.setGraph({ rankdir: "LR", nodesep: 14, ranksep: 48, marginx: 10, marginy: 6 });
+    g.setDefaultEdgeLabel(() => ({}));
+    for (const n of part.nodes) g.setNode(n.key, { width: Math.max(textWidth(n.label), textWidth(secondLine(n))) + 2 * PAD, height: NODE_HEIGHT });
+    for (const e of part.edges) g.setEdge(e.from, e.to);
+    dagre.layout(g);
+    for (const n of part.nodes) {
+      const { x, y, width: w, height: h } = g.node(n.key) as unknown as Box;
+      boxes.set(n.key, { x, y: y + top, width: w, height: h });
+    }
+    for (const e of part.edges) routes.set(e, ((g.edge(e.from, e.to)?.points ?? []) as { x: number; y: number }[]).map((p) => ({ x: p.x, y: p.y + top })));
+    width = Math.max(width, g.graph().width ?? 0);
+    top += g.graph().height ?? 0;
+  }
+  return { width: Math.ceil(width), height: Math.ceil(top), boxes, routes };
+}
+
 /** The graph of the plan as one `<svg>` element. */
 export function renderGraphSvg(plan: Plan, results?: ResultsFile): string {
   const { nodes, edges } = planGraph(plan, results);
-  const g = new dagre.graphlib.Graph<{ width: number; height: number }>();
-  g.setGraph({ rankdir: "LR", nodesep: 14, ranksep: 48, marginx: 10, marginy: 10 });
-  g.setDefaultEdgeLabel(() => ({}));
-  for (const n of nodes) {
-    g.setNode(n.key, { width: Math.max(textWidth(n.label), textWidth(secondLine(n))) + 2 * PAD, height: NODE_HEIGHT });
-  }
-  for (const e of edges) g.setEdge(e.from, e.to);
-  dagre.layout(g);
-  const { width = 0, height = 0 } = g.graph();
+  const { width, height, boxes, routes } = layout(nodes, edges);
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg"${attrs({ width: Math.ceil(width), height: Math.ceil(height), viewBox: `0 0 ${Math.ceil(width)} ${Math.ceil(height)}`, role: "img", "aria-labelledby": "graph-title", "font-family": FONT.family, "font-size": FONT.size })}>`);
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg"${attrs({ width, height, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-labelledby": "graph-title", "font-family": FONT.family, "font-size": FONT.size })}>`);
   out.push(`<title id="graph-title">The plan's builds; arrows point from a parent to what is built on it</title>`);
   out.push(patternDefs("g"));
-  for (const e of edges) {
-    const points: { x: number; y: number }[] = g.edge(e.from, e.to)?.points ?? [];
+  for (const points of routes.values()) {
     if (points.length < 2) continue;
     const d = points.map((p, i) => `${i ? "L" : "M"}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(" ");
     out.push(`<path${attrs({ d, fill: "none", stroke: "#888888", "stroke-width": 1.2, "marker-end": "url(#g-arrow)" })}/>`);
   }
-  for (const n of nodes) out.push(nodeSvg(n, g.node(n.key) as unknown as { x: number; y: number; width: number; height: number }));
+  for (const n of nodes) out.push(nodeSvg(n, boxes.get(n.key)!));
   out.push("</svg>");
   return out.join("\n");
 }

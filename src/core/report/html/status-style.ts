@@ -29,7 +29,7 @@ export const CHANGED_STROKE = "#d55e00";
 
 /** The patterns' definitions, once per SVG (ids are per document, so each drawing has its own prefix). */
 export function patternDefs(prefix: string): string {
-  const line = (d: string) => `<path d="${d}" stroke="#000000" stroke-opacity="0.35" stroke-width="1.5"/>`;
+  const line = (d: string) => `<path d="${d}" stroke="#000000" stroke-opacity="0.25" stroke-width="1.5"/>`;
   return `<defs>`
     + `<pattern id="${prefix}-hatch" width="8" height="8" patternUnits="userSpaceOnUse">${line("M0,8 L8,0 M-2,2 L2,-2 M6,10 L10,6")}</pattern>`
     + `<pattern id="${prefix}-cross" width="8" height="8" patternUnits="userSpaceOnUse">${line("M0,0 L8,8 M8,0 L0,8")}</pattern>`

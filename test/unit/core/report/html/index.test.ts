@@ -6,6 +6,7 @@ import { readLayers, type RawLayerFiles } from "../../../../../src/core/parse/la
 import type { BuildResult, Plan } from "../../../../../src/core/model.js";
 import { resultsFile } from "../../../../../src/core/report/results.js";
 import { GIT, makePlan, sci } from "../../../../helpers/small-plan.js";
+import { generatedPlan, generatedResults } from "../../../../helpers/generated-plan.js";
 
 const GENERATED = "2026-01-01T00:00:00.000Z";
 const at = (ms: number) => new Date(Date.UTC(2026, 0, 1) + ms).toISOString();
@@ -98,28 +99,13 @@ test("names are text: a compat directory with quotes and brackets can't break ou
   assert.match(html, "compat/x&quot;&gt;&lt;b onclick=&#39;1&#39;&gt;&amp;amp;[#]");
 });
 
-/** `layers` science layers in chains of 5 (each layer a new version: all final), 10 compat layers including each other. */
-function generatedPlan(layers: number): Plan {
-  const raw: RawLayerFiles[] = [];
-  for (let i = 0; i < layers; i++) {
-    const from = i % 5 === 0 ? (i >= 10 && i % 15 === 0 ? `sci/l${i - 6}:1.${i - 6}` : "busybox:stable") : `sci/l${i - 1}:1.${i - 1}`;
-    raw.push(sci(`l${i}`, { image: `img${Math.floor(i / 5)}`, version: `1.${i}`, compat: `c${i % 10}` }, `FROM ${from}\nRUN make\n`));
-  }
-  for (let c = 0; c < 10; c++) raw.push({ kind: "compat", dir: `c${c}`, config: JSON.stringify({ includes: c ? [`c${c - 1}`] : [] }), dockerfile: "RUN true\n" });
-  return planBuilds(readLayers(raw), { repo: "r.example/x", git: GIT, buildTime: 1, buildArgs: {}, changes: { all: false, science: raw.filter((_, i) => i % 5 === 0 && i < layers).map((r) => r.dir), compat: ["c3"], why: "changed" } });
-}
-
 test("a 300-layer plan's report, and its run's, each render in under 2 s", () => {
   const plan = generatedPlan(300);
   assert.is(plan.builds.filter((b) => b.kind === "science").length, 300);
   let t0 = performance.now();
   const planHtml = renderReport({ plan, generatedAt: GENERATED })["index.html"];
   const planMs = performance.now() - t0;
-  // A run of it: two slots, each build 1 s after the previous in its slot.
-  const results: BuildResult[] = plan.builds.map((b, i) => ({
-    id: b.id, status: i % 50 === 7 ? "failed" : "built", durationMs: 1000, pushed: false,
-    startedAt: at(Math.floor(i / 2) * 1000), finishedAt: at(Math.floor(i / 2) * 1000 + 1000),
-  }));
+  const results = generatedResults(plan);
   t0 = performance.now();
   const runHtml = renderReport({ plan, results: resultsFile(plan, results), generatedAt: GENERATED })["index.html"];
   const runMs = performance.now() - t0;
