@@ -13,7 +13,7 @@ import { renderGraphSvg } from "./graph.js";
 import { compatLayersOf, REPORT_STATUSES, reportStatus, timeline, touchedByChange, type ReportStatus, type Timeline } from "./report-model.js";
 import { CHANGED_STROKE, patternDefs, STATUS_LOOK } from "./status-style.js";
 import { STYLESHEET, STYLESHEET_FILE } from "./stylesheet.js";
-import { anchorOf, attrs, esc, FONT, formatMs } from "./svg.js";
+import { anchorOf, attrs, esc, formatMs } from "./svg.js";
 import { renderTimelineSvg } from "./timeline-svg.js";
 
 export interface ReportInput {
@@ -84,7 +84,7 @@ function graphSection(plan: Plan, results: ResultsFile | undefined): string {
   if (plan.builds.length === 0) return `<section id="graph"><h2>Graph</h2><p>Nothing to build: the plan is empty.</p></section>`;
   return `<section id="graph"><h2>Graph</h2>
 <p>Science layers (square corners) and compat builds, the final images (rounded); an arrow points from a parent to what is built on it. A node links to its details.</p>
-<div class="legend">${legendSvg(plan, results)}</div>
+${legend(plan, results)}
 <div class="drawing">${renderGraphSvg(plan, results)}</div>
 ${compatLayersList(plan)}</section>`;
 }
@@ -104,24 +104,20 @@ function compatLayersList(plan: Plan): string {
   return `<p>Compat layers of the compat builds:</p><ul class="compat-layers">${items.join("")}</ul>`;
 }
 
-/** The statuses of this report, then "changed": each a swatch with the word. */
-function legendSvg(plan: Plan, results: ResultsFile | undefined): string {
+/** The statuses of this report, then "changed": each a swatch with the word, wrapping like text in a narrow window. */
+function legend(plan: Plan, results: ResultsFile | undefined): string {
   const shown: ReportStatus[] = results ? REPORT_STATUSES.filter((s) => s !== "planned") : ["planned"];
   const items = [...shown.map((s) => ({ look: STATUS_LOOK[s], label: STATUS_LOOK[s].label, changed: false })),
     ...(plan.builds.some(touchedByChange) || plan.builds.some((b) => compatLayersOf(b).some((c) => c.changed))
       ? [{ look: STATUS_LOOK.planned, label: "changed (outline)", changed: true }] : [])];
-  const widths = items.map((i) => 34 + i.label.length * FONT.charWidth + 16);
-  const width = widths.reduce((a, b) => a + b, 0);
-  let x = 0;
-  const parts = items.map((item, i) => {
-    const box = { x: x + 2, y: 4, width: 26, height: 16 };
+  const swatches = items.map((item, i) => {
+    const box = { x: 2, y: 2, width: 26, height: 16 };
     const rect = `<rect${attrs({ ...box, fill: item.look.fill, stroke: item.changed ? CHANGED_STROKE : item.look.stroke, "stroke-width": item.changed ? 3 : 1.2, "stroke-dasharray": item.look.dash })}/>`;
-    const pattern = item.look.pattern ? `<rect${attrs({ ...box, fill: `url(#l-${item.look.pattern})`, stroke: "none" })}/>` : "";
-    const text = `<text${attrs({ x: x + 34, y: 17, fill: "#000000" })}>${esc(item.label)}</text>`;
-    x += widths[i];
-    return rect + pattern + text;
+    // Pattern ids are per document: one prefix per swatch.
+    const pattern = item.look.pattern ? `${patternDefs(`l${i}`)}<rect${attrs({ ...box, fill: `url(#l${i}-${item.look.pattern})`, stroke: "none" })}/>` : "";
+    return `<li><svg xmlns="http://www.w3.org/2000/svg" width="30" height="20" viewBox="0 0 30 20" aria-hidden="true">${rect}${pattern}</svg> ${esc(item.label)}</li>`;
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg"${attrs({ width: Math.ceil(width), height: 24, viewBox: `0 0 ${Math.ceil(width)} 24`, role: "img", "aria-label": `Legend: ${items.map((i) => i.label).join(", ")}`, "font-family": FONT.family, "font-size": FONT.size })}>${patternDefs("l")}${parts.join("")}</svg>`;
+  return `<ul class="legend" aria-label="Legend">${swatches.join("")}</ul>`;
 }
 
 function timelineSection(run: Timeline): string {

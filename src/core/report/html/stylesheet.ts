@@ -19,7 +19,8 @@ nav ul { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: 0.3r
 .counts { display: flex; flex-wrap: wrap; gap: 0.4rem; padding: 0; list-style: none; }
 .drawing { overflow: auto; border: 1px solid #ddd; max-height: 80vh; background: #fff; }
 .drawing svg { display: block; }
-.legend svg { display: block; max-width: 100%; height: auto; }
+.legend { display: flex; flex-wrap: wrap; gap: 0.2rem 1rem; padding: 0; list-style: none; font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 0.85rem; }
+.legend li { display: flex; align-items: center; gap: 0.3rem; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: 0.2rem 0.5rem; border-bottom: 1px solid #e4e4e4; vertical-align: top; }
 th { background: #f3f3f3; }
