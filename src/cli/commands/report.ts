@@ -25,12 +25,6 @@ export interface ReportSources {
   logTails?: Record<string, string[]>;
 }
 
-/** `sci/foo` -> `sci_foo.log`, as the run names its logs (executors/docker/progress.ts). */
-async function logFileName(id: string): Promise<string> {
-  const { logFileName } = await import("../../executors/docker/progress.js");
-  return logFileName(id);
-}
-
 /** The last lines of a file (its last TAIL_BYTES at most). */
 async function lastLines(file: string, count: number): Promise<string[]> {
   const handle = await open(file, "r");
@@ -47,23 +41,27 @@ async function lastLines(file: string, count: number): Promise<string[]> {
   }
 }
 
+/** A failed build, or a push that failed (its reason is set on a built or reused image): the report shows its log's tail. */
 const needsTail = (r: BuildResult) => r.status === "failed" || (r.reason !== undefined && r.status !== "skipped" && r.status !== "cancelled");
 
 /** Writes the report folder `dir` (`flag`: how the user named it, for errors). */
 export async function writeReport(flag: string, dir: string, sources: ReportSources): Promise<void> {
   const { renderReport } = await import("../../core/report/html/index.js");
+  // The run's names for its logs (`sci/foo` -> `sci_foo.log`).
+  const { logFileName } = await import("../../executors/docker/progress.js");
   const { plan, results, logDir } = sources;
   const logTails: Record<string, string[]> = { ...sources.logTails };
   const logLinks: Record<string, string> = {};
   const copies: [string, string][] = [];
   if (logDir) {
+    const byId = new Map(results?.results.map((r) => [r.id, r]));
     for (const b of plan.builds) {
-      const name = await logFileName(b.id);
+      const name = logFileName(b.id);
       const from = join(logDir, name);
       if (!statIfAny(from)?.isFile()) continue;
       logLinks[b.id] = `${LOGS}/${name}`;
       copies.push([from, join(dir, LOGS, name)]);
-      const r = results?.results.find((x) => x.id === b.id);
+      const r = byId.get(b.id);
       if (r && needsTail(r) && !logTails[b.id]?.length) logTails[b.id] = await lastLines(from, TAIL_LINES);
     }
   }
