@@ -152,7 +152,7 @@ function checkOutputs(o: EngineCommandOptions, stdoutTaken?: string): void {
 async function writeResults(o: EngineCommandOptions, plan: Plan, results: BuildResult[], logTails: Record<string, string[]> = {}): Promise<void> {
   if (!o.results && !o.report) return;
   const { resultsFile } = await import("../core/report/results.js");
-  const file = resultsFile(plan, results);
+  const file = resultsFile(plan, results, o.jobs);
   if (o.results) await writeOutput("--results", o.results, `${JSON.stringify(file, null, 2)}\n`);
   if (o.report) {
     const { writeReport } = await import("./commands/report.js");

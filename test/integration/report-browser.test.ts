@@ -124,6 +124,7 @@ test("a failed run's report reads in headless Chromium under Jenkins' CSP: every
       // the stylesheet loaded under the CSP: a failure's badge is hatched
       assert.ok(await page.locator('#builds tr[data-id="sci/astro-tools"] .status-failed').evaluate((e) => getComputedStyle(e).backgroundImage.startsWith("repeating-linear-gradient")).catch(() => !javaScriptEnabled), `${how}: report.css applied`);
       assert.ok(await page.locator("#timeline svg").isVisible(), `${how}: the timeline`);
+      assert.ok(await page.locator("#timeline svg text", { hasText: /^Slots: \d used of --jobs 2 / }).isVisible(), `${how}: the slots of --jobs`);
       const shot = await page.screenshot({ fullPage: true });
       const name = `report-${javaScriptEnabled ? "js" : "no-js"}.png`;
       writeFileSync(join(artifacts, name), shot);

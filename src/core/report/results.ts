@@ -7,11 +7,13 @@ export interface ResultsFile {
   repo: string;
   commit: string;
   buildNumber: number;
+  /** `--jobs` of the run: builds it ran at once at most (absent in older results files). */
+  jobs?: number;
   results: BuildResult[];
 }
 
-export function resultsFile(plan: Plan, results: BuildResult[]): ResultsFile {
-  return { repo: plan.repo, commit: plan.commit, buildNumber: plan.buildNumber, results };
+export function resultsFile(plan: Plan, results: BuildResult[], jobs?: number): ResultsFile {
+  return { repo: plan.repo, commit: plan.commit, buildNumber: plan.buildNumber, ...(jobs !== undefined && { jobs }), results };
 }
 
 // When two runs report the same build, the more informative result wins.

@@ -56,6 +56,8 @@ export interface Timeline {
   bars: TimelineBar[];
   /** Slots used: the most builds running at once. */
   slots: number;
+  /** `--jobs` of the run, when the results record it. */
+  jobs?: number;
   /** The chain of builds, each waiting on the one before, that ended last: what decided the wall time. */
   criticalPath: string[];
 }
@@ -91,7 +93,7 @@ export function timeline(plan: Plan, results: ResultsFile | undefined): Timeline
   const onPath = new Set(criticalPath);
   for (const b of bars) b.critical = onPath.has(b.id);
   const totalMs = Math.max(...bars.map(barEnd));
-  return { startedAt: new Date(t0).toISOString(), totalMs, bars: bars.sort((a, b) => a.start - b.start || a.id.localeCompare(b.id)), slots, criticalPath };
+  return { startedAt: new Date(t0).toISOString(), totalMs, jobs: typeof results.jobs === "number" ? results.jobs : undefined, bars: bars.sort((a, b) => a.start - b.start || a.id.localeCompare(b.id)), slots, criticalPath };
 }
 
 const barEnd = (b: TimelineBar) => Math.max(b.end, b.pushEnd ?? 0);

@@ -35,7 +35,7 @@ export function renderTimelineSvg(t: Timeline): string {
     out.push(`<text${attrs({ x: x(ms), y: AXIS - 8, "text-anchor": "middle", fill: "#444444" })}>${esc(formatMs(ms))}</text>`);
   }
   t.bars.forEach((b, i) => out.push(row(b, AXIS + i * ROW, labelWidth, x)));
-  out.push(`<text${attrs({ x: 0, y: slotsTop - 8, fill: "#000000", "font-weight": "bold" })}>${esc(`Slots: ${t.slots} used (builds at once)`)}</text>`);
+  out.push(`<text${attrs({ x: 0, y: slotsTop - 8, fill: "#000000", "font-weight": "bold" })}>${esc(`Slots: ${t.slots} used${t.jobs ? ` of --jobs ${t.jobs}` : ""} (builds at once)`)}</text>`);
   for (let s = 0; s < t.slots; s++) {
     const y = slotsTop + s * ROW;
     out.push(`<text${attrs({ x: 0, y: y + 15, fill: "#000000" })}>slot ${s + 1}</text>`);

@@ -28,7 +28,7 @@ function timedRun(plan: Plan, times: Record<string, [number, number, number?, nu
     return { id: b.id, status: "built", durationMs: (e - s) * 1000, pushed: true, startedAt: at(s), finishedAt: at(e),
       ...(ps !== undefined && { pushStartedAt: at(ps), pushFinishedAt: at(pe!) }) };
   });
-  return timeline(plan, resultsFile(plan, results));
+  return timeline(plan, resultsFile(plan, results, 2));
 }
 
 test("timeline: times from the first start, a wait for a slot as queue, slots never shared at once, the critical path", () => {
@@ -44,6 +44,7 @@ test("timeline: times from the first start, a wait for a slot as queue, slots ne
   // rel/c could start when sci/c ended (2 s) but got a slot at 15 s.
   assert.equal([bar("rel/c:1.0").ready, bar("rel/c:1.0").start], [2_000, 15_000]);
   assert.is(t.slots, 2);
+  assert.is(t.jobs, 2);
   for (const x of t.bars) for (const y of t.bars) {
     if (x !== y && x.slot === y.slot) assert.ok(x.end <= y.start || y.end <= x.start, `${x.id} and ${y.id} share slot ${x.slot}`);
   }
