@@ -15,6 +15,7 @@ import { openGit, readGitInfo } from "../read/git.js";
 import { planRepository, type PlanFlags } from "./plan-repository.js";
 import { checkOutputDir, checkOutputFile, writeOutputFile } from "./output-paths.js";
 import { addRegistryCommands } from "./commands/registry.js";
+import { addReportCommand } from "./commands/report.js";
 import { describePlan } from "../executors/dry-run.js";
 import type { EngineRunOptions } from "../executors/docker/run-options.js";
 import type { BuilderChoice } from "../core/requests/builder-choice.js";
@@ -29,6 +30,8 @@ type EngineCommandOptions = Pick<EngineRunOptions, "push" | "jobs" | "pull" | "p
   overwrite: boolean;
   allowTagRollback: boolean;
   results?: string;
+  /** `--report DIR`: the run's HTML report. */
+  report?: string;
   buildArg: EngineRunOptions["buildArgs"];
   root: string;
   /** `run --base-archive`: image tar files loaded into the engine before building. */
@@ -86,6 +89,7 @@ function addEngineOptions(cmd: Command): Command {
     .addOption(new Option("--progress <mode>", "progress output").choices(["auto", "plain"]).default("auto"))
     .option("--log-dir <dir>", "keep each build's full log in DIR/<build id>.log")
     .option("--results <file>", "write each build's result and outputs (image id, tags, digests) as JSON (- is stdout)")
+    .option("--report <dir>", "write the run's HTML report to DIR at the end (also of a failed or interrupted run)")
     .option("--fail-fast", "stop all builds at the first failure", false)
     .option("--overwrite", "let --push replace a build tag ({version}-{n}-{h}) that the registry holds with other inputs", false)
     .option("--allow-tag-rollback", "let --push move a moving tag ({version}) back to an older build than the one it points at (it only moves forward otherwise)", false)
@@ -143,12 +147,20 @@ function checkOutputs(o: EngineCommandOptions, stdoutTaken?: string): void {
   if (o.logDir) checkOutputDir("--log-dir", o.logDir);
   if (o.results === STDOUT && stdoutTaken) throw new InputError(`${stdoutTaken} and --results - both write to stdout`);
   checkOutput("--results", o.results);
+  if (o.report === STDOUT) throw new InputError("--report -: a directory is needed");
+  if (o.report) checkOutputDir("--report", o.report);
 }
 
-async function writeResults(file: string | undefined, plan: Plan, results: BuildResult[]): Promise<void> {
-  if (!file) return;
+/** What a run leaves behind: --results, and --report (with `logTails`: each build's last log lines, when the run has them). */
+async function writeResults(o: EngineCommandOptions, plan: Plan, results: BuildResult[], logTails: Record<string, string[]> = {}): Promise<void> {
+  if (!o.results && !o.report) return;
   const { resultsFile } = await import("../core/report/results.js");
-  await writeOutput("--results", file, `${JSON.stringify(resultsFile(plan, results), null, 2)}\n`);
+  const file = resultsFile(plan, results, o.jobs);
+  if (o.results) await writeOutput("--results", o.results, `${JSON.stringify(file, null, 2)}\n`);
+  if (o.report) {
+    const { writeReport } = await import("./commands/report.js");
+    await writeReport("--report", o.report, { plan, results: file, logDir: o.logDir, logTails });
+  }
 }
 
 /**
@@ -164,7 +176,7 @@ async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltPare
     throw new InputError((e as Error).message);
   }
   if (plan.builds.length === 0) {
-    await writeResults(o.results, plan, []);
+    await writeResults(o, plan, []);
     return 0;
   }
   const secrets = readSecrets(o.secret);
@@ -196,18 +208,19 @@ async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltPare
     if (e instanceof InputError && !controller.signal.aborted) throw e;
     // The run could not start (engine, registry): every request is recorded as cancelled, with the reason.
     const reason = controller.signal.aborted ? "interrupted" : (e as Error).message.split("\n")[0];
-    await writeResults(o.results, plan, plan.builds.map((b) => ({ id: b.id, status: "cancelled", reason, durationMs: 0, pushed: false })));
+    await writeResults(o, plan, plan.builds.map((b) => ({ id: b.id, status: "cancelled", reason, durationMs: 0, pushed: false })));
     if (controller.signal.aborted) return EXIT_INTERRUPTED;
     throw e;
   } finally {
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
   }
-  // After the run: builds and pushes happened, so a results file that can't be written (a full
-  // disk) is reported without hiding how the run went.
+  // After the run: builds and pushes happened, so a results file or report that can't be written
+  // (a full disk) is reported without hiding how the run went.
   const code = result.interrupted ? EXIT_INTERRUPTED : result.ok ? 0 : 1;
   try {
-    await writeResults(o.results, plan, result.outcomes.map(({ logTail: _tail, ...r }) => r));
+    const logTails = Object.fromEntries(result.outcomes.filter((r) => r.logTail?.length).map((r) => [r.id, r.logTail!]));
+    await writeResults(o, plan, result.outcomes.map(({ logTail: _tail, ...r }) => r), logTails);
   } catch (e) {
     process.stderr.write(`image-builder: error: ${(e as Error).message}\n`);
     return code === 0 ? 1 : code;
@@ -364,6 +377,7 @@ export function buildProgram(): Command {
       const inputs = await Promise.all(files.map(async (file) => ({ file, results: parseResultsFile(await readInput(file), file) })));
       await writeOutput("--out", o.out ?? STDOUT, `${JSON.stringify(mergeResults(inputs), null, 2)}\n`);
     });
+  addReportCommand(program, readInput);
   addRegistryCommands(program);
   program.command("help")
     .description("display help for command")

@@ -5,6 +5,7 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { makeDirectory } from "../../files.js";
 import { join } from "node:path";
 import type { SummaryRow } from "../../core/execute/outcomes.js";
+import { StepTally } from "../../core/execute/build-steps.js";
 
 export interface ProgressOptions {
   out: NodeJS.WritableStream;
@@ -27,6 +28,8 @@ interface Running {
   /** Output not yet ended by a newline. */
   partial: string;
   tail: string[];
+  /** The Dockerfile steps its log showed, for the results. */
+  steps: StepTally;
   log?: WriteStream;
 }
 
@@ -51,7 +54,7 @@ export class Progress {
 
   /** A build starts: opens its log file and shows it in the live view. */
   begin(id: string, header: string[]): void {
-    const state: Running = { started: Date.now(), active: true, doing: "starting", partial: "", tail: [] };
+    const state: Running = { started: Date.now(), active: true, doing: "starting", partial: "", tail: [], steps: new StepTally() };
     if (this.o.logDir) {
       state.log = createWriteStream(join(this.o.logDir, logFileName(id)), { flags: "w" });
       // A log that can't be written must not crash the run; the build output still goes to `out`.
@@ -86,6 +89,13 @@ export class Progress {
     if (!state) return [];
     this.flushPartial(id, state);
     return [...state.tail];
+  }
+
+  /** The Dockerfile steps a build's output showed so far. */
+  steps(id: string): StepTally | undefined {
+    const state = this.builds.get(id);
+    if (state) this.flushPartial(id, state);
+    return state?.steps;
   }
 
   /** What the live view shows a build doing, when its output lines don't say it (BuildKit). */
@@ -146,6 +156,7 @@ export class Progress {
     state.log?.write(`${clean}\n`);
     state.tail.push(clean);
     if (state.tail.length > TAIL_LINES) state.tail.shift();
+    state.steps.observe(clean);
     const step = /^Step (\d+\/\d+) : /.exec(clean);
     if (step) state.doing = `step ${step[1]}`;
     if (show && !this.o.live) this.o.out.write(`[${id}] ${clean}\n`);
