@@ -10,6 +10,7 @@ import { runCli, runCliAsync } from "../helpers/cli.js";
 import { registryImage, requireEngine, uniqueRepo } from "../helpers/engine.js";
 import { authEntry, dockerConfigDir, freePort, loadImageFile, publish } from "../helpers/registry.js";
 import { startFaultProxy, type FaultProxy } from "../helpers/fault-proxy.js";
+import { compat as compatLayer, makeRepo, science } from "../helpers/repo.js";
 import { createReadStream } from "node:fs";
 
 const dir = mkdtempSync(join(tmpdir(), "ib-cli-registry-"));
@@ -90,6 +91,35 @@ test("inspect: the breadcrumb trail in build order, from the registry", () => {
   const missing = runCli(["inspect", "rel/essentials:7.0", "--repo", repo], { env });
   assert.is(missing.code, 2);
   assert.match(missing.stderr, /^image-builder: error: \S+\/rel\/essentials:7\.0: no such image in the registry\n$/);
+});
+
+test("inspect of a family BuildKit built and pushed: breadcrumbs in build order by the buildtimes (milliseconds and all), shown", () => {
+  const { registry } = requireEngine();
+  const family = uniqueRepo(registry);
+  // built zz-base, then mm-mid on it, then aa-top: name order is the reverse. BuildKit makes no
+  // LABEL step, so the history can't tell and the buildtime labels (with milliseconds) must.
+  using src = makeRepo({
+    ...science("zz-base", { image: "fam", target: "zz-base" }, "FROM busybox:stable\nRUN echo base > /base\n"),
+    ...science("mm-mid", { image: "fam", target: "mm-mid" }, "FROM sci/zz-base:1.0\nRUN echo mid > /mid\n"),
+    ...science("aa-top", { image: "fam", target: "aa-top", compat: "ui" }, "FROM sci/mm-mid:1.0\nRUN echo top > /top\n"),
+    ...compatLayer("ui", [], "RUN echo ui > /ui\n"),
+  });
+  const built = runCli(["--all", "--push", "--repo", family, "--builder", "buildkit", "--progress", "plain"], { cwd: src.root, env, timeoutMs: 300_000 });
+  assert.is(built.code, 0, built.stderr);
+  const r = runCli(["inspect", "rel/fam:1.0", "--repo", family], { env });
+  assert.is(r.code, 0, r.stderr);
+  const time = "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d{3})?Z";
+  assert.match(r.stdout, new RegExp([
+    "breadcrumbs \\(base first, order by buildtime\\):",
+    `  └─ sci/zz-base  1\\.0-1-[0-9a-f]+  built ${time}  inputs sha256:\\S+`,
+    `     └─ sci/mm-mid  1\\.0-1-[0-9a-f]+  built ${time}  inputs sha256:\\S+`,
+    `        └─ sci/aa-top  1\\.0-1-[0-9a-f]+  built ${time}  inputs sha256:\\S+`,
+    `           └─ compat fam:1\\.0-1-[0-9a-f]+  built ${time}`,
+  ].join("\n")), r.stdout);
+  const json = JSON.parse(runCli(["inspect", "rel/fam:1.0", "--repo", family, "--json"], { env }).stdout);
+  const times: number[] = json.breadcrumbs.science.map((c: { buildtime: number }) => c.buildtime);
+  assert.equal(json.breadcrumbs.science.map((c: { target: string }) => c.target), ["zz-base", "mm-mid", "aa-top"]);
+  assert.ok(times.every((t, i) => i === 0 || t > times[i - 1]), String(times));
 });
 
 test("contains: every published image with the layer, stale ones named with the newest build", () => {

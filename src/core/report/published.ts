@@ -104,7 +104,7 @@ export function readBreadcrumbs(labels: Record<string, string>, history: { creat
     if (m[2] === "version") {
       crumb.value = value;
       crumb.build = parseBuildTag(value);
-    } else if (m[2] === "buildtime") crumb.buildtime = epoch(value);
+    } else if (m[2] === "buildtime") crumb.buildtime = parseBuildtime(value);
     else crumb.inputs = value;
     science.set(m[1], crumb);
   }
@@ -127,15 +127,30 @@ export function readBreadcrumbs(labels: Record<string, string>, history: { creat
       image: colon > 0 ? compatValue.slice(0, colon) : compatValue,
       value: compatValue,
       build: colon > 0 ? parseBuildTag(compatValue.slice(colon + 1)) : undefined,
-      buildtime: epoch(labels[buildtimeLabel("compat", "")]),
+      buildtime: parseBuildtime(labels[buildtimeLabel("compat", "")]),
       inputs: labels[inputsLabel("compat", "")],
     };
   }
   return { science: crumbs, compat, order: allInHistory ? "history" : "buildtime" };
 }
 
-function epoch(value: string | undefined): number | undefined {
-  return value && /^\d+$/.test(value) ? Number(value) : undefined;
+const EPOCH = /^\d+(?:\.\d+)?$/;
+const RFC3339 = /^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/**
+ * A buildtime label as epoch seconds, whoever wrote it: epoch seconds (this tool writes
+ * `1763900000.123`, the original tool Python's `1639077081.9336998`, older plans whole seconds)
+ * or an RFC 3339 time, with or without a fraction, `Z` or an offset. Anything else: undefined.
+ */
+export function parseBuildtime(value: string | undefined): number | undefined {
+  const text = value?.trim() ?? "";
+  if (EPOCH.test(text)) return Number(text);
+  const m = RFC3339.exec(text);
+  if (!m) return undefined;
+  // The fraction apart: Date.parse keeps milliseconds only, and two layers built within one
+  // millisecond must still sort by their labels' full precision.
+  const seconds = Date.parse(`${m[1].replace(/[t ]/, "T")}${m[3].toUpperCase()}`) / 1000;
+  return Number.isNaN(seconds) ? undefined : seconds + (m[2] ? Number(`0.${m[2]}`) : 0);
 }
 
 /** `sci/{target}[:{version}[-{n}-{h}]]` of `contains`. */

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { imageVersions, matchLayer, newestBuilds, parseBuildTag, publishedRepositories, readBreadcrumbs } from "../../../../src/core/report/published.js";
+import { imageVersions, matchLayer, newestBuilds, parseBuildTag, parseBuildtime, publishedRepositories, readBreadcrumbs } from "../../../../src/core/report/published.js";
 
 test("build tags: {version}-{n}-{h}; newest by version then number, numerically", () => {
   assert.equal(parseBuildTag("2.4-7-3f2a9c1"), { version: "2.4", number: 7, hash: "3f2a9c1" });
@@ -29,6 +29,28 @@ test("breadcrumbs: build order from the image history, buildtime when the histor
   assert.is(noHistory.order, "buildtime");
   assert.equal(noHistory.science.map((c) => c.target), ["b", "a"]);
   assert.equal(readBreadcrumbs({}, []), { science: [], compat: undefined, order: "history" });
+});
+
+test("buildtime labels in every shape the builders write: epoch seconds with or without a fraction, RFC 3339 with Z or an offset", () => {
+  assert.is(parseBuildtime("1763900000"), 1763900000);
+  assert.is(parseBuildtime("1763900000.123"), 1763900000.123);
+  assert.is(parseBuildtime("1639077081.9336998"), 1639077081.9336998);
+  assert.is(parseBuildtime("2025-11-23T12:13:20Z"), 1763900000);
+  assert.is(parseBuildtime("2025-11-23T12:13:20.5Z"), 1763900000.5);
+  assert.is(parseBuildtime("2025-11-23T14:13:20+02:00"), 1763900000);
+  assert.is(parseBuildtime("2025-11-23t12:13:20.000000250z"), 1763900000.00000025);
+  for (const bad of [undefined, "", "yesterday", "-5", "1e9", "2025-11-23", "2025-11-23T12:13:20", "2025-13-45T99:99:99Z"]) assert.is(parseBuildtime(bad), undefined, String(bad));
+});
+
+test("breadcrumbs without history (BuildKit makes no LABEL step) follow the buildtimes, milliseconds and all", () => {
+  // built in this order: zeta (the base), then alpha on it, then mid; names sort the other way
+  const crumbs = readBreadcrumbs({
+    "org.sciserver.science.alpha.version": "1.0-7-aaaaaaa", "org.sciserver.science.alpha.buildtime": "1763900000.750",
+    "org.sciserver.science.zeta.version": "1.0-7-aaaaaaa", "org.sciserver.science.zeta.buildtime": "1763900000.250",
+    "org.sciserver.science.mid.version": "1.0-7-aaaaaaa", "org.sciserver.science.mid.buildtime": "2025-11-23T12:13:20.9+00:00",
+  });
+  assert.is(crumbs.order, "buildtime");
+  assert.equal(crumbs.science.map((c) => [c.target, c.buildtime]), [["zeta", 1763900000.25], ["alpha", 1763900000.75], ["mid", 1763900000.9]]);
 });
 
 test("contains: a layer matches at its version or build, stale when a newer build of its version is published", () => {
