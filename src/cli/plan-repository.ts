@@ -56,11 +56,12 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
       .filter(([, on]) => on).map(([flag]) => flag);
     if (clash.length) throw new InputError(`--reconcile plans from what the registry holds, not from changes: not with ${clash.join(", ")}`);
     const planOfAll = await planRepository({ ...flags, reconcile: false, all: true }, options);
-    const { reconcilePlan } = await import("../core/plan/reconcile.js");
+    const { reconcilePlan, reconciledChanges } = await import("../core/plan/reconcile.js");
     const { readPublishedInputs } = await import("../read/published.js");
-    const plan = reconcilePlan(planOfAll.plan, await readPublishedInputs(planOfAll.plan));
+    const published = await readPublishedInputs(planOfAll.plan);
+    const plan = reconcilePlan(planOfAll.plan, published);
     // "nothing to build: nothing missing from or stale in the registry"
-    return { ...planOfAll, plan, changes: { ...planOfAll.changes, why: "missing from or stale in the registry" } };
+    return { ...planOfAll, plan, changes: reconciledChanges(plan, published, "missing from or stale in the registry") };
   }
   const root = flags.root;
   const git = openGit(root);

@@ -96,12 +96,19 @@ test("--reconcile rebuilds exactly what an earlier run failed to publish, and sa
   assert.match(dry.stderr, /build sci\/essentials-2-5: not published/);
   assert.match(dry.stderr, /build rel\/essentials:2\.5 \(after sci\/essentials-2-5\): not published .*; built on sci\/essentials-2-5, which is rebuilt/);
   assert.match(dry.stderr, /final plan includes 1 science build and 1 compat build/);
+  // the graph marks what reconcile plans: essentials-2-5 missing, its final image rebuilt, nothing else
+  const graph = runCli(["graph", "--reconcile", "--repo", target], { cwd: repo.root });
+  assert.is(graph.code, 0, graph.stderr);
+  assert.match(graph.stdout, "  class sci_essentials_2_5 changed\n  class rel_essentials_2_5 rebuilt\n");
 
   const fix = runCli(["--reconcile", "--push", "--repo", target, ...PLAIN], { cwd: repo.root, timeoutMs: 300_000 });
   assert.is(fix.code, 0, fix.stderr);
   assert.equal((await registryTags(`${target}/rel/essentials`)).length, 4);
   const done = runCli(["--reconcile", "--dryrun", "-v", "--repo", target], { cwd: repo.root });
   assert.match(done.stderr, /nothing to build: nothing missing from or stale in the registry/);
+  const quiet = runCli(["graph", "--reconcile", "--repo", target], { cwd: repo.root });
+  assert.is(quiet.code, 0, quiet.stderr);
+  assert.not.match(quiet.stdout, /^ {2}class /m);
 
   // A registry that can't be read is an error, not "everything is missing".
   const down = runCli(["--reconcile", "--dryrun", "--repo", "127.0.0.1:9/nothing"], { cwd: repo.root });

@@ -4,7 +4,7 @@
 // run, and how a new registry is filled: what the registry lacks, whatever git says.
 import { groupIntoWaves } from "./waves.js";
 import { movingTag } from "../requests/tags.js";
-import type { Plan, PlannedBuild } from "../model.js";
+import type { ChangeSet, Plan, PlannedBuild } from "../model.js";
 
 /** What the registry holds under a build's moving tag: absent, or an image with its inputs label. */
 export type PublishedImage = { found: false } | { found: true; inputs?: string; mismatch?: string };
@@ -22,6 +22,18 @@ export function reconcilePlan(plan: Plan, published: ReadonlyMap<string, Publish
     .filter((b) => kept.has(b.id))
     .map((b) => ({ ...b, reasons: kept.get(b.id)!, dependsOn: b.dependsOn.filter((d) => kept.has(d)) }));
   return { ...plan, builds, waves: groupIntoWaves(builds) };
+}
+
+/**
+ * What `--reconcile` counts as changed (for `graph`): the science layers whose published image is
+ * missing or from other inputs, not every layer (the plan it starts from has all of them), nor
+ * those rebuilt only because a parent is.
+ */
+export function reconciledChanges(reconciled: Plan, published: ReadonlyMap<string, PublishedImage>, why: string): ChangeSet {
+  const science = reconciled.builds
+    .filter((b) => b.kind === "science" && stale(b, published.get(b.id)) !== undefined)
+    .map((b) => b.source.replace(/^science\//, ""));
+  return { all: false, science, compat: [], why };
 }
 
 function stale(b: PlannedBuild, p: PublishedImage | undefined): string | undefined {
