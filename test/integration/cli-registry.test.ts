@@ -139,9 +139,17 @@ test("contains: every published image with the layer, stale ones named with the 
   const old = JSON.parse(runCli(["contains", "sci/essentials-2-4:2.4-5-aaaaaaa", "--repo", repo, "--json"], { env }).stdout);
   assert.equal(old.images.map((i: any) => i.image), ["rel/essentials:2.5-5-aaaaaaa", "sci/essentials-2-5:2.5-5-aaaaaaa"]);
   assert.is(runCli(["contains", "sci/essentials-2-4", "--repo", repo, "--all-tags"], { env }).code, 2);
-  const none = runCli(["contains", "sci/astro-base", "--repo", repo], { env });
-  assert.is(none.code, 0);
-  assert.is(none.stdout, "no published image contains sci/astro-base\n");
+  // a layer, version or build nothing published has is bad input, not "nothing affected"
+  const typo = runCli(["contains", "sci/essentials-2-44", "--repo", repo], { env });
+  assert.is(typo.code, 2);
+  assert.is(typo.stderr, `image-builder: error: sci/essentials-2-44: no such science layer is published under ${repo}; published: sci/essentials-2-4, sci/essentials-2-5\n`);
+  assert.is(typo.stdout, "");
+  const version = runCli(["contains", "sci/essentials-2-4:3.0", "--repo", repo, "--json"], { env });
+  assert.is(version.code, 2);
+  assert.is(version.stderr, `image-builder: error: sci/essentials-2-4:3.0: no build of version 3.0 is published under ${repo}; published versions: 2.4\n`);
+  const unknownBuild = runCli(["contains", "sci/essentials-2-4:2.4-7-ccccccc", "--repo", repo], { env });
+  assert.is(unknownBuild.code, 2);
+  assert.match(unknownBuild.stderr, /no such build is published under \S+; published builds of 2\.4: 2\.4-5-aaaaaaa, 2\.4-9-bbbbbbb\n$/);
   const bad = runCli(["contains", "sci/Essentials", "--repo", repo], { env });
   assert.is(bad.code, 2);
 });

@@ -1,7 +1,7 @@
 // Commands that ask the registry (no engine): images, inspect, contains, export.
 import { Command, Option } from "commander";
 import { existsSync, statSync } from "node:fs";
-import { formatBuildTag, readBreadcrumbs, type Breadcrumbs } from "../../core/report/published.js";
+import { formatBuildTag, readBreadcrumbs, unpublishedLayer, type Breadcrumbs } from "../../core/report/published.js";
 import { looksLikeFile, parseLayerQuery, resolveImageArgument } from "./image-arguments.js";
 import { checkRepo, parseRepoConfig } from "../../core/parse/repo-config.js";
 import { InputError } from "../../core/model.js";
@@ -151,7 +151,9 @@ export function addRegistryCommands(program: Command): void {
       const client = await newClient();
       const { findRepositories, findAffected } = await import("../../registry/published.js");
       const { repositories, source } = await findRepositories(client, repo, () => checkoutNames(o.root));
-      const { affected, newest } = await findAffected(client, repositories, query);
+      const { affected, newest, known } = await findAffected(client, repositories, query);
+      const unpublished = unpublishedLayer(query, known, repo);
+      if (unpublished) throw new InputError(unpublished);
       const rows = affected.map((a) => ({
         image: `${a.build.repository.kind}/${a.build.repository.name}:${formatBuildTag(a.build.build)}`,
         reference: `${a.build.repository.ref}:${formatBuildTag(a.build.build)}`,

@@ -180,6 +180,32 @@ export function matchLayer(crumb: ScienceCrumb | undefined, query: LayerQuery, n
   return { state: "newest", has };
 }
 
+/**
+ * Why `contains` cannot answer for a layer, version or build nothing published has (a misspelt
+ * target, a version that does not exist): in a security check a typo must not read as "no image
+ * is affected". `known`: every science layer the registry publishes or an image's breadcrumbs
+ * name, with the builds seen of it. undefined: the query names something published.
+ */
+export function unpublishedLayer(query: LayerQuery, known: ReadonlyMap<string, readonly BuildTag[]>, repo: string): string | undefined {
+  const builds = known.get(query.target);
+  if (!builds) {
+    const names = [...known.keys()].sort().map((t) => `sci/${t}`);
+    return `sci/${query.target}: no such science layer is published under ${repo}; ${names.length ? `published: ${names.join(", ")}` : "none is"}`;
+  }
+  const { version, build } = query;
+  if (version === undefined) return undefined;
+  const ofVersion = builds.filter((b) => compareVersions(b.version, version) === 0);
+  if (ofVersion.length === 0) {
+    const versions = [...new Set(builds.map((b) => b.version))].sort(compareVersions);
+    return `sci/${query.target}:${version}: no build of version ${version} is published under ${repo}; published versions: ${versions.join(", ") || "none recorded"}`;
+  }
+  if (build && !ofVersion.some((b) => b.number === build.number && b.hash === build.hash)) {
+    const tags = [...new Set([...ofVersion].sort(compareBuilds).map(formatBuildTag))];
+    return `sci/${query.target}:${formatBuildTag(build)}: no such build is published under ${repo}; published builds of ${version}: ${tags.join(", ")}`;
+  }
+  return undefined;
+}
+
 /** Newest published build per version, from a layer repository's tags. */
 export function newestBuilds(tags: string[]): Map<string, BuildTag> {
   return new Map(imageVersions(tags).map((v) => [v.version, v.newest]));

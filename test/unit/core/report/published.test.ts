@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { imageVersions, matchLayer, newestBuilds, parseBuildTag, parseBuildtime, publishedRepositories, readBreadcrumbs } from "../../../../src/core/report/published.js";
+import { imageVersions, matchLayer, newestBuilds, parseBuildTag, parseBuildtime, publishedRepositories, readBreadcrumbs, unpublishedLayer } from "../../../../src/core/report/published.js";
 
 test("build tags: {version}-{n}-{h}; newest by version then number, numerically", () => {
   assert.equal(parseBuildTag("2.4-7-3f2a9c1"), { version: "2.4", number: 7, hash: "3f2a9c1" });
@@ -64,6 +64,23 @@ test("contains: a layer matches at its version or build, stale when a newer buil
   assert.is(matchLayer(undefined, { target: "e" }, newest), undefined);
   // a label the tool did not write: shown, not judged
   assert.equal(matchLayer(crumb("custom"), { target: "e" }, newest), { state: "unknown", has: "custom" });
+});
+
+test("contains: a layer, version or build nothing published has is named as such, with what is published", () => {
+  const b = (tag: string) => parseBuildTag(tag)!;
+  const known = new Map([["essentials-2-4", [b("2.4-5-aaaaaaa"), b("2.4-9-bbbbbbb")]], ["astro", [b("1.0-9-bbbbbbb")]], ["custom", []]]);
+  assert.is(unpublishedLayer({ target: "essentials-2-4" }, known, "r/x"), undefined);
+  assert.is(unpublishedLayer({ target: "essentials-2-4", version: "2.4" }, known, "r/x"), undefined);
+  assert.is(unpublishedLayer({ target: "essentials-2-4", version: "2.4", build: b("2.4-5-aaaaaaa") }, known, "r/x"), undefined);
+  assert.is(unpublishedLayer({ target: "essentiels-2-4" }, known, "r/x"),
+    "sci/essentiels-2-4: no such science layer is published under r/x; published: sci/astro, sci/custom, sci/essentials-2-4");
+  assert.is(unpublishedLayer({ target: "essentials-2-4", version: "3.0" }, known, "r/x"),
+    "sci/essentials-2-4:3.0: no build of version 3.0 is published under r/x; published versions: 2.4");
+  assert.is(unpublishedLayer({ target: "essentials-2-4", version: "2.4", build: b("2.4-7-ccccccc") }, known, "r/x"),
+    "sci/essentials-2-4:2.4-7-ccccccc: no such build is published under r/x; published builds of 2.4: 2.4-5-aaaaaaa, 2.4-9-bbbbbbb");
+  assert.is(unpublishedLayer({ target: "custom", version: "1.0" }, known, "r/x"),
+    "sci/custom:1.0: no build of version 1.0 is published under r/x; published versions: none recorded");
+  assert.is(unpublishedLayer({ target: "x" }, new Map(), "r/x"), "sci/x: no such science layer is published under r/x; none is");
 });
 
 test("catalog: the sci/ and rel/ repositories under the repo's path only", () => {
