@@ -39,6 +39,8 @@ export interface RepositoryPlan {
   analysis?: RepositoryAnalysis;
   /** Things the user should know that do not stop the plan, one line each. */
   warnings: string[];
+  /** Layer directories the plan builds that have uncommitted changes (built as they are, tagged as HEAD). */
+  uncommitted?: string[];
 }
 
 export interface PlanRepositoryOptions {
@@ -140,15 +142,13 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
   const selection = determineBuilds(snapshot.science, analysis, changes);
   const contexts = readContextListings(root, contextDirsFor(snapshot, analysis, selection));
   const plan = planFromAnalysis(snapshot, analysis, { ...planOptions, changes, contexts }, selection);
-  if (!(isRange && !selected)) {
-    // Counted as changes (or built anyway with --all, --include), but tagged as HEAD's commit.
-    const built = [...new Set(plan.builds.flatMap((b) => b.request.contexts))];
-    const dirty = built.filter((dir) => uncommitted.some((p) => p === dir || p.startsWith(`${dir}/`))).sort();
-    if (dirty.length > 0) {
-      warnings.push(`uncommitted changes are built as they are in the checkout, but tagged ${gitInfo.buildNumber}-${gitInfo.shortCommit} as if committed: ${dirty.join(", ")}`);
-    }
+  // Counted as changes (or built anyway with --all, --include), but tagged as HEAD's commit.
+  const built = [...new Set(plan.builds.flatMap((b) => b.request.contexts))];
+  const dirty = built.filter((dir) => uncommitted.some((p) => p === dir || p.startsWith(`${dir}/`))).sort();
+  if (dirty.length > 0 && !(isRange && !selected)) {
+    warnings.push(`uncommitted changes are built as they are in the checkout, but tagged ${gitInfo.buildNumber}-${gitInfo.shortCommit} as if committed: ${dirty.join(", ")}`);
   }
-  return { plan, snapshot, changes, git: gitInfo, analysis, warnings };
+  return { plan, snapshot, changes, git: gitInfo, analysis, warnings, uncommitted: dirty };
 }
 
 const isDirectory = (root: string, p: string) => statSync(join(root, p), { throwIfNoEntry: false })?.isDirectory() ?? false;

@@ -152,7 +152,7 @@ async function writeResults(file: string | undefined, plan: Plan, results: Build
  * Builds `plan` on the engine. `prebuiltParents`: parents built by another run of the plan, fetched
  * from the registry first (`run --only`).
  */
-async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltParents: PrebuiltParent[] = []): Promise<number> {
+async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltParents: PrebuiltParent[] = [], uncommitted: string[] = []): Promise<number> {
   const { requestedBuilder } = await import("../core/requests/builder-choice.js");
   let builder: ReturnType<typeof requestedBuilder>;
   try {
@@ -182,7 +182,7 @@ async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltPare
     const settings: EngineRunOptions = {
       rootDir: o.root, jobs: o.jobs, noCache: !o.cache, pull: o.pull, buildArgs: o.buildArg, push: o.push, failFast: o.failFast,
       logDir: o.logDir, progress: o.progress, overwrite: o.overwrite, builder, network: o.network, registryCache: o.registryCache, secrets,
-      out: process.stderr, signal: controller.signal, prebuiltParents,
+      out: process.stderr, signal: controller.signal, prebuiltParents, uncommitted,
     };
     // When pushing, build tags already in the registry are checked over its HTTP API.
     const { RegistryClient } = await import("../registry/client.js");
@@ -262,7 +262,7 @@ export function buildProgram(): Command {
     // The default command takes no arguments: one is a command that does not exist.
     if (cmd.args.length > 0) throw unknownCommand(program, cmd.args[0]);
     if (!o.dryrun) checkOutputs(o, o.json ? "--json" : undefined);
-    const { plan, changes, warnings } = await planRepository(planFlags(o), { skipUnchanged: true });
+    const { plan, changes, warnings, uncommitted } = await planRepository(planFlags(o), { skipUnchanged: true });
     if (o.dryrun) {
       const unused = ENGINE_FLAGS.filter(([key]) => cmd.getOptionValueSource(key) === "cli").map(([, flag]) => flag);
       if (unused.length > 0) warnings.push(`${unused.join(", ")} ${unused.length === 1 ? "does" : "do"} nothing with --dryrun: nothing is built or pushed`);
@@ -273,7 +273,7 @@ export function buildProgram(): Command {
     printWarnings(warnings);
     printLines(describePlan(plan, o.verbose, changes.why));
     if (o.json) process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
-    if (!o.dryrun) process.exitCode = await executeOnEngine(plan, o);
+    if (!o.dryrun) process.exitCode = await executeOnEngine(plan, o, [], uncommitted);
   });
 
   addPlanOptions(program.command("plan"))

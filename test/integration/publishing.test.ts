@@ -170,4 +170,23 @@ test("two commits built at once on one engine: each final image is built on its 
   }
 });
 
+test("a published build tag refused on a dirty checkout advises committing first, not --overwrite", async () => {
+  const { registry } = requireEngine();
+  const target = uniqueRepo(registry);
+  using repo = makeRepo({
+    ...science("a", { image: "a", version: "1.0", compat: "c" }, "FROM busybox:stable\nRUN echo a > /a\n"),
+    ...compat("c", [], "RUN true\n"),
+  });
+  const first = runCli(["--all", "--push", "--repo", target, ...PLAIN], { cwd: repo.root, timeoutMs: 300_000 });
+  assert.is(first.code, 0, first.stderr);
+  const published = await registryState(target, ["sci/a", "rel/a"]);
+  // an edit not committed yet: built as it is, but tagged as HEAD's build, which the registry has
+  repo.write({ "science/a/Dockerfile": "FROM busybox:stable\nRUN echo edited > /a\n" });
+  const dirty = runCli(["--all", "--push", "--repo", target, ...PLAIN], { cwd: repo.root, timeoutMs: 300_000 });
+  assert.is(dirty.code, 1, dirty.stderr);
+  assert.match(dirty.stderr, /build tags are immutable; science\/a has uncommitted changes: commit them first \(a new commit gets its own build tags\)/);
+  assert.not.match(dirty.stderr, /--overwrite/);
+  assert.equal(await registryState(target, ["sci/a", "rel/a"]), published);
+});
+
 test.run();

@@ -17,7 +17,7 @@ export interface ReuseCheck {
 }
 
 export async function checkReuse(
-  docker: Dockerode, registry: RegistryClient | undefined, build: PlannedBuild, o: { overwrite: boolean },
+  docker: Dockerode, registry: RegistryClient | undefined, build: PlannedBuild, o: { overwrite: boolean; uncommitted?: string[] },
 ): Promise<ReuseCheck> {
   const tag = buildTag(build.request);
   const label = inputsLabel(build.kind, build.target);
@@ -37,6 +37,7 @@ export async function checkReuse(
     registry: published ? found(published.config.labels) : undefined,
     pushing: registry !== undefined,
     overwrite: o.overwrite,
+    uncommitted: build.request.contexts.filter((dir) => o.uncommitted?.includes(dir)),
   });
   return { decision, engineImage: engine?.image, registryDigest: published?.digest };
 }

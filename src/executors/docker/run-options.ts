@@ -26,6 +26,8 @@ export interface EngineRunOptions {
   prebuiltParents?: PrebuiltParent[];
   /** Push a build tag that the registry holds with other inputs (it is refused otherwise). */
   overwrite?: boolean;
+  /** Layer directories (`science/x`) with uncommitted changes: a refused build tag advises committing. */
+  uncommitted?: string[];
   /** `--secret`: id -> value, for BuildKit's `RUN --mount=type=secret`; kept out of output and logs. */
   secrets?: ReadonlyMap<string, Buffer>;
   /** `--builder`; default auto: BuildKit where the engine has it. */
