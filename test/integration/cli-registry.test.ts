@@ -329,6 +329,15 @@ test("export faults: unknown image exit 2, registry down exit 1, refused credent
   assert.equal(readdirSync(dir).filter((f) => f.includes("fail")), []);
 });
 
+test("export -o into directories that do not exist yet: made, as for every output file", () => {
+  const file = join(dir, "missing", "deeper", "e25.tar");
+  const r = runCli(["export", "rel/essentials:2.5", "--repo", repo, "-o", file], { env });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^wrote \S+e25\.tar \(docker-archive\): /);
+  assert.is(JSON.parse(runCli(["inspect", file, "--json"], { env }).stdout).breadcrumbs.compat.value, "essentials:2.5-5-aaaaaaa");
+  rmSync(join(dir, "missing"), { recursive: true });
+});
+
 test("inspect of a truncated or corrupted tar: one line naming the file, exit 2", () => {
   const good = join(dir, "e25.tar");
   const truncated = join(dir, "truncated.tar");

@@ -5,7 +5,7 @@ import { formatBuildTag, readBreadcrumbs, unpublishedLayer, type Breadcrumbs } f
 import { looksLikeFile, parseLayerQuery, resolveImageArgument } from "./image-arguments.js";
 import { checkRepo, parseRepoConfig } from "../../core/parse/repo-config.js";
 import { InputError } from "../../core/model.js";
-import { checkOutputFile } from "../output-paths.js";
+import { checkOutputFile, writingOutputFile } from "../output-paths.js";
 import { readLayerFiles, readRepoConfigText } from "../../read/repository.js";
 import type { RegistryClient, RegistryImage } from "../../registry/client.js";
 
@@ -190,7 +190,7 @@ export function addRegistryCommands(program: Command): void {
       const { exportImage } = await import("../../registry/archive.js");
       const { formatImageReference } = await import("../../core/parse/image-reference.js");
       const name = manifest.ref.tag ? `${manifest.ref.registry}/${manifest.ref.repository}:${manifest.ref.tag}` : formatImageReference(manifest.ref);
-      const { bytes } = await exportImage(client, manifest, o.out, o.format, name);
+      const { bytes } = await writingOutputFile("--out", o.out, () => exportImage(client, manifest, o.out, o.format, name));
       const summary = { file: o.out, format: o.format, image: name, digest: manifest.digest, layers: manifest.layers.length, bytes };
       if (o.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
       else process.stderr.write(`wrote ${o.out} (${o.format}): ${name} ${manifest.manifestDigest.slice(0, 19)}, ${manifest.layers.length} layers, ${megabytes(bytes)}\n`);
