@@ -87,7 +87,7 @@ function addEngineOptions(cmd: Command): Command {
     .option("--fail-fast", "stop all builds at the first failure", false)
     .option("--overwrite", "let --push replace a build tag ({version}-{n}-{h}) that the registry holds with other inputs", false)
     .addOption(new Option("--builder <builder>", "the engine's builder (default: auto, BuildKit where the engine has it; or DOCKER_BUILDKIT=0/1)").choices(["auto", "buildkit", "classic"]))
-    .option("--network <mode>", "network mode of RUN steps (default: what the engine has)")
+    .option("--network <mode>", "network mode of RUN steps (default: the engine's, or none on an engine without a default bridge)")
     .option("--no-registry-cache", "BuildKit: don't use the registry's images of a build and its parents as cache")
     .option("--secret <id=ID,src=FILE>", "BuildKit: a secret for RUN --mount=type=secret,id=ID (repeatable; src=FILE or env=VAR); never in an image, log or plan",
       (v: string, all: SecretSource[]) => [...all, parseSecretFlag(v)], []);
@@ -242,6 +242,15 @@ function unknownCommand(program: Command, name: string): InputError {
   return new InputError(`unknown command "${name}": the commands are ${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}; without one, image-builder plans and builds`);
 }
 
+/**
+ * A usage error as one line, like every other bad input: commander puts its suggestion on a line
+ * of its own (`unknown option '--reconcil'` / `(Did you mean --reconcile?)`).
+ */
+export function usageErrorLine(commanderMessage: string): string {
+  const text = commanderMessage.trim().replace(/\s*\n\s*\(Did you mean (.+)\?\)$/, "; did you mean $1?").replace(/\s*\n\s*/g, " ");
+  return `image-builder: ${text} (see --help)\n`;
+}
+
 export function buildProgram(): Command {
   const program = new Command("image-builder")
     .description("Plans, builds, labels, tags and pushes layered science/compat Docker images")
@@ -256,7 +265,7 @@ export function buildProgram(): Command {
     .option("--dryrun", "plan only: build nothing", false)
     .option("--json", "print the plan as JSON on stdout", false)
     // Usage errors are one line, like every other bad input: "image-builder: error: ...".
-    .configureOutput({ outputError: (str, write) => write(`image-builder: ${str.trim()} (see --help)\n`) });
+    .configureOutput({ outputError: (str, write) => write(usageErrorLine(str)) });
   addEngineOptions(addPlanOptions(program));
   program.action(async (o: MainOptions, cmd: Command) => {
     // The default command takes no arguments: one is a command that does not exist.
