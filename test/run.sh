@@ -101,6 +101,16 @@ if ! command -v groovyc >/dev/null 2>&1; then
   log "groovy installed in $((SECONDS - t))s"
 fi
 
+# --- 2c. chromium, for the report's browser test (test/integration/report-browser.test.ts) ---------
+# Debian's own browser, driven by playwright-core: no browser download. About 90 s to install.
+if [ ! -x /usr/bin/chromium ]; then
+  log "installing chromium (Debian package) for the report's browser test"
+  t=$SECONDS
+  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } >"$TMP/chromium-apt.log" 2>&1 \
+    || { tail -n 20 "$TMP/chromium-apt.log" >&2; log "FAIL: could not install chromium"; exit 1; }
+  log "chromium installed in $((SECONDS - t))s"
+fi
+
 # --- 3. engine ------------------------------------------------------------------------------------
 ENGINE_OK=0
 ENGINE_STARTED=1       # from here on, stop whatever start.sh got running (even if it failed midway)
@@ -135,6 +145,8 @@ export PATH="$TMP/bin:$PATH"
 # goes with $TMP
 mkdir -p "$TMP/tmp"
 export TMPDIR="$TMP/tmp"
+# What tests keep for a look afterwards (the report browser test's screenshots), outside TMPDIR.
+export IB_TEST_ARTIFACTS="${IB_TEST_ARTIFACTS:-$STATE/artifacts}"
 
 # --- 4. tests -------------------------------------------------------------------------------------
 # run_uvu LABEL DIR [PATTERN]: runs uvu on DIR, adds its counts to PASSED / FAILED

@@ -83,11 +83,20 @@ export function checkOutputFile(flag: string, file: string): void {
 
 /** Writes an output the user named (`flag FILE`); a path that can't be written is bad input. */
 export async function writeOutputFile(flag: string, file: string, text: string): Promise<void> {
+  await writingOutputFile(flag, file, () => writeFile(file, text));
+}
+
+/**
+ * Runs `write`, which writes the output file the user named (`flag FILE`), once its directory is
+ * made; a path that turns out not to be writable is bad input naming it, whatever wrote it.
+ */
+export async function writingOutputFile<T>(flag: string, file: string, write: () => Promise<T>): Promise<T> {
   try {
     makeDirectory(dirname(file));
-    await writeFile(file, text);
+    return await write();
   } catch (e) {
-    const c = errorCode(e);
+    const c = (e as NodeJS.ErrnoException).code;
+    if (c === undefined || !/^E[A-Z]+$/.test(c)) throw e;
     const why = c === "EISDIR" ? "is a directory" : c === "EEXIST" || c === "ENOTDIR" ? "a parent is not a directory" : `cannot write (${c})`;
     throw new InputError(`${flag} ${file}: ${why}`);
   }

@@ -1,7 +1,7 @@
 // The shell around the planner: gathers plain data (files, git, config), then calls the pure core.
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { determineChanges, layerDirOf, normalizeLayerDir, uncommittedWarning } from "../core/plan/changes.js";
+import { determineChanges, layerDirOf, normalizeLayerDir, uncommittedLayers, uncommittedWarning } from "../core/plan/changes.js";
 import { checkImageNames, LAYER_CONFIG_FILE, readLayers } from "../core/parse/layer-config.js";
 import { analyzeRepository, type RepositoryAnalysis } from "../core/plan/analyze-repository.js";
 import { contextDirsFor, planBuilds, planFromAnalysis } from "../core/plan/plan-builds.js";
@@ -41,6 +41,8 @@ export interface RepositoryPlan {
   analysis?: RepositoryAnalysis;
   /** Things the user should know that do not stop the plan, one line each. */
   warnings: string[];
+  /** Layer directories the plan builds that have uncommitted changes (built as they are, tagged as HEAD). */
+  uncommitted?: string[];
 }
 
 export interface PlanRepositoryOptions {
@@ -58,11 +60,12 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
       .filter(([, on]) => on).map(([flag]) => flag);
     if (clash.length) throw new InputError(`--reconcile plans from what the registry holds, not from changes: not with ${clash.join(", ")}`);
     const planOfAll = await planRepository({ ...flags, reconcile: false, all: true }, options);
-    const { reconcilePlan } = await import("../core/plan/reconcile.js");
+    const { reconcilePlan, reconciledChanges } = await import("../core/plan/reconcile.js");
     const { readPublishedInputs } = await import("../read/published.js");
-    const plan = reconcilePlan(planOfAll.plan, await readPublishedInputs(planOfAll.plan));
+    const published = await readPublishedInputs(planOfAll.plan);
+    const plan = reconcilePlan(planOfAll.plan, published);
     // "nothing to build: nothing missing from or stale in the registry"
-    return { ...planOfAll, plan, changes: { ...planOfAll.changes, why: "missing from or stale in the registry" } };
+    return { ...planOfAll, plan, changes: reconciledChanges(plan, published, "missing from or stale in the registry") };
   }
   const root = flags.root;
   const git = openGit(root);
@@ -139,12 +142,13 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
   const selection = determineBuilds(snapshot.science, analysis, changes);
   const contexts = readContextListings(root, contextDirsFor(snapshot, analysis, selection));
   const plan = planFromAnalysis(snapshot, analysis, { ...planOptions, changes, contexts }, selection);
+  // Counted as changes (or built anyway with --all, --include), but tagged as HEAD's commit.
+  const dirty = uncommittedLayers(plan.builds, uncommitted);
   if (!(isRange && !selected)) {
-    // Counted as changes (or built anyway with --all, --include), but tagged as HEAD's commit.
-    const dirty = uncommittedWarning(plan.builds, uncommitted, `${gitInfo.buildNumber}-${gitInfo.shortCommit}`);
-    if (dirty) warnings.push(dirty);
+    const warning = uncommittedWarning(plan.builds, uncommitted, `${gitInfo.buildNumber}-${gitInfo.shortCommit}`);
+    if (warning) warnings.push(warning);
   }
-  return { plan, snapshot, changes, git: gitInfo, location, analysis, warnings };
+  return { plan, snapshot, changes, git: gitInfo, location, analysis, warnings, uncommitted: dirty };
 }
 
 const isDirectory = (root: string, p: string) => statSync(join(root, p), { throwIfNoEntry: false })?.isDirectory() ?? false;

@@ -16,6 +16,7 @@ import { planRepository, type PlanFlags } from "./plan-repository.js";
 import { checkOutputDir, checkOutputFile, writeOutputFile } from "./output-paths.js";
 import { addRegistryCommands } from "./commands/registry.js";
 import { addSbomCommands } from "./commands/sbom.js";
+import { addReportCommand } from "./commands/report.js";
 import { describePlan } from "../executors/dry-run.js";
 import type { EngineRunOptions } from "../executors/docker/run-options.js";
 import type { BuilderChoice } from "../core/requests/builder-choice.js";
@@ -30,6 +31,8 @@ type EngineCommandOptions = Pick<EngineRunOptions, "push" | "jobs" | "pull" | "p
   overwrite: boolean;
   allowTagRollback: boolean;
   results?: string;
+  /** `--report DIR`: the run's HTML report. */
+  report?: string;
   buildArg: EngineRunOptions["buildArgs"];
   root: string;
   /** `run --base-archive`: image tar files loaded into the engine before building. */
@@ -87,11 +90,12 @@ function addEngineOptions(cmd: Command): Command {
     .addOption(new Option("--progress <mode>", "progress output").choices(["auto", "plain"]).default("auto"))
     .option("--log-dir <dir>", "keep each build's full log in DIR/<build id>.log")
     .option("--results <file>", "write each build's result and outputs (image id, tags, digests) as JSON (- is stdout)")
+    .option("--report <dir>", "write the run's HTML report to DIR at the end (also of a failed or interrupted run)")
     .option("--fail-fast", "stop all builds at the first failure", false)
     .option("--overwrite", "let --push replace a build tag ({version}-{n}-{h}) that the registry holds with other inputs", false)
     .option("--allow-tag-rollback", "let --push move a moving tag ({version}) back to an older build than the one it points at (it only moves forward otherwise)", false)
     .addOption(new Option("--builder <builder>", "the engine's builder (default: auto, BuildKit where the engine has it; or DOCKER_BUILDKIT=0/1)").choices(["auto", "buildkit", "classic"]))
-    .option("--network <mode>", "network mode of RUN steps (default: what the engine has)")
+    .option("--network <mode>", "network mode of RUN steps (default: the engine's, or none on an engine without a default bridge)")
     .option("--no-registry-cache", "BuildKit: don't use the registry's images of a build and its parents as cache")
     .option("--secret <id=ID,src=FILE>", "BuildKit: a secret for RUN --mount=type=secret,id=ID (repeatable; src=FILE or env=VAR); never in an image, log or plan",
       (v: string, all: SecretSource[]) => [...all, parseSecretFlag(v)], []);
@@ -144,19 +148,27 @@ function checkOutputs(o: EngineCommandOptions, stdoutTaken?: string): void {
   if (o.logDir) checkOutputDir("--log-dir", o.logDir);
   if (o.results === STDOUT && stdoutTaken) throw new InputError(`${stdoutTaken} and --results - both write to stdout`);
   checkOutput("--results", o.results);
+  if (o.report === STDOUT) throw new InputError("--report -: a directory is needed");
+  if (o.report) checkOutputDir("--report", o.report);
 }
 
-async function writeResults(file: string | undefined, plan: Plan, results: BuildResult[]): Promise<void> {
-  if (!file) return;
+/** What a run leaves behind: --results, and --report (with `logTails`: each build's last log lines, when the run has them). */
+async function writeResults(o: EngineCommandOptions, plan: Plan, results: BuildResult[], logTails: Record<string, string[]> = {}): Promise<void> {
+  if (!o.results && !o.report) return;
   const { resultsFile } = await import("../core/report/results.js");
-  await writeOutput("--results", file, `${JSON.stringify(resultsFile(plan, results), null, 2)}\n`);
+  const file = resultsFile(plan, results, o.jobs);
+  if (o.results) await writeOutput("--results", o.results, `${JSON.stringify(file, null, 2)}\n`);
+  if (o.report) {
+    const { writeReport } = await import("./commands/report.js");
+    await writeReport("--report", o.report, { plan, results: file, logDir: o.logDir, logTails });
+  }
 }
 
 /**
  * Builds `plan` on the engine. `prebuiltParents`: parents built by another run of the plan, fetched
  * from the registry first (`run --only`).
  */
-async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltParents: PrebuiltParent[] = []): Promise<number> {
+async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltParents: PrebuiltParent[] = [], uncommitted: string[] = []): Promise<number> {
   const { requestedBuilder } = await import("../core/requests/builder-choice.js");
   let builder: ReturnType<typeof requestedBuilder>;
   try {
@@ -165,7 +177,7 @@ async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltPare
     throw new InputError((e as Error).message);
   }
   if (plan.builds.length === 0) {
-    await writeResults(o.results, plan, []);
+    await writeResults(o, plan, []);
     return 0;
   }
   const secrets = readSecrets(o.secret);
@@ -186,7 +198,7 @@ async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltPare
     const settings: EngineRunOptions = {
       rootDir: o.root, jobs: o.jobs, noCache: !o.cache, pull: o.pull, buildArgs: o.buildArg, push: o.push, failFast: o.failFast,
       logDir: o.logDir, progress: o.progress, overwrite: o.overwrite, allowTagRollback: o.allowTagRollback, builder, network: o.network, registryCache: o.registryCache, secrets,
-      out: process.stderr, signal: controller.signal, prebuiltParents,
+      out: process.stderr, signal: controller.signal, prebuiltParents, uncommitted,
     };
     // When pushing, build tags already in the registry are checked over its HTTP API.
     const { RegistryClient } = await import("../registry/client.js");
@@ -197,18 +209,19 @@ async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltPare
     if (e instanceof InputError && !controller.signal.aborted) throw e;
     // The run could not start (engine, registry): every request is recorded as cancelled, with the reason.
     const reason = controller.signal.aborted ? "interrupted" : (e as Error).message.split("\n")[0];
-    await writeResults(o.results, plan, plan.builds.map((b) => ({ id: b.id, status: "cancelled", reason, durationMs: 0, pushed: false })));
+    await writeResults(o, plan, plan.builds.map((b) => ({ id: b.id, status: "cancelled", reason, durationMs: 0, pushed: false })));
     if (controller.signal.aborted) return EXIT_INTERRUPTED;
     throw e;
   } finally {
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
   }
-  // After the run: builds and pushes happened, so a results file that can't be written (a full
-  // disk) is reported without hiding how the run went.
+  // After the run: builds and pushes happened, so a results file or report that can't be written
+  // (a full disk) is reported without hiding how the run went.
   const code = result.interrupted ? EXIT_INTERRUPTED : result.ok ? 0 : 1;
   try {
-    await writeResults(o.results, plan, result.outcomes.map(({ logTail: _tail, ...r }) => r));
+    const logTails = Object.fromEntries(result.outcomes.filter((r) => r.logTail?.length).map((r) => [r.id, r.logTail!]));
+    await writeResults(o, plan, result.outcomes.map(({ logTail: _tail, ...r }) => r), logTails);
   } catch (e) {
     process.stderr.write(`image-builder: error: ${(e as Error).message}\n`);
     return code === 0 ? 1 : code;
@@ -220,10 +233,10 @@ async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltPare
  * `run PLAN`: the checkout must send what the plan's inputs digests describe, since each image is
  * labelled with its request's digest and later runs reuse it on that label. Refuses (bad input,
  * before anything is built) a plan whose requests the checkout's files, or the run's build
- * arguments, do not make; returns the warning about uncommitted changes the default command gives.
+ * arguments, do not make; returns the warning about uncommitted changes the default command gives, and the layers they are in.
  */
-async function checkCheckout(plan: Plan, root: string, head: { prefix: string; shortCommit: string }, file: string): Promise<string[]> {
-  const [{ readContextListings }, { checkoutMismatches }, { uncommittedWarning }, { worktreeStatus }] = await Promise.all([
+async function checkCheckout(plan: Plan, root: string, head: { prefix: string; shortCommit: string }, file: string): Promise<{ warnings: string[]; uncommitted: string[] }> {
+  const [{ readContextListings }, { checkoutMismatches }, { uncommittedLayers, uncommittedWarning }, { worktreeStatus }] = await Promise.all([
     import("../read/context-files.js"), import("../core/requests/plan-inputs.js"), import("../core/plan/changes.js"), import("../read/git.js"),
   ]);
   const dirs = [...new Set(plan.builds.flatMap((b) => b.request.contexts))];
@@ -235,8 +248,9 @@ async function checkCheckout(plan: Plan, root: string, head: { prefix: string; s
     );
   }
   const status = await worktreeStatus(openGit(root), head.prefix);
-  const warning = uncommittedWarning(plan.builds, [...status.uncommitted, ...status.untracked], `${plan.buildNumber}-${head.shortCommit}`);
-  return warning ? [warning] : [];
+  const changed = [...status.uncommitted, ...status.untracked];
+  const warning = uncommittedWarning(plan.builds, changed, `${plan.buildNumber}-${head.shortCommit}`);
+  return { warnings: warning ? [warning] : [], uncommitted: uncommittedLayers(plan.builds, changed) };
 }
 
 /** `--secret` values, read before anything is built: a missing file or variable is bad input. */
@@ -269,6 +283,15 @@ function unknownCommand(program: Command, name: string): InputError {
   return new InputError(`unknown command "${name}": the commands are ${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}; without one, image-builder plans and builds`);
 }
 
+/**
+ * A usage error as one line, like every other bad input: commander puts its suggestion on a line
+ * of its own (`unknown option '--reconcil'` / `(Did you mean --reconcile?)`).
+ */
+export function usageErrorLine(commanderMessage: string): string {
+  const text = commanderMessage.trim().replace(/\s*\n\s*\(Did you mean (.+)\?\)$/, "; did you mean $1?").replace(/\s*\n\s*/g, " ");
+  return `image-builder: ${text} (see --help)\n`;
+}
+
 export function buildProgram(): Command {
   const program = new Command("image-builder")
     .description("Plans, builds, labels, tags and pushes layered science/compat Docker images")
@@ -283,13 +306,13 @@ export function buildProgram(): Command {
     .option("--dryrun", "plan only: build nothing", false)
     .option("--json", "print the plan as JSON on stdout", false)
     // Usage errors are one line, like every other bad input: "image-builder: error: ...".
-    .configureOutput({ outputError: (str, write) => write(`image-builder: ${str.trim()} (see --help)\n`) });
+    .configureOutput({ outputError: (str, write) => write(usageErrorLine(str)) });
   addEngineOptions(addPlanOptions(program));
   program.action(async (o: MainOptions, cmd: Command) => {
     // The default command takes no arguments: one is a command that does not exist.
     if (cmd.args.length > 0) throw unknownCommand(program, cmd.args[0]);
     if (!o.dryrun) checkOutputs(o, o.json ? "--json" : undefined);
-    const { plan, changes, location, warnings } = await planRepository(planFlags(o), { skipUnchanged: true });
+    const { plan, changes, location, warnings, uncommitted } = await planRepository(planFlags(o), { skipUnchanged: true });
     if (o.dryrun) {
       const unused = ENGINE_FLAGS.filter(([key]) => cmd.getOptionValueSource(key) === "cli").map(([, flag]) => flag);
       if (unused.length > 0) warnings.push(`${unused.join(", ")} ${unused.length === 1 ? "does" : "do"} nothing with --dryrun: nothing is built or pushed`);
@@ -301,7 +324,7 @@ export function buildProgram(): Command {
     if (o.verbose >= 1) printLines([describeRepoLocation(location)]);
     printLines(describePlan(plan, o.verbose, changes.why));
     if (o.json) process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
-    if (!o.dryrun) process.exitCode = await executeOnEngine(plan, o);
+    if (!o.dryrun) process.exitCode = await executeOnEngine(plan, o, [], uncommitted);
   });
 
   addPlanOptions(program.command("plan"))
@@ -339,9 +362,10 @@ export function buildProgram(): Command {
       const { withBuildArgs } = await import("../core/requests/inputs-digest.js");
       // Other build arguments make other images: their inputs digests say so (and reuse knows).
       const { plan, prebuiltParents } = selectBuilds(withBuildArgs(whole, o.buildArg), o.only, file);
-      printWarnings(await checkCheckout(plan, o.root, head, file));
+      const checkout = await checkCheckout(plan, o.root, head, file);
+      printWarnings(checkout.warnings);
       printLines(describePlan(plan, o.verbose));
-      process.exitCode = await executeOnEngine(plan, o, prebuiltParents);
+      process.exitCode = await executeOnEngine(plan, o, prebuiltParents, checkout.uncommitted);
     });
 
   addPlanOptions(program.command("graph"))
@@ -365,6 +389,7 @@ export function buildProgram(): Command {
       const inputs = await Promise.all(files.map(async (file) => ({ file, results: parseResultsFile(await readInput(file), file) })));
       await writeOutput("--out", o.out ?? STDOUT, `${JSON.stringify(mergeResults(inputs), null, 2)}\n`);
     });
+  addReportCommand(program, readInput);
   addRegistryCommands(program);
   addSbomCommands(program);
   program.command("help")

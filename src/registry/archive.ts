@@ -3,6 +3,7 @@
 // Blobs are streamed and hashed on the way; a file is written under a temporary name and renamed
 // when complete, so a failure leaves nothing behind.
 import { createHash, randomBytes } from "node:crypto";
+import { once } from "node:events";
 import { createReadStream, createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
@@ -47,6 +48,9 @@ export async function exportImage(client: RegistryClient, manifest: RegistryMani
   const temp = join(dirname(file), `.${basename(file)}.${randomBytes(4).toString("hex")}.partial`);
   const pack = tar.pack();
   const out = createWriteStream(temp, { flags: "wx" });
+  // Opened before anything is packed: a file that can't be made fails with its own error (naming
+  // the path), not as a tar stream "already finalized or destroyed".
+  await once(out, "open");
   const written = pipeline(pack, out);
   // A failed write (a full disk) surfaces through `written`; entries wait for it instead of hanging.
   written.catch(() => undefined);

@@ -4,7 +4,7 @@
 // repository, one manifest + one config per image version (+ one HEAD for the moving tag).
 import { parseImageReference } from "../core/parse/image-reference.js";
 import {
-  formatBuildTag, imageVersions, matchLayer, newestBuilds, publishedRepositories, readBreadcrumbs,
+  formatBuildTag, imageVersions, matchLayer, newestBuilds, parseBuildTag, publishedRepositories, readBreadcrumbs,
   type BuildTag, type Breadcrumbs, type LayerMatch, type LayerQuery,
 } from "../core/report/published.js";
 import type { RegistryClient, RegistryImage } from "./client.js";
@@ -88,20 +88,29 @@ export interface Affected {
  * repository) whose breadcrumbs hold the queried layer, each with whether it has the layer's
  * newest published build.
  */
-export async function findAffected(client: RegistryClient, repositories: Repository[], query: LayerQuery): Promise<{ affected: Affected[]; newest: Map<string, BuildTag>; layerPublished: boolean }> {
+export async function findAffected(client: RegistryClient, repositories: Repository[], query: LayerQuery): Promise<{ affected: Affected[]; newest: Map<string, BuildTag>; known: Map<string, BuildTag[]> }> {
   const own = repositories.find((r) => r.kind === "sci" && r.name === query.target);
   const others = repositories.filter((r) => r !== own);
-  const [layerTags, { builds }] = await Promise.all([
+  const [layerTags, { builds, tags }] = await Promise.all([
     own ? client.listTags(own.ref) : Promise.resolve([] as string[]),
     listPublishedImages(client, others),
   ]);
   const newest = newestBuilds(layerTags);
+  // Every science layer published, with its builds: its own tags and the images' breadcrumbs.
+  const known = new Map<string, BuildTag[]>();
+  const seen = (target: string, ...found: (BuildTag | undefined)[]) =>
+    known.set(target, [...(known.get(target) ?? []), ...found.filter((b): b is BuildTag => b !== undefined)]);
+  for (const r of repositories) if (r.kind === "sci") {
+    const repoTags = r === own ? layerTags : tags.get(r.ref) ?? [];
+    if (repoTags.length) seen(r.name, ...repoTags.map(parseBuildTag));
+  }
   const affected: Affected[] = [];
   for (const build of builds) {
     const breadcrumbs = readBreadcrumbs(build.image.config.labels, build.image.config.history);
+    for (const c of breadcrumbs.science) seen(c.target, c.build);
     const match = matchLayer(breadcrumbs.science.find((c) => c.target === query.target), query, newest);
     if (match) affected.push({ build, breadcrumbs, match });
   }
   affected.sort((a, b) => a.build.repository.kind.localeCompare(b.build.repository.kind) || a.build.repository.name.localeCompare(b.build.repository.name) || a.build.version.localeCompare(b.build.version));
-  return { affected, newest, layerPublished: layerTags.length > 0 };
+  return { affected, newest, known };
 }

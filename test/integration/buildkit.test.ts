@@ -63,6 +63,22 @@ test("--secret with a multi-line value (a PEM key): none of its lines in the out
   }
 });
 
+test("a secret asked for after a long step still reaches the build: the session outlives the engine's health checks", async () => {
+  const { registry } = requireEngine();
+  const repo = uniqueRepo(registry);
+  using src = makeRepo({ "science/x/f": "x" }, false);
+  // The engine health-checks the session about once a second and dropped one that did not answer,
+  // so a secret (or a base's credentials) asked for later than that failed after a 5 s wait: on a
+  // busy machine, any build. The first step lasts past a few checks (its own marker: never cached).
+  const marker = repo.split("/").pop();
+  const dockerfile = `FROM busybox:stable\nRUN sleep 3 && echo ${marker}\nRUN --mount=type=secret,id=tok,required wc -c < /run/secrets/tok\n`;
+  const out = capture();
+  const result = await runPlan(makePlan(repo, [build("sci/late", [`${repo}/sci/late:1.0`], dockerfile, { contexts: ["science/x"] })]),
+    runOptions(src.root, out.stream, { builder: "buildkit", secrets: new Map([["tok", Buffer.from("late-secret-value")]]) }));
+  assert.ok(result.ok, out.text());
+  assert.not.match(out.text(), /no active session/);
+});
+
 test("an unused stage is skipped (its RUN false fails nothing); a cache mount survives between builds", async () => {
   const { docker, registry } = requireEngine();
   const repo = uniqueRepo(registry);

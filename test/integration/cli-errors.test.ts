@@ -55,12 +55,15 @@ test("a repository with no commits, and a --root that does not exist", () => {
 
 test("usage errors exit 2 in every command, with one line", () => {
   using repo = repoWith();
-  for (const args of [["--bogus"], ["plan", "--bogus"], ["graph", "--format", "svg"], ["run"], ["merge-results"], ["run", "x.json", "--jobs", "0"], ["--build-arg", "NOEQUALS"]]) {
+  for (const args of [["--bogus"], ["plan", "--bogus"], ["graph", "--format", "svg"], ["run"], ["merge-results"], ["run", "x.json", "--jobs", "0"], ["--build-arg", "NOEQUALS"],
+    // a near miss, which commander answers with a suggestion on a line of its own
+    ["--reconcil"], ["run", "x.json", "--onli", "sci/a"], ["contains", "sci/a", "--jsn"]]) {
     const r = runCli(args, { cwd: repo.root });
     assert.is(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, /^image-builder: error: /);
     assert.is(r.stderr.trim().split("\n").length, 1, r.stderr);
   }
+  assert.is(runCli(["--reconcil"], { cwd: repo.root }).stderr, "image-builder: error: unknown option '--reconcil'; did you mean --reconcile? (see --help)\n");
 });
 
 test("inspect of a file path that does not exist says no such file; a directory is not a file", () => {

@@ -10,6 +10,7 @@ import { runCli, runCliAsync } from "../helpers/cli.js";
 import { registryImage, requireEngine, uniqueRepo } from "../helpers/engine.js";
 import { authEntry, dockerConfigDir, freePort, loadImageFile, publish } from "../helpers/registry.js";
 import { startFaultProxy, type FaultProxy } from "../helpers/fault-proxy.js";
+import { compat as compatLayer, makeRepo, science } from "../helpers/repo.js";
 import { createReadStream } from "node:fs";
 
 const dir = mkdtempSync(join(tmpdir(), "ib-cli-registry-"));
@@ -92,6 +93,35 @@ test("inspect: the breadcrumb trail in build order, from the registry", () => {
   assert.match(missing.stderr, /^image-builder: error: \S+\/rel\/essentials:7\.0: no such image in the registry\n$/);
 });
 
+test("inspect of a family BuildKit built and pushed: breadcrumbs in build order by the buildtimes (milliseconds and all), shown", () => {
+  const { registry } = requireEngine();
+  const family = uniqueRepo(registry);
+  // built zz-base, then mm-mid on it, then aa-top: name order is the reverse. BuildKit makes no
+  // LABEL step, so the history can't tell and the buildtime labels (with milliseconds) must.
+  using src = makeRepo({
+    ...science("zz-base", { image: "fam", target: "zz-base" }, "FROM busybox:stable\nRUN echo base > /base\n"),
+    ...science("mm-mid", { image: "fam", target: "mm-mid" }, "FROM sci/zz-base:1.0\nRUN echo mid > /mid\n"),
+    ...science("aa-top", { image: "fam", target: "aa-top", compat: "ui" }, "FROM sci/mm-mid:1.0\nRUN echo top > /top\n"),
+    ...compatLayer("ui", [], "RUN echo ui > /ui\n"),
+  });
+  const built = runCli(["--all", "--push", "--repo", family, "--builder", "buildkit", "--progress", "plain"], { cwd: src.root, env, timeoutMs: 300_000 });
+  assert.is(built.code, 0, built.stderr);
+  const r = runCli(["inspect", "rel/fam:1.0", "--repo", family], { env });
+  assert.is(r.code, 0, r.stderr);
+  const time = "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(\\.\\d{3})?Z";
+  assert.match(r.stdout, new RegExp([
+    "breadcrumbs \\(base first, order by buildtime\\):",
+    `  └─ sci/zz-base  1\\.0-1-[0-9a-f]+  built ${time}  inputs sha256:\\S+`,
+    `     └─ sci/mm-mid  1\\.0-1-[0-9a-f]+  built ${time}  inputs sha256:\\S+`,
+    `        └─ sci/aa-top  1\\.0-1-[0-9a-f]+  built ${time}  inputs sha256:\\S+`,
+    `           └─ compat fam:1\\.0-1-[0-9a-f]+  built ${time}`,
+  ].join("\n")), r.stdout);
+  const json = JSON.parse(runCli(["inspect", "rel/fam:1.0", "--repo", family, "--json"], { env }).stdout);
+  const times: number[] = json.breadcrumbs.science.map((c: { buildtime: number }) => c.buildtime);
+  assert.equal(json.breadcrumbs.science.map((c: { target: string }) => c.target), ["zz-base", "mm-mid", "aa-top"]);
+  assert.ok(times.every((t, i) => i === 0 || t > times[i - 1]), String(times));
+});
+
 test("contains: every published image with the layer, stale ones named with the newest build", () => {
   const r = runCli(["contains", "sci/essentials-2-4", "--repo", repo, "--json"], { env });
   assert.is(r.code, 0, r.stderr);
@@ -109,9 +139,17 @@ test("contains: every published image with the layer, stale ones named with the 
   const old = JSON.parse(runCli(["contains", "sci/essentials-2-4:2.4-5-aaaaaaa", "--repo", repo, "--json"], { env }).stdout);
   assert.equal(old.images.map((i: any) => i.image), ["rel/essentials:2.5-5-aaaaaaa", "sci/essentials-2-5:2.5-5-aaaaaaa"]);
   assert.is(runCli(["contains", "sci/essentials-2-4", "--repo", repo, "--all-tags"], { env }).code, 2);
-  const none = runCli(["contains", "sci/astro-base", "--repo", repo], { env });
-  assert.is(none.code, 0);
-  assert.is(none.stdout, "no published image contains sci/astro-base\n");
+  // a layer, version or build nothing published has is bad input, not "nothing affected"
+  const typo = runCli(["contains", "sci/essentials-2-44", "--repo", repo], { env });
+  assert.is(typo.code, 2);
+  assert.is(typo.stderr, `image-builder: error: sci/essentials-2-44: no such science layer is published under ${repo}; published: sci/essentials-2-4, sci/essentials-2-5\n`);
+  assert.is(typo.stdout, "");
+  const version = runCli(["contains", "sci/essentials-2-4:3.0", "--repo", repo, "--json"], { env });
+  assert.is(version.code, 2);
+  assert.is(version.stderr, `image-builder: error: sci/essentials-2-4:3.0: no build of version 3.0 is published under ${repo}; published versions: 2.4\n`);
+  const unknownBuild = runCli(["contains", "sci/essentials-2-4:2.4-7-ccccccc", "--repo", repo], { env });
+  assert.is(unknownBuild.code, 2);
+  assert.match(unknownBuild.stderr, /no such build is published under \S+; published builds of 2\.4: 2\.4-5-aaaaaaa, 2\.4-9-bbbbbbb\n$/);
   const bad = runCli(["contains", "sci/Essentials", "--repo", repo], { env });
   assert.is(bad.code, 2);
 });
@@ -289,6 +327,15 @@ test("export faults: unknown image exit 2, registry down exit 1, refused credent
   assert.not.ok(refused.stderr.includes("definitely-wrong"));
   assert.not.ok(existsSync(file));
   assert.equal(readdirSync(dir).filter((f) => f.includes("fail")), []);
+});
+
+test("export -o into directories that do not exist yet: made, as for every output file", () => {
+  const file = join(dir, "missing", "deeper", "e25.tar");
+  const r = runCli(["export", "rel/essentials:2.5", "--repo", repo, "-o", file], { env });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^wrote \S+e25\.tar \(docker-archive\): /);
+  assert.is(JSON.parse(runCli(["inspect", file, "--json"], { env }).stdout).breadcrumbs.compat.value, "essentials:2.5-5-aaaaaaa");
+  rmSync(join(dir, "missing"), { recursive: true });
 });
 
 test("inspect of a truncated or corrupted tar: one line naming the file, exit 2", () => {

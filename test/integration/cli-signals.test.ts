@@ -23,7 +23,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
       ...science("slow", { image: "slow", compat: "base" }, `FROM busybox:stable\nRUN echo ${Date.now()} && sleep 60 && echo ${marker}\n`),
       ...compat("base", [], "ENV X=1\n"),
     });
-    const child = spawn(process.execPath, [MAIN, "--all", "--push", "--progress", "plain"], { cwd: repo.root, env: process.env });
+    using out = tempDir("ib-signal-report-");
+    const child = spawn(process.execPath, [MAIN, "--all", "--push", "--progress", "plain", "--report", out.path], { cwd: repo.root, env: process.env });
     let stderr = "";
     const started = new Promise<void>((resolve) => {
       child.stderr.on("data", (d) => {
@@ -44,6 +45,9 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     assert.ok(Date.now() - t0 < 50_000, `stopped promptly, not after the 60 s sleep (${Date.now() - t0} ms)`);
     assert.equal(await registryTags(`${target}/sci/slow`), []);
     assert.equal(await registryTags(`${target}/rel/slow`), []);
+    // The interrupted run's report says so.
+    const html = readFileSync(join(out.path, "index.html"), "utf8");
+    assert.equal([...html.matchAll(/<tr data-id="([^"]+)" data-status="([^"]+)">/g)].map((m) => `${m[1]} ${m[2]}`), ["sci/slow cancelled", "rel/slow:1.0 cancelled"]);
     // The engine is not left running the build: neither the step's process (BuildKit runs it
     // outside any container) nor a container (the classic builder's).
     const stepLeft = async () => processRunning(marker) || (await engine.docker.listContainers()).some((c) => c.Command.includes(marker));

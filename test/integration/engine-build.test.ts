@@ -151,6 +151,32 @@ test("a failing RUN: dependents skipped, independent chain built, log complete",
   assert.match(out.text(), /\[sci\/bad\] \| .*the-last-words/);
 });
 
+test("a RUN step printing a 20 MB line without a newline: the build completes, the line shown and logged cut, saying how much", async () => {
+  const { registry } = requireEngine();
+  const repo = uniqueRepo(registry);
+  using src = makeRepo({ "science/x/f": "x" }, false);
+  using logDir = tempDir("ib-logs-");
+  const size = 20_000_000;
+  // a marker unique to this run, so the step is never taken from the cache
+  const marker = `big-${repo.split("/").pop()}`;
+  const dockerfile = `FROM busybox:stable\nRUN echo ${marker} && busybox head -c ${size} /dev/zero | busybox tr '\\0' y\n`;
+  const out = capture();
+  const result = await runPlan(makePlan(repo, [build("sci/big", [`${repo}/sci/big:1.0`], dockerfile, { contexts: ["science/x"] })]),
+    runOptions(src.root, out.stream, { logDir: logDir.path }));
+  assert.ok(result.ok, out.text().slice(0, 2000));
+  const text = out.text();
+  // the 20 MB arrive as one line (classic, which goes on with its next message on the same line)
+  // or clipped by BuildKit's own step log limit; either way the line is cut at 64 KiB here
+  const cut = /y{65000,65536} \[… line cut: (\d+) more characters\]\n/.exec(text);
+  assert.ok(cut, text.replace(/y{200,}/g, (y) => `<${y.length} y>`).slice(0, 3000));
+  assert.ok(Number(cut[1]) > 0);
+  if (TEST_BUILDER === "classic") assert.ok(Number(cut[1]) >= size - 65536, cut[1]);
+  assert.ok(text.length < 1_000_000, `${text.length} characters of output`);
+  const log = readFileSync(join(logDir.path, "sci_big.log"), "utf8");
+  assert.match(log, /y{65000,65536} \[… line cut: \d+ more characters\]\n/);
+  assert.ok(log.length < 1_000_000, `${log.length} characters of log`);
+});
+
 test("fail-fast cancels the build in flight and everything not started", async () => {
   const { registry } = requireEngine();
   const repo = uniqueRepo(registry);

@@ -32,7 +32,7 @@ function workspace(origin: string, name: string, parent: string): string {
 
 test("the pipeline's commands split a plan over two agents that share only the registry", async () => {
   const engine = requireEngine();
-  const [cmdDryRun, cmdPlan, cmdGraph, cmdMerge, cmdRun] = jenkinsImageBuilderCommands();
+  const [cmdDryRun, cmdPlan, cmdGraph, cmdPlanReport, cmdMerge, cmdRunReport, cmdRun] = jenkinsImageBuilderCommands();
   // The examples plus a two-wave fixture chain of its own.
   using repo = examplesRepo({
     ...science("wave-a", { image: "wave", version: "1.0" }, "FROM busybox:stable\nRUN echo a > /a\n"),
@@ -58,6 +58,11 @@ test("the pipeline's commands split a plan over two agents that share only the r
   const graph = sh(cmdGraph, controller, env);
   assert.is(graph.code, 0, graph.out);
   assert.match(readFileSync(join(controller, "plan-graph.mmd"), "utf8"), "sci_wave_a --> sci_wave_b");
+  const planReport = sh(cmdPlanReport, controller, env);
+  assert.is(planReport.code, 0, planReport.out);
+  const planHtml = readFileSync(join(controller, "plan-report", "index.html"), "utf8");
+  assert.match(planHtml, '<tr data-id="sci/wave-b" data-status="planned">');
+  assert.ok(existsSync(join(controller, "plan-report", "report.css")));
   const plan = JSON.parse(readFileSync(join(controller, "plan.json"), "utf8"));
   const waves = readFileSync(join(controller, "waves.txt"), "utf8").trim().split("\n").map((l) => l.split(" "));
   assert.equal(waves, plan.waves);
@@ -85,10 +90,20 @@ test("the pipeline's commands split a plan over two agents that share only the r
   for (const agent of agents) {
     for (const f of readdirSync(join(agent, "results"))) cpSync(join(agent, "results", f), join(controller, "results", f));
     assert.ok(existsSync(join(agent, "logs")), "logs kept");
+    cpSync(join(agent, "logs"), join(controller, "logs"), { recursive: true });
   }
   const merge = sh(cmdMerge, controller, env);
   assert.is(merge.code, 0, merge.out);
   const merged = JSON.parse(readFileSync(join(controller, "results.json"), "utf8"));
+  const runReport = sh(cmdRunReport, controller, env);
+  assert.is(runReport.code, 0, runReport.out);
+  const runHtml = readFileSync(join(controller, "report", "index.html"), "utf8");
+  for (const b of plan.builds) {
+    assert.match(runHtml, `<tr data-id="${b.id}" data-status="built">`);
+    const log = `${b.id.replace(/[^A-Za-z0-9._-]/g, "_")}.log`;
+    assert.ok(existsSync(join(controller, "report", "logs", log)), `${log} copied into the report`);
+  }
+  assert.match(runHtml, 'id="timeline"');
   assert.is(merged.commit, plan.commit);
   assert.equal(merged.results.map((r: { id: string }) => r.id).sort(), plan.builds.map((b: { id: string }) => b.id).sort());
   for (const r of merged.results) {

@@ -31,7 +31,9 @@ test("the pipeline's image-builder command lines are the ones the pipeline test 
     "./image-builder -v --dryrun $PLAN_ARGS",
     "./image-builder plan $PLAN_ARGS --out plan.json --waves > waves.txt",
     "./image-builder graph $PLAN_ARGS --format mermaid > plan-graph.mmd",
+    "rm -rf plan-report && ./image-builder report --plan plan.json --out plan-report",
     "./image-builder merge-results results/*.json --out results.json",
+    "./image-builder report --plan plan.json --results results.json --log-dir logs --out report",
     './image-builder run plan.json --only "$REQUEST_ID" --push --progress plain --results "results/$RESULT_NAME.json" --log-dir logs',
   ]);
 });

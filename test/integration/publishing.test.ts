@@ -116,12 +116,19 @@ test("--reconcile rebuilds exactly what an earlier run failed to publish, and sa
   assert.match(dry.stderr, /build sci\/essentials-2-5: not published/);
   assert.match(dry.stderr, /build rel\/essentials:2\.5 \(after sci\/essentials-2-5\): not published .*; built on sci\/essentials-2-5, which is rebuilt/);
   assert.match(dry.stderr, /final plan includes 1 science build and 1 compat build/);
+  // the graph marks what reconcile plans: essentials-2-5 missing, its final image rebuilt, nothing else
+  const graph = runCli(["graph", "--reconcile", "--repo", target], { cwd: repo.root });
+  assert.is(graph.code, 0, graph.stderr);
+  assert.match(graph.stdout, "  class sci_essentials_2_5 changed\n  class rel_essentials_2_5 rebuilt\n");
 
   const fix = runCli(["--reconcile", "--push", "--repo", target, ...PLAIN], { cwd: repo.root, timeoutMs: 300_000 });
   assert.is(fix.code, 0, fix.stderr);
   assert.equal((await registryTags(`${target}/rel/essentials`)).length, 4);
   const done = runCli(["--reconcile", "--dryrun", "-v", "--repo", target], { cwd: repo.root });
   assert.match(done.stderr, /nothing to build: nothing missing from or stale in the registry/);
+  const quiet = runCli(["graph", "--reconcile", "--repo", target], { cwd: repo.root });
+  assert.is(quiet.code, 0, quiet.stderr);
+  assert.not.match(quiet.stdout, /^ {2}class /m);
 
   // A registry that can't be read is an error, not "everything is missing".
   const down = runCli(["--reconcile", "--dryrun", "--repo", "127.0.0.1:9/nothing"], { cwd: repo.root });
@@ -337,6 +344,25 @@ test("a run that finds its build tag published by another run of the commit whil
   assert.match(second.reason!, /another run of this commit published .*sci\/a:1\.0-\d+-[0-9a-f]+ while this one built it/);
   assert.equal(second.tags!.map((t) => [t.pushed, t.registryDigest]), [[false, held[`sci/a:${suffix}`]], [false, undefined]]);
   assert.is(results(join(dir.path, "r2.json")).results.find((x) => x.id === "rel/a:1.0")!.pushed, false);
+});
+
+test("a published build tag refused on a dirty checkout advises committing first, not --overwrite", async () => {
+  const { registry } = requireEngine();
+  const target = uniqueRepo(registry);
+  using repo = makeRepo({
+    ...science("a", { image: "a", version: "1.0", compat: "c" }, "FROM busybox:stable\nRUN echo a > /a\n"),
+    ...compat("c", [], "RUN true\n"),
+  });
+  const first = runCli(["--all", "--push", "--repo", target, ...PLAIN], { cwd: repo.root, timeoutMs: 300_000 });
+  assert.is(first.code, 0, first.stderr);
+  const published = await registryState(target, ["sci/a", "rel/a"]);
+  // an edit not committed yet: built as it is, but tagged as HEAD's build, which the registry has
+  repo.write({ "science/a/Dockerfile": "FROM busybox:stable\nRUN echo edited > /a\n" });
+  const dirty = runCli(["--all", "--push", "--repo", target, ...PLAIN], { cwd: repo.root, timeoutMs: 300_000 });
+  assert.is(dirty.code, 1, dirty.stderr);
+  assert.match(dirty.stderr, /build tags are immutable; science\/a has uncommitted changes: commit them first \(a new commit gets its own build tags\)/);
+  assert.not.match(dirty.stderr, /--overwrite/);
+  assert.equal(await registryState(target, ["sci/a", "rel/a"]), published);
 });
 
 test.run();

@@ -1,11 +1,11 @@
 // Commands that ask the registry (no engine): images, inspect, contains, export.
 import { Command, Option } from "commander";
 import { existsSync, statSync } from "node:fs";
-import { formatBuildTag, readBreadcrumbs, type Breadcrumbs } from "../../core/report/published.js";
+import { formatBuildTag, readBreadcrumbs, unpublishedLayer, type Breadcrumbs } from "../../core/report/published.js";
 import { looksLikeFile, parseLayerQuery, resolveImageArgument } from "./image-arguments.js";
 import { DEFAULT_REPO, parseRepoConfig, resolveRepo } from "../../core/parse/repo-config.js";
 import { InputError } from "../../core/model.js";
-import { checkOutputFile } from "../output-paths.js";
+import { checkOutputFile, writingOutputFile } from "../output-paths.js";
 import { readLayerFiles, readRepoConfigText } from "../../read/repository.js";
 import type { RegistryClient, RegistryImage } from "../../registry/client.js";
 
@@ -159,7 +159,9 @@ export function addRegistryCommands(program: Command): void {
       const client = await newClient();
       const { findRepositories, findAffected } = await import("../../registry/published.js");
       const { repositories, source } = await findRepositories(client, repo, () => checkoutNames(o.root));
-      const { affected, newest } = await findAffected(client, repositories, query);
+      const { affected, newest, known } = await findAffected(client, repositories, query);
+      const unpublished = unpublishedLayer(query, known, repo);
+      if (unpublished) throw new InputError(unpublished);
       const rows = affected.map((a) => ({
         image: `${a.build.repository.kind}/${a.build.repository.name}:${formatBuildTag(a.build.build)}`,
         reference: `${a.build.repository.ref}:${formatBuildTag(a.build.build)}`,
@@ -203,7 +205,7 @@ export function addRegistryCommands(program: Command): void {
       process.once("SIGTERM", stop);
       let bytes: number;
       try {
-        ({ bytes } = await exportImage(client, manifest, o.out, o.format, name, controller.signal));
+        ({ bytes } = await writingOutputFile("--out", o.out, () => exportImage(client, manifest, o.out, o.format, name, controller.signal)));
       } catch (e) {
         if (!controller.signal.aborted) throw e;
         process.stderr.write(`image-builder: interrupted: ${o.out} not written\n`);

@@ -33,6 +33,8 @@ export interface ReuseQuestion {
   registry?: FoundImage;
   pushing: boolean;
   overwrite: boolean;
+  /** This build's layer directories with uncommitted changes (built as they are, tagged as HEAD). */
+  uncommitted?: string[];
 }
 
 export type ReuseDecision =
@@ -54,9 +56,14 @@ export function decideReuse(q: ReuseQuestion): ReuseDecision {
       return { action: "reuse", from: engineHasIt ? "engine" : "registry", push: false };
     }
     if (!q.overwrite) {
+      // On a dirty checkout the registry's image is most likely the commit's own build, and
+      // replacing it with uncommitted work is the one thing not to do: a commit gets new tags.
+      const advice = q.uncommitted?.length
+        ? `; ${q.uncommitted.join(", ")} ${q.uncommitted.length === 1 ? "has" : "have"} uncommitted changes: commit them first (a new commit gets its own build tags)`
+        : " (--overwrite replaces it)";
       return {
         action: "refuse",
-        message: `${q.buildTag} is already in the registry with ${q.registry.mismatch ?? `inputs ${q.registry.inputs ?? "(none recorded)"}`}, but this build's inputs are ${digest ?? "(none recorded)"}: build tags are immutable (--overwrite replaces it)`,
+        message: `${q.buildTag} is already in the registry with ${q.registry.mismatch ?? `inputs ${q.registry.inputs ?? "(none recorded)"}`}, but this build's inputs are ${digest ?? "(none recorded)"}: build tags are immutable${advice}`,
       };
     }
     return { action: "build", why: "--overwrite: replaces the registry's image of other inputs" };

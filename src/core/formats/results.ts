@@ -32,11 +32,20 @@ export const buildResultSchema = z.object({
   pushed: z.boolean().describe("Every tag is in the registry (with --push)"),
   tags: z.array(tagResultSchema).optional().describe("Per tag, in push order (build tag first); with --push only"),
   outputs: buildOutputsSchema.optional(),
+  // When and how it went, for the report's timeline and details (absent in older results files).
+  startedAt: z.string().optional().describe("The build step (reuse check, pull or build) started, ISO 8601"),
+  finishedAt: z.string().optional().describe("The build step ended, ISO 8601"),
+  pushStartedAt: z.string().optional().describe("Its push started (a free slot, parents pushed), ISO 8601"),
+  pushFinishedAt: z.string().optional().describe("Its push ended, ISO 8601"),
+  steps: z.object({ total: z.number().int().nonnegative(), cached: z.number().int().nonnegative() }).optional()
+    .describe("Dockerfile steps the build started, and how many of them came from the build cache"),
+  failedStep: z.string().optional().describe("A failed build: the step it failed at, as its log names it (`[2/4] RUN make`, `2/4 : RUN make`)"),
 });
 
 export const resultsFileSchema = z.object({
   repo: z.string().min(1),
   commit: z.string().min(1),
   buildNumber: z.number().int().nonnegative(),
+  jobs: z.number().int().positive().optional().describe("`--jobs` of the run: builds it ran at once at most (absent in older results files)"),
   results: z.array(buildResultSchema),
 }).describe("What an image-builder run did, per build (--results FILE, merge-results)");

@@ -77,8 +77,13 @@ export function layerDirOf(path: string): string | undefined {
  * the commit's `{n}-{h}` as if committed.
  */
 export function uncommittedWarning(builds: readonly PlannedBuild[], uncommitted: readonly string[], buildSuffix: string): string | undefined {
-  const contexts = [...new Set(builds.flatMap((b) => b.request.contexts))];
-  const dirty = contexts.filter((dir) => uncommitted.some((p) => p === dir || p.startsWith(`${dir}/`))).sort();
+  const dirty = uncommittedLayers(builds, uncommitted);
   if (dirty.length === 0) return undefined;
   return `uncommitted changes are built as they are in the checkout, but tagged ${buildSuffix} as if committed: ${dirty.join(", ")}`;
+}
+
+/** The context directories of `builds` with uncommitted (or untracked) files, sorted. */
+export function uncommittedLayers(builds: readonly PlannedBuild[], uncommitted: readonly string[]): string[] {
+  const contexts = [...new Set(builds.flatMap((b) => b.request.contexts))];
+  return contexts.filter((dir) => uncommitted.some((p) => p === dir || p.startsWith(`${dir}/`))).sort();
 }

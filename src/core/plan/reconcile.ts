@@ -7,7 +7,7 @@ import { decideMovingTag } from "../execute/moving-tag.js";
 import { versionLabel } from "../requests/inputs-digest.js";
 import { groupIntoWaves } from "./waves.js";
 import { movingTag } from "../requests/tags.js";
-import type { Plan, PlannedBuild } from "../model.js";
+import type { ChangeSet, Plan, PlannedBuild } from "../model.js";
 
 /** What the registry holds under a build's moving tag: absent, or an image with its inputs and version labels. */
 export type PublishedImage = { found: false } | { found: true; inputs?: string; mismatch?: string; build?: string };
@@ -27,6 +27,18 @@ export function reconcilePlan(plan: Plan, published: ReadonlyMap<string, Publish
   const used = new Set(builds.flatMap((b) => b.request.contexts));
   const contextListings = plan.contextListings && Object.fromEntries(Object.entries(plan.contextListings).filter(([dir]) => used.has(dir)));
   return { ...plan, builds, waves: groupIntoWaves(builds), contextListings };
+}
+
+/**
+ * What `--reconcile` counts as changed (for `graph`): the science layers whose published image is
+ * missing or from other inputs, not every layer (the plan it starts from has all of them), nor
+ * those rebuilt only because a parent is.
+ */
+export function reconciledChanges(reconciled: Plan, published: ReadonlyMap<string, PublishedImage>, why: string): ChangeSet {
+  const science = reconciled.builds
+    .filter((b) => b.kind === "science" && stale(b, published.get(b.id)) !== undefined)
+    .map((b) => b.source.replace(/^science\//, ""));
+  return { all: false, science, compat: [], why };
 }
 
 function stale(b: PlannedBuild, p: PublishedImage | undefined): string | undefined {

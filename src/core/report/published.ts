@@ -104,7 +104,7 @@ export function readBreadcrumbs(labels: Record<string, string>, history: { creat
     if (m[2] === "version") {
       crumb.value = value;
       crumb.build = parseBuildTag(value);
-    } else if (m[2] === "buildtime") crumb.buildtime = epoch(value);
+    } else if (m[2] === "buildtime") crumb.buildtime = parseBuildtime(value);
     else crumb.inputs = value;
     science.set(m[1], crumb);
   }
@@ -127,15 +127,30 @@ export function readBreadcrumbs(labels: Record<string, string>, history: { creat
       image: colon > 0 ? compatValue.slice(0, colon) : compatValue,
       value: compatValue,
       build: colon > 0 ? parseBuildTag(compatValue.slice(colon + 1)) : undefined,
-      buildtime: epoch(labels[buildtimeLabel("compat", "")]),
+      buildtime: parseBuildtime(labels[buildtimeLabel("compat", "")]),
       inputs: labels[inputsLabel("compat", "")],
     };
   }
   return { science: crumbs, compat, order: allInHistory ? "history" : "buildtime" };
 }
 
-function epoch(value: string | undefined): number | undefined {
-  return value && /^\d+$/.test(value) ? Number(value) : undefined;
+const EPOCH = /^\d+(?:\.\d+)?$/;
+const RFC3339 = /^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/**
+ * A buildtime label as epoch seconds, whoever wrote it: epoch seconds (this tool writes
+ * `1763900000.123`, the original tool Python's `1639077081.9336998`, older plans whole seconds)
+ * or an RFC 3339 time, with or without a fraction, `Z` or an offset. Anything else: undefined.
+ */
+export function parseBuildtime(value: string | undefined): number | undefined {
+  const text = value?.trim() ?? "";
+  if (EPOCH.test(text)) return Number(text);
+  const m = RFC3339.exec(text);
+  if (!m) return undefined;
+  // The fraction apart: Date.parse keeps milliseconds only, and two layers built within one
+  // millisecond must still sort by their labels' full precision.
+  const seconds = Date.parse(`${m[1].replace(/[t ]/, "T")}${m[3].toUpperCase()}`) / 1000;
+  return Number.isNaN(seconds) ? undefined : seconds + (m[2] ? Number(`0.${m[2]}`) : 0);
 }
 
 /** `sci/{target}[:{version}[-{n}-{h}]]` of `contains`. */
@@ -163,6 +178,32 @@ export function matchLayer(crumb: ScienceCrumb | undefined, query: LayerQuery, n
   const newest = newestByVersion.get(has.version);
   if (newest && compareBuilds(newest, has) > 0) return { state: "stale", has, newest };
   return { state: "newest", has };
+}
+
+/**
+ * Why `contains` cannot answer for a layer, version or build nothing published has (a misspelt
+ * target, a version that does not exist): in a security check a typo must not read as "no image
+ * is affected". `known`: every science layer the registry publishes or an image's breadcrumbs
+ * name, with the builds seen of it. undefined: the query names something published.
+ */
+export function unpublishedLayer(query: LayerQuery, known: ReadonlyMap<string, readonly BuildTag[]>, repo: string): string | undefined {
+  const builds = known.get(query.target);
+  if (!builds) {
+    const names = [...known.keys()].sort().map((t) => `sci/${t}`);
+    return `sci/${query.target}: no such science layer is published under ${repo}; ${names.length ? `published: ${names.join(", ")}` : "none is"}`;
+  }
+  const { version, build } = query;
+  if (version === undefined) return undefined;
+  const ofVersion = builds.filter((b) => compareVersions(b.version, version) === 0);
+  if (ofVersion.length === 0) {
+    const versions = [...new Set(builds.map((b) => b.version))].sort(compareVersions);
+    return `sci/${query.target}:${version}: no build of version ${version} is published under ${repo}; published versions: ${versions.join(", ") || "none recorded"}`;
+  }
+  if (build && !ofVersion.some((b) => b.number === build.number && b.hash === build.hash)) {
+    const tags = [...new Set([...ofVersion].sort(compareBuilds).map(formatBuildTag))];
+    return `sci/${query.target}:${formatBuildTag(build)}: no such build is published under ${repo}; published builds of ${version}: ${tags.join(", ")}`;
+  }
+  return undefined;
 }
 
 /** Newest published build per version, from a layer repository's tags. */

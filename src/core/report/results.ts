@@ -7,8 +7,8 @@ import { InputError, type BuildResult, type BuildStatus, type Plan, type Results
 
 export type { ResultsFile };
 
-export function resultsFile(plan: Plan, results: BuildResult[]): ResultsFile {
-  return { repo: plan.repo, commit: plan.commit, buildNumber: plan.buildNumber, results };
+export function resultsFile(plan: Plan, results: BuildResult[], jobs?: number): ResultsFile {
+  return { repo: plan.repo, commit: plan.commit, buildNumber: plan.buildNumber, ...(jobs !== undefined && { jobs }), results };
 }
 
 // When two runs report the same build, the more informative result wins.

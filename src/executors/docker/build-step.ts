@@ -28,7 +28,7 @@ export interface BuildStepContext {
   repo: string;
   builder: RunBuilder;
   builders: BuildersOfPlan;
-  options: Pick<EngineRunOptions, "rootDir" | "noCache" | "pull" | "buildArgs" | "overwrite" | "allowTagRollback" | "secrets" | "registryCache">;
+  options: Pick<EngineRunOptions, "rootDir" | "noCache" | "pull" | "buildArgs" | "overwrite" | "allowTagRollback" | "uncommitted" | "secrets" | "registryCache">;
 }
 
 /** Where a build's output goes. */
@@ -52,7 +52,7 @@ export async function makeImage(
   ctx: BuildStepContext, build: PlannedBuild, pins: Readonly<Record<string, string>>, signal: AbortSignal, out: BuildStepOutput,
 ): Promise<ImageReady> {
   const { docker, options } = ctx;
-  const check = await checkReuse(docker, ctx.registry, build, { overwrite: options.overwrite ?? false, pins, repo: ctx.repo });
+  const check = await checkReuse(docker, ctx.registry, build, { overwrite: options.overwrite ?? false, pins, repo: ctx.repo, uncommitted: options.uncommitted });
   const d = check.decision;
   if (d.action === "refuse") throw new Error(d.message);
   if (d.action === "reuse") {

@@ -3,6 +3,13 @@
 // 1.2s` or `#3 CACHED`), a one-line state for the live view, and the failing step.
 import { StringDecoder } from "node:string_decoder";
 import type { StatusResponse } from "./buildkit-status.js";
+import { cutMarker, LineSplitter } from "./output-lines.js";
+
+/**
+ * Characters of one output line passed on (the run's output cuts it shorter, after redaction):
+ * BuildKit itself clips a step's log at a few MiB, this only bounds what a line can hold.
+ */
+const PASSED_LINE = 4 * 1024 * 1024;
 
 interface VertexState {
   /** `#n`: order of first appearance, as docker numbers them. */
@@ -12,8 +19,8 @@ interface VertexState {
   started?: number;
   completed?: number;
   cached: boolean;
-  /** Output not yet ended by a newline. */
-  partial: string;
+  /** The step's output split into lines (the last one maybe unfinished). */
+  lines: LineSplitter;
   /** Log bytes arrive cut anywhere, a character too: decoded per step, across chunks. */
   decoder: StringDecoder;
   statusesDone: Set<string>;
@@ -52,9 +59,7 @@ export class BuildkitProgress {
     }
     for (const l of status.logs) {
       const s = this.vertex(l.vertex);
-      const lines = (s.partial + s.decoder.write(l.msg)).split(/\r?\n|\r/);
-      s.partial = lines.pop()!;
-      for (const line of lines) this.emit(`#${s.n} ${line}`);
+      s.lines.write(s.decoder.write(l.msg));
     }
     for (const st of status.statuses) {
       // Nameless statuses are the layers of a pull, by digest: too many to be worth a line each.
@@ -76,13 +81,17 @@ export class BuildkitProgress {
     return [...this.errors].reverse().find((e) => failure.includes(e.error))?.step;
   }
 
-  /** For the live view: `4/7 steps, 2 cached: [2/3] RUN make`. */
+  /**
+   * For the live view, one step counter: the running step as BuildKit names it, which counts the
+   * Dockerfile's steps (`[2/3] RUN make (1 cached)`); between steps, the steps done (`4/7 steps`).
+   */
   state(): string {
     const all = [...this.vertexes.values()];
     const done = all.filter((v) => v.completed !== undefined);
     const cached = done.filter((v) => v.cached).length;
     const running = all.filter((v) => v.started !== undefined && v.completed === undefined).pop();
-    return `${done.length}/${all.length} steps${cached ? `, ${cached} cached` : ""}${running ? `: ${running.name}` : ""}`;
+    if (running) return `${running.name}${cached ? ` (${cached} cached)` : ""}`;
+    return `${done.length}/${all.length} steps${cached ? `, ${cached} cached` : ""}`;
   }
 
   /** Output lines still open (a build that ended without completing its vertexes). */
@@ -91,15 +100,15 @@ export class BuildkitProgress {
   }
 
   private flush(s: VertexState): void {
-    if (s.partial === "") return;
-    this.emit(`#${s.n} ${s.partial}`);
-    s.partial = "";
+    s.lines.flush();
   }
 
   private vertex(digest: string, name = ""): VertexState {
     let s = this.vertexes.get(digest);
     if (!s) {
-      s = { n: this.vertexes.size + 1, name, announced: false, cached: false, partial: "", decoder: new StringDecoder("utf8"), statusesDone: new Set() };
+      const n = this.vertexes.size + 1;
+      const lines = new LineSplitter((line, cut) => this.emit(`#${n} ${line}${cut ? cutMarker(cut) : ""}`), PASSED_LINE);
+      s = { n, name, announced: false, cached: false, lines, decoder: new StringDecoder("utf8"), statusesDone: new Set() };
       this.vertexes.set(digest, s);
     }
     return s;

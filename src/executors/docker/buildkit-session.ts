@@ -5,10 +5,16 @@
 // registry that needs them, from the same docker config as everything else; and build secrets
 // (moby.buildkit.secrets.v1.Secrets/GetSecret) for `RUN --mount=type=secret` with `--secret`:
 // they reach the build through this connection only, never the context, an argument or a layer.
+// And the gRPC health service: the engine checks the session's health about once a second and
+// drops the session at the first failed check (engine 20.10's BuildKit, session/grpc.go
+// monitorHealth); without it every session died a second in, and whatever the build asked of it
+// later (a secret, a base's credentials) failed after a 5 s wait with "no active session for …:
+// context deadline exceeded": on a busy machine, where builds get there later, that was most builds.
 //
 // Messages from moby/buildkit session/auth/auth.proto and session/secrets/secrets.proto
 // (https://github.com/moby/buildkit, Apache License 2.0): CredentialsRequest,
-// CredentialsResponse, GetSecretRequest, GetSecretResponse.
+// CredentialsResponse, GetSecretRequest, GetSecretResponse; and from grpc/health/v1/health.proto
+// (https://github.com/grpc/grpc-proto, Apache License 2.0): HealthCheckRequest, HealthCheckResponse.
 import * as grpc from "@grpc/grpc-js";
 import type Dockerode from "dockerode";
 import { randomUUID } from "node:crypto";
@@ -30,6 +36,11 @@ const root = protobuf.Root.fromJSON({
         } } } } } },
       },
     },
+    grpc: { nested: { health: { nested: { v1: { nested: {
+      HealthCheckRequest: { fields: { service: { type: "string", id: 1 } } },
+      // status 1 is SERVING
+      HealthCheckResponse: { fields: { status: { type: "int32", id: 1 } } },
+    } } } } } },
   },
 });
 const CredentialsRequest = root.lookupType("moby.filesync.v1.CredentialsRequest");
@@ -38,8 +49,13 @@ const CredentialsResponse = root.lookupType("moby.filesync.v1.CredentialsRespons
 const GetSecretRequest = root.lookupType("moby.buildkit.secrets.v1.GetSecretRequest");
 const GetSecretResponse = root.lookupType("moby.buildkit.secrets.v1.GetSecretResponse");
 
+const HealthCheckRequest = root.lookupType("grpc.health.v1.HealthCheckRequest");
+const HealthCheckResponse = root.lookupType("grpc.health.v1.HealthCheckResponse");
+
 const CREDENTIALS_METHOD = "/moby.filesync.v1.Auth/Credentials";
 const SECRET_METHOD = "/moby.buildkit.secrets.v1.Secrets/GetSecret";
+const HEALTH_METHOD = "/grpc.health.v1.Health/Check";
+const SERVING = 1;
 
 /** One unary gRPC method whose request and response are the given protobuf messages. */
 const unary = (path: string, request: protobuf.Type, response: protobuf.Type): grpc.MethodDefinition<object, object> => ({
@@ -54,6 +70,7 @@ const unary = (path: string, request: protobuf.Type, response: protobuf.Type): g
 
 const secretsService: grpc.ServiceDefinition = { GetSecret: unary(SECRET_METHOD, GetSecretRequest, GetSecretResponse) };
 const authService: grpc.ServiceDefinition = { Credentials: unary(CREDENTIALS_METHOD, CredentialsRequest, CredentialsResponse) };
+const healthService: grpc.ServiceDefinition = { Check: unary(HEALTH_METHOD, HealthCheckRequest, HealthCheckResponse) };
 
 export interface BuildkitSession {
   id: string;
@@ -72,7 +89,7 @@ export async function openSession(docker: Dockerode, creds: DockerCredentials, s
         "X-Docker-Expose-Session-Name": "image-builder",
         "X-Docker-Expose-Session-Sharedkey": id,
         // One header line per method served.
-        "X-Docker-Expose-Session-Grpc-Method": [CREDENTIALS_METHOD, SECRET_METHOD],
+        "X-Docker-Expose-Session-Grpc-Method": [CREDENTIALS_METHOD, SECRET_METHOD, HEALTH_METHOD],
       },
       statusCodes: { 101: true, 200: true, 500: "server error" },
     } as unknown as Parameters<Dockerode["modem"]["dial"]>[0], (err, s) => (err ? reject(err) : resolve(s as Socket))));
@@ -95,6 +112,9 @@ export async function openSession(docker: Dockerode, creds: DockerCredentials, s
       if (value === undefined) callback({ code: grpc.status.NOT_FOUND, details: `no secret ${call.request.ID}: pass --secret id=${call.request.ID},src=FILE` });
       else callback(null, { data: value });
     },
+  });
+  server.addService(healthService, {
+    Check: (_call: grpc.ServerUnaryCall<object, object>, callback: grpc.sendUnaryData<object>) => callback(null, { status: SERVING }),
   });
   server.createConnectionInjector(grpc.ServerCredentials.createInsecure()).injectConnection(socket);
   return {

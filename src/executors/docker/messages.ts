@@ -31,7 +31,9 @@ export function readMessages(
   signal: AbortSignal,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    let buffered = "";
+    // The unfinished message's pieces: joined once, when its newline comes (re-joining them per
+    // chunk was quadratic in a long message).
+    let pending: string[] = [];
     let settled = false;
     const finish = (err?: Error) => {
       if (settled) return;
@@ -66,13 +68,19 @@ export function readMessages(
     // A multi-byte character may be split across chunks: decode them as one stream.
     const decoder = new StringDecoder("utf8");
     stream.on("data", (chunk: Buffer | string) => {
-      buffered += typeof chunk === "string" ? chunk : decoder.write(chunk);
-      const lines = buffered.split("\n");
-      buffered = lines.pop()!;
-      lines.forEach(emit);
+      const text = typeof chunk === "string" ? chunk : decoder.write(chunk);
+      let start = 0;
+      for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", start)) {
+        pending.push(text.slice(start, nl));
+        const line = pending.join("");
+        pending = [];
+        start = nl + 1;
+        emit(line);
+      }
+      if (start < text.length) pending.push(text.slice(start));
     });
     stream.on("end", () => {
-      emit(buffered + decoder.end());
+      emit(pending.join("") + decoder.end());
       finish();
     });
     stream.on("error", (e: Error) => finish(e));

@@ -5,6 +5,8 @@ import { createWriteStream, type WriteStream } from "node:fs";
 import { makeDirectory } from "../../files.js";
 import { join } from "node:path";
 import type { SummaryRow } from "../../core/execute/outcomes.js";
+import { StepTally } from "../../core/execute/build-steps.js";
+import { LineSplitter, shownLine } from "./output-lines.js";
 
 export interface ProgressOptions {
   out: NodeJS.WritableStream;
@@ -24,9 +26,11 @@ interface Running {
   active: boolean;
   /** What the live view says it is doing: "starting", "step 2/4", "pushing". */
   doing: string;
-  /** Output not yet ended by a newline. */
-  partial: string;
+  /** Output split into lines (the last one maybe unfinished). */
+  lines: LineSplitter;
   tail: string[];
+  /** The Dockerfile steps its log showed, for the results. */
+  steps: StepTally;
   log?: WriteStream;
 }
 
@@ -51,7 +55,7 @@ export class Progress {
 
   /** A build starts: opens its log file and shows it in the live view. */
   begin(id: string, header: string[]): void {
-    const state: Running = { started: Date.now(), active: true, doing: "starting", partial: "", tail: [] };
+    const state: Running = { started: Date.now(), active: true, doing: "starting", tail: [], steps: new StepTally(), lines: new LineSplitter((line, cut) => this.record(id, state, line, true, cut)) };
     if (this.o.logDir) {
       state.log = createWriteStream(join(this.o.logDir, logFileName(id)), { flags: "w" });
       // A log that can't be written must not crash the run; the build output still goes to `out`.
@@ -67,16 +71,14 @@ export class Progress {
   output(id: string, text: string): void {
     const state = this.builds.get(id);
     if (!state) return;
-    const lines = (state.partial + text).split(/\r?\n|\r/);
-    state.partial = lines.pop()!;
-    for (const line of lines) this.record(id, state, line, true);
+    state.lines.write(text);
   }
 
   /** A whole line about a build from the executor itself (push status, retries, results). */
   line(id: string, text: string): void {
     const state = this.builds.get(id);
     if (!state) return this.note(`[${id}] ${text}`);
-    this.flushPartial(id, state);
+    state.lines.flush();
     this.record(id, state, text, true);
   }
 
@@ -84,8 +86,15 @@ export class Progress {
   tail(id: string): string[] {
     const state = this.builds.get(id);
     if (!state) return [];
-    this.flushPartial(id, state);
+    state.lines.flush();
     return [...state.tail];
+  }
+
+  /** The Dockerfile steps a build's output showed so far. */
+  steps(id: string): StepTally | undefined {
+    const state = this.builds.get(id);
+    state?.lines.flush();
+    return state?.steps;
   }
 
   /** What the live view shows a build doing, when its output lines don't say it (BuildKit). */
@@ -110,7 +119,7 @@ export class Progress {
   result(id: string, summary: string, details: string[] = []): void {
     const state = this.builds.get(id);
     if (state) {
-      this.flushPartial(id, state);
+      state.lines.flush();
       state.log?.write(`${this.o.redact(summary)}\n`);
       state.active = false;
     }
@@ -137,25 +146,19 @@ export class Progress {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.clearLive();
-    for (const [id, state] of this.builds) this.flushPartial(id, state);
+    for (const state of this.builds.values()) state.lines.flush();
     await Promise.all(this.logs.map((log) => new Promise<void>((done) => log.end(done))));
   }
 
-  private record(id: string, state: Running, line: string, show: boolean): void {
-    const clean = this.o.redact(line);
+  private record(id: string, state: Running, line: string, show: boolean, cut = 0): void {
+    const clean = shownLine(this.o.redact(line), cut);
     state.log?.write(`${clean}\n`);
     state.tail.push(clean);
     if (state.tail.length > TAIL_LINES) state.tail.shift();
+    state.steps.observe(clean);
     const step = /^Step (\d+\/\d+) : /.exec(clean);
     if (step) state.doing = `step ${step[1]}`;
     if (show && !this.o.live) this.o.out.write(`[${id}] ${clean}\n`);
-  }
-
-  private flushPartial(id: string, state: Running): void {
-    if (state.partial === "") return;
-    const rest = state.partial;
-    state.partial = "";
-    this.record(id, state, rest, true);
   }
 
   private redraw(): void {

@@ -64,6 +64,7 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
     report.notPushed(id, stopped);
     return "not pushed";
   }
+  report.pushStarts(id);
   report.progress.phase(id, "pushing");
   let pushedNow = 0;
   try {

@@ -18,7 +18,7 @@ export interface ReuseCheck {
 
 /** `pins`: reference -> image id of the images this run took for its parents; `repo`: the plan's registry location. */
 export async function checkReuse(
-  docker: Dockerode, registry: RegistryClient | undefined, build: PlannedBuild, o: { overwrite: boolean; pins: Readonly<Record<string, string>>; repo: string },
+  docker: Dockerode, registry: RegistryClient | undefined, build: PlannedBuild, o: { overwrite: boolean; pins: Readonly<Record<string, string>>; repo: string; uncommitted?: string[] },
 ): Promise<ReuseCheck> {
   const tag = buildTag(build.request);
   const label = inputsLabel(build.kind, build.target);
@@ -42,6 +42,7 @@ export async function checkReuse(
     registry: published ? found(published.config.labels, published.configDigest) : undefined,
     pushing: registry !== undefined,
     overwrite: o.overwrite,
+    uncommitted: build.request.contexts.filter((dir) => o.uncommitted?.includes(dir)),
   });
   return { decision, engineImage: engine?.image, registryDigest: published?.digest };
 }

@@ -28,6 +28,8 @@ export interface EngineRunOptions {
   overwrite?: boolean;
   /** `--allow-tag-rollback`: let --push move a moving tag `{version}` back to an older build (it only moves forward otherwise). */
   allowTagRollback?: boolean;
+  /** Layer directories (`science/x`) with uncommitted changes: a refused build tag advises committing. */
+  uncommitted?: string[];
   /** `--secret`: id -> value, for BuildKit's `RUN --mount=type=secret`; kept out of output and logs. */
   secrets?: ReadonlyMap<string, Buffer>;
   /** `--builder`; default auto: BuildKit where the engine has it. */

@@ -15,6 +15,8 @@ export class RunReport {
   /** Hides credentials and --secret values. */
   readonly hide: (text: string) => string;
   private readonly outcomes = new Map<string, BuildOutcome>();
+  /** When each build step started, for the results' times. */
+  private readonly startedAt = new Map<string, string>();
 
   constructor(o: Pick<EngineRunOptions, "out" | "progress" | "logDir" | "secrets">, creds: DockerCredentials) {
     const live = o.progress === "auto" && Boolean((o.out as { isTTY?: boolean }).isTTY);
@@ -31,6 +33,7 @@ export class RunReport {
   }
 
   started(build: PlannedBuild): void {
+    this.startedAt.set(build.id, new Date().toISOString());
     this.progress.begin(build.id, [`build ${build.id} (${build.kind}, from ${build.source})`, `tags: ${build.request.tags.join(" ")}`,
       `contexts: ${build.request.contexts.join(" ")}`]);
   }
@@ -41,6 +44,7 @@ export class RunReport {
     this.outcomes.set(id, {
       id, status: reusedFrom ? "reused" : "built", durationMs, pushed: false,
       outputs: { "docker-image-hash": image.imageId, "docker-image-repo-tag": [...tags], "docker-image-timestamp": image.created },
+      ...this.stepTimes(id),
     });
     this.progress.result(id, reusedFrom
       ? `reused ${image.imageId} (${reusedFrom} has the same inputs)`
@@ -48,14 +52,15 @@ export class RunReport {
   }
 
   cancelled(id: string, reason: string | undefined, durationMs: number): void {
-    this.outcomes.set(id, { id, status: "cancelled", reason, durationMs, pushed: false });
+    this.outcomes.set(id, { id, status: "cancelled", reason, durationMs, pushed: false, ...this.stepTimes(id) });
     this.progress.result(id, `cancelled after ${formatDuration(durationMs)}: ${reason}`);
   }
 
   failed(id: string, err: unknown, durationMs: number): void {
     const reason = this.hide(errorMessage(err));
     const logTail = this.progress.tail(id);
-    this.outcomes.set(id, { id, status: "failed", reason, durationMs, logTail, pushed: false });
+    const failedStep = this.progress.steps(id)?.failedStep();
+    this.outcomes.set(id, { id, status: "failed", reason, durationMs, logTail, pushed: false, ...this.stepTimes(id), ...(failedStep && { failedStep }) });
     this.progress.result(id, `FAILED after ${formatDuration(durationMs)}: ${reason}`, logTail);
   }
 
@@ -64,18 +69,26 @@ export class RunReport {
     this.outcome(id).tags = tags;
   }
 
+  /** The push got its slot and starts. */
+  pushStarts(id: string): void {
+    this.outcome(id).pushStartedAt = new Date().toISOString();
+  }
+
   notPushed(id: string, reason: string): void {
+    this.pushEnds(id);
     this.outcome(id).reason = reason;
     this.progress.result(id, reason);
   }
 
   pushed(id: string, count: number): void {
+    this.pushEnds(id);
     const outcome = this.outcome(id);
     outcome.pushed = true;
     this.progress.result(id, `pushed ${count} tag(s)${outcome.reason ? ` (${outcome.reason})` : ""}`);
   }
 
   pushFailed(id: string, err: unknown): void {
+    this.pushEnds(id);
     const outcome = this.outcome(id);
     outcome.reason = this.hide(errorMessage(err));
     outcome.logTail = this.progress.tail(id);
@@ -116,6 +129,18 @@ export class RunReport {
 
   close(): Promise<void> {
     return this.progress.close();
+  }
+
+  /** A build step's start and end (now), and the Dockerfile steps its log showed. */
+  private stepTimes(id: string): Pick<BuildOutcome, "startedAt" | "finishedAt" | "steps"> {
+    const steps = this.progress.steps(id)?.counts();
+    return { startedAt: this.startedAt.get(id), finishedAt: new Date().toISOString(), ...(steps?.total && { steps }) };
+  }
+
+  /** A push that started has ended. */
+  private pushEnds(id: string): void {
+    const outcome = this.outcome(id);
+    if (outcome.pushStartedAt) outcome.pushFinishedAt = new Date().toISOString();
   }
 
   private outcome(id: string): BuildOutcome {

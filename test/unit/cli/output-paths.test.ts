@@ -4,7 +4,7 @@ import * as assert from "uvu/assert";
 import { tempDir } from "../../helpers/temp.js";
 import { chmodSync, existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { checkOutputDir, checkOutputFile } from "../../../src/cli/output-paths.js";
+import { checkOutputDir, checkOutputFile, writingOutputFile } from "../../../src/cli/output-paths.js";
 import { InputError } from "../../../src/core/model.js";
 
 function refusal(check: () => void): string {
@@ -44,6 +44,28 @@ test("writable paths pass and nothing is left behind; files and directories in t
     chmodSync(dir.path, 0o700);
   }
   assert.ok(existsSync(join(dir.path, "file")));
+});
+
+test("an output file is written once its directories are made; a write that fails on the path names it", async () => {
+  using dir = tempDir("ib-out-");
+  const file = join(dir.path, "a", "b", "x.tar");
+  assert.is(await writingOutputFile("--out", file, async () => (writeFileSync(file, "x"), 1)), 1);
+  assert.ok(existsSync(file));
+  try {
+    await writingOutputFile("--out", file, () => Promise.reject(Object.assign(new Error("EACCES: permission denied, open '/x/.tmp'"), { code: "EACCES" })));
+    assert.unreachable();
+  } catch (e) {
+    assert.instance(e, InputError);
+    assert.is((e as Error).message, `--out ${file}: cannot write (EACCES)`);
+  }
+  // anything else (the registry's errors) is not about the path
+  const other = new Error("registry down");
+  try {
+    await writingOutputFile("--out", file, () => Promise.reject(other));
+    assert.unreachable();
+  } catch (e) {
+    assert.is(e, other);
+  }
 });
 
 test.run();

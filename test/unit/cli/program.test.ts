@@ -2,7 +2,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { CommanderError } from "commander";
-import { buildProgram } from "../../../src/cli/program.js";
+import { buildProgram, usageErrorLine } from "../../../src/cli/program.js";
 import { InputError } from "../../../src/core/model.js";
 
 /** The error a command line is refused with, before anything is read or planned. */
@@ -22,8 +22,23 @@ test("an unknown command names the real ones", async () => {
     for (const args of [[name, "--root", "/nonexistent"], ["help", name]]) {
       const e = await refusal(args);
       assert.instance(e, InputError);
-      assert.is(e.message, `unknown command "${name}": the commands are plan, run, graph, merge-results, images, inspect, contains, export, sbom, diff and help; without one, image-builder plans and builds`);
+      assert.is(e.message, `unknown command "${name}": the commands are plan, run, graph, merge-results, report, images, inspect, contains, export, sbom, diff and help; without one, image-builder plans and builds`);
     }
+  }
+});
+
+test("usage errors are one line, commander's suggestion included", () => {
+  assert.is(usageErrorLine("error: unknown option '--reconcil'\n(Did you mean --reconcile?)\n"), "image-builder: error: unknown option '--reconcil'; did you mean --reconcile? (see --help)\n");
+  assert.is(usageErrorLine("error: unknown option '--bogus'\n"), "image-builder: error: unknown option '--bogus' (see --help)\n");
+  assert.is(usageErrorLine("error: one\n  two"), "image-builder: error: one two (see --help)\n");
+});
+
+test("--help of --network names the fallback to none on an engine without a bridge", () => {
+  const program = buildProgram();
+  for (const command of [program, program.commands.find((c) => c.name() === "run")!]) {
+    const network = command.options.find((o) => o.long === "--network")!;
+    assert.match(network.description, "the engine's, or none on an engine without a default bridge");
+    assert.match(command.helpInformation(), /--network <mode>/);
   }
 });
 

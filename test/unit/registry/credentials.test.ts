@@ -1,6 +1,8 @@
+import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { DockerCredentials, normalizeRegistry, registryOf } from "../../../src/registry/credentials.js";
@@ -118,8 +120,21 @@ test("a failing or missing helper is an error naming it, without its secrets", a
   } catch (e) {
     assert.match((e as Error).message, /docker-credential-absent .*not found on PATH/);
   }
-  // nothing is left waiting: a missing helper used to keep the CLI alive for the 30 s helper timeout
-  assert.equal(process.getActiveResourcesInfo().filter((r) => r === "Timeout"), []);
+});
+
+test("nothing is left waiting after a failing or missing helper (it kept the CLI alive for the 30 s helper timeout)", () => {
+  const env = helperEnv("broken", 'echo "keychain locked"; exit 2');
+  const dir = configDir({ credHelpers: { "a.example.org": "broken", "b.example.org": "absent" } });
+  // In a process of its own: this one's timers are other tests' too (simple-git leaves 50 ms
+  // timers behind each git command), which made the count flaky on a busy machine.
+  const module = fileURLToPath(new URL("../../../src/registry/credentials.js", import.meta.url));
+  const script = `
+    const { DockerCredentials } = await import(${JSON.stringify(module)});
+    const creds = await DockerCredentials.load(${JSON.stringify(dir)});
+    for (const image of ["a.example.org/x", "b.example.org/x"]) await creds.forImage(image).catch(() => undefined);
+    console.log(JSON.stringify(process.getActiveResourcesInfo().filter((r) => r === "Timeout")));`;
+  const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { env, encoding: "utf8", timeout: 20_000 });
+  assert.is(child.stdout.trim(), "[]", child.stderr);
 });
 
 test("a multi-line credential is redacted line by line", async () => {

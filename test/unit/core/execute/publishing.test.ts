@@ -25,6 +25,10 @@ test("an image of the same inputs under the build tag is reused; one of other in
   const refused = decideReuse({ ...base, pushing: true, registry: { inputs: E }, engine: { inputs: D } });
   assert.is(refused.action, "refuse");
   assert.match((refused as { message: string }).message, `r/sci/x:1.0-7-abc is already in the registry with inputs ${E}, but this build's inputs are ${D}`);
+  assert.match((refused as { message: string }).message, /: build tags are immutable \(--overwrite replaces it\)$/);
+  // built from uncommitted changes: commit first (the registry's is likely the commit's own build)
+  const dirty = decideReuse({ ...base, pushing: true, registry: { inputs: E }, uncommitted: ["science/x"] });
+  assert.match((dirty as { message: string }).message, /: build tags are immutable; science\/x has uncommitted changes: commit them first \(a new commit gets its own build tags\)$/);
   assert.equal(decideReuse({ ...base, pushing: true, overwrite: true, registry: { inputs: E } }).action, "build");
   // a plan made before inputs digests never reuses, and never matches an unlabelled image
   assert.equal(decideReuse({ ...base, inputsDigest: undefined, engine: {} }).action, "build");

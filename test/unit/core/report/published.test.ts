@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { imageVersions, matchLayer, newestBuilds, parseBuildTag, publishedRepositories, readBreadcrumbs } from "../../../../src/core/report/published.js";
+import { imageVersions, matchLayer, newestBuilds, parseBuildTag, parseBuildtime, publishedRepositories, readBreadcrumbs, unpublishedLayer } from "../../../../src/core/report/published.js";
 
 test("build tags: {version}-{n}-{h}; newest by version then number, numerically", () => {
   assert.equal(parseBuildTag("2.4-7-3f2a9c1"), { version: "2.4", number: 7, hash: "3f2a9c1" });
@@ -31,6 +31,28 @@ test("breadcrumbs: build order from the image history, buildtime when the histor
   assert.equal(readBreadcrumbs({}, []), { science: [], compat: undefined, order: "history" });
 });
 
+test("buildtime labels in every shape the builders write: epoch seconds with or without a fraction, RFC 3339 with Z or an offset", () => {
+  assert.is(parseBuildtime("1763900000"), 1763900000);
+  assert.is(parseBuildtime("1763900000.123"), 1763900000.123);
+  assert.is(parseBuildtime("1639077081.9336998"), 1639077081.9336998);
+  assert.is(parseBuildtime("2025-11-23T12:13:20Z"), 1763900000);
+  assert.is(parseBuildtime("2025-11-23T12:13:20.5Z"), 1763900000.5);
+  assert.is(parseBuildtime("2025-11-23T14:13:20+02:00"), 1763900000);
+  assert.is(parseBuildtime("2025-11-23t12:13:20.000000250z"), 1763900000.00000025);
+  for (const bad of [undefined, "", "yesterday", "-5", "1e9", "2025-11-23", "2025-11-23T12:13:20", "2025-13-45T99:99:99Z"]) assert.is(parseBuildtime(bad), undefined, String(bad));
+});
+
+test("breadcrumbs without history (BuildKit makes no LABEL step) follow the buildtimes, milliseconds and all", () => {
+  // built in this order: zeta (the base), then alpha on it, then mid; names sort the other way
+  const crumbs = readBreadcrumbs({
+    "org.sciserver.science.alpha.version": "1.0-7-aaaaaaa", "org.sciserver.science.alpha.buildtime": "1763900000.750",
+    "org.sciserver.science.zeta.version": "1.0-7-aaaaaaa", "org.sciserver.science.zeta.buildtime": "1763900000.250",
+    "org.sciserver.science.mid.version": "1.0-7-aaaaaaa", "org.sciserver.science.mid.buildtime": "2025-11-23T12:13:20.9+00:00",
+  });
+  assert.is(crumbs.order, "buildtime");
+  assert.equal(crumbs.science.map((c) => [c.target, c.buildtime]), [["zeta", 1763900000.25], ["alpha", 1763900000.75], ["mid", 1763900000.9]]);
+});
+
 test("contains: a layer matches at its version or build, stale when a newer build of its version is published", () => {
   const newest = newestBuilds(["2.4", "2.4-5-aaaaaaa", "2.4-9-bbbbbbb", "2.5-9-bbbbbbb"]);
   const crumb = (value: string) => readBreadcrumbs({ "org.sciserver.science.e.version": value }).science[0];
@@ -42,6 +64,23 @@ test("contains: a layer matches at its version or build, stale when a newer buil
   assert.is(matchLayer(undefined, { target: "e" }, newest), undefined);
   // a label the tool did not write: shown, not judged
   assert.equal(matchLayer(crumb("custom"), { target: "e" }, newest), { state: "unknown", has: "custom" });
+});
+
+test("contains: a layer, version or build nothing published has is named as such, with what is published", () => {
+  const b = (tag: string) => parseBuildTag(tag)!;
+  const known = new Map([["essentials-2-4", [b("2.4-5-aaaaaaa"), b("2.4-9-bbbbbbb")]], ["astro", [b("1.0-9-bbbbbbb")]], ["custom", []]]);
+  assert.is(unpublishedLayer({ target: "essentials-2-4" }, known, "r/x"), undefined);
+  assert.is(unpublishedLayer({ target: "essentials-2-4", version: "2.4" }, known, "r/x"), undefined);
+  assert.is(unpublishedLayer({ target: "essentials-2-4", version: "2.4", build: b("2.4-5-aaaaaaa") }, known, "r/x"), undefined);
+  assert.is(unpublishedLayer({ target: "essentiels-2-4" }, known, "r/x"),
+    "sci/essentiels-2-4: no such science layer is published under r/x; published: sci/astro, sci/custom, sci/essentials-2-4");
+  assert.is(unpublishedLayer({ target: "essentials-2-4", version: "3.0" }, known, "r/x"),
+    "sci/essentials-2-4:3.0: no build of version 3.0 is published under r/x; published versions: 2.4");
+  assert.is(unpublishedLayer({ target: "essentials-2-4", version: "2.4", build: b("2.4-7-ccccccc") }, known, "r/x"),
+    "sci/essentials-2-4:2.4-7-ccccccc: no such build is published under r/x; published builds of 2.4: 2.4-5-aaaaaaa, 2.4-9-bbbbbbb");
+  assert.is(unpublishedLayer({ target: "custom", version: "1.0" }, known, "r/x"),
+    "sci/custom:1.0: no build of version 1.0 is published under r/x; published versions: none recorded");
+  assert.is(unpublishedLayer({ target: "x" }, new Map(), "r/x"), "sci/x: no such science layer is published under r/x; none is");
 });
 
 test("catalog: the sci/ and rel/ repositories under the repo's path only", () => {

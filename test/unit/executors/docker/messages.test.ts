@@ -14,6 +14,22 @@ test("messages split across chunks are reassembled; non-JSON lines become text",
   assert.equal(got, [{ stream: "Step 1/2 : FROM x\n" }, { aux: { ID: "sha256:1" } }, { stream: "<html>bad gateway</html>\n" }]);
 });
 
+test("a message of megabytes in many chunks is read in linear time", async () => {
+  const s = new PassThrough();
+  const got: EngineMessage[] = [];
+  const done = readMessages(s, (m) => got.push(m), new AbortController().signal);
+  const chunk = "x".repeat(16 * 1024);
+  const started = process.hrtime.bigint();
+  s.write('{"stream":"');
+  for (let i = 0; i < 1024; i++) s.write(chunk);
+  s.end('"}\n{"stream":"next"}\n');
+  await done;
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  assert.equal(got.map((m) => m.stream!.length), [1024 * chunk.length, 4]);
+  // Re-splitting the growing message per chunk took seconds; linear, it is milliseconds.
+  assert.ok(ms < 2000, `${ms} ms`);
+});
+
 test("error messages: errorDetail wins over error", () => {
   assert.is(messageError({ errorDetail: { message: "detailed " }, error: "short" }), "detailed");
   assert.is(messageError({ error: "short" }), "short");

@@ -1,0 +1,205 @@
+// The HTML report of a plan (a pull request's view) or of a run (with its results): a pure
+// function from plain data to the report folder's files, {path: contents}. The shell reads the
+// plan, the results and the log tails, and writes the files (cli/commands/report.ts).
+//
+// It must read correctly where users open it: archived on Jenkins, served with
+// `sandbox; default-src 'none'; img-src 'self'; style-src 'self';`, so no script at all, no
+// inline style (one stylesheet file), SVG styled by attributes; offline, so nothing from the
+// network. Every status is a word as well as a colour, and the drawings' facts are in the tables too.
+import type { BuildResult, Plan, PlannedBuild } from "../../model.js";
+import type { ResultsFile } from "../results.js";
+import { buildTag } from "../../requests/tags.js";
+import { renderGraphSvg } from "./graph.js";
+import { compatLayersOf, REPORT_STATUSES, reportStatus, timeline, touchedByChange, type ReportStatus, type Timeline } from "./report-model.js";
+import { CHANGED_STROKE, patternDefs, STATUS_LOOK } from "./status-style.js";
+import { STYLESHEET, STYLESHEET_FILE } from "./stylesheet.js";
+import { anchorOf, attrs, esc, formatMs } from "./svg.js";
+import { renderTimelineSvg } from "./timeline-svg.js";
+
+export interface ReportInput {
+  plan: Plan;
+  /** The run's results; without them, the plan's report. */
+  results?: ResultsFile;
+  /** Build id -> the last lines of its log (redacted, as every log is), for failures. */
+  logTails?: Readonly<Record<string, string[]>>;
+  /** Build id -> its full log, a path relative to the report folder. */
+  logLinks?: Readonly<Record<string, string>>;
+  /** When the report was made, ISO 8601 (passed in: the function is pure). */
+  generatedAt: string;
+}
+
+/** The report folder's files: path (relative, `/`-separated) -> contents. */
+export type ReportFiles = Record<string, string>;
+
+export function renderReport(input: ReportInput): ReportFiles {
+  return { "index.html": renderPage(input), [STYLESHEET_FILE]: STYLESHEET };
+}
+
+function renderPage({ plan, results, logTails = {}, logLinks = {}, generatedAt }: ReportInput): string {
+  const byId = new Map(results?.results.map((r) => [r.id, r]));
+  const run = timeline(plan, results);
+  const short = plan.commit.slice(0, 12);
+  const title = `${results ? "Run" : "Plan"} of build ${plan.buildNumber} (${short})`;
+  const statuses = plan.builds.map((b) => reportStatus(byId.get(b.id)));
+  const body = [
+    `<header><h1>${esc(title)}</h1>`,
+    `<p class="meta">Repository <code>${esc(plan.repo)}</code>, commit <code>${esc(plan.commit)}</code>, build number ${esc(plan.buildNumber)}. ${results ? "The run's results." : "A plan: nothing has been built yet."} Made ${esc(generatedAt)}.</p>`,
+    counts(statuses, plan.builds.filter(touchedByChange).length, run),
+    `<nav aria-label="Sections"><ul><li><a href="#graph">Graph</a></li>${run ? `<li><a href="#timeline">Timeline</a></li>` : ""}<li><a href="#builds">Builds</a></li><li><a href="#details">Details</a></li></ul></nav></header>`,
+    `<main>`,
+    graphSection(plan, results),
+    run ? timelineSection(run) : results ? `<section id="timeline"><h2>Timeline</h2><p>The results file records no times (written by an older image-builder).</p></section>` : "",
+    buildsTable(plan, byId, run),
+    `<section id="details"><h2>Details</h2>${plan.builds.map((b) => buildDetails(b, byId, logTails[b.id], logLinks[b.id])).join("\n")}</section>`,
+    `</main>`,
+  ];
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(`image-builder: ${title}`)}</title>
+<link rel="stylesheet" href="${STYLESHEET_FILE}">
+</head>
+<body>
+${body.join("\n")}
+</body>
+</html>
+`;
+}
+
+const statusClass = (s: ReportStatus) => `status status-${s.replace(/ /g, "-")}`;
+const badge = (s: ReportStatus) => `<span class="${statusClass(s)}">${esc(STATUS_LOOK[s].label)}</span>`;
+const changedBadge = `<span class="changed">changed</span>`;
+
+function counts(statuses: ReportStatus[], changed: number, run: Timeline | undefined): string {
+  const items = REPORT_STATUSES.map((s) => [s, statuses.filter((x) => x === s).length] as const).filter(([, n]) => n > 0)
+    .map(([s, n]) => `<li>${esc(n)} ${badge(s)}</li>`);
+  if (changed) items.push(`<li>${esc(changed)} ${changedBadge} by the change</li>`);
+  if (run) items.push(`<li>wall time ${esc(formatMs(run.totalMs))}</li>`);
+  return `<ul class="counts" aria-label="Summary"><li>${esc(statuses.length)} builds:</li>${items.join("")}</ul>`;
+}
+
+function graphSection(plan: Plan, results: ResultsFile | undefined): string {
+  if (plan.builds.length === 0) return `<section id="graph"><h2>Graph</h2><p>Nothing to build: the plan is empty.</p></section>`;
+  return `<section id="graph"><h2>Graph</h2>
+<p>Science layers (square corners) and compat builds, the final images (rounded); an arrow points from a parent to what is built on it. A node links to its details.</p>
+${legend(plan, results)}
+<div class="drawing">${renderGraphSvg(plan, results)}</div>
+${compatLayersList(plan)}</section>`;
+}
+
+/** The compat layers the plan's compat builds are made of: which changed, and how many final images use each. */
+function compatLayersList(plan: Plan): string {
+  const layers = new Map<string, { changed: boolean; users: number }>();
+  for (const b of plan.builds) {
+    for (const { dir, changed } of compatLayersOf(b)) {
+      const layer = layers.get(dir) ?? { changed: false, users: 0 };
+      layers.set(dir, { changed: layer.changed || changed, users: layer.users + 1 });
+    }
+  }
+  if (layers.size === 0) return "";
+  const items = [...layers].sort(([a], [b]) => a.localeCompare(b))
+    .map(([dir, l]) => `<li><code>compat/${esc(dir)}</code>${l.changed ? ` ${changedBadge}` : ""}: in ${esc(l.users)} compat build${l.users === 1 ? "" : "s"}</li>`);
+  return `<p>Compat layers of the compat builds:</p><ul class="compat-layers">${items.join("")}</ul>`;
+}
+
+/** The statuses of this report, then "changed": each a swatch with the word, wrapping like text in a narrow window. */
+function legend(plan: Plan, results: ResultsFile | undefined): string {
+  const shown: ReportStatus[] = results ? REPORT_STATUSES.filter((s) => s !== "planned") : ["planned"];
+  const items = [...shown.map((s) => ({ look: STATUS_LOOK[s], label: STATUS_LOOK[s].label, changed: false })),
+    ...(plan.builds.some(touchedByChange) || plan.builds.some((b) => compatLayersOf(b).some((c) => c.changed))
+      ? [{ look: STATUS_LOOK.planned, label: "changed (outline)", changed: true }] : [])];
+  const swatches = items.map((item, i) => {
+    const box = { x: 2, y: 2, width: 26, height: 16 };
+    const rect = `<rect${attrs({ ...box, fill: item.look.fill, stroke: item.changed ? CHANGED_STROKE : item.look.stroke, "stroke-width": item.changed ? 3 : 1.2, "stroke-dasharray": item.look.dash })}/>`;
+    // Pattern ids are per document: one prefix per swatch.
+    const pattern = item.look.pattern ? `${patternDefs(`l${i}`)}<rect${attrs({ ...box, fill: `url(#l${i}-${item.look.pattern})`, stroke: "none" })}/>` : "";
+    return `<li><svg xmlns="http://www.w3.org/2000/svg" width="30" height="20" viewBox="0 0 30 20" aria-hidden="true">${rect}${pattern}</svg> ${esc(item.label)}</li>`;
+  });
+  return `<ul class="legend" aria-label="Legend">${swatches.join("")}</ul>`;
+}
+
+function timelineSection(run: Timeline): string {
+  const path = run.criticalPath.map((id) => `<a href="#${anchorOf(id)}">${esc(id)}</a>`).join(" → ");
+  return `<section id="timeline"><h2>Timeline</h2>
+<p>From ${esc(run.startedAt)}, ${esc(formatMs(run.totalMs))} in all. Per build: a grey line while it waited for a slot, its build step (coloured by status), a dotted line while its push waited, its push (dark). <strong>Critical path</strong> (outlined, marked »): the builds, each waiting on the one before, that ended last.</p>
+<p class="critical-path">Critical path: ${path}</p>
+<div class="drawing">${renderTimelineSvg(run)}</div></section>`;
+}
+
+function buildsTable(plan: Plan, byId: Map<string, BuildResult>, run: Timeline | undefined): string {
+  const slots = new Map(run?.bars.map((b) => [b.id, b.slot + 1]));
+  const rows = plan.builds.map((b) => {
+    const r = byId.get(b.id);
+    const status = reportStatus(r);
+    const cells = [
+      `<a href="#${anchorOf(b.id)}"><code>${esc(b.id)}</code></a>`,
+      esc(b.kind),
+      `${badge(status)}${touchedByChange(b) ? ` ${changedBadge}` : ""}`,
+      r ? esc(formatMs(r.durationMs)) : "",
+      r?.steps ? esc(stepsText(r.steps)) : "",
+      slots.has(b.id) ? esc(slots.get(b.id)!) : "",
+      r?.reason ? esc(r.reason) : "",
+    ];
+    return `<tr data-id="${esc(b.id)}" data-status="${esc(status)}">${cells.map((c) => `<td>${c}</td>`).join("")}</tr>`;
+  });
+  return `<section id="builds"><h2>Builds</h2><div class="table-wrap"><table>
+<thead><tr><th scope="col">build</th><th scope="col">kind</th><th scope="col">status</th><th scope="col">duration</th><th scope="col">steps</th><th scope="col">slot</th><th scope="col">note</th></tr></thead>
+<tbody>
+${rows.join("\n")}
+</tbody></table></div></section>`;
+}
+
+const stepsText = (s: { total: number; cached: number }) => `${s.total - s.cached} run, ${s.cached} cached`;
+
+function buildDetails(b: PlannedBuild, byId: Map<string, BuildResult>, logTail: string[] | undefined, logLink: string | undefined): string {
+  const r = byId.get(b.id);
+  const status = reportStatus(r);
+  const rows: [string, string][] = [];
+  rows.push(["kind", `${esc(b.kind)}, from <code>${esc(b.source)}</code>`]);
+  rows.push(["why", list(b.reasons.map(esc))]);
+  if (b.dependsOn.length) rows.push(["built on", list(b.dependsOn.map((p) => `<a href="#${anchorOf(p)}"><code>${esc(p)}</code></a>`))]);
+  const compat = compatLayersOf(b);
+  if (compat.length) rows.push(["compat layers", list(compat.map((c) => `<code>compat/${esc(c.dir)}</code>${c.changed ? ` ${changedBadge}` : ""}`))]);
+  if (r?.reason) rows.push([status === "failed" ? "failure" : "note", `<span${r.status === "failed" ? ' class="failure"' : ""}>${esc(r.reason)}</span>`]);
+  if (r?.failedStep) rows.push(["failed step", `<code class="failure">${esc(r.failedStep)}</code>`]);
+  if (r) rows.push(["duration", esc(`${formatMs(r.durationMs)}${r.startedAt ? `, ${r.startedAt} to ${r.finishedAt ?? "?"}` : ""}`)]);
+  if (r?.pushStartedAt && r.pushFinishedAt) rows.push(["push", esc(`${formatMs(Date.parse(r.pushFinishedAt) - Date.parse(r.pushStartedAt))}, ${r.pushStartedAt} to ${r.pushFinishedAt}`)]);
+  if (r?.steps) rows.push(["steps", esc(`${r.steps.total} steps: ${stepsText(r.steps)}`)]);
+  rows.push(["tags", tagsTable(b, r)]);
+  if (r?.outputs?.["docker-image-hash"]) rows.push(["image id", `<code>${esc(r.outputs["docker-image-hash"])}</code>`]);
+  if (b.request.inputsDigest) rows.push(["inputs digest", `<code>${esc(b.request.inputsDigest)}</code>`]);
+  const parents = Object.entries(b.request.inputs?.parents ?? {});
+  if (parents.length) rows.push(["parents pinned", list(parents.map(([ref, digest]) => parentText(ref, digest, byId)))]);
+  if (b.finalImages?.length) rows.push(["final images", list(b.finalImages.map((f) => `<code>${esc(f)}</code>`))]);
+  if (logLink) rows.push(["log", `<a href="${esc(logLink)}">${esc(logLink)}</a> (the whole log)`]);
+  const tail = logTail?.length && (status === "failed" || r?.reason)
+    ? `<p>Last lines of its log:</p><pre class="log">${esc(logTail.join("\n"))}</pre>` : "";
+  return `<section class="build${status === "failed" ? " failed" : ""}" id="${anchorOf(b.id)}" data-id="${esc(b.id)}">
+<h3><code>${esc(b.id)}</code> ${badge(status)}${touchedByChange(b) ? ` ${changedBadge}` : ""}</h3>
+<dl>${rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${v}</dd>`).join("")}</dl>${tail}</section>`;
+}
+
+const list = (items: string[]) => `<ul>${items.map((i) => `<li>${i}</li>`).join("")}</ul>`;
+
+/** Each tag with what the registry holds under it after the run (with --push), or as planned. */
+function tagsTable(b: PlannedBuild, r: BuildResult | undefined): string {
+  const pushedTags = new Map(r?.tags?.map((t) => [t.tag, t]));
+  const digests = r?.outputs?.["docker-image-digests"] ?? {};
+  const rows = b.request.tags.map((tag) => {
+    const t = pushedTags.get(tag);
+    const digest = t?.digest ?? digests[tag];
+    const state = !r?.tags ? (tag === buildTag(b.request) ? "build tag" : "moving tag") : t?.pushed ? "pushed" : "not pushed";
+    return `<tr><td><code>${esc(tag)}</code></td><td>${esc(state)}</td><td>${digest ? `<code>${esc(digest)}</code>` : ""}</td></tr>`;
+  });
+  return `<table><thead><tr><th scope="col">tag</th><th scope="col">${r?.tags ? "pushed" : "tag"}</th><th scope="col">registry digest</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}
+
+/** `sci/base:1.0` (inputs sha256:…), and the image it was built on when its parent is in this run. */
+function parentText(ref: string, inputsDigest: string, byId: Map<string, BuildResult>): string {
+  const id = ref.replace(/:[^:/]*$/, "");
+  const image = byId.get(id)?.outputs?.["docker-image-hash"];
+  const link = byId.has(id) ? `<a href="#${anchorOf(id)}"><code>${esc(ref)}</code></a>` : `<code>${esc(ref)}</code>`;
+  return `${link}: inputs <code>${esc(inputsDigest)}</code>${image ? `, image <code>${esc(image)}</code>` : ""}`;
+}

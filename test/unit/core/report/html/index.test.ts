@@ -1,0 +1,117 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { renderReport } from "../../../../../src/core/report/html/index.js";
+import { planBuilds } from "../../../../../src/core/plan/plan-builds.js";
+import { readLayers, type RawLayerFiles } from "../../../../../src/core/parse/layer-config.js";
+import type { BuildResult, Plan } from "../../../../../src/core/model.js";
+import { resultsFile } from "../../../../../src/core/report/results.js";
+import { GIT, makePlan, sci } from "../../../../helpers/small-plan.js";
+import { generatedPlan, generatedResults } from "../../../../helpers/generated-plan.js";
+
+const GENERATED = "2026-01-01T00:00:00.000Z";
+const at = (ms: number) => new Date(Date.UTC(2026, 0, 1) + ms).toISOString();
+
+/** What Jenkins' CSP (`default-src 'none'; style-src 'self'`) would block: any script, inline style, or outside resource. */
+function cspProblems(html: string): string[] {
+  const problems: string[] = [];
+  if (/<script\b/i.test(html)) problems.push("a <script>");
+  if (/<style\b/i.test(html)) problems.push("a <style> element");
+  // Text is escaped, so every `<` starts a tag: the attributes are what is inside tags.
+  for (const [tag] of html.matchAll(/<[a-zA-Z][^>]*>/g)) {
+    if (/\sstyle\s*=/i.test(tag)) problems.push(`a style attribute: ${tag}`);
+    if (/\son[a-z]+\s*=/i.test(tag)) problems.push(`an event handler attribute: ${tag}`);
+    for (const m of tag.matchAll(/\s(?:href|src)="([^"]*)"/g)) {
+      if (/^(?:[a-z]+:|\/\/)/i.test(m[1])) problems.push(`an outside resource ${m[1]}`);
+    }
+  }
+  return problems;
+}
+
+/** The rows of the builds table: id -> the status word shown. */
+function tableStatuses(html: string): Record<string, string> {
+  return Object.fromEntries([...html.matchAll(/<tr data-id="([^"]+)" data-status="[^"]*">.*?<span class="status[^"]*">([^<]+)<\/span>/g)].map((m) => [m[1].replace(/&#39;|&quot;|&amp;/g, (e) => ({ "&#39;": "'", "&quot;": '"', "&amp;": "&" })[e]!), m[2]]));
+}
+
+test("a plan's report: index.html and its stylesheet, every build `planned`, what the change touched, nothing Jenkins' CSP blocks", () => {
+  const plan = makePlan({ science: ["a"] });
+  const files = renderReport({ plan, generatedAt: GENERATED });
+  assert.equal(Object.keys(files).sort(), ["index.html", "report.css"]);
+  const html = files["index.html"];
+  assert.match(html, '<link rel="stylesheet" href="report.css">');
+  assert.equal(cspProblems(html), []);
+  assert.equal(tableStatuses(html), { "sci/a": "planned", "sci/b": "planned", "rel/a:1.0": "planned", "rel/b:1.0": "planned" });
+  // sci/a changed; the others are rebuilt for it
+  assert.match(html, /<tr data-id="sci\/a"[^\n]*class="changed"/);
+  assert.not.match(html, /<tr data-id="sci\/b"[^\n]*class="changed"/);
+  // the graph: one node per build; the compat layer the compat builds use listed below it
+  const start = html.indexOf('<div class="drawing">');
+  const svg = html.slice(start, html.indexOf("</svg>", start));
+  for (const label of ["sci/a", "sci/b", "rel/a:1.0", "rel/b:1.0"]) assert.match(svg, `>${label}</text>`);
+  assert.match(html, '<ul class="compat-layers"><li><code>compat/base</code>: in 2 compat builds</li></ul>');
+  assert.not.match(html, 'id="timeline"');
+});
+
+function runResults(plan: Plan): BuildResult[] {
+  // sci/a built and pushed, sci/b failed, rel/a built but its push failed, rel/b skipped.
+  return [
+    { id: "sci/a", status: "built", durationMs: 3000, pushed: true, startedAt: at(0), finishedAt: at(3000), pushStartedAt: at(3000), pushFinishedAt: at(3500),
+      steps: { total: 4, cached: 3 }, tags: plan.builds[0].request.tags.map((tag) => ({ tag, pushed: true, digest: "sha256:d1d1" })),
+      outputs: { "docker-image-hash": "sha256:a1a1", "docker-image-repo-tag": plan.builds[0].request.tags, "docker-image-timestamp": at(3000) } },
+    { id: "sci/b", status: "failed", durationMs: 1000, pushed: false, startedAt: at(3000), finishedAt: at(4000),
+      reason: "[2/2] RUN make <all>: exit code: 2", failedStep: "[2/2] RUN make <all>", steps: { total: 2, cached: 1 } },
+    { id: "rel/a:1.0", status: "built", durationMs: 2000, pushed: false, startedAt: at(3000), finishedAt: at(5000), reason: "push failed: 503",
+      tags: [{ tag: "x", pushed: false }] },
+    { id: "rel/b:1.0", status: "skipped", durationMs: 0, pushed: false, reason: "parent sci/b failed" },
+  ];
+}
+
+test("a run's report: each build's status as a word, the failure's step and log tail escaped, a link to its log, the timeline", () => {
+  const plan = makePlan({ science: ["a"] });
+  const results = resultsFile(plan, runResults(plan));
+  const html = renderReport({
+    plan, results, generatedAt: GENERATED,
+    logTails: { "sci/b": ["#5 [2/2] RUN make <all>", "#5 make: *** <all> Error 2 & more"] },
+    logLinks: { "sci/b": "logs/sci_b.log" },
+  })["index.html"];
+  assert.equal(cspProblems(html), []);
+  assert.equal(tableStatuses(html), { "sci/a": "built", "sci/b": "FAILED", "rel/a:1.0": "NOT PUSHED", "rel/b:1.0": "skipped" });
+  assert.match(html, '<code class="failure">[2/2] RUN make &lt;all&gt;</code>');
+  assert.match(html, '<pre class="log">#5 [2/2] RUN make &lt;all&gt;\n#5 make: *** &lt;all&gt; Error 2 &amp; more</pre>');
+  assert.match(html, '<a href="logs/sci_b.log">');
+  assert.match(html, "1 run, 3 cached");
+  assert.match(html, "sha256:d1d1");
+  assert.match(html, 'id="timeline"');
+  assert.match(html, /Critical path: .*sci\/a.*→.*rel\/a:1.0/);
+  // the timeline draws a bar per build that ran, none for the skipped one
+  const timelineSvg = html.slice(html.indexOf('<section id="timeline">'), html.indexOf('<section id="builds">'));
+  for (const id of ["sci/a", "sci/b", "rel/a:1.0"]) assert.match(timelineSvg, `<title>${id}: `);
+  assert.not.match(timelineSvg, "<title>rel/b:1.0: ");
+});
+
+test("names are text: a compat directory with quotes and brackets can't break out of the HTML or the SVG", () => {
+  const raw: RawLayerFiles[] = [
+    sci("a", { image: "a", compat: `x"><b onclick='1'>&amp;[#]` }, "FROM busybox:stable\n"),
+    { kind: "compat", dir: `x"><b onclick='1'>&amp;[#]`, config: "{}", dockerfile: "RUN true\n" },
+  ];
+  const plan = planBuilds(readLayers(raw), { repo: "r.example/x", git: GIT, buildTime: 1, buildArgs: {}, changes: { all: true, science: [], compat: [], why: "--all" } });
+  const html = renderReport({ plan, generatedAt: GENERATED })["index.html"];
+  assert.equal(cspProblems(html), []);
+  assert.match(html, "compat/x&quot;&gt;&lt;b onclick=&#39;1&#39;&gt;&amp;amp;[#]");
+});
+
+test("a 300-layer plan's report, and its run's, each render in under 2 s", () => {
+  const plan = generatedPlan(300);
+  assert.is(plan.builds.filter((b) => b.kind === "science").length, 300);
+  let t0 = performance.now();
+  const planHtml = renderReport({ plan, generatedAt: GENERATED })["index.html"];
+  const planMs = performance.now() - t0;
+  const results = generatedResults(plan);
+  t0 = performance.now();
+  const runHtml = renderReport({ plan, results: resultsFile(plan, results), generatedAt: GENERATED })["index.html"];
+  const runMs = performance.now() - t0;
+  assert.ok(planMs < 2000, `the plan's report took ${planMs.toFixed(0)} ms`);
+  assert.ok(runMs < 2000, `the run's report took ${runMs.toFixed(0)} ms`);
+  for (const b of plan.builds) assert.ok(planHtml.includes(`<tr data-id="${b.id}"`) && runHtml.includes(`<tr data-id="${b.id}"`), b.id);
+});
+
+test.run();
