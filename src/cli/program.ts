@@ -15,6 +15,7 @@ import { openGit, readGitInfo } from "../read/git.js";
 import { planRepository, type PlanFlags } from "./plan-repository.js";
 import { checkOutputDir, checkOutputFile, writeOutputFile } from "./output-paths.js";
 import { addRegistryCommands } from "./commands/registry.js";
+import { addSbomCommands } from "./commands/sbom.js";
 import { addReportCommand } from "./commands/report.js";
 import { describePlan } from "../executors/dry-run.js";
 import type { EngineRunOptions } from "../executors/docker/run-options.js";
@@ -390,6 +391,7 @@ export function buildProgram(): Command {
     });
   addReportCommand(program, readInput);
   addRegistryCommands(program);
+  addSbomCommands(program);
   program.command("help")
     .description("display help for command")
     .argument("[command]", "the command to describe")

@@ -2,7 +2,8 @@
 import type Dockerode from "dockerode";
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
-import { Writable } from "node:stream";
+import { Readable, Writable } from "node:stream";
+import { gunzipSync } from "node:zlib";
 import { readTar, type TarEntry } from "./tar.js";
 import type { Plan, PlannedBuild } from "../../src/core/model.js";
 import { connectEngine, executePlan, type EngineRunOptions, type RunOutcome } from "../../src/executors/docker/index.js";
@@ -194,6 +195,22 @@ export async function registryImage(ref: string, auth?: [string, string]) {
   if (!blob.ok) throw new Error(`GET config blob of ${ref}: HTTP ${blob.status}`);
   const config = (await blob.json()) as { config: { Labels?: Record<string, string>; Env?: string[] } };
   return { digest, configDigest: manifest.config.digest, labels: config.config.Labels ?? {}, env: config.config.Env ?? [] };
+}
+
+/** The entry names of each layer of `repo:tag` as the registry has it, base first (whiteouts included). */
+export async function registryLayerEntries(ref: string): Promise<string[][]> {
+  const colon = ref.lastIndexOf(":");
+  const { registry, name } = splitRepo(ref.slice(0, colon));
+  const res = await registryGet(registry, `${name}/manifests/${ref.slice(colon + 1)}`, undefined, MANIFEST_TYPES);
+  if (!res.ok) throw new Error(`GET manifest of ${ref}: HTTP ${res.status}`);
+  const manifest = (await res.json()) as { layers: { digest: string }[] };
+  const layers: string[][] = [];
+  for (const layer of manifest.layers) {
+    const blob = await registryGet(registry, `${name}/blobs/${layer.digest}`);
+    if (!blob.ok) throw new Error(`GET layer ${layer.digest} of ${ref}: HTTP ${blob.status}`);
+    layers.push([...(await readTar(Readable.from(gunzipSync(Buffer.from(await blob.arrayBuffer()))))).keys()]);
+  }
+  return layers;
 }
 
 function splitRepo(repo: string): { registry: string; name: string } {

@@ -12,24 +12,24 @@ import type { RegistryClient, RegistryImage } from "../../registry/client.js";
 /** As for an interrupted run: 128 + SIGINT. */
 const EXIT_INTERRUPTED = 130;
 
-interface RegistryOptions {
+export interface RegistryOptions {
   repo?: string;
   root: string;
   json: boolean;
 }
 
-function repoOf(o: RegistryOptions): string {
+export function repoOf(o: RegistryOptions): string {
   return resolveRepo(o.repo, parseRepoConfig(readRepoConfigText(o.root))).repo;
 }
 
-async function newClient(): Promise<RegistryClient> {
+export async function newClient(): Promise<RegistryClient> {
   const { DockerCredentials } = await import("../../registry/credentials.js");
   const { RegistryClient } = await import("../../registry/client.js");
   return new RegistryClient(await DockerCredentials.load());
 }
 
 /** Names this checkout's layers would publish (`sci/x`, `rel/y`), for registries without a catalog. */
-async function checkoutNames(root: string): Promise<string[]> {
+export async function checkoutNames(root: string): Promise<string[]> {
   const { parseScienceLayer } = await import("../../core/parse/layer-config.js");
   const names = new Set<string>();
   for (const raw of await readLayerFiles(root)) {
@@ -41,7 +41,7 @@ async function checkoutNames(root: string): Promise<string[]> {
   return [...names].sort();
 }
 
-const registryCommand = (cmd: Command) =>
+export const registryCommand = (cmd: Command) =>
   cmd
     .option("--repo <location>", `registry location (default: "repo" in image-builder.json, else ${DEFAULT_REPO})`)
     .option("--root <dir>", "repository root, for image-builder.json", ".")
@@ -144,9 +144,16 @@ export function addRegistryCommands(program: Command): void {
     });
 
   registryCommand(program.command("contains"))
-    .description("published images (the newest build of each image version) whose breadcrumbs hold a science layer, and whether they have its newest build")
-    .argument("<layer>", "sci/TARGET, sci/TARGET:VERSION or sci/TARGET:VERSION-N-HASH")
-    .action(async (arg: string, o: RegistryOptions) => {
+    .description("published images (the newest build of each image version) whose breadcrumbs hold a science layer, and whether they have its newest build; with --package, those holding a package")
+    .argument("[layer]", "sci/TARGET, sci/TARGET:VERSION or sci/TARGET:VERSION-N-HASH")
+    .option("--package <spec>", "a package instead of a layer: NAME, NAME<VERSION (==, !=, <, <=, >, >=), TYPE/NAME… (read from every image's layers)")
+    .action(async (arg: string | undefined, o: RegistryOptions & { package?: string }) => {
+      if (o.package !== undefined || arg === undefined) {
+        if (arg !== undefined) throw new InputError(`contains: either a layer (${arg}) or --package, not both`);
+        if (o.package === undefined) throw new InputError("contains: a layer (sci/TARGET…) or --package NAME… is required");
+        const { containsPackage } = await import("./sbom.js");
+        return containsPackage(o.package, o);
+      }
       const query = parseLayerQuery(arg);
       const repo = repoOf(o);
       const client = await newClient();

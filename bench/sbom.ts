@@ -1,0 +1,115 @@
+// Reading packages from image layers (`sbom`, `contains --package`): time, throughput and memory.
+//
+//   source STATE_DIR/env.sh && node dist/bench/sbom.js [--dirs /usr/lib/python3,/usr/share] [--images 8] [--runs 3]
+//
+// Makes one layer from real directories of this machine (tar + gzip: a realistic mix of files,
+// with the Python distributions' METADATA of the system's Python), publishes it through the
+// Registry API as the base layer of `images` images (each with a small layer of its own on top, as
+// a family's images share their base) under a fresh path of $IB_REGISTRY, then reads one image's
+// packages (`sbom`), and all images' (`contains --package`, IMAGES_AT_ONCE at a time, the shared
+// base read once).
+import { execFileSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { parseArgs } from "node:util";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { DockerCredentials } from "../src/registry/credentials.js";
+import { RegistryClient } from "../src/registry/client.js";
+import { readPackageFiles } from "../src/registry/image-files.js";
+import { findPackageHolders, IMAGES_AT_ONCE } from "../src/registry/package-search.js";
+import { findRepositories } from "../src/registry/published.js";
+import { scanPackages } from "../src/core/sbom/packages.js";
+import { parsePackageQuery } from "../src/core/sbom/package-query.js";
+import { parseImageReference } from "../src/core/parse/image-reference.js";
+import { stats, table } from "./report.js";
+
+const { values: v } = parseArgs({ options: { dirs: { type: "string" }, images: { type: "string" }, runs: { type: "string" } } });
+const DIRS = (v.dirs ?? "/usr/lib/python3,/usr/share").split(",");
+const IMAGES = Number(v.images ?? 8);
+const RUNS = Number(v.runs ?? 3);
+const registry = process.env.IB_REGISTRY;
+if (!registry) throw new Error("IB_REGISTRY not set: source STATE_DIR/env.sh of a test engine");
+const repo = `${registry}/bench-${randomBytes(3).toString("hex")}`;
+const path = repo.slice(registry.length + 1);
+const digestOf = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
+
+async function uploadBlob(name: string, body: Buffer): Promise<string> {
+  const digest = digestOf(body);
+  const start = await fetch(`http://${registry}/v2/${name}/blobs/uploads/`, { method: "POST" });
+  const location = new URL(start.headers.get("location")!, `http://${registry}`);
+  location.searchParams.set("digest", digest);
+  const res = await fetch(location, { method: "PUT", body: new Uint8Array(body), headers: { "content-type": "application/octet-stream" } });
+  if (res.status !== 201) throw new Error(`PUT blob: HTTP ${res.status}`);
+  return digest;
+}
+
+/** A gzipped tar of one small file, its own to each image. */
+function ownLayer(i: number): { gz: Buffer; diffId: string } {
+  const body = Buffer.from(`Metadata-Version: 2.1\nName: own${i}\nVersion: 1.0\n`);
+  const name = Buffer.alloc(512);
+  name.write(`usr/lib/python3/dist-packages/own${i}-1.0.dist-info/METADATA`);
+  name.write("0000644\0", 100);
+  name.write("0000000\0", 108);
+  name.write("0000000\0", 116);
+  name.write(`${body.length.toString(8).padStart(11, "0")}\0`, 124);
+  name.write("00000000000\0", 136);
+  name.write("        ", 148);
+  name.write("0", 156);
+  name.write("ustar\u000000", 257);
+  let sum = 0;
+  for (const b of name) sum += b;
+  name.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148);
+  const tarBytes = Buffer.concat([name, body, Buffer.alloc(512 - (body.length % 512)), Buffer.alloc(1024)]);
+  return { gz: gzipSync(tarBytes), diffId: digestOf(tarBytes) };
+}
+
+async function publish(name: string, layers: { gz: Buffer; diffId: string }[]): Promise<void> {
+  const descriptors = [];
+  for (const l of layers) descriptors.push({ mediaType: "application/vnd.docker.image.rootfs.diff.tar.gzip", digest: await uploadBlob(name, l.gz), size: l.gz.length });
+  const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", created: new Date().toISOString(), config: {}, rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) } }));
+  const configDigest = await uploadBlob(name, config);
+  const manifest = JSON.stringify({
+    schemaVersion: 2, mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+    config: { mediaType: "application/vnd.docker.container.image.v1+json", digest: configDigest, size: config.length },
+    layers: descriptors,
+  });
+  for (const tag of ["1.0-1-aaaaaaa", "1.0"]) {
+    const res = await fetch(`http://${registry}/v2/${name}/manifests/${tag}`, { method: "PUT", body: manifest, headers: { "content-type": "application/vnd.docker.distribution.manifest.v2+json" } });
+    if (res.status !== 201) throw new Error(`PUT manifest: HTTP ${res.status}`);
+  }
+}
+
+const mb = (bytes: number) => bytes / 1e6;
+
+async function main(): Promise<void> {
+  const layer = execFileSync("tar", ["-czf", "-", "-C", "/", ...DIRS.map((d) => d.replace(/^\//, ""))], { maxBuffer: 4e9, stdio: ["ignore", "pipe", "ignore"] });
+  const tarBytes = gunzipSync(layer).length;
+  const diffId = digestOf(gunzipSync(layer));
+  for (let i = 0; i < IMAGES; i++) await publish(`${path}/rel/img${i}`, [{ gz: layer, diffId }, ownLayer(i)]);
+  process.stdout.write(`layer of ${DIRS.join(" ")}: ${mb(layer.length).toFixed(0)} MB gzipped, ${mb(tarBytes).toFixed(0)} MB tar; ${IMAGES} images under ${repo}\n`);
+  const client = new RegistryClient(await DockerCredentials.load());
+  const rows: (string | number)[][] = [];
+  const one: number[] = [];
+  let packages = 0;
+  for (let r = 0; r < RUNS; r++) {
+    const start = performance.now();
+    const { files } = await readPackageFiles(client, { ref: parseImageReference(`${repo}/rel/img0:1.0`), layers: [{ digest: digestOf(layer), mediaType: "application/vnd.docker.image.rootfs.diff.tar.gzip" }] });
+    packages = scanPackages(files).packages.length;
+    one.push(performance.now() - start);
+  }
+  const t1 = stats(one);
+  rows.push(["sbom (1 image)", `${t1.median.toFixed(0)} ms`, `${(mb(layer.length) / (t1.median / 1000)).toFixed(0)} MB/s gzipped, ${(mb(tarBytes) / (t1.median / 1000)).toFixed(0)} MB/s tar`, packages]);
+  const all: number[] = [];
+  let found = 0;
+  for (let r = 0; r < RUNS; r++) {
+    const start = performance.now();
+    const { repositories } = await findRepositories(client, repo, async () => []);
+    found = (await findPackageHolders(client, repositories, parsePackageQuery("pip"))).imagesRead;
+    all.push(performance.now() - start);
+  }
+  const tn = stats(all);
+  rows.push([`contains --package (${found} images sharing the base, ${IMAGES_AT_ONCE} at once)`, `${tn.median.toFixed(0)} ms`, `${(tn.median / found).toFixed(0)} ms per image`, "-"]);
+  process.stdout.write(`${table(["what", "median", "rate", "packages"], "llll", rows).join("\n")}\n`);
+  process.stdout.write(`peak memory (max RSS): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB (the layer itself is held by this benchmark: ${mb(layer.length).toFixed(0)} MB)\n`);
+}
+
+await main();

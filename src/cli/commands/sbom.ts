@@ -1,0 +1,108 @@
+// Commands that read the packages of published images from their layers (no engine, nothing run):
+// sbom, diff.
+import type { Command } from "commander";
+import { InputError } from "../../core/model.js";
+import type { FoundPackage } from "../../core/sbom/packages.js";
+import type { ImageConfigJson, RegistryClient } from "../../registry/client.js";
+import { resolveImageArgument } from "./image-arguments.js";
+import { checkoutNames, newClient, registryCommand, repoOf, table, type RegistryOptions } from "./registry.js";
+
+type SbomOptions = RegistryOptions & { platform?: string };
+
+interface ImagePackages {
+  reference: string;
+  manifestDigest: string;
+  created?: string;
+  platform?: string;
+  packages: FoundPackage[];
+}
+
+/** The packages of the image `arg` names, read from its layers; warnings (files not read) on stderr. */
+async function imagePackages(client: RegistryClient, arg: string, o: SbomOptions): Promise<ImagePackages> {
+  const ref = resolveImageArgument(arg, /^(sci|rel)\//.test(arg) ? repoOf(o) : undefined);
+  const manifest = await client.getManifest(ref, { platform: o.platform });
+  if (!manifest) throw new InputError(`${ref}: no such image in the registry`);
+  const { parseJson, platformString } = await import("../../registry/client.js");
+  const config = parseJson(await client.getBlob(manifest.ref, manifest.config.digest), `config ${manifest.config.digest} of ${ref}`) as ImageConfigJson;
+  const { readPackageFiles } = await import("../../registry/image-files.js");
+  const { scanPackages } = await import("../../core/sbom/packages.js");
+  const { files, warnings } = await readPackageFiles(client, manifest);
+  const scan = scanPackages(files);
+  for (const w of [...warnings, ...scan.warnings]) process.stderr.write(`image-builder: warning: ${ref}: ${w}\n`);
+  return { reference: ref, manifestDigest: manifest.manifestDigest, created: config.created, platform: manifest.platform ?? platformString(config), packages: scan.packages };
+}
+
+const versions = (v: string[]) => (v.length ? v.join(", ") : "-");
+
+export function addSbomCommands(program: Command): void {
+  registryCommand(program.command("sbom"))
+    .description("the packages in a published image (dpkg, apk, conda, Python, R), read from its layers without running it; --json: an SPDX 2.3 document")
+    .argument("<image>", "rel/NAME:TAG, sci/NAME:TAG or a full reference")
+    .option("--platform <os/arch>", "the platform to read from a multi-platform image")
+    .action(async (arg: string, o: SbomOptions, cmd: Command) => {
+      const image = await imagePackages(await newClient(), arg, o);
+      if (o.json) {
+        const { spdxDocument } = await import("../../core/sbom/spdx.js");
+        const doc = spdxDocument({ name: image.reference, manifestDigest: image.manifestDigest, created: image.created, platform: image.platform }, image.packages, `image-builder-${cmd.parent?.version() ?? "unknown"}`);
+        process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+        return;
+      }
+      if (image.packages.length === 0) {
+        process.stdout.write(`no packages found in ${image.reference}\n`);
+        return;
+      }
+      process.stdout.write(table(["TYPE", "NAME", "VERSION"], image.packages.map((p) => [p.type, p.name, p.version])));
+    });
+
+  registryCommand(program.command("diff"))
+    .description("packages added, removed and changed from one published image to another (what changed between two builds)")
+    .argument("<image-a>", "rel/NAME:TAG, sci/NAME:TAG or a full reference")
+    .argument("<image-b>", "rel/NAME:TAG, sci/NAME:TAG or a full reference")
+    .option("--platform <os/arch>", "the platform to read from multi-platform images")
+    .action(async (argA: string, argB: string, o: SbomOptions) => {
+      const client = await newClient();
+      const [a, b] = await Promise.all([imagePackages(client, argA, o), imagePackages(client, argB, o)]);
+      const { diffPackages } = await import("../../core/sbom/diff.js");
+      const changes = diffPackages(a.packages, b.packages);
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify({ from: { image: a.reference, digest: a.manifestDigest }, to: { image: b.reference, digest: b.manifestDigest }, changes }, null, 2)}\n`);
+        return;
+      }
+      if (changes.length === 0) {
+        process.stdout.write(`no package changed from ${a.reference} to ${b.reference}\n`);
+        return;
+      }
+      process.stdout.write(table(["CHANGE", "TYPE", "NAME", argA, argB], changes.map((c) => [c.change, c.type, c.name, versions(c.from), versions(c.to)])));
+    });
+}
+
+/** `contains --package SPEC`: the published images holding a matching package, read from their layers. */
+export async function containsPackage(spec: string, o: RegistryOptions): Promise<void> {
+  const { parsePackageQuery } = await import("../../core/sbom/package-query.js");
+  const query = parsePackageQuery(spec);
+  const repo = repoOf(o);
+  const client = await newClient();
+  const { findRepositories } = await import("../../registry/published.js");
+  const { findPackageHolders } = await import("../../registry/package-search.js");
+  const { formatBuildTag } = await import("../../core/report/published.js");
+  const { repositories, source } = await findRepositories(client, repo, () => checkoutNames(o.root));
+  const { holders } = await findPackageHolders(client, repositories, query);
+  for (const h of holders) for (const w of h.warnings) process.stderr.write(`image-builder: warning: ${h.build.image.reference}: ${w}\n`);
+  const rows = holders.map((h) => ({
+    image: `${h.build.repository.kind}/${h.build.repository.name}:${formatBuildTag(h.build.build)}`,
+    reference: `${h.build.repository.ref}:${formatBuildTag(h.build.build)}`,
+    digest: h.build.image.digest,
+    platform: h.build.image.platform ?? null,
+    packages: h.packages.map(({ type, name, version, purl, locations }) => ({ type, name, version, purl, locations })),
+  }));
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify({ repo, source, package: query.text, images: rows }, null, 2)}\n`);
+    return;
+  }
+  if (rows.length === 0) {
+    process.stdout.write(`no published image contains a package ${query.text}\n`);
+    return;
+  }
+  process.stdout.write(table(["IMAGE", "PLATFORM", "TYPE", "NAME", "VERSION"],
+    rows.flatMap((r) => r.packages.map((p) => [r.image, r.platform ?? "-", p.type, p.name, p.version]))));
+}

@@ -1,0 +1,125 @@
+// The provenance of one pushed image (issue 19): an in-toto Statement v1 with a SLSA provenance v1
+// predicate, made from the build request and what the run found out (the manifest digest, the
+// registry digests of the images it built on, the builder, the times). Nothing secret goes in:
+// build arguments that hold a secret are left out, credentials in the repository URL are dropped,
+// and every text of the statement is masked for the run's secrets as output is.
+import { createHash } from "node:crypto";
+import { PackageURL } from "packageurl-js";
+import { IMAGE_BUILDER_URL, IN_TOTO_STATEMENT_TYPE, SLSA_PROVENANCE_TYPE, type ProvenanceStatement, type ResourceDescriptor } from "../formats/provenance.js";
+import type { PlannedBuild } from "../model.js";
+import { parseImageReference, sciReference } from "../parse/image-reference.js";
+import { maskedTexts, redactor } from "../report/redaction.js";
+
+/** The build type: how the external parameters below are to be read. */
+export const BUILD_TYPE = `${IMAGE_BUILDER_URL}/build-types/layer/v1`;
+
+/** What the run knows of one pushed image besides its request. */
+export interface ProvenanceRun {
+  /** The image as pushed: `host/path` and its build tag, and the registry's manifest digest. */
+  image: { repository: string; tag: string; manifestDigest: string };
+  /** `os/arch[/variant]`, when the build named a platform. */
+  platform?: string;
+  git: { commit: string; /** The repository's URL (a remote's), when it has one. */ repository?: string };
+  /**
+   * Every image the build was based on (each FROM, `COPY --from`, `RUN --mount=from=`), as the
+   * Dockerfile built names it -> the registry digest of the image used (pinned parents and bases).
+   */
+  bases: Record<string, string>;
+  builder: { kind: "classic" | "buildkit"; engineVersion: string; toolVersion: string };
+  /** ISO 8601 times of the build's start and end. */
+  startedOn: string;
+  finishedOn: string;
+  /** The run's secrets (`--secret` values, registry credentials): none appears in the statement. */
+  secrets?: Iterable<string>;
+}
+
+const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");
+/** `sha256:abc…` -> `{ sha256: "abc…" }` (in-toto digest sets name the algorithm as a key). */
+function digestSet(digest: string): Record<string, string> {
+  const colon = digest.indexOf(":");
+  return colon > 0 ? { [digest.slice(0, colon)]: digest.slice(colon + 1) } : { sha256: digest };
+}
+
+/** `pkg:docker/host/path/name@tag?platform=…`: an image as in-toto subjects and BuildKit's provenance name it. */
+export function dockerPurl(reference: string, platform?: string): string {
+  const r = parseImageReference(reference);
+  const path = `${r.registry}/${r.repository}`;
+  const slash = path.lastIndexOf("/");
+  return new PackageURL("docker", path.slice(0, slash), path.slice(slash + 1), r.tag ?? r.digest ?? "latest", platform ? { platform } : undefined, undefined).toString();
+}
+
+/** A repository URL without credentials (`https://user:token@host/x.git` -> `https://host/x.git`). */
+export function publicRepositoryUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1");
+}
+
+function withoutSecrets<T>(value: T, mask: (text: string) => string): T {
+  if (typeof value === "string") return mask(value) as T;
+  if (Array.isArray(value)) return value.map((v) => withoutSecrets(v, mask)) as T;
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [mask(k), withoutSecrets(v, mask)])) as T;
+  }
+  return value;
+}
+
+export function provenanceStatement(build: Pick<PlannedBuild, "id" | "kind" | "source" | "request">, run: ProvenanceRun): ProvenanceStatement {
+  const { request } = build;
+  const secretTexts = maskedTexts(run.secrets ?? []);
+  const holdsSecret = (text: string) => secretTexts.some((s) => text.includes(s));
+  const repository = run.git.repository ? publicRepositoryUrl(run.git.repository) : undefined;
+  const sourceUri = (path?: string) => `git+${repository}@${run.git.commit}${path ? `#${path}` : ""}`;
+
+  const fromGit = (path?: string) => ({ ...(repository ? { uri: sourceUri(path) } : {}), digest: { gitCommit: run.git.commit } });
+  const source: ResourceDescriptor = { ...fromGit(), name: "source" };
+  const images: ResourceDescriptor[] = Object.keys(run.bases).sort().map((reference) => {
+    // A science layer of this repository: its inputs digest, which says what it was built from.
+    const sci = sciReference(reference);
+    const inputs = sci && request.inputs?.parents[`sci/${sci.target}:${sci.version}`];
+    return {
+      uri: dockerPurl(reference, run.platform),
+      digest: digestSet(run.bases[reference]),
+      name: reference,
+      ...(inputs ? { annotations: { "org.sciserver.inputs": inputs } } : {}),
+    };
+  });
+  // A compat build's fragments: each compat directory whose Dockerfile and files went into it.
+  const fragments: ResourceDescriptor[] = build.kind === "compat"
+    ? request.contexts.map((dir) => ({ ...fromGit(dir), name: dir, annotations: { kind: "compat-fragment" } }))
+    : [];
+
+  const buildArgs = Object.fromEntries(Object.entries(request.buildArgs).filter(([k, v]) => !holdsSecret(k) && !holdsSecret(v)).sort(([a], [b]) => (a < b ? -1 : 1)));
+  const statement: ProvenanceStatement = {
+    _type: IN_TOTO_STATEMENT_TYPE,
+    subject: [{ name: dockerPurl(`${run.image.repository}:${run.image.tag}`, run.platform), digest: digestSet(run.image.manifestDigest) }],
+    predicateType: SLSA_PROVENANCE_TYPE,
+    predicate: {
+      buildDefinition: {
+        buildType: BUILD_TYPE,
+        externalParameters: {
+          build: build.id,
+          source: build.source,
+          contexts: request.contexts,
+          dockerfile: { digest: `sha256:${sha256Hex(request.dockerfile)}` },
+          buildArgs,
+          ...(run.platform ? { platform: run.platform } : {}),
+          ...(request.inputsDigest ? { inputsDigest: request.inputsDigest } : {}),
+        },
+        internalParameters: { tags: request.tags, labels: request.labels },
+        resolvedDependencies: [source, ...images, ...fragments],
+      },
+      runDetails: {
+        builder: {
+          id: `${IMAGE_BUILDER_URL}/builders/${run.builder.kind}`,
+          version: { "image-builder": run.builder.toolVersion, "docker-engine": run.builder.engineVersion },
+        },
+        metadata: { startedOn: isoSeconds(run.startedOn), finishedOn: isoSeconds(run.finishedOn) },
+      },
+    },
+  };
+  return withoutSecrets(statement, redactor(run.secrets ?? []));
+}
+
+/** An ISO time without milliseconds (as BuildKit writes them). */
+function isoSeconds(time: string): string {
+  return new Date(Math.floor(Date.parse(time) / 1000) * 1000).toISOString().replace(".000Z", "Z");
+}

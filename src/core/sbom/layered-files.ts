@@ -1,0 +1,188 @@
+// The files of an image that say which packages it holds, as the image's filesystem has them: its
+// layers applied in order, whiteouts honoured (the OCI image spec's layer changesets). The shell
+// streams each layer's tar past `LayeredFiles` one entry at a time and hands over the contents of
+// only the files `wantsContent` names, so no layer is ever held in memory.
+
+/** The package databases read from an image's filesystem. */
+export type DatabaseKind = "dpkg" | "apk" | "conda" | "python" | "r" | "os-release";
+
+/** A tar entry as the shell sees it: its name as written in the layer, its type and size. */
+export interface LayerEntry {
+  name: string;
+  /** tar-stream's types: "file", "directory", "symlink", "link" (a hard link), … */
+  type: string;
+  size?: number;
+  /** A hard link's target (another entry of the same layer or a lower one). */
+  linkname?: string;
+}
+
+/** A package database file of the final filesystem. */
+export interface FoundFile {
+  /** Absolute path in the image, `/var/lib/dpkg/status`. */
+  path: string;
+  kind: DatabaseKind;
+  content: string;
+  /** Index (0 = base) of the layer that wrote it last. */
+  layer: number;
+}
+
+/**
+ * Files bigger than this are not read (a status file of a full Debian is a few MB; a
+ * METADATA with an embedded README can be some hundred kB): a warning names them instead.
+ */
+export const MAX_DATABASE_BYTES = 64 * 1024 * 1024;
+
+const R_DESCRIPTION = /(?:^|\/)(?:R\/library|site-library)\/[^/]+\/DESCRIPTION$/;
+
+/** What kind of package database the file at `path` (normalized, no leading `/`) is, if any. */
+export function databaseKind(path: string): DatabaseKind | undefined {
+  if (path === "var/lib/dpkg/status" || /^var\/lib\/dpkg\/status\.d\/[^/.]+$/.test(path)) return "dpkg";
+  if (path === "lib/apk/db/installed") return "apk";
+  if (path === "etc/os-release" || path === "usr/lib/os-release") return "os-release";
+  if (/(?:^|\/)conda-meta\/[^/]+\.json$/.test(path)) return "conda";
+  if (/\.dist-info\/METADATA$/.test(path) || /\.egg-info\/PKG-INFO$/.test(path)) return "python";
+  // distutils writes a bare `NAME-VERSION.egg-info` file, in the PKG-INFO format
+  if (/(?:site|dist)-packages\/[^/]+\.egg-info$/.test(path)) return "python";
+  if (R_DESCRIPTION.test(path)) return "r";
+  return undefined;
+}
+
+/** A tar entry name as the engine extracts it: `./a/b` and `/a/b` are `a/b`. */
+export function normalizeName(name: string): string {
+  return name.replace(/^(?:\.?\/)+/, "").replace(/\/+$/, "").replace(/\/\.\//g, "/");
+}
+
+const WHITEOUT = ".wh.";
+const OPAQUE = ".wh..wh..opq";
+
+const dirOf = (path: string) => (path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "");
+const baseOf = (path: string) => path.slice(path.lastIndexOf("/") + 1);
+
+/** The state after some layers (LayeredFiles.snapshot): images sharing those layers start from it. */
+export interface LayeredSnapshot {
+  readonly files: ReadonlyMap<string, FoundFile>;
+  readonly directories: ReadonlyMap<string, number>;
+  readonly layers: number;
+  readonly warnings: readonly string[];
+}
+
+export class LayeredFiles {
+  /** The files of the layers below the current one. */
+  private readonly lower: Map<string, FoundFile>;
+  /** How many files of `lower` each directory holds (at any depth): whether a deletion needs a scan. */
+  private readonly directories: Map<string, number>;
+  /** The current layer's files, applied over `lower` when the layer ends (its deletions apply to lower layers only). */
+  private current = new Map<string, FoundFile>();
+  private layer: number;
+  readonly warnings: string[];
+
+  /** Empty, or as `from` left it: the next layer is the one after `from`'s. */
+  constructor(from?: LayeredSnapshot) {
+    this.lower = new Map(from?.files);
+    this.directories = new Map(from?.directories);
+    this.layer = from ? from.layers - 1 : -1;
+    this.warnings = [...(from?.warnings ?? [])];
+  }
+
+  /** The state once the current layer has ended; later layers do not change it. */
+  snapshot(): LayeredSnapshot {
+    this.commit();
+    return { files: new Map(this.lower), directories: new Map(this.directories), layers: this.layer + 1, warnings: [...this.warnings] };
+  }
+
+  /** Starts the next layer (base first). */
+  startLayer(): void {
+    this.commit();
+    this.layer++;
+  }
+
+  /** Whether the shell should read `entry`'s contents and pass them to `add`. */
+  wantsContent(entry: LayerEntry): boolean {
+    if (entry.type !== "file") return false;
+    const path = normalizeName(entry.name);
+    if (!databaseKind(path)) return false;
+    if ((entry.size ?? 0) > MAX_DATABASE_BYTES) {
+      this.warnings.push(`/${path}: ${entry.size} bytes, more than ${MAX_DATABASE_BYTES}: not read`);
+      return false;
+    }
+    return true;
+  }
+
+  /** One entry of the current layer, with its contents when `wantsContent` asked for them. */
+  add(entry: LayerEntry, content?: Uint8Array): void {
+    if (this.layer < 0) throw new Error("LayeredFiles.add before startLayer");
+    const path = normalizeName(entry.name);
+    if (!path) return;
+    const base = baseOf(path);
+    if (base === OPAQUE) {
+      // The directory's contents in lower layers are gone; the directory itself stays.
+      this.removeUnder(dirOf(path));
+      return;
+    }
+    if (base.startsWith(WHITEOUT)) {
+      const dir = dirOf(path);
+      this.remove(`${dir ? `${dir}/` : ""}${base.slice(WHITEOUT.length)}`);
+      return;
+    }
+    if (entry.type === "directory") {
+      // A directory where a lower layer had a file replaces the file; what is under it stays.
+      this.removeExactly(path);
+      return;
+    }
+    // A file, link or anything else replaces whatever lower layers had at the path, a directory included.
+    this.remove(path);
+    const kind = databaseKind(path);
+    if (!kind) return;
+    let text: string | undefined;
+    if (entry.type === "file" && content) text = Buffer.from(content).toString("utf8");
+    else if (entry.type === "link" && entry.linkname !== undefined) {
+      // A hard link (conda links its package cache into the environment) has its target's contents.
+      const target = normalizeName(entry.linkname);
+      text = (this.current.get(target) ?? this.lower.get(target))?.content;
+      if (text === undefined && databaseKind(target) === undefined) {
+        this.warnings.push(`/${path}: a hard link to /${target}, which was not read`);
+      }
+    }
+    if (text !== undefined) this.current.set(path, { path: `/${path}`, kind, content: text, layer: this.layer });
+    else this.current.delete(path);
+  }
+
+  /** The package database files of the final filesystem, by path. */
+  files(): FoundFile[] {
+    this.commit();
+    return [...this.lower.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  private commit(): void {
+    for (const [path, file] of this.current) {
+      if (!this.lower.has(path)) this.count(path, 1);
+      this.lower.set(path, file);
+    }
+    this.current = new Map();
+  }
+
+  /** Removes the lower layers' file or directory at `path`. */
+  private remove(path: string): void {
+    this.removeExactly(path);
+    this.removeUnder(path);
+  }
+
+  private removeExactly(path: string): void {
+    if (this.lower.delete(path)) this.count(path, -1);
+  }
+
+  /** Removes everything lower layers hold under directory `dir` ("" is the root). */
+  private removeUnder(dir: string): void {
+    if (dir && !this.directories.has(dir)) return;
+    const prefix = dir ? `${dir}/` : "";
+    for (const path of [...this.lower.keys()]) if (path.startsWith(prefix)) this.removeExactly(path);
+  }
+
+  private count(path: string, delta: number): void {
+    for (let dir = dirOf(path); dir; dir = dirOf(dir)) {
+      const n = (this.directories.get(dir) ?? 0) + delta;
+      if (n > 0) this.directories.set(dir, n);
+      else this.directories.delete(dir);
+    }
+  }
+}

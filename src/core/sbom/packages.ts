@@ -1,0 +1,190 @@
+// The packages an image holds, read from its package databases (LayeredFiles): Debian/Ubuntu
+// (dpkg status), Alpine (apk installed), conda (conda-meta/*.json under any prefix), Python
+// distributions (METADATA, PKG-INFO) and R packages (DESCRIPTION under an R library).
+//
+// Package URLs are made by packageurl-js, the purl project's own JavaScript implementation: each
+// type has its own rules for names (PyPI's are normalized: `Foo_Bar` is `foo-bar`) and every
+// component its own percent-encoding, which a hand-written formatter would get subtly wrong.
+import { PackageURL } from "packageurl-js";
+import type { FoundFile } from "./layered-files.js";
+
+export type PackageType = "deb" | "apk" | "conda" | "pypi" | "cran";
+
+export interface FoundPackage {
+  type: PackageType;
+  name: string;
+  version: string;
+  purl: string;
+  /** Where it is recorded (a package found in several places, the same conda package in two environments, once). */
+  locations: string[];
+  /** The package's license as its database states it (not necessarily an SPDX expression). */
+  license?: string;
+}
+
+export interface PackageScan {
+  packages: FoundPackage[];
+  /** Records that could not be read (no name or version, malformed JSON): one line each. */
+  warnings: string[];
+}
+
+/** Paragraphs of a Debian control-style file (dpkg status, R DESCRIPTION): field -> value, continuation lines joined. */
+export function parseControlParagraphs(text: string): Record<string, string>[] {
+  const paragraphs: Record<string, string>[] = [];
+  let fields: Record<string, string> = {};
+  let last: string | undefined;
+  const end = () => {
+    if (Object.keys(fields).length > 0) paragraphs.push(fields);
+    fields = {};
+    last = undefined;
+  };
+  for (const line of text.replace(/\r\n/g, "\n").split("\n")) {
+    if (line.trim() === "") {
+      end();
+      continue;
+    }
+    if (/^[ \t]/.test(line)) {
+      if (last !== undefined) fields[last] += `\n${line.trim()}`;
+      continue;
+    }
+    const colon = line.indexOf(":");
+    if (colon <= 0) continue;
+    last = line.slice(0, colon).trim();
+    fields[last] = line.slice(colon + 1).trim();
+  }
+  end();
+  return paragraphs;
+}
+
+/** The header fields of a Python core-metadata file (METADATA, PKG-INFO): up to the first blank line, the body being the description. */
+function parseMetadataHeaders(text: string): Record<string, string> {
+  const headerEnd = text.replace(/\r\n/g, "\n").search(/\n\n/);
+  const [headers] = parseControlParagraphs(headerEnd >= 0 ? text.slice(0, headerEnd) : text);
+  return headers ?? {};
+}
+
+/** The distribution (`ID`, `VERSION_ID`) of an os-release file. */
+export function parseOsRelease(text: string): { id?: string; versionId?: string } {
+  const values: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+    if (m) values[m[1]] = m[2].replace(/^(["'])(.*)\1$/, "$2");
+  }
+  return { id: values.ID || undefined, versionId: values.VERSION_ID || undefined };
+}
+
+/** The channel's name of a conda-meta record's `channel` (`https://conda.anaconda.org/conda-forge/linux-64` -> `conda-forge`). */
+function condaChannel(channel: unknown, subdir: unknown): string | undefined {
+  if (typeof channel !== "string" || !channel) return undefined;
+  const parts = channel.replace(/\/+$/, "").split("/");
+  if (typeof subdir === "string" && parts.length > 1 && parts[parts.length - 1] === subdir) parts.pop();
+  return parts[parts.length - 1] || undefined;
+}
+
+type Record_ = Omit<FoundPackage, "locations" | "purl"> & { qualifiers?: Record<string, string>; namespace?: string };
+
+function recordsOf(file: FoundFile, distro: { id?: string; versionId?: string }, warn: (message: string) => void): Record_[] {
+  const distroQualifier: Record<string, string> = distro.id ? { distro: distro.versionId ? `${distro.id}-${distro.versionId}` : distro.id } : {};
+  switch (file.kind) {
+    case "dpkg":
+      return parseControlParagraphs(file.content).flatMap((p): Record_[] => {
+        // Only installed packages ("install ok installed"): a removed one keeps a paragraph ("deinstall ok config-files").
+        if (p.Status !== undefined && p.Status.split(" ")[2] !== "installed") return [];
+        if (!p.Package || !p.Version) {
+          warn(`${file.path}: a package without ${p.Package ? "Version" : "Package"}`);
+          return [];
+        }
+        return [{
+          type: "deb", name: p.Package, version: p.Version, namespace: distro.id ?? "debian",
+          qualifiers: { ...(p.Architecture ? { arch: p.Architecture } : {}), ...distroQualifier },
+        }];
+      });
+    case "apk":
+      return file.content.replace(/\r\n/g, "\n").split(/\n\s*\n/).flatMap((block): Record_[] => {
+        const fields: Record<string, string> = {};
+        for (const line of block.split("\n")) if (line[1] === ":" && !(line[0] in fields)) fields[line[0]] = line.slice(2);
+        if (Object.keys(fields).length === 0) return [];
+        if (!fields.P || !fields.V) {
+          warn(`${file.path}: a package without ${fields.P ? "V: (version)" : "P: (name)"}`);
+          return [];
+        }
+        return [{
+          type: "apk", name: fields.P, version: fields.V, namespace: distro.id ?? "alpine", license: fields.L,
+          qualifiers: { ...(fields.A ? { arch: fields.A } : {}), ...distroQualifier },
+        }];
+      });
+    case "conda": {
+      let record: Record<string, unknown>;
+      try {
+        record = JSON.parse(file.content);
+        if (typeof record !== "object" || record === null || Array.isArray(record)) throw new Error();
+      } catch {
+        warn(`${file.path}: not a JSON object`);
+        return [];
+      }
+      if (typeof record.name !== "string" || typeof record.version !== "string") {
+        warn(`${file.path}: no name or version`);
+        return [];
+      }
+      const channel = condaChannel(record.channel, record.subdir);
+      return [{
+        type: "conda", name: record.name, version: record.version, license: typeof record.license === "string" ? record.license : undefined,
+        qualifiers: {
+          ...(typeof record.build === "string" ? { build: record.build } : {}),
+          ...(channel ? { channel } : {}),
+          ...(typeof record.subdir === "string" ? { subdir: record.subdir } : {}),
+        },
+      }];
+    }
+    case "python": {
+      const h = parseMetadataHeaders(file.content);
+      if (!h.Name || !h.Version) {
+        warn(`${file.path}: no ${h.Name ? "Version" : "Name"}`);
+        return [];
+      }
+      return [{ type: "pypi", name: h.Name, version: h.Version, license: h["License-Expression"] ?? h.License }];
+    }
+    case "r": {
+      const [d] = parseControlParagraphs(file.content);
+      if (!d?.Package || !d.Version) {
+        warn(`${file.path}: no ${d?.Package ? "Version" : "Package"}`);
+        return [];
+      }
+      return [{ type: "cran", name: d.Package, version: d.Version, license: d.License }];
+    }
+    case "os-release":
+      return [];
+  }
+}
+
+/** Package types in the order lists show them: the system's packages first. */
+export const PACKAGE_TYPES: readonly PackageType[] = ["deb", "apk", "conda", "pypi", "cran"];
+
+/** Orders by type (PACKAGE_TYPES), then name regardless of case. */
+export function compareTypeAndName(a: { type: PackageType; name: string }, b: { type: PackageType; name: string }): number {
+  return PACKAGE_TYPES.indexOf(a.type) - PACKAGE_TYPES.indexOf(b.type) || compareText(a.name.toLowerCase(), b.name.toLowerCase()) || compareText(a.name, b.name);
+}
+
+/** The packages recorded in `files` (LayeredFiles.files()), sorted by type, name and version. */
+export function scanPackages(files: readonly FoundFile[]): PackageScan {
+  const warnings: string[] = [];
+  const osRelease = files.find((f) => f.path === "/etc/os-release") ?? files.find((f) => f.kind === "os-release");
+  const distro = osRelease ? parseOsRelease(osRelease.content) : {};
+  const byPurl = new Map<string, FoundPackage>();
+  for (const file of files) {
+    for (const r of recordsOf(file, distro, (m) => warnings.push(m))) {
+      const purl = new PackageURL(r.type, r.namespace, r.name, r.version, r.qualifiers && Object.keys(r.qualifiers).length ? r.qualifiers : undefined, undefined).toString();
+      const known = byPurl.get(purl);
+      if (known) {
+        if (!known.locations.includes(file.path)) known.locations.push(file.path);
+        continue;
+      }
+      byPurl.set(purl, { type: r.type, name: r.name, version: r.version, purl, locations: [file.path], ...(r.license ? { license: r.license } : {}) });
+    }
+  }
+  const packages = [...byPurl.values()].sort((a, b) =>
+    compareTypeAndName(a, b) || compareText(a.version, b.version) || compareText(a.purl, b.purl));
+  return { packages, warnings };
+}
+
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+

@@ -1,0 +1,89 @@
+// An image's packages (scanPackages) as an SPDX 2.3 document: the image is the package the
+// document describes, and it CONTAINS every package found. Everything in it comes from the image
+// (the creation time is the image's), so the same image always gives the same document.
+import { createHash } from "node:crypto";
+import { PackageURL } from "packageurl-js";
+import { IMAGE_BUILDER_URL } from "../formats/provenance.js";
+import type { SpdxDocument, SpdxPackage } from "../formats/spdx.js";
+import type { FoundPackage } from "./packages.js";
+
+export interface SbomSubject {
+  /** `host/path:tag` or `host/path@digest`, as the user named the image. */
+  name: string;
+  /** The image manifest's digest (the platform's, for an index). */
+  manifestDigest: string;
+  /** The image config's `created`, the document's creation time (else the epoch). */
+  created?: string;
+  platform?: string;
+}
+
+const NOASSERTION = "NOASSERTION";
+const IMAGE_ID = "SPDXRef-Image";
+/** Where the document's namespace URIs live; unique per image through the digest. */
+const NAMESPACE_BASE = `${IMAGE_BUILDER_URL}/spdx`;
+
+const hash = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/** An SPDX id for `p`, unique in the document (the purl's hash tells apart equal names). */
+function packageId(p: FoundPackage): string {
+  return `SPDXRef-Package-${p.type}-${p.name.replace(/[^A-Za-z0-9.-]+/g, "-")}-${hash(p.purl).slice(0, 16)}`;
+}
+
+/** `tool`: `image-builder-0.1.0`. */
+export function spdxDocument(subject: SbomSubject, packages: readonly FoundPackage[], tool: string): SpdxDocument {
+  const repository = subject.name.replace(/[@:][^/]*$/, "");
+  const created = validTime(subject.created) ?? "1970-01-01T00:00:00Z";
+  const image: SpdxPackage = {
+    SPDXID: IMAGE_ID,
+    name: subject.name,
+    versionInfo: subject.manifestDigest,
+    downloadLocation: NOASSERTION,
+    filesAnalyzed: false,
+    licenseConcluded: NOASSERTION,
+    licenseDeclared: NOASSERTION,
+    copyrightText: NOASSERTION,
+    primaryPackagePurpose: "CONTAINER",
+    externalRefs: [{ referenceCategory: "PACKAGE-MANAGER", referenceType: "purl", referenceLocator: ociPurl(repository, subject.manifestDigest, subject.platform) }],
+  };
+  const found: SpdxPackage[] = packages.map((p) => ({
+    SPDXID: packageId(p),
+    name: p.name,
+    versionInfo: p.version,
+    downloadLocation: NOASSERTION,
+    filesAnalyzed: false,
+    licenseConcluded: NOASSERTION,
+    // What the databases say is seldom an SPDX expression (`GPL (>= 2)`, `BSD`): not asserted.
+    licenseDeclared: NOASSERTION,
+    copyrightText: NOASSERTION,
+    sourceInfo: `found in ${p.locations.join(", ")}`,
+    externalRefs: [{ referenceCategory: "PACKAGE-MANAGER", referenceType: "purl", referenceLocator: p.purl }],
+  }));
+  return {
+    spdxVersion: "SPDX-2.3",
+    dataLicense: "CC0-1.0",
+    SPDXID: "SPDXRef-DOCUMENT",
+    name: subject.name,
+    documentNamespace: `${NAMESPACE_BASE}/${encodeURIComponent(repository)}/${subject.manifestDigest.replace(":", "-")}`,
+    creationInfo: { created, creators: [`Tool: ${tool}`] },
+    documentDescribes: [IMAGE_ID],
+    packages: [image, ...found],
+    relationships: [
+      { spdxElementId: "SPDXRef-DOCUMENT", relationshipType: "DESCRIBES", relatedSpdxElement: IMAGE_ID },
+      ...found.map((p) => ({ spdxElementId: IMAGE_ID, relationshipType: "CONTAINS", relatedSpdxElement: p.SPDXID })),
+    ],
+  };
+}
+
+/** `pkg:oci/NAME@DIGEST?arch=…&repository_url=…`: the purl of an image (the purl spec's oci type). */
+function ociPurl(repository: string, digest: string, platform?: string): string {
+  const arch = platform?.split("/")[1];
+  const name = repository.slice(repository.lastIndexOf("/") + 1).toLowerCase();
+  return new PackageURL("oci", undefined, name, digest, { repository_url: repository, ...(arch ? { arch } : {}) }, undefined).toString();
+}
+
+/** `created` in the form SPDX requires (seconds, `Z`), when it is a time at all. */
+function validTime(created: string | undefined): string | undefined {
+  if (!created) return undefined;
+  const t = Date.parse(created);
+  return Number.isNaN(t) ? undefined : new Date(Math.floor(t / 1000) * 1000).toISOString().replace(".000Z", "Z");
+}

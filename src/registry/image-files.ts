@@ -1,0 +1,148 @@
+// The package database files of an image in the registry, read without running it: each layer
+// blob streamed (digest checked on the way), decompressed and read as a tar, base first, through
+// LayeredFiles (core/sbom), which decides which files are read and applies whiteouts. Only the
+// files it asks for are held in memory, never a layer.
+import { createHash } from "node:crypto";
+import { Transform, Writable, type Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
+import tar from "tar-stream";
+import { formatImageReference, type ImageReference } from "../core/parse/image-reference.js";
+import { LayeredFiles, type FoundFile, type LayeredSnapshot } from "../core/sbom/layered-files.js";
+import { RegistryError, type RegistryClient } from "./client.js";
+
+/** Passes the blob through, hashing it; `digest()` once it ended. */
+function hashing(): Transform & { digest: () => string } {
+  const hash = createHash("sha256");
+  const t = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  }) as Transform & { digest: () => string };
+  let result: string | undefined;
+  t.digest = () => (result ??= `sha256:${hash.digest("hex")}`);
+  return t;
+}
+
+/** How a layer of `mediaType` is compressed: gzip (docker's, OCI `+gzip`), none (OCI `tar`), or zstd, which Node 20 cannot read. */
+function compressionOf(mediaType: string): "gzip" | "none" | "zstd" {
+  if (/zstd$/.test(mediaType)) return "zstd";
+  if (/\.tar$/.test(mediaType)) return "none";
+  return "gzip";
+}
+
+type ImageLayers = { ref: ImageReference; layers: { digest: string; mediaType?: string }[] };
+
+/**
+ * The states after layer chains (the digests of an image's first k layers) that several images
+ * share, computed once: images of one family share their lower layers (a child's are its
+ * parent's and its own), so `contains --package` streams each shared chain once. Only chains that
+ * at least two of the images have are kept (their package files stay in memory until the search ends).
+ */
+export class SharedLayerChains {
+  private readonly shared = new Set<string>();
+  private readonly states = new Map<string, Promise<LayeredSnapshot>>();
+
+  constructor(images: readonly ImageLayers[]) {
+    const seen = new Set<string>();
+    for (const image of images) {
+      for (const key of chainKeys(image)) {
+        if (seen.has(key)) this.shared.add(key);
+        seen.add(key);
+      }
+    }
+  }
+
+  /** The longest chain of `image` another image has started (its state, when that one gets there), and its length. */
+  longestStarted(image: ImageLayers): { layers: number; state: Promise<LayeredSnapshot> } | undefined {
+    const keys = chainKeys(image);
+    for (let k = keys.length; k > 0; k--) {
+      const state = this.states.get(keys[k - 1]);
+      if (state) return { layers: k, state };
+    }
+    return undefined;
+  }
+
+  /** Takes on computing `image`'s shared chains longer than `from` layers that no one computes yet: layers count -> settle. */
+  claim(image: ImageLayers, from: number): Map<number, { resolve: (s: LayeredSnapshot) => void; reject: (e: unknown) => void }> {
+    const claimed = new Map<number, { resolve: (s: LayeredSnapshot) => void; reject: (e: unknown) => void }>();
+    chainKeys(image).forEach((key, i) => {
+      if (i + 1 <= from || !this.shared.has(key) || this.states.has(key)) return;
+      let settle!: { resolve: (s: LayeredSnapshot) => void; reject: (e: unknown) => void };
+      const state = new Promise<LayeredSnapshot>((resolve, reject) => (settle = { resolve, reject }));
+      // Awaited only by images that share the chain; a failure is theirs to report.
+      state.catch(() => undefined);
+      this.states.set(key, state);
+      claimed.set(i + 1, settle);
+    });
+    return claimed;
+  }
+}
+
+function chainKeys(image: ImageLayers): string[] {
+  const keys: string[] = [];
+  let key = "";
+  for (const layer of image.layers) keys.push((key = key ? `${key},${layer.digest}` : layer.digest));
+  return keys;
+}
+
+/**
+ * The package database files of an image (its repository and its manifest's layers, base first),
+ * the layers applied in order; plus the warnings of files not read (too big, a hard link to a file
+ * that was not read). `chains`: states of layer chains other images share, taken and given.
+ */
+export async function readPackageFiles(client: RegistryClient, image: ImageLayers, options: { signal?: AbortSignal; chains?: SharedLayerChains } = {}): Promise<{ files: FoundFile[]; warnings: string[] }> {
+  const started = options.chains?.longestStarted(image);
+  const from = started?.layers ?? 0;
+  // Claimed before waiting for the shared part, so that an image with the same layers starting
+  // meanwhile waits for this one instead of reading them too.
+  const claimed = options.chains?.claim(image, from) ?? new Map();
+  let files: LayeredFiles;
+  try {
+    files = new LayeredFiles(started ? await started.state : undefined);
+    for (let i = from; i < image.layers.length; i++) {
+      files.startLayer();
+      await applyLayer(client, image.ref, image.layers[i], files, options.signal);
+      claimed.get(i + 1)?.resolve(files.snapshot());
+    }
+  } catch (e) {
+    for (const settle of claimed.values()) settle.reject(e);
+    throw e;
+  }
+  return { files: files.files(), warnings: files.warnings };
+}
+
+/** Streams one layer blob through `files` (its current layer), checking the blob's digest. */
+async function applyLayer(client: RegistryClient, ref: ImageReference, layer: { digest: string; mediaType?: string }, files: LayeredFiles, signal?: AbortSignal): Promise<void> {
+  const what = formatImageReference(ref);
+  const compression = compressionOf(layer.mediaType ?? "");
+  if (compression === "zstd") throw new RegistryError(`layer ${layer.digest} of ${what}: zstd-compressed (${layer.mediaType}), which this version cannot read`);
+  const blob = await client.openBlob(ref, layer.digest, { signal });
+  const hash = hashing();
+  const extract = tar.extract();
+  extract.on("entry", (header, body, next) => {
+    const entry = { name: header.name, type: header.type ?? "file", size: header.size, linkname: header.linkname ?? undefined };
+    if (!files.wantsContent(entry)) {
+      files.add(entry);
+      body.on("end", () => next());
+      body.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    body.on("data", (c) => chunks.push(c as Buffer));
+    body.on("end", () => {
+      files.add(entry, Buffer.concat(chunks));
+      next();
+    });
+  });
+  try {
+    const stages: NodeJS.ReadWriteStream[] = compression === "gzip" ? [hash, createGunzip()] : [hash];
+    await pipeline([blob as Readable, ...stages, extract as unknown as Writable]);
+  } catch (e) {
+    blob.destroy();
+    if (signal?.aborted || (e instanceof RegistryError && /^blob /.test(e.message))) throw e;
+    throw new RegistryError(`layer ${layer.digest} of ${what}: ${(e as Error).message}`);
+  }
+  if (layer.digest.startsWith("sha256:") && hash.digest() !== layer.digest) throw new RegistryError(`layer ${layer.digest} of ${what}: content has digest ${hash.digest()}`);
+}

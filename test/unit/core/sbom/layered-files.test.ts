@@ -1,0 +1,116 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { databaseKind, LayeredFiles, MAX_DATABASE_BYTES, type LayerEntry } from "../../../../src/core/sbom/layered-files.js";
+
+type Entry = LayerEntry & { content?: string };
+const file = (name: string, content = "x"): Entry => ({ name, type: "file", size: content.length, content });
+
+/** The layers applied the way the shell applies them: contents only for what LayeredFiles asks for. */
+function apply(layers: Entry[][]): LayeredFiles {
+  const files = new LayeredFiles();
+  for (const layer of layers) {
+    files.startLayer();
+    for (const { content, ...entry } of layer) files.add(entry, files.wantsContent(entry) && content !== undefined ? Buffer.from(content) : undefined);
+  }
+  return files;
+}
+const paths = (layers: Entry[][]) => apply(layers).files().map((f) => `${f.path}@${f.layer}`);
+
+test("package databases are recognized by path, under any prefix; other files are not", () => {
+  const kinds: [string, string | undefined][] = [
+    ["var/lib/dpkg/status", "dpkg"],
+    ["var/lib/dpkg/status-old", undefined],
+    ["var/lib/dpkg/status.d/libc6", "dpkg"],
+    ["lib/apk/db/installed", "apk"],
+    ["opt/conda/conda-meta/numpy-1.26.0-py311h64a7726_0.json", "conda"],
+    ["opt/conda/envs/py39/conda-meta/python-3.9.18-h0755675_0.json", "conda"],
+    ["opt/conda/conda-meta/history", undefined],
+    ["usr/lib/python3/dist-packages/requests-2.28.1.dist-info/METADATA", "python"],
+    ["usr/lib/python3/dist-packages/requests-2.28.1.dist-info/RECORD", undefined],
+    ["usr/local/lib/python3.11/site-packages/six-1.16.0.egg-info/PKG-INFO", "python"],
+    ["usr/lib/python3/dist-packages/chardet-3.0.4.egg-info", "python"],
+    ["usr/lib/R/library/stats/DESCRIPTION", "r"],
+    ["usr/local/lib/R/site-library/ggplot2/DESCRIPTION", "r"],
+    ["opt/conda/lib/R/library/base/DESCRIPTION", "r"],
+    ["usr/share/doc/ggplot2/DESCRIPTION", undefined],
+    ["etc/os-release", "os-release"],
+  ];
+  for (const [path, kind] of kinds) assert.is(databaseKind(path), kind, path);
+});
+
+test("only matching regular files are read, names as the engine extracts them", () => {
+  const files = new LayeredFiles();
+  files.startLayer();
+  assert.ok(files.wantsContent({ name: "./var/lib/dpkg/status", type: "file", size: 10 }));
+  assert.ok(files.wantsContent({ name: "/lib/apk/db/installed", type: "file", size: 10 }));
+  assert.not.ok(files.wantsContent({ name: "usr/bin/python3", type: "file", size: 10 }));
+  assert.not.ok(files.wantsContent({ name: "var/lib/dpkg/status", type: "symlink" }));
+  assert.not.ok(files.wantsContent({ name: "var/lib/dpkg/status", type: "file", size: MAX_DATABASE_BYTES + 1 }));
+  assert.match(files.warnings.join("\n"), /^\/var\/lib\/dpkg\/status: \d+ bytes, more than \d+: not read$/);
+});
+
+test("a later layer's file replaces an earlier one's", () => {
+  const files = apply([[file("var/lib/dpkg/status", "one")], [file("./var/lib/dpkg/status", "two")]]).files();
+  assert.equal(files.map((f) => [f.path, f.content, f.layer]), [["/var/lib/dpkg/status", "two", 1]]);
+});
+
+test("whiteouts: a file or directory removed in a later layer is gone; one added again after is there", () => {
+  const site = "usr/lib/python3/site-packages";
+  const base = [file(`${site}/a-1.0.dist-info/METADATA`), file(`${site}/b-1.0.dist-info/METADATA`), file("opt/conda/conda-meta/c-1.json")];
+  // `RUN pip uninstall b` removes b's directory: a whiteout of the directory
+  assert.equal(paths([base, [{ name: `${site}/.wh.b-1.0.dist-info`, type: "file", size: 0 }]]),
+    [`/opt/conda/conda-meta/c-1.json@0`, `/${site}/a-1.0.dist-info/METADATA@0`]);
+  // `RUN rm` of one file
+  assert.equal(paths([base, [{ name: "opt/conda/conda-meta/.wh.c-1.json", type: "file", size: 0 }]]),
+    [`/${site}/a-1.0.dist-info/METADATA@0`, `/${site}/b-1.0.dist-info/METADATA@0`]);
+  // a whiteout applies to lower layers only: the file removed, then written again by a later layer
+  assert.equal(paths([base, [{ name: "opt/conda/conda-meta/.wh.c-1.json", type: "file" }], [file("opt/conda/conda-meta/c-1.json")]]).filter((p) => p.includes("conda")),
+    ["/opt/conda/conda-meta/c-1.json@2"]);
+  // a whiteout of a parent directory removes everything under it, at any depth
+  assert.equal(paths([base, [{ name: "usr/lib/.wh.python3", type: "file" }]]), ["/opt/conda/conda-meta/c-1.json@0"]);
+  // a whiteout of a name that is a prefix but not a parent removes nothing
+  assert.equal(paths([base, [{ name: `${site}/.wh.a-1.0.dist`, type: "file" }]]).length, 3);
+});
+
+test("an opaque directory hides the lower layers' contents, not the layer's own", () => {
+  const site = "usr/lib/python3/site-packages";
+  const layers = [
+    [file(`${site}/a-1.0.dist-info/METADATA`), file("opt/conda/conda-meta/c-1.json")],
+    [{ name: `${site}/.wh..wh..opq`, type: "file" }, file(`${site}/d-2.0.dist-info/METADATA`)],
+  ];
+  assert.equal(paths(layers), ["/opt/conda/conda-meta/c-1.json@0", `/${site}/d-2.0.dist-info/METADATA@1`]);
+  // the opaque marker after the layer's own files (tar order is not fixed) changes nothing
+  assert.equal(paths([layers[0], [layers[1][1], layers[1][0]]]), paths(layers));
+});
+
+test("a non-directory replacing a directory removes what was under it; hard links carry their target's contents", () => {
+  const layers: Entry[][] = [
+    [file("opt/conda/conda-meta/c-1.json"), file("opt/env/conda-meta/e-1.json")],
+    [{ name: "opt/conda", type: "symlink", linkname: "/opt/env" }],
+  ];
+  assert.equal(paths(layers), ["/opt/env/conda-meta/e-1.json@0"]);
+  const site = "opt/conda/lib/python3.11/site-packages/numpy-1.26.0.dist-info/METADATA";
+  const cache = "opt/conda/pkgs/numpy-1.26.0-py311/lib/python3.11/site-packages/numpy-1.26.0.dist-info/METADATA";
+  const linked = apply([[file(cache, "Name: numpy\nVersion: 1.26.0\n"), { name: site, type: "link", linkname: cache }]]).files();
+  assert.equal(linked.map((f) => [f.path, f.content]), [[`/${site}`, "Name: numpy\nVersion: 1.26.0\n"], [`/${cache}`, "Name: numpy\nVersion: 1.26.0\n"]]);
+});
+
+test("a snapshot after some layers, resumed with the rest, gives what applying them all gives", () => {
+  const layers: Entry[][] = [
+    [file("opt/conda/conda-meta/a-1.json"), file("opt/conda/conda-meta/b-1.json")],
+    [{ name: "opt/conda/conda-meta/.wh.a-1.json", type: "file" }, file("var/lib/dpkg/status", "s")],
+    [{ name: "opt/.wh.conda", type: "file" }],
+  ];
+  const head = apply(layers.slice(0, 2));
+  const snapshot = head.snapshot();
+  const resumed = new LayeredFiles(snapshot);
+  resumed.startLayer();
+  for (const e of layers[2]) resumed.add(e);
+  assert.equal(resumed.files(), apply(layers).files());
+  assert.equal(resumed.files().map((f) => [f.path, f.layer]), [["/var/lib/dpkg/status", 1]]);
+  // the snapshot is not changed by what came after it
+  assert.equal([...snapshot.files.keys()].sort(), ["opt/conda/conda-meta/b-1.json", "var/lib/dpkg/status"]);
+  assert.equal(new LayeredFiles(snapshot).files(), head.files());
+});
+
+test.run();

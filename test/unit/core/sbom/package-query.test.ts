@@ -1,0 +1,42 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { compareVersions, matchesQuery, parsePackageQuery } from "../../../../src/core/sbom/package-query.js";
+import type { FoundPackage } from "../../../../src/core/sbom/packages.js";
+import { InputError } from "../../../../src/core/model.js";
+
+const p = (type: FoundPackage["type"], name: string, version: string): FoundPackage => ({ type, name, version, purl: "", locations: [] });
+
+test("queries: a bare name, a condition, a type", () => {
+  assert.equal(parsePackageQuery("numpy"), { text: "numpy", name: "numpy" });
+  assert.equal(parsePackageQuery("numpy<1.26"), { text: "numpy<1.26", name: "numpy", condition: { operator: "<", version: "1.26" } });
+  assert.equal(parsePackageQuery("pypi/typing_extensions >= 4.0"), { text: "pypi/typing_extensions >= 4.0", type: "pypi", name: "typing_extensions", condition: { operator: ">=", version: "4.0" } });
+  assert.equal(parsePackageQuery("libc6=2.36-9").condition, { operator: "==", version: "2.36-9" });
+  for (const bad of ["", "<1.26", "numpy<", "numpy<<1", "npm/left-pad", "numpy 1.26"]) {
+    assert.throws(() => parsePackageQuery(bad), (e: Error) => e instanceof InputError && /^--package "/.test(e.message), bad);
+  }
+});
+
+test("names: PyPI's normalized, others case-insensitive; a type narrows", () => {
+  assert.ok(matchesQuery(p("pypi", "Typing.Extensions", "4.9"), parsePackageQuery("typing_extensions")));
+  assert.ok(matchesQuery(p("conda", "numpy", "1.25"), parsePackageQuery("NumPy")));
+  assert.not.ok(matchesQuery(p("conda", "numpy", "1.25"), parsePackageQuery("pypi/numpy")));
+  assert.not.ok(matchesQuery(p("deb", "python3-numpy", "1.24"), parsePackageQuery("numpy")));
+});
+
+test("versions by each ecosystem's rules: PEP 440 for Python and conda, dpkg's for Debian and the rest", () => {
+  const numpyBelow = parsePackageQuery("numpy<1.26");
+  assert.equal(["1.25.2", "1.26.0rc1", "1.26", "1.26.0", "1.26.4", "2.0.0", "1.9"].filter((v) => matchesQuery(p("pypi", "numpy", v), numpyBelow)), ["1.25.2", "1.26.0rc1", "1.9"]);
+  assert.ok(matchesQuery(p("conda", "numpy", "1.26.0"), parsePackageQuery("numpy==1.26")));
+  assert.ok(compareVersions("deb", "1:1.2.13.dfsg-1", "2.0") > 0, "epoch");
+  assert.ok(compareVersions("deb", "2.36-9+deb12u4", "2.36-9") > 0);
+  assert.ok(compareVersions("deb", "1.0~rc1-1", "1.0-1") < 0, "~ sorts first");
+  assert.ok(compareVersions("deb", "2.36-10", "2.36-9") > 0, "revisions numerically");
+  assert.is(compareVersions("deb", "1.01", "1.1"), 0);
+  assert.ok(compareVersions("apk", "1.36.1-r15", "1.36.1-r2") > 0);
+  assert.ok(compareVersions("cran", "3.4.10", "3.4.4") > 0);
+  assert.ok(compareVersions("conda", "2024a", "2023c") > 0);
+  assert.ok(matchesQuery(p("deb", "libc6", "2.36-9+deb12u4"), parsePackageQuery("libc6>=2.36-9")));
+  assert.ok(matchesQuery(p("deb", "libc6", "2.36-9+deb12u4"), parsePackageQuery("libc6!=2.36-9")));
+});
+
+test.run();
