@@ -139,7 +139,7 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
   warnings.push(...analysis.warnings);
   // Inputs digests need the contents of the planned layers' contexts (and their parents').
   const selection = determineBuilds(snapshot.science, analysis, changes);
-  const contexts = readContextListings(root, contextDirsFor(snapshot, analysis, selection));
+  const contexts = readContextListings(root, contextDirsFor(snapshot, analysis, selection, planOptions));
   const plan = planFromAnalysis(snapshot, analysis, { ...planOptions, changes, contexts }, selection);
   if (!(isRange && !selected)) {
     // Counted as changes (or built anyway with --all, --include), but tagged as HEAD's commit.

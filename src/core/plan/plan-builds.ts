@@ -7,7 +7,8 @@ import { contextDigest, contextFingerprints } from "../requests/inputs-digest.js
 import { groupIntoWaves } from "./waves.js";
 import { layerPlatforms } from "./layer-platforms.js";
 import { idWithPlatform, platformArgs } from "../parse/platforms.js";
-import type { ContextFile, Plan, PlanOptions, PlannedBuild, RepoSnapshot, RequestInputs, RequestWithInputs, ScienceLayer } from "../model.js";
+import { InputError, type ContextFile, type Plan, type PlanOptions, type PlannedBuild, type RepoSnapshot, type RequestInputs, type RequestWithInputs, type ScienceLayer } from "../model.js";
+import { LAYER_CONFIG_FILE } from "../parse/layer-config.js";
 
 export function planBuilds(snapshot: RepoSnapshot, options: PlanOptions): Plan {
   return planFromAnalysis(snapshot, analyzeRepository(snapshot, options.buildArgs), options);
@@ -26,14 +27,7 @@ export function planFromAnalysis(
   const compatByName = new Map(snapshot.compat.map((c) => [c.dir, c]));
   const planned = new Set(selection.science.map((s) => s.target));
   const platformsOf = layerPlatforms(snapshot, analysis, options.platforms);
-  // FROM lines resolve per platform (`FROM sci/x-${TARGETARCH}:1.0`), so each platform's requests
-  // take their parents from the analysis with that platform's TARGET* args.
-  const analyses = new Map<string | undefined, RepositoryAnalysis>([[undefined, analysis]]);
-  const analysisFor = (platform: string | undefined): RepositoryAnalysis => {
-    let a = analyses.get(platform);
-    if (!a) analyses.set(platform, (a = analyzeRepository(snapshot, { ...options.buildArgs, ...platformArgs(platform) })));
-    return a;
-  };
+  const analysisFor = platformAnalyses(snapshot, analysis, options.buildArgs);
   const science = scienceRequests(n, byTarget, analysisFor, options.contexts ?? NO_CONTEXTS);
   // Many final images share a compat layer's includes: each overlay is digested once.
   const compatContexts = new Map<string, string>();
@@ -46,11 +40,24 @@ export function planFromAnalysis(
   // Without platforms, one request per layer with the ids it always had.
   const platformsFor = (target: string): (string | undefined)[] => [...(platformsOf.get(target) ?? [undefined])];
   const sciId = (target: string, platform: string | undefined) => idWithPlatform(`sci/${target}`, platform);
+  // A parent a platform's FROM lines name (TARGETARCH) must be built for that platform too.
+  const checkParentsBuiltFor = (platform: string | undefined, layer: ScienceLayer, parents: string[]) => {
+    for (const p of parents) {
+      const theirs = platformsOf.get(p);
+      if (platform === undefined ? theirs === undefined : theirs?.includes(platform)) continue;
+      const parent = byTarget.get(p)!;
+      throw new InputError(
+        `${platform === undefined ? "for the engine's own platform" : `for ${platform}`} it builds on sci/${p}, which is ${theirs ? `built for ${theirs.join(", ")} only` : "built for no named platform"} (${parent.path}/${LAYER_CONFIG_FILE})`,
+        `${layer.path}/${LAYER_CONFIG_FILE}`,
+      );
+    }
+  };
 
   const builds: PlannedBuild[] = [];
   for (const { target, reasons } of selection.science) {
     const layer = byTarget.get(target)!;
     for (const platform of platformsFor(target)) {
+      checkParentsBuiltFor(platform, layer, analysisFor(platform).deps.get(target)!.parents);
       builds.push({
         id: sciId(target, platform),
         kind: "science",
@@ -73,6 +80,7 @@ export function planFromAnalysis(
       // Science layers the fragments copy from: built first when planned, pointed at --repo.
       const copied = layers.map((c) => a.compatDeps.get(c.dir)!);
       const parents = [...new Set([target, ...copied.flatMap((d) => d.parents)])];
+      checkParentsBuiltFor(platform, layer, parents.slice(1));
       const inputs: RequestInputs = {
         context: compatContext(layers.map((c) => c.path)),
         parents: Object.fromEntries(parents.map((p) => [`sci/${p}:${byTarget.get(p)!.version}`, science(p, platform).inputsDigest])),
@@ -113,16 +121,23 @@ function contextListingsOf(builds: readonly PlannedBuild[], contexts: { get(dir:
  * shell reads no more than that. `selection`: `determineBuilds` of the changes, passed on to
  * `planFromAnalysis` afterwards.
  */
-export function contextDirsFor(snapshot: RepoSnapshot, analysis: RepositoryAnalysis, selection: BuildSelection): string[] {
+export function contextDirsFor(
+  snapshot: RepoSnapshot, analysis: RepositoryAnalysis, selection: BuildSelection, options: Pick<PlanOptions, "buildArgs" | "platforms"> = { buildArgs: {} },
+): string[] {
   const byTarget = new Map(snapshot.science.map((l) => [l.target, l]));
   const compatByName = new Map(snapshot.compat.map((c) => [c.dir, c]));
   const dirs = new Set<string>();
   const seen = new Set<string>();
+  // Each platform's FROM lines may name other parents (TARGETARCH): those of every platform count.
+  const platformsOf = layerPlatforms(snapshot, analysis, options.platforms);
+  const analysisFor = platformAnalyses(snapshot, analysis, options.buildArgs);
   const addScience = (target: string): void => {
     if (seen.has(target)) return;
     seen.add(target);
     dirs.add(byTarget.get(target)!.path);
-    for (const p of analysis.deps.get(target)!.parents) addScience(p);
+    for (const platform of platformsOf.get(target) ?? [undefined]) {
+      for (const p of analysisFor(platform).deps.get(target)!.parents) addScience(p);
+    }
   };
   for (const { target } of selection.science) addScience(target);
   for (const { target } of selection.compat) {
@@ -133,6 +148,21 @@ export function contextDirsFor(snapshot: RepoSnapshot, analysis: RepositoryAnaly
     }
   }
   return [...dirs];
+}
+
+/**
+ * The repository's analysis as each platform's FROM lines resolve (`FROM sci/x-${TARGETARCH}:1.0`),
+ * made on first use; `analysis` (no platform) for undefined.
+ */
+function platformAnalyses(
+  snapshot: RepoSnapshot, analysis: RepositoryAnalysis, buildArgs: Record<string, string>,
+): (platform: string | undefined) => RepositoryAnalysis {
+  const analyses = new Map<string | undefined, RepositoryAnalysis>([[undefined, analysis]]);
+  return (platform) => {
+    let a = analyses.get(platform);
+    if (!a) analyses.set(platform, (a = analyzeRepository(snapshot, { ...buildArgs, ...platformArgs(platform) })));
+    return a;
+  };
 }
 
 const NO_CONTEXTS = { get: (): ContextFile[] => [] };

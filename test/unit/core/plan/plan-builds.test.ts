@@ -1,7 +1,8 @@
 // The pure planner: snapshots in, plans out. No files, no git.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { planBuilds } from "../../../../src/core/plan/plan-builds.js";
+import { contextDirsFor, planBuilds } from "../../../../src/core/plan/plan-builds.js";
+import { determineBuilds } from "../../../../src/core/plan/determine-builds.js";
 import { analyzeRepository } from "../../../../src/core/plan/analyze-repository.js";
 import { basesNotBuilt } from "../../../../src/core/plan/bases-not-built.js";
 import { checkImageNames, readLayers, type RawLayerFiles } from "../../../../src/core/parse/layer-config.js";
@@ -438,7 +439,6 @@ test("a version or name that makes a tag docker refuses is bad input naming the 
   assert.match(refusal({ image: `${long}t` })!, /^science\/x\/sciserver-image\.json: image makes the image name "registry\.example\.org\/images\/rel\/t+" 256 characters long/);
 });
 
-test.run();
 
 // Multi-platform plans (issue 17): a request per layer and platform.
 function planOn(raw: RawLayerFiles[], ch: Partial<ChangeSet>, platforms?: string[], buildArgs: Record<string, string> = {}): Plan {
@@ -510,3 +510,22 @@ test("TARGETARCH in a FROM line resolves per platform, to the same platform's pa
   // The platform's TARGET* args are the engine's to set: not build arguments of the request.
   assert.equal(arm.request.buildArgs, {});
 });
+
+test("a parent named per platform must be built for that platform; the contexts read include every platform's parents", () => {
+  const raw = (armPlatforms: string[]) => [
+    sci("base-amd64", { image: "base-amd64", platforms: ["linux/amd64"] }, "FROM busybox:stable\n"),
+    sci("base-arm64", { image: "base-arm64", platforms: armPlatforms }, "FROM busybox:stable\n"),
+    sci("top", { image: "top", platforms: TWO }, "FROM sci/base-${TARGETARCH}:1.0\n"),
+    cmp("base", []),
+  ];
+  const p = planOn(raw(["linux/arm64"]), { science: ["top"] });
+  assert.equal(ids(p).filter((id) => id.startsWith("sci/")), ["sci/top@linux/amd64", "sci/top@linux/arm64"]);
+  const snapshot = readLayers(raw(["linux/arm64"]));
+  const analysis = analyzeRepository(snapshot);
+  const selection = determineBuilds(snapshot.science, analysis, changes({ science: ["top"] }));
+  assert.equal(contextDirsFor(snapshot, analysis, selection, { buildArgs: {} }).sort(), ["compat/base", "science/base-amd64", "science/base-arm64", "science/top"]);
+  throwsInput(() => planOn(raw(["linux/amd64"]), { science: ["top"] }),
+    /^science\/top\/sciserver-image\.json: for linux\/arm64 it builds on sci\/base-arm64, which is built for linux\/amd64 only \(science\/base-arm64\/sciserver-image\.json\)/);
+});
+
+test.run();
