@@ -36,6 +36,7 @@ export function dockerBuildCommand(build: Pick<PlannedBuild, "kind" | "source" |
   const [file, context] = build.kind === "science" ? [`${build.source}/Dockerfile`, build.source] : ["-", r.contexts.join("+")];
   return [
     "docker", "build", "--file", file,
+    ...(r.platform ? ["--platform", r.platform] : []),
     ...r.tags.flatMap((t) => ["--tag", t]),
     ...Object.entries(r.labels).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
     ...Object.entries(r.buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),

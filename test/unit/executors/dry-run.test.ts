@@ -32,6 +32,8 @@ test("-v: one line per final image; with platforms, one line naming them", () =>
     "change results in final image b => b:1.0-3-c0ffee0, b:1.0 (linux/amd64, linux/arm64)",
     "final plan includes 4 science builds and 4 compat builds",
   ]);
+  // -vvv: each build's docker build command names its platform.
+  assert.ok(describePlan(plan, 3).some((l) => l.startsWith("  command: docker build --file science/a/Dockerfile --platform linux/arm64 --tag 127.0.0.1:5055/x/sci/a:1.0-linux-arm64 ")));
 });
 
 test.run();
