@@ -95,6 +95,15 @@ test("a two-platform family: each layer built per platform, arm64 under emulatio
   assert.is(again.code, 0, again.stderr);
   assert.match(again.stderr, /8 reused/);
 
+  // A parent rebuilt for one platform: that platform's images built on the other build of it are
+  // not reused (told apart by the parent's buildtime they inherited), the other platform's are.
+  for (const tag of [`${repo}/sci/base:${suffix}-linux-arm64`, `${repo}/sci/base:1.0-linux-arm64`]) await docker.getImage(tag).remove();
+  const rebuilt = runCli(["--all", "--repo", repo, "--progress", "plain"], { cwd: src.root, timeoutMs: 300_000 });
+  assert.is(rebuilt.code, 0, rebuilt.stderr);
+  assert.match(rebuilt.stderr, /\n4 reused, 4 built\n/, rebuilt.stderr.slice(-1500));
+  assert.match(rebuilt.stderr, /sci\/top@linux\/arm64 +built/);
+  assert.match(rebuilt.stderr, /sci\/top@linux\/amd64 +reused/);
+
   // run PLAN --platform: one platform's part of a plan.
   const planned = runCli(["plan", "--all", "--repo", repo, "--out", "plan.json"], { cwd: src.root });
   assert.is(planned.code, 0, planned.stderr);
