@@ -2,9 +2,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
-  classicPlanWarning, enginePlatform, foreignPlatforms, normalizePlatform, platformRefusal, platformsOfPlan, pushPlatformsRefusal,
+  classicPlanWarning, enginePlatform, foreignPlatforms, normalizePlatform, platformBasesRefusal, platformRefusal, platformsOfPlan, pushPlatformsRefusal,
 } from "../../../../src/core/execute/platforms.js";
 import { planBuilds } from "../../../../src/core/plan/plan-builds.js";
+import { basesNotBuilt } from "../../../../src/core/plan/bases-not-built.js";
 import { readLayers } from "../../../../src/core/parse/layer-config.js";
 import { GIT, RAW, makePlan } from "../../../helpers/small-plan.js";
 
@@ -46,6 +47,17 @@ test("--push of a plan naming platforms is refused until the index is published;
   assert.match(pushPlatformsRefusal(twoPlatforms, true) ?? "", /^--push: the plan builds for named platforms \(linux\/amd64, linux\/arm64\)/);
   assert.is(pushPlatformsRefusal(twoPlatforms, false), undefined);
   assert.is(pushPlatformsRefusal(plain, true), undefined);
+});
+
+test("a run for named platforms building on a layer it does not build itself is refused; one without platforms pulls it", () => {
+  const childOnly = planBuilds(readLayers(RAW), {
+    repo: "r", git: GIT, buildTime: 1, buildArgs: {}, platforms: TWO, changes: { all: false, science: ["b"], compat: [], why: "changed" },
+  });
+  assert.equal(basesNotBuilt(childOnly), ["r/sci/a:1.0"]);
+  assert.match(platformBasesRefusal(childOnly, basesNotBuilt(childOnly)) ?? "", /^the plan builds for linux\/amd64, linux\/arm64 on r\/sci\/a:1\.0, which it does not build itself/);
+  // The parents a plan builds, for every platform, are no bases to pull.
+  assert.equal(basesNotBuilt(twoPlatforms), []);
+  assert.is(platformBasesRefusal(plain, ["x"]), undefined);
 });
 
 test.run();
