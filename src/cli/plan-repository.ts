@@ -22,6 +22,8 @@ export interface PlanFlags {
   untracked: boolean;
   all: boolean;
   buildArgs: Record<string, string>;
+  /** `--platform`: every layer is built for these, whatever it declares. */
+  platforms?: string[];
   /** Epoch seconds for buildtime labels; defaults to now. */
   buildTime?: number;
   /** Plan every layer, keep what the registry lacks or holds with other inputs (and dependents). */
@@ -126,7 +128,7 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
   const location = resolveRepo(flags.repo, config);
   const { repo } = location;
   const why = flags.ref === undefined && gitInfo.buildNumber === 1 ? "new in the repository's first commit" : describeRef(refSpec);
-  const planOptions = { repo, git: gitInfo, buildTime: flags.buildTime ?? Math.floor(Date.now() / 1000), buildArgs: flags.buildArgs };
+  const planOptions = { repo, git: gitInfo, buildTime: flags.buildTime ?? Math.floor(Date.now() / 1000), buildArgs: flags.buildArgs, platforms: flags.platforms };
   if (options.skipUnchanged && !selected && !paths.some((p) => p.startsWith("science/") || p.startsWith("compat/"))) {
     const changes: ChangeSet = { all: false, science: [], compat: [], why };
     const snapshot: RepoSnapshot = { science: [], compat: [] };
@@ -140,7 +142,7 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
   warnings.push(...analysis.warnings);
   // Inputs digests need the contents of the planned layers' contexts (and their parents').
   const selection = determineBuilds(snapshot.science, analysis, changes);
-  const contexts = readContextListings(root, contextDirsFor(snapshot, analysis, selection));
+  const contexts = readContextListings(root, contextDirsFor(snapshot, analysis, selection, planOptions));
   const plan = planFromAnalysis(snapshot, analysis, { ...planOptions, changes, contexts }, selection);
   // Counted as changes (or built anyway with --all, --include), but tagged as HEAD's commit.
   const dirty = uncommittedLayers(plan.builds, uncommitted);

@@ -1,6 +1,7 @@
 // The command line: parses flags, calls the shell and the pure planner, hands the plan to an
 // executor. The engine client is loaded only when something is built, so planning stays light.
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { parsePlatformFlag } from "../core/parse/platforms.js";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 // What only other commands use (plan files, results, graphs) is imported where it is used, so
@@ -22,7 +23,11 @@ import type { EngineRunOptions } from "../executors/docker/run-options.js";
 import type { BuilderChoice } from "../core/requests/builder-choice.js";
 
 /** What commander gives the commands that plan: the planner's flags, as the command line names them. */
-type PlanCommandOptions = Omit<PlanFlags, "buildArgs" | "buildTime"> & { verbose: number; buildArg: PlanFlags["buildArgs"]; reconcile: boolean };
+type PlanCommandOptions = Omit<PlanFlags, "buildArgs" | "buildTime" | "platforms"> & {
+  verbose: number; buildArg: PlanFlags["buildArgs"]; reconcile: boolean;
+  /** `--platform`, as given (checked by planFlags). */
+  platform?: string;
+};
 
 /** What commander gives the commands that build: the run's settings, as the command line names them. */
 type EngineCommandOptions = Pick<EngineRunOptions, "push" | "jobs" | "pull" | "progress" | "logDir" | "failFast" | "network" | "registryCache"> & {
@@ -77,6 +82,7 @@ function addPlanOptions(cmd: Command): Command {
     .option("--untracked", "also count files git does not track yet", false)
     .option("--all", "plan every layer", false)
     .option("--reconcile", "plan every layer, keep what the registry of --repo lacks or holds from other inputs (and what builds on it)", false)
+    .option("--platform <platforms>", "build every layer for these platforms (os/arch[/variant], comma-separated), whatever sciserver-image.json declares")
     .addOption(buildArgOption());
 }
 
@@ -105,8 +111,8 @@ function addEngineOptions(cmd: Command): Command {
 const ENGINE_FLAGS: [string, string][] = addEngineOptions(new Command()).options.map((option) => [option.attributeName(), option.long!]);
 
 /** The planner's flags from a command's options: only --build-arg is named otherwise. */
-function planFlags({ buildArg, ...o }: PlanCommandOptions): PlanFlags {
-  return { ...o, buildArgs: buildArg };
+function planFlags({ buildArg, platform, ...o }: PlanCommandOptions): PlanFlags {
+  return { ...o, buildArgs: buildArg, ...(platform === undefined ? {} : { platforms: parsePlatformFlag(platform) }) };
 }
 
 function printLines(lines: string[]): void {
@@ -180,6 +186,9 @@ async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltPare
     await writeResults(o, plan, []);
     return 0;
   }
+  const { pushPlatformsRefusal } = await import("../core/execute/platforms.js");
+  const pushRefused = pushPlatformsRefusal(plan, o.push);
+  if (pushRefused) throw new InputError(pushRefused);
   const secrets = readSecrets(o.secret);
   const controller = new AbortController();
   const stop = () => controller.abort();
@@ -313,6 +322,9 @@ export function buildProgram(): Command {
     if (cmd.args.length > 0) throw unknownCommand(program, cmd.args[0]);
     if (!o.dryrun) checkOutputs(o, o.json ? "--json" : undefined);
     const { plan, changes, location, warnings, uncommitted } = await planRepository(planFlags(o), { skipUnchanged: true });
+    const { classicPlanWarning } = await import("../core/execute/platforms.js");
+    const classic = classicPlanWarning(plan, o.builder ?? (process.env.DOCKER_BUILDKIT === "0" ? "classic" : undefined));
+    if (classic) warnings.push(classic);
     if (o.dryrun) {
       const unused = ENGINE_FLAGS.filter(([key]) => cmd.getOptionValueSource(key) === "cli").map(([, flag]) => flag);
       if (unused.length > 0) warnings.push(`${unused.join(", ")} ${unused.length === 1 ? "does" : "do"} nothing with --dryrun: nothing is built or pushed`);
@@ -348,9 +360,10 @@ export function buildProgram(): Command {
     .argument("<plan>", "plan file")
     .addOption(rootOption("repository root (a checkout of the plan's commit)"))
     .option("--only <ids...>", "build only these requests; their other parents must be in the registry", [])
+    .option("--platform <platforms>", "build only the plan's requests for these platforms (comma-separated)")
     .addOption(buildArgOption())
     .option("--base-archive <file>", "load this image tar (docker-archive or OCI layout) into the engine first (repeatable)", (f: string, all: string[]) => [...all, f], [])
-    .action(async (file: string, o: EngineCommandOptions & { only: string[]; verbose: number }) => {
+    .action(async (file: string, o: EngineCommandOptions & { only: string[]; verbose: number; platform?: string }) => {
       checkOutputs(o);
       const { parsePlanFile } = await import("../core/requests/plan-file.js");
       const { selectBuilds } = await import("../core/plan/select-builds.js");
@@ -361,7 +374,9 @@ export function buildProgram(): Command {
       }
       const { withBuildArgs } = await import("../core/requests/inputs-digest.js");
       // Other build arguments make other images: their inputs digests say so (and reuse knows).
-      const { plan, prebuiltParents } = selectBuilds(withBuildArgs(whole, o.buildArg), o.only, file);
+      const { selectPlatforms } = await import("../core/plan/select-builds.js");
+      const ofPlatforms = o.platform === undefined ? whole : selectPlatforms(whole, parsePlatformFlag(o.platform), file);
+      const { plan, prebuiltParents } = selectBuilds(withBuildArgs(ofPlatforms, o.buildArg), o.only, file);
       const checkout = await checkCheckout(plan, o.root, head, file);
       printWarnings(checkout.warnings);
       printLines(describePlan(plan, o.verbose));
@@ -372,11 +387,13 @@ export function buildProgram(): Command {
     .description("print the layer graph, with what a change touches marked")
     .addOption(new Option("--format <format>", "graph language").choices(["mermaid", "dot"]).default("mermaid"))
     .action(async (o: PlanCommandOptions & { format: GraphFormat }) => {
-      const { plan, snapshot, changes, analysis, warnings } = await planRepository(planFlags(o));
+      const flags = planFlags(o);
+      const { plan, snapshot, changes, analysis, warnings } = await planRepository(flags);
       printWarnings(warnings);
       const { renderGraph } = await import("../core/report/render-graph.js");
+      const { layerPlatforms } = await import("../core/plan/layer-platforms.js");
       // Not skipUnchanged: the analysis is always there.
-      process.stdout.write(renderGraph(snapshot, analysis!, plan, changes, o.format));
+      process.stdout.write(renderGraph(snapshot, analysis!, plan, changes, o.format, layerPlatforms(snapshot, analysis!, flags.platforms)));
     });
 
   program.command("merge-results")

@@ -18,6 +18,11 @@ export interface ScienceLayer {
   compat?: string;
   /** Raw Dockerfile text. */
   dockerfile: string;
+  /**
+   * `"platforms"` as declared (`os/arch[/variant]`); absent: inherited from the layers it builds
+   * on, and without any, the engine's own platform (see core/plan/layer-platforms.ts).
+   */
+  platforms?: string[];
 }
 
 /** A parsed `sciserver-image.json` of a compat directory. */
@@ -87,6 +92,8 @@ export interface PlanOptions {
    * read by the shell. Absent (pure tests): every context counts as empty.
    */
   contexts?: ContextListings;
+  /** `--platform`: every layer is built for these platforms in this run, whatever it declares. */
+  platforms?: string[];
 }
 
 // The plan and results formats are defined once, as schemas (core/formats/), and their types are

@@ -13,8 +13,23 @@ export function describePlan(plan: Plan, verbosity: number, why?: string): strin
   const lines: string[] = [];
   const science = plan.builds.filter((b) => b.kind === "science");
   const compat = plan.builds.filter((b) => b.kind === "compat");
+  // A final image built for several platforms is one line, naming them (one compat build each).
+  const platforms = new Map<string, string[]>();
   for (const b of compat) {
-    lines.push(`change results in final image ${b.image} => ${b.finalImages!.join(", ")}`);
+    const key = b.finalImages!.join(", ");
+    const seen = platforms.get(key);
+    if (seen) {
+      if (b.request.platform) seen.push(b.request.platform);
+      continue;
+    }
+    platforms.set(key, b.request.platform ? [b.request.platform] : []);
+  }
+  for (const b of compat) {
+    const key = b.finalImages!.join(", ");
+    const these = platforms.get(key);
+    if (these === undefined) continue;
+    platforms.delete(key);
+    lines.push(`change results in final image ${b.image} => ${key}${these.length ? ` (${these.join(", ")})` : ""}`);
   }
   if (verbosity >= 2) {
     for (const b of plan.builds) {

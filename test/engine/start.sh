@@ -11,6 +11,8 @@
 #   - registry     plain HTTP on 127.0.0.1:${IB_REGISTRY_PORT:-5055}
 #   - registry     basic auth (ibuser / ibpass-secret) on 127.0.0.1:${IB_AUTH_REGISTRY_PORT:-5056}
 #   - busybox:stable, a base image made from /bin/busybox and imported through the Engine API
+#   - emulation of linux/arm64 (qemu-user-static, binfmt-support; binfmt_misc mounted if needed)
+#     and Debian's arm64 busybox under /var/cache/image-builder-test/arm64/rootfs (IB_ARM64_ROOTFS)
 # Writes STATE_DIR/env.sh (source it to point clients at all of the above).
 # Missing tools are installed with apt (docker.io docker-registry busybox-static apache2-utils).
 # The docker CLI is never used: the engine is spoken to with curl over its unix socket.
@@ -280,6 +282,52 @@ ensure_base_image() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# 4. other platforms (issue 17): qemu-user-static registered in binfmt_misc, so the engine runs
+#    linux/arm64 RUN steps emulated, and the arm64 busybox of Debian's busybox-static:arm64, from
+#    which the multi-platform test makes an arm64 base image (FROM scratch, platform=linux/arm64).
+#    IB_EMULATION_SKIP says why not, when the kernel refuses binfmt_misc.
+
+ARM64_CACHE=/var/cache/image-builder-test/arm64
+EMULATION_SKIP=""
+
+ensure_emulation() {
+  # Installed even where binfmt_misc is refused: the probe programs' unit test runs them with qemu directly.
+  local pkgs=()
+  [ -x /usr/bin/qemu-aarch64-static ] || pkgs+=(qemu-user-static)
+  command -v update-binfmts >/dev/null 2>&1 || pkgs+=(binfmt-support)
+  if [ ${#pkgs[@]} -gt 0 ]; then
+    log "installing for emulation: ${pkgs[*]}"
+    local install=(env DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1 apt-get install -y -q "${pkgs[@]}")
+    "${install[@]}" >>"$STATE/apt.log" 2>&1 || { apt-get update -q >>"$STATE/apt.log" 2>&1 && "${install[@]}" >>"$STATE/apt.log" 2>&1; } \
+      || die "apt-get install ${pkgs[*]} failed; full log: $STATE/apt.log"
+  fi
+  local bm=/proc/sys/fs/binfmt_misc
+  if [ ! -e "$bm/status" ]; then
+    mount -t binfmt_misc binfmt_misc "$bm" >/dev/null 2>&1 || {
+      EMULATION_SKIP="the kernel refuses binfmt_misc (mount -t binfmt_misc failed)"; log "WARNING: $EMULATION_SKIP"; return 0; }
+  fi
+  [ -e "$bm/qemu-aarch64" ] || update-binfmts --enable qemu-aarch64 >>"$STATE/apt.log" 2>&1 || true
+  if [ ! -e "$bm/qemu-aarch64" ]; then
+    EMULATION_SKIP="the kernel refuses the qemu-aarch64 binfmt_misc registration"; log "WARNING: $EMULATION_SKIP"; return 0
+  fi
+  # Debian's arm64 busybox, downloaded once per machine (dpkg-deb -x needs no arm64 dpkg database).
+  if [ ! -x "$ARM64_CACHE/rootfs/bin/busybox" ]; then
+    log "fetching busybox-static:arm64"
+    dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
+    local dl="$ARM64_CACHE/download"
+    rm -rf "$dl" && mkdir -p "$dl" "$ARM64_CACHE"
+    ( cd "$dl" && { apt-get download -q busybox-static:arm64 >>"$STATE/apt.log" 2>&1 \
+        || { apt-get update -q >>"$STATE/apt.log" 2>&1 && apt-get download -q busybox-static:arm64 >>"$STATE/apt.log" 2>&1; }; } ) \
+      || die "apt-get download busybox-static:arm64 failed; full log: $STATE/apt.log"
+    rm -rf "$ARM64_CACHE/rootfs" "$ARM64_CACHE/x" && dpkg-deb -x "$dl"/busybox-static_*_arm64.deb "$ARM64_CACHE/x"
+    mkdir -p "$ARM64_CACHE/rootfs/bin" "$ARM64_CACHE/rootfs/tmp"
+    cp "$ARM64_CACHE/x/bin/busybox" "$ARM64_CACHE/rootfs/bin/busybox"
+    for c in sh ls cat echo uname mkdir rm cp touch env true false; do ln -sf busybox "$ARM64_CACHE/rootfs/bin/$c"; done
+    rm -rf "$ARM64_CACHE/x" "$dl"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
 
 write_env() {
   local tmp="$STATE/env.sh.tmp.$$"
@@ -291,6 +339,8 @@ write_env() {
     printf 'export IB_AUTH_USER=%q\n' "$AUTH_USER"
     printf 'export IB_AUTH_PASS=%q\n' "$AUTH_PASS"
     printf 'export IB_ENGINE_STATE=%q\n' "$STATE"
+    if [ -n "$EMULATION_SKIP" ]; then printf 'export IB_EMULATION_SKIP=%q\n' "$EMULATION_SKIP"
+    else printf 'export IB_ARM64_ROOTFS=%q\n' "$ARM64_CACHE/rootfs"; fi
   } >"$tmp"
   mv -f "$tmp" "$STATE/env.sh"
 }
@@ -305,5 +355,6 @@ start_dockerd
 start_registry registry "$REG_PORT" 200
 start_registry registry-auth "$AUTH_PORT" 401 htpasswd
 ensure_base_image
+ensure_emulation
 write_env
 log "engine ready in $((SECONDS - T0))s; source $STATE/env.sh"

@@ -289,4 +289,24 @@ test("help and version", () => {
   assert.is(version.stdout.trim(), pkg.version);
 });
 
+test("platforms: a layer widening its parent's, a bad platform, and --platform a plan lacks are one line, exit 2", () => {
+  using repo = repoWith({
+    ...science("a", { image: "a", compat: "base", platforms: ["linux/amd64"] }, "FROM busybox:stable\n"),
+    ...science("b", { image: "b", compat: "base", platforms: ["linux/amd64", "linux/arm64"] }, "FROM sci/a:1.0\n"),
+  });
+  expectInputError(["--dryrun", "--all"], repo.root,
+    /^image-builder: error: science\/b\/sciserver-image\.json: platform linux\/arm64 is not among the platforms of sci\/a it builds on \(science\/a\/sciserver-image\.json: linux\/amd64\)/);
+  expectInputError(["plan", "--all", "--platform", "linux/amd64,arm64"], repo.root, /^image-builder: error: --platform: invalid platform "arm64": use os\/arch/);
+  repo.write(science("b", { image: "b", compat: "base", platforms: ["linux/x86"] }, "FROM sci/a:1.0\n"));
+  expectInputError(["--dryrun", "--all"], repo.root, /^image-builder: error: science\/b\/sciserver-image\.json: platform linux\/x86 is not among/);
+  repo.write(science("b", { image: "b", compat: "base", platforms: "linux/amd64" }, "FROM sci/a:1.0\n"));
+  expectInputError(["--dryrun", "--all"], repo.root, /^image-builder: error: science\/b\/sciserver-image\.json: "platforms" must be a non-empty list/);
+  repo.write(science("b", { image: "b", compat: "base" }, "FROM sci/a:1.0\n"));
+  repo.commit("b inherits");
+  const planned = runCli(["plan", "--all", "--out", "plan.json"], { cwd: repo.root });
+  assert.is(planned.code, 0, planned.stderr);
+  expectInputError(["run", "plan.json", "--platform", "linux/arm64"], repo.root,
+    /^image-builder: error: plan\.json: --platform linux\/arm64: the plan builds nothing for it; its platforms are linux\/amd64$/);
+});
+
 test.run();

@@ -235,4 +235,36 @@ test("building without an engine address that answers fails with one line naming
   assert.not.match(r.stderr, /\n\s+at /);
 });
 
+test("platforms: the plan has a request per layer and platform, -v and graph name them, and no platforms leaves the plan as it was", () => {
+  using repo = nistRepo();
+  const before = planJson(["--all"], repo.root);
+  assert.is(before.code, 0, before.stderr);
+  assert.ok(before.plan.builds.every((b: any) => b.request.platform === undefined));
+  repo.write(science("nist-basic", { image: "nist-basic", version: "1.0", compat: "jupyter", platforms: ["linux/amd64", "linux/arm64"] }, "FROM busybox:stable\nRUN echo 1\n"));
+  repo.commit("two platforms");
+  const { code, plan, stderr } = planJson(["--all", "-v"], repo.root);
+  assert.is(code, 0, stderr);
+  assert.equal(ids(plan).filter((id) => id.startsWith("sci/nist")), [
+    "sci/nist-basic@linux/amd64", "sci/nist-basic@linux/arm64", "sci/nist-basic-2@linux/amd64", "sci/nist-basic-2@linux/arm64",
+  ]);
+  // astro declares none: built as before.
+  assert.ok(ids(plan).includes("sci/astro"));
+  const child = plan.builds.find((b: any) => b.id === "sci/nist-basic-2@linux/arm64");
+  assert.equal(child.dependsOn, ["sci/nist-basic@linux/arm64"]);
+  assert.match(child.request.tags[1], /^registry\.example\.org\/images\/sci\/nist-basic-2:2\.0-\d+-[0-9a-f]+-linux-arm64$/);
+  assert.match(stderr, /change results in final image nist-basic => nist-basic:2\.0-\d+-[0-9a-f]+, nist-basic:2\.0 \(linux\/amd64, linux\/arm64\)\n/);
+  assert.match(stderr, /change results in final image astro => astro:1\.0-\d+-[0-9a-f]+, astro:1\.0\n/);
+  // The plan file checks out against its schema when run reads it (run --platform selects from it).
+  const graph = runCli(["graph", "--all", "--format", "dot"], { cwd: repo.root });
+  assert.is(graph.code, 0, graph.stderr);
+  assert.match(graph.stdout, '"sci/nist-basic-2" [label="sci/nist-basic-2:2.0 (linux/amd64, linux/arm64)"');
+  assert.match(graph.stdout, '"sci/astro" [label="sci/astro:1.0"');
+  // --platform for the run: every layer, whatever it declares.
+  const arm = planJson(["--all", "--platform", "linux/arm64"], repo.root);
+  assert.ok(ids(arm.plan).every((id) => id.endsWith("@linux/arm64")), ids(arm.plan).join(" "));
+  // --builder classic says at plan time what it can't do.
+  const classic = runCli(["--dryrun", "--all", "--builder", "classic"], { cwd: repo.root });
+  assert.match(classic.stderr, /warning: --builder classic builds only the engine's own platform/);
+});
+
 test.run();

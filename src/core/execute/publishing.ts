@@ -5,6 +5,7 @@
 //   (unless --overwrite); an image under it with the same inputs digest is reused, not rebuilt.
 // - The moving tag `{version}` is pushed only after the build tag of the same image.
 import { rewriteImageRefs } from "../parse/dockerfile/index.js";
+import { platformArgs } from "../parse/platforms.js";
 import { buildTag } from "../requests/tags.js";
 import { buildtimeLabel } from "../requests/inputs-digest.js";
 import type { BuildRequest, Plan } from "../model.js";
@@ -90,20 +91,33 @@ export function builtOnOtherParent(ref: string, childLabels: Record<string, stri
 }
 
 /**
- * The request's Dockerfile with its references to this repository's images (`{repo}/sci/…:{v}`,
- * as the planner wrote them) pointed at the exact images the run built, reused or pulled for
- * them (`pins`: reference -> image id), so a moving tag retagged meanwhile by another run on the
- * same engine can't change what a child is built on.
+ * The key of `pins` for the image of `reference` built for `platform`: a run building several
+ * platforms holds one image per platform under the reference children's Dockerfiles name.
  */
-export function pinParents(request: Pick<BuildRequest, "dockerfile" | "buildArgs">, pins: Record<string, string>): string {
-  return Object.keys(pins).length === 0 ? request.dockerfile : rewriteImageRefs(request.dockerfile, pins, request.buildArgs);
+export function pinKey(reference: string, platform: string | undefined): string {
+  return platform === undefined ? reference : `${reference}@${platform}`;
 }
 
-/** `{repo}/sci/{target}:{version}` -> the inputs digest this plan's requests expect of it. */
+/**
+ * The request's Dockerfile with its references to this repository's images (`{repo}/sci/…:{v}`,
+ * as the planner wrote them) pointed at the exact images the run built, reused or pulled for
+ * them (`pins`: pinKey -> image id; the request's own platform's), so a moving tag retagged
+ * meanwhile by another run on the same engine can't change what a child is built on.
+ */
+export function pinParents(request: Pick<BuildRequest, "dockerfile" | "buildArgs" | "platform">, pins: Record<string, string>): string {
+  const own: Record<string, string> = {};
+  const suffix = request.platform === undefined ? undefined : `@${request.platform}`;
+  for (const [key, id] of Object.entries(pins)) {
+    if (suffix === undefined ? !key.includes("@") : key.endsWith(suffix)) own[suffix === undefined ? key : key.slice(0, -suffix.length)] = id;
+  }
+  return Object.keys(own).length === 0 ? request.dockerfile : rewriteImageRefs(request.dockerfile, own, { ...request.buildArgs, ...platformArgs(request.platform) });
+}
+
+/** pinKey(`{repo}/sci/{target}:{version}`, platform) -> the inputs digest this plan's requests expect of it. */
 export function expectedBaseInputs(plan: Plan): Map<string, string> {
   const expected = new Map<string, string>();
   for (const b of plan.builds) {
-    for (const [ref, digest] of Object.entries(b.request.inputs?.parents ?? {})) expected.set(`${plan.repo}/${ref}`, digest);
+    for (const [ref, digest] of Object.entries(b.request.inputs?.parents ?? {})) expected.set(pinKey(`${plan.repo}/${ref}`, b.request.platform), digest);
   }
   return expected;
 }

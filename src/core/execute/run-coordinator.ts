@@ -6,7 +6,8 @@
 import type { BuildRequest, PlannedBuild } from "../model.js";
 import type { PushResult } from "./outcomes.js";
 import { PushQueue, type PushStep } from "./push-queue.js";
-import { movingTag } from "../requests/tags.js";
+import { baseReference } from "../requests/tags.js";
+import { pinKey } from "./publishing.js";
 import { Schedule } from "./schedule.js";
 
 export type RunAction =
@@ -29,7 +30,7 @@ export type RunAction =
   | { type: "finished" };
 
 /** What the coordinator needs of a planned build: its parents, and its tags (the moving tag is what children name). */
-export type RunBuild = Pick<PlannedBuild, "id" | "dependsOn"> & { request: Pick<BuildRequest, "tags"> };
+export type RunBuild = Pick<PlannedBuild, "id" | "dependsOn"> & { request: Pick<BuildRequest, "tags" | "platform"> };
 
 export interface RunCoordinatorOptions {
   /** Max builds at once (at least 1). */
@@ -104,7 +105,8 @@ export class RunCoordinator {
   imageReady({ id, imageId, reused }: ImageReadyEvent): RunAction[] {
     this.running.delete(id);
     this.schedule.succeed(id);
-    this.pins[movingTag(this.builds.get(id)!.request)] = imageId;
+    const { request } = this.builds.get(id)!;
+    this.pins[pinKey(baseReference(request), request.platform)] = imageId;
     if (!this.opts.push) return [];
     const published = reused !== undefined && !reused.push;
     if (published) this.published.set(id, reused.registryDigest);

@@ -10,6 +10,7 @@
 // its issues carry the path and the expected type ("builds.3.request.dockerfile: expected string,
 // received undefined"); ajv's "must have required property 'dockerfile'" names the parent's path only.
 import { z } from "zod";
+import { PLATFORM_PATTERN } from "../parse/platforms.js";
 
 const strings = z.array(z.string());
 const stringMap = z.record(z.string(), z.string());
@@ -37,6 +38,8 @@ export const buildRequestSchema = z.object({
   imageRewrites: stringMap.describe("Images of this repository's science layers that the original Dockerfile names -> the image of this run's --repo; dockerfile already has them rewritten"),
   inputsDigest: z.string().optional().describe("Digest of everything that determines the image apart from the run's own names and times; also the …inputs label. Absent in plans made before inputs digests"),
   inputs: requestInputsSchema.optional().describe("What inputsDigest is made of besides dockerfile and buildArgs, so it can be recomputed"),
+  platform: z.string().regex(PLATFORM_PATTERN).optional()
+    .describe("The platform (os/arch[/variant]) the image is built for; part of inputsDigest. Absent: the engine's own (a plan without platforms)"),
 });
 
 export const plannedBuildSchema = z.object({

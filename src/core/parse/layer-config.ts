@@ -1,6 +1,7 @@
 // Turns the raw files of science/ and compat/ directories into ScienceLayer / CompatLayer data,
 // checking each field (rule 1). Pure: the I/O shell hands in the file texts.
 import { parseJsonWithComments, type JsonValue } from "./json-with-comments.js";
+import { checkPlatforms } from "./platforms.js";
 import { InputError, type CompatLayer, type GitInfo, type RepoSnapshot, type ScienceLayer } from "../model.js";
 
 /** The file that makes a directory under science/ or compat/ a layer. */
@@ -39,7 +40,7 @@ function asObject(value: JsonValue, file: string): Record<string, JsonValue> {
   return value;
 }
 
-const SCIENCE_FIELDS = new Set(["image", "version", "target", "compat"]);
+const SCIENCE_FIELDS = new Set(["image", "version", "target", "compat", "platforms"]);
 const COMPAT_FIELDS = new Set(["includes"]);
 
 function rejectUnknownFields(obj: Record<string, JsonValue>, known: Set<string>, file: string): void {
@@ -78,8 +79,9 @@ export function parseScienceLayer(raw: RawLayerFiles): ScienceLayer {
     }
     compat = obj.compat;
   }
+  const platforms = obj.platforms === undefined ? undefined : checkPlatforms(obj.platforms, file);
   if (raw.dockerfile === undefined) throw new InputError("missing Dockerfile", `${path}/Dockerfile`);
-  return { dir: raw.dir, path, image, version, target, compat, dockerfile: raw.dockerfile };
+  return { dir: raw.dir, path, image, version, target, compat, dockerfile: raw.dockerfile, ...(platforms ? { platforms } : {}) };
 }
 
 export function parseCompatLayer(raw: RawLayerFiles): CompatLayer {

@@ -5,7 +5,10 @@ import { compatRequest, naming, scienceRequest, type Naming } from "../requests/
 import { determineBuilds, type BuildSelection } from "./determine-builds.js";
 import { contextDigest, contextFingerprints } from "../requests/inputs-digest.js";
 import { groupIntoWaves } from "./waves.js";
-import type { ContextFile, Plan, PlanOptions, PlannedBuild, RepoSnapshot, RequestInputs, RequestWithInputs, ScienceLayer } from "../model.js";
+import { layerPlatforms } from "./layer-platforms.js";
+import { idWithPlatform, platformArgs } from "../parse/platforms.js";
+import { InputError, type ContextFile, type Plan, type PlanOptions, type PlannedBuild, type RepoSnapshot, type RequestInputs, type RequestWithInputs, type ScienceLayer } from "../model.js";
+import { LAYER_CONFIG_FILE } from "../parse/layer-config.js";
 
 export function planBuilds(snapshot: RepoSnapshot, options: PlanOptions): Plan {
   return planFromAnalysis(snapshot, analyzeRepository(snapshot, options.buildArgs), options);
@@ -23,7 +26,9 @@ export function planFromAnalysis(
   const byTarget = new Map(snapshot.science.map((l) => [l.target, l]));
   const compatByName = new Map(snapshot.compat.map((c) => [c.dir, c]));
   const planned = new Set(selection.science.map((s) => s.target));
-  const science = scienceRequests(n, byTarget, analysis, options.contexts ?? NO_CONTEXTS);
+  const platformsOf = layerPlatforms(snapshot, analysis, options.platforms);
+  const analysisFor = platformAnalyses(snapshot, analysis, options.buildArgs);
+  const science = scienceRequests(n, byTarget, analysisFor, options.contexts ?? NO_CONTEXTS);
   // Many final images share a compat layer's includes: each overlay is digested once.
   const compatContexts = new Map<string, string>();
   const compatContext = (dirs: string[]) => {
@@ -32,44 +37,67 @@ export function planFromAnalysis(
     if (digest === undefined) compatContexts.set(key, (digest = contextDigest(dirs, options.contexts ?? NO_CONTEXTS)));
     return digest;
   };
+  // Without platforms, one request per layer with the ids it always had.
+  const platformsFor = (target: string): (string | undefined)[] => [...(platformsOf.get(target) ?? [undefined])];
+  const sciId = (target: string, platform: string | undefined) => idWithPlatform(`sci/${target}`, platform);
+  // A parent a platform's FROM lines name (TARGETARCH) must be built for that platform too.
+  const checkParentsBuiltFor = (platform: string | undefined, layer: ScienceLayer, parents: string[]) => {
+    for (const p of parents) {
+      const theirs = platformsOf.get(p);
+      if (platform === undefined ? theirs === undefined : theirs?.includes(platform)) continue;
+      const parent = byTarget.get(p)!;
+      throw new InputError(
+        `${platform === undefined ? "for the engine's own platform" : `for ${platform}`} it builds on sci/${p}, which is ${theirs ? `built for ${theirs.join(", ")} only` : "built for no named platform"} (${parent.path}/${LAYER_CONFIG_FILE})`,
+        `${layer.path}/${LAYER_CONFIG_FILE}`,
+      );
+    }
+  };
 
   const builds: PlannedBuild[] = [];
   for (const { target, reasons } of selection.science) {
     const layer = byTarget.get(target)!;
-    builds.push({
-      id: `sci/${target}`,
-      kind: "science",
-      image: layer.image,
-      version: layer.version,
-      target,
-      source: layer.path,
-      reasons,
-      dependsOn: analysis.deps.get(target)!.parents.filter((p) => planned.has(p)).map((p) => `sci/${p}`),
-      request: science(target),
-    });
+    for (const platform of platformsFor(target)) {
+      checkParentsBuiltFor(platform, layer, analysisFor(platform).deps.get(target)!.parents);
+      builds.push({
+        id: sciId(target, platform),
+        kind: "science",
+        image: layer.image,
+        version: layer.version,
+        target,
+        source: layer.path,
+        reasons,
+        // Parents pinned per platform: the same platform's request of each parent.
+        dependsOn: analysisFor(platform).deps.get(target)!.parents.filter((p) => planned.has(p)).map((p) => sciId(p, platform)),
+        request: science(target, platform),
+      });
+    }
   }
   for (const { key, target, reasons } of selection.compat) {
     const layer = byTarget.get(target)!;
-    const layers = analysis.includes.get(layer.compat!)!.map((c) => compatByName.get(c)!);
-    // Science layers the fragments copy from: built first when planned, pointed at --repo.
-    const copied = layers.map((c) => analysis.compatDeps.get(c.dir)!);
-    const parents = [...new Set([target, ...copied.flatMap((d) => d.parents)])];
-    const inputs: RequestInputs = {
-      context: compatContext(layers.map((c) => c.path)),
-      parents: Object.fromEntries(parents.map((p) => [`sci/${p}:${byTarget.get(p)!.version}`, science(p).inputsDigest])),
-    };
-    builds.push({
-      id: `rel/${key}`,
-      kind: "compat",
-      image: layer.image,
-      version: layer.version,
-      target,
-      source: `compat/${layer.compat}`,
-      reasons,
-      dependsOn: parents.filter((p) => planned.has(p)).map((p) => `sci/${p}`),
-      finalImages: [`${key}-${n.buildSuffix}`, key],
-      request: compatRequest(n, layer, layers, inputs, Object.assign({}, ...copied.map((d) => d.refs))),
-    });
+    for (const platform of platformsFor(target)) {
+      const a = analysisFor(platform);
+      const layers = a.includes.get(layer.compat!)!.map((c) => compatByName.get(c)!);
+      // Science layers the fragments copy from: built first when planned, pointed at --repo.
+      const copied = layers.map((c) => a.compatDeps.get(c.dir)!);
+      const parents = [...new Set([target, ...copied.flatMap((d) => d.parents)])];
+      checkParentsBuiltFor(platform, layer, parents.slice(1));
+      const inputs: RequestInputs = {
+        context: compatContext(layers.map((c) => c.path)),
+        parents: Object.fromEntries(parents.map((p) => [`sci/${p}:${byTarget.get(p)!.version}`, science(p, platform).inputsDigest])),
+      };
+      builds.push({
+        id: idWithPlatform(`rel/${key}`, platform),
+        kind: "compat",
+        image: layer.image,
+        version: layer.version,
+        target,
+        source: `compat/${layer.compat}`,
+        reasons,
+        dependsOn: parents.filter((p) => planned.has(p)).map((p) => sciId(p, platform)),
+        finalImages: [`${key}-${n.buildSuffix}`, key],
+        request: compatRequest(n, layer, layers, inputs, Object.assign({}, ...copied.map((d) => d.refs)), platform),
+      });
+    }
   }
   return {
     repo: n.repo, commit: options.git.commit, buildNumber: options.git.buildNumber, builds, waves: groupIntoWaves(builds),
@@ -93,16 +121,23 @@ function contextListingsOf(builds: readonly PlannedBuild[], contexts: { get(dir:
  * shell reads no more than that. `selection`: `determineBuilds` of the changes, passed on to
  * `planFromAnalysis` afterwards.
  */
-export function contextDirsFor(snapshot: RepoSnapshot, analysis: RepositoryAnalysis, selection: BuildSelection): string[] {
+export function contextDirsFor(
+  snapshot: RepoSnapshot, analysis: RepositoryAnalysis, selection: BuildSelection, options: Pick<PlanOptions, "buildArgs" | "platforms"> = { buildArgs: {} },
+): string[] {
   const byTarget = new Map(snapshot.science.map((l) => [l.target, l]));
   const compatByName = new Map(snapshot.compat.map((c) => [c.dir, c]));
   const dirs = new Set<string>();
   const seen = new Set<string>();
+  // Each platform's FROM lines may name other parents (TARGETARCH): those of every platform count.
+  const platformsOf = layerPlatforms(snapshot, analysis, options.platforms);
+  const analysisFor = platformAnalyses(snapshot, analysis, options.buildArgs);
   const addScience = (target: string): void => {
     if (seen.has(target)) return;
     seen.add(target);
     dirs.add(byTarget.get(target)!.path);
-    for (const p of analysis.deps.get(target)!.parents) addScience(p);
+    for (const platform of platformsOf.get(target) ?? [undefined]) {
+      for (const p of analysisFor(platform).deps.get(target)!.parents) addScience(p);
+    }
   };
   for (const { target } of selection.science) addScience(target);
   for (const { target } of selection.compat) {
@@ -115,34 +150,53 @@ export function contextDirsFor(snapshot: RepoSnapshot, analysis: RepositoryAnaly
   return [...dirs];
 }
 
+/**
+ * The repository's analysis as each platform's FROM lines resolve (`FROM sci/x-${TARGETARCH}:1.0`),
+ * made on first use; `analysis` (no platform) for undefined.
+ */
+function platformAnalyses(
+  snapshot: RepoSnapshot, analysis: RepositoryAnalysis, buildArgs: Record<string, string>,
+): (platform: string | undefined) => RepositoryAnalysis {
+  const analyses = new Map<string | undefined, RepositoryAnalysis>([[undefined, analysis]]);
+  return (platform) => {
+    let a = analyses.get(platform);
+    if (!a) analyses.set(platform, (a = analyzeRepository(snapshot, { ...buildArgs, ...platformArgs(platform) })));
+    return a;
+  };
+}
+
 const NO_CONTEXTS = { get: (): ContextFile[] => [] };
 
-/** Science requests by target, made on first use: a child's inputs need its parents' digests. */
+/** Science requests by target and platform, made on first use: a child's inputs need its parents' digests. */
 function scienceRequests(
-  n: Naming, byTarget: Map<string, ScienceLayer>, analysis: RepositoryAnalysis, contexts: { get(dir: string): ContextFile[] | undefined },
-): (target: string) => RequestWithInputs {
-  const made = new Map<string, RequestWithInputs>();
-  const position = new Map(analysis.order.map((t, i) => [t, i]));
-  const make = (target: string): RequestWithInputs => {
-    const layer = byTarget.get(target)!;
-    const deps = analysis.deps.get(target)!;
-    const parents: Record<string, string> = {};
-    for (const p of deps.parents) parents[`sci/${p}:${byTarget.get(p)!.version}`] = made.get(p)!.inputsDigest;
-    return scienceRequest(n, layer, deps.refs, { context: contextDigest([layer.path], contexts), parents });
-  };
-  return (target) => {
-    if (!made.has(target)) {
+  n: Naming, byTarget: Map<string, ScienceLayer>, analysisFor: (platform: string | undefined) => RepositoryAnalysis,
+  contexts: { get(dir: string): ContextFile[] | undefined },
+): (target: string, platform: string | undefined) => RequestWithInputs {
+  const perPlatform = new Map<string | undefined, { done: Map<string, RequestWithInputs>; position: Map<string, number> }>();
+  return (target, platform) => {
+    const analysis = analysisFor(platform);
+    let state = perPlatform.get(platform);
+    if (!state) perPlatform.set(platform, (state = { done: new Map(), position: new Map(analysis.order.map((t, i) => [t, i])) }));
+    const { done, position } = state;
+    const make = (t: string): RequestWithInputs => {
+      const layer = byTarget.get(t)!;
+      const deps = analysis.deps.get(t)!;
+      const parents: Record<string, string> = {};
+      for (const p of deps.parents) parents[`sci/${p}:${byTarget.get(p)!.version}`] = done.get(p)!.inputsDigest;
+      return scienceRequest(n, layer, deps.refs, { context: contextDigest([layer.path], contexts), parents }, platform);
+    };
+    if (!done.has(target)) {
       // The ancestors not made yet, made parents first (no recursion: chains can be long).
       const missing = new Set<string>();
       const stack = [target];
       while (stack.length) {
         const t = stack.pop()!;
-        if (made.has(t) || missing.has(t)) continue;
+        if (done.has(t) || missing.has(t)) continue;
         missing.add(t);
         stack.push(...analysis.deps.get(t)!.parents);
       }
-      for (const t of [...missing].sort((a, b) => position.get(a)! - position.get(b)!)) made.set(t, make(t));
+      for (const t of [...missing].sort((a, b) => position.get(a)! - position.get(b)!)) done.set(t, make(t));
     }
-    return made.get(target)!;
+    return done.get(target)!;
   };
 }

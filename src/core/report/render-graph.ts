@@ -1,6 +1,7 @@
 // `image-builder graph`: the layer graph with what a change touches marked, as Mermaid or DOT,
 // so a reviewer sees a plan at a glance.
 import type { RepositoryAnalysis } from "../plan/analyze-repository.js";
+import type { LayerPlatforms } from "../plan/layer-platforms.js";
 import type { ChangeSet, Plan, RepoSnapshot } from "../model.js";
 
 export type GraphFormat = "mermaid" | "dot";
@@ -10,8 +11,16 @@ interface Node { id: string; label: string; shape: "science" | "compat" | "final
 interface Edge { from: string; to: string; dashed?: boolean }
 
 
-export function layerGraph(snapshot: RepoSnapshot, analysis: RepositoryAnalysis, plan: Plan, changes: ChangeSet): { nodes: Node[]; edges: Edge[] } {
-  const planned = new Set(plan.builds.map((b) => b.id));
+/** `platforms`: each science layer's (layerPlatforms); a layer with platforms shows them, as does its final image. */
+export function layerGraph(
+  snapshot: RepoSnapshot, analysis: RepositoryAnalysis, plan: Plan, changes: ChangeSet, platforms?: LayerPlatforms,
+): { nodes: Node[]; edges: Edge[] } {
+  // A build per platform (`sci/x@linux/arm64`) marks its layer.
+  const planned = new Set(plan.builds.map((b) => b.id.replace(/@[^@]*$/, "")));
+  const on = (target: string) => {
+    const these = platforms?.get(target);
+    return these ? ` (${these.join(", ")})` : "";
+  };
   const changedScience = new Set(changes.science);
   const changedCompat = new Set(changes.compat);
   const markOf = (id: string, changed: boolean): Mark => (changes.all || changed ? "changed" : planned.has(id) ? "rebuilt" : undefined);
@@ -20,7 +29,7 @@ export function layerGraph(snapshot: RepoSnapshot, analysis: RepositoryAnalysis,
   const byTarget = new Map(snapshot.science.map((l) => [l.target, l]));
   for (const t of analysis.order) {
     const l = byTarget.get(t)!;
-    nodes.push({ id: `sci/${t}`, label: `sci/${t}:${l.version}`, shape: "science", mark: markOf(`sci/${t}`, changedScience.has(l.dir)) });
+    nodes.push({ id: `sci/${t}`, label: `sci/${t}:${l.version}${on(t)}`, shape: "science", mark: markOf(`sci/${t}`, changedScience.has(l.dir)) });
     for (const p of analysis.deps.get(t)!.parents) edges.push({ from: `sci/${p}`, to: `sci/${t}` });
   }
   for (const c of snapshot.compat) {
@@ -31,15 +40,17 @@ export function layerGraph(snapshot: RepoSnapshot, analysis: RepositoryAnalysis,
   }
   for (const [key, target] of analysis.finals) {
     const id = `rel/${key}`;
-    nodes.push({ id, label: `rel/${key}`, shape: "final", mark: planned.has(id) ? "rebuilt" : undefined });
+    nodes.push({ id, label: `rel/${key}${on(target)}`, shape: "final", mark: planned.has(id) ? "rebuilt" : undefined });
     edges.push({ from: `sci/${target}`, to: id });
     edges.push({ from: `compat/${byTarget.get(target)!.compat}`, to: id, dashed: true });
   }
   return { nodes, edges };
 }
 
-export function renderGraph(snapshot: RepoSnapshot, analysis: RepositoryAnalysis, plan: Plan, changes: ChangeSet, format: GraphFormat): string {
-  const { nodes, edges } = layerGraph(snapshot, analysis, plan, changes);
+export function renderGraph(
+  snapshot: RepoSnapshot, analysis: RepositoryAnalysis, plan: Plan, changes: ChangeSet, format: GraphFormat, platforms?: LayerPlatforms,
+): string {
+  const { nodes, edges } = layerGraph(snapshot, analysis, plan, changes, platforms);
   return format === "dot" ? renderDot(nodes, edges) : renderMermaid(nodes, edges);
 }
 

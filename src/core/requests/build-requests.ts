@@ -1,5 +1,6 @@
 // Rule 7 and 8: the names, labels and Dockerfiles of science and compat builds, as build requests.
 import { rewriteImageRefs } from "../parse/dockerfile/index.js";
+import { platformArgs, platformTagSuffix } from "../parse/platforms.js";
 import { buildtimeLabel, dockerfileForInputs, inputsDigest, inputsLabel, versionLabel } from "./inputs-digest.js";
 import type { BuildKind, BuildRequest, CompatLayer, PlannedBuild, PlanOptions, RequestInputs, RequestWithInputs, ScienceLayer } from "../model.js";
 
@@ -35,6 +36,7 @@ export function dockerBuildCommand(build: Pick<PlannedBuild, "kind" | "source" |
   const [file, context] = build.kind === "science" ? [`${build.source}/Dockerfile`, build.source] : ["-", r.contexts.join("+")];
   return [
     "docker", "build", "--file", file,
+    ...(r.platform ? ["--platform", r.platform] : []),
     ...r.tags.flatMap((t) => ["--tag", t]),
     ...Object.entries(r.labels).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
     ...Object.entries(r.buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
@@ -47,17 +49,19 @@ export function dockerBuildCommand(build: Pick<PlannedBuild, "kind" | "source" |
  * They are pointed at this run's repo, whatever registry the Dockerfile spells, so that `--repo`
  * to a test registry never reads from production.
  */
-export function scienceRequest(n: Naming, layer: ScienceLayer, refs: Record<string, string>, inputs: RequestInputs): RequestWithInputs {
+export function scienceRequest(
+  n: Naming, layer: ScienceLayer, refs: Record<string, string>, inputs: RequestInputs, platform?: string,
+): RequestWithInputs {
   const imageRewrites: Record<string, string> = {};
   for (const [ref, tag] of Object.entries(refs)) imageRewrites[ref] = `${n.repo}/sci/${tag}`;
-  const base = `${n.repo}/sci/${layer.target}`;
-  const tags = [`${base}:${layer.version}`, `${base}:${layer.version}-${n.buildSuffix}`];
+  const tags = requestTags(`${n.repo}/sci/${layer.target}`, layer.version, n, platform);
   const labels = {
     [versionLabel("science", layer.target)]: `${layer.version}-${n.buildSuffix}`,
     [buildtimeLabel("science", layer.target)]: n.buildTime,
   };
   const buildArgs = { ...n.buildArgs };
-  const dockerfile = rewriteImageRefs(layer.dockerfile, imageRewrites, n.buildArgs);
+  // FROM lines resolve per platform (TARGETARCH …); the engine sets those args itself when building.
+  const dockerfile = rewriteImageRefs(layer.dockerfile, imageRewrites, { ...n.buildArgs, ...platformArgs(platform) });
   return withInputs(n, { kind: "science", image: layer.image, version: layer.version, target: layer.target }, {
     contexts: [layer.path],
     dockerfile,
@@ -65,7 +69,19 @@ export function scienceRequest(n: Naming, layer: ScienceLayer, refs: Record<stri
     tags,
     labels,
     imageRewrites,
+    ...(platform ? { platform } : {}),
   }, inputs);
+}
+
+/**
+ * The moving tag and the build tag (core/requests/tags.ts names them). A build for a named
+ * platform gets tags of its own, `{version}-linux-arm64` and `{version}-{n}-{h}-linux-arm64`: the
+ * engine holds one image per tag, and `{version}` and `{version}-{n}-{h}` are left for the image
+ * index of every platform (the platform last, so a platform's tags sort with the build's).
+ */
+function requestTags(name: string, version: string, n: Naming, platform: string | undefined): string[] {
+  const suffix = platform ? `-${platformTagSuffix(platform)}` : "";
+  return [`${name}:${version}${suffix}`, `${name}:${version}-${n.buildSuffix}${suffix}`];
 }
 
 /** The request with its inputs digest, in `inputsDigest` and as a label. */
@@ -75,7 +91,7 @@ export function withInputs(
   request: Omit<BuildRequest, "inputsDigest" | "inputs">,
   inputs: RequestInputs,
 ): RequestWithInputs {
-  const digest = inputsDigest(build.kind, dockerfileForInputs({ ...build, request }, n.repo), request.buildArgs, inputs);
+  const digest = inputsDigest(build.kind, dockerfileForInputs({ ...build, request }, n.repo), request.buildArgs, inputs, request.platform);
   const label = inputsLabel(build.kind, build.target);
   return {
     ...request,
@@ -91,13 +107,12 @@ export function withInputs(
  * like a science layer's.
  */
 export function compatRequest(
-  n: Naming, layer: ScienceLayer, compatLayers: CompatLayer[], inputs: RequestInputs, refs: Record<string, string> = {},
+  n: Naming, layer: ScienceLayer, compatLayers: CompatLayer[], inputs: RequestInputs, refs: Record<string, string> = {}, platform?: string,
 ): RequestWithInputs {
   const imageRewrites: Record<string, string> = {};
   for (const [ref, tag] of Object.entries(refs)) imageRewrites[ref] = `${n.repo}/sci/${tag}`;
   const full = `${layer.image}:${layer.version}-${n.buildSuffix}`;
-  const base = `${n.repo}/rel/${layer.image}`;
-  const tags = [`${base}:${layer.version}`, `${base}:${layer.version}-${n.buildSuffix}`];
+  const tags = requestTags(`${n.repo}/rel/${layer.image}`, layer.version, n, platform);
   const labels = {
     [versionLabel("compat", layer.target)]: full,
     [buildtimeLabel("compat", layer.target)]: n.buildTime,
@@ -115,10 +130,11 @@ export function compatRequest(
   const finalImages = [full, `${layer.image}:${layer.version}`];
   return withInputs(n, { kind: "compat", image: layer.image, version: layer.version, target: layer.target, finalImages }, {
     contexts,
-    dockerfile: rewriteImageRefs(parts.join("\n"), imageRewrites, n.buildArgs),
+    dockerfile: rewriteImageRefs(parts.join("\n"), imageRewrites, { ...n.buildArgs, ...platformArgs(platform) }),
     buildArgs,
     tags,
     labels,
     imageRewrites,
+    ...(platform ? { platform } : {}),
   }, inputs);
 }

@@ -4,13 +4,14 @@
 // image references out.
 import { parseDockerfile } from "../parse/dockerfile/index.js";
 import { movingTag } from "./tags.js";
+import { platformArgs } from "../parse/platforms.js";
 import type { BuildRequest } from "../model.js";
 
 export function registryCacheSources(request: BuildRequest, repo: string, buildArgs: Record<string, string>): string[] {
   const ours = (ref: string) => ref.startsWith(`${repo}/`);
   // The build tag is new with this run: only the moving tag can be in the registry.
   const moving = [movingTag(request)].filter(ours);
-  const parents = parseDockerfile(request.dockerfile, { ...request.buildArgs, ...buildArgs }).imageRefs
+  const parents = parseDockerfile(request.dockerfile, { ...request.buildArgs, ...buildArgs, ...platformArgs(request.platform) }).imageRefs
     .map((r) => r.image)
     .filter(ours);
   return [...new Set([...moving, ...parents])];

@@ -54,7 +54,10 @@ export function dockerfileForInputs(build: Pick<PlannedBuild, "kind" | "image" |
   return text;
 }
 
-export function inputsDigest(kind: BuildKind, dockerfile: string, buildArgs: Record<string, string>, inputs: RequestInputs): string {
+/** `platform`: the request's, when it names one (a request without keeps the digest it always had). */
+export function inputsDigest(
+  kind: BuildKind, dockerfile: string, buildArgs: Record<string, string>, inputs: RequestInputs, platform?: string,
+): string {
   const sorted = (r: Record<string, string>) => Object.keys(r).sort().map((k) => [k, r[k]]);
   return sha256(JSON.stringify({
     v: 1,
@@ -63,7 +66,13 @@ export function inputsDigest(kind: BuildKind, dockerfile: string, buildArgs: Rec
     buildArgs: sorted(buildArgs),
     context: inputs.context,
     parents: sorted(inputs.parents),
+    ...(platform === undefined ? {} : { platform }),
   }));
+}
+
+/** Which of a plan's science builds a request's `inputs.parents` key means: the same platform's. */
+export function parentKey(ref: string, platform: string | undefined): string {
+  return platform === undefined ? ref : `${ref}@${platform}`;
 }
 
 /** The label that records a layer's `{version}-{n}-{h}` (science) or `image:{version}-{n}-{h}` (compat). */
@@ -93,10 +102,10 @@ export function withBuildArgs(plan: Plan, buildArgs: Record<string, string>): Pl
     const r = b.request;
     if (!r.inputs) return b;
     const args = { ...r.buildArgs, ...buildArgs };
-    const parents = Object.fromEntries(Object.entries(r.inputs.parents).map(([ref, d]) => [ref, digestOf.get(ref) ?? d]));
+    const parents = Object.fromEntries(Object.entries(r.inputs.parents).map(([ref, d]) => [ref, digestOf.get(parentKey(ref, r.platform)) ?? d]));
     const inputs = { ...r.inputs, parents };
-    const digest = inputsDigest(b.kind, dockerfileForInputs(b, plan.repo), args, inputs);
-    if (b.kind === "science") digestOf.set(`sci/${b.target}:${b.version}`, digest);
+    const digest = inputsDigest(b.kind, dockerfileForInputs(b, plan.repo), args, inputs, r.platform);
+    if (b.kind === "science") digestOf.set(parentKey(`sci/${b.target}:${b.version}`, r.platform), digest);
     const label = inputsLabel(b.kind, b.target);
     return {
       ...b,

@@ -5,7 +5,7 @@
 // Dockerfile and build arguments, its parents' digests) and a request whose digest differs is
 // refused, naming the files that differ.
 import { listNames } from "../plan/list-names.js";
-import { contextDigest, contextFingerprints, dockerfileForInputs, inputsDigest, inputsLabel } from "./inputs-digest.js";
+import { contextDigest, contextFingerprints, dockerfileForInputs, inputsDigest, inputsLabel, parentKey } from "./inputs-digest.js";
 import type { ContextListings, Plan, PlannedBuild } from "../model.js";
 
 /** Files named per request at most; the rest are counted. */
@@ -24,7 +24,7 @@ export function requestDigestProblem(build: PlannedBuild, repo: string, buildArg
   // Without the label the image claims no inputs (and is never reused): nothing to disagree with.
   if (label === undefined) return undefined;
   if (label !== r.inputsDigest) return `its inputs label (${label}) is not its inputs digest (${r.inputsDigest})`;
-  const digest = inputsDigest(build.kind, dockerfileForInputs(build, repo), buildArgs, r.inputs);
+  const digest = inputsDigest(build.kind, dockerfileForInputs(build, repo), buildArgs, r.inputs, r.platform);
   if (digest !== r.inputsDigest) return `its Dockerfile, build arguments and parents make inputs ${digest}, not the ${r.inputsDigest} it carries`;
   return undefined;
 }
@@ -56,7 +56,7 @@ export function changedFiles(dirs: readonly string[], planned: Plan["contextList
  */
 export function checkoutMismatches(plan: Plan, checkout: ContextListings): string[] {
   const problems: string[] = [];
-  const planned = new Map(plan.builds.filter((b) => b.kind === "science").map((b) => [`sci/${b.target}:${b.version}`, b.request.inputsDigest]));
+  const planned = new Map(plan.builds.filter((b) => b.kind === "science").map((b) => [parentKey(`sci/${b.target}:${b.version}`, b.request.platform), b.request.inputsDigest]));
   for (const b of plan.builds) {
     const r = b.request;
     if (r.inputsDigest === undefined || r.inputs === undefined) continue;
@@ -65,9 +65,10 @@ export function checkoutMismatches(plan: Plan, checkout: ContextListings): strin
       problems.push(`${b.id}: ${request}`);
       continue;
     }
-    const parent = Object.entries(r.inputs.parents).find(([ref, digest]) => planned.has(ref) && planned.get(ref) !== digest);
+    const key = (ref: string) => parentKey(ref, r.platform);
+    const parent = Object.entries(r.inputs.parents).find(([ref, digest]) => planned.has(key(ref)) && planned.get(key(ref)) !== digest);
     if (parent) {
-      problems.push(`${b.id}: it expects ${parent[0]} with inputs ${parent[1]}, but the plan builds it with ${planned.get(parent[0])}`);
+      problems.push(`${b.id}: it expects ${key(parent[0])} with inputs ${parent[1]}, but the plan builds it with ${planned.get(key(parent[0]))}`);
       continue;
     }
     if (contextDigest(r.contexts, checkout) === r.inputs.context) continue;

@@ -3,7 +3,9 @@
 // images and never on whatever the engine had cached under the same tag.
 import { basesNotBuilt } from "../../core/plan/bases-not-built.js";
 import { inputsLabel } from "../../core/requests/inputs-digest.js";
-import { expectedBaseInputs } from "../../core/execute/publishing.js";
+import { expectedBaseInputs, pinKey } from "../../core/execute/publishing.js";
+import { platformBasesRefusal } from "../../core/execute/platforms.js";
+import { platformTagSuffix } from "../../core/parse/platforms.js";
 import type { PrebuiltParent } from "../../core/plan/select-builds.js";
 import { InputError, type Plan } from "../../core/model.js";
 import { sciReference, splitTag } from "../../core/parse/image-reference.js";
@@ -28,21 +30,23 @@ export async function prepareBases(
   const pins: Record<string, string> = {};
   const expected = expectedBaseInputs(plan);
   /** `inspected`: the image's inspect, when the caller has it already. */
-  const pin = async (ref: string, image: string, inspected?: Dockerode.ImageInspectInfo) => {
+  const pin = async (ref: string, image: string, inspected?: Dockerode.ImageInspectInfo, platform?: string) => {
     const info = inspected ?? await docker.getImage(image).inspect();
     // The image under the tag must be this checkout's layer: another commit's build of it (a
     // branch that pushed the moving tag meanwhile) would make the children something no
     // commit describes.
-    const want = expected.get(ref);
+    const want = expected.get(pinKey(ref, platform));
     const target = sciReference(ref)?.target;
     const found = target === undefined ? undefined : info.Config?.Labels?.[inputsLabel("science", target)];
     if (want !== undefined && found !== undefined && found !== want) {
       throw new Error(`base image ${image} was built from other inputs (${found}) than this checkout's sci/${target} (${want}): another commit's build holds the tag; build it in this run too (--include its directory) or publish this checkout's first (--reconcile)`);
     }
-    pins[ref] = info.Id;
+    pins[pinKey(ref, platform)] = info.Id;
   };
   const fromParents = new Set(prebuilt.map((p) => p.baseTag));
   const others = basesNotBuilt(plan).filter((ref) => !fromParents.has(ref));
+  const unbuilt = platformBasesRefusal(plan, others);
+  if (unbuilt) throw new InputError(unbuilt);
   const signal = s.signal ?? new AbortController().signal;
 
   /**
@@ -65,9 +69,10 @@ export async function prepareBases(
       throw new InputError(`parent ${p.id} is missing from the registry: ${p.buildTag} (${failure.message}); build and push it first`);
     }
     if (failure) throw cannotPull(`parent ${p.id}`, p.buildTag, failure.message);
-    const { name, tag } = splitTag(p.baseTag);
+    // Locally under its moving tag, as after a build (a platform's: its own, see requests/tags.ts).
+    const { name, tag } = splitTag(p.platform ? `${p.baseTag}-${platformTagSuffix(p.platform)}` : p.baseTag);
     await docker.getImage(p.buildTag).tag({ repo: name, tag });
-    await pin(p.baseTag, p.buildTag);
+    await pin(p.baseTag, p.buildTag, undefined, p.platform);
     s.out.write(`[${p.id}] pulled ${p.buildTag}\n`);
   }
   for (const ref of others) {

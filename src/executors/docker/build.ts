@@ -3,6 +3,7 @@
 import type Dockerode from "dockerode";
 import type { Builder } from "../../core/requests/builder-choice.js";
 import { parseDockerfile } from "../../core/parse/dockerfile/index.js";
+import { platformArgs } from "../../core/parse/platforms.js";
 import type { BuildRequest } from "../../core/model.js";
 import { registryOf, type DockerCredentials, type RegistryAuth } from "../../registry/credentials.js";
 import type { Readable } from "node:stream";
@@ -47,14 +48,16 @@ export async function buildImage(docker: Dockerode, request: BuildRequest, s: Bu
   const { dockerfile, labels } = s.builder === "buildkit"
     ? { dockerfile: request.dockerfile, labels: request.labels }
     : labelsInDockerfile(request.dockerfile, request.labels);
-  const bases = parseDockerfile(request.dockerfile, buildargs).imageRefs.map((r) => r.image);
+  // FROM lines as the engine resolves them for the request's platform (TARGETARCH …).
+  const resolveArgs = { ...buildargs, ...platformArgs(request.platform) };
+  const bases = parseDockerfile(request.dockerfile, resolveArgs).imageRefs.map((r) => r.image);
   // --pull is done here rather than by the engine, which would also try to pull the image ids
   // that parents are pinned to (and fail): only bases named by reference are pulled.
   if (s.pull) for (const ref of bases.filter((b) => !IMAGE_ID.test(b))) await pullBase(docker, ref, s);
   const registryconfig = await pullCredentials(bases, s);
   const entries = await collectContext(s.rootDir, request.contexts);
   // BuildKit can't take an image id for a base (the classic builder can): it gets a tag instead.
-  const pinned = s.builder === "buildkit" ? await pinnedIdsAsTags(docker, dockerfile, buildargs) : undefined;
+  const pinned = s.builder === "buildkit" ? await pinnedIdsAsTags(docker, dockerfile, resolveArgs) : undefined;
   const context = packContext(entries, pinned?.dockerfile ?? dockerfile, { dockerignore: s.builder === "classic", expectDigest: s.expectContext });
   // The engine reports a context that stopped short as a broken upload: the reason is ours.
   let changed: ContextChangedError | undefined;

@@ -44,6 +44,8 @@ export async function startBuildkitBuild(
     forcerm: true,
   };
   if (s.network) options.networkmode = s.network;
+  // Built for the request's platform, under emulation where the engine is another (checked when the run starts).
+  if (request.platform) options.platform = request.platform;
   // The API takes a JSON list (querystring would repeat the key).
   if (bk.cacheFrom.length && !s.noCache) options.cachefrom = JSON.stringify(bk.cacheFrom);
 

@@ -57,7 +57,8 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
   const { id } = build;
   const [first, ...moving] = pushOrder(build.request);
   const buildTagResult: TagResult = held ? { tag: first, pushed: true, digest: held } : { tag: first, pushed: false };
-  const tags: TagResult[] = [buildTagResult, ...moving.map((tag) => ({ tag, pushed: false }))];
+  const movingResults: TagResult[] = moving.map((tag) => ({ tag, pushed: false }));
+  const tags: TagResult[] = [buildTagResult, ...movingResults];
   report.pushing(id, tags);
   const stopped = ctx.begin(id);
   if (stopped) {
@@ -97,7 +98,7 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
       }
       pushedNow++;
     }
-    for (const result of tags.slice(1)) {
+    for (const result of movingResults) {
       if (ctx.signal.aborted) return ended(ctx, id, INTERRUPTED, tags);
       const decision = await movingTagDecision(ctx, build, imageId, result.tag);
       if (!decision.move) {

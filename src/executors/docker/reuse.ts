@@ -3,7 +3,7 @@
 import type Dockerode from "dockerode";
 import { inputsLabel, inputsMismatch } from "../../core/requests/inputs-digest.js";
 import { buildTag } from "../../core/requests/tags.js";
-import { builtOnOtherParent, decideReuse, type FoundImage, type ReuseDecision } from "../../core/execute/publishing.js";
+import { builtOnOtherParent, decideReuse, pinKey, type FoundImage, type ReuseDecision } from "../../core/execute/publishing.js";
 import type { PlannedBuild } from "../../core/model.js";
 import type { RegistryClient } from "../../registry/client.js";
 import type { BuiltImage } from "./engine.js";
@@ -51,7 +51,8 @@ async function parentMismatch(
   docker: Dockerode, build: PlannedBuild, labels: Record<string, string>, o: { pins: Readonly<Record<string, string>>; repo: string },
 ): Promise<string | undefined> {
   for (const ref of Object.keys(build.request.inputs?.parents ?? {})) {
-    const pinned = o.pins[`${o.repo}/${ref}`];
+    // The parent of the request's own platform (a run of several holds one per platform).
+    const pinned = o.pins[pinKey(`${o.repo}/${ref}`, build.request.platform)];
     if (pinned === undefined) continue;
     const parent = await docker.getImage(pinned).inspect();
     const why = builtOnOtherParent(ref, labels, parent.Config?.Labels ?? {});

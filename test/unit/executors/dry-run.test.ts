@@ -2,6 +2,9 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { describePlan } from "../../../src/executors/dry-run.js";
+import { planBuilds } from "../../../src/core/plan/plan-builds.js";
+import { readLayers } from "../../../src/core/parse/layer-config.js";
+import { GIT, RAW, makePlan } from "../../helpers/small-plan.js";
 import type { Plan } from "../../../src/core/model.js";
 
 const EMPTY: Plan = { repo: "registry.example.org/x", commit: "c0ffee".padEnd(40, "0"), buildNumber: 3, builds: [], waves: [] };
@@ -12,6 +15,25 @@ test("nothing to build is one line, even without -v, saying why", () => {
   }
   assert.equal(describePlan(EMPTY, 0, "changed in v1..v2"), ["nothing to build: no layer changed in v1..v2"]);
   assert.equal(describePlan(EMPTY, 0), ["nothing to build: the plan has no builds"]);
+});
+
+test("-v: one line per final image; with platforms, one line naming them", () => {
+  assert.equal(describePlan(makePlan({ science: ["a"] }), 1).filter((l) => l.startsWith("change results")), [
+    "change results in final image a => a:1.0-3-c0ffee0, a:1.0",
+    "change results in final image b => b:1.0-3-c0ffee0, b:1.0",
+  ]);
+  const platforms = ["linux/amd64", "linux/arm64"];
+  const plan = planBuilds(readLayers(RAW), {
+    repo: "127.0.0.1:5055/x", git: GIT, buildTime: 1, buildArgs: {}, platforms,
+    changes: { all: false, science: ["a"], compat: [], why: "changed" },
+  });
+  assert.equal(describePlan(plan, 1), [
+    "change results in final image a => a:1.0-3-c0ffee0, a:1.0 (linux/amd64, linux/arm64)",
+    "change results in final image b => b:1.0-3-c0ffee0, b:1.0 (linux/amd64, linux/arm64)",
+    "final plan includes 4 science builds and 4 compat builds",
+  ]);
+  // -vvv: each build's docker build command names its platform.
+  assert.ok(describePlan(plan, 3).some((l) => l.startsWith("  command: docker build --file science/a/Dockerfile --platform linux/arm64 --tag 127.0.0.1:5055/x/sci/a:1.0-linux-arm64 ")));
 });
 
 test.run();

@@ -62,6 +62,17 @@ test("the build tag is pushed before the moving tag; parents are pinned to image
   assert.is(pinned, `FROM ${D} AS a\nFROM busybox:stable\nCOPY --from=${D} /a /a\n`);
 });
 
+test("a request for a platform is pinned to its own platform's parent image, resolving TARGETARCH as that platform", () => {
+  const ARM = `sha256:${"a".repeat(64)}`;
+  const AMD = `sha256:${"b".repeat(64)}`;
+  const pins = { "r/sci/a:1.0@linux/arm64": ARM, "r/sci/a:1.0@linux/amd64": AMD, "r/sci/a-arm64:1.0@linux/arm64": ARM };
+  assert.is(pinParents({ dockerfile: "FROM r/sci/a:1.0\n", buildArgs: {}, platform: "linux/arm64" }, pins), `FROM ${ARM}\n`);
+  assert.is(pinParents({ dockerfile: "FROM r/sci/a:1.0\n", buildArgs: {}, platform: "linux/amd64" }, pins), `FROM ${AMD}\n`);
+  assert.is(pinParents({ dockerfile: "FROM r/sci/a-${TARGETARCH}:1.0\n", buildArgs: {}, platform: "linux/arm64" }, pins), `FROM ${ARM}\n`);
+  // A request without a platform takes none of them.
+  assert.is(pinParents({ dockerfile: "FROM r/sci/a:1.0\n", buildArgs: {} }, pins), "FROM r/sci/a:1.0\n");
+});
+
 test("reconcile keeps what the registry lacks or holds from other inputs, and what builds on it", () => {
   const p = makePlan("r", [
     build("sci/a", ["r/sci/a:1.0", "r/sci/a:1.0-7-abc"], "FROM busybox:stable\n"),

@@ -50,6 +50,20 @@ test("a child gets its parent's image id among the pins, with the bases found be
   assert.equal(b.pins, { "python:3.11": "sha256:py", [moving("a")]: "sha256:aaa" });
 });
 
+test("builds for named platforms: each child is pinned to its own platform's parent image", () => {
+  const onPlatform = (id: string, platform: string, ...dependsOn: string[]) => ({
+    id: `${id}@${platform}`, dependsOn: dependsOn.map((d) => `${d}@${platform}`),
+    request: { platform, tags: [`${REPO}/sci/${id}:1.0-${platform.replace("/", "-")}`, `${REPO}/sci/${id}:1.0-1-abc-${platform.replace("/", "-")}`] },
+  });
+  const run = coordinator({}, [onPlatform("a", "linux/amd64"), onPlatform("a", "linux/arm64"), onPlatform("b", "linux/arm64", "a")]);
+  run.next();
+  run.imageReady({ id: "a@linux/amd64", imageId: "sha256:amd" });
+  run.imageReady({ id: "a@linux/arm64", imageId: "sha256:arm" });
+  const [b] = of(run.next(), "build");
+  // Both under the reference the child's FROM names, told apart by platform (pinParents picks its own).
+  assert.equal(b.pins, { [`${moving("a")}@linux/amd64`]: "sha256:amd", [`${moving("a")}@linux/arm64`]: "sha256:arm" });
+});
+
 test("a failure skips what depends on it, directly or not, and the rest goes on", () => {
   const run = coordinator();
   run.next();

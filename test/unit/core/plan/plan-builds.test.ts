@@ -1,7 +1,8 @@
 // The pure planner: snapshots in, plans out. No files, no git.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { planBuilds } from "../../../../src/core/plan/plan-builds.js";
+import { contextDirsFor, planBuilds } from "../../../../src/core/plan/plan-builds.js";
+import { determineBuilds } from "../../../../src/core/plan/determine-builds.js";
 import { analyzeRepository } from "../../../../src/core/plan/analyze-repository.js";
 import { basesNotBuilt } from "../../../../src/core/plan/bases-not-built.js";
 import { checkImageNames, readLayers, type RawLayerFiles } from "../../../../src/core/parse/layer-config.js";
@@ -436,6 +437,95 @@ test("a version or name that makes a tag docker refuses is bad input naming the 
   assert.is(refusal({ target: `${long}t` }),
     `science/x/sciserver-image.json: target makes the image name "registry.example.org/images/sci/${long}t" 256 characters long, over docker's limit of 255 (with repo registry.example.org/images)`);
   assert.match(refusal({ image: `${long}t` })!, /^science\/x\/sciserver-image\.json: image makes the image name "registry\.example\.org\/images\/rel\/t+" 256 characters long/);
+});
+
+
+// Multi-platform plans (issue 17): a request per layer and platform.
+function planOn(raw: RawLayerFiles[], ch: Partial<ChangeSet>, platforms?: string[], buildArgs: Record<string, string> = {}): Plan {
+  return planBuilds(readLayers(raw), { repo: "reg.example.org/ci", git: GIT, changes: changes(ch), buildTime: 1700000000, buildArgs, platforms });
+}
+const TWO = ["linux/amd64", "linux/arm64"];
+const NIST_ON_TWO = [
+  sci("nist-basic", { image: "nist-basic", version: "1.0", compat: "jupyter", platforms: TWO }, "FROM busybox:stable\n"),
+  ...NIST.slice(1),
+];
+
+test("declared platforms: a request per layer and platform, parents pinned to the same platform's", () => {
+  const p = planOn(NIST_ON_TWO, { all: true, why: "--all" });
+  assert.equal(ids(p), [
+    "sci/nist-basic@linux/amd64", "sci/nist-basic@linux/arm64",
+    "sci/nist-basic-2@linux/amd64", "sci/nist-basic-2@linux/arm64",
+    "rel/nist-basic:1.0@linux/amd64", "rel/nist-basic:1.0@linux/arm64",
+    "rel/nist-basic:2.0@linux/amd64", "rel/nist-basic:2.0@linux/arm64",
+  ]);
+  const byId = new Map(p.builds.map((b) => [b.id, b]));
+  const child = byId.get("sci/nist-basic-2@linux/arm64")!;
+  assert.equal(child.dependsOn, ["sci/nist-basic@linux/arm64"]);
+  assert.is(child.request.platform, "linux/arm64");
+  assert.equal(child.request.inputs!.parents, { "sci/nist-basic:1.0": byId.get("sci/nist-basic@linux/arm64")!.request.inputsDigest });
+  // Each platform's image has tags of its own; the final image names stay the image's.
+  assert.equal(child.request.tags, ["reg.example.org/ci/sci/nist-basic-2:2.0-linux-arm64", "reg.example.org/ci/sci/nist-basic-2:2.0-42-f90dbd6-linux-arm64"]);
+  const rel = byId.get("rel/nist-basic:2.0@linux/arm64")!;
+  assert.equal(rel.dependsOn, ["sci/nist-basic-2@linux/arm64"]);
+  assert.equal(rel.finalImages, ["nist-basic:2.0-42-f90dbd6", "nist-basic:2.0"]);
+  assert.equal(rel.request.tags, ["reg.example.org/ci/rel/nist-basic:2.0-linux-arm64", "reg.example.org/ci/rel/nist-basic:2.0-42-f90dbd6-linux-arm64"]);
+  assert.match(rel.request.dockerfile, "ENV SCISERVER_IMAGE=nist-basic:2.0-42-f90dbd6\n");
+  // The platform is part of the inputs digest (and the label), so the two images never pass for each other.
+  const amd = byId.get("sci/nist-basic-2@linux/amd64")!;
+  assert.is.not(amd.request.inputsDigest, child.request.inputsDigest);
+  assert.is(child.request.labels["org.sciserver.science.nist-basic-2.inputs"], child.request.inputsDigest);
+  assert.equal(p.waves[0], ["sci/nist-basic@linux/amd64", "sci/nist-basic@linux/arm64"]);
+});
+
+test("without platforms the plan is exactly as before: no platform field, ids and digests unchanged", () => {
+  const before = plan(NIST, { all: true, why: "--all" });
+  assert.ok(before.builds.every((b) => !("platform" in b.request)));
+  assert.equal(ids(before), ["sci/nist-basic", "sci/nist-basic-2", "rel/nist-basic:1.0", "rel/nist-basic:2.0"]);
+  // A platform named for the run changes the digests: the engine's own platform is not assumed.
+  const on = planOn(NIST, { all: true, why: "--all" }, ["linux/amd64"]);
+  assert.equal(ids(on), ["sci/nist-basic@linux/amd64", "sci/nist-basic-2@linux/amd64", "rel/nist-basic:1.0@linux/amd64", "rel/nist-basic:2.0@linux/amd64"]);
+  assert.is.not(on.builds[0].request.inputsDigest, before.builds[0].request.inputsDigest);
+});
+
+test("--platform overrides what the layers declare, for the run", () => {
+  const p = planOn(NIST_ON_TWO, { science: ["nist-basic"] }, ["linux/arm64"]);
+  assert.equal(ids(p), ["sci/nist-basic@linux/arm64", "sci/nist-basic-2@linux/arm64", "rel/nist-basic:1.0@linux/arm64", "rel/nist-basic:2.0@linux/arm64"]);
+});
+
+test("TARGETARCH in a FROM line resolves per platform, to the same platform's parent", () => {
+  const raw = [
+    sci("base-amd64", { image: "base-amd64", platforms: TWO }, "FROM busybox:stable\n"),
+    sci("base-arm64", { image: "base-arm64", platforms: TWO }, "FROM busybox:stable\n"),
+    sci("top", { image: "top" }, "ARG TARGETARCH\nFROM --platform=$TARGETPLATFORM sci/base-${TARGETARCH}:1.0\n"),
+    cmp("base", []),
+  ];
+  // Without a platform the reference names no layer (a warning); each platform's names its own.
+  const p = planOn(raw, { all: true, why: "--all" }, TWO);
+  const byId = new Map(p.builds.map((b) => [b.id, b]));
+  const arm = byId.get("sci/top@linux/arm64")!;
+  assert.equal(arm.dependsOn, ["sci/base-arm64@linux/arm64"]);
+  assert.match(arm.request.dockerfile, "FROM --platform=$TARGETPLATFORM reg.example.org/ci/sci/base-arm64:1.0\n");
+  assert.equal(byId.get("sci/top@linux/amd64")!.dependsOn, ["sci/base-amd64@linux/amd64"]);
+  assert.equal(Object.keys(arm.request.inputs!.parents), ["sci/base-arm64:1.0"]);
+  // The platform's TARGET* args are the engine's to set: not build arguments of the request.
+  assert.equal(arm.request.buildArgs, {});
+});
+
+test("a parent named per platform must be built for that platform; the contexts read include every platform's parents", () => {
+  const raw = (armPlatforms: string[]) => [
+    sci("base-amd64", { image: "base-amd64", platforms: ["linux/amd64"] }, "FROM busybox:stable\n"),
+    sci("base-arm64", { image: "base-arm64", platforms: armPlatforms }, "FROM busybox:stable\n"),
+    sci("top", { image: "top", platforms: TWO }, "FROM sci/base-${TARGETARCH}:1.0\n"),
+    cmp("base", []),
+  ];
+  const p = planOn(raw(["linux/arm64"]), { science: ["top"] });
+  assert.equal(ids(p).filter((id) => id.startsWith("sci/")), ["sci/top@linux/amd64", "sci/top@linux/arm64"]);
+  const snapshot = readLayers(raw(["linux/arm64"]));
+  const analysis = analyzeRepository(snapshot);
+  const selection = determineBuilds(snapshot.science, analysis, changes({ science: ["top"] }));
+  assert.equal(contextDirsFor(snapshot, analysis, selection, { buildArgs: {} }).sort(), ["compat/base", "science/base-amd64", "science/base-arm64", "science/top"]);
+  throwsInput(() => planOn(raw(["linux/amd64"]), { science: ["top"] }),
+    /^science\/top\/sciserver-image\.json: for linux\/arm64 it builds on sci\/base-arm64, which is built for linux\/amd64 only \(science\/base-arm64\/sciserver-image\.json\)/);
 });
 
 test.run();

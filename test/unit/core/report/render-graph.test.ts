@@ -4,6 +4,7 @@ import * as assert from "uvu/assert";
 import { renderGraph } from "../../../../src/core/report/render-graph.js";
 import { planBuilds } from "../../../../src/core/plan/plan-builds.js";
 import { analyzeRepository } from "../../../../src/core/plan/analyze-repository.js";
+import { layerPlatforms } from "../../../../src/core/plan/layer-platforms.js";
 import { readLayers, type RawLayerFiles } from "../../../../src/core/parse/layer-config.js";
 import { GIT, makePlan, RAW, sci } from "../../../helpers/small-plan.js";
 
@@ -63,6 +64,18 @@ test("names that would break Mermaid or DOT are escaped in the graph", () => {
   assert.match(dot, '  "compat/we\\"ird [x] #1 <b>" -> "rel/a:1.0" [style=dashed];\n');
   // Every line of the graph is one statement: nothing a name holds starts a new one.
   assert.is(mermaid.split("\n").length, 12, mermaid);
+});
+
+test("the graph shows each layer's and final image's platforms, and marks a layer built per platform", () => {
+  const raw = [sci("a", { image: "a", platforms: ["linux/amd64", "linux/arm64"] }, "FROM busybox:stable\n"), ...RAW.slice(1)];
+  const snapshot = readLayers(raw);
+  const analysis = analyzeRepository(snapshot);
+  const changes = { all: false, science: ["a"], compat: [], why: "changed" };
+  const plan = planBuilds(snapshot, { repo: "r", git: GIT, buildTime: 1, buildArgs: {}, changes });
+  const dot = renderGraph(snapshot, analysis, plan, changes, "dot", layerPlatforms(snapshot, analysis));
+  assert.match(dot, '"sci/b" [label="sci/b:1.0 (linux/amd64, linux/arm64)", shape=box, style=filled, fillcolor="#ffee99"];');
+  assert.match(dot, '"rel/a:1.0" [label="rel/a:1.0 (linux/amd64, linux/arm64)"');
+  assert.match(dot, '"sci/c" [label="sci/c:1.0", shape=box];');
 });
 
 test.run();

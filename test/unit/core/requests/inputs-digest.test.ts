@@ -77,4 +77,12 @@ test("run --build-arg: digests as if the plan had been made with the arguments, 
   assert.equal(withBuildArgs(plan(), {}), plan());
 });
 
+test("run --build-arg on a plan of two platforms: each request takes its own platform's parent digest", () => {
+  const platforms = ["linux/amd64", "linux/arm64"];
+  const made = plan({ buildArgs: { X: "1" }, platforms });
+  const applied = withBuildArgs(plan({ platforms }), { X: "1" });
+  assert.equal(digests(applied), digests(made));
+  assert.ok(applied.builds.some((b) => b.id.endsWith("@linux/arm64") && Object.keys(b.request.inputs!.parents).length > 0));
+});
+
 test.run();

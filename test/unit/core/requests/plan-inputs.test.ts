@@ -65,4 +65,13 @@ test("a child that expects another digest of a parent the plan builds is refused
   assert.ok(checkoutMismatches(moved, CONTEXTS).includes(`sci/b: it expects sci/a:1.0 with inputs ${b.request.inputs!.parents["sci/a:1.0"]}, but the plan builds it with sha256:other`));
 });
 
+test("a plan of two platforms matches its checkout: each request is checked against its own platform's parents", () => {
+  const p = plan({ platforms: ["linux/amd64", "linux/arm64"] });
+  assert.equal(checkoutMismatches(p, CONTEXTS), []);
+  const arm = p.builds.find((b) => b.id.endsWith("@linux/arm64") && b.kind === "science" && Object.keys(b.request.inputs!.parents).length > 0)!;
+  assert.is(requestDigestProblem(arm, p.repo), undefined);
+  // The platform is part of what the digest is made of: a request moved to another platform is caught.
+  assert.match(requestDigestProblem({ ...arm, request: { ...arm.request, platform: "linux/amd64" } }, p.repo) ?? "", /make inputs sha256:/);
+});
+
 test.run();
