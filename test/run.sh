@@ -5,7 +5,8 @@
 # Environment:
 #   IB_ENGINE_STATE   engine state dir            (default /tmp/image-builder-test-engine)
 #   IB_KEEP_ENGINE=1  leave the engine running afterwards (stop it with test/engine/stop.sh DIR)
-#   IB_TEST_TIMEOUT   seconds allowed per uvu run (default 600)
+#   IB_TEST_TIMEOUT   seconds allowed per uvu run (default 1800: a guard against a hung test, not a
+#                     speed limit; on a busy machine the integration run alone can take 15 minutes)
 #   CI=true           an engine that can't be started is a hard failure
 #
 # Each run starts from an empty engine and empty registries, and stopping removes their data
@@ -26,7 +27,7 @@ log() { echo "[test-engine] $*" >&2; }
 elapsed() { echo "$((SECONDS - T0))s"; }
 
 STATE="${IB_ENGINE_STATE:-/tmp/image-builder-test-engine}"
-TIMEOUT="${IB_TEST_TIMEOUT:-600}"
+TIMEOUT="${IB_TEST_TIMEOUT:-1800}"
 IS_CI=0
 case "${CI:-}" in true|TRUE|True|1|yes) IS_CI=1 ;; esac
 

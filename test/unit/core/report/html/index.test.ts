@@ -99,18 +99,25 @@ test("names are text: a compat directory with quotes and brackets can't break ou
   assert.match(html, "compat/x&quot;&gt;&lt;b onclick=&#39;1&#39;&gt;&amp;amp;[#]");
 });
 
+// Measured in CPU time, not wall time: rendering is synchronous work of this process, and on a busy
+// machine (two CPU loops beside the suite) wall time doubles while the work does not.
+const cpuMs = (since: NodeJS.CpuUsage) => {
+  const { user, system } = process.cpuUsage(since);
+  return (user + system) / 1000;
+};
+
 test("a 300-layer plan's report, and its run's, each render in under 2 s", () => {
   const plan = generatedPlan(300);
   assert.is(plan.builds.filter((b) => b.kind === "science").length, 300);
-  let t0 = performance.now();
+  let t0 = process.cpuUsage();
   const planHtml = renderReport({ plan, generatedAt: GENERATED })["index.html"];
-  const planMs = performance.now() - t0;
+  const planMs = cpuMs(t0);
   const results = generatedResults(plan);
-  t0 = performance.now();
+  t0 = process.cpuUsage();
   const runHtml = renderReport({ plan, results: resultsFile(plan, results), generatedAt: GENERATED })["index.html"];
-  const runMs = performance.now() - t0;
-  assert.ok(planMs < 2000, `the plan's report took ${planMs.toFixed(0)} ms`);
-  assert.ok(runMs < 2000, `the run's report took ${runMs.toFixed(0)} ms`);
+  const runMs = cpuMs(t0);
+  assert.ok(planMs < 2000, `the plan's report took ${planMs.toFixed(0)} ms of CPU`);
+  assert.ok(runMs < 2000, `the run's report took ${runMs.toFixed(0)} ms of CPU`);
   for (const b of plan.builds) assert.ok(planHtml.includes(`<tr data-id="${b.id}"`) && runHtml.includes(`<tr data-id="${b.id}"`), b.id);
 });
 
