@@ -43,6 +43,8 @@ export interface RepositoryPlan {
   analysis?: RepositoryAnalysis;
   /** Things the user should know that do not stop the plan, one line each. */
   warnings: string[];
+  /** `--reconcile`: why each layer it leaves out is current, one line each (for -vv). */
+  current?: string[];
   /** Layer directories the plan builds that have uncommitted changes (built as they are, tagged as HEAD). */
   uncommitted?: string[];
 }
@@ -62,12 +64,12 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
       .filter(([, on]) => on).map(([flag]) => flag);
     if (clash.length) throw new InputError(`--reconcile plans from what the registry holds, not from changes: not with ${clash.join(", ")}`);
     const planOfAll = await planRepository({ ...flags, reconcile: false, all: true }, options);
-    const { reconcilePlan, reconciledChanges } = await import("../core/plan/reconcile.js");
+    const { currentLayers, reconcilePlan, reconciledChanges } = await import("../core/plan/reconcile.js");
     const { readPublishedInputs } = await import("../read/published.js");
     const published = await readPublishedInputs(planOfAll.plan);
     const plan = reconcilePlan(planOfAll.plan, published);
     // "nothing to build: nothing missing from or stale in the registry"
-    return { ...planOfAll, plan, changes: reconciledChanges(plan, published, "missing from or stale in the registry") };
+    return { ...planOfAll, plan, changes: reconciledChanges(plan, published, "missing from or stale in the registry"), current: currentLayers(planOfAll.plan, plan, published) };
   }
   const root = flags.root;
   const git = openGit(root);

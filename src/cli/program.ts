@@ -321,7 +321,7 @@ export function buildProgram(): Command {
     // The default command takes no arguments: one is a command that does not exist.
     if (cmd.args.length > 0) throw unknownCommand(program, cmd.args[0]);
     if (!o.dryrun) checkOutputs(o, o.json ? "--json" : undefined);
-    const { plan, changes, location, warnings, uncommitted } = await planRepository(planFlags(o), { skipUnchanged: true });
+    const { plan, changes, location, warnings, uncommitted, current } = await planRepository(planFlags(o), { skipUnchanged: true });
     const { classicPlanWarning } = await import("../core/execute/platforms.js");
     const classic = classicPlanWarning(plan, o.builder ?? (process.env.DOCKER_BUILDKIT === "0" ? "classic" : undefined));
     if (classic) warnings.push(classic);
@@ -334,7 +334,7 @@ export function buildProgram(): Command {
     }
     printWarnings(warnings);
     if (o.verbose >= 1) printLines([describeRepoLocation(location)]);
-    printLines(describePlan(plan, o.verbose, changes.why));
+    printLines(describePlan(plan, o.verbose, changes.why, current));
     if (o.json) process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
     if (!o.dryrun) process.exitCode = await executeOnEngine(plan, o, [], uncommitted);
   });
@@ -346,10 +346,10 @@ export function buildProgram(): Command {
     .action(async (o: PlanCommandOptions & { out?: string; waves: boolean }) => {
       if (o.out === STDOUT && o.waves) throw new InputError("--out - and --waves both write to stdout");
       checkOutput("--out", o.out);
-      const { plan, changes, location, warnings } = await planRepository(planFlags(o), { skipUnchanged: true });
+      const { plan, changes, location, warnings, current } = await planRepository(planFlags(o), { skipUnchanged: true });
       printWarnings(warnings);
       if (o.verbose >= 1) printLines([describeRepoLocation(location)]);
-      printLines(describePlan(plan, o.verbose, changes.why));
+      printLines(describePlan(plan, o.verbose, changes.why, current));
       const json = `${JSON.stringify(plan, null, 2)}\n`;
       if (o.waves) process.stdout.write(plan.waves.map((w) => `${w.join(" ")}\n`).join(""));
       if (o.out !== undefined || !o.waves) await writeOutput("--out", o.out ?? STDOUT, json);

@@ -3,14 +3,17 @@
 import type { Plan } from "../core/model.js";
 import { dockerBuildCommand } from "../core/requests/build-requests.js";
 
-/** `why`: what the changes were looked for in ("changed since HEAD^"), as the plan's reasons say it. */
-export function describePlan(plan: Plan, verbosity: number, why?: string): string[] {
+/**
+ * `why`: what the changes were looked for in ("changed since HEAD^"), as the plan's reasons say it.
+ * `current`: why each layer left out is current (`--reconcile`), said at -vv.
+ */
+export function describePlan(plan: Plan, verbosity: number, why?: string, current: string[] = []): string[] {
+  const lines: string[] = verbosity >= 2 ? [...current] : [];
   // Said even when quiet: otherwise a run that does nothing looks like one that did its work.
   if (plan.builds.length === 0) {
-    return [`nothing to build: ${why === undefined ? "the plan has no builds" : why.startsWith("changed") ? `no layer ${why}` : `nothing ${why}`}`];
+    return [...lines, `nothing to build: ${why === undefined ? "the plan has no builds" : why.startsWith("changed") ? `no layer ${why}` : `nothing ${why}`}`];
   }
   if (verbosity < 1) return [];
-  const lines: string[] = [];
   const science = plan.builds.filter((b) => b.kind === "science");
   const compat = plan.builds.filter((b) => b.kind === "compat");
   // A final image built for several platforms is one line, naming them (one compat build each).

@@ -1,4 +1,4 @@
-// `contains --package`: the published images (the newest build of each image version, as
+// `contains --package`: the published images (what each moving tag serves, every build tag with --all-tags, as
 // `contains` reads them) holding a package that matches a query. There are no stored SBOMs to ask
 // yet, so each image's packages are read from its layers (image-files.ts), a few images at a time,
 // layer chains that several images share read once.
@@ -23,8 +23,8 @@ export interface PackageHolder {
   warnings: string[];
 }
 
-export async function findPackageHolders(client: RegistryClient, repositories: Repository[], query: PackageQuery): Promise<{ holders: PackageHolder[]; imagesRead: number }> {
-  const { builds } = await listPublishedImages(client, repositories);
+export async function findPackageHolders(client: RegistryClient, repositories: Repository[], query: PackageQuery, options: { allTags?: boolean } = {}): Promise<{ holders: PackageHolder[]; imagesRead: number }> {
+  const { builds } = await listPublishedImages(client, repositories, options);
   const images = builds.map((build) => ({ ref: parseImageReference(build.image.reference), layers: build.image.layers }));
   const chains = new SharedLayerChains(images);
   const limit = pLimit(IMAGES_AT_ONCE);

@@ -45,26 +45,26 @@ test("publish a family with a stale final image", async () => {
   await publish(docker, [`${repo}/rel/essentials:2.4-9-bbbbbbb`], `FROM ${e24}:2.4-9-bbbbbbb\n${compat("essentials:2.4-9-bbbbbbb")}\n`);
 });
 
-test("images: one row per image version, newest build, whether the moving tag follows it", () => {
+test("images: one row per image version, the build its moving tag serves, and a newer build it does not serve", () => {
   const r = runCli(["images", "--repo", repo, "--json"], { env });
   assert.is(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout);
   assert.is(out.source, "catalog");
   const rows = Object.fromEntries(out.images.map((i: any) => [`${i.name}:${i.version}`, i]));
   assert.equal(Object.keys(rows).sort(), ["rel/essentials:2.4", "rel/essentials:2.5", "sci/essentials-2-4:2.4", "sci/essentials-2-5:2.5"]);
-  assert.is(rows["rel/essentials:2.4"].build, "9-bbbbbbb");
-  // rel/essentials:2.4 still points at build 5: nobody moved it
-  assert.is(rows["rel/essentials:2.4"].movingTagCurrent, false);
-  assert.is(rows["sci/essentials-2-4:2.4"].build, "9-bbbbbbb");
-  assert.is(rows["sci/essentials-2-4:2.4"].movingTagCurrent, true);
+  // rel/essentials:2.4 still serves build 5: nobody moved it; build 9 exists but is not served
+  assert.equal([rows["rel/essentials:2.4"].build, rows["rel/essentials:2.4"].servedByMovingTag, rows["rel/essentials:2.4"].newerBuild], ["5-aaaaaaa", true, "2.4-9-bbbbbbb"]);
+  assert.equal([rows["sci/essentials-2-4:2.4"].build, rows["sci/essentials-2-4:2.4"].servedByMovingTag, rows["sci/essentials-2-4:2.4"].newerBuild], ["9-bbbbbbb", true, null]);
   assert.ok(rows["sci/essentials-2-4:2.4"].digest.startsWith("sha256:") && rows["sci/essentials-2-4:2.4"].size > 0);
 
   const human = runCli(["images", "--repo", repo], { env });
   assert.is(human.code, 0, human.stderr);
   assert.match(human.stdout, /^NAME\s+VERSION\s+BUILD\s+DIGEST\s+CREATED\s+SIZE\s+TAG \{version\}$/m);
-  assert.match(human.stdout, /^rel\/essentials\s+2\.4\s+9-bbbbbbb\s+sha256:\S+\s+\S+\s+[\d.]+ [kM]B\s+NOT newest$/m);
+  assert.match(human.stdout, /^rel\/essentials\s+2\.4\s+5-aaaaaaa\s+sha256:\S+\s+\S+\s+[\d.]+ [kM]B\s+serves this; newer build 2\.4-9-bbbbbbb not served$/m);
+  assert.match(human.stdout, /^sci\/essentials-2-4\s+2\.4\s+9-bbbbbbb\s+.*\s+serves this$/m);
+  assert.not.match(human.stdout, /NOT newest/);
   const all = JSON.parse(runCli(["images", "--repo", repo, "--json", "--all-tags"], { env }).stdout);
-  assert.is(all.images.filter((i: any) => i.name === "sci/essentials-2-4").length, 2);
+  assert.equal(all.images.filter((i: any) => i.name === "rel/essentials" && i.version === "2.4").map((i: any) => [i.tag, i.servedByMovingTag]), [["2.4", true], ["2.4-9-bbbbbbb", false]]);
 });
 
 test("images of a repository path with nothing under it: one line, exit 0; --json has no images", () => {
@@ -122,23 +122,31 @@ test("inspect of a family BuildKit built and pushed: breadcrumbs in build order 
   assert.ok(times.every((t, i) => i === 0 || t > times[i - 1]), String(times));
 });
 
-test("contains: every published image with the layer, stale ones named with the newest build", () => {
+test("contains: every image a moving tag serves with the layer, stale ones named with the newest build; --all-tags every build", () => {
   const r = runCli(["contains", "sci/essentials-2-4", "--repo", repo, "--json"], { env });
   assert.is(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout);
   assert.equal(out.newest, { "2.4": "2.4-9-bbbbbbb" });
-  assert.equal(out.images.map((i: any) => [i.image, i.state, i.has]), [
-    ["rel/essentials:2.4-9-bbbbbbb", "newest", "2.4-9-bbbbbbb"],
-    ["rel/essentials:2.5-5-aaaaaaa", "stale", "2.4-5-aaaaaaa"],
-    ["sci/essentials-2-5:2.5-5-aaaaaaa", "stale", "2.4-5-aaaaaaa"],
+  // rel/essentials:2.4 serves build 5 (its build 9 is not served): users pull build 5's
+  assert.equal(out.images.map((i: any) => [i.image, i.build, i.state, i.has]), [
+    ["rel/essentials:2.4", "2.4-5-aaaaaaa", "stale", "2.4-5-aaaaaaa"],
+    ["rel/essentials:2.5", "2.5-5-aaaaaaa", "stale", "2.4-5-aaaaaaa"],
+    ["sci/essentials-2-5:2.5", "2.5-5-aaaaaaa", "stale", "2.4-5-aaaaaaa"],
   ]);
+  assert.is(out.uncheckedBuildTags, 1);
   const human = runCli(["contains", "sci/essentials-2-4", "--repo", repo], { env });
-  assert.match(human.stdout, /^rel\/essentials:2\.5-5-aaaaaaa\s+2\.4-5-aaaaaaa\s+stale: has 2\.4-5-aaaaaaa, newest 2\.4-9-bbbbbbb$/m);
-  // at one build: only the images that carry it, newest build of each image version only
-  // (rel/essentials:2.4-5-aaaaaaa carries it but is an older build of 2.4), and no option widens that
+  assert.match(human.stdout, /^rel\/essentials:2\.5\s+2\.5-5-aaaaaaa\s+2\.4-5-aaaaaaa\s+stale: has 2\.4-5-aaaaaaa, newest 2\.4-9-bbbbbbb$/m);
+  assert.is(human.stderr, "image-builder: note: checked what each moving tag {version} serves; 1 build tag no moving tag serves not checked (--all-tags checks every build)\n");
+  // at one build: every image users pull that carries it, rel/essentials:2.4 included
   const old = JSON.parse(runCli(["contains", "sci/essentials-2-4:2.4-5-aaaaaaa", "--repo", repo, "--json"], { env }).stdout);
-  assert.equal(old.images.map((i: any) => i.image), ["rel/essentials:2.5-5-aaaaaaa", "sci/essentials-2-5:2.5-5-aaaaaaa"]);
-  assert.is(runCli(["contains", "sci/essentials-2-4", "--repo", repo, "--all-tags"], { env }).code, 2);
+  assert.equal(old.images.map((i: any) => i.image), ["rel/essentials:2.4", "rel/essentials:2.5", "sci/essentials-2-5:2.5"]);
+  // build 9 is in no image a moving tag serves; --all-tags finds its build tag
+  const nine = runCli(["contains", "sci/essentials-2-4:2.4-9-bbbbbbb", "--repo", repo], { env });
+  assert.is(nine.code, 0, nine.stderr);
+  assert.is(nine.stdout, "no published image contains sci/essentials-2-4:2.4-9-bbbbbbb\n");
+  const nineAll = JSON.parse(runCli(["contains", "sci/essentials-2-4:2.4-9-bbbbbbb", "--repo", repo, "--json", "--all-tags"], { env }).stdout);
+  assert.equal(nineAll.images.map((i: any) => [i.image, i.servedByMovingTag]), [["rel/essentials:2.4-9-bbbbbbb", false]]);
+  assert.is(nineAll.uncheckedBuildTags, 0);
   // a layer, version or build nothing published has is bad input, not "nothing affected"
   const typo = runCli(["contains", "sci/essentials-2-44", "--repo", repo], { env });
   assert.is(typo.code, 2);
@@ -154,6 +162,46 @@ test("contains: every published image with the layer, stale ones named with the 
   assert.is(bad.code, 2);
 });
 
+
+test("a moving tag rolled back with --allow-tag-rollback: contains of the build it serves lists the image; images says a newer build is not served", () => {
+  const { registry } = requireEngine();
+  const target = uniqueRepo(registry);
+  const family = (text: string) => ({
+    ...science("a", { image: "a", target: "a", compat: "ui" }, `FROM busybox:stable\nRUN echo ${text} > /a\n`),
+    ...compatLayer("ui", [], "RUN echo ui > /ui\n"),
+  });
+  using src = makeRepo(family("one"));
+  const older = src.git("rev-parse", "HEAD");
+  const run = (...args: string[]) => runCli([...args, "--push", "--repo", target, "--progress", "plain"], { cwd: src.root, env, timeoutMs: 300_000 });
+  const first = run("--all");
+  assert.is(first.code, 0, first.stderr);
+  src.write(family("two"));
+  const newer = src.commit("two").slice(0, 7);
+  const second = run();
+  assert.is(second.code, 0, second.stderr);
+  src.git("checkout", "-q", older);
+  const back = run("--all", "--allow-tag-rollback");
+  assert.is(back.code, 0, back.stderr);
+  const served = `1.0-1-${older.slice(0, 7)}`;
+  const unserved = `1.0-2-${newer}`;
+
+  const contains = runCli(["contains", `sci/a:${served}`, "--repo", target, "--json"], { env });
+  assert.is(contains.code, 0, contains.stderr);
+  assert.equal(JSON.parse(contains.stdout).images.map((i: any) => [i.image, i.build, i.servedByMovingTag]), [["rel/a:1.0", served, true]]);
+  const human = runCli(["contains", `sci/a:${served}`, "--repo", target], { env });
+  assert.match(human.stdout, new RegExp(`^rel/a:1\\.0\\s+${served}\\s+${served}\\s+stale: has ${served}, newest ${unserved}$`, "m"));
+  // the newer build is in no image users pull by a moving tag
+  const none = runCli(["contains", `sci/a:${unserved}`, "--repo", target], { env });
+  assert.is(none.code, 0, none.stderr);
+  assert.is(none.stdout, `no published image contains sci/a:${unserved}\n`);
+
+  const images = runCli(["images", "--repo", target], { env });
+  assert.is(images.code, 0, images.stderr);
+  for (const name of ["rel/a", "sci/a"]) {
+    assert.match(images.stdout, new RegExp(`^${name}\\s+1\\.0\\s+1-${older.slice(0, 7)}\\s+.*\\s+serves this; newer build ${unserved} not served$`, "m"));
+  }
+  assert.not.match(images.stdout, /NOT newest/);
+});
 
 test("export docker-archive: loads into the engine with the registry's image id; inspect reads it offline", async () => {
   const { docker } = requireEngine();

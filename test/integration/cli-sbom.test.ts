@@ -146,12 +146,14 @@ test("contains --package: the published images holding a matching package, read 
   const older = runCli(["contains", "--package", "numpy<2", "--repo", repo]);
   assert.is(older.code, 0, older.stderr);
   const lines = older.stdout.trimEnd().split("\n").map((l) => l.split(/\s+/));
-  assert.equal(lines, [["IMAGE", "PLATFORM", "TYPE", "NAME", "VERSION"], [`sci/pk-base:${buildTag}`, "linux/amd64", "conda", "numpy", "1.26.4"]]);
+  assert.equal(lines, [["IMAGE", "PLATFORM", "TYPE", "NAME", "VERSION"], ["sci/pk-base:1.0", "linux/amd64", "conda", "numpy", "1.26.4"]]);
   const any = JSON.parse(runCli(["contains", "--package", "NumPy", "--repo", repo, "--json"]).stdout);
   assert.equal(any.images.map((i: any) => [i.image, i.packages.map((p: any) => p.version)]), [
-    [`rel/pk:${buildTag}`, ["2.0.0"]], [`sci/pk-base:${buildTag}`, ["1.26.4"]], [`sci/pk-tools:${buildTag}`, ["2.0.0"]],
+    ["rel/pk:1.0", ["2.0.0"]], ["sci/pk-base:1.0", ["1.26.4"]], ["sci/pk-tools:1.0", ["2.0.0"]],
   ]);
-  assert.equal(JSON.parse(runCli(["contains", "--package", "pypi/six", "--repo", repo, "--json"]).stdout).images.map((i: any) => i.image), [`sci/pk-base:${buildTag}`]);
+  // what each moving tag serves, named with its build
+  assert.equal(any.images.map((i: any) => i.build), [buildTag, buildTag, buildTag]);
+  assert.equal(JSON.parse(runCli(["contains", "--package", "pypi/six", "--repo", repo, "--json"]).stdout).images.map((i: any) => i.image), ["sci/pk-base:1.0"]);
   const none = runCli(["contains", "--package", "conda/six", "--repo", repo]);
   assert.is(none.stdout, "no published image contains a package conda/six\n");
   for (const args of [["contains", "sci/pk-base", "--package", "six"], ["contains"], ["contains", "--package", "six<<1"]]) {

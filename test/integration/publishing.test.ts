@@ -218,10 +218,13 @@ test("a rerun of an older commit leaves every {version} on the newer build, sayi
     assert.equal([tags[`${name}:1.0-1-${older.slice(0, 7)}`].pushed, tags[`${name}:1.0-1-${older.slice(0, 7)}`].digest], [true, newer[`${name}:1.0-1-${older.slice(0, 7)}`]]);
   }
 
-  // Nor does --reconcile on the older commit count a newer build as stale.
-  const reconcile = runCli(["--reconcile", "--dryrun", "-v"], { cwd: repo.root });
+  // Nor does --reconcile on the older commit count a newer build as stale, and -vv says why per layer.
+  const reconcile = runCli(["--reconcile", "--dryrun", "-vv"], { cwd: repo.root });
   assert.is(reconcile.code, 0, reconcile.stderr);
   assert.match(reconcile.stderr, /nothing to build: nothing missing from or stale in the registry/);
+  for (const [id, name] of [["sci/a", "sci/a"], ["rel/a:1.0", "rel/a"]]) {
+    assert.match(reconcile.stderr, new RegExp(`^${id}: current \\(${target}/${name}:1\\.0 holds (a:)?1\\.0-2-[0-9a-f]+, a newer build; moving tags only move forward\\)$`, "m"));
+  }
 
   const back = runCli(["--all", "--push", "--allow-tag-rollback", ...PLAIN], { cwd: repo.root });
   assert.is(back.code, 0, back.stderr);

@@ -1,7 +1,7 @@
 // Commands that ask the registry (no engine): images, inspect, contains, export.
 import { Command, Option } from "commander";
 import { existsSync, statSync } from "node:fs";
-import { formatBuildTag, readBreadcrumbs, unpublishedLayer, type Breadcrumbs } from "../../core/report/published.js";
+import { formatBuildTag, movingTagText, readBreadcrumbs, unpublishedLayer, type Breadcrumbs } from "../../core/report/published.js";
 import { looksLikeFile, parseLayerQuery, resolveImageArgument } from "./image-arguments.js";
 import { DEFAULT_REPO, parseRepoConfig, resolveRepo } from "../../core/parse/repo-config.js";
 import { InputError } from "../../core/model.js";
@@ -104,10 +104,11 @@ export function addRegistryCommands(program: Command): void {
       const client = await newClient();
       const { findRepositories, listPublishedImages } = await import("../../registry/published.js");
       const { repositories, source } = await findRepositories(client, repo, () => checkoutNames(o.root));
-      const { builds } = await listPublishedImages(client, repositories, { allTags: o.allTags, movingTags: true });
+      const { builds } = await listPublishedImages(client, repositories, { allTags: o.allTags });
       const rows = builds.map((b) => ({
-        name: `${b.repository.kind}/${b.repository.name}`, version: b.version, build: `${b.build.number}-${b.build.hash}`, newest: b.newest,
-        digest: b.image.digest, created: b.image.config.created, size: b.image.size, movingTagCurrent: b.movingTagCurrent ?? null,
+        name: `${b.repository.kind}/${b.repository.name}`, version: b.version, tag: b.tag, build: b.build ? `${b.build.number}-${b.build.hash}` : null,
+        servedByMovingTag: b.served, newerBuild: b.newerBuild ? formatBuildTag(b.newerBuild) : null, newest: b.newest,
+        digest: b.image.digest, created: b.image.config.created, size: b.image.size, movingTag: movingTagText(b),
       }));
       if (o.json) {
         process.stdout.write(`${JSON.stringify({ repo, source, images: rows }, null, 2)}\n`);
@@ -119,8 +120,7 @@ export function addRegistryCommands(program: Command): void {
         return;
       }
       process.stdout.write(table(["NAME", "VERSION", "BUILD", "DIGEST", "CREATED", "SIZE", `TAG {version}`],
-        rows.map((r) => [r.name, r.version, r.build, shortDigest(r.digest), (r.created ?? "-").replace(/\.\d+Z$/, "Z"), megabytes(r.size),
-          r.movingTagCurrent === null ? (r.newest ? "-" : "older build") : r.movingTagCurrent ? "newest" : "NOT newest"])));
+        rows.map((r) => [r.name, r.version, r.build ?? "?", shortDigest(r.digest), (r.created ?? "-").replace(/\.\d+Z$/, "Z"), megabytes(r.size), r.movingTag])));
     });
 
   registryCommand(program.command("inspect"))
@@ -144,10 +144,11 @@ export function addRegistryCommands(program: Command): void {
     });
 
   registryCommand(program.command("contains"))
-    .description("published images (the newest build of each image version) whose breadcrumbs hold a science layer, and whether they have its newest build; with --package, those holding a package")
+    .description("published images (what each moving tag {version} serves; every build tag with --all-tags) whose breadcrumbs hold a science layer, and whether they have its newest build; with --package, those holding a package")
     .argument("[layer]", "sci/TARGET, sci/TARGET:VERSION or sci/TARGET:VERSION-N-HASH")
     .option("--package <spec>", "a package instead of a layer: NAME, NAME<VERSION (==, !=, <, <=, >, >=), TYPE/NAME… (read from every image's layers)")
-    .action(async (arg: string | undefined, o: RegistryOptions & { package?: string }) => {
+    .option("--all-tags", "every build tag too, not only what the moving tags serve (builds someone may have pinned)", false)
+    .action(async (arg: string | undefined, o: RegistryOptions & { package?: string; allTags: boolean }) => {
       if (o.package !== undefined || arg === undefined) {
         if (arg !== undefined) throw new InputError(`contains: either a layer (${arg}) or --package, not both`);
         if (o.package === undefined) throw new InputError("contains: a layer (sci/TARGET…) or --package NAME… is required");
@@ -159,12 +160,14 @@ export function addRegistryCommands(program: Command): void {
       const client = await newClient();
       const { findRepositories, findAffected } = await import("../../registry/published.js");
       const { repositories, source } = await findRepositories(client, repo, () => checkoutNames(o.root));
-      const { affected, newest, known } = await findAffected(client, repositories, query);
+      const { affected, newest, known, unchecked } = await findAffected(client, repositories, query, { allTags: o.allTags });
       const unpublished = unpublishedLayer(query, known, repo);
       if (unpublished) throw new InputError(unpublished);
       const rows = affected.map((a) => ({
-        image: `${a.build.repository.kind}/${a.build.repository.name}:${formatBuildTag(a.build.build)}`,
-        reference: `${a.build.repository.ref}:${formatBuildTag(a.build.build)}`,
+        image: `${a.build.repository.kind}/${a.build.repository.name}:${a.build.tag}`,
+        reference: `${a.build.repository.ref}:${a.build.tag}`,
+        build: a.build.build ? formatBuildTag(a.build.build) : null,
+        servedByMovingTag: a.build.served,
         digest: a.build.image.digest,
         has: a.match.state === "unknown" ? a.match.has : formatBuildTag(a.match.has),
         state: a.match.state,
@@ -172,15 +175,17 @@ export function addRegistryCommands(program: Command): void {
       }));
       if (o.json) {
         const layerNewest = Object.fromEntries([...newest].map(([v, b]) => [v, formatBuildTag(b)]));
-        process.stdout.write(`${JSON.stringify({ repo, source, layer: `sci/${query.target}`, newest: layerNewest, images: rows }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ repo, source, layer: `sci/${query.target}`, newest: layerNewest, images: rows, uncheckedBuildTags: unchecked }, null, 2)}\n`);
         return;
       }
+      // What was not looked at is said, so that "no image contains" is never read as more than it is.
+      if (unchecked > 0) process.stderr.write(`image-builder: note: checked what each moving tag {version} serves; ${unchecked} build tag${unchecked === 1 ? "" : "s"} no moving tag serves not checked (--all-tags checks every build)\n`);
       if (rows.length === 0) {
         process.stdout.write(`no published image contains ${arg}\n`);
         return;
       }
-      process.stdout.write(table(["IMAGE", `sci/${query.target}`, "STATE"],
-        rows.map((r) => [r.image, r.has, r.state === "stale" ? `stale: has ${r.has}, newest ${r.newest}` : r.state === "newest" ? "newest" : "unknown build"])));
+      process.stdout.write(table(["IMAGE", "BUILD", `sci/${query.target}`, "STATE"],
+        rows.map((r) => [r.image, r.build ?? "?", r.has, r.state === "stale" ? `stale: has ${r.has}, newest ${r.newest}` : r.state === "newest" ? "newest" : "unknown build"])));
     });
 
   registryCommand(program.command("export"))

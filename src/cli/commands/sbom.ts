@@ -77,7 +77,7 @@ export function addSbomCommands(program: Command): void {
 }
 
 /** `contains --package SPEC`: the published images holding a matching package, read from their layers. */
-export async function containsPackage(spec: string, o: RegistryOptions): Promise<void> {
+export async function containsPackage(spec: string, o: RegistryOptions & { allTags?: boolean }): Promise<void> {
   const { parsePackageQuery } = await import("../../core/sbom/package-query.js");
   const query = parsePackageQuery(spec);
   const repo = repoOf(o);
@@ -86,11 +86,12 @@ export async function containsPackage(spec: string, o: RegistryOptions): Promise
   const { findPackageHolders } = await import("../../registry/package-search.js");
   const { formatBuildTag } = await import("../../core/report/published.js");
   const { repositories, source } = await findRepositories(client, repo, () => checkoutNames(o.root));
-  const { holders } = await findPackageHolders(client, repositories, query);
+  const { holders } = await findPackageHolders(client, repositories, query, { allTags: o.allTags });
   for (const h of holders) for (const w of h.warnings) process.stderr.write(`image-builder: warning: ${h.build.image.reference}: ${w}\n`);
   const rows = holders.map((h) => ({
-    image: `${h.build.repository.kind}/${h.build.repository.name}:${formatBuildTag(h.build.build)}`,
-    reference: `${h.build.repository.ref}:${formatBuildTag(h.build.build)}`,
+    image: `${h.build.repository.kind}/${h.build.repository.name}:${h.build.tag}`,
+    reference: `${h.build.repository.ref}:${h.build.tag}`,
+    build: h.build.build ? formatBuildTag(h.build.build) : null,
     digest: h.build.image.digest,
     platform: h.build.image.platform ?? null,
     packages: h.packages.map(({ type, name, version, purl, locations }) => ({ type, name, version, purl, locations })),

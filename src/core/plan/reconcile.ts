@@ -3,7 +3,7 @@
 // plus everything built on them. How a pipeline recovers from an earlier failed or interrupted
 // run, and how a new registry is filled: what the registry lacks, whatever git says. A moving tag
 // at a newer build than this checkout's is current: moving tags only move forward (issue 16, item 2).
-import { decideMovingTag } from "../execute/moving-tag.js";
+import { decideMovingTag, parseBuildName } from "../execute/moving-tag.js";
 import { versionLabel } from "../requests/inputs-digest.js";
 import { groupIntoWaves } from "./waves.js";
 import { movingTag } from "../requests/tags.js";
@@ -42,13 +42,37 @@ export function reconciledChanges(reconciled: Plan, published: ReadonlyMap<strin
 }
 
 function stale(b: PlannedBuild, p: PublishedImage | undefined): string | undefined {
+  const verdict = judge(b, p);
+  return verdict.current ? undefined : verdict.why;
+}
+
+/**
+ * Why each build `--reconcile` leaves out is current, for `-vv` (`sci/a: current (…/sci/a:1.0
+ * holds 1.0-2-abc, a newer build)`): a plan with nothing to build says why per layer, not only
+ * "nothing to build". Builds left out for no reason of their own do not occur: a kept build's
+ * children are kept.
+ */
+export function currentLayers(planOfAll: Plan, reconciled: Plan, published: ReadonlyMap<string, PublishedImage>): string[] {
+  const kept = new Set(reconciled.builds.map((b) => b.id));
+  return planOfAll.builds.filter((b) => !kept.has(b.id)).map((b) => `${b.id}: current (${judge(b, published.get(b.id)).why})`);
+}
+
+function judge(b: PlannedBuild, p: PublishedImage | undefined): { current: boolean; why: string } {
   if (!p) throw new Error(`internal: no registry answer for ${b.id}`);
-  if (!p.found) return `not published (${movingTag(b.request)})`;
+  const tag = movingTag(b.request);
+  if (!p.found) return { current: false, why: `not published (${tag})` };
+  const held = p.build ?? "an image without a version label";
   if (p.inputs !== b.request.inputsDigest) {
-    const moves = decideMovingTag({ movingTag: movingTag(b.request), ours: b.request.labels[versionLabel(b.kind, b.target)], held: { isThisImage: false, label: p.build }, allowRollback: false });
-    if (!moves.move) return undefined;
-    return `published image has inputs ${p.inputs ?? "(none recorded)"} ≠ ${b.request.inputsDigest}`;
+    const ours = b.request.labels[versionLabel(b.kind, b.target)];
+    const moves = decideMovingTag({ movingTag: tag, ours, held: { isThisImage: false, label: p.build }, allowRollback: false });
+    if (!moves.move) {
+      // Moving tags only move forward: a newer build (or one of another branch) stays.
+      const newer = (parseBuildName(p.build)?.buildNumber ?? 0) > (parseBuildName(ours)?.buildNumber ?? 0);
+      return { current: true, why: `${tag} holds ${held}, ${newer ? "a newer build" : `another commit's build with the same build number`}; moving tags only move forward` };
+    }
+    return { current: false, why: `published image has inputs ${p.inputs ?? "(none recorded)"} ≠ ${b.request.inputsDigest}` };
   }
   // Its own inputs match, but it was built on another commit's parent.
-  return p.mismatch === undefined ? undefined : `published image has ${p.mismatch}`;
+  if (p.mismatch !== undefined) return { current: false, why: `published image has ${p.mismatch}` };
+  return { current: true, why: `${tag} holds ${held}, of this checkout's inputs` };
 }

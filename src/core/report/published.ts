@@ -61,6 +61,41 @@ export function imageVersions(tags: string[]): ImageVersion[] {
     .sort((a, b) => compareVersions(b.version, a.version));
 }
 
+const sameBuild = (a: BuildTag, b: BuildTag) => compareBuilds(a, b) === 0 && a.hash === b.hash;
+
+/**
+ * Which build of a repository's version the image under its moving tag `{version}` is, from the
+ * image's own version label (a `sci/` image's science label, a `rel/` image's compat label
+ * `{image}:{build}`): one of `builds` (the version's build tags), or undefined (an image put there
+ * by hand, or of a build whose tag is gone). The caller checks that the build tag holds this image.
+ */
+export function labelledBuild(kind: "sci" | "rel", name: string, labels: Record<string, string>, builds: readonly BuildTag[]): BuildTag | undefined {
+  const value = kind === "sci" ? labels[versionLabel("science", name)] : labels[versionLabel("compat", "")]?.replace(/^.*:/, "");
+  const build = value === undefined ? undefined : parseBuildTag(value);
+  return build && builds.find((b) => sameBuild(b, build));
+}
+
+/**
+ * The newest build of the version newer than the one its moving tag serves: a moving tag only
+ * moves forward, so it deliberately stays on a build (a rollback with --allow-tag-rollback, an
+ * older commit run again) while a newer build tag exists. undefined: none is newer.
+ */
+export function newerBuildThan(served: BuildTag, builds: readonly BuildTag[]): BuildTag | undefined {
+  const newer = builds.filter((b) => compareBuilds(b, served) > 0).sort(compareBuilds);
+  return newer[newer.length - 1];
+}
+
+/**
+ * What `images` says of the moving tag `{version}` on a row: it serves this build (and, neutrally,
+ * a newer build it does not serve), it serves an image of no build tag, or (a row of a build it
+ * does not serve) nothing, or that the version has no moving tag.
+ */
+export function movingTagText(row: { served: boolean; build?: BuildTag; newerBuild?: BuildTag; hasMovingTag: boolean }): string {
+  if (!row.served) return row.hasMovingTag ? "-" : "no {version} tag";
+  if (!row.build) return "serves an image of no build tag";
+  return row.newerBuild ? `serves this; newer build ${formatBuildTag(row.newerBuild)} not served` : "serves this";
+}
+
 /** One science layer recorded in an image's labels. */
 export interface ScienceCrumb {
   target: string;

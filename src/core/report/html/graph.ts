@@ -15,7 +15,7 @@
 // the `dot` binary is not on most agents.
 import dagre from "@dagrejs/dagre";
 import type { Plan } from "../../model.js";
-import { reportStatus, touchedByChange, type ReportStatus } from "./report-model.js";
+import { reportStatus, runPushed, touchedByChange, type ReportStatus } from "./report-model.js";
 import type { ResultsFile } from "../results.js";
 import { anchorOf, attrs, esc, FONT, textWidth } from "./svg.js";
 import { CHANGED_STROKE, patternDefs, STATUS_LOOK } from "./status-style.js";
@@ -37,9 +37,10 @@ const PAD = 8;
 
 export function planGraph(plan: Plan, results?: ResultsFile): { nodes: GraphNode[]; edges: GraphEdge[] } {
   const byId = new Map(results?.results.map((r) => [r.id, r]));
+  const pushed = runPushed(results);
   const nodes: GraphNode[] = plan.builds.map((b) => ({
     key: b.id, label: b.id, kind: b.kind === "science" ? "science" : "compat build",
-    status: reportStatus(byId.get(b.id)), changed: touchedByChange(b), href: `#${anchorOf(b.id)}`,
+    status: reportStatus(byId.get(b.id), pushed), changed: touchedByChange(b), href: `#${anchorOf(b.id)}`,
   }));
   // A parent outside the plan (built by another run) is no node of it.
   const inPlan = new Set(plan.builds.map((b) => b.id));
@@ -129,7 +130,7 @@ function nodeSvg(n: GraphNode, box: { x: number; y: number; width: number; heigh
   if (look.pattern) parts.push(shape(`url(#g-${look.pattern})`).replace(/ stroke="[^"]*"/, ' stroke="none"'));
   const tx = box.x;
   parts.push(`<text${attrs({ x: tx, y: y + 15, "text-anchor": "middle", fill: "#000000" })}>${esc(n.label)}</text>`);
-  parts.push(`<text${attrs({ x: tx, y: y + 29, "text-anchor": "middle", fill: "#222222", "font-size": 11, "font-weight": n.status === "failed" || n.status === "not pushed" ? "bold" : undefined })}>${esc(secondLine(n))}</text>`);
+  parts.push(`<text${attrs({ x: tx, y: y + 29, "text-anchor": "middle", fill: "#222222", "font-size": 11, "font-weight": n.status === "failed" || n.status === "not pushed" || n.status === "superseded" ? "bold" : undefined })}>${esc(secondLine(n))}</text>`);
   const title = `<title>${esc(`${n.label}: ${secondLine(n)}`)}</title>`;
   const group = `<g${attrs({ class: "node" })}>${title}${parts.join("")}</g>`;
   return `<a${attrs({ href: n.href })}>${group}</a>`;

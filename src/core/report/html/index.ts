@@ -10,7 +10,7 @@ import type { BuildResult, Plan, PlannedBuild } from "../../model.js";
 import type { ResultsFile } from "../results.js";
 import { buildTag } from "../../requests/tags.js";
 import { renderGraphSvg } from "./graph.js";
-import { compatLayersOf, REPORT_STATUSES, reportStatus, timeline, touchedByChange, type ReportStatus, type Timeline } from "./report-model.js";
+import { compatLayersOf, REPORT_STATUSES, reportStatus, runPushed, timeline, touchedByChange, type ReportStatus, type Timeline } from "./report-model.js";
 import { CHANGED_STROKE, patternDefs, STATUS_LOOK } from "./status-style.js";
 import { STYLESHEET, STYLESHEET_FILE } from "./stylesheet.js";
 import { anchorOf, attrs, esc, formatMs } from "./svg.js";
@@ -40,7 +40,8 @@ function renderPage({ plan, results, logTails = {}, logLinks = {}, generatedAt }
   const run = timeline(plan, results);
   const short = plan.commit.slice(0, 12);
   const title = `${results ? "Run" : "Plan"} of build ${plan.buildNumber} (${short})`;
-  const statuses = plan.builds.map((b) => reportStatus(byId.get(b.id)));
+  const pushed = runPushed(results);
+  const statuses = plan.builds.map((b) => reportStatus(byId.get(b.id), pushed));
   const body = [
     `<header><h1>${esc(title)}</h1>`,
     `<p class="meta">Repository <code>${esc(plan.repo)}</code>, commit <code>${esc(plan.commit)}</code>, build number ${esc(plan.buildNumber)}. ${results ? "The run's results." : "A plan: nothing has been built yet."} Made ${esc(generatedAt)}.</p>`,
@@ -49,8 +50,8 @@ function renderPage({ plan, results, logTails = {}, logLinks = {}, generatedAt }
     `<main>`,
     graphSection(plan, results),
     run ? timelineSection(run) : results ? `<section id="timeline"><h2>Timeline</h2><p>The results file records no times (written by an older image-builder).</p></section>` : "",
-    buildsTable(plan, byId, run),
-    `<section id="details"><h2>Details</h2>${plan.builds.map((b) => buildDetails(b, byId, logTails[b.id], logLinks[b.id])).join("\n")}</section>`,
+    buildsTable(plan, byId, run, pushed),
+    `<section id="details"><h2>Details</h2>${plan.builds.map((b) => buildDetails(b, byId, pushed, logTails[b.id], logLinks[b.id])).join("\n")}</section>`,
     `</main>`,
   ];
   return `<!DOCTYPE html>
@@ -128,11 +129,11 @@ function timelineSection(run: Timeline): string {
 <div class="drawing">${renderTimelineSvg(run)}</div></section>`;
 }
 
-function buildsTable(plan: Plan, byId: Map<string, BuildResult>, run: Timeline | undefined): string {
+function buildsTable(plan: Plan, byId: Map<string, BuildResult>, run: Timeline | undefined, pushed: boolean): string {
   const slots = new Map(run?.bars.map((b) => [b.id, b.slot + 1]));
   const rows = plan.builds.map((b) => {
     const r = byId.get(b.id);
-    const status = reportStatus(r);
+    const status = reportStatus(r, pushed);
     const cells = [
       `<a href="#${anchorOf(b.id)}"><code>${esc(b.id)}</code></a>`,
       esc(b.kind),
@@ -153,9 +154,9 @@ ${rows.join("\n")}
 
 const stepsText = (s: { total: number; cached: number }) => `${s.total - s.cached} run, ${s.cached} cached`;
 
-function buildDetails(b: PlannedBuild, byId: Map<string, BuildResult>, logTail: string[] | undefined, logLink: string | undefined): string {
+function buildDetails(b: PlannedBuild, byId: Map<string, BuildResult>, pushed: boolean, logTail: string[] | undefined, logLink: string | undefined): string {
   const r = byId.get(b.id);
-  const status = reportStatus(r);
+  const status = reportStatus(r, pushed);
   const rows: [string, string][] = [];
   rows.push(["kind", `${esc(b.kind)}, from <code>${esc(b.source)}</code>`]);
   rows.push(["why", list(b.reasons.map(esc))]);

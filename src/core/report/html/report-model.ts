@@ -4,15 +4,34 @@
 import type { BuildResult, Plan, PlannedBuild } from "../../model.js";
 import type { ResultsFile } from "../results.js";
 
-/** A build's status in the report: the results' own, `not pushed` for an image a push left out, `planned` without results. */
-export type ReportStatus = "planned" | "built" | "reused" | "not pushed" | "failed" | "skipped" | "cancelled";
+/**
+ * A build's status in the report, in the CLI summary's words (core/execute/outcomes.ts): the
+ * results' own; `not pushed` for an image a run that pushed left out (a failed or interrupted
+ * push, a parent not pushed); `superseded` for one whose build tag the registry holds with another
+ * run's image of the same inputs; `planned` without results.
+ */
+export type ReportStatus = "planned" | "built" | "reused" | "not pushed" | "superseded" | "failed" | "skipped" | "cancelled";
 
-export const REPORT_STATUSES: ReportStatus[] = ["planned", "built", "reused", "not pushed", "failed", "skipped", "cancelled"];
+export const REPORT_STATUSES: ReportStatus[] = ["planned", "built", "reused", "not pushed", "superseded", "failed", "skipped", "cancelled"];
 
-export function reportStatus(result: BuildResult | undefined): ReportStatus {
+/**
+ * Whether the run pushed (`--push`). The results file does not say so itself: `tags` is recorded
+ * with --push only, and an image held back before its push began (its parent not pushed, the run
+ * stopped) has no `tags` but a reason saying so.
+ */
+export function runPushed(results: ResultsFile | undefined): boolean {
+  return results?.results.some((r) => r.tags !== undefined || r.pushed || (r.reason !== undefined && NOT_PUSHED_REASON.test(r.reason))) ?? false;
+}
+
+const NOT_PUSHED_REASON = /^not (pushed|published)\b/;
+
+/** `pushedRun`: the run pushed (see runPushed), so an image not pushed is not published, whatever it says of itself. */
+export function reportStatus(result: BuildResult | undefined, pushedRun = false): ReportStatus {
   if (!result) return "planned";
-  // `tags` is recorded with --push only: an image with tags but not all of them pushed is not published.
-  if ((result.status === "built" || result.status === "reused") && result.tags && !result.pushed) return "not pushed";
+  if ((result.status !== "built" && result.status !== "reused") || result.pushed) return result.status;
+  // Its own build tag holds another image (read back): another run's, of the same inputs, is the published one.
+  if (result.tags?.[0] && !result.tags[0].pushed && result.tags[0].registryDigest) return "superseded";
+  if (pushedRun || result.tags) return "not pushed";
   return result.status;
 }
 
@@ -68,6 +87,7 @@ const time = (iso: string | undefined) => (iso === undefined ? undefined : Date.
 export function timeline(plan: Plan, results: ResultsFile | undefined): Timeline | undefined {
   if (!results) return undefined;
   const byId = new Map(results.results.map((r) => [r.id, r]));
+  const pushed = runPushed(results);
   const timed = plan.builds.flatMap((b) => {
     const r = byId.get(b.id);
     const start = time(r?.startedAt);
@@ -83,7 +103,7 @@ export function timeline(plan: Plan, results: ResultsFile | undefined): Timeline
     const pushStart = time(r.pushStartedAt);
     const pushEnd = time(r.pushFinishedAt);
     return {
-      id: build.id, status: reportStatus(r), ready: Math.min(s, Math.max(0, ...parentEnds)), start: s, end: end - t0,
+      id: build.id, status: reportStatus(r, pushed), ready: Math.min(s, Math.max(0, ...parentEnds)), start: s, end: end - t0,
       ...(pushStart !== undefined && pushEnd !== undefined && { pushStart: pushStart - t0, pushEnd: pushEnd - t0 }),
       slot: 0, critical: false,
     };

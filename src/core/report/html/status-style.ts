@@ -19,6 +19,7 @@ export const STATUS_LOOK: Record<ReportStatus, StatusLook> = {
   built: { label: "built", fill: "#a8e0a0", stroke: "#2a7a2a" },
   reused: { label: "reused", fill: "#a9d4f5", stroke: "#1f5f99" },
   "not pushed": { label: "NOT PUSHED", fill: "#ffd38a", stroke: "#b36b00", pattern: "dots" },
+  superseded: { label: "SUPERSEDED", fill: "#e6c9f0", stroke: "#7a3b8f", pattern: "dots" },
   failed: { label: "FAILED", fill: "#f7a8a8", stroke: "#b01c1c", pattern: "hatch" },
   skipped: { label: "skipped", fill: "#eeeeee", stroke: "#777777", dash: "5 3" },
   cancelled: { label: "cancelled", fill: "#dddddd", stroke: "#555555", pattern: "cross", dash: "2 2" },

@@ -29,6 +29,7 @@ th { background: #f3f3f3; }
 .status-built { background: #a8e0a0; border-color: #2a7a2a; }
 .status-reused { background: #a9d4f5; border-color: #1f5f99; }
 .status-not-pushed { background: #ffd38a; border-color: #b36b00; }
+.status-superseded { background: #e6c9f0; border-color: #7a3b8f; }
 .status-failed { background: repeating-linear-gradient(135deg, #f7a8a8 0 6px, #e98f8f 6px 9px); border-color: #b01c1c; }
 .status-skipped { background: #eee; border-style: dashed; }
 .status-cancelled { background: #ddd; border-style: dotted; }

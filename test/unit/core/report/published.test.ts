@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { imageVersions, matchLayer, newestBuilds, parseBuildTag, parseBuildtime, publishedRepositories, readBreadcrumbs, unpublishedLayer } from "../../../../src/core/report/published.js";
+import { imageVersions, labelledBuild, matchLayer, movingTagText, newerBuildThan, newestBuilds, parseBuildTag, parseBuildtime, publishedRepositories, readBreadcrumbs, unpublishedLayer } from "../../../../src/core/report/published.js";
 
 test("build tags: {version}-{n}-{h}; newest by version then number, numerically", () => {
   assert.equal(parseBuildTag("2.4-7-3f2a9c1"), { version: "2.4", number: 7, hash: "3f2a9c1" });
@@ -81,6 +81,25 @@ test("contains: a layer, version or build nothing published has is named as such
   assert.is(unpublishedLayer({ target: "custom", version: "1.0" }, known, "r/x"),
     "sci/custom:1.0: no build of version 1.0 is published under r/x; published versions: none recorded");
   assert.is(unpublishedLayer({ target: "x" }, new Map(), "r/x"), "sci/x: no such science layer is published under r/x; none is");
+});
+
+test("a moving tag serves the build its image's label names, whatever is newest; a newer build it does not serve is named neutrally", () => {
+  const builds = imageVersions(["1.0", "1.0-1-53c8582", "1.0-2-fa660bb", "1.0-2-0ddba11", "1.0-3-abcdef0"])[0].builds;
+  const served = labelledBuild("sci", "a", { "org.sciserver.science.a.version": "1.0-1-53c8582" }, builds);
+  assert.equal(served, { version: "1.0", number: 1, hash: "53c8582" });
+  // a rel/ image names its build in the compat label, `{image}:{build}`; two builds of one number are told apart by hash
+  assert.equal(labelledBuild("rel", "a", { "org.sciserver.compat.version": "a:1.0-2-0ddba11" }, builds), { version: "1.0", number: 2, hash: "0ddba11" });
+  assert.is(labelledBuild("rel", "a", { "org.sciserver.compat.version": "a:1.0-2-1234567" }, builds), undefined, "a build no tag holds");
+  assert.is(labelledBuild("sci", "a", { "org.sciserver.science.b.version": "1.0-1-53c8582" }, builds), undefined, "another layer's label");
+  assert.is(labelledBuild("sci", "a", {}, builds), undefined);
+  assert.equal(newerBuildThan(served!, builds), { version: "1.0", number: 3, hash: "abcdef0" });
+  assert.is(newerBuildThan(builds[builds.length - 1], builds), undefined);
+  assert.is(movingTagText({ served: true, build: served, newerBuild: newerBuildThan(served!, builds), hasMovingTag: true }), "serves this; newer build 1.0-3-abcdef0 not served");
+  assert.is(movingTagText({ served: true, build: builds[builds.length - 1], hasMovingTag: true }), "serves this");
+  assert.is(movingTagText({ served: true, hasMovingTag: true }), "serves an image of no build tag");
+  assert.is(movingTagText({ served: false, build: served, hasMovingTag: true }), "-");
+  assert.is(movingTagText({ served: false, build: served, hasMovingTag: false }), "no {version} tag");
+  for (const text of ["serves this; newer build 1.0-3-abcdef0 not served", "serves this"]) assert.not.match(text, /NOT|stale|old/);
 });
 
 test("catalog: the sci/ and rel/ repositories under the repo's path only", () => {

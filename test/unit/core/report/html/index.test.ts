@@ -88,6 +88,27 @@ test("a run's report: each build's status as a word, the failure's step and log 
   assert.not.match(timelineSvg, "<title>rel/b:1.0: ");
 });
 
+test("a run that pushed: images held back and a superseded one are counted and shown so, with their reasons, never green `built`", () => {
+  const plan = makePlan({ science: ["a"] });
+  const reason = "not pushed: parent sci/a was not pushed";
+  const results = resultsFile(plan, [
+    { id: "sci/a", status: "built", durationMs: 1, pushed: false, reason: "not published: another run of this commit pushed r/sci/a:1.0-1-h too",
+      tags: [{ tag: "r/sci/a:1.0-1-h", pushed: false, registryDigest: "sha256:other" }, { tag: "r/sci/a:1.0", pushed: false }] },
+    { id: "sci/b", status: "built", durationMs: 1, pushed: false, reason },
+    { id: "rel/a:1.0", status: "built", durationMs: 1, pushed: false, reason },
+    { id: "rel/b:1.0", status: "reused", durationMs: 1, pushed: false, reason },
+  ]);
+  const html = renderReport({ plan, results, generatedAt: GENERATED })["index.html"];
+  assert.equal(tableStatuses(html), { "sci/a": "SUPERSEDED", "sci/b": "NOT PUSHED", "rel/a:1.0": "NOT PUSHED", "rel/b:1.0": "NOT PUSHED" });
+  const header = html.slice(html.indexOf('<ul class="counts"'), html.indexOf("</ul>", html.indexOf('<ul class="counts"')));
+  assert.match(header, '<li>3 <span class="status status-not-pushed">NOT PUSHED</span></li>');
+  assert.match(header, '<li>1 <span class="status status-superseded">SUPERSEDED</span></li>');
+  assert.not.match(header, "status-built");
+  assert.match(html, `<td>${reason}</td>`);
+  // the graph's nodes say it too
+  assert.not.match(html.slice(html.indexOf('<section id="graph">'), html.indexOf('<section id="builds">')), ">built<");
+});
+
 test("names are text: a compat directory with quotes and brackets can't break out of the HTML or the SVG", () => {
   const raw: RawLayerFiles[] = [
     sci("a", { image: "a", compat: `x"><b onclick='1'>&amp;[#]` }, "FROM busybox:stable\n"),

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { reportStatus, timeline, touchedByChange } from "../../../../../src/core/report/html/report-model.js";
+import { reportStatus, runPushed, timeline, touchedByChange } from "../../../../../src/core/report/html/report-model.js";
 import type { BuildResult, Plan } from "../../../../../src/core/model.js";
 import { resultsFile } from "../../../../../src/core/report/results.js";
 import { makePlan } from "../../../../helpers/small-plan.js";
@@ -14,6 +14,28 @@ test("status: the results' own; a built or reused image a push left out is `not 
   assert.is(reportStatus({ id: "a", status: "reused", durationMs: 1, pushed: false, tags: [{ tag: "x:1", pushed: true }, { tag: "x:1-2-h", pushed: false }] }), "not pushed");
   assert.is(reportStatus({ id: "a", status: "reused", durationMs: 1, pushed: true, tags: [] }), "reused");
   assert.is(reportStatus({ id: "a", status: "failed", durationMs: 1, pushed: false }), "failed");
+});
+
+test("status in a run that pushed: an image held back (parent not pushed, no tags) is `not pushed`, one whose build tag holds another run's image `superseded`, never `built`", () => {
+  const pushedA: BuildResult = { id: "sci/a", status: "built", durationMs: 1, pushed: true, tags: [{ tag: "r/sci/a:1.0-1-h", pushed: true, digest: "sha256:a" }] };
+  const heldBack: BuildResult = { id: "sci/b", status: "built", durationMs: 1, pushed: false, reason: "not pushed: parent sci/a was not pushed" };
+  const reusedHeldBack: BuildResult = { id: "rel/a:1.0", status: "reused", durationMs: 1, pushed: false, reason: "not pushed: parent sci/a was not pushed" };
+  const superseded: BuildResult = {
+    id: "sci/a", status: "built", durationMs: 1, pushed: false, reason: "not published: another run of this commit pushed r/sci/a:1.0-1-h too",
+    tags: [{ tag: "r/sci/a:1.0-1-h", pushed: false, registryDigest: "sha256:other" }, { tag: "r/sci/a:1.0", pushed: false }],
+  };
+  const run = (...results: BuildResult[]) => resultsFile(makePlan({ science: ["a"] }), results);
+  // Every image of the run held back, none with tags: the reasons say the run pushed.
+  assert.ok(runPushed(run(heldBack, reusedHeldBack)));
+  assert.ok(runPushed(run(pushedA, { ...heldBack, reason: undefined })));
+  assert.not.ok(runPushed(run({ ...heldBack, reason: undefined })));
+  assert.not.ok(runPushed(undefined));
+  assert.is(reportStatus(heldBack, true), "not pushed");
+  assert.is(reportStatus(reusedHeldBack, true), "not pushed");
+  assert.is(reportStatus(superseded, true), "superseded");
+  assert.is(reportStatus(superseded), "superseded");
+  // Without --push, an image not pushed is simply built.
+  assert.is(reportStatus({ ...heldBack, reason: undefined }, false), "built");
 });
 
 test("changed: a build whose own layer changed, not one only rebuilt for what is below it", () => {
