@@ -361,6 +361,9 @@ export function buildProgram(): Command {
       const { withBuildArgs } = await import("../core/requests/inputs-digest.js");
       // Other build arguments make other images: their inputs digests say so (and reuse knows).
       const { plan, prebuiltParents } = selectBuilds(withBuildArgs(whole, o.buildArg), o.only, file);
+      const { unverifiableRequests } = await import("../core/requests/plan-inputs.js");
+      const unverifiable = unverifiableRequests(whole, plan.builds);
+      if (unverifiable.length > 0) throw new InputError(`nothing is built: ${unverifiable.join("; ")}`, file);
       const checkout = await checkCheckout(plan, o.root, head, file);
       printWarnings(checkout.warnings);
       printLines(describePlan(plan, o.verbose));
