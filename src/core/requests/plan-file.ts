@@ -56,7 +56,8 @@ function checkWaves(plan: Plan, file: string): void {
 
 /**
  * Plan files written before the fields were renamed (`request.environment` -> `request.buildArgs`,
- * `finalImage` -> `finalImages`) still read: a plan made by an older image-builder runs unchanged.
+ * `finalImage` -> `finalImages`) still read (`report --plan`); `run` builds a request only when it
+ * carries an inputs digest (core/requests/plan-inputs.ts).
  * (Their `request.command` is ignored: the command line is derived from the request now.)
  */
 function upgradeOldNames(plan: unknown): void {

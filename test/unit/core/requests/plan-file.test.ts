@@ -1,5 +1,5 @@
-// Plan files are checked before anything runs; a plan written by an older image-builder, before
-// fields were renamed, still runs.
+// Plan files are checked before anything runs, each field in the format it implies; a plan written
+// by an older image-builder, before fields were renamed, still reads.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { parsePlanFile } from "../../../../src/core/requests/plan-file.js";
