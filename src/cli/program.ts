@@ -377,6 +377,9 @@ export function buildProgram(): Command {
       const { selectPlatforms } = await import("../core/plan/select-builds.js");
       const ofPlatforms = o.platform === undefined ? whole : selectPlatforms(whole, parsePlatformFlag(o.platform), file);
       const { plan, prebuiltParents } = selectBuilds(withBuildArgs(ofPlatforms, o.buildArg), o.only, file);
+      const { unverifiableRequests } = await import("../core/requests/plan-inputs.js");
+      const unverifiable = unverifiableRequests(whole, plan.builds);
+      if (unverifiable.length > 0) throw new InputError(`nothing is built: ${unverifiable.join("; ")}`, file);
       const checkout = await checkCheckout(plan, o.root, head, file);
       printWarnings(checkout.warnings);
       printLines(describePlan(plan, o.verbose));

@@ -37,7 +37,8 @@ export function describePlan(plan: Plan, verbosity: number, why?: string, curren
   if (verbosity >= 2) {
     for (const b of plan.builds) {
       const after = b.dependsOn.length ? ` (after ${b.dependsOn.join(", ")})` : "";
-      lines.push(`build ${b.id}${after}: ${b.reasons.join("; ")}`, `  inputs ${b.request.inputsDigest}`);
+      // A plan from before inputs digests has none (`run` refuses it, `report --plan` reads it).
+      lines.push(`build ${b.id}${after}: ${b.reasons.join("; ")}`, `  inputs ${b.request.inputsDigest ?? "(none: the plan has no inputs digest)"}`);
     }
   }
   if (verbosity >= 3) {

@@ -151,6 +151,28 @@ test("a malformed plan or results file is one line naming the file and the field
   expectInputError(["merge-results", badResults], dir.path, /^image-builder: error: .*bad-results\.json: results\[0\]\.tags\[0\]\.pushed: required$/);
 });
 
+test("a plan or results field of the wrong format is exit 2 naming it, before the engine is asked: references, waves, ids, digests, times", () => {
+  using repo = repoWith();
+  using dir = tempDir("ib-formats-");
+  const noEngine = { DOCKER_HOST: "unix:///nonexistent/docker.sock" };
+  const refused = (edit: (p: any) => void, pattern: RegExp) => {
+    const plan = editedPlan(repo, dir.path, edit);
+    const r = runCli(["run", plan, "-vvv", "--root", repo.root], { cwd: dir.path, env: noEngine });
+    assert.is(r.code, 2, r.stderr);
+    assert.match(r.stderr.trim(), pattern);
+    assert.is(r.stderr.trim().split("\n").length, 1, r.stderr);
+  };
+  // Which the build used to fail on (exit 1, "Request path contains unescaped characters").
+  refused((p) => (p.builds[0].request.tags[0] = "UPPER/x:y z"), /^image-builder: error: .*plan\.json: builds\[0\]\.request\.tags\[0\]: invalid image reference "UPPER\/x:y z": "y z" is not a valid tag$/);
+  refused((p) => (p.repo = "127.0.0.1:1/other"), /plan\.json: builds\[0\]\.request\.tags\[0\]: \S+ is not under the plan's repo 127\.0\.0\.1:1\/other$/);
+  refused((p) => (p.waves = [["nope"]]), /plan\.json: waves\[0\]\[0\]: nope is not a build of the plan$/);
+  refused((p) => (p.builds[0].request.inputsDigest = "md5:abc"), /plan\.json: builds\[0\]\.request\.inputsDigest: expected a digest \(sha256: and 64 lowercase hex digits\), got "md5:abc"$/);
+  refused((p) => (p.builds[0].id = "../../x"), /plan\.json: builds\[0\]\.id: expected a build id .*, got "\.\.\/\.\.\/x"$/);
+  const results = join(dir.path, "results.json");
+  writeFileSync(results, JSON.stringify({ repo: "r", commit: "c", buildNumber: 1, results: [{ id: "sci/a", status: "built", durationMs: 1, pushed: false, startedAt: "yesterday" }] }));
+  expectInputError(["merge-results", results], dir.path, /^image-builder: error: .*results\.json: results\[0\]\.startedAt: expected an ISO 8601 date-time such as 2026-12-03T09:00:00Z, got "yesterday"$/);
+});
+
 test("run -vvv prints the docker build command of the request as run: with run --build-arg, and from a plan that stored a stale one", () => {
   using repo = repoWith();
   using dir = tempDir("ib-command-");

@@ -5,7 +5,7 @@
 // planned files.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli } from "../helpers/cli.js";
 import { capture, filesInImage, registryImage, registryTags, requireEngine, runOptions, runPlan, uniqueRepo } from "../helpers/engine.js";
@@ -74,6 +74,39 @@ test("a checkout changed under a planned layer is refused, naming the files; not
   const files = await filesInImage(engine.docker, a.request.tags[1], "/data.txt");
   assert.is(files["data.txt"].content, "planned\n");
   assert.is(JSON.parse(readFileSync(results, "utf8")).results[0].status, "built");
+});
+
+test("a plan without inputs digests (older, or stripped) is refused with a tampered checkout: one line per plan, nothing built or pushed", async () => {
+  const engine = requireEngine();
+  const target = uniqueRepo(engine.registry);
+  using repo = repoFor(target);
+  using dir = tempDir("ib-run-stripped-");
+  const { planFile, plan } = planInto(repo, dir.path);
+  const a = plan.builds.find((b) => b.id === "sci/a")!;
+  // What the reviewer did: the digests, their inputs and the inputs labels taken out, then a file changed.
+  const stripped = JSON.parse(readFileSync(planFile, "utf8"));
+  for (const b of stripped.builds) {
+    delete b.request.inputsDigest;
+    delete b.request.inputs;
+    for (const k of Object.keys(b.request.labels)) if (k.endsWith(".inputs")) delete b.request.labels[k];
+  }
+  const strippedFile = join(dir.path, "stripped.json");
+  writeFileSync(strippedFile, JSON.stringify(stripped));
+  repo.write({ "science/a/data.txt": "tampered\n" });
+  const results = join(dir.path, "results.json");
+  const refused = runCli(["run", strippedFile, "--only", "sci/a", "--push", "-vvv", "--results", results, ...PLAIN], { cwd: repo.root, timeoutMs: 300_000 });
+  assert.is(refused.code, 2, refused.stderr);
+  assert.is(refused.stderr, `image-builder: error: ${strippedFile}: nothing is built: sci/a: made by an older image-builder or edited: it has no inputs digest, so what it builds can't be checked against the checkout; make the plan again\n`);
+  // A label put back by hand does not make it checkable either.
+  for (const b of stripped.builds) if (b.id === "sci/a") b.request.labels["org.sciserver.science.a.inputs"] = a.request.inputsDigest;
+  writeFileSync(strippedFile, JSON.stringify(stripped));
+  const relabelled = runCli(["run", strippedFile, "--push", ...PLAIN], { cwd: repo.root, timeoutMs: 300_000 });
+  assert.is(relabelled.code, 2, relabelled.stderr);
+  assert.match(relabelled.stderr, /nothing is built: sci\/a: made by an older image-builder or edited: .*; rel\/a:1\.0: made by an older/);
+  assert.not.ok(existsSync(results));
+  assert.equal(await registryTags(`${target}/sci/a`), []);
+  const built = await engine.docker.getImage(a.request.tags[1]).inspect().catch(() => undefined);
+  assert.is(built, undefined, "no image under the build tag");
 });
 
 test("run warns about uncommitted changes under planned layers, as the default command does", async () => {

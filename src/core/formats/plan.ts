@@ -11,6 +11,7 @@
 // received undefined"); ajv's "must have required property 'dockerfile'" names the parent's path only.
 import { z } from "zod";
 import { PLATFORM_PATTERN } from "../parse/platforms.js";
+import { buildId, digest, registryLocation, taggedReference } from "./string-formats.js";
 
 const strings = z.array(z.string());
 const stringMap = z.record(z.string(), z.string());
@@ -19,8 +20,8 @@ export const buildKindSchema = z.enum(["science", "compat"]);
 
 /** What a request's inputs digest is made of, beyond the request's Dockerfile and build arguments. */
 export const requestInputsSchema = z.object({
-  context: z.string().describe("Digest of the (merged) build context: the files as they are sent to the engine"),
-  parents: stringMap.describe("The request's parents in this repository, as the Dockerfile names them without the registry location (sci/{target}:{version}), -> their inputs digest"),
+  context: digest.describe("Digest of the (merged) build context: the files as they are sent to the engine"),
+  parents: z.record(taggedReference, digest).describe("The request's parents in this repository, as the Dockerfile names them without the registry location (sci/{target}:{version}), -> their inputs digest"),
 });
 
 /**
@@ -33,34 +34,34 @@ export const buildRequestSchema = z.object({
   contexts: strings.min(1).describe("Build context directories, repository-relative, in overlay order: a file in a later directory replaces the same path from an earlier one"),
   dockerfile: z.string().describe("The full Dockerfile text to build"),
   buildArgs: stringMap.describe("Build arguments"),
-  tags: strings.min(1),
+  tags: z.array(taggedReference).min(1).describe("Image references, each under the plan's repo: the moving tag, then the build tag"),
   labels: stringMap,
   imageRewrites: stringMap.describe("Images of this repository's science layers that the original Dockerfile names -> the image of this run's --repo; dockerfile already has them rewritten"),
-  inputsDigest: z.string().optional().describe("Digest of everything that determines the image apart from the run's own names and times; also the …inputs label. Absent in plans made before inputs digests"),
+  inputsDigest: digest.optional().describe("Digest of everything that determines the image apart from the run's own names and times; also the …inputs label. Absent in plans made before inputs digests, which still read (report --plan) but which run refuses to build: a run rule (core/requests/plan-inputs.ts), not a schema one"),
   inputs: requestInputsSchema.optional().describe("What inputsDigest is made of besides dockerfile and buildArgs, so it can be recomputed"),
   platform: z.string().regex(PLATFORM_PATTERN).optional()
     .describe("The platform (os/arch[/variant]) the image is built for; part of inputsDigest. Absent: the engine's own (a plan without platforms)"),
 });
 
 export const plannedBuildSchema = z.object({
-  id: z.string().min(1),
+  id: buildId,
   kind: buildKindSchema,
   image: z.string(),
   version: z.string(),
   target: z.string(),
   source: z.string().describe("Directory (repository-relative) the build comes from"),
   reasons: strings,
-  dependsOn: strings.describe("Ids of builds in this plan that must finish first (they come earlier in builds)"),
-  finalImages: strings.min(2).optional().describe("Compat builds: final image names, image:{version}-{n}-{h} and image:{version}"),
+  dependsOn: z.array(buildId).describe("Ids of builds in this plan that must finish first (they come earlier in builds)"),
+  finalImages: z.array(taggedReference).min(2).optional().describe("Compat builds: final image names, image:{version}-{n}-{h} and image:{version}"),
   request: buildRequestSchema,
 });
 
 export const planSchema = z.object({
-  repo: z.string().min(1),
+  repo: registryLocation.describe("The registry location every tag is under"),
   commit: z.string().min(1),
   buildNumber: z.number().int().nonnegative(),
   builds: z.array(plannedBuildSchema).describe("In build order: parents before children"),
-  waves: z.array(strings).describe("Build ids grouped so that each build depends only on builds of earlier waves"),
+  waves: z.array(z.array(buildId)).describe("The plan's build ids, each once, grouped so that each build depends only on builds of earlier waves"),
   contextListings: z.record(z.string(), stringMap).optional()
     .describe("Each build context directory (repository-relative) -> its entries (after .dockerignore) -> a fingerprint of type, mode and contents: names the files a checkout changed since the plan was made. Absent in older plans"),
 }).describe("An image-builder plan (image-builder plan --out)");

@@ -4,6 +4,7 @@
 // Fields this image-builder does not know are allowed and kept (core/formats/validate.ts returns
 // the file as read): results written by a newer image-builder still merge, with their fields.
 import { z } from "zod";
+import { buildId, dateTime, digest } from "./string-formats.js";
 
 /** `reused`: an image of the same inputs was already under the build tag, so nothing was built. */
 export const buildStatusSchema = z.enum(["built", "reused", "failed", "skipped", "cancelled"]);
@@ -12,20 +13,20 @@ export const buildOutputsSchema = z.object({
   "docker-image-hash": z.string(),
   "docker-image-repo-tag": z.array(z.string()),
   "docker-image-timestamp": z.string(),
-  "docker-image-digests": z.record(z.string(), z.string()).optional().describe("tag -> registry digest, after a push"),
+  "docker-image-digests": z.record(z.string(), digest).optional().describe("tag -> registry digest, after a push"),
 });
 
 /** One tag of a build and what the registry holds under it after the run (with --push). */
 export const tagResultSchema = z.object({
   tag: z.string(),
   pushed: z.boolean(),
-  digest: z.string().optional().describe("The registry's digest under the tag, when pushed (or already there, for a reused build)"),
-  registryDigest: z.string().optional().describe("Not pushed: what the registry holds under the tag instead (another build's image), as read back"),
+  digest: digest.optional().describe("The registry's digest under the tag, when pushed (or already there, for a reused build)"),
+  registryDigest: digest.optional().describe("Not pushed: what the registry holds under the tag instead (another build's image), as read back"),
   reason: z.string().optional().describe("Not pushed: why (`not moved: … is at …, newer`, another run's image, a failed or interrupted push)"),
 });
 
 export const buildResultSchema = z.object({
-  id: z.string().min(1),
+  id: buildId,
   status: buildStatusSchema,
   reason: z.string().optional(),
   durationMs: z.number().nonnegative(),
@@ -33,10 +34,10 @@ export const buildResultSchema = z.object({
   tags: z.array(tagResultSchema).optional().describe("Per tag, in push order (build tag first); with --push only"),
   outputs: buildOutputsSchema.optional(),
   // When and how it went, for the report's timeline and details (absent in older results files).
-  startedAt: z.string().optional().describe("The build step (reuse check, pull or build) started, ISO 8601"),
-  finishedAt: z.string().optional().describe("The build step ended, ISO 8601"),
-  pushStartedAt: z.string().optional().describe("Its push started (a free slot, parents pushed), ISO 8601"),
-  pushFinishedAt: z.string().optional().describe("Its push ended, ISO 8601"),
+  startedAt: dateTime.optional().describe("The build step (reuse check, pull or build) started, ISO 8601"),
+  finishedAt: dateTime.optional().describe("The build step ended, ISO 8601"),
+  pushStartedAt: dateTime.optional().describe("Its push started (a free slot, parents pushed), ISO 8601"),
+  pushFinishedAt: dateTime.optional().describe("Its push ended, ISO 8601"),
   steps: z.object({ total: z.number().int().nonnegative(), cached: z.number().int().nonnegative() }).optional()
     .describe("Dockerfile steps the build started, and how many of them came from the build cache"),
   failedStep: z.string().optional().describe("A failed build: the step it failed at, as its log names it (`[2/4] RUN make`, `2/4 : RUN make`)"),

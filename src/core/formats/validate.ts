@@ -39,6 +39,9 @@ function describeIssue(issue: z.core.$ZodIssue): string {
       if (issue.origin === "array") return `expected at least ${issue.minimum} ${Number(issue.minimum) === 1 ? "entry" : "entries"}`;
       if (issue.origin === "string") return "must not be empty";
       return `must be at least ${issue.minimum}, got ${shortValue(input)}`;
+    case "invalid_key":
+      // The key's own issue (`parents["sci/A:1"]: invalid image reference …`), not zod's "Invalid key in record".
+      return issue.issues.length > 0 ? describeIssue(issue.issues[0]) : issue.message;
     default:
       return issue.message;
   }
@@ -53,6 +56,14 @@ function kindOf(value: unknown): string {
   if (Array.isArray(value)) return "an array";
   if (typeof value === "object") return "an object";
   return `${typeof value} ${shortValue(value)}`;
+}
+
+/**
+ * The message of a string format (`z.string().regex(re, { error: expectedFormat("…") })`):
+ * `expected WHAT, got "value"`.
+ */
+export function expectedFormat(what: string): (issue: { input?: unknown }) => string {
+  return (issue) => `expected ${what}, got ${shortValue(issue.input)}`;
 }
 
 /** A value for a message: short, so a wrong Dockerfile text does not fill the screen. */

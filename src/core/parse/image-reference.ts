@@ -19,6 +19,39 @@ const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$/;
 const HOST = /^(?:\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*)(?::\d+)?$/;
 
+/**
+ * A reference with a tag and no digest, as a plan's tags, final images and parents are, in one
+ * regular expression (the plan's JSON Schema publishes it as the pattern): an optional registry
+ * host (a first component with a `.` or a port, `localhost`, or `[IPv6]`), lowercase path
+ * components, and a tag. The same grammar as parseImageReference, which says what is wrong.
+ */
+const HOST_PART = "[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?";
+const COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+export const TAGGED_REFERENCE = new RegExp(
+  // host/path: a host has a `.` or a port, is localhost or [IPv6]
+  `^(?:(?:(?:${HOST_PART}(?:\\.${HOST_PART})+|localhost)(?::[0-9]+)?|${HOST_PART}:[0-9]+|\\[[0-9a-fA-F:.]+\\](?::[0-9]+)?)/${COMPONENT}(?:/${COMPONENT})*` +
+  // a path without a host: its first component has no `.` (with one, it would name a host)
+  `|[a-z0-9]+(?:(?:_|__|-+)[a-z0-9]+)*(?:/${COMPONENT})+` +
+  // one component
+  `|${COMPONENT})` +
+  ":[\\w][\\w.-]{0,127}$",
+);
+
+/** Why `ref` is not a reference with a tag (TAGGED_REFERENCE), for a message; undefined when it is one. */
+export function taggedReferenceProblem(ref: string): string | undefined {
+  if (TAGGED_REFERENCE.test(ref)) return undefined;
+  try {
+    const parsed = parseImageReference(ref);
+    if (ref !== ref.trim()) return `invalid image reference ${JSON.stringify(ref)}: spaces around it`;
+    if (parsed.digest !== undefined) return `invalid image reference ${JSON.stringify(ref)}: a digest where a tag is expected`;
+    if (parsed.tag === undefined) return `invalid image reference ${JSON.stringify(ref)}: no tag`;
+  } catch (e) {
+    if (e instanceof InputError) return e.message;
+    throw e;
+  }
+  return `invalid image reference ${JSON.stringify(ref)}`;
+}
+
 /** Whether a reference's first component names a registry host (as the docker CLI decides), not a path. */
 export function namesRegistryHost(first: string): boolean {
   return first.includes(".") || first.includes(":") || first === "localhost" || first.startsWith("[");

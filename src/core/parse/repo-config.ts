@@ -52,8 +52,11 @@ export function describeRepoLocation({ repo, source }: RepoLocation): string {
 }
 
 /** A registry location such as `host:5000/path/to` (no tag, no scheme). */
+/** A registry location: a lowercase host[:port], then lowercase path components (a plan's `repo` too). */
+export const REPO_LOCATION = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*\/?$/;
+
 export function checkRepo(repo: string, where: string): string {
-  const ok = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*\/?$/.test(repo);
+  const ok = REPO_LOCATION.test(repo);
   if (!ok) {
     throw new InputError(`invalid repo "${repo}": expected a registry location such as registry.example.org/team/images (lowercase, no scheme or tag)`, where === "--repo" ? undefined : where);
   }

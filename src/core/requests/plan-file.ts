@@ -10,6 +10,7 @@ export function parsePlanFile(text: string, file: string): Plan {
   upgradeOldNames(value);
   const plan = validateFile(planSchema, value, file, "an image-builder plan");
   const seen = new Set<string>();
+  const under = `${plan.repo.replace(/\/+$/, "")}/`;
   plan.builds.forEach((b, i) => {
     const bad = (field: string, problem: string) => new InputError(`builds[${i}].${field}: ${problem}`, file);
     if (b.kind === "compat" && b.finalImages === undefined) throw bad("finalImages", "required for a compat build");
@@ -21,14 +22,42 @@ export function parsePlanFile(text: string, file: string): Plan {
       // Contexts are repository-relative; a plan must not make the executor read elsewhere.
       if (c.startsWith("/") || c.split("/").includes("..")) throw bad(`request.contexts[${j}]`, `${JSON.stringify(c)} is outside the repository`);
     });
+    b.request.tags.forEach((t, j) => {
+      // Pushed as written: a tag outside the plan's repo would land in another registry or project.
+      if (!t.startsWith(under)) throw bad(`request.tags[${j}]`, `${t} is not under the plan's repo ${plan.repo}`);
+    });
     seen.add(b.id);
   });
+  checkWaves(plan, file);
   return plan;
 }
 
 /**
+ * `waves` (what a Jenkins fan-out runs, `plan --waves`) name every build of the plan once, each
+ * after the builds it depends on: a wave that names another id, or leaves a build out, would
+ * build something else or nothing.
+ */
+function checkWaves(plan: Plan, file: string): void {
+  const byId = new Map(plan.builds.map((b) => [b.id, b]));
+  const waveOf = new Map<string, number>();
+  plan.waves.forEach((wave, i) => wave.forEach((id, j) => {
+    const bad = (problem: string) => new InputError(`waves[${i}][${j}]: ${problem}`, file);
+    if (!byId.has(id)) throw bad(`${id} is not a build of the plan`);
+    if (waveOf.has(id)) throw bad(`${id} comes twice`);
+    waveOf.set(id, i);
+  }));
+  plan.builds.forEach((b, i) => {
+    const wave = waveOf.get(b.id);
+    if (wave === undefined) throw new InputError(`waves: builds[${i}] ${b.id} is in no wave`, file);
+    const early = b.dependsOn.find((d) => waveOf.get(d)! >= wave);
+    if (early !== undefined) throw new InputError(`waves[${wave}]: ${b.id} is not in a later wave than ${early}, which it depends on`, file);
+  });
+}
+
+/**
  * Plan files written before the fields were renamed (`request.environment` -> `request.buildArgs`,
- * `finalImage` -> `finalImages`) still read: a plan made by an older image-builder runs unchanged.
+ * `finalImage` -> `finalImages`) still read (`report --plan`); `run` builds a request only when it
+ * carries an inputs digest (core/requests/plan-inputs.ts).
  * (Their `request.command` is ignored: the command line is derived from the request now.)
  */
 function upgradeOldNames(plan: unknown): void {

@@ -30,6 +30,54 @@ export function requestDigestProblem(build: PlannedBuild, repo: string, buildArg
 }
 
 /**
+ * The requests of `selected` that `run` cannot check against the checkout, as `id: why`. A request
+ * is checked through its inputs digest (issue 16, item 1); one without it, or whose label, digest
+ * and parents don't hang together, would be built unchecked and its image labelled (or not) with
+ * inputs nobody verified, so `run` builds none of them. `plan`: the whole plan as read, before
+ * `--only` and `--build-arg` (its dependsOn names every parent it builds).
+ */
+export function unverifiableRequests(plan: Pick<Plan, "builds" | "repo">, selected: readonly PlannedBuild[] = plan.builds): string[] {
+  const byId = new Map(plan.builds.map((b) => [b.id, b]));
+  const problems: string[] = [];
+  for (const b of selected) {
+    const problem = unverifiableRequest(byId.get(b.id) ?? b, plan.repo, byId);
+    if (problem) problems.push(`${b.id}: ${problem}`);
+  }
+  return problems;
+}
+
+function unverifiableRequest(build: PlannedBuild, repo: string, byId: ReadonlyMap<string, PlannedBuild>): string | undefined {
+  const r = build.request;
+  if (r.inputsDigest === undefined || r.inputs === undefined) {
+    return "made by an older image-builder or edited: it has no inputs digest, so what it builds can't be checked against the checkout; make the plan again";
+  }
+  const label = r.labels[inputsLabel(build.kind, build.target)];
+  const again = "; the plan was edited: make it again";
+  if (label === undefined) return `its inputs label ${inputsLabel(build.kind, build.target)} is missing, so its image would claim no inputs${again}`;
+  if (label !== r.inputsDigest) return `its inputs label (${label}) is not its inputs digest (${r.inputsDigest})${again}`;
+  const missing = expectedParents(build, repo, byId).filter((ref) => r.inputs!.parents[ref] === undefined);
+  if (missing.length > 0) return `its inputs name no digest of its parent${missing.length === 1 ? "" : "s"} ${listNames(missing, MAX_FILES)}${again}`;
+  return undefined;
+}
+
+/**
+ * The parents (`sci/{target}:{version}`) a request builds on, as the plan says it elsewhere: the
+ * builds of the plan it depends on, the science images its Dockerfile's references were pointed
+ * at, and a compat build's own science layer.
+ */
+function expectedParents(build: PlannedBuild, repo: string, byId: ReadonlyMap<string, PlannedBuild>): string[] {
+  const parents = new Set<string>();
+  for (const id of build.dependsOn) {
+    const parent = byId.get(id);
+    if (parent?.kind === "science") parents.add(`sci/${parent.target}:${parent.version}`);
+  }
+  const prefix = `${repo}/sci/`;
+  for (const to of Object.values(build.request.imageRewrites)) if (to.startsWith(prefix)) parents.add(`sci/${to.slice(prefix.length)}`);
+  if (build.kind === "compat") parents.add(`sci/${build.target}:${build.version}`);
+  return [...parents].sort();
+}
+
+/**
  * The files of `dirs` that differ between the plan's listings and the checkout's, as
  * `dir/name changed|added|removed`; undefined when the plan lists none for a directory (a plan
  * from before listings).

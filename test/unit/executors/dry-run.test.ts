@@ -6,6 +6,7 @@ import { planBuilds } from "../../../src/core/plan/plan-builds.js";
 import { readLayers } from "../../../src/core/parse/layer-config.js";
 import { GIT, RAW, makePlan } from "../../helpers/small-plan.js";
 import type { Plan } from "../../../src/core/model.js";
+import { plan } from "../../helpers/inputs-fixture.js";
 
 const EMPTY: Plan = { repo: "registry.example.org/x", commit: "c0ffee".padEnd(40, "0"), buildNumber: 3, builds: [], waves: [] };
 
@@ -34,6 +35,17 @@ test("-v: one line per final image; with platforms, one line naming them", () =>
   ]);
   // -vvv: each build's docker build command names its platform.
   assert.ok(describePlan(plan, 3).some((l) => l.startsWith("  command: docker build --file science/a/Dockerfile --platform linux/arm64 --tag 127.0.0.1:5055/x/sci/a:1.0-linux-arm64 ")));
+});
+
+test("every verbosity prints every field of a plan from before inputs digests, never \"undefined\"", () => {
+  const p = plan();
+  const old: Plan = { ...p, contextListings: undefined, builds: p.builds.map((b) => ({ ...b, request: { ...b.request, inputsDigest: undefined, inputs: undefined } })) };
+  for (const verbosity of [1, 2, 3]) {
+    const text = describePlan(old, verbosity).join("\n");
+    assert.not.match(text, "undefined", `-v x ${verbosity}`);
+    if (verbosity >= 2) assert.match(text, "  inputs (none: the plan has no inputs digest)");
+  }
+  assert.match(describePlan(p, 2).join("\n"), `  inputs ${p.builds[0].request.inputsDigest}`);
 });
 
 test.run();

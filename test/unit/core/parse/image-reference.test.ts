@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { formatImageReference, isLoopbackRegistry, parseAuthChallenges, parseImageReference, sciReference, splitTag } from "../../../../src/core/parse/image-reference.js";
+import { formatImageReference, isLoopbackRegistry, parseAuthChallenges, parseImageReference, sciReference, splitTag, TAGGED_REFERENCE, taggedReferenceProblem } from "../../../../src/core/parse/image-reference.js";
 import { InputError } from "../../../../src/core/model.js";
 import { choosePlatform } from "../../../../src/registry/client.js";
 
@@ -21,6 +21,29 @@ test("references split into registry, repository, tag and digest", () => {
 test("malformed references are bad input naming the reference", () => {
   for (const bad of ["h:1/A/b:1", "h:1/a/b:", "h:1/a//b", "h:1/a/b@sha256:xyz", "h:1/", "h:1/a/b:t t"]) {
     assert.throws(() => parseImageReference(bad), (e: unknown) => e instanceof InputError && e.message.includes(`"${bad}"`), bad);
+  }
+});
+
+test("a tagged reference in one pattern (a plan's tags): the parser's grammar, with a tag and no digest; what is wrong is said", () => {
+  for (const ok of ["sci/a:1.0", "a:1.0-7-3f2a9c1", "127.0.0.1:5055/compute/sci/essentials-2-4:2.4-7-3f2a9c1", "localhost/a:1", "localhost:5000/a:latest",
+    "[::1]:5000/a/b:1", "Reg.Example.org/x__y/a-b.c:_T.1-x", "my-host:5000/a:1", `a:${"x".repeat(128)}`]) {
+    assert.ok(TAGGED_REFERENCE.test(ok), ok);
+    assert.is(taggedReferenceProblem(ok), undefined, ok);
+    assert.not.throws(() => parseImageReference(ok), ok);
+  }
+  const problems: Record<string, string> = {
+    "UPPER/x:y z": '"y z" is not a valid tag',
+    "UPPER/x:1": '"UPPER" is not a valid name component (lowercase letters, digits, separators)',
+    "a/b": "no tag",
+    [`a/b:1@sha256:${"a".repeat(64)}`]: "a digest where a tag is expected",
+    " a/b:1": "spaces around it",
+    "h_x.org/a:1": '"h_x.org" is not a registry host',
+    [`a:${"x".repeat(129)}`]: `"${"x".repeat(129)}" is not a valid tag`,
+    "a/.b:1": '".b" is not a valid name component (lowercase letters, digits, separators)',
+  };
+  for (const [ref, why] of Object.entries(problems)) {
+    assert.not.ok(TAGGED_REFERENCE.test(ref), ref);
+    assert.is(taggedReferenceProblem(ref), `invalid image reference ${JSON.stringify(ref)}: ${why}`, ref);
   }
 });
 

@@ -34,7 +34,7 @@ test("results files are checked entry by entry", () => {
 
 test("fields a newer image-builder writes are kept, and merged", () => {
   const newer = { repo: "r", commit: "c", buildNumber: 1, producer: "image-builder 9", results: [
-    { id: "sci/a", status: "reused", durationMs: 0, pushed: true, notMoved: "{version} is newer", tags: [{ tag: "t", pushed: false, registryDigest: "sha256:1" }] },
+    { id: "sci/a", status: "reused", durationMs: 0, pushed: true, notMoved: "{version} is newer", tags: [{ tag: "t", pushed: false, registryDigest: `sha256:${"1".repeat(64)}` }] },
   ] };
   const read = parseResultsFile(JSON.stringify(newer), "new.json");
   assert.equal(read, newer);

@@ -1,5 +1,5 @@
-// Plan files are checked before anything runs; a plan written by an older image-builder, before
-// fields were renamed, still runs.
+// Plan files are checked before anything runs, each field in the format it implies; a plan written
+// by an older image-builder, before fields were renamed, still reads.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { parsePlanFile } from "../../../../src/core/requests/plan-file.js";
@@ -52,13 +52,15 @@ test("a plan file from before inputs digests, with a stored command line, still 
   assert.is(read.builds[0].request.inputsDigest, undefined);
 });
 
+const OPTIONS = {
+  repo: "127.0.0.1:5055/x", git: { commit: "c0ffee".padEnd(40, "0"), shortCommit: "c0ffee0", buildNumber: 3 },
+  buildTime: 1, buildArgs: { GREETING: "hi" }, changes: { all: true, science: [], compat: [], why: "--all" },
+};
+
 const withCompat = planBuilds(readLayers([
   { kind: "science", dir: "a", config: JSON.stringify({ image: "a", compat: "base" }), dockerfile: "FROM busybox:stable\n" },
   { kind: "compat", dir: "base", config: "{}", dockerfile: "RUN true\n" },
-]), {
-  repo: "127.0.0.1:5055/x", git: { commit: "c0ffee".padEnd(40, "0"), shortCommit: "c0ffee0", buildNumber: 3 },
-  buildTime: 1, buildArgs: { GREETING: "hi" }, changes: { all: true, science: [], compat: [], why: "--all" },
-});
+]), OPTIONS);
 
 test("a plan file with the old field names (request.environment, finalImage) reads as today's plan", () => {
   const old = JSON.parse(JSON.stringify(withCompat));
@@ -77,6 +79,53 @@ test("a plan file with the old field names (request.environment, finalImage) rea
 test("today's plan file reads back as written", () => {
   assert.equal(parsePlanFile(JSON.stringify(withCompat), "p.json"), withCompat);
   assert.equal(withCompat.builds[0].request.buildArgs, { GREETING: "hi" });
+});
+
+
+test("a plan's fields have the formats they imply: image references, digests, build ids, the repo; each wrong one is named", () => {
+  const bad = (change: (p: any) => void, message: string) => {
+    const p: any = structuredClone(withCompat);
+    change(p);
+    assert.throws(() => parsePlanFile(JSON.stringify(p), "plan.json"), (e: Error) => e instanceof InputError && e.message === message, message);
+  };
+  // Image references: what docker would refuse when building or pushing, refused when reading.
+  bad((p) => (p.builds[0].request.tags[0] = "UPPER/x:y z"), 'plan.json: builds[0].request.tags[0]: invalid image reference "UPPER/x:y z": "y z" is not a valid tag');
+  bad((p) => (p.builds[0].request.tags[0] = "127.0.0.1:5055/x/sci/A:1.0"), 'plan.json: builds[0].request.tags[0]: invalid image reference "127.0.0.1:5055/x/sci/A:1.0": "A" is not a valid name component (lowercase letters, digits, separators)');
+  bad((p) => (p.builds[0].request.tags[1] = "127.0.0.1:5055/x/sci/a"), 'plan.json: builds[0].request.tags[1]: invalid image reference "127.0.0.1:5055/x/sci/a": no tag');
+  bad((p) => (p.builds[1].finalImages[0] = "a:1.0 "), 'plan.json: builds[1].finalImages[0]: invalid image reference "a:1.0 ": spaces around it');
+  bad((p) => (p.builds[1].finalImages[1] = `a:${"x".repeat(129)}`), `plan.json: builds[1].finalImages[1]: invalid image reference "a:${"x".repeat(129)}": "${"x".repeat(129)}" is not a valid tag`);
+  bad((p) => (p.builds[1].request.inputs.parents = { "sci/a:1.0?": p.builds[0].request.inputsDigest }), 'plan.json: builds[1].request.inputs.parents["sci/a:1.0?"]: invalid image reference "sci/a:1.0?": "1.0?" is not a valid tag');
+  // Every tag under the plan's repo: a cross-field check, naming the field.
+  bad((p) => (p.builds[1].request.tags[1] = "elsewhere.example/x/rel/a:1.0"), "plan.json: builds[1].request.tags[1]: elsewhere.example/x/rel/a:1.0 is not under the plan's repo 127.0.0.1:5055/x");
+  bad((p) => (p.repo = "127.0.0.1:5055/y"), "plan.json: builds[0].request.tags[0]: 127.0.0.1:5055/x/sci/a:1.0 is not under the plan's repo 127.0.0.1:5055/y");
+  bad((p) => (p.repo = "https://r.example/x"), 'plan.json: not an image-builder plan: repo: expected a registry location such as registry.example.org/team/images (lowercase, no scheme or tag), got "https://r.example/x"');
+  // Digests.
+  bad((p) => (p.builds[0].request.inputsDigest = "md5:abc"), 'plan.json: builds[0].request.inputsDigest: expected a digest (sha256: and 64 lowercase hex digits), got "md5:abc"');
+  bad((p) => (p.builds[0].request.inputs.context = "sha256:ABC"), 'plan.json: builds[0].request.inputs.context: expected a digest (sha256: and 64 lowercase hex digits), got "sha256:ABC"');
+  bad((p) => (p.builds[1].request.inputs.parents["sci/a:1.0"] = "x"), 'plan.json: builds[1].request.inputs.parents["sci/a:1.0"]: expected a digest (sha256: and 64 lowercase hex digits), got "x"');
+  // Build ids: named as the id's field, before the ordering of dependsOn that mentions it.
+  const idShape = 'expected a build id such as sci/{target} or rel/{image}:{version} (no "." or ".." parts, no leading "/")';
+  bad((p) => (p.builds[0].id = "../../x"), `plan.json: builds[0].id: ${idShape}, got "../../x"`);
+  bad((p) => (p.builds[0].id = "/sci/a"), `plan.json: builds[0].id: ${idShape}, got "/sci/a"`);
+  bad((p) => (p.builds[0].id = "sci/../a"), `plan.json: builds[0].id: ${idShape}, got "sci/../a"`);
+  bad((p) => (p.builds[1].dependsOn = ["sci/./a"]), `plan.json: builds[1].dependsOn[0]: ${idShape}, got "sci/./a"`);
+  // Waves name the plan's builds, each once, after what it depends on.
+  bad((p) => (p.waves = [["nope"]]), "plan.json: waves[0][0]: nope is not a build of the plan");
+  bad((p) => (p.waves = [["sci/a"], ["rel/a:1.0", "sci/a"]]), "plan.json: waves[1][1]: sci/a comes twice");
+  bad((p) => (p.waves = [["sci/a"]]), "plan.json: waves: builds[1] rel/a:1.0 is in no wave");
+  bad((p) => (p.waves = [["sci/a", "rel/a:1.0"]]), "plan.json: waves[0]: rel/a:1.0 is not in a later wave than sci/a, which it depends on");
+  bad((p) => (p.waves = [["../x"]]), `plan.json: waves[0][0]: ${idShape}, got "../x"`);
+});
+
+test("every plan the planner writes reads: hosts with ports, localhost and plain names", () => {
+  for (const repo of ["127.0.0.1:5055/x", "localhost:5000", "localhost/team", "registry.example.org", "containers.repo.sciserver.org/compute-images", "my-registry:5000/a_b/c--d"]) {
+    const p = planBuilds(readLayers([
+      { kind: "science", dir: "a-1_x", config: JSON.stringify({ image: "a", version: "2.4.1", compat: "base" }), dockerfile: "FROM busybox:stable\n" },
+      { kind: "science", dir: "b", config: JSON.stringify({ image: "b", compat: "base" }), dockerfile: "FROM x/sci/a-1_x:2.4.1\n" },
+      { kind: "compat", dir: "base", config: "{}", dockerfile: "RUN true\n" },
+    ]), { ...OPTIONS, repo });
+    assert.equal(parsePlanFile(JSON.stringify(p), "p.json"), p, repo);
+  }
 });
 
 test.run();

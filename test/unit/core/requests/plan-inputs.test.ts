@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { withBuildArgs } from "../../../../src/core/requests/inputs-digest.js";
-import { changedFiles, checkoutMismatches, requestDigestProblem } from "../../../../src/core/requests/plan-inputs.js";
+import { changedFiles, checkoutMismatches, requestDigestProblem, unverifiableRequests } from "../../../../src/core/requests/plan-inputs.js";
 import type { ContextFile } from "../../../../src/core/model.js";
 import { CONTEXTS, file, plan } from "../../../helpers/inputs-fixture.js";
 
@@ -72,6 +72,32 @@ test("a plan of two platforms matches its checkout: each request is checked agai
   assert.is(requestDigestProblem(arm, p.repo), undefined);
   // The platform is part of what the digest is made of: a request moved to another platform is caught.
   assert.match(requestDigestProblem({ ...arm, request: { ...arm.request, platform: "linux/amd64" } }, p.repo) ?? "", /make inputs sha256:/);
+});
+
+test("run builds no request it can't check: without an inputs digest, with a missing or other inputs label, or without its parents' digests", () => {
+  const p = plan();
+  assert.equal(unverifiableRequests(p), []);
+  const edit = (id: string, change: (r: any) => void) => ({
+    ...p, builds: p.builds.map((b) => (b.id === id ? { ...b, request: (() => { const r = structuredClone(b.request); change(r); return r; })() } : b)),
+  });
+  // A plan from before inputs digests, or one stripped of them: every selected request is named.
+  const stripped = { ...p, builds: p.builds.map((b) => ({ ...b, request: { ...b.request, inputsDigest: undefined, inputs: undefined } })) };
+  const old = "made by an older image-builder or edited: it has no inputs digest, so what it builds can't be checked against the checkout; make the plan again";
+  assert.equal(unverifiableRequests(stripped, stripped.builds.filter((b) => b.id === "sci/a")), [`sci/a: ${old}`]);
+  assert.equal(unverifiableRequests(stripped).length, p.builds.length);
+  assert.equal(unverifiableRequests(edit("sci/a", (r) => delete r.inputs)), [`sci/a: ${old}`]);
+  assert.equal(unverifiableRequests(edit("sci/a", (r) => delete r.labels["org.sciserver.science.a.inputs"])),
+    ["sci/a: its inputs label org.sciserver.science.a.inputs is missing, so its image would claim no inputs; the plan was edited: make it again"]);
+  assert.match(unverifiableRequests(edit("sci/a", (r) => (r.labels["org.sciserver.science.a.inputs"] = `sha256:${"0".repeat(64)}`))).join(),
+    /^sci\/a: its inputs label \(sha256:0{64}\) is not its inputs digest \(sha256:\w+\); the plan was edited: make it again$/);
+  // A child whose inputs leave out its parent (sci/b is FROM sci/a; rel/a:1.0 is sci/a plus compat).
+  assert.equal(unverifiableRequests(edit("sci/b", (r) => (r.inputs.parents = {}))),
+    ["sci/b: its inputs name no digest of its parent sci/a:1.0; the plan was edited: make it again"]);
+  assert.equal(unverifiableRequests(edit("rel/a:1.0", (r) => (r.inputs.parents = {}))),
+    ["rel/a:1.0: its inputs name no digest of its parent sci/a:1.0; the plan was edited: make it again"]);
+  // --only a child: its parent outside the selection still counts (the whole plan says it has one).
+  const child = edit("sci/b", (r) => (r.inputs.parents = {}));
+  assert.equal(unverifiableRequests(child, [{ ...child.builds.find((b) => b.id === "sci/b")!, dependsOn: [] }]).length, 1);
 });
 
 test.run();
