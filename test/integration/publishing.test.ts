@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { runCli, runCliAsync } from "../helpers/cli.js";
 import { examplesRepo } from "../helpers/fixture.js";
 import { happening, isManifest, isManifestPut, startFaultProxy } from "../helpers/fault-proxy.js";
-import { registryImage, registryTags, requireEngine, stepLine, uniqueRepo } from "../helpers/engine.js";
+import { registryImage, registryTags, requireEngine, stepLine, uniqueRepo, waitFor } from "../helpers/engine.js";
 import { makeRepo, science, compat } from "../helpers/repo.js";
 import { tempDir } from "../helpers/temp.js";
 
@@ -392,6 +392,60 @@ test("a build tag another run pushes after this run read it back: this run's res
   assert.equal([first.pushed, first.tags![0].pushed, first.tags![0].registryDigest], [false, false, held[buildTag]], r1.stderr);
   assert.match(first.reason!, /registry holds another image under .*sci\/a:1\.0-\d+-[0-9a-f]+ \(sha256:[0-9a-f]+\), not this one: another run pushed it after this one/);
   assert.is(results(join(dir.path, "r1.json")).results.find((x) => x.id === "rel/a:1.0")!.pushed, false);
+});
+
+test("two runs of one commit at once on one engine: the second's build retags the names before the first's moving tag push; the registry and both runs agree", async () => {
+  const { registry, docker } = requireEngine();
+  using repo = makeRepo(smallFamily());
+  const name = uniqueRepo("x").slice(2);
+  // Both runs push through one proxy, so they share the engine's names. The second run's reuse
+  // check (the registry lacks the build tag) is answered only once the first run has stored its
+  // build tag, so the second run builds after the first run's build. The first run then reads its
+  // moving tag (image-builder's own request, not the engine's); that read waits until the second
+  // run's build has tagged the engine's sci/a:1.0 with its own image.
+  const firstStored = happening("the first run's build tag stored");
+  let buildTag: string | undefined;
+  let checks = 0;
+  let held = false;
+  await using proxy = await startFaultProxy(registry, (req) => {
+    if (!sciA(req)) return undefined;
+    if (isManifestPut(req, BUILD_TAG)) {
+      const tag = /\/manifests\/([^/?]+)$/.exec(req.url!)![1];
+      return { answered: () => { buildTag ??= tag; firstStored.then(); } };
+    }
+    const ours = !/docker|buildkit|containerd|go-http/i.test(req.headers["user-agent"] ?? "");
+    if (!ours || req.method !== "GET") return undefined;
+    if (isManifest(req, BUILD_TAG) && ++checks === 2) return { holdReply: firstStored.promise };
+    if (held || !buildTag || !isManifest(req, /^1\.0$/)) return undefined;
+    held = true;
+    const local = `${proxy.address}/${name}/sci/a:1.0`;
+    return { hold: (async () => {
+      const published = (await registryImage(`${registry}/${name}/sci/a:${buildTag}`)).configDigest;
+      await waitFor(async () => (await docker.getImage(local).inspect()).Id !== published, 150_000, () => "the second run's build never tagged sci/a:1.0");
+    })() };
+  });
+  using dir = tempDir("ib-publish-");
+  const [r1, r2] = await Promise.all([1, 2].map((i) => runCliAsync(
+    ["--all", "--push", "--no-cache", "--repo", `${proxy.address}/${name}`, "--results", join(dir.path, `r${i}.json`), ...PLAIN], { cwd: repo.root })));
+  assert.ok(held, `the moving tag's read was held: ${r1.stderr}\n${r2.stderr}`);
+  assert.equal([r1.code, r2.code].sort(), [0, 1], `${r1.stderr}\n${r2.stderr}`);
+  const target = `${registry}/${name}`;
+  const state = await registryState(target, ["sci/a", "rel/a"]);
+  const image = (tag: string) => registryImage(`${target}/${tag}`);
+  // The moving tags hold the published builds, and the published child is built on the published parent.
+  const sciBuild = await image(`sci/a:${buildTag}`);
+  assert.is((await image("sci/a:1.0")).configDigest, sciBuild.configDigest);
+  const relBuildTag = Object.keys(state).find((t) => t.startsWith("rel/a:") && t !== "rel/a:1.0")!;
+  assert.is((await image("rel/a:1.0")).configDigest, (await image(relBuildTag)).configDigest);
+  assert.is((await image(relBuildTag)).labels["org.sciserver.science.a.buildtime"], sciBuild.labels["org.sciserver.science.a.buildtime"]);
+  // Each run's results say what the registry holds under every tag it pushed or found.
+  for (const file of ["r1.json", "r2.json"]) {
+    for (const id of ["sci/a", "rel/a:1.0"]) {
+      for (const [tag, t] of Object.entries(tagsOf(join(dir.path, file), id, `${proxy.address}/${name}`))) {
+        assert.is(t.pushed ? t.digest : t.registryDigest, state[tag], `${file} ${tag}: ${JSON.stringify(t)}`);
+      }
+    }
+  }
 });
 
 test("a run that finds its build tag published by another run of the commit while it built does not replace it", async () => {

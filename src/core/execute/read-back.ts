@@ -34,6 +34,15 @@ export function lostBuildTag(buildTag: string, registryDigest: string): string {
 }
 
 /**
+ * The push ended and the registry holds the manifest it sent (`pushedDigest`), but of another
+ * image than this run's: the engine pushed by a name another run on it retagged as the push
+ * started. That image is there by this run's push, not its own run's.
+ */
+export function pushedOtherImage(imageId: string, held: HeldTag | undefined, failure: string | undefined, pushedDigest: string | undefined): boolean {
+  return !failure && held !== undefined && held.configDigest !== imageId && held.digest === pushedDigest;
+}
+
+/**
  * After this run pushed a moving tag, the registry holds another image under it: another run
  * moved it too (of this commit, or of a later one), later. That image stays.
  */

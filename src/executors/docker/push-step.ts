@@ -10,7 +10,7 @@ import type { PushStep } from "../../core/execute/push-queue.js";
 import { pushOrder } from "../../core/execute/publishing.js";
 import { buildTag } from "../../core/requests/tags.js";
 import { decideMovingTag } from "../../core/execute/moving-tag.js";
-import { decideBeforePush, lostBuildTag, replacedMovingTag, type BeforePush, supersededParent, tagFromRegistry, type HeldTag } from "../../core/execute/read-back.js";
+import { decideBeforePush, lostBuildTag, pushedOtherImage, replacedMovingTag, type BeforePush, supersededParent, tagFromRegistry, type HeldTag } from "../../core/execute/read-back.js";
 import { inputsLabel, versionLabel } from "../../core/requests/inputs-digest.js";
 import type { RegistryClient } from "../../registry/client.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
@@ -146,21 +146,30 @@ const NOT_THERE = "the push ended, but the registry does not hold the tag";
  * failure, if any, and the manifest there.
  */
 async function pushAndReadBack(ctx: PushStepContext, id: string, result: TagResult, imageId: string): Promise<{ failure?: string; held?: HeldTag }> {
-  const failure = await pushTag(ctx, id, result.tag, imageId);
-  const after = await readBack(ctx, result.tag, imageId, failure);
-  Object.assign(result, after.result);
-  if (result.pushed && failure) ctx.report.progress.line(id, `push of ${result.tag} reported an error, but the registry holds this image under it: ${failure}`);
-  return { failure, held: after.held };
+  for (let attempt = 1; ; attempt++) {
+    const { failure, digest } = await pushTag(ctx, id, result.tag, imageId);
+    const after = await readBack(ctx, result.tag, imageId, failure);
+    Object.assign(result, after.result);
+    if (result.pushed && failure) ctx.report.progress.line(id, `push of ${result.tag} reported an error, but the registry holds this image under it: ${failure}`);
+    // The registry holds the very manifest this push sent, of another image: another run on the
+    // engine retagged the name between the tagging and the push's start. That image got there by
+    // this push, not by its own run's: push this run's again (its run does not claim it).
+    if (!pushedOtherImage(imageId, after.held, failure, digest) || attempt >= RETAGGED_RETRIES || ctx.signal.aborted) return { failure, held: after.held };
+    ctx.report.progress.line(id, `the engine pushed another run's image under ${result.tag} (its name was retagged as the push started): pushing this run's again`);
+  }
 }
 
-/** Pushes one tag; the error (or INTERRUPTED) when the push did not say it landed. */
-async function pushTag(ctx: PushStepContext, id: string, tag: string, imageId: string): Promise<string | undefined> {
-  if (ctx.signal.aborted) return INTERRUPTED;
+/** Attempts at pushing a tag whose name another run on the engine keeps retagging. */
+const RETAGGED_RETRIES = 3;
+
+/** Pushes one tag; the error (or INTERRUPTED) when the push did not say it landed, else the manifest digest it pushed. */
+async function pushTag(ctx: PushStepContext, id: string, tag: string, imageId: string): Promise<{ failure?: string; digest?: string }> {
+  if (ctx.signal.aborted) return { failure: INTERRUPTED };
   try {
-    await pushTags(ctx.docker, [tag], { creds: ctx.creds, signal: ctx.destroy, stop: ctx.signal, imageId, line: (text) => ctx.report.progress.line(id, text) });
-    return undefined;
+    const digests = await pushTags(ctx.docker, [tag], { creds: ctx.creds, signal: ctx.destroy, stop: ctx.signal, imageId, line: (text) => ctx.report.progress.line(id, text) });
+    return { digest: digests[tag] };
   } catch (err) {
-    return ctx.destroy.aborted ? INTERRUPTED : errorMessage(err);
+    return { failure: ctx.destroy.aborted ? INTERRUPTED : errorMessage(err) };
   }
 }
 

@@ -1,7 +1,7 @@
 // Issue 16, items 3 and 5: what the registry holds after a push decides what the run records.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { agreeWithRegistry, decideBeforePush, lostBuildTag, pushResultFromTags, tagFromRegistry } from "../../../../src/core/execute/read-back.js";
+import { agreeWithRegistry, decideBeforePush, lostBuildTag, pushedOtherImage, pushResultFromTags, tagFromRegistry } from "../../../../src/core/execute/read-back.js";
 
 const IMG = "sha256:" + "1".repeat(64);
 const OTHER = "sha256:" + "2".repeat(64);
@@ -53,6 +53,16 @@ test("a build's push result follows its tags read back at the end", () => {
   assert.is(pushResultFromTags([t(true), t(false)], [t(true), t(true)]), "pushed");
   assert.is(pushResultFromTags([t(true), t(false), t(false)], [t(true), t(true), t(false, { reason: "not moved: newer" })]), "pushed");
   assert.is(pushResultFromTags([t(false), t(false)], [t(true), t(false, { reason: "not pushed: push interrupted" })]), undefined);
+});
+
+test("a push that sent another image's manifest (its name retagged as it started) is told apart from another run's push", () => {
+  const other = { digest: "sha256:m2", configDigest: "sha256:other" };
+  assert.is(pushedOtherImage("sha256:img", other, undefined, "sha256:m2"), true);
+  // Another run's push after this one: the registry holds a manifest this push did not send.
+  assert.is(pushedOtherImage("sha256:img", other, undefined, "sha256:m1"), false);
+  assert.is(pushedOtherImage("sha256:img", { digest: "sha256:m1", configDigest: "sha256:img" }, undefined, "sha256:m1"), false);
+  assert.is(pushedOtherImage("sha256:img", other, "push failed", "sha256:m2"), false);
+  assert.is(pushedOtherImage("sha256:img", undefined, undefined, "sha256:m2"), false);
 });
 
 test.run();
