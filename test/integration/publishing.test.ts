@@ -31,9 +31,9 @@ const smallFamily = (run = "date +%s%N > /stamp") => ({
 const BUILD_TAG = /^1\.0-\d+-[0-9a-f]+$/;
 const sciA = (req: { url?: string }) => /\/sci\/a\/manifests\//.test(req.url ?? "");
 /** `--all --push` of `cwd` under `{proxy}/{name}` through each proxy at once; results in `dir`/r1.json, r2.json, … */
-function runsAtOnce(cwd: string, name: string, proxies: string[], dir: string) {
+function runsAtOnce(cwd: string, name: string, proxies: string[], dir: string, extra: string[] = []) {
   return Promise.all(proxies.map((proxy, i) =>
-    runCliAsync(["--all", "--push", "--repo", `${proxy}/${name}`, "--results", join(dir, `r${i + 1}.json`), ...PLAIN], { cwd })));
+    runCliAsync(["--all", "--push", "--repo", `${proxy}/${name}`, "--results", join(dir, `r${i + 1}.json`), ...extra, ...PLAIN], { cwd })));
 }
 
 /** Every tag of every repository under `repo` -> its manifest digest. */
@@ -382,7 +382,8 @@ test("a build tag another run pushes after this run read it back: this run's res
     return undefined;
   });
   using dir = tempDir("ib-publish-");
-  const [r1, r2] = await runsAtOnce(repo.root, name, [one.address, two.address], dir.path);
+  // --no-cache: the engine's cache (or BuildKit merging the two runs' identical steps) would give both runs one image.
+  const [r1, r2] = await runsAtOnce(repo.root, name, [one.address, two.address], dir.path, ["--no-cache"]);
   assert.is(r2.code, 0, r2.stderr);
   assert.is(r1.code, 1, r1.stderr);
   const held = await registryState(`${registry}/${name}`, ["sci/a"]);
