@@ -191,10 +191,12 @@ async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltPare
   if (pushRefused) throw new InputError(pushRefused);
   const secrets = readSecrets(o.secret);
   const controller = new AbortController();
-  const stop = () => controller.abort();
+  // A second signal stops the pushes the first one let finish.
+  const stopPushes = new AbortController();
+  const stop = () => (controller.signal.aborted ? stopPushes : controller).abort();
   let result: Awaited<ReturnType<typeof import("../executors/docker/index.js").executePlan>>;
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
   try {
     const executor = await import("../executors/docker/index.js");
     const engine = executor.connectEngine();
@@ -207,7 +209,7 @@ async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltPare
     const settings: EngineRunOptions = {
       rootDir: o.root, jobs: o.jobs, noCache: !o.cache, pull: o.pull, buildArgs: o.buildArg, push: o.push, failFast: o.failFast,
       logDir: o.logDir, progress: o.progress, overwrite: o.overwrite, allowTagRollback: o.allowTagRollback, builder, network: o.network, registryCache: o.registryCache, secrets,
-      out: process.stderr, signal: controller.signal, prebuiltParents, uncommitted,
+      out: process.stderr, signal: controller.signal, stopPushes: stopPushes.signal, prebuiltParents, uncommitted,
     };
     // When pushing, build tags already in the registry are checked over its HTTP API.
     const { RegistryClient } = await import("../registry/client.js");

@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { MAIN } from "../helpers/cli.js";
-import { happening, isManifestPut, startFaultProxy } from "../helpers/fault-proxy.js";
+import { happening, isManifest, isManifestPut, startFaultProxy } from "../helpers/fault-proxy.js";
 import { processRunning, registryImage, registryTags, requireEngine, uniqueRepo, waitFor } from "../helpers/engine.js";
 import { compat, makeRepo, science } from "../helpers/repo.js";
 import { tempDir } from "../helpers/temp.js";
@@ -80,12 +80,24 @@ test("Ctrl-C of a run without --push says nothing about pushing", async () => {
   await waitFor(() => !processRunning(marker), 30_000, () => "the build's RUN step is still running");
 });
 
-test("SIGTERM while the registry stores a moving tag: the tag is read back, and --results says it moved", async () => {
+test("SIGTERM while the engine pushes a moving tag: the push ends first, then is read back, and --results says it moved", async () => {
   const engine = requireEngine();
-  // The registry stores the moving tag's manifest; its reply is held until the run is gone.
-  const stored = happening("the moving tag's PUT");
-  await using proxy = await startFaultProxy(engine.registry, (req) =>
-    (isManifestPut(req, /^1\.0$/) && /\/sci\/quick\//.test(req.url ?? "") ? { holdReply: new Promise(() => undefined), answered: stored.then } : undefined));
+  // The moving tag's PUT reaches the registry's door and is held there; the run is sent SIGTERM.
+  // The PUT is let through once the run waits for it, or (a run that doesn't wait) once the
+  // run has read the tag back: the engine sends a request it has started whatever its client does.
+  const arrived = happening("the moving tag's PUT");
+  const release = happening("the run waits for its push, or reads the tag back");
+  const isQuick = (url: string | undefined) => /\/sci\/quick\//.test(url ?? "");
+  await using proxy = await startFaultProxy(engine.registry, (req) => {
+    if (isManifestPut(req, /^1\.0$/) && isQuick(req.url)) {
+      arrived.then();
+      return { hold: release.promise };
+    }
+    if (req.method === "GET" && isManifest(req, /^1\.0$/) && isQuick(req.url) && held) return { answered: release.then };
+    return undefined;
+  });
+  let held = false;
+  void arrived.promise.then(() => (held = true));
   const target = uniqueRepo(proxy.address);
   using repo = makeRepo({
     "image-builder.json": JSON.stringify({ repo: target }),
@@ -96,18 +108,22 @@ test("SIGTERM while the registry stores a moving tag: the tag is read back, and 
   const file = join(dir.path, "r.json");
   const child = spawn(process.execPath, [MAIN, "--all", "--push", "--progress", "plain", "--results", file], { cwd: repo.root, env: process.env });
   let stderr = "";
-  child.stderr.on("data", (d) => (stderr += d));
+  child.stderr.on("data", (d) => {
+    stderr += d;
+    if (/waiting up to \d+ s for 1 push\(es\) in flight to end/.test(stderr)) release.then();
+  });
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  await Promise.race([stored.promise, exited]);
+  await Promise.race([arrived.promise, exited]);
   child.kill("SIGTERM");
   assert.is(await exited, 130, stderr);
   const landed = await registryImage(`${target.replace(proxy.address, engine.registry)}/sci/quick:1.0`);
-  const result = (JSON.parse(readFileSync(file, "utf8")) as { results: { id: string; tags: { tag: string; pushed: boolean; digest?: string }[] }[] })
+  const result = (JSON.parse(readFileSync(file, "utf8")) as { results: { id: string; pushed: boolean; tags: { tag: string; pushed: boolean; digest?: string }[] }[] })
     .results.find((r) => r.id === "sci/quick")!;
   assert.equal(result.tags.map((t) => [t.tag.slice(t.tag.lastIndexOf(":") + 1), t.pushed, t.digest]), [
     [result.tags[0].tag.slice(result.tags[0].tag.lastIndexOf(":") + 1), true, landed.digest],
     ["1.0", true, landed.digest],
   ], stderr);
+  assert.is(result.pushed, true, stderr);
   assert.not.match(stderr, /nothing more was pushed/);
   assert.match(stderr, /no push started after the interrupt/);
 });

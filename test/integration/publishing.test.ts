@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { runCli, runCliAsync } from "../helpers/cli.js";
 import { examplesRepo } from "../helpers/fixture.js";
 import { happening, isManifest, isManifestPut, startFaultProxy } from "../helpers/fault-proxy.js";
-import { registryImage, registryTags, requireEngine, stepLine, uniqueRepo } from "../helpers/engine.js";
+import { registryImage, registryTags, requireEngine, stepLine, uniqueRepo, waitFor } from "../helpers/engine.js";
 import { makeRepo, science, compat } from "../helpers/repo.js";
 import { tempDir } from "../helpers/temp.js";
 
@@ -31,9 +31,9 @@ const smallFamily = (run = "date +%s%N > /stamp") => ({
 const BUILD_TAG = /^1\.0-\d+-[0-9a-f]+$/;
 const sciA = (req: { url?: string }) => /\/sci\/a\/manifests\//.test(req.url ?? "");
 /** `--all --push` of `cwd` under `{proxy}/{name}` through each proxy at once; results in `dir`/r1.json, r2.json, … */
-function runsAtOnce(cwd: string, name: string, proxies: string[], dir: string) {
+function runsAtOnce(cwd: string, name: string, proxies: string[], dir: string, extra: string[] = []) {
   return Promise.all(proxies.map((proxy, i) =>
-    runCliAsync(["--all", "--push", "--repo", `${proxy}/${name}`, "--results", join(dir, `r${i + 1}.json`), ...PLAIN], { cwd })));
+    runCliAsync(["--all", "--push", "--repo", `${proxy}/${name}`, "--results", join(dir, `r${i + 1}.json`), ...extra, ...PLAIN], { cwd })));
 }
 
 /** Every tag of every repository under `repo` -> its manifest digest. */
@@ -191,7 +191,7 @@ test("two commits built at once on one engine: each final image is built on its 
 });
 
 test("a rerun of an older commit leaves every {version} on the newer build, saying why; --allow-tag-rollback moves it back", async () => {
-  const { registry } = requireEngine();
+  const { registry, docker } = requireEngine();
   const target = uniqueRepo(registry);
   using repo = makeRepo({ "image-builder.json": JSON.stringify({ repo: target }), ...smallFamily("echo one > /a") });
   const older = repo.git("rev-parse", "HEAD");
@@ -211,6 +211,10 @@ test("a rerun of an older commit leaves every {version} on the newer build, sayi
   assert.match(again.stderr, /2 reused, 2 moving tags not moved/);
   assert.match(again.stderr, new RegExp(`sci/a: not moved: ${target}/sci/a:1\\.0 is at 1\\.0-2-[0-9a-f]+, newer`));
   assert.equal(await registryState(target, ["sci/a", "rel/a"]), newer, "a moving tag went back");
+  // Nor does the engine's own moving tag go back.
+  for (const name of ["sci/a", "rel/a"]) {
+    assert.is((await docker.getImage(`${target}/${name}:1.0`).inspect()).Id, (await registryImage(`${target}/${name}:1.0`)).configDigest, `the engine's ${name}:1.0 went back`);
+  }
   for (const [id, name] of [["sci/a", "sci/a"], ["rel/a:1.0", "rel/a"]]) {
     const tags = tagsOf(file, id, target);
     assert.equal([tags[`${name}:1.0`].pushed, tags[`${name}:1.0`].registryDigest], [false, newer[`${name}:1.0`]]);
@@ -226,9 +230,14 @@ test("a rerun of an older commit leaves every {version} on the newer build, sayi
     assert.match(reconcile.stderr, new RegExp(`^${id}: current \\(${target}/${name}:1\\.0 holds (a:)?1\\.0-2-[0-9a-f]+, a newer build; moving tags only move forward\\)$`, "m"));
   }
 
-  const back = runCli(["--all", "--push", "--allow-tag-rollback", ...PLAIN], { cwd: repo.root });
+  const backFile = join(dir.path, "back.json");
+  const back = runCli(["--all", "--push", "--allow-tag-rollback", "--results", backFile, ...PLAIN], { cwd: repo.root });
   assert.is(back.code, 0, back.stderr);
   assert.match(back.stderr, /moved back: .*sci\/a:1\.0 was at 1\.0-2-[0-9a-f]+, newer \(--allow-tag-rollback\)/);
+  // Said in the summary and --results too, not only as it happens.
+  assert.match(back.stderr, /^\s*sci\/a: moved back: .*sci\/a:1\.0 was at 1\.0-2-[0-9a-f]+, newer \(--allow-tag-rollback\)$/m);
+  const moved = tagsOf(backFile, "sci/a", target)["sci/a:1.0"];
+  assert.equal([moved.pushed, moved.reason?.replace(/ was at .*/, "")], [true, `moved back: ${target}/sci/a:1.0`]);
   const rolled = await registryState(target, ["sci/a", "rel/a"]);
   for (const name of ["sci/a", "rel/a"]) assert.is(rolled[`${name}:1.0`], newer[`${name}:1.0-1-${older.slice(0, 7)}`]);
 });
@@ -315,6 +324,134 @@ test("two runs of one commit at once: the registry keeps one image per build tag
   assert.equal(await registryState(target, ["sci/a", "rel/a"]), held);
 });
 
+test("another run on the engine retags a build tag's name between this run's build and its push: the run pushes its own image", async () => {
+  const { registry, docker } = requireEngine();
+  using repo = makeRepo(smallFamily());
+  const name = uniqueRepo("x").slice(2);
+  // Engine tags are shared by every run on the engine. Once this run has built sci/a (its check
+  // just before the push reads the build tag), the name is tagged to another image, as another
+  // run's build of the same commit would; then the check goes on.
+  let retagged = false;
+  await using proxy = await startFaultProxy(registry, (req) => {
+    if (retagged || req.method !== "GET" || !sciA(req) || !isManifest(req, BUILD_TAG)) return undefined;
+    const tag = /\/manifests\/([^/?]+)$/.exec(req.url!)![1];
+    const repository = `${proxy.address}/${name}/sci/a`;
+    return { hold: (async () => {
+      if (!(await docker.getImage(`${repository}:${tag}`).inspect().catch(() => undefined))) return;
+      retagged = true;
+      await docker.getImage("busybox:stable").tag({ repo: repository, tag });
+    })() };
+  });
+  using dir = tempDir("ib-publish-");
+  const file = join(dir.path, "r.json");
+  const r = await runCliAsync(["--all", "--push", "--repo", `${proxy.address}/${name}`, "--results", file, ...PLAIN], { cwd: repo.root });
+  assert.ok(retagged, "the name was retagged before the push");
+  assert.is(r.code, 0, r.stderr);
+  const sciAResult = (results(file).results as { id: string; pushed: boolean; outputs?: Record<string, string> }[]).find((x) => x.id === "sci/a")!;
+  const tags = tagsOf(file, "sci/a", `${proxy.address}/${name}`);
+  const buildTag = Object.keys(tags).find((t) => t !== "sci/a:1.0")!;
+  const held = await registryImage(`${registry}/${name}/${buildTag}`);
+  // The registry holds this run's image (the engine's image id is the config digest), and the results say so.
+  assert.is(held.configDigest, sciAResult.outputs!["docker-image-hash"]);
+  assert.equal([sciAResult.pushed, tags[buildTag].digest, tags["sci/a:1.0"].digest], [true, held.digest, held.digest]);
+  assert.is(results(file).results.find((x) => x.id === "rel/a:1.0")!.pushed, true);
+});
+
+test("a build tag another run pushes after this run read it back: this run's results say so when it ends", async () => {
+  const { registry } = requireEngine();
+  using repo = makeRepo(smallFamily());
+  const name = uniqueRepo("x").slice(2);
+  // Run 2 checks the build tag (missing) before run 1 pushes it; run 1 pushes and reads it back
+  // (its own); only then does run 2's PUT go through, and run 1's moving tag waits for it.
+  const secondChecked = happening("run 2's check before its push");
+  const firstReadBack = happening("run 1's read-back of its build tag");
+  const secondStored = happening("run 2's build tag stored");
+  let firstPut = false;
+  await using one = await startFaultProxy(registry, (req) => {
+    if (!sciA(req)) return undefined;
+    if (isManifestPut(req, BUILD_TAG)) {
+      firstPut = true;
+      return { hold: secondChecked.promise };
+    }
+    if (firstPut && req.method === "GET" && isManifest(req, BUILD_TAG)) return { answered: firstReadBack.then };
+    if (isManifestPut(req, /^1\.0$/)) return { hold: secondStored.promise };
+    return undefined;
+  });
+  let secondReads = 0;
+  await using two = await startFaultProxy(registry, (req) => {
+    if (!sciA(req)) return undefined;
+    if (isManifestPut(req, BUILD_TAG)) return { hold: firstReadBack.promise, answered: secondStored.then };
+    if (req.method === "GET" && isManifest(req, BUILD_TAG) && ++secondReads === 2) return { answered: secondChecked.then };
+    return undefined;
+  });
+  using dir = tempDir("ib-publish-");
+  // --no-cache: the engine's cache (or BuildKit merging the two runs' identical steps) would give both runs one image.
+  const [r1, r2] = await runsAtOnce(repo.root, name, [one.address, two.address], dir.path, ["--no-cache"]);
+  assert.is(r2.code, 0, r2.stderr);
+  assert.is(r1.code, 1, r1.stderr);
+  const held = await registryState(`${registry}/${name}`, ["sci/a"]);
+  const buildTag = Object.keys(held).find((t) => t !== "sci/a:1.0")!;
+  assert.is(tagsOf(join(dir.path, "r2.json"), "sci/a", `${two.address}/${name}`)[buildTag].digest, held[buildTag]);
+  const first = results(join(dir.path, "r1.json")).results.find((x) => x.id === "sci/a")!;
+  assert.equal([first.pushed, first.tags![0].pushed, first.tags![0].registryDigest], [false, false, held[buildTag]], r1.stderr);
+  assert.match(first.reason!, /registry holds another image under .*sci\/a:1\.0-\d+-[0-9a-f]+ \(sha256:[0-9a-f]+\), not this one: another run pushed it after this one/);
+  assert.is(results(join(dir.path, "r1.json")).results.find((x) => x.id === "rel/a:1.0")!.pushed, false);
+});
+
+test("two runs of one commit at once on one engine: the second's build retags the names before the first's moving tag push; the registry and both runs agree", async () => {
+  const { registry, docker } = requireEngine();
+  using repo = makeRepo(smallFamily());
+  const name = uniqueRepo("x").slice(2);
+  // Both runs push through one proxy, so they share the engine's names. The second run's reuse
+  // check (the registry lacks the build tag) is answered only once the first run has stored its
+  // build tag, so the second run builds after the first run's build. The first run then reads its
+  // moving tag (image-builder's own request, not the engine's); that read waits until the second
+  // run's build has tagged the engine's sci/a:1.0 with its own image.
+  const firstStored = happening("the first run's build tag stored");
+  let buildTag: string | undefined;
+  let checks = 0;
+  let held = false;
+  await using proxy = await startFaultProxy(registry, (req) => {
+    if (!sciA(req)) return undefined;
+    if (isManifestPut(req, BUILD_TAG)) {
+      const tag = /\/manifests\/([^/?]+)$/.exec(req.url!)![1];
+      return { answered: () => { buildTag ??= tag; firstStored.then(); } };
+    }
+    const ours = !/docker|buildkit|containerd|go-http/i.test(req.headers["user-agent"] ?? "");
+    if (!ours || req.method !== "GET") return undefined;
+    if (isManifest(req, BUILD_TAG) && ++checks === 2) return { holdReply: firstStored.promise };
+    if (held || !buildTag || !isManifest(req, /^1\.0$/)) return undefined;
+    held = true;
+    const local = `${proxy.address}/${name}/sci/a:1.0`;
+    return { hold: (async () => {
+      const published = (await registryImage(`${registry}/${name}/sci/a:${buildTag}`)).configDigest;
+      await waitFor(async () => (await docker.getImage(local).inspect()).Id !== published, 150_000, () => "the second run's build never tagged sci/a:1.0");
+    })() };
+  });
+  using dir = tempDir("ib-publish-");
+  const [r1, r2] = await Promise.all([1, 2].map((i) => runCliAsync(
+    ["--all", "--push", "--no-cache", "--repo", `${proxy.address}/${name}`, "--results", join(dir.path, `r${i}.json`), ...PLAIN], { cwd: repo.root })));
+  assert.ok(held, `the moving tag's read was held: ${r1.stderr}\n${r2.stderr}`);
+  assert.equal([r1.code, r2.code].sort(), [0, 1], `${r1.stderr}\n${r2.stderr}`);
+  const target = `${registry}/${name}`;
+  const state = await registryState(target, ["sci/a", "rel/a"]);
+  const image = (tag: string) => registryImage(`${target}/${tag}`);
+  // The moving tags hold the published builds, and the published child is built on the published parent.
+  const sciBuild = await image(`sci/a:${buildTag}`);
+  assert.is((await image("sci/a:1.0")).configDigest, sciBuild.configDigest);
+  const relBuildTag = Object.keys(state).find((t) => t.startsWith("rel/a:") && t !== "rel/a:1.0")!;
+  assert.is((await image("rel/a:1.0")).configDigest, (await image(relBuildTag)).configDigest);
+  assert.is((await image(relBuildTag)).labels["org.sciserver.science.a.buildtime"], sciBuild.labels["org.sciserver.science.a.buildtime"]);
+  // Each run's results say what the registry holds under every tag it pushed or found.
+  for (const file of ["r1.json", "r2.json"]) {
+    for (const id of ["sci/a", "rel/a:1.0"]) {
+      for (const [tag, t] of Object.entries(tagsOf(join(dir.path, file), id, `${proxy.address}/${name}`))) {
+        assert.is(t.pushed ? t.digest : t.registryDigest, state[tag], `${file} ${tag}: ${JSON.stringify(t)}`);
+      }
+    }
+  }
+});
+
 test("a run that finds its build tag published by another run of the commit while it built does not replace it", async () => {
   const { registry } = requireEngine();
   using repo = makeRepo(smallFamily());
@@ -345,7 +482,8 @@ test("a run that finds its build tag published by another run of the commit whil
   const second = results(join(dir.path, "r2.json")).results.find((x) => x.id === "sci/a")!;
   assert.equal([second.status, second.pushed], ["built", false]);
   assert.match(second.reason!, /another run of this commit published .*sci\/a:1\.0-\d+-[0-9a-f]+ while this one built it/);
-  assert.equal(second.tags!.map((t) => [t.pushed, t.registryDigest]), [[false, held[`sci/a:${suffix}`]], [false, undefined]]);
+  // Its moving tag was not pushed; the registry holds run 1's under it (read back at the end).
+  assert.equal(second.tags!.map((t) => [t.pushed, t.registryDigest]), [[false, held[`sci/a:${suffix}`]], [false, held["sci/a:1.0"]]]);
   assert.is(results(join(dir.path, "r2.json")).results.find((x) => x.id === "rel/a:1.0")!.pushed, false);
 });
 

@@ -33,6 +33,23 @@ export function lostBuildTag(buildTag: string, registryDigest: string): string {
   return `not published: another run of this commit pushed ${buildTag} too, and the registry holds its image (${registryDigest}), not this one; the moving tag is left to that run`;
 }
 
+/**
+ * The push ended and the registry holds the manifest it sent (`pushedDigest`), but of another
+ * image than this run's: the engine pushed by a name another run on it retagged as the push
+ * started. That image is there by this run's push, not its own run's.
+ */
+export function pushedOtherImage(imageId: string, held: HeldTag | undefined, failure: string | undefined, pushedDigest: string | undefined): boolean {
+  return !failure && held !== undefined && held.configDigest !== imageId && held.digest === pushedDigest;
+}
+
+/**
+ * After this run pushed a moving tag, the registry holds another image under it: another run
+ * moved it too (of this commit, or of a later one), later. That image stays.
+ */
+export function replacedMovingTag(movingTag: string, registryDigest: string): string {
+  return `not moved: another run pushed ${movingTag} at the same time, and the registry holds its image (${registryDigest}), not this one`;
+}
+
 /** A child built on a parent image of this run that is not the one published under the parent's build tag. */
 export function supersededParent(parentId: string): string {
   return `not pushed: built on parent ${parentId}'s image of this run, but the registry's build tag of ${parentId} holds another run's (a rerun takes that one)`;
@@ -63,4 +80,37 @@ export function decideBeforePush(q: { buildTag: string; imageId: string; inputsD
     return { action: "superseded", reason: `not published: another run of this commit published ${q.buildTag} while this one built it (the registry holds its image, ${held.digest}); the moving tag is left to that run` };
   }
   return { action: "refuse", reason: `${q.buildTag} was pushed to the registry with inputs ${held.inputs ?? "(none recorded)"} while this build ran, but this build's inputs are ${q.inputsDigest ?? "(none recorded)"}: build tags are immutable (--overwrite replaces it)` };
+}
+
+/**
+ * A tag's recorded result made to agree with what the registry holds under it when the run ends
+ * (every tag of a push is read once more before the results are written): a later check, another
+ * run, or a push that ended after its read-back can have changed what was true when it was recorded.
+ */
+export function agreeWithRegistry(recorded: TagResult, imageId: string, held: HeldTag | undefined): TagResult {
+  const now = tagFromRegistry(recorded.tag, imageId, held);
+  if (now.pushed) return recorded.pushed && recorded.digest === now.digest ? recorded : now;
+  if (!recorded.pushed) {
+    const { registryDigest: _was, ...rest } = recorded;
+    return { ...rest, ...(held ? { registryDigest: held.digest } : {}) };
+  }
+  return {
+    ...now,
+    reason: held
+      ? `not published: the registry holds another image under ${recorded.tag} (${held.digest}), not this one: another run pushed it after this one`
+      : `not published: the registry no longer holds ${recorded.tag}`,
+  };
+}
+
+/**
+ * How a build's push ended, from its tags as agreeWithRegistry left them: its build tag (the
+ * first) held by another image is "superseded"; every tag there (or a moving tag left on a newer
+ * build) is "pushed"; its build tag gone, "push failed"; undefined when nothing changed what the
+ * push step recorded, or what changed leaves its result as it was.
+ */
+export function pushResultFromTags(before: TagResult[], after: TagResult[]): "pushed" | "superseded" | "push failed" | undefined {
+  const changed = after.some((t, i) => t.pushed !== before[i].pushed);
+  if (!changed) return undefined;
+  if (!after[0].pushed) return after[0].registryDigest ? "superseded" : "push failed";
+  return after.every((t) => t.pushed || t.reason?.startsWith("not moved:")) ? "pushed" : undefined;
 }

@@ -24,7 +24,7 @@ export type RunAction =
   | { type: "abort build"; id: string; reason: string }
   /** Record a build in flight as cancelled: it was aborted because the run stopped (`reason`, if known). */
   | { type: "cancelled"; id: string; reason?: string }
-  /** Abort the pushes in flight (interrupt only: --fail-fast lets a started push finish). */
+  /** No push starts any more (interrupt only: --fail-fast lets queued pushes go on); those in flight go on to their end. */
   | { type: "abort pushes"; reason: string }
   /** Every build is built, failed, skipped or cancelled (pushes may still be running). */
   | { type: "finished" };

@@ -11,8 +11,18 @@ export function resultsFile(plan: Plan, results: BuildResult[], jobs?: number): 
   return { repo: plan.repo, commit: plan.commit, buildNumber: plan.buildNumber, ...(jobs !== undefined && { jobs }), results };
 }
 
-// When two runs report the same build, the more informative result wins.
+// When two runs report the same build, the more informative result wins: one the registry has
+// (pushed) first, then by status, then the one with more tags pushed. Ties of all these are broken
+// by the result's text, so that the merge does not depend on the order of the files.
 const RANK: Record<BuildStatus, number> = { built: 4, reused: 3, failed: 2, cancelled: 1, skipped: 0 };
+
+function better(a: BuildResult, b: BuildResult): boolean {
+  const key = (r: BuildResult) => [r.pushed ? 1 : 0, RANK[r.status], (r.tags ?? []).filter((t) => t.pushed).length, (r.tags ?? []).length];
+  const ka = key(a);
+  const kb = key(b);
+  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i] > kb[i];
+  return JSON.stringify(a) > JSON.stringify(b);
+}
 
 export function mergeResults(inputs: { file: string; results: ResultsFile }[]): ResultsFile {
   if (inputs.length === 0) throw new InputError("no results files to merge");
@@ -29,7 +39,7 @@ export function mergeResults(inputs: { file: string; results: ResultsFile }[]): 
     }
     for (const r of results.results) {
       const prev = byId.get(r.id);
-      if (!prev || RANK[r.status] > RANK[prev.status]) byId.set(r.id, r);
+      if (!prev || better(r, prev)) byId.set(r.id, r);
     }
   }
   return { ...first.results, results: [...byId.values()] };

@@ -6,7 +6,8 @@ import type { PlannedBuild } from "../../core/model.js";
 import { pinParents } from "../../core/execute/publishing.js";
 import { buildTag, movingTag } from "../../core/requests/tags.js";
 import { splitTag } from "../../core/parse/image-reference.js";
-import { buildtimeLabel, inputsLabel } from "../../core/requests/inputs-digest.js";
+import { buildtimeLabel, inputsLabel, versionLabel } from "../../core/requests/inputs-digest.js";
+import { decideMovingTag } from "../../core/execute/moving-tag.js";
 import { requestDigestProblem } from "../../core/requests/plan-inputs.js";
 import { registryCacheSources } from "../../core/requests/buildkit-cache.js";
 import type { RegistryClient } from "../../registry/client.js";
@@ -58,9 +59,8 @@ export async function makeImage(
   if (d.action === "reuse") {
     // The engine's image was inspected by the reuse check; one pulled is inspected once pulled.
     const image = d.from === "engine" ? check.engineImage! : await pullReused(ctx, buildTag(build.request), signal);
-    // The local moving tag follows, as after a build.
-    const { name, tag } = splitTag(movingTag(build.request));
-    await docker.getImage(image.imageId).tag({ repo: name, tag });
+    // The local moving tag follows, as after a build (forward only).
+    await moveLocalMovingTag(ctx, build, image.imageId, await localMovingTag(docker, build), out);
     return { image, reused: { push: d.push, registryDigest: check.registryDigest } };
   }
   // The image is labelled with the request's inputs digest: the request must make it (issue 16, item 1).
@@ -77,6 +77,7 @@ export async function makeImage(
     // parent's, which orders the breadcrumbs of images whose labels leave no history (BuildKit).
     labels: { ...build.request.labels, [buildtimeLabel(build.kind, build.target)]: (Date.now() / 1000).toFixed(3) },
   };
+  const before = await localMovingTag(docker, build);
   const image = await buildImage(docker, request, {
     // rootDir, noCache, pull, buildArgs, secrets (BuildOptions picks them; the rest is not read)
     ...options,
@@ -92,7 +93,37 @@ export async function makeImage(
       cacheFrom: options.registryCache === false ? [] : registryCacheSources(build.request, ctx.repo, options.buildArgs),
     },
   });
+  // The build tagged the moving tag too: put it back when it held a newer build.
+  await moveLocalMovingTag(ctx, build, image.imageId, before, out);
   return { image };
+}
+
+type LocalImage = { id: string; labels: Record<string, string> };
+
+/** The engine's image under the build's moving tag `{version}`, if any. */
+async function localMovingTag(docker: Dockerode, build: PlannedBuild): Promise<LocalImage | undefined> {
+  const info = await docker.getImage(movingTag(build.request)).inspect().catch(() => undefined);
+  return info && { id: info.Id, labels: info.Config?.Labels ?? {} };
+}
+
+/**
+ * The engine's moving tag moves to this build's image only forward, as the registry's does
+ * (issue 16, item 2): a rerun of an older commit leaves it on the newer build (`before`).
+ */
+async function moveLocalMovingTag(ctx: BuildStepContext, build: PlannedBuild, imageId: string, before: LocalImage | undefined, out: BuildStepOutput): Promise<void> {
+  const ref = movingTag(build.request);
+  const label = versionLabel(build.kind, build.target);
+  const decision = decideMovingTag({
+    movingTag: ref, ours: build.request.labels[label],
+    held: before && { isThisImage: before.id === imageId, label: before.labels[label] },
+    allowRollback: ctx.options.allowTagRollback ?? false,
+  });
+  const { name, tag } = splitTag(ref);
+  if (decision.move) await ctx.docker.getImage(imageId).tag({ repo: name, tag });
+  else {
+    await ctx.docker.getImage(before!.id).tag({ repo: name, tag });
+    out.line(`the engine's ${decision.reason.replace(/^not moved: /, "")}: left there`);
+  }
 }
 
 /** A reused image the engine lacks: pulled by its build tag, so children can build on it. */

@@ -4,7 +4,7 @@
 // The decisions are the pure RunCoordinator's; RunActions carries them out with the build step,
 // the push step and the run's report, and feeds back what happened.
 import type { Plan } from "../../core/model.js";
-import type { RunOutcome } from "../../core/execute/outcomes.js";
+import type { PushResult, RunOutcome } from "../../core/execute/outcomes.js";
 import { RunCoordinator } from "../../core/execute/run-coordinator.js";
 import type { RegistryClient } from "../../registry/client.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
@@ -46,8 +46,19 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
   const actions = new RunActions(run, report, plan.builds, {
     docker: engine.docker, creds, registry: opts.push ? registry : undefined, repo: plan.repo, builder, builders, options: opts,
   }, wake.notify);
+  // After an interrupt, a push in flight goes on to its end (the engine would finish a request it
+  // has sent anyway, and only then does the registry hold what it will): waited for up to
+  // PUSH_WAIT_MS, or until a second interrupt.
+  let waitBound: NodeJS.Timeout | undefined;
+  const stopPushes = () => actions.destroyPushes();
   const onInterrupt = () => {
     actions.perform(run.interrupt());
+    if (actions.pushesInFlight > 0) {
+      report.progress.note(`interrupted: waiting up to ${PUSH_WAIT_MS / 1000} s for ${actions.pushesInFlight} push(es) in flight to end (interrupt again to stop them now)`);
+      waitBound = setTimeout(stopPushes, PUSH_WAIT_MS);
+      opts.stopPushes?.addEventListener("abort", stopPushes);
+      if (opts.stopPushes?.aborted) stopPushes();
+    }
     wake.notify();
   };
   opts.signal?.addEventListener("abort", onInterrupt);
@@ -60,12 +71,19 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
       if (!actions.finished) await woken;
     }
     await actions.pushesEnded();
-    return report.finish(plan.builds, opts.push, run.interrupted, (id) => run.pushResult(id));
+    // Whatever each push said, and whatever other runs pushed since: the results say what the registry holds.
+    const corrected = registry && opts.push ? await report.agreeWithRegistry(registry, plan.builds) : new Map<string, PushResult>();
+    return report.finish(plan.builds, opts.push, run.interrupted, (id) => corrected.get(id) ?? run.pushResult(id));
   } finally {
+    clearTimeout(waitBound);
+    opts.stopPushes?.removeEventListener("abort", stopPushes);
     opts.signal?.removeEventListener("abort", onInterrupt);
     await report.close();
   }
 }
+
+/** How long an interrupted run waits for its pushes in flight to end. */
+const PUSH_WAIT_MS = 30_000;
 
 /**
  * Before any build: the builder of the run and of each build, and the bases the plan does not

@@ -10,7 +10,7 @@ import type { PushStep } from "../../core/execute/push-queue.js";
 import { pushOrder } from "../../core/execute/publishing.js";
 import { buildTag } from "../../core/requests/tags.js";
 import { decideMovingTag } from "../../core/execute/moving-tag.js";
-import { decideBeforePush, lostBuildTag, type BeforePush, supersededParent, tagFromRegistry, type HeldTag } from "../../core/execute/read-back.js";
+import { decideBeforePush, lostBuildTag, pushedOtherImage, replacedMovingTag, type BeforePush, supersededParent, tagFromRegistry, type HeldTag } from "../../core/execute/read-back.js";
 import { inputsLabel, versionLabel } from "../../core/requests/inputs-digest.js";
 import type { RegistryClient } from "../../registry/client.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
@@ -21,8 +21,10 @@ export interface PushStepContext {
   docker: Dockerode;
   creds: DockerCredentials;
   registry: RegistryClient;
-  /** Aborted on interrupt only: stops pushes in flight. */
+  /** Aborted on interrupt only: no push (nor retry) starts; a push in flight goes on to its end. */
   signal: AbortSignal;
+  /** Aborted when the wait for pushes in flight after an interrupt ends (a second interrupt, or its bound): stops them. */
+  destroy: AbortSignal;
   /** Runs a push when a slot is free (at most `jobs` pushes at once). */
   slot: <T>(push: () => Promise<T>) => Promise<T>;
   /** Asked when a push gets its slot: undefined to go ahead, else why it is not pushed (see PushQueue.begin). */
@@ -111,7 +113,18 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
         continue;
       }
       if (decision.back) report.progress.line(id, decision.back);
-      const { failure } = await pushAndReadBack(ctx, id, result, imageId);
+      const { failure, held: there } = await pushAndReadBack(ctx, id, result, imageId);
+      // Said in --results and the summary too: a tag moved back on purpose is not an ordinary push.
+      if (result.pushed && decision.back) {
+        result.reason = decision.back;
+        report.movedBack(id, decision.back);
+      }
+      if (!result.pushed && there && !failure) {
+        // Stored, then replaced: another run moved it too (to the same build, or a newer one).
+        result.reason = replacedMovingTag(result.tag, there.digest);
+        report.notMoved(id, result.reason);
+        continue;
+      }
       if (!result.pushed) return ended(ctx, id, failure ?? NOT_THERE, tags);
       pushedNow++;
     }
@@ -134,21 +147,30 @@ const NOT_THERE = "the push ended, but the registry does not hold the tag";
  * failure, if any, and the manifest there.
  */
 async function pushAndReadBack(ctx: PushStepContext, id: string, result: TagResult, imageId: string): Promise<{ failure?: string; held?: HeldTag }> {
-  const failure = await pushTag(ctx, id, result.tag);
-  const after = await readBack(ctx, result.tag, imageId, failure);
-  Object.assign(result, after.result);
-  if (result.pushed && failure) ctx.report.progress.line(id, `push of ${result.tag} reported an error, but the registry holds this image under it: ${failure}`);
-  return { failure, held: after.held };
+  for (let attempt = 1; ; attempt++) {
+    const { failure, digest } = await pushTag(ctx, id, result.tag, imageId);
+    const after = await readBack(ctx, result.tag, imageId, failure);
+    Object.assign(result, after.result);
+    if (result.pushed && failure) ctx.report.progress.line(id, `push of ${result.tag} reported an error, but the registry holds this image under it: ${failure}`);
+    // The registry holds the very manifest this push sent, of another image: another run on the
+    // engine retagged the name between the tagging and the push's start. That image got there by
+    // this push, not by its own run's: push this run's again (its run does not claim it).
+    if (!pushedOtherImage(imageId, after.held, failure, digest) || attempt >= RETAGGED_RETRIES || ctx.signal.aborted) return { failure, held: after.held };
+    ctx.report.progress.line(id, `the engine pushed another run's image under ${result.tag} (its name was retagged as the push started): pushing this run's again`);
+  }
 }
 
-/** Pushes one tag; the error (or INTERRUPTED) when the push did not say it landed. */
-async function pushTag(ctx: PushStepContext, id: string, tag: string): Promise<string | undefined> {
-  if (ctx.signal.aborted) return INTERRUPTED;
+/** Attempts at pushing a tag whose name another run on the engine keeps retagging. */
+const RETAGGED_RETRIES = 3;
+
+/** Pushes one tag; the error (or INTERRUPTED) when the push did not say it landed, else the manifest digest it pushed. */
+async function pushTag(ctx: PushStepContext, id: string, tag: string, imageId: string): Promise<{ failure?: string; digest?: string }> {
+  if (ctx.signal.aborted) return { failure: INTERRUPTED };
   try {
-    await pushTags(ctx.docker, [tag], { creds: ctx.creds, signal: ctx.signal, line: (text) => ctx.report.progress.line(id, text) });
-    return undefined;
+    const digests = await pushTags(ctx.docker, [tag], { creds: ctx.creds, signal: ctx.destroy, stop: ctx.signal, imageId, line: (text) => ctx.report.progress.line(id, text) });
+    return { digest: digests[tag] };
   } catch (err) {
-    return ctx.signal.aborted ? INTERRUPTED : errorMessage(err);
+    return { failure: ctx.destroy.aborted ? INTERRUPTED : errorMessage(err) };
   }
 }
 

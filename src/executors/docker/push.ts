@@ -7,7 +7,21 @@ import { AUTH_ERROR, isTransient } from "../../core/registry/transport-rules.js"
 
 export interface PushOptions {
   creds: DockerCredentials;
+  /** Destroys the engine's push stream (a second interrupt, or the wait for pushes in flight ran out). */
   signal: AbortSignal;
+  /**
+   * An interrupt: no retry starts, but the push in flight goes on to its end. The engine carries
+   * on with a request it has sent whatever the client does (a manifest PUT already on its way is
+   * stored), so only the end of its stream says the registry has what it will get.
+   */
+  stop?: AbortSignal;
+  /**
+   * The image to push: the name is tagged to it just before each push. The engine pushes by
+   * name, and names are shared by every run on the engine: another run of the same commit may
+   * have retagged the name since this run built its image (the engine resolves the name when the
+   * push starts; the read-back checks the registry's image is this one).
+   */
+  imageId?: string;
   /** One line of push output. */
   line: (text: string) => void;
   /** Retries after the first attempt, for transient errors only. */
@@ -46,7 +60,7 @@ async function pushWithRetry(docker: Dockerode, ref: string, s: PushOptions): Pr
       // The engine retries each layer upload itself ("Retrying in N seconds"), for about a
       // minute: when it has given up, another round would only multiply that wait.
       const engineRetried = e instanceof PushError && e.engineRetried;
-      if (s.signal.aborted || attempt >= retries || engineRetried || !isTransient(message)) throw e;
+      if (s.signal.aborted || s.stop?.aborted || attempt >= retries || engineRetried || !isTransient(message)) throw e;
       s.line(`push of ${ref} failed (${message}); retry ${attempt + 1}/${retries} in ${delay / 1000}s`);
       await sleep(delay, s.signal);
       delay *= 2;
@@ -57,6 +71,13 @@ async function pushWithRetry(docker: Dockerode, ref: string, s: PushOptions): Pr
 async function pushOnce(docker: Dockerode, ref: string, s: PushOptions): Promise<string> {
   const { name, tag } = splitTag(ref);
   const auth = await s.creds.forImage(ref);
+  if (s.imageId) {
+    try {
+      await docker.getImage(s.imageId).tag({ repo: name, tag });
+    } catch (e) {
+      throw new Error(`tag ${s.imageId} as ${ref} before pushing it: ${engineErrorMessage(e)}`);
+    }
+  }
   let stream: NodeJS.ReadableStream;
   try {
     // Always send an X-Registry-Auth header, empty without credentials, as the docker CLI does.

@@ -15,8 +15,12 @@ export class RunActions {
   finished = false;
   private readonly builds: Map<string, PlannedBuild>;
   private readonly buildAborts = new Map<string, AbortController>();
-  /** Aborted on interrupt only: stops pushes in flight. fail-fast lets a started push finish. */
-  private readonly pushAbort = new AbortController();
+  /** Aborted on interrupt only: no push starts. A push in flight goes on (see PushOptions.stop). */
+  private readonly pushStop = new AbortController();
+  /** Stops the pushes in flight: see destroyPushes. */
+  private readonly pushDestroy = new AbortController();
+  /** Push steps started and not ended. */
+  pushesInFlight = 0;
   private readonly pushContext: PushStepContext | undefined;
   private readonly pushes: Promise<void>[] = [];
   /** The image of each build that has one (what its push publishes). */
@@ -30,7 +34,7 @@ export class RunActions {
     this.builds = new Map(builds.map((b) => [b.id, b]));
     const { docker, creds, registry } = buildContext;
     this.pushContext = registry && {
-      docker, creds, registry, signal: this.pushAbort.signal, slot: pLimit(run.jobs), begin: (id) => run.pushBegins(id), report,
+      docker, creds, registry, signal: this.pushStop.signal, destroy: this.pushDestroy.signal, slot: pLimit(run.jobs), begin: (id) => run.pushBegins(id), report,
       allowTagRollback: buildContext.options.allowTagRollback ?? false,
       overwrite: buildContext.options.overwrite ?? false,
       parentsOf: (id) => this.builds.get(id)!.dependsOn.filter((p) => this.images.has(p))
@@ -45,7 +49,7 @@ export class RunActions {
       else if (a.type === "push") this.pushes.push(this.push(a.step, a.registryDigest));
       else if (a.type === "settle") this.report.settled(a.id, a.state, a.reason);
       else if (a.type === "abort build") this.buildAborts.get(a.id)?.abort(a.reason);
-      else if (a.type === "abort pushes") this.pushAbort.abort(a.reason);
+      else if (a.type === "abort pushes") this.pushStop.abort(a.reason);
       else if (a.type === "finished") this.finished = true;
     }
   }
@@ -53,6 +57,11 @@ export class RunActions {
   /** Waits for every push, those that ending ones start included. */
   async pushesEnded(): Promise<void> {
     while (this.pushes.length) await Promise.all(this.pushes.splice(0));
+  }
+
+  /** After an interrupt, when waiting for the pushes in flight has ended: their engine streams are closed. */
+  destroyPushes(): void {
+    this.pushDestroy.abort("interrupted");
   }
 
   private startBuild(build: PlannedBuild, pins: Readonly<Record<string, string>>): void {
@@ -92,7 +101,9 @@ export class RunActions {
   }
 
   private async push(step: PushStep, registryDigest?: string): Promise<void> {
-    const result = await carryOutPush(this.pushContext!, step, this.builds.get(step.id)!, this.images.get(step.id)!, registryDigest);
+    this.pushesInFlight++;
+    const result = await carryOutPush(this.pushContext!, step, this.builds.get(step.id)!, this.images.get(step.id)!, registryDigest)
+      .finally(() => this.pushesInFlight--);
     const actions = this.run.pushEnded(step, result);
     this.perform(actions);
     // --fail-fast stopped the run.

@@ -20,8 +20,10 @@ export interface EngineRunOptions {
   progress: "auto" | "plain";
   /** Where progress and the summary go (stderr for the CLI). */
   out: NodeJS.WritableStream;
-  /** SIGINT/SIGTERM: stop builds and pushes in flight, start no other push (stopped pushes are read back). */
+  /** SIGINT/SIGTERM: stop builds in flight, start no other push; pushes in flight end (waited for, then read back). */
   signal?: AbortSignal;
+  /** A second SIGINT/SIGTERM: stop the pushes in flight too, without waiting for them to end. */
+  stopPushes?: AbortSignal;
   /** Parents built by another run of the plan (`run --only`): fetched from the registry first. */
   prebuiltParents?: PrebuiltParent[];
   /** Push a build tag that the registry holds with other inputs (it is refused otherwise). */

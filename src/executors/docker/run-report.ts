@@ -6,6 +6,9 @@ import { footer, runSucceeded, summaryRow, type BuildOutcome, type PushResult, t
 import type { TagResult } from "../../core/model.js";
 import { redactor } from "../../core/report/redaction.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
+import type { RegistryClient } from "../../registry/client.js";
+import { agreeWithRegistry, pushResultFromTags } from "../../core/execute/read-back.js";
+import pLimit from "p-limit";
 import type { BuiltImage } from "./engine.js";
 import { formatDuration, Progress } from "./progress.js";
 import type { EngineRunOptions } from "./run-options.js";
@@ -110,14 +113,50 @@ export class RunReport {
 
   /** A moving tag left where it is (it holds a newer build): the image is published under its build tag; said when its push ends. */
   notMoved(id: string, reason: string): void {
-    const outcome = this.outcome(id);
-    outcome.reason = outcome.reason ? `${outcome.reason}; ${reason}` : reason;
+    this.addReason(id, reason);
+  }
+
+  /** A moving tag moved back to this build on purpose (`--allow-tag-rollback`); said when its push ends. */
+  movedBack(id: string, reason: string): void {
+    this.addReason(id, reason);
   }
 
   /** The registry's build tag holds another run's image of the same inputs: this one is not published. */
   superseded(id: string, reason: string): void {
     this.outcome(id).reason = reason;
     this.progress.result(id, reason);
+  }
+
+  /**
+   * Reads back every tag of every push of the run (a few at a time) and makes the outcomes agree
+   * with the registry; returns the push results that changed. A tag the registry can't be asked
+   * about keeps what its push recorded.
+   */
+  async agreeWithRegistry(registry: RegistryClient, builds: PlannedBuild[]): Promise<Map<string, PushResult>> {
+    const changed = new Map<string, PushResult>();
+    const limit = pLimit(4);
+    await Promise.all(builds.map(async ({ id }) => {
+      const outcome = this.outcomes.get(id);
+      const imageId = outcome?.outputs?.["docker-image-hash"];
+      if (!outcome?.tags || !imageId) return;
+      const before = outcome.tags;
+      const after = await Promise.all(before.map((t) => limit(async () => {
+        const manifest = await registry.getManifest(t.tag).catch(() => null);
+        return manifest === null ? t : agreeWithRegistry(t, imageId, manifest && { digest: manifest.digest, configDigest: manifest.config.digest });
+      })));
+      const result = pushResultFromTags(before, after);
+      outcome.tags = after;
+      delete outcome.outputs!["docker-image-digests"];
+      this.digests(id, after);
+      if (!result) return;
+      changed.set(id, result);
+      outcome.pushed = result === "pushed";
+      const why = result === "pushed" ? after.find((t) => t.reason)?.reason : after[0].reason;
+      if (why) outcome.reason = why;
+      else delete outcome.reason;
+      this.progress.result(id, `read back at the end of the run: ${result === "pushed" ? "the registry holds this image under its tags" : why}`);
+    }));
+    return changed;
   }
 
   /** Prints the summary; the outcomes in plan order. */
@@ -135,6 +174,11 @@ export class RunReport {
   private stepTimes(id: string): Pick<BuildOutcome, "startedAt" | "finishedAt" | "steps"> {
     const steps = this.progress.steps(id)?.counts();
     return { startedAt: this.startedAt.get(id), finishedAt: new Date().toISOString(), ...(steps?.total && { steps }) };
+  }
+
+  private addReason(id: string, reason: string): void {
+    const outcome = this.outcome(id);
+    outcome.reason = outcome.reason ? `${outcome.reason}; ${reason}` : reason;
   }
 
   /** A push that started has ended. */

@@ -1,7 +1,7 @@
 // Issue 16, items 3 and 5: what the registry holds after a push decides what the run records.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { decideBeforePush, lostBuildTag, tagFromRegistry } from "../../../../src/core/execute/read-back.js";
+import { agreeWithRegistry, decideBeforePush, lostBuildTag, pushedOtherImage, pushResultFromTags, tagFromRegistry } from "../../../../src/core/execute/read-back.js";
 
 const IMG = "sha256:" + "1".repeat(64);
 const OTHER = "sha256:" + "2".repeat(64);
@@ -27,6 +27,42 @@ test("just before pushing a build tag: another run's image of the same inputs is
   assert.is(other.action, "refuse");
   assert.match((other as { reason: string }).reason, "with inputs sha256:x while this build ran, but this build's inputs are sha256:in: build tags are immutable");
   assert.equal(decideBeforePush({ ...q, overwrite: true, held: { digest: "sha256:o", configDigest: OTHER, inputs: "sha256:x" } }), { action: "push" });
+});
+
+test("at the end of a run, each tag's result is what the registry holds under it now", () => {
+  const mine = { digest: "sha256:m", configDigest: "sha256:img" };
+  const theirs = { digest: "sha256:t", configDigest: "sha256:other" };
+  // Recorded pushed, but another run pushed its image after this one's read-back.
+  const lost = agreeWithRegistry({ tag: "r/a:1.0-1-h", pushed: true, digest: "sha256:m" }, "sha256:img", theirs);
+  assert.equal([lost.pushed, lost.registryDigest, lost.digest], [false, "sha256:t", undefined]);
+  assert.match(lost.reason!, /registry holds another image under r\/a:1\.0-1-h \(sha256:t\), not this one/);
+  // Recorded not pushed (an interrupted push the engine finished), and there.
+  assert.equal(agreeWithRegistry({ tag: "r/a:1.0", pushed: false, reason: "not pushed: push interrupted" }, "sha256:img", mine), { tag: "r/a:1.0", pushed: true, digest: "sha256:m" });
+  // A moving tag left on a newer build stays so, with what it holds now.
+  const left = { tag: "r/a:1.0", pushed: false, registryDigest: "sha256:x", reason: "not moved: r/a:1.0 is at 1.0-9-f, newer" };
+  assert.equal(agreeWithRegistry(left, "sha256:img", theirs), { ...left, registryDigest: "sha256:t" });
+  const same = { tag: "r/a:1.0", pushed: true, digest: "sha256:m" };
+  assert.is(agreeWithRegistry(same, "sha256:img", mine), same);
+});
+
+test("a build's push result follows its tags read back at the end", () => {
+  const t = (pushed: boolean, extra = {}) => ({ tag: "x", pushed, ...extra });
+  assert.is(pushResultFromTags([t(true), t(true)], [t(true), t(true)]), undefined);
+  assert.is(pushResultFromTags([t(true), t(true)], [t(false, { registryDigest: "sha256:t" }), t(true)]), "superseded");
+  assert.is(pushResultFromTags([t(true)], [t(false)]), "push failed");
+  assert.is(pushResultFromTags([t(true), t(false)], [t(true), t(true)]), "pushed");
+  assert.is(pushResultFromTags([t(true), t(false), t(false)], [t(true), t(true), t(false, { reason: "not moved: newer" })]), "pushed");
+  assert.is(pushResultFromTags([t(false), t(false)], [t(true), t(false, { reason: "not pushed: push interrupted" })]), undefined);
+});
+
+test("a push that sent another image's manifest (its name retagged as it started) is told apart from another run's push", () => {
+  const other = { digest: "sha256:m2", configDigest: "sha256:other" };
+  assert.is(pushedOtherImage("sha256:img", other, undefined, "sha256:m2"), true);
+  // Another run's push after this one: the registry holds a manifest this push did not send.
+  assert.is(pushedOtherImage("sha256:img", other, undefined, "sha256:m1"), false);
+  assert.is(pushedOtherImage("sha256:img", { digest: "sha256:m1", configDigest: "sha256:img" }, undefined, "sha256:m1"), false);
+  assert.is(pushedOtherImage("sha256:img", other, "push failed", "sha256:m2"), false);
+  assert.is(pushedOtherImage("sha256:img", undefined, undefined, "sha256:m2"), false);
 });
 
 test.run();

@@ -17,6 +17,30 @@ test("results of several runs merge; results of another plan are refused", () =>
   assert.throws(() => mergeResults([{ file: "a.json", results: a }, { file: "n.json", results: { ...b, buildNumber: 2 } }]), /n\.json: results of another plan .*build 2/);
 });
 
+test("two runs of one commit merge to the run the registry has, whatever the order of the files", () => {
+  const base = { repo: "r", commit: "c", buildNumber: 1 };
+  const tags = (pushed: boolean, digest: string) => [{ tag: "r/sci/a:1.0-1-h", pushed, ...(pushed ? { digest } : { registryDigest: "sha256:b" }) }];
+  // A built sci/a too, but B's image is the one the registry holds; only B pushed sci/b.
+  const a: ResultsFile = { ...base, results: [
+    { id: "sci/a", status: "built", durationMs: 5, pushed: false, reason: "not published: another run…", tags: tags(false, "sha256:a") },
+    { id: "sci/b", status: "built", durationMs: 5, pushed: false, reason: "not pushed: parent sci/a was not pushed" },
+  ] };
+  const b: ResultsFile = { ...base, results: [
+    { id: "sci/a", status: "built", durationMs: 6, pushed: true, tags: tags(true, "sha256:b") },
+    { id: "sci/b", status: "reused", durationMs: 1, pushed: true },
+  ] };
+  const byId = (f: ResultsFile) => Object.fromEntries(f.results.map((r) => [r.id, r]));
+  const ab = mergeResults([{ file: "a.json", results: a }, { file: "b.json", results: b }]);
+  const ba = mergeResults([{ file: "b.json", results: b }, { file: "a.json", results: a }]);
+  assert.equal(byId(ab), byId(ba));
+  assert.equal(ab.results.map((r) => [r.id, r.status, r.pushed]).sort(), [["sci/a", "built", true], ["sci/b", "reused", true]]);
+  assert.is(byId(ab)["sci/a"].tags?.[0].digest, "sha256:b");
+  // Equal in everything that ranks them: still the same pick in either order.
+  const c: ResultsFile = { ...base, results: [{ ...b.results[0], durationMs: 9 }] };
+  assert.equal(mergeResults([{ file: "b.json", results: b }, { file: "c.json", results: c }]).results[0],
+    mergeResults([{ file: "c.json", results: c }, { file: "b.json", results: b }]).results[0]);
+});
+
 test("results files are checked entry by entry", () => {
   const file = (results: unknown[]) => JSON.stringify({ repo: "r", commit: "c", buildNumber: 1, results });
   const bad = (text: string, re: RegExp) => assert.throws(() => parseResultsFile(text, "r.json"), (e: Error) => e instanceof InputError && re.test(e.message));

@@ -33,7 +33,7 @@ async function context(moving: Moving, begin: (id: string) => string | undefined
   } as unknown as RegistryClient;
   const parentsOf = () => [{ id: "sci/p", buildTag: "r.example/t/sci/p:1.0-5-abc", imageId: "sha256:ppp" }];
   // No engine call is expected: any would fail on this empty object.
-  const ctx: PushStepContext = { docker: {} as Dockerode, creds, registry, signal: new AbortController().signal, slot: (f) => f(), begin, report, allowTagRollback: false, overwrite: false, parentsOf };
+  const ctx: PushStepContext = { docker: {} as Dockerode, creds, registry, signal: new AbortController().signal, destroy: new AbortController().signal, slot: (f) => f(), begin, report, allowTagRollback: false, overwrite: false, parentsOf };
   return { ctx, report };
 }
 
