@@ -14,7 +14,7 @@ import { DockerCredentials } from "../../src/registry/credentials.js";
 import { pushTags } from "../../src/executors/docker/push.js";
 import { MAIN, runCliAsync } from "../helpers/cli.js";
 import { registryImage, registryTags, requireEngine, uniqueRepo, waitFor } from "../helpers/engine.js";
-import { cutAnswer, dropConnection, endlessAnswer, isManifestPut, rewriteHeaders, startFaultProxy } from "../helpers/fault-proxy.js";
+import { cutAnswer, dropConnection, endlessAnswer, isManifestPut, rewriteHeaders, startFaultProxy, type FaultHandler } from "../helpers/fault-proxy.js";
 import { authEntry, buildImage, dockerConfigDir, publish, startTokenRegistry } from "../helpers/registry.js";
 import { tempDir } from "../helpers/temp.js";
 
@@ -64,6 +64,35 @@ test("a layer download that stalls: export fails naming the registry and the blo
   assert.instance(e, RegistryError);
   assert.match(e.message, new RegExp(`^blob sha256:[0-9a-f]{64} of ${proxy.address}/\\S+/rel/faults: registry ${proxy.address} sent nothing for 0\\.5s \\(after \\d+ bytes\\); given up$`));
   assert.equal(readdirSync(dir.path), []);
+});
+
+/** Serves the registry's blob with byte 4 flipped: the gzip header's mtime, so it still decompresses but has another digest. */
+const alteredBlob: FaultHandler = (_req, res, forward) => {
+  forward().then(async (up) => {
+    const chunks: Buffer[] = [];
+    for await (const c of up) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks);
+    body[4] ^= 0xff;
+    res.writeHead(up.statusCode ?? 502, up.headers);
+    res.end(body);
+  }, () => res.destroy());
+};
+
+test("a layer whose content is not its digest: export and sbom refuse it, naming the blob, and export leaves no file", async () => {
+  const { registry } = requireEngine();
+  const { ref, config } = await image();
+  await using proxy = await startFaultProxy(registry, (req) =>
+    req.method === "GET" && /\/blobs\/sha256:/.test(req.url ?? "") && !req.url!.endsWith(config) ? alteredBlob : undefined);
+  using dir = tempDir("ib-altered-");
+  const c = await client();
+  const manifest = (await c.getManifest(viaProxy(ref, proxy.address)))!;
+  const e = await within(rejection(exportImage(c, manifest, join(dir.path, "x.tar"), "docker-archive", ref)), 20_000, "export of an altered layer");
+  assert.instance(e, RegistryError);
+  assert.match(e.message, new RegExp(`^blob (sha256:[0-9a-f]{64}) of ${proxy.address}/\\S+/rel/faults:1\\.0: content has digest (?!\\1)sha256:[0-9a-f]{64}$`));
+  assert.equal(readdirSync(dir.path), []);
+  const sbom = await within(runCliAsync(["sbom", viaProxy(ref, proxy.address)], { env: { DOCKER_CONFIG: noCreds.dir } }), 30_000, "sbom of an altered layer");
+  assert.is(sbom.code, 1, sbom.stderr);
+  assert.match(sbom.stderr, new RegExp(`^image-builder: error: layer (sha256:[0-9a-f]{64}) of ${proxy.address}/\\S+/rel/faults:1\\.0: content has digest (?!\\1)sha256:[0-9a-f]{64}\n$`));
 });
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
