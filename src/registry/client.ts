@@ -4,7 +4,7 @@
 // its transport: this file says what to ask and checks what came back (digests, media types,
 // pagination), the transport how to ask.
 import { createHash } from "node:crypto";
-import type { Readable } from "node:stream";
+import { Transform, type Readable } from "node:stream";
 import { formatImageReference, parseImageReference, type ImageReference } from "../core/parse/image-reference.js";
 import { InputError } from "../core/model.js";
 import { nextLinkPath, Pagination } from "../core/registry/transport-rules.js";
@@ -385,6 +385,23 @@ export function requireTagOrDigest(ref: string): ImageReference {
 
 export function sha256(bytes: Buffer): string {
   return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+}
+
+/** Passes a blob through, hashing and counting it (a streamed layer is verified by the caller); `digest()` once it ended. */
+export function hashingStream(): Transform & { digest: () => string; bytes: () => number } {
+  const hash = createHash("sha256");
+  let n = 0;
+  const t = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      n += chunk.length;
+      done(null, chunk);
+    },
+  }) as Transform & { digest: () => string; bytes: () => number };
+  let result: string | undefined;
+  t.digest = () => (result ??= `sha256:${hash.digest("hex")}`);
+  t.bytes = () => n;
+  return t;
 }
 
 /** A JSON object from `bytes`; `fail` makes the error (a RegistryError unless told otherwise). */
