@@ -169,6 +169,26 @@ test("dropped connections of reads are retried: a manifest GET closed before its
   assert.ok(proxy.forwarded.some((r) => r.endsWith(config)), "the config was asked again");
 });
 
+test("a busy registry (429, 5xx) is asked again, 3 times at most, and then named with what it said; a 400 is not asked again", async () => {
+  const { registry } = requireEngine();
+  const { ref } = await image();
+  let busy = 2;
+  let status = 503;
+  await using proxy = await startFaultProxy(registry, (req) => (req.method === "GET" && /\/manifests\//.test(req.url ?? "") && busy-- > 0 ? status : undefined));
+  const image_ = await (await client()).getImage(viaProxy(ref, proxy.address));
+  assert.ok(image_, "read after two 503s");
+  assert.is(proxy.refused.length, 2);
+  busy = Infinity;
+  for (const [answer, attempts] of [[429, 4], [500, 4], [400, 1]] as const) {
+    status = answer;
+    proxy.refused.length = 0;
+    const e = await rejection((await client()).getImage(viaProxy(ref, proxy.address)));
+    assert.instance(e, RegistryError);
+    assert.is(e.message, `manifest of ${viaProxy(ref, proxy.address)}: registry ${proxy.address} answered HTTP ${answer} (DENIED: refused by the test's fault proxy)`);
+    assert.is(proxy.refused.length, attempts, `HTTP ${answer}: ${proxy.refused.join(", ")}`);
+  }
+});
+
 test("a plain EOF on the engine's manifest PUT is retried (a PUT is idempotent): the tag lands", async () => {
   const { docker, registry } = requireEngine();
   let first = true;
