@@ -9,7 +9,7 @@ import { formatImageReference, parseImageReference, type ImageReference } from "
 import { InputError } from "../core/model.js";
 import { nextLinkPath, Pagination } from "../core/registry/transport-rules.js";
 import type { DockerCredentials } from "./credentials.js";
-import { errorSummary, RegistryError, RegistryTransport, type RegistryRequest, type RegistryResponse, type TransportOptions } from "./transport.js";
+import { RegistryError, RegistryTransport, statusError, type RegistryRequest, type RegistryResponse, type TransportOptions } from "./transport.js";
 
 export { RegistryError } from "./transport.js";
 
@@ -419,9 +419,7 @@ export function parseJson(bytes: Buffer, what: string, fail: (message: string) =
 const pushScope = (ref: ImageReference) => `repository:${ref.repository}:push,pull`;
 
 async function expectOk(res: RegistryResponse, req: Pick<RegistryRequest, "what" | "registry">): Promise<void> {
-  if (res.ok) return;
-  const said = await errorSummary(res);
-  throw new RegistryError(`${req.what}: registry ${req.registry} answered HTTP ${res.status}${said ? ` (${said})` : ""}`, res.status);
+  if (!res.ok) throw await statusError(res, req);
 }
 
 function descriptorPlatform(d: Descriptor): string | undefined {
