@@ -2,16 +2,17 @@
 //
 //   source STATE_DIR/env.sh && node dist/bench/registry.js [--targets 20] [--builds 5] [--runs 5]
 //
-// Publishes straight through the Registry API (one shared layer; a config and a manifest per
+// Publishes through the client's write path, no engine (one shared layer; a config and a manifest per
 // build) under a fresh path of $IB_REGISTRY: `targets` science layers and as many final images,
 // each with `builds` builds plus its moving tag; every final image carries every science layer,
 // at a build that is stale for half of them. Then runs `contains sci/t0` with concurrency 1 and 8.
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { parseArgs } from "node:util";
 import { DockerCredentials } from "../src/registry/credentials.js";
 import { parseLayerQuery } from "../src/cli/commands/image-arguments.js";
-import { RegistryClient } from "../src/registry/client.js";
+import { MEDIA_TYPES, RegistryClient, sha256 } from "../src/registry/client.js";
+import { parseImageReference } from "../src/core/parse/image-reference.js";
 import { findAffected, findRepositories } from "../src/registry/published.js";
 import { stats, table } from "./report.js";
 
@@ -23,41 +24,28 @@ const registry = process.env.IB_REGISTRY;
 if (!registry) throw new Error("IB_REGISTRY not set: source STATE_DIR/env.sh of a test engine");
 const repo = `${registry}/bench-${randomBytes(3).toString("hex")}`;
 const path = repo.slice(registry.length + 1);
-const digestOf = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 
-async function put(url: string, init: RequestInit, expect: number): Promise<void> {
-  const res = await fetch(`http://${registry}${url}`, init);
-  if (res.status !== expect) throw new Error(`${init.method} ${url}: HTTP ${res.status} ${await res.text()}`);
-}
-
-async function uploadBlob(name: string, body: Buffer): Promise<string> {
-  const digest = digestOf(body);
-  const start = await fetch(`http://${registry}/v2/${name}/blobs/uploads/`, { method: "POST" });
-  const location = new URL(start.headers.get("location")!, `http://${registry}`);
-  location.searchParams.set("digest", digest);
-  await put(`${location.pathname}${location.search}`, { method: "PUT", body: new Uint8Array(body), headers: { "content-type": "application/octet-stream" } }, 201);
-  return digest;
-}
+/** Publishes through the client's write path (a client of its own: the measured ones count their requests). */
+const publisher = new RegistryClient(await DockerCredentials.load());
 
 // A valid (empty) tar, gzipped: 1024 zero bytes.
 const layer = gzipSync(Buffer.alloc(1024));
-const layerDiff = digestOf(Buffer.alloc(1024));
+const layerDiff = sha256(Buffer.alloc(1024));
 
 async function publishImage(name: string, tags: string[], labels: Record<string, string>): Promise<void> {
-  const layerDigest = await uploadBlob(name, layer);
+  const ref = parseImageReference(`${registry}/${name}`);
+  await publisher.putBlob(ref, layer);
   const config = Buffer.from(JSON.stringify({
     architecture: "amd64", os: "linux", created: new Date().toISOString(), config: { Labels: labels },
     rootfs: { type: "layers", diff_ids: [layerDiff] }, history: [{ created_by: `LABEL ${Object.keys(labels).join(" ")}` }],
   }));
-  const configDigest = await uploadBlob(name, config);
-  const manifest = JSON.stringify({
-    schemaVersion: 2, mediaType: "application/vnd.docker.distribution.manifest.v2+json",
-    config: { mediaType: "application/vnd.docker.container.image.v1+json", digest: configDigest, size: config.length },
-    layers: [{ mediaType: "application/vnd.docker.image.rootfs.diff.tar.gzip", digest: layerDigest, size: layer.length }],
-  });
-  for (const tag of tags) {
-    await put(`/v2/${name}/manifests/${tag}`, { method: "PUT", body: manifest, headers: { "content-type": "application/vnd.docker.distribution.manifest.v2+json" } }, 201);
-  }
+  await publisher.putBlob(ref, config);
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: MEDIA_TYPES.dockerManifest,
+    config: { mediaType: MEDIA_TYPES.dockerConfig, digest: sha256(config), size: config.length },
+    layers: [{ mediaType: MEDIA_TYPES.dockerLayer, digest: sha256(layer), size: layer.length }],
+  }));
+  for (const tag of tags) await publisher.putManifest({ ...ref, tag }, manifest, MEDIA_TYPES.dockerManifest);
 }
 
 async function main(): Promise<void> {

@@ -4,16 +4,16 @@
 //
 // Makes one layer from real directories of this machine (tar + gzip: a realistic mix of files,
 // with the Python distributions' METADATA of the system's Python), publishes it through the
-// Registry API as the base layer of `images` images (each with a small layer of its own on top, as
-// a family's images share their base) under a fresh path of $IB_REGISTRY, then reads one image's
-// packages (`sbom`), and all images' (`contains --package`, IMAGES_AT_ONCE at a time, the shared
-// base read once).
+// client's write path as the base layer of `images` images (each with a small layer of its own on
+// top, as a family's images share their base) under a fresh path of $IB_REGISTRY, then reads one
+// image's packages (`sbom`), and all images' (`contains --package`, IMAGES_AT_ONCE at a time, the
+// shared base read once).
 import { execFileSync } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { DockerCredentials } from "../src/registry/credentials.js";
-import { RegistryClient } from "../src/registry/client.js";
+import { MEDIA_TYPES, RegistryClient, sha256 } from "../src/registry/client.js";
 import { readPackageFiles } from "../src/registry/image-files.js";
 import { findPackageHolders, IMAGES_AT_ONCE } from "../src/registry/package-search.js";
 import { findRepositories } from "../src/registry/published.js";
@@ -30,17 +30,8 @@ const registry = process.env.IB_REGISTRY;
 if (!registry) throw new Error("IB_REGISTRY not set: source STATE_DIR/env.sh of a test engine");
 const repo = `${registry}/bench-${randomBytes(3).toString("hex")}`;
 const path = repo.slice(registry.length + 1);
-const digestOf = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
-
-async function uploadBlob(name: string, body: Buffer): Promise<string> {
-  const digest = digestOf(body);
-  const start = await fetch(`http://${registry}/v2/${name}/blobs/uploads/`, { method: "POST" });
-  const location = new URL(start.headers.get("location")!, `http://${registry}`);
-  location.searchParams.set("digest", digest);
-  const res = await fetch(location, { method: "PUT", body: new Uint8Array(body), headers: { "content-type": "application/octet-stream" } });
-  if (res.status !== 201) throw new Error(`PUT blob: HTTP ${res.status}`);
-  return digest;
-}
+/** Publishes through the client's write path (a client of its own, apart from the measured one). */
+const publisher = new RegistryClient(await DockerCredentials.load());
 
 /** A gzipped tar of one small file, its own to each image. */
 function ownLayer(i: number): { gz: Buffer; diffId: string } {
@@ -59,23 +50,20 @@ function ownLayer(i: number): { gz: Buffer; diffId: string } {
   for (const b of name) sum += b;
   name.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148);
   const tarBytes = Buffer.concat([name, body, Buffer.alloc(512 - (body.length % 512)), Buffer.alloc(1024)]);
-  return { gz: gzipSync(tarBytes), diffId: digestOf(tarBytes) };
+  return { gz: gzipSync(tarBytes), diffId: sha256(tarBytes) };
 }
 
 async function publish(name: string, layers: { gz: Buffer; diffId: string }[]): Promise<void> {
-  const descriptors = [];
-  for (const l of layers) descriptors.push({ mediaType: "application/vnd.docker.image.rootfs.diff.tar.gzip", digest: await uploadBlob(name, l.gz), size: l.gz.length });
+  const ref = parseImageReference(`${registry}/${name}`);
+  for (const l of layers) await publisher.putBlob(ref, l.gz);
   const config = Buffer.from(JSON.stringify({ architecture: "amd64", os: "linux", created: new Date().toISOString(), config: {}, rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) } }));
-  const configDigest = await uploadBlob(name, config);
-  const manifest = JSON.stringify({
-    schemaVersion: 2, mediaType: "application/vnd.docker.distribution.manifest.v2+json",
-    config: { mediaType: "application/vnd.docker.container.image.v1+json", digest: configDigest, size: config.length },
-    layers: descriptors,
-  });
-  for (const tag of ["1.0-1-aaaaaaa", "1.0"]) {
-    const res = await fetch(`http://${registry}/v2/${name}/manifests/${tag}`, { method: "PUT", body: manifest, headers: { "content-type": "application/vnd.docker.distribution.manifest.v2+json" } });
-    if (res.status !== 201) throw new Error(`PUT manifest: HTTP ${res.status}`);
-  }
+  await publisher.putBlob(ref, config);
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: MEDIA_TYPES.dockerManifest,
+    config: { mediaType: MEDIA_TYPES.dockerConfig, digest: sha256(config), size: config.length },
+    layers: layers.map((l) => ({ mediaType: MEDIA_TYPES.dockerLayer, digest: sha256(l.gz), size: l.gz.length })),
+  }));
+  for (const tag of ["1.0-1-aaaaaaa", "1.0"]) await publisher.putManifest({ ...ref, tag }, manifest, MEDIA_TYPES.dockerManifest);
 }
 
 const mb = (bytes: number) => bytes / 1e6;
@@ -83,7 +71,7 @@ const mb = (bytes: number) => bytes / 1e6;
 async function main(): Promise<void> {
   const layer = execFileSync("tar", ["-czf", "-", "-C", "/", ...DIRS.map((d) => d.replace(/^\//, ""))], { maxBuffer: 4e9, stdio: ["ignore", "pipe", "ignore"] });
   const tarBytes = gunzipSync(layer).length;
-  const diffId = digestOf(gunzipSync(layer));
+  const diffId = sha256(gunzipSync(layer));
   for (let i = 0; i < IMAGES; i++) await publish(`${path}/rel/img${i}`, [{ gz: layer, diffId }, ownLayer(i)]);
   process.stdout.write(`layer of ${DIRS.join(" ")}: ${mb(layer.length).toFixed(0)} MB gzipped, ${mb(tarBytes).toFixed(0)} MB tar; ${IMAGES} images under ${repo}\n`);
   const client = new RegistryClient(await DockerCredentials.load());
@@ -92,7 +80,7 @@ async function main(): Promise<void> {
   let packages = 0;
   for (let r = 0; r < RUNS; r++) {
     const start = performance.now();
-    const { files } = await readPackageFiles(client, { ref: parseImageReference(`${repo}/rel/img0:1.0`), layers: [{ digest: digestOf(layer), mediaType: "application/vnd.docker.image.rootfs.diff.tar.gzip" }] });
+    const { files } = await readPackageFiles(client, { ref: parseImageReference(`${repo}/rel/img0:1.0`), layers: [{ digest: sha256(layer), mediaType: MEDIA_TYPES.dockerLayer }] });
     packages = scanPackages(files).packages.length;
     one.push(performance.now() - start);
   }

@@ -7,36 +7,19 @@ import { once } from "node:events";
 import { createReadStream, createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
 import { formatImageReference } from "../core/parse/image-reference.js";
 import { InputError } from "../core/model.js";
+import { METADATA_LIMIT } from "../core/registry/transport-rules.js";
 import { checkRepositoriesFile, dockerArchiveEntries, normalizeEntryName, requireOneImage, resolveArchiveEntries, type RawArchiveEntry } from "../core/parse/image-archive.js";
-import { choosePlatform, MEDIA_TYPES, parseJson, platformString, RegistryError, summarizeConfig, type ImageConfigJson, type RegistryClient, type RegistryImage, type RegistryManifest } from "./client.js";
+import { choosePlatform, hashingStream, MEDIA_TYPES, parseJson, platformString, RegistryError, summarizeConfig, type ImageConfigJson, type RegistryClient, type RegistryImage, type RegistryManifest } from "./client.js";
 
 export type ArchiveFormat = "docker-archive" | "oci";
 
 const hex = (digest: string) => digest.replace(/^sha256:/, "");
 /** Where a blob lives in an OCI layout (and in the docker-archive this project writes). */
 export const blobPath = (digest: string) => `blobs/sha256/${hex(digest)}`;
-
-/** Passes bytes through, hashing them; `digest()` once done. */
-function hasher(): Transform & { digest: () => string; bytes: () => number } {
-  const hash = createHash("sha256");
-  let n = 0;
-  const t = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      n += chunk.length;
-      done(null, chunk);
-    },
-  }) as Transform & { digest: () => string; bytes: () => number };
-  let result: string | undefined;
-  t.digest = () => (result ??= `sha256:${hash.digest("hex")}`);
-  t.bytes = () => n;
-  return t;
-}
 
 /**
  * Writes the image `manifest` (from `client.getManifest`) to `file`. Both formats keep the
@@ -64,7 +47,7 @@ export async function exportImage(client: RegistryClient, manifest: RegistryMani
     const unique = [...new Map(manifest.layers.map((l) => [l.digest, l])).values()];
     for (const layer of unique) {
       const source = await client.openBlob(manifest.ref, layer.digest, { signal });
-      const hash = hasher();
+      const hash = hashingStream();
       const entry = pack.entry({ name: blobPath(layer.digest), size: layer.size, mtime: new Date(0) });
       try {
         await Promise.race([pipeline(source, hash, entry), written]);
@@ -117,8 +100,6 @@ export interface ArchiveImage extends Omit<RegistryImage, "mediaType"> {
   mediaType?: string;
 }
 
-/** Entries small enough to be metadata are kept; everything is hashed as it streams past. */
-const METADATA_LIMIT = 4 * 1024 * 1024;
 
 interface SeenEntry {
   digest: string;
@@ -153,6 +134,7 @@ export async function readArchive(file: string, options: { platform?: string } =
     const index = raw.length;
     raw.push({ name: header.name, type: header.type ?? "file", linkname: header.linkname ?? undefined });
     const hash = createHash("sha256");
+    // Entries small enough to be metadata are kept; everything is hashed as it streams past.
     const chunks: Buffer[] = [];
     let size = 0;
     body.on("data", (data: unknown) => {

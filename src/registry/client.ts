@@ -4,12 +4,12 @@
 // its transport: this file says what to ask and checks what came back (digests, media types,
 // pagination), the transport how to ask.
 import { createHash } from "node:crypto";
-import type { Readable } from "node:stream";
+import { Transform, type Readable } from "node:stream";
 import { formatImageReference, parseImageReference, type ImageReference } from "../core/parse/image-reference.js";
 import { InputError } from "../core/model.js";
 import { nextLinkPath, Pagination } from "../core/registry/transport-rules.js";
 import type { DockerCredentials } from "./credentials.js";
-import { errorSummary, RegistryError, RegistryTransport, type RegistryRequest, type RegistryResponse, type TransportOptions } from "./transport.js";
+import { RegistryError, RegistryTransport, statusError, type RegistryRequest, type RegistryResponse, type TransportOptions } from "./transport.js";
 
 export { RegistryError } from "./transport.js";
 
@@ -387,6 +387,23 @@ export function sha256(bytes: Buffer): string {
   return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 }
 
+/** Passes a blob through, hashing and counting it (a streamed layer is verified by the caller); `digest()` once it ended. */
+export function hashingStream(): Transform & { digest: () => string; bytes: () => number } {
+  const hash = createHash("sha256");
+  let n = 0;
+  const t = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      n += chunk.length;
+      done(null, chunk);
+    },
+  }) as Transform & { digest: () => string; bytes: () => number };
+  let result: string | undefined;
+  t.digest = () => (result ??= `sha256:${hash.digest("hex")}`);
+  t.bytes = () => n;
+  return t;
+}
+
 /** A JSON object from `bytes`; `fail` makes the error (a RegistryError unless told otherwise). */
 export function parseJson(bytes: Buffer, what: string, fail: (message: string) => Error = (m) => new RegistryError(m)): object {
   try {
@@ -402,9 +419,7 @@ export function parseJson(bytes: Buffer, what: string, fail: (message: string) =
 const pushScope = (ref: ImageReference) => `repository:${ref.repository}:push,pull`;
 
 async function expectOk(res: RegistryResponse, req: Pick<RegistryRequest, "what" | "registry">): Promise<void> {
-  if (res.ok) return;
-  const said = await errorSummary(res);
-  throw new RegistryError(`${req.what}: registry ${req.registry} answered HTTP ${res.status}${said ? ` (${said})` : ""}`, res.status);
+  if (!res.ok) throw await statusError(res, req);
 }
 
 function descriptorPlatform(d: Descriptor): string | undefined {

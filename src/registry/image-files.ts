@@ -2,28 +2,13 @@
 // blob streamed (digest checked on the way), decompressed and read as a tar, base first, through
 // LayeredFiles (core/sbom), which decides which files are read and applies whiteouts. Only the
 // files it asks for are held in memory, never a layer.
-import { createHash } from "node:crypto";
-import { Transform, Writable, type Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import tar from "tar-stream";
 import { formatImageReference, type ImageReference } from "../core/parse/image-reference.js";
 import { LayeredFiles, type FoundFile, type LayeredSnapshot } from "../core/sbom/layered-files.js";
-import { RegistryError, type RegistryClient } from "./client.js";
-
-/** Passes the blob through, hashing it; `digest()` once it ended. */
-function hashing(): Transform & { digest: () => string } {
-  const hash = createHash("sha256");
-  const t = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      done(null, chunk);
-    },
-  }) as Transform & { digest: () => string };
-  let result: string | undefined;
-  t.digest = () => (result ??= `sha256:${hash.digest("hex")}`);
-  return t;
-}
+import { hashingStream, RegistryError, type RegistryClient } from "./client.js";
 
 /** How a layer of `mediaType` is compressed: gzip (docker's, OCI `+gzip`), none (OCI `tar`), or zstd, which Node 20 cannot read. */
 function compressionOf(mediaType: string): "gzip" | "none" | "zstd" {
@@ -119,7 +104,7 @@ async function applyLayer(client: RegistryClient, ref: ImageReference, layer: { 
   const compression = compressionOf(layer.mediaType ?? "");
   if (compression === "zstd") throw new RegistryError(`layer ${layer.digest} of ${what}: zstd-compressed (${layer.mediaType}), which this version cannot read`);
   const blob = await client.openBlob(ref, layer.digest, { signal });
-  const hash = hashing();
+  const hash = hashingStream();
   const extract = tar.extract();
   extract.on("entry", (header, body, next) => {
     const entry = { name: header.name, type: header.type ?? "file", size: header.size, linkname: header.linkname ?? undefined };

@@ -188,10 +188,7 @@ export class RegistryTransport {
             return { retry: res.headers.get("www-authenticate") ?? "" };
           }
           if (res.status === 401 || res.status === 403) throw await this.refusal(req, res, authorization);
-          if (isRetryableStatus(res.status) && isIdempotent(req.method ?? "GET")) {
-            const said = await errorSummary(res);
-            throw new RegistryError(`${req.what}: registry ${req.registry} answered HTTP ${res.status}${said ? ` (${said})` : ""}`, res.status, true);
-          }
+          if (isRetryableStatus(res.status) && isIdempotent(req.method ?? "GET")) throw await statusError(res, req, true);
           const value = await read(res);
           if (!stream) return { value };
           // From here the body's idle timer takes over from the deadline.
@@ -429,6 +426,12 @@ class Deadline {
 function causeOf(e: Error): string {
   const err = e as Error & { code?: string; cause?: { code?: string; message?: string } };
   return err.cause?.code ?? err.code ?? err.cause?.message ?? err.message;
+}
+
+/** An answer with a status the request did not expect, as a RegistryError naming the registry and what the registry said. */
+export async function statusError(res: RegistryResponse, req: Pick<RegistryRequest, "what" | "registry">, transient = false): Promise<RegistryError> {
+  const said = await errorSummary(res);
+  return new RegistryError(`${req.what}: registry ${req.registry} answered HTTP ${res.status}${said ? ` (${said})` : ""}`, res.status, transient);
 }
 
 /** The first of the registry's `{"errors":[{code,message}]}`, or the start of the body (at most ERROR_BODY_LIMIT read). */

@@ -14,7 +14,7 @@ import { DockerCredentials } from "../../src/registry/credentials.js";
 import { pushTags } from "../../src/executors/docker/push.js";
 import { MAIN, runCliAsync } from "../helpers/cli.js";
 import { registryImage, registryTags, requireEngine, uniqueRepo, waitFor } from "../helpers/engine.js";
-import { cutAnswer, dropConnection, endlessAnswer, isManifestPut, rewriteHeaders, startFaultProxy } from "../helpers/fault-proxy.js";
+import { cutAnswer, dropConnection, endlessAnswer, isManifestPut, rewriteHeaders, startFaultProxy, type FaultHandler } from "../helpers/fault-proxy.js";
 import { authEntry, buildImage, dockerConfigDir, publish, startTokenRegistry } from "../helpers/registry.js";
 import { tempDir } from "../helpers/temp.js";
 
@@ -64,6 +64,35 @@ test("a layer download that stalls: export fails naming the registry and the blo
   assert.instance(e, RegistryError);
   assert.match(e.message, new RegExp(`^blob sha256:[0-9a-f]{64} of ${proxy.address}/\\S+/rel/faults: registry ${proxy.address} sent nothing for 0\\.5s \\(after \\d+ bytes\\); given up$`));
   assert.equal(readdirSync(dir.path), []);
+});
+
+/** Serves the registry's blob with byte 4 flipped: the gzip header's mtime, so it still decompresses but has another digest. */
+const alteredBlob: FaultHandler = (_req, res, forward) => {
+  forward().then(async (up) => {
+    const chunks: Buffer[] = [];
+    for await (const c of up) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks);
+    body[4] ^= 0xff;
+    res.writeHead(up.statusCode ?? 502, up.headers);
+    res.end(body);
+  }, () => res.destroy());
+};
+
+test("a layer whose content is not its digest: export and sbom refuse it, naming the blob, and export leaves no file", async () => {
+  const { registry } = requireEngine();
+  const { ref, config } = await image();
+  await using proxy = await startFaultProxy(registry, (req) =>
+    req.method === "GET" && /\/blobs\/sha256:/.test(req.url ?? "") && !req.url!.endsWith(config) ? alteredBlob : undefined);
+  using dir = tempDir("ib-altered-");
+  const c = await client();
+  const manifest = (await c.getManifest(viaProxy(ref, proxy.address)))!;
+  const e = await within(rejection(exportImage(c, manifest, join(dir.path, "x.tar"), "docker-archive", ref)), 20_000, "export of an altered layer");
+  assert.instance(e, RegistryError);
+  assert.match(e.message, new RegExp(`^blob (sha256:[0-9a-f]{64}) of ${proxy.address}/\\S+/rel/faults:1\\.0: content has digest (?!\\1)sha256:[0-9a-f]{64}$`));
+  assert.equal(readdirSync(dir.path), []);
+  const sbom = await within(runCliAsync(["sbom", viaProxy(ref, proxy.address)], { env: { DOCKER_CONFIG: noCreds.dir } }), 30_000, "sbom of an altered layer");
+  assert.is(sbom.code, 1, sbom.stderr);
+  assert.match(sbom.stderr, new RegExp(`^image-builder: error: layer (sha256:[0-9a-f]{64}) of ${proxy.address}/\\S+/rel/faults:1\\.0: content has digest (?!\\1)sha256:[0-9a-f]{64}\n$`));
 });
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -138,6 +167,26 @@ test("dropped connections of reads are retried: a manifest GET closed before its
   assert.is(image_?.configDigest, config);
   assert.is(proxy.refused.length, 2);
   assert.ok(proxy.forwarded.some((r) => r.endsWith(config)), "the config was asked again");
+});
+
+test("a busy registry (429, 5xx) is asked again, 3 times at most, and then named with what it said; a 400 is not asked again", async () => {
+  const { registry } = requireEngine();
+  const { ref } = await image();
+  let busy = 2;
+  let status = 503;
+  await using proxy = await startFaultProxy(registry, (req) => (req.method === "GET" && /\/manifests\//.test(req.url ?? "") && busy-- > 0 ? status : undefined));
+  const image_ = await (await client()).getImage(viaProxy(ref, proxy.address));
+  assert.ok(image_, "read after two 503s");
+  assert.is(proxy.refused.length, 2);
+  busy = Infinity;
+  for (const [answer, attempts] of [[429, 4], [500, 4], [400, 1]] as const) {
+    status = answer;
+    proxy.refused.length = 0;
+    const e = await rejection((await client()).getImage(viaProxy(ref, proxy.address)));
+    assert.instance(e, RegistryError);
+    assert.is(e.message, `manifest of ${viaProxy(ref, proxy.address)}: registry ${proxy.address} answered HTTP ${answer} (DENIED: refused by the test's fault proxy)`);
+    assert.is(proxy.refused.length, attempts, `HTTP ${answer}: ${proxy.refused.join(", ")}`);
+  }
 });
 
 test("a plain EOF on the engine's manifest PUT is retried (a PUT is idempotent): the tag lands", async () => {

@@ -3,7 +3,7 @@
 import type { Command } from "commander";
 import { InputError } from "../../core/model.js";
 import type { FoundPackage } from "../../core/sbom/packages.js";
-import type { ImageConfigJson, RegistryClient } from "../../registry/client.js";
+import type { RegistryClient } from "../../registry/client.js";
 import { resolveImageArgument } from "./image-arguments.js";
 import { checkoutNames, newClient, registryCommand, repoOf, table, type RegistryOptions } from "./registry.js";
 
@@ -20,16 +20,15 @@ interface ImagePackages {
 /** The packages of the image `arg` names, read from its layers; warnings (files not read) on stderr. */
 async function imagePackages(client: RegistryClient, arg: string, o: SbomOptions): Promise<ImagePackages> {
   const ref = resolveImageArgument(arg, /^(sci|rel)\//.test(arg) ? repoOf(o) : undefined);
-  const manifest = await client.getManifest(ref, { platform: o.platform });
-  if (!manifest) throw new InputError(`${ref}: no such image in the registry`);
-  const { parseJson, platformString } = await import("../../registry/client.js");
-  const config = parseJson(await client.getBlob(manifest.ref, manifest.config.digest), `config ${manifest.config.digest} of ${ref}`) as ImageConfigJson;
+  const image = await client.getImage(ref, { platform: o.platform });
+  if (!image) throw new InputError(`${ref}: no such image in the registry`);
+  const { parseImageReference } = await import("../../core/parse/image-reference.js");
   const { readPackageFiles } = await import("../../registry/image-files.js");
   const { scanPackages } = await import("../../core/sbom/packages.js");
-  const { files, warnings } = await readPackageFiles(client, manifest);
+  const { files, warnings } = await readPackageFiles(client, { ref: parseImageReference(image.reference), layers: image.layers });
   const scan = scanPackages(files);
   for (const w of [...warnings, ...scan.warnings]) process.stderr.write(`image-builder: warning: ${ref}: ${w}\n`);
-  return { reference: ref, manifestDigest: manifest.manifestDigest, created: config.created, platform: manifest.platform ?? platformString(config), packages: scan.packages };
+  return { reference: ref, manifestDigest: image.manifestDigest, created: image.config.created, platform: image.platform, packages: scan.packages };
 }
 
 const versions = (v: string[]) => (v.length ? v.join(", ") : "-");
