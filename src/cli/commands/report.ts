@@ -90,11 +90,9 @@ export function addReportCommand(program: Command, readInput: (file: string) => 
       const plan = parsePlanFile(await readInput(o.plan), o.plan);
       let results: ResultsFile | undefined;
       if (o.results !== undefined) {
-        const { parseResultsFile } = await import("../../core/report/results.js");
+        const { checkSamePlan, parseResultsFile } = await import("../../core/report/results.js");
         results = parseResultsFile(await readInput(o.results), o.results);
-        if (results.commit !== plan.commit || results.repo !== plan.repo || results.buildNumber !== plan.buildNumber) {
-          throw new InputError(`results of another plan (commit ${results.commit}, build ${results.buildNumber}, repo ${results.repo}; ${o.plan} has ${plan.commit}, build ${plan.buildNumber}, ${plan.repo})`, o.results);
-        }
+        checkSamePlan(results, o.results, plan, o.plan);
       }
       await writeReport("--out", o.out, { plan, results, logDir: o.logDir });
       process.stderr.write(`wrote ${join(o.out, "index.html")}\n`);
