@@ -11,7 +11,7 @@ import type { ResultsFile } from "../results.js";
 import { buildTag } from "../../requests/tags.js";
 import { renderGraphSvg } from "./graph.js";
 import { compatLayersOf, REPORT_STATUSES, reportStatus, runPushed, timeline, touchedByChange, type ReportStatus, type Timeline } from "./report-model.js";
-import { CHANGED_STROKE, patternDefs, STATUS_LOOK } from "./status-style.js";
+import { CHANGED_STROKE, patternDefs, STATUS_LOOK, statusRect } from "./status-style.js";
 import { STYLESHEET, STYLESHEET_FILE } from "./stylesheet.js";
 import { anchorOf, attrs, esc, formatMs } from "./svg.js";
 import { renderTimelineSvg } from "./timeline-svg.js";
@@ -112,11 +112,11 @@ function legend(plan: Plan, results: ResultsFile | undefined): string {
     ...(plan.builds.some(touchedByChange) || plan.builds.some((b) => compatLayersOf(b).some((c) => c.changed))
       ? [{ look: STATUS_LOOK.planned, label: "changed (outline)", changed: true }] : [])];
   const swatches = items.map((item, i) => {
-    const box = { x: 2, y: 2, width: 26, height: 16 };
-    const rect = `<rect${attrs({ ...box, fill: item.look.fill, stroke: item.changed ? CHANGED_STROKE : item.look.stroke, "stroke-width": item.changed ? 3 : 1.2, "stroke-dasharray": item.look.dash })}/>`;
+    const outline = item.changed ? { stroke: CHANGED_STROKE, width: 3 } : { stroke: item.look.stroke, width: 1.2 };
     // Pattern ids are per document: one prefix per swatch.
-    const pattern = item.look.pattern ? `${patternDefs(`l${i}`)}<rect${attrs({ ...box, fill: `url(#l${i}-${item.look.pattern})`, stroke: "none" })}/>` : "";
-    return `<li><svg xmlns="http://www.w3.org/2000/svg" width="30" height="20" viewBox="0 0 30 20" aria-hidden="true">${rect}${pattern}</svg> ${esc(item.label)}</li>`;
+    const defs = item.look.pattern ? patternDefs(`l${i}`) : "";
+    const rect = statusRect(item.look, `l${i}`, { x: 2, y: 2, width: 26, height: 16 }, outline);
+    return `<li><svg xmlns="http://www.w3.org/2000/svg" width="30" height="20" viewBox="0 0 30 20" aria-hidden="true">${defs}${rect}</svg> ${esc(item.label)}</li>`;
   });
   return `<ul class="legend" aria-label="Legend">${swatches.join("")}</ul>`;
 }
