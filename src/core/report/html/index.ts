@@ -72,6 +72,10 @@ ${body.join("\n")}
 const statusClass = (s: ReportStatus) => `status status-${s.replace(/ /g, "-")}`;
 const badge = (s: ReportStatus) => `<span class="${statusClass(s)}">${esc(STATUS_LOOK[s].label)}</span>`;
 const changedBadge = `<span class="changed">changed</span>`;
+/** A build's status, and "changed" when the change touched it: its row and its details' heading. */
+const badges = (b: PlannedBuild, status: ReportStatus) => `${badge(status)}${touchedByChange(b) ? ` ${changedBadge}` : ""}`;
+/** `text` (the build id, or a reference to its image) linking to the build's details. */
+const detailsLink = (id: string, text = id) => `<a href="#${anchorOf(id)}"><code>${esc(text)}</code></a>`;
 
 function counts(statuses: ReportStatus[], changed: number, run: Timeline | undefined): string {
   const items = REPORT_STATUSES.map((s) => [s, statuses.filter((x) => x === s).length] as const).filter(([, n]) => n > 0)
@@ -135,9 +139,9 @@ function buildsTable(plan: Plan, byId: Map<string, BuildResult>, run: Timeline |
     const r = byId.get(b.id);
     const status = reportStatus(r, pushed);
     const cells = [
-      `<a href="#${anchorOf(b.id)}"><code>${esc(b.id)}</code></a>`,
+      detailsLink(b.id),
       esc(b.kind),
-      `${badge(status)}${touchedByChange(b) ? ` ${changedBadge}` : ""}`,
+      badges(b, status),
       r ? esc(formatMs(r.durationMs)) : "",
       r?.steps ? esc(stepsText(r.steps)) : "",
       slots.has(b.id) ? esc(slots.get(b.id)!) : "",
@@ -160,7 +164,7 @@ function buildDetails(b: PlannedBuild, byId: Map<string, BuildResult>, pushed: b
   const rows: [string, string][] = [];
   rows.push(["kind", `${esc(b.kind)}, from <code>${esc(b.source)}</code>`]);
   rows.push(["why", list(b.reasons.map(esc))]);
-  if (b.dependsOn.length) rows.push(["built on", list(b.dependsOn.map((p) => `<a href="#${anchorOf(p)}"><code>${esc(p)}</code></a>`))]);
+  if (b.dependsOn.length) rows.push(["built on", list(b.dependsOn.map((p) => detailsLink(p)))]);
   const compat = compatLayersOf(b);
   if (compat.length) rows.push(["compat layers", list(compat.map((c) => `<code>compat/${esc(c.dir)}</code>${c.changed ? ` ${changedBadge}` : ""}`))]);
   if (r?.reason) rows.push([status === "failed" ? "failure" : "note", `<span${r.status === "failed" ? ' class="failure"' : ""}>${esc(r.reason)}</span>`]);
@@ -178,7 +182,7 @@ function buildDetails(b: PlannedBuild, byId: Map<string, BuildResult>, pushed: b
   const tail = logTail?.length && (status === "failed" || r?.reason)
     ? `<p>Last lines of its log:</p><pre class="log">${esc(logTail.join("\n"))}</pre>` : "";
   return `<section class="build${status === "failed" ? " failed" : ""}" id="${anchorOf(b.id)}" data-id="${esc(b.id)}">
-<h3><code>${esc(b.id)}</code> ${badge(status)}${touchedByChange(b) ? ` ${changedBadge}` : ""}</h3>
+<h3><code>${esc(b.id)}</code> ${badges(b, status)}</h3>
 <dl>${rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${v}</dd>`).join("")}</dl>${tail}</section>`;
 }
 
@@ -201,6 +205,6 @@ function tagsTable(b: PlannedBuild, r: BuildResult | undefined): string {
 function parentText(ref: string, inputsDigest: string, byId: Map<string, BuildResult>): string {
   const id = ref.replace(/:[^:/]*$/, "");
   const image = byId.get(id)?.outputs?.["docker-image-hash"];
-  const link = byId.has(id) ? `<a href="#${anchorOf(id)}"><code>${esc(ref)}</code></a>` : `<code>${esc(ref)}</code>`;
+  const link = byId.has(id) ? detailsLink(id, ref) : `<code>${esc(ref)}</code>`;
   return `${link}: inputs <code>${esc(inputsDigest)}</code>${image ? `, image <code>${esc(image)}</code>` : ""}`;
 }
