@@ -179,11 +179,19 @@ function buildDetails(b: PlannedBuild, byId: Map<string, BuildResult>, pushed: b
   if (parents.length) rows.push(["parents pinned", list(parents.map(([ref, digest]) => parentText(ref, digest, byId)))]);
   if (b.finalImages?.length) rows.push(["final images", list(b.finalImages.map((f) => `<code>${esc(f)}</code>`))]);
   if (logLink) rows.push(["log", `<a href="${esc(logLink)}">${esc(logLink)}</a> (the whole log)`]);
-  const tail = logTail?.length && (status === "failed" || r?.reason)
+  const tail = logTail?.length && r && showsLogTail(r)
     ? `<p>Last lines of its log:</p><pre class="log">${esc(logTail.join("\n"))}</pre>` : "";
   return `<section class="build${status === "failed" ? " failed" : ""}" id="${anchorOf(b.id)}" data-id="${esc(b.id)}">
 <h3><code>${esc(b.id)}</code> ${badges(b, status)}</h3>
 <dl>${rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${v}</dd>`).join("")}</dl>${tail}</section>`;
+}
+
+/**
+ * Whether a build's details show the tail of its log: a failed build, or an image whose push failed
+ * (a built or reused one with a reason). The shell reads the tails of these alone (cli/commands/report.ts).
+ */
+export function showsLogTail(r: BuildResult): boolean {
+  return r.status === "failed" || (r.reason !== undefined && (r.status === "built" || r.status === "reused"));
 }
 
 const list = (items: string[]) => `<ul>${items.map((i) => `<li>${i}</li>`).join("")}</ul>`;
