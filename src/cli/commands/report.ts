@@ -4,7 +4,7 @@
 import type { Command } from "commander";
 import { copyFile, open, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { InputError, type BuildResult, type Plan } from "../../core/model.js";
+import { InputError, type Plan } from "../../core/model.js";
 import type { ResultsFile } from "../../core/report/results.js";
 import { errorCode, makeDirectory, statIfAny } from "../../files.js";
 import { checkOutputDir } from "../output-paths.js";
@@ -41,12 +41,9 @@ async function lastLines(file: string, count: number): Promise<string[]> {
   }
 }
 
-/** A failed build, or a push that failed (its reason is set on a built or reused image): the report shows its log's tail. */
-const needsTail = (r: BuildResult) => r.status === "failed" || (r.reason !== undefined && r.status !== "skipped" && r.status !== "cancelled");
-
 /** Writes the report folder `dir` (`flag`: how the user named it, for errors). */
 export async function writeReport(flag: string, dir: string, sources: ReportSources): Promise<void> {
-  const { renderReport } = await import("../../core/report/html/index.js");
+  const { renderReport, showsLogTail } = await import("../../core/report/html/index.js");
   // The run's names for its logs (`sci/foo` -> `sci_foo.log`).
   const { logFileName } = await import("../../executors/docker/progress.js");
   const { plan, results, logDir } = sources;
@@ -62,7 +59,7 @@ export async function writeReport(flag: string, dir: string, sources: ReportSour
       logLinks[b.id] = `${LOGS}/${name}`;
       copies.push([from, join(dir, LOGS, name)]);
       const r = byId.get(b.id);
-      if (r && needsTail(r) && !logTails[b.id]?.length) logTails[b.id] = await lastLines(from, TAIL_LINES);
+      if (r && showsLogTail(r) && !logTails[b.id]?.length) logTails[b.id] = await lastLines(from, TAIL_LINES);
     }
   }
   const files = renderReport({ plan, results, logTails, logLinks, generatedAt: new Date().toISOString() });
@@ -90,11 +87,9 @@ export function addReportCommand(program: Command, readInput: (file: string) => 
       const plan = parsePlanFile(await readInput(o.plan), o.plan);
       let results: ResultsFile | undefined;
       if (o.results !== undefined) {
-        const { parseResultsFile } = await import("../../core/report/results.js");
+        const { checkSamePlan, parseResultsFile } = await import("../../core/report/results.js");
         results = parseResultsFile(await readInput(o.results), o.results);
-        if (results.commit !== plan.commit || results.repo !== plan.repo || results.buildNumber !== plan.buildNumber) {
-          throw new InputError(`results of another plan (commit ${results.commit}, build ${results.buildNumber}, repo ${results.repo}; ${o.plan} has ${plan.commit}, build ${plan.buildNumber}, ${plan.repo})`, o.results);
-        }
+        checkSamePlan(results, o.results, plan, o.plan);
       }
       await writeReport("--out", o.out, { plan, results, logDir: o.logDir });
       process.stderr.write(`wrote ${join(o.out, "index.html")}\n`);

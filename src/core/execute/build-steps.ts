@@ -2,7 +2,7 @@
 // the cache, and which step was last started or failed. Both builders' log styles: the classic
 // builder's `Step 2/4 : RUN make` and ` ---> Using cache`, BuildKit's `#5 [2/4] RUN make`,
 // `#5 CACHED` and `#5 ERROR: …` (see executors/docker/buildkit-progress.ts). Pure: the executor
-// feeds it the lines it logs, the report the lines of a log file.
+// feeds it the lines it logs (executors/docker/progress.ts), and the results record what it found.
 
 export interface StepCounts {
   /** Dockerfile steps started (cached ones included). */
@@ -62,11 +62,4 @@ export class StepTally {
   failedStep(): string | undefined {
     return this.buildkitFailed ?? this.classic.current ?? this.lastBuildkitStep;
   }
-}
-
-/** The step counts and failing step of a whole log. */
-export function tallySteps(lines: Iterable<string>): StepTally {
-  const tally = new StepTally();
-  for (const line of lines) tally.observe(line);
-  return tally;
 }

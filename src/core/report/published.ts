@@ -234,7 +234,7 @@ export function unpublishedLayer(query: LayerQuery, known: ReadonlyMap<string, r
     const versions = [...new Set(builds.map((b) => b.version))].sort(compareVersions);
     return `sci/${query.target}:${version}: no build of version ${version} is published under ${repo}; published versions: ${versions.join(", ") || "none recorded"}`;
   }
-  if (build && !ofVersion.some((b) => b.number === build.number && b.hash === build.hash)) {
+  if (build && !ofVersion.some((b) => sameBuild(b, build))) {
     const tags = [...new Set([...ofVersion].sort(compareBuilds).map(formatBuildTag))];
     return `sci/${query.target}:${formatBuildTag(build)}: no such build is published under ${repo}; published builds of ${version}: ${tags.join(", ")}`;
   }

@@ -24,19 +24,25 @@ function better(a: BuildResult, b: BuildResult): boolean {
   return JSON.stringify(a) > JSON.stringify(b);
 }
 
+/** Which plan a results file (or the plan itself) is of. */
+type PlanIdentity = Pick<ResultsFile, "repo" | "commit" | "buildNumber">;
+
+/** Refuses `results` (read from `file`) of another plan than `of` (read from `ofFile`), naming both. */
+export function checkSamePlan(results: PlanIdentity, file: string, of: PlanIdentity, ofFile: string): void {
+  if (results.commit !== of.commit || results.repo !== of.repo || results.buildNumber !== of.buildNumber) {
+    throw new InputError(
+      `results of another plan (commit ${results.commit}, build ${results.buildNumber}, repo ${results.repo}; ${ofFile} has ${of.commit}, build ${of.buildNumber}, ${of.repo})`,
+      file,
+    );
+  }
+}
+
 export function mergeResults(inputs: { file: string; results: ResultsFile }[]): ResultsFile {
   if (inputs.length === 0) throw new InputError("no results files to merge");
   const first = inputs[0];
   const byId = new Map<string, BuildResult>();
   for (const { file, results } of inputs) {
-    const a = results;
-    const b = first.results;
-    if (a.commit !== b.commit || a.repo !== b.repo || a.buildNumber !== b.buildNumber) {
-      throw new InputError(
-        `results of another plan (commit ${a.commit}, build ${a.buildNumber}, repo ${a.repo}; ${first.file} has ${b.commit}, build ${b.buildNumber}, ${b.repo})`,
-        file,
-      );
-    }
+    checkSamePlan(results, file, first.results, first.file);
     for (const r of results.results) {
       const prev = byId.get(r.id);
       if (!prev || better(r, prev)) byId.set(r.id, r);

@@ -18,7 +18,7 @@ import type { Plan } from "../../model.js";
 import { reportStatus, runPushed, touchedByChange, type ReportStatus } from "./report-model.js";
 import type { ResultsFile } from "../results.js";
 import { anchorOf, attrs, esc, FONT, textWidth } from "./svg.js";
-import { CHANGED_STROKE, patternDefs, STATUS_LOOK } from "./status-style.js";
+import { CHANGED_STROKE, patternDefs, STATUS_LOOK, statusRect } from "./status-style.js";
 
 interface GraphNode {
   key: string;
@@ -123,11 +123,8 @@ function nodeSvg(n: GraphNode, box: { x: number; y: number; width: number; heigh
   const look = STATUS_LOOK[n.status];
   const x = box.x - box.width / 2;
   const y = box.y - box.height / 2;
-  const stroke = n.changed ? CHANGED_STROKE : look.stroke;
-  const outline = { fill: look.fill, stroke, "stroke-width": n.changed ? 3 : 1.2, "stroke-dasharray": look.dash };
-  const shape = (fill: string) => `<rect${attrs({ x, y, width: box.width, height: box.height, rx: n.kind === "compat build" ? 12 : 2, ...outline, fill })}/>`;
-  const parts = [shape(look.fill)];
-  if (look.pattern) parts.push(shape(`url(#g-${look.pattern})`).replace(/ stroke="[^"]*"/, ' stroke="none"'));
+  const outline = n.changed ? { stroke: CHANGED_STROKE, width: 3 } : { stroke: look.stroke, width: 1.2 };
+  const parts = [statusRect(look, "g", { x, y, width: box.width, height: box.height, rx: n.kind === "compat build" ? 12 : 2 }, outline)];
   const tx = box.x;
   parts.push(`<text${attrs({ x: tx, y: y + 15, "text-anchor": "middle", fill: "#000000" })}>${esc(n.label)}</text>`);
   parts.push(`<text${attrs({ x: tx, y: y + 29, "text-anchor": "middle", fill: "#222222", "font-size": 11, "font-weight": n.status === "failed" || n.status === "not pushed" || n.status === "superseded" ? "bold" : undefined })}>${esc(secondLine(n))}</text>`);

@@ -11,7 +11,7 @@ import type { ResultsFile } from "../results.js";
 import { buildTag } from "../../requests/tags.js";
 import { renderGraphSvg } from "./graph.js";
 import { compatLayersOf, REPORT_STATUSES, reportStatus, runPushed, timeline, touchedByChange, type ReportStatus, type Timeline } from "./report-model.js";
-import { CHANGED_STROKE, patternDefs, STATUS_LOOK } from "./status-style.js";
+import { CHANGED_STROKE, patternDefs, STATUS_LOOK, statusRect } from "./status-style.js";
 import { STYLESHEET, STYLESHEET_FILE } from "./stylesheet.js";
 import { anchorOf, attrs, esc, formatMs } from "./svg.js";
 import { renderTimelineSvg } from "./timeline-svg.js";
@@ -72,6 +72,10 @@ ${body.join("\n")}
 const statusClass = (s: ReportStatus) => `status status-${s.replace(/ /g, "-")}`;
 const badge = (s: ReportStatus) => `<span class="${statusClass(s)}">${esc(STATUS_LOOK[s].label)}</span>`;
 const changedBadge = `<span class="changed">changed</span>`;
+/** A build's status, and "changed" when the change touched it: its row and its details' heading. */
+const badges = (b: PlannedBuild, status: ReportStatus) => `${badge(status)}${touchedByChange(b) ? ` ${changedBadge}` : ""}`;
+/** `text` (the build id, or a reference to its image) linking to the build's details. */
+const detailsLink = (id: string, text = id) => `<a href="#${anchorOf(id)}"><code>${esc(text)}</code></a>`;
 
 function counts(statuses: ReportStatus[], changed: number, run: Timeline | undefined): string {
   const items = REPORT_STATUSES.map((s) => [s, statuses.filter((x) => x === s).length] as const).filter(([, n]) => n > 0)
@@ -112,11 +116,11 @@ function legend(plan: Plan, results: ResultsFile | undefined): string {
     ...(plan.builds.some(touchedByChange) || plan.builds.some((b) => compatLayersOf(b).some((c) => c.changed))
       ? [{ look: STATUS_LOOK.planned, label: "changed (outline)", changed: true }] : [])];
   const swatches = items.map((item, i) => {
-    const box = { x: 2, y: 2, width: 26, height: 16 };
-    const rect = `<rect${attrs({ ...box, fill: item.look.fill, stroke: item.changed ? CHANGED_STROKE : item.look.stroke, "stroke-width": item.changed ? 3 : 1.2, "stroke-dasharray": item.look.dash })}/>`;
+    const outline = item.changed ? { stroke: CHANGED_STROKE, width: 3 } : { stroke: item.look.stroke, width: 1.2 };
     // Pattern ids are per document: one prefix per swatch.
-    const pattern = item.look.pattern ? `${patternDefs(`l${i}`)}<rect${attrs({ ...box, fill: `url(#l${i}-${item.look.pattern})`, stroke: "none" })}/>` : "";
-    return `<li><svg xmlns="http://www.w3.org/2000/svg" width="30" height="20" viewBox="0 0 30 20" aria-hidden="true">${rect}${pattern}</svg> ${esc(item.label)}</li>`;
+    const defs = item.look.pattern ? patternDefs(`l${i}`) : "";
+    const rect = statusRect(item.look, `l${i}`, { x: 2, y: 2, width: 26, height: 16 }, outline);
+    return `<li><svg xmlns="http://www.w3.org/2000/svg" width="30" height="20" viewBox="0 0 30 20" aria-hidden="true">${defs}${rect}</svg> ${esc(item.label)}</li>`;
   });
   return `<ul class="legend" aria-label="Legend">${swatches.join("")}</ul>`;
 }
@@ -135,9 +139,9 @@ function buildsTable(plan: Plan, byId: Map<string, BuildResult>, run: Timeline |
     const r = byId.get(b.id);
     const status = reportStatus(r, pushed);
     const cells = [
-      `<a href="#${anchorOf(b.id)}"><code>${esc(b.id)}</code></a>`,
+      detailsLink(b.id),
       esc(b.kind),
-      `${badge(status)}${touchedByChange(b) ? ` ${changedBadge}` : ""}`,
+      badges(b, status),
       r ? esc(formatMs(r.durationMs)) : "",
       r?.steps ? esc(stepsText(r.steps)) : "",
       slots.has(b.id) ? esc(slots.get(b.id)!) : "",
@@ -160,7 +164,7 @@ function buildDetails(b: PlannedBuild, byId: Map<string, BuildResult>, pushed: b
   const rows: [string, string][] = [];
   rows.push(["kind", `${esc(b.kind)}, from <code>${esc(b.source)}</code>`]);
   rows.push(["why", list(b.reasons.map(esc))]);
-  if (b.dependsOn.length) rows.push(["built on", list(b.dependsOn.map((p) => `<a href="#${anchorOf(p)}"><code>${esc(p)}</code></a>`))]);
+  if (b.dependsOn.length) rows.push(["built on", list(b.dependsOn.map((p) => detailsLink(p)))]);
   const compat = compatLayersOf(b);
   if (compat.length) rows.push(["compat layers", list(compat.map((c) => `<code>compat/${esc(c.dir)}</code>${c.changed ? ` ${changedBadge}` : ""}`))]);
   if (r?.reason) rows.push([status === "failed" ? "failure" : "note", `<span${r.status === "failed" ? ' class="failure"' : ""}>${esc(r.reason)}</span>`]);
@@ -175,11 +179,19 @@ function buildDetails(b: PlannedBuild, byId: Map<string, BuildResult>, pushed: b
   if (parents.length) rows.push(["parents pinned", list(parents.map(([ref, digest]) => parentText(ref, digest, byId)))]);
   if (b.finalImages?.length) rows.push(["final images", list(b.finalImages.map((f) => `<code>${esc(f)}</code>`))]);
   if (logLink) rows.push(["log", `<a href="${esc(logLink)}">${esc(logLink)}</a> (the whole log)`]);
-  const tail = logTail?.length && (status === "failed" || r?.reason)
+  const tail = logTail?.length && r && showsLogTail(r)
     ? `<p>Last lines of its log:</p><pre class="log">${esc(logTail.join("\n"))}</pre>` : "";
   return `<section class="build${status === "failed" ? " failed" : ""}" id="${anchorOf(b.id)}" data-id="${esc(b.id)}">
-<h3><code>${esc(b.id)}</code> ${badge(status)}${touchedByChange(b) ? ` ${changedBadge}` : ""}</h3>
+<h3><code>${esc(b.id)}</code> ${badges(b, status)}</h3>
 <dl>${rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${v}</dd>`).join("")}</dl>${tail}</section>`;
+}
+
+/**
+ * Whether a build's details show the tail of its log: a failed build, or an image whose push failed
+ * (a built or reused one with a reason). The shell reads the tails of these alone (cli/commands/report.ts).
+ */
+export function showsLogTail(r: BuildResult): boolean {
+  return r.status === "failed" || (r.reason !== undefined && (r.status === "built" || r.status === "reused"));
 }
 
 const list = (items: string[]) => `<ul>${items.map((i) => `<li>${i}</li>`).join("")}</ul>`;
@@ -201,6 +213,6 @@ function tagsTable(b: PlannedBuild, r: BuildResult | undefined): string {
 function parentText(ref: string, inputsDigest: string, byId: Map<string, BuildResult>): string {
   const id = ref.replace(/:[^:/]*$/, "");
   const image = byId.get(id)?.outputs?.["docker-image-hash"];
-  const link = byId.has(id) ? `<a href="#${anchorOf(id)}"><code>${esc(ref)}</code></a>` : `<code>${esc(ref)}</code>`;
+  const link = byId.has(id) ? detailsLink(id, ref) : `<code>${esc(ref)}</code>`;
   return `${link}: inputs <code>${esc(inputsDigest)}</code>${image ? `, image <code>${esc(image)}</code>` : ""}`;
 }

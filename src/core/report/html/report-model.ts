@@ -1,7 +1,8 @@
 // What a report shows, worked out from plain data: each build's status (from the results, or
 // `planned`), what a change touched, and the run's timeline (queue, build, push per build, the
 // critical path, the slots builds ran in). Rendering (HTML, SVG) is elsewhere; this is the logic.
-import type { BuildResult, Plan, PlannedBuild } from "../../model.js";
+import type { BuildResult, BuildStatus, Plan, PlannedBuild } from "../../model.js";
+import type { PushResult } from "../../execute/outcomes.js";
 import type { ResultsFile } from "../results.js";
 
 /**
@@ -10,7 +11,7 @@ import type { ResultsFile } from "../results.js";
  * push, a parent not pushed); `superseded` for one whose build tag the registry holds with another
  * run's image of the same inputs; `planned` without results.
  */
-export type ReportStatus = "planned" | "built" | "reused" | "not pushed" | "superseded" | "failed" | "skipped" | "cancelled";
+export type ReportStatus = "planned" | BuildStatus | Extract<PushResult, "not pushed" | "superseded">;
 
 export const REPORT_STATUSES: ReportStatus[] = ["planned", "built", "reused", "not pushed", "superseded", "failed", "skipped", "cancelled"];
 

@@ -2,6 +2,7 @@
 // so the status reads without colour (printed in grey, colour-blind readers). The colours are
 // Okabe-Ito-like, light enough for black text.
 import type { ReportStatus } from "./report-model.js";
+import { attrs, esc } from "./svg.js";
 
 export interface StatusLook {
   /** The word shown in every node, bar and table row. */
@@ -37,4 +38,17 @@ export function patternDefs(prefix: string): string {
     + `<pattern id="${prefix}-dots" width="6" height="6" patternUnits="userSpaceOnUse"><circle cx="3" cy="3" r="1.2" fill="#000000" fill-opacity="0.35"/></pattern>`
     + `<marker id="${prefix}-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#666666"/></marker>`
     + `</defs>`;
+}
+
+/**
+ * A rectangle in a status's look, as the graph, the timeline and the legend draw it: filled,
+ * outlined (dashed for what did not run), with the status's pattern over it. `prefix`: the
+ * drawing's patternDefs; `outline`: the stroke, when not the look's own; `title`: its tooltip.
+ */
+export function statusRect(
+  look: StatusLook, prefix: string, box: Record<string, number>, outline: { stroke: string; width: number }, title?: string,
+): string {
+  const shape = `<rect${attrs({ ...box, fill: look.fill, stroke: outline.stroke, "stroke-width": outline.width, "stroke-dasharray": look.dash })}`;
+  const pattern = look.pattern ? `<rect${attrs({ ...box, fill: `url(#${prefix}-${look.pattern})`, stroke: "none" })}/>` : "";
+  return `${title === undefined ? `${shape}/>` : `${shape}><title>${esc(title)}</title></rect>`}${pattern}`;
 }

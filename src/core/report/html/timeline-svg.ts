@@ -3,7 +3,7 @@
 // (`--jobs`) with the builds each ran, so a long run shows where its time went.
 import type { Timeline, TimelineBar } from "./report-model.js";
 import { anchorOf, attrs, esc, fitText, FONT, formatMs, textWidth } from "./svg.js";
-import { patternDefs, STATUS_LOOK } from "./status-style.js";
+import { patternDefs, STATUS_LOOK, statusRect } from "./status-style.js";
 
 const ROW = 22;
 const CHART_WIDTH = 760;
@@ -61,9 +61,9 @@ function row(b: TimelineBar, y: number, labelWidth: number, x: (ms: number) => n
     parts.push(`<rect${attrs({ x: x(b.ready), y: y + 8, width: x(b.start) - x(b.ready), height: 6, fill: "#bbbbbb" })}><title>${esc(`${b.id}: waited ${formatMs(b.start - b.ready)} for a slot`)}</title></rect>`);
   }
   const w = Math.max(2, x(b.end) - x(b.start));
-  const barAttrs = { x: x(b.start), y: y + 3, width: w, height: ROW - 6, "stroke-dasharray": look.dash };
-  parts.push(`<rect${attrs({ ...barAttrs, fill: look.fill, stroke: b.critical ? "#000000" : look.stroke, "stroke-width": b.critical ? 2.5 : 1 })}><title>${esc(`${b.id}: ${look.label} in ${formatMs(b.end - b.start)}, slot ${b.slot + 1}${b.critical ? ", on the critical path" : ""}`)}</title></rect>`);
-  if (look.pattern) parts.push(`<rect${attrs({ ...barAttrs, fill: `url(#t-${look.pattern})`, stroke: "none" })}/>`);
+  const outline = b.critical ? { stroke: "#000000", width: 2.5 } : { stroke: look.stroke, width: 1 };
+  parts.push(statusRect(look, "t", { x: x(b.start), y: y + 3, width: w, height: ROW - 6 }, outline,
+    `${b.id}: ${look.label} in ${formatMs(b.end - b.start)}, slot ${b.slot + 1}${b.critical ? ", on the critical path" : ""}`));
   let end = x(b.end);
   if (b.pushStart !== undefined && b.pushEnd !== undefined) {
     if (b.pushStart > b.end) parts.push(`<line${attrs({ x1: x(b.end), y1: y + 11, x2: x(b.pushStart), y2: y + 11, stroke: "#888888", "stroke-dasharray": "2 2" })}/>`);

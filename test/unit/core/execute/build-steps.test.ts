@@ -1,6 +1,13 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { tallySteps } from "../../../../src/core/execute/build-steps.js";
+import { StepTally } from "../../../../src/core/execute/build-steps.js";
+
+/** A log's lines fed to a tally one by one, as the executor does while a build runs. */
+function tallySteps(lines: string[]): StepTally {
+  const tally = new StepTally();
+  for (const line of lines) tally.observe(line);
+  return tally;
+}
 
 test("classic builder: every Step line is a step, ` ---> Using cache` makes it cached, the last one started failed", () => {
   const tally = tallySteps([

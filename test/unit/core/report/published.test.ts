@@ -78,6 +78,9 @@ test("contains: a layer, version or build nothing published has is named as such
     "sci/essentials-2-4:3.0: no build of version 3.0 is published under r/x; published versions: 2.4");
   assert.is(unpublishedLayer({ target: "essentials-2-4", version: "2.4", build: b("2.4-7-ccccccc") }, known, "r/x"),
     "sci/essentials-2-4:2.4-7-ccccccc: no such build is published under r/x; published builds of 2.4: 2.4-5-aaaaaaa, 2.4-9-bbbbbbb");
+  // a build number published, but with another commit's hash: not that build
+  assert.is(unpublishedLayer({ target: "essentials-2-4", version: "2.4", build: b("2.4-5-ccccccc") }, known, "r/x"),
+    "sci/essentials-2-4:2.4-5-ccccccc: no such build is published under r/x; published builds of 2.4: 2.4-5-aaaaaaa, 2.4-9-bbbbbbb");
   assert.is(unpublishedLayer({ target: "custom", version: "1.0" }, known, "r/x"),
     "sci/custom:1.0: no build of version 1.0 is published under r/x; published versions: none recorded");
   assert.is(unpublishedLayer({ target: "x" }, new Map(), "r/x"), "sci/x: no such science layer is published under r/x; none is");

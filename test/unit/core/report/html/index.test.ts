@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { renderReport } from "../../../../../src/core/report/html/index.js";
+import { renderReport, showsLogTail } from "../../../../../src/core/report/html/index.js";
 import { planBuilds } from "../../../../../src/core/plan/plan-builds.js";
 import { readLayers, type RawLayerFiles } from "../../../../../src/core/parse/layer-config.js";
 import type { BuildResult, Plan } from "../../../../../src/core/model.js";
@@ -64,6 +64,13 @@ function runResults(plan: Plan): BuildResult[] {
     { id: "rel/b:1.0", status: "skipped", durationMs: 0, pushed: false, reason: "parent sci/b failed" },
   ];
 }
+
+test("a log's tail is shown (and read from --log-dir) for a failed build and a failed push, not for a build that never ran", () => {
+  const plan = makePlan({ science: ["a"] });
+  const shown = Object.fromEntries([...runResults(plan), { id: "x", status: "cancelled", durationMs: 0, pushed: false, reason: "interrupted" } satisfies BuildResult]
+    .map((r) => [r.id, showsLogTail(r)]));
+  assert.equal(shown, { "sci/a": false, "sci/b": true, "rel/a:1.0": true, "rel/b:1.0": false, x: false });
+});
 
 test("a run's report: each build's status as a word, the failure's step and log tail escaped, a link to its log, the timeline", () => {
   const plan = makePlan({ science: ["a"] });
