@@ -12,7 +12,7 @@ import type { PrebuiltParent } from "../core/plan/select-builds.js";
 import { InputError, type Plan } from "../core/model.js";
 import { parseSecretFlag, type SecretSource } from "../core/parse/secret-flag.js";
 import { DEFAULT_REPO, describeRepoLocation } from "../core/parse/repo-config.js";
-import { openGit, readGitInfo } from "../read/git.js";
+import { openGit, readHead } from "../read/git.js";
 import { planRepository, type PlanFlags } from "./plan-repository.js";
 import { checkOutputDir, checkOutputFile, writeOutputFile } from "./output-paths.js";
 import { addRegistryCommands } from "./commands/registry.js";
@@ -370,7 +370,7 @@ export function buildProgram(): Command {
       const { parsePlanFile } = await import("../core/requests/plan-file.js");
       const { selectBuilds } = await import("../core/plan/select-builds.js");
       const whole = parsePlanFile(await readInput(file), file);
-      const head = await readGitInfo(openGit(o.root), o.root, { fullHistory: false });
+      const head = await readHead(openGit(o.root), o.root);
       if (head.commit !== whole.commit) {
         throw new InputError(`plan was made from commit ${whole.commit.slice(0, 12)}, but the checkout in ${o.root} is at ${head.commit.slice(0, 12)}`, file);
       }
