@@ -259,9 +259,9 @@ async function checkCheckout(plan: Plan, root: string, head: { prefix: string; s
     );
   }
   const status = await worktreeStatus(openGit(root), head.prefix);
-  const changed = [...status.uncommitted, ...status.untracked];
-  const warning = uncommittedWarning(plan.builds, changed, `${plan.buildNumber}-${head.shortCommit}`);
-  return { warnings: warning ? [warning] : [], uncommitted: uncommittedLayers(plan.builds, changed) };
+  const dirty = uncommittedLayers(plan.builds, [...status.uncommitted, ...status.untracked]);
+  const warning = uncommittedWarning(dirty, `${plan.buildNumber}-${head.shortCommit}`);
+  return { warnings: warning ? [warning] : [], uncommitted: dirty };
 }
 
 /** `--secret` values, read before anything is built: a missing file or variable is bad input. */
