@@ -149,7 +149,7 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
   // Counted as changes (or built anyway with --all, --include), but tagged as HEAD's commit.
   const dirty = uncommittedLayers(plan.builds, uncommitted);
   if (!(isRange && !selected)) {
-    const warning = uncommittedWarning(plan.builds, uncommitted, `${gitInfo.buildNumber}-${gitInfo.shortCommit}`);
+    const warning = uncommittedWarning(dirty, `${gitInfo.buildNumber}-${gitInfo.shortCommit}`);
     if (warning) warnings.push(warning);
   }
   return { plan, snapshot, changes, git: gitInfo, location, analysis, warnings, uncommitted: dirty };

@@ -12,7 +12,7 @@ import type { PrebuiltParent } from "../core/plan/select-builds.js";
 import { InputError, type Plan } from "../core/model.js";
 import { parseSecretFlag, type SecretSource } from "../core/parse/secret-flag.js";
 import { DEFAULT_REPO, describeRepoLocation } from "../core/parse/repo-config.js";
-import { openGit, readGitInfo } from "../read/git.js";
+import { openGit, readHead, worktreeStatus } from "../read/git.js";
 import { planRepository, type PlanFlags } from "./plan-repository.js";
 import { checkOutputDir, checkOutputFile, writeOutputFile } from "./output-paths.js";
 import { addRegistryCommands } from "./commands/registry.js";
@@ -247,8 +247,8 @@ async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltPare
  * arguments, do not make; returns the warning about uncommitted changes the default command gives, and the layers they are in.
  */
 async function checkCheckout(plan: Plan, root: string, head: { prefix: string; shortCommit: string }, file: string): Promise<{ warnings: string[]; uncommitted: string[] }> {
-  const [{ readContextListings }, { checkoutMismatches }, { uncommittedLayers, uncommittedWarning }, { worktreeStatus }] = await Promise.all([
-    import("../read/context-files.js"), import("../core/requests/plan-inputs.js"), import("../core/plan/changes.js"), import("../read/git.js"),
+  const [{ readContextListings }, { checkoutMismatches }, { uncommittedLayers, uncommittedWarning }] = await Promise.all([
+    import("../read/context-files.js"), import("../core/requests/plan-inputs.js"), import("../core/plan/changes.js"),
   ]);
   const dirs = [...new Set(plan.builds.flatMap((b) => b.request.contexts))];
   const problems = checkoutMismatches(plan, readContextListings(root, dirs));
@@ -259,9 +259,9 @@ async function checkCheckout(plan: Plan, root: string, head: { prefix: string; s
     );
   }
   const status = await worktreeStatus(openGit(root), head.prefix);
-  const changed = [...status.uncommitted, ...status.untracked];
-  const warning = uncommittedWarning(plan.builds, changed, `${plan.buildNumber}-${head.shortCommit}`);
-  return { warnings: warning ? [warning] : [], uncommitted: uncommittedLayers(plan.builds, changed) };
+  const dirty = uncommittedLayers(plan.builds, [...status.uncommitted, ...status.untracked]);
+  const warning = uncommittedWarning(dirty, `${plan.buildNumber}-${head.shortCommit}`);
+  return { warnings: warning ? [warning] : [], uncommitted: dirty };
 }
 
 /** `--secret` values, read before anything is built: a missing file or variable is bad input. */
@@ -368,15 +368,14 @@ export function buildProgram(): Command {
     .action(async (file: string, o: EngineCommandOptions & { only: string[]; verbose: number; platform?: string }) => {
       checkOutputs(o);
       const { parsePlanFile } = await import("../core/requests/plan-file.js");
-      const { selectBuilds } = await import("../core/plan/select-builds.js");
+      const { selectBuilds, selectPlatforms } = await import("../core/plan/select-builds.js");
       const whole = parsePlanFile(await readInput(file), file);
-      const head = await readGitInfo(openGit(o.root), o.root, { fullHistory: false });
+      const head = await readHead(openGit(o.root), o.root);
       if (head.commit !== whole.commit) {
         throw new InputError(`plan was made from commit ${whole.commit.slice(0, 12)}, but the checkout in ${o.root} is at ${head.commit.slice(0, 12)}`, file);
       }
       const { withBuildArgs } = await import("../core/requests/inputs-digest.js");
       // Other build arguments make other images: their inputs digests say so (and reuse knows).
-      const { selectPlatforms } = await import("../core/plan/select-builds.js");
       const ofPlatforms = o.platform === undefined ? whole : selectPlatforms(whole, parsePlatformFlag(o.platform), file);
       const { plan, prebuiltParents } = selectBuilds(withBuildArgs(ofPlatforms, o.buildArg), o.only, file);
       const { unverifiableRequests } = await import("../core/requests/plan-inputs.js");

@@ -17,22 +17,14 @@ export function describePlan(plan: Plan, verbosity: number, why?: string, curren
   const science = plan.builds.filter((b) => b.kind === "science");
   const compat = plan.builds.filter((b) => b.kind === "compat");
   // A final image built for several platforms is one line, naming them (one compat build each).
-  const platforms = new Map<string, string[]>();
+  const finals = new Map<string, { image: string; platforms: string[] }>();
   for (const b of compat) {
-    const key = b.finalImages!.join(", ");
-    const seen = platforms.get(key);
-    if (seen) {
-      if (b.request.platform) seen.push(b.request.platform);
-      continue;
-    }
-    platforms.set(key, b.request.platform ? [b.request.platform] : []);
+    const names = b.finalImages!.join(", ");
+    const final = finals.get(names) ?? finals.set(names, { image: b.image, platforms: [] }).get(names)!;
+    if (b.request.platform) final.platforms.push(b.request.platform);
   }
-  for (const b of compat) {
-    const key = b.finalImages!.join(", ");
-    const these = platforms.get(key);
-    if (these === undefined) continue;
-    platforms.delete(key);
-    lines.push(`change results in final image ${b.image} => ${key}${these.length ? ` (${these.join(", ")})` : ""}`);
+  for (const [names, { image, platforms }] of finals) {
+    lines.push(`change results in final image ${image} => ${names}${platforms.length ? ` (${platforms.join(", ")})` : ""}`);
   }
   if (verbosity >= 2) {
     for (const b of plan.builds) {

@@ -44,22 +44,43 @@ export interface GitPrefix {
   prefix: string;
 }
 
+/** HEAD as `run` needs it: the plan carries the build numbers, so its history is not counted. */
+export interface Head extends GitPrefix {
+  commit: string;
+  shortCommit: string;
+  /** A shallow clone: it holds only part of the history (fine for `run`, refused for planning). */
+  isShallow: boolean;
+}
+
+/** HEAD, its short hash and where `--root` is: one `git rev-parse`. */
+export async function readHead(git: SimpleGit, root: string): Promise<Head> {
+  const facts = await askAboutHead(root, git.raw(["rev-parse", "--show-prefix", "--is-shallow-repository", "HEAD", "--short", "HEAD"]));
+  // The prefix is an empty line at the top of the repository.
+  const [prefix, shallow, commit, shortCommit] = facts.split("\n").map((l) => l.trim());
+  return { prefix, commit, shortCommit, isShallow: shallow === "true" };
+}
+
 /**
  * HEAD, its short hash and its build number. `fullHistory`: planning numbers builds by counting
- * commits, so a shallow clone is refused; `run` takes the numbers from the plan and needs only HEAD.
+ * commits, so a shallow clone is refused (`run` takes the numbers from the plan: readHead).
  */
 export async function readGitInfo(git: SimpleGit, root: string, { fullHistory }: { fullHistory: boolean }): Promise<GitInfo & GitPrefix> {
-  let info: GitInfo & GitPrefix;
-  let isShallow: boolean;
+  const [count, head] = await Promise.all([askAboutHead(root, git.raw(["rev-list", "--count", "HEAD"])), readHead(git, root)]);
+  const info = { commit: head.commit, shortCommit: head.shortCommit, buildNumber: Number(count.trim()), prefix: head.prefix };
+  // A shallow clone counts only the commits it has: build numbers would be wrong (and go
+  // backwards between clones), and HEAD^ may be missing, so every layer would look changed.
+  if (fullHistory && head.isShallow) {
+    throw new InputError(
+      `--root ${root}: shallow clone (${info.buildNumber} commit(s) of history): build numbers count every commit; fetch the whole history first (git fetch --unshallow)`,
+    );
+  }
+  return info;
+}
+
+/** A question about HEAD, its failures as bad input naming `--root` (not a repository, no commits yet). */
+async function askAboutHead(root: string, question: Promise<string>): Promise<string> {
   try {
-    const [count, facts] = await Promise.all([
-      git.raw(["rev-list", "--count", "HEAD"]),
-      git.raw(["rev-parse", "--show-prefix", "--is-shallow-repository", "HEAD", "--short", "HEAD"]),
-    ]);
-    // The prefix is an empty line at the top of the repository.
-    const [prefix, shallow, commit, shortCommit] = facts.split("\n").map((l) => l.trim());
-    info = { commit, shortCommit, buildNumber: Number(count.trim()), prefix };
-    isShallow = shallow === "true";
+    return await question;
   } catch (e) {
     const all = String((e as Error).message ?? e);
     if (/not a git repository/i.test(all)) throw new InputError(`--root ${root}: not a git repository`);
@@ -68,14 +89,6 @@ export async function readGitInfo(git: SimpleGit, root: string, { fullHistory }:
     }
     throw new InputError(`--root ${root}: git failed: ${gitMessage(e)}`);
   }
-  // A shallow clone counts only the commits it has: build numbers would be wrong (and go
-  // backwards between clones), and HEAD^ may be missing, so every layer would look changed.
-  if (fullHistory && isShallow) {
-    throw new InputError(
-      `--root ${root}: shallow clone (${info.buildNumber} commit(s) of history): build numbers count every commit; fetch the whole history first (git fetch --unshallow)`,
-    );
-  }
-  return info;
 }
 
 export interface DiffRequest {

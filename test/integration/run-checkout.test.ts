@@ -109,7 +109,7 @@ test("a plan without inputs digests (older, or stripped) is refused with a tampe
   assert.is(built, undefined, "no image under the build tag");
 });
 
-test("run warns about uncommitted changes under planned layers, as the default command does", async () => {
+test("run warns about uncommitted and untracked changes under planned layers, as the default command does", async () => {
   const engine = requireEngine();
   const target = uniqueRepo(engine.registry);
   using repo = repoFor(target);
@@ -126,6 +126,13 @@ test("run warns about uncommitted changes under planned layers, as the default c
   const plan = JSON.parse(readFileSync(planFile, "utf8"));
   const files = await filesInImage(engine.docker, plan.builds[0].request.tags[1], "/data.txt");
   assert.is(files["data.txt"].content, "uncommitted\n");
+  // A file git does not track yet, in another planned context: named too.
+  repo.write({ "compat/base/notes.txt": "untracked\n" });
+  const replanned = runCli(["plan", "--all", "--out", planFile], { cwd: repo.root });
+  assert.is(replanned.code, 0, replanned.stderr);
+  const whole = runCli(["run", planFile, ...PLAIN], { cwd: repo.root, timeoutMs: 300_000 });
+  assert.is(whole.code, 0, whole.stderr);
+  assert.match(whole.stderr, /^image-builder: warning: uncommitted changes are built as they are in the checkout, but tagged 1-\w+ as if committed: compat\/base, science\/a$/m);
 });
 
 test("the executor builds only a context that makes the request's digest: a file changed after the check fails the build before the engine has it", async () => {

@@ -8,7 +8,7 @@ import { InputError } from "../model.js";
 export const PLATFORM_PATTERN = /^[a-z0-9]+\/[a-z0-9_]+(?:\/[a-z0-9]+)?$/;
 
 /** One platform, checked; `where` names the file or flag for the error. */
-export function checkPlatform(value: unknown, where: string): string {
+function checkPlatform(value: unknown, where: string): string {
   if (typeof value !== "string" || !PLATFORM_PATTERN.test(value)) {
     throw new InputError(`invalid platform ${JSON.stringify(value)}: use os/arch or os/arch/variant, e.g. "linux/arm64" or "linux/arm/v7"`, where);
   }

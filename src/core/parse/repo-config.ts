@@ -51,10 +51,10 @@ export function describeRepoLocation({ repo, source }: RepoLocation): string {
   return `registry location ${repo} (${from})`;
 }
 
-/** A registry location such as `host:5000/path/to` (no tag, no scheme). */
 /** A registry location: a lowercase host[:port], then lowercase path components (a plan's `repo` too). */
 export const REPO_LOCATION = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*\/?$/;
 
+/** A registry location such as `host:5000/path/to` (no tag, no scheme), without trailing slashes. */
 export function checkRepo(repo: string, where: string): string {
   const ok = REPO_LOCATION.test(repo);
   if (!ok) {

@@ -72,17 +72,18 @@ export function layerDirOf(path: string): string | undefined {
 }
 
 /**
- * The warning when a build context of `builds` has changes git has not committed (`uncommitted`:
- * repository-relative paths, untracked ones included): they are built as they are, but tagged with
- * the commit's `{n}-{h}` as if committed.
+ * The warning when build contexts have changes git has not committed (`dirty`: uncommittedLayers):
+ * they are built as they are, but tagged with the commit's `{n}-{h}` as if committed.
  */
-export function uncommittedWarning(builds: readonly PlannedBuild[], uncommitted: readonly string[], buildSuffix: string): string | undefined {
-  const dirty = uncommittedLayers(builds, uncommitted);
+export function uncommittedWarning(dirty: readonly string[], buildSuffix: string): string | undefined {
   if (dirty.length === 0) return undefined;
   return `uncommitted changes are built as they are in the checkout, but tagged ${buildSuffix} as if committed: ${dirty.join(", ")}`;
 }
 
-/** The context directories of `builds` with uncommitted (or untracked) files, sorted. */
+/**
+ * The context directories of `builds` with uncommitted (or untracked) files, sorted.
+ * `uncommitted`: repository-relative paths, untracked ones included.
+ */
 export function uncommittedLayers(builds: readonly PlannedBuild[], uncommitted: readonly string[]): string[] {
   const contexts = [...new Set(builds.flatMap((b) => b.request.contexts))];
   return contexts.filter((dir) => uncommitted.some((p) => p === dir || p.startsWith(`${dir}/`))).sort();

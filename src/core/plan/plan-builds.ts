@@ -151,13 +151,21 @@ export function contextDirsFor(
 }
 
 /**
+ * Per repository analysis, its platforms' analyses made so far: contextDirsFor and then
+ * planFromAnalysis ask for the same ones, and each parses every Dockerfile again.
+ */
+const analysesByPlatform = new WeakMap<RepositoryAnalysis, Map<string | undefined, RepositoryAnalysis>>();
+
+/**
  * The repository's analysis as each platform's FROM lines resolve (`FROM sci/x-${TARGETARCH}:1.0`),
- * made on first use; `analysis` (no platform) for undefined.
+ * made on first use, once per `analysis` (`analyzeRepository(snapshot, buildArgs)`); `analysis`
+ * (no platform) for undefined.
  */
 function platformAnalyses(
   snapshot: RepoSnapshot, analysis: RepositoryAnalysis, buildArgs: Record<string, string>,
 ): (platform: string | undefined) => RepositoryAnalysis {
-  const analyses = new Map<string | undefined, RepositoryAnalysis>([[undefined, analysis]]);
+  let analyses = analysesByPlatform.get(analysis);
+  if (!analyses) analysesByPlatform.set(analysis, (analyses = new Map([[undefined, analysis]])));
   return (platform) => {
     let a = analyses.get(platform);
     if (!a) analyses.set(platform, (a = analyzeRepository(snapshot, { ...buildArgs, ...platformArgs(platform) })));

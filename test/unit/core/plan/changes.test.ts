@@ -1,7 +1,7 @@
 // What counts as changed: --include and --ignore.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { determineChanges, uncommittedWarning } from "../../../../src/core/plan/changes.js";
+import { determineChanges, uncommittedLayers, uncommittedWarning } from "../../../../src/core/plan/changes.js";
 import { readLayers } from "../../../../src/core/parse/layer-config.js";
 import { InputError } from "../../../../src/core/model.js";
 import { makePlan, RAW } from "../../../helpers/small-plan.js";
@@ -14,8 +14,8 @@ test("--include and --ignore of something that is not a layer directory list the
 
 test("uncommitted or untracked files under a planned build's contexts are warned about, once per directory", () => {
   const plan = makePlan({ science: ["a"] });
-  assert.is(uncommittedWarning(plan.builds, ["README.md", "science/c/x", "science/ab/x"], "3-c0ffee0"), undefined);
-  assert.is(uncommittedWarning(plan.builds, ["compat/base/new.txt", "science/a/Dockerfile", "science/a/data"], "3-c0ffee0"),
+  assert.is(uncommittedWarning(uncommittedLayers(plan.builds, ["README.md", "science/c/x", "science/ab/x"]), "3-c0ffee0"), undefined);
+  assert.is(uncommittedWarning(uncommittedLayers(plan.builds, ["compat/base/new.txt", "science/a/Dockerfile", "science/a/data"]), "3-c0ffee0"),
     "uncommitted changes are built as they are in the checkout, but tagged 3-c0ffee0 as if committed: compat/base, science/a");
 });
 

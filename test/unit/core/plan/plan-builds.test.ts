@@ -1,7 +1,7 @@
 // The pure planner: snapshots in, plans out. No files, no git.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { contextDirsFor, planBuilds } from "../../../../src/core/plan/plan-builds.js";
+import { contextDirsFor, planBuilds, planFromAnalysis } from "../../../../src/core/plan/plan-builds.js";
 import { determineBuilds } from "../../../../src/core/plan/determine-builds.js";
 import { analyzeRepository } from "../../../../src/core/plan/analyze-repository.js";
 import { basesNotBuilt } from "../../../../src/core/plan/bases-not-built.js";
@@ -526,6 +526,29 @@ test("a parent named per platform must be built for that platform; the contexts 
   assert.equal(contextDirsFor(snapshot, analysis, selection, { buildArgs: {} }).sort(), ["compat/base", "science/base-amd64", "science/base-arm64", "science/top"]);
   throwsInput(() => planOn(raw(["linux/amd64"]), { science: ["top"] }),
     /^science\/top\/sciserver-image\.json: for linux\/arm64 it builds on sci\/base-arm64, which is built for linux\/amd64 only \(science\/base-arm64\/sciserver-image\.json\)/);
+});
+
+test("each platform's analysis is made once per repository analysis: planning after contextDirsFor parses no Dockerfile again", () => {
+  const snapshot = readLayers(NIST_ON_TWO);
+  // Every read of a science layer's Dockerfile, which each analysis parses.
+  let reads = 0;
+  for (const layer of snapshot.science) {
+    const text = layer.dockerfile;
+    Object.defineProperty(layer, "dockerfile", { get: () => (reads++, text), enumerable: true });
+  }
+  const options = { repo: "reg.example.org/ci", git: GIT, changes: changes({ all: true, why: "--all" }), buildTime: 1700000000, buildArgs: {} };
+  // As the shell plans: the directories to read first, then the plan, with one analysis.
+  const planning = (dirsFirst: boolean) => {
+    const analysis = analyzeRepository(snapshot);
+    const selection = determineBuilds(snapshot.science, analysis, options.changes);
+    if (dirsFirst) contextDirsFor(snapshot, analysis, selection, options);
+    reads = 0;
+    return { plan: planFromAnalysis(snapshot, analysis, options, selection), reads };
+  };
+  const alone = planning(false);
+  const after = planning(true);
+  assert.equal(after.plan, alone.plan);
+  assert.ok(after.reads < alone.reads, `${after.reads} reads after contextDirsFor, ${alone.reads} alone`);
 });
 
 test.run();
