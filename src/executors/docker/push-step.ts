@@ -9,9 +9,9 @@ import type { PushResult } from "../../core/execute/outcomes.js";
 import type { PushStep } from "../../core/execute/push-queue.js";
 import { pushOrder } from "../../core/execute/publishing.js";
 import { buildTag } from "../../core/requests/tags.js";
-import { decideMovingTag } from "../../core/execute/moving-tag.js";
+import { decideBuildMovingTag } from "../../core/execute/moving-tag.js";
 import { decideBeforePush, lostBuildTag, pushedOtherImage, replacedMovingTag, type BeforePush, supersededParent, tagFromRegistry, type HeldTag } from "../../core/execute/read-back.js";
-import { inputsLabel, versionLabel } from "../../core/requests/inputs-digest.js";
+import { inputsLabel } from "../../core/requests/inputs-digest.js";
 import { parseJson, summarizeConfig, type ImageConfigJson, type RegistryClient } from "../../registry/client.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
 import { pushTags } from "./push.js";
@@ -230,19 +230,13 @@ async function heldImage(ctx: PushStepContext, tag: string, imageId: string, wha
   }
 }
 
-type MovingDecision = ReturnType<typeof decideMovingTag> & { registryDigest?: string };
+type MovingDecision = ReturnType<typeof decideBuildMovingTag> & { registryDigest?: string };
 
 /** Whether the moving tag moves to this image: only forward (issue 16, item 2), from what the registry holds now. */
 async function movingTagDecision(ctx: PushStepContext, build: PlannedBuild, imageId: string, tag: string): Promise<MovingDecision> {
-  const label = versionLabel(build.kind, build.target);
   // A registry that can't say what the moving tag holds can't let it move: it might be newer.
   const current = await heldImage(ctx, tag, imageId, `cannot read ${tag} from the registry before moving it`);
-  const decision = decideMovingTag({
-    movingTag: tag,
-    ours: build.request.labels[label],
-    held: current && { isThisImage: current.configDigest === imageId, label: current.labels?.[label] },
-    allowRollback: ctx.allowTagRollback,
-  });
+  const decision = decideBuildMovingTag(build, tag, imageId, current && { id: current.configDigest, labels: current.labels }, ctx.allowTagRollback);
   return { ...decision, registryDigest: current?.digest };
 }
 
