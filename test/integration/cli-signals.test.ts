@@ -116,6 +116,8 @@ test("SIGTERM while the engine pushes a moving tag: the push ends first, then is
   await Promise.race([arrived.promise, exited]);
   child.kill("SIGTERM");
   assert.is(await exited, 130, stderr);
+  // The engine's push of the moving tag ran to its end (its digest), not cut by the interrupt.
+  assert.match(stderr, /\] pushed \S+\/sci\/quick:1\.0@sha256:[0-9a-f]{64}\n/);
   const landed = await registryImage(`${target.replace(proxy.address, engine.registry)}/sci/quick:1.0`);
   const result = (JSON.parse(readFileSync(file, "utf8")) as { results: { id: string; pushed: boolean; tags: { tag: string; pushed: boolean; digest?: string }[] }[] })
     .results.find((r) => r.id === "sci/quick")!;

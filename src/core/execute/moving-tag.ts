@@ -5,6 +5,8 @@
 // counts more commits than its ancestors, so "a later build number" covers "a descendant commit"
 // and needs no git history (a `run` agent's checkout may be shallow). Two commits with the same
 // number on different branches are not ordered: the tag stays where it is.
+import type { BuildRequest, PlannedBuild } from "../model.js";
+import { versionLabel } from "../requests/inputs-digest.js";
 
 /** `{version}-{n}-{h}` as a version label holds it (a compat label is `{image}:{version}-{n}-{h}`). */
 export interface BuildName {
@@ -37,6 +39,22 @@ export type MovingTagDecision =
   /** `already`: the registry's moving tag holds this very image. `back`: moved back on purpose. */
   | { move: true; already?: boolean; back?: string }
   | { move: false; reason: string };
+
+/**
+ * Whether `build`'s moving tag `movingTag` moves to this run's image `imageId`, from the image it
+ * holds now (its id and labels; undefined: none): the engine's moving tag and the registry's are
+ * decided alike, by the build's version label.
+ */
+export function decideBuildMovingTag(
+  build: Pick<PlannedBuild, "kind" | "target"> & { request: Pick<BuildRequest, "labels"> }, movingTag: string, imageId: string,
+  held: { id: string; labels?: Record<string, string> } | undefined, allowRollback: boolean,
+): MovingTagDecision {
+  const label = versionLabel(build.kind, build.target);
+  return decideMovingTag({
+    movingTag, ours: build.request.labels[label], allowRollback,
+    held: held && { isThisImage: held.id === imageId, label: held.labels?.[label] },
+  });
+}
 
 export function decideMovingTag(q: MovingTagQuestion): MovingTagDecision {
   if (!q.held) return { move: true };

@@ -6,8 +6,8 @@ import type { PlannedBuild } from "../../core/model.js";
 import { pinParents } from "../../core/execute/publishing.js";
 import { buildTag, movingTag } from "../../core/requests/tags.js";
 import { splitTag } from "../../core/parse/image-reference.js";
-import { buildtimeLabel, inputsLabel, versionLabel } from "../../core/requests/inputs-digest.js";
-import { decideMovingTag } from "../../core/execute/moving-tag.js";
+import { buildtimeLabel, inputsLabel } from "../../core/requests/inputs-digest.js";
+import { decideBuildMovingTag } from "../../core/execute/moving-tag.js";
 import { requestDigestProblem } from "../../core/requests/plan-inputs.js";
 import { registryCacheSources } from "../../core/requests/buildkit-cache.js";
 import type { RegistryClient } from "../../registry/client.js";
@@ -112,12 +112,7 @@ async function localMovingTag(docker: Dockerode, build: PlannedBuild): Promise<L
  */
 async function moveLocalMovingTag(ctx: BuildStepContext, build: PlannedBuild, imageId: string, before: LocalImage | undefined, out: BuildStepOutput): Promise<void> {
   const ref = movingTag(build.request);
-  const label = versionLabel(build.kind, build.target);
-  const decision = decideMovingTag({
-    movingTag: ref, ours: build.request.labels[label],
-    held: before && { isThisImage: before.id === imageId, label: before.labels[label] },
-    allowRollback: ctx.options.allowTagRollback ?? false,
-  });
+  const decision = decideBuildMovingTag(build, ref, imageId, before, ctx.options.allowTagRollback ?? false);
   const { name, tag } = splitTag(ref);
   if (decision.move) await ctx.docker.getImage(imageId).tag({ repo: name, tag });
   else {

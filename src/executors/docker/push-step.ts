@@ -9,10 +9,10 @@ import type { PushResult } from "../../core/execute/outcomes.js";
 import type { PushStep } from "../../core/execute/push-queue.js";
 import { pushOrder } from "../../core/execute/publishing.js";
 import { buildTag } from "../../core/requests/tags.js";
-import { decideMovingTag } from "../../core/execute/moving-tag.js";
+import { decideBuildMovingTag } from "../../core/execute/moving-tag.js";
 import { decideBeforePush, lostBuildTag, pushedOtherImage, replacedMovingTag, type BeforePush, supersededParent, tagFromRegistry, type HeldTag } from "../../core/execute/read-back.js";
-import { inputsLabel, versionLabel } from "../../core/requests/inputs-digest.js";
-import type { RegistryClient } from "../../registry/client.js";
+import { inputsLabel } from "../../core/requests/inputs-digest.js";
+import { parseJson, summarizeConfig, type ImageConfigJson, type RegistryClient } from "../../registry/client.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
 import { pushTags } from "./push.js";
 import { errorMessage, type RunReport } from "./run-report.js";
@@ -206,28 +206,37 @@ async function replacedParent(ctx: PushStepContext, id: string): Promise<string 
 /** Whether the build tag may still be pushed, from what the registry holds under it now. */
 async function beforePush(ctx: PushStepContext, build: PlannedBuild, imageId: string): Promise<BeforePush & { registryDigest?: string }> {
   const tag = buildTag(build.request);
-  const image = await ctx.registry.getImage(tag).catch((e: Error) => {
-    throw new Error(`cannot check ${tag} in the registry before pushing: ${e.message}`);
-  });
-  const held = image && { digest: image.digest, configDigest: image.configDigest, inputs: image.config.labels[inputsLabel(build.kind, build.target)] };
+  const image = await heldImage(ctx, tag, imageId, `cannot check ${tag} in the registry before pushing`);
+  const held = image && { digest: image.digest, configDigest: image.configDigest, inputs: image.labels?.[inputsLabel(build.kind, build.target)] };
   return { ...decideBeforePush({ buildTag: tag, imageId, inputsDigest: build.request.inputsDigest, held, overwrite: ctx.overwrite }), registryDigest: image?.digest };
 }
 
-type MovingDecision = ReturnType<typeof decideMovingTag> & { registryDigest?: string };
+/**
+ * What the registry holds under `tag` for a decision before a push: its manifest, and the labels
+ * of its image when that is another image than this run's `imageId` (this run's own labels are
+ * known, so its config is not read: a rerun finds most moving tags on its own images).
+ * `what`: what the read was for, for its error.
+ */
+async function heldImage(ctx: PushStepContext, tag: string, imageId: string, what: string): Promise<(HeldTag & { labels?: Record<string, string> }) | undefined> {
+  try {
+    const manifest = await ctx.registry.getManifest(tag);
+    if (!manifest) return undefined;
+    const held: HeldTag = { digest: manifest.digest, configDigest: manifest.config.digest };
+    if (held.configDigest === imageId) return held;
+    const config = parseJson(await ctx.registry.getBlob(manifest.ref, held.configDigest), `config ${held.configDigest} of ${tag}`) as ImageConfigJson;
+    return { ...held, labels: summarizeConfig(config).labels };
+  } catch (e) {
+    throw new Error(`${what}: ${errorMessage(e)}`);
+  }
+}
+
+type MovingDecision = ReturnType<typeof decideBuildMovingTag> & { registryDigest?: string };
 
 /** Whether the moving tag moves to this image: only forward (issue 16, item 2), from what the registry holds now. */
 async function movingTagDecision(ctx: PushStepContext, build: PlannedBuild, imageId: string, tag: string): Promise<MovingDecision> {
-  const label = versionLabel(build.kind, build.target);
   // A registry that can't say what the moving tag holds can't let it move: it might be newer.
-  const current = await ctx.registry.getImage(tag).catch((e: Error) => {
-    throw new Error(`cannot read ${tag} from the registry before moving it: ${e.message}`);
-  });
-  const decision = decideMovingTag({
-    movingTag: tag,
-    ours: build.request.labels[label],
-    held: current && { isThisImage: current.configDigest === imageId, label: current.config.labels[label] },
-    allowRollback: ctx.allowTagRollback,
-  });
+  const current = await heldImage(ctx, tag, imageId, `cannot read ${tag} from the registry before moving it`);
+  const decision = decideBuildMovingTag(build, tag, imageId, current && { id: current.configDigest, labels: current.labels }, ctx.allowTagRollback);
   return { ...decision, registryDigest: current?.digest };
 }
 

@@ -28,8 +28,6 @@ export interface PushOptions {
   retries?: number;
   /** First backoff; doubled for each retry. */
   backoffMs?: number;
-  /** Called as each tag lands, so a failure later still leaves a true record of what did. */
-  pushed?: (tag: string, digest: string) => void;
 }
 
 /**
@@ -38,10 +36,7 @@ export interface PushOptions {
  */
 export async function pushTags(docker: Dockerode, tags: string[], s: PushOptions): Promise<Record<string, string>> {
   const digests: Record<string, string> = {};
-  for (const ref of tags) {
-    digests[ref] = await pushWithRetry(docker, ref, s);
-    s.pushed?.(ref, digests[ref]);
-  }
+  for (const ref of tags) digests[ref] = await pushWithRetry(docker, ref, s);
   return digests;
 }
 

@@ -1,7 +1,7 @@
 // Issue 16, item 2: a moving tag `{version}` only moves forward.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { decideMovingTag, parseBuildName } from "../../../../src/core/execute/moving-tag.js";
+import { decideBuildMovingTag, decideMovingTag, parseBuildName } from "../../../../src/core/execute/moving-tag.js";
 
 const T = "r/sci/x:1.0";
 const ask = (ours: string | undefined, label: string | undefined, o: { isThisImage?: boolean; allowRollback?: boolean } = {}) =>
@@ -29,6 +29,17 @@ test("an older build, or another commit with the same number, leaves the moving 
   assert.equal(ask("1.0-7-aaa", "1.0-7-ddd"), { move: false, reason: "not moved: r/sci/x:1.0 is at 1.0-7-ddd, another commit with the same build number 7" });
   // --overwrite is no part of it; --allow-tag-rollback moves it back, and says so
   assert.equal(ask("1.0-7-aaa", "1.0-9-ccc", { allowRollback: true }), { move: true, back: "moved back: r/sci/x:1.0 was at 1.0-9-ccc, newer (--allow-tag-rollback)" });
+});
+
+test("a build's moving tag is decided by its version label: a science layer's, or a compat build's", () => {
+  const sci = { kind: "science" as const, target: "x", request: { labels: { "org.sciserver.science.x.version": "1.0-7-aaa" } } };
+  const newer = { id: "sha256:other", labels: { "org.sciserver.science.x.version": "1.0-9-ccc" } };
+  assert.equal(decideBuildMovingTag(sci, T, "sha256:img", newer, false), { move: false, reason: "not moved: r/sci/x:1.0 is at 1.0-9-ccc, newer" });
+  assert.equal(decideBuildMovingTag(sci, T, "sha256:img", { id: "sha256:img" }, false), { move: true, already: true });
+  assert.equal(decideBuildMovingTag(sci, T, "sha256:img", undefined, false), { move: true });
+  const rel = { kind: "compat" as const, target: "", request: { labels: { "org.sciserver.compat.version": "x:1.0-7-aaa" } } };
+  assert.equal(decideBuildMovingTag(rel, "r/rel/x:1.0", "sha256:img", { id: "sha256:o", labels: { "org.sciserver.compat.version": "x:1.0-8-bbb" } }, true),
+    { move: true, back: "moved back: r/rel/x:1.0 was at 1.0-8-bbb, newer (--allow-tag-rollback)" });
 });
 
 test.run();

@@ -27,14 +27,22 @@ async function context(moving: Moving, begin: (id: string) => string | undefined
   const out = new Writable({ write: (_c, _e, done) => done() });
   const report = new RunReport({ out, progress: "plain" }, creds);
   report.image(a, { imageId: "sha256:aaa", created: "t" }, 1);
+  /** Image configs read from the registry. */
+  const configsRead: string[] = [];
   const registry = {
-    getImage: async () => moving && { digest: moving.digest, configDigest: moving.configDigest, config: { labels: { "org.sciserver.science.a.version": moving.label } } },
-    getManifest: async (tag: string) => (tag === "r.example/t/sci/p:1.0-5-abc" ? { digest: "sha256:pm", config: { digest: parentImage } } : undefined),
+    getManifest: async (tag: string) => {
+      if (tag === "r.example/t/sci/p:1.0-5-abc") return { digest: "sha256:pm", config: { digest: parentImage } };
+      return tag === "r.example/t/sci/a:1.0" && moving ? { ref: tag, digest: moving.digest, config: { digest: moving.configDigest } } : undefined;
+    },
+    getBlob: async (_ref: unknown, digest: string) => {
+      configsRead.push(digest);
+      return Buffer.from(JSON.stringify({ config: { Labels: { "org.sciserver.science.a.version": moving!.label } } }));
+    },
   } as unknown as RegistryClient;
   const parentsOf = () => [{ id: "sci/p", buildTag: "r.example/t/sci/p:1.0-5-abc", imageId: "sha256:ppp" }];
   // No engine call is expected: any would fail on this empty object.
   const ctx: PushStepContext = { docker: {} as Dockerode, creds, registry, signal: new AbortController().signal, destroy: new AbortController().signal, slot: (f) => f(), begin, report, allowTagRollback: false, overwrite: false, parentsOf };
-  return { ctx, report };
+  return { ctx, report, configsRead };
 }
 
 test("a step the queue decided not to push is recorded with its reason", async () => {
@@ -46,8 +54,10 @@ test("a step the queue decided not to push is recorded with its reason", async (
 });
 
 test("a reused build whose moving tag the registry has at the same digest: already published", async () => {
-  const { ctx, report } = await context({ digest: "sha256:reg", configDigest: "sha256:aaa", label: "1.0-5-abc" });
+  const { ctx, report, configsRead } = await context({ digest: "sha256:reg", configDigest: "sha256:aaa", label: "1.0-5-abc" });
   assert.is(await carryOutPush(ctx, { id: "a", action: "check moving tag" }, a, "sha256:aaa", "sha256:reg"), "pushed");
+  // Its manifest names this very image: its config (labels) need not be read.
+  assert.equal(configsRead, []);
   const { outcomes } = report.finish([a], true, false, () => "pushed");
   await report.close();
   assert.is(outcomes[0].pushed, true);
