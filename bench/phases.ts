@@ -37,7 +37,7 @@ const { describePlan } = await import("../src/executors/dry-run.js");
 mark("load modules");
 
 const git = openGit(root);
-const { prefix, ...gitInfo } = await readGitInfo(git, root, { fullHistory: true });
+const { prefix, ...gitInfo } = await readGitInfo(git, root);
 const paths = await changedPaths(git, { ref, isDefaultRef: ref === "HEAD^", buildNumber: gitInfo.buildNumber });
 await worktreeStatus(git, prefix);
 mark("git: rev-list, rev-parse, diff, status");

@@ -78,7 +78,7 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
   const isRange = refSpec.kind === "range";
   const rangeEndRev = refSpec.kind === "range" ? refSpec.end : undefined;
   const selected = flags.all || flags.include.length > 0;
-  const { prefix, ...gitInfo } = await readGitInfo(git, root, { fullHistory: true });
+  const { prefix, ...gitInfo } = await readGitInfo(git, root);
   checkLayout(root);
   const configText = readRepoConfigText(root);
   const warnings: string[] = [];

@@ -61,15 +61,15 @@ export async function readHead(git: SimpleGit, root: string): Promise<Head> {
 }
 
 /**
- * HEAD, its short hash and its build number. `fullHistory`: planning numbers builds by counting
+ * HEAD, its short hash and its build number, for planning. Builds are numbered by counting
  * commits, so a shallow clone is refused (`run` takes the numbers from the plan: readHead).
  */
-export async function readGitInfo(git: SimpleGit, root: string, { fullHistory }: { fullHistory: boolean }): Promise<GitInfo & GitPrefix> {
+export async function readGitInfo(git: SimpleGit, root: string): Promise<GitInfo & GitPrefix> {
   const [count, head] = await Promise.all([askAboutHead(root, git.raw(["rev-list", "--count", "HEAD"])), readHead(git, root)]);
   const info = { commit: head.commit, shortCommit: head.shortCommit, buildNumber: Number(count.trim()), prefix: head.prefix };
   // A shallow clone counts only the commits it has: build numbers would be wrong (and go
   // backwards between clones), and HEAD^ may be missing, so every layer would look changed.
-  if (fullHistory && head.isShallow) {
+  if (head.isShallow) {
     throw new InputError(
       `--root ${root}: shallow clone (${info.buildNumber} commit(s) of history): build numbers count every commit; fetch the whole history first (git fetch --unshallow)`,
     );

@@ -11,7 +11,7 @@ import type { DockerCredentials } from "../../registry/credentials.js";
 import { prepareBases } from "./bases.js";
 import { buildersOfPlan, prepareBuilder } from "./builder.js";
 import { checkEngine, type Engine } from "./engine.js";
-import { checkPlatforms } from "./platforms.js";
+import { checkEnginePlatforms } from "./platforms.js";
 import type { EngineRunOptions } from "./run-options.js";
 import { RunActions } from "./run-actions.js";
 import { RunReport } from "./run-report.js";
@@ -94,7 +94,7 @@ async function prepareRun(plan: Plan, opts: EngineRunOptions, { engine, creds }:
   const facts = await checkEngine(engine);
   const builder = await prepareBuilder(engine.docker, facts, opts.builder ?? "auto", opts.network);
   // Every platform the plan names can be built here (natively or emulated), or nothing is.
-  await checkPlatforms(engine.docker, plan, builder.builder, opts.signal ?? new AbortController().signal, (line) => opts.out.write(`${line}\n`));
+  await checkEnginePlatforms(engine.docker, plan, builder.builder, opts.signal ?? new AbortController().signal, (line) => opts.out.write(`${line}\n`));
   const builders = await buildersOfPlan(engine.docker, creds, plan, builder, opts.builder ?? "auto", opts.signal ?? new AbortController().signal);
   const pins: Record<string, string> = await prepareBases(engine.docker, creds, plan, opts.prebuiltParents ?? [], opts);
   return { builder, builders, pins };

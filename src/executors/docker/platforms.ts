@@ -14,7 +14,7 @@ import { engineErrorMessage, messageError, readMessages } from "./messages.js";
  * platforms with `builder`; `note` says what could not be checked. Nothing is asked of an engine
  * for a plan without platforms.
  */
-export async function checkPlatforms(
+export async function checkEnginePlatforms(
   docker: Dockerode, plan: Plan, builder: "buildkit" | "classic", signal: AbortSignal, note: (line: string) => void,
 ): Promise<void> {
   const wanted = platformsOfPlan(plan);

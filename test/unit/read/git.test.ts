@@ -41,7 +41,7 @@ test("run reads HEAD without walking the history (the plan carries the build num
   assert.equal(forRun.result, { prefix: "", commit: repo.git("rev-parse", "HEAD"), shortCommit: repo.git("rev-parse", "--short", "HEAD"), isShallow: false });
   assert.match(forRun.commands, /rev-parse/);
   assert.not.match(forRun.commands, /rev-list/);
-  const forPlan = await traced(() => readGitInfo(git, repo.root, { fullHistory: true }));
+  const forPlan = await traced(() => readGitInfo(git, repo.root));
   assert.is(forPlan.result.buildNumber, 2);
   assert.match(forPlan.commands, /rev-list/);
 });
