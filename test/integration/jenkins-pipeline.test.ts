@@ -30,16 +30,19 @@ function workspace(origin: string, name: string, parent: string): string {
   return dir;
 }
 
+/** A two-wave chain of layers and its final image, besides the examples. */
+const WAVE_CHAIN = {
+  ...science("wave-a", { image: "wave", version: "1.0" }, "FROM busybox:stable\nRUN echo a > /a\n"),
+  ...science("wave-b", { image: "wave", version: "1.0", compat: "base" }, "FROM sci/wave-a:1.0\nRUN echo b > /b\n"),
+};
+
 test("the pipeline's commands split a plan over two agents that share only the registry", async () => {
   const engine = requireEngine();
   // The plan's, a plan without platforms' run (wave by wave), the platform runs and merge (not yet
   // run here: see jenkinsfile.test.ts), and the results' merge and report.
   const [cmdDryRun, cmdPlan, cmdGraph, cmdPlanReport, cmdRun, , , , , cmdMerge, cmdRunReport] = jenkinsImageBuilderCommands();
   // The examples plus a two-wave fixture chain of its own.
-  using repo = examplesRepo({
-    ...science("wave-a", { image: "wave", version: "1.0" }, "FROM busybox:stable\nRUN echo a > /a\n"),
-    ...science("wave-b", { image: "wave", version: "1.0", compat: "base" }, "FROM sci/wave-a:1.0\nRUN echo b > /b\n"),
-  });
+  using repo = examplesRepo(WAVE_CHAIN);
   using tmp = tempDir("ib-jenkins-");
   const target = uniqueRepo(engine.authRegistry);
   const single = uniqueRepo(engine.authRegistry);
@@ -130,6 +133,25 @@ test("the pipeline's commands split a plan over two agents that share only the r
     assert.equal(strip(split.labels), strip(whole.labels), b.id);
     assert.equal(split.env, whole.env, b.id);
   }
+});
+
+test("the pipeline's run of the requests without a platform builds them all in one run, in order", async () => {
+  const engine = requireEngine();
+  // In a plan with platforms, requests without one are one run: `--only` with all their ids.
+  const cmdEngineRun = jenkinsImageBuilderCommands().find((c) => c.includes("--only $REQUEST_IDS"))!;
+  using repo = examplesRepo(WAVE_CHAIN);
+  using tmp = tempDir("ib-jenkins-");
+  const agent = workspace(repo.root, "agent", tmp.path);
+  const target = uniqueRepo(engine.registry);
+  const plan = runCli(["plan", "--include", "science/wave-a", "science/wave-b", "--repo", target, "--out", "plan.json"], { cwd: agent });
+  assert.is(plan.code, 0, plan.stderr);
+  const ids = ["sci/wave-a", "sci/wave-b", "rel/wave:1.0"];
+  const r = sh(cmdEngineRun, agent, { REQUEST_IDS: ids.join(" "), RESULT_NAME: "engine-platform", FORCE_COLOR: "0" });
+  assert.is(r.code, 0, r.out);
+  const results = JSON.parse(readFileSync(join(agent, "results", "engine-platform.json"), "utf8"));
+  assert.equal(results.results.map((b: { id: string; status: string; pushed: boolean }) => [b.id, b.status, b.pushed]), ids.map((id) => [id, "built", true]));
+  assert.ok(existsSync(join(agent, "logs", "rel_wave_1.0.log")));
+  assert.ok((await registryTags(`${target}/rel/wave`)).includes("1.0"), "the final image is in the registry");
 });
 
 test("run refuses a plan of another commit, and a request whose parent is not in the registry", async () => {
