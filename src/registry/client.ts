@@ -106,6 +106,11 @@ export class RegistryClient {
   async getImage(ref: string, options: { platform?: string } = {}): Promise<RegistryImage | undefined> {
     const manifest = await this.getManifest(ref, options);
     if (!manifest) return undefined;
+    return this.imageOf(manifest);
+  }
+
+  /** The image an image manifest (from getManifest) describes: its config read. */
+  async imageOf(manifest: RegistryManifest): Promise<RegistryImage> {
     const configBytes = await this.getBlob(manifest.ref, manifest.config.digest);
     const config = parseJson(configBytes, `config ${manifest.config.digest} of ${formatImageReference(manifest.ref)}`) as ImageConfigJson;
     return {
