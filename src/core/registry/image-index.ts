@@ -79,8 +79,8 @@ export function parsePlatformTag(tag: string): { tag: string; platform: string }
 }
 
 /**
- * `run --base-archive` of a file holding an index: the one platform to load, the plan's (`planned`;
- * none: the engine's own, `engine`). The engine holds one image per tag, and BuildKit takes a local
+ * `run --base-archive` of a file holding an index: the one platform to load (as `available` spells
+ * it), the plan's (`planned`; none: the engine's own, `engine`). The engine holds one image per tag, and BuildKit takes a local
  * image for a FROM line only when its platform is the build's: so one tag can serve one platform,
  * and a plan building several on this engine is refused (run each platform on its own).
  */
@@ -89,6 +89,5 @@ export function indexPlatformToLoad(planned: readonly string[], engine: string |
   if (wanted.length !== 1) {
     throw new InputError(`holds an image index (${available.join(", ")}), and the plan builds for ${wanted.join(", ")}: the engine holds one image per tag, so one run loads one platform of it; run each platform on its own (run PLAN --platform P --base-archive FILE)`, file);
   }
-  choosePlatformEntry(available.map((platform) => ({ platform })), wanted[0], file);
-  return wanted[0];
+  return choosePlatformEntry(available.map((platform) => ({ platform })), wanted[0], file).platform;
 }

@@ -25,7 +25,7 @@ export async function loadBaseArchives(docker: Dockerode, files: string[], platf
     }
     engine ??= platforms.length ? undefined : await docker.version().then((v) => enginePlatform({ os: v.Os, arch: v.Arch }));
     const wanted = indexPlatformToLoad(platforms, engine, image.index.platforms.map((p) => p.platform ?? ""), file);
-    checked.push({ file, image: await readArchive(file, { platform: wanted }) });
+    checked.push({ file, image: { ...image.index.platforms.find((p) => p.platform === wanted)!, index: image.index } });
   }
   const loaded: { file: string; image: string }[] = [];
   for (const { file, image } of checked) {

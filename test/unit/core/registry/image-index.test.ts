@@ -43,6 +43,7 @@ test("run --base-archive of an index: the plan's one platform, else the engine's
   const available = ["linux/amd64", "linux/arm64"];
   assert.is(indexPlatformToLoad(["linux/arm64"], undefined, available, "f.tar"), "linux/arm64");
   assert.is(indexPlatformToLoad([], "linux/amd64", available, "f.tar"), "linux/amd64");
+  assert.is(indexPlatformToLoad(["linux/arm64"], undefined, ["linux/amd64", "linux/arm64/v8"], "f.tar"), "linux/arm64/v8");
   assert.throws(() => indexPlatformToLoad(available, undefined, available, "f.tar"),
     (e: Error & { file?: string }) => e.file === "f.tar" && /the plan builds for linux\/amd64, linux\/arm64: the engine holds one image per tag.*run PLAN --platform P --base-archive FILE/.test(e.message));
   assert.throws(() => indexPlatformToLoad(["linux/s390x"], undefined, available, "f.tar"), /f\.tar has no linux\/s390x image \(it has: linux\/amd64, linux\/arm64\)/);
