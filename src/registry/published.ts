@@ -72,8 +72,8 @@ export interface PublishedBuild {
  * Every repository's image versions as users pull them: the image each moving tag `{version}`
  * serves, whatever build number is newest (a moving tag only moves forward, so it may stay on an
  * older build on purpose), or for a version without one its newest build. With `allTags`, every
- * build tag as well, and (unless `platformTags` is false) the platform tags each platform's image of
- * an index is pushed under. Signature tags (`sha256-….sig`) are never images. `unchecked`: build
+ * build tag as well, and with `platformTags` too the platform tags each platform's image of an
+ * index is pushed under. Signature tags (`sha256-….sig`) are never images. `unchecked`: build
  * tags not read (older builds, newer ones not served).
  */
 export async function listPublishedImages(client: RegistryClient, repositories: Repository[], options: { allTags?: boolean; platformTags?: boolean } = {}): Promise<{ builds: PublishedBuild[]; tags: Map<string, string[]>; unchecked: number }> {
@@ -82,7 +82,7 @@ export async function listPublishedImages(client: RegistryClient, repositories: 
   const jobs: Promise<{ read: PublishedBuild[]; unchecked: number }>[] = [];
   for (const repository of repositories) {
     const repoTags = tags.get(repository.ref)!;
-    const platformTags = options.allTags && options.platformTags !== false ? repoTags.flatMap((t) => { const p = parsePlatformTag(t); return p ? [{ ...p, name: t }] : []; }) : [];
+    const platformTags = options.allTags && options.platformTags ? repoTags.flatMap((t) => { const p = parsePlatformTag(t); return p ? [{ ...p, name: t }] : []; }) : [];
     for (const v of imageVersions(repoTags)) {
       jobs.push((async () => {
         const read: PublishedBuild[] = [];
@@ -142,8 +142,8 @@ export async function findAffected(client: RegistryClient, repositories: Reposit
   const others = repositories.filter((r) => r !== own);
   const [layerTags, { builds, tags, unchecked }] = await Promise.all([
     own ? client.listTags(own.ref) : Promise.resolve([] as string[]),
-    // A platform tag's image is one of its index's, which is checked.
-    listPublishedImages(client, others, { ...options, platformTags: false }),
+    // (Without platform tags: their images are their indexes', which are checked.)
+    listPublishedImages(client, others, options),
   ]);
   const newest = newestBuilds(layerTags);
   // Every science layer published, with its builds: its own tags and the images' breadcrumbs.

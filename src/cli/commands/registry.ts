@@ -135,7 +135,7 @@ export function addRegistryCommands(program: Command): void {
       const client = await newClient();
       const { findRepositories, listPublishedImages } = await import("../../registry/published.js");
       const { repositories, source } = await findRepositories(client, repo, () => checkoutNames(o.root));
-      const { builds } = await listPublishedImages(client, repositories, { allTags: o.allTags });
+      const { builds } = await listPublishedImages(client, repositories, { allTags: o.allTags, platformTags: true });
       const rows = builds.map((b) => ({
         name: `${b.repository.kind}/${b.repository.name}`, version: b.version, tag: b.tag, build: b.build ? `${b.build.number}-${b.build.hash}` : null,
         servedByMovingTag: b.served, newerBuild: b.newerBuild ? formatBuildTag(b.newerBuild) : null, newest: b.newest,
