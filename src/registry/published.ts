@@ -108,12 +108,16 @@ export async function listPublishedImages(client: RegistryClient, repositories: 
           // Deleted between the tag list and now: not published any more.
           if (found) read.push({ ...common, tag: formatBuildTag(build), build, served: false, newest: build === v.newest, ...found });
         }
-        // Each platform's own tag, after the tag whose index it is part of.
-        const ofVersion = [v.version, ...v.builds.map(formatBuildTag)];
-        for (const p of platformTags.filter((t) => ofVersion.includes(t.tag))) {
+        // Each platform's own tags, after the rows of the version: its builds' first, then its moving
+        // tag's, whose build is the one its label names if that build's platform tag holds this image.
+        const ofBuilds = platformTags.filter((t) => v.builds.some((b) => formatBuildTag(b) === t.tag));
+        for (const p of [...ofBuilds, ...platformTags.filter((t) => t.tag === v.version)]) {
           const found = await readTag(p.name);
-          const build = parseBuildTag(p.tag);
-          if (found) read.push({ ...common, tag: p.name, build, served: false, newest: build !== undefined && compareBuilds(build, v.newest) === 0, ...found, platformTagOf: { tag: p.tag, platform: p.platform } });
+          if (!found) continue;
+          const suffix = p.name.slice(p.tag.length);
+          const labelled = p.tag === v.version ? labelledBuild(repository.kind, repository.name, found.image.config.labels, v.builds) : undefined;
+          const build = parseBuildTag(p.tag) ?? (labelled && read.find((r) => r.tag === `${formatBuildTag(labelled)}${suffix}`)?.image.digest === found.image.digest ? labelled : undefined);
+          read.push({ ...common, tag: p.name, build, served: false, newest: build !== undefined && formatBuildTag(build) === formatBuildTag(v.newest), ...found, platformTagOf: { tag: p.tag, platform: p.platform } });
         }
         const covered = new Set(read.map((r) => r.build && formatBuildTag(r.build)));
         return { read, unchecked: v.builds.filter((b) => !covered.has(formatBuildTag(b))).length };

@@ -56,6 +56,9 @@ async function publishIndex(client: RegistryClient, name: string, images: Record
     const colon = ref.lastIndexOf(":");
     await docker.getImage(local).tag({ repo: ref.slice(0, colon), tag: ref.slice(colon + 1) });
     await pushImage(docker, ref);
+    // The moving tag's platform tag too, as a run pushes it.
+    await docker.getImage(local).tag({ repo: ref.slice(0, colon), tag: `1.0-${platform.replace(/\//g, "-")}` });
+    await pushImage(docker, `${ref.slice(0, colon)}:1.0-${platform.replace(/\//g, "-")}`);
     const m = (await client.getManifest(ref))!;
     const [os, architecture] = platform.split("/");
     entries.push({ mediaType: m.mediaType, digest: m.manifestDigest, size: m.bytes.length, platform: { os, architecture } });
@@ -123,9 +126,10 @@ test("images: an index is one row per tag with its platforms and their digests; 
 
   const all = runCli(["images", "--repo", repo, "--json", "--all-tags"], { env });
   assert.is(all.code, 0, all.stderr);
-  const tags = JSON.parse(all.stdout).images.filter((i: any) => i.name === "rel/fam").map((i: any) => [i.tag, i.index, i.platformTagOf?.platform ?? null]);
-  // (The build tag the moving tag serves is the moving tag's row.)
-  assert.equal(tags, [["1.0", true, null], [`${BUILD}-linux-amd64`, false, "linux/amd64"], [`${BUILD}-linux-arm64`, false, "linux/arm64"]]);
+  const tags = JSON.parse(all.stdout).images.filter((i: any) => i.name === "rel/fam").map((i: any) => [i.tag, i.build, i.index, i.platformTagOf?.platform ?? null]);
+  // (The build tag the moving tag serves is the moving tag's row.) A moving platform tag's build is the one its build's platform tag holds.
+  assert.equal(tags, [["1.0", "1-aaaaaaa", true, null], [`${BUILD}-linux-amd64`, "1-aaaaaaa", false, "linux/amd64"], [`${BUILD}-linux-arm64`, "1-aaaaaaa", false, "linux/arm64"],
+    ["1.0-linux-amd64", "1-aaaaaaa", false, "linux/amd64"], ["1.0-linux-arm64", "1-aaaaaaa", false, "linux/arm64"]]);
   const allHuman = runCli(["images", "--repo", repo, "--all-tags"], { env }).stdout;
   assert.match(allHuman, new RegExp(`^rel/fam\\s+1\\.0\\s+1-aaaaaaa\\s+.*\\s+linux/arm64\\s+tag ${BUILD}-linux-arm64: linux/arm64 of ${BUILD}$`, "m"));
   assert.not.match(allHuman, /sha256-[0-9a-f]{64}/);
