@@ -12,7 +12,7 @@ import tar from "tar-stream";
 import { formatImageReference, type ImageReference } from "../core/parse/image-reference.js";
 import { InputError } from "../core/model.js";
 import { METADATA_LIMIT } from "../core/registry/transport-rules.js";
-import { checkRepositoriesFile, dockerArchiveEntries, layoutManifests, normalizeEntryName, requireOneImage, resolveArchiveEntries, type RawArchiveEntry } from "../core/parse/image-archive.js";
+import { checkRepositoriesFile, dockerArchiveEntries, layoutManifests, normalizeEntryName, requireOneImage, resolveArchiveEntries, type LayoutDescriptor, type RawArchiveEntry } from "../core/parse/image-archive.js";
 import { choosePlatformEntry, entryPlatform, isAttestation, samePlatform } from "../core/registry/image-index.js";
 import { hashingStream, hostPlatform, MEDIA_TYPES, parseJson, platformString, RegistryError, summarizeConfig, type Descriptor, type ImageConfigJson, type RegistryClient, type RegistryImage, type RegistryManifest } from "./client.js";
 
@@ -134,7 +134,6 @@ interface SeenEntry {
   body?: Buffer;
 }
 
-type OciDescriptor = { mediaType: string; digest: string; size: number; annotations?: Record<string, string>; platform?: { os?: string; architecture?: string; variant?: string } };
 /** An image of the archive, checked: its config and layers are there with the right digests. */
 interface CheckedImage {
   configDigest: string;
@@ -255,7 +254,7 @@ function checkArchive(raw: RawArchiveEntry[], contents: (SeenEntry | undefined)[
   // The OCI layout's image: what engines that read index.json load (every platform in it).
   const layout = json("oci-layout") as { imageLayoutVersion?: string };
   if (!layout.imageLayoutVersion) throw new InputError("oci-layout has no imageLayoutVersion");
-  const index = json("index.json") as { manifests?: OciDescriptor[] };
+  const index = json("index.json") as { manifests?: LayoutDescriptor[] };
   if (!Array.isArray(index.manifests) || index.manifests.length === 0) throw new InputError("index.json names no manifest");
   requireOneImage([{ file: "index.json", images: index.manifests.length }]);
   const top = index.manifests[0];
