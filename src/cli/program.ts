@@ -202,7 +202,8 @@ async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltPare
     const engine = executor.connectEngine();
     if (o.baseArchive?.length) {
       const { loadBaseArchives } = await import("../executors/docker/load-archive.js");
-      for (const { file, image } of await loadBaseArchives(engine.docker, o.baseArchive)) process.stderr.write(`loaded ${image} from ${file}\n`);
+      const { platformsOfPlan } = await import("../core/execute/platforms.js");
+      for (const { file, image } of await loadBaseArchives(engine.docker, o.baseArchive, platformsOfPlan(plan))) process.stderr.write(`loaded ${image} from ${file}\n`);
     }
     const { DockerCredentials } = await import("../registry/credentials.js");
     const creds = await DockerCredentials.load();

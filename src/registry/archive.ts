@@ -9,11 +9,12 @@ import { rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import tar from "tar-stream";
-import { formatImageReference } from "../core/parse/image-reference.js";
+import { formatImageReference, type ImageReference } from "../core/parse/image-reference.js";
 import { InputError } from "../core/model.js";
 import { METADATA_LIMIT } from "../core/registry/transport-rules.js";
-import { checkRepositoriesFile, dockerArchiveEntries, normalizeEntryName, requireOneImage, resolveArchiveEntries, type RawArchiveEntry } from "../core/parse/image-archive.js";
-import { choosePlatform, hashingStream, MEDIA_TYPES, parseJson, platformString, RegistryError, summarizeConfig, type ImageConfigJson, type RegistryClient, type RegistryImage, type RegistryManifest } from "./client.js";
+import { checkRepositoriesFile, dockerArchiveEntries, layoutManifests, normalizeEntryName, requireOneImage, resolveArchiveEntries, type LayoutDescriptor, type RawArchiveEntry } from "../core/parse/image-archive.js";
+import { choosePlatformEntry, entryPlatform, isAttestation, samePlatform } from "../core/registry/image-index.js";
+import { hashingStream, hostPlatform, MEDIA_TYPES, parseJson, platformString, RegistryError, summarizeConfig, type Descriptor, type ImageConfigJson, type RegistryClient, type RegistryImage, type RegistryManifest } from "./client.js";
 
 export type ArchiveFormat = "docker-archive" | "oci";
 
@@ -21,13 +22,25 @@ const hex = (digest: string) => digest.replace(/^sha256:/, "");
 /** Where a blob lives in an OCI layout (and in the docker-archive this project writes). */
 export const blobPath = (digest: string) => `blobs/sha256/${hex(digest)}`;
 
+/** An index to export whole: its exact bytes and every manifest it names (platform images, attestations). */
+export interface IndexToExport {
+  ref: ImageReference;
+  digest: string;
+  mediaType: string;
+  bytes: Buffer;
+  manifests: RegistryManifest[];
+}
+
 /**
- * Writes the image `manifest` (from `client.getManifest`) to `file`. Both formats keep the
- * registry's blobs as they are (compressed layers, the manifest's own bytes), so every digest
- * stays what the registry says. `tag`: the name recorded for loading (`RepoTags`, the OCI
- * `org.opencontainers.image.ref.name`).
+ * Writes the image `manifest` (from `client.getManifest`), or a whole `index` (OCI layout only:
+ * index.json names the index, whose manifests and their blobs are all in the file, as the OCI
+ * image layout has it), to `file`. Both formats keep the registry's blobs as they are (compressed
+ * layers, the manifest's and index's own bytes), so every digest stays what the registry says.
+ * `name`: the name recorded for loading (`RepoTags`, the OCI `org.opencontainers.image.ref.name`).
  */
-export async function exportImage(client: RegistryClient, manifest: RegistryManifest, file: string, format: ArchiveFormat, name: string, signal?: AbortSignal): Promise<{ bytes: number }> {
+export async function exportImage(client: RegistryClient, content: RegistryManifest | IndexToExport, file: string, format: ArchiveFormat, name: string, signal?: AbortSignal): Promise<{ bytes: number }> {
+  const isIndex = "manifests" in content;
+  if (isIndex && format !== "oci") throw new InputError(`${name} is an image index: a docker-archive holds one platform`);
   const temp = join(dirname(file), `.${basename(file)}.${randomBytes(4).toString("hex")}.partial`);
   const pack = tar.pack();
   const out = createWriteStream(temp, { flags: "wx" });
@@ -40,41 +53,36 @@ export async function exportImage(client: RegistryClient, manifest: RegistryMani
   try {
     const add = (entryName: string, body: Buffer) =>
       new Promise<void>((resolve, reject) => pack.entry({ name: entryName, size: body.length, mtime: new Date(0) }, body, (e) => (e ? reject(e) : resolve())));
-    const what = formatImageReference(manifest.ref);
-    const config = await client.getBlob(manifest.ref, manifest.config.digest, { signal });
-    // A manifest may list a layer more than once (identical empty layers): one blob each, as
-    // `docker save` writes them; manifest.json still lists the path at every position.
-    const unique = [...new Map(manifest.layers.map((l) => [l.digest, l])).values()];
-    for (const layer of unique) {
-      const source = await client.openBlob(manifest.ref, layer.digest, { signal });
-      const hash = hashingStream();
-      const entry = pack.entry({ name: blobPath(layer.digest), size: layer.size, mtime: new Date(0) });
-      try {
-        await Promise.race([pipeline(source, hash, entry), written]);
-      } catch (e) {
-        source.destroy();
-        // Interrupted, or the registry's own error (a stalled or dropped download names itself).
-        if (signal?.aborted || e instanceof RegistryError) throw e;
-        if (hash.bytes() !== layer.size) throw new RegistryError(`blob ${layer.digest} of ${what}: got ${hash.bytes()} of ${layer.size} bytes (${(e as Error).message})`);
-        throw e;
+    // Blobs two manifests share (platform images built on one base; identical empty layers a
+    // manifest lists twice) are written once, as `docker save` writes them.
+    const blobs = new Set<string>();
+    const manifests = isIndex ? content.manifests : [content];
+    for (const manifest of manifests) {
+      const what = formatImageReference(manifest.ref);
+      const config = await client.getBlob(manifest.ref, manifest.config.digest, { signal });
+      for (const layer of manifest.layers) {
+        if (blobs.has(layer.digest)) continue;
+        blobs.add(layer.digest);
+        await copyBlob(client, manifest.ref, layer, what, pack, written, signal);
       }
-      if (hash.digest() !== layer.digest) throw new RegistryError(`blob ${layer.digest} of ${what}: content has digest ${hash.digest()}`);
+      if (!blobs.has(manifest.config.digest)) await add(blobPath(manifest.config.digest), config);
+      blobs.add(manifest.config.digest);
+      if (format === "oci" && !blobs.has(manifest.manifestDigest)) await add(blobPath(manifest.manifestDigest), manifest.bytes);
+      blobs.add(manifest.manifestDigest);
     }
-    await add(blobPath(manifest.config.digest), config);
     if (format === "oci") {
-      await add(blobPath(manifest.manifestDigest), manifest.bytes);
+      if (isIndex) await add(blobPath(content.digest), content.bytes);
       await add("oci-layout", Buffer.from(JSON.stringify({ imageLayoutVersion: "1.0.0" })));
       const tag = name.slice(name.lastIndexOf(":") + 1);
+      const top = isIndex ? { mediaType: content.mediaType, digest: content.digest, size: content.bytes.length } : { mediaType: content.mediaType, digest: content.manifestDigest, size: content.bytes.length };
       const index = {
         schemaVersion: 2,
         mediaType: MEDIA_TYPES.ociIndex,
-        manifests: [{
-          mediaType: manifest.mediaType, digest: manifest.manifestDigest, size: manifest.bytes.length,
-          annotations: { "org.opencontainers.image.ref.name": tag, "io.containerd.image.name": name },
-        }],
+        manifests: [{ ...top, annotations: { "org.opencontainers.image.ref.name": tag, "io.containerd.image.name": name } }],
       };
       await add("index.json", Buffer.from(JSON.stringify(index)));
     } else {
+      const manifest = manifests[0];
       const entries = [{ Config: blobPath(manifest.config.digest), RepoTags: [name], Layers: manifest.layers.map((l) => blobPath(l.digest)) }];
       await add("manifest.json", Buffer.from(JSON.stringify(entries)));
     }
@@ -90,6 +98,23 @@ export async function exportImage(client: RegistryClient, manifest: RegistryMani
   }
 }
 
+/** Streams one blob from the registry into the archive, checking its size and digest on the way. */
+async function copyBlob(client: RegistryClient, ref: ImageReference, layer: Descriptor, what: string, pack: tar.Pack, written: Promise<void>, signal?: AbortSignal): Promise<void> {
+  const source = await client.openBlob(ref, layer.digest, { signal });
+  const hash = hashingStream();
+  const entry = pack.entry({ name: blobPath(layer.digest), size: layer.size, mtime: new Date(0) });
+  try {
+    await Promise.race([pipeline(source, hash, entry), written]);
+  } catch (e) {
+    source.destroy();
+    // Interrupted, or the registry's own error (a stalled or dropped download names itself).
+    if (signal?.aborted || e instanceof RegistryError) throw e;
+    if (hash.bytes() !== layer.size) throw new RegistryError(`blob ${layer.digest} of ${what}: got ${hash.bytes()} of ${layer.size} bytes (${(e as Error).message})`);
+    throw e;
+  }
+  if (hash.digest() !== layer.digest) throw new RegistryError(`blob ${layer.digest} of ${what}: content has digest ${hash.digest()}`);
+}
+
 /** An image read from a tar file. */
 export interface ArchiveImage extends Omit<RegistryImage, "mediaType"> {
   format: ArchiveFormat;
@@ -98,6 +123,8 @@ export interface ArchiveImage extends Omit<RegistryImage, "mediaType"> {
   /** The file has a (checked) manifest.json, which engines before Docker 25 load from. */
   hasManifestJson: boolean;
   mediaType?: string;
+  /** A multi-platform image (the file holds an index): every platform's image, the returned one among them. */
+  index?: { digest: string; mediaType?: string; platforms: ArchiveImage[] };
 }
 
 
@@ -107,8 +134,6 @@ interface SeenEntry {
   body?: Buffer;
 }
 
-type OciDescriptor = { mediaType: string; digest: string; size: number; annotations?: Record<string, string>; platform?: { os?: string; architecture?: string; variant?: string } };
-type OciManifest = { mediaType?: string; manifests?: OciDescriptor[]; config?: { digest: string; size: number }; layers?: { digest: string; size: number; mediaType: string }[] };
 /** An image of the archive, checked: its config and layers are there with the right digests. */
 interface CheckedImage {
   configDigest: string;
@@ -229,45 +254,46 @@ function checkArchive(raw: RawArchiveEntry[], contents: (SeenEntry | undefined)[
   // The OCI layout's image: what engines that read index.json load (every platform in it).
   const layout = json("oci-layout") as { imageLayoutVersion?: string };
   if (!layout.imageLayoutVersion) throw new InputError("oci-layout has no imageLayoutVersion");
-  const index = json("index.json") as { manifests?: OciDescriptor[] };
+  const index = json("index.json") as { manifests?: LayoutDescriptor[] };
   if (!Array.isArray(index.manifests) || index.manifests.length === 0) throw new InputError("index.json names no manifest");
   requireOneImage([{ file: "index.json", images: index.manifests.length }]);
-  let descriptor = index.manifests[0];
-  const annotations = descriptor.annotations ?? {};
+  const top = index.manifests[0];
+  const annotations = top.annotations ?? {};
   const ociNames = [annotations["io.containerd.image.name"] ?? annotations["org.opencontainers.image.ref.name"]].filter((n): n is string => Boolean(n));
-  const checkManifest = (d: OciDescriptor, parsed: OciManifest): CheckedImage => {
+  // Every manifest the file holds, through nested indexes (each checked: inside the archive, its
+  // digest, no loops): the engine may load any of them.
+  const reached = layoutManifests([top], (digest) => {
+    const e = entry(blobPath(digest));
+    return e && { digest: e.digest, size: e.size, json: () => parseBody(e, `manifest ${digest}`, (m) => new InputError(m)) };
+  });
+  const images = reached.map((m): CheckedImage & { manifestDigest: string; mediaType?: string; platform?: string } => {
+    const { manifest: parsed, descriptor: d } = m;
     if (!parsed.config || !Array.isArray(parsed.layers)) throw new InputError(`manifest ${d.digest} has no config or layers`);
     const configEntry = blob(parsed.config, "config");
     for (const l of parsed.layers) blob(l, "layer");
-    const config = parseBody(configEntry, "config", (m) => new InputError(m)) as ImageConfigJson;
-    return { configDigest: parsed.config.digest, configSize: parsed.config.size, layers: parsed.layers, config };
-  };
-  let parsed = parseBody(blob(descriptor, "manifest"), "manifest", (m) => new InputError(m)) as OciManifest;
-  let indexDigest: string | undefined;
-  const images = new Map<string, CheckedImage>();
-  if (parsed.manifests) {
-    // A multi-platform image: every platform whose manifest the file holds is checked (the
-    // engine may load each); the one asked for (as from the registry) is returned.
-    indexDigest = descriptor.digest;
-    for (const child of parsed.manifests) {
-      const present = entry(blobPath(child.digest));
-      if (!present) continue; // not in the file: nothing the engine could load
-      const childManifest = parseBody(blob(child, "manifest"), "manifest", (m) => new InputError(m)) as OciManifest;
-      if (childManifest.manifests) throw new InputError(`manifest ${child.digest} is an index inside an index`);
-      images.set(child.digest, checkManifest(child, childManifest));
-    }
-    descriptor = choosePlatform(parsed.manifests, options.platform, file) as OciDescriptor;
-    if (!images.has(descriptor.digest)) throw new InputError(`manifest ${descriptor.digest} (${descriptor.platform?.os}/${descriptor.platform?.architecture}) is missing from the archive`);
-    parsed = parseBody(blob(descriptor, "manifest"), "manifest", (m) => new InputError(m)) as OciManifest;
-  } else {
-    images.set(descriptor.digest, checkManifest(descriptor, parsed));
-  }
-  const image = images.get(descriptor.digest)!;
-  if (docker && ![...images.values()].some((i) => i.configDigest === docker!.configDigest)) {
-    throw new InputError(`manifest.json and index.json name different images (configs ${docker.configDigest} and ${image.configDigest})`);
+    const config = parseBody(configEntry, "config", (msg) => new InputError(msg)) as ImageConfigJson;
+    // An index's entry says its platform; attestation manifests (unknown/unknown) are no image.
+    const platform = m.index ? (isAttestation(d) ? undefined : entryPlatform(d) ?? platformString(config)) : platformString(config);
+    return { configDigest: parsed.config.digest, configSize: parsed.config.size, layers: parsed.layers, config, manifestDigest: d.digest, mediaType: parsed.mediaType ?? d.mediaType, platform };
+  });
+  if (docker && !images.some((i) => i.configDigest === docker!.configDigest)) {
+    throw new InputError(`manifest.json and index.json name different images (configs ${docker.configDigest} and ${images[0]?.configDigest})`);
   }
   const names = [...new Set([...(docker?.names ?? []), ...ociNames])];
-  return toImage("oci", ociNames[0] ?? names[0] ?? "", indexDigest ?? descriptor.digest, descriptor.digest, parsed.mediaType ?? descriptor.mediaType, image.configDigest, image.configSize, image.layers, image.config, names, docker !== undefined);
+  const name = ociNames[0] ?? names[0] ?? "";
+  const toArchiveImage = (i: (typeof images)[number], digest: string) =>
+    toImage("oci", name, digest, i.manifestDigest, i.mediaType, i.configDigest, i.configSize, i.layers, i.config, names, docker !== undefined, i.platform);
+  if (reached.length === 1 && !reached[0].index) return toArchiveImage(images[0], top.digest);
+  // A multi-platform image: the platform asked for (as from the registry), by default this machine's, else the first.
+  const platforms = images.filter((i) => i.platform !== undefined) as ((typeof images)[number] & { platform: string })[];
+  if (platforms.length === 0) throw new InputError(`index ${top.digest} holds no platform's image`);
+  const chosen = options.platform
+    ? choosePlatformEntry(platforms, options.platform, file)
+    : platforms.find((i) => samePlatform(i.platform, hostPlatform())) ?? platforms[0];
+  return {
+    ...toArchiveImage(chosen, top.digest),
+    index: { digest: top.digest, mediaType: top.mediaType, platforms: platforms.map((i) => toArchiveImage(i, top.digest)) },
+  };
 }
 
 function parseBody(e: SeenEntry, what: string, bad: (why: string) => Error): unknown {
@@ -276,7 +302,8 @@ function parseBody(e: SeenEntry, what: string, bad: (why: string) => Error): unk
 }
 
 function toImage(format: ArchiveFormat, name: string, digest: string | undefined, manifestDigest: string | undefined, mediaType: string | undefined,
-  configDigest: string, configSize: number, layers: { digest: string; size: number; mediaType: string }[], config: ImageConfigJson, names: string[], hasManifestJson: boolean): ArchiveImage {
+  configDigest: string, configSize: number, layers: { digest: string; size: number; mediaType: string }[], config: ImageConfigJson, names: string[], hasManifestJson: boolean,
+  platform = platformString(config)): ArchiveImage {
   return {
     format,
     reference: name,
@@ -285,7 +312,7 @@ function toImage(format: ArchiveFormat, name: string, digest: string | undefined
     digest: digest ?? "",
     manifestDigest: manifestDigest ?? "",
     mediaType,
-    platform: platformString(config),
+    platform,
     config: summarizeConfig(config),
     configDigest,
     layers: layers.map(({ digest, size, mediaType: t }) => ({ digest, size, mediaType: t })),

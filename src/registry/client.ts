@@ -8,6 +8,7 @@ import { Transform, type Readable } from "node:stream";
 import { formatImageReference, parseImageReference, type ImageReference } from "../core/parse/image-reference.js";
 import { InputError } from "../core/model.js";
 import { nextLinkPath, Pagination } from "../core/registry/transport-rules.js";
+import { isAttestation } from "../core/registry/image-index.js";
 import type { DockerCredentials } from "./credentials.js";
 import { RegistryError, RegistryTransport, statusError, type RegistryRequest, type RegistryResponse, type TransportOptions } from "./transport.js";
 
@@ -106,6 +107,11 @@ export class RegistryClient {
   async getImage(ref: string, options: { platform?: string } = {}): Promise<RegistryImage | undefined> {
     const manifest = await this.getManifest(ref, options);
     if (!manifest) return undefined;
+    return this.imageOf(manifest);
+  }
+
+  /** The image an image manifest (from getManifest) describes: its config read. */
+  async imageOf(manifest: RegistryManifest): Promise<RegistryImage> {
     const configBytes = await this.getBlob(manifest.ref, manifest.config.digest);
     const config = parseJson(configBytes, `config ${manifest.config.digest} of ${formatImageReference(manifest.ref)}`) as ImageConfigJson;
     return {
@@ -444,7 +450,8 @@ export function hostPlatform(): string {
  * platform at all (build attestations say `unknown/unknown`).
  */
 export function choosePlatform(entries: Descriptor[], wanted: string | undefined, what: string): Descriptor {
-  const images = entries.filter((e) => MANIFEST_TYPES.has(e.mediaType) || !e.mediaType);
+  // Attestation manifests (annotated so, platform unknown/unknown) are no platform's image.
+  const images = entries.filter((e) => (MANIFEST_TYPES.has(e.mediaType) || !e.mediaType) && !isAttestation(e));
   const matches = (p: string) => (e: Descriptor) => {
     const [os, arch, variant] = p.split("/");
     return e.platform?.os === os && e.platform?.architecture === arch && (!variant || e.platform?.variant === variant);

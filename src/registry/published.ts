@@ -7,7 +7,9 @@ import {
   compareBuilds, formatBuildTag, imageVersions, labelledBuild, matchLayer, newerBuildThan, newestBuilds, parseBuildTag, publishedRepositories, readBreadcrumbs,
   type BuildTag, type Breadcrumbs, type LayerMatch, type LayerQuery,
 } from "../core/report/published.js";
+import { parsePlatformTag } from "../core/registry/image-index.js";
 import type { RegistryClient, RegistryImage } from "./client.js";
+import { readTaggedImage, type PlatformImage } from "./image-index.js";
 
 export interface Repository {
   kind: "sci" | "rel";
@@ -45,7 +47,7 @@ function splitRepo(repo: string): { registry: string; repository: string } {
 export interface PublishedBuild {
   repository: Repository;
   version: string;
-  /** The tag read: the moving tag `{version}` (what users pull), or a build tag. */
+  /** The tag read: the moving tag `{version}` (what users pull), or a build tag (or with `allTags`, a platform tag). */
   tag: string;
   /** Its build; undefined for a moving tag serving an image that no build tag of the version holds. */
   build?: BuildTag;
@@ -57,43 +59,68 @@ export interface PublishedBuild {
   newest: boolean;
   /** The version has a moving tag. */
   hasMovingTag: boolean;
+  /** What a pull on this machine gets (an index: this machine's platform, else its first). */
   image: RegistryImage;
+  /** The tag holds an image index; `platforms` are its images, in its order (one for a plain image). */
+  index: boolean;
+  platforms: PlatformImage[];
+  /** A platform tag (`{tag}-linux-arm64`, listed with `allTags`): the tag whose index it is an image of, and the platform. */
+  platformTagOf?: { tag: string; platform: string };
 }
 
 /**
  * Every repository's image versions as users pull them: the image each moving tag `{version}`
  * serves, whatever build number is newest (a moving tag only moves forward, so it may stay on an
  * older build on purpose), or for a version without one its newest build. With `allTags`, every
- * build tag as well. `unchecked`: build tags not read (older builds, newer ones not served).
+ * build tag as well, and with `platformTags` too the platform tags each platform's image of an
+ * index is pushed under. Signature tags (`sha256-….sig`) are never images. `unchecked`: build
+ * tags not read (older builds, newer ones not served).
  */
-export async function listPublishedImages(client: RegistryClient, repositories: Repository[], options: { allTags?: boolean } = {}): Promise<{ builds: PublishedBuild[]; tags: Map<string, string[]>; unchecked: number }> {
+export async function listPublishedImages(client: RegistryClient, repositories: Repository[], options: { allTags?: boolean; platformTags?: boolean } = {}): Promise<{ builds: PublishedBuild[]; tags: Map<string, string[]>; unchecked: number }> {
   const tags = new Map<string, string[]>();
   await Promise.all(repositories.map(async (r) => tags.set(r.ref, await client.listTags(r.ref))));
   const jobs: Promise<{ read: PublishedBuild[]; unchecked: number }>[] = [];
   for (const repository of repositories) {
-    for (const v of imageVersions(tags.get(repository.ref)!)) {
+    const repoTags = tags.get(repository.ref)!;
+    const platformTags = options.allTags && options.platformTags ? repoTags.flatMap((t) => { const p = parsePlatformTag(t); return p ? [{ ...p, name: t }] : []; }) : [];
+    for (const v of imageVersions(repoTags)) {
       jobs.push((async () => {
         const read: PublishedBuild[] = [];
         const common = { repository, version: v.version, hasMovingTag: v.hasMovingTag };
+        const readTag = async (tag: string) => {
+          const found = await readTaggedImage(client, `${repository.ref}:${tag}`);
+          return found && { image: found.image, index: found.index, platforms: found.platforms };
+        };
         let served: BuildTag | undefined;
         if (v.hasMovingTag) {
-          const image = await client.getImage(`${repository.ref}:${v.version}`);
-          if (image) {
-            const labelled = labelledBuild(repository.kind, repository.name, image.config.labels, v.builds);
-            // The label names a build; it is that build only if its build tag holds this very image.
-            served = labelled && (await client.getDigest(`${repository.ref}:${formatBuildTag(labelled)}`)) === image.digest ? labelled : undefined;
-            read.push({ ...common, tag: v.version, build: served, served: true, newerBuild: served && newerBuildThan(served, v.builds), newest: served === v.newest, image });
+          const found = await readTag(v.version);
+          if (found) {
+            const labelled = labelledBuild(repository.kind, repository.name, found.image.config.labels, v.builds);
+            // The label names a build; it is that build only if its build tag holds this very image (or index).
+            served = labelled && (await client.getDigest(`${repository.ref}:${formatBuildTag(labelled)}`)) === found.image.digest ? labelled : undefined;
+            read.push({ ...common, tag: v.version, build: served, served: true, newerBuild: served && newerBuildThan(served, v.builds), newest: served === v.newest, ...found });
           }
         }
         // Without a moving tag that serves a build, the newest build is what is published of the version.
         const builds = options.allTags ? v.builds : served ? [] : [v.newest];
         for (const build of builds.filter((b) => b !== served)) {
-          const image = await client.getImage(`${repository.ref}:${formatBuildTag(build)}`);
+          const found = await readTag(formatBuildTag(build));
           // Deleted between the tag list and now: not published any more.
-          if (image) read.push({ ...common, tag: formatBuildTag(build), build, served: false, newest: build === v.newest, image });
+          if (found) read.push({ ...common, tag: formatBuildTag(build), build, served: false, newest: build === v.newest, ...found });
         }
-        const covered = new Set(read.map((r) => r.build));
-        return { read, unchecked: v.builds.filter((b) => !covered.has(b)).length };
+        // Each platform's own tags, after the rows of the version: its builds' first, then its moving
+        // tag's, whose build is the one its label names if that build's platform tag holds this image.
+        const ofBuilds = platformTags.filter((t) => v.builds.some((b) => formatBuildTag(b) === t.tag));
+        for (const p of [...ofBuilds, ...platformTags.filter((t) => t.tag === v.version)]) {
+          const found = await readTag(p.name);
+          if (!found) continue;
+          const suffix = p.name.slice(p.tag.length);
+          const labelled = p.tag === v.version ? labelledBuild(repository.kind, repository.name, found.image.config.labels, v.builds) : undefined;
+          const build = parseBuildTag(p.tag) ?? (labelled && read.find((r) => r.tag === `${formatBuildTag(labelled)}${suffix}`)?.image.digest === found.image.digest ? labelled : undefined);
+          read.push({ ...common, tag: p.name, build, served: false, newest: build !== undefined && formatBuildTag(build) === formatBuildTag(v.newest), ...found, platformTagOf: { tag: p.tag, platform: p.platform } });
+        }
+        const covered = new Set(read.map((r) => r.build && formatBuildTag(r.build)));
+        return { read, unchecked: v.builds.filter((b) => !covered.has(formatBuildTag(b))).length };
       })());
     }
   }
@@ -103,6 +130,8 @@ export async function listPublishedImages(client: RegistryClient, repositories: 
 
 export interface Affected {
   build: PublishedBuild;
+  /** The platform image of an index that has the layer (an index's platforms can differ); undefined for a plain image. */
+  platform?: string;
   breadcrumbs: Breadcrumbs;
   match: LayerMatch;
 }
@@ -117,6 +146,7 @@ export async function findAffected(client: RegistryClient, repositories: Reposit
   const others = repositories.filter((r) => r !== own);
   const [layerTags, { builds, tags, unchecked }] = await Promise.all([
     own ? client.listTags(own.ref) : Promise.resolve([] as string[]),
+    // (Without platform tags: their images are their indexes', which are checked.)
     listPublishedImages(client, others, options),
   ]);
   const newest = newestBuilds(layerTags);
@@ -130,10 +160,13 @@ export async function findAffected(client: RegistryClient, repositories: Reposit
   }
   const affected: Affected[] = [];
   for (const build of builds) {
-    const breadcrumbs = readBreadcrumbs(build.image.config.labels, build.image.config.history);
-    for (const c of breadcrumbs.science) seen(c.target, c.build);
-    const match = matchLayer(breadcrumbs.science.find((c) => c.target === query.target), query, newest);
-    if (match) affected.push({ build, breadcrumbs, match });
+    // Each platform of an index on its own: its image may hold the layer where another's does not.
+    for (const { platform, image } of build.platforms) {
+      const breadcrumbs = readBreadcrumbs(image.config.labels, image.config.history);
+      for (const c of breadcrumbs.science) seen(c.target, c.build);
+      const match = matchLayer(breadcrumbs.science.find((c) => c.target === query.target), query, newest);
+      if (match) affected.push({ build, platform: build.index ? platform : undefined, breadcrumbs, match });
+    }
   }
   // Per image version, the moving tag first, then its builds oldest first.
   const order = (a: PublishedBuild) => [a.repository.kind, a.repository.name, a.version] as const;

@@ -14,7 +14,7 @@
 #   - emulation of linux/arm64 (qemu-user-static, binfmt-support; binfmt_misc mounted if needed)
 #     and Debian's arm64 busybox under /var/cache/image-builder-test/arm64/rootfs (IB_ARM64_ROOTFS)
 # Writes STATE_DIR/env.sh (source it to point clients at all of the above).
-# Missing tools are installed with apt (docker.io docker-registry busybox-static apache2-utils).
+# Missing tools are installed with apt (docker.io docker-registry busybox-static apache2-utils skopeo).
 # The docker CLI is never used: the engine is spoken to with curl over its unix socket.
 set -euo pipefail
 
@@ -91,6 +91,7 @@ ensure_tools() {
   command -v setsid >/dev/null 2>&1 || pkgs+=(util-linux)
   command -v flock >/dev/null 2>&1 || pkgs+=(util-linux)
   command -v openssl >/dev/null 2>&1 || pkgs+=(openssl)   # the token-auth registry test signs its tokens
+  command -v skopeo >/dev/null 2>&1 || pkgs+=(skopeo)     # an independent client of indexes and OCI layouts (cli-indexes test)
   [ ${#pkgs[@]} -eq 0 ] && return 0
 
   [ "$(id -u)" = 0 ] || die "missing packages (${pkgs[*]}) and not root: cannot apt-get install them"

@@ -59,8 +59,8 @@ test("images: one row per image version, the build its moving tag serves, and a 
 
   const human = runCli(["images", "--repo", repo], { env });
   assert.is(human.code, 0, human.stderr);
-  assert.match(human.stdout, /^NAME\s+VERSION\s+BUILD\s+DIGEST\s+CREATED\s+SIZE\s+TAG \{version\}$/m);
-  assert.match(human.stdout, /^rel\/essentials\s+2\.4\s+5-aaaaaaa\s+sha256:\S+\s+\S+\s+[\d.]+ [kM]B\s+serves this; newer build 2\.4-9-bbbbbbb not served$/m);
+  assert.match(human.stdout, /^NAME\s+VERSION\s+BUILD\s+DIGEST\s+CREATED\s+SIZE\s+PLATFORMS\s+TAG \{version\}$/m);
+  assert.match(human.stdout, /^rel\/essentials\s+2\.4\s+5-aaaaaaa\s+sha256:\S+\s+\S+\s+[\d.]+ [kM]B\s+linux\/amd64\s+serves this; newer build 2\.4-9-bbbbbbb not served$/m);
   assert.match(human.stdout, /^sci\/essentials-2-4\s+2\.4\s+9-bbbbbbb\s+.*\s+serves this$/m);
   assert.not.match(human.stdout, /NOT newest/);
   const all = JSON.parse(runCli(["images", "--repo", repo, "--json", "--all-tags"], { env }).stdout);

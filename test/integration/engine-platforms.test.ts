@@ -4,42 +4,14 @@
 // image index is not part of this phase: --push of such a plan is refused.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { join } from "node:path";
-import tar from "tar-stream";
-import type Dockerode from "dockerode";
+import { existsSync } from "node:fs";
 import { filesInImage, requireEngine, TEST_BUILDER, uniqueRepo } from "../helpers/engine.js";
 import { compat, makeRepo, science } from "../helpers/repo.js";
 import { runCli } from "../helpers/cli.js";
-import { readMessages, messageError } from "../../src/executors/docker/messages.js";
+import { makeArm64Base } from "../helpers/platforms.js";
 
 const SKIP = process.env.IB_EMULATION_SKIP;
 const TWO = ["linux/amd64", "linux/arm64"];
-
-/** `busybox:stable-arm64`: a FROM scratch BuildKit build for linux/arm64 of Debian's arm64 busybox (an import would say amd64). */
-async function makeArm64Base(docker: Dockerode): Promise<void> {
-  const rootfs = process.env.IB_ARM64_ROOTFS!;
-  const pack = tar.pack();
-  pack.entry({ name: "Dockerfile" }, 'FROM scratch\nCOPY rootfs/ /\nCMD ["sh"]\n');
-  for (const dir of ["bin", "tmp"]) {
-    pack.entry({ name: `rootfs/${dir}/`, type: "directory", mode: 0o755 });
-    for (const name of readdirSync(join(rootfs, dir))) {
-      const file = join(rootfs, dir, name);
-      if (lstatSync(file).isSymbolicLink()) pack.entry({ name: `rootfs/${dir}/${name}`, type: "symlink", linkname: readlinkSync(file) });
-      else pack.entry({ name: `rootfs/${dir}/${name}`, mode: 0o755 }, readFileSync(file));
-    }
-  }
-  pack.finalize();
-  const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) => docker.modem.dial({
-    path: "/build?", method: "POST", file: pack, isStream: true, statusCodes: { 200: true, 500: "server error" },
-    options: { version: "2", platform: "linux/arm64", t: "busybox:stable-arm64", networkmode: "none" },
-  } as unknown as Parameters<Dockerode["modem"]["dial"]>[0], (err, data) => (err ? reject(err) : resolve(data as NodeJS.ReadableStream))));
-  let failure: string | undefined;
-  await readMessages(stream, (m) => (failure ??= messageError(m)), new AbortController().signal);
-  assert.is(failure, undefined, `arm64 base: ${failure}`);
-  // The amd64 one is the suite's busybox:stable, under the name the Dockerfiles give per platform.
-  await docker.getImage("busybox:stable").tag({ repo: "busybox", tag: "stable-amd64" });
-}
 
 test("a two-platform family: each layer built per platform, arm64 under emulation, parents pinned per platform", async () => {
   if (SKIP) {

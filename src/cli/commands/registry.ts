@@ -7,7 +7,8 @@ import { DEFAULT_REPO, parseRepoConfig, resolveRepo } from "../../core/parse/rep
 import { InputError } from "../../core/model.js";
 import { checkOutputFile, writingOutputFile } from "../output-paths.js";
 import { readLayerFiles, readRepoConfigText } from "../../read/repository.js";
-import type { RegistryClient, RegistryImage } from "../../registry/client.js";
+import type { RegistryClient, RegistryImage, RegistryManifest } from "../../registry/client.js";
+import type { IndexEntry } from "../../core/registry/image-index.js";
 
 /** As for an interrupted run: 128 + SIGINT. */
 const EXIT_INTERRUPTED = 130;
@@ -75,24 +76,54 @@ function describeTrail(b: Breadcrumbs): string[] {
   return lines;
 }
 
-function describeImage(image: RegistryImage | (Omit<RegistryImage, "mediaType"> & { format?: string }), source: string): string {
+type ShownImage = RegistryImage | (Omit<RegistryImage, "mediaType"> & { format?: string; mediaType?: string });
+
+/** The image's lines under its name: file, digests, platform, created, layers, then its breadcrumbs. */
+function imageLines(image: ShownImage, source: string, indent: string, withPlatform: boolean): string[] {
   const crumbs = readBreadcrumbs(image.config.labels, image.config.history);
-  const lines = [
-    `${image.reference || source}`,
-    ...("format" in image && image.format ? [`  file      ${source} (${image.format})`] : []),
-    ...(image.digest ? [`  digest    ${image.digest}`] : []),
-    `  platform  ${image.platform ?? "-"}`,
-    `  created   ${image.config.created ?? "-"}`,
-    `  layers    ${image.layers.length}, ${megabytes(image.size)}`,
-    crumbs.science.length || crumbs.compat ? `breadcrumbs (base first, ${crumbs.order === "history" ? "order from the image's history" : "order by buildtime"}):` : "no breadcrumbs (not built by image-builder)",
-    ...describeTrail(crumbs).map((l) => `  ${l}`),
+  return [
+    ...("format" in image && image.format ? [`${indent}file      ${source} (${image.format})`] : []),
+    ...(image.digest && image.digest !== image.manifestDigest && withPlatform ? [`${indent}index     ${image.digest}`] : []),
+    ...(image.digest === image.manifestDigest || !image.manifestDigest ? (image.digest ? [`${indent}digest    ${image.digest}`] : []) : [`${indent}manifest  ${image.manifestDigest}`]),
+    ...(withPlatform ? [`${indent}platform  ${image.platform ?? "-"}`] : []),
+    `${indent}created   ${image.config.created ?? "-"}`,
+    `${indent}layers    ${image.layers.length}, ${megabytes(image.size)}`,
+    `${indent.slice(2)}${crumbs.science.length || crumbs.compat ? `breadcrumbs (base first, ${crumbs.order === "history" ? "order from the image's history" : "order by buildtime"}):` : "no breadcrumbs (not built by image-builder)"}`,
+    ...describeTrail(crumbs).map((l) => `${indent}${l}`),
   ];
+}
+
+function describeImage(image: ShownImage, source: string): string {
+  return `${[image.reference || source, ...imageLines(image, source, "  ", true)].join("\n")}\n`;
+}
+
+/** An index: its digest, then each platform's image with its own breadcrumbs (they can differ). */
+function describeIndex(reference: string, digest: string, platforms: { platform: string; image: ShownImage }[], source: string): string {
+  const file = platforms[0] && "format" in platforms[0].image && platforms[0].image.format ? [`  file      ${source} (${platforms[0].image.format})`] : [];
+  const lines = [reference || source, ...file, `  digest    ${digest}`, `  index     ${platforms.length} platform${platforms.length === 1 ? "" : "s"}: ${platforms.map((p) => p.platform).join(", ")}`];
+  for (const { platform, image } of platforms) {
+    const { format: _shownAbove, ...rest } = image as ShownImage & { format?: string };
+    lines.push(`${platform}`, ...imageLines(rest, source, "    ", false));
+  }
   return `${lines.join("\n")}\n`;
 }
 
-function inspectJson(image: object & { config: RegistryImage["config"] }): string {
-  const breadcrumbs = readBreadcrumbs(image.config.labels, image.config.history);
-  return `${JSON.stringify({ ...image, breadcrumbs }, null, 2)}\n`;
+function inspectJson(image: object & { config: RegistryImage["config"]; index?: boolean }): string {
+  return `${JSON.stringify(withBreadcrumbs(image), null, 2)}\n`;
+}
+
+const withBreadcrumbs = (image: object & { config: RegistryImage["config"] }) => ({ ...image, breadcrumbs: readBreadcrumbs(image.config.labels, image.config.history) });
+
+/** `inspect --json` of an index: its digest and media type, then every platform's image as for one image. */
+function inspectIndexJson(reference: string, digest: string, mediaType: string | undefined, platforms: { platform: string; image: object & { config: RegistryImage["config"] } }[]): string {
+  return `${JSON.stringify({ reference, digest, mediaType, index: true, platforms: platforms.map((p) => ({ platform: p.platform, ...withBreadcrumbs(p.image) })) }, null, 2)}\n`;
+}
+
+/** The platforms of an index (its images', attestations left out), as a list for messages. */
+async function indexPlatforms(top: RegistryManifest): Promise<string> {
+  const { platformEntries } = await import("../../core/registry/image-index.js");
+  const body = JSON.parse(top.bytes.toString("utf8")) as { manifests?: IndexEntry[] };
+  return platformEntries(body.manifests ?? []).map((e) => e.platform).join(", ");
 }
 
 export function addRegistryCommands(program: Command): void {
@@ -104,11 +135,14 @@ export function addRegistryCommands(program: Command): void {
       const client = await newClient();
       const { findRepositories, listPublishedImages } = await import("../../registry/published.js");
       const { repositories, source } = await findRepositories(client, repo, () => checkoutNames(o.root));
-      const { builds } = await listPublishedImages(client, repositories, { allTags: o.allTags });
+      const { builds } = await listPublishedImages(client, repositories, { allTags: o.allTags, platformTags: true });
       const rows = builds.map((b) => ({
         name: `${b.repository.kind}/${b.repository.name}`, version: b.version, tag: b.tag, build: b.build ? `${b.build.number}-${b.build.hash}` : null,
         servedByMovingTag: b.served, newerBuild: b.newerBuild ? formatBuildTag(b.newerBuild) : null, newest: b.newest,
         digest: b.image.digest, created: b.image.config.created, size: b.image.size, movingTag: movingTagText(b),
+        index: b.index,
+        platforms: b.platforms.map((p) => ({ platform: p.platform, digest: p.image.manifestDigest, created: p.image.config.created ?? null, size: p.image.size })),
+        platformTagOf: b.platformTagOf ?? null,
       }));
       if (o.json) {
         process.stdout.write(`${JSON.stringify({ repo, source, images: rows }, null, 2)}\n`);
@@ -119,8 +153,10 @@ export function addRegistryCommands(program: Command): void {
         process.stdout.write(`no sci/ or rel/ images under ${repo}\n`);
         return;
       }
-      process.stdout.write(table(["NAME", "VERSION", "BUILD", "DIGEST", "CREATED", "SIZE", `TAG {version}`],
-        rows.map((r) => [r.name, r.version, r.build ?? "?", shortDigest(r.digest), (r.created ?? "-").replace(/\.\d+Z$/, "Z"), megabytes(r.size), r.movingTag])));
+      // A platform tag's row says which platform of which tag's index it is; TAG {version} is about indexes and plain images.
+      process.stdout.write(table(["NAME", "VERSION", "BUILD", "DIGEST", "CREATED", "SIZE", "PLATFORMS", `TAG {version}`],
+        rows.map((r) => [r.name, r.version, r.build ?? "?", shortDigest(r.digest), (r.created ?? "-").replace(/\.\d+Z$/, "Z"), megabytes(r.size),
+          r.platforms.map((p) => p.platform).join(","), r.platformTagOf ? `tag ${r.tag}: ${r.platformTagOf.platform} of ${r.platformTagOf.tag}` : r.movingTag])));
     });
 
   registryCommand(program.command("inspect"))
@@ -133,14 +169,21 @@ export function addRegistryCommands(program: Command): void {
         if (!isFile) throw new InputError(existsSync(arg) ? "not a file" : "no such file", arg);
         const { readArchive } = await import("../../registry/archive.js");
         // How the file is loaded is not the image's: left out.
-        const { hasManifestJson: _loading, ...image } = await readArchive(arg, { platform: o.platform });
-        process.stdout.write(o.json ? inspectJson(image) : describeImage(image, arg));
+        const { hasManifestJson: _loading, index, ...image } = await readArchive(arg, { platform: o.platform });
+        if (index && !o.platform) {
+          const platforms = index.platforms.map(({ hasManifestJson: _l, index: _i, ...i }) => ({ platform: i.platform ?? "-", image: i }));
+          process.stdout.write(o.json ? inspectIndexJson(image.reference, index.digest, index.mediaType, platforms) : describeIndex(image.reference, index.digest, platforms, arg));
+        } else process.stdout.write(o.json ? inspectJson({ ...image, index: index !== undefined }) : describeImage(image, arg));
         return;
       }
       const ref = resolveImageArgument(arg, /^(sci|rel)\//.test(arg) ? repoOf(o) : undefined);
-      const image = await (await newClient()).getImage(ref, { platform: o.platform });
-      if (!image) throw new InputError(`${ref}: no such image in the registry`);
-      process.stdout.write(o.json ? inspectJson(image) : describeImage(image, arg));
+      const { readTaggedImage } = await import("../../registry/image-index.js");
+      const found = await readTaggedImage(await newClient(), ref, { platform: o.platform, only: o.platform !== undefined });
+      if (!found) throw new InputError(`${ref}: no such image in the registry`);
+      if (found.index && !o.platform) {
+        const reference = found.image.reference;
+        process.stdout.write(o.json ? inspectIndexJson(reference, found.digest, found.mediaType, found.platforms) : describeIndex(reference, found.digest, found.platforms, arg));
+      } else process.stdout.write(o.json ? inspectJson({ ...found.image, index: found.index }) : describeImage(found.image, arg));
     });
 
   registryCommand(program.command("contains"))
@@ -166,9 +209,12 @@ export function addRegistryCommands(program: Command): void {
       const rows = affected.map((a) => ({
         image: `${a.build.repository.kind}/${a.build.repository.name}:${a.build.tag}`,
         reference: `${a.build.repository.ref}:${a.build.tag}`,
+        // Of an index: the platform whose image has the layer (the others' may not), and that image's manifest.
+        platform: a.platform ?? null,
         build: a.build.build ? formatBuildTag(a.build.build) : null,
         servedByMovingTag: a.build.served,
         digest: a.build.image.digest,
+        manifestDigest: a.build.platforms.find((p) => p.platform === a.platform)?.image.manifestDigest ?? a.build.image.manifestDigest,
         has: a.match.state === "unknown" ? a.match.has : formatBuildTag(a.match.has),
         state: a.match.state,
         newest: a.match.state === "stale" ? formatBuildTag(a.match.newest) : a.match.state === "newest" ? formatBuildTag(a.match.has) : null,
@@ -185,7 +231,7 @@ export function addRegistryCommands(program: Command): void {
         return;
       }
       process.stdout.write(table(["IMAGE", "BUILD", `sci/${query.target}`, "STATE"],
-        rows.map((r) => [r.image, r.build ?? "?", r.has, r.state === "stale" ? `stale: has ${r.has}, newest ${r.newest}` : r.state === "newest" ? "newest" : "unknown build"])));
+        rows.map((r) => [r.platform ? `${r.image}@${r.platform}` : r.image, r.build ?? "?", r.has, r.state === "stale" ? `stale: has ${r.has}, newest ${r.newest}` : r.state === "newest" ? "newest" : "unknown build"])));
     });
 
   registryCommand(program.command("export"))
@@ -198,11 +244,18 @@ export function addRegistryCommands(program: Command): void {
       checkOutputFile("--out", o.out);
       const ref = resolveImageArgument(arg, /^(sci|rel)\//.test(arg) ? repoOf(o) : undefined);
       const client = await newClient();
-      const manifest = await client.getManifest(ref, { platform: o.platform });
-      if (!manifest) throw new InputError(`${ref}: no such image in the registry`);
+      const top = await client.getManifest(ref, { noIndexResolution: true });
+      if (!top) throw new InputError(`${ref}: no such image in the registry`);
+      const { isIndexMediaType } = await import("../../core/registry/image-index.js");
+      const { readIndexManifests } = await import("../../registry/image-index.js");
+      const whole = isIndexMediaType(top.mediaType) && !o.platform;
+      // A docker-archive holds one image: which platform is the user's to say, not this machine's.
+      if (whole && o.format === "docker-archive") throw new InputError(`${ref} is a multi-platform image (${await indexPlatforms(top)}): a docker-archive holds one platform; pass --platform P, or --format oci for the whole index`);
+      const manifest = !isIndexMediaType(top.mediaType) ? top : whole ? undefined : await client.getManifest(ref, { platform: o.platform });
+      const content = manifest ?? { ref: top.ref, digest: top.digest, mediaType: top.mediaType, bytes: top.bytes, manifests: await readIndexManifests(client, top) };
       const { exportImage } = await import("../../registry/archive.js");
       const { formatImageReference } = await import("../../core/parse/image-reference.js");
-      const name = manifest.ref.tag ? `${manifest.ref.registry}/${manifest.ref.repository}:${manifest.ref.tag}` : formatImageReference(manifest.ref);
+      const name = top.ref.tag ? `${top.ref.registry}/${top.ref.repository}:${top.ref.tag}` : formatImageReference(top.ref);
       // Ctrl-C or SIGTERM stops the download and removes the partial file (exportImage does) before exiting.
       const controller = new AbortController();
       const stop = () => controller.abort();
@@ -210,7 +263,7 @@ export function addRegistryCommands(program: Command): void {
       process.once("SIGTERM", stop);
       let bytes: number;
       try {
-        ({ bytes } = await writingOutputFile("--out", o.out, () => exportImage(client, manifest, o.out, o.format, name, controller.signal)));
+        ({ bytes } = await writingOutputFile("--out", o.out, () => exportImage(client, content, o.out, o.format, name, controller.signal)));
       } catch (e) {
         if (!controller.signal.aborted) throw e;
         process.stderr.write(`image-builder: interrupted: ${o.out} not written\n`);
@@ -220,8 +273,15 @@ export function addRegistryCommands(program: Command): void {
         process.off("SIGINT", stop);
         process.off("SIGTERM", stop);
       }
-      const summary = { file: o.out, format: o.format, image: name, digest: manifest.digest, layers: manifest.layers.length, bytes };
+      if (manifest) {
+        const summary = { file: o.out, format: o.format, image: name, digest: manifest.digest, manifestDigest: manifest.manifestDigest, platform: manifest.platform ?? null, layers: manifest.layers.length, bytes };
+        if (o.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+        else process.stderr.write(`wrote ${o.out} (${o.format}): ${name} ${manifest.manifestDigest.slice(0, 19)}${manifest.platform ? ` (${manifest.platform})` : ""}, ${manifest.layers.length} layers, ${megabytes(bytes)}\n`);
+        return;
+      }
+      const platforms = await indexPlatforms(top);
+      const summary = { file: o.out, format: o.format, image: name, digest: top.digest, index: true, platforms: platforms.split(", "), manifests: "manifests" in content ? content.manifests.length : 1, bytes };
       if (o.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-      else process.stderr.write(`wrote ${o.out} (${o.format}): ${name} ${manifest.manifestDigest.slice(0, 19)}, ${manifest.layers.length} layers, ${megabytes(bytes)}\n`);
+      else process.stderr.write(`wrote ${o.out} (${o.format}): ${name} ${top.digest.slice(0, 19)}, an index of ${platforms}, ${megabytes(bytes)}\n`);
     });
 }

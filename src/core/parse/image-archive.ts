@@ -4,6 +4,7 @@
 // name as it extracts (`x/../manifest.json` becomes `manifest.json`, a later entry replaces an
 // earlier one), so the check must see the archive exactly as the engine will, or refuse it.
 import { InputError } from "../model.js";
+import type { IndexEntry } from "../registry/image-index.js";
 
 export type ArchiveEntryType = "file" | "directory" | "symlink" | "link" | string;
 
@@ -123,4 +124,64 @@ export function requireOneImage(counts: { file: string; images: number }[]): voi
   for (const { file, images } of counts) {
     if (images > 1) throw new InputError(`${file} names ${images} images; an image file must hold one (pass one file per image)`);
   }
+}
+
+/** A descriptor of an OCI layout (index.json's, or an index's entry). */
+export interface LayoutDescriptor extends IndexEntry {
+  urls?: unknown;
+}
+
+/** A blob of the archive as read: the digest and size of its content, and its JSON (metadata-sized blobs). */
+export interface LayoutBlob {
+  digest: string;
+  size: number;
+  json: () => unknown;
+}
+
+/** An image manifest reached from index.json: its descriptor (platform from the index naming it) and JSON. */
+export interface LayoutManifest {
+  descriptor: LayoutDescriptor;
+  manifest: { mediaType?: string; config?: { digest: string; size: number }; layers?: { digest: string; size: number; mediaType: string }[] };
+  /** The index that named it (undefined: index.json itself). */
+  index?: LayoutDescriptor;
+}
+
+const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;
+/** Nesting deeper than this is no image anyone wrote (buildx and skopeo write index.json -> index -> manifests). */
+const MAX_INDEX_DEPTH = 4;
+
+/**
+ * Every image manifest an OCI layout names, from index.json's `roots` down through nested indexes,
+ * checked before anything trusts it: a descriptor must name a blob of the archive (a sha256 digest:
+ * nothing else is a path under blobs/sha256, and no `urls` elsewhere), the blob's content must have
+ * its digest and size, and an index may not name itself or an index above it (a loop) or nest
+ * deeper than MAX_INDEX_DEPTH. A manifest an index names that the archive does not hold is left
+ * out (nothing the engine could load); one index.json names must be there. `blob`: the archive's
+ * blob of a digest, if any.
+ */
+export function layoutManifests(roots: readonly LayoutDescriptor[], blob: (digest: string) => LayoutBlob | undefined): LayoutManifest[] {
+  const found: LayoutManifest[] = [];
+  const visit = (d: LayoutDescriptor, parents: LayoutDescriptor[]) => {
+    const what = `${parents.length ? "manifest" : "index.json's manifest"} ${JSON.stringify(d.digest)}`;
+    if (typeof d.digest !== "string" || !SHA256_DIGEST.test(d.digest)) throw new InputError(`${what} points outside the archive's blobs (a sha256 digest names a blob)`);
+    if (d.urls !== undefined) throw new InputError(`${what} points outside the archive (urls)`);
+    if (parents.some((p) => p.digest === d.digest)) throw new InputError(`${what} is part of a loop of indexes`);
+    const b = blob(d.digest);
+    if (!b) {
+      if (parents.length === 0) throw new InputError(`${what} is missing from the archive`);
+      return;
+    }
+    if (b.digest !== d.digest) throw new InputError(`${what} is corrupted: its content has digest ${b.digest}`);
+    if (d.size !== undefined && b.size !== d.size) throw new InputError(`${what} has ${b.size} bytes, its descriptor says ${d.size}`);
+    const json = b.json() as { manifests?: unknown; mediaType?: string };
+    if (json.manifests === undefined) {
+      found.push({ descriptor: d, manifest: json as LayoutManifest["manifest"], index: parents[parents.length - 1] });
+      return;
+    }
+    if (!Array.isArray(json.manifests)) throw new InputError(`index ${d.digest}: "manifests" is not a list`);
+    if (parents.length + 1 > MAX_INDEX_DEPTH) throw new InputError(`index ${d.digest} is nested ${parents.length + 1} deep (at most ${MAX_INDEX_DEPTH})`);
+    for (const child of json.manifests as LayoutDescriptor[]) visit(child ?? { digest: "" }, [...parents, d]);
+  };
+  for (const root of roots) visit(root, []);
+  return found;
 }

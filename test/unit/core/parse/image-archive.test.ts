@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
-  checkRepositoriesFile, dockerArchiveEntries, normalizeEntryName, requireOneImage, resolveArchiveEntries,
+  checkRepositoriesFile, dockerArchiveEntries, layoutManifests, normalizeEntryName, requireOneImage, resolveArchiveEntries, type LayoutBlob,
 } from "../../../../src/core/parse/image-archive.js";
 
 const throwsMatching = (f: () => unknown, pattern: RegExp) => {
@@ -62,6 +62,38 @@ test("repositories may only name what manifest.json names; one image per file", 
   throwsMatching(() => checkRepositoriesFile({ busybox: { stable: "abc" } }, ["handed:1.0"]), /repositories names busybox:stable, which manifest\.json does not/);
   requireOneImage([{ file: "manifest.json", images: 1 }, { file: "index.json", images: 1 }]);
   throwsMatching(() => requireOneImage([{ file: "manifest.json", images: 2 }]), /manifest\.json names 2 images; an image file must hold one/);
+});
+
+/** Blobs of an OCI layout by the digest each is stored under; `claims` stores one under another digest. */
+function layout(blobs: Record<string, unknown>, claims: Record<string, string> = {}): (digest: string) => LayoutBlob | undefined {
+  return (digest) => {
+    const stored = Object.entries(claims).find(([under]) => under === digest)?.[1] ?? digest;
+    if (!(stored in blobs)) return undefined;
+    return { digest: stored, size: JSON.stringify(blobs[stored]).length, json: () => blobs[stored] };
+  };
+}
+const d = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
+const manifest = { config: { digest: d(9), size: 1 }, layers: [] };
+const index = (...digests: string[]) => ({ manifests: digests.map((digest, i) => ({ digest, platform: { os: "linux", architecture: ["amd64", "arm64", "s390x"][i] } })) });
+
+test("an OCI layout's manifests through nested indexes (index.json -> index -> manifests), each with the platform its index gives", () => {
+  const found = layoutManifests([{ digest: d(1) }], layout({ [d(1)]: index(d(2), d(3), d(4)), [d(2)]: manifest, [d(3)]: manifest }));
+  // d(4) is not in the file: nothing to load, left out.
+  assert.equal(found.map((m) => [m.descriptor.digest, m.descriptor.platform?.architecture, m.index?.digest]), [[d(2), "amd64", d(1)], [d(3), "arm64", d(1)]]);
+  assert.equal(layoutManifests([{ digest: d(2) }], layout({ [d(2)]: manifest })).map((m) => [m.descriptor.digest, m.index]), [[d(2), undefined]]);
+});
+
+test("a nested index pointing outside the blobs, at content of another digest or size, at itself or an index above it, or too deep: refused", () => {
+  const blobs = { [d(1)]: index(d(2)), [d(2)]: manifest };
+  throwsMatching(() => layoutManifests([{ digest: d(1) }], layout({ [d(1)]: index("sha256:../../index.json") })), /manifest "sha256:\.\.\/\.\.\/index\.json" points outside the archive's blobs/);
+  throwsMatching(() => layoutManifests([{ digest: d(1) }], layout({ [d(1)]: { manifests: [{ digest: d(2), urls: ["https://elsewhere"] }] }, [d(2)]: manifest })), /manifest "sha256:2+" points outside the archive \(urls\)/);
+  throwsMatching(() => layoutManifests([{ digest: d(1) }], layout({ ...blobs, [d(3)]: manifest }, { [d(2)]: d(3) })), /manifest "sha256:2+" is corrupted: its content has digest sha256:3+/);
+  throwsMatching(() => layoutManifests([{ digest: d(1), size: 1 }], layout(blobs)), /index\.json's manifest "sha256:1+" has \d+ bytes, its descriptor says 1/);
+  throwsMatching(() => layoutManifests([{ digest: d(1) }], layout({ [d(1)]: index(d(2)), [d(2)]: index(d(1)) })), /manifest "sha256:1+" is part of a loop of indexes/);
+  throwsMatching(() => layoutManifests([{ digest: d(1) }], layout({ [d(1)]: index(d(1)) })), /part of a loop/);
+  const deep = { [d(1)]: index(d(2)), [d(2)]: index(d(3)), [d(3)]: index(d(4)), [d(4)]: index(d(5)), [d(5)]: index(d(6)), [d(6)]: manifest };
+  throwsMatching(() => layoutManifests([{ digest: d(1) }], layout(deep)), /index sha256:5+ is nested 5 deep \(at most 4\)/);
+  throwsMatching(() => layoutManifests([{ digest: d(7) }], layout(blobs)), /index\.json's manifest "sha256:7+" is missing from the archive/);
 });
 
 test.run();

@@ -73,6 +73,9 @@ test("a multi-platform index: the asked platform, else the host's, never an atte
   const host = process.arch === "arm64" ? "sha256:linuxarm64" : "sha256:linuxamd64";
   assert.is(choosePlatform(entries, undefined, "x").digest, host);
   assert.is(choosePlatform([d("unknown", "unknown"), d("linux", "s390x")], undefined, "x").digest, "sha256:linuxs390x");
+  // An attestation manifest that names its image's platform (and says what it is in its annotation) is no image of it.
+  const attestation = { ...d("linux", "amd64"), digest: "sha256:attestation", annotations: { "vnd.docker.reference.type": "attestation-manifest" } };
+  assert.is(choosePlatform([attestation, d("linux", "amd64")], "linux/amd64", "x").digest, "sha256:linuxamd64");
   assert.throws(() => choosePlatform(entries, "windows/amd64", "h/a:1"),
     (e: unknown) => e instanceof InputError && /h\/a:1 has no windows\/amd64 image \(it has: linux\/arm\/v7, linux\/arm64, linux\/amd64\)/.test(e.message));
 });

@@ -1,0 +1,93 @@
+// What an image index (OCI index, Docker manifest list) holds, and which tags of a repository are
+// no images of their own, decided without I/O: the registry commands show an index as one image
+// with its platforms, skip the attestation manifests stored beside the platform images, and list
+// platform tags (`{version}-{n}-{h}-linux-arm64`, what the index's entries are pushed under) as
+// image versions only when asked.
+import { InputError } from "../model.js";
+import { normalizePlatform } from "../execute/platforms.js";
+import { isMovingTag, parseBuildTag } from "../report/published.js";
+
+export const INDEX_MEDIA_TYPES: readonly string[] = ["application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"];
+export const IMAGE_MANIFEST_MEDIA_TYPES: readonly string[] = ["application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json"];
+
+export const isIndexMediaType = (mediaType: string | undefined) => INDEX_MEDIA_TYPES.includes(mediaType ?? "");
+
+/** An entry of an index, as its JSON has it. */
+export interface IndexEntry {
+  mediaType?: string;
+  digest: string;
+  size?: number;
+  platform?: { os?: string; architecture?: string; variant?: string };
+  annotations?: Record<string, string>;
+}
+
+/**
+ * An attestation manifest (BuildKit's and image-builder's provenance/SBOM), not an image: it says
+ * so in its annotation, and its platform is `unknown/unknown`.
+ */
+export function isAttestation(entry: IndexEntry): boolean {
+  return entry.annotations?.["vnd.docker.reference.type"] === "attestation-manifest" || entry.platform?.os === "unknown" || entry.platform?.architecture === "unknown";
+}
+
+/** `os/architecture[/variant]` of an entry; undefined when it names none. */
+export function entryPlatform(entry: IndexEntry): string | undefined {
+  const p = entry.platform;
+  if (!p?.os || !p.architecture) return undefined;
+  return [p.os, p.architecture, p.variant].filter(Boolean).join("/");
+}
+
+/** The platform images of an index, in its order: image manifests with a platform, attestations left out. */
+export function platformEntries(entries: readonly IndexEntry[]): { platform: string; entry: IndexEntry }[] {
+  const found: { platform: string; entry: IndexEntry }[] = [];
+  for (const entry of entries) {
+    const platform = entryPlatform(entry);
+    if (!platform || isAttestation(entry)) continue;
+    if (entry.mediaType !== undefined && !IMAGE_MANIFEST_MEDIA_TYPES.includes(entry.mediaType)) continue;
+    found.push({ platform, entry });
+  }
+  return found;
+}
+
+/** Whether `platform` (as an index names it) is the `wanted` one, as containerd compares them (`linux/arm64/v8` is `linux/arm64`). */
+export function samePlatform(platform: string, wanted: string): boolean {
+  return normalizePlatform(platform) === normalizePlatform(wanted);
+}
+
+/**
+ * The platform image of an index for `wanted`; bad input naming what the index has when it has
+ * no such platform.
+ */
+export function choosePlatformEntry<T extends { platform: string }>(images: readonly T[], wanted: string, what: string): T {
+  const found = images.find((i) => samePlatform(i.platform, wanted));
+  if (!found) throw new InputError(`${what} has no ${wanted} image (it has: ${images.map((i) => i.platform).join(", ") || "none"})`);
+  return found;
+}
+
+// OSes Go (and so containerd, BuildKit) names platforms with: a tag suffix starting with one of
+// these is a platform, not part of a version.
+const OSES = "aix|android|darwin|dragonfly|freebsd|illumos|ios|js|linux|netbsd|openbsd|plan9|solaris|wasip1|windows";
+const PLATFORM_TAG = new RegExp(`^(.+)-(${OSES})-([a-z0-9_]+)(?:-(v[0-9]+))?$`);
+
+/**
+ * A platform tag: a build or moving tag with a platform appended (`1.0-7-3f2a9c1-linux-arm64`,
+ * `1.0-linux-arm-v7`), as each platform's image of an index is pushed; undefined for anything else.
+ */
+export function parsePlatformTag(tag: string): { tag: string; platform: string } | undefined {
+  const m = PLATFORM_TAG.exec(tag);
+  if (!m || !(parseBuildTag(m[1]) || isMovingTag(m[1]))) return undefined;
+  return { tag: m[1], platform: [m[2], m[3], m[4]].filter(Boolean).join("/") };
+}
+
+/**
+ * `run --base-archive` of a file holding an index: the one platform to load (as `available` spells
+ * it), the plan's (`planned`; none: the engine's own, `engine`). The engine holds one image per tag, and BuildKit takes a local
+ * image for a FROM line only when its platform is the build's: so one tag can serve one platform,
+ * and a plan building several on this engine is refused (run each platform on its own).
+ */
+export function indexPlatformToLoad(planned: readonly string[], engine: string | undefined, available: readonly string[], file: string): string {
+  const wanted = planned.length ? planned : engine ? [engine] : [];
+  if (wanted.length !== 1) {
+    throw new InputError(`holds an image index (${available.join(", ")}), and the plan builds for ${wanted.join(", ")}: the engine holds one image per tag, so one run loads one platform of it; run each platform on its own (run PLAN --platform P --base-archive FILE)`, file);
+  }
+  return choosePlatformEntry(available.map((platform) => ({ platform })), wanted[0], file).platform;
+}
