@@ -17,6 +17,7 @@ import { planRepository, type PlanFlags } from "./plan-repository.js";
 import { checkOutputDir, checkOutputFile, writeOutputFile } from "./output-paths.js";
 import { addRegistryCommands } from "./commands/registry.js";
 import { addSbomCommands } from "./commands/sbom.js";
+import { addVerifyCommand } from "./commands/verify.js";
 import { addReportCommand } from "./commands/report.js";
 import { describePlan } from "../executors/dry-run.js";
 import type { EngineRunOptions } from "../executors/docker/run-options.js";
@@ -44,6 +45,8 @@ type EngineCommandOptions = Pick<EngineRunOptions, "push" | "jobs" | "pull" | "p
   baseArchive?: string[];
   builder?: BuilderChoice;
   secret: SecretSource[];
+  /** `--sign-key FILE`: a PEM private key. */
+  signKey?: string;
 };
 
 type MainOptions = PlanCommandOptions & EngineCommandOptions & { dryrun: boolean; json: boolean };
@@ -104,8 +107,12 @@ function addEngineOptions(cmd: Command): Command {
     .option("--network <mode>", "network mode of RUN steps (default: the engine's, or none on an engine without a default bridge)")
     .option("--no-registry-cache", "BuildKit: don't use the registry's images of a build and its parents as cache")
     .option("--secret <id=ID,src=FILE>", "BuildKit: a secret for RUN --mount=type=secret,id=ID (repeatable; src=FILE or env=VAR); never in an image, log or plan",
-      (v: string, all: SecretSource[]) => [...all, parseSecretFlag(v)], []);
+      (v: string, all: SecretSource[]) => [...all, parseSecretFlag(v)], [])
+    .option("--sign-key <file>", `with --push: sign every image pushed under a build tag with this ECDSA P-256 key (PEM), as cosign does; or the PEM itself in ${SIGN_KEY_ENV}`);
 }
+
+/** The environment variable that holds the signing key's PEM (a Jenkins secret file or text credential). */
+const SIGN_KEY_ENV = "IMAGE_BUILDER_SIGN_KEY";
 
 /** Options that only matter when building: [commander's key, the flag], as addEngineOptions declares them. */
 const ENGINE_FLAGS: [string, string][] = addEngineOptions(new Command()).options.map((option) => [option.attributeName(), option.long!]);
@@ -182,6 +189,8 @@ async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltPare
   } catch (e) {
     throw new InputError((e as Error).message);
   }
+  // Before anything is built: a key that can't sign is bad input.
+  const signKey = await readSignKey(o);
   if (plan.builds.length === 0) {
     await writeResults(o, plan, []);
     return 0;
@@ -208,7 +217,7 @@ async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltPare
     const creds = await DockerCredentials.load();
     const settings: EngineRunOptions = {
       rootDir: o.root, jobs: o.jobs, noCache: !o.cache, pull: o.pull, buildArgs: o.buildArg, push: o.push, failFast: o.failFast,
-      logDir: o.logDir, progress: o.progress, overwrite: o.overwrite, allowTagRollback: o.allowTagRollback, builder, network: o.network, registryCache: o.registryCache, secrets,
+      logDir: o.logDir, progress: o.progress, overwrite: o.overwrite, allowTagRollback: o.allowTagRollback, builder, network: o.network, registryCache: o.registryCache, secrets, signKey,
       out: process.stderr, signal: controller.signal, stopPushes: stopPushes.signal, prebuiltParents, uncommitted,
     };
     // When pushing, build tags already in the registry are checked over its HTTP API.
@@ -262,6 +271,28 @@ async function checkCheckout(plan: Plan, root: string, head: { prefix: string; s
   const dirty = uncommittedLayers(plan.builds, [...status.uncommitted, ...status.untracked]);
   const warning = uncommittedWarning(dirty, `${plan.buildNumber}-${head.shortCommit}`);
   return { warnings: warning ? [warning] : [], uncommitted: dirty };
+}
+
+/**
+ * The signing key of a run that pushes: `--sign-key FILE`, else IMAGE_BUILDER_SIGN_KEY (set for
+ * every stage of a pipeline, so it is ignored when nothing is pushed); `--sign-key` without
+ * `--push` is refused, as it would sign nothing.
+ */
+async function readSignKey(o: EngineCommandOptions): Promise<import("../core/signatures/keys.js").SigningKey | undefined> {
+  if (o.signKey !== undefined && !o.push) throw new InputError("--sign-key signs what --push publishes: add --push (nothing is signed without it)");
+  if (!o.push) return undefined;
+  const { parseSigningKey } = await import("../core/signatures/keys.js");
+  if (o.signKey !== undefined) {
+    let pem: string;
+    try {
+      pem = readFileSync(o.signKey, "utf8");
+    } catch (e) {
+      throw new InputError(`--sign-key ${o.signKey}: cannot read file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+    return parseSigningKey(pem, `--sign-key ${o.signKey}`);
+  }
+  const pem = process.env[SIGN_KEY_ENV];
+  return pem ? parseSigningKey(pem, SIGN_KEY_ENV) : undefined;
 }
 
 /** `--secret` values, read before anything is built: a missing file or variable is bad input. */
@@ -413,6 +444,7 @@ export function buildProgram(): Command {
   addReportCommand(program, readInput);
   addRegistryCommands(program);
   addSbomCommands(program);
+  addVerifyCommand(program);
   program.command("help")
     .description("display help for command")
     .argument("[command]", "the command to describe")

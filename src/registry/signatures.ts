@@ -1,6 +1,7 @@
 // Cosign signatures in the registry (issue 19, item 4): reading the signatures of a digest from
 // its `sha256-HEX.sig` tag, and signing a digest there. The format and the judgments are pure
 // (core/signatures/); this file reads and writes them through the registry client.
+import type { SignatureResult } from "../core/model.js";
 import { parseImageReference, type ImageReference } from "../core/parse/image-reference.js";
 import { dockerReference, signatureLayer, signatureManifest, signatureTag, signedLayers, simpleSigningPayload, type SignatureLayer } from "../core/signatures/cosign.js";
 import { signPayload, type SigningKey } from "../core/signatures/keys.js";
@@ -33,13 +34,6 @@ export async function readSignatures(client: RegistryClient, repository: string 
   return { reference: `${ref.registry}/${ref.repository}:${ref.tag}`, manifestDigest: manifest.manifestDigest, layers, found };
 }
 
-/** A signature made or found: the `.sig` reference and the digest of the manifest under it. */
-export interface SignatureResult {
-  status: "signed" | "already signed";
-  reference: string;
-  manifestDigest: string;
-}
-
 /** Tries at adding a signature while another writer keeps replacing the `.sig` tag. */
 const SIGN_ATTEMPTS = 3;
 
@@ -57,7 +51,7 @@ export async function signDigest(client: RegistryClient, key: SigningKey, reposi
   let held = await readSignatures(client, ref, descriptor.digest);
   for (let attempt = 1; ; attempt++) {
     if (held && judgeSignatures(subject, held.found, key.publicKey).ok) {
-      return { status: attempt === 1 ? "already signed" : "signed", reference: held.reference, manifestDigest: held.manifestDigest };
+      return { digest: descriptor.digest, tag: held.reference, manifestDigest: held.manifestDigest, status: attempt === 1 ? "already signed" : "signed" };
     }
     if (attempt > SIGN_ATTEMPTS) break;
     const payload = simpleSigningPayload(subject.repository, subject.digest);
