@@ -22,6 +22,7 @@ import { addReportCommand } from "./commands/report.js";
 import { describePlan } from "../executors/dry-run.js";
 import type { EngineRunOptions } from "../executors/docker/run-options.js";
 import type { BuilderChoice } from "../core/requests/builder-choice.js";
+import type { SigningKey } from "../core/signatures/keys.js";
 
 /** What commander gives the commands that plan: the planner's flags, as the command line names them. */
 type PlanCommandOptions = Omit<PlanFlags, "buildArgs" | "buildTime" | "platforms"> & {
@@ -278,21 +279,36 @@ async function checkCheckout(plan: Plan, root: string, head: { prefix: string; s
  * every stage of a pipeline, so it is ignored when nothing is pushed); `--sign-key` without
  * `--push` is refused, as it would sign nothing.
  */
-async function readSignKey(o: EngineCommandOptions): Promise<import("../core/signatures/keys.js").SigningKey | undefined> {
+async function readSignKey(o: EngineCommandOptions): Promise<SigningKey | undefined> {
   if (o.signKey !== undefined && !o.push) throw new InputError("--sign-key signs what --push publishes: add --push (nothing is signed without it)");
-  if (!o.push) return undefined;
+  return o.push ? loadSignKey(o.signKey) : undefined;
+}
+
+/** The key of `--sign-key FILE`, else of IMAGE_BUILDER_SIGN_KEY when it is set. */
+async function loadSignKey(file: string | undefined): Promise<SigningKey | undefined> {
   const { parseSigningKey } = await import("../core/signatures/keys.js");
-  if (o.signKey !== undefined) {
+  if (file !== undefined) {
     let pem: string;
     try {
-      pem = readFileSync(o.signKey, "utf8");
+      pem = readFileSync(file, "utf8");
     } catch (e) {
-      throw new InputError(`--sign-key ${o.signKey}: cannot read file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+      throw new InputError(`--sign-key ${file}: cannot read file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
     }
-    return parseSigningKey(pem, `--sign-key ${o.signKey}`);
+    return parseSigningKey(pem, `--sign-key ${file}`);
   }
   const pem = process.env[SIGN_KEY_ENV];
   return pem ? parseSigningKey(pem, SIGN_KEY_ENV) : undefined;
+}
+
+/**
+ * `--reconcile` with a signing key (`--sign-key`, or IMAGE_BUILDER_SIGN_KEY for `plan`): the
+ * public half, so that images not signed by it are planned (their runs sign them).
+ */
+async function reconcileFlags(o: PlanCommandOptions, signKeyFile?: string): Promise<PlanFlags> {
+  const flags = planFlags(o);
+  if (!o.reconcile) return flags;
+  const key = await loadSignKey(signKeyFile);
+  return key ? { ...flags, signedBy: key.publicKey } : flags;
 }
 
 /** `--secret` values, read before anything is built: a missing file or variable is bad input. */
@@ -354,12 +370,13 @@ export function buildProgram(): Command {
     // The default command takes no arguments: one is a command that does not exist.
     if (cmd.args.length > 0) throw unknownCommand(program, cmd.args[0]);
     if (!o.dryrun) checkOutputs(o, o.json ? "--json" : undefined);
-    const { plan, changes, location, warnings, uncommitted, current } = await planRepository(planFlags(o), { skipUnchanged: true });
+    const { plan, changes, location, warnings, uncommitted, current } = await planRepository(await reconcileFlags(o, o.signKey), { skipUnchanged: true });
     const { classicPlanWarning } = await import("../core/execute/platforms.js");
     const classic = classicPlanWarning(plan, o.builder ?? (process.env.DOCKER_BUILDKIT === "0" ? "classic" : undefined));
     if (classic) warnings.push(classic);
     if (o.dryrun) {
-      const unused = ENGINE_FLAGS.filter(([key]) => cmd.getOptionValueSource(key) === "cli").map(([, flag]) => flag);
+      // --sign-key decides what --reconcile plans (images it did not sign), even in a dry run.
+      const unused = ENGINE_FLAGS.filter(([key]) => cmd.getOptionValueSource(key) === "cli" && !(key === "signKey" && o.reconcile)).map(([, flag]) => flag);
       if (unused.length > 0) warnings.push(`${unused.join(", ")} ${unused.length === 1 ? "does" : "do"} nothing with --dryrun: nothing is built or pushed`);
       // No engine to ask: say what the Dockerfiles require of the builder.
       const { featureRequirements } = await import("../core/requests/builder-features.js");
@@ -379,7 +396,7 @@ export function buildProgram(): Command {
     .action(async (o: PlanCommandOptions & { out?: string; waves: boolean }) => {
       if (o.out === STDOUT && o.waves) throw new InputError("--out - and --waves both write to stdout");
       checkOutput("--out", o.out);
-      const { plan, changes, location, warnings, current } = await planRepository(planFlags(o), { skipUnchanged: true });
+      const { plan, changes, location, warnings, current } = await planRepository(await reconcileFlags(o), { skipUnchanged: true });
       printWarnings(warnings);
       if (o.verbose >= 1) printLines([describeRepoLocation(location)]);
       printLines(describePlan(plan, o.verbose, changes.why, current));

@@ -196,6 +196,25 @@ test("another key's signature is added next to the first, as cosign adds one: bo
   for (const k of [pub, otherPub]) assert.is(runCli(["verify", `${target}/rel/astro:1.0`, "--key", k]).code, 0);
 });
 
+test("--reconcile with a signing key plans the images it did not sign; their run reuses them and signs them", async () => {
+  using dir = tempDir("ib-third-");
+  const third = join(dir.path, "third.pem");
+  execFileSync("openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", third]);
+  const dry = runCli(["--reconcile", "--dryrun", "-vv", "--repo", target], { cwd: repo.root, env: { IMAGE_BUILDER_SIGN_KEY: readFileSync(third, "utf8") } });
+  assert.is(dry.code, 0, dry.stderr);
+  assert.match(dry.stderr, new RegExp(`build sci/essentials-2-4: ${target}/sci/essentials-2-4:2\\.4 holds 2\\.4-${n}-${h}, of this checkout's inputs, not signed by the signing key`));
+  assert.match(dry.stderr, /final plan includes 4 science builds and 3 compat builds/);
+  const r = await runCliAsync(["--reconcile", "--push", "--sign-key", third, "--repo", target, "--progress", "plain"], { cwd: repo.root });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /7 reused/);
+  for (const tag of buildTags()) assert.is((await signaturesOf(repositoryOf(tag), await digestOf(tag)))!.signatures.length, 3, tag);
+  const again = runCli(["--reconcile", "--dryrun", "-vv", "--repo", target, "--sign-key", third], { cwd: repo.root });
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stderr, /nothing to build/);
+  assert.not.match(again.stderr, /does nothing with --dryrun/);
+  assert.match(again.stderr, /sci\/essentials-2-4: current \(.*, of this checkout's inputs, signed by the signing key\)/);
+});
+
 test("verify fails when the image's tag holds another image, or a parent's build tag another build", async () => {
   const { docker } = requireEngine();
   // rel/essentials:2.4 re-pushed with an image nobody signed
