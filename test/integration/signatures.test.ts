@@ -15,6 +15,10 @@ import { registryTags, requireEngine, uniqueRepo } from "../helpers/engine.js";
 import { publish } from "../helpers/registry.js";
 import { tempDir } from "../helpers/temp.js";
 import type { TempRepo } from "../helpers/repo.js";
+import { parseSigningKey } from "../../src/core/signatures/keys.js";
+import { hostPlatform, RegistryClient } from "../../src/registry/client.js";
+import { DockerCredentials } from "../../src/registry/credentials.js";
+import { signDigest } from "../../src/registry/signatures.js";
 
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 const ACCEPT = [OCI_MANIFEST, "application/vnd.docker.distribution.manifest.v2+json", "application/vnd.oci.image.index.v1+json"].join(", ");
@@ -177,7 +181,7 @@ test("a rerun with the key (from IMAGE_BUILDER_SIGN_KEY) writes nothing to the r
   const r = await runCliAsync(["--all", "--push", "--repo", target, "--progress", "plain"], { cwd: repo.root, env: { IMAGE_BUILDER_SIGN_KEY: readFileSync(key, "utf8") } });
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stderr, /7 reused/);
-  assert.match(r.stderr, /is signed by this key already/);
+  assert.match(r.stderr, new RegExp(`already signed by this key: ${target}/rel/astro:sha256-[0-9a-f]{64}\\.sig`));
   const path = target.slice(target.indexOf("/") + 1);
   assert.equal(registryWrites(path, since), []);
   assert.equal(await Promise.all(buildTags().map(async (t) => (await signaturesOf(repositoryOf(t), await digestOf(t)))!.manifestDigest)), sigs);
@@ -213,6 +217,38 @@ test("--reconcile with a signing key plans the images it did not sign; their run
   assert.match(again.stderr, /nothing to build/);
   assert.not.match(again.stderr, /does nothing with --dryrun/);
   assert.match(again.stderr, /sci\/essentials-2-4: current \(.*, of this checkout's inputs, signed by the signing key\)/);
+});
+
+test("verify of an index checks the index's signature and each platform image's (attestation entries are not images)", async () => {
+  const image = `${target}/rel/astro:1.0-${n}-${h}`;
+  const { registry, name, tag } = split(image);
+  const res = await get(registry, `${name}/manifests/${tag}`);
+  const bytes = Buffer.from(await res.arrayBuffer());
+  const platform = hostPlatform();
+  const [os, architecture] = platform.split("/");
+  const entry = { mediaType: res.headers.get("content-type")!, digest: res.headers.get("docker-content-digest")!, size: bytes.length };
+  const sig = await get(registry, `${name}/manifests/${entry.digest.replace(":", "-")}.sig`);
+  const attestation = { mediaType: OCI_MANIFEST, digest: sig.headers.get("docker-content-digest")!, size: Number(sig.headers.get("content-length")), platform: { os: "unknown", architecture: "unknown" } };
+  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [{ ...entry, platform: { os, architecture } }, attestation] }));
+  const put = await fetch(`http://${registry}/v2/${name}/manifests/index-test`, { method: "PUT", headers: { "Content-Type": "application/vnd.oci.image.index.v1+json" }, body: index });
+  assert.is(put.status, 201);
+  const indexDigest = put.headers.get("docker-content-digest")!;
+
+  const unsigned = runCli(["verify", `${target}/rel/astro:index-test`, "--key", pub]);
+  assert.is(unsigned.code, 1);
+  assert.match(unsigned.stderr, new RegExp(`^image-builder: verify failed: signature of index ${indexDigest}: not signed: the registry has no sha256-[0-9a-f]{64}\\.sig\n$`));
+  assert.match(unsigned.stdout, new RegExp(`^ok\\s+signature\\s+${platform} ${entry.digest}\\s+signed by this key`, "m"));
+
+  const client = new RegistryClient(await DockerCredentials.load("/nonexistent-docker-config", {}));
+  await signDigest(client, parseSigningKey(readFileSync(key, "utf8"), "key"), `${target}/rel/astro`, { digest: indexDigest });
+  const signed = runCli(["verify", `${target}/rel/astro:index-test`, "--key", pub, "--json"]);
+  assert.is(signed.code, 0, signed.stderr);
+  assert.equal((JSON.parse(signed.stdout) as { checks: { check: string; subject: string; ok: boolean }[] }).checks.map((c) => [c.check, c.subject, c.ok]), [
+    ["signature", `index ${indexDigest}`, true],
+    ["signature", `${platform} ${entry.digest}`, true],
+    ["parent", `sci/astro-base:1.0-${n}-${h} (${platform})`, true],
+    ["parent", `sci/astro-tools:1.0-${n}-${h} (${platform})`, true],
+  ]);
 });
 
 test("verify fails when the image's tag holds another image, or a parent's build tag another build", async () => {

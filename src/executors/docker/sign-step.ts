@@ -27,7 +27,7 @@ export async function signPublished(ctx: SignContext, buildTag: string, descript
   const ref = parseImageReference(buildTag);
   try {
     const result = await signDigest(ctx.registry, ctx.signKey, ref, descriptor);
-    ctx.line(result.status === "signed" ? `signed ${buildTag} (${descriptor.digest}): ${result.tag}` : `${buildTag} (${descriptor.digest}) is signed by this key already: ${result.tag}`);
+    ctx.line(`${result.status === "signed" ? "signed" : "already signed by this key"}: ${result.tag}`);
     return result;
   } catch (e) {
     throw new Error(`signing ${buildTag} (${descriptor.digest}): ${errorMessage(e)}`);
