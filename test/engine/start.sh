@@ -90,7 +90,7 @@ ensure_tools() {
   command -v curl >/dev/null 2>&1 || pkgs+=(curl)
   command -v setsid >/dev/null 2>&1 || pkgs+=(util-linux)
   command -v flock >/dev/null 2>&1 || pkgs+=(util-linux)
-  command -v openssl >/dev/null 2>&1 || pkgs+=(openssl)   # the token-auth registry test signs its tokens
+  command -v openssl >/dev/null 2>&1 || pkgs+=(openssl)   # the token-auth registry test signs its tokens; the signatures test judges signatures with it
   [ ${#pkgs[@]} -eq 0 ] && return 0
 
   [ "$(id -u)" = 0 ] || die "missing packages (${pkgs[*]}) and not root: cannot apt-get install them"
