@@ -13,6 +13,7 @@ import { runCli, runCliAsync } from "../helpers/cli.js";
 import { examplesRepo } from "../helpers/fixture.js";
 import { registryTags, requireEngine, uniqueRepo } from "../helpers/engine.js";
 import { publish } from "../helpers/registry.js";
+import { isManifestPut, startFaultProxy } from "../helpers/fault-proxy.js";
 import { tempDir } from "../helpers/temp.js";
 import type { TempRepo } from "../helpers/repo.js";
 import { parseSigningKey } from "../../src/core/signatures/keys.js";
@@ -266,6 +267,18 @@ test("verify fails when the image's tag holds another image, or a parent's build
   assert.match(parent.stderr, new RegExp(`parent of sci/essentials-2-4:2\\.4-${n}-${h}: the registry holds another build under \\S+: buildtime 1, built on \\d+`));
   assert.match(parent.stdout, /^ok\s+signature/m, "its own signature still verifies");
   assert.ok((await registryTags(`${target}/rel/essentials`)).length > 0);
+});
+
+test("a signature the registry refuses fails the push, and the moving tag stays where it was", async () => {
+  const { registry } = requireEngine();
+  await using proxy = await startFaultProxy(registry, (req) => (isManifestPut(req, /^sha256-[0-9a-f]{64}\.sig$/) ? 403 : undefined));
+  const fresh = `${proxy.address}/${uniqueRepo(registry).split("/")[1]}`;
+  const r = await runCliAsync(["--include", "science/essentials-2-4", "--push", "--repo", fresh, "--sign-key", key, "--progress", "plain"], { cwd: repo.root });
+  assert.is(r.code, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`signing ${fresh}/sci/essentials-2-4:2\\.4-${n}-${h} \\(sha256:[0-9a-f]{64}\\): manifest of \\S+:sha256-[0-9a-f]{64}\\.sig`));
+  assert.ok(proxy.refused.length > 0);
+  // the build tag is there (signing comes after it), the moving tag is not
+  assert.equal(await registryTags(`${registry}/${fresh.split("/")[1]}/sci/essentials-2-4`), [`2.4-${n}-${h}`]);
 });
 
 test("a bad --sign-key is one line, exit 2, before anything is built or pushed; without --push it is refused", async () => {
