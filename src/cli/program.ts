@@ -286,7 +286,7 @@ async function readSignKey(o: EngineCommandOptions): Promise<SigningKey | undefi
 
 /** The key of `--sign-key FILE`, else of IMAGE_BUILDER_SIGN_KEY when it is set. */
 async function loadSignKey(file: string | undefined): Promise<SigningKey | undefined> {
-  const { parseSigningKey } = await import("../core/signatures/keys.js");
+  const { parseSigningKey, PASSWORD_ENV } = await import("../core/signatures/keys.js");
   if (file !== undefined) {
     let pem: string;
     try {
@@ -294,10 +294,10 @@ async function loadSignKey(file: string | undefined): Promise<SigningKey | undef
     } catch (e) {
       throw new InputError(`--sign-key ${file}: cannot read file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
     }
-    return parseSigningKey(pem, `--sign-key ${file}`);
+    return parseSigningKey(pem, `--sign-key ${file}`, process.env[PASSWORD_ENV]);
   }
   const pem = process.env[SIGN_KEY_ENV];
-  return pem ? parseSigningKey(pem, SIGN_KEY_ENV) : undefined;
+  return pem ? parseSigningKey(pem, SIGN_KEY_ENV, process.env[PASSWORD_ENV]) : undefined;
 }
 
 /**

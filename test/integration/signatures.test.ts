@@ -289,7 +289,8 @@ test("a bad --sign-key is one line, exit 2, before anything is built or pushed; 
   execFileSync("openssl", ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", rsa], { stdio: "ignore" });
   const fresh = uniqueRepo(requireEngine().registry);
   const cases: [string[], RegExp, NodeJS.ProcessEnv?][] = [
-    [["--sign-key", encrypted], /--sign-key \S+enc\.pem: an encrypted PKCS#8 key; give the key unencrypted/],
+    [["--sign-key", encrypted], /--sign-key \S+enc\.pem: an encrypted key, and COSIGN_PASSWORD is not set/],
+    [["--sign-key", encrypted], /--sign-key \S+enc\.pem: the PEM private key cannot be read \(a wrong password in COSIGN_PASSWORD/, { COSIGN_PASSWORD: "wrong" }],
     [["--sign-key", rsa], /an ECDSA P-256 private key is needed .*not a rsa key/],
     [["--sign-key", join(dir.path, "missing.pem")], /--sign-key \S+missing\.pem: cannot read file \(ENOENT\)/],
     [[], /IMAGE_BUILDER_SIGN_KEY: not a PEM private key/, { IMAGE_BUILDER_SIGN_KEY: "not a key" }],
@@ -305,6 +306,12 @@ test("a bad --sign-key is one line, exit 2, before anything is built or pushed; 
   assert.is(noPush.code, 2);
   assert.match(noPush.stderr, /--sign-key signs what --push publishes: add --push/);
   assert.equal(await registryTags(`${fresh}/sci/essentials-2-4`), [], "nothing pushed");
+
+  // The same key encrypted, with its password: it finds its signature, and shows neither.
+  const withPassword = runCli(["--include", "science/astro-base", "--push", "--repo", target, "--sign-key", encrypted, "--progress", "plain"], { cwd: repo.root, env: { COSIGN_PASSWORD: "pw-secret" } });
+  assert.is(withPassword.code, 0, withPassword.stderr);
+  assert.match(withPassword.stderr, /already signed by this key: \S+\/sci\/astro-base:sha256-/);
+  assert.not.match(withPassword.stderr, /pw-secret/);
 });
 
 test.run();

@@ -26,7 +26,7 @@ export class RunReport {
     // Every line of a secret on its own: output and logs reach redaction line by line. The
     // signing key is one too, should an error or a build step ever print it.
     const secrets = [...(o.secrets?.values() ?? [])].map((v) => v.toString("utf8"));
-    const hideSecrets = redactor(o.signKey ? [...secrets, o.signKey.secretText] : secrets);
+    const hideSecrets = redactor([...secrets, ...(o.signKey?.secrets ?? [])]);
     this.hide = (text) => hideSecrets(creds.redact(text));
     this.progress = new Progress({ out: o.out, live, logDir: o.logDir, redact: this.hide });
   }

@@ -1,6 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { generateKeyPairSync, verify } from "node:crypto";
+import { generateKeyPairSync, randomBytes, scryptSync, verify } from "node:crypto";
+import nacl from "tweetnacl";
 import { parsePublicKey, parseSigningKey, signPayload, verifyPayload } from "../../../../src/core/signatures/keys.js";
 import { InputError } from "../../../../src/core/model.js";
 
@@ -37,14 +38,61 @@ test("PKCS#8 and SEC1 P-256 keys sign: the DER ECDSA signature of SHA-256 of the
   }
 });
 
-test("encrypted keys are refused in one line saying what to do, naming the source", () => {
+/**
+ * A key encrypted as `cosign generate-key-pair` writes it (go-securesystemslib's format: scrypt,
+ * then NaCl secretbox of the PKCS#8 DER key, as JSON in the PEM body). The decryption was also
+ * checked against a key cosign wrote.
+ */
+function cosignEncrypted(pair: ReturnType<typeof p256>, password: string, label = "SIGSTORE"): string {
+  const salt = randomBytes(32);
+  const nonce = randomBytes(24);
+  const key = scryptSync(password, salt, 32, { N: 32768, r: 8, p: 1, maxmem: 64 * 1024 * 1024 });
+  const der = pair.privateKey.export({ type: "pkcs8", format: "der" });
+  const sealed = {
+    kdf: { name: "scrypt", params: { N: 32768, r: 8, p: 1 }, salt: salt.toString("base64") },
+    cipher: { name: "nacl/secretbox", nonce: nonce.toString("base64") },
+    ciphertext: Buffer.from(nacl.secretbox(der, nonce, key)).toString("base64"),
+  };
+  const body = Buffer.from(JSON.stringify(sealed)).toString("base64").replace(/.{64}/g, "$&\n");
+  return `-----BEGIN ENCRYPTED ${label} PRIVATE KEY-----\n${body}\n-----END ENCRYPTED ${label} PRIVATE KEY-----\n`;
+}
+
+test("encrypted keys (PKCS#8, SEC1, cosign's) are read with their password, which is masked like the key", () => {
   const pair = p256();
-  const encrypted = pair.privateKey.export({ type: "pkcs8", format: "pem", cipher: "aes-256-cbc", passphrase: "pw-secret" }).toString();
-  assert.match(refusal(encrypted), /^--sign-key key\.pem: an encrypted PKCS#8 key; give the key unencrypted/);
-  const encryptedSec1 = pair.privateKey.export({ type: "sec1", format: "pem", cipher: "aes-256-cbc", passphrase: "pw-secret" }).toString();
-  assert.match(refusal(encryptedSec1), /an encrypted EC key/);
-  const cosign = "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\neyJrZGYiOnsibmFtZSI6InNjcnlwdCJ9fQ==\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n";
-  assert.match(refusal(cosign), /a cosign-encrypted key, which image-builder does not decrypt/);
+  const payload = Buffer.from("payload");
+  const keys = [
+    pair.privateKey.export({ type: "pkcs8", format: "pem", cipher: "aes-256-cbc", passphrase: "pw-secret" }).toString(),
+    pair.privateKey.export({ type: "sec1", format: "pem", cipher: "aes-256-cbc", passphrase: "pw-secret" }).toString(),
+    cosignEncrypted(pair, "pw-secret"),
+    cosignEncrypted(pair, "pw-secret", "COSIGN"),
+  ];
+  for (const pem of keys) {
+    const key = parseSigningKey(pem, "k", "pw-secret");
+    assert.ok(verify("sha256", payload, pair.publicKey, signPayload(key, payload)));
+    assert.equal(key.secrets, [pem, "pw-secret"]);
+  }
+});
+
+test("an encrypted key without its password, or with a wrong one, is refused in one line naming the source", () => {
+  const pair = p256();
+  const refusedWith = (pem: string, password?: string) => {
+    try {
+      parseSigningKey(pem, "--sign-key key.pem", password);
+    } catch (e) {
+      assert.instance(e, InputError);
+      return (e as Error).message;
+    }
+    throw new Error("not refused");
+  };
+  const pkcs8Encrypted = pair.privateKey.export({ type: "pkcs8", format: "pem", cipher: "aes-256-cbc", passphrase: "pw-secret" }).toString();
+  const cosign = cosignEncrypted(pair, "pw-secret");
+  for (const pem of [pkcs8Encrypted, cosign]) {
+    assert.is(refusedWith(pem), "--sign-key key.pem: an encrypted key, and COSIGN_PASSWORD is not set: set it to the key's password (or give the key unencrypted, kept as a secret)");
+  }
+  assert.match(refusedWith(pkcs8Encrypted, "wrong"), /^--sign-key key\.pem: the PEM private key cannot be read \(a wrong password in COSIGN_PASSWORD, or damaged\)$/);
+  assert.match(refusedWith(cosign, "wrong"), /^--sign-key key\.pem: the cosign-encrypted key cannot be read \(a wrong password in COSIGN_PASSWORD, or damaged\)$/);
+  const damaged = "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\neyJrZGYiOnsibmFtZSI6InNjcnlwdCJ9fQ==\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n";
+  assert.match(refusedWith(damaged, "pw"), /cannot be read \(not scrypt and nacl\/secretbox/);
 });
 
 test("a key of another kind or curve, a public key, or a damaged file is refused without quoting it", () => {
