@@ -44,6 +44,8 @@ const SIGN_ATTEMPTS = 3;
  * appended to those there (another key's stay, as `cosign sign` keeps them), payload and config
  * blobs first, then the manifest. Read back afterwards: a registry has no compare-and-swap, and
  * another signer writing the tag at the same moment can drop this signature, which is then added again.
+ * `descriptor` as the registry serves the digest; only its digest is signed (cosign's payload
+ * names no size or media type), so an index entry or a read-back can be passed as it is.
  */
 export async function signDigest(client: RegistryClient, key: SigningKey, repository: string | ImageReference, descriptor: { digest: string; size?: number; mediaType?: string }): Promise<SignatureResult> {
   const ref = signatureReference(repository, descriptor.digest);
