@@ -1,5 +1,6 @@
 // The shell around the planner: gathers plain data (files, git, config), then calls the pure core.
 import { statSync } from "node:fs";
+import type { KeyObject } from "node:crypto";
 import { join } from "node:path";
 import { determineChanges, layerDirOf, normalizeLayerDir, uncommittedLayers, uncommittedWarning } from "../core/plan/changes.js";
 import { checkImageNames, LAYER_CONFIG_FILE, readLayers } from "../core/parse/layer-config.js";
@@ -28,6 +29,8 @@ export interface PlanFlags {
   buildTime?: number;
   /** Plan every layer, keep what the registry lacks or holds with other inputs (and dependents). */
   reconcile?: boolean;
+  /** `--reconcile` with a signing key: its public half; images not signed by it are kept too. */
+  signedBy?: KeyObject;
 }
 
 export const DEFAULT_REF = "HEAD^";
@@ -66,7 +69,7 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
     const planOfAll = await planRepository({ ...flags, reconcile: false, all: true }, options);
     const { currentLayers, reconcilePlan, reconciledChanges } = await import("../core/plan/reconcile.js");
     const { readPublishedInputs } = await import("../read/published.js");
-    const published = await readPublishedInputs(planOfAll.plan);
+    const published = await readPublishedInputs(planOfAll.plan, undefined, flags.signedBy);
     const plan = reconcilePlan(planOfAll.plan, published);
     // "nothing to build: nothing missing from or stale in the registry"
     return { ...planOfAll, plan, changes: reconciledChanges(plan, published, "missing from or stale in the registry"), current: currentLayers(planOfAll.plan, plan, published) };

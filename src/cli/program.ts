@@ -17,10 +17,12 @@ import { planRepository, type PlanFlags } from "./plan-repository.js";
 import { checkOutputDir, checkOutputFile, writeOutputFile } from "./output-paths.js";
 import { addRegistryCommands } from "./commands/registry.js";
 import { addSbomCommands } from "./commands/sbom.js";
+import { addVerifyCommand } from "./commands/verify.js";
 import { addReportCommand } from "./commands/report.js";
 import { describePlan } from "../executors/dry-run.js";
 import type { EngineRunOptions } from "../executors/docker/run-options.js";
 import type { BuilderChoice } from "../core/requests/builder-choice.js";
+import type { SigningKey } from "../core/signatures/keys.js";
 
 /** What commander gives the commands that plan: the planner's flags, as the command line names them. */
 type PlanCommandOptions = Omit<PlanFlags, "buildArgs" | "buildTime" | "platforms"> & {
@@ -44,6 +46,8 @@ type EngineCommandOptions = Pick<EngineRunOptions, "push" | "jobs" | "pull" | "p
   baseArchive?: string[];
   builder?: BuilderChoice;
   secret: SecretSource[];
+  /** `--sign-key FILE`: a PEM private key. */
+  signKey?: string;
 };
 
 type MainOptions = PlanCommandOptions & EngineCommandOptions & { dryrun: boolean; json: boolean };
@@ -104,8 +108,12 @@ function addEngineOptions(cmd: Command): Command {
     .option("--network <mode>", "network mode of RUN steps (default: the engine's, or none on an engine without a default bridge)")
     .option("--no-registry-cache", "BuildKit: don't use the registry's images of a build and its parents as cache")
     .option("--secret <id=ID,src=FILE>", "BuildKit: a secret for RUN --mount=type=secret,id=ID (repeatable; src=FILE or env=VAR); never in an image, log or plan",
-      (v: string, all: SecretSource[]) => [...all, parseSecretFlag(v)], []);
+      (v: string, all: SecretSource[]) => [...all, parseSecretFlag(v)], [])
+    .option("--sign-key <file>", `with --push: sign every image pushed under a build tag with this ECDSA P-256 key (PEM), as cosign does; or the PEM itself in ${SIGN_KEY_ENV}`);
 }
+
+/** The environment variable that holds the signing key's PEM (a Jenkins secret file or text credential). */
+const SIGN_KEY_ENV = "IMAGE_BUILDER_SIGN_KEY";
 
 /** Options that only matter when building: [commander's key, the flag], as addEngineOptions declares them. */
 const ENGINE_FLAGS: [string, string][] = addEngineOptions(new Command()).options.map((option) => [option.attributeName(), option.long!]);
@@ -182,6 +190,8 @@ async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltPare
   } catch (e) {
     throw new InputError((e as Error).message);
   }
+  // Before anything is built: a key that can't sign is bad input.
+  const signKey = await readSignKey(o);
   if (plan.builds.length === 0) {
     await writeResults(o, plan, []);
     return 0;
@@ -209,7 +219,7 @@ async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltPare
     const creds = await DockerCredentials.load();
     const settings: EngineRunOptions = {
       rootDir: o.root, jobs: o.jobs, noCache: !o.cache, pull: o.pull, buildArgs: o.buildArg, push: o.push, failFast: o.failFast,
-      logDir: o.logDir, progress: o.progress, overwrite: o.overwrite, allowTagRollback: o.allowTagRollback, builder, network: o.network, registryCache: o.registryCache, secrets,
+      logDir: o.logDir, progress: o.progress, overwrite: o.overwrite, allowTagRollback: o.allowTagRollback, builder, network: o.network, registryCache: o.registryCache, secrets, signKey,
       out: process.stderr, signal: controller.signal, stopPushes: stopPushes.signal, prebuiltParents, uncommitted,
     };
     // When pushing, build tags already in the registry are checked over its HTTP API.
@@ -263,6 +273,43 @@ async function checkCheckout(plan: Plan, root: string, head: { prefix: string; s
   const dirty = uncommittedLayers(plan.builds, [...status.uncommitted, ...status.untracked]);
   const warning = uncommittedWarning(dirty, `${plan.buildNumber}-${head.shortCommit}`);
   return { warnings: warning ? [warning] : [], uncommitted: dirty };
+}
+
+/**
+ * The signing key of a run that pushes: `--sign-key FILE`, else IMAGE_BUILDER_SIGN_KEY (set for
+ * every stage of a pipeline, so it is ignored when nothing is pushed); `--sign-key` without
+ * `--push` is refused, as it would sign nothing.
+ */
+async function readSignKey(o: EngineCommandOptions): Promise<SigningKey | undefined> {
+  if (o.signKey !== undefined && !o.push) throw new InputError("--sign-key signs what --push publishes: add --push (nothing is signed without it)");
+  return o.push ? loadSignKey(o.signKey) : undefined;
+}
+
+/** The key of `--sign-key FILE`, else of IMAGE_BUILDER_SIGN_KEY when it is set. */
+async function loadSignKey(file: string | undefined): Promise<SigningKey | undefined> {
+  const { parseSigningKey, PASSWORD_ENV } = await import("../core/signatures/keys.js");
+  if (file !== undefined) {
+    let pem: string;
+    try {
+      pem = readFileSync(file, "utf8");
+    } catch (e) {
+      throw new InputError(`--sign-key ${file}: cannot read file (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+    }
+    return parseSigningKey(pem, `--sign-key ${file}`, process.env[PASSWORD_ENV]);
+  }
+  const pem = process.env[SIGN_KEY_ENV];
+  return pem ? parseSigningKey(pem, SIGN_KEY_ENV, process.env[PASSWORD_ENV]) : undefined;
+}
+
+/**
+ * `--reconcile` with a signing key (`--sign-key`, or IMAGE_BUILDER_SIGN_KEY for `plan`): the
+ * public half, so that images not signed by it are planned (their runs sign them).
+ */
+async function reconcileFlags(o: PlanCommandOptions, signKeyFile?: string): Promise<PlanFlags> {
+  const flags = planFlags(o);
+  if (!o.reconcile) return flags;
+  const key = await loadSignKey(signKeyFile);
+  return key ? { ...flags, signedBy: key.publicKey } : flags;
 }
 
 /** `--secret` values, read before anything is built: a missing file or variable is bad input. */
@@ -324,12 +371,13 @@ export function buildProgram(): Command {
     // The default command takes no arguments: one is a command that does not exist.
     if (cmd.args.length > 0) throw unknownCommand(program, cmd.args[0]);
     if (!o.dryrun) checkOutputs(o, o.json ? "--json" : undefined);
-    const { plan, changes, location, warnings, uncommitted, current } = await planRepository(planFlags(o), { skipUnchanged: true });
+    const { plan, changes, location, warnings, uncommitted, current } = await planRepository(await reconcileFlags(o, o.signKey), { skipUnchanged: true });
     const { classicPlanWarning } = await import("../core/execute/platforms.js");
     const classic = classicPlanWarning(plan, o.builder ?? (process.env.DOCKER_BUILDKIT === "0" ? "classic" : undefined));
     if (classic) warnings.push(classic);
     if (o.dryrun) {
-      const unused = ENGINE_FLAGS.filter(([key]) => cmd.getOptionValueSource(key) === "cli").map(([, flag]) => flag);
+      // --sign-key decides what --reconcile plans (images it did not sign), even in a dry run.
+      const unused = ENGINE_FLAGS.filter(([key]) => cmd.getOptionValueSource(key) === "cli" && !(key === "signKey" && o.reconcile)).map(([, flag]) => flag);
       if (unused.length > 0) warnings.push(`${unused.join(", ")} ${unused.length === 1 ? "does" : "do"} nothing with --dryrun: nothing is built or pushed`);
       // No engine to ask: say what the Dockerfiles require of the builder.
       const { featureRequirements } = await import("../core/requests/builder-features.js");
@@ -349,7 +397,7 @@ export function buildProgram(): Command {
     .action(async (o: PlanCommandOptions & { out?: string; waves: boolean }) => {
       if (o.out === STDOUT && o.waves) throw new InputError("--out - and --waves both write to stdout");
       checkOutput("--out", o.out);
-      const { plan, changes, location, warnings, current } = await planRepository(planFlags(o), { skipUnchanged: true });
+      const { plan, changes, location, warnings, current } = await planRepository(await reconcileFlags(o), { skipUnchanged: true });
       printWarnings(warnings);
       if (o.verbose >= 1) printLines([describeRepoLocation(location)]);
       printLines(describePlan(plan, o.verbose, changes.why, current));
@@ -414,6 +462,7 @@ export function buildProgram(): Command {
   addReportCommand(program, readInput);
   addRegistryCommands(program);
   addSbomCommands(program);
+  addVerifyCommand(program);
   program.command("help")
     .description("display help for command")
     .argument("[command]", "the command to describe")

@@ -90,7 +90,7 @@ ensure_tools() {
   command -v curl >/dev/null 2>&1 || pkgs+=(curl)
   command -v setsid >/dev/null 2>&1 || pkgs+=(util-linux)
   command -v flock >/dev/null 2>&1 || pkgs+=(util-linux)
-  command -v openssl >/dev/null 2>&1 || pkgs+=(openssl)   # the token-auth registry test signs its tokens
+  command -v openssl >/dev/null 2>&1 || pkgs+=(openssl)   # the token-auth registry test signs its tokens; the signatures test judges signatures with it
   command -v skopeo >/dev/null 2>&1 || pkgs+=(skopeo)     # an independent client of indexes and OCI layouts (cli-indexes test)
   [ ${#pkgs[@]} -eq 0 ] && return 0
 

@@ -25,6 +25,14 @@ export const tagResultSchema = z.object({
   reason: z.string().optional().describe("Not pushed: why (`not moved: … is at …, newer`, another run's image, a failed or interrupted push)"),
 });
 
+/** A cosign signature of a digest published under a build tag (with --push --sign-key). */
+export const signatureResultSchema = z.object({
+  digest: digest.describe("What is signed: the manifest (or index) digest under the build tag"),
+  tag: z.string().describe("Where the signatures of that digest are: `host/path:sha256-HEX.sig`, cosign's tag"),
+  manifestDigest: digest.describe("The registry's digest of the signature manifest under that tag"),
+  status: z.enum(["signed", "already signed"]).describe("`already signed`: the tag held this key's signature of the digest, and nothing was written"),
+});
+
 export const buildResultSchema = z.object({
   id: buildId,
   status: buildStatusSchema,
@@ -32,6 +40,7 @@ export const buildResultSchema = z.object({
   durationMs: z.number().nonnegative(),
   pushed: z.boolean().describe("Every tag is in the registry (with --push)"),
   tags: z.array(tagResultSchema).optional().describe("Per tag, in push order (build tag first); with --push only"),
+  signature: signatureResultSchema.optional().describe("With --push --sign-key: the signature of the image under its build tag"),
   outputs: buildOutputsSchema.optional(),
   // When and how it went, for the report's timeline and details (absent in older results files).
   startedAt: dateTime.optional().describe("The build step (reuse check, pull or build) started, ISO 8601"),

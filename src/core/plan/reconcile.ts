@@ -3,23 +3,31 @@
 // plus everything built on them. How a pipeline recovers from an earlier failed or interrupted
 // run, and how a new registry is filled: what the registry lacks, whatever git says. A moving tag
 // at a newer build than this checkout's is current: moving tags only move forward (issue 16, item 2).
+// With a signing key, an image of this checkout's inputs that is not signed by it is planned too
+// (issue 19, item 6): its run reuses it and adds the signature, and what is built on it stays.
 import { decideMovingTag, parseBuildName } from "../execute/moving-tag.js";
 import { versionLabel } from "../requests/inputs-digest.js";
 import { groupIntoWaves } from "./waves.js";
 import { movingTag } from "../requests/tags.js";
 import type { ChangeSet, Plan, PlannedBuild } from "../model.js";
 
-/** What the registry holds under a build's moving tag: absent, or an image with its inputs and version labels. */
-export type PublishedImage = { found: false } | { found: true; inputs?: string; mismatch?: string; build?: string };
+/**
+ * What the registry holds under a build's moving tag: absent, or an image with its inputs and
+ * version labels; `signed`: whether it is signed by the run's key (undefined: not asked).
+ */
+export type PublishedImage = { found: false } | { found: true; inputs?: string; mismatch?: string; build?: string; signed?: boolean };
 
 export function reconcilePlan(plan: Plan, published: ReadonlyMap<string, PublishedImage>): Plan {
   const kept = new Map<string, string[]>();
+  /** Kept builds that may be rebuilt: not those only missing a signature (reused, then signed). */
+  const rebuilt = new Set<string>();
   for (const b of plan.builds) {
-    const why = stale(b, published.get(b.id));
+    const verdict = judge(b, published.get(b.id));
     // Parents come first in a plan, so a rebuilt parent is known before its children.
-    const rebuiltParents = b.dependsOn.filter((d) => kept.has(d));
-    const reasons = [...(why ? [why] : []), ...rebuiltParents.map((d) => `built on ${d}, which is rebuilt`)];
+    const rebuiltParents = b.dependsOn.filter((d) => rebuilt.has(d));
+    const reasons = [...(verdict.current ? [] : [verdict.why]), ...rebuiltParents.map((d) => `built on ${d}, which is rebuilt`)];
     if (reasons.length) kept.set(b.id, reasons);
+    if (rebuiltParents.length > 0 || (!verdict.current && !verdict.unsignedOnly)) rebuilt.add(b.id);
   }
   const builds: PlannedBuild[] = plan.builds
     .filter((b) => kept.has(b.id))
@@ -57,7 +65,7 @@ export function currentLayers(planOfAll: Plan, reconciled: Plan, published: Read
   return planOfAll.builds.filter((b) => !kept.has(b.id)).map((b) => `${b.id}: current (${judge(b, published.get(b.id)).why})`);
 }
 
-function judge(b: PlannedBuild, p: PublishedImage | undefined): { current: boolean; why: string } {
+function judge(b: PlannedBuild, p: PublishedImage | undefined): { current: boolean; why: string; unsignedOnly?: boolean } {
   if (!p) throw new Error(`internal: no registry answer for ${b.id}`);
   const tag = movingTag(b.request);
   if (!p.found) return { current: false, why: `not published (${tag})` };
@@ -74,5 +82,6 @@ function judge(b: PlannedBuild, p: PublishedImage | undefined): { current: boole
   }
   // Its own inputs match, but it was built on another commit's parent.
   if (p.mismatch !== undefined) return { current: false, why: `published image has ${p.mismatch}` };
-  return { current: true, why: `${tag} holds ${held}, of this checkout's inputs` };
+  if (p.signed === false) return { current: false, why: `${tag} holds ${held}, of this checkout's inputs, not signed by the signing key`, unsignedOnly: true };
+  return { current: true, why: `${tag} holds ${held}, of this checkout's inputs${p.signed ? ", signed by the signing key" : ""}` };
 }

@@ -15,6 +15,8 @@ import { inputsLabel } from "../../core/requests/inputs-digest.js";
 import { parseJson, summarizeConfig, type ImageConfigJson, type RegistryClient } from "../../registry/client.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
 import { pushTags } from "./push.js";
+import { signPublished } from "./sign-step.js";
+import type { SigningKey } from "../../core/signatures/keys.js";
 import { errorMessage, type RunReport } from "./run-report.js";
 
 export interface PushStepContext {
@@ -36,6 +38,8 @@ export interface PushStepContext {
   overwrite: boolean;
   /** The parents of this run a build was built on: their build tags and images (pushed before it). */
   parentsOf: (id: string) => ParentImage[];
+  /** `--sign-key`: the image under the build tag is signed before its moving tags move. */
+  signKey?: SigningKey;
 }
 
 export interface ParentImage {
@@ -100,6 +104,10 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
       }
       pushedNow++;
     }
+    // Signed once in the registry (pushed now, or there already: a rerun finds its signature and
+    // writes nothing), before a moving tag can point at it.
+    const signature = await signPublished({ registry: ctx.registry, signKey: ctx.signKey, line: (text) => report.progress.line(id, text) }, first, { digest: buildTagResult.digest! });
+    if (signature) report.signature(id, signature);
     for (const result of movingResults) {
       if (ctx.signal.aborted) return ended(ctx, id, INTERRUPTED, tags);
       const decision = await movingTagDecision(ctx, build, imageId, result.tag);

@@ -37,6 +37,7 @@ export class RunActions {
       docker, creds, registry, signal: this.pushStop.signal, destroy: this.pushDestroy.signal, slot: pLimit(run.jobs), begin: (id) => run.pushBegins(id), report,
       allowTagRollback: buildContext.options.allowTagRollback ?? false,
       overwrite: buildContext.options.overwrite ?? false,
+      signKey: buildContext.options.signKey,
       parentsOf: (id) => this.builds.get(id)!.dependsOn.filter((p) => this.images.has(p))
         .map((p) => ({ id: p, buildTag: buildTag(this.builds.get(p)!.request), imageId: this.images.get(p)! })),
     };

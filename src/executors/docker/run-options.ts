@@ -2,6 +2,7 @@
 // steps take their parts of (Pick<EngineRunOptions, ...>).
 import type { PrebuiltParent } from "../../core/plan/select-builds.js";
 import type { BuilderChoice } from "../../core/requests/builder-choice.js";
+import type { SigningKey } from "../../core/signatures/keys.js";
 
 export interface EngineRunOptions {
   /** Repository root; request.contexts are relative to it. */
@@ -40,4 +41,6 @@ export interface EngineRunOptions {
   network?: string;
   /** BuildKit: use the registry's images of each request and its parents as cache (default true). */
   registryCache?: boolean;
+  /** `--sign-key` (or IMAGE_BUILDER_SIGN_KEY): with `push`, every digest published under a build tag is signed (cosign's format) before its moving tag moves; kept out of output and logs. */
+  signKey?: SigningKey;
 }

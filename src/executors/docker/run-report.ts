@@ -3,7 +3,7 @@
 // reach the output, the logs or the outcomes.
 import type { PlannedBuild } from "../../core/model.js";
 import { footer, runSucceeded, summaryRow, type BuildOutcome, type PushResult, type RunOutcome } from "../../core/execute/outcomes.js";
-import type { TagResult } from "../../core/model.js";
+import type { SignatureResult, TagResult } from "../../core/model.js";
 import { redactor } from "../../core/report/redaction.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
 import type { RegistryClient } from "../../registry/client.js";
@@ -21,10 +21,12 @@ export class RunReport {
   /** When each build step started, for the results' times. */
   private readonly startedAt = new Map<string, string>();
 
-  constructor(o: Pick<EngineRunOptions, "out" | "progress" | "logDir" | "secrets">, creds: DockerCredentials) {
+  constructor(o: Pick<EngineRunOptions, "out" | "progress" | "logDir" | "secrets" | "signKey">, creds: DockerCredentials) {
     const live = o.progress === "auto" && Boolean((o.out as { isTTY?: boolean }).isTTY);
-    // Every line of a secret on its own: output and logs reach redaction line by line.
-    const hideSecrets = redactor([...(o.secrets?.values() ?? [])].map((v) => v.toString("utf8")));
+    // Every line of a secret on its own: output and logs reach redaction line by line. The
+    // signing key is one too, should an error or a build step ever print it.
+    const secrets = [...(o.secrets?.values() ?? [])].map((v) => v.toString("utf8"));
+    const hideSecrets = redactor([...secrets, ...(o.signKey?.secrets ?? [])]);
     this.hide = (text) => hideSecrets(creds.redact(text));
     this.progress = new Progress({ out: o.out, live, logDir: o.logDir, redact: this.hide });
   }
@@ -102,6 +104,11 @@ export class RunReport {
   digests(id: string, tags: TagResult[]): void {
     const digests = tags.filter((r) => r.digest).map((r) => [r.tag, r.digest!]);
     if (digests.length) this.outcome(id).outputs!["docker-image-digests"] = Object.fromEntries(digests);
+  }
+
+  /** The signature of the image under its build tag (--sign-key). */
+  signature(id: string, signature: SignatureResult): void {
+    this.outcome(id).signature = signature;
   }
 
   /** A reused build the registry has already (its moving tag there, or left on a newer build: the reason). */

@@ -65,4 +65,19 @@ test("an older commit whose moving tags hold newer builds: nothing to build, and
   assert.equal(describePlan(plan, 1, "missing from or stale in the registry", current), ["nothing to build: nothing missing from or stale in the registry"]);
 });
 
+test("with a signing key: an image of this checkout's inputs it did not sign is planned (to be reused and signed), what is built on it is not", () => {
+  const whole = makePlan({ science: ["a", "c"] });
+  const signed = (b: Plan["builds"][number]) => ({ found: true, inputs: b.request.inputsDigest, build: b.request.labels[versionLabel(b.kind, b.target)], signed: true });
+  const state = new Map(whole.builds.map((b): [string, PublishedImage] => [b.id, signed(b) as PublishedImage]));
+  assert.equal(reconcilePlan(whole, state).builds, []);
+  const a = whole.builds.find((b) => b.id === "sci/a")!;
+  state.set("sci/a", { ...signed(a), signed: false as boolean });
+  const plan = reconcilePlan(whole, state);
+  assert.equal(plan.builds.map((b) => [b.id, b.reasons]), [["sci/a", [`${a.request.tags[0]} holds ${a.request.labels[versionLabel("science", "a")]}, of this checkout's inputs, not signed by the signing key`]]]);
+  assert.match(currentLayers(whole, plan, state).join("\n"), /sci\/b: current \(.*, of this checkout's inputs, signed by the signing key\)/);
+  // a parent rebuilt still takes its children along, signed or not
+  state.set("sci/a", { found: false });
+  assert.ok(reconcilePlan(whole, state).builds.some((b) => b.id === "sci/b"));
+});
+
 test.run();

@@ -1,6 +1,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Writable } from "node:stream";
+import { generateKeyPairSync } from "node:crypto";
+import { parseSigningKey } from "../../../../src/core/signatures/keys.js";
 import type { PlannedBuild } from "../../../../src/core/model.js";
 import { RunReport } from "../../../../src/executors/docker/run-report.js";
 import { DockerCredentials } from "../../../../src/registry/credentials.js";
@@ -80,6 +82,23 @@ test("a multi-line --secret: none of its lines in the output, the log tail or a 
   const recorded = [text(), JSON.stringify(run.outcomes)].join("\n");
   for (const line of pem.trim().split("\n")) assert.not.ok(recorded.includes(line), `${line} is shown`);
   assert.match(text(), "[a] #5 ***\n[a] #5 ***\n");
+});
+
+test("the --sign-key key is masked like a secret: none of its lines in the output or a failure's reason", async () => {
+  const pair = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+  const pem = pair.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+  const signKey = parseSigningKey(pem, "--sign-key k.pem");
+  let text = "";
+  const out = new Writable({ write: (chunk, _enc, done) => ((text += String(chunk)), done()) });
+  const r = new RunReport({ out, progress: "plain", signKey }, await DockerCredentials.load("/nonexistent-docker-config", {}));
+  const a = build("a");
+  r.started(a);
+  r.progress.output("a", `${pem}\n`);
+  r.failed("a", new Error(`signing failed: ${pem}`), 1);
+  const run = r.finish([a], false, false, () => undefined);
+  await r.close();
+  const recorded = [text, JSON.stringify(run.outcomes)].join("\n");
+  for (const line of pem.trim().split("\n").filter((l) => !l.startsWith("-----"))) assert.not.ok(recorded.includes(line), `${line} is shown`);
 });
 
 test("an interrupted run did not succeed, and says so", async () => {

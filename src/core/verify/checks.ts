@@ -1,0 +1,63 @@
+// What `verify IMAGE` checks (issue 19, item 5), as pure judgments of what the registry holds:
+// each check names its subject and says ok or what fails. The signature checks judge with
+// core/signatures/verify.ts; the parents check is here: a published image carries, in the labels
+// it inherited, the build (version, buildtime, inputs) of every science layer it was built on,
+// and the registry must still hold that very build under the layer's build tag.
+import type { ImageReference } from "../parse/image-reference.js";
+import { buildtimeLabel, inputsLabel, versionLabel } from "../requests/inputs-digest.js";
+import { readBreadcrumbs } from "../report/published.js";
+
+export interface VerifyCheck {
+  /** `signature`, `parent` (and the attestation checks, when added). */
+  check: string;
+  /** What was checked: `index sha256:…`, `linux/amd64 sha256:…`, `sci/essentials-2-4:2.4-5-aaaaaaa`. */
+  subject: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** A parent an image was built on: the build tag it was published under and what the image inherited of it. */
+export interface ExpectedParent {
+  /** `sci/{target}:{version}-{n}-{h}` */
+  name: string;
+  /** The full build tag: `host/path/sci/{target}:{version}-{n}-{h}`. */
+  buildTag: string;
+  target: string;
+  /** The parent's own labels as the child inherited them (version, buildtime, inputs). */
+  labels: Record<string, string>;
+}
+
+/**
+ * The science layers `ref` (an image under `…/sci/NAME` or `…/rel/NAME`) was built on, from its
+ * labels: every science layer in its breadcrumbs but its own. Empty for an image image-builder
+ * did not publish.
+ */
+export function expectedParents(ref: Pick<ImageReference, "registry" | "repository">, labels: Record<string, string>): ExpectedParent[] {
+  const m = /^(?:(.*)\/)?(sci|rel)\/([^/]+)$/.exec(ref.repository);
+  if (!m) return [];
+  const [, prefix, kind, name] = m;
+  const base = `${ref.registry}/${prefix ? `${prefix}/` : ""}sci`;
+  return readBreadcrumbs(labels).science
+    .filter((c) => c.build !== undefined && !(kind === "sci" && c.target === name))
+    .map((c) => {
+      const own = [versionLabel("science", c.target), buildtimeLabel("science", c.target), inputsLabel("science", c.target)];
+      return {
+        name: `sci/${c.target}:${c.value}`, buildTag: `${base}/${c.target}:${c.value}`, target: c.target,
+        labels: Object.fromEntries(own.filter((l) => labels[l] !== undefined).map((l) => [l, labels[l]])),
+      };
+    });
+}
+
+/**
+ * Whether the registry holds under the parent's build tag the build the image was built on:
+ * `held` is that image's labels (undefined: nothing under the tag). Another build of the same
+ * inputs (a rebuild, another run's) has another buildtime, and is not the one built on.
+ */
+export function judgeParent(parent: ExpectedParent, held: Record<string, string> | undefined, platform?: string): VerifyCheck {
+  const subject = parent.name + (platform ? ` (${platform})` : "");
+  if (!held) return { check: "parent", subject, ok: false, detail: `the registry has no ${parent.buildTag}` };
+  const differs = Object.entries(parent.labels).filter(([label, value]) => held[label] !== value);
+  if (differs.length === 0) return { check: "parent", subject, ok: true, detail: "the registry holds the build this image was built on" };
+  const said = differs.map(([label, value]) => `${label.replace(`org.sciserver.science.${parent.target}.`, "")} ${held[label] ?? "(none)"}, built on ${value}`).join("; ");
+  return { check: "parent", subject, ok: false, detail: `the registry holds another build under ${parent.buildTag}: ${said}` };
+}

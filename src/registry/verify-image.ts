@@ -1,0 +1,104 @@
+// `verify IMAGE` (issue 19, item 5): reads what the registry holds for an image and runs the
+// checks on it. Each check is a function of the image as read (VerifyTarget) returning its
+// judgments, so another check (the attestations' subjects, say) is one more entry in IMAGE_CHECKS.
+import type { KeyObject } from "node:crypto";
+import { formatImageReference, parseImageReference, type ImageReference } from "../core/parse/image-reference.js";
+import { dockerReference } from "../core/signatures/cosign.js";
+import { judgeSignatures } from "../core/signatures/verify.js";
+import { expectedParents, judgeParent, type VerifyCheck } from "../core/verify/checks.js";
+import { MEDIA_TYPES, parseJson, RegistryError, type Descriptor, type RegistryClient } from "./client.js";
+import { readSignatures } from "./signatures.js";
+
+/** One image manifest of the target: the target itself, or a platform image of its index. */
+export interface VerifyManifest {
+  digest: string;
+  /** `os/arch[/variant]` when read from an index (or from the image's config). */
+  platform?: string;
+  labels: Record<string, string>;
+}
+
+/** An image as `verify` reads it. */
+export interface VerifyTarget {
+  reference: string;
+  ref: ImageReference;
+  /** What the reference resolves to: the index of a multi-platform image, else the image manifest. */
+  digest: string;
+  mediaType: string;
+  /** The index's entries as the registry serves them (attestation manifests included); [] for an image manifest. */
+  entries: Descriptor[];
+  /** The platform images (the image itself for an image manifest). */
+  images: VerifyManifest[];
+}
+
+const INDEX_TYPES = new Set<string>([MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerList]);
+
+/** The image `reference` names, with each platform image's labels; undefined when the registry has no such image. */
+export async function readVerifyTarget(client: RegistryClient, reference: string): Promise<VerifyTarget | undefined> {
+  const ref = parseImageReference(reference);
+  if (!ref.tag && !ref.digest) ref.tag = "latest";
+  const top = await client.getManifest(ref, { noIndexResolution: true });
+  if (!top) return undefined;
+  const repo = { registry: ref.registry, repository: ref.repository };
+  if (!INDEX_TYPES.has(top.mediaType)) {
+    const image = await client.getImage(formatImageReference({ ...repo, digest: top.digest }));
+    if (!image) throw new RegistryError(`${reference}: manifest ${top.digest} went away while it was read`);
+    return { reference, ref, digest: top.digest, mediaType: top.mediaType, entries: [], images: [{ digest: top.digest, platform: image.platform, labels: image.config.labels }] };
+  }
+  const entries = ((parseJson(top.bytes, `index of ${reference}`) as { manifests?: Descriptor[] }).manifests ?? []);
+  const platforms = entries.filter((e) => e.platform?.os && e.platform.os !== "unknown");
+  const images = await Promise.all(platforms.map(async (e) => {
+    const image = await client.getImage(formatImageReference({ ...repo, digest: e.digest }));
+    if (!image) throw new RegistryError(`${reference}: the index names ${e.digest}, which the registry does not have`);
+    return { digest: e.digest, platform: [e.platform!.os, e.platform!.architecture, e.platform!.variant].filter(Boolean).join("/"), labels: image.config.labels };
+  }));
+  return { reference, ref, digest: top.digest, mediaType: top.mediaType, entries, images };
+}
+
+export interface VerifyOptions {
+  /** `--key`: the public key signatures must verify with. */
+  key: KeyObject;
+}
+
+export type ImageCheck = (client: RegistryClient, target: VerifyTarget, options: VerifyOptions) => Promise<VerifyCheck[]>;
+
+/** The signature of the reference's digest and, for an index, of each platform image (as image-builder signs them). */
+export const verifySignatures: ImageCheck = async (client, target, { key }) => {
+  const isIndex = target.entries.length > 0 || INDEX_TYPES.has(target.mediaType);
+  const subjects = [
+    { subject: `${isIndex ? "index" : "image"} ${target.digest}`, digest: target.digest },
+    ...(isIndex ? target.images.map((i) => ({ subject: `${i.platform} ${i.digest}`, digest: i.digest })) : []),
+  ];
+  const repository = dockerReference(target.ref);
+  return Promise.all(subjects.map(async ({ subject, digest }) => {
+    const held = await readSignatures(client, target.ref, digest);
+    const verdict = judgeSignatures({ repository, digest }, held?.found, key);
+    return { check: "signature", subject, ...verdict };
+  }));
+};
+
+/**
+ * The science layers each platform image was built on are what the registry holds under their
+ * build tags (the labels it inherited name them): a parent's build tag re-pushed with another
+ * build fails.
+ */
+export const verifyParents: ImageCheck = async (client, target) => {
+  const isIndex = target.entries.length > 0;
+  const checks = target.images.flatMap((image) => expectedParents(target.ref, image.labels).map((parent) => ({ parent, platform: image.platform })));
+  return Promise.all(checks.map(async ({ parent, platform }) => {
+    // A parent published as an index is read for the child's platform.
+    const held = await client.getImage(parent.buildTag, platform ? { platform } : {});
+    return judgeParent(parent, held?.config.labels, isIndex ? platform : undefined);
+  }));
+};
+
+/**
+ * Every check `verify` makes, in the order it prints them. The attestations add theirs here
+ * (their subjects are the image's digests; the provenance's parents are what the registry holds).
+ */
+export const IMAGE_CHECKS: ImageCheck[] = [verifySignatures, verifyParents];
+
+export async function verifyImage(client: RegistryClient, target: VerifyTarget, options: VerifyOptions, checks: ImageCheck[] = IMAGE_CHECKS): Promise<VerifyCheck[]> {
+  const results: VerifyCheck[] = [];
+  for (const check of checks) results.push(...(await check(client, target, options)));
+  return results;
+}

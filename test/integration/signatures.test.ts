@@ -1,0 +1,317 @@
+// Signatures (issue 19, items 4 to 6): the example family pushed with --sign-key, its signatures
+// checked independently of image-builder's code, as `cosign verify --key` checks them: the
+// `.sig` manifest and payload fetched over the registry's HTTP API, the payload naming the
+// manifest digest, and openssl verifying the ECDSA signature with the public key (Debian's skopeo
+// is built without sigstore). Then `verify`, reruns (nothing written), a second key, and images
+// and parents replaced in the registry.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { execFileSync, spawnSync } from "node:child_process";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runCli, runCliAsync } from "../helpers/cli.js";
+import { examplesRepo } from "../helpers/fixture.js";
+import { registryTags, requireEngine, uniqueRepo } from "../helpers/engine.js";
+import { publish } from "../helpers/registry.js";
+import { isManifestPut, startFaultProxy } from "../helpers/fault-proxy.js";
+import { tempDir } from "../helpers/temp.js";
+import type { TempRepo } from "../helpers/repo.js";
+import { parseSigningKey } from "../../src/core/signatures/keys.js";
+import { hostPlatform, RegistryClient } from "../../src/registry/client.js";
+import { DockerCredentials } from "../../src/registry/credentials.js";
+import { signDigest } from "../../src/registry/signatures.js";
+
+const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
+const ACCEPT = [OCI_MANIFEST, "application/vnd.docker.distribution.manifest.v2+json", "application/vnd.oci.image.index.v1+json"].join(", ");
+
+const keys = tempDir("ib-sign-");
+const key = join(keys.path, "key.pem");
+const pub = join(keys.path, "key.pub");
+const otherKey = join(keys.path, "other.pem");
+const otherPub = join(keys.path, "other.pub");
+/** PKCS#8 (openssl genpkey) and SEC1 (openssl ecparam) keys: both are read. */
+execFileSync("openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key]);
+execFileSync("openssl", ["pkey", "-in", key, "-pubout", "-out", pub]);
+execFileSync("openssl", ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", otherKey]);
+execFileSync("openssl", ["ec", "-in", otherKey, "-pubout", "-out", otherPub], { stdio: "ignore" });
+/** Lines of the private keys (not the BEGIN/END lines): none may appear anywhere the runs write. */
+const keyLines = [key, otherKey].flatMap((f) => readFileSync(f, "utf8").split("\n").filter((l) => l.length > 8 && !l.startsWith("-----")));
+
+let repo: TempRepo;
+let target = "";
+let n = "";
+let h = "";
+test.after(() => {
+  repo?.cleanup();
+  keys[Symbol.dispose]();
+});
+
+/** GET from the registry over its HTTP API, nothing of image-builder's code. */
+async function get(registry: string, path: string, accept = ACCEPT): Promise<Response> {
+  return fetch(`http://${registry}/v2/${path}`, { headers: { Accept: accept } });
+}
+
+function split(ref: string): { registry: string; name: string; tag: string } {
+  const slash = ref.indexOf("/");
+  const colon = ref.lastIndexOf(":");
+  return { registry: ref.slice(0, slash), name: ref.slice(slash + 1, colon), tag: ref.slice(colon + 1) };
+}
+
+/** The digest the registry serves under `ref` (`host/path:tag`). */
+async function digestOf(ref: string): Promise<string> {
+  const { registry, name, tag } = split(ref);
+  const res = await get(registry, `${name}/manifests/${tag}`);
+  assert.ok(res.ok, `${ref}: HTTP ${res.status}`);
+  return res.headers.get("docker-content-digest")!;
+}
+
+interface Signature { payload: Buffer; der: Buffer; annotations: Record<string, string> }
+
+/** The signatures under `repository:sha256-HEX.sig`, as cosign reads them: the manifest's simple-signing layers and their payload blobs. */
+async function signaturesOf(repository: string, digest: string): Promise<{ manifestDigest: string; signatures: Signature[] } | undefined> {
+  const slash = repository.indexOf("/");
+  const [registry, name] = [repository.slice(0, slash), repository.slice(slash + 1)];
+  const res = await get(registry, `${name}/manifests/${digest.replace(":", "-")}.sig`);
+  if (res.status === 404) return undefined;
+  assert.ok(res.ok, `HTTP ${res.status}`);
+  const manifest = (await res.json()) as { mediaType: string; config: { mediaType: string }; layers: { mediaType: string; digest: string; annotations: Record<string, string> }[] };
+  assert.is(manifest.mediaType, OCI_MANIFEST);
+  assert.is(manifest.config.mediaType, "application/vnd.oci.image.config.v1+json");
+  const signatures = await Promise.all(manifest.layers.map(async (layer) => {
+    assert.is(layer.mediaType, "application/vnd.dev.cosign.simplesigning.v1+json");
+    const blob = await get(registry, `${name}/blobs/${layer.digest}`);
+    assert.ok(blob.ok);
+    const payload = Buffer.from(await blob.arrayBuffer());
+    return { payload, der: Buffer.from(layer.annotations["dev.cosignproject.cosign/signature"], "base64"), annotations: layer.annotations };
+  }));
+  return { manifestDigest: res.headers.get("docker-content-digest")!, signatures };
+}
+
+/** Whether openssl verifies `signature` of `payload` with the public key file. */
+function opensslVerifies(publicKey: string, s: Signature): boolean {
+  using dir = tempDir("ib-sig-");
+  writeFileSync(join(dir.path, "payload"), s.payload);
+  writeFileSync(join(dir.path, "sig.der"), s.der);
+  const r = spawnSync("openssl", ["dgst", "-sha256", "-verify", publicKey, "-signature", join(dir.path, "sig.der"), join(dir.path, "payload")], { encoding: "utf8" });
+  assert.is(r.status === 0, r.stdout.trim() === "Verified OK", `${r.stdout}${r.stderr}`);
+  return r.status === 0;
+}
+
+/** Every build tag of the family, `host/path/{sci,rel}/name:{version}-{n}-{h}`. */
+const buildTags = () => [
+  `${target}/sci/essentials-2-4:2.4-${n}-${h}`, `${target}/sci/essentials-2-5:2.5-${n}-${h}`,
+  `${target}/sci/astro-base:1.0-${n}-${h}`, `${target}/sci/astro-tools:1.0-${n}-${h}`,
+  `${target}/rel/essentials:2.4-${n}-${h}`, `${target}/rel/essentials:2.5-${n}-${h}`, `${target}/rel/astro:1.0-${n}-${h}`,
+];
+const repositoryOf = (ref: string) => ref.slice(0, ref.lastIndexOf(":"));
+
+/** Every text the run left: its output and every file under `dirs`. */
+function everythingWritten(output: string, dirs: string[]): string {
+  const files = (dir: string): string[] => readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
+  return [output, ...dirs.flatMap(files).map((f) => readFileSync(f, "utf8"))].join("\n");
+}
+
+/** Registry requests that write (PUT, POST, PATCH, DELETE) to `path` since the log had `since` bytes. */
+function registryWrites(path: string, since: number): string[] {
+  const log = readFileSync(join(process.env.IB_ENGINE_STATE!, "registry", "registry.log"));
+  return log.subarray(since).toString().split("\n").filter((l) => /"(PUT|POST|PATCH|DELETE) /.test(l) && l.includes(`/v2/${path}/`));
+}
+const registryLogSize = () => statSync(join(process.env.IB_ENGINE_STATE!, "registry", "registry.log")).size;
+
+test("--push --sign-key: every image under its build tag is signed in cosign's format, which openssl verifies with the public key", async () => {
+  const engine = requireEngine();
+  repo = examplesRepo();
+  target = uniqueRepo(engine.registry);
+  n = repo.git("rev-list", "--count", "HEAD");
+  h = repo.git("rev-parse", "--short", "HEAD");
+  using out = tempDir("ib-sign-out-");
+  const results = join(out.path, "results.json");
+  const r = await runCliAsync(["--all", "--push", "--repo", target, "--sign-key", key, "--json", "--results", results, "--log-dir", join(out.path, "logs"),
+    "--report", join(out.path, "report"), "--progress", "plain"], { cwd: repo.root });
+  assert.is(r.code, 0, r.stderr);
+  const written = everythingWritten(`${r.stdout}\n${r.stderr}`, [out.path]);
+  for (const line of keyLines) assert.not.ok(written.includes(line), "a line of the signing key is in the run's output, plan, results, logs or report");
+
+  const recorded = JSON.parse(readFileSync(results, "utf8")) as { results: { id: string; tags: { tag: string; digest: string }[]; signature?: { digest: string; tag: string; status: string } }[] };
+  assert.is(recorded.results.length, 7);
+  for (const tag of buildTags()) {
+    const digest = await digestOf(tag);
+    const repository = repositoryOf(tag);
+    // The results say which signature tag holds it.
+    const result = recorded.results.find((b) => b.tags[0].tag === tag);
+    assert.equal(result?.signature && { digest: result.signature.digest, tag: result.signature.tag, status: result.signature.status },
+      { digest, tag: `${repository}:${digest.replace(":", "-")}.sig`, status: "signed" }, tag);
+    const held = await signaturesOf(repository, digest);
+    assert.ok(held, `${tag}: no .sig tag`);
+    assert.is(held.signatures.length, 1);
+    const [s] = held.signatures;
+    // The payload names this manifest in this repository, as cosign verify checks it.
+    assert.equal(JSON.parse(s.payload.toString()), {
+      critical: { identity: { "docker-reference": repository }, image: { "docker-manifest-digest": digest }, type: "cosign container image signature" },
+      optional: null,
+    });
+    assert.ok(opensslVerifies(pub, s), `${tag}: openssl does not verify its signature with the key`);
+    assert.not.ok(opensslVerifies(otherPub, s), `${tag}: openssl verifies its signature with another key`);
+  }
+  // The moving tags hold the signed images.
+  assert.is(await digestOf(`${target}/rel/essentials:2.5`), await digestOf(`${target}/rel/essentials:2.5-${n}-${h}`));
+});
+
+test("verify: passes with the key, names what fails with another key", async () => {
+  const ok = runCli(["verify", "rel/essentials:2.5", "--repo", target, "--key", pub], { cwd: repo.root });
+  assert.is(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /^ok\s+signature\s+image sha256:[0-9a-f]{64}\s+signed by this key \(sha256-[0-9a-f]{64}\.sig\)$/m);
+  // the layers it was built on are what the registry holds under their build tags
+  assert.match(ok.stdout, new RegExp(`^ok\\s+parent\\s+sci/essentials-2-4:2\\.4-${n}-${h}\\s+the registry holds the build this image was built on$`, "m"));
+  assert.match(ok.stdout, new RegExp(`^ok\\s+parent\\s+sci/essentials-2-5:2\\.5-${n}-${h}\\s`, "m"));
+  const json = runCli(["verify", `${target}/sci/astro-tools:1.0`, "--key", pub, "--json"]);
+  assert.is(json.code, 0, json.stderr);
+  assert.equal((JSON.parse(json.stdout) as { checks: { check: string; ok: boolean }[] }).checks.map((c) => [c.check, c.ok]), [["signature", true], ["parent", true]]);
+
+  const other = runCli(["verify", "rel/essentials:2.5", "--repo", target, "--key", otherPub], { cwd: repo.root });
+  assert.is(other.code, 1);
+  assert.match(other.stderr, /^image-builder: verify failed: signature of image sha256:[0-9a-f]{64}: not signed by this key: sha256-[0-9a-f]{64}\.sig holds 1 signature\(s\), none by this key\n$/);
+  const bad = runCli(["verify", "rel/essentials:2.5", "--repo", target, "--key", key], { cwd: repo.root });
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /^image-builder: error: --key \S+key\.pem: not a PEM public key/);
+});
+
+test("a rerun with the key (from IMAGE_BUILDER_SIGN_KEY) writes nothing to the registry: every signature is found", async () => {
+  const sigs = await Promise.all(buildTags().map(async (t) => (await signaturesOf(repositoryOf(t), await digestOf(t)))!.manifestDigest));
+  const since = registryLogSize();
+  const r = await runCliAsync(["--all", "--push", "--repo", target, "--progress", "plain"], { cwd: repo.root, env: { IMAGE_BUILDER_SIGN_KEY: readFileSync(key, "utf8") } });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /7 reused/);
+  assert.match(r.stderr, new RegExp(`already signed by this key: ${target}/rel/astro:sha256-[0-9a-f]{64}\\.sig`));
+  const path = target.slice(target.indexOf("/") + 1);
+  assert.equal(registryWrites(path, since), []);
+  assert.equal(await Promise.all(buildTags().map(async (t) => (await signaturesOf(repositoryOf(t), await digestOf(t)))!.manifestDigest)), sigs);
+  for (const line of keyLines) assert.not.ok(`${r.stdout}${r.stderr}`.includes(line));
+});
+
+test("another key's signature is added next to the first, as cosign adds one: both verify", async () => {
+  const r = await runCliAsync(["--all", "--push", "--repo", target, "--sign-key", otherKey, "--progress", "plain"], { cwd: repo.root });
+  assert.is(r.code, 0, r.stderr);
+  for (const tag of buildTags()) {
+    const held = (await signaturesOf(repositoryOf(tag), await digestOf(tag)))!;
+    assert.is(held.signatures.length, 2, tag);
+    assert.ok(opensslVerifies(pub, held.signatures[0]));
+    assert.ok(opensslVerifies(otherPub, held.signatures[1]));
+  }
+  for (const k of [pub, otherPub]) assert.is(runCli(["verify", `${target}/rel/astro:1.0`, "--key", k]).code, 0);
+});
+
+test("--reconcile with a signing key plans the images it did not sign; their run reuses them and signs them", async () => {
+  using dir = tempDir("ib-third-");
+  const third = join(dir.path, "third.pem");
+  execFileSync("openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", third]);
+  const dry = runCli(["--reconcile", "--dryrun", "-vv", "--repo", target], { cwd: repo.root, env: { IMAGE_BUILDER_SIGN_KEY: readFileSync(third, "utf8") } });
+  assert.is(dry.code, 0, dry.stderr);
+  assert.match(dry.stderr, new RegExp(`build sci/essentials-2-4: ${target}/sci/essentials-2-4:2\\.4 holds 2\\.4-${n}-${h}, of this checkout's inputs, not signed by the signing key`));
+  assert.match(dry.stderr, /final plan includes 4 science builds and 3 compat builds/);
+  const r = await runCliAsync(["--reconcile", "--push", "--sign-key", third, "--repo", target, "--progress", "plain"], { cwd: repo.root });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /7 reused/);
+  for (const tag of buildTags()) assert.is((await signaturesOf(repositoryOf(tag), await digestOf(tag)))!.signatures.length, 3, tag);
+  const again = runCli(["--reconcile", "--dryrun", "-vv", "--repo", target, "--sign-key", third], { cwd: repo.root });
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stderr, /nothing to build/);
+  assert.not.match(again.stderr, /does nothing with --dryrun/);
+  assert.match(again.stderr, /sci\/essentials-2-4: current \(.*, of this checkout's inputs, signed by the signing key\)/);
+});
+
+test("verify of an index checks the index's signature and each platform image's (attestation entries are not images)", async () => {
+  const image = `${target}/rel/astro:1.0-${n}-${h}`;
+  const { registry, name, tag } = split(image);
+  const res = await get(registry, `${name}/manifests/${tag}`);
+  const bytes = Buffer.from(await res.arrayBuffer());
+  const platform = hostPlatform();
+  const [os, architecture] = platform.split("/");
+  const entry = { mediaType: res.headers.get("content-type")!, digest: res.headers.get("docker-content-digest")!, size: bytes.length };
+  const sig = await get(registry, `${name}/manifests/${entry.digest.replace(":", "-")}.sig`);
+  const attestation = { mediaType: OCI_MANIFEST, digest: sig.headers.get("docker-content-digest")!, size: Number(sig.headers.get("content-length")), platform: { os: "unknown", architecture: "unknown" } };
+  const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [{ ...entry, platform: { os, architecture } }, attestation] }));
+  const put = await fetch(`http://${registry}/v2/${name}/manifests/index-test`, { method: "PUT", headers: { "Content-Type": "application/vnd.oci.image.index.v1+json" }, body: index });
+  assert.is(put.status, 201);
+  const indexDigest = put.headers.get("docker-content-digest")!;
+
+  const unsigned = runCli(["verify", `${target}/rel/astro:index-test`, "--key", pub]);
+  assert.is(unsigned.code, 1);
+  assert.match(unsigned.stderr, new RegExp(`^image-builder: verify failed: signature of index ${indexDigest}: not signed: the registry has no sha256-[0-9a-f]{64}\\.sig\n$`));
+  assert.match(unsigned.stdout, new RegExp(`^ok\\s+signature\\s+${platform} ${entry.digest}\\s+signed by this key`, "m"));
+
+  const client = new RegistryClient(await DockerCredentials.load("/nonexistent-docker-config", {}));
+  await signDigest(client, parseSigningKey(readFileSync(key, "utf8"), "key"), `${target}/rel/astro`, { digest: indexDigest });
+  const signed = runCli(["verify", `${target}/rel/astro:index-test`, "--key", pub, "--json"]);
+  assert.is(signed.code, 0, signed.stderr);
+  assert.equal((JSON.parse(signed.stdout) as { checks: { check: string; subject: string; ok: boolean }[] }).checks.map((c) => [c.check, c.subject, c.ok]), [
+    ["signature", `index ${indexDigest}`, true],
+    ["signature", `${platform} ${entry.digest}`, true],
+    ["parent", `sci/astro-base:1.0-${n}-${h} (${platform})`, true],
+    ["parent", `sci/astro-tools:1.0-${n}-${h} (${platform})`, true],
+  ]);
+});
+
+test("verify fails when the image's tag holds another image, or a parent's build tag another build", async () => {
+  const { docker } = requireEngine();
+  // rel/essentials:2.4 re-pushed with an image nobody signed
+  await publish(docker, [`${target}/rel/essentials:2.4`], "FROM busybox:stable\nRUN echo other > /other\n");
+  const replaced = runCli(["verify", `${target}/rel/essentials:2.4`, "--key", pub]);
+  assert.is(replaced.code, 1);
+  assert.match(replaced.stderr, /verify failed: signature of image sha256:[0-9a-f]{64}: not signed: the registry has no sha256-[0-9a-f]{64}\.sig/);
+  // sci/essentials-2-4's build tag re-pushed with another build: the final images built on it fail
+  const parentTag = `${target}/sci/essentials-2-4:2.4-${n}-${h}`;
+  await publish(docker, [parentTag], `FROM busybox:stable\nLABEL org.sciserver.science.essentials-2-4.version=2.4-${n}-${h} org.sciserver.science.essentials-2-4.buildtime=1\n`);
+  const parent = runCli(["verify", `${target}/rel/essentials:2.5`, "--key", pub]);
+  assert.is(parent.code, 1);
+  assert.match(parent.stderr, new RegExp(`parent of sci/essentials-2-4:2\\.4-${n}-${h}: the registry holds another build under \\S+: buildtime 1, built on \\d+`));
+  assert.match(parent.stdout, /^ok\s+signature/m, "its own signature still verifies");
+  assert.ok((await registryTags(`${target}/rel/essentials`)).length > 0);
+});
+
+test("a signature the registry refuses fails the push, and the moving tag stays where it was", async () => {
+  const { registry } = requireEngine();
+  await using proxy = await startFaultProxy(registry, (req) => (isManifestPut(req, /^sha256-[0-9a-f]{64}\.sig$/) ? 403 : undefined));
+  const fresh = `${proxy.address}/${uniqueRepo(registry).split("/")[1]}`;
+  const r = await runCliAsync(["--include", "science/essentials-2-4", "--push", "--repo", fresh, "--sign-key", key, "--progress", "plain"], { cwd: repo.root });
+  assert.is(r.code, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`signing ${fresh}/sci/essentials-2-4:2\\.4-${n}-${h} \\(sha256:[0-9a-f]{64}\\): manifest of \\S+:sha256-[0-9a-f]{64}\\.sig`));
+  assert.ok(proxy.refused.length > 0);
+  // the build tag is there (signing comes after it), the moving tag is not
+  assert.equal(await registryTags(`${registry}/${fresh.split("/")[1]}/sci/essentials-2-4`), [`2.4-${n}-${h}`]);
+});
+
+test("a bad --sign-key is one line, exit 2, before anything is built or pushed; without --push it is refused", async () => {
+  using dir = tempDir("ib-badkey-");
+  const encrypted = join(dir.path, "enc.pem");
+  execFileSync("openssl", ["pkcs8", "-topk8", "-in", key, "-out", encrypted, "-passout", "pass:pw-secret", "-v2", "aes-256-cbc"]);
+  const rsa = join(dir.path, "rsa.pem");
+  execFileSync("openssl", ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", rsa], { stdio: "ignore" });
+  const fresh = uniqueRepo(requireEngine().registry);
+  const cases: [string[], RegExp, NodeJS.ProcessEnv?][] = [
+    [["--sign-key", encrypted], /--sign-key \S+enc\.pem: an encrypted key, and COSIGN_PASSWORD is not set/],
+    [["--sign-key", encrypted], /--sign-key \S+enc\.pem: the PEM private key cannot be read \(a wrong password in COSIGN_PASSWORD/, { COSIGN_PASSWORD: "wrong" }],
+    [["--sign-key", rsa], /an ECDSA P-256 private key is needed .*not a rsa key/],
+    [["--sign-key", join(dir.path, "missing.pem")], /--sign-key \S+missing\.pem: cannot read file \(ENOENT\)/],
+    [[], /IMAGE_BUILDER_SIGN_KEY: not a PEM private key/, { IMAGE_BUILDER_SIGN_KEY: "not a key" }],
+  ];
+  for (const [args, message, env] of cases) {
+    const r = runCli(["--all", "--push", "--repo", fresh, ...args], { cwd: repo.root, env });
+    assert.is(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+    assert.match(r.stderr, /^image-builder: error: [^\n]+\n$/);
+    for (const line of keyLines) assert.not.ok(r.stderr.includes(line));
+  }
+  const noPush = runCli(["--all", "--repo", fresh, "--sign-key", key], { cwd: repo.root });
+  assert.is(noPush.code, 2);
+  assert.match(noPush.stderr, /--sign-key signs what --push publishes: add --push/);
+  assert.equal(await registryTags(`${fresh}/sci/essentials-2-4`), [], "nothing pushed");
+
+  // The same key encrypted, with its password: it finds its signature, and shows neither.
+  const withPassword = runCli(["--include", "science/astro-base", "--push", "--repo", target, "--sign-key", encrypted, "--progress", "plain"], { cwd: repo.root, env: { COSIGN_PASSWORD: "pw-secret" } });
+  assert.is(withPassword.code, 0, withPassword.stderr);
+  assert.match(withPassword.stderr, /already signed by this key: \S+\/sci\/astro-base:sha256-/);
+  assert.not.match(withPassword.stderr, /pw-secret/);
+});
+
+test.run();

@@ -1,0 +1,43 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { expectedParents, judgeParent } from "../../../../src/core/verify/checks.js";
+
+const ref = (repository: string) => ({ registry: "127.0.0.1:5167", repository });
+const labels = {
+  "org.sciserver.science.essentials-2-4.version": "2.4-5-aaaaaaa",
+  "org.sciserver.science.essentials-2-4.buildtime": "1763900000.1",
+  "org.sciserver.science.essentials-2-4.inputs": `sha256:${"1".repeat(64)}`,
+  "org.sciserver.science.essentials-2-5.version": "2.5-5-aaaaaaa",
+  "org.sciserver.science.essentials-2-5.buildtime": "1763900100.2",
+  "org.sciserver.science.essentials-2-5.inputs": `sha256:${"2".repeat(64)}`,
+  "org.sciserver.compat.version": "essentials:2.5-5-aaaaaaa",
+};
+
+test("a final image was built on every science layer in its labels, published under their build tags", () => {
+  const parents = expectedParents(ref("t/rel/essentials"), labels);
+  assert.equal(parents.map((p) => p.buildTag), ["127.0.0.1:5167/t/sci/essentials-2-4:2.4-5-aaaaaaa", "127.0.0.1:5167/t/sci/essentials-2-5:2.5-5-aaaaaaa"]);
+  assert.equal(parents[0].labels, {
+    "org.sciserver.science.essentials-2-4.version": "2.4-5-aaaaaaa",
+    "org.sciserver.science.essentials-2-4.buildtime": "1763900000.1",
+    "org.sciserver.science.essentials-2-4.inputs": `sha256:${"1".repeat(64)}`,
+  });
+});
+
+test("a science layer's parents are the layers below it, not itself; an image outside sci/ and rel/ has none", () => {
+  assert.equal(expectedParents(ref("sci/essentials-2-5"), labels).map((p) => p.name), ["sci/essentials-2-4:2.4-5-aaaaaaa"]);
+  assert.equal(expectedParents(ref("t/other/x"), labels), []);
+});
+
+test("the parent's build tag holding the build the image inherited passes; another build, or nothing, fails naming it", () => {
+  const [parent] = expectedParents(ref("t/rel/essentials"), labels);
+  assert.ok(judgeParent(parent, { ...labels, extra: "x" }).ok);
+  const rebuilt = judgeParent(parent, { ...labels, "org.sciserver.science.essentials-2-4.buildtime": "1763999999.0" });
+  assert.equal(rebuilt, {
+    check: "parent", subject: "sci/essentials-2-4:2.4-5-aaaaaaa", ok: false,
+    detail: "the registry holds another build under 127.0.0.1:5167/t/sci/essentials-2-4:2.4-5-aaaaaaa: buildtime 1763999999.0, built on 1763900000.1",
+  });
+  assert.equal(judgeParent(parent, undefined, "linux/arm64").detail, "the registry has no 127.0.0.1:5167/t/sci/essentials-2-4:2.4-5-aaaaaaa");
+  assert.is(judgeParent(parent, undefined, "linux/arm64").subject, "sci/essentials-2-4:2.4-5-aaaaaaa (linux/arm64)");
+});
+
+test.run();
