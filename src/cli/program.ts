@@ -285,7 +285,7 @@ async function readSignKey(o: EngineCommandOptions): Promise<SigningKey | undefi
   return o.push ? loadSignKey(o.signKey) : undefined;
 }
 
-/** The key of `--sign-key FILE`, else of IMAGE_BUILDER_SIGN_KEY when it is set. */
+/** The key of `--sign-key FILE`, else of IMAGE_BUILDER_SIGN_KEY (the PEM, or its file's path) when it is set. */
 async function loadSignKey(file: string | undefined): Promise<SigningKey | undefined> {
   const { parseSigningKey, PASSWORD_ENV } = await import("../core/signatures/keys.js");
   if (file !== undefined) {
@@ -297,8 +297,18 @@ async function loadSignKey(file: string | undefined): Promise<SigningKey | undef
     }
     return parseSigningKey(pem, `--sign-key ${file}`, process.env[PASSWORD_ENV]);
   }
-  const pem = process.env[SIGN_KEY_ENV];
-  return pem ? parseSigningKey(pem, SIGN_KEY_ENV, process.env[PASSWORD_ENV]) : undefined;
+  const value = process.env[SIGN_KEY_ENV];
+  if (!value) return undefined;
+  // The PEM itself (a Jenkins "secret text" credential), or the path of a file holding it (a
+  // "secret file" credential binds its path): a PEM always has its BEGIN line.
+  if (value.includes("-----BEGIN")) return parseSigningKey(value, SIGN_KEY_ENV, process.env[PASSWORD_ENV]);
+  let pem: string;
+  try {
+    pem = readFileSync(value, "utf8");
+  } catch (e) {
+    throw new InputError(`${SIGN_KEY_ENV}: neither a PEM private key nor a file holding one (cannot read file: ${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+  }
+  return parseSigningKey(pem, `${SIGN_KEY_ENV} (file ${value})`, process.env[PASSWORD_ENV]);
 }
 
 /**

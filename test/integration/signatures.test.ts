@@ -181,6 +181,10 @@ test("a rerun with the key (from IMAGE_BUILDER_SIGN_KEY) writes nothing to the r
   const since = registryLogSize();
   const r = await runCliAsync(["--all", "--push", "--repo", target, "--progress", "plain"], { cwd: repo.root, env: { IMAGE_BUILDER_SIGN_KEY: readFileSync(key, "utf8") } });
   assert.is(r.code, 0, r.stderr);
+  // A Jenkins "secret file" credential binds the key's path instead of its text.
+  const byPath = await runCliAsync(["--all", "--push", "--repo", target, "--progress", "plain"], { cwd: repo.root, env: { IMAGE_BUILDER_SIGN_KEY: key } });
+  assert.is(byPath.code, 0, byPath.stderr);
+  assert.match(byPath.stderr, new RegExp(`already signed by this key: ${target}/rel/astro:sha256-[0-9a-f]{64}\\.sig`));
   assert.match(r.stderr, /7 reused/);
   assert.match(r.stderr, new RegExp(`already signed by this key: ${target}/rel/astro:sha256-[0-9a-f]{64}\\.sig`));
   const path = target.slice(target.indexOf("/") + 1);
@@ -293,7 +297,8 @@ test("a bad --sign-key is one line, exit 2, before anything is built or pushed; 
     [["--sign-key", encrypted], /--sign-key \S+enc\.pem: the PEM private key cannot be read \(a wrong password in COSIGN_PASSWORD/, { COSIGN_PASSWORD: "wrong" }],
     [["--sign-key", rsa], /an ECDSA P-256 private key is needed .*not a rsa key/],
     [["--sign-key", join(dir.path, "missing.pem")], /--sign-key \S+missing\.pem: cannot read file \(ENOENT\)/],
-    [[], /IMAGE_BUILDER_SIGN_KEY: not a PEM private key/, { IMAGE_BUILDER_SIGN_KEY: "not a key" }],
+    [[], /IMAGE_BUILDER_SIGN_KEY: neither a PEM private key nor a file holding one \(cannot read file: ENOENT\)/, { IMAGE_BUILDER_SIGN_KEY: "not a key" }],
+    [[], /IMAGE_BUILDER_SIGN_KEY \(file \S+rsa\.pem\): an ECDSA P-256 private key is needed/, { IMAGE_BUILDER_SIGN_KEY: rsa }],
   ];
   for (const [args, message, env] of cases) {
     const r = runCli(["--all", "--push", "--repo", fresh, ...args], { cwd: repo.root, env });
