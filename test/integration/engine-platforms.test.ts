@@ -186,6 +186,55 @@ async function publishedAsIndexes(src: ReturnType<typeof makeRepo>, repo: string
   assert.equal(recorded.tags.map((t: { pushed: boolean }) => t.pushed), [false, false]);
 }
 
+test("split agents: each platform built and pushed by a run of its own, then merge-platforms writes the indexes", async () => {
+  if (SKIP || TEST_BUILDER === "classic") {
+    console.warn(`skipped: ${SKIP ?? "the classic builder builds no other platform"}`);
+    return;
+  }
+  const { docker, registry } = requireEngine();
+  await makeArm64Base(docker);
+  const repo = uniqueRepo(registry);
+  using src = makeRepo({
+    ...science("a", { image: "a", compat: "ui", platforms: TWO }, "FROM busybox:stable-${TARGETARCH}\nRUN uname -m > /arch\n"),
+    ...compat("ui", [], "RUN true\n"),
+  });
+  assert.is(runCli(["plan", "--all", "--repo", repo, "--out", "plan.json"], { cwd: src.root }).code, 0);
+  const amd64 = runCli(["run", "plan.json", "--only", "sci/a@linux/amd64", "rel/a:1.0@linux/amd64", "--platform", "linux/amd64", "--push", "--progress", "plain", "--results", "amd64.json"], { cwd: src.root, timeoutMs: 300_000 });
+  assert.is(amd64.code, 0, amd64.stderr);
+  assert.match(amd64.stderr, /note: this run builds only some platforms of sci\/a, rel\/a:1\.0: their image indexes are left to merge-platforms/);
+  const suffix = /sci\/a:(1\.0-\d+-[0-9a-f]+)-linux-amd64/.exec(amd64.stderr)![1];
+  assert.equal(await registryTags(`${repo}/sci/a`), [`1.0-${"linux-amd64"}`, `${suffix}-linux-amd64`].sort());
+
+  // One platform missing: named, nothing written.
+  const early = runCli(["merge-platforms", "plan.json", "amd64.json"], { cwd: src.root });
+  assert.is(early.code, 1, early.stderr);
+  assert.match(early.stderr, new RegExp(`\\[sci/a\\] index not written: linux/arm64 \\(sci/a@linux/arm64\\) is missing: the registry does not hold ${repo}/sci/a:${suffix}-linux-arm64; no results file has it`));
+  assert.equal(await registryTags(`${repo}/sci/a`), [`1.0-${"linux-amd64"}`, `${suffix}-linux-amd64`].sort());
+
+  const arm64 = runCli(["run", "plan.json", "--platform", "linux/arm64", "--push", "--progress", "plain", "--results", "arm64.json"], { cwd: src.root, timeoutMs: 300_000 });
+  assert.is(arm64.code, 0, arm64.stderr);
+  const merged = runCli(["merge-platforms", "plan.json", "amd64.json", "arm64.json", "--results", "merged.json", "-v"], { cwd: src.root });
+  assert.is(merged.code, 0, merged.stderr);
+  assert.match(merged.stderr, /\n2 indexes pushed\n/);
+  for (const layer of ["sci/a", "rel/a"]) {
+    const index = await registryIndex(`${repo}/${layer}:${suffix}`);
+    assert.equal(index.manifests.map((m) => m.platform?.architecture), ["amd64", "arm64"], layer);
+    assert.is(index.manifests[1].digest, (await registryImage(`${repo}/${layer}:${suffix}-linux-arm64`)).digest);
+    assert.is((await registryIndex(`${repo}/${layer}:1.0`)).digest, index.digest);
+  }
+  const results = JSON.parse(readFileSync(join(src.root, "merged.json"), "utf8"));
+  assert.equal(results.results.map((r: { id: string }) => r.id).sort(), ["rel/a:1.0@linux/amd64", "rel/a:1.0@linux/arm64", "sci/a@linux/amd64", "sci/a@linux/arm64"]);
+  assert.equal(results.indexes.map((i: { id: string; status: string }) => [i.id, i.status]), [["sci/a", "pushed"], ["rel/a:1.0", "pushed"]]);
+
+  // Again: everything is there already; bad input is refused as by the other commands.
+  const again = runCli(["merge-platforms", "plan.json", "amd64.json", "arm64.json", "-v"], { cwd: src.root });
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stderr, /\[sci\/a\] index .*sci\/a:1\.0-\d+-[0-9a-f]+ and .*sci\/a:1\.0 already in the registry/);
+  const bad = runCli(["merge-platforms", "plan.json", "nope.json"], { cwd: src.root });
+  assert.is(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /^image-builder: error: nope\.json: cannot read file \(ENOENT\)\n$/);
+});
+
 test("a platform the engine can't run is refused before anything is built, naming what to install", async () => {
   if (SKIP) {
     console.warn(`skipped: ${SKIP}`);
