@@ -13,7 +13,7 @@ import {
 import { buildTag } from "../core/requests/tags.js";
 import { inputsLabel, versionLabel } from "../core/requests/inputs-digest.js";
 import { formatImageReference, parseImageReference } from "../core/parse/image-reference.js";
-import type { Descriptor, RegistryClient } from "../registry/client.js";
+import { isIndex, type Descriptor, type RegistryClient } from "../registry/client.js";
 
 /** A platform image of a layer, in the registry under its platform build tag. */
 export interface PlatformImage {
@@ -83,7 +83,7 @@ export async function writeIndex(ctx: IndexStepContext, layer: IndexLayer, image
         throw new Error(`cannot read ${tag} from the registry for the index: ${e.message}`);
       });
       if (!manifest) return result("not pushed", `index not written: the registry does not hold ${tag}; ${layer.buildTag} and ${layer.movingTag} are left as they were`);
-      if (manifest.digest !== manifest.manifestDigest) return result("push failed", `index not written: ${tag} holds an index, not a ${image.platform} image`);
+      if (manifest.digest !== manifest.manifestDigest) return result("push failed", `index not written: ${tag} holds an index, not a ${image.platform} image; ${layer.buildTag} and ${layer.movingTag} are left as they were`);
       if (manifest.config.digest !== image.imageId) {
         return result("superseded", `index not written: ${tag} holds another image (${manifest.config.digest}) than this ${image.platform} build (${image.imageId}); ${layer.buildTag} and ${layer.movingTag} are left as they were`);
       }
@@ -192,15 +192,14 @@ async function heldIndex(ctx: IndexStepContext, tag: string, images: PlatformIma
   try {
     const top = await ctx.registry.getManifest(tag, { noIndexResolution: true });
     if (!top) return undefined;
-    const isIndex = top.config.digest === "";
     const inputs: Record<string, string | undefined> = {};
-    if (isIndex) {
+    if (isIndex(top)) {
       for (const image of images) {
         const held = await ctx.registry.getImage(tag, { platform: image.platform }).catch(() => undefined);
         inputs[image.platform] = held?.config.labels[inputsLabel(image.build.kind, image.build.target)];
       }
     }
-    return { digest: top.digest, isIndex, inputs };
+    return { digest: top.digest, isIndex: isIndex(top), inputs };
   } catch (e) {
     throw new Error(`cannot check ${tag} in the registry before writing the index: ${(e as Error).message}`);
   }

@@ -25,6 +25,11 @@ export const MEDIA_TYPES = {
 } as const;
 const INDEX_TYPES = new Set<string>([MEDIA_TYPES.dockerList, MEDIA_TYPES.ociIndex]);
 const MANIFEST_TYPES = new Set<string>([MEDIA_TYPES.dockerManifest, MEDIA_TYPES.ociManifest]);
+
+/** Whether a manifest the registry served is an index (OCI image index or Docker manifest list). */
+export function isIndex(manifest: Pick<RegistryManifest, "mediaType"> | undefined): boolean {
+  return manifest !== undefined && INDEX_TYPES.has(manifest.mediaType);
+}
 const MANIFEST_ACCEPT = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerList, MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest].join(", ");
 
 /** An OCI descriptor (of a manifest, a blob, an index entry): the core's, which builds indexes from them. */

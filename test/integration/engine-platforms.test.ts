@@ -165,6 +165,21 @@ async function publishedAsIndexes(src: ReturnType<typeof makeRepo>, repo: string
   const writes = forwarded.slice(before).filter((r) => !/^(GET|HEAD) /.test(r));
   assert.equal(writes, [], "a rerun with nothing changed wrote to the registry");
 
+  // --reconcile: sci/base:1.0 replaced by its amd64 image alone (no index): planned for the index, written without building.
+  const [host, ...path] = repo.split("/");
+  const manifestUrl = (tag: string) => `http://${host}/v2/${path.join("/")}/sci/base/manifests/${tag}`;
+  const amd64 = await fetch(manifestUrl(`${suffix}-linux-amd64`), { headers: { accept: "application/vnd.docker.distribution.manifest.v2+json" } });
+  const put = await fetch(manifestUrl("1.0"), { method: "PUT", headers: { "content-type": amd64.headers.get("content-type")! }, body: Buffer.from(await amd64.arrayBuffer()) });
+  assert.is(put.status, 201);
+  const plan = await runCliAsync(["--reconcile", "--dryrun", "-vv", "--repo", repo], { cwd: src.root });
+  assert.is(plan.code, 0, plan.stderr);
+  for (const platform of TWO) assert.match(plan.stderr, new RegExp(`build sci/base@${platform}: no index of its platforms under ${repo}/sci/base:1\\.0\n`));
+  assert.match(plan.stderr, /sci\/top@linux\/amd64: current/);
+  const reconciled = await runCliAsync(["--reconcile", "--push", "--repo", repo, "--progress", "plain"], { cwd: src.root });
+  assert.is(reconciled.code, 0, reconciled.stderr);
+  assert.match(reconciled.stderr, /\n2 reused, 1 index pushed\n/);
+  assert.is((await registryIndex(`${repo}/sci/base:1.0`)).digest, (await registryIndex(`${repo}/sci/base:${suffix}`)).digest);
+
   // A new commit whose arm64 build of top fails: top's and rel/top's index tags stay where they were, base's move forward.
   const old = Object.fromEntries(await Promise.all(LAYERS.map(async (l) => [l, (await registryIndex(`${repo}/${l}:1.0`)).digest])));
   src.write({ "science/top/Dockerfile": 'FROM sci/base:1.0\nRUN cat /arch > /parent-arch && uname -m > /arch && test "$(uname -m)" = x86_64\n' });
