@@ -100,7 +100,7 @@ export async function writeIndex(ctx: IndexStepContext, layer: IndexLayer, image
     const expected = Object.fromEntries(images.map((i) => [i.platform, i.build.request.inputsDigest]));
 
     // The build tag: written once, never moved to an index of other images.
-    const held = await heldIndex(ctx, layer.buildTag, images);
+    const held = await heldIndex(ctx, layer.buildTag, images, index.digest);
     const decision = decideIndexBuildTag({ tag: layer.buildTag, digest: index.digest, expected, held, overwrite: ctx.overwrite });
     if (decision.action === "superseded") {
       buildResult.registryDigest = held!.digest;
@@ -128,7 +128,7 @@ export async function writeIndex(ctx: IndexStepContext, layer: IndexLayer, image
 
     // The moving tag: only forward.
     if (ctx.signal?.aborted) return result("not pushed", INTERRUPTED);
-    const current = await heldVersion(ctx, layer.movingTag, images);
+    const current = await heldVersion(ctx, layer.movingTag, images, index.digest);
     const build = images[0].build;
     const moving = decideIndexMovingTag({
       tag: layer.movingTag, digest: index.digest, ours: build.request.labels[versionLabel(build.kind, build.target)], held: current, allowRollback: ctx.allowTagRollback,
@@ -187,13 +187,16 @@ async function readDigest(ctx: IndexStepContext, tag: string): Promise<string | 
   return m?.digest;
 }
 
-/** What the registry holds under the index's build tag, with the inputs of its images of the layer's platforms. */
-async function heldIndex(ctx: IndexStepContext, tag: string, images: PlatformImage[]): Promise<HeldIndex | undefined> {
+/**
+ * What the registry holds under the index's build tag, with the inputs of its images of the
+ * layer's platforms (not read when it is this very index, `ours`: a rerun reads one manifest).
+ */
+async function heldIndex(ctx: IndexStepContext, tag: string, images: PlatformImage[], ours: string): Promise<HeldIndex | undefined> {
   try {
     const top = await ctx.registry.getManifest(tag, { noIndexResolution: true });
     if (!top) return undefined;
     const inputs: Record<string, string | undefined> = {};
-    if (isIndex(top)) {
+    if (isIndex(top) && top.digest !== ours) {
       for (const image of images) {
         const held = await ctx.registry.getImage(tag, { platform: image.platform }).catch(() => undefined);
         inputs[image.platform] = held?.config.labels[inputsLabel(image.build.kind, image.build.target)];
@@ -205,12 +208,16 @@ async function heldIndex(ctx: IndexStepContext, tag: string, images: PlatformIma
   }
 }
 
-/** What the registry holds under the moving tag: its digest and the version label of its image (of the layer's first platform, for an index). */
-async function heldVersion(ctx: IndexStepContext, tag: string, images: PlatformImage[]): Promise<{ digest: string; label: string | undefined } | undefined> {
+/**
+ * What the registry holds under the moving tag: its digest and the version label of its image (of
+ * the layer's first platform, for an index); the label is not read when it is this very index (`ours`).
+ */
+async function heldVersion(ctx: IndexStepContext, tag: string, images: PlatformImage[], ours: string): Promise<{ digest: string; label: string | undefined } | undefined> {
   const { build, platform } = images[0];
   try {
     const top = await ctx.registry.getManifest(tag, { noIndexResolution: true });
     if (!top) return undefined;
+    if (top.digest === ours) return { digest: top.digest, label: undefined };
     // An index without this platform (or a single image): its default image's label.
     const image = await ctx.registry.getImage(formatImageReference({ ...parseImageReference(tag), tag: undefined, digest: top.digest }), { platform })
       .catch(() => ctx.registry.getImage(formatImageReference({ ...parseImageReference(tag), tag: undefined, digest: top.digest })));
