@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
-  decideIndexBuildTag, decideIndexMovingTag, entryPlatform, imageIndex, indexLayers, indexNotWritten, singlePlatformIndexes,
+  decideIndexBuildTag, decideIndexMovingTag, entryPlatform, imageIndex, indexLayers, indexNotWritten, missingPlatformImage, singlePlatformIndexes,
 } from "../../../../src/core/execute/image-index.js";
 import type { PlannedBuild } from "../../../../src/core/model.js";
 
@@ -80,6 +80,17 @@ test("an index not written says which platform's image is missing and what becam
   const status = (id: string) => (id.endsWith("amd64") ? { build: "built", push: "pushed" } : { build: "failed", reason: "RUN make: exit code 2" });
   assert.is(indexNotWritten(layer, status), `index not written: the linux/arm64 image (sci/a@linux/arm64) is failed (RUN make: exit code 2); ${REPO}/sci/a:1.0-7-abc and ${REPO}/sci/a:1.0 are left as they were`);
   assert.match(indexNotWritten(layer, (id) => (id.endsWith("amd64") ? { build: "built", push: "superseded" } : { build: "built", push: "pushed" })), /the linux\/amd64 image \(sci\/a@linux\/amd64\) is superseded/);
+});
+
+test("merge-platforms: a platform image is there when its platform build tag holds the plan's inputs; otherwise named, with what its results say", () => {
+  const member = { platform: "linux/arm64", id: "sci/a@linux/arm64" };
+  const tag = `${REPO}/sci/a:1.0-7-abc-linux-arm64`;
+  assert.is(missingPlatformImage(member, tag, "sha256:in", { inputs: "sha256:in" }, undefined), undefined);
+  assert.is(missingPlatformImage(member, tag, "sha256:in", undefined, undefined), `linux/arm64 (sci/a@linux/arm64) is missing: the registry does not hold ${tag}; no results file has it`);
+  assert.is(missingPlatformImage(member, tag, "sha256:in", undefined, { status: "failed", pushed: false, reason: "RUN make: exit code 2" }),
+    `linux/arm64 (sci/a@linux/arm64) is missing: the registry does not hold ${tag}; its results say failed (RUN make: exit code 2)`);
+  assert.is(missingPlatformImage(member, tag, "sha256:in", { inputs: "sha256:old" }, { status: "built", pushed: false }),
+    `linux/arm64 (sci/a@linux/arm64) is missing: ${tag} holds an image of inputs sha256:old, not the plan's sha256:in; its results say built, not pushed`);
 });
 
 test.run();
