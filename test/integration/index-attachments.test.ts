@@ -74,4 +74,32 @@ test("with attachments, an image without platforms is published as a one-platfor
   assert.equal(writes, [], "the index step wrote to the registry again");
 });
 
+test("an index build tag another run rewrites after this run read it back: the end-of-run read-back records the index as superseded", async () => {
+  const { registry } = requireEngine();
+  const other = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [] }));
+  let put = false;
+  let readsAfterPut = 0;
+  // After the index PUT under the build tag, its read-back passes; a later read finds another index there.
+  await using proxy = await startFaultProxy(registry, (req) => {
+    if (!/\/manifests\/1\.0-7-abc1234$/.test(req.url ?? "")) return undefined;
+    if (req.method === "PUT") put = true;
+    if (req.method !== "GET" || !put || ++readsAfterPut < 2) return undefined;
+    return (_req, res) => {
+      res.writeHead(200, { "content-type": "application/vnd.oci.image.index.v1+json", "docker-content-digest": sha256(other) });
+      res.end(other);
+    };
+  });
+  const repo = uniqueRepo(proxy.address);
+  using src = makeRepo({ "science/x/f": "x" }, false);
+  const out = capture();
+  const a = build("sci/a", [`${repo}/sci/a:1.0`, `${repo}/sci/a:1.0-7-abc1234`], "FROM busybox:stable\nRUN echo a > /a\n", { contexts: ["science/x"] });
+  const result = await runPlan(makePlan(repo, [a]), runOptions(src.root, out.stream, { push: true, attach }));
+  assert.is(put, true, out.text());
+  assert.not.ok(result.ok);
+  const [index] = result.indexes;
+  assert.is(index.status, "superseded");
+  assert.equal([index.tags[0].pushed, index.tags[0].registryDigest], [false, sha256(other)]);
+  assert.match(out.text(), /\[sci\/a\] read back at the end of the run: not published: the registry holds another image under .*sci\/a:1\.0-7-abc1234/);
+});
+
 test.run();

@@ -169,6 +169,29 @@ export class RunReport {
   }
 
   /**
+   * The index tags read back once more when the run ends, as every tag of its pushes: another run
+   * may have written them since. An index's "image" is the index itself (its digest).
+   */
+  async agreeIndexesWithRegistry(registry: RegistryClient): Promise<void> {
+    await Promise.all([...this.indexes.values()].map(async (index) => {
+      if (!index.digest) return;
+      const before = index.tags;
+      const after = await Promise.all(before.map(async (t) => {
+        const held = await registry.getManifest(t.tag, { noIndexResolution: true }).catch(() => null);
+        return held === null ? t : agreeWithRegistry(t, index.digest!, held && { digest: held.digest, configDigest: held.digest });
+      }));
+      const result = pushResultFromTags(before, after);
+      index.tags = after;
+      if (!result) return;
+      index.status = result;
+      const why = result === "pushed" ? after.find((t) => t.reason)?.reason : after[0].reason;
+      if (why) index.reason = why;
+      else delete index.reason;
+      this.progress.note(`[${index.id}] read back at the end of the run: ${result === "pushed" ? "the registry holds this index under its tags" : why}`);
+    }));
+  }
+
+  /**
    * Prints the summary; the outcomes in plan order. `indexLayers`: the layers the run was to write
    * the index of (with --push); one without an index step is recorded as not written, and why.
    */
