@@ -48,9 +48,16 @@ test("with attachments, an image without platforms is published as a one-platfor
   const b = build("sci/b", [`${repo}/sci/b:1.0`, `${repo}/sci/b:1.0-7-abc1234`], `FROM ${repo}/sci/a:1.0\nRUN cat /a > /b\n`, { contexts: ["science/x"], dependsOn: ["sci/a"] });
   b.request.labels = { "org.sciserver.science.b.version": "1.0-7-abc1234" };
   const plan = makePlan(repo, [a, b]);
-  const result = await runPlan(plan, runOptions(src.root, out.stream, { push: true, attach }));
+  // The sign hook: once the index is under its build tag, before the moving tag holds it.
+  const signed: [string, string, boolean][] = [];
+  const signIndex = async ({ registry: client, tag, digest }: { registry: RegistryClient; tag: string; digest: string }) => {
+    const moving = tag.replace(/-7-abc1234$/, "");
+    signed.push([tag, digest, (await client.getDigest(tag)) === digest && (await client.getDigest(moving)) !== digest]);
+  };
+  const result = await runPlan(plan, runOptions(src.root, out.stream, { push: true, attach, signIndex }));
   assert.ok(result.ok, out.text());
   assert.equal(result.indexes.map((i) => [i.id, i.status]), [["sci/a", "pushed"], ["sci/b", "pushed"]]);
+  assert.equal(signed.sort(), result.indexes.map((i) => [i.tags[0].tag, i.digest, true]).sort());
   const platform = "linux-amd64";
   for (const name of ["sci/a", "sci/b"]) {
     assert.equal(await registryTags(`${repo}/${name}`), ["1.0", "1.0-7-abc1234", `1.0-7-abc1234-${platform}`, `1.0-${platform}`]);

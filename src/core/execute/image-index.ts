@@ -178,7 +178,8 @@ export function indexNotWritten(layer: IndexLayer, status: (id: string) => { bui
     const what = s.push ?? (s.build === "built" || s.build === "reused" ? "not pushed" : s.build ?? "not run");
     return `index not written: the ${m.platform} image (${m.id}) is ${what}${s.reason ? ` (${s.reason})` : ""}; ${layer.buildTag} and ${layer.movingTag} are left as they were`;
   }
-  return `index not written; ${layer.buildTag} and ${layer.movingTag} are left as they were`;
+  // Every platform image pushed, and still no index: the run stopped (interrupt, --fail-fast) before its step.
+  return `index not written: the run stopped before its index step; ${layer.buildTag} and ${layer.movingTag} are left as they were`;
 }
 
 export type { IndexResult };

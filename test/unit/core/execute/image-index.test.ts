@@ -80,6 +80,7 @@ test("an index not written says which platform's image is missing and what becam
   const status = (id: string) => (id.endsWith("amd64") ? { build: "built", push: "pushed" } : { build: "failed", reason: "RUN make: exit code 2" });
   assert.is(indexNotWritten(layer, status), `index not written: the linux/arm64 image (sci/a@linux/arm64) is failed (RUN make: exit code 2); ${REPO}/sci/a:1.0-7-abc and ${REPO}/sci/a:1.0 are left as they were`);
   assert.match(indexNotWritten(layer, (id) => (id.endsWith("amd64") ? { build: "built", push: "superseded" } : { build: "built", push: "pushed" })), /the linux\/amd64 image \(sci\/a@linux\/amd64\) is superseded/);
+  assert.match(indexNotWritten(layer, () => ({ build: "built", push: "pushed" })), /^index not written: the run stopped before its index step/);
 });
 
 test("merge-platforms: a platform image is there when its platform build tag holds the plan's inputs; otherwise named, with what its results say", () => {
