@@ -109,4 +109,29 @@ test("an index build tag another run rewrites after this run read it back: the e
   assert.match(out.text(), /\[sci\/a\] read back at the end of the run: not published: the registry holds another image under .*sci\/a:1\.0-7-abc1234/);
 });
 
+test("an index build tag holding something else is refused, both index tags left as they were; --overwrite replaces it", async () => {
+  const { registry } = requireEngine();
+  const repo = uniqueRepo(registry);
+  using src = makeRepo({ "science/x/f": "x" }, false);
+  // Another index under the build tag, written before this run.
+  const other = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [] }));
+  const client = new RegistryClient(await DockerCredentials.load());
+  await client.putManifest(parseImageReference(`${repo}/sci/a:1.0-7-abc1234`), other, "application/vnd.oci.image.index.v1+json");
+  const a = build("sci/a", [`${repo}/sci/a:1.0`, `${repo}/sci/a:1.0-7-abc1234`], "FROM busybox:stable\nRUN echo a > /a\n", { contexts: ["science/x"] });
+  const out = capture();
+  const refused = await runPlan(makePlan(repo, [a]), runOptions(src.root, out.stream, { push: true, attach }));
+  assert.not.ok(refused.ok);
+  const [index] = refused.indexes;
+  assert.is(index.status, "push failed");
+  assert.match(index.reason!, /sci\/a:1\.0-7-abc1234 is already in the registry \(sha256:[0-9a-f]{64}\) holding an index of other images .*build tags are immutable \(--overwrite replaces it\)/);
+  assert.is((await registryIndex(`${repo}/sci/a:1.0-7-abc1234`)).digest, sha256(other));
+  assert.not.ok((await registryTags(`${repo}/sci/a`)).includes("1.0"), "the moving tag was written");
+  assert.match(out.text(), /sci\/a \(index\) +index push failed/);
+
+  const overwritten = await runPlan(makePlan(repo, [a]), runOptions(src.root, capture().stream, { push: true, attach, overwrite: true }));
+  assert.ok(overwritten.ok);
+  assert.is((await registryIndex(`${repo}/sci/a:1.0-7-abc1234`)).digest, overwritten.indexes[0].digest);
+  assert.is((await registryIndex(`${repo}/sci/a:1.0`)).digest, overwritten.indexes[0].digest);
+});
+
 test.run();
