@@ -7,29 +7,40 @@ import { dockerReference } from "../core/signatures/cosign.js";
 import { judgeSignatures } from "../core/signatures/verify.js";
 import { readSignatures } from "../registry/signatures.js";
 import { inputsLabel, inputsMismatch, versionLabel } from "../core/requests/inputs-digest.js";
-import { movingTag } from "../core/requests/tags.js";
+import { movingTag, stripPlatformSuffix } from "../core/requests/tags.js";
 import type { PublishedImage } from "../core/plan/reconcile.js";
-import type { Plan } from "../core/model.js";
+import { InputError, type Plan, type PlannedBuild } from "../core/model.js";
 import { DockerCredentials } from "../registry/credentials.js";
-import { RegistryClient } from "../registry/client.js";
+import { isIndex, RegistryClient } from "../registry/client.js";
 
 /** `signedBy`: the public half of the run's signing key, whose signature each image must have. */
 export async function readPublishedInputs(plan: Plan, dockerConfigDir?: string, signedBy?: KeyObject): Promise<Map<string, PublishedImage>> {
   const client = new RegistryClient(await DockerCredentials.load(dockerConfigDir));
-  const answers = await Promise.all(plan.builds.map(async (b): Promise<[string, PublishedImage]> => {
-    const ref = movingTag(b.request);
+  const read = async (b: PlannedBuild, ref: string, platform?: string): Promise<PublishedImage> => {
     try {
-      const image = await client.getImage(ref);
-      if (!image) return [b.id, { found: false }];
+      // A platform's image inside an index: only an index counts (a single image under the layer's tag is no index of its platforms).
+      if (platform !== undefined && !isIndex(await client.getManifest(ref, { noIndexResolution: true }))) return { found: false };
+      const image = await client.getImage(ref, platform === undefined ? {} : { platform }).catch((e: Error) => {
+        if (e instanceof InputError) return undefined; // the index has no image of this platform
+        throw e;
+      });
+      if (!image) return { found: false };
       const labels = image.config.labels;
       const published: PublishedImage = { found: true, inputs: labels[inputsLabel(b.kind, b.target)], mismatch: inputsMismatch(labels, b), build: labels[versionLabel(b.kind, b.target)] };
-      if (!signedBy) return [b.id, published];
+      if (!signedBy) return published;
+      // What the tag names is signed: the image, or the index (each of whose images is signed too).
       const repository = parseImageReference(ref);
       const held = await readSignatures(client, repository, image.digest);
-      return [b.id, { ...published, signed: judgeSignatures({ repository: dockerReference(repository), digest: image.digest }, held?.found, signedBy).ok }];
+      return { ...published, signed: judgeSignatures({ repository: dockerReference(repository), digest: image.digest }, held?.found, signedBy).ok };
     } catch (e) {
       throw new Error(`--reconcile: cannot read ${ref} from the registry: ${(e as Error).message}`);
     }
+  };
+  const answers = await Promise.all(plan.builds.map(async (b): Promise<[string, PublishedImage]> => {
+    const own = await read(b, movingTag(b.request));
+    const platform = b.request.platform;
+    if (platform === undefined) return [b.id, own];
+    return [b.id, { ...own, index: await read(b, stripPlatformSuffix(movingTag(b.request), platform), platform) }];
   }));
   return new Map(answers);
 }

@@ -10,6 +10,7 @@ import { InputError } from "../core/model.js";
 import { nextLinkPath, Pagination } from "../core/registry/transport-rules.js";
 import { isAttestation } from "../core/registry/image-index.js";
 import type { DockerCredentials } from "./credentials.js";
+import type { IndexEntry } from "../core/execute/image-index.js";
 import { RegistryError, RegistryTransport, statusError, type RegistryRequest, type RegistryResponse, type TransportOptions } from "./transport.js";
 
 export { RegistryError } from "./transport.js";
@@ -25,15 +26,15 @@ export const MEDIA_TYPES = {
 } as const;
 const INDEX_TYPES = new Set<string>([MEDIA_TYPES.dockerList, MEDIA_TYPES.ociIndex]);
 const MANIFEST_TYPES = new Set<string>([MEDIA_TYPES.dockerManifest, MEDIA_TYPES.ociManifest]);
+
+/** Whether a manifest the registry served is an index (OCI image index or Docker manifest list). */
+export function isIndex(manifest: Pick<RegistryManifest, "mediaType"> | undefined): boolean {
+  return manifest !== undefined && INDEX_TYPES.has(manifest.mediaType);
+}
 const MANIFEST_ACCEPT = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerList, MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest].join(", ");
 
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  platform?: { os?: string; architecture?: string; variant?: string };
-  annotations?: Record<string, string>;
-}
+/** An OCI descriptor (of a manifest, a blob, an index entry): the core's, which builds indexes from them. */
+export type Descriptor = IndexEntry;
 
 /** An image manifest as the registry serves it: the exact bytes (their digest is its identity). */
 export interface RegistryManifest {

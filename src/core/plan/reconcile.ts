@@ -5,29 +5,49 @@
 // at a newer build than this checkout's is current: moving tags only move forward (issue 16, item 2).
 // With a signing key, an image of this checkout's inputs that is not signed by it is planned too
 // (issue 19, item 6): its run reuses it and adds the signature, and what is built on it stays.
+// A layer built for platforms is published twice over (issue 17): each platform image under its
+// platform moving tag, and the index of them all under the layer's `{version}`. A platform image
+// the index lacks (or holds from other inputs) keeps the layer's builds, all of its platforms, for
+// the index to be written; its children only when a platform image itself is stale.
 import { decideMovingTag, parseBuildName } from "../execute/moving-tag.js";
 import { versionLabel } from "../requests/inputs-digest.js";
 import { groupIntoWaves } from "./waves.js";
-import { movingTag } from "../requests/tags.js";
+import { movingTag, stripPlatformSuffix } from "../requests/tags.js";
+import { indexLayers } from "../execute/image-index.js";
 import type { ChangeSet, Plan, PlannedBuild } from "../model.js";
 
 /**
  * What the registry holds under a build's moving tag: absent, or an image with its inputs and
  * version labels; `signed`: whether it is signed by the run's key (undefined: not asked).
+ * `index`: for a build of a platform, the image for that platform inside the index under the
+ * layer's own `{version}` (absent: no index there, or none with this platform).
  */
-export type PublishedImage = { found: false } | { found: true; inputs?: string; mismatch?: string; build?: string; signed?: boolean };
+export type PublishedImage = ({ found: false } | { found: true; inputs?: string; mismatch?: string; build?: string; signed?: boolean }) & { index?: PublishedImage };
 
 export function reconcilePlan(plan: Plan, published: ReadonlyMap<string, PublishedImage>): Plan {
   const kept = new Map<string, string[]>();
-  /** Kept builds that may be rebuilt: not those only missing a signature (reused, then signed). */
+  /**
+   * Kept builds that are rebuilt, so their children are too: not those kept only for a signature
+   * (reused, then signed) or for their layer's index (its images current).
+   */
   const rebuilt = new Set<string>();
   for (const b of plan.builds) {
     const verdict = judge(b, published.get(b.id));
     // Parents come first in a plan, so a rebuilt parent is known before its children.
     const rebuiltParents = b.dependsOn.filter((d) => rebuilt.has(d));
     const reasons = [...(verdict.current ? [] : [verdict.why]), ...rebuiltParents.map((d) => `built on ${d}, which is rebuilt`)];
-    if (reasons.length) kept.set(b.id, reasons);
     if (rebuiltParents.length > 0 || (!verdict.current && !verdict.unsignedOnly)) rebuilt.add(b.id);
+    const indexWhy = reasons.length ? undefined : staleIndexEntry(b, published.get(b.id));
+    if (reasons.length || indexWhy) kept.set(b.id, reasons.length ? reasons : [indexWhy!]);
+  }
+  // The index is written by a run holding every platform of its layer: a layer kept for one is kept whole.
+  for (const layer of indexLayers(plan.builds)) {
+    const kept1 = layer.members.find((m) => kept.has(m.id));
+    if (!kept1) continue;
+    for (const m of layer.members) {
+      if (kept.has(m.id)) continue;
+      kept.set(m.id, [`its layer's index ${layer.movingTag} is written with ${kept1.id}'s`]);
+    }
   }
   const builds: PlannedBuild[] = plan.builds
     .filter((b) => kept.has(b.id))
@@ -54,6 +74,16 @@ function stale(b: PlannedBuild, p: PublishedImage | undefined): string | undefin
   return verdict.current ? undefined : verdict.why;
 }
 
+/** For a build of a platform: why the index under its layer's `{version}` does not hold its current image. */
+function staleIndexEntry(b: PlannedBuild, p: PublishedImage | undefined): string | undefined {
+  const platform = b.request.platform;
+  if (platform === undefined || !p) return undefined;
+  const tag = stripPlatformSuffix(movingTag(b.request), platform);
+  const verdict = judge(b, p.index ?? { found: false }, tag);
+  if (verdict.current) return undefined;
+  return p.index?.found ? `its ${platform} image in the index ${tag}: ${verdict.why}` : `no index of its platforms under ${tag}`;
+}
+
 /**
  * Why each build `--reconcile` leaves out is current, for `-vv` (`sci/a: current (…/sci/a:1.0
  * holds 1.0-2-abc, a newer build)`): a plan with nothing to build says why per layer, not only
@@ -65,9 +95,8 @@ export function currentLayers(planOfAll: Plan, reconciled: Plan, published: Read
   return planOfAll.builds.filter((b) => !kept.has(b.id)).map((b) => `${b.id}: current (${judge(b, published.get(b.id)).why})`);
 }
 
-function judge(b: PlannedBuild, p: PublishedImage | undefined): { current: boolean; why: string; unsignedOnly?: boolean } {
+function judge(b: PlannedBuild, p: PublishedImage | undefined, tag = movingTag(b.request)): { current: boolean; why: string; unsignedOnly?: boolean } {
   if (!p) throw new Error(`internal: no registry answer for ${b.id}`);
-  const tag = movingTag(b.request);
   if (!p.found) return { current: false, why: `not published (${tag})` };
   const held = p.build ?? "an image without a version label";
   if (p.inputs !== b.request.inputsDigest) {

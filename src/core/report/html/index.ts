@@ -6,7 +6,8 @@
 // `sandbox; default-src 'none'; img-src 'self'; style-src 'self';`, so no script at all, no
 // inline style (one stylesheet file), SVG styled by attributes; offline, so nothing from the
 // network. Every status is a word as well as a colour, and the drawings' facts are in the tables too.
-import type { BuildResult, Plan, PlannedBuild } from "../../model.js";
+import type { BuildResult, IndexResult, Plan, PlannedBuild } from "../../model.js";
+import { indexLayers, type IndexLayer } from "../../execute/image-index.js";
 import type { ResultsFile } from "../results.js";
 import { buildTag } from "../../requests/tags.js";
 import { renderGraphSvg } from "./graph.js";
@@ -42,6 +43,9 @@ function renderPage({ plan, results, logTails = {}, logLinks = {}, generatedAt }
   const title = `${results ? "Run" : "Plan"} of build ${plan.buildNumber} (${short})`;
   const pushed = runPushed(results);
   const statuses = plan.builds.map((b) => reportStatus(byId.get(b.id), pushed));
+  // A build of a platform: its layer's image index, and what the run did with it.
+  const indexResults = new Map(results?.indexes?.map((i) => [i.id, i]));
+  const indexOf = new Map(indexLayers(plan.builds).flatMap((layer) => layer.members.map((m) => [m.id, { layer, result: indexResults.get(layer.id) }] as const)));
   const body = [
     `<header><h1>${esc(title)}</h1>`,
     `<p class="meta">Repository <code>${esc(plan.repo)}</code>, commit <code>${esc(plan.commit)}</code>, build number ${esc(plan.buildNumber)}. ${results ? "The run's results." : "A plan: nothing has been built yet."} Made ${esc(generatedAt)}.</p>`,
@@ -51,7 +55,7 @@ function renderPage({ plan, results, logTails = {}, logLinks = {}, generatedAt }
     graphSection(plan, results),
     run ? timelineSection(run) : results ? `<section id="timeline"><h2>Timeline</h2><p>The results file records no times (written by an older image-builder).</p></section>` : "",
     buildsTable(plan, byId, run, pushed),
-    `<section id="details"><h2>Details</h2>${plan.builds.map((b) => buildDetails(b, byId, pushed, logTails[b.id], logLinks[b.id])).join("\n")}</section>`,
+    `<section id="details"><h2>Details</h2>${plan.builds.map((b) => buildDetails(b, byId, pushed, logTails[b.id], logLinks[b.id], indexOf.get(b.id))).join("\n")}</section>`,
     `</main>`,
   ];
   return `<!DOCTYPE html>
@@ -158,7 +162,10 @@ ${rows.join("\n")}
 
 const stepsText = (s: { total: number; cached: number }) => `${s.total - s.cached} run, ${s.cached} cached`;
 
-function buildDetails(b: PlannedBuild, byId: Map<string, BuildResult>, pushed: boolean, logTail: string[] | undefined, logLink: string | undefined): string {
+function buildDetails(
+  b: PlannedBuild, byId: Map<string, BuildResult>, pushed: boolean, logTail: string[] | undefined, logLink: string | undefined,
+  index?: { layer: IndexLayer; result?: IndexResult },
+): string {
   const r = byId.get(b.id);
   const status = reportStatus(r, pushed);
   const rows: [string, string][] = [];
@@ -173,6 +180,7 @@ function buildDetails(b: PlannedBuild, byId: Map<string, BuildResult>, pushed: b
   if (r?.pushStartedAt && r.pushFinishedAt) rows.push(["push", esc(`${formatMs(Date.parse(r.pushFinishedAt) - Date.parse(r.pushStartedAt))}, ${r.pushStartedAt} to ${r.pushFinishedAt}`)]);
   if (r?.steps) rows.push(["steps", esc(`${r.steps.total} steps: ${stepsText(r.steps)}`)]);
   rows.push(["tags", tagsTable(b, r)]);
+  if (index) rows.push(["image index", indexTable(index.layer, index.result)]);
   if (r?.outputs?.["docker-image-hash"]) rows.push(["image id", `<code>${esc(r.outputs["docker-image-hash"])}</code>`]);
   if (b.request.inputsDigest) rows.push(["inputs digest", `<code>${esc(b.request.inputsDigest)}</code>`]);
   const parents = Object.entries(b.request.inputs?.parents ?? {});
@@ -207,6 +215,18 @@ function tagsTable(b: PlannedBuild, r: BuildResult | undefined): string {
     return `<tr><td><code>${esc(tag)}</code></td><td>${esc(state)}</td><td>${digest ? `<code>${esc(digest)}</code>` : ""}</td></tr>`;
   });
   return `<table><thead><tr><th scope="col">tag</th><th scope="col">${r?.tags ? "pushed" : "tag"}</th><th scope="col">registry digest</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}
+
+/** The tags of a layer's image index, its platforms (links to their builds), and what the registry holds under them after the run. */
+function indexTable(layer: IndexLayer, result: IndexResult | undefined): string {
+  const tags = result?.tags ?? [{ tag: layer.buildTag }, { tag: layer.movingTag }];
+  const rows = tags.map((t, i) => {
+    const state = !result ? (i === 0 ? "build tag" : "moving tag") : "pushed" in t && t.pushed ? "pushed" : "not pushed";
+    const digest = "digest" in t ? t.digest : undefined;
+    return `<tr><td><code>${esc(t.tag)}</code></td><td>${esc(state)}</td><td>${digest ? `<code>${esc(digest)}</code>` : ""}</td></tr>`;
+  });
+  const platforms = `<p>Platforms: ${layer.members.map((m) => `${detailsLink(m.id)} (${esc(m.platform)})`).join(", ")}${result?.reason ? `. <span class="failure">${esc(result.reason)}</span>` : ""}</p>`;
+  return `${platforms}<table><thead><tr><th scope="col">index tag</th><th scope="col">${result ? "pushed" : "tag"}</th><th scope="col">registry digest</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
 }
 
 /** `sci/base:1.0` (inputs sha256:…), and the image it was built on when its parent is in this run. */

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { footer, runSucceeded, summaryRow } from "../../../../src/core/execute/outcomes.js";
+import { footer, indexSummaryRow, runSucceeded, summaryRow } from "../../../../src/core/execute/outcomes.js";
 
 test("the run's last line says what happened at a glance", () => {
   const built = { status: "built" as const, pushed: true };
@@ -38,6 +38,18 @@ test("a run succeeds when every build has its image, pushed when pushing, and it
   assert.ok(runSucceeded([{ status: "built", pushed: true }], true, false));
   assert.not.ok(runSucceeded([built, { status: "skipped", pushed: false }], false, false));
   assert.not.ok(runSucceeded([built], false, true));
+});
+
+test("image indexes: counted in the last line, a row each in the summary, and a run with one not pushed fails", () => {
+  const image = { status: "reused" as const, pushed: true };
+  const pushed = { status: "pushed" as const, tags: [{ tag: "r/sci/a:1.0-1-h", pushed: true }, { tag: "r/sci/a:1.0", pushed: false, reason: "not moved: r/sci/a:1.0 is at 1.0-9-bbb, newer" }] };
+  const failed = { status: "not pushed" as const, tags: [{ tag: "r/sci/b:1.0-1-h", pushed: false }, { tag: "r/sci/b:1.0", pushed: false }] };
+  assert.equal(footer([image, image], true, false, [pushed, pushed]), ["2 reused, 2 indexes pushed, 2 moving tags not moved"]);
+  assert.equal(footer([image], true, false, [pushed, failed]), ["1 reused, 1 index pushed, 1 index not pushed, 1 moving tag not moved"]);
+  assert.ok(runSucceeded([image], true, false, [pushed]));
+  assert.not.ok(runSucceeded([image], true, false, [pushed, failed]));
+  assert.equal(indexSummaryRow({ id: "sci/b", ...failed, reason: "index not written: …" }),
+    { id: "sci/b (index)", result: "index not pushed", durationMs: 0, tags: ["r/sci/b:1.0-1-h", "r/sci/b:1.0"], reason: "index not written: …" });
 });
 
 test.run();

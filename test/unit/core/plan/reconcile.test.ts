@@ -9,7 +9,8 @@ import { readLayers } from "../../../../src/core/parse/layer-config.js";
 import type { Plan } from "../../../../src/core/model.js";
 import { versionLabel } from "../../../../src/core/requests/inputs-digest.js";
 import { describePlan } from "../../../../src/executors/dry-run.js";
-import { RAW, makePlan } from "../../../helpers/small-plan.js";
+import { GIT, RAW, makePlan } from "../../../helpers/small-plan.js";
+import { planBuilds } from "../../../../src/core/plan/plan-builds.js";
 
 const published = (plan: Plan, stale: Record<string, PublishedImage> = {}) =>
   new Map(plan.builds.map((b): [string, PublishedImage] => [b.id, stale[b.id] ?? { found: true, inputs: b.request.inputsDigest }]));
@@ -78,6 +79,40 @@ test("with a signing key: an image of this checkout's inputs it did not sign is 
   // a parent rebuilt still takes its children along, signed or not
   state.set("sci/a", { found: false });
   assert.ok(reconcilePlan(whole, state).builds.some((b) => b.id === "sci/b"));
+});
+
+test("platforms: a layer whose index lacks a current platform image is kept whole, for the index, without rebuilding what builds on it", () => {
+  // a <- b, c, on two platforms; every platform image published, of these inputs
+  const whole = planBuilds(readLayers(RAW), {
+    repo: "127.0.0.1:5055/x", git: GIT, buildTime: 1, buildArgs: {}, platforms: ["linux/amd64", "linux/arm64"],
+    changes: { all: true, science: [], compat: [], why: "everything" },
+  });
+  const current = (b: Plan["builds"][number]): PublishedImage => ({ found: true, inputs: b.request.inputsDigest });
+  const registry = (change: (b: Plan["builds"][number]) => PublishedImage = (b) => ({ ...current(b), index: current(b) })) =>
+    new Map(whole.builds.map((b): [string, PublishedImage] => [b.id, change(b)]));
+  assert.equal(reconcilePlan(whole, registry()).builds, [], "images and indexes current");
+
+  // sci/a's index missing (its platform images published): both of its builds, nothing else.
+  const noIndex = reconcilePlan(whole, registry((b) => ({ ...current(b), index: b.id.startsWith("sci/a@") ? { found: false } : current(b) })));
+  assert.equal(noIndex.builds.map((b) => [b.id, b.reasons]), [
+    ["sci/a@linux/amd64", ["no index of its platforms under 127.0.0.1:5055/x/sci/a:1.0"]],
+    ["sci/a@linux/arm64", ["no index of its platforms under 127.0.0.1:5055/x/sci/a:1.0"]],
+  ]);
+
+  // The index of sci/a holds another commit's arm64 image: the arm64 build for the index, and its amd64 sibling with it.
+  const wrong = reconcilePlan(whole, registry((b) => ({ ...current(b), index: b.id === "sci/a@linux/arm64" ? { found: true, inputs: "sha256:old", build: "1.0-2-0ldc0mm" } : current(b) })));
+  assert.equal(wrong.builds.map((b) => b.id), ["sci/a@linux/amd64", "sci/a@linux/arm64"]);
+  assert.match(wrong.builds[1].reasons[0], /^its linux\/arm64 image in the index 127\.0\.0\.1:5055\/x\/sci\/a:1\.0: published image has inputs sha256:old/);
+  assert.match(wrong.builds[0].reasons[0], /^its layer's index 127\.0\.0\.1:5055\/x\/sci\/a:1\.0 is written with sci\/a@linux\/arm64's$/);
+
+  // sci/a's arm64 image itself missing: rebuilt, with what builds on it for arm64; the amd64 builds of those layers are kept for their indexes.
+  const missing = reconcilePlan(whole, registry((b) => (b.id === "sci/a@linux/arm64" ? { found: false, index: { found: false } } : { ...current(b), index: current(b) })));
+  const reasons = Object.fromEntries(missing.builds.map((b) => [b.id, b.reasons[0]]));
+  assert.equal(Object.keys(reasons).sort(), ["rel/a:1.0@linux/amd64", "rel/a:1.0@linux/arm64", "rel/b:1.0@linux/amd64", "rel/b:1.0@linux/arm64", "sci/a@linux/amd64", "sci/a@linux/arm64", "sci/b@linux/amd64", "sci/b@linux/arm64"]);
+  assert.match(reasons["sci/a@linux/arm64"], /^not published/);
+  assert.is(reasons["sci/b@linux/arm64"], "built on sci/a@linux/arm64, which is rebuilt");
+  assert.match(reasons["sci/b@linux/amd64"], /^its layer's index .* is written with sci\/b@linux\/arm64's$/);
+  assert.equal(missing.builds.find((b) => b.id === "sci/b@linux/amd64")!.dependsOn, ["sci/a@linux/amd64"]);
 });
 
 test.run();

@@ -41,6 +41,20 @@ test("two runs of one commit merge to the run the registry has, whatever the ord
     mergeResults([{ file: "c.json", results: c }, { file: "b.json", results: b }]).results[0]);
 });
 
+test("image indexes merge like builds: the pushed record of a layer's index, whatever the order of the files", () => {
+  const base = { repo: "r", commit: "c", buildNumber: 1, results: [] };
+  const index = (status: "pushed" | "not pushed") => ({
+    id: "sci/a", platforms: { "linux/amd64": "sci/a@linux/amd64" }, status,
+    tags: [{ tag: "r/sci/a:1.0-1-h", pushed: status === "pushed" }, { tag: "r/sci/a:1.0", pushed: status === "pushed" }],
+  });
+  const a: ResultsFile = { ...base, indexes: [index("not pushed")] };
+  const b: ResultsFile = { ...base, indexes: [index("pushed")] };
+  assert.equal(mergeResults([{ file: "a.json", results: a }, { file: "b.json", results: b }]).indexes, [index("pushed")]);
+  assert.equal(mergeResults([{ file: "b.json", results: b }, { file: "a.json", results: a }]).indexes, [index("pushed")]);
+  assert.is(mergeResults([{ file: "a.json", results: { ...base } }]).indexes, undefined, "no indexes, no field");
+  assert.equal(parseResultsFile(JSON.stringify(b), "b.json").indexes, [index("pushed")]);
+});
+
 test("results files are checked entry by entry", () => {
   const file = (results: unknown[]) => JSON.stringify({ repo: "r", commit: "c", buildNumber: 1, results });
   const bad = (text: string, re: RegExp) => assert.throws(() => parseResultsFile(text, "r.json"), (e: Error) => e instanceof InputError && re.test(e.message));

@@ -149,4 +149,29 @@ test("a 300-layer plan's report, and its run's, each render in under 2 s", () =>
   for (const b of plan.builds) assert.ok(planHtml.includes(`<tr data-id="${b.id}"`) && runHtml.includes(`<tr data-id="${b.id}"`), b.id);
 });
 
+test("platforms: each platform build's details name its layer's image index tags and platforms, and with results what was pushed", () => {
+  const plan = planBuilds(readLayers([sci("a", { image: "a" }, "FROM busybox:stable\n"), { kind: "compat", dir: "base", config: "{}", dockerfile: "RUN true\n" }]), {
+    repo: "127.0.0.1:5055/x", git: GIT, buildTime: 1, buildArgs: {}, platforms: ["linux/amd64", "linux/arm64"],
+    changes: { all: true, science: [], compat: [], why: "everything" },
+  });
+  const planned = renderReport({ plan, generatedAt: GENERATED })["index.html"];
+  const details = (html: string, id: string) => {
+    const start = html.indexOf(`data-id="${id}">\n<h3>`);
+    return html.slice(start, html.indexOf("</section>", start));
+  };
+  const arm = details(planned, "sci/a@linux/arm64");
+  assert.match(arm, "<dt>image index</dt>");
+  assert.match(arm, /Platforms: <a href="#[^"]+"><code>sci\/a@linux\/amd64<\/code><\/a> \(linux\/amd64\), <a href="#[^"]+"><code>sci\/a@linux\/arm64<\/code><\/a> \(linux\/arm64\)/);
+  assert.match(arm, "<tr><td><code>127.0.0.1:5055/x/sci/a:1.0-3-c0ffee0</code></td><td>build tag</td>");
+  const digest = `sha256:${"d".repeat(64)}`;
+  const results = resultsFile(plan, plan.builds.map((b): BuildResult => ({ id: b.id, status: "built", durationMs: 1, pushed: true })), 2, [{
+    id: "sci/a", platforms: { "linux/amd64": "sci/a@linux/amd64", "linux/arm64": "sci/a@linux/arm64" }, status: "pushed", digest,
+    tags: [{ tag: "127.0.0.1:5055/x/sci/a:1.0-3-c0ffee0", pushed: true, digest }, { tag: "127.0.0.1:5055/x/sci/a:1.0", pushed: false, reason: "not moved: newer" }],
+  }]);
+  const run = details(renderReport({ plan, results, generatedAt: GENERATED })["index.html"], "sci/a@linux/amd64");
+  assert.match(run, `<tr><td><code>127.0.0.1:5055/x/sci/a:1.0-3-c0ffee0</code></td><td>pushed</td><td><code>${digest}</code></td></tr>`);
+  assert.match(run, "<tr><td><code>127.0.0.1:5055/x/sci/a:1.0</code></td><td>not pushed</td><td></td></tr>");
+  assert.not.match(renderReport({ plan: makePlan({ science: ["a"] }), generatedAt: GENERATED })["index.html"], "<dt>image index</dt>");
+});
+
 test.run();

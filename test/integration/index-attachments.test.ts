@@ -1,0 +1,137 @@
+// The attachments hook of the index step (issue 17 for issue 19): a run given `attach` publishes a
+// plan without platforms as one-platform indexes (the engine pushes each image under platform
+// tags made from the engine's platform; the layer's own tags hold the index of the image and what
+// the hook attached), checked over the registry's HTTP API. The attachment here is a trivial one
+// (an in-toto-like blob in an OCI manifest), not an attestation.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { createHash } from "node:crypto";
+import { build, capture, makePlan, registryImage, registryIndex, registryTags, requireEngine, runOptions, runPlan, uniqueRepo } from "../helpers/engine.js";
+import { startFaultProxy } from "../helpers/fault-proxy.js";
+import { makeRepo } from "../helpers/repo.js";
+import { writeIndex, type AttachHook } from "../../src/executors/index-step.js";
+import { parseImageReference } from "../../src/core/parse/image-reference.js";
+import { RegistryClient } from "../../src/registry/client.js";
+import { DockerCredentials } from "../../src/registry/credentials.js";
+
+const sha256 = (bytes: Buffer) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+
+/** Attaches to each image a manifest of one blob naming the image's digest: the same bytes for the same image. */
+const attach: AttachHook = async ({ descriptor, registry, repository }) => {
+  const ref = parseImageReference(repository);
+  const config = Buffer.from("{}");
+  const statement = Buffer.from(JSON.stringify({ subject: descriptor.digest }));
+  for (const blob of [config, statement]) await registry.putBlob(ref, blob);
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
+    config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: sha256(config), size: config.length },
+    layers: [{ mediaType: "application/vnd.in-toto+json", digest: sha256(statement), size: statement.length }],
+  }));
+  const digest = sha256(manifest);
+  // Uploaded once: a rerun finds it (an index step that writes nothing needs a hook that does the same).
+  if (!(await registry.getDigest(`${repository}@${digest}`))) await registry.putManifest({ ...ref, digest }, manifest, "application/vnd.oci.image.manifest.v1+json");
+  return [{
+    mediaType: "application/vnd.oci.image.manifest.v1+json", digest, size: manifest.length, platform: { os: "unknown", architecture: "unknown" },
+    annotations: { "vnd.docker.reference.type": "attestation-manifest", "vnd.docker.reference.digest": descriptor.digest },
+  }];
+};
+
+test("with attachments, an image without platforms is published as a one-platform index: image first, its attachment after; written again, nothing is sent", async () => {
+  const { registry } = requireEngine();
+  await using proxy = await startFaultProxy(registry, () => undefined);
+  const repo = uniqueRepo(proxy.address);
+  using src = makeRepo({ "science/x/f": "x" }, false);
+  const out = capture();
+  const a = build("sci/a", [`${repo}/sci/a:1.0`, `${repo}/sci/a:1.0-7-abc1234`], "FROM busybox:stable\nRUN echo a > /a\n", { contexts: ["science/x"] });
+  a.request.labels = { "org.sciserver.science.a.version": "1.0-7-abc1234" };
+  // Built on a's moving tag, as the planner names it: pinned to a's image although the engine tagged it with platform tags.
+  const b = build("sci/b", [`${repo}/sci/b:1.0`, `${repo}/sci/b:1.0-7-abc1234`], `FROM ${repo}/sci/a:1.0\nRUN cat /a > /b\n`, { contexts: ["science/x"], dependsOn: ["sci/a"] });
+  b.request.labels = { "org.sciserver.science.b.version": "1.0-7-abc1234" };
+  const plan = makePlan(repo, [a, b]);
+  // The sign hook: once the index is under its build tag, before the moving tag holds it.
+  const signed: [string, string, boolean][] = [];
+  const signIndex = async ({ registry: client, tag, digest }: { registry: RegistryClient; tag: string; digest: string }) => {
+    const moving = tag.replace(/-7-abc1234$/, "");
+    signed.push([tag, digest, (await client.getDigest(tag)) === digest && (await client.getDigest(moving)) !== digest]);
+  };
+  const result = await runPlan(plan, runOptions(src.root, out.stream, { push: true, attach, signIndex }));
+  assert.ok(result.ok, out.text());
+  assert.equal(result.indexes.map((i) => [i.id, i.status]), [["sci/a", "pushed"], ["sci/b", "pushed"]]);
+  assert.equal(signed.sort(), result.indexes.map((i) => [i.tags[0].tag, i.digest, true]).sort());
+  const platform = "linux-amd64";
+  for (const name of ["sci/a", "sci/b"]) {
+    assert.equal(await registryTags(`${repo}/${name}`), ["1.0", "1.0-7-abc1234", `1.0-7-abc1234-${platform}`, `1.0-${platform}`]);
+    const index = await registryIndex(`${repo}/${name}:1.0-7-abc1234`);
+    const image = await registryImage(`${repo}/${name}:1.0-7-abc1234-${platform}`);
+    assert.equal(index.manifests.map((m) => [m.digest, `${m.platform?.os}/${m.platform?.architecture}`]), [[image.digest, "linux/amd64"], [index.manifests[1].digest, "unknown/unknown"]]);
+    assert.equal(index.manifests[1].annotations, { "vnd.docker.reference.digest": image.digest, "vnd.docker.reference.type": "attestation-manifest" });
+    assert.is((await registryIndex(`${repo}/${name}:1.0`)).digest, index.digest);
+  }
+
+  // The index step again, as a rerun would: the same bytes (attachments included) are found under both tags.
+  const before = proxy.forwarded.length;
+  const client = new RegistryClient(await DockerCredentials.load());
+  const [layer] = result.indexes;
+  const again = await writeIndex({ registry: client, overwrite: false, allowTagRollback: false, attach, line: () => undefined },
+    { id: "sci/a", buildTag: layer.tags[0].tag, movingTag: layer.tags[1].tag, members: [{ platform: "linux/amd64", id: "sci/a" }] },
+    [{ platform: "linux/amd64", build: { ...a, request: { ...a.request, tags: a.request.tags.map((t) => `${t}-${platform}`) } }, imageId: result.outcomes[0].outputs!["docker-image-hash"] }]);
+  assert.is(again.status, "pushed");
+  assert.is(again.digest, layer.digest);
+  const writes = proxy.forwarded.slice(before).filter((r) => !/^(GET|HEAD) /.test(r));
+  assert.equal(writes, [], "the index step wrote to the registry again");
+});
+
+test("an index build tag another run rewrites after this run read it back: the end-of-run read-back records the index as superseded", async () => {
+  const { registry } = requireEngine();
+  const other = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [] }));
+  let put = false;
+  let readsAfterPut = 0;
+  // After the index PUT under the build tag, its read-back passes; a later read finds another index there.
+  await using proxy = await startFaultProxy(registry, (req) => {
+    if (!/\/manifests\/1\.0-7-abc1234$/.test(req.url ?? "")) return undefined;
+    if (req.method === "PUT") put = true;
+    if (req.method !== "GET" || !put || ++readsAfterPut < 2) return undefined;
+    return (_req, res) => {
+      res.writeHead(200, { "content-type": "application/vnd.oci.image.index.v1+json", "docker-content-digest": sha256(other) });
+      res.end(other);
+    };
+  });
+  const repo = uniqueRepo(proxy.address);
+  using src = makeRepo({ "science/x/f": "x" }, false);
+  const out = capture();
+  const a = build("sci/a", [`${repo}/sci/a:1.0`, `${repo}/sci/a:1.0-7-abc1234`], "FROM busybox:stable\nRUN echo a > /a\n", { contexts: ["science/x"] });
+  const result = await runPlan(makePlan(repo, [a]), runOptions(src.root, out.stream, { push: true, attach }));
+  assert.is(put, true, out.text());
+  assert.not.ok(result.ok);
+  const [index] = result.indexes;
+  assert.is(index.status, "superseded");
+  assert.equal([index.tags[0].pushed, index.tags[0].registryDigest], [false, sha256(other)]);
+  assert.match(out.text(), /\[sci\/a\] read back at the end of the run: not published: the registry holds another image under .*sci\/a:1\.0-7-abc1234/);
+});
+
+test("an index build tag holding something else is refused, both index tags left as they were; --overwrite replaces it", async () => {
+  const { registry } = requireEngine();
+  const repo = uniqueRepo(registry);
+  using src = makeRepo({ "science/x/f": "x" }, false);
+  // Another index under the build tag, written before this run.
+  const other = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [] }));
+  const client = new RegistryClient(await DockerCredentials.load());
+  await client.putManifest(parseImageReference(`${repo}/sci/a:1.0-7-abc1234`), other, "application/vnd.oci.image.index.v1+json");
+  const a = build("sci/a", [`${repo}/sci/a:1.0`, `${repo}/sci/a:1.0-7-abc1234`], "FROM busybox:stable\nRUN echo a > /a\n", { contexts: ["science/x"] });
+  const out = capture();
+  const refused = await runPlan(makePlan(repo, [a]), runOptions(src.root, out.stream, { push: true, attach }));
+  assert.not.ok(refused.ok);
+  const [index] = refused.indexes;
+  assert.is(index.status, "push failed");
+  assert.match(index.reason!, /sci\/a:1\.0-7-abc1234 is already in the registry \(sha256:[0-9a-f]{64}\) holding an index of other images .*build tags are immutable \(--overwrite replaces it\)/);
+  assert.is((await registryIndex(`${repo}/sci/a:1.0-7-abc1234`)).digest, sha256(other));
+  assert.not.ok((await registryTags(`${repo}/sci/a`)).includes("1.0"), "the moving tag was written");
+  assert.match(out.text(), /sci\/a \(index\) +index push failed/);
+
+  const overwritten = await runPlan(makePlan(repo, [a]), runOptions(src.root, capture().stream, { push: true, attach, overwrite: true }));
+  assert.ok(overwritten.ok);
+  assert.is((await registryIndex(`${repo}/sci/a:1.0-7-abc1234`)).digest, overwritten.indexes[0].digest);
+  assert.is((await registryIndex(`${repo}/sci/a:1.0`)).digest, overwritten.indexes[0].digest);
+});
+
+test.run();
