@@ -476,7 +476,7 @@ export function buildProgram(): Command {
       const inputs = await Promise.all(files.map(async (file) => ({ file, results: parseResultsFile(await readInput(file), file) })));
       await writeOutput("--out", o.out ?? STDOUT, `${JSON.stringify(mergeResults(inputs), null, 2)}\n`);
     });
-  addMergePlatformsCommand(program, { readInput, checkOutput, writeOutput });
+  addMergePlatformsCommand(program, { readInput, checkOutput, writeOutput, loadSignKey });
   addReportCommand(program, readInput);
   addRegistryCommands(program);
   addSbomCommands(program);

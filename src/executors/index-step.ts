@@ -5,7 +5,7 @@
 // registry is read and written. Order: the platform images' descriptors (each checked to be the
 // image expected), attachments (attach hook), the index under the build tag (read back), the
 // sign hook, then the moving tag (only forward, read back).
-import type { PlannedBuild, TagResult } from "../core/model.js";
+import type { PlannedBuild, SignatureResult, TagResult } from "../core/model.js";
 import {
   decideIndexBuildTag, decideIndexMovingTag, entryPlatform, imageIndex, unwrittenIndex,
   type HeldIndex, type IndexEntry, type IndexLayer, type IndexResult,
@@ -44,7 +44,7 @@ export type AttachHook = (image: {
  * Called once the index is under the layer's build tag (read back, or found there) and before its
  * moving tag moves (issue 19: signatures). A failure stops the index step: the moving tag stays.
  */
-export type IndexSignHook = (index: { registry: RegistryClient; repository: string; digest: string; size: number; mediaType: string; tag: string }) => Promise<unknown>;
+export type IndexSignHook = (index: { registry: RegistryClient; repository: string; digest: string; size: number; mediaType: string; tag: string }) => Promise<SignatureResult | undefined>;
 
 export interface IndexStepContext {
   registry: RegistryClient;
@@ -66,12 +66,13 @@ const INTERRUPTED = "not pushed: interrupted";
 export async function writeIndex(ctx: IndexStepContext, layer: IndexLayer, images: PlatformImage[]): Promise<IndexResult> {
   if (ctx.signal?.aborted) return unwrittenIndex(layer, "not pushed", INTERRUPTED);
   let digest: string | undefined;
+  let signature: SignatureResult | undefined;
   const [buildResult, movingResult]: TagResult[] = [{ tag: layer.buildTag, pushed: false }, { tag: layer.movingTag, pushed: false }];
   const result = (status: IndexResult["status"], reason?: string): IndexResult => {
     for (const t of [buildResult, movingResult]) if (!t.pushed && reason) t.reason ??= reason;
     return {
       id: layer.id, platforms: Object.fromEntries(layer.members.map((m) => [m.platform, m.id])), status,
-      ...(digest ? { digest } : {}), tags: [buildResult, movingResult], ...(reason ? { reason } : {}),
+      ...(digest ? { digest } : {}), tags: [buildResult, movingResult], ...(signature ? { signature } : {}), ...(reason ? { reason } : {}),
     };
   };
   const repository = repositoryOf(layer.buildTag);
@@ -124,7 +125,7 @@ export async function writeIndex(ctx: IndexStepContext, layer: IndexLayer, image
       ctx.line(`index ${layer.buildTag}@${index.digest} written (${layer.members.map((m) => m.platform).join(", ")})`);
     }
     Object.assign(buildResult, { pushed: true, digest: index.digest });
-    await ctx.sign?.({ registry: ctx.registry, repository, digest: index.digest, size: index.bytes.length, mediaType: index.mediaType, tag: layer.buildTag });
+    signature = await ctx.sign?.({ registry: ctx.registry, repository, digest: index.digest, size: index.bytes.length, mediaType: index.mediaType, tag: layer.buildTag });
 
     // The moving tag: only forward.
     if (ctx.signal?.aborted) return result("not pushed", INTERRUPTED);

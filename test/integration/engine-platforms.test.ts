@@ -6,7 +6,9 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { generateKeyPairSync } from "node:crypto";
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { tempDir } from "../helpers/temp.js";
 import { join } from "node:path";
 import tar from "tar-stream";
 import type Dockerode from "dockerode";
@@ -190,21 +192,27 @@ test("split agents: each platform built and pushed by a run of its own, then mer
     ...compat("ui", [], "RUN true\n"),
   });
   assert.is(runCli(["plan", "--all", "--repo", repo, "--out", "plan.json"], { cwd: src.root }).code, 0);
-  const amd64 = runCli(["run", "plan.json", "--only", "sci/a@linux/amd64", "rel/a:1.0@linux/amd64", "--platform", "linux/amd64", "--push", "--progress", "plain", "--results", "amd64.json"], { cwd: src.root, timeoutMs: 300_000 });
+  // Signed as the Jenkinsfile signs: the key file's path in IMAGE_BUILDER_SIGN_KEY for every command that pushes.
+  const pair = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  using keys = tempDir("ib-split-keys-");
+  writeFileSync(join(keys.path, "key.pem"), pair.privateKey.export({ type: "pkcs8", format: "pem" }));
+  writeFileSync(join(keys.path, "key.pub"), pair.publicKey.export({ type: "spki", format: "pem" }));
+  const env = { IMAGE_BUILDER_SIGN_KEY: join(keys.path, "key.pem") };
+  const amd64 = runCli(["run", "plan.json", "--only", "sci/a@linux/amd64", "rel/a:1.0@linux/amd64", "--platform", "linux/amd64", "--push", "--progress", "plain", "--results", "amd64.json"], { cwd: src.root, timeoutMs: 300_000, env });
   assert.is(amd64.code, 0, amd64.stderr);
   assert.match(amd64.stderr, /note: this run builds only some platforms of sci\/a, rel\/a:1\.0: their image indexes are left to merge-platforms/);
   const suffix = /sci\/a:(1\.0-\d+-[0-9a-f]+)-linux-amd64/.exec(amd64.stderr)![1];
-  assert.equal(await registryTags(`${repo}/sci/a`), [`1.0-${"linux-amd64"}`, `${suffix}-linux-amd64`].sort());
+  assert.equal((await registryTags(`${repo}/sci/a`)).filter((t) => !t.endsWith(".sig")), [`1.0-${"linux-amd64"}`, `${suffix}-linux-amd64`].sort());
 
   // One platform missing: named, nothing written.
-  const early = runCli(["merge-platforms", "plan.json", "amd64.json"], { cwd: src.root });
+  const early = runCli(["merge-platforms", "plan.json", "amd64.json"], { cwd: src.root, env });
   assert.is(early.code, 1, early.stderr);
   assert.match(early.stderr, new RegExp(`\\[sci/a\\] index not written: linux/arm64 \\(sci/a@linux/arm64\\) is missing: the registry does not hold ${repo}/sci/a:${suffix}-linux-arm64; no results file has it`));
-  assert.equal(await registryTags(`${repo}/sci/a`), [`1.0-${"linux-amd64"}`, `${suffix}-linux-amd64`].sort());
+  assert.equal((await registryTags(`${repo}/sci/a`)).filter((t) => !t.endsWith(".sig")), [`1.0-${"linux-amd64"}`, `${suffix}-linux-amd64`].sort());
 
-  const arm64 = runCli(["run", "plan.json", "--platform", "linux/arm64", "--push", "--progress", "plain", "--results", "arm64.json"], { cwd: src.root, timeoutMs: 300_000 });
+  const arm64 = runCli(["run", "plan.json", "--platform", "linux/arm64", "--push", "--progress", "plain", "--results", "arm64.json"], { cwd: src.root, timeoutMs: 300_000, env });
   assert.is(arm64.code, 0, arm64.stderr);
-  const merged = runCli(["merge-platforms", "plan.json", "amd64.json", "arm64.json", "--results", "merged.json", "-v"], { cwd: src.root });
+  const merged = runCli(["merge-platforms", "plan.json", "amd64.json", "arm64.json", "--results", "merged.json", "-v"], { cwd: src.root, env });
   assert.is(merged.code, 0, merged.stderr);
   assert.match(merged.stderr, /\n2 indexes pushed\n/);
   for (const layer of ["sci/a", "rel/a"]) {
@@ -216,10 +224,17 @@ test("split agents: each platform built and pushed by a run of its own, then mer
   const results = JSON.parse(readFileSync(join(src.root, "merged.json"), "utf8"));
   assert.equal(results.results.map((r: { id: string }) => r.id).sort(), ["rel/a:1.0@linux/amd64", "rel/a:1.0@linux/arm64", "sci/a@linux/amd64", "sci/a@linux/arm64"]);
   assert.equal(results.indexes.map((i: { id: string; status: string }) => [i.id, i.status]), [["sci/a", "pushed"], ["rel/a:1.0", "pushed"]]);
+  // Each index signed by the merge, each platform image by its own run: verify checks them all.
+  assert.equal(results.indexes.map((i: { digest: string; signature?: { digest: string } }) => i.signature?.digest), results.indexes.map((i: { digest: string }) => i.digest));
+  for (const layer of ["sci/a", "rel/a"]) {
+    const verified = runCli(["verify", `${repo}/${layer}:1.0`, "--key", join(keys.path, "key.pub")]);
+    assert.is(verified.code, 0, verified.stdout + verified.stderr);
+  }
 
   // Again: everything is there already; bad input is refused as by the other commands.
-  const again = runCli(["merge-platforms", "plan.json", "amd64.json", "arm64.json", "-v"], { cwd: src.root });
+  const again = runCli(["merge-platforms", "plan.json", "amd64.json", "arm64.json", "-v"], { cwd: src.root, env });
   assert.is(again.code, 0, again.stderr);
+  assert.match(again.stderr, /\[sci\/a\] already signed by this key: /);
   assert.match(again.stderr, /\[sci\/a\] index .*sci\/a:1\.0-\d+-[0-9a-f]+ and .*sci\/a:1\.0 already in the registry/);
   const bad = runCli(["merge-platforms", "plan.json", "nope.json"], { cwd: src.root });
   assert.is(bad.code, 2, bad.stderr);

@@ -5,7 +5,12 @@
 // (an in-toto-like blob in an OCI manifest), not an attestation.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createHash } from "node:crypto";
+import { createHash, generateKeyPairSync } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runCli } from "../helpers/cli.js";
+import { tempDir } from "../helpers/temp.js";
+import { parseSigningKey } from "../../src/core/signatures/keys.js";
 import { build, capture, makePlan, registryImage, registryIndex, registryTags, requireEngine, runOptions, runPlan, uniqueRepo } from "../helpers/engine.js";
 import { startFaultProxy } from "../helpers/fault-proxy.js";
 import { makeRepo } from "../helpers/repo.js";
@@ -53,6 +58,7 @@ test("with attachments, an image without platforms is published as a one-platfor
   const signIndex = async ({ registry: client, tag, digest }: { registry: RegistryClient; tag: string; digest: string }) => {
     const moving = tag.replace(/-7-abc1234$/, "");
     signed.push([tag, digest, (await client.getDigest(tag)) === digest && (await client.getDigest(moving)) !== digest]);
+    return undefined;
   };
   const result = await runPlan(plan, runOptions(src.root, out.stream, { push: true, attach, signIndex }));
   assert.ok(result.ok, out.text());
@@ -79,6 +85,30 @@ test("with attachments, an image without platforms is published as a one-platfor
   assert.is(again.digest, layer.digest);
   const writes = proxy.forwarded.slice(before).filter((r) => !/^(GET|HEAD) /.test(r));
   assert.equal(writes, [], "the index step wrote to the registry again");
+});
+
+test("with a signing key, each index is signed once it is under its build tag, as its platform images are: verify passes", async () => {
+  const { registry } = requireEngine();
+  const repo = uniqueRepo(registry);
+  using src = makeRepo({ "science/x/f": "x" }, false);
+  using keys = tempDir("ib-index-sign-");
+  const pair = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const pub = join(keys.path, "key.pub");
+  writeFileSync(pub, pair.publicKey.export({ type: "spki", format: "pem" }));
+  const signKey = parseSigningKey(pair.privateKey.export({ type: "pkcs8", format: "pem" }).toString(), "test key");
+  const a = build("sci/a", [`${repo}/sci/a:1.0`, `${repo}/sci/a:1.0-8-abc1234`], "FROM busybox:stable\nRUN echo signed > /a\n", { contexts: ["science/x"] });
+  a.request.labels = { "org.sciserver.science.a.version": "1.0-8-abc1234" };
+  const plan = makePlan(repo, [a]);
+  const out = capture();
+  const result = await runPlan(plan, runOptions(src.root, out.stream, { push: true, attach, signKey }));
+  assert.ok(result.ok, out.text());
+  const [index] = result.indexes;
+  assert.is(index.status, "pushed");
+  assert.is(index.signature?.digest, index.digest, "the index's signature recorded with it");
+  assert.is(index.signature?.status, "signed");
+  assert.is(index.signature?.tag, `${repo}/sci/a:${index.digest!.replace(":", "-")}.sig`);
+  const verified = runCli(["verify", `${repo}/sci/a:1.0`, "--key", pub]);
+  assert.is(verified.code, 0, verified.stderr + verified.stdout);
 });
 
 test("an index build tag another run rewrites after this run read it back: the end-of-run read-back records the index as superseded", async () => {

@@ -10,12 +10,15 @@ import { buildTag } from "../../core/requests/tags.js";
 import { inputsLabel } from "../../core/requests/inputs-digest.js";
 import { writeIndex, type PlatformImage } from "../../executors/index-step.js";
 import type { RegistryClient } from "../../registry/client.js";
+import type { SigningKey } from "../../core/signatures/keys.js";
+import { indexSigner } from "../../executors/docker/sign-step.js";
 
 interface MergeOptions {
   results?: string;
   overwrite: boolean;
   allowTagRollback: boolean;
   verbose: number;
+  signKey?: string;
 }
 
 /** The command's I/O, given by program.ts: reading inputs, writing --results, checking output paths. */
@@ -23,6 +26,8 @@ export interface MergeIo {
   readInput: (file: string) => Promise<string>;
   checkOutput: (flag: string, file: string | undefined) => void;
   writeOutput: (flag: string, file: string, text: string) => Promise<void>;
+  /** `--sign-key FILE`, else IMAGE_BUILDER_SIGN_KEY (as `run --push` reads it); undefined: nothing is signed. */
+  loadSignKey: (file: string | undefined) => Promise<SigningKey | undefined>;
 }
 
 export function addMergePlatformsCommand(program: Command, io: MergeIo): void {
@@ -33,9 +38,11 @@ export function addMergePlatformsCommand(program: Command, io: MergeIo): void {
     .option("--results <file>", "write the merged results of the files given, with the indexes, as JSON (- is stdout)")
     .option("--overwrite", "replace an index build tag ({version}-{n}-{h}) that the registry holds with other images", false)
     .option("--allow-tag-rollback", "move a moving tag ({version}) back to an older build's index", false)
+    .option("--sign-key <file>", "sign each index written with this ECDSA P-256 key (PEM), as run --push --sign-key signs images; or the key (or its file's path) in IMAGE_BUILDER_SIGN_KEY")
     .option("-v, --verbose", "say what is written", (_: string, n: number) => n + 1, 0)
     .action(async (planFile: string, resultsFiles: string[], o: MergeOptions) => {
       io.checkOutput("--results", o.results);
+      const signKey = await io.loadSignKey(o.signKey);
       const { parsePlanFile } = await import("../../core/requests/plan-file.js");
       const { checkSamePlan, mergeResults, parseResultsFile, resultsFile } = await import("../../core/report/results.js");
       const plan = parsePlanFile(await io.readInput(planFile), planFile);
@@ -67,6 +74,7 @@ export function addMergePlatformsCommand(program: Command, io: MergeIo): void {
           ? unwrittenIndex(layer, "not pushed", `index not written: ${missing.join("; ")}; ${layer.buildTag} and ${layer.movingTag} are left as they were`)
           : await writeIndex({
             registry, overwrite: o.overwrite, allowTagRollback: o.allowTagRollback,
+            sign: indexSigner(signKey, (text) => say(`[${layer.id}] ${text}`)),
             line: (text) => { if (o.verbose >= 1) say(`[${layer.id}] ${text}`); },
           }, layer, images);
         if (result.status !== "pushed") say(`[${layer.id}] ${result.reason ?? `index ${result.status}`}`);

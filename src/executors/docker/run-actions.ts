@@ -11,6 +11,7 @@ import { carryOutPush, type PushStepContext } from "./push-step.js";
 import { errorMessage, type RunReport } from "./run-report.js";
 import type { IndexLayer } from "../../core/execute/image-index.js";
 import { writeIndex } from "../index-step.js";
+import { indexSigner } from "./sign-step.js";
 
 export class RunActions {
   /** Every build is built, failed, skipped or cancelled. */
@@ -109,10 +110,11 @@ export class RunActions {
     const ctx = this.pushContext!;
     const { options } = this.buildContext;
     const images = layer.members.map((m) => ({ platform: m.platform, build: this.builds.get(m.id)!, imageId: this.images.get(m.id)! }));
+    const line = (text: string) => this.report.progress.note(`[${layer.id}] ${text}`);
     this.pushesInFlight++;
     const result = await ctx.slot(() => writeIndex({
-      registry: ctx.registry, overwrite: ctx.overwrite, allowTagRollback: ctx.allowTagRollback, attach: options.attach, sign: options.signIndex,
-      signal: this.pushStop.signal, line: (text) => this.report.progress.note(`[${layer.id}] ${text}`),
+      registry: ctx.registry, overwrite: ctx.overwrite, allowTagRollback: ctx.allowTagRollback, attach: options.attach,
+      sign: options.signIndex ?? indexSigner(options.signKey, line), signal: this.pushStop.signal, line,
     }, layer, images)).finally(() => this.pushesInFlight--);
     this.report.indexed(result);
   }

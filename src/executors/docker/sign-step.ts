@@ -7,6 +7,7 @@ import { parseImageReference } from "../../core/parse/image-reference.js";
 import type { SigningKey } from "../../core/signatures/keys.js";
 import type { RegistryClient } from "../../registry/client.js";
 import { signDigest } from "../../registry/signatures.js";
+import type { IndexSignHook } from "../index-step.js";
 import { errorMessage } from "./run-report.js";
 
 export interface SignContext {
@@ -22,6 +23,11 @@ export interface SignContext {
  * nothing without one. A rerun finds its signature and writes nothing. Throws, naming the image,
  * when the registry can't be read or written: the caller then leaves the moving tag where it is.
  */
+/** The index step's sign hook for a run's key (undefined: nothing to sign): an index is signed as an image is. */
+export function indexSigner(signKey: SigningKey | undefined, line: (text: string) => void): IndexSignHook | undefined {
+  return signKey && ((index) => signPublished({ registry: index.registry, signKey, line }, index.tag, index));
+}
+
 export async function signPublished(ctx: SignContext, buildTag: string, descriptor: { digest: string; size?: number; mediaType?: string }): Promise<SignatureResult | undefined> {
   if (!ctx.signKey) return undefined;
   const ref = parseImageReference(buildTag);
