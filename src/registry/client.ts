@@ -47,6 +47,8 @@ export interface RegistryManifest {
   layers: Descriptor[];
   /** `os/architecture[/variant]`, from the index when there was one. */
   platform?: string;
+  /** The entries of the index `ref` names, when it names one (platform images, attestation manifests). */
+  index?: Descriptor[];
 }
 
 export interface ImageHistoryEntry {
@@ -65,6 +67,8 @@ export interface RegistryImage {
   manifestDigest: string;
   mediaType: string;
   platform?: string;
+  /** The entries of the index the reference names, when it names one (see RegistryManifest.index). */
+  index?: Descriptor[];
   config: {
     labels: Record<string, string>;
     created?: string;
@@ -114,6 +118,7 @@ export class RegistryClient {
       manifestDigest: manifest.manifestDigest,
       mediaType: manifest.mediaType,
       platform: manifest.platform ?? platformString(config),
+      ...(manifest.index ? { index: manifest.index } : {}),
       config: summarizeConfig(config),
       configDigest: manifest.config.digest,
       layers: manifest.layers.map(({ digest, size, mediaType }) => ({ digest, size, mediaType })),
@@ -156,6 +161,7 @@ export class RegistryClient {
     if (inner.digest !== chosen.digest) throw new RegistryError(`${what}: manifest ${chosen.digest} has digest ${inner.digest}`);
     const manifest = this.toManifest(r, inner, top.digest);
     manifest.platform = descriptorPlatform(chosen);
+    manifest.index = entries;
     return manifest;
   }
 
@@ -200,12 +206,12 @@ export class RegistryClient {
     return names;
   }
 
-  /** A small blob's bytes (an image config: at most 4 MiB), digest verified. */
-  async getBlob(ref: ImageReference, digest: string, options: { signal?: AbortSignal } = {}): Promise<Buffer> {
+  /** A small blob's bytes (an image config: at most 4 MiB, or `limit`), digest verified. */
+  async getBlob(ref: ImageReference, digest: string, options: { signal?: AbortSignal; limit?: number } = {}): Promise<Buffer> {
     const spec = { ...this.blobSpec(ref, digest), signal: options.signal };
     const bytes = await this.transport.exchange(spec, async (res) => {
       await expectOk(res, spec);
-      return this.transport.readWhole(res, spec);
+      return this.transport.readWhole(res, spec, options.limit);
     });
     const actual = sha256(bytes);
     if (digest.startsWith("sha256:") && actual !== digest) throw new RegistryError(`${spec.what}: content has digest ${actual}`);
