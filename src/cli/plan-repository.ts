@@ -28,6 +28,8 @@ export interface PlanFlags {
   buildTime?: number;
   /** Plan every layer, keep what the registry lacks or holds with other inputs (and dependents). */
   reconcile?: boolean;
+  /** `--no-attestations` (false): --reconcile does not count an image published without attestations as missing. */
+  attestations?: boolean;
 }
 
 export const DEFAULT_REF = "HEAD^";
@@ -66,7 +68,7 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
     const planOfAll = await planRepository({ ...flags, reconcile: false, all: true }, options);
     const { currentLayers, reconcilePlan, reconciledChanges } = await import("../core/plan/reconcile.js");
     const { readPublishedInputs } = await import("../read/published.js");
-    const published = await readPublishedInputs(planOfAll.plan);
+    const published = await readPublishedInputs(planOfAll.plan, undefined, { attestations: flags.attestations !== false });
     const plan = reconcilePlan(planOfAll.plan, published);
     // "nothing to build: nothing missing from or stale in the registry"
     return { ...planOfAll, plan, changes: reconciledChanges(plan, published, "missing from or stale in the registry"), current: currentLayers(planOfAll.plan, plan, published) };

@@ -12,7 +12,7 @@ import type { PrebuiltParent } from "../core/plan/select-builds.js";
 import { InputError, type Plan } from "../core/model.js";
 import { parseSecretFlag, type SecretSource } from "../core/parse/secret-flag.js";
 import { DEFAULT_REPO, describeRepoLocation } from "../core/parse/repo-config.js";
-import { openGit, readHead, worktreeStatus } from "../read/git.js";
+import { openGit, readHead, readRemoteUrl, worktreeStatus } from "../read/git.js";
 import { planRepository, type PlanFlags } from "./plan-repository.js";
 import { checkOutputDir, checkOutputFile, writeOutputFile } from "./output-paths.js";
 import { addRegistryCommands } from "./commands/registry.js";
@@ -30,7 +30,7 @@ type PlanCommandOptions = Omit<PlanFlags, "buildArgs" | "buildTime" | "platforms
 };
 
 /** What commander gives the commands that build: the run's settings, as the command line names them. */
-type EngineCommandOptions = Pick<EngineRunOptions, "push" | "jobs" | "pull" | "progress" | "logDir" | "failFast" | "network" | "registryCache"> & {
+type EngineCommandOptions = Pick<EngineRunOptions, "push" | "jobs" | "pull" | "progress" | "logDir" | "failFast" | "network" | "registryCache" | "attestations"> & {
   /** `--no-cache` */
   cache: boolean;
   overwrite: boolean;
@@ -103,6 +103,7 @@ function addEngineOptions(cmd: Command): Command {
     .addOption(new Option("--builder <builder>", "the engine's builder (default: auto, BuildKit where the engine has it; or DOCKER_BUILDKIT=0/1)").choices(["auto", "buildkit", "classic"]))
     .option("--network <mode>", "network mode of RUN steps (default: the engine's, or none on an engine without a default bridge)")
     .option("--no-registry-cache", "BuildKit: don't use the registry's images of a build and its parents as cache")
+    .option("--no-attestations", "--push: publish the images without their provenance and SBOM attestations (a single-platform image then stays a plain image, not an index)")
     .option("--secret <id=ID,src=FILE>", "BuildKit: a secret for RUN --mount=type=secret,id=ID (repeatable; src=FILE or env=VAR); never in an image, log or plan",
       (v: string, all: SecretSource[]) => [...all, parseSecretFlag(v)], []);
 }
@@ -206,10 +207,12 @@ async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltPare
     }
     const { DockerCredentials } = await import("../registry/credentials.js");
     const creds = await DockerCredentials.load();
+    const attestations = o.push && o.attestations;
     const settings: EngineRunOptions = {
       rootDir: o.root, jobs: o.jobs, noCache: !o.cache, pull: o.pull, buildArgs: o.buildArg, push: o.push, failFast: o.failFast,
       logDir: o.logDir, progress: o.progress, overwrite: o.overwrite, allowTagRollback: o.allowTagRollback, builder, network: o.network, registryCache: o.registryCache, secrets,
       out: process.stderr, signal: controller.signal, stopPushes: stopPushes.signal, prebuiltParents, uncommitted,
+      attestations, ...(attestations ? { source: { commit: plan.commit, repository: await readRemoteUrl(openGit(o.root)), toolVersion: packageVersion() } } : {}),
     };
     // When pushing, build tags already in the registry are checked over its HTTP API.
     const { RegistryClient } = await import("../registry/client.js");

@@ -17,6 +17,8 @@ import { listPublishedImages, type PublishedBuild, type Repository } from "./pub
  * layer downloads at once: within the client's 8 requests in flight, leaving room for the rest.
  */
 export const IMAGES_AT_ONCE = 4;
+/** Stored SBOMs read at once: two small requests each, as many as the client has in flight. */
+const SBOMS_AT_ONCE = 8;
 
 export interface PackageHolder {
   build: PublishedBuild;
@@ -57,7 +59,8 @@ export async function findPackageHolders(client: RegistryClient, repositories: R
   };
   // Stored SBOMs first (a few small requests each); the layers of the images without one after,
   // knowing which of those share layer chains.
-  const stored = await Promise.all(images.map((image) => limit(async () => {
+  const sbomLimit = pLimit(SBOMS_AT_ONCE);
+  const stored = await Promise.all(images.map((image) => sbomLimit(async () => {
     const document = await readStoredSbom(client, image.ref, image.image.index, image.image.manifestDigest);
     return document && packagesOfSpdx(document);
   })));

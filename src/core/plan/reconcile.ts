@@ -9,8 +9,12 @@ import { groupIntoWaves } from "./waves.js";
 import { movingTag } from "../requests/tags.js";
 import type { ChangeSet, Plan, PlannedBuild } from "../model.js";
 
-/** What the registry holds under a build's moving tag: absent, or an image with its inputs and version labels. */
-export type PublishedImage = { found: false } | { found: true; inputs?: string; mismatch?: string; build?: string };
+/**
+ * What the registry holds under a build's moving tag: absent, or an image with its inputs and
+ * version labels; `attested`, when asked: whether the layer's moving tag is an index holding the
+ * image's attestation manifest (issue 19).
+ */
+export type PublishedImage = { found: false } | { found: true; inputs?: string; mismatch?: string; build?: string; attested?: boolean };
 
 export function reconcilePlan(plan: Plan, published: ReadonlyMap<string, PublishedImage>): Plan {
   const kept = new Map<string, string[]>();
@@ -74,5 +78,7 @@ function judge(b: PlannedBuild, p: PublishedImage | undefined): { current: boole
   }
   // Its own inputs match, but it was built on another commit's parent.
   if (p.mismatch !== undefined) return { current: false, why: `published image has ${p.mismatch}` };
+  // The image is right, but published without its provenance and SBOM: the run adds them (it reuses the image).
+  if (p.attested === false) return { current: false, why: `${tag} holds ${held}, of this checkout's inputs, without its attestations (provenance, SBOM)` };
   return { current: true, why: `${tag} holds ${held}, of this checkout's inputs` };
 }

@@ -40,4 +40,11 @@ export interface EngineRunOptions {
   network?: string;
   /** BuildKit: use the registry's images of each request and its parents as cache (default true). */
   registryCache?: boolean;
+  /**
+   * With --push: publish each image with its provenance and SBOM attestations, in an image index
+   * (default true; `--no-attestations`: the images alone, a single-platform image as a plain image).
+   */
+  attestations?: boolean;
+  /** What the provenance says the images are built from (the commit, the repository's URL: a remote's) and by (image-builder's version). */
+  source?: { commit: string; repository?: string; toolVersion: string };
 }

@@ -65,4 +65,14 @@ test("an older commit whose moving tags hold newer builds: nothing to build, and
   assert.equal(describePlan(plan, 1, "missing from or stale in the registry", current), ["nothing to build: nothing missing from or stale in the registry"]);
 });
 
+test("an image of this checkout's inputs published without its attestations is planned (to add them), and what builds on it too; with attestations it is current", () => {
+  const whole = makePlan({ science: ["a", "c"] });
+  const unattested = published(whole, { "sci/c": { found: true, inputs: whole.builds.find((b) => b.id === "sci/c")!.request.inputsDigest, attested: false } });
+  const plan = reconcilePlan(whole, unattested);
+  assert.equal(plan.builds.map((b) => b.id), ["sci/c", "rel/c:1.0"]);
+  assert.match(plan.builds[0].reasons[0], /of this checkout's inputs, without its attestations \(provenance, SBOM\)$/);
+  const attested = published(whole, { "sci/c": { found: true, inputs: whole.builds.find((b) => b.id === "sci/c")!.request.inputsDigest, attested: true } });
+  assert.equal(reconcilePlan(whole, attested).builds, []);
+});
+
 test.run();
