@@ -7,7 +7,8 @@ import { readFile } from "node:fs/promises";
 // What only other commands use (plan files, results, graphs) is imported where it is used, so
 // that the dry run loads no more than it needs.
 import type { GraphFormat } from "../core/report/render-graph.js";
-import type { BuildResult } from "../core/model.js";
+import type { BuildResult, IndexResult } from "../core/model.js";
+import type { IndexLayer } from "../core/execute/image-index.js";
 import type { PrebuiltParent } from "../core/plan/select-builds.js";
 import { InputError, type Plan } from "../core/model.js";
 import { parseSecretFlag, type SecretSource } from "../core/parse/secret-flag.js";
@@ -18,6 +19,7 @@ import { checkOutputDir, checkOutputFile, writeOutputFile } from "./output-paths
 import { addRegistryCommands } from "./commands/registry.js";
 import { addSbomCommands } from "./commands/sbom.js";
 import { addReportCommand } from "./commands/report.js";
+import { addMergePlatformsCommand } from "./commands/merge-platforms.js";
 import { describePlan } from "../executors/dry-run.js";
 import type { EngineRunOptions } from "../executors/docker/run-options.js";
 import type { BuilderChoice } from "../core/requests/builder-choice.js";
@@ -159,11 +161,14 @@ function checkOutputs(o: EngineCommandOptions, stdoutTaken?: string): void {
   if (o.report) checkOutputDir("--report", o.report);
 }
 
-/** What a run leaves behind: --results, and --report (with `logTails`: each build's last log lines, when the run has them). */
-async function writeResults(o: EngineCommandOptions, plan: Plan, results: BuildResult[], logTails: Record<string, string[]> = {}): Promise<void> {
+/**
+ * What a run leaves behind: --results, and --report (with `logTails`: each build's last log lines,
+ * when the run has them; `indexes`: the image indexes it wrote or left).
+ */
+async function writeResults(o: EngineCommandOptions, plan: Plan, results: BuildResult[], logTails: Record<string, string[]> = {}, indexes: IndexResult[] = []): Promise<void> {
   if (!o.results && !o.report) return;
   const { resultsFile } = await import("../core/report/results.js");
-  const file = resultsFile(plan, results, o.jobs);
+  const file = resultsFile(plan, results, o.jobs, indexes);
   if (o.results) await writeOutput("--results", o.results, `${JSON.stringify(file, null, 2)}\n`);
   if (o.report) {
     const { writeReport } = await import("./commands/report.js");
@@ -173,9 +178,12 @@ async function writeResults(o: EngineCommandOptions, plan: Plan, results: BuildR
 
 /**
  * Builds `plan` on the engine. `prebuiltParents`: parents built by another run of the plan, fetched
- * from the registry first (`run --only`).
+ * from the registry first (`run --only`); `indexLayers`: the whole plan's layers published as image
+ * indexes, when `plan` is a part of it.
  */
-async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltParents: PrebuiltParent[] = [], uncommitted: string[] = []): Promise<number> {
+async function executeOnEngine(
+  plan: Plan, o: EngineCommandOptions, prebuiltParents: PrebuiltParent[] = [], uncommitted: string[] = [], indexLayers?: IndexLayer[],
+): Promise<number> {
   const { requestedBuilder } = await import("../core/requests/builder-choice.js");
   let builder: ReturnType<typeof requestedBuilder>;
   try {
@@ -187,9 +195,6 @@ async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltPare
     await writeResults(o, plan, []);
     return 0;
   }
-  const { pushPlatformsRefusal } = await import("../core/execute/platforms.js");
-  const pushRefused = pushPlatformsRefusal(plan, o.push);
-  if (pushRefused) throw new InputError(pushRefused);
   const secrets = readSecrets(o.secret);
   const controller = new AbortController();
   // A second signal stops the pushes the first one let finish.
@@ -211,7 +216,7 @@ async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltPare
     const settings: EngineRunOptions = {
       rootDir: o.root, jobs: o.jobs, noCache: !o.cache, pull: o.pull, buildArgs: o.buildArg, push: o.push, failFast: o.failFast,
       logDir: o.logDir, progress: o.progress, overwrite: o.overwrite, allowTagRollback: o.allowTagRollback, builder, network: o.network, registryCache: o.registryCache, secrets,
-      out: process.stderr, signal: controller.signal, stopPushes: stopPushes.signal, prebuiltParents, uncommitted,
+      out: process.stderr, signal: controller.signal, stopPushes: stopPushes.signal, prebuiltParents, uncommitted, indexLayers,
       attestations, ...(attestations ? { source: { commit: plan.commit, repository: await readRemoteUrl(openGit(o.root)), toolVersion: packageVersion() } } : {}),
     };
     // When pushing, build tags already in the registry are checked over its HTTP API.
@@ -235,7 +240,7 @@ async function executeOnEngine(plan: Plan, o: EngineCommandOptions, prebuiltPare
   const code = result.interrupted ? EXIT_INTERRUPTED : result.ok ? 0 : 1;
   try {
     const logTails = Object.fromEntries(result.outcomes.filter((r) => r.logTail?.length).map((r) => [r.id, r.logTail!]));
-    await writeResults(o, plan, result.outcomes.map(({ logTail: _tail, ...r }) => r), logTails);
+    await writeResults(o, plan, result.outcomes.map(({ logTail: _tail, ...r }) => r), logTails, result.indexes);
   } catch (e) {
     process.stderr.write(`image-builder: error: ${(e as Error).message}\n`);
     return code === 0 ? 1 : code;
@@ -387,7 +392,9 @@ export function buildProgram(): Command {
       const checkout = await checkCheckout(plan, o.root, head, file);
       printWarnings(checkout.warnings);
       printLines(describePlan(plan, o.verbose));
-      process.exitCode = await executeOnEngine(plan, o, prebuiltParents, checkout.uncommitted);
+      // A layer's index is written by the run that builds every platform of it, else by merge-platforms.
+      const { indexLayers } = await import("../core/execute/image-index.js");
+      process.exitCode = await executeOnEngine(plan, o, prebuiltParents, checkout.uncommitted, indexLayers(whole.builds));
     });
 
   addPlanOptions(program.command("graph"))
@@ -413,6 +420,7 @@ export function buildProgram(): Command {
       const inputs = await Promise.all(files.map(async (file) => ({ file, results: parseResultsFile(await readInput(file), file) })));
       await writeOutput("--out", o.out ?? STDOUT, `${JSON.stringify(mergeResults(inputs), null, 2)}\n`);
     });
+  addMergePlatformsCommand(program, { readInput, checkOutput, writeOutput });
   addReportCommand(program, readInput);
   addRegistryCommands(program);
   addSbomCommands(program);

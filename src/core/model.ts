@@ -3,7 +3,7 @@
 // Type-only imports: the schemas (and zod) are loaded only where files are read or written.
 import type { z } from "zod";
 import type { buildKindSchema, buildRequestSchema, plannedBuildSchema, planSchema, requestInputsSchema } from "./formats/plan.js";
-import type { buildOutputsSchema, buildResultSchema, buildStatusSchema, resultsFileSchema, tagResultSchema } from "./formats/results.js";
+import type { buildOutputsSchema, buildResultSchema, buildStatusSchema, indexResultSchema, resultsFileSchema, tagResultSchema } from "./formats/results.js";
 
 /** A parsed `sciserver-image.json` of a science directory, with defaults applied. */
 export interface ScienceLayer {
@@ -126,6 +126,9 @@ export type BuildOutputs = z.infer<typeof buildOutputsSchema>;
 export type TagResult = z.infer<typeof tagResultSchema>;
 
 export type BuildResult = z.infer<typeof buildResultSchema>;
+
+/** A layer's image index and what the registry holds under its tags after the run (issue 17). */
+export type IndexResult = z.infer<typeof indexResultSchema>;
 
 /** A results file (`--results`, `merge-results`). */
 export type ResultsFile = z.infer<typeof resultsFileSchema>;

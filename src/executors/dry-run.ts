@@ -2,6 +2,7 @@
 // for errors; -v final images and a summary; -vv why each build; -vvv the whole plan).
 import type { Plan } from "../core/model.js";
 import { dockerBuildCommand } from "../core/requests/build-requests.js";
+import { indexLayers } from "../core/execute/image-index.js";
 
 /**
  * `why`: what the changes were looked for in ("changed since HEAD^"), as the plan's reasons say it.
@@ -25,6 +26,10 @@ export function describePlan(plan: Plan, verbosity: number, why?: string, curren
   }
   for (const [names, { image, platforms }] of finals) {
     lines.push(`change results in final image ${image} => ${names}${platforms.length ? ` (${platforms.join(", ")})` : ""}`);
+  }
+  // The tags that hold an image index of the platforms' images (each platform's image has tags of its own).
+  for (const layer of indexLayers(plan.builds)) {
+    lines.push(`image index ${layer.buildTag}, ${layer.movingTag} (${layer.members.map((m) => m.platform).join(", ")})`);
   }
   if (verbosity >= 2) {
     for (const b of plan.builds) {

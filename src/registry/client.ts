@@ -9,6 +9,7 @@ import { formatImageReference, parseImageReference, type ImageReference } from "
 import { InputError } from "../core/model.js";
 import { nextLinkPath, Pagination } from "../core/registry/transport-rules.js";
 import type { DockerCredentials } from "./credentials.js";
+import type { IndexEntry } from "../core/execute/image-index.js";
 import { RegistryError, RegistryTransport, statusError, type RegistryRequest, type RegistryResponse, type TransportOptions } from "./transport.js";
 
 export { RegistryError } from "./transport.js";
@@ -26,13 +27,8 @@ const INDEX_TYPES = new Set<string>([MEDIA_TYPES.dockerList, MEDIA_TYPES.ociInde
 const MANIFEST_TYPES = new Set<string>([MEDIA_TYPES.dockerManifest, MEDIA_TYPES.ociManifest]);
 const MANIFEST_ACCEPT = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerList, MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest].join(", ");
 
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  platform?: { os?: string; architecture?: string; variant?: string };
-  annotations?: Record<string, string>;
-}
+/** An OCI descriptor (of a manifest, a blob, an index entry): the core's, which builds indexes from them. */
+export type Descriptor = IndexEntry;
 
 /** An image manifest as the registry serves it: the exact bytes (their digest is its identity). */
 export interface RegistryManifest {

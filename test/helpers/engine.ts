@@ -197,6 +197,16 @@ export async function registryImage(ref: string, auth?: [string, string]) {
   return { digest, configDigest: manifest.config.digest, labels: config.config.Labels ?? {}, env: config.config.Env ?? [] };
 }
 
+/** What the registry serves under `repo:tag` asked for an image index (issue 17): its digest, media type and entries. */
+export async function registryIndex(ref: string): Promise<{ digest: string; mediaType: string; manifests: { mediaType: string; digest: string; size: number; platform?: { os: string; architecture: string; variant?: string }; annotations?: Record<string, string> }[] }> {
+  const colon = ref.lastIndexOf(":");
+  const { registry, name } = splitRepo(ref.slice(0, colon));
+  const res = await registryGet(registry, `${name}/manifests/${ref.slice(colon + 1)}`, undefined, `application/vnd.oci.image.index.v1+json, ${MANIFEST_TYPES}`);
+  if (!res.ok) throw new Error(`GET manifest of ${ref}: HTTP ${res.status}`);
+  const body = (await res.json()) as { mediaType: string; manifests?: never[] };
+  return { digest: res.headers.get("docker-content-digest") ?? "", mediaType: body.mediaType, manifests: body.manifests ?? [] };
+}
+
 /** The entry names of each layer of `repo:tag` as the registry has it, base first (whiteouts included). */
 export async function registryLayerEntries(ref: string): Promise<string[][]> {
   const colon = ref.lastIndexOf(":");

@@ -1,16 +1,19 @@
-// Multi-platform images (issue 17, first phase) on the suite's engine: a family of two platforms,
-// linux/amd64 natively and linux/arm64 under Debian's qemu-user-static (registered by
-// test/engine/start.sh), on an arm64 base made here from Debian's arm64 busybox. Publishing the
-// image index is not part of this phase: --push of such a plan is refused.
+// Multi-platform images (issue 17) on the suite's engine: a family of two platforms, linux/amd64
+// natively and linux/arm64 under Debian's qemu-user-static (registered by test/engine/start.sh),
+// on an arm64 base made here from Debian's arm64 busybox; published as OCI image indexes, read
+// back over the registry's HTTP API and by Debian's skopeo (an independent client).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import tar from "tar-stream";
 import type Dockerode from "dockerode";
-import { filesInImage, requireEngine, TEST_BUILDER, uniqueRepo } from "../helpers/engine.js";
+import { filesInImage, registryImage, registryIndex, registryTags, requireEngine, TEST_BUILDER, uniqueRepo } from "../helpers/engine.js";
+import { startFaultProxy } from "../helpers/fault-proxy.js";
 import { compat, makeRepo, science } from "../helpers/repo.js";
-import { runCli } from "../helpers/cli.js";
+import { runCli, runCliAsync } from "../helpers/cli.js";
 import { readMessages, messageError } from "../../src/executors/docker/messages.js";
 
 const SKIP = process.env.IB_EMULATION_SKIP;
@@ -48,7 +51,10 @@ test("a two-platform family: each layer built per platform, arm64 under emulatio
   }
   const { docker, registry } = requireEngine();
   await makeArm64Base(docker);
-  const repo = uniqueRepo(registry);
+  // Every request to the registry passes a proxy that faults nothing: its log shows what a run sent
+  // (runs are spawned without blocking, so that the proxy, in this process, answers them).
+  await using proxy = await startFaultProxy(registry, () => undefined);
+  const repo = uniqueRepo(proxy.address);
   using src = makeRepo({
     // FROM resolves per platform: TARGETARCH picks each platform's base.
     ...science("base", { image: "base", compat: "ui", platforms: TWO }, "FROM busybox:stable-${TARGETARCH}\nRUN uname -m > /arch\n"),
@@ -56,15 +62,12 @@ test("a two-platform family: each layer built per platform, arm64 under emulatio
     ...science("top", { image: "top", compat: "ui" }, "FROM sci/base:1.0\nRUN cat /arch > /parent-arch && uname -m > /arch\n"),
     ...compat("ui", [], "RUN uname -m > /ui-arch\n"),
   });
-  const dry = runCli(["--dryrun", "-v", "--all", "--repo", repo], { cwd: src.root });
+  const dry = await runCliAsync(["--dryrun", "-v", "--all", "--repo", repo], { cwd: src.root });
   assert.is(dry.code, 0, dry.stderr);
   assert.match(dry.stderr, /change results in final image top => top:1\.0-\d+-[0-9a-f]+, top:1\.0 \(linux\/amd64, linux\/arm64\)/);
+  assert.match(dry.stderr, /image index .*\/sci\/top:1\.0-\d+-[0-9a-f]+, .*\/sci\/top:1\.0 \(linux\/amd64, linux\/arm64\)/);
 
-  const pushed = runCli(["--all", "--repo", repo, "--push", "--progress", "plain"], { cwd: src.root });
-  assert.is(pushed.code, 2, pushed.stderr);
-  assert.match(pushed.stderr, /--push: the plan builds for named platforms \(linux\/amd64, linux\/arm64\), and publishing their image index is not supported yet/);
-
-  const run = runCli(["--all", "--repo", repo, "--progress", "plain"], { cwd: src.root, timeoutMs: 300_000 });
+  const run = await runCliAsync(["--all", "--repo", repo, "--progress", "plain"], { cwd: src.root });
   if (TEST_BUILDER === "classic") {
     // IB_TEST_BUILDER=classic: the classic builder builds the engine's own platform only, and says so before building.
     assert.is(run.code, 2, run.stderr);
@@ -91,27 +94,97 @@ test("a two-platform family: each layer built per platform, arm64 under emulatio
   assert.ok(arm.Config.Labels[label] && arm.Config.Labels[label] !== amd.Config.Labels[label]);
 
   // Nothing changed: every platform's image is reused.
-  const again = runCli(["--all", "--repo", repo, "--progress", "plain"], { cwd: src.root, timeoutMs: 300_000 });
+  const again = await runCliAsync(["--all", "--repo", repo, "--progress", "plain"], { cwd: src.root });
   assert.is(again.code, 0, again.stderr);
   assert.match(again.stderr, /8 reused/);
 
   // A parent rebuilt for one platform: that platform's images built on the other build of it are
   // not reused (told apart by the parent's buildtime they inherited), the other platform's are.
   for (const tag of [`${repo}/sci/base:${suffix}-linux-arm64`, `${repo}/sci/base:1.0-linux-arm64`]) await docker.getImage(tag).remove();
-  const rebuilt = runCli(["--all", "--repo", repo, "--progress", "plain"], { cwd: src.root, timeoutMs: 300_000 });
+  const rebuilt = await runCliAsync(["--all", "--repo", repo, "--progress", "plain"], { cwd: src.root });
   assert.is(rebuilt.code, 0, rebuilt.stderr);
   assert.match(rebuilt.stderr, /\n4 reused, 4 built\n/, rebuilt.stderr.slice(-1500));
   assert.match(rebuilt.stderr, /sci\/top@linux\/arm64 +built/);
   assert.match(rebuilt.stderr, /sci\/top@linux\/amd64 +reused/);
 
   // run PLAN --platform: one platform's part of a plan.
-  const planned = runCli(["plan", "--all", "--repo", repo, "--out", "plan.json"], { cwd: src.root });
+  const planned = await runCliAsync(["plan", "--all", "--repo", repo, "--out", "plan.json"], { cwd: src.root });
   assert.is(planned.code, 0, planned.stderr);
-  const arm64 = runCli(["run", "plan.json", "--platform", "linux/arm64", "--progress", "plain"], { cwd: src.root, timeoutMs: 300_000 });
+  const arm64 = await runCliAsync(["run", "plan.json", "--platform", "linux/arm64", "--progress", "plain"], { cwd: src.root });
   assert.is(arm64.code, 0, arm64.stderr);
   assert.match(arm64.stderr, /4 reused/);
   assert.not.match(arm64.stderr, /linux\/amd64/);
+
+  await publishedAsIndexes(src, repo, suffix, proxy.forwarded);
 });
+
+const LAYERS = ["sci/base", "sci/top", "rel/base", "rel/top"];
+
+/** --push of the family: per-platform images under platform tags, each layer's own tags an index of both; a rerun sends nothing; a failed platform moves no index tag. */
+async function publishedAsIndexes(src: ReturnType<typeof makeRepo>, repo: string, suffix: string, forwarded: string[]): Promise<void> {
+  const pushed = await runCliAsync(["--all", "--repo", repo, "--push", "--progress", "plain", "--results", "results.json"], { cwd: src.root });
+  assert.is(pushed.code, 0, pushed.stderr);
+  assert.match(pushed.stderr, /8 reused, 4 indexes pushed\n/, pushed.stderr.slice(-2000));
+  const results = JSON.parse(readFileSync(join(src.root, "results.json"), "utf8"));
+  assert.equal(results.indexes.map((i: { id: string }) => i.id).sort(), ["rel/base:1.0", "rel/top:1.0", "sci/base", "sci/top"]);
+  for (const layer of LAYERS) {
+    const [moving, build] = [`${repo}/${layer}:1.0`, `${repo}/${layer}:${suffix}`];
+    const index = await registryIndex(build);
+    assert.is(index.mediaType, "application/vnd.oci.image.index.v1+json", build);
+    assert.equal(index.manifests.map((m) => `${m.platform?.os}/${m.platform?.architecture}`), TWO, build);
+    assert.is((await registryIndex(moving)).digest, index.digest, `${moving} holds the index of ${build}`);
+    const recorded = results.indexes.find((i: { id: string }) => i.id.startsWith(layer));
+    assert.equal(recorded.tags.map((t: { tag: string; pushed: boolean; digest: string }) => [t.tag, t.pushed, t.digest]), [[build, true, index.digest], [moving, true, index.digest]]);
+    // Each entry is the platform's own image, as pushed under its platform build tag, with its own breadcrumbs and inputs.
+    const inputs = new Set<string>();
+    for (const [i, platform] of ["linux-amd64", "linux-arm64"].entries()) {
+      const image = await registryImage(`${build}-${platform}`);
+      assert.is(index.manifests[i].digest, image.digest, `${build}-${platform}`);
+      const kind = layer.startsWith("sci/") ? `science.${layer.slice(4)}` : "compat";
+      assert.is(image.labels[`org.sciserver.${kind}.version`], layer.startsWith("sci/") ? suffix : `${layer.slice(4)}:${suffix}`);
+      inputs.add(image.labels[`org.sciserver.${kind}.inputs`]);
+    }
+    assert.is(inputs.size, 2, `${layer}: each platform has its own inputs digest`);
+  }
+
+  // Debian's skopeo reads the index and picks a platform's image from it.
+  // Not blocking: the registry is behind the proxy in this process.
+  const skopeo = async (...args: string[]) => (await promisify(execFile)("skopeo", args, { encoding: "utf8" })).stdout;
+  const top = `docker://${repo}/rel/top:1.0`;
+  const raw = JSON.parse(await skopeo("inspect", "--raw", "--tls-verify=false", top));
+  assert.equal(raw.manifests.map((m: { platform: { architecture: string } }) => m.platform.architecture), ["amd64", "arm64"]);
+  const arm = JSON.parse(await skopeo("inspect", "--override-arch", "arm64", "--override-os", "linux", "--tls-verify=false", top));
+  assert.is(arm.Architecture, "arm64");
+  assert.is(arm.Labels["org.sciserver.compat.version"], `top:${suffix}`);
+
+  // Nothing changed: nothing is sent but reads (no blob, no manifest, no upload).
+  const before = forwarded.length;
+  const again = await runCliAsync(["--all", "--repo", repo, "--push", "--progress", "plain"], { cwd: src.root });
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stderr, /8 reused, 4 indexes pushed\n/);
+  const writes = forwarded.slice(before).filter((r) => !/^(GET|HEAD) /.test(r));
+  assert.equal(writes, [], "a rerun with nothing changed wrote to the registry");
+
+  // A new commit whose arm64 build of top fails: top's and rel/top's index tags stay where they were, base's move forward.
+  const old = Object.fromEntries(await Promise.all(LAYERS.map(async (l) => [l, (await registryIndex(`${repo}/${l}:1.0`)).digest])));
+  src.write({ "science/top/Dockerfile": 'FROM sci/base:1.0\nRUN cat /arch > /parent-arch && uname -m > /arch && test "$(uname -m)" = x86_64\n' });
+  src.commit("top fails on arm64");
+  const failed = await runCliAsync(["--all", "--repo", repo, "--push", "--progress", "plain", "--results", "failed.json"], { cwd: src.root });
+  assert.is(failed.code, 1, failed.stderr);
+  const next = /sci\/top:(1\.0-\d+-[0-9a-f]+)-linux-amd64/.exec(failed.stderr)![1];
+  assert.match(failed.stderr, new RegExp(`index not written: the linux/arm64 image \\(sci/top@linux/arm64\\) is failed`));
+  for (const layer of ["sci/top", "rel/top"]) {
+    assert.is((await registryIndex(`${repo}/${layer}:1.0`)).digest, old[layer], `${layer}:1.0 moved`);
+    assert.not.ok((await registryTags(`${repo}/${layer}`)).includes(next), `${layer}:${next} written`);
+  }
+  assert.ok((await registryTags(`${repo}/sci/top`)).includes(`${next}-linux-amd64`), "the amd64 image of top is pushed");
+  const base = await registryIndex(`${repo}/sci/base:1.0`);
+  assert.is.not(base.digest, old["sci/base"]);
+  assert.is((await registryIndex(`${repo}/sci/base:${next}`)).digest, base.digest);
+  const recorded = JSON.parse(readFileSync(join(src.root, "failed.json"), "utf8")).indexes.find((i: { id: string }) => i.id === "sci/top");
+  assert.is(recorded.status, "not pushed");
+  assert.equal(recorded.tags.map((t: { pushed: boolean }) => t.pushed), [false, false]);
+}
 
 test("a platform the engine can't run is refused before anything is built, naming what to install", async () => {
   if (SKIP) {

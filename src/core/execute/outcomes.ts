@@ -1,6 +1,7 @@
 // What a run did, build by build: the outcomes its results file records, the summary table and
 // the footer it ends with, and whether it succeeded. Pure: the executor fills in the outcomes.
 import type { BuildResult } from "../model.js";
+import type { IndexResult } from "./image-index.js";
 
 /**
  * A request's result as `--results` records it (seed 000's output_properties in `outputs`), plus
@@ -13,7 +14,9 @@ export interface BuildOutcome extends BuildResult {
 
 export interface RunOutcome {
   outcomes: BuildOutcome[];
-  /** Every build built, and pushed when asked to. */
+  /** With --push: the image index of each layer built for several platforms whose every platform the run built. */
+  indexes: IndexResult[];
+  /** Every build built, and pushed when asked to (and every index written). */
   ok: boolean;
   /** The signal aborted the run (the CLI exits 130). */
   interrupted: boolean;
@@ -37,9 +40,14 @@ export interface SummaryRow {
 
 const hasImage = (o: Pick<BuildOutcome, "status">) => o.status === "built" || o.status === "reused";
 
-/** Every build has its image, and every image is pushed when pushing; an interrupted run never succeeded. */
-export function runSucceeded(outcomes: Pick<BuildOutcome, "status" | "pushed">[], push: boolean, interrupted: boolean): boolean {
-  return !interrupted && outcomes.every((o) => hasImage(o) && (!push || o.pushed));
+/** Every build has its image, and every image (and index) is pushed when pushing; an interrupted run never succeeded. */
+export function runSucceeded(outcomes: Pick<BuildOutcome, "status" | "pushed">[], push: boolean, interrupted: boolean, indexes: Pick<IndexResult, "status">[] = []): boolean {
+  return !interrupted && outcomes.every((o) => hasImage(o) && (!push || o.pushed)) && (!push || indexes.every((i) => i.status === "pushed"));
+}
+
+/** A layer's index as a line of the summary table: `sci/x (index)`, how it ended, its tags. */
+export function indexSummaryRow(i: Pick<IndexResult, "id" | "status" | "tags" | "reason">): SummaryRow {
+  return { id: `${i.id} (index)`, result: i.status === "pushed" ? "index pushed" : `index ${i.status}`, durationMs: 0, tags: i.tags.map((t) => t.tag), reason: i.reason };
 }
 
 export function summaryRow(o: BuildOutcome, tags: string[], pushResult?: PushResult): SummaryRow {
@@ -51,14 +59,18 @@ export function summaryRow(o: BuildOutcome, tags: string[], pushResult?: PushRes
 }
 
 /** `6 built, 1 reused, 2 failed, 3 not pushed`: what the run did, at a glance. */
-export function footer(outcomes: Pick<BuildOutcome, "status" | "pushed" | "tags">[], push: boolean, interrupted: boolean): string[] {
+export function footer(outcomes: Pick<BuildOutcome, "status" | "pushed" | "tags">[], push: boolean, interrupted: boolean, indexes: Pick<IndexResult, "status" | "tags">[] = []): string[] {
   const counts = new Map<string, number>();
   for (const o of outcomes) counts.set(o.status, (counts.get(o.status) ?? 0) + 1);
   const withImage = outcomes.filter(hasImage);
   const notPushed = push ? withImage.filter((o) => !o.pushed).length : 0;
   const parts = [...counts].map(([s, n]) => `${n} ${s}`);
   if (notPushed) parts.push(`${notPushed} not pushed`);
-  const notMoved = push ? outcomes.flatMap((o) => o.tags ?? []).filter((t) => t.reason?.startsWith("not moved:")).length : 0;
+  const pushedIndexes = indexes.filter((i) => i.status === "pushed").length;
+  if (pushedIndexes) parts.push(`${pushedIndexes} ${pushedIndexes === 1 ? "index" : "indexes"} pushed`);
+  const unwritten = indexes.length - pushedIndexes;
+  if (unwritten) parts.push(`${unwritten} ${unwritten === 1 ? "index" : "indexes"} not pushed`);
+  const notMoved = push ? [...outcomes.flatMap((o) => o.tags ?? []), ...indexes.flatMap((i) => i.tags)].filter((t) => t.reason?.startsWith("not moved:")).length : 0;
   if (notMoved) parts.push(`${notMoved} moving tag${notMoved === 1 ? "" : "s"} not moved`);
   const lines = [parts.join(", ") || "nothing to build"];
   // A push stopped by the interrupt may still have landed: what the registry holds was read back

@@ -59,17 +59,6 @@ export function classicPlanWarning(plan: Pick<Plan, "builds">, builder: string |
 }
 
 /**
- * `--push` of a plan naming platforms: each platform's image has tags of its own, and `{version}`
- * must become an image index of them all, which this version does not write yet. Refused rather
- * than publishing per-platform tags without the index users pull.
- */
-export function pushPlatformsRefusal(plan: Pick<Plan, "builds">, push: boolean): string | undefined {
-  const platforms = platformsOfPlan(plan);
-  if (!push || platforms.length === 0) return undefined;
-  return `--push: the plan builds for named platforms (${platforms.join(", ")}), and publishing their image index is not supported yet: build without --push, or plan without platforms`;
-}
-
-/**
  * A plan naming platforms builds on `unbuilt` (this repository's images it does not build itself,
  * basesNotBuilt): refused, since the registry holds one platform's image under `{version}` until
  * image indexes are published. Undefined when there is none or the plan names no platforms.

@@ -9,6 +9,7 @@ import { PushQueue, type PushStep } from "./push-queue.js";
 import { baseReference } from "../requests/tags.js";
 import { pinKey } from "./publishing.js";
 import { Schedule } from "./schedule.js";
+import type { IndexLayer } from "./image-index.js";
 
 export type RunAction =
   /**
@@ -26,6 +27,8 @@ export type RunAction =
   | { type: "cancelled"; id: string; reason?: string }
   /** No push starts any more (interrupt only: --fail-fast lets queued pushes go on); those in flight go on to their end. */
   | { type: "abort pushes"; reason: string }
+  /** Every platform image of `layer` is in the registry: write its image index (issue 17). */
+  | { type: "index"; layer: IndexLayer }
   /** Every build is built, failed, skipped or cancelled (pushes may still be running). */
   | { type: "finished" };
 
@@ -60,6 +63,10 @@ export class RunCoordinator {
   private readonly published = new Map<string, string | undefined>();
   private stoppedBecause: string | undefined;
   private wasInterrupted = false;
+  /** The index layers of which this run builds every platform. */
+  private indexes: IndexLayer[] = [];
+  /** Layers whose index step was given (or can no longer be: a platform not pushed). */
+  private readonly indexGiven = new Set<string>();
 
   /** Throws when the plan can't run (see Schedule). */
   constructor(builds: RunBuild[], private readonly opts: RunCoordinatorOptions) {
@@ -67,6 +74,20 @@ export class RunCoordinator {
     this.pushQueue = new PushQueue(builds);
     this.builds = new Map(builds.map((b) => [b.id, b]));
     this.jobs = Math.max(1, Math.floor(opts.jobs) || 1);
+  }
+
+  /**
+   * The plan's layers published as an image index (image-index.ts), before the run starts: with
+   * --push, the index of each layer whose every platform the run builds is written once all its
+   * platform images are pushed; the others are left to another run or merge-platforms.
+   */
+  publishIndexes(layers: readonly IndexLayer[]): void {
+    this.indexes = this.opts.push ? layers.filter((l) => l.members.every((m) => this.builds.has(m.id))) : [];
+  }
+
+  /** The index layers of which this run builds every platform (the others are left to merge-platforms). */
+  get indexLayers(): readonly IndexLayer[] {
+    return this.indexes;
   }
 
   /** Images found before any build (bases not built by this run): reference -> image id. */
@@ -133,6 +154,23 @@ export class RunCoordinator {
     const actions: RunAction[] = [];
     if (result === "push failed" && this.opts.failFast) actions.push(...this.stop(`push of ${step.id} failed (--fail-fast)`));
     if (step.action !== "not pushed") actions.push(...this.pushSteps(this.pushQueue.end(step.id, result)));
+    actions.push(...this.indexSteps());
+    return actions;
+  }
+
+  /**
+   * Index steps of the layers whose every platform image is now pushed (or was there already). A
+   * layer with a platform not pushed gets none: both its tags stay where they were.
+   */
+  private indexSteps(): RunAction[] {
+    const actions: RunAction[] = [];
+    for (const layer of this.indexes) {
+      if (this.indexGiven.has(layer.id) || this.stoppedBecause) continue;
+      const results = layer.members.map((m) => this.pushQueue.result(m.id));
+      if (results.some((r) => r === undefined)) continue;
+      this.indexGiven.add(layer.id);
+      if (results.every((r) => r === "pushed")) actions.push({ type: "index", layer });
+    }
     return actions;
   }
 

@@ -43,10 +43,23 @@ export const buildResultSchema = z.object({
   failedStep: z.string().optional().describe("A failed build: the step it failed at, as its log names it (`[2/4] RUN make`, `2/4 : RUN make`)"),
 });
 
+/** A layer built for several platforms: its image index under the layer's own tags (issue 17). */
+export const indexResultSchema = z.object({
+  id: buildId.describe("The layer's build id without a platform (`sci/x`, `rel/x:1.0`)"),
+  platforms: z.record(z.string(), buildId).describe("platform -> the id of its build in the plan, in the index's order"),
+  status: z.enum(["pushed", "not pushed", "push failed", "superseded"])
+    .describe("`pushed`: the index is under its build tag (and its moving tag, unless that holds a newer build); otherwise neither tag was changed"),
+  digest: digest.optional().describe("The index's digest, once every platform image was in the registry"),
+  tags: z.array(tagResultSchema).describe("The index tags in the order written: build tag `{version}-{n}-{h}`, then moving tag `{version}`"),
+  reason: z.string().optional().describe("Not pushed: why (a platform image missing, failed or superseded; another run's index; an interrupt)"),
+});
+
 export const resultsFileSchema = z.object({
   repo: z.string().min(1),
   commit: z.string().min(1),
   buildNumber: z.number().int().nonnegative(),
   jobs: z.number().int().positive().optional().describe("`--jobs` of the run: builds it ran at once at most (absent in older results files)"),
   results: z.array(buildResultSchema),
+  indexes: z.array(indexResultSchema).optional()
+    .describe("With --push (and merge-platforms): the image index of each layer built for several platforms whose every platform the run built"),
 }).describe("What an image-builder run did, per build (--results FILE, merge-results)");

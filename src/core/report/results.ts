@@ -3,12 +3,13 @@
 import { parseJsonFile } from "../parse/json-with-comments.js";
 import { resultsFileSchema } from "../formats/results.js";
 import { validateFile } from "../formats/validate.js";
-import { InputError, type BuildResult, type BuildStatus, type Plan, type ResultsFile } from "../model.js";
+import { InputError, type BuildResult, type BuildStatus, type IndexResult, type Plan, type ResultsFile } from "../model.js";
 
 export type { ResultsFile };
 
-export function resultsFile(plan: Plan, results: BuildResult[], jobs?: number): ResultsFile {
-  return { repo: plan.repo, commit: plan.commit, buildNumber: plan.buildNumber, ...(jobs !== undefined && { jobs }), results };
+/** `indexes`: the image indexes of the run (issue 17); none is recorded without. */
+export function resultsFile(plan: Plan, results: BuildResult[], jobs?: number, indexes: IndexResult[] = []): ResultsFile {
+  return { repo: plan.repo, commit: plan.commit, buildNumber: plan.buildNumber, ...(jobs !== undefined && { jobs }), results, ...(indexes.length ? { indexes } : {}) };
 }
 
 // When two runs report the same build, the more informative result wins: one the registry has
@@ -20,6 +21,14 @@ function better(a: BuildResult, b: BuildResult): boolean {
   const key = (r: BuildResult) => [r.pushed ? 1 : 0, RANK[r.status], (r.tags ?? []).filter((t) => t.pushed).length, (r.tags ?? []).length];
   const ka = key(a);
   const kb = key(b);
+  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i] > kb[i];
+  return JSON.stringify(a) > JSON.stringify(b);
+}
+
+/** Of two records of one index, the pushed one, then the one with more tags pushed; ties by text (order-free). */
+function betterIndex(a: IndexResult, b: IndexResult): boolean {
+  const key = (i: IndexResult) => [i.status === "pushed" ? 1 : 0, i.tags.filter((t) => t.pushed).length];
+  const [ka, kb] = [key(a), key(b)];
   for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i] > kb[i];
   return JSON.stringify(a) > JSON.stringify(b);
 }
@@ -41,14 +50,19 @@ export function mergeResults(inputs: { file: string; results: ResultsFile }[]): 
   if (inputs.length === 0) throw new InputError("no results files to merge");
   const first = inputs[0];
   const byId = new Map<string, BuildResult>();
+  const indexes = new Map<string, IndexResult>();
   for (const { file, results } of inputs) {
     checkSamePlan(results, file, first.results, first.file);
     for (const r of results.results) {
       const prev = byId.get(r.id);
       if (!prev || better(r, prev)) byId.set(r.id, r);
     }
+    for (const i of results.indexes ?? []) {
+      const prev = indexes.get(i.id);
+      if (!prev || betterIndex(i, prev)) indexes.set(i.id, i);
+    }
   }
-  return { ...first.results, results: [...byId.values()] };
+  return { ...first.results, results: [...byId.values()], ...(indexes.size ? { indexes: [...indexes.values()] } : {}) };
 }
 
 /** A results file, checked against its schema (core/formats/results.ts); unknown fields are kept. */

@@ -1,6 +1,7 @@
 // Rule 7 and 8: the names, labels and Dockerfiles of science and compat builds, as build requests.
 import { rewriteImageRefs } from "../parse/dockerfile/index.js";
-import { platformArgs, platformTagSuffix } from "../parse/platforms.js";
+import { platformArgs } from "../parse/platforms.js";
+import { platformTags } from "./tags.js";
 import { buildtimeLabel, dockerfileForInputs, inputsDigest, inputsLabel, versionLabel } from "./inputs-digest.js";
 import type { BuildKind, BuildRequest, CompatLayer, PlannedBuild, PlanOptions, RequestInputs, RequestWithInputs, ScienceLayer } from "../model.js";
 
@@ -76,12 +77,12 @@ export function scienceRequest(
 /**
  * The moving tag and the build tag (core/requests/tags.ts names them). A build for a named
  * platform gets tags of its own, `{version}-linux-arm64` and `{version}-{n}-{h}-linux-arm64`: the
- * engine holds one image per tag, and `{version}` and `{version}-{n}-{h}` are left for the image
- * index of every platform (the platform last, so a platform's tags sort with the build's).
+ * engine holds one image per tag, and `{version}` and `{version}-{n}-{h}` hold the image index of
+ * every platform (the platform last, so a platform's tags sort with the build's).
  */
 function requestTags(name: string, version: string, n: Naming, platform: string | undefined): string[] {
-  const suffix = platform ? `-${platformTagSuffix(platform)}` : "";
-  return [`${name}:${version}${suffix}`, `${name}:${version}-${n.buildSuffix}${suffix}`];
+  const tags = [`${name}:${version}`, `${name}:${version}-${n.buildSuffix}`];
+  return platform ? platformTags({ tags }, platform) : tags;
 }
 
 /** The request with its inputs digest, in `inputsDigest` and as a label. */

@@ -29,7 +29,7 @@ export interface BuildStepContext {
   repo: string;
   builder: RunBuilder;
   builders: BuildersOfPlan;
-  options: Pick<EngineRunOptions, "rootDir" | "noCache" | "pull" | "buildArgs" | "overwrite" | "allowTagRollback" | "uncommitted" | "secrets" | "registryCache">;
+  options: Pick<EngineRunOptions, "rootDir" | "noCache" | "pull" | "buildArgs" | "overwrite" | "allowTagRollback" | "uncommitted" | "secrets" | "registryCache" | "attach" | "signIndex">;
 }
 
 /** Where a build's output goes. */

@@ -79,7 +79,7 @@ export async function checkEngine(
   engine?: Engine,
   env: NodeJS.ProcessEnv = process.env,
   timeoutMs = 10_000,
-): Promise<{ address: string; version: string; apiVersion: string; os: string }> {
+): Promise<{ address: string; version: string; apiVersion: string; os: string; arch: string }> {
   engine ??= connectEngine(env);
   const hostNote = env.DOCKER_HOST ? `DOCKER_HOST=${redactHost(env.DOCKER_HOST)}` : "DOCKER_HOST is not set";
   try {
@@ -90,7 +90,7 @@ export async function checkEngine(
     const version = engine.docker.version.bind(engine.docker) as unknown as Abortable<Dockerode.DockerVersion>;
     await ping({ abortSignal: signal });
     const v = await version({ abortSignal: signal });
-    return { address: engine.address, version: v.Version, apiVersion: v.ApiVersion, os: v.Os };
+    return { address: engine.address, version: v.Version, apiVersion: v.ApiVersion, os: v.Os, arch: v.Arch };
   } catch (e) {
     const cause = oneLine(e instanceof Error ? e.message : String(e)) || "no answer";
     throw new Error(`cannot reach the Docker engine at ${engine.address} (${hostNote}): ${cause}`);

@@ -6,6 +6,8 @@
 import type { Plan } from "../../core/model.js";
 import type { PushResult, RunOutcome } from "../../core/execute/outcomes.js";
 import { RunCoordinator } from "../../core/execute/run-coordinator.js";
+import { indexLayers, singlePlatformIndexes } from "../../core/execute/image-index.js";
+import { enginePlatform } from "../../core/execute/platforms.js";
 import type { RegistryClient } from "../../registry/client.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
 import { prepareBases } from "./bases.js";
@@ -37,13 +39,22 @@ export interface EngineDeps {
 export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, creds, registry }: EngineDeps): Promise<RunOutcome> {
   const run = new RunCoordinator(plan.builds, opts);
   if (opts.push && !registry) throw new Error("pushing needs a registry client (EngineDeps.registry)");
-  const { builder, builders, pins } = await prepareRun(plan, opts, { engine, creds });
+  const { builder, builders, pins, platform } = await prepareRun(plan, opts, { engine, creds });
   run.pinBases(pins);
+  // With attachments, a plan without platforms is published as one-platform indexes: its images
+  // are pushed under the engine's platform tags, the index under their own.
+  const published = opts.push && opts.attach ? singlePlatformIndexes(plan.builds, platform) : { builds: plan.builds, layers: indexLayers(plan.builds) };
+  const builds = published.builds;
+  run.publishIndexes(opts.indexLayers?.length ? opts.indexLayers : published.layers);
+  const partial = opts.push ? (opts.indexLayers ?? []).filter((l) => !run.indexLayers.includes(l) && l.members.some((m) => builds.some((b) => b.id === m.id))) : [];
+  if (partial.length) {
+    opts.out.write(`image-builder: note: this run builds only some platforms of ${partial.map((l) => l.id).join(", ")}: their image indexes are left to merge-platforms (or a run of every platform)\n`);
+  }
   // Said once, when building starts (after any refusal, which is the run's one line).
   opts.out.write(`image-builder: building with ${builder.reason}${builder.network ? `, network ${builder.network}` : ""}\n`);
   const report = new RunReport(opts, creds);
   const wake = wakeup();
-  const actions = new RunActions(run, report, plan.builds, {
+  const actions = new RunActions(run, report, builds, {
     docker: engine.docker, creds, registry: opts.push ? registry : undefined, repo: plan.repo, builder, builders, options: opts,
   }, wake.notify);
   // After an interrupt, a push in flight goes on to its end (the engine would finish a request it
@@ -72,8 +83,8 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
     }
     await actions.pushesEnded();
     // Whatever each push said, and whatever other runs pushed since: the results say what the registry holds.
-    const corrected = registry && opts.push ? await report.agreeWithRegistry(registry, plan.builds) : new Map<string, PushResult>();
-    return report.finish(plan.builds, opts.push, run.interrupted, (id) => corrected.get(id) ?? run.pushResult(id));
+    const corrected = registry && opts.push ? await report.agreeWithRegistry(registry, builds) : new Map<string, PushResult>();
+    return report.finish(builds, opts.push, run.interrupted, (id) => corrected.get(id) ?? run.pushResult(id), run.indexLayers);
   } finally {
     clearTimeout(waitBound);
     opts.stopPushes?.removeEventListener("abort", stopPushes);
@@ -97,7 +108,7 @@ async function prepareRun(plan: Plan, opts: EngineRunOptions, { engine, creds }:
   await checkEnginePlatforms(engine.docker, plan, builder.builder, opts.signal ?? new AbortController().signal, (line) => opts.out.write(`${line}\n`));
   const builders = await buildersOfPlan(engine.docker, creds, plan, builder, opts.builder ?? "auto", opts.signal ?? new AbortController().signal);
   const pins: Record<string, string> = await prepareBases(engine.docker, creds, plan, opts.prebuiltParents ?? [], opts);
-  return { builder, builders, pins };
+  return { builder, builders, pins, platform: enginePlatform({ os: facts.os, arch: facts.arch }) };
 }
 
 /** Lets the scheduling loop sleep until some build changes state. */

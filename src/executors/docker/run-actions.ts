@@ -9,6 +9,8 @@ import type { RunAction, RunCoordinator } from "../../core/execute/run-coordinat
 import { makeImage, type BuildStepContext, type ImageReady } from "./build-step.js";
 import { carryOutPush, type PushStepContext } from "./push-step.js";
 import { errorMessage, type RunReport } from "./run-report.js";
+import type { IndexLayer } from "../../core/execute/image-index.js";
+import { writeIndex } from "../index-step.js";
 
 export class RunActions {
   /** Every build is built, failed, skipped or cancelled. */
@@ -47,6 +49,7 @@ export class RunActions {
     for (const a of actions) {
       if (a.type === "build") this.startBuild(this.builds.get(a.id)!, a.pins);
       else if (a.type === "push") this.pushes.push(this.push(a.step, a.registryDigest));
+      else if (a.type === "index") this.pushes.push(this.index(a.layer));
       else if (a.type === "settle") this.report.settled(a.id, a.state, a.reason);
       else if (a.type === "abort build") this.buildAborts.get(a.id)?.abort(a.reason);
       else if (a.type === "abort pushes") this.pushStop.abort(a.reason);
@@ -98,6 +101,19 @@ export class RunActions {
       return this.perform(this.run.buildFailed(id));
     }
     for (const a of this.run.buildAborted(id)) if (a.type === "cancelled") this.report.cancelled(id, a.reason, durationMs);
+  }
+
+  /** Writes a layer's image index once every platform image of it is in the registry (a push slot, like a push). */
+  private async index(layer: IndexLayer): Promise<void> {
+    const ctx = this.pushContext!;
+    const { options } = this.buildContext;
+    const images = layer.members.map((m) => ({ platform: m.platform, build: this.builds.get(m.id)!, imageId: this.images.get(m.id)! }));
+    this.pushesInFlight++;
+    const result = await ctx.slot(() => writeIndex({
+      registry: ctx.registry, overwrite: ctx.overwrite, allowTagRollback: ctx.allowTagRollback, attach: options.attach, sign: options.signIndex,
+      signal: this.pushStop.signal, line: (text) => this.report.progress.note(`[${layer.id}] ${text}`),
+    }, layer, images)).finally(() => this.pushesInFlight--);
+    this.report.indexed(result);
   }
 
   private async push(step: PushStep, registryDigest?: string): Promise<void> {

@@ -2,6 +2,8 @@
 // steps take their parts of (Pick<EngineRunOptions, ...>).
 import type { PrebuiltParent } from "../../core/plan/select-builds.js";
 import type { BuilderChoice } from "../../core/requests/builder-choice.js";
+import type { IndexLayer } from "../../core/execute/image-index.js";
+import type { AttachHook, IndexSignHook } from "../index-step.js";
 
 export interface EngineRunOptions {
   /** Repository root; request.contexts are relative to it. */
@@ -47,4 +49,18 @@ export interface EngineRunOptions {
   attestations?: boolean;
   /** What the provenance says the images are built from (the commit, the repository's URL: a remote's) and by (image-builder's version). */
   source?: { commit: string; repository?: string; toolVersion: string };
+  /**
+   * The layers of the whole plan published as image indexes (image-index.ts indexLayers), when
+   * the run carries out a part of it (`run --only`, `--platform`): only a layer whose every
+   * platform the run builds gets its index written; default: the run's plan's own.
+   */
+  indexLayers?: IndexLayer[];
+  /**
+   * Extra index entries per platform image (issue 19: attestations). With it, the images of a plan
+   * without platforms are published as one-platform indexes too (engine platform tags, the index
+   * under the layer's own tags: see image-index.ts singlePlatformIndexes).
+   */
+  attach?: AttachHook;
+  /** Called when an index is under its build tag, before its moving tag moves (issue 19: signatures). */
+  signIndex?: IndexSignHook;
 }

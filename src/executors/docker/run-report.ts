@@ -2,13 +2,14 @@
 // the progress lines that go with it, then the summary. Credentials and --secret values never
 // reach the output, the logs or the outcomes.
 import type { PlannedBuild } from "../../core/model.js";
-import { footer, runSucceeded, summaryRow, type BuildOutcome, type PushResult, type RunOutcome } from "../../core/execute/outcomes.js";
+import { footer, indexSummaryRow, runSucceeded, summaryRow, type BuildOutcome, type PushResult, type RunOutcome } from "../../core/execute/outcomes.js";
 import type { TagResult } from "../../core/model.js";
 import { redactor } from "../../core/report/redaction.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
 import type { RegistryClient } from "../../registry/client.js";
 import { agreeWithRegistry, pushResultFromTags } from "../../core/execute/read-back.js";
 import pLimit from "p-limit";
+import { indexNotWritten, unwrittenIndex, type IndexLayer, type IndexResult } from "../../core/execute/image-index.js";
 import type { BuiltImage } from "./engine.js";
 import { formatDuration, Progress } from "./progress.js";
 import type { EngineRunOptions } from "./run-options.js";
@@ -20,6 +21,8 @@ export class RunReport {
   private readonly outcomes = new Map<string, BuildOutcome>();
   /** When each build step started, for the results' times. */
   private readonly startedAt = new Map<string, string>();
+  /** The image indexes written (or not) so far, by layer id. */
+  private readonly indexes = new Map<string, IndexResult>();
 
   constructor(o: Pick<EngineRunOptions, "out" | "progress" | "logDir" | "secrets">, creds: DockerCredentials) {
     const live = o.progress === "auto" && Boolean((o.out as { isTTY?: boolean }).isTTY);
@@ -159,11 +162,25 @@ export class RunReport {
     return changed;
   }
 
-  /** Prints the summary; the outcomes in plan order. */
-  finish(builds: PlannedBuild[], push: boolean, interrupted: boolean, pushResult: (id: string) => PushResult | undefined): RunOutcome {
+  /** A layer's index step ended. */
+  indexed(result: IndexResult): void {
+    this.indexes.set(result.id, result);
+    if (result.status !== "pushed") this.progress.note(`[${result.id}] ${result.reason ?? `index ${result.status}`}`);
+  }
+
+  /**
+   * Prints the summary; the outcomes in plan order. `indexLayers`: the layers the run was to write
+   * the index of (with --push); one without an index step is recorded as not written, and why.
+   */
+  finish(builds: PlannedBuild[], push: boolean, interrupted: boolean, pushResult: (id: string) => PushResult | undefined, indexLayers: readonly IndexLayer[] = []): RunOutcome {
     const ordered = builds.map((b) => this.outcome(b.id));
-    this.progress.summary(builds.map((b, i) => summaryRow(ordered[i], b.request.tags, pushResult(b.id))), footer(ordered, push, interrupted));
-    return { outcomes: ordered, ok: runSucceeded(ordered, push, interrupted), interrupted };
+    const indexes = push ? indexLayers.map((layer) => this.indexes.get(layer.id) ?? unwrittenIndex(layer, "not pushed", indexNotWritten(layer, (id) => {
+      const o = this.outcomes.get(id);
+      return { build: o?.status, push: interrupted && !pushResult(id) ? "interrupted" : pushResult(id), reason: o?.reason };
+    }))) : [];
+    const rows = [...builds.map((b, i) => summaryRow(ordered[i], b.request.tags, pushResult(b.id))), ...indexes.map(indexSummaryRow)];
+    this.progress.summary(rows, footer(ordered, push, interrupted, indexes));
+    return { outcomes: ordered, indexes, ok: runSucceeded(ordered, push, interrupted, indexes), interrupted };
   }
 
   /** A build's image as the run got it: built or reused, when its step started and ended (for its provenance). */

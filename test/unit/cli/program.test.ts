@@ -22,7 +22,7 @@ test("an unknown command names the real ones", async () => {
     for (const args of [[name, "--root", "/nonexistent"], ["help", name]]) {
       const e = await refusal(args);
       assert.instance(e, InputError);
-      assert.is(e.message, `unknown command "${name}": the commands are plan, run, graph, merge-results, report, images, inspect, contains, export, sbom, diff and help; without one, image-builder plans and builds`);
+      assert.is(e.message, `unknown command "${name}": the commands are plan, run, graph, merge-results, merge-platforms, report, images, inspect, contains, export, sbom, diff and help; without one, image-builder plans and builds`);
     }
   }
 });

@@ -18,7 +18,7 @@ test("nothing to build is one line, even without -v, saying why", () => {
   assert.equal(describePlan(EMPTY, 0), ["nothing to build: the plan has no builds"]);
 });
 
-test("-v: one line per final image; with platforms, one line naming them", () => {
+test("-v: one line per final image; with platforms, one line naming them, and one per layer naming the tags that hold its image index", () => {
   assert.equal(describePlan(makePlan({ science: ["a"] }), 1).filter((l) => l.startsWith("change results")), [
     "change results in final image a => a:1.0-3-c0ffee0, a:1.0",
     "change results in final image b => b:1.0-3-c0ffee0, b:1.0",
@@ -31,8 +31,13 @@ test("-v: one line per final image; with platforms, one line naming them", () =>
   assert.equal(describePlan(plan, 1), [
     "change results in final image a => a:1.0-3-c0ffee0, a:1.0 (linux/amd64, linux/arm64)",
     "change results in final image b => b:1.0-3-c0ffee0, b:1.0 (linux/amd64, linux/arm64)",
+    "image index 127.0.0.1:5055/x/sci/a:1.0-3-c0ffee0, 127.0.0.1:5055/x/sci/a:1.0 (linux/amd64, linux/arm64)",
+    "image index 127.0.0.1:5055/x/sci/b:1.0-3-c0ffee0, 127.0.0.1:5055/x/sci/b:1.0 (linux/amd64, linux/arm64)",
+    "image index 127.0.0.1:5055/x/rel/a:1.0-3-c0ffee0, 127.0.0.1:5055/x/rel/a:1.0 (linux/amd64, linux/arm64)",
+    "image index 127.0.0.1:5055/x/rel/b:1.0-3-c0ffee0, 127.0.0.1:5055/x/rel/b:1.0 (linux/amd64, linux/arm64)",
     "final plan includes 4 science builds and 4 compat builds",
   ]);
+  assert.not.ok(describePlan(makePlan({ science: ["a"] }), 1).some((l) => l.startsWith("image index")), "a plan without platforms has no index");
   // -vvv: each build's docker build command names its platform.
   assert.ok(describePlan(plan, 3).some((l) => l.startsWith("  command: docker build --file science/a/Dockerfile --platform linux/arm64 --tag 127.0.0.1:5055/x/sci/a:1.0-linux-arm64 ")));
 });

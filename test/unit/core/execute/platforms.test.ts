@@ -2,7 +2,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
-  classicPlanWarning, enginePlatform, foreignPlatforms, normalizePlatform, platformBasesRefusal, platformRefusal, platformsOfPlan, pushPlatformsRefusal,
+  classicPlanWarning, enginePlatform, foreignPlatforms, normalizePlatform, platformBasesRefusal, platformRefusal, platformsOfPlan,
 } from "../../../../src/core/execute/platforms.js";
 import { planBuilds } from "../../../../src/core/plan/plan-builds.js";
 import { basesNotBuilt } from "../../../../src/core/plan/bases-not-built.js";
@@ -41,12 +41,6 @@ test("the classic builder: refused for a foreign platform at the run, warned abo
   assert.is(classicPlanWarning(twoPlatforms, "classic")?.startsWith("--builder classic builds only the engine's own platform"), true);
   assert.is(classicPlanWarning(twoPlatforms, "buildkit"), undefined);
   assert.is(classicPlanWarning(plain, "classic"), undefined);
-});
-
-test("--push of a plan naming platforms is refused until the index is published; other plans push", () => {
-  assert.match(pushPlatformsRefusal(twoPlatforms, true) ?? "", /^--push: the plan builds for named platforms \(linux\/amd64, linux\/arm64\)/);
-  assert.is(pushPlatformsRefusal(twoPlatforms, false), undefined);
-  assert.is(pushPlatformsRefusal(plain, true), undefined);
 });
 
 test("a run for named platforms building on a layer it does not build itself is refused; one without platforms pulls it", () => {

@@ -202,4 +202,31 @@ test("jobs below 1 mean 1; a plan that can't run is refused", () => {
   assert.throws(() => coordinator({}, [build("x", "y")]), /depends on y/);
 });
 
+test("a layer's index step comes once every platform image of it is pushed; a platform not pushed gives none; a part of the layer's platforms, none", () => {
+  const platforms = [build("a@linux/amd64"), build("a@linux/arm64")];
+  const layer = { id: "a", buildTag: `${REPO}/sci/a:1.0-1-abc`, movingTag: moving("a"), members: [{ platform: "linux/amd64", id: "a@linux/amd64" }, { platform: "linux/arm64", id: "a@linux/arm64" }] };
+  const run = coordinator({ push: true }, platforms);
+  run.publishIndexes([layer]);
+  run.next();
+  const [amd] = pushed(run.imageReady({ id: "a@linux/amd64", imageId: "sha256:1" }));
+  const [arm] = pushed(run.imageReady({ id: "a@linux/arm64", imageId: "sha256:2" }));
+  assert.equal(of(run.pushEnded(amd, "pushed"), "index"), [], "the arm64 image is not pushed yet");
+  assert.equal(of(run.pushEnded(arm, "pushed"), "index"), [{ type: "index", layer }]);
+
+  const failed = coordinator({ push: true }, platforms);
+  failed.publishIndexes([layer]);
+  failed.next();
+  const [amd2] = pushed(failed.imageReady({ id: "a@linux/amd64", imageId: "sha256:1" }));
+  const [arm2] = pushed(failed.imageReady({ id: "a@linux/arm64", imageId: "sha256:2" }));
+  failed.pushEnded(amd2, "pushed");
+  assert.equal(of(failed.pushEnded(arm2, "push failed"), "index"), []);
+
+  const part = coordinator({ push: true }, [build("a@linux/arm64")]);
+  part.publishIndexes([layer]);
+  assert.equal(part.indexLayers, [], "a run of one platform of the layer leaves its index to merge-platforms");
+  const notPushing = coordinator({ push: false }, platforms);
+  notPushing.publishIndexes([layer]);
+  assert.equal(notPushing.indexLayers, []);
+});
+
 test.run();

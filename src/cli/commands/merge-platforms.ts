@@ -1,0 +1,102 @@
+// `merge-platforms PLAN RESULTS...` (issue 17, item 6): after agents each built and pushed some
+// platforms of a plan (`run PLAN --only ID --platform P --push --results R`), writes the image
+// index of every layer of the plan built for platforms, with the run's own index step
+// (executors/index-step.ts), by the registry's HTTP API alone: docker-stacks' merge step.
+import type { Command } from "commander";
+import { InputError, type IndexResult, type PlannedBuild } from "../../core/model.js";
+import { indexLayers, missingPlatformImage, unwrittenIndex } from "../../core/execute/image-index.js";
+import { indexSummaryRow } from "../../core/execute/outcomes.js";
+import { buildTag } from "../../core/requests/tags.js";
+import { inputsLabel } from "../../core/requests/inputs-digest.js";
+import { writeIndex, type PlatformImage } from "../../executors/index-step.js";
+import type { RegistryClient } from "../../registry/client.js";
+
+interface MergeOptions {
+  results?: string;
+  overwrite: boolean;
+  allowTagRollback: boolean;
+  verbose: number;
+}
+
+/** The command's I/O, given by program.ts: reading inputs, writing --results, checking output paths. */
+export interface MergeIo {
+  readInput: (file: string) => Promise<string>;
+  checkOutput: (flag: string, file: string | undefined) => void;
+  writeOutput: (flag: string, file: string, text: string) => Promise<void>;
+}
+
+export function addMergePlatformsCommand(program: Command, io: MergeIo): void {
+  program.command("merge-platforms")
+    .description("write the image index of each layer of a plan built for platforms, once agents pushed every platform's image (their --results files)")
+    .argument("<plan>", "plan file")
+    .argument("<results...>", "the --results files of the runs that built the plan's platforms")
+    .option("--results <file>", "write the merged results of the files given, with the indexes, as JSON (- is stdout)")
+    .option("--overwrite", "replace an index build tag ({version}-{n}-{h}) that the registry holds with other images", false)
+    .option("--allow-tag-rollback", "move a moving tag ({version}) back to an older build's index", false)
+    .option("-v, --verbose", "say what is written", (_: string, n: number) => n + 1, 0)
+    .action(async (planFile: string, resultsFiles: string[], o: MergeOptions) => {
+      io.checkOutput("--results", o.results);
+      const { parsePlanFile } = await import("../../core/requests/plan-file.js");
+      const { checkSamePlan, mergeResults, parseResultsFile, resultsFile } = await import("../../core/report/results.js");
+      const plan = parsePlanFile(await io.readInput(planFile), planFile);
+      const inputs = await Promise.all(resultsFiles.map(async (file) => ({ file, results: parseResultsFile(await io.readInput(file), file) })));
+      for (const { file, results } of inputs) checkSamePlan(results, file, plan, planFile);
+      const merged = mergeResults(inputs);
+      const layers = indexLayers(plan.builds);
+      const say = (line: string) => process.stderr.write(`${line}\n`);
+      if (layers.length === 0) {
+        say("image-builder: nothing to merge: the plan names no platforms (its images have no index)");
+      }
+      const { DockerCredentials } = await import("../../registry/credentials.js");
+      const { RegistryClient } = await import("../../registry/client.js");
+      const registry = new RegistryClient(await DockerCredentials.load());
+      const byId = new Map(plan.builds.map((b) => [b.id, b]));
+      const resultOf = new Map(merged.results.map((r) => [r.id, r]));
+      const indexes: IndexResult[] = [];
+      for (const layer of layers) {
+        const images: PlatformImage[] = [];
+        const missing: string[] = [];
+        for (const member of layer.members) {
+          const build = byId.get(member.id)!;
+          const found = await platformImage(registry, build, member.platform);
+          const problem = missingPlatformImage(member, buildTag(build.request), build.request.inputsDigest, found, resultOf.get(member.id));
+          if (problem || !found) missing.push(problem!);
+          else images.push({ platform: member.platform, build, imageId: found.imageId });
+        }
+        const result = missing.length
+          ? unwrittenIndex(layer, "not pushed", `index not written: ${missing.join("; ")}; ${layer.buildTag} and ${layer.movingTag} are left as they were`)
+          : await writeIndex({
+            registry, overwrite: o.overwrite, allowTagRollback: o.allowTagRollback,
+            line: (text) => { if (o.verbose >= 1) say(`[${layer.id}] ${text}`); },
+          }, layer, images);
+        if (result.status !== "pushed") say(`[${layer.id}] ${result.reason ?? `index ${result.status}`}`);
+        indexes.push(result);
+      }
+      if (o.verbose >= 1) for (const i of indexes) say(describe(i));
+      const written = indexes.filter((i) => i.status === "pushed").length;
+      if (layers.length) say(`${written} ${written === 1 ? "index" : "indexes"} pushed${indexes.length > written ? `, ${indexes.length - written} not pushed` : ""}`);
+      if (o.results) await io.writeOutput("--results", o.results, `${JSON.stringify(resultsFile(plan, merged.results, merged.jobs, indexes), null, 2)}\n`);
+      process.exitCode = written === indexes.length ? 0 : 1;
+    });
+}
+
+/** A summary line of an index (`-v`): its row of the run's summary table. */
+function describe(i: IndexResult): string {
+  const row = indexSummaryRow(i);
+  return `${row.id}  ${row.result}  ${row.tags.join(", ")}`;
+}
+
+/**
+ * The registry's image under a build's platform build tag: its inputs label and config digest
+ * (the image id); undefined when it holds nothing. A registry that can't be asked is an error.
+ */
+async function platformImage(registry: RegistryClient, build: PlannedBuild, platform: string): Promise<{ inputs?: string; imageId: string } | undefined> {
+  const tag = buildTag(build.request);
+  try {
+    const image = await registry.getImage(tag, { platform });
+    return image && { inputs: image.config.labels[inputsLabel(build.kind, build.target)], imageId: image.configDigest };
+  } catch (e) {
+    if (e instanceof InputError) return undefined;
+    throw new Error(`cannot read ${tag} from the registry: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,222 @@
+// Issue 17, item 4: a layer's image index written through the registry client, once every
+// platform image of the layer is in the registry under its platform build tag (pushed by the
+// engine in this run, or already there). The same step for a run (executors/docker) and for
+// `merge-platforms` (split agents). Every decision is core/execute/image-index.ts's; here the
+// registry is read and written. Order: the platform images' descriptors (each checked to be the
+// image expected), attachments (attach hook), the index under the build tag (read back), the
+// sign hook, then the moving tag (only forward, read back).
+import type { PlannedBuild, TagResult } from "../core/model.js";
+import {
+  decideIndexBuildTag, decideIndexMovingTag, entryPlatform, imageIndex, unwrittenIndex,
+  type HeldIndex, type IndexEntry, type IndexLayer, type IndexResult,
+} from "../core/execute/image-index.js";
+import { buildTag } from "../core/requests/tags.js";
+import { inputsLabel, versionLabel } from "../core/requests/inputs-digest.js";
+import { formatImageReference, parseImageReference } from "../core/parse/image-reference.js";
+import type { Descriptor, RegistryClient } from "../registry/client.js";
+
+/** A platform image of a layer, in the registry under its platform build tag. */
+export interface PlatformImage {
+  platform: string;
+  build: PlannedBuild;
+  /** The image expected under the build's platform build tag: its config digest (the engine's image id). */
+  imageId: string;
+}
+
+/**
+ * The attachments hook (issue 19: attestations): extra index entries for a platform image,
+ * produced after it is in the registry, uploaded by the hook (blobs and manifest by digest)
+ * before the index is written. They follow the platform entries, in platform order. They must be
+ * deterministic for a rerun to write nothing (same bytes, same digests).
+ */
+export type AttachHook = (image: {
+  platform: string;
+  /** The platform image as the index names it (its manifest's media type, digest and size, and platform). */
+  descriptor: Descriptor;
+  request: PlannedBuild["request"];
+  build: PlannedBuild;
+  registry: RegistryClient;
+  /** `host/path/name` of the layer's repository. */
+  repository: string;
+}) => Promise<Descriptor[]>;
+
+/**
+ * Called once the index is under the layer's build tag (read back, or found there) and before its
+ * moving tag moves (issue 19: signatures). A failure stops the index step: the moving tag stays.
+ */
+export type IndexSignHook = (index: { registry: RegistryClient; repository: string; digest: string; size: number; mediaType: string; tag: string }) => Promise<unknown>;
+
+export interface IndexStepContext {
+  registry: RegistryClient;
+  /** `--overwrite`: replace an index build tag of other images. */
+  overwrite: boolean;
+  /** `--allow-tag-rollback`: move the moving tag back to an older build. */
+  allowTagRollback: boolean;
+  attach?: AttachHook;
+  sign?: IndexSignHook;
+  /** One line of output about the layer. */
+  line: (text: string) => void;
+  /** An interrupt: the step does not start, or stops before the moving tag. */
+  signal?: AbortSignal;
+}
+
+const INTERRUPTED = "not pushed: interrupted";
+
+/** Writes the index of `layer` from its platform images (`images`, one per member). Never throws: failures are in the result. */
+export async function writeIndex(ctx: IndexStepContext, layer: IndexLayer, images: PlatformImage[]): Promise<IndexResult> {
+  if (ctx.signal?.aborted) return unwrittenIndex(layer, "not pushed", INTERRUPTED);
+  let digest: string | undefined;
+  const [buildResult, movingResult]: TagResult[] = [{ tag: layer.buildTag, pushed: false }, { tag: layer.movingTag, pushed: false }];
+  const result = (status: IndexResult["status"], reason?: string): IndexResult => {
+    for (const t of [buildResult, movingResult]) if (!t.pushed && reason) t.reason ??= reason;
+    return {
+      id: layer.id, platforms: Object.fromEntries(layer.members.map((m) => [m.platform, m.id])), status,
+      ...(digest ? { digest } : {}), tags: [buildResult, movingResult], ...(reason ? { reason } : {}),
+    };
+  };
+  const repository = repositoryOf(layer.buildTag);
+  try {
+    const entries: IndexEntry[] = [];
+    for (const image of images) {
+      const tag = buildTag(image.build.request);
+      const manifest = await ctx.registry.getManifest(tag).catch((e: Error) => {
+        throw new Error(`cannot read ${tag} from the registry for the index: ${e.message}`);
+      });
+      if (!manifest) return result("not pushed", `index not written: the registry does not hold ${tag}; ${layer.buildTag} and ${layer.movingTag} are left as they were`);
+      if (manifest.digest !== manifest.manifestDigest) return result("push failed", `index not written: ${tag} holds an index, not a ${image.platform} image`);
+      if (manifest.config.digest !== image.imageId) {
+        return result("superseded", `index not written: ${tag} holds another image (${manifest.config.digest}) than this ${image.platform} build (${image.imageId}); ${layer.buildTag} and ${layer.movingTag} are left as they were`);
+      }
+      entries.push({ mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.bytes.length, platform: entryPlatform(image.platform) });
+    }
+    const attachments: IndexEntry[] = [];
+    if (ctx.attach) {
+      for (const [i, image] of images.entries()) {
+        attachments.push(...await ctx.attach({ platform: image.platform, descriptor: entries[i], request: image.build.request, build: image.build, registry: ctx.registry, repository }));
+      }
+    }
+    const index = imageIndex(entries, attachments);
+    digest = index.digest;
+    const expected = Object.fromEntries(images.map((i) => [i.platform, i.build.request.inputsDigest]));
+
+    // The build tag: written once, never moved to an index of other images.
+    const held = await heldIndex(ctx, layer.buildTag, images);
+    const decision = decideIndexBuildTag({ tag: layer.buildTag, digest: index.digest, expected, held, overwrite: ctx.overwrite });
+    if (decision.action === "superseded") {
+      buildResult.registryDigest = held!.digest;
+      return result("superseded", decision.reason);
+    }
+    if (decision.action === "refuse") {
+      if (held) buildResult.registryDigest = held.digest;
+      return result("push failed", decision.reason);
+    }
+    let written = 0;
+    if (decision.action === "put") {
+      if (ctx.signal?.aborted) return result("not pushed", INTERRUPTED);
+      const failure = await put(ctx, layer.buildTag, index);
+      const back = await readDigest(ctx, layer.buildTag);
+      if (back !== index.digest) {
+        if (back) buildResult.registryDigest = back;
+        if (back && !failure) return result("superseded", `not published: another run wrote ${layer.buildTag} too, and the registry holds its index (${back}), not this one; the moving tag is left to that run`);
+        return result("push failed", failure ?? `the index was written, but the registry does not hold it under ${layer.buildTag}`);
+      }
+      written++;
+      ctx.line(`index ${layer.buildTag}@${index.digest} written (${layer.members.map((m) => m.platform).join(", ")})`);
+    }
+    Object.assign(buildResult, { pushed: true, digest: index.digest });
+    await ctx.sign?.({ registry: ctx.registry, repository, digest: index.digest, size: index.bytes.length, mediaType: index.mediaType, tag: layer.buildTag });
+
+    // The moving tag: only forward.
+    if (ctx.signal?.aborted) return result("not pushed", INTERRUPTED);
+    const current = await heldVersion(ctx, layer.movingTag, images);
+    const build = images[0].build;
+    const moving = decideIndexMovingTag({
+      tag: layer.movingTag, digest: index.digest, ours: build.request.labels[versionLabel(build.kind, build.target)], held: current, allowRollback: ctx.allowTagRollback,
+    });
+    if (!moving.move) {
+      Object.assign(movingResult, { registryDigest: current!.digest, reason: moving.reason });
+      ctx.line(moving.reason);
+      return result("pushed");
+    }
+    if (moving.already) {
+      Object.assign(movingResult, { pushed: true, digest: index.digest });
+    } else {
+      if (moving.back) ctx.line(moving.back);
+      const failure = await put(ctx, layer.movingTag, index);
+      const back = await readDigest(ctx, layer.movingTag);
+      if (back !== index.digest) {
+        if (back) movingResult.registryDigest = back;
+        if (back && !failure) {
+          movingResult.reason = `not moved: another run wrote ${layer.movingTag} at the same time, and the registry holds its index (${back}), not this one`;
+          ctx.line(movingResult.reason);
+          return result("pushed");
+        }
+        return result("push failed", failure ?? `the index was written, but the registry does not hold it under ${layer.movingTag}`);
+      }
+      Object.assign(movingResult, { pushed: true, digest: index.digest, ...(moving.back ? { reason: moving.back } : {}) });
+      written++;
+      ctx.line(`index ${layer.movingTag}@${index.digest} written`);
+    }
+    if (written === 0) ctx.line(`index ${layer.buildTag} and ${layer.movingTag} already in the registry (${index.digest})`);
+    return result("pushed");
+  } catch (e) {
+    return result("push failed", (e as Error).message);
+  }
+}
+
+/** `host/path/name` of a tag. */
+function repositoryOf(tag: string): string {
+  const r = parseImageReference(tag);
+  return `${r.registry}/${r.repository}`;
+}
+
+/** PUTs the index under `tag`; the error, if any (what the registry holds is read back either way). */
+async function put(ctx: IndexStepContext, tag: string, index: { bytes: Buffer; mediaType: string }): Promise<string | undefined> {
+  try {
+    await ctx.registry.putManifest(parseImageReference(tag), index.bytes, index.mediaType);
+    return undefined;
+  } catch (e) {
+    return `write of the index ${tag}: ${(e as Error).message}`;
+  }
+}
+
+async function readDigest(ctx: IndexStepContext, tag: string): Promise<string | undefined> {
+  const m = await ctx.registry.getManifest(tag, { noIndexResolution: true }).catch((e: Error) => {
+    throw new Error(`cannot read ${tag} back from the registry: ${e.message}`);
+  });
+  return m?.digest;
+}
+
+/** What the registry holds under the index's build tag, with the inputs of its images of the layer's platforms. */
+async function heldIndex(ctx: IndexStepContext, tag: string, images: PlatformImage[]): Promise<HeldIndex | undefined> {
+  try {
+    const top = await ctx.registry.getManifest(tag, { noIndexResolution: true });
+    if (!top) return undefined;
+    const isIndex = top.config.digest === "";
+    const inputs: Record<string, string | undefined> = {};
+    if (isIndex) {
+      for (const image of images) {
+        const held = await ctx.registry.getImage(tag, { platform: image.platform }).catch(() => undefined);
+        inputs[image.platform] = held?.config.labels[inputsLabel(image.build.kind, image.build.target)];
+      }
+    }
+    return { digest: top.digest, isIndex, inputs };
+  } catch (e) {
+    throw new Error(`cannot check ${tag} in the registry before writing the index: ${(e as Error).message}`);
+  }
+}
+
+/** What the registry holds under the moving tag: its digest and the version label of its image (of the layer's first platform, for an index). */
+async function heldVersion(ctx: IndexStepContext, tag: string, images: PlatformImage[]): Promise<{ digest: string; label: string | undefined } | undefined> {
+  const { build, platform } = images[0];
+  try {
+    const top = await ctx.registry.getManifest(tag, { noIndexResolution: true });
+    if (!top) return undefined;
+    // An index without this platform (or a single image): its default image's label.
+    const image = await ctx.registry.getImage(formatImageReference({ ...parseImageReference(tag), tag: undefined, digest: top.digest }), { platform })
+      .catch(() => ctx.registry.getImage(formatImageReference({ ...parseImageReference(tag), tag: undefined, digest: top.digest })));
+    return { digest: top.digest, label: image?.config.labels[versionLabel(build.kind, build.target)] };
+  } catch (e) {
+    throw new Error(`cannot read ${tag} from the registry before moving it: ${(e as Error).message}`);
+  }
+}

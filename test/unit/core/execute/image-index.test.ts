@@ -1,0 +1,85 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import {
+  decideIndexBuildTag, decideIndexMovingTag, entryPlatform, imageIndex, indexLayers, indexNotWritten, singlePlatformIndexes,
+} from "../../../../src/core/execute/image-index.js";
+import type { PlannedBuild } from "../../../../src/core/model.js";
+
+const REPO = "reg.example:5000/ci";
+const request = (name: string, platform?: string) => {
+  const suffix = platform ? `-${platform.split("/").join("-")}` : "";
+  return { tags: [`${REPO}/${name}:1.0${suffix}`, `${REPO}/${name}:1.0-7-abc${suffix}`], ...(platform ? { platform } : {}) };
+};
+const build = (id: string, name: string, platform?: string) => ({ id: platform ? `${id}@${platform}` : id, request: request(name, platform) as PlannedBuild["request"] });
+
+const amd = { mediaType: "application/vnd.docker.distribution.manifest.v2+json", digest: `sha256:${"a".repeat(64)}`, size: 528, platform: entryPlatform("linux/amd64") };
+const arm = { mediaType: "application/vnd.docker.distribution.manifest.v2+json", digest: `sha256:${"b".repeat(64)}`, size: 530, platform: entryPlatform("linux/arm64") };
+
+test("a layer's platform builds make one index under the layer's own tags, in the plan's platform order", () => {
+  const layers = indexLayers([
+    build("sci/a", "sci/a", "linux/arm64"), build("sci/a", "sci/a", "linux/amd64"),
+    build("rel/a:1.0", "rel/a", "linux/amd64"), build("rel/a:1.0", "rel/a", "linux/arm64"),
+  ]);
+  assert.equal(layers, [
+    { id: "sci/a", buildTag: `${REPO}/sci/a:1.0-7-abc`, movingTag: `${REPO}/sci/a:1.0`, members: [{ platform: "linux/arm64", id: "sci/a@linux/arm64" }, { platform: "linux/amd64", id: "sci/a@linux/amd64" }] },
+    { id: "rel/a:1.0", buildTag: `${REPO}/rel/a:1.0-7-abc`, movingTag: `${REPO}/rel/a:1.0`, members: [{ platform: "linux/arm64", id: "rel/a:1.0@linux/arm64" }, { platform: "linux/amd64", id: "rel/a:1.0@linux/amd64" }] },
+  ]);
+  assert.equal(indexLayers([build("sci/a", "sci/a")]), [], "a plan without platforms publishes no index");
+});
+
+test("with attachments, a plan without platforms is published as one-platform indexes: the engine's platform tags, the index under the request's own", () => {
+  const { builds, layers } = singlePlatformIndexes([build("sci/a", "sci/a")], "linux/amd64");
+  assert.equal(builds[0].request.tags, [`${REPO}/sci/a:1.0-linux-amd64`, `${REPO}/sci/a:1.0-7-abc-linux-amd64`]);
+  assert.equal(layers, [{ id: "sci/a", buildTag: `${REPO}/sci/a:1.0-7-abc`, movingTag: `${REPO}/sci/a:1.0`, members: [{ platform: "linux/amd64", id: "sci/a" }] }]);
+  const platformPlan = [build("sci/a", "sci/a", "linux/arm64")];
+  assert.is(singlePlatformIndexes(platformPlan, "linux/amd64").builds, platformPlan, "a plan naming platforms keeps its tags");
+});
+
+test("the index's bytes depend only on its entries: fixed key order, platforms then attachments, annotations sorted", () => {
+  const attachment = { annotations: { "vnd.docker.reference.type": "attestation-manifest", "vnd.docker.reference.digest": amd.digest }, size: 10, digest: `sha256:${"c".repeat(64)}`, mediaType: "application/vnd.oci.image.manifest.v1+json", platform: { os: "unknown", architecture: "unknown" } };
+  const index = imageIndex([amd, arm], [attachment]);
+  assert.is(index.bytes.toString(), JSON.stringify({
+    schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [
+      { mediaType: amd.mediaType, digest: amd.digest, size: 528, platform: { architecture: "amd64", os: "linux" } },
+      { mediaType: arm.mediaType, digest: arm.digest, size: 530, platform: { architecture: "arm64", os: "linux" } },
+      { mediaType: attachment.mediaType, digest: attachment.digest, size: 10, platform: { architecture: "unknown", os: "unknown" },
+        annotations: { "vnd.docker.reference.digest": amd.digest, "vnd.docker.reference.type": "attestation-manifest" } },
+    ],
+  }));
+  assert.is(imageIndex([{ ...arm, platform: { os: "linux", architecture: "arm64" } }]).digest, imageIndex([arm]).digest, "key order of the input does not matter");
+  assert.is.not(imageIndex([arm, amd]).digest, imageIndex([amd, arm]).digest, "platform order does");
+  assert.equal(entryPlatform("linux/arm/v7"), { architecture: "arm", os: "linux", variant: "v7" });
+});
+
+test("the index build tag: written when absent, nothing when it holds this index, superseded by another run's index of the same inputs, refused otherwise unless --overwrite", () => {
+  const expected = { "linux/amd64": "sha256:in-amd", "linux/arm64": "sha256:in-arm" };
+  const q = { tag: `${REPO}/sci/a:1.0-7-abc`, digest: "sha256:ours", expected, overwrite: false };
+  assert.equal(decideIndexBuildTag(q), { action: "put" });
+  assert.equal(decideIndexBuildTag({ ...q, held: { digest: "sha256:ours", isIndex: true, inputs: expected } }), { action: "already" });
+  const same = decideIndexBuildTag({ ...q, held: { digest: "sha256:theirs", isIndex: true, inputs: expected } });
+  assert.is(same.action, "superseded");
+  assert.match((same as { reason: string }).reason, /^not published: another run of this commit published the index .*sci\/a:1\.0-7-abc \(sha256:theirs\)/);
+  const other = decideIndexBuildTag({ ...q, held: { digest: "sha256:theirs", isIndex: true, inputs: { ...expected, "linux/arm64": "sha256:other" } } });
+  assert.is(other.action, "refuse");
+  assert.match((other as { reason: string }).reason, /holding an index of other images \(linux\/amd64: sha256:in-amd, linux\/arm64: sha256:other\).*build tags are immutable \(--overwrite replaces it\)/);
+  assert.match((decideIndexBuildTag({ ...q, held: { digest: "sha256:img", isIndex: false, inputs: {} } }) as { reason: string }).reason, /holding a single image, not an index/);
+  assert.equal(decideIndexBuildTag({ ...q, overwrite: true, held: { digest: "sha256:theirs", isIndex: true, inputs: {} } }), { action: "put", why: "--overwrite" });
+});
+
+test("the index moving tag moves only forward, judged on the version label of the image it holds", () => {
+  const q = { tag: `${REPO}/sci/a:1.0`, digest: "sha256:ours", ours: "1.0-7-abc", allowRollback: false };
+  assert.equal(decideIndexMovingTag(q), { move: true });
+  assert.equal(decideIndexMovingTag({ ...q, held: { digest: "sha256:ours", label: "1.0-7-abc" } }), { move: true, already: true });
+  assert.equal(decideIndexMovingTag({ ...q, held: { digest: "sha256:old", label: "1.0-6-0ff" } }), { move: true });
+  assert.equal(decideIndexMovingTag({ ...q, held: { digest: "sha256:new", label: "1.0-9-bbb" } }), { move: false, reason: `not moved: ${REPO}/sci/a:1.0 is at 1.0-9-bbb, newer` });
+  assert.ok((decideIndexMovingTag({ ...q, allowRollback: true, held: { digest: "sha256:new", label: "1.0-9-bbb" } }) as { back?: string }).back?.startsWith("moved back:"));
+});
+
+test("an index not written says which platform's image is missing and what became of it", () => {
+  const [layer] = indexLayers([build("sci/a", "sci/a", "linux/amd64"), build("sci/a", "sci/a", "linux/arm64")]);
+  const status = (id: string) => (id.endsWith("amd64") ? { build: "built", push: "pushed" } : { build: "failed", reason: "RUN make: exit code 2" });
+  assert.is(indexNotWritten(layer, status), `index not written: the linux/arm64 image (sci/a@linux/arm64) is failed (RUN make: exit code 2); ${REPO}/sci/a:1.0-7-abc and ${REPO}/sci/a:1.0 are left as they were`);
+  assert.match(indexNotWritten(layer, (id) => (id.endsWith("amd64") ? { build: "built", push: "superseded" } : { build: "built", push: "pushed" })), /the linux\/amd64 image \(sci\/a@linux\/amd64\) is superseded/);
+});
+
+test.run();
