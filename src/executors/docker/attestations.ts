@@ -12,6 +12,8 @@ import { formatImageReference, parseImageReference, type ImageReference } from "
 import { scanPackages } from "../../core/sbom/packages.js";
 import { spdxDocument } from "../../core/sbom/spdx.js";
 import { buildtimeLabel } from "../../core/requests/inputs-digest.js";
+import { buildTag, stripPlatformSuffix } from "../../core/requests/tags.js";
+import type { AttachHook } from "../index-step.js";
 import { putAttestationManifest } from "../../registry/attestations.js";
 import { parseJson, summarizeConfig, type Descriptor, type ImageConfigJson, type RegistryClient } from "../../registry/client.js";
 import { readPackageFiles, SharedLayerChains } from "../../registry/image-files.js";
@@ -34,7 +36,7 @@ export interface AttestationRun {
 }
 
 /** One platform image in the registry, as the index step hands it over. */
-export interface AttestedPush {
+interface AttestedPush {
   /** `os/arch[/variant]`. */
   platform: string;
   /** The platform image's manifest, as the registry serves it under its platform build tag. */
@@ -46,10 +48,11 @@ export interface AttestedPush {
 }
 
 /** Makes, per run, the attachments (attestation manifests) of each platform image: the index step's hook. */
-export function attestationAttacher(run: AttestationRun): (image: AttestedPush) => Promise<Descriptor[]> {
+export function attestationAttacher(run: AttestationRun): AttachHook {
   // The package database states after each image's layers, for the images pushed after it.
   const chains = new SharedLayerChains();
-  return async (image) => [await attestImage(run, chains, image)];
+  return async ({ platform, descriptor, build }) =>
+    [await attestImage(run, chains, { platform, descriptor, build, layerBuildTag: stripPlatformSuffix(buildTag(build.request), platform) })];
 }
 
 async function attestImage(run: AttestationRun, chains: SharedLayerChains, image: AttestedPush): Promise<OciDescriptor> {
