@@ -85,7 +85,13 @@ function addPlanOptions(cmd: Command): Command {
     .option("--all", "plan every layer", false)
     .option("--reconcile", "plan every layer, keep what the registry of --repo lacks or holds from other inputs (and what builds on it)", false)
     .option("--platform <platforms>", "build every layer for these platforms (os/arch[/variant], comma-separated), whatever sciserver-image.json declares")
-    .addOption(buildArgOption());
+    .addOption(buildArgOption())
+    .addOption(noAttestationsOption());
+}
+
+/** `--no-attestations`: of the commands that plan (--reconcile then does not ask for them) and of `run`. */
+function noAttestationsOption(): Option {
+  return new Option("--no-attestations", "--push: publish the images without their provenance and SBOM attestations (a single-platform image stays a plain image, not an index); --reconcile: don't count an image published without them as missing");
 }
 
 /** Options of every command that builds. */
@@ -105,7 +111,6 @@ function addEngineOptions(cmd: Command): Command {
     .addOption(new Option("--builder <builder>", "the engine's builder (default: auto, BuildKit where the engine has it; or DOCKER_BUILDKIT=0/1)").choices(["auto", "buildkit", "classic"]))
     .option("--network <mode>", "network mode of RUN steps (default: the engine's, or none on an engine without a default bridge)")
     .option("--no-registry-cache", "BuildKit: don't use the registry's images of a build and its parents as cache")
-    .option("--no-attestations", "--push: publish the images without their provenance and SBOM attestations (a single-platform image then stays a plain image, not an index)")
     .option("--secret <id=ID,src=FILE>", "BuildKit: a secret for RUN --mount=type=secret,id=ID (repeatable; src=FILE or env=VAR); never in an image, log or plan",
       (v: string, all: SecretSource[]) => [...all, parseSecretFlag(v)], []);
 }
@@ -365,7 +370,7 @@ export function buildProgram(): Command {
       if (o.out !== undefined || !o.waves) await writeOutput("--out", o.out ?? STDOUT, json);
     });
 
-  addEngineOptions(verbose(program.command("run")))
+  addEngineOptions(verbose(program.command("run")).addOption(noAttestationsOption()))
     .description("carry out a plan written by `plan --out`, whole or in part (--only), on this checkout")
     .argument("<plan>", "plan file")
     .addOption(rootOption("repository root (a checkout of the plan's commit)"))

@@ -14,6 +14,7 @@ import { buildTag } from "../core/requests/tags.js";
 import { inputsLabel, versionLabel } from "../core/requests/inputs-digest.js";
 import { formatImageReference, parseImageReference } from "../core/parse/image-reference.js";
 import type { Descriptor, RegistryClient } from "../registry/client.js";
+import { isAttestationEntry } from "../core/attestations/manifest.js";
 
 /** A platform image of a layer, in the registry under its platform build tag. */
 export interface PlatformImage {
@@ -101,7 +102,7 @@ export async function writeIndex(ctx: IndexStepContext, layer: IndexLayer, image
 
     // The build tag: written once, never moved to an index of other images.
     const held = await heldIndex(ctx, layer.buildTag, images);
-    const decision = decideIndexBuildTag({ tag: layer.buildTag, digest: index.digest, expected, held, overwrite: ctx.overwrite });
+    const decision = decideIndexBuildTag({ tag: layer.buildTag, digest: index.digest, expected, held, overwrite: ctx.overwrite, images: entries.map((e) => e.digest) });
     if (decision.action === "superseded") {
       buildResult.registryDigest = held!.digest;
       return result("superseded", decision.reason);
@@ -200,7 +201,10 @@ async function heldIndex(ctx: IndexStepContext, tag: string, images: PlatformIma
         inputs[image.platform] = held?.config.labels[inputsLabel(image.build.kind, image.build.target)];
       }
     }
-    return { digest: top.digest, isIndex, inputs };
+    // Its images (an index's platform entries, attachments aside), so that one holding this index's images without its attachments is told apart.
+    const entries = isIndex ? ((JSON.parse(top.bytes.toString("utf8")) as { manifests?: Descriptor[] }).manifests ?? []) : [];
+    const heldImages = isIndex ? entries.filter((e) => !isAttestationEntry(e)).map((e) => e.digest) : [top.digest];
+    return { digest: top.digest, isIndex, inputs, images: heldImages };
   } catch (e) {
     throw new Error(`cannot check ${tag} in the registry before writing the index: ${(e as Error).message}`);
   }

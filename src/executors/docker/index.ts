@@ -64,8 +64,10 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
   opts.out.write(`image-builder: building with ${builder.reason}${builder.network ? `, network ${builder.network}` : ""}\n`);
   report = new RunReport(opts, creds);
   const wake = wakeup();
+  // A plan without platforms published as one-platform indexes: each build's own tags, which the engine keeps too.
+  const layerTags = builds === plan.builds ? undefined : new Map(plan.builds.filter((b, i) => builds[i].request.tags !== b.request.tags).map((b) => [b.id, b.request.tags]));
   const actions = new RunActions(run, report, builds, {
-    docker: engine.docker, creds, registry: opts.push ? registry : undefined, repo: plan.repo, builder, builders, options: opts,
+    docker: engine.docker, creds, registry: opts.push ? registry : undefined, repo: plan.repo, builder, builders, options: opts, layerTags,
   }, wake.notify);
   // After an interrupt, a push in flight goes on to its end (the engine would finish a request it
   // has sent anyway, and only then does the registry hold what it will): waited for up to
