@@ -245,4 +245,31 @@ test("--no-attestations: the images alone, each a plain image under its build ta
   }
 });
 
+test("--reconcile adds the attestations an image of this checkout was published without, without rebuilding it", async () => {
+  const plain = uniqueRepo(requireEngine().authRegistry);
+  const first = await runCliAsync(["--all", "--push", "--no-attestations", "--repo", plain, "--progress", "plain"], { cwd: src.root, env });
+  assert.is(first.code, 0, first.stderr);
+  const saved = repo;
+  repo = plain;
+  try {
+    const before = await get(`${name("rel/pk")}/manifests/${tag}`);
+    const planned = runCli(["--reconcile", "--dryrun", "-vv", "--repo", plain], { cwd: src.root, env });
+    assert.match(planned.stderr, new RegExp(`build rel/pk:1\\.0 \\(after sci/pk-tools\\): .*rel/pk:1\\.0 holds pk:${tag}, of this checkout's inputs, without its attestations \\(provenance, SBOM\\)`), planned.stderr);
+    const r = await runCliAsync(["--reconcile", "--push", "--repo", plain, "--progress", "plain", ...(withSecret ? ["--secret", "id=tok,env=TOK"] : [])], { cwd: src.root, env: { ...env, TOK: SECRET } });
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stderr, /3 reused/);
+    assert.not.match(r.stderr, /\bbuilt\b/);
+    // The same image, now in an index with its attestations, under both of its tags.
+    const a = await attestationsOf("rel/pk");
+    assert.is(a.platformImage.digest, before.digest);
+    assert.is((await get(`${name("rel/pk")}/manifests/1.0`)).digest, a.index.digest);
+    const client = new RegistryClient(await DockerCredentials.load(env.DOCKER_CONFIG));
+    for (const image of ["sci/pk-base", "sci/pk-tools", "rel/pk"]) assert.equal(await checkAttestations(client, `${plain}/${image}:${tag}`), [], image);
+    const done = runCli(["--reconcile", "--dryrun", "-v", "--repo", plain], { cwd: src.root, env });
+    assert.match(done.stderr, /nothing to build: nothing missing from or stale in the registry/);
+  } finally {
+    repo = saved;
+  }
+});
+
 test.run();
