@@ -30,7 +30,7 @@ export interface PlatformImage {
  * before the index is written. They follow the platform entries, in platform order. They must be
  * deterministic for a rerun to write nothing (same bytes, same digests).
  */
-export type AttachHook = (image: {
+export type AttachHook = ((image: {
   platform: string;
   /** The platform image as the index names it (its manifest's media type, digest and size, and platform). */
   descriptor: Descriptor;
@@ -39,7 +39,10 @@ export type AttachHook = (image: {
   registry: RegistryClient;
   /** `host/path/name` of the layer's repository. */
   repository: string;
-}) => Promise<Descriptor[]>;
+}) => Promise<Descriptor[]>) & {
+  /** Told when a build's image is in the registry, before the layer's index step: it may start on the image's attachments then. */
+  pushed?: (build: PlannedBuild) => void;
+};
 
 /**
  * Called once the index is under the layer's build tag (read back, or found there) and before its

@@ -21,11 +21,13 @@ const byDigest = (ref: ImageReference, digest: string): ImageReference => ({ ...
 /**
  * Stores an attestation manifest in `repository` (`host/path`): its blobs unless the registry
  * has them, then the manifest by digest unless it has that. "exists" when nothing was written.
+ * `fresh`: statements about an image pushed just now, which the registry can't have: written
+ * without asking first (a blob or manifest stored twice is the same).
  */
-export async function putAttestationManifest(client: RegistryClient, repository: ImageReference, attestation: AttestationManifest): Promise<"exists" | "uploaded"> {
+export async function putAttestationManifest(client: RegistryClient, repository: ImageReference, attestation: AttestationManifest, options: { fresh?: boolean } = {}): Promise<"exists" | "uploaded"> {
   const target = byDigest(repository, attestation.manifest.descriptor.digest);
-  if (await client.getDigest(formatImageReference(target))) return "exists";
-  for (const blob of attestation.blobs) await client.putBlob(repository, blob.bytes);
+  if (!options.fresh && await client.getDigest(formatImageReference(target))) return "exists";
+  for (const blob of attestation.blobs) await client.putBlob(repository, blob.bytes, { ask: !options.fresh });
   await client.putManifest(target, attestation.manifest.bytes, attestation.manifest.descriptor.mediaType);
   return "uploaded";
 }

@@ -263,9 +263,10 @@ export class RegistryClient {
    * upload: POST for a session, PUT with the digest). The POST is never sent twice; the PUT is
    * (it is idempotent), and when its reply was lost the blob is looked for before failing.
    */
-  async putBlob(ref: ImageReference, bytes: Uint8Array): Promise<"exists" | "uploaded"> {
+  async putBlob(ref: ImageReference, bytes: Uint8Array, options: { ask?: boolean } = {}): Promise<"exists" | "uploaded"> {
     const digest = sha256(Buffer.from(bytes));
-    if (await this.hasBlob(ref, digest)) return "exists";
+    // `ask: false`: content the caller knows is new (a HEAD would only cost a round trip).
+    if (options.ask !== false && await this.hasBlob(ref, digest)) return "exists";
     const what = `upload of blob ${digest} to ${ref.registry}/${ref.repository}`;
     const start: RegistryRequest = { registry: ref.registry, method: "POST", path: `/v2/${ref.repository}/blobs/uploads/`, scope: pushScope(ref), what };
     const location = await this.transport.exchange(start, async (res) => {

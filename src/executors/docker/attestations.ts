@@ -12,7 +12,7 @@ import { formatImageReference, parseImageReference, type ImageReference } from "
 import { scanPackages } from "../../core/sbom/packages.js";
 import { spdxDocument } from "../../core/sbom/spdx.js";
 import { buildtimeLabel } from "../../core/requests/inputs-digest.js";
-import { buildTag, stripPlatformSuffix } from "../../core/requests/tags.js";
+import { buildTag, stripPlatformSuffix, withPlatformSuffix } from "../../core/requests/tags.js";
 import type { AttachHook } from "../index-step.js";
 import { putAttestationManifest } from "../../registry/attestations.js";
 import { parseJson, summarizeConfig, type Descriptor, type ImageConfigJson, type RegistryClient } from "../../registry/client.js";
@@ -33,6 +33,8 @@ export interface AttestationRun {
   buildOf: (id: string) => { status: string; startedAt?: string; finishedAt?: string } | undefined;
   /** A package database file of the image that could not be read (the SBOM lists the rest). */
   warn: (id: string, text: string) => void;
+  /** The engine's platform: a plan without platforms is published as one-platform indexes of it. */
+  enginePlatform: string;
 }
 
 /** One platform image in the registry, as the index step hands it over. */
@@ -47,19 +49,45 @@ interface AttestedPush {
   layerBuildTag: string;
 }
 
-/** Makes, per run, the attachments (attestation manifests) of each platform image: the index step's hook. */
+/**
+ * Makes, per run, the attachments (attestation manifests) of each platform image: the index
+ * step's hook. Each image's are started as soon as it is pushed (`pushed`), off the push slots,
+ * and the index step waits for them.
+ */
 export function attestationAttacher(run: AttestationRun): AttachHook {
   // The package database states after each image's layers, for the images pushed after it.
   const chains = new SharedLayerChains();
-  return async ({ platform, descriptor, build }) =>
-    [await attestImage(run, chains, { platform, descriptor, build, layerBuildTag: stripPlatformSuffix(buildTag(build.request), platform) })];
+  /** Attestations started, by platform image digest. */
+  const started = new Map<string, Promise<OciDescriptor>>();
+  const attest = (image: AttestedPush) => {
+    let done = started.get(image.descriptor.digest);
+    if (!done) {
+      done = attestImage(run, chains, image);
+      started.set(image.descriptor.digest, done);
+      // Awaited by the index step, which reports a failure.
+      done.catch(() => undefined);
+    }
+    return done;
+  };
+  const layerBuildTag = (build: PlannedBuild, platform: string) => stripPlatformSuffix(buildTag(build.request), platform);
+  const hook: AttachHook = async ({ platform, descriptor, build }) => [await attest({ platform, descriptor, build, layerBuildTag: layerBuildTag(build, platform) })];
+  hook.pushed = (build) => {
+    const platform = build.request.platform ?? run.enginePlatform;
+    // The image as the registry holds it under its platform build tag, as the index step will name it.
+    void run.registry.getManifest(buildTag(build.request)).then((m) => {
+      if (m && m.digest === m.manifestDigest) attest({ platform, descriptor: { mediaType: m.mediaType, digest: m.digest, size: m.bytes.length }, build, layerBuildTag: layerBuildTag(build, platform) });
+    }).catch(() => undefined);
+  };
+  return hook;
 }
 
 async function attestImage(run: AttestationRun, chains: SharedLayerChains, image: AttestedPush): Promise<OciDescriptor> {
   const { registry } = run;
   const layerRef = parseImageReference(image.layerBuildTag);
   const repository: ImageReference = { registry: layerRef.registry, repository: layerRef.repository };
-  const existing = await existingAttestation(registry, image);
+  // An image this run built is new: no attestation of it can be there yet (a rerun reuses its images).
+  const built = run.buildOf(image.build.id)?.status === "built";
+  const existing = built ? undefined : await existingAttestation(registry, image);
   if (existing) return existing;
   const manifest = await registry.getManifest({ ...repository, digest: image.descriptor.digest });
   if (!manifest) throw new Error(`${formatImageReference(repository)}@${image.descriptor.digest}: not in the registry, so it can't be attested`);
@@ -80,7 +108,7 @@ async function attestImage(run: AttestationRun, chains: SharedLayerChains, image
   });
   // BuildKit's order: the SBOM, then the provenance; both about the same subject.
   const attestation = attestationManifest(image.descriptor.digest, [sbomStatement(provenance.subject, sbom), provenance]);
-  await putAttestationManifest(registry, repository, attestation);
+  await putAttestationManifest(registry, repository, attestation, { fresh: built });
   return attestation.manifest.descriptor;
 }
 
@@ -105,8 +133,12 @@ async function existingAttestation(registry: RegistryClient, image: AttestedPush
  */
 async function baseImage(run: AttestationRun, base: { reference: string; buildTag?: string }, platform: string): Promise<BaseImage> {
   if (base.buildTag) {
-    const held = await run.registry.getManifest(base.buildTag, { platform });
-    return { buildTag: base.buildTag, ...(held ? { digest: held.manifestDigest } : {}) };
+    // The parent's image for the platform: under its platform build tag (pushed before this
+    // image was; its index may not be written yet), else (published before attestations, or with
+    // --no-attestations) under its build tag.
+    const digest = await run.registry.getDigest(withPlatformSuffix(base.buildTag, platform))
+      ?? (await run.registry.getManifest(base.buildTag, { platform }))?.manifestDigest;
+    return { buildTag: base.buildTag, ...(digest ? { digest } : {}) };
   }
   if (!run.docker) return {};
   try {

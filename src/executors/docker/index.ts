@@ -48,7 +48,7 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
     registry, docker: engine.docker, git: { commit: opts.source.commit, repository: opts.source.repository },
     builder: { kind: builder.builder, engineVersion: builder.engine.version, toolVersion: opts.source.toolVersion },
     secrets: [...(opts.secrets?.values() ?? [])].map((v) => v.toString("utf8")), redact: (text) => creds.redact(text),
-    buildOf: (id) => report?.buildOf(id), warn: (id, text) => report?.progress.line(id, text),
+    buildOf: (id) => report?.buildOf(id), warn: (id, text) => report?.progress.line(id, text), enginePlatform: platform,
   }) : undefined);
   if (attach) opts = { ...opts, attach };
   // With attachments, a plan without platforms is published as one-platform indexes: its images
