@@ -94,7 +94,7 @@ test("a push publishes each image as an index: the image and its attestation man
   writeFileSync(join(secretFile.path, "tok"), SECRET);
   repo = uniqueRepo(engine.authRegistry);
   tag = `1.0-1-${src.git("rev-parse", "--short", "HEAD")}`;
-  const r = await runCliAsync(["--all", "--push", "--repo", repo, "--progress", "plain", ...(withSecret ? ["--secret", `id=tok,src=${join(secretFile.path, "tok")}`] : [])], { cwd: src.root, env });
+  const r = await runCliAsync(["--all", "--push", "--repo", repo, "--progress", "plain", "--builder", TEST_BUILDER, ...(withSecret ? ["--secret", `id=tok,src=${join(secretFile.path, "tok")}`] : [])], { cwd: src.root, env });
   assert.is(r.code, 0, r.stderr);
 
   for (const image of ["sci/pk-base", "sci/pk-tools", "rel/pk"]) {
@@ -181,7 +181,7 @@ test("sbom, diff and contains --package answer from the stored SBOMs", () => {
 
 test("a rerun with nothing changed pushes nothing: every tag holds what it held", async () => {
   const before = await tagDigests();
-  const r = await runCliAsync(["--all", "--push", "--repo", repo, "--progress", "plain", ...(withSecret ? ["--secret", "id=tok,env=TOK"] : [])], { cwd: src.root, env: { ...env, TOK: SECRET } });
+  const r = await runCliAsync(["--all", "--push", "--repo", repo, "--progress", "plain", "--builder", TEST_BUILDER, ...(withSecret ? ["--secret", "id=tok,env=TOK"] : [])], { cwd: src.root, env: { ...env, TOK: SECRET } });
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stderr, /3 reused/);
   assert.equal(await tagDigests(), before);
@@ -229,7 +229,7 @@ test("checkAttestations: right as pushed; a tampered attestation and a re-tagged
 
 test("--no-attestations: the images alone, each a plain image under its build tag", async () => {
   const plain = uniqueRepo(requireEngine().authRegistry);
-  const r = await runCliAsync(["--all", "--push", "--no-attestations", "--repo", plain, "--progress", "plain"], { cwd: src.root, env });
+  const r = await runCliAsync(["--all", "--push", "--no-attestations", "--repo", plain, "--progress", "plain", "--builder", TEST_BUILDER], { cwd: src.root, env });
   assert.is(r.code, 0, r.stderr);
   const saved = repo;
   repo = plain;
@@ -247,7 +247,7 @@ test("--no-attestations: the images alone, each a plain image under its build ta
 
 test("--reconcile adds the attestations an image of this checkout was published without, without rebuilding it", async () => {
   const plain = uniqueRepo(requireEngine().authRegistry);
-  const first = await runCliAsync(["--all", "--push", "--no-attestations", "--repo", plain, "--progress", "plain"], { cwd: src.root, env });
+  const first = await runCliAsync(["--all", "--push", "--no-attestations", "--repo", plain, "--progress", "plain", "--builder", TEST_BUILDER], { cwd: src.root, env });
   assert.is(first.code, 0, first.stderr);
   const saved = repo;
   repo = plain;
@@ -255,7 +255,7 @@ test("--reconcile adds the attestations an image of this checkout was published 
     const before = await get(`${name("rel/pk")}/manifests/${tag}`);
     const planned = runCli(["--reconcile", "--dryrun", "-vv", "--repo", plain], { cwd: src.root, env });
     assert.match(planned.stderr, new RegExp(`build rel/pk:1\\.0 \\(after sci/pk-tools\\): .*rel/pk:1\\.0 holds pk:${tag}, of this checkout's inputs, without its attestations \\(provenance, SBOM\\)`), planned.stderr);
-    const r = await runCliAsync(["--reconcile", "--push", "--repo", plain, "--progress", "plain", ...(withSecret ? ["--secret", "id=tok,env=TOK"] : [])], { cwd: src.root, env: { ...env, TOK: SECRET } });
+    const r = await runCliAsync(["--reconcile", "--push", "--repo", plain, "--progress", "plain", "--builder", TEST_BUILDER, ...(withSecret ? ["--secret", "id=tok,env=TOK"] : [])], { cwd: src.root, env: { ...env, TOK: SECRET } });
     assert.is(r.code, 0, r.stderr);
     assert.match(r.stderr, /3 reused/);
     assert.not.match(r.stderr, /\bbuilt\b/);

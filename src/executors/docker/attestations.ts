@@ -25,6 +25,8 @@ export interface AttestationRun {
   docker?: Dockerode;
   git: { commit: string; repository?: string };
   builder: { kind: "classic" | "buildkit"; engineVersion: string; toolVersion: string };
+  /** The builder of one build, when it is not the run's (`auto` builds a Dockerfile whose frontend can't be had with the classic builder). */
+  builderOf?: (id: string) => "classic" | "buildkit" | undefined;
   /** `--secret` values: none appears in a statement. */
   secrets: Iterable<string>;
   /** Hides registry credentials (DockerCredentials.redact). */
@@ -104,7 +106,7 @@ async function attestImage(run: AttestationRun, chains: SharedLayerChains, image
   const times = buildTimes(run, image.build, config);
   const provenance = provenanceStatement(image.build, {
     image: { repository: formatImageReference(repository), tag: layerRef.tag!, manifestDigest: image.descriptor.digest },
-    platform: image.platform, git: run.git, bases, builder: run.builder, ...times, secrets: run.secrets, redact: run.redact,
+    platform: image.platform, git: run.git, bases, builder: { ...run.builder, kind: run.builderOf?.(image.build.id) ?? run.builder.kind }, ...times, secrets: run.secrets, redact: run.redact,
   });
   // BuildKit's order: the SBOM, then the provenance; both about the same subject.
   const attestation = attestationManifest(image.descriptor.digest, [sbomStatement(provenance.subject, sbom), provenance]);

@@ -46,7 +46,7 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
   let report: RunReport | undefined;
   const attach = opts.attach ?? (opts.push && opts.attestations && registry && opts.source ? attestationAttacher({
     registry, docker: engine.docker, git: { commit: opts.source.commit, repository: opts.source.repository },
-    builder: { kind: builder.builder, engineVersion: builder.engine.version, toolVersion: opts.source.toolVersion },
+    builder: { kind: builder.builder, engineVersion: builder.engine.version, toolVersion: opts.source.toolVersion }, builderOf: (id) => builders.builders.get(id),
     secrets: [...(opts.secrets?.values() ?? [])].map((v) => v.toString("utf8")), redact: (text) => creds.redact(text),
     buildOf: (id) => report?.buildOf(id), warn: (id, text) => report?.progress.line(id, text), enginePlatform: platform,
   }) : undefined);
