@@ -31,6 +31,8 @@ export interface PlanFlags {
   reconcile?: boolean;
   /** `--reconcile` with a signing key: its public half; images not signed by it are kept too. */
   signedBy?: KeyObject;
+  /** `--no-attestations` (false): --reconcile does not count an image published without attestations as missing. */
+  attestations?: boolean;
 }
 
 export const DEFAULT_REF = "HEAD^";
@@ -69,7 +71,7 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
     const planOfAll = await planRepository({ ...flags, reconcile: false, all: true }, options);
     const { currentLayers, reconcilePlan, reconciledChanges } = await import("../core/plan/reconcile.js");
     const { readPublishedInputs } = await import("../read/published.js");
-    const published = await readPublishedInputs(planOfAll.plan, undefined, flags.signedBy);
+    const published = await readPublishedInputs(planOfAll.plan, undefined, { signedBy: flags.signedBy, attestations: flags.attestations !== false });
     const plan = reconcilePlan(planOfAll.plan, published);
     // "nothing to build: nothing missing from or stale in the registry"
     return { ...planOfAll, plan, changes: reconciledChanges(plan, published, "missing from or stale in the registry"), current: currentLayers(planOfAll.plan, plan, published) };

@@ -13,7 +13,7 @@ import type { PrebuiltParent } from "../core/plan/select-builds.js";
 import { InputError, type Plan } from "../core/model.js";
 import { parseSecretFlag, type SecretSource } from "../core/parse/secret-flag.js";
 import { DEFAULT_REPO, describeRepoLocation } from "../core/parse/repo-config.js";
-import { openGit, readHead, worktreeStatus } from "../read/git.js";
+import { openGit, readHead, readRemoteUrl, worktreeStatus } from "../read/git.js";
 import { planRepository, type PlanFlags } from "./plan-repository.js";
 import { checkOutputDir, checkOutputFile, writeOutputFile } from "./output-paths.js";
 import { addRegistryCommands } from "./commands/registry.js";
@@ -34,7 +34,7 @@ type PlanCommandOptions = Omit<PlanFlags, "buildArgs" | "buildTime" | "platforms
 };
 
 /** What commander gives the commands that build: the run's settings, as the command line names them. */
-type EngineCommandOptions = Pick<EngineRunOptions, "push" | "jobs" | "pull" | "progress" | "logDir" | "failFast" | "network" | "registryCache"> & {
+type EngineCommandOptions = Pick<EngineRunOptions, "push" | "jobs" | "pull" | "progress" | "logDir" | "failFast" | "network" | "registryCache" | "attestations"> & {
   /** `--no-cache` */
   cache: boolean;
   overwrite: boolean;
@@ -89,7 +89,13 @@ function addPlanOptions(cmd: Command): Command {
     .option("--all", "plan every layer", false)
     .option("--reconcile", "plan every layer, keep what the registry of --repo lacks or holds from other inputs (and what builds on it)", false)
     .option("--platform <platforms>", "build every layer for these platforms (os/arch[/variant], comma-separated), whatever sciserver-image.json declares")
-    .addOption(buildArgOption());
+    .addOption(buildArgOption())
+    .addOption(noAttestationsOption());
+}
+
+/** `--no-attestations`: of the commands that plan (--reconcile then does not ask for them) and of `run`. */
+function noAttestationsOption(): Option {
+  return new Option("--no-attestations", "--push: publish the images without their provenance and SBOM attestations (a single-platform image stays a plain image, not an index); --reconcile: don't count an image published without them as missing");
 }
 
 /** Options of every command that builds. */
@@ -222,10 +228,12 @@ async function executeOnEngine(
     }
     const { DockerCredentials } = await import("../registry/credentials.js");
     const creds = await DockerCredentials.load();
+    const attestations = o.push && o.attestations;
     const settings: EngineRunOptions = {
       rootDir: o.root, jobs: o.jobs, noCache: !o.cache, pull: o.pull, buildArgs: o.buildArg, push: o.push, failFast: o.failFast,
       logDir: o.logDir, progress: o.progress, overwrite: o.overwrite, allowTagRollback: o.allowTagRollback, builder, network: o.network, registryCache: o.registryCache, secrets, signKey,
       out: process.stderr, signal: controller.signal, stopPushes: stopPushes.signal, prebuiltParents, uncommitted, indexLayers,
+      attestations, ...(attestations ? { source: { commit: plan.commit, repository: await readRemoteUrl(openGit(o.root)), toolVersion: packageVersion() } } : {}),
     };
     // When pushing, build tags already in the registry are checked over its HTTP API.
     const { RegistryClient } = await import("../registry/client.js");
@@ -421,7 +429,7 @@ export function buildProgram(): Command {
       if (o.out !== undefined || !o.waves) await writeOutput("--out", o.out ?? STDOUT, json);
     });
 
-  addEngineOptions(verbose(program.command("run")))
+  addEngineOptions(verbose(program.command("run")).addOption(noAttestationsOption()))
     .description("carry out a plan written by `plan --out`, whole or in part (--only), on this checkout")
     .argument("<plan>", "plan file")
     .addOption(rootOption("repository root (a checkout of the plan's commit)"))

@@ -14,6 +14,7 @@ import { buildTag } from "../core/requests/tags.js";
 import { inputsLabel, versionLabel } from "../core/requests/inputs-digest.js";
 import { formatImageReference, parseImageReference } from "../core/parse/image-reference.js";
 import { isIndex, type Descriptor, type RegistryClient } from "../registry/client.js";
+import { isAttestationEntry } from "../core/attestations/manifest.js";
 
 /** A platform image of a layer, in the registry under its platform build tag. */
 export interface PlatformImage {
@@ -29,7 +30,7 @@ export interface PlatformImage {
  * before the index is written. They follow the platform entries, in platform order. They must be
  * deterministic for a rerun to write nothing (same bytes, same digests).
  */
-export type AttachHook = (image: {
+export type AttachHook = ((image: {
   platform: string;
   /** The platform image as the index names it (its manifest's media type, digest and size, and platform). */
   descriptor: Descriptor;
@@ -38,7 +39,10 @@ export type AttachHook = (image: {
   registry: RegistryClient;
   /** `host/path/name` of the layer's repository. */
   repository: string;
-}) => Promise<Descriptor[]>;
+}) => Promise<Descriptor[]>) & {
+  /** Told when a build's image is in the registry, before the layer's index step: it may start on the image's attachments then. */
+  pushed?: (build: PlannedBuild) => void;
+};
 
 /**
  * Called once the index is under the layer's build tag (read back, or found there) and before its
@@ -102,7 +106,7 @@ export async function writeIndex(ctx: IndexStepContext, layer: IndexLayer, image
 
     // The build tag: written once, never moved to an index of other images.
     const held = await heldIndex(ctx, layer.buildTag, images, index.digest);
-    const decision = decideIndexBuildTag({ tag: layer.buildTag, digest: index.digest, expected, held, overwrite: ctx.overwrite });
+    const decision = decideIndexBuildTag({ tag: layer.buildTag, digest: index.digest, expected, held, overwrite: ctx.overwrite, images: entries.map((e) => e.digest) });
     if (decision.action === "superseded") {
       buildResult.registryDigest = held!.digest;
       return result("superseded", decision.reason);
@@ -203,7 +207,10 @@ async function heldIndex(ctx: IndexStepContext, tag: string, images: PlatformIma
         inputs[image.platform] = held?.config.labels[inputsLabel(image.build.kind, image.build.target)];
       }
     }
-    return { digest: top.digest, isIndex: isIndex(top), inputs };
+    // Its images (an index's platform entries, attachments aside), so that one holding this index's images without its attachments is told apart.
+    const entries = isIndex(top) ? ((JSON.parse(top.bytes.toString("utf8")) as { manifests?: Descriptor[] }).manifests ?? []) : [];
+    const heldImages = isIndex(top) ? entries.filter((e) => !isAttestationEntry(e)).map((e) => e.digest) : [top.digest];
+    return { digest: top.digest, isIndex: isIndex(top), inputs, images: heldImages };
   } catch (e) {
     throw new Error(`cannot check ${tag} in the registry before writing the index: ${(e as Error).message}`);
   }

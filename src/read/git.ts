@@ -201,3 +201,14 @@ export async function commitOf(git: SimpleGit, revision: string, ref: string): P
   if (!/^[0-9a-f]{40,64}$/.test(commit)) throw new InputError(`--ref ${ref}: git does not know this revision`);
   return commit;
 }
+
+/**
+ * The URL of the repository's remote (`origin`, else the first one), for the provenance of what
+ * is built from it; undefined without a remote. It may hold credentials (a CI clone's
+ * `https://token@host/…`): the provenance drops them (core/attestations/provenance.ts).
+ */
+export async function readRemoteUrl(git: SimpleGit): Promise<string | undefined> {
+  const remotes = await git.getRemotes(true);
+  const remote = remotes.find((r) => r.name === "origin") ?? remotes[0];
+  return remote?.refs.fetch || undefined;
+}

@@ -8,13 +8,18 @@ import { judgeSignatures } from "../core/signatures/verify.js";
 import { readSignatures } from "../registry/signatures.js";
 import { inputsLabel, inputsMismatch, versionLabel } from "../core/requests/inputs-digest.js";
 import { movingTag, stripPlatformSuffix } from "../core/requests/tags.js";
+import { attestationEntryOf } from "../core/attestations/manifest.js";
 import type { PublishedImage } from "../core/plan/reconcile.js";
 import { InputError, type Plan, type PlannedBuild } from "../core/model.js";
 import { DockerCredentials } from "../registry/credentials.js";
 import { isIndex, RegistryClient } from "../registry/client.js";
 
-/** `signedBy`: the public half of the run's signing key, whose signature each image must have. */
-export async function readPublishedInputs(plan: Plan, dockerConfigDir?: string, signedBy?: KeyObject): Promise<Map<string, PublishedImage>> {
+/**
+ * `signedBy`: the public half of the run's signing key, whose signature each image must have;
+ * `attestations`: also whether each image has its attestations in the index under the layer's
+ * moving tag (runs publish them by default).
+ */
+export async function readPublishedInputs(plan: Plan, dockerConfigDir?: string, options: { signedBy?: KeyObject; attestations?: boolean } = {}): Promise<Map<string, PublishedImage>> {
   const client = new RegistryClient(await DockerCredentials.load(dockerConfigDir));
   const read = async (b: PlannedBuild, ref: string, platform?: string): Promise<PublishedImage> => {
     try {
@@ -26,12 +31,16 @@ export async function readPublishedInputs(plan: Plan, dockerConfigDir?: string, 
       });
       if (!image) return { found: false };
       const labels = image.config.labels;
-      const published: PublishedImage = { found: true, inputs: labels[inputsLabel(b.kind, b.target)], mismatch: inputsMismatch(labels, b), build: labels[versionLabel(b.kind, b.target)] };
-      if (!signedBy) return published;
+      const published: PublishedImage & { found: true } = { found: true, inputs: labels[inputsLabel(b.kind, b.target)], mismatch: inputsMismatch(labels, b), build: labels[versionLabel(b.kind, b.target)] };
+      // An image without platforms is published as a one-platform index under its own tags, with
+      // its attestation manifest. (A platform image's attestations, in its layer's index, are not
+      // asked: that index is judged as a whole, see reconcile.ts.)
+      if (options.attestations && b.request.platform === undefined) published.attested = attestationEntryOf(image.indexEntries ?? [], image.manifestDigest) !== undefined;
+      if (!options.signedBy) return published;
       // What the tag names is signed: the image, or the index (each of whose images is signed too).
       const repository = parseImageReference(ref);
       const held = await readSignatures(client, repository, image.digest);
-      return { ...published, signed: judgeSignatures({ repository: dockerReference(repository), digest: image.digest }, held?.found, signedBy).ok };
+      return { ...published, signed: judgeSignatures({ repository: dockerReference(repository), digest: image.digest }, held?.found, options.signedBy).ok };
     } catch (e) {
       throw new Error(`--reconcile: cannot read ${ref} from the registry: ${(e as Error).message}`);
     }

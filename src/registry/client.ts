@@ -49,6 +49,8 @@ export interface RegistryManifest {
   layers: Descriptor[];
   /** `os/architecture[/variant]`, from the index when there was one. */
   platform?: string;
+  /** The entries of the index `ref` names, when it names one (platform images, attestation manifests). */
+  indexEntries?: Descriptor[];
 }
 
 export interface ImageHistoryEntry {
@@ -67,6 +69,8 @@ export interface RegistryImage {
   manifestDigest: string;
   mediaType: string;
   platform?: string;
+  /** The entries of the index the reference names, when it names one (see RegistryManifest.indexEntries). */
+  indexEntries?: Descriptor[];
   config: {
     labels: Record<string, string>;
     created?: string;
@@ -121,6 +125,7 @@ export class RegistryClient {
       manifestDigest: manifest.manifestDigest,
       mediaType: manifest.mediaType,
       platform: manifest.platform ?? platformString(config),
+      ...(manifest.indexEntries ? { indexEntries: manifest.indexEntries } : {}),
       config: summarizeConfig(config),
       configDigest: manifest.config.digest,
       layers: manifest.layers.map(({ digest, size, mediaType }) => ({ digest, size, mediaType })),
@@ -163,6 +168,7 @@ export class RegistryClient {
     if (inner.digest !== chosen.digest) throw new RegistryError(`${what}: manifest ${chosen.digest} has digest ${inner.digest}`);
     const manifest = this.toManifest(r, inner, top.digest);
     manifest.platform = descriptorPlatform(chosen);
+    manifest.indexEntries = entries;
     return manifest;
   }
 
@@ -207,12 +213,12 @@ export class RegistryClient {
     return names;
   }
 
-  /** A small blob's bytes (an image config: at most 4 MiB), digest verified. */
-  async getBlob(ref: ImageReference, digest: string, options: { signal?: AbortSignal } = {}): Promise<Buffer> {
+  /** A small blob's bytes (an image config: at most 4 MiB, or `limit`), digest verified. */
+  async getBlob(ref: ImageReference, digest: string, options: { signal?: AbortSignal; limit?: number } = {}): Promise<Buffer> {
     const spec = { ...this.blobSpec(ref, digest), signal: options.signal };
     const bytes = await this.transport.exchange(spec, async (res) => {
       await expectOk(res, spec);
-      return this.transport.readWhole(res, spec);
+      return this.transport.readWhole(res, spec, options.limit);
     });
     const actual = sha256(bytes);
     if (digest.startsWith("sha256:") && actual !== digest) throw new RegistryError(`${spec.what}: content has digest ${actual}`);
@@ -268,9 +274,10 @@ export class RegistryClient {
    * upload: POST for a session, PUT with the digest). The POST is never sent twice; the PUT is
    * (it is idempotent), and when its reply was lost the blob is looked for before failing.
    */
-  async putBlob(ref: ImageReference, bytes: Uint8Array): Promise<"exists" | "uploaded"> {
+  async putBlob(ref: ImageReference, bytes: Uint8Array, options: { ask?: boolean } = {}): Promise<"exists" | "uploaded"> {
     const digest = sha256(Buffer.from(bytes));
-    if (await this.hasBlob(ref, digest)) return "exists";
+    // `ask: false`: content the caller knows is new (a HEAD would only cost a round trip).
+    if (options.ask !== false && await this.hasBlob(ref, digest)) return "exists";
     const what = `upload of blob ${digest} to ${ref.registry}/${ref.repository}`;
     const start: RegistryRequest = { registry: ref.registry, method: "POST", path: `/v2/${ref.repository}/blobs/uploads/`, scope: pushScope(ref), what };
     const location = await this.transport.exchange(start, async (res) => {

@@ -22,14 +22,18 @@ type ImageLayers = { ref: ImageReference; layers: { digest: string; mediaType?: 
 /**
  * The states after layer chains (the digests of an image's first k layers) that several images
  * share, computed once: images of one family share their lower layers (a child's are its
- * parent's and its own), so `contains --package` streams each shared chain once. Only chains that
- * at least two of the images have are kept (their package files stay in memory until the search ends).
+ * parent's and its own), so `contains --package` streams each shared chain once. Given the
+ * images beforehand, only chains that at least two of them have are kept (their package files
+ * stay in memory until the search ends); without (a run, whose images come one by one: the
+ * SBOMs of its pushed images), every chain is, so a child never reads its parent's layers again.
  */
 export class SharedLayerChains {
-  private readonly shared = new Set<string>();
+  private readonly shared: Set<string> | undefined;
   private readonly states = new Map<string, Promise<LayeredSnapshot>>();
 
-  constructor(images: readonly ImageLayers[]) {
+  constructor(images?: readonly ImageLayers[]) {
+    if (!images) return;
+    this.shared = new Set<string>();
     const seen = new Set<string>();
     for (const image of images) {
       for (const key of chainKeys(image)) {
@@ -53,7 +57,7 @@ export class SharedLayerChains {
   claim(image: ImageLayers, from: number): Map<number, { resolve: (s: LayeredSnapshot) => void; reject: (e: unknown) => void }> {
     const claimed = new Map<number, { resolve: (s: LayeredSnapshot) => void; reject: (e: unknown) => void }>();
     chainKeys(image).forEach((key, i) => {
-      if (i + 1 <= from || !this.shared.has(key) || this.states.has(key)) return;
+      if (i + 1 <= from || (this.shared && !this.shared.has(key)) || this.states.has(key)) return;
       let settle!: { resolve: (s: LayeredSnapshot) => void; reject: (e: unknown) => void };
       const state = new Promise<LayeredSnapshot>((resolve, reject) => (settle = { resolve, reject }));
       // Awaited only by images that share the chain; a failure is theirs to report.

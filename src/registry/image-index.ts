@@ -45,6 +45,9 @@ export async function readTaggedImage(client: RegistryClient, ref: string, optio
   const platforms = await Promise.all(read.map(async ({ platform, entry }): Promise<PlatformImage> => {
     const manifest = await platformManifest(client, top, entry.digest);
     manifest.platform = platform;
+    // The whole index's entries, attestation manifests included: a stored SBOM is found by them
+    // (as unchecked as client.getManifest's own reading of an index's entries).
+    manifest.indexEntries = body.manifests as RegistryManifest["indexEntries"];
     return { platform, image: await client.imageOf(manifest) };
   }));
   return { digest: top.digest, mediaType: top.mediaType, index: true, platforms, image: platforms[read.indexOf(wanted)].image };

@@ -1,12 +1,14 @@
 // `contains --package`: the published images (what each moving tag serves, every build tag with --all-tags, as
-// `contains` reads them) holding a package that matches a query. There are no stored SBOMs to ask
-// yet, so each image's packages are read from its layers (image-files.ts), a few images at a time,
-// layer chains that several images share read once.
+// `contains` reads them) holding a package that matches a query. An image's packages are its
+// stored SBOM attestation's (a few small requests) when it has one; otherwise they are read from
+// its layers (image-files.ts), a few images at a time, layer chains that several images share read once.
 import pLimit from "p-limit";
-import { parseImageReference } from "../core/parse/image-reference.js";
+import { parseImageReference, type ImageReference } from "../core/parse/image-reference.js";
 import { matchesQuery, type PackageQuery } from "../core/sbom/package-query.js";
 import { scanPackages, type FoundPackage } from "../core/sbom/packages.js";
-import type { RegistryClient } from "./client.js";
+import { packagesOfSpdx } from "../core/sbom/spdx.js";
+import { readStoredSbom } from "./attestations.js";
+import type { RegistryClient, RegistryImage } from "./client.js";
 import { readPackageFiles, SharedLayerChains } from "./image-files.js";
 import { listPublishedImages, type PublishedBuild, type Repository } from "./published.js";
 
@@ -15,28 +17,59 @@ import { listPublishedImages, type PublishedBuild, type Repository } from "./pub
  * layer downloads at once: within the client's 8 requests in flight, leaving room for the rest.
  */
 export const IMAGES_AT_ONCE = 4;
+/** Stored SBOMs read at once: two small requests each, as many as the client has in flight. */
+const SBOMS_AT_ONCE = 8;
 
 export interface PackageHolder {
   build: PublishedBuild;
   packages: FoundPackage[];
   /** Files of the image that could not be read (see readPackageFiles, scanPackages). */
   warnings: string[];
+  /** Where the packages were read: the image's stored SBOM attestation, or its layers. */
+  source: PackageSource;
+}
+
+export type PackageSource = "attestation" | "layers";
+
+type ImageToRead = { ref: ImageReference; image: Pick<RegistryImage, "indexEntries" | "manifestDigest" | "layers"> };
+
+type ImagePackages = { packages: FoundPackage[]; warnings: string[]; source: PackageSource };
+
+/** An image's packages: its stored SBOM when it has one, else read from its layers. */
+export async function readImagePackages(client: RegistryClient, { ref, image }: ImageToRead): Promise<ImagePackages> {
+  const stored = await readStoredSbom(client, ref, image.indexEntries, image.manifestDigest);
+  if (stored) return { packages: packagesOfSpdx(stored), warnings: [], source: "attestation" };
+  return scanLayers(client, { ref, image });
+}
+
+/** An image's packages read from its layers, the chains other images share read once (`chains`). */
+async function scanLayers(client: RegistryClient, { ref, image }: ImageToRead, chains?: SharedLayerChains): Promise<ImagePackages> {
+  const { files, warnings } = await readPackageFiles(client, { ref, layers: image.layers }, { chains });
+  const scan = scanPackages(files);
+  return { packages: scan.packages, warnings: [...warnings, ...scan.warnings], source: "layers" };
 }
 
 export async function findPackageHolders(client: RegistryClient, repositories: Repository[], query: PackageQuery, options: { allTags?: boolean } = {}): Promise<{ holders: PackageHolder[]; imagesRead: number }> {
   const { builds } = await listPublishedImages(client, repositories, options);
-  const images = builds.map((build) => ({ ref: parseImageReference(build.image.reference), layers: build.image.layers }));
-  const chains = new SharedLayerChains(images);
+  const images = builds.map((build) => ({ ref: parseImageReference(build.image.reference), image: build.image }));
   const limit = pLimit(IMAGES_AT_ONCE);
-  // Fewest layers first: a parent's layers are read before the children that share them start.
-  const order = builds.map((_, i) => i).sort((a, b) => images[a].layers.length - images[b].layers.length);
   const read: PackageHolder[] = new Array(builds.length);
-  await Promise.all(order.map((i) => limit(async () => {
-    const build = builds[i];
-    const { files, warnings } = await readPackageFiles(client, images[i], { chains });
-    const scan = scanPackages(files);
-    read[i] = { build, packages: scan.packages.filter((p) => matchesQuery(p, query)), warnings: [...warnings, ...scan.warnings] };
+  const keep = (i: number, r: ImagePackages) => {
+    read[i] = { build: builds[i], packages: r.packages.filter((p) => matchesQuery(p, query)), warnings: r.warnings, source: r.source };
+  };
+  // Stored SBOMs first (a few small requests each); the layers of the images without one after,
+  // knowing which of those share layer chains.
+  const sbomLimit = pLimit(SBOMS_AT_ONCE);
+  const stored = await Promise.all(images.map((image) => sbomLimit(async () => {
+    const document = await readStoredSbom(client, image.ref, image.image.indexEntries, image.image.manifestDigest);
+    return document && packagesOfSpdx(document);
   })));
+  stored.forEach((packages, i) => packages && keep(i, { packages, warnings: [], source: "attestation" }));
+  const unread = images.map((_, i) => i).filter((i) => !stored[i]);
+  const chains = new SharedLayerChains(unread.map((i) => ({ ref: images[i].ref, layers: images[i].image.layers })));
+  // Fewest layers first: a parent's layers are read before the children that share them start.
+  unread.sort((a, b) => images[a].image.layers.length - images[b].image.layers.length);
+  await Promise.all(unread.map((i) => limit(async () => keep(i, await scanLayers(client, images[i], chains)))));
   const holders = read.filter((h) => h.packages.length > 0);
   holders.sort((a, b) => a.build.repository.kind.localeCompare(b.build.repository.kind) || a.build.repository.name.localeCompare(b.build.repository.name) || a.build.version.localeCompare(b.build.version));
   return { holders, imagesRead: builds.length };

@@ -8,6 +8,8 @@ import { judgeSignatures } from "../core/signatures/verify.js";
 import { expectedParents, judgeParent, type VerifyCheck } from "../core/verify/checks.js";
 import { MEDIA_TYPES, parseJson, RegistryError, type Descriptor, type RegistryClient } from "./client.js";
 import { readSignatures } from "./signatures.js";
+import { checkAttestations } from "./attestations.js";
+import { isAttestationEntry } from "../core/attestations/manifest.js";
 
 /** One image manifest of the target: the target itself, or a platform image of its index. */
 export interface VerifyManifest {
@@ -57,6 +59,8 @@ export async function readVerifyTarget(client: RegistryClient, reference: string
 export interface VerifyOptions {
   /** `--key`: the public key signatures must verify with. */
   key: KeyObject;
+  /** `--no-attestations`: an image published without them (a single image, not an index) is not a failure. */
+  attestationsOptional?: boolean;
 }
 
 export type ImageCheck = (client: RegistryClient, target: VerifyTarget, options: VerifyOptions) => Promise<VerifyCheck[]>;
@@ -92,10 +96,30 @@ export const verifyParents: ImageCheck = async (client, target) => {
 };
 
 /**
- * Every check `verify` makes, in the order it prints them. The attestations add theirs here
- * (their subjects are the image's digests; the provenance's parents are what the registry holds).
+ * The attestations of each platform image (issue 19, item 5): there, about the image's own digest,
+ * untampered, and naming parents the registry still holds under their build tags (checkAttestations).
+ * A single image (or an index without any) has none: a failure, unless `--no-attestations` says it
+ * was published without them (a tag moved to a signed platform image would otherwise pass without
+ * its provenance).
  */
-export const IMAGE_CHECKS: ImageCheck[] = [verifySignatures, verifyParents];
+export const verifyAttestations: ImageCheck = async (client, target, { attestationsOptional }) => {
+  const isIndex = target.entries.length > 0 || INDEX_TYPES.has(target.mediaType);
+  if (!isIndex) {
+    return [{ check: "attestations", subject: `image ${target.digest}`, ok: attestationsOptional === true,
+      detail: attestationsOptional ? "a single image, published without attestations (--no-attestations)" : "a single image, not an index: it has no attestations (published with --no-attestations? verify --no-attestations accepts that)" }];
+  }
+  if (attestationsOptional && !target.entries.some(isAttestationEntry)) {
+    return [{ check: "attestations", subject: `index ${target.digest}`, ok: true, detail: "an index without attestations (--no-attestations)" }];
+  }
+  const problems = [...new Set(await checkAttestations(client, formatImageReference({ ...target.ref, tag: undefined, digest: target.digest })))];
+  if (problems.length === 0) {
+    return [{ check: "attestations", subject: `index ${target.digest}`, ok: true, detail: `provenance and SBOM of ${target.images.map((i) => i.platform).join(", ")}, about each image's digest; the parents they name are under their build tags` }];
+  }
+  return problems.map((detail) => ({ check: "attestations", subject: `index ${target.digest}`, ok: false, detail }));
+};
+
+/** Every check `verify` makes, in the order it prints them. */
+export const IMAGE_CHECKS: ImageCheck[] = [verifySignatures, verifyParents, verifyAttestations];
 
 export async function verifyImage(client: RegistryClient, target: VerifyTarget, options: VerifyOptions, checks: ImageCheck[] = IMAGE_CHECKS): Promise<VerifyCheck[]> {
   const results: VerifyCheck[] = [];

@@ -12,7 +12,7 @@
 #   - registry     basic auth (ibuser / ibpass-secret) on 127.0.0.1:${IB_AUTH_REGISTRY_PORT:-5056}
 #   - busybox:stable, a base image made from /bin/busybox and imported through the Engine API
 #   - emulation of linux/arm64 (qemu-user-static, binfmt-support; binfmt_misc mounted if needed),
-#     and skopeo (the multi-platform test's independent reader of image indexes)
+#     and skopeo (the multi-platform and attestations tests' independent reader of image indexes)
 #     and Debian's arm64 busybox under /var/cache/image-builder-test/arm64/rootfs (IB_ARM64_ROOTFS)
 # Writes STATE_DIR/env.sh (source it to point clients at all of the above).
 # Missing tools are installed with apt (docker.io docker-registry busybox-static apache2-utils skopeo).
@@ -297,7 +297,7 @@ ensure_emulation() {
   local pkgs=()
   [ -x /usr/bin/qemu-aarch64-static ] || pkgs+=(qemu-user-static)
   command -v update-binfmts >/dev/null 2>&1 || pkgs+=(binfmt-support)
-  # Debian's skopeo: the multi-platform test reads the pushed image indexes with it, as an independent client.
+  # Debian's skopeo: the multi-platform and attestations tests read the pushed image indexes with it, as an independent client.
   command -v skopeo >/dev/null 2>&1 || pkgs+=(skopeo)
   if [ ${#pkgs[@]} -gt 0 ]; then
     log "installing for emulation and skopeo: ${pkgs[*]}"

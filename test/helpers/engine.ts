@@ -182,19 +182,33 @@ export async function registryTags(repo: string, auth?: [string, string]): Promi
 
 const MANIFEST_TYPES = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json";
 
-/** The manifest digest and the image config (labels, env) of `repo:tag` as the registry has it. */
+/**
+ * The manifest digest and the image config (labels, env) of `repo:tag` as the registry has it; for
+ * an image index (an image published with its attestations), of its linux/amd64 image
+ * (`indexDigest`: the index's own).
+ */
 export async function registryImage(ref: string, auth?: [string, string]) {
   const colon = ref.lastIndexOf(":");
   const { registry, name } = splitRepo(ref.slice(0, colon));
   const tag = ref.slice(colon + 1);
-  const res = await registryGet(registry, `${name}/manifests/${tag}`, auth, MANIFEST_TYPES);
+  let res = await registryGet(registry, `${name}/manifests/${tag}`, auth, `application/vnd.oci.image.index.v1+json, ${MANIFEST_TYPES}`);
   if (!res.ok) throw new Error(`GET manifest of ${ref}: HTTP ${res.status}`);
-  const digest = res.headers.get("docker-content-digest") ?? "";
-  const manifest = (await res.json()) as { config: { digest: string } };
+  let digest = res.headers.get("docker-content-digest") ?? "";
+  let indexDigest: string | undefined;
+  let manifest = (await res.json()) as { config: { digest: string }; manifests?: { digest: string; platform?: { os?: string; architecture?: string } }[] };
+  if (manifest.manifests) {
+    indexDigest = digest;
+    const image = manifest.manifests.find((m) => m.platform?.os === "linux" && m.platform.architecture === "amd64");
+    if (!image) throw new Error(`${ref}: an index without a linux/amd64 image`);
+    res = await registryGet(registry, `${name}/manifests/${image.digest}`, auth, MANIFEST_TYPES);
+    if (!res.ok) throw new Error(`GET manifest ${image.digest} of ${ref}: HTTP ${res.status}`);
+    digest = image.digest;
+    manifest = (await res.json()) as typeof manifest;
+  }
   const blob = await registryGet(registry, `${name}/blobs/${manifest.config.digest}`, auth);
   if (!blob.ok) throw new Error(`GET config blob of ${ref}: HTTP ${blob.status}`);
   const config = (await blob.json()) as { config: { Labels?: Record<string, string>; Env?: string[] } };
-  return { digest, configDigest: manifest.config.digest, labels: config.config.Labels ?? {}, env: config.config.Env ?? [] };
+  return { digest, ...(indexDigest ? { indexDigest } : {}), configDigest: manifest.config.digest, labels: config.config.Labels ?? {}, env: config.config.Env ?? [] };
 }
 
 /** What the registry serves under `repo:tag` asked for an image index (issue 17): its digest, media type and entries. */

@@ -4,7 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { runCli } from "../helpers/cli.js";
 import { examplesRepo } from "../helpers/fixture.js";
-import { filesInImage, registryImage, registryTags, requireEngine, uniqueRepo } from "../helpers/engine.js";
+import { filesInImage, registryImage, registryIndex, registryTags, requireEngine, uniqueRepo } from "../helpers/engine.js";
 
 test("the example images build and push to an alternate --repo, with every tag, label and file in place", async () => {
   const engine = requireEngine();
@@ -16,11 +16,16 @@ test("the example images build and push to an alternate --repo, with every tag, 
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stderr, "final plan includes 4 science builds and 3 compat builds");
 
-  // All four tags of the essentials chain, and both of each final image, in the registry.
-  assert.equal(await registryTags(`${target}/sci/essentials-2-4`), ["2.4", `2.4-${n}-${h}`]);
-  assert.equal(await registryTags(`${target}/sci/essentials-2-5`), ["2.5", `2.5-${n}-${h}`]);
-  assert.equal(await registryTags(`${target}/rel/essentials`), ["2.4", `2.4-${n}-${h}`, "2.5", `2.5-${n}-${h}`]);
-  assert.equal(await registryTags(`${target}/rel/astro`), ["1.0", `1.0-${n}-${h}`]);
+  // All four tags of the essentials chain, and both of each final image, in the registry: each
+  // image under its platform tags, its index (the image and its attestations) under its own.
+  const tags = (...versions: string[]) => versions.flatMap((v) => [v, `${v}-${n}-${h}`, `${v}-${n}-${h}-linux-amd64`, `${v}-linux-amd64`]).sort();
+  assert.equal(await registryTags(`${target}/sci/essentials-2-4`), tags("2.4"));
+  assert.equal(await registryTags(`${target}/sci/essentials-2-5`), tags("2.5"));
+  assert.equal(await registryTags(`${target}/rel/essentials`), tags("2.4", "2.5"));
+  assert.equal(await registryTags(`${target}/rel/astro`), tags("1.0"));
+  const index = await registryIndex(`${target}/rel/essentials:2.5-${n}-${h}`);
+  assert.equal(index.manifests.map((m) => [m.platform, m.annotations?.["vnd.docker.reference.type"]]),
+    [[{ architecture: "amd64", os: "linux" }, undefined], [{ architecture: "unknown", os: "unknown" }, "attestation-manifest"]]);
 
   // The breadcrumb trail: every science layer inside plus the compat labels, as pushed.
   const final = await registryImage(`${target}/rel/essentials:2.5-${n}-${h}`);

@@ -107,8 +107,10 @@ test("with a signing key, each index is signed once it is under its build tag, a
   assert.is(index.signature?.digest, index.digest, "the index's signature recorded with it");
   assert.is(index.signature?.status, "signed");
   assert.is(index.signature?.tag, `${repo}/sci/a:${index.digest!.replace(":", "-")}.sig`);
-  const verified = runCli(["verify", `${repo}/sci/a:1.0`, "--key", pub]);
-  assert.is(verified.code, 0, verified.stderr + verified.stdout);
+  // The trivial attachment is no attestation: only the signatures are judged here.
+  const verified = runCli(["verify", `${repo}/sci/a:1.0`, "--key", pub, "--json"]);
+  const signatures = (JSON.parse(verified.stdout) as { checks: { check: string; subject: string; ok: boolean }[] }).checks.filter((c) => c.check === "signature");
+  assert.equal(signatures.map((c) => [c.subject.split(" ")[0], c.ok]), [["index", true], ["linux/amd64", true]], verified.stdout);
 });
 
 test("an index build tag another run rewrites after this run read it back: the end-of-run read-back records the index as superseded", async () => {
@@ -152,7 +154,7 @@ test("an index build tag holding something else is refused, both index tags left
   const refused = await runPlan(makePlan(repo, [a]), runOptions(src.root, out.stream, { push: true, attach }));
   assert.not.ok(refused.ok);
   const [index] = refused.indexes;
-  assert.is(index.status, "push failed");
+  assert.is(index.status, "push failed", JSON.stringify(index) + out.text());
   assert.match(index.reason!, /sci\/a:1\.0-7-abc1234 is already in the registry \(sha256:[0-9a-f]{64}\) holding an index of other images .*build tags are immutable \(--overwrite replaces it\)/);
   assert.is((await registryIndex(`${repo}/sci/a:1.0-7-abc1234`)).digest, sha256(other));
   assert.not.ok((await registryTags(`${repo}/sci/a`)).includes("1.0"), "the moving tag was written");

@@ -3,7 +3,9 @@
 // `.sig` manifest and payload fetched over the registry's HTTP API, the payload naming the
 // manifest digest, and openssl verifying the ECDSA signature with the public key (Debian's skopeo
 // is built without sigstore). Then `verify`, reruns (nothing written), a second key, and images
-// and parents replaced in the registry.
+// and parents replaced in the registry. Published with --no-attestations: the signature of a plain
+// image under its build tag is what is judged here (indexes with attestations, signed: the
+// attestations, index-attachments and engine-platforms tests).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -126,7 +128,7 @@ test("--push --sign-key: every image under its build tag is signed in cosign's f
   h = repo.git("rev-parse", "--short", "HEAD");
   using out = tempDir("ib-sign-out-");
   const results = join(out.path, "results.json");
-  const r = await runCliAsync(["--all", "--push", "--repo", target, "--sign-key", key, "--json", "--results", results, "--log-dir", join(out.path, "logs"),
+  const r = await runCliAsync(["--all", "--push", "--no-attestations", "--repo", target, "--sign-key", key, "--json", "--results", results, "--log-dir", join(out.path, "logs"),
     "--report", join(out.path, "report"), "--progress", "plain"], { cwd: repo.root });
   assert.is(r.code, 0, r.stderr);
   const written = everythingWritten(`${r.stdout}\n${r.stderr}`, [out.path]);
@@ -158,20 +160,20 @@ test("--push --sign-key: every image under its build tag is signed in cosign's f
 });
 
 test("verify: passes with the key, names what fails with another key", async () => {
-  const ok = runCli(["verify", "rel/essentials:2.5", "--repo", target, "--key", pub], { cwd: repo.root });
+  const ok = runCli(["verify", "rel/essentials:2.5", "--repo", target, "--key", pub, "--no-attestations"], { cwd: repo.root });
   assert.is(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /^ok\s+signature\s+image sha256:[0-9a-f]{64}\s+signed by this key \(sha256-[0-9a-f]{64}\.sig\)$/m);
   // the layers it was built on are what the registry holds under their build tags
   assert.match(ok.stdout, new RegExp(`^ok\\s+parent\\s+sci/essentials-2-4:2\\.4-${n}-${h}\\s+the registry holds the build this image was built on$`, "m"));
   assert.match(ok.stdout, new RegExp(`^ok\\s+parent\\s+sci/essentials-2-5:2\\.5-${n}-${h}\\s`, "m"));
-  const json = runCli(["verify", `${target}/sci/astro-tools:1.0`, "--key", pub, "--json"]);
+  const json = runCli(["verify", `${target}/sci/astro-tools:1.0`, "--key", pub, "--json", "--no-attestations"]);
   assert.is(json.code, 0, json.stderr);
-  assert.equal((JSON.parse(json.stdout) as { checks: { check: string; ok: boolean }[] }).checks.map((c) => [c.check, c.ok]), [["signature", true], ["parent", true]]);
+  assert.equal((JSON.parse(json.stdout) as { checks: { check: string; ok: boolean }[] }).checks.map((c) => [c.check, c.ok]), [["signature", true], ["parent", true], ["attestations", true]]);
 
-  const other = runCli(["verify", "rel/essentials:2.5", "--repo", target, "--key", otherPub], { cwd: repo.root });
+  const other = runCli(["verify", "rel/essentials:2.5", "--repo", target, "--key", otherPub, "--no-attestations"], { cwd: repo.root });
   assert.is(other.code, 1);
   assert.match(other.stderr, /^image-builder: verify failed: signature of image sha256:[0-9a-f]{64}: not signed by this key: sha256-[0-9a-f]{64}\.sig holds 1 signature\(s\), none by this key\n$/);
-  const bad = runCli(["verify", "rel/essentials:2.5", "--repo", target, "--key", key], { cwd: repo.root });
+  const bad = runCli(["verify", "rel/essentials:2.5", "--repo", target, "--key", key, "--no-attestations"], { cwd: repo.root });
   assert.is(bad.code, 2);
   assert.match(bad.stderr, /^image-builder: error: --key \S+key\.pem: not a PEM public key/);
 });
@@ -179,10 +181,10 @@ test("verify: passes with the key, names what fails with another key", async () 
 test("a rerun with the key (from IMAGE_BUILDER_SIGN_KEY) writes nothing to the registry: every signature is found", async () => {
   const sigs = await Promise.all(buildTags().map(async (t) => (await signaturesOf(repositoryOf(t), await digestOf(t)))!.manifestDigest));
   const since = registryLogSize();
-  const r = await runCliAsync(["--all", "--push", "--repo", target, "--progress", "plain"], { cwd: repo.root, env: { IMAGE_BUILDER_SIGN_KEY: readFileSync(key, "utf8") } });
+  const r = await runCliAsync(["--all", "--push", "--no-attestations", "--repo", target, "--progress", "plain"], { cwd: repo.root, env: { IMAGE_BUILDER_SIGN_KEY: readFileSync(key, "utf8") } });
   assert.is(r.code, 0, r.stderr);
   // A Jenkins "secret file" credential binds the key's path instead of its text.
-  const byPath = await runCliAsync(["--all", "--push", "--repo", target, "--progress", "plain"], { cwd: repo.root, env: { IMAGE_BUILDER_SIGN_KEY: key } });
+  const byPath = await runCliAsync(["--all", "--push", "--no-attestations", "--repo", target, "--progress", "plain"], { cwd: repo.root, env: { IMAGE_BUILDER_SIGN_KEY: key } });
   assert.is(byPath.code, 0, byPath.stderr);
   assert.match(byPath.stderr, new RegExp(`already signed by this key: ${target}/rel/astro:sha256-[0-9a-f]{64}\\.sig`));
   assert.match(r.stderr, /7 reused/);
@@ -194,7 +196,7 @@ test("a rerun with the key (from IMAGE_BUILDER_SIGN_KEY) writes nothing to the r
 });
 
 test("another key's signature is added next to the first, as cosign adds one: both verify", async () => {
-  const r = await runCliAsync(["--all", "--push", "--repo", target, "--sign-key", otherKey, "--progress", "plain"], { cwd: repo.root });
+  const r = await runCliAsync(["--all", "--push", "--no-attestations", "--repo", target, "--sign-key", otherKey, "--progress", "plain"], { cwd: repo.root });
   assert.is(r.code, 0, r.stderr);
   for (const tag of buildTags()) {
     const held = (await signaturesOf(repositoryOf(tag), await digestOf(tag)))!;
@@ -202,22 +204,22 @@ test("another key's signature is added next to the first, as cosign adds one: bo
     assert.ok(opensslVerifies(pub, held.signatures[0]));
     assert.ok(opensslVerifies(otherPub, held.signatures[1]));
   }
-  for (const k of [pub, otherPub]) assert.is(runCli(["verify", `${target}/rel/astro:1.0`, "--key", k]).code, 0);
+  for (const k of [pub, otherPub]) assert.is(runCli(["verify", `${target}/rel/astro:1.0`, "--key", k, "--no-attestations"]).code, 0);
 });
 
 test("--reconcile with a signing key plans the images it did not sign; their run reuses them and signs them", async () => {
   using dir = tempDir("ib-third-");
   const third = join(dir.path, "third.pem");
   execFileSync("openssl", ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", third]);
-  const dry = runCli(["--reconcile", "--dryrun", "-vv", "--repo", target], { cwd: repo.root, env: { IMAGE_BUILDER_SIGN_KEY: readFileSync(third, "utf8") } });
+  const dry = runCli(["--reconcile", "--no-attestations", "--dryrun", "-vv", "--repo", target], { cwd: repo.root, env: { IMAGE_BUILDER_SIGN_KEY: readFileSync(third, "utf8") } });
   assert.is(dry.code, 0, dry.stderr);
   assert.match(dry.stderr, new RegExp(`build sci/essentials-2-4: ${target}/sci/essentials-2-4:2\\.4 holds 2\\.4-${n}-${h}, of this checkout's inputs, not signed by the signing key`));
   assert.match(dry.stderr, /final plan includes 4 science builds and 3 compat builds/);
-  const r = await runCliAsync(["--reconcile", "--push", "--sign-key", third, "--repo", target, "--progress", "plain"], { cwd: repo.root });
+  const r = await runCliAsync(["--reconcile", "--push", "--no-attestations", "--sign-key", third, "--repo", target, "--progress", "plain"], { cwd: repo.root });
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stderr, /7 reused/);
   for (const tag of buildTags()) assert.is((await signaturesOf(repositoryOf(tag), await digestOf(tag)))!.signatures.length, 3, tag);
-  const again = runCli(["--reconcile", "--dryrun", "-vv", "--repo", target, "--sign-key", third], { cwd: repo.root });
+  const again = runCli(["--reconcile", "--no-attestations", "--dryrun", "-vv", "--repo", target, "--sign-key", third], { cwd: repo.root });
   assert.is(again.code, 0, again.stderr);
   assert.match(again.stderr, /nothing to build/);
   assert.not.match(again.stderr, /does nothing with --dryrun/);
@@ -239,34 +241,35 @@ test("verify of an index checks the index's signature and each platform image's 
   assert.is(put.status, 201);
   const indexDigest = put.headers.get("docker-content-digest")!;
 
-  const unsigned = runCli(["verify", `${target}/rel/astro:index-test`, "--key", pub]);
+  const unsigned = runCli(["verify", `${target}/rel/astro:index-test`, "--key", pub, "--no-attestations"]);
   assert.is(unsigned.code, 1);
   assert.match(unsigned.stderr, new RegExp(`^image-builder: verify failed: signature of index ${indexDigest}: not signed: the registry has no sha256-[0-9a-f]{64}\\.sig\n$`));
   assert.match(unsigned.stdout, new RegExp(`^ok\\s+signature\\s+${platform} ${entry.digest}\\s+signed by this key`, "m"));
 
   const client = new RegistryClient(await DockerCredentials.load("/nonexistent-docker-config", {}));
   await signDigest(client, parseSigningKey(readFileSync(key, "utf8"), "key"), `${target}/rel/astro`, { digest: indexDigest });
-  const signed = runCli(["verify", `${target}/rel/astro:index-test`, "--key", pub, "--json"]);
+  const signed = runCli(["verify", `${target}/rel/astro:index-test`, "--key", pub, "--json", "--no-attestations"]);
   assert.is(signed.code, 0, signed.stderr);
   assert.equal((JSON.parse(signed.stdout) as { checks: { check: string; subject: string; ok: boolean }[] }).checks.map((c) => [c.check, c.subject, c.ok]), [
     ["signature", `index ${indexDigest}`, true],
     ["signature", `${platform} ${entry.digest}`, true],
     ["parent", `sci/astro-base:1.0-${n}-${h} (${platform})`, true],
     ["parent", `sci/astro-tools:1.0-${n}-${h} (${platform})`, true],
-  ]);
+    ["attestations", `index ${indexDigest}`, true],
+  ], signed.stdout);
 });
 
 test("verify fails when the image's tag holds another image, or a parent's build tag another build", async () => {
   const { docker } = requireEngine();
   // rel/essentials:2.4 re-pushed with an image nobody signed
   await publish(docker, [`${target}/rel/essentials:2.4`], "FROM busybox:stable\nRUN echo other > /other\n");
-  const replaced = runCli(["verify", `${target}/rel/essentials:2.4`, "--key", pub]);
+  const replaced = runCli(["verify", `${target}/rel/essentials:2.4`, "--key", pub, "--no-attestations"]);
   assert.is(replaced.code, 1);
   assert.match(replaced.stderr, /verify failed: signature of image sha256:[0-9a-f]{64}: not signed: the registry has no sha256-[0-9a-f]{64}\.sig/);
   // sci/essentials-2-4's build tag re-pushed with another build: the final images built on it fail
   const parentTag = `${target}/sci/essentials-2-4:2.4-${n}-${h}`;
   await publish(docker, [parentTag], `FROM busybox:stable\nLABEL org.sciserver.science.essentials-2-4.version=2.4-${n}-${h} org.sciserver.science.essentials-2-4.buildtime=1\n`);
-  const parent = runCli(["verify", `${target}/rel/essentials:2.5`, "--key", pub]);
+  const parent = runCli(["verify", `${target}/rel/essentials:2.5`, "--key", pub, "--no-attestations"]);
   assert.is(parent.code, 1);
   assert.match(parent.stderr, new RegExp(`parent of sci/essentials-2-4:2\\.4-${n}-${h}: the registry holds another build under \\S+: buildtime 1, built on \\d+`));
   assert.match(parent.stdout, /^ok\s+signature/m, "its own signature still verifies");
@@ -277,7 +280,7 @@ test("a signature the registry refuses fails the push, and the moving tag stays 
   const { registry } = requireEngine();
   await using proxy = await startFaultProxy(registry, (req) => (isManifestPut(req, /^sha256-[0-9a-f]{64}\.sig$/) ? 403 : undefined));
   const fresh = `${proxy.address}/${uniqueRepo(registry).split("/")[1]}`;
-  const r = await runCliAsync(["--include", "science/essentials-2-4", "--push", "--repo", fresh, "--sign-key", key, "--progress", "plain"], { cwd: repo.root });
+  const r = await runCliAsync(["--include", "science/essentials-2-4", "--push", "--no-attestations", "--repo", fresh, "--sign-key", key, "--progress", "plain"], { cwd: repo.root });
   assert.is(r.code, 1, r.stderr);
   assert.match(r.stderr, new RegExp(`signing ${fresh}/sci/essentials-2-4:2\\.4-${n}-${h} \\(sha256:[0-9a-f]{64}\\): manifest of \\S+:sha256-[0-9a-f]{64}\\.sig`));
   assert.ok(proxy.refused.length > 0);
@@ -301,7 +304,7 @@ test("a bad --sign-key is one line, exit 2, before anything is built or pushed; 
     [[], /IMAGE_BUILDER_SIGN_KEY \(file \S+rsa\.pem\): an ECDSA P-256 private key is needed/, { IMAGE_BUILDER_SIGN_KEY: rsa }],
   ];
   for (const [args, message, env] of cases) {
-    const r = runCli(["--all", "--push", "--repo", fresh, ...args], { cwd: repo.root, env });
+    const r = runCli(["--all", "--push", "--no-attestations", "--repo", fresh, ...args], { cwd: repo.root, env });
     assert.is(r.code, 2, r.stderr);
     assert.match(r.stderr, message);
     assert.match(r.stderr, /^image-builder: error: [^\n]+\n$/);
@@ -313,7 +316,7 @@ test("a bad --sign-key is one line, exit 2, before anything is built or pushed; 
   assert.equal(await registryTags(`${fresh}/sci/essentials-2-4`), [], "nothing pushed");
 
   // The same key encrypted, with its password: it finds its signature, and shows neither.
-  const withPassword = runCli(["--include", "science/astro-base", "--push", "--repo", target, "--sign-key", encrypted, "--progress", "plain"], { cwd: repo.root, env: { COSIGN_PASSWORD: "pw-secret" } });
+  const withPassword = runCli(["--include", "science/astro-base", "--push", "--no-attestations", "--repo", target, "--sign-key", encrypted, "--progress", "plain"], { cwd: repo.root, env: { COSIGN_PASSWORD: "pw-secret" } });
   assert.is(withPassword.code, 0, withPassword.stderr);
   assert.match(withPassword.stderr, /already signed by this key: \S+\/sci\/astro-base:sha256-/);
   assert.not.match(withPassword.stderr, /pw-secret/);

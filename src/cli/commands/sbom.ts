@@ -17,18 +17,19 @@ interface ImagePackages {
   packages: FoundPackage[];
 }
 
-/** The packages of the image `arg` names, read from its layers; warnings (files not read) on stderr. */
+/**
+ * The packages of the image `arg` names: its stored SBOM attestation when it has one, else read
+ * from its layers (warnings, files not read, on stderr).
+ */
 async function imagePackages(client: RegistryClient, arg: string, o: SbomOptions): Promise<ImagePackages> {
   const ref = resolveImageArgument(arg, /^(sci|rel)\//.test(arg) ? repoOf(o) : undefined);
   const image = await client.getImage(ref, { platform: o.platform });
   if (!image) throw new InputError(`${ref}: no such image in the registry`);
   const { parseImageReference } = await import("../../core/parse/image-reference.js");
-  const { readPackageFiles } = await import("../../registry/image-files.js");
-  const { scanPackages } = await import("../../core/sbom/packages.js");
-  const { files, warnings } = await readPackageFiles(client, { ref: parseImageReference(image.reference), layers: image.layers });
-  const scan = scanPackages(files);
-  for (const w of [...warnings, ...scan.warnings]) process.stderr.write(`image-builder: warning: ${ref}: ${w}\n`);
-  return { reference: ref, manifestDigest: image.manifestDigest, created: image.config.created, platform: image.platform, packages: scan.packages };
+  const { readImagePackages } = await import("../../registry/package-search.js");
+  const read = await readImagePackages(client, { ref: parseImageReference(image.reference), image });
+  for (const w of read.warnings) process.stderr.write(`image-builder: warning: ${ref}: ${w}\n`);
+  return { reference: ref, manifestDigest: image.manifestDigest, created: image.config.created, platform: image.platform, packages: read.packages };
 }
 
 const versions = (v: string[]) => (v.length ? v.join(", ") : "-");
@@ -93,6 +94,7 @@ export async function containsPackage(spec: string, o: RegistryOptions & { allTa
     build: h.build.build ? formatBuildTag(h.build.build) : null,
     digest: h.build.image.digest,
     platform: h.build.image.platform ?? null,
+    sbom: h.source,
     packages: h.packages.map(({ type, name, version, purl, locations }) => ({ type, name, version, purl, locations })),
   }));
   if (o.json) {

@@ -1,19 +1,21 @@
 // `verify IMAGE --key PUB.pem`: checks a published image as a consumer would before trusting it
 // (issue 19, item 5): its signatures (cosign's format, by the key), and that the science layers
-// it was built on are what the registry holds under their build tags. Exit 1 naming what fails.
+// it was built on are what the registry holds under their build tags, and its attestations (about
+// its own digests, untampered, naming parents the registry still holds). Exit 1 naming what fails.
 import type { Command } from "commander";
 import { readFileSync } from "node:fs";
 import { InputError } from "../../core/model.js";
 import { resolveImageArgument } from "./image-arguments.js";
 import { newClient, registryCommand, repoOf, table, type RegistryOptions } from "./registry.js";
 
-type VerifyOptions = RegistryOptions & { key: string };
+type VerifyOptions = RegistryOptions & { key: string; attestations: boolean };
 
 export function addVerifyCommand(program: Command): void {
   registryCommand(program.command("verify"))
-    .description("check a published image: its signatures by --key (and each platform image's), and that the layers it was built on are what the registry holds under their build tags")
+    .description("check a published image: its signatures by --key (and each platform image's), that the layers it was built on are what the registry holds under their build tags, and its attestations")
     .argument("<image>", "rel/NAME:TAG, sci/NAME:TAG or a full reference")
     .requiredOption("--key <file>", "the public key (PEM, ECDSA P-256: cosign.pub) the signatures must verify with")
+    .option("--no-attestations", "accept an image or index published without attestations (run --no-attestations, merge-platforms); those it has are still checked")
     .action(async (arg: string, o: VerifyOptions) => {
       const { parsePublicKey } = await import("../../core/signatures/keys.js");
       let pem: string;
@@ -28,7 +30,7 @@ export function addVerifyCommand(program: Command): void {
       const { readVerifyTarget, verifyImage } = await import("../../registry/verify-image.js");
       const target = await readVerifyTarget(client, reference);
       if (!target) throw new InputError(`${reference}: no such image in the registry`);
-      const checks = await verifyImage(client, target, { key });
+      const checks = await verifyImage(client, target, { key, attestationsOptional: !o.attestations });
       const failed = checks.filter((c) => !c.ok);
       if (o.json) {
         process.stdout.write(`${JSON.stringify({ image: reference, digest: target.digest, ok: failed.length === 0, checks }, null, 2)}\n`);

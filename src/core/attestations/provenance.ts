@@ -6,8 +6,10 @@
 import { createHash } from "node:crypto";
 import { PackageURL } from "packageurl-js";
 import { IMAGE_BUILDER_URL, IN_TOTO_STATEMENT_TYPE, SLSA_PROVENANCE_TYPE, type ProvenanceStatement, type ResourceDescriptor } from "../formats/provenance.js";
-import type { PlannedBuild } from "../model.js";
+import type { BuildRequest, PlannedBuild } from "../model.js";
+import { parseDockerfile } from "../parse/dockerfile/index.js";
 import { parseImageReference, sciReference } from "../parse/image-reference.js";
+import { versionLabel } from "../requests/inputs-digest.js";
 import { maskedTexts, redactor } from "../report/redaction.js";
 
 /** The build type: how the external parameters below are to be read. */
@@ -22,16 +24,33 @@ export interface ProvenanceRun {
   git: { commit: string; /** The repository's URL (a remote's), when it has one. */ repository?: string };
   /**
    * Every image the build was based on (each FROM, `COPY --from`, `RUN --mount=from=`), as the
-   * Dockerfile built names it -> the registry digest of the image used (pinned parents and bases).
+   * Dockerfile built names it -> the image used (pinned parents and bases).
    */
-  bases: Record<string, string>;
+  bases: Record<string, BaseImage>;
   builder: { kind: "classic" | "buildkit"; engineVersion: string; toolVersion: string };
   /** ISO 8601 times of the build's start and end. */
   startedOn: string;
   finishedOn: string;
   /** The run's secrets (`--secret` values, registry credentials): none appears in the statement. */
   secrets?: Iterable<string>;
+  /** Hides what else must not appear (the docker config's credentials, DockerCredentials.redact). */
+  redact?: (text: string) => string;
 }
+
+/** An image a build was based on. */
+export interface BaseImage {
+  /** The registry's manifest digest of the image used (for a parent of this repository: the platform image's). */
+  digest?: string;
+  /** The engine's image id, when no registry digest is known (a base made locally, never pushed). */
+  imageId?: string;
+  /** A parent of this repository: its build tag (`host/path/sci/x:1.0-7-3f2a9c1`), which `verify` reads again. */
+  buildTag?: string;
+}
+
+/** Annotations of a resolved dependency: its build tag (parents of this repository), inputs digest, engine image id. */
+export const BUILD_TAG_ANNOTATION = "org.sciserver.build-tag";
+export const INPUTS_ANNOTATION = "org.sciserver.inputs";
+export const IMAGE_ID_ANNOTATION = "org.sciserver.image-id";
 
 const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");
 /** `sha256:abc…` -> `{ sha256: "abc…" }` (in-toto digest sets name the algorithm as a key). */
@@ -65,7 +84,7 @@ function withoutSecrets<T>(value: T, mask: (text: string) => string): T {
 export function provenanceStatement(build: Pick<PlannedBuild, "id" | "kind" | "source" | "request">, run: ProvenanceRun): ProvenanceStatement {
   const { request } = build;
   const secretTexts = maskedTexts(run.secrets ?? []);
-  const holdsSecret = (text: string) => secretTexts.some((s) => text.includes(s));
+  const holdsSecret = (text: string) => secretTexts.some((s) => text.includes(s)) || (run.redact !== undefined && run.redact(text) !== text);
   const repository = run.git.repository ? publicRepositoryUrl(run.git.repository) : undefined;
   const sourceUri = (path?: string) => `git+${repository}@${run.git.commit}${path ? `#${path}` : ""}`;
 
@@ -75,11 +94,17 @@ export function provenanceStatement(build: Pick<PlannedBuild, "id" | "kind" | "s
     // A science layer of this repository: its inputs digest, which says what it was built from.
     const sci = sciReference(reference);
     const inputs = sci && request.inputs?.parents[`sci/${sci.target}:${sci.version}`];
+    const base = run.bases[reference];
+    const annotations = {
+      ...(base.buildTag ? { [BUILD_TAG_ANNOTATION]: base.buildTag } : {}),
+      ...(inputs ? { [INPUTS_ANNOTATION]: inputs } : {}),
+      ...(!base.digest && base.imageId ? { [IMAGE_ID_ANNOTATION]: base.imageId } : {}),
+    };
     return {
       uri: dockerPurl(reference, run.platform),
-      digest: digestSet(run.bases[reference]),
+      ...(base.digest ? { digest: digestSet(base.digest) } : {}),
       name: reference,
-      ...(inputs ? { annotations: { "org.sciserver.inputs": inputs } } : {}),
+      ...(Object.keys(annotations).length ? { annotations } : {}),
     };
   });
   // A compat build's fragments: each compat directory whose Dockerfile and files went into it.
@@ -116,7 +141,26 @@ export function provenanceStatement(build: Pick<PlannedBuild, "id" | "kind" | "s
       },
     },
   };
-  return withoutSecrets(statement, redactor(run.secrets ?? []));
+  const masked = redactor(run.secrets ?? []);
+  const redact = run.redact;
+  return withoutSecrets(statement, redact ? (text) => redact(masked(text)) : masked);
+}
+
+/**
+ * The images a request's Dockerfile is built on (each FROM, `COPY --from`, `RUN --mount=from=`),
+ * as it names them. A science layer of this repository also gets its build tag, made from the
+ * version label the image inherited from it (`org.sciserver.science.{target}.version`: the build
+ * it was built on, whatever the moving tag it names holds now).
+ */
+export function basesOfImage(request: Pick<BuildRequest, "dockerfile" | "buildArgs">, labels: Readonly<Record<string, string>>): { reference: string; buildTag?: string }[] {
+  return parseDockerfile(request.dockerfile, request.buildArgs).imageRefs.map(({ image }) => {
+    const sci = sciReference(image);
+    const build = sci && !sci.digest ? labels[versionLabel("science", sci.target)] : undefined;
+    if (!build) return { reference: image };
+    const colon = image.lastIndexOf(":");
+    const name = colon > image.lastIndexOf("/") ? image.slice(0, colon) : image;
+    return { reference: image, buildTag: `${name}:${build}` };
+  });
 }
 
 /** An ISO time without milliseconds (as BuildKit writes them). */

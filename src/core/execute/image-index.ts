@@ -117,6 +117,8 @@ export interface HeldIndex {
   isIndex: boolean;
   /** For an index: the inputs label of its image for each platform it has (undefined: no label). */
   inputs: Record<string, string | undefined>;
+  /** The digests of its images: an index's platform images (attachments aside), or the single image's own. */
+  images?: string[];
 }
 
 export type IndexBuildTagDecision =
@@ -133,10 +135,17 @@ export type IndexBuildTagDecision =
  */
 export function decideIndexBuildTag(q: {
   tag: string; digest: string; expected: Record<string, string | undefined>; held?: HeldIndex; overwrite: boolean;
+  /** The digests of this index's platform images, in its order. */
+  images?: string[];
 }): IndexBuildTagDecision {
   const { held } = q;
   if (!held) return { action: "put" };
   if (held.digest === q.digest) return { action: "already" };
+  // The very images this index names, published without its attachments (issue 19: attestations
+  // added to images pushed with --no-attestations, by --reconcile): the build tag gets them, its
+  // images unchanged.
+  const sameImages = (a: string[] | undefined, b: string[] | undefined) => a !== undefined && b !== undefined && a.length > 0 && a.join(" ") === b.join(" ");
+  if (sameImages(held.images, q.images)) return { action: "put", why: `${q.tag} holds these very images without their attachments` };
   const platforms = Object.keys(q.expected);
   const sameInputs = held.isIndex && platforms.every((p) => q.expected[p] !== undefined && held.inputs[p] === q.expected[p]);
   if (sameInputs) {

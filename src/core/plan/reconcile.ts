@@ -3,8 +3,9 @@
 // plus everything built on them. How a pipeline recovers from an earlier failed or interrupted
 // run, and how a new registry is filled: what the registry lacks, whatever git says. A moving tag
 // at a newer build than this checkout's is current: moving tags only move forward (issue 16, item 2).
-// With a signing key, an image of this checkout's inputs that is not signed by it is planned too
-// (issue 19, item 6): its run reuses it and adds the signature, and what is built on it stays.
+// An image of this checkout's inputs published without its attestations, or (with a signing key)
+// not signed by it, is planned too (issue 19, item 6): its run reuses it and adds what it lacks,
+// and what is built on it stays.
 // A layer built for platforms is published twice over (issue 17): each platform image under its
 // platform moving tag, and the index of them all under the layer's `{version}`. A platform image
 // the index lacks (or holds from other inputs) keeps the layer's builds, all of its platforms, for
@@ -18,11 +19,13 @@ import type { ChangeSet, Plan, PlannedBuild } from "../model.js";
 
 /**
  * What the registry holds under a build's moving tag: absent, or an image with its inputs and
- * version labels; `signed`: whether it is signed by the run's key (undefined: not asked).
- * `index`: for a build of a platform, the image for that platform inside the index under the
- * layer's own `{version}` (absent: no index there, or none with this platform).
+ * version labels; `signed`: whether it is signed by the run's key (undefined: not asked);
+ * `attested`, when asked: whether the layer's moving tag is an index holding the image's
+ * attestation manifest (issue 19). `index`: for a build of a platform, the image for that
+ * platform inside the index under the layer's own `{version}` (absent: no index there, or none
+ * with this platform).
  */
-export type PublishedImage = ({ found: false } | { found: true; inputs?: string; mismatch?: string; build?: string; signed?: boolean }) & { index?: PublishedImage };
+export type PublishedImage = ({ found: false } | { found: true; inputs?: string; mismatch?: string; build?: string; signed?: boolean; attested?: boolean }) & { index?: PublishedImage };
 
 export function reconcilePlan(plan: Plan, published: ReadonlyMap<string, PublishedImage>): Plan {
   const kept = new Map<string, string[]>();
@@ -36,7 +39,7 @@ export function reconcilePlan(plan: Plan, published: ReadonlyMap<string, Publish
     // Parents come first in a plan, so a rebuilt parent is known before its children.
     const rebuiltParents = b.dependsOn.filter((d) => rebuilt.has(d));
     const reasons = [...(verdict.current ? [] : [verdict.why]), ...rebuiltParents.map((d) => `built on ${d}, which is rebuilt`)];
-    if (rebuiltParents.length > 0 || (!verdict.current && !verdict.unsignedOnly)) rebuilt.add(b.id);
+    if (rebuiltParents.length > 0 || (!verdict.current && !verdict.reusedOnly)) rebuilt.add(b.id);
     const indexWhy = reasons.length ? undefined : staleIndexEntry(b, published.get(b.id));
     if (reasons.length || indexWhy) kept.set(b.id, reasons.length ? reasons : [indexWhy!]);
   }
@@ -95,7 +98,7 @@ export function currentLayers(planOfAll: Plan, reconciled: Plan, published: Read
   return planOfAll.builds.filter((b) => !kept.has(b.id)).map((b) => `${b.id}: current (${judge(b, published.get(b.id)).why})`);
 }
 
-function judge(b: PlannedBuild, p: PublishedImage | undefined, tag = movingTag(b.request)): { current: boolean; why: string; unsignedOnly?: boolean } {
+function judge(b: PlannedBuild, p: PublishedImage | undefined, tag = movingTag(b.request)): { current: boolean; why: string; reusedOnly?: boolean } {
   if (!p) throw new Error(`internal: no registry answer for ${b.id}`);
   if (!p.found) return { current: false, why: `not published (${tag})` };
   const held = p.build ?? "an image without a version label";
@@ -111,6 +114,9 @@ function judge(b: PlannedBuild, p: PublishedImage | undefined, tag = movingTag(b
   }
   // Its own inputs match, but it was built on another commit's parent.
   if (p.mismatch !== undefined) return { current: false, why: `published image has ${p.mismatch}` };
-  if (p.signed === false) return { current: false, why: `${tag} holds ${held}, of this checkout's inputs, not signed by the signing key`, unsignedOnly: true };
+  // The image is right, but published without its provenance and SBOM, or its signature: the run
+  // reuses it and adds them, and what is built on it stays.
+  if (p.attested === false) return { current: false, why: `${tag} holds ${held}, of this checkout's inputs, without its attestations (provenance, SBOM)`, reusedOnly: true };
+  if (p.signed === false) return { current: false, why: `${tag} holds ${held}, of this checkout's inputs, not signed by the signing key`, reusedOnly: true };
   return { current: true, why: `${tag} holds ${held}, of this checkout's inputs${p.signed ? ", signed by the signing key" : ""}` };
 }

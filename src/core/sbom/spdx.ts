@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { PackageURL } from "packageurl-js";
 import { IMAGE_BUILDER_URL } from "../formats/provenance.js";
 import type { SpdxDocument, SpdxPackage } from "../formats/spdx.js";
-import type { FoundPackage } from "./packages.js";
+import type { FoundPackage, PackageType } from "./packages.js";
 
 export interface SbomSubject {
   /** `host/path:tag` or `host/path@digest`, as the user named the image. */
@@ -86,4 +86,29 @@ function validTime(created: string | undefined): string | undefined {
   if (!created) return undefined;
   const t = Date.parse(created);
   return Number.isNaN(t) ? undefined : new Date(Math.floor(t / 1000) * 1000).toISOString().replace(".000Z", "Z");
+}
+
+const PACKAGE_TYPES_BY_PURL: Record<string, PackageType> = { deb: "deb", apk: "apk", conda: "conda", pypi: "pypi", cran: "cran" };
+
+/**
+ * The packages an SPDX document lists (a stored SBOM attestation): each package with a purl of a
+ * type image-builder reads, the image's own package aside, as scanPackages found them (name and
+ * version as the document states them, where they were found from `sourceInfo`). Packages of
+ * other types (another tool's SBOM: `pkg:golang/…`) are left out: nothing asks for them.
+ */
+export function packagesOfSpdx(document: SpdxDocument): FoundPackage[] {
+  const described = new Set(document.documentDescribes ?? []);
+  return document.packages.flatMap((p): FoundPackage[] => {
+    const purl = p.externalRefs?.find((r) => r.referenceType === "purl")?.referenceLocator;
+    if (described.has(p.SPDXID) || !purl || p.versionInfo === undefined) return [];
+    let type: PackageType | undefined;
+    try {
+      type = PACKAGE_TYPES_BY_PURL[PackageURL.fromString(purl).type];
+    } catch {
+      return [];
+    }
+    if (!type) return [];
+    const locations = p.sourceInfo?.startsWith("found in ") ? p.sourceInfo.slice("found in ".length).split(", ") : [];
+    return [{ type, name: p.name, version: p.versionInfo, purl, locations }];
+  });
 }

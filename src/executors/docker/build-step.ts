@@ -30,6 +30,12 @@ export interface BuildStepContext {
   builder: RunBuilder;
   builders: BuildersOfPlan;
   options: Pick<EngineRunOptions, "rootDir" | "noCache" | "pull" | "buildArgs" | "overwrite" | "allowTagRollback" | "uncommitted" | "secrets" | "registryCache" | "signKey" | "attach" | "signIndex">;
+  /**
+   * Build id -> the request's own tags, for a build published as a one-platform index under
+   * platform tags (issue 19): the engine keeps its image under them too, as before, and an image
+   * published under them without attestations is reused (its attestations added, not rebuilt).
+   */
+  layerTags?: ReadonlyMap<string, readonly string[]>;
 }
 
 /** Where a build's output goes. */
@@ -53,14 +59,31 @@ export async function makeImage(
   ctx: BuildStepContext, build: PlannedBuild, pins: Readonly<Record<string, string>>, signal: AbortSignal, out: BuildStepOutput,
 ): Promise<ImageReady> {
   const { docker, options } = ctx;
-  const check = await checkReuse(docker, ctx.registry, build, { overwrite: options.overwrite ?? false, pins, repo: ctx.repo, uncommitted: options.uncommitted });
+  const reuseOptions = { overwrite: options.overwrite ?? false, pins, repo: ctx.repo, uncommitted: options.uncommitted };
+  const layerTags = ctx.layerTags?.get(build.id);
+  const asLayer: PlannedBuild | undefined = layerTags && { ...build, request: { ...build.request, tags: [...layerTags] } };
+  let check = await checkReuse(docker, ctx.registry, build, reuseOptions);
+  let reuseFrom = build;
+  if (asLayer && check.decision.action === "build") {
+    // Published before as a plain image under the layer's own tags (--no-attestations): that
+    // image, pushed under its platform tags now, goes into the index with its attestations.
+    // Only a chance to reuse: whatever else the layer's tag holds (an index, even one without images,
+    // or an answer the registry can't give) is judged by the index step, which reads it again and
+    // refuses or reports it; here the build goes on as planned.
+    const published = await checkReuse(docker, ctx.registry, asLayer, reuseOptions).catch(() => undefined);
+    if (published?.decision.action === "reuse") {
+      check = { ...published, decision: { ...published.decision, push: true }, registryDigest: undefined };
+      reuseFrom = asLayer;
+    }
+  }
   const d = check.decision;
   if (d.action === "refuse") throw new Error(d.message);
   if (d.action === "reuse") {
     // The engine's image was inspected by the reuse check; one pulled is inspected once pulled.
-    const image = d.from === "engine" ? check.engineImage! : await pullReused(ctx, buildTag(build.request), signal);
+    const image = d.from === "engine" ? check.engineImage! : await pullReused(ctx, buildTag(reuseFrom.request), signal);
     // The local moving tag follows, as after a build (forward only).
     await moveLocalMovingTag(ctx, build, image.imageId, await localMovingTag(docker, build), out);
+    if (asLayer) await keepLayerTags(ctx, asLayer, image.imageId, out);
     return { image, reused: { push: d.push, registryDigest: check.registryDigest } };
   }
   // The image is labelled with the request's inputs digest: the request must make it (issue 16, item 1).
@@ -95,7 +118,15 @@ export async function makeImage(
   });
   // The build tagged the moving tag too: put it back when it held a newer build.
   await moveLocalMovingTag(ctx, build, image.imageId, before, out);
+  if (asLayer) await keepLayerTags(ctx, asLayer, image.imageId, out);
   return { image };
+}
+
+/** The engine's image under the layer's own tags too (`asLayer`: the build with them): its build tag, and its moving tag forward. */
+async function keepLayerTags(ctx: BuildStepContext, asLayer: PlannedBuild, imageId: string, out: BuildStepOutput): Promise<void> {
+  const { name, tag } = splitTag(buildTag(asLayer.request));
+  await ctx.docker.getImage(imageId).tag({ repo: name, tag });
+  await moveLocalMovingTag(ctx, asLayer, imageId, await localMovingTag(ctx.docker, asLayer), out);
 }
 
 type LocalImage = { id: string; labels: Record<string, string> };

@@ -17,6 +17,7 @@ import { checkEnginePlatforms } from "./platforms.js";
 import type { EngineRunOptions } from "./run-options.js";
 import { RunActions } from "./run-actions.js";
 import { RunReport } from "./run-report.js";
+import { attestationAttacher } from "./attestations.js";
 
 export { checkEngine, connectEngine, type Engine } from "./engine.js";
 export type { EngineRunOptions } from "./run-options.js";
@@ -41,6 +42,15 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
   if (opts.push && !registry) throw new Error("pushing needs a registry client (EngineDeps.registry)");
   const { builder, builders, pins, platform } = await prepareRun(plan, opts, { engine, creds });
   run.pinBases(pins);
+  // Issue 19: pushed images carry their provenance and SBOM (unless --no-attestations), as index attachments.
+  let report: RunReport | undefined;
+  const attach = opts.attach ?? (opts.push && opts.attestations && registry && opts.source ? attestationAttacher({
+    registry, docker: engine.docker, git: { commit: opts.source.commit, repository: opts.source.repository },
+    builder: { kind: builder.builder, engineVersion: builder.engine.version, toolVersion: opts.source.toolVersion }, builderOf: (id) => builders.builders.get(id),
+    secrets: [...(opts.secrets?.values() ?? [])].map((v) => v.toString("utf8")), redact: (text) => creds.redact(text),
+    buildOf: (id) => report?.buildOf(id), warn: (id, text) => report?.progress.line(id, text), enginePlatform: platform,
+  }) : undefined);
+  if (attach) opts = { ...opts, attach };
   // With attachments, a plan without platforms is published as one-platform indexes: its images
   // are pushed under the engine's platform tags, the index under their own.
   const published = opts.push && opts.attach ? singlePlatformIndexes(plan.builds, platform) : { builds: plan.builds, layers: indexLayers(plan.builds) };
@@ -52,10 +62,12 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
   }
   // Said once, when building starts (after any refusal, which is the run's one line).
   opts.out.write(`image-builder: building with ${builder.reason}${builder.network ? `, network ${builder.network}` : ""}\n`);
-  const report = new RunReport(opts, creds);
+  report = new RunReport(opts, creds);
   const wake = wakeup();
+  // A plan without platforms published as one-platform indexes: each build's own tags, which the engine keeps too.
+  const layerTags = builds === plan.builds ? undefined : new Map(plan.builds.filter((b, i) => builds[i].request.tags !== b.request.tags).map((b) => [b.id, b.request.tags]));
   const actions = new RunActions(run, report, builds, {
-    docker: engine.docker, creds, registry: opts.push ? registry : undefined, repo: plan.repo, builder, builders, options: opts,
+    docker: engine.docker, creds, registry: opts.push ? registry : undefined, repo: plan.repo, builder, builders, options: opts, layerTags,
   }, wake.notify);
   // After an interrupt, a push in flight goes on to its end (the engine would finish a request it
   // has sent anyway, and only then does the registry hold what it will): waited for up to

@@ -123,6 +123,8 @@ export class RunActions {
     this.pushesInFlight++;
     const result = await carryOutPush(this.pushContext!, step, this.builds.get(step.id)!, this.images.get(step.id)!, registryDigest)
       .finally(() => this.pushesInFlight--);
+    // Attachments (attestations) are made from the image in the registry: started now, while the run goes on.
+    if (result === "pushed") this.buildContext.options.attach?.pushed?.(this.builds.get(step.id)!);
     const actions = this.run.pushEnded(step, result);
     this.perform(actions);
     // --fail-fast stopped the run.

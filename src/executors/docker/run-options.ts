@@ -46,6 +46,13 @@ export interface EngineRunOptions {
   /** `--sign-key` (or IMAGE_BUILDER_SIGN_KEY): with `push`, every digest published under a build tag is signed (cosign's format) before its moving tag moves; kept out of output and logs. */
   signKey?: SigningKey;
   /**
+   * With --push: publish each image with its provenance and SBOM attestations, in an image index
+   * (default true; `--no-attestations`: the images alone, a single-platform image as a plain image).
+   */
+  attestations?: boolean;
+  /** What the provenance says the images are built from (the commit, the repository's URL: a remote's) and by (image-builder's version). */
+  source?: { commit: string; repository?: string; toolVersion: string };
+  /**
    * The layers of the whole plan published as image indexes (image-index.ts indexLayers), when
    * the run carries out a part of it (`run --only`, `--platform`): only a layer whose every
    * platform the run builds gets its index written; default: the run's plan's own.

@@ -213,6 +213,12 @@ export class RunReport {
     return { outcomes: ordered, indexes, ok: runSucceeded(ordered, push, interrupted, indexes), interrupted };
   }
 
+  /** A build's image as the run got it: built or reused, when its step started and ended (for its provenance). */
+  buildOf(id: string): Pick<BuildOutcome, "status" | "startedAt" | "finishedAt"> | undefined {
+    const outcome = this.outcomes.get(id);
+    return outcome && { status: outcome.status, startedAt: outcome.startedAt, finishedAt: outcome.finishedAt };
+  }
+
   close(): Promise<void> {
     return this.progress.close();
   }

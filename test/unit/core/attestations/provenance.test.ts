@@ -2,7 +2,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
 import { provenanceStatementSchema } from "../../../../src/core/formats/provenance.js";
-import { dockerPurl, provenanceStatement, publicRepositoryUrl, type ProvenanceRun } from "../../../../src/core/attestations/provenance.js";
+import { basesOfImage, dockerPurl, provenanceStatement, publicRepositoryUrl, type ProvenanceRun } from "../../../../src/core/attestations/provenance.js";
 import type { PlannedBuild } from "../../../../src/core/model.js";
 
 const REPO = "registry.example.org/ci";
@@ -25,7 +25,7 @@ const science: PlannedBuild = {
 const run: ProvenanceRun = {
   image: { repository: `${REPO}/sci/essentials-2-5`, tag: "2.5-7-3f2a9c1", manifestDigest: digest("a") },
   git: { commit: COMMIT, repository: "https://ci-bot:ghp_0123456789abcdef@github.com/sciserver/compute-images.git" },
-  bases: { [`${REPO}/sci/essentials-2-4:2.4`]: digest("e"), "busybox:stable": digest("f") },
+  bases: { [`${REPO}/sci/essentials-2-4:2.4`]: { digest: digest("e"), buildTag: `${REPO}/sci/essentials-2-4:2.4-7-3f2a9c1` }, "busybox:stable": { digest: digest("f") } },
   builder: { kind: "buildkit", engineVersion: "26.1.5", toolVersion: "0.1.0" },
   startedOn: "2026-12-03T08:00:00.123Z",
   finishedOn: "2026-12-03T08:01:30.999Z",
@@ -52,7 +52,7 @@ test("an in-toto statement with SLSA provenance v1: subject the manifest digest;
     { uri: "pkg:docker/docker.io/library/busybox@stable", digest: { sha256: "f".repeat(64) }, name: "busybox:stable" },
     {
       uri: "pkg:docker/registry.example.org/ci/sci/essentials-2-4@2.4", digest: { sha256: "e".repeat(64) }, name: `${REPO}/sci/essentials-2-4:2.4`,
-      annotations: { "org.sciserver.inputs": digest("d") },
+      annotations: { "org.sciserver.build-tag": `${REPO}/sci/essentials-2-4:2.4-7-3f2a9c1`, "org.sciserver.inputs": digest("d") },
     },
   ]);
   assert.equal(runDetails, {
@@ -92,6 +92,36 @@ test("a compat build lists its fragments; the platform goes into the parameters 
   assert.not.ok("inputsDigest" in s.predicate.buildDefinition.externalParameters);
   assert.is(s.subject[0].name, "pkg:docker/registry.example.org/ci/rel/essentials@2.5-7-3f2a9c1?platform=linux%2Farm64");
   assert.is(dockerPurl("127.0.0.1:5755/t/sci/a@" + digest("1")), `pkg:docker/127.0.0.1:5755/t/sci/a@sha256:${"1".repeat(64)}`);
+});
+
+test("what else the run must hide (the docker config's credentials) is hidden too, and a build argument holding it left out", () => {
+  const credential = "registry-password-42";
+  const withCredential: PlannedBuild = { ...science, request: { ...science.request, buildArgs: { PIP_PASSWORD: credential, PYTHON: "3.11" } } };
+  const s = provenanceStatement(withCredential, { ...run, redact: (t) => t.split(credential).join("***") });
+  assert.not.ok(JSON.stringify(s).includes(credential));
+  assert.equal(s.predicate.buildDefinition.externalParameters.buildArgs, { PYTHON: "3.11" });
+});
+
+test("a base without a registry digest (made locally) is named with its image id; a parent of this repository with its build tag", () => {
+  const s = provenanceStatement(science, { ...run, bases: { "busybox:stable": { imageId: digest("9") }, [`${REPO}/sci/essentials-2-4:2.4`]: { buildTag: `${REPO}/sci/essentials-2-4:2.4-7-3f2a9c1` } } });
+  assert.ok(provenanceStatementSchema.safeParse(s).success);
+  const [, busybox, parent] = s.predicate.buildDefinition.resolvedDependencies;
+  assert.equal(busybox, { uri: "pkg:docker/docker.io/library/busybox@stable", name: "busybox:stable", annotations: { "org.sciserver.image-id": digest("9") } });
+  assert.equal(parent.annotations?.["org.sciserver.build-tag"], `${REPO}/sci/essentials-2-4:2.4-7-3f2a9c1`);
+  assert.not.ok("digest" in parent);
+});
+
+test("basesOfImage: every image the Dockerfile names; a science layer with the build its image was built on, from the inherited version label", () => {
+  const request = {
+    dockerfile: `ARG BASE=busybox:stable\nFROM \${BASE} AS tools\nFROM ${REPO}/sci/essentials-2-4:2.4\nCOPY --from=tools /bin/x /bin/x\nCOPY --from=${REPO}/sci/data:1.0 /d /d\n`,
+    buildArgs: {},
+  };
+  assert.equal(basesOfImage(request, { "org.sciserver.science.essentials-2-4.version": "2.4-7-3f2a9c1", "org.sciserver.science.other.version": "1.0-1-aaaaaaa" }), [
+    { reference: "busybox:stable" },
+    { reference: `${REPO}/sci/essentials-2-4:2.4`, buildTag: `${REPO}/sci/essentials-2-4:2.4-7-3f2a9c1` },
+    // no label of it in the image: not one of this repository's builds the image can name
+    { reference: `${REPO}/sci/data:1.0` },
+  ]);
 });
 
 test.run();

@@ -66,6 +66,16 @@ test("the index build tag: written when absent, nothing when it holds this index
   assert.equal(decideIndexBuildTag({ ...q, overwrite: true, held: { digest: "sha256:theirs", isIndex: true, inputs: {} } }), { action: "put", why: "--overwrite" });
 });
 
+test("the index build tag holding these very images without attachments (published with --no-attestations) gets the index with them; other images do not", () => {
+  const expected = { "linux/amd64": "sha256:in-amd" };
+  const q = { tag: `${REPO}/sci/a:1.0-7-abc`, digest: "sha256:ours", expected, overwrite: false, images: ["sha256:img"] };
+  const why = `${REPO}/sci/a:1.0-7-abc holds these very images without their attachments`;
+  assert.equal(decideIndexBuildTag({ ...q, held: { digest: "sha256:img", isIndex: false, inputs: {}, images: ["sha256:img"] } }), { action: "put", why });
+  assert.equal(decideIndexBuildTag({ ...q, held: { digest: "sha256:bare", isIndex: true, inputs: expected, images: ["sha256:img"] } }), { action: "put", why });
+  assert.is(decideIndexBuildTag({ ...q, held: { digest: "sha256:other", isIndex: false, inputs: {}, images: ["sha256:other"] } }).action, "refuse");
+  assert.is(decideIndexBuildTag({ ...q, held: { digest: "sha256:theirs", isIndex: true, inputs: expected, images: ["sha256:theirs-img"] } }).action, "superseded");
+});
+
 test("the index moving tag moves only forward, judged on the version label of the image it holds", () => {
   const q = { tag: `${REPO}/sci/a:1.0`, digest: "sha256:ours", ours: "1.0-7-abc", allowRollback: false };
   assert.equal(decideIndexMovingTag(q), { move: true });

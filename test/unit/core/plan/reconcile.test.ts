@@ -115,4 +115,14 @@ test("platforms: a layer whose index lacks a current platform image is kept whol
   assert.equal(missing.builds.find((b) => b.id === "sci/b@linux/amd64")!.dependsOn, ["sci/a@linux/amd64"]);
 });
 
+test("an image of this checkout's inputs published without its attestations is planned (reused, to add them), what builds on it is not; with attestations it is current", () => {
+  const whole = makePlan({ science: ["a", "c"] });
+  const unattested = published(whole, { "sci/c": { found: true, inputs: whole.builds.find((b) => b.id === "sci/c")!.request.inputsDigest, attested: false } });
+  const plan = reconcilePlan(whole, unattested);
+  assert.equal(plan.builds.map((b) => b.id), ["sci/c"]);
+  assert.match(plan.builds[0].reasons[0], /of this checkout's inputs, without its attestations \(provenance, SBOM\)$/);
+  const attested = published(whole, { "sci/c": { found: true, inputs: whole.builds.find((b) => b.id === "sci/c")!.request.inputsDigest, attested: true } });
+  assert.equal(reconcilePlan(whole, attested).builds, []);
+});
+
 test.run();

@@ -2,7 +2,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spdxDocumentSchema } from "../../../../src/core/formats/spdx.js";
 import { scanPackages } from "../../../../src/core/sbom/packages.js";
-import { spdxDocument } from "../../../../src/core/sbom/spdx.js";
+import { packagesOfSpdx, spdxDocument } from "../../../../src/core/sbom/spdx.js";
 
 const subject = {
   name: "127.0.0.1:5755/t/rel/essentials:2.5", manifestDigest: `sha256:${"a".repeat(64)}`,
@@ -49,6 +49,14 @@ test("the schema refuses what SPDX 2.3 does not allow", () => {
   const doc = spdxDocument(subject, packages, "t");
   assert.not.ok(spdxDocumentSchema.safeParse({ ...doc, spdxVersion: "SPDX-2.2" }).success);
   assert.not.ok(spdxDocumentSchema.safeParse({ ...doc, packages: [{ ...doc.packages[0], SPDXID: "Package 1" }] }).success);
+});
+
+test("packagesOfSpdx: a stored document gives back the packages it was made from; other tools' package types and the image itself left out", () => {
+  const doc = spdxDocument(subject, packages, "image-builder-0.1.0");
+  assert.equal(packagesOfSpdx(doc), packages.map(({ license: _license, ...p }) => p));
+  const withGo = { ...doc, packages: [...doc.packages, { SPDXID: "SPDXRef-go", name: "golang.org/x/net", versionInfo: "0.1.0", downloadLocation: "NOASSERTION",
+    externalRefs: [{ referenceCategory: "PACKAGE-MANAGER" as const, referenceType: "purl", referenceLocator: "pkg:golang/golang.org/x/net@0.1.0" }] }] };
+  assert.is(packagesOfSpdx(withGo).length, packages.length);
 });
 
 test.run();

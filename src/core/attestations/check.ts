@@ -1,0 +1,92 @@
+// Whether an image's attestations say what is true of it (`verify`, issue 19 item 5): every
+// platform image of the index has an attestation manifest of its digest, holding a provenance and
+// an SBOM statement whose subjects are that digest, each layer annotated with its statement's
+// predicate type; and the parents the provenance names are what the registry holds under their
+// build tags now. The shell reads the index, the manifests, the statements and the parents' digests
+// (registry/attestations.ts); deciding what is wrong is here.
+import { BUILD_TAG_ANNOTATION } from "./provenance.js";
+import { IN_TOTO_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION, type OciDescriptor } from "./manifest.js";
+import { SLSA_PROVENANCE_TYPE } from "../formats/provenance.js";
+import { SPDX_PREDICATE_TYPE } from "../formats/spdx.js";
+
+/** One platform image of an index and what was read of its attestations. */
+export interface AttestedImage {
+  /** `os/arch[/variant]`. */
+  platform: string;
+  /** The platform image's manifest digest. */
+  digest: string;
+  /** Its attestation manifest's layers and each layer's statement (parsed JSON), or undefined when the index has none for it. */
+  attestation?: { digest: string; layers: { descriptor: OciDescriptor; statement: unknown }[] };
+}
+
+/** A parent the provenance names by build tag, and what the registry holds under it for the platform (undefined: nothing). */
+export type ParentDigests = ReadonlyMap<string, string | undefined>;
+
+/** The statements every attested image has. */
+export const REQUIRED_PREDICATES = [SLSA_PROVENANCE_TYPE, SPDX_PREDICATE_TYPE] as const;
+
+interface StatementLike {
+  subject?: { name?: string; digest?: Record<string, string> }[];
+  predicateType?: string;
+  predicate?: { buildDefinition?: { resolvedDependencies?: { name?: string; digest?: Record<string, string>; annotations?: Record<string, string> }[] } };
+}
+
+const asStatement = (s: unknown): StatementLike => (s && typeof s === "object" ? s as StatementLike : {});
+const digestOf = (set: Record<string, string> | undefined) => (set?.sha256 ? `sha256:${set.sha256}` : undefined);
+
+/** The parents (build tags) the provenance statements of `images` name: what the shell must read for `attestationProblems`. */
+export function parentBuildTags(images: readonly AttestedImage[]): { platform: string; buildTag: string }[] {
+  const wanted = new Map<string, { platform: string; buildTag: string }>();
+  for (const image of images) {
+    for (const { statement } of image.attestation?.layers ?? []) {
+      const s = asStatement(statement);
+      if (s.predicateType !== SLSA_PROVENANCE_TYPE) continue;
+      for (const dep of s.predicate?.buildDefinition?.resolvedDependencies ?? []) {
+        const buildTag = dep.annotations?.[BUILD_TAG_ANNOTATION];
+        if (buildTag) wanted.set(`${image.platform} ${buildTag}`, { platform: image.platform, buildTag });
+      }
+    }
+  }
+  return [...wanted.values()];
+}
+
+/** The key of a parent in ParentDigests. */
+export const parentKey = (platform: string, buildTag: string) => `${platform} ${buildTag}`;
+
+/** Everything wrong with the attestations of `images`, one line each, naming the platform; [] when all is right. */
+export function attestationProblems(images: readonly AttestedImage[], parents: ParentDigests): string[] {
+  const problems: string[] = [];
+  for (const image of images) {
+    const at = `${image.platform} (${image.digest})`;
+    if (!image.attestation) {
+      problems.push(`${at}: no attestation manifest in the index`);
+      continue;
+    }
+    const found = new Set<string>();
+    for (const { descriptor, statement } of image.attestation.layers) {
+      const s = asStatement(statement);
+      const type = descriptor.annotations?.[PREDICATE_TYPE_ANNOTATION];
+      const layer = `${at}: attestation layer ${descriptor.digest}`;
+      if (descriptor.mediaType !== IN_TOTO_MEDIA_TYPE) problems.push(`${layer}: media type ${descriptor.mediaType}, not ${IN_TOTO_MEDIA_TYPE}`);
+      if (s.predicateType !== type) problems.push(`${layer}: annotated ${type ?? "(none)"}, but its statement is ${s.predicateType ?? "(none)"}`);
+      if (s.predicateType) found.add(s.predicateType);
+      const subjects = s.subject ?? [];
+      if (subjects.length === 0) problems.push(`${layer}: the statement has no subject`);
+      for (const subject of subjects) {
+        const d = digestOf(subject.digest);
+        if (d !== image.digest) problems.push(`${layer}: subject ${subject.name ?? "(unnamed)"} is ${d ?? "(no sha256)"}, not the image's ${image.digest}`);
+      }
+      if (s.predicateType !== SLSA_PROVENANCE_TYPE) continue;
+      for (const dep of s.predicate?.buildDefinition?.resolvedDependencies ?? []) {
+        const buildTag = dep.annotations?.[BUILD_TAG_ANNOTATION];
+        if (!buildTag) continue;
+        const recorded = digestOf(dep.digest);
+        const held = parents.get(parentKey(image.platform, buildTag));
+        if (held === undefined) problems.push(`${at}: parent ${buildTag} is not in the registry (the provenance says ${recorded ?? "no digest"})`);
+        else if (held !== recorded) problems.push(`${at}: parent ${buildTag} holds ${held}, but the provenance says it was built on ${recorded ?? "no digest"}`);
+      }
+    }
+    for (const type of REQUIRED_PREDICATES) if (!found.has(type)) problems.push(`${at}: no ${type} statement`);
+  }
+  return problems;
+}

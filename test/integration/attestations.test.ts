@@ -1,0 +1,286 @@
+// Issue 19: every pushed image carries its provenance and SBOM as BuildKit stores them, in the
+// image index under its tags; `sbom`, `contains --package` and `diff` read the stored SBOMs;
+// checkAttestations (for `verify`) notices a tampered attestation and a re-tagged parent. A family
+// whose science layers install a dpkg status file, a conda-meta record and Python distributions
+// from its own files (no network), pushed to the registry with basic auth with a --secret: nothing
+// secret lands in any attestation.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { execFileSync } from "node:child_process";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runCli, runCliAsync } from "../helpers/cli.js";
+import { requireEngine, TEST_BUILDER, uniqueRepo } from "../helpers/engine.js";
+import { authEntry, dockerConfigDir, publish } from "../helpers/registry.js";
+import { makeRepo, science, compat, type TempRepo } from "../helpers/repo.js";
+import { tempDir } from "../helpers/temp.js";
+import { provenanceStatementSchema } from "../../src/core/formats/provenance.js";
+import { spdxDocumentSchema } from "../../src/core/formats/spdx.js";
+import { attestationManifest, sbomStatement, type InTotoStatement } from "../../src/core/attestations/manifest.js";
+import { checkAttestations, putAttestationManifest } from "../../src/registry/attestations.js";
+import { MEDIA_TYPES, RegistryClient } from "../../src/registry/client.js";
+import { DockerCredentials } from "../../src/registry/credentials.js";
+import { parseImageReference } from "../../src/core/parse/image-reference.js";
+
+const SITE = "/opt/conda/lib/python3.11/site-packages";
+const STATUS = "Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.36-9+deb12u4\n";
+const condaRecord = (name: string, version: string) =>
+  JSON.stringify({ name, version, build: "py311_0", channel: "https://conda.anaconda.org/conda-forge/linux-64", subdir: "linux-64" });
+const SECRET = `s3cret-${randomBytes(8).toString("hex")}`;
+const withSecret = TEST_BUILDER === "buildkit";
+
+/** science/base: a dpkg status, numpy 1.25.2 (conda), requests (dist-info); science/tools on it (final of `pk`): scipy, and with BuildKit a step reading a secret. */
+function family(): TempRepo {
+  return makeRepo({
+    ...science("base", { image: "pk", target: "pk-base" }, [
+      "FROM busybox:stable",
+      "COPY status /var/lib/dpkg/status",
+      "COPY numpy-1.25.2-py311_0.json /opt/conda/conda-meta/",
+      `COPY requests-2.31.0.dist-info ${SITE}/requests-2.31.0.dist-info/`,
+      "",
+    ].join("\n")),
+    "science/base/status": STATUS,
+    "science/base/numpy-1.25.2-py311_0.json": condaRecord("numpy", "1.25.2"),
+    "science/base/requests-2.31.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: requests\nVersion: 2.31.0\n",
+    ...science("tools", { image: "pk", target: "pk-tools", compat: "c" }, [
+      "FROM sci/pk-base:1.0",
+      `COPY scipy-1.11.4.dist-info ${SITE}/scipy-1.11.4.dist-info/`,
+      ...(withSecret ? ["RUN --mount=type=secret,id=tok wc -c < /run/secrets/tok > /tok-length"] : []),
+      "",
+    ].join("\n")),
+    "science/tools/scipy-1.11.4.dist-info/METADATA": "Metadata-Version: 2.1\nName: scipy\nVersion: 1.11.4\n",
+    ...compat("c", [], "ENV C=1\n"),
+  });
+}
+
+let src: TempRepo;
+let repo = "";
+let tag = "";
+let env: NodeJS.ProcessEnv = {};
+let auth: [string, string] = ["", ""];
+const cleanups: (() => void)[] = [];
+test.after(() => cleanups.reverse().forEach((c) => c()));
+
+async function get(path: string, accept = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json") {
+  const registry = repo.slice(0, repo.indexOf("/"));
+  const res = await fetch(`http://${registry}/v2/${path}`, { headers: { accept, authorization: `Basic ${Buffer.from(auth.join(":")).toString("base64")}` } });
+  if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}`);
+  return { digest: res.headers.get("docker-content-digest"), bytes: Buffer.from(await res.arrayBuffer()) };
+}
+const name = (image: string) => `${repo.slice(repo.indexOf("/") + 1)}/${image}`;
+const json = (b: { bytes: Buffer }) => JSON.parse(b.bytes.toString());
+
+/** The index under `image:tag`, its platform image and attestation manifest, and the statements. */
+async function attestationsOf(image: string, t = tag) {
+  const index = await get(`${name(image)}/manifests/${t}`);
+  const entries = json(index).manifests as any[];
+  const [platformImage, attestation] = entries;
+  const manifest = json(await get(`${name(image)}/manifests/${attestation.digest}`));
+  const blobs = await Promise.all([manifest.config, ...manifest.layers].map((d: any) => get(`${name(image)}/blobs/${d.digest}`)));
+  return { index, entries, platformImage, attestation, manifest, config: json(blobs[0]), statements: blobs.slice(1).map(json), raw: blobs.map((b) => b.bytes.toString()) };
+}
+
+test("a push publishes each image as an index: the image and its attestation manifest, as BuildKit stores them", async () => {
+  const engine = requireEngine();
+  auth = [engine.authUser, engine.authPass];
+  src = family();
+  cleanups.push(() => src.cleanup());
+  const config = dockerConfigDir({ auths: { [engine.authRegistry]: authEntry(...auth) } });
+  cleanups.push(config.cleanup);
+  env = { DOCKER_CONFIG: config.dir };
+  const secretFile = tempDir("ib-att-secret-");
+  cleanups.push(secretFile[Symbol.dispose]);
+  writeFileSync(join(secretFile.path, "tok"), SECRET);
+  repo = uniqueRepo(engine.authRegistry);
+  tag = `1.0-1-${src.git("rev-parse", "--short", "HEAD")}`;
+  const r = await runCliAsync(["--all", "--push", "--repo", repo, "--progress", "plain", "--builder", TEST_BUILDER, ...(withSecret ? ["--secret", `id=tok,src=${join(secretFile.path, "tok")}`] : [])], { cwd: src.root, env });
+  assert.is(r.code, 0, r.stderr);
+
+  for (const image of ["sci/pk-base", "sci/pk-tools", "rel/pk"]) {
+    const a = await attestationsOf(image);
+    assert.is(json(a.index).mediaType, "application/vnd.oci.image.index.v1+json", image);
+    assert.is(a.entries.length, 2, image);
+    assert.equal(a.platformImage.platform, { architecture: "amd64", os: "linux" });
+    // the platform image is the engine's push under the platform build tag
+    assert.is(a.platformImage.digest, (await get(`${name(image)}/manifests/${tag}-linux-amd64`)).digest);
+    assert.equal(a.attestation.platform, { architecture: "unknown", os: "unknown" });
+    assert.equal(a.attestation.annotations, { "vnd.docker.reference.digest": a.platformImage.digest, "vnd.docker.reference.type": "attestation-manifest" });
+    assert.is(a.manifest.mediaType, "application/vnd.oci.image.manifest.v1+json");
+    assert.is(a.manifest.config.mediaType, "application/vnd.oci.image.config.v1+json");
+    assert.equal(a.config, { architecture: "unknown", os: "unknown", config: {}, rootfs: { type: "layers", diff_ids: a.manifest.layers.map((l: any) => l.digest) } });
+    assert.equal(a.manifest.layers.map((l: any) => [l.mediaType, l.annotations["in-toto.io/predicate-type"]]), [
+      ["application/vnd.in-toto+json", "https://spdx.dev/Document"], ["application/vnd.in-toto+json", "https://slsa.dev/provenance/v1"],
+    ]);
+    for (const s of a.statements) {
+      assert.is(s._type, "https://in-toto.io/Statement/v1");
+      assert.equal(s.subject.map((x: any) => `sha256:${x.digest.sha256}`), [a.platformImage.digest]);
+    }
+    const [sbom, provenance] = a.statements;
+    assert.ok(spdxDocumentSchema.safeParse(sbom.predicate).success, image);
+    assert.ok(provenanceStatementSchema.safeParse(provenance).success, JSON.stringify(provenanceStatementSchema.safeParse(provenance).error?.issues));
+    // nothing secret: not the --secret, not the registry's password
+    for (const text of a.raw) {
+      assert.not.ok(text.includes(SECRET), `${image}: the --secret is in an attestation`);
+      assert.not.ok(text.includes(engine.authPass), `${image}: the registry password is in an attestation`);
+    }
+  }
+});
+
+test("the provenance: the request, the commit, what it was built on as the registry holds it, the builder, the times", async () => {
+  const { statements } = await attestationsOf("sci/pk-tools");
+  const { buildDefinition, runDetails } = statements[1].predicate;
+  assert.is(buildDefinition.externalParameters.build, "sci/pk-tools");
+  assert.is(buildDefinition.externalParameters.source, "science/tools");
+  const commit = src.git("rev-parse", "HEAD");
+  assert.equal(buildDefinition.resolvedDependencies[0], { digest: { gitCommit: commit }, name: "source" });
+  const parent = buildDefinition.resolvedDependencies.find((d: any) => d.annotations?.["org.sciserver.build-tag"]);
+  assert.is(parent.annotations["org.sciserver.build-tag"], `${repo}/sci/pk-base:${tag}`);
+  assert.is(`sha256:${parent.digest.sha256}`, (await get(`${name("sci/pk-base")}/manifests/${tag}-linux-amd64`)).digest);
+  assert.match(runDetails.builder.id, new RegExp(`/builders/${TEST_BUILDER}$`));
+  assert.ok(runDetails.builder.version["docker-engine"]);
+  assert.ok(Date.parse(runDetails.metadata.startedOn) <= Date.parse(runDetails.metadata.finishedOn));
+  // the compat build names its fragments
+  const rel = (await attestationsOf("rel/pk")).statements[1].predicate.buildDefinition.resolvedDependencies;
+  assert.equal(rel.filter((d: any) => d.annotations?.kind === "compat-fragment").map((d: any) => d.name), ["compat/c"]);
+});
+
+test("skopeo (Debian's) reads the index and its attestation manifest as the HTTP API serves them", async () => {
+  const a = await attestationsOf("rel/pk");
+  const skopeo = (ref: string) => execFileSync("skopeo", ["inspect", "--raw", "--tls-verify=false", "--creds", auth.join(":"), `docker://${ref}`], { encoding: "utf8" });
+  assert.is(skopeo(`${repo}/rel/pk:${tag}`), a.index.bytes.toString());
+  assert.equal(JSON.parse(skopeo(`${repo}/rel/pk@${a.attestation.digest}`)), a.manifest);
+});
+
+test("sbom, diff and contains --package answer from the stored SBOMs", () => {
+  const sbom = runCli(["sbom", "rel/pk:1.0", "--repo", repo], { env });
+  assert.is(sbom.code, 0, sbom.stderr);
+  assert.is(sbom.stdout, [
+    "TYPE   NAME      VERSION",
+    "deb    libc6     2.36-9+deb12u4",
+    "conda  numpy     1.25.2",
+    "pypi   requests  2.31.0",
+    "pypi   scipy     1.11.4",
+    "",
+  ].join("\n"));
+  const diff = runCli(["diff", "sci/pk-base:1.0", "rel/pk:1.0", "--repo", repo], { env });
+  assert.is(diff.stdout, ["CHANGE  TYPE  NAME   sci/pk-base:1.0  rel/pk:1.0", "added   pypi  scipy  -                1.11.4", ""].join("\n"));
+  const contains = (spec: string) => {
+    const r = runCli(["contains", "--package", spec, "--repo", repo, "--json"], { env });
+    assert.is(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    for (const image of out.images) assert.is(image.sbom, "attestation", image.image);
+    return out.images.map((i: any) => `${i.image} ${i.packages.map((p: any) => `${p.type}/${p.name}@${p.version}`).join(",")}`);
+  };
+  const all = ["rel/pk:1.0", "sci/pk-base:1.0", "sci/pk-tools:1.0"];
+  assert.equal(contains("numpy<1.26"), all.map((i) => `${i} conda/numpy@1.25.2`));
+  assert.equal(contains("numpy==1.25.2"), all.map((i) => `${i} conda/numpy@1.25.2`));
+  assert.equal(contains("numpy>=1.26"), []);
+  assert.equal(contains("scipy"), ["rel/pk:1.0 pypi/scipy@1.11.4", "sci/pk-tools:1.0 pypi/scipy@1.11.4"]);
+});
+
+test("a rerun with nothing changed pushes nothing: every tag holds what it held", async () => {
+  const before = await tagDigests();
+  const r = await runCliAsync(["--all", "--push", "--repo", repo, "--progress", "plain", "--builder", TEST_BUILDER, ...(withSecret ? ["--secret", "id=tok,env=TOK"] : [])], { cwd: src.root, env: { ...env, TOK: SECRET } });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /3 reused/);
+  assert.equal(await tagDigests(), before);
+});
+
+async function tagDigests(): Promise<Record<string, string | null>> {
+  const out: Record<string, string | null> = {};
+  for (const image of ["sci/pk-base", "sci/pk-tools", "rel/pk"]) {
+    for (const t of (json(await get(`${name(image)}/tags/list`)).tags as string[]).sort()) out[`${image}:${t}`] = (await get(`${name(image)}/manifests/${t}`)).digest;
+  }
+  return out;
+}
+
+test("checkAttestations: right as pushed; a tampered attestation and a re-tagged parent are named; sbom then reads the tampered SBOM", async () => {
+  const client = new RegistryClient(await DockerCredentials.load(env.DOCKER_CONFIG));
+  assert.equal(await checkAttestations(client, `${repo}/rel/pk:${tag}`), []);
+  assert.equal(await checkAttestations(client, `${repo}/sci/pk-tools:${tag}`), []);
+  // `verify` judges them the same way (its signature checks fail here: nothing was signed).
+  using keys = tempDir("ib-attest-verify-");
+  const pub = join(keys.path, "key.pub");
+  writeFileSync(pub, generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "pem" }));
+  const attestationChecks = () => {
+    const r = runCli(["verify", `${repo}/rel/pk:${tag}`, "--key", pub, "--json"], { env });
+    assert.is(r.code, 1, r.stderr);
+    return (JSON.parse(r.stdout) as { checks: { check: string; ok: boolean; detail: string }[] }).checks.filter((c) => c.check === "attestations").map((c) => [c.ok, c.detail]);
+  };
+  assert.equal(attestationChecks().map(([ok]) => ok), [true]);
+
+  // An attestation of another image put in rel/pk's index: an SBOM with a package the image lacks.
+  const a = await attestationsOf("rel/pk");
+  const other = `sha256:${"e".repeat(64)}`;
+  const doc = { ...a.statements[0].predicate, packages: [...a.statements[0].predicate.packages, {
+    SPDXID: "SPDXRef-Package-pypi-evil", name: "evil", versionInfo: "6.6.6", downloadLocation: "NOASSERTION",
+    externalRefs: [{ referenceCategory: "PACKAGE-MANAGER", referenceType: "purl", referenceLocator: "pkg:pypi/evil@6.6.6" }],
+  }] };
+  const forged = attestationManifest(a.platformImage.digest, [
+    sbomStatement([{ name: "forged", digest: { sha256: other.slice(7) } }], doc), a.statements[1] as InTotoStatement,
+  ]);
+  const relRef = parseImageReference(`${repo}/rel/pk`);
+  await putAttestationManifest(client, relRef, forged);
+  const index = Buffer.from(JSON.stringify({ ...json(a.index), manifests: [a.platformImage, forged.manifest.descriptor] }));
+  await client.putManifest({ ...relRef, tag }, index, MEDIA_TYPES.ociIndex);
+  const problems = await checkAttestations(client, `${repo}/rel/pk:${tag}`);
+  assert.equal(problems, [`linux/amd64 (${a.platformImage.digest}): attestation layer ${forged.blobs[1].descriptor.digest}: subject forged is ${other}, not the image's ${a.platformImage.digest}`]);
+  assert.equal(attestationChecks(), [[false, problems[0]]]);
+  assert.match(runCli(["sbom", `${repo}/rel/pk:${tag}`], { env }).stdout, /^pypi\s+evil\s+6\.6\.6$/m);
+
+  // sci/pk-base's build tag re-tagged to another image: sci/pk-tools' provenance no longer holds.
+  const { docker } = requireEngine();
+  await publish(docker, [`${repo}/sci/pk-base:${tag}`], "FROM busybox:stable\nRUN echo other > /other\n", { username: auth[0], password: auth[1] });
+  const now = (await get(`${name("sci/pk-base")}/manifests/${tag}`)).digest;
+  const parentProblems = await checkAttestations(client, `${repo}/sci/pk-tools:${tag}`);
+  assert.is(parentProblems.length, 1, parentProblems.join("\n"));
+  assert.match(parentProblems[0], new RegExp(`^linux/amd64 \\(sha256:[0-9a-f]{64}\\): parent ${repo.replace(/[.]/g, "\\.")}/sci/pk-base:${tag} holds ${now}, but the provenance says it was built on sha256:[0-9a-f]{64}$`));
+});
+
+test("--no-attestations: the images alone, each a plain image under its build tag", async () => {
+  const plain = uniqueRepo(requireEngine().authRegistry);
+  const r = await runCliAsync(["--all", "--push", "--no-attestations", "--repo", plain, "--progress", "plain", "--builder", TEST_BUILDER], { cwd: src.root, env });
+  assert.is(r.code, 0, r.stderr);
+  const saved = repo;
+  repo = plain;
+  try {
+    const top = json(await get(`${name("rel/pk")}/manifests/${tag}`));
+    assert.is(top.mediaType, "application/vnd.docker.distribution.manifest.v2+json");
+    assert.equal(json(await get(`${name("rel/pk")}/tags/list`)).tags.sort(), ["1.0", tag]);
+    // sbom falls back on the layers
+    const sbom = runCli(["contains", "--package", "scipy", "--repo", plain, "--json"], { env });
+    assert.equal(JSON.parse(sbom.stdout).images.map((i: any) => [i.image, i.sbom]), [["rel/pk:1.0", "layers"], ["sci/pk-tools:1.0", "layers"]]);
+  } finally {
+    repo = saved;
+  }
+});
+
+test("--reconcile adds the attestations an image of this checkout was published without, without rebuilding it", async () => {
+  const plain = uniqueRepo(requireEngine().authRegistry);
+  const first = await runCliAsync(["--all", "--push", "--no-attestations", "--repo", plain, "--progress", "plain", "--builder", TEST_BUILDER], { cwd: src.root, env });
+  assert.is(first.code, 0, first.stderr);
+  const saved = repo;
+  repo = plain;
+  try {
+    const before = await get(`${name("rel/pk")}/manifests/${tag}`);
+    const planned = runCli(["--reconcile", "--dryrun", "-vv", "--repo", plain], { cwd: src.root, env });
+    assert.match(planned.stderr, new RegExp(`build rel/pk:1\\.0 \\(after sci/pk-tools\\): .*rel/pk:1\\.0 holds pk:${tag}, of this checkout's inputs, without its attestations \\(provenance, SBOM\\)`), planned.stderr);
+    const r = await runCliAsync(["--reconcile", "--push", "--repo", plain, "--progress", "plain", "--builder", TEST_BUILDER, ...(withSecret ? ["--secret", "id=tok,env=TOK"] : [])], { cwd: src.root, env: { ...env, TOK: SECRET } });
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stderr, /3 reused/);
+    assert.not.match(r.stderr, /\bbuilt\b/);
+    // The same image, now in an index with its attestations, under both of its tags.
+    const a = await attestationsOf("rel/pk");
+    assert.is(a.platformImage.digest, before.digest);
+    assert.is((await get(`${name("rel/pk")}/manifests/1.0`)).digest, a.index.digest);
+    const client = new RegistryClient(await DockerCredentials.load(env.DOCKER_CONFIG));
+    for (const image of ["sci/pk-base", "sci/pk-tools", "rel/pk"]) assert.equal(await checkAttestations(client, `${plain}/${image}:${tag}`), [], image);
+    const done = runCli(["--reconcile", "--dryrun", "-v", "--repo", plain], { cwd: src.root, env });
+    assert.match(done.stderr, /nothing to build: nothing missing from or stale in the registry/);
+  } finally {
+    repo = saved;
+  }
+});
+
+test.run();

@@ -1,0 +1,50 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { attestationProblems, parentBuildTags, parentKey, type AttestedImage } from "../../../../src/core/attestations/check.js";
+
+const d = (c: string) => `sha256:${c.repeat(64)}`;
+const hex = (c: string) => c.repeat(64);
+const PARENT = "r.example/x/sci/base:1.0-7-abc";
+const layer = (type: string) => ({ mediaType: "application/vnd.in-toto+json", digest: d("9"), size: 1, annotations: { "in-toto.io/predicate-type": type } });
+const provenance = (subjectDigest: string, parentDigest = hex("p")) => ({
+  _type: "https://in-toto.io/Statement/v1", predicateType: "https://slsa.dev/provenance/v1",
+  subject: [{ name: "pkg:docker/r.example/x/sci/a@1.0", digest: { sha256: subjectDigest } }],
+  predicate: { buildDefinition: { resolvedDependencies: [
+    { name: "source", digest: { gitCommit: "c".repeat(40) } },
+    { name: "r.example/x/sci/base:1.0", digest: { sha256: parentDigest }, annotations: { "org.sciserver.build-tag": PARENT } },
+    { name: "busybox:stable", digest: { sha256: hex("b") } },
+  ] } },
+});
+const sbom = (subjectDigest: string) => ({ _type: "https://in-toto.io/Statement/v1", predicateType: "https://spdx.dev/Document", subject: [{ name: "x", digest: { sha256: subjectDigest } }], predicate: {} });
+const image = (over: Partial<AttestedImage> = {}): AttestedImage => ({
+  platform: "linux/amd64", digest: d("a"),
+  attestation: { digest: d("m"), layers: [{ descriptor: layer("https://spdx.dev/Document"), statement: sbom(hex("a")) }, { descriptor: layer("https://slsa.dev/provenance/v1"), statement: provenance(hex("a")) }] },
+  ...over,
+});
+const parents = new Map([[parentKey("linux/amd64", PARENT), d("p")]]);
+
+test("right attestations: no problem; the parents to read are the provenance's build tags", () => {
+  assert.equal(attestationProblems([image()], parents), []);
+  assert.equal(parentBuildTags([image()]), [{ platform: "linux/amd64", buildTag: PARENT }]);
+});
+
+test("a subject that is not the image's digest (an attestation of another image put in its place)", () => {
+  const wrong = image({ attestation: { digest: d("m"), layers: [{ descriptor: layer("https://spdx.dev/Document"), statement: sbom(hex("e")) }, { descriptor: layer("https://slsa.dev/provenance/v1"), statement: provenance(hex("a")) }] } });
+  assert.equal(attestationProblems([wrong], parents), [`linux/amd64 (${d("a")}): attestation layer ${d("9")}: subject x is ${d("e")}, not the image's ${d("a")}`]);
+});
+
+test("a parent re-tagged in the registry, or gone, is named", () => {
+  assert.equal(attestationProblems([image()], new Map([[parentKey("linux/amd64", PARENT), d("q")]])),
+    [`linux/amd64 (${d("a")}): parent ${PARENT} holds ${d("q")}, but the provenance says it was built on ${d("p")}`]);
+  assert.equal(attestationProblems([image()], new Map()), [`linux/amd64 (${d("a")}): parent ${PARENT} is not in the registry (the provenance says ${d("p")})`]);
+});
+
+test("missing attestations, a missing statement, an annotation that is not the statement's type", () => {
+  assert.equal(attestationProblems([image({ attestation: undefined })], parents), [`linux/amd64 (${d("a")}): no attestation manifest in the index`]);
+  const onlySbom = image({ attestation: { digest: d("m"), layers: [{ descriptor: layer("https://spdx.dev/Document"), statement: sbom(hex("a")) }] } });
+  assert.equal(attestationProblems([onlySbom], parents), [`linux/amd64 (${d("a")}): no https://slsa.dev/provenance/v1 statement`]);
+  const mislabelled = image({ attestation: { digest: d("m"), layers: [{ descriptor: layer("https://slsa.dev/provenance/v1"), statement: sbom(hex("a")) }, { descriptor: layer("https://slsa.dev/provenance/v1"), statement: provenance(hex("a")) }] } });
+  assert.equal(attestationProblems([mislabelled], parents), [`linux/amd64 (${d("a")}): attestation layer ${d("9")}: annotated https://slsa.dev/provenance/v1, but its statement is https://spdx.dev/Document`]);
+});
+
+test.run();
