@@ -162,8 +162,9 @@ export async function writeIndex(ctx: IndexStepContext, layer: IndexLayer, image
       written++;
       ctx.line(`index ${layer.movingTag}@${index.digest} written`);
     }
-    if (written === 0) ctx.line(`index ${layer.buildTag} and ${layer.movingTag} already in the registry (${index.digest})`);
-    return result("pushed");
+    if (written > 0) return result("pushed");
+    ctx.line(`index ${layer.buildTag} and ${layer.movingTag} already in the registry (${index.digest})`);
+    return { ...result("pushed"), already: true };
   } catch (e) {
     return result("push failed", (e as Error).message);
   }

@@ -82,7 +82,9 @@ export function addMergePlatformsCommand(program: Command, io: MergeIo): void {
       }
       if (o.verbose >= 1) for (const i of indexes) say(describe(i));
       const written = indexes.filter((i) => i.status === "pushed").length;
-      if (layers.length) say(`${written} ${written === 1 ? "index" : "indexes"} pushed${indexes.length > written ? `, ${indexes.length - written} not pushed` : ""}`);
+      const already = indexes.filter((i) => i.status === "pushed" && i.already).length;
+      const counts = [[written - already, "pushed"], [already, "already there"], [indexes.length - written, "not pushed"]] as const;
+      if (layers.length) say(counts.filter(([n]) => n > 0).map(([n, what]) => `${n} ${n === 1 ? "index" : "indexes"} ${what}`).join(", "));
       if (o.results) await io.writeOutput("--results", o.results, `${JSON.stringify(resultsFile(plan, merged.results, merged.jobs, indexes), null, 2)}\n`);
       process.exitCode = written === indexes.length ? 0 : 1;
     });

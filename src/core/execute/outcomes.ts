@@ -46,8 +46,9 @@ export function runSucceeded(outcomes: Pick<BuildOutcome, "status" | "pushed">[]
 }
 
 /** A layer's index as a line of the summary table: `sci/x (index)`, how it ended, its tags. */
-export function indexSummaryRow(i: Pick<IndexResult, "id" | "status" | "tags" | "reason">): SummaryRow {
-  return { id: `${i.id} (index)`, result: i.status === "pushed" ? "index pushed" : `index ${i.status}`, durationMs: 0, tags: i.tags.map((t) => t.tag), reason: i.reason };
+export function indexSummaryRow(i: Pick<IndexResult, "id" | "status" | "tags" | "reason" | "already">): SummaryRow {
+  const result = i.status !== "pushed" ? `index ${i.status}` : i.already ? "index already there" : "index pushed";
+  return { id: `${i.id} (index)`, result, durationMs: 0, tags: i.tags.map((t) => t.tag), reason: i.reason };
 }
 
 export function summaryRow(o: BuildOutcome, tags: string[], pushResult?: PushResult): SummaryRow {
@@ -59,7 +60,7 @@ export function summaryRow(o: BuildOutcome, tags: string[], pushResult?: PushRes
 }
 
 /** `6 built, 1 reused, 2 failed, 3 not pushed`: what the run did, at a glance. */
-export function footer(outcomes: Pick<BuildOutcome, "status" | "pushed" | "tags">[], push: boolean, interrupted: boolean, indexes: Pick<IndexResult, "status" | "tags">[] = []): string[] {
+export function footer(outcomes: Pick<BuildOutcome, "status" | "pushed" | "tags">[], push: boolean, interrupted: boolean, indexes: Pick<IndexResult, "status" | "tags" | "already">[] = []): string[] {
   const counts = new Map<string, number>();
   for (const o of outcomes) counts.set(o.status, (counts.get(o.status) ?? 0) + 1);
   const withImage = outcomes.filter(hasImage);
@@ -67,7 +68,10 @@ export function footer(outcomes: Pick<BuildOutcome, "status" | "pushed" | "tags"
   const parts = [...counts].map(([s, n]) => `${n} ${s}`);
   if (notPushed) parts.push(`${notPushed} not pushed`);
   const pushedIndexes = indexes.filter((i) => i.status === "pushed").length;
-  if (pushedIndexes) parts.push(`${pushedIndexes} ${pushedIndexes === 1 ? "index" : "indexes"} pushed`);
+  const alreadyThere = indexes.filter((i) => i.status === "pushed" && i.already).length;
+  const written = pushedIndexes - alreadyThere;
+  if (written) parts.push(`${written} ${written === 1 ? "index" : "indexes"} pushed`);
+  if (alreadyThere) parts.push(`${alreadyThere} ${alreadyThere === 1 ? "index" : "indexes"} already there`);
   const unwritten = indexes.length - pushedIndexes;
   if (unwritten) parts.push(`${unwritten} ${unwritten === 1 ? "index" : "indexes"} not pushed`);
   const notMoved = push ? [...outcomes.flatMap((o) => o.tags ?? []), ...indexes.flatMap((i) => i.tags)].filter((t) => t.reason?.startsWith("not moved:")).length : 0;

@@ -60,6 +60,7 @@ export const indexResultSchema = z.object({
     .describe("`pushed`: the index is under its build tag (and its moving tag, unless that holds a newer build); otherwise neither tag was changed"),
   digest: digest.optional().describe("The index's digest, once every platform image was in the registry"),
   tags: z.array(tagResultSchema).describe("The index tags in the order written: build tag `{version}-{n}-{h}`, then moving tag `{version}`"),
+  already: z.boolean().optional().describe("`pushed`, with nothing written: the registry held this very index under both tags already (a rerun)"),
   signature: signatureResultSchema.optional().describe("With --sign-key: the signature of the index under its build tag (each platform image's is in its build's result)"),
   reason: z.string().optional().describe("Not pushed: why (a platform image missing, failed or superseded; another run's index; an interrupt)"),
 });

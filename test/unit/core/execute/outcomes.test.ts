@@ -52,4 +52,16 @@ test("image indexes: counted in the last line, a row each in the summary, and a 
     { id: "sci/b (index)", result: "index not pushed", durationMs: 0, tags: ["r/sci/b:1.0-1-h", "r/sci/b:1.0"], reason: "index not written: …" });
 });
 
+test("an index the registry held already (a rerun) is not counted as pushed: nothing was written", () => {
+  const image = { status: "reused" as const, pushed: true };
+  const tags = [{ tag: "r/sci/a:1.0-1-h", pushed: true }, { tag: "r/sci/a:1.0", pushed: true }];
+  const there = { status: "pushed" as const, tags, already: true };
+  const written = { status: "pushed" as const, tags };
+  assert.equal(footer([image, image], true, false, [there, written]), ["2 reused, 1 index pushed, 1 index already there"]);
+  assert.equal(footer([image], true, false, [there]), ["1 reused, 1 index already there"]);
+  assert.ok(runSucceeded([image], true, false, [there]));
+  assert.is(indexSummaryRow({ id: "sci/a", ...there }).result, "index already there");
+  assert.is(indexSummaryRow({ id: "sci/a", ...written }).result, "index pushed");
+});
+
 test.run();
