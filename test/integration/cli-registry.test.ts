@@ -104,7 +104,8 @@ test("inspect of a family BuildKit built and pushed: breadcrumbs in build order 
     ...science("aa-top", { image: "fam", target: "aa-top", compat: "ui" }, "FROM sci/mm-mid:1.0\nRUN echo top > /top\n"),
     ...compatLayer("ui", [], "RUN echo ui > /ui\n"),
   });
-  const built = runCli(["--all", "--push", "--repo", family, "--builder", "buildkit", "--progress", "plain"], { cwd: src.root, env, timeoutMs: 300_000 });
+  // Plain images (--no-attestations): inspect of one image; of an index, see cli-indexes and attestations.
+  const built = runCli(["--all", "--push", "--no-attestations", "--repo", family, "--builder", "buildkit", "--progress", "plain"], { cwd: src.root, env, timeoutMs: 300_000 });
   assert.is(built.code, 0, built.stderr);
   const r = runCli(["inspect", "rel/fam:1.0", "--repo", family], { env });
   assert.is(r.code, 0, r.stderr);
@@ -172,7 +173,8 @@ test("a moving tag rolled back with --allow-tag-rollback: contains of the build 
   });
   using src = makeRepo(family("one"));
   const older = src.git("rev-parse", "HEAD");
-  const run = (...args: string[]) => runCli([...args, "--push", "--repo", target, "--progress", "plain"], { cwd: src.root, env, timeoutMs: 300_000 });
+  // Plain images (--no-attestations): contains and images rows without a platform (indexes: cli-indexes).
+  const run = (...args: string[]) => runCli([...args, "--push", "--no-attestations", "--repo", target, "--progress", "plain"], { cwd: src.root, env, timeoutMs: 300_000 });
   const first = run("--all");
   assert.is(first.code, 0, first.stderr);
   src.write(family("two"));
