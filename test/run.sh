@@ -161,6 +161,8 @@ run_uvu() {
   # in the background, so that a signal's trap runs at once (bash defers traps until a foreground
   # command ends); timeout puts the tests in a process group of their own, see on_signal
   set +e
+  # Made before tail follows it: the background job may not have opened it yet (a busy machine).
+  : >"$out"
   timeout -k 10 "$TIMEOUT" node_modules/.bin/uvu --no-color "$dir" "$pattern" >"$out" 2>&1 &
   TEST_PID=$!
   tail -n +1 -f --pid="$TEST_PID" "$out" &
