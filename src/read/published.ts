@@ -12,7 +12,7 @@ import { attestationEntryOf } from "../core/attestations/manifest.js";
 import type { PublishedImage } from "../core/plan/reconcile.js";
 import { InputError, type Plan, type PlannedBuild } from "../core/model.js";
 import { DockerCredentials } from "../registry/credentials.js";
-import { isIndex, RegistryClient } from "../registry/client.js";
+import { RegistryClient } from "../registry/client.js";
 
 /**
  * `signedBy`: the public half of the run's signing key, whose signature each image must have;
@@ -23,13 +23,13 @@ export async function readPublishedInputs(plan: Plan, dockerConfigDir?: string, 
   const client = new RegistryClient(await DockerCredentials.load(dockerConfigDir));
   const read = async (b: PlannedBuild, ref: string, platform?: string): Promise<PublishedImage> => {
     try {
-      // A platform's image inside an index: only an index counts (a single image under the layer's tag is no index of its platforms).
-      if (platform !== undefined && !isIndex(await client.getManifest(ref, { noIndexResolution: true }))) return { found: false };
       const image = await client.getImage(ref, platform === undefined ? {} : { platform }).catch((e: Error) => {
         if (e instanceof InputError) return undefined; // the index has no image of this platform
         throw e;
       });
-      if (!image) return { found: false };
+      // A platform's image inside an index: only an index counts (a single image under the layer's
+      // tag is no index of its platforms). getImage says which it read: an index's entries.
+      if (!image || (platform !== undefined && image.indexEntries === undefined)) return { found: false };
       const labels = image.config.labels;
       const published: PublishedImage & { found: true } = { found: true, inputs: labels[inputsLabel(b.kind, b.target)], mismatch: inputsMismatch(labels, b), build: labels[versionLabel(b.kind, b.target)] };
       // An image without platforms is published as a one-platform index under its own tags, with
