@@ -32,10 +32,12 @@ export async function readPublishedInputs(plan: Plan, dockerConfigDir?: string, 
       if (!image || (platform !== undefined && image.indexEntries === undefined)) return { found: false };
       const labels = image.config.labels;
       const published: PublishedImage & { found: true } = { found: true, inputs: labels[inputsLabel(b.kind, b.target)], mismatch: inputsMismatch(labels, b), build: labels[versionLabel(b.kind, b.target)] };
-      // An image without platforms is published as a one-platform index under its own tags, with
-      // its attestation manifest. (A platform image's attestations, in its layer's index, are not
-      // asked: that index is judged as a whole, see reconcile.ts.)
-      if (options.attestations && b.request.platform === undefined) published.attested = attestationEntryOf(image.indexEntries ?? [], image.manifestDigest) !== undefined;
+      // Attestations are entries of an index, next to the image they are about: an image without
+      // platforms is published as a one-platform index under its own tags; a platform image's are
+      // in its layer's index (`platform` given). Its platform tags hold the bare image: not asked.
+      if (options.attestations && (b.request.platform === undefined || platform !== undefined)) {
+        published.attested = attestationEntryOf(image.indexEntries ?? [], image.manifestDigest) !== undefined;
+      }
       if (!options.signedBy) return published;
       // What the tag names is signed: the image, or the index (each of whose images is signed too).
       const repository = parseImageReference(ref);

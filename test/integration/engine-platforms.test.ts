@@ -161,6 +161,29 @@ async function publishedAsIndexes(src: ReturnType<typeof makeRepo>, repo: string
   assert.match(reconciled.stderr, /\n2 reused, 1 index pushed\n/);
   assert.is((await registryIndex(`${repo}/sci/base:1.0`)).digest, (await registryIndex(`${repo}/sci/base:${suffix}`)).digest);
 
+  // --reconcile: sci/base:1.0 replaced by an index of its current platform images without their
+  // attestation manifests: the layer is planned, its images reused, the attestations put back.
+  const full = await registryIndex(`${repo}/sci/base:${suffix}`);
+  const bare = { schemaVersion: 2, mediaType: full.mediaType, manifests: full.manifests.filter((m) => m.annotations?.["vnd.docker.reference.type"] !== "attestation-manifest") };
+  assert.is(bare.manifests.length, 2);
+  const putBare = await fetch(manifestUrl("1.0"), { method: "PUT", headers: { "content-type": full.mediaType }, body: JSON.stringify(bare) });
+  assert.is(putBare.status, 201);
+  const unattested = await runCliAsync(["--reconcile", "--dryrun", "-vv", "--repo", repo], { cwd: src.root });
+  assert.is(unattested.code, 0, unattested.stderr);
+  for (const platform of TWO) {
+    assert.match(unattested.stderr, new RegExp(`build sci/base@${platform}: its ${platform} image in the index ${repo}/sci/base:1\\.0: .*of this checkout's inputs, without its attestations`));
+  }
+  assert.match(unattested.stderr, /sci\/top@linux\/arm64: current/);
+  const attested = await runCliAsync(["--reconcile", "--push", "--repo", repo, "--progress", "plain"], { cwd: src.root });
+  assert.is(attested.code, 0, attested.stderr);
+  assert.match(attested.stderr, /\n2 reused, 1 index pushed\n/);
+  assert.is((await registryIndex(`${repo}/sci/base:1.0`)).digest, full.digest, "the index with the attestations is back under sci/base:1.0");
+  // With --no-attestations the bare index is what it asks for: current.
+  assert.is((await fetch(manifestUrl("1.0"), { method: "PUT", headers: { "content-type": full.mediaType }, body: JSON.stringify(bare) })).status, 201);
+  const without = await runCliAsync(["--reconcile", "--no-attestations", "--dryrun", "-vv", "--repo", repo], { cwd: src.root });
+  assert.is(without.code, 0, without.stderr);
+  assert.match(without.stderr, /sci\/base@linux\/arm64: current/);
+
   // A new commit whose arm64 build of top fails: top's and rel/top's index tags stay where they were, base's move forward.
   const old = Object.fromEntries(await Promise.all(LAYERS.map(async (l) => [l, (await registryIndex(`${repo}/${l}:1.0`)).digest])));
   src.write({ "science/top/Dockerfile": 'FROM sci/base:1.0\nRUN cat /arch > /parent-arch && uname -m > /arch && test "$(uname -m)" = x86_64\n' });

@@ -8,8 +8,9 @@
 // and what is built on it stays.
 // A layer built for platforms is published twice over (issue 17): each platform image under its
 // platform moving tag, and the index of them all under the layer's `{version}`. A platform image
-// the index lacks (or holds from other inputs) keeps the layer's builds, all of its platforms, for
-// the index to be written; its children only when a platform image itself is stale.
+// the index lacks (or holds from other inputs, or without its attestations) keeps the layer's
+// builds, all of its platforms, for the index to be written; its children only when a platform
+// image itself is stale.
 import { decideMovingTag, parseBuildName } from "../execute/moving-tag.js";
 import { versionLabel } from "../requests/inputs-digest.js";
 import { groupIntoWaves } from "./waves.js";
@@ -20,10 +21,10 @@ import type { ChangeSet, Plan, PlannedBuild } from "../model.js";
 /**
  * What the registry holds under a build's moving tag: absent, or an image with its inputs and
  * version labels; `signed`: whether it is signed by the run's key (undefined: not asked);
- * `attested`, when asked: whether the layer's moving tag is an index holding the image's
+ * `attested`, when asked: whether the index under the layer's moving tag holds the image's
  * attestation manifest (issue 19). `index`: for a build of a platform, the image for that
  * platform inside the index under the layer's own `{version}` (absent: no index there, or none
- * with this platform).
+ * with this platform), with its `attested` (its platform tags hold the bare image: never asked).
  */
 export type PublishedImage = ({ found: false } | { found: true; inputs?: string; mismatch?: string; build?: string; signed?: boolean; attested?: boolean }) & { index?: PublishedImage };
 

@@ -113,6 +113,13 @@ test("platforms: a layer whose index lacks a current platform image is kept whol
   assert.is(reasons["sci/b@linux/arm64"], "built on sci/a@linux/arm64, which is rebuilt");
   assert.match(reasons["sci/b@linux/amd64"], /^its layer's index .* is written with sci\/b@linux\/arm64's$/);
   assert.equal(missing.builds.find((b) => b.id === "sci/b@linux/amd64")!.dependsOn, ["sci/a@linux/amd64"]);
+
+  // sci/a's index holds both current images, its arm64 one without its attestations: the layer is
+  // kept whole for its index (the images reused, their attestations added), nothing built on it.
+  const unattested = reconcilePlan(whole, registry((b) => ({ ...current(b), index: { ...current(b), attested: !(b.id === "sci/a@linux/arm64") } })));
+  assert.equal(unattested.builds.map((b) => b.id), ["sci/a@linux/amd64", "sci/a@linux/arm64"]);
+  assert.match(unattested.builds[1].reasons[0], /^its linux\/arm64 image in the index 127\.0\.0\.1:5055\/x\/sci\/a:1\.0: .* of this checkout's inputs, without its attestations/);
+  assert.equal(reconcilePlan(whole, registry((b) => ({ ...current(b), index: { ...current(b), attested: true } }))).builds, [], "every image attested");
 });
 
 test("an image of this checkout's inputs published without its attestations is planned (reused, to add them), what builds on it is not; with attestations it is current", () => {
