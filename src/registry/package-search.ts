@@ -22,6 +22,8 @@ const SBOMS_AT_ONCE = 8;
 
 export interface PackageHolder {
   build: PublishedBuild;
+  /** The image read: for an index, one of its platforms' (each is read: their packages can differ). */
+  image: RegistryImage;
   packages: FoundPackage[];
   /** Files of the image that could not be read (see readPackageFiles, scanPackages). */
   warnings: string[];
@@ -51,11 +53,12 @@ async function scanLayers(client: RegistryClient, { ref, image }: ImageToRead, c
 
 export async function findPackageHolders(client: RegistryClient, repositories: Repository[], query: PackageQuery, options: { allTags?: boolean } = {}): Promise<{ holders: PackageHolder[]; imagesRead: number }> {
   const { builds } = await listPublishedImages(client, repositories, options);
-  const images = builds.map((build) => ({ ref: parseImageReference(build.image.reference), image: build.image }));
+  // Every platform image of an index, in its order: an arm64 image may hold other packages than the amd64 one.
+  const images = builds.flatMap((build) => build.platforms.map(({ image }) => ({ build, ref: parseImageReference(build.image.reference), image })));
   const limit = pLimit(IMAGES_AT_ONCE);
-  const read: PackageHolder[] = new Array(builds.length);
+  const read: PackageHolder[] = new Array(images.length);
   const keep = (i: number, r: ImagePackages) => {
-    read[i] = { build: builds[i], packages: r.packages.filter((p) => matchesQuery(p, query)), warnings: r.warnings, source: r.source };
+    read[i] = { build: images[i].build, image: images[i].image, packages: r.packages.filter((p) => matchesQuery(p, query)), warnings: r.warnings, source: r.source };
   };
   // Stored SBOMs first (a few small requests each); the layers of the images without one after,
   // knowing which of those share layer chains.
@@ -70,6 +73,7 @@ export async function findPackageHolders(client: RegistryClient, repositories: R
   // Fewest layers first: a parent's layers are read before the children that share them start.
   unread.sort((a, b) => images[a].image.layers.length - images[b].image.layers.length);
   await Promise.all(unread.map((i) => limit(async () => keep(i, await scanLayers(client, images[i], chains)))));
+  // In the listing's order per image: by repository, version, then the index's platform order.
   const holders = read.filter((h) => h.packages.length > 0);
   holders.sort((a, b) => a.build.repository.kind.localeCompare(b.build.repository.kind) || a.build.repository.name.localeCompare(b.build.repository.name) || a.build.version.localeCompare(b.build.version));
   return { holders, imagesRead: builds.length };

@@ -87,13 +87,14 @@ export async function containsPackage(spec: string, o: RegistryOptions & { allTa
   const { formatBuildTag } = await import("../../core/report/published.js");
   const { repositories, source } = await findRepositories(client, repo, () => checkoutNames(o.root));
   const { holders } = await findPackageHolders(client, repositories, query, { allTags: o.allTags });
-  for (const h of holders) for (const w of h.warnings) process.stderr.write(`image-builder: warning: ${h.build.image.reference}: ${w}\n`);
+  for (const h of holders) for (const w of h.warnings) process.stderr.write(`image-builder: warning: ${h.image.reference}${h.build.index ? `@${h.image.platform}` : ""}: ${w}\n`);
   const rows = holders.map((h) => ({
     image: `${h.build.repository.kind}/${h.build.repository.name}:${h.build.tag}`,
     reference: `${h.build.repository.ref}:${h.build.tag}`,
     build: h.build.build ? formatBuildTag(h.build.build) : null,
-    digest: h.build.image.digest,
-    platform: h.build.image.platform ?? null,
+    digest: h.image.digest,
+    manifestDigest: h.image.manifestDigest,
+    platform: h.image.platform ?? null,
     sbom: h.source,
     packages: h.packages.map(({ type, name, version, purl, locations }) => ({ type, name, version, purl, locations })),
   }));
