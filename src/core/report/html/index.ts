@@ -6,7 +6,7 @@
 // `sandbox; default-src 'none'; img-src 'self'; style-src 'self';`, so no script at all, no
 // inline style (one stylesheet file), SVG styled by attributes; offline, so nothing from the
 // network. Every status is a word as well as a colour, and the drawings' facts are in the tables too.
-import type { BuildResult, IndexResult, Plan, PlannedBuild } from "../../model.js";
+import type { BuildResult, IndexResult, Plan, PlannedBuild, SignatureResult } from "../../model.js";
 import { indexLayers, type IndexLayer } from "../../execute/image-index.js";
 import type { ResultsFile } from "../results.js";
 import { buildTag } from "../../requests/tags.js";
@@ -43,9 +43,16 @@ function renderPage({ plan, results, logTails = {}, logLinks = {}, generatedAt }
   const title = `${results ? "Run" : "Plan"} of build ${plan.buildNumber} (${short})`;
   const pushed = runPushed(results);
   const statuses = plan.builds.map((b) => reportStatus(byId.get(b.id), pushed));
-  // A build of a platform: its layer's image index, and what the run did with it.
+  // A build of a platform: its layer's image index, and what the run did with it. A plan without
+  // platforms has none planned, but a run with attestations publishes each image as a one-platform
+  // index: its results name it.
   const indexResults = new Map(results?.indexes?.map((i) => [i.id, i]));
   const indexOf = new Map(indexLayers(plan.builds).flatMap((layer) => layer.members.map((m) => [m.id, { layer, result: indexResults.get(layer.id) }] as const)));
+  for (const result of results?.indexes ?? []) {
+    const members = Object.entries(result.platforms).map(([platform, id]) => ({ platform, id }));
+    const layer: IndexLayer = { id: result.id, buildTag: result.tags[0]?.tag ?? "", movingTag: result.tags[1]?.tag ?? "", members };
+    for (const m of members) if (!indexOf.has(m.id)) indexOf.set(m.id, { layer, result });
+  }
   const body = [
     `<header><h1>${esc(title)}</h1>`,
     `<p class="meta">Repository <code>${esc(plan.repo)}</code>, commit <code>${esc(plan.commit)}</code>, build number ${esc(plan.buildNumber)}. ${results ? "The run's results." : "A plan: nothing has been built yet."} Made ${esc(generatedAt)}.</p>`,
@@ -180,6 +187,7 @@ function buildDetails(
   if (r?.pushStartedAt && r.pushFinishedAt) rows.push(["push", esc(`${formatMs(Date.parse(r.pushFinishedAt) - Date.parse(r.pushStartedAt))}, ${r.pushStartedAt} to ${r.pushFinishedAt}`)]);
   if (r?.steps) rows.push(["steps", esc(`${r.steps.total} steps: ${stepsText(r.steps)}`)]);
   rows.push(["tags", tagsTable(b, r)]);
+  if (r?.signature) rows.push(["signature", signatureText(r.signature)]);
   if (index) rows.push(["image index", indexTable(index.layer, index.result)]);
   if (r?.outputs?.["docker-image-hash"]) rows.push(["image id", `<code>${esc(r.outputs["docker-image-hash"])}</code>`]);
   if (b.request.inputsDigest) rows.push(["inputs digest", `<code>${esc(b.request.inputsDigest)}</code>`]);
@@ -204,11 +212,16 @@ export function showsLogTail(r: BuildResult): boolean {
 
 const list = (items: string[]) => `<ul>${items.map((i) => `<li>${i}</li>`).join("")}</ul>`;
 
-/** Each tag with what the registry holds under it after the run (with --push), or as planned. */
+/**
+ * Each tag with what the registry holds under it after the run (with --push), or as planned. The
+ * tags a run pushed are its results' when it has them: an image published as a one-platform
+ * index (with attestations) is pushed under platform tags made at run time, not the plan's.
+ */
 function tagsTable(b: PlannedBuild, r: BuildResult | undefined): string {
   const pushedTags = new Map(r?.tags?.map((t) => [t.tag, t]));
   const digests = r?.outputs?.["docker-image-digests"] ?? {};
-  const rows = b.request.tags.map((tag) => {
+  const tags = r?.tags?.length ? r.tags.map((t) => t.tag) : b.request.tags;
+  const rows = tags.map((tag) => {
     const t = pushedTags.get(tag);
     const digest = t?.digest ?? digests[tag];
     const state = !r?.tags ? (tag === buildTag(b.request) ? "build tag" : "moving tag") : t?.pushed ? "pushed" : "not pushed";
@@ -226,7 +239,13 @@ function indexTable(layer: IndexLayer, result: IndexResult | undefined): string 
     return `<tr><td><code>${esc(t.tag)}</code></td><td>${esc(state)}</td><td>${digest ? `<code>${esc(digest)}</code>` : ""}</td></tr>`;
   });
   const platforms = `<p>Platforms: ${layer.members.map((m) => `${detailsLink(m.id)} (${esc(m.platform)})`).join(", ")}${result?.reason ? `. <span class="failure">${esc(result.reason)}</span>` : ""}</p>`;
-  return `${platforms}<table><thead><tr><th scope="col">index tag</th><th scope="col">${result ? "pushed" : "tag"}</th><th scope="col">registry digest</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+  const signature = result?.signature ? `<p>Signature: ${signatureText(result.signature)}</p>` : "";
+  return `${platforms}${signature}<table><thead><tr><th scope="col">index tag</th><th scope="col">${result ? "pushed" : "tag"}</th><th scope="col">registry digest</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}
+
+/** Where the cosign signature of a pushed digest is, and whether this run wrote it. */
+function signatureText(sig: SignatureResult): string {
+  return `<code>${esc(sig.tag)}</code> (${esc(sig.status)}; signature manifest <code>${esc(sig.manifestDigest)}</code>)`;
 }
 
 /** `sci/base:1.0` (inputs sha256:…), and the image it was built on when its parent is in this run. */

@@ -174,4 +174,30 @@ test("platforms: each platform build's details name its layer's image index tags
   assert.not.match(renderReport({ plan: makePlan({ science: ["a"] }), generatedAt: GENERATED })["index.html"], "<dt>image index</dt>");
 });
 
+test("a run with attestations: an image pushed under its run-time platform tags shows them pushed, its one-platform index and both signatures", () => {
+  const plan = makePlan({ science: ["a"] });
+  const b = plan.builds.find((x) => x.id === "sci/a")!;
+  const [moving, build] = b.request.tags;
+  const [image, index, sigManifest] = ["a", "b", "c"].map((c) => `sha256:${c.repeat(64)}`);
+  const repo = build.slice(0, build.lastIndexOf(":"));
+  const sig = (digest: string) => ({ digest, tag: `${repo}:${digest.replace(":", "-")}.sig`, manifestDigest: sigManifest, status: "signed" as const });
+  const results = resultsFile(plan, plan.builds.map((x): BuildResult => x.id !== "sci/a" ? { id: x.id, status: "built", durationMs: 1, pushed: true } : {
+    id: x.id, status: "built", durationMs: 1, pushed: true, signature: sig(image),
+    tags: [{ tag: `${build}-linux-amd64`, pushed: true, digest: image }, { tag: `${moving}-linux-amd64`, pushed: true, digest: image }],
+  }), 2, [{
+    id: "sci/a", platforms: { "linux/amd64": "sci/a" }, status: "pushed", digest: index, signature: sig(index),
+    tags: [{ tag: build, pushed: true, digest: index }, { tag: moving, pushed: true, digest: index }],
+  }]);
+  const html = renderReport({ plan, results, generatedAt: GENERATED })["index.html"];
+  const start = html.indexOf('data-id="sci/a">\n<h3>');
+  const details = html.slice(start, html.indexOf("</section>", start));
+  assert.match(details, `<tr><td><code>${build}-linux-amd64</code></td><td>pushed</td><td><code>${image}</code></td></tr>`);
+  assert.not.match(details, "not pushed");
+  assert.match(details, "<dt>image index</dt>");
+  assert.match(details, `<tr><td><code>${build}</code></td><td>pushed</td><td><code>${index}</code></td></tr>`);
+  assert.match(details, `<dt>signature</dt><dd><code>${repo}:sha256-${"a".repeat(64)}.sig</code> (signed;`);
+  assert.match(details, `<p>Signature: <code>${repo}:sha256-${"b".repeat(64)}.sig</code> (signed;`);
+  assert.equal(cspProblems(html), []);
+});
+
 test.run();
