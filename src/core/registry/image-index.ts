@@ -6,6 +6,7 @@
 import { InputError } from "../model.js";
 import { normalizePlatform } from "../execute/platforms.js";
 import { isMovingTag, parseBuildTag } from "../report/published.js";
+import { isAttestationEntry } from "../attestations/manifest.js";
 
 export const INDEX_MEDIA_TYPES: readonly string[] = ["application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json"];
 export const IMAGE_MANIFEST_MEDIA_TYPES: readonly string[] = ["application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json"];
@@ -26,7 +27,7 @@ export interface IndexEntry {
  * so in its annotation, and its platform is `unknown/unknown`.
  */
 export function isAttestation(entry: IndexEntry): boolean {
-  return entry.annotations?.["vnd.docker.reference.type"] === "attestation-manifest" || entry.platform?.os === "unknown" || entry.platform?.architecture === "unknown";
+  return isAttestationEntry(entry) || entry.platform?.os === "unknown" || entry.platform?.architecture === "unknown";
 }
 
 /** `os/architecture[/variant]` of an entry; undefined when it names none. */
