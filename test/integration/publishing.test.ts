@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { runCli, runCliAsync } from "../helpers/cli.js";
 import { examplesRepo } from "../helpers/fixture.js";
 import { happening, isManifest, isManifestPut, startFaultProxy } from "../helpers/fault-proxy.js";
-import { registryImage, registryTags, requireEngine, stepLine, uniqueRepo, waitFor } from "../helpers/engine.js";
+import { registryImage, registryIndex, registryTags, requireEngine, stepLine, uniqueRepo, waitFor } from "../helpers/engine.js";
 import { makeRepo, science, compat } from "../helpers/repo.js";
 import { tempDir } from "../helpers/temp.js";
 
@@ -506,6 +506,66 @@ test("a published build tag refused on a dirty checkout advises committing first
   assert.match(dirty.stderr, /build tags are immutable; science\/a has uncommitted changes: commit them first \(a new commit gets its own build tags\)/);
   assert.not.match(dirty.stderr, /--overwrite/);
   assert.equal(await registryState(target, ["sci/a", "rel/a"]), published);
+});
+
+test("two runs of one commit at once, published with attestations (the default): one platform image per build tag, and only its index, with its attestations, under the layer's tags", async () => {
+  const { registry } = requireEngine();
+  using repo = makeRepo(smallFamily());
+  const name = uniqueRepo("x").slice(2);
+  // As above, on the platform build tag the engine pushes each image under (`1.0-{n}-{h}-linux-amd64`):
+  // run 2's image is the one the registry keeps, after both runs found the tag missing and built their own.
+  const PLATFORM_BUILD_TAG = /^1\.0-\d+-[0-9a-f]+-linux-[a-z0-9]+$/;
+  const secondArrived = happening("run 2's platform build tag PUT");
+  const firstStored = happening("run 1's platform build tag stored");
+  const secondStored = happening("run 2's platform build tag stored");
+  let firstPut = false;
+  await using one = await startFaultProxy(registry, (req) => {
+    if (!sciA(req) || !isManifest(req, PLATFORM_BUILD_TAG)) return undefined;
+    if (req.method === "PUT") {
+      firstPut = true;
+      return { hold: secondArrived.promise, answered: firstStored.then };
+    }
+    return firstPut ? { hold: secondStored.promise } : undefined;
+  });
+  await using two = await startFaultProxy(registry, (req) => {
+    if (!sciA(req) || !isManifestPut(req, PLATFORM_BUILD_TAG)) return undefined;
+    secondArrived.then();
+    return { hold: firstStored.promise, answered: secondStored.then };
+  });
+  using dir = tempDir("ib-publish-");
+  const [r1, r2] = await Promise.all([one.address, two.address].map((proxy, i) =>
+    runCliAsync(["--all", "--push", "--repo", `${proxy}/${name}`, "--results", join(dir.path, `r${i + 1}.json`), "--progress", "plain"], { cwd: repo.root })));
+  assert.is(r2.code, 0, r2.stderr);
+  assert.is(r1.code, 1, r1.stderr);
+  const target = `${registry}/${name}`;
+  const state = async () => {
+    const out: Record<string, string> = {};
+    for (const n of ["sci/a", "rel/a"]) for (const tag of await registryTags(`${target}/${n}`)) out[`${n}:${tag}`] = (await registryIndex(`${target}/${n}:${tag}`)).digest;
+    return out;
+  };
+  const held = await state();
+  const platformTag = Object.keys(held).find((t) => /^sci\/a:1\.0-\d+-[0-9a-f]+-linux-/.test(t))!;
+  const layerTag = platformTag.replace(/-linux-[a-z0-9]+$/, "");
+  // The layer's build tag and moving tag hold one index: run 2's image and its attestation manifest.
+  const index = await registryIndex(`${target}/${layerTag}`);
+  assert.is(held["sci/a:1.0"], index.digest);
+  assert.equal(index.manifests.map((m) => m.digest), [held[platformTag], index.manifests[1].digest]);
+  assert.is(index.manifests[1].annotations?.["vnd.docker.reference.digest"], held[platformTag]);
+  const indexOf = (file: string) => (JSON.parse(readFileSync(join(dir.path, file), "utf8")) as { indexes: { id: string; status: string; digest?: string; reason?: string; tags: TagResult[] }[] }).indexes.find((i) => i.id === "sci/a")!;
+  const two2 = indexOf("r2.json");
+  assert.equal([two2.status, two2.tags.map((t) => [t.pushed, t.digest])], ["pushed", [[true, index.digest], [true, index.digest]]]);
+  // Run 1 wrote no index: its image is not the published one, and it says so.
+  const one1 = indexOf("r1.json");
+  assert.is.not(one1.status, "pushed");
+  assert.equal(one1.tags.map((t) => t.pushed), [false, false]);
+  const r1a = results(join(dir.path, "r1.json")).results.find((x) => x.id === "sci/a")!;
+  assert.equal([r1a.status, r1a.pushed], ["built", false]);
+  assert.match(r1a.reason!, /another run of this commit pushed .*sci\/a:1\.0-\d+-[0-9a-f]+-linux-[a-z0-9]+ too, and the registry holds its image/);
+  // Run 1 again: it takes the registry's images and index as they are, and writes nothing.
+  const again = await runCliAsync(["--all", "--push", "--repo", `${one.address}/${name}`, "--progress", "plain"], { cwd: repo.root });
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stderr, /2 reused, 2 indexes already there/);
+  assert.equal(await state(), held);
 });
 
 test.run();
