@@ -38,6 +38,33 @@ function runsAtOnce(cwd: string, name: string, proxies: string[], dir: string, e
     runCliAsync(["--all", "--push", "--repo", `${proxy}/${name}`, "--results", join(dir, `r${i + 1}.json`), ...extra, ...PLAIN], { cwd })));
 }
 
+/**
+ * Two proxies to the registry, one per run, that order the runs' PUTs of sci/a's tag matching
+ * `tag`: run 1's waits until run 2's arrives (both runs have found the tag missing and built their
+ * own image); run 2's waits until run 1's is stored; run 1 reads the tag back only after run 2's is
+ * stored. So run 2's image is the one the registry keeps, and run 1 must see it.
+ */
+async function racingProxies(registry: string, tag: RegExp) {
+  const secondArrived = happening("run 2's build tag PUT");
+  const firstStored = happening("run 1's build tag stored");
+  const secondStored = happening("run 2's build tag stored");
+  let firstPut = false;
+  const one = await startFaultProxy(registry, (req) => {
+    if (!sciA(req) || !isManifest(req, tag)) return undefined;
+    if (req.method === "PUT") {
+      firstPut = true;
+      return { hold: secondArrived.promise, answered: firstStored.then };
+    }
+    return firstPut ? { hold: secondStored.promise } : undefined;
+  });
+  const two = await startFaultProxy(registry, (req) => {
+    if (!sciA(req) || !isManifestPut(req, tag)) return undefined;
+    secondArrived.then();
+    return { hold: firstStored.promise, answered: secondStored.then };
+  });
+  return { one, two, [Symbol.asyncDispose]: async () => { await one.close(); await two.close(); } };
+}
+
 /** Every tag of every repository under `repo` -> its manifest digest. */
 async function registryState(repo: string, names: string[]): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -275,26 +302,9 @@ test("two runs of one commit at once: the registry keeps one image per build tag
   const { registry } = requireEngine();
   using repo = makeRepo(smallFamily());
   const name = uniqueRepo("x").slice(2);
-  // Run 1's build tag PUT waits until run 2's arrives (both runs have found the tag missing and
-  // built their own image); run 2's waits until run 1's is stored; run 1 reads it back only after
-  // run 2's is stored. So run 2's image is the one the registry keeps, and run 1 must see it.
-  const secondArrived = happening("run 2's build tag PUT");
-  const firstStored = happening("run 1's build tag stored");
-  const secondStored = happening("run 2's build tag stored");
-  let firstPut = false;
-  await using one = await startFaultProxy(registry, (req) => {
-    if (!sciA(req) || !isManifest(req, BUILD_TAG)) return undefined;
-    if (req.method === "PUT") {
-      firstPut = true;
-      return { hold: secondArrived.promise, answered: firstStored.then };
-    }
-    return firstPut ? { hold: secondStored.promise } : undefined;
-  });
-  await using two = await startFaultProxy(registry, (req) => {
-    if (!sciA(req) || !isManifestPut(req, BUILD_TAG)) return undefined;
-    secondArrived.then();
-    return { hold: firstStored.promise, answered: secondStored.then };
-  });
+  // Run 2's image is the one the registry keeps under the build tag (see racingProxies).
+  await using proxies = await racingProxies(registry, BUILD_TAG);
+  const { one, two } = proxies;
   using dir = tempDir("ib-publish-");
   const [r1, r2] = await runsAtOnce(repo.root, name, [one.address, two.address], dir.path);
   assert.is(r2.code, 0, r2.stderr);
@@ -512,26 +522,9 @@ test("two runs of one commit at once, published with attestations (the default):
   const { registry } = requireEngine();
   using repo = makeRepo(smallFamily());
   const name = uniqueRepo("x").slice(2);
-  // As above, on the platform build tag the engine pushes each image under (`1.0-{n}-{h}-linux-amd64`):
-  // run 2's image is the one the registry keeps, after both runs found the tag missing and built their own.
-  const PLATFORM_BUILD_TAG = /^1\.0-\d+-[0-9a-f]+-linux-[a-z0-9]+$/;
-  const secondArrived = happening("run 2's platform build tag PUT");
-  const firstStored = happening("run 1's platform build tag stored");
-  const secondStored = happening("run 2's platform build tag stored");
-  let firstPut = false;
-  await using one = await startFaultProxy(registry, (req) => {
-    if (!sciA(req) || !isManifest(req, PLATFORM_BUILD_TAG)) return undefined;
-    if (req.method === "PUT") {
-      firstPut = true;
-      return { hold: secondArrived.promise, answered: firstStored.then };
-    }
-    return firstPut ? { hold: secondStored.promise } : undefined;
-  });
-  await using two = await startFaultProxy(registry, (req) => {
-    if (!sciA(req) || !isManifestPut(req, PLATFORM_BUILD_TAG)) return undefined;
-    secondArrived.then();
-    return { hold: firstStored.promise, answered: secondStored.then };
-  });
+  // As above, on the platform build tag the engine pushes each image under (`1.0-{n}-{h}-linux-amd64`).
+  await using proxies = await racingProxies(registry, /^1\.0-\d+-[0-9a-f]+-linux-[a-z0-9]+$/);
+  const { one, two } = proxies;
   using dir = tempDir("ib-publish-");
   const [r1, r2] = await Promise.all([one.address, two.address].map((proxy, i) =>
     runCliAsync(["--all", "--push", "--repo", `${proxy}/${name}`, "--results", join(dir.path, `r${i + 1}.json`), "--progress", "plain"], { cwd: repo.root })));
