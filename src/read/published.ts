@@ -13,6 +13,8 @@ import type { PublishedImage } from "../core/plan/reconcile.js";
 import { InputError, type Plan, type PlannedBuild } from "../core/model.js";
 import { DockerCredentials } from "../registry/credentials.js";
 import { RegistryClient } from "../registry/client.js";
+import { RegistryError } from "../registry/transport.js";
+import { attestationFaults } from "../registry/attestations.js";
 
 /**
  * `signedBy`: the public half of the run's signing key, whose signature each image must have;
@@ -23,10 +25,17 @@ export async function readPublishedInputs(plan: Plan, dockerConfigDir?: string, 
   const client = new RegistryClient(await DockerCredentials.load(dockerConfigDir));
   const read = async (b: PlannedBuild, ref: string, platform?: string): Promise<PublishedImage> => {
     try {
+      let broken: string | undefined;
       const image = await client.getImage(ref, platform === undefined ? {} : { platform }).catch((e: Error) => {
         if (e instanceof InputError) return undefined; // the index has no image of this platform
+        // The tag is there, but what its index names is not (a manifest deleted by digest): as good as missing.
+        if (e instanceof RegistryError && e.status === 404) {
+          broken = e.message;
+          return undefined;
+        }
         throw e;
       });
+      if (broken) return { found: false, broken };
       // A platform's image inside an index: only an index counts (a single image under the layer's
       // tag is no index of its platforms). getImage says which it read: an index's entries.
       if (!image || (platform !== undefined && image.indexEntries === undefined)) return { found: false };
@@ -35,14 +44,23 @@ export async function readPublishedInputs(plan: Plan, dockerConfigDir?: string, 
       // Attestations are entries of an index, next to the image they are about: an image without
       // platforms is published as a one-platform index under its own tags; a platform image's are
       // in its layer's index (`platform` given). Its platform tags hold the bare image: not asked.
+      const repository = parseImageReference(ref);
       if (options.attestations && (b.request.platform === undefined || platform !== undefined)) {
-        published.attested = attestationEntryOf(image.indexEntries ?? [], image.manifestDigest) !== undefined;
+        // There, untampered and about this image: an entry naming a manifest since deleted, or
+        // statements about another image, are no attestations (the run makes them again).
+        const entry = attestationEntryOf(image.indexEntries ?? [], image.manifestDigest);
+        const faults = entry ? await attestationFaults(client, repository, entry, image.manifestDigest) : [];
+        published.attested = entry !== undefined && faults.length === 0;
+        if (faults.length) published.attestationFault = faults[0];
       }
       if (!options.signedBy) return published;
-      // What the tag names is signed: the image, or the index (each of whose images is signed too).
-      const repository = parseImageReference(ref);
-      const held = await readSignatures(client, repository, image.digest);
-      return { ...published, signed: judgeSignatures({ repository: dockerReference(repository), digest: image.digest }, held?.found, options.signedBy).ok };
+      // What the tag names is signed: the image, or the index and the platform image in it (as a run signs them, and verify checks them).
+      const digests = [...new Set([image.digest, image.manifestDigest])];
+      const signed = await Promise.all(digests.map(async (digest) => {
+        const held = await readSignatures(client, repository, digest);
+        return judgeSignatures({ repository: dockerReference(repository), digest }, held?.found, options.signedBy!).ok;
+      }));
+      return { ...published, signed: signed.every(Boolean) };
     } catch (e) {
       throw new Error(`--reconcile: cannot read ${ref} from the registry: ${(e as Error).message}`);
     }

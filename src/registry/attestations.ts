@@ -4,7 +4,7 @@
 // for `verify` (checkAttestations). What they hold and what is wrong with them is decided in
 // core/attestations.
 import { attestationEntryOf, isAttestationEntry, statementLayer, type AttestationManifest, type OciDescriptor } from "../core/attestations/manifest.js";
-import { attestationProblems, parentBuildTags, parentKey, type AttestedImage } from "../core/attestations/check.js";
+import { attestationProblems, parentBuildTags, parentKey, subjectProblem, type AttestedImage } from "../core/attestations/check.js";
 import { SPDX_PREDICATE_TYPE, spdxDocumentSchema, type SpdxDocument } from "../core/formats/spdx.js";
 import { formatImageReference, parseImageReference, type ImageReference } from "../core/parse/image-reference.js";
 import { parseJson, RegistryError, type Descriptor, type RegistryClient } from "./client.js";
@@ -48,23 +48,50 @@ async function readStatement(client: RegistryClient, ref: ImageReference, layer:
 
 /**
  * The SPDX document stored as the SBOM attestation of the image whose manifest digest is
- * `imageDigest`, among `index`'s entries; undefined when the index has no such attestation (the
- * image was published without, or by another tool without an SBOM). A stored one that is not an
- * SPDX 2.3 document is an error, not a reason to look elsewhere.
+ * `imageDigest`, among `index`'s entries: `document`; undefined when the index has no such
+ * attestation (the image was published without, or by another tool without an SBOM). One that is
+ * not about this image (its statement's subject is another digest), or is gone from the registry,
+ * is not trusted: `problem` says why, and the caller reads the image's layers instead. A stored one
+ * that is not an SPDX 2.3 document is an error.
  */
-export async function readStoredSbom(client: RegistryClient, ref: ImageReference, index: readonly Descriptor[] | undefined, imageDigest: string): Promise<SpdxDocument | undefined> {
+export async function readStoredSbom(client: RegistryClient, ref: ImageReference, index: readonly Descriptor[] | undefined, imageDigest: string): Promise<{ document: SpdxDocument } | { problem: string } | undefined> {
   const entry = index && attestationEntryOf(index, imageDigest);
   if (!entry) return undefined;
   const manifest = await client.getManifest(byDigest(ref, entry.digest));
-  const layer = manifest && statementLayer(manifest.layers, SPDX_PREDICATE_TYPE);
+  if (!manifest) return { problem: `the index names attestation manifest ${entry.digest}, which the registry does not have` };
+  const layer = statementLayer(manifest.layers, SPDX_PREDICATE_TYPE);
   if (!layer) return undefined;
-  const statement = await readStatement(client, ref, layer) as { predicate?: unknown };
+  let statement: { predicate?: unknown };
+  try {
+    statement = await readStatement(client, ref, layer) as { predicate?: unknown };
+  } catch (e) {
+    if (e instanceof RegistryError && TAMPERED.test(e.message)) return { problem: `its SBOM attestation ${layer.digest}: ${e.message}` };
+    throw e;
+  }
+  const foreign = subjectProblem(statement, imageDigest);
+  if (foreign) return { problem: `its SBOM attestation ${layer.digest} is not about it: ${foreign}` };
   const checked = spdxDocumentSchema.safeParse(statement.predicate);
   if (!checked.success) {
     const issue = checked.error.issues[0];
     throw new RegistryError(`SBOM attestation ${layer.digest} of ${formatImageReference(ref)}: not an SPDX 2.3 document (${issue.path.join(".") || "document"}: ${issue.message})`);
   }
-  return checked.data;
+  return { document: checked.data };
+}
+
+/**
+ * What is wrong with the attestation manifest `entry` (in `ref`'s repository) as the attestations
+ * of the image `imageDigest`, its parents aside: [] when it is there, untampered, complete and
+ * about that image. What a run reuses instead of attesting again, and `--reconcile` counts as
+ * attested. A registry that can't be read is an error (thrown).
+ */
+export async function attestationFaults(client: RegistryClient, ref: ImageReference, entry: OciDescriptor, imageDigest: string): Promise<string[]> {
+  try {
+    const layers = await readAttestation(client, ref, entry);
+    return attestationProblems([{ platform: "image", digest: imageDigest, attestation: { digest: entry.digest, layers } }]);
+  } catch (e) {
+    if (e instanceof RegistryError && TAMPERED.test(e.message)) return [e.message];
+    throw e;
+  }
 }
 
 /**

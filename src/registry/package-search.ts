@@ -40,9 +40,13 @@ type ImagePackages = { packages: FoundPackage[]; warnings: string[]; source: Pac
 /** An image's packages: its stored SBOM when it has one, else read from its layers. */
 export async function readImagePackages(client: RegistryClient, { ref, image }: ImageToRead): Promise<ImagePackages> {
   const stored = await readStoredSbom(client, ref, image.indexEntries, image.manifestDigest);
-  if (stored) return { packages: packagesOfSpdx(stored), warnings: [], source: "attestation" };
-  return scanLayers(client, { ref, image });
+  if (stored && "document" in stored) return { packages: packagesOfSpdx(stored.document), warnings: [], source: "attestation" };
+  const read = await scanLayers(client, { ref, image });
+  return stored ? { ...read, warnings: [untrusted(stored.problem), ...read.warnings] } : read;
 }
+
+/** A stored SBOM not used: the packages are read from the layers instead. */
+const untrusted = (problem: string) => `${problem}; its packages are read from its layers instead`;
 
 /** An image's packages read from its layers, the chains other images share read once (`chains`). */
 async function scanLayers(client: RegistryClient, { ref, image }: ImageToRead, chains?: SharedLayerChains): Promise<ImagePackages> {
@@ -63,16 +67,17 @@ export async function findPackageHolders(client: RegistryClient, repositories: R
   // Stored SBOMs first (a few small requests each); the layers of the images without one after,
   // knowing which of those share layer chains.
   const sbomLimit = pLimit(SBOMS_AT_ONCE);
-  const stored = await Promise.all(images.map((image) => sbomLimit(async () => {
-    const document = await readStoredSbom(client, image.ref, image.image.indexEntries, image.image.manifestDigest);
-    return document && packagesOfSpdx(document);
-  })));
-  stored.forEach((packages, i) => packages && keep(i, { packages, warnings: [], source: "attestation" }));
-  const unread = images.map((_, i) => i).filter((i) => !stored[i]);
+  const stored = await Promise.all(images.map((image) => sbomLimit(() => readStoredSbom(client, image.ref, image.image.indexEntries, image.image.manifestDigest))));
+  stored.forEach((s, i) => s && "document" in s && keep(i, { packages: packagesOfSpdx(s.document), warnings: [], source: "attestation" }));
+  const unread = images.map((_, i) => i).filter((i) => !(stored[i] && "document" in stored[i]!));
   const chains = new SharedLayerChains(unread.map((i) => ({ ref: images[i].ref, layers: images[i].image.layers })));
   // Fewest layers first: a parent's layers are read before the children that share them start.
   unread.sort((a, b) => images[a].image.layers.length - images[b].image.layers.length);
-  await Promise.all(unread.map((i) => limit(async () => keep(i, await scanLayers(client, images[i], chains)))));
+  await Promise.all(unread.map((i) => limit(async () => {
+    const read = await scanLayers(client, images[i], chains);
+    const s = stored[i];
+    keep(i, s && "problem" in s ? { ...read, warnings: [untrusted(s.problem), ...read.warnings] } : read);
+  })));
   // In the listing's order per image: by repository, version, then the index's platform order.
   const holders = read.filter((h) => h.packages.length > 0);
   holders.sort((a, b) => a.build.repository.kind.localeCompare(b.build.repository.kind) || a.build.repository.name.localeCompare(b.build.repository.name) || a.build.version.localeCompare(b.build.version));

@@ -5,11 +5,12 @@ import type { KeyObject } from "node:crypto";
 import { formatImageReference, parseImageReference, type ImageReference } from "../core/parse/image-reference.js";
 import { dockerReference } from "../core/signatures/cosign.js";
 import { judgeSignatures } from "../core/signatures/verify.js";
-import { expectedParents, judgeParent, type VerifyCheck } from "../core/verify/checks.js";
+import { expectedParents, judgeOwnBuild, judgeParent, type VerifyCheck } from "../core/verify/checks.js";
 import { MEDIA_TYPES, parseJson, RegistryError, type Descriptor, type RegistryClient } from "./client.js";
 import { readSignatures } from "./signatures.js";
 import { checkAttestations } from "./attestations.js";
 import { isAttestationEntry } from "../core/attestations/manifest.js";
+import { parsePlatformTag } from "../core/registry/image-index.js";
 
 /** One image manifest of the target: the target itself, or a platform image of its index. */
 export interface VerifyManifest {
@@ -65,6 +66,9 @@ export interface VerifyOptions {
 
 export type ImageCheck = (client: RegistryClient, target: VerifyTarget, options: VerifyOptions) => Promise<VerifyCheck[]>;
 
+/** Each platform image is the build its tag names (its own version label): not an older build copied under the tag. */
+export const verifyBuild: ImageCheck = async (_client, target) => judgeOwnBuild(target.ref, target.images);
+
 /** The signature of the reference's digest and, for an index, of each platform image (as image-builder signs them). */
 export const verifySignatures: ImageCheck = async (client, target, { key }) => {
   const isIndex = target.entries.length > 0 || INDEX_TYPES.has(target.mediaType);
@@ -105,8 +109,13 @@ export const verifyParents: ImageCheck = async (client, target) => {
 export const verifyAttestations: ImageCheck = async (client, target, { attestationsOptional }) => {
   const isIndex = target.entries.length > 0 || INDEX_TYPES.has(target.mediaType);
   if (!isIndex) {
+    // A platform tag (`…:1.0-7-3f2a9c1-linux-amd64`) holds the bare image: its attestations are in the layer's index.
+    const platformTag = target.ref.tag === undefined ? undefined : parsePlatformTag(target.ref.tag);
+    const why = platformTag
+      ? `a platform image: its attestations are in the index under ${formatImageReference({ ...target.ref, tag: platformTag.tag })}; verify that tag`
+      : "a single image, not an index: it has no attestations (published with --no-attestations? verify --no-attestations accepts that)";
     return [{ check: "attestations", subject: `image ${target.digest}`, ok: attestationsOptional === true,
-      detail: attestationsOptional ? "a single image, published without attestations (--no-attestations)" : "a single image, not an index: it has no attestations (published with --no-attestations? verify --no-attestations accepts that)" }];
+      detail: attestationsOptional ? "a single image, published without attestations (--no-attestations)" : why }];
   }
   if (attestationsOptional && !target.entries.some(isAttestationEntry)) {
     return [{ check: "attestations", subject: `index ${target.digest}`, ok: true, detail: "an index without attestations (--no-attestations)" }];
@@ -119,7 +128,7 @@ export const verifyAttestations: ImageCheck = async (client, target, { attestati
 };
 
 /** Every check `verify` makes, in the order it prints them. */
-export const IMAGE_CHECKS: ImageCheck[] = [verifySignatures, verifyParents, verifyAttestations];
+export const IMAGE_CHECKS: ImageCheck[] = [verifyBuild, verifySignatures, verifyParents, verifyAttestations];
 
 export async function verifyImage(client: RegistryClient, target: VerifyTarget, options: VerifyOptions, checks: ImageCheck[] = IMAGE_CHECKS): Promise<VerifyCheck[]> {
   const results: VerifyCheck[] = [];

@@ -195,7 +195,7 @@ async function tagDigests(): Promise<Record<string, string | null>> {
   return out;
 }
 
-test("checkAttestations: right as pushed; a tampered attestation and a re-tagged parent are named; sbom then reads the tampered SBOM", async () => {
+test("checkAttestations: right as pushed; a tampered attestation and a re-tagged parent are named; sbom and contains --package don't trust an SBOM about another image", async () => {
   const client = new RegistryClient(await DockerCredentials.load(env.DOCKER_CONFIG));
   assert.equal(await checkAttestations(client, `${repo}/rel/pk:${tag}`), []);
   assert.equal(await checkAttestations(client, `${repo}/sci/pk-tools:${tag}`), []);
@@ -227,7 +227,17 @@ test("checkAttestations: right as pushed; a tampered attestation and a re-tagged
   const problems = await checkAttestations(client, `${repo}/rel/pk:${tag}`);
   assert.equal(problems, [`linux/amd64 (${a.platformImage.digest}): attestation layer ${forged.blobs[1].descriptor.digest}: subject forged is ${other}, not the image's ${a.platformImage.digest}`]);
   assert.equal(attestationChecks(), [[false, problems[0]]]);
-  assert.match(runCli(["sbom", `${repo}/rel/pk:${tag}`], { env }).stdout, /^pypi\s+evil\s+6\.6\.6$/m);
+  // sbom, and contains --package, read the image's own layers instead, and say why.
+  const sbom = runCli(["sbom", `${repo}/rel/pk:${tag}`], { env });
+  assert.is(sbom.code, 0, sbom.stderr);
+  assert.not.match(sbom.stdout, /evil/);
+  assert.match(sbom.stdout, /^pypi\s+scipy\s+1\.11\.4$/m);
+  assert.match(sbom.stderr, new RegExp(`^image-builder: warning: .*/rel/pk:${tag}: its SBOM attestation sha256:[0-9a-f]{64} is not about it: subject forged is ${other}, not the image's ${a.platformImage.digest}; its packages are read from its layers instead$`, "m"));
+  const evil = runCli(["contains", "--package", "evil", "--repo", repo, "--all-tags", "--json"], { env });
+  assert.is(evil.code, 0, evil.stderr);
+  assert.equal(JSON.parse(evil.stdout).images, []);
+  const scipy = runCli(["contains", "--package", "scipy", "--repo", repo, "--all-tags", "--json"], { env });
+  assert.equal(JSON.parse(scipy.stdout).images.filter((i: any) => i.image === `rel/pk:${tag}`).map((i: any) => i.sbom), ["layers"]);
 
   // sci/pk-base's build tag re-tagged to another image: sci/pk-tools' provenance no longer holds.
   const { docker } = requireEngine();
@@ -278,6 +288,65 @@ test("--reconcile adds the attestations an image of this checkout was published 
     for (const image of ["sci/pk-base", "sci/pk-tools", "rel/pk"]) assert.equal(await checkAttestations(client, `${plain}/${image}:${tag}`), [], image);
     const done = runCli(["--reconcile", "--dryrun", "-v", "--repo", plain], { cwd: src.root, env });
     assert.match(done.stderr, /nothing to build: nothing missing from or stale in the registry/);
+  } finally {
+    repo = saved;
+  }
+});
+
+test("--reconcile plans what verify would reject, and its run repairs it: an attestation manifest deleted, a platform image's signature deleted, an index naming a deleted image", async () => {
+  const fresh = uniqueRepo(requireEngine().authRegistry);
+  using keys = tempDir("ib-attest-reconcile-");
+  const pair = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const [key, pub] = [join(keys.path, "key.pem"), join(keys.path, "key.pub")];
+  writeFileSync(key, pair.privateKey.export({ type: "pkcs8", format: "pem" }));
+  writeFileSync(pub, pair.publicKey.export({ type: "spki", format: "pem" }));
+  const secret = withSecret ? ["--secret", "id=tok,env=TOK"] : [];
+  const push = (...flags: string[]) => runCliAsync([...flags, "--push", "--repo", fresh, "--sign-key", key, "--progress", "plain", "--builder", TEST_BUILDER, ...secret], { cwd: src.root, env: { ...env, TOK: SECRET } });
+  const first = await push("--all");
+  assert.is(first.code, 0, first.stderr);
+  const saved = repo;
+  repo = fresh;
+  try {
+    const del = async (image: string, digest: string) => {
+      const registry = repo.slice(0, repo.indexOf("/"));
+      const res = await fetch(`http://${registry}/v2/${name(image)}/manifests/${digest}`, { method: "DELETE", headers: { authorization: `Basic ${Buffer.from(auth.join(":")).toString("base64")}` } });
+      assert.is(res.status, 202, `DELETE ${image}@${digest}`);
+    };
+    const planned = () => runCli(["--reconcile", "--dryrun", "-vv", "--repo", fresh, "--sign-key", key], { cwd: src.root, env });
+    const verifies = (image: string) => runCli(["verify", `${fresh}/${image}:1.0`, "--key", pub], { env });
+    assert.match(planned().stderr, /nothing to build/);
+    // sci/pk-base's attestation manifest deleted (its index still names it); rel/pk's platform image's signature deleted.
+    const base = await attestationsOf("sci/pk-base");
+    await del("sci/pk-base", base.attestation.digest);
+    const rel = await attestationsOf("rel/pk");
+    await del("rel/pk", (await get(`${name("rel/pk")}/manifests/${rel.platformImage.digest.replace(":", "-")}.sig`)).digest!);
+    for (const image of ["sci/pk-base", "rel/pk"]) assert.is(verifies(image).code, 1, `verify ${image} before`);
+    const plan = planned();
+    assert.match(plan.stderr, new RegExp(`build sci/pk-base: .*sci/pk-base:1\\.0 holds ${tag}, of this checkout's inputs, with attestations that are not its own or not whole \\(.*attestation manifest ${base.attestation.digest}, which the registry does not have\\)`), plan.stderr);
+    assert.match(plan.stderr, new RegExp(`build rel/pk:1\\.0: .*rel/pk:1\\.0 holds pk:${tag}, of this checkout's inputs, not signed by the signing key`), plan.stderr);
+    assert.match(plan.stderr, /sci\/pk-tools: current/);
+    const repaired = await push("--reconcile");
+    assert.is(repaired.code, 0, repaired.stderr);
+    assert.match(repaired.stderr, /\n2 reused, /);
+    for (const image of ["sci/pk-base", "rel/pk"]) {
+      const v = verifies(image);
+      assert.is(v.code, 0, `verify ${image} after: ${v.stdout}${v.stderr}`);
+    }
+    assert.match(planned().stderr, /nothing to build/);
+
+    // sci/pk-tools' platform image deleted: its index names a manifest the registry no longer has.
+    const tools = await attestationsOf("sci/pk-tools");
+    await del("sci/pk-tools", tools.platformImage.digest);
+    const broken = planned();
+    assert.is(broken.code, 0, broken.stderr);
+    assert.match(broken.stderr, new RegExp(`build sci/pk-tools.*sci/pk-tools:1\\.0 is broken: .*the index names manifest ${tools.platformImage.digest}, which the registry does not have`), broken.stderr);
+    assert.match(broken.stderr, /build rel\/pk:1\.0.*: .*built on sci\/pk-tools, which is rebuilt/);
+    const rebuilt = await push("--reconcile");
+    assert.is(rebuilt.code, 0, rebuilt.stderr);
+    for (const image of ["sci/pk-tools", "rel/pk"]) {
+      const v = verifies(image);
+      assert.is(v.code, 0, `verify ${image} after the rebuild: ${v.stdout}${v.stderr}`);
+    }
   } finally {
     repo = saved;
   }

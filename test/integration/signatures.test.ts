@@ -168,7 +168,7 @@ test("verify: passes with the key, names what fails with another key", async () 
   assert.match(ok.stdout, new RegExp(`^ok\\s+parent\\s+sci/essentials-2-5:2\\.5-${n}-${h}\\s`, "m"));
   const json = runCli(["verify", `${target}/sci/astro-tools:1.0`, "--key", pub, "--json", "--no-attestations"]);
   assert.is(json.code, 0, json.stderr);
-  assert.equal((JSON.parse(json.stdout) as { checks: { check: string; ok: boolean }[] }).checks.map((c) => [c.check, c.ok]), [["signature", true], ["parent", true], ["attestations", true]]);
+  assert.equal((JSON.parse(json.stdout) as { checks: { check: string; ok: boolean }[] }).checks.map((c) => [c.check, c.ok]), [["build", true], ["signature", true], ["parent", true], ["attestations", true]]);
 
   const other = runCli(["verify", "rel/essentials:2.5", "--repo", target, "--key", otherPub, "--no-attestations"], { cwd: repo.root });
   assert.is(other.code, 1);
@@ -265,7 +265,7 @@ test("verify fails when the image's tag holds another image, or a parent's build
   await publish(docker, [`${target}/rel/essentials:2.4`], "FROM busybox:stable\nRUN echo other > /other\n");
   const replaced = runCli(["verify", `${target}/rel/essentials:2.4`, "--key", pub, "--no-attestations"]);
   assert.is(replaced.code, 1);
-  assert.match(replaced.stderr, /verify failed: signature of image sha256:[0-9a-f]{64}: not signed: the registry has no sha256-[0-9a-f]{64}\.sig/);
+  assert.match(replaced.stderr, /verify failed: build of rel\/essentials:2\.4: its version label \(none\) names no build of rel\/essentials: .*; signature of image sha256:[0-9a-f]{64}: not signed: the registry has no sha256-[0-9a-f]{64}\.sig/);
   // sci/essentials-2-4's build tag re-pushed with another build: the final images built on it fail
   const parentTag = `${target}/sci/essentials-2-4:2.4-${n}-${h}`;
   await publish(docker, [parentTag], `FROM busybox:stable\nLABEL org.sciserver.science.essentials-2-4.version=2.4-${n}-${h} org.sciserver.science.essentials-2-4.buildtime=1\n`);
@@ -274,6 +274,17 @@ test("verify fails when the image's tag holds another image, or a parent's build
   assert.match(parent.stderr, new RegExp(`parent of sci/essentials-2-4:2\\.4-${n}-${h}: the registry holds another build under \\S+: buildtime 1, built on \\d+`));
   assert.match(parent.stdout, /^ok\s+signature/m, "its own signature still verifies");
   assert.ok((await registryTags(`${target}/rel/essentials`)).length > 0);
+  // An older signed build copied under a newer build tag: signed, its parents and attestations
+  // right, but another build than the tag names.
+  const { registry, name } = split(`${target}/rel/astro:1.0`);
+  const held = await get(registry, `${name}/manifests/1.0-${n}-${h}`);
+  const newer = `1.0-${Number(n) + 1}-${h}`;
+  const copy = await fetch(`http://${registry}/v2/${name}/manifests/${newer}`, { method: "PUT", headers: { "Content-Type": held.headers.get("content-type")! }, body: Buffer.from(await held.arrayBuffer()) });
+  assert.is(copy.status, 201);
+  const older = runCli(["verify", `${target}/rel/astro:${newer}`, "--key", pub, "--no-attestations"]);
+  assert.is(older.code, 1, older.stdout);
+  assert.match(older.stderr, new RegExp(`verify failed: build of rel/astro:${newer}: its version label names build 1\\.0-${n}-${h}, not ${newer}: another build is under this tag\n$`));
+  assert.match(older.stdout, /^ok\s+signature/m, "its signature verifies: the check that fails is the build's");
 });
 
 test("a signature the registry refuses fails the push, and the moving tag stays where it was", async () => {

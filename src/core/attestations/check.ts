@@ -53,8 +53,25 @@ export function parentBuildTags(images: readonly AttestedImage[]): { platform: s
 /** The key of a parent in ParentDigests. */
 export const parentKey = (platform: string, buildTag: string) => `${platform} ${buildTag}`;
 
-/** Everything wrong with the attestations of `images`, one line each, naming the platform; [] when all is right. */
-export function attestationProblems(images: readonly AttestedImage[], parents: ParentDigests): string[] {
+/**
+ * Why `statement` is not about the image `imageDigest` (one line per subject that names another
+ * digest, or none), undefined when it is: what `sbom` checks before it trusts a stored SBOM.
+ */
+export function subjectProblem(statement: unknown, imageDigest: string): string | undefined {
+  const subjects = asStatement(statement).subject ?? [];
+  if (subjects.length === 0) return "the statement has no subject";
+  const wrong = subjects.filter((subject) => digestOf(subject.digest) !== imageDigest)
+    .map((subject) => `subject ${subject.name ?? "(unnamed)"} is ${digestOf(subject.digest) ?? "(no sha256)"}, not the image's ${imageDigest}`);
+  return wrong.length ? wrong.join("; ") : undefined;
+}
+
+/**
+ * Everything wrong with the attestations of `images`, one line each, naming the platform; [] when
+ * all is right. Without `parents`, the parents the provenance names are not judged: whether an
+ * attestation is sound in itself (there, complete, about its image), as a run reusing it and
+ * `--reconcile` ask.
+ */
+export function attestationProblems(images: readonly AttestedImage[], parents?: ParentDigests): string[] {
   const problems: string[] = [];
   for (const image of images) {
     const at = `${image.platform} (${image.digest})`;
@@ -70,13 +87,9 @@ export function attestationProblems(images: readonly AttestedImage[], parents: P
       if (descriptor.mediaType !== IN_TOTO_MEDIA_TYPE) problems.push(`${layer}: media type ${descriptor.mediaType}, not ${IN_TOTO_MEDIA_TYPE}`);
       if (s.predicateType !== type) problems.push(`${layer}: annotated ${type ?? "(none)"}, but its statement is ${s.predicateType ?? "(none)"}`);
       if (s.predicateType) found.add(s.predicateType);
-      const subjects = s.subject ?? [];
-      if (subjects.length === 0) problems.push(`${layer}: the statement has no subject`);
-      for (const subject of subjects) {
-        const d = digestOf(subject.digest);
-        if (d !== image.digest) problems.push(`${layer}: subject ${subject.name ?? "(unnamed)"} is ${d ?? "(no sha256)"}, not the image's ${image.digest}`);
-      }
-      if (s.predicateType !== SLSA_PROVENANCE_TYPE) continue;
+      const subject = subjectProblem(statement, image.digest);
+      if (subject) problems.push(...subject.split("; ").map((p) => `${layer}: ${p}`));
+      if (s.predicateType !== SLSA_PROVENANCE_TYPE || !parents) continue;
       for (const dep of s.predicate?.buildDefinition?.resolvedDependencies ?? []) {
         const buildTag = dep.annotations?.[BUILD_TAG_ANNOTATION];
         if (!buildTag) continue;

@@ -26,7 +26,12 @@ import type { ChangeSet, Plan, PlannedBuild } from "../model.js";
  * platform inside the index under the layer's own `{version}` (absent: no index there, or none
  * with this platform), with its `attested` (its platform tags hold the bare image: never asked).
  */
-export type PublishedImage = ({ found: false } | { found: true; inputs?: string; mismatch?: string; build?: string; signed?: boolean; attested?: boolean }) & { index?: PublishedImage };
+export type PublishedImage = (
+  /** `broken`: the tag is there, but its index names a manifest the registry does not have. */
+  | { found: false; broken?: string }
+  /** `attestationFault`: with `attested` false, what is wrong with the attestation manifest the index has for the image. */
+  | { found: true; inputs?: string; mismatch?: string; build?: string; signed?: boolean; attested?: boolean; attestationFault?: string }
+) & { index?: PublishedImage };
 
 export function reconcilePlan(plan: Plan, published: ReadonlyMap<string, PublishedImage>): Plan {
   const kept = new Map<string, string[]>();
@@ -85,7 +90,8 @@ function staleIndexEntry(b: PlannedBuild, p: PublishedImage | undefined): string
   const tag = stripPlatformSuffix(movingTag(b.request), platform);
   const verdict = judge(b, p.index ?? { found: false }, tag);
   if (verdict.current) return undefined;
-  return p.index?.found ? `its ${platform} image in the index ${tag}: ${verdict.why}` : `no index of its platforms under ${tag}`;
+  if (p.index?.found) return `its ${platform} image in the index ${tag}: ${verdict.why}`;
+  return p.index?.broken ? verdict.why : `no index of its platforms under ${tag}`;
 }
 
 /**
@@ -101,7 +107,7 @@ export function currentLayers(planOfAll: Plan, reconciled: Plan, published: Read
 
 function judge(b: PlannedBuild, p: PublishedImage | undefined, tag = movingTag(b.request)): { current: boolean; why: string; reusedOnly?: boolean } {
   if (!p) throw new Error(`internal: no registry answer for ${b.id}`);
-  if (!p.found) return { current: false, why: `not published (${tag})` };
+  if (!p.found) return { current: false, why: p.broken ? `${tag} is broken: ${p.broken}` : `not published (${tag})` };
   const held = p.build ?? "an image without a version label";
   if (p.inputs !== b.request.inputsDigest) {
     const ours = b.request.labels[versionLabel(b.kind, b.target)];
@@ -117,7 +123,10 @@ function judge(b: PlannedBuild, p: PublishedImage | undefined, tag = movingTag(b
   if (p.mismatch !== undefined) return { current: false, why: `published image has ${p.mismatch}` };
   // The image is right, but published without its provenance and SBOM, or its signature: the run
   // reuses it and adds them, and what is built on it stays.
-  if (p.attested === false) return { current: false, why: `${tag} holds ${held}, of this checkout's inputs, without its attestations (provenance, SBOM)`, reusedOnly: true };
+  if (p.attested === false) {
+    const without = p.attestationFault ? `with attestations that are not its own or not whole (${p.attestationFault})` : "without its attestations (provenance, SBOM)";
+    return { current: false, why: `${tag} holds ${held}, of this checkout's inputs, ${without}`, reusedOnly: true };
+  }
   if (p.signed === false) return { current: false, why: `${tag} holds ${held}, of this checkout's inputs, not signed by the signing key`, reusedOnly: true };
   return { current: true, why: `${tag} holds ${held}, of this checkout's inputs${p.signed ? ", signed by the signing key" : ""}` };
 }

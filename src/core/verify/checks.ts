@@ -5,10 +5,11 @@
 // and the registry must still hold that very build under the layer's build tag.
 import type { ImageReference } from "../parse/image-reference.js";
 import { buildtimeLabel, inputsLabel, versionLabel } from "../requests/inputs-digest.js";
-import { readBreadcrumbs } from "../report/published.js";
+import { formatBuildTag, isMovingTag, parseBuildTag, readBreadcrumbs } from "../report/published.js";
+import { parsePlatformTag } from "../registry/image-index.js";
 
 export interface VerifyCheck {
-  /** `signature`, `parent` (and the attestation checks, when added). */
+  /** `build`, `signature`, `parent`, `attestations`. */
   check: string;
   /** What was checked: `index sha256:…`, `linux/amd64 sha256:…`, `sci/essentials-2-4:2.4-5-aaaaaaa`. */
   subject: string;
@@ -60,4 +61,34 @@ export function judgeParent(parent: ExpectedParent, held: Record<string, string>
   if (differs.length === 0) return { check: "parent", subject, ok: true, detail: "the registry holds the build this image was built on" };
   const said = differs.map(([label, value]) => `${label.replace(`org.sciserver.science.${parent.target}.`, "")} ${held[label] ?? "(none)"}, built on ${value}`).join("; ");
   return { check: "parent", subject, ok: false, detail: `the registry holds another build under ${parent.buildTag}: ${said}` };
+}
+
+/**
+ * Whether each platform image under `ref` is the build its tag names (`verify`): its own version
+ * label, the one image-builder set when it built it, is the build tag asked for (`…:1.0-7-3f2a9c1`,
+ * or its platform tag `…-linux-amd64`), or a build of the version a moving tag `…:1.0` names. An
+ * older signed build copied under a newer build tag passes every other check: this one names it.
+ * No judgment for a reference by digest or outside `sci/`/`rel/` (not image-builder's names).
+ */
+export function judgeOwnBuild(ref: Pick<ImageReference, "repository" | "tag">, images: readonly { platform?: string; labels: Record<string, string> }[]): VerifyCheck[] {
+  const m = /^(?:.*\/)?(sci|rel)\/([^/]+)$/.exec(ref.repository);
+  if (!m || ref.tag === undefined) return [];
+  const [, kind, name] = m;
+  const tag = parsePlatformTag(ref.tag)?.tag ?? ref.tag;
+  const build = parseBuildTag(tag);
+  if (!build && !isMovingTag(tag)) return [];
+  return images.map((image) => {
+    const subject = `${kind}/${name}:${ref.tag}${images.length > 1 && image.platform ? ` (${image.platform})` : ""}`;
+    const value = kind === "sci" ? image.labels[versionLabel("science", name)] : image.labels[versionLabel("compat", "")];
+    const [labelName, labelBuild] = kind === "sci" ? [name, value] : value?.includes(":") ? [value.slice(0, value.lastIndexOf(":")), value.slice(value.lastIndexOf(":") + 1)] : [undefined, value];
+    const held = labelBuild === undefined ? undefined : parseBuildTag(labelBuild);
+    if (!held || (kind === "rel" && labelName !== name)) {
+      return { check: "build", subject, ok: false, detail: `its version label (${value ?? "none"}) names no build of ${kind}/${name}: not an image image-builder published under this tag` };
+    }
+    const ok = build ? formatBuildTag(held) === formatBuildTag(build) : held.version === tag;
+    const detail = ok
+      ? `its version label names build ${formatBuildTag(held)}${build ? ", the tag's" : `, of version ${tag}`}`
+      : `its version label names build ${formatBuildTag(held)}, not ${build ? formatBuildTag(build) : `a build of version ${tag}`}: another build is under this tag`;
+    return { check: "build", subject, ok, detail };
+  });
 }

@@ -132,4 +132,15 @@ test("an image of this checkout's inputs published without its attestations is p
   assert.equal(reconcilePlan(whole, attested).builds, []);
 });
 
+test("an attestation that is not the image's own (about another image, or gone) is planned like a missing one; a tag whose index names a deleted manifest is rebuilt, with what builds on it", () => {
+  const whole = makePlan({ science: ["a", "c"] });
+  const inputs = (id: string) => whole.builds.find((b) => b.id === id)!.request.inputsDigest;
+  const foreign = reconcilePlan(whole, published(whole, { "sci/c": { found: true, inputs: inputs("sci/c"), attested: false, attestationFault: "attestation layer sha256:1: subject x is sha256:2, not the image's sha256:3" } }));
+  assert.equal(foreign.builds.map((b) => b.id), ["sci/c"]);
+  assert.match(foreign.builds[0].reasons[0], /of this checkout's inputs, with attestations that are not its own or not whole \(attestation layer sha256:1: subject x is sha256:2, not the image's sha256:3\)$/);
+  const broken = reconcilePlan(whole, published(whole, { "sci/a": { found: false, broken: "the index names manifest sha256:4, which the registry does not have" } }));
+  assert.ok(broken.builds.length > 1, "what builds on it is rebuilt too");
+  assert.match(broken.builds.find((b) => b.id === "sci/a")!.reasons[0], /sci\/a:1\.0 is broken: the index names manifest sha256:4, which the registry does not have$/);
+});
+
 test.run();

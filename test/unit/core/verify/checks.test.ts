@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { expectedParents, judgeParent } from "../../../../src/core/verify/checks.js";
+import { expectedParents, judgeOwnBuild, judgeParent } from "../../../../src/core/verify/checks.js";
 
 const ref = (repository: string) => ({ registry: "127.0.0.1:5167", repository });
 const labels = {
@@ -38,6 +38,23 @@ test("the parent's build tag holding the build the image inherited passes; anoth
   });
   assert.equal(judgeParent(parent, undefined, "linux/arm64").detail, "the registry has no 127.0.0.1:5167/t/sci/essentials-2-4:2.4-5-aaaaaaa");
   assert.is(judgeParent(parent, undefined, "linux/arm64").subject, "sci/essentials-2-4:2.4-5-aaaaaaa (linux/arm64)");
+});
+
+test("build: the image under a build tag is that build (its own version label); an older build copied under a newer build tag fails", () => {
+  const image = [{ platform: "linux/amd64", labels }];
+  const ok = (repository: string, tag: string) => judgeOwnBuild({ repository, tag }, image).map((c) => [c.ok, c.detail]);
+  assert.equal(ok("t/sci/essentials-2-5", "2.5-5-aaaaaaa"), [[true, "its version label names build 2.5-5-aaaaaaa, the tag's"]]);
+  assert.equal(ok("t/rel/essentials", "2.5-5-aaaaaaa"), [[true, "its version label names build 2.5-5-aaaaaaa, the tag's"]]);
+  assert.equal(ok("t/sci/essentials-2-5", "2.5-5-aaaaaaa-linux-amd64"), [[true, "its version label names build 2.5-5-aaaaaaa, the tag's"]], "a platform tag");
+  assert.equal(ok("t/sci/essentials-2-5", "2.5"), [[true, "its version label names build 2.5-5-aaaaaaa, of version 2.5"]], "a moving tag");
+  assert.equal(ok("t/sci/essentials-2-5", "2.5-6-bbbbbbb"), [[false, "its version label names build 2.5-5-aaaaaaa, not 2.5-6-bbbbbbb: another build is under this tag"]]);
+  assert.equal(ok("t/sci/essentials-2-5", "2.6"), [[false, "its version label names build 2.5-5-aaaaaaa, not a build of version 2.6: another build is under this tag"]]);
+  // Another image's (rel/astro's) final image under rel/essentials, and a science layer's image under another's name.
+  assert.equal(ok("t/rel/astro", "2.5-5-aaaaaaa")[0][0], false);
+  assert.match(String(ok("t/sci/other", "2.5-5-aaaaaaa")[0][1]), /^its version label \(none\) names no build of sci\/other/);
+  // Nothing to judge: by digest, or not image-builder's names.
+  assert.equal(judgeOwnBuild({ repository: "t/sci/essentials-2-5", tag: undefined }, image), []);
+  assert.equal(judgeOwnBuild({ repository: "t/other/x", tag: "2.5" }, image), []);
 });
 
 test.run();
