@@ -88,6 +88,9 @@ function decryptCosignKey(body: string, password: string, source: string): KeyOb
 /** The public key in `pem` (`-----BEGIN PUBLIC KEY-----`, as `cosign generate-key-pair` writes cosign.pub). */
 export function parsePublicKey(pem: string, source: string): KeyObject {
   if (!/-----BEGIN PUBLIC KEY-----/.test(pem)) throw new InputError(`${source}: not a PEM public key (expected -----BEGIN PUBLIC KEY-----)`);
+  // Which one would be meant is not ours to guess: verifying with the first alone would pass or fail by the file's order.
+  const count = pem.match(/-----BEGIN [A-Z ]+-----/g)?.length ?? 0;
+  if (count > 1) throw new InputError(`${source}: holds ${count} PEM blocks; give one public key per file`);
   let key: KeyObject;
   try {
     key = createPublicKey({ key: pem, format: "pem" });

@@ -59,8 +59,10 @@ export function judgeParent(parent: ExpectedParent, held: Record<string, string>
   if (!held) return { check: "parent", subject, ok: false, detail: `the registry has no ${parent.buildTag}` };
   const differs = Object.entries(parent.labels).filter(([label, value]) => held[label] !== value);
   if (differs.length === 0) return { check: "parent", subject, ok: true, detail: "the registry holds the build this image was built on" };
-  const said = differs.map(([label, value]) => `${label.replace(`org.sciserver.science.${parent.target}.`, "")} ${held[label] ?? "(none)"}, built on ${value}`).join("; ");
-  return { check: "parent", subject, ok: false, detail: `the registry holds another build under ${parent.buildTag}: ${said}` };
+  const field = (label: string) => label.replace(`org.sciserver.science.${parent.target}.`, "");
+  const held1 = differs.map(([label]) => `${field(label)} ${held[label] ?? "(none)"}`).join(", ");
+  const built = differs.map(([label, value]) => `${field(label)} ${value}`).join(", ");
+  return { check: "parent", subject, ok: false, detail: `the registry holds another build under ${parent.buildTag} (${held1}) than the one this image was built on (${built})` };
 }
 
 /**

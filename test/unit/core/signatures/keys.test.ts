@@ -109,6 +109,8 @@ test("a key of another kind or curve, a public key, or a damaged file is refused
 test("a public key for verify is a P-256 SPKI PEM", () => {
   assert.throws(() => parsePublicKey(pkcs8(), "k.pub"), /k\.pub: not a PEM public key/);
   assert.throws(() => parsePublicKey(spki(generateKeyPairSync("ec", { namedCurve: "secp384r1" })), "k.pub"), /ECDSA P-256 public key is needed/);
+  // Two keys in one file: refused, not the first taken.
+  assert.throws(() => parsePublicKey(spki(p256()) + spki(p256()), "two.pub"), /two\.pub: holds 2 PEM blocks; give one public key per file/);
 });
 
 test.run();

@@ -34,7 +34,7 @@ test("the parent's build tag holding the build the image inherited passes; anoth
   const rebuilt = judgeParent(parent, { ...labels, "org.sciserver.science.essentials-2-4.buildtime": "1763999999.0" });
   assert.equal(rebuilt, {
     check: "parent", subject: "sci/essentials-2-4:2.4-5-aaaaaaa", ok: false,
-    detail: "the registry holds another build under 127.0.0.1:5167/t/sci/essentials-2-4:2.4-5-aaaaaaa: buildtime 1763999999.0, built on 1763900000.1",
+    detail: "the registry holds another build under 127.0.0.1:5167/t/sci/essentials-2-4:2.4-5-aaaaaaa (buildtime 1763999999.0) than the one this image was built on (buildtime 1763900000.1)",
   });
   assert.equal(judgeParent(parent, undefined, "linux/arm64").detail, "the registry has no 127.0.0.1:5167/t/sci/essentials-2-4:2.4-5-aaaaaaa");
   assert.is(judgeParent(parent, undefined, "linux/arm64").subject, "sci/essentials-2-4:2.4-5-aaaaaaa (linux/arm64)");
