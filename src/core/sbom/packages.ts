@@ -72,11 +72,16 @@ export function parseOsRelease(text: string): { id?: string; versionId?: string 
   return { id: values.ID || undefined, versionId: values.VERSION_ID || undefined };
 }
 
+/** conda's platform folders (`noarch`, `linux-64`, `osx-arm64`, `win-64`, …). */
+const CONDA_SUBDIR = /^(?:noarch|(?:linux|osx|win|emscripten|wasi|zos)-[a-z0-9_]+)$/;
+
 /** The channel's name of a conda-meta record's `channel` (`https://conda.anaconda.org/conda-forge/linux-64` -> `conda-forge`). */
 function condaChannel(channel: unknown, subdir: unknown): string | undefined {
   if (typeof channel !== "string" || !channel) return undefined;
   const parts = channel.replace(/\/+$/, "").split("/");
-  if (typeof subdir === "string" && parts.length > 1 && parts[parts.length - 1] === subdir) parts.pop();
+  // The URL ends in the record's subdir; a record without one still names a conda platform folder there.
+  const last = parts[parts.length - 1];
+  if (parts.length > 1 && (typeof subdir === "string" ? last === subdir : CONDA_SUBDIR.test(last))) parts.pop();
   return parts[parts.length - 1] || undefined;
 }
 

@@ -59,12 +59,15 @@ test("conda-meta: name, version, build, channel name and subdir; a package in tw
     found("/opt/conda/conda-meta/numpy-1.26.4-py311h64a7726_0.json", "conda", numpy),
     found("/opt/conda/envs/b/conda-meta/numpy-1.26.4-py311h64a7726_0.json", "conda", numpy),
     found("/opt/conda/conda-meta/tzdata-2024a-h0c530f3_0.json", "conda", JSON.stringify({ name: "tzdata", version: "2024a", channel: "conda-forge" })),
+    // A channel URL without a subdir field: the URL's platform folder is no channel name.
+    found("/opt/conda/conda-meta/zlib-1.3-h0.json", "conda", JSON.stringify({ name: "zlib", version: "1.3", channel: "https://conda.anaconda.org/conda-forge/noarch" })),
     found("/opt/conda/conda-meta/broken.json", "conda", "{"),
   ]);
   assert.equal(scan.packages.map((p) => [p.purl, p.locations]), [
     ["pkg:conda/numpy@1.26.4?build=py311h64a7726_0&channel=conda-forge&subdir=linux-64",
       ["/opt/conda/conda-meta/numpy-1.26.4-py311h64a7726_0.json", "/opt/conda/envs/b/conda-meta/numpy-1.26.4-py311h64a7726_0.json"]],
     ["pkg:conda/tzdata@2024a?channel=conda-forge", ["/opt/conda/conda-meta/tzdata-2024a-h0c530f3_0.json"]],
+    ["pkg:conda/zlib@1.3?channel=conda-forge", ["/opt/conda/conda-meta/zlib-1.3-h0.json"]],
   ]);
   assert.equal(scan.warnings, ["/opt/conda/conda-meta/broken.json: not a JSON object"]);
 });
