@@ -68,6 +68,27 @@ export async function readStoredSbom(client: RegistryClient, ref: ImageReference
 }
 
 /**
+ * What is wrong with the attestation manifest `entry` (in `repository`) as the attestation of the
+ * platform image `image` (its manifest digest): [] when the registry holds it by digest and its
+ * statements are about that image, whole (their bytes their digests, each annotated with its
+ * predicate type, provenance and SBOM both). The parents it names are not judged (`verify` does).
+ * What merge-platforms checks of an agent's attestation before attaching it. A registry that
+ * can't be read is an error (thrown).
+ */
+export async function attestationOfImageProblems(client: RegistryClient, repository: ImageReference, image: { platform: string; digest: string }, entry: OciDescriptor): Promise<string[]> {
+  const where = formatImageReference(byDigest(repository, entry.digest));
+  if (!await client.getDigest(where)) return [`the registry does not hold attestation manifest ${where}`];
+  let layers: { descriptor: OciDescriptor; statement: unknown }[];
+  try {
+    layers = await readAttestation(client, repository, entry);
+  } catch (e) {
+    if (!(e instanceof RegistryError) || !TAMPERED.test(e.message)) throw e;
+    return [e.message];
+  }
+  return attestationProblems([{ ...image, attestation: { digest: entry.digest, layers } }]);
+}
+
+/**
  * Everything wrong with the attestations of the image `ref` names (`host/path:tag`), one line
  * each; [] when every platform image has its provenance and SBOM, about its own digest, and the
  * parents its provenance names are what the registry holds under their build tags. A registry

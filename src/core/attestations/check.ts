@@ -53,8 +53,12 @@ export function parentBuildTags(images: readonly AttestedImage[]): { platform: s
 /** The key of a parent in ParentDigests. */
 export const parentKey = (platform: string, buildTag: string) => `${platform} ${buildTag}`;
 
-/** Everything wrong with the attestations of `images`, one line each, naming the platform; [] when all is right. */
-export function attestationProblems(images: readonly AttestedImage[], parents: ParentDigests): string[] {
+/**
+ * Everything wrong with the attestations of `images`, one line each, naming the platform; [] when
+ * all is right. Without `parents`, the parents the provenance names are not judged (what
+ * `merge-platforms` checks of an agent's attestation: that it is this image's, and whole).
+ */
+export function attestationProblems(images: readonly AttestedImage[], parents?: ParentDigests): string[] {
   const problems: string[] = [];
   for (const image of images) {
     const at = `${image.platform} (${image.digest})`;
@@ -76,7 +80,7 @@ export function attestationProblems(images: readonly AttestedImage[], parents: P
         const d = digestOf(subject.digest);
         if (d !== image.digest) problems.push(`${layer}: subject ${subject.name ?? "(unnamed)"} is ${d ?? "(no sha256)"}, not the image's ${image.digest}`);
       }
-      if (s.predicateType !== SLSA_PROVENANCE_TYPE) continue;
+      if (s.predicateType !== SLSA_PROVENANCE_TYPE || !parents) continue;
       for (const dep of s.predicate?.buildDefinition?.resolvedDependencies ?? []) {
         const buildTag = dep.annotations?.[BUILD_TAG_ANNOTATION];
         if (!buildTag) continue;
