@@ -4,7 +4,7 @@
 // back over the registry's HTTP API and by Debian's skopeo (an independent client).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { generateKeyPairSync } from "node:crypto";
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
@@ -13,9 +13,9 @@ import { join } from "node:path";
 import tar from "tar-stream";
 import type Dockerode from "dockerode";
 import { filesInImage, registryImage, registryIndex, registryTags, requireEngine, TEST_BUILDER, uniqueRepo } from "../helpers/engine.js";
-import { isManifestPut, startFaultProxy } from "../helpers/fault-proxy.js";
+import { happening, isManifestPut, startFaultProxy } from "../helpers/fault-proxy.js";
 import { compat, makeRepo, science } from "../helpers/repo.js";
-import { runCli, runCliAsync, type CliResult } from "../helpers/cli.js";
+import { MAIN, runCli, runCliAsync, type CliResult } from "../helpers/cli.js";
 import { readMessages, messageError } from "../../src/executors/docker/messages.js";
 import { makeArm64Base } from "../helpers/platforms.js";
 
@@ -375,6 +375,47 @@ test("an agent whose attestations can't be uploaded: named with the registry's e
   const again = JSON.parse(readFileSync(join(src.root, "amd64.json"), "utf8")).results as { id: string; attestation: { status: string; subject: string } }[];
   for (const r of again) assert.is(r.attestation.status, "uploaded", r.id);
   assert.is(again.find((r) => r.id === "sci/a@linux/amd64")!.attestation.subject, (await registryImage(`${repo}/sci/a:${suffix}-linux-amd64`)).digest);
+});
+
+test("an agent interrupted while its attestations upload waits for them; a second interrupt ends the wait, and its results say so", async () => {
+  const { docker, registry } = requireEngine();
+  await makeArm64Base(docker);
+  // The first attestation manifest's upload is held until the test lets it go.
+  const arrived = happening("an attestation manifest's upload");
+  const release = happening("the run's end");
+  await using proxy = await startFaultProxy(registry, (req) => {
+    if (!isManifestPut(req, /^sha256:/)) return undefined;
+    arrived.then();
+    return { hold: release.promise };
+  });
+  const repo = uniqueRepo(proxy.address);
+  using src = makeRepo({
+    ...science("a", { image: "a", compat: "ui", platforms: TWO }, "FROM busybox:stable-${TARGETARCH}\nRUN true\n"),
+    ...compat("ui", [], "RUN true\n"),
+  });
+  assert.is(runCli(["plan", "--all", "--repo", repo, "--out", "plan.json"], { cwd: src.root }).code, 0);
+  const child = spawn(process.execPath, [MAIN, "run", "plan.json", "--only", "sci/a@linux/amd64", "--platform", "linux/amd64", "--push", "--progress", "plain", "--results", "r.json"], { cwd: src.root, env: process.env });
+  let stderr = "";
+  const waiting = happening("the note that the run waits for the attestations");
+  const summary = happening("the run's summary");
+  child.stderr.on("data", (d) => {
+    stderr += d;
+    if (/interrupted: waiting up to \d+ s for the attestations of 1 image\(s\) in flight to end \(interrupt again to stop them now\)/.test(stderr)) waiting.then();
+    if (/\n1 built, 1 without its attestations\n/.test(stderr)) summary.then();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  await Promise.race([arrived.promise, exited]);
+  child.kill("SIGINT");
+  await Promise.race([waiting.promise, exited]);
+  child.kill("SIGINT");
+  // The run ends without the upload (its request lingers until let go, as a push stopped by a second interrupt may).
+  await Promise.race([summary.promise, exited]);
+  release.then();
+  assert.is(await exited, 130, stderr);
+  assert.match(stderr, /\[sci\/a@linux\/amd64\] NOT FULLY PUBLISHED: the run was stopped before its attestations were uploaded/);
+  const [result] = JSON.parse(readFileSync(join(src.root, "r.json"), "utf8")).results as { id: string; pushed: boolean; attestation: { status: string; subject: string; reason: string } }[];
+  assert.equal([result.id, result.pushed, result.attestation.status, result.attestation.reason], ["sci/a@linux/amd64", true, "failed", "the run was stopped before its attestations were uploaded"]);
+  assert.match(result.attestation.subject, /^sha256:[0-9a-f]{64}$/);
 });
 
 test("a platform the engine can't run is refused before anything is built, naming what to install", async () => {

@@ -59,9 +59,13 @@ interface AttestedPush {
 export type Attacher = AttachHook & {
   /**
    * Waits for every attestation started (of every image pushed, whether or not the run writes its
-   * layer's index) and returns each build's, by build id: what `--results` records.
+   * layer's index) and returns each build's, by build id: what `--results` records. `stop` (a
+   * second interrupt, or the bound of the wait after one) ends the wait: those still in flight
+   * are recorded as failed.
    */
-  settled: () => Promise<Map<string, AttestationResult>>;
+  settled: (stop?: AbortSignal) => Promise<Map<string, AttestationResult>>;
+  /** How many images' attestations are being made or uploaded now. */
+  inFlight: () => number;
 };
 
 /** An attestation manifest made (or found) for an image. */
@@ -83,9 +87,12 @@ export function attestationAttacher(run: AttestationRun): Attacher {
   /** Every attestation started and its recording, and the pushed images' reads before them. */
   const pending: Promise<void>[] = [];
   const results = new Map<string, AttestationResult>();
+  /** Builds whose attestations are being made, and their image's digest once known. */
+  const making = new Map<string, string | undefined>();
   // One per build: a failure (of the read before its attestation started) does not replace an attestation made.
   const made = (r: AttestationResult | undefined) => r !== undefined && r.status !== "failed";
   const record = (id: string, result: AttestationResult) => {
+    making.delete(id);
     if (result.status !== "failed" || !made(results.get(id))) results.set(id, result);
   };
   const failed = (id: string, subject: string | undefined, e: unknown): void =>
@@ -98,6 +105,7 @@ export function attestationAttacher(run: AttestationRun): Attacher {
         throw new Error(`attestations of ${buildTag(image.build.request)} (${subject}) not uploaded: ${errorMessage(e)}`);
       });
       started.set(subject, done);
+      making.set(image.build.id, subject);
       pending.push(done.then(
         ({ descriptor: { mediaType, digest, size }, status }) => record(image.build.id, { status, subject, mediaType, digest, size }),
         (e: unknown) => failed(image.build.id, subject, e),
@@ -110,6 +118,7 @@ export function attestationAttacher(run: AttestationRun): Attacher {
   hook.pushed = (build: PlannedBuild, pushed?: Descriptor) => {
     const platform = build.request.platform ?? run.enginePlatform;
     const tag = buildTag(build.request);
+    if (!made(results.get(build.id))) making.set(build.id, pushed?.digest);
     pending.push((async () => {
       // The image as the registry holds it under its platform build tag, as the index step will name it.
       const m = pushed ? undefined : await run.registry.getManifest(tag).catch((e: Error) => {
@@ -121,10 +130,16 @@ export function attestationAttacher(run: AttestationRun): Attacher {
       await attest({ platform, descriptor, build, layerBuildTag: layerBuildTag(build, platform) }).catch(() => undefined);
     })().catch((e: unknown) => failed(build.id, pushed?.digest, e)));
   };
-  hook.settled = async () => {
-    while (pending.length) await Promise.all(pending.splice(0));
-    return results;
+  hook.settled = async (stop) => {
+    const stopped = new Promise<void>((resolve) => {
+      if (stop?.aborted) resolve();
+      stop?.addEventListener("abort", () => resolve(), { once: true });
+    });
+    while (pending.length && !stop?.aborted) await Promise.race([Promise.all(pending.splice(0)), stopped]);
+    for (const [id, subject] of making) record(id, { status: "failed", ...(subject ? { subject } : {}), reason: "the run was stopped before its attestations were uploaded" });
+    return new Map(results);
   };
+  hook.inFlight = () => making.size;
   return hook;
 }
 
