@@ -345,7 +345,8 @@ test("split agents: each platform built and pushed by a run of its own with its 
 
 test("an agent whose attestations can't be uploaded: named with the registry's error, recorded as failed, exit 1; its rerun uploads them", async () => {
   const { docker, registry } = requireEngine();
-  await makeArm64Base(docker);
+  // The engine's own platform only (no emulation): its base under the name the Dockerfile gives it.
+  await docker.getImage("busybox:stable").tag({ repo: "busybox", tag: "stable-amd64" });
   // Attestation manifests are the only manifests written by digest: refused while `refusing`.
   let refusing = true;
   await using proxy = await startFaultProxy(registry, (req) => (refusing && isManifestPut(req, /^sha256:/) ? 500 : undefined));
@@ -379,7 +380,8 @@ test("an agent whose attestations can't be uploaded: named with the registry's e
 
 test("an agent interrupted while its attestations upload waits for them; a second interrupt ends the wait, and its results say so", async () => {
   const { docker, registry } = requireEngine();
-  await makeArm64Base(docker);
+  // The engine's own platform only (no emulation): its base under the name the Dockerfile gives it.
+  await docker.getImage("busybox:stable").tag({ repo: "busybox", tag: "stable-amd64" });
   // The first attestation manifest's upload is held until the test lets it go.
   const arrived = happening("an attestation manifest's upload");
   const release = happening("the run's end");
