@@ -14,7 +14,7 @@ import { InputError, type Plan, type PlannedBuild } from "../core/model.js";
 import { DockerCredentials } from "../registry/credentials.js";
 import { RegistryClient } from "../registry/client.js";
 import { RegistryError } from "../registry/transport.js";
-import { attestationFaults } from "../registry/attestations.js";
+import { attestationOfImageProblems } from "../registry/attestations.js";
 
 /**
  * `signedBy`: the public half of the run's signing key, whose signature each image must have;
@@ -49,7 +49,7 @@ export async function readPublishedInputs(plan: Plan, dockerConfigDir?: string, 
         // There, untampered and about this image: an entry naming a manifest since deleted, or
         // statements about another image, are no attestations (the run makes them again).
         const entry = attestationEntryOf(image.indexEntries ?? [], image.manifestDigest);
-        const faults = entry ? await attestationFaults(client, repository, entry, image.manifestDigest) : [];
+        const faults = entry ? await attestationOfImageProblems(client, repository, { platform: image.platform ?? "image", digest: image.manifestDigest }, entry) : [];
         published.attested = entry !== undefined && faults.length === 0;
         if (faults.length) published.attestationFault = faults[0];
       }

@@ -79,19 +79,24 @@ export async function readStoredSbom(client: RegistryClient, ref: ImageReference
 }
 
 /**
- * What is wrong with the attestation manifest `entry` (in `ref`'s repository) as the attestations
- * of the image `imageDigest`, its parents aside: [] when it is there, untampered, complete and
- * about that image. What a run reuses instead of attesting again, and `--reconcile` counts as
- * attested. A registry that can't be read is an error (thrown).
+ * What is wrong with the attestation manifest `entry` (in `repository`) as the attestation of the
+ * platform image `image` (its manifest digest): [] when the registry holds it by digest and its
+ * statements are about that image, whole (their bytes their digests, each annotated with its
+ * predicate type, provenance and SBOM both). The parents it names are not judged (`verify` does).
+ * What merge-platforms checks of an agent's attestation before attaching it, and `--reconcile` of
+ * the one an index names. A registry that can't be read is an error (thrown).
  */
-export async function attestationFaults(client: RegistryClient, ref: ImageReference, entry: OciDescriptor, imageDigest: string): Promise<string[]> {
+export async function attestationOfImageProblems(client: RegistryClient, repository: ImageReference, image: { platform: string; digest: string }, entry: OciDescriptor): Promise<string[]> {
+  const where = formatImageReference(byDigest(repository, entry.digest));
+  if (!await client.getDigest(where)) return [`the registry does not hold attestation manifest ${where}`];
+  let layers: { descriptor: OciDescriptor; statement: unknown }[];
   try {
-    const layers = await readAttestation(client, ref, entry);
-    return attestationProblems([{ platform: "image", digest: imageDigest, attestation: { digest: entry.digest, layers } }]);
+    layers = await readAttestation(client, repository, entry);
   } catch (e) {
-    if (e instanceof RegistryError && TAMPERED.test(e.message)) return [e.message];
-    throw e;
+    if (!(e instanceof RegistryError) || !TAMPERED.test(e.message)) throw e;
+    return [e.message];
   }
+  return attestationProblems([{ ...image, attestation: { digest: entry.digest, layers } }]);
 }
 
 /**

@@ -8,7 +8,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli, runCliAsync } from "../helpers/cli.js";
 import { requireEngine, TEST_BUILDER, uniqueRepo } from "../helpers/engine.js";
@@ -94,8 +94,9 @@ test("a push publishes each image as an index: the image and its attestation man
   writeFileSync(join(secretFile.path, "tok"), SECRET);
   repo = uniqueRepo(engine.authRegistry);
   tag = `1.0-1-${src.git("rev-parse", "--short", "HEAD")}`;
-  const r = await runCliAsync(["--all", "--push", "--repo", repo, "--progress", "plain", "--builder", TEST_BUILDER, ...(withSecret ? ["--secret", `id=tok,src=${join(secretFile.path, "tok")}`] : [])], { cwd: src.root, env });
+  const r = await runCliAsync(["--all", "--push", "--repo", repo, "--progress", "plain", "--builder", TEST_BUILDER, "--results", "results.json", ...(withSecret ? ["--secret", `id=tok,src=${join(secretFile.path, "tok")}`] : [])], { cwd: src.root, env });
   assert.is(r.code, 0, r.stderr);
+  const recorded = attestationResults("results.json");
 
   for (const image of ["sci/pk-base", "sci/pk-tools", "rel/pk"]) {
     const a = await attestationsOf(image);
@@ -106,6 +107,10 @@ test("a push publishes each image as an index: the image and its attestation man
     assert.is(a.platformImage.digest, (await get(`${name(image)}/manifests/${tag}-linux-amd64`)).digest);
     assert.equal(a.attestation.platform, { architecture: "unknown", os: "unknown" });
     assert.equal(a.attestation.annotations, { "vnd.docker.reference.digest": a.platformImage.digest, "vnd.docker.reference.type": "attestation-manifest" });
+    // --results names it: the manifest the index names, about the image
+    assert.equal(recorded[image === "rel/pk" ? "rel/pk:1.0" : image], {
+      status: "uploaded", subject: a.platformImage.digest, mediaType: a.attestation.mediaType, digest: a.attestation.digest, size: a.attestation.size,
+    }, image);
     assert.is(a.manifest.mediaType, "application/vnd.oci.image.manifest.v1+json");
     assert.is(a.manifest.config.mediaType, "application/vnd.oci.image.config.v1+json");
     assert.equal(a.config, { architecture: "unknown", os: "unknown", config: {}, rootfs: { type: "layers", diff_ids: a.manifest.layers.map((l: any) => l.digest) } });
@@ -179,12 +184,20 @@ test("sbom, diff and contains --package answer from the stored SBOMs", () => {
   assert.equal(contains("scipy"), ["rel/pk:1.0 pypi/scipy@1.11.4", "sci/pk-tools:1.0 pypi/scipy@1.11.4"]);
 });
 
+/** Each build's attestation in a --results file of the run, by build id. */
+function attestationResults(file: string): Record<string, unknown> {
+  return Object.fromEntries((JSON.parse(readFileSync(join(src.root, file), "utf8")).results as { id: string; attestation?: unknown }[]).map((r) => [r.id, r.attestation]));
+}
+
 test("a rerun with nothing changed pushes nothing: every tag holds what it held", async () => {
   const before = await tagDigests();
-  const r = await runCliAsync(["--all", "--push", "--repo", repo, "--progress", "plain", "--builder", TEST_BUILDER, ...(withSecret ? ["--secret", "id=tok,env=TOK"] : [])], { cwd: src.root, env: { ...env, TOK: SECRET } });
+  const first = attestationResults("results.json");
+  const r = await runCliAsync(["--all", "--push", "--repo", repo, "--progress", "plain", "--builder", TEST_BUILDER, "--results", "again.json", ...(withSecret ? ["--secret", "id=tok,env=TOK"] : [])], { cwd: src.root, env: { ...env, TOK: SECRET } });
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stderr, /3 reused/);
   assert.equal(await tagDigests(), before);
+  // the same attestations, found in the registry
+  assert.equal(attestationResults("again.json"), Object.fromEntries(Object.entries(first).map(([id, a]) => [id, { ...a as object, status: "already there" }])));
 });
 
 async function tagDigests(): Promise<Record<string, string | null>> {
@@ -320,15 +333,26 @@ test("--reconcile plans what verify would reject, and its run repairs it: an att
     await del("sci/pk-base", base.attestation.digest);
     const rel = await attestationsOf("rel/pk");
     await del("rel/pk", (await get(`${name("rel/pk")}/manifests/${rel.platformImage.digest.replace(":", "-")}.sig`)).digest!);
-    for (const image of ["sci/pk-base", "rel/pk"]) assert.is(verifies(image).code, 1, `verify ${image} before`);
+    // sci/pk-tools' index (both tags) given an attestation manifest naming its image whose SBOM statement is about another image.
+    const client = new RegistryClient(await DockerCredentials.load(env.DOCKER_CONFIG));
+    const t = await attestationsOf("sci/pk-tools");
+    const forged = attestationManifest(t.platformImage.digest, [
+      sbomStatement([{ name: "forged", digest: { sha256: "f".repeat(64) } }], t.statements[0].predicate), t.statements[1] as InTotoStatement,
+    ]);
+    const toolsRef = parseImageReference(`${fresh}/sci/pk-tools`);
+    await putAttestationManifest(client, toolsRef, forged);
+    const forgedIndex = Buffer.from(JSON.stringify({ ...json(t.index), manifests: [t.platformImage, { ...t.attestation, digest: forged.manifest.descriptor.digest, size: forged.manifest.descriptor.size }] }));
+    for (const at of [tag, "1.0"]) await client.putManifest({ ...toolsRef, tag: at }, forgedIndex, MEDIA_TYPES.ociIndex);
+    for (const image of ["sci/pk-base", "rel/pk", "sci/pk-tools"]) assert.is(verifies(image).code, 1, `verify ${image} before`);
     const plan = planned();
-    assert.match(plan.stderr, new RegExp(`build sci/pk-base: .*sci/pk-base:1\\.0 holds ${tag}, of this checkout's inputs, with attestations that are not its own or not whole \\(.*attestation manifest ${base.attestation.digest}, which the registry does not have\\)`), plan.stderr);
-    assert.match(plan.stderr, new RegExp(`build rel/pk:1\\.0: .*rel/pk:1\\.0 holds pk:${tag}, of this checkout's inputs, not signed by the signing key`), plan.stderr);
-    assert.match(plan.stderr, /sci\/pk-tools: current/);
+    assert.match(plan.stderr, new RegExp(`build sci/pk-base: .*sci/pk-base:1\\.0 holds ${tag}, of this checkout's inputs, with attestations that are not its own or not whole \\(the registry does not hold attestation manifest .*@${base.attestation.digest}\\)`), plan.stderr);
+    assert.match(plan.stderr, new RegExp(`build rel/pk:1\\.0.*: .*rel/pk:1\\.0 holds pk:${tag}, of this checkout's inputs, not signed by the signing key`), plan.stderr);
+    assert.match(plan.stderr, new RegExp(`build sci/pk-tools.*: .*with attestations that are not its own or not whole \\(.*subject forged is sha256:f{64}, not the image's ${t.platformImage.digest}`), plan.stderr);
     const repaired = await push("--reconcile");
     assert.is(repaired.code, 0, repaired.stderr);
-    assert.match(repaired.stderr, /\n2 reused, /);
-    for (const image of ["sci/pk-base", "rel/pk"]) {
+    assert.match(repaired.stderr, /\n3 reused, /);
+    assert.is.not((await attestationsOf("sci/pk-tools")).attestation.digest, forged.manifest.descriptor.digest, "the forged attestation is replaced");
+    for (const image of ["sci/pk-base", "rel/pk", "sci/pk-tools"]) {
       const v = verifies(image);
       assert.is(v.code, 0, `verify ${image} after: ${v.stdout}${v.stderr}`);
     }

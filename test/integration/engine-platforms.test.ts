@@ -4,7 +4,7 @@
 // back over the registry's HTTP API and by Debian's skopeo (an independent client).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { generateKeyPairSync } from "node:crypto";
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
@@ -13,9 +13,9 @@ import { join } from "node:path";
 import tar from "tar-stream";
 import type Dockerode from "dockerode";
 import { filesInImage, registryImage, registryIndex, registryTags, requireEngine, TEST_BUILDER, uniqueRepo } from "../helpers/engine.js";
-import { startFaultProxy } from "../helpers/fault-proxy.js";
+import { happening, isManifestPut, startFaultProxy } from "../helpers/fault-proxy.js";
 import { compat, makeRepo, science } from "../helpers/repo.js";
-import { runCli, runCliAsync } from "../helpers/cli.js";
+import { MAIN, runCli, runCliAsync, type CliResult } from "../helpers/cli.js";
 import { readMessages, messageError } from "../../src/executors/docker/messages.js";
 import { makeArm64Base } from "../helpers/platforms.js";
 
@@ -205,14 +205,21 @@ async function publishedAsIndexes(src: ReturnType<typeof makeRepo>, repo: string
   assert.equal(recorded.tags.map((t: { pushed: boolean }) => t.pushed), [false, false]);
 }
 
-test("split agents: each platform built and pushed by a run of its own, then merge-platforms writes the indexes", async () => {
+test("split agents: each platform built and pushed by a run of its own with its attestations, then merge-platforms writes the indexes with them", async () => {
   if (SKIP || TEST_BUILDER === "classic") {
     console.warn(`skipped: ${SKIP ?? "the classic builder builds no other platform"}`);
     return;
   }
   const { docker, registry } = requireEngine();
   await makeArm64Base(docker);
-  const repo = uniqueRepo(registry);
+  // Every request passes a proxy that faults nothing: its log shows what each command wrote.
+  await using proxy = await startFaultProxy(registry, () => undefined);
+  const repo = uniqueRepo(proxy.address);
+  const writesOf = async (command: Promise<CliResult>) => {
+    const before = proxy.forwarded.length;
+    const result = await command;
+    return { ...result, writes: proxy.forwarded.slice(before).filter((r) => !/^(GET|HEAD) /.test(r)) };
+  };
   using src = makeRepo({
     ...science("a", { image: "a", compat: "ui", platforms: TWO }, "FROM busybox:stable-${TARGETARCH}\nRUN uname -m > /arch\n"),
     ...compat("ui", [], "RUN true\n"),
@@ -224,48 +231,216 @@ test("split agents: each platform built and pushed by a run of its own, then mer
   writeFileSync(join(keys.path, "key.pem"), pair.privateKey.export({ type: "pkcs8", format: "pem" }));
   writeFileSync(join(keys.path, "key.pub"), pair.publicKey.export({ type: "spki", format: "pem" }));
   const env = { IMAGE_BUILDER_SIGN_KEY: join(keys.path, "key.pem") };
-  const amd64 = runCli(["run", "plan.json", "--only", "sci/a@linux/amd64", "rel/a:1.0@linux/amd64", "--platform", "linux/amd64", "--push", "--progress", "plain", "--results", "amd64.json"], { cwd: src.root, timeoutMs: 300_000, env });
+  const cli = (args: string[]) => runCliAsync(args, { cwd: src.root, env });
+  const runAmd64 = () => cli(["run", "plan.json", "--only", "sci/a@linux/amd64", "rel/a:1.0@linux/amd64", "--platform", "linux/amd64", "--push", "--progress", "plain", "--results", "amd64.json"]);
+  const runArm64 = (results: string) => cli(["run", "plan.json", "--platform", "linux/arm64", "--push", "--progress", "plain", "--results", results]);
+  const amd64 = await runAmd64();
   assert.is(amd64.code, 0, amd64.stderr);
   assert.match(amd64.stderr, /note: this run builds only some platforms of sci\/a, rel\/a:1\.0: their image indexes are left to merge-platforms/);
   const suffix = /sci\/a:(1\.0-\d+-[0-9a-f]+)-linux-amd64/.exec(amd64.stderr)![1];
-  assert.equal((await registryTags(`${repo}/sci/a`)).filter((t) => !t.endsWith(".sig")), [`1.0-${"linux-amd64"}`, `${suffix}-linux-amd64`].sort());
+  const platformTags = [`1.0-${"linux-amd64"}`, `${suffix}-linux-amd64`].sort();
+  assert.equal((await registryTags(`${repo}/sci/a`)).filter((t) => !t.endsWith(".sig")), platformTags);
+
+  // Each agent's results name the attestation manifest of each image it pushed, which the registry
+  // holds by digest in the image's repository, about that image: though the run wrote no index.
+  const [host, ...path] = repo.split("/");
+  const manifestOf = async (layer: string, reference: string) => {
+    const res = await fetch(`http://${host}/v2/${path.join("/")}/${layer}/manifests/${reference}`, { headers: { accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json" } });
+    return res.ok ? { digest: res.headers.get("docker-content-digest"), manifest: await res.json() as { layers: { digest: string }[] } } : undefined;
+  };
+  const statementSubjects = async (layer: string, attestation: string) => {
+    const held = await manifestOf(layer, attestation);
+    assert.ok(held, `${layer}@${attestation}: the registry does not hold it`);
+    return Promise.all(held.manifest.layers.map(async (l) => {
+      const statement = await (await fetch(`http://${host}/v2/${path.join("/")}/${layer}/blobs/${l.digest}`)).json() as { subject: { digest: { sha256: string } }[] };
+      return statement.subject.map((x) => `sha256:${x.digest.sha256}`).join(",");
+    }));
+  };
+  type Attestation = { status: string; subject: string; mediaType: string; digest: string; size: number };
+  const attestationsIn = (file: string): Record<string, Attestation> =>
+    Object.fromEntries((JSON.parse(readFileSync(join(src.root, file), "utf8")).results as { id: string; attestation: Attestation }[]).map((r) => [r.id, r.attestation]));
+  const recorded: Record<string, Attestation> = {};
+  for (const [file, platform] of [["amd64.json", "linux/amd64"]]) {
+    for (const [id, attestation] of Object.entries(attestationsIn(file))) {
+      const layer = id.startsWith("sci/") ? "sci/a" : "rel/a";
+      const image = (await manifestOf(layer, `${suffix}-${platform.replace("/", "-")}`))!.digest;
+      assert.equal({ ...attestation, digest: "" }, { status: "uploaded", subject: image, mediaType: "application/vnd.oci.image.manifest.v1+json", digest: "", size: attestation.size }, id);
+      assert.equal(await statementSubjects(layer, attestation.digest), [image, image], `${id}: its SBOM and provenance are about its image`);
+      recorded[id] = attestation;
+    }
+  }
+  assert.equal(Object.keys(recorded).sort(), ["rel/a:1.0@linux/amd64", "sci/a@linux/amd64"]);
 
   // One platform missing: named, nothing written.
-  const early = runCli(["merge-platforms", "plan.json", "amd64.json"], { cwd: src.root, env });
+  const early = await cli(["merge-platforms", "plan.json", "amd64.json"]);
   assert.is(early.code, 1, early.stderr);
   assert.match(early.stderr, new RegExp(`\\[sci/a\\] index not written: linux/arm64 \\(sci/a@linux/arm64\\) is missing: the registry does not hold ${repo}/sci/a:${suffix}-linux-arm64; no results file has it`));
-  assert.equal((await registryTags(`${repo}/sci/a`)).filter((t) => !t.endsWith(".sig")), [`1.0-${"linux-amd64"}`, `${suffix}-linux-amd64`].sort());
+  assert.equal((await registryTags(`${repo}/sci/a`)).filter((t) => !t.endsWith(".sig")), platformTags);
 
-  const arm64 = runCli(["run", "plan.json", "--platform", "linux/arm64", "--push", "--progress", "plain", "--results", "arm64.json"], { cwd: src.root, timeoutMs: 300_000, env });
+  const arm64 = await runArm64("arm64.json");
   assert.is(arm64.code, 0, arm64.stderr);
-  const merged = runCli(["merge-platforms", "plan.json", "amd64.json", "arm64.json", "--results", "merged.json", "-v"], { cwd: src.root, env });
-  assert.is(merged.code, 0, merged.stderr);
-  assert.match(merged.stderr, /\n2 indexes pushed\n/);
+  for (const [id, attestation] of Object.entries(attestationsIn("arm64.json"))) {
+    const layer = id.startsWith("sci/") ? "sci/a" : "rel/a";
+    const image = (await manifestOf(layer, `${suffix}-linux-arm64`))!.digest;
+    assert.equal([attestation.status, attestation.subject], ["uploaded", image], id);
+    assert.equal(await statementSubjects(layer, attestation.digest), [image, image], id);
+    recorded[id] = attestation;
+  }
+  // An agent's rerun before the merge (no index names its attestations yet) makes the same ones and writes nothing.
+  const arm64Again = await writesOf(runArm64("arm64-again.json"));
+  assert.is(arm64Again.code, 0, arm64Again.stderr);
+  assert.match(arm64Again.stderr, /\n2 reused\n/);
+  assert.equal(arm64Again.writes, [], "an agent's rerun with nothing changed wrote to the registry");
+  for (const [id, attestation] of Object.entries(attestationsIn("arm64-again.json"))) assert.equal(attestation, { ...recorded[id], status: "already there" }, id);
+
+  const merge = await cli(["merge-platforms", "plan.json", "amd64.json", "arm64.json", "--results", "merged.json", "-v"]);
+  assert.is(merge.code, 0, merge.stderr);
+  assert.match(merge.stderr, /\n2 indexes pushed\n/);
+  const merged = { index: (await registryIndex(`${repo}/sci/a:${suffix}`)).digest };
   for (const layer of ["sci/a", "rel/a"]) {
     const index = await registryIndex(`${repo}/${layer}:${suffix}`);
-    assert.equal(index.manifests.map((m) => m.platform?.architecture), ["amd64", "arm64"], layer);
+    const id = (platform: string) => layer === "sci/a" ? `sci/a@${platform}` : `rel/a:1.0@${platform}`;
+    // Both platform images, then the attestation manifest of each, as the agents' results name them.
+    assert.equal(index.manifests.map((m) => `${m.platform?.os}/${m.platform?.architecture}`), [...TWO, "unknown/unknown", "unknown/unknown"], layer);
     assert.is(index.manifests[1].digest, (await registryImage(`${repo}/${layer}:${suffix}-linux-arm64`)).digest);
+    for (const [i, platform] of TWO.entries()) {
+      const attestation = index.manifests[2 + i];
+      assert.equal(attestation.annotations, { "vnd.docker.reference.digest": index.manifests[i].digest, "vnd.docker.reference.type": "attestation-manifest" }, `${layer} ${platform}`);
+      assert.equal([attestation.digest, attestation.size, attestation.mediaType], [recorded[id(platform)].digest, recorded[id(platform)].size, recorded[id(platform)].mediaType]);
+    }
     assert.is((await registryIndex(`${repo}/${layer}:1.0`)).digest, index.digest);
   }
   const results = JSON.parse(readFileSync(join(src.root, "merged.json"), "utf8"));
   assert.equal(results.results.map((r: { id: string }) => r.id).sort(), ["rel/a:1.0@linux/amd64", "rel/a:1.0@linux/arm64", "sci/a@linux/amd64", "sci/a@linux/arm64"]);
+  assert.equal(Object.fromEntries(results.results.map((r: { id: string; attestation: Attestation }) => [r.id, r.attestation])), recorded, "merge-platforms --results keeps each build's attestation");
   assert.equal(results.indexes.map((i: { id: string; status: string }) => [i.id, i.status]), [["sci/a", "pushed"], ["rel/a:1.0", "pushed"]]);
-  // Each index signed by the merge, each platform image by its own run: verify checks them all.
+  // Each index signed by the merge, each platform image by its own run: verify checks them all, and the attestations.
   assert.equal(results.indexes.map((i: { digest: string; signature?: { digest: string } }) => i.signature?.digest), results.indexes.map((i: { digest: string }) => i.digest));
   for (const layer of ["sci/a", "rel/a"]) {
-    // merge-platforms writes the indexes without attestations (only a run's own index step attaches them).
-    const verified = runCli(["verify", `${repo}/${layer}:1.0`, "--key", join(keys.path, "key.pub"), "--no-attestations"]);
+    const verified = await cli(["verify", `${repo}/${layer}:1.0`, "--key", join(keys.path, "key.pub")]);
     assert.is(verified.code, 0, verified.stdout + verified.stderr);
+    assert.match(verified.stdout, /^ok +attestations /m);
   }
 
-  // Again: everything is there already; bad input is refused as by the other commands.
-  const again = runCli(["merge-platforms", "plan.json", "amd64.json", "arm64.json", "-v"], { cwd: src.root, env });
+  // Again: everything is there already, nothing written; bad input is refused as by the other commands.
+  const again = await writesOf(cli(["merge-platforms", "plan.json", "amd64.json", "arm64.json", "-v"]));
   assert.is(again.code, 0, again.stderr);
   assert.match(again.stderr, /\[sci\/a\] already signed by this key: /);
   assert.match(again.stderr, /\[sci\/a\] index .*sci\/a:1\.0-\d+-[0-9a-f]+ and .*sci\/a:1\.0 already in the registry/);
-  const bad = runCli(["merge-platforms", "plan.json", "nope.json"], { cwd: src.root });
+  assert.equal(again.writes, [], "a repeat merge wrote to the registry");
+  // An agent's rerun after the merge finds its attestations in the merged index: nothing written.
+  const amd64Again = await writesOf(runAmd64());
+  assert.is(amd64Again.code, 0, amd64Again.stderr);
+  assert.equal(amd64Again.writes, [], "an agent's rerun after the merge wrote to the registry");
+  for (const [id, attestation] of Object.entries(attestationsIn("amd64.json"))) assert.equal(attestation, { ...recorded[id], status: "already there" }, id);
+  const bad = await cli(["merge-platforms", "plan.json", "nope.json"]);
   assert.is(bad.code, 2, bad.stderr);
   assert.match(bad.stderr, /^image-builder: error: nope\.json: cannot read file \(ENOENT\)\n$/);
+
+  // Results naming an attestation the registry doesn't hold, or one about another image: named, nothing written for that layer (the merged index stays).
+  const edited = (file: string, edit: (results: Record<string, { attestation?: Attestation }>) => void) => {
+    const results = JSON.parse(readFileSync(join(src.root, "amd64.json"), "utf8"));
+    edit(Object.fromEntries(results.results.map((r: { id: string }) => [r.id, r])));
+    writeFileSync(join(src.root, file), JSON.stringify(results));
+  };
+  const missing = `sha256:${"0".repeat(64)}`;
+  edited("gone.json", (r) => { r["sci/a@linux/amd64"].attestation!.digest = missing; });
+  edited("other.json", (r) => { Object.assign(r["sci/a@linux/amd64"].attestation!, { digest: recorded["sci/a@linux/arm64"].digest, size: recorded["sci/a@linux/arm64"].size }); });
+  for (const [file, problem] of [
+    ["gone.json", `the registry does not hold attestation manifest ${repo}/sci/a@${missing}`],
+    ["other.json", `linux/amd64 \\(sha256:[0-9a-f]{64}\\): attestation layer sha256:[0-9a-f]{64}: subject \\S+ is ${recorded["sci/a@linux/arm64"].subject}, not the image's ${recorded["sci/a@linux/amd64"].subject}`],
+  ]) {
+    const refused = await writesOf(cli(["merge-platforms", "plan.json", file, "arm64.json"]));
+    assert.is(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, new RegExp(`\\[sci/a\\] index not written: linux/amd64 \\(sci/a@linux/amd64\\): its results name attestation manifest sha256:[0-9a-f]{64}, which can't be attached: ${problem}`));
+    assert.equal(refused.writes, [], file);
+    assert.is((await registryIndex(`${repo}/sci/a:${suffix}`)).digest, merged.index, `${file}: sci/a's index changed`);
+  }
+
+  // An agent run with --no-attestations (or an older results file): that platform's index entry goes without, saying so.
+  edited("plain.json", (r) => { delete r["sci/a@linux/amd64"].attestation; });
+  const plain = await cli(["merge-platforms", "plan.json", "plain.json", "arm64.json"]);
+  assert.is(plain.code, 0, plain.stderr);
+  assert.match(plain.stderr, /note: linux\/amd64 \(sci\/a@linux\/amd64\): its results name no attestation manifest \(a run with --no-attestations, or by an older image-builder\): the index has none for linux\/amd64/);
+  const partial = await registryIndex(`${repo}/sci/a:${suffix}`);
+  assert.equal(partial.manifests.map((m) => m.annotations?.["vnd.docker.reference.digest"] ?? m.platform?.architecture), ["amd64", "arm64", partial.manifests[1].digest]);
+});
+
+test("an agent whose attestations can't be uploaded: named with the registry's error, recorded as failed, exit 1; its rerun uploads them", async () => {
+  const { docker, registry } = requireEngine();
+  // The engine's own platform only (no emulation): its base under the name the Dockerfile gives it.
+  await docker.getImage("busybox:stable").tag({ repo: "busybox", tag: "stable-amd64" });
+  // Attestation manifests are the only manifests written by digest: refused while `refusing`.
+  let refusing = true;
+  await using proxy = await startFaultProxy(registry, (req) => (refusing && isManifestPut(req, /^sha256:/) ? 500 : undefined));
+  const repo = uniqueRepo(proxy.address);
+  using src = makeRepo({
+    ...science("a", { image: "a", compat: "ui", platforms: TWO }, "FROM busybox:stable-${TARGETARCH}\nRUN true\n"),
+    ...compat("ui", [], "RUN true\n"),
+  });
+  assert.is(runCli(["plan", "--all", "--repo", repo, "--out", "plan.json"], { cwd: src.root }).code, 0);
+  // The engine's platform only: no emulation needed; the indexes are left to merge-platforms.
+  const agent = () => runCliAsync(["run", "plan.json", "--platform", "linux/amd64", "--push", "--progress", "plain", "--results", "amd64.json"], { cwd: src.root });
+  const failed = await agent();
+  assert.is(failed.code, 1, failed.stderr);
+  const suffix = /sci\/a:(1\.0-\d+-[0-9a-f]+)-linux-amd64/.exec(failed.stderr)![1];
+  assert.match(failed.stderr, new RegExp(`\\[sci/a@linux/amd64\\] NOT FULLY PUBLISHED: attestations of ${repo}/sci/a:${suffix}-linux-amd64 \\(sha256:[0-9a-f]{64}\\) not uploaded: .*500`));
+  assert.match(failed.stderr, /\n2 built, 2 without their attestations\n/);
+  const results = JSON.parse(readFileSync(join(src.root, "amd64.json"), "utf8")).results as { id: string; pushed: boolean; attestation: { status: string; reason: string } }[];
+  for (const r of results) {
+    assert.equal([r.pushed, r.attestation.status], [true, "failed"], r.id);
+    assert.match(r.attestation.reason, /500/);
+  }
+
+  refusing = false;
+  const rerun = await agent();
+  assert.is(rerun.code, 0, rerun.stderr);
+  assert.match(rerun.stderr, /\n2 reused\n/);
+  const again = JSON.parse(readFileSync(join(src.root, "amd64.json"), "utf8")).results as { id: string; attestation: { status: string; subject: string } }[];
+  for (const r of again) assert.is(r.attestation.status, "uploaded", r.id);
+  assert.is(again.find((r) => r.id === "sci/a@linux/amd64")!.attestation.subject, (await registryImage(`${repo}/sci/a:${suffix}-linux-amd64`)).digest);
+});
+
+test("an agent interrupted while its attestations upload waits for them; a second interrupt ends the wait, and its results say so", async () => {
+  const { docker, registry } = requireEngine();
+  // The engine's own platform only (no emulation): its base under the name the Dockerfile gives it.
+  await docker.getImage("busybox:stable").tag({ repo: "busybox", tag: "stable-amd64" });
+  // The first attestation manifest's upload is held until the test lets it go.
+  const arrived = happening("an attestation manifest's upload");
+  const release = happening("the run's end");
+  await using proxy = await startFaultProxy(registry, (req) => {
+    if (!isManifestPut(req, /^sha256:/)) return undefined;
+    arrived.then();
+    return { hold: release.promise };
+  });
+  const repo = uniqueRepo(proxy.address);
+  using src = makeRepo({
+    ...science("a", { image: "a", compat: "ui", platforms: TWO }, "FROM busybox:stable-${TARGETARCH}\nRUN true\n"),
+    ...compat("ui", [], "RUN true\n"),
+  });
+  assert.is(runCli(["plan", "--all", "--repo", repo, "--out", "plan.json"], { cwd: src.root }).code, 0);
+  const child = spawn(process.execPath, [MAIN, "run", "plan.json", "--only", "sci/a@linux/amd64", "--platform", "linux/amd64", "--push", "--progress", "plain", "--results", "r.json"], { cwd: src.root, env: process.env });
+  let stderr = "";
+  const waiting = happening("the note that the run waits for the attestations");
+  const summary = happening("the run's summary");
+  child.stderr.on("data", (d) => {
+    stderr += d;
+    if (/interrupted: waiting up to \d+ s for the attestations of 1 image\(s\) in flight to end \(interrupt again to stop them now\)/.test(stderr)) waiting.then();
+    if (/\n1 built, 1 without its attestations\n/.test(stderr)) summary.then();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  await Promise.race([arrived.promise, exited]);
+  child.kill("SIGINT");
+  await Promise.race([waiting.promise, exited]);
+  child.kill("SIGINT");
+  // The run ends without the upload (its request lingers until let go, as a push stopped by a second interrupt may).
+  await Promise.race([summary.promise, exited]);
+  release.then();
+  assert.is(await exited, 130, stderr);
+  assert.match(stderr, /\[sci\/a@linux\/amd64\] NOT FULLY PUBLISHED: the run was stopped before its attestations were uploaded/);
+  const [result] = JSON.parse(readFileSync(join(src.root, "r.json"), "utf8")).results as { id: string; pushed: boolean; attestation: { status: string; subject: string; reason: string } }[];
+  assert.equal([result.id, result.pushed, result.attestation.status, result.attestation.reason], ["sci/a@linux/amd64", true, "failed", "the run was stopped before its attestations were uploaded"]);
+  assert.match(result.attestation.subject, /^sha256:[0-9a-f]{64}$/);
 });
 
 test("a platform the engine can't run is refused before anything is built, naming what to install", async () => {

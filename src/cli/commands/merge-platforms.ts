@@ -12,6 +12,7 @@ import { writeIndex, type PlatformImage } from "../../executors/index-step.js";
 import type { RegistryClient } from "../../registry/client.js";
 import type { SigningKey } from "../../core/signatures/keys.js";
 import { indexSigner } from "../../executors/docker/sign-step.js";
+import { recordedAttestations } from "../../executors/merged-attestations.js";
 
 interface MergeOptions {
   results?: string;
@@ -60,6 +61,8 @@ export function addMergePlatformsCommand(program: Command, io: MergeIo): void {
       const byId = new Map(plan.builds.map((b) => [b.id, b]));
       const resultOf = new Map(merged.results.map((r) => [r.id, r]));
       const indexes: IndexResult[] = [];
+      // Each platform image's attestation manifest, as its agent's results name it.
+      const attach = recordedAttestations((id) => resultOf.get(id), (text) => say(`image-builder: note: ${text}`));
       for (const layer of layers) {
         const images: PlatformImage[] = [];
         const missing: string[] = [];
@@ -73,7 +76,7 @@ export function addMergePlatformsCommand(program: Command, io: MergeIo): void {
         const result = missing.length
           ? unwrittenIndex(layer, "not pushed", `index not written: ${missing.join("; ")}; ${layer.buildTag} and ${layer.movingTag} are left as they were`)
           : await writeIndex({
-            registry, overwrite: o.overwrite, allowTagRollback: o.allowTagRollback,
+            registry, overwrite: o.overwrite, allowTagRollback: o.allowTagRollback, attach,
             sign: indexSigner(signKey, (text) => say(`[${layer.id}] ${text}`)),
             line: (text) => { if (o.verbose >= 1) say(`[${layer.id}] ${text}`); },
           }, layer, images);

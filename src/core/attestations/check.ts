@@ -68,8 +68,8 @@ export function subjectProblem(statement: unknown, imageDigest: string): string 
 /**
  * Everything wrong with the attestations of `images`, one line each, naming the platform; [] when
  * all is right. Without `parents`, the parents the provenance names are not judged: whether an
- * attestation is sound in itself (there, complete, about its image), as a run reusing it and
- * `--reconcile` ask.
+ * attestation is sound in itself (there, complete, about its image), as a run reusing it,
+ * `--reconcile` and `merge-platforms` (of an agent's attestation) ask.
  */
 export function attestationProblems(images: readonly AttestedImage[], parents?: ParentDigests): string[] {
   const problems: string[] = [];

@@ -89,12 +89,21 @@ export function attestationManifest(imageDigest: string, statements: readonly In
     blobs: [config, ...layers],
     manifest: {
       bytes: manifestBytes,
-      descriptor: {
-        mediaType: OCI_MANIFEST_MEDIA_TYPE, digest: sha256(manifestBytes), size: manifestBytes.length,
-        annotations: { [REFERENCE_DIGEST_ANNOTATION]: imageDigest, [REFERENCE_TYPE_ANNOTATION]: ATTESTATION_MANIFEST },
-        platform: { ...ATTESTATION_PLATFORM },
-      },
+      descriptor: attestationIndexEntry({ mediaType: OCI_MANIFEST_MEDIA_TYPE, digest: sha256(manifestBytes), size: manifestBytes.length }, imageDigest),
     },
+  };
+}
+
+/**
+ * The index entry of an attestation manifest (`manifest`: its media type, digest and size) of the
+ * image whose manifest digest is `imageDigest`: the same entry whoever writes the index (a run, or
+ * `merge-platforms` from an agent's results), so the index has the same bytes.
+ */
+export function attestationIndexEntry(manifest: Pick<OciDescriptor, "mediaType" | "digest" | "size">, imageDigest: string): OciDescriptor {
+  return {
+    mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size,
+    annotations: { [REFERENCE_DIGEST_ANNOTATION]: imageDigest, [REFERENCE_TYPE_ANNOTATION]: ATTESTATION_MANIFEST },
+    platform: { ...ATTESTATION_PLATFORM },
   };
 }
 

@@ -40,9 +40,15 @@ export interface SummaryRow {
 
 const hasImage = (o: Pick<BuildOutcome, "status">) => o.status === "built" || o.status === "reused";
 
-/** Every build has its image, and every image (and index) is pushed when pushing; an interrupted run never succeeded. */
-export function runSucceeded(outcomes: Pick<BuildOutcome, "status" | "pushed">[], push: boolean, interrupted: boolean, indexes: Pick<IndexResult, "status">[] = []): boolean {
-  return !interrupted && outcomes.every((o) => hasImage(o) && (!push || o.pushed)) && (!push || indexes.every((i) => i.status === "pushed"));
+/** Its attestations could not be uploaded: the image is in the registry, but not fully published. */
+const attestationFailed = (o: Pick<BuildOutcome, "attestation">) => o.attestation?.status === "failed";
+
+/**
+ * Every build has its image, and every image (and index) is pushed when pushing, with its
+ * attestations when it has them; an interrupted run never succeeded.
+ */
+export function runSucceeded(outcomes: Pick<BuildOutcome, "status" | "pushed" | "attestation">[], push: boolean, interrupted: boolean, indexes: Pick<IndexResult, "status">[] = []): boolean {
+  return !interrupted && outcomes.every((o) => hasImage(o) && (!push || (o.pushed && !attestationFailed(o)))) && (!push || indexes.every((i) => i.status === "pushed"));
 }
 
 /** A layer's index as a line of the summary table: `sci/x (index)`, how it ended, its tags. */
@@ -60,13 +66,15 @@ export function summaryRow(o: BuildOutcome, tags: string[], pushResult?: PushRes
 }
 
 /** `6 built, 1 reused, 2 failed, 3 not pushed`: what the run did, at a glance. */
-export function footer(outcomes: Pick<BuildOutcome, "status" | "pushed" | "tags">[], push: boolean, interrupted: boolean, indexes: Pick<IndexResult, "status" | "tags" | "already">[] = []): string[] {
+export function footer(outcomes: Pick<BuildOutcome, "status" | "pushed" | "tags" | "attestation">[], push: boolean, interrupted: boolean, indexes: Pick<IndexResult, "status" | "tags" | "already">[] = []): string[] {
   const counts = new Map<string, number>();
   for (const o of outcomes) counts.set(o.status, (counts.get(o.status) ?? 0) + 1);
   const withImage = outcomes.filter(hasImage);
   const notPushed = push ? withImage.filter((o) => !o.pushed).length : 0;
   const parts = [...counts].map(([s, n]) => `${n} ${s}`);
   if (notPushed) parts.push(`${notPushed} not pushed`);
+  const unattested = push ? withImage.filter(attestationFailed).length : 0;
+  if (unattested) parts.push(`${unattested} without ${unattested === 1 ? "its attestations" : "their attestations"}`);
   const pushedIndexes = indexes.filter((i) => i.status === "pushed").length;
   const alreadyThere = indexes.filter((i) => i.status === "pushed" && i.already).length;
   const written = pushedIndexes - alreadyThere;

@@ -33,6 +33,20 @@ export const signatureResultSchema = z.object({
   status: z.enum(["signed", "already signed"]).describe("`already signed`: the tag held this key's signature of the digest, and nothing was written"),
 });
 
+/**
+ * The attestation manifest (provenance and SBOM, issue 19) of a pushed image, as the registry holds
+ * it by digest: what `merge-platforms` attaches to the layer's index for a platform built by an agent.
+ */
+export const attestationResultSchema = z.object({
+  status: z.enum(["uploaded", "already there", "failed"])
+    .describe("`uploaded`: written by this run; `already there`: the registry held it (a rerun), nothing written; `failed`: it could not be made or uploaded (`reason`), so the image is not fully published"),
+  subject: digest.optional().describe("The image it is about: the platform image's manifest digest (its statements' subject, its index entry's `vnd.docker.reference.digest`); absent only when failed before that digest could be read"),
+  mediaType: z.string().optional().describe("The attestation manifest's media type (an OCI image manifest); absent when failed"),
+  digest: digest.optional().describe("The attestation manifest's digest, in the image's repository; absent when failed"),
+  size: z.number().int().nonnegative().optional().describe("The attestation manifest's size in bytes; absent when failed"),
+  reason: z.string().optional().describe("Failed: what failed, with the registry's error"),
+});
+
 export const buildResultSchema = z.object({
   id: buildId,
   status: buildStatusSchema,
@@ -41,6 +55,8 @@ export const buildResultSchema = z.object({
   pushed: z.boolean().describe("Every tag is in the registry (with --push)"),
   tags: z.array(tagResultSchema).optional().describe("Per tag, in push order (build tag first); with --push only"),
   signature: signatureResultSchema.optional().describe("With --push --sign-key: the signature of the image under its build tag"),
+  attestation: attestationResultSchema.optional()
+    .describe("With --push (unless --no-attestations): the attestation manifest of the image pushed (or found there); absent in older results files"),
   outputs: buildOutputsSchema.optional(),
   // When and how it went, for the report's timeline and details (absent in older results files).
   startedAt: dateTime.optional().describe("The build step (reuse check, pull or build) started, ISO 8601"),

@@ -13,12 +13,13 @@ export function resultsFile(plan: Plan, results: BuildResult[], jobs?: number, i
 }
 
 // When two runs report the same build, the more informative result wins: one the registry has
-// (pushed) first, then by status, then the one with more tags pushed. Ties of all these are broken
+// (pushed) first, then one whose attestations did not fail, then by status, then the one with more
+// tags pushed. Ties of all these are broken
 // by the result's text, so that the merge does not depend on the order of the files.
 const RANK: Record<BuildStatus, number> = { built: 4, reused: 3, failed: 2, cancelled: 1, skipped: 0 };
 
 function better(a: BuildResult, b: BuildResult): boolean {
-  const key = (r: BuildResult) => [r.pushed ? 1 : 0, RANK[r.status], (r.tags ?? []).filter((t) => t.pushed).length, (r.tags ?? []).length];
+  const key = (r: BuildResult) => [r.pushed ? 1 : 0, r.attestation?.status === "failed" ? 0 : 1, RANK[r.status], (r.tags ?? []).filter((t) => t.pushed).length, (r.tags ?? []).length];
   const ka = key(a);
   const kb = key(b);
   for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i] > kb[i];

@@ -4,19 +4,23 @@
 // on as the registry holds it, the builder, the times) go into one attestation manifest, uploaded
 // before the index that names it (the index step's attachments hook). An image whose index already
 // holds an attestation manifest of its digest gets that one again, so a rerun writes nothing.
+// Images of layers whose index this run does not write (an agent's share of a split plan: the
+// index is merge-platforms') get theirs all the same: the run waits for them before it ends
+// (`settled`) and records each in its results, which merge-platforms reads.
 import type Dockerode from "dockerode";
 import { attestationEntryOf, attestationManifest, sbomStatement, type OciDescriptor } from "../../core/attestations/manifest.js";
 import { basesOfImage, provenanceStatement, type BaseImage } from "../../core/attestations/provenance.js";
-import type { PlannedBuild } from "../../core/model.js";
+import type { AttestationResult, PlannedBuild } from "../../core/model.js";
 import { formatImageReference, parseImageReference, type ImageReference } from "../../core/parse/image-reference.js";
 import { scanPackages } from "../../core/sbom/packages.js";
 import { spdxDocument } from "../../core/sbom/spdx.js";
 import { buildtimeLabel } from "../../core/requests/inputs-digest.js";
 import { buildTag, stripPlatformSuffix, withPlatformSuffix } from "../../core/requests/tags.js";
 import type { AttachHook } from "../index-step.js";
-import { putAttestationManifest } from "../../registry/attestations.js";
+import { attestationOfImageProblems, putAttestationManifest } from "../../registry/attestations.js";
 import { parseJson, summarizeConfig, type Descriptor, type ImageConfigJson, type RegistryClient } from "../../registry/client.js";
 import { readPackageFiles, SharedLayerChains } from "../../registry/image-files.js";
+import { errorMessage } from "./run-report.js";
 
 /** What the run knows that goes into every image's provenance. */
 export interface AttestationRun {
@@ -31,8 +35,8 @@ export interface AttestationRun {
   secrets: Iterable<string>;
   /** Hides registry credentials (DockerCredentials.redact). */
   redact: (text: string) => string;
-  /** When the run built (or reused) a build's image; undefined: it did not (another run pushed it). */
-  buildOf: (id: string) => { status: string; startedAt?: string; finishedAt?: string } | undefined;
+  /** How the run got a build's image (built, reused); undefined: it did not (another run pushed it). */
+  buildOf: (id: string) => { status: string } | undefined;
   /** A package database file of the image that could not be read (the SBOM lists the rest). */
   warn: (id: string, text: string) => void;
   /** The engine's platform: a plan without platforms is published as one-platform indexes of it. */
@@ -51,46 +55,102 @@ interface AttestedPush {
   layerBuildTag: string;
 }
 
+/** The index step's hook, and the end of the run's attestations. */
+export type Attacher = AttachHook & {
+  /**
+   * Waits for every attestation started (of every image pushed, whether or not the run writes its
+   * layer's index) and returns each build's, by build id: what `--results` records. `stop` (a
+   * second interrupt, or the bound of the wait after one) ends the wait: those still in flight
+   * are recorded as failed.
+   */
+  settled: (stop?: AbortSignal) => Promise<Map<string, AttestationResult>>;
+  /** How many images' attestations are being made or uploaded now. */
+  inFlight: () => number;
+};
+
+/** An attestation manifest made (or found) for an image. */
+interface Attested {
+  descriptor: OciDescriptor;
+  status: "uploaded" | "already there";
+}
+
 /**
  * Makes, per run, the attachments (attestation manifests) of each platform image: the index
- * step's hook. Each image's are started as soon as it is pushed (`pushed`), off the push slots,
- * and the index step waits for them.
+ * step's hook. Each image's are started as soon as it is pushed (`pushed`), off the push slots;
+ * the index step waits for those of its layer, and the run for all of them (`settled`).
  */
-export function attestationAttacher(run: AttestationRun): AttachHook {
+export function attestationAttacher(run: AttestationRun): Attacher {
   // The package database states after each image's layers, for the images pushed after it.
   const chains = new SharedLayerChains();
   /** Attestations started, by platform image digest. */
-  const started = new Map<string, Promise<OciDescriptor>>();
+  const started = new Map<string, Promise<Attested>>();
+  /** Every attestation started and its recording, and the pushed images' reads before them. */
+  const pending: Promise<void>[] = [];
+  const results = new Map<string, AttestationResult>();
+  /** Builds whose attestations are being made, and their image's digest once known. */
+  const making = new Map<string, string | undefined>();
+  // One per build: a failure (of the read before its attestation started) does not replace an attestation made.
+  const made = (r: AttestationResult | undefined) => r !== undefined && r.status !== "failed";
+  const record = (id: string, result: AttestationResult) => {
+    making.delete(id);
+    if (result.status !== "failed" || !made(results.get(id))) results.set(id, result);
+  };
+  const failed = (id: string, subject: string | undefined, e: unknown): void =>
+    record(id, { status: "failed", ...(subject ? { subject } : {}), reason: run.redact(errorMessage(e)) });
   const attest = (image: AttestedPush) => {
-    let done = started.get(image.descriptor.digest);
+    const subject = image.descriptor.digest;
+    let done = started.get(subject);
     if (!done) {
-      done = attestImage(run, chains, image);
-      started.set(image.descriptor.digest, done);
-      // Awaited by the index step, which reports a failure.
-      done.catch(() => undefined);
+      done = attestImage(run, chains, image).catch((e: unknown) => {
+        throw new Error(`attestations of ${buildTag(image.build.request)} (${subject}) not uploaded: ${errorMessage(e)}`);
+      });
+      started.set(subject, done);
+      making.set(image.build.id, subject);
+      pending.push(done.then(
+        ({ descriptor: { mediaType, digest, size }, status }) => record(image.build.id, { status, subject, mediaType, digest, size }),
+        (e: unknown) => failed(image.build.id, subject, e),
+      ));
     }
     return done;
   };
   const layerBuildTag = (build: PlannedBuild, platform: string) => stripPlatformSuffix(buildTag(build.request), platform);
-  const hook: AttachHook = async ({ platform, descriptor, build }) => [await attest({ platform, descriptor, build, layerBuildTag: layerBuildTag(build, platform) })];
-  hook.pushed = (build) => {
+  const hook = (async ({ platform, descriptor, build }) => [(await attest({ platform, descriptor, build, layerBuildTag: layerBuildTag(build, platform) })).descriptor]) as Attacher;
+  hook.pushed = (build: PlannedBuild, pushed?: Descriptor) => {
     const platform = build.request.platform ?? run.enginePlatform;
-    // The image as the registry holds it under its platform build tag, as the index step will name it.
-    void run.registry.getManifest(buildTag(build.request)).then((m) => {
-      if (m && m.digest === m.manifestDigest) attest({ platform, descriptor: { mediaType: m.mediaType, digest: m.digest, size: m.bytes.length }, build, layerBuildTag: layerBuildTag(build, platform) });
-    }).catch(() => undefined);
+    const tag = buildTag(build.request);
+    if (!made(results.get(build.id))) making.set(build.id, pushed?.digest);
+    pending.push((async () => {
+      // The image as the registry holds it under its platform build tag, as the index step will name it.
+      const m = pushed ? undefined : await run.registry.getManifest(tag).catch((e: Error) => {
+        throw new Error(`attestations of ${tag} not made: cannot read it from the registry: ${e.message}`);
+      });
+      if (!pushed && (!m || m.digest !== m.manifestDigest)) throw new Error(`attestations of ${tag} not made: the registry holds ${m ? "an index" : "nothing"} under it, not its image`);
+      const descriptor = pushed ?? { mediaType: m!.mediaType, digest: m!.digest, size: m!.bytes.length };
+      // Its failure is recorded by attest.
+      await attest({ platform, descriptor, build, layerBuildTag: layerBuildTag(build, platform) }).catch(() => undefined);
+    })().catch((e: unknown) => failed(build.id, pushed?.digest, e)));
   };
+  hook.settled = async (stop) => {
+    const stopped = new Promise<void>((resolve) => {
+      if (stop?.aborted) resolve();
+      stop?.addEventListener("abort", () => resolve(), { once: true });
+    });
+    while (pending.length && !stop?.aborted) await Promise.race([Promise.all(pending.splice(0)), stopped]);
+    for (const [id, subject] of making) record(id, { status: "failed", ...(subject ? { subject } : {}), reason: "the run was stopped before its attestations were uploaded" });
+    return new Map(results);
+  };
+  hook.inFlight = () => making.size;
   return hook;
 }
 
-async function attestImage(run: AttestationRun, chains: SharedLayerChains, image: AttestedPush): Promise<OciDescriptor> {
+async function attestImage(run: AttestationRun, chains: SharedLayerChains, image: AttestedPush): Promise<Attested> {
   const { registry } = run;
   const layerRef = parseImageReference(image.layerBuildTag);
   const repository: ImageReference = { registry: layerRef.registry, repository: layerRef.repository };
   // An image this run built is new: no attestation of it can be there yet (a rerun reuses its images).
   const built = run.buildOf(image.build.id)?.status === "built";
   const existing = built ? undefined : await existingAttestation(registry, image);
-  if (existing) return existing;
+  if (existing) return { descriptor: existing, status: "already there" };
   const manifest = await registry.getManifest({ ...repository, digest: image.descriptor.digest });
   if (!manifest) throw new Error(`${formatImageReference(repository)}@${image.descriptor.digest}: not in the registry, so it can't be attested`);
   const config = summarizeConfig(parseJson(await registry.getBlob(repository, manifest.config.digest), `config ${manifest.config.digest} of ${image.layerBuildTag}`) as ImageConfigJson);
@@ -103,20 +163,22 @@ async function attestImage(run: AttestationRun, chains: SharedLayerChains, image
 
   const bases: Record<string, BaseImage> = {};
   for (const base of basesOfImage(image.build.request, config.labels)) bases[base.reference] = await baseImage(run, base, image.platform);
-  const times = buildTimes(run, image.build, config);
+  const times = imageTimes(image.build, config);
   const provenance = provenanceStatement(image.build, {
     image: { repository: formatImageReference(repository), tag: layerRef.tag!, manifestDigest: image.descriptor.digest },
     platform: image.platform, git: run.git, bases, builder: { ...run.builder, kind: run.builderOf?.(image.build.id) ?? run.builder.kind }, ...times, secrets: run.secrets, redact: run.redact,
   });
   // BuildKit's order: the SBOM, then the provenance; both about the same subject.
   const attestation = attestationManifest(image.descriptor.digest, [sbomStatement(provenance.subject, sbom), provenance]);
-  await putAttestationManifest(registry, repository, attestation, { fresh: built });
-  return attestation.manifest.descriptor;
+  const put = await putAttestationManifest(registry, repository, attestation, { fresh: built });
+  return { descriptor: attestation.manifest.descriptor, status: put === "exists" ? "already there" : "uploaded" };
 }
 
 /**
  * The attestation manifest the registry's index under the layer's build tag already holds for
- * this image (a rerun, or a run that only writes the moving tag), when the registry still has it.
+ * this image (a rerun, or a run that only writes the moving tag), when the registry still has it
+ * and it is sound: about this image, whole. One about another image, or a manifest deleted since,
+ * is made again (what `--reconcile` plans such an image for).
  */
 async function existingAttestation(registry: RegistryClient, image: AttestedPush): Promise<OciDescriptor | undefined> {
   const held = await registry.getManifest(image.layerBuildTag, { noIndexResolution: true });
@@ -125,7 +187,8 @@ async function existingAttestation(registry: RegistryClient, image: AttestedPush
   const entry = attestationEntryOf(entries, image.descriptor.digest);
   if (!entry) return undefined;
   const ref = parseImageReference(image.layerBuildTag);
-  return (await registry.getDigest(formatImageReference({ registry: ref.registry, repository: ref.repository, digest: entry.digest }))) ? entry : undefined;
+  const problems = await attestationOfImageProblems(registry, { registry: ref.registry, repository: ref.repository }, { platform: image.platform, digest: image.descriptor.digest }, entry);
+  return problems.length === 0 ? entry : undefined;
 }
 
 /**
@@ -155,14 +218,15 @@ async function baseImage(run: AttestationRun, base: { reference: string; buildTa
 }
 
 /**
- * When the image was made: the run's build step, for an image this run built; for one it reused
- * (published before, attested now: `--reconcile` adding missing attestations), its own buildtime
- * label and its config's creation time.
+ * When the image was made, as the image itself says: its buildtime label (set when its build was
+ * sent to the engine) and its config's creation time. Read from the image, not the run's clock,
+ * so that its statements are the same bytes whichever run makes them: the run that built it, or a
+ * rerun that reuses it and finds no index naming them (an agent of a split plan, before
+ * merge-platforms wrote the index) and so writes nothing.
  */
-function buildTimes(run: AttestationRun, build: PlannedBuild, config: { labels: Record<string, string>; created?: string }): { startedOn: string; finishedOn: string } {
-  const ran = run.buildOf(build.id);
-  if (ran?.status === "built" && ran.startedAt && ran.finishedAt) return { startedOn: ran.startedAt, finishedOn: ran.finishedAt };
+function imageTimes(build: PlannedBuild, config: { labels: Record<string, string>; created?: string }): { startedOn: string; finishedOn: string } {
   const seconds = Number(config.labels[buildtimeLabel(build.kind, build.target)]);
   const created = config.created && !Number.isNaN(Date.parse(config.created)) ? config.created : new Date(0).toISOString();
-  return { startedOn: Number.isFinite(seconds) && seconds > 0 ? new Date(seconds * 1000).toISOString() : created, finishedOn: created };
+  const startedOn = Number.isFinite(seconds) && seconds > 0 ? new Date(seconds * 1000).toISOString() : created;
+  return { startedOn, finishedOn: Date.parse(created) < Date.parse(startedOn) ? startedOn : created };
 }

@@ -44,12 +44,13 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
   run.pinBases(pins);
   // Issue 19: pushed images carry their provenance and SBOM (unless --no-attestations), as index attachments.
   let report: RunReport | undefined;
-  const attach = opts.attach ?? (opts.push && opts.attestations && registry && opts.source ? attestationAttacher({
+  const attestations = !opts.attach && opts.push && opts.attestations && registry && opts.source ? attestationAttacher({
     registry, docker: engine.docker, git: { commit: opts.source.commit, repository: opts.source.repository },
     builder: { kind: builder.builder, engineVersion: builder.engine.version, toolVersion: opts.source.toolVersion }, builderOf: (id) => builders.builders.get(id),
     secrets: [...(opts.secrets?.values() ?? [])].map((v) => v.toString("utf8")), redact: (text) => creds.redact(text),
     buildOf: (id) => report?.buildOf(id), warn: (id, text) => report?.progress.line(id, text), enginePlatform: platform,
-  }) : undefined);
+  }) : undefined;
+  const attach = opts.attach ?? attestations;
   if (attach) opts = { ...opts, attach };
   // With attachments, a plan without platforms is published as one-platform indexes: its images
   // are pushed under the engine's platform tags, the index under their own.
@@ -73,11 +74,20 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
   // has sent anyway, and only then does the registry hold what it will): waited for up to
   // PUSH_WAIT_MS, or until a second interrupt.
   let waitBound: NodeJS.Timeout | undefined;
-  const stopPushes = () => actions.destroyPushes();
+  // The attestations of images pushed are waited for as pushes are (a push in flight may start one).
+  const stopAttestations = new AbortController();
+  const stopPushes = () => {
+    actions.destroyPushes();
+    stopAttestations.abort();
+  };
   const onInterrupt = () => {
     actions.perform(run.interrupt());
-    if (actions.pushesInFlight > 0) {
-      report.progress.note(`interrupted: waiting up to ${PUSH_WAIT_MS / 1000} s for ${actions.pushesInFlight} push(es) in flight to end (interrupt again to stop them now)`);
+    const attesting = attestations?.inFlight() ?? 0;
+    if (actions.pushesInFlight > 0 || attesting > 0) {
+      const waitingFor = [
+        ...(actions.pushesInFlight > 0 ? [`${actions.pushesInFlight} push(es)`] : []), ...(attesting > 0 ? [`the attestations of ${attesting} image(s)`] : []),
+      ].join(" and ");
+      report.progress.note(`interrupted: waiting up to ${PUSH_WAIT_MS / 1000} s for ${waitingFor} in flight to end (interrupt again to stop them now)`);
       waitBound = setTimeout(stopPushes, PUSH_WAIT_MS);
       opts.stopPushes?.addEventListener("abort", stopPushes);
       if (opts.stopPushes?.aborted) stopPushes();
@@ -94,6 +104,9 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
       if (!actions.finished) await woken;
     }
     await actions.pushesEnded();
+    // Every pushed image's attestations, those of layers whose index this run does not write
+    // (merge-platforms does) included: in the registry before the run ends, in its results.
+    if (attestations) for (const [id, attestation] of await attestations.settled(stopAttestations.signal)) report.attestation(id, attestation);
     // Whatever each push said, and whatever other runs pushed since: the results say what the registry holds.
     const corrected = registry && opts.push ? await report.agreeWithRegistry(registry, builds) : new Map<string, PushResult>();
     if (registry && opts.push) await report.agreeIndexesWithRegistry(registry);

@@ -3,7 +3,7 @@
 // reach the output, the logs or the outcomes.
 import type { PlannedBuild } from "../../core/model.js";
 import { footer, indexSummaryRow, runSucceeded, summaryRow, type BuildOutcome, type PushResult, type RunOutcome } from "../../core/execute/outcomes.js";
-import type { SignatureResult, TagResult } from "../../core/model.js";
+import type { AttestationResult, SignatureResult, TagResult } from "../../core/model.js";
 import { redactor } from "../../core/report/redaction.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
 import type { RegistryClient } from "../../registry/client.js";
@@ -112,6 +112,23 @@ export class RunReport {
   /** The signature of the image under its build tag (--sign-key). */
   signature(id: string, signature: SignatureResult): void {
     this.outcome(id).signature = signature;
+  }
+
+  /**
+   * The attestation manifest of the build's image (issue 19), once the run has waited for it. One
+   * that could not be uploaded leaves the image not fully published: said, and the run fails.
+   */
+  attestation(id: string, attestation: AttestationResult): void {
+    const outcome = this.outcomes.get(id);
+    if (!outcome) return;
+    if (attestation.status !== "failed") {
+      outcome.attestation = attestation;
+      return;
+    }
+    const reason = this.hide(attestation.reason ?? "attestations not uploaded");
+    outcome.attestation = { ...attestation, reason };
+    this.addReason(id, reason);
+    this.progress.result(id, `NOT FULLY PUBLISHED: ${reason}`);
   }
 
   /** A reused build the registry has already (its moving tag there, or left on a newer build: the reason). */

@@ -39,6 +39,12 @@ test("a parent re-tagged in the registry, or gone, is named", () => {
   assert.equal(attestationProblems([image()], new Map()), [`linux/amd64 (${d("a")}): parent ${PARENT} is not in the registry (the provenance says ${d("p")})`]);
 });
 
+test("without the parents (merge-platforms' check of an agent's attestation): everything but the parents is judged", () => {
+  assert.equal(attestationProblems([image()]), []);
+  const wrong = image({ attestation: { digest: d("m"), layers: [{ descriptor: layer("https://spdx.dev/Document"), statement: sbom(hex("a")) }, { descriptor: layer("https://slsa.dev/provenance/v1"), statement: provenance(hex("e")) }] } });
+  assert.equal(attestationProblems([wrong]), [`linux/amd64 (${d("a")}): attestation layer ${d("9")}: subject pkg:docker/r.example/x/sci/a@1.0 is ${d("e")}, not the image's ${d("a")}`]);
+});
+
 test("missing attestations, a missing statement, an annotation that is not the statement's type", () => {
   assert.equal(attestationProblems([image({ attestation: undefined })], parents), [`linux/amd64 (${d("a")}): no attestation manifest in the index`]);
   const onlySbom = image({ attestation: { digest: d("m"), layers: [{ descriptor: layer("https://spdx.dev/Document"), statement: sbom(hex("a")) }] } });

@@ -40,6 +40,16 @@ test("a run succeeds when every build has its image, pushed when pushing, and it
   assert.not.ok(runSucceeded([built], false, true));
 });
 
+test("an image whose attestations could not be uploaded is not fully published: counted, and the run fails", () => {
+  const d = `sha256:${"a".repeat(64)}`;
+  const unattested = { status: "built" as const, pushed: true, attestation: { status: "failed" as const, subject: d, reason: "HTTP 500" } };
+  const attested = { status: "reused" as const, pushed: true, attestation: { status: "already there" as const, subject: d, mediaType: "m", digest: d, size: 1 } };
+  assert.equal(footer([unattested, attested], true, false), ["1 built, 1 reused, 1 without its attestations"]);
+  assert.equal(footer([unattested, unattested], true, false), ["2 built, 2 without their attestations"]);
+  assert.not.ok(runSucceeded([unattested, attested], true, false));
+  assert.ok(runSucceeded([attested], true, false));
+});
+
 test("image indexes: counted in the last line, a row each in the summary, and a run with one not pushed fails", () => {
   const image = { status: "reused" as const, pushed: true };
   const pushed = { status: "pushed" as const, tags: [{ tag: "r/sci/a:1.0-1-h", pushed: true }, { tag: "r/sci/a:1.0", pushed: false, reason: "not moved: r/sci/a:1.0 is at 1.0-9-bbb, newer" }] };

@@ -41,6 +41,21 @@ test("two runs of one commit merge to the run the registry has, whatever the ord
     mergeResults([{ file: "c.json", results: c }, { file: "b.json", results: b }]).results[0]);
 });
 
+test("of two pushed results of a build, the one whose attestations were uploaded; the attestation is kept, and an old file without one still merges", () => {
+  const base = { repo: "r", commit: "c", buildNumber: 1 };
+  const d = (c: string) => `sha256:${c.repeat(64)}`;
+  const uploaded = { status: "uploaded" as const, subject: d("a"), mediaType: "application/vnd.oci.image.manifest.v1+json", digest: d("e"), size: 842 };
+  const failed: ResultsFile = { ...base, results: [{ id: "sci/a", status: "built", durationMs: 5, pushed: true, attestation: { status: "failed", subject: d("a"), reason: "HTTP 500" } }] };
+  const rerun: ResultsFile = { ...base, results: [{ id: "sci/a", status: "reused", durationMs: 1, pushed: true, attestation: uploaded }] };
+  const old: ResultsFile = { ...base, results: [{ id: "sci/b", status: "built", durationMs: 1, pushed: true }] };
+  for (const files of [[failed, rerun, old], [old, rerun, failed]]) {
+    const merged = mergeResults(files.map((results, i) => ({ file: `${i}.json`, results })));
+    assert.equal(merged.results.map((r) => [r.id, r.attestation]).sort(), [["sci/a", uploaded], ["sci/b", undefined]]);
+  }
+  assert.equal(parseResultsFile(JSON.stringify(rerun), "r.json").results[0].attestation, uploaded);
+  assert.throws(() => parseResultsFile(JSON.stringify({ ...base, results: [{ ...rerun.results[0], attestation: { ...uploaded, digest: "md5:x" } }] }), "r.json"), /attestation\.digest/);
+});
+
 test("image indexes merge like builds: the pushed record of a layer's index, whatever the order of the files", () => {
   const base = { repo: "r", commit: "c", buildNumber: 1, results: [] };
   const index = (status: "pushed" | "not pushed") => ({
