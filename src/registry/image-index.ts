@@ -3,7 +3,7 @@
 // (labels, so breadcrumbs per platform). Attestation manifests in an index are no images.
 import { formatImageReference } from "../core/parse/image-reference.js";
 import { choosePlatformEntry, isIndexMediaType, platformEntries, samePlatform, type IndexEntry } from "../core/registry/image-index.js";
-import { hostPlatform, parseJson, RegistryError, type RegistryClient, type RegistryImage, type RegistryManifest } from "./client.js";
+import { hostPlatform, parseJson, RegistryContentError, type RegistryClient, type RegistryImage, type RegistryManifest } from "./client.js";
 
 export interface PlatformImage {
   platform: string;
@@ -37,7 +37,7 @@ export async function readTaggedImage(client: RegistryClient, ref: string, optio
   const what = formatImageReference(top.ref);
   const body = parseJson(top.bytes, `index of ${what}`) as { manifests?: IndexEntry[] };
   const entries = platformEntries(Array.isArray(body.manifests) ? body.manifests : []);
-  if (entries.length === 0) throw new RegistryError(`${what}: an index without platform images`);
+  if (entries.length === 0) throw new RegistryContentError(`${what}: an index without platform images`);
   const wanted = options.platform
     ? choosePlatformEntry(entries, options.platform, what)
     : entries.find((e) => samePlatform(e.platform, hostPlatform())) ?? entries[0];
@@ -64,7 +64,7 @@ async function platformManifest(client: RegistryClient, top: RegistryManifest, d
   const what = formatImageReference(top.ref);
   const ref = { ...top.ref, tag: undefined, digest };
   const manifest = await client.getManifest(ref);
-  if (!manifest) throw new RegistryError(`${what}: the index names manifest ${digest}, which the registry does not have`, 404);
-  if (manifest.manifestDigest !== digest) throw new RegistryError(`${what}: the index names manifest ${digest}, an index itself (nested indexes are not read)`);
+  if (!manifest) throw new RegistryContentError(`${what}: the index names manifest ${digest}, which the registry does not have`, 404);
+  if (manifest.manifestDigest !== digest) throw new RegistryContentError(`${what}: the index names manifest ${digest}, an index itself (nested indexes are not read)`);
   return { ...manifest, ref: top.ref, digest: top.digest };
 }

@@ -96,6 +96,47 @@ export function movingTagText(row: { served: boolean; build?: BuildTag; newerBui
   return row.newerBuild ? `serves this; newer build ${formatBuildTag(row.newerBuild)} not served` : "serves this";
 }
 
+/** A published tag (or one platform image of an index) that could not be read, and why. */
+export interface UnreadableImage {
+  reference: string;
+  error: string;
+}
+
+/** An image that could not be read: its reference, and the error without the reference it starts with. */
+export function unreadableImage(reference: string, message: string): UnreadableImage {
+  return { reference, error: message.startsWith(`${reference}: `) ? message.slice(reference.length + 2) : message };
+}
+
+/**
+ * What the answer of a registry query (`images`, `contains`, `contains --package`) does not
+ * cover: build tags it did not read (no moving tag serves them; `--all-tags` reads them), and
+ * images it could not read (each left out; the others are answered).
+ */
+export interface Coverage {
+  uncheckedBuildTags: number;
+  unreadable: UnreadableImage[];
+}
+
+/**
+ * What stderr says of what an answer does not cover, so that "no published image contains" is
+ * never read as more than it is: a warning per image that could not be read (the command then
+ * exits 1: its answer is incomplete), and a note of the build tags not checked (`--json` has the
+ * count instead).
+ */
+export function coverageLines(c: Coverage): { warnings: string[]; notes: string[] } {
+  const n = c.uncheckedBuildTags;
+  return {
+    warnings: c.unreadable.map((u) => `image-builder: warning: ${u.reference}: left out, cannot be read: ${u.error}`),
+    notes: n > 0 ? [`image-builder: note: checked what each moving tag {version} serves; ${n} build tag${n === 1 ? "" : "s"} no moving tag serves not checked (--all-tags checks every build)`] : [],
+  };
+}
+
+/** What a query that found nothing prints (`contains sci/x`, `contains a package numpy`): of the images it could read, when some could not be. */
+export function nothingFound(what: string, c: Pick<Coverage, "unreadable">): string {
+  const n = c.unreadable.length;
+  return n === 0 ? `no published image contains ${what}` : `no published image that could be read contains ${what} (${n} could not be read, see above)`;
+}
+
 /** One science layer recorded in an image's labels. */
 export interface ScienceCrumb {
   target: string;
