@@ -2,6 +2,7 @@
 // index (OCI index, Docker manifest list) of several platforms' images, each read with its config
 // (labels, so breadcrumbs per platform). Attestation manifests in an index are no images.
 import { formatImageReference } from "../core/parse/image-reference.js";
+import { isImageFault } from "../core/registry/transport-rules.js";
 import { choosePlatformEntry, isIndexMediaType, platformEntries, samePlatform, type IndexEntry } from "../core/registry/image-index.js";
 import { hostPlatform, parseJson, RegistryContentError, type RegistryClient, type RegistryImage, type RegistryManifest } from "./client.js";
 
@@ -51,6 +52,23 @@ export async function readTaggedImage(client: RegistryClient, ref: string, optio
     return { platform, image: await client.imageOf(manifest) };
   }));
   return { digest: top.digest, mediaType: top.mediaType, index: true, platforms, image: platforms[read.indexOf(wanted)].image };
+}
+
+/**
+ * The platform whose image `manifestDigest` is in the index under `ref`; undefined when `ref` holds
+ * no index, or one without that image, or cannot be read for a fault of its own (it is read, and
+ * reported, as a tag of its own).
+ */
+export async function platformInIndex(client: RegistryClient, ref: string, manifestDigest: string): Promise<string | undefined> {
+  try {
+    const top = await client.getManifest(ref, { noIndexResolution: true });
+    if (!top || !isIndexMediaType(top.mediaType)) return undefined;
+    const body = parseJson(top.bytes, `index of ${formatImageReference(top.ref)}`) as { manifests?: IndexEntry[] };
+    return platformEntries(Array.isArray(body.manifests) ? body.manifests : []).find((e) => e.entry.digest === manifestDigest)?.platform;
+  } catch (e) {
+    if (isImageFault(e)) return undefined;
+    throw e;
+  }
 }
 
 /** Every manifest an index names (platform images and attestations), with their bytes, for export. */

@@ -10,7 +10,7 @@ import {
 import { parsePlatformTag } from "../core/registry/image-index.js";
 import { isImageFault } from "../core/registry/transport-rules.js";
 import type { RegistryClient, RegistryImage } from "./client.js";
-import { readTaggedImage, type PlatformImage } from "./image-index.js";
+import { platformInIndex, readTaggedImage, type PlatformImage } from "./image-index.js";
 
 export interface Repository {
   kind: "sci" | "rel";
@@ -54,6 +54,11 @@ export interface PublishedBuild {
   build?: BuildTag;
   /** The moving tag `{version}` serves this image. */
   served: boolean;
+  /**
+   * Served: the moving tag holds one platform's image (this platform) of its build's index, not the
+   * index its build tag holds (a publish that stopped between the index's two tags, a tag set by hand).
+   */
+  servedPlatformImage?: string;
   /** Served: the newest build of the version newer than this one, which the moving tag does not serve. */
   newerBuild?: BuildTag;
   /** The newest build of its version. */
@@ -109,9 +114,16 @@ export async function listPublishedImages(client: RegistryClient, repositories: 
           const found = await readTag(v.version);
           if (found) {
             const labelled = labelledBuild(repository.kind, repository.name, found.image.config.labels, v.builds);
-            // The label names a build; it is that build only if its build tag holds this very image (or index).
-            served = labelled && (await client.getDigest(`${repository.ref}:${formatBuildTag(labelled)}`)) === found.image.digest ? labelled : undefined;
-            read.push({ ...common, tag: v.version, build: served, served: true, newerBuild: served && newerBuildThan(served, v.builds), newest: served === v.newest, ...found });
+            // The label names a build; it is that build only if its build tag holds this very image (or
+            // index), or an index of it: then the moving tag serves one platform's image of the build.
+            const buildTag = labelled && `${repository.ref}:${formatBuildTag(labelled)}`;
+            const same = buildTag !== undefined && (await client.getDigest(buildTag)) === found.image.digest;
+            const platform = buildTag && !same && !found.index ? await platformInIndex(client, buildTag, found.image.manifestDigest) : undefined;
+            served = same || platform ? labelled : undefined;
+            read.push({
+              ...common, tag: v.version, build: served, served: true, newerBuild: served && newerBuildThan(served, v.builds), newest: served === v.newest, ...found,
+              ...(platform ? { servedPlatformImage: platform } : {}),
+            });
           }
         }
         // Without a moving tag that serves a build, the newest build is what is published of the version.

@@ -552,4 +552,20 @@ test("an index naming a manifest the registry lacks: images and contains answer 
   assert.not.ok(existsSync(join(dir, "broken.tar")));
 });
 
+test("images: a moving tag holding one platform's image of its build's index (not the index) says so", async () => {
+  const { registry } = requireEngine();
+  const path = `${attested.slice(registry.length + 1)}/rel/b`;
+  const { digest } = await registryImage(`${attested}/rel/b:1.0`);
+  // What a publish that stopped between the index's two tags leaves, or a tag set by hand: {version} holds the platform image.
+  const manifest = await fetch(`http://${registry}/v2/${path}/manifests/${digest}`, { headers: { accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json" } });
+  const type = manifest.headers.get("content-type")!;
+  const put = await fetch(`http://${registry}/v2/${path}/manifests/1.0`, { method: "PUT", body: new Uint8Array(await manifest.arrayBuffer()), headers: { "content-type": type } });
+  assert.is(put.status, 201, await put.text());
+  const r = runCli(["images", "--repo", attested, "--json"], { env });
+  const row = JSON.parse(r.stdout).images.find((i: any) => i.name === "rel/b");
+  assert.match(row.build, /^2-[0-9a-f]+$/);
+  assert.equal([row.tag, row.index, row.servedByMovingTag, row.servedPlatformImage, row.movingTag], ["1.0", false, true, "linux/amd64", "serves its linux/amd64 image, not its index"]);
+  assert.match(runCli(["images", "--repo", attested], { env }).stdout, /^rel\/b\s+1\.0\s+2-[0-9a-f]+\s+.*\s+serves its linux\/amd64 image, not its index$/m);
+});
+
 test.run();

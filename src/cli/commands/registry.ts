@@ -149,7 +149,7 @@ export function addRegistryCommands(program: Command): void {
       const { builds, unreadable } = await listPublishedImages(client, repositories, { allTags: o.allTags, platformTags: true });
       const rows = builds.map((b) => ({
         name: `${b.repository.kind}/${b.repository.name}`, version: b.version, tag: b.tag, build: b.build ? `${b.build.number}-${b.build.hash}` : null,
-        servedByMovingTag: b.served, newerBuild: b.newerBuild ? formatBuildTag(b.newerBuild) : null, newest: b.newest,
+        servedByMovingTag: b.served, servedPlatformImage: b.servedPlatformImage ?? null, newerBuild: b.newerBuild ? formatBuildTag(b.newerBuild) : null, newest: b.newest,
         digest: b.image.digest, created: b.image.config.created, size: b.image.size, movingTag: movingTagText(b),
         index: b.index,
         platforms: b.platforms.map((p) => ({ platform: p.platform, digest: p.image.manifestDigest, created: p.image.config.created ?? null, size: p.image.size })),

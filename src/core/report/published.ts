@@ -87,13 +87,16 @@ export function newerBuildThan(served: BuildTag, builds: readonly BuildTag[]): B
 
 /**
  * What `images` says of the moving tag `{version}` on a row: it serves this build (and, neutrally,
- * a newer build it does not serve), it serves an image of no build tag, or (a row of a build it
- * does not serve) nothing, or that the version has no moving tag.
+ * a newer build it does not serve), or only one platform's image of this build's index
+ * (`servedPlatformImage`: a publish that stopped between the index's two tags, a tag set by hand),
+ * it serves an image of no build tag, or (a row of a build it does not serve) nothing, or that
+ * the version has no moving tag.
  */
-export function movingTagText(row: { served: boolean; build?: BuildTag; newerBuild?: BuildTag; hasMovingTag: boolean }): string {
+export function movingTagText(row: { served: boolean; build?: BuildTag; newerBuild?: BuildTag; hasMovingTag: boolean; servedPlatformImage?: string }): string {
   if (!row.served) return row.hasMovingTag ? "-" : "no {version} tag";
   if (!row.build) return "serves an image of no build tag";
-  return row.newerBuild ? `serves this; newer build ${formatBuildTag(row.newerBuild)} not served` : "serves this";
+  const what = row.servedPlatformImage ? `serves its ${row.servedPlatformImage} image, not its index` : "serves this";
+  return row.newerBuild ? `${what}; newer build ${formatBuildTag(row.newerBuild)} not served` : what;
 }
 
 /** A published tag (or one platform image of an index) that could not be read, and why. */

@@ -100,6 +100,9 @@ test("a moving tag serves the build its image's label names, whatever is newest;
   assert.is(movingTagText({ served: true, build: served, newerBuild: newerBuildThan(served!, builds), hasMovingTag: true }), "serves this; newer build 1.0-3-abcdef0 not served");
   assert.is(movingTagText({ served: true, build: builds[builds.length - 1], hasMovingTag: true }), "serves this");
   assert.is(movingTagText({ served: true, hasMovingTag: true }), "serves an image of no build tag");
+  // One platform's image of the build's index under {version}, not the index.
+  assert.is(movingTagText({ served: true, build: builds[builds.length - 1], hasMovingTag: true, servedPlatformImage: "linux/amd64" }), "serves its linux/amd64 image, not its index");
+  assert.is(movingTagText({ served: true, build: served, newerBuild: newerBuildThan(served!, builds), hasMovingTag: true, servedPlatformImage: "linux/amd64" }), "serves its linux/amd64 image, not its index; newer build 1.0-3-abcdef0 not served");
   assert.is(movingTagText({ served: false, build: served, hasMovingTag: true }), "-");
   assert.is(movingTagText({ served: false, build: served, hasMovingTag: false }), "no {version} tag");
   for (const text of ["serves this; newer build 1.0-3-abcdef0 not served", "serves this"]) assert.not.match(text, /NOT|stale|old/);
