@@ -13,7 +13,7 @@ import type { PublishedImage } from "../core/plan/reconcile.js";
 import { InputError, type Plan, type PlannedBuild } from "../core/model.js";
 import { DockerCredentials } from "../registry/credentials.js";
 import { RegistryClient } from "../registry/client.js";
-import { RegistryError } from "../registry/transport.js";
+import { isImageFault } from "../core/registry/transport-rules.js";
 import { attestationOfImageProblems } from "../registry/attestations.js";
 
 /**
@@ -28,8 +28,8 @@ export async function readPublishedInputs(plan: Plan, dockerConfigDir?: string, 
       let broken: string | undefined;
       const image = await client.getImage(ref, platform === undefined ? {} : { platform }).catch((e: Error) => {
         if (e instanceof InputError) return undefined; // the index has no image of this platform
-        // The tag is there, but what its index names is not (a manifest deleted by digest): as good as missing.
-        if (e instanceof RegistryError && e.status === 404) {
+        // The tag is there, but what it names is not (a manifest deleted by digest) or is broken: as good as missing.
+        if (isImageFault(e)) {
           broken = e.message;
           return undefined;
         }

@@ -7,7 +7,7 @@ import { attestationEntryOf, isAttestationEntry, statementLayer, type Attestatio
 import { attestationProblems, parentBuildTags, parentKey, subjectProblem, type AttestedImage } from "../core/attestations/check.js";
 import { SPDX_PREDICATE_TYPE, spdxDocumentSchema, type SpdxDocument } from "../core/formats/spdx.js";
 import { formatImageReference, parseImageReference, type ImageReference } from "../core/parse/image-reference.js";
-import { parseJson, RegistryError, type Descriptor, type RegistryClient } from "./client.js";
+import { parseJson, RegistryContentError, RegistryError, type Descriptor, type RegistryClient } from "./client.js";
 
 /** What reading a tampered or incomplete attestation fails with (client.ts's words), as opposed to a registry that can't be read. */
 const TAMPERED = /content has digest|not a JSON object|which the registry does not have|has digest sha256:/;
@@ -52,7 +52,8 @@ async function readStatement(client: RegistryClient, ref: ImageReference, layer:
  * attestation (the image was published without, or by another tool without an SBOM). One that is
  * not about this image (its statement's subject is another digest), or is gone from the registry,
  * is not trusted: `problem` says why, and the caller reads the image's layers instead. A stored one
- * that is not an SPDX 2.3 document is an error.
+ * that is not an SPDX 2.3 document is an error of the image's content (`contains --package` leaves
+ * that image out, and says so).
  */
 export async function readStoredSbom(client: RegistryClient, ref: ImageReference, index: readonly Descriptor[] | undefined, imageDigest: string): Promise<{ document: SpdxDocument } | { problem: string } | undefined> {
   const entry = index && attestationEntryOf(index, imageDigest);
@@ -73,7 +74,7 @@ export async function readStoredSbom(client: RegistryClient, ref: ImageReference
   const checked = spdxDocumentSchema.safeParse(statement.predicate);
   if (!checked.success) {
     const issue = checked.error.issues[0];
-    throw new RegistryError(`SBOM attestation ${layer.digest} of ${formatImageReference(ref)}: not an SPDX 2.3 document (${issue.path.join(".") || "document"}: ${issue.message})`);
+    throw new RegistryContentError(`SBOM attestation ${layer.digest} of ${formatImageReference(ref)}: not an SPDX 2.3 document (${issue.path.join(".") || "document"}: ${issue.message})`);
   }
   return { document: checked.data };
 }

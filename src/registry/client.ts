@@ -11,9 +11,9 @@ import { nextLinkPath, Pagination } from "../core/registry/transport-rules.js";
 import { isAttestation } from "../core/registry/image-index.js";
 import type { DockerCredentials } from "./credentials.js";
 import type { IndexEntry } from "../core/execute/image-index.js";
-import { RegistryError, RegistryTransport, statusError, type RegistryRequest, type RegistryResponse, type TransportOptions } from "./transport.js";
+import { RegistryContentError, RegistryError, RegistryTransport, statusError, type RegistryRequest, type RegistryResponse, type TransportOptions } from "./transport.js";
 
-export { RegistryError } from "./transport.js";
+export { RegistryContentError, RegistryError } from "./transport.js";
 
 export const MEDIA_TYPES = {
   dockerManifest: "application/vnd.docker.distribution.manifest.v2+json",
@@ -157,15 +157,15 @@ export class RegistryClient {
     const what = formatImageReference(r);
     const top = await this.fetchManifest(r, r.digest ?? r.tag!);
     if (!top) return undefined;
-    if (r.digest && top.digest !== r.digest) throw new RegistryError(`${what}: the registry's manifest has digest ${top.digest}`);
+    if (r.digest && top.digest !== r.digest) throw new RegistryContentError(`${what}: the registry's manifest has digest ${top.digest}`);
     if (!INDEX_TYPES.has(top.mediaType)) return this.toManifest(r, top, top.digest);
     const index = parseJson(top.bytes, `manifest of ${what}`) as { manifests?: Descriptor[] };
     const entries = Array.isArray(index.manifests) ? index.manifests : [];
     if (options.noIndexResolution) return { ref: r, digest: top.digest, manifestDigest: top.digest, mediaType: top.mediaType, bytes: top.bytes, config: { mediaType: "", digest: "", size: 0 }, layers: [] };
     const chosen = choosePlatform(entries, options.platform, what);
     const inner = await this.fetchManifest(r, chosen.digest);
-    if (!inner) throw new RegistryError(`${what}: the index names manifest ${chosen.digest}, which the registry does not have`, 404);
-    if (inner.digest !== chosen.digest) throw new RegistryError(`${what}: manifest ${chosen.digest} has digest ${inner.digest}`);
+    if (!inner) throw new RegistryContentError(`${what}: the index names manifest ${chosen.digest}, which the registry does not have`, 404);
+    if (inner.digest !== chosen.digest) throw new RegistryContentError(`${what}: manifest ${chosen.digest} has digest ${inner.digest}`);
     const manifest = this.toManifest(r, inner, top.digest);
     manifest.platform = descriptorPlatform(chosen);
     manifest.indexEntries = entries;
@@ -221,7 +221,7 @@ export class RegistryClient {
       return this.transport.readWhole(res, spec, options.limit);
     });
     const actual = sha256(bytes);
-    if (digest.startsWith("sha256:") && actual !== digest) throw new RegistryError(`${spec.what}: content has digest ${actual}`);
+    if (digest.startsWith("sha256:") && actual !== digest) throw new RegistryContentError(`${spec.what}: content has digest ${actual}`);
     return bytes;
   }
 
@@ -358,10 +358,10 @@ export class RegistryClient {
   private toManifest(r: ImageReference, m: { bytes: Buffer; digest: string; mediaType: string }, digest: string): RegistryManifest {
     const what = formatImageReference(r);
     if (!MANIFEST_TYPES.has(m.mediaType)) {
-      throw new RegistryError(`${what}: unsupported manifest type ${m.mediaType || "(none)"} (expected a v2 or OCI image manifest)`);
+      throw new RegistryContentError(`${what}: unsupported manifest type ${m.mediaType || "(none)"} (expected a v2 or OCI image manifest)`);
     }
     const body = parseJson(m.bytes, `manifest of ${what}`) as { config?: Descriptor; layers?: Descriptor[] };
-    if (!body.config?.digest || !Array.isArray(body.layers)) throw new RegistryError(`${what}: malformed manifest (no config or layers)`);
+    if (!body.config?.digest || !Array.isArray(body.layers)) throw new RegistryContentError(`${what}: malformed manifest (no config or layers)`);
     return { ref: r, digest, manifestDigest: m.digest, mediaType: m.mediaType, bytes: m.bytes, config: body.config, layers: body.layers };
   }
 }
@@ -419,7 +419,7 @@ export function hashingStream(): Transform & { digest: () => string; bytes: () =
 }
 
 /** A JSON object from `bytes`; `fail` makes the error (a RegistryError unless told otherwise). */
-export function parseJson(bytes: Buffer, what: string, fail: (message: string) => Error = (m) => new RegistryError(m)): object {
+export function parseJson(bytes: Buffer, what: string, fail: (message: string) => Error = (m) => new RegistryContentError(m)): object {
   try {
     const value = JSON.parse(bytes.toString("utf8"));
     if (typeof value !== "object" || value === null) throw new Error();
@@ -471,6 +471,6 @@ export function choosePlatform(entries: Descriptor[], wanted: string | undefined
     return found;
   }
   const chosen = images.find(matches(hostPlatform())) ?? images.find((e) => e.platform?.os && e.platform.os !== "unknown") ?? images[0];
-  if (!chosen) throw new RegistryError(`${what}: multi-platform index without image manifests`);
+  if (!chosen) throw new RegistryContentError(`${what}: multi-platform index without image manifests`);
   return chosen;
 }

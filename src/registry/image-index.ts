@@ -2,8 +2,9 @@
 // index (OCI index, Docker manifest list) of several platforms' images, each read with its config
 // (labels, so breadcrumbs per platform). Attestation manifests in an index are no images.
 import { formatImageReference } from "../core/parse/image-reference.js";
+import { isImageFault } from "../core/registry/transport-rules.js";
 import { choosePlatformEntry, isIndexMediaType, platformEntries, samePlatform, type IndexEntry } from "../core/registry/image-index.js";
-import { hostPlatform, parseJson, RegistryError, type RegistryClient, type RegistryImage, type RegistryManifest } from "./client.js";
+import { hostPlatform, parseJson, RegistryContentError, type RegistryClient, type RegistryImage, type RegistryManifest } from "./client.js";
 
 export interface PlatformImage {
   platform: string;
@@ -37,7 +38,7 @@ export async function readTaggedImage(client: RegistryClient, ref: string, optio
   const what = formatImageReference(top.ref);
   const body = parseJson(top.bytes, `index of ${what}`) as { manifests?: IndexEntry[] };
   const entries = platformEntries(Array.isArray(body.manifests) ? body.manifests : []);
-  if (entries.length === 0) throw new RegistryError(`${what}: an index without platform images`);
+  if (entries.length === 0) throw new RegistryContentError(`${what}: an index without platform images`);
   const wanted = options.platform
     ? choosePlatformEntry(entries, options.platform, what)
     : entries.find((e) => samePlatform(e.platform, hostPlatform())) ?? entries[0];
@@ -53,6 +54,23 @@ export async function readTaggedImage(client: RegistryClient, ref: string, optio
   return { digest: top.digest, mediaType: top.mediaType, index: true, platforms, image: platforms[read.indexOf(wanted)].image };
 }
 
+/**
+ * The platform whose image `manifestDigest` is in the index under `ref`; undefined when `ref` holds
+ * no index, or one without that image, or cannot be read for a fault of its own (it is read, and
+ * reported, as a tag of its own).
+ */
+export async function platformInIndex(client: RegistryClient, ref: string, manifestDigest: string): Promise<string | undefined> {
+  try {
+    const top = await client.getManifest(ref, { noIndexResolution: true });
+    if (!top || !isIndexMediaType(top.mediaType)) return undefined;
+    const body = parseJson(top.bytes, `index of ${formatImageReference(top.ref)}`) as { manifests?: IndexEntry[] };
+    return platformEntries(Array.isArray(body.manifests) ? body.manifests : []).find((e) => e.entry.digest === manifestDigest)?.platform;
+  } catch (e) {
+    if (isImageFault(e)) return undefined;
+    throw e;
+  }
+}
+
 /** Every manifest an index names (platform images and attestations), with their bytes, for export. */
 export async function readIndexManifests(client: RegistryClient, top: RegistryManifest): Promise<RegistryManifest[]> {
   const body = parseJson(top.bytes, `index of ${formatImageReference(top.ref)}`) as { manifests?: IndexEntry[] };
@@ -64,7 +82,7 @@ async function platformManifest(client: RegistryClient, top: RegistryManifest, d
   const what = formatImageReference(top.ref);
   const ref = { ...top.ref, tag: undefined, digest };
   const manifest = await client.getManifest(ref);
-  if (!manifest) throw new RegistryError(`${what}: the index names manifest ${digest}, which the registry does not have`, 404);
-  if (manifest.manifestDigest !== digest) throw new RegistryError(`${what}: the index names manifest ${digest}, an index itself (nested indexes are not read)`);
+  if (!manifest) throw new RegistryContentError(`${what}: the index names manifest ${digest}, which the registry does not have`, 404);
+  if (manifest.manifestDigest !== digest) throw new RegistryContentError(`${what}: the index names manifest ${digest}, an index itself (nested indexes are not read)`);
   return { ...manifest, ref: top.ref, digest: top.digest };
 }

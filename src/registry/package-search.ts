@@ -4,6 +4,8 @@
 // its layers (image-files.ts), a few images at a time, layer chains that several images share read once.
 import pLimit from "p-limit";
 import { parseImageReference, type ImageReference } from "../core/parse/image-reference.js";
+import { isImageFault } from "../core/registry/transport-rules.js";
+import { unreadableImage, type UnreadableImage } from "../core/report/published.js";
 import { matchesQuery, type PackageQuery } from "../core/sbom/package-query.js";
 import { scanPackages, type FoundPackage } from "../core/sbom/packages.js";
 import { packagesOfSpdx } from "../core/sbom/spdx.js";
@@ -55,8 +57,13 @@ async function scanLayers(client: RegistryClient, { ref, image }: ImageToRead, c
   return { packages: scan.packages, warnings: [...warnings, ...scan.warnings], source: "layers" };
 }
 
-export async function findPackageHolders(client: RegistryClient, repositories: Repository[], query: PackageQuery, options: { allTags?: boolean } = {}): Promise<{ holders: PackageHolder[]; imagesRead: number }> {
-  const { builds } = await listPublishedImages(client, repositories, options);
+/**
+ * The published images holding a package that matches `query` (see listPublishedImages for which,
+ * and for `unchecked` and `unreadable`). An image whose stored SBOM or layers cannot be read for a
+ * fault of its own (a blob it names is missing) is unreadable too, the others answered.
+ */
+export async function findPackageHolders(client: RegistryClient, repositories: Repository[], query: PackageQuery, options: { allTags?: boolean } = {}): Promise<{ holders: PackageHolder[]; imagesRead: number; unchecked: number; unreadable: UnreadableImage[] }> {
+  const { builds, unchecked, unreadable } = await listPublishedImages(client, repositories, options);
   // Every platform image of an index, in its order: an arm64 image may hold other packages than the amd64 one.
   const images = builds.flatMap((build) => build.platforms.map(({ image }) => ({ build, ref: parseImageReference(build.image.reference), image })));
   const limit = pLimit(IMAGES_AT_ONCE);
@@ -64,22 +71,37 @@ export async function findPackageHolders(client: RegistryClient, repositories: R
   const keep = (i: number, r: ImagePackages) => {
     read[i] = { build: images[i].build, image: images[i].image, packages: r.packages.filter((p) => matchesQuery(p, query)), warnings: r.warnings, source: r.source };
   };
+  const unreadableImages: UnreadableImage[] = [];
+  const failed = new Set<number>();
+  /** `read` of image i; when it fails for a fault of the image's, undefined, and the image is unreadable. */
+  const orUnreadable = async <T>(i: number, read: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await read();
+    } catch (e) {
+      if (!isImageFault(e)) throw e;
+      const { build, image } = images[i];
+      failed.add(i);
+      unreadableImages.push(unreadableImage(`${image.reference}${build.index ? `@${image.platform}` : ""}`, (e as Error).message));
+      return undefined;
+    }
+  };
   // Stored SBOMs first (a few small requests each); the layers of the images without one after,
   // knowing which of those share layer chains.
   const sbomLimit = pLimit(SBOMS_AT_ONCE);
-  const stored = await Promise.all(images.map((image) => sbomLimit(() => readStoredSbom(client, image.ref, image.image.indexEntries, image.image.manifestDigest))));
+  const stored = await Promise.all(images.map((image, i) => sbomLimit(() => orUnreadable(i, () => readStoredSbom(client, image.ref, image.image.indexEntries, image.image.manifestDigest)))));
   stored.forEach((s, i) => s && "document" in s && keep(i, { packages: packagesOfSpdx(s.document), warnings: [], source: "attestation" }));
-  const unread = images.map((_, i) => i).filter((i) => !(stored[i] && "document" in stored[i]!));
+  const unread = images.map((_, i) => i).filter((i) => !(stored[i] && "document" in stored[i]!) && !failed.has(i));
   const chains = new SharedLayerChains(unread.map((i) => ({ ref: images[i].ref, layers: images[i].image.layers })));
   // Fewest layers first: a parent's layers are read before the children that share them start.
   unread.sort((a, b) => images[a].image.layers.length - images[b].image.layers.length);
   await Promise.all(unread.map((i) => limit(async () => {
-    const read = await scanLayers(client, images[i], chains);
+    const scanned = await orUnreadable(i, () => scanLayers(client, images[i], chains));
     const s = stored[i];
-    keep(i, s && "problem" in s ? { ...read, warnings: [untrusted(s.problem), ...read.warnings] } : read);
+    if (scanned) keep(i, s && "problem" in s ? { ...scanned, warnings: [untrusted(s.problem), ...scanned.warnings] } : scanned);
   })));
   // In the listing's order per image: by repository, version, then the index's platform order.
   const holders = read.filter((h) => h.packages.length > 0);
   holders.sort((a, b) => a.build.repository.kind.localeCompare(b.build.repository.kind) || a.build.repository.name.localeCompare(b.build.repository.name) || a.build.version.localeCompare(b.build.version));
-  return { holders, imagesRead: builds.length };
+  unreadableImages.sort((a, b) => a.reference.localeCompare(b.reference));
+  return { holders, imagesRead: builds.length, unchecked, unreadable: [...unreadable, ...unreadableImages] };
 }

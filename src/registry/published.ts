@@ -5,11 +5,12 @@
 import { parseImageReference } from "../core/parse/image-reference.js";
 import {
   compareBuilds, formatBuildTag, imageVersions, labelledBuild, matchLayer, newerBuildThan, newestBuilds, parseBuildTag, publishedRepositories, readBreadcrumbs,
-  type BuildTag, type Breadcrumbs, type LayerMatch, type LayerQuery,
+  unreadableImage, type BuildTag, type Breadcrumbs, type LayerMatch, type LayerQuery, type UnreadableImage,
 } from "../core/report/published.js";
 import { parsePlatformTag } from "../core/registry/image-index.js";
+import { isImageFault } from "../core/registry/transport-rules.js";
 import type { RegistryClient, RegistryImage } from "./client.js";
-import { readTaggedImage, type PlatformImage } from "./image-index.js";
+import { platformInIndex, readTaggedImage, type PlatformImage } from "./image-index.js";
 
 export interface Repository {
   kind: "sci" | "rel";
@@ -53,6 +54,11 @@ export interface PublishedBuild {
   build?: BuildTag;
   /** The moving tag `{version}` serves this image. */
   served: boolean;
+  /**
+   * Served: the moving tag holds one platform's image (this platform) of its build's index, not the
+   * index its build tag holds (a publish that stopped between the index's two tags, a tag set by hand).
+   */
+  servedPlatformImage?: string;
   /** Served: the newest build of the version newer than this one, which the moving tag does not serve. */
   newerBuild?: BuildTag;
   /** The newest build of its version. */
@@ -74,11 +80,16 @@ export interface PublishedBuild {
  * older build on purpose), or for a version without one its newest build. With `allTags`, every
  * build tag as well, and with `platformTags` too the platform tags each platform's image of an
  * index is pushed under. Signature tags (`sha256-….sig`) are never images. `unchecked`: build
- * tags not read (older builds, newer ones not served).
+ * tags not read (older builds, newer ones not served). `unreadable`: tags whose image could not
+ * be read for a fault of its own (isImageFault: an index naming a manifest the registry lacks),
+ * left out so that one broken tag does not hide the rest (for an unreadable moving tag, its
+ * version's newest build is read, as for a version without one). Any other failure (the registry
+ * down, refusing credentials) is thrown.
  */
-export async function listPublishedImages(client: RegistryClient, repositories: Repository[], options: { allTags?: boolean; platformTags?: boolean } = {}): Promise<{ builds: PublishedBuild[]; tags: Map<string, string[]>; unchecked: number }> {
+export async function listPublishedImages(client: RegistryClient, repositories: Repository[], options: { allTags?: boolean; platformTags?: boolean } = {}): Promise<{ builds: PublishedBuild[]; tags: Map<string, string[]>; unchecked: number; unreadable: UnreadableImage[] }> {
   const tags = new Map<string, string[]>();
   await Promise.all(repositories.map(async (r) => tags.set(r.ref, await client.listTags(r.ref))));
+  const unreadable: UnreadableImage[] = [];
   const jobs: Promise<{ read: PublishedBuild[]; unchecked: number }>[] = [];
   for (const repository of repositories) {
     const repoTags = tags.get(repository.ref)!;
@@ -88,17 +99,31 @@ export async function listPublishedImages(client: RegistryClient, repositories: 
         const read: PublishedBuild[] = [];
         const common = { repository, version: v.version, hasMovingTag: v.hasMovingTag };
         const readTag = async (tag: string) => {
-          const found = await readTaggedImage(client, `${repository.ref}:${tag}`);
-          return found && { image: found.image, index: found.index, platforms: found.platforms };
+          const reference = `${repository.ref}:${tag}`;
+          try {
+            const found = await readTaggedImage(client, reference);
+            return found && { image: found.image, index: found.index, platforms: found.platforms };
+          } catch (e) {
+            if (!isImageFault(e)) throw e;
+            unreadable.push(unreadableImage(reference, (e as Error).message));
+            return undefined;
+          }
         };
         let served: BuildTag | undefined;
         if (v.hasMovingTag) {
           const found = await readTag(v.version);
           if (found) {
             const labelled = labelledBuild(repository.kind, repository.name, found.image.config.labels, v.builds);
-            // The label names a build; it is that build only if its build tag holds this very image (or index).
-            served = labelled && (await client.getDigest(`${repository.ref}:${formatBuildTag(labelled)}`)) === found.image.digest ? labelled : undefined;
-            read.push({ ...common, tag: v.version, build: served, served: true, newerBuild: served && newerBuildThan(served, v.builds), newest: served === v.newest, ...found });
+            // The label names a build; it is that build only if its build tag holds this very image (or
+            // index), or an index of it: then the moving tag serves one platform's image of the build.
+            const buildTag = labelled && `${repository.ref}:${formatBuildTag(labelled)}`;
+            const same = buildTag !== undefined && (await client.getDigest(buildTag)) === found.image.digest;
+            const platform = buildTag && !same && !found.index ? await platformInIndex(client, buildTag, found.image.manifestDigest) : undefined;
+            served = same || platform ? labelled : undefined;
+            read.push({
+              ...common, tag: v.version, build: served, served: true, newerBuild: served && newerBuildThan(served, v.builds), newest: served === v.newest, ...found,
+              ...(platform ? { servedPlatformImage: platform } : {}),
+            });
           }
         }
         // Without a moving tag that serves a build, the newest build is what is published of the version.
@@ -125,7 +150,9 @@ export async function listPublishedImages(client: RegistryClient, repositories: 
     }
   }
   const done = await Promise.all(jobs);
-  return { builds: done.flatMap((d) => d.read), tags, unchecked: done.reduce((n, d) => n + d.unchecked, 0) };
+  // In a fixed order, whatever order the reads ended in.
+  unreadable.sort((a, b) => a.reference.localeCompare(b.reference));
+  return { builds: done.flatMap((d) => d.read), tags, unchecked: done.reduce((n, d) => n + d.unchecked, 0), unreadable };
 }
 
 export interface Affected {
@@ -141,10 +168,10 @@ export interface Affected {
  * the queried layer, each with whether it has the layer's newest published build: the image each
  * moving tag serves (see listPublishedImages), and with `allTags` every build tag too.
  */
-export async function findAffected(client: RegistryClient, repositories: Repository[], query: LayerQuery, options: { allTags?: boolean } = {}): Promise<{ affected: Affected[]; newest: Map<string, BuildTag>; known: Map<string, BuildTag[]>; unchecked: number }> {
+export async function findAffected(client: RegistryClient, repositories: Repository[], query: LayerQuery, options: { allTags?: boolean } = {}): Promise<{ affected: Affected[]; newest: Map<string, BuildTag>; known: Map<string, BuildTag[]>; unchecked: number; unreadable: UnreadableImage[] }> {
   const own = repositories.find((r) => r.kind === "sci" && r.name === query.target);
   const others = repositories.filter((r) => r !== own);
-  const [layerTags, { builds, tags, unchecked }] = await Promise.all([
+  const [layerTags, { builds, tags, unchecked, unreadable }] = await Promise.all([
     own ? client.listTags(own.ref) : Promise.resolve([] as string[]),
     // (Without platform tags: their images are their indexes', which are checked.)
     listPublishedImages(client, others, options),
@@ -175,5 +202,5 @@ export async function findAffected(client: RegistryClient, repositories: Reposit
     return a[0].localeCompare(b[0]) || a[1].localeCompare(b[1]) || a[2].localeCompare(b[2])
       || Number(y.build.served) - Number(x.build.served) || (x.build.build && y.build.build ? compareBuilds(x.build.build, y.build.build) : 0);
   });
-  return { affected, newest, known, unchecked };
+  return { affected, newest, known, unchecked, unreadable };
 }

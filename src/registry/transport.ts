@@ -27,6 +27,22 @@ export class RegistryError extends Error {
     super(message);
     this.name = "RegistryError";
   }
+
+  /** What the registry holds is broken (see RegistryContentError), not the exchange with it. */
+  get content(): boolean {
+    return false;
+  }
+}
+
+/**
+ * What the registry holds is broken, though it answered: a manifest or config that is not what an
+ * image's are (not JSON, an unsupported type, another digest than the one asked for), or an index
+ * naming a manifest the registry does not have. One image's fault, not the registry's.
+ */
+export class RegistryContentError extends RegistryError {
+  override get content(): boolean {
+    return true;
+  }
 }
 
 export interface TransportOptions {

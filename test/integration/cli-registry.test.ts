@@ -74,7 +74,7 @@ test("images of a repository path with nothing under it: one line, exit 0; --jso
   assert.is(human.stdout, `no sci/ or rel/ images under ${empty}\n`);
   const json = runCli(["images", "--repo", empty, "--json"], { env });
   assert.is(json.code, 0, json.stderr);
-  assert.equal(JSON.parse(json.stdout), { repo: empty, source: "catalog", images: [] });
+  assert.equal(JSON.parse(json.stdout), { repo: empty, source: "catalog", images: [], unreadable: [] });
 });
 
 test("inspect: the breadcrumb trail in build order, from the registry", () => {
@@ -437,6 +437,135 @@ test("run --base-archive: an image handed over as a file is loaded and built on,
   const bad = runCli(["run", plan, "--base-archive", join(dir, "truncated.tar")], { cwd: src.root, env });
   assert.is(bad.code, 2);
   assert.match(bad.stderr, /truncated\.tar: /);
+});
+
+// Published as a run publishes by default (with attestations): every tag holds an index of the
+// image and its attestation manifest. sci/a's final image rel/a holds curl; sci/b's (rel/b) holds
+// openssl, bumped by a second commit, so that build 1 of sci/b and rel/b is served by no moving tag.
+let attested = "";
+let firstB = "";
+const dpkg = (name: string, version: string) => `Package: ${name}\nStatus: install ok installed\nArchitecture: amd64\nVersion: ${version}\n`;
+const attestedFamily = (openssl: string) => ({
+  ...science("a", { image: "a", target: "a", compat: "ui" }, "FROM busybox:stable\nCOPY status /var/lib/dpkg/status\n"),
+  "science/a/status": dpkg("curl", "7.88.1"),
+  ...science("b", { image: "b", target: "b", compat: "ui" }, "FROM busybox:stable\nCOPY status /var/lib/dpkg/status\n"),
+  "science/b/status": dpkg("openssl", openssl),
+  ...compatLayer("ui", [], "RUN echo ui > /ui\n"),
+});
+
+test("published with attestations, then a commit bumping openssl in sci/b", () => {
+  const { registry } = requireEngine();
+  attested = uniqueRepo(registry);
+  using src = makeRepo(attestedFamily("3.0.11"));
+  firstB = `1.0-1-${src.git("rev-parse", "--short", "HEAD")}`;
+  const run = (...args: string[]) => runCli([...args, "--push", "--repo", attested, "--progress", "plain"], { cwd: src.root, env, timeoutMs: 300_000 });
+  const first = run("--all");
+  assert.is(first.code, 0, first.stderr);
+  src.write(attestedFamily("3.0.13"));
+  src.commit("openssl 3.0.13");
+  const second = run();
+  assert.is(second.code, 0, second.stderr);
+});
+
+test("contains --package says which build tags it did not check, as contains LAYER does; --all-tags checks them", () => {
+  const r = runCli(["contains", "--package", "openssl<3.0.12", "--repo", attested], { env });
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.stdout, "no published image contains a package openssl<3.0.12\n");
+  // sci/b and rel/b at build 1, which no moving tag serves
+  const note = "image-builder: note: checked what each moving tag {version} serves; 2 build tags no moving tag serves not checked (--all-tags checks every build)\n";
+  assert.is(r.stderr, note);
+  // (contains sci/a reads the other repositories: rel/b and sci/b at build 1 are not checked either.)
+  assert.is(runCli(["contains", "sci/a", "--repo", attested], { env }).stderr, note);
+  const json = JSON.parse(runCli(["contains", "--package", "openssl<3.0.12", "--repo", attested, "--json"], { env }).stdout);
+  assert.equal([json.images, json.uncheckedBuildTags, json.unreadable], [[], 2, []]);
+  const all = runCli(["contains", "--package", "openssl<3.0.12", "--repo", attested, "--all-tags", "--json"], { env });
+  assert.is(all.code, 0, all.stderr);
+  const found = JSON.parse(all.stdout);
+  assert.equal(found.images.map((i: any) => i.image).sort(), [`rel/b:${firstB}`, `sci/b:${firstB}`]);
+  assert.is(found.uncheckedBuildTags, 0);
+});
+
+test("export of an image published with attestations (a one-platform index) as a docker-archive: its one platform's image", async () => {
+  const { docker } = requireEngine();
+  const file = join(dir, "attested-a.tar");
+  const r = runCli(["export", "rel/a:1.0", "--repo", attested, "-o", file], { env });
+  assert.is(r.code, 0, r.stderr);
+  const landed = await registryImage(`${attested}/rel/a:1.0`);
+  assert.ok(landed.indexDigest, "rel/a:1.0 holds an index");
+  assert.match(r.stderr, new RegExp(`^wrote \\S+attested-a\\.tar \\(docker-archive\\): \\S+/rel/a:1\\.0 ${landed.digest.slice(0, 19)} \\(linux/amd64\\), \\d+ layers`));
+  await loadImageFile(docker, file);
+  const info = await docker.getImage(`${attested}/rel/a:1.0`).inspect();
+  assert.is(info.Id, landed.configDigest);
+  assert.is(info.Architecture, "amd64");
+  rmSync(file);
+});
+
+test("an index naming a manifest the registry lacks: images and contains answer for every other image, name the broken tag, exit 1", async () => {
+  const { registry } = requireEngine();
+  const { digest, indexDigest } = await registryImage(`${attested}/rel/a:1.0`);
+  assert.ok(indexDigest);
+  const path = `${attested.slice(registry.length + 1)}/rel/a`;
+  const deleted = await fetch(`http://${registry}/v2/${path}/manifests/${digest}`, { method: "DELETE" });
+  assert.is(deleted.status, 202, await deleted.text());
+  const broken = `${attested}/rel/a:1.0`;
+  const problem = `the index names manifest ${digest}, which the registry does not have`;
+  const warning = (ref: string) => `image-builder: warning: ${ref}: left out, cannot be read: ${problem}\n`;
+  // {version} of rel/a and, read instead as the version's newest build, its build tag: both hold the index.
+  const buildA = (await fetch(`http://${registry}/v2/${path}/tags/list`).then((t) => t.json()) as { tags: string[] }).tags.find((t) => /^1\.0-1-[0-9a-f]+$/.test(t))!;
+  const unreadable = [{ reference: broken, error: problem }, { reference: `${attested}/rel/a:${buildA}`, error: problem }];
+
+  const images = runCli(["images", "--repo", attested], { env });
+  assert.is(images.code, 1, images.stderr);
+  assert.is(images.stderr, warning(broken) + warning(`${attested}/rel/a:${buildA}`));
+  assert.match(images.stdout, /^rel\/b\s+1\.0\s+2-/m);
+  assert.match(images.stdout, /^sci\/a\s+1\.0\s+1-/m);
+  assert.not.match(images.stdout, /^rel\/a/m);
+  const imagesJson = runCli(["images", "--repo", attested, "--json"], { env });
+  assert.is(imagesJson.code, 1);
+  const listed = JSON.parse(imagesJson.stdout);
+  assert.equal(listed.images.map((i: any) => i.name), ["rel/b", "sci/a", "sci/b"]);
+  assert.equal(listed.unreadable, unreadable);
+
+  const curl = runCli(["contains", "--package", "curl", "--repo", attested, "--json"], { env });
+  assert.is(curl.code, 1, curl.stderr);
+  assert.match(curl.stderr, new RegExp(`warning: ${broken.replace(/\./g, "\\.")}: left out, cannot be read: the index names manifest`));
+  const holders = JSON.parse(curl.stdout);
+  assert.equal(holders.images.map((i: any) => i.image), ["sci/a:1.0"]);
+  assert.equal(holders.unreadable, unreadable);
+
+  // Of a layer whose only image that holds it is the broken one: not "no image contains it".
+  const layer = runCli(["contains", "sci/a", "--repo", attested], { env });
+  assert.is(layer.code, 1, layer.stderr);
+  assert.is(layer.stdout, "no published image that could be read contains sci/a (2 could not be read, see above)\n");
+  assert.ok(layer.stderr.startsWith(warning(broken)), layer.stderr);
+  assert.equal(JSON.parse(runCli(["contains", "sci/a", "--repo", attested, "--json"], { env }).stdout).unreadable, unreadable);
+  // The layer of the other images is answered whole.
+  const b = runCli(["contains", "sci/b", "--repo", attested, "--json"], { env });
+  assert.equal(JSON.parse(b.stdout).images.map((i: any) => i.image), ["rel/b:1.0"]);
+
+  // The broken tag itself: a clear error naming it.
+  for (const args of [["inspect", "rel/a:1.0"], ["export", "rel/a:1.0", "-o", join(dir, "broken.tar")]]) {
+    const r = runCli([...args, "--repo", attested], { env });
+    assert.is(r.code, 1, r.stderr);
+    assert.is(r.stderr, `image-builder: error: ${broken}: ${problem}\n`);
+  }
+  assert.not.ok(existsSync(join(dir, "broken.tar")));
+});
+
+test("images: a moving tag holding one platform's image of its build's index (not the index) says so", async () => {
+  const { registry } = requireEngine();
+  const path = `${attested.slice(registry.length + 1)}/rel/b`;
+  const { digest } = await registryImage(`${attested}/rel/b:1.0`);
+  // What a publish that stopped between the index's two tags leaves, or a tag set by hand: {version} holds the platform image.
+  const manifest = await fetch(`http://${registry}/v2/${path}/manifests/${digest}`, { headers: { accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json" } });
+  const type = manifest.headers.get("content-type")!;
+  const put = await fetch(`http://${registry}/v2/${path}/manifests/1.0`, { method: "PUT", body: new Uint8Array(await manifest.arrayBuffer()), headers: { "content-type": type } });
+  assert.is(put.status, 201, await put.text());
+  const r = runCli(["images", "--repo", attested, "--json"], { env });
+  const row = JSON.parse(r.stdout).images.find((i: any) => i.name === "rel/b");
+  assert.match(row.build, /^2-[0-9a-f]+$/);
+  assert.equal([row.tag, row.index, row.servedByMovingTag, row.servedPlatformImage, row.movingTag], ["1.0", false, true, "linux/amd64", "serves its linux/amd64 image, not its index"]);
+  assert.match(runCli(["images", "--repo", attested], { env }).stdout, /^rel\/b\s+1\.0\s+2-[0-9a-f]+\s+.*\s+serves its linux\/amd64 image, not its index$/m);
 });
 
 test.run();

@@ -1,7 +1,7 @@
 // Commands that ask the registry (no engine): images, inspect, contains, export.
 import { Command, Option } from "commander";
 import { existsSync, statSync } from "node:fs";
-import { formatBuildTag, movingTagText, readBreadcrumbs, unpublishedLayer, type Breadcrumbs } from "../../core/report/published.js";
+import { coverageLines, formatBuildTag, movingTagText, nothingFound, readBreadcrumbs, unpublishedLayer, type Breadcrumbs, type Coverage } from "../../core/report/published.js";
 import { looksLikeFile, parseLayerQuery, resolveImageArgument } from "./image-arguments.js";
 import { DEFAULT_REPO, parseRepoConfig, resolveRepo } from "../../core/parse/repo-config.js";
 import { InputError } from "../../core/model.js";
@@ -50,6 +50,17 @@ export const registryCommand = (cmd: Command) =>
 
 export function megabytes(bytes: number): string {
   return bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(1)} kB`;
+}
+
+/**
+ * Says on stderr what the answer of `images` or `contains` does not cover (see coverageLines; the
+ * note only without --json, whose output has the count), and makes an answer that left out
+ * images that could not be read exit 1: incomplete, like grep's with a file it could not read.
+ */
+export function reportCoverage(coverage: Coverage, json: boolean): void {
+  const { warnings, notes } = coverageLines(coverage);
+  for (const line of [...warnings, ...(json ? [] : notes)]) process.stderr.write(`${line}\n`);
+  if (coverage.unreadable.length > 0) process.exitCode = 1;
 }
 
 /** Rows as aligned columns, the header first. */
@@ -119,11 +130,11 @@ function inspectIndexJson(reference: string, digest: string, mediaType: string |
   return `${JSON.stringify({ reference, digest, mediaType, index: true, platforms: platforms.map((p) => ({ platform: p.platform, ...withBreadcrumbs(p.image) })) }, null, 2)}\n`;
 }
 
-/** The platforms of an index (its images', attestations left out), as a list for messages. */
-async function indexPlatforms(top: RegistryManifest): Promise<string> {
+/** The platforms of an index (its images', attestations left out), in its order. */
+async function indexPlatforms(top: RegistryManifest): Promise<string[]> {
   const { platformEntries } = await import("../../core/registry/image-index.js");
   const body = JSON.parse(top.bytes.toString("utf8")) as { manifests?: IndexEntry[] };
-  return platformEntries(body.manifests ?? []).map((e) => e.platform).join(", ");
+  return platformEntries(Array.isArray(body.manifests) ? body.manifests : []).map((e) => e.platform);
 }
 
 export function addRegistryCommands(program: Command): void {
@@ -135,22 +146,23 @@ export function addRegistryCommands(program: Command): void {
       const client = await newClient();
       const { findRepositories, listPublishedImages } = await import("../../registry/published.js");
       const { repositories, source } = await findRepositories(client, repo, () => checkoutNames(o.root));
-      const { builds } = await listPublishedImages(client, repositories, { allTags: o.allTags, platformTags: true });
+      const { builds, unreadable } = await listPublishedImages(client, repositories, { allTags: o.allTags, platformTags: true });
       const rows = builds.map((b) => ({
         name: `${b.repository.kind}/${b.repository.name}`, version: b.version, tag: b.tag, build: b.build ? `${b.build.number}-${b.build.hash}` : null,
-        servedByMovingTag: b.served, newerBuild: b.newerBuild ? formatBuildTag(b.newerBuild) : null, newest: b.newest,
+        servedByMovingTag: b.served, servedPlatformImage: b.servedPlatformImage ?? null, newerBuild: b.newerBuild ? formatBuildTag(b.newerBuild) : null, newest: b.newest,
         digest: b.image.digest, created: b.image.config.created, size: b.image.size, movingTag: movingTagText(b),
         index: b.index,
         platforms: b.platforms.map((p) => ({ platform: p.platform, digest: p.image.manifestDigest, created: p.image.config.created ?? null, size: p.image.size })),
         platformTagOf: b.platformTagOf ?? null,
       }));
+      reportCoverage({ uncheckedBuildTags: 0, unreadable }, o.json);
       if (o.json) {
-        process.stdout.write(`${JSON.stringify({ repo, source, images: rows }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ repo, source, images: rows, unreadable }, null, 2)}\n`);
         return;
       }
       if (source === "checkout") process.stderr.write(`image-builder: note: the registry has no catalog; looked for the images this checkout publishes\n`);
       if (rows.length === 0) {
-        process.stdout.write(`no sci/ or rel/ images under ${repo}\n`);
+        process.stdout.write(unreadable.length ? `no sci/ or rel/ image under ${repo} could be read\n` : `no sci/ or rel/ images under ${repo}\n`);
         return;
       }
       // A platform tag's row says which platform of which tag's index it is; TAG {version} is about indexes and plain images.
@@ -203,7 +215,7 @@ export function addRegistryCommands(program: Command): void {
       const client = await newClient();
       const { findRepositories, findAffected } = await import("../../registry/published.js");
       const { repositories, source } = await findRepositories(client, repo, () => checkoutNames(o.root));
-      const { affected, newest, known, unchecked } = await findAffected(client, repositories, query, { allTags: o.allTags });
+      const { affected, newest, known, unchecked, unreadable } = await findAffected(client, repositories, query, { allTags: o.allTags });
       const unpublished = unpublishedLayer(query, known, repo);
       if (unpublished) throw new InputError(unpublished);
       const rows = affected.map((a) => ({
@@ -219,15 +231,15 @@ export function addRegistryCommands(program: Command): void {
         state: a.match.state,
         newest: a.match.state === "stale" ? formatBuildTag(a.match.newest) : a.match.state === "newest" ? formatBuildTag(a.match.has) : null,
       }));
+      const coverage = { uncheckedBuildTags: unchecked, unreadable };
+      reportCoverage(coverage, o.json);
       if (o.json) {
         const layerNewest = Object.fromEntries([...newest].map(([v, b]) => [v, formatBuildTag(b)]));
-        process.stdout.write(`${JSON.stringify({ repo, source, layer: `sci/${query.target}`, newest: layerNewest, images: rows, uncheckedBuildTags: unchecked }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ repo, source, layer: `sci/${query.target}`, newest: layerNewest, images: rows, ...coverage }, null, 2)}\n`);
         return;
       }
-      // What was not looked at is said, so that "no image contains" is never read as more than it is.
-      if (unchecked > 0) process.stderr.write(`image-builder: note: checked what each moving tag {version} serves; ${unchecked} build tag${unchecked === 1 ? "" : "s"} no moving tag serves not checked (--all-tags checks every build)\n`);
       if (rows.length === 0) {
-        process.stdout.write(`no published image contains ${arg}\n`);
+        process.stdout.write(`${nothingFound(arg, coverage)}\n`);
         return;
       }
       process.stdout.write(table(["IMAGE", "BUILD", `sci/${query.target}`, "STATE"],
@@ -246,12 +258,12 @@ export function addRegistryCommands(program: Command): void {
       const client = await newClient();
       const top = await client.getManifest(ref, { noIndexResolution: true });
       if (!top) throw new InputError(`${ref}: no such image in the registry`);
-      const { isIndexMediaType } = await import("../../core/registry/image-index.js");
+      const { isIndexMediaType, platformToExport } = await import("../../core/registry/image-index.js");
       const { readIndexManifests } = await import("../../registry/image-index.js");
-      const whole = isIndexMediaType(top.mediaType) && !o.platform;
-      // A docker-archive holds one image: which platform is the user's to say, not this machine's.
-      if (whole && o.format === "docker-archive") throw new InputError(`${ref} is a multi-platform image (${await indexPlatforms(top)}): a docker-archive holds one platform; pass --platform P, or --format oci for the whole index`);
-      const manifest = !isIndexMediaType(top.mediaType) ? top : whole ? undefined : await client.getManifest(ref, { platform: o.platform });
+      const isIndex = isIndexMediaType(top.mediaType);
+      const platform = isIndex ? platformToExport(await indexPlatforms(top), o.platform, o.format, ref) : undefined;
+      const whole = isIndex && platform === undefined;
+      const manifest = !isIndex ? top : whole ? undefined : await client.getManifest(ref, { platform });
       const content = manifest ?? { ref: top.ref, digest: top.digest, mediaType: top.mediaType, bytes: top.bytes, manifests: await readIndexManifests(client, top) };
       const { exportImage } = await import("../../registry/archive.js");
       const { formatImageReference } = await import("../../core/parse/image-reference.js");
@@ -280,8 +292,8 @@ export function addRegistryCommands(program: Command): void {
         return;
       }
       const platforms = await indexPlatforms(top);
-      const summary = { file: o.out, format: o.format, image: name, digest: top.digest, index: true, platforms: platforms.split(", "), manifests: "manifests" in content ? content.manifests.length : 1, bytes };
+      const summary = { file: o.out, format: o.format, image: name, digest: top.digest, index: true, platforms, manifests: "manifests" in content ? content.manifests.length : 1, bytes };
       if (o.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-      else process.stderr.write(`wrote ${o.out} (${o.format}): ${name} ${top.digest.slice(0, 19)}, an index of ${platforms}, ${megabytes(bytes)}\n`);
+      else process.stderr.write(`wrote ${o.out} (${o.format}): ${name} ${top.digest.slice(0, 19)}, an index of ${platforms.join(", ")}, ${megabytes(bytes)}\n`);
     });
 }

@@ -5,7 +5,7 @@ import { InputError } from "../../core/model.js";
 import type { FoundPackage } from "../../core/sbom/packages.js";
 import type { RegistryClient } from "../../registry/client.js";
 import { resolveImageArgument } from "./image-arguments.js";
-import { checkoutNames, newClient, registryCommand, repoOf, table, type RegistryOptions } from "./registry.js";
+import { checkoutNames, newClient, registryCommand, repoOf, reportCoverage, table, type RegistryOptions } from "./registry.js";
 
 type SbomOptions = RegistryOptions & { platform?: string };
 
@@ -84,9 +84,9 @@ export async function containsPackage(spec: string, o: RegistryOptions & { allTa
   const client = await newClient();
   const { findRepositories } = await import("../../registry/published.js");
   const { findPackageHolders } = await import("../../registry/package-search.js");
-  const { formatBuildTag } = await import("../../core/report/published.js");
+  const { formatBuildTag, nothingFound } = await import("../../core/report/published.js");
   const { repositories, source } = await findRepositories(client, repo, () => checkoutNames(o.root));
-  const { holders } = await findPackageHolders(client, repositories, query, { allTags: o.allTags });
+  const { holders, unchecked, unreadable } = await findPackageHolders(client, repositories, query, { allTags: o.allTags });
   for (const h of holders) for (const w of h.warnings) process.stderr.write(`image-builder: warning: ${h.image.reference}${h.build.index ? `@${h.image.platform}` : ""}: ${w}\n`);
   const rows = holders.map((h) => ({
     image: `${h.build.repository.kind}/${h.build.repository.name}:${h.build.tag}`,
@@ -98,12 +98,14 @@ export async function containsPackage(spec: string, o: RegistryOptions & { allTa
     sbom: h.source,
     packages: h.packages.map(({ type, name, version, purl, locations }) => ({ type, name, version, purl, locations })),
   }));
+  const coverage = { uncheckedBuildTags: unchecked, unreadable };
+  reportCoverage(coverage, o.json);
   if (o.json) {
-    process.stdout.write(`${JSON.stringify({ repo, source, package: query.text, images: rows }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ repo, source, package: query.text, images: rows, ...coverage }, null, 2)}\n`);
     return;
   }
   if (rows.length === 0) {
-    process.stdout.write(`no published image contains a package ${query.text}\n`);
+    process.stdout.write(`${nothingFound(`a package ${query.text}`, coverage)}\n`);
     return;
   }
   process.stdout.write(table(["IMAGE", "PLATFORM", "TYPE", "NAME", "VERSION"],

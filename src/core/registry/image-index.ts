@@ -64,6 +64,23 @@ export function choosePlatformEntry<T extends { platform: string }>(images: read
   return found;
 }
 
+/**
+ * The platform `export` writes of an index whose platform images are `platforms` (attestation
+ * manifests are none): the one `wanted` names (as the index spells it); in a docker-archive, which
+ * holds one image, the index's one platform when it has one (an image published with its
+ * attestations: not ambiguous); undefined for the whole index, which an OCI layout holds. A
+ * docker-archive of an index of several platforms without `wanted` is bad input: which platform
+ * is the user's to say, not this machine's (a file whose platform depended on where it was
+ * written would be wrong on the agent it is handed to).
+ */
+export function platformToExport(platforms: readonly string[], wanted: string | undefined, format: "docker-archive" | "oci", what: string): string | undefined {
+  if (wanted !== undefined) return choosePlatformEntry(platforms.map((platform) => ({ platform })), wanted, what).platform;
+  if (format === "oci") return undefined;
+  if (platforms.length === 1) return platforms[0];
+  if (platforms.length === 0) throw new InputError(`${what} is an index without platform images: nothing to write in a docker-archive (--format oci writes the index)`);
+  throw new InputError(`${what} is a multi-platform image (${platforms.join(", ")}): a docker-archive holds one platform; pass --platform P, or --format oci for the whole index`);
+}
+
 // OSes Go (and so containerd, BuildKit) names platforms with: a tag suffix starting with one of
 // these is a platform, not part of a version.
 const OSES = "aix|android|darwin|dragonfly|freebsd|illumos|ios|js|linux|netbsd|openbsd|plan9|solaris|wasip1|windows";

@@ -42,6 +42,18 @@ export function isDroppedConnection(e: string | { code?: unknown; message?: unkn
   return false;
 }
 
+/**
+ * Whether a failure reading one published image is that image's own (what it names is missing: a
+ * 404; or what the registry holds for it is broken: `content`) rather than the registry's (down,
+ * refusing credentials, busy, too slow, too large an answer). The registry commands leave such an
+ * image out of a listing and say so; a failure of the registry's fails the command.
+ */
+export function isImageFault(e: unknown): boolean {
+  if (typeof e !== "object" || e === null) return false;
+  const { status, content } = e as { status?: unknown; content?: unknown };
+  return content === true || status === 404;
+}
+
 /** HTTP statuses of a registry that is busy or restarting, not of a wrong request. */
 export function isRetryableStatus(status: number): boolean {
   return status === 429 || status === 500 || status === 502 || status === 503 || status === 504;

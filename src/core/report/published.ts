@@ -87,13 +87,57 @@ export function newerBuildThan(served: BuildTag, builds: readonly BuildTag[]): B
 
 /**
  * What `images` says of the moving tag `{version}` on a row: it serves this build (and, neutrally,
- * a newer build it does not serve), it serves an image of no build tag, or (a row of a build it
- * does not serve) nothing, or that the version has no moving tag.
+ * a newer build it does not serve), or only one platform's image of this build's index
+ * (`servedPlatformImage`: a publish that stopped between the index's two tags, a tag set by hand),
+ * it serves an image of no build tag, or (a row of a build it does not serve) nothing, or that
+ * the version has no moving tag.
  */
-export function movingTagText(row: { served: boolean; build?: BuildTag; newerBuild?: BuildTag; hasMovingTag: boolean }): string {
+export function movingTagText(row: { served: boolean; build?: BuildTag; newerBuild?: BuildTag; hasMovingTag: boolean; servedPlatformImage?: string }): string {
   if (!row.served) return row.hasMovingTag ? "-" : "no {version} tag";
   if (!row.build) return "serves an image of no build tag";
-  return row.newerBuild ? `serves this; newer build ${formatBuildTag(row.newerBuild)} not served` : "serves this";
+  const what = row.servedPlatformImage ? `serves its ${row.servedPlatformImage} image, not its index` : "serves this";
+  return row.newerBuild ? `${what}; newer build ${formatBuildTag(row.newerBuild)} not served` : what;
+}
+
+/** A published tag (or one platform image of an index) that could not be read, and why. */
+export interface UnreadableImage {
+  reference: string;
+  error: string;
+}
+
+/** An image that could not be read: its reference, and the error without the reference it starts with. */
+export function unreadableImage(reference: string, message: string): UnreadableImage {
+  return { reference, error: message.startsWith(`${reference}: `) ? message.slice(reference.length + 2) : message };
+}
+
+/**
+ * What the answer of a registry query (`images`, `contains`, `contains --package`) does not
+ * cover: build tags it did not read (no moving tag serves them; `--all-tags` reads them), and
+ * images it could not read (each left out; the others are answered).
+ */
+export interface Coverage {
+  uncheckedBuildTags: number;
+  unreadable: UnreadableImage[];
+}
+
+/**
+ * What stderr says of what an answer does not cover, so that "no published image contains" is
+ * never read as more than it is: a warning per image that could not be read (the command then
+ * exits 1: its answer is incomplete), and a note of the build tags not checked (`--json` has the
+ * count instead).
+ */
+export function coverageLines(c: Coverage): { warnings: string[]; notes: string[] } {
+  const n = c.uncheckedBuildTags;
+  return {
+    warnings: c.unreadable.map((u) => `image-builder: warning: ${u.reference}: left out, cannot be read: ${u.error}`),
+    notes: n > 0 ? [`image-builder: note: checked what each moving tag {version} serves; ${n} build tag${n === 1 ? "" : "s"} no moving tag serves not checked (--all-tags checks every build)`] : [],
+  };
+}
+
+/** What a query that found nothing prints (`contains sci/x`, `contains a package numpy`): of the images it could read, when some could not be. */
+export function nothingFound(what: string, c: Pick<Coverage, "unreadable">): string {
+  const n = c.unreadable.length;
+  return n === 0 ? `no published image contains ${what}` : `no published image that could be read contains ${what} (${n} could not be read, see above)`;
 }
 
 /** One science layer recorded in an image's labels. */

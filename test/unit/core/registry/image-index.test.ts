@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { choosePlatformEntry, indexPlatformToLoad, isAttestation, isIndexMediaType, parsePlatformTag, platformEntries } from "../../../../src/core/registry/image-index.js";
+import { choosePlatformEntry, indexPlatformToLoad, isAttestation, isIndexMediaType, parsePlatformTag, platformEntries, platformToExport } from "../../../../src/core/registry/image-index.js";
 
 const MANIFEST = "application/vnd.oci.image.manifest.v1+json";
 const image = (os: string, architecture: string, variant?: string) => ({ mediaType: MANIFEST, digest: `sha256:${os}${architecture}${variant ?? ""}`, size: 1, platform: { os, architecture, ...(variant ? { variant } : {}) } });
@@ -47,6 +47,20 @@ test("run --base-archive of an index: the plan's one platform, else the engine's
   assert.throws(() => indexPlatformToLoad(available, undefined, available, "f.tar"),
     (e: Error & { file?: string }) => e.file === "f.tar" && /the plan builds for linux\/amd64, linux\/arm64: the engine holds one image per tag.*run PLAN --platform P --base-archive FILE/.test(e.message));
   assert.throws(() => indexPlatformToLoad(["linux/s390x"], undefined, available, "f.tar"), /f\.tar has no linux\/s390x image \(it has: linux\/amd64, linux\/arm64\)/);
+});
+
+test("export of an index: a docker-archive of a one-platform index (an image with its attestations) is its platform's image; of several platforms only with --platform; oci writes the whole index", () => {
+  // platformEntries has left the attestation manifests out: an image published with attestations has one platform.
+  assert.is(platformToExport(["linux/amd64"], undefined, "docker-archive", "r/x:1.0"), "linux/amd64");
+  assert.is(platformToExport(["linux/amd64"], undefined, "oci", "r/x:1.0"), undefined);
+  assert.is(platformToExport(["linux/amd64", "linux/arm64"], undefined, "oci", "r/x:1.0"), undefined);
+  assert.throws(() => platformToExport(["linux/amd64", "linux/arm64"], undefined, "docker-archive", "r/x:1.0"),
+    (e: Error) => e.name === "InputError" && e.message === "r/x:1.0 is a multi-platform image (linux/amd64, linux/arm64): a docker-archive holds one platform; pass --platform P, or --format oci for the whole index");
+  // --platform as containerd compares them, answered in the index's own spelling; one it lacks is named with what it has.
+  assert.is(platformToExport(["linux/amd64", "linux/arm64/v8"], "linux/arm64", "docker-archive", "r/x:1.0"), "linux/arm64/v8");
+  assert.is(platformToExport(["linux/amd64", "linux/arm64"], "linux/arm64", "oci", "r/x:1.0"), "linux/arm64");
+  assert.throws(() => platformToExport(["linux/amd64"], "linux/s390x", "docker-archive", "r/x:1.0"), /r\/x:1\.0 has no linux\/s390x image \(it has: linux\/amd64\)/);
+  assert.throws(() => platformToExport([], undefined, "docker-archive", "r/x:1.0"), /an index without platform images/);
 });
 
 test.run();

@@ -1,6 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
+  isImageFault,
   backoffMs, credentialsRefusedFor, isDroppedConnection, isIdempotent, isRetryableStatus, isTransient, nextLinkPath, Pagination,
 } from "../../../../src/core/registry/transport-rules.js";
 
@@ -62,6 +63,12 @@ test("pagination: the next link's path on the same registry; a page already read
   short.visit("/a");
   short.visit("/b");
   assert.match(short.visit("/c")!, /more than 2 pages/);
+});
+
+test("a failure reading one image is the image's own (a 404 of what it names, broken content) or the registry's (down, refusing, busy, slow)", () => {
+  assert.ok(isImageFault({ status: 404 }));
+  assert.ok(isImageFault({ content: true }));
+  for (const e of [{ status: 401 }, { status: 403 }, { status: 503 }, { status: 429 }, {}, new Error("registry r cannot be reached"), undefined, "404"]) assert.not.ok(isImageFault(e), JSON.stringify(e));
 });
 
 test.run();

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { imageVersions, labelledBuild, matchLayer, movingTagText, newerBuildThan, newestBuilds, parseBuildTag, parseBuildtime, publishedRepositories, readBreadcrumbs, unpublishedLayer } from "../../../../src/core/report/published.js";
+import { coverageLines, imageVersions, nothingFound, unreadableImage, labelledBuild, matchLayer, movingTagText, newerBuildThan, newestBuilds, parseBuildTag, parseBuildtime, publishedRepositories, readBreadcrumbs, unpublishedLayer } from "../../../../src/core/report/published.js";
 
 test("build tags: {version}-{n}-{h}; newest by version then number, numerically", () => {
   assert.equal(parseBuildTag("2.4-7-3f2a9c1"), { version: "2.4", number: 7, hash: "3f2a9c1" });
@@ -100,6 +100,9 @@ test("a moving tag serves the build its image's label names, whatever is newest;
   assert.is(movingTagText({ served: true, build: served, newerBuild: newerBuildThan(served!, builds), hasMovingTag: true }), "serves this; newer build 1.0-3-abcdef0 not served");
   assert.is(movingTagText({ served: true, build: builds[builds.length - 1], hasMovingTag: true }), "serves this");
   assert.is(movingTagText({ served: true, hasMovingTag: true }), "serves an image of no build tag");
+  // One platform's image of the build's index under {version}, not the index.
+  assert.is(movingTagText({ served: true, build: builds[builds.length - 1], hasMovingTag: true, servedPlatformImage: "linux/amd64" }), "serves its linux/amd64 image, not its index");
+  assert.is(movingTagText({ served: true, build: served, newerBuild: newerBuildThan(served!, builds), hasMovingTag: true, servedPlatformImage: "linux/amd64" }), "serves its linux/amd64 image, not its index; newer build 1.0-3-abcdef0 not served");
   assert.is(movingTagText({ served: false, build: served, hasMovingTag: true }), "-");
   assert.is(movingTagText({ served: false, build: served, hasMovingTag: false }), "no {version} tag");
   for (const text of ["serves this; newer build 1.0-3-abcdef0 not served", "serves this"]) assert.not.match(text, /NOT|stale|old/);
@@ -109,6 +112,21 @@ test("catalog: the sci/ and rel/ repositories under the repo's path only", () =>
   const catalog = ["ci/sci/a", "ci/rel/a", "ci/other/x", "ci/sci/a/deeper", "prod/sci/a", "cix/sci/b"];
   assert.equal(publishedRepositories(catalog, "ci").map((r) => r.path), ["ci/rel/a", "ci/sci/a"]);
   assert.equal(publishedRepositories(["sci/z", "rel/y"], "").map((r) => `${r.kind}/${r.name}`), ["rel/y", "sci/z"]);
+});
+
+test("what an answer does not cover: a warning per image that could not be read, a note of unchecked build tags; nothing found is said of what was read", () => {
+  const broken = unreadableImage("r/m/rel/essentials:2.4", "r/m/rel/essentials:2.4: the index names manifest sha256:aa, which the registry does not have");
+  assert.equal(broken, { reference: "r/m/rel/essentials:2.4", error: "the index names manifest sha256:aa, which the registry does not have" });
+  // An error that does not start with the reference is kept whole.
+  assert.is(unreadableImage("r/x:1", "blob sha256:bb of r/x: registry r answered HTTP 404").error, "blob sha256:bb of r/x: registry r answered HTTP 404");
+  assert.equal(coverageLines({ uncheckedBuildTags: 0, unreadable: [] }), { warnings: [], notes: [] });
+  assert.equal(coverageLines({ uncheckedBuildTags: 1, unreadable: [broken] }), {
+    warnings: ["image-builder: warning: r/m/rel/essentials:2.4: left out, cannot be read: the index names manifest sha256:aa, which the registry does not have"],
+    notes: ["image-builder: note: checked what each moving tag {version} serves; 1 build tag no moving tag serves not checked (--all-tags checks every build)"],
+  });
+  assert.match(coverageLines({ uncheckedBuildTags: 3, unreadable: [] }).notes[0], /; 3 build tags no moving tag serves not checked/);
+  assert.is(nothingFound("sci/a", { unreadable: [] }), "no published image contains sci/a");
+  assert.is(nothingFound("a package curl", { unreadable: [broken, broken] }), "no published image that could be read contains a package curl (2 could not be read, see above)");
 });
 
 test.run();
