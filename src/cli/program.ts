@@ -25,7 +25,7 @@ import { describePlan } from "../executors/dry-run.js";
 import type { EngineRunOptions } from "../executors/docker/run-options.js";
 import type { BuilderChoice } from "../core/requests/builder-choice.js";
 import type { SigningKey } from "../core/signatures/keys.js";
-import { SecretSet } from "../core/report/redaction.js";
+import { maskedDocument, SecretSet } from "../core/report/redaction.js";
 import type { DockerCredentials } from "../registry/credentials.js";
 
 /** What commander gives the commands that plan: the planner's flags, as the command line names them. */
@@ -181,14 +181,15 @@ function checkOutputs(o: EngineCommandOptions, stdoutTaken?: string): void {
  * What a run leaves behind: --results, and --report (with `logTails`: each build's last log lines,
  * when the run has them; `indexes`: the image indexes it wrote or left).
  */
-async function writeResults(o: EngineCommandOptions, plan: Plan, results: BuildResult[], logTails: Record<string, string[]> = {}, indexes: IndexResult[] = []): Promise<void> {
+async function writeResults(o: EngineCommandOptions, secrets: SecretSet, plan: Plan, results: BuildResult[], logTails: Record<string, string[]> = {}, indexes: IndexResult[] = []): Promise<void> {
   if (!o.results && !o.report) return;
   const { resultsFile } = await import("../core/report/results.js");
-  const file = resultsFile(plan, results, o.jobs, indexes);
+  // Every text masked, whatever reached it (a reason, a tag).
+  const file = maskedDocument(resultsFile(plan, results, o.jobs, indexes), secrets.redact);
   if (o.results) await writeOutput("--results", o.results, `${JSON.stringify(file, null, 2)}\n`);
   if (o.report) {
     const { writeReport } = await import("./commands/report.js");
-    await writeReport("--report", o.report, { plan, results: file, logDir: o.logDir, logTails });
+    await writeReport("--report", o.report, { plan, results: file, logDir: o.logDir, logTails: maskedDocument(logTails, secrets.redact) });
   }
 }
 
@@ -210,7 +211,7 @@ async function executeOnEngine(
   // Before anything is built: a key that can't sign is bad input.
   const signKey = await readSignKey(o);
   if (plan.builds.length === 0) {
-    await writeResults(o, plan, []);
+    await writeResults(o, known.secrets, plan, []);
     return 0;
   }
   const secrets = readSecrets(o.secret);
@@ -246,8 +247,8 @@ async function executeOnEngine(
     // A refusal (bad input: a missing parent, a malformed docker config) writes nothing.
     if (e instanceof InputError && !controller.signal.aborted) throw e;
     // The run could not start (engine, registry): every request is recorded as cancelled, with the reason.
-    const reason = controller.signal.aborted ? "interrupted" : known.secrets.redact((e as Error).message.split("\n")[0]);
-    await writeResults(o, plan, plan.builds.map((b) => ({ id: b.id, status: "cancelled", reason, durationMs: 0, pushed: false })));
+    const reason = controller.signal.aborted ? "interrupted" : (e as Error).message.split("\n")[0];
+    await writeResults(o, known.secrets, plan, plan.builds.map((b) => ({ id: b.id, status: "cancelled", reason, durationMs: 0, pushed: false })));
     if (controller.signal.aborted) return EXIT_INTERRUPTED;
     throw e;
   } finally {
@@ -259,7 +260,7 @@ async function executeOnEngine(
   const code = result.interrupted ? EXIT_INTERRUPTED : result.ok ? 0 : 1;
   try {
     const logTails = Object.fromEntries(result.outcomes.filter((r) => r.logTail?.length).map((r) => [r.id, r.logTail!]));
-    await writeResults(o, plan, result.outcomes.map(({ logTail: _tail, ...r }) => r), logTails, result.indexes);
+    await writeResults(o, known.secrets, plan, result.outcomes.map(({ logTail: _tail, ...r }) => r), logTails, result.indexes);
   } catch (e) {
     process.stderr.write(`image-builder: error: ${(e as Error).message}\n`);
     return code === 0 ? 1 : code;

@@ -24,7 +24,6 @@ const PEM = generateKeyPairSync("ec", {
 }).privateKey;
 /** The key's lines that are its own (not the BEGIN and END lines every such key has). */
 const PEM_LINES = PEM.split("\n").filter((l) => l && !l.startsWith("-----"));
-const withSecret = TEST_BUILDER === "buildkit";
 
 function family() {
   return makeRepo({
@@ -54,7 +53,7 @@ test("an encrypted --sign-key, COSIGN_PASSWORD, the registry's password and a --
   const args = ["--build-arg", `PW=${PASSWORD}`, "--build-arg", `K=${PEM_LINES[0]}`, "--build-arg", `TOKEN=${engine.authPass}`, "--build-arg", `SV=${SECRET}`];
   const r = await runCliAsync([
     "--all", "--push", "--repo", repo, "--sign-key", key, "-vvv", "--progress", "plain", "--builder", TEST_BUILDER, "--results", results, "--log-dir", logs,
-    ...(withSecret ? ["--secret", "id=tok,env=TOK"] : []), ...args,
+    "--secret", "id=tok,env=TOK", ...args,
   ], { cwd: src.root, env: { DOCKER_CONFIG: config.dir, COSIGN_PASSWORD: PASSWORD, TOK: SECRET } });
   assert.is(r.code, 0, r.stderr);
   // the plan's command lines are there, masked
@@ -102,11 +101,14 @@ test("--dryrun -vvv knows the secrets of the environment and the docker config: 
   const key = join(dir.path, "enc.pem");
   writeFileSync(key, PEM);
   const env = { DOCKER_CONFIG: config.dir, COSIGN_PASSWORD: PASSWORD, IMAGE_BUILDER_SIGN_KEY: key, TOK: SECRET };
-  const r = runCli(["--all", "--dryrun", "-vvv", "--secret", "id=tok,env=TOK", "--build-arg", `PW=${PASSWORD}`, "--build-arg", `K=${PEM_LINES[1]}`,
-    "--build-arg", "TOKEN=registry-pass-0123", "--build-arg", `SV=${SECRET}`], { cwd: src.root, env });
-  assert.is(r.code, 0, r.stderr);
-  assert.match(r.stderr, /command: .*--build-arg PW=\*\*\* --build-arg K=\*\*\* --build-arg TOKEN=\*\*\* --build-arg SV=\*\*\*/);
-  assert.equal(secretsIn(r.stderr, "registry-pass-0123"), [], r.stderr);
+  // IMAGE_BUILDER_SIGN_KEY as a file's path and as the PEM itself (a Jenkins secret text credential)
+  for (const signKey of [key, PEM]) {
+    const r = runCli(["--all", "--dryrun", "-vvv", "--secret", "id=tok,env=TOK", "--build-arg", `PW=${PASSWORD}`, "--build-arg", `K=${PEM_LINES[1]}`,
+      "--build-arg", "TOKEN=registry-pass-0123", "--build-arg", `SV=${SECRET}`], { cwd: src.root, env: { ...env, IMAGE_BUILDER_SIGN_KEY: signKey } });
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stderr, /command: .*--build-arg PW=\*\*\* --build-arg K=\*\*\* --build-arg TOKEN=\*\*\* --build-arg SV=\*\*\*/);
+    assert.equal(secretsIn(r.stderr, "registry-pass-0123"), [], r.stderr);
+  }
   // a warning that quotes a build argument: the base image a secret makes
   using named = makeRepo({ ...science("base", { image: "sk", target: "sk-base", compat: "c" }, "ARG BASE\nFROM sci/${BASE}:1.0\n"), ...compat("c", [], "ENV C=1\n") });
   const w = runCli(["--all", "--dryrun", "--secret", "id=tok,env=TOK", "--build-arg", `BASE=${SECRET}`], { cwd: named.root, env });

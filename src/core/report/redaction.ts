@@ -40,6 +40,16 @@ export function redactor(secrets: Iterable<string>): (text: string) => string {
   return (text) => text.replace(pattern, MASK);
 }
 
+/** A JSON document (a provenance statement, a results file) with every key and string masked by `mask`. */
+export function maskedDocument<T>(value: T, mask: (text: string) => string): T {
+  if (typeof value === "string") return mask(value) as T;
+  if (Array.isArray(value)) return value.map((v) => maskedDocument(v, mask)) as T;
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [mask(k), maskedDocument(v, mask)])) as T;
+  }
+  return value;
+}
+
 /**
  * Every secret a run knows, in one set: `--secret` values, the signing key's PEM and password,
  * the registry credentials of the docker config (a credential helper's answer joins when it is

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { maskedTexts, redactor, SecretSet } from "../../../../src/core/report/redaction.js";
+import { maskedDocument, maskedTexts, redactor, SecretSet } from "../../../../src/core/report/redaction.js";
 
 const PEM = "-----BEGIN PRIVATE KEY-----\r\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\r\n  BKcwggSjAgEAAoIBAQC7\r\n\r\n=\r\n-----END PRIVATE KEY-----\r\n";
 
@@ -43,6 +43,12 @@ test("a run's SecretSet: one set from every source, a secret added later (a cred
   // each value once, as given
   secrets.add("Hunter2-sekret");
   assert.equal(secrets.all(), ["--secret-value", "Hunter2-sekret", PEM]);
+});
+
+test("a document (results, a provenance statement) has every key and string masked; numbers, booleans and its shape stay", () => {
+  const redact = new SecretSet(["s3cret-value"]).redact;
+  assert.equal(maskedDocument({ reason: "push failed: s3cret-value", "s3cret-value": 1, list: ["a s3cret-value b", 2, true, null] }, redact),
+    { reason: "push failed: ***", "***": 1, list: ["a *** b", 2, true, null] });
 });
 
 test.run();
