@@ -25,7 +25,7 @@ import { describePlan } from "../executors/dry-run.js";
 import type { EngineRunOptions } from "../executors/docker/run-options.js";
 import type { BuilderChoice } from "../core/requests/builder-choice.js";
 import type { SigningKey } from "../core/signatures/keys.js";
-import { maskedDocument, SecretSet } from "../core/report/redaction.js";
+import { buildArgsHoldingSecrets, maskedDocument, SecretSet } from "../core/report/redaction.js";
 import type { DockerCredentials } from "../registry/credentials.js";
 
 /** What commander gives the commands that plan: the planner's flags, as the command line names them. */
@@ -140,6 +140,14 @@ function printLines(secrets: SecretSet, lines: string[]): void {
 
 function printWarnings(secrets: SecretSet, warnings: string[]): void {
   for (const w of warnings) process.stderr.write(`image-builder: warning: ${secrets.redact(w)}\n`);
+}
+
+/** Said when a build argument holds a secret of the run: the output masks it, but the plan file and the image's history keep it. */
+function secretBuildArgsWarning(plan: Plan, secrets: SecretSet): string[] {
+  const names = buildArgsHoldingSecrets(plan.builds, secrets);
+  return names.length === 0 ? [] : [
+    `build argument${names.length === 1 ? "" : "s"} ${names.join(", ")} hold${names.length === 1 ? "s" : ""} a secret of this run: masked in its output, logs, results and provenance, but recorded as given in the plan file and in the image's history (pass secrets with --secret)`,
+  ];
 }
 
 async function readInput(file: string): Promise<string> {
@@ -454,7 +462,7 @@ export function buildProgram(secrets = new SecretSet()): Command {
       warnings.push(...featureRequirements(plan.builds));
     }
     await askRegistryCredentials(known, plan.repo, o.push && !o.dryrun);
-    printWarnings(secrets, warnings);
+    printWarnings(secrets, [...warnings, ...secretBuildArgsWarning(plan, secrets)]);
     if (o.verbose >= 1) printLines(secrets, [describeRepoLocation(location)]);
     printLines(secrets, describePlan(plan, o.verbose, changes.why, current));
     if (o.json) process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
@@ -470,7 +478,7 @@ export function buildProgram(secrets = new SecretSet()): Command {
       checkOutput("--out", o.out);
       await readKnownSecrets(secrets, {});
       const { plan, changes, location, warnings, current } = await planRepository(await reconcileFlags(o), { skipUnchanged: true });
-      printWarnings(secrets, warnings);
+      printWarnings(secrets, [...warnings, ...secretBuildArgsWarning(plan, secrets)]);
       if (o.verbose >= 1) printLines(secrets, [describeRepoLocation(location)]);
       printLines(secrets, describePlan(plan, o.verbose, changes.why, current));
       const json = `${JSON.stringify(plan, null, 2)}\n`;
@@ -505,7 +513,7 @@ export function buildProgram(secrets = new SecretSet()): Command {
       if (unverifiable.length > 0) throw new InputError(`nothing is built: ${unverifiable.join("; ")}`, file);
       const checkout = await checkCheckout(plan, o.root, head, file);
       await askRegistryCredentials(known, plan.repo, o.push);
-      printWarnings(secrets, checkout.warnings);
+      printWarnings(secrets, [...checkout.warnings, ...secretBuildArgsWarning(plan, secrets)]);
       printLines(secrets, describePlan(plan, o.verbose));
       // A layer's index is written by the run that builds every platform of it, else by merge-platforms.
       const { indexLayers } = await import("../core/execute/image-index.js");

@@ -108,7 +108,15 @@ test("--dryrun -vvv knows the secrets of the environment and the docker config: 
     assert.is(r.code, 0, r.stderr);
     assert.match(r.stderr, /command: .*--build-arg PW=\*\*\* --build-arg K=\*\*\* --build-arg TOKEN=\*\*\* --build-arg SV=\*\*\*/);
     assert.equal(secretsIn(r.stderr, "registry-pass-0123"), [], r.stderr);
+    // what masking can't reach is said
+    assert.match(r.stderr, "warning: build arguments K, PW, SV, TOKEN hold a secret of this run: masked in its output, logs, results and provenance, but recorded as given in the plan file");
   }
+  // `plan` knows the environment's and the docker config's secrets (it takes no --secret)
+  const p = runCli(["plan", "--all", "-vvv", "--build-arg", `PW=${PASSWORD}`, "--build-arg", "TOKEN=registry-pass-0123"], { cwd: src.root, env });
+  assert.is(p.code, 0, p.stderr);
+  assert.match(p.stderr, /command: .*--build-arg PW=\*\*\* --build-arg TOKEN=\*\*\*/);
+  assert.match(p.stderr, "warning: build arguments PW, TOKEN hold a secret of this run");
+  assert.equal(secretsIn(p.stderr, "registry-pass-0123"), [], p.stderr);
   // a warning that quotes a build argument: the base image a secret makes
   using named = makeRepo({ ...science("base", { image: "sk", target: "sk-base", compat: "c" }, "ARG BASE\nFROM sci/${BASE}:1.0\n"), ...compat("c", [], "ENV C=1\n") });
   const w = runCli(["--all", "--dryrun", "--secret", "id=tok,env=TOK", "--build-arg", `BASE=${SECRET}`], { cwd: named.root, env });

@@ -31,7 +31,7 @@ export interface ProvenanceRun {
   /** ISO 8601 times of the build's start and end. */
   startedOn: string;
   finishedOn: string;
-  /** The run's secrets (`--secret` values, registry credentials): none appears in the statement. */
+  /** The run's secrets (SecretSet: `--secret` values, registry credentials, the signing key and its password): none appears in the statement. */
   secrets?: Iterable<string>;
   /** Hides what else must not appear (the docker config's credentials, DockerCredentials.redact). */
   redact?: (text: string) => string;

@@ -94,3 +94,13 @@ export class SecretSet {
     return [...this.values];
   }
 }
+
+/**
+ * The names of the build arguments of `builds` that hold a secret (in their name or value), sorted:
+ * a build argument is recorded in the plan file and in the image's history, which no masking reaches.
+ */
+export function buildArgsHoldingSecrets(builds: readonly { request: { buildArgs: Readonly<Record<string, string>> } }[], secrets: SecretSet): string[] {
+  const names = new Set<string>();
+  for (const b of builds) for (const [k, v] of Object.entries(b.request.buildArgs)) if (secrets.holds(k) || secrets.holds(v)) names.add(k);
+  return [...names].sort();
+}

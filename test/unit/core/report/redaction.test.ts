@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { maskedDocument, maskedTexts, redactor, SecretSet } from "../../../../src/core/report/redaction.js";
+import { buildArgsHoldingSecrets, maskedDocument, maskedTexts, redactor, SecretSet } from "../../../../src/core/report/redaction.js";
 
 const PEM = "-----BEGIN PRIVATE KEY-----\r\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\r\n  BKcwggSjAgEAAoIBAQC7\r\n\r\n=\r\n-----END PRIVATE KEY-----\r\n";
 
@@ -49,6 +49,16 @@ test("a document (results, a provenance statement) has every key and string mask
   const redact = new SecretSet(["s3cret-value"]).redact;
   assert.equal(maskedDocument({ reason: "push failed: s3cret-value", "s3cret-value": 1, list: ["a s3cret-value b", 2, true, null] }, redact),
     { reason: "push failed: ***", "***": 1, list: ["a *** b", 2, true, null] });
+});
+
+test("the build arguments that hold a secret, by name or value (a line of a PEM inside a longer value too), each once", () => {
+  const secrets = new SecretSet(["registry-pass-42", PEM]);
+  const builds: { request: { buildArgs: Record<string, string> } }[] = [
+    { request: { buildArgs: { TOKEN: "registry-pass-42", PYTHON: "3.11", K: "x MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" } } },
+    { request: { buildArgs: { TOKEN: "registry-pass-42", "registry-pass-42": "1", abc: "abc" } } },
+  ];
+  assert.equal(buildArgsHoldingSecrets(builds, secrets), ["K", "TOKEN", "registry-pass-42"]);
+  assert.equal(buildArgsHoldingSecrets(builds, new SecretSet()), []);
 });
 
 test.run();
