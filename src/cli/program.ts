@@ -25,6 +25,8 @@ import { describePlan } from "../executors/dry-run.js";
 import type { EngineRunOptions } from "../executors/docker/run-options.js";
 import type { BuilderChoice } from "../core/requests/builder-choice.js";
 import type { SigningKey } from "../core/signatures/keys.js";
+import { buildArgsHoldingSecrets, maskedDocument, SecretSet } from "../core/report/redaction.js";
+import type { DockerCredentials } from "../registry/credentials.js";
 
 /** What commander gives the commands that plan: the planner's flags, as the command line names them. */
 type PlanCommandOptions = Omit<PlanFlags, "buildArgs" | "buildTime" | "platforms"> & {
@@ -131,12 +133,21 @@ function planFlags({ buildArg, platform, ...o }: PlanCommandOptions): PlanFlags 
   return { ...o, buildArgs: buildArg, ...(platform === undefined ? {} : { platforms: parsePlatformFlag(platform) }) };
 }
 
-function printLines(lines: string[]): void {
-  for (const line of lines) process.stderr.write(`${line}\n`);
+/** Lines for people, masked by the run's secrets (a `--build-arg` may hold one: -vvv prints each build's command). */
+function printLines(secrets: SecretSet, lines: string[]): void {
+  for (const line of lines) process.stderr.write(`${secrets.redact(line)}\n`);
 }
 
-function printWarnings(warnings: string[]): void {
-  for (const w of warnings) process.stderr.write(`image-builder: warning: ${w}\n`);
+function printWarnings(secrets: SecretSet, warnings: string[]): void {
+  for (const w of warnings) process.stderr.write(`image-builder: warning: ${secrets.redact(w)}\n`);
+}
+
+/** Said when a build argument holds a secret of the run: the output masks it, but the plan file and the image's history keep it. */
+function secretBuildArgsWarning(plan: Plan, secrets: SecretSet): string[] {
+  const names = buildArgsHoldingSecrets(plan.builds, secrets);
+  return names.length === 0 ? [] : [
+    `build argument${names.length === 1 ? "" : "s"} ${names.join(", ")} hold${names.length === 1 ? "s" : ""} a secret of this run: masked in its output, logs, results and provenance, but recorded as given in the plan file and in the image's history (pass secrets with --secret)`,
+  ];
 }
 
 async function readInput(file: string): Promise<string> {
@@ -178,14 +189,15 @@ function checkOutputs(o: EngineCommandOptions, stdoutTaken?: string): void {
  * What a run leaves behind: --results, and --report (with `logTails`: each build's last log lines,
  * when the run has them; `indexes`: the image indexes it wrote or left).
  */
-async function writeResults(o: EngineCommandOptions, plan: Plan, results: BuildResult[], logTails: Record<string, string[]> = {}, indexes: IndexResult[] = []): Promise<void> {
+async function writeResults(o: EngineCommandOptions, secrets: SecretSet, plan: Plan, results: BuildResult[], logTails: Record<string, string[]> = {}, indexes: IndexResult[] = []): Promise<void> {
   if (!o.results && !o.report) return;
   const { resultsFile } = await import("../core/report/results.js");
-  const file = resultsFile(plan, results, o.jobs, indexes);
+  // Every text masked, whatever reached it (a reason, a tag).
+  const file = maskedDocument(resultsFile(plan, results, o.jobs, indexes), secrets.redact);
   if (o.results) await writeOutput("--results", o.results, `${JSON.stringify(file, null, 2)}\n`);
   if (o.report) {
     const { writeReport } = await import("./commands/report.js");
-    await writeReport("--report", o.report, { plan, results: file, logDir: o.logDir, logTails });
+    await writeReport("--report", o.report, { plan, results: file, logDir: o.logDir, logTails: maskedDocument(logTails, secrets.redact) });
   }
 }
 
@@ -195,7 +207,7 @@ async function writeResults(o: EngineCommandOptions, plan: Plan, results: BuildR
  * indexes, when `plan` is a part of it.
  */
 async function executeOnEngine(
-  plan: Plan, o: EngineCommandOptions, prebuiltParents: PrebuiltParent[] = [], uncommitted: string[] = [], indexLayers?: IndexLayer[],
+  plan: Plan, o: EngineCommandOptions, known: KnownSecrets, prebuiltParents: PrebuiltParent[] = [], uncommitted: string[] = [], indexLayers?: IndexLayer[],
 ): Promise<number> {
   const { requestedBuilder } = await import("../core/requests/builder-choice.js");
   let builder: ReturnType<typeof requestedBuilder>;
@@ -207,7 +219,7 @@ async function executeOnEngine(
   // Before anything is built: a key that can't sign is bad input.
   const signKey = await readSignKey(o);
   if (plan.builds.length === 0) {
-    await writeResults(o, plan, []);
+    await writeResults(o, known.secrets, plan, []);
     return 0;
   }
   const secrets = readSecrets(o.secret);
@@ -226,8 +238,8 @@ async function executeOnEngine(
       const { platformsOfPlan } = await import("../core/execute/platforms.js");
       for (const { file, image } of await loadBaseArchives(engine.docker, o.baseArchive, platformsOfPlan(plan))) process.stderr.write(`loaded ${image} from ${file}\n`);
     }
-    const { DockerCredentials } = await import("../registry/credentials.js");
-    const creds = await DockerCredentials.load();
+    // Read again if it could not be before: now a malformed docker config is bad input.
+    const creds = known.creds ?? await loadCredentials(known.secrets);
     const attestations = o.push && o.attestations;
     const settings: EngineRunOptions = {
       rootDir: o.root, jobs: o.jobs, noCache: !o.cache, pull: o.pull, buildArgs: o.buildArg, push: o.push, failFast: o.failFast,
@@ -244,7 +256,7 @@ async function executeOnEngine(
     if (e instanceof InputError && !controller.signal.aborted) throw e;
     // The run could not start (engine, registry): every request is recorded as cancelled, with the reason.
     const reason = controller.signal.aborted ? "interrupted" : (e as Error).message.split("\n")[0];
-    await writeResults(o, plan, plan.builds.map((b) => ({ id: b.id, status: "cancelled", reason, durationMs: 0, pushed: false })));
+    await writeResults(o, known.secrets, plan, plan.builds.map((b) => ({ id: b.id, status: "cancelled", reason, durationMs: 0, pushed: false })));
     if (controller.signal.aborted) return EXIT_INTERRUPTED;
     throw e;
   } finally {
@@ -256,7 +268,7 @@ async function executeOnEngine(
   const code = result.interrupted ? EXIT_INTERRUPTED : result.ok ? 0 : 1;
   try {
     const logTails = Object.fromEntries(result.outcomes.filter((r) => r.logTail?.length).map((r) => [r.id, r.logTail!]));
-    await writeResults(o, plan, result.outcomes.map(({ logTail: _tail, ...r }) => r), logTails, result.indexes);
+    await writeResults(o, known.secrets, plan, result.outcomes.map(({ logTail: _tail, ...r }) => r), logTails, result.indexes);
   } catch (e) {
     process.stderr.write(`image-builder: error: ${(e as Error).message}\n`);
     return code === 0 ? 1 : code;
@@ -335,6 +347,47 @@ async function reconcileFlags(o: PlanCommandOptions, signKeyFile?: string): Prom
   return key ? { ...flags, signedBy: key.publicKey } : flags;
 }
 
+/** The run's secrets (one set, which everything it prints or writes is masked by) and its docker config's credentials, when they could be read. */
+interface KnownSecrets {
+  secrets: SecretSet;
+  creds?: DockerCredentials;
+}
+
+/**
+ * Every secret a command knows, read before it prints anything: `--secret` values, the signing
+ * key's PEM (`--sign-key`, IMAGE_BUILDER_SIGN_KEY: the text, or its file's) and COSIGN_PASSWORD,
+ * and the docker config's credentials (a credential helper's answer joins when it is asked, see
+ * askRegistryCredentials). Nothing is refused here: what can't be read is refused where it is
+ * used, or unused (--dryrun, a run that does not push).
+ */
+async function readKnownSecrets(secrets: SecretSet, o: { secret?: SecretSource[]; signKey?: string }): Promise<KnownSecrets> {
+  const readable = (file: string) => {
+    try {
+      return readFileSync(file, "utf8");
+    } catch {
+      return undefined;
+    }
+  };
+  for (const s of o.secret ?? []) secrets.add("env" in s ? process.env[s.env] : readable(s.file));
+  const keyEnv = process.env[SIGN_KEY_ENV];
+  secrets.add(o.signKey === undefined ? undefined : readable(o.signKey), keyEnv?.includes("-----BEGIN") ? keyEnv : keyEnv && readable(keyEnv), process.env.COSIGN_PASSWORD);
+  return { secrets, creds: await loadCredentials(secrets).catch(() => undefined) };
+}
+
+/**
+ * A pushing run asks for the credentials of its repository's registry before it prints the plan,
+ * so that a credential helper's answer is masked in the plan's lines too (a `--build-arg` may
+ * hold it). A helper that fails fails the run's first ask later, as it would have.
+ */
+async function askRegistryCredentials(known: KnownSecrets, repo: string, push: boolean): Promise<void> {
+  if (push) await known.creds?.forImage(repo).catch(() => undefined);
+}
+
+async function loadCredentials(secrets: SecretSet): Promise<DockerCredentials> {
+  const { DockerCredentials } = await import("../registry/credentials.js");
+  return DockerCredentials.load(undefined, process.env, secrets);
+}
+
 /** `--secret` values, read before anything is built: a missing file or variable is bad input. */
 function readSecrets(sources: SecretSource[] = []): Map<string, Buffer> {
   const secrets = new Map<string, Buffer>();
@@ -374,7 +427,8 @@ export function usageErrorLine(commanderMessage: string): string {
   return `image-builder: ${text} (see --help)\n`;
 }
 
-export function buildProgram(): Command {
+/** `secrets`: the run's secrets, which the commands fill and main masks its error line by. */
+export function buildProgram(secrets = new SecretSet()): Command {
   const program = new Command("image-builder")
     .description("Plans, builds, labels, tags and pushes layered science/compat Docker images")
     .usage("[options] | <command> [options]")
@@ -394,6 +448,7 @@ export function buildProgram(): Command {
     // The default command takes no arguments: one is a command that does not exist.
     if (cmd.args.length > 0) throw unknownCommand(program, cmd.args[0]);
     if (!o.dryrun) checkOutputs(o, o.json ? "--json" : undefined);
+    const known = await readKnownSecrets(secrets, o);
     const { plan, changes, location, warnings, uncommitted, current } = await planRepository(await reconcileFlags(o, o.signKey), { skipUnchanged: true });
     const { classicPlanWarning } = await import("../core/execute/platforms.js");
     const classic = classicPlanWarning(plan, o.builder ?? (process.env.DOCKER_BUILDKIT === "0" ? "classic" : undefined));
@@ -406,11 +461,12 @@ export function buildProgram(): Command {
       const { featureRequirements } = await import("../core/requests/builder-features.js");
       warnings.push(...featureRequirements(plan.builds));
     }
-    printWarnings(warnings);
-    if (o.verbose >= 1) printLines([describeRepoLocation(location)]);
-    printLines(describePlan(plan, o.verbose, changes.why, current));
+    await askRegistryCredentials(known, plan.repo, o.push && !o.dryrun);
+    printWarnings(secrets, [...warnings, ...secretBuildArgsWarning(plan, secrets)]);
+    if (o.verbose >= 1) printLines(secrets, [describeRepoLocation(location)]);
+    printLines(secrets, describePlan(plan, o.verbose, changes.why, current));
     if (o.json) process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
-    if (!o.dryrun) process.exitCode = await executeOnEngine(plan, o, [], uncommitted);
+    if (!o.dryrun) process.exitCode = await executeOnEngine(plan, o, known, [], uncommitted);
   });
 
   addPlanOptions(program.command("plan"))
@@ -420,10 +476,11 @@ export function buildProgram(): Command {
     .action(async (o: PlanCommandOptions & { out?: string; waves: boolean }) => {
       if (o.out === STDOUT && o.waves) throw new InputError("--out - and --waves both write to stdout");
       checkOutput("--out", o.out);
+      await readKnownSecrets(secrets, {});
       const { plan, changes, location, warnings, current } = await planRepository(await reconcileFlags(o), { skipUnchanged: true });
-      printWarnings(warnings);
-      if (o.verbose >= 1) printLines([describeRepoLocation(location)]);
-      printLines(describePlan(plan, o.verbose, changes.why, current));
+      printWarnings(secrets, [...warnings, ...secretBuildArgsWarning(plan, secrets)]);
+      if (o.verbose >= 1) printLines(secrets, [describeRepoLocation(location)]);
+      printLines(secrets, describePlan(plan, o.verbose, changes.why, current));
       const json = `${JSON.stringify(plan, null, 2)}\n`;
       if (o.waves) process.stdout.write(plan.waves.map((w) => `${w.join(" ")}\n`).join(""));
       if (o.out !== undefined || !o.waves) await writeOutput("--out", o.out ?? STDOUT, json);
@@ -439,6 +496,7 @@ export function buildProgram(): Command {
     .option("--base-archive <file>", "load this image tar (docker-archive or OCI layout) into the engine first (repeatable)", (f: string, all: string[]) => [...all, f], [])
     .action(async (file: string, o: EngineCommandOptions & { only: string[]; verbose: number; platform?: string }) => {
       checkOutputs(o);
+      const known = await readKnownSecrets(secrets, o);
       const { parsePlanFile } = await import("../core/requests/plan-file.js");
       const { selectBuilds, selectPlatforms } = await import("../core/plan/select-builds.js");
       const whole = parsePlanFile(await readInput(file), file);
@@ -454,11 +512,12 @@ export function buildProgram(): Command {
       const unverifiable = unverifiableRequests(whole, plan.builds);
       if (unverifiable.length > 0) throw new InputError(`nothing is built: ${unverifiable.join("; ")}`, file);
       const checkout = await checkCheckout(plan, o.root, head, file);
-      printWarnings(checkout.warnings);
-      printLines(describePlan(plan, o.verbose));
+      await askRegistryCredentials(known, plan.repo, o.push);
+      printWarnings(secrets, [...checkout.warnings, ...secretBuildArgsWarning(plan, secrets)]);
+      printLines(secrets, describePlan(plan, o.verbose));
       // A layer's index is written by the run that builds every platform of it, else by merge-platforms.
       const { indexLayers } = await import("../core/execute/image-index.js");
-      process.exitCode = await executeOnEngine(plan, o, prebuiltParents, checkout.uncommitted, indexLayers(whole.builds));
+      process.exitCode = await executeOnEngine(plan, o, known, prebuiltParents, checkout.uncommitted, indexLayers(whole.builds));
     });
 
   addPlanOptions(program.command("graph"))
@@ -467,7 +526,7 @@ export function buildProgram(): Command {
     .action(async (o: PlanCommandOptions & { format: GraphFormat }) => {
       const flags = planFlags(o);
       const { plan, snapshot, changes, analysis, warnings } = await planRepository(flags);
-      printWarnings(warnings);
+      printWarnings(secrets, warnings);
       const { renderGraph } = await import("../core/report/render-graph.js");
       const { layerPlatforms } = await import("../core/plan/layer-platforms.js");
       // Not skipUnchanged: the analysis is always there.
@@ -505,7 +564,8 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const secrets = new SecretSet();
+  const program = buildProgram(secrets);
   try {
     await program.parseAsync(argv);
     return Number(process.exitCode ?? 0);
@@ -515,12 +575,12 @@ export async function main(argv: string[]): Promise<number> {
       return e.exitCode === 0 ? 0 : EXIT_INPUT;
     }
     if (e instanceof InputError) {
-      process.stderr.write(`image-builder: error: ${e.message}\n`);
+      process.stderr.write(`image-builder: error: ${secrets.redact(e.message)}\n`);
       return EXIT_INPUT;
     }
     const message = e instanceof Error ? e.message : String(e);
-    process.stderr.write(`image-builder: error: ${message.split("\n")[0]}\n`);
-    if (process.env.IMAGE_BUILDER_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+    process.stderr.write(`image-builder: error: ${secrets.redact(message.split("\n")[0])}\n`);
+    if (process.env.IMAGE_BUILDER_DEBUG) process.stderr.write(`${secrets.redact(String((e as Error).stack))}\n`);
     return 1;
   }
 }

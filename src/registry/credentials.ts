@@ -1,12 +1,12 @@
 // Registry credentials from the docker CLI's configuration (`$DOCKER_CONFIG/config.json`):
 // inline `auths` entries, per-registry `credHelpers` and a default `credsStore`, resolved the way
-// the docker CLI resolves them. Every secret seen is remembered so output can be redacted.
+// the docker CLI resolves them. Every secret seen joins the run's SecretSet, so output can be redacted.
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { InputError } from "../core/model.js";
-import { redactor } from "../core/report/redaction.js";
+import { SecretSet } from "../core/report/redaction.js";
 
 /** What the Engine API takes as X-Registry-Auth (push) and per registry in X-Registry-Config. */
 export interface RegistryAuth {
@@ -50,15 +50,14 @@ function serverAddress(host: string): string {
 
 export class DockerCredentials {
   private readonly cache = new Map<string, Promise<RegistryAuth | undefined>>();
-  private readonly secretValues = new Set<string>();
-  /** Hides secretValues; made again when a helper's answer adds one. */
-  private hide: ((text: string) => string) | undefined;
 
   private constructor(
     /** config.json path, for messages. */
     readonly file: string,
     private readonly config: ConfigFile,
     private readonly env: NodeJS.ProcessEnv,
+    /** The run's secrets, which every credential seen joins (the inline ones now, a helper's when it answers). */
+    readonly secrets: SecretSet,
   ) {
     for (const entry of Object.values(config.auths ?? {})) {
       if (!entry) continue;
@@ -71,13 +70,13 @@ export class DockerCredentials {
    * Reads `<dir>/config.json`, dir defaulting to $DOCKER_CONFIG or ~/.docker. A missing file
    * means no credentials; an unreadable or malformed one is bad input (as for the docker CLI).
    */
-  static async load(dir?: string, env: NodeJS.ProcessEnv = process.env): Promise<DockerCredentials> {
+  static async load(dir?: string, env: NodeJS.ProcessEnv = process.env, secrets = new SecretSet()): Promise<DockerCredentials> {
     const file = join(dir || env.DOCKER_CONFIG || join(env.HOME || homedir(), ".docker"), "config.json");
     let text: string;
     try {
       text = await readFile(file, "utf8");
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return new DockerCredentials(file, {}, env);
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return new DockerCredentials(file, {}, env, secrets);
       throw new InputError(`cannot read docker config ${file}: ${(e as Error).message}`);
     }
     let config: unknown;
@@ -90,7 +89,7 @@ export class DockerCredentials {
     if (typeof config !== "object" || config === null || Array.isArray(config)) {
       throw new InputError(`docker config ${file} is not a JSON object`);
     }
-    return new DockerCredentials(file, config as ConfigFile, env);
+    return new DockerCredentials(file, config as ConfigFile, env, secrets);
   }
 
   /** Credentials for the registry of an image reference, or undefined when there are none. */
@@ -158,13 +157,11 @@ export class DockerCredentials {
 
   /** Replaces every line of every known secret in `text` (core/report/redaction.ts). */
   redact(text: string): string {
-    this.hide ??= redactor(this.secretValues);
-    return this.hide(text);
+    return this.secrets.redact(text);
   }
 
   private remember(...values: (string | undefined)[]): void {
-    for (const v of values) if (v) this.secretValues.add(v);
-    this.hide = undefined;
+    this.secrets.add(...values);
   }
 }
 

@@ -10,7 +10,7 @@ import type { BuildRequest, PlannedBuild } from "../model.js";
 import { parseDockerfile } from "../parse/dockerfile/index.js";
 import { parseImageReference, sciReference } from "../parse/image-reference.js";
 import { versionLabel } from "../requests/inputs-digest.js";
-import { maskedTexts, redactor } from "../report/redaction.js";
+import { maskedDocument, maskedTexts, redactor } from "../report/redaction.js";
 
 /** The build type: how the external parameters below are to be read. */
 export const BUILD_TYPE = `${IMAGE_BUILDER_URL}/build-types/layer/v1`;
@@ -31,7 +31,7 @@ export interface ProvenanceRun {
   /** ISO 8601 times of the build's start and end. */
   startedOn: string;
   finishedOn: string;
-  /** The run's secrets (`--secret` values, registry credentials): none appears in the statement. */
+  /** The run's secrets (SecretSet: `--secret` values, registry credentials, the signing key and its password): none appears in the statement. */
   secrets?: Iterable<string>;
   /** Hides what else must not appear (the docker config's credentials, DockerCredentials.redact). */
   redact?: (text: string) => string;
@@ -70,15 +70,6 @@ export function dockerPurl(reference: string, platform?: string): string {
 /** A repository URL without credentials (`https://user:token@host/x.git` -> `https://host/x.git`). */
 export function publicRepositoryUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1");
-}
-
-function withoutSecrets<T>(value: T, mask: (text: string) => string): T {
-  if (typeof value === "string") return mask(value) as T;
-  if (Array.isArray(value)) return value.map((v) => withoutSecrets(v, mask)) as T;
-  if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [mask(k), withoutSecrets(v, mask)])) as T;
-  }
-  return value;
 }
 
 export function provenanceStatement(build: Pick<PlannedBuild, "id" | "kind" | "source" | "request">, run: ProvenanceRun): ProvenanceStatement {
@@ -143,7 +134,7 @@ export function provenanceStatement(build: Pick<PlannedBuild, "id" | "kind" | "s
   };
   const masked = redactor(run.secrets ?? []);
   const redact = run.redact;
-  return withoutSecrets(statement, redact ? (text) => redact(masked(text)) : masked);
+  return maskedDocument(statement, redact ? (text) => redact(masked(text)) : masked);
 }
 
 /**

@@ -39,3 +39,68 @@ export function redactor(secrets: Iterable<string>): (text: string) => string {
   const pattern = new RegExp(masked.map((m) => m.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "g");
   return (text) => text.replace(pattern, MASK);
 }
+
+/** A JSON document (a provenance statement, a results file) with every key and string masked by `mask`. */
+export function maskedDocument<T>(value: T, mask: (text: string) => string): T {
+  if (typeof value === "string") return mask(value) as T;
+  if (Array.isArray(value)) return value.map((v) => maskedDocument(v, mask)) as T;
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [mask(k), maskedDocument(v, mask)])) as T;
+  }
+  return value;
+}
+
+/**
+ * Every secret a run knows, in one set: `--secret` values, the signing key's PEM and password,
+ * the registry credentials of the docker config (a credential helper's answer joins when it is
+ * given). Everything the run shows or records is masked by this one set: the output at every
+ * verbosity, the logs, failure reasons, --results, the plan's lines and the provenance.
+ */
+export class SecretSet {
+  private readonly values = new Set<string>();
+  /** The masking pattern of `values`; made again when a secret is added. */
+  private hide: ((text: string) => string) | undefined;
+  private texts: string[] | undefined;
+
+  constructor(values: Iterable<string | undefined> = []) {
+    this.add(...values);
+  }
+
+  /** Adds secrets (undefined and empty values are none). */
+  add(...values: (string | undefined)[]): this {
+    for (const v of values) {
+      if (v && !this.values.has(v)) {
+        this.values.add(v);
+        this.hide = this.texts = undefined;
+      }
+    }
+    return this;
+  }
+
+  /** Every line of every secret in `text` replaced by MASK (see maskedTexts). */
+  readonly redact = (text: string): string => {
+    this.hide ??= redactor(this.values);
+    return this.hide(text);
+  };
+
+  /** Whether `text` holds a line of a secret (a build argument holding one is left out of documents). */
+  holds(text: string): boolean {
+    this.texts ??= maskedTexts(this.values);
+    return this.texts.some((s) => text.includes(s));
+  }
+
+  /** The secrets, as given. */
+  all(): string[] {
+    return [...this.values];
+  }
+}
+
+/**
+ * The names of the build arguments of `builds` that hold a secret (in their name or value), sorted:
+ * a build argument is recorded in the plan file and in the image's history, which no masking reaches.
+ */
+export function buildArgsHoldingSecrets(builds: readonly { request: { buildArgs: Readonly<Record<string, string>> } }[], secrets: SecretSet): string[] {
+  const names = new Set<string>();
+  for (const b of builds) for (const [k, v] of Object.entries(b.request.buildArgs)) if (secrets.holds(k) || secrets.holds(v)) names.add(k);
+  return [...names].sort();
+}

@@ -14,7 +14,7 @@ import { prepareBases } from "./bases.js";
 import { buildersOfPlan, prepareBuilder } from "./builder.js";
 import { checkEngine, type Engine } from "./engine.js";
 import { checkEnginePlatforms } from "./platforms.js";
-import type { EngineRunOptions } from "./run-options.js";
+import { runSecrets, type EngineRunOptions } from "./run-options.js";
 import { RunActions } from "./run-actions.js";
 import { RunReport } from "./run-report.js";
 import { attestationAttacher } from "./attestations.js";
@@ -43,11 +43,13 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
   const { builder, builders, pins, platform } = await prepareRun(plan, opts, { engine, creds });
   run.pinBases(pins);
   // Issue 19: pushed images carry their provenance and SBOM (unless --no-attestations), as index attachments.
+  // Nothing of the run's secrets (the signing key's too) in them: the one set the output masks by.
+  const secrets = runSecrets(opts, creds);
   let report: RunReport | undefined;
   const attestations = !opts.attach && opts.push && opts.attestations && registry && opts.source ? attestationAttacher({
     registry, docker: engine.docker, git: { commit: opts.source.commit, repository: opts.source.repository },
     builder: { kind: builder.builder, engineVersion: builder.engine.version, toolVersion: opts.source.toolVersion }, builderOf: (id) => builders.builders.get(id),
-    secrets: [...(opts.secrets?.values() ?? [])].map((v) => v.toString("utf8")), redact: (text) => creds.redact(text),
+    secrets: secrets.all(), redact: secrets.redact,
     buildOf: (id) => report?.buildOf(id), warn: (id, text) => report?.progress.line(id, text), enginePlatform: platform,
   }) : undefined;
   const attach = opts.attach ?? attestations;

@@ -4,6 +4,7 @@ import type { PrebuiltParent } from "../../core/plan/select-builds.js";
 import type { BuilderChoice } from "../../core/requests/builder-choice.js";
 import type { SigningKey } from "../../core/signatures/keys.js";
 import type { IndexLayer } from "../../core/execute/image-index.js";
+import type { SecretSet } from "../../core/report/redaction.js";
 import type { AttachHook, IndexSignHook } from "../index-step.js";
 
 export interface EngineRunOptions {
@@ -66,4 +67,13 @@ export interface EngineRunOptions {
   attach?: AttachHook;
   /** Called when an index is under its build tag, before its moving tag moves (issue 19: signatures). */
   signIndex?: IndexSignHook;
+}
+
+/**
+ * The run's one set of secrets: the docker config's credentials (`creds.secrets`, which the CLI
+ * also gave every other secret it read), with the options' `--secret` values and signing key in
+ * it too, whoever made the options. Every output, log, result and attestation masks by it.
+ */
+export function runSecrets(o: Pick<EngineRunOptions, "secrets" | "signKey">, creds: { secrets: SecretSet }): SecretSet {
+  return creds.secrets.add(...[...(o.secrets?.values() ?? [])].map((v) => v.toString("utf8")), ...(o.signKey?.secrets ?? []));
 }

@@ -4,7 +4,6 @@
 import type { PlannedBuild } from "../../core/model.js";
 import { footer, indexSummaryRow, runSucceeded, summaryRow, type BuildOutcome, type PushResult, type RunOutcome } from "../../core/execute/outcomes.js";
 import type { AttestationResult, SignatureResult, TagResult } from "../../core/model.js";
-import { redactor } from "../../core/report/redaction.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
 import type { RegistryClient } from "../../registry/client.js";
 import { agreeWithRegistry, pushResultFromTags } from "../../core/execute/read-back.js";
@@ -12,11 +11,11 @@ import pLimit from "p-limit";
 import { indexNotWritten, unwrittenIndex, type IndexLayer, type IndexResult } from "../../core/execute/image-index.js";
 import type { BuiltImage } from "./engine.js";
 import { formatDuration, Progress } from "./progress.js";
-import type { EngineRunOptions } from "./run-options.js";
+import { runSecrets, type EngineRunOptions } from "./run-options.js";
 
 export class RunReport {
   readonly progress: Progress;
-  /** Hides credentials and --secret values. */
+  /** Hides every secret of the run (runSecrets). */
   readonly hide: (text: string) => string;
   private readonly outcomes = new Map<string, BuildOutcome>();
   /** When each build step started, for the results' times. */
@@ -28,9 +27,7 @@ export class RunReport {
     const live = o.progress === "auto" && Boolean((o.out as { isTTY?: boolean }).isTTY);
     // Every line of a secret on its own: output and logs reach redaction line by line. The
     // signing key is one too, should an error or a build step ever print it.
-    const secrets = [...(o.secrets?.values() ?? [])].map((v) => v.toString("utf8"));
-    const hideSecrets = redactor([...secrets, ...(o.signKey?.secrets ?? [])]);
-    this.hide = (text) => hideSecrets(creds.redact(text));
+    this.hide = runSecrets(o, creds).redact;
     this.progress = new Progress({ out: o.out, live, logDir: o.logDir, redact: this.hide });
   }
 
