@@ -6,7 +6,7 @@
 // `sandbox; default-src 'none'; img-src 'self'; style-src 'self';`, so no script at all, no
 // inline style (one stylesheet file), SVG styled by attributes; offline, so nothing from the
 // network. Every status is a word as well as a colour, and the drawings' facts are in the tables too.
-import type { BuildResult, IndexResult, Plan, PlannedBuild, SignatureResult } from "../../model.js";
+import type { AttestationResult, BuildResult, IndexResult, Plan, PlannedBuild, SignatureResult } from "../../model.js";
 import { indexLayers, type IndexLayer } from "../../execute/image-index.js";
 import type { ResultsFile } from "../results.js";
 import { buildTag } from "../../requests/tags.js";
@@ -188,6 +188,7 @@ function buildDetails(
   if (r?.steps) rows.push(["steps", esc(`${r.steps.total} steps: ${stepsText(r.steps)}`)]);
   rows.push(["tags", tagsTable(b, r)]);
   if (r?.signature) rows.push(["signature", signatureText(r.signature)]);
+  if (r?.attestation) rows.push(["attestations", attestationText(r.attestation)]);
   if (index) rows.push(["image index", indexTable(index.layer, index.result)]);
   if (r?.outputs?.["docker-image-hash"]) rows.push(["image id", `<code>${esc(r.outputs["docker-image-hash"])}</code>`]);
   if (b.request.inputsDigest) rows.push(["inputs digest", `<code>${esc(b.request.inputsDigest)}</code>`]);
@@ -241,6 +242,12 @@ function indexTable(layer: IndexLayer, result: IndexResult | undefined): string 
   const platforms = `<p>Platforms: ${layer.members.map((m) => `${detailsLink(m.id)} (${esc(m.platform)})`).join(", ")}${result?.reason ? `. <span class="failure">${esc(result.reason)}</span>` : ""}</p>`;
   const signature = result?.signature ? `<p>Signature: ${signatureText(result.signature)}</p>` : "";
   return `${platforms}${signature}<table><thead><tr><th scope="col">index tag</th><th scope="col">${result ? "pushed" : "tag"}</th><th scope="col">registry digest</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}
+
+/** The image's attestation manifest (provenance and SBOM): which, about which image, and whether this run wrote it (or why it failed). */
+function attestationText(a: AttestationResult): string {
+  if (a.status === "failed") return `<span class="failure">${esc(`not uploaded: ${a.reason ?? "failed"}`)}</span>`;
+  return `provenance and SBOM: attestation manifest <code>${esc(a.digest ?? "")}</code> (${esc(a.status)}), about image <code>${esc(a.subject ?? "")}</code>`;
 }
 
 /** Where the cosign signature of a pushed digest is, and whether this run wrote it. */

@@ -174,7 +174,7 @@ test("platforms: each platform build's details name its layer's image index tags
   assert.not.match(renderReport({ plan: makePlan({ science: ["a"] }), generatedAt: GENERATED })["index.html"], "<dt>image index</dt>");
 });
 
-test("a run with attestations: an image pushed under its run-time platform tags shows them pushed, its one-platform index and both signatures", () => {
+test("a run with attestations: an image pushed under its run-time platform tags shows them pushed, its attestation manifest, its one-platform index and both signatures", () => {
   const plan = makePlan({ science: ["a"] });
   const b = plan.builds.find((x) => x.id === "sci/a")!;
   const [moving, build] = b.request.tags;
@@ -183,6 +183,7 @@ test("a run with attestations: an image pushed under its run-time platform tags 
   const sig = (digest: string) => ({ digest, tag: `${repo}:${digest.replace(":", "-")}.sig`, manifestDigest: sigManifest, status: "signed" as const });
   const results = resultsFile(plan, plan.builds.map((x): BuildResult => x.id !== "sci/a" ? { id: x.id, status: "built", durationMs: 1, pushed: true } : {
     id: x.id, status: "built", durationMs: 1, pushed: true, signature: sig(image),
+    attestation: { status: "uploaded", subject: image, mediaType: "application/vnd.oci.image.manifest.v1+json", digest: `sha256:${"e".repeat(64)}`, size: 9 },
     tags: [{ tag: `${build}-linux-amd64`, pushed: true, digest: image }, { tag: `${moving}-linux-amd64`, pushed: true, digest: image }],
   }), 2, [{
     id: "sci/a", platforms: { "linux/amd64": "sci/a" }, status: "pushed", digest: index, signature: sig(index),
@@ -197,6 +198,7 @@ test("a run with attestations: an image pushed under its run-time platform tags 
   assert.match(details, `<tr><td><code>${build}</code></td><td>pushed</td><td><code>${index}</code></td></tr>`);
   assert.match(details, `<dt>signature</dt><dd><code>${repo}:sha256-${"a".repeat(64)}.sig</code> (signed;`);
   assert.match(details, `<p>Signature: <code>${repo}:sha256-${"b".repeat(64)}.sig</code> (signed;`);
+  assert.match(details, `<dt>attestations</dt><dd>provenance and SBOM: attestation manifest <code>sha256:${"e".repeat(64)}</code> (uploaded), about image <code>${image}</code></dd>`);
   assert.equal(cspProblems(html), []);
 });
 
