@@ -35,7 +35,7 @@ export function parseSigningKey(pem: string, source: string, password?: string):
   let privateKey: KeyObject;
   if (cosign) privateKey = decryptCosignKey(cosign[2], password!, source);
   else {
-    if (!/-----BEGIN (EC |ENCRYPTED )?PRIVATE KEY-----/.test(pem)) throw new InputError(`${source}: not a PEM private key (expected -----BEGIN PRIVATE KEY----- or -----BEGIN EC PRIVATE KEY-----)`);
+    if (!/-----BEGIN (EC |ENCRYPTED )?PRIVATE KEY-----/.test(pem)) throw new InputError(`${source}: not a PEM private key (expected -----BEGIN PRIVATE KEY-----, EC PRIVATE KEY, ENCRYPTED PRIVATE KEY, or cosign's ENCRYPTED SIGSTORE PRIVATE KEY)`);
     try {
       privateKey = createPrivateKey({ key: pem, format: "pem", ...(encrypted ? { passphrase: password } : {}) });
     } catch {
