@@ -58,8 +58,10 @@ export const parentKey = (platform: string, buildTag: string) => `${platform} ${
  * digest, or none), undefined when it is: what `sbom` checks before it trusts a stored SBOM.
  */
 export function subjectProblem(statement: unknown, imageDigest: string): string | undefined {
-  const subjects = asStatement(statement).subject ?? [];
-  if (subjects.length === 0) return "the statement has no subject";
+  // Read from the registry: any JSON at all, so nothing about its shape is assumed.
+  const listed: unknown = asStatement(statement).subject;
+  const subjects = (Array.isArray(listed) ? listed : []).map((x: unknown) => (x && typeof x === "object" ? x as { name?: string; digest?: Record<string, string> } : {}));
+  if (subjects.length === 0) return Array.isArray(listed) || listed === undefined ? "the statement has no subject" : "the statement's subject is not a list";
   const wrong = subjects.filter((subject) => digestOf(subject.digest) !== imageDigest)
     .map((subject) => `subject ${subject.name ?? "(unnamed)"} is ${digestOf(subject.digest) ?? "(no sha256)"}, not the image's ${imageDigest}`);
   return wrong.length ? wrong.join("; ") : undefined;

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { attestationProblems, parentBuildTags, parentKey, type AttestedImage } from "../../../../src/core/attestations/check.js";
+import { attestationProblems, parentBuildTags, parentKey, subjectProblem, type AttestedImage } from "../../../../src/core/attestations/check.js";
 
 const d = (c: string) => `sha256:${c.repeat(64)}`;
 const hex = (c: string) => c.repeat(64);
@@ -51,6 +51,15 @@ test("missing attestations, a missing statement, an annotation that is not the s
   assert.equal(attestationProblems([onlySbom], parents), [`linux/amd64 (${d("a")}): no https://slsa.dev/provenance/v1 statement`]);
   const mislabelled = image({ attestation: { digest: d("m"), layers: [{ descriptor: layer("https://slsa.dev/provenance/v1"), statement: sbom(hex("a")) }, { descriptor: layer("https://slsa.dev/provenance/v1"), statement: provenance(hex("a")) }] } });
   assert.equal(attestationProblems([mislabelled], parents), [`linux/amd64 (${d("a")}): attestation layer ${d("9")}: annotated https://slsa.dev/provenance/v1, but its statement is https://spdx.dev/Document`]);
+});
+
+test("a statement of any shape read from the registry is judged, never crashes the check: a subject that is no list, items that are no objects", () => {
+  const digest = `sha256:${"a".repeat(64)}`;
+  assert.is(subjectProblem({ subject: digest }, digest), "the statement's subject is not a list");
+  assert.is(subjectProblem({}, digest), "the statement has no subject");
+  assert.is(subjectProblem(null, digest), "the statement has no subject");
+  assert.is(subjectProblem({ subject: ["x", 3] }, digest), `subject (unnamed) is (no sha256), not the image's ${digest}; subject (unnamed) is (no sha256), not the image's ${digest}`);
+  assert.is(subjectProblem({ subject: [{ name: "i", digest: { sha256: "a".repeat(64) } }] }, digest), undefined);
 });
 
 test.run();
