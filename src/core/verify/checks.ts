@@ -76,21 +76,27 @@ export function judgeOwnBuild(ref: Pick<ImageReference, "repository" | "tag">, i
   const m = /^(?:.*\/)?(sci|rel)\/([^/]+)$/.exec(ref.repository);
   if (!m || ref.tag === undefined) return [];
   const [, kind, name] = m;
-  const tag = parsePlatformTag(ref.tag)?.tag ?? ref.tag;
+  const platformTag = parsePlatformTag(ref.tag);
+  const tag = platformTag?.tag ?? ref.tag;
   const build = parseBuildTag(tag);
   if (!build && !isMovingTag(tag)) return [];
   return images.map((image) => {
     const subject = `${kind}/${name}:${ref.tag}${images.length > 1 && image.platform ? ` (${image.platform})` : ""}`;
+    // A platform tag holds that platform's image: another platform's image of the same build is not it.
+    if (platformTag && image.platform !== platformTag.platform) {
+      return { check: "build", subject, ok: false, detail: `a ${image.platform ?? "(no platform)"} image under the ${platformTag.platform} platform tag` };
+    }
     const value = kind === "sci" ? image.labels[versionLabel("science", name)] : image.labels[versionLabel("compat", "")];
     const [labelName, labelBuild] = kind === "sci" ? [name, value] : value?.includes(":") ? [value.slice(0, value.lastIndexOf(":")), value.slice(value.lastIndexOf(":") + 1)] : [undefined, value];
     const held = labelBuild === undefined ? undefined : parseBuildTag(labelBuild);
     if (!held || (kind === "rel" && labelName !== name)) {
       return { check: "build", subject, ok: false, detail: `its version label (${value ?? "none"}) names no build of ${kind}/${name}: not an image image-builder published under this tag` };
     }
-    const ok = build ? formatBuildTag(held) === formatBuildTag(build) : held.version === tag;
+    // The tag as written: `2.0-02-…` is no tag image-builder writes, whatever number it parses to.
+    const ok = build ? formatBuildTag(held) === tag : held.version === tag;
     const detail = ok
       ? `its version label names build ${formatBuildTag(held)}${build ? ", the tag's" : `, of version ${tag}`}`
-      : `its version label names build ${formatBuildTag(held)}, not ${build ? formatBuildTag(build) : `a build of version ${tag}`}: another build is under this tag`;
+      : `its version label names build ${formatBuildTag(held)}, not ${build ? tag : `a build of version ${tag}`}: another build is under this tag`;
     return { check: "build", subject, ok, detail };
   });
 }

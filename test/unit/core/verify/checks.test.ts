@@ -49,6 +49,9 @@ test("build: the image under a build tag is that build (its own version label); 
   assert.equal(ok("t/sci/essentials-2-5", "2.5"), [[true, "its version label names build 2.5-5-aaaaaaa, of version 2.5"]], "a moving tag");
   assert.equal(ok("t/sci/essentials-2-5", "2.5-6-bbbbbbb"), [[false, "its version label names build 2.5-5-aaaaaaa, not 2.5-6-bbbbbbb: another build is under this tag"]]);
   assert.equal(ok("t/sci/essentials-2-5", "2.6"), [[false, "its version label names build 2.5-5-aaaaaaa, not a build of version 2.6: another build is under this tag"]]);
+  // The amd64 image under the arm64 platform tag of its own build; a build number written otherwise.
+  assert.equal(ok("t/sci/essentials-2-5", "2.5-5-aaaaaaa-linux-arm64"), [[false, "a linux/amd64 image under the linux/arm64 platform tag"]]);
+  assert.equal(ok("t/sci/essentials-2-5", "2.5-05-aaaaaaa")[0][0], false);
   // Another image's (rel/astro's) final image under rel/essentials, and a science layer's image under another's name.
   assert.equal(ok("t/rel/astro", "2.5-5-aaaaaaa")[0][0], false);
   assert.match(String(ok("t/sci/other", "2.5-5-aaaaaaa")[0][1]), /^its version label \(none\) names no build of sci\/other/);
