@@ -8,9 +8,14 @@ import { attestationProblems, parentBuildTags, parentKey, subjectProblem, type A
 import { SPDX_PREDICATE_TYPE, spdxDocumentSchema, type SpdxDocument } from "../core/formats/spdx.js";
 import { formatImageReference, parseImageReference, type ImageReference } from "../core/parse/image-reference.js";
 import { parseJson, RegistryContentError, RegistryError, type Descriptor, type RegistryClient } from "./client.js";
+import { isImageFault } from "../core/registry/transport-rules.js";
 
-/** What reading a tampered or incomplete attestation fails with (client.ts's words), as opposed to a registry that can't be read. */
-const TAMPERED = /content has digest|not a JSON object|which the registry does not have|has digest sha256:/;
+/**
+ * What reading a tampered or incomplete attestation fails with, as opposed to a registry that
+ * can't be read: an image fault (a manifest or blob it names is gone, content not its digest or
+ * not JSON; transport-rules.ts), or client.ts's words for it.
+ */
+const tampered = (e: unknown): e is Error => (e instanceof Error && isImageFault(e)) || (e instanceof RegistryError && /content has digest|not a JSON object|which the registry does not have|has digest sha256:/.test(e.message));
 
 /** A statement is read whole; BuildKit's SBOMs of large images run to a few MB. */
 const STATEMENT_LIMIT = 64 * 1024 * 1024;
@@ -26,10 +31,12 @@ const byDigest = (ref: ImageReference, digest: string): ImageReference => ({ ...
  */
 export async function putAttestationManifest(client: RegistryClient, repository: ImageReference, attestation: AttestationManifest, options: { fresh?: boolean } = {}): Promise<"exists" | "uploaded"> {
   const target = byDigest(repository, attestation.manifest.descriptor.digest);
-  if (!options.fresh && await client.getDigest(formatImageReference(target))) return "exists";
-  for (const blob of attestation.blobs) await client.putBlob(repository, blob.bytes, { ask: !options.fresh });
-  await client.putManifest(target, attestation.manifest.bytes, attestation.manifest.descriptor.mediaType);
-  return "uploaded";
+  // Each blob asked for even when the manifest is there: a manifest whose statement blob was
+  // deleted is what a run attesting an image again (its attestation found unsound) must repair.
+  const blobs = await Promise.all(attestation.blobs.map((blob) => client.putBlob(repository, blob.bytes, { ask: !options.fresh })));
+  const manifestThere = !options.fresh && await client.getDigest(formatImageReference(target)) !== undefined;
+  if (!manifestThere) await client.putManifest(target, attestation.manifest.bytes, attestation.manifest.descriptor.mediaType);
+  return manifestThere && blobs.every((b) => b === "exists") ? "exists" : "uploaded";
 }
 
 /** The layers of the attestation manifest `entry` (in `ref`'s repository), each with its statement. */
@@ -66,7 +73,7 @@ export async function readStoredSbom(client: RegistryClient, ref: ImageReference
   try {
     statement = await readStatement(client, ref, layer) as { predicate?: unknown };
   } catch (e) {
-    if (e instanceof RegistryError && TAMPERED.test(e.message)) return { problem: `its SBOM attestation ${layer.digest}: ${e.message}` };
+    if (tampered(e)) return { problem: `its SBOM attestation ${layer.digest}: ${e.message}` };
     throw e;
   }
   const foreign = subjectProblem(statement, imageDigest);
@@ -94,7 +101,7 @@ export async function attestationOfImageProblems(client: RegistryClient, reposit
   try {
     layers = await readAttestation(client, repository, entry);
   } catch (e) {
-    if (!(e instanceof RegistryError) || !TAMPERED.test(e.message)) throw e;
+    if (!tampered(e)) throw e;
     return [e.message];
   }
   return attestationProblems([{ ...image, attestation: { digest: entry.digest, layers } }]);
@@ -124,7 +131,7 @@ export async function checkAttestations(client: RegistryClient, ref: string): Pr
         attestation = { digest: attestationEntry.digest, layers: await readAttestation(client, r, attestationEntry) };
       } catch (e) {
         // A statement whose bytes are not its digest, or that is not JSON: what a tampered attestation looks like.
-        if (!(e instanceof RegistryError) || !TAMPERED.test(e.message)) throw e;
+        if (!tampered(e)) throw e;
         problems.push(`${platform} (${entry.digest}): ${e.message}`);
         continue;
       }
