@@ -27,7 +27,8 @@ const byDigest = (ref: ImageReference, digest: string): ImageReference => ({ ...
 export async function putAttestationManifest(client: RegistryClient, repository: ImageReference, attestation: AttestationManifest, options: { fresh?: boolean } = {}): Promise<"exists" | "uploaded"> {
   const target = byDigest(repository, attestation.manifest.descriptor.digest);
   if (!options.fresh && await client.getDigest(formatImageReference(target))) return "exists";
-  for (const blob of attestation.blobs) await client.putBlob(repository, blob.bytes, { ask: !options.fresh });
+  // At once: the manifest needs them all, not in any order.
+  await Promise.all(attestation.blobs.map((blob) => client.putBlob(repository, blob.bytes, { ask: !options.fresh })));
   await client.putManifest(target, attestation.manifest.bytes, attestation.manifest.descriptor.mediaType);
   return "uploaded";
 }
