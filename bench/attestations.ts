@@ -7,7 +7,7 @@
 //
 //   source STATE_DIR/env.sh && npm run build && node dist/bench/attestations.js [--runs 3] [--chains 10]
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -44,14 +44,26 @@ function family(): string {
   return root;
 }
 
+/** The CPU seconds of this process's finished children (`/proc/self/stat`: cutime + cstime, in clock ticks of 1/100 s). */
+const childCpuSeconds = () => {
+  const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1].split(" ");
+  return (Number(fields[13]) + Number(fields[14])) / 100;
+};
+/** The machine's 1-minute load average: the machine is shared, and the figures mean little without it. */
+const loadAverage = () => Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
+const loads: number[] = [];
+
 let n = 0;
-function push(root: string, attestations: boolean): number {
+/** One `--all --push`: its wall seconds and the CPU seconds of image-builder's process. */
+function push(root: string, attestations: boolean): { seconds: number; cpu: number } {
   const repo = `${registry}/bench-att-${Date.now().toString(36)}-${n++}`;
+  loads.push(loadAverage());
+  const cpu0 = childCpuSeconds();
   const t0 = process.hrtime.bigint();
   const r = spawnSync(process.execPath, [CLI, "--all", "--push", "--repo", repo, "--progress", "plain", ...(attestations ? [] : ["--no-attestations"])], { cwd: root, encoding: "utf8" });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`push failed (${r.status}): ${r.stderr.split("\n").slice(-15).join("\n")}`);
-  return seconds;
+  return { seconds, cpu: childCpuSeconds() - cpu0 };
 }
 
 const rows: string[][] = [];
@@ -60,8 +72,8 @@ for (const [label, make] of [["examples (7 images)", examples], [`family of ${3 
   try {
     push(root, true);
     push(root, false);
-    const withAtt: number[] = [];
-    const without: number[] = [];
+    const withAtt: { seconds: number; cpu: number }[] = [];
+    const without: { seconds: number; cpu: number }[] = [];
     for (let r = 0; r < RUNS; r++) {
       // Alternating, so that a change of load on the machine weighs on both alike.
       if (r % 2 === 0) {
@@ -72,11 +84,16 @@ for (const [label, make] of [["examples (7 images)", examples], [`family of ${3 
         without.push(push(root, false));
       }
     }
-    const [a, b] = [stats(without).median, stats(withAtt).median];
+    const seconds = (xs: { seconds: number }[]) => xs.map((x) => x.seconds);
+    const [a, b] = [stats(seconds(without)).median, stats(seconds(withAtt)).median];
+    const [cpuA, cpuB] = [stats(without.map((x) => x.cpu)).median, stats(withAtt.map((x) => x.cpu)).median];
     rows.push([label, `${a.toFixed(1)} s`, `${b.toFixed(1)} s`, `${(b - a).toFixed(1)} s`, `${(((b - a) / a) * 100).toFixed(0)}%`,
-      `${without.map((x) => x.toFixed(1)).join(", ")} / ${withAtt.map((x) => x.toFixed(1)).join(", ")}`]);
+      `${cpuA.toFixed(2)} / ${cpuB.toFixed(2)} s`,
+      `${seconds(without).map((x) => x.toFixed(1)).join(", ")} / ${seconds(withAtt).map((x) => x.toFixed(1)).join(", ")}`]);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
 }
-process.stdout.write(`${table(["`--all --push`", "--no-attestations (median)", "with attestations (median)", "difference", "", "runs (without / with)"], "lrrrrl", rows).join("\n")}\n`);
+process.stdout.write(`${table(["`--all --push`", "--no-attestations (median)", "with attestations (median)", "difference", "", "image-builder's CPU (median, without / with)", "runs (without / with)"], "lrrrrll", rows).join("\n")}\n`);
+const load = stats(loads);
+process.stdout.write(`load average (1 min) as the runs started: median ${load.median}, ${load.min} to ${load.max} (2 cores)\n`);

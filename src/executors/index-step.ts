@@ -13,7 +13,7 @@ import {
 import { buildTag } from "../core/requests/tags.js";
 import { inputsLabel, versionLabel } from "../core/requests/inputs-digest.js";
 import { formatImageReference, parseImageReference } from "../core/parse/image-reference.js";
-import { isIndex, type Descriptor, type RegistryClient } from "../registry/client.js";
+import { choosePlatform, isIndex, parseJson, type Descriptor, type RegistryClient, type RegistryImage, type RegistryManifest } from "../registry/client.js";
 import { isAttestationEntry } from "../core/attestations/manifest.js";
 
 /** A platform image of a layer, in the registry under its platform build tag. */
@@ -40,9 +40,24 @@ export type AttachHook = ((image: {
   /** `host/path/name` of the layer's repository. */
   repository: string;
 }) => Promise<Descriptor[]>) & {
-  /** Told when a build's image is in the registry, before the layer's index step: it may start on the image's attachments then. */
-  pushed?: (build: PlannedBuild) => void;
+  /**
+   * Told when a build's image is under its build tag, before the layer's index step: it may start
+   * on the image's attachments then. `image`: what its push read (undefined when the run did not
+   * push it: the hook reads what it needs).
+   */
+  pushed?: (build: PlannedBuild, image?: PushedImage) => void;
 };
+
+/** A build's image as its push left it in the registry, as the push read it. */
+export interface PushedImage {
+  /** Its manifest, read back from its build tag after the push (this build's image). */
+  manifest: RegistryManifest;
+  /**
+   * Its parents of this run: build tag -> the manifest digest the registry held there just
+   * before the push, checked to be the image this build was built on.
+   */
+  parents: Record<string, string>;
+}
 
 /**
  * Called once the index is under the layer's build tag (read back, or found there) and before its
@@ -204,12 +219,12 @@ async function heldIndex(ctx: IndexStepContext, tag: string, images: PlatformIma
     const inputs: Record<string, string | undefined> = {};
     if (isIndex(top) && top.digest !== ours) {
       for (const image of images) {
-        const held = await ctx.registry.getImage(tag, { platform: image.platform }).catch(() => undefined);
+        const held = await imageInIndex(ctx, tag, top, image.platform).catch(() => undefined);
         inputs[image.platform] = held?.config.labels[inputsLabel(image.build.kind, image.build.target)];
       }
     }
     // Its images (an index's platform entries, attachments aside), so that one holding this index's images without its attachments is told apart.
-    const entries = isIndex(top) ? ((JSON.parse(top.bytes.toString("utf8")) as { manifests?: Descriptor[] }).manifests ?? []) : [];
+    const entries = isIndex(top) ? indexEntries(top) : [];
     const heldImages = isIndex(top) ? entries.filter((e) => !isAttestationEntry(e)).map((e) => e.digest) : [top.digest];
     return { digest: top.digest, isIndex: isIndex(top), inputs, images: heldImages };
   } catch (e) {
@@ -227,11 +242,29 @@ async function heldVersion(ctx: IndexStepContext, tag: string, images: PlatformI
     const top = await ctx.registry.getManifest(tag, { noIndexResolution: true });
     if (!top) return undefined;
     if (top.digest === ours) return { digest: top.digest, label: undefined };
-    // An index without this platform (or a single image): its default image's label.
-    const image = await ctx.registry.getImage(formatImageReference({ ...parseImageReference(tag), tag: undefined, digest: top.digest }), { platform })
-      .catch(() => ctx.registry.getImage(formatImageReference({ ...parseImageReference(tag), tag: undefined, digest: top.digest })));
+    // A single image: its config. An index: its image of this platform, else (an index without
+    // it) its default image.
+    const image = isIndex(top)
+      ? await imageInIndex(ctx, tag, top, platform).catch(() => imageInIndex(ctx, tag, top, undefined))
+      : await ctx.registry.imageOf(top);
     return { digest: top.digest, label: image?.config.labels[versionLabel(build.kind, build.target)] };
   } catch (e) {
     throw new Error(`cannot read ${tag} from the registry before moving it: ${(e as Error).message}`);
   }
+}
+
+function indexEntries(index: RegistryManifest): Descriptor[] {
+  return (parseJson(index.bytes, `index of ${formatImageReference(index.ref)}`) as { manifests?: Descriptor[] }).manifests ?? [];
+}
+
+/**
+ * The image of `platform` (undefined: the default one) in the index `top` that `tag` held: its
+ * manifest by digest and its config, from the index already read (not read again by tag, which
+ * may have moved since).
+ */
+async function imageInIndex(ctx: IndexStepContext, tag: string, top: RegistryManifest, platform: string | undefined): Promise<RegistryImage | undefined> {
+  const entry = choosePlatform(indexEntries(top), platform, tag);
+  const r = parseImageReference(tag);
+  const manifest = await ctx.registry.getManifest({ registry: r.registry, repository: r.repository, digest: entry.digest });
+  return manifest && ctx.registry.imageOf(manifest);
 }

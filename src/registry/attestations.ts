@@ -33,6 +33,7 @@ export async function putAttestationManifest(client: RegistryClient, repository:
   const target = byDigest(repository, attestation.manifest.descriptor.digest);
   // Each blob asked for even when the manifest is there: a manifest whose statement blob was
   // deleted is what a run attesting an image again (its attestation found unsound) must repair.
+  // At once: the manifest needs them all, not in any order.
   const blobs = await Promise.all(attestation.blobs.map((blob) => client.putBlob(repository, blob.bytes, { ask: !options.fresh })));
   const manifestThere = !options.fresh && await client.getDigest(formatImageReference(target)) !== undefined;
   if (!manifestThere) await client.putManifest(target, attestation.manifest.bytes, attestation.manifest.descriptor.mediaType);

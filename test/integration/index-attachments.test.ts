@@ -87,6 +87,31 @@ test("with attachments, an image without platforms is published as a one-platfor
   assert.equal(writes, [], "the index step wrote to the registry again");
 });
 
+test("the attachments of an image may start as soon as it is under its build tag, before its moving tag: told its manifest and its parents' digests as its push read them", async () => {
+  const { registry } = requireEngine();
+  await using proxy = await startFaultProxy(registry, () => undefined);
+  const repo = uniqueRepo(proxy.address);
+  using src = makeRepo({ "science/x/f": "x" }, false);
+  const out = capture();
+  const a = build("sci/a", [`${repo}/sci/a:1.0`, `${repo}/sci/a:1.0-9-abc1234`], "FROM busybox:stable\nRUN echo early > /a\n", { contexts: ["science/x"] });
+  const b = build("sci/b", [`${repo}/sci/b:1.0`, `${repo}/sci/b:1.0-9-abc1234`], `FROM ${repo}/sci/a:1.0\nRUN cat /a > /b\n`, { contexts: ["science/x"], dependsOn: ["sci/a"] });
+  const told = new Map<string, { digest?: string; parents?: Record<string, string>; movingPushed: boolean }>();
+  const early: AttachHook = Object.assign(async (image: Parameters<AttachHook>[0]) => attach(image), {
+    pushed: (built: { id: string; request: { tags: string[] } }, image?: { manifest: { digest: string }; parents: Record<string, string> }) => {
+      const movingTag = built.request.tags[0].replace(/^[^/]+\/(.*):([^:]+)$/, "/v2/$1/manifests/$2");
+      told.set(built.id, { digest: image?.manifest.digest, parents: image?.parents, movingPushed: proxy.forwarded.includes(`PUT ${movingTag}`) });
+    },
+  });
+  const result = await runPlan(makePlan(repo, [a, b]), runOptions(src.root, out.stream, { push: true, attach: early }));
+  assert.ok(result.ok, out.text());
+  const platform = "linux-amd64";
+  const digestOf = async (image: string) => (await registryImage(`${repo}/${image}:1.0-9-abc1234-${platform}`)).digest;
+  assert.equal(told.get("sci/a"), { digest: await digestOf("sci/a"), parents: {}, movingPushed: false });
+  assert.equal(told.get("sci/b"), { digest: await digestOf("sci/b"), parents: { [`${repo}/sci/a:1.0-9-abc1234-${platform}`]: await digestOf("sci/a") }, movingPushed: false });
+  // And their moving tags were pushed after.
+  assert.ok(proxy.forwarded.includes(`PUT /v2/${repo.slice(repo.indexOf("/") + 1)}/sci/b/manifests/1.0-${platform}`), proxy.forwarded.join("\n"));
+});
+
 test("with a signing key, each index is signed once it is under its build tag, as its platform images are: verify passes", async () => {
   const { registry } = requireEngine();
   const repo = uniqueRepo(registry);

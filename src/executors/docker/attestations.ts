@@ -16,7 +16,7 @@ import { scanPackages } from "../../core/sbom/packages.js";
 import { spdxDocument } from "../../core/sbom/spdx.js";
 import { buildtimeLabel } from "../../core/requests/inputs-digest.js";
 import { buildTag, stripPlatformSuffix, withPlatformSuffix } from "../../core/requests/tags.js";
-import type { AttachHook } from "../index-step.js";
+import type { AttachHook, PushedImage } from "../index-step.js";
 import { attestationOfImageProblems, putAttestationManifest } from "../../registry/attestations.js";
 import { parseJson, summarizeConfig, type Descriptor, type ImageConfigJson, type RegistryClient } from "../../registry/client.js";
 import { readPackageFiles, SharedLayerChains } from "../../registry/image-files.js";
@@ -53,6 +53,8 @@ interface AttestedPush {
   build: PlannedBuild;
   /** The layer's build tag, `host/path/sci/x:1.0-7-3f2a9c1`, which holds the index. */
   layerBuildTag: string;
+  /** What its push read (its manifest, its parents' digests), when this run pushed it; else read here. */
+  pushed?: PushedImage;
 }
 
 /** The index step's hook, and the end of the run's attestations. */
@@ -115,20 +117,22 @@ export function attestationAttacher(run: AttestationRun): Attacher {
   };
   const layerBuildTag = (build: PlannedBuild, platform: string) => stripPlatformSuffix(buildTag(build.request), platform);
   const hook = (async ({ platform, descriptor, build }) => [(await attest({ platform, descriptor, build, layerBuildTag: layerBuildTag(build, platform) })).descriptor]) as Attacher;
-  hook.pushed = (build: PlannedBuild, pushed?: Descriptor) => {
+  hook.pushed = (build: PlannedBuild, pushed?: PushedImage) => {
     const platform = build.request.platform ?? run.enginePlatform;
     const tag = buildTag(build.request);
-    if (!made(results.get(build.id))) making.set(build.id, pushed?.digest);
+    // What the push read back under the build tag (this build's image), else read here.
+    const read = pushed?.manifest;
+    if (!made(results.get(build.id))) making.set(build.id, read?.digest);
     pending.push((async () => {
       // The image as the registry holds it under its platform build tag, as the index step will name it.
-      const m = pushed ? undefined : await run.registry.getManifest(tag).catch((e: Error) => {
+      const m = read ?? await run.registry.getManifest(tag).catch((e: Error) => {
         throw new Error(`attestations of ${tag} not made: cannot read it from the registry: ${e.message}`);
       });
-      if (!pushed && (!m || m.digest !== m.manifestDigest)) throw new Error(`attestations of ${tag} not made: the registry holds ${m ? "an index" : "nothing"} under it, not its image`);
-      const descriptor = pushed ?? { mediaType: m!.mediaType, digest: m!.digest, size: m!.bytes.length };
+      if (!m || m.digest !== m.manifestDigest) throw new Error(`attestations of ${tag} not made: the registry holds ${m ? "an index" : "nothing"} under it, not its image`);
+      const descriptor: Descriptor = { mediaType: m.mediaType, digest: m.digest, size: m.bytes.length };
       // Its failure is recorded by attest.
-      await attest({ platform, descriptor, build, layerBuildTag: layerBuildTag(build, platform) }).catch(() => undefined);
-    })().catch((e: unknown) => failed(build.id, pushed?.digest, e)));
+      await attest({ platform, descriptor, build, layerBuildTag: layerBuildTag(build, platform), pushed }).catch(() => undefined);
+    })().catch((e: unknown) => failed(build.id, read?.digest, e)));
   };
   hook.settled = async (stop) => {
     const stopped = new Promise<void>((resolve) => {
@@ -151,7 +155,7 @@ async function attestImage(run: AttestationRun, chains: SharedLayerChains, image
   const built = run.buildOf(image.build.id)?.status === "built";
   const existing = built ? undefined : await existingAttestation(registry, image);
   if (existing) return { descriptor: existing, status: "already there" };
-  const manifest = await registry.getManifest({ ...repository, digest: image.descriptor.digest });
+  const manifest = image.pushed?.manifest ?? await registry.getManifest({ ...repository, digest: image.descriptor.digest });
   if (!manifest) throw new Error(`${formatImageReference(repository)}@${image.descriptor.digest}: not in the registry, so it can't be attested`);
   const config = summarizeConfig(parseJson(await registry.getBlob(repository, manifest.config.digest), `config ${manifest.config.digest} of ${image.layerBuildTag}`) as ImageConfigJson);
 
@@ -162,7 +166,7 @@ async function attestImage(run: AttestationRun, chains: SharedLayerChains, image
   for (const w of [...warnings, ...scan.warnings]) run.warn(image.build.id, `SBOM: ${w}`);
 
   const bases: Record<string, BaseImage> = {};
-  for (const base of basesOfImage(image.build.request, config.labels)) bases[base.reference] = await baseImage(run, base, image.platform);
+  for (const base of basesOfImage(image.build.request, config.labels)) bases[base.reference] = await baseImage(run, base, image.platform, image.pushed?.parents);
   const times = imageTimes(image.build, config);
   const provenance = provenanceStatement(image.build, {
     image: { repository: formatImageReference(repository), tag: layerRef.tag!, manifestDigest: image.descriptor.digest },
@@ -196,12 +200,14 @@ async function existingAttestation(registry: RegistryClient, image: AttestedPush
  * its build tag and the registry's digest of its image for the platform (what `verify` reads
  * again); a base from elsewhere by the registry digest the engine pulled it by, else its image id.
  */
-async function baseImage(run: AttestationRun, base: { reference: string; buildTag?: string }, platform: string): Promise<BaseImage> {
+async function baseImage(run: AttestationRun, base: { reference: string; buildTag?: string }, platform: string, pushedOn: Record<string, string> = {}): Promise<BaseImage> {
   if (base.buildTag) {
     // The parent's image for the platform: under its platform build tag (pushed before this
-    // image was; its index may not be written yet), else (published before attestations, or with
-    // --no-attestations) under its build tag.
-    const digest = await run.registry.getDigest(withPlatformSuffix(base.buildTag, platform))
+    // image was; its index may not be written yet: as this image's push found it there, when it
+    // was a parent of this run), else (published before attestations, or with --no-attestations)
+    // under its build tag.
+    const platformTag = withPlatformSuffix(base.buildTag, platform);
+    const digest = pushedOn[platformTag] ?? await run.registry.getDigest(platformTag)
       ?? (await run.registry.getManifest(base.buildTag, { platform }))?.manifestDigest;
     return { buildTag: base.buildTag, ...(digest ? { digest } : {}) };
   }

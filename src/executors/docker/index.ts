@@ -110,8 +110,10 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
     // (merge-platforms does) included: in the registry before the run ends, in its results.
     if (attestations) for (const [id, attestation] of await attestations.settled(stopAttestations.signal)) report.attestation(id, attestation);
     // Whatever each push said, and whatever other runs pushed since: the results say what the registry holds.
-    const corrected = registry && opts.push ? await report.agreeWithRegistry(registry, builds) : new Map<string, PushResult>();
-    if (registry && opts.push) await report.agreeIndexesWithRegistry(registry);
+    // The images' tags and the indexes' tags are read at once: independent reads, at the run's end.
+    const [corrected] = registry && opts.push
+      ? await Promise.all([report.agreeWithRegistry(registry, builds), report.agreeIndexesWithRegistry(registry)])
+      : [new Map<string, PushResult>()];
     return report.finish(builds, opts.push, run.interrupted, (id) => corrected.get(id) ?? run.pushResult(id), run.indexLayers);
   } finally {
     clearTimeout(waitBound);

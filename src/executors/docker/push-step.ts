@@ -12,11 +12,12 @@ import { buildTag } from "../../core/requests/tags.js";
 import { decideBuildMovingTag } from "../../core/execute/moving-tag.js";
 import { decideBeforePush, lostBuildTag, pushedOtherImage, replacedMovingTag, type BeforePush, supersededParent, tagFromRegistry, type HeldTag } from "../../core/execute/read-back.js";
 import { inputsLabel } from "../../core/requests/inputs-digest.js";
-import { parseJson, summarizeConfig, type ImageConfigJson, type RegistryClient } from "../../registry/client.js";
+import { parseJson, summarizeConfig, type ImageConfigJson, type RegistryClient, type RegistryManifest } from "../../registry/client.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
 import { pushTags } from "./push.js";
 import { signPublished } from "./sign-step.js";
 import type { SigningKey } from "../../core/signatures/keys.js";
+import type { PushedImage } from "../index-step.js";
 import { errorMessage, type RunReport } from "./run-report.js";
 
 export interface PushStepContext {
@@ -40,6 +41,12 @@ export interface PushStepContext {
   parentsOf: (id: string) => ParentImage[];
   /** `--sign-key`: the image under the build tag is signed before its moving tags move. */
   signKey?: SigningKey;
+  /**
+   * Told as soon as the build's image is under its build tag, before its moving tags are pushed;
+   * `pushed`: what this push read of it (undefined for a reused build whose build tag the
+   * registry had). What is made from the image (attestations) may start then.
+   */
+  inRegistry?: (id: string, pushed: PushedImage | undefined) => void;
 }
 
 export interface ParentImage {
@@ -74,6 +81,7 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
   report.pushStarts(id);
   report.progress.phase(id, "pushing");
   let pushedNow = 0;
+  let pushed: PushedImage | undefined;
   try {
     if (!held) {
       // Checked again just before the push: another run may have replaced a parent's build tag
@@ -83,15 +91,15 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
         report.superseded(id, reason);
         return "superseded";
       };
-      const replaced = await replacedParent(ctx, id);
-      if (replaced) return superseded(supersededParent(replaced));
+      const parents = await parentsInRegistry(ctx, id);
+      if (parents.replaced) return superseded(supersededParent(parents.replaced));
       const before = await beforePush(ctx, build, imageId);
       if (before.action === "superseded") {
         buildTagResult.registryDigest = before.registryDigest;
         return superseded(before.reason);
       }
       if (before.action === "refuse") return ended(ctx, id, before.reason, tags);
-      const { failure, held: there } = await pushAndReadBack(ctx, id, buildTagResult, imageId);
+      const { failure, held: there, manifest: readBack } = await pushAndReadBack(ctx, id, buildTagResult, imageId);
       if (!buildTagResult.pushed) {
         if (there && !failure) {
           // Stored, then replaced before it was read back: another run of this commit pushed it too.
@@ -103,7 +111,9 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
         return ended(ctx, id, failure ?? NOT_THERE, tags);
       }
       pushedNow++;
+      if (readBack) pushed = { manifest: readBack, parents: parents.digests };
     }
+    ctx.inRegistry?.(id, pushed);
     // Signed once in the registry (pushed now, or there already: a rerun finds its signature and
     // writes nothing), before a moving tag can point at it.
     const signature = await signPublished({ registry: ctx.registry, signKey: ctx.signKey, line: (text) => report.progress.line(id, text) }, first, { digest: buildTagResult.digest! });
@@ -154,7 +164,7 @@ const NOT_THERE = "the push ended, but the registry does not hold the tag";
  * Pushes `result.tag`, then records in `result` what the registry holds under it: the push's
  * failure, if any, and the manifest there.
  */
-async function pushAndReadBack(ctx: PushStepContext, id: string, result: TagResult, imageId: string): Promise<{ failure?: string; held?: HeldTag }> {
+async function pushAndReadBack(ctx: PushStepContext, id: string, result: TagResult, imageId: string): Promise<{ failure?: string; held?: HeldTag; manifest?: RegistryManifest }> {
   for (let attempt = 1; ; attempt++) {
     const { failure, digest } = await pushTag(ctx, id, result.tag, imageId);
     const after = await readBack(ctx, result.tag, imageId, failure);
@@ -163,7 +173,7 @@ async function pushAndReadBack(ctx: PushStepContext, id: string, result: TagResu
     // The registry holds the very manifest this push sent, of another image: another run on the
     // engine retagged the name between the tagging and the push's start. That image got there by
     // this push, not by its own run's: push this run's again (its run does not claim it).
-    if (!pushedOtherImage(imageId, after.held, failure, digest) || attempt >= RETAGGED_RETRIES || ctx.signal.aborted) return { failure, held: after.held };
+    if (!pushedOtherImage(imageId, after.held, failure, digest) || attempt >= RETAGGED_RETRIES || ctx.signal.aborted) return { failure, held: after.held, manifest: after.manifest };
     ctx.report.progress.line(id, `the engine pushed another run's image under ${result.tag} (its name was retagged as the push started): pushing this run's again`);
   }
 }
@@ -186,10 +196,11 @@ async function pushTag(ctx: PushStepContext, id: string, tag: string, imageId: s
  * What the registry holds under `tag` after pushing it. Always read (cheap: one manifest), since
  * a push's word is not the registry's: a reply can be lost, another run can push the same tag.
  */
-async function readBack(ctx: PushStepContext, tag: string, imageId: string, failure: string | undefined): Promise<{ result: TagResult; held?: HeldTag }> {
+async function readBack(ctx: PushStepContext, tag: string, imageId: string, failure: string | undefined): Promise<{ result: TagResult; held?: HeldTag; manifest?: RegistryManifest }> {
   let held: HeldTag | undefined;
+  let manifest: RegistryManifest | undefined;
   try {
-    const manifest = await ctx.registry.getManifest(tag);
+    manifest = await ctx.registry.getManifest(tag);
     held = manifest && { digest: manifest.digest, configDigest: manifest.config.digest };
   } catch (e) {
     // Unknown: the push's own word is all there is.
@@ -197,18 +208,24 @@ async function readBack(ctx: PushStepContext, tag: string, imageId: string, fail
     return { result: { tag, pushed: false, reason: why } };
   }
   const result = tagFromRegistry(tag, imageId, held, failure);
-  return { result, held };
+  return { result, held, manifest };
 }
 
-/** The first parent whose build tag the registry no longer holds with the image this build was built on. */
-async function replacedParent(ctx: PushStepContext, id: string): Promise<string | undefined> {
+/**
+ * The parents' build tags as the registry holds them now: the first parent whose build tag no
+ * longer holds the image this build was built on (`replaced`), else the manifest digest under
+ * each (build tag -> digest: what the build's provenance names).
+ */
+async function parentsInRegistry(ctx: PushStepContext, id: string): Promise<{ replaced?: string; digests: Record<string, string> }> {
+  const digests: Record<string, string> = {};
   for (const parent of ctx.parentsOf(id)) {
     const manifest = await ctx.registry.getManifest(parent.buildTag).catch((e: Error) => {
       throw new Error(`cannot read ${parent.buildTag} back from the registry before pushing a child of it: ${e.message}`);
     });
-    if (manifest?.config.digest !== parent.imageId) return parent.id;
+    if (manifest?.config.digest !== parent.imageId) return { replaced: parent.id, digests };
+    digests[parent.buildTag] = manifest.manifestDigest;
   }
-  return undefined;
+  return { digests };
 }
 
 /** Whether the build tag may still be pushed, from what the registry holds under it now. */

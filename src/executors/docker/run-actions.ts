@@ -41,6 +41,12 @@ export class RunActions {
       allowTagRollback: buildContext.options.allowTagRollback ?? false,
       overwrite: buildContext.options.overwrite ?? false,
       signKey: buildContext.options.signKey,
+      // Attachments (attestations) are made from the image in the registry: started as soon as it
+      // is there, while its moving tags are pushed and the run goes on (not after an interrupt:
+      // no index step would name them).
+      inRegistry: (id, pushed) => {
+        if (!this.pushStop.signal.aborted) buildContext.options.attach?.pushed?.(this.builds.get(id)!, pushed);
+      },
       parentsOf: (id) => this.builds.get(id)!.dependsOn.filter((p) => this.images.has(p))
         .map((p) => ({ id: p, buildTag: buildTag(this.builds.get(p)!.request), imageId: this.images.get(p)! })),
     };
@@ -105,17 +111,22 @@ export class RunActions {
     for (const a of this.run.buildAborted(id)) if (a.type === "cancelled") this.report.cancelled(id, a.reason, durationMs);
   }
 
-  /** Writes a layer's image index once every platform image of it is in the registry (a push slot, like a push). */
+  /**
+   * Writes a layer's image index once every platform image of it is in the registry. Not in a push
+   * slot: the slots bound the engine's pushes, and an index step is a few small registry requests
+   * (bounded by the registry client) that mostly wait for the image's attachments; holding a slot
+   * meanwhile held up the pushes of the images after it.
+   */
   private async index(layer: IndexLayer): Promise<void> {
     const ctx = this.pushContext!;
     const { options } = this.buildContext;
     const images = layer.members.map((m) => ({ platform: m.platform, build: this.builds.get(m.id)!, imageId: this.images.get(m.id)! }));
     const line = (text: string) => this.report.progress.note(`[${layer.id}] ${text}`);
     this.pushesInFlight++;
-    const result = await ctx.slot(() => writeIndex({
+    const result = await writeIndex({
       registry: ctx.registry, overwrite: ctx.overwrite, allowTagRollback: ctx.allowTagRollback, attach: options.attach,
       sign: options.signIndex ?? indexSigner(options.signKey, line), signal: this.pushStop.signal, line,
-    }, layer, images)).finally(() => this.pushesInFlight--);
+    }, layer, images).finally(() => this.pushesInFlight--);
     this.report.indexed(result);
   }
 
@@ -123,8 +134,6 @@ export class RunActions {
     this.pushesInFlight++;
     const result = await carryOutPush(this.pushContext!, step, this.builds.get(step.id)!, this.images.get(step.id)!, registryDigest)
       .finally(() => this.pushesInFlight--);
-    // Attachments (attestations) are made from the image in the registry: started now, while the run goes on.
-    if (result === "pushed") this.buildContext.options.attach?.pushed?.(this.builds.get(step.id)!);
     const actions = this.run.pushEnded(step, result);
     this.perform(actions);
     // --fail-fast stopped the run.

@@ -1,0 +1,69 @@
+// What a push costs the registry (issue 19's push-cost target): the requests image-builder itself
+// makes (not the engine's) for `--all --push` of a small family, with attestations and without,
+// counted at a proxy in front of the test registry. Upper bounds, so that a read added back to
+// every image (the manifest read again for its attestations, a parent's digest asked again, an
+// index read again by tag) fails here.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { runCliAsync } from "../helpers/cli.js";
+import { requireEngine, uniqueRepo } from "../helpers/engine.js";
+import { startFaultProxy } from "../helpers/fault-proxy.js";
+import { makeRepo, science, compat } from "../helpers/repo.js";
+
+/** sci/pr-base, sci/pr-tools on it, rel/pr (tools with compat c): a chain of three images, each with a package database. */
+const family = () => makeRepo({
+  ...science("base", { image: "pr", target: "pr-base" }, "FROM busybox:stable\nCOPY status /var/lib/dpkg/status\n"),
+  "science/base/status": "Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.36-9\n",
+  ...science("tools", { image: "pr", target: "pr-tools", compat: "c" }, "FROM sci/pr-base:1.0\nCOPY numpy.json /opt/conda/conda-meta/numpy-1.26.4-0.json\n"),
+  "science/tools/numpy.json": JSON.stringify({ name: "numpy", version: "1.26.4" }),
+  ...compat("c", [], "ENV C=1\n"),
+});
+const IMAGES = 3;
+
+/**
+ * The requests image-builder's registry client made (user agent `node`) for `--all --push` of
+ * `root`, by kind; to the repository path `path` (`t-…`) of the test registry, a new one by default.
+ */
+async function clientRequests(root: string, extra: string[], path = uniqueRepo("r").slice(2)): Promise<{ total: number; kinds: Record<string, number> }> {
+  const kinds: Record<string, number> = {};
+  let total = 0;
+  await using proxy = await startFaultProxy(requireEngine().registry, (req) => {
+    if (req.headers["user-agent"] !== "node") return undefined;
+    const url = req.url ?? "";
+    const kind = `${req.method} ${/\/manifests\//.test(url) ? "manifest" : /\/blobs\/uploads\//.test(url) ? "upload" : /\/blobs\//.test(url) ? "blob" : url}`;
+    kinds[kind] = (kinds[kind] ?? 0) + 1;
+    total++;
+    return undefined;
+  });
+  const r = await runCliAsync(["--all", "--push", "--repo", `${proxy.address}/${path}`, "--progress", "plain", ...extra], { cwd: root });
+  assert.is(r.code, 0, r.stderr);
+  return { total, kinds };
+}
+
+test("a push of three images with attestations makes at most 80 registry requests, 57 more than without", async () => {
+  using src = family();
+  const without = await clientRequests(src.root, ["--no-attestations"]);
+  const withAttestations = await clientRequests(src.root, []);
+  const what = `with: ${JSON.stringify(withAttestations.kinds)}; without: ${JSON.stringify(without.kinds)}`;
+  // Per image, with attestations: the checks before the build and the push, the push's read-back,
+  // its attestations (config and own layers read, 3 blobs and a manifest written), its index
+  // (the platform image checked again, the build tag read, written, read back; the moving tag
+  // the same) and the end-of-run read-back of its four tags.
+  assert.ok(withAttestations.total <= 80, `${withAttestations.total} requests for ${IMAGES} images (${what})`);
+  assert.ok(withAttestations.total - without.total <= 57, `${withAttestations.total - without.total} more requests than without attestations for ${IMAGES} images (${what})`);
+});
+
+test("a push of new builds over published ones reads the image of each moving tag's index once: at most 89 requests for three images", async () => {
+  using src = family();
+  const path = uniqueRepo("r").slice(2);
+  await clientRequests(src.root, [], path);
+  src.write({ "science/base/status": "Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.36-9+deb12u4\n" });
+  src.commit("newer libc6");
+  const again = await clientRequests(src.root, [], path);
+  // As the first push, and per image: the moving tags hold the images of the first push, whose
+  // version labels are read (the platform image's config; the index's image of the platform by
+  // digest, and its config).
+  assert.ok(again.total <= 89, `${again.total} requests for ${IMAGES} images over published ones (${JSON.stringify(again.kinds)})`);
+});
+
+test.run();
