@@ -19,6 +19,12 @@ export const BUILD_TYPE = `${IMAGE_BUILDER_URL}/build-types/layer/v1`;
 export interface ProvenanceRun {
   /** The image as pushed: `host/path` and its build tag, and the registry's manifest digest. */
   image: { repository: string; tag: string; manifestDigest: string };
+  /**
+   * The image's own labels (its config's): the values of the request's labels as the image has
+   * them (its buildtime is set as it builds, not planned), so that the run that built it and a run
+   * that reuses it make the same statement.
+   */
+  imageLabels?: Readonly<Record<string, string>>;
   /** `os/arch[/variant]`, when the build named a platform. */
   platform?: string;
   git: { commit: string; /** The repository's URL (a remote's), when it has one. */ repository?: string };
@@ -120,7 +126,7 @@ export function provenanceStatement(build: Pick<PlannedBuild, "id" | "kind" | "s
           ...(run.platform ? { platform: run.platform } : {}),
           ...(request.inputsDigest ? { inputsDigest: request.inputsDigest } : {}),
         },
-        internalParameters: { tags: request.tags, labels: request.labels },
+        internalParameters: { tags: request.tags, labels: Object.fromEntries(Object.entries(request.labels).map(([k, v]) => [k, run.imageLabels?.[k] ?? v])) },
         resolvedDependencies: [source, ...images, ...fragments],
       },
       runDetails: {

@@ -169,7 +169,7 @@ async function attestImage(run: AttestationRun, chains: SharedLayerChains, image
   for (const base of basesOfImage(image.build.request, config.labels)) bases[base.reference] = await baseImage(run, base, image.platform, image.pushed?.parents);
   const times = imageTimes(image.build, config);
   const provenance = provenanceStatement(image.build, {
-    image: { repository: formatImageReference(repository), tag: layerRef.tag!, manifestDigest: image.descriptor.digest },
+    image: { repository: formatImageReference(repository), tag: layerRef.tag!, manifestDigest: image.descriptor.digest }, imageLabels: config.labels,
     platform: image.platform, git: run.git, bases, builder: { ...run.builder, kind: run.builderOf?.(image.build.id) ?? run.builder.kind }, ...times, secrets: run.secrets, redact: run.redact,
   });
   // BuildKit's order: the SBOM, then the provenance; both about the same subject.

@@ -124,4 +124,16 @@ test("basesOfImage: every image the Dockerfile names; a science layer with the b
   ]);
 });
 
+test("the labels are the image's own values of the request's labels: a run that reuses the image (another plan time) states the same as the run that built it", () => {
+  const built = { ...science, request: { ...science.request, labels: { ...science.request.labels, "org.sciserver.science.essentials-2-5.buildtime": "1796314903" } } };
+  const reusing = { ...science, request: { ...science.request, labels: { ...science.request.labels, "org.sciserver.science.essentials-2-5.buildtime": "1796315031" } } };
+  const imageLabels = { "org.sciserver.science.essentials-2-5.version": "2.5-7-3f2a9c1", "org.sciserver.science.essentials-2-5.buildtime": "1796314908.325", "other": "x" };
+  const a = provenanceStatement(built, { ...run, imageLabels });
+  const b = provenanceStatement(reusing, { ...run, imageLabels });
+  assert.equal(a, b);
+  assert.equal(a.predicate.buildDefinition.internalParameters?.labels, {
+    "org.sciserver.science.essentials-2-5.version": "2.5-7-3f2a9c1", "org.sciserver.science.essentials-2-5.buildtime": "1796314908.325",
+  });
+});
+
 test.run();
