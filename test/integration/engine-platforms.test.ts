@@ -184,6 +184,19 @@ async function publishedAsIndexes(src: ReturnType<typeof makeRepo>, repo: string
   assert.is(without.code, 0, without.stderr);
   assert.match(without.stderr, /sci\/base@linux\/arm64: current/);
 
+  // The same for a layer built on another (sci/top on sci/base): its run builds for both platforms
+  // on a layer it does not build, whose image it pulls for each platform by its platform tag.
+  assert.is((await fetch(manifestUrl("1.0"), { method: "PUT", headers: { "content-type": full.mediaType }, body: JSON.stringify({ schemaVersion: 2, mediaType: full.mediaType, manifests: full.manifests }) })).status, 201);
+  const topUrl = (tag: string) => manifestUrl(tag).replace("/sci/base/", "/sci/top/");
+  const topFull = await registryIndex(`${repo}/sci/top:${suffix}`);
+  const topBare = { schemaVersion: 2, mediaType: topFull.mediaType, manifests: topFull.manifests.filter((m) => m.annotations?.["vnd.docker.reference.type"] !== "attestation-manifest") };
+  assert.is((await fetch(topUrl("1.0"), { method: "PUT", headers: { "content-type": topFull.mediaType }, body: JSON.stringify(topBare) })).status, 201);
+  const child = await runCliAsync(["--reconcile", "--push", "--repo", repo, "--progress", "plain"], { cwd: src.root });
+  assert.is(child.code, 0, child.stderr);
+  for (const platform of ["linux-amd64", "linux-arm64"]) assert.match(child.stderr, new RegExp(`\\[base\\] pulled ${repo}/sci/base:1\\.0-${platform}\n`));
+  assert.match(child.stderr, /\n2 reused, 1 index pushed\n/);
+  assert.is((await registryIndex(`${repo}/sci/top:1.0`)).digest, topFull.digest, "sci/top:1.0 holds its index with the attestations again");
+
   // A new commit whose arm64 build of top fails: top's and rel/top's index tags stay where they were, base's move forward.
   const old = Object.fromEntries(await Promise.all(LAYERS.map(async (l) => [l, (await registryIndex(`${repo}/${l}:1.0`)).digest])));
   src.write({ "science/top/Dockerfile": 'FROM sci/base:1.0\nRUN cat /arch > /parent-arch && uname -m > /arch && test "$(uname -m)" = x86_64\n' });

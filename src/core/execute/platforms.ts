@@ -2,6 +2,7 @@
 // platform is what it builds natively; others need emulation (checked by a probe build, see
 // executors/docker/platforms.ts), and the classic builder builds none of them.
 import type { Plan } from "../model.js";
+import { withPlatformSuffix } from "../requests/tags.js";
 
 /** The distinct platforms a plan's requests name, in plan order (empty: a plan without platforms). */
 export function platformsOfPlan(plan: Pick<Plan, "builds">): string[] {
@@ -59,12 +60,29 @@ export function classicPlanWarning(plan: Pick<Plan, "builds">, builder: string |
 }
 
 /**
- * A plan naming platforms builds on `unbuilt` (this repository's images it does not build itself,
- * basesNotBuilt): refused, since the registry holds one platform's image under `{version}` until
- * image indexes are published. Undefined when there is none or the plan names no platforms.
+ * What to pull of `unbuilt` (the images of this repository a plan builds on without building them:
+ * basesNotBuilt), per platform of the builds naming them: a build of a platform is pinned to that
+ * platform's image, pulled by its platform moving tag `{version}-linux-arm64` (the engine pushes
+ * each platform's image under it, and the index under `{version}` names it; the engine holds one
+ * image per tag, so `{version}` itself can't serve two platforms). A build without a platform
+ * pulls `{version}`. In plan order, each pair once.
  */
-export function platformBasesRefusal(plan: Pick<Plan, "builds">, unbuilt: readonly string[]): string | undefined {
-  const platforms = platformsOfPlan(plan);
-  if (platforms.length === 0 || unbuilt.length === 0) return undefined;
-  return `the plan builds for ${platforms.join(", ")} on ${unbuilt.join(", ")}, which it does not build itself: a run for named platforms builds every layer its images are built on (plan with --all, or --include their directories)`;
+export function basesToPull(plan: Pick<Plan, "repo" | "builds">, unbuilt: readonly string[]): { reference: string; platform?: string; pull: string }[] {
+  const wanted = new Set(unbuilt);
+  const seen = new Set<string>();
+  const out: { reference: string; platform?: string; pull: string }[] = [];
+  for (const b of plan.builds) {
+    const named = Object.values(b.request.imageRewrites);
+    if (b.kind === "compat") named.push(`${plan.repo}/sci/${b.target}:${b.version}`);
+    for (const reference of named) {
+      const key = `${reference} ${b.request.platform ?? ""}`;
+      if (!wanted.has(reference) || seen.has(key)) continue;
+      seen.add(key);
+      const platform = b.request.platform;
+      out.push(platform === undefined ? { reference, pull: reference } : { reference, platform, pull: withPlatformSuffix(reference, platform) });
+    }
+  }
+  // Every unbuilt base once at least (a reference named otherwise than by a request's rewrites).
+  for (const reference of unbuilt) if (!out.some((o) => o.reference === reference)) out.push({ reference, pull: reference });
+  return out;
 }

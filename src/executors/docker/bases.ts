@@ -4,7 +4,7 @@
 import { basesNotBuilt } from "../../core/plan/bases-not-built.js";
 import { inputsLabel } from "../../core/requests/inputs-digest.js";
 import { expectedBaseInputs, pinKey } from "../../core/execute/publishing.js";
-import { platformBasesRefusal } from "../../core/execute/platforms.js";
+import { basesToPull, normalizePlatform } from "../../core/execute/platforms.js";
 import { platformTagSuffix } from "../../core/parse/platforms.js";
 import type { PrebuiltParent } from "../../core/plan/select-builds.js";
 import { InputError, type Plan } from "../../core/model.js";
@@ -45,8 +45,6 @@ export async function prepareBases(
   };
   const fromParents = new Set(prebuilt.map((p) => p.baseTag));
   const others = basesNotBuilt(plan).filter((ref) => !fromParents.has(ref));
-  const unbuilt = platformBasesRefusal(plan, others);
-  if (unbuilt) throw new InputError(unbuilt);
   const signal = s.signal ?? new AbortController().signal;
 
   /**
@@ -75,23 +73,34 @@ export async function prepareBases(
     await pin(p.baseTag, p.buildTag, undefined, p.platform);
     s.out.write(`[${p.id}] pulled ${p.buildTag}\n`);
   }
-  for (const ref of others) {
+  // A base of a build of a platform: that platform's image, by its platform moving tag.
+  for (const { reference, platform, pull: ref } of basesToPull(plan, others)) {
     const failure = await pull(ref);
     if (!failure) {
-      await pin(ref, ref);
+      await pin(reference, ref, await samePlatform(ref, platform), platform);
       s.out.write(`[base] pulled ${ref}\n`);
       continue;
     }
     if (!failure.notFound) throw cannotPull("base image", ref, failure.message);
     const own = await docker.getImage(ref).inspect().catch(() => undefined);
     if (own) {
-      await pin(ref, ref, own);
+      await pin(reference, ref, await samePlatform(ref, platform, own), platform);
       s.out.write(`[base] ${ref}: not in the registry (${failure.message}); using the engine's own copy\n`);
     } else {
       throw new InputError(`base image ${ref} is neither in the registry nor in the engine (${failure.message}); build it first (e.g. --include its directory)`);
     }
   }
   return pins;
+
+  /** The image under `ref`, refused unless it is of `platform` (a platform tag holding another platform's image would build on the wrong one). */
+  async function samePlatform(ref: string, platform: string | undefined, inspected?: Dockerode.ImageInspectInfo): Promise<Dockerode.ImageInspectInfo> {
+    const info = inspected ?? await docker.getImage(ref).inspect();
+    const held = normalizePlatform([info.Os, info.Architecture, (info as { Variant?: string }).Variant].filter(Boolean).join("/"));
+    if (platform !== undefined && held !== normalizePlatform(platform)) {
+      throw new InputError(`base image ${ref} is a ${held} image, not ${platform}: its platform tag holds another platform's image`);
+    }
+    return info;
+  }
 }
 
 

@@ -2,7 +2,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
-  classicPlanWarning, enginePlatform, foreignPlatforms, normalizePlatform, platformBasesRefusal, platformRefusal, platformsOfPlan,
+  classicPlanWarning, enginePlatform, foreignPlatforms, normalizePlatform, basesToPull, platformRefusal, platformsOfPlan,
 } from "../../../../src/core/execute/platforms.js";
 import { planBuilds } from "../../../../src/core/plan/plan-builds.js";
 import { basesNotBuilt } from "../../../../src/core/plan/bases-not-built.js";
@@ -43,15 +43,21 @@ test("the classic builder: refused for a foreign platform at the run, warned abo
   assert.is(classicPlanWarning(plain, "classic"), undefined);
 });
 
-test("a run for named platforms building on a layer it does not build itself is refused; one without platforms pulls it", () => {
+test("a run for named platforms building on a layer it does not build itself pulls that layer's image for each platform, by its platform moving tag; one without platforms pulls {version}", () => {
   const childOnly = planBuilds(readLayers(RAW), {
     repo: "r", git: GIT, buildTime: 1, buildArgs: {}, platforms: TWO, changes: { all: false, science: ["b"], compat: [], why: "changed" },
   });
   assert.equal(basesNotBuilt(childOnly), ["r/sci/a:1.0"]);
-  assert.match(platformBasesRefusal(childOnly, basesNotBuilt(childOnly)) ?? "", /^the plan builds for linux\/amd64, linux\/arm64 on r\/sci\/a:1\.0, which it does not build itself/);
+  assert.equal(basesToPull(childOnly, basesNotBuilt(childOnly)), [
+    { reference: "r/sci/a:1.0", platform: "linux/amd64", pull: "r/sci/a:1.0-linux-amd64" },
+    { reference: "r/sci/a:1.0", platform: "linux/arm64", pull: "r/sci/a:1.0-linux-arm64" },
+  ]);
   // The parents a plan builds, for every platform, are no bases to pull.
   assert.equal(basesNotBuilt(twoPlatforms), []);
-  assert.is(platformBasesRefusal(plain, ["x"]), undefined);
+  const plainChild = planBuilds(readLayers(RAW), {
+    repo: "r", git: GIT, buildTime: 1, buildArgs: {}, changes: { all: false, science: ["b"], compat: [], why: "changed" },
+  });
+  assert.equal(basesToPull(plainChild, basesNotBuilt(plainChild)), [{ reference: "r/sci/a:1.0", pull: "r/sci/a:1.0" }]);
 });
 
 test.run();
