@@ -5,8 +5,8 @@
 import type { BuildResult } from "../core/model.js";
 import { mergeAttestation } from "../core/attestations/merge.js";
 import { parseImageReference } from "../core/parse/image-reference.js";
-import { buildTag } from "../core/requests/tags.js";
-import { attestationOfImageProblems } from "../registry/attestations.js";
+import { buildTag, stripPlatformSuffix } from "../core/requests/tags.js";
+import { attestationOfImageProblems, heldAttestation } from "../registry/attestations.js";
 import type { AttachHook } from "./index-step.js";
 
 /**
@@ -18,14 +18,20 @@ export function recordedAttestations(resultOf: (id: string) => Pick<BuildResult,
   return async ({ platform, descriptor, build, registry, repository }) => {
     const image = { platform, id: build.id, tag: buildTag(build.request), digest: descriptor.digest };
     const decision = mergeAttestation(image, resultOf(build.id)?.attestation);
+    if ("error" in decision) throw new Error(`index not written: ${decision.error}`);
+    if ("attach" in decision) {
+      const problems = await attestationOfImageProblems(registry, parseImageReference(repository), { platform, digest: descriptor.digest }, decision.attach);
+      if (problems.length) {
+        throw new Error(`index not written: ${platform} (${build.id}): its results name attestation manifest ${decision.attach.digest}, which can't be attached: ${problems.join("; ")}`);
+      }
+    }
+    // A sound attestation of this image in the layer's index already (an earlier merge, a
+    // --reconcile run): kept, so that a merge of other (older) results files does not rewrite the index.
+    const held = await heldAttestation(registry, stripPlatformSuffix(image.tag, platform), { platform, digest: descriptor.digest });
+    if (held) return [held];
     if ("note" in decision) {
       note(decision.note);
       return [];
-    }
-    if ("error" in decision) throw new Error(`index not written: ${decision.error}`);
-    const problems = await attestationOfImageProblems(registry, parseImageReference(repository), { platform, digest: descriptor.digest }, decision.attach);
-    if (problems.length) {
-      throw new Error(`index not written: ${platform} (${build.id}): its results name attestation manifest ${decision.attach.digest}, which can't be attached: ${problems.join("; ")}`);
     }
     return [decision.attach];
   };

@@ -109,6 +109,23 @@ export async function attestationOfImageProblems(client: RegistryClient, reposit
 }
 
 /**
+ * The attestation manifest the index under `layerBuildTag` (`host/path/sci/x:1.0-7-3f2a9c1`)
+ * already holds for the platform image `image`, when the registry still has it and it is sound
+ * (whole, about that image); undefined otherwise. What a run (a rerun, a run that only writes the
+ * moving tag) and merge-platforms use rather than write another: the index stays the same. One
+ * about another image, or whose manifest or blobs are gone, is made (or taken from the results) again.
+ */
+export async function heldAttestation(client: RegistryClient, layerBuildTag: string, image: { platform: string; digest: string }): Promise<OciDescriptor | undefined> {
+  const held = await client.getManifest(layerBuildTag, { noIndexResolution: true });
+  if (!held || !/index|manifest\.list/.test(held.mediaType)) return undefined;
+  const entries = (parseJson(held.bytes, `index of ${layerBuildTag}`) as { manifests?: Descriptor[] }).manifests ?? [];
+  const entry = attestationEntryOf(entries, image.digest);
+  if (!entry) return undefined;
+  const ref = parseImageReference(layerBuildTag);
+  return (await attestationOfImageProblems(client, repositoryOf(ref), image, entry)).length === 0 ? entry : undefined;
+}
+
+/**
  * Everything wrong with the attestations of the image `ref` names (`host/path:tag`), one line
  * each; [] when every platform image has its provenance and SBOM, about its own digest, and the
  * parents its provenance names are what the registry holds under their build tags. A registry

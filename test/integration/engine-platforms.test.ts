@@ -370,8 +370,18 @@ test("split agents: each platform built and pushed by a run of its own with its 
     assert.is((await registryIndex(`${repo}/sci/a:${suffix}`)).digest, merged.index, `${file}: sci/a's index changed`);
   }
 
-  // An agent run with --no-attestations (or an older results file): that platform's index entry goes without, saying so.
+  // An agent run with --no-attestations (or an older results file): the merged index's sound
+  // attestation of that image is kept (nothing written); where the index has none, that platform's
+  // entry goes without, saying so.
   edited("plain.json", (r) => { delete r["sci/a@linux/amd64"].attestation; });
+  const kept = await writesOf(cli(["merge-platforms", "plan.json", "plain.json", "arm64.json"]));
+  assert.is(kept.code, 0, kept.stderr);
+  assert.equal(kept.writes, [], "a merge of a results file without attestations rewrote an index that has them");
+  assert.not.match(kept.stderr, /note: /);
+  const merged1 = await registryIndex(`${repo}/sci/a:${suffix}`);
+  const bareIndex = { schemaVersion: 2, mediaType: merged1.mediaType, manifests: merged1.manifests.filter((m) => m.annotations?.["vnd.docker.reference.type"] !== "attestation-manifest") };
+  const putBare = await fetch(`http://${host}/v2/${path.join("/")}/sci/a/manifests/${suffix}`, { method: "PUT", headers: { "content-type": merged1.mediaType }, body: JSON.stringify(bareIndex) });
+  assert.is(putBare.status, 201);
   const plain = await cli(["merge-platforms", "plan.json", "plain.json", "arm64.json"]);
   assert.is(plain.code, 0, plain.stderr);
   assert.match(plain.stderr, /note: linux\/amd64 \(sci\/a@linux\/amd64\): its results name no attestation manifest \(a run with --no-attestations, or by an older image-builder\): the index has none for linux\/amd64/);

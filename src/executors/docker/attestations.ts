@@ -17,7 +17,7 @@ import { spdxDocument } from "../../core/sbom/spdx.js";
 import { buildtimeLabel } from "../../core/requests/inputs-digest.js";
 import { buildTag, stripPlatformSuffix, withPlatformSuffix } from "../../core/requests/tags.js";
 import type { AttachHook, PushedImage } from "../index-step.js";
-import { attestationOfImageProblems, putAttestationManifest } from "../../registry/attestations.js";
+import { heldAttestation, putAttestationManifest } from "../../registry/attestations.js";
 import { parseJson, summarizeConfig, type Descriptor, type ImageConfigJson, type RegistryClient } from "../../registry/client.js";
 import { readPackageFiles, SharedLayerChains } from "../../registry/image-files.js";
 import { errorMessage } from "./run-report.js";
@@ -153,7 +153,7 @@ async function attestImage(run: AttestationRun, chains: SharedLayerChains, image
   const repository: ImageReference = { registry: layerRef.registry, repository: layerRef.repository };
   // An image this run built is new: no attestation of it can be there yet (a rerun reuses its images).
   const built = run.buildOf(image.build.id)?.status === "built";
-  const existing = built ? undefined : await existingAttestation(registry, image);
+  const existing = built ? undefined : await heldAttestation(registry, image.layerBuildTag, { platform: image.platform, digest: image.descriptor.digest });
   if (existing) return { descriptor: existing, status: "already there" };
   const manifest = image.pushed?.manifest ?? await registry.getManifest({ ...repository, digest: image.descriptor.digest });
   if (!manifest) throw new Error(`${formatImageReference(repository)}@${image.descriptor.digest}: not in the registry, so it can't be attested`);
@@ -176,23 +176,6 @@ async function attestImage(run: AttestationRun, chains: SharedLayerChains, image
   const attestation = attestationManifest(image.descriptor.digest, [sbomStatement(provenance.subject, sbom), provenance]);
   const put = await putAttestationManifest(registry, repository, attestation, { fresh: built });
   return { descriptor: attestation.manifest.descriptor, status: put === "exists" ? "already there" : "uploaded" };
-}
-
-/**
- * The attestation manifest the registry's index under the layer's build tag already holds for
- * this image (a rerun, or a run that only writes the moving tag), when the registry still has it
- * and it is sound: about this image, whole. One about another image, or a manifest deleted since,
- * is made again (what `--reconcile` plans such an image for).
- */
-async function existingAttestation(registry: RegistryClient, image: AttestedPush): Promise<OciDescriptor | undefined> {
-  const held = await registry.getManifest(image.layerBuildTag, { noIndexResolution: true });
-  if (!held || !/index|manifest\.list/.test(held.mediaType)) return undefined;
-  const entries = (parseJson(held.bytes, `index of ${image.layerBuildTag}`) as { manifests?: Descriptor[] }).manifests ?? [];
-  const entry = attestationEntryOf(entries, image.descriptor.digest);
-  if (!entry) return undefined;
-  const ref = parseImageReference(image.layerBuildTag);
-  const problems = await attestationOfImageProblems(registry, { registry: ref.registry, repository: ref.repository }, { platform: image.platform, digest: image.descriptor.digest }, entry);
-  return problems.length === 0 ? entry : undefined;
 }
 
 /**
