@@ -56,7 +56,7 @@ function renderPage({ plan, results, logTails = {}, logLinks = {}, generatedAt }
   const body = [
     `<header><h1>${esc(title)}</h1>`,
     `<p class="meta">Repository <code>${esc(plan.repo)}</code>, commit <code>${esc(plan.commit)}</code>, build number ${esc(plan.buildNumber)}. ${results ? "The run's results." : "A plan: nothing has been built yet."} Made ${esc(generatedAt)}.</p>`,
-    counts(statuses, plan.builds.filter(touchedByChange).length, run),
+    counts(statuses, plan.builds.filter(touchedByChange).length, run, results),
     `<nav aria-label="Sections"><ul><li><a href="#graph">Graph</a></li>${run ? `<li><a href="#timeline">Timeline</a></li>` : ""}<li><a href="#builds">Builds</a></li><li><a href="#details">Details</a></li></ul></nav></header>`,
     `<main>`,
     graphSection(plan, results),
@@ -88,12 +88,35 @@ const badges = (b: PlannedBuild, status: ReportStatus) => `${badge(status)}${tou
 /** `text` (the build id, or a reference to its image) linking to the build's details. */
 const detailsLink = (id: string, text = id) => `<a href="#${anchorOf(id)}"><code>${esc(text)}</code></a>`;
 
-function counts(statuses: ReportStatus[], changed: number, run: Timeline | undefined): string {
+function counts(statuses: ReportStatus[], changed: number, run: Timeline | undefined, results?: ResultsFile): string {
   const items = REPORT_STATUSES.map((s) => [s, statuses.filter((x) => x === s).length] as const).filter(([, n]) => n > 0)
     .map(([s, n]) => `<li>${esc(n)} ${badge(s)}</li>`);
+  items.push(...publishingCounts(results));
   if (changed) items.push(`<li>${esc(changed)} ${changedBadge} by the change</li>`);
   if (run) items.push(`<li>wall time ${esc(formatMs(run.totalMs))}</li>`);
   return `<ul class="counts" aria-label="Summary"><li>${esc(statuses.length)} builds:</li>${items.join("")}</ul>`;
+}
+
+/**
+ * What the run's last line says of publishing beside the builds (outcomes.ts footer): images whose
+ * attestations failed (in the registry, not fully published) and the image indexes, written, there
+ * already, or not written; a failure stands out as one.
+ */
+function publishingCounts(results: ResultsFile | undefined): string[] {
+  if (!results) return [];
+  const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+  const failure = (text: string) => `<li><span class="failure">${esc(text)}</span></li>`;
+  const items: string[] = [];
+  const unattested = results.results.filter((r) => r.attestation?.status === "failed").length;
+  if (unattested) items.push(failure(`${unattested} without ${unattested === 1 ? "its attestations" : "their attestations"}`));
+  const indexes = results.indexes ?? [];
+  const already = indexes.filter((i) => i.status === "pushed" && i.already).length;
+  const written = indexes.filter((i) => i.status === "pushed").length - already;
+  const unwritten = indexes.length - written - already;
+  if (written) items.push(`<li>${esc(plural(written, "index", "indexes"))} pushed</li>`);
+  if (already) items.push(`<li>${esc(plural(already, "index", "indexes"))} already there</li>`);
+  if (unwritten) items.push(failure(`${plural(unwritten, "index", "indexes")} not pushed`));
+  return items;
 }
 
 function graphSection(plan: Plan, results: ResultsFile | undefined): string {

@@ -200,6 +200,21 @@ test("a run with attestations: an image pushed under its run-time platform tags 
   assert.match(details, `<p>Signature: <code>${repo}:sha256-${"b".repeat(64)}.sig</code> (signed;`);
   assert.match(details, `<dt>attestations</dt><dd>provenance and SBOM: attestation manifest <code>sha256:${"e".repeat(64)}</code> (uploaded), about image <code>${image}</code></dd>`);
   assert.equal(cspProblems(html), []);
+  // The header says what the run's last line says of publishing: the index written.
+  const header = (h: string) => h.slice(h.indexOf('<ul class="counts"'), h.indexOf("</ul>", h.indexOf('<ul class="counts"')));
+  assert.match(header(html), "<li>1 index pushed</li>");
+  assert.not.match(header(html), "failure");
+
+  // An image whose attestations failed and an index not written stand out in the header, as on the run's last line.
+  const failed = {
+    ...results,
+    results: results.results.map((r) => (r.id === "sci/a" ? { ...r, attestation: { status: "failed" as const, subject: image, reason: "HTTP 500" } } : r)),
+    indexes: results.indexes!.map((i) => ({ ...i, status: "push failed" as const, reason: "index not written: attestations failed" })),
+  };
+  const failedHtml = renderReport({ plan, results: failed, generatedAt: GENERATED })["index.html"];
+  assert.match(header(failedHtml), '<li><span class="failure">1 without its attestations</span></li>');
+  assert.match(header(failedHtml), '<li><span class="failure">1 index not pushed</span></li>');
+  assert.match(failedHtml, '<dt>attestations</dt><dd><span class="failure">not uploaded: HTTP 500</span></dd>');
 });
 
 test.run();
