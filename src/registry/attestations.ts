@@ -9,6 +9,7 @@ import { SPDX_PREDICATE_TYPE, spdxDocumentSchema, type SpdxDocument } from "../c
 import { formatImageReference, parseImageReference, type ImageReference } from "../core/parse/image-reference.js";
 import { parseJson, RegistryContentError, RegistryError, type Descriptor, type RegistryClient } from "./client.js";
 import { isImageFault } from "../core/registry/transport-rules.js";
+import { entryPlatform, isIndexMediaType } from "../core/registry/image-index.js";
 
 /**
  * What reading a tampered or incomplete attestation fails with, as opposed to a registry that
@@ -117,7 +118,7 @@ export async function attestationOfImageProblems(client: RegistryClient, reposit
  */
 export async function heldAttestation(client: RegistryClient, layerBuildTag: string, image: { platform: string; digest: string }): Promise<OciDescriptor | undefined> {
   const held = await client.getManifest(layerBuildTag, { noIndexResolution: true });
-  if (!held || !/index|manifest\.list/.test(held.mediaType)) return undefined;
+  if (!held || !isIndexMediaType(held.mediaType)) return undefined;
   const entries = (parseJson(held.bytes, `index of ${layerBuildTag}`) as { manifests?: Descriptor[] }).manifests ?? [];
   const entry = attestationEntryOf(entries, image.digest);
   if (!entry) return undefined;
@@ -135,13 +136,12 @@ export async function checkAttestations(client: RegistryClient, ref: string): Pr
   const r = parseImageReference(ref);
   const top = await client.getManifest(r, { noIndexResolution: true });
   if (!top) return [`${ref}: no such image in the registry`];
-  if (!/index|manifest\.list/.test(top.mediaType)) return [`${ref}: a single image (${top.digest}), not an index: it has no attestations`];
+  if (!isIndexMediaType(top.mediaType)) return [`${ref}: a single image (${top.digest}), not an index: it has no attestations`];
   const entries = ((parseJson(top.bytes, `index of ${ref}`) as { manifests?: Descriptor[] }).manifests ?? []);
   const images: AttestedImage[] = [];
   const problems: string[] = [];
   for (const entry of entries.filter((e) => !isAttestationEntry(e))) {
-    const p = entry.platform;
-    const platform = [p?.os, p?.architecture, p?.variant].filter(Boolean).join("/") || "(no platform)";
+    const platform = entryPlatform(entry) ?? "(no platform)";
     const attestationEntry = attestationEntryOf(entries, entry.digest);
     let attestation: AttestedImage["attestation"];
     if (attestationEntry) {

@@ -6,11 +6,11 @@ import { formatImageReference, parseImageReference, type ImageReference } from "
 import { dockerReference } from "../core/signatures/cosign.js";
 import { judgeSignatures } from "../core/signatures/verify.js";
 import { expectedParents, judgeOwnBuild, judgeParent, type VerifyCheck } from "../core/verify/checks.js";
-import { MEDIA_TYPES, parseJson, RegistryError, type Descriptor, type RegistryClient } from "./client.js";
+import { parseJson, RegistryError, type Descriptor, type RegistryClient } from "./client.js";
 import { readSignatures } from "./signatures.js";
 import { checkAttestations } from "./attestations.js";
 import { isAttestationEntry } from "../core/attestations/manifest.js";
-import { parsePlatformTag } from "../core/registry/image-index.js";
+import { isIndexMediaType, parsePlatformTag, platformEntries } from "../core/registry/image-index.js";
 
 /** One image manifest of the target: the target itself, or a platform image of its index. */
 export interface VerifyManifest {
@@ -33,8 +33,6 @@ export interface VerifyTarget {
   images: VerifyManifest[];
 }
 
-const INDEX_TYPES = new Set<string>([MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerList]);
-
 /** The image `reference` names, with each platform image's labels; undefined when the registry has no such image. */
 export async function readVerifyTarget(client: RegistryClient, reference: string): Promise<VerifyTarget | undefined> {
   const ref = parseImageReference(reference);
@@ -42,17 +40,16 @@ export async function readVerifyTarget(client: RegistryClient, reference: string
   const top = await client.getManifest(ref, { noIndexResolution: true });
   if (!top) return undefined;
   const repo = { registry: ref.registry, repository: ref.repository };
-  if (!INDEX_TYPES.has(top.mediaType)) {
+  if (!isIndexMediaType(top.mediaType)) {
     const image = await client.getImage(formatImageReference({ ...repo, digest: top.digest }));
     if (!image) throw new RegistryError(`${reference}: manifest ${top.digest} went away while it was read`);
     return { reference, ref, digest: top.digest, mediaType: top.mediaType, entries: [], images: [{ digest: top.digest, platform: image.platform, labels: image.config.labels }] };
   }
   const entries = ((parseJson(top.bytes, `index of ${reference}`) as { manifests?: Descriptor[] }).manifests ?? []);
-  const platforms = entries.filter((e) => e.platform?.os && e.platform.os !== "unknown");
-  const images = await Promise.all(platforms.map(async (e) => {
-    const image = await client.getImage(formatImageReference({ ...repo, digest: e.digest }));
-    if (!image) throw new RegistryError(`${reference}: the index names ${e.digest}, which the registry does not have`);
-    return { digest: e.digest, platform: [e.platform!.os, e.platform!.architecture, e.platform!.variant].filter(Boolean).join("/"), labels: image.config.labels };
+  const images = await Promise.all(platformEntries(entries).map(async ({ platform, entry }) => {
+    const image = await client.getImage(formatImageReference({ ...repo, digest: entry.digest }));
+    if (!image) throw new RegistryError(`${reference}: the index names ${entry.digest}, which the registry does not have`);
+    return { digest: entry.digest, platform, labels: image.config.labels };
   }));
   return { reference, ref, digest: top.digest, mediaType: top.mediaType, entries, images };
 }
@@ -71,7 +68,7 @@ export const verifyBuild: ImageCheck = async (_client, target) => judgeOwnBuild(
 
 /** The signature of the reference's digest and, for an index, of each platform image (as image-builder signs them). */
 export const verifySignatures: ImageCheck = async (client, target, { key }) => {
-  const isIndex = target.entries.length > 0 || INDEX_TYPES.has(target.mediaType);
+  const isIndex = target.entries.length > 0 || isIndexMediaType(target.mediaType);
   const subjects = [
     { subject: `${isIndex ? "index" : "image"} ${target.digest}`, digest: target.digest },
     ...(isIndex ? target.images.map((i) => ({ subject: `${i.platform} ${i.digest}`, digest: i.digest })) : []),
@@ -107,7 +104,7 @@ export const verifyParents: ImageCheck = async (client, target) => {
  * its provenance).
  */
 export const verifyAttestations: ImageCheck = async (client, target, { attestationsOptional }) => {
-  const isIndex = target.entries.length > 0 || INDEX_TYPES.has(target.mediaType);
+  const isIndex = target.entries.length > 0 || isIndexMediaType(target.mediaType);
   if (!isIndex) {
     // A platform tag (`…:1.0-7-3f2a9c1-linux-amd64`) holds the bare image: its attestations are in the layer's index.
     const platformTag = target.ref.tag === undefined ? undefined : parsePlatformTag(target.ref.tag);
