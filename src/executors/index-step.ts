@@ -12,8 +12,8 @@ import {
 } from "../core/execute/image-index.js";
 import { buildTag } from "../core/requests/tags.js";
 import { inputsLabel, versionLabel } from "../core/requests/inputs-digest.js";
-import { formatImageReference, parseImageReference } from "../core/parse/image-reference.js";
-import { choosePlatform, isIndex, parseJson, type Descriptor, type RegistryClient, type RegistryImage, type RegistryManifest } from "../registry/client.js";
+import { parseImageReference } from "../core/parse/image-reference.js";
+import { choosePlatform, isIndex, type Descriptor, type RegistryClient, type RegistryImage, type RegistryManifest } from "../registry/client.js";
 import { isAttestationEntry } from "../core/attestations/manifest.js";
 
 /** A platform image of a layer, in the registry under its platform build tag. */
@@ -224,8 +224,7 @@ async function heldIndex(ctx: IndexStepContext, tag: string, images: PlatformIma
       }
     }
     // Its images (an index's platform entries, attachments aside), so that one holding this index's images without its attachments is told apart.
-    const entries = isIndex(top) ? indexEntries(top) : [];
-    const heldImages = isIndex(top) ? entries.filter((e) => !isAttestationEntry(e)).map((e) => e.digest) : [top.digest];
+    const heldImages = isIndex(top) ? (top.indexEntries ?? []).filter((e) => !isAttestationEntry(e)).map((e) => e.digest) : [top.digest];
     return { digest: top.digest, isIndex: isIndex(top), inputs, images: heldImages };
   } catch (e) {
     throw new Error(`cannot check ${tag} in the registry before writing the index: ${(e as Error).message}`);
@@ -253,17 +252,13 @@ async function heldVersion(ctx: IndexStepContext, tag: string, images: PlatformI
   }
 }
 
-function indexEntries(index: RegistryManifest): Descriptor[] {
-  return (parseJson(index.bytes, `index of ${formatImageReference(index.ref)}`) as { manifests?: Descriptor[] }).manifests ?? [];
-}
-
 /**
  * The image of `platform` (undefined: the default one) in the index `top` that `tag` held: its
  * manifest by digest and its config, from the index already read (not read again by tag, which
  * may have moved since).
  */
 async function imageInIndex(ctx: IndexStepContext, tag: string, top: RegistryManifest, platform: string | undefined): Promise<RegistryImage | undefined> {
-  const entry = choosePlatform(indexEntries(top), platform, tag);
+  const entry = choosePlatform(top.indexEntries ?? [], platform, tag);
   const r = parseImageReference(tag);
   const manifest = await ctx.registry.getManifest({ registry: r.registry, repository: r.repository, digest: entry.digest });
   return manifest && ctx.registry.imageOf(manifest);

@@ -19,15 +19,16 @@ export function recordedAttestations(resultOf: (id: string) => Pick<BuildResult,
     const image = { platform, id: build.id, tag: buildTag(build.request), digest: descriptor.digest };
     const decision = mergeAttestation(image, resultOf(build.id)?.attestation);
     if ("error" in decision) throw new Error(`index not written: ${decision.error}`);
-    if ("attach" in decision) {
+    // A sound attestation of this image in the layer's index already (an earlier merge, a
+    // --reconcile run): kept, so that a merge of other (older) results files does not rewrite the index.
+    const held = await heldAttestation(registry, stripPlatformSuffix(image.tag, platform), { platform, digest: descriptor.digest });
+    // The one the results name, when it is not that one (checked just now): there, and about this image.
+    if ("attach" in decision && decision.attach.digest !== held?.digest) {
       const problems = await attestationOfImageProblems(registry, parseImageReference(repository), { platform, digest: descriptor.digest }, decision.attach);
       if (problems.length) {
         throw new Error(`index not written: ${platform} (${build.id}): its results name attestation manifest ${decision.attach.digest}, which can't be attached: ${problems.join("; ")}`);
       }
     }
-    // A sound attestation of this image in the layer's index already (an earlier merge, a
-    // --reconcile run): kept, so that a merge of other (older) results files does not rewrite the index.
-    const held = await heldAttestation(registry, stripPlatformSuffix(image.tag, platform), { platform, digest: descriptor.digest });
     if (held) return [held];
     if ("note" in decision) {
       note(decision.note);

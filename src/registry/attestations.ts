@@ -4,7 +4,7 @@
 // for `verify` (checkAttestations). What they hold and what is wrong with them is decided in
 // core/attestations.
 import { attestationEntryOf, isAttestationEntry, statementLayer, type AttestationManifest, type OciDescriptor } from "../core/attestations/manifest.js";
-import { attestationProblems, parentBuildTags, parentKey, subjectProblem, type AttestedImage } from "../core/attestations/check.js";
+import { attestationProblems, parentBuildTags, parentKey, subjectProblems, type AttestedImage } from "../core/attestations/check.js";
 import { SPDX_PREDICATE_TYPE, spdxDocumentSchema, type SpdxDocument } from "../core/formats/spdx.js";
 import { formatImageReference, parseImageReference, type ImageReference } from "../core/parse/image-reference.js";
 import { parseJson, RegistryContentError, RegistryError, type Descriptor, type RegistryClient } from "./client.js";
@@ -44,7 +44,9 @@ export async function putAttestationManifest(client: RegistryClient, repository:
 /** The layers of the attestation manifest `entry` (in `ref`'s repository), each with its statement. */
 export async function readAttestation(client: RegistryClient, ref: ImageReference, entry: OciDescriptor): Promise<{ descriptor: OciDescriptor; statement: unknown }[]> {
   const manifest = await client.getManifest(byDigest(ref, entry.digest)).catch((e: Error) => {
-    throw new RegistryError(`attestation manifest ${entry.digest} of ${formatImageReference(repositoryOf(ref))}: ${e.message}`);
+    // The same class (content, status), so that a tampered manifest is told from a registry that can't be read.
+    const Class = e instanceof RegistryContentError ? RegistryContentError : RegistryError;
+    throw new Class(`attestation manifest ${entry.digest} of ${formatImageReference(repositoryOf(ref))}: ${e.message}`, e instanceof RegistryError ? e.status : undefined);
   });
   if (!manifest) throw new RegistryError(`${formatImageReference(repositoryOf(ref))}: the index names attestation manifest ${entry.digest}, which the registry does not have`, 404);
   return Promise.all(manifest.layers.map(async (descriptor) => ({ descriptor, statement: await readStatement(client, ref, descriptor) })));
@@ -78,7 +80,7 @@ export async function readStoredSbom(client: RegistryClient, ref: ImageReference
     if (tampered(e)) return { problem: `its SBOM attestation ${layer.digest}: ${e.message}` };
     throw e;
   }
-  const foreign = subjectProblem(statement, imageDigest);
+  const foreign = subjectProblems(statement, imageDigest).join("; ");
   if (foreign) return { problem: `its SBOM attestation ${layer.digest} is not about it: ${foreign}` };
   const checked = spdxDocumentSchema.safeParse(statement.predicate);
   if (!checked.success) {
@@ -98,13 +100,14 @@ export async function readStoredSbom(client: RegistryClient, ref: ImageReference
  */
 export async function attestationOfImageProblems(client: RegistryClient, repository: ImageReference, image: { platform: string; digest: string }, entry: OciDescriptor): Promise<string[]> {
   const where = formatImageReference(byDigest(repository, entry.digest));
-  if (!await client.getDigest(where)) return [`the registry does not hold attestation manifest ${where}`];
+  // One read: a manifest the registry does not have is readAttestation's 404.
   let layers: { descriptor: OciDescriptor; statement: unknown }[];
   try {
     layers = await readAttestation(client, repository, entry);
   } catch (e) {
     if (!tampered(e)) throw e;
-    return [e.message];
+    return [e instanceof RegistryError && e.status === 404 && !e.content && e.message.includes(entry.digest) && /names attestation manifest/.test(e.message)
+      ? `the registry does not hold attestation manifest ${where}` : e.message];
   }
   return attestationProblems([{ ...image, attestation: { digest: entry.digest, layers } }]);
 }
@@ -119,8 +122,7 @@ export async function attestationOfImageProblems(client: RegistryClient, reposit
 export async function heldAttestation(client: RegistryClient, layerBuildTag: string, image: { platform: string; digest: string }): Promise<OciDescriptor | undefined> {
   const held = await client.getManifest(layerBuildTag, { noIndexResolution: true });
   if (!held || !isIndexMediaType(held.mediaType)) return undefined;
-  const entries = (parseJson(held.bytes, `index of ${layerBuildTag}`) as { manifests?: Descriptor[] }).manifests ?? [];
-  const entry = attestationEntryOf(entries, image.digest);
+  const entry = attestationEntryOf(held.indexEntries ?? [], image.digest);
   if (!entry) return undefined;
   const ref = parseImageReference(layerBuildTag);
   return (await attestationOfImageProblems(client, repositoryOf(ref), image, entry)).length === 0 ? entry : undefined;
@@ -137,7 +139,7 @@ export async function checkAttestations(client: RegistryClient, ref: string): Pr
   const top = await client.getManifest(r, { noIndexResolution: true });
   if (!top) return [`${ref}: no such image in the registry`];
   if (!isIndexMediaType(top.mediaType)) return [`${ref}: a single image (${top.digest}), not an index: it has no attestations`];
-  const entries = ((parseJson(top.bytes, `index of ${ref}`) as { manifests?: Descriptor[] }).manifests ?? []);
+  const entries = top.indexEntries ?? [];
   const images: AttestedImage[] = [];
   const problems: string[] = [];
   for (const entry of entries.filter((e) => !isAttestationEntry(e))) {

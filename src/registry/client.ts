@@ -161,7 +161,7 @@ export class RegistryClient {
     if (!INDEX_TYPES.has(top.mediaType)) return this.toManifest(r, top, top.digest);
     const index = parseJson(top.bytes, `manifest of ${what}`) as { manifests?: Descriptor[] };
     const entries = Array.isArray(index.manifests) ? index.manifests : [];
-    if (options.noIndexResolution) return { ref: r, digest: top.digest, manifestDigest: top.digest, mediaType: top.mediaType, bytes: top.bytes, config: { mediaType: "", digest: "", size: 0 }, layers: [] };
+    if (options.noIndexResolution) return { ref: r, digest: top.digest, manifestDigest: top.digest, mediaType: top.mediaType, bytes: top.bytes, config: { mediaType: "", digest: "", size: 0 }, layers: [], indexEntries: entries };
     const chosen = choosePlatform(entries, options.platform, what);
     const inner = await this.fetchManifest(r, chosen.digest);
     if (!inner) throw new RegistryContentError(`${what}: the index names manifest ${chosen.digest}, which the registry does not have`, 404);

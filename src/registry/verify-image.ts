@@ -6,7 +6,7 @@ import { formatImageReference, parseImageReference, type ImageReference } from "
 import { dockerReference } from "../core/signatures/cosign.js";
 import { judgeSignatures } from "../core/signatures/verify.js";
 import { expectedParents, judgeOwnBuild, judgeParent, type VerifyCheck } from "../core/verify/checks.js";
-import { parseJson, RegistryError, type Descriptor, type RegistryClient } from "./client.js";
+import { RegistryError, type Descriptor, type RegistryClient } from "./client.js";
 import { readSignatures } from "./signatures.js";
 import { checkAttestations } from "./attestations.js";
 import { isAttestationEntry } from "../core/attestations/manifest.js";
@@ -45,7 +45,7 @@ export async function readVerifyTarget(client: RegistryClient, reference: string
     if (!image) throw new RegistryError(`${reference}: manifest ${top.digest} went away while it was read`);
     return { reference, ref, digest: top.digest, mediaType: top.mediaType, entries: [], images: [{ digest: top.digest, platform: image.platform, labels: image.config.labels }] };
   }
-  const entries = ((parseJson(top.bytes, `index of ${reference}`) as { manifests?: Descriptor[] }).manifests ?? []);
+  const entries = top.indexEntries ?? [];
   const images = await Promise.all(platformEntries(entries).map(async ({ platform, entry }) => {
     const image = await client.getImage(formatImageReference({ ...repo, digest: entry.digest }));
     if (!image) throw new RegistryError(`${reference}: the index names ${entry.digest}, which the registry does not have`);

@@ -54,17 +54,16 @@ export function parentBuildTags(images: readonly AttestedImage[]): { platform: s
 export const parentKey = (platform: string, buildTag: string) => `${platform} ${buildTag}`;
 
 /**
- * Why `statement` is not about the image `imageDigest` (one line per subject that names another
- * digest, or none), undefined when it is: what `sbom` checks before it trusts a stored SBOM.
+ * Why `statement` is not about the image `imageDigest`, one line per subject that names another
+ * digest (or why it names none); [] when it is: what `sbom` checks before it trusts a stored SBOM.
  */
-export function subjectProblem(statement: unknown, imageDigest: string): string | undefined {
+export function subjectProblems(statement: unknown, imageDigest: string): string[] {
   // Read from the registry: any JSON at all, so nothing about its shape is assumed.
   const listed: unknown = asStatement(statement).subject;
   const subjects = (Array.isArray(listed) ? listed : []).map((x: unknown) => (x && typeof x === "object" ? x as { name?: string; digest?: Record<string, string> } : {}));
-  if (subjects.length === 0) return Array.isArray(listed) || listed === undefined ? "the statement has no subject" : "the statement's subject is not a list";
-  const wrong = subjects.filter((subject) => digestOf(subject.digest) !== imageDigest)
+  if (subjects.length === 0) return [Array.isArray(listed) || listed === undefined ? "the statement has no subject" : "the statement's subject is not a list"];
+  return subjects.filter((subject) => digestOf(subject.digest) !== imageDigest)
     .map((subject) => `subject ${subject.name ?? "(unnamed)"} is ${digestOf(subject.digest) ?? "(no sha256)"}, not the image's ${imageDigest}`);
-  return wrong.length ? wrong.join("; ") : undefined;
 }
 
 /**
@@ -89,8 +88,7 @@ export function attestationProblems(images: readonly AttestedImage[], parents?: 
       if (descriptor.mediaType !== IN_TOTO_MEDIA_TYPE) problems.push(`${layer}: media type ${descriptor.mediaType}, not ${IN_TOTO_MEDIA_TYPE}`);
       if (s.predicateType !== type) problems.push(`${layer}: annotated ${type ?? "(none)"}, but its statement is ${s.predicateType ?? "(none)"}`);
       if (s.predicateType) found.add(s.predicateType);
-      const subject = subjectProblem(statement, image.digest);
-      if (subject) problems.push(...subject.split("; ").map((p) => `${layer}: ${p}`));
+      problems.push(...subjectProblems(statement, image.digest).map((p) => `${layer}: ${p}`));
       if (s.predicateType !== SLSA_PROVENANCE_TYPE || !parents) continue;
       for (const dep of s.predicate?.buildDefinition?.resolvedDependencies ?? []) {
         const buildTag = dep.annotations?.[BUILD_TAG_ANNOTATION];

@@ -66,6 +66,25 @@ export function summaryRow(o: BuildOutcome, tags: string[], pushResult?: PushRes
 }
 
 /** `6 built, 1 reused, 2 failed, 3 not pushed`: what the run did, at a glance. */
+/**
+ * What a run published beside its builds, as its last line and the report's summary say it: the
+ * images without their attestations (in the registry, not fully published) and the image indexes
+ * written, there already, or not written; `failure` for those that make the run fail.
+ */
+export function publishingTally(outcomes: Pick<BuildOutcome, "status" | "attestation">[], push: boolean, indexes: Pick<IndexResult, "status" | "already">[]): { text: string; failure: boolean }[] {
+  const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+  const tally: { text: string; failure: boolean }[] = [];
+  const unattested = push ? outcomes.filter(hasImage).filter(attestationFailed).length : 0;
+  if (unattested) tally.push({ text: `${unattested} without ${unattested === 1 ? "its attestations" : "their attestations"}`, failure: true });
+  const already = indexes.filter((i) => i.status === "pushed" && i.already).length;
+  const written = indexes.filter((i) => i.status === "pushed").length - already;
+  const unwritten = indexes.length - written - already;
+  if (written) tally.push({ text: `${plural(written, "index", "indexes")} pushed`, failure: false });
+  if (already) tally.push({ text: `${plural(already, "index", "indexes")} already there`, failure: false });
+  if (unwritten) tally.push({ text: `${plural(unwritten, "index", "indexes")} not pushed`, failure: true });
+  return tally;
+}
+
 export function footer(outcomes: Pick<BuildOutcome, "status" | "pushed" | "tags" | "attestation">[], push: boolean, interrupted: boolean, indexes: Pick<IndexResult, "status" | "tags" | "already">[] = []): string[] {
   const counts = new Map<string, number>();
   for (const o of outcomes) counts.set(o.status, (counts.get(o.status) ?? 0) + 1);
@@ -73,15 +92,7 @@ export function footer(outcomes: Pick<BuildOutcome, "status" | "pushed" | "tags"
   const notPushed = push ? withImage.filter((o) => !o.pushed).length : 0;
   const parts = [...counts].map(([s, n]) => `${n} ${s}`);
   if (notPushed) parts.push(`${notPushed} not pushed`);
-  const unattested = push ? withImage.filter(attestationFailed).length : 0;
-  if (unattested) parts.push(`${unattested} without ${unattested === 1 ? "its attestations" : "their attestations"}`);
-  const pushedIndexes = indexes.filter((i) => i.status === "pushed").length;
-  const alreadyThere = indexes.filter((i) => i.status === "pushed" && i.already).length;
-  const written = pushedIndexes - alreadyThere;
-  if (written) parts.push(`${written} ${written === 1 ? "index" : "indexes"} pushed`);
-  if (alreadyThere) parts.push(`${alreadyThere} ${alreadyThere === 1 ? "index" : "indexes"} already there`);
-  const unwritten = indexes.length - pushedIndexes;
-  if (unwritten) parts.push(`${unwritten} ${unwritten === 1 ? "index" : "indexes"} not pushed`);
+  parts.push(...publishingTally(outcomes, push, indexes).map((p) => p.text));
   const notMoved = push ? [...outcomes.flatMap((o) => o.tags ?? []), ...indexes.flatMap((i) => i.tags)].filter((t) => t.reason?.startsWith("not moved:")).length : 0;
   if (notMoved) parts.push(`${notMoved} moving tag${notMoved === 1 ? "" : "s"} not moved`);
   const lines = [parts.join(", ") || "nothing to build"];

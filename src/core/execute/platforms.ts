@@ -3,6 +3,7 @@
 // executors/docker/platforms.ts), and the classic builder builds none of them.
 import type { Plan } from "../model.js";
 import { withPlatformSuffix } from "../requests/tags.js";
+import { imagesNamed } from "../plan/bases-not-built.js";
 
 /** The distinct platforms a plan's requests name, in plan order (empty: a plan without platforms). */
 export function platformsOfPlan(plan: Pick<Plan, "builds">): string[] {
@@ -72,9 +73,7 @@ export function basesToPull(plan: Pick<Plan, "repo" | "builds">, unbuilt: readon
   const seen = new Set<string>();
   const out: { reference: string; platform?: string; pull: string }[] = [];
   for (const b of plan.builds) {
-    const named = Object.values(b.request.imageRewrites);
-    if (b.kind === "compat") named.push(`${plan.repo}/sci/${b.target}:${b.version}`);
-    for (const reference of named) {
+    for (const reference of imagesNamed(plan, b)) {
       const key = `${reference} ${b.request.platform ?? ""}`;
       if (!wanted.has(reference) || seen.has(key)) continue;
       seen.add(key);
@@ -82,7 +81,5 @@ export function basesToPull(plan: Pick<Plan, "repo" | "builds">, unbuilt: readon
       out.push(platform === undefined ? { reference, pull: reference } : { reference, platform, pull: withPlatformSuffix(reference, platform) });
     }
   }
-  // Every unbuilt base once at least (a reference named otherwise than by a request's rewrites).
-  for (const reference of unbuilt) if (!out.some((o) => o.reference === reference)) out.push({ reference, pull: reference });
   return out;
 }

@@ -8,10 +8,13 @@ export function basesNotBuilt(plan: Plan): string[] {
   // A platform's build has tags of its own; its children name it by the reference without them.
   const built = new Set(plan.builds.flatMap((b) => [...b.request.tags, baseReference(b.request)]));
   const bases = new Set<string>();
-  for (const b of plan.builds) {
-    const named = Object.values(b.request.imageRewrites);
-    if (b.kind === "compat") named.push(`${plan.repo}/sci/${b.target}:${b.version}`);
-    for (const ref of named) if (!built.has(ref)) bases.add(ref);
-  }
+  for (const b of plan.builds) for (const ref of imagesNamed(plan, b)) if (!built.has(ref)) bases.add(ref);
   return [...bases];
+}
+
+/** This repository's images a build names (its Dockerfile's rewritten references; a compat build, its final science layer). */
+export function imagesNamed(plan: Pick<Plan, "repo">, b: Plan["builds"][number]): string[] {
+  const named = Object.values(b.request.imageRewrites);
+  if (b.kind === "compat") named.push(`${plan.repo}/sci/${b.target}:${b.version}`);
+  return named;
 }

@@ -6,7 +6,7 @@
 import type { ImageReference } from "../parse/image-reference.js";
 import { buildtimeLabel, inputsLabel, versionLabel } from "../requests/inputs-digest.js";
 import { formatBuildTag, isMovingTag, parseBuildTag, readBreadcrumbs } from "../report/published.js";
-import { parsePlatformTag } from "../registry/image-index.js";
+import { parsePlatformTag, samePlatform } from "../registry/image-index.js";
 
 export interface VerifyCheck {
   /** `build`, `signature`, `parent`, `attestations`. */
@@ -83,7 +83,7 @@ export function judgeOwnBuild(ref: Pick<ImageReference, "repository" | "tag">, i
   return images.map((image) => {
     const subject = `${kind}/${name}:${ref.tag}${images.length > 1 && image.platform ? ` (${image.platform})` : ""}`;
     // A platform tag holds that platform's image: another platform's image of the same build is not it.
-    if (platformTag && image.platform !== platformTag.platform) {
+    if (platformTag && (image.platform === undefined || !samePlatform(image.platform, platformTag.platform))) {
       return { check: "build", subject, ok: false, detail: `a ${image.platform ?? "(no platform)"} image under the ${platformTag.platform} platform tag` };
     }
     const value = kind === "sci" ? image.labels[versionLabel("science", name)] : image.labels[versionLabel("compat", "")];

@@ -8,7 +8,7 @@
 // index is merge-platforms') get theirs all the same: the run waits for them before it ends
 // (`settled`) and records each in its results, which merge-platforms reads.
 import type Dockerode from "dockerode";
-import { attestationEntryOf, attestationManifest, sbomStatement, type OciDescriptor } from "../../core/attestations/manifest.js";
+import { attestationManifest, sbomStatement, type OciDescriptor } from "../../core/attestations/manifest.js";
 import { basesOfImage, provenanceStatement, type BaseImage } from "../../core/attestations/provenance.js";
 import type { AttestationResult, PlannedBuild } from "../../core/model.js";
 import { formatImageReference, parseImageReference, type ImageReference } from "../../core/parse/image-reference.js";
@@ -99,6 +99,8 @@ export function attestationAttacher(run: AttestationRun): Attacher {
   };
   const failed = (id: string, subject: string | undefined, e: unknown): void =>
     record(id, { status: "failed", ...(subject ? { subject } : {}), reason: run.redact(errorMessage(e)) });
+  /** Builds whose result waits on the attestation of a digest (`id digest`): each recorded once, also a build whose image another build's attestation covers. */
+  const recording = new Set<string>();
   const attest = (image: AttestedPush) => {
     const subject = image.descriptor.digest;
     let done = started.get(subject);
@@ -107,6 +109,10 @@ export function attestationAttacher(run: AttestationRun): Attacher {
         throw new Error(`attestations of ${buildTag(image.build.request)} (${subject}) not uploaded: ${errorMessage(e)}`);
       });
       started.set(subject, done);
+    }
+    const key = `${image.build.id} ${subject}`;
+    if (!recording.has(key)) {
+      recording.add(key);
       making.set(image.build.id, subject);
       pending.push(done.then(
         ({ descriptor: { mediaType, digest, size }, status }) => record(image.build.id, { status, subject, mediaType, digest, size }),
@@ -130,8 +136,8 @@ export function attestationAttacher(run: AttestationRun): Attacher {
       });
       if (!m || m.digest !== m.manifestDigest) throw new Error(`attestations of ${tag} not made: the registry holds ${m ? "an index" : "nothing"} under it, not its image`);
       const descriptor: Descriptor = { mediaType: m.mediaType, digest: m.digest, size: m.bytes.length };
-      // Its failure is recorded by attest.
-      await attest({ platform, descriptor, build, layerBuildTag: layerBuildTag(build, platform), pushed }).catch(() => undefined);
+      // Its failure is recorded by attest. The manifest read here is what the attestation is made from (not read again).
+      await attest({ platform, descriptor, build, layerBuildTag: layerBuildTag(build, platform), pushed: pushed ?? { manifest: m, parents: {} } }).catch(() => undefined);
     })().catch((e: unknown) => failed(build.id, read?.digest, e)));
   };
   hook.settled = async (stop) => {

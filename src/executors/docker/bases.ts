@@ -5,6 +5,7 @@ import { basesNotBuilt } from "../../core/plan/bases-not-built.js";
 import { inputsLabel } from "../../core/requests/inputs-digest.js";
 import { expectedBaseInputs, pinKey } from "../../core/execute/publishing.js";
 import { basesToPull, normalizePlatform } from "../../core/execute/platforms.js";
+import { samePlatform } from "../../core/registry/image-index.js";
 import { platformTagSuffix } from "../../core/parse/platforms.js";
 import type { PrebuiltParent } from "../../core/plan/select-builds.js";
 import { InputError, type Plan } from "../../core/model.js";
@@ -32,6 +33,11 @@ export async function prepareBases(
   /** `inspected`: the image's inspect, when the caller has it already. */
   const pin = async (ref: string, image: string, inspected?: Dockerode.ImageInspectInfo, platform?: string) => {
     const info = inspected ?? await docker.getImage(image).inspect();
+    // A build of a platform is pinned to that platform's image: a tag holding another platform's would build on the wrong one.
+    const held = [info.Os, info.Architecture, (info as { Variant?: string }).Variant].filter(Boolean).join("/");
+    if (platform !== undefined && !samePlatform(held, platform)) {
+      throw new InputError(`base image ${image} is a ${normalizePlatform(held)} image, not ${platform}: its platform tag holds another platform's image`);
+    }
     // The image under the tag must be this checkout's layer: another commit's build of it (a
     // branch that pushed the moving tag meanwhile) would make the children something no
     // commit describes.
@@ -77,30 +83,20 @@ export async function prepareBases(
   for (const { reference, platform, pull: ref } of basesToPull(plan, others)) {
     const failure = await pull(ref);
     if (!failure) {
-      await pin(reference, ref, await samePlatform(ref, platform), platform);
+      await pin(reference, ref, undefined, platform);
       s.out.write(`[base] pulled ${ref}\n`);
       continue;
     }
     if (!failure.notFound) throw cannotPull("base image", ref, failure.message);
     const own = await docker.getImage(ref).inspect().catch(() => undefined);
     if (own) {
-      await pin(reference, ref, await samePlatform(ref, platform, own), platform);
+      await pin(reference, ref, own, platform);
       s.out.write(`[base] ${ref}: not in the registry (${failure.message}); using the engine's own copy\n`);
     } else {
       throw new InputError(`base image ${ref} is neither in the registry nor in the engine (${failure.message}); build it first (e.g. --include its directory)`);
     }
   }
   return pins;
-
-  /** The image under `ref`, refused unless it is of `platform` (a platform tag holding another platform's image would build on the wrong one). */
-  async function samePlatform(ref: string, platform: string | undefined, inspected?: Dockerode.ImageInspectInfo): Promise<Dockerode.ImageInspectInfo> {
-    const info = inspected ?? await docker.getImage(ref).inspect();
-    const held = normalizePlatform([info.Os, info.Architecture, (info as { Variant?: string }).Variant].filter(Boolean).join("/"));
-    if (platform !== undefined && held !== normalizePlatform(platform)) {
-      throw new InputError(`base image ${ref} is a ${held} image, not ${platform}: its platform tag holds another platform's image`);
-    }
-    return info;
-  }
 }
 
 

@@ -9,6 +9,7 @@
 import type { AttestationResult, BuildResult, IndexResult, Plan, PlannedBuild, SignatureResult } from "../../model.js";
 import { indexLayers, type IndexLayer } from "../../execute/image-index.js";
 import type { ResultsFile } from "../results.js";
+import { publishingTally } from "../../execute/outcomes.js";
 import { buildTag } from "../../requests/tags.js";
 import { renderGraphSvg } from "./graph.js";
 import { compatLayersOf, REPORT_STATUSES, reportStatus, runPushed, timeline, touchedByChange, type ReportStatus, type Timeline } from "./report-model.js";
@@ -98,25 +99,13 @@ function counts(statuses: ReportStatus[], changed: number, run: Timeline | undef
 }
 
 /**
- * What the run's last line says of publishing beside the builds (outcomes.ts footer): images whose
- * attestations failed (in the registry, not fully published) and the image indexes, written, there
- * already, or not written; a failure stands out as one.
+ * What the run's last line says of publishing beside the builds (outcomes.ts publishingTally); a
+ * failure stands out as one.
  */
 function publishingCounts(results: ResultsFile | undefined): string[] {
   if (!results) return [];
-  const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
-  const failure = (text: string) => `<li><span class="failure">${esc(text)}</span></li>`;
-  const items: string[] = [];
-  const unattested = results.results.filter((r) => r.attestation?.status === "failed").length;
-  if (unattested) items.push(failure(`${unattested} without ${unattested === 1 ? "its attestations" : "their attestations"}`));
-  const indexes = results.indexes ?? [];
-  const already = indexes.filter((i) => i.status === "pushed" && i.already).length;
-  const written = indexes.filter((i) => i.status === "pushed").length - already;
-  const unwritten = indexes.length - written - already;
-  if (written) items.push(`<li>${esc(plural(written, "index", "indexes"))} pushed</li>`);
-  if (already) items.push(`<li>${esc(plural(already, "index", "indexes"))} already there</li>`);
-  if (unwritten) items.push(failure(`${plural(unwritten, "index", "indexes")} not pushed`));
-  return items;
+  return publishingTally(results.results, runPushed(results), results.indexes ?? [])
+    .map(({ text, failure }) => (failure ? `<li><span class="failure">${esc(text)}</span></li>` : `<li>${esc(text)}</li>`));
 }
 
 function graphSection(plan: Plan, results: ResultsFile | undefined): string {
