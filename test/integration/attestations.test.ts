@@ -126,7 +126,8 @@ test("a push publishes each image as an index: the image and its attestation man
     assert.ok(provenanceStatementSchema.safeParse(provenance).success, JSON.stringify(provenanceStatementSchema.safeParse(provenance).error?.issues));
     // nothing secret: not the --secret, not the registry's password
     for (const text of a.raw) {
-      assert.not.ok(text.includes(SECRET), `${image}: the --secret is in an attestation`);
+      // (a --secret is given to the BuildKit builds only: the classic builder has no secret mounts)
+      if (withSecret) assert.not.ok(text.includes(SECRET), `${image}: the --secret is in an attestation`);
       assert.not.ok(text.includes(engine.authPass), `${image}: the registry password is in an attestation`);
     }
   }
@@ -194,7 +195,7 @@ test("a rerun with nothing changed pushes nothing: every tag holds what it held"
   const first = attestationResults("results.json");
   const r = await runCliAsync(["--all", "--push", "--repo", repo, "--progress", "plain", "--builder", TEST_BUILDER, "--results", "again.json", ...(withSecret ? ["--secret", "id=tok,env=TOK"] : [])], { cwd: src.root, env: { ...env, TOK: SECRET } });
   assert.is(r.code, 0, r.stderr);
-  assert.match(r.stderr, /3 reused/);
+  assert.match(r.stderr, /\n3 reused/);
   assert.equal(await tagDigests(), before);
   // the same attestations, found in the registry
   assert.equal(attestationResults("again.json"), Object.fromEntries(Object.entries(first).map(([id, a]) => [id, { ...a as object, status: "already there" }])));

@@ -59,6 +59,7 @@ test("an encrypted --sign-key, COSIGN_PASSWORD, the registry's password and a --
   // the plan's command lines are there, masked
   assert.match(r.stderr, /command: .*--build-arg PW=\*\*\* --build-arg K=\*\*\* --build-arg TOKEN=\*\*\* --build-arg SV=\*\*\*/);
   assert.equal(secretsIn(r.stdout + r.stderr, engine.authPass), [], "output");
+  assert.ok(readdirSync(logs).length > 0, "the run wrote its logs");
   for (const file of readdirSync(logs)) assert.equal(secretsIn(readFileSync(join(logs, file), "utf8"), engine.authPass), [], `log ${file}`);
   assert.equal(secretsIn(readFileSync(results, "utf8"), engine.authPass), [], "results");
 

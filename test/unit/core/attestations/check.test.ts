@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { attestationProblems, parentBuildTags, parentKey, subjectProblem, type AttestedImage } from "../../../../src/core/attestations/check.js";
+import { attestationProblems, parentBuildTags, parentKey, subjectProblems, type AttestedImage } from "../../../../src/core/attestations/check.js";
 
 const d = (c: string) => `sha256:${c.repeat(64)}`;
 const hex = (c: string) => c.repeat(64);
@@ -55,11 +55,11 @@ test("missing attestations, a missing statement, an annotation that is not the s
 
 test("a statement of any shape read from the registry is judged, never crashes the check: a subject that is no list, items that are no objects", () => {
   const digest = `sha256:${"a".repeat(64)}`;
-  assert.is(subjectProblem({ subject: digest }, digest), "the statement's subject is not a list");
-  assert.is(subjectProblem({}, digest), "the statement has no subject");
-  assert.is(subjectProblem(null, digest), "the statement has no subject");
-  assert.is(subjectProblem({ subject: ["x", 3] }, digest), `subject (unnamed) is (no sha256), not the image's ${digest}; subject (unnamed) is (no sha256), not the image's ${digest}`);
-  assert.is(subjectProblem({ subject: [{ name: "i", digest: { sha256: "a".repeat(64) } }] }, digest), undefined);
+  assert.equal(subjectProblems({ subject: digest }, digest), ["the statement's subject is not a list"]);
+  assert.equal(subjectProblems({}, digest), ["the statement has no subject"]);
+  assert.equal(subjectProblems(null, digest), ["the statement has no subject"]);
+  assert.equal(subjectProblems({ subject: ["x", 3] }, digest), [`subject (unnamed) is (no sha256), not the image's ${digest}`, `subject (unnamed) is (no sha256), not the image's ${digest}`]);
+  assert.equal(subjectProblems({ subject: [{ name: "i", digest: { sha256: "a".repeat(64) } }] }, digest), []);
 });
 
 test.run();

@@ -51,6 +51,8 @@ test("build: the image under a build tag is that build (its own version label); 
   assert.equal(ok("t/sci/essentials-2-5", "2.6"), [[false, "its version label names build 2.5-5-aaaaaaa, not a build of version 2.6: another build is under this tag"]]);
   // The amd64 image under the arm64 platform tag of its own build; a build number written otherwise.
   assert.equal(ok("t/sci/essentials-2-5", "2.5-5-aaaaaaa-linux-arm64"), [[false, "a linux/amd64 image under the linux/arm64 platform tag"]]);
+  // The same platform spelled otherwise (an arm64 image's config says variant v8) is that platform.
+  assert.equal(judgeOwnBuild({ repository: "t/sci/essentials-2-5", tag: "2.5-5-aaaaaaa-linux-arm64" }, [{ platform: "linux/arm64/v8", labels }]).map((c) => c.ok), [true]);
   assert.equal(ok("t/sci/essentials-2-5", "2.5-05-aaaaaaa")[0][0], false);
   // Another image's (rel/astro's) final image under rel/essentials, and a science layer's image under another's name.
   assert.equal(ok("t/rel/astro", "2.5-5-aaaaaaa")[0][0], false);
