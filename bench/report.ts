@@ -1,6 +1,7 @@
 // What the benchmark scripts share: statistics, the markdown tables they print, timing a child
 // process, and the generated sections of BENCH.md (the prose around them is written by hand).
 import { spawnSync } from "node:child_process";
+import type Dockerode from "dockerode";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -115,4 +116,18 @@ export function writeSection(file: string, name: string, markdown: string): void
   if (sectionOf(text, name) === undefined) throw new Error(`${file} has no ${start} … ${end} section`);
   writeFileSync(file, `${text.slice(0, text.indexOf(start) + start.length)}\n${markdown.trim()}\n${text.slice(text.indexOf(end))}`);
   process.stderr.write(`wrote the ${name} section of ${file}\n`);
+}
+
+/**
+ * Removes the engine's tags under `repo` (a run's `--repo`), keeping their layers: each run of a
+ * benchmark tags its images under a fresh path, and an engine holding thousands of tags spends
+ * more CPU on every tag it adds (its reference store is one file, written whole each time), so
+ * later runs would be measured on a slower engine than earlier ones.
+ */
+export async function untagRun(docker: Dockerode, repo: string): Promise<void> {
+  for (const image of await docker.listImages()) {
+    for (const tag of image.RepoTags ?? []) {
+      if (tag.startsWith(`${repo}/`)) await docker.getImage(tag).remove({ noprune: true });
+    }
+  }
 }

@@ -22,6 +22,12 @@ export interface PlatformImage {
   build: PlannedBuild;
   /** The image expected under the build's platform build tag: its config digest (the engine's image id). */
   imageId: string;
+  /**
+   * Its manifest as this run's push read it back under the platform build tag, when this run
+   * pushed it: not read again (the index names it by digest, which the registry keeps whatever
+   * the tag holds since; another run's index under the layer's tags is judged below all the same).
+   */
+  pushed?: RegistryManifest;
 }
 
 /**
@@ -57,6 +63,11 @@ export interface PushedImage {
    * before the push, checked to be the image this build was built on.
    */
   parents: Record<string, string>;
+  /**
+   * Its config's labels and creation time as the engine has them (the engine's image id is the
+   * config's digest: the same config), so that its provenance need not read the config again.
+   */
+  config?: { labels: Record<string, string>; created: string };
 }
 
 /**
@@ -99,7 +110,7 @@ export async function writeIndex(ctx: IndexStepContext, layer: IndexLayer, image
     const entries: IndexEntry[] = [];
     for (const image of images) {
       const tag = buildTag(image.build.request);
-      const manifest = await ctx.registry.getManifest(tag).catch((e: Error) => {
+      const manifest = image.pushed && image.pushed.config.digest === image.imageId ? image.pushed : await ctx.registry.getManifest(tag).catch((e: Error) => {
         throw new Error(`cannot read ${tag} from the registry for the index: ${e.message}`);
       });
       if (!manifest) return result("not pushed", `index not written: the registry does not hold ${tag}; ${layer.buildTag} and ${layer.movingTag} are left as they were`);

@@ -163,7 +163,8 @@ async function attestImage(run: AttestationRun, chains: SharedLayerChains, image
   if (existing) return { descriptor: existing, status: "already there" };
   const manifest = image.pushed?.manifest ?? await registry.getManifest({ ...repository, digest: image.descriptor.digest });
   if (!manifest) throw new Error(`${formatImageReference(repository)}@${image.descriptor.digest}: not in the registry, so it can't be attested`);
-  const config = summarizeConfig(parseJson(await registry.getBlob(repository, manifest.config.digest), `config ${manifest.config.digest} of ${image.layerBuildTag}`) as ImageConfigJson);
+  // The config as the engine has it, when the push handed it over; else read from the registry.
+  const config = image.pushed?.config ?? summarizeConfig(parseJson(await registry.getBlob(repository, manifest.config.digest), `config ${manifest.config.digest} of ${image.layerBuildTag}`) as ImageConfigJson);
 
   const { files, warnings } = await readPackageFiles(registry, { ref: repository, layers: manifest.layers }, { chains });
   const scan = scanPackages(files);

@@ -111,10 +111,15 @@ export interface BuiltImage {
   imageId: string;
   /** The image's `Created` time as the engine reports it (RFC 3339). */
   created: string;
+  /**
+   * Its labels as the engine has them: its config's (the image id is the config's digest), so what
+   * is made from the image in the registry (its provenance) need not read that config again.
+   */
+  labels?: Record<string, string>;
 }
 
 /** The engine's image `id` as a BuiltImage (its creation time asked for). */
 export async function builtImage(docker: Dockerode, id: string): Promise<BuiltImage> {
   const info = await docker.getImage(id).inspect();
-  return { imageId: info.Id, created: info.Created };
+  return { imageId: info.Id, created: info.Created, labels: info.Config?.Labels ?? {} };
 }

@@ -64,7 +64,8 @@ async function parentMismatch(
 async function engineImage(docker: Dockerode, tag: string): Promise<{ image: BuiltImage; labels: Record<string, string> } | undefined> {
   try {
     const info = await docker.getImage(tag).inspect();
-    return { image: { imageId: info.Id, created: info.Created }, labels: info.Config?.Labels ?? {} };
+    const labels = info.Config?.Labels ?? {};
+    return { image: { imageId: info.Id, created: info.Created, labels }, labels };
   } catch (e) {
     if ((e as { statusCode?: number }).statusCode === 404) return undefined;
     throw e;

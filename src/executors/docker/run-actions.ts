@@ -12,6 +12,8 @@ import { errorMessage, type RunReport } from "./run-report.js";
 import type { IndexLayer } from "../../core/execute/image-index.js";
 import { writeIndex } from "../index-step.js";
 import { indexSigner } from "./sign-step.js";
+import type { BuiltImage } from "./engine.js";
+import type { RegistryManifest } from "../../registry/client.js";
 
 export class RunActions {
   /** Every build is built, failed, skipped or cancelled. */
@@ -28,6 +30,10 @@ export class RunActions {
   private readonly pushes: Promise<void>[] = [];
   /** The image of each build that has one (what its push publishes). */
   private readonly images = new Map<string, string>();
+  /** Each build's image as the engine has it (its labels: what its provenance reads). */
+  private readonly ready = new Map<string, BuiltImage>();
+  /** The manifest each push of this run read back under its build tag (what the index step names). */
+  private readonly pushed = new Map<string, RegistryManifest>();
 
   /** `changed`: called when builds changed state, so that the run's loop asks the coordinator again. */
   constructor(
@@ -45,7 +51,11 @@ export class RunActions {
       // is there, while its moving tags are pushed and the run goes on (not after an interrupt:
       // no index step would name them).
       inRegistry: (id, pushed) => {
-        if (!this.pushStop.signal.aborted) buildContext.options.attach?.pushed?.(this.builds.get(id)!, pushed);
+        const image = this.ready.get(id);
+        if (pushed) this.pushed.set(id, pushed.manifest);
+        // The config as the engine has it goes with what the push read (the same image: the read-back checked its config digest).
+        const config = pushed && image?.labels && image.imageId === pushed.manifest.config.digest ? { labels: image.labels, created: image.created } : undefined;
+        if (!this.pushStop.signal.aborted) buildContext.options.attach?.pushed?.(this.builds.get(id)!, pushed && { ...pushed, ...(config ? { config } : {}) });
       },
       parentsOf: (id) => this.builds.get(id)!.dependsOn.filter((p) => this.images.has(p))
         .map((p) => ({ id: p, buildTag: buildTag(this.builds.get(p)!.request), imageId: this.images.get(p)! })),
@@ -100,6 +110,7 @@ export class RunActions {
   private onImage(build: PlannedBuild, ready: ImageReady, durationMs: number): void {
     this.report.image(build, ready.image, durationMs, ready.reused && buildTag(build.request));
     this.images.set(build.id, ready.image.imageId);
+    this.ready.set(build.id, ready.image);
     this.perform(this.run.imageReady({ id: build.id, imageId: ready.image.imageId, reused: ready.reused }));
   }
 
@@ -120,7 +131,7 @@ export class RunActions {
   private async index(layer: IndexLayer): Promise<void> {
     const ctx = this.pushContext!;
     const { options } = this.buildContext;
-    const images = layer.members.map((m) => ({ platform: m.platform, build: this.builds.get(m.id)!, imageId: this.images.get(m.id)! }));
+    const images = layer.members.map((m) => ({ platform: m.platform, build: this.builds.get(m.id)!, imageId: this.images.get(m.id)!, pushed: this.pushed.get(m.id) }));
     const line = (text: string) => this.report.progress.note(`[${layer.id}] ${text}`);
     this.pushesInFlight++;
     const result = await writeIndex({
