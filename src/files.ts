@@ -1,6 +1,6 @@
 // File-system helpers shared by the CLI (output paths) and the executors (--log-dir), which may
 // not import each other.
-import { mkdirSync, statSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 
 /** An error's code (`ENOENT`, …), or the error as text when it has none. */
@@ -36,4 +36,10 @@ export function makeDirectory(dir: string): void {
       if (errorCode(e) !== "EEXIST") throw e;
     }
   }
+}
+
+/** image-builder's version, from its own package.json (dist/src/files.js -> the package root). */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
 }

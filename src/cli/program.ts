@@ -3,6 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { parsePlatformFlag } from "../core/parse/platforms.js";
 import { readFileSync } from "node:fs";
+import { packageVersion } from "../files.js";
 import { readFile } from "node:fs/promises";
 // What only other commands use (plan files, results, graphs) is imported where it is used, so
 // that the dry run loads no more than it needs.
@@ -405,12 +406,6 @@ function readSecrets(sources: SecretSource[] = []): Map<string, Buffer> {
     }
   }
   return secrets;
-}
-
-function packageVersion(): string {
-  // dist/src/cli/program.js -> the package's own package.json
-  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
 }
 
 function unknownCommand(program: Command, name: string): InputError {

@@ -9,12 +9,15 @@
 import { Readable } from "node:stream";
 import pLimit, { type LimitFunction } from "p-limit";
 import { anyPortFetch } from "./any-port-fetch.js";
+import { packageVersion } from "../files.js";
 import { isLoopbackRegistry, parseAuthChallenges, type AuthChallenge } from "../core/parse/image-reference.js";
 import {
   backoffMs, credentialsRefusedFor, ERROR_BODY_LIMIT, isDroppedConnection, isIdempotent, isRetryableStatus, METADATA_LIMIT, RETRIES,
   type HttpMethod,
 } from "../core/registry/transport-rules.js";
 import type { DockerCredentials, RegistryAuth } from "./credentials.js";
+
+const USER_AGENT = `image-builder/${packageVersion()}`;
 
 /** The registry could not answer: down, refused credentials, a malformed, oversized or mismatching answer. */
 export class RegistryError extends Error {
@@ -328,17 +331,17 @@ export class RegistryTransport {
     // Credentials travel only where nobody on the way reads them.
     const refused = hasCredentials ? credentialsRefusedFor(url, isLoopbackRegistry(req.registry)) : undefined;
     if (refused) this.withheld.set(req.registry, refused);
-    const init: RequestInit = { headers: {} };
+    const init: RequestInit = { headers: { "user-agent": USER_AGENT } };
     if (auth?.identitytoken && !refused) {
       // An OAuth refresh token (what `docker login` keeps for some registries).
       const form = new URLSearchParams({ grant_type: "refresh_token", refresh_token: auth.identitytoken, client_id: "image-builder", scope });
       if (service) form.set("service", service);
-      Object.assign(init, { method: "POST", body: form.toString(), headers: { "content-type": "application/x-www-form-urlencoded" } });
+      Object.assign(init, { method: "POST", body: form.toString(), headers: { ...init.headers, "content-type": "application/x-www-form-urlencoded" } });
     } else {
       if (service) url.searchParams.set("service", service);
       for (const one of scope.split(" ")) url.searchParams.append("scope", one);
       if ((auth?.username || auth?.password) && !refused) {
-        init.headers = { authorization: `Basic ${Buffer.from(`${auth.username ?? ""}:${auth.password ?? ""}`).toString("base64")}` };
+        init.headers = { ...init.headers, authorization: `Basic ${Buffer.from(`${auth.username ?? ""}:${auth.password ?? ""}`).toString("base64")}` };
       }
     }
     const body = await this.limit(async () => {
@@ -384,7 +387,8 @@ export class RegistryTransport {
   }
 
   private send(req: RegistryRequest, authorization: string | undefined, deadline: Deadline): Promise<RegistryResponse> {
-    const headers: Record<string, string> = {};
+    // Named, as the engine names itself (`docker/…`): a registry's logs tell whose requests they are.
+    const headers: Record<string, string> = { "user-agent": USER_AGENT };
     if (req.accept) headers.accept = req.accept;
     if (req.contentType) headers["content-type"] = req.contentType;
     if (authorization) headers.authorization = authorization;

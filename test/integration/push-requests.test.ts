@@ -21,14 +21,20 @@ const family = () => makeRepo({
 const IMAGES = 3;
 
 /**
- * The requests image-builder's registry client made (user agent `node`) for `--all --push` of
+ * The requests image-builder's registry client made (user agent `image-builder/…`) for `--all --push` of
  * `root`, by kind; to the repository path `path` (`t-…`) of the test registry, a new one by default.
  */
-async function clientRequests(root: string, extra: string[], path = uniqueRepo("r").slice(2)): Promise<{ total: number; kinds: Record<string, number> }> {
+async function clientRequests(root: string, extra: string[], path = uniqueRepo("r").slice(2)): Promise<{ total: number; kinds: Record<string, number>; enginePuts: string[] }> {
   const kinds: Record<string, number> = {};
   let total = 0;
+  /** The tags the engine pushed a manifest under. */
+  const enginePuts: string[] = [];
   await using proxy = await startFaultProxy(requireEngine().registry, (req) => {
-    if (req.headers["user-agent"] !== "node") return undefined;
+    if (!req.headers["user-agent"]?.startsWith("image-builder/")) {
+      const put = req.method === "PUT" && /\/manifests\/([^/?]+)$/.exec(req.url ?? "");
+      if (put) enginePuts.push(put[1]);
+      return undefined;
+    }
     const url = req.url ?? "";
     const kind = `${req.method} ${/\/manifests\//.test(url) ? "manifest" : /\/blobs\/uploads\//.test(url) ? "upload" : /\/blobs\//.test(url) ? "blob" : url}`;
     kinds[kind] = (kinds[kind] ?? 0) + 1;
@@ -37,10 +43,20 @@ async function clientRequests(root: string, extra: string[], path = uniqueRepo("
   });
   const r = await runCliAsync(["--all", "--push", "--repo", `${proxy.address}/${path}`, "--progress", "plain", ...extra], { cwd: root });
   assert.is(r.code, 0, r.stderr);
-  return { total, kinds };
+  return { total, kinds, enginePuts };
 }
 
-test("a push of three images with attestations makes at most 74 registry requests, 51 more than without", async () => {
+test("the engine pushes each image once, under its build tag: its moving tag gets that manifest from image-builder", async () => {
+  using src = family();
+  const { kinds, enginePuts } = await clientRequests(src.root, ["--no-attestations"]);
+  // Each build tag (`1.0-1-3f2a9c1`) once; no moving tag (`1.0`).
+  assert.is(enginePuts.length, IMAGES, `the engine pushed ${enginePuts.join(", ")}`);
+  assert.ok(enginePuts.every((t) => /^1\.0-\d+-[0-9a-f]{7,}$/.test(t)), `the engine pushed ${enginePuts.join(", ")}`);
+  // image-builder wrote the moving tags: one manifest each.
+  assert.is(kinds["PUT manifest"], IMAGES, JSON.stringify(kinds));
+});
+
+test("a push of three images with attestations makes at most 77 registry requests, 51 more than without", async () => {
   using src = family();
   const without = await clientRequests(src.root, ["--no-attestations"]);
   const withAttestations = await clientRequests(src.root, []);
@@ -49,11 +65,11 @@ test("a push of three images with attestations makes at most 74 registry request
   // its attestations (its own layers read: its config is the engine's, 3 blobs and a manifest
   // written), its index (the platform image as the push read it back; the build tag read,
   // written, read back; the moving tag the same) and the end-of-run read-back of its four tags.
-  assert.ok(withAttestations.total <= 74, `${withAttestations.total} requests for ${IMAGES} images (${what})`);
+  assert.ok(withAttestations.total <= 77, `${withAttestations.total} requests for ${IMAGES} images (${what})`);
   assert.ok(withAttestations.total - without.total <= 51, `${withAttestations.total - without.total} more requests than without attestations for ${IMAGES} images (${what})`);
 });
 
-test("a push of new builds over published ones reads the image of each moving tag's index once: at most 83 requests for three images", async () => {
+test("a push of new builds over published ones reads the image of each moving tag's index once: at most 86 requests for three images", async () => {
   using src = family();
   const path = uniqueRepo("r").slice(2);
   await clientRequests(src.root, [], path);
@@ -63,7 +79,7 @@ test("a push of new builds over published ones reads the image of each moving ta
   // As the first push, and per image: the moving tags hold the images of the first push, whose
   // version labels are read (the platform image's config; the index's image of the platform by
   // digest, and its config).
-  assert.ok(again.total <= 83, `${again.total} requests for ${IMAGES} images over published ones (${JSON.stringify(again.kinds)})`);
+  assert.ok(again.total <= 86, `${again.total} requests for ${IMAGES} images over published ones (${JSON.stringify(again.kinds)})`);
 });
 
 test.run();

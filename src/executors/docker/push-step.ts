@@ -15,6 +15,7 @@ import { inputsLabel } from "../../core/requests/inputs-digest.js";
 import { parseJson, summarizeConfig, type ImageConfigJson, type RegistryClient, type RegistryManifest } from "../../registry/client.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
 import { pushTags } from "./push.js";
+import { parseImageReference } from "../../core/parse/image-reference.js";
 import { signPublished } from "./sign-step.js";
 import type { SigningKey } from "../../core/signatures/keys.js";
 import type { PushedImage } from "../index-step.js";
@@ -118,6 +119,10 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
     // writes nothing), before a moving tag can point at it.
     const signature = await signPublished({ registry: ctx.registry, signKey: ctx.signKey, line: (text) => report.progress.line(id, text) }, first, { digest: buildTagResult.digest! });
     if (signature) report.signature(id, signature);
+    // What the moving tags get: the very manifest the build tag holds, written by the registry
+    // client (one request; the engine's push of another name asks again for every layer, and
+    // pushes whatever image the name has when it starts: another run may have retagged it).
+    let source = pushed?.manifest;
     for (const result of movingResults) {
       if (ctx.signal.aborted) return ended(ctx, id, INTERRUPTED, tags);
       const decision = await movingTagDecision(ctx, build, imageId, result.tag);
@@ -131,7 +136,10 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
         continue;
       }
       if (decision.back) report.progress.line(id, decision.back);
-      const { failure, held: there } = await pushAndReadBack(ctx, id, result, imageId);
+      source ??= await buildTagManifest(ctx, first, imageId);
+      // Within the build tag's repository only: another one need not have the image's blobs.
+      const put = source && sameRepository(first, result.tag) ? source : undefined;
+      const { failure, held: there } = put ? await putAndReadBack(ctx, id, result, imageId, put) : await pushAndReadBack(ctx, id, result, imageId);
       // Said in --results and the summary too: a tag moved back on purpose is not an ordinary push.
       if (result.pushed && decision.back) {
         result.reason = decision.back;
@@ -176,6 +184,42 @@ async function pushAndReadBack(ctx: PushStepContext, id: string, result: TagResu
     if (!pushedOtherImage(imageId, after.held, failure, digest) || attempt >= RETAGGED_RETRIES || ctx.signal.aborted) return { failure, held: after.held, manifest: after.manifest };
     ctx.report.progress.line(id, `the engine pushed another run's image under ${result.tag} (its name was retagged as the push started): pushing this run's again`);
   }
+}
+
+/**
+ * Writes `source` (the manifest under the build tag) under `result.tag` through the registry
+ * client, then records in `result` what the registry holds under it, as pushAndReadBack does.
+ */
+async function putAndReadBack(ctx: PushStepContext, id: string, result: TagResult, imageId: string, source: RegistryManifest): Promise<{ failure?: string; held?: HeldTag }> {
+  let failure: string | undefined;
+  if (ctx.signal.aborted) failure = INTERRUPTED;
+  else {
+    try {
+      await ctx.registry.putManifest(parseImageReference(result.tag), source.bytes, source.mediaType);
+      ctx.report.progress.line(id, `wrote ${result.tag}@${source.digest} (the manifest under the build tag)`);
+    } catch (e) {
+      failure = `write of ${result.tag}: ${errorMessage(e)}`;
+    }
+  }
+  const after = await readBack(ctx, result.tag, imageId, failure);
+  Object.assign(result, after.result);
+  if (result.pushed && failure) ctx.report.progress.line(id, `the write of ${result.tag} reported an error, but the registry holds this image under it: ${failure}`);
+  return { failure, held: after.held };
+}
+
+/**
+ * The manifest under the build tag, for the moving tags of a build whose build tag the registry
+ * already had (its push did not read it back); undefined when it is not this image's (the
+ * engine pushes the moving tag then, and its read-back judges what the registry got).
+ */
+async function buildTagManifest(ctx: PushStepContext, tag: string, imageId: string): Promise<RegistryManifest | undefined> {
+  const manifest = await ctx.registry.getManifest(tag).catch(() => undefined);
+  return manifest && manifest.digest === manifest.manifestDigest && manifest.config.digest === imageId ? manifest : undefined;
+}
+
+function sameRepository(a: string, b: string): boolean {
+  const [ra, rb] = [parseImageReference(a), parseImageReference(b)];
+  return ra.registry === rb.registry && ra.repository === rb.repository;
 }
 
 /** Attempts at pushing a tag whose name another run on the engine keeps retagging. */
