@@ -80,11 +80,11 @@ test("Ctrl-C of a run without --push says nothing about pushing", async () => {
   await waitFor(() => !processRunning(marker), 30_000, () => "the build's RUN step is still running");
 });
 
-test("SIGTERM while the engine pushes a moving tag: the push ends first, then is read back, and --results says it moved", async () => {
+test("SIGTERM while a moving tag is written: the write ends first, then is read back, and --results says it moved", async () => {
   const engine = requireEngine();
-  // The moving tag's PUT reaches the registry's door and is held there; the run is sent SIGTERM.
-  // The PUT is let through once the run waits for it, or (a run that doesn't wait) once the
-  // run has read the tag back: the engine sends a request it has started whatever its client does.
+  // The moving tag's PUT (image-builder's registry client writes the manifest under the build tag)
+  // reaches the registry's door and is held there; the run is sent SIGTERM. The PUT is let through
+  // once the run waits for it, or (a run that doesn't wait) once the run has read the tag back.
   const arrived = happening("the moving tag's PUT");
   const release = happening("the run waits for its push, or reads the tag back");
   const isQuick = (url: string | undefined) => /\/sci\/quick\//.test(url ?? "");
@@ -106,7 +106,7 @@ test("SIGTERM while the engine pushes a moving tag: the push ends first, then is
   });
   using dir = tempDir("ib-signal-");
   const file = join(dir.path, "r.json");
-  // The engine's push of a plain image's moving tag (with attestations the engine pushes platform tags and the index step writes `1.0`).
+  // A plain image's moving tag (with attestations the index step writes `1.0`).
   const child = spawn(process.execPath, [MAIN, "--all", "--push", "--progress", "plain", "--results", file, "--no-attestations"], { cwd: repo.root, env: process.env });
   let stderr = "";
   child.stderr.on("data", (d) => {
@@ -117,8 +117,8 @@ test("SIGTERM while the engine pushes a moving tag: the push ends first, then is
   await Promise.race([arrived.promise, exited]);
   child.kill("SIGTERM");
   assert.is(await exited, 130, stderr);
-  // The engine's push of the moving tag ran to its end (its digest), not cut by the interrupt.
-  assert.match(stderr, /\] pushed \S+\/sci\/quick:1\.0@sha256:[0-9a-f]{64}\n/);
+  // The write of the moving tag ran to its end (its digest), not cut by the interrupt.
+  assert.match(stderr, /\] wrote \S+\/sci\/quick:1\.0@sha256:[0-9a-f]{64} \(the manifest under the build tag\)\n/);
   const landed = await registryImage(`${target.replace(proxy.address, engine.registry)}/sci/quick:1.0`);
   const result = (JSON.parse(readFileSync(file, "utf8")) as { results: { id: string; pushed: boolean; tags: { tag: string; pushed: boolean; digest?: string }[] }[] })
     .results.find((r) => r.id === "sci/quick")!;
