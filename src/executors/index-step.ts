@@ -22,12 +22,6 @@ export interface PlatformImage {
   build: PlannedBuild;
   /** The image expected under the build's platform build tag: its config digest (the engine's image id). */
   imageId: string;
-  /**
-   * Its manifest as this run's push read it back under the platform build tag, when this run
-   * pushed it: not read again (the index names it by digest, which the registry keeps whatever
-   * the tag holds since; another run's index under the layer's tags is judged below all the same).
-   */
-  pushed?: RegistryManifest;
 }
 
 /**
@@ -110,7 +104,9 @@ export async function writeIndex(ctx: IndexStepContext, layer: IndexLayer, image
     const entries: IndexEntry[] = [];
     for (const image of images) {
       const tag = buildTag(image.build.request);
-      const manifest = image.pushed && image.pushed.config.digest === image.imageId ? image.pushed : await ctx.registry.getManifest(tag).catch((e: Error) => {
+      // Read again, not taken from the push's read-back: another run of this commit may have
+      // pushed its image under the tag since, and the index must name what the tag holds.
+      const manifest = await ctx.registry.getManifest(tag).catch((e: Error) => {
         throw new Error(`cannot read ${tag} from the registry for the index: ${e.message}`);
       });
       if (!manifest) return result("not pushed", `index not written: the registry does not hold ${tag}; ${layer.buildTag} and ${layer.movingTag} are left as they were`);
@@ -167,7 +163,8 @@ export async function writeIndex(ctx: IndexStepContext, layer: IndexLayer, image
     if (!moving.move) {
       Object.assign(movingResult, { registryDigest: current!.digest, reason: moving.reason });
       ctx.line(moving.reason);
-      return result("pushed");
+      // Nothing written (the build tag held this index already): not counted as an index pushed.
+      return written > 0 ? result("pushed") : { ...result("pushed"), already: true };
     }
     if (moving.already) {
       Object.assign(movingResult, { pushed: true, digest: index.digest });

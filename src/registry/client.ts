@@ -308,14 +308,15 @@ export class RegistryClient {
    * Stores `bytes` (an image manifest or an index, `mediaType`) under `ref`'s tag (or digest);
    * returns its digest. Sent again after a dropped connection: a manifest PUT is idempotent.
    */
-  async putManifest(ref: ImageReference, bytes: Uint8Array, mediaType: string): Promise<string> {
+  /** `signal`: stops the write (and its retries) where it is (a second interrupt). */
+  async putManifest(ref: ImageReference, bytes: Uint8Array, mediaType: string, options: { signal?: AbortSignal } = {}): Promise<string> {
     const digest = sha256(Buffer.from(bytes));
     const reference = ref.digest ?? ref.tag;
     if (!reference) throw new InputError(`${formatImageReference(ref)}: a manifest is stored under a tag or digest`);
     if (ref.digest && ref.digest !== digest) throw new InputError(`${formatImageReference(ref)}: the manifest's digest is ${digest}`);
     const spec: RegistryRequest = {
       registry: ref.registry, method: "PUT", path: `/v2/${ref.repository}/manifests/${reference}`, body: bytes, contentType: mediaType,
-      scope: pushScope(ref), what: `manifest of ${formatImageReference(ref)}`,
+      scope: pushScope(ref), what: `manifest of ${formatImageReference(ref)}`, ...(options.signal ? { signal: options.signal } : {}),
     };
     return this.transport.exchange(spec, async (res) => {
       await expectOk(res, spec);

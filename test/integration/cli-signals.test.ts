@@ -9,7 +9,7 @@ import { MAIN } from "../helpers/cli.js";
 import { happening, isManifest, isManifestPut, startFaultProxy } from "../helpers/fault-proxy.js";
 import { processRunning, registryImage, registryTags, requireEngine, uniqueRepo, waitFor } from "../helpers/engine.js";
 import { compat, makeRepo, science } from "../helpers/repo.js";
-import { tempDir } from "../helpers/temp.js";
+import { deferred, tempDir } from "../helpers/temp.js";
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   test(`${signal} stops the builds in flight, pushes nothing and exits 130`, async () => {
@@ -129,6 +129,49 @@ test("SIGTERM while a moving tag is written: the write ends first, then is read 
   assert.is(result.pushed, true, stderr);
   assert.not.match(stderr, /nothing more was pushed/);
   assert.match(stderr, /no push started after the interrupt/);
+});
+
+test("a second interrupt stops a moving tag's write the registry does not answer: the run ends at once, saying the tag did not move", async () => {
+  const engine = requireEngine();
+  const arrived = happening("the moving tag's PUT");
+  const isQuick = (url: string | undefined) => /\/sci\/quick\//.test(url ?? "");
+  // The registry never answers the moving tag's PUT (let through only when the test ends).
+  let release!: () => void;
+  const never = new Promise<void>((resolve) => (release = resolve));
+  await using proxy = await startFaultProxy(engine.registry, (req) => {
+    if (isManifestPut(req, /^1\.0$/) && isQuick(req.url)) {
+      arrived.then();
+      return { hold: never };
+    }
+    return undefined;
+  });
+  using _release = deferred(release);
+  const target = uniqueRepo(proxy.address);
+  using repo = makeRepo({
+    "image-builder.json": JSON.stringify({ repo: target }),
+    ...science("quick", { image: "quick", compat: "base" }, "FROM busybox:stable\nRUN echo quick > /q\n"),
+    ...compat("base", [], "ENV X=1\n"),
+  });
+  using dir = tempDir("ib-signal-");
+  const file = join(dir.path, "r.json");
+  const child = spawn(process.execPath, [MAIN, "--all", "--push", "--progress", "plain", "--results", file, "--no-attestations"], { cwd: repo.root, env: process.env });
+  let stderr = "";
+  const waiting = happening("the run waits for its push in flight");
+  child.stderr.on("data", (d) => {
+    stderr += d;
+    if (/waiting up to \d+ s for 1 push\(es\) in flight to end/.test(stderr)) waiting.then();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  await Promise.race([arrived.promise, exited]);
+  child.kill("SIGINT");
+  await Promise.race([waiting.promise, exited]);
+  const t0 = Date.now();
+  child.kill("SIGINT");
+  assert.is(await exited, 130, stderr);
+  // At once: not after the registry client's 60 s timeout, nor the 30 s bound of the wait.
+  assert.ok(Date.now() - t0 < 20_000, `stopped ${Date.now() - t0} ms after the second interrupt`);
+  const result = (JSON.parse(readFileSync(file, "utf8")) as { results: { id: string; tags: { tag: string; pushed: boolean }[] }[] }).results.find((r) => r.id === "sci/quick")!;
+  assert.equal(result.tags.map((t) => [t.tag.slice(t.tag.lastIndexOf(":") + 1) === "1.0", t.pushed]), [[false, true], [true, false]], stderr);
 });
 
 test.run();

@@ -561,4 +561,53 @@ test("two runs of one commit at once, published with attestations (the default):
   assert.equal(await state(), held);
 });
 
+test("another run's platform image pushed after this run read its own back, before this run's index: the index is not written on the stale read", async () => {
+  const { registry } = requireEngine();
+  using repo = makeRepo(smallFamily());
+  const name = uniqueRepo("x").slice(2);
+  const PLATFORM_BUILD_TAG = /^1\.0-\d+-[0-9a-f]+-linux-[a-z0-9]+$/;
+  // Run 2 checks the platform build tag (missing) before run 1 pushes it; run 1 pushes and reads
+  // it back (its own); run 2's PUT then goes through; run 1's moving tag (and so its index step)
+  // waits for it. Run 1's index must name what the tag holds now: run 2's image, not its own.
+  const secondChecked = happening("run 2's check before its push");
+  const firstReadBack = happening("run 1's read-back of its platform build tag");
+  const secondStored = happening("run 2's platform build tag stored");
+  let firstPut = false;
+  await using one = await startFaultProxy(registry, (req) => {
+    if (!sciA(req)) return undefined;
+    if (isManifestPut(req, PLATFORM_BUILD_TAG)) {
+      firstPut = true;
+      return { hold: secondChecked.promise };
+    }
+    if (firstPut && req.method === "GET" && isManifest(req, PLATFORM_BUILD_TAG)) return { answered: firstReadBack.then };
+    if (isManifestPut(req, /^1\.0-linux-[a-z0-9]+$/)) return { hold: secondStored.promise };
+    return undefined;
+  });
+  let secondReads = 0;
+  await using two = await startFaultProxy(registry, (req) => {
+    if (!sciA(req)) return undefined;
+    if (isManifestPut(req, PLATFORM_BUILD_TAG)) return { hold: firstReadBack.promise, answered: secondStored.then };
+    if (req.method === "GET" && isManifest(req, PLATFORM_BUILD_TAG) && ++secondReads === 2) return { answered: secondChecked.then };
+    return undefined;
+  });
+  using dir = tempDir("ib-publish-");
+  // --no-cache: the engine's cache (or BuildKit merging the two runs' identical steps) would give both runs one image.
+  const [r1, r2] = await Promise.all([one.address, two.address].map((proxy, i) =>
+    runCliAsync(["--all", "--push", "--repo", `${proxy}/${name}`, "--results", join(dir.path, `r${i + 1}.json`), "--progress", "plain", "--no-cache"], { cwd: repo.root })));
+  assert.is(r2.code, 0, r2.stderr);
+  assert.is(r1.code, 1, r1.stderr);
+  const target = `${registry}/${name}/sci/a`;
+  const tags = await registryTags(target);
+  const platformTag = tags.find((t) => PLATFORM_BUILD_TAG.test(t))!;
+  const image = (await registryImage(`${target}:${platformTag}`)).digest;
+  // The layer's index, under both its tags, names the image its platform build tag holds.
+  for (const tag of [platformTag.replace(/-linux-[a-z0-9]+$/, ""), "1.0"]) {
+    assert.is((await registryIndex(`${target}:${tag}`)).manifests[0].digest, image, `${tag}: ${r1.stderr}`);
+  }
+  const indexOf = (file: string) => (JSON.parse(readFileSync(join(dir.path, file), "utf8")) as { indexes: { id: string; status: string; reason?: string }[] }).indexes.find((i) => i.id === "sci/a")!;
+  const first = indexOf("r1.json");
+  assert.is(first.status, "superseded", r1.stderr);
+  assert.match(first.reason!, /index not written: .*sci\/a:1\.0-\d+-[0-9a-f]+-linux-[a-z0-9]+ holds another image/);
+});
+
 test.run();

@@ -195,10 +195,11 @@ async function putAndReadBack(ctx: PushStepContext, id: string, result: TagResul
   if (ctx.signal.aborted) failure = INTERRUPTED;
   else {
     try {
-      await ctx.registry.putManifest(parseImageReference(result.tag), source.bytes, source.mediaType);
+      // Stopped only as an engine push is: by a second interrupt, or the bound of the wait after one.
+      await ctx.registry.putManifest(parseImageReference(result.tag), source.bytes, source.mediaType, { signal: ctx.destroy });
       ctx.report.progress.line(id, `wrote ${result.tag}@${source.digest} (the manifest under the build tag)`);
     } catch (e) {
-      failure = `write of ${result.tag}: ${errorMessage(e)}`;
+      failure = ctx.destroy.aborted ? INTERRUPTED : `write of ${result.tag}: ${errorMessage(e)}`;
     }
   }
   const after = await readBack(ctx, result.tag, imageId, failure);

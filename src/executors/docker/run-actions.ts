@@ -13,7 +13,6 @@ import type { IndexLayer } from "../../core/execute/image-index.js";
 import { writeIndex } from "../index-step.js";
 import { indexSigner } from "./sign-step.js";
 import type { BuiltImage } from "./engine.js";
-import type { RegistryManifest } from "../../registry/client.js";
 
 export class RunActions {
   /** Every build is built, failed, skipped or cancelled. */
@@ -32,8 +31,6 @@ export class RunActions {
   private readonly images = new Map<string, string>();
   /** Each build's image as the engine has it (its labels: what its provenance reads). */
   private readonly ready = new Map<string, BuiltImage>();
-  /** The manifest each push of this run read back under its build tag (what the index step names). */
-  private readonly pushed = new Map<string, RegistryManifest>();
 
   /** `changed`: called when builds changed state, so that the run's loop asks the coordinator again. */
   constructor(
@@ -52,7 +49,6 @@ export class RunActions {
       // no index step would name them).
       inRegistry: (id, pushed) => {
         const image = this.ready.get(id);
-        if (pushed) this.pushed.set(id, pushed.manifest);
         // The config as the engine has it goes with what the push read (the same image: the read-back checked its config digest).
         const config = pushed && image?.labels && image.imageId === pushed.manifest.config.digest ? { labels: image.labels, created: image.created } : undefined;
         if (!this.pushStop.signal.aborted) buildContext.options.attach?.pushed?.(this.builds.get(id)!, pushed && { ...pushed, ...(config ? { config } : {}) });
@@ -131,7 +127,7 @@ export class RunActions {
   private async index(layer: IndexLayer): Promise<void> {
     const ctx = this.pushContext!;
     const { options } = this.buildContext;
-    const images = layer.members.map((m) => ({ platform: m.platform, build: this.builds.get(m.id)!, imageId: this.images.get(m.id)!, pushed: this.pushed.get(m.id) }));
+    const images = layer.members.map((m) => ({ platform: m.platform, build: this.builds.get(m.id)!, imageId: this.images.get(m.id)! }));
     const line = (text: string) => this.report.progress.note(`[${layer.id}] ${text}`);
     this.pushesInFlight++;
     const result = await writeIndex({
