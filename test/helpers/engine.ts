@@ -159,15 +159,21 @@ export function build(id: string, tags: string[], dockerfile: string, extra: Par
 // ---------------------------------------------------------------------------------------------
 // The registry's HTTP API: what really landed.
 
-function basic(user: string, pass: string): string {
+/** The `Authorization` header of basic auth. */
+export function basicAuth(user: string, pass: string): string {
   return `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
 }
 
-async function registryGet(registry: string, path: string, auth?: [string, string], accept?: string): Promise<Response> {
+/** A request to the registry's HTTP API (`path` after `/v2/`), with basic auth when given: nothing of image-builder's code. */
+export async function registryRequest(registry: string, path: string, options: { auth?: [string, string]; accept?: string; method?: string } = {}): Promise<Response> {
   const headers: Record<string, string> = {};
-  if (auth) headers.authorization = basic(...auth);
-  if (accept) headers.accept = accept;
-  return fetch(`http://${registry}/v2/${path}`, { headers });
+  if (options.auth) headers.authorization = basicAuth(...options.auth);
+  if (options.accept) headers.accept = options.accept;
+  return fetch(`http://${registry}/v2/${path}`, { method: options.method ?? "GET", headers });
+}
+
+async function registryGet(registry: string, path: string, auth?: [string, string], accept?: string): Promise<Response> {
+  return registryRequest(registry, path, { auth, accept });
 }
 
 /** Tags of `repo` (`host:port/name`) in its registry; [] when the repository doesn't exist. */
