@@ -4,7 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { runCli, runCliAsync } from "../helpers/cli.js";
-import { registryLayerEntries, requireEngine, uniqueRepo } from "../helpers/engine.js";
+import { registryLayerEntries, registryRequest, requireEngine, uniqueRepo } from "../helpers/engine.js";
 import { publish } from "../helpers/registry.js";
 import { startFaultProxy } from "../helpers/fault-proxy.js";
 import { makeRepo, science, compat, type TempRepo } from "../helpers/repo.js";
@@ -110,8 +110,8 @@ test("sbom --json: an SPDX 2.3 document of the image, each package with its purl
   assert.ok(spdxDocumentSchema.safeParse(doc).success, JSON.stringify(spdxDocumentSchema.safeParse(doc).error?.issues));
   const [image, ...packages] = doc.packages;
   assert.is(image.name, `${repo}/rel/pk:1.0`);
-  const digest = (await fetch(`http://${repo.slice(0, repo.indexOf("/"))}/v2/${repo.slice(repo.indexOf("/") + 1)}/rel/pk/manifests/1.0`, {
-    method: "HEAD", headers: { accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json" },
+  const digest = (await registryRequest(repo.slice(0, repo.indexOf("/")), `${repo.slice(repo.indexOf("/") + 1)}/rel/pk/manifests/1.0`, {
+    method: "HEAD", accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
   })).headers.get("docker-content-digest");
   assert.is(image.versionInfo, digest);
   assert.equal(packages.map((p: any) => [p.externalRefs[0].referenceLocator, p.sourceInfo]), [

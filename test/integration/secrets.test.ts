@@ -9,7 +9,7 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli, runCliAsync } from "../helpers/cli.js";
-import { registryTags, requireEngine, TEST_BUILDER, uniqueRepo } from "../helpers/engine.js";
+import { registryRequest, registryTags, requireEngine, TEST_BUILDER, uniqueRepo } from "../helpers/engine.js";
 import { authEntry, dockerConfigDir } from "../helpers/registry.js";
 import { compat, makeRepo, science } from "../helpers/repo.js";
 import { filesUnder, tempDir } from "../helpers/temp.js";
@@ -67,9 +67,7 @@ test("an encrypted --sign-key, COSIGN_PASSWORD, the registry's password and a --
   // every blob of every attestation manifest the registry holds, fetched over its HTTP API
   const registry = repo.slice(0, repo.indexOf("/"));
   const get = async (name: string, path: string) => {
-    const res = await fetch(`http://${registry}/v2/${name}/${path}`, {
-      headers: { accept: "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json", authorization: `Basic ${Buffer.from(auth.join(":")).toString("base64")}` },
-    });
+    const res = await registryRequest(registry, `${name}/${path}`, { auth, accept: "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json" });
     if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}`);
     return res.text();
   };
