@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli, runCliAsync } from "../helpers/cli.js";
-import { registryImage, registryRequest, requireEngine, TEST_BUILDER, uniqueRepo } from "../helpers/engine.js";
+import { registryImage, registryRequest, registryWritesFromNow, requireEngine, TEST_BUILDER, uniqueRepo } from "../helpers/engine.js";
 import { writeKeyPair } from "../helpers/keys.js";
 import { condaRecord, SITE_PACKAGES } from "../helpers/packages.js";
 import { authEntry, dockerConfigDir, publish } from "../helpers/registry.js";
@@ -228,12 +228,14 @@ function attestationResults(file: string): Record<string, unknown> {
   return Object.fromEntries((JSON.parse(readFileSync(join(src.root, file), "utf8")).results as { id: string; attestation?: unknown }[]).map((r) => [r.id, r.attestation]));
 }
 
-test("a rerun with nothing changed pushes nothing: every tag holds what it held", async () => {
+test("a rerun with nothing changed pushes nothing: every tag holds what it held, and the registry logs no write from image-builder or the engine", async () => {
   const before = await tagDigests();
   const first = attestationResults("results.json");
+  const writes = registryWritesFromNow("registry-auth", repo.slice(repo.indexOf("/") + 1));
   const r = await runCliAsync(["--all", "--push", "--repo", repo, "--progress", "plain", "--builder", TEST_BUILDER, "--results", "again.json", ...(withSecret ? ["--secret", "id=tok,env=TOK"] : [])], { cwd: src.root, env: { ...env, TOK: SECRET } });
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stderr, /\n3 reused/);
+  assert.equal(writes(), [], "the rerun wrote to the registry");
   assert.equal(await tagDigests(), before);
   // the same attestations, found in the registry
   assert.equal(attestationResults("again.json"), Object.fromEntries(Object.entries(first).map(([id, a]) => [id, { ...a as object, status: "already there" }])));
