@@ -1,7 +1,8 @@
 // Helpers for tests against the real engine and registries started by test/engine/start.sh.
 import type Dockerode from "dockerode";
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { gunzipSync } from "node:zlib";
 import { readTar, type TarEntry } from "./tar.js";
@@ -159,15 +160,32 @@ export function build(id: string, tags: string[], dockerfile: string, extra: Par
 // ---------------------------------------------------------------------------------------------
 // The registry's HTTP API: what really landed.
 
-function basic(user: string, pass: string): string {
+/** The `Authorization` header of basic auth. */
+export function basicAuth(user: string, pass: string): string {
   return `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
 }
 
-async function registryGet(registry: string, path: string, auth?: [string, string], accept?: string): Promise<Response> {
+/** A request to the registry's HTTP API (`path` after `/v2/`), with basic auth when given: nothing of image-builder's code. */
+export async function registryRequest(registry: string, path: string, options: { auth?: [string, string]; accept?: string; method?: string } = {}): Promise<Response> {
   const headers: Record<string, string> = {};
-  if (auth) headers.authorization = basic(...auth);
-  if (accept) headers.accept = accept;
-  return fetch(`http://${registry}/v2/${path}`, { headers });
+  if (options.auth) headers.authorization = basicAuth(...options.auth);
+  if (options.accept) headers.accept = options.accept;
+  return fetch(`http://${registry}/v2/${path}`, { method: options.method ?? "GET", headers });
+}
+
+async function registryGet(registry: string, path: string, auth?: [string, string], accept?: string): Promise<Response> {
+  return registryRequest(registry, path, { auth, accept });
+}
+
+/**
+ * The requests that write (PUT, POST, PATCH, DELETE) to repository path `path` (`t-…`, below
+ * it too) that a test registry logs from now on, whoever sends them (image-builder or the engine):
+ * `which` is the plain registry or the one with basic auth (test/engine/start.sh's directories).
+ */
+export function registryWritesFromNow(which: "registry" | "registry-auth", path: string): () => string[] {
+  const log = join(process.env.IB_ENGINE_STATE!, which, "registry.log");
+  const since = statSync(log).size;
+  return () => readFileSync(log).subarray(since).toString().split("\n").filter((l) => /"(PUT|POST|PATCH|DELETE) /.test(l) && l.includes(`/v2/${path}/`));
 }
 
 /** Tags of `repo` (`host:port/name`) in its registry; [] when the repository doesn't exist. */

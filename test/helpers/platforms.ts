@@ -7,6 +7,22 @@ import { join } from "node:path";
 import tar from "tar-stream";
 import * as assert from "uvu/assert";
 import { messageError, readMessages } from "../../src/executors/docker/messages.js";
+import { TEST_BUILDER } from "./engine.js";
+
+/**
+ * Whether the calling test (`test`: its name, as the line says it) is skipped, which it then says
+ * on stderr: only where the kernel refuses the emulation it needs (IB_EMULATION_SKIP, set by
+ * test/engine/start.sh: the one skip the suite allows, also under CI=true), or, for a test of
+ * other platforms (`classic`), under IB_TEST_BUILDER=classic, which builds none (test/run.sh runs
+ * these files under BuildKit). A test never returns early without this.
+ */
+export function skipped(test: string, options: { classic?: boolean } = {}): boolean {
+  const why = process.env.IB_EMULATION_SKIP
+    || (options.classic && TEST_BUILDER === "classic" ? "the classic builder (IB_TEST_BUILDER=classic) builds no other platform" : undefined);
+  if (!why) return false;
+  process.stderr.write(`skipped: ${test}: ${why}\n`);
+  return true;
+}
 
 /** A context file: content, or a symbolic link (`linkname`), or a directory (`dir`). */
 export type ContextEntry = { name: string; body?: string | Buffer; linkname?: string; dir?: boolean };

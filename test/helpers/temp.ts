@@ -1,7 +1,7 @@
 /// <reference lib="esnext.disposable" />
 // Temporary things a test removes however it ends: `using dir = tempDir("ib-x-")` (explicit
 // resource management, disposed when the block ends) instead of try … finally in every test.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -22,4 +22,14 @@ export function removeTree(path: string): void {
 /** Runs `undo` when the block ends: `using _ = deferred(() => …)` for clean-ups no helper owns. */
 export function deferred(undo: () => void): Disposable {
   return { [Symbol.dispose]: undo };
+}
+
+/** Every file under `dir` (its path), at any depth. */
+export function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? filesUnder(join(dir, f)) : [join(dir, f)]));
+}
+
+/** What a run left to read: `texts` and every file under `dirs`, one text, to look for what must not be there. */
+export function everythingWritten(texts: string[], dirs: string[]): string {
+  return [...texts, ...dirs.flatMap(filesUnder).map((f) => readFileSync(f, "utf8"))].join("\n");
 }

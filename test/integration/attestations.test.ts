@@ -7,11 +7,13 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli, runCliAsync } from "../helpers/cli.js";
-import { requireEngine, TEST_BUILDER, uniqueRepo } from "../helpers/engine.js";
+import { registryImage, registryRequest, registryWritesFromNow, requireEngine, TEST_BUILDER, uniqueRepo } from "../helpers/engine.js";
+import { writeKeyPair } from "../helpers/keys.js";
+import { condaRecord, SITE_PACKAGES } from "../helpers/packages.js";
 import { authEntry, dockerConfigDir, publish } from "../helpers/registry.js";
 import { makeRepo, science, compat, type TempRepo } from "../helpers/repo.js";
 import { tempDir } from "../helpers/temp.js";
@@ -23,10 +25,7 @@ import { MEDIA_TYPES, RegistryClient } from "../../src/registry/client.js";
 import { DockerCredentials } from "../../src/registry/credentials.js";
 import { parseImageReference } from "../../src/core/parse/image-reference.js";
 
-const SITE = "/opt/conda/lib/python3.11/site-packages";
 const STATUS = "Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.36-9+deb12u4\n";
-const condaRecord = (name: string, version: string) =>
-  JSON.stringify({ name, version, build: "py311_0", channel: "https://conda.anaconda.org/conda-forge/linux-64", subdir: "linux-64" });
 const SECRET = `s3cret-${randomBytes(8).toString("hex")}`;
 const withSecret = TEST_BUILDER === "buildkit";
 
@@ -37,7 +36,7 @@ function family(): TempRepo {
       "FROM busybox:stable",
       "COPY status /var/lib/dpkg/status",
       "COPY numpy-1.25.2-py311_0.json /opt/conda/conda-meta/",
-      `COPY requests-2.31.0.dist-info ${SITE}/requests-2.31.0.dist-info/`,
+      `COPY requests-2.31.0.dist-info ${SITE_PACKAGES}/requests-2.31.0.dist-info/`,
       "",
     ].join("\n")),
     "science/base/status": STATUS,
@@ -45,7 +44,7 @@ function family(): TempRepo {
     "science/base/requests-2.31.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: requests\nVersion: 2.31.0\n",
     ...science("tools", { image: "pk", target: "pk-tools", compat: "c" }, [
       "FROM sci/pk-base:1.0",
-      `COPY scipy-1.11.4.dist-info ${SITE}/scipy-1.11.4.dist-info/`,
+      `COPY scipy-1.11.4.dist-info ${SITE_PACKAGES}/scipy-1.11.4.dist-info/`,
       ...(withSecret ? ["RUN --mount=type=secret,id=tok wc -c < /run/secrets/tok > /tok-length"] : []),
       "",
     ].join("\n")),
@@ -64,7 +63,7 @@ test.after(() => cleanups.reverse().forEach((c) => c()));
 
 async function get(path: string, accept = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json") {
   const registry = repo.slice(0, repo.indexOf("/"));
-  const res = await fetch(`http://${registry}/v2/${path}`, { headers: { accept, authorization: `Basic ${Buffer.from(auth.join(":")).toString("base64")}` } });
+  const res = await registryRequest(registry, path, { auth, accept });
   if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}`);
   return { digest: res.headers.get("docker-content-digest"), bytes: Buffer.from(await res.arrayBuffer()) };
 }
@@ -151,6 +150,45 @@ test("the provenance: the request, the commit, what it was built on as the regis
   assert.equal(rel.filter((d: any) => d.annotations?.kind === "compat-fragment").map((d: any) => d.name), ["compat/c"]);
 });
 
+/** An ISO time without milliseconds, as the provenance writes its times. */
+const isoSeconds = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(".000Z", "Z");
+
+test("each provenance agrees with the registry: its subject, its parents' digests, its times and its labels are the registry's", async () => {
+  /** The platform image under `image`'s platform build tag, and its config, as the registry serves them. */
+  const platformImage = async (image: string) => {
+    const m = await get(`${name(image)}/manifests/${tag}-linux-amd64`);
+    const config = json(await get(`${name(image)}/blobs/${json(m).config.digest}`));
+    return { digest: m.digest, labels: config.config.Labels as Record<string, string>, created: config.created as string };
+  };
+  const parents: Record<string, string[]> = { "sci/pk-base": [], "sci/pk-tools": ["sci/pk-base"], "rel/pk": ["sci/pk-tools"] };
+  const buildtime: Record<string, string> = {
+    "sci/pk-base": "org.sciserver.science.pk-base.buildtime", "sci/pk-tools": "org.sciserver.science.pk-tools.buildtime", "rel/pk": "org.sciserver.compat.buildtime",
+  };
+  for (const image of ["sci/pk-base", "sci/pk-tools", "rel/pk"]) {
+    const { statements } = await attestationsOf(image);
+    const provenance = statements.find((s: any) => s.predicateType === "https://slsa.dev/provenance/v1");
+    const held = await platformImage(image);
+    // about the image under its platform build tag
+    assert.equal(provenance.subject.map((s: any) => `sha256:${s.digest.sha256}`), [held.digest], image);
+    // each parent it names is the manifest under the parent's platform build tag
+    const named = provenance.predicate.buildDefinition.resolvedDependencies.filter((d: any) => d.annotations?.["org.sciserver.build-tag"]);
+    assert.equal(named.map((d: any) => d.annotations["org.sciserver.build-tag"]), parents[image].map((p) => `${repo}/${p}:${tag}`), image);
+    for (const [i, parent] of parents[image].entries()) assert.is(`sha256:${named[i].digest.sha256}`, (await platformImage(parent)).digest, `${image}: parent ${parent}`);
+    // its times: the build's start from the buildtime label, its end the config's `created` (the
+    // start when `created` is earlier: an image whose layers all came from the build cache keeps
+    // their time)
+    const { startedOn, finishedOn } = provenance.predicate.runDetails.metadata;
+    const started = Number(held.labels[buildtime[image]]) * 1000;
+    assert.is(startedOn, isoSeconds(started), `${image}: startedOn`);
+    assert.is(finishedOn, isoSeconds(Math.max(started, Date.parse(held.created))), `${image}: finishedOn`);
+    // its labels are the image's own: the config's, less what it inherited from its parent
+    const inherited = parents[image].length ? (await platformImage(parents[image][0])).labels : {};
+    const own = Object.fromEntries(Object.entries(held.labels).filter(([k, v]) => inherited[k] !== v));
+    assert.ok(Object.keys(own).length > 0, image);
+    assert.equal(provenance.predicate.buildDefinition.internalParameters.labels, own, image);
+  }
+});
+
 test("skopeo (Debian's) reads the index and its attestation manifest as the HTTP API serves them", async () => {
   const a = await attestationsOf("rel/pk");
   const skopeo = (ref: string) => execFileSync("skopeo", ["inspect", "--raw", "--tls-verify=false", "--creds", auth.join(":"), `docker://${ref}`], { encoding: "utf8" });
@@ -190,12 +228,14 @@ function attestationResults(file: string): Record<string, unknown> {
   return Object.fromEntries((JSON.parse(readFileSync(join(src.root, file), "utf8")).results as { id: string; attestation?: unknown }[]).map((r) => [r.id, r.attestation]));
 }
 
-test("a rerun with nothing changed pushes nothing: every tag holds what it held", async () => {
+test("a rerun with nothing changed pushes nothing: every tag holds what it held, and the registry logs no write from image-builder or the engine", async () => {
   const before = await tagDigests();
   const first = attestationResults("results.json");
+  const writes = registryWritesFromNow("registry-auth", repo.slice(repo.indexOf("/") + 1));
   const r = await runCliAsync(["--all", "--push", "--repo", repo, "--progress", "plain", "--builder", TEST_BUILDER, "--results", "again.json", ...(withSecret ? ["--secret", "id=tok,env=TOK"] : [])], { cwd: src.root, env: { ...env, TOK: SECRET } });
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stderr, /\n3 reused/);
+  assert.equal(writes(), [], "the rerun wrote to the registry");
   assert.equal(await tagDigests(), before);
   // the same attestations, found in the registry
   assert.equal(attestationResults("again.json"), Object.fromEntries(Object.entries(first).map(([id, a]) => [id, { ...a as object, status: "already there" }])));
@@ -215,8 +255,7 @@ test("checkAttestations: right as pushed; a tampered attestation and a re-tagged
   assert.equal(await checkAttestations(client, `${repo}/sci/pk-tools:${tag}`), []);
   // `verify` judges them the same way (its signature checks fail here: nothing was signed).
   using keys = tempDir("ib-attest-verify-");
-  const pub = join(keys.path, "key.pub");
-  writeFileSync(pub, generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey.export({ type: "spki", format: "pem" }));
+  const { pub } = writeKeyPair(keys.path);
   const attestationChecks = () => {
     const r = runCli(["verify", `${repo}/rel/pk:${tag}`, "--key", pub, "--json"], { env });
     assert.is(r.code, 1, r.stderr);
@@ -260,6 +299,38 @@ test("checkAttestations: right as pushed; a tampered attestation and a re-tagged
   const parentProblems = await checkAttestations(client, `${repo}/sci/pk-tools:${tag}`);
   assert.is(parentProblems.length, 1, parentProblems.join("\n"));
   assert.match(parentProblems[0], new RegExp(`^linux/amd64 \\(sha256:[0-9a-f]{64}\\): parent ${repo.replace(/[.]/g, "\\.")}/sci/pk-base:${tag} holds ${now}, but the provenance says it was built on sha256:[0-9a-f]{64}$`));
+});
+
+test("verify exits 1 naming the parent whose build tag was re-tagged to another image, one with the same labels: only the provenance's digest tells", async () => {
+  const { docker, authRegistry } = requireEngine();
+  const signed = uniqueRepo(authRegistry);
+  using keys = tempDir("ib-attest-parent-");
+  const { key, pub } = writeKeyPair(keys.path);
+  const secret = withSecret ? ["--secret", "id=tok,env=TOK"] : [];
+  const r = await runCliAsync(["--all", "--push", "--repo", signed, "--sign-key", key, "--progress", "plain", "--builder", TEST_BUILDER, ...secret], { cwd: src.root, env: { ...env, TOK: SECRET } });
+  assert.is(r.code, 0, r.stderr);
+  const verify = () => runCli(["verify", `${signed}/sci/pk-tools:${tag}`, "--key", pub], { env });
+  const before = verify();
+  assert.is(before.code, 0, `${before.stdout}${before.stderr}`);
+
+  // sci/pk-base's build tag re-pushed with another image that carries its labels, so that the
+  // parent check (which reads labels) is satisfied; its platform build tag keeps the original.
+  const parentTag = `${signed}/sci/pk-base:${tag}`;
+  const { labels } = await registryImage(parentTag, auth);
+  const relabelled = Object.entries(labels).map(([k, v]) => `LABEL ${JSON.stringify(k)}=${JSON.stringify(v)}`).join("\n");
+  await publish(docker, [parentTag], `FROM busybox:stable\nRUN echo other > /other\n${relabelled}\n`, { username: auth[0], password: auth[1] });
+  const now = (await registryImage(parentTag, auth)).digest;
+  const original = (await registryImage(`${parentTag}-linux-amd64`, auth)).digest;
+  assert.is.not(now, original);
+
+  const after = verify();
+  assert.is(after.code, 1, `${after.stdout}${after.stderr}`);
+  const parent = `${signed}/sci/pk-base:${tag}`.replace(/[.]/g, "\\.");
+  assert.match(after.stderr, new RegExp(`^image-builder: verify failed: attestations of index sha256:[0-9a-f]{64}: linux/amd64 \\(sha256:[0-9a-f]{64}\\): parent ${parent} holds ${now}, but the provenance says it was built on ${original}\n$`));
+  assert.match(after.stdout, new RegExp(`^FAILED\\s+attestations\\s+index sha256:[0-9a-f]{64}\\s+.*parent ${parent} holds ${now}`, "m"));
+  // the checks that read labels and signatures still pass: it is the provenance that tells
+  assert.match(after.stdout, /^ok\s+parent\s+sci\/pk-base:/m);
+  assert.match(after.stdout, /^ok\s+signature\s/m);
 });
 
 test("--no-attestations: the images alone, each a plain image under its build tag", async () => {
@@ -310,10 +381,7 @@ test("--reconcile adds the attestations an image of this checkout was published 
 test("--reconcile plans what verify would reject, and its run repairs it: an attestation manifest deleted, a platform image's signature deleted, an index naming a deleted image", async () => {
   const fresh = uniqueRepo(requireEngine().authRegistry);
   using keys = tempDir("ib-attest-reconcile-");
-  const pair = generateKeyPairSync("ec", { namedCurve: "P-256" });
-  const [key, pub] = [join(keys.path, "key.pem"), join(keys.path, "key.pub")];
-  writeFileSync(key, pair.privateKey.export({ type: "pkcs8", format: "pem" }));
-  writeFileSync(pub, pair.publicKey.export({ type: "spki", format: "pem" }));
+  const { key, pub } = writeKeyPair(keys.path);
   const secret = withSecret ? ["--secret", "id=tok,env=TOK"] : [];
   const push = (...flags: string[]) => runCliAsync([...flags, "--push", "--repo", fresh, "--sign-key", key, "--progress", "plain", "--builder", TEST_BUILDER, ...secret], { cwd: src.root, env: { ...env, TOK: SECRET } });
   const first = await push("--all");
@@ -323,7 +391,7 @@ test("--reconcile plans what verify would reject, and its run repairs it: an att
   try {
     const del = async (image: string, digest: string) => {
       const registry = repo.slice(0, repo.indexOf("/"));
-      const res = await fetch(`http://${registry}/v2/${name(image)}/manifests/${digest}`, { method: "DELETE", headers: { authorization: `Basic ${Buffer.from(auth.join(":")).toString("base64")}` } });
+      const res = await registryRequest(registry, `${name(image)}/manifests/${digest}`, { auth, method: "DELETE" });
       assert.is(res.status, 202, `DELETE ${image}@${digest}`);
     };
     const planned = () => runCli(["--reconcile", "--dryrun", "-vv", "--repo", fresh, "--sign-key", key], { cwd: src.root, env });

@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { runCli } from "../helpers/cli.js";
-import { filesInImage, requireEngine, TEST_BUILDER, uniqueRepo } from "../helpers/engine.js";
-import { buildForPlatform, makeArm64Base } from "../helpers/platforms.js";
+import { filesInImage, requireEngine, uniqueRepo } from "../helpers/engine.js";
+import { buildForPlatform, makeArm64Base, skipped } from "../helpers/platforms.js";
 import { dockerConfigDir, loadImageFile, pushImage } from "../helpers/registry.js";
 import { makeRepo } from "../helpers/repo.js";
 import { readTarEntries, writeTar, type TarWriteEntry } from "../helpers/tar.js";
@@ -20,7 +20,6 @@ import { parseImageReference } from "../../src/core/parse/image-reference.js";
 import { RegistryClient } from "../../src/registry/client.js";
 import { DockerCredentials } from "../../src/registry/credentials.js";
 
-const SKIP = process.env.IB_EMULATION_SKIP;
 const BUILD = "1.0-1-aaaaaaa";
 const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
 const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
@@ -88,7 +87,7 @@ async function publishIndex(client: RegistryClient, name: string, images: Record
 }
 
 test("publish a two-platform family as indexes: sci/base (both platforms alike), rel/fam (sci/extra only in the amd64 image)", async () => {
-  if (SKIP) return console.warn(`skipped: ${SKIP}`);
+  if (skipped("publish a two-platform family as indexes")) return;
   const { docker, registry } = requireEngine();
   repo = uniqueRepo(registry);
   await makeArm64Base(docker);
@@ -104,7 +103,7 @@ test("publish a two-platform family as indexes: sci/base (both platforms alike),
 });
 
 test("images: an index is one row per tag with its platforms and their digests; platform tags only with --all-tags; signature tags never", () => {
-  if (SKIP) return;
+  if (skipped("images")) return;
   const r = runCli(["images", "--repo", repo, "--json"], { env });
   assert.is(r.code, 0, r.stderr);
   const rows = JSON.parse(r.stdout).images;
@@ -136,7 +135,7 @@ test("images: an index is one row per tag with its platforms and their digests; 
 });
 
 test("inspect: an index lists each platform with its manifest digest and its own breadcrumbs; --platform shows one; --json", () => {
-  if (SKIP) return;
+  if (skipped("inspect")) return;
   const r = runCli(["inspect", "rel/fam:1.0", "--repo", repo], { env });
   assert.is(r.code, 0, r.stderr);
   const amd = platformDigest["rel/fam"]["linux/amd64"];
@@ -179,7 +178,7 @@ test("inspect: an index lists each platform with its manifest digest and its own
 });
 
 test("contains: answered per platform of an index (sci/extra is in the amd64 image of rel/fam only)", () => {
-  if (SKIP) return;
+  if (skipped("contains")) return;
   const extra = runCli(["contains", "sci/extra", "--repo", repo, "--json"], { env });
   assert.is(extra.code, 0, extra.stderr);
   assert.equal(JSON.parse(extra.stdout).images.map((i: any) => [i.image, i.platform, i.manifestDigest, i.digest]),
@@ -192,7 +191,7 @@ test("contains: answered per platform of an index (sci/extra is in the amd64 ima
 });
 
 test("export: --platform writes that platform; a whole index only as an OCI layout, which skopeo reads; a docker-archive asks for --platform", async () => {
-  if (SKIP) return;
+  if (skipped("export")) return;
   const { docker } = requireEngine();
   const refused = runCli(["export", "rel/fam:1.0", "--repo", repo, "-o", join(dir.path, "fam.tar")], { env });
   assert.is(refused.code, 2);
@@ -238,7 +237,7 @@ test("export: --platform writes that platform; a whole index only as an OCI layo
 });
 
 test("run --base-archive of an OCI layout holding an index: the platform the plan builds for is loaded, or the engine's", async () => {
-  if (SKIP) return;
+  if (skipped("run --base-archive of an OCI layout holding an index")) return;
   const { docker } = requireEngine();
   const oci = join(dir.path, "fam.oci.tar");
   const base = `${repo}/rel/fam:1.0`;
@@ -258,7 +257,7 @@ test("run --base-archive of an OCI layout holding an index: the platform the pla
   assert.match(r.stderr, new RegExp(`loaded ${base.replace(/\./g, "\\.")} \\(linux/amd64 of its index\\) from `));
   assert.is((await filesInImage(docker, `${repo}/air/sci/child:1.0`, "/from-base"))["from-base"]?.content, "amd64\n");
 
-  if (TEST_BUILDER === "classic") return;
+  if (skipped("run --base-archive, its arm64 part", { classic: true })) return;
   // A plan for both platforms, run for arm64 alone (as on an arm64 agent): the arm64 image is loaded, and built on under emulation.
   using two = child(["linux/amd64", "linux/arm64"]);
   const twoPlan = join(dir.path, "plan-two.json");
@@ -275,7 +274,7 @@ test("run --base-archive of an OCI layout holding an index: the platform the pla
 });
 
 test("run --base-archive and inspect refuse a layout whose nested index points outside its blobs, or at a blob with another digest", async () => {
-  if (SKIP) return;
+  if (skipped("run --base-archive and inspect refuse a bad layout")) return;
   const oci = join(dir.path, "fam.oci.tar");
   const entries = await readTarEntries(createReadStream(oci));
   const blobName = (digest: string) => `blobs/sha256/${digest.slice(7)}`;

@@ -4,13 +4,13 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { runCli, runCliAsync } from "../helpers/cli.js";
-import { registryLayerEntries, requireEngine, uniqueRepo } from "../helpers/engine.js";
+import { registryLayerEntries, registryRequest, requireEngine, uniqueRepo } from "../helpers/engine.js";
 import { publish } from "../helpers/registry.js";
 import { startFaultProxy } from "../helpers/fault-proxy.js";
 import { makeRepo, science, compat, type TempRepo } from "../helpers/repo.js";
+import { condaRecord, SITE_PACKAGES } from "../helpers/packages.js";
 import { spdxDocumentSchema } from "../../src/core/formats/spdx.js";
 
-const SITE = "/opt/conda/lib/python3.11/site-packages";
 const STATUS = `Package: libc6
 Status: install ok installed
 Architecture: amd64
@@ -25,8 +25,6 @@ Package: gone
 Status: deinstall ok config-files
 Version: 1.0
 `;
-const condaRecord = (name: string, version: string) =>
-  JSON.stringify({ name, version, build: "py311_0", channel: "https://conda.anaconda.org/conda-forge/linux-64", subdir: "linux-64" });
 
 /**
  * science/base installs a dpkg status, a conda-meta record (numpy 1.26.4) and two Python
@@ -39,8 +37,8 @@ function family(): TempRepo {
       "FROM busybox:stable",
       "COPY status /var/lib/dpkg/status",
       "COPY numpy-1.26.4-py311_0.json /opt/conda/conda-meta/",
-      `COPY six-1.16.0.dist-info ${SITE}/six-1.16.0.dist-info/`,
-      `COPY requests-2.31.0.dist-info ${SITE}/requests-2.31.0.dist-info/`,
+      `COPY six-1.16.0.dist-info ${SITE_PACKAGES}/six-1.16.0.dist-info/`,
+      `COPY requests-2.31.0.dist-info ${SITE_PACKAGES}/requests-2.31.0.dist-info/`,
       "",
     ].join("\n")),
     "science/base/status": STATUS,
@@ -50,7 +48,7 @@ function family(): TempRepo {
     "science/base/requests-2.31.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: requests\nVersion: 2.31.0\n",
     ...science("tools", { image: "pk", target: "pk-tools", compat: "c" }, [
       "FROM sci/pk-base:1.0",
-      `RUN rm -r ${SITE}/six-1.16.0.dist-info /opt/conda/conda-meta/numpy-1.26.4-py311_0.json`,
+      `RUN rm -r ${SITE_PACKAGES}/six-1.16.0.dist-info /opt/conda/conda-meta/numpy-1.26.4-py311_0.json`,
       "COPY numpy-2.0.0-py311_0.json /opt/conda/conda-meta/",
       "COPY ggplot2 /usr/local/lib/R/site-library/ggplot2/",
       "",
@@ -82,7 +80,7 @@ test("publish a family that installs and removes packages", async () => {
   const rmLayer = whiteouts.findIndex((w) => w.length > 0);
   assert.ok(rmLayer > 0, JSON.stringify(whiteouts));
   assert.equal(whiteouts[rmLayer].map((n) => n.replace(/^\.?\//, "")).sort(),
-    ["opt/conda/conda-meta/.wh.numpy-1.26.4-py311_0.json", `${SITE.slice(1)}/.wh.six-1.16.0.dist-info`]);
+    ["opt/conda/conda-meta/.wh.numpy-1.26.4-py311_0.json", `${SITE_PACKAGES.slice(1)}/.wh.six-1.16.0.dist-info`]);
 });
 
 test("sbom: exactly the packages installed and not removed, with type, name and version", () => {
@@ -112,15 +110,15 @@ test("sbom --json: an SPDX 2.3 document of the image, each package with its purl
   assert.ok(spdxDocumentSchema.safeParse(doc).success, JSON.stringify(spdxDocumentSchema.safeParse(doc).error?.issues));
   const [image, ...packages] = doc.packages;
   assert.is(image.name, `${repo}/rel/pk:1.0`);
-  const digest = (await fetch(`http://${repo.slice(0, repo.indexOf("/"))}/v2/${repo.slice(repo.indexOf("/") + 1)}/rel/pk/manifests/1.0`, {
-    method: "HEAD", headers: { accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json" },
+  const digest = (await registryRequest(repo.slice(0, repo.indexOf("/")), `${repo.slice(repo.indexOf("/") + 1)}/rel/pk/manifests/1.0`, {
+    method: "HEAD", accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
   })).headers.get("docker-content-digest");
   assert.is(image.versionInfo, digest);
   assert.equal(packages.map((p: any) => [p.externalRefs[0].referenceLocator, p.sourceInfo]), [
     ["pkg:deb/debian/libc6@2.36-9+deb12u4?arch=amd64", "found in /var/lib/dpkg/status"],
     ["pkg:deb/debian/tzdata@2024a-0+deb12u1?arch=all", "found in /var/lib/dpkg/status"],
     ["pkg:conda/numpy@2.0.0?build=py311_0&channel=conda-forge&subdir=linux-64", "found in /opt/conda/conda-meta/numpy-2.0.0-py311_0.json"],
-    ["pkg:pypi/requests@2.31.0", `found in ${SITE}/requests-2.31.0.dist-info/METADATA`],
+    ["pkg:pypi/requests@2.31.0", `found in ${SITE_PACKAGES}/requests-2.31.0.dist-info/METADATA`],
     ["pkg:cran/ggplot2@3.4.4", "found in /usr/local/lib/R/site-library/ggplot2/DESCRIPTION"],
   ]);
   // the same image, the same document

@@ -6,7 +6,6 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
-import { generateKeyPairSync } from "node:crypto";
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { tempDir } from "../helpers/temp.js";
 import { join } from "node:path";
@@ -17,16 +16,13 @@ import { happening, isManifestPut, startFaultProxy } from "../helpers/fault-prox
 import { compat, makeRepo, science } from "../helpers/repo.js";
 import { MAIN, runCli, runCliAsync, type CliResult } from "../helpers/cli.js";
 import { readMessages, messageError } from "../../src/executors/docker/messages.js";
-import { makeArm64Base } from "../helpers/platforms.js";
+import { makeArm64Base, skipped } from "../helpers/platforms.js";
+import { writeKeyPair } from "../helpers/keys.js";
 
-const SKIP = process.env.IB_EMULATION_SKIP;
 const TWO = ["linux/amd64", "linux/arm64"];
 
 test("a two-platform family: each layer built per platform, arm64 under emulation, parents pinned per platform", async () => {
-  if (SKIP) {
-    console.warn(`skipped: ${SKIP}`);
-    return;
-  }
+  if (skipped("a two-platform family")) return;
   const { docker, registry } = requireEngine();
   await makeArm64Base(docker);
   // Every request to the registry passes a proxy that faults nothing: its log shows what a run sent
@@ -219,10 +215,7 @@ async function publishedAsIndexes(src: ReturnType<typeof makeRepo>, repo: string
 }
 
 test("split agents: each platform built and pushed by a run of its own with its attestations, then merge-platforms writes the indexes with them", async () => {
-  if (SKIP || TEST_BUILDER === "classic") {
-    console.warn(`skipped: ${SKIP ?? "the classic builder builds no other platform"}`);
-    return;
-  }
+  if (skipped("split agents", { classic: true })) return;
   const { docker, registry } = requireEngine();
   await makeArm64Base(docker);
   // Every request passes a proxy that faults nothing: its log shows what each command wrote.
@@ -239,11 +232,9 @@ test("split agents: each platform built and pushed by a run of its own with its 
   });
   assert.is(runCli(["plan", "--all", "--repo", repo, "--out", "plan.json"], { cwd: src.root }).code, 0);
   // Signed as the Jenkinsfile signs: the key file's path in IMAGE_BUILDER_SIGN_KEY for every command that pushes.
-  const pair = generateKeyPairSync("ec", { namedCurve: "P-256" });
   using keys = tempDir("ib-split-keys-");
-  writeFileSync(join(keys.path, "key.pem"), pair.privateKey.export({ type: "pkcs8", format: "pem" }));
-  writeFileSync(join(keys.path, "key.pub"), pair.publicKey.export({ type: "spki", format: "pem" }));
-  const env = { IMAGE_BUILDER_SIGN_KEY: join(keys.path, "key.pem") };
+  const { key, pub } = writeKeyPair(keys.path);
+  const env = { IMAGE_BUILDER_SIGN_KEY: key };
   const cli = (args: string[]) => runCliAsync(args, { cwd: src.root, env });
   const runAmd64 = () => cli(["run", "plan.json", "--only", "sci/a@linux/amd64", "rel/a:1.0@linux/amd64", "--platform", "linux/amd64", "--push", "--progress", "plain", "--results", "amd64.json"]);
   const runArm64 = (results: string) => cli(["run", "plan.json", "--platform", "linux/arm64", "--push", "--progress", "plain", "--results", results]);
@@ -330,7 +321,7 @@ test("split agents: each platform built and pushed by a run of its own with its 
   // Each index signed by the merge, each platform image by its own run: verify checks them all, and the attestations.
   assert.equal(results.indexes.map((i: { digest: string; signature?: { digest: string } }) => i.signature?.digest), results.indexes.map((i: { digest: string }) => i.digest));
   for (const layer of ["sci/a", "rel/a"]) {
-    const verified = await cli(["verify", `${repo}/${layer}:1.0`, "--key", join(keys.path, "key.pub")]);
+    const verified = await cli(["verify", `${repo}/${layer}:1.0`, "--key", pub]);
     assert.is(verified.code, 0, verified.stdout + verified.stderr);
     assert.match(verified.stdout, /^ok +attestations /m);
   }
@@ -467,10 +458,7 @@ test("an agent interrupted while its attestations upload waits for them; a secon
 });
 
 test("a platform the engine can't run is refused before anything is built, naming what to install", async () => {
-  if (SKIP) {
-    console.warn(`skipped: ${SKIP}`);
-    return;
-  }
+  if (skipped("a platform the engine can't run is refused")) return;
   const { docker, registry } = requireEngine();
   const repo = uniqueRepo(registry);
   using src = makeRepo({ ...science("a", { image: "a", compat: "ui" }, "FROM busybox:stable\n"), ...compat("ui", [], "RUN true\n") });

@@ -5,11 +5,10 @@
 // (an in-toto-like blob in an OCI manifest), not an attestation.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createHash, generateKeyPairSync } from "node:crypto";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { createHash } from "node:crypto";
 import { runCli } from "../helpers/cli.js";
 import { tempDir } from "../helpers/temp.js";
+import { writeKeyPair } from "../helpers/keys.js";
 import { parseSigningKey } from "../../src/core/signatures/keys.js";
 import { build, capture, makePlan, registryImage, registryIndex, registryTags, requireEngine, runOptions, runPlan, uniqueRepo } from "../helpers/engine.js";
 import { startFaultProxy } from "../helpers/fault-proxy.js";
@@ -117,10 +116,8 @@ test("with a signing key, each index is signed once it is under its build tag, a
   const repo = uniqueRepo(registry);
   using src = makeRepo({ "science/x/f": "x" }, false);
   using keys = tempDir("ib-index-sign-");
-  const pair = generateKeyPairSync("ec", { namedCurve: "P-256" });
-  const pub = join(keys.path, "key.pub");
-  writeFileSync(pub, pair.publicKey.export({ type: "spki", format: "pem" }));
-  const signKey = parseSigningKey(pair.privateKey.export({ type: "pkcs8", format: "pem" }).toString(), "test key");
+  const { pub, pem } = writeKeyPair(keys.path);
+  const signKey = parseSigningKey(pem, "test key");
   const a = build("sci/a", [`${repo}/sci/a:1.0`, `${repo}/sci/a:1.0-8-abc1234`], "FROM busybox:stable\nRUN echo signed > /a\n", { contexts: ["science/x"] });
   a.request.labels = { "org.sciserver.science.a.version": "1.0-8-abc1234" };
   const plan = makePlan(repo, [a]);

@@ -5,19 +5,14 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { runCli, runCliAsync } from "../helpers/cli.js";
-import { requireEngine, TEST_BUILDER, uniqueRepo } from "../helpers/engine.js";
-import { makeArm64Base } from "../helpers/platforms.js";
+import { requireEngine, uniqueRepo } from "../helpers/engine.js";
+import { makeArm64Base, skipped } from "../helpers/platforms.js";
 import { compat, makeRepo, science } from "../helpers/repo.js";
+import { condaRecord } from "../helpers/packages.js";
 
-const SKIP = process.env.IB_EMULATION_SKIP;
-const condaRecord = (name: string, version: string) =>
-  JSON.stringify({ name, version, build: "py311_0", channel: "https://conda.anaconda.org/conda-forge/linux-64", subdir: "linux-64" });
 
 test("contains --package answers per platform of an index: numpy 1.25.2 in the amd64 image, 2.0.0 in the arm64 one", async () => {
-  if (SKIP || TEST_BUILDER === "classic") {
-    console.warn(`skipped: ${SKIP ?? "the classic builder builds no other platform"}`);
-    return;
-  }
+  if (skipped("contains --package per platform", { classic: true })) return;
   const { docker, registry } = requireEngine();
   await makeArm64Base(docker);
   using src = makeRepo({

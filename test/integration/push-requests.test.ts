@@ -2,13 +2,15 @@
 // makes (not the engine's) for `--all --push` of a small family, with attestations and without,
 // counted at a proxy in front of the test registry. Upper bounds, so that a read added back to
 // every image (the manifest read again for its attestations, a parent's digest asked again, an
-// index read again by tag) fails here.
+// index read again by tag) fails here. And a rerun with nothing changed writes nothing, from either.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { runCliAsync } from "../helpers/cli.js";
 import { requireEngine, uniqueRepo } from "../helpers/engine.js";
 import { startFaultProxy } from "../helpers/fault-proxy.js";
 import { makeRepo, science, compat } from "../helpers/repo.js";
+import { writeKeyPair } from "../helpers/keys.js";
+import { tempDir } from "../helpers/temp.js";
 
 /** sci/pr-base, sci/pr-tools on it, rel/pr (tools with compat c): a chain of three images, each with a package database. */
 const family = () => makeRepo({
@@ -80,6 +82,40 @@ test("a push of new builds over published ones reads the image of each moving ta
   // version labels are read (the platform image's config; the index's image of the platform by
   // digest, and its config).
   assert.ok(again.total <= 86, `${again.total} requests for ${IMAGES} images over published ones (${JSON.stringify(again.kinds)})`);
+});
+
+test("a rerun with nothing changed writes nothing to the registry: no PUT, POST or PATCH from image-builder or the engine (attestations, --sign-key or IMAGE_BUILDER_SIGN_KEY)", async () => {
+  using src = family();
+  using keys = tempDir("ib-pr-keys-");
+  const { key, pem } = writeKeyPair(keys.path);
+  /** Requests that write, by who sent them (image-builder's client names itself; anything else is the engine). */
+  const writes: string[] = [];
+  let clientReads = 0;
+  // One proxy for every run: the repository's host is part of what is signed and attested.
+  await using proxy = await startFaultProxy(requireEngine().registry, (req) => {
+    const agent = req.headers["user-agent"] ?? "";
+    const who = agent.startsWith("image-builder/") ? "image-builder" : "the engine";
+    if (req.method !== "GET" && req.method !== "HEAD") writes.push(`${who}: ${req.method} ${req.url?.replace(/\?.*$/, "")} (${agent})`);
+    else if (who === "image-builder") clientReads++;
+    return undefined;
+  });
+  const args = ["--all", "--push", "--repo", uniqueRepo(proxy.address), "--progress", "plain"];
+  const first = await runCliAsync([...args, "--sign-key", key], { cwd: src.root });
+  assert.is(first.code, 0, first.stderr);
+  assert.match(first.stderr, /\n3 built/);
+  // what a write of each looks like at the proxy: the first run's
+  assert.ok(writes.some((w) => w.startsWith("the engine: PUT ")) && writes.some((w) => w.startsWith("image-builder: PUT ")), writes.join("\n"));
+  writes.length = 0;
+  for (const [how, extra, env] of [["--sign-key", ["--sign-key", key], {}], ["IMAGE_BUILDER_SIGN_KEY", [], { IMAGE_BUILDER_SIGN_KEY: pem }]] as const) {
+    const reads = clientReads;
+    const again = await runCliAsync([...args, ...extra], { cwd: src.root, env });
+    assert.is(again.code, 0, again.stderr);
+    assert.match(again.stderr, /\n3 reused/, how);
+    assert.match(again.stderr, /already signed by this key: /, how);
+    // the rerun asked the registry (through the proxy), and wrote nothing
+    assert.ok(clientReads > reads, `${how}: no request of image-builder passed the proxy`);
+    assert.equal(writes, [], `${how}: the rerun wrote to the registry`);
+  }
 });
 
 test.run();

@@ -9,10 +9,11 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli, runCliAsync } from "../helpers/cli.js";
-import { registryTags, requireEngine, TEST_BUILDER, uniqueRepo } from "../helpers/engine.js";
+import { registryRequest, registryTags, requireEngine, TEST_BUILDER, uniqueRepo } from "../helpers/engine.js";
 import { authEntry, dockerConfigDir } from "../helpers/registry.js";
 import { compat, makeRepo, science } from "../helpers/repo.js";
-import { tempDir } from "../helpers/temp.js";
+import { filesUnder, tempDir } from "../helpers/temp.js";
+import { pemBodyLines, writeKeyPair } from "../helpers/keys.js";
 
 const PASSWORD = `Hunter2-sekret-${randomBytes(6).toString("hex")}`;
 const SECRET = `s3cret-${randomBytes(8).toString("hex")}`;
@@ -23,7 +24,7 @@ const PEM = generateKeyPairSync("ec", {
   publicKeyEncoding: { type: "spki", format: "pem" },
 }).privateKey;
 /** The key's lines that are its own (not the BEGIN and END lines every such key has). */
-const PEM_LINES = PEM.split("\n").filter((l) => l && !l.startsWith("-----"));
+const PEM_LINES = pemBodyLines(PEM);
 
 function family() {
   return makeRepo({
@@ -66,9 +67,7 @@ test("an encrypted --sign-key, COSIGN_PASSWORD, the registry's password and a --
   // every blob of every attestation manifest the registry holds, fetched over its HTTP API
   const registry = repo.slice(0, repo.indexOf("/"));
   const get = async (name: string, path: string) => {
-    const res = await fetch(`http://${registry}/v2/${name}/${path}`, {
-      headers: { accept: "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json", authorization: `Basic ${Buffer.from(auth.join(":")).toString("base64")}` },
-    });
+    const res = await registryRequest(registry, `${name}/${path}`, { auth, accept: "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json" });
     if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}`);
     return res.text();
   };
@@ -124,6 +123,51 @@ test("--dryrun -vvv knows the secrets of the environment and the docker config: 
   assert.is(w.code, 0, w.stderr);
   assert.match(w.stderr, "sci/***:1.0 names no science layer");
   assert.not.ok(w.stderr.includes(SECRET), w.stderr);
+});
+
+test("the signing key, from --sign-key FILE or IMAGE_BUILDER_SIGN_KEY, is in no plan file, --dryrun -v output, results or report: not one line of its PEM body", async () => {
+  const { registry } = requireEngine();
+  using src = family();
+  using keys = tempDir("ib-secrets-key-");
+  const { key, pem } = writeKeyPair(keys.path);
+  /** Everything the runs write goes here (the key files are elsewhere). */
+  using dir = tempDir("ib-secrets-out-");
+  const lines = pemBodyLines(pem);
+  assert.ok(lines.length >= 3, pem);
+  const repo = uniqueRepo(registry);
+  const out = (name: string) => join(dir.path, name);
+  /** What each command printed, by command. */
+  const printed: [string, string][] = [];
+  const run = async (args: string[], env: NodeJS.ProcessEnv = {}) => {
+    const r = await runCliAsync(args, { cwd: src.root, env });
+    assert.is(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+    printed.push([`the output of ${args.slice(0, 3).join(" ")} …${env.IMAGE_BUILDER_SIGN_KEY ? " (IMAGE_BUILDER_SIGN_KEY)" : ""}`, `${r.stdout}\n${r.stderr}`]);
+    return r;
+  };
+  // pushed and signed, with the key's file, then (a rerun that finds its signatures) the PEM itself, then its file's path
+  await run(["--all", "--push", "--repo", repo, "--sign-key", key, "-v", "--progress", "plain", "--results", out("r1.json"), "--report", out("report1"), "--log-dir", out("logs1")]);
+  await run(["--all", "--push", "--repo", repo, "-v", "--progress", "plain", "--results", out("r2.json"), "--report", out("report2")], { IMAGE_BUILDER_SIGN_KEY: pem });
+  await run(["--all", "--push", "--repo", repo, "-v", "--progress", "plain", "--results", out("r3.json")], { IMAGE_BUILDER_SIGN_KEY: key });
+  for (const results of ["r1.json", "r2.json", "r3.json"]) {
+    const signed = (JSON.parse(readFileSync(out(results), "utf8")).results as { signature?: { status: string } }[]).map((r) => r.signature?.status);
+    assert.equal(signed, results === "r1.json" ? ["signed", "signed"] : ["already signed", "already signed"], `${results}: the key signed`);
+  }
+  // planned with the key deciding what --reconcile plans: plan files, -v output, the JSON plan on stdout
+  await run(["plan", "--reconcile", "--repo", repo, "-v", "--out", out("plan-env.json")], { IMAGE_BUILDER_SIGN_KEY: pem });
+  await run(["plan", "--reconcile", "--repo", repo, "-v", "--out", out("plan-path.json")], { IMAGE_BUILDER_SIGN_KEY: key });
+  await run(["plan", "--all", "--repo", repo, "-v", "--out", out("plan-all.json")], { IMAGE_BUILDER_SIGN_KEY: pem });
+  await run(["--reconcile", "--dryrun", "-v", "--json", "--repo", repo, "--sign-key", key]);
+  await run(["--all", "--dryrun", "-v", "--json", "--repo", repo], { IMAGE_BUILDER_SIGN_KEY: pem });
+  await run(["--reconcile", "--dryrun", "-v", "--repo", repo], { IMAGE_BUILDER_SIGN_KEY: key });
+  // the report of a plan and its results, written by `report`
+  await run(["report", "--plan", out("plan-all.json"), "--results", out("r1.json"), "-o", out("report3")]);
+
+  const listed = filesUnder(dir.path).map((f) => f.slice(dir.path.length + 1));
+  for (const f of ["plan-env.json", "plan-path.json", "plan-all.json", "r1.json", "r2.json", "r3.json", "report1/index.html", "report2/index.html", "report3/index.html"]) assert.ok(listed.includes(f), `${f} not written: ${listed.join(", ")}`);
+  assert.ok(printed.some(([, text]) => text.includes("already signed by this key")), "the runs' output is read");
+  const places: [string, string][] = [...printed, ...listed.map((f): [string, string] => [f, readFileSync(out(f), "utf8")])];
+  const found = places.flatMap(([where, text]) => lines.flatMap((l, i) => (text.includes(l) ? [`${where}: line ${i + 2} of the key`] : [])));
+  assert.equal(found, [], "the signing key's PEM body is in what the runs wrote");
 });
 
 test.run();

@@ -9,14 +9,15 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli, runCliAsync } from "../helpers/cli.js";
 import { examplesRepo } from "../helpers/fixture.js";
-import { registryTags, requireEngine, uniqueRepo } from "../helpers/engine.js";
+import { registryRequest, registryTags, registryWritesFromNow, requireEngine, uniqueRepo } from "../helpers/engine.js";
+import { pemBodyLines } from "../helpers/keys.js";
 import { publish } from "../helpers/registry.js";
 import { isManifestPut, startFaultProxy } from "../helpers/fault-proxy.js";
-import { tempDir } from "../helpers/temp.js";
+import { everythingWritten, tempDir } from "../helpers/temp.js";
 import type { TempRepo } from "../helpers/repo.js";
 import { parseSigningKey } from "../../src/core/signatures/keys.js";
 import { hostPlatform, RegistryClient } from "../../src/registry/client.js";
@@ -37,7 +38,7 @@ execFileSync("openssl", ["pkey", "-in", key, "-pubout", "-out", pub]);
 execFileSync("openssl", ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", otherKey]);
 execFileSync("openssl", ["ec", "-in", otherKey, "-pubout", "-out", otherPub], { stdio: "ignore" });
 /** Lines of the private keys (not the BEGIN/END lines): none may appear anywhere the runs write. */
-const keyLines = [key, otherKey].flatMap((f) => readFileSync(f, "utf8").split("\n").filter((l) => l.length > 8 && !l.startsWith("-----")));
+const keyLines = [key, otherKey].flatMap((f) => pemBodyLines(readFileSync(f, "utf8")));
 
 let repo: TempRepo;
 let target = "";
@@ -50,7 +51,7 @@ test.after(() => {
 
 /** GET from the registry over its HTTP API, nothing of image-builder's code. */
 async function get(registry: string, path: string, accept = ACCEPT): Promise<Response> {
-  return fetch(`http://${registry}/v2/${path}`, { headers: { Accept: accept } });
+  return registryRequest(registry, path, { accept });
 }
 
 function split(ref: string): { registry: string; name: string; tag: string } {
@@ -107,19 +108,6 @@ const buildTags = () => [
 ];
 const repositoryOf = (ref: string) => ref.slice(0, ref.lastIndexOf(":"));
 
-/** Every text the run left: its output and every file under `dirs`. */
-function everythingWritten(output: string, dirs: string[]): string {
-  const files = (dir: string): string[] => readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : [join(dir, f)]));
-  return [output, ...dirs.flatMap(files).map((f) => readFileSync(f, "utf8"))].join("\n");
-}
-
-/** Registry requests that write (PUT, POST, PATCH, DELETE) to `path` since the log had `since` bytes. */
-function registryWrites(path: string, since: number): string[] {
-  const log = readFileSync(join(process.env.IB_ENGINE_STATE!, "registry", "registry.log"));
-  return log.subarray(since).toString().split("\n").filter((l) => /"(PUT|POST|PATCH|DELETE) /.test(l) && l.includes(`/v2/${path}/`));
-}
-const registryLogSize = () => statSync(join(process.env.IB_ENGINE_STATE!, "registry", "registry.log")).size;
-
 test("--push --sign-key: every image under its build tag is signed in cosign's format, which openssl verifies with the public key", async () => {
   const engine = requireEngine();
   repo = examplesRepo();
@@ -131,7 +119,7 @@ test("--push --sign-key: every image under its build tag is signed in cosign's f
   const r = await runCliAsync(["--all", "--push", "--no-attestations", "--repo", target, "--sign-key", key, "--json", "--results", results, "--log-dir", join(out.path, "logs"),
     "--report", join(out.path, "report"), "--progress", "plain"], { cwd: repo.root });
   assert.is(r.code, 0, r.stderr);
-  const written = everythingWritten(`${r.stdout}\n${r.stderr}`, [out.path]);
+  const written = everythingWritten([r.stdout, r.stderr], [out.path]);
   for (const line of keyLines) assert.not.ok(written.includes(line), "a line of the signing key is in the run's output, plan, results, logs or report");
 
   const recorded = JSON.parse(readFileSync(results, "utf8")) as { results: { id: string; tags: { tag: string; digest: string }[]; signature?: { digest: string; tag: string; status: string } }[] };
@@ -203,7 +191,7 @@ test("verify: passes with the key, names what fails with another key", async () 
 
 test("a rerun with the key (from IMAGE_BUILDER_SIGN_KEY) writes nothing to the registry: every signature is found", async () => {
   const sigs = await Promise.all(buildTags().map(async (t) => (await signaturesOf(repositoryOf(t), await digestOf(t)))!.manifestDigest));
-  const since = registryLogSize();
+  const writes = registryWritesFromNow("registry", target.slice(target.indexOf("/") + 1));
   const r = await runCliAsync(["--all", "--push", "--no-attestations", "--repo", target, "--progress", "plain"], { cwd: repo.root, env: { IMAGE_BUILDER_SIGN_KEY: readFileSync(key, "utf8") } });
   assert.is(r.code, 0, r.stderr);
   // A Jenkins "secret file" credential binds the key's path instead of its text.
@@ -212,8 +200,7 @@ test("a rerun with the key (from IMAGE_BUILDER_SIGN_KEY) writes nothing to the r
   assert.match(byPath.stderr, new RegExp(`already signed by this key: ${target}/rel/astro:sha256-[0-9a-f]{64}\\.sig`));
   assert.match(r.stderr, /7 reused/);
   assert.match(r.stderr, new RegExp(`already signed by this key: ${target}/rel/astro:sha256-[0-9a-f]{64}\\.sig`));
-  const path = target.slice(target.indexOf("/") + 1);
-  assert.equal(registryWrites(path, since), []);
+  assert.equal(writes(), []);
   assert.equal(await Promise.all(buildTags().map(async (t) => (await signaturesOf(repositoryOf(t), await digestOf(t)))!.manifestDigest)), sigs);
   for (const line of keyLines) assert.not.ok(`${r.stdout}${r.stderr}`.includes(line));
 });
