@@ -1,8 +1,9 @@
 // What an image index (OCI index, Docker manifest list) holds, and which tags of a repository are
-// no images of their own, decided without I/O: the registry commands show an index as one image
-// with its platforms, skip the attestation manifests stored beside the platform images, and list
-// platform tags (`{version}-{n}-{h}-linux-arm64`, what the index's entries are pushed under) as
-// image versions only when asked.
+// no images of their own, decided without I/O: the descriptor its entries are, which entry is the
+// image of a platform (one rule for every reader of an index), the registry commands showing an
+// index as one image with its platforms, skipping the attestation manifests stored beside the
+// platform images, and listing platform tags (`{version}-{n}-{h}-linux-arm64`, what the index's
+// entries are pushed under) as image versions only when asked.
 import { InputError } from "../model.js";
 import { normalizePlatform } from "../execute/platforms.js";
 import { isMovingTag, parseBuildTag } from "../report/published.js";
@@ -83,10 +84,10 @@ export function samePlatform(platform: string, wanted: string): boolean {
  * Which of an index's platform images (`images`: platformEntries', or an archive's) is the image
  * of `wanted` (`os/arch[/variant]`, compared as containerd does), for every reader of an index
  * (the registry client, what a tag holds, archives, the index step). Without `wanted`: the image
- * of this machine's platform (`host`, given by the shell) where the index has one, else its one image when it has
- * only one. Bad input naming the index's platforms when it has no image of `wanted`, or several
- * and none of `host` (which one is the user's to say: an answer that depended on the machine
- * reading it would differ between machines). Undefined for an index without platform images,
+ * of this machine's platform (`host`, given by the shell) where the index has one, else its one
+ * image when it has only one. Bad input naming the index's platforms when it has no image of
+ * `wanted`, or several and none of `host` (which one is the user's to say: an answer that
+ * depended on the machine reading it would differ between machines). Undefined for an index without platform images,
  * whatever is asked: a broken image, which the caller reports as its kind of fault (the
  * registry's content, a bad file), not as a platform missing.
  */
