@@ -7,13 +7,15 @@
 // sign hook, then the moving tag (only forward, read back).
 import type { PlannedBuild, SignatureResult, TagResult } from "../core/model.js";
 import {
-  decideIndexBuildTag, decideIndexMovingTag, entryPlatform, imageIndex, unwrittenIndex,
-  type HeldIndex, type IndexEntry, type IndexLayer, type IndexResult,
+  decideIndexBuildTag, decideIndexMovingTag, imageIndex, unwrittenIndex,
+  type HeldIndex, type IndexLayer, type IndexResult,
 } from "../core/execute/image-index.js";
+import { entryPlatformOf, imageShownFor, platformEntries, type Descriptor } from "../core/registry/image-index.js";
+import { InputError } from "../core/model.js";
 import { buildTag } from "../core/requests/tags.js";
 import { inputsLabel, versionLabel } from "../core/requests/inputs-digest.js";
 import { parseImageReference } from "../core/parse/image-reference.js";
-import { choosePlatform, isIndex, type Descriptor, type RegistryClient, type RegistryImage, type RegistryManifest } from "../registry/client.js";
+import { hostPlatform, indexImage, isIndex, type RegistryClient, type RegistryImage, type RegistryManifest } from "../registry/client.js";
 import { isAttestationEntry } from "../core/attestations/manifest.js";
 
 /** A platform image of a layer, in the registry under its platform build tag. */
@@ -101,7 +103,7 @@ export async function writeIndex(ctx: IndexStepContext, layer: IndexLayer, image
   };
   const repository = repositoryOf(layer.buildTag);
   try {
-    const entries: IndexEntry[] = [];
+    const entries: Descriptor[] = [];
     for (const image of images) {
       const tag = buildTag(image.build.request);
       // Read again, not taken from the push's read-back: another run of this commit may have
@@ -114,9 +116,9 @@ export async function writeIndex(ctx: IndexStepContext, layer: IndexLayer, image
       if (manifest.config.digest !== image.imageId) {
         return result("superseded", `index not written: ${tag} holds another image (${manifest.config.digest}) than this ${image.platform} build (${image.imageId}); ${layer.buildTag} and ${layer.movingTag} are left as they were`);
       }
-      entries.push({ mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.bytes.length, platform: entryPlatform(image.platform) });
+      entries.push({ mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.bytes.length, platform: entryPlatformOf(image.platform) });
     }
-    const attachments: IndexEntry[] = [];
+    const attachments: Descriptor[] = [];
     if (ctx.attach) {
       for (const [i, image] of images.entries()) {
         attachments.push(...await ctx.attach({ platform: image.platform, descriptor: entries[i], request: image.build.request, build: image.build, registry: ctx.registry, repository }));
@@ -250,10 +252,8 @@ async function heldVersion(ctx: IndexStepContext, tag: string, images: PlatformI
     if (!top) return undefined;
     if (top.digest === ours) return { digest: top.digest, label: undefined };
     // A single image: its config. An index: its image of this platform, else (an index without
-    // it) its default image.
-    const image = isIndex(top)
-      ? await imageInIndex(ctx, tag, top, platform).catch(() => imageInIndex(ctx, tag, top, undefined))
-      : await ctx.registry.imageOf(top);
+    // it) the image that stands for it (every platform image of a build has the build's version label).
+    const image = isIndex(top) ? await imageInIndex(ctx, tag, top, platform, { orShown: true }) : await ctx.registry.imageOf(top);
     return { digest: top.digest, label: image?.config.labels[versionLabel(build.kind, build.target)] };
   } catch (e) {
     throw new Error(`cannot read ${tag} from the registry before moving it: ${(e as Error).message}`);
@@ -261,12 +261,20 @@ async function heldVersion(ctx: IndexStepContext, tag: string, images: PlatformI
 }
 
 /**
- * The image of `platform` (undefined: the default one) in the index `top` that `tag` held: its
- * manifest by digest and its config, from the index already read (not read again by tag, which
- * may have moved since).
+ * The image of `platform` in the index `top` that `tag` held (indexImage's rule; `orShown`: an
+ * index without it answers with the image that stands for it): its manifest by digest and its
+ * config, from the index already read (not read again by tag, which may have moved since).
  */
-async function imageInIndex(ctx: IndexStepContext, tag: string, top: RegistryManifest, platform: string | undefined): Promise<RegistryImage | undefined> {
-  const entry = choosePlatform(top.indexEntries ?? [], platform, tag);
+async function imageInIndex(ctx: IndexStepContext, tag: string, top: RegistryManifest, platform: string, options: { orShown?: boolean } = {}): Promise<RegistryImage | undefined> {
+  const entries = top.indexEntries ?? [];
+  let entry: Descriptor;
+  try {
+    entry = indexImage(entries, platform, tag).entry;
+  } catch (e) {
+    const shown = options.orShown && e instanceof InputError ? imageShownFor(platformEntries(entries), hostPlatform()) : undefined;
+    if (!shown) throw e;
+    entry = shown.entry;
+  }
   const r = parseImageReference(tag);
   const manifest = await ctx.registry.getManifest({ registry: r.registry, repository: r.repository, digest: entry.digest });
   return manifest && ctx.registry.imageOf(manifest);

@@ -5,7 +5,7 @@
 // Synchronous: a layer directory holds few files, and the planner reads many directories in a
 // row, where a promise round trip per entry would cost more than the reads.
 import dockerignore from "@balena/dockerignore";
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../core/digest.js";
 import { lstatSync, readFileSync, readdirSync, readlinkSync, type Stats } from "node:fs";
 import { join, posix, relative } from "node:path";
 import type { ContextEntryBase, ContextFile } from "../core/model.js";
@@ -72,7 +72,7 @@ export function hashContextDir(dir: string): ContextFile[] {
     name: e.name,
     type: e.type,
     mode: e.mode,
-    ...(e.type === "file" ? { sha256: createHash("sha256").update(readFileSync(e.source)).digest("hex") } : {}),
+    ...(e.type === "file" ? { sha256: sha256Hex(readFileSync(e.source)) } : {}),
     ...(e.type === "symlink" ? { linkname: e.linkname } : {}),
   }));
 }

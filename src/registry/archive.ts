@@ -13,8 +13,8 @@ import { formatImageReference, type ImageReference } from "../core/parse/image-r
 import { InputError } from "../core/model.js";
 import { METADATA_LIMIT } from "../core/registry/transport-rules.js";
 import { checkRepositoriesFile, dockerArchiveEntries, layoutManifests, normalizeEntryName, requireOneImage, resolveArchiveEntries, type LayoutDescriptor, type RawArchiveEntry } from "../core/parse/image-archive.js";
-import { choosePlatformEntry, entryPlatform, isAttestation, samePlatform } from "../core/registry/image-index.js";
-import { hashingStream, hostPlatform, MEDIA_TYPES, parseJson, platformString, RegistryError, summarizeConfig, type Descriptor, type ImageConfigJson, type RegistryClient, type RegistryImage, type RegistryManifest } from "./client.js";
+import { formatPlatform, imageOfPlatform, imageShownFor, isAttestation, platformOfEntry, type Descriptor } from "../core/registry/image-index.js";
+import { hashingStream, hostPlatform, MEDIA_TYPES, parseJson, RegistryError, summarizeConfig, type ImageConfigJson, type RegistryClient, type RegistryImage, type RegistryManifest } from "./client.js";
 
 export type ArchiveFormat = "docker-archive" | "oci";
 
@@ -273,7 +273,7 @@ function checkArchive(raw: RawArchiveEntry[], contents: (SeenEntry | undefined)[
     for (const l of parsed.layers) blob(l, "layer");
     const config = parseBody(configEntry, "config", (msg) => new InputError(msg)) as ImageConfigJson;
     // An index's entry says its platform; attestation manifests (unknown/unknown) are no image.
-    const platform = m.index ? (isAttestation(d) ? undefined : entryPlatform(d) ?? platformString(config)) : platformString(config);
+    const platform = m.index ? (isAttestation(d) ? undefined : platformOfEntry(d) ?? formatPlatform(config)) : formatPlatform(config);
     return { configDigest: parsed.config.digest, configSize: parsed.config.size, layers: parsed.layers, config, manifestDigest: d.digest, mediaType: parsed.mediaType ?? d.mediaType, platform };
   });
   if (docker && !images.some((i) => i.configDigest === docker!.configDigest)) {
@@ -284,12 +284,11 @@ function checkArchive(raw: RawArchiveEntry[], contents: (SeenEntry | undefined)[
   const toArchiveImage = (i: (typeof images)[number], digest: string) =>
     toImage("oci", name, digest, i.manifestDigest, i.mediaType, i.configDigest, i.configSize, i.layers, i.config, names, docker !== undefined, i.platform);
   if (reached.length === 1 && !reached[0].index) return toArchiveImage(images[0], top.digest);
-  // A multi-platform image: the platform asked for (as from the registry), by default this machine's, else the first.
+  // A multi-platform image: the platform asked for (the rule the registry's readers choose by);
+  // else the image that stands for the index (this machine's, else the one, else the first).
   const platforms = images.filter((i) => i.platform !== undefined) as ((typeof images)[number] & { platform: string })[];
   if (platforms.length === 0) throw new InputError(`index ${top.digest} holds no platform's image`);
-  const chosen = options.platform
-    ? choosePlatformEntry(platforms, options.platform, file)
-    : platforms.find((i) => samePlatform(i.platform, hostPlatform())) ?? platforms[0];
+  const chosen = options.platform ? imageOfPlatform(platforms, options.platform, file)! : imageShownFor(platforms, hostPlatform())!;
   return {
     ...toArchiveImage(chosen, top.digest),
     index: { digest: top.digest, mediaType: top.mediaType, platforms: platforms.map((i) => toArchiveImage(i, top.digest)) },
@@ -303,7 +302,7 @@ function parseBody(e: SeenEntry, what: string, bad: (why: string) => Error): unk
 
 function toImage(format: ArchiveFormat, name: string, digest: string | undefined, manifestDigest: string | undefined, mediaType: string | undefined,
   configDigest: string, configSize: number, layers: { digest: string; size: number; mediaType: string }[], config: ImageConfigJson, names: string[], hasManifestJson: boolean,
-  platform = platformString(config)): ArchiveImage {
+  platform = formatPlatform(config)): ArchiveImage {
   return {
     format,
     reference: name,

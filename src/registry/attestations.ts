@@ -3,13 +3,13 @@
 // `sbom` and `contains --package` (the stored SBOM instead of the image's layers), and checked
 // for `verify` (checkAttestations). What they hold and what is wrong with them is decided in
 // core/attestations.
-import { attestationEntryOf, isAttestationEntry, statementLayer, type AttestationManifest, type OciDescriptor } from "../core/attestations/manifest.js";
+import { attestationEntryOf, isAttestationEntry, statementLayer, type AttestationManifest } from "../core/attestations/manifest.js";
 import { attestationProblems, parentBuildTags, parentKey, subjectProblems, type AttestedImage } from "../core/attestations/check.js";
 import { SPDX_PREDICATE_TYPE, spdxDocumentSchema, type SpdxDocument } from "../core/formats/spdx.js";
 import { formatImageReference, parseImageReference, type ImageReference } from "../core/parse/image-reference.js";
-import { parseJson, RegistryContentError, RegistryError, type Descriptor, type RegistryClient } from "./client.js";
+import { parseJson, RegistryContentError, RegistryError, type RegistryClient } from "./client.js";
 import { isImageFault } from "../core/registry/transport-rules.js";
-import { entryPlatform, isIndexMediaType } from "../core/registry/image-index.js";
+import { isIndexMediaType, platformOfEntry, type Descriptor } from "../core/registry/image-index.js";
 
 /**
  * What reading a tampered or incomplete attestation fails with, as opposed to a registry that
@@ -42,7 +42,7 @@ export async function putAttestationManifest(client: RegistryClient, repository:
 }
 
 /** The layers of the attestation manifest `entry` (in `ref`'s repository), each with its statement. */
-export async function readAttestation(client: RegistryClient, ref: ImageReference, entry: OciDescriptor): Promise<{ descriptor: OciDescriptor; statement: unknown }[]> {
+export async function readAttestation(client: RegistryClient, ref: ImageReference, entry: Descriptor): Promise<{ descriptor: Descriptor; statement: unknown }[]> {
   const manifest = await client.getManifest(byDigest(ref, entry.digest)).catch((e: Error) => {
     // The same class (content, status), so that a tampered manifest is told from a registry that can't be read.
     const Class = e instanceof RegistryContentError ? RegistryContentError : RegistryError;
@@ -52,7 +52,7 @@ export async function readAttestation(client: RegistryClient, ref: ImageReferenc
   return Promise.all(manifest.layers.map(async (descriptor) => ({ descriptor, statement: await readStatement(client, ref, descriptor) })));
 }
 
-async function readStatement(client: RegistryClient, ref: ImageReference, layer: OciDescriptor): Promise<unknown> {
+async function readStatement(client: RegistryClient, ref: ImageReference, layer: Descriptor): Promise<unknown> {
   const what = `attestation ${layer.digest} of ${formatImageReference(repositoryOf(ref))}`;
   return parseJson(await client.getBlob(repositoryOf(ref), layer.digest, { limit: STATEMENT_LIMIT }), what);
 }
@@ -98,10 +98,10 @@ export async function readStoredSbom(client: RegistryClient, ref: ImageReference
  * What merge-platforms checks of an agent's attestation before attaching it, and `--reconcile` of
  * the one an index names. A registry that can't be read is an error (thrown).
  */
-export async function attestationOfImageProblems(client: RegistryClient, repository: ImageReference, image: { platform: string; digest: string }, entry: OciDescriptor): Promise<string[]> {
+export async function attestationOfImageProblems(client: RegistryClient, repository: ImageReference, image: { platform: string; digest: string }, entry: Descriptor): Promise<string[]> {
   const where = formatImageReference(byDigest(repository, entry.digest));
   // One read: a manifest the registry does not have is readAttestation's 404.
-  let layers: { descriptor: OciDescriptor; statement: unknown }[];
+  let layers: { descriptor: Descriptor; statement: unknown }[];
   try {
     layers = await readAttestation(client, repository, entry);
   } catch (e) {
@@ -119,7 +119,7 @@ export async function attestationOfImageProblems(client: RegistryClient, reposit
  * moving tag) and merge-platforms use rather than write another: the index stays the same. One
  * about another image, or whose manifest or blobs are gone, is made (or taken from the results) again.
  */
-export async function heldAttestation(client: RegistryClient, layerBuildTag: string, image: { platform: string; digest: string }): Promise<OciDescriptor | undefined> {
+export async function heldAttestation(client: RegistryClient, layerBuildTag: string, image: { platform: string; digest: string }): Promise<Descriptor | undefined> {
   const held = await client.getManifest(layerBuildTag, { noIndexResolution: true });
   if (!held || !isIndexMediaType(held.mediaType)) return undefined;
   const entry = attestationEntryOf(held.indexEntries ?? [], image.digest);
@@ -143,7 +143,7 @@ export async function checkAttestations(client: RegistryClient, ref: string): Pr
   const images: AttestedImage[] = [];
   const problems: string[] = [];
   for (const entry of entries.filter((e) => !isAttestationEntry(e))) {
-    const platform = entryPlatform(entry) ?? "(no platform)";
+    const platform = platformOfEntry(entry) ?? "(no platform)";
     const attestationEntry = attestationEntryOf(entries, entry.digest);
     let attestation: AttestedImage["attestation"];
     if (attestationEntry) {

@@ -8,9 +8,9 @@ import { Transform, type Readable } from "node:stream";
 import { formatImageReference, parseImageReference, type ImageReference } from "../core/parse/image-reference.js";
 import { InputError } from "../core/model.js";
 import { nextLinkPath, Pagination } from "../core/registry/transport-rules.js";
-import { isAttestation } from "../core/registry/image-index.js";
+import { formatPlatform, imageOfPlatform, platformEntries, platformOfEntry, type Descriptor } from "../core/registry/image-index.js";
+import { sha256Digest } from "../core/digest.js";
 import type { DockerCredentials } from "./credentials.js";
-import type { IndexEntry } from "../core/execute/image-index.js";
 import { RegistryContentError, RegistryError, RegistryTransport, statusError, type RegistryRequest, type RegistryResponse, type TransportOptions } from "./transport.js";
 
 export { RegistryContentError, RegistryError } from "./transport.js";
@@ -33,8 +33,6 @@ export function isIndex(manifest: Pick<RegistryManifest, "mediaType"> | undefine
 }
 const MANIFEST_ACCEPT = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerList, MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest].join(", ");
 
-/** An OCI descriptor (of a manifest, a blob, an index entry): the core's, which builds indexes from them. */
-export type Descriptor = IndexEntry;
 
 /** An image manifest as the registry serves it: the exact bytes (their digest is its identity). */
 export interface RegistryManifest {
@@ -106,8 +104,8 @@ export class RegistryClient {
 
   /**
    * The image behind `ref`; undefined only when the registry says the repository or manifest is
-   * unknown (404). A multi-platform index yields `platform` (`os/arch[/variant]`; default: this
-   * machine's linux platform, else the first real platform). Throws RegistryError otherwise.
+   * unknown (404). A multi-platform index yields `platform` (`os/arch[/variant]`; without it, as
+   * indexImage chooses). Throws RegistryError otherwise.
    */
   async getImage(ref: string, options: { platform?: string } = {}): Promise<RegistryImage | undefined> {
     const manifest = await this.getManifest(ref, options);
@@ -124,7 +122,7 @@ export class RegistryClient {
       digest: manifest.digest,
       manifestDigest: manifest.manifestDigest,
       mediaType: manifest.mediaType,
-      platform: manifest.platform ?? platformString(config),
+      platform: manifest.platform ?? formatPlatform(config),
       ...(manifest.indexEntries ? { indexEntries: manifest.indexEntries } : {}),
       config: summarizeConfig(config),
       configDigest: manifest.config.digest,
@@ -162,12 +160,12 @@ export class RegistryClient {
     const index = parseJson(top.bytes, `manifest of ${what}`) as { manifests?: Descriptor[] };
     const entries = Array.isArray(index.manifests) ? index.manifests : [];
     if (options.noIndexResolution) return { ref: r, digest: top.digest, manifestDigest: top.digest, mediaType: top.mediaType, bytes: top.bytes, config: { mediaType: "", digest: "", size: 0 }, layers: [], indexEntries: entries };
-    const chosen = choosePlatform(entries, options.platform, what);
+    const chosen = indexImage(entries, options.platform, what).entry;
     const inner = await this.fetchManifest(r, chosen.digest);
     if (!inner) throw new RegistryContentError(`${what}: the index names manifest ${chosen.digest}, which the registry does not have`, 404);
     if (inner.digest !== chosen.digest) throw new RegistryContentError(`${what}: manifest ${chosen.digest} has digest ${inner.digest}`);
     const manifest = this.toManifest(r, inner, top.digest);
-    manifest.platform = descriptorPlatform(chosen);
+    manifest.platform = platformOfEntry(chosen);
     manifest.indexEntries = entries;
     return manifest;
   }
@@ -220,7 +218,7 @@ export class RegistryClient {
       await expectOk(res, spec);
       return this.transport.readWhole(res, spec, options.limit);
     });
-    const actual = sha256(bytes);
+    const actual = sha256Digest(bytes);
     if (digest.startsWith("sha256:") && actual !== digest) throw new RegistryContentError(`${spec.what}: content has digest ${actual}`);
     return bytes;
   }
@@ -275,7 +273,7 @@ export class RegistryClient {
    * (it is idempotent), and when its reply was lost the blob is looked for before failing.
    */
   async putBlob(ref: ImageReference, bytes: Uint8Array, options: { ask?: boolean } = {}): Promise<"exists" | "uploaded"> {
-    const digest = sha256(Buffer.from(bytes));
+    const digest = sha256Digest(Buffer.from(bytes));
     // `ask: false`: content the caller knows is new (a HEAD would only cost a round trip).
     if (options.ask !== false && await this.hasBlob(ref, digest)) return "exists";
     const what = `upload of blob ${digest} to ${ref.registry}/${ref.repository}`;
@@ -310,7 +308,7 @@ export class RegistryClient {
    */
   /** `signal`: stops the write (and its retries) where it is (a second interrupt). */
   async putManifest(ref: ImageReference, bytes: Uint8Array, mediaType: string, options: { signal?: AbortSignal } = {}): Promise<string> {
-    const digest = sha256(Buffer.from(bytes));
+    const digest = sha256Digest(Buffer.from(bytes));
     const reference = ref.digest ?? ref.tag;
     if (!reference) throw new InputError(`${formatImageReference(ref)}: a manifest is stored under a tag or digest`);
     if (ref.digest && ref.digest !== digest) throw new InputError(`${formatImageReference(ref)}: the manifest's digest is ${digest}`);
@@ -352,7 +350,7 @@ export class RegistryClient {
       const bytes = await this.transport.readWhole(res, spec);
       const header = (res.headers.get("content-type") ?? "").split(";")[0].trim();
       const body = parseJson(bytes, spec.what) as { mediaType?: string };
-      return { bytes, digest: sha256(bytes), mediaType: body.mediaType ?? header };
+      return { bytes, digest: sha256Digest(bytes), mediaType: body.mediaType ?? header };
     });
   }
 
@@ -398,10 +396,6 @@ export function requireTagOrDigest(ref: string): ImageReference {
   return r;
 }
 
-export function sha256(bytes: Buffer): string {
-  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-}
-
 /** Passes a blob through, hashing and counting it (a streamed layer is verified by the caller); `digest()` once it ended. */
 export function hashingStream(): Transform & { digest: () => string; bytes: () => number } {
   const hash = createHash("sha256");
@@ -437,16 +431,6 @@ async function expectOk(res: RegistryResponse, req: Pick<RegistryRequest, "what"
   if (!res.ok) throw await statusError(res, req);
 }
 
-function descriptorPlatform(d: Descriptor): string | undefined {
-  const p = d.platform;
-  if (!p?.os || !p.architecture) return undefined;
-  return [p.os, p.architecture, p.variant].filter(Boolean).join("/");
-}
-
-export function platformString(c: ImageConfigJson): string | undefined {
-  return c.os && c.architecture ? [c.os, c.architecture, c.variant].filter(Boolean).join("/") : undefined;
-}
-
 /** This machine's platform as images name it (`linux/amd64`, `linux/arm64`). */
 export function hostPlatform(): string {
   const arch: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386", ppc64: "ppc64le", s390x: "s390x" };
@@ -454,24 +438,13 @@ export function hostPlatform(): string {
 }
 
 /**
- * The entry of a multi-platform index for `wanted` (`os/arch[/variant]`; a missing variant
- * matches any). Without `wanted`: this machine's platform, else the first entry that is a
- * platform at all (build attestations say `unknown/unknown`).
+ * The platform image of the index whose entries are `entries` for `wanted`, by the core's rule
+ * (imageOfPlatform) with this machine's platform as the default: what every reader of an index
+ * in the registry chooses by. An index without platform images is a broken image (a fault of
+ * the registry's content, not bad input).
  */
-export function choosePlatform(entries: Descriptor[], wanted: string | undefined, what: string): Descriptor {
-  // Attestation manifests (annotated so, platform unknown/unknown) are no platform's image.
-  const images = entries.filter((e) => (MANIFEST_TYPES.has(e.mediaType) || !e.mediaType) && !isAttestation(e));
-  const matches = (p: string) => (e: Descriptor) => {
-    const [os, arch, variant] = p.split("/");
-    return e.platform?.os === os && e.platform?.architecture === arch && (!variant || e.platform?.variant === variant);
-  };
-  const available = images.map(descriptorPlatform).filter((p) => p && !p.startsWith("unknown/"));
-  if (wanted) {
-    const found = images.find(matches(wanted));
-    if (!found) throw new InputError(`${what} has no ${wanted} image (it has: ${available.join(", ") || "none"})`);
-    return found;
-  }
-  const chosen = images.find(matches(hostPlatform())) ?? images.find((e) => e.platform?.os && e.platform.os !== "unknown") ?? images[0];
-  if (!chosen) throw new RegistryContentError(`${what}: multi-platform index without image manifests`);
+export function indexImage(entries: readonly Descriptor[], wanted: string | undefined, what: string): { platform: string; entry: Descriptor } {
+  const chosen = imageOfPlatform(platformEntries(entries), wanted, what, hostPlatform());
+  if (!chosen) throw new RegistryContentError(`${what}: an index without platform images`);
   return chosen;
 }

@@ -3,7 +3,7 @@
 // (labels, so breadcrumbs per platform). Attestation manifests in an index are no images.
 import { formatImageReference } from "../core/parse/image-reference.js";
 import { isImageFault } from "../core/registry/transport-rules.js";
-import { choosePlatformEntry, isIndexMediaType, platformEntries, samePlatform, type IndexEntry } from "../core/registry/image-index.js";
+import { imageOfPlatform, imageShownFor, isIndexMediaType, platformEntries, type Descriptor } from "../core/registry/image-index.js";
 import { hostPlatform, parseJson, RegistryContentError, type RegistryClient, type RegistryImage, type RegistryManifest } from "./client.js";
 
 export interface PlatformImage {
@@ -20,7 +20,7 @@ export interface TaggedImage {
   index: boolean;
   /** Every platform's image, in the index's order (one for a tag holding an image). */
   platforms: PlatformImage[];
-  /** What a pull on this machine gets: `platform` when asked, else this machine's platform, else the first. */
+  /** `platform` when asked (imageOfPlatform's rule); else the image that stands for the index in a row: this machine's platform's, else the one, else the first. */
   image: RegistryImage;
 }
 
@@ -36,12 +36,10 @@ export async function readTaggedImage(client: RegistryClient, ref: string, optio
     return { digest: top.digest, mediaType: top.mediaType, index: false, platforms: [{ platform: image.platform ?? "-", image }], image };
   }
   const what = formatImageReference(top.ref);
-  const body = parseJson(top.bytes, `index of ${what}`) as { manifests?: IndexEntry[] };
+  const body = parseJson(top.bytes, `index of ${what}`) as { manifests?: Descriptor[] };
   const entries = platformEntries(Array.isArray(body.manifests) ? body.manifests : []);
   if (entries.length === 0) throw new RegistryContentError(`${what}: an index without platform images`);
-  const wanted = options.platform
-    ? choosePlatformEntry(entries, options.platform, what)
-    : entries.find((e) => samePlatform(e.platform, hostPlatform())) ?? entries[0];
+  const wanted = options.platform ? imageOfPlatform(entries, options.platform, what)! : imageShownFor(entries, hostPlatform())!;
   const read = options.only ? [wanted] : entries;
   const platforms = await Promise.all(read.map(async ({ platform, entry }): Promise<PlatformImage> => {
     const manifest = await platformManifest(client, top, entry.digest);
@@ -63,7 +61,7 @@ export async function platformInIndex(client: RegistryClient, ref: string, manif
   try {
     const top = await client.getManifest(ref, { noIndexResolution: true });
     if (!top || !isIndexMediaType(top.mediaType)) return undefined;
-    const body = parseJson(top.bytes, `index of ${formatImageReference(top.ref)}`) as { manifests?: IndexEntry[] };
+    const body = parseJson(top.bytes, `index of ${formatImageReference(top.ref)}`) as { manifests?: Descriptor[] };
     return platformEntries(Array.isArray(body.manifests) ? body.manifests : []).find((e) => e.entry.digest === manifestDigest)?.platform;
   } catch (e) {
     if (isImageFault(e)) return undefined;
@@ -73,7 +71,7 @@ export async function platformInIndex(client: RegistryClient, ref: string, manif
 
 /** Every manifest an index names (platform images and attestations), with their bytes, for export. */
 export async function readIndexManifests(client: RegistryClient, top: RegistryManifest): Promise<RegistryManifest[]> {
-  const body = parseJson(top.bytes, `index of ${formatImageReference(top.ref)}`) as { manifests?: IndexEntry[] };
+  const body = parseJson(top.bytes, `index of ${formatImageReference(top.ref)}`) as { manifests?: Descriptor[] };
   return Promise.all((body.manifests ?? []).map((e) => platformManifest(client, top, e.digest)));
 }
 

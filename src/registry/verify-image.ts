@@ -6,11 +6,11 @@ import { formatImageReference, parseImageReference, type ImageReference } from "
 import { dockerReference } from "../core/signatures/cosign.js";
 import { judgeSignatures } from "../core/signatures/verify.js";
 import { expectedParents, judgeOwnBuild, judgeParent, type VerifyCheck } from "../core/verify/checks.js";
-import { RegistryError, type Descriptor, type RegistryClient } from "./client.js";
+import { RegistryError, type RegistryClient } from "./client.js";
 import { readSignatures } from "./signatures.js";
 import { checkAttestations } from "./attestations.js";
 import { isAttestationEntry } from "../core/attestations/manifest.js";
-import { isIndexMediaType, parsePlatformTag, platformEntries } from "../core/registry/image-index.js";
+import { isIndexMediaType, parsePlatformTag, platformEntries, type Descriptor } from "../core/registry/image-index.js";
 
 /** One image manifest of the target: the target itself, or a platform image of its index. */
 export interface VerifyManifest {

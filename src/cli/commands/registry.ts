@@ -8,7 +8,7 @@ import { InputError } from "../../core/model.js";
 import { checkOutputFile, writingOutputFile } from "../output-paths.js";
 import { readLayerFiles, readRepoConfigText } from "../../read/repository.js";
 import type { RegistryClient, RegistryImage, RegistryManifest } from "../../registry/client.js";
-import type { IndexEntry } from "../../core/registry/image-index.js";
+import type { Descriptor } from "../../core/registry/image-index.js";
 
 /** As for an interrupted run: 128 + SIGINT. */
 const EXIT_INTERRUPTED = 130;
@@ -133,7 +133,7 @@ function inspectIndexJson(reference: string, digest: string, mediaType: string |
 /** The platforms of an index (its images', attestations left out), in its order. */
 async function indexPlatforms(top: RegistryManifest): Promise<string[]> {
   const { platformEntries } = await import("../../core/registry/image-index.js");
-  const body = JSON.parse(top.bytes.toString("utf8")) as { manifests?: IndexEntry[] };
+  const body = JSON.parse(top.bytes.toString("utf8")) as { manifests?: Descriptor[] };
   return platformEntries(Array.isArray(body.manifests) ? body.manifests : []).map((e) => e.platform);
 }
 

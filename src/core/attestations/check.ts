@@ -5,7 +5,8 @@
 // build tags now. The shell reads the index, the manifests, the statements and the parents' digests
 // (registry/attestations.ts); deciding what is wrong is here.
 import { BUILD_TAG_ANNOTATION } from "./provenance.js";
-import { IN_TOTO_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION, type OciDescriptor } from "./manifest.js";
+import { IN_TOTO_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION } from "./manifest.js";
+import type { Descriptor } from "../registry/image-index.js";
 import { SLSA_PROVENANCE_TYPE } from "../formats/provenance.js";
 import { SPDX_PREDICATE_TYPE } from "../formats/spdx.js";
 
@@ -16,7 +17,7 @@ export interface AttestedImage {
   /** The platform image's manifest digest. */
   digest: string;
   /** Its attestation manifest's layers and each layer's statement (parsed JSON), or undefined when the index has none for it. */
-  attestation?: { digest: string; layers: { descriptor: OciDescriptor; statement: unknown }[] };
+  attestation?: { digest: string; layers: { descriptor: Descriptor; statement: unknown }[] };
 }
 
 /** A parent the provenance names by build tag, and what the registry holds under it for the platform (undefined: nothing). */

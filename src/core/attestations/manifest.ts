@@ -6,9 +6,10 @@
 // after the platform images, as `platform: unknown/unknown`, annotated as an attestation manifest
 // of the image's digest. Everything here is deterministic (fixed key order, no clock): the same
 // statements give the same bytes, so a rerun finds the registry holds them and writes nothing.
-import { createHash } from "node:crypto";
 import { IN_TOTO_STATEMENT_TYPE } from "../formats/provenance.js";
 import { SPDX_PREDICATE_TYPE, type SpdxDocument } from "../formats/spdx.js";
+import type { Descriptor } from "../registry/image-index.js";
+import { sha256Digest } from "../digest.js";
 
 export const IN_TOTO_MEDIA_TYPE = "application/vnd.in-toto+json";
 export const PREDICATE_TYPE_ANNOTATION = "in-toto.io/predicate-type";
@@ -20,18 +21,9 @@ export const OCI_CONFIG_MEDIA_TYPE = "application/vnd.oci.image.config.v1+json";
 /** The platform BuildKit gives attestation manifests in an index (and their config). */
 export const ATTESTATION_PLATFORM = { architecture: "unknown", os: "unknown" } as const;
 
-/** An OCI content descriptor (the parts image-builder writes and reads). */
-export interface OciDescriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  annotations?: Record<string, string>;
-  platform?: { architecture?: string; os?: string; variant?: string };
-}
-
 /** Bytes to store as a blob (or a manifest), with the descriptor that names them. */
 export interface Content {
-  descriptor: OciDescriptor;
+  descriptor: Descriptor;
   bytes: Buffer;
 }
 
@@ -51,8 +43,6 @@ export interface AttestationManifest {
   manifest: Content;
 }
 
-const sha256 = (bytes: Buffer) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-
 /** The SBOM statement of an image: its SPDX document as the predicate, about the same subject as its provenance. */
 export function sbomStatement(subject: InTotoStatement["subject"], document: SpdxDocument): InTotoStatement {
   return { _type: IN_TOTO_STATEMENT_TYPE, subject, predicateType: SPDX_PREDICATE_TYPE, predicate: document };
@@ -69,7 +59,7 @@ export function attestationManifest(imageDigest: string, statements: readonly In
     const bytes = Buffer.from(JSON.stringify(statement));
     return {
       bytes,
-      descriptor: { mediaType: IN_TOTO_MEDIA_TYPE, digest: sha256(bytes), size: bytes.length, annotations: { [PREDICATE_TYPE_ANNOTATION]: statement.predicateType } },
+      descriptor: { mediaType: IN_TOTO_MEDIA_TYPE, digest: sha256Digest(bytes), size: bytes.length, annotations: { [PREDICATE_TYPE_ANNOTATION]: statement.predicateType } },
     };
   });
   // BuildKit's attestationsConfig: an image config of platform unknown/unknown whose diff_ids are
@@ -78,7 +68,7 @@ export function attestationManifest(imageDigest: string, statements: readonly In
     architecture: ATTESTATION_PLATFORM.architecture, os: ATTESTATION_PLATFORM.os, config: {},
     rootfs: { type: "layers", diff_ids: layers.map((l) => l.descriptor.digest) },
   }));
-  const config: Content = { bytes: configBytes, descriptor: { mediaType: OCI_CONFIG_MEDIA_TYPE, digest: sha256(configBytes), size: configBytes.length } };
+  const config: Content = { bytes: configBytes, descriptor: { mediaType: OCI_CONFIG_MEDIA_TYPE, digest: sha256Digest(configBytes), size: configBytes.length } };
   const manifestBytes = Buffer.from(JSON.stringify({
     schemaVersion: 2,
     mediaType: OCI_MANIFEST_MEDIA_TYPE,
@@ -89,7 +79,7 @@ export function attestationManifest(imageDigest: string, statements: readonly In
     blobs: [config, ...layers],
     manifest: {
       bytes: manifestBytes,
-      descriptor: attestationIndexEntry({ mediaType: OCI_MANIFEST_MEDIA_TYPE, digest: sha256(manifestBytes), size: manifestBytes.length }, imageDigest),
+      descriptor: attestationIndexEntry({ mediaType: OCI_MANIFEST_MEDIA_TYPE, digest: sha256Digest(manifestBytes), size: manifestBytes.length }, imageDigest),
     },
   };
 }
@@ -99,7 +89,7 @@ export function attestationManifest(imageDigest: string, statements: readonly In
  * image whose manifest digest is `imageDigest`: the same entry whoever writes the index (a run, or
  * `merge-platforms` from an agent's results), so the index has the same bytes.
  */
-export function attestationIndexEntry(manifest: Pick<OciDescriptor, "mediaType" | "digest" | "size">, imageDigest: string): OciDescriptor {
+export function attestationIndexEntry(manifest: Pick<Descriptor, "mediaType" | "digest" | "size">, imageDigest: string): Descriptor {
   return {
     mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size,
     annotations: { [REFERENCE_DIGEST_ANNOTATION]: imageDigest, [REFERENCE_TYPE_ANNOTATION]: ATTESTATION_MANIFEST },
@@ -108,16 +98,16 @@ export function attestationIndexEntry(manifest: Pick<OciDescriptor, "mediaType" 
 }
 
 /** Whether an index entry is an attestation manifest (of any image). */
-export function isAttestationEntry(entry: Pick<OciDescriptor, "annotations">): boolean {
+export function isAttestationEntry(entry: Pick<Descriptor, "annotations">): boolean {
   return entry.annotations?.[REFERENCE_TYPE_ANNOTATION] === ATTESTATION_MANIFEST;
 }
 
 /** The index entry of the attestation manifest of `imageDigest` in `entries` (an index's manifests), if any. */
-export function attestationEntryOf(entries: readonly OciDescriptor[], imageDigest: string): OciDescriptor | undefined {
+export function attestationEntryOf(entries: readonly Descriptor[], imageDigest: string): Descriptor | undefined {
   return entries.find((e) => isAttestationEntry(e) && e.annotations?.[REFERENCE_DIGEST_ANNOTATION] === imageDigest);
 }
 
 /** The layer of an attestation manifest holding the statement of `predicateType`, if any. */
-export function statementLayer(layers: readonly OciDescriptor[], predicateType: string): OciDescriptor | undefined {
+export function statementLayer(layers: readonly Descriptor[], predicateType: string): Descriptor | undefined {
   return layers.find((l) => l.annotations?.[PREDICATE_TYPE_ANNOTATION] === predicateType);
 }

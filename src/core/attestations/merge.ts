@@ -4,7 +4,8 @@
 // attach, before the shell checks the registry holds it (by digest) and that its statements are
 // about that image (attestationProblems without parents).
 import type { AttestationResult } from "../model.js";
-import { attestationIndexEntry, type OciDescriptor } from "./manifest.js";
+import { attestationIndexEntry } from "./manifest.js";
+import type { Descriptor } from "../registry/image-index.js";
 
 /** A platform image of a layer being merged: the build and the image's manifest digest under its platform build tag. */
 export interface MergedImage {
@@ -19,7 +20,7 @@ export interface MergedImage {
 
 export type MergeAttestation =
   /** Attach this index entry, once the registry is seen to hold it about this image. */
-  | { attach: OciDescriptor }
+  | { attach: Descriptor }
   /** No attestation recorded: the index goes without one for this platform, saying so. */
   | { note: string }
   /** The results name an attestation that can't be attached: nothing is written for the layer. */

@@ -3,7 +3,6 @@
 // registry digests of the images it built on, the builder, the times). Nothing secret goes in:
 // build arguments that hold a secret are left out, credentials in the repository URL are dropped,
 // and every text of the statement is masked for the run's secrets as output is.
-import { createHash } from "node:crypto";
 import { PackageURL } from "packageurl-js";
 import { IMAGE_BUILDER_URL, IN_TOTO_STATEMENT_TYPE, SLSA_PROVENANCE_TYPE, type ProvenanceStatement, type ResourceDescriptor } from "../formats/provenance.js";
 import type { BuildRequest, PlannedBuild } from "../model.js";
@@ -11,6 +10,7 @@ import { parseDockerfile } from "../parse/dockerfile/index.js";
 import { parseImageReference, sciReference } from "../parse/image-reference.js";
 import { versionLabel } from "../requests/inputs-digest.js";
 import { maskedDocument, maskedTexts, redactor } from "../report/redaction.js";
+import { sha256Digest } from "../digest.js";
 
 /** The build type: how the external parameters below are to be read. */
 export const BUILD_TYPE = `${IMAGE_BUILDER_URL}/build-types/layer/v1`;
@@ -58,7 +58,6 @@ export const BUILD_TAG_ANNOTATION = "org.sciserver.build-tag";
 export const INPUTS_ANNOTATION = "org.sciserver.inputs";
 export const IMAGE_ID_ANNOTATION = "org.sciserver.image-id";
 
-const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");
 /** `sha256:abc…` -> `{ sha256: "abc…" }` (in-toto digest sets name the algorithm as a key). */
 function digestSet(digest: string): Record<string, string> {
   const colon = digest.indexOf(":");
@@ -121,7 +120,7 @@ export function provenanceStatement(build: Pick<PlannedBuild, "id" | "kind" | "s
           build: build.id,
           source: build.source,
           contexts: request.contexts,
-          dockerfile: { digest: `sha256:${sha256Hex(request.dockerfile)}` },
+          dockerfile: { digest: sha256Digest(request.dockerfile) },
           buildArgs,
           ...(run.platform ? { platform: run.platform } : {}),
           ...(request.inputsDigest ? { inputsDigest: request.inputsDigest } : {}),

@@ -10,23 +10,15 @@
 //   images inside the index it holds, as for a single image).
 // - Deterministic bytes: platform entries in the plan's platform order, attachments after them,
 //   keys in a fixed order, no timestamps; a rerun computes the same digest and writes nothing.
-import { createHash } from "node:crypto";
 import type { BuildResult, IndexResult, PlannedBuild } from "../model.js";
 import { platformTags, stripPlatformSuffix } from "../requests/tags.js";
 import { buildTag, movingTag } from "../requests/tags.js";
 import { platformsOfPlan } from "./platforms.js";
 import { decideMovingTag, type MovingTagDecision } from "./moving-tag.js";
+import type { Descriptor } from "../registry/image-index.js";
+import { sha256Digest } from "../digest.js";
 
 export const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
-
-/** An entry of an index: an OCI descriptor (the registry client's Descriptor is this type). */
-export interface IndexEntry {
-  mediaType: string;
-  digest: string;
-  size: number;
-  platform?: { os?: string; architecture?: string; variant?: string };
-  annotations?: Record<string, string>;
-}
 
 /** A layer published as one index: its builds, one per platform. */
 export interface IndexLayer {
@@ -83,14 +75,8 @@ export function singlePlatformIndexes<B extends Pick<PlannedBuild, "id" | "reque
   };
 }
 
-/** `linux/arm/v7` as an index entry's platform (OCI's key order: architecture, os, variant). */
-export function entryPlatform(platform: string): { architecture: string; os: string; variant?: string } {
-  const [os, architecture, variant] = platform.split("/");
-  return { architecture, os, ...(variant ? { variant } : {}) };
-}
-
 /** An entry with its keys in a fixed order (annotations sorted), whatever order it was made in. */
-function canonicalEntry(e: IndexEntry): IndexEntry {
+function canonicalEntry(e: Descriptor): Descriptor {
   const p = e.platform;
   return {
     mediaType: e.mediaType,
@@ -104,10 +90,10 @@ function canonicalEntry(e: IndexEntry): IndexEntry {
 }
 
 /** The index of `platforms` (in that order) and `attachments` after them: its exact bytes and digest. */
-export function imageIndex(platforms: IndexEntry[], attachments: IndexEntry[] = []): { bytes: Buffer; digest: string; mediaType: string } {
+export function imageIndex(platforms: Descriptor[], attachments: Descriptor[] = []): { bytes: Buffer; digest: string; mediaType: string } {
   const index = { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [...platforms, ...attachments].map(canonicalEntry) };
   const bytes = Buffer.from(JSON.stringify(index), "utf8");
-  return { bytes, digest: `sha256:${createHash("sha256").update(bytes).digest("hex")}`, mediaType: OCI_INDEX };
+  return { bytes, digest: sha256Digest(bytes), mediaType: OCI_INDEX };
 }
 
 /** What the registry holds under an index's build tag before it is written. */

@@ -4,7 +4,7 @@
 // name as it extracts (`x/../manifest.json` becomes `manifest.json`, a later entry replaces an
 // earlier one), so the check must see the archive exactly as the engine will, or refuse it.
 import { InputError } from "../model.js";
-import type { IndexEntry } from "../registry/image-index.js";
+import type { Descriptor } from "../registry/image-index.js";
 
 export type ArchiveEntryType = "file" | "directory" | "symlink" | "link" | string;
 
@@ -126,10 +126,11 @@ export function requireOneImage(counts: { file: string; images: number }[]): voi
   }
 }
 
-/** A descriptor of an OCI layout (index.json's, or an index's entry). */
-export interface LayoutDescriptor extends IndexEntry {
-  urls?: unknown;
-}
+/**
+ * A descriptor of an OCI layout (index.json's, or an index's entry) as the file has it, unchecked:
+ * `mediaType` and `size` may be missing, `urls` (a blob outside the file) present.
+ */
+export type LayoutDescriptor = Omit<Descriptor, "mediaType" | "size"> & Partial<Pick<Descriptor, "mediaType" | "size">> & { urls?: unknown };
 
 /** A blob of the archive as read: the digest and size of its content, and its JSON (metadata-sized blobs). */
 export interface LayoutBlob {

@@ -1,8 +1,9 @@
 // What an image index (OCI index, Docker manifest list) holds, and which tags of a repository are
-// no images of their own, decided without I/O: the registry commands show an index as one image
-// with its platforms, skip the attestation manifests stored beside the platform images, and list
-// platform tags (`{version}-{n}-{h}-linux-arm64`, what the index's entries are pushed under) as
-// image versions only when asked.
+// no images of their own, decided without I/O: the descriptor its entries are, which entry is the
+// image of a platform (one rule for every reader of an index), the registry commands showing an
+// index as one image with its platforms, skipping the attestation manifests stored beside the
+// platform images, and listing platform tags (`{version}-{n}-{h}-linux-arm64`, what the index's
+// entries are pushed under) as image versions only when asked.
 import { InputError } from "../model.js";
 import { normalizePlatform } from "../execute/platforms.js";
 import { isMovingTag, parseBuildTag } from "../report/published.js";
@@ -13,12 +14,23 @@ export const IMAGE_MANIFEST_MEDIA_TYPES: readonly string[] = ["application/vnd.o
 
 export const isIndexMediaType = (mediaType: string | undefined) => INDEX_MEDIA_TYPES.includes(mediaType ?? "");
 
-/** An entry of an index, as its JSON has it. */
-export interface IndexEntry {
-  mediaType?: string;
+/** A platform as an index entry, or an image config, spells it (OCI: `architecture`, `os`, `variant`). */
+export interface DescriptorPlatform {
+  architecture?: string;
+  os?: string;
+  variant?: string;
+}
+
+/**
+ * An OCI content descriptor: an index's entry (a platform image, an attestation manifest), a
+ * manifest's config or layer. OCI requires `mediaType`, `digest` and `size`; one read from a
+ * registry or a file is unchecked JSON, so a reader acting on a field checks it is there.
+ */
+export interface Descriptor {
+  mediaType: string;
   digest: string;
-  size?: number;
-  platform?: { os?: string; architecture?: string; variant?: string };
+  size: number;
+  platform?: DescriptorPlatform;
   annotations?: Record<string, string>;
 }
 
@@ -26,22 +38,36 @@ export interface IndexEntry {
  * An attestation manifest (BuildKit's and image-builder's provenance/SBOM), not an image: it says
  * so in its annotation, and its platform is `unknown/unknown`.
  */
-export function isAttestation(entry: IndexEntry): boolean {
+export function isAttestation(entry: Pick<Descriptor, "platform" | "annotations">): boolean {
   return isAttestationEntry(entry) || entry.platform?.os === "unknown" || entry.platform?.architecture === "unknown";
 }
 
-/** `os/architecture[/variant]` of an entry; undefined when it names none. */
-export function entryPlatform(entry: IndexEntry): string | undefined {
-  const p = entry.platform;
+/** `os/architecture[/variant]` of a platform as an entry or an image config spells it; undefined when it names none. */
+export function formatPlatform(p: DescriptorPlatform | undefined): string | undefined {
   if (!p?.os || !p.architecture) return undefined;
   return [p.os, p.architecture, p.variant].filter(Boolean).join("/");
 }
 
-/** The platform images of an index, in its order: image manifests with a platform, attestations left out. */
-export function platformEntries(entries: readonly IndexEntry[]): { platform: string; entry: IndexEntry }[] {
-  const found: { platform: string; entry: IndexEntry }[] = [];
+/** The platform an index entry names, `os/architecture[/variant]`; undefined when it names none. */
+export function platformOfEntry(entry: Pick<Descriptor, "platform">): string | undefined {
+  return formatPlatform(entry.platform);
+}
+
+/** The reverse: `linux/arm/v7` as an index entry's platform (OCI's key order: architecture, os, variant). */
+export function entryPlatformOf(platform: string): { architecture: string; os: string; variant?: string } {
+  const [os, architecture, variant] = platform.split("/");
+  return { architecture, os, ...(variant ? { variant } : {}) };
+}
+
+/**
+ * The platform images of an index, in its order: image manifests with a platform. Attestation
+ * manifests, nested indexes and entries without a platform are none (which platform an entry
+ * without one serves is not the index's to say).
+ */
+export function platformEntries(entries: readonly Descriptor[]): { platform: string; entry: Descriptor }[] {
+  const found: { platform: string; entry: Descriptor }[] = [];
   for (const entry of entries) {
-    const platform = entryPlatform(entry);
+    const platform = platformOfEntry(entry);
     if (!platform || isAttestation(entry)) continue;
     if (entry.mediaType !== undefined && !IMAGE_MANIFEST_MEDIA_TYPES.includes(entry.mediaType)) continue;
     found.push({ platform, entry });
@@ -55,13 +81,42 @@ export function samePlatform(platform: string, wanted: string): boolean {
 }
 
 /**
- * The platform image of an index for `wanted`; bad input naming what the index has when it has
- * no such platform.
+ * Which of an index's platform images (`images`: platformEntries', or an archive's) is the image
+ * of `wanted` (`os/arch[/variant]`, compared as containerd does), for every reader of an index
+ * (the registry client, what a tag holds, archives, the index step). Without `wanted`: the image
+ * of this machine's platform (`host`, given by the shell) where the index has one, else its one
+ * image when it has only one. Bad input naming the index's platforms when it has no image of
+ * `wanted`, or several and none of `host` (which one is the user's to say: an answer that
+ * depended on the machine reading it would differ between machines). Undefined for an index without platform images,
+ * whatever is asked: a broken image, which the caller reports as its kind of fault (the
+ * registry's content, a bad file), not as a platform missing.
  */
-export function choosePlatformEntry<T extends { platform: string }>(images: readonly T[], wanted: string, what: string): T {
-  const found = images.find((i) => samePlatform(i.platform, wanted));
-  if (!found) throw new InputError(`${what} has no ${wanted} image (it has: ${images.map((i) => i.platform).join(", ") || "none"})`);
+export function imageOfPlatform<T extends { platform: string }>(images: readonly T[], wanted: string | undefined, what: string, host?: string): T | undefined {
+  if (images.length === 0) return undefined;
+  const platforms = () => images.map((i) => i.platform).join(", ");
+  if (wanted !== undefined) {
+    const found = images.find((i) => samePlatform(i.platform, wanted));
+    if (!found) throw new InputError(`${what} has no ${wanted} image (it has: ${platforms()})`);
+    return found;
+  }
+  const found = defaultImage(images, host);
+  if (!found) throw new InputError(`${what} is a multi-platform image (${platforms()})${host ? ` without this machine's platform (${host})` : ""}: pass --platform P`);
   return found;
+}
+
+/** imageOfPlatform without a platform asked: `host`'s image, else the one image; undefined for several without `host`'s. */
+function defaultImage<T extends { platform: string }>(images: readonly T[], host: string | undefined): T | undefined {
+  return (host === undefined ? undefined : images.find((i) => samePlatform(i.platform, host))) ?? (images.length === 1 ? images[0] : undefined);
+}
+
+/**
+ * The image that stands for a whole index where one row shows it (`images`: its created time,
+ * size and build; README: "read from this machine's platform's image (else the first)"): the
+ * default imageOfPlatform chooses, else the index's first. Every platform image of a build
+ * carries the build's version label, so any of them answers for it.
+ */
+export function imageShownFor<T extends { platform: string }>(images: readonly T[], host: string): T | undefined {
+  return defaultImage(images, host) ?? images[0];
 }
 
 /**
@@ -74,7 +129,11 @@ export function choosePlatformEntry<T extends { platform: string }>(images: read
  * written would be wrong on the agent it is handed to).
  */
 export function platformToExport(platforms: readonly string[], wanted: string | undefined, format: "docker-archive" | "oci", what: string): string | undefined {
-  if (wanted !== undefined) return choosePlatformEntry(platforms.map((platform) => ({ platform })), wanted, what).platform;
+  if (wanted !== undefined) {
+    const found = imageOfPlatform(platforms.map((platform) => ({ platform })), wanted, what);
+    if (!found) throw new InputError(`${what} has no ${wanted} image (it has: none)`);
+    return found.platform;
+  }
   if (format === "oci") return undefined;
   if (platforms.length === 1) return platforms[0];
   if (platforms.length === 0) throw new InputError(`${what} is an index without platform images: nothing to write in a docker-archive (--format oci writes the index)`);
@@ -107,5 +166,7 @@ export function indexPlatformToLoad(planned: readonly string[], engine: string |
   if (wanted.length !== 1) {
     throw new InputError(`holds an image index (${available.join(", ")}), and the plan builds for ${wanted.join(", ")}: the engine holds one image per tag, so one run loads one platform of it; run each platform on its own (run PLAN --platform P --base-archive FILE)`, file);
   }
-  return choosePlatformEntry(available.map((platform) => ({ platform })), wanted[0], file).platform;
+  const found = imageOfPlatform(available.map((platform) => ({ platform })), wanted[0], file);
+  if (!found) throw new InputError(`holds an index without platform images`, file);
+  return found.platform;
 }

@@ -4,12 +4,11 @@
 // overlay, the build arguments, and the inputs digests of its parents in this repository, so a
 // change propagates down the graph by value. External bases enter by reference (the Dockerfile
 // names them). Equal digests mean an image can be reused instead of rebuilt.
-import { createHash } from "node:crypto";
 import { overlayContexts } from "./context-overlay.js";
 import { sciReference } from "../parse/image-reference.js";
 import type { BuildKind, BuildRequest, ContextFile, Plan, PlannedBuild, RequestInputs } from "../model.js";
+import { sha256Digest } from "../digest.js";
 
-const sha256 = (text: string) => `sha256:${createHash("sha256").update(text).digest("hex")}`;
 
 /** Digest of the merged context of `dirs` (overlay order). A directory without a listing is an error. */
 export function contextDigest(dirs: string[], listings: { get(dir: string): ContextFile[] | undefined }): string {
@@ -26,7 +25,7 @@ export function contextDigest(dirs: string[], listings: { get(dir: string): Cont
  */
 export function mergedContextDigest(merged: readonly ContextFile[]): string {
   // One line per entry; names can't hold a newline in a form that would collide (JSON-quoted).
-  return sha256(merged.map((e) => JSON.stringify([e.name, e.type, e.mode, entryContent(e)])).join("\n"));
+  return sha256Digest(merged.map((e) => JSON.stringify([e.name, e.type, e.mode, entryContent(e)])).join("\n"));
 }
 
 const entryContent = (e: ContextFile) => e.sha256 ?? e.linkname ?? "";
@@ -38,7 +37,7 @@ const entryContent = (e: ContextFile) => e.sha256 ?? e.linkname ?? "";
  */
 export function contextFingerprints(listing: readonly ContextFile[]): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const e of listing) out[e.name] = sha256(JSON.stringify([e.type, e.mode, entryContent(e)])).slice(7, 23);
+  for (const e of listing) out[e.name] = sha256Digest(JSON.stringify([e.type, e.mode, entryContent(e)])).slice(7, 23);
   return out;
 }
 
@@ -59,7 +58,7 @@ export function inputsDigest(
   kind: BuildKind, dockerfile: string, buildArgs: Record<string, string>, inputs: RequestInputs, platform?: string,
 ): string {
   const sorted = (r: Record<string, string>) => Object.keys(r).sort().map((k) => [k, r[k]]);
-  return sha256(JSON.stringify({
+  return sha256Digest(JSON.stringify({
     v: 1,
     kind,
     dockerfile,

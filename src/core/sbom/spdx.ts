@@ -1,11 +1,11 @@
 // An image's packages (scanPackages) as an SPDX 2.3 document: the image is the package the
 // document describes, and it CONTAINS every package found. Everything in it comes from the image
 // (the creation time is the image's), so the same image always gives the same document.
-import { createHash } from "node:crypto";
 import { PackageURL } from "packageurl-js";
 import { IMAGE_BUILDER_URL } from "../formats/provenance.js";
 import type { SpdxDocument, SpdxPackage } from "../formats/spdx.js";
 import type { FoundPackage, PackageType } from "./packages.js";
+import { sha256Hex } from "../digest.js";
 
 export interface SbomSubject {
   /** `host/path:tag` or `host/path@digest`, as the user named the image. */
@@ -22,11 +22,9 @@ const IMAGE_ID = "SPDXRef-Image";
 /** Where the document's namespace URIs live; unique per image through the digest. */
 const NAMESPACE_BASE = `${IMAGE_BUILDER_URL}/spdx`;
 
-const hash = (text: string) => createHash("sha256").update(text).digest("hex");
-
 /** An SPDX id for `p`, unique in the document (the purl's hash tells apart equal names). */
 function packageId(p: FoundPackage): string {
-  return `SPDXRef-Package-${p.type}-${p.name.replace(/[^A-Za-z0-9.-]+/g, "-")}-${hash(p.purl).slice(0, 16)}`;
+  return `SPDXRef-Package-${p.type}-${p.name.replace(/[^A-Za-z0-9.-]+/g, "-")}-${sha256Hex(p.purl).slice(0, 16)}`;
 }
 
 /** `tool`: `image-builder-0.1.0`. */

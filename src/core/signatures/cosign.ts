@@ -11,8 +11,8 @@
 //   platform, zero times, one diff_id and one history entry per layer. Nothing reads it, but it
 //   is deterministic, so the same signatures make the same manifest.
 // Pure: bytes in, bytes out.
-import { createHash } from "node:crypto";
 import type { ImageReference } from "../parse/image-reference.js";
+import { sha256Digest } from "../digest.js";
 
 export const SIMPLE_SIGNING_MEDIA_TYPE = "application/vnd.dev.cosign.simplesigning.v1+json";
 export const SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature";
@@ -84,7 +84,7 @@ export interface SignatureLayer {
 /** The layer of a new signature of `payload` (`signature`: DER bytes). */
 export function signatureLayer(payload: Buffer, signature: Buffer): SignatureLayer {
   return {
-    mediaType: SIMPLE_SIGNING_MEDIA_TYPE, digest: sha256(payload), size: payload.length,
+    mediaType: SIMPLE_SIGNING_MEDIA_TYPE, digest: sha256Digest(payload), size: payload.length,
     annotations: { [SIGNATURE_ANNOTATION]: signature.toString("base64") },
   };
 }
@@ -104,7 +104,7 @@ export function signatureManifest(layers: SignatureLayer[]): SignatureManifest {
   }));
   const manifest = {
     schemaVersion: 2, mediaType: OCI_MANIFEST,
-    config: { mediaType: OCI_CONFIG, size: config.length, digest: sha256(config) },
+    config: { mediaType: OCI_CONFIG, size: config.length, digest: sha256Digest(config) },
     layers: layers.map(({ mediaType, size, digest, annotations }) => ({ mediaType, size, digest, ...(annotations && Object.keys(annotations).length ? { annotations } : {}) })),
   };
   return { manifest: Buffer.from(JSON.stringify(manifest)), mediaType: OCI_MANIFEST, config };
@@ -116,8 +116,4 @@ export function signedLayers(layers: SignatureLayer[]): (SignatureLayer & { sign
     const signature = l.annotations?.[SIGNATURE_ANNOTATION];
     return l.mediaType === SIMPLE_SIGNING_MEDIA_TYPE && signature ? [{ ...l, signature }] : [];
   });
-}
-
-export function sha256(bytes: Buffer): string {
-  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 }

@@ -8,7 +8,8 @@
 // index is merge-platforms') get theirs all the same: the run waits for them before it ends
 // (`settled`) and records each in its results, which merge-platforms reads.
 import type Dockerode from "dockerode";
-import { attestationManifest, sbomStatement, type OciDescriptor } from "../../core/attestations/manifest.js";
+import { attestationManifest, sbomStatement } from "../../core/attestations/manifest.js";
+import type { Descriptor } from "../../core/registry/image-index.js";
 import { basesOfImage, provenanceStatement, type BaseImage } from "../../core/attestations/provenance.js";
 import type { AttestationResult, PlannedBuild } from "../../core/model.js";
 import { formatImageReference, parseImageReference, type ImageReference } from "../../core/parse/image-reference.js";
@@ -18,7 +19,7 @@ import { buildtimeLabel } from "../../core/requests/inputs-digest.js";
 import { buildTag, stripPlatformSuffix, withPlatformSuffix } from "../../core/requests/tags.js";
 import type { AttachHook, PushedImage } from "../index-step.js";
 import { heldAttestation, putAttestationManifest } from "../../registry/attestations.js";
-import { parseJson, summarizeConfig, type Descriptor, type ImageConfigJson, type RegistryClient } from "../../registry/client.js";
+import { parseJson, summarizeConfig, type ImageConfigJson, type RegistryClient } from "../../registry/client.js";
 import { readPackageFiles, SharedLayerChains } from "../../registry/image-files.js";
 import { errorMessage } from "./run-report.js";
 
@@ -72,7 +73,7 @@ export type Attacher = AttachHook & {
 
 /** An attestation manifest made (or found) for an image. */
 interface Attested {
-  descriptor: OciDescriptor;
+  descriptor: Descriptor;
   status: "uploaded" | "already there";
 }
 

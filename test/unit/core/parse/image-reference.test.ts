@@ -2,7 +2,6 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { formatImageReference, isLoopbackRegistry, parseAuthChallenges, parseImageReference, sciReference, splitTag, TAGGED_REFERENCE, taggedReferenceProblem } from "../../../../src/core/parse/image-reference.js";
 import { InputError } from "../../../../src/core/model.js";
-import { choosePlatform } from "../../../../src/registry/client.js";
 
 test("references split into registry, repository, tag and digest", () => {
   assert.equal(parseImageReference("127.0.0.1:5055/compute/sci/essentials-2-4:2.4-7-3f2a9c1"),
@@ -62,22 +61,6 @@ test("WWW-Authenticate challenges: Bearer with quoted parameters, Basic, several
     { scheme: "bearer", params: { realm: 'https://t/"q"', service: "svc" } },
   ]);
   assert.equal(parseAuthChallenges(""), []);
-});
-
-test("a multi-platform index: the asked platform, else the host's, never an attestation", () => {
-  const d = (os: string, architecture: string, variant?: string) =>
-    ({ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: `sha256:${os}${architecture}${variant ?? ""}`, size: 1, platform: { os, architecture, variant } });
-  const entries = [d("unknown", "unknown"), d("linux", "arm", "v7"), d("linux", "arm64"), d("linux", "amd64")];
-  assert.is(choosePlatform(entries, "linux/arm/v7", "x").digest, "sha256:linuxarmv7");
-  assert.is(choosePlatform(entries, "linux/arm", "x").digest, "sha256:linuxarmv7");
-  const host = process.arch === "arm64" ? "sha256:linuxarm64" : "sha256:linuxamd64";
-  assert.is(choosePlatform(entries, undefined, "x").digest, host);
-  assert.is(choosePlatform([d("unknown", "unknown"), d("linux", "s390x")], undefined, "x").digest, "sha256:linuxs390x");
-  // An attestation manifest that names its image's platform (and says what it is in its annotation) is no image of it.
-  const attestation = { ...d("linux", "amd64"), digest: "sha256:attestation", annotations: { "vnd.docker.reference.type": "attestation-manifest" } };
-  assert.is(choosePlatform([attestation, d("linux", "amd64")], "linux/amd64", "x").digest, "sha256:linuxamd64");
-  assert.throws(() => choosePlatform(entries, "windows/amd64", "h/a:1"),
-    (e: unknown) => e instanceof InputError && /h\/a:1 has no windows\/amd64 image \(it has: linux\/arm\/v7, linux\/arm64, linux\/amd64\)/.test(e.message));
 });
 
 // --- sciReference ------------------------------------------------------------------
