@@ -306,7 +306,9 @@ test("two runs of one commit at once: the registry keeps one image per build tag
   await using proxies = await racingProxies(registry, BUILD_TAG);
   const { one, two } = proxies;
   using dir = tempDir("ib-publish-");
-  const [r1, r2] = await runsAtOnce(repo.root, name, [one.address, two.address], dir.path);
+  // --no-cache: BuildKit merging the two runs' identical steps (started in the same millisecond,
+  // the same buildtime label too) would give both runs one image, which both may then claim.
+  const [r1, r2] = await runsAtOnce(repo.root, name, [one.address, two.address], dir.path, ["--no-cache"]);
   assert.is(r2.code, 0, r2.stderr);
   assert.is(r1.code, 1, r1.stderr);
   const target = `${registry}/${name}`;
@@ -484,7 +486,8 @@ test("a run that finds its build tag published by another run of the commit whil
     return ++secondReads === 1 ? { answered: secondChecked.then } : { hold: firstMoved.promise };
   });
   using dir = tempDir("ib-publish-");
-  const [r1, r2] = await runsAtOnce(repo.root, name, [one.address, two.address], dir.path);
+  // --no-cache: as above, each run its own image.
+  const [r1, r2] = await runsAtOnce(repo.root, name, [one.address, two.address], dir.path, ["--no-cache"]);
   assert.is(r1.code, 0, r1.stderr);
   assert.is(r2.code, 1, r2.stderr);
   const held = await registryState(`${registry}/${name}`, ["sci/a", "rel/a"]);
