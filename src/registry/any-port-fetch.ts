@@ -26,6 +26,10 @@ async function nodeFetch(url: URL, init: RequestInit, hops: number): Promise<Res
   const signal = init.signal ?? undefined;
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
     const req = request(url, { method, headers, signal, agent }, resolve);
+    // A kept-open connection never holds the process (fetch's never did): one whose answer's body
+    // was left unread (a 404's) would otherwise stay in use, and a command or a test process that
+    // read a registry would not end. While a request is under way its deadline's timer holds it.
+    req.on("socket", (socket) => socket.unref());
     // As fetch: a timeout rejects with the signal's reason (a TimeoutError).
     req.on("error", (e) => reject(signal?.aborted ? signal.reason : e));
     req.end(typeof init.body === "string" || init.body instanceof Uint8Array ? init.body : undefined);
