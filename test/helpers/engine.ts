@@ -170,7 +170,11 @@ export async function registryRequest(registry: string, path: string, options: {
   const headers: Record<string, string> = {};
   if (options.auth) headers.authorization = basicAuth(...options.auth);
   if (options.accept) headers.accept = options.accept;
-  return fetch(`http://${registry}/v2/${path}`, { method: options.method ?? "GET", headers });
+  const res = await fetch(`http://${registry}/v2/${path}`, { method: options.method ?? "GET", headers });
+  // Read whole here: an answer whose body a caller leaves unread (it asked for the status only)
+  // keeps its connection in use, and the test process would not end after its last test.
+  const body = await res.arrayBuffer();
+  return new Response([101, 204, 205, 304].includes(res.status) ? null : body, { status: res.status, headers: res.headers });
 }
 
 async function registryGet(registry: string, path: string, auth?: [string, string], accept?: string): Promise<Response> {
