@@ -163,7 +163,7 @@ run_uvu() {
   set +e
   # Made before tail follows it: the background job may not have opened it yet (a busy machine).
   : >"$out"
-  timeout -k 10 "$TIMEOUT" node_modules/.bin/uvu --no-color "$dir" "$pattern" >"$out" 2>&1 &
+  timeout -k 10 "$TIMEOUT" node test/uvu-run.mjs --no-color "$dir" "$pattern" >"$out" 2>&1 &
   TEST_PID=$!
   tail -n +1 -f --pid="$TEST_PID" "$out" &
   local tail_pid=$!

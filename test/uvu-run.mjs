@@ -1,0 +1,15 @@
+// Runs uvu as its own CLI does (`uvu DIR PATTERN`, no colour), then ends the process: a handle a
+// test left open (a connection still in use) must not hold the suite until run.sh's time bound
+// after its last test. What was left open is named on stderr, to be found and closed.
+import { parse } from "uvu/parse";
+import { run } from "uvu/run";
+
+const [dir, pattern] = process.argv.slice(2).filter((a) => !a.startsWith("--"));
+const ctx = await parse(dir, pattern, { cwd: "." });
+await run(ctx.suites, {});
+const left = process._getActiveHandles().filter((h) => h !== process.stdout && h !== process.stderr && h !== process.stdin);
+if (left.length) {
+  const named = left.map((h) => `${h.constructor.name}${h.remoteAddress ? ` ${h.remoteAddress}:${h.remotePort}` : ""}`);
+  process.stderr.write(`note: the tests left ${left.length} handle(s) open: ${named.join(", ")}\n`);
+}
+process.exit(process.exitCode ?? 0);
