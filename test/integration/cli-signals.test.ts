@@ -11,6 +11,17 @@ import { processRunning, registryImage, registryTags, requireEngine, uniqueRepo,
 import { compat, makeRepo, science } from "../helpers/repo.js";
 import { deferred, tempDir } from "../helpers/temp.js";
 
+/** sci/quick (compat base) published under `target`: a build of a second. */
+const quickFamily = (target: string) => ({
+  "image-builder.json": JSON.stringify({ repo: target }),
+  ...science("quick", { image: "quick", compat: "base" }, "FROM busybox:stable\nRUN echo quick > /q\n"),
+  ...compat("base", [], "ENV X=1\n"),
+});
+
+/** `--all --push` of `root` as plain images (their moving tag `1.0` written by image-builder; with attestations the index step writes it), results in `file`. */
+const pushQuick = (root: string, file: string) =>
+  spawn(process.execPath, [MAIN, "--all", "--push", "--progress", "plain", "--results", file, "--no-attestations"], { cwd: root, env: process.env });
+
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   test(`${signal} stops the builds in flight, pushes nothing and exits 130`, async () => {
     const engine = requireEngine();
@@ -99,15 +110,10 @@ test("SIGTERM while a moving tag is written: the write ends first, then is read 
   let held = false;
   void arrived.promise.then(() => (held = true));
   const target = uniqueRepo(proxy.address);
-  using repo = makeRepo({
-    "image-builder.json": JSON.stringify({ repo: target }),
-    ...science("quick", { image: "quick", compat: "base" }, "FROM busybox:stable\nRUN echo quick > /q\n"),
-    ...compat("base", [], "ENV X=1\n"),
-  });
+  using repo = makeRepo(quickFamily(target));
   using dir = tempDir("ib-signal-");
   const file = join(dir.path, "r.json");
-  // A plain image's moving tag (with attestations the index step writes `1.0`).
-  const child = spawn(process.execPath, [MAIN, "--all", "--push", "--progress", "plain", "--results", file, "--no-attestations"], { cwd: repo.root, env: process.env });
+  const child = pushQuick(repo.root, file);
   let stderr = "";
   child.stderr.on("data", (d) => {
     stderr += d;
@@ -147,14 +153,10 @@ test("a second interrupt stops a moving tag's write the registry does not answer
   });
   using _release = deferred(release);
   const target = uniqueRepo(proxy.address);
-  using repo = makeRepo({
-    "image-builder.json": JSON.stringify({ repo: target }),
-    ...science("quick", { image: "quick", compat: "base" }, "FROM busybox:stable\nRUN echo quick > /q\n"),
-    ...compat("base", [], "ENV X=1\n"),
-  });
+  using repo = makeRepo(quickFamily(target));
   using dir = tempDir("ib-signal-");
   const file = join(dir.path, "r.json");
-  const child = spawn(process.execPath, [MAIN, "--all", "--push", "--progress", "plain", "--results", file, "--no-attestations"], { cwd: repo.root, env: process.env });
+  const child = pushQuick(repo.root, file);
   let stderr = "";
   const waiting = happening("the run waits for its push in flight");
   child.stderr.on("data", (d) => {

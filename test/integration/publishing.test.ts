@@ -65,6 +65,37 @@ async function racingProxies(registry: string, tag: RegExp) {
   return { one, two, [Symbol.asyncDispose]: async () => { await one.close(); await two.close(); } };
 }
 
+/**
+ * Two proxies to the registry, one per run, ordering sci/a's tag matching `tag` so that another
+ * run's image lands after this run read its own back: run 2 checks the tag (missing) before run
+ * 1 pushes it; run 1 pushes and reads it back (its own); only then does run 2's PUT go through,
+ * and run 1's moving tag (matching `moving`) waits for it.
+ */
+async function afterReadBackProxies(registry: string, tag: RegExp, moving: RegExp) {
+  const secondChecked = happening("run 2's check before its push");
+  const firstReadBack = happening("run 1's read-back of its build tag");
+  const secondStored = happening("run 2's build tag stored");
+  let firstPut = false;
+  const one = await startFaultProxy(registry, (req) => {
+    if (!sciA(req)) return undefined;
+    if (isManifestPut(req, tag)) {
+      firstPut = true;
+      return { hold: secondChecked.promise };
+    }
+    if (firstPut && req.method === "GET" && isManifest(req, tag)) return { answered: firstReadBack.then };
+    if (isManifestPut(req, moving)) return { hold: secondStored.promise };
+    return undefined;
+  });
+  let secondReads = 0;
+  const two = await startFaultProxy(registry, (req) => {
+    if (!sciA(req)) return undefined;
+    if (isManifestPut(req, tag)) return { hold: firstReadBack.promise, answered: secondStored.then };
+    if (req.method === "GET" && isManifest(req, tag) && ++secondReads === 2) return { answered: secondChecked.then };
+    return undefined;
+  });
+  return { one, two, [Symbol.asyncDispose]: async () => { await one.close(); await two.close(); } };
+}
+
 /** Every tag of every repository under `repo` -> its manifest digest. */
 async function registryState(repo: string, names: string[]): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
@@ -375,29 +406,9 @@ test("a build tag another run pushes after this run read it back: this run's res
   const { registry } = requireEngine();
   using repo = makeRepo(smallFamily());
   const name = uniqueRepo("x").slice(2);
-  // Run 2 checks the build tag (missing) before run 1 pushes it; run 1 pushes and reads it back
-  // (its own); only then does run 2's PUT go through, and run 1's moving tag waits for it.
-  const secondChecked = happening("run 2's check before its push");
-  const firstReadBack = happening("run 1's read-back of its build tag");
-  const secondStored = happening("run 2's build tag stored");
-  let firstPut = false;
-  await using one = await startFaultProxy(registry, (req) => {
-    if (!sciA(req)) return undefined;
-    if (isManifestPut(req, BUILD_TAG)) {
-      firstPut = true;
-      return { hold: secondChecked.promise };
-    }
-    if (firstPut && req.method === "GET" && isManifest(req, BUILD_TAG)) return { answered: firstReadBack.then };
-    if (isManifestPut(req, /^1\.0$/)) return { hold: secondStored.promise };
-    return undefined;
-  });
-  let secondReads = 0;
-  await using two = await startFaultProxy(registry, (req) => {
-    if (!sciA(req)) return undefined;
-    if (isManifestPut(req, BUILD_TAG)) return { hold: firstReadBack.promise, answered: secondStored.then };
-    if (req.method === "GET" && isManifest(req, BUILD_TAG) && ++secondReads === 2) return { answered: secondChecked.then };
-    return undefined;
-  });
+  // Run 2's PUT goes through after run 1 read its own image back (see afterReadBackProxies).
+  await using proxies = await afterReadBackProxies(registry, BUILD_TAG, /^1\.0$/);
+  const { one, two } = proxies;
   using dir = tempDir("ib-publish-");
   // --no-cache: the engine's cache (or BuildKit merging the two runs' identical steps) would give both runs one image.
   const [r1, r2] = await runsAtOnce(repo.root, name, [one.address, two.address], dir.path, ["--no-cache"]);
@@ -569,30 +580,10 @@ test("another run's platform image pushed after this run read its own back, befo
   using repo = makeRepo(smallFamily());
   const name = uniqueRepo("x").slice(2);
   const PLATFORM_BUILD_TAG = /^1\.0-\d+-[0-9a-f]+-linux-[a-z0-9]+$/;
-  // Run 2 checks the platform build tag (missing) before run 1 pushes it; run 1 pushes and reads
-  // it back (its own); run 2's PUT then goes through; run 1's moving tag (and so its index step)
-  // waits for it. Run 1's index must name what the tag holds now: run 2's image, not its own.
-  const secondChecked = happening("run 2's check before its push");
-  const firstReadBack = happening("run 1's read-back of its platform build tag");
-  const secondStored = happening("run 2's platform build tag stored");
-  let firstPut = false;
-  await using one = await startFaultProxy(registry, (req) => {
-    if (!sciA(req)) return undefined;
-    if (isManifestPut(req, PLATFORM_BUILD_TAG)) {
-      firstPut = true;
-      return { hold: secondChecked.promise };
-    }
-    if (firstPut && req.method === "GET" && isManifest(req, PLATFORM_BUILD_TAG)) return { answered: firstReadBack.then };
-    if (isManifestPut(req, /^1\.0-linux-[a-z0-9]+$/)) return { hold: secondStored.promise };
-    return undefined;
-  });
-  let secondReads = 0;
-  await using two = await startFaultProxy(registry, (req) => {
-    if (!sciA(req)) return undefined;
-    if (isManifestPut(req, PLATFORM_BUILD_TAG)) return { hold: firstReadBack.promise, answered: secondStored.then };
-    if (req.method === "GET" && isManifest(req, PLATFORM_BUILD_TAG) && ++secondReads === 2) return { answered: secondChecked.then };
-    return undefined;
-  });
+  // Run 2's platform image lands after run 1 read its own back; run 1's moving tag (and so its
+  // index step) waits for it. Run 1's index must name what the tag holds now: run 2's image.
+  await using proxies = await afterReadBackProxies(registry, PLATFORM_BUILD_TAG, /^1\.0-linux-[a-z0-9]+$/);
+  const { one, two } = proxies;
   using dir = tempDir("ib-publish-");
   // --no-cache: the engine's cache (or BuildKit merging the two runs' identical steps) would give both runs one image.
   const [r1, r2] = await Promise.all([one.address, two.address].map((proxy, i) =>

@@ -175,9 +175,7 @@ const NOT_THERE = "the push ended, but the registry does not hold the tag";
 async function pushAndReadBack(ctx: PushStepContext, id: string, result: TagResult, imageId: string): Promise<{ failure?: string; held?: HeldTag; manifest?: RegistryManifest }> {
   for (let attempt = 1; ; attempt++) {
     const { failure, digest } = await pushTag(ctx, id, result.tag, imageId);
-    const after = await readBack(ctx, result.tag, imageId, failure);
-    Object.assign(result, after.result);
-    if (result.pushed && failure) ctx.report.progress.line(id, `push of ${result.tag} reported an error, but the registry holds this image under it: ${failure}`);
+    const after = await recordReadBack(ctx, id, result, imageId, failure, "push");
     // The registry holds the very manifest this push sent, of another image: another run on the
     // engine retagged the name between the tagging and the push's start. That image got there by
     // this push, not by its own run's: push this run's again (its run does not claim it).
@@ -202,10 +200,19 @@ async function putAndReadBack(ctx: PushStepContext, id: string, result: TagResul
       failure = ctx.destroy.aborted ? INTERRUPTED : `write of ${result.tag}: ${errorMessage(e)}`;
     }
   }
+  const after = await recordReadBack(ctx, id, result, imageId, failure, "the write");
+  return { failure, held: after.held };
+}
+
+/**
+ * Records in `result` what the registry holds under its tag after a push or write (`what`) that
+ * failed or not: a reply lost on the way counts as pushed when the registry holds this image.
+ */
+async function recordReadBack(ctx: PushStepContext, id: string, result: TagResult, imageId: string, failure: string | undefined, what: string) {
   const after = await readBack(ctx, result.tag, imageId, failure);
   Object.assign(result, after.result);
-  if (result.pushed && failure) ctx.report.progress.line(id, `the write of ${result.tag} reported an error, but the registry holds this image under it: ${failure}`);
-  return { failure, held: after.held };
+  if (result.pushed && failure) ctx.report.progress.line(id, `${what} of ${result.tag} reported an error, but the registry holds this image under it: ${failure}`);
+  return after;
 }
 
 /**

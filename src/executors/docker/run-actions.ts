@@ -27,10 +27,8 @@ export class RunActions {
   pushesInFlight = 0;
   private readonly pushContext: PushStepContext | undefined;
   private readonly pushes: Promise<void>[] = [];
-  /** The image of each build that has one (what its push publishes). */
-  private readonly images = new Map<string, string>();
-  /** Each build's image as the engine has it (its labels: what its provenance reads). */
-  private readonly ready = new Map<string, BuiltImage>();
+  /** The image of each build that has one, as the engine has it (what its push publishes; its labels: what its provenance reads). */
+  private readonly images = new Map<string, BuiltImage>();
 
   /** `changed`: called when builds changed state, so that the run's loop asks the coordinator again. */
   constructor(
@@ -48,13 +46,13 @@ export class RunActions {
       // is there, while its moving tags are pushed and the run goes on (not after an interrupt:
       // no index step would name them).
       inRegistry: (id, pushed) => {
-        const image = this.ready.get(id);
+        const image = this.images.get(id);
         // The config as the engine has it goes with what the push read (the same image: the read-back checked its config digest).
         const config = pushed && image?.labels && image.imageId === pushed.manifest.config.digest ? { labels: image.labels, created: image.created } : undefined;
         if (!this.pushStop.signal.aborted) buildContext.options.attach?.pushed?.(this.builds.get(id)!, pushed && { ...pushed, ...(config ? { config } : {}) });
       },
       parentsOf: (id) => this.builds.get(id)!.dependsOn.filter((p) => this.images.has(p))
-        .map((p) => ({ id: p, buildTag: buildTag(this.builds.get(p)!.request), imageId: this.images.get(p)! })),
+        .map((p) => ({ id: p, buildTag: buildTag(this.builds.get(p)!.request), imageId: this.images.get(p)?.imageId as string })),
     };
   }
 
@@ -105,8 +103,7 @@ export class RunActions {
   /** A build's image is there (built, or reused): children may start, pinned to it. */
   private onImage(build: PlannedBuild, ready: ImageReady, durationMs: number): void {
     this.report.image(build, ready.image, durationMs, ready.reused && buildTag(build.request));
-    this.images.set(build.id, ready.image.imageId);
-    this.ready.set(build.id, ready.image);
+    this.images.set(build.id, ready.image);
     this.perform(this.run.imageReady({ id: build.id, imageId: ready.image.imageId, reused: ready.reused }));
   }
 
@@ -127,7 +124,7 @@ export class RunActions {
   private async index(layer: IndexLayer): Promise<void> {
     const ctx = this.pushContext!;
     const { options } = this.buildContext;
-    const images = layer.members.map((m) => ({ platform: m.platform, build: this.builds.get(m.id)!, imageId: this.images.get(m.id)! }));
+    const images = layer.members.map((m) => ({ platform: m.platform, build: this.builds.get(m.id)!, imageId: this.images.get(m.id)?.imageId as string }));
     const line = (text: string) => this.report.progress.note(`[${layer.id}] ${text}`);
     this.pushesInFlight++;
     const result = await writeIndex({
@@ -139,7 +136,7 @@ export class RunActions {
 
   private async push(step: PushStep, registryDigest?: string): Promise<void> {
     this.pushesInFlight++;
-    const result = await carryOutPush(this.pushContext!, step, this.builds.get(step.id)!, this.images.get(step.id)!, registryDigest)
+    const result = await carryOutPush(this.pushContext!, step, this.builds.get(step.id)!, this.images.get(step.id)?.imageId as string, registryDigest)
       .finally(() => this.pushesInFlight--);
     const actions = this.run.pushEnded(step, result);
     this.perform(actions);
