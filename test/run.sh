@@ -22,6 +22,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd "$ROOT"
 
 export FORCE_COLOR=0 NO_COLOR=1 NPM_CONFIG_COLOR=false
+# No SBOM layer cache in the user's home: a test that wants one names its own directory.
+export IMAGE_BUILDER_CACHE=none
 T0=$SECONDS
 log() { echo "[test-engine] $*" >&2; }
 elapsed() { echo "$((SECONDS - T0))s"; }

@@ -251,7 +251,10 @@ async function executeOnEngine(
     // When pushing, build tags already in the registry are checked over its HTTP API.
     const { RegistryClient } = await import("../registry/client.js");
     const registry = settings.push ? new RegistryClient(creds) : undefined;
-    result = await executor.executePlan(plan, settings, { engine, creds, registry });
+    // The SBOMs' layer states earlier runs kept: only layers no run on this machine read are read.
+    const { layerStateCacheFromEnv, warnOnStderr } = await import("../registry/layer-state-cache.js");
+    const layerStates = attestations ? layerStateCacheFromEnv(process.env, warnOnStderr) : undefined;
+    result = await executor.executePlan(plan, settings, { engine, creds, registry, layerStates });
   } catch (e) {
     // A refusal (bad input: a missing parent, a malformed docker config) writes nothing.
     if (e instanceof InputError && !controller.signal.aborted) throw e;

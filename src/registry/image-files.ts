@@ -9,6 +9,7 @@ import tar from "tar-stream";
 import { formatImageReference, type ImageReference } from "../core/parse/image-reference.js";
 import { LayeredFiles, type FoundFile, type LayeredSnapshot } from "../core/sbom/layered-files.js";
 import { hashingStream, RegistryError, type RegistryClient } from "./client.js";
+import type { LayerStateCache } from "./layer-state-cache.js";
 
 /** How a layer of `mediaType` is compressed: gzip (docker's, OCI `+gzip`), none (OCI `tar`), or zstd, which Node 20 cannot read. */
 function compressionOf(mediaType: string): "gzip" | "none" | "zstd" {
@@ -79,25 +80,37 @@ function chainKeys(image: ImageLayers): string[] {
 /**
  * The package database files of an image (its repository and its manifest's layers, base first),
  * the layers applied in order; plus the warnings of files not read (too big, a hard link to a file
- * that was not read). `chains`: states of layer chains other images share, taken and given.
+ * that was not read). `chains`: states of layer chains other images share, taken and given;
+ * `cache`: states earlier runs kept (layer-state-cache.ts), taken and given: only the layers after
+ * the longest chain known are read.
  */
-export async function readPackageFiles(client: RegistryClient, image: ImageLayers, options: { signal?: AbortSignal; chains?: SharedLayerChains } = {}): Promise<{ files: FoundFile[]; warnings: string[] }> {
-  const started = options.chains?.longestStarted(image);
-  const from = started?.layers ?? 0;
+export async function readPackageFiles(client: RegistryClient, image: ImageLayers, options: { signal?: AbortSignal; chains?: SharedLayerChains; cache?: LayerStateCache } = {}): Promise<{ files: FoundFile[]; warnings: string[] }> {
+  const digests = image.layers.map((l) => l.digest);
+  let started = options.chains?.longestStarted(image);
+  const kept = options.cache && (started?.layers ?? 0) < digests.length ? await options.cache.longest(digests, started?.layers ?? 0) : undefined;
+  // Another image may have started a longer chain while the cache was read.
+  started = options.chains?.longestStarted(image);
+  const from = Math.max(started?.layers ?? 0, kept?.layers ?? 0);
   // Claimed before waiting for the shared part, so that an image with the same layers starting
   // meanwhile waits for this one instead of reading them too.
   const claimed = options.chains?.claim(image, from) ?? new Map();
   let files: LayeredFiles;
+  const puts: Promise<void>[] = [];
   try {
-    files = new LayeredFiles(started ? await started.state : undefined);
+    files = new LayeredFiles(kept && kept.layers === from ? kept.state : started ? await started.state : undefined);
     for (let i = from; i < image.layers.length; i++) {
       files.startLayer();
       await applyLayer(client, image.ref, image.layers[i], files, options.signal);
-      claimed.get(i + 1)?.resolve(files.snapshot());
+      if (!claimed.has(i + 1) && !options.cache) continue;
+      const state = files.snapshot();
+      claimed.get(i + 1)?.resolve(state);
+      if (options.cache) puts.push(options.cache.put(digests.slice(0, i + 1), state));
     }
   } catch (e) {
     for (const settle of claimed.values()) settle.reject(e);
     throw e;
+  } finally {
+    await Promise.all(puts);
   }
   return { files: files.files(), warnings: files.warnings };
 }

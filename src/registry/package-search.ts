@@ -12,6 +12,7 @@ import { packagesOfSpdx } from "../core/sbom/spdx.js";
 import { readStoredSbom } from "./attestations.js";
 import type { RegistryClient, RegistryImage } from "./client.js";
 import { readPackageFiles, SharedLayerChains } from "./image-files.js";
+import type { LayerStateCache } from "./layer-state-cache.js";
 import { listPublishedImages, type PublishedBuild, type Repository } from "./published.js";
 
 /**
@@ -40,19 +41,19 @@ type ImageToRead = { ref: ImageReference; image: Pick<RegistryImage, "indexEntri
 type ImagePackages = { packages: FoundPackage[]; warnings: string[]; source: PackageSource };
 
 /** An image's packages: its stored SBOM when it has one, else read from its layers. */
-export async function readImagePackages(client: RegistryClient, { ref, image }: ImageToRead): Promise<ImagePackages> {
+export async function readImagePackages(client: RegistryClient, { ref, image }: ImageToRead, options: { cache?: LayerStateCache } = {}): Promise<ImagePackages> {
   const stored = await readStoredSbom(client, ref, image.indexEntries, image.manifestDigest);
   if (stored && "document" in stored) return { packages: packagesOfSpdx(stored.document), warnings: [], source: "attestation" };
-  const read = await scanLayers(client, { ref, image });
+  const read = await scanLayers(client, { ref, image }, { cache: options.cache });
   return stored ? { ...read, warnings: [untrusted(stored.problem), ...read.warnings] } : read;
 }
 
 /** A stored SBOM not used: the packages are read from the layers instead. */
 const untrusted = (problem: string) => `${problem}; its packages are read from its layers instead`;
 
-/** An image's packages read from its layers, the chains other images share read once (`chains`). */
-async function scanLayers(client: RegistryClient, { ref, image }: ImageToRead, chains?: SharedLayerChains): Promise<ImagePackages> {
-  const { files, warnings } = await readPackageFiles(client, { ref, layers: image.layers }, { chains });
+/** An image's packages read from its layers, the chains other images share read once (`chains`), those earlier runs read not at all (`cache`). */
+async function scanLayers(client: RegistryClient, { ref, image }: ImageToRead, options: { chains?: SharedLayerChains; cache?: LayerStateCache }): Promise<ImagePackages> {
+  const { files, warnings } = await readPackageFiles(client, { ref, layers: image.layers }, options);
   const scan = scanPackages(files);
   return { packages: scan.packages, warnings: [...warnings, ...scan.warnings], source: "layers" };
 }
@@ -62,7 +63,7 @@ async function scanLayers(client: RegistryClient, { ref, image }: ImageToRead, c
  * and for `unchecked` and `unreadable`). An image whose stored SBOM or layers cannot be read for a
  * fault of its own (a blob it names is missing) is unreadable too, the others answered.
  */
-export async function findPackageHolders(client: RegistryClient, repositories: Repository[], query: PackageQuery, options: { allTags?: boolean } = {}): Promise<{ holders: PackageHolder[]; imagesRead: number; unchecked: number; unreadable: UnreadableImage[] }> {
+export async function findPackageHolders(client: RegistryClient, repositories: Repository[], query: PackageQuery, options: { allTags?: boolean; cache?: LayerStateCache } = {}): Promise<{ holders: PackageHolder[]; imagesRead: number; unchecked: number; unreadable: UnreadableImage[] }> {
   const { builds, unchecked, unreadable } = await listPublishedImages(client, repositories, options);
   // Every platform image of an index, in its order: an arm64 image may hold other packages than the amd64 one.
   const images = builds.flatMap((build) => build.platforms.map(({ image }) => ({ build, ref: parseImageReference(build.image.reference), image })));
@@ -95,7 +96,7 @@ export async function findPackageHolders(client: RegistryClient, repositories: R
   // Fewest layers first: a parent's layers are read before the children that share them start.
   unread.sort((a, b) => images[a].image.layers.length - images[b].image.layers.length);
   await Promise.all(unread.map((i) => limit(async () => {
-    const scanned = await orUnreadable(i, () => scanLayers(client, images[i], chains));
+    const scanned = await orUnreadable(i, () => scanLayers(client, images[i], { chains, cache: options.cache }));
     const s = stored[i];
     if (scanned) keep(i, s && "problem" in s ? { ...scanned, warnings: [untrusted(s.problem), ...scanned.warnings] } : scanned);
   })));

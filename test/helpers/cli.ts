@@ -8,6 +8,13 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const PROJECT_ROOT = join(here, "..", "..", "..");
 export const MAIN = join(PROJECT_ROOT, "dist", "src", "cli", "main.js");
 
+/**
+ * What every run of the tests has unless a test says otherwise: no SBOM layer cache (a test's
+ * registry serving other bytes under a layer's digest must be read, not answered from what an
+ * earlier test's run kept; and nothing is written into the home of whoever runs the tests).
+ */
+const TEST_ENV = { IMAGE_BUILDER_CACHE: "none" };
+
 export interface CliResult {
   code: number;
   stdout: string;
@@ -19,7 +26,7 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
     cwd: opts.cwd,
     // the builder of the engine tests (IB_TEST_BUILDER): classic through the docker CLI's own
     // switch, else auto (BuildKit on the test engine, the classic builder where BuildKit can't build)
-    env: { ...process.env, ...(process.env.IB_TEST_BUILDER === "classic" ? { DOCKER_BUILDKIT: "0" } : {}), ...opts.env },
+    env: { ...process.env, ...TEST_ENV, ...(process.env.IB_TEST_BUILDER === "classic" ? { DOCKER_BUILDKIT: "0" } : {}), ...opts.env },
     encoding: "utf8",
     timeout: opts.timeoutMs ?? 120_000,
   });
@@ -35,7 +42,7 @@ export function planJson(args: string[], cwd: string): { code: number; plan: any
 /** Like runCli, without blocking: for runs that must overlap. */
 export function runCliAsync(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env } });
+    const child = spawn(process.execPath, [MAIN, ...args], { cwd: opts.cwd, env: { ...process.env, ...TEST_ENV, ...opts.env } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));

@@ -187,9 +187,15 @@ async function registryGet(registry: string, path: string, auth?: [string, strin
  * `which` is the plain registry or the one with basic auth (test/engine/start.sh's directories).
  */
 export function registryWritesFromNow(which: "registry" | "registry-auth", path: string): () => string[] {
+  const requests = registryRequestsFromNow(which, path);
+  return () => requests().filter((l) => /"(PUT|POST|PATCH|DELETE) /.test(l));
+}
+
+/** The registry's access log lines, from now on, of requests under `path` (a repository path prefix). */
+export function registryRequestsFromNow(which: "registry" | "registry-auth", path: string): () => string[] {
   const log = join(process.env.IB_ENGINE_STATE!, which, "registry.log");
   const since = statSync(log).size;
-  return () => readFileSync(log).subarray(since).toString().split("\n").filter((l) => /"(PUT|POST|PATCH|DELETE) /.test(l) && l.includes(`/v2/${path}/`));
+  return () => readFileSync(log).subarray(since).toString().split("\n").filter((l) => l.includes(`/v2/${path}/`));
 }
 
 /** Tags of `repo` (`host:port/name`) in its registry; [] when the repository doesn't exist. */

@@ -8,10 +8,10 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli, runCliAsync } from "../helpers/cli.js";
-import { registryImage, registryRequest, registryWritesFromNow, requireEngine, TEST_BUILDER, uniqueRepo } from "../helpers/engine.js";
+import { registryImage, registryRequest, registryRequestsFromNow, registryWritesFromNow, requireEngine, TEST_BUILDER, uniqueRepo } from "../helpers/engine.js";
 import { writeKeyPair } from "../helpers/keys.js";
 import { condaRecord, SITE_PACKAGES } from "../helpers/packages.js";
 import { authEntry, dockerConfigDir, publish } from "../helpers/registry.js";
@@ -24,6 +24,7 @@ import { checkAttestations, putAttestationManifest } from "../../src/registry/at
 import { MEDIA_TYPES, RegistryClient } from "../../src/registry/client.js";
 import { DockerCredentials } from "../../src/registry/credentials.js";
 import { parseImageReference } from "../../src/core/parse/image-reference.js";
+import { sha256Hex } from "../../src/core/digest.js";
 
 const STATUS = "Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.36-9+deb12u4\n";
 const SECRET = `s3cret-${randomBytes(8).toString("hex")}`;
@@ -239,6 +240,43 @@ test("a rerun with nothing changed pushes nothing: every tag holds what it held,
   assert.equal(await tagDigests(), before);
   // the same attestations, found in the registry
   assert.equal(attestationResults("again.json"), Object.fromEntries(Object.entries(first).map(([id, a]) => [id, { ...a as object, status: "already there" }])));
+});
+
+/** The layer blobs image-builder read (its user agent) among `lines` of the registry's log: their digests. */
+const layersRead = (lines: string[]) => new Set(lines.filter((l) => l.includes("image-builder/") && /"GET [^ ]*\/blobs\/sha256:/.test(l)).map((l) => /\/blobs\/(sha256:[0-9a-f]{64})/.exec(l)![1]));
+
+test("the SBOM cache: a push of the same images reads none of the layers an earlier run read, its SBOMs the same; a damaged cache is read around and mended", async () => {
+  const engine = requireEngine();
+  const cache = tempDir("ib-att-cache-");
+  cleanups.push(cache[Symbol.dispose]);
+  const table = (r: string) => runCli(["sbom", "rel/pk:1.0", "--repo", r], { env }).stdout;
+  const expected = table(repo);
+  assert.match(expected, /scipy +1\.11\.4/);
+  /** A push of the checkout to a new path with the cache: the layers it read, and the path. */
+  const push = async () => {
+    const to = uniqueRepo(engine.authRegistry);
+    const requests = registryRequestsFromNow("registry-auth", to.slice(to.indexOf("/") + 1));
+    const r = await runCliAsync(["--all", "--push", "--repo", to, "--progress", "plain", "--builder", TEST_BUILDER, ...(withSecret ? ["--secret", "id=tok,env=TOK"] : [])],
+      { cwd: src.root, env: { ...env, TOK: SECRET, IMAGE_BUILDER_CACHE: cache.path } });
+    assert.is(r.code, 0, r.stderr);
+    assert.not.match(r.stderr, /SBOM cache/);
+    assert.is(table(to), expected, `the SBOM of ${to}`);
+    return { read: layersRead(requests()), to };
+  };
+  // An empty cache: the layers are read (the base's among them), and kept.
+  const first = await push();
+  assert.ok(first.read.size > 0, "the first push read no layer");
+  const files = join(cache.path, "sbom-layers", "v1", "files");
+  const kept = readdirSync(files);
+  assert.ok(kept.length > 0, "nothing kept");
+  // Kept: none of those layers is read again.
+  const second = await push();
+  assert.equal([...second.read].filter((d) => first.read.has(d)), [], "layers read again");
+  // Damaged: the files kept are not trusted; the layers are read again, and the files mended.
+  for (const f of kept) writeFileSync(join(files, f), "damaged");
+  const third = await push();
+  assert.ok([...third.read].some((d) => first.read.has(d)), "a damaged cache was trusted");
+  for (const f of kept) assert.is(sha256Hex(readFileSync(join(files, f))), f, `${f} not mended`);
 });
 
 async function tagDigests(): Promise<Record<string, string | null>> {

@@ -27,7 +27,8 @@ async function imagePackages(client: RegistryClient, arg: string, o: SbomOptions
   if (!image) throw new InputError(`${ref}: no such image in the registry`);
   const { parseImageReference } = await import("../../core/parse/image-reference.js");
   const { readImagePackages } = await import("../../registry/package-search.js");
-  const read = await readImagePackages(client, { ref: parseImageReference(image.reference), image });
+  const { layerStateCacheFromEnv, warnOnStderr } = await import("../../registry/layer-state-cache.js");
+  const read = await readImagePackages(client, { ref: parseImageReference(image.reference), image }, { cache: layerStateCacheFromEnv(process.env, warnOnStderr) });
   for (const w of read.warnings) process.stderr.write(`image-builder: warning: ${ref}: ${w}\n`);
   return { reference: ref, manifestDigest: image.manifestDigest, created: image.config.created, platform: image.platform, packages: read.packages };
 }
@@ -86,7 +87,8 @@ export async function containsPackage(spec: string, o: RegistryOptions & { allTa
   const { findPackageHolders } = await import("../../registry/package-search.js");
   const { formatBuildTag, nothingFound } = await import("../../core/report/published.js");
   const { repositories, source } = await findRepositories(client, repo, () => checkoutNames(o.root));
-  const { holders, unchecked, unreadable } = await findPackageHolders(client, repositories, query, { allTags: o.allTags });
+  const { layerStateCacheFromEnv, warnOnStderr } = await import("../../registry/layer-state-cache.js");
+  const { holders, unchecked, unreadable } = await findPackageHolders(client, repositories, query, { allTags: o.allTags, cache: layerStateCacheFromEnv(process.env, warnOnStderr) });
   for (const h of holders) for (const w of h.warnings) process.stderr.write(`image-builder: warning: ${h.image.reference}${h.build.index ? `@${h.image.platform}` : ""}: ${w}\n`);
   const rows = holders.map((h) => ({
     image: `${h.build.repository.kind}/${h.build.repository.name}:${h.build.tag}`,

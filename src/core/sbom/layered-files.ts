@@ -66,6 +66,31 @@ export interface LayeredSnapshot {
   readonly warnings: readonly string[];
 }
 
+/**
+ * The state after `layers` layers that held `files` (as `LayeredSnapshot.files` lists them) and
+ * gave `warnings`: what a cache keeps of a snapshot is enough, the directory counts follow from
+ * the files.
+ */
+export function snapshotOfFiles(files: readonly FoundFile[], layers: number, warnings: readonly string[]): LayeredSnapshot {
+  const byPath = new Map<string, FoundFile>();
+  const directories = new Map<string, number>();
+  for (const file of files) {
+    const path = normalizeName(file.path);
+    byPath.set(path, file);
+    for (let dir = dirOf(path); dir; dir = dirOf(dir)) directories.set(dir, (directories.get(dir) ?? 0) + 1);
+  }
+  return { files: byPath, directories, layers, warnings: [...warnings] };
+}
+
+/**
+ * The rules by which a layer changes the state (which files are package databases, how entries
+ * and whiteouts apply, which files are too big), as text: a state kept from an earlier version
+ * whose rules differ is not this version's (a cache keys its states by this).
+ */
+export function layerRules(): string {
+  return [databaseKind, normalizeName, LayeredFiles, MAX_DATABASE_BYTES].map(String).join("\n");
+}
+
 export class LayeredFiles {
   /** The files of the layers below the current one. */
   private readonly lower: Map<string, FoundFile>;

@@ -21,6 +21,7 @@ import type { AttachHook, PushedImage } from "../index-step.js";
 import { heldAttestation, putAttestationManifest } from "../../registry/attestations.js";
 import { parseJson, summarizeConfig, type ImageConfigJson, type RegistryClient } from "../../registry/client.js";
 import { readPackageFiles, SharedLayerChains } from "../../registry/image-files.js";
+import type { LayerStateCache } from "../../registry/layer-state-cache.js";
 import { errorMessage } from "./run-report.js";
 
 /** What the run knows that goes into every image's provenance. */
@@ -42,6 +43,8 @@ export interface AttestationRun {
   warn: (id: string, text: string) => void;
   /** The engine's platform: a plan without platforms is published as one-platform indexes of it. */
   enginePlatform: string;
+  /** States of layer chains earlier runs read (their package files): those layers are not read again. */
+  layerStates?: LayerStateCache;
 }
 
 /** One platform image in the registry, as the index step hands it over. */
@@ -167,7 +170,7 @@ async function attestImage(run: AttestationRun, chains: SharedLayerChains, image
   // The config as the engine has it, when the push handed it over; else read from the registry.
   const config = image.pushed?.config ?? summarizeConfig(parseJson(await registry.getBlob(repository, manifest.config.digest), `config ${manifest.config.digest} of ${image.layerBuildTag}`) as ImageConfigJson);
 
-  const { files, warnings } = await readPackageFiles(registry, { ref: repository, layers: manifest.layers }, { chains });
+  const { files, warnings } = await readPackageFiles(registry, { ref: repository, layers: manifest.layers }, { chains, cache: run.layerStates });
   const scan = scanPackages(files);
   const sbom = spdxDocument({ name: image.layerBuildTag, manifestDigest: image.descriptor.digest, created: config.created, platform: image.platform },
     scan.packages, `image-builder-${run.builder.toolVersion}`);

@@ -18,6 +18,7 @@ import { runSecrets, type EngineRunOptions } from "./run-options.js";
 import { RunActions } from "./run-actions.js";
 import { RunReport } from "./run-report.js";
 import { attestationAttacher } from "./attestations.js";
+import type { LayerStateCache } from "../../registry/layer-state-cache.js";
 
 export { checkEngine, connectEngine, type Engine } from "./engine.js";
 export type { EngineRunOptions } from "./run-options.js";
@@ -31,13 +32,15 @@ export interface EngineDeps {
   engine: Engine;
   creds: DockerCredentials;
   registry?: RegistryClient;
+  /** States of layer chains earlier runs read for SBOMs (layer-state-cache.ts). */
+  layerStates?: LayerStateCache;
 }
 
 /**
  * Runs the plan. Rejects only when the run can't start (engine unreachable, invalid plan, a base
  * the registry can't give); everything that goes wrong later is in the outcomes.
  */
-export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, creds, registry }: EngineDeps): Promise<RunOutcome> {
+export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, creds, registry, layerStates }: EngineDeps): Promise<RunOutcome> {
   const run = new RunCoordinator(plan.builds, opts);
   if (opts.push && !registry) throw new Error("pushing needs a registry client (EngineDeps.registry)");
   const { builder, builders, pins, platform } = await prepareRun(plan, opts, { engine, creds });
@@ -50,7 +53,7 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
     registry, docker: engine.docker, git: { commit: opts.source.commit, repository: opts.source.repository },
     builder: { kind: builder.builder, engineVersion: builder.engine.version, toolVersion: opts.source.toolVersion }, builderOf: (id) => builders.builders.get(id),
     secrets: secrets.all(), redact: secrets.redact,
-    buildOf: (id) => report?.buildOf(id), warn: (id, text) => report?.progress.line(id, text), enginePlatform: platform,
+    buildOf: (id) => report?.buildOf(id), warn: (id, text) => report?.progress.line(id, text), enginePlatform: platform, layerStates,
   }) : undefined;
   const attach = opts.attach ?? attestations;
   if (attach) opts = { ...opts, attach };
