@@ -18,6 +18,8 @@ function compressionOf(mediaType: string): "gzip" | "none" | "zstd" {
   return "gzip";
 }
 
+const SHA256 = /^sha256:[0-9a-f]{64}$/;
+
 type ImageLayers = { ref: ImageReference; layers: { digest: string; mediaType?: string }[] };
 
 /**
@@ -86,8 +88,10 @@ function chainKeys(image: ImageLayers): string[] {
  */
 export async function readPackageFiles(client: RegistryClient, image: ImageLayers, options: { signal?: AbortSignal; chains?: SharedLayerChains; cache?: LayerStateCache } = {}): Promise<{ files: FoundFile[]; warnings: string[] }> {
   const digests = image.layers.map((l) => l.digest);
+  // Only layers whose content is checked as read (sha256) are kept for later runs, or taken from them.
+  const cache = digests.every((d) => SHA256.test(d)) ? options.cache : undefined;
   let started = options.chains?.longestStarted(image);
-  const kept = options.cache && (started?.layers ?? 0) < digests.length ? await options.cache.longest(digests, started?.layers ?? 0) : undefined;
+  const kept = cache && (started?.layers ?? 0) < digests.length ? await cache.longest(digests, started?.layers ?? 0) : undefined;
   // Another image may have started a longer chain while the cache was read.
   started = options.chains?.longestStarted(image);
   const from = Math.max(started?.layers ?? 0, kept?.layers ?? 0);
@@ -101,10 +105,10 @@ export async function readPackageFiles(client: RegistryClient, image: ImageLayer
     for (let i = from; i < image.layers.length; i++) {
       files.startLayer();
       await applyLayer(client, image.ref, image.layers[i], files, options.signal);
-      if (!claimed.has(i + 1) && !options.cache) continue;
+      if (!claimed.has(i + 1) && !cache) continue;
       const state = files.snapshot();
       claimed.get(i + 1)?.resolve(state);
-      if (options.cache) puts.push(options.cache.put(digests.slice(0, i + 1), state));
+      if (cache) puts.push(cache.put(digests.slice(0, i + 1), state));
     }
   } catch (e) {
     for (const settle of claimed.values()) settle.reject(e);

@@ -3,10 +3,12 @@
 // content-addressed, so the state after a chain is the same on every run, and a run reads from the
 // registry only the layers no earlier run on this machine read: a release that rebuilds the compat
 // layer of images whose science layers hold gigabytes reads the compat layers alone, and a rerun
-// (a retry, an agent's share of a split plan, --reconcile) reads none. Nothing in it is trusted
-// more than the registry was: each state was computed from blobs whose digests were checked, each
-// file's contents are checked against their digest when read back, and a state that fails to
-// parse or check is a miss (the layers are read again and the state written anew).
+// (a retry, an agent's share of a split plan, --reconcile) reads none. Each state was computed from
+// blobs whose sha256 digests were checked (a chain naming another algorithm is neither looked up
+// nor kept); each file's contents are checked against their digest when read back, and a state
+// that fails to parse or check is a miss (the layers are read again and the state written anew).
+// That catches damage, not a forgery: whoever can write the cache can make it say anything, so it
+// is used only where no other user can write it.
 //
 // Layout, under DIR/sbom-layers/v1 (DIR: IMAGE_BUILDER_CACHE, else $XDG_CACHE_HOME/image-builder,
 // else ~/.cache/image-builder):
@@ -14,12 +16,12 @@
 //   files/<sha256 hex>                               each file's contents, once for every state
 // Writes go to a temporary file renamed into place: two runs writing one state each leave a whole one.
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { sha256Hex } from "../core/digest.js";
 import { layerRules, snapshotOfFiles, type DatabaseKind, type FoundFile, type LayeredSnapshot } from "../core/sbom/layered-files.js";
-import { errorCode } from "../files.js";
+import { errorCode, makeDirectory, packageVersion } from "../files.js";
 
 /** The states after chains of layers (each chain: layer digests, base first). */
 export interface LayerStateCache {
@@ -52,17 +54,46 @@ interface StoredState {
  * the run goes on reading the layers from the registry.
  */
 export function layerStateCache(dir: string, warn: (text: string) => void): LayerStateCache {
-  const root = join(dir, "sbom-layers", "v1");
+  const top = join(dir, "sbom-layers");
+  const root = join(top, "v1");
   const statesDir = join(root, "states");
   const filesDir = join(root, "files");
-  // The rules are part of every key: a state another version computed by other rules is not found.
-  const rules = sha256Hex(layerRules());
+  // The rules and the tool's version are part of every key: a state another version computed
+  // (by other rules, another tar reader) is not found.
+  const rules = sha256Hex(`${packageVersion()}\n${layerRules()}`);
   const keyOf = (layers: readonly string[]) => sha256Hex(`${rules}\n${layers.join("\n")}`);
   let warned = false;
-  let made: Promise<void> | undefined;
+  const said = (text: string) => {
+    if (!warned) warn(text);
+    warned = true;
+  };
   const digests = new WeakMap<FoundFile, string>();
   /** Contents this process wrote or found there. */
   const written = new Set<string>();
+
+  // Whoever can write the cache can say what an image's SBOM lists: it is used only where no one
+  // else can write it (made here private; one found otherwise is refused, with a warning).
+  const usable: Promise<boolean> = (async () => {
+    try {
+      makeDirectory(dir);
+      for (const d of [top, root, statesDir, filesDir]) await mkdir(d, { mode: 0o700 }).catch((e: unknown) => {
+        if (errorCode(e) !== "EEXIST") throw e;
+      });
+    } catch (e) {
+      said(`the SBOM cache ${dir} cannot be written (${errorCode(e)}): layers are read from the registry on every run (IMAGE_BUILDER_CACHE=none turns the cache off)`);
+      return false;
+    }
+    const uid = process.getuid?.();
+    for (const d of [dir, top, root, statesDir, filesDir]) {
+      const s = await lstat(d);
+      const why = !s.isDirectory() ? "not a directory" : uid !== undefined && s.uid !== uid ? "owned by another user" : s.mode & 0o022 ? "writable by others" : undefined;
+      if (why) {
+        said(`the SBOM cache is not used: ${d} is ${why} (whoever can write it could change what the SBOMs list); layers are read from the registry`);
+        return false;
+      }
+    }
+    return true;
+  })();
 
   const readState = async (layers: readonly string[]): Promise<LayeredSnapshot | undefined> => {
     let text: string;
@@ -110,6 +141,7 @@ export function layerStateCache(dir: string, warn: (text: string) => void): Laye
 
   return {
     async longest(layers, above) {
+      if (!(await usable)) return undefined;
       for (let k = layers.length; k > above; k--) {
         const state = await readState(layers.slice(0, k));
         if (state) return { layers: k, state };
@@ -117,10 +149,8 @@ export function layerStateCache(dir: string, warn: (text: string) => void): Laye
       return undefined;
     },
     async put(layers, state) {
+      if (!(await usable)) return;
       try {
-        // Private: the files of private images are kept here.
-        made ??= Promise.all([mkdir(statesDir, { recursive: true, mode: 0o700 }), mkdir(filesDir, { recursive: true, mode: 0o700 })]).then(() => undefined);
-        await made;
         const files: StoredState["files"] = [];
         for (const file of state.files.values()) {
           // The states after each layer of an image share most files (the same objects): each hashed and written once.
@@ -136,9 +166,7 @@ export function layerStateCache(dir: string, warn: (text: string) => void): Laye
         const stored: StoredState = { layers: layers.length, files, warnings: [...state.warnings] };
         await writeWhole(join(statesDir, `${keyOf(layers)}.json`), JSON.stringify(stored));
       } catch (e) {
-        made = undefined;
-        if (!warned) warn(`the SBOM cache ${dir} cannot be written (${errorCode(e)}): layers are read from the registry on every run (IMAGE_BUILDER_CACHE=none turns the cache off)`);
-        warned = true;
+        said(`the SBOM cache ${dir} cannot be written (${errorCode(e)}): layers are read from the registry (IMAGE_BUILDER_CACHE=none turns the cache off)`);
       }
     },
   };

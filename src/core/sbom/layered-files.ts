@@ -47,9 +47,10 @@ export function databaseKind(path: string): DatabaseKind | undefined {
   return undefined;
 }
 
-/** A tar entry name as the engine extracts it: `./a/b` and `/a/b` are `a/b`. */
+/** A tar entry name as the engine extracts it: `./a/b`, `/a/b`, `a/./b` and `a//b` are `a/b`. */
 export function normalizeName(name: string): string {
-  return name.replace(/^(?:\.?\/)+/, "").replace(/\/+$/, "").replace(/\/\.\//g, "/");
+  // By segments, so that a name normalized is normalized again the same (`a/././b`, `a//b`: `a/b`).
+  return name.split("/").filter((segment) => segment !== "" && segment !== ".").join("/");
 }
 
 const WHITEOUT = ".wh.";
@@ -75,7 +76,8 @@ export function snapshotOfFiles(files: readonly FoundFile[], layers: number, war
   const byPath = new Map<string, FoundFile>();
   const directories = new Map<string, number>();
   for (const file of files) {
-    const path = normalizeName(file.path);
+    // As LayeredFiles keys its files: the path it gave the file, without its leading `/`.
+    const path = file.path.slice(1);
     byPath.set(path, file);
     for (let dir = dirOf(path); dir; dir = dirOf(dir)) directories.set(dir, (directories.get(dir) ?? 0) + 1);
   }
@@ -83,12 +85,18 @@ export function snapshotOfFiles(files: readonly FoundFile[], layers: number, war
 }
 
 /**
+ * Bumped whenever what a layer does to the state changes in a way the text of layerRules may not
+ * show (how the shell maps tar entries, say).
+ */
+export const LAYER_RULES_VERSION = 2;
+
+/**
  * The rules by which a layer changes the state (which files are package databases, how entries
- * and whiteouts apply, which files are too big), as text: a state kept from an earlier version
- * whose rules differ is not this version's (a cache keys its states by this).
+ * and whiteouts apply, which files are too big), as text: a cache keys its states by it (with the
+ * tool's version), so a state kept by a version whose rules differ is not found.
  */
 export function layerRules(): string {
-  return [databaseKind, normalizeName, LayeredFiles, MAX_DATABASE_BYTES].map(String).join("\n");
+  return [LAYER_RULES_VERSION, databaseKind, R_DESCRIPTION, normalizeName, dirOf, baseOf, WHITEOUT, OPAQUE, LayeredFiles, MAX_DATABASE_BYTES].map(String).join("\n");
 }
 
 export class LayeredFiles {

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { LayeredFiles } from "../../../src/core/sbom/layered-files.js";
 import { cacheDirectory, layerStateCache } from "../../../src/registry/layer-state-cache.js";
@@ -86,6 +86,22 @@ test("a cache that cannot be written: one warning naming it, nothing found, the 
   assert.is(said.length, 1);
   assert.match(said[0], new RegExp(`^the SBOM cache ${blocked} cannot be written \\(ENOTDIR\\)`));
   assert.is(await cache.longest([A, B], 0), undefined);
+});
+
+test("a cache others could write is not used (whoever writes it decides what the SBOMs list): one warning naming it, nothing kept or found", async () => {
+  using dir = tempDir("ib-lsc-");
+  const cacheDir = join(dir.path, "shared");
+  mkdirSync(cacheDir, { mode: 0o700 });
+  await layerStateCache(cacheDir, () => undefined).put([A], state());
+  chmodSync(cacheDir, 0o777);
+  const { said, warn } = warnings();
+  const cache = layerStateCache(cacheDir, warn);
+  assert.is(await cache.longest([A], 0), undefined, "a state kept before is not taken from it");
+  await cache.put([B], state());
+  assert.equal(said, [`the SBOM cache is not used: ${cacheDir} is writable by others (whoever can write it could change what the SBOMs list); layers are read from the registry`]);
+  assert.is(readdirSync(join(cacheDir, "sbom-layers", "v1", "states")).length, 1, "nothing written");
+  chmodSync(cacheDir, 0o700);
+  assert.ok(await layerStateCache(cacheDir, () => undefined).longest([A], 0), "private again: used");
 });
 
 test("where the cache is: IMAGE_BUILDER_CACHE, none for no cache, else the user's cache directory", () => {

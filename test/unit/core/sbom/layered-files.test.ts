@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { databaseKind, LayeredFiles, MAX_DATABASE_BYTES, type LayerEntry } from "../../../../src/core/sbom/layered-files.js";
+import { databaseKind, LayeredFiles, MAX_DATABASE_BYTES, normalizeName, snapshotOfFiles, type LayerEntry } from "../../../../src/core/sbom/layered-files.js";
 
 type Entry = LayerEntry & { content?: string };
 const file = (name: string, content = "x"): Entry => ({ name, type: "file", size: content.length, content });
@@ -47,6 +47,22 @@ test("only matching regular files are read, names as the engine extracts them", 
   assert.not.ok(files.wantsContent({ name: "var/lib/dpkg/status", type: "symlink" }));
   assert.not.ok(files.wantsContent({ name: "var/lib/dpkg/status", type: "file", size: MAX_DATABASE_BYTES + 1 }));
   assert.match(files.warnings.join("\n"), /^\/var\/lib\/dpkg\/status: \d+ bytes, more than \d+: not read$/);
+});
+
+test("names as the engine extracts them, the same when normalized again; a state rebuilt from its files applies later layers alike", () => {
+  for (const [name, path] of [["./a/b", "a/b"], ["/a/b/", "a/b"], ["opt/././conda-meta/x.json", "opt/conda-meta/x.json"], ["a//b", "a/b"], ["./", ""]]) {
+    assert.is(normalizeName(name), path, name);
+    assert.is(normalizeName(normalizeName(name)), path, name);
+  }
+  const layers: Entry[][] = [[file("opt/././conda/conda-meta/x-1.json"), file("var/lib/dpkg/status")]];
+  const direct = apply(layers);
+  const rebuilt = new LayeredFiles(snapshotOfFiles(apply(layers).files(), 1, []));
+  for (const files of [direct, rebuilt]) {
+    files.startLayer();
+    files.add({ name: "opt/conda/.wh..wh..opq", type: "file" });
+  }
+  assert.equal(direct.files().map((f) => f.path), ["/var/lib/dpkg/status"]);
+  assert.equal(rebuilt.files(), direct.files());
 });
 
 test("a later layer's file replaces an earlier one's", () => {
