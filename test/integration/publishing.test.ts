@@ -32,10 +32,16 @@ const smallFamily = (run = "date +%s%N > /stamp") => ({
 /** A build tag `1.0-{n}-{h}`, and a manifest request of sci/a (`--all` of smallFamily). */
 const BUILD_TAG = /^1\.0-\d+-[0-9a-f]+$/;
 const sciA = (req: { url?: string }) => /\/sci\/a\/manifests\//.test(req.url ?? "");
-/** `--all --push` of `cwd` under `{proxy}/{name}` through each proxy at once; results in `dir`/r1.json, r2.json, … */
+/**
+ * `--all --push` of `cwd` under `{proxy}/{name}` through each proxy at once; results in `dir`/r1.json, r2.json, …
+ * Each run's RUN steps have another network mode (not an input of the plan): BuildKit merges the
+ * identical steps of builds under way at once into one, --no-cache or not, and two runs whose
+ * builds started in the same millisecond (their buildtime labels alike) then got one image, which
+ * both rightly claimed, and the race a test stages did not happen (a CI run failed so).
+ */
 function runsAtOnce(cwd: string, name: string, proxies: string[], dir: string, extra: string[] = []) {
   return Promise.all(proxies.map((proxy, i) =>
-    runCliAsync(["--all", "--push", "--repo", `${proxy}/${name}`, "--results", join(dir, `r${i + 1}.json`), ...extra, ...PLAIN], { cwd })));
+    runCliAsync(["--all", "--push", "--repo", `${proxy}/${name}`, "--results", join(dir, `r${i + 1}.json`), "--network", i === 0 ? "host" : "none", ...extra, ...PLAIN], { cwd })));
 }
 
 /**
