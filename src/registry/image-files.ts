@@ -84,9 +84,10 @@ function chainKeys(image: ImageLayers): string[] {
  * the layers applied in order; plus the warnings of files not read (too big, a hard link to a file
  * that was not read). `chains`: states of layer chains other images share, taken and given;
  * `cache`: states earlier runs kept (layer-state-cache.ts), taken and given: only the layers after
- * the longest chain known are read.
+ * the longest chain known are read; `confirmKept`: the layers of a state kept are asked for (HEAD),
+ * so that an image whose blob is gone is unreadable with a cache as without one.
  */
-export async function readPackageFiles(client: RegistryClient, image: ImageLayers, options: { signal?: AbortSignal; chains?: SharedLayerChains; cache?: LayerStateCache } = {}): Promise<{ files: FoundFile[]; warnings: string[] }> {
+export async function readPackageFiles(client: RegistryClient, image: ImageLayers, options: { signal?: AbortSignal; chains?: SharedLayerChains; cache?: LayerStateCache; confirmKept?: boolean } = {}): Promise<{ files: FoundFile[]; warnings: string[] }> {
   const digests = image.layers.map((l) => l.digest);
   // Only layers whose content is checked as read (sha256) are kept for later runs, or taken from them.
   const cache = digests.every((d) => SHA256.test(d)) ? options.cache : undefined;
@@ -101,14 +102,22 @@ export async function readPackageFiles(client: RegistryClient, image: ImageLayer
   let files: LayeredFiles;
   const puts: Promise<void>[] = [];
   try {
-    files = new LayeredFiles(kept && kept.layers === from ? kept.state : started ? await started.state : undefined);
+    let previous = kept && kept.layers === from ? kept.state : started ? await started.state : undefined;
+    // Layers kept by an earlier run are the registry's still (`sbom`, `contains` of published images: a blob deleted since makes the image unreadable, as a read would).
+    if (kept && kept.layers === from && options.confirmKept) {
+      await Promise.all(image.layers.slice(0, from).map(async (layer) => {
+        if (!(await client.hasBlob(image.ref, layer.digest))) throw new RegistryError(`layer ${layer.digest} of ${formatImageReference(image.ref)}: blob unknown to registry (HTTP 404)`, 404);
+      }));
+    }
+    files = new LayeredFiles(previous);
     for (let i = from; i < image.layers.length; i++) {
       files.startLayer();
       await applyLayer(client, image.ref, image.layers[i], files, options.signal);
       if (!claimed.has(i + 1) && !cache) continue;
       const state = files.snapshot();
       claimed.get(i + 1)?.resolve(state);
-      if (cache) puts.push(cache.put(digests.slice(0, i + 1), state));
+      if (cache) puts.push(cache.put(digests.slice(0, i + 1), state, previous));
+      previous = state;
     }
   } catch (e) {
     for (const settle of claimed.values()) settle.reject(e);

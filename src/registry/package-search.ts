@@ -53,7 +53,8 @@ const untrusted = (problem: string) => `${problem}; its packages are read from i
 
 /** An image's packages read from its layers, the chains other images share read once (`chains`), those earlier runs read not at all (`cache`). */
 async function scanLayers(client: RegistryClient, { ref, image }: ImageToRead, options: { chains?: SharedLayerChains; cache?: LayerStateCache }): Promise<ImagePackages> {
-  const { files, warnings } = await readPackageFiles(client, { ref, layers: image.layers }, options);
+  // A published image: the layers of a state the cache kept are confirmed to be there still.
+  const { files, warnings } = await readPackageFiles(client, { ref, layers: image.layers }, { ...options, confirmKept: true });
   const scan = scanPackages(files);
   return { packages: scan.packages, warnings: [...warnings, ...scan.warnings], source: "layers" };
 }

@@ -266,17 +266,21 @@ test("the SBOM cache: a push of the same images reads none of the layers an earl
   // An empty cache: the layers are read (the base's among them), and kept.
   const first = await push();
   assert.ok(first.read.size > 0, "the first push read no layer");
-  const files = join(cache.path, "sbom-layers", "v1", "files");
-  const kept = readdirSync(files);
+  const records = join(cache.path, "sbom-layers", "v2");
+  const kept = readdirSync(records);
   assert.ok(kept.length > 0, "nothing kept");
   // Kept: none of those layers is read again.
   const second = await push();
   assert.equal([...second.read].filter((d) => first.read.has(d)), [], "layers read again");
-  // Damaged: the files kept are not trusted; the layers are read again, and the files mended.
-  for (const f of kept) writeFileSync(join(files, f), "damaged");
+  // Damaged: the records kept are not trusted; the layers are read again, and the records mended.
+  // (still JSON, and of the right shape: only the digest each record starts with tells)
+  for (const f of kept) writeFileSync(join(records, f), readFileSync(join(records, f), "utf8").replace('"layers":', '"layers" :'));
   const third = await push();
   assert.ok([...third.read].some((d) => first.read.has(d)), "a damaged cache was trusted");
-  for (const f of kept) assert.is(sha256Hex(readFileSync(join(files, f))), f, `${f} not mended`);
+  for (const f of kept) {
+    const text = readFileSync(join(records, f), "utf8");
+    assert.is(text.slice(0, text.indexOf("\n")), sha256Hex(text.slice(text.indexOf("\n") + 1)), `${f} not mended`);
+  }
 });
 
 async function tagDigests(): Promise<Record<string, string | null>> {

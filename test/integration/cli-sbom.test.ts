@@ -9,6 +9,7 @@ import { publish } from "../helpers/registry.js";
 import { startFaultProxy } from "../helpers/fault-proxy.js";
 import { makeRepo, science, compat, type TempRepo } from "../helpers/repo.js";
 import { condaRecord, SITE_PACKAGES } from "../helpers/packages.js";
+import { tempDir } from "../helpers/temp.js";
 import { spdxDocumentSchema } from "../../src/core/formats/spdx.js";
 
 const STATUS = `Package: libc6
@@ -186,6 +187,36 @@ test("an image without package databases: says so; a missing image or a bad argu
   const bad = runCli(["sbom", "essentials:2.5"]);
   assert.is(bad.code, 2);
   assert.match(bad.stderr, /neither sci\/NAME:TAG, rel\/NAME:TAG nor a full image reference/);
+});
+
+test("with the SBOM cache: sbom and contains --package read no layer an earlier command read and answer the same; a layer gone from the registry makes the image unreadable with the cache as without", async () => {
+  const { registry } = requireEngine();
+  using cache = tempDir("ib-sbom-cache-");
+  const env = { IMAGE_BUILDER_CACHE: cache.path };
+  const path = repo.slice(repo.indexOf("/") + 1);
+  const manifest = await registryRequest(registry, `${path}/rel/pk/manifests/1.0`, { accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json" });
+  const layers = (JSON.parse(Buffer.from(await manifest.arrayBuffer()).toString()).layers as { digest: string }[]).map((l) => l.digest);
+  const sbom = (r: string, e: NodeJS.ProcessEnv = env) => runCliAsync(["sbom", "rel/pk:1.0", "--repo", r], { env: e });
+  const contains = (r: string) => runCliAsync(["contains", "--package", "numpy", "--repo", r, "--json"], { env });
+  const [cold, coldContains] = [await sbom(repo), await contains(repo)];
+  assert.is(cold.code, 0, cold.stderr);
+  assert.is(coldContains.code, 0, coldContains.stderr);
+  // kept: none of rel/pk's layers is read again, the answers the same
+  await using proxy = await startFaultProxy(registry, () => undefined);
+  const warm = await sbom(`${proxy.address}/${path}`);
+  const warmContains = await contains(`${proxy.address}/${path}`);
+  assert.is(warm.code, 0, warm.stderr);
+  assert.is(warm.stdout, cold.stdout);
+  assert.equal(JSON.parse(warmContains.stdout).images.map((i: any) => [i.image, i.packages]), JSON.parse(coldContains.stdout).images.map((i: any) => [i.image, i.packages]));
+  const layerGets = proxy.forwarded.filter((f) => /^GET \S+\/blobs\/sha256:/.test(f) && layers.some((l) => f.endsWith(l)));
+  assert.equal(layerGets, [], "layers read again");
+  // gone from the registry: unreadable either way
+  const deleted = await registryRequest(registry, `${path}/rel/pk/blobs/${layers[layers.length - 1]}`, { method: "DELETE" });
+  assert.is(deleted.status, 202);
+  const [withCache, without] = [await sbom(repo), await sbom(repo, { IMAGE_BUILDER_CACHE: "none" })];
+  assert.is(without.code, 1, without.stderr);
+  assert.is(withCache.code, without.code, withCache.stdout);
+  assert.match(withCache.stderr, /404/);
 });
 
 test.run();
