@@ -99,12 +99,13 @@ export async function readPackageFiles(client: RegistryClient, image: ImageLayer
   // Claimed before waiting for the shared part, so that an image with the same layers starting
   // meanwhile waits for this one instead of reading them too.
   const claimed = options.chains?.claim(image, from) ?? new Map();
+  const fromKept = kept !== undefined && kept.layers === from;
   let files: LayeredFiles;
   const puts: Promise<void>[] = [];
   try {
-    let previous = kept && kept.layers === from ? kept.state : started ? await started.state : undefined;
+    let previous = fromKept ? kept.state : started ? await started.state : undefined;
     // Layers kept by an earlier run are the registry's still (`sbom`, `contains` of published images: a blob deleted since makes the image unreadable, as a read would).
-    if (kept && kept.layers === from && options.confirmKept) {
+    if (fromKept && options.confirmKept) {
       await Promise.all(image.layers.slice(0, from).map(async (layer) => {
         if (!(await client.hasBlob(image.ref, layer.digest))) throw new RegistryError(`layer ${layer.digest} of ${formatImageReference(image.ref)}: blob unknown to registry (HTTP 404)`, 404);
       }));

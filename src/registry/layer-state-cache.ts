@@ -20,7 +20,7 @@
 // go to a temporary file renamed into place: two runs writing one record leave a whole one.
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { chmod, lstat, mkdir, open, readdir, realpath, rename, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdir, open, readdir, realpath, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
 import { sha256Hex } from "../core/digest.js";
@@ -137,30 +137,22 @@ export function layerStateCache(dir: string, warn: (text: string) => void): Laye
     }
   };
 
-  /** The state after `layers`: the records of its first 1..k layers applied in order; undefined when one is missing or not whole. */
-  const readState = async (layers: readonly string[]): Promise<LayeredSnapshot | undefined> => {
-    const files = new Map<string, FoundFile>();
-    const warnings: string[] = [];
-    for (let k = 1; k <= layers.length; k++) {
-      const record = await readRecord(layers.slice(0, k));
-      if (!record) return undefined;
-      for (const path of record.removed) files.delete(path);
-      for (const f of record.files) files.set(f.path.slice(1), { path: f.path, kind: f.kind, content: f.content, layer: f.layer });
-      warnings.push(...record.warnings);
-    }
-    return snapshotOfFiles([...files.values()], layers.length, warnings);
-  };
-
   return {
     async longest(layers, above) {
       if (!(await usable)) return undefined;
-      for (let k = layers.length; k > above; k--) {
-        // The last record first: most chains are not kept, and one missing says so at once.
-        if (!(await stat(fileOf(layers.slice(0, k))).catch(() => undefined))) continue;
-        const state = await readState(layers.slice(0, k));
-        if (state) return { layers: k, state };
+      // The state after k layers is the records of its first 1..k layers applied in order: read
+      // forward, each record once, up to the first one missing or not whole.
+      const files = new Map<string, FoundFile>();
+      const warnings: string[] = [];
+      let k = 0;
+      for (; k < layers.length; k++) {
+        const record = await readRecord(layers.slice(0, k + 1));
+        if (!record) break;
+        for (const path of record.removed) files.delete(path);
+        for (const f of record.files) files.set(f.path.slice(1), { path: f.path, kind: f.kind, content: f.content, layer: f.layer });
+        warnings.push(...record.warnings);
       }
-      return undefined;
+      return k > above ? { layers: k, state: snapshotOfFiles([...files.values()], k, warnings) } : undefined;
     },
     async put(layers, state, previous) {
       if (!(await usable)) return;

@@ -2,7 +2,7 @@
 // a push: what the registry holds is read back before the results are written.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { MAIN } from "../helpers/cli.js";
@@ -17,6 +17,24 @@ const quickFamily = (target: string) => ({
   ...science("quick", { image: "quick", compat: "base" }, "FROM busybox:stable\nRUN echo quick > /q\n"),
   ...compat("base", [], "ENV X=1\n"),
 });
+
+/**
+ * A run's stderr as it comes (`stderr()`), when `pattern` first shows in it (`seen`), and its exit
+ * code (`exited`).
+ */
+function watch(child: ChildProcess, pattern: RegExp, what: string) {
+  let stderr = "";
+  const seen = happening(what);
+  child.stderr!.on("data", (d) => {
+    stderr += d;
+    if (pattern.test(stderr)) seen.then();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { stderr: () => stderr, seen: seen.promise, exited };
+}
+
+/** The line a run prints when, interrupted, it waits for the one push in flight. */
+const WAITING_FOR_PUSH = /waiting up to \d+ s for 1 push\(es\) in flight to end/;
 
 /** `--all --push` of `root` as plain images (their moving tag `1.0` written by image-builder; with attestations the index step writes it), results in `file`. */
 const pushQuick = (root: string, file: string) =>
@@ -36,21 +54,14 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     });
     using out = tempDir("ib-signal-report-");
     const child = spawn(process.execPath, [MAIN, "--all", "--push", "--progress", "plain", "--report", out.path], { cwd: repo.root, env: process.env });
-    let stderr = "";
-    const started = new Promise<void>((resolve) => {
-      child.stderr.on("data", (d) => {
-        stderr += d;
-        if (/sleep 60/.test(stderr)) resolve();
-      });
-    });
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    await Promise.race([started, exited]);
-    assert.is(child.exitCode, null, `the build should still be running: ${stderr}`);
+    const run = watch(child, /sleep 60/, "the slow step");
+    await Promise.race([run.seen, run.exited]);
+    assert.is(child.exitCode, null, `the build should still be running: ${run.stderr()}`);
     const t0 = Date.now();
     child.kill(signal);
-    const code = await exited;
-    assert.is(code, 130, stderr);
-    assert.match(stderr, /Interrupted: builds in flight were cancelled and no push started after the interrupt\.\n/);
+    const code = await run.exited;
+    assert.is(code, 130, run.stderr());
+    assert.match(run.stderr(), /Interrupted: builds in flight were cancelled and no push started after the interrupt\.\n/);
     // Waiting for the step would take the rest of its 60 s sleep: a bound this generous holds on
     // a loaded machine and still fails.
     assert.ok(Date.now() - t0 < 50_000, `stopped promptly, not after the 60 s sleep (${Date.now() - t0} ms)`);
@@ -76,18 +87,12 @@ test("Ctrl-C of a run without --push says nothing about pushing", async () => {
     ...compat("base", [], "ENV X=1\n"),
   });
   const child = spawn(process.execPath, [MAIN, "--all", "--progress", "plain"], { cwd: repo.root, env: process.env });
-  let stderr = "";
-  const started = happening("the slow step");
-  child.stderr.on("data", (d) => {
-    stderr += d;
-    if (/sleep 60/.test(stderr)) started.then();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  await started.promise;
+  const run = watch(child, /sleep 60/, "the slow step");
+  await run.seen;
   child.kill("SIGINT");
-  assert.is(await exited, 130, stderr);
-  assert.match(stderr, /Interrupted: builds in flight were cancelled\.\n/);
-  assert.not.match(stderr, /push/i, stderr);
+  assert.is(await run.exited, 130, run.stderr());
+  assert.match(run.stderr(), /Interrupted: builds in flight were cancelled\.\n/);
+  assert.not.match(run.stderr(), /push/i, run.stderr());
   await waitFor(() => !processRunning(marker), 30_000, () => "the build's RUN step is still running");
 });
 
@@ -114,15 +119,12 @@ test("SIGTERM while a moving tag is written: the write ends first, then is read 
   using dir = tempDir("ib-signal-");
   const file = join(dir.path, "r.json");
   const child = pushQuick(repo.root, file);
-  let stderr = "";
-  child.stderr.on("data", (d) => {
-    stderr += d;
-    if (/waiting up to \d+ s for 1 push\(es\) in flight to end/.test(stderr)) release.then();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  await Promise.race([arrived.promise, exited]);
+  const run = watch(child, WAITING_FOR_PUSH, "the run waits for its push in flight");
+  run.seen.then(() => release.then(), () => undefined);
+  await Promise.race([arrived.promise, run.exited]);
   child.kill("SIGTERM");
-  assert.is(await exited, 130, stderr);
+  assert.is(await run.exited, 130, run.stderr());
+  const stderr = run.stderr();
   // The write of the moving tag ran to its end (its digest), not cut by the interrupt.
   assert.match(stderr, /\] wrote \S+\/sci\/quick:1\.0@sha256:[0-9a-f]{64} \(the manifest under the build tag\)\n/);
   const landed = await registryImage(`${target.replace(proxy.address, engine.registry)}/sci/quick:1.0`);
@@ -157,19 +159,14 @@ test("a second interrupt stops a moving tag's write the registry does not answer
   using dir = tempDir("ib-signal-");
   const file = join(dir.path, "r.json");
   const child = pushQuick(repo.root, file);
-  let stderr = "";
-  const waiting = happening("the run waits for its push in flight");
-  child.stderr.on("data", (d) => {
-    stderr += d;
-    if (/waiting up to \d+ s for 1 push\(es\) in flight to end/.test(stderr)) waiting.then();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  await Promise.race([arrived.promise, exited]);
+  const run = watch(child, WAITING_FOR_PUSH, "the run waits for its push in flight");
+  await Promise.race([arrived.promise, run.exited]);
   child.kill("SIGINT");
-  await Promise.race([waiting.promise, exited]);
+  await Promise.race([run.seen, run.exited]);
   const t0 = Date.now();
   child.kill("SIGINT");
-  assert.is(await exited, 130, stderr);
+  assert.is(await run.exited, 130, run.stderr());
+  const stderr = run.stderr();
   // At once: not after the registry client's 60 s timeout, nor the 30 s bound of the wait.
   assert.ok(Date.now() - t0 < 20_000, `stopped ${Date.now() - t0} ms after the second interrupt`);
   const result = (JSON.parse(readFileSync(file, "utf8")) as { results: { id: string; tags: { tag: string; pushed: boolean }[] }[] }).results.find((r) => r.id === "sci/quick")!;
