@@ -102,6 +102,11 @@ export class RegistryClient {
     return this.transport.requests;
   }
 
+  /** Ends every request in flight and refuses later ones (RegistryTransport.stop): for good. */
+  stop(): void {
+    this.transport.stop();
+  }
+
   /**
    * The image behind `ref`; undefined only when the registry says the repository or manifest is
    * unknown (404). A multi-platform index yields `platform` (`os/arch[/variant]`; without it, as

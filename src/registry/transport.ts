@@ -104,6 +104,8 @@ export class RegistryTransport {
   private readonly tokens = new Map<string, Promise<Token>>();
   /** Registries whose token realm was not given the credentials, and why (for the refusal's message). */
   private readonly withheld = new Map<string, string>();
+  /** Aborted by `stop`: every request in flight or to come ends at once. */
+  private readonly stopped = new AbortController();
 
   constructor(private readonly creds: DockerCredentials, options: TransportOptions = {}) {
     this.limit = pLimit(options.concurrency ?? 8);
@@ -112,6 +114,25 @@ export class RegistryTransport {
     this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
     this.retries = options.retries ?? RETRIES;
     this.firstBackoffMs = options.backoffMs ?? 250;
+  }
+
+  /**
+   * Ends every request in flight at once, and every later one before it is sent: an interrupted
+   * run that waited as long as it said it would (or was interrupted again) stops waiting for a
+   * registry that does not answer. Each fails with a RegistryError saying so, never retried.
+   */
+  stop(): void {
+    this.stopped.abort();
+  }
+
+  /** The request's own signal (Ctrl-C) and `stop`'s, as one. */
+  private signalOf(req: Pick<RegistryRequest, "signal">): AbortSignal {
+    return req.signal ? AbortSignal.any([req.signal, this.stopped.signal]) : this.stopped.signal;
+  }
+
+  /** What a request ended by `stop` fails with. */
+  private stoppedError(req: Pick<RegistryRequest, "registry" | "what">): RegistryError {
+    return new RegistryError(`${req.what}: stopped waiting for registry ${req.registry} (the run was interrupted)`);
   }
 
   /**
@@ -171,6 +192,7 @@ export class RegistryTransport {
     if (e instanceof RegistryError) return e;
     const err = e as Error & { name?: string };
     if (err.name === "TimeoutError") return new RegistryError(`${req.what}: registry ${req.registry} did not answer within ${seconds(this.timeoutMs)}`);
+    if (this.stopped.signal.aborted) return this.stoppedError(req);
     if (err.name === "AbortError") return err;
     const dropped = isDroppedConnection(err);
     return new RegistryError(`${req.what}: ${dropped ? "the connection to" : "reading the answer of"} registry ${req.registry} ${dropped ? "dropped" : "failed"} (${causeOf(err)})`, undefined, dropped);
@@ -182,9 +204,10 @@ export class RegistryTransport {
       try {
         return await once();
       } catch (e) {
-        const again = e instanceof RegistryError && e.transient && isIdempotent(method) && retry < this.retries && !req.signal?.aborted;
+        const signal = this.signalOf(req);
+        const again = e instanceof RegistryError && e.transient && isIdempotent(method) && retry < this.retries && !signal.aborted;
         if (!again) throw e;
-        await sleep(backoffMs(retry, this.firstBackoffMs), req.signal);
+        await sleep(backoffMs(retry, this.firstBackoffMs), signal);
       }
     }
   }
@@ -198,7 +221,7 @@ export class RegistryTransport {
     let authorization = await this.authorizationFor(req, undefined);
     for (let challenged = false; ; challenged = true) {
       const outcome = await this.limit(async (): Promise<{ retry: string } | { value: T }> => {
-        const deadline = new Deadline(this.timeoutMs, req.signal);
+        const deadline = new Deadline(this.timeoutMs, this.signalOf(req));
         let handedOver = false;
         try {
           const res = await this.send(req, authorization, deadline);
@@ -345,7 +368,7 @@ export class RegistryTransport {
       }
     }
     const body = await this.limit(async () => {
-      const deadline = new Deadline(this.timeoutMs, req.signal);
+      const deadline = new Deadline(this.timeoutMs, this.signalOf(req));
       const tokenReq = { registry: req.registry, what };
       try {
         const res = await this.sendUrl(url, { ...init, signal: deadline.signal }, req.registry, deadline);
@@ -399,8 +422,10 @@ export class RegistryTransport {
   }
 
   private async sendUrl(url: URL, init: RequestInit, server: string, deadline: Deadline): Promise<RegistryResponse> {
-    this.requests++;
     try {
+      // Not sent once stopped (or interrupted) while it waited for a slot or a token.
+      init.signal?.throwIfAborted();
+      this.requests++;
       return await this.fetchImpl(url, { ...init, redirect: "follow" });
     } catch (e) {
       if (deadline.expired || (e as Error).name === "AbortError") throw e;

@@ -3,6 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn, type ChildProcess } from "node:child_process";
+import type { IncomingMessage } from "node:http";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { MAIN } from "../helpers/cli.js";
@@ -171,6 +172,87 @@ test("a second interrupt stops a moving tag's write the registry does not answer
   assert.ok(Date.now() - t0 < 20_000, `stopped ${Date.now() - t0} ms after the second interrupt`);
   const result = (JSON.parse(readFileSync(file, "utf8")) as { results: { id: string; tags: { tag: string; pushed: boolean }[] }[] }).results.find((r) => r.id === "sci/quick")!;
   assert.equal(result.tags.map((t) => [t.tag.slice(t.tag.lastIndexOf(":") + 1) === "1.0", t.pushed]), [[false, true], [true, false]], stderr);
+});
+
+/** The registry stops answering anything (as a hung or SIGSTOPped one): requests are held until the test ends. */
+async function hangingRegistryProxy(registry: string, hangFrom: (req: IncomingMessage) => boolean) {
+  let release!: () => void;
+  const never = new Promise<void>((resolve) => (release = resolve));
+  let hung = false;
+  const proxy = await startFaultProxy(registry, (req) => {
+    if (!hung && hangFrom(req)) hung = true;
+    return hung ? { hold: never } : undefined;
+  });
+  return { proxy, hang: () => (hung = true), release: deferred(release) };
+}
+
+/** How long an interrupted run may take beyond its 30 s wait on a loaded machine (not the client's 60 s timeout, retried). */
+const BOUND_MS = 30_000 + 15_000;
+
+/**
+ * Sends one SIGINT to a run whose registry hangs: it must exit 130 within the bound, saying it did
+ * not read the registry back (what it could not). Its stderr.
+ */
+async function interruptedWithinBound(child: ChildProcess, run: ReturnType<typeof watch>): Promise<string> {
+  const t0 = Date.now();
+  child.kill("SIGINT");
+  const code = await Promise.race([run.exited, new Promise<string>((r) => setTimeout(() => r("still running"), BOUND_MS + 60_000).unref())]);
+  const took = Date.now() - t0;
+  const stderr = run.stderr();
+  assert.is(code, 130, stderr);
+  assert.ok(took < BOUND_MS, `ended ${took} ms after the interrupt, beyond the 30 s it printed\n${stderr}`);
+  assert.match(stderr, /not read back at the end of the run/);
+  return stderr;
+}
+
+test("a registry that stops answering during a push: one interrupt ends the run within the wait it prints, and --results keeps what the push recorded", async () => {
+  const engine = requireEngine();
+  const arrived = happening("the moving tag's PUT");
+  const isQuick = (url: string | undefined) => /\/sci\/quick\//.test(url ?? "");
+  // From the moving tag's PUT on, the registry answers nothing (the engine's requests and the run's read-backs too).
+  const hanging = await hangingRegistryProxy(engine.registry, (req) => {
+    const put = isManifestPut(req, /^1\.0$/) && isQuick(req.url);
+    if (put) arrived.then();
+    return put;
+  });
+  await using proxy = hanging.proxy;
+  using _release = hanging.release;
+  const target = uniqueRepo(proxy.address);
+  using repo = makeRepo(quickFamily(target));
+  using dir = tempDir("ib-signal-");
+  const file = join(dir.path, "r.json");
+  const child = pushQuick(repo.root, file);
+  using _kill = deferred(() => child.kill("SIGKILL"));
+  const run = watch(child, WAITING_FOR_PUSH, "the run waits for its push in flight");
+  await Promise.race([arrived.promise, run.exited]);
+  const stderr = await interruptedWithinBound(child, run);
+  assert.match(stderr, WAITING_FOR_PUSH);
+  const result = (JSON.parse(readFileSync(file, "utf8")) as { results: { id: string; tags: { tag: string; pushed: boolean }[] }[] }).results.find((r) => r.id === "sci/quick")!;
+  assert.equal(result.tags.map((t) => [t.tag.slice(t.tag.lastIndexOf(":") + 1) === "1.0", t.pushed]), [[false, true], [true, false]], stderr);
+});
+
+test("a registry that stops answering after the pushes: an interrupt during a build ends the run within the same bound, the pushes' results kept", async () => {
+  const engine = requireEngine();
+  const hanging = await hangingRegistryProxy(engine.registry, () => false);
+  await using proxy = hanging.proxy;
+  using _release = hanging.release;
+  const target = uniqueRepo(proxy.address);
+  using repo = makeRepo({
+    ...quickFamily(target),
+    ...science("slow", { image: "slow", compat: "base" }, `FROM busybox:stable\nRUN echo ${Date.now()} && sleep 60\n`),
+  });
+  using dir = tempDir("ib-signal-");
+  const file = join(dir.path, "r.json");
+  const child = pushQuick(repo.root, file);
+  using _kill = deferred(() => child.kill("SIGKILL"));
+  // Both of quick's images pushed, moving tags written, while slow builds: nothing in flight with the registry.
+  const run = watch(child, /^(?=[^]*\[sci\/quick\] pushed 2 tag)(?=[^]*\[rel\/quick:1\.0\] pushed 2 tag)(?=[^]*sleep 60)/, "quick pushed while slow builds");
+  await Promise.race([run.seen, run.exited]);
+  assert.is(child.exitCode, null, run.stderr());
+  hanging.hang();
+  const stderr = await interruptedWithinBound(child, run);
+  const results = (JSON.parse(readFileSync(file, "utf8")) as { results: { id: string; pushed: boolean; status: string }[] }).results;
+  assert.equal(results.map((r) => [r.id, r.status, r.pushed]).sort(), [["rel/quick:1.0", "built", true], ["rel/slow:1.0", "cancelled", false], ["sci/quick", "built", true], ["sci/slow", "cancelled", false]], stderr);
 });
 
 test.run();

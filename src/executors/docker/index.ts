@@ -76,23 +76,28 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
     docker: engine.docker, creds, registry: opts.push ? registry : undefined, repo: plan.repo, builder, builders, options: opts, layerTags,
   }, wake.notify);
   // After an interrupt, a push in flight goes on to its end (the engine would finish a request it
-  // has sent anyway, and only then does the registry hold what it will): waited for up to
-  // PUSH_WAIT_MS, or until a second interrupt.
+  // has sent anyway, and only then does the registry hold what it will), and what was pushed is
+  // read back: all of it waited for up to PUSH_WAIT_MS after the interrupt, or until a second
+  // interrupt. Then the registry is no longer waited for at all (a hung one would hold the run
+  // for its client's timeouts and retries, minutes).
   let waitBound: NodeJS.Timeout | undefined;
   // The attestations of images pushed are waited for as pushes are (a push in flight may start one).
   const stopAttestations = new AbortController();
   const stopPushes = () => {
     actions.destroyPushes();
     stopAttestations.abort();
+    registry?.stop();
   };
   const onInterrupt = () => {
     actions.perform(run.interrupt());
-    const attesting = attestations?.inFlight() ?? 0;
-    if (actions.pushesInFlight > 0 || attesting > 0) {
-      const waitingFor = [
-        ...(actions.pushesInFlight > 0 ? [`${actions.pushesInFlight} push(es)`] : []), ...(attesting > 0 ? [`the attestations of ${attesting} image(s)`] : []),
-      ].join(" and ");
-      report.progress.note(`interrupted: waiting up to ${PUSH_WAIT_MS / 1000} s for ${waitingFor} in flight to end (interrupt again to stop them now)`);
+    if (opts.push && !waitBound) {
+      const attesting = attestations?.inFlight() ?? 0;
+      if (actions.pushesInFlight > 0 || attesting > 0) {
+        const waitingFor = [
+          ...(actions.pushesInFlight > 0 ? [`${actions.pushesInFlight} push(es)`] : []), ...(attesting > 0 ? [`the attestations of ${attesting} image(s)`] : []),
+        ].join(" and ");
+        report.progress.note(`interrupted: waiting up to ${PUSH_WAIT_MS / 1000} s for ${waitingFor} in flight to end (interrupt again to stop them now)`);
+      }
       waitBound = setTimeout(stopPushes, PUSH_WAIT_MS);
       opts.stopPushes?.addEventListener("abort", stopPushes);
       if (opts.stopPushes?.aborted) stopPushes();
@@ -114,9 +119,14 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
     if (attestations) for (const [id, attestation] of await attestations.settled(stopAttestations.signal)) report.attestation(id, attestation);
     // Whatever each push said, and whatever other runs pushed since: the results say what the registry holds.
     // The images' tags and the indexes' tags are read at once: independent reads, at the run's end.
-    const [corrected] = registry && opts.push
+    const readBack = registry && opts.push && !stopAttestations.signal.aborted;
+    const [corrected] = readBack
       ? await Promise.all([report.agreeWithRegistry(registry, builds), report.agreeIndexesWithRegistry(registry)])
       : [new Map<string, PushResult>()];
+    // Stopped before or during the read back: the registry's answers that did not come are not guessed.
+    if (opts.push && registry && stopAttestations.signal.aborted) {
+      report.progress.note("interrupted: stopped waiting for the registry, so what it holds was not read back at the end of the run; --results says what each push recorded");
+    }
     return report.finish(builds, opts.push, run.interrupted, (id) => corrected.get(id) ?? run.pushResult(id), run.indexLayers);
   } finally {
     clearTimeout(waitBound);

@@ -40,4 +40,31 @@ test("an error answer: the registry's first error, from at most 64 KiB of it", a
   assert.ok(endless.pulled() < 256 * 1024, `${endless.pulled()} bytes read`);
 });
 
+test("stop ends the requests in flight and those waiting for a slot at once, each saying so, none retried; later ones are not sent", async () => {
+  // A registry that never answers: each request ends only when its signal does.
+  let sent = 0;
+  const hung = ((_url: URL, init: RequestInit) => {
+    sent++;
+    return new Promise<Response>((_resolve, reject) => init.signal?.addEventListener("abort", () => reject(init.signal!.reason), { once: true }));
+  }) as unknown as typeof fetch;
+  const t = new RegistryTransport(await DockerCredentials.load("/nonexistent-docker-config", {}), { fetch: hung, concurrency: 1, timeoutMs: 600_000 });
+  const get = (n: number) => t.exchange({ registry: "127.0.0.1:1", path: `/v2/x/manifests/${n}`, scope: "repository:x:pull", what: `manifest of x:${n}` }, async () => "answered")
+    .then(() => "answered", (e: Error) => e);
+  const inFlight = get(1);
+  const waiting = get(2);
+  for (let i = 0; sent === 0 && i < 100; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.is(sent, 1);
+  const t0 = Date.now();
+  t.stop();
+  const [first, second] = await Promise.all([inFlight, waiting]);
+  assert.ok(Date.now() - t0 < 1000);
+  for (const [e, n] of [[first, 1], [second, 2]] as const) {
+    assert.instance(e, RegistryError);
+    assert.is((e as Error).message, `manifest of x:${n}: stopped waiting for registry 127.0.0.1:1 (the run was interrupted)`);
+  }
+  const later = await get(3);
+  assert.instance(later, RegistryError);
+  assert.ok(sent <= 2, `${sent} requests sent`);
+});
+
 test.run();
