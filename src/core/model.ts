@@ -3,7 +3,7 @@
 // Type-only imports: the schemas (and zod) are loaded only where files are read or written.
 import type { z } from "zod";
 import type { buildKindSchema, buildRequestSchema, plannedBuildSchema, planSchema, requestInputsSchema } from "./formats/plan.js";
-import type { attestationResultSchema, buildOutputsSchema, buildResultSchema, buildStatusSchema, indexResultSchema, resultsFileSchema, signatureResultSchema, tagResultSchema } from "./formats/results.js";
+import type { attestationResultSchema, buildOutputsSchema, buildResultSchema, buildStatusSchema, indexResultSchema, resultsFileSchema, signatureResultSchema, signedResultSchema, tagResultSchema } from "./formats/results.js";
 
 /** A parsed `sciserver-image.json` of a science directory, with defaults applied. */
 export interface ScienceLayer {
@@ -125,6 +125,8 @@ export type BuildOutputs = z.infer<typeof buildOutputsSchema>;
 /** One tag of a build and what the registry holds under it after the run (with --push). */
 export type TagResult = z.infer<typeof tagResultSchema>;
 export type SignatureResult = z.infer<typeof signatureResultSchema>;
+/** A signature written or found (not a failed one). */
+export type SignedResult = z.infer<typeof signedResultSchema>;
 /** A pushed image's attestation manifest (issue 19), as --results records it. */
 export type AttestationResult = z.infer<typeof attestationResultSchema>;
 

@@ -153,7 +153,13 @@ export async function writeIndex(ctx: IndexStepContext, layer: IndexLayer, image
       ctx.line(`index ${layer.buildTag}@${index.digest} written (${layer.members.map((m) => m.platform).join(", ")})`);
     }
     Object.assign(buildResult, { pushed: true, digest: index.digest });
-    signature = await ctx.sign?.({ registry: ctx.registry, repository, digest: index.digest, size: index.bytes.length, mediaType: index.mediaType, tag: layer.buildTag });
+    try {
+      signature = await ctx.sign?.({ registry: ctx.registry, repository, digest: index.digest, size: index.bytes.length, mediaType: index.mediaType, tag: layer.buildTag });
+    } catch (e) {
+      // Recorded as the index's signature: the read back at the end of the run does not undo it.
+      signature = { status: "failed", digest: index.digest, reason: (e as Error).message };
+      return result("push failed", signature.reason);
+    }
 
     // The moving tag: only forward.
     if (ctx.signal?.aborted) return result("not pushed", INTERRUPTED);

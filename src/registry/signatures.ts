@@ -1,7 +1,7 @@
 // Cosign signatures in the registry (issue 19, item 4): reading the signatures of a digest from
 // its `sha256-HEX.sig` tag, and signing a digest there. The format and the judgments are pure
 // (core/signatures/); this file reads and writes them through the registry client.
-import type { SignatureResult } from "../core/model.js";
+import type { SignedResult } from "../core/model.js";
 import { parseImageReference, type ImageReference } from "../core/parse/image-reference.js";
 import { dockerReference, signatureLayer, signatureManifest, signatureTag, signedLayers, simpleSigningPayload, type SignatureLayer } from "../core/signatures/cosign.js";
 import { signPayload, type SigningKey } from "../core/signatures/keys.js";
@@ -47,7 +47,7 @@ const SIGN_ATTEMPTS = 3;
  * `descriptor` as the registry serves the digest; only its digest is signed (cosign's payload
  * names no size or media type), so an index entry or a read-back can be passed as it is.
  */
-export async function signDigest(client: RegistryClient, key: SigningKey, repository: string | ImageReference, descriptor: { digest: string; size?: number; mediaType?: string }): Promise<SignatureResult> {
+export async function signDigest(client: RegistryClient, key: SigningKey, repository: string | ImageReference, descriptor: { digest: string; size?: number; mediaType?: string }): Promise<SignedResult> {
   const ref = signatureReference(repository, descriptor.digest);
   const subject = { repository: dockerReference(ref), digest: descriptor.digest };
   let held = await readSignatures(client, ref, descriptor.digest);

@@ -128,7 +128,7 @@ test("with a signing key, each index is signed once it is under its build tag, a
   assert.is(index.status, "pushed");
   assert.is(index.signature?.digest, index.digest, "the index's signature recorded with it");
   assert.is(index.signature?.status, "signed");
-  assert.is(index.signature?.tag, `${repo}/sci/a:${index.digest!.replace(":", "-")}.sig`);
+  assert.is(index.signature?.status === "failed" ? undefined : index.signature?.tag, `${repo}/sci/a:${index.digest!.replace(":", "-")}.sig`);
   // The trivial attachment is no attestation: only the signatures are judged here.
   const verified = runCli(["verify", `${repo}/sci/a:1.0`, "--key", pub, "--json"]);
   const signatures = (JSON.parse(verified.stdout) as { checks: { check: string; subject: string; ok: boolean }[] }).checks.filter((c) => c.check === "signature");

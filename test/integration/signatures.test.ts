@@ -308,6 +308,52 @@ test("a signature the registry refuses fails the push, and the moving tag stays 
   assert.equal(await registryTags(`${registry}/${fresh.split("/")[1]}/sci/essentials-2-4`), [`2.4-${n}-${h}`]);
 });
 
+test("signing images already published (a rerun, a new key) that the registry refuses: exit 1, and --results says the signature failed though every tag is there", async () => {
+  const { registry } = requireEngine();
+  using out = tempDir("ib-sign-refused-");
+  // The signatures refused: every one; or, with attestations, only the indexes' (their images' are written).
+  for (const [attestations, refused] of [[[], "all"], [["--no-attestations"], "all"], [[], "indexes"]] as const) {
+    const published = uniqueRepo(registry);
+    const first = await runCliAsync(["--include", "science/essentials-2-4", "--push", ...attestations, "--repo", published, "--progress", "plain"], { cwd: repo.root });
+    assert.is(first.code, 0, first.stderr);
+    const indexes = refused === "indexes" ? await Promise.all(buildTags().filter((t) => /essentials/.test(t)).map((t) => digestOf(`${published}${t.slice(target.length)}`))) : [];
+    const refuse = (tag: string) => refused === "all" || indexes.includes(tag.replace("-", ":").replace(/\.sig$/, ""));
+    await using proxy = await startFaultProxy(registry, (req) => (isManifestPut(req, /^sha256-[0-9a-f]{64}\.sig$/) && refuse(req.url!.split("/").pop()!) ? 500 : undefined));
+    const results = join(out.path, `r-${attestations.length}-${refused}.json`);
+    const r = await runCliAsync(["--include", "science/essentials-2-4", "--push", ...attestations, "--repo", published.replace(registry, proxy.address), "--sign-key", key,
+      "--results", results, "--progress", "plain"], { cwd: repo.root });
+    const what = `${attestations.join(" ") || "with attestations"}, ${refused} refused`;
+    assert.is(r.code, 1, `${what}: ${r.stderr}`);
+    assert.ok(proxy.refused.length > 0, what);
+    const recorded = JSON.parse(readFileSync(results, "utf8")) as {
+      results: { id: string; pushed: boolean; reason?: string; signature?: { status: string; reason?: string } }[];
+      indexes?: { id: string; status: string; signature?: { status: string; reason?: string } }[];
+    };
+    const failedSignature = /^signing \S+ \(sha256:[0-9a-f]{64}\): manifest of \S+\.sig: registry \S+ answered HTTP 500/;
+    assert.ok(recorded.results.length >= 2, what);
+    for (const b of recorded.results) {
+      if (refused === "indexes") {
+        assert.is(b.signature?.status, "signed", `${what}: ${b.id}`);
+        continue;
+      }
+      // Not published signed: its signature failed, or (a child) its parent's did, so it was not pushed.
+      assert.is(b.pushed, false, `${what}: ${b.id}`);
+      if (/parent \S+ was not pushed/.test(b.reason ?? "")) continue;
+      assert.is(b.signature?.status, "failed", `${what}: ${JSON.stringify(b)}`);
+      assert.match(b.signature?.reason ?? "", failedSignature, what);
+      assert.match(b.reason ?? "", /^signing /, `${what}: ${b.id}`);
+    }
+    assert.ok(refused === "indexes" || recorded.results.some((b) => b.signature?.status === "failed"), what);
+    // Without an image's signature no index is written; with them, the index's signature fails.
+    assert.is(recorded.indexes?.length ?? 0, attestations.length ? 0 : recorded.results.length, what);
+    for (const i of recorded.indexes ?? []) {
+      assert.is.not(i.status, "pushed", `${what}: ${JSON.stringify(i)}`);
+      if (refused === "indexes") assert.match(i.signature?.status === "failed" ? i.signature.reason ?? "" : "", failedSignature, `${what}: ${JSON.stringify(i)}`);
+    }
+    assert.not.match(r.stderr, /read back at the end of the run: the registry holds this (image|index) under its tags/, what);
+  }
+});
+
 test("a bad --sign-key is one line, exit 2, before anything is built or pushed; without --push it is refused", async () => {
   using dir = tempDir("ib-badkey-");
   const encrypted = join(dir.path, "enc.pem");

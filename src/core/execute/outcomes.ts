@@ -42,13 +42,14 @@ const hasImage = (o: Pick<BuildOutcome, "status">) => o.status === "built" || o.
 
 /** Its attestations could not be uploaded: the image is in the registry, but not fully published. */
 const attestationFailed = (o: Pick<BuildOutcome, "attestation">) => o.attestation?.status === "failed";
+const signingFailed = (o: Pick<BuildOutcome, "signature">) => o.signature?.status === "failed";
 
 /**
  * Every build has its image, and every image (and index) is pushed when pushing, with its
  * attestations when it has them; an interrupted run never succeeded.
  */
-export function runSucceeded(outcomes: Pick<BuildOutcome, "status" | "pushed" | "attestation">[], push: boolean, interrupted: boolean, indexes: Pick<IndexResult, "status">[] = []): boolean {
-  return !interrupted && outcomes.every((o) => hasImage(o) && (!push || (o.pushed && !attestationFailed(o)))) && (!push || indexes.every((i) => i.status === "pushed"));
+export function runSucceeded(outcomes: Pick<BuildOutcome, "status" | "pushed" | "attestation" | "signature">[], push: boolean, interrupted: boolean, indexes: Pick<IndexResult, "status">[] = []): boolean {
+  return !interrupted && outcomes.every((o) => hasImage(o) && (!push || (o.pushed && !attestationFailed(o) && !signingFailed(o)))) && (!push || indexes.every((i) => i.status === "pushed"));
 }
 
 /** A layer's index as a line of the summary table: `sci/x (index)`, how it ended, its tags. */

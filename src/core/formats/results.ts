@@ -26,12 +26,24 @@ export const tagResultSchema = z.object({
 });
 
 /** A cosign signature of a digest published under a build tag (with --push --sign-key). */
-export const signatureResultSchema = z.object({
+export const signedResultSchema = z.object({
   digest: digest.describe("What is signed: the manifest (or index) digest under the build tag"),
   tag: z.string().describe("Where the signatures of that digest are: `host/path:sha256-HEX.sig`, cosign's tag"),
   manifestDigest: digest.describe("The registry's digest of the signature manifest under that tag"),
   status: z.enum(["signed", "already signed"]).describe("`already signed`: the tag held this key's signature of the digest, and nothing was written"),
 });
+
+/**
+ * A signature that could not be read or written: the image (or index) is not published as the run
+ * was asked to, whatever its tags hold (the read back at the end of the run leaves this failure).
+ */
+export const signingFailedSchema = z.object({
+  status: z.literal("failed"),
+  digest: digest.describe("What was to be signed"),
+  reason: z.string().describe("What failed, with the registry's error"),
+});
+
+export const signatureResultSchema = z.union([signedResultSchema, signingFailedSchema]);
 
 /**
  * The attestation manifest (provenance and SBOM, issue 19) of a pushed image, as the registry holds

@@ -117,7 +117,11 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
     ctx.inRegistry?.(id, pushed);
     // Signed once in the registry (pushed now, or there already: a rerun finds its signature and
     // writes nothing), before a moving tag can point at it.
-    const signature = await signPublished({ registry: ctx.registry, signKey: ctx.signKey, line: (text) => report.progress.line(id, text) }, first, { digest: buildTagResult.digest! });
+    const signature = await signPublished({ registry: ctx.registry, signKey: ctx.signKey, line: (text) => report.progress.line(id, text) }, first, { digest: buildTagResult.digest! })
+      .catch((e: unknown) => {
+        report.signingFailed(id, buildTagResult.digest!, e);
+        throw e;
+      });
     if (signature) report.signature(id, signature);
     // What the moving tags get: the very manifest the build tag holds, written by the registry
     // client (one request; the engine's push of another name asks again for every layer, and

@@ -112,6 +112,14 @@ export class RunReport {
   }
 
   /**
+   * The image's signature could not be written (or the signatures there read): the image is not
+   * published as asked, whatever its tags hold when the run ends (agreeWithRegistry keeps this).
+   */
+  signingFailed(id: string, digest: string, err: unknown): void {
+    this.outcome(id).signature = { status: "failed", digest, reason: this.hide(errorMessage(err)) };
+  }
+
+  /**
    * The attestation manifest of the build's image (issue 19), once the run has waited for it. One
    * that could not be uploaded leaves the image not fully published: said, and the run fails.
    */
@@ -172,7 +180,8 @@ export class RunReport {
       outcome.tags = after;
       delete outcome.outputs!["docker-image-digests"];
       this.digests(id, after);
-      if (!result) return;
+      // Tags that are there do not undo a signature that failed: the image is not published signed.
+      if (!result || (result === "pushed" && outcome.signature?.status === "failed")) return;
       changed.set(id, result);
       outcome.pushed = result === "pushed";
       const why = result === "pushed" ? after.find((t) => t.reason)?.reason : after[0].reason;
@@ -203,7 +212,7 @@ export class RunReport {
       }));
       const result = pushResultFromTags(before, after);
       index.tags = after;
-      if (!result) return;
+      if (!result || (result === "pushed" && index.signature?.status === "failed")) return;
       index.status = result;
       const why = result === "pushed" ? after.find((t) => t.reason)?.reason : after[0].reason;
       if (why) index.reason = why;

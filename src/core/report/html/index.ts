@@ -264,6 +264,7 @@ function attestationText(a: AttestationResult): string {
 
 /** Where the cosign signature of a pushed digest is, and whether this run wrote it. */
 function signatureText(sig: SignatureResult): string {
+  if (sig.status === "failed") return `<span class="failure">${esc(`not signed: ${sig.reason}`)}</span>`;
   return `<code>${esc(sig.tag)}</code> (${esc(sig.status)}; signature manifest <code>${esc(sig.manifestDigest)}</code>)`;
 }
 

@@ -40,6 +40,14 @@ test("a run succeeds when every build has its image, pushed when pushing, and it
   assert.not.ok(runSucceeded([built], false, true));
 });
 
+test("an image whose signature could not be written fails the run, though its tags are there", () => {
+  const d = `sha256:${"a".repeat(64)}`;
+  const signed = { status: "reused" as const, pushed: true, signature: { status: "signed" as const, digest: d, tag: "r/x:sha256-a.sig", manifestDigest: d } };
+  const unsigned = { status: "reused" as const, pushed: true, signature: { status: "failed" as const, digest: d, reason: "HTTP 500" } };
+  assert.ok(runSucceeded([signed], true, false));
+  assert.not.ok(runSucceeded([signed, unsigned], true, false));
+});
+
 test("an image whose attestations could not be uploaded is not fully published: counted, and the run fails", () => {
   const d = `sha256:${"a".repeat(64)}`;
   const unattested = { status: "built" as const, pushed: true, attestation: { status: "failed" as const, subject: d, reason: "HTTP 500" } };
