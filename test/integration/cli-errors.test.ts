@@ -31,6 +31,14 @@ test("a Dockerfile syntax error names the file and line", () => {
   expectInputError(["--dryrun"], repo.root, /^image-builder: error: science\/a\/Dockerfile: line 1: FROM requires/);
   repo.write({ "science/a/Dockerfile": "FROM busybox:stable\nRUN <<EOF\necho never closed\n" });
   expectInputError(["--dryrun"], repo.root, /^image-builder: error: science\/a\/Dockerfile: line 2: .*heredoc/i);
+  // What the builder would fail on after the rest of the plan is pushed: refused when planning, naming the file's own line.
+  repo.write({ "science/a/Dockerfile": "FROM busybox:stable\nRUNN echo a > /a\n" });
+  expectInputError(["--dryrun"], repo.root, /^image-builder: error: science\/a\/Dockerfile: line 2: unknown instruction RUNN$/);
+  repo.write({ "science/a/Dockerfile": "FROM busybox:stable\n", "compat/base/Dockerfile": "ENV X=1\nCPY x /x\n" });
+  expectInputError(["--dryrun"], repo.root, /^image-builder: error: compat\/base\/Dockerfile: line 2: unknown instruction CPY$/);
+  repo.write({ "science/a/Dockerfile": "ARG BASE\nFROM ${BASE}\n", "compat/base/Dockerfile": "ENV X=1\n" });
+  expectInputError(["--dryrun"], repo.root, /^image-builder: error: science\/a\/Dockerfile: line 2: FROM \$\{BASE\}: the base image name is empty/);
+  assert.is(runCli(["--dryrun", "--build-arg", "BASE=busybox:stable"], { cwd: repo.root }).code, 0);
   repo.write({ "science/a/Dockerfile": "ARG X=abc\nFROM ${X/[z-a]/q}\n" });
   const odd = runCli(["--dryrun", "--json"], { cwd: repo.root });
   assert.is(odd.code, 0, odd.stderr);

@@ -126,9 +126,28 @@ const PREDEFINED_GLOBAL_ARGS = new Set([
   "TARGETPLATFORM", "TARGETOS", "TARGETOSVERSION", "TARGETARCH", "TARGETVARIANT", "TARGETSTAGE",
 ]);
 
+/**
+ * The instructions of Docker's Dockerfile language (BuildKit's frontend/dockerfile/instructions
+ * parse.go; the classic builder's are the same): any other keyword fails the build there, after
+ * the rest of the plan was built and pushed, so the planner refuses it first.
+ */
+const DOCKERFILE_INSTRUCTIONS = new Set([
+  "add", "arg", "cmd", "copy", "entrypoint", "env", "expose", "from", "healthcheck", "label",
+  "maintainer", "onbuild", "run", "shell", "stopsignal", "user", "volume", "workdir",
+]);
+
+/** A `# syntax=` image that is Docker's Dockerfile frontend (its language, whatever the version), not another language's. */
+const DOCKERFILE_FRONTEND = /^(docker\.io\/)?docker\/dockerfile(-upstream)?([:@]|$)/;
+
 function analyze(text: string, buildArgs: Record<string, string>, fragment = false): Analysis {
-  const { instructions, escape, open } = scanInstructions(text);
+  const { instructions, escape, open, directives } = scanInstructions(text);
   if (open?.kind === "heredoc") throw new Error(`Dockerfile line ${open.line}: unterminated heredoc <<${open.heredoc}`);
+  // Another frontend (`# syntax=` naming another image) may speak another language: its keywords are its own.
+  const syntax = directives.find((d) => d.name === "syntax");
+  if (!syntax || DOCKERFILE_FRONTEND.test(syntax.value.trim())) {
+    const unknown = instructions.find((ins) => !DOCKERFILE_INSTRUCTIONS.has(ins.cmd));
+    if (unknown) throw new Error(`Dockerfile line ${unknown.line}: unknown instruction ${unknown.cmd.toUpperCase()}`);
+  }
   const env = new Map<string, string>();
   for (const name of Object.keys(buildArgs)) {
     if (PREDEFINED_GLOBAL_ARGS.has(name)) env.set(name, buildArgs[name]);
@@ -170,6 +189,8 @@ function analyze(text: string, buildArgs: Record<string, string>, fragment = fal
           throw new Error(`Dockerfile line ${ins.line}: FROM requires either one or three arguments (image [AS name])`);
         }
         const base = expandWord(tokens[0].value, env, escape);
+        // BuildKit: "base name (${BASE}) should not be blank", once the rest of the plan is pushed.
+        if (base === "") throw new Error(`Dockerfile line ${ins.line}: FROM ${tokens[0].value}: the base image name is empty (an ARG without a value: give it a default, or --build-arg)`);
         // Only stages defined *before* this one can be a base (BuildKit
         // registers a stage's name after resolving its base), so
         // `FROM x AS x` still pulls the image x.

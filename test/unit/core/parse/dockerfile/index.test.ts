@@ -384,6 +384,23 @@ test("an unterminated heredoc is an error", () => {
   assert.throws(() => parseDockerfile(df("FROM a:1", "RUN <<EOF", "echo hi")), /line 2.*unterminated heredoc/);
 });
 
+test("an instruction Docker does not have is an error naming its line, in a Dockerfile and a fragment; not under another frontend's # syntax", () => {
+  assert.throws(() => parseDockerfile(df("FROM a:1", "RUNN echo b > /b")), /^Dockerfile line 2: unknown instruction RUNN$/);
+  assert.throws(() => parseDockerfile(df("FRM busybox:stable")), /line 1: unknown instruction FRM/);
+  assert.throws(() => parseDockerfileFragment(df("ENV X=1", "CPY x /x")), /line 2: unknown instruction CPY/);
+  // A continuation's next line and a heredoc's body are not instructions; every keyword of Docker's is one, any case.
+  assert.equal(images(df("from a:1", "RUN echo \\", "  RUNN", "COPY <<EOF /x", "CPY", "EOF", "healthcheck NONE", "stopsignal 9", "onbuild run x", "shell [\"sh\"]", "maintainer m")), ["a:1"]);
+  assert.throws(() => parseDockerfile(df("# syntax=docker/dockerfile:1.4", "FROM a:1", "RUNN x")), /unknown instruction RUNN/);
+  assert.throws(() => parseDockerfile(df("# syntax=docker.io/docker/dockerfile-upstream@sha256:abc", "FROM a:1", "RUNN x")), /unknown instruction RUNN/);
+  assert.equal(images(df("# syntax=example.com/other-language:1", "FROM a:1", "BUILDPACK x")), ["a:1"]);
+});
+
+test("a FROM whose base expands to nothing is an error naming its line (BuildKit's 'should not be blank', found before the build)", () => {
+  assert.throws(() => parseDockerfile(df("ARG BASE", "FROM ${BASE}")), /^Dockerfile line 2: FROM \$\{BASE\}: the base image name is empty/);
+  assert.equal(parseDockerfile(df("ARG BASE", "FROM ${BASE}"), { BASE: "busybox:stable" }).imageRefs.map((r) => r.image), ["busybox:stable"]);
+  assert.equal(images(df("ARG BASE=a:1", "FROM ${BASE}")), ["a:1"]);
+});
+
 // --- RUN --mount from= --------------------------------------------------------------
 
 test("RUN --mount=...,from= names an image unless it is a stage; it is rewritten like COPY --from", () => {
