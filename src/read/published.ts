@@ -58,7 +58,7 @@ export async function readPublishedInputs(plan: Plan, dockerConfigDir?: string, 
       const digests = [...new Set([image.digest, image.manifestDigest])];
       const signed = await Promise.all(digests.map(async (digest) => {
         const held = await readSignatures(client, repository, digest);
-        return judgeSignatures({ repository: dockerReference(repository), digest }, held?.found, options.signedBy!).ok;
+        return judgeSignatures({ repository: dockerReference(repository), digest }, held?.found, options.signedBy!, held?.unreadable).ok;
       }));
       return { ...published, signed: signed.every(Boolean) };
     } catch (e) {

@@ -5,7 +5,8 @@ import type { SignedResult } from "../core/model.js";
 import { parseImageReference, type ImageReference } from "../core/parse/image-reference.js";
 import { dockerReference, signatureLayer, signatureManifest, signatureTag, signedLayers, simpleSigningPayload, type SignatureLayer } from "../core/signatures/cosign.js";
 import { signPayload, type SigningKey } from "../core/signatures/keys.js";
-import { judgeSignatures, type FoundSignature } from "../core/signatures/verify.js";
+import { judgeSignatures, type FoundSignature, type UnreadableSignature } from "../core/signatures/verify.js";
+import { isImageFault } from "../core/registry/transport-rules.js";
 import { RegistryError, type RegistryClient } from "./client.js";
 
 /** The signatures the registry holds for a digest: its `.sig` manifest's digest, layers, and the signed payloads. */
@@ -15,6 +16,11 @@ export interface HeldSignatures {
   manifestDigest: string;
   layers: SignatureLayer[];
   found: FoundSignature[];
+  /**
+   * Signature layers whose payload the registry can't give (its blob gone, or not its digest):
+   * another signer's broken write, a garbage collection. Judged as no signature, named in verdicts.
+   */
+  unreadable: UnreadableSignature[];
 }
 
 /** The `.sig` tag of `digest` in `repository` (`host[:port]/path`, or a parsed reference). */
@@ -29,9 +35,19 @@ export async function readSignatures(client: RegistryClient, repository: string 
   const manifest = await client.getManifest(ref);
   if (!manifest) return undefined;
   const layers: SignatureLayer[] = manifest.layers.map(({ mediaType, digest: d, size, annotations }) => ({ mediaType, digest: d, size, ...(annotations ? { annotations } : {}) }));
-  // Each payload is a small blob, its digest checked by getBlob.
-  const found = await Promise.all(signedLayers(layers).map(async (l) => ({ payload: await client.getBlob(ref, l.digest), signature: l.signature })));
-  return { reference: `${ref.registry}/${ref.repository}:${ref.tag}`, manifestDigest: manifest.manifestDigest, layers, found };
+  // Each payload is a small blob, its digest checked by getBlob. One that can't be had is that
+  // signature's fault, not the others' (a registry that can't be read still throws).
+  const read = await Promise.all(signedLayers(layers).map(async (l) => {
+    try {
+      return { payload: await client.getBlob(ref, l.digest), signature: l.signature };
+    } catch (e) {
+      if (!isImageFault(e)) throw e;
+      return { layer: l.digest, reason: (e as Error).message };
+    }
+  }));
+  const found = read.filter((r): r is FoundSignature => "payload" in r);
+  const unreadable = read.filter((r): r is UnreadableSignature => "layer" in r);
+  return { reference: `${ref.registry}/${ref.repository}:${ref.tag}`, manifestDigest: manifest.manifestDigest, layers, found, unreadable };
 }
 
 /** Tries at adding a signature while another writer keeps replacing the `.sig` tag. */
@@ -52,12 +68,16 @@ export async function signDigest(client: RegistryClient, key: SigningKey, reposi
   const subject = { repository: dockerReference(ref), digest: descriptor.digest };
   let held = await readSignatures(client, ref, descriptor.digest);
   for (let attempt = 1; ; attempt++) {
-    if (held && judgeSignatures(subject, held.found, key.publicKey).ok) {
+    if (held && judgeSignatures(subject, held.found, key.publicKey, held.unreadable).ok) {
       return { digest: descriptor.digest, tag: held.reference, manifestDigest: held.manifestDigest, status: attempt === 1 ? "already signed" : "signed" };
     }
     if (attempt > SIGN_ATTEMPTS) break;
     const payload = simpleSigningPayload(subject.repository, subject.digest);
-    const { manifest, mediaType, config } = signatureManifest([...(held?.layers ?? []), signatureLayer(payload, signPayload(key, payload))]);
+    // A signature whose payload the registry no longer gives is left out: a manifest naming a
+    // missing blob is refused, and no client can verify it (said in the result).
+    const broken = new Set(held?.unreadable.map((u) => u.layer));
+    const kept = (held?.layers ?? []).filter((l) => !broken.has(l.digest));
+    const { manifest, mediaType, config } = signatureManifest([...kept, signatureLayer(payload, signPayload(key, payload))]);
     await client.putBlob(ref, payload);
     await client.putBlob(ref, config);
     await client.putManifest(ref, manifest, mediaType);

@@ -76,7 +76,7 @@ export const verifySignatures: ImageCheck = async (client, target, { key }) => {
   const repository = dockerReference(target.ref);
   return Promise.all(subjects.map(async ({ subject, digest }) => {
     const held = await readSignatures(client, target.ref, digest);
-    const verdict = judgeSignatures({ repository, digest }, held?.found, key);
+    const verdict = judgeSignatures({ repository, digest }, held?.found, key, held?.unreadable);
     return { check: "signature", subject, ...verdict };
   }));
 };

@@ -9,6 +9,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli, runCliAsync } from "../helpers/cli.js";
@@ -352,6 +353,42 @@ test("signing images already published (a rerun, a new key) that the registry re
     }
     assert.not.match(r.stderr, /read back at the end of the run: the registry holds this (image|index) under its tags/, what);
   }
+});
+
+test("a signature in the .sig tag whose payload the registry lost: verify judges the others and names it; signing and --reconcile go on, leaving it out", async () => {
+  const { registry } = requireEngine();
+  const published = uniqueRepo(registry);
+  const first = await runCliAsync(["--include", "science/essentials-2-4", "--push", "--no-attestations", "--repo", published, "--sign-key", key, "--progress", "plain"], { cwd: repo.root });
+  assert.is(first.code, 0, first.stderr);
+  const image = `${published}/rel/essentials:2.4-${n}-${h}`;
+  const digest = await digestOf(image);
+  // Another signer's entry whose payload blob is gone (a broken write, a garbage collection).
+  const { name } = split(image);
+  const sigTag = `${digest.replace(":", "-")}.sig`;
+  const held = (await (await get(registry, `${name}/manifests/${sigTag}`)).json()) as { layers: { mediaType: string; digest: string; size: number; annotations: Record<string, string> }[] };
+  const client = new RegistryClient(await DockerCredentials.load("/nonexistent-docker-config", {}));
+  const where = { registry, repository: name };
+  const lost = Buffer.from(`{"lost": "${Date.now()}"}`);
+  await client.putBlob(where, lost);
+  const lostDigest = `sha256:${createHash("sha256").update(lost).digest("hex")}`;
+  const manifest = { ...held, layers: [...held.layers, { mediaType: held.layers[0].mediaType, digest: lostDigest, size: lost.length, annotations: { "dev.cosignproject.cosign/signature": "AAAA" } }] };
+  await client.putManifest({ ...where, tag: sigTag }, Buffer.from(JSON.stringify(manifest)), OCI_MANIFEST);
+  assert.is((await registryRequest(registry, `${name}/blobs/${lostDigest}`, { method: "DELETE" })).status, 202);
+
+  const ok = runCli(["verify", image, "--key", pub, "--no-attestations"]);
+  assert.is(ok.code, 0, `${ok.stdout}${ok.stderr}`);
+  const other = runCli(["verify", image, "--key", otherPub, "--no-attestations"]);
+  assert.is(other.code, 1, `${other.stdout}${other.stderr}`);
+  assert.match(other.stderr, new RegExp(`not signed by this key: ${sigTag.replace(".", "\\.")} holds 1 signature\\(s\\), none by this key; 1 more whose payload can't be read \\(layer ${lostDigest}: .*HTTP 404`));
+  const dry = runCli(["--reconcile", "--no-attestations", "--dryrun", "-vv", "--repo", published], { cwd: repo.root, env: { IMAGE_BUILDER_SIGN_KEY: readFileSync(otherKey, "utf8") } });
+  assert.is(dry.code, 0, dry.stderr);
+  assert.match(dry.stderr, /build rel\/essentials:2\.4 .*not signed by the signing key/, dry.stderr);
+  const sign = await runCliAsync(["--include", "science/essentials-2-4", "--push", "--no-attestations", "--repo", published, "--sign-key", otherKey, "--progress", "plain"], { cwd: repo.root });
+  assert.is(sign.code, 0, sign.stderr);
+  const now = (await signaturesOf(`${registry}/${name}`, digest))!;
+  assert.is(now.signatures.length, 2, "the lost entry left out, the new one added");
+  assert.ok(opensslVerifies(pub, now.signatures[0]));
+  assert.ok(opensslVerifies(otherPub, now.signatures[1]));
 });
 
 test("a bad --sign-key is one line, exit 2, before anything is built or pushed; without --push it is refused", async () => {

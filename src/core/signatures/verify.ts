@@ -13,6 +13,12 @@ export interface FoundSignature {
   signature: string;
 }
 
+/** A signature layer under a `.sig` tag whose payload the registry can't give: its layer digest and why. */
+export interface UnreadableSignature {
+  layer: string;
+  reason: string;
+}
+
 /** What is signed: a manifest digest in a repository (`host[:port]/path`). */
 export interface SignedSubject {
   repository: string;
@@ -21,13 +27,18 @@ export interface SignedSubject {
 
 export type SignatureVerdict = { ok: true; detail: string } | { ok: false; detail: string };
 
-/** `found`: the signatures under the subject's `.sig` tag; undefined when the registry has no such tag. */
-export function judgeSignatures(subject: SignedSubject, found: FoundSignature[] | undefined, key: KeyObject): SignatureVerdict {
+/**
+ * `found`: the signatures under the subject's `.sig` tag; undefined when the registry has no such
+ * tag. `unreadable`: those there whose payload can't be read, named when no signature by the key is found.
+ */
+export function judgeSignatures(subject: SignedSubject, found: FoundSignature[] | undefined, key: KeyObject, unreadable: UnreadableSignature[] = []): SignatureVerdict {
   const tag = signatureTag(subject.digest);
   if (found === undefined) return { ok: false, detail: `not signed: the registry has no ${tag}` };
   const byKey = found.filter((s) => verifyPayload(key, s.payload, s.signature));
   if (byKey.length === 0) {
-    return { ok: false, detail: found.length === 0 ? `not signed: ${tag} holds no signature` : `not signed by this key: ${tag} holds ${found.length} signature(s), none by this key` };
+    const broken = unreadable.length ? `; ${unreadable.length} more whose payload can't be read (layer ${unreadable[0].layer}: ${unreadable[0].reason})` : "";
+    if (found.length === 0 && unreadable.length) return { ok: false, detail: `not signed: ${tag} holds no signature that can be read${broken}` };
+    return { ok: false, detail: found.length === 0 ? `not signed: ${tag} holds no signature` : `not signed by this key: ${tag} holds ${found.length} signature(s), none by this key${broken}` };
   }
   const claims = byKey.map((s) => readPayload(s.payload));
   if (claims.some((c) => "digest" in c && c.digest === subject.digest && c.repository === subject.repository)) {

@@ -25,6 +25,13 @@ test("no .sig tag, an empty one, or only other keys' signatures: not signed by t
   assert.match(judgeSignatures(subject, [signed(other, REPO, digest("a"))], mine.publicKey).detail, /holds 1 signature\(s\), none by this key/);
 });
 
+test("signatures whose payload can't be read count as none, are named when no signature by the key is found, and don't hide one that is", () => {
+  const lost = [{ layer: digest("c"), reason: "HTTP 404" }];
+  assert.equal(judgeSignatures(subject, [], mine.publicKey, lost), { ok: false, detail: `not signed: sha256-${"a".repeat(64)}.sig holds no signature that can be read; 1 more whose payload can't be read (layer ${digest("c")}: HTTP 404)` });
+  assert.match(judgeSignatures(subject, [signed(other, REPO, digest("a"))], mine.publicKey, lost).detail, /none by this key; 1 more whose payload can't be read/);
+  assert.is(judgeSignatures(subject, [signed(mine, REPO, digest("a"))], mine.publicKey, lost).ok, true);
+});
+
 test("a signature by the key of another digest or repository (copied under this tag) does not count, and says what it names", () => {
   const v = judgeSignatures(subject, [signed(mine, REPO, digest("b"))], mine.publicKey);
   assert.equal(v, { ok: false, detail: `the signature by this key in sha256-${"a".repeat(64)}.sig names another image: ${digest("b")}` });
