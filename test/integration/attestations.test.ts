@@ -482,6 +482,19 @@ test("--reconcile plans what verify would reject, and its run repairs it: an att
       const v = verifies(image);
       assert.is(v.code, 0, `verify ${image} after the rebuild: ${v.stdout}${v.stderr}`);
     }
+
+    // rel/pk's SBOM statement damaged on the registry's disk: a registry keeps a blob it has, so
+    // the run can't repair it by uploading it again, and says so rather than "already there".
+    const statement = (await attestationsOf("rel/pk")).manifest.layers[0].digest as string;
+    const data = join(process.env.IB_ENGINE_STATE!, "registry-auth", "data", "docker", "registry", "v2", "blobs", "sha256", statement.slice(7, 9), statement.slice(7), "data");
+    writeFileSync(data, readFileSync(data).toString().replace('"_type"', '"_typf"'));
+    assert.match(planned().stderr, /build rel\/pk:1\.0.*with attestations that are not its own or not whole \(.*content has digest/);
+    using out = tempDir("ib-attest-damaged-");
+    const damaged = await push("--reconcile", "--results", join(out.path, "r.json"));
+    assert.is(damaged.code, 1, damaged.stderr);
+    assert.match(damaged.stderr, /the registry holds this attestation damaged \(.*content has digest .*\), and uploading it again does not replace what a registry has/);
+    const relResult = (JSON.parse(readFileSync(join(out.path, "r.json"), "utf8")) as { results: { id: string; attestation?: { status: string } }[] }).results.find((r) => r.id === "rel/pk:1.0");
+    assert.is(relResult?.attestation?.status, "failed", JSON.stringify(relResult));
   } finally {
     repo = saved;
   }

@@ -18,7 +18,7 @@ import { spdxDocument } from "../../core/sbom/spdx.js";
 import { buildtimeLabel } from "../../core/requests/inputs-digest.js";
 import { buildTag, stripPlatformSuffix, withPlatformSuffix } from "../../core/requests/tags.js";
 import type { AttachHook, PushedImage } from "../index-step.js";
-import { heldAttestation, putAttestationManifest } from "../../registry/attestations.js";
+import { attestationOfImageProblems, heldAttestation, putAttestationManifest } from "../../registry/attestations.js";
 import { parseJson, summarizeConfig, type ImageConfigJson, type RegistryClient } from "../../registry/client.js";
 import { readPackageFiles, SharedLayerChains } from "../../registry/image-files.js";
 import type { LayerStateCache } from "../../registry/layer-state-cache.js";
@@ -186,6 +186,15 @@ async function attestImage(run: AttestationRun, chains: SharedLayerChains, image
   // BuildKit's order: the SBOM, then the provenance; both about the same subject.
   const attestation = attestationManifest(image.descriptor.digest, [sbomStatement(provenance.subject, sbom), provenance]);
   const put = await putAttestationManifest(registry, repository, attestation, { fresh: built });
+  if (put === "exists") {
+    // Nothing written, yet no sound attestation was found for it: what the registry holds under
+    // these very digests may be damaged (bit rot, an edit on its disk), and a registry keeps a blob
+    // it has rather than take it again. Read back, so a damaged one is not called "already there".
+    const [problem] = await attestationOfImageProblems(registry, repository, { platform: image.platform, digest: image.descriptor.digest }, attestation.manifest.descriptor);
+    if (problem) {
+      throw new Error(`the registry holds this attestation damaged (${problem}), and uploading it again does not replace what a registry has: remove the damaged blob from the registry's storage, then run again`);
+    }
+  }
   return { descriptor: attestation.manifest.descriptor, status: put === "exists" ? "already there" : "uploaded" };
 }
 
