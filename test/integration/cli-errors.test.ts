@@ -201,6 +201,8 @@ test("run -vvv prints the docker build command of the request as run: with run -
   const label = /--label org\.sciserver\.science\.a\.inputs=(sha256:\w+)/.exec(command!)![1];
   assert.is.not(label, old.builds[0].request.inputsDigest);
   assert.match(r.stderr, `  label: org.sciserver.science.a.inputs=${label}`);
+  // Said once, before anything is built: the run departs from the plan.
+  assert.match(r.stderr, /image-builder: note: --build-arg GREETING: 2 request\(s\) built with other build arguments than the plan's, so under other inputs digests/);
 });
 
 test("names docker would refuse are refused when planning", () => {
