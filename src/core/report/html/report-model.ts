@@ -38,10 +38,11 @@ export function reportStatus(result: BuildResult | undefined, pushedRun = false)
 
 /**
  * Changed: in the plan because its own directory (or a compat layer it uses) changed, not only
- * because something below it is rebuilt (reasons `built on …`, `science layer … rebuilt`).
+ * because something below it is rebuilt (reasons `built on …`, `science layer … rebuilt`), nor
+ * only because `--all` plans every layer (it says nothing of what changed).
  */
 export function touchedByChange(build: PlannedBuild): boolean {
-  return build.reasons.some((r) => !/^built on |^science layer \S+ rebuilt$/.test(r));
+  return build.reasons.some((r) => !/^built on |^science layer \S+ rebuilt|^--all$/.test(r));
 }
 
 /** Compat layers a compat build is made of, from its contexts (`compat/jupyter`), and whether each changed. */

@@ -42,6 +42,9 @@ test("changed: a build whose own layer changed, not one only rebuilt for what is
   const plan = makePlan({ science: ["a"] });
   const touched = Object.fromEntries(plan.builds.map((b) => [b.id, touchedByChange(b)]));
   assert.equal(touched, { "sci/a": true, "sci/b": false, "rel/a:1.0": false, "rel/b:1.0": false });
+  // --all plans every layer: none of them is changed for it.
+  const all = plan.builds.map((b) => ({ ...b, reasons: b.reasons.map((r) => (r.startsWith("built on") ? r : "--all")) }));
+  assert.equal(all.filter(touchedByChange).map((b) => b.id), []);
 });
 
 function timedRun(plan: Plan, times: Record<string, [number, number, number?, number?]>): ReturnType<typeof timeline> {
