@@ -66,13 +66,13 @@ export function summaryRow(o: BuildOutcome, tags: string[], pushResult?: PushRes
   return { id: o.id, result, durationMs: o.durationMs, imageId: o.outputs?.["docker-image-hash"], tags: hasImage(o) ? tags : [], reason: o.reason };
 }
 
-/** `6 built, 1 reused, 2 failed, 3 not pushed`: what the run did, at a glance. */
 /**
  * What a run published beside its builds, as its last line and the report's summary say it: the
- * images without their attestations (in the registry, not fully published) and the image indexes
- * written, there already, or not written; `failure` for those that make the run fail.
+ * images without their attestations (in the registry, not fully published), the image indexes
+ * written, there already, or not written, and the moving tags left on a newer build; `failure`
+ * for those that make the run fail.
  */
-export function publishingTally(outcomes: Pick<BuildOutcome, "status" | "attestation">[], push: boolean, indexes: Pick<IndexResult, "status" | "already">[]): { text: string; failure: boolean }[] {
+export function publishingTally(outcomes: Pick<BuildOutcome, "status" | "attestation" | "tags">[], push: boolean, indexes: Pick<IndexResult, "status" | "already" | "tags">[]): { text: string; failure: boolean }[] {
   const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
   const tally: { text: string; failure: boolean }[] = [];
   const unattested = push ? outcomes.filter(hasImage).filter(attestationFailed).length : 0;
@@ -83,9 +83,12 @@ export function publishingTally(outcomes: Pick<BuildOutcome, "status" | "attesta
   if (written) tally.push({ text: `${plural(written, "index", "indexes")} pushed`, failure: false });
   if (already) tally.push({ text: `${plural(already, "index", "indexes")} already there`, failure: false });
   if (unwritten) tally.push({ text: `${plural(unwritten, "index", "indexes")} not pushed`, failure: true });
+  const notMoved = push ? [...outcomes.flatMap((o) => o.tags ?? []), ...indexes.flatMap((i) => i.tags)].filter((t) => t.reason?.startsWith("not moved:")).length : 0;
+  if (notMoved) tally.push({ text: `${plural(notMoved, "moving tag", "moving tags")} not moved`, failure: false });
   return tally;
 }
 
+/** `6 built, 1 reused, 2 failed, 3 not pushed`: what the run did, at a glance. */
 export function footer(outcomes: Pick<BuildOutcome, "status" | "pushed" | "tags" | "attestation">[], push: boolean, interrupted: boolean, indexes: Pick<IndexResult, "status" | "tags" | "already">[] = []): string[] {
   const counts = new Map<string, number>();
   for (const o of outcomes) counts.set(o.status, (counts.get(o.status) ?? 0) + 1);
@@ -94,8 +97,6 @@ export function footer(outcomes: Pick<BuildOutcome, "status" | "pushed" | "tags"
   const parts = [...counts].map(([s, n]) => `${n} ${s}`);
   if (notPushed) parts.push(`${notPushed} not pushed`);
   parts.push(...publishingTally(outcomes, push, indexes).map((p) => p.text));
-  const notMoved = push ? [...outcomes.flatMap((o) => o.tags ?? []), ...indexes.flatMap((i) => i.tags)].filter((t) => t.reason?.startsWith("not moved:")).length : 0;
-  if (notMoved) parts.push(`${notMoved} moving tag${notMoved === 1 ? "" : "s"} not moved`);
   const lines = [parts.join(", ") || "nothing to build"];
   // A push stopped by the interrupt may still have landed: what the registry holds was read back
   // (see --results); what is certain is that no push started after it.

@@ -6,7 +6,7 @@
 // `sandbox; default-src 'none'; img-src 'self'; style-src 'self';`, so no script at all, no
 // inline style (one stylesheet file), SVG styled by attributes; offline, so nothing from the
 // network. Every status is a word as well as a colour, and the drawings' facts are in the tables too.
-import type { AttestationResult, BuildResult, IndexResult, Plan, PlannedBuild, SignatureResult } from "../../model.js";
+import type { AttestationResult, BuildResult, IndexResult, Plan, PlannedBuild, SignatureResult, TagResult } from "../../model.js";
 import { indexLayers, type IndexLayer } from "../../execute/image-index.js";
 import type { ResultsFile } from "../results.js";
 import { publishingTally } from "../../execute/outcomes.js";
@@ -236,11 +236,20 @@ function tagsTable(b: PlannedBuild, r: BuildResult | undefined): string {
   const tags = r?.tags?.length ? r.tags.map((t) => t.tag) : b.request.tags;
   const rows = tags.map((tag) => {
     const t = pushedTags.get(tag);
-    const digest = t?.digest ?? digests[tag];
     const state = !r?.tags ? (tag === buildTag(b.request) ? "build tag" : "moving tag") : t?.pushed ? "pushed" : "not pushed";
-    return `<tr><td><code>${esc(tag)}</code></td><td>${esc(state)}</td><td>${digest ? `<code>${esc(digest)}</code>` : ""}</td></tr>`;
+    return tagRow(tag, state, t, t?.digest ?? digests[tag]);
   });
   return `<table><thead><tr><th scope="col">tag</th><th scope="col">${r?.tags ? "pushed" : "tag"}</th><th scope="col">registry digest</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}
+
+/**
+ * A tag's row: what the run did with it, and why not (its results' reason: `not moved: … newer`,
+ * another run's image); the registry's digest under it, or what it holds instead (`registryDigest`).
+ */
+function tagRow(tag: string, state: string, t: Pick<TagResult, "registryDigest" | "reason"> | undefined, digest: string | undefined): string {
+  const why = state === "not pushed" && t?.reason ? `<br><span class="why">${esc(t.reason)}</span>` : "";
+  const held = digest ? `<code>${esc(digest)}</code>` : t?.registryDigest ? `<code>${esc(t.registryDigest)}</code> (not this build's)` : "";
+  return `<tr><td><code>${esc(tag)}</code></td><td>${esc(state)}${why}</td><td>${held}</td></tr>`;
 }
 
 /** The tags of a layer's image index, its platforms (links to their builds), and what the registry holds under them after the run. */
@@ -248,8 +257,7 @@ function indexTable(layer: IndexLayer, result: IndexResult | undefined): string 
   const tags = result?.tags ?? [{ tag: layer.buildTag }, { tag: layer.movingTag }];
   const rows = tags.map((t, i) => {
     const state = !result ? (i === 0 ? "build tag" : "moving tag") : "pushed" in t && t.pushed ? "pushed" : "not pushed";
-    const digest = "digest" in t ? t.digest : undefined;
-    return `<tr><td><code>${esc(t.tag)}</code></td><td>${esc(state)}</td><td>${digest ? `<code>${esc(digest)}</code>` : ""}</td></tr>`;
+    return tagRow(t.tag, state, "pushed" in t ? t : undefined, "digest" in t ? t.digest : undefined);
   });
   const platforms = `<p>Platforms: ${layer.members.map((m) => `${detailsLink(m.id)} (${esc(m.platform)})`).join(", ")}${result?.reason ? `. <span class="failure">${esc(result.reason)}</span>` : ""}</p>`;
   const signature = result?.signature ? `<p>Signature: ${signatureText(result.signature)}</p>` : "";

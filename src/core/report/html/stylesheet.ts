@@ -43,6 +43,7 @@ dd { margin: 0; min-width: 0; }
 dd ul { margin: 0; padding-left: 1.1rem; }
 pre.log { background: #f6f6f6; border: 1px solid #ddd; padding: 0.5rem; overflow-x: auto; white-space: pre-wrap; overflow-wrap: anywhere; max-height: 30rem; }
 .failure { color: #8a0000; font-weight: 600; }
+.why { color: #444; font-size: 0.9em; }
 .critical-path { overflow-wrap: anywhere; }
 @media (max-width: 40rem) {
   body { padding: 0.5rem; }

@@ -166,11 +166,14 @@ test("platforms: each platform build's details name its layer's image index tags
   const digest = `sha256:${"d".repeat(64)}`;
   const results = resultsFile(plan, plan.builds.map((b): BuildResult => ({ id: b.id, status: "built", durationMs: 1, pushed: true })), 2, [{
     id: "sci/a", platforms: { "linux/amd64": "sci/a@linux/amd64", "linux/arm64": "sci/a@linux/arm64" }, status: "pushed", digest,
-    tags: [{ tag: "127.0.0.1:5055/x/sci/a:1.0-3-c0ffee0", pushed: true, digest }, { tag: "127.0.0.1:5055/x/sci/a:1.0", pushed: false, reason: "not moved: newer" }],
+    tags: [{ tag: "127.0.0.1:5055/x/sci/a:1.0-3-c0ffee0", pushed: true, digest }, { tag: "127.0.0.1:5055/x/sci/a:1.0", pushed: false, reason: "not moved: newer", registryDigest: `sha256:${"e".repeat(64)}` }],
   }]);
   const run = details(renderReport({ plan, results, generatedAt: GENERATED })["index.html"], "sci/a@linux/amd64");
   assert.match(run, `<tr><td><code>127.0.0.1:5055/x/sci/a:1.0-3-c0ffee0</code></td><td>pushed</td><td><code>${digest}</code></td></tr>`);
-  assert.match(run, "<tr><td><code>127.0.0.1:5055/x/sci/a:1.0</code></td><td>not pushed</td><td></td></tr>");
+  // The summary counts it, as the run's last line does.
+  assert.match(renderReport({ plan, results, generatedAt: GENERATED })["index.html"], "<li>1 moving tag not moved</li>");
+  // A tag not pushed says why, and what the registry holds under it instead.
+  assert.match(run, `<tr><td><code>127.0.0.1:5055/x/sci/a:1.0</code></td><td>not pushed<br><span class="why">not moved: newer</span></td><td><code>sha256:${"e".repeat(64)}</code> (not this build's)</td></tr>`);
   assert.not.match(renderReport({ plan: makePlan({ science: ["a"] }), generatedAt: GENERATED })["index.html"], "<dt>image index</dt>");
 });
 
