@@ -331,13 +331,15 @@ async function loadSignKey(file: string | undefined): Promise<SigningKey | undef
   // The PEM itself (a Jenkins "secret text" credential), or the path of a file holding it (a
   // "secret file" credential binds its path): a PEM always has its BEGIN line.
   if (value.includes("-----BEGIN")) return parseSigningKey(value, SIGN_KEY_ENV, process.env[PASSWORD_ENV]);
+  // A path set from a file written on Windows (or `echo`) ends in a line end nobody sees.
+  const path = value.replace(/[\r\n]+$/, "");
   let pem: string;
   try {
-    pem = readFileSync(value, "utf8");
+    pem = readFileSync(path, "utf8");
   } catch (e) {
     throw new InputError(`${SIGN_KEY_ENV}: neither a PEM private key nor a file holding one (cannot read file: ${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
-  return parseSigningKey(pem, `${SIGN_KEY_ENV} (file ${value})`, process.env[PASSWORD_ENV]);
+  return parseSigningKey(pem, `${SIGN_KEY_ENV} (file ${path})`, process.env[PASSWORD_ENV]);
 }
 
 /**

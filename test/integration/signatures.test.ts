@@ -401,10 +401,12 @@ test("a bad --sign-key is one line, exit 2, before anything is built or pushed; 
   const cases: [string[], RegExp, NodeJS.ProcessEnv?][] = [
     [["--sign-key", encrypted], /--sign-key \S+enc\.pem: an encrypted key, and COSIGN_PASSWORD is not set/],
     [["--sign-key", encrypted], /--sign-key \S+enc\.pem: the PEM private key cannot be read \(a wrong password in COSIGN_PASSWORD/, { COSIGN_PASSWORD: "not-its-password" }],
-    [["--sign-key", rsa], /an ECDSA P-256 private key is needed .*not a rsa key/],
+    [["--sign-key", rsa], /an ECDSA P-256 private key is needed .*not an RSA key/],
     [["--sign-key", join(dir.path, "missing.pem")], /--sign-key \S+missing\.pem: cannot read file \(ENOENT\)/],
     [[], /IMAGE_BUILDER_SIGN_KEY: neither a PEM private key nor a file holding one \(cannot read file: ENOENT\)/, { IMAGE_BUILDER_SIGN_KEY: "not a key" }],
     [[], /IMAGE_BUILDER_SIGN_KEY \(file \S+rsa\.pem\): an ECDSA P-256 private key is needed/, { IMAGE_BUILDER_SIGN_KEY: rsa }],
+    // The path with the line end of a file it was read from: the file is found all the same.
+    [[], /IMAGE_BUILDER_SIGN_KEY \(file \S+rsa\.pem\): an ECDSA P-256 private key is needed/, { IMAGE_BUILDER_SIGN_KEY: `${rsa}\r\n` }],
   ];
   for (const [args, message, env] of cases) {
     const r = runCli(["--all", "--push", "--no-attestations", "--repo", fresh, ...args], { cwd: repo.root, env });

@@ -101,10 +101,16 @@ export function parsePublicKey(pem: string, source: string): KeyObject {
   return key;
 }
 
+/** Node's key types as people write them. */
+const KEY_TYPES: Record<string, string> = {
+  rsa: "an RSA key", "rsa-pss": "an RSA-PSS key", dsa: "a DSA key", dh: "a DH key",
+  ed25519: "an Ed25519 key", ed448: "an Ed448 key", x25519: "an X25519 key", x448: "an X448 key",
+};
+
 function requireP256(key: KeyObject, source: string, kind: string): void {
   const curve = key.asymmetricKeyDetails?.namedCurve;
   if (key.asymmetricKeyType !== "ec" || curve !== "prime256v1") {
-    const is = key.asymmetricKeyType === "ec" ? `an EC key on curve ${curve}` : `a ${key.asymmetricKeyType ?? "unknown"} key`;
+    const is = key.asymmetricKeyType === "ec" ? `an EC key on curve ${curve}` : KEY_TYPES[key.asymmetricKeyType ?? ""] ?? `a key of type ${key.asymmetricKeyType ?? "unknown"}`;
     throw new InputError(`${source}: an ECDSA P-256 ${kind} key is needed (as cosign generate-key-pair makes), not ${is}`);
   }
 }

@@ -97,7 +97,7 @@ test("an encrypted key without its password, or with a wrong one, is refused in 
 
 test("a key of another kind or curve, a public key, or a damaged file is refused without quoting it", () => {
   const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-  assert.match(refusal(rsa), /an ECDSA P-256 private key is needed .*not a rsa key/);
+  assert.match(refusal(rsa), /an ECDSA P-256 private key is needed .*not an RSA key/);
   const p384 = generateKeyPairSync("ec", { namedCurve: "secp384r1" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
   assert.match(refusal(p384), /not an EC key on curve secp384r1/);
   assert.match(refusal(spki(p256())), /not a PEM private key/);
