@@ -61,7 +61,7 @@ function renderPage({ plan, results, logTails = {}, logLinks = {}, generatedAt }
     `<nav aria-label="Sections"><ul><li><a href="#graph">Graph</a></li>${run ? `<li><a href="#timeline">Timeline</a></li>` : ""}<li><a href="#builds">Builds</a></li><li><a href="#details">Details</a></li></ul></nav></header>`,
     `<main>`,
     graphSection(plan, results),
-    run ? timelineSection(run) : results ? `<section id="timeline"><h2>Timeline</h2><p>The results file records no times (written by an older image-builder).</p></section>` : "",
+    run ? timelineSection(run) : results ? `<section id="timeline"><h2>Timeline</h2><p>${noTimes(results)}</p></section>` : "",
     buildsTable(plan, byId, run, pushed),
     `<section id="details"><h2>Details</h2>${plan.builds.map((b) => buildDetails(b, byId, pushed, logTails[b.id], logLinks[b.id], indexOf.get(b.id))).join("\n")}</section>`,
     `</main>`,
@@ -88,6 +88,13 @@ const changedBadge = `<span class="changed">changed</span>`;
 const badges = (b: PlannedBuild, status: ReportStatus) => `${badge(status)}${touchedByChange(b) ? ` ${changedBadge}` : ""}`;
 /** `text` (the build id, or a reference to its image) linking to the build's details. */
 const detailsLink = (id: string, text = id) => `<a href="#${anchorOf(id)}"><code>${esc(text)}</code></a>`;
+
+/** Why a results file gives no timeline: no build started (the engine could not be used, an interrupt), or an older image-builder wrote it. */
+function noTimes(results: ResultsFile): string {
+  return results.results.every((r) => r.status === "cancelled" && !r.startedAt)
+    ? "No build started: the run ended before building (each build's reason says why)."
+    : "The results file records no times (written by an older image-builder).";
+}
 
 function counts(statuses: ReportStatus[], changed: number, run: Timeline | undefined, results?: ResultsFile): string {
   const items = REPORT_STATUSES.map((s) => [s, statuses.filter((x) => x === s).length] as const).filter(([, n]) => n > 0)

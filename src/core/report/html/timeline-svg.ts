@@ -10,9 +10,12 @@ const CHART_WIDTH = 760;
 const AXIS = 24;
 const GAP = 12;
 
-/** A tick every 1, 2, 5, 10, … units: about 8 ticks over the run. */
-function tickStep(totalMs: number): number {
-  const rough = Math.max(totalMs, 1) / 8;
+/**
+ * A tick every 1, 2, 5, 10, … units: about 8 ticks over the run, none closer than the labels' 0.1 s
+ * (a short run's ticks would repeat their labels).
+ */
+export function tickStep(totalMs: number): number {
+  const rough = Math.max(totalMs / 8, 100);
   const power = 10 ** Math.floor(Math.log10(rough));
   return [1, 2, 5, 10].map((m) => m * power).find((s) => s >= rough)!;
 }

@@ -220,4 +220,12 @@ test("a run with attestations: an image pushed under its run-time platform tags 
   assert.match(failedHtml, '<dt>attestations</dt><dd><span class="failure">not uploaded: HTTP 500</span></dd>');
 });
 
+test("a run that ended before any build started (the engine unreachable) says so, not that an older image-builder wrote its results", () => {
+  const plan = makePlan({ science: ["a"] });
+  const cancelled = resultsFile(plan, plan.builds.map((b): BuildResult => ({ id: b.id, status: "cancelled", reason: "cannot reach the engine", durationMs: 0, pushed: false })), 2);
+  const html = renderReport({ plan, results: cancelled, generatedAt: GENERATED })["index.html"];
+  assert.match(html, "No build started: the run ended before building");
+  assert.not.match(html, "older image-builder");
+});
+
 test.run();
