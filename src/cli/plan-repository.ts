@@ -11,7 +11,7 @@ import { describeRef, parseRef } from "../core/parse/revision-range.js";
 import { parseRepoConfig, resolveRepo, type RepoLocation } from "../core/parse/repo-config.js";
 import { InputError, type ChangeSet, type GitInfo, type Plan, type RepoSnapshot } from "../core/model.js";
 import { changedPaths, commitOf, commitsOnlyIn, openGit, readGitInfo, untrackedLayerDirs, worktreeStatus } from "../read/git.js";
-import { readContextListings } from "../read/context-files.js";
+import { inBuildContexts, readContextListings } from "../read/context-files.js";
 import { readLayerFiles, readRepoConfigText } from "../read/repository.js";
 
 export interface PlanFlags {
@@ -152,7 +152,8 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
   const contexts = readContextListings(root, contextDirsFor(snapshot, analysis, selection, planOptions));
   const plan = planFromAnalysis(snapshot, analysis, { ...planOptions, changes, contexts }, selection);
   // Counted as changes (or built anyway with --all, --include), but tagged as HEAD's commit.
-  const dirty = uncommittedLayers(plan.builds, uncommitted);
+  // What a build sends: a change its .dockerignore leaves out is not built, so not said to be.
+  const dirty = uncommittedLayers(plan.builds, inBuildContexts(root, uncommitted, layerDirOf));
   if (!(isRange && !selected)) {
     const warning = uncommittedWarning(dirty, `${gitInfo.buildNumber}-${gitInfo.shortCommit}`);
     if (warning) warnings.push(warning);

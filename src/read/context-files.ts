@@ -105,3 +105,37 @@ export function readContextListings(root: string, dirs: string[]): Map<string, C
   }
   return listings;
 }
+
+/**
+ * `paths` (repository-relative) less those their layer directory's `.dockerignore` leaves out of
+ * its build context: a change there is not built. Kept when in doubt: a `.dockerignore` with
+ * exceptions (`!pattern`), one that can't be read, a path outside a layer directory.
+ */
+export function inBuildContexts(root: string, paths: readonly string[], layerDirOf: (path: string) => string | undefined): string[] {
+  const matchers = new Map<string, ((rel: string) => boolean) | undefined>();
+  const matcher = (dir: string) => {
+    if (!matchers.has(dir)) {
+      let rules = "";
+      try {
+        rules = readFileSync(join(root, dir, ".dockerignore"), "utf8");
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENOENT") rules = "!";
+      }
+      const ig = ignore().add(rules);
+      matchers.set(dir, exceptionPatterns(rules).length || rules === "!" ? undefined : (rel) => ig.ignores(rel));
+    }
+    return matchers.get(dir);
+  };
+  return paths.filter((p) => {
+    const dir = layerDirOf(p);
+    const ignores = dir && matcher(dir);
+    if (!ignores) return true;
+    // The path or a directory above it (docker leaves out what is under an ignored directory).
+    const rel = p.slice(dir.length + 1);
+    // The Dockerfile and .dockerignore make the build whatever the rules say of them.
+    if (rel === "Dockerfile" || rel === ".dockerignore") return true;
+    const parts = rel.split("/");
+    return !parts.some((_, i) => ignores(parts.slice(0, i + 1).join("/")));
+  });
+}
+

@@ -142,6 +142,18 @@ test("uncommitted changes in what a plan builds are pointed out under any --ref:
   assert.equal(range.warnings, ["--ref HEAD~1..HEAD does not count uncommitted changes, but the checkout is what gets built: compat/base"]);
 });
 
+test("an uncommitted change the layer's .dockerignore leaves out of its context is not said to be built; its Dockerfile and .dockerignore always are", async () => {
+  using repo = twoLayers();
+  repo.write({ "science/a/.dockerignore": "notes.md\ndrafts\n", "science/a/notes.md": "n", "science/a/drafts/x.txt": "x" });
+  const head = `2-${repo.commit("ignore notes")}`;
+  repo.write({ "science/a/notes.md": "changed", "science/a/drafts/x.txt": "changed", "science/a/drafts/new.txt": "new" });
+  const ignored = await planRepository(flags(repo.root, { include: ["science/a"] }), { skipUnchanged: true });
+  assert.equal(ignored.warnings, []);
+  repo.write({ "science/a/.dockerignore": "notes.md\n" });
+  const rules = await planRepository(flags(repo.root, { include: ["science/a"] }), { skipUnchanged: true });
+  assert.equal(rules.warnings, [`uncommitted changes are built as they are in the checkout, but tagged ${head} as if committed: science/a`]);
+});
+
 test("an image repository inside a larger git repository: uncommitted paths are its own", async () => {
   using repo = makeRepo({
     "images/image-builder.json": CONFIG["image-builder.json"],
