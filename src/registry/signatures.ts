@@ -63,7 +63,11 @@ const SIGN_ATTEMPTS = 3;
  * `descriptor` as the registry serves the digest; only its digest is signed (cosign's payload
  * names no size or media type), so an index entry or a read-back can be passed as it is.
  */
-export async function signDigest(client: RegistryClient, key: SigningKey, repository: string | ImageReference, descriptor: { digest: string; size?: number; mediaType?: string }): Promise<SignedResult> {
+export async function signDigest(
+  client: RegistryClient, key: SigningKey, repository: string | ImageReference, descriptor: { digest: string; size?: number; mediaType?: string },
+  /** Told of each signature left out of the `.sig` tag written (its payload unreadable): what signing changed of others' entries. */
+  dropped: (text: string) => void = () => undefined,
+): Promise<SignedResult> {
   const ref = signatureReference(repository, descriptor.digest);
   const subject = { repository: dockerReference(ref), digest: descriptor.digest };
   let held = await readSignatures(client, ref, descriptor.digest);
@@ -77,6 +81,7 @@ export async function signDigest(client: RegistryClient, key: SigningKey, reposi
     // missing blob is refused, and no client can verify it (said in the result).
     const broken = new Set(held?.unreadable.map((u) => u.layer));
     const kept = (held?.layers ?? []).filter((l) => !broken.has(l.digest));
+    for (const u of held?.unreadable ?? []) dropped(`left out of ${ref.registry}/${ref.repository}:${ref.tag}: signature layer ${u.layer}, whose payload the registry can't give (${u.reason})`);
     const { manifest, mediaType, config } = signatureManifest([...kept, signatureLayer(payload, signPayload(key, payload))]);
     await client.putBlob(ref, payload);
     await client.putBlob(ref, config);

@@ -106,6 +106,8 @@ export class RegistryTransport {
   private readonly withheld = new Map<string, string>();
   /** Aborted by `stop`: every request in flight or to come ends at once. */
   private readonly stopped = new AbortController();
+  /** The deadlines of requests in flight, which `stop` ends (not a signal tied to each: one living as long as the client keeps them all). */
+  private readonly live = new Set<Deadline>();
 
   constructor(private readonly creds: DockerCredentials, options: TransportOptions = {}) {
     this.limit = pLimit(options.concurrency ?? 8);
@@ -123,11 +125,14 @@ export class RegistryTransport {
    */
   stop(): void {
     this.stopped.abort();
+    for (const d of this.live) d.abort();
   }
 
-  /** The request's own signal (Ctrl-C) and `stop`'s, as one. */
-  private signalOf(req: Pick<RegistryRequest, "signal">): AbortSignal {
-    return req.signal ? AbortSignal.any([req.signal, this.stopped.signal]) : this.stopped.signal;
+  /** A request's deadline, ended by `stop` too (at once when the client is stopped already). */
+  private deadlineFor(req: Pick<RegistryRequest, "signal">): Deadline {
+    const d = new Deadline(this.timeoutMs, req.signal, this.live);
+    if (this.stopped.signal.aborted) d.abort();
+    return d;
   }
 
   /** What a request ended by `stop` fails with. */
@@ -204,10 +209,9 @@ export class RegistryTransport {
       try {
         return await once();
       } catch (e) {
-        const signal = this.signalOf(req);
-        const again = e instanceof RegistryError && e.transient && isIdempotent(method) && retry < this.retries && !signal.aborted;
+        const again = e instanceof RegistryError && e.transient && isIdempotent(method) && retry < this.retries && !req.signal?.aborted && !this.stopped.signal.aborted;
         if (!again) throw e;
-        await sleep(backoffMs(retry, this.firstBackoffMs), signal);
+        await sleep(backoffMs(retry, this.firstBackoffMs), req.signal, this.stopped.signal);
       }
     }
   }
@@ -221,7 +225,7 @@ export class RegistryTransport {
     let authorization = await this.authorizationFor(req, undefined);
     for (let challenged = false; ; challenged = true) {
       const outcome = await this.limit(async (): Promise<{ retry: string } | { value: T }> => {
-        const deadline = new Deadline(this.timeoutMs, this.signalOf(req));
+        const deadline = this.deadlineFor(req);
         let handedOver = false;
         try {
           const res = await this.send(req, authorization, deadline);
@@ -368,7 +372,7 @@ export class RegistryTransport {
       }
     }
     const body = await this.limit(async () => {
-      const deadline = new Deadline(this.timeoutMs, this.signalOf(req));
+      const deadline = this.deadlineFor(req);
       const tokenReq = { registry: req.registry, what };
       try {
         const res = await this.sendUrl(url, { ...init, signal: deadline.signal }, req.registry, deadline);
@@ -449,16 +453,19 @@ class Deadline {
   expired = false;
   readonly signal: AbortSignal;
 
-  constructor(ms: number, outer?: AbortSignal) {
+  /** `live`: the set of deadlines in flight it belongs to until cleared (RegistryTransport.stop ends them). */
+  constructor(ms: number, outer?: AbortSignal, private readonly live?: Set<Deadline>) {
     this.timer = setTimeout(() => {
       this.expired = true;
       this.controller.abort();
     }, ms);
     this.signal = outer ? AbortSignal.any([this.controller.signal, outer]) : this.controller.signal;
+    live?.add(this);
   }
 
   clear(): void {
     clearTimeout(this.timer);
+    this.live?.delete(this);
   }
 
   abort(): void {
@@ -504,14 +511,14 @@ export async function errorSummary(res: RegistryResponse): Promise<string> {
   return text.trim().split("\n")[0].slice(0, 200);
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+function sleep(ms: number, ...signals: (AbortSignal | undefined)[]): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
     function done() {
       clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
+      for (const s of signals) s?.removeEventListener("abort", done);
       resolve();
     }
-    signal?.addEventListener("abort", done, { once: true });
+    for (const s of signals) s?.addEventListener("abort", done, { once: true });
   });
 }

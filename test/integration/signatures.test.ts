@@ -385,6 +385,7 @@ test("a signature in the .sig tag whose payload the registry lost: verify judges
   assert.match(dry.stderr, /build rel\/essentials:2\.4 .*not signed by the signing key/, dry.stderr);
   const sign = await runCliAsync(["--include", "science/essentials-2-4", "--push", "--no-attestations", "--repo", published, "--sign-key", otherKey, "--progress", "plain"], { cwd: repo.root });
   assert.is(sign.code, 0, sign.stderr);
+  assert.match(sign.stderr, new RegExp(`left out of \\S+:${sigTag.replace(".", "\\.")}: signature layer ${lostDigest}, whose payload the registry can't give \\(.*HTTP 404`));
   const now = (await signaturesOf(`${registry}/${name}`, digest))!;
   assert.is(now.signatures.length, 2, "the lost entry left out, the new one added");
   assert.ok(opensslVerifies(pub, now.signatures[0]));

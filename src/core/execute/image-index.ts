@@ -195,8 +195,10 @@ export function unwrittenIndex(layer: IndexLayer, status: IndexResult["status"],
  */
 export function missingPlatformImage(
   member: { platform: string; id: string }, tag: string, expected: string | undefined,
-  held: { inputs?: string } | undefined, result: Pick<BuildResult, "status" | "pushed" | "reason"> | undefined,
+  held: { inputs?: string } | undefined, result: Pick<BuildResult, "status" | "pushed" | "reason" | "signature"> | undefined,
 ): string | undefined {
+  // In the registry, but its agent could not sign it: an index must not publish it unsigned.
+  if (result?.signature?.status === "failed") return `${member.platform} (${member.id}) is not published as asked: its signature failed (${result.signature.reason})`;
   if (held && expected !== undefined && held.inputs === expected) return undefined;
   const said = result === undefined ? "no results file has it"
     : `its results say ${result.status}${result.pushed ? ", pushed" : result.status === "built" || result.status === "reused" ? ", not pushed" : ""}${result.reason ? ` (${result.reason})` : ""}`;

@@ -32,7 +32,7 @@ export async function signPublished(ctx: SignContext, buildTag: string, descript
   if (!ctx.signKey) return undefined;
   const ref = parseImageReference(buildTag);
   try {
-    const result = await signDigest(ctx.registry, ctx.signKey, ref, descriptor);
+    const result = await signDigest(ctx.registry, ctx.signKey, ref, descriptor, ctx.line);
     ctx.line(`${result.status === "signed" ? "signed" : "already signed by this key"}: ${result.tag}`);
     return result;
   } catch (e) {

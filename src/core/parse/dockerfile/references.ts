@@ -143,8 +143,9 @@ function analyze(text: string, buildArgs: Record<string, string>, fragment = fal
   const { instructions, escape, open, directives } = scanInstructions(text);
   if (open?.kind === "heredoc") throw new Error(`Dockerfile line ${open.line}: unterminated heredoc <<${open.heredoc}`);
   // Another frontend (`# syntax=` naming another image) may speak another language: its keywords are its own.
-  const syntax = directives.find((d) => d.name === "syntax");
-  if (!syntax || DOCKERFILE_FRONTEND.test(syntax.value.trim())) {
+  // BuildKit takes the frontend from --build-arg BUILDKIT_SYNTAX too, before the directive.
+  const syntax = Object.hasOwn(buildArgs, "BUILDKIT_SYNTAX") ? buildArgs.BUILDKIT_SYNTAX : directives.find((d) => d.name === "syntax")?.value;
+  if (syntax === undefined || DOCKERFILE_FRONTEND.test(syntax.trim())) {
     const unknown = instructions.find((ins) => !DOCKERFILE_INSTRUCTIONS.has(ins.cmd));
     if (unknown) throw new Error(`Dockerfile line ${unknown.line}: unknown instruction ${unknown.cmd.toUpperCase()}`);
   }

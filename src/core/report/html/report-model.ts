@@ -42,7 +42,8 @@ export function reportStatus(result: BuildResult | undefined, pushedRun = false)
  * only because `--all` plans every layer (it says nothing of what changed).
  */
 export function touchedByChange(build: PlannedBuild): boolean {
-  return build.reasons.some((r) => !/^built on |^science layer \S+ rebuilt|^--all$/.test(r));
+  // `--all`, `compat base --all` (with --ignore): planned for --all, whatever changed.
+  return build.reasons.some((r) => !/^built on |^science layer \S+ rebuilt|(^|\s)--all(\s|$)/.test(r));
 }
 
 /** Compat layers a compat build is made of, from its contexts (`compat/jupyter`), and whether each changed. */

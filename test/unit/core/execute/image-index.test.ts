@@ -102,6 +102,9 @@ test("merge-platforms: a platform image is there when its platform build tag hol
     `linux/arm64 (sci/a@linux/arm64) is missing: the registry does not hold ${tag}; its results say failed (RUN make: exit code 2)`);
   assert.is(missingPlatformImage(member, tag, "sha256:in", { inputs: "sha256:old" }, { status: "built", pushed: false }),
     `linux/arm64 (sci/a@linux/arm64) is missing: ${tag} holds an image of inputs sha256:old, not the plan's sha256:in; its results say built, not pushed`);
+  // There, of the plan's inputs, but its agent could not sign it: not put in an index.
+  const unsigned = { status: "built" as const, pushed: false, signature: { status: "failed" as const, digest: `sha256:${"a".repeat(64)}`, reason: "HTTP 500" } };
+  assert.is(missingPlatformImage(member, tag, "sha256:in", { inputs: "sha256:in" }, unsigned), "linux/arm64 (sci/a@linux/arm64) is not published as asked: its signature failed (HTTP 500)");
 });
 
 test.run();

@@ -393,6 +393,7 @@ test("an instruction Docker does not have is an error naming its line, in a Dock
   assert.throws(() => parseDockerfile(df("# syntax=docker/dockerfile:1.4", "FROM a:1", "RUNN x")), /unknown instruction RUNN/);
   assert.throws(() => parseDockerfile(df("# syntax=docker.io/docker/dockerfile-upstream@sha256:abc", "FROM a:1", "RUNN x")), /unknown instruction RUNN/);
   assert.equal(images(df("# syntax=example.com/other-language:1", "FROM a:1", "BUILDPACK x")), ["a:1"]);
+  assert.equal(parseDockerfile(df("FROM a:1", "BUILDPACK x"), { BUILDKIT_SYNTAX: "example.com/other-language:1" }).imageRefs.map((r) => r.image), ["a:1"]);
 });
 
 test("a FROM whose base expands to nothing is an error naming its line (BuildKit's 'should not be blank', found before the build)", () => {

@@ -3,7 +3,9 @@ import * as assert from "uvu/assert";
 import { reportStatus, runPushed, timeline, touchedByChange } from "../../../../../src/core/report/html/report-model.js";
 import type { BuildResult, Plan } from "../../../../../src/core/model.js";
 import { resultsFile } from "../../../../../src/core/report/results.js";
-import { makePlan } from "../../../../helpers/small-plan.js";
+import { GIT, makePlan, RAW } from "../../../../helpers/small-plan.js";
+import { planBuilds } from "../../../../../src/core/plan/plan-builds.js";
+import { readLayers } from "../../../../../src/core/parse/layer-config.js";
 
 const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
 
@@ -42,9 +44,16 @@ test("changed: a build whose own layer changed, not one only rebuilt for what is
   const plan = makePlan({ science: ["a"] });
   const touched = Object.fromEntries(plan.builds.map((b) => [b.id, touchedByChange(b)]));
   assert.equal(touched, { "sci/a": true, "sci/b": false, "rel/a:1.0": false, "rel/b:1.0": false });
-  // --all plans every layer: none of them is changed for it.
-  const all = plan.builds.map((b) => ({ ...b, reasons: b.reasons.map((r) => (r.startsWith("built on") ? r : "--all")) }));
-  assert.equal(all.filter(touchedByChange).map((b) => b.id), []);
+  // --all plans every layer, with --ignore too: none of them is changed for it (planned as the planner does).
+  for (const ignore of [false, true]) {
+    const all = planBuilds(readLayers(RAW), {
+      repo: "127.0.0.1:5055/x", git: GIT, buildTime: 1, buildArgs: {}, changes: { all: !ignore, science: ignore ? ["a", "b"] : [], compat: ignore ? ["base"] : [], why: "--all" },
+    });
+    assert.ok(all.builds.length >= 4);
+    assert.equal(all.builds.filter(touchedByChange).map((b) => b.id), [], JSON.stringify(all.builds.map((b) => b.reasons)));
+  }
+  // A compat build rebuilt because a science layer it copies from is: not changed either.
+  assert.not.ok(touchedByChange({ ...plan.builds[0], reasons: ["science layer sci/p rebuilt (compat c copies from it)"] }));
 });
 
 function timedRun(plan: Plan, times: Record<string, [number, number, number?, number?]>): ReturnType<typeof timeline> {
