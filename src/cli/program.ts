@@ -568,7 +568,32 @@ export function buildProgram(secrets = new SecretSet()): Command {
   return program;
 }
 
+/**
+ * Masks in everything the process writes the credentials it has seen (SEEN_CREDENTIALS): one
+ * place for every command's output, errors, warnings and JSON. Returns the undo.
+ */
+function maskCredentialsInOutput(seen: SecretSet): () => void {
+  const streams = [process.stdout, process.stderr];
+  const originals = streams.map((s) => s.write);
+  streams.forEach((stream, i) => {
+    const write = originals[i];
+    stream.write = ((chunk: unknown, ...rest: unknown[]) =>
+      (write as (c: unknown, ...r: unknown[]) => boolean).call(stream, typeof chunk === "string" ? seen.redact(chunk) : chunk, ...rest)) as typeof stream.write;
+  });
+  return () => streams.forEach((stream, i) => (stream.write = originals[i]));
+}
+
 export async function main(argv: string[]): Promise<number> {
+  const { SEEN_CREDENTIALS } = await import("../registry/credentials.js");
+  const unmask = maskCredentialsInOutput(SEEN_CREDENTIALS);
+  try {
+    return await runMain(argv);
+  } finally {
+    unmask();
+  }
+}
+
+async function runMain(argv: string[]): Promise<number> {
   const secrets = new SecretSet();
   const program = buildProgram(secrets);
   try {

@@ -100,7 +100,7 @@ export async function exportImage(client: RegistryClient, content: RegistryManif
 
 /** Streams one blob from the registry into the archive, checking its size and digest on the way. */
 async function copyBlob(client: RegistryClient, ref: ImageReference, layer: Descriptor, what: string, pack: tar.Pack, written: Promise<void>, signal?: AbortSignal): Promise<void> {
-  const source = await client.openBlob(ref, layer.digest, { signal });
+  const source = await client.openBlob(ref, layer.digest, { signal, size: layer.size });
   const hash = hashingStream();
   const entry = pack.entry({ name: blobPath(layer.digest), size: layer.size, mtime: new Date(0) });
   try {

@@ -4,7 +4,7 @@
 // its transport: this file says what to ask and checks what came back (digests, media types,
 // pagination), the transport how to ask.
 import { createHash } from "node:crypto";
-import { Transform, type Readable } from "node:stream";
+import { pipeline, Transform, type Readable } from "node:stream";
 import { formatImageReference, parseImageReference, type ImageReference } from "../core/parse/image-reference.js";
 import { InputError } from "../core/model.js";
 import { nextLinkPath, Pagination } from "../core/registry/transport-rules.js";
@@ -163,7 +163,7 @@ export class RegistryClient {
     if (r.digest && top.digest !== r.digest) throw new RegistryContentError(`${what}: the registry's manifest has digest ${top.digest}`);
     if (!INDEX_TYPES.has(top.mediaType)) return this.toManifest(r, top, top.digest);
     const index = parseJson(top.bytes, `manifest of ${what}`) as { manifests?: Descriptor[] };
-    const entries = Array.isArray(index.manifests) ? index.manifests : [];
+    const entries = checkedDescriptors(Array.isArray(index.manifests) ? index.manifests : [], `index ${what}`);
     if (options.noIndexResolution) return { ref: r, digest: top.digest, manifestDigest: top.digest, mediaType: top.mediaType, bytes: top.bytes, config: { mediaType: "", digest: "", size: 0 }, layers: [], indexEntries: entries };
     const chosen = indexImage(entries, options.platform, what).entry;
     const inner = await this.fetchManifest(r, chosen.digest);
@@ -224,7 +224,7 @@ export class RegistryClient {
       return this.transport.readWhole(res, spec, options.limit);
     });
     const actual = sha256Digest(bytes);
-    if (digest.startsWith("sha256:") && actual !== digest) throw new RegistryContentError(`${spec.what}: content has digest ${actual}`);
+    if (actual !== digest) throw new RegistryContentError(`${spec.what}: content has digest ${actual}`);
     return bytes;
   }
 
@@ -233,9 +233,14 @@ export class RegistryClient {
    * digest while consuming it). The stream fails, naming the registry and blob, when the
    * registry sends nothing for the idle timeout; `signal` stops it (Ctrl-C).
    */
-  async openBlob(ref: ImageReference, digest: string, options: { signal?: AbortSignal } = {}): Promise<Readable> {
+  async openBlob(ref: ImageReference, digest: string, options: { signal?: AbortSignal; size?: number } = {}): Promise<Readable> {
     const spec = { ...this.blobSpec(ref, digest), signal: options.signal };
-    return this.transport.stream(spec, (res) => expectOk(res, spec));
+    const body = await this.transport.stream(spec, (res) => expectOk(res, spec));
+    if (options.size === undefined) return body;
+    // pipeline: the body's errors (an idle timeout) reach the reader, and a reader that stops ends the body.
+    const sized = sizedStream(options.size, spec.what);
+    pipeline(body, sized, () => undefined);
+    return sized;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -336,6 +341,8 @@ export class RegistryClient {
   }
 
   private blobSpec(ref: ImageReference, digest: string): RegistryRequest {
+    // Never a path (or an archive entry name) made of what a registry wrote: `sha512:../../x`.
+    if (!SHA256_DIGEST.test(digest)) throw new RegistryContentError(`blob ${JSON.stringify(digest).slice(0, 100)} of ${ref.registry}/${ref.repository}: not a sha256 digest (sha256: and 64 lowercase hex digits)`);
     return { registry: ref.registry, path: `/v2/${ref.repository}/blobs/${digest}`, scope: `repository:${ref.repository}:pull`, what: `blob ${digest} of ${ref.registry}/${ref.repository}` };
   }
 
@@ -366,7 +373,8 @@ export class RegistryClient {
     }
     const body = parseJson(m.bytes, `manifest of ${what}`) as { config?: Descriptor; layers?: Descriptor[] };
     if (!body.config?.digest || !Array.isArray(body.layers)) throw new RegistryContentError(`${what}: malformed manifest (no config or layers)`);
-    return { ref: r, digest, manifestDigest: m.digest, mediaType: m.mediaType, bytes: m.bytes, config: body.config, layers: body.layers };
+    const [config, ...layers] = checkedDescriptors([body.config, ...body.layers], `manifest of ${what}`);
+    return { ref: r, digest, manifestDigest: m.digest, mediaType: m.mediaType, bytes: m.bytes, config, layers };
   }
 }
 
@@ -453,3 +461,40 @@ export function indexImage(entries: readonly Descriptor[], wanted: string | unde
   if (!chosen) throw new RegistryContentError(`${what}: an index without platform images`);
   return chosen;
 }
+
+const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/**
+ * The descriptors a registry's manifest or index names, each a sha256 digest and a size: their
+ * digests become request paths and archive entry names, so one a hostile registry wrote
+ * (`sha512:../../../tmp/x`, a size of -1) is refused before it is used.
+ */
+function checkedDescriptors(list: Descriptor[], what: string): Descriptor[] {
+  for (const d of list) {
+    if (typeof d !== "object" || d === null || typeof d.digest !== "string" || !SHA256_DIGEST.test(d.digest)) {
+      throw new RegistryContentError(`${what}: names ${JSON.stringify((d as Descriptor | null)?.digest ?? null).slice(0, 100)}, not a sha256 digest (sha256: and 64 lowercase hex digits)`);
+    }
+    if (!Number.isSafeInteger(d.size) || d.size < 0) throw new RegistryContentError(`${what}: ${d.digest} has size ${JSON.stringify(d.size)}, not a byte count`);
+  }
+  return list;
+}
+
+/**
+ * A blob's bytes, failing as soon as more arrive than the size its descriptor declares, or when
+ * they end short: a registry sending an endless layer would fill a disk or hold a reader forever
+ * (the digest is only known at the end).
+ */
+function sizedStream(size: number, what: string): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      if (seen > size) done(new RegistryContentError(`${what}: the registry sent more than its ${size} bytes`));
+      else done(null, chunk);
+    },
+    flush(done) {
+      done(seen < size ? new RegistryContentError(`${what}: the registry sent ${seen} of its ${size} bytes`) : null);
+    },
+  });
+}
+

@@ -48,6 +48,13 @@ function serverAddress(host: string): string {
   return host === DOCKER_HUB ? HUB_SERVER : host;
 }
 
+/**
+ * Every credential any DockerCredentials of this process has seen, whichever command loaded it:
+ * what the CLI masks in all it writes (a registry may echo credentials in an error's body, and a
+ * command need not have passed its own set along for that line to be masked).
+ */
+export const SEEN_CREDENTIALS = new SecretSet();
+
 export class DockerCredentials {
   private readonly cache = new Map<string, Promise<RegistryAuth | undefined>>();
 
@@ -162,6 +169,7 @@ export class DockerCredentials {
 
   private remember(...values: (string | undefined)[]): void {
     this.secrets.add(...values);
+    SEEN_CREDENTIALS.add(...values);
   }
 }
 

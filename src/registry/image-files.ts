@@ -130,11 +130,11 @@ export async function readPackageFiles(client: RegistryClient, image: ImageLayer
 }
 
 /** Streams one layer blob through `files` (its current layer), checking the blob's digest. */
-async function applyLayer(client: RegistryClient, ref: ImageReference, layer: { digest: string; mediaType?: string }, files: LayeredFiles, signal?: AbortSignal): Promise<void> {
+async function applyLayer(client: RegistryClient, ref: ImageReference, layer: { digest: string; mediaType?: string; size?: number }, files: LayeredFiles, signal?: AbortSignal): Promise<void> {
   const what = formatImageReference(ref);
   const compression = compressionOf(layer.mediaType ?? "");
   if (compression === "zstd") throw new RegistryError(`layer ${layer.digest} of ${what}: zstd-compressed (${layer.mediaType}), which this version cannot read`);
-  const blob = await client.openBlob(ref, layer.digest, { signal });
+  const blob = await client.openBlob(ref, layer.digest, { signal, size: layer.size });
   const hash = hashingStream();
   const extract = tar.extract();
   extract.on("entry", (header, body, next) => {

@@ -66,6 +66,73 @@ test("a layer download that stalls: export fails naming the registry and the blo
   assert.equal(readdirSync(dir.path), []);
 });
 
+test("a layer longer than its manifest says (an endless one): export and sbom stop at its declared size, naming the blob, and export leaves no file", async () => {
+  const { registry } = requireEngine();
+  const { ref, config } = await image();
+  const endless = endlessAnswer({ "content-type": "application/octet-stream" });
+  await using proxy = await startFaultProxy(registry, (req) =>
+    req.method === "GET" && /\/blobs\/sha256:/.test(req.url ?? "") && !req.url!.endsWith(config) ? endless : undefined);
+  using dir = tempDir("ib-endless-layer-");
+  const out = join(dir.path, "x.tar");
+  const exported = await within(runCliAsync(["export", viaProxy(ref, proxy.address), "-o", out], { env: { DOCKER_CONFIG: noCreds.dir } }), 30_000, "export of an endless layer");
+  assert.is(exported.code, 1, exported.stderr);
+  assert.match(exported.stderr, new RegExp(`blob sha256:[0-9a-f]{64} of ${proxy.address}/\\S+/rel/faults: the registry sent more than its \\d+ bytes`));
+  assert.equal(readdirSync(dir.path), []);
+  const sbom = await within(runCliAsync(["sbom", viaProxy(ref, proxy.address)], { env: { DOCKER_CONFIG: noCreds.dir, IMAGE_BUILDER_CACHE: "none" } }), 30_000, "sbom of an endless layer");
+  assert.is(sbom.code, 1, sbom.stderr);
+  // Spaces are no gzip: refused at once, or at the declared size; never read on and on.
+  assert.match(sbom.stderr, /^image-builder: error: layer sha256:[0-9a-f]{64} of /, sbom.stderr);
+  // What the proxy could send before the client stopped reading: the layer and socket buffers, not gigabytes.
+  assert.ok(endless.sent() < 64 * 1024 * 1024, `${endless.sent()} bytes sent`);
+});
+
+test("a manifest naming a digest that is no sha256 (sha512:../../…): inspect and export refuse it before asking for it or writing anything", async () => {
+  const { registry } = requireEngine();
+  const { ref } = await image();
+  const hostile = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: "application/vnd.docker.distribution.manifest.v2+json",
+    config: { mediaType: "application/vnd.docker.container.image.v1+json", size: 10, digest: "sha512:../../../../../tmp/ib-escaped" }, layers: [],
+  }));
+  await using proxy = await startFaultProxy(registry, (req) => (req.method === "GET" && /\/manifests\//.test(req.url ?? "") ? (_req, res) => {
+    res.writeHead(200, { "content-type": "application/vnd.docker.distribution.manifest.v2+json" });
+    res.end(hostile);
+  } : undefined));
+  using dir = tempDir("ib-hostile-digest-");
+  for (const args of [["inspect", viaProxy(ref, proxy.address)], ["export", viaProxy(ref, proxy.address), "-o", join(dir.path, "x.tar"), "--format", "oci"]]) {
+    const r = await within(runCliAsync(args, { env: { DOCKER_CONFIG: noCreds.dir } }), 30_000, args[0]);
+    assert.is(r.code, 1, r.stderr);
+    assert.match(r.stderr, /names "sha512:\.\.\/\.\.\/.*", not a sha256 digest/);
+  }
+  assert.equal(readdirSync(dir.path), []);
+  assert.not.ok(proxy.forwarded.some((f) => f.includes("ib-escaped")) || proxy.refused.some((f) => f.includes("ib-escaped")), "no request for it");
+});
+
+test("a registry that echoes the credentials it got in its error: every command masks them, as a run does", async () => {
+  const { registry } = requireEngine();
+  const { ref } = await image();
+  const pass = `echoed-${Date.now()}-secret`;
+  const echo: FaultHandler = (req, res) => {
+    req.resume();
+    if (!req.headers.authorization) {
+      res.writeHead(401, { "www-authenticate": 'Basic realm="echo"', "content-type": "application/json" });
+      res.end(JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] }));
+      return;
+    }
+    const basic = Buffer.from((req.headers.authorization ?? "").replace(/^Basic /, ""), "base64").toString();
+    res.writeHead(403, { "content-type": "application/json" });
+    res.end(JSON.stringify({ errors: [{ code: "DENIED", message: `user/password ${basic} not allowed` }] }));
+  };
+  await using proxy = await startFaultProxy(registry, () => echo);
+  using config = dockerConfigDir({ auths: { [proxy.address]: authEntry("echo-user", pass) } });
+  const target = viaProxy(ref, proxy.address);
+  for (const args of [["inspect", target], ["images", "--repo", target.slice(0, target.indexOf("/rel/")), "--json"], ["sbom", target], ["export", target, "-o", "/dev/null"]]) {
+    const r = await within(runCliAsync(args, { env: { DOCKER_CONFIG: config.dir } }), 60_000, args[0]);
+    assert.is.not(r.code, 0, `${args[0]}: ${r.stderr}`);
+    assert.ok(proxy.refused.length > 0);
+    assert.not.ok(`${r.stdout}${r.stderr}`.includes(pass), `${args[0]} printed the password: ${r.stdout}${r.stderr}`);
+  }
+});
+
 /** Serves the registry's blob with byte 4 flipped: the gzip header's mtime, so it still decompresses but has another digest. */
 const alteredBlob: FaultHandler = (_req, res, forward) => {
   forward().then(async (up) => {
