@@ -514,7 +514,8 @@ export function buildProgram(secrets = new SecretSet()): Command {
       const checkout = await checkCheckout(plan, o.root, head, file);
       await askRegistryCredentials(known, plan.repo, o.push);
       // Said once: the run departs from the plan on purpose, and its images say so.
-      const changedByArgs = plan.builds.filter((b) => { const p = ofPlatforms.builds.find((w) => w.id === b.id); return p !== undefined && p.request.inputsDigest !== b.request.inputsDigest; });
+      const planned = new Map(ofPlatforms.builds.map((b) => [b.id, b.request.inputsDigest]));
+      const changedByArgs = plan.builds.filter((b) => planned.has(b.id) && planned.get(b.id) !== b.request.inputsDigest);
       if (changedByArgs.length > 0) {
         process.stderr.write(`image-builder: note: --build-arg ${Object.keys(o.buildArg).join(", ")}: ${changedByArgs.length} request(s) built with other build arguments than the plan's, so under other inputs digests (their images are never taken for the plan's)\n`);
       }

@@ -12,3 +12,8 @@ export function sha256Hex(data: Buffer | string): string {
 export function sha256Digest(data: Buffer | string): string {
   return `sha256:${sha256Hex(data)}`;
 }
+
+/** Whether `value` names content as this project reads it: `sha256:` and 64 lowercase hex digits (never a path to be made of anything else). */
+export function isSha256Digest(value: unknown): value is string {
+  return typeof value === "string" && /^sha256:[0-9a-f]{64}$/.test(value);
+}

@@ -31,12 +31,7 @@ export interface ContextEntry extends ContextEntryBase {
 
 /** One context directory, filtered by its own `.dockerignore` (docker CLI semantics), in walk order. */
 export function listContextDir(dir: string): ContextEntry[] {
-  let rules = "";
-  try {
-    rules = readFileSync(join(dir, ".dockerignore"), "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-  }
+  const rules = ignoreRules(dir);
   const ig = ignore().add(rules);
   const exceptions = exceptionPatterns(rules);
   const out: ContextEntry[] = [];
@@ -81,6 +76,16 @@ function toEntry(name: string, source: string, st: Stats, type: ContextEntry["ty
   return { name, type, source, mode: st.mode & 0o7777, mtime: st.mtime, size: type === "file" ? st.size : 0 };
 }
 
+/** The directory's `.dockerignore` text ("" when it has none; one that can't be read throws). */
+function ignoreRules(dir: string): string {
+  try {
+    return readFileSync(join(dir, ".dockerignore"), "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return "";
+    throw e;
+  }
+}
+
 /** The `!pattern` lines of a .dockerignore, cleaned like the patterns themselves are. */
 function exceptionPatterns(rules: string): string[] {
   return rules
@@ -115,14 +120,14 @@ export function inBuildContexts(root: string, paths: readonly string[], layerDir
   const matchers = new Map<string, ((rel: string) => boolean) | undefined>();
   const matcher = (dir: string) => {
     if (!matchers.has(dir)) {
-      let rules = "";
+      let rules: string | undefined;
       try {
-        rules = readFileSync(join(root, dir, ".dockerignore"), "utf8");
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "ENOENT") rules = "!";
+        rules = ignoreRules(join(root, dir));
+      } catch {
+        // unreadable: kept, the build will say so
       }
-      const ig = ignore().add(rules);
-      matchers.set(dir, exceptionPatterns(rules).length || rules === "!" ? undefined : (rel) => ig.ignores(rel));
+      const ig = rules === undefined || exceptionPatterns(rules).length ? undefined : ignore().add(rules);
+      matchers.set(dir, ig && ((rel) => ig.ignores(rel)));
     }
     return matchers.get(dir);
   };

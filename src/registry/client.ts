@@ -9,7 +9,7 @@ import { formatImageReference, parseImageReference, type ImageReference } from "
 import { InputError } from "../core/model.js";
 import { nextLinkPath, Pagination } from "../core/registry/transport-rules.js";
 import { formatPlatform, imageOfPlatform, platformEntries, platformOfEntry, type Descriptor } from "../core/registry/image-index.js";
-import { sha256Digest } from "../core/digest.js";
+import { isSha256Digest, sha256Digest } from "../core/digest.js";
 import type { DockerCredentials } from "./credentials.js";
 import { RegistryContentError, RegistryError, RegistryTransport, statusError, type RegistryRequest, type RegistryResponse, type TransportOptions } from "./transport.js";
 
@@ -342,7 +342,7 @@ export class RegistryClient {
 
   private blobSpec(ref: ImageReference, digest: string): RegistryRequest {
     // Never a path (or an archive entry name) made of what a registry wrote: `sha512:../../x`.
-    if (!SHA256_DIGEST.test(digest)) throw new RegistryContentError(`blob ${JSON.stringify(digest).slice(0, 100)} of ${ref.registry}/${ref.repository}: not a sha256 digest (sha256: and 64 lowercase hex digits)`);
+    if (!isSha256Digest(digest)) throw new RegistryContentError(`blob ${JSON.stringify(digest).slice(0, 100)} of ${ref.registry}/${ref.repository}: not a sha256 digest (sha256: and 64 lowercase hex digits)`);
     return { registry: ref.registry, path: `/v2/${ref.repository}/blobs/${digest}`, scope: `repository:${ref.repository}:pull`, what: `blob ${digest} of ${ref.registry}/${ref.repository}` };
   }
 
@@ -462,7 +462,6 @@ export function indexImage(entries: readonly Descriptor[], wanted: string | unde
   return chosen;
 }
 
-const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;
 
 /**
  * The descriptors a registry's manifest or index names, each a sha256 digest and a size: their
@@ -471,7 +470,7 @@ const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;
  */
 function checkedDescriptors(list: Descriptor[], what: string): Descriptor[] {
   for (const d of list) {
-    if (typeof d !== "object" || d === null || typeof d.digest !== "string" || !SHA256_DIGEST.test(d.digest)) {
+    if (typeof d !== "object" || d === null || !isSha256Digest(d.digest)) {
       throw new RegistryContentError(`${what}: names ${JSON.stringify((d as Descriptor | null)?.digest ?? null).slice(0, 100)}, not a sha256 digest (sha256: and 64 lowercase hex digits)`);
     }
     if (!Number.isSafeInteger(d.size) || d.size < 0) throw new RegistryContentError(`${what}: ${d.digest} has size ${JSON.stringify(d.size)}, not a byte count`);

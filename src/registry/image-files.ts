@@ -10,6 +10,7 @@ import { formatImageReference, type ImageReference } from "../core/parse/image-r
 import { LayeredFiles, type FoundFile, type LayeredSnapshot } from "../core/sbom/layered-files.js";
 import { hashingStream, RegistryError, type RegistryClient } from "./client.js";
 import type { LayerStateCache } from "./layer-state-cache.js";
+import { isSha256Digest } from "../core/digest.js";
 
 /** How a layer of `mediaType` is compressed: gzip (docker's, OCI `+gzip`), none (OCI `tar`), or zstd, which Node 20 cannot read. */
 function compressionOf(mediaType: string): "gzip" | "none" | "zstd" {
@@ -18,7 +19,6 @@ function compressionOf(mediaType: string): "gzip" | "none" | "zstd" {
   return "gzip";
 }
 
-const SHA256 = /^sha256:[0-9a-f]{64}$/;
 
 type ImageLayers = { ref: ImageReference; layers: { digest: string; mediaType?: string }[] };
 
@@ -90,7 +90,7 @@ function chainKeys(image: ImageLayers): string[] {
 export async function readPackageFiles(client: RegistryClient, image: ImageLayers, options: { signal?: AbortSignal; chains?: SharedLayerChains; cache?: LayerStateCache; confirmKept?: boolean } = {}): Promise<{ files: FoundFile[]; warnings: string[] }> {
   const digests = image.layers.map((l) => l.digest);
   // Only layers whose content is checked as read (sha256) are kept for later runs, or taken from them.
-  const cache = digests.every((d) => SHA256.test(d)) ? options.cache : undefined;
+  const cache = digests.every(isSha256Digest) ? options.cache : undefined;
   let started = options.chains?.longestStarted(image);
   const kept = cache && (started?.layers ?? 0) < digests.length ? await cache.longest(digests, started?.layers ?? 0) : undefined;
   // Another image may have started a longer chain while the cache was read.

@@ -5,6 +5,7 @@
 // earlier one), so the check must see the archive exactly as the engine will, or refuse it.
 import { InputError } from "../model.js";
 import type { Descriptor } from "../registry/image-index.js";
+import { isSha256Digest } from "../digest.js";
 
 export type ArchiveEntryType = "file" | "directory" | "symlink" | "link" | string;
 
@@ -147,7 +148,6 @@ export interface LayoutManifest {
   index?: LayoutDescriptor;
 }
 
-const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;
 /** Nesting deeper than this is no image anyone wrote (buildx and skopeo write index.json -> index -> manifests). */
 const MAX_INDEX_DEPTH = 4;
 
@@ -164,7 +164,7 @@ export function layoutManifests(roots: readonly LayoutDescriptor[], blob: (diges
   const found: LayoutManifest[] = [];
   const visit = (d: LayoutDescriptor, parents: LayoutDescriptor[]) => {
     const what = `${parents.length ? "manifest" : "index.json's manifest"} ${JSON.stringify(d.digest)}`;
-    if (typeof d.digest !== "string" || !SHA256_DIGEST.test(d.digest)) throw new InputError(`${what} points outside the archive's blobs (a sha256 digest names a blob)`);
+    if (!isSha256Digest(d.digest)) throw new InputError(`${what} points outside the archive's blobs (a sha256 digest names a blob)`);
     if (d.urls !== undefined) throw new InputError(`${what} points outside the archive (urls)`);
     if (parents.some((p) => p.digest === d.digest)) throw new InputError(`${what} is part of a loop of indexes`);
     const b = blob(d.digest);

@@ -11,7 +11,8 @@ import { collectContext, ContextChangedError, DOCKERFILE_NAME, packContext } fro
 import { labelsInDockerfile } from "./labels.js";
 import { pullImage } from "./pull.js";
 import { startBuildkitBuild, type BuildkitOptions, type BuildQueryOptions } from "./buildkit.js";
-import { IMAGE_ID, pinnedIdsAsTags } from "./builder.js";
+import { pinnedIdsAsTags } from "./builder.js";
+import { isSha256Digest } from "../../core/digest.js";
 import type { EngineRunOptions } from "./run-options.js";
 import { engineErrorMessage, messageError, readMessages, type EngineMessage } from "./messages.js";
 import { builtImage, type BuiltImage } from "./engine.js";
@@ -53,7 +54,7 @@ export async function buildImage(docker: Dockerode, request: BuildRequest, s: Bu
   const bases = parseDockerfile(request.dockerfile, resolveArgs).imageRefs.map((r) => r.image);
   // --pull is done here rather than by the engine, which would also try to pull the image ids
   // that parents are pinned to (and fail): only bases named by reference are pulled.
-  if (s.pull) for (const ref of bases.filter((b) => !IMAGE_ID.test(b))) await pullBase(docker, ref, s);
+  if (s.pull) for (const ref of bases.filter((b) => !isSha256Digest(b))) await pullBase(docker, ref, s);
   const registryconfig = await pullCredentials(bases, s);
   const entries = await collectContext(s.rootDir, request.contexts);
   // BuildKit can't take an image id for a base (the classic builder can): it gets a tag instead.
@@ -116,7 +117,7 @@ async function buildFromContext(
  * registries it names. A credential problem only warns: the base may well be in the engine.
  */
 async function pullCredentials(bases: string[], s: BuildOptions) {
-  const registries = new Set(bases.filter((b) => !IMAGE_ID.test(b)).map(registryOf));
+  const registries = new Set(bases.filter((b) => !isSha256Digest(b)).map(registryOf));
   const config: Record<string, RegistryAuth> = {};
   for (const registry of registries) {
     try {

@@ -8,6 +8,7 @@ import { InputError, type Plan } from "../../core/model.js";
 import { parseDockerfile, rewriteImageRefs } from "../../core/parse/dockerfile/index.js";
 import { pullImage } from "./pull.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
+import { isSha256Digest } from "../../core/digest.js";
 
 export interface RunBuilder extends BuilderDecision {
   network?: string;
@@ -27,7 +28,6 @@ export async function prepareBuilder(
 }
 
 /** A pinned parent: `sha256:` and the image id, as `pinParents` writes it. */
-export const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
 
 /**
  * BuildKit (up to engine 23 at least) can't build `FROM sha256:<image id>`: it takes the id for
@@ -40,7 +40,7 @@ export async function pinnedIdsAsTags(
   docker: Dockerode, dockerfile: string, buildArgs: Record<string, string>,
 ): Promise<{ dockerfile: string; release: () => Promise<void> }> {
   // `sha256:` + 64 hex digits: what follows the prefix names the tag.
-  const ids = parseDockerfile(dockerfile, buildArgs).imageRefs.map((r) => r.image).filter((i) => IMAGE_ID.test(i)).map((i) => i.slice(7));
+  const ids = parseDockerfile(dockerfile, buildArgs).imageRefs.map((r) => r.image).filter(isSha256Digest).map((i) => i.slice(7));
   const nonce = randomBytes(4).toString("hex");
   const tagOf = (id: string) => `${id.slice(0, 32)}-${nonce}`;
   const tags: Record<string, string> = {};

@@ -81,11 +81,12 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
   // interrupt. Then the registry is no longer waited for at all (a hung one would hold the run
   // for its client's timeouts and retries, minutes).
   let waitBound: NodeJS.Timeout | undefined;
-  // The attestations of images pushed are waited for as pushes are (a push in flight may start one).
-  const stopAttestations = new AbortController();
+  // Aborted at the bound or a second interrupt: the wait for attestations (waited for as pushes
+  // are: a push in flight may start one) and for the registry ends.
+  const stopWaiting = new AbortController();
   const stopPushes = () => {
     actions.destroyPushes();
-    stopAttestations.abort();
+    stopWaiting.abort();
     registry?.stop();
   };
   const onInterrupt = () => {
@@ -116,15 +117,15 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
     await actions.pushesEnded();
     // Every pushed image's attestations, those of layers whose index this run does not write
     // (merge-platforms does) included: in the registry before the run ends, in its results.
-    if (attestations) for (const [id, attestation] of await attestations.settled(stopAttestations.signal)) report.attestation(id, attestation);
+    if (attestations) for (const [id, attestation] of await attestations.settled(stopWaiting.signal)) report.attestation(id, attestation);
     // Whatever each push said, and whatever other runs pushed since: the results say what the registry holds.
     // The images' tags and the indexes' tags are read at once: independent reads, at the run's end.
-    const readBack = registry && opts.push && !stopAttestations.signal.aborted;
+    const readBack = registry && opts.push && !stopWaiting.signal.aborted;
     const [corrected] = readBack
       ? await Promise.all([report.agreeWithRegistry(registry, builds), report.agreeIndexesWithRegistry(registry)])
       : [new Map<string, PushResult>()];
     // Stopped before or during the read back: the registry's answers that did not come are not guessed.
-    if (opts.push && registry && stopAttestations.signal.aborted) {
+    if (opts.push && registry && stopWaiting.signal.aborted) {
       report.progress.note("interrupted: stopped waiting for the registry, so what it holds was not read back at the end of the run; --results says what each push recorded");
     }
     return report.finish(builds, opts.push, run.interrupted, (id) => corrected.get(id) ?? run.pushResult(id), run.indexLayers);
