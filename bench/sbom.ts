@@ -22,6 +22,7 @@ import { scanPackages } from "../src/core/sbom/packages.js";
 import { parsePackageQuery } from "../src/core/sbom/package-query.js";
 import { parseImageReference } from "../src/core/parse/image-reference.js";
 import { stats, table } from "./report.js";
+import { rawTarEntry } from "../test/helpers/tar.js";
 
 const { values: v } = parseArgs({ options: { dirs: { type: "string" }, images: { type: "string" }, runs: { type: "string" } } });
 const DIRS = (v.dirs ?? "/usr/lib/python3,/usr/share").split(",");
@@ -37,20 +38,7 @@ const publisher = new RegistryClient(await DockerCredentials.load());
 /** A gzipped tar of one small file, its own to each image. */
 function ownLayer(i: number): { gz: Buffer; diffId: string } {
   const body = Buffer.from(`Metadata-Version: 2.1\nName: own${i}\nVersion: 1.0\n`);
-  const name = Buffer.alloc(512);
-  name.write(`usr/lib/python3/dist-packages/own${i}-1.0.dist-info/METADATA`);
-  name.write("0000644\0", 100);
-  name.write("0000000\0", 108);
-  name.write("0000000\0", 116);
-  name.write(`${body.length.toString(8).padStart(11, "0")}\0`, 124);
-  name.write("00000000000\0", 136);
-  name.write("        ", 148);
-  name.write("0", 156);
-  name.write("ustar\u000000", 257);
-  let sum = 0;
-  for (const b of name) sum += b;
-  name.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148);
-  const tarBytes = Buffer.concat([name, body, Buffer.alloc(512 - (body.length % 512)), Buffer.alloc(1024)]);
+  const tarBytes = Buffer.concat([rawTarEntry(`usr/lib/python3/dist-packages/own${i}-1.0.dist-info/METADATA`, "0", body), Buffer.alloc(1024)]);
   return { gz: gzipSync(tarBytes), diffId: sha256(tarBytes) };
 }
 

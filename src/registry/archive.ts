@@ -120,13 +120,30 @@ export interface ArchiveImage extends Omit<RegistryImage, "mediaType"> {
   format: ArchiveFormat;
   /** Every name the engine gives the image when loading the file (manifest.json's RepoTags, index.json's annotations). */
   names: string[];
-  /** The file has a (checked) manifest.json, which engines before Docker 25 load from. */
-  hasManifestJson: boolean;
+  /**
+   * What `run --base-archive` hands the engine: the entries (by name in the file, links resolved)
+   * holding this image's config and layers, and the names to tag it with. The engine is given a
+   * tar made of these alone, never the file itself (see load-archive.ts).
+   */
+  loading: ArchiveLoading;
   mediaType?: string;
   /** A multi-platform image (the file holds an index): every platform's image, the returned one among them. */
   index?: { digest: string; mediaType?: string; platforms: ArchiveImage[] };
 }
 
+
+export interface ArchiveLoading {
+  config: ArchiveSource;
+  layers: ArchiveSource[];
+  repoTags: string[];
+}
+
+/** An entry of the file, by the name the reader saw, with the content it was checked to have. */
+export interface ArchiveSource {
+  entry: string;
+  digest: string;
+  size: number;
+}
 
 interface SeenEntry {
   digest: string;
@@ -140,6 +157,8 @@ interface CheckedImage {
   configSize: number;
   layers: { digest: string; size: number; mediaType: string }[];
   config: ImageConfigJson;
+  /** The entries holding the config and each layer. */
+  sources: { config: ArchiveSource; layers: ArchiveSource[] };
 }
 
 /**
@@ -197,16 +216,18 @@ function checkArchive(raw: RawArchiveEntry[], contents: (SeenEntry | undefined)[
   const resolved = resolveArchiveEntries(raw);
   const byName = new Map<string, SeenEntry>();
   raw.forEach((r, i) => contents[i] && byName.set(normalizeEntryName(r.name), contents[i]!));
-  const entry = (name: string): SeenEntry | undefined => {
+  const entry = (name: string): (SeenEntry & { entry: string }) | undefined => {
     const target = resolved.get(name);
-    return target === undefined ? undefined : byName.get(target);
+    const seen = target === undefined ? undefined : byName.get(target);
+    return seen && { ...seen, entry: target! };
   };
+  const source = (e: SeenEntry & { entry: string }): ArchiveSource => ({ entry: e.entry, digest: e.digest, size: e.size });
   const json = (name: string): unknown => {
     const e = entry(name);
     if (!e) throw new InputError(`${name} is missing from the archive`);
     return parseBody(e, name, (m) => new InputError(m));
   };
-  const blob = (d: { digest: string; size?: number }, what: string): SeenEntry => {
+  const blob = (d: { digest: string; size?: number }, what: string): SeenEntry & { entry: string } => {
     const e = entry(blobPath(d.digest));
     if (!e) throw new InputError(`${what} ${d.digest} is missing from the archive`);
     if (e.digest !== d.digest) throw new InputError(`${what} ${d.digest} is corrupted: its content has digest ${e.digest}`);
@@ -223,6 +244,7 @@ function checkArchive(raw: RawArchiveEntry[], contents: (SeenEntry | undefined)[
 
   // The docker-archive's image: what engines that read manifest.json load.
   let docker: (CheckedImage & { names: string[] }) | undefined;
+  const layerSources: ArchiveSource[] = [];
   if (hasManifestJson) {
     const entries = dockerArchiveEntries(json("manifest.json"));
     requireOneImage([{ file: "manifest.json", images: entries.length }]);
@@ -242,13 +264,14 @@ function checkArchive(raw: RawArchiveEntry[], contents: (SeenEntry | undefined)[
       const named = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(path);
       if (named && e.digest !== `sha256:${named[1]}`) throw new InputError(`layer ${path} is corrupted: its content has digest ${e.digest}`);
       if (!named && e.digest !== diffIds[i]) throw new InputError(`layer ${path} is corrupted or unchecked: its content has digest ${e.digest}, the config says ${diffIds[i] ?? "nothing"}`);
+      layerSources.push(source(e));
       return { digest: e.digest, size: e.size, mediaType: "" };
     });
     if (resolved.has("repositories")) checkRepositoriesFile(json("repositories"), m.repoTags);
-    docker = { configDigest: configEntry.digest, configSize: configEntry.size, layers, config, names: m.repoTags };
+    docker = { configDigest: configEntry.digest, configSize: configEntry.size, layers, config, names: m.repoTags, sources: { config: source(configEntry), layers: layerSources } };
   }
   if (!hasIndex) {
-    return toImage("docker-archive", docker!.names[0] ?? "", undefined, undefined, undefined, docker!.configDigest, docker!.configSize, docker!.layers, docker!.config, docker!.names, true);
+    return toImage("docker-archive", docker!.names[0] ?? "", undefined, undefined, undefined, docker!, docker!.names, docker!.names);
   }
 
   // The OCI layout's image: what engines that read index.json load (every platform in it).
@@ -270,19 +293,23 @@ function checkArchive(raw: RawArchiveEntry[], contents: (SeenEntry | undefined)[
     const { manifest: parsed, descriptor: d } = m;
     if (!parsed.config || !Array.isArray(parsed.layers)) throw new InputError(`manifest ${d.digest} has no config or layers`);
     const configEntry = blob(parsed.config, "config");
-    for (const l of parsed.layers) blob(l, "layer");
+    const layers = parsed.layers.map((l) => source(blob(l, "layer")));
     const config = parseBody(configEntry, "config", (msg) => new InputError(msg)) as ImageConfigJson;
     // An index's entry says its platform; attestation manifests (unknown/unknown) are no image.
     const platform = m.index ? (isAttestation(d) ? undefined : platformOfEntry(d) ?? formatPlatform(config)) : formatPlatform(config);
-    return { configDigest: parsed.config.digest, configSize: parsed.config.size, layers: parsed.layers, config, manifestDigest: d.digest, mediaType: parsed.mediaType ?? d.mediaType, platform };
+    return { configDigest: parsed.config.digest, configSize: parsed.config.size, layers: parsed.layers, config, manifestDigest: d.digest, mediaType: parsed.mediaType ?? d.mediaType, platform,
+      sources: { config: source(configEntry), layers } };
   });
   if (docker && !images.some((i) => i.configDigest === docker!.configDigest)) {
     throw new InputError(`manifest.json and index.json name different images (configs ${docker.configDigest} and ${images[0]?.configDigest})`);
   }
   const names = [...new Set([...(docker?.names ?? []), ...ociNames])];
   const name = ociNames[0] ?? names[0] ?? "";
+  // Loaded under manifest.json's names when it has them; else under the OCI name when that is a
+  // whole reference (`org.opencontainers.image.ref.name` may be a bare tag, no name to load as).
+  const repoTags = docker?.names ?? (name.includes("/") ? [name] : []);
   const toArchiveImage = (i: (typeof images)[number], digest: string) =>
-    toImage("oci", name, digest, i.manifestDigest, i.mediaType, i.configDigest, i.configSize, i.layers, i.config, names, docker !== undefined, i.platform);
+    toImage("oci", name, digest, i.manifestDigest, i.mediaType, i, names, repoTags, i.platform);
   if (reached.length === 1 && !reached[0].index) return toArchiveImage(images[0], top.digest);
   // A multi-platform image: the platform asked for (the rule the registry's readers choose by);
   // else the image that stands for the index (this machine's, else the one, else the first).
@@ -301,13 +328,12 @@ function parseBody(e: SeenEntry, what: string, bad: (why: string) => Error): unk
 }
 
 function toImage(format: ArchiveFormat, name: string, digest: string | undefined, manifestDigest: string | undefined, mediaType: string | undefined,
-  configDigest: string, configSize: number, layers: { digest: string; size: number; mediaType: string }[], config: ImageConfigJson, names: string[], hasManifestJson: boolean,
-  platform = formatPlatform(config)): ArchiveImage {
+  { configDigest, configSize, layers, config, sources }: CheckedImage, names: string[], repoTags: string[], platform = formatPlatform(config)): ArchiveImage {
   return {
     format,
     reference: name,
     names,
-    hasManifestJson,
+    loading: { ...sources, repoTags },
     digest: digest ?? "",
     manifestDigest: manifestDigest ?? "",
     mediaType,

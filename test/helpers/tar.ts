@@ -71,3 +71,45 @@ export async function readTarEntries(stream: NodeJS.ReadableStream): Promise<Tar
   }
   return out;
 }
+
+/**
+ * One tar entry as raw 512-byte blocks, for header forms tar-stream does not write (a GNU long
+ * name `L`, a PAX header `x` or global `g` with chosen records): `typeflag` as the format spells it.
+ */
+export function rawTarEntry(name: string, typeflag: string, body: Buffer | string): Buffer {
+  const data = Buffer.from(body);
+  const header = Buffer.alloc(512);
+  header.write(name, 0, 100, "utf8");
+  header.write("0000644\0", 100);
+  header.write("0000000\0", 108);
+  header.write("0000000\0", 116);
+  header.write(`${data.length.toString(8).padStart(11, "0")}\0`, 124);
+  header.write("00000000000\0", 136);
+  header.write("        ", 148);
+  header.write(typeflag, 156);
+  // GNU tar's magic on its own long-name entries, POSIX ustar's elsewhere
+  header.write(typeflag === "L" ? "ustar  \u0000" : "ustar\u000000", 257);
+  let sum = 0;
+  for (const b of header) sum += b;
+  header.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148);
+  return Buffer.concat([header, data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
+}
+
+/** A PAX header's body: each record as `<length> key=value\n`, the length counting itself. */
+export function paxRecords(records: Record<string, string>): string {
+  return Object.entries(records).map(([k, v]) => {
+    const rest = ` ${k}=${v}\n`;
+    let n = rest.length + 1;
+    while (String(n).length + rest.length !== n) n++;
+    return `${n}${rest}`;
+  }).join("");
+}
+
+/** `entries` written as writeTar does, then `raw` blocks (rawTarEntry), then the end of the archive. */
+export async function writeTarWithRaw(file: string, entries: TarWriteEntry[], raw: Buffer[]): Promise<void> {
+  const { readFile, writeFile } = await import("node:fs/promises");
+  await writeTar(file, entries);
+  const written = await readFile(file);
+  // tar-stream ends an archive with two zero blocks (its only padding): the raw entries go before them.
+  await writeFile(file, Buffer.concat([written.subarray(0, written.length - 1024), ...raw, Buffer.alloc(1024)]));
+}

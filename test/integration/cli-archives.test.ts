@@ -8,7 +8,7 @@ import { runCli } from "../helpers/cli.js";
 import { requireEngine, uniqueRepo } from "../helpers/engine.js";
 import { buildImage, dockerConfigDir, pushImage } from "../helpers/registry.js";
 import { makeRepo } from "../helpers/repo.js";
-import { readTarEntries, writeTar, type TarWriteEntry } from "../helpers/tar.js";
+import { paxRecords, rawTarEntry, readTarEntries, writeTar, writeTarWithRaw, type TarWriteEntry } from "../helpers/tar.js";
 import { tempDir } from "../helpers/temp.js";
 
 const BASE = "busybox:stable";
@@ -27,7 +27,11 @@ async function save(names: string[]): Promise<{ entries: TarWriteEntry[]; manife
 const withManifest = (entries: TarWriteEntry[], manifest: DockerArchiveEntry[]) =>
   [...entries.filter((e) => e.name !== "manifest.json" && e.name !== "repositories"), { name: "manifest.json", body: JSON.stringify(manifest) }];
 
-test("an image file that would retag busybox:stable is refused, by run --base-archive and inspect; busybox:stable stays", async () => {
+/**
+ * Two images built here (`handed`, the one an archive is meant to hold; `foreign`, one it should
+ * not load) and the plan of a repository whose science layer builds on `handed`.
+ */
+async function handedAndForeign() {
   const { docker, registry } = requireEngine();
   const repo = uniqueRepo(registry);
   const handed = `${repo}/rel/handed:1.0`;
@@ -35,9 +39,9 @@ test("an image file that would retag busybox:stable is refused, by run --base-ar
   await buildImage(docker, handed, `FROM ${BASE}\nRUN echo handed > /handed\n`);
   await buildImage(docker, foreign, `FROM ${BASE}\nRUN echo foreign > /foreign\n`);
   const baseId = (await docker.getImage(BASE).inspect()).Id;
-  using dir = tempDir("ib-archives-");
-  using noCreds = dockerConfigDir({});
-  using src = makeRepo({
+  const dir = tempDir("ib-archives-");
+  const noCreds = dockerConfigDir({});
+  const src = makeRepo({
     "science/child/sciserver-image.json": '{"image": "child", "version": "1.0", "compat": "c"}',
     "science/child/Dockerfile": `FROM ${handed}\nRUN cat /handed > /from-base\n`,
     "compat/c/sciserver-image.json": "{}",
@@ -45,6 +49,19 @@ test("an image file that would retag busybox:stable is refused, by run --base-ar
   });
   const plan = join(dir.path, "plan.json");
   assert.is(runCli(["plan", "--all", "--repo", `${repo}/air`, "--out", plan], { cwd: src.root }).code, 0);
+  return {
+    docker, repo, handed, foreign, baseId, dir, noCreds, src, plan,
+    [Symbol.dispose]() {
+      src[Symbol.dispose]();
+      noCreds[Symbol.dispose]();
+      dir[Symbol.dispose]();
+    },
+  };
+}
+
+test("an image file that would retag busybox:stable is refused, by run --base-archive and inspect; busybox:stable stays", async () => {
+  using fixture = await handedAndForeign();
+  const { docker, repo, handed, foreign, baseId, dir, noCreds, src, plan } = fixture;
 
   const { entries, manifest } = await save([handed, foreign]);
   const handedEntry = manifest.find((m) => m.RepoTags?.includes(handed))!;
@@ -107,6 +124,39 @@ test("an image file that would retag busybox:stable is refused, by run --base-ar
     assert.match(run.stderr, `loaded ${handed} from ${good}`);
   } finally {
     // should a file have got through: busybox:stable back where it was, for the tests after this one
+    if ((await docker.getImage(BASE).inspect()).Id !== baseId) await docker.getImage(baseId).tag({ repo: "busybox", tag: "stable" });
+  }
+});
+
+test("run --base-archive hands the engine only the entries it checked: headers Go's tar reader reads otherwise retag nothing", async () => {
+  using fixture = await handedAndForeign();
+  const { docker, handed, foreign, baseId, dir, noCreds, src, plan } = fixture;
+  const handedId = (await docker.getImage(handed).inspect()).Id;
+  const { entries, manifest } = await save([handed, foreign]);
+  const handedEntry = manifest.find((m) => m.RepoTags?.includes(handed))!;
+  const retagBase = JSON.stringify([{ ...manifest.find((m) => m.RepoTags?.includes(foreign))!, RepoTags: [BASE] }]);
+  // After the checked manifest.json, a second one this reader names otherwise and Go's reads as
+  // manifest.json (the engine extracts it over the first):
+  const files: Record<string, Buffer[]> = {
+    // a GNU long name and a PAX path on one entry: Go takes the long name, tar-stream the path
+    "long-name.tar": [rawTarEntry("././@LongLink", "L", "manifest.json\0"), rawTarEntry("PaxHeader", "x", paxRecords({ path: "notes.json" })), rawTarEntry("notes.json", "0", retagBase)],
+    // a global PAX path: tar-stream applies it to the next entry with a PAX header, Go to none
+    "global.tar": [rawTarEntry("pax_global_header", "g", paxRecords({ path: "notes.json" })), rawTarEntry("PaxHeader", "x", paxRecords({ comment: "-" })), rawTarEntry("manifest.json", "0", retagBase)],
+  };
+  try {
+    for (const [name, raw] of Object.entries(files)) {
+      const file = join(dir.path, name);
+      await writeTarWithRaw(file, withManifest(entries, [handedEntry]), raw);
+      const shown = runCli(["inspect", file, "--json"], { env: { DOCKER_CONFIG: noCreds.dir } });
+      assert.equal(JSON.parse(shown.stdout).names, [handed], `${name}: ${shown.stderr}`);
+      await docker.getImage(handed).remove({ force: true, noprune: true });
+      const run = runCli(["run", plan, "--base-archive", file], { cwd: src.root, env: { DOCKER_CONFIG: noCreds.dir } });
+      assert.is(run.code, 0, `${name}: ${run.stderr}`);
+      assert.match(run.stderr, `loaded ${handed} from ${file}`);
+      assert.is((await docker.getImage(BASE).inspect()).Id, baseId, `${name} retagged ${BASE}`);
+      assert.is((await docker.getImage(handed).inspect()).Id, handedId, `${name} loaded another image as ${handed}`);
+    }
+  } finally {
     if ((await docker.getImage(BASE).inspect()).Id !== baseId) await docker.getImage(baseId).tag({ repo: "busybox", tag: "stable" });
   }
 });

@@ -181,9 +181,9 @@ export function addRegistryCommands(program: Command): void {
         if (!isFile) throw new InputError(existsSync(arg) ? "not a file" : "no such file", arg);
         const { readArchive } = await import("../../registry/archive.js");
         // How the file is loaded is not the image's: left out.
-        const { hasManifestJson: _loading, index, ...image } = await readArchive(arg, { platform: o.platform });
+        const { loading: _loading, index, ...image } = await readArchive(arg, { platform: o.platform });
         if (index && !o.platform) {
-          const platforms = index.platforms.map(({ hasManifestJson: _l, index: _i, ...i }) => ({ platform: i.platform ?? "-", image: i }));
+          const platforms = index.platforms.map(({ loading: _l, index: _i, ...i }) => ({ platform: i.platform ?? "-", image: i }));
           process.stdout.write(o.json ? inspectIndexJson(image.reference, index.digest, index.mediaType, platforms) : describeIndex(image.reference, index.digest, platforms, arg));
         } else process.stdout.write(o.json ? inspectJson({ ...image, index: index !== undefined }) : describeImage(image, arg));
         return;

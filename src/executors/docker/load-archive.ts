@@ -5,7 +5,10 @@
 import type Dockerode from "dockerode";
 import { createReadStream } from "node:fs";
 import tar from "tar-stream";
-import { blobPath, readArchive, type ArchiveImage } from "../../registry/archive.js";
+import { pipeline } from "node:stream/promises";
+import { blobPath, readArchive, type ArchiveImage, type ArchiveLoading, type ArchiveSource } from "../../registry/archive.js";
+import { hashingStream } from "../../registry/client.js";
+import { InputError } from "../../core/model.js";
 import { normalizeEntryName } from "../../core/parse/image-archive.js";
 import { enginePlatform } from "../../core/execute/platforms.js";
 import { indexPlatformToLoad } from "../../core/registry/image-index.js";
@@ -29,16 +32,22 @@ export async function loadBaseArchives(docker: Dockerode, files: string[], platf
   }
   const loaded: { file: string; image: string }[] = [];
   for (const { file, image } of checked) {
-    // Engines before Docker 25 load only docker-archives: an OCI layout without one gets a
-    // manifest.json naming its blobs on the way in (the blobs themselves are passed through
-    // untouched). A file that has one (checked by readArchive) is loaded as it is, unless it holds
-    // an index: then manifest.json names the chosen platform's image.
-    const input = image.hasManifestJson && !image.index ? createReadStream(file) : asDockerArchive(file, image);
-    const stream = await docker.loadImage(input as unknown as NodeJS.ReadableStream, { quiet: true });
+    // The engine is handed a tar made here of the entries checked, never the file itself: Go's
+    // tar reader and this one disagree on some headers (a GNU long name beside a PAX path, a
+    // global PAX header), so the file could show the engine entries this reader never saw (a
+    // second manifest.json retagging busybox:stable). Blobs pass through byte for byte, hashed
+    // again on the way (a file changed since it was read fails the load); manifest.json comes
+    // last, so an engine never sees one before every blob is right.
+    let repackError: Error | undefined;
+    const input = checkedImageTar(file, image.loading, (e) => (repackError ??= e));
+    const stream = await docker.loadImage(input as unknown as NodeJS.ReadableStream, { quiet: true }).catch((e: Error) => {
+      throw repackError ?? e;
+    });
     const said = await new Promise<string>((resolve, reject) => {
       docker.modem.followProgress(stream, (err: Error | null, events: { stream?: string; error?: string; errorDetail?: { message?: string } }[]) => {
         const failed = events?.find((e) => e.error || e.errorDetail);
-        if (err || failed) reject(new Error(`${file}: the engine could not load it: ${err?.message ?? failed?.error ?? failed?.errorDetail?.message}`));
+        if (repackError) reject(repackError);
+        else if (err || failed) reject(new Error(`${file}: the engine could not load it: ${err?.message ?? failed?.error ?? failed?.errorDetail?.message}`));
         else resolve(events.map((e) => e.stream ?? "").join(""));
       });
     });
@@ -48,24 +57,46 @@ export async function loadBaseArchives(docker: Dockerode, files: string[], platf
   return loaded;
 }
 
-function asDockerArchive(file: string, image: ArchiveImage): NodeJS.ReadableStream {
+/**
+ * A docker-archive of one image: its config and layers under their digests, from the entries
+ * `loading` names, and a manifest.json naming them. `failed`: told why the tar was cut short.
+ */
+function checkedImageTar(file: string, loading: ArchiveLoading, failed: (e: Error) => void): NodeJS.ReadableStream {
+  const wanted = new Map<string, ArchiveSource>();
+  for (const s of [loading.config, ...loading.layers]) wanted.set(s.entry, s);
+  const written = new Set<string>();
   const extract = tar.extract();
   const pack = tar.pack();
+  const fail = (e: Error) => {
+    failed(e);
+    extract.destroy();
+    pack.destroy(e);
+  };
   extract.on("entry", (header, body, next) => {
-    // The file's own manifest.json (checked, but maybe another platform's) makes way for this one.
-    if (["manifest.json", "repositories"].includes(normalizeEntryName(header.name))) {
+    const source = header.type === "file" || header.type === undefined ? wanted.get(normalizeEntryName(header.name)) : undefined;
+    if (!source || written.has(source.digest)) {
       body.on("end", () => next());
       body.resume();
       return;
     }
-    body.pipe(pack.entry(header, next) as unknown as NodeJS.WritableStream);
+    written.add(source.digest);
+    const hash = hashingStream();
+    const entry = pack.entry({ name: blobPath(source.digest), size: source.size, mtime: new Date(0) });
+    pipeline(body, hash, entry as unknown as NodeJS.WritableStream).then(() => {
+      if (hash.digest() !== source.digest || hash.bytes() !== source.size) throw new InputError(`changed while it was being loaded (${header.name} now has digest ${hash.digest()})`, file);
+      next();
+    }).catch((e: Error) => fail(e instanceof InputError ? e : new InputError(`changed while it was being loaded (${e.message})`, file)));
   });
   extract.on("finish", () => {
-    const manifest = [{ Config: blobPath(image.configDigest), RepoTags: image.reference.includes("/") ? [image.reference] : [], Layers: image.layers.map((l) => blobPath(l.digest)) }];
-    pack.entry({ name: "manifest.json" }, JSON.stringify(manifest));
+    const missing = [...wanted.values()].find((s) => !written.has(s.digest));
+    if (missing) return fail(new InputError(`changed while it was being loaded (${missing.entry} is gone)`, file));
+    const manifest = [{ Config: blobPath(loading.config.digest), RepoTags: loading.repoTags, Layers: loading.layers.map((l) => blobPath(l.digest)) }];
+    pack.entry({ name: "manifest.json", mtime: new Date(0) }, JSON.stringify(manifest));
     pack.finalize();
   });
-  extract.on("error", (e) => pack.destroy(e));
-  createReadStream(file).pipe(extract as unknown as NodeJS.WritableStream);
+  extract.on("error", (e) => fail(new InputError(`changed while it was being loaded (${e.message})`, file)));
+  const read = createReadStream(file);
+  read.on("error", (e) => fail(new InputError(`cannot read file (${(e as NodeJS.ErrnoException).code ?? e.message})`, file)));
+  read.pipe(extract as unknown as NodeJS.WritableStream);
   return pack as unknown as NodeJS.ReadableStream;
 }
