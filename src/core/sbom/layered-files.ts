@@ -32,6 +32,21 @@ export interface FoundFile {
  */
 export const MAX_DATABASE_BYTES = 64 * 1024 * 1024;
 
+/**
+ * The package files of one image held at once, at most (bytes of the filesystem's files, as
+ * layers leave them): a layer of a few MB can inflate to GBs of files with database names (an
+ * Anaconda environment's conda-meta is tens of MB). Files past it are not read, with a warning.
+ */
+export const MAX_IMAGE_DATABASE_BYTES = 256 * 1024 * 1024;
+
+/** How much LayeredFiles reads: of one file, and of all the files of the image. */
+export interface ReadLimits {
+  file: number;
+  image: number;
+}
+
+const LIMITS: ReadLimits = { file: MAX_DATABASE_BYTES, image: MAX_IMAGE_DATABASE_BYTES };
+
 const R_DESCRIPTION = /(?:^|\/)(?:R\/library|site-library)\/[^/]+\/DESCRIPTION$/;
 
 /** What kind of package database the file at `path` (normalized, no leading `/`) is, if any. */
@@ -88,7 +103,7 @@ export function snapshotOfFiles(files: readonly FoundFile[], layers: number, war
  * Bumped whenever what a layer does to the state changes in a way the text of layerRules may not
  * show (how the shell maps tar entries, say).
  */
-export const LAYER_RULES_VERSION = 2;
+export const LAYER_RULES_VERSION = 3;
 
 /**
  * The rules by which a layer changes the state (which files are package databases, how entries
@@ -96,7 +111,7 @@ export const LAYER_RULES_VERSION = 2;
  * tool's version), so a state kept by a version whose rules differ is not found.
  */
 export function layerRules(): string {
-  return [LAYER_RULES_VERSION, databaseKind, R_DESCRIPTION, normalizeName, dirOf, baseOf, WHITEOUT, OPAQUE, LayeredFiles, MAX_DATABASE_BYTES].map(String).join("\n");
+  return [LAYER_RULES_VERSION, databaseKind, R_DESCRIPTION, normalizeName, dirOf, baseOf, WHITEOUT, OPAQUE, LayeredFiles, MAX_DATABASE_BYTES, MAX_IMAGE_DATABASE_BYTES].map(String).join("\n");
 }
 
 export class LayeredFiles {
@@ -107,14 +122,19 @@ export class LayeredFiles {
   /** The current layer's files, applied over `lower` when the layer ends (its deletions apply to lower layers only). */
   private current = new Map<string, FoundFile>();
   private layer: number;
+  /** The characters of the files of `lower` and `current`: what the image limit counts. */
+  private held = 0;
+  /** Whether a file was left out for the image limit (warned once). */
+  private overLimit = false;
   readonly warnings: string[];
 
   /** Empty, or as `from` left it: the next layer is the one after `from`'s. */
-  constructor(from?: LayeredSnapshot) {
+  constructor(from?: LayeredSnapshot, private readonly limits: ReadLimits = LIMITS) {
     this.lower = new Map(from?.files);
     this.directories = new Map(from?.directories);
     this.layer = from ? from.layers - 1 : -1;
     this.warnings = [...(from?.warnings ?? [])];
+    for (const file of this.lower.values()) this.held += file.content.length;
   }
 
   /** The state once the current layer has ended; later layers do not change it. */
@@ -134,8 +154,16 @@ export class LayeredFiles {
     if (entry.type !== "file") return false;
     const path = normalizeName(entry.name);
     if (!databaseKind(path)) return false;
-    if ((entry.size ?? 0) > MAX_DATABASE_BYTES) {
-      this.warnings.push(`/${path}: ${entry.size} bytes, more than ${MAX_DATABASE_BYTES}: not read`);
+    const size = entry.size ?? 0;
+    if (size > this.limits.file) {
+      this.warnings.push(`/${path}: ${size} bytes, more than ${this.limits.file}: not read`);
+      return false;
+    }
+    // What the file replaces is not counted against it: the limit is on the filesystem's files.
+    const replaced = (this.current.get(path) ?? this.lower.get(path))?.content.length ?? 0;
+    if (this.held - replaced + size > this.limits.image) {
+      if (!this.overLimit) this.warnings.push(`/${path}: ${size} bytes would take the package files read from this image past ${this.limits.image} bytes: not read, nor any other file past that`);
+      this.overLimit = true;
       return false;
     }
     return true;
@@ -176,8 +204,11 @@ export class LayeredFiles {
         this.warnings.push(`/${path}: a hard link to /${target}, which was not read`);
       }
     }
-    if (text !== undefined) this.current.set(path, { path: `/${path}`, kind, content: text, layer: this.layer });
-    else this.current.delete(path);
+    this.held -= this.current.get(path)?.content.length ?? 0;
+    if (text !== undefined) {
+      this.current.set(path, { path: `/${path}`, kind, content: text, layer: this.layer });
+      this.held += text.length;
+    } else this.current.delete(path);
   }
 
   /** The package database files of the final filesystem, by path. */
@@ -188,7 +219,9 @@ export class LayeredFiles {
 
   private commit(): void {
     for (const [path, file] of this.current) {
-      if (!this.lower.has(path)) this.count(path, 1);
+      const replaced = this.lower.get(path);
+      if (replaced) this.held -= replaced.content.length;
+      else this.count(path, 1);
       this.lower.set(path, file);
     }
     this.current = new Map();
@@ -201,7 +234,11 @@ export class LayeredFiles {
   }
 
   private removeExactly(path: string): void {
-    if (this.lower.delete(path)) this.count(path, -1);
+    const file = this.lower.get(path);
+    if (!file) return;
+    this.lower.delete(path);
+    this.held -= file.content.length;
+    this.count(path, -1);
   }
 
   /** Removes everything lower layers hold under directory `dir` ("" is the root). */

@@ -1,13 +1,13 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { databaseKind, LayeredFiles, MAX_DATABASE_BYTES, normalizeName, snapshotOfFiles, type LayerEntry } from "../../../../src/core/sbom/layered-files.js";
+import { databaseKind, LayeredFiles, MAX_DATABASE_BYTES, normalizeName, snapshotOfFiles, type LayerEntry, type ReadLimits } from "../../../../src/core/sbom/layered-files.js";
 
 type Entry = LayerEntry & { content?: string };
 const file = (name: string, content = "x"): Entry => ({ name, type: "file", size: content.length, content });
 
 /** The layers applied the way the shell applies them: contents only for what LayeredFiles asks for. */
-function apply(layers: Entry[][]): LayeredFiles {
-  const files = new LayeredFiles();
+function apply(layers: Entry[][], limits?: ReadLimits): LayeredFiles {
+  const files = new LayeredFiles(undefined, limits);
   for (const layer of layers) {
     files.startLayer();
     for (const { content, ...entry } of layer) files.add(entry, files.wantsContent(entry) && content !== undefined ? Buffer.from(content) : undefined);
@@ -127,6 +127,34 @@ test("a snapshot after some layers, resumed with the rest, gives what applying t
   // the snapshot is not changed by what came after it
   assert.equal([...snapshot.files.keys()].sort(), ["opt/conda/conda-meta/b-1.json", "var/lib/dpkg/status"]);
   assert.equal(new LayeredFiles(snapshot).files(), head.files());
+});
+
+test("the package files read of one image stop at the image limit: what later layers delete or replace frees its share; one warning", () => {
+  const limits = { file: 40, image: 100 };
+  const meta = (n: number, content: string) => file(`opt/conda/conda-meta/p${n}-1.0-0.json`, content);
+  const x = (n: number) => "x".repeat(n);
+  // 3 × 30 fit; a fourth 30 would pass 100: not read, and nothing after it that would pass either
+  const full = apply([[meta(1, x(30)), meta(2, x(30)), meta(3, x(30)), meta(4, x(30)), meta(5, x(30))], [meta(6, x(5))]], limits);
+  assert.equal(full.files().map((f) => f.path.replace(/.*\//, "")), ["p1-1.0-0.json", "p2-1.0-0.json", "p3-1.0-0.json", "p6-1.0-0.json"]);
+  assert.equal(full.warnings, ["/opt/conda/conda-meta/p4-1.0-0.json: 30 bytes would take the package files read from this image past 100 bytes: not read, nor any other file past that"]);
+  // a file over the file limit is its own warning, and counts for nothing
+  const big = apply([[meta(1, x(41)), meta(2, x(30))]], limits);
+  assert.equal(big.files().length, 1);
+  assert.match(big.warnings[0], /p1-1\.0-0\.json: 41 bytes, more than 40: not read/);
+  // deleted (whiteout) and replaced files give their share back, in the layer and across layers
+  const freed = apply([
+    [meta(1, x(30)), meta(2, x(30)), meta(3, x(30))],
+    [file("opt/conda/conda-meta/.wh.p1-1.0-0.json"), meta(2, x(10)), meta(4, x(30))],
+    [meta(4, x(20)), meta(4, x(40)), meta(5, x(20))],
+  ], limits);
+  assert.equal(freed.warnings, []);
+  assert.equal(freed.files().map((f) => f.content.length), [10, 30, 40, 20]);
+  // a state taken up again (a shared chain, the cache) counts what it holds
+  const head = apply([[meta(1, x(30)), meta(2, x(30)), meta(3, x(30))]], limits);
+  const next = new LayeredFiles(head.snapshot(), limits);
+  next.startLayer();
+  assert.not.ok(next.wantsContent({ name: "opt/conda/conda-meta/p9-1.0-0.json", type: "file", size: 20 }));
+  assert.ok(next.wantsContent({ name: "opt/conda/conda-meta/p1-1.0-0.json", type: "file", size: 30 }), "replacing a file of the same size fits");
 });
 
 test.run();
