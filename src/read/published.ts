@@ -7,7 +7,7 @@ import { dockerReference } from "../core/signatures/cosign.js";
 import { judgeSignatures } from "../core/signatures/verify.js";
 import { readSignatures } from "../registry/signatures.js";
 import { inputsLabel, inputsMismatch, versionLabel } from "../core/requests/inputs-digest.js";
-import { movingTag, stripPlatformSuffix } from "../core/requests/tags.js";
+import { movingTag, stripPlatformSuffix, withPlatformSuffix } from "../core/requests/tags.js";
 import { attestationEntryOf } from "../core/attestations/manifest.js";
 import type { PublishedImage } from "../core/plan/reconcile.js";
 import { InputError, type Plan, type PlannedBuild } from "../core/model.js";
@@ -45,6 +45,13 @@ export async function readPublishedInputs(plan: Plan, dockerConfigDir?: string, 
       // platforms is published as a one-platform index under its own tags; a platform image's are
       // in its layer's index (`platform` given). Its platform tags hold the bare image: not asked.
       const repository = parseImageReference(ref);
+      // A layer without platforms published as a one-platform index (for its attestations): its
+      // platform moving tag holds the bare image the index names, for clients that want no index.
+      if (b.request.platform === undefined && image.indexEntries !== undefined && image.platform) {
+        const platformTag = withPlatformSuffix(ref, image.platform);
+        const held = await client.getDigest(platformTag);
+        if (held !== image.manifestDigest) published.platformTag = { tag: platformTag, held, image: image.manifestDigest };
+      }
       if (options.attestations && (b.request.platform === undefined || platform !== undefined)) {
         // There, untampered and about this image: an entry naming a manifest since deleted, or
         // statements about another image, are no attestations (the run makes them again).

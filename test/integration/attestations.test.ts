@@ -25,6 +25,7 @@ import { MEDIA_TYPES, RegistryClient } from "../../src/registry/client.js";
 import { DockerCredentials } from "../../src/registry/credentials.js";
 import { parseImageReference } from "../../src/core/parse/image-reference.js";
 import { sha256Hex } from "../../src/core/digest.js";
+import { platformTagSuffix } from "../../src/core/parse/platforms.js";
 
 const STATUS = "Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.36-9+deb12u4\n";
 const SECRET = `s3cret-${randomBytes(8).toString("hex")}`;
@@ -467,6 +468,20 @@ test("--reconcile plans what verify would reject, and its run repairs it: an att
       const v = verifies(image);
       assert.is(v.code, 0, `verify ${image} after: ${v.stdout}${v.stderr}`);
     }
+    assert.match(planned().stderr, /nothing to build/);
+
+    // sci/pk-base's platform moving tag (of its one-platform index: the bare image, for clients
+    // that want no index) made to hold another manifest: the image is right, that tag is not.
+    const pkBase = await attestationsOf("sci/pk-base");
+    const platformTag = `1.0-${platformTagSuffix(`${pkBase.platformImage.platform.os}/${pkBase.platformImage.platform.architecture}`)}`;
+    const baseRef = parseImageReference(`${fresh}/sci/pk-base`);
+    await client.putManifest({ ...baseRef, tag: platformTag }, Buffer.from(JSON.stringify(pkBase.manifest)), pkBase.attestation.mediaType);
+    const lagging = planned();
+    assert.match(lagging.stderr, new RegExp(`build sci/pk-base: .*sci/pk-base:1\\.0 holds ${tag}, of this checkout's inputs, but \\S+/sci/pk-base:${platformTag} holds sha256:[0-9a-f]{64}, not its image ${pkBase.platformImage.digest}`), lagging.stderr);
+    assert.not.match(lagging.stderr, /build sci\/pk-tools/, "nothing built on it is planned");
+    const retagged = await push("--reconcile");
+    assert.is(retagged.code, 0, retagged.stderr);
+    assert.is((await get(`${name("sci/pk-base")}/manifests/${platformTag}`)).digest, pkBase.platformImage.digest);
     assert.match(planned().stderr, /nothing to build/);
 
     // sci/pk-tools' platform image deleted: its index names a manifest the registry no longer has.

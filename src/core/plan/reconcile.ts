@@ -5,7 +5,8 @@
 // at a newer build than this checkout's is current: moving tags only move forward (issue 16, item 2).
 // An image of this checkout's inputs published without its attestations, or (with a signing key)
 // not signed by it, is planned too (issue 19, item 6): its run reuses it and adds what it lacks,
-// and what is built on it stays.
+// and what is built on it stays. So is one published as a one-platform index whose platform
+// moving tag (`{version}-linux-amd64`, the bare image) is missing or holds another manifest.
 // A layer built for platforms is published twice over (issue 17): each platform image under its
 // platform moving tag, and the index of them all under the layer's `{version}`. A platform image
 // the index lacks (or holds from other inputs, or without its attestations) keeps the layer's
@@ -30,7 +31,11 @@ export type PublishedImage = (
   /** `broken`: the tag is there, but its index names a manifest the registry does not have. */
   | { found: false; broken?: string }
   /** `attestationFault`: with `attested` false, what is wrong with the attestation manifest the index has for the image. */
-  | { found: true; inputs?: string; mismatch?: string; build?: string; signed?: boolean; attested?: boolean; attestationFault?: string }
+  | {
+    found: true; inputs?: string; mismatch?: string; build?: string; signed?: boolean; attested?: boolean; attestationFault?: string;
+    /** Of a one-platform index: its platform moving tag, when that does not hold the index's `image` (`held`: what it holds, if anything). */
+    platformTag?: { tag: string; held?: string; image: string };
+  }
 ) & { index?: PublishedImage };
 
 export function reconcilePlan(plan: Plan, published: ReadonlyMap<string, PublishedImage>): Plan {
@@ -121,6 +126,12 @@ function judge(b: PlannedBuild, p: PublishedImage | undefined, tag = movingTag(b
   }
   // Its own inputs match, but it was built on another commit's parent.
   if (p.mismatch !== undefined) return { current: false, why: `published image has ${p.mismatch}` };
+  // The image is right, but its platform moving tag (a one-platform index's) lags: the run
+  // reuses it and pushes that tag again.
+  if (p.platformTag) {
+    const { tag: platformTag, held: lagging, image } = p.platformTag;
+    return { current: false, why: `${tag} holds ${held}, of this checkout's inputs, but ${platformTag} ${lagging ? `holds ${lagging}` : "is missing"}, not its image ${image}`, reusedOnly: true };
+  }
   // The image is right, but published without its provenance and SBOM, or its signature: the run
   // reuses it and adds them, and what is built on it stays.
   if (p.attested === false) {

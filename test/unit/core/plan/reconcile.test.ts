@@ -143,4 +143,18 @@ test("an attestation that is not the image's own (about another image, or gone) 
   assert.match(broken.builds.find((b) => b.id === "sci/a")!.reasons[0], /sci\/a:1\.0 is broken: the index names manifest sha256:4, which the registry does not have$/);
 });
 
+test("a one-platform index whose platform moving tag is missing or holds another image is planned (reused, to push the tag again), what builds on it is not", () => {
+  const whole = makePlan({ science: ["a", "c"] });
+  const c = whole.builds.find((b) => b.id === "sci/c")!;
+  const tag = `${c.request.tags[0]}-linux-amd64`;
+  for (const held of [undefined, "sha256:old"]) {
+    const plan = reconcilePlan(whole, published(whole, { "sci/c": { found: true, inputs: c.request.inputsDigest, attested: true, platformTag: { tag, held, image: "sha256:img" } } }));
+    assert.equal(plan.builds.map((b) => b.id), ["sci/c"], "nothing is rebuilt on it");
+    assert.match(plan.builds[0].reasons[0], new RegExp(`of this checkout's inputs, but ${tag.replace(/[./]/g, "\\$&")} ${held ? "holds sha256:old" : "is missing"}, not its image sha256:img$`));
+  }
+  // a newer build under the moving tag stays, whatever its platform tag holds
+  const newer = reconcilePlan(whole, published(whole, { "sci/c": { found: true, inputs: "sha256:other", build: "c:1.0-999-abcdef", platformTag: { tag, image: "sha256:img" } } }));
+  assert.equal(newer.builds, []);
+});
+
 test.run();
