@@ -275,6 +275,7 @@ test("a rerun of an older commit leaves every {version} on the newer build, sayi
   const again = runCli(["--all", "--push", "--overwrite", "--results", file, ...PLAIN], { cwd: repo.root });
   assert.is(again.code, 0, again.stderr);
   assert.match(again.stderr, /2 reused, 2 moving tags not moved/);
+  assert.match(again.stderr, new RegExp(`^sci/a +reused .*${target}/sci/a:1\\.0 \\(not moved\\), ${target}/sci/a:1\\.0-1-`, "m"), "the summary table marks the moving tag");
   assert.match(again.stderr, new RegExp(`sci/a: not moved: ${target}/sci/a:1\\.0 is at 1\\.0-2-[0-9a-f]+, newer`));
   assert.equal(await registryState(target, ["sci/a", "rel/a"]), newer, "a moving tag went back");
   // Nor does the engine's own moving tag go back.

@@ -1,6 +1,6 @@
 // What a run did, build by build: the outcomes its results file records, the summary table and
 // the footer it ends with, and whether it succeeded. Pure: the executor fills in the outcomes.
-import type { BuildResult } from "../model.js";
+import type { BuildResult, TagResult } from "../model.js";
 import type { IndexResult } from "./image-index.js";
 
 /**
@@ -55,7 +55,13 @@ export function runSucceeded(outcomes: Pick<BuildOutcome, "status" | "pushed" | 
 /** A layer's index as a line of the summary table: `sci/x (index)`, how it ended, its tags. */
 export function indexSummaryRow(i: Pick<IndexResult, "id" | "status" | "tags" | "reason" | "already">): SummaryRow {
   const result = i.status !== "pushed" ? `index ${i.status}` : i.already ? "index already there" : "index pushed";
-  return { id: `${i.id} (index)`, result, durationMs: 0, tags: i.tags.map((t) => t.tag), reason: i.reason };
+  return { id: `${i.id} (index)`, result, durationMs: 0, tags: shownTags(i.tags.map((t) => t.tag), i.tags), reason: i.reason };
+}
+
+/** A row's tags, a moving tag left where it was (on a newer build, another run's) marked so: the table lists what the registry holds. */
+function shownTags(tags: string[], results: Pick<TagResult, "tag" | "reason">[] = []): string[] {
+  const unmoved = new Set(results.filter((t) => t.reason?.startsWith("not moved:")).map((t) => t.tag));
+  return tags.map((t) => (unmoved.has(t) ? `${t} (not moved)` : t));
 }
 
 export function summaryRow(o: BuildOutcome, tags: string[], pushResult?: PushResult): SummaryRow {
@@ -63,7 +69,7 @@ export function summaryRow(o: BuildOutcome, tags: string[], pushResult?: PushRes
     : o.status === "built" ? pushResult
     : pushResult === "pushed" ? "reused" : `reused, ${pushResult}`;
   // Only an image that exists has tags; a failed or skipped build has none to show.
-  return { id: o.id, result, durationMs: o.durationMs, imageId: o.outputs?.["docker-image-hash"], tags: hasImage(o) ? tags : [], reason: o.reason };
+  return { id: o.id, result, durationMs: o.durationMs, imageId: o.outputs?.["docker-image-hash"], tags: hasImage(o) ? shownTags(tags, o.tags) : [], reason: o.reason };
 }
 
 /**

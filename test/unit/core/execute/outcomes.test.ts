@@ -20,6 +20,10 @@ test("an interrupted run says what is certain: no push started after it (issue 1
 test("moving tags left on a newer build are counted", () => {
   const tags = [{ tag: "r/a:1.0-7-abc", pushed: true }, { tag: "r/a:1.0", pushed: false, reason: "not moved: r/a:1.0 is at 1.0-9-def, newer" }];
   assert.equal(footer([{ status: "reused", pushed: true, tags }], true, false), ["1 reused, 1 moving tag not moved"]);
+  // and marked in the summary table, whose TAGS say what the registry holds
+  assert.equal(summaryRow({ id: "sci/a", status: "reused", durationMs: 1, pushed: true, tags }, ["r/a:1.0", "r/a:1.0-7-abc"], "pushed").tags, ["r/a:1.0 (not moved)", "r/a:1.0-7-abc"]);
+  const index = indexSummaryRow({ id: "sci/a", status: "pushed", tags: [{ tag: "r/a:1.0", pushed: false, reason: "not moved: another run wrote r/a:1.0 at the same time" }, { tag: "r/a:1.0-7-abc", pushed: true }] });
+  assert.equal(index.tags, ["r/a:1.0 (not moved)", "r/a:1.0-7-abc"]);
 });
 
 test("the summary table shows tags only for images that exist", () => {
