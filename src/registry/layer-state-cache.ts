@@ -20,7 +20,7 @@
 // go to a temporary file renamed into place: two runs writing one record leave a whole one.
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { chmod, lstat, mkdir, open, readdir, realpath, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdir, open, readdir, realpath, rename, rm, utimes, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
 import { sha256Hex } from "../core/digest.js";
@@ -60,6 +60,13 @@ const KINDS = new Set<DatabaseKind>(["dpkg", "apk", "conda", "python", "r", "os-
 const MAX_RECORD_BYTES = 1024 * 1024 * 1024;
 /** A temporary file older than this is left over from a run that was killed: removed. */
 const STALE_TMP_MS = 60 * 60 * 1000;
+/**
+ * A record no run has read or written for this long is removed (those of an earlier version of
+ * image-builder, of images long replaced): the cache of a CI agent does not grow for ever. A hit
+ * marks its record used. Looked over at most once a day (the time of `sbom-layers/.pruned`).
+ */
+export const UNUSED_RECORD_DAYS = 30;
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** What the last layer of a chain changed. */
 interface LayerRecord {
@@ -113,7 +120,7 @@ export function layerStateCache(dir: string, warn: (text: string) => void): Laye
       said(`the SBOM cache ${dir} cannot be used (${errorCode(e)}): layers are read from the registry (IMAGE_BUILDER_CACHE=none turns the cache off)`);
       return false;
     }
-    await removeStaleTemporaries(root);
+    await removeLeftovers(root);
     return true;
   })();
 
@@ -131,6 +138,9 @@ export function layerStateCache(dir: string, warn: (text: string) => void): Laye
       for (const f of r.files) {
         if (typeof f !== "object" || f === null || typeof f.path !== "string" || !f.path.startsWith("/") || !KINDS.has(f.kind) || typeof f.content !== "string" || f.layer !== layers.length - 1) return undefined;
       }
+      // Used: kept when unused ones are removed (a failure to mark it costs it nothing now).
+      const now = new Date();
+      await utimes(fileOf(layers), now, now).catch(() => undefined);
       return r;
     } catch {
       return undefined;
@@ -222,13 +232,22 @@ async function readRegularFile(path: string): Promise<string | undefined> {
   }
 }
 
-/** Removes the temporary files of writes a killed run left (older than an hour: not another run's, under way). */
-async function removeStaleTemporaries(root: string): Promise<void> {
+/**
+ * Removes the temporary files of writes a killed run left (older than an hour: not another run's,
+ * under way) and, once a day, the records unused for UNUSED_RECORD_DAYS.
+ */
+async function removeLeftovers(root: string): Promise<void> {
   const names = await readdir(root).catch(() => [] as string[]);
   const now = Date.now();
-  await Promise.all(names.filter((n) => n.endsWith(".tmp")).map(async (n) => {
+  const marker = join(dirname(root), ".pruned");
+  const pruned = await lstat(marker).then((s) => s.mtimeMs, () => 0);
+  const prune = now - pruned > DAY_MS;
+  if (prune) await writeFile(marker, "", { mode: 0o600 }).then(() => utimes(marker, new Date(now), new Date(now))).catch(() => undefined);
+  await Promise.all(names.map(async (n) => {
+    const old = n.endsWith(".tmp") ? STALE_TMP_MS : prune && n.endsWith(".json") ? UNUSED_RECORD_DAYS * DAY_MS : undefined;
+    if (old === undefined) return;
     const s = await lstat(join(root, n)).catch(() => undefined);
-    if (s?.isFile() && now - s.mtimeMs > STALE_TMP_MS) await rm(join(root, n), { force: true });
+    if (s?.isFile() && now - s.mtimeMs > old) await rm(join(root, n), { force: true });
   }));
 }
 

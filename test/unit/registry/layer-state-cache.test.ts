@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { LayeredFiles, type LayeredSnapshot } from "../../../src/core/sbom/layered-files.js";
@@ -55,6 +55,25 @@ test("a state kept is found again whole, also as the first layers of a longer ch
   assert.is(kept.length, 2);
   assert.is(kept.filter((r) => r.includes("Package: libc6")).length, 1, "the status file, carried over by the second layer, is in one record");
   assert.is(statSync(records(dir.path)).mode & 0o777, 0o700);
+});
+
+test("records unused for 30 days are removed, once a day; a record read is used", async () => {
+  using dir = tempDir("ib-lsc-");
+  await keep(layerStateCache(dir.path, () => undefined));
+  const [a, ab] = readdirSync(records(dir.path)).map((f) => join(records(dir.path), f)).sort((x, y) => statSync(x).size - statSync(y).size).reverse();
+  const daysAgo = (n: number) => new Date(Date.now() - n * 24 * 60 * 60 * 1000);
+  const age = (file: string, days: number) => utimesSync(file, daysAgo(days), daysAgo(days));
+  // A (the status file's record, the bigger) read 10 days ago, A,B 40 days ago; looked over today already: both stay
+  age(a, 10);
+  age(ab, 40);
+  await layerStateCache(dir.path, () => undefined).longest([C], 0);
+  assert.equal(readdirSync(records(dir.path)).length, 2, "pruned twice in a day");
+  // the last look two days ago: A,B goes, A stays, and being read marks it used
+  age(join(dir.path, "sbom-layers", ".pruned"), 2);
+  const cache = layerStateCache(dir.path, () => undefined);
+  assert.is((await cache.longest([A, B], 0))?.layers, 1);
+  assert.equal(readdirSync(records(dir.path)), [a.slice(a.lastIndexOf("/") + 1)]);
+  assert.ok(Date.now() - statSync(a).mtimeMs < 60_000, "a record read is marked used");
 });
 
 test("a state from the cache goes on as one read: a later layer's whiteout of a directory removes what the state held under it", async () => {
