@@ -174,22 +174,33 @@ export async function readArchive(file: string, options: { platform?: string } =
   const raw: RawArchiveEntry[] = [];
   const contents: (SeenEntry | undefined)[] = [];
   const extract = tar.extract();
+  let kept = 0;
   extract.on("entry", (header, body, next) => {
     const index = raw.length;
     raw.push({ name: header.name, type: header.type ?? "file", linkname: header.linkname ?? undefined });
     const hash = createHash("sha256");
-    // Entries small enough to be metadata are kept; everything is hashed as it streams past.
+    // Entries that may be metadata (JSON, small enough) are kept; everything is hashed as it
+    // streams past. Layers (tar, gzip) are not JSON: an archive of many small layers, or a crafted
+    // one of thousands, is not held in memory; what is kept is bounded too.
     const chunks: Buffer[] = [];
     let size = 0;
+    let json: boolean | undefined;
     body.on("data", (data: unknown) => {
       const c = data as Buffer;
       hash.update(c);
       size += c.length;
-      if (size <= METADATA_LIMIT) chunks.push(c);
+      json ??= looksLikeJson(c);
+      if (json && size <= METADATA_LIMIT) chunks.push(c);
     });
     body.on("end", () => {
+      const keep = (json ?? true) && size <= METADATA_LIMIT;
+      if (keep) kept += size;
+      if (kept > KEPT_METADATA_LIMIT) {
+        extract.destroy(bad(`holds more than ${KEPT_METADATA_LIMIT / 1024 / 1024} MiB of JSON files: no image's metadata is that large`));
+        return;
+      }
       if (header.type === "file" || header.type === undefined) {
-        contents[index] = { digest: `sha256:${hash.digest("hex")}`, size, body: size <= METADATA_LIMIT ? Buffer.concat(chunks) : undefined };
+        contents[index] = { digest: `sha256:${hash.digest("hex")}`, size, body: keep ? Buffer.concat(chunks) : undefined };
       }
       next();
     });
@@ -198,6 +209,7 @@ export async function readArchive(file: string, options: { platform?: string } =
   try {
     await pipeline(createReadStream(file), extract as unknown as NodeJS.WritableStream);
   } catch (e) {
+    if (e instanceof InputError) throw e;
     const err = e as NodeJS.ErrnoException;
     if (err.code === "ENOENT" || err.code === "EACCES" || err.code === "EISDIR") throw bad(`cannot read file (${err.code})`);
     throw bad(`not a complete tar archive (${err.message})`);
@@ -322,8 +334,20 @@ function checkArchive(raw: RawArchiveEntry[], contents: (SeenEntry | undefined)[
   };
 }
 
+/** The JSON files of an image file kept at most: the metadata of one image (its manifests, configs, index) is far less. */
+const KEPT_METADATA_LIMIT = 64 * 1024 * 1024;
+
+/** Whether a file starting with `chunk` may be JSON: its first byte that is not white space opens an object or array. */
+function looksLikeJson(chunk: Buffer): boolean | undefined {
+  for (const b of chunk) {
+    if (b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d) continue;
+    return b === 0x7b || b === 0x5b;
+  }
+  return undefined;
+}
+
 function parseBody(e: SeenEntry, what: string, bad: (why: string) => Error): unknown {
-  if (!e.body) throw bad(`${what} is too large to be image metadata`);
+  if (!e.body) throw bad(`${what} is not JSON, or too large to be image metadata`);
   return parseJson(e.body, `${what} ${e.digest}`, bad);
 }
 

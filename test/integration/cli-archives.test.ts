@@ -122,6 +122,19 @@ test("an image file that would retag busybox:stable is refused, by run --base-ar
     const run = runCli(["run", plan, "--base-archive", good], { cwd: src.root, env: { DOCKER_CONFIG: noCreds.dir } });
     assert.is(run.code, 0, run.stderr);
     assert.match(run.stderr, `loaded ${handed} from ${good}`);
+
+    // Files of metadata size are kept in memory only when JSON, and no more than 64 MiB of them:
+    // 17 files of 4 MiB that are no JSON (layers) are read past, 17 that could be are refused.
+    const padding = (first: string) => Array.from({ length: 17 }, (_, i) => ({ name: `pad/${i}`, body: Buffer.alloc(4 * 1024 * 1024, first) }));
+    const layers = join(dir.path, "many-layers.tar");
+    await writeTar(layers, [...padding("x"), ...single.entries]);
+    const many = runCli(["inspect", layers, "--json"], { env: { DOCKER_CONFIG: noCreds.dir } });
+    assert.is(many.code, 0, many.stderr);
+    const jsons = join(dir.path, "many-json.tar");
+    await writeTar(jsons, [...padding("["), ...single.entries]);
+    const tooMuch = runCli(["inspect", jsons], { env: { DOCKER_CONFIG: noCreds.dir } });
+    assert.is(tooMuch.code, 2, tooMuch.stderr);
+    assert.is(tooMuch.stderr, `image-builder: error: ${jsons}: holds more than 64 MiB of JSON files: no image's metadata is that large\n`);
   } finally {
     // should a file have got through: busybox:stable back where it was, for the tests after this one
     if ((await docker.getImage(BASE).inspect()).Id !== baseId) await docker.getImage(baseId).tag({ repo: "busybox", tag: "stable" });
