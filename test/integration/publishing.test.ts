@@ -426,7 +426,7 @@ test("a build tag another run pushes after this run read it back: this run's res
   assert.is(tagsOf(join(dir.path, "r2.json"), "sci/a", `${two.address}/${name}`)[buildTag].digest, held[buildTag]);
   const first = results(join(dir.path, "r1.json")).results.find((x) => x.id === "sci/a")!;
   assert.equal([first.pushed, first.tags![0].pushed, first.tags![0].registryDigest], [false, false, held[buildTag]], r1.stderr);
-  assert.match(first.reason!, /registry holds another image under .*sci\/a:1\.0-\d+-[0-9a-f]+ \(sha256:[0-9a-f]+\), not this one: another run pushed it after this one/);
+  assert.match(first.reason!, /registry holds another image under .*sci\/a:1\.0-\d+-[0-9a-f]+ \(manifest sha256:[0-9a-f]+\), not this one: another run pushed it after this one/);
   assert.is(results(join(dir.path, "r1.json")).results.find((x) => x.id === "rel/a:1.0")!.pushed, false);
 });
 

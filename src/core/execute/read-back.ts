@@ -30,7 +30,7 @@ export function tagFromRegistry(tag: string, imageId: string, held: HeldTag | un
  * the same commit (same inputs) pushed it too, later. The registry's is the published one.
  */
 export function lostBuildTag(buildTag: string, registryDigest: string): string {
-  return `not published: another run of this commit pushed ${buildTag} too, and the registry holds its image (${registryDigest}), not this one; the moving tag is left to that run`;
+  return `not published: another run of this commit pushed ${buildTag} too, and the registry holds its image (manifest ${registryDigest}), not this one; the moving tag is left to that run`;
 }
 
 /**
@@ -47,7 +47,7 @@ export function pushedOtherImage(imageId: string, held: HeldTag | undefined, fai
  * moved it too (of this commit, or of a later one), later. That image stays.
  */
 export function replacedMovingTag(movingTag: string, registryDigest: string): string {
-  return `not moved: another run pushed ${movingTag} at the same time, and the registry holds its image (${registryDigest}), not this one`;
+  return `not moved: another run pushed ${movingTag} at the same time, and the registry holds its image (manifest ${registryDigest}), not this one`;
 }
 
 /** A child built on a parent image of this run that is not the one published under the parent's build tag. */
@@ -77,7 +77,7 @@ export function decideBeforePush(q: { buildTag: string; imageId: string; inputsD
   const { held } = q;
   if (!held || held.configDigest === q.imageId || q.overwrite) return { action: "push" };
   if (q.inputsDigest !== undefined && held.inputs === q.inputsDigest) {
-    return { action: "superseded", reason: `not published: another run of this commit published ${q.buildTag} while this one built it (the registry holds its image, ${held.digest}); the moving tag is left to that run` };
+    return { action: "superseded", reason: `not published: another run of this commit published ${q.buildTag} while this one built it (the registry holds its image, manifest ${held.digest}); the moving tag is left to that run` };
   }
   return { action: "refuse", reason: `${q.buildTag} was pushed to the registry with inputs ${held.inputs ?? "(none recorded)"} while this build ran, but this build's inputs are ${q.inputsDigest ?? "(none recorded)"}: build tags are immutable (--overwrite replaces it)` };
 }
@@ -97,7 +97,7 @@ export function agreeWithRegistry(recorded: TagResult, imageId: string, held: He
   return {
     ...now,
     reason: held
-      ? `not published: the registry holds another image under ${recorded.tag} (${held.digest}), not this one: another run pushed it after this one`
+      ? `not published: the registry holds another image under ${recorded.tag} (manifest ${held.digest}), not this one: another run pushed it after this one`
       : `not published: the registry no longer holds ${recorded.tag}`,
   };
 }

@@ -13,7 +13,7 @@ test("a tag holding this image is pushed, whatever the push said (a stored PUT w
 test("a tag holding another image, or nothing, is not pushed: the registry's digest and the reason are kept", () => {
   assert.equal(tagFromRegistry("r/a:1.0", IMG, { digest: "sha256:o", configDigest: OTHER }), { tag: "r/a:1.0", pushed: false, registryDigest: "sha256:o" });
   assert.equal(tagFromRegistry("r/a:1.0", IMG, undefined, "HTTP 500"), { tag: "r/a:1.0", pushed: false, reason: "HTTP 500" });
-  assert.match(lostBuildTag("r/a:1.0-7-abc", "sha256:o"), /another run of this commit pushed r\/a:1\.0-7-abc too, and the registry holds its image \(sha256:o\), not this one/);
+  assert.match(lostBuildTag("r/a:1.0-7-abc", "sha256:o"), /another run of this commit pushed r\/a:1\.0-7-abc too, and the registry holds its image \(manifest sha256:o\), not this one/);
 });
 
 test("just before pushing a build tag: another run's image of the same inputs is the published one; other inputs are refused", () => {
@@ -22,7 +22,7 @@ test("just before pushing a build tag: another run's image of the same inputs is
   assert.equal(decideBeforePush({ ...q, held: { digest: "sha256:m", configDigest: IMG, inputs: "sha256:in" } }), { action: "push" });
   const same = decideBeforePush({ ...q, held: { digest: "sha256:o", configDigest: OTHER, inputs: "sha256:in" } });
   assert.is(same.action, "superseded");
-  assert.match((same as { reason: string }).reason, "another run of this commit published r/a:1.0-7-abc while this one built it (the registry holds its image, sha256:o)");
+  assert.match((same as { reason: string }).reason, "another run of this commit published r/a:1.0-7-abc while this one built it (the registry holds its image, manifest sha256:o)");
   const other = decideBeforePush({ ...q, held: { digest: "sha256:o", configDigest: OTHER, inputs: "sha256:x" } });
   assert.is(other.action, "refuse");
   assert.match((other as { reason: string }).reason, "with inputs sha256:x while this build ran, but this build's inputs are sha256:in: build tags are immutable");
@@ -35,7 +35,7 @@ test("at the end of a run, each tag's result is what the registry holds under it
   // Recorded pushed, but another run pushed its image after this one's read-back.
   const lost = agreeWithRegistry({ tag: "r/a:1.0-1-h", pushed: true, digest: "sha256:m" }, "sha256:img", theirs);
   assert.equal([lost.pushed, lost.registryDigest, lost.digest], [false, "sha256:t", undefined]);
-  assert.match(lost.reason!, /registry holds another image under r\/a:1\.0-1-h \(sha256:t\), not this one/);
+  assert.match(lost.reason!, /registry holds another image under r\/a:1\.0-1-h \(manifest sha256:t\), not this one/);
   // Recorded not pushed (an interrupted push the engine finished), and there.
   assert.equal(agreeWithRegistry({ tag: "r/a:1.0", pushed: false, reason: "not pushed: push interrupted" }, "sha256:img", mine), { tag: "r/a:1.0", pushed: true, digest: "sha256:m" });
   // A moving tag left on a newer build stays so, with what it holds now.
