@@ -47,10 +47,15 @@ export async function readPublishedInputs(plan: Plan, dockerConfigDir?: string, 
       const repository = parseImageReference(ref);
       // A layer without platforms published as a one-platform index (for its attestations): its
       // platform moving tag holds the bare image the index names, for clients that want no index.
-      if (b.request.platform === undefined && image.indexEntries !== undefined && image.platform) {
+      // Judged as a run judges a tag: the same image is the same config (a manifest of other bytes
+      // is not pushed again), and a newer build there stays (reconcile.ts).
+      if (options.attestations && b.request.platform === undefined && image.indexEntries !== undefined && image.platform) {
         const platformTag = withPlatformSuffix(ref, image.platform);
-        const held = await client.getDigest(platformTag);
-        if (held !== image.manifestDigest) published.platformTag = { tag: platformTag, held, image: image.manifestDigest };
+        const manifest = await client.getManifest(platformTag);
+        if (manifest?.config.digest !== image.configDigest) {
+          const held = manifest && { digest: manifest.manifestDigest, build: (await client.imageOf(manifest)).config.labels[versionLabel(b.kind, b.target)] };
+          published.platformTag = { tag: platformTag, held, image: image.manifestDigest };
+        }
       }
       if (options.attestations && (b.request.platform === undefined || platform !== undefined)) {
         // There, untampered and about this image: an entry naming a manifest since deleted, or

@@ -319,7 +319,7 @@ function checkArchive(raw: RawArchiveEntry[], contents: (SeenEntry | undefined)[
   const name = ociNames[0] ?? names[0] ?? "";
   // Loaded under manifest.json's names when it has them; else under the OCI name when that is a
   // whole reference (`org.opencontainers.image.ref.name` may be a bare tag, no name to load as).
-  const repoTags = docker?.names ?? (name.includes("/") ? [name] : []);
+  const repoTags = docker?.names.length ? docker.names : ociNames.filter((n) => n.includes("/"));
   const toArchiveImage = (i: (typeof images)[number], digest: string) =>
     toImage("oci", name, digest, i.manifestDigest, i.mediaType, i, names, repoTags, i.platform);
   if (reached.length === 1 && !reached[0].index) return toArchiveImage(images[0], top.digest);

@@ -483,6 +483,11 @@ test("--reconcile plans what verify would reject, and its run repairs it: an att
     assert.is(retagged.code, 0, retagged.stderr);
     assert.is((await get(`${name("sci/pk-base")}/manifests/${platformTag}`)).digest, pkBase.platformImage.digest);
     assert.match(planned().stderr, /nothing to build/);
+    // The same image in a manifest of other bytes (the run would find it there, and push nothing): current.
+    const sameImage = Buffer.from(JSON.stringify(json(await get(`${name("sci/pk-base")}/manifests/${pkBase.platformImage.digest}`)), null, 2));
+    await client.putManifest({ ...baseRef, tag: platformTag }, sameImage, pkBase.platformImage.mediaType);
+    assert.is.not((await get(`${name("sci/pk-base")}/manifests/${platformTag}`)).digest, pkBase.platformImage.digest);
+    assert.match(planned().stderr, /nothing to build/);
 
     // sci/pk-tools' platform image deleted: its index names a manifest the registry no longer has.
     const tools = await attestationsOf("sci/pk-tools");

@@ -33,8 +33,11 @@ export type PublishedImage = (
   /** `attestationFault`: with `attested` false, what is wrong with the attestation manifest the index has for the image. */
   | {
     found: true; inputs?: string; mismatch?: string; build?: string; signed?: boolean; attested?: boolean; attestationFault?: string;
-    /** Of a one-platform index: its platform moving tag, when that does not hold the index's `image` (`held`: what it holds, if anything). */
-    platformTag?: { tag: string; held?: string; image: string };
+    /**
+     * Of a one-platform index: its platform moving tag, when that does not hold the index's `image`
+     * (`held`: the manifest it holds, if any, and that image's version label).
+     */
+    platformTag?: { tag: string; held?: { digest: string; build?: string }; image: string };
   }
 ) & { index?: PublishedImage };
 
@@ -130,7 +133,10 @@ function judge(b: PlannedBuild, p: PublishedImage | undefined, tag = movingTag(b
   // reuses it and pushes that tag again.
   if (p.platformTag) {
     const { tag: platformTag, held: lagging, image } = p.platformTag;
-    return { current: false, why: `${tag} holds ${held}, of this checkout's inputs, but ${platformTag} ${lagging ? `holds ${lagging}` : "is missing"}, not its image ${image}`, reusedOnly: true };
+    const ours = b.request.labels[versionLabel(b.kind, b.target)];
+    // A newer build there stays, as the run leaves it: nothing to do.
+    const moves = !lagging || decideMovingTag({ movingTag: platformTag, ours, held: { isThisImage: false, label: lagging.build }, allowRollback: false }).move;
+    if (moves) return { current: false, why: `${tag} holds ${held}, of this checkout's inputs, but ${platformTag} ${lagging ? `holds ${lagging.digest}` : "is missing"}, not its image ${image}`, reusedOnly: true };
   }
   // The image is right, but published without its provenance and SBOM, or its signature: the run
   // reuses it and adds them, and what is built on it stays.

@@ -159,14 +159,20 @@ export class LayeredFiles {
       this.warnings.push(`/${path}: ${size} bytes, more than ${this.limits.file}: not read`);
       return false;
     }
-    // What the file replaces is not counted against it: the limit is on the filesystem's files.
+    return this.fits(path, size);
+  }
+
+  /**
+   * Whether a file of `size` at `path` keeps the image's files within the image limit (what it
+   * replaces is not counted against it); else a warning, the first time. Sizes of files not read
+   * yet are bytes, of files held characters (as many or fewer).
+   */
+  private fits(path: string, size: number): boolean {
     const replaced = (this.current.get(path) ?? this.lower.get(path))?.content.length ?? 0;
-    if (this.held - replaced + size > this.limits.image) {
-      if (!this.overLimit) this.warnings.push(`/${path}: ${size} bytes would take the package files read from this image past ${this.limits.image} bytes: not read, nor any other file past that`);
-      this.overLimit = true;
-      return false;
-    }
-    return true;
+    if (this.held - replaced + size <= this.limits.image) return true;
+    if (!this.overLimit) this.warnings.push(`/${path}: ${size} bytes would take the package files read from this image past ${this.limits.image} bytes: not read (nor any later file that would)`);
+    this.overLimit = true;
+    return false;
   }
 
   /** One entry of the current layer, with its contents when `wantsContent` asked for them. */
@@ -203,6 +209,8 @@ export class LayeredFiles {
       if (text === undefined && databaseKind(target) === undefined) {
         this.warnings.push(`/${path}: a hard link to /${target}, which was not read`);
       }
+      // Each link is a file of its own to the scan and the cache: it counts as one.
+      if (text !== undefined && !this.fits(path, text.length)) text = undefined;
     }
     this.held -= this.current.get(path)?.content.length ?? 0;
     if (text !== undefined) {

@@ -61,7 +61,7 @@ export async function loadBaseArchives(docker: Dockerode, files: string[], platf
  * A docker-archive of one image: its config and layers under their digests, from the entries
  * `loading` names, and a manifest.json naming them. `failed`: told why the tar was cut short.
  */
-function checkedImageTar(file: string, loading: ArchiveLoading, failed: (e: Error) => void): NodeJS.ReadableStream {
+export function checkedImageTar(file: string, loading: ArchiveLoading, failed: (e: Error) => void): NodeJS.ReadableStream {
   const wanted = new Map<string, ArchiveSource>();
   for (const s of [loading.config, ...loading.layers]) wanted.set(s.entry, s);
   const written = new Set<string>();
@@ -73,7 +73,14 @@ function checkedImageTar(file: string, loading: ArchiveLoading, failed: (e: Erro
     pack.destroy(e);
   };
   extract.on("entry", (header, body, next) => {
-    const source = header.type === "file" || header.type === undefined ? wanted.get(normalizeEntryName(header.name)) : undefined;
+    let name: string;
+    try {
+      name = normalizeEntryName(header.name);
+    } catch (e) {
+      // A name the check refused (`..`, absolute): the file changed since.
+      return fail(new InputError(`changed while it was being loaded (${(e as Error).message})`, file));
+    }
+    const source = header.type === "file" || header.type === undefined ? wanted.get(name) : undefined;
     if (!source || written.has(source.digest)) {
       body.on("end", () => next());
       body.resume();

@@ -147,11 +147,15 @@ test("a one-platform index whose platform moving tag is missing or holds another
   const whole = makePlan({ science: ["a", "c"] });
   const c = whole.builds.find((b) => b.id === "sci/c")!;
   const tag = `${c.request.tags[0]}-linux-amd64`;
-  for (const held of [undefined, "sha256:old"]) {
+  const older = { digest: "sha256:old", build: "c:1.0-1-abcdef" };
+  for (const held of [undefined, older, { digest: "sha256:unlabelled" }]) {
     const plan = reconcilePlan(whole, published(whole, { "sci/c": { found: true, inputs: c.request.inputsDigest, attested: true, platformTag: { tag, held, image: "sha256:img" } } }));
     assert.equal(plan.builds.map((b) => b.id), ["sci/c"], "nothing is rebuilt on it");
-    assert.match(plan.builds[0].reasons[0], new RegExp(`of this checkout's inputs, but ${tag.replace(/[./]/g, "\\$&")} ${held ? "holds sha256:old" : "is missing"}, not its image sha256:img$`));
+    assert.match(plan.builds[0].reasons[0], new RegExp(`of this checkout's inputs, but ${tag.replace(/[./]/g, "\\$&")} ${held ? `holds ${held.digest}` : "is missing"}, not its image sha256:img$`));
   }
+  // a newer build under the platform tag stays there, as the run leaves it: current
+  const newerThere = reconcilePlan(whole, published(whole, { "sci/c": { found: true, inputs: c.request.inputsDigest, attested: true, platformTag: { tag, held: { digest: "sha256:new", build: "c:1.0-999-abcdef" }, image: "sha256:img" } } }));
+  assert.equal(newerThere.builds, []);
   // a newer build under the moving tag stays, whatever its platform tag holds
   const newer = reconcilePlan(whole, published(whole, { "sci/c": { found: true, inputs: "sha256:other", build: "c:1.0-999-abcdef", platformTag: { tag, image: "sha256:img" } } }));
   assert.equal(newer.builds, []);

@@ -136,7 +136,7 @@ test("the package files read of one image stop at the image limit: what later la
   // 3 × 30 fit; a fourth 30 would pass 100: not read, and nothing after it that would pass either
   const full = apply([[meta(1, x(30)), meta(2, x(30)), meta(3, x(30)), meta(4, x(30)), meta(5, x(30))], [meta(6, x(5))]], limits);
   assert.equal(full.files().map((f) => f.path.replace(/.*\//, "")), ["p1-1.0-0.json", "p2-1.0-0.json", "p3-1.0-0.json", "p6-1.0-0.json"]);
-  assert.equal(full.warnings, ["/opt/conda/conda-meta/p4-1.0-0.json: 30 bytes would take the package files read from this image past 100 bytes: not read, nor any other file past that"]);
+  assert.equal(full.warnings, ["/opt/conda/conda-meta/p4-1.0-0.json: 30 bytes would take the package files read from this image past 100 bytes: not read (nor any later file that would)"]);
   // a file over the file limit is its own warning, and counts for nothing
   const big = apply([[meta(1, x(41)), meta(2, x(30))]], limits);
   assert.equal(big.files().length, 1);
@@ -149,6 +149,10 @@ test("the package files read of one image stop at the image limit: what later la
   ], limits);
   assert.equal(freed.warnings, []);
   assert.equal(freed.files().map((f) => f.content.length), [10, 30, 40, 20]);
+  // hard links to a file read count as files of their own (each is scanned, and cached)
+  const linked = apply([[meta(1, x(40)), ...[2, 3, 4].map((n) => ({ name: `opt/conda/conda-meta/p${n}-1.0-0.json`, type: "link", linkname: "opt/conda/conda-meta/p1-1.0-0.json" }))]], limits);
+  assert.equal(linked.files().map((f) => f.path.replace(/.*\//, "")), ["p1-1.0-0.json", "p2-1.0-0.json"]);
+  assert.match(linked.warnings.join("\n"), /p3-1\.0-0\.json: 40 bytes would take the package files read from this image past 100 bytes/);
   // a state taken up again (a shared chain, the cache) counts what it holds
   const head = apply([[meta(1, x(30)), meta(2, x(30)), meta(3, x(30))]], limits);
   const next = new LayeredFiles(head.snapshot(), limits);
