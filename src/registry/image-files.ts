@@ -138,6 +138,8 @@ async function applyLayer(client: RegistryClient, ref: ImageReference, layer: { 
   const hash = hashingStream();
   const extract = tar.extract();
   extract.on("entry", (header, body, next) => {
+    // A layer cut short mid-entry errors the entry too: the pipeline below reports it.
+    body.on("error", () => undefined);
     const entry = { name: header.name, type: header.type ?? "file", size: header.size, linkname: header.linkname ?? undefined };
     if (!files.wantsContent(entry)) {
       files.add(entry);

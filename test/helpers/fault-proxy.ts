@@ -4,6 +4,10 @@
 // forwards them and loses the registry's reply; everything else is forwarded.
 import { createServer, request, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGzip } from "node:zlib";
+import { rawTarEntry } from "./tar.js";
 
 /** Closed when disposed: `await using proxy = await startFaultProxy(…)`. */
 export interface FaultProxy extends AsyncDisposable {
@@ -157,6 +161,30 @@ export function endlessAnswer(headers: Record<string, string>): FaultHandler & {
     };
     res.on("close", () => res.removeAllListeners("drain"));
     more();
+  }) as unknown as FaultHandler & { sent: () => number };
+  f.sent = () => total;
+  return f;
+}
+
+/**
+ * An endless layer that is a valid one as far as it goes: gzip of a tar whose one file declares 8
+ * GiB, then zeros for ever. A reader stops only at the layer's declared size (spaces, which are no
+ * gzip, are refused at once).
+ */
+export function endlessGzipLayer(headers: Record<string, string>): FaultHandler & { sent: () => number } {
+  let total = 0;
+  const f = ((req: IncomingMessage, res: ServerResponse) => {
+    req.resume();
+    res.writeHead(200, headers);
+    const zeros = Buffer.alloc(64 * 1024);
+    const source = Readable.from((function* () {
+      yield rawTarEntry("opt/conda/conda-meta/endless-1.0-0.json", "0", "", 8 * 1024 * 1024 * 1024 - 1);
+      for (;;) yield zeros;
+    })());
+    const gzip = createGzip();
+    gzip.on("data", (c: Buffer) => (total += c.length));
+    res.on("close", () => source.destroy());
+    pipeline(source, gzip, res).catch(() => undefined);
   }) as unknown as FaultHandler & { sent: () => number };
   f.sent = () => total;
   return f;

@@ -76,14 +76,15 @@ export async function readTarEntries(stream: NodeJS.ReadableStream): Promise<Tar
  * One tar entry as raw 512-byte blocks, for header forms tar-stream does not write (a GNU long
  * name `L`, a PAX header `x` or global `g` with chosen records): `typeflag` as the format spells it.
  */
-export function rawTarEntry(name: string, typeflag: string, body: Buffer | string): Buffer {
+export function rawTarEntry(name: string, typeflag: string, body: Buffer | string, declaredSize?: number): Buffer {
   const data = Buffer.from(body);
   const header = Buffer.alloc(512);
   header.write(name, 0, 100, "utf8");
   header.write("0000644\0", 100);
   header.write("0000000\0", 108);
   header.write("0000000\0", 116);
-  header.write(`${data.length.toString(8).padStart(11, "0")}\0`, 124);
+  // `declaredSize`: a size other than the body's (a header alone, for a body streamed after it)
+  header.write(`${(declaredSize ?? data.length).toString(8).padStart(11, "0")}\0`, 124);
   header.write("00000000000\0", 136);
   header.write("        ", 148);
   header.write(typeflag, 156);

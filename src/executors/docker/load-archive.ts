@@ -73,6 +73,8 @@ export function checkedImageTar(file: string, loading: ArchiveLoading, failed: (
     pack.destroy(e);
   };
   extract.on("entry", (header, body, next) => {
+    // A file cut short mid-entry errors the entry too: `fail` reports it.
+    body.on("error", () => undefined);
     let name: string;
     try {
       name = normalizeEntryName(header.name);
