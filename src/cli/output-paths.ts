@@ -60,6 +60,9 @@ function writeProblem(path: string, isDir: boolean): string | undefined {
       return failed && `cannot create files in it (${failed})`;
     }
     if (st.isDirectory()) return "is a directory";
+    // A FIFO or a device is written as it is (export): opening it to try would be a write its
+    // reader sees (a FIFO's reader gets its end at once).
+    if (!st.isFile()) return undefined;
     const failed = attempt(() => closeSync(openSync(target, "r+")));
     return failed && `cannot write (${failed})`;
   }

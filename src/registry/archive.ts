@@ -4,10 +4,12 @@
 // when complete, so a failure leaves nothing behind.
 import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { createReadStream, createWriteStream } from "node:fs";
+import { createReadStream, createWriteStream, lstatSync, readlinkSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
+import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { statIfAny } from "../files.js";
 import tar from "tar-stream";
 import { formatImageReference, type ImageReference } from "../core/parse/image-reference.js";
 import { InputError } from "../core/model.js";
@@ -41,15 +43,24 @@ export interface IndexToExport {
 export async function exportImage(client: RegistryClient, content: RegistryManifest | IndexToExport, file: string, format: ArchiveFormat, name: string, signal?: AbortSignal): Promise<{ bytes: number }> {
   const isIndex = "manifests" in content;
   if (isIndex && format !== "oci") throw new InputError(`${name} is an image index: a docker-archive holds one platform`);
-  const temp = join(dirname(file), `.${basename(file)}.${randomBytes(4).toString("hex")}.partial`);
+  const target = outputTarget(file);
+  const temp = !target.renamed ? undefined : join(dirname(target.path), `.${basename(target.path)}.${randomBytes(4).toString("hex")}.partial`);
   const pack = tar.pack();
-  const out = createWriteStream(temp, { flags: "wx" });
+  let bytes = 0;
+  const out = target.stdout ? process.stdout : createWriteStream(temp ?? target.path, { flags: temp ? "wx" : "w" });
   // Opened before anything is packed: a file that can't be made fails with its own error (naming
   // the path), not as a tar stream "already finalized or destroyed".
-  await once(out, "open");
-  const written = pipeline(pack, out);
+  if (!target.stdout) await once(out, "open");
+  const counted = new Transform({ transform: (c: Buffer, _e, done) => done(null, ((bytes += c.length), c)) });
+  // Standard output stays open for whoever writes after (the process ends it).
+  const written = target.stdout ? pipeline(pack, counted, async (source: AsyncIterable<Buffer>) => {
+    for await (const c of source) if (!process.stdout.write(c)) await once(process.stdout, "drain");
+  }) : pipeline(pack, counted, out);
   // A failed write (a full disk) surfaces through `written`; entries wait for it instead of hanging.
   written.catch(() => undefined);
+  // A reader of standard output gone (`| head`): the write fails, not the process.
+  const stdoutFailed = (e: Error) => pack.destroy(e);
+  if (target.stdout) process.stdout.on("error", stdoutFailed);
   try {
     const add = (entryName: string, body: Buffer) =>
       new Promise<void>((resolve, reject) => pack.entry({ name: entryName, size: body.length, mtime: new Date(0) }, body, (e) => (e ? reject(e) : resolve())));
@@ -88,13 +99,42 @@ export async function exportImage(client: RegistryClient, content: RegistryManif
     }
     pack.finalize();
     await written;
-    await rename(temp, file);
-    return { bytes: out.bytesWritten };
+    if (temp) await rename(temp, target.path);
+    return { bytes };
   } catch (e) {
     pack.destroy();
-    out.destroy();
-    await rm(temp, { force: true });
+    if (!target.stdout) out.destroy();
+    if (temp) await rm(temp, { force: true });
     throw e;
+  } finally {
+    process.stdout.off("error", stdoutFailed);
+  }
+}
+
+/**
+ * Where an export goes: `-` is standard output; a path that is no regular file (a device such
+ * as /dev/null, a FIFO) is written as it is; a file is written beside where it will be (through
+ * symbolic links: the file they name) and renamed into place when whole, so a failure leaves
+ * nothing behind and a link stays a link.
+ */
+function outputTarget(file: string): { stdout?: true; path: string; renamed: boolean } {
+  if (file === "-") {
+    if (process.stdout.isTTY) throw new InputError("--out -: standard output is a terminal; redirect it to a file or a pipe");
+    return { stdout: true, path: file, renamed: false };
+  }
+  const st = statIfAny(file);
+  if (st && !st.isFile()) return { path: file, renamed: false };
+  let path = file;
+  // A link, maybe to a file not there yet: the file it names is the one replaced.
+  for (let hops = 0; hops < 40 && lstatIfAny(path)?.isSymbolicLink(); hops++) path = resolve(dirname(path), readlinkSync(path));
+  return { path, renamed: true };
+}
+
+function lstatIfAny(path: string) {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
   }
 }
 

@@ -51,3 +51,14 @@ export function runCliAsync(args: string[], opts: { cwd?: string; env?: NodeJS.P
     child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }
+
+/** `p`, or an error naming `what` once `ms` have passed: a test of something that could hang fails instead. */
+export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: still going after ${ms / 1000}s`)), ms)));
+  try {
+    return await Promise.race([p, hung]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,12 +1,13 @@
 // images, inspect, contains, export and run --base-archive against the real registries and engine.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { runCli, runCliAsync } from "../helpers/cli.js";
+import { MAIN, runCli, runCliAsync, within } from "../helpers/cli.js";
 import { registryImage, requireEngine, uniqueRepo } from "../helpers/engine.js";
 import { authEntry, dockerConfigDir, freePort, loadImageFile, publish } from "../helpers/registry.js";
 import { startFaultProxy, type FaultProxy } from "../helpers/fault-proxy.js";
@@ -225,6 +226,49 @@ test("export docker-archive: loads into the engine with the registry's image id;
   const image = JSON.parse(offline.stdout);
   assert.is(image.format, "docker-archive");
   assert.equal(image.breadcrumbs.science.map((c: any) => c.value), ["2.4-5-aaaaaaa", "2.5-5-aaaaaaa"]);
+});
+
+test("export -o writes through what it is given, never replacing it: - is standard output, a FIFO is written to, a symbolic link's file is replaced and the link stays", async () => {
+  const whole = readFileSync(join(dir, "e25.tar"));
+  const out = join(dir, "outputs");
+  mkdirSync(out);
+  const exportTo = (to: string, ...more: string[]) => runCli(["export", "rel/essentials:2.5", "--repo", repo, "-o", to, ...more], { env });
+  // standard output, into a pipe
+  const piped = spawnSync(process.execPath, [MAIN, "export", "rel/essentials:2.5", "--repo", repo, "-o", "-"], { env: { ...process.env, ...env }, cwd: out, maxBuffer: 1 << 30 });
+  assert.is(piped.status, 0, String(piped.stderr));
+  assert.ok(Buffer.compare(piped.stdout, whole) === 0, "the tar on standard output is the file's");
+  assert.match(String(piped.stderr), /^wrote standard output \(docker-archive\): /);
+  assert.equal(readdirSync(out), [], "no file named - (or anything else) written where it ran");
+  const both = exportTo("-", "--json");
+  assert.is(both.code, 2);
+  assert.match(both.stderr, /--out - writes the tar to standard output, where --json would write too/);
+  // a FIFO: written to, and still a FIFO
+  const fifo = join(out, "fifo");
+  execFileSync("mkfifo", [fifo]);
+  const reader = spawn("sh", ["-c", `cat "${fifo}" > "${join(out, "from-fifo.tar")}"`]);
+  const readerDone = new Promise((done) => reader.on("exit", done));
+  let toFifo;
+  try {
+    toFifo = await within(runCliAsync(["export", "rel/essentials:2.5", "--repo", repo, "-o", fifo], { env }), 60_000, "export to a FIFO");
+    await within(readerDone, 10_000, "the FIFO's reader");
+  } finally {
+    reader.kill();
+  }
+  assert.is(toFifo.code, 0, toFifo.stderr);
+  assert.ok(lstatSync(fifo).isFIFO(), "the FIFO was replaced");
+  assert.ok(Buffer.compare(readFileSync(join(out, "from-fifo.tar")), whole) === 0);
+  // a symbolic link (to a file there, and to one not there yet): the file it names is written, the link stays
+  mkdirSync(join(out, "real"));
+  writeFileSync(join(out, "real", "old.tar"), "old");
+  symlinkSync("real/old.tar", join(out, "link.tar"));
+  symlinkSync("real/new.tar", join(out, "dangling.tar"));
+  for (const [link, file] of [["link.tar", "old.tar"], ["dangling.tar", "new.tar"]]) {
+    const r = exportTo(join(out, link));
+    assert.is(r.code, 0, r.stderr);
+    assert.ok(lstatSync(join(out, link)).isSymbolicLink(), `${link} was replaced`);
+    assert.ok(Buffer.compare(readFileSync(join(out, "real", file)), whole) === 0, file);
+  }
+  assert.equal(readdirSync(join(out, "real")).sort(), ["new.tar", "old.tar"], "no temporary file left");
 });
 
 test("export oci: an OCI image layout whose every blob matches its digest; it also loads as a base", async () => {

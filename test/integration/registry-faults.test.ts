@@ -12,7 +12,7 @@ import { anyPortFetch } from "../../src/registry/any-port-fetch.js";
 import { RegistryClient, RegistryError } from "../../src/registry/client.js";
 import { DockerCredentials } from "../../src/registry/credentials.js";
 import { pushTags } from "../../src/executors/docker/push.js";
-import { MAIN, runCliAsync } from "../helpers/cli.js";
+import { MAIN, runCliAsync, within } from "../helpers/cli.js";
 import { registryImage, registryTags, requireEngine, uniqueRepo, waitFor } from "../helpers/engine.js";
 import { cutAnswer, dropConnection, endlessAnswer, endlessGzipLayer, isManifestPut, rewriteHeaders, startFaultProxy, type FaultHandler } from "../helpers/fault-proxy.js";
 import { authEntry, buildImage, dockerConfigDir, publish, startTokenRegistry } from "../helpers/registry.js";
@@ -24,15 +24,6 @@ const client = async (options: ConstructorParameters<typeof RegistryClient>[1] =
   new RegistryClient(await DockerCredentials.load(config), { backoffMs: 10, ...options });
 
 /** `p`, or a failure saying what hung: what a test of a hang must not do is hang itself. */
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const hung = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: still going after ${ms / 1000}s`)), ms)));
-  try {
-    return await Promise.race([p, hung]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
   return p.then(() => assert.unreachable("expected a rejection") as never, (e: Error) => e);

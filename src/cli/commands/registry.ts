@@ -249,11 +249,13 @@ export function addRegistryCommands(program: Command): void {
   registryCommand(program.command("export"))
     .description("write an image from the registry to a tar file, without an engine")
     .argument("<image>", "rel/NAME:TAG, sci/NAME:TAG or a full reference")
-    .requiredOption("-o, --out <file>", "the tar file to write")
+    .requiredOption("-o, --out <file>", "the tar file to write (- for standard output)")
     .addOption(new Option("--format <format>", "docker-archive (docker load) or oci (OCI image layout)").choices(["docker-archive", "oci"]).default("docker-archive"))
     .option("--platform <os/arch>", "the platform to export from a multi-platform image")
     .action(async (arg: string, o: RegistryOptions & { out: string; format: "docker-archive" | "oci"; platform?: string }) => {
-      checkOutputFile("--out", o.out);
+      // `-`: standard output (whose --json summary would be mixed into the tar)
+      if (o.out === "-" && o.json) throw new InputError("--out - writes the tar to standard output, where --json would write too: use one");
+      if (o.out !== "-") checkOutputFile("--out", o.out);
       const ref = resolveImageArgument(arg, /^(sci|rel)\//.test(arg) ? repoOf(o) : undefined);
       const client = await newClient();
       const top = await client.getManifest(ref, { noIndexResolution: true });
@@ -278,7 +280,7 @@ export function addRegistryCommands(program: Command): void {
         ({ bytes } = await writingOutputFile("--out", o.out, () => exportImage(client, content, o.out, o.format, name, controller.signal)));
       } catch (e) {
         if (!controller.signal.aborted) throw e;
-        process.stderr.write(`image-builder: interrupted: ${o.out} not written\n`);
+        process.stderr.write(`image-builder: interrupted: ${shownOut(o.out)} not written${o.out === "-" ? " whole" : ""}\n`);
         process.exitCode = EXIT_INTERRUPTED;
         return;
       } finally {
@@ -288,12 +290,15 @@ export function addRegistryCommands(program: Command): void {
       if (manifest) {
         const summary = { file: o.out, format: o.format, image: name, digest: manifest.digest, manifestDigest: manifest.manifestDigest, platform: manifest.platform ?? null, layers: manifest.layers.length, bytes };
         if (o.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-        else process.stderr.write(`wrote ${o.out} (${o.format}): ${name} ${manifest.manifestDigest.slice(0, 19)}${manifest.platform ? ` (${manifest.platform})` : ""}, ${manifest.layers.length} layers, ${megabytes(bytes)}\n`);
+        else process.stderr.write(`wrote ${shownOut(o.out)} (${o.format}): ${name} ${manifest.manifestDigest.slice(0, 19)}${manifest.platform ? ` (${manifest.platform})` : ""}, ${manifest.layers.length} layers, ${megabytes(bytes)}\n`);
         return;
       }
       const platforms = await indexPlatforms(top);
       const summary = { file: o.out, format: o.format, image: name, digest: top.digest, index: true, platforms, manifests: "manifests" in content ? content.manifests.length : 1, bytes };
       if (o.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-      else process.stderr.write(`wrote ${o.out} (${o.format}): ${name} ${top.digest.slice(0, 19)}, an index of ${platforms.join(", ")}, ${megabytes(bytes)}\n`);
+      else process.stderr.write(`wrote ${shownOut(o.out)} (${o.format}): ${name} ${top.digest.slice(0, 19)}, an index of ${platforms.join(", ")}, ${megabytes(bytes)}\n`);
     });
 }
+
+/** `export -o`'s file as said: `-` is standard output. */
+const shownOut = (out: string) => (out === "-" ? "standard output" : out);
