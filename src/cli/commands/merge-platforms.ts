@@ -11,7 +11,7 @@ import { inputsLabel } from "../../core/requests/inputs-digest.js";
 import { writeIndex, type PlatformImage } from "../../executors/index-step.js";
 import type { RegistryClient } from "../../registry/client.js";
 import type { SigningKey } from "../../core/signatures/keys.js";
-import { indexSigner } from "../../executors/docker/sign-step.js";
+import { indexSigner, signPublished } from "../../executors/docker/sign-step.js";
 import { recordedAttestations } from "../../executors/merged-attestations.js";
 
 interface MergeOptions {
@@ -39,7 +39,7 @@ export function addMergePlatformsCommand(program: Command, io: MergeIo): void {
     .option("--results <file>", "write the merged results of the files given, with the indexes, as JSON (- is stdout)")
     .option("--overwrite", "replace an index build tag ({version}-{n}-{h}) that the registry holds with other images", false)
     .option("--allow-tag-rollback", "move a moving tag ({version}) back to an older build's index", false)
-    .option("--sign-key <file>", "sign each index written with this ECDSA P-256 key (PEM), as run --push --sign-key signs images; or the key (or its file's path) in IMAGE_BUILDER_SIGN_KEY")
+    .option("--sign-key <file>", "sign each index written, and each platform image in it not signed by it yet, with this ECDSA P-256 key (PEM), as run --push --sign-key signs images; or the key (or its file's path) in IMAGE_BUILDER_SIGN_KEY")
     .option("-v, --verbose", "say what is written", (_: string, n: number) => n + 1, 0)
     .action(async (planFile: string, resultsFiles: string[], o: MergeOptions) => {
       io.checkOutput("--results", o.results);
@@ -72,6 +72,15 @@ export function addMergePlatformsCommand(program: Command, io: MergeIo): void {
           const problem = missingPlatformImage(member, buildTag(build.request), build.request.inputsDigest, found, resultOf.get(member.id));
           if (problem || !found) missing.push(problem!);
           else images.push({ platform: member.platform, build, imageId: found.imageId });
+          // With a key, every image the index serves is signed by it, as a run signs what it
+          // pushes: agents may have pushed without one, or with another (verify checks each).
+          if (!problem && found && signKey) {
+            try {
+              await signPublished({ registry, signKey, line: (text) => { if (o.verbose >= 1) say(`[${member.id}] ${text}`); } }, buildTag(build.request), found.manifest);
+            } catch (e) {
+              missing.push(`${member.id}: ${(e as Error).message}`);
+            }
+          }
         }
         const result = missing.length
           ? unwrittenIndex(layer, "not pushed", `index not written: ${missing.join("; ")}; ${layer.buildTag} and ${layer.movingTag} are left as they were`)
@@ -103,11 +112,11 @@ function describe(i: IndexResult): string {
  * The registry's image under a build's platform build tag: its inputs label and config digest
  * (the image id); undefined when it holds nothing. A registry that can't be asked is an error.
  */
-async function platformImage(registry: RegistryClient, build: PlannedBuild, platform: string): Promise<{ inputs?: string; imageId: string } | undefined> {
+async function platformImage(registry: RegistryClient, build: PlannedBuild, platform: string): Promise<{ inputs?: string; imageId: string; manifest: { digest: string; mediaType: string } } | undefined> {
   const tag = buildTag(build.request);
   try {
     const image = await registry.getImage(tag, { platform });
-    return image && { inputs: image.config.labels[inputsLabel(build.kind, build.target)], imageId: image.configDigest };
+    return image && { inputs: image.config.labels[inputsLabel(build.kind, build.target)], imageId: image.configDigest, manifest: { digest: image.manifestDigest, mediaType: image.mediaType } };
   } catch (e) {
     if (e instanceof InputError) return undefined;
     throw new Error(`cannot read ${tag} from the registry: ${(e as Error).message}`);
