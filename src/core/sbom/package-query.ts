@@ -18,8 +18,17 @@ export interface PackageQuery {
   /** Only packages of this type (`pypi/numpy`), else any. */
   type?: PackageType;
   name: string;
-  condition?: { operator: VersionOperator; version: string };
+  /** `prefix`: `==1.26.*`, `!=1.26.*` (PEP 440's prefix match): the versions of release 1.26. */
+  condition?: { operator: VersionOperator; version: string; prefix?: boolean };
 }
+
+/**
+ * A version a query may name: a digit first (after an epoch, `2:`), then letters, digits and
+ * `.+~_-` in segments none of which is empty; `.*` after it with `==` or `!=` only. Anything else
+ * (`latest`, `1..2`, `$`) would be compared by dpkg's rules as if it were one, and match nothing
+ * or everything, which in a security check reads as an answer.
+ */
+const QUERY_VERSION = /^(?:\d+:)?\d[A-Za-z0-9+~_-]*(?:\.[A-Za-z0-9+~_-]+)*$/;
 
 const TYPES: readonly PackageType[] = ["deb", "apk", "conda", "pypi", "cran"];
 
@@ -27,12 +36,26 @@ const TYPES: readonly PackageType[] = ["deb", "apk", "conda", "pypi", "cran"];
 export function parsePackageQuery(text: string): PackageQuery {
   const m = /^\s*(?:([a-z]+)\/)?([A-Za-z0-9][A-Za-z0-9._+-]*)\s*(?:(==|!=|<=|>=|<|>|=)\s*([^\s<>=!]+))?\s*$/.exec(text);
   if (!m) throw new InputError(`--package "${text}": expected NAME, NAME<VERSION (==, !=, <, <=, >, >=) or TYPE/NAME… (TYPE: ${TYPES.join(", ")})`);
-  const [, type, name, operator, version] = m;
+  const [, type, name, written, given] = m;
   if (type !== undefined && !TYPES.includes(type as PackageType)) throw new InputError(`--package "${text}": unknown package type "${type}" (${TYPES.join(", ")})`);
+  const operator = (written === "=" ? "==" : written) as VersionOperator | undefined;
+  const prefix = given?.endsWith(".*") ?? false;
+  const version = prefix ? given!.slice(0, -2) : given;
+  if (operator && prefix && operator !== "==" && operator !== "!=") throw new InputError(`--package "${text}": a version ending in .* goes with == or != only (the versions of a release: ==1.26.*)`);
+  if (version !== undefined && !QUERY_VERSION.test(version)) throw new InputError(`--package "${text}": "${given}" is no version (a version starts with a digit, after an epoch such as 2:, and has no empty part: 1.26, 2:1.2-3, 1.26.*)`);
   return {
     text: text.trim(), name, ...(type ? { type: type as PackageType } : {}),
-    ...(operator ? { condition: { operator: (operator === "=" ? "==" : operator) as VersionOperator, version } } : {}),
+    ...(operator ? { condition: { operator, version: version!, ...(prefix ? { prefix } : {}) } } : {}),
   };
+}
+
+/** Whether `version` is of release `prefix` (`1.26.*`): PEP 440's rule for Python and conda, else the same by segments (`1.26`, `1.26.4`, `1.26-1`; not `1.260`). */
+function inRelease(type: PackageType, version: string, prefix: string): boolean {
+  // Pre-releases of the release count (1.26.0rc1 is of 1.26): a security check asks for them too.
+  if ((type === "pypi" || type === "conda") && pep440.valid(version) && pep440.valid(`${prefix}.0`)) return pep440.satisfies(version, `==${prefix}.*`, { prereleases: true });
+  // An epoch in the version and none in the query: the query is of the version after it (as dpkg has 0: for none).
+  const bare = !/^\d+:/.test(prefix) ? version.replace(/^0:/, "") : version;
+  return bare === prefix || (bare.startsWith(prefix) && /^[.+~_-]/.test(bare.slice(prefix.length)));
 }
 
 /** A name as its ecosystem compares names: PyPI's normalized (PEP 503), every other case-insensitive. */
@@ -45,6 +68,7 @@ export function matchesQuery(p: FoundPackage, q: PackageQuery): boolean {
   if (q.type && p.type !== q.type) return false;
   if (comparableName(p.type, p.name) !== comparableName(p.type, q.name)) return false;
   if (!q.condition) return true;
+  if (q.condition.prefix) return inRelease(p.type, p.version, q.condition.version) === (q.condition.operator === "==");
   const c = compareVersions(p.type, p.version, q.condition.version);
   switch (q.condition.operator) {
     case "==": return c === 0;

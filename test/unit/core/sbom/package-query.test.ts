@@ -39,4 +39,22 @@ test("versions by each ecosystem's rules: PEP 440 for Python and conda, dpkg's f
   assert.ok(matchesQuery(p("deb", "libc6", "2.36-9+deb12u4"), parsePackageQuery("libc6!=2.36-9")));
 });
 
+test("a release's versions: ==1.26.* and !=1.26.* (PEP 440's prefix match, and by segments elsewhere); .* with another operator is refused", () => {
+  const in126 = parsePackageQuery("numpy==1.26.*");
+  assert.equal(in126.condition, { operator: "==", version: "1.26", prefix: true });
+  const versions = ["1.26", "1.26.0", "1.26.4", "1.26.0rc1", "1.260", "1.27.0", "1.2", "2.0"];
+  assert.equal(versions.filter((v) => matchesQuery(p("pypi", "numpy", v), in126)), ["1.26", "1.26.0", "1.26.4", "1.26.0rc1"]);
+  assert.equal(versions.filter((v) => matchesQuery(p("pypi", "numpy", v), parsePackageQuery("numpy!=1.26.*"))), ["1.260", "1.27.0", "1.2", "2.0"]);
+  const libc = parsePackageQuery("libc6==2.36.*");
+  assert.equal(["2.36-9+deb12u4", "2.36", "2.361-1", "2.37-1", "0:2.36.1-1"].filter((v) => matchesQuery(p("deb", "libc6", v), libc)), ["2.36-9+deb12u4", "2.36", "0:2.36.1-1"]);
+  assert.throws(() => parsePackageQuery("numpy<1.26.*"), /a version ending in \.\* goes with == or != only/);
+});
+
+test("what is no version is refused, not compared as one: a name, an empty part, a character no version has, an epoch that is no number", () => {
+  for (const bad of ["numpy==latest", "numpy<1..2", "numpy>=$", "numpy==a:b", "numpy<1.", "numpy==.1", "numpy==1.26.*.*"]) {
+    assert.throws(() => parsePackageQuery(bad), (e: Error) => e instanceof InputError && /is no version \(a version starts with a digit/.test(e.message), bad);
+  }
+  for (const good of ["libc6>=2:2.36-9", "tzdata<2024a", "pkg==1.0+cpu", "pkg<1.0~rc1", "pkg==1.36.1-r15"]) assert.ok(parsePackageQuery(good).condition, good);
+});
+
 test.run();
