@@ -1,5 +1,6 @@
 // Commands that ask the registry (no engine): images, inspect, contains, export.
 import { Command, Option } from "commander";
+import { printable } from "../../core/printable.js";
 import { existsSync, statSync } from "node:fs";
 import { coverageLines, formatBuildTag, movingTagText, nothingFound, readBreadcrumbs, unpublishedLayer, type Breadcrumbs, type Coverage } from "../../core/report/published.js";
 import { looksLikeFile, parseLayerQuery, resolveImageArgument } from "./image-arguments.js";
@@ -64,7 +65,9 @@ export function reportCoverage(coverage: Coverage, json: boolean): void {
 }
 
 /** Rows as aligned columns, the header first. */
-export function table(header: string[], rows: string[][]): string {
+export function table(header: string[], given: string[][]): string {
+  // Cells are text from images and registries: shown escaped where they could move the cursor or end a line.
+  const rows = given.map((r) => r.map(printable));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   return [header, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd()).join("\n") + "\n";
 }
@@ -77,12 +80,12 @@ function describeTrail(b: Breadcrumbs): string[] {
   const depth = (i: number) => "   ".repeat(i);
   b.science.forEach((c, i) => {
     const extra = [c.buildtime !== undefined ? `built ${time(c.buildtime)}` : "", c.inputs ? `inputs ${c.inputs}` : ""].filter(Boolean).join("  ");
-    lines.push(`${depth(i)}└─ sci/${c.target}  ${c.value}${extra ? `  ${extra}` : ""}`);
+    lines.push(printable(`${depth(i)}└─ sci/${c.target}  ${c.value}${extra ? `  ${extra}` : ""}`));
   });
   if (b.compat) {
     const c = b.compat;
     const extra = [c.buildtime !== undefined ? `built ${time(c.buildtime)}` : "", c.inputs ? `inputs ${c.inputs}` : ""].filter(Boolean).join("  ");
-    lines.push(`${depth(b.science.length)}└─ compat ${c.value}${extra ? `  ${extra}` : ""}`);
+    lines.push(printable(`${depth(b.science.length)}└─ compat ${c.value}${extra ? `  ${extra}` : ""}`));
   }
   return lines;
 }
@@ -96,8 +99,8 @@ function imageLines(image: ShownImage, source: string, indent: string, withPlatf
     ...("format" in image && image.format ? [`${indent}file      ${source} (${image.format})`] : []),
     ...(image.digest && image.digest !== image.manifestDigest && withPlatform ? [`${indent}index     ${image.digest}`] : []),
     ...(image.digest === image.manifestDigest || !image.manifestDigest ? (image.digest ? [`${indent}digest    ${image.digest}`] : []) : [`${indent}manifest  ${image.manifestDigest}`]),
-    ...(withPlatform ? [`${indent}platform  ${image.platform ?? "-"}`] : []),
-    `${indent}created   ${image.config.created ?? "-"}`,
+    ...(withPlatform ? [`${indent}platform  ${printable(image.platform ?? "-")}`] : []),
+    `${indent}created   ${printable(image.config.created ?? "-")}`,
     `${indent}layers    ${image.layers.length}, ${megabytes(image.size)}`,
     `${indent.slice(2)}${crumbs.science.length || crumbs.compat ? `breadcrumbs (base first, ${crumbs.order === "history" ? "order from the image's history" : "order by buildtime"}):` : "no breadcrumbs (not built by image-builder)"}`,
     ...describeTrail(crumbs).map((l) => `${indent}${l}`),
@@ -111,10 +114,10 @@ function describeImage(image: ShownImage, source: string): string {
 /** An index: its digest, then each platform's image with its own breadcrumbs (they can differ). */
 function describeIndex(reference: string, digest: string, platforms: { platform: string; image: ShownImage }[], source: string): string {
   const file = platforms[0] && "format" in platforms[0].image && platforms[0].image.format ? [`  file      ${source} (${platforms[0].image.format})`] : [];
-  const lines = [reference || source, ...file, `  digest    ${digest}`, `  index     ${platforms.length} platform${platforms.length === 1 ? "" : "s"}: ${platforms.map((p) => p.platform).join(", ")}`];
+  const lines = [reference || source, ...file, `  digest    ${digest}`, `  index     ${platforms.length} platform${platforms.length === 1 ? "" : "s"}: ${printable(platforms.map((p) => p.platform).join(", "))}`];
   for (const { platform, image } of platforms) {
     const { format: _shownAbove, ...rest } = image as ShownImage & { format?: string };
-    lines.push(`${platform}`, ...imageLines(rest, source, "    ", false));
+    lines.push(printable(platform), ...imageLines(rest, source, "    ", false));
   }
   return `${lines.join("\n")}\n`;
 }

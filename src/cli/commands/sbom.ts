@@ -1,6 +1,7 @@
 // Commands that read the packages of published images from their layers (no engine, nothing run):
 // sbom, diff.
 import type { Command } from "commander";
+import { printable } from "../../core/printable.js";
 import { InputError } from "../../core/model.js";
 import type { FoundPackage } from "../../core/sbom/packages.js";
 import type { RegistryClient } from "../../registry/client.js";
@@ -29,7 +30,7 @@ async function imagePackages(client: RegistryClient, arg: string, o: SbomOptions
   const { readImagePackages } = await import("../../registry/package-search.js");
   const { layerStateCacheFromEnv, warnOnStderr } = await import("../../registry/layer-state-cache.js");
   const read = await readImagePackages(client, { ref: parseImageReference(image.reference), image }, { cache: layerStateCacheFromEnv(process.env, warnOnStderr) });
-  for (const w of read.warnings) process.stderr.write(`image-builder: warning: ${ref}: ${w}\n`);
+  for (const w of read.warnings) process.stderr.write(`image-builder: warning: ${ref}: ${printable(w)}\n`);
   return { reference: ref, manifestDigest: image.manifestDigest, created: image.config.created, platform: image.platform, packages: read.packages };
 }
 

@@ -7,6 +7,7 @@
 // Images of layers whose index this run does not write (an agent's share of a split plan: the
 // index is merge-platforms') get theirs all the same: the run waits for them before it ends
 // (`settled`) and records each in its results, which merge-platforms reads.
+import { printable } from "../../core/printable.js";
 import type Dockerode from "dockerode";
 import { attestationManifest, sbomStatement } from "../../core/attestations/manifest.js";
 import type { Descriptor } from "../../core/registry/image-index.js";
@@ -174,7 +175,7 @@ async function attestImage(run: AttestationRun, chains: SharedLayerChains, image
   const scan = scanPackages(files);
   const sbom = spdxDocument({ name: image.layerBuildTag, manifestDigest: image.descriptor.digest, created: config.created, platform: image.platform },
     scan.packages, `image-builder-${run.builder.toolVersion}`);
-  for (const w of [...warnings, ...scan.warnings]) run.warn(image.build.id, `SBOM: ${w}`);
+  for (const w of [...warnings, ...scan.warnings]) run.warn(image.build.id, `SBOM: ${printable(w)}`);
 
   const bases: Record<string, BaseImage> = {};
   for (const base of basesOfImage(image.build.request, config.labels)) bases[base.reference] = await baseImage(run, base, image.platform, image.pushed?.parents);

@@ -1,0 +1,18 @@
+// Text from images and registries (package names and versions, labels, file paths in layers) is
+// anyone's: printed raw to a terminal, an escape sequence in a version could erase the row that
+// names a vulnerable package, and a newline in a name could forge a row of its own, in CI logs too.
+// What is printed as text (not JSON, which escapes them itself) shows such characters escaped.
+
+/** C0 controls, DEL, C1 controls, and the bidirectional overrides and isolates that reorder a line. */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** `text` with every character that could move the cursor, end a line or reorder it shown escaped (`\n`, `\x1b`, `\u202e`). */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => {
+    if (c === "\n") return "\\n";
+    if (c === "\t") return "\\t";
+    if (c === "\r") return "\\r";
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+}
