@@ -3,7 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { parsePlatformFlag } from "../core/parse/platforms.js";
 import { readFileSync } from "node:fs";
-import { packageVersion } from "../files.js";
+import { packageVersion, statIfAny } from "../files.js";
 import { readFile } from "node:fs/promises";
 // What only other commands use (plan files, results, graphs) is imported where it is used, so
 // that the dry run loads no more than it needs.
@@ -171,6 +171,21 @@ async function writeOutput(flag: string, file: string, text: string): Promise<vo
 /** Checks an output file the user named before any work is done (`-` is stdout). */
 function checkOutput(flag: string, file: string | undefined): void {
   if (file !== undefined && file !== STDOUT) checkOutputFile(flag, file);
+}
+
+/**
+ * An output file that is one of the command's inputs (`run PLAN --results PLAN`) would be
+ * overwritten by what was read from it: refused before anything is done.
+ */
+export function checkNotAnInput(flag: string, output: string | undefined, inputs: string[]): void {
+  if (output === undefined || output === STDOUT) return;
+  const out = statIfAny(output);
+  if (!out) return;
+  const input = inputs.find((i) => {
+    const st = statIfAny(i);
+    return st !== undefined && st.dev === out.dev && st.ino === out.ino;
+  });
+  if (input !== undefined) throw new InputError(`${flag} ${output}: is ${input === output ? "" : `(as ${input}) `}an input of this command; writing it would overwrite what was read from it`);
 }
 
 /**
@@ -496,6 +511,7 @@ export function buildProgram(secrets = new SecretSet()): Command {
     .option("--base-archive <file>", "load this image tar (docker-archive or OCI layout) into the engine first (repeatable)", (f: string, all: string[]) => [...all, f], [])
     .action(async (file: string, o: EngineCommandOptions & { only: string[]; verbose: number; platform?: string }) => {
       checkOutputs(o);
+      checkNotAnInput("--results", o.results, [file, ...(o.baseArchive ?? [])]);
       const known = await readKnownSecrets(secrets, o);
       const { parsePlanFile } = await import("../core/requests/plan-file.js");
       const { selectBuilds, selectPlatforms } = await import("../core/plan/select-builds.js");
@@ -549,7 +565,7 @@ export function buildProgram(secrets = new SecretSet()): Command {
       const inputs = await Promise.all(files.map(async (file) => ({ file, results: parseResultsFile(await readInput(file), file) })));
       await writeOutput("--out", o.out ?? STDOUT, `${JSON.stringify(mergeResults(inputs), null, 2)}\n`);
     });
-  addMergePlatformsCommand(program, { readInput, checkOutput, writeOutput, loadSignKey });
+  addMergePlatformsCommand(program, { readInput, checkOutput, checkNotAnInput, writeOutput, loadSignKey });
   addReportCommand(program, readInput);
   addRegistryCommands(program);
   addSbomCommands(program);

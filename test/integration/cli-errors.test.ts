@@ -61,6 +61,17 @@ test("a repository with no commits, and a --root that does not exist", () => {
   expectInputError(["run", "plan.json", "--root", join(dir.path, "nope")], dir.path, /(plan\.json: cannot read file|no such directory)/);
 });
 
+test("an output file that is an input of the command is refused before anything is done: run PLAN --results PLAN, merge-platforms PLAN R --results R", () => {
+  using repo = repoWith();
+  assert.is(runCli(["plan", "--all", "--repo", "r.example.org/x", "--out", "plan.json"], { cwd: repo.root }).code, 0);
+  const plan = readFileSync(join(repo.root, "plan.json"), "utf8");
+  expectInputError(["run", "plan.json", "--results", "plan.json"], repo.root, /^image-builder: error: --results plan\.json: is an input of this command; writing it would overwrite what was read from it$/);
+  expectInputError(["run", "plan.json", "--results", join(repo.root, "plan.json")], repo.root, /^image-builder: error: --results \/\S+\/plan\.json: is \(as plan\.json\) an input of this command/);
+  writeFileSync(join(repo.root, "r.json"), "{}");
+  expectInputError(["merge-platforms", "plan.json", "r.json", "--results", "r.json"], repo.root, /^image-builder: error: --results r\.json: is an input of this command/);
+  assert.is(readFileSync(join(repo.root, "plan.json"), "utf8"), plan, "the plan was changed");
+});
+
 test("usage errors exit 2 in every command, with one line", () => {
   using repo = repoWith();
   for (const args of [["--bogus"], ["plan", "--bogus"], ["graph", "--format", "svg"], ["run"], ["merge-results"], ["run", "x.json", "--jobs", "0"], ["--build-arg", "NOEQUALS"],

@@ -26,6 +26,8 @@ interface MergeOptions {
 export interface MergeIo {
   readInput: (file: string) => Promise<string>;
   checkOutput: (flag: string, file: string | undefined) => void;
+  /** Refuses an output file that is one of `inputs` (it would be overwritten by what was read from it). */
+  checkNotAnInput: (flag: string, file: string | undefined, inputs: string[]) => void;
   writeOutput: (flag: string, file: string, text: string) => Promise<void>;
   /** `--sign-key FILE`, else IMAGE_BUILDER_SIGN_KEY (as `run --push` reads it); undefined: nothing is signed. */
   loadSignKey: (file: string | undefined) => Promise<SigningKey | undefined>;
@@ -43,6 +45,7 @@ export function addMergePlatformsCommand(program: Command, io: MergeIo): void {
     .option("-v, --verbose", "say what is written", (_: string, n: number) => n + 1, 0)
     .action(async (planFile: string, resultsFiles: string[], o: MergeOptions) => {
       io.checkOutput("--results", o.results);
+      io.checkNotAnInput("--results", o.results, [planFile, ...resultsFiles]);
       const signKey = await io.loadSignKey(o.signKey);
       const { parsePlanFile } = await import("../../core/requests/plan-file.js");
       const { checkSamePlan, mergeResults, parseResultsFile, resultsFile } = await import("../../core/report/results.js");

@@ -25,8 +25,12 @@ export const PASSWORD_ENV = "COSIGN_PASSWORD";
  * given): PKCS#8 `ENCRYPTED PRIVATE KEY`, a SEC1 key with `Proc-Type: 4,ENCRYPTED`, or cosign's
  * `ENCRYPTED SIGSTORE PRIVATE KEY` (`ENCRYPTED COSIGN PRIVATE KEY` of older cosign versions).
  */
-export function parseSigningKey(pem: string, source: string, password?: string): SigningKey {
-  const secrets = password ? [pem, password] : [pem];
+export function parseSigningKey(given: string, source: string, password?: string): SigningKey {
+  // White space around the PEM's lines means nothing (a key pasted with a leading blank or an
+  // indentation, a file with CRLF line ends), but Node's PEM reader refuses it.
+  // (Blank lines inside stay: an RFC 1421 PEM's headers end with one.)
+  const pem = `${given.trim().split(/\r?\n/).map((line) => line.trim()).join("\n")}\n`;
+  const secrets = [given, ...(pem.trim() !== given.trim() ? [pem.trim()] : []), ...(password ? [password] : [])];
   const cosign = COSIGN_ENCRYPTED.exec(pem);
   const encrypted = cosign !== null || /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type:\s*4,\s*ENCRYPTED/.test(pem);
   if (encrypted && password === undefined) {

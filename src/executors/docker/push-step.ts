@@ -115,6 +115,8 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
       if (readBack) pushed = { manifest: readBack, parents: parents.digests };
     }
     ctx.inRegistry?.(id, pushed);
+    // Nothing is written after an interrupt, a signature included (a rerun or --reconcile signs it).
+    if (ctx.signal.aborted) return ended(ctx, id, INTERRUPTED, tags);
     // Signed once in the registry (pushed now, or there already: a rerun finds its signature and
     // writes nothing), before a moving tag can point at it.
     const signature = await signPublished({ registry: ctx.registry, signKey: ctx.signKey, line: (text) => report.progress.line(id, text) }, first, { digest: buildTagResult.digest! })

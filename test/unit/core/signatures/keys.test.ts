@@ -57,6 +57,16 @@ function cosignEncrypted(pair: ReturnType<typeof p256>, password: string, label 
   return `-----BEGIN ENCRYPTED ${label} PRIVATE KEY-----\n${body}\n-----END ENCRYPTED ${label} PRIVATE KEY-----\n`;
 }
 
+test("white space around a key's lines (a leading blank, an indentation, CRLF line ends) is no damage; the key as given is masked", () => {
+  const pair = p256();
+  const pem = pkcs8(pair);
+  for (const given of [` ${pem}`, `\n\n${pem}\n`, pem.split("\n").map((l) => `    ${l}`).join("\n"), pem.replace(/\n/g, "\r\n")]) {
+    const key = parseSigningKey(given, "IMAGE_BUILDER_SIGN_KEY");
+    assert.ok(verify("sha256", Buffer.from("p"), pair.publicKey, signPayload(key, Buffer.from("p"))), JSON.stringify(given.slice(0, 12)));
+    assert.ok(key.secrets.includes(given), "the key as given is masked");
+  }
+});
+
 test("encrypted keys (PKCS#8, SEC1, cosign's) are read with their password, which is masked like the key", () => {
   const pair = p256();
   const payload = Buffer.from("payload");
