@@ -1,13 +1,16 @@
 // What only BuildKit does, on the real engine: independent stages in parallel, unused stages skipped, cache mounts kept between
 // builds, and Dockerfile features the classic builder lacks refused with file and line.
 import { test } from "uvu";
+import type { IncomingMessage } from "node:http";
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as assert from "uvu/assert";
 import { build, capture, filesInImage, makePlan, requireEngine, runOptions, runPlan, uniqueRepo } from "../helpers/engine.js";
 import { tempDir } from "../helpers/temp.js";
-import { makeRepo } from "../helpers/repo.js";
+import { compat, makeRepo, science } from "../helpers/repo.js";
+import { runCliAsync, within } from "../helpers/cli.js";
+import { startFaultProxy, type FaultHandler } from "../helpers/fault-proxy.js";
 
 test("--secret: a RUN --mount=type=secret step reads it; no image layer, log or output holds it", async () => {
   const { docker, registry } = requireEngine();
@@ -95,6 +98,24 @@ test("an unused stage is skipped (its RUN false fails nothing); a cache mount su
   }
   // the second build found what the first left in the cache mount
   assert.is((await filesInImage(docker, `${repo}/sci/m:1.0`, "/runs"))["runs"]?.content, "run1\nrun2\n");
+});
+
+test("a registry that never answers the engine's cache lookup: the build is stopped after IMAGE_BUILDER_REGISTRY_CACHE_TIMEOUT, naming the cache source and --no-registry-cache; the engine builds on", async () => {
+  const { registry } = requireEngine();
+  // The engine's manifest requests (BuildKit resolving the cache sources) get no answer; image-builder's own pass.
+  await using proxy = await startFaultProxy(registry, (req) =>
+    /\/manifests\//.test(req.url ?? "") && !String(req.headers["user-agent"]).startsWith("image-builder/") ? ((req: IncomingMessage) => void req.resume()) as FaultHandler : undefined);
+  const repo = uniqueRepo(proxy.address);
+  using src = makeRepo({ ...science("a", { image: "a", compat: "ui" }, "FROM busybox:stable\nRUN echo a > /a\n"), ...compat("ui", [], "RUN true\n") });
+  const started = Date.now();
+  const r = await within(runCliAsync(["--all", "--repo", repo, "--progress", "plain", "--builder", "buildkit"], { cwd: src.root, env: { IMAGE_BUILDER_REGISTRY_CACHE_TIMEOUT: "5" } }), 90_000, "a build whose cache lookup gets no answer");
+  assert.is(r.code, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`sci/a: the registry did not answer the engine's lookup of the cache source ${proxy.address}/\\S+/sci/a:1\\.0 in 5s \\(BuildKit waits for ever\\): the build was stopped; --no-registry-cache builds without the registry's images as cache`));
+  assert.ok(Date.now() - started < 60_000, "stopped long after its limit");
+  await proxy.close();
+  // The proxy gone, the engine is not left waiting: the same plan builds, without the registry's cache.
+  const again = await within(runCliAsync(["--all", "--repo", repo, "--progress", "plain", "--builder", "buildkit", "--no-registry-cache"], { cwd: src.root }), 90_000, "the next build");
+  assert.is(again.code, 0, again.stderr);
 });
 
 test("independent stages build in parallel: each waits for a file the other writes into a shared cache mount", async () => {

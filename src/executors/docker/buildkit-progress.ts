@@ -17,6 +17,8 @@ interface VertexState {
   name: string;
   announced: boolean;
   started?: number;
+  /** When this process first saw it started (its clock, not the engine's). */
+  seenStarted?: number;
   completed?: number;
   cached: boolean;
   /** The step's output split into lines (the last one maybe unfinished). */
@@ -38,7 +40,10 @@ export class BuildkitProgress {
     for (const v of status.vertexes) {
       const s = this.vertex(v.digest, v.name);
       if (v.name) s.name = v.name;
-      if (v.started !== undefined) s.started = v.started;
+      if (v.started !== undefined) {
+        s.started = v.started;
+        s.seenStarted ??= Date.now();
+      }
       if ((v.started !== undefined || v.completed !== undefined) && !s.announced) {
         s.announced = true;
         this.emit(`#${s.n} ${s.name}`);
@@ -92,6 +97,16 @@ export class BuildkitProgress {
     const running = all.filter((v) => v.started !== undefined && v.completed === undefined).pop();
     if (running) return `${running.name}${cached ? ` (${cached} cached)` : ""}`;
     return `${done.length}/${all.length} steps${cached ? `, ${cached} cached` : ""}`;
+  }
+
+  /**
+   * A lookup of a registry cache source (`importing cache manifest from …`) running for more than
+   * `limitMs` by `now`: BuildKit's resolver has no time limit of its own, so a registry that
+   * never answers it would hold the build (and the engine's other builds) for ever.
+   */
+  stuckCacheImport(now: number, limitMs: number): string | undefined {
+    const stuck = [...this.vertexes.values()].find((v) => v.completed === undefined && v.seenStarted !== undefined && now - v.seenStarted > limitMs && /^importing cache manifest from /.test(v.name));
+    return stuck?.name.replace(/^importing cache manifest from /, "");
   }
 
   /** Output lines still open (a build that ended without completing its vertexes). */

@@ -59,7 +59,30 @@ export async function startBuildkitBuild(
   }
 }
 
+/**
+ * How long a build waits for a registry cache lookup (`IMAGE_BUILDER_REGISTRY_CACHE_TIMEOUT`,
+ * seconds; default 120): BuildKit's own resolver waits for ever.
+ */
+export function cacheImportLimitMs(env: NodeJS.ProcessEnv): number {
+  const seconds = Number(env.IMAGE_BUILDER_REGISTRY_CACHE_TIMEOUT);
+  return (Number.isFinite(seconds) && seconds > 0 ? seconds : 120) * 1000;
+}
+
 async function run(docker: Dockerode, options: Record<string, unknown>, context: Readable, p: BuildQueryOptions, s: BuildOptions): Promise<BuiltImage> {
+  // The build's own signal: the run's, or this build's watchdog (a cache lookup with no answer).
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  if (s.signal.aborted) stop();
+  else s.signal.addEventListener("abort", stop, { once: true });
+  try {
+    return await runWatched(docker, options, context, p, s, controller);
+  } finally {
+    s.signal.removeEventListener("abort", stop);
+  }
+}
+
+async function runWatched(docker: Dockerode, options: Record<string, unknown>, context: Readable, p: BuildQueryOptions, s: BuildOptions, controller: AbortController): Promise<BuiltImage> {
+  const signal = controller.signal;
   let stream: NodeJS.ReadableStream;
   try {
     // Not docker.buildImage: for version "2" dockerode opens a BuildKit session of its own that
@@ -67,7 +90,7 @@ async function run(docker: Dockerode, options: Record<string, unknown>, context:
     stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) =>
       docker.modem.dial({
         path: "/build?", method: "POST", file: context, options, registryconfig: p.registryconfig,
-        abortSignal: s.signal, isStream: true, statusCodes: { 200: true, 500: "server error" },
+        abortSignal: signal, isStream: true, statusCodes: { 200: true, 500: "server error" },
       } as unknown as Parameters<Dockerode["modem"]["dial"]>[0], (err, data) => (err ? reject(err) : resolve(data as NodeJS.ReadableStream))));
   } catch (e) {
     if (s.signal.aborted) throw e;
@@ -77,24 +100,22 @@ async function run(docker: Dockerode, options: Record<string, unknown>, context:
   const progress = new BuildkitProgress((line) => s.output(`${line}\n`));
   let imageId: string | undefined;
   let failure: string | undefined;
-  await readMessages(stream, (m) => {
-    // BuildKit's aux values are not the classic builder's objects.
-    const aux = m.aux as unknown;
-    if (m.id === "moby.buildkit.trace" && typeof aux === "string") {
-      progress.update(decodeStatus(aux));
-      s.state(progress.state());
-    } else if (m.id === "moby.image.id" && typeof aux === "object" && aux) {
-      imageId = (aux as { ID?: string }).ID;
-    } else {
-      const error = messageError(m);
-      if (error) {
-        failure ??= error;
-        s.output(`ERROR: ${error}\n`);
-      } else if (m.stream) {
-        s.output(m.stream);
-      }
-    }
-  }, s.signal);
+  const limit = cacheImportLimitMs(process.env);
+  let stuck: string | undefined;
+  const watchdog = setInterval(() => {
+    stuck = progress.stuckCacheImport(Date.now(), limit);
+    if (stuck) controller.abort();
+  }, Math.min(5000, limit / 4));
+  const stuckError = () => new Error(`the registry did not answer the engine's lookup of the cache source ${stuck} in ${limit / 1000}s (BuildKit waits for ever): the build was stopped; --no-registry-cache builds without the registry's images as cache`);
+  try {
+    await readMessagesOf(stream, progress, s, signal, (id) => (imageId = id), (e) => (failure ??= e));
+  } catch (e) {
+    if (stuck) throw stuckError();
+    throw e;
+  } finally {
+    clearInterval(watchdog);
+  }
+  if (stuck) throw stuckError();
   progress.end();
   if (failure) {
     const step = progress.failedStep(failure);
@@ -102,4 +123,25 @@ async function run(docker: Dockerode, options: Record<string, unknown>, context:
   }
   if (!imageId) throw new Error("the engine ended the build without reporting an image id");
   return builtImage(docker, imageId);
+}
+
+function readMessagesOf(stream: NodeJS.ReadableStream, progress: BuildkitProgress, s: BuildOptions, signal: AbortSignal, image: (id: string | undefined) => void, failed: (error: string) => void): Promise<void> {
+  return readMessages(stream, (m) => {
+    // BuildKit's aux values are not the classic builder's objects.
+    const aux = m.aux as unknown;
+    if (m.id === "moby.buildkit.trace" && typeof aux === "string") {
+      progress.update(decodeStatus(aux));
+      s.state(progress.state());
+    } else if (m.id === "moby.image.id" && typeof aux === "object" && aux) {
+      image((aux as { ID?: string }).ID);
+    } else {
+      const error = messageError(m);
+      if (error) {
+        failed(error);
+        s.output(`ERROR: ${error}\n`);
+      } else if (m.stream) {
+        s.output(m.stream);
+      }
+    }
+  }, signal);
 }
