@@ -76,6 +76,9 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
     // "nothing to build: nothing missing from or stale in the registry"
     return { ...planOfAll, plan, changes: reconciledChanges(plan, published, "missing from or stale in the registry"), current: currentLayers(planOfAll.plan, plan, published) };
   }
+  // --ref says which changes count; --all counts none of them: a revision given there (a typo
+  // among them) would be ignored without a word.
+  if (flags.all && flags.ref !== undefined) throw new InputError("--all plans every layer, whatever changed: not with --ref");
   const root = flags.root;
   const git = openGit(root);
   const refSpec = parseRef(flags.ref ?? DEFAULT_REF);

@@ -72,6 +72,11 @@ test("an output file that is an input of the command is refused before anything 
   assert.is(readFileSync(join(repo.root, "plan.json"), "utf8"), plan, "the plan was changed");
 });
 
+test("--all with --ref is refused, not an ignored revision", () => {
+  using repo = repoWith();
+  expectInputError(["--all", "--ref", "no-such-revision", "--dryrun", "--repo", "r.example.org/x"], repo.root, /^image-builder: error: --all plans every layer, whatever changed: not with --ref$/);
+});
+
 test("usage errors exit 2 in every command, with one line", () => {
   using repo = repoWith();
   for (const args of [["--bogus"], ["plan", "--bogus"], ["graph", "--format", "svg"], ["run"], ["merge-results"], ["run", "x.json", "--jobs", "0"], ["--build-arg", "NOEQUALS"],

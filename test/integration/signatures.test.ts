@@ -328,7 +328,7 @@ test("signing images already published (a rerun, a new key) that the registry re
     assert.ok(proxy.refused.length > 0, what);
     const recorded = JSON.parse(readFileSync(results, "utf8")) as {
       results: { id: string; pushed: boolean; reason?: string; signature?: { status: string; reason?: string } }[];
-      indexes?: { id: string; status: string; signature?: { status: string; reason?: string } }[];
+      indexes?: { id: string; status: string; reason?: string; signature?: { status: string; reason?: string } }[];
     };
     const failedSignature = /^signing \S+ \(sha256:[0-9a-f]{64}\): manifest of \S+\.sig: registry \S+ answered HTTP 500/;
     assert.ok(recorded.results.length >= 2, what);
@@ -345,12 +345,16 @@ test("signing images already published (a rerun, a new key) that the registry re
       assert.match(b.reason ?? "", /^signing /, `${what}: ${b.id}`);
     }
     assert.ok(refused === "indexes" || recorded.results.some((b) => b.signature?.status === "failed"), what);
-    // Without an image's signature no index is written; with them, the index's signature fails.
+    // Without an image's signature no index is written; with them, the index's signature fails,
+    // and the index of a layer built on one whose index failed is not written either.
     assert.is(recorded.indexes?.length ?? 0, attestations.length ? 0 : recorded.results.length, what);
     for (const i of recorded.indexes ?? []) {
       assert.is.not(i.status, "pushed", `${what}: ${JSON.stringify(i)}`);
-      if (refused === "indexes") assert.match(i.signature?.status === "failed" ? i.signature.reason ?? "" : "", failedSignature, `${what}: ${JSON.stringify(i)}`);
+      if (refused !== "indexes") continue;
+      if (i.signature === undefined) assert.match(i.reason ?? "", /^index not written: the index of sci\/\S+, which it builds on, was not;/, `${what}: ${JSON.stringify(i)}`);
+      else assert.match(i.signature.status === "failed" ? i.signature.reason ?? "" : "", failedSignature, `${what}: ${JSON.stringify(i)}`);
     }
+    if (refused === "indexes") assert.ok(recorded.indexes!.some((i) => i.signature?.status === "failed"), what);
     assert.not.match(r.stderr, /read back at the end of the run: the registry holds this (image|index) under its tags/, what);
   }
 });

@@ -4,7 +4,7 @@
 // (executors/index-step.ts), by the registry's HTTP API alone: docker-stacks' merge step.
 import type { Command } from "commander";
 import { InputError, type IndexResult, type PlannedBuild } from "../../core/model.js";
-import { indexLayers, missingPlatformImage, unwrittenIndex } from "../../core/execute/image-index.js";
+import { indexLayers, missingPlatformImage, parentIndexLayers, unwrittenIndex, withheldIndexReason } from "../../core/execute/image-index.js";
 import { indexSummaryRow } from "../../core/execute/outcomes.js";
 import { buildTag } from "../../core/requests/tags.js";
 import { inputsLabel } from "../../core/requests/inputs-digest.js";
@@ -85,8 +85,12 @@ export function addMergePlatformsCommand(program: Command, io: MergeIo): void {
             }
           }
         }
+        // A layer whose parent's index was not written is not either (as in a run).
+        const unwrittenParent = parentIndexLayers(layer, layers, (id) => byId.get(id)?.dependsOn ?? [])
+          .find((p) => indexes.find((i) => i.id === p.id)?.status !== "pushed");
         const result = missing.length
           ? unwrittenIndex(layer, "not pushed", `index not written: ${missing.join("; ")}; ${layer.buildTag} and ${layer.movingTag} are left as they were`)
+          : unwrittenParent ? unwrittenIndex(layer, "not pushed", withheldIndexReason(layer, unwrittenParent))
           : await writeIndex({
             registry, overwrite: o.overwrite, allowTagRollback: o.allowTagRollback, attach,
             sign: indexSigner(signKey, (text) => say(`[${layer.id}] ${text}`)),

@@ -180,6 +180,20 @@ export function indexNotWritten(layer: IndexLayer, status: (id: string) => { bui
 export type { IndexResult };
 
 /** A layer's index result with both tags not written and why. */
+/** The layers of `layers` whose builds `layer`'s builds build on (`dependsOn`: a build's parents). */
+export function parentIndexLayers(layer: IndexLayer, layers: readonly IndexLayer[], dependsOn: (id: string) => readonly string[]): IndexLayer[] {
+  const parents = new Set(layer.members.flatMap((m) => dependsOn(m.id)));
+  return layers.filter((l) => l !== layer && l.members.some((m) => parents.has(m.id)));
+}
+
+/**
+ * Why `layer`'s index is not written: the index of `parent`, which it builds on, was not, so its
+ * `{version}` would serve an image built on one that the parent's `{version}` does not serve.
+ */
+export function withheldIndexReason(layer: IndexLayer, parent: IndexLayer): string {
+  return `index not written: the index of ${parent.id}, which it builds on, was not; ${layer.buildTag} and ${layer.movingTag} are left as they were`;
+}
+
 export function unwrittenIndex(layer: IndexLayer, status: IndexResult["status"], reason: string): IndexResult {
   return {
     id: layer.id, platforms: Object.fromEntries(layer.members.map((m) => [m.platform, m.id])), status, reason,

@@ -9,7 +9,7 @@ import { PushQueue, type PushStep } from "./push-queue.js";
 import { baseReference } from "../requests/tags.js";
 import { pinKey } from "./publishing.js";
 import { Schedule } from "./schedule.js";
-import type { IndexLayer } from "./image-index.js";
+import { parentIndexLayers, withheldIndexReason, type IndexLayer } from "./image-index.js";
 
 export type RunAction =
   /**
@@ -29,6 +29,8 @@ export type RunAction =
   | { type: "abort pushes"; reason: string }
   /** Every platform image of `layer` is in the registry: write its image index (issue 17). */
   | { type: "index"; layer: IndexLayer }
+  /** `layer`'s index is not written: a parent layer's index was not (`reason`), so its tags stay where they were. */
+  | { type: "index withheld"; layer: IndexLayer; reason: string }
   /** Every build is built, failed, skipped or cancelled (pushes may still be running). */
   | { type: "finished" };
 
@@ -67,6 +69,8 @@ export class RunCoordinator {
   private indexes: IndexLayer[] = [];
   /** Layers whose index step was given (or can no longer be: a platform not pushed). */
   private readonly indexGiven = new Set<string>();
+  /** Layers whose index step ended (written, or not), or will never be given. */
+  private readonly indexWritten = new Map<string, boolean>();
 
   /** Throws when the plan can't run (see Schedule). */
   constructor(builds: RunBuild[], private readonly opts: RunCoordinatorOptions) {
@@ -158,18 +162,41 @@ export class RunCoordinator {
     return actions;
   }
 
+  /** A layer's index step ended: written (its tags hold the index), or not. */
+  indexEnded(layerId: string, written: boolean): RunAction[] {
+    this.indexWritten.set(layerId, written);
+    return this.indexSteps();
+  }
+
   /**
-   * Index steps of the layers whose every platform image is now pushed (or was there already). A
-   * layer with a platform not pushed gets none: both its tags stay where they were.
+   * Index steps of the layers whose every platform image is now pushed (or was there already),
+   * once the indexes of the layers they build on (of this run) are written. A layer with a
+   * platform not pushed gets none: both its tags stay where they were; so do a layer's whose
+   * parent's index was not written ("index withheld"): its `{version}` would serve an image built
+   * on one its parent's does not serve.
    */
   private indexSteps(): RunAction[] {
     const actions: RunAction[] = [];
+    // Plan order: parents come first, so a parent's fate is known when its children are looked at.
     for (const layer of this.indexes) {
       if (this.indexGiven.has(layer.id) || this.stoppedBecause) continue;
       const results = layer.members.map((m) => this.pushQueue.result(m.id));
       if (results.some((r) => r === undefined)) continue;
+      if (!results.every((r) => r === "pushed")) {
+        this.indexGiven.add(layer.id);
+        this.indexWritten.set(layer.id, false);
+        continue;
+      }
+      const parents = parentIndexLayers(layer, this.indexes, (id) => this.builds.get(id)?.dependsOn ?? []);
+      if (parents.some((p) => !this.indexWritten.has(p.id))) continue;
       this.indexGiven.add(layer.id);
-      if (results.every((r) => r === "pushed")) actions.push({ type: "index", layer });
+      const unwritten = parents.find((p) => !this.indexWritten.get(p.id));
+      if (!unwritten) {
+        actions.push({ type: "index", layer });
+        continue;
+      }
+      this.indexWritten.set(layer.id, false);
+      actions.push({ type: "index withheld", layer, reason: withheldIndexReason(layer, unwritten) });
     }
     return actions;
   }

@@ -9,7 +9,7 @@ import type { RunAction, RunCoordinator } from "../../core/execute/run-coordinat
 import { makeImage, type BuildStepContext, type ImageReady } from "./build-step.js";
 import { carryOutPush, type PushStepContext } from "./push-step.js";
 import { errorMessage, type RunReport } from "./run-report.js";
-import type { IndexLayer } from "../../core/execute/image-index.js";
+import { unwrittenIndex, type IndexLayer } from "../../core/execute/image-index.js";
 import { writeIndex } from "../index-step.js";
 import { indexSigner } from "./sign-step.js";
 import type { BuiltImage } from "./engine.js";
@@ -62,6 +62,10 @@ export class RunActions {
       if (a.type === "build") this.startBuild(this.builds.get(a.id)!, a.pins);
       else if (a.type === "push") this.pushes.push(this.push(a.step, a.registryDigest));
       else if (a.type === "index") this.pushes.push(this.index(a.layer));
+      else if (a.type === "index withheld") {
+        this.report.progress.note(`[${a.layer.id}] ${a.reason}`);
+        this.report.indexed(unwrittenIndex(a.layer, "not pushed", a.reason));
+      }
       else if (a.type === "settle") this.report.settled(a.id, a.state, a.reason);
       else if (a.type === "abort build") this.buildAborts.get(a.id)?.abort(a.reason);
       else if (a.type === "abort pushes") this.pushStop.abort(a.reason);
@@ -132,6 +136,7 @@ export class RunActions {
       sign: options.signIndex ?? indexSigner(options.signKey, line), signal: this.pushStop.signal, line,
     }, layer, images).finally(() => this.pushesInFlight--);
     this.report.indexed(result);
+    this.perform(this.run.indexEnded(layer.id, result.status === "pushed"));
   }
 
   private async push(step: PushStep, registryDigest?: string): Promise<void> {

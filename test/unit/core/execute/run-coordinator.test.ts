@@ -229,4 +229,48 @@ test("a layer's index step comes once every platform image of it is pushed; a pl
   assert.equal(notPushing.indexLayers, []);
 });
 
+test("a layer's index waits for the indexes of the layers it builds on: written, it is written; not written (refused, or a platform not pushed), it is withheld, and so are its children's", () => {
+  // a -> b -> c, one-platform indexes (as with attestations)
+  const builds = [build("a"), build("b", "a"), build("c", "b")];
+  const layerOf = (id: string) => ({ id, buildTag: `${REPO}/sci/${id}:1.0-1-abc`, movingTag: moving(id), members: [{ platform: "linux/amd64", id }] });
+  const [a, b, c] = ["a", "b", "c"].map(layerOf);
+  /** Every image ready, then every push ended as `results` says (a child's push starts once its parent's ended): the index actions on the way. */
+  const drive = (results: Record<string, "pushed" | "push failed">, written: Record<string, boolean>) => {
+    const run = coordinator({ push: true }, builds);
+    run.publishIndexes([a, b, c]);
+    const actions: RunAction[] = [];
+    const steps = [];
+    run.next();
+    for (const id of ["a", "b", "c"]) {
+      steps.push(...pushed(run.imageReady({ id, imageId: `sha256:${id}` })));
+      run.next();
+    }
+    const seen: string[] = [];
+    while (steps.length) {
+      const step = steps.shift()!;
+      const after = run.pushEnded(step, results[step.id] ?? "pushed");
+      steps.push(...pushed(after));
+      actions.push(...after);
+      // each index step ends as `written` says, which may give the next ones
+      for (let i = 0; i < actions.length; i++) {
+        const x = actions[i];
+        if (x.type === "index" && !seen.includes(x.layer.id)) {
+          seen.push(x.layer.id);
+          actions.push(...run.indexEnded(x.layer.id, written[x.layer.id] ?? true));
+        }
+      }
+    }
+    return actions.filter((x) => x.type.startsWith("index")).map((x) => (x.type === "index" ? `index ${x.layer.id}` : `withheld ${(x as { layer: { id: string } }).layer.id}: ${(x as { reason: string }).reason}`));
+  };
+  assert.equal(drive({}, {}), ["index a", "index b", "index c"]);
+  // a's index refused (its build tag holds another build's): b's and c's withheld, each naming the one it builds on
+  assert.equal(drive({}, { a: false }), [
+    "index a",
+    `withheld b: index not written: the index of a, which it builds on, was not; ${b.buildTag} and ${b.movingTag} are left as they were`,
+    `withheld c: index not written: the index of b, which it builds on, was not; ${c.buildTag} and ${c.movingTag} are left as they were`,
+  ]);
+  // b's image not pushed: a's index written; b gets none, nor c, whose image is not pushed either
+  assert.equal(drive({ b: "push failed" }, {}), ["index a"]);
+});
+
 test.run();
