@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { determineChanges, layerDirOf, normalizeLayerDir, uncommittedLayers, uncommittedWarning } from "../core/plan/changes.js";
 import { checkImageNames, LAYER_CONFIG_FILE, readLayers } from "../core/parse/layer-config.js";
 import { analyzeRepository, type RepositoryAnalysis } from "../core/plan/analyze-repository.js";
-import { contextDirsFor, planBuilds, planFromAnalysis } from "../core/plan/plan-builds.js";
+import { contextDirsFor, parentsOnAnyPlatform, planBuilds, planFromAnalysis } from "../core/plan/plan-builds.js";
 import { determineBuilds } from "../core/plan/determine-builds.js";
 import { describeRef, parseRef } from "../core/parse/revision-range.js";
 import { parseRepoConfig, resolveRepo, type RepoLocation } from "../core/parse/repo-config.js";
@@ -151,7 +151,7 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
   const analysis = analyzeRepository(snapshot, flags.buildArgs);
   warnings.push(...analysis.warnings);
   // Inputs digests need the contents of the planned layers' contexts (and their parents').
-  const selection = determineBuilds(snapshot.science, analysis, changes);
+  const selection = determineBuilds(snapshot.science, analysis, changes, parentsOnAnyPlatform(snapshot, analysis, planOptions));
   const contexts = readContextListings(root, contextDirsFor(snapshot, analysis, selection, planOptions));
   const plan = planFromAnalysis(snapshot, analysis, { ...planOptions, changes, contexts }, selection);
   // Counted as changes (or built anyway with --all, --include), but tagged as HEAD's commit.

@@ -12,7 +12,12 @@ export interface BuildSelection {
   compat: { key: string; target: string; reasons: string[] }[];
 }
 
-export function determineBuilds(layers: ScienceLayer[], analysis: RepositoryAnalysis, changes: ChangeSet): BuildSelection {
+/**
+ * `parentsOf`: a science layer's parents on any platform it is built for (`FROM
+ * sci/base-${TARGETARCH}:1.0` names sci/base-amd64 on one, sci/base-arm64 on another, and no
+ * parent in the analysis without a platform); by default the analysis' own.
+ */
+export function determineBuilds(layers: ScienceLayer[], analysis: RepositoryAnalysis, changes: ChangeSet, parentsOf: (target: string) => readonly string[] = (t) => analysis.deps.get(t)!.parents): BuildSelection {
   const byTarget = new Map(layers.map((l) => [l.target, l]));
   const byDir = new Map(layers.map((l) => [l.dir, l]));
   const reasons = new Map<string, string[]>();
@@ -28,10 +33,10 @@ export function determineBuilds(layers: ScienceLayer[], analysis: RepositoryAnal
     if (l) add(l.target, changes.why);
   }
 
-  // Walk the order once: parents come first, so a parent's rebuild is known before its children.
+  // Parents first (on every platform), so a parent's rebuild is known before its children's.
   const science: BuildSelection["science"] = [];
-  for (const target of analysis.order) {
-    for (const p of analysis.deps.get(target)!.parents) {
+  for (const target of parentsFirst(analysis.order, parentsOf)) {
+    for (const p of parentsOf(target)) {
       if (reasons.has(p)) add(target, `built on sci/${p}`);
     }
     const r = reasons.get(target);
@@ -65,4 +70,21 @@ export function determineBuilds(layers: ScienceLayer[], analysis: RepositoryAnal
     if (why.length) compat.push({ key, target, reasons: why });
   }
   return { science, compat };
+}
+
+/** `order` with every target after its parents (`parentsOf`), otherwise as it was; a loop was refused by the analysis. */
+function parentsFirst(order: readonly string[], parentsOf: (target: string) => readonly string[]): string[] {
+  const out: string[] = [];
+  const placed = new Set<string>();
+  const known = new Set(order);
+  const place = (target: string, path: Set<string>): void => {
+    if (placed.has(target) || path.has(target) || !known.has(target)) return;
+    path.add(target);
+    for (const p of parentsOf(target)) place(p, path);
+    path.delete(target);
+    placed.add(target);
+    out.push(target);
+  };
+  for (const target of order) place(target, new Set());
+  return out;
 }

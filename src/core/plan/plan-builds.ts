@@ -20,7 +20,7 @@ export function planBuilds(snapshot: RepoSnapshot, options: PlanOptions): Plan {
  */
 export function planFromAnalysis(
   snapshot: RepoSnapshot, analysis: RepositoryAnalysis, options: PlanOptions,
-  selection: BuildSelection = determineBuilds(snapshot.science, analysis, options.changes),
+  selection: BuildSelection = determineBuilds(snapshot.science, analysis, options.changes, parentsOnAnyPlatform(snapshot, analysis, options)),
 ): Plan {
   const n = naming(options);
   const byTarget = new Map(snapshot.science.map((l) => [l.target, l]));
@@ -148,6 +148,19 @@ export function contextDirsFor(
     }
   }
   return [...dirs];
+}
+
+/**
+ * A science layer's parents on every platform it is built for (its FROM lines may name another
+ * parent per platform: TARGETARCH), for determineBuilds: a change to sci/base-arm64 rebuilds
+ * what builds on it for arm64.
+ */
+export function parentsOnAnyPlatform(
+  snapshot: RepoSnapshot, analysis: RepositoryAnalysis, options: Pick<PlanOptions, "buildArgs" | "platforms"> = { buildArgs: {} },
+): (target: string) => string[] {
+  const platformsOf = layerPlatforms(snapshot, analysis, options.platforms);
+  const analysisFor = platformAnalyses(snapshot, analysis, options.buildArgs);
+  return (target) => [...new Set((platformsOf.get(target) ?? [undefined]).flatMap((platform) => analysisFor(platform).deps.get(target)?.parents ?? []))];
 }
 
 /**

@@ -511,6 +511,22 @@ test("TARGETARCH in a FROM line resolves per platform, to the same platform's pa
   assert.equal(arm.request.buildArgs, {});
 });
 
+test("a change to a parent named per platform (TARGETARCH) rebuilds what builds on it for that platform, parents first, saying why", () => {
+  const raw = [
+    sci("base-amd64", { image: "base-amd64", platforms: ["linux/amd64"] }, "FROM busybox:stable\n"),
+    sci("base-arm64", { image: "base-arm64", platforms: ["linux/arm64"] }, "FROM busybox:stable\n"),
+    sci("app", { image: "app", platforms: TWO }, "FROM sci/base-${TARGETARCH}:1.0\n"),
+    cmp("base", []),
+  ];
+  const p = planOn(raw, { science: ["base-arm64"], why: "changed since HEAD^" });
+  const sciIds = ids(p).filter((id) => id.startsWith("sci/"));
+  assert.ok(sciIds.includes("sci/base-arm64@linux/arm64"), sciIds.join(" "));
+  assert.ok(sciIds.some((id) => id.startsWith("sci/app@")), `sci/app is not rebuilt: ${sciIds.join(" ")}`);
+  assert.ok(sciIds.indexOf("sci/base-arm64@linux/arm64") < sciIds.findIndex((id) => id.startsWith("sci/app@")), "parents first");
+  assert.ok(p.builds.find((b) => b.id === "sci/app@linux/arm64")!.reasons.includes("built on sci/base-arm64"));
+  assert.ok(ids(p).some((id) => id.startsWith("rel/app:1.0@")), "its final image too");
+});
+
 test("a parent named per platform must be built for that platform; the contexts read include every platform's parents", () => {
   const raw = (armPlatforms: string[]) => [
     sci("base-amd64", { image: "base-amd64", platforms: ["linux/amd64"] }, "FROM busybox:stable\n"),
