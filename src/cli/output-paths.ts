@@ -1,6 +1,6 @@
 // Paths the user names for output (--out, --results, --log-dir): checked before any work is
 // done, leaving nothing behind, and created only when something is written.
-import { closeSync, mkdirSync, openSync, rmdirSync, unlinkSync } from "node:fs";
+import { accessSync, closeSync, constants, mkdirSync, openSync, rmdirSync, unlinkSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { InputError } from "../core/model.js";
@@ -61,8 +61,11 @@ function writeProblem(path: string, isDir: boolean): string | undefined {
     }
     if (st.isDirectory()) return "is a directory";
     // A FIFO or a device is written as it is (export): opening it to try would be a write its
-    // reader sees (a FIFO's reader gets its end at once).
-    if (!st.isFile()) return undefined;
+    // reader sees (a FIFO's reader gets its end at once), so its mode is asked instead.
+    if (!st.isFile()) {
+      const failed = attempt(() => accessSync(target, constants.W_OK));
+      return failed && `cannot write (${failed})`;
+    }
     const failed = attempt(() => closeSync(openSync(target, "r+")));
     return failed && `cannot write (${failed})`;
   }

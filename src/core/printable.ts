@@ -3,12 +3,14 @@
 // names a vulnerable package, and a newline in a name could forge a row of its own, in CI logs too.
 // What is printed as text (not JSON, which escapes them itself) shows such characters escaped.
 
-/** C0 controls, DEL, C1 controls, and the bidirectional overrides and isolates that reorder a line. */
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+/** The backslash (escapes are shown with it), C0 controls, DEL, C1 controls, the line and paragraph separators, the byte order mark, and the bidirectional marks, overrides and isolates that reorder a line. */
+const UNPRINTABLE = /[\\\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
 
 /** `text` with every character that could move the cursor, end a line or reorder it shown escaped (`\n`, `\x1b`, `\u202e`). */
 export function printable(text: string): string {
   return text.replace(UNPRINTABLE, (c) => {
+    // A backslash of the text itself is doubled: `\n` shown is always an escaped line end.
+    if (c === "\\") return "\\\\";
     if (c === "\n") return "\\n";
     if (c === "\t") return "\\t";
     if (c === "\r") return "\\r";

@@ -4,7 +4,7 @@
 // when complete, so a failure leaves nothing behind.
 import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { createReadStream, createWriteStream, lstatSync, readlinkSync } from "node:fs";
+import { createReadStream, createWriteStream, lstatSync, readlinkSync, realpathSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { Transform } from "node:stream";
@@ -126,7 +126,8 @@ function outputTarget(file: string): { stdout?: true; path: string; renamed: boo
   if (st && !st.isFile()) return { path: file, renamed: false };
   let path = file;
   // A link, maybe to a file not there yet: the file it names is the one replaced.
-  for (let hops = 0; hops < 40 && lstatIfAny(path)?.isSymbolicLink(); hops++) path = resolve(dirname(path), readlinkSync(path));
+  // Relative to the link's directory as the kernel finds it (through links to directories on the way).
+  for (let hops = 0; hops < 40 && lstatIfAny(path)?.isSymbolicLink(); hops++) path = resolve(realpathSync(dirname(path)), readlinkSync(path));
   return { path, renamed: true };
 }
 

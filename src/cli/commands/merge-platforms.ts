@@ -4,7 +4,7 @@
 // (executors/index-step.ts), by the registry's HTTP API alone: docker-stacks' merge step.
 import type { Command } from "commander";
 import { InputError, type IndexResult, type PlannedBuild } from "../../core/model.js";
-import { indexLayers, missingPlatformImage, parentIndexLayers, unwrittenIndex, withheldIndexReason } from "../../core/execute/image-index.js";
+import { indexLayers, indexLayersParentsFirst, missingPlatformImage, parentIndexLayers, unwrittenIndex, withheldIndexReason } from "../../core/execute/image-index.js";
 import { indexSummaryRow } from "../../core/execute/outcomes.js";
 import { buildTag } from "../../core/requests/tags.js";
 import { inputsLabel } from "../../core/requests/inputs-digest.js";
@@ -66,7 +66,8 @@ export function addMergePlatformsCommand(program: Command, io: MergeIo): void {
       const indexes: IndexResult[] = [];
       // Each platform image's attestation manifest, as its agent's results name it.
       const attach = recordedAttestations((id) => resultOf.get(id), (text) => say(`image-builder: note: ${text}`));
-      for (const layer of layers) {
+      // Parents first: a layer's index waits on theirs (the plan may list a child first).
+      for (const layer of indexLayersParentsFirst(layers, (id) => byId.get(id)?.dependsOn ?? [])) {
         const images: PlatformImage[] = [];
         const missing: string[] = [];
         for (const member of layer.members) {

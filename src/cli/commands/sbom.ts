@@ -90,7 +90,7 @@ export async function containsPackage(spec: string, o: RegistryOptions & { allTa
   const { repositories, source } = await findRepositories(client, repo, () => checkoutNames(o.root));
   const { layerStateCacheFromEnv, warnOnStderr } = await import("../../registry/layer-state-cache.js");
   const { holders, unchecked, unreadable } = await findPackageHolders(client, repositories, query, { allTags: o.allTags, cache: layerStateCacheFromEnv(process.env, warnOnStderr) });
-  for (const h of holders) for (const w of h.warnings) process.stderr.write(`image-builder: warning: ${h.image.reference}${h.build.index ? `@${h.image.platform}` : ""}: ${w}\n`);
+  for (const h of holders) for (const w of h.warnings) process.stderr.write(`image-builder: warning: ${h.image.reference}${h.build.index ? `@${h.image.platform}` : ""}: ${printable(w)}\n`);
   const rows = holders.map((h) => ({
     image: `${h.build.repository.kind}/${h.build.repository.name}:${h.build.tag}`,
     reference: `${h.build.repository.ref}:${h.build.tag}`,

@@ -2,6 +2,7 @@
 // (issue 19, item 5): its signatures (cosign's format, by the key), and that the science layers
 // it was built on are what the registry holds under their build tags, and its attestations (about
 // its own digests, untampered, naming parents the registry still holds). Exit 1 naming what fails.
+import { printable } from "../../core/printable.js";
 import type { Command } from "commander";
 import { readFileSync } from "node:fs";
 import { InputError } from "../../core/model.js";
@@ -39,7 +40,7 @@ export function addVerifyCommand(program: Command): void {
         process.stdout.write(table(["RESULT", "CHECK", "SUBJECT", "DETAIL"], checks.map((c) => [c.ok ? "ok" : "FAILED", c.check, c.subject, c.detail])));
       }
       if (failed.length > 0) {
-        process.stderr.write(`image-builder: verify failed: ${failed.map((c) => `${c.check} of ${c.subject}: ${c.detail}`).join("; ")}\n`);
+        process.stderr.write(`image-builder: verify failed: ${printable(failed.map((c) => `${c.check} of ${c.subject}: ${c.detail}`).join("; "))}\n`);
         process.exitCode = 1;
       }
     });

@@ -180,6 +180,22 @@ export function indexNotWritten(layer: IndexLayer, status: (id: string) => { bui
 export type { IndexResult };
 
 /** A layer's index result with both tags not written and why. */
+/** `layers` with every layer after the layers it builds on (`dependsOn`: a build's parents), otherwise in their order. */
+export function indexLayersParentsFirst(layers: readonly IndexLayer[], dependsOn: (id: string) => readonly string[]): IndexLayer[] {
+  const out: IndexLayer[] = [];
+  const placed = new Set<IndexLayer>();
+  const place = (layer: IndexLayer, path: Set<IndexLayer>): void => {
+    if (placed.has(layer) || path.has(layer)) return;
+    path.add(layer);
+    for (const parent of parentIndexLayers(layer, layers, dependsOn)) place(parent, path);
+    path.delete(layer);
+    placed.add(layer);
+    out.push(layer);
+  };
+  for (const layer of layers) place(layer, new Set());
+  return out;
+}
+
 /** The layers of `layers` whose builds `layer`'s builds build on (`dependsOn`: a build's parents). */
 export function parentIndexLayers(layer: IndexLayer, layers: readonly IndexLayer[], dependsOn: (id: string) => readonly string[]): IndexLayer[] {
   const parents = new Set(layer.members.flatMap((m) => dependsOn(m.id)));

@@ -177,7 +177,17 @@ export class RunCoordinator {
    */
   private indexSteps(): RunAction[] {
     const actions: RunAction[] = [];
-    // Plan order: parents come first, so a parent's fate is known when its children are looked at.
+    // Until nothing changes: a layer withheld decides its children's, which the plan may list
+    // before it (`FROM sci/base-${TARGETARCH}` names no parent in the platform-less order).
+    for (let before = -1; before !== this.indexWritten.size;) {
+      before = this.indexWritten.size;
+      actions.push(...this.indexStepsOnce());
+    }
+    return actions;
+  }
+
+  private indexStepsOnce(): RunAction[] {
+    const actions: RunAction[] = [];
     for (const layer of this.indexes) {
       if (this.indexGiven.has(layer.id) || this.stoppedBecause) continue;
       const results = layer.members.map((m) => this.pushQueue.result(m.id));

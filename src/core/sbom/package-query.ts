@@ -53,9 +53,11 @@ export function parsePackageQuery(text: string): PackageQuery {
 function inRelease(type: PackageType, version: string, prefix: string): boolean {
   // Pre-releases of the release count (1.26.0rc1 is of 1.26): a security check asks for them too.
   if ((type === "pypi" || type === "conda") && pep440.valid(version) && pep440.valid(`${prefix}.0`)) return pep440.satisfies(version, `==${prefix}.*`, { prereleases: true });
-  // An epoch in the version and none in the query: the query is of the version after it (as dpkg has 0: for none).
-  const bare = !/^\d+:/.test(prefix) ? version.replace(/^0:/, "") : version;
-  return bare === prefix || (bare.startsWith(prefix) && /^[.+~_-]/.test(bare.slice(prefix.length)));
+  // No epoch is epoch 0, in the version as in the query (dpkg's rule).
+  const [bare, wanted] = [version, prefix].map((v) => v.replace(/^0:/, ""));
+  // Of the release when what follows is no further digit of its last part: 1.1.1w and 9.2p1 are
+  // of 1.1.1 and 9.2, 2024a of 2024; 1.260 is not of 1.26.
+  return bare.startsWith(wanted) && !/^\d/.test(bare.slice(wanted.length));
 }
 
 /** A name as its ecosystem compares names: PyPI's normalized (PEP 503), every other case-insensitive. */

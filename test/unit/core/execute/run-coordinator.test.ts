@@ -235,9 +235,9 @@ test("a layer's index waits for the indexes of the layers it builds on: written,
   const layerOf = (id: string) => ({ id, buildTag: `${REPO}/sci/${id}:1.0-1-abc`, movingTag: moving(id), members: [{ platform: "linux/amd64", id }] });
   const [a, b, c] = ["a", "b", "c"].map(layerOf);
   /** Every image ready, then every push ended as `results` says (a child's push starts once its parent's ended): the index actions on the way. */
-  const drive = (results: Record<string, "pushed" | "push failed">, written: Record<string, boolean>) => {
+  const drive = (results: Record<string, "pushed" | "push failed">, written: Record<string, boolean>, layers = [a, b, c]) => {
     const run = coordinator({ push: true }, builds);
-    run.publishIndexes([a, b, c]);
+    run.publishIndexes(layers);
     const actions: RunAction[] = [];
     const steps = [];
     run.next();
@@ -269,6 +269,9 @@ test("a layer's index waits for the indexes of the layers it builds on: written,
     `withheld b: index not written: the index of a, which it builds on, was not; ${b.buildTag} and ${b.movingTag} are left as they were`,
     `withheld c: index not written: the index of b, which it builds on, was not; ${c.buildTag} and ${c.movingTag} are left as they were`,
   ]);
+  // the layers listed children first (a per-platform parent's order): the same
+  assert.equal(drive({}, { a: false }, [c, b, a]).map((x) => x.split(":")[0]), ["index a", "withheld b", "withheld c"]);
+  assert.equal(drive({}, {}, [c, b, a]), ["index a", "index b", "index c"]);
   // b's image not pushed: a's index written; b gets none, nor c, whose image is not pushed either
   assert.equal(drive({ b: "push failed" }, {}), ["index a"]);
 });

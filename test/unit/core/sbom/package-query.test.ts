@@ -47,6 +47,13 @@ test("a release's versions: ==1.26.* and !=1.26.* (PEP 440's prefix match, and b
   assert.equal(versions.filter((v) => matchesQuery(p("pypi", "numpy", v), parsePackageQuery("numpy!=1.26.*"))), ["1.260", "1.27.0", "1.2", "2.0"]);
   const libc = parsePackageQuery("libc6==2.36.*");
   assert.equal(["2.36-9+deb12u4", "2.36", "2.361-1", "2.37-1", "0:2.36.1-1"].filter((v) => matchesQuery(p("deb", "libc6", v), libc)), ["2.36-9+deb12u4", "2.36", "0:2.36.1-1"]);
+  // letters after the release's last part are of it (OpenSSL's 1.1.1w, OpenSSH's 9.2p1, tzdata's 2024a); an epoch 0 is none
+  assert.ok(matchesQuery(p("deb", "openssl", "1.1.1w-0+deb11u1"), parsePackageQuery("openssl==1.1.1.*")));
+  assert.ok(matchesQuery(p("conda", "openssl", "1.1.1w"), parsePackageQuery("openssl==1.1.1.*")));
+  assert.ok(matchesQuery(p("deb", "openssh-client", "1:9.2p1-2+deb12u2"), parsePackageQuery("openssh-client==1:9.2.*")));
+  assert.not.ok(matchesQuery(p("deb", "openssh-client", "1:9.2p1-2"), parsePackageQuery("openssh-client==9.2.*")), "another epoch");
+  assert.ok(matchesQuery(p("conda", "tzdata", "2024a"), parsePackageQuery("tzdata==2024.*")));
+  assert.ok(matchesQuery(p("deb", "libc6", "2.36-9"), parsePackageQuery("libc6==0:2.36.*")));
   assert.throws(() => parsePackageQuery("numpy<1.26.*"), /a version ending in \.\* goes with == or != only/);
 });
 
