@@ -79,6 +79,7 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
   // --ref says which changes count; --all counts none of them: a revision given there (a typo
   // among them) would be ignored without a word.
   if (flags.all && flags.ref !== undefined) throw new InputError("--all plans every layer, whatever changed: not with --ref");
+  if (flags.include.length > 0 && flags.ref !== undefined) throw new InputError("--include plans the layers it names, whatever changed: not with --ref");
   const root = flags.root;
   const git = openGit(root);
   const refSpec = parseRef(flags.ref ?? DEFAULT_REF);

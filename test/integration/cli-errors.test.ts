@@ -72,9 +72,10 @@ test("an output file that is an input of the command is refused before anything 
   assert.is(readFileSync(join(repo.root, "plan.json"), "utf8"), plan, "the plan was changed");
 });
 
-test("--all with --ref is refused, not an ignored revision", () => {
+test("--all or --include with --ref is refused, not an ignored revision", () => {
   using repo = repoWith();
   expectInputError(["--all", "--ref", "no-such-revision", "--dryrun", "--repo", "r.example.org/x"], repo.root, /^image-builder: error: --all plans every layer, whatever changed: not with --ref$/);
+  expectInputError(["--include", "science/a", "--ref", "HEAD~9", "--dryrun", "--repo", "r.example.org/x"], repo.root, /^image-builder: error: --include plans the layers it names, whatever changed: not with --ref$/);
 });
 
 test("usage errors exit 2 in every command, with one line", () => {
