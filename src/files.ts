@@ -1,6 +1,6 @@
 // File-system helpers shared by the CLI (output paths) and the executors (--log-dir), which may
 // not import each other.
-import { mkdirSync, readFileSync, statSync } from "node:fs";
+import { lstatSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 
 /** An error's code (`ENOENT`, …), or the error as text when it has none. */
@@ -10,6 +10,16 @@ export const errorCode = (e: unknown) => (e as NodeJS.ErrnoException).code ?? St
 export function statIfAny(p: string) {
   try {
     return statSync(p);
+  } catch (e) {
+    if (errorCode(e) === "ENOENT" || errorCode(e) === "ENOTDIR") return undefined;
+    throw e;
+  }
+}
+
+/** The path's own stat (a link's, not its target's), or undefined where nothing is. */
+export function lstatIfAny(p: string) {
+  try {
+    return lstatSync(p);
   } catch (e) {
     if (errorCode(e) === "ENOENT" || errorCode(e) === "ENOTDIR") return undefined;
     throw e;

@@ -107,3 +107,19 @@ export async function writingOutputFile<T>(flag: string, file: string, write: ()
     throw new InputError(`${flag} ${file}: ${why}`);
   }
 }
+
+/**
+ * An output file that is one of the command's inputs (`run PLAN --results PLAN`) would be
+ * overwritten by what was read from it: refused before anything is done.
+ */
+export function checkNotAnInput(flag: string, output: string | undefined, inputs: string[]): void {
+  if (output === undefined || output === "-") return;
+  const out = statIfAny(output);
+  if (!out) return;
+  // The same file by any name (a link, ./x, an absolute path): by device and inode.
+  const input = inputs.find((i) => {
+    const st = statIfAny(i);
+    return st !== undefined && st.dev === out.dev && st.ino === out.ino;
+  });
+  if (input !== undefined) throw new InputError(`${flag} ${output}: is ${input === output ? "" : `(as ${input}) `}an input of this command; writing it would overwrite what was read from it`);
+}

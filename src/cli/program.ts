@@ -3,7 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { parsePlatformFlag } from "../core/parse/platforms.js";
 import { readFileSync } from "node:fs";
-import { packageVersion, statIfAny } from "../files.js";
+import { packageVersion } from "../files.js";
 import { readFile } from "node:fs/promises";
 // What only other commands use (plan files, results, graphs) is imported where it is used, so
 // that the dry run loads no more than it needs.
@@ -16,7 +16,7 @@ import { parseSecretFlag, type SecretSource } from "../core/parse/secret-flag.js
 import { DEFAULT_REPO, describeRepoLocation } from "../core/parse/repo-config.js";
 import { openGit, readHead, readRemoteUrl, worktreeStatus } from "../read/git.js";
 import { planRepository, type PlanFlags } from "./plan-repository.js";
-import { checkOutputDir, checkOutputFile, writeOutputFile } from "./output-paths.js";
+import { checkNotAnInput, checkOutputDir, checkOutputFile, writeOutputFile } from "./output-paths.js";
 import { addRegistryCommands } from "./commands/registry.js";
 import { addSbomCommands } from "./commands/sbom.js";
 import { addVerifyCommand } from "./commands/verify.js";
@@ -171,21 +171,6 @@ async function writeOutput(flag: string, file: string, text: string): Promise<vo
 /** Checks an output file the user named before any work is done (`-` is stdout). */
 function checkOutput(flag: string, file: string | undefined): void {
   if (file !== undefined && file !== STDOUT) checkOutputFile(flag, file);
-}
-
-/**
- * An output file that is one of the command's inputs (`run PLAN --results PLAN`) would be
- * overwritten by what was read from it: refused before anything is done.
- */
-export function checkNotAnInput(flag: string, output: string | undefined, inputs: string[]): void {
-  if (output === undefined || output === STDOUT) return;
-  const out = statIfAny(output);
-  if (!out) return;
-  const input = inputs.find((i) => {
-    const st = statIfAny(i);
-    return st !== undefined && st.dev === out.dev && st.ino === out.ino;
-  });
-  if (input !== undefined) throw new InputError(`${flag} ${output}: is ${input === output ? "" : `(as ${input}) `}an input of this command; writing it would overwrite what was read from it`);
 }
 
 /**

@@ -4,12 +4,12 @@
 // when complete, so a failure leaves nothing behind.
 import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { createReadStream, createWriteStream, lstatSync, readlinkSync, realpathSync } from "node:fs";
+import { createReadStream, createWriteStream, readlinkSync, realpathSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { statIfAny } from "../files.js";
+import { lstatIfAny, statIfAny } from "../files.js";
 import tar from "tar-stream";
 import { formatImageReference, type ImageReference } from "../core/parse/image-reference.js";
 import { InputError } from "../core/model.js";
@@ -47,15 +47,15 @@ export async function exportImage(client: RegistryClient, content: RegistryManif
   const temp = !target.renamed ? undefined : join(dirname(target.path), `.${basename(target.path)}.${randomBytes(4).toString("hex")}.partial`);
   const pack = tar.pack();
   let bytes = 0;
-  const out = target.stdout ? process.stdout : createWriteStream(temp ?? target.path, { flags: temp ? "wx" : "w" });
+  const out = target.stdout ? undefined : createWriteStream(temp ?? target.path, { flags: temp ? "wx" : "w" });
   // Opened before anything is packed: a file that can't be made fails with its own error (naming
   // the path), not as a tar stream "already finalized or destroyed".
-  if (!target.stdout) await once(out, "open");
+  if (out) await once(out, "open");
   const counted = new Transform({ transform: (c: Buffer, _e, done) => done(null, ((bytes += c.length), c)) });
   // Standard output stays open for whoever writes after (the process ends it).
-  const written = target.stdout ? pipeline(pack, counted, async (source: AsyncIterable<Buffer>) => {
+  const written = out ? pipeline(pack, counted, out) : pipeline(pack, counted, async (source: AsyncIterable<Buffer>) => {
     for await (const c of source) if (!process.stdout.write(c)) await once(process.stdout, "drain");
-  }) : pipeline(pack, counted, out);
+  });
   // A failed write (a full disk) surfaces through `written`; entries wait for it instead of hanging.
   written.catch(() => undefined);
   // A reader of standard output gone (`| head`): the write fails, not the process.
@@ -103,7 +103,7 @@ export async function exportImage(client: RegistryClient, content: RegistryManif
     return { bytes };
   } catch (e) {
     pack.destroy();
-    if (!target.stdout) out.destroy();
+    out?.destroy();
     if (temp) await rm(temp, { force: true });
     throw e;
   } finally {
@@ -129,14 +129,6 @@ function outputTarget(file: string): { stdout?: true; path: string; renamed: boo
   // Relative to the link's directory as the kernel finds it (through links to directories on the way).
   for (let hops = 0; hops < 40 && lstatIfAny(path)?.isSymbolicLink(); hops++) path = resolve(realpathSync(dirname(path)), readlinkSync(path));
   return { path, renamed: true };
-}
-
-function lstatIfAny(path: string) {
-  try {
-    return lstatSync(path);
-  } catch {
-    return undefined;
-  }
 }
 
 /** Streams one blob from the registry into the archive, checking its size and digest on the way. */

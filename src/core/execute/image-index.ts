@@ -10,6 +10,7 @@
 //   images inside the index it holds, as for a single image).
 // - Deterministic bytes: platform entries in the plan's platform order, attachments after them,
 //   keys in a fixed order, no timestamps; a rerun computes the same digest and writes nothing.
+import { parentsFirst } from "../plan/graph.js";
 import type { BuildResult, IndexResult, PlannedBuild } from "../model.js";
 import { platformTags, stripPlatformSuffix } from "../requests/tags.js";
 import { buildTag, movingTag } from "../requests/tags.js";
@@ -182,18 +183,8 @@ export type { IndexResult };
 /** A layer's index result with both tags not written and why. */
 /** `layers` with every layer after the layers it builds on (`dependsOn`: a build's parents), otherwise in their order. */
 export function indexLayersParentsFirst(layers: readonly IndexLayer[], dependsOn: (id: string) => readonly string[]): IndexLayer[] {
-  const out: IndexLayer[] = [];
-  const placed = new Set<IndexLayer>();
-  const place = (layer: IndexLayer, path: Set<IndexLayer>): void => {
-    if (placed.has(layer) || path.has(layer)) return;
-    path.add(layer);
-    for (const parent of parentIndexLayers(layer, layers, dependsOn)) place(parent, path);
-    path.delete(layer);
-    placed.add(layer);
-    out.push(layer);
-  };
-  for (const layer of layers) place(layer, new Set());
-  return out;
+  const byId = new Map(layers.map((l) => [l.id, l]));
+  return parentsFirst(layers.map((l) => l.id), (id) => parentIndexLayers(byId.get(id)!, layers, dependsOn).map((l) => l.id)).map((id) => byId.get(id)!);
 }
 
 /** The layers of `layers` whose builds `layer`'s builds build on (`dependsOn`: a build's parents). */

@@ -3,6 +3,7 @@
 // changed compat layer (or one it includes at any depth) gives a compat build to every final
 // image that uses it, and so does a rebuilt science layer that such a compat layer copies from.
 import type { RepositoryAnalysis } from "./analyze-repository.js";
+import { parentsFirst } from "./graph.js";
 import type { ChangeSet, ScienceLayer } from "../model.js";
 
 export interface BuildSelection {
@@ -35,7 +36,7 @@ export function determineBuilds(layers: ScienceLayer[], analysis: RepositoryAnal
 
   // Parents first (on every platform), so a parent's rebuild is known before its children's.
   const science: BuildSelection["science"] = [];
-  for (const target of parentsFirst(analysis.order, parentsOf)) {
+  for (const target of parentsFirst([...analysis.order], parentsOf)) {
     for (const p of parentsOf(target)) {
       if (reasons.has(p)) add(target, `built on sci/${p}`);
     }
@@ -70,21 +71,4 @@ export function determineBuilds(layers: ScienceLayer[], analysis: RepositoryAnal
     if (why.length) compat.push({ key, target, reasons: why });
   }
   return { science, compat };
-}
-
-/** `order` with every target after its parents (`parentsOf`), otherwise as it was; a loop was refused by the analysis. */
-function parentsFirst(order: readonly string[], parentsOf: (target: string) => readonly string[]): string[] {
-  const out: string[] = [];
-  const placed = new Set<string>();
-  const known = new Set(order);
-  const place = (target: string, path: Set<string>): void => {
-    if (placed.has(target) || path.has(target) || !known.has(target)) return;
-    path.add(target);
-    for (const p of parentsOf(target)) place(p, path);
-    path.delete(target);
-    placed.add(target);
-    out.push(target);
-  };
-  for (const target of order) place(target, new Set());
-  return out;
 }

@@ -73,3 +73,15 @@ export function topologicalOrder(nodes: string[], parents: (n: string) => readon
   }
   return order;
 }
+
+/**
+ * topologicalOrder where the edges are the union of several graphs each checked for cycles (a
+ * layer's parents on every platform it is built for), whose union could still loop: the nodes of
+ * such a loop, which Kahn's algorithm never reaches, follow in input order rather than vanish.
+ */
+export function parentsFirst(nodes: string[], parents: (n: string) => readonly string[]): string[] {
+  const order = topologicalOrder(nodes, parents);
+  if (order.length === nodes.length) return order;
+  const placed = new Set(order);
+  return [...order, ...nodes.filter((n) => !placed.has(n))];
+}

@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
-  decideIndexBuildTag, decideIndexMovingTag, imageIndex, indexLayers, indexNotWritten, missingPlatformImage, singlePlatformIndexes,
+  decideIndexBuildTag, decideIndexMovingTag, imageIndex, indexLayers, indexLayersParentsFirst, indexNotWritten, missingPlatformImage, parentIndexLayers, singlePlatformIndexes,
 } from "../../../../src/core/execute/image-index.js";
 import type { PlannedBuild } from "../../../../src/core/model.js";
 import { entryPlatformOf } from "../../../../src/core/registry/image-index.js";
@@ -105,6 +105,16 @@ test("merge-platforms: a platform image is there when its platform build tag hol
   // There, of the plan's inputs, but its agent could not sign it: not put in an index.
   const unsigned = { status: "built" as const, pushed: false, signature: { status: "failed" as const, digest: `sha256:${"a".repeat(64)}`, reason: "HTTP 500" } };
   assert.is(missingPlatformImage(member, tag, "sha256:in", { inputs: "sha256:in" }, unsigned), "linux/arm64 (sci/a@linux/arm64) is not published as asked: its signature failed (HTTP 500)");
+});
+
+test("index layers parents first: a plan listing a child before its parent (a per-platform parent) is reordered, the rest kept in order", () => {
+  const layer = (id: string, ...members: string[]) => ({ id, buildTag: `r/${id}:1.0-1-a`, movingTag: `r/${id}:1.0`, members: members.map((m) => ({ platform: m.split("@")[1], id: m })) });
+  const app = layer("sci/app", "sci/app@linux/amd64", "sci/app@linux/arm64");
+  const base = layer("sci/base", "sci/base@linux/amd64", "sci/base@linux/arm64");
+  const other = layer("sci/other", "sci/other@linux/amd64");
+  const dependsOn = (id: string) => (id.startsWith("sci/app@") ? [id.replace("app", "base")] : []);
+  assert.equal(indexLayersParentsFirst([app, other, base], dependsOn).map((l) => l.id), ["sci/other", "sci/base", "sci/app"]);
+  assert.equal(parentIndexLayers(app, [app, other, base], dependsOn).map((l) => l.id), ["sci/base"]);
 });
 
 test.run();
