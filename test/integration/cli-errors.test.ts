@@ -44,6 +44,21 @@ test("a Dockerfile syntax error names the file and line", () => {
   assert.is(odd.code, 0, odd.stderr);
 });
 
+test("a Dockerfile that sets image-builder's breadcrumb labels is refused when planning: the image would name a layer it does not hold", () => {
+  using repo = repoWith();
+  repo.write({ "science/a/Dockerfile": "FROM busybox:stable\nLABEL maintainer=me org.sciserver.science.numpy-2.version=2.0-1-abcdef0\n" });
+  expectInputError(["--dryrun"], repo.root, /^image-builder: error: science\/a\/Dockerfile: line 2: LABEL org\.sciserver\.science\.numpy-2\.version is image-builder's own/);
+  // Quoted, through a global ARG, or the legacy one-pair form: the same key.
+  repo.write({ "science/a/Dockerfile": 'ARG L=science.x\nFROM busybox:stable\nLABEL "org.sciserver.${L}.inputs"="sha256:0"\n' });
+  expectInputError(["--dryrun"], repo.root, /^image-builder: error: science\/a\/Dockerfile: line 3: LABEL org\.sciserver\.science\.x\.inputs /);
+  repo.write({ "science/a/Dockerfile": "FROM busybox:stable\n", "compat/base/Dockerfile": "ENV X=1\nLABEL org.sciserver.compat.version other:1.0-1-abcdef0\n" });
+  expectInputError(["--dryrun"], repo.root, /^image-builder: error: compat\/base\/Dockerfile: line 2: LABEL org\.sciserver\.compat\.version /);
+  // Other labels, in the same namespace or not, are the user's.
+  repo.write({ "compat/base/Dockerfile": "ENV X=1\nLABEL org.sciserver.description=\"a b\" org.sciserver.science.x.owner=me\n" });
+  const r = runCli(["--dryrun"], { cwd: repo.root });
+  assert.is(r.code, 0, r.stderr);
+});
+
 test("compat fragments must not end in a continuation or carry parser directives", () => {
   using repo = repoWith();
   repo.write({ "compat/base/Dockerfile": "RUN echo hi \\\n# done\n\n" });

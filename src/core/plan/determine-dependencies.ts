@@ -7,6 +7,7 @@ import { closestMatch } from "leven";
 import { parseDockerfile, parseDockerfileFragment, type ImageRef, type ParsedDockerfile } from "../parse/dockerfile/index.js";
 import { sciReference } from "../parse/image-reference.js";
 import { InputError, type CompatLayer, type ScienceLayer } from "../model.js";
+import { checkReservedLabels } from "./reserved-labels.js";
 
 export interface LayerDependencies {
   /** Targets this layer builds on (or, for a compat layer, copies from), in order of first reference. */
@@ -52,12 +53,14 @@ export function determineDependencies(
     const file = `${layer.path}/Dockerfile`;
     const parsed = parseDockerfileOf(layer.dockerfile, file, buildArgs);
     if (parsed.stages.length === 0) throw new InputError("no FROM instruction", file);
+    checkReservedLabels(parsed, file);
     science.set(layer.target, dependencies(parsed.imageRefs, file));
   }
   const compatDeps = new Map<string, LayerDependencies>();
   for (const c of compat) {
     const file = `${c.path}/Dockerfile`;
     const parsed = parseDockerfileOf(c.dockerfile, file, buildArgs, parseDockerfileFragment);
+    checkReservedLabels(parsed, file);
     compatDeps.set(c.dir, dependencies(parsed.imageRefs, file));
   }
   return { science, compat: compatDeps, warnings };

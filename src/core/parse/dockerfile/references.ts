@@ -30,6 +30,8 @@ export interface ParsedDockerfile {
   imageRefs: ImageRef[];
   /** Build-arg names declared before the first FROM (global ARGs) with their defaults (undefined if none) */
   globalArgs: Record<string, string | undefined>;
+  /** The keys LABEL instructions set (quotes removed, global ARGs expanded), with their lines. */
+  labels: { key: string; line: number }[];
 }
 
 /**
@@ -54,7 +56,7 @@ export function parseDockerfile(text: string, buildArgs: Record<string, string> 
 }
 
 /** The analysis as the parse functions report it: references to images only, each image once. */
-function parsed({ stages, occurrences, globalArgs }: Analysis): ParsedDockerfile {
+function parsed({ stages, occurrences, globalArgs, labels }: Analysis): ParsedDockerfile {
   const imageRefs: ImageRef[] = [];
   const seen = new Set<string>();
   for (const o of occurrences) {
@@ -62,7 +64,7 @@ function parsed({ stages, occurrences, globalArgs }: Analysis): ParsedDockerfile
     seen.add(o.image);
     imageRefs.push({ image: o.image, line: o.line, kind: o.kind });
   }
-  return { stages, imageRefs, globalArgs };
+  return { stages, imageRefs, globalArgs, labels };
 }
 
 /**
@@ -115,6 +117,7 @@ interface Analysis {
   stages: Stage[];
   occurrences: Occurrence[];
   globalArgs: Record<string, string | undefined>;
+  labels: ParsedDockerfile["labels"];
 }
 
 /**
@@ -157,6 +160,7 @@ function analyze(text: string, buildArgs: Record<string, string>, fragment = fal
   const stages: Stage[] = [];
   const occurrences: Occurrence[] = [];
   const copyFroms: Occurrence[] = [];
+  const labels: Analysis["labels"] = [];
   const stageNamesSoFar = new Set<string>();
   // A fragment comes after a FROM: its ARGs are stage-scoped and never reach --from.
   let seenFrom = fragment;
@@ -207,6 +211,16 @@ function analyze(text: string, buildArgs: Record<string, string>, fragment = fal
         if (name !== undefined) stageNamesSoFar.add(name.toLowerCase());
         break;
       }
+      case "label": {
+        // `LABEL k=v k2=v2`, or the legacy `LABEL k v` (one pair: the first word is the key).
+        const words = parseWords(ins.text.slice(ins.argsStart), escape);
+        const pairs = words.length > 0 && !words[0].includes("=") ? [words[0]] : words;
+        for (const word of pairs) {
+          const eq = word.indexOf("=");
+          labels.push({ key: expandWord(eq >= 0 ? word.slice(0, eq) : word, env, escape), line: ins.line });
+        }
+        break;
+      }
       case "copy":
       case "add": {
         const flag = ins.flags.find((f) => f.value.startsWith("--from="));
@@ -255,7 +269,7 @@ function analyze(text: string, buildArgs: Record<string, string>, fragment = fal
       !allStageNames.has(occ.image.toLowerCase()) &&
       !isScratch(occ.image);
   }
-  return { stages, occurrences, globalArgs };
+  return { stages, occurrences, globalArgs, labels };
 }
 
 /**
