@@ -460,6 +460,49 @@ test("an agent interrupted while its attestations upload waits for them; a secon
   assert.match(result.attestation.subject, /^sha256:[0-9a-f]{64}$/);
 });
 
+test("merge-platforms interrupted: no more indexes are written, the summary and --results say which were left, exit 130", async () => {
+  const { registry } = requireEngine();
+  // Once armed, the registry's answers to manifest reads are held until the test lets them go.
+  let armed = false;
+  const arrived = happening("merge-platforms' first manifest read");
+  const release = happening("the interrupt's note");
+  await using proxy = await startFaultProxy(registry, (req) => {
+    if (!armed || req.method !== "GET" || !/\/manifests\//.test(req.url ?? "")) return undefined;
+    arrived.then();
+    return { hold: release.promise };
+  });
+  const repo = uniqueRepo(proxy.address);
+  using src = makeRepo({
+    ...science("a", { image: "a", compat: "ui", platforms: ["linux/amd64"] }, "FROM busybox:stable\nRUN true\n"),
+    ...science("b", { image: "b", compat: "ui" }, "FROM sci/a:1.0\nRUN true\n"),
+    ...compat("ui", [], "RUN true\n"),
+  });
+  assert.is(runCli(["plan", "--all", "--repo", repo, "--out", "plan.json"], { cwd: src.root }).code, 0);
+  const run = await runCliAsync(["run", "plan.json", "--push", "--no-attestations", "--progress", "plain", "--results", "r.json"], { cwd: src.root });
+  assert.is(run.code, 0, run.stderr);
+  const written = JSON.parse(readFileSync(join(src.root, "r.json"), "utf8")).indexes as { id: string; digest: string; tags: { tag: string }[] }[];
+  assert.is(written.length, 4);
+
+  armed = true;
+  const child = spawn(process.execPath, [MAIN, "merge-platforms", "plan.json", "r.json", "--results", "m.json"], { cwd: src.root, env: process.env });
+  let stderr = "";
+  child.stderr.on("data", (d) => {
+    stderr += d;
+    if (/interrupted: no more indexes are written \(interrupt again to stop now\)/.test(stderr)) release.then();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  await Promise.race([arrived.promise, exited]);
+  child.kill("SIGINT");
+  assert.is(await exited, 130, stderr);
+  assert.match(stderr, /\n4 indexes not pushed\n/);
+  const merged = JSON.parse(readFileSync(join(src.root, "m.json"), "utf8")).indexes as { id: string; status: string; reason: string }[];
+  assert.equal(merged.map((i) => i.status), ["not pushed", "not pushed", "not pushed", "not pushed"]);
+  for (const i of merged) assert.match(i.reason, /^not pushed: interrupted/, i.id);
+  // The registry holds the run's indexes, as before.
+  armed = false;
+  for (const i of written) assert.is((await registryIndex(i.tags[0].tag)).digest, i.digest, i.tags[0].tag);
+});
+
 test("a platform the engine can't run is refused before anything is built, naming what to install", async () => {
   if (skipped("a platform the engine can't run is refused")) return;
   const { docker, registry } = requireEngine();

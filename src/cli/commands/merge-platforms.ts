@@ -14,6 +14,9 @@ import type { SigningKey } from "../../core/signatures/keys.js";
 import { indexSigner, signPublished } from "../../executors/docker/sign-step.js";
 import { recordedAttestations } from "../../executors/merged-attestations.js";
 
+/** As a run: the shell's code for a process ended by Ctrl-C. */
+const EXIT_INTERRUPTED = 130;
+
 interface MergeOptions {
   results?: string;
   overwrite: boolean;
@@ -66,39 +69,60 @@ export function addMergePlatformsCommand(program: Command, io: MergeIo): void {
       const indexes: IndexResult[] = [];
       // Each platform image's attestation manifest, as its agent's results name it.
       const attach = recordedAttestations((id) => resultOf.get(id), (text) => say(`image-builder: note: ${text}`));
-      // Parents first: a layer's index waits on theirs (the plan may list a child first).
-      for (const layer of indexLayersParentsFirst(layers, (id) => byId.get(id)?.dependsOn ?? [])) {
-        const images: PlatformImage[] = [];
-        const missing: string[] = [];
-        for (const member of layer.members) {
-          const build = byId.get(member.id)!;
-          const found = await platformImage(registry, build, member.platform);
-          const problem = missingPlatformImage(member, buildTag(build.request), build.request.inputsDigest, found, resultOf.get(member.id));
-          if (problem || !found) missing.push(problem!);
-          else images.push({ platform: member.platform, build, imageId: found.imageId });
-          // With a key, every image the index serves is signed by it, as a run signs what it
-          // pushes: agents may have pushed without one, or with another (verify checks each).
-          if (!problem && found && signKey) {
-            try {
-              await signPublished({ registry, signKey, line: (text) => { if (o.verbose >= 1) say(`[${member.id}] ${text}`); } }, buildTag(build.request), found.manifest);
-            } catch (e) {
-              missing.push(`${member.id}: ${(e as Error).message}`);
+      // Ctrl-C or SIGTERM, as in a run: nothing more is signed or written (the index step in
+      // progress stops before its next write: a build tag written keeps its moving tag where it
+      // was), and the summary and --results say which indexes were left. A second signal ends the
+      // process at once.
+      const controller = new AbortController();
+      const stop = () => {
+        if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED);
+        say("image-builder: interrupted: no more indexes are written (interrupt again to stop now)");
+        controller.abort();
+      };
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
+      try {
+        // Parents first: a layer's index waits on theirs (the plan may list a child first).
+        for (const layer of indexLayersParentsFirst(layers, (id) => byId.get(id)?.dependsOn ?? [])) {
+          if (controller.signal.aborted) {
+            indexes.push(unwrittenIndex(layer, "not pushed", `not pushed: interrupted; ${layer.buildTag} and ${layer.movingTag} are left as they were`));
+            continue;
+          }
+          const images: PlatformImage[] = [];
+          const missing: string[] = [];
+          for (const member of layer.members) {
+            const build = byId.get(member.id)!;
+            const found = await platformImage(registry, build, member.platform);
+            const problem = missingPlatformImage(member, buildTag(build.request), build.request.inputsDigest, found, resultOf.get(member.id));
+            if (problem || !found) missing.push(problem!);
+            else images.push({ platform: member.platform, build, imageId: found.imageId });
+            // With a key, every image the index serves is signed by it, as a run signs what it
+            // pushes: agents may have pushed without one, or with another (verify checks each).
+            if (!problem && found && signKey && !controller.signal.aborted) {
+              try {
+                await signPublished({ registry, signKey, line: (text) => { if (o.verbose >= 1) say(`[${member.id}] ${text}`); } }, buildTag(build.request), found.manifest);
+              } catch (e) {
+                missing.push(`${member.id}: ${(e as Error).message}`);
+              }
             }
           }
+          // A layer whose parent's index was not written is not either (as in a run).
+          const unwrittenParent = parentIndexLayers(layer, layers, (id) => byId.get(id)?.dependsOn ?? [])
+            .find((p) => indexes.find((i) => i.id === p.id)?.status !== "pushed");
+          const result = missing.length
+            ? unwrittenIndex(layer, "not pushed", `index not written: ${missing.join("; ")}; ${layer.buildTag} and ${layer.movingTag} are left as they were`)
+            : unwrittenParent ? unwrittenIndex(layer, "not pushed", withheldIndexReason(layer, unwrittenParent))
+            : await writeIndex({
+              registry, overwrite: o.overwrite, allowTagRollback: o.allowTagRollback, attach, signal: controller.signal,
+              sign: indexSigner(signKey, (text) => say(`[${layer.id}] ${text}`)),
+              line: (text) => { if (o.verbose >= 1) say(`[${layer.id}] ${text}`); },
+            }, layer, images);
+          if (result.status !== "pushed") say(`[${layer.id}] ${result.reason ?? `index ${result.status}`}`);
+          indexes.push(result);
         }
-        // A layer whose parent's index was not written is not either (as in a run).
-        const unwrittenParent = parentIndexLayers(layer, layers, (id) => byId.get(id)?.dependsOn ?? [])
-          .find((p) => indexes.find((i) => i.id === p.id)?.status !== "pushed");
-        const result = missing.length
-          ? unwrittenIndex(layer, "not pushed", `index not written: ${missing.join("; ")}; ${layer.buildTag} and ${layer.movingTag} are left as they were`)
-          : unwrittenParent ? unwrittenIndex(layer, "not pushed", withheldIndexReason(layer, unwrittenParent))
-          : await writeIndex({
-            registry, overwrite: o.overwrite, allowTagRollback: o.allowTagRollback, attach,
-            sign: indexSigner(signKey, (text) => say(`[${layer.id}] ${text}`)),
-            line: (text) => { if (o.verbose >= 1) say(`[${layer.id}] ${text}`); },
-          }, layer, images);
-        if (result.status !== "pushed") say(`[${layer.id}] ${result.reason ?? `index ${result.status}`}`);
-        indexes.push(result);
+      } finally {
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
       }
       if (o.verbose >= 1) for (const i of indexes) say(describe(i));
       const written = indexes.filter((i) => i.status === "pushed").length;
@@ -106,7 +130,7 @@ export function addMergePlatformsCommand(program: Command, io: MergeIo): void {
       const counts = [[written - already, "pushed"], [already, "already there"], [indexes.length - written, "not pushed"]] as const;
       if (layers.length) say(counts.filter(([n]) => n > 0).map(([n, what]) => `${n} ${n === 1 ? "index" : "indexes"} ${what}`).join(", "));
       if (o.results) await io.writeOutput("--results", o.results, `${JSON.stringify(resultsFile(plan, merged.results, merged.jobs, indexes), null, 2)}\n`);
-      process.exitCode = written === indexes.length ? 0 : 1;
+      process.exitCode = controller.signal.aborted ? EXIT_INTERRUPTED : written === indexes.length ? 0 : 1;
     });
 }
 
