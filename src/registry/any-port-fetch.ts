@@ -35,17 +35,23 @@ async function nodeFetch(url: URL, init: RequestInit, hops: number): Promise<Res
     req.end(typeof init.body === "string" || init.body instanceof Uint8Array ? init.body : undefined);
   });
   const status = res.statusCode ?? 0;
-  if (REDIRECTS.has(status) && res.headers.location && init.redirect !== "manual" && hops < MAX_REDIRECTS) {
+  const location = REDIRECTS.has(status) && res.headers.location && init.redirect !== "manual" && hops < MAX_REDIRECTS ? new URL(res.headers.location, url) : undefined;
+  const asGet = status === 303 || ((status === 301 || status === 302) && method === "POST");
+  // Unlike fetch, a body is never sent on to another origin (a 307/308 keeps it): a token request's
+  // body holds a refresh token. The redirect is the answer then, which callers report as a failure.
+  const keepsBody = init.body !== undefined && init.body !== null && !asGet;
+  if (location && !(keepsBody && location.origin !== url.origin)) {
     res.resume();
-    const next = new URL(res.headers.location, url);
     // As fetch: credentials are not sent to another origin (blob storage redirects carry their own).
-    if (next.origin !== url.origin) delete headers.authorization;
-    const asGet = status === 303 || ((status === 301 || status === 302) && method === "POST");
-    return nodeFetch(next, { ...init, headers, ...(asGet ? { method: "GET", body: undefined } : {}) }, hops + 1);
+    if (location.origin !== url.origin) delete headers.authorization;
+    return nodeFetch(location, { ...init, headers, ...(asGet ? { method: "GET", body: undefined } : {}) }, hops + 1);
   }
   const answer = new Headers();
   for (const [name, value] of Object.entries(res.headers)) for (const v of [value ?? []].flat()) answer.append(name, v);
   const noBody = method === "HEAD" || status === 204 || status === 304;
   if (noBody) res.resume();
-  return new Response(noBody ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), { status, headers: answer });
+  const response = new Response(noBody ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), { status, headers: answer });
+  // As fetch's: the URL that answered, after redirects (the transport takes no challenge from another origin).
+  Object.defineProperty(response, "url", { value: url.href });
+  return response;
 }

@@ -70,6 +70,8 @@ export class DockerCredentials {
       if (!entry) continue;
       this.remember(entry.auth, entry.password, entry.identitytoken, entry.registrytoken);
       if (entry.auth) this.remember(decodeAuth(entry.auth).password);
+      // What a Basic header carries, which a registry may echo in an error.
+      if (entry.username || entry.password) this.remember(basicAuth(entry.username, entry.password));
     }
   }
 
@@ -139,7 +141,7 @@ export class DockerCredentials {
   /** Runs `docker-credential-<name> get` with the server on stdin (the helper protocol). */
   private async fromHelper(name: string, server: string, where: string): Promise<RegistryAuth | undefined> {
     const program = `docker-credential-${name}`;
-    const { code, stdout, spawnError } = await run(program, ["get"], server, this.env);
+    const { code, stdout, spawnError } = await run(program, ["get"], server, this.env, helperTimeoutMs(this.env));
     if (spawnError) {
       throw new Error(`credential helper ${program} (${where} in ${this.file}) could not run: ${spawnError}`);
     }
@@ -155,7 +157,7 @@ export class DockerCredentials {
       throw new Error(`credential helper ${program} gave no JSON for ${server}`);
     }
     if (!answer.Secret) return undefined;
-    this.remember(answer.Secret);
+    this.remember(answer.Secret, basicAuth(answer.Username, answer.Secret));
     // Helpers store identity tokens (OAuth refresh tokens) under the user name "<token>".
     return answer.Username === "<token>"
       ? { serveraddress: server, identitytoken: answer.Secret }
@@ -177,6 +179,11 @@ function findKey(map: Record<string, unknown> | undefined, host: string): string
   return Object.keys(map ?? {}).find((k) => normalizeRegistry(k) === host);
 }
 
+/** The base64 `user:password` of a Basic Authorization header. */
+export function basicAuth(username: string | undefined, password: string | undefined): string {
+  return Buffer.from(`${username ?? ""}:${password ?? ""}`).toString("base64");
+}
+
 function decodeAuth(auth: string): { username: string; password: string } {
   const plain = Buffer.from(auth, "base64").toString("utf8");
   const colon = plain.indexOf(":");
@@ -187,26 +194,47 @@ function firstLine(s: string): string {
   return s.trim().split("\n")[0]?.slice(0, 200) ?? "";
 }
 
-const HELPER_TIMEOUT_MS = 30_000;
+/** How long a helper may take: IMAGE_BUILDER_CREDENTIAL_HELPER_TIMEOUT seconds (a keyring that asks for a passphrase), else 30. */
+function helperTimeoutMs(env: NodeJS.ProcessEnv): number {
+  const seconds = Number(env.IMAGE_BUILDER_CREDENTIAL_HELPER_TIMEOUT);
+  return (Number.isFinite(seconds) && seconds > 0 ? seconds : 30) * 1000;
+}
 
-function run(program: string, args: string[], input: string, env: NodeJS.ProcessEnv) {
-  return new Promise<{ code: number | null; stdout: string; spawnError?: string }>((done) => {
-    const child = spawn(program, args, { env, stdio: ["pipe", "pipe", "pipe"] });
+function run(program: string, args: string[], input: string, env: NodeJS.ProcessEnv, timeoutMs: number) {
+  return new Promise<{ code: number | null; stdout: string; spawnError?: string }>((resolve) => {
+    // A process group of its own: helpers are often shell scripts, and a child of theirs still
+    // blocked (a pinentry, a locked keyring) holds the pipes open after the helper is killed.
+    const child = spawn(program, args, { env, stdio: ["pipe", "pipe", "pipe"], detached: true });
+    let settled = false;
+    const done = (outcome: { code: number | null; stdout: string; spawnError?: string }) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(outcome);
+    };
     // Our own timer rather than spawn's `timeout`: Node leaves that one running when the helper
-    // can't be started, which kept the process alive for HELPER_TIMEOUT_MS after a missing helper.
-    const timer = setTimeout(() => child.kill("SIGTERM"), HELPER_TIMEOUT_MS);
+    // can't be started, which kept the process alive for the whole limit after a missing helper.
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        child.kill("SIGKILL"); // the group is gone already
+      }
+      // Not waiting for the pipes: a process that left the group may still hold them.
+      child.stdout.destroy();
+      child.stderr.destroy();
+      done({ code: null, stdout: `did not answer within ${timeoutMs / 1000} s (stopped; IMAGE_BUILDER_CREDENTIAL_HELPER_TIMEOUT)` });
+    }, timeoutMs);
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("error", (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
       done({ code: null, stdout, spawnError: e.code === "ENOENT" ? "not found on PATH" : e.message });
     });
     // Helpers print their errors on stdout; stderr is the fallback.
     child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      done({ code, stdout: stdout || stderr || (signal ? `killed by ${signal} (timeout ${HELPER_TIMEOUT_MS / 1000}s?)` : "") });
+      done({ code, stdout: stdout || stderr || (signal ? `killed by ${signal}` : "") });
     });
     child.stdin.on("error", () => undefined); // a helper that exits without reading stdin
     child.stdin.end(input);

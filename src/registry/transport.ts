@@ -15,7 +15,7 @@ import {
   backoffMs, credentialsRefusedFor, ERROR_BODY_LIMIT, isDroppedConnection, isIdempotent, isRetryableStatus, METADATA_LIMIT, RETRIES,
   type HttpMethod,
 } from "../core/registry/transport-rules.js";
-import type { DockerCredentials, RegistryAuth } from "./credentials.js";
+import { basicAuth, type DockerCredentials, type RegistryAuth } from "./credentials.js";
 
 const USER_AGENT = `image-builder/${packageVersion()}`;
 
@@ -229,6 +229,13 @@ export class RegistryTransport {
         let handedOver = false;
         try {
           const res = await this.send(req, authorization, deadline);
+          // A 401 or 403 from where the registry redirected to (blob storage) is not the
+          // registry's: its challenge would send the registry's credentials to that host's realm.
+          const answeredBy = res.url ? new URL(res.url).origin : undefined;
+          if ((res.status === 401 || res.status === 403) && answeredBy && answeredBy !== registryBase(req.registry).origin) {
+            await res.body?.cancel().catch(() => undefined);
+            throw new RegistryError(`${req.what}: ${req.registry} redirected the request to ${answeredBy}, which answered HTTP ${res.status}; the registry's credentials are not sent to another host`, res.status);
+          }
           if (res.status === 401 && !challenged) {
             await res.body?.cancel().catch(() => undefined);
             return { retry: res.headers.get("www-authenticate") ?? "" };
@@ -308,7 +315,7 @@ export class RegistryTransport {
     const auth = await this.credentials(req.registry);
     if (challenge.scheme === "basic") {
       if (!auth?.username && !auth?.password) return undefined;
-      return `Basic ${Buffer.from(`${auth.username ?? ""}:${auth.password ?? ""}`).toString("base64")}`;
+      return `Basic ${basicAuth(auth.username, auth.password)}`;
     }
     if (auth?.registrytoken) return `Bearer ${auth.registrytoken}`;
     // The scope the registry asked for (when this is its answer to this request) and ours: a
@@ -368,7 +375,7 @@ export class RegistryTransport {
       if (service) url.searchParams.set("service", service);
       for (const one of scope.split(" ")) url.searchParams.append("scope", one);
       if ((auth?.username || auth?.password) && !refused) {
-        init.headers = { ...init.headers, authorization: `Basic ${Buffer.from(`${auth.username ?? ""}:${auth.password ?? ""}`).toString("base64")}` };
+        init.headers = { ...init.headers, authorization: `Basic ${basicAuth(auth.username, auth.password)}` };
       }
     }
     const body = await this.limit(async () => {
@@ -376,6 +383,11 @@ export class RegistryTransport {
       const tokenReq = { registry: req.registry, what };
       try {
         const res = await this.sendUrl(url, { ...init, signal: deadline.signal }, req.registry, deadline);
+        const elsewhere = res.status >= 300 && res.status < 400 ? res.headers.get("location") : null;
+        if (elsewhere) {
+          await res.body?.cancel().catch(() => undefined);
+          throw new RegistryError(`${req.what}: the token service of ${req.registry} redirected the token request to ${new URL(elsewhere, url).origin}; its body (a refresh token) is not sent to another host`, res.status);
+        }
         if (!res.ok) {
           const said = await errorSummary(res);
           const denied = res.status === 401 || res.status === 403;

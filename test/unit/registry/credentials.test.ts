@@ -137,6 +137,29 @@ test("nothing is left waiting after a failing or missing helper (it kept the CLI
   assert.is(child.stdout.trim(), "[]", child.stderr);
 });
 
+test("a helper that does not answer in time is stopped with what it started, and the error says so (a child holding its output kept the CLI waiting)", async () => {
+  // A shell wrapper whose backend blocks (a locked keyring): its child keeps the pipes open.
+  const marker = `ib-helper-child-${process.pid}-${Date.now()}`;
+  const env = { ...helperEnv("blocked", `sh -c 'sleep 60; echo ${marker}' &\nwait`), IMAGE_BUILDER_CREDENTIAL_HELPER_TIMEOUT: "1" };
+  const creds = await DockerCredentials.load(configDir({ credHelpers: { "a.example.org": "blocked" } }), env);
+  const t0 = Date.now();
+  const e = await creds.forImage("a.example.org/x").then(() => undefined, (err: Error) => err);
+  assert.ok(Date.now() - t0 < 10_000, `${Date.now() - t0} ms`);
+  assert.match(e?.message ?? "", /^credential helper docker-credential-blocked failed for a\.example\.org: did not answer within 1 s \(stopped; IMAGE_BUILDER_CREDENTIAL_HELPER_TIMEOUT\)$/);
+  // Its child was stopped with it.
+  await new Promise((r) => setTimeout(r, 200));
+  const left = spawnSync("pgrep", ["-f", "sleep 60; echo " + marker], { encoding: "utf8" });
+  assert.is(left.stdout.trim(), "", "the helper's child still runs");
+});
+
+test("the base64 user:password of a Basic header is redacted too (a registry may echo the header in an error)", async () => {
+  const env = helperEnv("fake", `echo '{"Username":"hu","Secret":"helper-pw"}'`);
+  const creds = await DockerCredentials.load(configDir({ auths: { "a.example.org": { username: "alice", password: "Pw-Very$ecret!" } }, credHelpers: { "h.example.org": "fake" } }), env);
+  await creds.forImage("h.example.org/x");
+  const header = (user: string, pw: string) => Buffer.from(`${user}:${pw}`).toString("base64");
+  assert.is(creds.redact(`rejected: Basic ${header("alice", "Pw-Very$ecret!")} and Basic ${header("hu", "helper-pw")}`), "rejected: Basic *** and Basic ***");
+});
+
 test("a multi-line credential is redacted line by line", async () => {
   const creds = await DockerCredentials.load(configDir({ auths: { "r.example": { username: "u", password: "first-line\nsecond-line" } } }), {});
   assert.is(creds.redact("a first-line b\nsecond-line c"), "a *** b\n*** c");

@@ -1,5 +1,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { DockerCredentials } from "../../../src/registry/credentials.js";
 import { errorSummary, RegistryError, RegistryTransport } from "../../../src/registry/transport.js";
 
@@ -65,6 +70,63 @@ test("stop ends the requests in flight and those waiting for a slot at once, eac
   const later = await get(3);
   assert.instance(later, RegistryError);
   assert.is(sent, 1, "only the request in flight at the stop was ever sent");
+});
+
+/** An HTTP server on `host` (a loopback address) answering with `handle`, and the requests it had (with their bodies). */
+async function server(host: string, handle: (req: IncomingMessage, res: ServerResponse, body: string) => void) {
+  const seen: { url: string; method: string; authorization?: string; body: string }[] = [];
+  const srv: Server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (d) => (body += d));
+    req.on("end", () => {
+      seen.push({ url: req.url ?? "", method: req.method ?? "", authorization: req.headers.authorization, body });
+      handle(req, res, body);
+    });
+  });
+  await new Promise<void>((resolve) => srv.listen(0, host, resolve));
+  const address = `${host}:${(srv.address() as AddressInfo).port}`;
+  return { address, seen, [Symbol.asyncDispose]: () => new Promise<void>((resolve) => { srv.closeAllConnections(); srv.close(() => setImmediate(resolve)); }) };
+}
+
+/** A docker config holding `entry` for `registry`. */
+async function credentialsFor(registry: string, entry: Record<string, string>) {
+  const dir = mkdtempSync(join(tmpdir(), "ib-transport-"));
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ auths: { [registry]: entry } }));
+  const creds = await DockerCredentials.load(dir, {});
+  rmSync(dir, { recursive: true });
+  return creds;
+}
+
+test("a host the registry redirects to gets no credentials: its 401 challenge is not taken for the registry's", async () => {
+  // The other host answers 401 naming a token realm of its own, which would receive the registry's credentials.
+  await using other = await server("127.0.0.2", (req, res) => {
+    res.writeHead(401, { "www-authenticate": `Bearer realm="http://${req.headers.host}/token",service="other"` }).end();
+  });
+  await using registry = await server("127.0.0.1", (req, res) => {
+    res.writeHead(307, { location: `http://${other.address}${req.url}` }).end();
+  });
+  const creds = await credentialsFor(registry.address, { auth: Buffer.from("user1:S3cr3t").toString("base64") });
+  const t = new RegistryTransport(creds);
+  const e = await t.exchange({ registry: registry.address, path: "/v2/x/manifests/1.0", scope: "repository:x:pull", what: "manifest of x:1.0" }, async () => "read")
+    .then(() => undefined, (err: Error) => err);
+  assert.instance(e, RegistryError);
+  assert.is(e!.message, `manifest of x:1.0: ${registry.address} redirected the request to http://${other.address}, which answered HTTP 401; the registry's credentials are not sent to another host`);
+  assert.equal(other.seen.map((r) => [r.url, r.authorization]), [["/v2/x/manifests/1.0", undefined]]);
+});
+
+test("a token request's body (a refresh token) is not sent on where the token service redirects to another host", async () => {
+  await using other = await server("127.0.0.2", (_req, res) => res.writeHead(200).end('{"token":"t"}'));
+  await using registry = await server("127.0.0.1", (req, res) => {
+    if (req.url === "/token") res.writeHead(307, { location: `http://${other.address}/token` }).end();
+    else res.writeHead(401, { "www-authenticate": `Bearer realm="http://${req.headers.host}/token",service="reg"` }).end();
+  });
+  const creds = await credentialsFor(registry.address, { auth: Buffer.from("<token>:").toString("base64"), identitytoken: "REFRESH-SECRET" });
+  const t = new RegistryTransport(creds);
+  const e = await t.exchange({ registry: registry.address, path: "/v2/x/manifests/1.0", scope: "repository:x:pull", what: "manifest of x:1.0" }, async () => "read")
+    .then(() => undefined, (err: Error) => err);
+  assert.match(e?.message ?? "", new RegExp(`the token service of ${registry.address} redirected the token request to http://${other.address.replace(/\./g, "\\.")}; its body \\(a refresh token\\) is not sent to another host`));
+  assert.equal(other.seen, []);
+  assert.ok(registry.seen.some((r) => r.url === "/token" && r.body.includes("REFRESH-SECRET")), "the realm itself got the token request");
 });
 
 test.run();
