@@ -206,6 +206,11 @@ test("a plan or results field of the wrong format is exit 2 naming it, before th
   refused((p) => (p.builds[0].request.tags[0] = "UPPER/x:y z"), /^image-builder: error: .*plan\.json: builds\[0\]\.request\.tags\[0\]: invalid image reference "UPPER\/x:y z": "y z" is not a valid tag$/);
   refused((p) => (p.repo = "127.0.0.1:1/other"), /plan\.json: builds\[0\]\.request\.tags\[0\]: \S+ is not under the plan's repo 127\.0\.0\.1:1\/other$/);
   refused((p) => (p.waves = [["nope"]]), /plan\.json: waves\[0\]\[0\]: nope is not a build of the plan$/);
+  // Tags are used by position (moving tag first, build tag last): an edited list would publish under the wrong names.
+  refused((p) => p.builds[0].request.tags.push(`${p.repo}/sci/a:latest`), /plan\.json: builds\[0\]\.request\.tags: \[.*"\S+\/sci\/a:latest"\]: not this build's tags \["\S+\/sci\/a:1\.0","\S+\/sci\/a:1\.0-\d+-[0-9a-f]+"\] \(its moving tag, then its build tag\)$/);
+  refused((p) => (p.builds[0].request.tags = [p.builds[0].request.tags[1]]), /plan\.json: builds\[0\]\.request\.tags: .*not this build's tags/);
+  refused((p) => (p.builds[0].request.tags = p.builds[1].request.tags), /plan\.json: builds\[0\]\.request\.tags: \[\S+rel\/a:1\.0.*not this build's tags/);
+  refused((p) => (p.builds[0].request.labels["org.sciserver.science.a.version"] = "1.0-999-abcdef0"), /plan\.json: builds\[0\]\.request\.labels\.org\.sciserver\.science\.a\.version: "1\.0-999-abcdef0": not 1\.0-\d+-\{the commit's short hash\}, this build's at the plan's commit$/);
   refused((p) => (p.builds[0].request.inputsDigest = "md5:abc"), /plan\.json: builds\[0\]\.request\.inputsDigest: expected a digest \(sha256: and 64 lowercase hex digits\), got "md5:abc"$/);
   refused((p) => (p.builds[0].id = "../../x"), /plan\.json: builds\[0\]\.id: expected a build id .*, got "\.\.\/\.\.\/x"$/);
   const results = join(dir.path, "results.json");

@@ -80,7 +80,7 @@ export function scienceRequest(
  * engine holds one image per tag, and `{version}` and `{version}-{n}-{h}` hold the image index of
  * every platform (the platform last, so a platform's tags sort with the build's).
  */
-function requestTags(name: string, version: string, n: Naming, platform: string | undefined): string[] {
+export function requestTags(name: string, version: string, n: Pick<Naming, "buildSuffix">, platform: string | undefined): string[] {
   const tags = [`${name}:${version}`, `${name}:${version}-${n.buildSuffix}`];
   return platform ? platformTags({ tags }, platform) : tags;
 }

@@ -3,7 +3,9 @@
 import { parseJsonFile } from "../parse/json-with-comments.js";
 import { planSchema } from "../formats/plan.js";
 import { validateFile } from "../formats/validate.js";
-import { InputError, type Plan } from "../model.js";
+import { InputError, type Plan, type PlannedBuild } from "../model.js";
+import { versionLabel } from "./inputs-digest.js";
+import { requestTags } from "./build-requests.js";
 
 export function parsePlanFile(text: string, file: string): Plan {
   const value = parseJsonFile(text, file);
@@ -26,10 +28,33 @@ export function parsePlanFile(text: string, file: string): Plan {
       // Pushed as written: a tag outside the plan's repo would land in another registry or project.
       if (!t.startsWith(under)) throw bad(`request.tags[${j}]`, `${t} is not under the plan's repo ${plan.repo}`);
     });
+    checkNames(plan, b, bad);
     seen.add(b.id);
   });
   checkWaves(plan, file);
   return plan;
+}
+
+/**
+ * A build's tags are used by position (the moving tag first, the build tag last: tags.ts) and its
+ * version label is its breadcrumb, so both must be the ones planning gives the build's own kind,
+ * name, version and platform at the plan's commit: an edited plan that adds `latest`, names
+ * another image's tag, or drops one would publish under the wrong names and say it succeeded.
+ */
+function checkNames(plan: Plan, b: PlannedBuild, bad: (field: string, problem: string) => InputError): void {
+  const label = versionLabel(b.kind, b.target);
+  const value = b.request.labels[label];
+  const own = b.kind === "science" ? `${b.version}-` : `${b.image}:${b.version}-`;
+  const suffix = value?.startsWith(own) ? value.slice(own.length) : undefined;
+  const [n, h, ...rest] = suffix?.split("-") ?? [];
+  if (n !== String(plan.buildNumber) || !h || rest.length || !/^[0-9a-f]{4,}$/.test(h) || !plan.commit.startsWith(h)) {
+    throw bad(`request.labels.${label}`, `${value === undefined ? "missing" : JSON.stringify(value)}: not ${own}${plan.buildNumber}-{the commit's short hash}, this build's at the plan's commit`);
+  }
+  const name = `${plan.repo.replace(/\/+$/, "")}/${b.kind === "science" ? `sci/${b.target}` : `rel/${b.image}`}`;
+  const expected = requestTags(name, b.version, { buildSuffix: suffix! }, b.request.platform);
+  if (b.request.tags.length !== expected.length || b.request.tags.some((t, j) => t !== expected[j])) {
+    throw bad("request.tags", `${JSON.stringify(b.request.tags)}: not this build's tags ${JSON.stringify(expected)} (its moving tag, then its build tag)`);
+  }
 }
 
 /**
