@@ -71,7 +71,7 @@ export function matchesQuery(p: FoundPackage, q: PackageQuery): boolean {
   if (comparableName(p.type, p.name) !== comparableName(p.type, q.name)) return false;
   if (!q.condition) return true;
   if (q.condition.prefix) return inRelease(p.type, p.version, q.condition.version) === (q.condition.operator === "==");
-  const c = compareVersions(p.type, p.version, q.condition.version);
+  const c = compareVersions(p.type, withoutLocalLabel(p.type, p.version, q.condition.version), q.condition.version);
   switch (q.condition.operator) {
     case "==": return c === 0;
     case "!=": return c !== 0;
@@ -82,11 +82,56 @@ export function matchesQuery(p: FoundPackage, q: PackageQuery): boolean {
   }
 }
 
+/**
+ * PEP 440: a local version label (`2.0.1+cu118`, torch's CUDA builds) is ignored when matching a
+ * specifier that has none, so `torch==2.0.1` and `<=2.0.1` hold for it and `>2.0.1` does not.
+ * (An ordering alone puts it after 2.0.1.)
+ */
+function withoutLocalLabel(type: PackageType, version: string, wanted: string): string {
+  if ((type !== "pypi" && type !== "conda") || wanted.includes("+")) return version;
+  const plus = version.indexOf("+");
+  const bare = plus < 0 ? version : version.slice(0, plus);
+  return plus > 0 && pep440.valid(version) && pep440.valid(bare) ? bare : version;
+}
+
 /** Negative, zero or positive as `a` is older than, the same as or newer than `b`, by `type`'s rules. */
 export function compareVersions(type: PackageType, a: string, b: string): number {
   if ((type === "pypi" || type === "conda") && pep440.valid(a) && pep440.valid(b)) return pep440.compare(a, b);
   if (type === "deb") return compareDebian(a, b);
+  if (type === "apk") {
+    const [x, y] = [apkVersion(a), apkVersion(b)];
+    if (x && y) return compareApk(x, y);
+  }
   return verrevcmp(a, b);
+}
+
+/** apk's pre-release suffixes sort before the release, its others after (apk-tools' version.c). */
+const APK_SUFFIXES = ["alpha", "beta", "pre", "rc", "", "cvs", "svn", "git", "hg", "p"];
+
+interface ApkVersion { numbers: number[]; letter: string; suffixes: [number, number][]; revision: number }
+
+/** `1.2.3a_rc1_p2-r4`: numbers, a letter, suffixes (each with a number), a revision; undefined if not of that form. */
+function apkVersion(v: string): ApkVersion | undefined {
+  const m = /^(\d+(?:\.\d+)*)([a-z]?)((?:_(?:alpha|beta|pre|rc|cvs|svn|git|hg|p)\d*)*)(?:-r(\d+))?$/.exec(v);
+  if (!m) return undefined;
+  const suffixes = [...m[3].matchAll(/_([a-z]+)(\d*)/g)].map(([, name, n]) => [APK_SUFFIXES.indexOf(name), Number(n || 0)] as [number, number]);
+  return { numbers: m[1].split(".").map(Number), letter: m[2], suffixes, revision: Number(m[4] ?? 0) };
+}
+
+function compareApk(a: ApkVersion, b: ApkVersion): number {
+  for (let i = 0; i < Math.max(a.numbers.length, b.numbers.length); i++) {
+    // A version with more parts is the newer one (1.2.3 after 1.2).
+    if (a.numbers[i] === undefined || b.numbers[i] === undefined) return a.numbers[i] === undefined ? -1 : 1;
+    if (a.numbers[i] !== b.numbers[i]) return a.numbers[i] - b.numbers[i];
+  }
+  if (a.letter !== b.letter) return a.letter < b.letter ? -1 : 1;
+  const none: [number, number] = [APK_SUFFIXES.indexOf(""), 0];
+  for (let i = 0; i < Math.max(a.suffixes.length, b.suffixes.length); i++) {
+    const [x, y] = [a.suffixes[i] ?? none, b.suffixes[i] ?? none];
+    if (x[0] !== y[0]) return x[0] - y[0];
+    if (x[1] !== y[1]) return x[1] - y[1];
+  }
+  return a.revision - b.revision;
 }
 
 /** Debian policy 5.6.12: epoch numerically, then upstream version, then revision (after the last `-`). */

@@ -64,4 +64,19 @@ test("what is no version is refused, not compared as one: a name, an empty part,
   for (const good of ["libc6>=2:2.36-9", "tzdata<2024a", "pkg==1.0+cpu", "pkg<1.0~rc1", "pkg==1.36.1-r15"]) assert.ok(parsePackageQuery(good).condition, good);
 });
 
+test("a PyPI local version (torch 2.0.1+cu118) matches as its public version when the query names none (PEP 440); apk's pre-release suffixes sort before the release", () => {
+  const torch = p("pypi", "torch", "2.0.1+cu118");
+  const matching = ["torch==2.0.1", "torch<=2.0.1", "torch>=2.0.1", "torch>2.0", "torch<2.0.2", "torch==2.0.1+cu118"].filter((q) => matchesQuery(torch, parsePackageQuery(q)));
+  assert.equal(matching, ["torch==2.0.1", "torch<=2.0.1", "torch>=2.0.1", "torch>2.0", "torch<2.0.2", "torch==2.0.1+cu118"]);
+  for (const q of ["torch>2.0.1", "torch!=2.0.1", "torch<2.0.1", "torch==2.0.1+cpu"]) assert.not.ok(matchesQuery(torch, parsePackageQuery(q)), q);
+  assert.ok(matchesQuery(p("conda", "pytorch", "2.0.1+cu118"), parsePackageQuery("pytorch==2.0.1")));
+  assert.ok(compareVersions("apk", "1.2.3_rc1", "1.2.3") < 0);
+  assert.ok(compareVersions("apk", "1.2.3_alpha2", "1.2.3_beta1") < 0);
+  assert.ok(compareVersions("apk", "1.2.3_p1", "1.2.3") > 0);
+  assert.ok(compareVersions("apk", "1.2.3_rc1-r5", "1.2.3-r0") < 0);
+  assert.ok(compareVersions("apk", "1.2.3a", "1.2.3") > 0);
+  assert.ok(compareVersions("apk", "1.2.10", "1.2.9") > 0);
+  assert.ok(matchesQuery(p("apk", "foo", "1.2.3_rc1-r0"), parsePackageQuery("apk/foo<1.2.3")));
+});
+
 test.run();
