@@ -60,8 +60,13 @@ export async function readLayerFiles(root: string): Promise<RawLayerFiles[]> {
   // Like the shell glob: hidden directories are not layers; links to files count.
   // One listing of science/ and of compat/ (a pattern naming the file inside each directory would
   // read every directory: 10,000 more system calls); a directory without the file is skipped below.
-  const dirs = await fg(["science/*", "compat/*"], { cwd: root, dot: false, onlyDirectories: true });
-  const configs = dirs.map((d) => `${d}/${LAYER_CONFIG_FILE}`).sort();
+  // Links are not followed (readdir's own entry types: no call per entry): a layer directory that
+  // is a link would be planned from files git does not track there, and its build context is refused.
+  const entries = await fg(["science/*", "compat/*"], { cwd: root, dot: false, onlyFiles: false, followSymbolicLinks: false, objectMode: true });
+  const links = entries.filter((e) => e.dirent.isSymbolicLink()).map((e) => e.path);
+  const dirs = entries.filter((e) => e.dirent.isDirectory()).map((e) => e.path);
+  const configs = [...dirs, ...links].map((d) => `${d}/${LAYER_CONFIG_FILE}`).sort();
+  const linked = new Set(links.map((d) => `${d}/${LAYER_CONFIG_FILE}`));
   // Plain concatenation rather than path.join per file: the paths are only opened, never shown.
   const base = root.endsWith("/") ? root : `${root}/`;
   const layers: RawLayerFiles[] = [];
@@ -78,6 +83,7 @@ export async function readLayerFiles(root: string): Promise<RawLayerFiles[]> {
       if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR" || code === "ELOOP") continue;
       throw new InputError(`cannot read file (${code})`, config);
     }
+    if (linked.has(config)) throw new InputError("a symbolic link to a directory: a layer must be a directory of the repository (git tracks the link, not the files it points to)", `${kind}/${dir}`);
     const dockerfile = readOptional(`${base}${kind}/${dir}/Dockerfile`, `${kind}/${dir}/Dockerfile`);
     layers.push({ kind, dir, config: text, dockerfile });
   }

@@ -2,7 +2,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { compat, makeRepo, science, type TempRepo } from "../helpers/repo.js";
 import { tempDir } from "../helpers/temp.js";
@@ -56,6 +56,22 @@ test("a Dockerfile that sets image-builder's breadcrumb labels is refused when p
   // Other labels, in the same namespace or not, are the user's.
   repo.write({ "compat/base/Dockerfile": "ENV X=1\nLABEL org.sciserver.description=\"a b\" org.sciserver.science.x.owner=me\n" });
   const r = runCli(["--dryrun"], { cwd: repo.root });
+  assert.is(r.code, 0, r.stderr);
+});
+
+test("a layer directory that is a symbolic link is refused when planning, naming it: its files are not the repository's", () => {
+  using repo = repoWith();
+  using outside = tempDir("ib-outside-");
+  writeFileSync(join(outside.path, "sciserver-image.json"), '{"image": "lnk", "version": "1.0", "target": "lnk"}');
+  writeFileSync(join(outside.path, "Dockerfile"), "FROM busybox:stable\n");
+  symlinkSync(outside.path, join(repo.root, "science/lnk"));
+  repo.commit("a linked layer");
+  expectInputError(["--dryrun", "--all"], repo.root, /^image-builder: error: science\/lnk: a symbolic link to a directory: a layer must be a directory of the repository/);
+  // A link that is no layer (no sciserver-image.json behind it) is not one, as any other directory.
+  repo.remove("science/lnk");
+  symlinkSync("/nonexistent-ib-dir", join(repo.root, "science/dangling"));
+  repo.commit("a dangling link");
+  const r = runCli(["--dryrun", "--all"], { cwd: repo.root });
   assert.is(r.code, 0, r.stderr);
 });
 
