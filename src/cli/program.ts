@@ -217,6 +217,12 @@ async function executeOnEngine(
   } catch (e) {
     throw new InputError((e as Error).message);
   }
+  // Before anything is built: a base from Docker Hub's sci/ (a reference naming no layer) is bad input.
+  const { dockerHubScienceBases } = await import("../core/plan/bases-not-built.js");
+  const hub = dockerHubScienceBases(plan);
+  if (hub.length > 0) {
+    throw new InputError(`nothing is built: ${hub.join("; ")}: names no science layer of this repository, and a sci/ reference without a registry would be pulled from Docker Hub's sci/, which is not this repository's; name a layer (sci/{target}:{version}) or spell the registry of the image meant`);
+  }
   // Before anything is built: a key that can't sign is bad input.
   const signKey = await readSignKey(o);
   if (plan.builds.length === 0) {

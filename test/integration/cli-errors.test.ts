@@ -75,6 +75,22 @@ test("a layer directory that is a symbolic link is refused when planning, naming
   assert.is(r.code, 0, r.stderr);
 });
 
+test("a sci/ reference without a registry that names no layer (a typo, a deleted parent) is never pulled from Docker Hub: a warning when planning, refused before a run builds anything", () => {
+  using repo = repoWith({ ...science("b", { image: "b", compat: "base" }, "FROM sci/a:2.0\nRUN true\n") });
+  const dry = runCli(["--dryrun", "--all"], { cwd: repo.root });
+  assert.is(dry.code, 0, dry.stderr);
+  assert.match(dry.stderr, /warning: science\/b\/Dockerfile: line 1: sci\/a:2\.0 names no science layer of this repository, and without a registry it would be pulled from Docker Hub \(docker\.io\/sci\/a:2\.0\), so a build refuses it \(did you mean sci\/a:1\.0\?\)/);
+  // Refused before the engine is asked: no engine here.
+  const run = runCli(["--all", "--progress", "plain"], { cwd: repo.root, env: { DOCKER_HOST: "unix:///nonexistent/docker.sock" } });
+  assert.is(run.code, 2, run.stderr);
+  assert.match(run.stderr, /^image-builder: error: nothing is built: sci\/b: sci\/a:2\.0 \(line 1\): names no science layer of this repository, and a sci\/ reference without a registry would be pulled from Docker Hub's sci\/, which is not this repository's/m);
+  // A registry spelled is the Dockerfile's choice: used as written.
+  repo.write({ "science/b/Dockerfile": "FROM registry.example.org/other/sci/a:2.0\nRUN true\n" });
+  repo.commit("spelled");
+  const spelled = runCli(["--dryrun", "--all"], { cwd: repo.root });
+  assert.match(spelled.stderr, /registry\.example\.org\/other\/sci\/a:2\.0 names no science layer of this repository, so it is pulled as written/);
+});
+
 test("compat fragments must not end in a continuation or carry parser directives", () => {
   using repo = repoWith();
   repo.write({ "compat/base/Dockerfile": "RUN echo hi \\\n# done\n\n" });

@@ -2,6 +2,9 @@
 // (unchanged parents, the final layer of a compat-only build, a layer a compat fragment copies from). The executor pulls them first, so
 // a long-lived agent builds on the registry's image, not on whatever it has cached under the tag.
 import { baseReference } from "../requests/tags.js";
+import { parseDockerfile } from "../parse/dockerfile/index.js";
+import { namesRegistryHost, sciReference } from "../parse/image-reference.js";
+import { platformArgs } from "../parse/platforms.js";
 import type { Plan } from "../model.js";
 
 export function basesNotBuilt(plan: Plan): string[] {
@@ -17,4 +20,35 @@ export function imagesNamed(plan: Pick<Plan, "repo">, b: Plan["builds"][number])
   const named = Object.values(b.request.imageRewrites);
   if (b.kind === "compat") named.push(`${plan.repo}/sci/${b.target}:${b.version}`);
   return named;
+}
+
+/** Whether `image` (as a Dockerfile names it) spells no registry, so that the engine takes it from Docker Hub. */
+export function namesDockerHub(image: string): boolean {
+  const slash = image.indexOf("/");
+  return slash < 0 || !namesRegistryHost(image.slice(0, slash));
+}
+
+/**
+ * The references to `sci/…` images without a registry that a plan's builds would build on, as
+ * `id: sci/a:2.0 (line 1)`. `sci/` is the repository's own namespace: a reference that names none
+ * of its layers (a typo, a deleted parent) and no registry would be pulled from Docker Hub's
+ * `sci/`, which anyone can publish to; planning warns of it, a run refuses it before building.
+ * The plan's own references (pointed at its repo, which may be on Docker Hub) are not such.
+ */
+export function dockerHubScienceBases(plan: Pick<Plan, "builds" | "repo">): string[] {
+  const own = `${plan.repo.replace(/\/+$/, "")}/`;
+  const found: string[] = [];
+  for (const b of plan.builds) {
+    let refs;
+    try {
+      refs = parseDockerfile(b.request.dockerfile, { ...b.request.buildArgs, ...platformArgs(b.request.platform) }).imageRefs;
+    } catch {
+      continue; // the build reports its own Dockerfile's error
+    }
+    for (const ref of refs) {
+      if (ref.image.startsWith(own) || !sciReference(ref.image) || !namesDockerHub(ref.image)) continue;
+      found.push(`${b.id}: ${ref.image} (line ${ref.line})`);
+    }
+  }
+  return found;
 }

@@ -6,6 +6,7 @@
 import { closestMatch } from "leven";
 import { parseDockerfile, parseDockerfileFragment, type ImageRef, type ParsedDockerfile } from "../parse/dockerfile/index.js";
 import { sciReference } from "../parse/image-reference.js";
+import { namesDockerHub } from "./bases-not-built.js";
 import { InputError, type CompatLayer, type ScienceLayer } from "../model.js";
 import { checkReservedLabels } from "./reserved-labels.js";
 
@@ -102,9 +103,10 @@ function scienceLayerResolver(
     }
     if (byTag.has(tag)) return { target: ref.target, tag };
     const suggestion = closest(ref.target, tag);
-    return {
-      warning: `names no science layer of this repository, so it is pulled as written${suggestion ? ` (did you mean sci/${suggestion}?)` : ""}`,
-    };
+    const hint = suggestion ? ` (did you mean sci/${suggestion}?)` : "";
+    // Without a registry it would come from Docker Hub's sci/, which is anyone's: runs refuse it (bases-not-built.ts).
+    if (namesDockerHub(image)) return { warning: `names no science layer of this repository, and without a registry it would be pulled from Docker Hub (docker.io/${image}), so a build refuses it${hint}` };
+    return { warning: `names no science layer of this repository, so it is pulled as written${hint}` };
   };
 }
 
