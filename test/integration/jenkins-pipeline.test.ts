@@ -53,7 +53,7 @@ test("the pipeline's commands split a plan over two agents that share only the r
   writeFileSync(join(dockerConfig, "config.json"), JSON.stringify({
     auths: { [engine.authRegistry]: { auth: Buffer.from(`${engine.authUser}:${engine.authPass}`).toString("base64") } },
   }));
-  const env = { PLAN_ARGS: `--all --repo ${target}`, DOCKER_CONFIG: dockerConfig, FORCE_COLOR: "0" };
+  const env = { SELECT_ARGS: "--all", PLAN_ARGS: `--repo ${target}`, DOCKER_CONFIG: dockerConfig, FORCE_COLOR: "0" };
   // Controller: the Plan stage.
   const controller = workspace(repo.root, "controller", tmp.path);
   const dry = sh(cmdDryRun, controller, env);

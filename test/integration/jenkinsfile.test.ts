@@ -30,9 +30,9 @@ test("the Jenkinsfile compiles with groovyc", () => {
 
 test("the pipeline's image-builder command lines are the ones the pipeline test runs", () => {
   assert.equal(jenkinsImageBuilderCommands(), [
-    "./image-builder -v --dryrun $PLAN_ARGS",
-    "./image-builder plan $PLAN_ARGS --out plan.json --waves > waves.txt",
-    "./image-builder graph $PLAN_ARGS --format mermaid > plan-graph.mmd",
+    "./image-builder -v --dryrun $SELECT_ARGS $PLAN_ARGS",
+    "./image-builder plan $SELECT_ARGS $PLAN_ARGS --out plan.json --waves > waves.txt",
+    "./image-builder graph $SELECT_ARGS $PLAN_ARGS --format mermaid > plan-graph.mmd",
     "rm -rf plan-report && ./image-builder report --plan plan.json --out plan-report",
     './image-builder run plan.json --only "$REQUEST_ID" --push --progress plain --results "results/$RESULT_NAME.json" --log-dir logs',
     './image-builder run plan.json --platform "$PLATFORM" --push --progress plain --results "results/$RESULT_NAME.json" --log-dir logs',
@@ -247,6 +247,28 @@ test("PLATFORMS is --platform of every planning command, and the plan it makes i
   assert.equal(commands(built).slice(PLAN_COMMANDS.length, -3), [
     `arm-1: ./image-builder run plan.json --platform linux/arm64 ${RUN_OPTIONS} --results results/linux_arm64.json --log-dir logs`,
   ]);
+});
+
+test("without ALL or RECONCILE the plan covers what changed since the last successful build; a commit of it the clone lacks (a force push) falls back to --reconcile on main, and says so", () => {
+  const previous = "0123456789abcdef0123456789abcdef01234567";
+  const planning = (t: JenkinsTrace) => commands(t).filter((c) => / (-v --dryrun|plan|graph) /.test(c));
+  const known = pipeline("", [AMD], { env: { BRANCH_NAME: "PR-3", GIT_PREVIOUS_SUCCESSFUL_COMMIT: previous } });
+  assert.equal(planning(known)[0], `amd-1: ./image-builder -v --dryrun --ref ${previous}..HEAD`);
+  assert.ok(shells(known).some((e) => e.shell === `git cat-file -e ${previous}^{commit}`), "the commit is looked up");
+  const fail = ["git cat-file"];
+  const gone = pipeline("", [AMD], { env: { GIT_PREVIOUS_SUCCESSFUL_COMMIT: previous }, fail });
+  assert.equal(planning(gone), [
+    "amd-1: ./image-builder -v --dryrun --reconcile",
+    "amd-1: ./image-builder plan --reconcile --out plan.json --waves > waves.txt",
+    "amd-1: ./image-builder graph --reconcile --format mermaid > plan-graph.mmd",
+  ]);
+  assert.ok(gone.events.some((e) => e.step === "withCredentials"), "--reconcile reads the registry with the credentials");
+  assert.ok(gone.events.some((e) => e.step === "echo" && e.message === `The last successful build's commit ${previous} is not in this clone (a force push?): planning what the registry lacks (--reconcile) instead`));
+  // A pull request asks for no credentials: the last commit's change.
+  const pr = pipeline("", [AMD], { env: { BRANCH_NAME: "PR-3", GIT_PREVIOUS_SUCCESSFUL_COMMIT: previous }, fail });
+  assert.equal(commands(pr)[0], "amd-1: ./image-builder -v --dryrun");
+  assert.not.ok(pr.events.some((e) => e.step === "withCredentials"));
+  assert.equal(planning(pipeline("", [AMD], { params: { ALL: true }, env: { GIT_PREVIOUS_SUCCESSFUL_COMMIT: previous } }))[0], "amd-1: ./image-builder -v --dryrun --all");
 });
 
 test("the signing key's file is bound for the commands that push, only when SIGN_KEY_CREDENTIAL names it; no secret is echoed", () => {
