@@ -203,26 +203,46 @@ function helperTimeoutMs(env: NodeJS.ProcessEnv): number {
 function run(program: string, args: string[], input: string, env: NodeJS.ProcessEnv, timeoutMs: number) {
   return new Promise<{ code: number | null; stdout: string; spawnError?: string }>((resolve) => {
     // A process group of its own: helpers are often shell scripts, and a child of theirs still
-    // blocked (a pinentry, a locked keyring) holds the pipes open after the helper is killed.
+    // blocked (a pinentry, a locked keyring) holds the pipes open after the helper is killed;
+    // the group is stopped with it. Ctrl-C reaches the group through the forwarder below.
     const child = spawn(program, args, { env, stdio: ["pipe", "pipe", "pipe"], detached: true });
+    const stopGroup = (signal: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        // the group is gone already (or never started)
+      }
+    };
+    // The terminal's Ctrl-C (or a SIGTERM) no longer reaches a group of its own: passed on, then
+    // acted on as it would have been (by the command's own handlers, else the default action).
+    const forward = (signal: NodeJS.Signals) => {
+      stopGroup("SIGTERM");
+      unforward();
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    };
+    const unforward = () => {
+      process.off("SIGINT", forward);
+      process.off("SIGTERM", forward);
+    };
+    process.on("SIGINT", forward);
+    process.on("SIGTERM", forward);
     let settled = false;
+    let afterExit: NodeJS.Timeout | undefined;
     const done = (outcome: { code: number | null; stdout: string; spawnError?: string }) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearTimeout(afterExit);
+      unforward();
+      // Not waiting for the pipes: a process that left the group (a daemon) may still hold them.
+      child.stdout.destroy();
+      child.stderr.destroy();
       resolve(outcome);
     };
     // Our own timer rather than spawn's `timeout`: Node leaves that one running when the helper
     // can't be started, which kept the process alive for the whole limit after a missing helper.
     const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid!, "SIGKILL");
-      } catch {
-        child.kill("SIGKILL"); // the group is gone already
-      }
-      // Not waiting for the pipes: a process that left the group may still hold them.
-      child.stdout.destroy();
-      child.stderr.destroy();
+      stopGroup("SIGKILL");
       done({ code: null, stdout: `did not answer within ${timeoutMs / 1000} s (stopped; IMAGE_BUILDER_CREDENTIAL_HELPER_TIMEOUT)` });
     }, timeoutMs);
     let stdout = "";
@@ -233,8 +253,12 @@ function run(program: string, args: string[], input: string, env: NodeJS.Process
       done({ code: null, stdout, spawnError: e.code === "ENOENT" ? "not found on PATH" : e.message });
     });
     // Helpers print their errors on stdout; stderr is the fallback.
-    child.on("close", (code, signal) => {
-      done({ code, stdout: stdout || stderr || (signal ? `killed by ${signal}` : "") });
+    const outcome = (code: number | null, signal: NodeJS.Signals | null) => ({ code, stdout: stdout || stderr || (signal ? `killed by ${signal}` : "") });
+    child.on("close", (code, signal) => done(outcome(code, signal)));
+    // A helper that exited while something it started (gpg-agent) holds its output open: what it
+    // wrote is read within a moment of its exit, then taken as its answer.
+    child.on("exit", (code, signal) => {
+      afterExit = setTimeout(() => done(outcome(code, signal)), 1000);
     });
     child.stdin.on("error", () => undefined); // a helper that exits without reading stdin
     child.stdin.end(input);

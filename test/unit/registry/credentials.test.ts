@@ -152,6 +152,32 @@ test("a helper that does not answer in time is stopped with what it started, and
   assert.is(left.stdout.trim(), "", "the helper's child still runs");
 });
 
+test("a helper that answers and exits while a process it started keeps its output open (gpg-agent) is taken at its word within a moment", async () => {
+  const env = helperEnv("daemon", `sleep 30 &\necho '{"Username":"u","Secret":"daemon-secret"}'`);
+  const creds = await DockerCredentials.load(configDir({ credHelpers: { "a.example.org": "daemon" } }), env);
+  const t0 = Date.now();
+  assert.equal(await creds.forImage("a.example.org/x"), { serveraddress: "a.example.org", username: "u", password: "daemon-secret" });
+  assert.ok(Date.now() - t0 < 10_000, `${Date.now() - t0} ms`);
+});
+
+test("Ctrl-C while a helper is asked stops the helper's process group too, and ends the command as before", () => {
+  const marker = `ib-helper-int-${process.pid}-${Date.now()}`;
+  const env = helperEnv("slow", `sh -c 'sleep 60; echo ${marker}' &\nwait`);
+  const dir = configDir({ credHelpers: { "a.example.org": "slow" } });
+  const module = fileURLToPath(new URL("../../../src/registry/credentials.js", import.meta.url));
+  const script = `
+    const { DockerCredentials } = await import(${JSON.stringify(module)});
+    const creds = await DockerCredentials.load(${JSON.stringify(dir)});
+    setTimeout(() => process.kill(process.pid, "SIGINT"), 500);
+    await creds.forImage("a.example.org/x");
+    console.log("answered");`;
+  const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { env, encoding: "utf8", timeout: 20_000 });
+  assert.is(child.signal, "SIGINT", `${child.status} ${child.stdout} ${child.stderr}`);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300); // the signalled processes end
+  const left = spawnSync("pgrep", ["-f", `sleep 60; echo ${marker}`], { encoding: "utf8" });
+  assert.is(left.stdout.trim(), "", "the helper's child still runs");
+});
+
 test("the base64 user:password of a Basic header is redacted too (a registry may echo the header in an error)", async () => {
   const env = helperEnv("fake", `echo '{"Username":"hu","Secret":"helper-pw"}'`);
   const creds = await DockerCredentials.load(configDir({ auths: { "a.example.org": { username: "alice", password: "Pw-Very$ecret!" } }, credHelpers: { "h.example.org": "fake" } }), env);
