@@ -197,35 +197,15 @@ function firstLine(s: string): string {
 /** How long a helper may take: IMAGE_BUILDER_CREDENTIAL_HELPER_TIMEOUT seconds (a keyring that asks for a passphrase), else 30. */
 function helperTimeoutMs(env: NodeJS.ProcessEnv): number {
   const seconds = Number(env.IMAGE_BUILDER_CREDENTIAL_HELPER_TIMEOUT);
-  return (Number.isFinite(seconds) && seconds > 0 ? seconds : 30) * 1000;
+  // Node's timers take at most 2^31-1 ms (about 24 days); more would fire at once.
+  return Math.min((Number.isFinite(seconds) && seconds > 0 ? seconds : 30) * 1000, 2 ** 31 - 1);
 }
 
 function run(program: string, args: string[], input: string, env: NodeJS.ProcessEnv, timeoutMs: number) {
   return new Promise<{ code: number | null; stdout: string; spawnError?: string }>((resolve) => {
-    // A process group of its own: helpers are often shell scripts, and a child of theirs still
-    // blocked (a pinentry, a locked keyring) holds the pipes open after the helper is killed;
-    // the group is stopped with it. Ctrl-C reaches the group through the forwarder below.
-    const child = spawn(program, args, { env, stdio: ["pipe", "pipe", "pipe"], detached: true });
-    const stopGroup = (signal: NodeJS.Signals) => {
-      try {
-        process.kill(-child.pid!, signal);
-      } catch {
-        // the group is gone already (or never started)
-      }
-    };
-    // The terminal's Ctrl-C (or a SIGTERM) no longer reaches a group of its own: passed on, then
-    // acted on as it would have been (by the command's own handlers, else the default action).
-    const forward = (signal: NodeJS.Signals) => {
-      stopGroup("SIGTERM");
-      unforward();
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    };
-    const unforward = () => {
-      process.off("SIGINT", forward);
-      process.off("SIGTERM", forward);
-    };
-    process.on("SIGINT", forward);
-    process.on("SIGTERM", forward);
+    // In the command's own process group and session: Ctrl-C reaches the helper as it reaches the
+    // command, and a helper that asks for a passphrase on the terminal (pass, gpg) can.
+    const child = spawn(program, args, { env, stdio: ["pipe", "pipe", "pipe"] });
     let settled = false;
     let afterExit: NodeJS.Timeout | undefined;
     const done = (outcome: { code: number | null; stdout: string; spawnError?: string }) => {
@@ -233,8 +213,8 @@ function run(program: string, args: string[], input: string, env: NodeJS.Process
       settled = true;
       clearTimeout(timer);
       clearTimeout(afterExit);
-      unforward();
-      // Not waiting for the pipes: a process that left the group (a daemon) may still hold them.
+      // Not waiting for the pipes: a process the helper started (a blocked pinentry, a daemon)
+      // may hold them open for as long as it lives.
       child.stdout.destroy();
       child.stderr.destroy();
       resolve(outcome);
@@ -242,7 +222,7 @@ function run(program: string, args: string[], input: string, env: NodeJS.Process
     // Our own timer rather than spawn's `timeout`: Node leaves that one running when the helper
     // can't be started, which kept the process alive for the whole limit after a missing helper.
     const timer = setTimeout(() => {
-      stopGroup("SIGKILL");
+      child.kill("SIGKILL");
       done({ code: null, stdout: `did not answer within ${timeoutMs / 1000} s (stopped; IMAGE_BUILDER_CREDENTIAL_HELPER_TIMEOUT)` });
     }, timeoutMs);
     let stdout = "";

@@ -35,11 +35,14 @@ export async function checkReuse(
   // took (the registry's, published by another agent): not reusable, or a child would be pushed
   // on a parent the registry does not hold under the parent's build tag.
   const otherParent = engine && await parentMismatch(docker, build, engine.labels, o);
+  // So may the registry's (a parent rebuilt after its image was deleted there, by hand or by a
+  // retention policy): reusing it would publish a child of a parent build the registry no longer holds.
+  const registryOtherParent = published && await parentMismatch(docker, build, published.config.labels, o);
   const decision = decideReuse({
     inputsDigest: build.request.inputsDigest,
     buildTag: tag,
     engine: engine ? { ...found(engine.labels, engine.image.imageId), ...(otherParent ? { mismatch: otherParent } : {}) } : undefined,
-    registry: published ? found(published.config.labels, published.configDigest) : undefined,
+    registry: published ? { ...found(published.config.labels, published.configDigest), ...(registryOtherParent ? { mismatch: registryOtherParent } : {}) } : undefined,
     pushing: registry !== undefined,
     overwrite: o.overwrite,
     uncommitted: build.request.contexts.filter((dir) => o.uncommitted?.includes(dir)),
