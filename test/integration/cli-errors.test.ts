@@ -48,9 +48,12 @@ test("a Dockerfile that sets image-builder's breadcrumb labels is refused when p
   using repo = repoWith();
   repo.write({ "science/a/Dockerfile": "FROM busybox:stable\nLABEL maintainer=me org.sciserver.science.numpy-2.version=2.0-1-abcdef0\n" });
   expectInputError(["--dryrun"], repo.root, /^image-builder: error: science\/a\/Dockerfile: line 2: LABEL org\.sciserver\.science\.numpy-2\.version is image-builder's own/);
-  // Quoted, through a global ARG, or the legacy one-pair form: the same key.
-  repo.write({ "science/a/Dockerfile": 'ARG L=science.x\nFROM busybox:stable\nLABEL "org.sciserver.${L}.inputs"="sha256:0"\n' });
-  expectInputError(["--dryrun"], repo.root, /^image-builder: error: science\/a\/Dockerfile: line 3: LABEL org\.sciserver\.science\.x\.inputs /);
+  // Quoted, or in the legacy one-pair form: the same key.
+  repo.write({ "science/a/Dockerfile": 'FROM busybox:stable\nLABEL "org.sciserver.science.x.inputs"="sha256:0"\n' });
+  expectInputError(["--dryrun"], repo.root, /^image-builder: error: science\/a\/Dockerfile: line 2: LABEL org\.sciserver\.science\.x\.inputs /);
+  // A builder stage's labels never reach the image.
+  repo.write({ "science/a/Dockerfile": "FROM busybox:stable AS build\nLABEL org.sciserver.science.x.version=1\nFROM busybox:stable\n" });
+  assert.is(runCli(["--dryrun"], { cwd: repo.root }).code, 0);
   repo.write({ "science/a/Dockerfile": "FROM busybox:stable\n", "compat/base/Dockerfile": "ENV X=1\nLABEL org.sciserver.compat.version other:1.0-1-abcdef0\n" });
   expectInputError(["--dryrun"], repo.root, /^image-builder: error: compat\/base\/Dockerfile: line 2: LABEL org\.sciserver\.compat\.version /);
   // Other labels, in the same namespace or not, are the user's.
@@ -83,7 +86,7 @@ test("a sci/ reference without a registry that names no layer (a typo, a deleted
   // Refused before the engine is asked: no engine here.
   const run = runCli(["--all", "--progress", "plain"], { cwd: repo.root, env: { DOCKER_HOST: "unix:///nonexistent/docker.sock" } });
   assert.is(run.code, 2, run.stderr);
-  assert.match(run.stderr, /^image-builder: error: nothing is built: sci\/b: sci\/a:2\.0 \(line 1\): names no science layer of this repository, and a sci\/ reference without a registry would be pulled from Docker Hub's sci\/, which is not this repository's/m);
+  assert.match(run.stderr, /^image-builder: error: nothing is built: sci\/b: sci\/a:2\.0 \(line 1 of science\/b\/Dockerfile\): names no science layer of this repository, and a sci\/ reference without a registry would be pulled from Docker Hub's sci\/, which is not this repository's/m);
   // A registry spelled is the Dockerfile's choice: used as written.
   repo.write({ "science/b/Dockerfile": "FROM registry.example.org/other/sci/a:2.0\nRUN true\n" });
   repo.commit("spelled");

@@ -45,9 +45,13 @@ export function dockerHubScienceBases(plan: Pick<Plan, "builds" | "repo">): stri
     } catch {
       continue; // the build reports its own Dockerfile's error
     }
+    // A compat build's Dockerfile is generated from its fragments: its line numbers are its own.
+    const where = b.kind === "compat" ? "of its generated Dockerfile" : `of ${b.request.contexts[0]}/Dockerfile`;
     for (const ref of refs) {
-      if (ref.image.startsWith(own) || !sciReference(ref.image) || !namesDockerHub(ref.image)) continue;
-      found.push(`${b.id}: ${ref.image} (line ${ref.line})`);
+      const sci = sciReference(ref.image);
+      // A digest names one exact image: nobody can publish another under it.
+      if (ref.image.startsWith(own) || !sci || sci.digest !== undefined || !namesDockerHub(ref.image)) continue;
+      found.push(`${b.id}: ${ref.image} (line ${ref.line} ${where})`);
     }
   }
   return found;

@@ -6,9 +6,13 @@
 import { closestMatch } from "leven";
 import { parseDockerfile, parseDockerfileFragment, type ImageRef, type ParsedDockerfile } from "../parse/dockerfile/index.js";
 import { sciReference } from "../parse/image-reference.js";
+import { platformArgs } from "../parse/platforms.js";
 import { namesDockerHub } from "./bases-not-built.js";
 import { InputError, type CompatLayer, type ScienceLayer } from "../model.js";
 import { checkReservedLabels } from "./reserved-labels.js";
+
+/** Any platform: what matters is whether a reference reads the same with a platform's args as without. */
+const PROBE_PLATFORM = "linux/probe/probe";
 
 export interface LayerDependencies {
   /** Targets this layer builds on (or, for a compat layer, copies from), in order of first reference. */
@@ -33,12 +37,22 @@ export function determineDependencies(
   compat: CompatLayer[] = [],
 ): Dependencies {
   const resolve = scienceLayerResolver(layers);
+  const platformGiven = Object.hasOwn(buildArgs, "TARGETPLATFORM") || Object.hasOwn(buildArgs, "TARGETARCH");
+  // The references a Dockerfile makes whatever the platform: those read the same with a platform's
+  // args (parsed again only for a file with a look-alike reference, and only once).
+  const probe = (text: string, parse: typeof parseDockerfile) => {
+    let same: ReadonlySet<string> | undefined;
+    return () => (same ??= new Set(parse(text, { ...buildArgs, ...platformArgs(PROBE_PLATFORM) }).imageRefs.map((r) => r.image)));
+  };
   const warnings: string[] = [];
-  const dependencies = (refs: ImageRef[], file: string): LayerDependencies => {
+  const dependencies = (refs: ImageRef[], file: string, perPlatform: () => ReadonlySet<string>): LayerDependencies => {
     const deps: LayerDependencies = { parents: [], refs: {} };
     for (const ref of refs) {
       const found = resolve(ref.image);
       if (found === undefined) continue;
+      // Read without the platform's args (the platform-less analysis), a reference spelled with
+      // them (`sci/base-${TARGETARCH}:1.0`) names nothing yet: each platform's analysis resolves it.
+      if ("warning" in found && !platformGiven && !perPlatform().has(ref.image)) continue;
       if ("warning" in found) {
         warnings.push(`${file}: line ${ref.line}: ${ref.image} ${found.warning}`);
         continue;
@@ -55,14 +69,14 @@ export function determineDependencies(
     const parsed = parseDockerfileOf(layer.dockerfile, file, buildArgs);
     if (parsed.stages.length === 0) throw new InputError("no FROM instruction", file);
     checkReservedLabels(parsed, file);
-    science.set(layer.target, dependencies(parsed.imageRefs, file));
+    science.set(layer.target, dependencies(parsed.imageRefs, file, probe(layer.dockerfile, parseDockerfile)));
   }
   const compatDeps = new Map<string, LayerDependencies>();
   for (const c of compat) {
     const file = `${c.path}/Dockerfile`;
     const parsed = parseDockerfileOf(c.dockerfile, file, buildArgs, parseDockerfileFragment);
     checkReservedLabels(parsed, file);
-    compatDeps.set(c.dir, dependencies(parsed.imageRefs, file));
+    compatDeps.set(c.dir, dependencies(parsed.imageRefs, file, probe(c.dockerfile, parseDockerfileFragment)));
   }
   return { science, compat: compatDeps, warnings };
 }

@@ -13,9 +13,13 @@ export function isBreadcrumbLabel(key: string): boolean {
   return BREADCRUMB_LABEL.test(key);
 }
 
-/** Throws an input error naming the file and line of the first LABEL that sets a breadcrumb label. */
-export function checkReservedLabels(parsed: Pick<ParsedDockerfile, "labels">, file: string): void {
-  const label = parsed.labels.find((l) => isBreadcrumbLabel(l.key));
+/**
+ * Throws an input error naming the file and line of the first LABEL of the image's own stage (the
+ * last; a builder stage's labels never reach the image) that sets a breadcrumb label as written.
+ */
+export function checkReservedLabels(parsed: Pick<ParsedDockerfile, "labels" | "stages">, file: string): void {
+  const last = parsed.stages.length - 1;
+  const label = parsed.labels.find((l) => l.stage === last && isBreadcrumbLabel(l.key));
   if (label) {
     throw new InputError(
       `line ${label.line}: LABEL ${label.key} is image-builder's own (each build's version, build time and inputs, which children inherit as the breadcrumbs of what an image holds); a Dockerfile must not set it`,

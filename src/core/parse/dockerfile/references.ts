@@ -30,8 +30,12 @@ export interface ParsedDockerfile {
   imageRefs: ImageRef[];
   /** Build-arg names declared before the first FROM (global ARGs) with their defaults (undefined if none) */
   globalArgs: Record<string, string | undefined>;
-  /** The keys LABEL instructions set (quotes removed, global ARGs expanded), with their lines. */
-  labels: { key: string; line: number }[];
+  /**
+   * The keys LABEL instructions set, as written (quotes removed; a key spelled with a variable is
+   * left out: what it expands to depends on the stage's ARGs and ENVs), with their lines and the
+   * index of their stage in `stages` (-1 in a fragment: the stage it is appended to).
+   */
+  labels: { key: string; line: number; stage: number }[];
 }
 
 /**
@@ -217,7 +221,8 @@ function analyze(text: string, buildArgs: Record<string, string>, fragment = fal
         const pairs = words.length > 0 && !words[0].includes("=") ? [words[0]] : words;
         for (const word of pairs) {
           const eq = word.indexOf("=");
-          labels.push({ key: expandWord(eq >= 0 ? word.slice(0, eq) : word, env, escape), line: ins.line });
+          const key = eq >= 0 ? word.slice(0, eq) : word;
+          if (!key.includes("$")) labels.push({ key: expandWord(key, new Map(), escape), line: ins.line, stage: stages.length - 1 });
         }
         break;
       }

@@ -525,6 +525,10 @@ test("a change to a parent named per platform (TARGETARCH) rebuilds what builds 
   assert.ok(sciIds.indexOf("sci/base-arm64@linux/arm64") < sciIds.findIndex((id) => id.startsWith("sci/app@")), "parents first");
   assert.ok(p.builds.find((b) => b.id === "sci/app@linux/arm64")!.reasons.includes("built on sci/base-arm64"));
   assert.ok(ids(p).some((id) => id.startsWith("rel/app:1.0@")), "its final image too");
+  // Read without a platform, sci/base-${TARGETARCH}:1.0 names nothing yet: no look-alike warning (each platform's analysis resolves it).
+  assert.equal(analyzeRepository(readLayers(raw)).warnings, []);
+  const typo = raw.map((l) => (l === raw[2] ? sci("app", { image: "app", platforms: TWO }, "FROM sci/base-${TARGETARCH}:1.0\nCOPY --from=sci/bse-amd64:1.0 /x /x\n") : l));
+  assert.equal(analyzeRepository(readLayers(typo)).warnings.length, 1, "a reference the platform does not change is still judged");
 });
 
 test("a parent named per platform must be built for that platform; the contexts read include every platform's parents", () => {

@@ -610,12 +610,12 @@ test("appendable: ok with the escape character, or the line and why not", () => 
   assert.equal(appendable(df("FROM a", "RUN <<EOF", "x")), { ok: false, line: 2, reason: "has an unterminated heredoc <<EOF" });
 });
 
-test("labels: the keys LABEL sets, quotes removed and global ARGs expanded, in both forms, continuations included", () => {
-  const text = df("ARG NS=org.example", "FROM a", 'LABEL "${NS}.a"=1 b="two words" \\', "  c=3", "LABEL legacy value with spaces", "label lower=x");
+test("labels: the keys LABEL sets as written (quotes removed), in both forms, continuations included, with their stage; keys spelled with a variable are left out", () => {
+  const text = df("ARG NS=org.example", "FROM a AS build", "LABEL in=build", "FROM b", 'LABEL "${NS}.a"=1 "quoted.key"="two words" \\', "  c=3", "LABEL legacy value with spaces", "label lower=x");
   assert.equal(parseDockerfile(text).labels, [
-    { key: "org.example.a", line: 3 }, { key: "b", line: 3 }, { key: "c", line: 3 }, { key: "legacy", line: 5 }, { key: "lower", line: 6 },
+    { key: "in", line: 3, stage: 0 }, { key: "quoted.key", line: 5, stage: 1 }, { key: "c", line: 5, stage: 1 }, { key: "legacy", line: 7, stage: 1 }, { key: "lower", line: 8, stage: 1 },
   ]);
-  assert.equal(parseDockerfileFragment(df("LABEL k=v")).labels, [{ key: "k", line: 1 }]);
+  assert.equal(parseDockerfileFragment(df("LABEL k=v")).labels, [{ key: "k", line: 1, stage: -1 }]);
 });
 
 test.run();
