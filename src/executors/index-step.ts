@@ -153,6 +153,8 @@ export async function writeIndex(ctx: IndexStepContext, layer: IndexLayer, image
       ctx.line(`index ${layer.buildTag}@${index.digest} written (${layer.members.map((m) => m.platform).join(", ")})`);
     }
     Object.assign(buildResult, { pushed: true, digest: index.digest });
+    // Nothing is signed after an interrupt (as in a run's push step): a rerun signs it.
+    if (ctx.signal?.aborted) return result("not pushed", INTERRUPTED);
     try {
       signature = await ctx.sign?.({ registry: ctx.registry, repository, digest: index.digest, size: index.bytes.length, mediaType: index.mediaType, tag: layer.buildTag });
     } catch (e) {

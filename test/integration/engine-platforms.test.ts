@@ -482,8 +482,16 @@ test("merge-platforms interrupted: no more indexes are written, the summary and 
   assert.is(run.code, 0, run.stderr);
   const written = JSON.parse(readFileSync(join(src.root, "r.json"), "utf8")).indexes as { id: string; digest: string; tags: { tag: string }[] }[];
   assert.is(written.length, 4);
+  // The indexes taken off the registry (their manifests deleted by digest: both tags go), so the merge has them to write.
+  const at = (tag: string) => { const [, host, name] = /^([^/]+)\/(.*):[^:]+$/.exec(tag)!; return { host, name }; };
+  for (const i of written) {
+    const { name } = at(i.tags[0].tag);
+    const res = await fetch(`http://${registry}/v2/${name}/manifests/${i.digest}`, { method: "DELETE" });
+    assert.is(res.status, 202, `DELETE ${name}@${i.digest}`);
+  }
 
   armed = true;
+  const before = proxy.forwarded.length;
   const child = spawn(process.execPath, [MAIN, "merge-platforms", "plan.json", "r.json", "--results", "m.json"], { cwd: src.root, env: process.env });
   let stderr = "";
   child.stderr.on("data", (d) => {
@@ -498,9 +506,19 @@ test("merge-platforms interrupted: no more indexes are written, the summary and 
   const merged = JSON.parse(readFileSync(join(src.root, "m.json"), "utf8")).indexes as { id: string; status: string; reason: string }[];
   assert.equal(merged.map((i) => i.status), ["not pushed", "not pushed", "not pushed", "not pushed"]);
   for (const i of merged) assert.match(i.reason, /^not pushed: interrupted/, i.id);
-  // The registry holds the run's indexes, as before.
+  // Nothing was written: no request but reads, and no index tag is back.
+  assert.equal(proxy.forwarded.slice(before).filter((r) => !r.startsWith("GET ") && !r.startsWith("HEAD ")), []);
   armed = false;
-  for (const i of written) assert.is((await registryIndex(i.tags[0].tag)).digest, i.digest, i.tags[0].tag);
+  for (const i of written) {
+    for (const { tag } of i.tags) {
+      const res = await fetch(`http://${registry}/v2/${at(tag).name}/manifests/${tag.slice(tag.lastIndexOf(":") + 1)}`, { method: "HEAD" });
+      assert.is(res.status, 404, tag);
+    }
+  }
+  // A merge let run writes them all.
+  const again = await runCliAsync(["merge-platforms", "plan.json", "r.json"], { cwd: src.root });
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stderr, /\n4 indexes pushed\n/);
 });
 
 test("a platform the engine can't run is refused before anything is built, naming what to install", async () => {

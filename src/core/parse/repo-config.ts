@@ -60,5 +60,10 @@ export function checkRepo(repo: string, where: string): string {
   if (!ok) {
     throw new InputError(`invalid repo "${repo}": expected a registry location such as registry.example.org/team/images (lowercase, no scheme or tag)`, where === "--repo" ? undefined : where);
   }
+  return withoutTrailingSlashes(repo);
+}
+
+/** `host/path/` -> `host/path`: how a registry location is joined with names. */
+export function withoutTrailingSlashes(repo: string): string {
   return repo.replace(/\/+$/, "");
 }

@@ -5,6 +5,7 @@ import { baseReference } from "../requests/tags.js";
 import { parseDockerfile } from "../parse/dockerfile/index.js";
 import { namesRegistryHost, sciReference } from "../parse/image-reference.js";
 import { platformArgs } from "../parse/platforms.js";
+import { withoutTrailingSlashes } from "../parse/repo-config.js";
 import type { Plan } from "../model.js";
 
 export function basesNotBuilt(plan: Plan): string[] {
@@ -36,7 +37,7 @@ export function namesDockerHub(image: string): boolean {
  * The plan's own references (pointed at its repo, which may be on Docker Hub) are not such.
  */
 export function dockerHubScienceBases(plan: Pick<Plan, "builds" | "repo">): string[] {
-  const own = `${plan.repo.replace(/\/+$/, "")}/`;
+  const own = `${withoutTrailingSlashes(plan.repo)}/`;
   const found: string[] = [];
   for (const b of plan.builds) {
     let refs;

@@ -1,5 +1,6 @@
 // Rule 7 and 8: the names, labels and Dockerfiles of science and compat builds, as build requests.
 import { rewriteImageRefs } from "../parse/dockerfile/index.js";
+import { withoutTrailingSlashes } from "../parse/repo-config.js";
 import { platformArgs } from "../parse/platforms.js";
 import { platformTags } from "./tags.js";
 import { buildtimeLabel, dockerfileForInputs, inputsDigest, inputsLabel, versionLabel } from "./inputs-digest.js";
@@ -15,7 +16,7 @@ export interface Naming {
 
 export function naming(options: PlanOptions): Naming {
   return {
-    repo: options.repo.replace(/\/+$/, ""),
+    repo: withoutTrailingSlashes(options.repo),
     buildSuffix: `${options.git.buildNumber}-${options.git.shortCommit}`,
     buildTime: String(options.buildTime),
     buildArgs: options.buildArgs,

@@ -6,13 +6,15 @@ import { validateFile } from "../formats/validate.js";
 import { InputError, type Plan, type PlannedBuild } from "../model.js";
 import { versionLabel } from "./inputs-digest.js";
 import { requestTags } from "./build-requests.js";
+import { parseBuildName } from "../execute/moving-tag.js";
+import { withoutTrailingSlashes } from "../parse/repo-config.js";
 
 export function parsePlanFile(text: string, file: string): Plan {
   const value = parseJsonFile(text, file);
   upgradeOldNames(value);
   const plan = validateFile(planSchema, value, file, "an image-builder plan");
   const seen = new Set<string>();
-  const under = `${plan.repo.replace(/\/+$/, "")}/`;
+  const under = `${withoutTrailingSlashes(plan.repo)}/`;
   plan.builds.forEach((b, i) => {
     const bad = (field: string, problem: string) => new InputError(`builds[${i}].${field}: ${problem}`, file);
     if (b.kind === "compat" && b.finalImages === undefined) throw bad("finalImages", "required for a compat build");
@@ -45,12 +47,12 @@ function checkNames(plan: Plan, b: PlannedBuild, bad: (field: string, problem: s
   const label = versionLabel(b.kind, b.target);
   const value = b.request.labels[label];
   const own = b.kind === "science" ? `${b.version}-` : `${b.image}:${b.version}-`;
-  const suffix = value?.startsWith(own) ? value.slice(own.length) : undefined;
-  const [n, h, ...rest] = suffix?.split("-") ?? [];
-  if (n !== String(plan.buildNumber) || !h || rest.length || !/^[0-9a-f]{4,}$/.test(h) || !plan.commit.startsWith(h)) {
+  const build = value?.startsWith(own) ? parseBuildName(value) : undefined;
+  const suffix = build && `${build.buildNumber}-${build.hash}`;
+  if (!build || value !== `${own}${suffix}` || build.buildNumber !== plan.buildNumber || build.hash.length < 4 || !plan.commit.startsWith(build.hash)) {
     throw bad(`request.labels.${label}`, `${value === undefined ? "missing" : JSON.stringify(value)}: not ${own}${plan.buildNumber}-{the commit's short hash}, this build's at the plan's commit`);
   }
-  const name = `${plan.repo.replace(/\/+$/, "")}/${b.kind === "science" ? `sci/${b.target}` : `rel/${b.image}`}`;
+  const name = `${withoutTrailingSlashes(plan.repo)}/${b.kind === "science" ? `sci/${b.target}` : `rel/${b.image}`}`;
   const expected = requestTags(name, b.version, { buildSuffix: suffix! }, b.request.platform);
   if (b.request.tags.length !== expected.length || b.request.tags.some((t, j) => t !== expected[j])) {
     throw bad("request.tags", `${JSON.stringify(b.request.tags)}: not this build's tags ${JSON.stringify(expected)} (its moving tag, then its build tag)`);

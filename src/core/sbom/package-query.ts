@@ -108,21 +108,25 @@ export function compareVersions(type: PackageType, a: string, b: string): number
 /** apk's pre-release suffixes sort before the release, its others after (apk-tools' version.c). */
 const APK_SUFFIXES = ["alpha", "beta", "pre", "rc", "", "cvs", "svn", "git", "hg", "p"];
 
-interface ApkVersion { numbers: number[]; letter: string; suffixes: [number, number][]; revision: number }
+interface ApkVersion { numbers: string[]; letter: string; suffixes: [number, number][]; revision: number }
 
 /** `1.2.3a_rc1_p2-r4`: numbers, a letter, suffixes (each with a number), a revision; undefined if not of that form. */
 function apkVersion(v: string): ApkVersion | undefined {
   const m = /^(\d+(?:\.\d+)*)([a-z]?)((?:_(?:alpha|beta|pre|rc|cvs|svn|git|hg|p)\d*)*)(?:-r(\d+))?$/.exec(v);
   if (!m) return undefined;
   const suffixes = [...m[3].matchAll(/_([a-z]+)(\d*)/g)].map(([, name, n]) => [APK_SUFFIXES.indexOf(name), Number(n || 0)] as [number, number]);
-  return { numbers: m[1].split(".").map(Number), letter: m[2], suffixes, revision: Number(m[4] ?? 0) };
+  return { numbers: m[1].split("."), letter: m[2], suffixes, revision: Number(m[4] ?? 0) };
 }
 
 function compareApk(a: ApkVersion, b: ApkVersion): number {
   for (let i = 0; i < Math.max(a.numbers.length, b.numbers.length); i++) {
+    const [x, y] = [a.numbers[i], b.numbers[i]];
     // A version with more parts is the newer one (1.2.3 after 1.2).
-    if (a.numbers[i] === undefined || b.numbers[i] === undefined) return a.numbers[i] === undefined ? -1 : 1;
-    if (a.numbers[i] !== b.numbers[i]) return a.numbers[i] - b.numbers[i];
+    if (x === undefined || y === undefined) return x === undefined ? -1 : 1;
+    // After the first part, one with a leading zero compares as a decimal fraction (1.02 before 1.1).
+    const fraction = i > 0 && (x.startsWith("0") || y.startsWith("0"));
+    const c = fraction ? (x < y ? -1 : x > y ? 1 : 0) : Number(x) - Number(y);
+    if (c !== 0) return c;
   }
   if (a.letter !== b.letter) return a.letter < b.letter ? -1 : 1;
   const none: [number, number] = [APK_SUFFIXES.indexOf(""), 0];

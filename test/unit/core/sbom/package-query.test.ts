@@ -76,6 +76,10 @@ test("a PyPI local version (torch 2.0.1+cu118) matches as its public version whe
   assert.ok(compareVersions("apk", "1.2.3_rc1-r5", "1.2.3-r0") < 0);
   assert.ok(compareVersions("apk", "1.2.3a", "1.2.3") > 0);
   assert.ok(compareVersions("apk", "1.2.10", "1.2.9") > 0);
+  // A part with a leading zero is a decimal fraction, as apk-tools reads it: 1.02 < 1.1, 1.07.1 < 1.7.
+  assert.ok(compareVersions("apk", "1.02", "1.1") < 0);
+  assert.ok(compareVersions("apk", "1.07.1", "1.7") < 0);
+  assert.ok(compareVersions("apk", "10.1", "9.1") > 0, "the first part as a number");
   assert.ok(matchesQuery(p("apk", "foo", "1.2.3_rc1-r0"), parsePackageQuery("apk/foo<1.2.3")));
 });
 
