@@ -336,6 +336,40 @@ test("the registry's image under a build tag is the published one: a rerun takes
   assert.is((await docker.getImage(`${target}/sci/a:${suffix}`).inspect()).Id, published.configDigest, "the engine keeps its own image under the build tag");
 });
 
+test("a parent rebuilt after its image was deleted from the registry: its child there, built on the old parent build, is not reused but refused as immutable; --overwrite rebuilds it on the new one", async () => {
+  const { docker, registry } = requireEngine();
+  using repo = makeRepo({
+    ...science("x-a", { image: "x", target: "x-a" }, "FROM busybox:stable\nRUN echo a > /a\n"),
+    ...science("x-b", { image: "x", target: "x-b", compat: "ui" }, "FROM sci/x-a:1.0\nRUN echo b > /b\n"),
+    ...compat("ui", [], "RUN true\n"),
+  });
+  const target = uniqueRepo(registry);
+  const suffix = `1.0-1-${repo.git("rev-parse", "--short", "HEAD")}`;
+  const stamp = "org.sciserver.science.x-a.buildtime";
+  const first = runCli(["--all", "--push", "--repo", target, ...PLAIN], { cwd: repo.root });
+  assert.is(first.code, 0, first.stderr);
+  const oldParent = (await registryImage(`${target}/sci/x-a:${suffix}`)).labels[stamp];
+  // The parent's image deleted from the registry (a retention policy), and a fresh agent: its engine has none of them.
+  const parent = await registryImage(`${target}/sci/x-a:${suffix}`);
+  const name = `${target.slice(registry.length + 1)}/sci/x-a`;
+  assert.is((await fetch(`http://${registry}/v2/${name}/manifests/${parent.digest}`, { method: "DELETE" })).status, 202);
+  for (const image of await docker.listImages()) {
+    for (const tag of image.RepoTags ?? []) if (tag.startsWith(`${target}/`)) await docker.getImage(tag).remove({ noprune: true });
+  }
+
+  const rerun = runCli(["--all", "--push", "--repo", target, ...PLAIN], { cwd: repo.root });
+  assert.is(rerun.code, 1, rerun.stderr);
+  const newParent = (await registryImage(`${target}/sci/x-a:${suffix}`)).labels[stamp];
+  assert.is.not(newParent, oldParent, "the parent was rebuilt");
+  assert.match(rerun.stderr, new RegExp(`sci/x-b:${suffix} is already in the registry with built on another build of sci/x-a:1\\.0 \\(buildtime ${oldParent.replace(".", "\\.")}\\) than the one this run uses \\(buildtime ${newParent.replace(".", "\\.")}\\).*build tags are immutable \\(--overwrite replaces it\\)`));
+  assert.is((await registryImage(`${target}/sci/x-b:${suffix}`)).labels[stamp], oldParent, "the child's build tag is left as it was");
+
+  const overwrite = runCli(["--all", "--push", "--overwrite", "--repo", target, ...PLAIN], { cwd: repo.root });
+  assert.is(overwrite.code, 0, overwrite.stderr);
+  assert.is((await registryImage(`${target}/sci/x-b:${suffix}`)).labels[stamp], newParent, "the child is built on the parent the registry holds");
+  assert.is((await registryImage(`${target}/rel/x:${suffix}`)).labels[stamp], newParent);
+});
+
 test("two runs of one commit at once: the registry keeps one image per build tag, and both runs' results say which", async () => {
   const { registry } = requireEngine();
   using repo = makeRepo(smallFamily());
