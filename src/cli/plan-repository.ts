@@ -147,7 +147,7 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
   }
   const raw = (await readLayerFiles(root)).filter((r) => !hidden.has(`${r.kind}/${r.dir}`));
   const snapshot = readLayers(raw);
-  checkImageNames(snapshot, repo, gitInfo);
+  checkImageNames(snapshot, repo, gitInfo, flags.platforms);
   const changes = determineChanges(snapshot, paths, { all: flags.all, include: flags.include, ignore: flags.ignore, why });
   const analysis = analyzeRepository(snapshot, flags.buildArgs);
   warnings.push(...analysis.warnings);

@@ -1,7 +1,7 @@
 // Turns the raw files of science/ and compat/ directories into ScienceLayer / CompatLayer data,
 // checking each field (rule 1). Pure: the I/O shell hands in the file texts.
 import { parseJsonWithComments, type JsonValue } from "./json-with-comments.js";
-import { checkPlatforms } from "./platforms.js";
+import { checkPlatforms, platformTagSuffix } from "./platforms.js";
 import { InputError, type CompatLayer, type GitInfo, type RepoSnapshot, type ScienceLayer } from "../model.js";
 
 /** The file that makes a directory under science/ or compat/ a layer. */
@@ -126,12 +126,17 @@ const MAX_NAME = 255;
  * `{version}-{n}-{h}`) are within docker's limits, which only the whole name shows: checked when
  * planning, rather than refused by the engine mid-run.
  */
-export function checkImageNames(snapshot: RepoSnapshot, repo: string, git: GitInfo): void {
+export function checkImageNames(snapshot: RepoSnapshot, repo: string, git: GitInfo, platforms?: readonly string[]): void {
+  // A platform's images get its suffix (`-linux-amd64`): a layer built for platforms (declared, or
+  // inherited), and with attestations every pushed image (the engine's platform, linux/amd64 or
+  // linux/arm64 where Docker runs). The longest a run may add is allowed for.
+  const suffixes = [...(platforms ?? []), ...snapshot.science.flatMap((l) => l.platforms ?? []), "linux/amd64", "linux/arm64"].map((p) => `-${platformTagSuffix(p)}`);
+  const suffix = suffixes.reduce((a, b) => (b.length > a.length ? b : a));
   for (const l of snapshot.science) {
     const file = `${l.path}/${LAYER_CONFIG_FILE}`;
     const tag = `${l.version}-${git.buildNumber}-${git.shortCommit}`;
-    if (tag.length > MAX_TAG) {
-      throw new InputError(`version ${l.version} makes the tag "${tag}" ${tag.length} characters long, over docker's limit of ${MAX_TAG}`, file);
+    if (tag.length + suffix.length > MAX_TAG) {
+      throw new InputError(`version ${l.version} makes the tag "${tag}${suffix}" ${tag.length + suffix.length} characters long (with the platform suffix a push adds), over docker's limit of ${MAX_TAG}`, file);
     }
     for (const [field, name] of [["target", `${repo}/sci/${l.target}`], ["image", `${repo}/rel/${l.image}`]]) {
       if (name.length > MAX_NAME) {

@@ -425,12 +425,15 @@ test("a version or name that makes a tag docker refuses is bad input naming the 
     }
     return undefined;
   };
-  // The tag is {version}-{n}-{h}: 128 characters at most, so the version gets what n and h leave.
-  const fits = "1" + ".0".repeat((128 - "-1234-c0ffee0".length - 1) / 2);
-  assert.is(`${fits}-1234-c0ffee0`.length, 128);
+  // The tag is {version}-{n}-{h} and a push adds the platform (-linux-amd64, -linux-arm64): 128
+  // characters at most, so the version gets what n, h and the platform leave.
+  const fits = "1" + ".0".repeat((128 - "-1234-c0ffee0-linux-amd64".length - 1) / 2);
+  assert.is(`${fits}-1234-c0ffee0-linux-amd64`.length, 128);
   assert.is(refusal({ version: fits }), undefined);
   assert.is(refusal({ version: `${fits}0` }),
-    `science/x/sciserver-image.json: version ${fits}0 makes the tag "${fits}0-1234-c0ffee0" 129 characters long, over docker's limit of 128`);
+    `science/x/sciserver-image.json: version ${fits}0 makes the tag "${fits}0-1234-c0ffee0-linux-amd64" 129 characters long (with the platform suffix a push adds), over docker's limit of 128`);
+  // A layer's own platforms count: linux/arm64/v8 adds three more.
+  assert.match(refusal({ version: fits, platforms: ["linux/arm64/v8"] }) ?? "", /-linux-arm64-v8" 131 characters long/);
   // A name, registry included, is 255 characters at most.
   const long = "t".repeat(255 - "registry.example.org/images/sci/".length);
   assert.is(refusal({ target: long }), undefined);
