@@ -4,7 +4,7 @@
 // repository, one manifest + one config per image version (+ one HEAD for the moving tag).
 import { parseImageReference } from "../core/parse/image-reference.js";
 import {
-  compareBuilds, formatBuildTag, imageVersions, labelledBuild, matchLayer, newerBuildThan, newestBuilds, parseBuildTag, publishedRepositories, readBreadcrumbs,
+  compareBuilds, formatBuildTag, imageVersions, labelledBuild, versionsWithoutBuilds, matchLayer, newerBuildThan, newestBuilds, parseBuildTag, publishedRepositories, readBreadcrumbs,
   unreadableImage, type BuildTag, type Breadcrumbs, type LayerMatch, type LayerQuery, type UnreadableImage,
 } from "../core/report/published.js";
 import { parsePlatformTag } from "../core/registry/image-index.js";
@@ -146,6 +146,21 @@ export async function listPublishedImages(client: RegistryClient, repositories: 
         }
         const covered = new Set(read.map((r) => r.build && formatBuildTag(r.build)));
         return { read, unchecked: v.builds.filter((b) => !covered.has(formatBuildTag(b))).length };
+      })());
+    }
+    // A moving tag whose version has no build tag left still serves an image: of no build tag.
+    for (const version of versionsWithoutBuilds(repoTags)) {
+      jobs.push((async () => {
+        const reference = `${repository.ref}:${version}`;
+        try {
+          const found = await readTaggedImage(client, reference);
+          if (!found) return { read: [], unchecked: 0 };
+          return { read: [{ repository, version, hasMovingTag: true, tag: version, served: true, newest: false, image: found.image, index: found.index, platforms: found.platforms }], unchecked: 0 };
+        } catch (e) {
+          if (!isImageFault(e)) throw e;
+          unreadable.push(unreadableImage(reference, (e as Error).message));
+          return { read: [], unchecked: 0 };
+        }
       })());
     }
   }

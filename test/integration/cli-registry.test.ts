@@ -612,4 +612,19 @@ test("images: a moving tag holding one platform's image of its build's index (no
   assert.match(runCli(["images", "--repo", attested], { env }).stdout, /^rel\/b\s+1\.0\s+2-[0-9a-f]+\s+.*\s+serves its linux\/amd64 image, not its index$/m);
 });
 
+test("a moving tag whose build tags are all gone (a retention policy) is still listed and searched: images says it serves an image of no build tag, contains finds what it holds", async () => {
+  const { docker, registry } = requireEngine();
+  const bare = uniqueRepo(registry);
+  await publish(docker, [`${bare}/sci/base:1.0`], `FROM busybox:stable\nRUN echo base > /base\n${sci("base", "1.0-3-ccccccc", 1763900000)}\n`);
+  await publish(docker, [`${bare}/rel/app:1.0`], `FROM ${bare}/sci/base:1.0\n${compat("app:1.0-3-ccccccc")}\n`);
+  const r = runCli(["images", "--repo", bare, "--json"], { env });
+  assert.is(r.code, 0, r.stderr);
+  const rows = JSON.parse(r.stdout).images.map((i: any) => [i.name, i.version, i.build, i.servedByMovingTag]);
+  assert.equal(rows, [["rel/app", "1.0", null, true], ["sci/base", "1.0", null, true]]);
+  assert.match(runCli(["images", "--repo", bare], { env }).stdout, /^rel\/app\s+1\.0\s+.*serves an image of no build tag$/m);
+  const found = runCli(["contains", "sci/base", "--repo", bare, "--json"], { env });
+  assert.is(found.code, 0, found.stderr);
+  assert.equal(JSON.parse(found.stdout).images.map((i: any) => i.name ?? i.image), ["rel/app:1.0"]);
+});
+
 test.run();

@@ -61,6 +61,16 @@ export function imageVersions(tags: string[]): ImageVersion[] {
     .sort((a, b) => compareVersions(b.version, a.version));
 }
 
+/**
+ * The versions of a repository whose moving tag `{version}` is there without any build tag (deleted
+ * by hand or by a retention policy that keeps "latest"-style tags): what users pull of them is
+ * published all the same, and must not be left out of what is listed and searched.
+ */
+export function versionsWithoutBuilds(tags: string[]): string[] {
+  const withBuilds = new Set(imageVersions(tags).map((v) => v.version));
+  return tags.filter((t) => isMovingTag(t) && !withBuilds.has(t)).sort((a, b) => compareVersions(b, a));
+}
+
 const sameBuild = (a: BuildTag, b: BuildTag) => compareBuilds(a, b) === 0 && a.hash === b.hash;
 
 /**
