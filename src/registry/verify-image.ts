@@ -18,6 +18,8 @@ export interface VerifyManifest {
   /** `os/arch[/variant]` when read from an index (or from the image's config). */
   platform?: string;
   labels: Record<string, string>;
+  /** Its layer blobs' digests. */
+  layers: string[];
 }
 
 /** An image as `verify` reads it. */
@@ -43,13 +45,13 @@ export async function readVerifyTarget(client: RegistryClient, reference: string
   if (!isIndexMediaType(top.mediaType)) {
     const image = await client.getImage(formatImageReference({ ...repo, digest: top.digest }));
     if (!image) throw new RegistryError(`${reference}: manifest ${top.digest} went away while it was read`);
-    return { reference, ref, digest: top.digest, mediaType: top.mediaType, entries: [], images: [{ digest: top.digest, platform: image.platform, labels: image.config.labels }] };
+    return { reference, ref, digest: top.digest, mediaType: top.mediaType, entries: [], images: [{ digest: top.digest, platform: image.platform, labels: image.config.labels, layers: image.layers.map((l) => l.digest) }] };
   }
   const entries = top.indexEntries ?? [];
   const images = await Promise.all(platformEntries(entries).map(async ({ platform, entry }) => {
     const image = await client.getImage(formatImageReference({ ...repo, digest: entry.digest }));
     if (!image) throw new RegistryError(`${reference}: the index names ${entry.digest}, which the registry does not have`);
-    return { digest: entry.digest, platform, labels: image.config.labels };
+    return { digest: entry.digest, platform, labels: image.config.labels, layers: image.layers.map((l) => l.digest) };
   }));
   return { reference, ref, digest: top.digest, mediaType: top.mediaType, entries, images };
 }
@@ -124,8 +126,21 @@ export const verifyAttestations: ImageCheck = async (client, target, { attestati
   return problems.map((detail) => ({ check: "attestations", subject: `index ${target.digest}`, ok: false, detail }));
 };
 
+/**
+ * Every layer of each platform image is in the registry (a HEAD each): a blob deleted by hand or
+ * by a garbage collection leaves a manifest, a signature and attestations that check out, and an
+ * image nobody can pull.
+ */
+export const verifyLayers: ImageCheck = async (client, target) => Promise.all(target.images.map(async (image) => {
+  const subject = `${image.platform ?? "image"} ${image.digest}`;
+  const missing = (await Promise.all(image.layers.map(async (digest) => ((await client.hasBlob(target.ref, digest)) ? undefined : digest)))).filter((d) => d !== undefined);
+  return missing.length === 0
+    ? { check: "layers", subject, ok: true, detail: `all ${image.layers.length} in the registry` }
+    : { check: "layers", subject, ok: false, detail: `the registry does not have ${missing.length === 1 ? "layer" : "layers"} ${missing.join(", ")}: the image can't be pulled` };
+}));
+
 /** Every check `verify` makes, in the order it prints them. */
-export const IMAGE_CHECKS: ImageCheck[] = [verifyBuild, verifySignatures, verifyParents, verifyAttestations];
+export const IMAGE_CHECKS: ImageCheck[] = [verifyBuild, verifyLayers, verifySignatures, verifyParents, verifyAttestations];
 
 export async function verifyImage(client: RegistryClient, target: VerifyTarget, options: VerifyOptions, checks: ImageCheck[] = IMAGE_CHECKS): Promise<VerifyCheck[]> {
   const results: VerifyCheck[] = [];

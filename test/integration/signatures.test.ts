@@ -180,7 +180,7 @@ test("verify: passes with the key, names what fails with another key", async () 
   assert.match(ok.stdout, new RegExp(`^ok\\s+parent\\s+sci/essentials-2-5:2\\.5-${n}-${h}\\s`, "m"));
   const json = runCli(["verify", `${target}/sci/astro-tools:1.0`, "--key", pub, "--json", "--no-attestations"]);
   assert.is(json.code, 0, json.stderr);
-  assert.equal((JSON.parse(json.stdout) as { checks: { check: string; ok: boolean }[] }).checks.map((c) => [c.check, c.ok]), [["build", true], ["signature", true], ["parent", true], ["attestations", true]]);
+  assert.equal((JSON.parse(json.stdout) as { checks: { check: string; ok: boolean }[] }).checks.map((c) => [c.check, c.ok]), [["build", true], ["layers", true], ["signature", true], ["parent", true], ["attestations", true]]);
 
   const other = runCli(["verify", "rel/essentials:2.5", "--repo", target, "--key", otherPub, "--no-attestations"], { cwd: repo.root });
   assert.is(other.code, 1);
@@ -262,6 +262,7 @@ test("verify of an index checks the index's signature and each platform image's 
   const signed = runCli(["verify", `${target}/rel/astro:index-test`, "--key", pub, "--json", "--no-attestations"]);
   assert.is(signed.code, 0, signed.stderr);
   assert.equal((JSON.parse(signed.stdout) as { checks: { check: string; subject: string; ok: boolean }[] }).checks.map((c) => [c.check, c.subject, c.ok]), [
+    ["layers", `${platform} ${entry.digest}`, true],
     ["signature", `index ${indexDigest}`, true],
     ["signature", `${platform} ${entry.digest}`, true],
     ["parent", `sci/astro-base:1.0-${n}-${h} (${platform})`, true],
@@ -295,6 +296,15 @@ test("verify fails when the image's tag holds another image, or a parent's build
   assert.is(older.code, 1, older.stdout);
   assert.match(older.stderr, new RegExp(`verify failed: build of rel/astro:${newer}: its version label names build 1\\.0-${n}-${h}, not ${newer}: another build is under this tag\n$`));
   assert.match(older.stdout, /^ok\s+signature/m, "its signature verifies: the check that fails is the build's");
+  // A layer blob deleted (by hand, a garbage collection): signed, attested, and nobody can pull it.
+  const { name: toolsName } = split(`${target}/sci/astro-tools:1.0`);
+  const layers = ((await (await get(registry, `${toolsName}/manifests/1.0`)).json()) as { layers: { digest: string }[] }).layers;
+  const top = layers[layers.length - 1].digest;
+  assert.is((await fetch(`http://${registry}/v2/${toolsName}/blobs/${top}`, { method: "DELETE" })).status, 202);
+  const gone = runCli(["verify", `${target}/sci/astro-tools:1.0`, "--key", pub, "--no-attestations"]);
+  assert.is(gone.code, 1, gone.stdout);
+  assert.match(gone.stderr, new RegExp(`verify failed: layers of (linux/amd64|image) sha256:[0-9a-f]{64}: the registry does not have layer ${top}: the image can't be pulled\n$`));
+  assert.match(gone.stdout, /^ok\s+signature/m);
 });
 
 test("a signature the registry refuses fails the push, and the moving tag stays where it was", async () => {
