@@ -67,8 +67,11 @@ clean_stale_engine() {
   fi
   rm -f "$STATE/dockerd.pid" "$STATE/registry/registry.pid" "$STATE/registry-auth/registry.pid" "$SOCK"
   local t0=$SECONDS
+  # Said only when there was an earlier engine's data to remove (a fresh state dir has none).
+  local had=""
+  for d in "$STATE/data" "$STATE/registry/data" "$STATE/registry-auth/data"; do [ -e "$d" ] && had=1; done
   remove_engine_data
-  log "removed the data of the previous engine in $((SECONDS - t0))s"
+  [ -z "$had" ] || log "removed the data of the previous engine in $((SECONDS - t0))s"
 }
 
 http_status() { curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$1" 2>/dev/null || true; }
