@@ -5,6 +5,8 @@ import { inputsLabel, inputsMismatch } from "../../core/requests/inputs-digest.j
 import { buildTag } from "../../core/requests/tags.js";
 import { builtOnOtherParent, decideReuse, pinKey, type FoundImage, type ReuseDecision } from "../../core/execute/publishing.js";
 import type { PlannedBuild } from "../../core/model.js";
+import { parseImageReference } from "../../core/parse/image-reference.js";
+import { expectedParents, judgeParent } from "../../core/verify/checks.js";
 import type { RegistryClient } from "../../registry/client.js";
 import type { BuiltImage } from "./engine.js";
 
@@ -34,10 +36,16 @@ export async function checkReuse(
   // The engine's image may have been built on another image of a parent than the one this run
   // took (the registry's, published by another agent): not reusable, or a child would be pushed
   // on a parent the registry does not hold under the parent's build tag.
-  const otherParent = engine && await parentMismatch(docker, build, engine.labels, o);
+  const parents = engine || published ? await pinnedParentLabels(docker, build, o) : [];
+  const otherParent = engine && parentMismatch(parents, engine.labels);
   // So may the registry's (a parent rebuilt after its image was deleted there, by hand or by a
-  // retention policy): reusing it would publish a child of a parent build the registry no longer holds.
-  const registryOtherParent = published && await parentMismatch(docker, build, published.config.labels, o);
+  // retention policy): reusing it would publish a child of a parent build the registry no longer
+  // holds. It is judged against what the registry holds under its parents' build tags, not this
+  // run's pins (another run of the commit may have published parent and child first, rightly),
+  // and asked only when it differs from the pins.
+  const registryOtherParent = published && registry && parentMismatch(parents, published.config.labels)
+    ? await registryParentProblem(registry, tag, published.config.labels, build.request.platform)
+    : undefined;
   const decision = decideReuse({
     inputsDigest: build.request.inputsDigest,
     buildTag: tag,
@@ -50,16 +58,34 @@ export async function checkReuse(
   return { decision, engineImage: engine?.image, registryDigest: published?.digest };
 }
 
-async function parentMismatch(
-  docker: Dockerode, build: PlannedBuild, labels: Record<string, string>, o: { pins: Readonly<Record<string, string>>; repo: string },
-): Promise<string | undefined> {
+/** The labels of the images this run took for the request's parents (of its own platform), read once for both checks. */
+async function pinnedParentLabels(
+  docker: Dockerode, build: PlannedBuild, o: { pins: Readonly<Record<string, string>>; repo: string },
+): Promise<{ ref: string; labels: Record<string, string> }[]> {
+  const parents: { ref: string; labels: Record<string, string> }[] = [];
   for (const ref of Object.keys(build.request.inputs?.parents ?? {})) {
     // The parent of the request's own platform (a run of several holds one per platform).
     const pinned = o.pins[pinKey(`${o.repo}/${ref}`, build.request.platform)];
     if (pinned === undefined) continue;
-    const parent = await docker.getImage(pinned).inspect();
-    const why = builtOnOtherParent(ref, labels, parent.Config?.Labels ?? {});
+    parents.push({ ref, labels: (await docker.getImage(pinned).inspect()).Config?.Labels ?? {} });
+  }
+  return parents;
+}
+
+function parentMismatch(parents: { ref: string; labels: Record<string, string> }[], labels: Record<string, string>): string | undefined {
+  for (const parent of parents) {
+    const why = builtOnOtherParent(parent.ref, labels, parent.labels);
     if (why) return why;
+  }
+  return undefined;
+}
+
+/** Why the registry's image under `tag` is not built on what the registry holds under its parents' build tags; undefined when it is. */
+async function registryParentProblem(registry: RegistryClient, tag: string, labels: Record<string, string>, platform: string | undefined): Promise<string | undefined> {
+  for (const parent of expectedParents(parseImageReference(tag), labels)) {
+    const held = await registry.getImage(parent.buildTag, platform ? { platform } : {});
+    const verdict = judgeParent(parent, held?.config.labels);
+    if (!verdict.ok) return `an image built on ${parent.name}, of which ${verdict.detail}`;
   }
   return undefined;
 }
