@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { determineChanges, layerDirOf, normalizeLayerDir, uncommittedLayers, uncommittedWarning } from "../core/plan/changes.js";
 import { checkImageNames, LAYER_CONFIG_FILE, readLayers } from "../core/parse/layer-config.js";
 import { analyzeRepository, type RepositoryAnalysis } from "../core/plan/analyze-repository.js";
-import { contextDirsFor, parentsOnAnyPlatform, planBuilds, planFromAnalysis } from "../core/plan/plan-builds.js";
+import { contextDirsFor, parentsOnAnyPlatform, planBuilds, planFromAnalysis, platformWarnings } from "../core/plan/plan-builds.js";
 import { determineBuilds } from "../core/plan/determine-builds.js";
 import { describeRef, parseRef } from "../core/parse/revision-range.js";
 import { parseRepoConfig, resolveRepo, type RepoLocation } from "../core/parse/repo-config.js";
@@ -155,6 +155,7 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
   const selection = determineBuilds(snapshot.science, analysis, changes, parentsOnAnyPlatform(snapshot, analysis, planOptions));
   const contexts = readContextListings(root, contextDirsFor(snapshot, analysis, selection, planOptions));
   const plan = planFromAnalysis(snapshot, analysis, { ...planOptions, changes, contexts }, selection);
+  warnings.push(...platformWarnings(analysis));
   // Counted as changes (or built anyway with --all, --include), but tagged as HEAD's commit.
   // What a build sends: a change its .dockerignore leaves out is not built, so not said to be.
   const dirty = uncommittedLayers(plan.builds, inBuildContexts(root, uncommitted, layerDirOf));

@@ -9,7 +9,7 @@ import { readSignatures } from "../registry/signatures.js";
 import { inputsLabel, inputsMismatch, versionLabel } from "../core/requests/inputs-digest.js";
 import { movingTag, stripPlatformSuffix, withPlatformSuffix } from "../core/requests/tags.js";
 import { attestationEntryOf } from "../core/attestations/manifest.js";
-import type { PublishedImage } from "../core/plan/reconcile.js";
+import { heldBuildTag, type PublishedImage } from "../core/plan/reconcile.js";
 import { InputError, type Plan, type PlannedBuild } from "../core/model.js";
 import { DockerCredentials } from "../registry/credentials.js";
 import { RegistryClient } from "../registry/client.js";
@@ -41,6 +41,11 @@ export async function readPublishedInputs(plan: Plan, dockerConfigDir?: string, 
       if (!image || (platform !== undefined && image.indexEntries === undefined)) return { found: false };
       const labels = image.config.labels;
       const published: PublishedImage & { found: true } = { found: true, inputs: labels[inputsLabel(b.kind, b.target)], mismatch: inputsMismatch(labels, b), build: labels[versionLabel(b.kind, b.target)] };
+      // The moving tag's image of this checkout's inputs: its build's own tag must be there too.
+      if (platform === undefined && published.inputs === b.request.inputsDigest) {
+        const held = heldBuildTag(b.request, published.build);
+        if (held && (await client.getDigest(held)) === undefined) published.buildTagMissing = held;
+      }
       // Attestations are entries of an index, next to the image they are about: an image without
       // platforms is published as a one-platform index under its own tags; a platform image's are
       // in its layer's index (`platform` given). Its platform tags hold the bare image: not asked.

@@ -2,6 +2,7 @@
 // the names a checkout would publish when the registry has none), their versions and builds, and
 // which of them carry a given science layer. Requests: the catalog, one tag list per
 // repository, one manifest + one config per image version (+ one HEAD for the moving tag).
+import { compareVersions } from "../core/parse/versions.js";
 import { parseImageReference } from "../core/parse/image-reference.js";
 import {
   compareBuilds, formatBuildTag, imageVersions, labelledBuild, versionsWithoutBuilds, matchLayer, newerBuildThan, newestBuilds, parseBuildTag, publishedRepositories, readBreadcrumbs,
@@ -94,7 +95,23 @@ export async function listPublishedImages(client: RegistryClient, repositories: 
   for (const repository of repositories) {
     const repoTags = tags.get(repository.ref)!;
     const platformTags = options.allTags && options.platformTags ? repoTags.flatMap((t) => { const p = parsePlatformTag(t); return p ? [{ ...p, name: t }] : []; }) : [];
+    // A moving tag whose version has no build tag left still serves an image: of no build tag.
+    const bareVersions = versionsWithoutBuilds(repoTags);
+    const bare = (version: string) => jobs.push((async () => {
+      const reference = `${repository.ref}:${version}`;
+      try {
+        const found = await readTaggedImage(client, reference);
+        if (!found) return { read: [], unchecked: 0 };
+        return { read: [{ repository, version, hasMovingTag: true, tag: version, served: true, newest: false, image: found.image, index: found.index, platforms: found.platforms }], unchecked: 0 };
+      } catch (e) {
+        if (!isImageFault(e)) throw e;
+        unreadable.push(unreadableImage(reference, (e as Error).message));
+        return { read: [], unchecked: 0 };
+      }
+    })());
     for (const v of imageVersions(repoTags)) {
+      // In version order, newest first, with the versions that have builds.
+      while (bareVersions.length > 0 && compareVersions(bareVersions[0], v.version) > 0) bare(bareVersions.shift()!);
       jobs.push((async () => {
         const read: PublishedBuild[] = [];
         const common = { repository, version: v.version, hasMovingTag: v.hasMovingTag };
@@ -148,21 +165,7 @@ export async function listPublishedImages(client: RegistryClient, repositories: 
         return { read, unchecked: v.builds.filter((b) => !covered.has(formatBuildTag(b))).length };
       })());
     }
-    // A moving tag whose version has no build tag left still serves an image: of no build tag.
-    for (const version of versionsWithoutBuilds(repoTags)) {
-      jobs.push((async () => {
-        const reference = `${repository.ref}:${version}`;
-        try {
-          const found = await readTaggedImage(client, reference);
-          if (!found) return { read: [], unchecked: 0 };
-          return { read: [{ repository, version, hasMovingTag: true, tag: version, served: true, newest: false, image: found.image, index: found.index, platforms: found.platforms }], unchecked: 0 };
-        } catch (e) {
-          if (!isImageFault(e)) throw e;
-          unreadable.push(unreadableImage(reference, (e as Error).message));
-          return { read: [], unchecked: 0 };
-        }
-      })());
-    }
+    for (const version of bareVersions) bare(version);
   }
   const done = await Promise.all(jobs);
   // In a fixed order, whatever order the reads ended in.

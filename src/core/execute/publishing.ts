@@ -64,7 +64,10 @@ export function decideReuse(q: ReuseQuestion): ReuseDecision {
         : " (--overwrite replaces it)";
       return {
         action: "refuse",
-        message: `${q.buildTag} is already in the registry with ${q.registry.mismatch ?? `inputs ${q.registry.inputs ?? "(none recorded)"}`}, but this build's inputs are ${digest ?? "(none recorded)"}: build tags are immutable${advice}`,
+        // Inputs that differ are named; the same inputs on another parent build, the parent.
+        message: q.registry.inputs === digest && q.registry.mismatch !== undefined
+          ? `${q.buildTag} is already in the registry with ${q.registry.mismatch}: build tags are immutable${advice}`
+          : `${q.buildTag} is already in the registry with ${q.registry.mismatch ?? `inputs ${q.registry.inputs ?? "(none recorded)"}`}, but this build's inputs are ${digest ?? "(none recorded)"}: build tags are immutable${advice}`,
       };
     }
     return { action: "build", why: "--overwrite: replaces the registry's image of other inputs" };

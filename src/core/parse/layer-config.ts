@@ -126,14 +126,16 @@ const MAX_NAME = 255;
  * `{version}-{n}-{h}`) are within docker's limits, which only the whole name shows: checked when
  * planning, rather than refused by the engine mid-run.
  */
+/** The platforms Docker engines run on: one of them is the engine's, whose suffix a push with attestations adds. */
+const ENGINE_PLATFORMS = ["linux/amd64", "linux/arm64", "linux/arm/v7", "linux/ppc64le", "linux/riscv64", "linux/s390x"];
+
 export function checkImageNames(snapshot: RepoSnapshot, repo: string, git: GitInfo, platforms?: readonly string[]): void {
-  // A platform's images get its suffix (`-linux-amd64`): a layer built for platforms (declared, or
-  // inherited), and with attestations every pushed image (the engine's platform, linux/amd64 or
-  // linux/arm64 where Docker runs). The longest a run may add is allowed for.
-  const suffixes = [...(platforms ?? []), ...snapshot.science.flatMap((l) => l.platforms ?? []), "linux/amd64", "linux/arm64"].map((p) => `-${platformTagSuffix(p)}`);
-  const suffix = suffixes.reduce((a, b) => (b.length > a.length ? b : a));
+  // A platform's images get its suffix (`-linux-amd64`): a layer's platforms (--platform, or its
+  // own), and with attestations every pushed image, the engine's platform: any Docker runs on.
+  const longest = (list: readonly string[]) => list.map((p) => `-${platformTagSuffix(p)}`).reduce((a, b) => (b.length > a.length ? b : a));
   for (const l of snapshot.science) {
     const file = `${l.path}/${LAYER_CONFIG_FILE}`;
+    const suffix = longest([...(platforms ?? l.platforms ?? []), ...ENGINE_PLATFORMS]);
     const tag = `${l.version}-${git.buildNumber}-${git.shortCommit}`;
     if (tag.length + suffix.length > MAX_TAG) {
       throw new InputError(`version ${l.version} makes the tag "${tag}${suffix}" ${tag.length + suffix.length} characters long (with the platform suffix a push adds), over docker's limit of ${MAX_TAG}`, file);

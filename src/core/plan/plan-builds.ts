@@ -186,6 +186,16 @@ function platformAnalyses(
   };
 }
 
+/**
+ * The look-alike warnings of the platforms' analyses made so far for `analysis` that it has not
+ * itself: a reference spelled with a platform's args (`sci/bse-${TARGETARCH}:1.0`) resolves only
+ * there. Each once.
+ */
+export function platformWarnings(analysis: RepositoryAnalysis): string[] {
+  const analyses = [...(analysesByPlatform.get(analysis)?.values() ?? [])].filter((a) => a !== analysis);
+  return [...new Set(analyses.flatMap((a) => a.warnings))].filter((w) => !analysis.warnings.includes(w));
+}
+
 const NO_CONTEXTS = { get: (): ContextFile[] => [] };
 
 /** Science requests by target and platform, made on first use: a child's inputs need its parents' digests. */

@@ -15,7 +15,7 @@
 import { decideMovingTag, parseBuildName } from "../execute/moving-tag.js";
 import { versionLabel } from "../requests/inputs-digest.js";
 import { groupIntoWaves } from "./waves.js";
-import { movingTag, stripPlatformSuffix } from "../requests/tags.js";
+import { movingTag, stripPlatformSuffix, withPlatformSuffix } from "../requests/tags.js";
 import { indexLayers } from "../execute/image-index.js";
 import type { ChangeSet, Plan, PlannedBuild } from "../model.js";
 
@@ -33,6 +33,8 @@ export type PublishedImage = (
   /** `attestationFault`: with `attested` false, what is wrong with the attestation manifest the index has for the image. */
   | {
     found: true; inputs?: string; mismatch?: string; build?: string; signed?: boolean; attested?: boolean; attestationFault?: string;
+    /** The build tag of the build the moving tag holds (heldBuildTag), when the registry has nothing under it. */
+    buildTagMissing?: string;
     /**
      * Of a one-platform index: its platform moving tag, when that does not hold the index's `image`
      * (`held`: the manifest it holds, if any, and that image's version label).
@@ -40,6 +42,19 @@ export type PublishedImage = (
     platformTag?: { tag: string; held?: { digest: string; build?: string }; image: string };
   }
 ) & { index?: PublishedImage };
+
+/**
+ * The build tag of the build a moving tag holds, from the image's version label (`1.0-5-abc`, a
+ * compat build's `image:1.0-5-abc`): the request's moving tag with that build's name (and the
+ * request's platform suffix). undefined when the label names no build.
+ */
+export function heldBuildTag(request: PlannedBuild["request"], label: string | undefined): string | undefined {
+  const name = parseBuildName(label)?.name;
+  if (name === undefined) return undefined;
+  const moving = movingTag(request);
+  const tag = `${moving.slice(0, moving.lastIndexOf(":"))}:${name}`;
+  return request.platform === undefined ? tag : withPlatformSuffix(tag, request.platform);
+}
 
 export function reconcilePlan(plan: Plan, published: ReadonlyMap<string, PublishedImage>): Plan {
   const kept = new Map<string, string[]>();
@@ -129,6 +144,9 @@ function judge(b: PlannedBuild, p: PublishedImage | undefined, tag = movingTag(b
   }
   // Its own inputs match, but it was built on another commit's parent.
   if (p.mismatch !== undefined) return { current: false, why: `published image has ${p.mismatch}` };
+  // The image is right, but the build tag of its build is gone (deleted by hand or by a retention
+  // policy): verify, and every image built on it, look for it there.
+  if (p.buildTagMissing) return { current: false, why: `${tag} holds ${held}, of this checkout's inputs, but its build tag ${p.buildTagMissing} is gone` };
   // The image is right, but its platform moving tag (a one-platform index's) lags: the run
   // reuses it and pushes that tag again.
   if (p.platformTag) {

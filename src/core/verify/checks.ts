@@ -9,7 +9,7 @@ import { formatBuildTag, isMovingTag, parseBuildTag, readBreadcrumbs } from "../
 import { parsePlatformTag, samePlatform } from "../registry/image-index.js";
 
 export interface VerifyCheck {
-  /** `build`, `signature`, `parent`, `attestations`. */
+  /** `build`, `layers`, `signature`, `parent`, `attestations`. */
   check: string;
   /** What was checked: `index sha256:…`, `linux/amd64 sha256:…`, `sci/essentials-2-4:2.4-5-aaaaaaa`. */
   subject: string;

@@ -1,7 +1,7 @@
 // The pure planner: snapshots in, plans out. No files, no git.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { contextDirsFor, planBuilds, planFromAnalysis } from "../../../../src/core/plan/plan-builds.js";
+import { contextDirsFor, planBuilds, planFromAnalysis, platformWarnings } from "../../../../src/core/plan/plan-builds.js";
 import { determineBuilds } from "../../../../src/core/plan/determine-builds.js";
 import { analyzeRepository } from "../../../../src/core/plan/analyze-repository.js";
 import { basesNotBuilt } from "../../../../src/core/plan/bases-not-built.js";
@@ -425,15 +425,15 @@ test("a version or name that makes a tag docker refuses is bad input naming the 
     }
     return undefined;
   };
-  // The tag is {version}-{n}-{h} and a push adds the platform (-linux-amd64, -linux-arm64): 128
-  // characters at most, so the version gets what n, h and the platform leave.
-  const fits = "1" + ".0".repeat((128 - "-1234-c0ffee0-linux-amd64".length - 1) / 2);
-  assert.is(`${fits}-1234-c0ffee0-linux-amd64`.length, 128);
+  // The tag is {version}-{n}-{h} and a push adds the platform (the engine's, -linux-ppc64le at the
+  // longest): 128 characters at most, so the version gets what n, h and the platform leave.
+  const fits = "1" + ".0".repeat((128 - "-1234-c0ffee0-linux-ppc64le".length - 1) / 2);
+  assert.is(`${fits}-1234-c0ffee0-linux-ppc64le`.length, 128);
   assert.is(refusal({ version: fits }), undefined);
-  assert.is(refusal({ version: `${fits}0` }),
-    `science/x/sciserver-image.json: version ${fits}0 makes the tag "${fits}0-1234-c0ffee0-linux-amd64" 129 characters long (with the platform suffix a push adds), over docker's limit of 128`);
-  // A layer's own platforms count: linux/arm64/v8 adds three more.
-  assert.match(refusal({ version: fits, platforms: ["linux/arm64/v8"] }) ?? "", /-linux-arm64-v8" 131 characters long/);
+  assert.is(refusal({ version: `${fits}.0` }),
+    `science/x/sciserver-image.json: version ${fits}.0 makes the tag "${fits}.0-1234-c0ffee0-linux-ppc64le" 130 characters long (with the platform suffix a push adds), over docker's limit of 128`);
+  // A layer's own platforms count: linux/arm64/v8 adds one more.
+  assert.match(refusal({ version: fits, platforms: ["linux/arm64/v8"] }) ?? "", /-linux-arm64-v8" 129 characters long/);
   // A name, registry included, is 255 characters at most.
   const long = "t".repeat(255 - "registry.example.org/images/sci/".length);
   assert.is(refusal({ target: long }), undefined);
@@ -532,6 +532,12 @@ test("a change to a parent named per platform (TARGETARCH) rebuilds what builds 
   assert.equal(analyzeRepository(readLayers(raw)).warnings, []);
   const typo = raw.map((l) => (l === raw[2] ? sci("app", { image: "app", platforms: TWO }, "FROM sci/base-${TARGETARCH}:1.0\nCOPY --from=sci/bse-amd64:1.0 /x /x\n") : l));
   assert.equal(analyzeRepository(readLayers(typo)).warnings.length, 1, "a reference the platform does not change is still judged");
+  // A misspelt per-platform reference is warned of by the analyses of the platforms it is built for, each once.
+  const misspelt = readLayers(raw.map((l) => (l === raw[2] ? sci("app", { image: "app", platforms: TWO }, "FROM sci/bse-${TARGETARCH}:1.0\n") : l)));
+  const analysis = analyzeRepository(misspelt);
+  const options = { repo: "reg.example.org/ci", git: GIT, changes: changes({ all: true, why: "--all" }), buildTime: 1700000000, buildArgs: {} };
+  planFromAnalysis(misspelt, analysis, options, determineBuilds(misspelt.science, analysis, options.changes));
+  assert.equal(platformWarnings(analysis).map((w) => /sci\/bse-\w+:1\.0 names no science layer .*\(did you mean (sci\/\S+)\?\)/.exec(w)?.[1]), ["sci/base-amd64:1.0", "sci/base-arm64:1.0"]);
 });
 
 test("a parent named per platform must be built for that platform; the contexts read include every platform's parents", () => {

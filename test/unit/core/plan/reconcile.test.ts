@@ -2,7 +2,7 @@
 // and what counts as changed for `graph`.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { currentLayers, reconcilePlan, reconciledChanges, type PublishedImage } from "../../../../src/core/plan/reconcile.js";
+import { currentLayers, heldBuildTag, reconcilePlan, reconciledChanges, type PublishedImage } from "../../../../src/core/plan/reconcile.js";
 import { renderGraph } from "../../../../src/core/report/render-graph.js";
 import { analyzeRepository } from "../../../../src/core/plan/analyze-repository.js";
 import { readLayers } from "../../../../src/core/parse/layer-config.js";
@@ -159,6 +159,21 @@ test("a one-platform index whose platform moving tag is missing or holds another
   // a newer build under the moving tag stays, whatever its platform tag holds
   const newer = reconcilePlan(whole, published(whole, { "sci/c": { found: true, inputs: "sha256:other", build: "c:1.0-999-abcdef", platformTag: { tag, image: "sha256:img" } } }));
   assert.equal(newer.builds, []);
+});
+
+test("a moving tag holding an image of this checkout's inputs whose build tag is gone (a retention policy) is planned, with what builds on it: verify and its children look for that build tag", () => {
+  const whole = makePlan({ science: ["a", "c"] });
+  const a = whole.builds.find((b) => b.id === "sci/a")!;
+  const build = a.request.labels[versionLabel("science", "a")];
+  const held = heldBuildTag(a.request, build)!;
+  assert.is(held, a.request.tags[1], "this checkout's own build: its build tag");
+  assert.is(heldBuildTag(a.request, "1.0-3-abc1234"), a.request.tags[0].replace(/:1\.0$/, ":1.0-3-abc1234"), "an older build's");
+  assert.is(heldBuildTag({ ...a.request, platform: "linux/arm64" }, "1.0-3-abc1234"), a.request.tags[0].replace(/:1\.0$/, ":1.0-3-abc1234-linux-arm64"));
+  assert.is(heldBuildTag(a.request, "an image from elsewhere"), undefined);
+  const gone = published(whole, { "sci/a": { found: true, inputs: a.request.inputsDigest, build, buildTagMissing: held } });
+  const planned = reconcilePlan(whole, gone);
+  assert.equal(planned.builds.find((b) => b.id === "sci/a")!.reasons, [`${a.request.tags[0]} holds ${build}, of this checkout's inputs, but its build tag ${held} is gone`]);
+  assert.ok(planned.builds.some((b) => b.id === "sci/b"), "what builds on it is rebuilt");
 });
 
 test.run();

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { coverageLines, imageVersions, nothingFound, unreadableImage, labelledBuild, matchLayer, movingTagText, newerBuildThan, newestBuilds, parseBuildTag, parseBuildtime, publishedRepositories, readBreadcrumbs, unpublishedLayer } from "../../../../src/core/report/published.js";
+import { coverageLines, imageVersions, versionsWithoutBuilds, nothingFound, unreadableImage, labelledBuild, matchLayer, movingTagText, newerBuildThan, newestBuilds, parseBuildTag, parseBuildtime, publishedRepositories, readBreadcrumbs, unpublishedLayer } from "../../../../src/core/report/published.js";
 
 test("build tags: {version}-{n}-{h}; newest by version then number, numerically", () => {
   assert.equal(parseBuildTag("2.4-7-3f2a9c1"), { version: "2.4", number: 7, hash: "3f2a9c1" });
@@ -127,6 +127,12 @@ test("what an answer does not cover: a warning per image that could not be read,
   assert.match(coverageLines({ uncheckedBuildTags: 3, unreadable: [] }).notes[0], /; 3 build tags no moving tag serves not checked/);
   assert.is(nothingFound("sci/a", { unreadable: [] }), "no published image contains sci/a");
   assert.is(nothingFound("a package curl", { unreadable: [broken, broken] }), "no published image that could be read contains a package curl (2 could not be read, see above)");
+});
+
+test("versionsWithoutBuilds: moving tags whose version has no build tag, newest first; platform, signature and other tags are not versions", () => {
+  const tags = ["1.0", "1.0-3-abc1234", "2.0", "10.0", "2.0-linux-amd64", "latest", "sha256-" + "0".repeat(64) + ".sig", "3.0-4-def5678", "2.0-1-abc1234-linux-amd64"];
+  assert.equal(versionsWithoutBuilds(tags), ["10.0", "2.0"]);
+  assert.equal(versionsWithoutBuilds(["1.0", "1.0-3-abc1234"]), []);
 });
 
 test.run();
