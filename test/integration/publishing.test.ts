@@ -196,6 +196,17 @@ test("--reconcile rebuilds exactly what an earlier run failed to publish, and sa
   assert.is(quiet.code, 0, quiet.stderr);
   assert.not.match(quiet.stdout, /^ {2}class /m);
 
+  // A build tag gone while {version} still holds its image (a tag-only delete, a retention policy): planned, with what builds on it.
+  const e24 = `${target.slice(registry.length + 1)}/sci/essentials-2-4`;
+  const held = await fetch(`http://${registry}/v2/${e24}/manifests/2.4`, { headers: { accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json" } });
+  const bytes = new Uint8Array(await held.arrayBuffer());
+  assert.is((await fetch(`http://${registry}/v2/${e24}/manifests/${held.headers.get("docker-content-digest")}`, { method: "DELETE" })).status, 202);
+  assert.is((await fetch(`http://${registry}/v2/${e24}/manifests/2.4`, { method: "PUT", body: bytes, headers: { "content-type": held.headers.get("content-type")! } })).status, 201);
+  const gone = runCli(["--reconcile", "--dryrun", "-vv", "--no-attestations", "--repo", target], { cwd: repo.root });
+  assert.is(gone.code, 0, gone.stderr);
+  assert.match(gone.stderr, /build sci\/essentials-2-4: \S+\/sci\/essentials-2-4:2\.4 holds 2\.4-\d+-[0-9a-f]+, of this checkout's inputs, but its build tag \S+\/sci\/essentials-2-4:2\.4-\d+-[0-9a-f]+ is gone/);
+  assert.match(gone.stderr, /build sci\/essentials-2-5 .*built on sci\/essentials-2-4, which is rebuilt/);
+
   // A registry that can't be read is an error, not "everything is missing".
   const down = runCli(["--reconcile", "--dryrun", "--repo", "127.0.0.1:9/nothing"], { cwd: repo.root });
   assert.is(down.code, 1);
