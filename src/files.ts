@@ -6,25 +6,21 @@ import { dirname, resolve } from "node:path";
 /** An error's code (`ENOENT`, …), or the error as text when it has none. */
 export const errorCode = (e: unknown) => (e as NodeJS.ErrnoException).code ?? String(e);
 
-/** The path's stat, or undefined where nothing is (also below a file: ENOTDIR). */
-export function statIfAny(p: string) {
+/** What `read` gives of a path, or undefined where nothing is (also below a file: ENOTDIR). */
+function ifPresent<T>(read: () => T): T | undefined {
   try {
-    return statSync(p);
+    return read();
   } catch (e) {
     if (errorCode(e) === "ENOENT" || errorCode(e) === "ENOTDIR") return undefined;
     throw e;
   }
 }
 
+/** The path's stat, or undefined where nothing is. */
+export const statIfAny = (p: string) => ifPresent(() => statSync(p));
+
 /** The path's own stat (a link's, not its target's), or undefined where nothing is. */
-export function lstatIfAny(p: string) {
-  try {
-    return lstatSync(p);
-  } catch (e) {
-    if (errorCode(e) === "ENOENT" || errorCode(e) === "ENOTDIR") return undefined;
-    throw e;
-  }
-}
+export const lstatIfAny = (p: string) => ifPresent(() => lstatSync(p));
 
 /**
  * mkdir -p, one level at a time: Node's recursive mkdir spins forever under some pseudo file

@@ -95,37 +95,32 @@ export async function listPublishedImages(client: RegistryClient, repositories: 
   for (const repository of repositories) {
     const repoTags = tags.get(repository.ref)!;
     const platformTags = options.allTags && options.platformTags ? repoTags.flatMap((t) => { const p = parsePlatformTag(t); return p ? [{ ...p, name: t }] : []; }) : [];
-    // A moving tag whose version has no build tag left still serves an image: of no build tag.
-    const bareVersions = versionsWithoutBuilds(repoTags);
-    const bare = (version: string) => jobs.push((async () => {
-      const reference = `${repository.ref}:${version}`;
+    const readTag = async (tag: string) => {
+      const reference = `${repository.ref}:${tag}`;
       try {
         const found = await readTaggedImage(client, reference);
-        if (!found) return { read: [], unchecked: 0 };
-        return { read: [{ repository, version, hasMovingTag: true, tag: version, served: true, newest: false, image: found.image, index: found.index, platforms: found.platforms }], unchecked: 0 };
+        return found && { image: found.image, index: found.index, platforms: found.platforms };
       } catch (e) {
         if (!isImageFault(e)) throw e;
         unreadable.push(unreadableImage(reference, (e as Error).message));
-        return { read: [], unchecked: 0 };
+        return undefined;
       }
-    })());
-    for (const v of imageVersions(repoTags)) {
-      // In version order, newest first, with the versions that have builds.
-      while (bareVersions.length > 0 && compareVersions(bareVersions[0], v.version) > 0) bare(bareVersions.shift()!);
+    };
+    // Newest version first, a moving tag whose version has no build tag left among them: it still
+    // serves an image, of no build tag.
+    const versions = imageVersions(repoTags);
+    const ordered = [...versions, ...versionsWithoutBuilds(repoTags, versions).map((version) => ({ version, builds: undefined }))]
+      .sort((a, b) => compareVersions(b.version, a.version));
+    for (const v of ordered) {
+      if (v.builds === undefined) {
+        jobs.push(readTag(v.version).then((found) => ({
+          read: found ? [{ repository, version: v.version, hasMovingTag: true, tag: v.version, served: true, newest: false, ...found }] : [], unchecked: 0,
+        })));
+        continue;
+      }
       jobs.push((async () => {
         const read: PublishedBuild[] = [];
         const common = { repository, version: v.version, hasMovingTag: v.hasMovingTag };
-        const readTag = async (tag: string) => {
-          const reference = `${repository.ref}:${tag}`;
-          try {
-            const found = await readTaggedImage(client, reference);
-            return found && { image: found.image, index: found.index, platforms: found.platforms };
-          } catch (e) {
-            if (!isImageFault(e)) throw e;
-            unreadable.push(unreadableImage(reference, (e as Error).message));
-            return undefined;
-          }
-        };
         let served: BuildTag | undefined;
         if (v.hasMovingTag) {
           const found = await readTag(v.version);
@@ -165,7 +160,6 @@ export async function listPublishedImages(client: RegistryClient, repositories: 
         return { read, unchecked: v.builds.filter((b) => !covered.has(formatBuildTag(b))).length };
       })());
     }
-    for (const version of bareVersions) bare(version);
   }
   const done = await Promise.all(jobs);
   // In a fixed order, whatever order the reads ended in.

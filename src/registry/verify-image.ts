@@ -6,7 +6,8 @@ import { formatImageReference, parseImageReference, type ImageReference } from "
 import { dockerReference } from "../core/signatures/cosign.js";
 import { judgeSignatures } from "../core/signatures/verify.js";
 import { expectedParents, judgeOwnBuild, judgeParent, type VerifyCheck } from "../core/verify/checks.js";
-import { RegistryError, type RegistryClient } from "./client.js";
+import { RegistryError, type RegistryClient, type RegistryImage } from "./client.js";
+import { withPlatformSuffix } from "../core/requests/tags.js";
 import { readSignatures } from "./signatures.js";
 import { checkAttestations } from "./attestations.js";
 import { isAttestationEntry } from "../core/attestations/manifest.js";
@@ -90,13 +91,33 @@ export const verifySignatures: ImageCheck = async (client, target, { key }) => {
  */
 export const verifyParents: ImageCheck = async (client, target) => {
   const isIndex = target.entries.length > 0;
-  const checks = target.images.flatMap((image) => expectedParents(target.ref, image.labels).map((parent) => ({ parent, platform: image.platform })));
-  return Promise.all(checks.map(async ({ parent, platform }) => {
-    // A parent published as an index is read for the child's platform.
-    const held = await client.getImage(parent.buildTag, platform ? { platform } : {});
-    return judgeParent(parent, held?.config.labels, isIndex ? platform : undefined);
-  }));
+  const perImage = await Promise.all(target.images.map((image) =>
+    judgeParentsInRegistry(client, target.ref, image.labels, { platform: image.platform, shownPlatform: isIndex ? image.platform : undefined })));
+  return perImage.flat();
 };
+
+/**
+ * Each parent an image's `labels` name (expectedParents) judged against what the registry holds
+ * under the parent's build tag, for `platform` (a parent published as an index is read for it).
+ * `platformTag`: the image is that platform's image under its platform tag, and the parent's tag
+ * of that platform is asked first (a parent's index is written after its children's platform
+ * images may be pushed, or only by merge-platforms). `shownPlatform` is named in each subject.
+ * What verify checks, and a run before it reuses a registry's image (executors/docker/reuse.ts).
+ */
+export async function judgeParentsInRegistry(
+  client: RegistryClient, ref: Pick<ImageReference, "registry" | "repository">, labels: Record<string, string>,
+  o: { platform?: string; platformTag?: string; shownPlatform?: string } = {},
+): Promise<VerifyCheck[]> {
+  return Promise.all(expectedParents(ref, labels).map(async (parent) => {
+    const tags = o.platformTag ? [withPlatformSuffix(parent.buildTag, o.platformTag), parent.buildTag] : [parent.buildTag];
+    let held: RegistryImage | undefined;
+    for (const tag of tags) {
+      held = await client.getImage(tag, o.platform ? { platform: o.platform } : {});
+      if (held) break;
+    }
+    return judgeParent(parent, held?.config.labels, o.shownPlatform);
+  }));
+}
 
 /**
  * The attestations of each platform image (issue 19, item 5): there, about the image's own digest,

@@ -57,6 +57,12 @@ export function namesRegistryHost(first: string): boolean {
   return first.includes(".") || first.includes(":") || first === "localhost" || first.startsWith("[");
 }
 
+/** Whether `image` (as a Dockerfile names it) spells no registry, so that the engine takes it from Docker Hub. */
+export function namesDockerHub(image: string): boolean {
+  const slash = image.indexOf("/");
+  return slash < 0 || !namesRegistryHost(image.slice(0, slash));
+}
+
 /** Parses `ref`; a malformed one is bad input naming it. A reference without tag or digest stays so. */
 export function parseImageReference(ref: string): ImageReference {
   const bad = (why: string) => new InputError(`invalid image reference "${ref}": ${why}`);

@@ -3,7 +3,7 @@
 // a long-lived agent builds on the registry's image, not on whatever it has cached under the tag.
 import { baseReference } from "../requests/tags.js";
 import { parseDockerfile } from "../parse/dockerfile/index.js";
-import { namesRegistryHost, sciReference } from "../parse/image-reference.js";
+import { namesDockerHub, sciReference } from "../parse/image-reference.js";
 import { platformArgs } from "../parse/platforms.js";
 import { withoutTrailingSlashes } from "../parse/repo-config.js";
 import type { Plan } from "../model.js";
@@ -21,12 +21,6 @@ export function imagesNamed(plan: Pick<Plan, "repo">, b: Plan["builds"][number])
   const named = Object.values(b.request.imageRewrites);
   if (b.kind === "compat") named.push(`${plan.repo}/sci/${b.target}:${b.version}`);
   return named;
-}
-
-/** Whether `image` (as a Dockerfile names it) spells no registry, so that the engine takes it from Docker Hub. */
-export function namesDockerHub(image: string): boolean {
-  const slash = image.indexOf("/");
-  return slash < 0 || !namesRegistryHost(image.slice(0, slash));
 }
 
 /**

@@ -5,9 +5,8 @@
 // is used as written: a warning says so, since it is then pulled from wherever it points.
 import { closestMatch } from "leven";
 import { parseDockerfile, parseDockerfileFragment, type ImageRef, type ParsedDockerfile } from "../parse/dockerfile/index.js";
-import { sciReference } from "../parse/image-reference.js";
+import { namesDockerHub, sciReference } from "../parse/image-reference.js";
 import { platformArgs } from "../parse/platforms.js";
-import { namesDockerHub } from "./bases-not-built.js";
 import { InputError, type CompatLayer, type ScienceLayer } from "../model.js";
 import { checkReservedLabels } from "./reserved-labels.js";
 

@@ -66,8 +66,8 @@ export function imageVersions(tags: string[]): ImageVersion[] {
  * by hand or by a retention policy that keeps "latest"-style tags): what users pull of them is
  * published all the same, and must not be left out of what is listed and searched.
  */
-export function versionsWithoutBuilds(tags: string[]): string[] {
-  const withBuilds = new Set(imageVersions(tags).map((v) => v.version));
+export function versionsWithoutBuilds(tags: string[], versions: readonly ImageVersion[] = imageVersions(tags)): string[] {
+  const withBuilds = new Set(versions.map((v) => v.version));
   return tags.filter((t) => isMovingTag(t) && !withBuilds.has(t)).sort((a, b) => compareVersions(b, a));
 }
 

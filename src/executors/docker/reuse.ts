@@ -2,13 +2,13 @@
 // inputs digest? The engine is asked first, then (when pushing) the registry over its HTTP API.
 import type Dockerode from "dockerode";
 import { inputsLabel, inputsMismatch } from "../../core/requests/inputs-digest.js";
-import { buildTag, withPlatformSuffix } from "../../core/requests/tags.js";
+import { buildTag } from "../../core/requests/tags.js";
 import { parsePlatformTag } from "../../core/registry/image-index.js";
 import { builtOnOtherParent, decideReuse, pinKey, type FoundImage, type ReuseDecision } from "../../core/execute/publishing.js";
 import type { PlannedBuild } from "../../core/model.js";
 import { parseImageReference } from "../../core/parse/image-reference.js";
-import { expectedParents, judgeParent } from "../../core/verify/checks.js";
 import type { RegistryClient } from "../../registry/client.js";
+import { judgeParentsInRegistry } from "../../registry/verify-image.js";
 import type { BuiltImage } from "./engine.js";
 
 export interface ReuseCheck {
@@ -83,28 +83,19 @@ function parentMismatch(parents: { ref: string; labels: Record<string, string> }
 
 /**
  * Why the registry's image under `tag` is not built on what the registry holds under its parents'
- * build tags; undefined when it is. A platform image's parent is looked for under the parent's tag
- * of that platform first: with attestations a parent's index is written after its children's
- * platform images may be pushed (by another run of the commit), or only by merge-platforms.
+ * build tags (verify's judgment); undefined when it is.
  */
 async function registryParentProblem(registry: RegistryClient, tag: string, labels: Record<string, string>, platform: string | undefined): Promise<string | undefined> {
   const ref = parseImageReference(tag);
   const own = ref.tag === undefined ? undefined : parsePlatformTag(ref.tag);
-  for (const parent of expectedParents(ref, labels)) {
-    const tags = own ? [withPlatformSuffix(parent.buildTag, own.platform), parent.buildTag] : [parent.buildTag];
-    let held: Record<string, string> | undefined;
-    for (const t of tags) {
-      try {
-        held = (await registry.getImage(t, platform ? { platform } : {}))?.config.labels;
-      } catch (e) {
-        throw new Error(`cannot check ${tag}'s parent ${t} in the registry before pushing: ${(e as Error).message}`);
-      }
-      if (held) break;
-    }
-    const verdict = judgeParent(parent, held);
-    if (!verdict.ok) return `an image built on ${parent.name}, of which ${verdict.detail}`;
+  let checks;
+  try {
+    checks = await judgeParentsInRegistry(registry, ref, labels, { platform, platformTag: own?.platform });
+  } catch (e) {
+    throw new Error(`cannot check the parents of ${tag} in the registry before pushing: ${(e as Error).message}`);
   }
-  return undefined;
+  const failed = checks.find((c) => !c.ok);
+  return failed && `an image built on ${failed.subject}, of which ${failed.detail}`;
 }
 
 async function engineImage(docker: Dockerode, tag: string): Promise<{ image: BuiltImage; labels: Record<string, string> } | undefined> {

@@ -1,6 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { dockerHubScienceBases, namesDockerHub } from "../../../../src/core/plan/bases-not-built.js";
+import { dockerHubScienceBases } from "../../../../src/core/plan/bases-not-built.js";
+import { namesDockerHub } from "../../../../src/core/parse/image-reference.js";
 import type { Plan } from "../../../../src/core/model.js";
 
 const build = (id: string, dockerfile: string, platform?: string) =>
