@@ -593,8 +593,11 @@ test("two runs of one commit at once, published with attestations (the default):
   await using proxies = await racingProxies(registry, /^1\.0-\d+-[0-9a-f]+-linux-[a-z0-9]+$/);
   const { one, two } = proxies;
   using dir = tempDir("ib-publish-");
+  // As runsAtOnce, with attestations: each run builds an image of its own (--no-cache: not an
+  // earlier test's cached step, which made both runs push one image and race on rel/a instead;
+  // another network mode: BuildKit does not merge the two runs' identical steps).
   const [r1, r2] = await Promise.all([one.address, two.address].map((proxy, i) =>
-    runCliAsync(["--all", "--push", "--repo", `${proxy}/${name}`, "--results", join(dir.path, `r${i + 1}.json`), "--progress", "plain"], { cwd: repo.root })));
+    runCliAsync(["--all", "--push", "--repo", `${proxy}/${name}`, "--results", join(dir.path, `r${i + 1}.json`), "--progress", "plain", "--no-cache", "--network", i === 0 ? "host" : "none"], { cwd: repo.root })));
   assert.is(r2.code, 0, r2.stderr);
   assert.is(r1.code, 1, r1.stderr);
   const target = `${registry}/${name}`;
