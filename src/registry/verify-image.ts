@@ -8,6 +8,7 @@ import { judgeSignatures } from "../core/signatures/verify.js";
 import { expectedParents, judgeOwnBuild, judgeParent, type VerifyCheck } from "../core/verify/checks.js";
 import { RegistryError, type RegistryClient, type RegistryImage } from "./client.js";
 import { withPlatformSuffix } from "../core/requests/tags.js";
+import { isImageFault } from "../core/registry/transport-rules.js";
 import { readSignatures } from "./signatures.js";
 import { checkAttestations } from "./attestations.js";
 import { isAttestationEntry } from "../core/attestations/manifest.js";
@@ -21,6 +22,11 @@ export interface VerifyManifest {
   labels: Record<string, string>;
   /** Its layer blobs' digests. */
   layers: string[];
+  /**
+   * Why the image could not be read (its config blob, or the manifest an index names, is not in
+   * the registry): nobody can pull it, and what its labels would say is unknown ({} here).
+   */
+  unreadable?: string;
 }
 
 /** An image as `verify` reads it. */
@@ -44,17 +50,33 @@ export async function readVerifyTarget(client: RegistryClient, reference: string
   if (!top) return undefined;
   const repo = { registry: ref.registry, repository: ref.repository };
   if (!isIndexMediaType(top.mediaType)) {
-    const image = await client.getImage(formatImageReference({ ...repo, digest: top.digest }));
+    const image = await readImage(client, formatImageReference({ ...repo, digest: top.digest }), top.digest);
     if (!image) throw new RegistryError(`${reference}: manifest ${top.digest} went away while it was read`);
-    return { reference, ref, digest: top.digest, mediaType: top.mediaType, entries: [], images: [{ digest: top.digest, platform: image.platform, labels: image.config.labels, layers: image.layers.map((l) => l.digest) }] };
+    return { reference, ref, digest: top.digest, mediaType: top.mediaType, entries: [], images: [image] };
   }
   const entries = top.indexEntries ?? [];
   const images = await Promise.all(platformEntries(entries).map(async ({ platform, entry }) => {
-    const image = await client.getImage(formatImageReference({ ...repo, digest: entry.digest }));
-    if (!image) throw new RegistryError(`${reference}: the index names ${entry.digest}, which the registry does not have`);
-    return { digest: entry.digest, platform, labels: image.config.labels, layers: image.layers.map((l) => l.digest) };
+    const image = await readImage(client, formatImageReference({ ...repo, digest: entry.digest }), entry.digest, platform);
+    return image ?? { digest: entry.digest, platform, labels: {}, layers: [], unreadable: `the index names ${entry.digest}, which the registry does not have` };
   }));
   return { reference, ref, digest: top.digest, mediaType: top.mediaType, entries, images };
+}
+
+/**
+ * One image of the target; undefined when the registry has no such manifest. A manifest whose
+ * config blob is gone (or is no config) is an image that fails its checks, not an error of verify.
+ */
+async function readImage(client: RegistryClient, reference: string, digest: string, platform?: string): Promise<VerifyManifest | undefined> {
+  const manifest = await client.getManifest(reference, { noIndexResolution: true });
+  if (!manifest) return undefined;
+  const layers = manifest.layers.map((l) => l.digest);
+  try {
+    const image = await client.imageOf(manifest);
+    return { digest, platform: platform ?? image.platform, labels: image.config.labels, layers };
+  } catch (e) {
+    if (!isImageFault(e)) throw e;
+    return { digest, platform, labels: {}, layers, unreadable: (e as Error).message };
+  }
 }
 
 export interface VerifyOptions {
@@ -67,7 +89,10 @@ export interface VerifyOptions {
 export type ImageCheck = (client: RegistryClient, target: VerifyTarget, options: VerifyOptions) => Promise<VerifyCheck[]>;
 
 /** Each platform image is the build its tag names (its own version label): not an older build copied under the tag. */
-export const verifyBuild: ImageCheck = async (_client, target) => judgeOwnBuild(target.ref, target.images);
+export const verifyBuild: ImageCheck = async (_client, target) => judgeOwnBuild(target.ref, readable(target));
+
+/** The images whose labels could be read: an unreadable one fails the layers check, and no label can be judged. */
+const readable = (target: VerifyTarget) => target.images.filter((i) => i.unreadable === undefined);
 
 /** The signature of the reference's digest and, for an index, of each platform image (as image-builder signs them). */
 export const verifySignatures: ImageCheck = async (client, target, { key }) => {
@@ -91,7 +116,7 @@ export const verifySignatures: ImageCheck = async (client, target, { key }) => {
  */
 export const verifyParents: ImageCheck = async (client, target) => {
   const isIndex = target.entries.length > 0;
-  const perImage = await Promise.all(target.images.map((image) =>
+  const perImage = await Promise.all(readable(target).map((image) =>
     judgeParentsInRegistry(client, target.ref, image.labels, { platform: image.platform, shownPlatform: isIndex ? image.platform : undefined })));
   return perImage.flat();
 };
@@ -148,12 +173,13 @@ export const verifyAttestations: ImageCheck = async (client, target, { attestati
 };
 
 /**
- * Every layer of each platform image is in the registry (a HEAD each): a blob deleted by hand or
- * by a garbage collection leaves a manifest, a signature and attestations that check out, and an
- * image nobody can pull.
+ * Every layer of each platform image is in the registry (a HEAD each), and its manifest and config
+ * were read: a blob deleted by hand or by a garbage collection leaves a manifest, a signature and
+ * attestations that check out, and an image nobody can pull.
  */
 export const verifyLayers: ImageCheck = async (client, target) => Promise.all(target.images.map(async (image) => {
   const subject = `${image.platform ?? "image"} ${image.digest}`;
+  if (image.unreadable) return { check: "layers", subject, ok: false, detail: `${image.unreadable}: the image can't be pulled` };
   const missing = (await Promise.all(image.layers.map(async (digest) => ((await client.hasBlob(target.ref, digest)) ? undefined : digest)))).filter((d) => d !== undefined);
   return missing.length === 0
     ? { check: "layers", subject, ok: true, detail: `all ${image.layers.length} in the registry` }

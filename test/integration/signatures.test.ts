@@ -305,6 +305,19 @@ test("verify fails when the image's tag holds another image, or a parent's build
   assert.is(gone.code, 1, gone.stdout);
   assert.match(gone.stderr, new RegExp(`verify failed: layers of (linux/amd64|image) sha256:[0-9a-f]{64}: the registry does not have layer ${top}: the image can't be pulled\n$`));
   assert.match(gone.stdout, /^ok\s+signature/m);
+  // An image whose config blob is gone: a failed check like the layers', not an error of verify
+  // (exit 1, the other checks made, none judging labels it can't read).
+  const broken = `${target}/rel/astro-broken:1.0-${n}-${h}`;
+  await publish(docker, [broken], `FROM busybox:stable\nLABEL org.sciserver.compat.version=rel/astro-broken:1.0-${n}-${h}\n`);
+  const { name: brokenName } = split(broken);
+  const config = ((await (await get(registry, `${brokenName}/manifests/1.0-${n}-${h}`)).json()) as { config: { digest: string } }).config.digest;
+  assert.is((await fetch(`http://${registry}/v2/${brokenName}/blobs/${config}`, { method: "DELETE" })).status, 202);
+  const noConfig = runCli(["verify", broken, "--key", pub, "--no-attestations", "--json"]);
+  assert.is(noConfig.code, 1, noConfig.stderr);
+  const checks = (JSON.parse(noConfig.stdout) as { checks: { check: string; ok: boolean; detail: string }[] }).checks;
+  assert.equal(checks.map((c) => [c.check, c.ok]), [["layers", false], ["signature", false], ["attestations", true]], noConfig.stdout);
+  assert.match(checks[0].detail, new RegExp(`${config}.*: the image can't be pulled$`));
+  assert.match(noConfig.stderr, /^image-builder: verify failed: layers of image sha256:[0-9a-f]{64}: .*can't be pulled; signature of image/);
 });
 
 test("a signature the registry refuses fails the push, and the moving tag stays where it was", async () => {
