@@ -113,9 +113,17 @@ export async function listPublishedImages(client: RegistryClient, repositories: 
       .sort((a, b) => compareVersions(b.version, a.version));
     for (const v of ordered) {
       if (v.builds === undefined) {
-        jobs.push(readTag(v.version).then((found) => ({
-          read: found ? [{ repository, version: v.version, hasMovingTag: true, tag: v.version, served: true, newest: false, ...found }] : [], unchecked: 0,
-        })));
+        jobs.push((async () => {
+          const common = { repository, version: v.version, hasMovingTag: true, served: false, newest: false };
+          const found = await readTag(v.version);
+          const read: PublishedBuild[] = found ? [{ ...common, tag: v.version, served: true, ...found }] : [];
+          // Its platform tags too (`{version}-linux-amd64`), of no build either.
+          for (const p of platformTags.filter((t) => t.tag === v.version)) {
+            const held = await readTag(p.name);
+            if (held) read.push({ ...common, tag: p.name, ...held, platformTagOf: { tag: p.tag, platform: p.platform } });
+          }
+          return { read, unchecked: 0 };
+        })());
         continue;
       }
       jobs.push((async () => {

@@ -625,6 +625,11 @@ test("a moving tag whose build tags are all gone (a retention policy) is still l
   const found = runCli(["contains", "sci/base", "--repo", bare, "--json"], { env });
   assert.is(found.code, 0, found.stderr);
   assert.equal(JSON.parse(found.stdout).images.map((i: any) => i.name ?? i.image), ["rel/app:1.0"]);
+  // Its platform tag, of no build either, is listed with --all-tags, as a build's are.
+  await publish(docker, [`${bare}/sci/base:1.0-linux-amd64`], `FROM busybox:stable\nRUN echo base > /base\n${sci("base", "1.0-3-ccccccc", 1763900000)}\n`);
+  const all = runCli(["images", "--repo", bare, "--all-tags", "--json"], { env });
+  assert.is(all.code, 0, all.stderr);
+  assert.equal(JSON.parse(all.stdout).images.map((i: any) => [i.name, i.tag]), [["rel/app", "1.0"], ["sci/base", "1.0"], ["sci/base", "1.0-linux-amd64"]]);
 });
 
 test.run();
