@@ -137,7 +137,13 @@ export async function judgeParentsInRegistry(
     const tags = o.platformTag ? [withPlatformSuffix(parent.buildTag, o.platformTag), parent.buildTag] : [parent.buildTag];
     let held: RegistryImage | undefined;
     for (const tag of tags) {
-      held = await client.getImage(tag, o.platform ? { platform: o.platform } : {});
+      try {
+        held = await client.getImage(tag, o.platform ? { platform: o.platform } : {});
+      } catch (e) {
+        // Its config blob lost (or an index naming a manifest it lacks): not the build this image was built on, as far as anyone can tell.
+        if (!isImageFault(e)) throw e;
+        return { ...judgeParent(parent, undefined, o.shownPlatform), detail: `the registry's image under ${tag} can't be read (${(e as Error).message})` };
+      }
       if (held) break;
     }
     return judgeParent(parent, held?.config.labels, o.shownPlatform);

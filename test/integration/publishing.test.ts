@@ -660,4 +660,54 @@ test("another run's platform image pushed after this run read its own back, befo
   assert.match(first.reason!, /index not written: .*sci\/a:1\.0-\d+-[0-9a-f]+-linux-[a-z0-9]+ holds another image/);
 });
 
+test("an image whose config blob the registry lost: --reconcile plans it, a run pushes the engine's image of it again; an agent without it refuses, --overwrite rebuilds", async () => {
+  const { docker, registry } = requireEngine();
+  using repo = makeRepo(smallFamily());
+  const target = uniqueRepo(registry);
+  const suffix = `1.0-1-${repo.git("rev-parse", "--short", "HEAD")}`;
+  // With attestations (the default): the platform image under its platform build tag, in the layer's index.
+  const first = runCli(["--all", "--push", "--repo", target, "--progress", "plain"], { cwd: repo.root });
+  assert.is(first.code, 0, first.stderr);
+  const platformTag = `${target}/sci/a:${suffix}-linux-amd64`;
+  const published = await registryImage(platformTag);
+  const final = await registryImage(`${target}/rel/a:${suffix}`);
+  const blob = `http://${registry}/v2/${target.slice(registry.length + 1)}/sci/a/blobs/${published.configDigest}`;
+  const loseConfig = async () => assert.is((await fetch(blob, { method: "DELETE" })).status, 202);
+  await loseConfig();
+
+  const plan = runCli(["--reconcile", "--dryrun", "-vv", "--repo", target], { cwd: repo.root });
+  assert.is(plan.code, 0, plan.stderr);
+  assert.match(plan.stderr, /build sci\/a: .*broken: .*BLOB_UNKNOWN/);
+
+  // This agent's engine has the image: pushed again, the registry has its config back; nothing is rebuilt.
+  const repair = runCli(["--reconcile", "--push", "--repo", target, "--progress", "plain"], { cwd: repo.root });
+  assert.is(repair.code, 0, repair.stderr);
+  assert.match(repair.stderr + repair.stdout, new RegExp(`sci/a:${suffix}-linux-amd64 in the registry is broken \\(.*\\): the engine's image of it \\(${published.configDigest}\\) is pushed again`));
+  assert.is((await fetch(blob, { method: "HEAD" })).status, 200, "the config blob is back");
+  assert.equal((await registryImage(platformTag)).digest, published.digest);
+  assert.is((await registryImage(`${target}/rel/a:${suffix}`)).digest, final.digest, "rel/a is not rebuilt");
+  const nothing = runCli(["--reconcile", "--dryrun", "--repo", target], { cwd: repo.root });
+  assert.match(nothing.stdout + nothing.stderr, /nothing to build/);
+
+  // Lost again, on an agent whose engine does not have the image: which build it is can't be read, so the build tag is kept.
+  await loseConfig();
+  for (const image of await docker.listImages()) {
+    for (const tag of image.RepoTags ?? []) if (tag.startsWith(`${target}/`)) await docker.getImage(tag).remove({ noprune: true });
+  }
+  const refused = runCli(["--reconcile", "--push", "--repo", target, "--progress", "plain"], { cwd: repo.root });
+  assert.is(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, new RegExp(`sci/a:${suffix}-linux-amd64 is in the registry, but broken \\(.*\\), and the engine has no image ${published.configDigest} to push again: .*\\(--overwrite pushes this build over it\\)`));
+  assert.is((await fetch(blob, { method: "HEAD" })).status, 404);
+  const overwrite = runCli(["--reconcile", "--push", "--overwrite", "--repo", target, "--progress", "plain"], { cwd: repo.root });
+  assert.is(overwrite.code, 0, overwrite.stderr);
+  const rebuilt = await registryImage(platformTag);
+  assert.is.not(rebuilt.configDigest, published.configDigest, "sci/a rebuilt");
+  const child = await registryImage(`${target}/rel/a:${suffix}-linux-amd64`);
+  assert.is(child.labels["org.sciserver.science.a.buildtime"], rebuilt.labels["org.sciserver.science.a.buildtime"], "rel/a built on it");
+  // Each layer's index (build tag and {version}) names the images now under its platform tags, not those they replaced.
+  for (const [name, image] of [["sci/a", rebuilt], ["rel/a", child]] as const) {
+    for (const tag of [suffix, "1.0"]) assert.is((await registryImage(`${target}/${name}:${tag}`)).digest, image.digest, `${name}:${tag}`);
+  }
+});
+
 test.run();

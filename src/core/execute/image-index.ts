@@ -116,9 +116,9 @@ export type IndexBuildTagDecision =
 
 /**
  * Whether the index is written under the layer's build tag, from what the registry holds there:
- * this very index (nothing to write); nothing (written); an index of the same inputs for every
- * platform (another run of this commit published its own images first: superseded); anything
- * else is refused, build tags being immutable, unless `overwrite`.
+ * this very index (nothing to write); nothing (written); with `overwrite`, anything (written over);
+ * an index of the same inputs for every platform (another run of this commit published its own
+ * images first: superseded); anything else is refused, build tags being immutable.
  */
 export function decideIndexBuildTag(q: {
   tag: string; digest: string; expected: Record<string, string | undefined>; held?: HeldIndex; overwrite: boolean;
@@ -133,12 +133,15 @@ export function decideIndexBuildTag(q: {
   // images unchanged.
   const sameImages = (a: string[] | undefined, b: string[] | undefined) => a !== undefined && b !== undefined && a.length > 0 && a.join(" ") === b.join(" ");
   if (sameImages(held.images, q.images)) return { action: "put", why: `${q.tag} holds these very images without their attachments` };
+  // --overwrite replaces whatever is there: the platform tags hold this run's images (the index step
+  // checked them), pushed over an earlier build's of the same inputs (a child rebuilt on a new build
+  // of its parent), and the index must name them, not the images they replaced.
+  if (q.overwrite) return { action: "put", why: "--overwrite" };
   const platforms = Object.keys(q.expected);
   const sameInputs = held.isIndex && platforms.every((p) => q.expected[p] !== undefined && held.inputs[p] === q.expected[p]);
   if (sameInputs) {
     return { action: "superseded", reason: `not published: another run of this commit published the index ${q.tag} (${held.digest}) of its own images of the same inputs; the moving tag is left to that run` };
   }
-  if (q.overwrite) return { action: "put", why: "--overwrite" };
   const what = held.isIndex
     ? `an index of other images (${platforms.map((p) => `${p}: ${held.inputs[p] ?? "none"}`).join(", ")})`
     : "a single image, not an index";

@@ -22,6 +22,11 @@ export interface FoundImage {
   mismatch?: string;
   /** The image's id: the engine's image id, or the registry's config digest (the same for one image). */
   id?: string;
+  /**
+   * The registry's manifest is there, but not its image (its config blob is gone: deleted by hand
+   * or by a garbage collection): why, and its labels (inputs, mismatch) unknown.
+   */
+  broken?: string;
 }
 
 export interface ReuseQuestion {
@@ -45,12 +50,24 @@ export type ReuseDecision =
    * registry has it, the registry's image is the published one (issue 16, item 4): taken from the
    * engine only when the engine's is that very image (a RUN step need not build the same bytes twice).
    */
-  | { action: "reuse"; from: "engine" | "registry"; push: boolean }
+  | { action: "reuse"; from: "engine" | "registry"; push: boolean; note?: string }
   | { action: "refuse"; message: string };
 
 export function decideReuse(q: ReuseQuestion): ReuseDecision {
   const digest = q.inputsDigest;
   const same = (img?: FoundImage) => img !== undefined && digest !== undefined && img.inputs === digest && img.mismatch === undefined;
+  if (q.pushing && q.registry?.broken !== undefined) {
+    // The engine's image is the one the registry's manifest names (its id is the config's digest):
+    // pushed again, it puts back what the registry lost. Another is not known to be the same build.
+    if (same(q.engine) && q.engine!.id === q.registry.id) {
+      return { action: "reuse", from: "engine", push: true, note: `${q.buildTag} in the registry is broken (${q.registry.broken}): the engine's image of it (${q.registry.id}) is pushed again` };
+    }
+    if (q.overwrite) return { action: "build", why: "--overwrite: replaces the registry's broken image" };
+    return {
+      action: "refuse",
+      message: `${q.buildTag} is in the registry, but broken (${q.registry.broken}), and the engine has no image ${q.registry.id ?? "of it"} to push again: which build it is can't be read, and build tags are immutable (--overwrite pushes this build over it)`,
+    };
+  }
   if (q.pushing && q.registry) {
     if (same(q.registry)) {
       const engineHasIt = same(q.engine) && q.engine!.id !== undefined && q.engine!.id === q.registry.id;

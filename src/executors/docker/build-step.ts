@@ -79,6 +79,7 @@ export async function makeImage(
   const d = check.decision;
   if (d.action === "refuse") throw new Error(d.message);
   if (d.action === "reuse") {
+    if (d.note) out.line(d.note);
     // The engine's image was inspected by the reuse check; one pulled is inspected once pulled.
     const image = d.from === "engine" ? check.engineImage! : await pullReused(ctx, buildTag(reuseFrom.request), signal);
     // The local moving tag follows, as after a build (forward only).

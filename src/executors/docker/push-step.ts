@@ -13,6 +13,7 @@ import { decideBuildMovingTag } from "../../core/execute/moving-tag.js";
 import { decideBeforePush, lostBuildTag, pushedOtherImage, replacedMovingTag, type BeforePush, supersededParent, tagFromRegistry, type HeldTag } from "../../core/execute/read-back.js";
 import { inputsLabel } from "../../core/requests/inputs-digest.js";
 import { parseJson, summarizeConfig, type ImageConfigJson, type RegistryClient, type RegistryManifest } from "../../registry/client.js";
+import { isImageFault } from "../../core/registry/transport-rules.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
 import { pushTags } from "./push.js";
 import { parseImageReference } from "../../core/parse/image-reference.js";
@@ -306,8 +307,15 @@ async function heldImage(ctx: PushStepContext, tag: string, imageId: string, wha
     if (!manifest) return undefined;
     const held: HeldTag = { digest: manifest.digest, configDigest: manifest.config.digest };
     if (held.configDigest === imageId) return held;
-    const config = parseJson(await ctx.registry.getBlob(manifest.ref, held.configDigest), `config ${held.configDigest} of ${tag}`) as ImageConfigJson;
-    return { ...held, labels: summarizeConfig(config).labels };
+    // An image whose config blob the registry lost (or never had whole): no labels to go by, and
+    // nobody can pull it. Judged as an image no build labelled (a moving tag moves over it; a build
+    // tag is kept, unless --overwrite).
+    const config = await ctx.registry.getBlob(manifest.ref, held.configDigest).catch((e: unknown) => {
+      if (isImageFault(e)) return undefined;
+      throw e;
+    });
+    if (config === undefined) return held;
+    return { ...held, labels: summarizeConfig(parseJson(config, `config ${held.configDigest} of ${tag}`) as ImageConfigJson).labels };
   } catch (e) {
     throw new Error(`${what}: ${errorMessage(e)}`);
   }

@@ -7,7 +7,8 @@ import { parsePlatformTag } from "../../core/registry/image-index.js";
 import { builtOnOtherParent, decideReuse, pinKey, type FoundImage, type ReuseDecision } from "../../core/execute/publishing.js";
 import type { PlannedBuild } from "../../core/model.js";
 import { parseImageReference } from "../../core/parse/image-reference.js";
-import type { RegistryClient } from "../../registry/client.js";
+import type { RegistryClient, RegistryImage } from "../../registry/client.js";
+import { isImageFault } from "../../core/registry/transport-rules.js";
 import { judgeParentsInRegistry } from "../../registry/verify-image.js";
 import type { BuiltImage } from "./engine.js";
 
@@ -28,7 +29,7 @@ export async function checkReuse(
   const [engine, published] = await Promise.all([
     engineImage(docker, tag),
     // A registry that can't answer fails the build: guessing "absent" could overwrite a build tag.
-    registry ? registry.getImage(tag).catch((e: Error) => {
+    registry ? registryImage(registry, tag).catch((e: Error) => {
       throw new Error(`cannot check ${tag} in the registry before pushing: ${e.message}`);
     }) : undefined,
   ]);
@@ -39,6 +40,14 @@ export async function checkReuse(
   // on a parent the registry does not hold under the parent's build tag.
   const parents = engine || published ? await pinnedParentLabels(docker, build, o) : [];
   const otherParent = engine && parentMismatch(parents, engine.labels);
+  const engineFound = engine ? { ...found(engine.labels, engine.image.imageId), ...(otherParent ? { mismatch: otherParent } : {}) } : undefined;
+  if (published && "broken" in published) {
+    const decision = decideReuse({
+      inputsDigest: build.request.inputsDigest, buildTag: tag, pushing: true, overwrite: o.overwrite,
+      engine: engineFound, registry: { id: published.configDigest, broken: published.broken },
+    });
+    return { decision, engineImage: engine?.image, registryDigest: published.digest };
+  }
   // So may the registry's (a parent rebuilt after its image was deleted there, by hand or by a
   // retention policy): reusing it would publish a child of a parent build the registry no longer
   // holds. It is judged against what the registry holds under its parents' build tags, not this
@@ -50,7 +59,7 @@ export async function checkReuse(
   const decision = decideReuse({
     inputsDigest: build.request.inputsDigest,
     buildTag: tag,
-    engine: engine ? { ...found(engine.labels, engine.image.imageId), ...(otherParent ? { mismatch: otherParent } : {}) } : undefined,
+    engine: engineFound,
     registry: published ? { ...found(published.config.labels, published.configDigest), ...(registryOtherParent ? { mismatch: registryOtherParent } : {}) } : undefined,
     pushing: registry !== undefined,
     overwrite: o.overwrite,
@@ -96,6 +105,21 @@ async function registryParentProblem(registry: RegistryClient, tag: string, labe
   }
   const failed = checks.find((c) => !c.ok);
   return failed && `an image built on ${failed.subject}, of which ${failed.detail}`;
+}
+
+/**
+ * The registry's image under `tag`, or its manifest alone when the image's config blob is not
+ * there (`broken`: why): a run then pushes the engine's image of it again (decideReuse).
+ */
+async function registryImage(registry: RegistryClient, tag: string): Promise<RegistryImage | { digest: string; configDigest: string; broken: string } | undefined> {
+  const manifest = await registry.getManifest(tag);
+  if (!manifest) return undefined;
+  try {
+    return await registry.imageOf(manifest);
+  } catch (e) {
+    if (!isImageFault(e)) throw e;
+    return { digest: manifest.digest, configDigest: manifest.config.digest, broken: (e as Error).message };
+  }
 }
 
 async function engineImage(docker: Dockerode, tag: string): Promise<{ image: BuiltImage; labels: Record<string, string> } | undefined> {

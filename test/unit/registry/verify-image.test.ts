@@ -2,7 +2,7 @@
 // config blob) fails the layers check; it is no error of verify, and its labels are not judged.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { readVerifyTarget, verifyImage, verifyBuild, verifyLayers } from "../../../src/registry/verify-image.js";
+import { judgeParentsInRegistry, readVerifyTarget, verifyImage, verifyBuild, verifyLayers } from "../../../src/registry/verify-image.js";
 import { RegistryError, RegistryContentError } from "../../../src/registry/transport.js";
 import type { RegistryClient, RegistryManifest } from "../../../src/registry/client.js";
 import { parseImageReference, type ImageReference } from "../../../src/core/parse/image-reference.js";
@@ -61,6 +61,24 @@ test("a registry that fails otherwise (not a fault of the image) is an error of 
   } catch (e) {
     assert.match((e as Error).message, /HTTP 500/);
   }
+});
+
+test("a parent whose image under its build tag can't be read (its config blob lost) is a failed parent check, not an error", async () => {
+  const asked: string[] = [];
+  const client = {
+    async getImage(ref: string) {
+      asked.push(ref);
+      throw new RegistryContentError(`blob ${d("c")} of r.example/sci/base: registry answered HTTP 404 (BLOB_UNKNOWN)`, 404);
+    },
+  } as unknown as RegistryClient;
+  const labels = {
+    "org.sciserver.science.base.version": "1.0-2-abcdef0", "org.sciserver.science.base.buildtime": "1", "org.sciserver.science.base.inputs": d("e"),
+  };
+  const [check, ...more] = await judgeParentsInRegistry(client, parseImageReference("r.example/rel/app:1.0"), labels);
+  assert.is(more.length, 0);
+  assert.equal([check.check, check.subject, check.ok], ["parent", "sci/base:1.0-2-abcdef0", false]);
+  assert.match(check.detail, /^the registry's image under r\.example\/sci\/base:1\.0-2-abcdef0 can't be read \(.*BLOB_UNKNOWN\)\)$/);
+  assert.equal(asked, ["r.example/sci/base:1.0-2-abcdef0"]);
 });
 
 test.run();

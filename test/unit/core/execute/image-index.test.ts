@@ -51,7 +51,7 @@ test("the index's bytes depend only on its entries: fixed key order, platforms t
   assert.is.not(imageIndex([arm, amd]).digest, imageIndex([amd, arm]).digest, "platform order does");
 });
 
-test("the index build tag: written when absent, nothing when it holds this index, superseded by another run's index of the same inputs, refused otherwise unless --overwrite", () => {
+test("the index build tag: written when absent, nothing when it holds this index, superseded by another run's index of the same inputs, refused otherwise; --overwrite writes over either", () => {
   const expected = { "linux/amd64": "sha256:in-amd", "linux/arm64": "sha256:in-arm" };
   const q = { tag: `${REPO}/sci/a:1.0-7-abc`, digest: "sha256:ours", expected, overwrite: false };
   assert.equal(decideIndexBuildTag(q), { action: "put" });
@@ -64,6 +64,9 @@ test("the index build tag: written when absent, nothing when it holds this index
   assert.match((other as { reason: string }).reason, /holding an index of other images \(linux\/amd64: sha256:in-amd, linux\/arm64: sha256:other\).*build tags are immutable \(--overwrite replaces it\)/);
   assert.match((decideIndexBuildTag({ ...q, held: { digest: "sha256:img", isIndex: false, inputs: {} } }) as { reason: string }).reason, /holding a single image, not an index/);
   assert.equal(decideIndexBuildTag({ ...q, overwrite: true, held: { digest: "sha256:theirs", isIndex: true, inputs: {} } }), { action: "put", why: "--overwrite" });
+  // --overwrite over an index of the same inputs (a child rebuilt on a new build of its parent, its
+  // platform tags pushed over): the index names the images now under them, not those they replaced.
+  assert.equal(decideIndexBuildTag({ ...q, overwrite: true, held: { digest: "sha256:theirs", isIndex: true, inputs: expected } }), { action: "put", why: "--overwrite" });
 });
 
 test("the index build tag holding these very images without attachments (published with --no-attestations) gets the index with them; other images do not", () => {
