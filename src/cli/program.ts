@@ -573,6 +573,15 @@ export function buildProgram(secrets = new SecretSet()): Command {
   // Set after the commands are added, so that only the default command lets arguments through
   // (to name them as unknown commands rather than as "too many arguments").
   program.allowExcessArguments(true);
+  // The default command's options given before a command are not that command's (positional
+  // options): dropped silently, `--dryrun run PLAN --push` published for real. Refused instead,
+  // before the command does anything.
+  program.hook("preSubcommand", (root, command) => {
+    const given = root.options.filter((opt) => root.getOptionValueSource(opt.attributeName()) === "cli").map((opt) => opt.long ?? opt.short ?? opt.name());
+    if (given.length === 0) return;
+    const name = command.name();
+    throw new InputError(`${given.join(", ")} before the command "${name}" ${given.length === 1 ? "is an option" : "are options"} of the default command, not of ${name}: put ${name}'s options after it (image-builder ${name} [options]; see image-builder ${name} --help)`);
+  });
   return program;
 }
 

@@ -27,6 +27,21 @@ test("an unknown command names the real ones", async () => {
   }
 });
 
+test("the default command's options before a command are refused, not dropped: --dryrun run PLAN --push published for real", async () => {
+  const cases: [string[], string, string][] = [
+    [["--dryrun", "run", "/nonexistent/plan.json", "--push"], "--dryrun", "run"],
+    [["--repo", "r.example/x", "plan", "--out", "/nonexistent/p.json"], "--repo", "plan"],
+    [["--push", "--reconcile", "graph"], "--reconcile, --push", "graph"],
+    [["-v", "images"], "--verbose", "images"],
+  ];
+  for (const [args, given, name] of cases) {
+    const e = await refusal(args);
+    assert.instance(e, InputError, args.join(" "));
+    assert.match(e.message, `${given} before the command "${name}"`);
+    assert.match(e.message, `put ${name}'s options after it`);
+  }
+});
+
 test("usage errors are one line, commander's suggestion included", () => {
   assert.is(usageErrorLine("error: unknown option '--reconcil'\n(Did you mean --reconcile?)\n"), "image-builder: error: unknown option '--reconcil'; did you mean --reconcile? (see --help)\n");
   assert.is(usageErrorLine("error: unknown option '--bogus'\n"), "image-builder: error: unknown option '--bogus' (see --help)\n");
