@@ -8,7 +8,8 @@ import { isImageFault } from "../core/registry/transport-rules.js";
 import { unreadableImage, type UnreadableImage } from "../core/report/published.js";
 import { matchesQuery, type PackageQuery } from "../core/sbom/package-query.js";
 import { scanPackages, type FoundPackage } from "../core/sbom/packages.js";
-import { packagesOfSpdx } from "../core/sbom/spdx.js";
+import { notReadOfSpdx, packagesOfSpdx } from "../core/sbom/spdx.js";
+import type { SpdxDocument } from "../core/formats/spdx.js";
 import { readStoredSbom } from "./attestations.js";
 import type { RegistryClient, RegistryImage } from "./client.js";
 import { readPackageFiles, SharedLayerChains } from "./image-files.js";
@@ -28,7 +29,7 @@ export interface PackageHolder {
   /** The image read: for an index, one of its platforms' (each is read: their packages can differ). */
   image: RegistryImage;
   packages: FoundPackage[];
-  /** Files of the image that could not be read (see readPackageFiles, scanPackages). */
+  /** Records of the image that could not be read, and files not read (see readPackageFiles, scanPackages). */
   warnings: string[];
   /** Where the packages were read: the image's stored SBOM attestation, or its layers. */
   source: PackageSource;
@@ -38,12 +39,20 @@ export type PackageSource = "attestation" | "layers";
 
 type ImageToRead = { ref: ImageReference; image: Pick<RegistryImage, "indexEntries" | "manifestDigest" | "layers"> };
 
-type ImagePackages = { packages: FoundPackage[]; warnings: string[]; source: PackageSource };
+/**
+ * `warnings`: records that could not be read (a package without a version); `notRead`: package
+ * files of the image that were not read (too big, …), so packages may be missing (the stored SBOM
+ * says so when it was made so).
+ */
+type ImagePackages = { packages: FoundPackage[]; warnings: string[]; notRead: string[]; source: PackageSource };
+
+/** The packages of a stored SBOM. */
+const ofStoredSbom = (document: SpdxDocument): ImagePackages => ({ packages: packagesOfSpdx(document), warnings: [], notRead: notReadOfSpdx(document), source: "attestation" });
 
 /** An image's packages: its stored SBOM when it has one, else read from its layers. */
 export async function readImagePackages(client: RegistryClient, { ref, image }: ImageToRead, options: { cache?: LayerStateCache } = {}): Promise<ImagePackages> {
   const stored = await readStoredSbom(client, ref, image.indexEntries, image.manifestDigest);
-  if (stored && "document" in stored) return { packages: packagesOfSpdx(stored.document), warnings: [], source: "attestation" };
+  if (stored && "document" in stored) return ofStoredSbom(stored.document);
   const read = await scanLayers(client, { ref, image }, { cache: options.cache });
   return stored ? { ...read, warnings: [untrusted(stored.problem), ...read.warnings] } : read;
 }
@@ -56,7 +65,7 @@ async function scanLayers(client: RegistryClient, { ref, image }: ImageToRead, o
   // A published image: the layers of a state the cache kept are confirmed to be there still.
   const { files, warnings } = await readPackageFiles(client, { ref, layers: image.layers }, { ...options, confirmKept: true });
   const scan = scanPackages(files);
-  return { packages: scan.packages, warnings: [...warnings, ...scan.warnings], source: "layers" };
+  return { packages: scan.packages, warnings: scan.warnings, notRead: warnings, source: "layers" };
 }
 
 /**
@@ -70,10 +79,15 @@ export async function findPackageHolders(client: RegistryClient, repositories: R
   const images = builds.flatMap((build) => build.platforms.map(({ image }) => ({ build, ref: parseImageReference(build.image.reference), image })));
   const limit = pLimit(IMAGES_AT_ONCE);
   const read: PackageHolder[] = new Array(images.length);
-  const keep = (i: number, r: ImagePackages) => {
-    read[i] = { build: images[i].build, image: images[i].image, packages: r.packages.filter((p) => matchesQuery(p, query)), warnings: r.warnings, source: r.source };
-  };
   const unreadableImages: UnreadableImage[] = [];
+  const keep = (i: number, r: ImagePackages) => {
+    const { build, image } = images[i];
+    read[i] = { build, image, packages: r.packages.filter((p) => matchesQuery(p, query)), warnings: [...r.notRead, ...r.warnings], source: r.source };
+    // Not every package file read, and nothing matched: no answer, not a clean one.
+    if (read[i].packages.length === 0 && r.notRead.length > 0) {
+      unreadableImages.push(unreadableImage(`${image.reference}${build.index ? `@${image.platform}` : ""}`, `not every package file was read (${r.notRead.join("; ")}): it may hold such a package`));
+    }
+  };
   const failed = new Set<number>();
   /** `read` of image i; when it fails for a fault of the image's, undefined, and the image is unreadable. */
   const orUnreadable = async <T>(i: number, read: () => Promise<T>): Promise<T | undefined> => {
@@ -91,7 +105,7 @@ export async function findPackageHolders(client: RegistryClient, repositories: R
   // knowing which of those share layer chains.
   const sbomLimit = pLimit(SBOMS_AT_ONCE);
   const stored = await Promise.all(images.map((image, i) => sbomLimit(() => orUnreadable(i, () => readStoredSbom(client, image.ref, image.image.indexEntries, image.image.manifestDigest)))));
-  stored.forEach((s, i) => s && "document" in s && keep(i, { packages: packagesOfSpdx(s.document), warnings: [], source: "attestation" }));
+  stored.forEach((s, i) => s && "document" in s && keep(i, ofStoredSbom(s.document)));
   const unread = images.map((_, i) => i).filter((i) => !(stored[i] && "document" in stored[i]!) && !failed.has(i));
   const chains = new SharedLayerChains(unread.map((i) => ({ ref: images[i].ref, layers: images[i].image.layers })));
   // Fewest layers first: a parent's layers are read before the children that share them start.

@@ -219,4 +219,30 @@ test("with the SBOM cache: sbom and contains --package read no layer an earlier 
   assert.match(withCache.stderr, /404/);
 });
 
+test("a package file not read (a hard link to a file outside the package databases): sbom warns, contains --package does not read clean (exit 1, the image named)", async () => {
+  const { docker } = requireEngine();
+  const hidden = uniqueRepo(requireEngine().registry);
+  await publish(docker, [`${hidden}/sci/hidden:1.0`], [
+    "FROM busybox:stable",
+    "RUN mkdir -p /var/lib/dpkg && printf 'Package: openssl\\nStatus: install ok installed\\nVersion: 1.0.1f-1\\n' > /tmp/x && ln /tmp/x /var/lib/dpkg/status",
+    "",
+  ].join("\n"));
+  await publish(docker, [`${hidden}/sci/clean:1.0`], "FROM busybox:stable\nRUN echo x > /x\n");
+  const env = { IMAGE_BUILDER_CACHE: "none" };
+  const sbom = runCli(["sbom", "sci/hidden:1.0", "--repo", hidden], { env });
+  assert.is(sbom.code, 0, sbom.stderr);
+  assert.match(sbom.stderr, /warning: \S+\/sci\/hidden:1\.0: \/var\/lib\/dpkg\/status: a hard link to \/tmp\/x, which was not read/);
+  const json = JSON.parse(runCli(["sbom", "sci/hidden:1.0", "--repo", hidden, "--json"], { env }).stdout);
+  assert.match(json.comment, /^image-builder did not read every package file of the image, so packages may be missing: \/var\/lib\/dpkg\/status: a hard link/);
+  const contains = runCli(["contains", "--package", "openssl<1.1", "--repo", hidden, "--json"], { env });
+  assert.is(contains.code, 1, contains.stderr);
+  const answer = JSON.parse(contains.stdout);
+  assert.equal(answer.images, []);
+  assert.equal(answer.unreadable.map((u: any) => u.reference), [`${hidden}/sci/hidden:1.0`]);
+  assert.match(answer.unreadable[0].error, /^not every package file was read \(\/var\/lib\/dpkg\/status: a hard link to \/tmp\/x, which was not read\): it may hold such a package$/);
+  const text = runCli(["contains", "--package", "openssl<1.1", "--repo", hidden], { env });
+  assert.is(text.code, 1);
+  assert.not.match(text.stdout, /^no published image contains a package openssl<1\.1\n$/, "not a clean answer");
+});
+
 test.run();

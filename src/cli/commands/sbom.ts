@@ -16,6 +16,8 @@ interface ImagePackages {
   created?: string;
   platform?: string;
   packages: FoundPackage[];
+  /** Package files not read: the list may be incomplete. */
+  notRead: string[];
 }
 
 /**
@@ -30,8 +32,8 @@ async function imagePackages(client: RegistryClient, arg: string, o: SbomOptions
   const { readImagePackages } = await import("../../registry/package-search.js");
   const { layerStateCacheFromEnv, warnOnStderr } = await import("../../registry/layer-state-cache.js");
   const read = await readImagePackages(client, { ref: parseImageReference(image.reference), image }, { cache: layerStateCacheFromEnv(process.env, warnOnStderr) });
-  for (const w of read.warnings) process.stderr.write(`image-builder: warning: ${ref}: ${printable(w)}\n`);
-  return { reference: ref, manifestDigest: image.manifestDigest, created: image.config.created, platform: image.platform, packages: read.packages };
+  for (const w of [...read.notRead, ...read.warnings]) process.stderr.write(`image-builder: warning: ${ref}: ${printable(w)}\n`);
+  return { reference: ref, manifestDigest: image.manifestDigest, created: image.config.created, platform: image.platform, packages: read.packages, notRead: read.notRead };
 }
 
 const versions = (v: string[]) => (v.length ? v.join(", ") : "-");
@@ -45,7 +47,7 @@ export function addSbomCommands(program: Command): void {
       const image = await imagePackages(await newClient(), arg, o);
       if (o.json) {
         const { spdxDocument } = await import("../../core/sbom/spdx.js");
-        const doc = spdxDocument({ name: image.reference, manifestDigest: image.manifestDigest, created: image.created, platform: image.platform }, image.packages, `image-builder-${cmd.parent?.version() ?? "unknown"}`);
+        const doc = spdxDocument({ name: image.reference, manifestDigest: image.manifestDigest, created: image.created, platform: image.platform }, image.packages, `image-builder-${cmd.parent?.version() ?? "unknown"}`, image.notRead);
         process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
         return;
       }

@@ -51,6 +51,8 @@ export const spdxDocumentSchema = z.object({
     creators: z.array(z.string().regex(/^(Tool|Organization|Person): .+/)).min(1),
   }),
   documentDescribes: z.array(spdxId).optional(),
+  /** SPDX's document comment: image-builder says here which package files it did not read (spdx.ts). */
+  comment: z.string().optional(),
   packages: z.array(spdxPackageSchema),
   relationships: z.array(spdxRelationshipSchema),
 }).describe("An SPDX 2.3 document: the packages in an image");

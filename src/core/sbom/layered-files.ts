@@ -64,8 +64,15 @@ export function databaseKind(path: string): DatabaseKind | undefined {
 
 /** A tar entry name as the engine extracts it: `./a/b`, `/a/b`, `a/./b` and `a//b` are `a/b`. */
 export function normalizeName(name: string): string {
-  // By segments, so that a name normalized is normalized again the same (`a/././b`, `a//b`: `a/b`).
-  return name.split("/").filter((segment) => segment !== "" && segment !== ".").join("/");
+  // By segments, so that a name normalized is normalized again the same (`a/././b`, `a//b`: `a/b`);
+  // `..` as the engine cleans it (`x/../a` is `a`, and none leads above the root: `../../a` is `a`).
+  const segments: string[] = [];
+  for (const segment of name.split("/")) {
+    if (segment === "" || segment === ".") continue;
+    if (segment === "..") segments.pop();
+    else segments.push(segment);
+  }
+  return segments.join("/");
 }
 
 const WHITEOUT = ".wh.";
@@ -119,6 +126,12 @@ export class LayeredFiles {
   private readonly lower: Map<string, FoundFile>;
   /** How many files of `lower` each directory holds (at any depth): whether a deletion needs a scan. */
   private readonly directories: Map<string, number>;
+  /**
+   * The files and directories (with files) of `lower` directly in each directory ("" the root):
+   * a deletion visits what is under its directory only, not every file (a layer of N whiteouts
+   * over N directories was N² steps).
+   */
+  private readonly children = new Map<string, Set<string>>();
   /** The current layer's files, applied over `lower` when the layer ends (its deletions apply to lower layers only). */
   private current = new Map<string, FoundFile>();
   private layer: number;
@@ -134,7 +147,10 @@ export class LayeredFiles {
     this.directories = new Map(from?.directories);
     this.layer = from ? from.layers - 1 : -1;
     this.warnings = [...(from?.warnings ?? [])];
-    for (const file of this.lower.values()) this.held += file.content.length;
+    for (const [path, file] of this.lower) {
+      this.held += file.content.length;
+      this.link(path);
+    }
   }
 
   /** The state once the current layer has ended; later layers do not change it. */
@@ -252,15 +268,49 @@ export class LayeredFiles {
   /** Removes everything lower layers hold under directory `dir` ("" is the root). */
   private removeUnder(dir: string): void {
     if (dir && !this.directories.has(dir)) return;
-    const prefix = dir ? `${dir}/` : "";
-    for (const path of [...this.lower.keys()]) if (path.startsWith(prefix)) this.removeExactly(path);
+    const files: string[] = [];
+    for (const pending = [dir]; pending.length > 0;) {
+      for (const entry of this.children.get(pending.pop()!) ?? []) {
+        if (this.lower.has(entry)) files.push(entry);
+        // (A path can be both: a lower layer's file under which a later layer put files.)
+        if (this.children.has(entry)) pending.push(entry);
+      }
+    }
+    for (const path of files) this.removeExactly(path);
   }
 
   private count(path: string, delta: number): void {
+    if (delta > 0) this.link(path);
+    else this.unlink(path);
     for (let dir = dirOf(path); dir; dir = dirOf(dir)) {
       const n = (this.directories.get(dir) ?? 0) + delta;
       if (n > 0) this.directories.set(dir, n);
       else this.directories.delete(dir);
+    }
+  }
+
+  /** `path` (a file of `lower`) and its directories as entries of their parents' (children). */
+  private link(path: string): void {
+    for (let entry = path; ;) {
+      const parent = dirOf(entry);
+      const siblings = this.children.get(parent);
+      if (siblings?.has(entry)) return;
+      if (siblings) siblings.add(entry);
+      else this.children.set(parent, new Set([entry]));
+      if (!parent) return;
+      entry = parent;
+    }
+  }
+
+  /** `path` no longer a file of `lower`: out of its directory's entries, and each directory left empty out of its parent's. */
+  private unlink(path: string): void {
+    for (let entry = path; ;) {
+      const parent = dirOf(entry);
+      const siblings = this.children.get(parent);
+      siblings?.delete(entry);
+      if (!parent || (siblings && siblings.size > 0)) return;
+      this.children.delete(parent);
+      entry = parent;
     }
   }
 }

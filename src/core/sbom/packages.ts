@@ -57,8 +57,10 @@ export function parseControlParagraphs(text: string): Record<string, string>[] {
 
 /** The header fields of a Python core-metadata file (METADATA, PKG-INFO): up to the first blank line, the body being the description. */
 function parseMetadataHeaders(text: string): Record<string, string> {
-  const headerEnd = text.replace(/\r\n/g, "\n").search(/\n\n/);
-  const [headers] = parseControlParagraphs(headerEnd >= 0 ? text.slice(0, headerEnd) : text);
+  // Cut where the normalized text's headers end (the index is the normalized text's: CRLF files' headers lost a character per line).
+  const normalized = text.replace(/\r\n/g, "\n");
+  const headerEnd = normalized.search(/\n\n/);
+  const [headers] = parseControlParagraphs(headerEnd >= 0 ? normalized.slice(0, headerEnd) : normalized);
   return headers ?? {};
 }
 
@@ -106,7 +108,7 @@ function recordsOf(file: FoundFile, distro: { id?: string; versionId?: string },
     case "apk":
       return file.content.replace(/\r\n/g, "\n").split(/\n\s*\n/).flatMap((block): Record_[] => {
         const fields: Record<string, string> = {};
-        for (const line of block.split("\n")) if (line[1] === ":" && !(line[0] in fields)) fields[line[0]] = line.slice(2);
+        for (const line of block.split("\n")) if (line[1] === ":" && !(line[0] in fields)) fields[line[0]] = line.slice(2).trim();
         if (Object.keys(fields).length === 0) return [];
         if (!fields.P || !fields.V) {
           warn(`${file.path}: a package without ${fields.P ? "V: (version)" : "P: (name)"}`);
@@ -126,7 +128,7 @@ function recordsOf(file: FoundFile, distro: { id?: string; versionId?: string },
         warn(`${file.path}: not a JSON object`);
         return [];
       }
-      if (typeof record.name !== "string" || typeof record.version !== "string") {
+      if (typeof record.name !== "string" || typeof record.version !== "string" || !record.name.trim() || !record.version.trim()) {
         warn(`${file.path}: no name or version`);
         return [];
       }
@@ -177,7 +179,14 @@ export function scanPackages(files: readonly FoundFile[]): PackageScan {
   const byPurl = new Map<string, FoundPackage>();
   for (const file of files) {
     for (const r of recordsOf(file, distro, (m) => warnings.push(m))) {
-      const purl = new PackageURL(r.type, r.namespace, r.name, r.version, r.qualifiers && Object.keys(r.qualifiers).length ? r.qualifiers : undefined, undefined).toString();
+      let purl: string;
+      try {
+        purl = new PackageURL(r.type, r.namespace, r.name, r.version, r.qualifiers && Object.keys(r.qualifiers).length ? r.qualifiers : undefined, undefined).toString();
+      } catch (e) {
+        // A name or version no package URL can hold (blank, a lone surrogate): that record only, not the image's whole list.
+        warnings.push(`${file.path}: package ${JSON.stringify(r.name)} ${JSON.stringify(r.version)}: not a valid package URL (${(e as Error).message})`);
+        continue;
+      }
       const known = byPurl.get(purl);
       if (known) {
         if (!known.locations.includes(file.path)) known.locations.push(file.path);

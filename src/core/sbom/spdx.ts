@@ -27,8 +27,15 @@ function packageId(p: FoundPackage): string {
   return `SPDXRef-Package-${p.type}-${p.name.replace(/[^A-Za-z0-9.-]+/g, "-")}-${sha256Hex(p.purl).slice(0, 16)}`;
 }
 
-/** `tool`: `image-builder-0.1.0`. */
-export function spdxDocument(subject: SbomSubject, packages: readonly FoundPackage[], tool: string): SpdxDocument {
+/**
+ * The document comment of an SBOM made without every package file of the image (too big, past the
+ * image's limit, a hard link to one not read): packages may be missing, and a query of it must
+ * not read clean (notReadOfSpdx).
+ */
+const NOT_READ = "image-builder did not read every package file of the image, so packages may be missing: ";
+
+/** `tool`: `image-builder-0.1.0`; `notRead`: the files of the image not read, one line each (readPackageFiles' warnings). */
+export function spdxDocument(subject: SbomSubject, packages: readonly FoundPackage[], tool: string, notRead: readonly string[] = []): SpdxDocument {
   const repository = subject.name.replace(/[@:][^/]*$/, "");
   const created = validTime(subject.created) ?? "1970-01-01T00:00:00Z";
   const image: SpdxPackage = {
@@ -64,6 +71,7 @@ export function spdxDocument(subject: SbomSubject, packages: readonly FoundPacka
     documentNamespace: `${NAMESPACE_BASE}/${encodeURIComponent(repository)}/${subject.manifestDigest.replace(":", "-")}`,
     creationInfo: { created, creators: [`Tool: ${tool}`] },
     documentDescribes: [IMAGE_ID],
+    ...(notRead.length ? { comment: `${NOT_READ}${notRead.join("; ")}` } : {}),
     packages: [image, ...found],
     relationships: [
       { spdxElementId: "SPDXRef-DOCUMENT", relationshipType: "DESCRIBES", relatedSpdxElement: IMAGE_ID },
@@ -109,4 +117,9 @@ export function packagesOfSpdx(document: SpdxDocument): FoundPackage[] {
     const locations = p.sourceInfo?.startsWith("found in ") ? p.sourceInfo.slice("found in ".length).split(", ") : [];
     return [{ type, name: p.name, version: p.versionInfo, purl, locations }];
   });
+}
+
+/** The files an SBOM's maker says it did not read (spdxDocument's `notRead`, as one line); [] when it read them all. */
+export function notReadOfSpdx(document: Pick<SpdxDocument, "comment">): string[] {
+  return document.comment?.startsWith(NOT_READ) ? [document.comment.slice(NOT_READ.length)] : [];
 }

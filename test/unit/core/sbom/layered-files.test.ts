@@ -50,7 +50,9 @@ test("only matching regular files are read, names as the engine extracts them", 
 });
 
 test("names as the engine extracts them, the same when normalized again; a state rebuilt from its files applies later layers alike", () => {
-  for (const [name, path] of [["./a/b", "a/b"], ["/a/b/", "a/b"], ["opt/././conda-meta/x.json", "opt/conda-meta/x.json"], ["a//b", "a/b"], ["./", ""]]) {
+  for (const [name, path] of [["./a/b", "a/b"], ["/a/b/", "a/b"], ["opt/././conda-meta/x.json", "opt/conda-meta/x.json"], ["a//b", "a/b"], ["./", ""],
+    // `..` as the engine cleans it: within the root
+    ["x/../var/lib/dpkg/status", "var/lib/dpkg/status"], ["../../var/lib/dpkg/status", "var/lib/dpkg/status"], ["a/b/../../c/./d", "c/d"], ["..", ""]]) {
     assert.is(normalizeName(name), path, name);
     assert.is(normalizeName(normalizeName(name)), path, name);
   }
@@ -159,6 +161,27 @@ test("the package files read of one image stop at the image limit: what later la
   next.startLayer();
   assert.not.ok(next.wantsContent({ name: "opt/conda/conda-meta/p9-1.0-0.json", type: "file", size: 20 }));
   assert.ok(next.wantsContent({ name: "opt/conda/conda-meta/p1-1.0-0.json", type: "file", size: 30 }), "replacing a file of the same size fits");
+});
+
+
+test("a package file named through `..` is read where the engine puts it", () => {
+  assert.equal(paths([[file("x/../var/lib/dpkg/status"), file("../../opt/conda/conda-meta/a-1.json")]]), ["/opt/conda/conda-meta/a-1.json@0", "/var/lib/dpkg/status@0"]);
+});
+
+test("whiteouts of many directories each remove their own files, whatever their number (each looks under its directory only)", () => {
+  const n = 20000;
+  const lower = Array.from({ length: n }, (_, i) => file(`e/${i}/conda-meta/x-1.json`));
+  const whiteouts: Entry[] = Array.from({ length: n - 1 }, (_, i) => ({ name: `e/.wh.${i}`, type: "file" }));
+  assert.equal(paths([lower, whiteouts]), [`/e/${n - 1}/conda-meta/x-1.json@0`]);
+  // from a snapshot (as a cache gives it), and an opaque directory at the top: nothing left
+  const resumed = new LayeredFiles(snapshotOfFiles(apply([lower]).files(), 1, []));
+  resumed.startLayer();
+  resumed.add({ name: "e/5/.wh..wh..opq", type: "file" });
+  resumed.add({ name: "e/.wh.7", type: "file" });
+  assert.is(resumed.files().length, n - 2);
+  resumed.startLayer();
+  resumed.add({ name: "e/.wh..wh..opq", type: "file" });
+  assert.equal(resumed.files(), []);
 });
 
 test.run();

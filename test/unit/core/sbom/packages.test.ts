@@ -101,4 +101,25 @@ test("packages of every kind in one list, ordered by type then name", () => {
   assert.equal(scan.packages.map((p) => p.type), ["deb", "conda", "pypi", "cran"]);
 });
 
+
+test("a record no package URL can hold (a blank conda name, a lone surrogate, an apk name of a space) is a warning naming its file; the others are listed", () => {
+  const scan = scanPackages([
+    found("/opt/conda/conda-meta/blank-1.json", "conda", JSON.stringify({ name: " ", version: "1" })),
+    found("/opt/conda/conda-meta/empty-1.json", "conda", JSON.stringify({ name: "", version: "1" })),
+    found("/opt/conda/conda-meta/surrogate-1.json", "conda", '{"name":"surrogate","version":"1.0\\ud800"}'),
+    found("/opt/conda/conda-meta/numpy-1.26.4.json", "conda", JSON.stringify({ name: "numpy", version: "1.26.4" })),
+    found("/lib/apk/db/installed", "apk", "P: \nV:1.0\n\nP:musl\nV:1.2.4-r2\n"),
+  ]);
+  assert.equal(scan.packages.map((p) => `${p.type} ${p.name} ${p.version}`), ["apk musl 1.2.4-r2", "conda numpy 1.26.4"]);
+  assert.equal(scan.warnings.slice(0, 2), ["/opt/conda/conda-meta/blank-1.json: no name or version", "/opt/conda/conda-meta/empty-1.json: no name or version"]);
+  assert.match(scan.warnings[2], /^\/opt\/conda\/conda-meta\/surrogate-1\.json: package "surrogate" "1\.0\\ud800": not a valid package URL \(/);
+  assert.is(scan.warnings[3], "/lib/apk/db/installed: a package without P: (name)");
+  assert.is(scan.warnings.length, 4);
+});
+
+test("Python METADATA with CRLF line ends: the version whole (it lost a character per header line)", () => {
+  const scan = scanPackages([found("/usr/lib/python3/site-packages/crlfpkg-1.26.4.dist-info/METADATA", "python", "Metadata-Version: 2.1\r\nName: crlfpkg\r\nVersion: 1.26.4\r\n\r\nbody\r\n")]);
+  assert.equal(scan.packages.map((p) => `${p.name} ${p.version}`), ["crlfpkg 1.26.4"]);
+});
+
 test.run();

@@ -2,7 +2,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spdxDocumentSchema } from "../../../../src/core/formats/spdx.js";
 import { scanPackages } from "../../../../src/core/sbom/packages.js";
-import { packagesOfSpdx, spdxDocument } from "../../../../src/core/sbom/spdx.js";
+import { notReadOfSpdx, packagesOfSpdx, spdxDocument } from "../../../../src/core/sbom/spdx.js";
 
 const subject = {
   name: "127.0.0.1:5755/t/rel/essentials:2.5", manifestDigest: `sha256:${"a".repeat(64)}`,
@@ -57,6 +57,20 @@ test("packagesOfSpdx: a stored document gives back the packages it was made from
   const withGo = { ...doc, packages: [...doc.packages, { SPDXID: "SPDXRef-go", name: "golang.org/x/net", versionInfo: "0.1.0", downloadLocation: "NOASSERTION",
     externalRefs: [{ referenceCategory: "PACKAGE-MANAGER" as const, referenceType: "purl", referenceLocator: "pkg:golang/golang.org/x/net@0.1.0" }] }] };
   assert.is(packagesOfSpdx(withGo).length, packages.length);
+});
+
+test("an SBOM made without every package file says so in its comment, which a reader of it gets back; one made with all of them has none", () => {
+  const whole = spdxDocument(subject, packages, "image-builder-0.1.0");
+  assert.is(whole.comment, undefined);
+  assert.equal(notReadOfSpdx(whole), []);
+  const notRead = ["/var/lib/dpkg/status: 70000079 bytes, more than 67108864: not read", "/opt/x: a hard link to /tmp/x, which was not read"];
+  const partial = spdxDocument(subject, packages, "image-builder-0.1.0", notRead);
+  assert.ok(spdxDocumentSchema.safeParse(partial).success);
+  const stored = spdxDocumentSchema.parse(JSON.parse(JSON.stringify(partial)));
+  assert.equal(notReadOfSpdx(stored), [notRead.join("; ")]);
+  assert.equal(packagesOfSpdx(stored), packagesOfSpdx(whole));
+  // another tool's comment is no such statement
+  assert.equal(notReadOfSpdx({ comment: "made by syft" }), []);
 });
 
 test.run();
