@@ -1,6 +1,7 @@
 // File-system helpers shared by the CLI (output paths) and the executors (--log-dir), which may
 // not import each other.
-import { lstatSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { constants, lstatSync, mkdirSync, readFileSync, statSync, unlinkSync } from "node:fs";
+import { copyFile, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 
 /** An error's code (`ENOENT`, …), or the error as text when it has none. */
@@ -48,4 +49,26 @@ export function makeDirectory(dir: string): void {
 export function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
   return pkg.version;
+}
+
+/**
+ * Makes `path` a new file of its own in a folder image-builder fills (a report's, --log-dir): what
+ * was there (an earlier run's file, or a symbolic link a checkout brought, say to ~/.bashrc) is
+ * removed, not written through. Returns the flags to create it with: fails rather than follow a
+ * link put there in between.
+ */
+export function freshFileIn(path: string): number {
+  if (lstatIfAny(path)) unlinkSync(path);
+  return constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+}
+
+/** writeFile into a folder image-builder fills (freshFileIn). */
+export async function writeFreshFile(path: string, data: string): Promise<void> {
+  await writeFile(path, data, { flag: freshFileIn(path) });
+}
+
+/** copyFile into a folder image-builder fills (freshFileIn): `to` is a new file, never a link's target. */
+export async function copyToFreshFile(from: string, to: string): Promise<void> {
+  freshFileIn(to);
+  await copyFile(from, to, constants.COPYFILE_EXCL);
 }

@@ -2,7 +2,7 @@
 // nothing written), and a run that could not reach the engine still leaving its report.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { runCli } from "../helpers/cli.js";
@@ -58,6 +58,35 @@ test("report --results of an older run (no times): the statuses, a note instead 
   assert.not.match(html, "line 69\n");
   assert.is(readFileSync(join(out.path, "report", "logs", "sci_astro-base.log"), "utf8"), readFileSync(join(logs, "sci_astro-base.log"), "utf8"));
   assert.match(html, '<a href="logs/sci_astro-base.log">');
+});
+
+test("a report folder holding symbolic links (a checkout's `report/index.html -> ~/.bashrc`): replaced by the report's files, their targets untouched; a log that is a link is not copied", () => {
+  using repo = examplesRepo();
+  using out = tempDir("ib-cli-report-");
+  const plan = join(out.path, "plan.json");
+  assert.is(runCli(["plan", "--all", "--out", plan], { cwd: repo.root }).code, 0);
+  const p = JSON.parse(readFileSync(plan, "utf8"));
+  const results = join(out.path, "results.json");
+  writeFileSync(results, JSON.stringify({ repo: p.repo, commit: p.commit, buildNumber: p.buildNumber,
+    results: p.builds.map((b: { id: string }, i: number) => ({ id: b.id, status: i < 2 ? "failed" : "skipped", reason: "boom", durationMs: 5, pushed: false })) }));
+  const victims = ["bashrc", "profile", "secret"].map((name) => join(out.path, name));
+  for (const v of victims) writeFileSync(v, `${v} as it was\n`);
+  const report = join(out.path, "report");
+  mkdirSync(join(report, "logs"), { recursive: true });
+  symlinkSync(victims[0], join(report, "index.html"));
+  symlinkSync(victims[1], join(report, "logs", "sci_astro-base.log"));
+  const logs = join(out.path, "logs");
+  mkdirSync(logs);
+  writeFileSync(join(logs, "sci_astro-base.log"), "the real log\n");
+  symlinkSync(victims[2], join(logs, "sci_astro-tools.log"));
+  const r = runCli(["report", "--plan", plan, "--results", results, "--log-dir", logs, "-o", report], { cwd: repo.root });
+  assert.is(r.code, 0, r.stderr);
+  for (const v of victims) assert.is(readFileSync(v, "utf8"), `${v} as it was\n`);
+  assert.ok(lstatSync(join(report, "index.html")).isFile());
+  assert.match(readFileSync(join(report, "index.html"), "utf8"), /^<!doctype html>/i);
+  assert.is(readFileSync(join(report, "logs", "sci_astro-base.log"), "utf8"), "the real log\n");
+  assert.not.ok(existsSync(join(report, "logs", "sci_astro-tools.log")), "a linked log is not copied");
+  assert.not.match(readFileSync(join(report, "index.html"), "utf8"), "as it was");
 });
 
 test("--report on a run that can't reach the engine: every build cancelled, with the reason, in the report", () => {

@@ -2,11 +2,11 @@
 // on its own (archived on Jenkins, opened offline): the pure renderer's files, plus a copy of each
 // build's log from --log-dir, so the links still work when the folder is all there is.
 import type { Command } from "commander";
-import { copyFile, open, writeFile } from "node:fs/promises";
+import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { InputError, type Plan } from "../../core/model.js";
 import type { ResultsFile } from "../../core/report/results.js";
-import { errorCode, makeDirectory, statIfAny } from "../../files.js";
+import { copyToFreshFile, errorCode, lstatIfAny, makeDirectory, statIfAny, writeFreshFile } from "../../files.js";
 import { checkOutputDir } from "../output-paths.js";
 
 /** Where the logs go inside the report folder. */
@@ -55,7 +55,8 @@ export async function writeReport(flag: string, dir: string, sources: ReportSour
     for (const b of plan.builds) {
       const name = logFileName(b.id);
       const from = join(logDir, name);
-      if (!statIfAny(from)?.isFile()) continue;
+      // The run's own log files: a symbolic link there (to /etc/…) is not copied into a report.
+      if (!lstatIfAny(from)?.isFile()) continue;
       logLinks[b.id] = `${LOGS}/${name}`;
       copies.push([from, join(dir, LOGS, name)]);
       const r = byId.get(b.id);
@@ -66,8 +67,9 @@ export async function writeReport(flag: string, dir: string, sources: ReportSour
   try {
     makeDirectory(dir);
     if (copies.length) makeDirectory(join(dir, LOGS));
-    for (const [path, text] of Object.entries(files)) await writeFile(join(dir, path), text);
-    for (const [from, to] of copies) await copyFile(from, to);
+    // Files of their own: a symbolic link in the folder (a checkout's `report/index.html -> ~/.bashrc`) is replaced, not written through.
+    for (const [path, text] of Object.entries(files)) await writeFreshFile(join(dir, path), text);
+    for (const [from, to] of copies) await copyToFreshFile(from, to);
   } catch (e) {
     throw new InputError(`${flag} ${dir}: cannot write the report (${errorCode(e)})`);
   }

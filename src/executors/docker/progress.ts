@@ -2,7 +2,7 @@
 // live view of the running builds), one complete log file per build, and the final summary.
 // Everything written passes through `redact`, so credentials can't reach the output or the logs.
 import { createWriteStream, type WriteStream } from "node:fs";
-import { makeDirectory } from "../../files.js";
+import { freshFileIn, makeDirectory } from "../../files.js";
 import { join } from "node:path";
 import type { SummaryRow } from "../../core/execute/outcomes.js";
 import { StepTally } from "../../core/execute/build-steps.js";
@@ -57,10 +57,17 @@ export class Progress {
   begin(id: string, header: string[]): void {
     const state: Running = { started: Date.now(), active: true, doing: "starting", tail: [], steps: new StepTally(), lines: new LineSplitter((line, cut) => this.record(id, state, line, true, cut)) };
     if (this.o.logDir) {
-      state.log = createWriteStream(join(this.o.logDir, logFileName(id)), { flags: "w" });
-      // A log that can't be written must not crash the run; the build output still goes to `out`.
-      state.log.on("error", (e) => this.note(`warning: log file for ${id}: ${e.message}`));
-      this.logs.push(state.log);
+      const file = join(this.o.logDir, logFileName(id));
+      try {
+        // A file of its own: a symbolic link there (a checkout's `logs/sci_x.log -> …`) is replaced, not written through.
+        // (fs.open takes numeric flags; the stream's type says string.)
+        state.log = createWriteStream(file, { flags: freshFileIn(file) as unknown as string });
+        // A log that can't be written must not crash the run; the build output still goes to `out`.
+        state.log.on("error", (e) => this.note(`warning: log file for ${id}: ${e.message}`));
+        this.logs.push(state.log);
+      } catch (e) {
+        this.note(`warning: log file for ${id}: ${(e as Error).message}`);
+      }
     }
     this.builds.set(id, state);
     for (const line of header) this.record(id, state, line, false);

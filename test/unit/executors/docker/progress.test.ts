@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { lstatSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { test } from "uvu";
@@ -31,6 +31,24 @@ test("plain: every line prefixed with the build id; partial lines joined; logs c
   assert.not.match(text, /s3cret/);
   const log = readFileSync(join(logDir.path, "sci_a.log"), "utf8");
   assert.is(log, "build sci/a\nStep 1/2 : FROM x\n ---> 1234\nno newline at the end\ntoken *** here\nFAILED: boom\n");
+});
+
+test("a log file's name that is a symbolic link (a checkout's `logs/sci_a.log -> ~/.bashrc`): replaced by the log, its target untouched; an earlier run's log replaced", async () => {
+  using logDir = tempDir("ib-progress-");
+  const victim = join(logDir.path, "victim");
+  writeFileSync(victim, "keep me\n");
+  symlinkSync(victim, join(logDir.path, "sci_a.log"));
+  writeFileSync(join(logDir.path, "sci_b.log"), "an earlier run's log, longer than this one's\n");
+  const p = new Progress({ out: sink().stream, live: false, logDir: logDir.path, redact });
+  p.begin("sci/a", ["build sci/a"]);
+  p.begin("sci/b", ["build sci/b"]);
+  p.result("sci/a", "built");
+  p.result("sci/b", "built");
+  await p.close();
+  assert.is(readFileSync(victim, "utf8"), "keep me\n");
+  assert.ok(lstatSync(join(logDir.path, "sci_a.log")).isFile());
+  assert.is(readFileSync(join(logDir.path, "sci_a.log"), "utf8"), "build sci/a\nbuilt\n");
+  assert.is(readFileSync(join(logDir.path, "sci_b.log"), "utf8"), "build sci/b\nbuilt\n");
 });
 
 test("a line of megabytes without a newline: handled in linear time, shown and logged cut, saying how much; a secret at the cut still redacted", async () => {
