@@ -36,15 +36,21 @@ test("report --plan: the plan's report folder, every build planned; results of a
   assert.match(unwritable.stderr, /^image-builder: error: --out \/proc\/ib-report: /);
 });
 
+/** A plan of every example (`plan.json` in `dir`) and results of a run of it without times (`results.json`): `failed` builds first, the rest skipped. */
+function planAndResults(root: string, dir: string, failed: number): { plan: string; results: string } {
+  const plan = join(dir, "plan.json");
+  assert.is(runCli(["plan", "--all", "--out", plan], { cwd: root }).code, 0);
+  const p = JSON.parse(readFileSync(plan, "utf8"));
+  const results = join(dir, "results.json");
+  writeFileSync(results, JSON.stringify({ repo: p.repo, commit: p.commit, buildNumber: p.buildNumber,
+    results: p.builds.map((b: { id: string }, i: number) => ({ id: b.id, status: i < failed ? "failed" : "skipped", reason: i < failed ? "boom" : "parent failed", durationMs: 5, pushed: false })) }));
+  return { plan, results };
+}
+
 test("report --results of an older run (no times): the statuses, a note instead of the timeline, the failure's log tail from --log-dir", () => {
   using repo = examplesRepo();
   using out = tempDir("ib-cli-report-");
-  const plan = join(out.path, "plan.json");
-  assert.is(runCli(["plan", "--all", "--out", plan], { cwd: repo.root }).code, 0);
-  const p = JSON.parse(readFileSync(plan, "utf8"));
-  const results = join(out.path, "results.json");
-  writeFileSync(results, JSON.stringify({ repo: p.repo, commit: p.commit, buildNumber: p.buildNumber,
-    results: p.builds.map((b: { id: string }, i: number) => ({ id: b.id, status: i === 0 ? "failed" : "skipped", reason: i === 0 ? "boom" : "parent failed", durationMs: 5, pushed: false })) }));
+  const { plan, results } = planAndResults(repo.root, out.path, 1);
   const logs = join(out.path, "logs");
   mkdirSync(logs);
   writeFileSync(join(logs, "sci_astro-base.log"), `${Array.from({ length: 100 }, (_, i) => `line ${i}`).join("\n")}\n`);
@@ -63,12 +69,7 @@ test("report --results of an older run (no times): the statuses, a note instead 
 test("a report folder holding symbolic links (a checkout's `report/index.html -> ~/.bashrc`): replaced by the report's files, their targets untouched; a log that is a link is not copied", () => {
   using repo = examplesRepo();
   using out = tempDir("ib-cli-report-");
-  const plan = join(out.path, "plan.json");
-  assert.is(runCli(["plan", "--all", "--out", plan], { cwd: repo.root }).code, 0);
-  const p = JSON.parse(readFileSync(plan, "utf8"));
-  const results = join(out.path, "results.json");
-  writeFileSync(results, JSON.stringify({ repo: p.repo, commit: p.commit, buildNumber: p.buildNumber,
-    results: p.builds.map((b: { id: string }, i: number) => ({ id: b.id, status: i < 2 ? "failed" : "skipped", reason: "boom", durationMs: 5, pushed: false })) }));
+  const { plan, results } = planAndResults(repo.root, out.path, 2);
   const victims = ["bashrc", "profile", "secret"].map((name) => join(out.path, name));
   for (const v of victims) writeFileSync(v, `${v} as it was\n`);
   const report = join(out.path, "report");
