@@ -2,7 +2,7 @@
 import { statSync } from "node:fs";
 import type { KeyObject } from "node:crypto";
 import { join } from "node:path";
-import { determineChanges, layerDirOf, normalizeLayerDir, uncommittedLayers, uncommittedWarning } from "../core/plan/changes.js";
+import { determineChanges, layerDirOf, normalizeLayerDir, ignoredFilesWarning, uncommittedLayers, uncommittedWarning } from "../core/plan/changes.js";
 import { checkImageNames, LAYER_CONFIG_FILE, readLayers } from "../core/parse/layer-config.js";
 import { analyzeRepository, type RepositoryAnalysis } from "../core/plan/analyze-repository.js";
 import { contextDirsFor, parentsOnAnyPlatform, planBuilds, planFromAnalysis, platformWarnings } from "../core/plan/plan-builds.js";
@@ -163,6 +163,8 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
     const warning = uncommittedWarning(dirty, `${gitInfo.buildNumber}-${gitInfo.shortCommit}`);
     if (warning) warnings.push(warning);
   }
+  const ignored = ignoredFilesWarning(plan.builds, inBuildContexts(root, status.ignored, layerDirOf), `${gitInfo.buildNumber}-${gitInfo.shortCommit}`);
+  if (ignored) warnings.push(ignored);
   return { plan, snapshot, changes, git: gitInfo, location, analysis, warnings, uncommitted: dirty };
 }
 

@@ -161,6 +161,8 @@ export interface WorktreeStatus {
   untracked: string[];
   /** Paths under science/ and compat/ whose working tree or index differs from HEAD (a submodule: itself). */
   uncommitted: string[];
+  /** Files under science/ and compat/ that git ignores (.gitignore): a build context sends them all the same. */
+  ignored: string[];
 }
 
 /**
@@ -170,15 +172,15 @@ export interface WorktreeStatus {
 export async function worktreeStatus(git: SimpleGit, prefix: string): Promise<WorktreeStatus> {
   let out: string;
   try {
-    out = await git.raw(["--no-optional-locks", "status", "--porcelain", "-z", "--no-renames", "--untracked-files=all", "--", "science", "compat"]);
+    out = await git.raw(["--no-optional-locks", "status", "--porcelain", "-z", "--no-renames", "--untracked-files=all", "--ignored", "--", "science", "compat"]);
   } catch (e) {
     throw new InputError(`git status failed: ${gitMessage(e)}`);
   }
-  const status: WorktreeStatus = { untracked: [], uncommitted: [] };
+  const status: WorktreeStatus = { untracked: [], uncommitted: [], ignored: [] };
   // "XY path": paths relative to the top of the repository, whatever the directory.
   for (const entry of out.split("\0")) {
     if (entry.length < 4 || !entry.startsWith(prefix, 3)) continue;
-    (entry.startsWith("??") ? status.untracked : status.uncommitted).push(entry.slice(3 + prefix.length));
+    (entry.startsWith("??") ? status.untracked : entry.startsWith("!!") ? status.ignored : status.uncommitted).push(entry.slice(3 + prefix.length));
   }
   return status;
 }

@@ -88,3 +88,17 @@ export function uncommittedLayers(builds: readonly PlannedBuild[], uncommitted: 
   const contexts = [...new Set(builds.flatMap((b) => b.request.contexts))];
   return contexts.filter((dir) => uncommitted.some((p) => p === dir || p.startsWith(`${dir}/`))).sort();
 }
+
+/**
+ * The warning when build contexts hold files git ignores (`ignored`: repository-relative paths,
+ * those their .dockerignore leaves out already taken off): sent to the build and counted in its
+ * inputs like any file, yet in no commit, so the commit's build tag gets an image no other checkout
+ * of it makes (a local `.env` published; a CI run of the commit then refused as immutable).
+ */
+export function ignoredFilesWarning(builds: readonly PlannedBuild[], ignored: readonly string[], buildSuffix: string): string | undefined {
+  const contexts = [...new Set(builds.flatMap((b) => b.request.contexts))];
+  const sent = ignored.filter((p) => contexts.some((dir) => p.startsWith(`${dir}/`))).sort();
+  if (sent.length === 0) return undefined;
+  const shown = sent.length > 5 ? [...sent.slice(0, 5), `and ${sent.length - 5} more`] : sent;
+  return `files git ignores are built into the images, though no commit has them, and tagged ${buildSuffix}: ${shown.join(", ")} (leave them out with the layer's .dockerignore, or remove them)`;
+}

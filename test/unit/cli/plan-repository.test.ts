@@ -154,6 +154,20 @@ test("an uncommitted change the layer's .dockerignore leaves out of its context 
   assert.equal(rules.warnings, [`uncommitted changes are built as they are in the checkout, but tagged ${head} as if committed: science/a`]);
 });
 
+test("files git ignores in what a plan builds (a local .env) are pointed out, naming them: sent to the build, in no commit; those the .dockerignore leaves out are not", async () => {
+  using repo = twoLayers();
+  repo.write({ ".gitignore": ".env\n*.log\n", "science/a/.dockerignore": "*.log\n" });
+  const head = `2-${repo.commit("ignore .env and logs")}`;
+  repo.write({ "science/a/.env": "API_TOKEN=x", "science/a/build.log": "l", "science/b/.env": "x" });
+  const planned = await planRepository(flags(repo.root, { include: ["science/a"] }), { skipUnchanged: true });
+  assert.equal(planned.plan.builds.map((b) => b.id), ["sci/a", "rel/a:1.0"]);
+  assert.equal(planned.warnings, [`files git ignores are built into the images, though no commit has them, and tagged ${head}: science/a/.env (leave them out with the layer's .dockerignore, or remove them)`]);
+  assert.equal(planned.uncommitted, [], "not uncommitted changes: committing them is no remedy");
+  // not planned: not said
+  repo.remove("science/a/.env");
+  assert.equal((await planRepository(flags(repo.root, { include: ["science/a"] }), { skipUnchanged: true })).warnings, []);
+});
+
 test("an image repository inside a larger git repository: uncommitted paths are its own", async () => {
   using repo = makeRepo({
     "images/image-builder.json": CONFIG["image-builder.json"],
