@@ -10,7 +10,8 @@ import { determineBuilds } from "../core/plan/determine-builds.js";
 import { describeRef, parseRef } from "../core/parse/revision-range.js";
 import { parseRepoConfig, resolveRepo, type RepoLocation } from "../core/parse/repo-config.js";
 import { InputError, type ChangeSet, type GitInfo, type Plan, type RepoSnapshot } from "../core/model.js";
-import { changedPaths, commitOf, commitsOnlyIn, openGit, readGitInfo, untrackedLayerDirs, worktreeStatus } from "../read/git.js";
+import { changedPaths, commitOf, commitsOnlyIn, openGit, previousScienceConfigs, readGitInfo, untrackedLayerDirs, worktreeStatus } from "../read/git.js";
+import { layersLeft } from "../core/plan/layers-left.js";
 import { inBuildContexts, readContextListings } from "../read/context-files.js";
 import { readLayerFiles, readRepoConfigText } from "../read/repository.js";
 
@@ -94,8 +95,9 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
   // With --all or --include git's diff is not used, so it is not asked for.
   const ownChanges = refSpec.kind === "range" ? refSpec.ownChanges : undefined;
   const rangeStart = refSpec.kind === "range" && !selected ? refSpec.start : undefined;
+  const diffRequest = { ref, isDefaultRef: flags.ref === undefined, buildNumber: gitInfo.buildNumber, ownChanges };
   const [paths, rangeEnd, status, startOnly] = await Promise.all([
-    selected ? ([] as string[]) : changedPaths(git, { ref, isDefaultRef: flags.ref === undefined, buildNumber: gitInfo.buildNumber, ownChanges }),
+    selected ? ([] as string[]) : changedPaths(git, diffRequest),
     // The layers are read from the checkout and tagged with HEAD's number and hash: a range that
     // ends elsewhere, or uncommitted changes (which a range does not count), are pointed out.
     !selected && rangeEndRev !== undefined ? commitOf(git, rangeEndRev, ref) : undefined,
@@ -148,7 +150,11 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
   const raw = (await readLayerFiles(root)).filter((r) => !hidden.has(`${r.kind}/${r.dir}`));
   const snapshot = readLayers(raw);
   checkImageNames(snapshot, repo, gitInfo, flags.platforms);
-  const changes = determineChanges(snapshot, paths, { all: flags.all, include: flags.include, ignore: flags.ignore, why });
+  const determined = determineChanges(snapshot, paths, { all: flags.all, include: flags.include, ignore: flags.ignore, why });
+  // A science layer that left an image version (removed, or its image or version changed): that version's final image is made again.
+  const previous = selected ? new Map<string, string>() : await previousScienceConfigs(git, diffRequest, paths);
+  const left = layersLeft(snapshot, previous).filter((l) => !flags.ignore.map(normalizeLayerDir).includes(`science/${l.dir}`));
+  const changes: ChangeSet = left.length ? { ...determined, left } : determined;
   const analysis = analyzeRepository(snapshot, flags.buildArgs);
   warnings.push(...analysis.warnings);
   // Inputs digests need the contents of the planned layers' contexts (and their parents').

@@ -77,6 +77,8 @@ export interface ChangeSet {
   compat: string[];
   /** Why these count as changed, for `-vv`: "changed since HEAD^", "named by --include", "--all". */
   why: string;
+  /** Science layers that left an image version (removed, or moved to another): its compat build is made again (layers-left.ts). */
+  left?: { dir: string; left: string; now?: string }[];
 }
 
 export interface PlanOptions {

@@ -128,13 +128,68 @@ async function ownChangesCommits(git: SimpleGit, ref: string, own: { revision: s
   return [parent, commit];
 }
 
-/** Paths, relative to `--root`, that differ: one `git diff --name-only` for the whole repository. */
-export async function changedPaths(git: SimpleGit, req: DiffRequest): Promise<string[]> {
+/** What `git diff` compares for `req`: a revision with the working tree, or two revisions. */
+async function diffRevisions(git: SimpleGit, req: DiffRequest): Promise<string[]> {
   if (req.ref.startsWith("-")) throw new InputError(`--ref ${req.ref}: not a revision`);
-  const revisions =
-    req.isDefaultRef && req.buildNumber === 1 ? [EMPTY_TREE]
+  return req.isDefaultRef && req.buildNumber === 1 ? [EMPTY_TREE]
     : req.ownChanges ? await ownChangesCommits(git, req.ref, req.ownChanges)
     : [req.ref];
+}
+
+/** A science layer's config file (`science/x/sciserver-image.json`), relative to `--root`. */
+const SCIENCE_CONFIG = /^science\/[^/]+\/sciserver-image\.json$/;
+
+/**
+ * The contents before the change (`req`, as changedPaths compares) of the science layers' config
+ * files among the changed `paths` (those deleted or edited; not those added): one `git diff` of
+ * just them, with the whole file as context, from which the old side is read. None changed: no call.
+ */
+export async function previousScienceConfigs(git: SimpleGit, req: DiffRequest, paths: readonly string[]): Promise<Map<string, string>> {
+  const configs = paths.filter((p) => SCIENCE_CONFIG.test(p));
+  if (configs.length === 0) return new Map();
+  const args = ["diff", "--no-color", "--no-ext-diff", "--no-renames", "--relative", "--unified=100000000", ...(await diffRevisions(git, req)), "--", ...configs];
+  let out: string;
+  try {
+    out = await git.raw(args);
+  } catch (e) {
+    throw unknownRevision(e, req.ref);
+  }
+  return oldSidesOfDiff(out);
+}
+
+/** The old side of each file of a unified diff whose hunks hold the whole file (`--unified` past its length): path -> text. */
+export function oldSidesOfDiff(diff: string): Map<string, string> {
+  const old = new Map<string, string>();
+  let path: string | undefined;
+  let lines: string[] = [];
+  const end = () => {
+    if (path !== undefined) old.set(path, lines.join("\n"));
+    path = undefined;
+    lines = [];
+  };
+  let inHunk = false;
+  for (const line of diff.split("\n")) {
+    if (line.startsWith("diff --git ")) {
+      end();
+      inHunk = false;
+      continue;
+    }
+    if (!inHunk) {
+      // `--- a/science/x/sciserver-image.json` (`--- /dev/null` for a file that is new: no old side)
+      if (line.startsWith("--- a/")) path = line.slice("--- a/".length);
+      else if (line.startsWith("@@ ")) inHunk = true;
+      continue;
+    }
+    if (line.startsWith(" ") || line.startsWith("-")) lines.push(line.slice(1));
+    else if (line.startsWith("@@ ")) continue;
+  }
+  end();
+  return old;
+}
+
+/** Paths, relative to `--root`, that differ: one `git diff --name-only` for the whole repository. */
+export async function changedPaths(git: SimpleGit, req: DiffRequest): Promise<string[]> {
+  const revisions = await diffRevisions(git, req);
   const diffArgs = ["diff", "--name-only", "--no-renames", "--relative", "-z", ...revisions];
   if (!req.ref.includes("..")) diffArgs.push("--");
   try {

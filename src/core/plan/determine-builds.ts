@@ -1,7 +1,8 @@
 // Rule 6: which builds a change results in, and why. A changed science layer rebuilds every layer
 // built on it, transitively and across images; a rebuilt final layer gets its compat build; a
 // changed compat layer (or one it includes at any depth) gives a compat build to every final
-// image that uses it, and so does a rebuilt science layer that such a compat layer copies from.
+// image that uses it, and so does a rebuilt science layer that such a compat layer copies from; so
+// does a final image a science layer left (removed, or moved to another image version).
 import type { RepositoryAnalysis } from "./analyze-repository.js";
 import { parentsFirst } from "./graph.js";
 import type { ChangeSet, ScienceLayer } from "../model.js";
@@ -45,6 +46,12 @@ export function determineBuilds(layers: ScienceLayer[], analysis: RepositoryAnal
   }
 
   const changedCompat = new Set(changes.all ? [...analysis.includes.keys()] : changes.compat);
+  // A layer that left an image version: the layer final for it now gets its compat build (layers-left.ts).
+  const leftReasons = new Map<string, string[]>();
+  for (const { dir, left, now } of changes.left ?? []) {
+    const reason = `science layer ${dir} left ${left} (${now ? `now ${now}` : "removed"})`;
+    leftReasons.set(left, [...(leftReasons.get(left) ?? []), reason]);
+  }
   const compat: BuildSelection["compat"] = [];
   for (const target of analysis.order) {
     const layer = byTarget.get(target)!;
@@ -68,6 +75,7 @@ export function determineBuilds(layers: ScienceLayer[], analysis: RepositoryAnal
         why.push(c === layer.compat ? `compat ${c} ${changes.why}` : `compat ${c} ${changes.why} (included by ${layer.compat})`);
       }
     }
+    for (const reason of leftReasons.get(key) ?? []) if (!why.includes(reason)) why.push(reason);
     if (why.length) compat.push({ key, target, reasons: why });
   }
   return { science, compat };

@@ -168,6 +168,36 @@ test("files git ignores in what a plan builds (a local .env) are pointed out, na
   assert.equal((await planRepository(flags(repo.root, { include: ["science/a"] }), { skipUnchanged: true })).warnings, []);
 });
 
+test("the final layer of an image version removed, or moved to another version: the layer now final gets the version's compat build (it kept serving the layer that left)", async () => {
+  using repo = makeRepo({
+    ...CONFIG,
+    ...science("tools", { image: "tools", version: "2.0", compat: "base" }, "FROM busybox:stable\n"),
+    ...science("tools-extra", { image: "tools", version: "2.0", compat: "base" }, "FROM sci/tools:2.0\nRUN touch /extra\n"),
+    ...compat("base", [], "ENV X=1\n"),
+  });
+  repo.write({ README: "r" });
+  repo.commit("unrelated");
+  // moved to 2.1: built as tools:2.1, and tools:2.0 made again from sci/tools
+  repo.write(science("tools-extra", { image: "tools", version: "2.1", compat: "base" }, "FROM sci/tools:2.0\nRUN touch /extra\n"));
+  const moved = await planRepository(flags(repo.root), { skipUnchanged: true });
+  assert.equal(moved.plan.builds.map((b) => b.id), ["sci/tools-extra", "rel/tools:2.0", "rel/tools:2.1"]);
+  assert.equal(moved.plan.builds.find((b) => b.id === "rel/tools:2.0")!.reasons, ["science layer tools-extra left tools:2.0 (now tools:2.1)"]);
+  assert.match(moved.plan.builds.find((b) => b.id === "rel/tools:2.0")!.request.dockerfile, /^FROM registry\.example\.org\/images\/sci\/tools:2\.0/m);
+  // removed (committed, and planned from its commit's own changes too)
+  repo.git("checkout", "-q", "--", ".");
+  repo.remove("science/tools-extra");
+  repo.commit("drop tools-extra");
+  for (const ref of [undefined, "HEAD^!", "HEAD~1..HEAD"]) {
+    const removed = await planRepository(flags(repo.root, ref ? { ref } : {}), { skipUnchanged: true });
+    assert.equal(removed.plan.builds.map((b) => [b.id, b.reasons]), [["rel/tools:2.0", ["science layer tools-extra left tools:2.0 (removed)"]]], ref);
+  }
+  // a layer added to the version is no layer leaving it
+  repo.write(science("tools-more", { image: "tools", version: "2.0", compat: "base" }, "FROM sci/tools:2.0\n"));
+  repo.commit("add tools-more");
+  assert.equal(await planIds(repo.root), ["sci/tools-more", "rel/tools:2.0"]);
+  assert.equal((await planRepository(flags(repo.root), { skipUnchanged: true })).changes.left, undefined);
+});
+
 test("an image repository inside a larger git repository: uncommitted paths are its own", async () => {
   using repo = makeRepo({
     "images/image-builder.json": CONFIG["image-builder.json"],
