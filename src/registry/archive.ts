@@ -17,6 +17,7 @@ import { METADATA_LIMIT } from "../core/registry/transport-rules.js";
 import { checkRepositoriesFile, dockerArchiveEntries, layoutManifests, normalizeEntryName, requireOneImage, resolveArchiveEntries, type LayoutDescriptor, type RawArchiveEntry } from "../core/parse/image-archive.js";
 import { formatPlatform, imageOfPlatform, imageShownFor, isAttestation, platformOfEntry, type Descriptor } from "../core/registry/image-index.js";
 import { hashingStream, hostPlatform, MEDIA_TYPES, parseJson, RegistryError, summarizeConfig, type ImageConfigJson, type RegistryClient, type RegistryImage, type RegistryManifest } from "./client.js";
+import { checkImageConfig } from "../core/formats/image-config.js";
 
 export type ArchiveFormat = "docker-archive" | "oci";
 
@@ -299,7 +300,7 @@ function checkArchive(raw: RawArchiveEntry[], contents: (SeenEntry | undefined)[
     // Named by its digest (`<hex>.json`, blobs/sha256/<hex>): the name must be its content's.
     const namedConfig = /^(?:blobs\/sha256\/)?([0-9a-f]{64})(?:\.json)?$/.exec(m.config);
     if (namedConfig && configEntry.digest !== `sha256:${namedConfig[1]}`) throw new InputError(`config ${m.config} is corrupted: its content has digest ${configEntry.digest}`);
-    const config = parseBody(configEntry, "config", (msg) => new InputError(msg)) as ImageConfigJson;
+    const config = checkImageConfig(parseBody(configEntry, "config", (msg) => new InputError(msg)), `config ${configEntry.digest}`, (msg) => new InputError(msg));
     const diffIds = config.rootfs?.diff_ids ?? [];
     const layers = m.layers.map((path, i) => {
       const e = entry(path);
@@ -339,7 +340,7 @@ function checkArchive(raw: RawArchiveEntry[], contents: (SeenEntry | undefined)[
     if (!parsed.config || !Array.isArray(parsed.layers)) throw new InputError(`manifest ${d.digest} has no config or layers`);
     const configEntry = blob(parsed.config, "config");
     const layers = parsed.layers.map((l) => source(blob(l, "layer")));
-    const config = parseBody(configEntry, "config", (msg) => new InputError(msg)) as ImageConfigJson;
+    const config = checkImageConfig(parseBody(configEntry, "config", (msg) => new InputError(msg)), `config ${configEntry.digest}`, (msg) => new InputError(msg));
     // An index's entry says its platform; attestation manifests (unknown/unknown) are no image.
     const platform = m.index ? (isAttestation(d) ? undefined : platformOfEntry(d) ?? formatPlatform(config)) : formatPlatform(config);
     return { configDigest: parsed.config.digest, configSize: parsed.config.size, layers: parsed.layers, config, manifestDigest: d.digest, mediaType: parsed.mediaType ?? d.mediaType, platform,

@@ -10,6 +10,7 @@ import { InputError } from "../core/model.js";
 import { nextLinkPath, Pagination } from "../core/registry/transport-rules.js";
 import { formatPlatform, imageOfPlatform, platformEntries, platformOfEntry, type Descriptor } from "../core/registry/image-index.js";
 import { isSha256Digest, sha256Digest } from "../core/digest.js";
+import { checkImageConfig, type ImageConfigJson } from "../core/formats/image-config.js";
 import type { DockerCredentials } from "./credentials.js";
 import { RegistryContentError, RegistryError, RegistryTransport, statusError, type RegistryRequest, type RegistryResponse, type TransportOptions } from "./transport.js";
 
@@ -121,7 +122,7 @@ export class RegistryClient {
   /** The image an image manifest (from getManifest) describes: its config read. */
   async imageOf(manifest: RegistryManifest): Promise<RegistryImage> {
     const configBytes = await this.getBlob(manifest.ref, manifest.config.digest);
-    const config = parseJson(configBytes, `config ${manifest.config.digest} of ${formatImageReference(manifest.ref)}`) as ImageConfigJson;
+    const config = readImageConfig(configBytes, `config ${manifest.config.digest} of ${formatImageReference(manifest.ref)}`);
     return {
       reference: formatImageReference(manifest.ref),
       digest: manifest.digest,
@@ -189,7 +190,9 @@ export class RegistryClient {
     const host = parseImageReference(`${registry}/x`).registry;
     // The catalog is optional: registries without it answer 404 (or 405 / UNSUPPORTED).
     return this.paginate("/v2/_catalog?n=1000", (path) => ({ registry: host, path, scope: "registry:catalog:*", what: `catalog of ${host}` }),
-      (status) => status === 404 || status === 405, (body: { repositories?: string[] | null }) => body.repositories);
+      (status) => status === 404 || status === 405, (body: { repositories?: string[] | null }) => body.repositories)
+      // a registry that lists a repository twice: read once
+      .then((names) => names && [...new Set(names)]);
   }
 
   /**
@@ -210,7 +213,11 @@ export class RegistryClient {
         return { body: parseJson(body, req.what) as B, next: nextLinkPath(res.headers.get("link")) };
       });
       if (!page) return undefined;
-      names.push(...(items(page.body) ?? []));
+      // A list of names, or none: anything else (a string spread into its characters, a number
+      // among them) is no answer of the API. A loop, not a spread: a page can hold 100,000s.
+      const list: unknown = items(page.body) ?? [];
+      if (!Array.isArray(list) || list.some((n) => typeof n !== "string")) throw new RegistryContentError(`${spec(path).what}: not a list of names`);
+      for (const name of list as string[]) names.push(name);
       path = page.next;
     }
     return names;
@@ -379,14 +386,11 @@ export class RegistryClient {
 }
 
 /** The parts of an image config (the JSON blob) that are read. */
-export interface ImageConfigJson {
-  created?: string;
-  os?: string;
-  architecture?: string;
-  variant?: string;
-  config?: { Labels?: Record<string, string> | null; Env?: string[] | null };
-  history?: { created?: string; created_by?: string; empty_layer?: boolean }[];
-  rootfs?: { diff_ids?: string[] };
+export type { ImageConfigJson };
+
+/** A config blob's bytes as a config: JSON, of the shape image-builder reads (else `fail`'s error, a content error by default). */
+export function readImageConfig(bytes: Buffer, what: string, fail: (message: string) => Error = (m) => new RegistryContentError(m)): ImageConfigJson {
+  return checkImageConfig(parseJson(bytes, what, fail), what, fail);
 }
 
 export function summarizeConfig(config: ImageConfigJson): RegistryImage["config"] {

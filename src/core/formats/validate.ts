@@ -28,7 +28,7 @@ export function fieldPath(path: readonly PropertyKey[]): string {
   }).join("");
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
+export function describeIssue(issue: z.core.$ZodIssue): string {
   const input = (issue as { input?: unknown }).input;
   switch (issue.code) {
     case "invalid_type":

@@ -20,7 +20,7 @@ import { buildtimeLabel } from "../../core/requests/inputs-digest.js";
 import { buildTag, stripPlatformSuffix, withPlatformSuffix } from "../../core/requests/tags.js";
 import type { AttachHook, PushedImage } from "../index-step.js";
 import { attestationOfImageProblems, heldAttestation, putAttestationManifest } from "../../registry/attestations.js";
-import { parseJson, summarizeConfig, type ImageConfigJson, type RegistryClient } from "../../registry/client.js";
+import { readImageConfig, summarizeConfig, type RegistryClient } from "../../registry/client.js";
 import { readPackageFiles, SharedLayerChains } from "../../registry/image-files.js";
 import type { LayerStateCache } from "../../registry/layer-state-cache.js";
 import { errorMessage } from "./run-report.js";
@@ -169,7 +169,7 @@ async function attestImage(run: AttestationRun, chains: SharedLayerChains, image
   const manifest = image.pushed?.manifest ?? await registry.getManifest({ ...repository, digest: image.descriptor.digest });
   if (!manifest) throw new Error(`${formatImageReference(repository)}@${image.descriptor.digest}: not in the registry, so it can't be attested`);
   // The config as the engine has it, when the push handed it over; else read from the registry.
-  const config = image.pushed?.config ?? summarizeConfig(parseJson(await registry.getBlob(repository, manifest.config.digest), `config ${manifest.config.digest} of ${image.layerBuildTag}`) as ImageConfigJson);
+  const config = image.pushed?.config ?? summarizeConfig(readImageConfig(await registry.getBlob(repository, manifest.config.digest), `config ${manifest.config.digest} of ${image.layerBuildTag}`));
 
   const { files, warnings } = await readPackageFiles(registry, { ref: repository, layers: manifest.layers }, { chains, cache: run.layerStates });
   const scan = scanPackages(files);

@@ -12,7 +12,7 @@ import { buildTag } from "../../core/requests/tags.js";
 import { decideBuildMovingTag } from "../../core/execute/moving-tag.js";
 import { decideBeforePush, lostBuildTag, pushedOtherImage, replacedMovingTag, type BeforePush, supersededParent, tagFromRegistry, type HeldTag } from "../../core/execute/read-back.js";
 import { inputsLabel } from "../../core/requests/inputs-digest.js";
-import { parseJson, summarizeConfig, type ImageConfigJson, type RegistryClient, type RegistryManifest } from "../../registry/client.js";
+import { readImageConfig, summarizeConfig, type RegistryClient, type RegistryManifest } from "../../registry/client.js";
 import { isImageFault } from "../../core/registry/transport-rules.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
 import { pushTags } from "./push.js";
@@ -315,7 +315,7 @@ async function heldImage(ctx: PushStepContext, tag: string, imageId: string, wha
       throw e;
     });
     if (config === undefined) return held;
-    return { ...held, labels: summarizeConfig(parseJson(config, `config ${held.configDigest} of ${tag}`) as ImageConfigJson).labels };
+    return { ...held, labels: summarizeConfig(readImageConfig(config, `config ${held.configDigest} of ${tag}`)).labels };
   } catch (e) {
     throw new Error(`${what}: ${errorMessage(e)}`);
   }
