@@ -2,13 +2,15 @@
 // blob streamed (digest checked on the way), decompressed and read as a tar, base first, through
 // LayeredFiles (core/sbom), which decides which files are read and applies whiteouts. Only the
 // files it asks for are held in memory, never a layer.
-import type { Readable, Writable } from "node:stream";
+import { Transform, type Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import tar from "tar-stream";
 import { formatImageReference, type ImageReference } from "../core/parse/image-reference.js";
 import { LayeredFiles, type FoundFile, type LayeredSnapshot } from "../core/sbom/layered-files.js";
 import { hashingStream, RegistryError, type RegistryClient } from "./client.js";
+import { RegistryContentError } from "./transport.js";
+import { TarDialectCheck } from "../core/sbom/tar-dialect.js";
 import type { LayerStateCache } from "./layer-state-cache.js";
 import { isSha256Digest } from "../core/digest.js";
 
@@ -136,6 +138,9 @@ async function applyLayer(client: RegistryClient, ref: ImageReference, layer: { 
   if (compression === "zstd") throw new RegistryError(`layer ${layer.digest} of ${what}: zstd-compressed (${layer.mediaType}), which this version cannot read`);
   const blob = await client.openBlob(ref, layer.digest, { signal, size: layer.size });
   const hash = hashingStream();
+  // Tar features tar-stream reads otherwise than the engine extracts them: the layer's package files are then not trusted.
+  const dialect = new TarDialectCheck();
+  const watch = new Transform({ transform(chunk: Buffer, _enc, done) { dialect.write(chunk); done(null, chunk); } });
   const extract = tar.extract();
   extract.on("entry", (header, body, next) => {
     // A layer cut short mid-entry errors the entry too: the pipeline below reports it.
@@ -155,12 +160,14 @@ async function applyLayer(client: RegistryClient, ref: ImageReference, layer: { 
     });
   });
   try {
-    const stages: NodeJS.ReadWriteStream[] = compression === "gzip" ? [hash, createGunzip()] : [hash];
+    const stages: NodeJS.ReadWriteStream[] = compression === "gzip" ? [hash, createGunzip(), watch] : [hash, watch];
     await pipeline([blob as Readable, ...stages, extract as unknown as Writable]);
   } catch (e) {
     blob.destroy();
     if (signal?.aborted || (e instanceof RegistryError && /^blob /.test(e.message))) throw e;
-    throw new RegistryError(`layer ${layer.digest} of ${what}: ${(e as Error).message}`);
+    // What the blob holds is no layer (not gzip, not tar, damaged on the way): the image's fault, not the registry's.
+    throw new RegistryContentError(`layer ${layer.digest} of ${what}: not a readable layer (${(e as Error).message})`);
   }
-  if (layer.digest.startsWith("sha256:") && hash.digest() !== layer.digest) throw new RegistryError(`layer ${layer.digest} of ${what}: content has digest ${hash.digest()}`);
+  if (layer.digest.startsWith("sha256:") && hash.digest() !== layer.digest) throw new RegistryContentError(`layer ${layer.digest} of ${what}: content has digest ${hash.digest()}`);
+  if (dialect.problem) files.warnings.push(`layer ${layer.digest}: ${dialect.problem}, which image-builder does not read as the engine extracts it: the layer's package files may be read wrong`);
 }

@@ -110,7 +110,7 @@ export function snapshotOfFiles(files: readonly FoundFile[], layers: number, war
  * Bumped whenever what a layer does to the state changes in a way the text of layerRules may not
  * show (how the shell maps tar entries, say).
  */
-export const LAYER_RULES_VERSION = 3;
+export const LAYER_RULES_VERSION = 4;
 
 /**
  * The rules by which a layer changes the state (which files are package databases, how entries
