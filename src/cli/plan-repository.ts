@@ -10,7 +10,7 @@ import { determineBuilds } from "../core/plan/determine-builds.js";
 import { describeRef, parseRef } from "../core/parse/revision-range.js";
 import { parseRepoConfig, resolveRepo, type RepoLocation } from "../core/parse/repo-config.js";
 import { InputError, type ChangeSet, type GitInfo, type Plan, type RepoSnapshot } from "../core/model.js";
-import { changedPaths, commitOf, commitsOnlyIn, openGit, previousScienceConfigs, readGitInfo, untrackedLayerDirs, worktreeStatus } from "../read/git.js";
+import { changedPaths, commitOf, commitsOnlyIn, openGit, unreachableCommits, previousScienceConfigs, readGitInfo, untrackedLayerDirs, worktreeStatus } from "../read/git.js";
 import { layersLeft } from "../core/plan/layers-left.js";
 import { inBuildContexts, readContextListings } from "../read/context-files.js";
 import { readLayerFiles, readRepoConfigText } from "../read/repository.js";
@@ -34,6 +34,8 @@ export interface PlanFlags {
   signedBy?: KeyObject;
   /** `--no-attestations` (false): --reconcile does not count an image published without attestations as missing. */
   attestations?: boolean;
+  /** `--allow-tag-rollback`: --reconcile counts a moving tag holding a newer build (or another commit's of the same number) as stale. */
+  allowTagRollback?: boolean;
 }
 
 export const DEFAULT_REF = "HEAD^";
@@ -70,12 +72,21 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
       .filter(([, on]) => on).map(([flag]) => flag);
     if (clash.length) throw new InputError(`--reconcile plans from what the registry holds, not from changes: not with ${clash.join(", ")}`);
     const planOfAll = await planRepository({ ...flags, reconcile: false, all: true }, options);
-    const { currentLayers, reconcilePlan, reconciledChanges } = await import("../core/plan/reconcile.js");
+    const { currentLayers, heldByOtherCommits, reconcilePlan, reconciledChanges } = await import("../core/plan/reconcile.js");
     const { readPublishedInputs } = await import("../read/published.js");
     const published = await readPublishedInputs(planOfAll.plan, undefined, { signedBy: flags.signedBy, attestations: flags.attestations !== false });
-    const plan = reconcilePlan(planOfAll.plan, published);
+    const rollback = { allowRollback: flags.allowTagRollback === true };
+    const plan = reconcilePlan(planOfAll.plan, published, rollback);
+    // Left on another commit's build: said when no ref of the repository has that commit (an
+    // amended or force-pushed-away one's build would otherwise stay published without a word;
+    // another branch's, or a later commit's, stays as moving tags are meant to).
+    const held = heldByOtherCommits(planOfAll.plan, plan, published);
+    const gone = await unreachableCommits(openGit(flags.root), [...new Set(held.map((h) => h.hash))]);
+    const stranded = held.filter((h) => gone.has(h.hash));
+    const warnings = stranded.length === 0 ? planOfAll.warnings : [...planOfAll.warnings,
+      `${stranded.map((h) => `${h.tag} holds ${h.held}`).join(", ")}: ${stranded.length === 1 ? "a build of a commit" : "builds of commits"} no branch or tag of this repository has (amended or force-pushed away?), which moving tags do not move back from; --reconcile --allow-tag-rollback --push publishes this checkout's builds there instead`];
     // "nothing to build: nothing missing from or stale in the registry"
-    return { ...planOfAll, plan, changes: reconciledChanges(plan, published, "missing from or stale in the registry"), current: currentLayers(planOfAll.plan, plan, published) };
+    return { ...planOfAll, plan, warnings, changes: reconciledChanges(plan, published, "missing from or stale in the registry", rollback), current: currentLayers(planOfAll.plan, plan, published, rollback) };
   }
   // --ref says which changes count; --all counts none of them: a revision given there (a typo
   // among them) would be ignored without a word.

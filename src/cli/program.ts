@@ -461,8 +461,8 @@ export function buildProgram(secrets = new SecretSet()): Command {
     const classic = classicPlanWarning(plan, o.builder ?? (process.env.DOCKER_BUILDKIT === "0" ? "classic" : undefined));
     if (classic) warnings.push(classic);
     if (o.dryrun) {
-      // --sign-key decides what --reconcile plans (images it did not sign), even in a dry run.
-      const unused = ENGINE_FLAGS.filter(([key]) => cmd.getOptionValueSource(key) === "cli" && !(key === "signKey" && o.reconcile)).map(([, flag]) => flag);
+      // --sign-key and --allow-tag-rollback decide what --reconcile plans (images it did not sign, tags it moves back), even in a dry run.
+      const unused = ENGINE_FLAGS.filter(([key]) => cmd.getOptionValueSource(key) === "cli" && !((key === "signKey" || key === "allowTagRollback") && o.reconcile)).map(([, flag]) => flag);
       if (unused.length > 0) warnings.push(`${unused.join(", ")} ${unused.length === 1 ? "does" : "do"} nothing with --dryrun: nothing is built or pushed`);
       // No engine to ask: say what the Dockerfiles require of the builder.
       const { featureRequirements } = await import("../core/requests/builder-features.js");

@@ -269,3 +269,16 @@ export async function readRemoteUrl(git: SimpleGit): Promise<string | undefined>
   const remote = remotes.find((r) => r.name === "origin") ?? remotes[0];
   return remote?.refs.fetch || undefined;
 }
+
+/**
+ * Of `hashes` (commit hashes, full or abbreviated), those no branch, tag or other ref of the
+ * repository reaches (amended or force-pushed away; another branch's, or a later commit's, are
+ * reached): one `git rev-list --all`, only when asked.
+ */
+export async function unreachableCommits(git: SimpleGit, hashes: readonly string[]): Promise<Set<string>> {
+  if (hashes.length === 0) return new Set();
+  const history = (await git.raw(["rev-list", "--all", "--"])).split("\n").filter(Boolean);
+  const lengths = new Set(hashes.map((h) => h.length));
+  const known = new Set(history.flatMap((c) => [...lengths].map((n) => c.slice(0, n))));
+  return new Set(hashes.filter((h) => !known.has(h)));
+}

@@ -320,6 +320,39 @@ test("a rerun of an older commit leaves every {version} on the newer build, sayi
   for (const name of ["sci/a", "rel/a"]) assert.is(rolled[`${name}:1.0`], newer[`${name}:1.0-1-${older.slice(0, 7)}`]);
 });
 
+test("after an amend, {version} stays on the discarded commit's build: --reconcile names it, and --reconcile --allow-tag-rollback --push publishes the amended commit's build there", async () => {
+  const { registry } = requireEngine();
+  const target = uniqueRepo(registry);
+  using repo = makeRepo({ "image-builder.json": JSON.stringify({ repo: target }), ...smallFamily("echo typo > /a") });
+  repo.write({ README: "r" });
+  repo.commit("two");
+  repo.write(smallFamily("echo typo > /a"));
+  const first = runCli(["--all", "--push", ...PLAIN], { cwd: repo.root });
+  assert.is(first.code, 0, first.stderr);
+  const discarded = repo.git("rev-parse", "--short", "HEAD");
+  repo.write(smallFamily("echo fixed > /a"));
+  repo.git("add", "-A");
+  repo.git("commit", "-q", "--amend", "-m", "two, fixed");
+  const amended = repo.git("rev-parse", "--short", "HEAD");
+  const second = runCli(["--all", "--push", ...PLAIN], { cwd: repo.root });
+  assert.is(second.code, 0, second.stderr);
+  assert.match(second.stderr, new RegExp(`not moved: ${target}/sci/a:1\\.0 is at 1\\.0-2-${discarded}, another commit with the same build number 2`));
+  assert.is((await registryImage(`${target}/sci/a:1.0`)).labels["org.sciserver.science.a.version"], `1.0-2-${discarded}`);
+
+  const plan = runCli(["--reconcile", "--dryrun", ...PLAIN], { cwd: repo.root });
+  assert.is(plan.code, 0, plan.stderr);
+  assert.match(plan.stderr, /nothing to build/);
+  assert.match(plan.stderr, new RegExp(`warning: ${target}/sci/a:1\\.0 holds 1\\.0-2-${discarded}, ${target}/rel/a:1\\.0 holds 1\\.0-2-${discarded}: builds of commits no branch or tag of this repository has \\(amended or force-pushed away\\?\\).*--reconcile --allow-tag-rollback --push`));
+  const back = runCli(["--reconcile", "--allow-tag-rollback", "--push", ...PLAIN], { cwd: repo.root });
+  assert.is(back.code, 0, back.stderr);
+  for (const [name, label, value] of [["sci/a", "org.sciserver.science.a.version", `1.0-2-${amended}`], ["rel/a", "org.sciserver.compat.version", `a:1.0-2-${amended}`]]) {
+    assert.is((await registryImage(`${target}/${name}:1.0`)).labels[label], value, name);
+  }
+  const after = runCli(["--reconcile", "--dryrun", ...PLAIN], { cwd: repo.root });
+  assert.match(after.stderr, /nothing to build/);
+  assert.not.match(after.stderr, /no branch or tag/, after.stderr);
+});
+
 test("the registry's image under a build tag is the published one: a rerun takes it, not the engine's own, and builds the child on it", async () => {
   const { docker, registry } = requireEngine();
   using repo = makeRepo(smallFamily());

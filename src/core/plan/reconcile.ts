@@ -56,7 +56,16 @@ export function heldBuildTag(request: PlannedBuild["request"], label: string | u
   return request.platform === undefined ? tag : withPlatformSuffix(tag, request.platform);
 }
 
-export function reconcilePlan(plan: Plan, published: ReadonlyMap<string, PublishedImage>): Plan {
+/**
+ * `allowRollback` (`--allow-tag-rollback`): a moving tag holding a newer build, or another
+ * commit's of the same number (an amended or force-pushed-away commit's), is stale too: the run,
+ * given the same flag, moves it back to this checkout's build.
+ */
+export interface ReconcileOptions {
+  allowRollback?: boolean;
+}
+
+export function reconcilePlan(plan: Plan, published: ReadonlyMap<string, PublishedImage>, options: ReconcileOptions = {}): Plan {
   const kept = new Map<string, string[]>();
   /**
    * Kept builds that are rebuilt, so their children are too: not those kept only for a signature
@@ -64,12 +73,12 @@ export function reconcilePlan(plan: Plan, published: ReadonlyMap<string, Publish
    */
   const rebuilt = new Set<string>();
   for (const b of plan.builds) {
-    const verdict = judge(b, published.get(b.id));
+    const verdict = judge(b, published.get(b.id), movingTag(b.request), options);
     // Parents come first in a plan, so a rebuilt parent is known before its children.
     const rebuiltParents = b.dependsOn.filter((d) => rebuilt.has(d));
     const reasons = [...(verdict.current ? [] : [verdict.why]), ...rebuiltParents.map((d) => `built on ${d}, which is rebuilt`)];
     if (rebuiltParents.length > 0 || (!verdict.current && !verdict.reusedOnly)) rebuilt.add(b.id);
-    const indexWhy = reasons.length ? undefined : staleIndexEntry(b, published.get(b.id));
+    const indexWhy = reasons.length ? undefined : staleIndexEntry(b, published.get(b.id), options);
     if (reasons.length || indexWhy) kept.set(b.id, reasons.length ? reasons : [indexWhy!]);
   }
   // The index is written by a run holding every platform of its layer: a layer kept for one is kept whole.
@@ -94,24 +103,24 @@ export function reconcilePlan(plan: Plan, published: ReadonlyMap<string, Publish
  * missing or from other inputs, not every layer (the plan it starts from has all of them), nor
  * those rebuilt only because a parent is.
  */
-export function reconciledChanges(reconciled: Plan, published: ReadonlyMap<string, PublishedImage>, why: string): ChangeSet {
+export function reconciledChanges(reconciled: Plan, published: ReadonlyMap<string, PublishedImage>, why: string, options: ReconcileOptions = {}): ChangeSet {
   const science = reconciled.builds
-    .filter((b) => b.kind === "science" && stale(b, published.get(b.id)) !== undefined)
+    .filter((b) => b.kind === "science" && stale(b, published.get(b.id), options) !== undefined)
     .map((b) => b.source.replace(/^science\//, ""));
   return { all: false, science, compat: [], why };
 }
 
-function stale(b: PlannedBuild, p: PublishedImage | undefined): string | undefined {
-  const verdict = judge(b, p);
+function stale(b: PlannedBuild, p: PublishedImage | undefined, options: ReconcileOptions): string | undefined {
+  const verdict = judge(b, p, movingTag(b.request), options);
   return verdict.current ? undefined : verdict.why;
 }
 
 /** For a build of a platform: why the index under its layer's `{version}` does not hold its current image. */
-function staleIndexEntry(b: PlannedBuild, p: PublishedImage | undefined): string | undefined {
+function staleIndexEntry(b: PlannedBuild, p: PublishedImage | undefined, options: ReconcileOptions): string | undefined {
   const platform = b.request.platform;
   if (platform === undefined || !p) return undefined;
   const tag = stripPlatformSuffix(movingTag(b.request), platform);
-  const verdict = judge(b, p.index ?? { found: false }, tag);
+  const verdict = judge(b, p.index ?? { found: false }, tag, options);
   if (verdict.current) return undefined;
   if (p.index?.found) return `its ${platform} image in the index ${tag}: ${verdict.why}`;
   return p.index?.broken ? verdict.why : `no index of its platforms under ${tag}`;
@@ -123,18 +132,34 @@ function staleIndexEntry(b: PlannedBuild, p: PublishedImage | undefined): string
  * "nothing to build". Builds left out for no reason of their own do not occur: a kept build's
  * children are kept.
  */
-export function currentLayers(planOfAll: Plan, reconciled: Plan, published: ReadonlyMap<string, PublishedImage>): string[] {
+export function currentLayers(planOfAll: Plan, reconciled: Plan, published: ReadonlyMap<string, PublishedImage>, options: ReconcileOptions = {}): string[] {
   const kept = new Set(reconciled.builds.map((b) => b.id));
-  return planOfAll.builds.filter((b) => !kept.has(b.id)).map((b) => `${b.id}: current (${judge(b, published.get(b.id)).why})`);
+  return planOfAll.builds.filter((b) => !kept.has(b.id)).map((b) => `${b.id}: current (${judge(b, published.get(b.id), movingTag(b.request), options).why})`);
 }
 
-function judge(b: PlannedBuild, p: PublishedImage | undefined, tag = movingTag(b.request)): { current: boolean; why: string; reusedOnly?: boolean } {
+/**
+ * The builds left out because their moving tag holds another commit's build that moving tags do
+ * not move back from (newer, or of the same number): the tag and the build it holds, whose
+ * commit the caller looks for in the checkout's history.
+ */
+export function heldByOtherCommits(planOfAll: Plan, reconciled: Plan, published: ReadonlyMap<string, PublishedImage>): { id: string; tag: string; held: string; hash: string }[] {
+  const kept = new Set(reconciled.builds.map((b) => b.id));
+  return planOfAll.builds.flatMap((b) => {
+    const p = published.get(b.id);
+    if (kept.has(b.id) || !p?.found || p.inputs === b.request.inputsDigest) return [];
+    const held = parseBuildName(p.build);
+    return held ? [{ id: b.id, tag: movingTag(b.request), held: held.name, hash: held.hash }] : [];
+  });
+}
+
+function judge(b: PlannedBuild, p: PublishedImage | undefined, tag: string, options: ReconcileOptions = {}): { current: boolean; why: string; reusedOnly?: boolean } {
   if (!p) throw new Error(`internal: no registry answer for ${b.id}`);
   if (!p.found) return { current: false, why: p.broken ? `${tag} is broken: ${p.broken}` : `not published (${tag})` };
   const held = p.build ?? "an image without a version label";
   if (p.inputs !== b.request.inputsDigest) {
     const ours = b.request.labels[versionLabel(b.kind, b.target)];
-    const moves = decideMovingTag({ movingTag: tag, ours, held: { isThisImage: false, label: p.build }, allowRollback: false });
+    const moves = decideMovingTag({ movingTag: tag, ours, held: { isThisImage: false, label: p.build }, allowRollback: options.allowRollback === true });
+    if (moves.move && moves.back) return { current: false, why: `${tag} holds ${held}, ${moves.back.includes("newer") ? "a newer build" : "another commit's build with the same build number"}: moved back to this checkout's (--allow-tag-rollback)` };
     if (!moves.move) {
       // Moving tags only move forward: a newer build (or one of another branch) stays.
       const newer = (parseBuildName(p.build)?.buildNumber ?? 0) > (parseBuildName(ours)?.buildNumber ?? 0);

@@ -2,7 +2,7 @@
 // and what counts as changed for `graph`.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { currentLayers, heldBuildTag, reconcilePlan, reconciledChanges, type PublishedImage } from "../../../../src/core/plan/reconcile.js";
+import { currentLayers, heldBuildTag, heldByOtherCommits, reconcilePlan, reconciledChanges, type PublishedImage } from "../../../../src/core/plan/reconcile.js";
 import { renderGraph } from "../../../../src/core/report/render-graph.js";
 import { analyzeRepository } from "../../../../src/core/plan/analyze-repository.js";
 import { readLayers } from "../../../../src/core/parse/layer-config.js";
@@ -64,6 +64,27 @@ test("an older commit whose moving tags hold newer builds: nothing to build, and
   assert.is(lines.length, whole.builds.length + 1);
   // below -vv, only the one line
   assert.equal(describePlan(plan, 1, "missing from or stale in the registry", current), ["nothing to build: nothing missing from or stale in the registry"]);
+});
+
+test("--allow-tag-rollback: moving tags holding a newer build, or another commit's of the same number (an amend), are stale, with what builds on them; the builds left on them are named for the history check", () => {
+  const whole = makePlan({ science: ["a"] });
+  const held = (id: string, build: string): PublishedImage => {
+    const b = whole.builds.find((x) => x.id === id)!;
+    return { found: true, inputs: "sha256:other", build: b.request.labels[versionLabel(b.kind, b.target)].replace("-3-c0ffee0", build) };
+  };
+  // sci/a: a newer build (force-pushed away); rel/a: the same number of another commit (amended)
+  const registry = published(whole, { "sci/a": held("sci/a", "-5-abcdef1"), "rel/a:1.0": held("rel/a:1.0", "-3-deadbee") });
+  const left = reconcilePlan(whole, registry);
+  assert.equal(left.builds, []);
+  assert.equal(heldByOtherCommits(whole, left, registry).map((h) => [h.id, h.held, h.hash]), [["sci/a", "1.0-5-abcdef1", "abcdef1"], ["rel/a:1.0", "1.0-3-deadbee", "deadbee"]]);
+  const back = reconcilePlan(whole, registry, { allowRollback: true });
+  // sci/b and rel/b are built on sci/a
+  assert.equal(back.builds.map((b) => b.id), ["sci/a", "sci/b", "rel/a:1.0", "rel/b:1.0"]);
+  assert.match(back.builds[0].reasons[0], /sci\/a:1\.0 holds 1\.0-5-abcdef1, a newer build: moved back to this checkout's \(--allow-tag-rollback\)$/);
+  assert.match(back.builds[2].reasons.join("; "), /rel\/a:1\.0 holds \S*1\.0-3-deadbee, another commit's build with the same build number: moved back/);
+  assert.equal(heldByOtherCommits(whole, back, registry), []);
+  // an older build there moves without the flag, as before
+  assert.equal(reconcilePlan(whole, published(whole, { "sci/a": held("sci/a", "-2-abcdef1") })).builds.map((b) => b.id), ["sci/a", "sci/b", "rel/a:1.0", "rel/b:1.0"]);
 });
 
 test("with a signing key: an image of this checkout's inputs it did not sign is planned (to be reused and signed), what is built on it is not", () => {
