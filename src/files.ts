@@ -58,8 +58,26 @@ export function packageVersion(): string {
  * link put there in between.
  */
 export function freshFileIn(path: string): number {
-  if (lstatIfAny(path)) unlinkSync(path);
-  return constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+  const made = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+  if (!lstatIfAny(path)) return made;
+  try {
+    unlinkSync(path);
+  } catch (e) {
+    // Not ours to remove (a shared log folder, another user's file under a sticky /tmp): written
+    // over as before, still never through a link (O_NOFOLLOW fails on one).
+    if (errorCode(e) === "EACCES" || errorCode(e) === "EPERM") return constants.O_WRONLY | constants.O_TRUNC | constants.O_NOFOLLOW;
+    throw e;
+  }
+  return made;
+}
+
+/**
+ * A folder of its own inside one image-builder fills (a report's `logs/`): a symbolic link there
+ * (a checkout's `report/logs -> ~/.ssh`) is replaced by a directory, not filled through.
+ */
+export function freshFolderIn(dir: string): void {
+  if (lstatIfAny(dir)?.isSymbolicLink()) unlinkSync(dir);
+  makeDirectory(dir);
 }
 
 /** writeFile into a folder image-builder fills (freshFileIn). */

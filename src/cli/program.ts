@@ -578,6 +578,8 @@ export function buildProgram(secrets = new SecretSet()): Command {
   // options): dropped silently, `--dryrun run PLAN --push` published for real. Refused instead,
   // before the command does anything.
   program.hook("preSubcommand", (root, command) => {
+    // `image-builder -v help run` asks for help, which no option changes.
+    if (command.name() === "help") return;
     const given = root.options.filter((opt) => root.getOptionValueSource(opt.attributeName()) === "cli").map((opt) => opt.long ?? opt.short ?? opt.name());
     if (given.length === 0) return;
     const name = command.name();

@@ -147,7 +147,9 @@ const SCIENCE_CONFIG = /^science\/[^/]+\/sciserver-image\.json$/;
 export async function previousScienceConfigs(git: SimpleGit, req: DiffRequest, paths: readonly string[]): Promise<Map<string, string>> {
   const configs = paths.filter((p) => SCIENCE_CONFIG.test(p));
   if (configs.length === 0) return new Map();
-  const args = ["diff", "--no-color", "--no-ext-diff", "--no-renames", "--relative", "--unified=100000000", ...(await diffRevisions(git, req)), "--", ...configs];
+  // Prefixes and quoting fixed whatever the user's config says (diff.noprefix, diff.mnemonicPrefix, core.quotePath).
+  const args = ["-c", "core.quotePath=false", "diff", "--no-color", "--no-ext-diff", "--no-textconv", "--no-renames", "--relative", "--src-prefix=a/", "--dst-prefix=b/",
+    "--unified=100000000", ...(await diffRevisions(git, req)), "--", ...configs];
   let out: string;
   try {
     out = await git.raw(args);
@@ -176,7 +178,8 @@ export function oldSidesOfDiff(diff: string): Map<string, string> {
     }
     if (!inHunk) {
       // `--- a/science/x/sciserver-image.json` (`--- /dev/null` for a file that is new: no old side)
-      if (line.startsWith("--- a/")) path = line.slice("--- a/".length);
+      // (git ends a path that has a space with a tab)
+      if (line.startsWith("--- a/")) path = line.slice("--- a/".length).replace(/\t$/, "");
       else if (line.startsWith("@@ ")) inHunk = true;
       continue;
     }
@@ -227,7 +230,8 @@ export interface WorktreeStatus {
 export async function worktreeStatus(git: SimpleGit, prefix: string): Promise<WorktreeStatus> {
   let out: string;
   try {
-    out = await git.raw(["--no-optional-locks", "status", "--porcelain", "-z", "--no-renames", "--untracked-files=all", "--ignored", "--", "science", "compat"]);
+    // --ignored=matching: an ignored directory (a .venv) as itself, not each of its files.
+    out = await git.raw(["--no-optional-locks", "status", "--porcelain", "-z", "--no-renames", "--untracked-files=all", "--ignored=matching", "--", "science", "compat"]);
   } catch (e) {
     throw new InputError(`git status failed: ${gitMessage(e)}`);
   }

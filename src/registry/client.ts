@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { pipeline, Transform, type Readable } from "node:stream";
 import { formatImageReference, parseImageReference, type ImageReference } from "../core/parse/image-reference.js";
 import { InputError } from "../core/model.js";
-import { nextLinkPath, Pagination } from "../core/registry/transport-rules.js";
+import { isImageFault, nextLinkPath, Pagination } from "../core/registry/transport-rules.js";
 import { formatPlatform, imageOfPlatform, platformEntries, platformOfEntry, type Descriptor } from "../core/registry/image-index.js";
 import { isSha256Digest, sha256Digest } from "../core/digest.js";
 import { checkImageConfig, type ImageConfigJson } from "../core/formats/image-config.js";
@@ -117,6 +117,23 @@ export class RegistryClient {
     const manifest = await this.getManifest(ref, options);
     if (!manifest) return undefined;
     return this.imageOf(manifest);
+  }
+
+  /**
+   * The image behind `ref`, or what is known of it when the registry can't give it for a fault of
+   * the image's own (`broken`: why; its config blob lost, an index naming a manifest it does not
+   * have): its manifest when that was read. undefined when the registry has no such manifest.
+   */
+  async imageOrBroken(ref: string, options: { noIndexResolution?: boolean } = {}): Promise<{ manifest?: RegistryManifest; image?: RegistryImage; broken?: string } | undefined> {
+    let manifest: RegistryManifest | undefined;
+    try {
+      manifest = await this.getManifest(ref, options);
+      if (!manifest) return undefined;
+      return { manifest, image: await this.imageOf(manifest) };
+    } catch (e) {
+      if (!isImageFault(e)) throw e;
+      return { manifest, broken: (e as Error).message };
+    }
   }
 
   /** The image an image manifest (from getManifest) describes: its config read. */
@@ -397,12 +414,12 @@ export function summarizeConfig(config: ImageConfigJson): RegistryImage["config"
   const c = config.config ?? {};
   return {
     labels: c.Labels ?? {},
-    created: config.created,
-    os: config.os,
-    architecture: config.architecture,
-    variant: config.variant,
+    created: config.created ?? undefined,
+    os: config.os ?? undefined,
+    architecture: config.architecture ?? undefined,
+    variant: config.variant ?? undefined,
     env: c.Env ?? undefined,
-    history: (config.history ?? []).map((h) => ({ created: h.created, createdBy: h.created_by, emptyLayer: h.empty_layer === true })),
+    history: (config.history ?? []).map((h) => ({ created: h.created ?? undefined, createdBy: h.created_by ?? undefined, emptyLayer: h.empty_layer === true })),
     diffIds: config.rootfs?.diff_ids ?? [],
   };
 }

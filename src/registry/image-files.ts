@@ -146,8 +146,11 @@ async function applyLayer(client: RegistryClient, ref: ImageReference, layer: { 
     // A layer cut short mid-entry errors the entry too: the pipeline below reports it.
     body.on("error", () => undefined);
     const entry = { name: header.name, type: header.type ?? "file", size: header.size, linkname: header.linkname ?? undefined };
-    if (!files.wantsContent(entry)) {
-      files.add(entry);
+    // The check reads the bytes before tar-stream does: from the entry it found a problem at on,
+    // nothing more is applied (what tar-stream would make of it is not what the engine extracts).
+    const skipped = dialect.problem !== undefined;
+    if (skipped || !files.wantsContent(entry)) {
+      if (!skipped) files.add(entry);
       body.on("end", () => next());
       body.resume();
       return;

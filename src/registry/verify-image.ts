@@ -67,16 +67,11 @@ export async function readVerifyTarget(client: RegistryClient, reference: string
  * config blob is gone (or is no config) is an image that fails its checks, not an error of verify.
  */
 async function readImage(client: RegistryClient, reference: string, digest: string, platform?: string): Promise<VerifyManifest | undefined> {
-  const manifest = await client.getManifest(reference, { noIndexResolution: true });
-  if (!manifest) return undefined;
-  const layers = manifest.layers.map((l) => l.digest);
-  try {
-    const image = await client.imageOf(manifest);
-    return { digest, platform: platform ?? image.platform, labels: image.config.labels, layers };
-  } catch (e) {
-    if (!isImageFault(e)) throw e;
-    return { digest, platform, labels: {}, layers, unreadable: (e as Error).message };
-  }
+  const read = await client.imageOrBroken(reference, { noIndexResolution: true });
+  if (!read) return undefined;
+  const layers = read.manifest?.layers.map((l) => l.digest) ?? [];
+  if (read.image) return { digest, platform: platform ?? read.image.platform, labels: read.image.config.labels, layers };
+  return { digest, platform, labels: {}, layers, unreadable: read.broken };
 }
 
 export interface VerifyOptions {

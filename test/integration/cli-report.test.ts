@@ -73,9 +73,12 @@ test("a report folder holding symbolic links (a checkout's `report/index.html ->
   const victims = ["bashrc", "profile", "secret"].map((name) => join(out.path, name));
   for (const v of victims) writeFileSync(v, `${v} as it was\n`);
   const report = join(out.path, "report");
-  mkdirSync(join(report, "logs"), { recursive: true });
+  mkdirSync(join(out.path, "elsewhere"));
+  mkdirSync(report, { recursive: true });
   symlinkSync(victims[0], join(report, "index.html"));
-  symlinkSync(victims[1], join(report, "logs", "sci_astro-base.log"));
+  // the logs folder itself a link (to a folder of someone's), holding a link to a file
+  symlinkSync(join(out.path, "elsewhere"), join(report, "logs"));
+  symlinkSync(victims[1], join(out.path, "elsewhere", "sci_astro-base.log"));
   const logs = join(out.path, "logs");
   mkdirSync(logs);
   writeFileSync(join(logs, "sci_astro-base.log"), "the real log\n");
@@ -84,6 +87,8 @@ test("a report folder holding symbolic links (a checkout's `report/index.html ->
   assert.is(r.code, 0, r.stderr);
   for (const v of victims) assert.is(readFileSync(v, "utf8"), `${v} as it was\n`);
   assert.ok(lstatSync(join(report, "index.html")).isFile());
+  assert.ok(lstatSync(join(report, "logs")).isDirectory(), "the logs link replaced by a folder");
+  assert.ok(lstatSync(join(out.path, "elsewhere", "sci_astro-base.log")).isSymbolicLink(), "nothing written in the folder it pointed at");
   assert.match(readFileSync(join(report, "index.html"), "utf8"), /^<!doctype html>/i);
   assert.is(readFileSync(join(report, "logs", "sci_astro-base.log"), "utf8"), "the real log\n");
   assert.not.ok(existsSync(join(report, "logs", "sci_astro-tools.log")), "a linked log is not copied");

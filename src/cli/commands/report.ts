@@ -6,7 +6,7 @@ import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { InputError, type Plan } from "../../core/model.js";
 import type { ResultsFile } from "../../core/report/results.js";
-import { copyToFreshFile, errorCode, lstatIfAny, makeDirectory, statIfAny, writeFreshFile } from "../../files.js";
+import { copyToFreshFile, errorCode, freshFolderIn, lstatIfAny, makeDirectory, statIfAny, writeFreshFile } from "../../files.js";
 import { checkOutputDir } from "../output-paths.js";
 
 /** Where the logs go inside the report folder. */
@@ -66,7 +66,7 @@ export async function writeReport(flag: string, dir: string, sources: ReportSour
   const files = renderReport({ plan, results, logTails, logLinks, generatedAt: new Date().toISOString() });
   try {
     makeDirectory(dir);
-    if (copies.length) makeDirectory(join(dir, LOGS));
+    if (copies.length) freshFolderIn(join(dir, LOGS));
     // Files of their own: a symbolic link in the folder (a checkout's `report/index.html -> ~/.bashrc`) is replaced, not written through.
     for (const [path, text] of Object.entries(files)) await writeFreshFile(join(dir, path), text);
     for (const [from, to] of copies) await copyToFreshFile(from, to);

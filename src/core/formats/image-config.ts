@@ -5,7 +5,8 @@
 import { z } from "zod";
 import { describeIssue, fieldPath } from "./validate.js";
 
-const text = z.string().optional();
+// null is what Go's decoder (Docker's) takes for absent, so it is absent here too.
+const text = z.string().nullish().transform((v) => v ?? undefined);
 
 export const imageConfigSchema = z.looseObject({
   created: text,
@@ -20,12 +21,12 @@ export const imageConfigSchema = z.looseObject({
   rootfs: z.looseObject({ diff_ids: z.array(z.string()).nullish() }).nullish(),
 });
 
-export type ImageConfigJson = z.infer<typeof imageConfigSchema>;
+export type ImageConfigJson = z.output<typeof imageConfigSchema>;
 
 /** `value` (a parsed config) as an ImageConfigJson, or `fail`'s error naming `what` and the first field of the wrong shape. */
 export function checkImageConfig(value: unknown, what: string, fail: (message: string) => Error): ImageConfigJson {
   const result = imageConfigSchema.safeParse(value, { reportInput: true });
-  if (result.success) return value as ImageConfigJson;
+  if (result.success) return result.data;
   const issue = result.error.issues[0];
   return (() => {
     throw fail(`${what}: not an image config: ${issue.path.length ? `${fieldPath(issue.path)}: ` : ""}${describeIssue(issue)}`);

@@ -58,16 +58,7 @@ export function parseScienceLayer(raw: RawLayerFiles): ScienceLayer {
   if (obj.image === undefined) throw new InputError(`missing required field "image"`, file);
   const image = checkName(obj.image, "image", file);
 
-  let version = "1.0";
-  if (obj.version !== undefined) {
-    const v = typeof obj.version === "number" ? rawNumbers.version ?? String(obj.version) : obj.version;
-    if (typeof v !== "string" || !VERSION.test(v)) {
-      // as written: 2.10e0 is shown as such, not as the number it parses to
-      const shown = typeof obj.version === "number" ? v : JSON.stringify(obj.version);
-      throw new InputError(`invalid version ${shown}: use dotted digits such as "2.4"`, file);
-    }
-    version = v;
-  }
+  const version = scienceVersion(obj, rawNumbers, file);
   const target = obj.target === undefined ? raw.dir : checkName(obj.target, "target", file);
   if (obj.target === undefined && !NAME.test(raw.dir)) {
     throw new InputError(`directory name "${raw.dir}" is not a valid target; set "target" explicitly`, file);
@@ -82,6 +73,18 @@ export function parseScienceLayer(raw: RawLayerFiles): ScienceLayer {
   const platforms = obj.platforms === undefined ? undefined : checkPlatforms(obj.platforms, file);
   if (raw.dockerfile === undefined) throw new InputError("missing Dockerfile", `${path}/Dockerfile`);
   return { dir: raw.dir, path, image, version, target, compat, dockerfile: raw.dockerfile, ...(platforms ? { platforms } : {}) };
+}
+
+/** A science config's `version` as written (`2.10`, not the number 2.1), "1.0" when not given; an InputError naming `file` when it is no version. */
+export function scienceVersion(obj: Record<string, JsonValue>, rawNumbers: Record<string, string>, file: string): string {
+  if (obj.version === undefined) return "1.0";
+  const v = typeof obj.version === "number" ? rawNumbers.version ?? String(obj.version) : obj.version;
+  if (typeof v !== "string" || !VERSION.test(v)) {
+    // as written: 2.10e0 is shown as such, not as the number it parses to
+    const shown = typeof obj.version === "number" ? v : JSON.stringify(obj.version);
+    throw new InputError(`invalid version ${shown}: use dotted digits such as "2.4"`, file);
+  }
+  return v;
 }
 
 export function parseCompatLayer(raw: RawLayerFiles): CompatLayer {

@@ -4,6 +4,7 @@
 // serving the layer that left. Each version a changed layer left gets its compat build again
 // (determineBuilds), whether or not the layer was its final one: before the change is not analysed.
 import { parseJsonWithComments } from "../parse/json-with-comments.js";
+import { scienceVersion } from "../parse/layer-config.js";
 import type { RepoSnapshot } from "../model.js";
 
 /** A science layer that belonged to `image:version` before the change and does not now. */
@@ -33,13 +34,12 @@ export function layersLeft(snapshot: RepoSnapshot, previous: ReadonlyMap<string,
   return left.sort((a, b) => (a.dir < b.dir ? -1 : a.dir > b.dir ? 1 : 0));
 }
 
-/** `image:version` of a science config's text (version "1.0" when not given, as written when given), if it parses. */
+/** `image:version` of a science config's text (its version read as planning reads it), if it parses. */
 function imageVersionOf(text: string): string | undefined {
   try {
     const { value, rawNumbers } = parseJsonWithComments(text, "previous sciserver-image.json");
     if (value === null || typeof value !== "object" || Array.isArray(value) || typeof value.image !== "string") return undefined;
-    const version = value.version === undefined ? "1.0" : typeof value.version === "number" ? rawNumbers.version ?? String(value.version) : value.version;
-    return typeof version === "string" ? `${value.image}:${version}` : undefined;
+    return `${value.image}:${scienceVersion(value, rawNumbers, "previous sciserver-image.json")}`;
   } catch {
     return undefined;
   }

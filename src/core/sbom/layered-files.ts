@@ -302,14 +302,19 @@ export class LayeredFiles {
     }
   }
 
-  /** `path` no longer a file of `lower`: out of its directory's entries, and each directory left empty out of its parent's. */
+  /**
+   * `path` no longer a file of `lower`: out of its directory's entries, and each directory left
+   * empty out of its parent's. An entry that is still a file of `lower`, or still has entries under
+   * it (a path can be both), stays.
+   */
   private unlink(path: string): void {
     for (let entry = path; ;) {
+      if (this.lower.has(entry) || (this.children.get(entry)?.size ?? 0) > 0) return;
       const parent = dirOf(entry);
       const siblings = this.children.get(parent);
       siblings?.delete(entry);
-      if (!parent || (siblings && siblings.size > 0)) return;
-      this.children.delete(parent);
+      if (siblings?.size === 0) this.children.delete(parent);
+      if (!parent) return;
       entry = parent;
     }
   }

@@ -4,10 +4,13 @@
 // PAX one), a global PAX header (tar-stream applies it to later entries, Go does not), sparse files
 // (GNU `S` entries, PAX `GNU.sparse.*`: Go rebuilds the file, tar-stream reads the raw map). The
 // engine's and BuildKit's own tar writers use none of them; a layer that does is read no further
-// for packages (the SBOM says its files were not all read) rather than read as something else.
+// for packages from the entry the feature is found at (the SBOM says its files were not all read)
+// rather than read as something else.
 const BLOCK = 512;
 /** PAX headers past this are not read (and named as a problem): a real one is a few hundred bytes. */
 const MAX_PAX = 1024 * 1024;
+/** PAX keys that change which entry tar-stream reads, or its contents, when a global header applies them. */
+const GLOBAL_KEYS_READ = new Set(["path", "linkpath", "size"]);
 
 export class TarDialectCheck {
   /** The first problem found, if any. */
@@ -89,7 +92,8 @@ export class TarDialectCheck {
     const { global, chunks } = this.pax!;
     this.pax = undefined;
     const keys = paxKeys(Buffer.concat(chunks));
-    if (global && keys.length > 0) this.problem = "a global PAX header";
+    // A global header only says something to a reader that applies it (tar-stream, not Go) when it names entries' paths or sizes (`git archive`'s `comment` does not).
+    if (global && keys.some((k) => GLOBAL_KEYS_READ.has(k) || k.startsWith("GNU.sparse."))) this.problem = "a global PAX header";
     else if (keys.some((k) => k.startsWith("GNU.sparse."))) this.problem = "a sparse file (PAX GNU.sparse records)";
     else if (keys.includes("path")) this.paxPath = true;
   }

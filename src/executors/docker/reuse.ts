@@ -8,7 +8,6 @@ import { builtOnOtherParent, decideReuse, pinKey, type FoundImage, type ReuseDec
 import type { PlannedBuild } from "../../core/model.js";
 import { parseImageReference } from "../../core/parse/image-reference.js";
 import type { RegistryClient, RegistryImage } from "../../registry/client.js";
-import { isImageFault } from "../../core/registry/transport-rules.js";
 import { judgeParentsInRegistry } from "../../registry/verify-image.js";
 import type { BuiltImage } from "./engine.js";
 
@@ -108,18 +107,14 @@ async function registryParentProblem(registry: RegistryClient, tag: string, labe
 }
 
 /**
- * The registry's image under `tag`, or its manifest alone when the image's config blob is not
- * there (`broken`: why): a run then pushes the engine's image of it again (decideReuse).
+ * The registry's image under `tag`, or what is known of it when the registry can't give it for a
+ * fault of the image's (`broken`: why; its config blob lost, say): a run then pushes the engine's
+ * image of it again when that is the manifest's config (decideReuse).
  */
-async function registryImage(registry: RegistryClient, tag: string): Promise<RegistryImage | { digest: string; configDigest: string; broken: string } | undefined> {
-  const manifest = await registry.getManifest(tag);
-  if (!manifest) return undefined;
-  try {
-    return await registry.imageOf(manifest);
-  } catch (e) {
-    if (!isImageFault(e)) throw e;
-    return { digest: manifest.digest, configDigest: manifest.config.digest, broken: (e as Error).message };
-  }
+async function registryImage(registry: RegistryClient, tag: string): Promise<RegistryImage | { digest?: string; configDigest?: string; broken: string } | undefined> {
+  const read = await registry.imageOrBroken(tag);
+  if (!read) return undefined;
+  return read.image ?? { digest: read.manifest?.digest, configDigest: read.manifest?.config.digest, broken: read.broken! };
 }
 
 async function engineImage(docker: Dockerode, tag: string): Promise<{ image: BuiltImage; labels: Record<string, string> } | undefined> {

@@ -177,6 +177,9 @@ test("the final layer of an image version removed, or moved to another version: 
   });
   repo.write({ README: "r" });
   repo.commit("unrelated");
+  // whatever the user's diff settings (the old side is read from a diff)
+  repo.git("config", "diff.noprefix", "true");
+  repo.git("config", "diff.mnemonicPrefix", "true");
   // moved to 2.1: built as tools:2.1, and tools:2.0 made again from sci/tools
   repo.write(science("tools-extra", { image: "tools", version: "2.1", compat: "base" }, "FROM sci/tools:2.0\nRUN touch /extra\n"));
   const moved = await planRepository(flags(repo.root), { skipUnchanged: true });

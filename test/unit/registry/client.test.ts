@@ -73,6 +73,8 @@ test("an image config of the wrong shape is a content error naming the field, no
     }
   }
   assert.equal(readImageConfig(config({ architecture: "amd64", config: { Labels: null }, history: [{ created_by: "x" }], extra: [1] }), "c").architecture, "amd64");
+  // null for absent, as Go's decoder (Docker's) takes it
+  assert.equal(readImageConfig(config({ created: null, variant: null, history: [{ created: null }] }), "c").created, undefined);
 });
 
 test.run();

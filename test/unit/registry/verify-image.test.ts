@@ -4,7 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { judgeParentsInRegistry, readVerifyTarget, verifyImage, verifyBuild, verifyLayers } from "../../../src/registry/verify-image.js";
 import { RegistryError, RegistryContentError } from "../../../src/registry/transport.js";
-import type { RegistryClient, RegistryManifest } from "../../../src/registry/client.js";
+import { RegistryClient, type RegistryManifest } from "../../../src/registry/client.js";
 import { parseImageReference, type ImageReference } from "../../../src/core/parse/image-reference.js";
 
 const INDEX = "application/vnd.oci.image.index.v1+json";
@@ -35,6 +35,8 @@ function registry(configError: Error) {
       return { platform: "linux/amd64", config: { labels: { "org.sciserver.science.a.version": "1.0-2-abcdef0" } } };
     },
     async hasBlob() { return true; },
+    // the client's own, over the fake's getManifest and imageOf
+    imageOrBroken: RegistryClient.prototype.imageOrBroken,
   };
   return client as unknown as RegistryClient;
 }

@@ -168,7 +168,24 @@ test("a package file named through `..` is read where the engine puts it", () =>
   assert.equal(paths([[file("x/../var/lib/dpkg/status"), file("../../opt/conda/conda-meta/a-1.json")]]), ["/opt/conda/conda-meta/a-1.json@0", "/var/lib/dpkg/status@0"]);
 });
 
-test("whiteouts of many directories each remove their own files, whatever their number (each looks under its directory only)", () => {
+test("a path that is both a lower layer's file and a directory with files under it: whiteouts above reach both, whichever goes first, with or without a snapshot between", () => {
+  const site = "usr/lib/python3/site-packages";
+  const egg = file(`${site}/foo.egg-info`);
+  const pkgInfo = file(`${site}/foo.egg-info/PKG-INFO`);
+  const cases: [string, Entry[][]][] = [
+    ["the child removed, then an opaque directory above", [[egg], [pkgInfo], [{ name: `${site}/foo.egg-info/.wh.PKG-INFO`, type: "file" }], [{ name: `${site}/.wh..wh..opq`, type: "file" }]]],
+    ["the file replaced by a directory, then the directory above whited out", [[egg], [pkgInfo], [{ name: `${site}/foo.egg-info`, type: "directory" }], [{ name: "usr/lib/python3/.wh.site-packages", type: "file" }]]],
+  ];
+  for (const [what, layers] of cases) {
+    assert.equal(paths(layers), [], what);
+    const resumed = new LayeredFiles(apply(layers.slice(0, -1)).snapshot());
+    resumed.startLayer();
+    for (const entry of layers[layers.length - 1]) resumed.add(entry);
+    assert.equal(resumed.files(), [], `${what}, from a snapshot`);
+  }
+});
+
+test("whiteouts of many directories each remove their own files (each looks under its own directory: BENCH.md)", () => {
   const n = 20000;
   const lower = Array.from({ length: n }, (_, i) => file(`e/${i}/conda-meta/x-1.json`));
   const whiteouts: Entry[] = Array.from({ length: n - 1 }, (_, i) => ({ name: `e/.wh.${i}`, type: "file" }));

@@ -33,6 +33,7 @@ const cases: [string, Buffer, string | undefined][] = [
   ["a global PAX header", layer(rawTarEntry("pax_global_header", "g", paxRecords({ path: "var/lib/dpkg/status" })), rawTarEntry("x", "0", "x")), "a global PAX header"],
   ["a PAX sparse file", layer(rawTarEntry("PaxHeader/s", "x", paxRecords({ "GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.name": "var/lib/dpkg/status" })), rawTarEntry("GNUSparseFile.0/status", "0", "x")), "a sparse file (PAX GNU.sparse records)"],
   ["a GNU sparse entry", layer(rawTarEntry("var/lib/dpkg/status", "S", "x")), "a GNU sparse file"],
+  ["a global PAX header of a comment only (git archive's)", layer(rawTarEntry("pax_global_header", "g", paxRecords({ comment: "3f2a9c1" })), rawTarEntry("x", "0", "x")), undefined],
   ["a PAX value holding a newline and a fake record", layer(rawTarEntry("PaxHeader/x", "x", paxRecords({ comment: "a\n20 GNU.sparse.x=1\n" })), rawTarEntry("x", "0", "x")), undefined],
 ];
 
@@ -54,6 +55,10 @@ test("a layer with such a feature is read for packages with a warning, so its SB
   const ref = parseImageReference("r.example/x/sci/a:1");
   const hiding = put(cases[3][1]);
   const read = await readPackageFiles(client, { ref, layers: [hiding] });
+  // the entry tar-stream names tmp/decoy (the engine var/lib/dpkg/status) is not applied, nor anything after it
+  // (tar-stream applies a global header to the next entry that has a PAX header of its own)
+  const inventing = put(layer(rawTarEntry("pax_global_header", "g", paxRecords({ path: "var/lib/dpkg/status" })), rawTarEntry("PaxHeader/x", "x", paxRecords({ mtime: "1" })), rawTarEntry("x", "0", STATUS)));
+  assert.equal((await readPackageFiles(client, { ref, layers: [inventing] })).files, [], "no package invented from a global header");
   assert.equal(read.warnings, [`layer ${hiding.digest}: an entry with both a GNU long name and a PAX path, which image-builder does not read as the engine extracts it: the layer's package files may be read wrong`]);
   const plain = put(cases[0][1]);
   assert.equal((await readPackageFiles(client, { ref, layers: [plain] })).warnings, []);
