@@ -163,6 +163,12 @@ test("files git ignores in what a plan builds (a local .env) are pointed out, na
   assert.equal(planned.plan.builds.map((b) => b.id), ["sci/a", "rel/a:1.0"]);
   assert.equal(planned.warnings, [`files git ignores are built into the images, though no commit has them, and tagged ${head}: science/a/.env (leave them out with the layer's .dockerignore, or remove them)`]);
   assert.equal(planned.uncommitted, [], "not uncommitted changes: committing them is no remedy");
+  // an ignored directory as itself, not each of its files
+  repo.write({ ".gitignore": ".env\n*.log\n.venv/\n", "science/a/.venv/lib/a.py": "a", "science/a/.venv/lib/b.py": "b" });
+  repo.commit("ignore .venv");
+  const venv = await planRepository(flags(repo.root, { include: ["science/a"] }), { skipUnchanged: true });
+  assert.match(venv.warnings.join("\n"), /: science\/a\/\.env, science\/a\/\.venv\/ \(leave them out/);
+  repo.remove("science/a/.venv");
   // not planned: not said
   repo.remove("science/a/.env");
   assert.equal((await planRepository(flags(repo.root, { include: ["science/a"] }), { skipUnchanged: true })).warnings, []);

@@ -40,6 +40,10 @@ test("the default command's options before a command are refused, not dropped: -
     assert.match(e.message, `${given} before the command "${name}"`);
     assert.match(e.message, `put ${name}'s options after it`);
   }
+  // asking for help is not refused
+  const help = await refusal(["-v", "help", "run"]);
+  assert.instance(help, CommanderError);
+  assert.is((help as CommanderError).exitCode, 0);
 });
 
 test("usage errors are one line, commander's suggestion included", () => {
