@@ -122,4 +122,10 @@ test("Python METADATA with CRLF line ends: the version whole (it lost a characte
   assert.equal(scan.packages.map((p) => `${p.name} ${p.version}`), ["crlfpkg 1.26.4"]);
 });
 
+test("control paragraphs read for some fields keep only those (a status file's descriptions are most of its text)", () => {
+  const text = "Package: a\nDescription: x\n .\n more\nVersion: 1\n\nPackage: b\r\nVersion: 2\r\n";
+  assert.equal(parseControlParagraphs(text, new Set(["Package", "Version"])), [{ Package: "a", Version: "1" }, { Package: "b", Version: "2" }]);
+  assert.equal(parseControlParagraphs(text)[0], { Package: "a", Description: "x\n.\nmore", Version: "1" });
+});
+
 test.run();
