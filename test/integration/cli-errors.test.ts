@@ -122,6 +122,14 @@ test("an output file that is an input of the command is refused before anything 
   assert.is(readFileSync(join(repo.root, "plan.json"), "utf8"), plan, "the plan was changed");
 });
 
+test("an error line quoting a name with a line end or an escape sequence stays one line, the characters shown escaped", () => {
+  using repo = repoWith();
+  const r = runCli(["--dryrun", "--include", "science/x\n\u001b[2Kfake line \u202eevil"], { cwd: repo.root });
+  assert.is(r.code, 2);
+  assert.is(r.stderr.split("\n").length, 2, r.stderr);
+  assert.match(r.stderr, /^image-builder: error: --include science\/x\\n\\x1b\[2Kfake line \\u202eevil: not a layer directory/);
+});
+
 test("--all or --include with --ref is refused, not an ignored revision", () => {
   using repo = repoWith();
   expectInputError(["--all", "--ref", "no-such-revision", "--dryrun", "--repo", "r.example.org/x"], repo.root, /^image-builder: error: --all plans every layer, whatever changed: not with --ref$/);

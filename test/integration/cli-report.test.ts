@@ -64,6 +64,11 @@ test("report --results of an older run (no times): the statuses, a note instead 
   assert.not.match(html, "line 69\n");
   assert.is(readFileSync(join(out.path, "report", "logs", "sci_astro-base.log"), "utf8"), readFileSync(join(logs, "sci_astro-base.log"), "utf8"));
   assert.match(html, '<a href="logs/sci_astro-base.log">');
+  // a log whose last line is longer than the end read for the tail: that line's end is shown, not nothing
+  writeFileSync(join(logs, "sci_astro-base.log"), `the real error: disk full\n${"B".repeat(70000)}END\n`);
+  const long = runCli(["report", "--plan", plan, "--results", results, "--log-dir", logs, "-o", join(out.path, "long")], { cwd: repo.root });
+  assert.is(long.code, 0, long.stderr);
+  assert.match(readFileSync(join(out.path, "long", "index.html"), "utf8"), /<pre class="log">\[… the start of this line left out\] B+END<\/pre>/);
 });
 
 test("a report folder holding symbolic links (a checkout's `report/index.html -> ~/.bashrc`): replaced by the report's files, their targets untouched; a log that is a link is not copied", () => {

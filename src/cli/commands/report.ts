@@ -34,8 +34,13 @@ async function lastLines(file: string, count: number): Promise<string[]> {
     const { buffer } = await handle.read(Buffer.alloc(length), 0, length, size - length);
     const lines = buffer.toString("utf8").split(/\r?\n/);
     if (lines[lines.length - 1] === "") lines.pop();
-    // A partial first line, when the file was cut, is left out.
-    return lines.slice(length < size ? 1 : 0).slice(-count);
+    // A partial first line, when the file was cut, is left out; unless it is all there is (a last
+    // line longer than what is read), which is shown as the end of that line, saying so.
+    if (length < size) {
+      if (lines.length > 1) lines.shift();
+      else if (lines.length === 1) lines[0] = `[… the start of this line left out] ${lines[0]}`;
+    }
+    return lines.slice(-count);
   } finally {
     await handle.close();
   }

@@ -1,13 +1,19 @@
 // Text in HTML and SVG, and the measures the report's drawings share. The report is read under
 // Jenkins' Content-Security-Policy (no inline style or script), so every drawing is styled by
 // SVG attributes alone, never a `style` attribute.
+import { printable } from "../../printable.js";
 
 const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
 /** Text or an attribute value, safe in HTML and SVG. */
 export function esc(text: string | number): string {
-  return String(text).replace(/[&<>"']/g, (c) => ESCAPES[c]);
+  // Control and bidirectional characters shown escaped, as the command line shows them (printable):
+  // a U+202E in a step's text would display `<!-- evil` as `<!-- live`. Line ends and tabs stay (logs are <pre>).
+  return String(text).replace(/[&<>"']/g, (c) => ESCAPES[c]).replace(SHOWN_ESCAPED, (c) => printable(c));
 }
+
+/** What printable escapes, but for the line ends and tabs a <pre> shows as such. */
+const SHOWN_ESCAPED = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
 
 /** An element's attributes: `undefined` values left out, the rest escaped. */
 export function attrs(values: Record<string, string | number | undefined>): string {

@@ -7,6 +7,12 @@ test("text and attributes are escaped; undefined attributes left out", () => {
   assert.is(attrs({ x: 1, title: `"q"`, dash: undefined }), ` x="1" title="&quot;q&quot;"`);
 });
 
+test("control and bidirectional characters are shown escaped, as the command line shows them; line ends and tabs stay", () => {
+  assert.is(esc("RUN echo <!-- \u202eevil\u202c -->"), "RUN echo &lt;!-- \\u202eevil\\u202c --&gt;");
+  assert.is(esc("\x1b[2J\x1b]0;title\x07 ok"), "\\x1b[2J\\x1b]0;title\\x07 ok");
+  assert.is(esc("a\n\tb\r"), "a\n\tb\\r");
+});
+
 test("anchors: plain characters only, and different for ids that differ only in the others", () => {
   const ids = ["rel/a:1.0", "rel/a-1.0", "rel/a_1.0", "sci/a", "sci/a\"b", "sci/a'b"];
   const anchors = ids.map(anchorOf);
