@@ -2,7 +2,7 @@
 import { statSync } from "node:fs";
 import type { KeyObject } from "node:crypto";
 import { join } from "node:path";
-import { determineChanges, layerDirOf, normalizeLayerDir, ignoredFilesWarning, uncommittedLayers, uncommittedWarning } from "../core/plan/changes.js";
+import { changedNonLayerDirs, determineChanges, layerDirOf, normalizeLayerDir, ignoredFilesWarning, uncommittedLayers, uncommittedWarning } from "../core/plan/changes.js";
 import { checkImageNames, LAYER_CONFIG_FILE, readLayers } from "../core/parse/layer-config.js";
 import { analyzeRepository, type RepositoryAnalysis } from "../core/plan/analyze-repository.js";
 import { contextDirsFor, parentsOnAnyPlatform, planBuilds, planFromAnalysis, platformWarnings } from "../core/plan/plan-builds.js";
@@ -161,7 +161,13 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
   const raw = (await readLayerFiles(root)).filter((r) => !hidden.has(`${r.kind}/${r.dir}`));
   const snapshot = readLayers(raw);
   checkImageNames(snapshot, repo, gitInfo, flags.platforms);
-  const determined = determineChanges(snapshot, paths, { all: flags.all, include: flags.include, ignore: flags.ignore, why });
+  // Files changed in a directory discovery does not read (a layer nested a level deeper, a misnamed config): said, not silently nothing.
+  const strays = selected ? [] : changedNonLayerDirs(snapshot, paths).filter((d) => isDirectory(root, d) && !hidden.has(d));
+  if (strays.length > 0) {
+    warnings.push(`${strays.join(", ")} changed, but ${strays.length === 1 ? "is no layer directory" : "are no layer directories"} (no ${LAYER_CONFIG_FILE} directly in ${strays.length === 1 ? "it" : "them"}): a layer is science/NAME or compat/NAME with its ${LAYER_CONFIG_FILE}; nested directories are not read`);
+  }
+  // A change its layer's .dockerignore leaves out of the build context changes no image: not a change (a README).
+  const determined = determineChanges(snapshot, inBuildContexts(root, paths, layerDirOf), { all: flags.all, include: flags.include, ignore: flags.ignore, why });
   // A science layer that left an image version (removed, or its image or version changed): that version's final image is made again.
   const previous = selected ? new Map<string, string>() : await previousScienceConfigs(git, diffRequest, paths);
   const left = layersLeft(snapshot, previous).filter((l) => !flags.ignore.map(normalizeLayerDir).includes(`science/${l.dir}`));

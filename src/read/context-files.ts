@@ -137,8 +137,9 @@ export function inBuildContexts(root: string, paths: readonly string[], layerDir
     if (!ignores) return true;
     // The path or a directory above it (docker leaves out what is under an ignored directory).
     const rel = p.slice(dir.length + 1);
-    // The Dockerfile and .dockerignore make the build whatever the rules say of them.
-    if (rel === "Dockerfile" || rel === ".dockerignore") return true;
+    // The Dockerfile and .dockerignore make the build whatever the rules say of them, and the
+    // layer's sciserver-image.json its plan (its version, its image).
+    if (rel === "Dockerfile" || rel === ".dockerignore" || rel === "sciserver-image.json") return true;
     const parts = rel.split("/");
     return !parts.some((_, i) => ignores(parts.slice(0, i + 1).join("/")));
   });

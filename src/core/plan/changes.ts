@@ -102,3 +102,15 @@ export function ignoredFilesWarning(builds: readonly PlannedBuild[], ignored: re
   const shown = sent.length > 5 ? [...sent.slice(0, 5), `and ${sent.length - 5} more`] : sent;
   return `files git ignores are built into the images, though no commit has them, and tagged ${buildSuffix}: ${shown.join(", ")} (leave them out with the layer's .dockerignore, or remove them)`;
 }
+
+/**
+ * Directories directly under science/ or compat/ among changed `paths` that are no layer of
+ * `snapshot` (no sciserver-image.json directly in them: a layer nested a level deeper, a
+ * `sciserver-image.JSON`): what discovery does not read, though files there changed. The caller
+ * leaves out those gone from disk (a layer removed).
+ */
+export function changedNonLayerDirs(snapshot: RepoSnapshot, paths: readonly string[]): string[] {
+  const known = new Set([...snapshot.science.map((l) => l.path), ...snapshot.compat.map((c) => c.path)]);
+  const dirs = new Set(paths.map(layerDirOf).filter((d): d is string => d !== undefined && !known.has(d)));
+  return [...dirs].sort();
+}

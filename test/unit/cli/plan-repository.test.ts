@@ -207,6 +207,33 @@ test("the final layer of an image version removed, or moved to another version: 
   assert.equal((await planRepository(flags(repo.root), { skipUnchanged: true })).changes.left, undefined);
 });
 
+test("a commit changing only files the layer's .dockerignore leaves out changes no image: nothing planned (it republished the family); its sciserver-image.json always counts", async () => {
+  using repo = twoLayers();
+  repo.write({ "science/a/.dockerignore": "README.md\nsciserver-image.json\n", "science/a/README.md": "one" });
+  repo.commit("readme");
+  repo.write({ "science/a/README.md": "two" });
+  repo.commit("readme edited");
+  assert.equal(await planIds(repo.root), []);
+  assert.equal(await planIds(repo.root, { ref: "HEAD~1..HEAD" }), []);
+  repo.write(science("a", { image: "a", version: "1.1", compat: "base" }, "FROM busybox:stable\n"));
+  repo.commit("version");
+  assert.equal(await planIds(repo.root), ["sci/a", "rel/a:1.1"]);
+});
+
+test("a layer committed where discovery does not look (nested, or its config misnamed) is pointed out, not silently nothing; a removed layer is not", async () => {
+  using repo = twoLayers();
+  repo.write({ ...science("group/x", { image: "x", compat: "base" }, "FROM busybox:stable\n"), "science/y/sciserver-image.JSON": "{}", "science/y/Dockerfile": "FROM busybox:stable\n" });
+  repo.commit("misplaced");
+  const r = await planRepository(flags(repo.root), { skipUnchanged: true });
+  assert.equal(r.plan.builds, []);
+  assert.equal(r.warnings, ["science/group, science/y changed, but are no layer directories (no sciserver-image.json directly in them): a layer is science/NAME or compat/NAME with its sciserver-image.json; nested directories are not read"]);
+  repo.remove("science/b");
+  repo.remove("science/group");
+  repo.remove("science/y");
+  repo.commit("removed");
+  assert.equal((await planRepository(flags(repo.root), { skipUnchanged: true })).warnings, []);
+});
+
 test("an image repository inside a larger git repository: uncommitted paths are its own", async () => {
   using repo = makeRepo({
     "images/image-builder.json": CONFIG["image-builder.json"],
