@@ -277,6 +277,7 @@ function checkArchive(raw: RawArchiveEntry[], contents: (SeenEntry | undefined)[
     const e = entry(blobPath(d.digest));
     if (!e) throw new InputError(`${what} ${d.digest} is missing from the archive`);
     if (e.digest !== d.digest) throw new InputError(`${what} ${d.digest} is corrupted: its content has digest ${e.digest}`);
+    if (d.size !== undefined && typeof d.size !== "number") throw new InputError(`${what} ${d.digest}: its descriptor's size ${JSON.stringify(d.size)} is not a number`);
     if (d.size !== undefined && e.size !== d.size) throw new InputError(`${what} ${d.digest} has ${e.size} bytes, its descriptor says ${d.size}`);
     return e;
   };

@@ -173,6 +173,7 @@ export function layoutManifests(roots: readonly LayoutDescriptor[], blob: (diges
       return;
     }
     if (b.digest !== d.digest) throw new InputError(`${what} is corrupted: its content has digest ${b.digest}`);
+    if (d.size !== undefined && typeof d.size !== "number") throw new InputError(`${what}: its descriptor's size ${JSON.stringify(d.size)} is not a number`);
     if (d.size !== undefined && b.size !== d.size) throw new InputError(`${what} has ${b.size} bytes, its descriptor says ${d.size}`);
     const json = b.json() as { manifests?: unknown; mediaType?: string };
     if (json.manifests === undefined) {

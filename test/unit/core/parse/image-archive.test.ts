@@ -89,6 +89,8 @@ test("a nested index pointing outside the blobs, at content of another digest or
   throwsMatching(() => layoutManifests([{ digest: d(1) }], layout({ [d(1)]: { manifests: [{ digest: d(2), urls: ["https://elsewhere"] }] }, [d(2)]: manifest })), /manifest "sha256:2+" points outside the archive \(urls\)/);
   throwsMatching(() => layoutManifests([{ digest: d(1) }], layout({ ...blobs, [d(3)]: manifest }, { [d(2)]: d(3) })), /manifest "sha256:2+" is corrupted: its content has digest sha256:3+/);
   throwsMatching(() => layoutManifests([{ digest: d(1), size: 1 }], layout(blobs)), /index\.json's manifest "sha256:1+" has \d+ bytes, its descriptor says 1/);
+  // a size of the wrong type is named as such (it read "has 418 bytes, its descriptor says 418")
+  throwsMatching(() => layoutManifests([{ digest: d(1), size: "418" as unknown as number }], layout(blobs)), /index\.json's manifest "sha256:1+": its descriptor's size "418" is not a number/);
   throwsMatching(() => layoutManifests([{ digest: d(1) }], layout({ [d(1)]: index(d(2)), [d(2)]: index(d(1)) })), /manifest "sha256:1+" is part of a loop of indexes/);
   throwsMatching(() => layoutManifests([{ digest: d(1) }], layout({ [d(1)]: index(d(1)) })), /part of a loop/);
   const deep = { [d(1)]: index(d(2)), [d(2)]: index(d(3)), [d(3)]: index(d(4)), [d(4)]: index(d(5)), [d(5)]: index(d(6)), [d(6)]: manifest };
