@@ -7,7 +7,8 @@ import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import tar from "tar-stream";
 import { formatImageReference, type ImageReference } from "../core/parse/image-reference.js";
-import { LayeredFiles, type FoundFile, type LayeredSnapshot } from "../core/sbom/layered-files.js";
+import { databaseKind, LayeredFiles, normalizeName, type FoundFile, type LayeredSnapshot } from "../core/sbom/layered-files.js";
+import { reduceDatabaseFile } from "../core/sbom/packages.js";
 import { hashingStream, RegistryError, type RegistryClient } from "./client.js";
 import { RegistryContentError } from "./transport.js";
 import { TarDialectCheck } from "../core/sbom/tar-dialect.js";
@@ -158,7 +159,9 @@ async function applyLayer(client: RegistryClient, ref: ImageReference, layer: { 
     const chunks: Buffer[] = [];
     body.on("data", (c) => chunks.push(c as Buffer));
     body.on("end", () => {
-      files.add(entry, Buffer.concat(chunks));
+      // Only what a scan reads of it is kept (reduceDatabaseFile), in memory and in the cache.
+      const kind = databaseKind(normalizeName(entry.name))!;
+      files.add(entry, Buffer.from(reduceDatabaseFile(kind, Buffer.concat(chunks).toString("utf8"))));
       next();
     });
   });

@@ -2,6 +2,7 @@
 // layers applied in order, whiteouts honoured (the OCI image spec's layer changesets). The shell
 // streams each layer's tar past `LayeredFiles` one entry at a time and hands over the contents of
 // only the files `wantsContent` names, so no layer is ever held in memory.
+import { reduceDatabaseFile } from "./packages.js";
 
 /** The package databases read from an image's filesystem. */
 export type DatabaseKind = "dpkg" | "apk" | "conda" | "python" | "r" | "os-release";
@@ -110,7 +111,7 @@ export function snapshotOfFiles(files: readonly FoundFile[], layers: number, war
  * Bumped whenever what a layer does to the state changes in a way the text of layerRules may not
  * show (how the shell maps tar entries, say).
  */
-export const LAYER_RULES_VERSION = 4;
+export const LAYER_RULES_VERSION = 5;
 
 /**
  * The rules by which a layer changes the state (which files are package databases, how entries
@@ -118,7 +119,7 @@ export const LAYER_RULES_VERSION = 4;
  * tool's version), so a state kept by a version whose rules differ is not found.
  */
 export function layerRules(): string {
-  return [LAYER_RULES_VERSION, databaseKind, R_DESCRIPTION, normalizeName, dirOf, baseOf, WHITEOUT, OPAQUE, LayeredFiles, MAX_DATABASE_BYTES, MAX_IMAGE_DATABASE_BYTES].map(String).join("\n");
+  return [LAYER_RULES_VERSION, databaseKind, R_DESCRIPTION, normalizeName, dirOf, baseOf, WHITEOUT, OPAQUE, LayeredFiles, MAX_DATABASE_BYTES, MAX_IMAGE_DATABASE_BYTES, reduceDatabaseFile].map(String).join("\n");
 }
 
 export class LayeredFiles {

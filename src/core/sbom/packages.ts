@@ -6,7 +6,7 @@
 // type has its own rules for names (PyPI's are normalized: `Foo_Bar` is `foo-bar`) and every
 // component its own percent-encoding, which a hand-written formatter would get subtly wrong.
 import { PackageURL } from "packageurl-js";
-import type { FoundFile } from "./layered-files.js";
+import type { DatabaseKind, FoundFile } from "./layered-files.js";
 
 export type PackageType = "deb" | "apk" | "conda" | "pypi" | "cran";
 
@@ -220,3 +220,59 @@ export function scanPackages(files: readonly FoundFile[]): PackageScan {
 
 const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+
+/** The conda-meta fields a scan reads. */
+const CONDA_FIELDS = ["name", "version", "build", "channel", "subdir", "license"];
+/** The apk installed-database fields a scan reads. */
+const APK_FIELDS = new Set(["P", "V", "A", "L"]);
+
+/**
+ * What a scan reads of a package database file, as a file of the same kind: kept (in memory, and
+ * in the layer-state cache) instead of the whole file, and scanned to the same packages and
+ * warnings. A status file's descriptions and a conda record's list of files are most of their
+ * size: a real environment's conda-meta is tens of MB, and a crafted 250 KB layer made a 335 MB
+ * cache record.
+ */
+export function reduceDatabaseFile(kind: DatabaseKind, text: string): string {
+  switch (kind) {
+    case "dpkg":
+      return paragraphsText(parseControlParagraphs(text, DPKG_FIELDS));
+    case "r": {
+      const [d] = parseControlParagraphs(text, R_FIELDS);
+      return d ? paragraphsText([d]) : "";
+    }
+    case "python":
+      return paragraphsText([parseMetadataHeaders(text)]);
+    case "conda": {
+      let record: unknown;
+      try {
+        record = JSON.parse(text);
+      } catch {
+        return "null"; // not JSON: scanned as not a JSON object, as the whole was
+      }
+      if (typeof record !== "object" || record === null || Array.isArray(record)) return "null";
+      const fields = record as Record<string, unknown>;
+      return JSON.stringify(Object.fromEntries(CONDA_FIELDS.filter((k) => k in fields).map((k) => [k, fields[k]])));
+    }
+    case "apk":
+      return text.replace(/\r\n/g, "\n").split(/\n\s*\n/).flatMap((block) => {
+        const lines = block.split("\n").filter((line) => line[1] === ":");
+        if (lines.length === 0) return [];
+        const first = new Map<string, string>();
+        for (const line of lines) if (!first.has(line[0])) first.set(line[0], line);
+        const kept = [...first].filter(([letter]) => APK_FIELDS.has(letter)).map(([, line]) => line);
+        // A block of other fields only: a package without a name to the scan, as it was.
+        return [kept.length ? kept.join("\n") : lines[0]];
+      }).join("\n\n");
+    case "os-release":
+      return text.split("\n").filter((line) => /^\s*(?:ID|VERSION_ID)=/.test(line)).join("\n");
+  }
+}
+
+/** Paragraphs as control-file text (parseControlParagraphs reads back the same); an empty one as a field no scan reads. */
+function paragraphsText(paragraphs: Record<string, string>[]): string {
+  return paragraphs.map((fields) => {
+    const lines = Object.entries(fields).map(([k, v]) => `${k}: ${v.replace(/\n/g, "\n ")}`);
+    return lines.length ? lines.join("\n") : "X-Left-Out: -";
+  }).join("\n\n");
+}

@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { FoundFile } from "../../../../src/core/sbom/layered-files.js";
-import { parseControlParagraphs, parseOsRelease, scanPackages } from "../../../../src/core/sbom/packages.js";
+import { parseControlParagraphs, parseOsRelease, reduceDatabaseFile, scanPackages } from "../../../../src/core/sbom/packages.js";
 
 const found = (path: string, kind: FoundFile["kind"], content: string): FoundFile => ({ path, kind, content, layer: 0 });
 const rows = (files: FoundFile[]) => scanPackages(files).packages.map((p) => `${p.type} ${p.name} ${p.version} ${p.purl}`);
@@ -126,6 +126,30 @@ test("control paragraphs read for some fields keep only those (a status file's d
   const text = "Package: a\nDescription: x\n .\n more\nVersion: 1\n\nPackage: b\r\nVersion: 2\r\n";
   assert.equal(parseControlParagraphs(text, new Set(["Package", "Version"])), [{ Package: "a", Version: "1" }, { Package: "b", Version: "2" }]);
   assert.equal(parseControlParagraphs(text)[0], { Package: "a", Description: "x\n.\nmore", Version: "1" });
+});
+
+test("what is kept of a package database (reduceDatabaseFile) scans to the same packages and warnings as the whole file, in a fraction of its size", () => {
+  const files: FoundFile[] = [
+    found("/etc/os-release", "os-release", 'PRETTY_NAME="Debian"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\nHOME_URL="x"\n'),
+    found("/var/lib/dpkg/status", "dpkg", `${DPKG_STATUS}\nDescription: orphan paragraph\n more\n\nPackage: nover\nStatus: install ok installed\n\nPackage: big\r\nStatus: install ok installed\r\nVersion: 1:2.0-1\r\nDescription: x\r\n${" .\r\n".repeat(1000)}`),
+    found("/lib/apk/db/installed", "apk", "C:Q1abc\nP:musl\nV:1.2.4-r2\nA:x86_64\nL:MIT\nF:lib\nR:libc.so\n\nP:nov\nF:x\n\nC:only-other\n\n\nP: \nV:1\n"),
+    found("/opt/conda/conda-meta/numpy-1.26.4.json", "conda", JSON.stringify({ name: "numpy", version: "1.26.4", build: "py311_0", channel: "https://conda.anaconda.org/conda-forge/linux-64", subdir: "linux-64", license: "BSD", files: Array.from({ length: 2000 }, (_, i) => `lib/f${i}.so`) })),
+    found("/opt/conda/conda-meta/bad.json", "conda", "{not json"),
+    found("/opt/conda/conda-meta/arr.json", "conda", "[1]"),
+    found("/opt/conda/conda-meta/nover.json", "conda", JSON.stringify({ name: "x", files: [] })),
+    found("/opt/conda/conda-meta/surrogate.json", "conda", '{"name":"s","version":"1\\ud800"}'),
+    found("/usr/lib/python3/site-packages/a-1.dist-info/METADATA", "python", "Metadata-Version: 2.1\r\nName: A_b\r\nVersion: 1.0\r\nLicense: line one\r\n        line two\r\n\r\nlong description\r\nName: not-this\r\n"),
+    found("/usr/lib/python3/site-packages/b.egg-info", "python", "Name: b\n"),
+    found("/usr/local/lib/R/site-library/gg/DESCRIPTION", "r", "Package: gg\nTitle: x\nVersion: 3.4\nLicense: GPL (>= 2) |\n    file LICENSE\n\nPackage: second\n"),
+    found("/usr/local/lib/R/site-library/e/DESCRIPTION", "r", "Title: no package\n"),
+  ];
+  const reduced = files.map((f) => ({ ...f, content: reduceDatabaseFile(f.kind, f.content) }));
+  assert.equal(scanPackages(reduced), scanPackages(files));
+  assert.ok(scanPackages(files).warnings.length >= 6, "the warnings are part of what is compared");
+  const size = (list: FoundFile[]) => list.reduce((n, f) => n + f.content.length, 0);
+  assert.ok(size(reduced) * 10 < size(files), `${size(reduced)} of ${size(files)}`);
+  // reduced again: the same
+  assert.equal(reduced.map((f) => reduceDatabaseFile(f.kind, f.content)), reduced.map((f) => f.content));
 });
 
 test.run();
