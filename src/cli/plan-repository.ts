@@ -84,7 +84,7 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
     const gone = await unreachableCommits(openGit(flags.root), [...new Set(held.map((h) => h.hash))]);
     const stranded = held.filter((h) => gone.has(h.hash));
     const warnings = stranded.length === 0 ? planOfAll.warnings : [...planOfAll.warnings,
-      `${stranded.map((h) => `${h.tag} holds ${h.held}`).join(", ")}: ${stranded.length === 1 ? "a build of a commit" : "builds of commits"} no branch or tag of this repository has (amended or force-pushed away?), which moving tags do not move back from; --reconcile --allow-tag-rollback --push publishes this checkout's builds there instead`];
+      `${stranded.map((h) => `${h.tag} holds ${h.held}`).join(", ")}: ${stranded.length === 1 ? "a build of a commit" : "builds of commits"} no branch or tag of this clone has: not fetched yet (git fetch, then look again), or amended or force-pushed away; moving tags do not move back from them. Only when they are gone: --reconcile --allow-tag-rollback --push publishes this checkout's builds there instead`];
     // "nothing to build: nothing missing from or stale in the registry"
     return { ...planOfAll, plan, warnings, changes: reconciledChanges(plan, published, "missing from or stale in the registry", rollback), current: currentLayers(planOfAll.plan, plan, published, rollback) };
   }

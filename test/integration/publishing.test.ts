@@ -342,7 +342,7 @@ test("after an amend, {version} stays on the discarded commit's build: --reconci
   const plan = runCli(["--reconcile", "--dryrun", ...PLAIN], { cwd: repo.root });
   assert.is(plan.code, 0, plan.stderr);
   assert.match(plan.stderr, /nothing to build/);
-  assert.match(plan.stderr, new RegExp(`warning: ${target}/sci/a:1\\.0 holds 1\\.0-2-${discarded}, ${target}/rel/a:1\\.0 holds 1\\.0-2-${discarded}: builds of commits no branch or tag of this repository has \\(amended or force-pushed away\\?\\).*--reconcile --allow-tag-rollback --push`));
+  assert.match(plan.stderr, new RegExp(`warning: ${target}/sci/a:1\\.0 holds 1\\.0-2-${discarded}, ${target}/rel/a:1\\.0 holds 1\\.0-2-${discarded}: builds of commits no branch or tag of this clone has: not fetched yet \\(git fetch, then look again\\), or amended or force-pushed away.*--reconcile --allow-tag-rollback --push`));
   const back = runCli(["--reconcile", "--allow-tag-rollback", "--push", ...PLAIN], { cwd: repo.root });
   assert.is(back.code, 0, back.stderr);
   for (const [name, label, value] of [["sci/a", "org.sciserver.science.a.version", `1.0-2-${amended}`], ["rel/a", "org.sciserver.compat.version", `a:1.0-2-${amended}`]]) {

@@ -49,8 +49,20 @@ function rejectUnknownFields(obj: Record<string, JsonValue>, known: Set<string>,
   }
 }
 
+/**
+ * A layer directory's name goes into the generated compat Dockerfile's first line (and every
+ * message): one with a line end would add an instruction of its own there. Refused, as a name.
+ */
+function checkDirName(path: string): void {
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(path)) {
+    throw new InputError("a layer directory whose name has a control character or a line end: rename it", path);
+  }
+}
+
 export function parseScienceLayer(raw: RawLayerFiles): ScienceLayer {
   const path = `science/${raw.dir}`;
+  checkDirName(path);
   const file = `${path}/${LAYER_CONFIG_FILE}`;
   const { value, rawNumbers } = parseJsonWithComments(raw.config, file);
   const obj = asObject(value, file);
@@ -89,6 +101,7 @@ export function scienceVersion(obj: Record<string, JsonValue>, rawNumbers: Recor
 
 export function parseCompatLayer(raw: RawLayerFiles): CompatLayer {
   const path = `compat/${raw.dir}`;
+  checkDirName(path);
   const file = `${path}/${LAYER_CONFIG_FILE}`;
   const obj = asObject(parseJsonWithComments(raw.config, file).value, file);
   rejectUnknownFields(obj, COMPAT_FIELDS, file);

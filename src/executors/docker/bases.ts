@@ -45,7 +45,7 @@ export async function prepareBases(
     const target = sciReference(ref)?.target;
     const found = target === undefined ? undefined : info.Config?.Labels?.[inputsLabel("science", target)];
     if (want !== undefined && found !== undefined && found !== want) {
-      throw new Error(`base image ${image} was built from other inputs (${found}) than this checkout's sci/${target} (${want}): another commit's build holds the tag; build it in this run too (--include its directory) or publish this checkout's first (--reconcile; with --allow-tag-rollback when that build is newer or its commit was amended or force-pushed away)`);
+      throw new Error(`base image ${image} was built from other inputs (${found}) than this checkout's sci/${target} (${want}): another commit's build holds the tag; build it in this run too (--include its directory) or publish this checkout's first (--reconcile; with --allow-tag-rollback when that build's commit was amended or force-pushed away, not when it is only newer)`);
     }
     pins[pinKey(ref, platform)] = info.Id;
   };

@@ -278,6 +278,11 @@ test("errors name the file and the problem", () => {
       /^science\/a\/sciserver-image\.json: invalid JSON at line 4, column 3: comma expected$/],
     [[sci("a", { image: "a", compat: "base" }, "FROM busybox:stable\n"), cmp("base", [], "FROM busybox:stable\nRUN true\n")],
       /^compat\/base\/Dockerfile: line 1: compat Dockerfiles are fragments/],
+    // a directory name with a line end would add an instruction to the generated compat Dockerfile's first line
+    [[{ kind: "science", dir: "x\nRUN evil", config: '{"image": "a", "target": "x", "compat": "base"}', dockerfile: "FROM busybox:stable\n" }, base],
+      /^science\/x\nRUN evil: a layer directory whose name has a control character or a line end: rename it$/],
+    [[sci("a", { image: "a", compat: "base\u001b" }, "FROM busybox:stable\n"), { kind: "compat", dir: "base\u001b", config: "{}", dockerfile: "ENV X=1\n" }],
+      /^compat\/base\u001b: a layer directory whose name has a control character/],
   ];
   for (const [raw, pattern] of cases) throwsInput(() => plan(raw, { all: true }), pattern);
 });

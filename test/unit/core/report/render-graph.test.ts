@@ -42,11 +42,12 @@ test("the graph draws a compat fragment's COPY --from a science layer", () => {
 });
 
 test("names that would break Mermaid or DOT are escaped in the graph", () => {
-  // Compat directory names are whatever the file system allows, short of a slash.
+  // Compat directory names are whatever the file system allows, short of a slash (and of control
+  // characters and line ends, refused when planning).
   const raw: RawLayerFiles[] = [
     sci("a", { image: "a", compat: 'we"ird [x] #1 <b>' }, "FROM busybox:stable\n"),
     { kind: "compat", dir: 'we"ird [x] #1 <b>', config: "{}", dockerfile: "RUN true\n" },
-    { kind: "compat", dir: "back\\slash\nnewline", config: "{}", dockerfile: "RUN true\n" },
+    { kind: "compat", dir: "back\\slash", config: "{}", dockerfile: "RUN true\n" },
   ];
   const snapshot = readLayers(raw);
   const plan = planBuilds(snapshot, {
@@ -56,11 +57,11 @@ test("names that would break Mermaid or DOT are escaped in the graph", () => {
   const changes = { all: false, science: [], compat: ['we"ird [x] #1 <b>'], why: "changed" };
   const mermaid = renderGraph(snapshot, analyzeRepository(snapshot), plan, changes, "mermaid");
   assert.match(mermaid, '  compat_we_ird__x___1__b_[/"compat/we#34;ird #91;x#93; #35;1 #60;b#62;"/]\n');
-  assert.match(mermaid, '  compat_back_slash_newline[/"compat/back#92;slash#10;newline"/]\n');
+  assert.match(mermaid, '  compat_back_slash[/"compat/back#92;slash"/]\n');
   assert.match(mermaid, "  compat_we_ird__x___1__b_ -.-> rel_a_1_0\n");
   const dot = renderGraph(snapshot, analyzeRepository(snapshot), plan, changes, "dot");
   assert.match(dot, '  "compat/we\\"ird [x] #1 <b>" [label="compat/we\\"ird [x] #1 <b>", shape=parallelogram, style=filled, fillcolor="#ff9966"];\n');
-  assert.match(dot, '  "compat/back\\\\slash\\nnewline" [label="compat/back\\\\slash\\nnewline", shape=parallelogram];\n');
+  assert.match(dot, '  "compat/back\\\\slash" [label="compat/back\\\\slash", shape=parallelogram];\n');
   assert.match(dot, '  "compat/we\\"ird [x] #1 <b>" -> "rel/a:1.0" [style=dashed];\n');
   // Every line of the graph is one statement: nothing a name holds starts a new one.
   assert.is(mermaid.split("\n").length, 12, mermaid);
