@@ -320,6 +320,21 @@ test("a rerun of an older commit leaves every {version} on the newer build, sayi
   for (const name of ["sci/a", "rel/a"]) assert.is(rolled[`${name}:1.0`], newer[`${name}:1.0-1-${older.slice(0, 7)}`]);
 });
 
+test("a base pulled for a pushing run whose config blob the registry lost: the run builds on the engine's copy and says the registry's is broken", async () => {
+  const { registry } = requireEngine();
+  const target = uniqueRepo(registry);
+  using repo = makeRepo({ "image-builder.json": JSON.stringify({ repo: target }), ...smallFamily() });
+  const first = runCli(["--all", "--push", ...PLAIN], { cwd: repo.root });
+  assert.is(first.code, 0, first.stderr);
+  const { configDigest } = await registryImage(`${target}/sci/a:1.0`);
+  assert.is((await fetch(`http://${registry}/v2/${target.slice(registry.length + 1)}/sci/a/blobs/${configDigest}`, { method: "DELETE" })).status, 202);
+  repo.write(compat("c", [], "ENV C=2\n"));
+  repo.commit("compat only");
+  const child = runCli(["--push", ...PLAIN], { cwd: repo.root });
+  assert.is(child.code, 0, child.stderr);
+  assert.match(child.stdout + child.stderr, new RegExp(`\\[base\\] warning: ${target}/sci/a:1\\.0 in the registry is broken \\(.*404.*\\): nobody can pull it.*--reconcile --push`), child.stdout + child.stderr);
+});
+
 test("after an amend, {version} stays on the discarded commit's build: --reconcile names it, and --reconcile --allow-tag-rollback --push publishes the amended commit's build there", async () => {
   const { registry } = requireEngine();
   const target = uniqueRepo(registry);

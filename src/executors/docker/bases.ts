@@ -11,12 +11,16 @@ import type { PrebuiltParent } from "../../core/plan/select-builds.js";
 import { InputError, type Plan } from "../../core/model.js";
 import { sciReference, splitTag } from "../../core/parse/image-reference.js";
 import { registryOf, type DockerCredentials } from "../../registry/credentials.js";
+import type { RegistryClient } from "../../registry/client.js";
 import { pullImage } from "./pull.js";
 import { AUTH_ERROR } from "./push.js";
 import type Dockerode from "dockerode";
 import type { EngineRunOptions } from "./run-options.js";
 
-export type BaseOptions = Pick<EngineRunOptions, "out" | "signal">;
+export type BaseOptions = Pick<EngineRunOptions, "out" | "signal"> & {
+  /** When the run pushes: the registry, asked whether a base pulled from it is whole there. */
+  registry?: RegistryClient;
+};
 
 /**
  * `prebuilt`: parents of `run --only` requests, built by another run of the same plan. Their
@@ -85,6 +89,11 @@ export async function prepareBases(
     if (!failure) {
       await pin(reference, ref, undefined, platform);
       s.out.write(`[base] pulled ${ref}\n`);
+      // The engine's pull takes a config it has already without asking for it: the registry's
+      // copy may have lost it (a blob deleted), and nobody else can pull the base. What this run
+      // builds on it is whole; said, so the base gets repaired.
+      const broken = s.registry && (await s.registry.imageOrBroken(ref).catch(() => undefined))?.broken;
+      if (broken) s.out.write(`[base] warning: ${ref} in the registry is broken (${broken}): nobody can pull it, though what this run builds on it can be pulled; --reconcile --push from an engine that has it puts it back\n`);
       continue;
     }
     if (!failure.notFound) throw cannotPull("base image", ref, failure.message);

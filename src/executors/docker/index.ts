@@ -43,7 +43,7 @@ export interface EngineDeps {
 export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, creds, registry, layerStates }: EngineDeps): Promise<RunOutcome> {
   const run = new RunCoordinator(plan.builds, opts);
   if (opts.push && !registry) throw new Error("pushing needs a registry client (EngineDeps.registry)");
-  const { builder, builders, pins, platform } = await prepareRun(plan, opts, { engine, creds });
+  const { builder, builders, pins, platform } = await prepareRun(plan, opts, { engine, creds, registry });
   run.pinBases(pins);
   // Issue 19: pushed images carry their provenance and SBOM (unless --no-attestations), as index attachments.
   // Nothing of the run's secrets (the signing key's too) in them: the one set the output masks by.
@@ -145,13 +145,13 @@ const PUSH_WAIT_MS = 30_000;
  * build, from the registry (or refused). `pins`: every image a build names from this repository,
  * pinned to the exact image found (here) or built (later) for it in this run: reference -> image id.
  */
-async function prepareRun(plan: Plan, opts: EngineRunOptions, { engine, creds }: EngineDeps) {
+async function prepareRun(plan: Plan, opts: EngineRunOptions, { engine, creds, registry }: EngineDeps) {
   const facts = await checkEngine(engine);
   const builder = await prepareBuilder(engine.docker, facts, opts.builder ?? "auto", opts.network);
   // Every platform the plan names can be built here (natively or emulated), or nothing is.
   await checkEnginePlatforms(engine.docker, plan, builder.builder, opts.signal ?? new AbortController().signal, (line) => opts.out.write(`${line}\n`));
   const builders = await buildersOfPlan(engine.docker, creds, plan, builder, opts.builder ?? "auto", opts.signal ?? new AbortController().signal);
-  const pins: Record<string, string> = await prepareBases(engine.docker, creds, plan, opts.prebuiltParents ?? [], opts);
+  const pins: Record<string, string> = await prepareBases(engine.docker, creds, plan, opts.prebuiltParents ?? [], { ...opts, registry: opts.push ? registry : undefined });
   return { builder, builders, pins, platform: enginePlatform({ os: facts.os, arch: facts.arch }) };
 }
 
