@@ -1,5 +1,5 @@
 // The shell around the planner: gathers plain data (files, git, config), then calls the pure core.
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import type { KeyObject } from "node:crypto";
 import { join } from "node:path";
 import { changedNonLayerDirs, determineChanges, layerDirOf, normalizeLayerDir, ignoredFilesWarning, uncommittedLayers, uncommittedWarning } from "../core/plan/changes.js";
@@ -162,7 +162,9 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
   const snapshot = readLayers(raw);
   checkImageNames(snapshot, repo, gitInfo, flags.platforms);
   // Files changed in a directory discovery does not read (a layer nested a level deeper, a misnamed config): said, not silently nothing.
-  const strays = selected ? [] : changedNonLayerDirs(snapshot, paths).filter((d) => isDirectory(root, d) && !hidden.has(d));
+  // (Only where a changed file is still there: a removed layer's directory may stay for the ignored files in it; hidden directories are no layers on purpose.)
+  const strays = selected ? [] : changedNonLayerDirs(snapshot, paths)
+    .filter((d) => !hidden.has(d) && !/^[^/]+\/\./.test(d) && paths.some((p) => p.startsWith(`${d}/`) && existsSync(join(root, p))));
   if (strays.length > 0) {
     warnings.push(`${strays.join(", ")} changed, but ${strays.length === 1 ? "is no layer directory" : "are no layer directories"} (no ${LAYER_CONFIG_FILE} directly in ${strays.length === 1 ? "it" : "them"}): a layer is science/NAME or compat/NAME with its ${LAYER_CONFIG_FILE}; nested directories are not read`);
   }

@@ -15,7 +15,7 @@ import { InputError, type Plan } from "../core/model.js";
 import { parseSecretFlag, type SecretSource } from "../core/parse/secret-flag.js";
 import { DEFAULT_REPO, describeRepoLocation } from "../core/parse/repo-config.js";
 import { openGit, readHead, readRemoteUrl, worktreeStatus } from "../read/git.js";
-import { printable } from "../core/printable.js";
+import { oneLine } from "../core/printable.js";
 import { planRepository, type PlanFlags } from "./plan-repository.js";
 import { checkNotAnInput, checkOutputDir, checkOutputFile, writeOutputFile } from "./output-paths.js";
 import { addRegistryCommands } from "./commands/registry.js";
@@ -141,7 +141,7 @@ function printLines(secrets: SecretSet, lines: string[]): void {
 }
 
 function printWarnings(secrets: SecretSet, warnings: string[]): void {
-  for (const w of warnings) process.stderr.write(`image-builder: warning: ${printable(secrets.redact(w))}\n`);
+  for (const w of warnings) process.stderr.write(`image-builder: warning: ${oneLine(secrets.redact(w))}\n`);
 }
 
 /** Said when a build argument holds a secret of the run: the output masks it, but the plan file and the image's history keep it. */
@@ -628,11 +628,11 @@ async function runMain(argv: string[]): Promise<number> {
     if (e instanceof InputError) {
       // One line whatever it quotes: a file name with a line end or an escape sequence (a
       // contributor's) can't erase or forge lines of a CI log.
-      process.stderr.write(`image-builder: error: ${printable(secrets.redact(e.message))}\n`);
+      process.stderr.write(`image-builder: error: ${oneLine(secrets.redact(e.message))}\n`);
       return EXIT_INPUT;
     }
     const message = e instanceof Error ? e.message : String(e);
-    process.stderr.write(`image-builder: error: ${secrets.redact(message.split("\n")[0])}\n`);
+    process.stderr.write(`image-builder: error: ${oneLine(secrets.redact(message.split("\n")[0]))}\n`);
     if (process.env.IMAGE_BUILDER_DEBUG) process.stderr.write(`${secrets.redact(String((e as Error).stack))}\n`);
     return 1;
   }

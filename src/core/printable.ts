@@ -18,3 +18,16 @@ export function printable(text: string): string {
     return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
   });
 }
+
+/** What oneLine escapes: printable's characters but the backslash. */
+const LINE_BREAKING = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
+/**
+ * `text` as one line of the tool's own (an error, a warning, a summary): what could end the line,
+ * move the cursor or reorder it shown escaped, as printable does, but backslashes left as they are:
+ * messages quote values already (JSON-quoted, or a Windows path), and doubling them would show
+ * `C:\\repo`. Mask secrets before: escaping changes the text a secret is looked for in.
+ */
+export function oneLine(text: string): string {
+  return text.replace(LINE_BREAKING, (c) => printable(c));
+}

@@ -2,7 +2,7 @@
 // layers applied in order, whiteouts honoured (the OCI image spec's layer changesets). The shell
 // streams each layer's tar past `LayeredFiles` one entry at a time and hands over the contents of
 // only the files `wantsContent` names, so no layer is ever held in memory.
-import { reduceDatabaseFile } from "./packages.js";
+import { reductionRules } from "./packages.js";
 
 /** The package databases read from an image's filesystem. */
 export type DatabaseKind = "dpkg" | "apk" | "conda" | "python" | "r" | "os-release";
@@ -119,7 +119,7 @@ export const LAYER_RULES_VERSION = 5;
  * tool's version), so a state kept by a version whose rules differ is not found.
  */
 export function layerRules(): string {
-  return [LAYER_RULES_VERSION, databaseKind, R_DESCRIPTION, normalizeName, dirOf, baseOf, WHITEOUT, OPAQUE, LayeredFiles, MAX_DATABASE_BYTES, MAX_IMAGE_DATABASE_BYTES, reduceDatabaseFile].map(String).join("\n");
+  return [LAYER_RULES_VERSION, databaseKind, R_DESCRIPTION, normalizeName, dirOf, baseOf, WHITEOUT, OPAQUE, LayeredFiles, MAX_DATABASE_BYTES, MAX_IMAGE_DATABASE_BYTES, reductionRules()].map(String).join("\n");
 }
 
 export class LayeredFiles {
@@ -222,9 +222,14 @@ export class LayeredFiles {
     else if (entry.type === "link" && entry.linkname !== undefined) {
       // A hard link (conda links its package cache into the environment) has its target's contents.
       const target = normalizeName(entry.linkname);
+      const targetKind = databaseKind(target);
       text = (this.current.get(target) ?? this.lower.get(target))?.content;
-      if (text === undefined && databaseKind(target) === undefined) {
+      if (text === undefined && targetKind === undefined) {
         this.warnings.push(`/${path}: a hard link to /${target}, which was not read`);
+      } else if (targetKind !== kind) {
+        // What is kept of the target is what its own kind reads (reduceDatabaseFile), not this kind's.
+        this.warnings.push(`/${path}: a hard link to /${target}, a package file of another kind, which was not read as this one`);
+        text = undefined;
       }
       // Each link is a file of its own to the scan and the cache: it counts as one.
       if (text !== undefined && !this.fits(path, text.length)) text = undefined;

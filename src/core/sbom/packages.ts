@@ -276,3 +276,8 @@ function paragraphsText(paragraphs: Record<string, string>[]): string {
     return lines.length ? lines.join("\n") : "X-Left-Out: -";
   }).join("\n\n");
 }
+
+/** The rules what is kept of a package file follows, as text: the layer-state cache keys its states by them (layerRules). */
+export function reductionRules(): string {
+  return [reduceDatabaseFile, paragraphsText, parseControlParagraphs, parseMetadataHeaders, ...[DPKG_FIELDS, R_FIELDS, METADATA_FIELDS, APK_FIELDS].map((f) => [...f].join(",")), CONDA_FIELDS.join(",")].map(String).join("\n");
+}

@@ -176,8 +176,8 @@ async function attestImage(run: AttestationRun, chains: SharedLayerChains, image
   const sbom = spdxDocument({ name: image.layerBuildTag, manifestDigest: image.descriptor.digest, created: config.created, platform: image.platform },
     scan.packages, `image-builder-${run.builder.toolVersion}`, warnings);
   // Files not read leave the SBOM incomplete: it says so itself, and queries of it do not read clean.
-  for (const w of warnings) run.warn(image.build.id, `SBOM incomplete: ${printable(w)}`);
-  for (const w of scan.warnings) run.warn(image.build.id, `SBOM: ${printable(w)}`);
+  for (const w of warnings) run.warn(image.build.id, `SBOM incomplete: ${printable(run.redact(w))}`);
+  for (const w of scan.warnings) run.warn(image.build.id, `SBOM: ${printable(run.redact(w))}`);
 
   const bases: Record<string, BaseImage> = {};
   for (const base of basesOfImage(image.build.request, config.labels)) bases[base.reference] = await baseImage(run, base, image.platform, image.pushed?.parents);

@@ -3,7 +3,7 @@
 // Everything written passes through `redact`, so credentials can't reach the output or the logs.
 import { createWriteStream, type WriteStream } from "node:fs";
 import { freshFileIn, makeDirectory } from "../../files.js";
-import { printable } from "../../core/printable.js";
+import { oneLine } from "../../core/printable.js";
 import { join } from "node:path";
 import type { SummaryRow } from "../../core/execute/outcomes.js";
 import { StepTally } from "../../core/execute/build-steps.js";
@@ -131,8 +131,8 @@ export class Progress {
       state.log?.write(`${this.o.redact(summary)}\n`);
       state.active = false;
     }
-    // The summary quotes others' text (a failing step's): shown escaped, as one line of the tool's.
-    this.note([`[${id}] ${printable(summary)}`, ...details.map((d) => `[${id}] | ${d}`)].join("\n"));
+    // The summary quotes others' text (a failing step's): shown escaped, as one line of the tool's (masked first: escaping changes what a secret is looked for in).
+    this.note([`[${id}] ${oneLine(this.o.redact(summary))}`, ...details.map((d) => `[${id}] | ${d}`)].join("\n"));
   }
 
   /** A line not tied to one build. */
@@ -146,10 +146,11 @@ export class Progress {
     const head = ["BUILD", "RESULT", "DURATION", "IMAGE", "TAGS"];
     // Rows and reasons quote others' text (a failing Dockerfile step, a registry's message): shown
     // escaped, so that none can end a line or move the cursor among the tool's own unprefixed lines.
-    const body = rows.map((r) => [r.id, r.result, formatDuration(r.durationMs), shortId(r.imageId), r.tags.join(", ")].map(printable));
+    const shown = (text: string) => oneLine(this.o.redact(text));
+    const body = rows.map((r) => [r.id, r.result, formatDuration(r.durationMs), shortId(r.imageId), r.tags.join(", ")].map(shown));
     const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
     const fmt = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd();
-    const problems = rows.filter((r) => r.reason).map((r) => `  ${printable(r.id)}: ${printable(r.reason!)}`);
+    const problems = rows.filter((r) => r.reason).map((r) => `  ${shown(r.id)}: ${shown(r.reason!)}`);
     this.note(["", fmt(head), ...body.map(fmt), ...(problems.length ? ["", ...problems] : []), ...footer].join("\n"));
   }
 

@@ -231,6 +231,8 @@ test("a layer committed where discovery does not look (nested, or its config mis
   repo.remove("science/group");
   repo.remove("science/y");
   repo.commit("removed");
+  // (a removed layer's directory that stays for files git ignores in it is no stray either)
+  repo.write({ ".gitignore": "__pycache__/\n", "science/b/__pycache__/x.pyc": "x" });
   assert.equal((await planRepository(flags(repo.root), { skipUnchanged: true })).warnings, []);
 });
 

@@ -201,4 +201,12 @@ test("whiteouts of many directories each remove their own files (each looks unde
   assert.equal(resumed.files(), []);
 });
 
+test("a hard link to a package file of another kind is not read as this one (what is kept of a file is its own kind's), with a warning", () => {
+  const files = apply([[file("var/lib/dpkg/status", "Package: a\nVersion: 1\n"), { name: "usr/lib/python3/site-packages/x.egg-info", type: "link", linkname: "var/lib/dpkg/status" }]]);
+  assert.equal(files.files().map((f) => f.path), ["/var/lib/dpkg/status"]);
+  assert.equal(files.warnings, ["/usr/lib/python3/site-packages/x.egg-info: a hard link to /var/lib/dpkg/status, a package file of another kind, which was not read as this one"]);
+  // of the same kind: its target's contents, as before
+  assert.equal(apply([[file("a/conda-meta/x.json", "{}"), { name: "b/conda-meta/x.json", type: "link", linkname: "a/conda-meta/x.json" }]]).files().map((f) => f.content), ["{}", "{}"]);
+});
+
 test.run();
