@@ -12,7 +12,7 @@ import { parseRepoConfig, resolveRepo, type RepoLocation } from "../core/parse/r
 import { InputError, type ChangeSet, type GitInfo, type Plan, type RepoSnapshot } from "../core/model.js";
 import { changedPaths, commitOf, commitsOnlyIn, openGit, unreachableCommits, previousScienceConfigs, readGitInfo, untrackedLayerDirs, worktreeStatus } from "../read/git.js";
 import { layersLeft } from "../core/plan/layers-left.js";
-import { inBuildContexts, readContextListings } from "../read/context-files.js";
+import { buildContextFilter, readContextListings } from "../read/context-files.js";
 import { readLayerFiles, readRepoConfigText } from "../read/repository.js";
 
 export interface PlanFlags {
@@ -168,8 +168,10 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
   if (strays.length > 0) {
     warnings.push(`${strays.join(", ")} changed, but ${strays.length === 1 ? "is no layer directory" : "are no layer directories"} (no ${LAYER_CONFIG_FILE} directly in ${strays.length === 1 ? "it" : "them"}): a layer is science/NAME or compat/NAME with its ${LAYER_CONFIG_FILE}; nested directories are not read`);
   }
+  // What a build sends (each layer's .dockerignore read once for every question below).
+  const sent = buildContextFilter(root, layerDirOf);
   // A change its layer's .dockerignore leaves out of the build context changes no image: not a change (a README).
-  const determined = determineChanges(snapshot, inBuildContexts(root, paths, layerDirOf), { all: flags.all, include: flags.include, ignore: flags.ignore, why });
+  const determined = determineChanges(snapshot, sent(paths), { all: flags.all, include: flags.include, ignore: flags.ignore, why });
   // A science layer that left an image version (removed, or its image or version changed): that version's final image is made again.
   const previous = selected ? new Map<string, string>() : await previousScienceConfigs(git, diffRequest, paths);
   const left = layersLeft(snapshot, previous).filter((l) => !flags.ignore.map(normalizeLayerDir).includes(`science/${l.dir}`));
@@ -183,12 +185,12 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
   warnings.push(...platformWarnings(analysis));
   // Counted as changes (or built anyway with --all, --include), but tagged as HEAD's commit.
   // What a build sends: a change its .dockerignore leaves out is not built, so not said to be.
-  const dirty = uncommittedLayers(plan.builds, inBuildContexts(root, uncommitted, layerDirOf));
+  const dirty = uncommittedLayers(plan.builds, sent(uncommitted));
   if (!(isRange && !selected)) {
     const warning = uncommittedWarning(dirty, `${gitInfo.buildNumber}-${gitInfo.shortCommit}`);
     if (warning) warnings.push(warning);
   }
-  const ignored = ignoredFilesWarning(plan.builds, inBuildContexts(root, status.ignored, layerDirOf), `${gitInfo.buildNumber}-${gitInfo.shortCommit}`);
+  const ignored = ignoredFilesWarning(plan.builds, sent(status.ignored), `${gitInfo.buildNumber}-${gitInfo.shortCommit}`);
   if (ignored) warnings.push(ignored);
   return { plan, snapshot, changes, git: gitInfo, location, analysis, warnings, uncommitted: dirty };
 }

@@ -294,7 +294,7 @@ async function executeOnEngine(
  * arguments, do not make; returns the warning about uncommitted changes the default command gives, and the layers they are in.
  */
 async function checkCheckout(plan: Plan, root: string, head: { prefix: string; shortCommit: string }, file: string): Promise<{ warnings: string[]; uncommitted: string[] }> {
-  const [{ readContextListings, inBuildContexts }, { checkoutMismatches }, { uncommittedLayers, uncommittedWarning, ignoredFilesWarning, layerDirOf }] = await Promise.all([
+  const [{ readContextListings, buildContextFilter }, { checkoutMismatches }, { uncommittedLayers, uncommittedWarning, ignoredFilesWarning, layerDirOf }] = await Promise.all([
     import("../read/context-files.js"), import("../core/requests/plan-inputs.js"), import("../core/plan/changes.js"),
   ]);
   const dirs = [...new Set(plan.builds.flatMap((b) => b.request.contexts))];
@@ -306,9 +306,10 @@ async function checkCheckout(plan: Plan, root: string, head: { prefix: string; s
     );
   }
   const status = await worktreeStatus(openGit(root), head.prefix);
-  const dirty = uncommittedLayers(plan.builds, inBuildContexts(root, [...status.uncommitted, ...status.untracked], layerDirOf));
+  const sent = buildContextFilter(root, layerDirOf);
+  const dirty = uncommittedLayers(plan.builds, sent([...status.uncommitted, ...status.untracked]));
   const warning = uncommittedWarning(dirty, `${plan.buildNumber}-${head.shortCommit}`);
-  const ignored = ignoredFilesWarning(plan.builds, inBuildContexts(root, status.ignored, layerDirOf), `${plan.buildNumber}-${head.shortCommit}`);
+  const ignored = ignoredFilesWarning(plan.builds, sent(status.ignored), `${plan.buildNumber}-${head.shortCommit}`);
   return { warnings: [warning, ignored].filter((w) => w !== undefined), uncommitted: dirty };
 }
 

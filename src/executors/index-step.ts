@@ -5,7 +5,7 @@
 // registry is read and written. Order: the platform images' descriptors (each checked to be the
 // image expected), attachments (attach hook), the index under the build tag (read back), the
 // sign hook, then the moving tag (only forward, read back).
-import { isImageFault } from "../core/registry/transport-rules.js";
+import { unlessImageFault } from "../core/registry/transport-rules.js";
 import type { PlannedBuild, SignatureResult, TagResult } from "../core/model.js";
 import {
   decideIndexBuildTag, decideIndexMovingTag, imageIndex, unwrittenIndex,
@@ -263,10 +263,7 @@ async function heldVersion(ctx: IndexStepContext, tag: string, images: PlatformI
     // A single image: its config. An index: its image of this platform, else (an index without
     // it) the image that stands for it (every platform image of a build has the build's version label).
     // An image whose config blob the registry lost has no label to go by (the tag moves over it, as a run's moving tag does).
-    const image = await (isIndex(top) ? imageInIndex(ctx, tag, top, platform, { orShown: true }) : ctx.registry.imageOf(top)).catch((e: unknown) => {
-      if (isImageFault(e)) return undefined;
-      throw e;
-    });
+    const image = await unlessImageFault(isIndex(top) ? imageInIndex(ctx, tag, top, platform, { orShown: true }) : ctx.registry.imageOf(top));
     return { digest: top.digest, label: image?.config.labels[versionLabel(build.kind, build.target)] };
   } catch (e) {
     throw new Error(`cannot read ${tag} from the registry before moving it: ${(e as Error).message}`);

@@ -115,8 +115,9 @@ export function readContextListings(root: string, dirs: string[]): Map<string, C
  * `paths` (repository-relative) less those their layer directory's `.dockerignore` leaves out of
  * its build context: a change there is not built. Kept when in doubt: a `.dockerignore` with
  * exceptions (`!pattern`), one that can't be read, a path outside a layer directory.
+ * A function of the paths: each layer's .dockerignore is read once however often it is asked.
  */
-export function inBuildContexts(root: string, paths: readonly string[], layerDirOf: (path: string) => string | undefined): string[] {
+export function buildContextFilter(root: string, layerDirOf: (path: string) => string | undefined): (paths: readonly string[]) => string[] {
   const matchers = new Map<string, ((rel: string) => boolean) | undefined>();
   const matcher = (dir: string) => {
     if (!matchers.has(dir)) {
@@ -131,7 +132,7 @@ export function inBuildContexts(root: string, paths: readonly string[], layerDir
     }
     return matchers.get(dir);
   };
-  return paths.filter((p) => {
+  return (paths) => paths.filter((p) => {
     const dir = layerDirOf(p);
     const ignores = dir && matcher(dir);
     if (!ignores) return true;

@@ -183,8 +183,8 @@ export function oldSidesOfDiff(diff: string): Map<string, string> {
       else if (line.startsWith("@@ ")) inHunk = true;
       continue;
     }
+    // (`+` lines are the new side; one hunk holds the whole file)
     if (line.startsWith(" ") || line.startsWith("-")) lines.push(line.slice(1));
-    else if (line.startsWith("@@ ")) continue;
   }
   end();
   return old;

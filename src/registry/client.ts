@@ -124,7 +124,7 @@ export class RegistryClient {
    * the image's own (`broken`: why; its config blob lost, an index naming a manifest it does not
    * have): its manifest when that was read. undefined when the registry has no such manifest.
    */
-  async imageOrBroken(ref: string, options: { noIndexResolution?: boolean } = {}): Promise<{ manifest?: RegistryManifest; image?: RegistryImage; broken?: string } | undefined> {
+  async imageOrBroken(ref: string, options: { platform?: string; noIndexResolution?: boolean } = {}): Promise<{ manifest?: RegistryManifest; image?: RegistryImage; broken?: string } | undefined> {
     let manifest: RegistryManifest | undefined;
     try {
       manifest = await this.getManifest(ref, options);

@@ -2,7 +2,7 @@
 // index (OCI index, Docker manifest list) of several platforms' images, each read with its config
 // (labels, so breadcrumbs per platform). Attestation manifests in an index are no images.
 import { formatImageReference } from "../core/parse/image-reference.js";
-import { isImageFault } from "../core/registry/transport-rules.js";
+import { unlessImageFault } from "../core/registry/transport-rules.js";
 import { imageOfPlatform, imageShownFor, isIndexMediaType, platformEntries, type Descriptor } from "../core/registry/image-index.js";
 import { hostPlatform, parseJson, RegistryContentError, type RegistryClient, type RegistryImage, type RegistryManifest } from "./client.js";
 
@@ -58,15 +58,12 @@ export async function readTaggedImage(client: RegistryClient, ref: string, optio
  * reported, as a tag of its own).
  */
 export async function platformInIndex(client: RegistryClient, ref: string, manifestDigest: string): Promise<string | undefined> {
-  try {
+  return unlessImageFault((async () => {
     const top = await client.getManifest(ref, { noIndexResolution: true });
     if (!top || !isIndexMediaType(top.mediaType)) return undefined;
     const body = parseJson(top.bytes, `index of ${formatImageReference(top.ref)}`) as { manifests?: Descriptor[] };
     return platformEntries(Array.isArray(body.manifests) ? body.manifests : []).find((e) => e.entry.digest === manifestDigest)?.platform;
-  } catch (e) {
-    if (isImageFault(e)) return undefined;
-    throw e;
-  }
+  })());
 }
 
 /** Every manifest an index names (platform images and attestations), with their bytes, for export. */

@@ -8,7 +8,6 @@ import { judgeSignatures } from "../core/signatures/verify.js";
 import { expectedParents, judgeOwnBuild, judgeParent, type VerifyCheck } from "../core/verify/checks.js";
 import { RegistryError, type RegistryClient, type RegistryImage } from "./client.js";
 import { withPlatformSuffix } from "../core/requests/tags.js";
-import { isImageFault } from "../core/registry/transport-rules.js";
 import { readSignatures } from "./signatures.js";
 import { checkAttestations } from "./attestations.js";
 import { isAttestationEntry } from "../core/attestations/manifest.js";
@@ -132,13 +131,10 @@ export async function judgeParentsInRegistry(
     const tags = o.platformTag ? [withPlatformSuffix(parent.buildTag, o.platformTag), parent.buildTag] : [parent.buildTag];
     let held: RegistryImage | undefined;
     for (const tag of tags) {
-      try {
-        held = await client.getImage(tag, o.platform ? { platform: o.platform } : {});
-      } catch (e) {
-        // Its config blob lost (or an index naming a manifest it lacks): not the build this image was built on, as far as anyone can tell.
-        if (!isImageFault(e)) throw e;
-        return { ...judgeParent(parent, undefined, o.shownPlatform), detail: `the registry's image under ${tag} can't be read (${(e as Error).message})` };
-      }
+      const read = await client.imageOrBroken(tag, o.platform ? { platform: o.platform } : {});
+      // Its config blob lost (or an index naming a manifest it lacks): not the build this image was built on, as far as anyone can tell.
+      if (read?.broken) return { ...judgeParent(parent, undefined, o.shownPlatform), detail: `the registry's image under ${tag} can't be read (${read.broken})` };
+      held = read?.image;
       if (held) break;
     }
     return judgeParent(parent, held?.config.labels, o.shownPlatform);

@@ -85,8 +85,7 @@ export function uncommittedWarning(dirty: readonly string[], buildSuffix: string
  * `uncommitted`: repository-relative paths, untracked ones included.
  */
 export function uncommittedLayers(builds: readonly PlannedBuild[], uncommitted: readonly string[]): string[] {
-  const contexts = [...new Set(builds.flatMap((b) => b.request.contexts))];
-  return contexts.filter((dir) => uncommitted.some((p) => p === dir || p.startsWith(`${dir}/`))).sort();
+  return contextDirs(builds).filter((dir) => uncommitted.some((p) => p === dir || p.startsWith(`${dir}/`))).sort();
 }
 
 /**
@@ -96,7 +95,7 @@ export function uncommittedLayers(builds: readonly PlannedBuild[], uncommitted: 
  * of it makes (a local `.env` published; a CI run of the commit then refused as immutable).
  */
 export function ignoredFilesWarning(builds: readonly PlannedBuild[], ignored: readonly string[], buildSuffix: string): string | undefined {
-  const contexts = [...new Set(builds.flatMap((b) => b.request.contexts))];
+  const contexts = contextDirs(builds);
   const sent = ignored.filter((p) => contexts.some((dir) => p.startsWith(`${dir}/`))).sort();
   if (sent.length === 0) return undefined;
   const shown = sent.length > 5 ? [...sent.slice(0, 5), `and ${sent.length - 5} more`] : sent;
@@ -113,4 +112,9 @@ export function changedNonLayerDirs(snapshot: RepoSnapshot, paths: readonly stri
   const known = new Set([...snapshot.science.map((l) => l.path), ...snapshot.compat.map((c) => c.path)]);
   const dirs = new Set(paths.map(layerDirOf).filter((d): d is string => d !== undefined && !known.has(d)));
   return [...dirs].sort();
+}
+
+/** The layer directories `builds` send as build contexts, each once. */
+function contextDirs(builds: readonly PlannedBuild[]): string[] {
+  return [...new Set(builds.flatMap((b) => b.request.contexts))];
 }

@@ -54,6 +54,16 @@ export function isImageFault(e: unknown): boolean {
   return content === true || status === 404;
 }
 
+/** What `read` gives, or undefined when it fails for a fault of the image's (isImageFault); other failures stay failures. */
+export async function unlessImageFault<T>(read: Promise<T>): Promise<T | undefined> {
+  try {
+    return await read;
+  } catch (e) {
+    if (isImageFault(e)) return undefined;
+    throw e;
+  }
+}
+
 /** HTTP statuses of a registry that is busy or restarting, not of a wrong request. */
 export function isRetryableStatus(status: number): boolean {
   return status === 429 || status === 500 || status === 502 || status === 503 || status === 504;

@@ -85,26 +85,19 @@ const baseOf = (path: string) => path.slice(path.lastIndexOf("/") + 1);
 /** The state after some layers (LayeredFiles.snapshot): images sharing those layers start from it. */
 export interface LayeredSnapshot {
   readonly files: ReadonlyMap<string, FoundFile>;
-  readonly directories: ReadonlyMap<string, number>;
   readonly layers: number;
   readonly warnings: readonly string[];
 }
 
 /**
  * The state after `layers` layers that held `files` (as `LayeredSnapshot.files` lists them) and
- * gave `warnings`: what a cache keeps of a snapshot is enough, the directory counts follow from
- * the files.
+ * gave `warnings`: what a cache keeps of a snapshot is enough, the directories follow from the
+ * files.
  */
 export function snapshotOfFiles(files: readonly FoundFile[], layers: number, warnings: readonly string[]): LayeredSnapshot {
-  const byPath = new Map<string, FoundFile>();
-  const directories = new Map<string, number>();
-  for (const file of files) {
-    // As LayeredFiles keys its files: the path it gave the file, without its leading `/`.
-    const path = file.path.slice(1);
-    byPath.set(path, file);
-    for (let dir = dirOf(path); dir; dir = dirOf(dir)) directories.set(dir, (directories.get(dir) ?? 0) + 1);
-  }
-  return { files: byPath, directories, layers, warnings: [...warnings] };
+  // As LayeredFiles keys its files: the path it gave the file, without its leading `/`.
+  const byPath = new Map(files.map((file) => [file.path.slice(1), file]));
+  return { files: byPath, layers, warnings: [...warnings] };
 }
 
 /**
@@ -125,12 +118,10 @@ export function layerRules(): string {
 export class LayeredFiles {
   /** The files of the layers below the current one. */
   private readonly lower: Map<string, FoundFile>;
-  /** How many files of `lower` each directory holds (at any depth): whether a deletion needs a scan. */
-  private readonly directories: Map<string, number>;
   /**
-   * The files and directories (with files) of `lower` directly in each directory ("" the root):
-   * a deletion visits what is under its directory only, not every file (a layer of N whiteouts
-   * over N directories was N² steps).
+   * The files and directories (with files) of `lower` directly in each directory ("" the root;
+   * a directory without files has no entry): a deletion visits what is under its directory only,
+   * not every file (a layer of N whiteouts over N directories was N² steps).
    */
   private readonly children = new Map<string, Set<string>>();
   /** The current layer's files, applied over `lower` when the layer ends (its deletions apply to lower layers only). */
@@ -145,7 +136,6 @@ export class LayeredFiles {
   /** Empty, or as `from` left it: the next layer is the one after `from`'s. */
   constructor(from?: LayeredSnapshot, private readonly limits: ReadLimits = LIMITS) {
     this.lower = new Map(from?.files);
-    this.directories = new Map(from?.directories);
     this.layer = from ? from.layers - 1 : -1;
     this.warnings = [...(from?.warnings ?? [])];
     for (const [path, file] of this.lower) {
@@ -157,7 +147,7 @@ export class LayeredFiles {
   /** The state once the current layer has ended; later layers do not change it. */
   snapshot(): LayeredSnapshot {
     this.commit();
-    return { files: new Map(this.lower), directories: new Map(this.directories), layers: this.layer + 1, warnings: [...this.warnings] };
+    return { files: new Map(this.lower), layers: this.layer + 1, warnings: [...this.warnings] };
   }
 
   /** Starts the next layer (base first). */
@@ -251,7 +241,7 @@ export class LayeredFiles {
     for (const [path, file] of this.current) {
       const replaced = this.lower.get(path);
       if (replaced) this.held -= replaced.content.length;
-      else this.count(path, 1);
+      else this.link(path);
       this.lower.set(path, file);
     }
     this.current = new Map();
@@ -268,12 +258,11 @@ export class LayeredFiles {
     if (!file) return;
     this.lower.delete(path);
     this.held -= file.content.length;
-    this.count(path, -1);
+    this.unlink(path);
   }
 
   /** Removes everything lower layers hold under directory `dir` ("" is the root). */
   private removeUnder(dir: string): void {
-    if (dir && !this.directories.has(dir)) return;
     const files: string[] = [];
     for (const pending = [dir]; pending.length > 0;) {
       for (const entry of this.children.get(pending.pop()!) ?? []) {
@@ -283,16 +272,6 @@ export class LayeredFiles {
       }
     }
     for (const path of files) this.removeExactly(path);
-  }
-
-  private count(path: string, delta: number): void {
-    if (delta > 0) this.link(path);
-    else this.unlink(path);
-    for (let dir = dirOf(path); dir; dir = dirOf(dir)) {
-      const n = (this.directories.get(dir) ?? 0) + delta;
-      if (n > 0) this.directories.set(dir, n);
-      else this.directories.delete(dir);
-    }
   }
 
   /** `path` (a file of `lower`) and its directories as entries of their parents' (children). */

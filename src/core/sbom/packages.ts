@@ -124,10 +124,8 @@ function recordsOf(file: FoundFile, distro: { id?: string; versionId?: string },
         }];
       });
     case "apk":
-      return file.content.replace(/\r\n/g, "\n").split(/\n\s*\n/).flatMap((block): Record_[] => {
-        const fields: Record<string, string> = {};
-        for (const line of block.split("\n")) if (line[1] === ":" && !(line[0] in fields)) fields[line[0]] = line.slice(2).trim();
-        if (Object.keys(fields).length === 0) return [];
+      return apkBlocks(file.content).flatMap((block): Record_[] => {
+        const fields = Object.fromEntries([...block].map(([letter, value]) => [letter, value.trim()]));
         if (!fields.P || !fields.V) {
           warn(`${file.path}: a package without ${fields.P ? "V: (version)" : "P: (name)"}`);
           return [];
@@ -221,6 +219,18 @@ export function scanPackages(files: readonly FoundFile[]): PackageScan {
 const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 
+/**
+ * The blocks of an apk installed database (`P:musl`, `V:1.2.4-r2`, …; blank lines between), each
+ * as its fields' first values by letter, untrimmed, in the order they come; blocks without one left out.
+ */
+function apkBlocks(text: string): Map<string, string>[] {
+  return text.replace(/\r\n/g, "\n").split(/\n\s*\n/).flatMap((block) => {
+    const fields = new Map<string, string>();
+    for (const line of block.split("\n")) if (line[1] === ":" && !fields.has(line[0])) fields.set(line[0], line.slice(2));
+    return fields.size ? [fields] : [];
+  });
+}
+
 /** The conda-meta fields a scan reads. */
 const CONDA_FIELDS = ["name", "version", "build", "channel", "subdir", "license"];
 /** The apk installed-database fields a scan reads. */
@@ -255,14 +265,11 @@ export function reduceDatabaseFile(kind: DatabaseKind, text: string): string {
       return JSON.stringify(Object.fromEntries(CONDA_FIELDS.filter((k) => k in fields).map((k) => [k, fields[k]])));
     }
     case "apk":
-      return text.replace(/\r\n/g, "\n").split(/\n\s*\n/).flatMap((block) => {
-        const lines = block.split("\n").filter((line) => line[1] === ":");
-        if (lines.length === 0) return [];
-        const first = new Map<string, string>();
-        for (const line of lines) if (!first.has(line[0])) first.set(line[0], line);
-        const kept = [...first].filter(([letter]) => APK_FIELDS.has(letter)).map(([, line]) => line);
+      return apkBlocks(text).map((block) => {
+        const fields = [...block].map(([letter, value]) => `${letter}:${value}`);
+        const kept = [...block.keys()].flatMap((letter, i) => (APK_FIELDS.has(letter) ? [fields[i]] : []));
         // A block of other fields only: a package without a name to the scan, as it was.
-        return [kept.length ? kept.join("\n") : lines[0]];
+        return kept.length ? kept.join("\n") : fields[0];
       }).join("\n\n");
     case "os-release":
       return text.split("\n").filter((line) => /^\s*(?:ID|VERSION_ID)=/.test(line)).join("\n");
@@ -279,5 +286,5 @@ function paragraphsText(paragraphs: Record<string, string>[]): string {
 
 /** The rules what is kept of a package file follows, as text: the layer-state cache keys its states by them (layerRules). */
 export function reductionRules(): string {
-  return [reduceDatabaseFile, paragraphsText, parseControlParagraphs, parseMetadataHeaders, ...[DPKG_FIELDS, R_FIELDS, METADATA_FIELDS, APK_FIELDS].map((f) => [...f].join(",")), CONDA_FIELDS.join(",")].map(String).join("\n");
+  return [reduceDatabaseFile, paragraphsText, parseControlParagraphs, parseMetadataHeaders, apkBlocks, ...[DPKG_FIELDS, R_FIELDS, METADATA_FIELDS, APK_FIELDS].map((f) => [...f].join(",")), CONDA_FIELDS.join(",")].map(String).join("\n");
 }

@@ -13,7 +13,7 @@ import { decideBuildMovingTag } from "../../core/execute/moving-tag.js";
 import { decideBeforePush, lostBuildTag, pushedOtherImage, replacedMovingTag, type BeforePush, supersededParent, tagFromRegistry, type HeldTag } from "../../core/execute/read-back.js";
 import { inputsLabel } from "../../core/requests/inputs-digest.js";
 import { readImageConfig, summarizeConfig, type RegistryClient, type RegistryManifest } from "../../registry/client.js";
-import { isImageFault } from "../../core/registry/transport-rules.js";
+import { unlessImageFault } from "../../core/registry/transport-rules.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
 import { pushTags } from "./push.js";
 import { parseImageReference } from "../../core/parse/image-reference.js";
@@ -310,10 +310,7 @@ async function heldImage(ctx: PushStepContext, tag: string, imageId: string, wha
     // An image whose config blob the registry lost (or never had whole): no labels to go by, and
     // nobody can pull it. Judged as an image no build labelled (a moving tag moves over it; a build
     // tag is kept, unless --overwrite).
-    const config = await ctx.registry.getBlob(manifest.ref, held.configDigest).catch((e: unknown) => {
-      if (isImageFault(e)) return undefined;
-      throw e;
-    });
+    const config = await unlessImageFault(ctx.registry.getBlob(manifest.ref, held.configDigest));
     if (config === undefined) return held;
     return { ...held, labels: summarizeConfig(readImageConfig(config, `config ${held.configDigest} of ${tag}`)).labels };
   } catch (e) {

@@ -25,7 +25,7 @@ function states(): [LayeredSnapshot, LayeredSnapshot] {
   files.wantsContent({ name: "usr/lib/R/library/x/DESCRIPTION", type: "file", size: 1e12 });
   return [first, files.snapshot()];
 }
-const plain = (s: LayeredSnapshot) => ({ files: [...s.files.entries()].sort(), layers: s.layers, warnings: s.warnings, directories: [...s.directories].sort() });
+const plain = (s: LayeredSnapshot) => ({ files: [...s.files.entries()].sort(), layers: s.layers, warnings: s.warnings });
 const warnings = () => {
   const said: string[] = [];
   return { said, warn: (t: string) => void said.push(t) };

@@ -68,10 +68,11 @@ test("a registry that fails otherwise (not a fault of the image) is an error of 
 test("a parent whose image under its build tag can't be read (its config blob lost) is a failed parent check, not an error", async () => {
   const asked: string[] = [];
   const client = {
-    async getImage(ref: string) {
+    async getManifest(ref: string) {
       asked.push(ref);
       throw new RegistryContentError(`blob ${d("c")} of r.example/sci/base: registry answered HTTP 404 (BLOB_UNKNOWN)`, 404);
     },
+    imageOrBroken: RegistryClient.prototype.imageOrBroken,
   } as unknown as RegistryClient;
   const labels = {
     "org.sciserver.science.base.version": "1.0-2-abcdef0", "org.sciserver.science.base.buildtime": "1", "org.sciserver.science.base.inputs": d("e"),
