@@ -19,7 +19,7 @@ import { pemBodyLines } from "../helpers/keys.js";
 import { publish } from "../helpers/registry.js";
 import { isManifestPut, startFaultProxy } from "../helpers/fault-proxy.js";
 import { everythingWritten, tempDir } from "../helpers/temp.js";
-import type { TempRepo } from "../helpers/repo.js";
+import { compat, makeRepo, science, type TempRepo } from "../helpers/repo.js";
 import { parseSigningKey } from "../../src/core/signatures/keys.js";
 import { hostPlatform, RegistryClient } from "../../src/registry/client.js";
 import { DockerCredentials } from "../../src/registry/credentials.js";
@@ -453,6 +453,45 @@ test("a bad --sign-key is one line, exit 2, before anything is built or pushed; 
   assert.is(withPassword.code, 0, withPassword.stderr);
   assert.match(withPassword.stderr, /already signed by this key: \S+\/sci\/astro-base:sha256-/);
   assert.not.match(withPassword.stderr, /pw-secret/);
+});
+
+test("--reconcile --sign-key: images whose {version} holds an earlier commit's unsigned build of the same inputs are signed where they are, not rebuilt under this commit's build tag", async () => {
+  using src = makeRepo({
+    ...science("base", { image: "eb", target: "eb-base" }, "FROM busybox:stable\nRUN echo base > /base.txt\n"),
+    ...science("tools", { image: "eb", target: "eb-tools", compat: "c" }, "FROM sci/eb-base:1.0\nRUN echo tools > /tools.txt\n"),
+    ...compat("c", [], "ENV C=1\n"),
+  });
+  const at = uniqueRepo(requireEngine().registry);
+  const first = await runCliAsync(["--all", "--push", "--repo", at, "--progress", "plain"], { cwd: src.root });
+  assert.is(first.code, 0, first.stderr);
+  const earlier = `1-${src.git("rev-parse", "--short", "HEAD")}`;
+  const images = ["sci/eb-base:1.0", "sci/eb-tools:1.0", "rel/eb:1.0"];
+  const before = await Promise.all(images.map((i) => digestOf(`${at}/${i}-${earlier}`)));
+  // A later commit that changes none of them: its build number is 2, and {version} stays on build 1.
+  src.write({ "NOTES.md": "notes\n" });
+  const later = `2-${src.commit("notes")}`;
+  const dry = runCli(["--reconcile", "--dryrun", "-vv", "--repo", at, "--sign-key", key], { cwd: src.root });
+  assert.is(dry.code, 0, dry.stderr);
+  assert.match(dry.stderr, new RegExp(`build sci/eb-base: .*sci/eb-base:1\\.0 holds 1\\.0-${earlier}, of this checkout's inputs, not signed by the signing key; completed as 1\\.0-${earlier}, not rebuilt`));
+  const r = await runCliAsync(["--reconcile", "--push", "--repo", at, "--sign-key", key, "--progress", "plain"], { cwd: src.root });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /\n3 reused/);
+  assert.not.match(r.stderr, /\bbuilt\b/);
+  for (const [i, image] of images.entries()) {
+    const tag = `${at}/${image}-${earlier}`;
+    const repository = repositoryOf(tag);
+    // The same index (the image and its attestations) under the earlier build tag and {version}, now signed.
+    assert.is(await digestOf(tag), before[i], tag);
+    assert.is(await digestOf(`${at}/${image}`), before[i], `${image} moved`);
+    const held = await signaturesOf(repository, before[i]);
+    assert.ok(held && held.signatures.length === 1 && opensslVerifies(pub, held.signatures[0]), `${tag}: not signed by the key`);
+    // Nothing published under this commit's build tag.
+    assert.not.ok((await registryTags(repository)).some((t) => t.startsWith(`1.0-${later}`)), `${repository} has a tag of build ${later}`);
+  }
+  const verified = runCli(["verify", `${at}/rel/eb:1.0`, "--key", pub], { cwd: src.root });
+  assert.is(verified.code, 0, verified.stdout + verified.stderr);
+  const again = runCli(["--reconcile", "--dryrun", "-v", "--repo", at, "--sign-key", key], { cwd: src.root });
+  assert.match(again.stderr, /nothing to build/, again.stderr);
 });
 
 test.run();

@@ -54,6 +54,8 @@ export const plannedBuildSchema = z.object({
   dependsOn: z.array(buildId).describe("Ids of builds in this plan that must finish first (they come earlier in builds)"),
   finalImages: z.array(taggedReference).min(2).optional().describe("Compat builds: final image names, image:{version}-{n}-{h} and image:{version}"),
   request: buildRequestSchema,
+  earlierBuild: z.literal(true).optional()
+    .describe("--reconcile: planned as the earlier build of the same inputs that {version} holds (its tags and version label are that build's), to add what it lacks; reused, never built"),
 });
 
 export const planSchema = z.object({

@@ -5,7 +5,8 @@
 // at a newer build than this checkout's is current: moving tags only move forward (issue 16, item 2).
 // An image of this checkout's inputs published without its attestations, or (with a signing key)
 // not signed by it, is planned too (issue 19, item 6): its run reuses it and adds what it lacks,
-// and what is built on it stays. So is one published as a one-platform index whose platform
+// and what is built on it stays. When `{version}` holds an earlier commit's build of it, it is
+// planned as that build (earlier-builds.ts), so that it is completed where it is, not rebuilt. So is one published as a one-platform index whose platform
 // moving tag (`{version}-linux-amd64`, the bare image) is missing or holds another manifest.
 // A layer built for platforms is published twice over (issue 17): each platform image under its
 // platform moving tag, and the index of them all under the layer's `{version}`. A platform image
@@ -18,6 +19,7 @@ import { groupIntoWaves } from "./waves.js";
 import { movingTag, stripPlatformSuffix, withPlatformSuffix } from "../requests/tags.js";
 import { indexLayers } from "../execute/image-index.js";
 import type { ChangeSet, Plan, PlannedBuild } from "../model.js";
+import { asEarlierBuild, buildNameOf } from "./earlier-builds.js";
 
 /**
  * What the registry holds under a build's moving tag: absent, or an image with its inputs and
@@ -90,12 +92,46 @@ export function reconcilePlan(plan: Plan, published: ReadonlyMap<string, Publish
       kept.set(m.id, [`its layer's index ${layer.movingTag} is written with ${kept1.id}'s`]);
     }
   }
+  const earlier = earlierBuilds(plan.builds, published, kept, rebuilt);
   const builds: PlannedBuild[] = plan.builds
     .filter((b) => kept.has(b.id))
-    .map((b) => ({ ...b, reasons: kept.get(b.id)!, dependsOn: b.dependsOn.filter((d) => kept.has(d)) }));
+    .map((b) => {
+      const held = earlier.get(b.id);
+      const reasons = held ? [...kept.get(b.id)!, `completed as ${held}, not rebuilt`] : kept.get(b.id)!;
+      return { ...(held ? asEarlierBuild(b, held) : b), reasons, dependsOn: b.dependsOn.filter((d) => kept.has(d)) };
+    });
   const used = new Set(builds.flatMap((b) => b.request.contexts));
   const contextListings = plan.contextListings && Object.fromEntries(Object.entries(plan.contextListings).filter(([dir]) => used.has(dir)));
   return { ...plan, builds, waves: groupIntoWaves(builds), contextListings };
+}
+
+/**
+ * The kept builds that are right but lack something (reusedOnly) and whose `{version}` holds an
+ * earlier build of theirs (same inputs, another build name): id -> that build's name. A layer of
+ * platforms is planned as its earlier build only when every platform's moving tag holds that same
+ * build (its index is written under one build tag); else it is built as this checkout's.
+ */
+function earlierBuilds(builds: PlannedBuild[], published: ReadonlyMap<string, PublishedImage>, kept: ReadonlyMap<string, string[]>, rebuilt: ReadonlySet<string>): Map<string, string> {
+  const heldName = (b: PlannedBuild): string | undefined => {
+    const p = published.get(b.id);
+    if (!kept.has(b.id) || rebuilt.has(b.id) || !p?.found || p.inputs !== b.request.inputsDigest || p.mismatch !== undefined || p.buildTagMissing) return undefined;
+    const held = parseBuildName(p.build)?.name;
+    const own = buildNameOf(b);
+    return held !== undefined && own !== undefined && held !== own && held.startsWith(`${b.version}-`) ? held : undefined;
+  };
+  const earlier = new Map<string, string>();
+  const members = new Set<string>();
+  for (const layer of indexLayers(builds)) {
+    const names = layer.members.map((m) => heldName(builds.find((b) => b.id === m.id)!));
+    for (const m of layer.members) members.add(m.id);
+    if (names[0] !== undefined && names.every((n) => n === names[0])) for (const m of layer.members) earlier.set(m.id, names[0]);
+  }
+  for (const b of builds) {
+    if (members.has(b.id)) continue;
+    const held = heldName(b);
+    if (held !== undefined) earlier.set(b.id, held);
+  }
+  return earlier;
 }
 
 /**

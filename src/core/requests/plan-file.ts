@@ -49,8 +49,13 @@ function checkNames(plan: Plan, b: PlannedBuild, bad: (field: string, problem: s
   const own = b.kind === "science" ? `${b.version}-` : `${b.image}:${b.version}-`;
   const build = value?.startsWith(own) ? parseBuildName(value) : undefined;
   const suffix = build && `${build.buildNumber}-${build.hash}`;
-  if (!build || value !== `${own}${suffix}` || build.buildNumber !== plan.buildNumber || build.hash.length < 4 || !plan.commit.startsWith(build.hash)) {
-    throw bad(`request.labels.${label}`, `${value === undefined ? "missing" : JSON.stringify(value)}: not ${own}${plan.buildNumber}-{the commit's short hash}, this build's at the plan's commit`);
+  // --reconcile's earlier build (core/plan/earlier-builds.ts): a build of an earlier (or the same) number,
+  // which the run only reuses: it is never built, so never published under a name of its own making.
+  const named = build && value === `${own}${suffix}` && build.hash.length >= 4;
+  const ours = named && build.buildNumber === plan.buildNumber && plan.commit.startsWith(build.hash);
+  const earlier = named && b.earlierBuild === true && build.buildNumber <= plan.buildNumber;
+  if (!ours && !earlier) {
+    throw bad(`request.labels.${label}`, `${value === undefined ? "missing" : JSON.stringify(value)}: not ${own}${plan.buildNumber}-{the commit's short hash}, this build's at the plan's commit${b.earlierBuild ? `, nor an earlier build's` : ""}`);
   }
   const name = `${withoutTrailingSlashes(plan.repo)}/${b.kind === "science" ? `sci/${b.target}` : `rel/${b.image}`}`;
   const expected = requestTags(name, b.version, { buildSuffix: suffix! }, b.request.platform);

@@ -78,6 +78,11 @@ export async function makeImage(
   }
   const d = check.decision;
   if (d.action === "refuse") throw new Error(d.message);
+  // --reconcile planned it as an earlier build, to complete, never to build: an image built now
+  // would be published under that build's name.
+  if (d.action === "build" && build.earlierBuild) {
+    throw new Error(`refused: ${buildTag(build.request)} was planned to be reused (--reconcile: the earlier build {version} holds), but the engine and the registry have no image of it of these inputs; plan again (--reconcile)`);
+  }
   if (d.action === "reuse") {
     if (d.note) out.line(d.note);
     // The engine's image was inspected by the reuse check; one pulled is inspected once pulled.

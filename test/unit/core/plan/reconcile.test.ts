@@ -11,6 +11,8 @@ import { versionLabel } from "../../../../src/core/requests/inputs-digest.js";
 import { describePlan } from "../../../../src/executors/dry-run.js";
 import { GIT, RAW, makePlan } from "../../../helpers/small-plan.js";
 import { planBuilds } from "../../../../src/core/plan/plan-builds.js";
+import { parsePlanFile } from "../../../../src/core/requests/plan-file.js";
+import { requestDigestProblem } from "../../../../src/core/requests/plan-inputs.js";
 
 const published = (plan: Plan, stale: Record<string, PublishedImage> = {}) =>
   new Map(plan.builds.map((b): [string, PublishedImage] => [b.id, stale[b.id] ?? { found: true, inputs: b.request.inputsDigest }]));
@@ -100,6 +102,66 @@ test("with a signing key: an image of this checkout's inputs it did not sign is 
   // a parent rebuilt still takes its children along, signed or not
   state.set("sci/a", { found: false });
   assert.ok(reconcilePlan(whole, state).builds.some((b) => b.id === "sci/b"));
+});
+
+test("an image right but lacking only its signature or attestations, whose {version} holds an earlier build: planned as that build (its tags, labels, generated names), reused, not rebuilt; a plan file of it reads back", () => {
+  const whole = makePlan({ science: ["a", "c"] });
+  const held = (b: Plan["builds"][number], build: string): PublishedImage => ({ found: true, inputs: b.request.inputsDigest, build, signed: false });
+  const state = new Map(whole.builds.map((b): [string, PublishedImage] => [b.id, { found: true, inputs: b.request.inputsDigest, build: b.request.labels[versionLabel(b.kind, b.target)], signed: true }]));
+  const a = whole.builds.find((b) => b.id === "sci/a")!;
+  const relA = whole.builds.find((b) => b.id === "rel/a:1.0")!;
+  state.set("sci/a", held(a, "1.0-2-ab12cd3"));
+  state.set("rel/a:1.0", held(relA, "a:1.0-1-0123abc"));
+  const plan = reconcilePlan(whole, state);
+  assert.equal(plan.builds.map((b) => b.id), ["sci/a", "rel/a:1.0"], "nothing built on them is planned");
+  const [sciA, rel] = plan.builds;
+  assert.equal(sciA.request.tags, ["127.0.0.1:5055/x/sci/a:1.0", "127.0.0.1:5055/x/sci/a:1.0-2-ab12cd3"]);
+  assert.is(sciA.request.labels[versionLabel("science", "a")], "1.0-2-ab12cd3");
+  assert.is(sciA.earlierBuild, true);
+  assert.match(sciA.reasons.join("; "), /holds 1\.0-2-ab12cd3, of this checkout's inputs, not signed by the signing key; completed as 1\.0-2-ab12cd3, not rebuilt$/);
+  assert.equal(rel.request.tags, ["127.0.0.1:5055/x/rel/a:1.0", "127.0.0.1:5055/x/rel/a:1.0-1-0123abc"]);
+  assert.is(rel.request.labels[versionLabel("compat", rel.target)], "a:1.0-1-0123abc");
+  assert.equal(rel.finalImages, ["a:1.0-1-0123abc", "a:1.0"]);
+  assert.match(rel.request.dockerfile, /\nENV SCISERVER_IMAGE=a:1\.0-1-0123abc\n/);
+  assert.not.match(JSON.stringify(rel.request), /1-c0ffee0/, "no name of this checkout's build is left");
+  // The same inputs: the inputs digest is the one planned, and the run's check of it agrees.
+  assert.is(rel.request.inputsDigest, relA.request.inputsDigest);
+  assert.is(requestDigestProblem(rel, whole.repo), undefined);
+  // A plan file of it reads back (run PLAN on an agent); one naming a later build, or not marked as an earlier build, does not.
+  const text = JSON.stringify(plan);
+  assert.equal(parsePlanFile(text, "plan.json").builds.map((b) => b.request.tags[1]), [sciA.request.tags[1], rel.request.tags[1]]);
+  assert.throws(() => parsePlanFile(text.replaceAll("1.0-2-ab12cd3", "1.0-4-ab12cd3"), "plan.json"), /request\.labels\.org\.sciserver\.science\.a\.version: "1\.0-4-ab12cd3": not 1\.0-3-\{the commit's short hash\}, this build's at the plan's commit, nor an earlier build's/);
+  assert.throws(() => parsePlanFile(text.replaceAll('"earlierBuild":true', '"earlierBuild":null'), "plan.json"), /earlierBuild/);
+  assert.throws(() => parsePlanFile(text.replaceAll(',"earlierBuild":true', ""), "plan.json"), /"1\.0-2-ab12cd3": not 1\.0-3-/);
+  // Held by this checkout's own build: planned as it is.
+  state.set("sci/a", held(a, a.request.labels[versionLabel("science", "a")]));
+  assert.is(reconcilePlan(whole, state).builds[0].request.tags[1], a.request.tags[1]);
+  assert.is(reconcilePlan(whole, state).builds[0].earlierBuild, undefined);
+  // Rebuilt (other inputs, or a parent rebuilt): planned as this checkout's build.
+  state.set("sci/a", { found: false });
+  const rebuilt = reconcilePlan(whole, state);
+  assert.is(rebuilt.builds.find((b) => b.id === "rel/a:1.0")!.request.tags[1], relA.request.tags[1]);
+  assert.ok(rebuilt.builds.every((b) => b.earlierBuild === undefined));
+});
+
+test("platforms: a layer is planned as its earlier build only when every platform's image is that build; else as this checkout's", () => {
+  const whole = planBuilds(readLayers(RAW), {
+    repo: "127.0.0.1:5055/x", git: GIT, buildTime: 1, buildArgs: {}, platforms: ["linux/amd64", "linux/arm64"],
+    changes: { all: true, science: [], compat: [], why: "everything" },
+  });
+  const image = (b: Plan["builds"][number], build: string, attested = true): PublishedImage => ({ found: true, inputs: b.request.inputsDigest, build, attested, index: { found: true, inputs: b.request.inputsDigest, build, attested } });
+  const registry = (arm64Build: string) => new Map(whole.builds.map((b): [string, PublishedImage] => [b.id,
+    b.id === "sci/a@linux/amd64" ? image(b, "1.0-2-ab12cd3", false) : b.id === "sci/a@linux/arm64" ? image(b, arm64Build) : image(b, b.request.labels[versionLabel(b.kind, b.target)])]));
+  const same = reconcilePlan(whole, registry("1.0-2-ab12cd3"));
+  assert.equal(same.builds.map((b) => [b.id, b.request.tags[1], b.earlierBuild]), [
+    ["sci/a@linux/amd64", "127.0.0.1:5055/x/sci/a:1.0-2-ab12cd3-linux-amd64", true],
+    ["sci/a@linux/arm64", "127.0.0.1:5055/x/sci/a:1.0-2-ab12cd3-linux-arm64", true],
+  ]);
+  const mixed = reconcilePlan(whole, registry("1.0-1-0123abc"));
+  assert.equal(mixed.builds.map((b) => [b.id, b.request.tags[1], b.earlierBuild]), [
+    ["sci/a@linux/amd64", "127.0.0.1:5055/x/sci/a:1.0-3-c0ffee0-linux-amd64", undefined],
+    ["sci/a@linux/arm64", "127.0.0.1:5055/x/sci/a:1.0-3-c0ffee0-linux-arm64", undefined],
+  ]);
 });
 
 test("platforms: a layer whose index lacks a current platform image is kept whole, for the index, without rebuilding what builds on it", () => {
