@@ -27,7 +27,8 @@ import { describePlan } from "../executors/dry-run.js";
 import type { EngineRunOptions } from "../executors/docker/run-options.js";
 import type { BuilderChoice } from "../core/requests/builder-choice.js";
 import type { SigningKey } from "../core/signatures/keys.js";
-import { buildArgsHoldingSecrets, maskedDocument, SecretSet } from "../core/report/redaction.js";
+import { buildArgsHoldingSecrets, maskedFreeText, SecretSet } from "../core/report/redaction.js";
+import { RESULTS_FREE_TEXT } from "../core/formats/results.js";
 import type { DockerCredentials } from "../registry/credentials.js";
 
 /** What commander gives the commands that plan: the planner's flags, as the command line names them. */
@@ -152,6 +153,18 @@ function secretBuildArgsWarning(plan: Plan, secrets: SecretSet): string[] {
   ];
 }
 
+/**
+ * Said when a line of a secret is part of the registry location or an image name: output lines
+ * mask it there, results and provenance (names of image-builder's own) do not. Not which name: the
+ * name would tell the secret.
+ */
+function secretInNamesWarning(plan: Plan, secrets: SecretSet): string[] {
+  const names = [plan.repo, ...plan.builds.flatMap((b) => [b.id, ...b.request.tags])];
+  return names.some((n) => secrets.holds(n))
+    ? ["a line of a secret of this run is part of the registry location or an image name: output lines mask it there, but --results and the provenance, which hold those names as they are, do not (they are published as names); use a secret that is no part of them"]
+    : [];
+}
+
 async function readInput(file: string): Promise<string> {
   try {
     return await readFile(file, "utf8");
@@ -194,12 +207,12 @@ function checkOutputs(o: EngineCommandOptions, stdoutTaken?: string): void {
 async function writeResults(o: EngineCommandOptions, secrets: SecretSet, plan: Plan, results: BuildResult[], logTails: Record<string, string[]> = {}, indexes: IndexResult[] = []): Promise<void> {
   if (!o.results && !o.report) return;
   const { resultsFile } = await import("../core/report/results.js");
-  // Every text masked, whatever reached it (a reason, a tag).
-  const file = maskedDocument(resultsFile(plan, results, o.jobs, indexes), secrets.redact);
+  // Every text from outside masked (a reason, a failed step); the names and values of its own are not.
+  const file = maskedFreeText(resultsFile(plan, results, o.jobs, indexes), secrets.redact, RESULTS_FREE_TEXT);
   if (o.results) await writeOutput("--results", o.results, `${JSON.stringify(file, null, 2)}\n`);
   if (o.report) {
     const { writeReport } = await import("./commands/report.js");
-    await writeReport("--report", o.report, { plan, results: file, logDir: o.logDir, logTails: maskedDocument(logTails, secrets.redact) });
+    await writeReport("--report", o.report, { plan, results: file, logDir: o.logDir, logTails: Object.fromEntries(Object.entries(logTails).map(([id, lines]) => [id, lines.map(secrets.redact)])) });
   }
 }
 
@@ -471,7 +484,7 @@ export function buildProgram(secrets = new SecretSet()): Command {
       warnings.push(...featureRequirements(plan.builds));
     }
     await askRegistryCredentials(known, plan.repo, o.push && !o.dryrun);
-    printWarnings(secrets, [...warnings, ...secretBuildArgsWarning(plan, secrets)]);
+    printWarnings(secrets, [...warnings, ...secretBuildArgsWarning(plan, secrets), ...secretInNamesWarning(plan, secrets)]);
     if (o.verbose >= 1) printLines(secrets, [describeRepoLocation(location)]);
     printLines(secrets, describePlan(plan, o.verbose, changes.why, current));
     if (o.json) process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
@@ -487,7 +500,7 @@ export function buildProgram(secrets = new SecretSet()): Command {
       checkOutput("--out", o.out);
       await readKnownSecrets(secrets, {});
       const { plan, changes, location, warnings, current } = await planRepository(await reconcileFlags(o), { skipUnchanged: true });
-      printWarnings(secrets, [...warnings, ...secretBuildArgsWarning(plan, secrets)]);
+      printWarnings(secrets, [...warnings, ...secretBuildArgsWarning(plan, secrets), ...secretInNamesWarning(plan, secrets)]);
       if (o.verbose >= 1) printLines(secrets, [describeRepoLocation(location)]);
       printLines(secrets, describePlan(plan, o.verbose, changes.why, current));
       const json = `${JSON.stringify(plan, null, 2)}\n`;
@@ -529,7 +542,7 @@ export function buildProgram(secrets = new SecretSet()): Command {
       if (changedByArgs.length > 0) {
         process.stderr.write(`image-builder: note: --build-arg ${Object.keys(o.buildArg).join(", ")}: ${changedByArgs.length} request(s) built with other build arguments than the plan's, so under other inputs digests (their images are never taken for the plan's)\n`);
       }
-      printWarnings(secrets, [...checkout.warnings, ...secretBuildArgsWarning(plan, secrets)]);
+      printWarnings(secrets, [...checkout.warnings, ...secretBuildArgsWarning(plan, secrets), ...secretInNamesWarning(plan, secrets)]);
       printLines(secrets, describePlan(plan, o.verbose));
       // A layer's index is written by the run that builds every platform of it, else by merge-platforms.
       const { indexLayers } = await import("../core/execute/image-index.js");

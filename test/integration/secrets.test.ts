@@ -170,4 +170,29 @@ test("the signing key, from --sign-key FILE or IMAGE_BUILDER_SIGN_KEY, is in no 
   assert.equal(found, [], "the signing key's PEM body is in what the runs wrote");
 });
 
+test("a secret with lines that are part of the repo's path and of the run's times: a warning says so; --results, merge-results and the pushed provenance keep their names and times whole, and verify reads them without the secret", async () => {
+  const engine = requireEngine();
+  using src = family();
+  using dir = tempDir("ib-secret-names-");
+  const repo = uniqueRepo(engine.registry);
+  const pathPart = repo.slice(repo.indexOf("/") + 1);
+  const year = String(new Date().getUTCFullYear());
+  const { key, pub } = writeKeyPair(dir.path);
+  const results = join(dir.path, "results.json");
+  const r = await runCliAsync(["--all", "--push", "--repo", repo, "--sign-key", key, "--progress", "plain", "--builder", TEST_BUILDER, "--results", results, "--secret", "id=tok,env=TOK"],
+    { cwd: src.root, env: { TOK: `user: deploy\n${pathPart}\n${year}\n` } });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /warning: a line of a secret of this run is part of the registry location or an image name: output lines mask it there, but --results and the provenance/);
+  assert.not.match(r.stderr + r.stdout, new RegExp(pathPart), "output lines still mask it");
+  const file = JSON.parse(readFileSync(results, "utf8"));
+  assert.is(file.repo, repo);
+  assert.ok(file.results.every((b: { startedAt: string; tags: { tag: string }[] }) => b.startedAt.startsWith(`${year}-`) && b.tags.every((t) => t.tag.startsWith(`${repo}/`))), JSON.stringify(file.results[0]));
+  const merged = runCli(["merge-results", results, "-o", join(dir.path, "merged.json")], { cwd: src.root });
+  assert.is(merged.code, 0, merged.stderr);
+  // Read back with no secret set: the provenance names the image and its parent as the registry does.
+  const verified = runCli(["verify", `${repo}/rel/sk:1.0`, "--key", pub], { cwd: src.root });
+  assert.is(verified.code, 0, verified.stdout + verified.stderr);
+  assert.match(verified.stdout, /ok +attestations/);
+});
+
 test.run();

@@ -1,16 +1,19 @@
 // The provenance of one pushed image (issue 19): an in-toto Statement v1 with a SLSA provenance v1
 // predicate, made from the build request and what the run found out (the manifest digest, the
 // registry digests of the images it built on, the builder, the times). Nothing secret goes in:
-// build arguments that hold a secret are left out, credentials in the repository URL are dropped,
-// and every text of the statement is masked for the run's secrets as output is.
+// build arguments that hold a secret are left out, the others masked for the run's secrets as
+// output is, and credentials in the repository URL are dropped.
 import { PackageURL } from "packageurl-js";
 import { IMAGE_BUILDER_URL, IN_TOTO_STATEMENT_TYPE, SLSA_PROVENANCE_TYPE, type ProvenanceStatement, type ResourceDescriptor } from "../formats/provenance.js";
 import type { BuildRequest, PlannedBuild } from "../model.js";
 import { parseDockerfile } from "../parse/dockerfile/index.js";
 import { parseImageReference, sciReference } from "../parse/image-reference.js";
 import { versionLabel } from "../requests/inputs-digest.js";
-import { maskedDocument, maskedTexts, redactor } from "../report/redaction.js";
+import { maskedFreeText, maskedTexts, redactor } from "../report/redaction.js";
 import { sha256Digest } from "../digest.js";
+
+/** The fields of a statement whose text comes from outside: masked for the run's secrets. */
+const PROVENANCE_FREE_TEXT: ReadonlySet<string> = new Set(["buildArgs"]);
 
 /** The build type: how the external parameters below are to be read. */
 export const BUILD_TYPE = `${IMAGE_BUILDER_URL}/build-types/layer/v1`;
@@ -139,7 +142,10 @@ export function provenanceStatement(build: Pick<PlannedBuild, "id" | "kind" | "s
   };
   const masked = redactor(run.secrets ?? []);
   const redact = run.redact;
-  return maskedDocument(statement, redact ? (text) => redact(masked(text)) : masked);
+  // Its build arguments are the only text from outside (those holding a secret are left out above,
+  // these masked besides); the rest are names and values of image-builder's own, never masked
+  // (maskedFreeText): `verify` reads them back.
+  return maskedFreeText(statement, redact ? (text) => redact(masked(text)) : masked, PROVENANCE_FREE_TEXT);
 }
 
 /**

@@ -102,3 +102,10 @@ export const resultsFileSchema = z.object({
   indexes: z.array(indexResultSchema).optional()
     .describe("With --push (and merge-platforms): the image index of each layer built for several platforms whose every platform the run built"),
 }).describe("What an image-builder run did, per build (--results FILE, merge-results)");
+
+/**
+ * The fields of a results file whose text comes from outside image-builder (an engine's or a
+ * registry's error, a failing step): masked for the run's secrets. Every other value is
+ * image-builder's own (names, digests, times, statuses) and never masked (maskedFreeText).
+ */
+export const RESULTS_FREE_TEXT: ReadonlySet<string> = new Set(["reason", "failedStep"]);

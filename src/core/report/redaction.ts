@@ -40,12 +40,28 @@ export function redactor(secrets: Iterable<string>): (text: string) => string {
   return (text) => text.replace(pattern, MASK);
 }
 
-/** A JSON document (a provenance statement, a results file) with every key and string masked by `mask`. */
+/** A JSON value with every key and string masked by `mask`. */
 export function maskedDocument<T>(value: T, mask: (text: string) => string): T {
   if (typeof value === "string") return mask(value) as T;
   if (Array.isArray(value)) return value.map((v) => maskedDocument(v, mask)) as T;
   if (value && typeof value === "object") {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [mask(k), maskedDocument(v, mask)])) as T;
+  }
+  return value;
+}
+
+/**
+ * A document others read (a results file, a provenance statement) with the values of its
+ * free-text fields (`fields`: keys, at any depth) masked by `mask`, keys and all. Its other
+ * values are image-builder's own names and values (the repo, tags, ids, digests, times, statuses),
+ * never masked: a secret line that happens to be in one (a component of the repo's path, a year,
+ * four hex digits of a digest) would break the value for every reader, merge-results and verify
+ * included, and, the name being published anyway, would tell which text the mask hides.
+ */
+export function maskedFreeText<T>(value: T, mask: (text: string) => string, fields: ReadonlySet<string>): T {
+  if (Array.isArray(value)) return value.map((v) => maskedFreeText(v, mask, fields)) as T;
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fields.has(k) ? maskedDocument(v, mask) : maskedFreeText(v, mask, fields)])) as T;
   }
   return value;
 }

@@ -67,7 +67,6 @@ test("nothing secret: no --secret value, no line of a multi-line one, no credent
     request: {
       ...science.request,
       buildArgs: { ...science.request.buildArgs, KEY_LINE: "prefix MHcCAQEEIAbcdefghijklmnop", HARMLESS: "yes" },
-      labels: { ...science.request.labels, "org.x.note": "built with s3cret-token-value" },
     },
   };
   const text = JSON.stringify(provenanceStatement(withSecretsEverywhere, run));
@@ -76,6 +75,20 @@ test("nothing secret: no --secret value, no line of a multi-line one, no credent
   assert.equal(args, { HARMLESS: "yes", PYTHON: "3.11", ZLIB: "1.3" });
   assert.is(publicRepositoryUrl("ssh://git@github.com/x/y.git"), "ssh://github.com/x/y.git");
   assert.is(publicRepositoryUrl("git@github.com:x/y.git"), "git@github.com:x/y.git");
+});
+
+test("a secret line that is part of image-builder's own names and values (the repo's path, a year, hex digits of a digest) leaves them whole; build arguments are still masked", () => {
+  const parts = ["registry.example.org/ci".split("/")[1] + "-x", "2026", "aaaa", "essentials"];
+  const own = provenanceStatement({ ...science, request: { ...science.request, buildArgs: { NOTE: "about essentials in 2026", PYTHON: "3.11" } } }, { ...run, secrets: ["ci/sc", ...parts] });
+  const plain = provenanceStatement({ ...science, request: { ...science.request, buildArgs: { NOTE: "about essentials in 2026", PYTHON: "3.11" } } }, { ...run, secrets: [] });
+  assert.equal(own.subject, plain.subject);
+  assert.equal(own.predicate.runDetails, plain.predicate.runDetails);
+  assert.equal(own.predicate.buildDefinition.resolvedDependencies, plain.predicate.buildDefinition.resolvedDependencies);
+  assert.equal(own.predicate.buildDefinition.internalParameters, plain.predicate.buildDefinition.internalParameters);
+  assert.is(own.predicate.buildDefinition.externalParameters.build, "sci/essentials-2-5");
+  // A build argument holding a secret is left out; what it does not hold stays.
+  assert.equal(own.predicate.buildDefinition.externalParameters.buildArgs, { PYTHON: "3.11" });
+  assert.ok(provenanceStatementSchema.safeParse(own).success);
 });
 
 test("a compat build lists its fragments; the platform goes into the parameters and the image names; no repository URL: the commit alone", () => {
