@@ -15,7 +15,7 @@ import { InputError, type Plan } from "../core/model.js";
 import { parseSecretFlag, type SecretSource } from "../core/parse/secret-flag.js";
 import { DEFAULT_REPO, describeRepoLocation } from "../core/parse/repo-config.js";
 import { openGit, readHead, readRemoteUrl, worktreeStatus } from "../read/git.js";
-import { oneLine } from "../core/printable.js";
+import { oneLine, printable } from "../core/printable.js";
 import { planRepository, type PlanFlags } from "./plan-repository.js";
 import { checkNotAnInput, checkOutputDir, checkOutputFile, writeOutputFile } from "./output-paths.js";
 import { addRegistryCommands } from "./commands/registry.js";
@@ -27,7 +27,7 @@ import { describePlan } from "../executors/dry-run.js";
 import type { EngineRunOptions } from "../executors/docker/run-options.js";
 import type { BuilderChoice } from "../core/requests/builder-choice.js";
 import type { SigningKey } from "../core/signatures/keys.js";
-import { buildArgsHoldingSecrets, maskedFreeText, SecretSet } from "../core/report/redaction.js";
+import { buildArgsHoldingSecrets, maskedFreeText, redactor, SecretSet } from "../core/report/redaction.js";
 import { RESULTS_FREE_TEXT } from "../core/formats/results.js";
 import type { DockerCredentials } from "../registry/credentials.js";
 
@@ -340,6 +340,10 @@ async function readSignKey(o: EngineCommandOptions): Promise<SigningKey | undefi
 async function loadSignKey(file: string | undefined): Promise<SigningKey | undefined> {
   const { parseSigningKey, PASSWORD_ENV } = await import("../core/signatures/keys.js");
   if (file !== undefined) {
+    // The PEM itself given as the flag (as IMAGE_BUILDER_SIGN_KEY may hold it): never echoed.
+    if (file.includes("-----BEGIN") || /[\r\n]/.test(file)) {
+      throw new InputError(`--sign-key: the value is a key (or several lines), not a file's path: give the key file's path, or put the PEM in ${SIGN_KEY_ENV}`);
+    }
     let pem: string;
     try {
       pem = readFileSync(file, "utf8");
@@ -398,7 +402,10 @@ async function readKnownSecrets(secrets: SecretSet, o: { secret?: SecretSource[]
   };
   for (const s of o.secret ?? []) secrets.add("env" in s ? process.env[s.env] : readable(s.file));
   const keyEnv = process.env[SIGN_KEY_ENV];
-  secrets.add(o.signKey === undefined ? undefined : readable(o.signKey), keyEnv?.includes("-----BEGIN") ? keyEnv : keyEnv && readable(keyEnv), process.env.COSIGN_PASSWORD);
+  // As loadSignKey reads them: a PEM given as --sign-key (refused there, masked until then); a path
+  // in the variable without the line end a file written on Windows (or `echo`) leaves.
+  const keyFlag = o.signKey?.includes("-----BEGIN") ? o.signKey : o.signKey && readable(o.signKey);
+  secrets.add(keyFlag, keyEnv?.includes("-----BEGIN") ? keyEnv : keyEnv && readable(keyEnv.replace(/[\r\n]+$/, "")), process.env.COSIGN_PASSWORD);
   return { secrets, creds: await loadCredentials(secrets).catch(() => undefined) };
 }
 
@@ -610,10 +617,23 @@ export function buildProgram(secrets = new SecretSet()): Command {
 function maskCredentialsInOutput(seen: SecretSet): () => void {
   const streams = [process.stdout, process.stderr];
   const originals = streams.map((s) => s.write);
+  // Masked as written and as escaped: a line is escaped (oneLine, printable) before it reaches the
+  // stream, and a credential with a tab or a bidi mark is no longer itself there.
+  let known = -1;
+  let hide = (text: string) => text;
+  const redact = (text: string): string => {
+    const values = seen.all();
+    if (values.length !== known) {
+      known = values.length;
+      const lines = values.flatMap((v) => v.split(/\r\n|\n|\r/).map((l) => l.trim()));
+      hide = redactor([...values, ...lines.flatMap((l) => [oneLine(l), printable(l)])]);
+    }
+    return hide(text);
+  };
   streams.forEach((stream, i) => {
     const write = originals[i];
     stream.write = ((chunk: unknown, ...rest: unknown[]) =>
-      (write as (c: unknown, ...r: unknown[]) => boolean).call(stream, typeof chunk === "string" ? seen.redact(chunk) : chunk, ...rest)) as typeof stream.write;
+      (write as (c: unknown, ...r: unknown[]) => boolean).call(stream, typeof chunk === "string" ? redact(chunk) : chunk, ...rest)) as typeof stream.write;
   });
   return () => streams.forEach((stream, i) => (stream.write = originals[i]));
 }

@@ -147,8 +147,11 @@ export class DockerCredentials {
     }
     if (code !== 0) {
       if (/credentials not found/i.test(stdout)) return undefined;
-      const said = firstLine(stdout) || `exit code ${code}`;
-      throw new Error(`credential helper ${program} failed for ${server}: ${said}`);
+      // What a helper that failed printed is not shown: it may be its answer after all, or hold a
+      // token of the store behind it (a vault's), which no mask knows. The user can run it.
+      const own = code === null && /^(did not answer within|killed by) /.test(stdout) ? stdout : undefined;
+      if (own !== undefined) throw new Error(`credential helper ${program} failed for ${server}: ${own}`);
+      throw new Error(`credential helper ${program} failed for ${server} (${code === null ? "stopped" : `exit code ${code}`}); what it printed is not shown, as it may hold credentials: run \`echo ${server} | ${program} get\` to see it`);
     }
     let answer: { Username?: string; Secret?: string };
     try {
@@ -167,6 +170,11 @@ export class DockerCredentials {
   /** Replaces every line of every known secret in `text` (core/report/redaction.ts). */
   redact(text: string): string {
     return this.secrets.redact(text);
+  }
+
+  /** A bearer token a registry's token service gave for these credentials: masked as they are (a registry may echo it). */
+  rememberToken(token: string): void {
+    this.remember(token);
   }
 
   private remember(...values: (string | undefined)[]): void {

@@ -401,7 +401,7 @@ export class RegistryTransport {
         deadline.clear();
       }
     });
-    let answer: { token?: string; access_token?: string; expires_in?: number } = {};
+    let answer: { token?: string; access_token?: string; refresh_token?: unknown; expires_in?: number } = {};
     try {
       answer = JSON.parse(body.toString("utf8"));
     } catch {
@@ -409,6 +409,9 @@ export class RegistryTransport {
     }
     const value = answer.token ?? answer.access_token;
     if (!value) throw new RegistryError(`${req.what}: the token service of ${req.registry} answered without a token`);
+    // A credential for its scope while it lives: masked wherever it could be echoed.
+    this.creds.rememberToken(value);
+    if (typeof answer.refresh_token === "string") this.creds.rememberToken(answer.refresh_token);
     // The spec's default lifetime is 60 s; renew a little early.
     const lifetime = Math.max(10, Number(answer.expires_in) || 60);
     return { value, expiresAt: Date.now() + (lifetime - 5) * 1000 };

@@ -101,8 +101,8 @@ test("--dryrun -vvv knows the secrets of the environment and the docker config: 
   const key = join(dir.path, "enc.pem");
   writeFileSync(key, PEM);
   const env = { DOCKER_CONFIG: config.dir, COSIGN_PASSWORD: PASSWORD, IMAGE_BUILDER_SIGN_KEY: key, TOK: SECRET };
-  // IMAGE_BUILDER_SIGN_KEY as a file's path and as the PEM itself (a Jenkins secret text credential)
-  for (const signKey of [key, PEM]) {
+  // IMAGE_BUILDER_SIGN_KEY as a file's path (also with the line end a file written by `echo` leaves) and as the PEM itself (a Jenkins secret text credential)
+  for (const signKey of [key, `${key}\n`, PEM]) {
     const r = runCli(["--all", "--dryrun", "-vvv", "--secret", "id=tok,env=TOK", "--build-arg", `PW=${PASSWORD}`, "--build-arg", `K=${PEM_LINES[1]}`,
       "--build-arg", "TOKEN=registry-pass-0123", "--build-arg", `SV=${SECRET}`], { cwd: src.root, env: { ...env, IMAGE_BUILDER_SIGN_KEY: signKey } });
     assert.is(r.code, 0, r.stderr);
@@ -123,6 +123,16 @@ test("--dryrun -vvv knows the secrets of the environment and the docker config: 
   assert.is(w.code, 0, w.stderr);
   assert.match(w.stderr, "sci/***:1.0 names no science layer");
   assert.not.ok(w.stderr.includes(SECRET), w.stderr);
+});
+
+test("the PEM given as --sign-key itself (as IMAGE_BUILDER_SIGN_KEY may hold it) is refused without a line of it; so is merge-platforms'", () => {
+  using src = family();
+  for (const args of [["--all", "--push", "--sign-key", PEM], ["merge-platforms", "--sign-key", PEM, "plan.json", "results.json"]]) {
+    const r = runCli(args, { cwd: src.root, env: { COSIGN_PASSWORD: PASSWORD } });
+    assert.is(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--sign-key: the value is a key \(or several lines\), not a file's path: give the key file's path, or put the PEM in IMAGE_BUILDER_SIGN_KEY/);
+    assert.equal(secretsIn(r.stdout + r.stderr, "(no registry password here)"), [], r.stderr);
+  }
 });
 
 test("the signing key, from --sign-key FILE or IMAGE_BUILDER_SIGN_KEY, is in no plan file, --dryrun -v output, results or report: not one line of its PEM body", async () => {

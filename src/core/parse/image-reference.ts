@@ -42,14 +42,14 @@ export function taggedReferenceProblem(ref: string): string | undefined {
   if (TAGGED_REFERENCE.test(ref)) return undefined;
   try {
     const parsed = parseImageReference(ref);
-    if (ref !== ref.trim()) return `invalid image reference ${JSON.stringify(ref)}: spaces around it`;
-    if (parsed.digest !== undefined) return `invalid image reference ${JSON.stringify(ref)}: a digest where a tag is expected`;
-    if (parsed.tag === undefined) return `invalid image reference ${JSON.stringify(ref)}: no tag`;
+    if (ref !== ref.trim()) return `invalid image reference ${JSON.stringify(shownReference(ref))}: spaces around it`;
+    if (parsed.digest !== undefined) return `invalid image reference ${JSON.stringify(shownReference(ref))}: a digest where a tag is expected`;
+    if (parsed.tag === undefined) return `invalid image reference ${JSON.stringify(shownReference(ref))}: no tag`;
   } catch (e) {
     if (e instanceof InputError) return e.message;
     throw e;
   }
-  return `invalid image reference ${JSON.stringify(ref)}`;
+  return `invalid image reference ${JSON.stringify(shownReference(ref))}`;
 }
 
 /** Whether a reference's first component names a registry host (as the docker CLI decides), not a path. */
@@ -63,9 +63,17 @@ export function namesDockerHub(image: string): boolean {
   return slash < 0 || !namesRegistryHost(image.slice(0, slash));
 }
 
+/**
+ * `ref` as an error shows it: a password in it (`user:pass@host/…`, `https://user:pass@…`, as a URL
+ * carries one) is `***`. Refused either way; said before any docker config is read to mask it.
+ */
+export function shownReference(ref: string): string {
+  return ref.replace(/^([a-z][a-z0-9+.-]*:\/\/)?([^/@:\s]*):[^/@\s]*@(?!sha(256|384|512):)/i, "$1$2:***@");
+}
+
 /** Parses `ref`; a malformed one is bad input naming it. A reference without tag or digest stays so. */
 export function parseImageReference(ref: string): ImageReference {
-  const bad = (why: string) => new InputError(`invalid image reference "${ref}": ${why}`);
+  const bad = (why: string) => new InputError(`invalid image reference "${shownReference(ref)}": ${why}`);
   let rest = ref.trim();
   let digest: string | undefined;
   const at = rest.indexOf("@");

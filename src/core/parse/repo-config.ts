@@ -2,6 +2,7 @@
 // the default registry location, rather than to the code.
 import { parseJsonWithComments } from "./json-with-comments.js";
 import { InputError } from "../model.js";
+import { shownReference } from "./image-reference.js";
 
 export interface RepoConfig {
   /** Default `--repo`, e.g. `containers.repo.sciserver.org/compute-images`. */
@@ -58,7 +59,7 @@ export const REPO_LOCATION = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9
 export function checkRepo(repo: string, where: string): string {
   const ok = REPO_LOCATION.test(repo);
   if (!ok) {
-    throw new InputError(`invalid repo "${repo}": expected a registry location such as registry.example.org/team/images (lowercase, no scheme or tag)`, where === "--repo" ? undefined : where);
+    throw new InputError(`invalid repo "${shownReference(repo)}": expected a registry location such as registry.example.org/team/images (lowercase, no scheme or tag)`, where === "--repo" ? undefined : where);
   }
   return withoutTrailingSlashes(repo);
 }

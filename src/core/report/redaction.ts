@@ -105,6 +105,12 @@ export class SecretSet {
     return this.texts.some((s) => text.includes(s));
   }
 
+  /** The length of the longest text masked (0 when none): how much of a line must be held to mask it whole. */
+  longest(): number {
+    this.texts ??= maskedTexts(this.values);
+    return this.texts[0]?.length ?? 0;
+  }
+
   /** The secrets, as given. */
   all(): string[] {
     return [...this.values];

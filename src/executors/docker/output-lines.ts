@@ -12,6 +12,14 @@ export const SHOWN_LINE = 64 * 1024;
  */
 export const HELD_LINE = SHOWN_LINE + 16 * 1024;
 
+/**
+ * What is held of a line when the longest secret is `longest` characters: a secret that starts in
+ * the part shown must be whole in the part held, or a part of it would be shown unmasked.
+ */
+export function heldLine(longest: number): number {
+  return Math.max(HELD_LINE, SHOWN_LINE + longest);
+}
+
 const BREAK = /[\r\n]/g;
 
 export class LineSplitter {

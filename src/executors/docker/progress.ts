@@ -7,7 +7,7 @@ import { oneLine } from "../../core/printable.js";
 import { join } from "node:path";
 import type { SummaryRow } from "../../core/execute/outcomes.js";
 import { StepTally } from "../../core/execute/build-steps.js";
-import { LineSplitter, shownLine } from "./output-lines.js";
+import { heldLine, LineSplitter, shownLine } from "./output-lines.js";
 
 export interface ProgressOptions {
   out: NodeJS.WritableStream;
@@ -15,6 +15,8 @@ export interface ProgressOptions {
   live: boolean;
   logDir?: string;
   redact: (text: string) => string;
+  /** The length of the longest secret line masked: lines are held that much beyond what is shown. */
+  longestSecret?: () => number;
 }
 
 /** Lines of log kept per build for failure reports. */
@@ -56,7 +58,7 @@ export class Progress {
 
   /** A build starts: opens its log file and shows it in the live view. */
   begin(id: string, header: string[]): void {
-    const state: Running = { started: Date.now(), active: true, doing: "starting", tail: [], steps: new StepTally(), lines: new LineSplitter((line, cut) => this.record(id, state, line, true, cut)) };
+    const state: Running = { started: Date.now(), active: true, doing: "starting", tail: [], steps: new StepTally(), lines: new LineSplitter((line, cut) => this.record(id, state, line, true, cut), heldLine(this.o.longestSecret?.() ?? 0)) };
     if (this.o.logDir) {
       const file = join(this.o.logDir, logFileName(id));
       try {

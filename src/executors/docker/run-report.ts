@@ -27,8 +27,9 @@ export class RunReport {
     const live = o.progress === "auto" && Boolean((o.out as { isTTY?: boolean }).isTTY);
     // Every line of a secret on its own: output and logs reach redaction line by line. The
     // signing key is one too, should an error or a build step ever print it.
-    this.hide = runSecrets(o, creds).redact;
-    this.progress = new Progress({ out: o.out, live, logDir: o.logDir, redact: this.hide });
+    const secrets = runSecrets(o, creds);
+    this.hide = secrets.redact;
+    this.progress = new Progress({ out: o.out, live, logDir: o.logDir, redact: this.hide, longestSecret: () => secrets.longest() });
   }
 
   /** A build that never started: skipped (a parent failed) or cancelled (the run stopped). */

@@ -137,6 +137,13 @@ test("nothing is left waiting after a failing or missing helper (it kept the CLI
   assert.is(child.stdout.trim(), "[]", child.stderr);
 });
 
+test("what a failing helper printed is not shown (its answer, or a token of the store behind it): the exit code and how to see it", async () => {
+  const env = helperEnv("leaky", `echo '{"ServerURL":"a.example.org","Username":"u","Secret":"leaked-secret-1"}'; echo "vault: token s.VAULTTOKEN-2" >&2; exit 1`);
+  const creds = await DockerCredentials.load(configDir({ credHelpers: { "a.example.org": "leaky" } }), env);
+  const e = await creds.forImage("a.example.org/x").then(() => undefined, (err: Error) => err);
+  assert.is(e?.message, "credential helper docker-credential-leaky failed for a.example.org (exit code 1); what it printed is not shown, as it may hold credentials: run `echo a.example.org | docker-credential-leaky get` to see it");
+});
+
 test("a helper that does not answer in time is stopped, and the error says so (a child holding its output kept the CLI waiting for as long as it lived)", async () => {
   // A shell wrapper whose backend blocks (a locked keyring): its child keeps the pipes open.
   const marker = `ib-helper-child-${process.pid}-${Date.now()}`;

@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DockerCredentials } from "../../../src/registry/credentials.js";
+import { DockerCredentials, SEEN_CREDENTIALS } from "../../../src/registry/credentials.js";
 import { errorSummary, RegistryError, RegistryTransport } from "../../../src/registry/transport.js";
 
 const transport = async () => new RegistryTransport(await DockerCredentials.load("/nonexistent-docker-config", {}));
@@ -127,6 +127,21 @@ test("a token request's body (a refresh token) is not sent on where the token se
   assert.match(e?.message ?? "", new RegExp(`the token service of ${registry.address} redirected the token request to http://${other.address.replace(/\./g, "\\.")}; its body \\(a refresh token\\) is not sent to another host`));
   assert.equal(other.seen, []);
   assert.ok(registry.seen.some((r) => r.url === "/token" && r.body.includes("REFRESH-SECRET")), "the realm itself got the token request");
+});
+
+test("a bearer token the token service gave is masked as the credentials are: a registry echoing it in an error shows ***", async () => {
+  await using registry = await server("127.0.0.1", (req, res) => {
+    if (req.url?.startsWith("/token")) res.writeHead(200).end('{"token":"BEARER-TOKEN-SECRET-xyz789","refresh_token":"REFRESH-2-abcdef"}');
+    else if (req.headers.authorization) res.writeHead(403).end(JSON.stringify({ errors: [{ code: "DENIED", message: `token rejected: ${req.headers.authorization}` }] }));
+    else res.writeHead(401, { "www-authenticate": `Bearer realm="http://${req.headers.host}/token",service="reg"` }).end();
+  });
+  const creds = await credentialsFor(registry.address, { auth: Buffer.from("u:pw-abcd1234").toString("base64") });
+  const t = new RegistryTransport(creds);
+  const e = await t.exchange({ registry: registry.address, path: "/v2/x/manifests/1.0", scope: "repository:x:pull", what: "manifest of x:1.0" }, async () => "read")
+    .then(() => undefined, (err: Error) => err);
+  assert.match(e?.message ?? "", /BEARER-TOKEN-SECRET-xyz789/, "the registry echoed it");
+  assert.not.match(creds.redact(e!.message), /BEARER-TOKEN-SECRET|REFRESH-2/);
+  assert.not.match(SEEN_CREDENTIALS.redact("x BEARER-TOKEN-SECRET-xyz789 REFRESH-2-abcdef"), /BEARER|REFRESH/);
 });
 
 test.run();

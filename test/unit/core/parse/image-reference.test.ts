@@ -1,7 +1,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { formatImageReference, isLoopbackRegistry, parseAuthChallenges, parseImageReference, sciReference, splitTag, TAGGED_REFERENCE, taggedReferenceProblem } from "../../../../src/core/parse/image-reference.js";
+import { formatImageReference, isLoopbackRegistry, parseAuthChallenges, parseImageReference, sciReference, shownReference, splitTag, TAGGED_REFERENCE, taggedReferenceProblem } from "../../../../src/core/parse/image-reference.js";
 import { InputError } from "../../../../src/core/model.js";
+import { checkRepo } from "../../../../src/core/parse/repo-config.js";
 
 test("references split into registry, repository, tag and digest", () => {
   assert.equal(parseImageReference("127.0.0.1:5055/compute/sci/essentials-2-4:2.4-7-3f2a9c1"),
@@ -21,6 +22,15 @@ test("malformed references are bad input naming the reference", () => {
   for (const bad of ["h:1/A/b:1", "h:1/a/b:", "h:1/a//b", "h:1/a/b@sha256:xyz", "h:1/", "h:1/a/b:t t"]) {
     assert.throws(() => parseImageReference(bad), (e: unknown) => e instanceof InputError && e.message.includes(`"${bad}"`), bad);
   }
+});
+
+test("a password given in a reference (user:pass@host, as a URL carries one) is not in its error", () => {
+  for (const ref of ["ibuser:ibpass-secret@127.0.0.1:5412/h10/x:1", "https://ibuser:ibpass-secret@host/x:1"]) {
+    assert.throws(() => parseImageReference(ref), (e: Error) => e instanceof InputError && e.message.includes("ibuser:***@") && !e.message.includes("ibpass"));
+  }
+  assert.is(shownReference("busybox:stable@sha256:abc"), "busybox:stable@sha256:abc");
+  assert.is(shownReference("host:5000/x:1"), "host:5000/x:1");
+  assert.throws(() => checkRepo("https://u:repo-pass@h/x", "--repo"), (e: Error) => e.message.includes("u:***@") && !e.message.includes("repo-pass"));
 });
 
 test("a tagged reference in one pattern (a plan's tags): the parser's grammar, with a tag and no digest; what is wrong is said", () => {

@@ -9,8 +9,17 @@ test("--secret id=ID,src=FILE or env=VAR, as docker build spells it", () => {
   assert.equal(parseSecretFlag("id=tok,source=f,type=file"), { id: "tok", file: "f" });
   assert.equal(parseSecretFlag("id=TOKEN,env=MY_TOKEN"), { id: "TOKEN", env: "MY_TOKEN" });
   assert.equal(parseSecretFlag("id=tok"), { id: "tok", file: "tok" });
-  for (const bad of ["tok", "src=f", "id=t,src=f,env=E", "id=t,colour=red", "id=t,type=ssh"]) {
+  for (const bad of ["src=f", "id=t,src=f,env=E", "id=t,type=ssh"]) {
     assert.throws(() => parseSecretFlag(bad), (e: Error) => e instanceof InputError && e.message.startsWith(`--secret ${bad}`));
+  }
+});
+
+test("a --secret that is no known field=value is not echoed: it may be the secret itself (build-push-action's id=value, or the value alone)", () => {
+  for (const [bad, shown] of [["ghp_SUPERSECRETvalue123", "***"], ["id=tok,value=ghp_SUPERSECRETvalue123", "id=tok,value=***"], ["id=t,ghp_SECRET", "id=t,***"], ["id=t,colour=red", "id=t,colour=***"]]) {
+    const e = (() => { try { parseSecretFlag(bad); } catch (err) { return err as Error; } })();
+    assert.instance(e, InputError);
+    assert.ok(e!.message.startsWith(`--secret ${shown}: `), e!.message);
+    assert.not.match(e!.message, /SECRET|red/);
   }
 });
 

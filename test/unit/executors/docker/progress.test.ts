@@ -5,6 +5,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { tempDir } from "../../../helpers/temp.js";
 import { formatDuration, logFileName, Progress } from "../../../../src/executors/docker/progress.js";
+import { SecretSet } from "../../../../src/core/report/redaction.js";
 
 function sink() {
   let text = "";
@@ -92,6 +93,19 @@ test("a line of megabytes without a newline: handled in linear time, shown and l
   assert.is(readFileSync(join(logDir.path, "sci_big.log"), "utf8"), `${line}\nnext line\nbuilt\n`);
   // Re-joining the open line per chunk took 15 s here (105 s for 60 MB); linear, it is milliseconds.
   assert.ok(ms < 2000, `${ms} ms`);
+});
+
+test("a secret longer than what is held beyond the cut, starting in the part shown: masked whole, none of it shown", async () => {
+  const secrets = new SecretSet([`S${"k".repeat(20 * 1024)}E`]);
+  const out = sink();
+  const p = new Progress({ out: out.stream, live: false, redact: secrets.redact, longestSecret: () => secrets.longest() });
+  p.begin("sci/long", []);
+  const line = `${"x".repeat(62_000)}${secrets.all()[0]}${"y".repeat(100)}`;
+  for (let i = 0; i < line.length; i += 32 * 1024) p.output("sci/long", line.slice(i, i + 32 * 1024));
+  p.output("sci/long", "\n");
+  await p.close();
+  assert.not.match(out.text(), /kkkk/);
+  assert.match(out.text(), /^\[sci\/long\] x{62000}\*\*\*y{100}\n/);
 });
 
 test("the tail keeps the last 20 lines", () => {
