@@ -122,7 +122,7 @@ function addEngineOptions(cmd: Command): Command {
     .option("--no-registry-cache", "BuildKit: don't use the registry's images of a build and its parents as cache")
     .option("--secret <id=ID,src=FILE>", "BuildKit: a secret for RUN --mount=type=secret,id=ID (repeatable; src=FILE or env=VAR); never in an image, log or plan",
       (v: string, all: SecretSource[]) => [...all, parseSecretFlag(v)], [])
-    .option("--sign-key <file>", `with --push: sign every image pushed under a build tag with this ECDSA P-256 key (PEM), as cosign does; or the PEM itself in ${SIGN_KEY_ENV}`);
+    .option("--sign-key <file>", `with --push: sign every image pushed under a build tag with this ECDSA P-256 key (PEM), as cosign does; or the PEM itself (or its file's path) in ${SIGN_KEY_ENV}`);
 }
 
 /** The environment variable that holds the signing key's PEM (a Jenkins secret file or text credential). */
@@ -142,7 +142,8 @@ function printLines(secrets: SecretSet, lines: string[]): void {
 }
 
 function printWarnings(secrets: SecretSet, warnings: string[]): void {
-  for (const w of warnings) process.stderr.write(`image-builder: warning: ${oneLine(secrets.redact(w))}\n`);
+  // Each once: a Dockerfile's warning is found for each platform it is planned for.
+  for (const w of new Set(warnings)) process.stderr.write(`image-builder: warning: ${oneLine(secrets.redact(w))}\n`);
 }
 
 /** Said when a build argument holds a secret of the run: the output masks it, but the plan file and the image's history keep it. */

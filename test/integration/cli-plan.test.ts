@@ -267,4 +267,12 @@ test("platforms: the plan has a request per layer and platform, -v and graph nam
   assert.match(classic.stderr, /warning: --builder classic builds only the engine's own platform/);
 });
 
+test("a Dockerfile's warning is said once, not once per platform it is planned for", () => {
+  using repo = examplesRepo();
+  const r = runCli(["--all", "--dryrun", "--platform", "linux/amd64,linux/arm64"], { cwd: repo.root });
+  assert.is(r.code, 0, r.stderr);
+  const syntax = r.stderr.split("\n").filter((l) => l.includes("science/astro-base/Dockerfile:1: `# syntax="));
+  assert.is(syntax.length, 1, r.stderr);
+});
+
 test.run();

@@ -237,6 +237,12 @@ test("a parent whose moving tag holds another commit's build is refused as a bas
   const tagsAfter = await registryTags(`${target}/sci/essentials-2-5`);
   assert.equal(tagsAfter, tagsBefore);
   assert.not.ok(tagsAfter.some((t) => t.endsWith(sha)), "the feature commit's essentials 2.5 was pushed");
+  // With build arguments (part of every build's inputs, the parent's too), the refusal names them:
+  // the parent published is this commit's, built without them.
+  repo.git("reset", "-q", "--hard", original);
+  const withArgs = runCli(["--include", "science/essentials-2-5", "--build-arg", "FOO=1", "--repo", target, ...PLAIN], { cwd: repo.root });
+  assert.is(withArgs.code, 1, withArgs.stderr);
+  assert.match(withArgs.stderr, /than this checkout's sci\/essentials-2-4 with this run's build argument FOO \(part of its inputs\) \(sha256:[0-9a-f]{64}\): another commit's build holds the tag, or one built without those build arguments; build it in this run too \(--include its directory\)/);
 });
 
 test("two commits built at once on one engine: each final image is built on its own commit's parent", async () => {

@@ -143,7 +143,7 @@ async function indexPlatforms(top: RegistryManifest): Promise<string[]> {
 export function addRegistryCommands(program: Command): void {
   registryCommand(program.command("images"))
     .description("list the published sci/ and rel/ images of --repo: one row per image version")
-    .option("--all-tags", "one row per build, not only the newest of each version", false)
+    .option("--all-tags", "one row per build, not only the one each moving tag {version} serves", false)
     .action(async (o: RegistryOptions & { allTags: boolean }) => {
       const repo = repoOf(o);
       const client = await newClient();
@@ -204,7 +204,7 @@ export function addRegistryCommands(program: Command): void {
   registryCommand(program.command("contains"))
     .description("published images (what each moving tag {version} serves; every build tag with --all-tags) whose breadcrumbs hold a science layer, and whether they have its newest build; with --package, those holding a package")
     .argument("[layer]", "sci/TARGET, sci/TARGET:VERSION or sci/TARGET:VERSION-N-HASH")
-    .option("--package <spec>", "a package instead of a layer: NAME, NAME<VERSION (==, !=, <, <=, >, >=), TYPE/NAME… (read from every image's layers)")
+    .option("--package <spec>", "a package instead of a layer: NAME, NAME<VERSION (==, !=, <, <=, >, >=), TYPE/NAME… (from each image's stored SBOM, else read from its layers)")
     .option("--all-tags", "every build tag too, not only what the moving tags serve (builds someone may have pinned)", false)
     .action(async (arg: string | undefined, o: RegistryOptions & { package?: string; allTags: boolean }) => {
       if (o.package !== undefined || arg === undefined) {

@@ -34,6 +34,10 @@ export async function prepareBases(
   /** Base reference -> the image id it was found at: builds are pinned to it (see pinParents). */
   const pins: Record<string, string> = {};
   const expected = expectedBaseInputs(plan);
+  // Build arguments are inputs: a parent published without them is another build of it.
+  const buildArgs = [...new Set(plan.builds.flatMap((b) => Object.keys(b.request.buildArgs)))].sort();
+  const withArgs = buildArgs.length === 0 ? "" : ` with this run's build argument${buildArgs.length === 1 ? "" : "s"} ${buildArgs.join(", ")} (part of its inputs)`;
+  const whose = buildArgs.length === 0 ? "another commit's build holds the tag" : "another commit's build holds the tag, or one built without those build arguments";
   /** `inspected`: the image's inspect, when the caller has it already. */
   const pin = async (ref: string, image: string, inspected?: Dockerode.ImageInspectInfo, platform?: string) => {
     const info = inspected ?? await docker.getImage(image).inspect();
@@ -49,7 +53,7 @@ export async function prepareBases(
     const target = sciReference(ref)?.target;
     const found = target === undefined ? undefined : info.Config?.Labels?.[inputsLabel("science", target)];
     if (want !== undefined && found !== undefined && found !== want) {
-      throw new Error(`base image ${image} was built from other inputs (${found}) than this checkout's sci/${target} (${want}): another commit's build holds the tag; build it in this run too (--include its directory) or publish this checkout's first (--reconcile; with --allow-tag-rollback when that build's commit was amended or force-pushed away, not when it is only newer)`);
+      throw new Error(`base image ${image} was built from other inputs (${found}) than this checkout's sci/${target}${withArgs} (${want}): ${whose}; build it in this run too (--include its directory) or publish this checkout's first (--reconcile; with --allow-tag-rollback when that build's commit was amended or force-pushed away, not when it is only newer)`);
     }
     pins[pinKey(ref, platform)] = info.Id;
   };
