@@ -110,8 +110,11 @@ export const verifySignatures: ImageCheck = async (client, target, { key }) => {
  */
 export const verifyParents: ImageCheck = async (client, target) => {
   const isIndex = target.entries.length > 0;
+  // A platform tag (`…:1.0-linux-amd64`, the bare image) is judged on its parents' platform build
+  // tags first, as a run judges it: its parents' indexes may not be written (yet, or at all).
+  const platformTag = !isIndex && target.ref.tag !== undefined ? parsePlatformTag(target.ref.tag)?.platform : undefined;
   const perImage = await Promise.all(readable(target).map((image) =>
-    judgeParentsInRegistry(client, target.ref, image.labels, { platform: image.platform, shownPlatform: isIndex ? image.platform : undefined })));
+    judgeParentsInRegistry(client, target.ref, image.labels, { platform: image.platform, platformTag, shownPlatform: isIndex ? image.platform : undefined })));
   return perImage.flat();
 };
 

@@ -421,6 +421,32 @@ test("--reconcile adds the attestations an image of this checkout was published 
   }
 });
 
+test("verify of a platform tag judges its parents on their platform build tags: a parent whose index was not written (or is gone) leaves the child's platform image verifiable, not its index", async () => {
+  const fresh = uniqueRepo(requireEngine().authRegistry);
+  using keys = tempDir("ib-attest-platform-parent-");
+  const { key, pub } = writeKeyPair(keys.path);
+  const r = await runCliAsync(["--all", "--push", "--repo", fresh, "--sign-key", key, "--progress", "plain", "--builder", TEST_BUILDER, ...(withSecret ? ["--secret", "id=tok,env=TOK"] : [])], { cwd: src.root, env: { ...env, TOK: SECRET } });
+  assert.is(r.code, 0, r.stderr);
+  const saved = repo;
+  repo = fresh;
+  try {
+    // sci/pk-base's index gone (its build tag and {version}); its platform tags stay.
+    const index = await get(`${name("sci/pk-base")}/manifests/${tag}`);
+    const registry = repo.slice(0, repo.indexOf("/"));
+    assert.is((await registryRequest(registry, `${name("sci/pk-base")}/manifests/${index.digest}`, { auth, method: "DELETE" })).status, 202);
+    for (const platformTag of [`1.0-linux-amd64`, `${tag}-linux-amd64`]) {
+      const v = runCli(["verify", `${fresh}/sci/pk-tools:${platformTag}`, "--no-attestations", "--key", pub], { env });
+      assert.is(v.code, 0, `${platformTag}: ${v.stdout}${v.stderr}`);
+      assert.match(v.stdout, new RegExp(`ok +parent +sci/pk-base:${tag} .*the registry holds the build this image was built on`));
+    }
+    const ofIndex = runCli(["verify", `${fresh}/sci/pk-tools:1.0`, "--key", pub], { env });
+    assert.is(ofIndex.code, 1, ofIndex.stdout);
+    assert.match(ofIndex.stdout, new RegExp(`FAILED +parent +sci/pk-base:${tag}`));
+  } finally {
+    repo = saved;
+  }
+});
+
 test("--reconcile plans what verify would reject, and its run repairs it: an attestation manifest deleted, a platform image's signature deleted, an index naming a deleted image", async () => {
   const fresh = uniqueRepo(requireEngine().authRegistry);
   using keys = tempDir("ib-attest-reconcile-");
