@@ -249,9 +249,16 @@ async function executeOnEngine(
   // A second signal stops the pushes the first one let finish.
   const stopPushes = new AbortController();
   const stop = () => (controller.signal.aborted ? stopPushes : controller).abort();
+  // The terminal closing (an SSH session ending) is an interrupt too: the run reads back what it
+  // pushed and writes its results and report, though nobody sees its output any more.
+  const hangUp = () => {
+    for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
+    stop();
+  };
   let result: Awaited<ReturnType<typeof import("../executors/docker/index.js").executePlan>>;
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+  process.on("SIGHUP", hangUp);
   try {
     const executor = await import("../executors/docker/index.js");
     const engine = executor.connectEngine();
@@ -287,6 +294,7 @@ async function executeOnEngine(
   } finally {
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
+    process.off("SIGHUP", hangUp);
   }
   // After the run: builds and pushes happened, so a results file or report that can't be written
   // (a full disk) is reported without hiding how the run went.

@@ -13,6 +13,7 @@ import {
 } from "../core/execute/image-index.js";
 import { entryPlatformOf, imageShownFor, platformEntries, type Descriptor } from "../core/registry/image-index.js";
 import { InputError } from "../core/model.js";
+import { isOlderBuild } from "../core/execute/moving-tag.js";
 import { buildTag } from "../core/requests/tags.js";
 import { inputsLabel, versionLabel } from "../core/requests/inputs-digest.js";
 import { parseImageReference } from "../core/parse/image-reference.js";
@@ -89,6 +90,9 @@ export interface IndexStepContext {
 
 const INTERRUPTED = "not pushed: interrupted";
 
+/** Writes of a moving tag another run keeps writing at the same time, each judged again first. */
+const MOVING_ATTEMPTS = 3;
+
 /** Writes the index of `layer` from its platform images (`images`, one per member). Never throws: failures are in the result. */
 export async function writeIndex(ctx: IndexStepContext, layer: IndexLayer, images: PlatformImage[]): Promise<IndexResult> {
   if (ctx.signal?.aborted) return unwrittenIndex(layer, "not pushed", INTERRUPTED);
@@ -164,28 +168,40 @@ export async function writeIndex(ctx: IndexStepContext, layer: IndexLayer, image
       return result("push failed", signature.reason);
     }
 
-    // The moving tag: only forward.
-    if (ctx.signal?.aborted) return result("not pushed", INTERRUPTED);
-    const current = await heldVersion(ctx, layer.movingTag, images, index.digest);
+    // The moving tag: only forward. Judged again when another run wrote it at the same time: an
+    // older build's index there is moved over (two runs of consecutive commits), a newer one stays.
     const build = images[0].build;
-    const moving = decideIndexMovingTag({
-      tag: layer.movingTag, digest: index.digest, ours: build.request.labels[versionLabel(build.kind, build.target)], held: current, allowRollback: ctx.allowTagRollback,
-    });
-    if (!moving.move) {
-      Object.assign(movingResult, { registryDigest: current!.digest, reason: moving.reason });
-      ctx.line(moving.reason);
-      // Nothing written (the build tag held this index already): not counted as an index pushed.
-      return written > 0 ? result("pushed") : { ...result("pushed"), already: true };
-    }
-    if (moving.already) {
-      Object.assign(movingResult, { pushed: true, digest: index.digest });
-    } else {
+    const ours = build.request.labels[versionLabel(build.kind, build.target)];
+    for (let attempt = 1; ; attempt++) {
+      if (ctx.signal?.aborted) return result("not pushed", INTERRUPTED);
+      const current = await heldVersion(ctx, layer.movingTag, images, index.digest);
+      const moving = decideIndexMovingTag({ tag: layer.movingTag, digest: index.digest, ours, held: current, allowRollback: ctx.allowTagRollback });
+      if (!moving.move) {
+        Object.assign(movingResult, { registryDigest: current!.digest, reason: moving.reason });
+        ctx.line(moving.reason);
+        // Nothing written (the build tag held this index already): not counted as an index pushed.
+        return written > 0 ? result("pushed") : { ...result("pushed"), already: true };
+      }
+      if (moving.already) {
+        Object.assign(movingResult, { pushed: true, digest: index.digest });
+        break;
+      }
       if (moving.back) ctx.line(moving.back);
       const failure = await put(ctx, layer.movingTag, index);
       const back = await readDigest(ctx, layer.movingTag);
       if (back !== index.digest) {
         if (back) movingResult.registryDigest = back;
         if (back && !failure) {
+          // Another run wrote it at the same time: an older build's index (its write landed last) is
+          // moved over; this commit's or a newer one's stays.
+          const there = await heldVersion(ctx, layer.movingTag, images, index.digest);
+          if (there && there.digest !== index.digest && isOlderBuild(there.label, ours)) {
+            if (attempt < MOVING_ATTEMPTS) {
+              ctx.line(`another run wrote ${layer.movingTag} at the same time with an older build's index (${there.label}): moved forward again`);
+              continue;
+            }
+            return result("push failed", `not moved: another run kept writing ${layer.movingTag} with an older build's index (${there.label}, ${there.digest}), after ${MOVING_ATTEMPTS} writes of this one`);
+          }
           movingResult.reason = `not moved: another run wrote ${layer.movingTag} at the same time, and the registry holds its index (${back}), not this one`;
           ctx.line(movingResult.reason);
           return result("pushed");
@@ -195,6 +211,7 @@ export async function writeIndex(ctx: IndexStepContext, layer: IndexLayer, image
       Object.assign(movingResult, { pushed: true, digest: index.digest, ...(moving.back ? { reason: moving.back } : {}) });
       written++;
       ctx.line(`index ${layer.movingTag}@${index.digest} written`);
+      break;
     }
     if (written > 0) return result("pushed");
     ctx.line(`index ${layer.buildTag} and ${layer.movingTag} already in the registry (${index.digest})`);

@@ -41,7 +41,7 @@ const WAITING_FOR_PUSH = /waiting up to \d+ s for 1 push\(es\) in flight to end/
 const pushQuick = (root: string, file: string) =>
   spawn(process.execPath, [MAIN, "--all", "--push", "--progress", "plain", "--results", file, "--no-attestations"], { cwd: root, env: process.env });
 
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   test(`${signal} stops the builds in flight, pushes nothing and exits 130`, async () => {
     const engine = requireEngine();
     const target = uniqueRepo(engine.registry);

@@ -764,4 +764,70 @@ test("an image whose config blob the registry lost: --reconcile plans it, a run 
   }
 });
 
+test("two runs of consecutive commits at once, the older's moving-tag writes landing just after the newer's: the newer moves {version} and its platform tag forward again, and the registry ends on the newer build", async () => {
+  const { registry } = requireEngine();
+  using src = makeRepo({
+    ...science("a", { image: "cc", target: "cc-a", compat: "c" }, "FROM busybox:stable\nRUN echo one > /a\n"),
+    ...compat("c", [], "ENV C=1\n"),
+  });
+  const target = uniqueRepo(registry);
+  const path = target.slice(registry.length + 1);
+  const first = await runCliAsync(["--all", "--push", "--repo", target, "--progress", "plain"], { cwd: src.root });
+  assert.is(first.code, 0, first.stderr);
+  // What the older run writes under the moving tags: its index, and its bare image.
+  const ACCEPT = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+  const older = await Promise.all(["1.0", "1.0-linux-amd64"].map(async (t) => {
+    const res = await fetch(`http://${registry}/v2/${path}/sci/cc-a/manifests/${t}`, { headers: { accept: ACCEPT } });
+    return { tag: t, type: res.headers.get("content-type")!, bytes: Buffer.from(await res.arrayBuffer()) };
+  }));
+  src.write({ "science/a/Dockerfile": "FROM busybox:stable\nRUN echo two > /a\n" });
+  const h2 = src.commit("a two");
+  const raced = new Set<string>();
+  const statuses: number[] = [];
+  await using proxy = await startFaultProxy(registry, (req) => {
+    const m = /\/sci\/cc-a\/manifests\/(1\.0|1\.0-linux-amd64)$/.exec(req.url ?? "");
+    if (req.method !== "PUT" || !m || raced.has(m[1]) || !req.headers["user-agent"]?.startsWith("image-builder/")) return undefined;
+    raced.add(m[1]);
+    const theirs = older.find((o) => o.tag === m[1])!;
+    let wrote!: () => void;
+    const written = new Promise<void>((ok) => (wrote = ok));
+    // Once the registry has stored this run's write, the older run's lands, before this run hears back.
+    return {
+      answered: () => void fetch(`http://${registry}/v2/${path}/sci/cc-a/manifests/${m[1]}`, { method: "PUT", headers: { "content-type": theirs.type }, body: theirs.bytes })
+        .then(async (r) => { statuses.push(r.status); await r.arrayBuffer(); }).then(() => wrote(), () => wrote()),
+      holdReply: written,
+    };
+  });
+  const r = await runCliAsync(["--push", "--repo", `${proxy.address}/${path}`, "--progress", "plain"], { cwd: src.root });
+  assert.is(r.code, 0, r.stderr);
+  assert.equal([...raced].sort(), ["1.0", "1.0-linux-amd64"]);
+  assert.equal(statuses, [201, 201], "the older run's writes landed");
+  assert.match(r.stderr, /another run wrote \S+sci\/cc-a:1\.0-linux-amd64 at the same time with an older build \(1\.0-1-[0-9a-f]+\): moved forward again/);
+  assert.match(r.stderr, /another run wrote \S+sci\/cc-a:1\.0 at the same time with an older build's index \(1\.0-1-[0-9a-f]+\): moved forward again/);
+  const digest = async (t: string) => (await fetch(`http://${registry}/v2/${path}/sci/cc-a/manifests/${t}`, { method: "HEAD", headers: { accept: ACCEPT } })).headers.get("docker-content-digest");
+  assert.is(await digest("1.0"), await digest(`1.0-2-${h2}`));
+  assert.is(await digest("1.0-linux-amd64"), await digest(`1.0-2-${h2}-linux-amd64`));
+
+  // The older run's write landing after this run's read-back, before the end of the run: the
+  // read-back at the end finds {version} moved back to the older build, says so, and the run fails.
+  src.write({ "science/a/Dockerfile": "FROM busybox:stable\nRUN echo three > /a\n" });
+  src.commit("a three");
+  let gets = 0;
+  await using late = await startFaultProxy(registry, (req) => {
+    if (req.method !== "GET" || !/\/sci\/cc-a\/manifests\/1\.0$/.test(req.url ?? "") || !req.headers["user-agent"]?.startsWith("image-builder/")) return undefined;
+    // Before the build: none; the index step: what it holds, then its read-back; then the end of the run.
+    if (++gets !== 3) return undefined;
+    const theirs = older.find((o) => o.tag === "1.0")!;
+    return { hold: fetch(`http://${registry}/v2/${path}/sci/cc-a/manifests/1.0`, { method: "PUT", headers: { "content-type": theirs.type }, body: theirs.bytes }).then((res) => res.arrayBuffer()) };
+  });
+  using out = tempDir("ib-moved-back-");
+  const results = join(out.path, "results.json");
+  const third = await runCliAsync(["--push", "--repo", `${late.address}/${path}`, "--progress", "plain", "--results", results], { cwd: src.root });
+  assert.is(third.code, 1, third.stderr);
+  assert.match(third.stderr, /\[sci\/cc-a\] read back at the end of the run: moved back by another run: \S+sci\/cc-a:1\.0 to 1\.0-1-[0-9a-f]+, an older build \(manifest sha256:[0-9a-f]{64}\), after this run moved it: run this commit again, or --reconcile --push, to move it forward/);
+  const index = JSON.parse(readFileSync(results, "utf8")).indexes.find((i: { id: string }) => i.id === "sci/cc-a");
+  assert.is(index.status, "push failed");
+  assert.match(index.tags[1].reason, /^moved back by another run: /);
+});
+
 test.run();

@@ -79,8 +79,14 @@ export function addMergePlatformsCommand(program: Command, io: MergeIo): void {
         say("image-builder: interrupted: no more indexes are written (interrupt again to stop now)");
         controller.abort();
       };
+      // The terminal closing is an interrupt too (as for a run); its output then goes nowhere.
+      const hangUp = () => {
+        for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
+        stop();
+      };
       process.on("SIGINT", stop);
       process.on("SIGTERM", stop);
+      process.on("SIGHUP", hangUp);
       try {
         // Parents first: a layer's index waits on theirs (the plan may list a child first).
         for (const layer of indexLayersParentsFirst(layers, (id) => byId.get(id)?.dependsOn ?? [])) {
@@ -123,6 +129,7 @@ export function addMergePlatformsCommand(program: Command, io: MergeIo): void {
       } finally {
         process.off("SIGINT", stop);
         process.off("SIGTERM", stop);
+        process.off("SIGHUP", hangUp);
       }
       if (o.verbose >= 1) for (const i of indexes) say(describe(i));
       const written = indexes.filter((i) => i.status === "pushed").length;

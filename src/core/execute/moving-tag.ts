@@ -56,6 +56,17 @@ export function decideBuildMovingTag(
   });
 }
 
+/**
+ * Whether `held` (a version label) names an older build than `ours`: what another run wrote under a
+ * moving tag this run had just moved (two runs of consecutive commits, the older's write landing
+ * last), which this run moves forward again. A build of the same number (another run of this commit,
+ * an amend), a newer one, or one that can't be ordered stays.
+ */
+export function isOlderBuild(held: string | undefined, ours: string | undefined): boolean {
+  const [theirs, own] = [parseBuildName(held), parseBuildName(ours)];
+  return theirs !== undefined && own !== undefined && theirs.buildNumber < own.buildNumber;
+}
+
 export function decideMovingTag(q: MovingTagQuestion): MovingTagDecision {
   if (!q.held) return { move: true };
   if (q.held.isThisImage) return { move: true, already: true };

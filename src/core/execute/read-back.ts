@@ -103,14 +103,26 @@ export function agreeWithRegistry(recorded: TagResult, imageId: string, held: He
 }
 
 /**
+ * A moving tag this run moved, read back at the end of the run holding an older build (`held`, its
+ * version label): another run (of an older commit, its write landing last) moved it back. The
+ * registry serves the older build under `{version}`: a failure of this run, which says how to mend it.
+ */
+export function movedBackByOtherRun(tag: string, held: string, registryDigest: string): string {
+  return `${MOVED_BACK} ${tag} to ${held}, an older build (manifest ${registryDigest}), after this run moved it: run this commit again, or --reconcile --push, to move it forward`;
+}
+const MOVED_BACK = "moved back by another run:";
+
+/**
  * How a build's push ended, from its tags as agreeWithRegistry left them: its build tag (the
- * first) held by another image is "superseded"; every tag there (or a moving tag left on a newer
- * build) is "pushed"; its build tag gone, "push failed"; undefined when nothing changed what the
- * push step recorded, or what changed leaves its result as it was.
+ * first) held by another image is "superseded"; a moving tag moved back to an older build by
+ * another run (movedBackByOtherRun) is "push failed"; every tag there (or a moving tag left on a
+ * newer build) is "pushed"; its build tag gone, "push failed"; undefined when nothing changed what
+ * the push step recorded, or what changed leaves its result as it was.
  */
 export function pushResultFromTags(before: TagResult[], after: TagResult[]): "pushed" | "superseded" | "push failed" | undefined {
   const changed = after.some((t, i) => t.pushed !== before[i].pushed);
   if (!changed) return undefined;
   if (!after[0].pushed) return after[0].registryDigest ? "superseded" : "push failed";
+  if (after.some((t) => t.reason?.startsWith(MOVED_BACK))) return "push failed";
   return after.every((t) => t.pushed || t.reason?.startsWith("not moved:")) ? "pushed" : undefined;
 }

@@ -9,9 +9,9 @@ import type { PushResult } from "../../core/execute/outcomes.js";
 import type { PushStep } from "../../core/execute/push-queue.js";
 import { pushOrder } from "../../core/execute/publishing.js";
 import { buildTag } from "../../core/requests/tags.js";
-import { decideBuildMovingTag } from "../../core/execute/moving-tag.js";
+import { decideBuildMovingTag, isOlderBuild } from "../../core/execute/moving-tag.js";
 import { decideBeforePush, lostBuildTag, pushedOtherImage, replacedMovingTag, type BeforePush, supersededParent, tagFromRegistry, type HeldTag } from "../../core/execute/read-back.js";
-import { inputsLabel } from "../../core/requests/inputs-digest.js";
+import { inputsLabel, versionLabel } from "../../core/requests/inputs-digest.js";
 import { readImageConfig, summarizeConfig, type RegistryClient, type RegistryManifest } from "../../registry/client.js";
 import { unlessImageFault } from "../../core/registry/transport-rules.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
@@ -101,8 +101,10 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
         return superseded(before.reason);
       }
       if (before.action === "refuse") return ended(ctx, id, before.reason, tags);
-      const { failure, held: there, manifest: readBack } = await pushAndReadBack(ctx, id, buildTagResult, imageId);
+      const { failure, held: there, manifest: readBack, unread } = await pushAndReadBack(ctx, id, buildTagResult, imageId);
       if (!buildTagResult.pushed) {
+        // Not read back (an interrupt stopped the wait, or the registry did not answer): not known to be missing.
+        if (unread) return ended(ctx, id, ctx.signal.aborted ? INTERRUPTED : buildTagResult.reason!, tags);
         if (there && !failure) {
           // Stored, then replaced before it was read back: another run of this commit pushed it too.
           const reason = lostBuildTag(first, there.digest);
@@ -130,36 +132,52 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
     // client (one request; the engine's push of another name asks again for every layer, and
     // pushes whatever image the name has when it starts: another run may have retagged it).
     let source = pushed?.manifest;
+    const ours = build.request.labels[versionLabel(build.kind, build.target)];
     for (const result of movingResults) {
-      if (ctx.signal.aborted) return ended(ctx, id, INTERRUPTED, tags);
-      const decision = await movingTagDecision(ctx, build, imageId, result.tag);
-      if (!decision.move) {
-        Object.assign(result, { registryDigest: decision.registryDigest, reason: decision.reason });
-        report.notMoved(id, decision.reason);
-        continue;
+      // Judged again when another run wrote it at the same time (index-step.ts does the same).
+      for (let attempt = 1; ; attempt++) {
+        if (ctx.signal.aborted) return ended(ctx, id, INTERRUPTED, tags);
+        const decision = await movingTagDecision(ctx, build, imageId, result.tag);
+        if (!decision.move) {
+          Object.assign(result, { registryDigest: decision.registryDigest, reason: decision.reason });
+          report.notMoved(id, decision.reason);
+          break;
+        }
+        if (decision.already) {
+          Object.assign(result, { pushed: true, digest: decision.registryDigest });
+          break;
+        }
+        if (decision.back) report.progress.line(id, decision.back);
+        source ??= await buildTagManifest(ctx, first, imageId);
+        // Within the build tag's repository only: another one need not have the image's blobs.
+        const put = source && sameRepository(first, result.tag) ? source : undefined;
+        const { failure, held: there, unread } = put ? await putAndReadBack(ctx, id, result, imageId, put) : await pushAndReadBack(ctx, id, result, imageId);
+        if (!result.pushed && unread) return ended(ctx, id, ctx.signal.aborted ? INTERRUPTED : result.reason!, tags);
+        // Said in --results and the summary too: a tag moved back on purpose is not an ordinary push.
+        if (result.pushed && decision.back) {
+          result.reason = decision.back;
+          report.movedBack(id, decision.back);
+        }
+        if (!result.pushed && there && !failure) {
+          // Stored, then replaced: another run moved it too. An older build's image there (two runs
+          // of consecutive commits, the older's write landing last) is moved over; this commit's
+          // or a newer one's stays.
+          const label = (await heldImage(ctx, result.tag, imageId, `cannot read ${result.tag} back from the registry`))?.labels?.[versionLabel(build.kind, build.target)];
+          if (isOlderBuild(label, ours)) {
+            if (attempt < MOVING_ATTEMPTS) {
+              report.progress.line(id, `another run wrote ${result.tag} at the same time with an older build (${label}): moved forward again`);
+              continue;
+            }
+            return ended(ctx, id, `not moved: another run kept writing ${result.tag} with an older build (${label}), after ${MOVING_ATTEMPTS} writes of this one`, tags);
+          }
+          result.reason = replacedMovingTag(result.tag, there.digest);
+          report.notMoved(id, result.reason);
+          break;
+        }
+        if (!result.pushed) return ended(ctx, id, failure ?? NOT_THERE, tags);
+        pushedNow++;
+        break;
       }
-      if (decision.already) {
-        Object.assign(result, { pushed: true, digest: decision.registryDigest });
-        continue;
-      }
-      if (decision.back) report.progress.line(id, decision.back);
-      source ??= await buildTagManifest(ctx, first, imageId);
-      // Within the build tag's repository only: another one need not have the image's blobs.
-      const put = source && sameRepository(first, result.tag) ? source : undefined;
-      const { failure, held: there } = put ? await putAndReadBack(ctx, id, result, imageId, put) : await pushAndReadBack(ctx, id, result, imageId);
-      // Said in --results and the summary too: a tag moved back on purpose is not an ordinary push.
-      if (result.pushed && decision.back) {
-        result.reason = decision.back;
-        report.movedBack(id, decision.back);
-      }
-      if (!result.pushed && there && !failure) {
-        // Stored, then replaced: another run moved it too (to the same build, or a newer one).
-        result.reason = replacedMovingTag(result.tag, there.digest);
-        report.notMoved(id, result.reason);
-        continue;
-      }
-      if (!result.pushed) return ended(ctx, id, failure ?? NOT_THERE, tags);
-      pushedNow++;
     }
     if (pushedNow === 0) report.alreadyPublished(id);
     else report.pushed(id, pushedNow);
@@ -179,14 +197,14 @@ const NOT_THERE = "the push ended, but the registry does not hold the tag";
  * Pushes `result.tag`, then records in `result` what the registry holds under it: the push's
  * failure, if any, and the manifest there.
  */
-async function pushAndReadBack(ctx: PushStepContext, id: string, result: TagResult, imageId: string): Promise<{ failure?: string; held?: HeldTag; manifest?: RegistryManifest }> {
+async function pushAndReadBack(ctx: PushStepContext, id: string, result: TagResult, imageId: string): Promise<{ failure?: string; held?: HeldTag; manifest?: RegistryManifest; unread?: true }> {
   for (let attempt = 1; ; attempt++) {
     const { failure, digest } = await pushTag(ctx, id, result.tag, imageId);
     const after = await recordReadBack(ctx, id, result, imageId, failure, "push");
     // The registry holds the very manifest this push sent, of another image: another run on the
     // engine retagged the name between the tagging and the push's start. That image got there by
     // this push, not by its own run's: push this run's again (its run does not claim it).
-    if (!pushedOtherImage(imageId, after.held, failure, digest) || attempt >= RETAGGED_RETRIES || ctx.signal.aborted) return { failure, held: after.held, manifest: after.manifest };
+    if (!pushedOtherImage(imageId, after.held, failure, digest) || attempt >= RETAGGED_RETRIES || ctx.signal.aborted) return { failure, held: after.held, manifest: after.manifest, unread: after.unread };
     ctx.report.progress.line(id, `the engine pushed another run's image under ${result.tag} (its name was retagged as the push started): pushing this run's again`);
   }
 }
@@ -195,7 +213,7 @@ async function pushAndReadBack(ctx: PushStepContext, id: string, result: TagResu
  * Writes `source` (the manifest under the build tag) under `result.tag` through the registry
  * client, then records in `result` what the registry holds under it, as pushAndReadBack does.
  */
-async function putAndReadBack(ctx: PushStepContext, id: string, result: TagResult, imageId: string, source: RegistryManifest): Promise<{ failure?: string; held?: HeldTag }> {
+async function putAndReadBack(ctx: PushStepContext, id: string, result: TagResult, imageId: string, source: RegistryManifest): Promise<{ failure?: string; held?: HeldTag; unread?: true }> {
   let failure: string | undefined;
   if (ctx.signal.aborted) failure = INTERRUPTED;
   else {
@@ -208,7 +226,7 @@ async function putAndReadBack(ctx: PushStepContext, id: string, result: TagResul
     }
   }
   const after = await recordReadBack(ctx, id, result, imageId, failure, "the write");
-  return { failure, held: after.held };
+  return { failure, held: after.held, unread: after.unread };
 }
 
 /**
@@ -240,6 +258,9 @@ function sameRepository(a: string, b: string): boolean {
 /** Attempts at pushing a tag whose name another run on the engine keeps retagging. */
 const RETAGGED_RETRIES = 3;
 
+/** Writes of a moving tag another run keeps writing with an older build at the same time, each judged again first. */
+const MOVING_ATTEMPTS = 3;
+
 /** Pushes one tag; the error (or INTERRUPTED) when the push did not say it landed, else the manifest digest it pushed. */
 async function pushTag(ctx: PushStepContext, id: string, tag: string, imageId: string): Promise<{ failure?: string; digest?: string }> {
   if (ctx.signal.aborted) return { failure: INTERRUPTED };
@@ -255,7 +276,7 @@ async function pushTag(ctx: PushStepContext, id: string, tag: string, imageId: s
  * What the registry holds under `tag` after pushing it. Always read (cheap: one manifest), since
  * a push's word is not the registry's: a reply can be lost, another run can push the same tag.
  */
-async function readBack(ctx: PushStepContext, tag: string, imageId: string, failure: string | undefined): Promise<{ result: TagResult; held?: HeldTag; manifest?: RegistryManifest }> {
+async function readBack(ctx: PushStepContext, tag: string, imageId: string, failure: string | undefined): Promise<{ result: TagResult; held?: HeldTag; manifest?: RegistryManifest; unread?: true }> {
   let held: HeldTag | undefined;
   let manifest: RegistryManifest | undefined;
   try {
@@ -264,7 +285,7 @@ async function readBack(ctx: PushStepContext, tag: string, imageId: string, fail
   } catch (e) {
     // Unknown: the push's own word is all there is.
     const why = `${failure ? `${failure}; ` : ""}could not read ${tag} back from the registry: ${errorMessage(e)}`;
-    return { result: { tag, pushed: false, reason: why } };
+    return { result: { tag, pushed: false, reason: why }, unread: true };
   }
   const result = tagFromRegistry(tag, imageId, held, failure);
   return { result, held, manifest };

@@ -6,7 +6,9 @@ import { footer, indexSummaryRow, runSucceeded, summaryRow, type BuildOutcome, t
 import type { AttestationResult, SignatureResult, TagResult } from "../../core/model.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
 import type { RegistryClient } from "../../registry/client.js";
-import { agreeWithRegistry, pushResultFromTags } from "../../core/execute/read-back.js";
+import { agreeWithRegistry, movedBackByOtherRun, pushResultFromTags } from "../../core/execute/read-back.js";
+import { isOlderBuild } from "../../core/execute/moving-tag.js";
+import { versionLabel } from "../../core/requests/inputs-digest.js";
 import pLimit from "p-limit";
 import { indexNotWritten, unwrittenIndex, type IndexLayer, type IndexResult } from "../../core/execute/image-index.js";
 import type { BuiltImage } from "./engine.js";
@@ -168,14 +170,20 @@ export class RunReport {
   async agreeWithRegistry(registry: RegistryClient, builds: PlannedBuild[]): Promise<Map<string, PushResult>> {
     const changed = new Map<string, PushResult>();
     const limit = pLimit(4);
-    await Promise.all(builds.map(async ({ id }) => {
+    await Promise.all(builds.map(async (build) => {
+      const { id } = build;
       const outcome = this.outcomes.get(id);
       const imageId = outcome?.outputs?.["docker-image-hash"];
       if (!outcome?.tags || !imageId) return;
       const before = outcome.tags;
-      const after = await Promise.all(before.map((t) => limit(async () => {
+      const after = await Promise.all(before.map((t, i) => limit(async () => {
         const manifest = await registry.getManifest(t.tag).catch(() => null);
-        return manifest === null ? t : agreeWithRegistry(t, imageId, manifest && { digest: manifest.digest, configDigest: manifest.config.digest });
+        const now = manifest === null ? t : agreeWithRegistry(t, imageId, manifest && { digest: manifest.digest, configDigest: manifest.config.digest });
+        // A moving tag (not the build tag, first) this run moved, now on another image: moved back
+        // to an older build by another run, or on to a newer one (which stays, as before).
+        if (i === 0 || !manifest || !t.pushed || now.pushed) return now;
+        const label = (await registry.imageOf(manifest).catch(() => undefined))?.config.labels[versionLabel(build.kind, build.target)];
+        return isOlderBuild(label, build.request.labels[versionLabel(build.kind, build.target)]) ? { ...now, reason: movedBackByOtherRun(t.tag, label!, manifest.digest) } : now;
       })));
       const result = pushResultFromTags(before, after);
       outcome.tags = after;
@@ -185,7 +193,7 @@ export class RunReport {
       if (!result || (result === "pushed" && outcome.signature?.status === "failed")) return;
       changed.set(id, result);
       outcome.pushed = result === "pushed";
-      const why = result === "pushed" ? after.find((t) => t.reason)?.reason : after[0].reason;
+      const why = result === "pushed" ? after.find((t) => t.reason)?.reason : (after.find((t) => !t.pushed && t.reason) ?? after[0]).reason;
       if (why) outcome.reason = why;
       else delete outcome.reason;
       this.progress.result(id, `read back at the end of the run: ${result === "pushed" ? "the registry holds this image under its tags" : why}`);
@@ -203,19 +211,27 @@ export class RunReport {
    * The index tags read back once more when the run ends, as every tag of its pushes: another run
    * may have written them since. An index's "image" is the index itself (its digest).
    */
-  async agreeIndexesWithRegistry(registry: RegistryClient): Promise<void> {
+  async agreeIndexesWithRegistry(registry: RegistryClient, builds: PlannedBuild[]): Promise<void> {
+    const byId = new Map(builds.map((b) => [b.id, b]));
     await Promise.all([...this.indexes.values()].map(async (index) => {
       if (!index.digest) return;
       const before = index.tags;
-      const after = await Promise.all(before.map(async (t) => {
+      const after = await Promise.all(before.map(async (t, i) => {
         const held = await registry.getManifest(t.tag, { noIndexResolution: true }).catch(() => null);
-        return held === null ? t : agreeWithRegistry(t, index.digest!, held && { digest: held.digest, configDigest: held.digest });
+        const now = held === null ? t : agreeWithRegistry(t, index.digest!, held && { digest: held.digest, configDigest: held.digest });
+        // The moving tag (second) on another index: moved back to an older build by another run?
+        const [platform, id] = Object.entries(index.platforms)[0] ?? [];
+        const build = id === undefined ? undefined : byId.get(id);
+        if (i === 0 || !held || !t.pushed || now.pushed || !build) return now;
+        const image = await registry.getManifest(t.tag, { platform }).then((m) => m && registry.imageOf(m)).catch(() => undefined);
+        const label = image?.config.labels[versionLabel(build.kind, build.target)];
+        return isOlderBuild(label, build.request.labels[versionLabel(build.kind, build.target)]) ? { ...now, reason: movedBackByOtherRun(t.tag, label!, held.digest) } : now;
       }));
       const result = pushResultFromTags(before, after);
       index.tags = after;
       if (!result || (result === "pushed" && index.signature?.status === "failed")) return;
       index.status = result;
-      const why = result === "pushed" ? after.find((t) => t.reason)?.reason : after[0].reason;
+      const why = result === "pushed" ? after.find((t) => t.reason)?.reason : (after.find((t) => !t.pushed && t.reason) ?? after[0]).reason;
       if (why) index.reason = why;
       else delete index.reason;
       this.progress.note(`[${index.id}] read back at the end of the run: ${result === "pushed" ? "the registry holds this index under its tags" : why}`);

@@ -1,7 +1,7 @@
 // Issue 16, item 2: a moving tag `{version}` only moves forward.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { decideBuildMovingTag, decideMovingTag, parseBuildName } from "../../../../src/core/execute/moving-tag.js";
+import { decideBuildMovingTag, decideMovingTag, isOlderBuild, parseBuildName } from "../../../../src/core/execute/moving-tag.js";
 
 const T = "r/sci/x:1.0";
 const ask = (ours: string | undefined, label: string | undefined, o: { isThisImage?: boolean; allowRollback?: boolean } = {}) =>
@@ -40,6 +40,14 @@ test("a build's moving tag is decided by its version label: a science layer's, o
   const rel = { kind: "compat" as const, target: "", request: { labels: { "org.sciserver.compat.version": "x:1.0-7-aaa" } } };
   assert.equal(decideBuildMovingTag(rel, "r/rel/x:1.0", "sha256:img", { id: "sha256:o", labels: { "org.sciserver.compat.version": "x:1.0-8-bbb" } }, true),
     { move: true, back: "moved back: r/rel/x:1.0 was at 1.0-8-bbb, newer (--allow-tag-rollback)" });
+});
+
+test("an older build is one of a lower number; the same number (this commit's, an amend's), a newer one or an unlabelled image is not", () => {
+  assert.ok(isOlderBuild("1.0-6-abc1234", "1.0-7-def5678"));
+  assert.ok(isOlderBuild("img:1.0-6-abc1234", "img:1.0-7-def5678"));
+  for (const [held, ours] of [["1.0-7-abc1234", "1.0-7-def5678"], ["1.0-8-abc1234", "1.0-7-def5678"], [undefined, "1.0-7-def5678"], ["latest", "1.0-7-def5678"], ["1.0-6-abc1234", undefined]]) {
+    assert.not.ok(isOlderBuild(held, ours), `${held} vs ${ours}`);
+  }
 });
 
 test.run();

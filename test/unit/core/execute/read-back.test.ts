@@ -1,7 +1,7 @@
 // Issue 16, items 3 and 5: what the registry holds after a push decides what the run records.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { agreeWithRegistry, decideBeforePush, lostBuildTag, pushedOtherImage, pushResultFromTags, tagFromRegistry } from "../../../../src/core/execute/read-back.js";
+import { agreeWithRegistry, decideBeforePush, lostBuildTag, movedBackByOtherRun, pushedOtherImage, pushResultFromTags, tagFromRegistry } from "../../../../src/core/execute/read-back.js";
 
 const IMG = "sha256:" + "1".repeat(64);
 const OTHER = "sha256:" + "2".repeat(64);
@@ -53,6 +53,10 @@ test("a build's push result follows its tags read back at the end", () => {
   assert.is(pushResultFromTags([t(true), t(false)], [t(true), t(true)]), "pushed");
   assert.is(pushResultFromTags([t(true), t(false), t(false)], [t(true), t(true), t(false, { reason: "not moved: newer" })]), "pushed");
   assert.is(pushResultFromTags([t(false), t(false)], [t(true), t(false, { reason: "not pushed: push interrupted" })]), undefined);
+  // A moving tag another run moved back to an older build after this run moved it: the run failed.
+  const back = movedBackByOtherRun("r/a:1.0", "1.0-2-abc1234", "sha256:old");
+  assert.is(back, "moved back by another run: r/a:1.0 to 1.0-2-abc1234, an older build (manifest sha256:old), after this run moved it: run this commit again, or --reconcile --push, to move it forward");
+  assert.is(pushResultFromTags([t(true), t(true)], [t(true), t(false, { reason: back })]), "push failed");
 });
 
 test("a push that sent another image's manifest (its name retagged as it started) is told apart from another run's push", () => {

@@ -96,4 +96,32 @@ test("a parent's build tag replaced by another run's image since it was read bac
   assert.match(outcomes[0].reason!, "not pushed: built on parent sci/p's image of this run, but the registry's build tag of sci/p holds another run's");
 });
 
+test("a moving tag written, then not read back (the registry stopped answering, or an interrupt stopped the wait): not called missing; the read's failure is said", async () => {
+  for (const interrupted of [false, true]) {
+    const { ctx, report } = await context({ digest: "sha256:older", configDigest: "sha256:bbb", label: "1.0-4-def" });
+    const getManifest = ctx.registry.getManifest.bind(ctx.registry);
+    let written = false;
+    const stop = new AbortController();
+    Object.assign(ctx.registry, {
+      // The build tag's manifest (what the moving tag gets), and the moving tag until it is written.
+      getManifest: async (tag: string) => {
+        if (tag === "r.example/t/sci/a:1.0-5-abc") return { ref: tag, digest: "sha256:reg", manifestDigest: "sha256:reg", mediaType: "m", bytes: Buffer.from("{}"), config: { digest: "sha256:aaa" } };
+        if (written) throw new Error(interrupted ? "stopped waiting for the registry (the run was interrupted)" : "connect ECONNREFUSED");
+        return getManifest(tag);
+      },
+      putManifest: async () => {
+        written = true;
+        if (interrupted) stop.abort();
+        return "sha256:reg";
+      },
+    });
+    const result = await carryOutPush({ ...ctx, signal: stop.signal }, { id: "a", action: "check moving tag" }, a, "sha256:aaa", "sha256:reg");
+    const { outcomes } = report.finish([a], true, interrupted, () => result);
+    await report.close();
+    assert.is(result, interrupted ? "not pushed" : "push failed");
+    assert.match(outcomes[0].tags![1].reason!, /^could not read r\.example\/t\/sci\/a:1\.0 back from the registry: /);
+    assert.not.match(JSON.stringify(outcomes[0]), /does not hold the tag/);
+  }
+});
+
 test.run();
