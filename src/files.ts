@@ -82,7 +82,17 @@ export function freshFolderIn(dir: string): void {
 
 /** writeFile into a folder image-builder fills (freshFileIn). */
 export async function writeFreshFile(path: string, data: string): Promise<void> {
-  await writeFile(path, data, { flag: freshFileIn(path) });
+  try {
+    await writeFile(path, data, { flag: freshFileIn(path) });
+  } catch (e) {
+    // Not left half written (a full disk): a page cut off mid-table reads as a whole report.
+    try {
+      unlinkSync(path);
+    } catch {
+      // not ours to remove, or never made
+    }
+    throw e;
+  }
 }
 
 /** copyFile into a folder image-builder fills (freshFileIn): `to` is a new file, never a link's target. */

@@ -1,10 +1,10 @@
 // Paths the user names for output (--out, --results, --log-dir): checked before any work is
 // done, leaving nothing behind, and created only when something is written.
-import { accessSync, closeSync, constants, mkdirSync, openSync, rmdirSync, unlinkSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { accessSync, closeSync, constants, mkdirSync, openSync, realpathSync, rmdirSync, unlinkSync } from "node:fs";
+import { rename, rm, writeFile } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
 import { InputError } from "../core/model.js";
-import { errorCode, makeDirectory, statIfAny } from "../files.js";
+import { errorCode, lstatIfAny, makeDirectory, statIfAny } from "../files.js";
 
 /** A name for a probe that exists only while a path is checked. */
 const probeName = () => `.image-builder-probe-${process.pid}-${Math.random().toString(36).slice(2)}`;
@@ -89,7 +89,34 @@ export function checkOutputFile(flag: string, file: string): void {
 
 /** Writes an output the user named (`flag FILE`); a path that can't be written is bad input. */
 export async function writeOutputFile(flag: string, file: string, text: string): Promise<void> {
-  await writingOutputFile(flag, file, () => writeFile(file, text));
+  await writingOutputFile(flag, file, () => writeWhole(file, text));
+}
+
+/**
+ * Writes `text` to `file` so that a reader never finds it half written and an earlier one stays
+ * whole when the write fails (a full disk left a results file of 0 bytes, the earlier one lost): a
+ * regular file, or a new one, is written beside it and renamed over it (through a symbolic link:
+ * its file is replaced, the link stays). A FIFO or a device is written as it is, and so is a file
+ * in a directory that does not let a file be made beside it.
+ */
+export async function writeWhole(file: string, text: string): Promise<void> {
+  const target = lstatIfAny(file)?.isSymbolicLink() ? realpathIfAny(file) ?? file : file;
+  const held = statIfAny(target);
+  if (held && !held.isFile()) return writeFile(file, text);
+  const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${Date.now()}.tmp`);
+  try {
+    await writeFile(temp, text, { flag: "wx", mode: held ? held.mode & 0o7777 : 0o666 });
+  } catch (e) {
+    await rm(temp, { force: true });
+    if (["EACCES", "EPERM", "EROFS"].includes(errorCode(e) ?? "")) return writeFile(file, text);
+    throw e;
+  }
+  try {
+    await rename(temp, target);
+  } catch (e) {
+    await rm(temp, { force: true });
+    throw e;
+  }
 }
 
 /**
@@ -122,4 +149,13 @@ export function checkNotAnInput(flag: string, output: string | undefined, inputs
     return st !== undefined && st.dev === out.dev && st.ino === out.ino;
   });
   if (input !== undefined) throw new InputError(`${flag} ${output}: is ${input === output ? "" : `(as ${input}) `}an input of this command; writing it would overwrite what was read from it`);
+}
+
+/** `file`'s path with its links resolved; undefined when that can't be done (a dangling link). */
+function realpathIfAny(file: string): string | undefined {
+  try {
+    return realpathSync(file);
+  } catch {
+    return undefined;
+  }
 }

@@ -210,11 +210,16 @@ async function writeResults(o: EngineCommandOptions, secrets: SecretSet, plan: P
   const { resultsFile } = await import("../core/report/results.js");
   // Every text from outside masked (a reason, a failed step); the names and values of its own are not.
   const file = maskedFreeText(resultsFile(plan, results, o.jobs, indexes), secrets.redact, RESULTS_FREE_TEXT);
-  if (o.results) await writeOutput("--results", o.results, `${JSON.stringify(file, null, 2)}\n`);
+  // The report is written however the results file fared (a full disk there), and the first failure said.
+  const failed = o.results ? await writeOutput("--results", o.results, `${JSON.stringify(file, null, 2)}\n`).then(() => undefined, (e: unknown) => e) : undefined;
   if (o.report) {
     const { writeReport } = await import("./commands/report.js");
-    await writeReport("--report", o.report, { plan, results: file, logDir: o.logDir, logTails: Object.fromEntries(Object.entries(logTails).map(([id, lines]) => [id, lines.map(secrets.redact)])) });
+    const reportFailed = await writeReport("--report", o.report, { plan, results: file, logDir: o.logDir, logTails: Object.fromEntries(Object.entries(logTails).map(([id, lines]) => [id, lines.map(secrets.redact)])) })
+      .then(() => undefined, (e: unknown) => e);
+    if (failed) throw failed;
+    if (reportFailed) throw reportFailed;
   }
+  if (failed) throw failed;
 }
 
 /**

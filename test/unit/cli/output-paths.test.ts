@@ -2,9 +2,11 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { tempDir } from "../../helpers/temp.js";
-import { chmodSync, existsSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import { checkOutputDir, checkOutputFile, writingOutputFile } from "../../../src/cli/output-paths.js";
+import { checkOutputDir, checkOutputFile, writeWhole, writingOutputFile } from "../../../src/cli/output-paths.js";
+import { writeFreshFile } from "../../../src/files.js";
 import { InputError } from "../../../src/core/model.js";
 
 function refusal(check: () => void): string {
@@ -65,6 +67,46 @@ test("an output file is written once its directories are made; a write that fail
     assert.unreachable();
   } catch (e) {
     assert.is(e, other);
+  }
+});
+
+test("an output file is replaced whole: its mode kept, a link's file replaced and the link kept, a device written as it is; nothing left beside it", async () => {
+  using dir = tempDir("ib-out-whole-");
+  const file = join(dir.path, "results.json");
+  writeFileSync(file, "old");
+  chmodSync(file, 0o640);
+  await writeWhole(file, "new");
+  assert.is(readFileSync(file, "utf8"), "new");
+  assert.is(statSync(file).mode & 0o777, 0o640);
+  const link = join(dir.path, "link.json");
+  symlinkSync(file, link);
+  await writeWhole(link, "through the link");
+  assert.ok(lstatSync(link).isSymbolicLink());
+  assert.is(readlinkSync(link), file);
+  assert.is(readFileSync(file, "utf8"), "through the link");
+  // A device is written as it is (a FIFO too: --results /dev/stdout in a pipeline).
+  await writeWhole("/dev/null", "to a device");
+  assert.equal(readdirSync(dir.path).sort(), ["link.json", "results.json"]);
+});
+
+test("on a full disk: an earlier results file stays whole (it was left at 0 bytes), and a report page is not left cut off", async () => {
+  using dir = tempDir("ib-out-full-");
+  // A 64 KiB file system of its own (the suite runs as root, as the engine does).
+  execFileSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir.path]);
+  try {
+    const file = join(dir.path, "results.json");
+    const earlier = `{"results": "${"x".repeat(20_000)}"}`;
+    await writeWhole(file, earlier);
+    writeFileSync(join(dir.path, "filler"), Buffer.alloc(36 * 1024));
+    const full = await writeWhole(file, `{"results": "${"y".repeat(20_000)}"}`).then(() => undefined, (e: NodeJS.ErrnoException) => e.code);
+    assert.is(full, "ENOSPC");
+    assert.is(readFileSync(file, "utf8"), earlier);
+    const page = join(dir.path, "index.html");
+    const cut = await writeFreshFile(page, "<html>".padEnd(20_000, "y")).then(() => undefined, (e: NodeJS.ErrnoException) => e.code);
+    assert.is(cut, "ENOSPC");
+    assert.equal(readdirSync(dir.path).sort(), ["filler", "results.json"]);
+  } finally {
+    execFileSync("umount", [dir.path]);
   }
 });
 
