@@ -30,6 +30,7 @@ import type { SigningKey } from "../core/signatures/keys.js";
 import { buildArgsHoldingSecrets, maskedFreeText, redactor, SecretSet } from "../core/report/redaction.js";
 import { RESULTS_FREE_TEXT } from "../core/formats/results.js";
 import type { DockerCredentials } from "../registry/credentials.js";
+import { sharedAbortController } from "../signals.js";
 
 /** What commander gives the commands that plan: the planner's flags, as the command line names them. */
 type PlanCommandOptions = Omit<PlanFlags, "buildArgs" | "buildTime" | "platforms"> & {
@@ -250,9 +251,9 @@ async function executeOnEngine(
     return 0;
   }
   const secrets = readSecrets(o.secret);
-  const controller = new AbortController();
+  const controller = sharedAbortController();
   // A second signal stops the pushes the first one let finish.
-  const stopPushes = new AbortController();
+  const stopPushes = sharedAbortController();
   const stop = () => (controller.signal.aborted ? stopPushes : controller).abort();
   // The terminal closing (an SSH session ending) is an interrupt too: the run reads back what it
   // pushed and writes its results and report, though nobody sees its output any more.

@@ -16,6 +16,7 @@ import {
   type HttpMethod,
 } from "../core/registry/transport-rules.js";
 import { basicAuth, type DockerCredentials, type RegistryAuth } from "./credentials.js";
+import { sharedAbortController } from "../signals.js";
 
 const USER_AGENT = `image-builder/${packageVersion()}`;
 
@@ -105,7 +106,7 @@ export class RegistryTransport {
   /** Registries whose token realm was not given the credentials, and why (for the refusal's message). */
   private readonly withheld = new Map<string, string>();
   /** Aborted by `stop`: every request in flight or to come ends at once. */
-  private readonly stopped = new AbortController();
+  private readonly stopped = sharedAbortController();
   /** The deadlines of requests in flight, which `stop` ends (not a signal tied to each: one living as long as the client keeps them all). */
   private readonly live = new Set<Deadline>();
 

@@ -13,6 +13,7 @@ import type { RegistryClient } from "../../registry/client.js";
 import type { SigningKey } from "../../core/signatures/keys.js";
 import { indexSigner, signPublished } from "../../executors/docker/sign-step.js";
 import { recordedAttestations } from "../../executors/merged-attestations.js";
+import { sharedAbortController } from "../../signals.js";
 
 /** As a run: the shell's code for a process ended by Ctrl-C. */
 const EXIT_INTERRUPTED = 130;
@@ -73,7 +74,7 @@ export function addMergePlatformsCommand(program: Command, io: MergeIo): void {
       // progress stops before its next write: a build tag written keeps its moving tag where it
       // was), and the summary and --results say which indexes were left. A second signal ends the
       // process at once.
-      const controller = new AbortController();
+      const controller = sharedAbortController();
       const stop = () => {
         if (controller.signal.aborted) process.exit(EXIT_INTERRUPTED);
         say("image-builder: interrupted: no more indexes are written (interrupt again to stop now)");

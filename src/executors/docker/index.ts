@@ -19,6 +19,7 @@ import { RunActions } from "./run-actions.js";
 import { RunReport } from "./run-report.js";
 import { attestationAttacher } from "./attestations.js";
 import type { LayerStateCache } from "../../registry/layer-state-cache.js";
+import { sharedAbortController } from "../../signals.js";
 
 export { checkEngine, connectEngine, type Engine } from "./engine.js";
 export type { EngineRunOptions } from "./run-options.js";
@@ -83,7 +84,7 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
   let waitBound: NodeJS.Timeout | undefined;
   // Aborted at the bound or a second interrupt: the wait for attestations (waited for as pushes
   // are: a push in flight may start one) and for the registry ends.
-  const stopWaiting = new AbortController();
+  const stopWaiting = sharedAbortController();
   const stopPushes = () => {
     actions.destroyPushes();
     stopWaiting.abort();

@@ -13,6 +13,7 @@ import { unwrittenIndex, type IndexLayer } from "../../core/execute/image-index.
 import { writeIndex } from "../index-step.js";
 import { indexSigner } from "./sign-step.js";
 import type { BuiltImage } from "./engine.js";
+import { sharedAbortController } from "../../signals.js";
 
 export class RunActions {
   /** Every build is built, failed, skipped or cancelled. */
@@ -20,9 +21,9 @@ export class RunActions {
   private readonly builds: Map<string, PlannedBuild>;
   private readonly buildAborts = new Map<string, AbortController>();
   /** Aborted on interrupt only: no push starts. A push in flight goes on (see PushOptions.stop). */
-  private readonly pushStop = new AbortController();
+  private readonly pushStop = sharedAbortController();
   /** Stops the pushes in flight: see destroyPushes. */
-  private readonly pushDestroy = new AbortController();
+  private readonly pushDestroy = sharedAbortController();
   /** Push steps started and not ended. */
   pushesInFlight = 0;
   private readonly pushContext: PushStepContext | undefined;
