@@ -1,7 +1,8 @@
 // Paths the user names for output (--out, --results, --log-dir): checked before any work is
 // done, leaving nothing behind, and created only when something is written.
-import { accessSync, closeSync, constants, mkdirSync, openSync, realpathSync, rmdirSync, unlinkSync } from "node:fs";
-import { rename, rm, writeFile } from "node:fs/promises";
+import { accessSync, closeSync, constants, mkdirSync, openSync, readlinkSync, realpathSync, rmdirSync, unlinkSync } from "node:fs";
+import { chmod, rename, rm, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
 import { basename, dirname, join, resolve } from "node:path";
 import { InputError } from "../core/model.js";
 import { errorCode, lstatIfAny, makeDirectory, statIfAny } from "../files.js";
@@ -100,12 +101,20 @@ export async function writeOutputFile(flag: string, file: string, text: string):
  * in a directory that does not let a file be made beside it.
  */
 export async function writeWhole(file: string, text: string): Promise<void> {
-  const target = lstatIfAny(file)?.isSymbolicLink() ? realpathIfAny(file) ?? file : file;
+  // A process's own descriptors (`/dev/stdout`, `/proc/self/fd/1`, `/dev/fd/3`) are appended to,
+  // whatever they are open on: opening one anew to write would empty the file a shell's `>> log`
+  // (or `> log`, earlier output included) holds.
+  if (/^\/(dev\/(stdout|stderr|fd\/)|proc\/)/.test(resolve(file))) return writeFile(file, text, { flag: "a" });
+  const link = lstatIfAny(file)?.isSymbolicLink();
+  // A dangling link: the file it names, made (as a plain write through it made it).
+  const target = link ? realpathIfAny(file) ?? resolve(dirname(file), readlinkSync(file)) : file;
   const held = statIfAny(target);
   if (held && !held.isFile()) return writeFile(file, text);
-  const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${Date.now()}.tmp`);
+  const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
   try {
-    await writeFile(temp, text, { flag: "wx", mode: held ? held.mode & 0o7777 : 0o666 });
+    await writeFile(temp, text, { flag: "wx" });
+    // Its mode as it was (the umask left aside), or as a new file's.
+    if (held) await chmod(temp, held.mode & 0o7777);
   } catch (e) {
     await rm(temp, { force: true });
     if (["EACCES", "EPERM", "EROFS"].includes(errorCode(e) ?? "")) return writeFile(file, text);

@@ -30,7 +30,7 @@ import type { SigningKey } from "../core/signatures/keys.js";
 import { buildArgsHoldingSecrets, maskedFreeText, redactor, SecretSet } from "../core/report/redaction.js";
 import { RESULTS_FREE_TEXT } from "../core/formats/results.js";
 import type { DockerCredentials } from "../registry/credentials.js";
-import { sharedAbortController } from "../signals.js";
+import { onHangUp, sharedAbortController } from "../signals.js";
 
 /** What commander gives the commands that plan: the planner's flags, as the command line names them. */
 type PlanCommandOptions = Omit<PlanFlags, "buildArgs" | "buildTime" | "platforms"> & {
@@ -213,14 +213,13 @@ async function writeResults(o: EngineCommandOptions, secrets: SecretSet, plan: P
   const file = maskedFreeText(resultsFile(plan, results, o.jobs, indexes), secrets.redact, RESULTS_FREE_TEXT);
   // The report is written however the results file fared (a full disk there), and the first failure said.
   const failed = o.results ? await writeOutput("--results", o.results, `${JSON.stringify(file, null, 2)}\n`).then(() => undefined, (e: unknown) => e) : undefined;
+  let reportFailed: unknown;
   if (o.report) {
     const { writeReport } = await import("./commands/report.js");
-    const reportFailed = await writeReport("--report", o.report, { plan, results: file, logDir: o.logDir, logTails: Object.fromEntries(Object.entries(logTails).map(([id, lines]) => [id, lines.map(secrets.redact)])) })
+    reportFailed = await writeReport("--report", o.report, { plan, results: file, logDir: o.logDir, logTails: Object.fromEntries(Object.entries(logTails).map(([id, lines]) => [id, lines.map(secrets.redact)])) })
       .then(() => undefined, (e: unknown) => e);
-    if (failed) throw failed;
-    if (reportFailed) throw reportFailed;
   }
-  if (failed) throw failed;
+  if (failed ?? reportFailed) throw failed ?? reportFailed;
 }
 
 /**
@@ -255,16 +254,12 @@ async function executeOnEngine(
   // A second signal stops the pushes the first one let finish.
   const stopPushes = sharedAbortController();
   const stop = () => (controller.signal.aborted ? stopPushes : controller).abort();
-  // The terminal closing (an SSH session ending) is an interrupt too: the run reads back what it
-  // pushed and writes its results and report, though nobody sees its output any more.
-  const hangUp = () => {
-    for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
-    stop();
-  };
   let result: Awaited<ReturnType<typeof import("../executors/docker/index.js").executePlan>>;
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
-  process.on("SIGHUP", hangUp);
+  // The terminal closing (an SSH session ending) is an interrupt too: the run reads back what it
+  // pushed and writes its results and report, though nobody sees its output any more.
+  const offHangUp = onHangUp(stop);
   try {
     const executor = await import("../executors/docker/index.js");
     const engine = executor.connectEngine();
@@ -300,7 +295,7 @@ async function executeOnEngine(
   } finally {
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
-    process.off("SIGHUP", hangUp);
+    offHangUp();
   }
   // After the run: builds and pushes happened, so a results file or report that can't be written
   // (a full disk) is reported without hiding how the run went.

@@ -174,6 +174,8 @@ export async function writeIndex(ctx: IndexStepContext, layer: IndexLayer, image
     const ours = build.request.labels[versionLabel(build.kind, build.target)];
     for (let attempt = 1; ; attempt++) {
       if (ctx.signal?.aborted) return result("not pushed", INTERRUPTED);
+      // Each attempt records afresh: what the last one found there is not what this one finds.
+      delete movingResult.registryDigest;
       const current = await heldVersion(ctx, layer.movingTag, images, index.digest);
       const moving = decideIndexMovingTag({ tag: layer.movingTag, digest: index.digest, ours, held: current, allowRollback: ctx.allowTagRollback });
       if (!moving.move) {

@@ -824,7 +824,7 @@ test("two runs of consecutive commits at once, the older's moving-tag writes lan
   const results = join(out.path, "results.json");
   const third = await runCliAsync(["--push", "--repo", `${late.address}/${path}`, "--progress", "plain", "--results", results], { cwd: src.root });
   assert.is(third.code, 1, third.stderr);
-  assert.match(third.stderr, /\[sci\/cc-a\] read back at the end of the run: moved back by another run: \S+sci\/cc-a:1\.0 to 1\.0-1-[0-9a-f]+, an older build \(manifest sha256:[0-9a-f]{64}\), after this run moved it: run this commit again, or --reconcile --push, to move it forward/);
+  assert.match(third.stderr, /\[sci\/cc-a\] read back at the end of the run: moved back by another run: \S+sci\/cc-a:1\.0 to 1\.0-1-[0-9a-f]+, an older build \(manifest sha256:[0-9a-f]{64}\), after this run moved it \(a run of an older commit, or a rollback with --allow-tag-rollback\): unless it was rolled back on purpose, run this commit again, or --reconcile --push, to move it forward/);
   const index = JSON.parse(readFileSync(results, "utf8")).indexes.find((i: { id: string }) => i.id === "sci/cc-a");
   assert.is(index.status, "push failed");
   assert.match(index.tags[1].reason, /^moved back by another run: /);

@@ -1,6 +1,8 @@
 // A run's shared abort signals take many listeners without Node's MaxListenersExceededWarning.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { sharedAbortController } from "../../src/signals.js";
 
 test("a shared abort signal takes dozens of listeners (requests in flight, retries waiting) without a warning on stderr", async () => {
@@ -17,6 +19,19 @@ test("a shared abort signal takes dozens of listeners (requests in flight, retri
     assert.equal(warnings, ["MaxListenersExceededWarning"]);
   } finally {
     process.off("warning", onWarning);
+  }
+});
+
+test("SIGHUP (the session closing) stops a run as an interrupt, under nohup too (Node resets the disposition nohup set): the process does not just end", async () => {
+  const module = fileURLToPath(new URL("../../src/signals.js", import.meta.url));
+  const script = `const { onHangUp } = await import(${JSON.stringify(module)}); onHangUp(() => { console.log("stopped"); process.exit(0); }); console.log("ready"); setTimeout(() => { console.log("went on"); process.exit(0); }, 1500);`;
+  for (const [shell, expected] of [["exec \"$0\" --input-type=module -e \"$1\"", "stopped"], ["trap '' HUP; exec \"$0\" --input-type=module -e \"$1\"", "stopped"]]) {
+    const child = spawn("sh", ["-c", shell, process.execPath, script], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    await new Promise<void>((ready) => child.stdout.on("data", (d) => { out += d; if (out.includes("ready")) ready(); }));
+    child.kill("SIGHUP");
+    await new Promise((done) => child.on("exit", done));
+    assert.match(out, new RegExp(`ready\\n${expected}\\n`), `${shell}: ${out}`);
   }
 });
 

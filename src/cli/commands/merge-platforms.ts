@@ -13,7 +13,7 @@ import type { RegistryClient } from "../../registry/client.js";
 import type { SigningKey } from "../../core/signatures/keys.js";
 import { indexSigner, signPublished } from "../../executors/docker/sign-step.js";
 import { recordedAttestations } from "../../executors/merged-attestations.js";
-import { sharedAbortController } from "../../signals.js";
+import { onHangUp, sharedAbortController } from "../../signals.js";
 
 /** As a run: the shell's code for a process ended by Ctrl-C. */
 const EXIT_INTERRUPTED = 130;
@@ -80,14 +80,10 @@ export function addMergePlatformsCommand(program: Command, io: MergeIo): void {
         say("image-builder: interrupted: no more indexes are written (interrupt again to stop now)");
         controller.abort();
       };
-      // The terminal closing is an interrupt too (as for a run); its output then goes nowhere.
-      const hangUp = () => {
-        for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
-        stop();
-      };
       process.on("SIGINT", stop);
       process.on("SIGTERM", stop);
-      process.on("SIGHUP", hangUp);
+      // The terminal closing is an interrupt too (as for a run); not under nohup.
+      const offHangUp = onHangUp(stop);
       try {
         // Parents first: a layer's index waits on theirs (the plan may list a child first).
         for (const layer of indexLayersParentsFirst(layers, (id) => byId.get(id)?.dependsOn ?? [])) {
@@ -130,7 +126,7 @@ export function addMergePlatformsCommand(program: Command, io: MergeIo): void {
       } finally {
         process.off("SIGINT", stop);
         process.off("SIGTERM", stop);
-        process.off("SIGHUP", hangUp);
+        offHangUp();
       }
       if (o.verbose >= 1) for (const i of indexes) say(describe(i));
       const written = indexes.filter((i) => i.status === "pushed").length;

@@ -75,9 +75,13 @@ export function dockerPurl(reference: string, platform?: string): string {
   return new PackageURL("docker", path.slice(0, slash), path.slice(slash + 1), r.tag ?? r.digest ?? "latest", platform ? { platform } : undefined, undefined).toString();
 }
 
-/** A repository URL without credentials (`https://user:token@host/x.git` -> `https://host/x.git`). */
+/**
+ * A repository URL without credentials (`https://user:token@host/x.git` -> `https://host/x.git`), nor
+ * a query (`…/x.git?private_token=…`: where else a URL carries a token).
+ */
 export function publicRepositoryUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1");
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(url);
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1").replace(withScheme ? /\?.*$/ : /$^/, "");
 }
 
 export function provenanceStatement(build: Pick<PlannedBuild, "id" | "kind" | "source" | "request">, run: ProvenanceRun): ProvenanceStatement {

@@ -108,7 +108,7 @@ export function agreeWithRegistry(recorded: TagResult, imageId: string, held: He
  * registry serves the older build under `{version}`: a failure of this run, which says how to mend it.
  */
 export function movedBackByOtherRun(tag: string, held: string, registryDigest: string): string {
-  return `${MOVED_BACK} ${tag} to ${held}, an older build (manifest ${registryDigest}), after this run moved it: run this commit again, or --reconcile --push, to move it forward`;
+  return `${MOVED_BACK} ${tag} to ${held}, an older build (manifest ${registryDigest}), after this run moved it (a run of an older commit, or a rollback with --allow-tag-rollback): unless it was rolled back on purpose, run this commit again, or --reconcile --push, to move it forward`;
 }
 const MOVED_BACK = "moved back by another run:";
 

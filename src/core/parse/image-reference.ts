@@ -68,7 +68,8 @@ export function namesDockerHub(image: string): boolean {
  * carries one) is `***`. Refused either way; said before any docker config is read to mask it.
  */
 export function shownReference(ref: string): string {
-  return ref.replace(/^([a-z][a-z0-9+.-]*:\/\/)?([^/@:\s]*):[^/@\s]*@(?!sha(256|384|512):)/i, "$1$2:***@");
+  // The password runs to the last `@` that is not a digest's (a password may hold `/` or `@`).
+  return ref.replace(/^([a-z][a-z0-9+.-]*:\/\/)?([^/@:\s]*):\S*@(?!sha(256|384|512):)/i, "$1$2:***@");
 }
 
 /** Parses `ref`; a malformed one is bad input naming it. A reference without tag or digest stays so. */

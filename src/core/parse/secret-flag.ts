@@ -14,10 +14,14 @@ function shownFlag(value: string): string {
   return value.split(",").map((part) => {
     const eq = part.indexOf("=");
     if (eq <= 0) return "***";
-    const key = part.slice(0, eq).trim().toLowerCase();
-    return KNOWN.includes(key) ? part : `${part.slice(0, eq)}=***`;
+    const key = part.slice(0, eq).trim();
+    // A base64 value padded with `=` splits there too: only what looks like a field's name is shown.
+    return KNOWN.includes(key.toLowerCase()) ? part : isFieldName(key) ? `${key}=***` : "***";
   }).join(",");
 }
+
+/** What a field of the flag could be called (`value`, `required`), unlike a token cut at its `=` (digits, capitals). */
+const isFieldName = (key: string) => /^[a-z][a-z_-]{0,11}$/.test(key);
 
 export function parseSecretFlag(value: string): SecretSource {
   const fields = new Map<string, string>();
@@ -32,7 +36,7 @@ export function parseSecretFlag(value: string): SecretSource {
   const env = fields.get("env");
   const type = fields.get("type") ?? "file";
   const unknown = [...fields.keys()].filter((k) => !KNOWN.includes(k));
-  if (unknown.length) throw new InputError(`--secret ${shown}: unknown field ${unknown.join(", ")} (id, src, env, type; the value itself is never given here: put it in a file or a variable)`);
+  if (unknown.length) throw new InputError(`--secret ${shown}: unknown field ${unknown.map((k) => (isFieldName(k) ? k : "***")).join(", ")} (id, src, env, type; the value itself is never given here: put it in a file or a variable)`);
   if (!id) throw new InputError(`--secret ${shown}: no id=`);
   if (type !== "file" && type !== "env") throw new InputError(`--secret ${shown}: type must be file or env`);
   if (file !== undefined && env !== undefined) throw new InputError(`--secret ${shown}: src= and env= contradict each other`);

@@ -115,9 +115,12 @@ function earlierBuilds(builds: PlannedBuild[], published: ReadonlyMap<string, Pu
   const heldName = (b: PlannedBuild): string | undefined => {
     const p = published.get(b.id);
     if (!kept.has(b.id) || rebuilt.has(b.id) || !p?.found || p.inputs !== b.request.inputsDigest || p.mismatch !== undefined || p.buildTagMissing) return undefined;
-    const held = parseBuildName(p.build)?.name;
+    const held = parseBuildName(p.build);
     const own = buildNameOf(b);
-    return held !== undefined && own !== undefined && held !== own && held.startsWith(`${b.version}-`) ? held : undefined;
+    // Earlier: a newer build (another branch's, of the same inputs) is current, as its moving tag stays there.
+    const earlier = held !== undefined && own !== undefined && held.name !== own && held.name.startsWith(`${b.version}-`)
+      && held.buildNumber <= (parseBuildName(own)?.buildNumber ?? -1);
+    return earlier ? held.name : undefined;
   };
   const earlier = new Map<string, string>();
   const members = new Set<string>();
@@ -202,6 +205,12 @@ function judge(b: PlannedBuild, p: PublishedImage | undefined, tag: string, opti
       return { current: true, why: `${tag} holds ${held}, ${newer ? "a newer build" : `another commit's build with the same build number`}; moving tags only move forward` };
     }
     return { current: false, why: `published image has inputs ${p.inputs ?? "(none recorded)"} ≠ ${b.request.inputsDigest}` };
+  }
+  // Of these inputs, but a newer build (another branch's, a later commit's): its moving tag stays
+  // there, and what it lacks is its own commit's to add (this checkout can't publish it as its own).
+  const [heldBuild, ourBuild] = [parseBuildName(p.build), parseBuildName(b.request.labels[versionLabel(b.kind, b.target)])];
+  if (heldBuild && ourBuild && heldBuild.buildNumber > ourBuild.buildNumber && !options.allowRollback) {
+    return { current: true, why: `${tag} holds ${held}, a newer build (of this checkout's inputs); moving tags only move forward` };
   }
   // Its own inputs match, but it was built on another commit's parent.
   if (p.mismatch !== undefined) return { current: false, why: `published image has ${p.mismatch}` };

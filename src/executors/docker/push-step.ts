@@ -137,6 +137,9 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
       // Judged again when another run wrote it at the same time (index-step.ts does the same).
       for (let attempt = 1; ; attempt++) {
         if (ctx.signal.aborted) return ended(ctx, id, INTERRUPTED, tags);
+        // Each attempt records afresh: what the last one found there is not what this one finds.
+        delete result.registryDigest;
+        delete result.reason;
         const decision = await movingTagDecision(ctx, build, imageId, result.tag);
         if (!decision.move) {
           Object.assign(result, { registryDigest: decision.registryDigest, reason: decision.reason });

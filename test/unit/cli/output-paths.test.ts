@@ -3,7 +3,9 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { tempDir } from "../../helpers/temp.js";
 import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import { openSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { checkOutputDir, checkOutputFile, writeWhole, writingOutputFile } from "../../../src/cli/output-paths.js";
 import { writeFreshFile } from "../../../src/files.js";
@@ -74,10 +76,16 @@ test("an output file is replaced whole: its mode kept, a link's file replaced an
   using dir = tempDir("ib-out-whole-");
   const file = join(dir.path, "results.json");
   writeFileSync(file, "old");
-  chmodSync(file, 0o640);
+  chmodSync(file, 0o664);
   await writeWhole(file, "new");
   assert.is(readFileSync(file, "utf8"), "new");
-  assert.is(statSync(file).mode & 0o777, 0o640);
+  assert.is(statSync(file).mode & 0o777, 0o664, "its mode, not the umask's");
+  // A dangling link: the file it names is made, the link stays.
+  const dangling = join(dir.path, "dangling.json");
+  symlinkSync(join(dir.path, "made.json"), dangling);
+  await writeWhole(dangling, "made");
+  assert.ok(lstatSync(dangling).isSymbolicLink());
+  assert.is(readFileSync(join(dir.path, "made.json"), "utf8"), "made");
   const link = join(dir.path, "link.json");
   symlinkSync(file, link);
   await writeWhole(link, "through the link");
@@ -86,7 +94,13 @@ test("an output file is replaced whole: its mode kept, a link's file replaced an
   assert.is(readFileSync(file, "utf8"), "through the link");
   // A device is written as it is (a FIFO too: --results /dev/stdout in a pipeline).
   await writeWhole("/dev/null", "to a device");
-  assert.equal(readdirSync(dir.path).sort(), ["link.json", "results.json"]);
+  assert.equal(readdirSync(dir.path).sort(), ["dangling.json", "link.json", "made.json", "results.json"]);
+  // A process's own descriptor (a shell's `>> log`) is written as it is, not replaced.
+  const log = join(dir.path, "log.txt");
+  writeFileSync(log, "earlier lines\n");
+  const shell = spawnSync(process.execPath, ["--input-type=module", "-e", `const { writeWhole } = await import(${JSON.stringify(fileURLToPath(new URL("../../../src/cli/output-paths.js", import.meta.url)))}); await writeWhole("/dev/stdout", "results\\n");`], { stdio: ["ignore", openSync(log, "a"), "inherit"] });
+  assert.is(shell.status, 0);
+  assert.is(readFileSync(log, "utf8"), "earlier lines\nresults\n");
 });
 
 test("on a full disk: an earlier results file stays whole (it was left at 0 bytes), and a report page is not left cut off", async () => {

@@ -112,6 +112,7 @@ test("two runs of consecutive commits: an older build's index written under the 
     const held = (await registry.client.getManifest(movingTag))!.digest;
     if (moves) {
       assert.is(held, result.digest, `${other}: the moving tag holds this run's index`);
+      assert.equal(result.tags[1], { tag: movingTag, pushed: true, digest: result.digest }, "recorded afresh: no other index's digest left on it");
       assert.equal(registry.writes, [buildTag, movingTag, movingTag]);
       assert.ok(lines.some((l) => l.includes(`with an older build's index (${other}): moved forward again`)), lines.join("\n"));
     } else {

@@ -75,6 +75,7 @@ test("nothing secret: no --secret value, no line of a multi-line one, no credent
   assert.equal(args, { HARMLESS: "yes", PYTHON: "3.11", ZLIB: "1.3" });
   assert.is(publicRepositoryUrl("ssh://git@github.com/x/y.git"), "ssh://github.com/x/y.git");
   assert.is(publicRepositoryUrl("git@github.com:x/y.git"), "git@github.com:x/y.git");
+  assert.is(publicRepositoryUrl("https://gitlab.example.org/x/y.git?private_token=glpat-123"), "https://gitlab.example.org/x/y.git");
 });
 
 test("a secret line that is part of image-builder's own names and values (the repo's path, a year, hex digits of a digest) leaves them whole; build arguments are still masked", () => {

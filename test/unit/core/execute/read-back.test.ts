@@ -55,7 +55,7 @@ test("a build's push result follows its tags read back at the end", () => {
   assert.is(pushResultFromTags([t(false), t(false)], [t(true), t(false, { reason: "not pushed: push interrupted" })]), undefined);
   // A moving tag another run moved back to an older build after this run moved it: the run failed.
   const back = movedBackByOtherRun("r/a:1.0", "1.0-2-abc1234", "sha256:old");
-  assert.is(back, "moved back by another run: r/a:1.0 to 1.0-2-abc1234, an older build (manifest sha256:old), after this run moved it: run this commit again, or --reconcile --push, to move it forward");
+  assert.is(back, "moved back by another run: r/a:1.0 to 1.0-2-abc1234, an older build (manifest sha256:old), after this run moved it (a run of an older commit, or a rollback with --allow-tag-rollback): unless it was rolled back on purpose, run this commit again, or --reconcile --push, to move it forward");
   assert.is(pushResultFromTags([t(true), t(true)], [t(true), t(false, { reason: back })]), "push failed");
 });
 

@@ -29,6 +29,11 @@ test("a password given in a reference (user:pass@host, as a URL carries one) is 
     assert.throws(() => parseImageReference(ref), (e: Error) => e instanceof InputError && e.message.includes("ibuser:***@") && !e.message.includes("ibpass"));
   }
   assert.is(shownReference("busybox:stable@sha256:abc"), "busybox:stable@sha256:abc");
+  assert.is(shownReference("host:5000/img@sha256:abc"), "host:5000/img@sha256:abc");
+  assert.is(shownReference("user:pa/ss@host/img:1"), "user:***@host/img:1");
+  assert.is(shownReference("user:p@ss@host/img:1"), "user:***@host/img:1");
+  assert.is(shownReference("https://user:tok+/x=@host/img"), "https://user:***@host/img");
+  assert.is(shownReference("user:pw@host/img:1@sha256:abc"), "user:***@host/img:1@sha256:abc");
   assert.is(shownReference("host:5000/x:1"), "host:5000/x:1");
   assert.throws(() => checkRepo("https://u:repo-pass@h/x", "--repo"), (e: Error) => e.message.includes("u:***@") && !e.message.includes("repo-pass"));
 });

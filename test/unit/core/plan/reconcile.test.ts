@@ -133,6 +133,11 @@ test("an image right but lacking only its signature or attestations, whose {vers
   assert.throws(() => parsePlanFile(text.replaceAll("1.0-2-ab12cd3", "1.0-4-ab12cd3"), "plan.json"), /request\.labels\.org\.sciserver\.science\.a\.version: "1\.0-4-ab12cd3": not 1\.0-3-\{the commit's short hash\}, this build's at the plan's commit, nor an earlier build's/);
   assert.throws(() => parsePlanFile(text.replaceAll('"earlierBuild":true', '"earlierBuild":null'), "plan.json"), /earlierBuild/);
   assert.throws(() => parsePlanFile(text.replaceAll(',"earlierBuild":true', ""), "plan.json"), /"1\.0-2-ab12cd3": not 1\.0-3-/);
+  // Held by a newer build of these inputs (another branch's): current, left to its own commit.
+  state.set("sci/a", held(a, "1.0-9-ab12cd3"));
+  const newer = reconcilePlan(whole, state);
+  assert.not.ok(newer.builds.some((b) => b.id === "sci/a"), "a newer build is not completed from an older checkout");
+  assert.match(currentLayers(whole, newer, state).join("\n"), /sci\/a: current \(.*holds 1\.0-9-ab12cd3, a newer build \(of this checkout's inputs\); moving tags only move forward\)/);
   // Held by this checkout's own build: planned as it is.
   state.set("sci/a", held(a, a.request.labels[versionLabel("science", "a")]));
   assert.is(reconcilePlan(whole, state).builds[0].request.tags[1], a.request.tags[1]);
