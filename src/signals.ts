@@ -11,16 +11,12 @@ export function sharedAbortController(): AbortController {
 }
 
 /**
- * Calls `stop` when the terminal or SSH session closes (SIGHUP), as an interrupt: output written
- * after it goes nowhere, and its write errors are ignored. (Node sets every signal but SIGPIPE back
+ * Calls `stop` when the terminal or SSH session closes (SIGHUP), as an interrupt (output written
+ * after it goes nowhere: the CLI ignores its write errors). Node sets every signal but SIGPIPE back
  * to its default as it starts, so `nohup` never kept a Node process alive through a hangup: without
- * this, a run ended at once, nothing read back or written.) Returns what removes it.
+ * this, a run ended at once, nothing read back or written. Returns what removes it.
  */
 export function onHangUp(stop: () => void): () => void {
-  const hangUp = () => {
-    for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
-    stop();
-  };
-  process.on("SIGHUP", hangUp);
-  return () => process.off("SIGHUP", hangUp);
+  process.on("SIGHUP", stop);
+  return () => process.off("SIGHUP", stop);
 }

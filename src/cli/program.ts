@@ -5,6 +5,7 @@ import { parsePlatformFlag } from "../core/parse/platforms.js";
 import { readFileSync } from "node:fs";
 import { packageVersion } from "../files.js";
 import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 // What only other commands use (plan files, results, graphs) is imported where it is used, so
 // that the dry run loads no more than it needs.
 import type { GraphFormat } from "../core/report/render-graph.js";
@@ -178,6 +179,11 @@ async function readInput(file: string): Promise<string> {
 /** `-` as an output file: stdout. */
 const STDOUT = "-";
 
+/** Whether an output names stdout: `-`, or stdout's own paths (`/dev/stdout`, `/dev/fd/1`, `/proc/self/fd/1`). */
+function isStdout(file: string | undefined): boolean {
+  return file === STDOUT || (file !== undefined && ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"].includes(resolve(file)));
+}
+
 /** Writes what a command outputs to FILE, or to stdout for `-`. */
 async function writeOutput(flag: string, file: string, text: string): Promise<void> {
   if (file === STDOUT) process.stdout.write(text);
@@ -196,7 +202,7 @@ function checkOutput(flag: string, file: string | undefined): void {
 function checkOutputs(o: EngineCommandOptions, stdoutTaken?: string): void {
   if (o.logDir === STDOUT) throw new InputError("--log-dir -: a directory is needed (build output goes to stderr already; --progress plain prints every line)");
   if (o.logDir) checkOutputDir("--log-dir", o.logDir);
-  if (o.results === STDOUT && stdoutTaken) throw new InputError(`${stdoutTaken} and --results - both write to stdout`);
+  if (isStdout(o.results) && stdoutTaken) throw new InputError(`${stdoutTaken} and --results ${o.results} both write to stdout`);
   checkOutput("--results", o.results);
   if (o.report === STDOUT) throw new InputError("--report -: a directory is needed");
   if (o.report) checkOutputDir("--report", o.report);
@@ -245,6 +251,11 @@ async function executeOnEngine(
   }
   // Before anything is built: a key that can't sign is bad input.
   const signKey = await readSignKey(o);
+  // A plan made to sign what a key had not signed (plan --reconcile with IMAGE_BUILDER_SIGN_KEY), run without one.
+  const toSign = signKey || !o.push ? [] : plan.builds.filter((b) => b.reasons.some((r) => r.includes("not signed by the signing key")));
+  if (toSign.length > 0) {
+    printWarnings(known.secrets, [`${toSign.map((b) => b.id).join(", ")} ${toSign.length === 1 ? "was" : "were"} planned to be signed (--reconcile with a signing key), but this run has no --sign-key (nor ${SIGN_KEY_ENV}): ${toSign.length === 1 ? "it is" : "they are"} reused, not signed`]);
+  }
   if (plan.builds.length === 0) {
     await writeResults(o, known.secrets, plan, []);
     return 0;
@@ -513,7 +524,7 @@ export function buildProgram(secrets = new SecretSet()): Command {
     .option("-o, --out <file>", "write the plan to FILE instead of stdout (- is stdout)")
     .option("--waves", "print the build ids wave by wave, one wave per line (each wave depends only on earlier ones)", false)
     .action(async (o: PlanCommandOptions & { out?: string; waves: boolean }) => {
-      if (o.out === STDOUT && o.waves) throw new InputError("--out - and --waves both write to stdout");
+      if (isStdout(o.out) && o.waves) throw new InputError(`--out ${o.out} and --waves both write to stdout`);
       checkOutput("--out", o.out);
       await readKnownSecrets(secrets, {});
       const { plan, changes, location, warnings, current } = await planRepository(await reconcileFlags(o), { skipUnchanged: true });
@@ -621,6 +632,20 @@ export function buildProgram(secrets = new SecretSet()): Command {
 }
 
 /**
+ * Output that goes nowhere does not end the command: a terminal that closed (EIO: an SSH session
+ * ended, a run started with setsid outliving it) or a reader that went away (EPIPE: `| head`).
+ * Without a listener, Node ended the process at the next line written, before its results, its
+ * report or the read-back of what it pushed.
+ */
+function ignoreOutputGoingNowhere(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code !== "EIO" && e.code !== "EPIPE") throw e;
+    });
+  }
+}
+
+/**
  * Masks in everything the process writes the credentials it has seen (SEEN_CREDENTIALS): one
  * place for every command's output, errors, warnings and JSON. Returns the undo.
  */
@@ -649,6 +674,7 @@ function maskCredentialsInOutput(seen: SecretSet): () => void {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  ignoreOutputGoingNowhere();
   const { SEEN_CREDENTIALS } = await import("../registry/credentials.js");
   const unmask = maskCredentialsInOutput(SEEN_CREDENTIALS);
   try {

@@ -358,6 +358,9 @@ test("outputs that cannot be written are bad input (exit 2), named by their flag
     [["--all", "--log-dir", "-"], /^image-builder: error: --log-dir -: /],
     [["--all", "--json", "--results", "-"], /^image-builder: error: --json and --results - both write to stdout/],
     [["plan", "--all", "--out", "-", "--waves"], /^image-builder: error: --out - and --waves both write to stdout/],
+    // stdout by its paths, as a shell spells it
+    [["--all", "--json", "--results", "/dev/stdout"], /^image-builder: error: --json and --results \/dev\/stdout both write to stdout/],
+    [["plan", "--all", "--out", "/dev/fd/1", "--waves"], /^image-builder: error: --out \/dev\/fd\/1 and --waves both write to stdout/],
   ] as const) {
     const r = runCli([...args], { cwd: repo.root, env: noEngine });
     assert.is(r.code, 2, `${args.join(" ")}: ${r.stderr}`);

@@ -5,7 +5,8 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compat, makeRepo, science, type TempRepo } from "../helpers/repo.js";
-import { planJson, runCli } from "../helpers/cli.js";
+import { MAIN, planJson, runCli } from "../helpers/cli.js";
+import { spawn } from "node:child_process";
 import { examplesRepo } from "../helpers/fixture.js";
 
 const CONFIG = { "image-builder.json": '{\n  # default registry\n  "repo": "registry.example.org/images"\n}\n' };
@@ -273,6 +274,20 @@ test("a Dockerfile's warning is said once, not once per platform it is planned f
   assert.is(r.code, 0, r.stderr);
   const syntax = r.stderr.split("\n").filter((l) => l.includes("science/astro-base/Dockerfile:1: `# syntax="));
   assert.is(syntax.length, 1, r.stderr);
+});
+
+test("output going nowhere (its reader gone: EPIPE; a closed terminal: EIO) does not end the command: the plan is written, exit 0", async () => {
+  using repo = examplesRepo();
+  const out = join(repo.root, "..", `${repo.root.split("/").pop()}-plan.json`);
+  const child = spawn(process.execPath, [MAIN, "plan", "--all", "-vvv", "--out", out], { cwd: repo.root, stdio: ["ignore", "ignore", "pipe"] });
+  child.stderr.destroy();
+  const code = await new Promise<number | null>((done) => child.on("exit", done));
+  try {
+    assert.is(code, 0);
+    assert.ok(JSON.parse(readFileSync(out, "utf8")).builds.length > 0);
+  } finally {
+    rmSync(out, { force: true });
+  }
 });
 
 test.run();

@@ -473,6 +473,13 @@ test("--reconcile --sign-key: images whose {version} holds an earlier commit's u
   const dry = runCli(["--reconcile", "--dryrun", "-vv", "--repo", at, "--sign-key", key], { cwd: src.root });
   assert.is(dry.code, 0, dry.stderr);
   assert.match(dry.stderr, new RegExp(`build sci/eb-base: .*sci/eb-base:1\\.0 holds 1\\.0-${earlier}, of this checkout's inputs, not signed by the signing key; completed as 1\\.0-${earlier}, not rebuilt`));
+  // The plan made with the key in the environment, run without one: said, not silently unsigned.
+  using plans = tempDir("ib-earlier-plan-");
+  const planned = runCli(["plan", "--reconcile", "--repo", at, "--out", join(plans.path, "p.json")], { cwd: src.root, env: { IMAGE_BUILDER_SIGN_KEY: key } });
+  assert.is(planned.code, 0, planned.stderr);
+  const unsigned = await runCliAsync(["run", join(plans.path, "p.json"), "--push", "--progress", "plain"], { cwd: src.root });
+  assert.is(unsigned.code, 0, unsigned.stderr);
+  assert.match(unsigned.stderr, /warning: sci\/eb-base, sci\/eb-tools, rel\/eb:1\.0 were planned to be signed \(--reconcile with a signing key\), but this run has no --sign-key \(nor IMAGE_BUILDER_SIGN_KEY\): they are reused, not signed/);
   const r = await runCliAsync(["--reconcile", "--push", "--repo", at, "--sign-key", key, "--progress", "plain"], { cwd: src.root });
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stderr, /\n3 reused/);
