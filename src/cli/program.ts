@@ -373,13 +373,10 @@ async function loadSignKey(file: string | undefined): Promise<SigningKey | undef
     }
     return parseSigningKey(pem, `--sign-key ${file}`, process.env[PASSWORD_ENV]);
   }
-  const value = process.env[SIGN_KEY_ENV];
-  if (!value) return undefined;
-  // The PEM itself (a Jenkins "secret text" credential), or the path of a file holding it (a
-  // "secret file" credential binds its path): a PEM always has its BEGIN line.
-  if (value.includes("-----BEGIN")) return parseSigningKey(value, SIGN_KEY_ENV, process.env[PASSWORD_ENV]);
-  // A path set from a file written on Windows (or `echo`) ends in a line end nobody sees.
-  const path = value.replace(/[\r\n]+$/, "");
+  const given = signKeyFromEnv();
+  if (!given) return undefined;
+  if ("pem" in given) return parseSigningKey(given.pem, SIGN_KEY_ENV, process.env[PASSWORD_ENV]);
+  const { path } = given;
   let pem: string;
   try {
     pem = readFileSync(path, "utf8");
@@ -387,6 +384,18 @@ async function loadSignKey(file: string | undefined): Promise<SigningKey | undef
     throw new InputError(`${SIGN_KEY_ENV}: neither a PEM private key nor a file holding one (cannot read file: ${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
   return parseSigningKey(pem, `${SIGN_KEY_ENV} (file ${path})`, process.env[PASSWORD_ENV]);
+}
+
+/**
+ * What IMAGE_BUILDER_SIGN_KEY holds, read one way wherever it is read (loading the key, and the
+ * secrets masked before anything is printed): the PEM itself (a Jenkins "secret text" credential;
+ * a PEM always has its BEGIN line), or the path of a file holding it (a "secret file" credential
+ * binds its path), without the line end a file written on Windows (or `echo`) leaves.
+ */
+function signKeyFromEnv(): { pem: string } | { path: string } | undefined {
+  const value = process.env[SIGN_KEY_ENV];
+  if (!value) return undefined;
+  return value.includes("-----BEGIN") ? { pem: value } : { path: value.replace(/[\r\n]+$/, "") };
 }
 
 /**
@@ -422,11 +431,10 @@ async function readKnownSecrets(secrets: SecretSet, o: { secret?: SecretSource[]
     }
   };
   for (const s of o.secret ?? []) secrets.add("env" in s ? process.env[s.env] : readable(s.file));
-  const keyEnv = process.env[SIGN_KEY_ENV];
-  // As loadSignKey reads them: a PEM given as --sign-key (refused there, masked until then); a path
-  // in the variable without the line end a file written on Windows (or `echo`) leaves.
+  // As loadSignKey reads them: a PEM given as --sign-key (refused there, masked until then), and the variable.
   const keyFlag = o.signKey?.includes("-----BEGIN") ? o.signKey : o.signKey && readable(o.signKey);
-  secrets.add(keyFlag, keyEnv?.includes("-----BEGIN") ? keyEnv : keyEnv && readable(keyEnv.replace(/[\r\n]+$/, "")), process.env.COSIGN_PASSWORD);
+  const keyEnv = signKeyFromEnv();
+  secrets.add(keyFlag, keyEnv && ("pem" in keyEnv ? keyEnv.pem : readable(keyEnv.path)), process.env.COSIGN_PASSWORD);
   return { secrets, creds: await loadCredentials(secrets).catch(() => undefined) };
 }
 

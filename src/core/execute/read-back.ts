@@ -4,6 +4,7 @@
 // pushed) and asks here. A registry has no compare-and-swap: a PUT can't be made conditional,
 // only checked afterwards.
 import type { TagResult } from "../model.js";
+import { isOlderBuild } from "./moving-tag.js";
 
 /** A tag's manifest as the registry holds it. */
 export interface HeldTag {
@@ -111,6 +112,20 @@ export function movedBackByOtherRun(tag: string, held: string, registryDigest: s
   return `${MOVED_BACK} ${tag} to ${held}, an older build (manifest ${registryDigest}), after this run moved it (a run of an older commit, or a rollback with --allow-tag-rollback): unless it was rolled back on purpose, run this commit again, or --reconcile --push, to move it forward`;
 }
 const MOVED_BACK = "moved back by another run:";
+
+/**
+ * A moving tag as read back at the end of the run, on another image than this run moved it to:
+ * moved back to an older build (`held`, that image's version label) is movedBackByOtherRun; moved
+ * on (a newer build, another run of this commit) stays as agreeWithRegistry recorded it.
+ */
+export function judgedMovingTag(now: TagResult, held: { label: string | undefined; digest: string }, ours: string | undefined): TagResult {
+  return isOlderBuild(held.label, ours) ? { ...now, reason: movedBackByOtherRun(now.tag, held.label!, held.digest) } : now;
+}
+
+/** What a push result that changed at the end of the run says: a tag's reason (of the first tag not there, when it is not pushed). */
+export function readBackReason(result: "pushed" | "superseded" | "push failed", after: TagResult[]): string | undefined {
+  return result === "pushed" ? after.find((t) => t.reason)?.reason : (after.find((t) => !t.pushed && t.reason) ?? after[0]).reason;
+}
 
 /**
  * How a build's push ended, from its tags as agreeWithRegistry left them: its build tag (the

@@ -11,7 +11,7 @@ import { versionLabel } from "../requests/inputs-digest.js";
 import type { PlannedBuild } from "../model.js";
 
 /** The build name (`1.0-7-3f2a9c1`) a build's version label gives it; undefined when it gives none. */
-export function buildNameOf(b: Pick<PlannedBuild, "kind" | "target" | "request">): string | undefined {
+function buildNameOf(b: Pick<PlannedBuild, "kind" | "target" | "request">): string | undefined {
   return parseBuildName(b.request.labels[versionLabel(b.kind, b.target)])?.name;
 }
 

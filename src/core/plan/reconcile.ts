@@ -19,7 +19,7 @@ import { groupIntoWaves } from "./waves.js";
 import { movingTag, stripPlatformSuffix, withPlatformSuffix } from "../requests/tags.js";
 import { indexLayers } from "../execute/image-index.js";
 import type { ChangeSet, Plan, PlannedBuild } from "../model.js";
-import { asEarlierBuild, buildNameOf } from "./earlier-builds.js";
+import { asEarlierBuild } from "./earlier-builds.js";
 
 /**
  * What the registry holds under a build's moving tag: absent, or an image with its inputs and
@@ -112,20 +112,21 @@ export function reconcilePlan(plan: Plan, published: ReadonlyMap<string, Publish
  * build (its index is written under one build tag); else it is built as this checkout's.
  */
 function earlierBuilds(builds: PlannedBuild[], published: ReadonlyMap<string, PublishedImage>, kept: ReadonlyMap<string, string[]>, rebuilt: ReadonlySet<string>): Map<string, string> {
+  // Kept and not rebuilt: right but lacking something, or kept for its layer's index (a build whose
+  // image has other inputs, another commit's parent or a lost build tag is rebuilt).
   const heldName = (b: PlannedBuild): string | undefined => {
     const p = published.get(b.id);
-    if (!kept.has(b.id) || rebuilt.has(b.id) || !p?.found || p.inputs !== b.request.inputsDigest || p.mismatch !== undefined || p.buildTagMissing) return undefined;
-    const held = parseBuildName(p.build);
-    const own = buildNameOf(b);
+    if (!kept.has(b.id) || rebuilt.has(b.id) || !p?.found || p.inputs !== b.request.inputsDigest) return undefined;
+    const [held, own] = [parseBuildName(p.build), parseBuildName(b.request.labels[versionLabel(b.kind, b.target)])];
     // Earlier: a newer build (another branch's, of the same inputs) is current, as its moving tag stays there.
-    const earlier = held !== undefined && own !== undefined && held.name !== own && held.name.startsWith(`${b.version}-`)
-      && held.buildNumber <= (parseBuildName(own)?.buildNumber ?? -1);
+    const earlier = held !== undefined && own !== undefined && held.name !== own.name && held.name.startsWith(`${b.version}-`) && held.buildNumber <= own.buildNumber;
     return earlier ? held.name : undefined;
   };
+  const byId = new Map(builds.map((b) => [b.id, b]));
   const earlier = new Map<string, string>();
   const members = new Set<string>();
   for (const layer of indexLayers(builds)) {
-    const names = layer.members.map((m) => heldName(builds.find((b) => b.id === m.id)!));
+    const names = layer.members.map((m) => heldName(byId.get(m.id)!));
     for (const m of layer.members) members.add(m.id);
     if (names[0] !== undefined && names.every((n) => n === names[0])) for (const m of layer.members) earlier.set(m.id, names[0]);
   }

@@ -6,8 +6,7 @@ import { footer, indexSummaryRow, runSucceeded, summaryRow, type BuildOutcome, t
 import type { AttestationResult, SignatureResult, TagResult } from "../../core/model.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
 import type { RegistryClient } from "../../registry/client.js";
-import { agreeWithRegistry, movedBackByOtherRun, pushResultFromTags } from "../../core/execute/read-back.js";
-import { isOlderBuild } from "../../core/execute/moving-tag.js";
+import { agreeWithRegistry, judgedMovingTag, pushResultFromTags, readBackReason } from "../../core/execute/read-back.js";
 import { versionLabel } from "../../core/requests/inputs-digest.js";
 import pLimit from "p-limit";
 import { indexNotWritten, unwrittenIndex, type IndexLayer, type IndexResult } from "../../core/execute/image-index.js";
@@ -183,7 +182,7 @@ export class RunReport {
         // to an older build by another run, or on to a newer one (which stays, as before).
         if (i === 0 || !manifest || !t.pushed || now.pushed) return now;
         const label = (await registry.imageOf(manifest).catch(() => undefined))?.config.labels[versionLabel(build.kind, build.target)];
-        return isOlderBuild(label, build.request.labels[versionLabel(build.kind, build.target)]) ? { ...now, reason: movedBackByOtherRun(t.tag, label!, manifest.digest) } : now;
+        return judgedMovingTag(now, { label, digest: manifest.digest }, build.request.labels[versionLabel(build.kind, build.target)]);
       })));
       const result = pushResultFromTags(before, after);
       outcome.tags = after;
@@ -193,7 +192,7 @@ export class RunReport {
       if (!result || (result === "pushed" && outcome.signature?.status === "failed")) return;
       changed.set(id, result);
       outcome.pushed = result === "pushed";
-      const why = result === "pushed" ? after.find((t) => t.reason)?.reason : (after.find((t) => !t.pushed && t.reason) ?? after[0]).reason;
+      const why = readBackReason(result, after);
       if (why) outcome.reason = why;
       else delete outcome.reason;
       this.progress.result(id, `read back at the end of the run: ${result === "pushed" ? "the registry holds this image under its tags" : why}`);
@@ -225,13 +224,13 @@ export class RunReport {
         if (i === 0 || !held || !t.pushed || now.pushed || !build) return now;
         const image = await registry.getManifest(t.tag, { platform }).then((m) => m && registry.imageOf(m)).catch(() => undefined);
         const label = image?.config.labels[versionLabel(build.kind, build.target)];
-        return isOlderBuild(label, build.request.labels[versionLabel(build.kind, build.target)]) ? { ...now, reason: movedBackByOtherRun(t.tag, label!, held.digest) } : now;
+        return judgedMovingTag(now, { label, digest: held.digest }, build.request.labels[versionLabel(build.kind, build.target)]);
       }));
       const result = pushResultFromTags(before, after);
       index.tags = after;
       if (!result || (result === "pushed" && index.signature?.status === "failed")) return;
       index.status = result;
-      const why = result === "pushed" ? after.find((t) => t.reason)?.reason : (after.find((t) => !t.pushed && t.reason) ?? after[0]).reason;
+      const why = readBackReason(result, after);
       if (why) index.reason = why;
       else delete index.reason;
       this.progress.note(`[${index.id}] read back at the end of the run: ${result === "pushed" ? "the registry holds this index under its tags" : why}`);
