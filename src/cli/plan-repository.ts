@@ -9,8 +9,9 @@ import { contextDirsFor, parentsOnAnyPlatform, planBuilds, planFromAnalysis, pla
 import { determineBuilds } from "../core/plan/determine-builds.js";
 import { describeRef, parseRef } from "../core/parse/revision-range.js";
 import { parseRepoConfig, resolveRepo, type RepoLocation } from "../core/parse/repo-config.js";
-import { InputError, type ChangeSet, type GitInfo, type Plan, type RepoSnapshot } from "../core/model.js";
-import { changedPaths, commitOf, commitsOnlyIn, openGit, unreachableCommits, previousScienceConfigs, readGitInfo, untrackedLayerDirs, worktreeStatus } from "../read/git.js";
+import { InputError, type ChangeSet, type ContextListings, type GitInfo, type Plan, type RepoSnapshot } from "../core/model.js";
+import { changedPaths, commitOf, commitsOnlyIn, openGit, unreachableCommits, previousScienceConfigs, readGitInfo, readIndex, untrackedLayerDirs, worktreeStatus, type WorktreeStatus } from "../read/git.js";
+import { hiddenDifferences, hiddenDifferencesWarning, type CheckoutDifference, type IndexEntry } from "../core/plan/checkout-differences.js";
 import { layersLeft } from "../core/plan/layers-left.js";
 import { buildContextFilter, readContextListings } from "../read/context-files.js";
 import { readLayerFiles, readRepoConfigText } from "../read/repository.js";
@@ -186,14 +187,32 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
   // Counted as changes (or built anyway with --all, --include), but tagged as HEAD's commit.
   // What a build sends: a change its .dockerignore leaves out is not built, so not said to be.
   const dirty = uncommittedLayers(plan.builds, sent(uncommitted));
+  const buildSuffix = `${gitInfo.buildNumber}-${gitInfo.shortCommit}`;
   if (!(isRange && !selected)) {
-    const warning = uncommittedWarning(dirty, `${gitInfo.buildNumber}-${gitInfo.shortCommit}`);
+    const warning = uncommittedWarning(dirty, buildSuffix);
     if (warning) warnings.push(warning);
   }
-  const ignored = ignoredFilesWarning(plan.builds, sent(status.ignored), `${gitInfo.buildNumber}-${gitInfo.shortCommit}`);
+  const ignored = ignoredFilesWarning(plan.builds, sent(status.ignored), buildSuffix);
   if (ignored) warnings.push(ignored);
-  return { plan, snapshot, changes, git: gitInfo, location, analysis, warnings, uncommitted: dirty };
+  const differences = checkoutDifferences(plan, contexts, await readIndex(git, plannedContexts(plan)), status, sent);
+  const differing = hiddenDifferencesWarning(differences, buildSuffix);
+  if (differing) warnings.push(differing);
+  return { plan, snapshot, changes, git: gitInfo, location, analysis, warnings, uncommitted: [...new Set([...dirty, ...uncommittedLayers(plan.builds, differences.map((d) => d.path))])].sort() };
 }
+
+/**
+ * What the plan's build contexts hold other than the commit's files where git status says nothing
+ * (core/plan/checkout-differences.ts): of the builds planned, not of the parents whose contexts
+ * were read for their digests only.
+ */
+export function checkoutDifferences(plan: Plan, contexts: ContextListings, index: IndexEntry[], status: WorktreeStatus, sent: (paths: readonly string[]) => string[]): CheckoutDifference[] {
+  const planned = new Set(plannedContexts(plan));
+  const theirs = new Map([...contexts].filter(([dir]) => planned.has(dir)));
+  return hiddenDifferences(theirs, index, [...status.uncommitted, ...status.untracked, ...status.ignored], sent);
+}
+
+/** The context directories of the builds a plan makes, each once. */
+export const plannedContexts = (plan: Plan) => [...new Set(plan.builds.flatMap((b) => b.request.contexts))];
 
 const isDirectory = (root: string, p: string) => statSync(join(root, p), { throwIfNoEntry: false })?.isDirectory() ?? false;
 

@@ -16,6 +16,7 @@
 import { statSync } from "node:fs";
 import { simpleGit, type SimpleGit } from "simple-git";
 import type { GitInfo } from "../core/model.js";
+import type { IndexEntry } from "../core/plan/checkout-differences.js";
 import { InputError } from "../core/model.js";
 
 /** git's well-known empty tree: diffing against it lists every file. */
@@ -242,6 +243,33 @@ export async function worktreeStatus(git: SimpleGit, prefix: string): Promise<Wo
     (entry.startsWith("??") ? status.untracked : entry.startsWith("!!") ? status.ignored : status.uncommitted).push(entry.slice(3 + prefix.length));
   }
   return status;
+}
+
+/**
+ * Git's index under `dirs` (layer directories, relative to `--root`, its working directory): each
+ * entry's flags, mode and line ends (core/plan/checkout-differences.ts). One `git ls-files`, which
+ * takes no lock and writes nothing; `--eol` looks at each file in the work tree, so only the
+ * directories asked for (all of science/ and compat/ past a thousand: a short command line).
+ */
+export async function readIndex(git: SimpleGit, dirs: readonly string[]): Promise<IndexEntry[]> {
+  if (dirs.length === 0) return [];
+  let out: string;
+  try {
+    out = await git.raw(["--no-optional-locks", "ls-files", "--stage", "-v", "--eol", "-z", "--", ...(dirs.length > 1000 ? ["science", "compat"] : dirs)]);
+  } catch (e) {
+    throw new InputError(`git ls-files failed: ${gitMessage(e)}`);
+  }
+  const entries: IndexEntry[] = [];
+  // "TAG MODE OBJECT STAGE<TAB>i/EOL w/EOL attr/ATTR<TAB>PATH": the path may hold tabs, the rest none.
+  for (const record of out.split("\0")) {
+    const meta = record.indexOf("\t");
+    const eolEnd = record.indexOf("\t", meta + 1);
+    if (meta < 0 || eolEnd < 0) continue;
+    const [tag, mode] = record.slice(0, meta).split(" ");
+    const [index = "", worktree = "", ...attr] = record.slice(meta + 1, eolEnd).trim().split(/\s+/);
+    entries.push({ path: record.slice(eolEnd + 1), tag, mode, eol: { index, worktree, attr: attr.join(" ") } });
+  }
+  return entries;
 }
 
 /** Layer directories (`science/x`) among untracked files: those whose sciserver-image.json is untracked. */

@@ -78,6 +78,77 @@ test("a layer directory that is a symbolic link is refused when planning, naming
   assert.is(r.code, 0, r.stderr);
 });
 
+test("the files image-builder reads from a checkout are read only as regular files of the repository: a link (to /dev/zero, to an agent's file), a fifo or a huge file is refused in one line naming it, unread", () => {
+  using repo = repoWith({ "science/a/data.txt": "d\n" });
+  using outside = tempDir("ib-outside-");
+  writeFileSync(join(outside.path, "agent-file"), "FROM busybox:stable\nLABEL secret=AGENT_SECRET\n");
+  const link = (path: string, target: string) => {
+    rmSync(join(repo.root, path), { force: true });
+    symlinkSync(target, join(repo.root, path));
+  };
+  const refused = (path: string, problem: RegExp) => {
+    const r = runCli(["-v", "--dryrun", "--all"], { cwd: repo.root, timeoutMs: 30_000 });
+    assert.is(r.code, 2, `${path}: exit ${r.code}: ${r.stderr}`);
+    assert.match(r.stderr.trim(), new RegExp(`^image-builder: error: ${path.replace(/[./]/g, "\\$&")}: ${problem.source}`), r.stderr);
+    assert.is(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.not.match(r.stderr, /AGENT_SECRET|root:x:0/i);
+    assert.is(r.stdout, "");
+  };
+  const linked = /a symbolic link: image-builder reads this file only as a file of the repository \(git tracks the link, not the file it points to\)$/;
+  // What a pull request can commit: links to a device, to a file of the machine, to another file of the repository.
+  link("science/a/Dockerfile", "/dev/zero");
+  refused("science/a/Dockerfile", linked);
+  link("science/a/Dockerfile", join(outside.path, "agent-file"));
+  refused("science/a/Dockerfile", linked);
+  link("science/a/Dockerfile", "/etc/passwd");
+  refused("science/a/Dockerfile", linked);
+  link("science/a/Dockerfile", "data.txt");
+  refused("science/a/Dockerfile", linked);
+  rmSync(join(repo.root, "science/a/Dockerfile"));
+  repo.write({ "science/a/Dockerfile": "FROM busybox:stable\n" });
+  link("science/a/.dockerignore", "/dev/zero");
+  refused("science/a/.dockerignore", linked);
+  rmSync(join(repo.root, "science/a/.dockerignore"));
+  link("compat/base/sciserver-image.json", "../../science/a/data.txt");
+  refused("compat/base/sciserver-image.json", linked);
+  rmSync(join(repo.root, "compat/base/sciserver-image.json"));
+  repo.write({ "compat/base/sciserver-image.json": "{}" });
+  link("image-builder.json", join(outside.path, "agent-file"));
+  refused("image-builder.json", linked);
+  rmSync(join(repo.root, "image-builder.json"));
+  repo.write({ "image-builder.json": '{"repo": "registry.example.org/images"}' });
+  // A fifo (git keeps none, but a checkout can have one) would hang the read: refused at once.
+  execFileSync("mkfifo", [join(repo.root, "science/a/.dockerignore")]);
+  refused("science/a/.dockerignore", /not a regular file \(a fifo or a device\): refused unread$/);
+  rmSync(join(repo.root, "science/a/.dockerignore"));
+  repo.write({ "science/a/.dockerignore": `${"x".repeat(1024)}\n`.repeat(1100) });
+  refused("science/a/.dockerignore", /larger than 1 MiB, more than such a file holds: refused unread$/);
+  rmSync(join(repo.root, "science/a/.dockerignore"));
+  // science/ itself a link: every layer behind it would be files git does not track here.
+  const science = join(outside.path, "science");
+  execFileSync("mv", [join(repo.root, "science"), science]);
+  symlinkSync(science, join(repo.root, "science"));
+  refused("science", /a symbolic link: the layers must be directories of the repository/);
+  rmSync(join(repo.root, "science"));
+  execFileSync("mv", [science, join(repo.root, "science")]);
+  const ok = runCli(["--dryrun", "--all"], { cwd: repo.root });
+  assert.is(ok.code, 0, ok.stderr);
+});
+
+test("a file name in a build context that is not UTF-8 is refused naming it (escaped) unless its .dockerignore leaves it out; a link whose target is not UTF-8 too", () => {
+  using repo = repoWith();
+  const bad = Buffer.concat([Buffer.from(join(repo.root, "science/a/bad")), Buffer.from([0xff]), Buffer.from("name")]);
+  writeFileSync(bad, "x");
+  expectInputError(["--dryrun", "--all"], repo.root, /^image-builder: error: science\/a\/bad\\xffname: its name is not UTF-8 text, which a build context can't carry as it is: rename it, or leave it out with \.dockerignore$/);
+  repo.write({ "science/a/.dockerignore": "bad*\n" });
+  const ignored = runCli(["--dryrun", "--all"], { cwd: repo.root });
+  assert.is(ignored.code, 0, ignored.stderr);
+  rmSync(bad);
+  repo.write({ "science/a/.dockerignore": "" });
+  symlinkSync(Buffer.concat([Buffer.from("tgt"), Buffer.from([0xff])]), join(repo.root, "science/a/badlink"));
+  expectInputError(["--dryrun", "--all"], repo.root, /^image-builder: error: science\/a\/badlink: a symbolic link whose target \(tgt\\xff\) is not UTF-8 text, which a build context can't carry as it is$/);
+});
+
 test("a sci/ reference without a registry that names no layer (a typo, a deleted parent) is never pulled from Docker Hub: a warning when planning, refused before a run builds anything", () => {
   using repo = repoWith({ ...science("b", { image: "b", compat: "base" }, "FROM sci/a:2.0\nRUN true\n") });
   const dry = runCli(["--dryrun", "--all"], { cwd: repo.root });

@@ -634,7 +634,7 @@ test("a published build tag refused on a dirty checkout advises committing first
   repo.write({ "science/a/Dockerfile": "FROM busybox:stable\nRUN echo edited > /a\n" });
   const dirty = runCli(["--all", "--push", "--repo", target, ...PLAIN], { cwd: repo.root, timeoutMs: 300_000 });
   assert.is(dirty.code, 1, dirty.stderr);
-  assert.match(dirty.stderr, /build tags are immutable; science\/a has uncommitted changes: commit them first \(a new commit gets its own build tags\)/);
+  assert.match(dirty.stderr, /build tags are immutable; science\/a differs from the commit \(uncommitted changes, or what git status does not show: see the warning\): commit the changes first, or build a clean checkout \(a new commit gets its own build tags\)/);
   assert.not.match(dirty.stderr, /--overwrite/);
   assert.equal(await registryState(target, ["sci/a", "rel/a"]), published);
 });

@@ -5,7 +5,8 @@
 // planned files.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { runCli } from "../helpers/cli.js";
 import { capture, filesInImage, registryImage, registryTags, requireEngine, runOptions, runPlan, uniqueRepo } from "../helpers/engine.js";
@@ -133,6 +134,34 @@ test("run warns about uncommitted and untracked changes under planned layers, as
   const whole = runCli(["run", planFile, ...PLAIN], { cwd: repo.root, timeoutMs: 300_000 });
   assert.is(whole.code, 0, whole.stderr);
   assert.match(whole.stderr, /^image-builder: warning: uncommitted changes are built as they are in the checkout, but tagged 1-\w+ as if committed: compat\/base, science\/a$/m);
+});
+
+test("run PLAN on another clone of the commit, made under another umask, builds the plan (modes are git's); what git status does not show (a file marked assume-unchanged, then edited) is said by plan and by run", async () => {
+  const engine = requireEngine();
+  const target = uniqueRepo(engine.registry);
+  using repo = repoFor(target);
+  using dir = tempDir("ib-run-umask-");
+  // The plan's checkout under the usual umask, the agent's clone under 002 (group-writable files).
+  const clone = join(dir.path, "clone");
+  const cloned = spawnSync("sh", ["-c", 'umask 002 && git clone -q "$0" "$1"', repo.root, clone], { encoding: "utf8" });
+  assert.is(cloned.status, 0, cloned.stderr);
+  assert.is(statSync(join(clone, "science/a/data.txt")).mode & 0o777, 0o664);
+  const { planFile, plan } = planInto(repo, dir.path);
+  const r = runCli(["run", planFile, "--only", "sci/a", ...PLAIN], { cwd: clone, timeoutMs: 300_000 });
+  assert.is(r.code, 0, r.stderr);
+  assert.not.match(r.stderr, /warning/);
+  const files = await filesInImage(engine.docker, plan.builds[0].request.tags[1], "/data.txt");
+  assert.is(files["data.txt"].mode & 0o777, 0o644, "the commit's mode, not the clone's");
+  // Marked assume-unchanged and edited: git status is clean, the build is not the commit's.
+  spawnSync("git", ["update-index", "--assume-unchanged", "science/a/data.txt"], { cwd: clone });
+  writeFileSync(join(clone, "science/a/data.txt"), "local edit\n");
+  const planned = runCli(["plan", "--all", "--out", join(dir.path, "edited.json")], { cwd: clone });
+  assert.is(planned.code, 0, planned.stderr);
+  const said = /^image-builder: warning: the checkout differs from its commit where git status does not show it, and is built as it is, tagged 1-\w+, which another checkout of the commit does not make: science\/a\/data\.txt \(marked assume-unchanged: git status does not compare it with the commit\)$/m;
+  assert.match(planned.stderr, said);
+  const run = runCli(["run", join(dir.path, "edited.json"), "--only", "sci/a", ...PLAIN], { cwd: clone, timeoutMs: 300_000 });
+  assert.is(run.code, 0, run.stderr);
+  assert.match(run.stderr, said);
 });
 
 test("the executor builds only a context that makes the request's digest: a file changed after the check fails the build before the engine has it", async () => {

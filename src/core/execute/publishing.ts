@@ -39,7 +39,7 @@ export interface ReuseQuestion {
   registry?: FoundImage;
   pushing: boolean;
   overwrite: boolean;
-  /** This build's layer directories with uncommitted changes (built as they are, tagged as HEAD). */
+  /** This build's layer directories that differ from the commit (uncommitted changes, or hidden from git status): built as they are, tagged as HEAD. */
   uncommitted?: string[];
 }
 
@@ -77,7 +77,7 @@ export function decideReuse(q: ReuseQuestion): ReuseDecision {
       // On a dirty checkout the registry's image is most likely the commit's own build, and
       // replacing it with uncommitted work is the one thing not to do: a commit gets new tags.
       const advice = q.uncommitted?.length
-        ? `; ${q.uncommitted.join(", ")} ${q.uncommitted.length === 1 ? "has" : "have"} uncommitted changes: commit them first (a new commit gets its own build tags)`
+        ? `; ${q.uncommitted.join(", ")} ${q.uncommitted.length === 1 ? "differs" : "differ"} from the commit (uncommitted changes, or what git status does not show: see the warning): commit the changes first, or build a clean checkout (a new commit gets its own build tags)`
         : " (--overwrite replaces it)";
       return {
         action: "refuse",

@@ -4,6 +4,10 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { compat, makeRepo, science, type TempRepo } from "../../helpers/repo.js";
 import { InputError } from "../../../src/core/model.js";
+import { chmodSync, existsSync, mkdirSync, statSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { tempDir } from "../../helpers/temp.js";
 import { planRepository, type PlanFlags } from "../../../src/cli/plan-repository.js";
 
 const CONFIG = { "image-builder.json": '{"repo": "registry.example.org/images"}' };
@@ -168,10 +172,70 @@ test("files git ignores in what a plan builds (a local .env) are pointed out, na
   repo.commit("ignore .venv");
   const venv = await planRepository(flags(repo.root, { include: ["science/a"] }), { skipUnchanged: true });
   assert.match(venv.warnings.join("\n"), /: science\/a\/\.env, science\/a\/\.venv\/ \(leave them out/);
+  assert.is(venv.warnings.length, 1, "an ignored directory's files are not also files git status does not show");
   repo.remove("science/a/.venv");
   // not planned: not said
   repo.remove("science/a/.env");
   assert.equal((await planRepository(flags(repo.root, { include: ["science/a"] }), { skipUnchanged: true })).warnings, []);
+});
+
+test("what a planned context holds other than its commit where git status says nothing is said, naming each file and why: another checkout of the commit would make other images under its build tag", async () => {
+  using repo = twoLayers();
+  repo.write({ "science/a/data.txt": "committed\n", "science/a/run.sh": "#!/bin/sh\n", "science/a/docs/x.md": "x\n", "science/a/vendor/lib.txt": "v1\n" });
+  // A repository inside the layer, committed as what git makes of one (a gitlink): its .git/ is its own state.
+  repo.git("-C", "science/a/vendor", "init", "-q");
+  repo.git("-C", "science/a/vendor", "add", "lib.txt");
+  repo.git("-C", "science/a/vendor", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "v");
+  repo.git("config", "advice.addEmbeddedRepo", "false");
+  repo.git("add", "-A");
+  const head = `2-${repo.commit("data, a script, docs, a vendored repository")}`;
+  const warnings = async () => (await planRepository(flags(repo.root, { include: ["science/a"] }), { skipUnchanged: true })).warnings;
+  const said = (list: string) => `the checkout differs from its commit where git status does not show it, and is built as it is, tagged ${head}, which another checkout of the commit does not make: ${list}`;
+  assert.equal(await warnings(), [said("science/a/vendor/.git (a git repository's own files, which change without a commit: leave them out with .dockerignore)")]);
+  repo.write({ "science/a/.dockerignore": "vendor/.git\n" });
+  const head3 = `3-${repo.commit("leave out the vendored .git")}`;
+  const said3 = (list: string) => said(list).replace(`tagged ${head}`, `tagged ${head3}`);
+  assert.equal(await warnings(), []);
+  repo.git("update-index", "--assume-unchanged", "science/a/data.txt");
+  repo.write({ "science/a/data.txt": "a local edit\n" });
+  repo.git("config", "core.fileMode", "false");
+  chmodSync(join(repo.root, "science/a/run.sh"), 0o755);
+  mkdirSync(join(repo.root, "science/a/empty/deeper"), { recursive: true });
+  repo.git("sparse-checkout", "set", "--no-cone", "/*", "!/science/a/docs/");
+  assert.not.ok(existsSync(join(repo.root, "science/a/docs/x.md")));
+  assert.is(repo.git("status", "--porcelain"), "", "git status says nothing");
+  const planned = await planRepository(flags(repo.root, { include: ["science/a"] }), { skipUnchanged: true });
+  assert.equal(planned.warnings, [said3([
+    "science/a/data.txt (marked assume-unchanged: git status does not compare it with the commit)",
+    "science/a/docs/x.md (left out of this checkout by a sparse checkout or skip-worktree, so not built)",
+    "science/a/empty (an empty directory: git keeps none, so other checkouts of the commit lack it)",
+    "science/a/run.sh (mode 0755 here, 0644 in the commit: core.fileMode=false hides it)",
+  ].join("; "))]);
+  // Counted with the uncommitted layers: a refused build tag advises a clean checkout, not --overwrite.
+  assert.equal(planned.uncommitted, ["science/a"]);
+  // Layers not planned: not said.
+  assert.equal((await planRepository(flags(repo.root, { include: ["science/b"] }), { skipUnchanged: true })).warnings, []);
+});
+
+test("line ends core.autocrlf converts on checkout are said; a clone under another umask has the same inputs as any other", async () => {
+  using repo = twoLayers();
+  repo.write({ "science/a/data.txt": "line\n" });
+  repo.commit("data");
+  using dir = tempDir("ib-clones-");
+  const clone = (name: string, umask: string, ...config: string[]) => {
+    const path = join(dir.path, name);
+    const r = spawnSync("sh", ["-c", `umask ${umask} && git clone -q ${config.map((c) => `-c ${c}`).join(" ")} "$0" "$1"`, repo.root, path], { encoding: "utf8" });
+    assert.is(r.status, 0, r.stderr);
+    return path;
+  };
+  const digests = async (root: string) => (await planRepository(flags(root, { all: true }), { skipUnchanged: true })).plan.builds.map((b) => b.request.inputsDigest);
+  const plain = clone("plain", "022");
+  const shared = clone("shared", "002");
+  assert.is(statSync(join(shared, "science/a/data.txt")).mode & 0o777, 0o664);
+  assert.equal(await digests(shared), await digests(plain));
+  const crlf = clone("crlf", "022", "core.autocrlf=true");
+  const planned = await planRepository(flags(crlf, { include: ["science/a"] }), { skipUnchanged: true });
+  assert.match(planned.warnings.join("\n"), /: compat\/base\/Dockerfile, science\/a\/Dockerfile, science\/a\/data\.txt, science\/a\/sciserver-image\.json \(line ends converted on checkout by core\.autocrlf, which other checkouts do not do: lf in the commit, crlf here\)$/);
 });
 
 test("the final layer of an image version removed, or moved to another version: the layer now final gets the version's compat build (it kept serving the layer that left)", async () => {

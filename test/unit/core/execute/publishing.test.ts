@@ -28,7 +28,7 @@ test("an image of the same inputs under the build tag is reused; one of other in
   assert.match((refused as { message: string }).message, /: build tags are immutable \(--overwrite replaces it\)$/);
   // built from uncommitted changes: commit first (the registry's is likely the commit's own build)
   const dirty = decideReuse({ ...base, pushing: true, registry: { inputs: E }, uncommitted: ["science/x"] });
-  assert.match((dirty as { message: string }).message, /: build tags are immutable; science\/x has uncommitted changes: commit them first \(a new commit gets its own build tags\)$/);
+  assert.match((dirty as { message: string }).message, /: build tags are immutable; science\/x differs from the commit \(uncommitted changes, or what git status does not show: see the warning\): commit the changes first, or build a clean checkout \(a new commit gets its own build tags\)$/);
   assert.equal(decideReuse({ ...base, pushing: true, overwrite: true, registry: { inputs: E } }).action, "build");
   // a plan made before inputs digests never reuses, and never matches an unlabelled image
   assert.equal(decideReuse({ ...base, inputsDigest: undefined, engine: {} }).action, "build");

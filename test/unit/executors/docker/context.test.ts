@@ -53,13 +53,19 @@ test("ignored directories, exceptions inside them, nested paths", async () => {
   assert.equal(names, ["f:docs/keep.md", "d:src", "d:src/deep", "f:src/deep/x.c"]);
 });
 
-test("modes and symlinks are kept; owner is root", async () => {
-  using root = tree({ "d/run.sh": "#!/bin/sh\n", "d/data.txt": "data" });
+test("modes are git's (a file 0755 or 0644, a directory 0755: the same from every checkout, whatever its umask); symlinks are kept; owner is root", async () => {
+  using root = tree({ "d/run.sh": "#!/bin/sh\n", "d/data.txt": "data", "d/private.txt": "p", "d/sub/x": "x" });
   chmodSync(join(root.path, "d/run.sh"), 0o750);
+  chmodSync(join(root.path, "d/data.txt"), 0o664);
+  chmodSync(join(root.path, "d/private.txt"), 0o600);
+  chmodSync(join(root.path, "d/sub"), 0o775);
   symlinkSync("data.txt", join(root.path, "d/link"));
   symlinkSync("/etc/passwd", join(root.path, "d/abs-link"));
   const files = await readTar(packContext(await collectContext(root.path, ["d"]), ""));
-  assert.is(files.get("run.sh")!.mode, 0o750);
+  assert.is(files.get("run.sh")!.mode, 0o755);
+  assert.is(files.get("data.txt")!.mode, 0o644);
+  assert.is(files.get("private.txt")!.mode, 0o644);
+  assert.is(files.get("sub")!.mode, 0o755);
   assert.is(files.get("link")!.type, "symlink");
   assert.is(files.get("link")!.linkname, "data.txt");
   assert.is(files.get("abs-link")!.linkname, "/etc/passwd");

@@ -1,0 +1,114 @@
+// What a planned build context holds other than its commit's files where `git status` says
+// nothing: the build sends the checkout's files, tagged with the commit's build number and hash,
+// so another checkout of that commit (a CI agent's clean clone) makes other images, and its
+// publish is refused as immutable. `git status` trusts what git was told: a file marked
+// assume-unchanged or skip-worktree (a sparse checkout) is not compared, core.fileMode=false hides
+// a lost execute bit, core.autocrlf converts line ends, core.symlinks=false writes a link as a
+// file, and git keeps no directories (an empty one, or a nested repository's .git/). Pure: the
+// listings (read/context-files.ts), git's index (read/git.ts readIndex) and its status come in.
+import type { ContextListings } from "../model.js";
+
+/** One entry of git's index (`git ls-files -s -v --eol`), its path relative to the planning root. */
+export interface IndexEntry {
+  path: string;
+  /** `H` tracked; lower case: assume-unchanged; `S`: skip-worktree. */
+  tag: string;
+  /** `100644`, `100755`, `120000` (a link), `160000` (a submodule). */
+  mode: string;
+  /** Line ends in the index and in the work tree (`lf`, `crlf`, `mixed`, `-text`, …), and the attributes that decide them. */
+  eol: { index: string; worktree: string; attr: string };
+}
+
+export interface CheckoutDifference {
+  /** Repository-relative (planning root). */
+  path: string;
+  why: string;
+}
+
+const under = (path: string, dir: string) => path === dir || path.startsWith(`${dir}/`);
+
+/** The layer directory (`science/x`) a path is in: contexts are layer directories, so each looks only at its own. */
+const layerDirOf = (path: string) => path.split("/", 2).join("/");
+
+function groupByLayerDir<T>(items: readonly T[], pathOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = layerDirOf(pathOf(item));
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
+}
+
+/** Every directory above `path` (`a/b/c` -> `a`, `a/b`). */
+function ancestors(path: string): string[] {
+  const parts = path.split("/");
+  return parts.slice(1).map((_, i) => parts.slice(0, i + 1).join("/"));
+}
+
+/** `lf` of `i/lf` (git's --eol column). */
+const eolOf = (column: string) => column.replace(/^[iw]\//, "");
+
+/**
+ * The paths of the `contexts` (planned context directories and their listings) that differ from
+ * the commit where `git status` does not say so. `reported`: the paths git status gives
+ * (uncommitted, untracked, ignored), already said elsewhere; `sent(paths)`: those a build context
+ * sends (the layer's .dockerignore). One difference per path; below a directory said, nothing.
+ */
+export function hiddenDifferences(contexts: ContextListings, index: readonly IndexEntry[], reported: readonly string[], sent: (paths: readonly string[]) => string[]): CheckoutDifference[] {
+  const out: CheckoutDifference[] = [];
+  const indexByDir = groupByLayerDir(index, (e) => e.path);
+  // git status names a directory it reports whole (an ignored .venv/) with a slash.
+  const reportedByDir = groupByLayerDir(reported.map((p) => p.replace(/\/+$/, "")), (p) => p);
+  for (const [dir, listing] of contexts) {
+    const entries = indexByDir.get(dir) ?? [];
+    const theirs = reportedByDir.get(dir) ?? [];
+    const byPath = new Map(entries.map((e) => [e.path, e]));
+    // A submodule's files are its own repository's, which git status looks into.
+    const submodules = entries.filter((e) => e.mode === "160000").map((e) => e.path);
+    const files = new Map(listing.map((f) => [`${dir}/${f.name}`, f]));
+    // Directories holding a file: of the checkout, or of the commit.
+    const holding = new Set([...[...files].filter(([, f]) => f.type !== "directory").map(([p]) => p), ...entries.map((e) => e.path)].flatMap(ancestors));
+    const said: string[] = [];
+    const add = (path: string, why: string) => {
+      if (theirs.some((r) => under(path, r)) || said.some((s) => under(path, s))) return;
+      said.push(path);
+      out.push({ path, why });
+    };
+    for (const [path, f] of files) {
+      if (f.type === "directory" && path.endsWith("/.git")) {
+        add(path, "a git repository's own files, which change without a commit: leave them out with .dockerignore");
+        continue;
+      }
+      if (submodules.some((s) => under(path, s))) continue;
+      if (f.type === "directory") {
+        if (!holding.has(path)) add(path, "an empty directory: git keeps none, so other checkouts of the commit lack it");
+        continue;
+      }
+      const e = byPath.get(path);
+      if (!e) add(path, "not in the commit, though git status does not show it");
+      else if (e.tag === "S") add(path, "marked skip-worktree: git status does not compare it with the commit");
+      else if (e.tag !== e.tag.toUpperCase()) add(path, "marked assume-unchanged: git status does not compare it with the commit");
+      else if (e.mode === "120000" && f.type !== "symlink") add(path, "a symbolic link in the commit, a file here: core.symlinks=false");
+      else if (f.type === "file" && (e.mode === "100755") !== (f.mode === 0o755)) {
+        add(path, `mode ${f.mode.toString(8).padStart(4, "0")} here, ${e.mode.slice(2)} in the commit: core.fileMode=false hides it`);
+      } else if (f.type === "file" && eolOf(e.eol.index) !== eolOf(e.eol.worktree) && !/\beol=/.test(e.eol.attr)) {
+        add(path, `line ends converted on checkout by core.autocrlf, which other checkouts do not do: ${eolOf(e.eol.index)} in the commit, ${eolOf(e.eol.worktree)} here`);
+      }
+    }
+    // Left out of the checkout: a sparse checkout (skip-worktree); a file deleted otherwise is in git status.
+    const absent = entries.filter((e) => e.tag === "S" && e.mode !== "160000" && !files.has(e.path)).map((e) => e.path);
+    for (const path of sent(absent)) add(path, "left out of this checkout by a sparse checkout or skip-worktree, so not built");
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** The warning for `differences`: built as they are, tagged as the commit (buildSuffix), which other checkouts of it do not make. Paths of one reason together. */
+export function hiddenDifferencesWarning(differences: readonly CheckoutDifference[], buildSuffix: string): string | undefined {
+  if (differences.length === 0) return undefined;
+  const byWhy = new Map<string, string[]>();
+  for (const d of differences) byWhy.set(d.why, [...(byWhy.get(d.why) ?? []), d.path]);
+  const shown = [...byWhy].map(([why, paths]) => `${paths.length > 5 ? [...paths.slice(0, 5), `${paths.length - 5} more`].join(", ") : paths.join(", ")} (${why})`);
+  return `the checkout differs from its commit where git status does not show it, and is built as it is, tagged ${buildSuffix}, which another checkout of the commit does not make: ${shown.join("; ")}`;
+}
