@@ -3,6 +3,7 @@
 // retry waiting while a registry is away, listen to the same one, and Node's warning at 11
 // (MaxListenersExceededWarning) was noise in a CI log beside the run's real errors.
 import { setMaxListeners } from "node:events";
+import { InputError } from "./core/model.js";
 
 export function sharedAbortController(): AbortController {
   const controller = new AbortController();
@@ -19,4 +20,22 @@ export function sharedAbortController(): AbortController {
 export function onHangUp(stop: () => void): () => void {
   process.on("SIGHUP", stop);
   return () => process.off("SIGHUP", stop);
+}
+
+/** How long an interrupted run waits for its pushes in flight to end, unless told otherwise. */
+export const INTERRUPT_WAIT_SECONDS = 30;
+
+/**
+ * The wait of an interrupted run for its pushes in flight (ms): IMAGE_BUILDER_INTERRUPT_WAIT
+ * seconds (0: stop them at once, as a second interrupt does; a CI agent that kills a job a few
+ * seconds after its SIGTERM wants the results written within that), else 30. A value that is no
+ * number of seconds is bad input, said before anything is built.
+ */
+export function interruptWaitMs(env: NodeJS.ProcessEnv): number {
+  const text = env.IMAGE_BUILDER_INTERRUPT_WAIT?.trim();
+  if (text === undefined || text === "") return INTERRUPT_WAIT_SECONDS * 1000;
+  const seconds = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !Number.isFinite(seconds)) throw new InputError(`IMAGE_BUILDER_INTERRUPT_WAIT=${text.slice(0, 40)}: not a number of seconds (30 when unset; 0 stops pushes in flight at once)`);
+  // Node's timers take at most 2^31-1 ms (about 24 days); more would fire at once.
+  return Math.min(seconds * 1000, 2 ** 31 - 1);
 }

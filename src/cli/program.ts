@@ -31,7 +31,7 @@ import type { SigningKey } from "../core/signatures/keys.js";
 import { buildArgsHoldingSecrets, maskedFreeText, redactor, SecretSet } from "../core/report/redaction.js";
 import { RESULTS_FREE_TEXT } from "../core/formats/results.js";
 import type { DockerCredentials } from "../registry/credentials.js";
-import { onHangUp, sharedAbortController } from "../signals.js";
+import { interruptWaitMs, onHangUp, sharedAbortController } from "../signals.js";
 
 /** What commander gives the commands that plan: the planner's flags, as the command line names them. */
 type PlanCommandOptions = Omit<PlanFlags, "buildArgs" | "buildTime" | "platforms"> & {
@@ -237,6 +237,8 @@ async function executeOnEngine(
   plan: Plan, o: EngineCommandOptions, known: KnownSecrets, prebuiltParents: PrebuiltParent[] = [], uncommitted: string[] = [], indexLayers?: IndexLayer[],
 ): Promise<number> {
   const { requestedBuilder } = await import("../core/requests/builder-choice.js");
+  // Before anything is built: a wait that is no number is bad input.
+  const interruptWait = interruptWaitMs(process.env);
   let builder: ReturnType<typeof requestedBuilder>;
   try {
     builder = requestedBuilder(o.builder, process.env.DOCKER_BUILDKIT);
@@ -285,7 +287,7 @@ async function executeOnEngine(
     const settings: EngineRunOptions = {
       rootDir: o.root, jobs: o.jobs, noCache: !o.cache, pull: o.pull, buildArgs: o.buildArg, push: o.push, failFast: o.failFast,
       logDir: o.logDir, progress: o.progress, overwrite: o.overwrite, allowTagRollback: o.allowTagRollback, builder, network: o.network, registryCache: o.registryCache, secrets, signKey,
-      out: process.stderr, signal: controller.signal, stopPushes: stopPushes.signal, prebuiltParents, uncommitted, indexLayers,
+      out: process.stderr, signal: controller.signal, stopPushes: stopPushes.signal, interruptWaitMs: interruptWait, prebuiltParents, uncommitted, indexLayers,
       attestations, ...(attestations ? { source: { commit: plan.commit, repository: await readRemoteUrl(openGit(o.root)), toolVersion: packageVersion() } } : {}),
     };
     // When pushing, build tags already in the registry are checked over its HTTP API.

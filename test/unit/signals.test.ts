@@ -3,7 +3,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { sharedAbortController } from "../../src/signals.js";
+import { interruptWaitMs, sharedAbortController } from "../../src/signals.js";
+import { InputError } from "../../src/core/model.js";
 
 test("a shared abort signal takes dozens of listeners (requests in flight, retries waiting) without a warning on stderr", async () => {
   const warnings: string[] = [];
@@ -32,6 +33,18 @@ test("SIGHUP (the session closing) stops a run as an interrupt, under nohup too 
     child.kill("SIGHUP");
     await new Promise((done) => child.on("exit", done));
     assert.match(out, new RegExp(`ready\\n${expected}\\n`), `${shell}: ${out}`);
+  }
+});
+
+test("an interrupted run waits 30 s for its pushes in flight, or IMAGE_BUILDER_INTERRUPT_WAIT seconds (0: not at all); anything else is bad input naming the variable", () => {
+  assert.is(interruptWaitMs({}), 30_000);
+  assert.is(interruptWaitMs({ IMAGE_BUILDER_INTERRUPT_WAIT: "" }), 30_000);
+  assert.is(interruptWaitMs({ IMAGE_BUILDER_INTERRUPT_WAIT: "5" }), 5_000);
+  assert.is(interruptWaitMs({ IMAGE_BUILDER_INTERRUPT_WAIT: " 2.5 " }), 2_500);
+  assert.is(interruptWaitMs({ IMAGE_BUILDER_INTERRUPT_WAIT: "0" }), 0);
+  assert.is(interruptWaitMs({ IMAGE_BUILDER_INTERRUPT_WAIT: "99999999" }), 2 ** 31 - 1, "a timer's longest");
+  for (const bad of ["5s", "-1", "ten", "1e3", "Infinity"]) {
+    assert.throws(() => interruptWaitMs({ IMAGE_BUILDER_INTERRUPT_WAIT: bad }), (e: unknown) => e instanceof InputError && e.message.startsWith(`IMAGE_BUILDER_INTERRUPT_WAIT=${bad}: not a number of seconds`), bad);
   }
 });
 

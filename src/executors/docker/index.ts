@@ -19,7 +19,7 @@ import { RunActions } from "./run-actions.js";
 import { RunReport } from "./run-report.js";
 import { attestationAttacher } from "./attestations.js";
 import type { LayerStateCache } from "../../registry/layer-state-cache.js";
-import { sharedAbortController } from "../../signals.js";
+import { INTERRUPT_WAIT_SECONDS, sharedAbortController } from "../../signals.js";
 
 export { checkEngine, connectEngine, type Engine } from "./engine.js";
 export type { EngineRunOptions } from "./run-options.js";
@@ -78,10 +78,11 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
   }, wake.notify);
   // After an interrupt, a push in flight goes on to its end (the engine would finish a request it
   // has sent anyway, and only then does the registry hold what it will), and what was pushed is
-  // read back: all of it waited for up to PUSH_WAIT_MS after the interrupt, or until a second
+  // read back: all of it waited for up to pushWaitMs after the interrupt, or until a second
   // interrupt. Then the registry is no longer waited for at all (a hung one would hold the run
   // for its client's timeouts and retries, minutes).
   let waitBound: NodeJS.Timeout | undefined;
+  const pushWaitMs = opts.interruptWaitMs ?? INTERRUPT_WAIT_SECONDS * 1000;
   // Aborted at the bound or a second interrupt: the wait for attestations (waited for as pushes
   // are: a push in flight may start one) and for the registry ends.
   const stopWaiting = sharedAbortController();
@@ -98,9 +99,9 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
         const waitingFor = [
           ...(actions.pushesInFlight > 0 ? [`${actions.pushesInFlight} push(es)`] : []), ...(attesting > 0 ? [`the attestations of ${attesting} image(s)`] : []),
         ].join(" and ");
-        report.progress.note(`interrupted: waiting up to ${PUSH_WAIT_MS / 1000} s for ${waitingFor} in flight to end (interrupt again to stop them now)`);
+        report.progress.note(`interrupted: waiting up to ${pushWaitMs / 1000} s for ${waitingFor} in flight to end (interrupt again to stop them now)`);
       }
-      waitBound = setTimeout(stopPushes, PUSH_WAIT_MS);
+      waitBound = setTimeout(stopPushes, pushWaitMs);
       opts.stopPushes?.addEventListener("abort", stopPushes);
       if (opts.stopPushes?.aborted) stopPushes();
     }
@@ -138,8 +139,6 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
   }
 }
 
-/** How long an interrupted run waits for its pushes in flight to end. */
-const PUSH_WAIT_MS = 30_000;
 
 /**
  * Before any build: the builder of the run and of each build, and the bases the plan does not

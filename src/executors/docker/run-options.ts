@@ -28,6 +28,8 @@ export interface EngineRunOptions {
   signal?: AbortSignal;
   /** A second SIGINT/SIGTERM: stop the pushes in flight too, without waiting for them to end. */
   stopPushes?: AbortSignal;
+  /** How long after an interrupt the pushes in flight are waited for (ms; src/signals.ts interruptWaitMs). */
+  interruptWaitMs?: number;
   /** Parents built by another run of the plan (`run --only`): fetched from the registry first. */
   prebuiltParents?: PrebuiltParent[];
   /** Push a build tag that the registry holds with other inputs (it is refused otherwise). */
