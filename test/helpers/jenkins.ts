@@ -18,6 +18,15 @@ export function jenkinsImageBuilderCommands(): string[] {
   return out;
 }
 
+/**
+ * The environment of groovy and groovyc: JAVA_HOME, which Debian's need set, and a JVM for short
+ * runs (the first JIT tier alone, the serial collector): each scenario's JVM lives a few seconds,
+ * where the optimizing compiler costs more than it saves (the Jenkinsfile tests: 29 s to 19 s).
+ */
+export function groovyEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, JAVA_HOME: javaHome(), JAVA_OPTS: `${process.env.JAVA_OPTS ?? ""} -XX:TieredStopAtLevel=1 -XX:+UseSerialGC`.trim() };
+}
+
 /** JAVA_HOME for Debian's groovy and groovyc, which need it set. */
 export function javaHome(): string | undefined {
   if (process.env.JAVA_HOME) return process.env.JAVA_HOME;
@@ -88,7 +97,7 @@ export function runJenkinsfile(scenario: JenkinsScenario): JenkinsTrace {
   writeFileSync(scenarioFile, JSON.stringify(scenario));
   const r = spawnSync("groovy", [SHIM, JENKINSFILE, scenarioFile, traceFile], {
     encoding: "utf8",
-    env: { ...process.env, JAVA_HOME: javaHome() },
+    env: groovyEnv(),
     timeout: 120_000,
   });
   if (r.error || r.status !== 0) {

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { runCli } from "../helpers/cli.js";
 import { examplesRepo } from "../helpers/fixture.js";
 import {
-  JENKINSFILE, jenkinsImageBuilderCommands, javaHome, runJenkinsfile,
+  JENKINSFILE, jenkinsImageBuilderCommands, groovyEnv, runJenkinsfile,
   type JenkinsAgent, type JenkinsEvent, type JenkinsScenario, type JenkinsTrace,
 } from "../helpers/jenkins.js";
 import { science } from "../helpers/repo.js";
@@ -22,7 +22,7 @@ test("the Jenkinsfile compiles with groovyc", () => {
   copyFileSync(JENKINSFILE, join(dir.path, "Jenkinsfile.groovy"));
   const r = spawnSync("groovyc", ["-d", join(dir.path, "out"), join(dir.path, "Jenkinsfile.groovy")], {
     encoding: "utf8",
-    env: { ...process.env, JAVA_HOME: javaHome() },
+    env: groovyEnv(),
   });
   assert.ok(!r.error, `groovyc could not run (${r.error?.message}); test/run.sh installs Debian's groovy`);
   assert.is(r.status, 0, r.stderr + r.stdout);
