@@ -38,7 +38,7 @@ async function fakeRegistry(answer: (path: string) => unknown): Promise<{ host: 
   });
   await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
   const port = (server.address() as { port: number }).port;
-  return { host: `127.0.0.1:${port}`, close: () => new Promise((ok) => server.close(() => ok())) };
+  return { host: `127.0.0.1:${port}`, close: () => new Promise((ok) => { server.closeAllConnections(); server.close(() => ok()); }) };
 }
 
 test("tag and catalog lists of the wrong shape are an error naming the list, not names read from them (a string spread into its characters read as 'nothing published'); a repository listed twice is read once", async () => {
