@@ -10,9 +10,10 @@ import { determineBuilds } from "../core/plan/determine-builds.js";
 import { describeRef, parseRef } from "../core/parse/revision-range.js";
 import { parseRepoConfig, resolveRepo, type RepoLocation } from "../core/parse/repo-config.js";
 import { InputError, type ChangeSet, type ContextListings, type GitInfo, type Plan, type RepoSnapshot } from "../core/model.js";
-import { changedPaths, commitOf, commitsOnlyIn, openGit, unreachableCommits, previousScienceConfigs, readGitInfo, readIndex, untrackedLayerDirs, worktreeStatus, type WorktreeStatus } from "../read/git.js";
+import { changedPaths, commitOf, commitsOnlyIn, knownCommits, openGit, unreachableCommits, previousScienceConfigs, readGitInfo, readIndex, untrackedLayerDirs, worktreeStatus, type WorktreeStatus } from "../read/git.js";
 import { hiddenDifferences, hiddenDifferencesWarning, type CheckoutDifference, type IndexEntry } from "../core/plan/checkout-differences.js";
 import { layersLeft } from "../core/plan/layers-left.js";
+import { parseBuildName } from "../core/execute/moving-tag.js";
 import { buildContextFilter, readContextListings } from "../read/context-files.js";
 import { readLayerFiles, readRepoConfigText } from "../read/repository.js";
 
@@ -77,7 +78,10 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
     const { readPublishedInputs } = await import("../read/published.js");
     const published = await readPublishedInputs(planOfAll.plan, undefined, { signedBy: flags.signedBy, attestations: flags.attestations !== false });
     const rollback = { allowRollback: flags.allowTagRollback === true };
-    const plan = reconcilePlan(planOfAll.plan, published, rollback);
+    // The commits of the builds the moving tags hold: an earlier build completed names its own in its provenance.
+    const heldHashes = [...new Set([...published.values()].map((p) => (p.found ? parseBuildName(p.build)?.hash : undefined)).filter((h): h is string => h !== undefined))];
+    const commits = await knownCommits(openGit(flags.root), heldHashes);
+    const plan = reconcilePlan(planOfAll.plan, published, { ...rollback, commits });
     // Left on another commit's build: said when no ref of the repository has that commit (an
     // amended or force-pushed-away one's build would otherwise stay published without a word;
     // another branch's, or a later commit's, stays as moving tags are meant to).

@@ -14,7 +14,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli, runCliAsync } from "../helpers/cli.js";
 import { examplesRepo } from "../helpers/fixture.js";
-import { registryRequest, registryTags, registryWritesFromNow, requireEngine, uniqueRepo } from "../helpers/engine.js";
+import { registryIndex, registryRequest, registryTags, registryWritesFromNow, requireEngine, uniqueRepo } from "../helpers/engine.js";
 import { pemBodyLines } from "../helpers/keys.js";
 import { publish } from "../helpers/registry.js";
 import { isManifestPut, startFaultProxy } from "../helpers/fault-proxy.js";
@@ -499,6 +499,26 @@ test("--reconcile --sign-key: images whose {version} holds an earlier commit's u
   assert.is(verified.code, 0, verified.stdout + verified.stderr);
   const again = runCli(["--reconcile", "--dryrun", "-v", "--repo", at, "--sign-key", key], { cwd: src.root });
   assert.match(again.stderr, /nothing to build/, again.stderr);
+
+  // Its attestation manifest lost (deleted, or garbage-collected): made again as the earlier build
+  // made it, naming the earlier build's commit, not this checkout's: the same bytes, so the index,
+  // its digest and its signature stay as they were.
+  const tag = `${at}/sci/eb-base:1.0-${earlier}`;
+  const { registry, name } = split(tag);
+  const index = await registryIndex(tag);
+  const attestation = index.manifests.find((m) => m.annotations?.["vnd.docker.reference.type"] === "attestation-manifest")!;
+  const deleted = await registryRequest(registry, `${name}/manifests/${attestation.digest}`, { method: "DELETE" });
+  assert.is(deleted.status, 202);
+  assert.is(runCli(["verify", `${at}/sci/eb-base:1.0`, "--key", pub], { cwd: src.root }).code, 1, "the lost attestation fails verify");
+  const repaired = await runCliAsync(["--reconcile", "--push", "--repo", at, "--sign-key", key, "--progress", "plain"], { cwd: src.root });
+  assert.is(repaired.code, 0, repaired.stderr);
+  assert.is(await digestOf(tag), before[0], "the same index");
+  const provenance = await registryRequest(registry, `${name}/manifests/${attestation.digest}`, { accept: attestation.mediaType });
+  assert.is(provenance.status, 200, "the attestation manifest is back, under its digest");
+  const statement = JSON.parse(Buffer.from(await (await registryRequest(registry, `${name}/blobs/${(await provenance.json() as { layers: { digest: string }[] }).layers[1].digest}`)).arrayBuffer()).toString());
+  assert.equal(statement.predicate.buildDefinition.resolvedDependencies[0].digest, { gitCommit: src.git("rev-parse", "HEAD~1") });
+  const reverified = runCli(["verify", `${at}/sci/eb-base:1.0`, "--key", pub], { cwd: src.root });
+  assert.is(reverified.code, 0, reverified.stdout + reverified.stderr);
 });
 
 test.run();

@@ -56,6 +56,8 @@ export const plannedBuildSchema = z.object({
   request: buildRequestSchema,
   earlierBuild: z.literal(true).optional()
     .describe("--reconcile: planned as the earlier build of the same inputs that {version} holds (its tags and version label are that build's), to add what it lacks; reused, never built"),
+  commit: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/).optional()
+    .describe("With earlierBuild: the commit that build was made from (its short hash is its version label's), which its provenance names, not the plan's"),
 });
 
 export const planSchema = z.object({

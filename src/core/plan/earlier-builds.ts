@@ -16,11 +16,12 @@ function buildNameOf(b: Pick<PlannedBuild, "kind" | "target" | "request">): stri
 }
 
 /**
- * `b` planned as its earlier build `held` (a build name of the same version: `1.0-5-0c1d2e3`): every
- * name that carries this checkout's build name carries `held` instead. `b` itself when its version
- * label names no build, or `held` is its own.
+ * `b` planned as its earlier build `held` (a build name of the same version: `1.0-5-0c1d2e3`), made
+ * from `commit` (the full hash of held's short one: its provenance names it, so attestations made
+ * again are the bytes the earlier run made): every name that carries this checkout's build name
+ * carries `held` instead. `b` itself when its version label names no build, or `held` is its own.
  */
-export function asEarlierBuild(b: PlannedBuild, held: string): PlannedBuild {
+export function asEarlierBuild(b: PlannedBuild, held: string, commit: string): PlannedBuild {
   const own = buildNameOf(b);
   if (own === undefined || own === held || !held.startsWith(`${b.version}-`)) return b;
   const swap = (text: string) => text.split(own).join(held);
@@ -30,6 +31,7 @@ export function asEarlierBuild(b: PlannedBuild, held: string): PlannedBuild {
   return {
     ...b,
     earlierBuild: true,
+    commit,
     ...(b.finalImages ? { finalImages: b.finalImages.map((f, i) => (i === 0 ? swap(f) : f)) } : {}),
     request: {
       ...b.request,

@@ -65,6 +65,12 @@ export function heldBuildTag(request: PlannedBuild["request"], label: string | u
  */
 export interface ReconcileOptions {
   allowRollback?: boolean;
+  /**
+   * Full hashes of the commits the clone has, by the short hash a build name carries: an earlier
+   * build is completed only when its commit is known (its provenance names it in full), else it
+   * is built as this checkout's (a shallow clone's history may end before it).
+   */
+  commits?: ReadonlyMap<string, string>;
 }
 
 export function reconcilePlan(plan: Plan, published: ReadonlyMap<string, PublishedImage>, options: ReconcileOptions = {}): Plan {
@@ -92,13 +98,13 @@ export function reconcilePlan(plan: Plan, published: ReadonlyMap<string, Publish
       kept.set(m.id, [`its layer's index ${layer.movingTag} is written with ${kept1.id}'s`]);
     }
   }
-  const earlier = earlierBuilds(plan.builds, published, kept, rebuilt);
+  const earlier = earlierBuilds(plan.builds, published, kept, rebuilt, options.commits ?? new Map());
   const builds: PlannedBuild[] = plan.builds
     .filter((b) => kept.has(b.id))
     .map((b) => {
       const held = earlier.get(b.id);
-      const reasons = held ? [...kept.get(b.id)!, `completed as ${held}, not rebuilt`] : kept.get(b.id)!;
-      return { ...(held ? asEarlierBuild(b, held) : b), reasons, dependsOn: b.dependsOn.filter((d) => kept.has(d)) };
+      const reasons = held ? [...kept.get(b.id)!, `completed as ${held.name}, not rebuilt`] : kept.get(b.id)!;
+      return { ...(held ? asEarlierBuild(b, held.name, held.commit) : b), reasons, dependsOn: b.dependsOn.filter((d) => kept.has(d)) };
     });
   const used = new Set(builds.flatMap((b) => b.request.contexts));
   const contextListings = plan.contextListings && Object.fromEntries(Object.entries(plan.contextListings).filter(([dir]) => used.has(dir)));
@@ -111,24 +117,27 @@ export function reconcilePlan(plan: Plan, published: ReadonlyMap<string, Publish
  * platforms is planned as its earlier build only when every platform's moving tag holds that same
  * build (its index is written under one build tag); else it is built as this checkout's.
  */
-function earlierBuilds(builds: PlannedBuild[], published: ReadonlyMap<string, PublishedImage>, kept: ReadonlyMap<string, string[]>, rebuilt: ReadonlySet<string>): Map<string, string> {
+function earlierBuilds(
+  builds: PlannedBuild[], published: ReadonlyMap<string, PublishedImage>, kept: ReadonlyMap<string, string[]>, rebuilt: ReadonlySet<string>, commits: ReadonlyMap<string, string>,
+): Map<string, { name: string; commit: string }> {
   // Kept and not rebuilt: right but lacking something, or kept for its layer's index (a build whose
   // image has other inputs, another commit's parent or a lost build tag is rebuilt).
-  const heldName = (b: PlannedBuild): string | undefined => {
+  const heldName = (b: PlannedBuild): { name: string; commit: string } | undefined => {
     const p = published.get(b.id);
     if (!kept.has(b.id) || rebuilt.has(b.id) || !p?.found || p.inputs !== b.request.inputsDigest) return undefined;
     const [held, own] = [parseBuildName(p.build), parseBuildName(b.request.labels[versionLabel(b.kind, b.target)])];
     // Earlier: a newer build (another branch's, of the same inputs) is current, as its moving tag stays there.
     const earlier = held !== undefined && own !== undefined && held.name !== own.name && held.name.startsWith(`${b.version}-`) && held.buildNumber <= own.buildNumber;
-    return earlier ? held.name : undefined;
+    const commit = earlier ? commits.get(held.hash) : undefined;
+    return commit !== undefined ? { name: held!.name, commit } : undefined;
   };
   const byId = new Map(builds.map((b) => [b.id, b]));
-  const earlier = new Map<string, string>();
+  const earlier = new Map<string, { name: string; commit: string }>();
   const members = new Set<string>();
   for (const layer of indexLayers(builds)) {
     const names = layer.members.map((m) => heldName(byId.get(m.id)!));
     for (const m of layer.members) members.add(m.id);
-    if (names[0] !== undefined && names.every((n) => n === names[0])) for (const m of layer.members) earlier.set(m.id, names[0]);
+    if (names[0] !== undefined && names.every((n) => n?.name === names[0]!.name)) for (const m of layer.members) earlier.set(m.id, names[0]);
   }
   for (const b of builds) {
     if (members.has(b.id)) continue;

@@ -57,6 +57,11 @@ function checkNames(plan: Plan, b: PlannedBuild, bad: (field: string, problem: s
   if (!ours && !earlier) {
     throw bad(`request.labels.${label}`, `${value === undefined ? "missing" : JSON.stringify(value)}: not ${own}${plan.buildNumber}-{the commit's short hash}, this build's at the plan's commit${b.earlierBuild ? `, nor an earlier build's` : ""}`);
   }
+  // An earlier build's commit is the one its build name abbreviates (its provenance names it).
+  if (b.commit !== undefined && (!earlier || ours || !b.commit.startsWith(build!.hash))) {
+    throw bad("commit", `${b.commit}: not the commit of an earlier build ${value} (only an earlier build completed by --reconcile names its own)`);
+  }
+  if (earlier && !ours && b.commit === undefined) throw bad("commit", "missing: an earlier build completed by --reconcile names the commit it was made from");
   const name = `${withoutTrailingSlashes(plan.repo)}/${b.kind === "science" ? `sci/${b.target}` : `rel/${b.image}`}`;
   const expected = requestTags(name, b.version, { buildSuffix: suffix! }, b.request.platform);
   if (b.request.tags.length !== expected.length || b.request.tags.some((t, j) => t !== expected[j])) {

@@ -112,12 +112,17 @@ test("an image right but lacking only its signature or attestations, whose {vers
   const relA = whole.builds.find((b) => b.id === "rel/a:1.0")!;
   state.set("sci/a", held(a, "1.0-2-ab12cd3"));
   state.set("rel/a:1.0", held(relA, "a:1.0-1-0123abc"));
-  const plan = reconcilePlan(whole, state);
+  // The clone's commits: each earlier build names its own in its provenance.
+  const commits = new Map([["ab12cd3", "ab12cd3".padEnd(40, "0")], ["0123abc", "0123abc".padEnd(40, "1")]]);
+  // A commit the clone lacks (a shallow clone): the build can't name it, so it is built as this checkout's.
+  assert.ok(reconcilePlan(whole, state).builds.every((b) => b.earlierBuild === undefined && !b.request.tags[1].includes("ab12cd3")), "without its commit");
+  const plan = reconcilePlan(whole, state, { commits });
   assert.equal(plan.builds.map((b) => b.id), ["sci/a", "rel/a:1.0"], "nothing built on them is planned");
   const [sciA, rel] = plan.builds;
   assert.equal(sciA.request.tags, ["127.0.0.1:5055/x/sci/a:1.0", "127.0.0.1:5055/x/sci/a:1.0-2-ab12cd3"]);
   assert.is(sciA.request.labels[versionLabel("science", "a")], "1.0-2-ab12cd3");
   assert.is(sciA.earlierBuild, true);
+  assert.is(sciA.commit, "ab12cd3".padEnd(40, "0"), "the earlier build's own commit, which its provenance names");
   assert.match(sciA.reasons.join("; "), /holds 1\.0-2-ab12cd3, of this checkout's inputs, not signed by the signing key; completed as 1\.0-2-ab12cd3, not rebuilt$/);
   assert.equal(rel.request.tags, ["127.0.0.1:5055/x/rel/a:1.0", "127.0.0.1:5055/x/rel/a:1.0-1-0123abc"]);
   assert.is(rel.request.labels[versionLabel("compat", rel.target)], "a:1.0-1-0123abc");
@@ -133,18 +138,20 @@ test("an image right but lacking only its signature or attestations, whose {vers
   assert.throws(() => parsePlanFile(text.replaceAll("1.0-2-ab12cd3", "1.0-4-ab12cd3"), "plan.json"), /request\.labels\.org\.sciserver\.science\.a\.version: "1\.0-4-ab12cd3": not 1\.0-3-\{the commit's short hash\}, this build's at the plan's commit, nor an earlier build's/);
   assert.throws(() => parsePlanFile(text.replaceAll('"earlierBuild":true', '"earlierBuild":null'), "plan.json"), /earlierBuild/);
   assert.throws(() => parsePlanFile(text.replaceAll(',"earlierBuild":true', ""), "plan.json"), /"1\.0-2-ab12cd3": not 1\.0-3-/);
+  assert.throws(() => parsePlanFile(text.replaceAll("ab12cd3".padEnd(40, "0"), "ab12cd4".padEnd(40, "0")), "plan.json"), /commit: ab12cd40{33}: not the commit of an earlier build 1\.0-2-ab12cd3/);
+  assert.throws(() => parsePlanFile(text.replaceAll(`,"commit":"${"ab12cd3".padEnd(40, "0")}"`, ""), "plan.json"), /commit: missing: an earlier build completed by --reconcile names the commit it was made from/);
   // Held by a newer build of these inputs (another branch's): current, left to its own commit.
   state.set("sci/a", held(a, "1.0-9-ab12cd3"));
-  const newer = reconcilePlan(whole, state);
+  const newer = reconcilePlan(whole, state, { commits });
   assert.not.ok(newer.builds.some((b) => b.id === "sci/a"), "a newer build is not completed from an older checkout");
   assert.match(currentLayers(whole, newer, state).join("\n"), /sci\/a: current \(.*holds 1\.0-9-ab12cd3, a newer build \(of this checkout's inputs\); moving tags only move forward\)/);
   // Held by this checkout's own build: planned as it is.
   state.set("sci/a", held(a, a.request.labels[versionLabel("science", "a")]));
-  assert.is(reconcilePlan(whole, state).builds[0].request.tags[1], a.request.tags[1]);
-  assert.is(reconcilePlan(whole, state).builds[0].earlierBuild, undefined);
+  assert.is(reconcilePlan(whole, state, { commits }).builds[0].request.tags[1], a.request.tags[1]);
+  assert.is(reconcilePlan(whole, state, { commits }).builds[0].earlierBuild, undefined);
   // Rebuilt (other inputs, or a parent rebuilt): planned as this checkout's build.
   state.set("sci/a", { found: false });
-  const rebuilt = reconcilePlan(whole, state);
+  const rebuilt = reconcilePlan(whole, state, { commits });
   assert.is(rebuilt.builds.find((b) => b.id === "rel/a:1.0")!.request.tags[1], relA.request.tags[1]);
   assert.ok(rebuilt.builds.every((b) => b.earlierBuild === undefined));
 });
@@ -157,12 +164,13 @@ test("platforms: a layer is planned as its earlier build only when every platfor
   const image = (b: Plan["builds"][number], build: string, attested = true): PublishedImage => ({ found: true, inputs: b.request.inputsDigest, build, attested, index: { found: true, inputs: b.request.inputsDigest, build, attested } });
   const registry = (arm64Build: string) => new Map(whole.builds.map((b): [string, PublishedImage] => [b.id,
     b.id === "sci/a@linux/amd64" ? image(b, "1.0-2-ab12cd3", false) : b.id === "sci/a@linux/arm64" ? image(b, arm64Build) : image(b, b.request.labels[versionLabel(b.kind, b.target)])]));
-  const same = reconcilePlan(whole, registry("1.0-2-ab12cd3"));
+  const commits = new Map([["ab12cd3", "ab12cd3".padEnd(40, "0")], ["0123abc", "0123abc".padEnd(40, "1")]]);
+  const same = reconcilePlan(whole, registry("1.0-2-ab12cd3"), { commits });
   assert.equal(same.builds.map((b) => [b.id, b.request.tags[1], b.earlierBuild]), [
     ["sci/a@linux/amd64", "127.0.0.1:5055/x/sci/a:1.0-2-ab12cd3-linux-amd64", true],
     ["sci/a@linux/arm64", "127.0.0.1:5055/x/sci/a:1.0-2-ab12cd3-linux-arm64", true],
   ]);
-  const mixed = reconcilePlan(whole, registry("1.0-1-0123abc"));
+  const mixed = reconcilePlan(whole, registry("1.0-1-0123abc"), { commits });
   assert.equal(mixed.builds.map((b) => [b.id, b.request.tags[1], b.earlierBuild]), [
     ["sci/a@linux/amd64", "127.0.0.1:5055/x/sci/a:1.0-3-c0ffee0-linux-amd64", undefined],
     ["sci/a@linux/arm64", "127.0.0.1:5055/x/sci/a:1.0-3-c0ffee0-linux-arm64", undefined],
