@@ -4,6 +4,7 @@
 // (MaxListenersExceededWarning) was noise in a CI log beside the run's real errors.
 import { setMaxListeners } from "node:events";
 import { InputError } from "./core/model.js";
+import { printable } from "./core/printable.js";
 
 export function sharedAbortController(): AbortController {
   const controller = new AbortController();
@@ -35,7 +36,7 @@ export function interruptWaitMs(env: NodeJS.ProcessEnv): number {
   const text = env.IMAGE_BUILDER_INTERRUPT_WAIT?.trim();
   if (text === undefined || text === "") return INTERRUPT_WAIT_SECONDS * 1000;
   const seconds = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text) || !Number.isFinite(seconds)) throw new InputError(`IMAGE_BUILDER_INTERRUPT_WAIT=${text.slice(0, 40)}: not a number of seconds (30 when unset; 0 stops pushes in flight at once)`);
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(text) || !Number.isFinite(seconds)) throw new InputError(`IMAGE_BUILDER_INTERRUPT_WAIT=${printable(text.slice(0, 40))}: not a number of seconds (30 when unset; 0 stops pushes in flight at once)`);
   // Node's timers take at most 2^31-1 ms (about 24 days); more would fire at once.
   return Math.min(seconds * 1000, 2 ** 31 - 1);
 }

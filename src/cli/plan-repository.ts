@@ -10,11 +10,12 @@ import { determineBuilds } from "../core/plan/determine-builds.js";
 import { describeRef, parseRef } from "../core/parse/revision-range.js";
 import { parseRepoConfig, resolveRepo, type RepoLocation } from "../core/parse/repo-config.js";
 import { InputError, type ChangeSet, type ContextListings, type GitInfo, type Plan, type RepoSnapshot } from "../core/model.js";
+import type { SimpleGit } from "simple-git";
 import { changedPaths, commitOf, commitsOnlyIn, knownCommits, openGit, unreachableCommits, previousScienceConfigs, readGitInfo, readIndex, untrackedLayerDirs, worktreeStatus, type WorktreeStatus } from "../read/git.js";
-import { hiddenDifferences, hiddenDifferencesWarning, type CheckoutDifference, type IndexEntry } from "../core/plan/checkout-differences.js";
+import { hiddenDifferences, hiddenDifferencesWarning } from "../core/plan/checkout-differences.js";
 import { layersLeft } from "../core/plan/layers-left.js";
 import { parseBuildName } from "../core/execute/moving-tag.js";
-import { buildContextFilter, readContextListings } from "../read/context-files.js";
+import { buildContextFilter, contextPathFilter, readContextListings } from "../read/context-files.js";
 import { readLayerFiles, readRepoConfigText } from "../read/repository.js";
 
 export interface PlanFlags {
@@ -55,7 +56,7 @@ export interface RepositoryPlan {
   warnings: string[];
   /** `--reconcile`: why each layer it leaves out is current, one line each (for -vv). */
   current?: string[];
-  /** Layer directories the plan builds that have uncommitted changes (built as they are, tagged as HEAD). */
+  /** Layer directories the plan builds that differ from the commit (uncommitted changes, or what git status does not show): built as they are, tagged as HEAD. */
   uncommitted?: string[];
 }
 
@@ -189,30 +190,35 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
   const plan = planFromAnalysis(snapshot, analysis, { ...planOptions, changes, contexts }, selection);
   warnings.push(...platformWarnings(analysis));
   // Counted as changes (or built anyway with --all, --include), but tagged as HEAD's commit.
-  // What a build sends: a change its .dockerignore leaves out is not built, so not said to be.
-  const dirty = uncommittedLayers(plan.builds, sent(uncommitted));
-  const buildSuffix = `${gitInfo.buildNumber}-${gitInfo.shortCommit}`;
-  if (!(isRange && !selected)) {
-    const warning = uncommittedWarning(dirty, buildSuffix);
-    if (warning) warnings.push(warning);
-  }
-  const ignored = ignoredFilesWarning(plan.builds, sent(status.ignored), buildSuffix);
-  if (ignored) warnings.push(ignored);
-  const differences = checkoutDifferences(plan, contexts, await readIndex(git, plannedContexts(plan)), status, sent);
-  const differing = hiddenDifferencesWarning(differences, buildSuffix);
-  if (differing) warnings.push(differing);
-  return { plan, snapshot, changes, git: gitInfo, location, analysis, warnings, uncommitted: [...new Set([...dirty, ...uncommittedLayers(plan.builds, differences.map((d) => d.path))])].sort() };
+  const checkout = await checkoutWarnings(plan, root, git, contexts, status, { uncommitted, sayUncommitted: !(isRange && !selected), buildSuffix: `${gitInfo.buildNumber}-${gitInfo.shortCommit}` });
+  warnings.push(...checkout.warnings);
+  return { plan, snapshot, changes, git: gitInfo, location, analysis, warnings, uncommitted: checkout.uncommitted };
 }
 
 /**
- * What the plan's build contexts hold other than the commit's files where git status says nothing
- * (core/plan/checkout-differences.ts): of the builds planned, not of the parents whose contexts
- * were read for their digests only.
+ * What the plan's build contexts hold other than the commit (tagged `buildSuffix`, as if they were
+ * it), in warnings: uncommitted and untracked changes (`uncommitted`, from git status; said unless
+ * `sayUncommitted` is false: a range does not count them, and says so itself), files git ignores,
+ * and what git status does not show (core/plan/checkout-differences.ts, from git's index) in the
+ * contexts of the builds planned (not the parents' read for their digests only). `uncommitted` of
+ * the result: the layer directories that differ, for a refused build tag's advice.
  */
-export function checkoutDifferences(plan: Plan, contexts: ContextListings, index: IndexEntry[], status: WorktreeStatus, sent: (paths: readonly string[]) => string[]): CheckoutDifference[] {
-  const planned = new Set(plannedContexts(plan));
-  const theirs = new Map([...contexts].filter(([dir]) => planned.has(dir)));
-  return hiddenDifferences(theirs, index, [...status.uncommitted, ...status.untracked, ...status.ignored], sent);
+export async function checkoutWarnings(
+  plan: Plan, root: string, git: SimpleGit, contexts: ContextListings, status: WorktreeStatus, o: { uncommitted: string[]; sayUncommitted: boolean; buildSuffix: string },
+): Promise<{ warnings: string[]; uncommitted: string[] }> {
+  // What a build sends: a change its .dockerignore leaves out is not built, so not said to be.
+  const sent = buildContextFilter(root, layerDirOf);
+  const dirty = uncommittedLayers(plan.builds, sent(o.uncommitted));
+  const planned = plannedContexts(plan);
+  const theirs = new Map([...contexts].filter(([dir]) => planned.includes(dir)));
+  const differences = hiddenDifferences(theirs, await readIndex(git, planned), [...status.uncommitted, ...status.untracked, ...status.ignored], contextPathFilter(root, layerDirOf));
+  const warnings = [
+    o.sayUncommitted ? uncommittedWarning(dirty, o.buildSuffix) : undefined,
+    ignoredFilesWarning(plan.builds, sent(status.ignored), o.buildSuffix),
+    hiddenDifferencesWarning(differences, o.buildSuffix),
+  ];
+  const differing = uncommittedLayers(plan.builds, differences.map((d) => d.path));
+  return { warnings: warnings.filter((w) => w !== undefined), uncommitted: [...new Set([...dirty, ...differing])].sort() };
 }
 
 /** The context directories of the builds a plan makes, each once. */

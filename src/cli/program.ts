@@ -15,9 +15,9 @@ import type { PrebuiltParent } from "../core/plan/select-builds.js";
 import { InputError, type Plan } from "../core/model.js";
 import { parseSecretFlag, type SecretSource } from "../core/parse/secret-flag.js";
 import { DEFAULT_REPO, describeRepoLocation } from "../core/parse/repo-config.js";
-import { openGit, readHead, readIndex, readRemoteUrl, worktreeStatus } from "../read/git.js";
+import { openGit, readHead, readRemoteUrl, worktreeStatus } from "../read/git.js";
 import { oneLine, printable } from "../core/printable.js";
-import { checkoutDifferences, planRepository, type PlanFlags } from "./plan-repository.js";
+import { checkoutWarnings, plannedContexts, planRepository, type PlanFlags } from "./plan-repository.js";
 import { checkNotAnInput, checkOutputDir, checkOutputFile, writeOutputFile } from "./output-paths.js";
 import { addRegistryCommands } from "./commands/registry.js";
 import { addSbomCommands } from "./commands/sbom.js";
@@ -330,11 +330,8 @@ async function executeOnEngine(
  * arguments, do not make; returns the warning about uncommitted changes the default command gives, and the layers they are in.
  */
 async function checkCheckout(plan: Plan, root: string, head: { prefix: string; shortCommit: string }, file: string): Promise<{ warnings: string[]; uncommitted: string[] }> {
-  const [{ readContextListings, buildContextFilter }, { checkoutMismatches }, { uncommittedLayers, uncommittedWarning, ignoredFilesWarning, layerDirOf }, { hiddenDifferencesWarning }] = await Promise.all([
-    import("../read/context-files.js"), import("../core/requests/plan-inputs.js"), import("../core/plan/changes.js"), import("../core/plan/checkout-differences.js"),
-  ]);
-  const dirs = [...new Set(plan.builds.flatMap((b) => b.request.contexts))];
-  const listings = readContextListings(root, dirs);
+  const [{ readContextListings }, { checkoutMismatches }] = await Promise.all([import("../read/context-files.js"), import("../core/requests/plan-inputs.js")]);
+  const listings = readContextListings(root, plannedContexts(plan));
   const problems = checkoutMismatches(plan, listings);
   if (problems.length > 0) {
     throw new InputError(
@@ -343,16 +340,8 @@ async function checkCheckout(plan: Plan, root: string, head: { prefix: string; s
     );
   }
   const git = openGit(root);
-  const [status, index] = await Promise.all([worktreeStatus(git, head.prefix), readIndex(git, dirs)]);
-  const sent = buildContextFilter(root, layerDirOf);
-  const dirty = uncommittedLayers(plan.builds, sent([...status.uncommitted, ...status.untracked]));
-  const buildSuffix = `${plan.buildNumber}-${head.shortCommit}`;
-  const warning = uncommittedWarning(dirty, buildSuffix);
-  const ignored = ignoredFilesWarning(plan.builds, sent(status.ignored), buildSuffix);
-  const differences = checkoutDifferences(plan, listings, index, status, sent);
-  const differing = hiddenDifferencesWarning(differences, buildSuffix);
-  const differingLayers = uncommittedLayers(plan.builds, differences.map((d) => d.path));
-  return { warnings: [warning, ignored, differing].filter((w) => w !== undefined), uncommitted: [...new Set([...dirty, ...differingLayers])].sort() };
+  const status = await worktreeStatus(git, head.prefix);
+  return checkoutWarnings(plan, root, git, listings, status, { uncommitted: [...status.uncommitted, ...status.untracked], sayUncommitted: true, buildSuffix: `${plan.buildNumber}-${head.shortCommit}` });
 }
 
 /**

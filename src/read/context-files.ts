@@ -47,11 +47,39 @@ function utf8(bytes: Buffer): string | undefined {
   return !text.includes("\uFFFD") || Buffer.from(text).equals(bytes) ? text : undefined;
 }
 
-/** One context directory, filtered by its own `.dockerignore` (docker CLI semantics), in walk order. */
-export function listContextDir(dir: string): ContextEntry[] {
+/** A directory's `.dockerignore` as docker applies it: what it ignores, and whether an ignored directory is still walked. */
+function ignoreMatcher(dir: string): { ignores: (name: string) => boolean; walked: (ignoredDir: string) => boolean } {
   const rules = ignoreRules(dir);
   const ig = ignore().add(rules);
   const exceptions = exceptionPatterns(rules);
+  // Like docker: an ignored directory is still walked if an exception (`!pattern`) could
+  // re-include something below it; it just gets no entry of its own.
+  return { ignores: (name) => ig.ignores(name), walked: (name) => exceptions.some((p) => `${p}/`.startsWith(`${name}/`)) };
+}
+
+/**
+ * Of `paths` (repository-relative, each in a layer directory `layerDirOf` names), those the layer's
+ * build context sends, exactly as listContextDir lists them (exceptions included). Each layer's
+ * .dockerignore read once; one that can't be read throws.
+ */
+export function contextPathFilter(root: string, layerDirOf: (path: string) => string | undefined): (paths: readonly string[]) => string[] {
+  const matchers = new Map<string, ReturnType<typeof ignoreMatcher>>();
+  return (paths) => paths.filter((p) => {
+    const dir = layerDirOf(p);
+    if (dir === undefined) return false;
+    if (!matchers.has(dir)) matchers.set(dir, ignoreMatcher(join(root, dir)));
+    const m = matchers.get(dir)!;
+    const rel = p.slice(dir.length + 1);
+    if (rel === DOCKERFILE_NAME || rel === ".dockerignore") return false;
+    const parts = rel.split("/");
+    const above = parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join("/"));
+    return !m.ignores(rel) && above.every((d) => !m.ignores(d) || m.walked(d));
+  });
+}
+
+/** One context directory, filtered by its own `.dockerignore` (docker CLI semantics), in walk order. */
+export function listContextDir(dir: string): ContextEntry[] {
+  const m = ignoreMatcher(dir);
   const out: ContextEntry[] = [];
 
   const walk = (abs: string, rel: string): void => {
@@ -63,11 +91,9 @@ export function listContextDir(dir: string): ContextEntry[] {
       if (!rel && (text === DOCKERFILE_NAME || text === ".dockerignore")) continue;
       const name = rel ? `${rel}/${shownName}` : shownName;
       // What the entry is, from the directory's own listing: no lstat for what is left out.
-      const ignored = ig.ignores(name);
+      const ignored = m.ignores(name);
       if (child.isDirectory()) {
-        // Like docker: an ignored directory is still walked if an exception (`!pattern`) could
-        // re-include something below it; it just gets no entry of its own.
-        if (ignored && !exceptions.some((p) => `${p}/`.startsWith(`${name}/`))) continue;
+        if (ignored && !m.walked(name)) continue;
       } else if (ignored) continue;
       const source = join(abs, shownName);
       if (text === undefined) throw new ContextFileProblem("its name is not UTF-8 text, which a build context can't carry as it is: rename it, or leave it out with .dockerignore", source);

@@ -247,27 +247,34 @@ export async function worktreeStatus(git: SimpleGit, prefix: string): Promise<Wo
 
 /**
  * Git's index under `dirs` (layer directories, relative to `--root`, its working directory): each
- * entry's flags, mode and line ends (core/plan/checkout-differences.ts). One `git ls-files`, which
- * takes no lock and writes nothing; `--eol` looks at each file in the work tree, so only the
- * directories asked for (all of science/ and compat/ past a thousand: a short command line).
+ * entry's flags and mode, and its line ends when this clone's configuration converts them on
+ * checkout (core.autocrlf, core.eol=crlf) (core/plan/checkout-differences.ts). `git ls-files`,
+ * which takes no lock and writes nothing; `--eol` reads every file whole, index and work tree, so
+ * it is asked for only then, and only of the directories asked for (all of science/ and compat/
+ * past a thousand: a short command line).
  */
 export async function readIndex(git: SimpleGit, dirs: readonly string[]): Promise<IndexEntry[]> {
   if (dirs.length === 0) return [];
   let out: string;
+  let converts: boolean;
   try {
-    out = await git.raw(["--no-optional-locks", "ls-files", "--stage", "-v", "--eol", "-z", "--", ...(dirs.length > 1000 ? ["science", "compat"] : dirs)]);
+    // Exit 1 when neither is set: not an error.
+    const config = await git.raw(["config", "--get-regexp", "^core\\.(autocrlf|eol)$"]).catch(() => "");
+    converts = /^core\.autocrlf (true|input)$|^core\.eol crlf$/im.test(config);
+    // Literal pathspecs: a layer directory named with * ? [ is a name, not a pattern.
+    out = await git.raw(["--no-optional-locks", "--literal-pathspecs", "ls-files", "--stage", "-v", ...(converts ? ["--eol"] : []), "-z", "--", ...(dirs.length > 1000 ? ["science", "compat"] : dirs)]);
   } catch (e) {
     throw new InputError(`git ls-files failed: ${gitMessage(e)}`);
   }
   const entries: IndexEntry[] = [];
-  // "TAG MODE OBJECT STAGE<TAB>i/EOL w/EOL attr/ATTR<TAB>PATH": the path may hold tabs, the rest none.
+  // "TAG MODE OBJECT STAGE<TAB>[i/EOL w/EOL attr/ATTR<TAB>]PATH": the path may hold tabs, the rest none.
   for (const record of out.split("\0")) {
     const meta = record.indexOf("\t");
-    const eolEnd = record.indexOf("\t", meta + 1);
-    if (meta < 0 || eolEnd < 0) continue;
+    if (meta < 0) continue;
     const [tag, mode] = record.slice(0, meta).split(" ");
-    const [index = "", worktree = "", ...attr] = record.slice(meta + 1, eolEnd).trim().split(/\s+/);
-    entries.push({ path: record.slice(eolEnd + 1), tag, mode, eol: { index, worktree, attr: attr.join(" ") } });
+    const eolEnd = converts ? record.indexOf("\t", meta + 1) : -1;
+    const [index = "", worktree = "", ...attr] = eolEnd < 0 ? [] : record.slice(meta + 1, eolEnd).trim().split(/\s+/);
+    entries.push({ path: record.slice((eolEnd < 0 ? meta : eolEnd) + 1), tag, mode, eol: { index, worktree, attr: attr.join(" ") } });
   }
   return entries;
 }

@@ -13,7 +13,7 @@ test("a shared abort signal takes dozens of listeners (requests in flight, retri
   const stderrOf = (make: string) => spawnSync(process.execPath, ["--input-type=module", "-e",
     `const { sharedAbortController } = await import(${JSON.stringify(module)}); const c = ${make}; for (let i = 0; i < 50; i++) c.signal.addEventListener("abort", () => undefined); await new Promise((r) => setImmediate(r));`,
   ], { encoding: "utf8" }).stderr;
-  assert.is(stderrOf("sharedAbortController()"), "");
+  assert.not.match(stderrOf("sharedAbortController()"), /MaxListenersExceededWarning/);
   // What a run printed before: a plain one warns.
   assert.match(stderrOf("new AbortController()"), /MaxListenersExceededWarning/);
 });
@@ -38,7 +38,8 @@ test("an interrupted run waits 30 s for its pushes in flight, or IMAGE_BUILDER_I
   assert.is(interruptWaitMs({ IMAGE_BUILDER_INTERRUPT_WAIT: " 2.5 " }), 2_500);
   assert.is(interruptWaitMs({ IMAGE_BUILDER_INTERRUPT_WAIT: "0" }), 0);
   assert.is(interruptWaitMs({ IMAGE_BUILDER_INTERRUPT_WAIT: "99999999" }), 2 ** 31 - 1, "a timer's longest");
-  for (const bad of ["5s", "-1", "ten", "1e3", "Infinity"]) {
+  assert.is(interruptWaitMs({ IMAGE_BUILDER_INTERRUPT_WAIT: ".5" }), 500);
+  for (const bad of ["5s", "-1", "ten", "1e3", "Infinity", "."]) {
     assert.throws(() => interruptWaitMs({ IMAGE_BUILDER_INTERRUPT_WAIT: bad }), (e: unknown) => e instanceof InputError && e.message.startsWith(`IMAGE_BUILDER_INTERRUPT_WAIT=${bad}: not a number of seconds`), bad);
   }
 });

@@ -7,6 +7,7 @@
 // file, and git keeps no directories (an empty one, or a nested repository's .git/). Pure: the
 // listings (read/context-files.ts), git's index (read/git.ts readIndex) and its status come in.
 import type { ContextListings } from "../model.js";
+import { layerDirOf } from "./changes.js";
 
 /** One entry of git's index (`git ls-files -s -v --eol`), its path relative to the planning root. */
 export interface IndexEntry {
@@ -25,15 +26,17 @@ export interface CheckoutDifference {
   why: string;
 }
 
-const under = (path: string, dir: string) => path === dir || path.startsWith(`${dir}/`);
-
-/** The layer directory (`science/x`) a path is in: contexts are layer directories, so each looks only at its own. */
-const layerDirOf = (path: string) => path.split("/", 2).join("/");
+/** `path` and every directory above it (`a/b/c` -> `a/b/c`, `a/b`, `a`). */
+function selfAndAbove(path: string): string[] {
+  const parts = path.split("/");
+  return parts.map((_, i) => parts.slice(0, parts.length - i).join("/"));
+}
 
 function groupByLayerDir<T>(items: readonly T[], pathOf: (item: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
   for (const item of items) {
     const key = layerDirOf(pathOf(item));
+    if (key === undefined) continue;
     const group = groups.get(key);
     if (group) group.push(item);
     else groups.set(key, [item]);
@@ -41,64 +44,77 @@ function groupByLayerDir<T>(items: readonly T[], pathOf: (item: T) => string): M
   return groups;
 }
 
-/** Every directory above `path` (`a/b/c` -> `a`, `a/b`). */
-function ancestors(path: string): string[] {
-  const parts = path.split("/");
-  return parts.slice(1).map((_, i) => parts.slice(0, i + 1).join("/"));
-}
+/** What shapes a layer's build whatever its .dockerignore says (and the .dockerignore itself, never sent). */
+const LAYER_FILES = ["Dockerfile", "sciserver-image.json", ".dockerignore"];
 
-/** `lf` of `i/lf` (git's --eol column). */
-const eolOf = (column: string) => column.replace(/^[iw]\//, "");
+/** Why git status does not compare an entry with the commit, if it does not: its flags. */
+function unchecked(e: IndexEntry): string | undefined {
+  if (e.tag === "S") return "marked skip-worktree: git status does not compare it with the commit, so it may differ";
+  if (e.tag !== e.tag.toUpperCase()) return "marked assume-unchanged: git status does not compare it with the commit, so it may differ";
+  return undefined;
+}
 
 /**
  * The paths of the `contexts` (planned context directories and their listings) that differ from
  * the commit where `git status` does not say so. `reported`: the paths git status gives
  * (uncommitted, untracked, ignored), already said elsewhere; `sent(paths)`: those a build context
- * sends (the layer's .dockerignore). One difference per path; below a directory said, nothing.
+ * sends (the layer's .dockerignore, exactly). One difference per path; below a directory said,
+ * nothing. Linear in the files.
  */
 export function hiddenDifferences(contexts: ContextListings, index: readonly IndexEntry[], reported: readonly string[], sent: (paths: readonly string[]) => string[]): CheckoutDifference[] {
   const out: CheckoutDifference[] = [];
   const indexByDir = groupByLayerDir(index, (e) => e.path);
   // git status names a directory it reports whole (an ignored .venv/) with a slash.
-  const reportedByDir = groupByLayerDir(reported.map((p) => p.replace(/\/+$/, "")), (p) => p);
+  const reportedPaths = new Set(reported.map((p) => p.replace(/\/+$/, "")));
+  const isReported = (path: string) => selfAndAbove(path).some((p) => reportedPaths.has(p));
   for (const [dir, listing] of contexts) {
     const entries = indexByDir.get(dir) ?? [];
-    const theirs = reportedByDir.get(dir) ?? [];
     const byPath = new Map(entries.map((e) => [e.path, e]));
     // A submodule's files are its own repository's, which git status looks into.
-    const submodules = entries.filter((e) => e.mode === "160000").map((e) => e.path);
+    const submodules = new Set(entries.filter((e) => e.mode === "160000").map((e) => e.path));
+    const inSubmodule = (path: string) => selfAndAbove(path).some((p) => submodules.has(p));
     const files = new Map(listing.map((f) => [`${dir}/${f.name}`, f]));
     // Directories holding a file: of the checkout, or of the commit.
-    const holding = new Set([...[...files].filter(([, f]) => f.type !== "directory").map(([p]) => p), ...entries.map((e) => e.path)].flatMap(ancestors));
-    const said: string[] = [];
+    const holding = new Set<string>();
+    for (const p of [...[...files].filter(([, f]) => f.type !== "directory").map(([p]) => p), ...entries.map((e) => e.path)]) {
+      for (const d of selfAndAbove(p).slice(1)) holding.add(d);
+    }
+    const said = new Set<string>();
     const add = (path: string, why: string) => {
-      if (theirs.some((r) => under(path, r)) || said.some((s) => under(path, s))) return;
-      said.push(path);
+      if (isReported(path) || selfAndAbove(path).some((p) => said.has(p))) return;
+      said.add(path);
       out.push({ path, why });
     };
+    // The layer's own files shape the build even when its .dockerignore leaves them out of the context.
+    for (const name of LAYER_FILES) {
+      const e = byPath.get(`${dir}/${name}`);
+      const why = e && unchecked(e);
+      if (why) add(e.path, why);
+    }
     for (const [path, f] of files) {
       if (f.type === "directory" && path.endsWith("/.git")) {
         add(path, "a git repository's own files, which change without a commit: leave them out with .dockerignore");
         continue;
       }
-      if (submodules.some((s) => under(path, s))) continue;
+      if (inSubmodule(path)) continue;
       if (f.type === "directory") {
-        if (!holding.has(path)) add(path, "an empty directory: git keeps none, so other checkouts of the commit lack it");
+        if (!holding.has(path)) add(path, "a directory holding nothing of the commit (empty, or only what .dockerignore leaves out): git keeps no directories, so other checkouts lack it");
         continue;
       }
       const e = byPath.get(path);
+      const why = e && unchecked(e);
       if (!e) add(path, "not in the commit, though git status does not show it");
-      else if (e.tag === "S") add(path, "marked skip-worktree: git status does not compare it with the commit");
-      else if (e.tag !== e.tag.toUpperCase()) add(path, "marked assume-unchanged: git status does not compare it with the commit");
+      else if (why) add(path, why);
       else if (e.mode === "120000" && f.type !== "symlink") add(path, "a symbolic link in the commit, a file here: core.symlinks=false");
       else if (f.type === "file" && (e.mode === "100755") !== (f.mode === 0o755)) {
         add(path, `mode ${f.mode.toString(8).padStart(4, "0")} here, ${e.mode.slice(2)} in the commit: core.fileMode=false hides it`);
-      } else if (f.type === "file" && eolOf(e.eol.index) !== eolOf(e.eol.worktree) && !/\beol=/.test(e.eol.attr)) {
-        add(path, `line ends converted on checkout by core.autocrlf, which other checkouts do not do: ${eolOf(e.eol.index)} in the commit, ${eolOf(e.eol.worktree)} here`);
+      } else if (f.type === "file" && e.eol.index === "i/lf" && e.eol.worktree === "w/crlf" && !/\beol=|(^|[\s/])-text\b|\bfilter=/.test(e.eol.attr)) {
+        // Only what this clone's configuration converts: an attribute's eol= is the same in every checkout, a filter's (git-lfs) is its own.
+        add(path, "line ends converted on checkout by core.autocrlf or core.eol, which other checkouts do not do: lf in the commit, crlf here");
       }
     }
     // Left out of the checkout: a sparse checkout (skip-worktree); a file deleted otherwise is in git status.
-    const absent = entries.filter((e) => e.tag === "S" && e.mode !== "160000" && !files.has(e.path)).map((e) => e.path);
+    const absent = entries.filter((e) => e.tag === "S" && e.mode !== "160000" && !files.has(e.path) && !LAYER_FILES.includes(e.path.slice(dir.length + 1))).map((e) => e.path);
     for (const path of sent(absent)) add(path, "left out of this checkout by a sparse checkout or skip-worktree, so not built");
   }
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

@@ -99,7 +99,9 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
         const waitingFor = [
           ...(actions.pushesInFlight > 0 ? [`${actions.pushesInFlight} push(es)`] : []), ...(attesting > 0 ? [`the attestations of ${attesting} image(s)`] : []),
         ].join(" and ");
-        report.progress.note(`interrupted: waiting up to ${pushWaitMs / 1000} s for ${waitingFor} in flight to end (interrupt again to stop them now)`);
+        report.progress.note(pushWaitMs > 0
+          ? `interrupted: waiting up to ${pushWaitMs / 1000} s for ${waitingFor} in flight to end (interrupt again to stop them now)`
+          : `interrupted: stopping ${waitingFor} in flight (IMAGE_BUILDER_INTERRUPT_WAIT=0)`);
       }
       waitBound = setTimeout(stopPushes, pushWaitMs);
       opts.stopPushes?.addEventListener("abort", stopPushes);

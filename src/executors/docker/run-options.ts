@@ -36,7 +36,7 @@ export interface EngineRunOptions {
   overwrite?: boolean;
   /** `--allow-tag-rollback`: let --push move a moving tag `{version}` back to an older build (it only moves forward otherwise). */
   allowTagRollback?: boolean;
-  /** Layer directories (`science/x`) with uncommitted changes: a refused build tag advises committing. */
+  /** Layer directories (`science/x`) that differ from the commit (uncommitted changes, or what git status does not show): a refused build tag advises a clean checkout. */
   uncommitted?: string[];
   /** `--secret`: id -> value, for BuildKit's `RUN --mount=type=secret`; kept out of output and logs. */
   secrets?: ReadonlyMap<string, Buffer>;

@@ -206,15 +206,28 @@ test("what a planned context holds other than its commit where git status says n
   assert.is(repo.git("status", "--porcelain"), "", "git status says nothing");
   const planned = await planRepository(flags(repo.root, { include: ["science/a"] }), { skipUnchanged: true });
   assert.equal(planned.warnings, [said3([
-    "science/a/data.txt (marked assume-unchanged: git status does not compare it with the commit)",
+    "science/a/data.txt (marked assume-unchanged: git status does not compare it with the commit, so it may differ)",
     "science/a/docs/x.md (left out of this checkout by a sparse checkout or skip-worktree, so not built)",
-    "science/a/empty (an empty directory: git keeps none, so other checkouts of the commit lack it)",
+    "science/a/empty (a directory holding nothing of the commit (empty, or only what .dockerignore leaves out): git keeps no directories, so other checkouts lack it)",
     "science/a/run.sh (mode 0755 here, 0644 in the commit: core.fileMode=false hides it)",
   ].join("; "))]);
   // Counted with the uncommitted layers: a refused build tag advises a clean checkout, not --overwrite.
   assert.equal(planned.uncommitted, ["science/a"]);
   // Layers not planned: not said.
   assert.equal((await planRepository(flags(repo.root, { include: ["science/b"] }), { skipUnchanged: true })).warnings, []);
+});
+
+test("a sparse checkout leaving out what .dockerignore leaves out anyway (an exception beside it) is no difference; a Dockerfile the .dockerignore leaves out, marked assume-unchanged and edited, is one", async () => {
+  using repo = twoLayers();
+  repo.write({ "science/a/.dockerignore": "docs\n!docs/keep.md\nDockerfile\n", "science/a/docs/keep.md": "k\n", "science/a/docs/x.md": "x\n" });
+  const head = `2-${repo.commit("docs, partly sent")}`;
+  repo.git("sparse-checkout", "set", "--no-cone", "/*", "!/science/a/docs/x.md");
+  assert.not.ok(existsSync(join(repo.root, "science/a/docs/x.md")));
+  const warnings = async () => (await planRepository(flags(repo.root, { include: ["science/a"] }), { skipUnchanged: true })).warnings;
+  assert.equal(await warnings(), []);
+  repo.git("update-index", "--assume-unchanged", "science/a/Dockerfile");
+  repo.write({ "science/a/Dockerfile": "FROM busybox:stable\nRUN echo not the commit's\n" });
+  assert.equal(await warnings(), [`the checkout differs from its commit where git status does not show it, and is built as it is, tagged ${head}, which another checkout of the commit does not make: science/a/Dockerfile (marked assume-unchanged: git status does not compare it with the commit, so it may differ)`]);
 });
 
 test("line ends core.autocrlf converts on checkout are said; a clone under another umask has the same inputs as any other", async () => {
@@ -235,7 +248,7 @@ test("line ends core.autocrlf converts on checkout are said; a clone under anoth
   assert.equal(await digests(shared), await digests(plain));
   const crlf = clone("crlf", "022", "core.autocrlf=true");
   const planned = await planRepository(flags(crlf, { include: ["science/a"] }), { skipUnchanged: true });
-  assert.match(planned.warnings.join("\n"), /: compat\/base\/Dockerfile, science\/a\/Dockerfile, science\/a\/data\.txt, science\/a\/sciserver-image\.json \(line ends converted on checkout by core\.autocrlf, which other checkouts do not do: lf in the commit, crlf here\)$/);
+  assert.match(planned.warnings.join("\n"), /: compat\/base\/Dockerfile, science\/a\/Dockerfile, science\/a\/data\.txt, science\/a\/sciserver-image\.json \(line ends converted on checkout by core\.autocrlf or core\.eol, which other checkouts do not do: lf in the commit, crlf here\)$/);
 });
 
 test("the final layer of an image version removed, or moved to another version: the layer now final gets the version's compat build (it kept serving the layer that left)", async () => {

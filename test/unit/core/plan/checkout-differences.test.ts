@@ -29,12 +29,12 @@ test("each difference git status does not show, with its reason", () => {
     entry("science/a/link", { mode: "120000" }), entry("science/a/vendor", { mode: "160000" }), entry("science/a/sparse.txt", { tag: "S" }),
   ];
   assert.equal(hiddenDifferences(contexts, index, [], all), [
-    { path: "science/a/assumed.txt", why: "marked assume-unchanged: git status does not compare it with the commit" },
-    { path: "science/a/crlf.txt", why: "line ends converted on checkout by core.autocrlf, which other checkouts do not do: lf in the commit, crlf here" },
-    { path: "science/a/empty", why: "an empty directory: git keeps none, so other checkouts of the commit lack it" },
+    { path: "science/a/assumed.txt", why: "marked assume-unchanged: git status does not compare it with the commit, so it may differ" },
+    { path: "science/a/crlf.txt", why: "line ends converted on checkout by core.autocrlf or core.eol, which other checkouts do not do: lf in the commit, crlf here" },
+    { path: "science/a/empty", why: "a directory holding nothing of the commit (empty, or only what .dockerignore leaves out): git keeps no directories, so other checkouts lack it" },
     { path: "science/a/link", why: "a symbolic link in the commit, a file here: core.symlinks=false" },
     { path: "science/a/mode.sh", why: "mode 0644 here, 0755 in the commit: core.fileMode=false hides it" },
-    { path: "science/a/skipped.txt", why: "marked skip-worktree: git status does not compare it with the commit" },
+    { path: "science/a/skipped.txt", why: "marked skip-worktree: git status does not compare it with the commit, so it may differ" },
     { path: "science/a/sparse.txt", why: "left out of this checkout by a sparse checkout or skip-worktree, so not built" },
     { path: "science/a/stray.txt", why: "not in the commit, though git status does not show it" },
     // a nested repository's own state, said once; its files are its own repository's
@@ -49,10 +49,21 @@ test("what git status reports (an ignored directory with its slash, untracked an
   assert.equal(hiddenDifferences(contexts, index, reported, (paths) => paths.filter((p) => !p.includes("/docs/"))), []);
 });
 
-test("line ends an attribute fixes (eol=crlf) are the same in every checkout: not a difference", () => {
-  const contexts = new Map([["science/a", [file("win.bat")]]]);
-  const index = [entry("science/a/win.bat", { eol: { index: "i/lf", worktree: "w/crlf", attr: "attr/text eol=crlf" } })];
+test("line ends an attribute fixes (eol=crlf) are the same in every checkout, and a filter's files (git-lfs, git-crypt) are its own: not a difference", () => {
+  const contexts = new Map([["science/a", [file("win.bat"), file("model.bin"), file("secret.env"), file("text.txt")]]]);
+  const index = [
+    entry("science/a/win.bat", { eol: { index: "i/lf", worktree: "w/crlf", attr: "attr/text eol=crlf" } }),
+    entry("science/a/model.bin", { eol: { index: "i/lf", worktree: "w/-text", attr: "attr/-text" } }),
+    entry("science/a/secret.env", { eol: { index: "i/-text", worktree: "w/lf", attr: "attr/filter=git-crypt" } }),
+    entry("science/a/text.txt", { eol: { index: "i/lf", worktree: "w/crlf", attr: "attr/filter=lfs diff=lfs merge=lfs" } }),
+  ];
   assert.equal(hiddenDifferences(contexts, index, [], all), []);
+});
+
+test("the layer's Dockerfile, sciserver-image.json and .dockerignore shape the build whatever .dockerignore leaves out: marked assume-unchanged, they are said though not in the context", () => {
+  const contexts = new Map([["science/a", [file("data.txt")]]]);
+  const index = [entry("science/a/Dockerfile", { tag: "h" }), entry("science/a/.dockerignore", { tag: "S" }), entry("science/a/sciserver-image.json"), entry("science/a/data.txt")];
+  assert.equal(hiddenDifferences(contexts, index, [], all).map((d) => d.path), ["science/a/.dockerignore", "science/a/Dockerfile"]);
 });
 
 test("only the contexts given are looked at; the warning groups paths by reason, five at most each", () => {
@@ -61,7 +72,7 @@ test("only the contexts given are looked at; the warning groups paths by reason,
   const differences = hiddenDifferences(contexts, index, [], all);
   assert.is(differences.length, 7);
   assert.is(hiddenDifferencesWarning(differences, "3-abc"),
-    "the checkout differs from its commit where git status does not show it, and is built as it is, tagged 3-abc, which another checkout of the commit does not make: compat/base/a, compat/base/b, compat/base/c, compat/base/d, compat/base/e, 2 more (marked assume-unchanged: git status does not compare it with the commit)");
+    "the checkout differs from its commit where git status does not show it, and is built as it is, tagged 3-abc, which another checkout of the commit does not make: compat/base/a, compat/base/b, compat/base/c, compat/base/d, compat/base/e, 2 more (marked assume-unchanged: git status does not compare it with the commit, so it may differ)");
 });
 
 test.run();
