@@ -26,10 +26,17 @@ export interface CheckoutDifference {
   why: string;
 }
 
-/** `path` and every directory above it (`a/b/c` -> `a/b/c`, `a/b`, `a`). */
-function selfAndAbove(path: string): string[] {
-  const parts = path.split("/");
-  return parts.map((_, i) => parts.slice(0, parts.length - i).join("/"));
+/** Whether `path` or a directory above it is in `set` (no work for an empty set: the usual case). */
+function selfOrAboveIn(set: ReadonlySet<string>, path: string): boolean {
+  if (set.size === 0) return false;
+  if (set.has(path)) return true;
+  for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) if (set.has(path.slice(0, i))) return true;
+  return false;
+}
+
+/** Adds every directory above `path` to `set`. */
+function addDirsAbove(set: Set<string>, path: string): void {
+  for (let i = path.lastIndexOf("/"); i > 0; i = path.lastIndexOf("/", i - 1)) set.add(path.slice(0, i));
 }
 
 function groupByLayerDir<T>(items: readonly T[], pathOf: (item: T) => string): Map<string, T[]> {
@@ -66,22 +73,25 @@ export function hiddenDifferences(contexts: ContextListings, index: readonly Ind
   const indexByDir = groupByLayerDir(index, (e) => e.path);
   // git status names a directory it reports whole (an ignored .venv/) with a slash.
   const reportedPaths = new Set(reported.map((p) => p.replace(/\/+$/, "")));
-  const isReported = (path: string) => selfAndAbove(path).some((p) => reportedPaths.has(p));
   for (const [dir, listing] of contexts) {
     const entries = indexByDir.get(dir) ?? [];
     const byPath = new Map(entries.map((e) => [e.path, e]));
     // A submodule's files are its own repository's, which git status looks into.
     const submodules = new Set(entries.filter((e) => e.mode === "160000").map((e) => e.path));
-    const inSubmodule = (path: string) => selfAndAbove(path).some((p) => submodules.has(p));
     const files = new Map(listing.map((f) => [`${dir}/${f.name}`, f]));
-    // Directories holding a file: of the checkout, or of the commit.
-    const holding = new Set<string>();
-    for (const p of [...[...files].filter(([, f]) => f.type !== "directory").map(([p]) => p), ...entries.map((e) => e.path)]) {
-      for (const d of selfAndAbove(p).slice(1)) holding.add(d);
-    }
+    // Directories holding a file, of the checkout or of the commit: made when a directory is asked about.
+    let holding: Set<string> | undefined;
+    const holds = (path: string) => {
+      if (!holding) {
+        holding = new Set<string>();
+        for (const [p, f] of files) if (f.type !== "directory") addDirsAbove(holding, p);
+        for (const e of entries) addDirsAbove(holding, e.path);
+      }
+      return holding.has(path);
+    };
     const said = new Set<string>();
     const add = (path: string, why: string) => {
-      if (isReported(path) || selfAndAbove(path).some((p) => said.has(p))) return;
+      if (selfOrAboveIn(reportedPaths, path) || selfOrAboveIn(said, path)) return;
       said.add(path);
       out.push({ path, why });
     };
@@ -96,9 +106,9 @@ export function hiddenDifferences(contexts: ContextListings, index: readonly Ind
         add(path, "a git repository's own files, which change without a commit: leave them out with .dockerignore");
         continue;
       }
-      if (inSubmodule(path)) continue;
+      if (selfOrAboveIn(submodules, path)) continue;
       if (f.type === "directory") {
-        if (!holding.has(path)) add(path, "a directory holding nothing of the commit (empty, or only what .dockerignore leaves out): git keeps no directories, so other checkouts lack it");
+        if (!holds(path)) add(path, "a directory holding nothing of the commit (empty, or only what .dockerignore leaves out): git keeps no directories, so other checkouts lack it");
         continue;
       }
       const e = byPath.get(path);
