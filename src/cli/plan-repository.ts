@@ -2,7 +2,7 @@
 import { existsSync, statSync } from "node:fs";
 import type { KeyObject } from "node:crypto";
 import { join } from "node:path";
-import { changedNonLayerDirs, determineChanges, layerDirOf, normalizeLayerDir, ignoredFilesWarning, uncommittedLayers, uncommittedWarning } from "../core/plan/changes.js";
+import { changedNonLayerDirs, contextDirs, determineChanges, layerDirOf, normalizeLayerDir, ignoredFilesWarning, uncommittedLayers, uncommittedWarning } from "../core/plan/changes.js";
 import { checkImageNames, LAYER_CONFIG_FILE, readLayers } from "../core/parse/layer-config.js";
 import { analyzeRepository, type RepositoryAnalysis } from "../core/plan/analyze-repository.js";
 import { contextDirsFor, parentsOnAnyPlatform, planBuilds, planFromAnalysis, platformWarnings } from "../core/plan/plan-builds.js";
@@ -11,11 +11,12 @@ import { describeRef, parseRef } from "../core/parse/revision-range.js";
 import { parseRepoConfig, resolveRepo, type RepoLocation } from "../core/parse/repo-config.js";
 import { InputError, type ChangeSet, type ContextListings, type GitInfo, type Plan, type RepoSnapshot } from "../core/model.js";
 import type { SimpleGit } from "simple-git";
-import { changedPaths, commitOf, commitsOnlyIn, knownCommits, openGit, unreachableCommits, previousScienceConfigs, readGitInfo, readIndex, untrackedLayerDirs, worktreeStatus, type WorktreeStatus } from "../read/git.js";
+import { changedPaths, commitOf, commitsOnlyIn, openGit, previousScienceConfigs, readReachableCommits, readGitInfo, readIndex, untrackedLayerDirs, worktreeStatus, type WorktreeStatus } from "../read/git.js";
 import { hiddenDifferences, hiddenDifferencesWarning } from "../core/plan/checkout-differences.js";
 import { layersLeft } from "../core/plan/layers-left.js";
+import { fullCommits, unreachableCommits } from "../core/plan/reachable-commits.js";
 import { parseBuildName } from "../core/execute/moving-tag.js";
-import { buildContextFilter, contextPathFilter, readContextListings } from "../read/context-files.js";
+import { contextFilters, readContextListings, type ContextFilters } from "../read/context-files.js";
 import { readLayerFiles, readRepoConfigText } from "../read/repository.js";
 
 export interface PlanFlags {
@@ -79,15 +80,19 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
     const { readPublishedInputs } = await import("../read/published.js");
     const published = await readPublishedInputs(planOfAll.plan, undefined, { signedBy: flags.signedBy, attestations: flags.attestations !== false });
     const rollback = { allowRollback: flags.allowTagRollback === true };
+    // The clone's history, read once and only when a build's commit is asked about.
+    let history: Promise<string[]> | undefined;
+    const reachable = async (hashes: string[]) => (hashes.length === 0 ? [] : await (history ??= readReachableCommits(openGit(flags.root))));
     // The commits of the builds the moving tags hold: an earlier build completed names its own in its provenance.
     const heldHashes = [...new Set([...published.values()].map((p) => (p.found ? parseBuildName(p.build)?.hash : undefined)).filter((h): h is string => h !== undefined))];
-    const commits = await knownCommits(openGit(flags.root), heldHashes);
+    const commits = fullCommits(await reachable(heldHashes), heldHashes);
     const plan = reconcilePlan(planOfAll.plan, published, { ...rollback, commits });
     // Left on another commit's build: said when no ref of the repository has that commit (an
     // amended or force-pushed-away one's build would otherwise stay published without a word;
     // another branch's, or a later commit's, stays as moving tags are meant to).
     const held = heldByOtherCommits(planOfAll.plan, plan, published);
-    const gone = await unreachableCommits(openGit(flags.root), [...new Set(held.map((h) => h.hash))]);
+    const heldElsewhere = [...new Set(held.map((h) => h.hash))];
+    const gone = unreachableCommits(await reachable(heldElsewhere), heldElsewhere);
     const stranded = held.filter((h) => gone.has(h.hash));
     const warnings = stranded.length === 0 ? planOfAll.warnings : [...planOfAll.warnings,
       `${stranded.map((h) => `${h.tag} holds ${h.held}`).join(", ")}: ${stranded.length === 1 ? "a build of a commit" : "builds of commits"} no branch or tag of this clone has: not fetched yet (git fetch, then look again), or amended or force-pushed away; moving tags do not move back from them. Only when they are gone: --reconcile --allow-tag-rollback --push publishes this checkout's builds there instead`];
@@ -175,7 +180,8 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
     warnings.push(`${strays.join(", ")} changed, but ${strays.length === 1 ? "is no layer directory" : "are no layer directories"} (no ${LAYER_CONFIG_FILE} directly in ${strays.length === 1 ? "it" : "them"}): a layer is science/NAME or compat/NAME with its ${LAYER_CONFIG_FILE}; nested directories are not read`);
   }
   // What a build sends (each layer's .dockerignore read once for every question below).
-  const sent = buildContextFilter(root, layerDirOf);
+  const filters = contextFilters(root, layerDirOf);
+  const sent = filters.changed;
   // A change its layer's .dockerignore leaves out of the build context changes no image: not a change (a README).
   const determined = determineChanges(snapshot, sent(paths), { all: flags.all, include: flags.include, ignore: flags.ignore, why });
   // A science layer that left an image version (removed, or its image or version changed): that version's final image is made again.
@@ -190,7 +196,7 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
   const plan = planFromAnalysis(snapshot, analysis, { ...planOptions, changes, contexts }, selection);
   warnings.push(...platformWarnings(analysis));
   // Counted as changes (or built anyway with --all, --include), but tagged as HEAD's commit.
-  const checkout = await checkoutWarnings(plan, root, git, contexts, status, { uncommitted, sayUncommitted: !(isRange && !selected), buildSuffix: `${gitInfo.buildNumber}-${gitInfo.shortCommit}` });
+  const checkout = await checkoutWarnings(plan, git, contexts, status, filters, { uncommitted, sayUncommitted: !(isRange && !selected), buildSuffix: `${gitInfo.buildNumber}-${gitInfo.shortCommit}` });
   warnings.push(...checkout.warnings);
   return { plan, snapshot, changes, git: gitInfo, location, analysis, warnings, uncommitted: checkout.uncommitted };
 }
@@ -204,25 +210,21 @@ export async function planRepository(flags: PlanFlags, options: PlanRepositoryOp
  * the result: the layer directories that differ, for a refused build tag's advice.
  */
 export async function checkoutWarnings(
-  plan: Plan, root: string, git: SimpleGit, contexts: ContextListings, status: WorktreeStatus, o: { uncommitted: string[]; sayUncommitted: boolean; buildSuffix: string },
+  plan: Plan, git: SimpleGit, contexts: ContextListings, status: WorktreeStatus, filters: ContextFilters, o: { uncommitted: string[]; sayUncommitted: boolean; buildSuffix: string },
 ): Promise<{ warnings: string[]; uncommitted: string[] }> {
   // What a build sends: a change its .dockerignore leaves out is not built, so not said to be.
-  const sent = buildContextFilter(root, layerDirOf);
-  const dirty = uncommittedLayers(plan.builds, sent(o.uncommitted));
-  const planned = plannedContexts(plan);
+  const dirty = uncommittedLayers(plan.builds, filters.changed(o.uncommitted));
+  const planned = contextDirs(plan.builds);
   const theirs = new Map([...contexts].filter(([dir]) => planned.includes(dir)));
-  const differences = hiddenDifferences(theirs, await readIndex(git, planned), [...status.uncommitted, ...status.untracked, ...status.ignored], contextPathFilter(root, layerDirOf));
+  const differences = hiddenDifferences(theirs, await readIndex(git, planned), [...status.uncommitted, ...status.untracked, ...status.ignored], filters.sent);
   const warnings = [
     o.sayUncommitted ? uncommittedWarning(dirty, o.buildSuffix) : undefined,
-    ignoredFilesWarning(plan.builds, sent(status.ignored), o.buildSuffix),
+    ignoredFilesWarning(plan.builds, filters.changed(status.ignored), o.buildSuffix),
     hiddenDifferencesWarning(differences, o.buildSuffix),
   ];
   const differing = uncommittedLayers(plan.builds, differences.map((d) => d.path));
   return { warnings: warnings.filter((w) => w !== undefined), uncommitted: [...new Set([...dirty, ...differing])].sort() };
 }
-
-/** The context directories of the builds a plan makes, each once. */
-export const plannedContexts = (plan: Plan) => [...new Set(plan.builds.flatMap((b) => b.request.contexts))];
 
 const isDirectory = (root: string, p: string) => statSync(join(root, p), { throwIfNoEntry: false })?.isDirectory() ?? false;
 

@@ -17,7 +17,7 @@ import { parseSecretFlag, type SecretSource } from "../core/parse/secret-flag.js
 import { DEFAULT_REPO, describeRepoLocation } from "../core/parse/repo-config.js";
 import { openGit, readHead, readRemoteUrl, worktreeStatus } from "../read/git.js";
 import { oneLine, printable } from "../core/printable.js";
-import { checkoutWarnings, plannedContexts, planRepository, type PlanFlags } from "./plan-repository.js";
+import { checkoutWarnings, planRepository, type PlanFlags } from "./plan-repository.js";
 import { checkNotAnInput, checkOutputDir, checkOutputFile, writeOutputFile } from "./output-paths.js";
 import { addRegistryCommands } from "./commands/registry.js";
 import { addSbomCommands } from "./commands/sbom.js";
@@ -330,8 +330,10 @@ async function executeOnEngine(
  * arguments, do not make; returns the warning about uncommitted changes the default command gives, and the layers they are in.
  */
 async function checkCheckout(plan: Plan, root: string, head: { prefix: string; shortCommit: string }, file: string): Promise<{ warnings: string[]; uncommitted: string[] }> {
-  const [{ readContextListings }, { checkoutMismatches }] = await Promise.all([import("../read/context-files.js"), import("../core/requests/plan-inputs.js")]);
-  const listings = readContextListings(root, plannedContexts(plan));
+  const [{ readContextListings, contextFilters }, { checkoutMismatches }, { contextDirs, layerDirOf }] = await Promise.all([
+    import("../read/context-files.js"), import("../core/requests/plan-inputs.js"), import("../core/plan/changes.js"),
+  ]);
+  const listings = readContextListings(root, contextDirs(plan.builds));
   const problems = checkoutMismatches(plan, listings);
   if (problems.length > 0) {
     throw new InputError(
@@ -341,7 +343,7 @@ async function checkCheckout(plan: Plan, root: string, head: { prefix: string; s
   }
   const git = openGit(root);
   const status = await worktreeStatus(git, head.prefix);
-  return checkoutWarnings(plan, root, git, listings, status, { uncommitted: [...status.uncommitted, ...status.untracked], sayUncommitted: true, buildSuffix: `${plan.buildNumber}-${head.shortCommit}` });
+  return checkoutWarnings(plan, git, listings, status, contextFilters(root, layerDirOf), { uncommitted: [...status.uncommitted, ...status.untracked], sayUncommitted: true, buildSuffix: `${plan.buildNumber}-${head.shortCommit}` });
 }
 
 /**

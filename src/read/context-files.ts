@@ -47,34 +47,77 @@ function utf8(bytes: Buffer): string | undefined {
   return !text.includes("\uFFFD") || Buffer.from(text).equals(bytes) ? text : undefined;
 }
 
+interface IgnoreMatcher {
+  ignores: (name: string) => boolean;
+  /** Whether an ignored directory is still walked. */
+  walked: (ignoredDir: string) => boolean;
+  /** The rules have exceptions (`!pattern`). */
+  hasExceptions: boolean;
+}
+
 /** A directory's `.dockerignore` as docker applies it: what it ignores, and whether an ignored directory is still walked. */
-function ignoreMatcher(dir: string): { ignores: (name: string) => boolean; walked: (ignoredDir: string) => boolean } {
+function ignoreMatcher(dir: string): IgnoreMatcher {
   const rules = ignoreRules(dir);
   const ig = ignore().add(rules);
   const exceptions = exceptionPatterns(rules);
   // Like docker: an ignored directory is still walked if an exception (`!pattern`) could
   // re-include something below it; it just gets no entry of its own.
-  return { ignores: (name) => ig.ignores(name), walked: (name) => exceptions.some((p) => `${p}/`.startsWith(`${name}/`)) };
+  return { ignores: (name) => ig.ignores(name), walked: (name) => exceptions.some((p) => `${p}/`.startsWith(`${name}/`)), hasExceptions: exceptions.length > 0 };
 }
 
-/**
- * Of `paths` (repository-relative, each in a layer directory `layerDirOf` names), those the layer's
- * build context sends, exactly as listContextDir lists them (exceptions included). Each layer's
- * .dockerignore read once; one that can't be read throws.
- */
-export function contextPathFilter(root: string, layerDirOf: (path: string) => string | undefined): (paths: readonly string[]) => string[] {
-  const matchers = new Map<string, ReturnType<typeof ignoreMatcher>>();
-  return (paths) => paths.filter((p) => {
-    const dir = layerDirOf(p);
-    if (dir === undefined) return false;
-    if (!matchers.has(dir)) matchers.set(dir, ignoreMatcher(join(root, dir)));
-    const m = matchers.get(dir)!;
-    const rel = p.slice(dir.length + 1);
-    if (rel === DOCKERFILE_NAME || rel === ".dockerignore") return false;
-    const parts = rel.split("/");
-    const above = parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join("/"));
-    return !m.ignores(rel) && above.every((d) => !m.ignores(d) || m.walked(d));
-  });
+/** Whether `rel` (relative to its context directory) is sent, as listContextDir walks: not ignored, nor below a directory ignored and not walked. */
+function isSent(m: IgnoreMatcher, rel: string): boolean {
+  if (m.ignores(rel)) return false;
+  for (let i = rel.indexOf("/"); i > 0; i = rel.indexOf("/", i + 1)) {
+    const above = rel.slice(0, i);
+    if (m.ignores(above) && !m.walked(above)) return false;
+  }
+  return true;
+}
+
+/** Two questions about repository paths in layer directories, each layer's `.dockerignore` read once for both. */
+export interface ContextFilters {
+  /**
+   * `paths` less those their layer directory's `.dockerignore` leaves out of its build context: a
+   * change there is not built. Kept when in doubt: a `.dockerignore` with exceptions (`!pattern`),
+   * one that can't be read, a path outside a layer directory; and the layer's Dockerfile,
+   * .dockerignore and sciserver-image.json, which make the build whatever the rules say of them.
+   */
+  changed: (paths: readonly string[]) => string[];
+  /** Of `paths`, those the layer's build context sends, exactly as listContextDir lists them (exceptions included). */
+  sent: (paths: readonly string[]) => string[];
+}
+
+export function contextFilters(root: string, layerDirOf: (path: string) => string | undefined): ContextFilters {
+  const matchers = new Map<string, IgnoreMatcher | undefined>();
+  const matcher = (dir: string) => {
+    if (!matchers.has(dir)) {
+      try {
+        matchers.set(dir, ignoreMatcher(join(root, dir)));
+      } catch {
+        // unreadable: kept, the build will say so
+        matchers.set(dir, undefined);
+      }
+    }
+    return matchers.get(dir);
+  };
+  return {
+    changed: (paths) => paths.filter((p) => {
+      const dir = layerDirOf(p);
+      const m = dir === undefined ? undefined : matcher(dir);
+      if (!m || m.hasExceptions) return true;
+      const rel = p.slice(dir!.length + 1);
+      return rel === "Dockerfile" || rel === ".dockerignore" || rel === "sciserver-image.json" || isSent(m, rel);
+    }),
+    sent: (paths) => paths.filter((p) => {
+      const dir = layerDirOf(p);
+      if (dir === undefined) return false;
+      const m = matcher(dir);
+      const rel = p.slice(dir.length + 1);
+      if (rel === DOCKERFILE_NAME || rel === ".dockerignore") return false;
+      return !m || isSent(m, rel);
+    }),
+  };
 }
 
 /** One context directory, filtered by its own `.dockerignore` (docker CLI semantics), in walk order. */
@@ -206,39 +249,3 @@ export function readContextListings(root: string, dirs: string[]): Map<string, C
   }
   return listings;
 }
-
-/**
- * `paths` (repository-relative) less those their layer directory's `.dockerignore` leaves out of
- * its build context: a change there is not built. Kept when in doubt: a `.dockerignore` with
- * exceptions (`!pattern`), one that can't be read, a path outside a layer directory.
- * A function of the paths: each layer's .dockerignore is read once however often it is asked.
- */
-export function buildContextFilter(root: string, layerDirOf: (path: string) => string | undefined): (paths: readonly string[]) => string[] {
-  const matchers = new Map<string, ((rel: string) => boolean) | undefined>();
-  const matcher = (dir: string) => {
-    if (!matchers.has(dir)) {
-      let rules: string | undefined;
-      try {
-        rules = ignoreRules(join(root, dir));
-      } catch {
-        // unreadable: kept, the build will say so
-      }
-      const ig = rules === undefined || exceptionPatterns(rules).length ? undefined : ignore().add(rules);
-      matchers.set(dir, ig && ((rel) => ig.ignores(rel)));
-    }
-    return matchers.get(dir);
-  };
-  return (paths) => paths.filter((p) => {
-    const dir = layerDirOf(p);
-    const ignores = dir && matcher(dir);
-    if (!ignores) return true;
-    // The path or a directory above it (docker leaves out what is under an ignored directory).
-    const rel = p.slice(dir.length + 1);
-    // The Dockerfile and .dockerignore make the build whatever the rules say of them, and the
-    // layer's sciserver-image.json its plan (its version, its image).
-    if (rel === "Dockerfile" || rel === ".dockerignore" || rel === "sciserver-image.json") return true;
-    const parts = rel.split("/");
-    return !parts.some((_, i) => ignores(parts.slice(0, i + 1).join("/")));
-  });
-}
-

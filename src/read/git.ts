@@ -310,35 +310,10 @@ export async function readRemoteUrl(git: SimpleGit): Promise<string | undefined>
 }
 
 /**
- * Of `hashes` (commit hashes, full or abbreviated), those no branch, tag or other ref of the
- * repository reaches (amended or force-pushed away; another branch's, or a later commit's, are
- * reached): one `git rev-list --all`, only when asked.
+ * Every commit a branch, tag or other ref of the repository reaches (amended or force-pushed-away
+ * ones are not; another branch's, or a later commit's, are): one `git rev-list --all`, read only
+ * when asked (core/plan/reachable-commits.ts answers from it).
  */
-export async function unreachableCommits(git: SimpleGit, hashes: readonly string[]): Promise<Set<string>> {
-  const known = await knownCommits(git, hashes);
-  return new Set(hashes.filter((h) => !known.has(h)));
-}
-
-/**
- * Of `hashes` (full or abbreviated), those a branch, tag or other ref of the repository reaches,
- * each with its full hash: one `git rev-list --all`, only when asked. An abbreviation two commits
- * share names neither.
- */
-export async function knownCommits(git: SimpleGit, hashes: readonly string[]): Promise<Map<string, string>> {
-  if (hashes.length === 0) return new Map();
-  const history = (await git.raw(["rev-list", "--all", "--"])).split("\n").filter(Boolean);
-  const wanted = new Set(hashes);
-  const lengths = new Set(hashes.map((h) => h.length));
-  const found = new Map<string, string>();
-  const shared = new Set<string>();
-  for (const commit of history) {
-    for (const n of lengths) {
-      const short = commit.slice(0, n);
-      if (!wanted.has(short)) continue;
-      if (found.has(short) && found.get(short) !== commit) shared.add(short);
-      found.set(short, commit);
-    }
-  }
-  for (const s of shared) found.delete(s);
-  return found;
+export async function readReachableCommits(git: SimpleGit): Promise<string[]> {
+  return (await git.raw(["rev-list", "--all", "--"])).split("\n").filter(Boolean);
 }

@@ -29,6 +29,8 @@ export const REPOSITORY_FILE_LIMIT = 1024 * 1024;
  */
 export class RepositoryFileProblem extends Error {}
 
+const NOT_A_FILE = "not a regular file (a fifo or a device): refused unread";
+
 /** Reused for every read; a file that does not fit is read on in further chunks. */
 const buffer = Buffer.allocUnsafe(64 * 1024);
 
@@ -59,7 +61,7 @@ export function readText(path: string): string {
       try {
         n = readSync(fd, buffer, 0, buffer.length, null);
       } catch (e) {
-        if (errorCode(e) === "EAGAIN") throw new RepositoryFileProblem("not a regular file (a fifo or a device): refused unread");
+        if (errorCode(e) === "EAGAIN") throw new RepositoryFileProblem(NOT_A_FILE);
         throw e;
       }
       if (n === 0) break;
@@ -71,7 +73,7 @@ export function readText(path: string): string {
     }
     // Nothing read: an empty file, or a fifo nobody writes to (asked only then: a stat per file
     // costs the many small reads of a large repository).
-    if (total === 0 && !fstatSync(fd).isFile()) throw new RepositoryFileProblem("not a regular file (a fifo or a device): refused unread");
+    if (total === 0 && !fstatSync(fd).isFile()) throw new RepositoryFileProblem(NOT_A_FILE);
     return Buffer.concat(chunks).toString("utf8");
   } finally {
     closeSync(fd);

@@ -84,14 +84,16 @@ export function publicRepositoryUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1").replace(withScheme ? /\?.*$/ : /$^/, "");
 }
 
-export function provenanceStatement(build: Pick<PlannedBuild, "id" | "kind" | "source" | "request">, run: ProvenanceRun): ProvenanceStatement {
+export function provenanceStatement(build: Pick<PlannedBuild, "id" | "kind" | "source" | "request" | "commit">, run: ProvenanceRun): ProvenanceStatement {
   const { request } = build;
+  // An earlier build completed by --reconcile names the commit it was made from, as its first attestations did.
+  const commit = build.commit ?? run.git.commit;
   const secretTexts = maskedTexts(run.secrets ?? []);
   const holdsSecret = (text: string) => secretTexts.some((s) => text.includes(s)) || (run.redact !== undefined && run.redact(text) !== text);
   const repository = run.git.repository ? publicRepositoryUrl(run.git.repository) : undefined;
-  const sourceUri = (path?: string) => `git+${repository}@${run.git.commit}${path ? `#${path}` : ""}`;
+  const sourceUri = (path?: string) => `git+${repository}@${commit}${path ? `#${path}` : ""}`;
 
-  const fromGit = (path?: string) => ({ ...(repository ? { uri: sourceUri(path) } : {}), digest: { gitCommit: run.git.commit } });
+  const fromGit = (path?: string) => ({ ...(repository ? { uri: sourceUri(path) } : {}), digest: { gitCommit: commit } });
   const source: ResourceDescriptor = { ...fromGit(), name: "source" };
   const images: ResourceDescriptor[] = Object.keys(run.bases).sort().map((reference) => {
     // A science layer of this repository: its inputs digest, which says what it was built from.

@@ -115,6 +115,6 @@ export function changedNonLayerDirs(snapshot: RepoSnapshot, paths: readonly stri
 }
 
 /** The layer directories `builds` send as build contexts, each once. */
-function contextDirs(builds: readonly PlannedBuild[]): string[] {
+export function contextDirs(builds: readonly PlannedBuild[]): string[] {
   return [...new Set(builds.flatMap((b) => b.request.contexts))];
 }

@@ -184,8 +184,7 @@ async function attestImage(run: AttestationRun, chains: SharedLayerChains, image
   const times = imageTimes(image.build, config);
   const provenance = provenanceStatement(image.build, {
     image: { repository: formatImageReference(repository), tag: layerRef.tag!, manifestDigest: image.descriptor.digest }, imageLabels: config.labels,
-    // An earlier build completed (--reconcile) names the commit it was made from, as its first attestations did.
-    platform: image.platform, git: image.build.commit ? { ...run.git, commit: image.build.commit } : run.git, bases, builder: { ...run.builder, kind: run.builderOf?.(image.build.id) ?? run.builder.kind }, ...times, secrets: run.secrets, redact: run.redact,
+    platform: image.platform, git: run.git, bases, builder: { ...run.builder, kind: run.builderOf?.(image.build.id) ?? run.builder.kind }, ...times, secrets: run.secrets, redact: run.redact,
   });
   // BuildKit's order: the SBOM, then the provenance; both about the same subject.
   const attestation = attestationManifest(image.descriptor.digest, [sbomStatement(provenance.subject, sbom), provenance]);

@@ -32,6 +32,18 @@ const run: ProvenanceRun = {
   secrets: ["s3cret-token-value", "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIAbcdefghijklmnop\n-----END EC PRIVATE KEY-----"],
 };
 
+test("an earlier build completed by --reconcile names its own commit (its source and its fragments'), not the run's", () => {
+  const earlier = "0c1d2e3".padEnd(40, "1");
+  const s = provenanceStatement({ ...science, commit: earlier }, run);
+  const uris = s.predicate.buildDefinition.resolvedDependencies.filter((d) => d.digest?.gitCommit !== undefined);
+  assert.ok(uris.length > 0);
+  for (const d of uris) {
+    assert.is(d.digest?.gitCommit, earlier);
+    assert.match(d.uri ?? "", new RegExp(`@${earlier}`));
+  }
+  assert.not.match(JSON.stringify(s), new RegExp(COMMIT));
+});
+
 test("an in-toto statement with SLSA provenance v1: subject the manifest digest; the build's parameters; what it was built from; who built it when", () => {
   const s = provenanceStatement(science, run);
   const checked = provenanceStatementSchema.safeParse(s);

@@ -5,6 +5,7 @@ import * as assert from "uvu/assert";
 import { tempDir } from "../../../helpers/temp.js";
 import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { createHash } from "node:crypto";
 import { CONTEXTS, file, plan, RAW } from "../../../helpers/inputs-fixture.js";
 import { withBuildArgs } from "../../../../src/core/requests/inputs-digest.js";
 import type { ContextFile, Plan, PlanOptions } from "../../../../src/core/model.js";
@@ -67,6 +68,17 @@ test("read from disk: .dockerignore'd files do not count, file contents and mode
   assert.equal(read(), before);
   writeFileSync(join(root.path, "science/a/sub/x.txt"), "y");
   assert.not.equal(read(), before);
+});
+
+test("read from disk: a file larger than the chunks it is read in is digested whole, as the executor's stream digests it", () => {
+  using root = tempDir("ib-inputs-");
+  mkdirSync(join(root.path, "science/a"), { recursive: true });
+  // 2.5 MiB of varied bytes: three reads of the 1 MiB chunk, the last one short.
+  const big = Buffer.alloc(2.5 * 1024 * 1024);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 31 + (i >> 13)) & 0xff;
+  writeFileSync(join(root.path, "science/a/model.bin"), big);
+  const entry = readContextListings(root.path, ["science/a"]).get("science/a")!.find((e) => e.name === "model.bin")!;
+  assert.is(entry.sha256, createHash("sha256").update(big).digest("hex"));
 });
 
 test("run --build-arg: digests as if the plan had been made with the arguments, parents before children", () => {
