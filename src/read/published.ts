@@ -15,6 +15,7 @@ import { DockerCredentials } from "../registry/credentials.js";
 import { RegistryClient } from "../registry/client.js";
 import { isImageFault } from "../core/registry/transport-rules.js";
 import { attestationOfImageProblems } from "../registry/attestations.js";
+import { judgeParentsInRegistry } from "../registry/verify-image.js";
 
 /**
  * `signedBy`: the public half of the run's signing key, whose signature each image must have;
@@ -41,15 +42,31 @@ export async function readPublishedInputs(plan: Plan, dockerConfigDir?: string, 
       if (!image || (platform !== undefined && image.indexEntries === undefined)) return { found: false };
       const labels = image.config.labels;
       const published: PublishedImage & { found: true } = { found: true, inputs: labels[inputsLabel(b.kind, b.target)], mismatch: inputsMismatch(labels, b), build: labels[versionLabel(b.kind, b.target)] };
-      // The moving tag's image of this checkout's inputs: its build's own tag must be there too.
-      if (platform === undefined && published.inputs === b.request.inputsDigest) {
-        const held = heldBuildTag(b.request, published.build);
-        if (held && (await client.getDigest(held)) === undefined) published.buildTagMissing = held;
+      // The moving tag's image of this checkout's inputs: its build's own tag must be there too, and
+      // for the index of a layer's platforms (`platform` given) the index's build tag.
+      if (published.inputs === b.request.inputsDigest) {
+        const own = heldBuildTag(b.request, published.build);
+        const held = own && platform !== undefined ? stripPlatformSuffix(own, platform) : own;
+        if (held && (await client.getDigest(held)) === undefined) {
+          published.buildTagMissing = held;
+          // Only the index's tag gone (a tag-only delete), its image still under its platform build
+          // tag: the build is completed where it is, its index written there again (reconcile.ts).
+          const imageTag = platform !== undefined ? own : image.indexEntries !== undefined && image.platform ? withPlatformSuffix(held, image.platform) : undefined;
+          if (imageTag && (await client.getDigest(imageTag)) === image.manifestDigest) published.imageTagHeld = imageTag;
+        }
       }
       // Attestations are entries of an index, next to the image they are about: an image without
       // platforms is published as a one-platform index under its own tags; a platform image's are
       // in its layer's index (`platform` given). Its platform tags hold the bare image: not asked.
       const repository = parseImageReference(ref);
+      // Built on the builds its labels name, which the registry must still hold (verify's judgment,
+      // and a run's before it reuses a registry image: a parent's platform build tag first): one
+      // built on a build since lost (deleted by digest, say) fails verify, so it is rebuilt.
+      if (published.inputs === b.request.inputsDigest && published.mismatch === undefined) {
+        const platformTag = image.platform ?? platform ?? b.request.platform;
+        const failed = (await judgeParentsInRegistry(client, repository, labels, platformTag ? { platform: platformTag, platformTag } : {})).find((c) => !c.ok);
+        if (failed) published.parentFault = `${failed.subject}, of which ${failed.detail}`;
+      }
       // A layer without platforms published as a one-platform index (for its attestations): its
       // platform moving tag holds the bare image the index names, for clients that want no index.
       // Judged as a run judges a tag: the same image is the same config (a manifest of other bytes

@@ -519,6 +519,65 @@ test("--reconcile --sign-key: images whose {version} holds an earlier commit's u
   assert.equal(statement.predicate.buildDefinition.resolvedDependencies[0].digest, { gitCommit: src.git("rev-parse", "HEAD~1") });
   const reverified = runCli(["verify", `${at}/sci/eb-base:1.0`, "--key", pub], { cwd: src.root });
   assert.is(reverified.code, 0, reverified.stdout + reverified.stderr);
+
+  // Its index's build tag deleted, the tag alone (a retention policy), {version} and its platform
+  // tags kept: verify of what is built on it fails, and --reconcile writes the tag again where it
+  // was, rebuilding nothing (it rebuilt it as this checkout's build, and left the images built on
+  // it on a build whose tag was gone: a run that passed, a family that failed verify).
+  const indexBytes = Buffer.from(await (await registryRequest(registry, `${name}/manifests/${before[0]}`, { accept: index.mediaType })).arrayBuffer());
+  assert.is((await registryRequest(registry, `${name}/manifests/${before[0]}`, { method: "DELETE" })).status, 202);
+  assert.is((await fetch(`http://${registry}/v2/${name}/manifests/1.0`, { method: "PUT", body: indexBytes, headers: { "content-type": index.mediaType } })).status, 201);
+  assert.is((await get(registry, `${name}/manifests/1.0-${earlier}`)).status, 404, "the build tag is gone");
+  assert.is(runCli(["verify", `${at}/rel/eb:1.0`, "--key", pub], { cwd: src.root }).code, 1, "what is built on it fails verify");
+  const lost = runCli(["--reconcile", "--dryrun", "-vv", "--repo", at, "--sign-key", key], { cwd: src.root });
+  assert.match(lost.stderr, new RegExp(`build sci/eb-base: .*but its build tag \\S+/sci/eb-base:1\\.0-${earlier} is gone \\(its image is still under \\S+-linux-amd64\\): written again; completed as 1\\.0-${earlier}, not rebuilt`), lost.stderr);
+  assert.match(lost.stderr, /final plan includes 1 science build and 0 compat builds/, lost.stderr);
+  const rewritten = await runCliAsync(["--reconcile", "--push", "--repo", at, "--sign-key", key, "--progress", "plain"], { cwd: src.root });
+  assert.is(rewritten.code, 0, rewritten.stderr);
+  assert.not.match(rewritten.stderr, /\bbuilt\b/);
+  assert.is(await digestOf(tag), before[0], "the same index, under its build tag again");
+  for (const image of ["sci/eb-base:1.0", "sci/eb-tools:1.0", "rel/eb:1.0"]) {
+    const v = runCli(["verify", `${at}/${image}`, "--key", pub], { cwd: src.root });
+    assert.is(v.code, 0, `${image}: ${v.stdout}${v.stderr}`);
+  }
+  assert.not.ok((await registryTags(repositoryOf(tag))).some((t) => t.startsWith(`1.0-${later}`)), "nothing under this commit's build tag");
+  assert.match(runCli(["--reconcile", "--dryrun", "-v", "--repo", at, "--sign-key", key], { cwd: src.root }).stderr, /nothing to build/);
+});
+
+test("--reconcile plans an image of this checkout's inputs built on a parent build the registry no longer holds (its image deleted by digest), as verify fails it: --overwrite then rebuilds it on what the registry holds", async () => {
+  using src = makeRepo({
+    ...science("base", { image: "lp", target: "lp-base" }, "FROM busybox:stable\nRUN echo base > /base.txt\n"),
+    ...science("tools", { image: "lp", target: "lp-tools", compat: "c" }, "FROM sci/lp-base:1.0\nRUN echo tools > /tools.txt\n"),
+    ...compat("c", [], "ENV C=1\n"),
+  });
+  const at = uniqueRepo(requireEngine().registry);
+  const push = (...flags: string[]) => runCliAsync([...flags, "--push", "--repo", at, "--sign-key", key, "--progress", "plain"], { cwd: src.root });
+  assert.is((await push("--all")).code, 0);
+  const first = `1-${src.git("rev-parse", "--short", "HEAD")}`;
+  // A later commit changes tools only: tools and its final image are built on base's build 1.
+  src.write({ "science/tools/Dockerfile": "FROM sci/lp-base:1.0\nRUN echo tools 2 > /tools.txt\n" });
+  src.commit("tools 2");
+  assert.is((await push()).code, 0);
+  // base's build 1 lost: its platform image deleted by digest (a retention job), so its index names a manifest the registry lacks.
+  const { registry, name } = split(`${at}/sci/lp-base:1.0-${first}`);
+  const image = (await registryIndex(`${at}/sci/lp-base:1.0-${first}`)).manifests.find((m) => m.platform?.architecture !== "unknown")!;
+  assert.is((await registryRequest(registry, `${name}/manifests/${image.digest}`, { method: "DELETE" })).status, 202);
+  const refused = await push("--reconcile");
+  assert.is(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, /sci\/lp-tools:1\.0-2-[0-9a-f]+-linux-amd64 is already in the registry with an image built on sci\/lp-base:1\.0-1-[0-9a-f]+.*--overwrite replaces it/);
+  // The run rebuilt base; tools' {version} still holds the image built on the lost build: planned
+  // (it was called current, and --overwrite, the refusal's advice, did nothing under --reconcile).
+  const planned = runCli(["--reconcile", "--dryrun", "-vv", "--repo", at, "--sign-key", key], { cwd: src.root });
+  assert.match(planned.stderr, /build sci\/lp-tools: published image is built on sci\/lp-base:1\.0-1-[0-9a-f]+.*, of which the registry's image under \S+ can't be read/, planned.stderr);
+  assert.match(planned.stderr, /build rel\/lp:1\.0 .*built on sci\/lp-tools, which is rebuilt/, planned.stderr);
+  assert.not.match(planned.stderr, /build sci\/lp-base/, "base, rebuilt by the run before, stays");
+  const fixed = await push("--reconcile", "--overwrite");
+  assert.is(fixed.code, 0, fixed.stderr);
+  for (const tag of ["sci/lp-tools:1.0", "rel/lp:1.0"]) {
+    const v = runCli(["verify", `${at}/${tag}`, "--key", pub], { cwd: src.root });
+    assert.is(v.code, 0, `${tag}: ${v.stdout}${v.stderr}`);
+  }
+  assert.match(runCli(["--reconcile", "--dryrun", "-v", "--repo", at, "--sign-key", key], { cwd: src.root }).stderr, /nothing to build/);
 });
 
 test.run();

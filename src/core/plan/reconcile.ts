@@ -37,6 +37,10 @@ export type PublishedImage = (
     found: true; inputs?: string; mismatch?: string; build?: string; signed?: boolean; attested?: boolean; attestationFault?: string;
     /** The build tag of the build the moving tag holds (heldBuildTag), when the registry has nothing under it. */
     buildTagMissing?: string;
+    /** With buildTagMissing, of an index: the platform build tag that still holds the index's image. */
+    imageTagHeld?: string;
+    /** Of this checkout's inputs, but built on a build of a parent the registry no longer holds under its build tag (as verify judges it). */
+    parentFault?: string;
     /**
      * Of a one-platform index: its platform moving tag, when that does not hold the index's `image`
      * (`held`: the manifest it holds, if any, and that image's version label).
@@ -224,9 +228,18 @@ function judge(b: PlannedBuild, p: PublishedImage | undefined, tag: string, opti
   }
   // Its own inputs match, but it was built on another commit's parent.
   if (p.mismatch !== undefined) return { current: false, why: `published image has ${p.mismatch}` };
+  // Built on a parent's build the registry no longer holds (its image deleted by digest, say):
+  // verify fails it, and only a rebuild on what the registry holds mends it.
+  if (p.parentFault !== undefined) return { current: false, why: `published image is built on ${p.parentFault}` };
   // The image is right, but the build tag of its build is gone (deleted by hand or by a retention
-  // policy): verify, and every image built on it, look for it there.
-  if (p.buildTagMissing) return { current: false, why: `${tag} holds ${held}, of this checkout's inputs, but its build tag ${p.buildTagMissing} is gone` };
+  // policy): verify, and every image built on it, look for it there. When only the index's tag is
+  // gone, its image still under its platform build tag, the run writes the index there again, and
+  // what is built on it stays (rebuilding it as this checkout's build would leave its children on
+  // a build whose tag is lost). Else it is rebuilt, and its children with it.
+  if (p.buildTagMissing) {
+    const why = `${tag} holds ${held}, of this checkout's inputs, but its build tag ${p.buildTagMissing} is gone`;
+    return p.imageTagHeld ? { current: false, why: `${why} (its image is still under ${p.imageTagHeld}): written again`, reusedOnly: true } : { current: false, why };
+  }
   // The image is right, but its platform moving tag (a one-platform index's) lags: the run
   // reuses it and pushes that tag again.
   if (p.platformTag) {

@@ -270,6 +270,16 @@ test("a moving tag holding an image of this checkout's inputs whose build tag is
   const planned = reconcilePlan(whole, gone);
   assert.equal(planned.builds.find((b) => b.id === "sci/a")!.reasons, [`${a.request.tags[0]} holds ${build}, of this checkout's inputs, but its build tag ${held} is gone`]);
   assert.ok(planned.builds.some((b) => b.id === "sci/b"), "what builds on it is rebuilt");
+  // Only the index's tag gone, its image still under its platform build tag: written again where it
+  // is, and what builds on it stays; an earlier commit's build is completed as that build.
+  const imageTag = `${held}-linux-amd64`;
+  const kept = reconcilePlan(whole, published(whole, { "sci/a": { found: true, inputs: a.request.inputsDigest, build, buildTagMissing: held, imageTagHeld: imageTag } }));
+  assert.equal(kept.builds.map((b) => [b.id, b.reasons]), [["sci/a", [`${a.request.tags[0]} holds ${build}, of this checkout's inputs, but its build tag ${held} is gone (its image is still under ${imageTag}): written again`]]]);
+  const earlierTag = heldBuildTag(a.request, "1.0-1-abc1234")!;
+  const earlier = reconcilePlan(whole, published(whole, { "sci/a": { found: true, inputs: a.request.inputsDigest, build: "1.0-1-abc1234", buildTagMissing: earlierTag, imageTagHeld: `${earlierTag}-linux-amd64` } }), { commits: new Map([["abc1234", "abc1234".padEnd(40, "0")]]) });
+  assert.equal(earlier.builds.map((b) => b.id), ["sci/a"]);
+  assert.is(earlier.builds[0].request.tags[1], earlierTag, "completed under the earlier build's tag");
+  assert.match(earlier.builds[0].reasons.at(-1)!, /completed as 1\.0-1-abc1234, not rebuilt$/);
 });
 
 test.run();
