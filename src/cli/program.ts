@@ -562,9 +562,11 @@ export function buildProgram(secrets = new SecretSet()): Command {
       if (head.commit !== whole.commit) {
         throw new InputError(`plan was made from commit ${whole.commit.slice(0, 12)}, but the checkout in ${o.root} is at ${head.commit.slice(0, 12)}`, file);
       }
-      const { withBuildArgs } = await import("../core/requests/inputs-digest.js");
+      const { withBuildArgs, buildArgsChangingReferences } = await import("../core/requests/inputs-digest.js");
       // Other build arguments make other images: their inputs digests say so (and reuse knows).
       const ofPlatforms = o.platform === undefined ? whole : selectPlatforms(whole, parsePlatformFlag(o.platform), file);
+      const renamed = buildArgsChangingReferences(ofPlatforms, o.buildArg);
+      if (renamed.length > 0) throw new InputError(`nothing is built: ${renamed.join("; ")}`, file);
       const { plan, prebuiltParents } = selectBuilds(withBuildArgs(ofPlatforms, o.buildArg), o.only, file);
       const { unverifiableRequests } = await import("../core/requests/plan-inputs.js");
       const unverifiable = unverifiableRequests(whole, plan.builds);

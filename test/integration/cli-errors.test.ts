@@ -356,6 +356,26 @@ test("run -vvv prints the docker build command of the request as run: with run -
   assert.match(r.stderr, /image-builder: note: --build-arg GREETING: 2 request\(s\) built with other build arguments than the plan's, so under other inputs digests/);
 });
 
+test("run PLAN --build-arg that changes what a Dockerfile names (FROM ${BASE}) is refused before anything is built: the plan's order, pins and inputs come from what it resolved", () => {
+  using repo = repoWith({ ...science("argr", { image: "argr", compat: "base" }, "ARG BASE=busybox:stable\nFROM ${BASE}\nARG GREETING=hello\nRUN echo $GREETING\n") });
+  using dir = tempDir("ib-run-args-");
+  const plan = editedPlan(repo, dir.path, () => {});
+  for (const base of ["sci/a:1.0", "registry.example.org/images/sci/a:1.0"]) {
+    const r = runCli(["run", plan, "--root", repo.root, "--build-arg", `BASE=${base}`], { cwd: dir.path, env: { DOCKER_HOST: "unix:///nonexistent/docker.sock" } });
+    assert.is(r.code, 2, r.stderr);
+    assert.match(r.stderr.trim(), new RegExp(`^image-builder: error: \\S+plan\\.json: nothing is built: science/argr/Dockerfile: --build-arg BASE changes what line 2 names \\(busybox:stable -> ${base.replace(/[./]/g, "\\$&")}\\), which the plan resolved without it: make the plan with it \\(plan --build-arg …\\)$`));
+    assert.is(r.stderr.trim().split("\n").length, 1, r.stderr);
+  }
+  // An argument no reference uses runs (here, up to the missing engine).
+  const other = runCli(["run", plan, "--root", repo.root, "--build-arg", "GREETING=hi"], { cwd: dir.path, env: { DOCKER_HOST: "unix:///nonexistent/docker.sock" } });
+  assert.is(other.code, 1, other.stderr);
+  assert.match(other.stderr, /--build-arg GREETING: \d+ request\(s\) built with other build arguments/);
+  // Made with it, the plan resolves it: a dependency, rewritten to the run's build.
+  const made = runCli(["--dryrun", "-vv", "--all", "--build-arg", "BASE=sci/a:1.0"], { cwd: repo.root });
+  assert.is(made.code, 0, made.stderr);
+  assert.match(made.stderr, /build sci\/argr \(after sci\/a\)/);
+});
+
 test("names docker would refuse are refused when planning", () => {
   using repo = repoWith();
   repo.write(science("b", { image: "a-_b", compat: "base" }, "FROM busybox:stable\n"));

@@ -56,10 +56,26 @@ export function determineDependencies(
         warnings.push(`${file}: line ${ref.line}: ${ref.image} ${found.warning}`);
         continue;
       }
+      // A layer is built on this run's build of its parent by rewriting the reference: one the
+      // rewrite can't find would build on whatever the spelled registry holds, while the plan,
+      // the inputs and the provenance named this run's.
+      if (ref.unrewritable) {
+        throw new InputError(`line ${ref.line}: ${ref.image} names layer sci/${found.tag} inside a quoted --mount value image-builder can't point at this run's build: write its from= unquoted (--mount=type=bind,from=${ref.image},…)`, file);
+      }
       deps.refs[ref.image] = found.tag;
       if (!deps.parents.includes(found.target)) deps.parents.push(found.target);
     }
     return deps;
+  };
+  // A trigger naming a layer runs in the builds of the images built on this one: there nothing
+  // points it at this run's build, orders those builds after it or rebuilds them when it changes.
+  const refuseTriggers = (refs: ImageRef[], file: string): void => {
+    for (const ref of refs) {
+      const found = resolve(ref.image);
+      if (found === undefined || ("warning" in found && !namesDockerHub(ref.image))) continue;
+      const what = "warning" in found ? `would be pulled from Docker Hub (docker.io/${ref.image})` : `names layer sci/${found.tag}`;
+      throw new InputError(`line ${ref.line}: an ONBUILD trigger's ${ref.kind === "mount-from" ? "--mount from=" : "--from="}${ref.image} ${what}, in the builds of the images built on this one, where image-builder can't point it at this run's build nor rebuild them when it changes: copy from it in those Dockerfiles instead`, file);
+    }
   };
 
   const science = new Map<string, LayerDependencies>();
@@ -68,6 +84,7 @@ export function determineDependencies(
     const parsed = parseDockerfileOf(layer.dockerfile, file, buildArgs);
     if (parsed.stages.length === 0) throw new InputError("no FROM instruction", file);
     checkReservedLabels(parsed, file);
+    refuseTriggers(parsed.onbuildRefs, file);
     science.set(layer.target, dependencies(parsed.imageRefs, file, probe(layer.dockerfile, parseDockerfile)));
   }
   const compatDeps = new Map<string, LayerDependencies>();
@@ -75,6 +92,7 @@ export function determineDependencies(
     const file = `${c.path}/Dockerfile`;
     const parsed = parseDockerfileOf(c.dockerfile, file, buildArgs, parseDockerfileFragment);
     checkReservedLabels(parsed, file);
+    refuseTriggers(parsed.onbuildRefs, file);
     compatDeps.set(c.dir, dependencies(parsed.imageRefs, file, probe(c.dockerfile, parseDockerfileFragment)));
   }
   return { science, compat: compatDeps, warnings };

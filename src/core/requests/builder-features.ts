@@ -49,6 +49,13 @@ export function scanDockerfile(text: string): { features: Feature[]; syntax?: Sy
       const since = name !== undefined && Object.hasOwn(known, name) ? known[name] : undefined;
       if (since) features.push({ line, what: `${keyword} --${name}`, frontend: since });
     }
+    // BuildKit's automatic platform args: the classic builder does not define them, so a FROM
+    // whose --platform uses one fails there (`failed to parse platform : ""`) after the builds before it.
+    if (keyword === "FROM") {
+      const platform = flags.find((f) => f.startsWith("--platform="));
+      const automatic = platform && /\$\{?(BUILD|TARGET)(PLATFORM|OS|ARCH|VARIANT)\b/.exec(platform);
+      if (automatic) features.push({ line, what: `FROM ${platform} (BuildKit's automatic $${automatic[1]}${automatic[2]})`, frontend: [1, 0] });
+    }
     if (HEREDOC_KEYWORDS.has(keyword) && heredocs.length > 0) {
       features.push({ line, what: `${keyword} with a heredoc`, frontend: [1, 4] });
     }

@@ -6,6 +6,7 @@
 // names them). Equal digests mean an image can be reused instead of rebuilt.
 import { overlayContexts } from "./context-overlay.js";
 import { sciReference } from "../parse/image-reference.js";
+import { parseDockerfile, type ImageRef } from "../parse/dockerfile/index.js";
 import type { BuildKind, BuildRequest, ContextFile, Plan, PlannedBuild, RequestInputs } from "../model.js";
 import { sha256Digest } from "../digest.js";
 
@@ -118,6 +119,45 @@ export function withBuildArgs(plan: Plan, buildArgs: Record<string, string>): Pl
     };
   });
   return { ...plan, builds };
+}
+
+/**
+ * `run PLAN --build-arg K=V`: the requests whose Dockerfile would name other images with the
+ * arguments than the plan resolved (`FROM ${BASE}`, a `--from=$X`), one line each. The plan's
+ * order, rewrites, pins and inputs come from what it resolved, so such a run would build on an
+ * image the plan never named (unordered, unpinned, not in its inputs): it is made again with
+ * `plan --build-arg`, where they are resolved.
+ */
+export function buildArgsChangingReferences(plan: Plan, buildArgs: Record<string, string>): string[] {
+  if (Object.keys(buildArgs).length === 0) return [];
+  const given = Object.keys(buildArgs).join(", ");
+  const out: string[] = [];
+  const refsOf = (text: string, args: Record<string, string>) => {
+    const parsed = parseDockerfile(text, args);
+    return [...parsed.imageRefs, ...parsed.onbuildRefs];
+  };
+  for (const b of plan.builds) {
+    const file = b.kind === "science" ? `${b.source}/Dockerfile` : `generated Dockerfile of ${b.id}`;
+    let before: ImageRef[];
+    try {
+      before = refsOf(b.request.dockerfile, b.request.buildArgs);
+    } catch {
+      continue; // the plan's own reading fails: its build says why
+    }
+    let after: ImageRef[];
+    try {
+      after = refsOf(b.request.dockerfile, { ...b.request.buildArgs, ...buildArgs });
+    } catch (e) {
+      out.push(`${file}: with --build-arg ${given}: ${(e as Error).message.replace(/^Dockerfile /, "")}`);
+      continue;
+    }
+    const changed = after.find((r, i) => before[i]?.image !== r.image) ?? before[after.length];
+    if (changed === undefined) continue;
+    const was = before.find((r) => r.line === changed.line)?.image;
+    const now = after.find((r) => r.line === changed.line)?.image;
+    out.push(`${file}: --build-arg ${given} changes what line ${changed.line} names (${was ?? "nothing"} -> ${now ?? "nothing"}), which the plan resolved without it: make the plan with it (plan --build-arg …)`);
+  }
+  return out;
 }
 
 /**

@@ -78,7 +78,7 @@ export function leadingDirective(text: string): { name: string; line: number } |
   return directive ? { name: directive[1], line: first + 1 } : undefined;
 }
 
-interface Instruction {
+export interface Instruction {
   /** Lower-cased keyword, e.g. "from". */
   cmd: string;
   /** 1-based line of the instruction's first line. */

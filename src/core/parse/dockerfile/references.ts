@@ -2,9 +2,9 @@
 // image references (FROM, COPY/ADD --from, RUN --mount from=), global ARGs and their
 // expansion, and rewriting those references in place.
 
-import { leadingDirective, scanInstructions, sourceSpan } from "./lexer.js";
+import { leadingDirective, scanInstructions, sourceSpan, type Instruction } from "./lexer.js";
 import { expandWord } from "./shell-word.js";
-import { parseWords, whitespaceTokens } from "./words.js";
+import { parseCommandLine, parseWords, whitespaceTokens } from "./words.js";
 
 export interface ImageRef {
   /** The image reference after ARG substitution, e.g. "registry.example.org/x/sci/base:2.4" */
@@ -13,6 +13,11 @@ export interface ImageRef {
   line: number;
   /** `COPY/ADD --from=`, `RUN --mount=…,from=`. */
   kind: "from" | "copy-from" | "mount-from";
+  /**
+   * Spelled where rewriteImageRefs can't replace it (a `--mount` value quoted so that its `from=`
+   * can't be found as written): such a reference can't be pointed at another image.
+   */
+  unrewritable?: true;
 }
 
 export interface Stage {
@@ -36,6 +41,12 @@ export interface ParsedDockerfile {
    * index of their stage in `stages` (-1 in a fragment: the stage it is appended to).
    */
   labels: { key: string; line: number; stage: number }[];
+  /**
+   * Images an ONBUILD trigger copies or mounts from (`ONBUILD COPY --from=…`): not this file's
+   * dependencies, but those of every image built on it, where the trigger runs. Stage names and
+   * indexes are left out as far as this file tells (a trigger's stages are its builder's).
+   */
+  onbuildRefs: ImageRef[];
 }
 
 /**
@@ -60,15 +71,23 @@ export function parseDockerfile(text: string, buildArgs: Record<string, string> 
 }
 
 /** The analysis as the parse functions report it: references to images only, each image once. */
-function parsed({ stages, occurrences, globalArgs, labels }: Analysis): ParsedDockerfile {
+function parsed({ stages, occurrences, globalArgs, labels, triggers }: Analysis): ParsedDockerfile {
   const imageRefs: ImageRef[] = [];
-  const seen = new Set<string>();
+  const seen = new Map<string, ImageRef>();
   for (const o of occurrences) {
-    if (!o.namesImage || seen.has(o.image)) continue;
-    seen.add(o.image);
-    imageRefs.push({ image: o.image, line: o.line, kind: o.kind });
+    if (!o.namesImage) continue;
+    const known = seen.get(o.image);
+    // One spelled where a rewrite can't reach it makes the image's references unrewritable.
+    if (known) {
+      if (o.span === undefined) known.unrewritable = true;
+      continue;
+    }
+    const ref: ImageRef = { image: o.image, line: o.line, kind: o.kind, ...(o.span === undefined ? { unrewritable: true } : {}) };
+    seen.set(o.image, ref);
+    imageRefs.push(ref);
   }
-  return { stages, imageRefs, globalArgs, labels };
+  const onbuildRefs = triggers.filter((o) => o.namesImage).map((o): ImageRef => ({ image: o.image, line: o.line, kind: o.kind }));
+  return { stages, imageRefs, globalArgs, labels, onbuildRefs };
 }
 
 /**
@@ -120,6 +139,8 @@ interface Occurrence {
 interface Analysis {
   stages: Stage[];
   occurrences: Occurrence[];
+  /** References inside ONBUILD triggers (never rewritten: they are read where the trigger runs). */
+  triggers: Occurrence[];
   globalArgs: Record<string, string | undefined>;
   labels: ParsedDockerfile["labels"];
 }
@@ -164,10 +185,19 @@ function analyze(text: string, buildArgs: Record<string, string>, fragment = fal
   const stages: Stage[] = [];
   const occurrences: Occurrence[] = [];
   const copyFroms: Occurrence[] = [];
+  const triggers: Occurrence[] = [];
   const labels: Analysis["labels"] = [];
   const stageNamesSoFar = new Set<string>();
   // A fragment comes after a FROM: its ARGs are stage-scoped and never reach --from.
   let seenFrom = fragment;
+  const redeclared = new Map<string, number>();
+  // A reference that uses such an ARG: refused, as builders disagree on it.
+  const refuseRedeclared = (word: string, line: number): void => {
+    for (const [key, at] of redeclared) {
+      if (!new RegExp(`\\$\\{?${key.replace(/[^A-Za-z0-9_]/g, "\\$&")}(?![A-Za-z0-9_])`).test(word)) continue;
+      throw new Error(`Dockerfile line ${line}: ${word} uses ARG ${key}, declared again without a value on line ${at}: Docker 20.10's builders then take it as empty, newer BuildKit as its earlier value, so the image depends on the builder; declare it once, or give the value again`);
+    }
+  };
 
   for (const ins of instructions) {
     switch (ins.cmd) {
@@ -182,6 +212,10 @@ function analyze(text: string, buildArgs: Record<string, string>, fragment = fal
           // ARGs; a build arg replaces the value of a declared ARG; an ARG
           // without default or build arg leaves the variable as it was.
           const def = eq >= 0 ? expandWord(word.slice(eq + 1), env, escape) : undefined;
+          // Declared again without a value after one with a value: Docker 20.10's builders empty
+          // it, newer BuildKit keeps the value (a reference using it names another image in each).
+          if (def === undefined && env.has(key) && !Object.hasOwn(buildArgs, key)) redeclared.set(key, ins.line);
+          else redeclared.delete(key);
           setOwn(globalArgs, key, def);
           const value = Object.hasOwn(buildArgs, key) ? buildArgs[key] : def;
           if (value !== undefined) env.set(key, value);
@@ -197,6 +231,7 @@ function analyze(text: string, buildArgs: Record<string, string>, fragment = fal
         } else if (tokens.length !== 1) {
           throw new Error(`Dockerfile line ${ins.line}: FROM requires either one or three arguments (image [AS name])`);
         }
+        refuseRedeclared(tokens[0].value, ins.line);
         const base = expandWord(tokens[0].value, env, escape);
         // BuildKit: "base name (${BASE}) should not be blank", once the rest of the plan is pushed.
         if (base === "") throw new Error(`Dockerfile line ${ins.line}: FROM ${tokens[0].value}: the base image name is empty (an ARG without a value: give it a default, or --build-arg)`);
@@ -227,37 +262,25 @@ function analyze(text: string, buildArgs: Record<string, string>, fragment = fal
         break;
       }
       case "copy":
-      case "add": {
-        const flag = ins.flags.find((f) => f.value.startsWith("--from="));
-        if (!flag) break;
-        // BuildKit itself refuses variables in --from; expanding them with
-        // the global ARGs (what FROM would see) is the useful approximation.
-        const image = expandWord(flag.value.slice("--from=".length), env, escape);
-        const raw = ins.text.slice(flag.rawStart, flag.rawEnd);
-        const occ: Occurrence = { image, line: ins.line, kind: "copy-from", namesImage: false };
-        // The span is only known when the flag name is written plainly.
-        if (raw.startsWith("--from=") && flag.rawEnd > flag.rawStart + "--from=".length) {
-          occ.span = sourceSpan(ins, flag.rawStart + "--from=".length, flag.rawEnd);
-        }
-        occurrences.push(occ);
-        copyFroms.push(occ);
-        break;
-      }
-      case "run": {
-        // `--mount=type=bind,from=image,…` (and type=cache): a stage or an image to mount.
+      case "add":
+      case "run":
         for (const flag of ins.flags) {
-          if (!flag.value.startsWith("--mount=")) continue;
-          const from = mountFrom(flag.value.slice("--mount=".length));
-          if (from === undefined) continue;
-          const occ: Occurrence = { image: expandWord(from.value, env, escape), line: ins.line, kind: "mount-from", namesImage: false };
-          // As for --from, the span is only known when the flag is written plainly.
-          const raw = ins.text.slice(flag.rawStart, flag.rawEnd);
-          if (raw === flag.value && from.value !== "") {
-            const start = flag.rawStart + "--mount=".length + from.start;
-            occ.span = sourceSpan(ins, start, start + from.value.length);
-          }
+          if (flag.value.startsWith("--from=") || (flag.value.startsWith("--mount=") && mountFrom(flag.value.slice("--mount=".length)))) refuseRedeclared(flag.value, ins.line);
+        }
+        for (const occ of fromOccurrences(ins, env, escape)) {
           occurrences.push(occ);
           copyFroms.push(occ);
+        }
+        break;
+      case "onbuild": {
+        // `ONBUILD COPY --from=…`: the trigger runs in the build of every image built on this
+        // one (with its stages, not this file's), so it is reported apart, never rewritten.
+        const inner = parseCommandLine(ins.text, ins.argsStart);
+        const cmd = inner.cmd.toLowerCase();
+        if (cmd !== "copy" && cmd !== "add" && cmd !== "run") break;
+        for (const occ of fromOccurrences({ ...ins, cmd, flags: inner.flags, argsStart: inner.argsStart }, env, escape)) {
+          occ.namesImage = occ.image !== "" && !/^[+-]?\d+$/.test(occ.image) && !isScratch(occ.image);
+          triggers.push(occ);
         }
         break;
       }
@@ -274,7 +297,59 @@ function analyze(text: string, buildArgs: Record<string, string>, fragment = fal
       !allStageNames.has(occ.image.toLowerCase()) &&
       !isScratch(occ.image);
   }
-  return { stages, occurrences, globalArgs, labels };
+  return { stages, occurrences, globalArgs, labels, triggers };
+}
+
+/** What a COPY/ADD `--from=` or a RUN `--mount=…,from=` names, with where it is written when a rewrite can find it. */
+function fromOccurrences(ins: Instruction, env: Map<string, string>, escape: string): Occurrence[] {
+  if (ins.cmd === "copy" || ins.cmd === "add") {
+    const flag = ins.flags.find((f) => f.value.startsWith("--from="));
+    if (!flag) return [];
+    // BuildKit itself refuses variables in --from; expanding them with
+    // the global ARGs (what FROM would see) is the useful approximation.
+    const image = expandWord(flag.value.slice("--from=".length), env, escape);
+    const raw = ins.text.slice(flag.rawStart, flag.rawEnd);
+    const occ: Occurrence = { image, line: ins.line, kind: "copy-from", namesImage: false };
+    // The span is only known when the flag name is written plainly.
+    if (raw.startsWith("--from=") && flag.rawEnd > flag.rawStart + "--from=".length) {
+      occ.span = sourceSpan(ins, flag.rawStart + "--from=".length, flag.rawEnd);
+    }
+    return [occ];
+  }
+  // `--mount=type=bind,from=image,…` (and type=cache): a stage or an image to mount.
+  const out: Occurrence[] = [];
+  for (const flag of ins.flags) {
+    if (!flag.value.startsWith("--mount=")) continue;
+    const from = mountFrom(flag.value.slice("--mount=".length));
+    if (from === undefined) continue;
+    const occ: Occurrence = { image: expandWord(from.value, env, escape), line: ins.line, kind: "mount-from", namesImage: false };
+    const at = from.value === "" ? undefined : mountFromSpan(ins.text.slice(flag.rawStart, flag.rawEnd), from.value);
+    if (at !== undefined) occ.span = sourceSpan(ins, flag.rawStart + at, flag.rawStart + at + from.value.length);
+    out.push(occ);
+  }
+  return out;
+}
+
+/**
+ * Where `value`, the `from=` of a `--mount` flag as read (quotes removed), is in the flag as
+ * written (`raw`): plainly, or with the whole flag or the value quoted
+ * (`--mount="type=bind,from=x,target=/m"`, `from="x"`), when it is there exactly once so;
+ * undefined otherwise (then the reference can't be rewritten, and is refused where it must be).
+ */
+function mountFromSpan(raw: string, value: string): number | undefined {
+  const found: number[] = [];
+  const lower = raw.toLowerCase();
+  for (let i = lower.indexOf("from="); i >= 0; i = lower.indexOf("from=", i + 1)) {
+    const before = raw[i - 1];
+    if (before !== "," && before !== "=" && before !== '"' && before !== "'") continue;
+    let at = i + "from=".length;
+    const quote = raw[at] === '"' || raw[at] === "'" ? raw[at] : "";
+    at += quote.length;
+    if (raw.slice(at, at + value.length) !== value || raw.slice(at + value.length, at + value.length + quote.length) !== quote) continue;
+    const after = raw[at + value.length + quote.length];
+    if (after === undefined || after === "," || after === '"' || after === "'") found.push(at);
+  }
+  return found.length === 1 ? found[0] : undefined;
 }
 
 /**

@@ -64,6 +64,15 @@ test("messages: classic builder, an older engine's built-in frontend, a syntax d
   assert.equal(checkFeatures("f", `# syntax=docker/dockerfile:1\n${text}`, "buildkit", "20.10.24").problems, []);
 });
 
+test("FROM --platform with BuildKit's automatic platform args needs BuildKit: the classic builder leaves them empty and fails on the FROM", () => {
+  const text = "FROM --platform=$BUILDPLATFORM busybox:stable AS build\nRUN true\nFROM --platform=${TARGETPLATFORM} busybox:stable\nFROM --platform=linux/amd64 busybox:stable\n";
+  assert.equal(checkFeatures("science/x/Dockerfile", text, "classic", "20.10.24").problems, [
+    "science/x/Dockerfile:1: FROM --platform=$BUILDPLATFORM (BuildKit's automatic $BUILDPLATFORM) needs BuildKit (--builder buildkit), the classic builder can't build it",
+    "science/x/Dockerfile:3: FROM --platform=${TARGETPLATFORM} (BuildKit's automatic $TARGETPLATFORM) needs BuildKit (--builder buildkit), the classic builder can't build it",
+  ]);
+  assert.equal(checkFeatures("f", text, "buildkit", "20.10.24").problems, []);
+});
+
 test("a flag named like an Object property is no feature", () => {
   assert.equal(scanDockerfile("FROM x\nRUN --constructor true\n").features, []);
 });

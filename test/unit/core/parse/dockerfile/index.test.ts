@@ -423,6 +423,61 @@ test("RUN --mount=...,from= names an image unless it is a stage; it is rewritten
   assert.match(out, /^RUN --mount=type=cache,target=\/c,FROM=m\/cache:1 --mount=from=build,target=\/b /m);
 });
 
+test("RUN --mount quoted (the whole flag, or its from= value) is found and rewritten where it is written; a from= it can't find is marked unrewritable", () => {
+  const text = df(
+    "FROM busybox",
+    'RUN --mount="type=bind,from=reg/x/sci/b:1.0,target=/m" cat /m/b',
+    'RUN --mount=type=bind,from="reg/x/sci/c:1.0",target=/m cat /m/c',
+    'RUN --mount="type=bind,from=reg/x/sci/d:1.0,target=/from=reg/x/sci/d:1.0" true',
+    'RUN --mount=type=bind,fr"om"=reg/x/sci/e:1.0,target=/m true',
+  );
+  const refs = parseDockerfile(text).imageRefs;
+  assert.equal(refs.map((r) => [r.image, r.unrewritable === true]), [
+    ["busybox", false], ["reg/x/sci/b:1.0", false], ["reg/x/sci/c:1.0", false], ["reg/x/sci/d:1.0", false], ["reg/x/sci/e:1.0", true],
+  ]);
+  const out = rewriteImageRefs(text, { "reg/x/sci/b:1.0": "m/sci/b:1.0-5", "reg/x/sci/c:1.0": "m/sci/c:1.0-5", "reg/x/sci/d:1.0": "m/sci/d:1.0-5" });
+  assert.match(out, /^RUN --mount="type=bind,from=m\/sci\/b:1\.0-5,target=\/m" cat \/m\/b$/m);
+  assert.match(out, /^RUN --mount=type=bind,from="m\/sci\/c:1\.0-5",target=\/m cat \/m\/c$/m);
+  assert.match(out, /^RUN --mount="type=bind,from=m\/sci\/d:1\.0-5,target=\/from=reg\/x\/sci\/d:1\.0" true$/m, "the from= field only, not a path that reads like it");
+  // The same image spelled once plainly, once where no rewrite reaches: unrewritable.
+  const twice = df("FROM busybox", "COPY --from=reg/x/sci/e:1.0 /a /a", 'RUN --mount=type=bind,fr"om"=reg/x/sci/e:1.0,target=/m true');
+  assert.ok(parseDockerfile(twice).imageRefs.find((r) => r.image === "reg/x/sci/e:1.0")!.unrewritable);
+});
+
+test("ONBUILD COPY --from and RUN --mount from=: reported as the triggers' references, not the file's own, and never rewritten", () => {
+  const text = df(
+    "FROM busybox AS build",
+    "ONBUILD COPY --from=sci/b:1.0 /b /b",
+    "onbuild run --mount=type=bind,from=reg/x/sci/c:1.0,target=/m true",
+    "ONBUILD COPY --from=build /x /x",
+    "ONBUILD COPY --from=0 /y /y",
+    "ONBUILD RUN echo FROM sci/d:1.0",
+  );
+  const parsed = parseDockerfile(text);
+  assert.equal(parsed.imageRefs.map((r) => r.image), ["busybox"]);
+  assert.equal(parsed.onbuildRefs, [
+    { image: "sci/b:1.0", line: 2, kind: "copy-from" },
+    { image: "reg/x/sci/c:1.0", line: 3, kind: "mount-from" },
+    { image: "build", line: 4, kind: "copy-from" },
+  ]);
+  assert.is(rewriteImageRefs(text, { "sci/b:1.0": "m/sci/b:1.0-5", "reg/x/sci/c:1.0": "m/sci/c:1.0-5" }), text);
+});
+
+test("a global ARG declared again without a value, used by a reference, is refused: Docker 20.10's builders empty it, newer BuildKit keeps its value", () => {
+  for (const [text, line] of [
+    [df("ARG B=busybox:stable", "ARG B", "FROM ${B:-reg/x/sci/b:1.0}"), 3],
+    [df("ARG B=busybox:stable", "ARG B", "FROM busybox", "COPY --from=$B /a /a"), 4],
+    [df("ARG B=busybox:stable", "ARG B", "FROM busybox", "RUN --mount=from=${B},target=/m true"), 4],
+  ] as const) {
+    assert.throws(() => parseDockerfile(text), new RegExp(`^Dockerfile line ${line}: \\S+ uses ARG B, declared again without a value on line 2: Docker 20\\.10's builders then take it as empty, newer BuildKit as its earlier value`), text);
+  }
+  // Given a value again, given by --build-arg, or used by no reference: one meaning in every builder.
+  assert.equal(images(df("ARG B=busybox:stable", "ARG B", "ARG B=alpine:3", "FROM $B")), ["alpine:3"]);
+  assert.equal(parseDockerfile(df("ARG B=busybox:stable", "ARG B", "FROM $B"), { B: "alpine:3" }).imageRefs.map((r) => r.image), ["alpine:3"]);
+  assert.equal(images(df("ARG B=busybox:stable", "ARG B", "FROM busybox", "RUN echo $B")), ["busybox"]);
+  assert.equal(images(df("ARG BB=x", "ARG B=busybox:stable", "ARG BB", "FROM $B")), ["busybox:stable"]);
+});
+
 // --- dockerfileEnd -----------------------------------------------------------------
 
 test("dockerfileEnd: an instruction continued past the end, however the continuation is hidden", () => {
