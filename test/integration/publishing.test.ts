@@ -214,6 +214,34 @@ test("--reconcile rebuilds exactly what an earlier run failed to publish, and sa
   assert.is(down.stderr.trim().split("\n").length, 1, down.stderr);
 });
 
+test("--all --push on a commit already published: an image under this commit's build tag built on an earlier build of a parent the run builds again is refused, not reused on a build {version} moves away from", async () => {
+  using src = makeRepo({
+    ...science("base", { image: "sp", target: "sp-base" }, "FROM busybox:stable\nRUN echo base > /base.txt\n"),
+    ...science("tools", { image: "sp", target: "sp-tools", compat: "c" }, "FROM sci/sp-base:1.0\nRUN echo tools > /tools.txt\n"),
+    ...compat("c", [], "ENV C=1\n"),
+  });
+  const at = uniqueRepo(requireEngine().registry);
+  assert.is(runCli(["--all", "--push", "--repo", at, ...PLAIN], { cwd: src.root }).code, 0);
+  const first = `1.0-1-${src.git("rev-parse", "--short", "HEAD")}`;
+  // The next commit changes tools only: the default run builds tools and its final image on base's build 1.
+  src.write({ "science/tools/Dockerfile": "FROM sci/sp-base:1.0\nRUN echo tools 2 > /tools.txt\n" });
+  const second = `1.0-2-${src.commit("tools 2")}`;
+  assert.is(runCli(["--push", "--repo", at, ...PLAIN], { cwd: src.root }).code, 0);
+  // --all on that commit (a pipeline's ALL=true) builds base again as build 2: tools' build tag stands on build 1.
+  const all = runCli(["--all", "--push", "--repo", at, ...PLAIN], { cwd: src.root });
+  assert.is(all.code, 1, all.stderr);
+  assert.match(all.stderr, new RegExp(`sci/sp-tools:${second}(-linux-amd64)? is already in the registry with an image built on sci/sp-base:${first}, while this run's sci/sp-base:1\\.0 is build ${second}: build tags are immutable .*--overwrite`), all.stderr);
+  const overwritten = runCli(["--all", "--push", "--overwrite", "--repo", at, ...PLAIN], { cwd: src.root });
+  assert.is(overwritten.code, 0, overwritten.stderr);
+  for (const image of ["sci/sp-tools:1.0", "rel/sp:1.0"]) {
+    const { labels } = await registryImage(`${at}/${image}`);
+    assert.is(labels["org.sciserver.science.sp-base.version"], second, `${image} is built on base's build ${second}`);
+  }
+  const contains = runCli(["contains", "--repo", at, "sci/sp-base"], { cwd: src.root });
+  assert.is(contains.code, 0, contains.stdout + contains.stderr);
+  assert.not.match(contains.stdout, /stale/);
+});
+
 test("a parent whose moving tag holds another commit's build is refused as a base, not built on", async () => {
   const { registry } = requireEngine();
   using repo = examplesRepo();
@@ -233,7 +261,7 @@ test("a parent whose moving tag holds another commit's build is refused as a bas
   const tagsBefore = await registryTags(`${target}/sci/essentials-2-5`);
   const r = runCli(["--push", "--repo", target, ...PLAIN], { cwd: repo.root });
   assert.is(r.code, 1, r.stderr);
-  assert.match(r.stderr, /base image .*sci\/essentials-2-4:2\.4 was built from other inputs \(sha256:[0-9a-f]{64}\) than this checkout's sci\/essentials-2-4 \(sha256:[0-9a-f]{64}\)/);
+  assert.match(r.stderr, /base image .*sci\/essentials-2-4:2\.4 \(build 2\.4-\d+-[0-9a-f]+\) was built from other inputs \(sha256:[0-9a-f]{64}\) than this checkout's sci\/essentials-2-4 \(sha256:[0-9a-f]{64}\): another commit's build holds the tag, or an older image-builder's that digested the files otherwise \(README, upgrading\)/);
   const tagsAfter = await registryTags(`${target}/sci/essentials-2-5`);
   assert.equal(tagsAfter, tagsBefore);
   assert.not.ok(tagsAfter.some((t) => t.endsWith(sha)), "the feature commit's essentials 2.5 was pushed");
@@ -242,7 +270,7 @@ test("a parent whose moving tag holds another commit's build is refused as a bas
   repo.git("reset", "-q", "--hard", original);
   const withArgs = runCli(["--include", "science/essentials-2-5", "--build-arg", "FOO=1", "--repo", target, ...PLAIN], { cwd: repo.root });
   assert.is(withArgs.code, 1, withArgs.stderr);
-  assert.match(withArgs.stderr, /than this checkout's sci\/essentials-2-4 with this run's build argument FOO \(part of its inputs\) \(sha256:[0-9a-f]{64}\): another commit's build holds the tag, or one built without those build arguments; build it in this run too \(--include its directory\)/);
+  assert.match(withArgs.stderr, /than this checkout's sci\/essentials-2-4 with this run's build argument FOO \(part of its inputs\) \(sha256:[0-9a-f]{64}\): another commit's build holds the tag, or one built without those build arguments, or an older image-builder's that digested the files otherwise \(README, upgrading\); build it in this run too \(--include its directory\)/);
 });
 
 test("two commits built at once on one engine: each final image is built on its own commit's parent", async () => {

@@ -7,7 +7,7 @@
 import { rewriteImageRefs } from "../parse/dockerfile/index.js";
 import { platformArgs } from "../parse/platforms.js";
 import { buildTag } from "../requests/tags.js";
-import { buildtimeLabel } from "../requests/inputs-digest.js";
+import { buildtimeLabel, versionLabel } from "../requests/inputs-digest.js";
 import type { BuildRequest, Plan } from "../model.js";
 
 /** Tags in push order: the build tag first, so the moving tag never points at an unpublished build. */
@@ -102,12 +102,30 @@ export function decideReuse(q: ReuseQuestion): ReuseDecision {
  * checked. Returns why it doesn't match, or undefined.
  */
 export function builtOnOtherParent(ref: string, childLabels: Record<string, string>, parentLabels: Record<string, string>): string | undefined {
+  const differs = inheritedDiffers(ref, childLabels, parentLabels, buildtimeLabel);
+  return differs && `built on another build of ${ref} (buildtime ${differs.built}) than the one this run uses (buildtime ${differs.pinned})`;
+}
+
+/**
+ * Why an image built on `ref` can't stand for this run's: built on another build of it (its
+ * version label names another `{version}-{n}-{h}`) than the one this run uses. Unlike another
+ * image of the same build (a concurrent run's, judged on what the registry holds under that build
+ * tag), reusing it would leave it on a build this run moves `{version}` away from.
+ */
+export function builtOnOtherParentBuild(ref: string, childLabels: Record<string, string>, parentLabels: Record<string, string>): string | undefined {
+  const differs = inheritedDiffers(ref, childLabels, parentLabels, versionLabel);
+  return differs && `an image built on sci/${differs.target}:${differs.built}, while this run's ${ref} is build ${differs.pinned}`;
+}
+
+/** The parent's label (`labelOf` its target) as the child inherited it and as the pinned parent has it, when both have it and they differ. */
+function inheritedDiffers(
+  ref: string, childLabels: Record<string, string>, parentLabels: Record<string, string>, labelOf: (kind: "science", target: string) => string,
+): { target: string; built: string; pinned: string } | undefined {
   const target = /^sci\/([^:]+):/.exec(ref)?.[1];
   if (target === undefined) return undefined;
-  const label = buildtimeLabel("science", target);
+  const label = labelOf("science", target);
   const [built, pinned] = [childLabels[label], parentLabels[label]];
-  if (built === undefined || pinned === undefined || built === pinned) return undefined;
-  return `built on another build of ${ref} (buildtime ${built}) than the one this run uses (buildtime ${pinned})`;
+  return built === undefined || pinned === undefined || built === pinned ? undefined : { target, built, pinned };
 }
 
 /**

@@ -61,7 +61,7 @@ function checkNames(plan: Plan, b: PlannedBuild, bad: (field: string, problem: s
   if (b.commit !== undefined && (!earlier || ours || !b.commit.startsWith(build!.hash))) {
     throw bad("commit", `${b.commit}: not the commit of an earlier build ${value} (only an earlier build completed by --reconcile names its own)`);
   }
-  if (earlier && !ours && b.commit === undefined) throw bad("commit", "missing: an earlier build completed by --reconcile names the commit it was made from");
+  if (earlier && !ours && b.commit === undefined) throw bad("commit", "missing: an earlier build completed by --reconcile names the commit it was made from (a plan made by an older image-builder, whose provenance named the checkout's commit: make the plan again with this one)");
   const name = `${withoutTrailingSlashes(plan.repo)}/${b.kind === "science" ? `sci/${b.target}` : `rel/${b.image}`}`;
   const expected = requestTags(name, b.version, { buildSuffix: suffix! }, b.request.platform);
   if (b.request.tags.length !== expected.length || b.request.tags.some((t, j) => t !== expected[j])) {

@@ -2,7 +2,7 @@
 // does not build are fetched from the registry, so that children build on exactly the registry's
 // images and never on whatever the engine had cached under the same tag.
 import { basesNotBuilt } from "../../core/plan/bases-not-built.js";
-import { inputsLabel } from "../../core/requests/inputs-digest.js";
+import { inputsLabel, versionLabel } from "../../core/requests/inputs-digest.js";
 import { expectedBaseInputs, pinKey } from "../../core/execute/publishing.js";
 import { basesToPull, normalizePlatform } from "../../core/execute/platforms.js";
 import { samePlatform } from "../../core/registry/image-index.js";
@@ -37,7 +37,8 @@ export async function prepareBases(
   // Build arguments are inputs: a parent published without them is another build of it.
   const buildArgs = [...new Set(plan.builds.flatMap((b) => Object.keys(b.request.buildArgs)))].sort();
   const withArgs = buildArgs.length === 0 ? "" : ` with this run's build argument${buildArgs.length === 1 ? "" : "s"} ${buildArgs.join(", ")} (part of its inputs)`;
-  const whose = buildArgs.length === 0 ? "another commit's build holds the tag" : "another commit's build holds the tag, or one built without those build arguments";
+  // (An image-builder before modes were git's digested files otherwise on agents not under umask 022: README, Inputs digest.)
+  const whose = `another commit's build holds the tag${buildArgs.length === 0 ? "" : ", or one built without those build arguments"}, or an older image-builder's that digested the files otherwise (README, upgrading)`;
   /** `inspected`: the image's inspect, when the caller has it already. */
   const pin = async (ref: string, image: string, inspected?: Dockerode.ImageInspectInfo, platform?: string) => {
     const info = inspected ?? await docker.getImage(image).inspect();
@@ -53,7 +54,8 @@ export async function prepareBases(
     const target = sciReference(ref)?.target;
     const found = target === undefined ? undefined : info.Config?.Labels?.[inputsLabel("science", target)];
     if (want !== undefined && found !== undefined && found !== want) {
-      throw new Error(`base image ${image} was built from other inputs (${found}) than this checkout's sci/${target}${withArgs} (${want}): ${whose}; build it in this run too (--include its directory) or publish this checkout's first (--reconcile; with --allow-tag-rollback when that build's commit was amended or force-pushed away, not when it is only newer)`);
+      const build = info.Config?.Labels?.[versionLabel("science", target!)];
+      throw new Error(`base image ${image}${build ? ` (build ${build})` : ""} was built from other inputs (${found}) than this checkout's sci/${target}${withArgs} (${want}): ${whose}; build it in this run too (--include its directory) or publish this checkout's first (--reconcile; with --allow-tag-rollback when that build's commit was amended or force-pushed away, not when it is only newer)`);
     }
     pins[pinKey(ref, platform)] = info.Id;
   };

@@ -4,7 +4,7 @@ import type Dockerode from "dockerode";
 import { inputsLabel, inputsMismatch } from "../../core/requests/inputs-digest.js";
 import { buildTag } from "../../core/requests/tags.js";
 import { parsePlatformTag } from "../../core/registry/image-index.js";
-import { builtOnOtherParent, decideReuse, pinKey, type FoundImage, type ReuseDecision } from "../../core/execute/publishing.js";
+import { builtOnOtherParent, builtOnOtherParentBuild, decideReuse, pinKey, type FoundImage, type ReuseDecision } from "../../core/execute/publishing.js";
 import type { PlannedBuild } from "../../core/model.js";
 import { parseImageReference } from "../../core/parse/image-reference.js";
 import type { RegistryClient, RegistryImage } from "../../registry/client.js";
@@ -52,9 +52,16 @@ export async function checkReuse(
   // holds. It is judged against what the registry holds under its parents' build tags, not this
   // run's pins (another run of the commit may have published parent and child first, rightly),
   // and asked only when it differs from the pins.
-  const registryOtherParent = published && registry && parentMismatch(parents, published.config.labels)
-    ? await registryParentProblem(registry, tag, published.config.labels, build.request.platform)
-    : undefined;
+  // Built on another build of a parent than this run's (`--all` on a published commit rebuilds the
+  // parent under this commit's build tag): not this run's image, whatever the registry holds.
+  const otherBuild = published && parents.map((p) => builtOnOtherParentBuild(p.ref, published.config.labels, p.labels)).find((why) => why !== undefined);
+  // With --overwrite this run's parents replace what their build tags hold, so an image built on
+  // another image of them is not judged on what the registry holds there now (this run's push of
+  // the parent may not have landed yet).
+  const otherImage = published && parentMismatch(parents, published.config.labels);
+  const registryOtherParent = otherBuild ?? (otherImage && registry
+    ? (o.overwrite ? otherImage : await registryParentProblem(registry, tag, published.config.labels, build.request.platform))
+    : undefined);
   const decision = decideReuse({
     inputsDigest: build.request.inputsDigest,
     buildTag: tag,

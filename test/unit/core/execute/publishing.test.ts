@@ -2,7 +2,7 @@
 // reconcile; and the run's last line (issue 12, item 9).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { builtOnOtherParent, decideReuse, pinParents, pushOrder } from "../../../../src/core/execute/publishing.js";
+import { builtOnOtherParent, builtOnOtherParentBuild, decideReuse, pinParents, pushOrder } from "../../../../src/core/execute/publishing.js";
 import { inputsMismatch } from "../../../../src/core/requests/inputs-digest.js";
 import { reconcilePlan } from "../../../../src/core/plan/reconcile.js";
 import { build, makePlan } from "../../../helpers/engine.js";
@@ -54,6 +54,14 @@ test("an image built on another build of a parent than the run's is told apart b
   // nothing inherited (a COPY --from source), or no sci/ reference: can't be told
   assert.is(builtOnOtherParent("sci/a:1.0", {}, { [t]: "2.200" }), undefined);
   assert.is(builtOnOtherParent("busybox:stable", { [t]: "1" }, { [t]: "2" }), undefined);
+});
+
+test("an image built on another build of a parent (its version label), not another image of the same build, can't stand for this run's", () => {
+  const v = "org.sciserver.science.a.version";
+  assert.is(builtOnOtherParentBuild("sci/a:1.0", { [v]: "1.0-1-abc" }, { [v]: "1.0-2-def" }), "an image built on sci/a:1.0-1-abc, while this run's sci/a:1.0 is build 1.0-2-def");
+  assert.is(builtOnOtherParentBuild("sci/a:1.0", { [v]: "1.0-2-def" }, { [v]: "1.0-2-def" }), undefined, "the same build (a concurrent run's image): judged on the registry");
+  assert.is(builtOnOtherParentBuild("sci/a:1.0", {}, { [v]: "1.0-2-def" }), undefined);
+  assert.is(builtOnOtherParentBuild("busybox:stable", { [v]: "1" }, { [v]: "2" }), undefined);
 });
 
 test("the build tag is pushed before the moving tag; parents are pinned to image ids", () => {
