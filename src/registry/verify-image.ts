@@ -8,6 +8,7 @@ import { judgeSignatures } from "../core/signatures/verify.js";
 import { expectedParents, judgeOwnBuild, judgeParent, type VerifyCheck } from "../core/verify/checks.js";
 import { RegistryError, type RegistryClient, type RegistryImage } from "./client.js";
 import { withPlatformSuffix } from "../core/requests/tags.js";
+import { InputError } from "../core/model.js";
 import { readSignatures } from "./signatures.js";
 import { checkAttestations } from "./attestations.js";
 import { isAttestationEntry } from "../core/attestations/manifest.js";
@@ -134,7 +135,11 @@ export async function judgeParentsInRegistry(
     const tags = o.platformTag ? [withPlatformSuffix(parent.buildTag, o.platformTag), parent.buildTag] : [parent.buildTag];
     let held: RegistryImage | undefined;
     for (const tag of tags) {
-      const read = await client.imageOrBroken(tag, o.platform ? { platform: o.platform } : {});
+      // Labels are the image's own text: one that makes no reference is a failed check, not an error of verify's.
+      const read = await client.imageOrBroken(tag, o.platform ? { platform: o.platform } : {}).catch((e: Error) => {
+        if (e instanceof InputError) return { broken: `its labels name it by no image reference (${e.message})`, image: undefined };
+        throw e;
+      });
       // Its config blob lost (or an index naming a manifest it lacks): not the build this image was built on, as far as anyone can tell.
       if (read?.broken) return { ...judgeParent(parent, undefined, o.shownPlatform), detail: `the registry's image under ${tag} can't be read (${read.broken})` };
       held = read?.image;

@@ -9,6 +9,7 @@ import { IN_TOTO_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION } from "./manifest.js";
 import type { Descriptor } from "../registry/image-index.js";
 import { SLSA_PROVENANCE_TYPE } from "../formats/provenance.js";
 import { SPDX_PREDICATE_TYPE } from "../formats/spdx.js";
+import { parseImageReference } from "../parse/image-reference.js";
 
 /** One platform image of an index and what was read of its attestations. */
 export interface AttestedImage {
@@ -29,8 +30,22 @@ export const REQUIRED_PREDICATES = [SLSA_PROVENANCE_TYPE, SPDX_PREDICATE_TYPE] a
 interface StatementLike {
   subject?: { name?: string; digest?: Record<string, string> }[];
   predicateType?: string;
-  predicate?: { buildDefinition?: { resolvedDependencies?: { name?: string; digest?: Record<string, string>; annotations?: Record<string, string> }[] } };
+  predicate?: {
+    buildDefinition?: {
+      internalParameters?: { tags?: unknown };
+      resolvedDependencies?: { name?: string; uri?: string; digest?: Record<string, string>; annotations?: Record<string, string> }[];
+    };
+  };
 }
+
+const isImageReference = (text: string): boolean => {
+  try {
+    parseImageReference(text);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 const asStatement = (s: unknown): StatementLike => (s && typeof s === "object" ? s as StatementLike : {});
 const digestOf = (set: Record<string, string> | undefined) => (set?.sha256 ? `sha256:${set.sha256}` : undefined);
@@ -44,7 +59,8 @@ export function parentBuildTags(images: readonly AttestedImage[]): { platform: s
       if (s.predicateType !== SLSA_PROVENANCE_TYPE) continue;
       for (const dep of s.predicate?.buildDefinition?.resolvedDependencies ?? []) {
         const buildTag = dep.annotations?.[BUILD_TAG_ANNOTATION];
-        if (buildTag) wanted.set(`${image.platform} ${buildTag}`, { platform: image.platform, buildTag });
+        // One that is no reference (a part masked by an older image-builder) is a problem of the statement's, not a read.
+        if (buildTag && isImageReference(buildTag)) wanted.set(`${image.platform} ${buildTag}`, { platform: image.platform, buildTag });
       }
     }
   }
@@ -90,10 +106,12 @@ export function attestationProblems(images: readonly AttestedImage[], parents?: 
       if (s.predicateType !== type) problems.push(`${layer}: annotated ${type ?? "(none)"}, but its statement is ${s.predicateType ?? "(none)"}`);
       if (s.predicateType) found.add(s.predicateType);
       problems.push(...subjectProblems(statement, image.digest).map((p) => `${layer}: ${p}`));
-      if (s.predicateType !== SLSA_PROVENANCE_TYPE || !parents) continue;
+      if (s.predicateType !== SLSA_PROVENANCE_TYPE) continue;
+      problems.push(...provenanceProblems(s).map((p) => `${at}: ${p}`));
+      if (!parents) continue;
       for (const dep of s.predicate?.buildDefinition?.resolvedDependencies ?? []) {
         const buildTag = dep.annotations?.[BUILD_TAG_ANNOTATION];
-        if (!buildTag) continue;
+        if (!buildTag || !isImageReference(buildTag)) continue;
         const recorded = digestOf(dep.digest);
         const held = parents.get(parentKey(image.platform, buildTag));
         if (held === undefined) problems.push(`${at}: parent ${buildTag} is not in the registry (the provenance says ${recorded ?? "no digest"})`);
@@ -101,6 +119,36 @@ export function attestationProblems(images: readonly AttestedImage[], parents?: 
       }
     }
     for (const type of REQUIRED_PREDICATES) if (!found.has(type)) problems.push(`${at}: no ${type} statement`);
+  }
+  return problems;
+}
+
+/**
+ * What a provenance says that can't be true of the build it is about, one line each: statements
+ * an older image-builder made wrong (and that a run, `--reconcile` and `verify` must not vouch for;
+ * a run makes them again). Its parents' build tags must be image references (versions before the
+ * masking of secrets was limited to text from outside wrote three asterisks where a secret's line was part
+ * of the registry's path); its source commit must be its build's (`{version}-{n}-{h}`: a
+ * `--reconcile` completing an earlier build once named the checkout's); its repository's URL must
+ * carry no credentials or query (a `?private_token=` was once kept).
+ */
+export function provenanceProblems(statement: unknown): string[] {
+  const definition = asStatement(statement).predicate?.buildDefinition;
+  const problems: string[] = [];
+  const dependencies = Array.isArray(definition?.resolvedDependencies) ? definition.resolvedDependencies : [];
+  for (const dep of dependencies) {
+    const buildTag = dep?.annotations?.[BUILD_TAG_ANNOTATION];
+    if (typeof buildTag === "string" && !isImageReference(buildTag)) problems.push(`the provenance names parent ${JSON.stringify(buildTag)}, which is no image reference (a part masked by an older image-builder?)`);
+  }
+  const source = dependencies.find((d) => d?.name === "source");
+  const commit = source?.digest?.gitCommit;
+  const tags = definition?.internalParameters?.tags;
+  const buildTag = Array.isArray(tags) && typeof tags[tags.length - 1] === "string" ? tags[tags.length - 1] as string : undefined;
+  const hash = buildTag && /:[^:/]*-\d+-([0-9a-f]{7,40})(?:-[a-z0-9]+)*$/.exec(buildTag)?.[1];
+  if (hash && typeof commit === "string" && !commit.startsWith(hash)) problems.push(`the provenance names source commit ${commit}, not its build's (${buildTag!.slice(buildTag!.lastIndexOf(":") + 1)})`);
+  const uri = typeof source?.uri === "string" ? source.uri.replace(/^git\+/, "") : undefined;
+  if (uri && (/^[a-z][a-z0-9+.-]*:\/\/[^/@]*@/i.test(uri) || /^[a-z][a-z0-9+.-]*:\/\/[^?]*\?/i.test(uri))) {
+    problems.push("the provenance names the repository by a URL with a user, a token or a query in it (not shown here)");
   }
   return problems;
 }

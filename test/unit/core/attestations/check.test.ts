@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { attestationProblems, parentBuildTags, parentKey, subjectProblems, type AttestedImage } from "../../../../src/core/attestations/check.js";
+import { attestationProblems, parentBuildTags, parentKey, provenanceProblems, subjectProblems, type AttestedImage } from "../../../../src/core/attestations/check.js";
 
 const d = (c: string) => `sha256:${c.repeat(64)}`;
 const hex = (c: string) => c.repeat(64);
@@ -60,6 +60,33 @@ test("a statement of any shape read from the registry is judged, never crashes t
   assert.equal(subjectProblems(null, digest), ["the statement has no subject"]);
   assert.equal(subjectProblems({ subject: ["x", 3] }, digest), [`subject (unnamed) is (no sha256), not the image's ${digest}`, `subject (unnamed) is (no sha256), not the image's ${digest}`]);
   assert.equal(subjectProblems({ subject: [{ name: "i", digest: { sha256: "a".repeat(64) } }] }, digest), []);
+});
+
+test("what older image-builders wrote wrong in a provenance is a problem of the attestation, for a run, --reconcile and verify alike: a masked parent reference, another commit than the build's, a URL with a token", () => {
+  const made = (over: { tags?: unknown; source?: Record<string, unknown>; parent?: string } = {}) => ({
+    predicateType: "https://slsa.dev/provenance/v1",
+    predicate: { buildDefinition: {
+      internalParameters: { tags: over.tags ?? ["r.example/x/sci/a:1.0", "r.example/x/sci/a:1.0-7-cccccccc-linux-amd64"] },
+      resolvedDependencies: [
+        { name: "source", uri: `git+https://git.example/g/images.git@${"c".repeat(40)}`, digest: { gitCommit: "c".repeat(40) }, ...over.source },
+        { name: "r.example/x/sci/base:1.0", digest: { sha256: hex("p") }, annotations: { "org.sciserver.build-tag": over.parent ?? PARENT } },
+      ],
+    } },
+  });
+  assert.equal(provenanceProblems(made()), []);
+  assert.equal(provenanceProblems(made({ parent: "r.example/***/sci/base:1.0-7-abc" })), ['the provenance names parent "r.example/***/sci/base:1.0-7-abc", which is no image reference (a part masked by an older image-builder?)']);
+  assert.equal(provenanceProblems(made({ source: { digest: { gitCommit: "d".repeat(40) } } })), [`the provenance names source commit ${"d".repeat(40)}, not its build's (1.0-7-cccccccc-linux-amd64)`]);
+  for (const uri of ["git+https://git.example/g/images.git?private_token=glpat-X@c", "git+https://oauth2:glpat-X@git.example/g/images.git@c"]) {
+    const problems = provenanceProblems(made({ source: { uri } }));
+    assert.equal(problems, ["the provenance names the repository by a URL with a user, a token or a query in it (not shown here)"]);
+  }
+  // A build tag without a build name (none known) or an ssh remote without credentials: nothing to say.
+  assert.equal(provenanceProblems(made({ tags: ["r.example/x/sci/a:latest"], source: { uri: "git+git@git.example:g/images.git@c" } })), []);
+  // In attestationProblems, with or without the parents; the masked parent is not read.
+  const masked = image({ attestation: { digest: d("m"), layers: [{ descriptor: layer("https://spdx.dev/Document"), statement: sbom(hex("a")) }, { descriptor: layer("https://slsa.dev/provenance/v1"), statement: { ...provenance(hex("a")), predicate: { buildDefinition: { resolvedDependencies: [{ name: "b", annotations: { "org.sciserver.build-tag": "r/***/sci/b:1.0-1-abc" } }] } } } }] } });
+  assert.equal(attestationProblems([masked]), [`linux/amd64 (${d("a")}): the provenance names parent "r/***/sci/b:1.0-1-abc", which is no image reference (a part masked by an older image-builder?)`]);
+  assert.equal(attestationProblems([masked], parents), attestationProblems([masked]));
+  assert.equal(parentBuildTags([masked]), []);
 });
 
 test.run();
