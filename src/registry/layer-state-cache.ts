@@ -20,7 +20,7 @@
 // go to a temporary file renamed into place: two runs writing one record leave a whole one.
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { chmod, lstat, mkdir, open, readdir, realpath, rename, rm, utimes, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdir, open, readdir, realpath, rename, rm, rmdir, utimes, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
 import { sha256Hex } from "../core/digest.js";
@@ -237,18 +237,26 @@ async function readRegularFile(path: string): Promise<string | undefined> {
  * under way) and, once a day, the records unused for UNUSED_RECORD_DAYS.
  */
 async function removeLeftovers(root: string): Promise<void> {
-  const names = await readdir(root).catch(() => [] as string[]);
   const now = Date.now();
-  const marker = join(dirname(root), ".pruned");
+  const top = dirname(root);
+  const marker = join(top, ".pruned");
   const pruned = await lstat(marker).then((s) => s.mtimeMs, () => 0);
   const prune = now - pruned > DAY_MS;
   if (prune) await writeFile(marker, "", { mode: 0o600 }).then(() => utimes(marker, new Date(now), new Date(now))).catch(() => undefined);
-  await Promise.all(names.map(async (n) => {
-    const old = n.endsWith(".tmp") ? STALE_TMP_MS : prune && n.endsWith(".json") ? UNUSED_RECORD_DAYS * DAY_MS : undefined;
-    if (old === undefined) return;
-    const s = await lstat(join(root, n)).catch(() => undefined);
-    if (s?.isFile() && now - s.mtimeMs > old) await rm(join(root, n), { force: true });
-  }));
+  // An earlier layout's directory (`v1/`, of versions before this one's keys) is pruned by the same
+  // rule: its records go when no run (an older image-builder's, on a downgrade) has used them for
+  // UNUSED_RECORD_DAYS, and the directory when it is empty.
+  const earlier = prune ? (await readdir(top).catch(() => [] as string[])).filter((n) => /^v\d+$/.test(n) && join(top, n) !== root) : [];
+  for (const dir of [root, ...earlier.map((n) => join(top, n))]) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    await Promise.all(names.map(async (n) => {
+      const old = n.endsWith(".tmp") ? STALE_TMP_MS : prune && n.endsWith(".json") ? UNUSED_RECORD_DAYS * DAY_MS : undefined;
+      if (old === undefined) return;
+      const s = await lstat(join(dir, n)).catch(() => undefined);
+      if (s?.isFile() && now - s.mtimeMs > old) await rm(join(dir, n), { force: true });
+    }));
+    if (dir !== root) await rmdir(dir).catch(() => undefined); // only when empty
+  }
 }
 
 /** The cache `env` names (cacheDirectory), or none; `warn` as layerStateCache's, also told of a cache directory named wrong. */

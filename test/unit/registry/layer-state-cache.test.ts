@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { LayeredFiles, type LayeredSnapshot } from "../../../src/core/sbom/layered-files.js";
@@ -74,6 +74,24 @@ test("records unused for 30 days are removed, once a day; a record read is used"
   assert.is((await cache.longest([A, B], 0))?.layers, 1);
   assert.equal(readdirSync(records(dir.path)), [a.slice(a.lastIndexOf("/") + 1)]);
   assert.ok(Date.now() - statSync(a).mtimeMs < 60_000, "a record read is marked used");
+});
+
+test("an earlier layout's records (sbom-layers/v1, of older versions) are pruned by the same rule, and its directory once empty", async () => {
+  using dir = tempDir("ib-lsc-");
+  const v1 = join(dir.path, "sbom-layers", "v1");
+  mkdirSync(v1, { recursive: true, mode: 0o700 });
+  const daysAgo = (n: number) => new Date(Date.now() - n * 24 * 60 * 60 * 1000);
+  for (const [name, days] of [["old.json", 40], ["recent.json", 5]] as const) {
+    writeFileSync(join(v1, name), "x");
+    utimesSync(join(v1, name), daysAgo(days), daysAgo(days));
+  }
+  await layerStateCache(dir.path, () => undefined).longest([A], 0);
+  assert.equal(readdirSync(v1), ["recent.json"], "a record a downgraded run used lately stays");
+  utimesSync(join(v1, "recent.json"), daysAgo(31), daysAgo(31));
+  utimesSync(join(dir.path, "sbom-layers", ".pruned"), daysAgo(2), daysAgo(2));
+  await layerStateCache(dir.path, () => undefined).longest([A], 0);
+  assert.not.ok(existsSync(v1), "the empty layout's directory is removed");
+  assert.ok(existsSync(records(dir.path)), "this version's stays");
 });
 
 test("a state from the cache goes on as one read: a later layer's whiteout of a directory removes what the state held under it", async () => {
