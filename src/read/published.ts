@@ -24,6 +24,18 @@ import { judgeParentsInRegistry } from "../registry/verify-image.js";
  */
 export async function readPublishedInputs(plan: Plan, dockerConfigDir?: string, options: { signedBy?: KeyObject; attestations?: boolean } = {}): Promise<Map<string, PublishedImage>> {
   const client = new RegistryClient(await DockerCredentials.load(dockerConfigDir));
+  // The parents' builds are shared by many images (and a layer's platform image is judged under its
+  // own tag and in its index): each tag is read once per run for the parent checks.
+  const parentReads = new Map<string, ReturnType<RegistryClient["imageOrBroken"]>>();
+  const parentClient: RegistryClient = Object.create(client, {
+    imageOrBroken: {
+      value: (ref: string, o: { platform?: string } = {}) => {
+        const key = `${ref}\n${o.platform ?? ""}`;
+        if (!parentReads.has(key)) parentReads.set(key, client.imageOrBroken(ref, o));
+        return parentReads.get(key)!;
+      },
+    },
+  });
   const read = async (b: PlannedBuild, ref: string, platform?: string): Promise<PublishedImage> => {
     try {
       let broken: string | undefined;
@@ -64,7 +76,7 @@ export async function readPublishedInputs(plan: Plan, dockerConfigDir?: string, 
       // built on a build since lost (deleted by digest, say) fails verify, so it is rebuilt.
       if (published.inputs === b.request.inputsDigest && published.mismatch === undefined) {
         const platformTag = image.platform ?? platform ?? b.request.platform;
-        const failed = (await judgeParentsInRegistry(client, repository, labels, platformTag ? { platform: platformTag, platformTag } : {})).find((c) => !c.ok);
+        const failed = (await judgeParentsInRegistry(parentClient, repository, labels, platformTag ? { platform: platformTag, platformTag } : {})).find((c) => !c.ok);
         if (failed) published.parentFault = `${failed.subject}, of which ${failed.detail}`;
       }
       // A layer without platforms published as a one-platform index (for its attestations): its

@@ -240,6 +240,37 @@ test("--all --push on a commit already published: an image under this commit's b
   const contains = runCli(["contains", "--repo", at, "sci/sp-base"], { cwd: src.root });
   assert.is(contains.code, 0, contains.stdout + contains.stderr);
   assert.not.match(contains.stdout, /stale/);
+  // A parent the run does not build is pinned to what {version} holds, which may be a later build
+  // of the same inputs: the older commit's images, built on an earlier build, are reused (judged on
+  // what the registry holds under their parents' build tags), not refused.
+  src.write({ "NOTES.md": "notes\n" });
+  src.commit("notes");
+  assert.is(runCli(["--all", "--push", "--repo", at, ...PLAIN], { cwd: src.root }).code, 0);
+  src.git("checkout", "-q", "HEAD~1");
+  const older = runCli(["--push", "--repo", at, ...PLAIN], { cwd: src.root });
+  assert.is(older.code, 0, older.stderr);
+  assert.match(older.stderr, /\n2 reused/, older.stderr);
+});
+
+test("--reconcile completing an earlier build whose parent's {version} moved on (run --only of a later plan) reuses it: judged on the registry's build tags, not refused", async () => {
+  using src = makeRepo({
+    ...science("base", { image: "sq", target: "sq-base" }, "FROM busybox:stable\nRUN echo base > /base.txt\n"),
+    ...science("tools", { image: "sq", target: "sq-tools", compat: "c" }, "FROM sci/sq-base:1.0\nRUN echo tools > /tools.txt\n"),
+    ...compat("c", [], "ENV C=1\n"),
+  });
+  const at = uniqueRepo(requireEngine().registry);
+  assert.is(runCli(["--all", "--push", "--repo", at, ...PLAIN], { cwd: src.root }).code, 0);
+  src.write({ "NOTES.md": "notes\n" });
+  src.commit("notes");
+  using dir = tempDir("ib-earlier-only-");
+  const plan = join(dir.path, "plan.json");
+  assert.is(runCli(["plan", "--all", "--repo", at, "--out", plan], { cwd: src.root }).code, 0);
+  const only = runCli(["run", plan, "--only", "sci/sq-base", "--push", ...PLAIN], { cwd: src.root });
+  assert.is(only.code, 0, only.stderr);
+  // tools and its final image: {version} holds build 1 without attestations, completed where it is.
+  const r = runCli(["--reconcile", "--push", "--repo", at, "--progress", "plain"], { cwd: src.root });
+  assert.is(r.code, 0, r.stderr);
+  assert.match(runCli(["--reconcile", "--dryrun", "-v", "--repo", at], { cwd: src.root }).stderr, /nothing to build/);
 });
 
 test("a parent whose moving tag holds another commit's build is refused as a base, not built on", async () => {

@@ -147,7 +147,7 @@ export function provenanceProblems(statement: unknown): string[] {
   const hash = buildTag && /:[^:/]*-\d+-([0-9a-f]{7,40})(?:-[a-z0-9]+)*$/.exec(buildTag)?.[1];
   if (hash && typeof commit === "string" && !commit.startsWith(hash)) problems.push(`the provenance names source commit ${commit}, not its build's (${buildTag!.slice(buildTag!.lastIndexOf(":") + 1)})`);
   const uri = typeof source?.uri === "string" ? source.uri.replace(/^git\+/, "") : undefined;
-  if (uri && (/^[a-z][a-z0-9+.-]*:\/\/[^/@]*@/i.test(uri) || /^[a-z][a-z0-9+.-]*:\/\/[^?]*\?/i.test(uri))) {
+  if (uri && (/^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(uri) || /^[a-z][a-z0-9+.-]*:\/\/[^?]*\?/i.test(uri))) {
     problems.push("the provenance names the repository by a URL with a user, a token or a query in it (not shown here)");
   }
   return problems;

@@ -81,7 +81,7 @@ export function dockerPurl(reference: string, platform?: string): string {
  */
 export function publicRepositoryUrl(url: string): string {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(url);
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, "$1").replace(withScheme ? /\?.*$/ : /$^/, "");
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/]*@/i, "$1").replace(withScheme ? /\?.*$/ : /$^/, "");
 }
 
 export function provenanceStatement(build: Pick<PlannedBuild, "id" | "kind" | "source" | "request" | "commit">, run: ProvenanceRun): ProvenanceStatement {

@@ -60,7 +60,8 @@ export function determineDependencies(
       // rewrite can't find would build on whatever the spelled registry holds, while the plan,
       // the inputs and the provenance named this run's.
       if (ref.unrewritable) {
-        throw new InputError(`line ${ref.line}: ${ref.image} names layer sci/${found.tag} inside a quoted --mount value image-builder can't point at this run's build: write its from= unquoted (--mount=type=bind,from=${ref.image},…)`, file);
+        const how = ref.kind === "mount-from" ? `inside a --mount value written so that image-builder can't point it at this run's build: write its from= plainly (--mount=type=bind,from=${ref.image},…)` : `in a --from written so that image-builder can't point it at this run's build: write it plainly (--from=${ref.image})`;
+        throw new InputError(`line ${ref.line}: ${ref.image} names layer sci/${found.tag} ${how}`, file);
       }
       deps.refs[ref.image] = found.tag;
       if (!deps.parents.includes(found.target)) deps.parents.push(found.target);

@@ -78,18 +78,52 @@ export interface ReconcileOptions {
 }
 
 export function reconcilePlan(plan: Plan, published: ReadonlyMap<string, PublishedImage>, options: ReconcileOptions = {}): Plan {
+  const commits = options.commits ?? new Map<string, string>();
+  let { kept, rebuilt } = keptBuilds(plan, published, options, new Map());
+  let earlier = earlierBuilds(plan.builds, published, kept, rebuilt, commits);
+  // One to be completed where it is that can't be (its commit not in this clone, a shallow one's;
+  // its platforms' moving tags on different builds) is built as this checkout's: a new build its
+  // children must be rebuilt on, or they would stay on the build {version} moves away from.
+  const unfinished = new Map<string, string>();
+  for (const b of plan.builds) {
+    const held = kept.has(b.id) && !rebuilt.has(b.id) && !earlier.has(b.id) ? heldEarlier(b, published.get(b.id)) : undefined;
+    if (!held) continue;
+    const why = commits.has(held.hash) ? "its platforms' moving tags hold different builds" : "its commit is not in this clone: a shallow clone?";
+    unfinished.set(b.id, `its earlier build ${held.name} can't be completed here (${why}), so it is built as this checkout's`);
+  }
+  if (unfinished.size > 0) {
+    ({ kept, rebuilt } = keptBuilds(plan, published, options, unfinished));
+    earlier = earlierBuilds(plan.builds, published, kept, rebuilt, commits);
+  }
+  const builds: PlannedBuild[] = plan.builds
+    .filter((b) => kept.has(b.id))
+    .map((b) => {
+      const held = earlier.get(b.id);
+      const reasons = held ? [...kept.get(b.id)!, `completed as ${held.name}, not rebuilt`] : kept.get(b.id)!;
+      return { ...(held ? asEarlierBuild(b, held.name, held.commit) : b), reasons, dependsOn: b.dependsOn.filter((d) => kept.has(d)) };
+    });
+  const used = new Set(builds.flatMap((b) => b.request.contexts));
+  const contextListings = plan.contextListings && Object.fromEntries(Object.entries(plan.contextListings).filter(([dir]) => used.has(dir)));
+  return { ...plan, builds, waves: groupIntoWaves(builds), contextListings };
+}
+
+/**
+ * The builds `--reconcile` keeps (id -> why) and those of them rebuilt, so their children are too
+ * (not those kept only for a signature, reused then signed, or for their layer's index, its images
+ * current). `forced`: builds rebuilt whatever their verdict (id -> why).
+ */
+function keptBuilds(
+  plan: Plan, published: ReadonlyMap<string, PublishedImage>, options: ReconcileOptions, forced: ReadonlyMap<string, string>,
+): { kept: Map<string, string[]>; rebuilt: Set<string> } {
   const kept = new Map<string, string[]>();
-  /**
-   * Kept builds that are rebuilt, so their children are too: not those kept only for a signature
-   * (reused, then signed) or for their layer's index (its images current).
-   */
   const rebuilt = new Set<string>();
   for (const b of plan.builds) {
     const verdict = judge(b, published.get(b.id), movingTag(b.request), options);
     // Parents come first in a plan, so a rebuilt parent is known before its children.
     const rebuiltParents = b.dependsOn.filter((d) => rebuilt.has(d));
-    const reasons = [...(verdict.current ? [] : [verdict.why]), ...rebuiltParents.map((d) => `built on ${d}, which is rebuilt`)];
-    if (rebuiltParents.length > 0 || (!verdict.current && !verdict.reusedOnly)) rebuilt.add(b.id);
+    const force = forced.get(b.id);
+    const reasons = [...(verdict.current ? [] : [verdict.why]), ...(force ? [force] : []), ...rebuiltParents.map((d) => `built on ${d}, which is rebuilt`)];
+    if (force || rebuiltParents.length > 0 || (!verdict.current && !verdict.reusedOnly)) rebuilt.add(b.id);
     const indexWhy = reasons.length ? undefined : staleIndexEntry(b, published.get(b.id), options);
     if (reasons.length || indexWhy) kept.set(b.id, reasons.length ? reasons : [indexWhy!]);
   }
@@ -102,17 +136,15 @@ export function reconcilePlan(plan: Plan, published: ReadonlyMap<string, Publish
       kept.set(m.id, [`its layer's index ${layer.movingTag} is written with ${kept1.id}'s`]);
     }
   }
-  const earlier = earlierBuilds(plan.builds, published, kept, rebuilt, options.commits ?? new Map());
-  const builds: PlannedBuild[] = plan.builds
-    .filter((b) => kept.has(b.id))
-    .map((b) => {
-      const held = earlier.get(b.id);
-      const reasons = held ? [...kept.get(b.id)!, `completed as ${held.name}, not rebuilt`] : kept.get(b.id)!;
-      return { ...(held ? asEarlierBuild(b, held.name, held.commit) : b), reasons, dependsOn: b.dependsOn.filter((d) => kept.has(d)) };
-    });
-  const used = new Set(builds.flatMap((b) => b.request.contexts));
-  const contextListings = plan.contextListings && Object.fromEntries(Object.entries(plan.contextListings).filter(([dir]) => used.has(dir)));
-  return { ...plan, builds, waves: groupIntoWaves(builds), contextListings };
+  return { kept, rebuilt };
+}
+
+/** The earlier build of this checkout's inputs (another build name of its version, not newer) the moving tag holds, if any. */
+function heldEarlier(b: PlannedBuild, p: PublishedImage | undefined): { name: string; hash: string } | undefined {
+  if (!p?.found || p.inputs !== b.request.inputsDigest) return undefined;
+  const [held, own] = [parseBuildName(p.build), parseBuildName(b.request.labels[versionLabel(b.kind, b.target)])];
+  const earlier = held !== undefined && own !== undefined && held.name !== own.name && held.name.startsWith(`${b.version}-`) && held.buildNumber <= own.buildNumber;
+  return earlier ? { name: held.name, hash: held.hash } : undefined;
 }
 
 /**
@@ -127,12 +159,10 @@ function earlierBuilds(
   // Kept and not rebuilt: right but lacking something, or kept for its layer's index (a build whose
   // image has other inputs, another commit's parent or a lost build tag is rebuilt).
   const heldName = (b: PlannedBuild): { name: string; commit: string } | undefined => {
-    const p = published.get(b.id);
-    if (!kept.has(b.id) || rebuilt.has(b.id) || !p?.found || p.inputs !== b.request.inputsDigest) return undefined;
-    const [held, own] = [parseBuildName(p.build), parseBuildName(b.request.labels[versionLabel(b.kind, b.target)])];
+    if (!kept.has(b.id) || rebuilt.has(b.id)) return undefined;
     // Earlier: a newer build (another branch's, of the same inputs) is current, as its moving tag stays there.
-    const earlier = held !== undefined && own !== undefined && held.name !== own.name && held.name.startsWith(`${b.version}-`) && held.buildNumber <= own.buildNumber;
-    const commit = earlier ? commits.get(held.hash) : undefined;
+    const held = heldEarlier(b, published.get(b.id));
+    const commit = held && commits.get(held.hash);
     return commit !== undefined ? { name: held!.name, commit } : undefined;
   };
   const byId = new Map(builds.map((b) => [b.id, b]));
@@ -238,7 +268,7 @@ function judge(b: PlannedBuild, p: PublishedImage | undefined, tag: string, opti
   // a build whose tag is lost). Else it is rebuilt, and its children with it.
   if (p.buildTagMissing) {
     const why = `${tag} holds ${held}, of this checkout's inputs, but its build tag ${p.buildTagMissing} is gone`;
-    return p.imageTagHeld ? { current: false, why: `${why} (its image is still under ${p.imageTagHeld}): written again`, reusedOnly: true } : { current: false, why };
+    return p.imageTagHeld ? { current: false, why: `${why} (its image is still under ${p.imageTagHeld})`, reusedOnly: true } : { current: false, why };
   }
   // The image is right, but its platform moving tag (a one-platform index's) lags: the run
   // reuses it and pushes that tag again.

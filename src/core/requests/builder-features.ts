@@ -3,7 +3,7 @@
 // the classic builder, a `# syntax=` directive (an image BuildKit must pull). Pure: read with the
 // planner's parser, so that only instructions count (not heredoc bodies, comment lines).
 import type { Builder } from "./builder-choice.js";
-import { instructionsOf } from "../parse/dockerfile/index.js";
+import { instructionsOf, parseDockerfile } from "../parse/dockerfile/index.js";
 import type { PlannedBuild } from "../model.js";
 
 export interface Feature {
@@ -42,6 +42,14 @@ export function scanDockerfile(text: string): { features: Feature[]; syntax?: Sy
   const directive = parsed.directives.find((d) => d.name === "syntax");
   const syntax = directive && { line: directive.line, image: directive.value };
   const features: Feature[] = [];
+  let defaults: Set<string> | undefined;
+  const globalDefaults = () => (defaults ??= (() => {
+    try {
+      return new Set(Object.entries(parseDockerfile(text).globalArgs).filter(([, v]) => v !== undefined).map(([k]) => k));
+    } catch {
+      return new Set<string>();
+    }
+  })());
   for (const { keyword, line, flags, heredocs } of parsed.instructions) {
     for (const flag of flags) {
       const name = /^--([a-z-]+)(=|$)/.exec(flag)?.[1];
@@ -54,7 +62,8 @@ export function scanDockerfile(text: string): { features: Feature[]; syntax?: Sy
     if (keyword === "FROM") {
       const platform = flags.find((f) => f.startsWith("--platform="));
       const automatic = platform && /\$\{?(BUILD|TARGET)(PLATFORM|OS|ARCH|VARIANT)\b/.exec(platform);
-      if (automatic) features.push({ line, what: `FROM ${platform} (BuildKit's automatic $${automatic[1]}${automatic[2]})`, frontend: [1, 0] });
+      // Declared with a default before the first FROM, it has a value under the classic builder too.
+      if (automatic && !globalDefaults().has(`${automatic[1]}${automatic[2]}`)) features.push({ line, what: `FROM ${platform} (BuildKit's automatic $${automatic[1]}${automatic[2]})`, frontend: [1, 0] });
     }
     if (HEREDOC_KEYWORDS.has(keyword) && heredocs.length > 0) {
       features.push({ line, what: `${keyword} with a heredoc`, frontend: [1, 4] });

@@ -52,15 +52,20 @@ export async function checkReuse(
   // holds. It is judged against what the registry holds under its parents' build tags, not this
   // run's pins (another run of the commit may have published parent and child first, rightly),
   // and asked only when it differs from the pins.
-  // Built on another build of a parent than this run's (`--all` on a published commit rebuilds the
-  // parent under this commit's build tag): not this run's image, whatever the registry holds.
-  const otherBuild = published && parents.map((p) => builtOnOtherParentBuild(p.ref, published.config.labels, p.labels)).find((why) => why !== undefined);
-  // With --overwrite this run's parents replace what their build tags hold, so an image built on
-  // another image of them is not judged on what the registry holds there now (this run's push of
-  // the parent may not have landed yet).
+  // Built on another build of a parent this run builds (`--all` on a published commit builds an
+  // unchanged parent again under this commit's build tag, and moves {version} to it): not this
+  // run's image, whatever the registry holds. A parent the run only pulls ({version}, which may
+  // hold a later build of the same inputs), or an earlier build completed by --reconcile, is
+  // judged on the registry as before.
+  const ofThisRun = parents.filter((p) => !build.earlierBuild && plannedHere(build, p.ref));
+  const otherBuild = published && ofThisRun.map((p) => builtOnOtherParentBuild(p.ref, published.config.labels, p.labels)).find((why) => why !== undefined);
+  // With --overwrite such parents replace what their build tags hold, so an image built on another
+  // image of them is not judged on what the registry holds there now (this run's push of the
+  // parent may not have landed yet).
   const otherImage = published && parentMismatch(parents, published.config.labels);
-  const registryOtherParent = otherBuild ?? (otherImage && registry
-    ? (o.overwrite ? otherImage : await registryParentProblem(registry, tag, published.config.labels, build.request.platform))
+  const overwritten = o.overwrite && published ? parentMismatch(ofThisRun, published.config.labels) : undefined;
+  const registryOtherParent = otherBuild ?? overwritten ?? (otherImage && registry
+    ? await registryParentProblem(registry, tag, published.config.labels, build.request.platform)
     : undefined);
   const decision = decideReuse({
     inputsDigest: build.request.inputsDigest,
@@ -86,6 +91,12 @@ async function pinnedParentLabels(
     parents.push({ ref, labels: (await docker.getImage(pinned).inspect()).Config?.Labels ?? {} });
   }
   return parents;
+}
+
+/** Whether the parent `ref` (`sci/{target}:{version}`) is built (or reused as this commit's build) in this run: a build the request depends on. */
+function plannedHere(build: PlannedBuild, ref: string): boolean {
+  const target = /^sci\/([^:]+):/.exec(ref)?.[1];
+  return target !== undefined && build.dependsOn.some((id) => id === `sci/${target}` || id.startsWith(`sci/${target}@`));
 }
 
 function parentMismatch(parents: { ref: string; labels: Record<string, string> }[], labels: Record<string, string>): string | undefined {

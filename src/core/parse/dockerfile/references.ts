@@ -323,7 +323,9 @@ function fromOccurrences(ins: Instruction, env: Map<string, string>, escape: str
     const from = mountFrom(flag.value.slice("--mount=".length));
     if (from === undefined) continue;
     const occ: Occurrence = { image: expandWord(from.value, env, escape), line: ins.line, kind: "mount-from", namesImage: false };
-    const at = from.value === "" ? undefined : mountFromSpan(ins.text.slice(flag.rawStart, flag.rawEnd), from.value);
+    const raw = ins.text.slice(flag.rawStart, flag.rawEnd);
+    // Written plainly: where mountFrom found it; quoted: looked for as written.
+    const at = from.value === "" ? undefined : raw === flag.value ? "--mount=".length + from.start : mountFromSpan(raw, from.value);
     if (at !== undefined) occ.span = sourceSpan(ins, flag.rawStart + at, flag.rawStart + at + from.value.length);
     out.push(occ);
   }

@@ -76,7 +76,7 @@ test("what older image-builders wrote wrong in a provenance is a problem of the 
   assert.equal(provenanceProblems(made()), []);
   assert.equal(provenanceProblems(made({ parent: "r.example/***/sci/base:1.0-7-abc" })), ['the provenance names parent "r.example/***/sci/base:1.0-7-abc", which is no image reference (a part masked by an older image-builder?)']);
   assert.equal(provenanceProblems(made({ source: { digest: { gitCommit: "d".repeat(40) } } })), [`the provenance names source commit ${"d".repeat(40)}, not its build's (1.0-7-cccccccc-linux-amd64)`]);
-  for (const uri of ["git+https://git.example/g/images.git?private_token=glpat-X@c", "git+https://oauth2:glpat-X@git.example/g/images.git@c"]) {
+  for (const uri of ["git+https://git.example/g/images.git?private_token=glpat-X@c", "git+https://oauth2:glpat-X@git.example/g/images.git@c", "git+https://me@corp.com:glpat-X@git.example/g/images.git@c"]) {
     const problems = provenanceProblems(made({ source: { uri } }));
     assert.equal(problems, ["the provenance names the repository by a URL with a user, a token or a query in it (not shown here)"]);
   }

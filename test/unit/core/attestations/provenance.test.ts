@@ -88,6 +88,9 @@ test("nothing secret: no --secret value, no line of a multi-line one, no credent
   assert.is(publicRepositoryUrl("ssh://git@github.com/x/y.git"), "ssh://github.com/x/y.git");
   assert.is(publicRepositoryUrl("git@github.com:x/y.git"), "git@github.com:x/y.git");
   assert.is(publicRepositoryUrl("https://gitlab.example.org/x/y.git?private_token=glpat-123"), "https://gitlab.example.org/x/y.git");
+  // A user name with an @ in it (an e-mail address) before the token: everything up to the last @ of the host part goes.
+  assert.is(publicRepositoryUrl("https://me@corp.com:glpat-X@host/g/r.git"), "https://host/g/r.git");
+  assert.is(publicRepositoryUrl("https://host/g/r@2.git"), "https://host/g/r@2.git");
 });
 
 test("a secret line that is part of image-builder's own names and values (the repo's path, a year, hex digits of a digest) leaves them whole; build arguments are still masked", () => {

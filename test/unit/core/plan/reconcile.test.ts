@@ -170,11 +170,20 @@ test("platforms: a layer is planned as its earlier build only when every platfor
     ["sci/a@linux/amd64", "127.0.0.1:5055/x/sci/a:1.0-2-ab12cd3-linux-amd64", true],
     ["sci/a@linux/arm64", "127.0.0.1:5055/x/sci/a:1.0-2-ab12cd3-linux-arm64", true],
   ]);
+  // Its platforms on different builds: built as this checkout's, a new build, so what is built on it is rebuilt on it too.
   const mixed = reconcilePlan(whole, registry("1.0-1-0123abc"), { commits });
-  assert.equal(mixed.builds.map((b) => [b.id, b.request.tags[1], b.earlierBuild]), [
+  assert.equal(mixed.builds.slice(0, 2).map((b) => [b.id, b.request.tags[1], b.earlierBuild]), [
     ["sci/a@linux/amd64", "127.0.0.1:5055/x/sci/a:1.0-3-c0ffee0-linux-amd64", undefined],
     ["sci/a@linux/arm64", "127.0.0.1:5055/x/sci/a:1.0-3-c0ffee0-linux-arm64", undefined],
   ]);
+  assert.match(mixed.builds[0].reasons.join("; "), /its earlier build 1\.0-2-ab12cd3 can't be completed here \(its platforms' moving tags hold different builds\), so it is built as this checkout's/);
+  const children = mixed.builds.slice(2);
+  assert.ok(children.length > 0 && children.every((b) => b.reasons.some((r) => /built on sci\/\S+, which is rebuilt/.test(r))), JSON.stringify(children.map((b) => [b.id, b.reasons])));
+  assert.equal(children.map((b) => b.id).sort(), ["rel/a:1.0@linux/amd64", "rel/a:1.0@linux/arm64", "rel/b:1.0@linux/amd64", "rel/b:1.0@linux/arm64", "sci/b@linux/amd64", "sci/b@linux/arm64"]);
+  // The same for a build whose commit this clone lacks (a shallow clone): built as this checkout's, with what builds on it.
+  const shallow = reconcilePlan(whole, registry("1.0-2-ab12cd3"), { commits: new Map() });
+  assert.equal(shallow.builds.map((b) => b.id).sort(), mixed.builds.map((b) => b.id).sort());
+  assert.match(shallow.builds[0].reasons.join("; "), /can't be completed here \(its commit is not in this clone: a shallow clone\?\), so it is built as this checkout's/);
 });
 
 test("platforms: a layer whose index lacks a current platform image is kept whole, for the index, without rebuilding what builds on it", () => {
@@ -274,7 +283,7 @@ test("a moving tag holding an image of this checkout's inputs whose build tag is
   // is, and what builds on it stays; an earlier commit's build is completed as that build.
   const imageTag = `${held}-linux-amd64`;
   const kept = reconcilePlan(whole, published(whole, { "sci/a": { found: true, inputs: a.request.inputsDigest, build, buildTagMissing: held, imageTagHeld: imageTag } }));
-  assert.equal(kept.builds.map((b) => [b.id, b.reasons]), [["sci/a", [`${a.request.tags[0]} holds ${build}, of this checkout's inputs, but its build tag ${held} is gone (its image is still under ${imageTag}): written again`]]]);
+  assert.equal(kept.builds.map((b) => [b.id, b.reasons]), [["sci/a", [`${a.request.tags[0]} holds ${build}, of this checkout's inputs, but its build tag ${held} is gone (its image is still under ${imageTag})`]]]);
   const earlierTag = heldBuildTag(a.request, "1.0-1-abc1234")!;
   const earlier = reconcilePlan(whole, published(whole, { "sci/a": { found: true, inputs: a.request.inputsDigest, build: "1.0-1-abc1234", buildTagMissing: earlierTag, imageTagHeld: `${earlierTag}-linux-amd64` } }), { commits: new Map([["abc1234", "abc1234".padEnd(40, "0")]]) });
   assert.equal(earlier.builds.map((b) => b.id), ["sci/a"]);

@@ -71,6 +71,10 @@ test("FROM --platform with BuildKit's automatic platform args needs BuildKit: th
     "science/x/Dockerfile:3: FROM --platform=${TARGETPLATFORM} (BuildKit's automatic $TARGETPLATFORM) needs BuildKit (--builder buildkit), the classic builder can't build it",
   ]);
   assert.equal(checkFeatures("f", text, "buildkit", "20.10.24").problems, []);
+  // Declared with a default before the first FROM, it has a value under the classic builder too.
+  assert.equal(checkFeatures("f", `ARG BUILDPLATFORM=linux/amd64\n${text}`, "classic", "20.10.24").problems, [
+    "f:4: FROM --platform=${TARGETPLATFORM} (BuildKit's automatic $TARGETPLATFORM) needs BuildKit (--builder buildkit), the classic builder can't build it",
+  ]);
 });
 
 test("a flag named like an Object property is no feature", () => {

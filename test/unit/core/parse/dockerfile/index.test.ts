@@ -439,6 +439,10 @@ test("RUN --mount quoted (the whole flag, or its from= value) is found and rewri
   assert.match(out, /^RUN --mount="type=bind,from=m\/sci\/b:1\.0-5,target=\/m" cat \/m\/b$/m);
   assert.match(out, /^RUN --mount=type=bind,from="m\/sci\/c:1\.0-5",target=\/m cat \/m\/c$/m);
   assert.match(out, /^RUN --mount="type=bind,from=m\/sci\/d:1\.0-5,target=\/from=reg\/x\/sci\/d:1\.0" true$/m, "the from= field only, not a path that reads like it");
+  // Written plainly, a from= found where mountFrom read it, whatever else the flag holds.
+  const plain = df("FROM busybox", "RUN --mount=type=bind,from=reg/x/sci/b:1.0,id=from=reg/x/sci/b:1.0,target=/m true");
+  assert.not.ok(parseDockerfile(plain).imageRefs[1].unrewritable);
+  assert.match(rewriteImageRefs(plain, { "reg/x/sci/b:1.0": "m/sci/b:1.0-5" }), /from=m\/sci\/b:1\.0-5,id=from=reg\/x\/sci\/b:1\.0,/);
   // The same image spelled once plainly, once where no rewrite reaches: unrewritable.
   const twice = df("FROM busybox", "COPY --from=reg/x/sci/e:1.0 /a /a", 'RUN --mount=type=bind,fr"om"=reg/x/sci/e:1.0,target=/m true');
   assert.ok(parseDockerfile(twice).imageRefs.find((r) => r.image === "reg/x/sci/e:1.0")!.unrewritable);
