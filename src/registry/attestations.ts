@@ -158,10 +158,15 @@ export async function checkAttestations(client: RegistryClient, ref: string): Pr
     }
     images.push({ platform, digest: entry.digest, attestation });
   }
-  const parents = new Map<string, string | undefined>();
+  const parents = new Map<string, string | undefined | null>();
   for (const { platform, buildTag } of parentBuildTags(images)) {
-    const held = await client.getManifest(buildTag, { platform });
-    parents.set(parentKey(platform, buildTag), held?.manifestDigest);
+    // A parent whose index names a manifest the registry lost is a failed check, as the parent check says it, not an error of verify.
+    const held = await client.getManifest(buildTag, { platform }).catch((e: Error) => {
+      if (!isImageFault(e)) throw e;
+      problems.push(`${platform}: parent ${buildTag} can't be read (${e.message})`);
+      return null;
+    });
+    parents.set(parentKey(platform, buildTag), held === null ? null : held?.manifestDigest);
   }
   return [...problems, ...attestationProblems(images, parents)];
 }

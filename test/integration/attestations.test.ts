@@ -522,6 +522,13 @@ test("--reconcile plans what verify would reject, and its run repairs it: an att
     assert.is(broken.code, 0, broken.stderr);
     assert.match(broken.stderr, new RegExp(`build sci/pk-tools.*sci/pk-tools:1\\.0 is broken: .*the index names manifest ${tools.platformImage.digest}, which the registry does not have`), broken.stderr);
     assert.match(broken.stderr, /build rel\/pk:1\.0.*: .*built on sci\/pk-tools, which is rebuilt/);
+    // verify of what is built on it: failed checks in its table (and its --json), not an error of verify's.
+    const parentLost = verifies("rel/pk");
+    assert.is(parentLost.code, 1, parentLost.stdout + parentLost.stderr);
+    assert.match(parentLost.stdout, /FAILED +attestations +.*parent \S+\/sci\/pk-tools:\S+ can't be read/, parentLost.stdout + parentLost.stderr);
+    const asJson = runCli(["verify", `${fresh}/rel/pk:1.0`, "--key", pub, "--json"], { env });
+    assert.is(asJson.code, 1, asJson.stderr);
+    assert.ok((JSON.parse(asJson.stdout) as { checks: unknown[] }).checks.length > 0, asJson.stdout);
     const rebuilt = await push("--reconcile");
     assert.is(rebuilt.code, 0, rebuilt.stderr);
     for (const image of ["sci/pk-tools", "rel/pk"]) {

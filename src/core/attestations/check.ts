@@ -21,8 +21,8 @@ export interface AttestedImage {
   attestation?: { digest: string; layers: { descriptor: Descriptor; statement: unknown }[] };
 }
 
-/** A parent the provenance names by build tag, and what the registry holds under it for the platform (undefined: nothing). */
-export type ParentDigests = ReadonlyMap<string, string | undefined>;
+/** A parent the provenance names by build tag, and what the registry holds under it for the platform (undefined: nothing; null: what it holds can't be read, said by the reader). */
+export type ParentDigests = ReadonlyMap<string, string | undefined | null>;
 
 /** The statements every attested image has. */
 export const REQUIRED_PREDICATES = [SLSA_PROVENANCE_TYPE, SPDX_PREDICATE_TYPE] as const;
@@ -114,6 +114,7 @@ export function attestationProblems(images: readonly AttestedImage[], parents?: 
         if (!buildTag || !isImageReference(buildTag)) continue;
         const recorded = digestOf(dep.digest);
         const held = parents.get(parentKey(image.platform, buildTag));
+        if (held === null) continue;
         if (held === undefined) problems.push(`${at}: parent ${buildTag} is not in the registry (the provenance says ${recorded ?? "no digest"})`);
         else if (held !== recorded) problems.push(`${at}: parent ${buildTag} holds ${held}, but the provenance says it was built on ${recorded ?? "no digest"}`);
       }
