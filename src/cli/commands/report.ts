@@ -91,7 +91,7 @@ export function addReportCommand(program: Command, readInput: (file: string) => 
       checkOutputDir("--out", o.out);
       if (o.logDir !== undefined && !statIfAny(o.logDir)?.isDirectory()) throw new InputError(`--log-dir ${o.logDir}: no such directory`);
       const { parsePlanFile } = await import("../../core/requests/plan-file.js");
-      const plan = parsePlanFile(await readInput(o.plan), o.plan);
+      const plan = parsePlanFile(await readInput(o.plan), o.plan, { readOnly: true });
       let results: ResultsFile | undefined;
       if (o.results !== undefined) {
         const { checkSamePlan, parseResultsFile } = await import("../../core/report/results.js");

@@ -9,7 +9,12 @@ import { requestTags } from "./build-requests.js";
 import { parseBuildName } from "../execute/moving-tag.js";
 import { withoutTrailingSlashes } from "../parse/repo-config.js";
 
-export function parsePlanFile(text: string, file: string): Plan {
+/**
+ * `readOnly`: the plan is only read (`report --plan`), never carried out: an earlier build's
+ * missing commit (a plan made by an older image-builder) matters only to a run, whose provenance
+ * would name it.
+ */
+export function parsePlanFile(text: string, file: string, options: { readOnly?: boolean } = {}): Plan {
   const value = parseJsonFile(text, file);
   upgradeOldNames(value);
   const plan = validateFile(planSchema, value, file, "an image-builder plan");
@@ -30,7 +35,7 @@ export function parsePlanFile(text: string, file: string): Plan {
       // Pushed as written: a tag outside the plan's repo would land in another registry or project.
       if (!t.startsWith(under)) throw bad(`request.tags[${j}]`, `${t} is not under the plan's repo ${plan.repo}`);
     });
-    checkNames(plan, b, bad);
+    checkNames(plan, b, bad, options.readOnly === true);
     seen.add(b.id);
   });
   checkWaves(plan, file);
@@ -43,7 +48,7 @@ export function parsePlanFile(text: string, file: string): Plan {
  * name, version and platform at the plan's commit: an edited plan that adds `latest`, names
  * another image's tag, or drops one would publish under the wrong names and say it succeeded.
  */
-function checkNames(plan: Plan, b: PlannedBuild, bad: (field: string, problem: string) => InputError): void {
+function checkNames(plan: Plan, b: PlannedBuild, bad: (field: string, problem: string) => InputError, readOnly: boolean): void {
   const label = versionLabel(b.kind, b.target);
   const value = b.request.labels[label];
   const own = b.kind === "science" ? `${b.version}-` : `${b.image}:${b.version}-`;
@@ -61,7 +66,7 @@ function checkNames(plan: Plan, b: PlannedBuild, bad: (field: string, problem: s
   if (b.commit !== undefined && (!earlier || ours || !b.commit.startsWith(build!.hash))) {
     throw bad("commit", `${b.commit}: not the commit of an earlier build ${value} (only an earlier build completed by --reconcile names its own)`);
   }
-  if (earlier && !ours && b.commit === undefined) throw bad("commit", "missing: an earlier build completed by --reconcile names the commit it was made from (a plan made by an older image-builder, whose provenance named the checkout's commit: make the plan again with this one)");
+  if (earlier && !ours && b.commit === undefined && !readOnly) throw bad("commit", "missing: an earlier build completed by --reconcile names the commit it was made from (a plan made by an older image-builder, whose provenance named the checkout's commit: make the plan again with this one)");
   const name = `${withoutTrailingSlashes(plan.repo)}/${b.kind === "science" ? `sci/${b.target}` : `rel/${b.image}`}`;
   const expected = requestTags(name, b.version, { buildSuffix: suffix! }, b.request.platform);
   if (b.request.tags.length !== expected.length || b.request.tags.some((t, j) => t !== expected[j])) {
