@@ -31,7 +31,12 @@ function watch(child: ChildProcess, pattern: RegExp, what: string) {
     if (pattern.test(stderr)) seen.then();
   });
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return { stderr: () => stderr, seen: seen.promise, exited };
+  // Waited for in vain: what the run said so far tells where it stood.
+  const told = seen.promise.catch((e: Error) => {
+    throw new Error(`${e.message}; the run's stderr so far:\n${stderr}`);
+  });
+  told.catch(() => undefined);
+  return { stderr: () => stderr, seen: told, exited };
 }
 
 /** The line a run prints when, interrupted, it waits for the one push in flight. */
