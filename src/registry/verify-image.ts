@@ -5,7 +5,7 @@ import type { KeyObject } from "node:crypto";
 import { formatImageReference, parseImageReference, type ImageReference } from "../core/parse/image-reference.js";
 import { dockerReference } from "../core/signatures/cosign.js";
 import { judgeSignatures } from "../core/signatures/verify.js";
-import { expectedParents, judgeOwnBuild, judgeParent, type VerifyCheck } from "../core/verify/checks.js";
+import { expectedParents, judgeOwnBuild, judgeParent, ownBuildTags, type VerifyCheck } from "../core/verify/checks.js";
 import { RegistryError, type RegistryClient, type RegistryImage } from "./client.js";
 import { withPlatformSuffix } from "../core/requests/tags.js";
 import { InputError } from "../core/model.js";
@@ -84,7 +84,20 @@ export interface VerifyOptions {
 export type ImageCheck = (client: RegistryClient, target: VerifyTarget, options: VerifyOptions) => Promise<VerifyCheck[]>;
 
 /** Each platform image is the build its tag names (its own version label): not an older build copied under the tag. */
-export const verifyBuild: ImageCheck = async (_client, target) => judgeOwnBuild(target.ref, readable(target));
+export const verifyBuild: ImageCheck = async (client, target) => {
+  const checks = judgeOwnBuild(target.ref, readable(target));
+  // Of a moving tag: its build's own tag is there too (a retention policy may keep version tags
+  // only); what is built on it, and its attestations, name that tag.
+  const name = /(?:sci|rel)\/[^/]+$/.exec(target.ref.repository)?.[0];
+  const missing = await Promise.all(ownBuildTags(target.ref, readable(target)).map(async (tag) => {
+    const ref = formatImageReference({ ...target.ref, tag, digest: undefined });
+    return (await client.getDigest(ref)) === undefined ? { ref, tag } : undefined;
+  }));
+  return [...checks, ...missing.flatMap((m) => (m ? [{
+    check: "build", subject: `${name}:${m.tag}`, ok: false,
+    detail: `its build's own tag ${m.ref} is gone: the images built on it look for it there (--reconcile --push writes it again while the image is under its platform build tag)`,
+  }] : []))];
+};
 
 /** The images whose labels could be read: an unreadable one fails the layers check, and no label can be judged. */
 const readable = (target: VerifyTarget) => target.images.filter((i) => i.unreadable === undefined);

@@ -529,6 +529,10 @@ test("--reconcile --sign-key: images whose {version} holds an earlier commit's u
   assert.is((await fetch(`http://${registry}/v2/${name}/manifests/1.0`, { method: "PUT", body: indexBytes, headers: { "content-type": index.mediaType } })).status, 201);
   assert.is((await get(registry, `${name}/manifests/1.0-${earlier}`)).status, 404, "the build tag is gone");
   assert.is(runCli(["verify", `${at}/rel/eb:1.0`, "--key", pub], { cwd: src.root }).code, 1, "what is built on it fails verify");
+  // So does the layer itself, naming the cause: verify of its {version} asks for its build's own tag.
+  const own = runCli(["verify", `${at}/sci/eb-base:1.0`, "--key", pub], { cwd: src.root });
+  assert.is(own.code, 1, own.stdout + own.stderr);
+  assert.match(own.stdout, new RegExp(`FAILED +build +sci/eb-base:1\\.0-${earlier} +its build's own tag \\S+ is gone`), own.stdout);
   const lost = runCli(["--reconcile", "--dryrun", "-vv", "--repo", at, "--sign-key", key], { cwd: src.root });
   assert.match(lost.stderr, new RegExp(`build sci/eb-base: .*but its build tag \\S+/sci/eb-base:1\\.0-${earlier} is gone \\(its image is still under \\S+-linux-amd64\\); completed as 1\\.0-${earlier}, not rebuilt`), lost.stderr);
   assert.match(lost.stderr, /final plan includes 1 science build and 0 compat builds/, lost.stderr);

@@ -72,6 +72,27 @@ export function judgeParent(parent: ExpectedParent, held: Record<string, string>
  * older signed build copied under a newer build tag passes every other check: this one names it.
  * No judgment for a reference by digest or outside `sci/`/`rel/` (not image-builder's names).
  */
+/**
+ * For a moving tag (`…:2.5`, `…:2.5-linux-amd64`): the build tag of the build each image's version
+ * label names (`…:2.5-9-bbbbbbb[-linux-amd64]`), which what is built on it, `verify` of it and
+ * `--reconcile` look for; [] for a build tag or an image whose label names no build.
+ */
+export function ownBuildTags(ref: Pick<ImageReference, "repository" | "tag">, images: readonly { labels: Record<string, string> }[]): string[] {
+  const m = /^(?:.*\/)?(sci|rel)\/([^/]+)$/.exec(ref.repository);
+  if (!m || ref.tag === undefined) return [];
+  const [, kind, name] = m;
+  const platformTag = parsePlatformTag(ref.tag);
+  const tag = platformTag?.tag ?? ref.tag;
+  if (parseBuildTag(tag) || !isMovingTag(tag)) return [];
+  const suffix = platformTag ? ref.tag.slice(tag.length) : "";
+  const tags = images.flatMap((image) => {
+    const value = kind === "sci" ? image.labels[versionLabel("science", name)] : image.labels[versionLabel("compat", "")];
+    const held = value === undefined ? undefined : parseBuildTag(kind === "sci" ? value : value.slice(value.lastIndexOf(":") + 1));
+    return held && held.version === tag ? [`${formatBuildTag(held)}${suffix}`] : [];
+  });
+  return [...new Set(tags)];
+}
+
 export function judgeOwnBuild(ref: Pick<ImageReference, "repository" | "tag">, images: readonly { platform?: string; labels: Record<string, string> }[]): VerifyCheck[] {
   const m = /^(?:.*\/)?(sci|rel)\/([^/]+)$/.exec(ref.repository);
   if (!m || ref.tag === undefined) return [];

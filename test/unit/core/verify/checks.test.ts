@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { expectedParents, judgeOwnBuild, judgeParent } from "../../../../src/core/verify/checks.js";
+import { expectedParents, judgeOwnBuild, judgeParent, ownBuildTags } from "../../../../src/core/verify/checks.js";
 
 const ref = (repository: string) => ({ registry: "127.0.0.1:5167", repository });
 const labels = {
@@ -60,6 +60,18 @@ test("build: the image under a build tag is that build (its own version label); 
   // Nothing to judge: by digest, or not image-builder's names.
   assert.equal(judgeOwnBuild({ repository: "t/sci/essentials-2-5", tag: undefined }, image), []);
   assert.equal(judgeOwnBuild({ repository: "t/other/x", tag: "2.5" }, image), []);
+});
+
+test("a moving tag's own build tag: what verify asks the registry for, of the build its label names", () => {
+  const image = [{ labels }];
+  assert.equal(ownBuildTags({ repository: "t/sci/essentials-2-5", tag: "2.5" }, image), ["2.5-5-aaaaaaa"]);
+  assert.equal(ownBuildTags({ repository: "t/sci/essentials-2-5", tag: "2.5-linux-amd64" }, image), ["2.5-5-aaaaaaa-linux-amd64"]);
+  assert.equal(ownBuildTags({ repository: "t/rel/essentials", tag: "2.5" }, image), ["2.5-5-aaaaaaa"]);
+  // A build tag (judged by the build check itself), another version's build, no label, no tag: nothing to ask.
+  assert.equal(ownBuildTags({ repository: "t/sci/essentials-2-5", tag: "2.5-5-aaaaaaa" }, image), []);
+  assert.equal(ownBuildTags({ repository: "t/sci/essentials-2-5", tag: "2.6" }, image), []);
+  assert.equal(ownBuildTags({ repository: "t/sci/other", tag: "2.5" }, image), []);
+  assert.equal(ownBuildTags({ repository: "t/sci/essentials-2-5", tag: undefined }, image), []);
 });
 
 test.run();
