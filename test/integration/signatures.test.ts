@@ -533,6 +533,14 @@ test("--reconcile --sign-key: images whose {version} holds an earlier commit's u
   const own = runCli(["verify", `${at}/sci/eb-base:1.0`, "--key", pub], { cwd: src.root });
   assert.is(own.code, 1, own.stdout + own.stderr);
   assert.match(own.stdout, new RegExp(`FAILED +build +sci/eb-base:1\\.0-${earlier} +its build's own tag \\S+ is gone`), own.stdout);
+  // A later commit built on it is refused before anything is built (it published children verify failed).
+  src.write({ "science/tools/Dockerfile": "FROM sci/eb-base:1.0\nRUN echo tools 2 > /tools.txt\n" });
+  src.commit("tools 2");
+  const onLost = await runCliAsync(["--push", "--repo", at, "--sign-key", key, "--progress", "plain"], { cwd: src.root });
+  assert.is(onLost.code, 1, onLost.stderr);
+  assert.match(onLost.stderr, new RegExp(`base image \\S+/sci/eb-base:1\\.0's build has lost its own tag \\S+/sci/eb-base:1\\.0-${earlier} .*run --reconcile --push first`), onLost.stderr);
+  assert.not.match(onLost.stderr, /\] pushed /, "nothing pushed");
+  src.git("reset", "-q", "--hard", "HEAD~1");
   const lost = runCli(["--reconcile", "--dryrun", "-vv", "--repo", at, "--sign-key", key], { cwd: src.root });
   assert.match(lost.stderr, new RegExp(`build sci/eb-base: .*but its build tag \\S+/sci/eb-base:1\\.0-${earlier} is gone \\(its image is still under \\S+-linux-amd64\\); completed as 1\\.0-${earlier}, not rebuilt`), lost.stderr);
   assert.match(lost.stderr, /final plan includes 1 science build and 0 compat builds/, lost.stderr);

@@ -58,6 +58,19 @@ export async function prepareBases(
       throw new Error(`base image ${image}${build ? ` (build ${build})` : ""} was built from other inputs (${found}) than this checkout's sci/${target}${withArgs} (${want}): ${whose}; build it in this run too (--include its directory) or publish this checkout's first (--reconcile; with --allow-tag-rollback when that build's commit was amended or force-pushed away, not when it is only newer)`);
     }
     pins[pinKey(ref, platform)] = info.Id;
+    return info;
+  };
+  // A parent of this repository pulled to build on: its build's own tag (`{version}-{n}-{h}`, its
+  // index's) must be there, or every image built on it fails verify, which looks for it there (a
+  // retention policy that keeps version tags only). Refused before building, as --reconcile writes it again.
+  const lostBuildTag = async (reference: string, info: Dockerode.ImageInspectInfo): Promise<string | undefined> => {
+    const target = sciReference(reference)?.target;
+    const build = target === undefined ? undefined : info.Config?.Labels?.[versionLabel("science", target)];
+    if (!s.registry || build === undefined) return undefined;
+    const tag = `${reference.slice(0, reference.lastIndexOf(":"))}:${build}`;
+    // A registry that can't say is not taken to have lost it (the pull itself just worked).
+    const held = await s.registry.getDigest(tag).catch(() => "unknown");
+    return held === undefined ? tag : undefined;
   };
   const fromParents = new Set(prebuilt.map((p) => p.baseTag));
   const others = basesNotBuilt(plan).filter((ref) => !fromParents.has(ref));
@@ -93,7 +106,11 @@ export async function prepareBases(
   for (const { reference, platform, pull: ref } of basesToPull(plan, others)) {
     const failure = await pull(ref);
     if (!failure) {
-      await pin(reference, ref, undefined, platform);
+      const info = await pin(reference, ref, undefined, platform);
+      const lost = await lostBuildTag(reference, info);
+      if (lost) {
+        throw new Error(`base image ${ref}'s build has lost its own tag ${lost} (deleted by a retention policy that keeps version tags?): the images built on it would fail verify, which looks for it there; run --reconcile --push first, which writes it again where its image still is`);
+      }
       s.out.write(`[base] pulled ${ref}\n`);
       // The engine's pull takes a config it has already without asking for it: the registry's
       // copy may have lost it (a blob deleted), and nobody else can pull the base. What this run
