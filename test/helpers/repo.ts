@@ -65,6 +65,18 @@ export function science(dir: string, meta: Record<string, unknown>, dockerfile: 
 }
 
 /** A compat layer's two files. */
+/**
+ * `science/base` (`sci/{image}-base`) and `science/tools` on it (`sci/{image}-tools`, final image
+ * `{image}` 1.0 with compat `c`): the smallest family with a parent, a child and a final image.
+ */
+export function baseAndTools(image: string): Record<string, string> {
+  return {
+    ...science("base", { image, target: `${image}-base` }, "FROM busybox:stable\nRUN echo base > /base.txt\n"),
+    ...science("tools", { image, target: `${image}-tools`, compat: "c" }, `FROM sci/${image}-base:1.0\nRUN echo tools > /tools.txt\n`),
+    ...compat("c", [], "ENV C=1\n"),
+  };
+}
+
 export function compat(dir: string, includes: string[], dockerfile: string, extra: Record<string, string> = {}): Record<string, string> {
   const out: Record<string, string> = {
     [`compat/${dir}/sciserver-image.json`]: JSON.stringify({ includes }),

@@ -8,7 +8,7 @@ import { runCli, runCliAsync } from "../helpers/cli.js";
 import { examplesRepo } from "../helpers/fixture.js";
 import { happening, isManifest, isManifestPut, startFaultProxy } from "../helpers/fault-proxy.js";
 import { registryImage, registryIndex, registryTags, requireEngine, stepLine, uniqueRepo, waitFor } from "../helpers/engine.js";
-import { makeRepo, science, compat } from "../helpers/repo.js";
+import { baseAndTools, makeRepo, science, compat } from "../helpers/repo.js";
 import { tempDir } from "../helpers/temp.js";
 
 // These runs publish plain images under their tags (the rules of issues 9 and 16 for the image
@@ -215,11 +215,7 @@ test("--reconcile rebuilds exactly what an earlier run failed to publish, and sa
 });
 
 test("--all --push on a commit already published: an image under this commit's build tag built on an earlier build of a parent the run builds again is refused, not reused on a build {version} moves away from", async () => {
-  using src = makeRepo({
-    ...science("base", { image: "sp", target: "sp-base" }, "FROM busybox:stable\nRUN echo base > /base.txt\n"),
-    ...science("tools", { image: "sp", target: "sp-tools", compat: "c" }, "FROM sci/sp-base:1.0\nRUN echo tools > /tools.txt\n"),
-    ...compat("c", [], "ENV C=1\n"),
-  });
+  using src = makeRepo(baseAndTools("sp"));
   const at = uniqueRepo(requireEngine().registry);
   assert.is(runCli(["--all", "--push", "--repo", at, ...PLAIN], { cwd: src.root }).code, 0);
   const first = `1.0-1-${src.git("rev-parse", "--short", "HEAD")}`;
@@ -253,11 +249,7 @@ test("--all --push on a commit already published: an image under this commit's b
 });
 
 test("--reconcile completing an earlier build whose parent's {version} moved on (run --only of a later plan) reuses it: judged on the registry's build tags, not refused", async () => {
-  using src = makeRepo({
-    ...science("base", { image: "sq", target: "sq-base" }, "FROM busybox:stable\nRUN echo base > /base.txt\n"),
-    ...science("tools", { image: "sq", target: "sq-tools", compat: "c" }, "FROM sci/sq-base:1.0\nRUN echo tools > /tools.txt\n"),
-    ...compat("c", [], "ENV C=1\n"),
-  });
+  using src = makeRepo(baseAndTools("sq"));
   const at = uniqueRepo(requireEngine().registry);
   assert.is(runCli(["--all", "--push", "--repo", at, ...PLAIN], { cwd: src.root }).code, 0);
   src.write({ "NOTES.md": "notes\n" });

@@ -19,7 +19,7 @@ import { pemBodyLines } from "../helpers/keys.js";
 import { publish } from "../helpers/registry.js";
 import { isManifestPut, startFaultProxy } from "../helpers/fault-proxy.js";
 import { everythingWritten, tempDir } from "../helpers/temp.js";
-import { compat, makeRepo, science, type TempRepo } from "../helpers/repo.js";
+import { baseAndTools, compat, makeRepo, science, type TempRepo } from "../helpers/repo.js";
 import { parseSigningKey } from "../../src/core/signatures/keys.js";
 import { hostPlatform, RegistryClient } from "../../src/registry/client.js";
 import { DockerCredentials } from "../../src/registry/credentials.js";
@@ -456,11 +456,7 @@ test("a bad --sign-key is one line, exit 2, before anything is built or pushed; 
 });
 
 test("--reconcile --sign-key: images whose {version} holds an earlier commit's unsigned build of the same inputs are signed where they are, not rebuilt under this commit's build tag", async () => {
-  using src = makeRepo({
-    ...science("base", { image: "eb", target: "eb-base" }, "FROM busybox:stable\nRUN echo base > /base.txt\n"),
-    ...science("tools", { image: "eb", target: "eb-tools", compat: "c" }, "FROM sci/eb-base:1.0\nRUN echo tools > /tools.txt\n"),
-    ...compat("c", [], "ENV C=1\n"),
-  });
+  using src = makeRepo(baseAndTools("eb"));
   const at = uniqueRepo(requireEngine().registry);
   const first = await runCliAsync(["--all", "--push", "--repo", at, "--progress", "plain"], { cwd: src.root });
   assert.is(first.code, 0, first.stderr);
@@ -557,11 +553,7 @@ test("--reconcile --sign-key: images whose {version} holds an earlier commit's u
 });
 
 test("--reconcile plans an image of this checkout's inputs built on a parent build the registry no longer holds (its image deleted by digest), as verify fails it: --overwrite then rebuilds it on what the registry holds", async () => {
-  using src = makeRepo({
-    ...science("base", { image: "lp", target: "lp-base" }, "FROM busybox:stable\nRUN echo base > /base.txt\n"),
-    ...science("tools", { image: "lp", target: "lp-tools", compat: "c" }, "FROM sci/lp-base:1.0\nRUN echo tools > /tools.txt\n"),
-    ...compat("c", [], "ENV C=1\n"),
-  });
+  using src = makeRepo(baseAndTools("lp"));
   const at = uniqueRepo(requireEngine().registry);
   const push = (...flags: string[]) => runCliAsync([...flags, "--push", "--repo", at, "--sign-key", key, "--progress", "plain"], { cwd: src.root });
   assert.is((await push("--all")).code, 0);

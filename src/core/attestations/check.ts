@@ -4,7 +4,7 @@
 // predicate type; and the parents the provenance names are what the registry holds under their
 // build tags now. The shell reads the index, the manifests, the statements and the parents' digests
 // (registry/attestations.ts); deciding what is wrong is here.
-import { BUILD_TAG_ANNOTATION } from "./provenance.js";
+import { BUILD_TAG_ANNOTATION, publicRepositoryUrl } from "./provenance.js";
 import { IN_TOTO_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION } from "./manifest.js";
 import type { Descriptor } from "../registry/image-index.js";
 import { SLSA_PROVENANCE_TYPE } from "../formats/provenance.js";
@@ -147,8 +147,10 @@ export function provenanceProblems(statement: unknown): string[] {
   const buildTag = Array.isArray(tags) && typeof tags[tags.length - 1] === "string" ? tags[tags.length - 1] as string : undefined;
   const hash = buildTag && /:[^:/]*-\d+-([0-9a-f]{7,40})(?:-[a-z0-9]+)*$/.exec(buildTag)?.[1];
   if (hash && typeof commit === "string" && !commit.startsWith(hash)) problems.push(`the provenance names source commit ${commit}, not its build's (${buildTag!.slice(buildTag!.lastIndexOf(":") + 1)})`);
-  const uri = typeof source?.uri === "string" ? source.uri.replace(/^git\+/, "") : undefined;
-  if (uri && (/^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(uri) || /^[a-z][a-z0-9+.-]*:\/\/[^?]*\?/i.test(uri))) {
+  // `git+{repository}@{commit}[#path]`, as provenanceStatement writes it: its repository as publicRepositoryUrl leaves it.
+  const uri = typeof source?.uri === "string" ? source.uri.replace(/^git\+/, "").replace(/#.*$/, "") : undefined;
+  const repository = uri?.slice(0, uri.lastIndexOf("@"));
+  if (repository && publicRepositoryUrl(repository) !== repository) {
     problems.push("the provenance names the repository by a URL with a user, a token or a query in it (not shown here)");
   }
   return problems;

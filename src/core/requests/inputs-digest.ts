@@ -7,6 +7,7 @@
 import { overlayContexts } from "./context-overlay.js";
 import { sciReference } from "../parse/image-reference.js";
 import { parseDockerfile, type ImageRef } from "../parse/dockerfile/index.js";
+import { dockerfileName } from "./builder-features.js";
 import type { BuildKind, BuildRequest, ContextFile, Plan, PlannedBuild, RequestInputs } from "../model.js";
 import { sha256Digest } from "../digest.js";
 
@@ -137,7 +138,7 @@ export function buildArgsChangingReferences(plan: Plan, buildArgs: Record<string
     return [...parsed.imageRefs, ...parsed.onbuildRefs];
   };
   for (const b of plan.builds) {
-    const file = b.kind === "science" ? `${b.source}/Dockerfile` : `generated Dockerfile of ${b.id}`;
+    const file = dockerfileName(b);
     let before: ImageRef[];
     try {
       before = refsOf(b.request.dockerfile, b.request.buildArgs);

@@ -72,45 +72,18 @@ export function judgeParent(parent: ExpectedParent, held: Record<string, string>
  * older signed build copied under a newer build tag passes every other check: this one names it.
  * No judgment for a reference by digest or outside `sci/`/`rel/` (not image-builder's names).
  */
-/**
- * For a moving tag (`…:2.5`, `…:2.5-linux-amd64`): the build tag of the build each image's version
- * label names (`…:2.5-9-bbbbbbb[-linux-amd64]`), which what is built on it, `verify` of it and
- * `--reconcile` look for; [] for a build tag or an image whose label names no build.
- */
-export function ownBuildTags(ref: Pick<ImageReference, "repository" | "tag">, images: readonly { labels: Record<string, string> }[]): string[] {
-  const m = /^(?:.*\/)?(sci|rel)\/([^/]+)$/.exec(ref.repository);
-  if (!m || ref.tag === undefined) return [];
-  const [, kind, name] = m;
-  const platformTag = parsePlatformTag(ref.tag);
-  const tag = platformTag?.tag ?? ref.tag;
-  if (parseBuildTag(tag) || !isMovingTag(tag)) return [];
-  const suffix = platformTag ? ref.tag.slice(tag.length) : "";
-  const tags = images.flatMap((image) => {
-    const value = kind === "sci" ? image.labels[versionLabel("science", name)] : image.labels[versionLabel("compat", "")];
-    const held = value === undefined ? undefined : parseBuildTag(kind === "sci" ? value : value.slice(value.lastIndexOf(":") + 1));
-    return held && held.version === tag ? [`${formatBuildTag(held)}${suffix}`] : [];
-  });
-  return [...new Set(tags)];
-}
-
 export function judgeOwnBuild(ref: Pick<ImageReference, "repository" | "tag">, images: readonly { platform?: string; labels: Record<string, string> }[]): VerifyCheck[] {
-  const m = /^(?:.*\/)?(sci|rel)\/([^/]+)$/.exec(ref.repository);
-  if (!m || ref.tag === undefined) return [];
-  const [, kind, name] = m;
-  const platformTag = parsePlatformTag(ref.tag);
-  const tag = platformTag?.tag ?? ref.tag;
-  const build = parseBuildTag(tag);
-  if (!build && !isMovingTag(tag)) return [];
+  const own = ownTag(ref);
+  if (!own) return [];
+  const { kind, name, platformTag, tag, build } = own;
   return images.map((image) => {
     const subject = `${kind}/${name}:${ref.tag}${images.length > 1 && image.platform ? ` (${image.platform})` : ""}`;
     // A platform tag holds that platform's image: another platform's image of the same build is not it.
     if (platformTag && (image.platform === undefined || !samePlatform(image.platform, platformTag.platform))) {
       return { check: "build", subject, ok: false, detail: `a ${image.platform ?? "(no platform)"} image under the ${platformTag.platform} platform tag` };
     }
-    const value = kind === "sci" ? image.labels[versionLabel("science", name)] : image.labels[versionLabel("compat", "")];
-    const [labelName, labelBuild] = kind === "sci" ? [name, value] : value?.includes(":") ? [value.slice(0, value.lastIndexOf(":")), value.slice(value.lastIndexOf(":") + 1)] : [undefined, value];
-    const held = labelBuild === undefined ? undefined : parseBuildTag(labelBuild);
-    if (!held || (kind === "rel" && labelName !== name)) {
+    const { value, held } = labelledBuild(kind, name, image.labels);
+    if (!held) {
       return { check: "build", subject, ok: false, detail: `its version label (${value ?? "none"}) names no build of ${kind}/${name}: not an image image-builder published under this tag` };
     }
     // The tag as written: `2.0-02-…` is no tag image-builder writes, whatever number it parses to.
@@ -120,4 +93,39 @@ export function judgeOwnBuild(ref: Pick<ImageReference, "repository" | "tag">, i
       : `its version label names build ${formatBuildTag(held)}, not ${build ? tag : `a build of version ${tag}`}: another build is under this tag`;
     return { check: "build", subject, ok, detail };
   });
+}
+
+/**
+ * For a moving tag (`…:2.5`, `…:2.5-linux-amd64`): the build tag of the build each image's version
+ * label names (`…:2.5-9-bbbbbbb[-linux-amd64]`), which what is built on it, `verify` of it and
+ * `--reconcile` look for; [] for a build tag or an image whose label names no build.
+ */
+export function ownBuildTags(ref: Pick<ImageReference, "repository" | "tag">, images: readonly { labels: Record<string, string> }[]): string[] {
+  const own = ownTag(ref);
+  if (!own || own.build) return [];
+  const suffix = own.platformTag ? ref.tag!.slice(own.tag.length) : "";
+  const tags = images.flatMap((image) => {
+    const { held } = labelledBuild(own.kind, own.name, image.labels);
+    return held && held.version === own.tag ? [`${formatBuildTag(held)}${suffix}`] : [];
+  });
+  return [...new Set(tags)];
+}
+
+/** What an image-builder tag says of itself: the layer (`sci/x`, `rel/y`), its platform suffix, and the build it names (undefined: a moving tag); undefined for other names. */
+function ownTag(ref: Pick<ImageReference, "repository" | "tag">) {
+  const m = /^(?:.*\/)?(sci|rel)\/([^/]+)$/.exec(ref.repository);
+  if (!m || ref.tag === undefined) return undefined;
+  const [, kind, name] = m as unknown as [string, "sci" | "rel", string];
+  const platformTag = parsePlatformTag(ref.tag);
+  const tag = platformTag?.tag ?? ref.tag;
+  const build = parseBuildTag(tag);
+  return build || isMovingTag(tag) ? { kind, name, platformTag, tag, build } : undefined;
+}
+
+/** The build an image's own version label names (a compat build's `image:{build}`, of this `name` only), and the label as written. */
+function labelledBuild(kind: "sci" | "rel", name: string, labels: Record<string, string>) {
+  const value = kind === "sci" ? labels[versionLabel("science", name)] : labels[versionLabel("compat", "")];
+  const [labelName, labelBuild] = kind === "sci" ? [name, value] : value?.includes(":") ? [value.slice(0, value.lastIndexOf(":")), value.slice(value.lastIndexOf(":") + 1)] : [undefined, value];
+  const held = labelBuild === undefined || labelName !== name ? undefined : parseBuildTag(labelBuild);
+  return { value, held };
 }

@@ -279,7 +279,7 @@ function analyze(text: string, buildArgs: Record<string, string>, fragment = fal
         const cmd = inner.cmd.toLowerCase();
         if (cmd !== "copy" && cmd !== "add" && cmd !== "run") break;
         for (const occ of fromOccurrences({ ...ins, cmd, flags: inner.flags, argsStart: inner.argsStart }, env, escape)) {
-          occ.namesImage = occ.image !== "" && !/^[+-]?\d+$/.test(occ.image) && !isScratch(occ.image);
+          occ.namesImage = namesAnImage(occ.image, new Set());
           triggers.push(occ);
         }
         break;
@@ -291,11 +291,7 @@ function analyze(text: string, buildArgs: Record<string, string>, fragment = fal
   // later is an error there, never an image pull), so classify at the end.
   const allStageNames = new Set(stages.filter((s) => s.name !== undefined).map((s) => s.name!.toLowerCase()));
   for (const occ of copyFroms) {
-    occ.namesImage =
-      occ.image !== "" &&
-      !/^[+-]?\d+$/.test(occ.image) && // stage index, as strconv.Atoi reads it
-      !allStageNames.has(occ.image.toLowerCase()) &&
-      !isScratch(occ.image);
+    occ.namesImage = namesAnImage(occ.image, allStageNames);
   }
   return { stages, occurrences, globalArgs, labels, triggers };
 }
@@ -367,6 +363,11 @@ function mountFrom(mount: string): { value: string; start: number } | undefined 
     start += field.length + 1;
   }
   return undefined;
+}
+
+/** Whether a `--from` / `from=` value names an image: not empty, a stage index (as strconv.Atoi reads it), one of `stages` (lower-cased) or scratch. */
+function namesAnImage(image: string, stages: ReadonlySet<string>): boolean {
+  return image !== "" && !/^[+-]?\d+$/.test(image) && !stages.has(image.toLowerCase()) && !isScratch(image);
 }
 
 function isScratch(image: string): boolean {
