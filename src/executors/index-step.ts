@@ -14,7 +14,7 @@ import {
 import { entryPlatformOf, imageShownFor, platformEntries, type Descriptor } from "../core/registry/image-index.js";
 import { InputError } from "../core/model.js";
 import { isOlderBuild } from "../core/execute/moving-tag.js";
-import { buildTag } from "../core/requests/tags.js";
+import { buildTag, movingTag } from "../core/requests/tags.js";
 import { inputsLabel, versionLabel } from "../core/requests/inputs-digest.js";
 import { parseImageReference } from "../core/parse/image-reference.js";
 import { hostPlatform, indexImage, isIndex, type RegistryClient, type RegistryImage, type RegistryManifest } from "../registry/client.js";
@@ -26,6 +26,11 @@ export interface PlatformImage {
   build: PlannedBuild;
   /** The image expected under the build's platform build tag: its config digest (the engine's image id). */
   imageId: string;
+  /**
+   * Its platform moving tag was not moved: it holds another run's image (of a newer build, or
+   * this commit's other run), said so. The layer's moving tag is left to that run too.
+   */
+  movingTagHeld?: string;
 }
 
 /**
@@ -138,7 +143,8 @@ export async function writeIndex(ctx: IndexStepContext, layer: IndexLayer, image
     const decision = decideIndexBuildTag({ tag: layer.buildTag, digest: index.digest, expected, held, overwrite: ctx.overwrite, images: entries.map((e) => e.digest) });
     if (decision.action === "superseded") {
       buildResult.registryDigest = held!.digest;
-      return result("superseded", decision.reason);
+      const restored = await restoreIndexedImages(ctx, layer.buildTag, images, entries);
+      return result("superseded", restored.length ? `${decision.reason}; ${restored.join("; ")}` : decision.reason);
     }
     if (decision.action === "refuse") {
       if (held) buildResult.registryDigest = held.digest;
@@ -172,6 +178,16 @@ export async function writeIndex(ctx: IndexStepContext, layer: IndexLayer, image
     // older build's index there is moved over (two runs of consecutive commits), a newer one stays.
     const build = images[0].build;
     const ours = build.request.labels[versionLabel(build.kind, build.target)];
+    // Two runs of consecutive commits: the newer one's write of the moving tag can land between
+    // this run's read of it and its own write, which then moves it back unseen. The platform
+    // moving tag told this run already; the layer's moving tag follows it.
+    const elsewhere = images.find((i) => i.movingTagHeld !== undefined)?.movingTagHeld;
+    if (elsewhere) {
+      const reason = `not moved: ${elsewhere}, so ${layer.movingTag} is left to that run`;
+      Object.assign(movingResult, { reason });
+      ctx.line(reason);
+      return written > 0 ? result("pushed") : { ...result("pushed"), already: true };
+    }
     for (let attempt = 1; ; attempt++) {
       if (ctx.signal?.aborted) return result("not pushed", INTERRUPTED);
       // Each attempt records afresh: what the last one found there is not what this one finds.
@@ -250,6 +266,42 @@ async function readDigest(ctx: IndexStepContext, tag: string): Promise<string | 
  * What the registry holds under the index's build tag, with the inputs of its images of the
  * layer's platforms (not read when it is this very index, `ours`: a rerun reads one manifest).
  */
+/**
+ * Another run of this commit indexed its images, and this run's push of the same platform build
+ * tag landed after it had (both found the tag missing before pushing; a registry has no
+ * compare-and-swap): the platform tags hold this run's image, the published index the other's,
+ * which no platform tag held any more, and every rerun refused the layer as immutable. The index's
+ * image (the same inputs: decideIndexBuildTag) is put back under the platform build tag, and under
+ * the platform moving tag where this run moved it; this run's image is left unpublished. `ours`:
+ * the platform images as this run read them under their build tags (this run's). Returns what was put back.
+ */
+async function restoreIndexedImages(ctx: IndexStepContext, indexTag: string, images: PlatformImage[], ours: Descriptor[]): Promise<string[]> {
+  const done: string[] = [];
+  try {
+    const top = await ctx.registry.getManifest(indexTag, { noIndexResolution: true });
+    if (!top || !isIndex(top)) return done;
+    const r = parseImageReference(indexTag);
+    for (const [i, image] of images.entries()) {
+      const entry = indexImage(top.indexEntries ?? [], image.platform, indexTag).entry;
+      if (entry.digest === ours[i].digest) continue;
+      const indexed = await ctx.registry.getManifest({ registry: r.registry, repository: r.repository, digest: entry.digest });
+      if (!indexed) continue;
+      for (const tag of [buildTag(image.build.request), movingTag(image.build.request)]) {
+        // The moving tag only where it holds this run's image (a later build's stays).
+        if (tag !== buildTag(image.build.request) && await readDigest(ctx, tag) !== ours[i].digest) continue;
+        await ctx.registry.putManifest(parseImageReference(tag), indexed.bytes, indexed.mediaType);
+        if (await readDigest(ctx, tag) === entry.digest) {
+          done.push(`its image ${entry.digest} put back under ${tag}, where this run's push had replaced it after that run indexed it`);
+          ctx.line(`put back ${tag}@${entry.digest}: the image the index ${indexTag} names (this run's push had replaced it)`);
+        }
+      }
+    }
+  } catch (e) {
+    done.push(`its images could not be put back under their platform tags (${(e as Error).message}): a rerun tries again`);
+  }
+  return done;
+}
+
 async function heldIndex(ctx: IndexStepContext, tag: string, images: PlatformImage[], ours: string): Promise<HeldIndex | undefined> {
   try {
     const top = await ctx.registry.getManifest(tag, { noIndexResolution: true });

@@ -302,6 +302,21 @@ export class RegistryClient {
   }
 
   /**
+   * Throws the registry's refusal unless this client may push to `ref`'s repository: an upload
+   * started, then cancelled (as go-containerregistry's CheckPushPermission). Asking for a token
+   * is not enough: a token service may grant a narrower scope than asked, said only by the write.
+   */
+  async checkPush(ref: ImageReference): Promise<void> {
+    const what = `a push to ${ref.registry}/${ref.repository}`;
+    const start: RegistryRequest = { registry: ref.registry, method: "POST", path: `/v2/${ref.repository}/blobs/uploads/`, scope: pushScope(ref), what };
+    const location = await this.transport.exchange(start, async (res) => {
+      await expectOk(res, start);
+      return res.headers.get("location");
+    });
+    if (location) await this.endUpload(ref, location, what);
+  }
+
+  /**
    * Stores `bytes` as a blob of `ref`'s repository unless it has it already (a monolithic
    * upload: POST for a session, PUT with the digest). The POST is never sent twice; the PUT is
    * (it is idempotent), and when its reply was lost the blob is looked for before failing.

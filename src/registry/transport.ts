@@ -241,7 +241,7 @@ export class RegistryTransport {
             await res.body?.cancel().catch(() => undefined);
             return { retry: res.headers.get("www-authenticate") ?? "" };
           }
-          if (res.status === 401 || res.status === 403) throw await this.refusal(req, res, authorization);
+          if (res.status === 401 || res.status === 403) throw await this.refusal(req, res);
           if (isRetryableStatus(res.status) && isIdempotent(req.method ?? "GET")) throw await statusError(res, req, true);
           const value = await read(res);
           if (!stream) return { value };
@@ -258,7 +258,7 @@ export class RegistryTransport {
       const challenge = parseAuthChallenges(outcome.retry).find((c) => c.scheme === "bearer" || c.scheme === "basic");
       if (!challenge) throw new RegistryError(`${req.what}: ${req.registry} answered 401 without a Basic or Bearer challenge`, 401);
       this.challenges.set(req.registry, challenge);
-      authorization = await this.authorizationFor(req, challenge);
+      authorization = await this.authorizationFor(req, challenge, authorization);
       if (!authorization) {
         throw new RegistryError(`${req.what}: ${req.registry} requires credentials and the docker config ${this.creds.file} has none for it`, 401);
       }
@@ -300,17 +300,28 @@ export class RegistryTransport {
     });
   }
 
-  private async refusal(req: RegistryRequest, res: RegistryResponse, authorization: string | undefined): Promise<RegistryError> {
+  private async refusal(req: RegistryRequest, res: RegistryResponse): Promise<RegistryError> {
     const said = await errorSummary(res);
     const withheld = this.withheld.get(req.registry);
+    const auth = await this.credentials(req.registry);
+    // With Bearer a request always carries a token (an anonymous one when the config has no
+    // credentials), and a token service may accept the credentials and grant less than asked:
+    // the registry's challenge then says `insufficient_scope`.
+    const has = Boolean(auth?.username || auth?.password || auth?.identitytoken || auth?.registrytoken);
+    const challenge = parseAuthChallenges(res.headers.get("www-authenticate") ?? "").find((c) => c.scheme === "bearer");
     const creds = withheld
       ? `the credentials from the docker config were not sent: ${withheld}`
-      : authorization ? "the credentials from the docker config were refused" : "the registry requires credentials";
+      : !has
+        ? `the registry requires credentials, and the docker config ${this.creds.file} has none for ${req.registry}`
+        : res.status === 403 || challenge?.params.error === "insufficient_scope"
+          ? `the credentials from the docker config are not allowed ${allowedWhat(challenge?.params.scope ?? req.scope)}`
+          : "the credentials from the docker config were refused";
     return new RegistryError(`${req.what}: access denied by ${req.registry} (HTTP ${res.status}${said ? `: ${said}` : ""}); ${creds}`, res.status);
   }
 
   /** The Authorization header for a request, from the registry's (remembered) challenge. */
-  private async authorizationFor(req: RegistryRequest, fresh: AuthChallenge | undefined): Promise<string | undefined> {
+  /** `rejected`: the Authorization the registry just answered 401 to (a token not to be given again). */
+  private async authorizationFor(req: RegistryRequest, fresh: AuthChallenge | undefined, rejected?: string): Promise<string | undefined> {
     const challenge = fresh ?? this.challenges.get(req.registry);
     if (!challenge) return undefined;
     const auth = await this.credentials(req.registry);
@@ -322,7 +333,7 @@ export class RegistryTransport {
     // The scope the registry asked for (when this is its answer to this request) and ours: a
     // cross-repository mount needs pull on the other repository too, which no challenge names.
     const scope = [...new Set(`${fresh?.params.scope ?? ""} ${req.scope}`.split(" ").filter(Boolean))].join(" ");
-    const token = await this.token(req, challenge, scope, auth, fresh !== undefined);
+    const token = await this.token(req, challenge, scope, auth, fresh === undefined ? undefined : rejected?.replace(/^Bearer /, "") ?? "");
     return `Bearer ${token}`;
   }
 
@@ -334,15 +345,25 @@ export class RegistryTransport {
     }
   }
 
-  /** A token for `scope` from the challenge's realm, cached until shortly before it expires. */
-  private async token(req: RegistryRequest, challenge: AuthChallenge, scope: string, auth: RegistryAuth | undefined, renew: boolean): Promise<string> {
+  /**
+   * A token for `scope` from the challenge's realm, cached until shortly before it expires.
+   * `rejected`: renewing after a 401 to the token given (`""`: none was): a token the cache got
+   * since (requests sent at once each meet the first challenge) serves; that one is fetched again.
+   */
+  private async token(req: RegistryRequest, challenge: AuthChallenge, scope: string, auth: RegistryAuth | undefined, rejected: string | undefined): Promise<string> {
     const realm = challenge.params.realm;
     if (!realm) throw new RegistryError(`${req.what}: ${req.registry}'s Bearer challenge names no realm`);
     const key = `${realm} ${challenge.params.service ?? ""} ${scope}`;
     const cached = this.tokens.get(key);
-    if (cached && !renew) {
+    if (cached) {
       const t = await cached.catch(() => undefined);
-      if (t && t.expiresAt > Date.now()) return t.value;
+      if (t && t.expiresAt > Date.now() && t.value !== rejected) return t.value;
+      // Another request may have renewed it meanwhile.
+      const now = this.tokens.get(key);
+      if (now !== cached && now) {
+        const n = await now.catch(() => undefined);
+        if (n && n.expiresAt > Date.now() && n.value !== rejected) return n.value;
+      }
     }
     const pending = this.fetchToken(req, realm, challenge.params.service, scope, auth);
     this.tokens.set(key, pending);
@@ -383,7 +404,7 @@ export class RegistryTransport {
       const deadline = this.deadlineFor(req);
       const tokenReq = { registry: req.registry, what };
       try {
-        const res = await this.sendUrl(url, { ...init, signal: deadline.signal }, req.registry, deadline);
+        const res = await this.sendUrl(url, { ...init, signal: deadline.signal }, `${req.what}: the token service of ${req.registry}`, deadline);
         const elsewhere = res.status >= 300 && res.status < 400 ? res.headers.get("location") : null;
         if (elsewhere) {
           await res.body?.cancel().catch(() => undefined);
@@ -438,9 +459,10 @@ export class RegistryTransport {
     const init: RequestInit = { method: req.method ?? "GET", headers, signal: deadline.signal };
     if (req.body) init.body = req.body as unknown as BodyInit;
     // Joined as text: a path is never read as another host (`//host/…`).
-    return this.sendUrl(new URL(`${registryBase(req.registry).origin}${req.path}`), init, req.registry, deadline);
+    return this.sendUrl(new URL(`${registryBase(req.registry).origin}${req.path}`), init, `registry ${req.registry}`, deadline);
   }
 
+  /** `server`: who is asked, as an error names it (`registry HOST`, or a request's token service: not the registry, which may be up). */
   private async sendUrl(url: URL, init: RequestInit, server: string, deadline: Deadline): Promise<RegistryResponse> {
     try {
       // Not sent once stopped (or interrupted) while it waited for a slot or a token.
@@ -450,9 +472,16 @@ export class RegistryTransport {
     } catch (e) {
       if (deadline.expired || (e as Error).name === "AbortError") throw e;
       const dropped = isDroppedConnection(e as Error);
-      throw new RegistryError(`registry ${server} ${dropped ? "dropped the connection" : "cannot be reached"} (${url.protocol}//${url.host}): ${causeOf(e as Error)}`, undefined, dropped);
+      throw new RegistryError(`${server} ${dropped ? "dropped the connection" : "cannot be reached"} (${url.protocol}//${url.host}): ${causeOf(e as Error)}`, undefined, dropped);
     }
   }
+}
+
+/** What a token scope (`repository:NAME:pull,push`, the first of several) allows, as a refusal says it: `to push to NAME`. */
+function allowedWhat(scope: string): string {
+  const [kind, name, actions] = (scope.split(" ")[0] ?? "").split(":");
+  if (kind !== "repository" || !name) return "this";
+  return actions?.split(",").includes("push") ? `to push to ${name}` : `to read ${name}`;
 }
 
 /** Where a registry is spoken to: loopback over plain HTTP (as the engine's insecure default), all else HTTPS. */

@@ -227,6 +227,11 @@ test("--all --push on a commit already published: an image under this commit's b
   const all = runCli(["--all", "--push", "--repo", at, ...PLAIN], { cwd: src.root });
   assert.is(all.code, 1, all.stderr);
   assert.match(all.stderr, new RegExp(`sci/sp-tools:${second}(-linux-amd64)? is already in the registry with an image built on sci/sp-base:${first}, while this run's sci/sp-base:1\\.0 is build ${second}: build tags are immutable .*--overwrite`), all.stderr);
+  // Refused before anything was built or pushed: base's {version} still holds build 1, its build 2 is not there.
+  assert.match(all.stderr, /^image-builder: error: refused before building anything: \S+sci\/sp-tools:/m, all.stderr);
+  assert.not.match(all.stderr, /building with|pushed/, all.stderr);
+  assert.is((await registryImage(`${at}/sci/sp-base:1.0`)).labels["org.sciserver.science.sp-base.version"], first);
+  assert.not.ok((await registryTags(`${at}/sci/sp-base`)).some((t) => t.startsWith(second)), "base's build 2 was not pushed");
   const overwritten = runCli(["--all", "--push", "--overwrite", "--repo", at, ...PLAIN], { cwd: src.root });
   assert.is(overwritten.code, 0, overwritten.stderr);
   for (const image of ["sci/sp-tools:1.0", "rel/sp:1.0"]) {
@@ -246,6 +251,24 @@ test("--all --push on a commit already published: an image under this commit's b
   const older = runCli(["--push", "--repo", at, ...PLAIN], { cwd: src.root });
   assert.is(older.code, 0, older.stderr);
   assert.match(older.stderr, /\n2 reused/, older.stderr);
+});
+
+test("a push the registry would refuse for some repositories (credentials scoped to sci/, not rel/) is refused before anything is built or pushed", async () => {
+  const { registry } = requireEngine();
+  using src = makeRepo(baseAndTools("pp"));
+  // Writes to rel/ refused, as a registry whose credentials may push to sci/ only answers them.
+  await using proxy = await startFaultProxy(registry, (req) => req.method !== "GET" && req.method !== "HEAD" && /^\/v2\/[^?]*\/rel\//.test(req.url ?? "") ? 403 : undefined);
+  const at = uniqueRepo(proxy.address);
+  // Asynchronous: the proxy answers from this process.
+  const run = await runCliAsync(["--push", "--all", "--repo", at, ...PLAIN], { cwd: src.root });
+  assert.is(run.code, 1, run.stderr);
+  assert.match(run.stderr, new RegExp(`^image-builder: error: refused before building anything: may not push to ${at.replace(/\./g, "\\.")}/rel/pp: a push to \\S+/rel/pp: access denied by \\S+ \\(HTTP 403: DENIED: refused by the test's fault proxy\\)`, "m"), run.stderr);
+  assert.not.match(run.stderr, /building with|pushed/, run.stderr);
+  // Nothing of sci/ pushed either (before, sci/pp-base and sci/pp-tools were, and their {version} moved).
+  const path = at.slice(proxy.address.length + 1);
+  for (const name of ["sci/pp-base", "sci/pp-tools", "rel/pp"]) assert.equal(await registryTags(`${registry}/${path}/${name}`), [], name);
+  // The check starts an upload and cancels it: the uploads of sci/ were asked for, rel/'s refused.
+  assert.ok(proxy.forwarded.some((r) => /^POST \S+\/sci\/pp-base\/blobs\/uploads\/$/.test(r)) && proxy.forwarded.some((r) => /^DELETE \S+\/sci\/pp-base\/blobs\/uploads\//.test(r)), proxy.forwarded.join("\n"));
 });
 
 test("--reconcile completing an earlier build whose parent's {version} moved on (run --only of a later plan) reuses it: judged on the registry's build tags, not refused", async () => {
@@ -763,6 +786,91 @@ test("another run's platform image pushed after this run read its own back, befo
   const first = indexOf("r1.json");
   assert.is(first.status, "superseded", r1.stderr);
   assert.match(first.reason!, /index not written: .*sci\/a:1\.0-\d+-[0-9a-f]+-linux-[a-z0-9]+ holds another image/);
+});
+
+test("another run's platform image pushed after this run published the family: that run puts the indexed image back under the platform tags, and a rerun reuses the family", async () => {
+  const { registry } = requireEngine();
+  using repo = makeRepo(smallFamily());
+  const name = uniqueRepo("x").slice(2);
+  const PLATFORM_BUILD_TAG = /^1\.0-\d+-[0-9a-f]+-linux-[a-z0-9]+$/;
+  // Both runs find sci/a's platform build tag missing before pushing; run 2's PUT lands only once
+  // run 1 has published the family (its indexes name its own images): two agents' engines, each
+  // pushing its own image under the same tag, as a registry without compare-and-swap lets them.
+  const secondChecked = happening("run 2's check before its push");
+  const firstIndexed = happening("run 1's index of rel/a stored");
+  await using one = await startFaultProxy(registry, (req) => {
+    if (sciA(req) && isManifestPut(req, PLATFORM_BUILD_TAG)) return { hold: secondChecked.promise };
+    if (/\/rel\/a\/manifests\//.test(req.url ?? "") && isManifestPut(req, BUILD_TAG)) return { answered: firstIndexed.then };
+    return undefined;
+  });
+  let secondReads = 0;
+  await using two = await startFaultProxy(registry, (req) => {
+    if (!sciA(req)) return undefined;
+    if (isManifestPut(req, PLATFORM_BUILD_TAG)) return { hold: firstIndexed.promise };
+    // Its GETs of the tag: the build's own check, then the one just before its push.
+    if (req.method === "GET" && isManifest(req, PLATFORM_BUILD_TAG) && ++secondReads === 2) return { answered: secondChecked.then };
+    return undefined;
+  });
+  using dir = tempDir("ib-publish-");
+  // Another network mode per run: BuildKit would merge the two runs' identical RUN steps into one image.
+  const [, r2] = await Promise.all([one.address, two.address].map((proxy, i) =>
+    runCliAsync(["--all", "--push", "--repo", `${proxy}/${name}`, "--results", join(dir.path, `r${i + 1}.json`), "--progress", "plain", "--no-cache", "--network", i === 0 ? "host" : "none"], { cwd: repo.root })));
+  assert.match(r2.stderr, /put back \S+sci\/a:1\.0-\d+-[0-9a-f]+-linux-[a-z0-9]+@sha256:[0-9a-f]{64}: the image the index \S+ names/, r2.stderr);
+  const target = `${registry}/${name}`;
+  const tags = await registryTags(`${target}/sci/a`);
+  const platformTag = tags.find((t) => PLATFORM_BUILD_TAG.test(t))!;
+  const image = (await registryImage(`${target}/sci/a:${platformTag}`)).digest;
+  // The index under both its tags names the image its platform build tag (and platform moving tag) holds.
+  assert.is((await registryImage(`${target}/sci/a:${platformTag.replace(/^[^-]+-\d+-[0-9a-f]+/, "1.0")}`)).digest, image);
+  for (const tag of [platformTag.replace(/-linux-[a-z0-9]+$/, ""), "1.0"]) {
+    assert.is((await registryIndex(`${target}/sci/a:${tag}`)).manifests[0].digest, image, tag);
+  }
+  // A rerun takes the registry's images as they are (before: refused as immutable, every time).
+  const again = await runCliAsync(["--all", "--push", "--repo", target, "--progress", "plain"], { cwd: repo.root });
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stderr, /\n2 reused/, again.stderr);
+  const reconcile = runCli(["--reconcile", "--dryrun", "--repo", target], { cwd: repo.root });
+  assert.match(reconcile.stdout + reconcile.stderr, /nothing to build/);
+});
+
+test("runs of consecutive commits at once, the older's write of {version} landing last: the older leaves the layer's {version} to the newer, whose platform moving tag it found", async () => {
+  const { registry } = requireEngine();
+  using repo = makeRepo(smallFamily("echo one > /one"));
+  repo.write({ "science/a/Dockerfile": "FROM busybox:stable\nRUN echo two > /two\n" });
+  repo.commit("two");
+  using older = tempDir("ib-older-");
+  repo.git("worktree", "add", "-q", join(older.path, "wt"), "HEAD~1");
+  const name = uniqueRepo("x").slice(2);
+  const MOVING = /^1\.0$/;
+  const PLATFORM_MOVING = /^1\.0-linux-[a-z0-9]+$/;
+  // The newer run's platform moving tag is stored before the older run asks for it (so the older
+  // run's push finds a newer build there); the newer run's write of {version} waits for the older
+  // run's read of {version} (or its end), and the older run's write of it lands after the newer's.
+  const newerPlatformMoved = happening("the newer run's platform moving tag stored");
+  const olderReadVersion = happening("the older run's read of {version}");
+  const newerMoved = happening("the newer run's {version} stored");
+  const olderEnded = happening("the older run ended");
+  await using newer = await startFaultProxy(registry, (req) => {
+    if (!sciA(req)) return undefined;
+    if (isManifestPut(req, PLATFORM_MOVING)) return { answered: newerPlatformMoved.then };
+    if (isManifestPut(req, MOVING)) return { hold: Promise.race([olderReadVersion.promise, olderEnded.promise]), answered: newerMoved.then };
+    return undefined;
+  });
+  await using old = await startFaultProxy(registry, (req) => {
+    if (!sciA(req)) return undefined;
+    if (req.method === "GET" && isManifest(req, PLATFORM_MOVING)) return { hold: newerPlatformMoved.promise };
+    if (req.method === "GET" && isManifest(req, MOVING)) return { answered: olderReadVersion.then };
+    if (isManifestPut(req, MOVING)) return { hold: newerMoved.promise };
+    return undefined;
+  });
+  const run = (cwd: string, proxy: string) => runCliAsync(["--all", "--push", "--repo", `${proxy}/${name}`, "--progress", "plain"], { cwd });
+  const [o, n] = await Promise.all([run(join(older.path, "wt"), old.address).finally(() => olderEnded.then()), run(repo.root, newer.address)]);
+  assert.match(o.stderr, /\[sci\/a\] not moved: \S+sci\/a:1\.0-linux-[a-z0-9]+ holds another run's image \(manifest sha256:[0-9a-f]{64}\), so \S+sci\/a:1\.0 is left to that run/, o.stderr);
+  const target = `${registry}/${name}/sci/a`;
+  const newest = `1.0-2-${repo.git("rev-parse", "--short", "HEAD")}`;
+  // {version} holds the newer build's index, as does its platform moving tag its image.
+  assert.is((await registryIndex(`${target}:1.0`)).manifests[0].digest, (await registryIndex(`${target}:${newest}`)).manifests[0].digest, `${o.stderr}\n${n.stderr}`);
+  assert.is((await registryImage(`${target}:1.0`)).labels["org.sciserver.science.a.version"], newest);
 });
 
 test("an image whose config blob the registry lost: --reconcile plans it, a run pushes the engine's image of it again; an agent without it refuses, --overwrite rebuilds", async () => {

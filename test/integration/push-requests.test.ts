@@ -58,20 +58,21 @@ test("the engine pushes each image once, under its build tag: its moving tag get
   assert.is(kinds["PUT manifest"], IMAGES, JSON.stringify(kinds));
 });
 
-test("a push of three images with attestations makes at most 80 registry requests, 54 more than without", async () => {
+test("a push of three images with attestations makes at most 89 registry requests, 54 more than without", async () => {
   using src = family();
   const without = await clientRequests(src.root, ["--no-attestations"]);
   const withAttestations = await clientRequests(src.root, []);
   const what = `with: ${JSON.stringify(withAttestations.kinds)}; without: ${JSON.stringify(without.kinds)}`;
-  // Per image, with attestations: the checks before the build and the push, the push's read-back,
+  // Per image, with attestations: the run's checks before building anything (a HEAD of its build
+  // tag; an upload started and cancelled, where it will push), the checks before the build and the push, the push's read-back,
   // its attestations (its own layers read: its config is the engine's, 3 blobs and a manifest
   // written), its index (the platform image checked again under its tag; the build tag read,
   // written, read back; the moving tag the same) and the end-of-run read-back of its four tags.
-  assert.ok(withAttestations.total <= 80, `${withAttestations.total} requests for ${IMAGES} images (${what})`);
+  assert.ok(withAttestations.total <= 89, `${withAttestations.total} requests for ${IMAGES} images (${what})`);
   assert.ok(withAttestations.total - without.total <= 54, `${withAttestations.total - without.total} more requests than without attestations for ${IMAGES} images (${what})`);
 });
 
-test("a push of new builds over published ones reads the image of each moving tag's index once: at most 89 requests for three images", async () => {
+test("a push of new builds over published ones reads the image of each moving tag's index once: at most 98 requests for three images", async () => {
   using src = family();
   const path = uniqueRepo("r").slice(2);
   await clientRequests(src.root, [], path);
@@ -81,7 +82,7 @@ test("a push of new builds over published ones reads the image of each moving ta
   // As the first push, and per image: the moving tags hold the images of the first push, whose
   // version labels are read (the platform image's config; the index's image of the platform by
   // digest, and its config).
-  assert.ok(again.total <= 89, `${again.total} requests for ${IMAGES} images over published ones (${JSON.stringify(again.kinds)})`);
+  assert.ok(again.total <= 98, `${again.total} requests for ${IMAGES} images over published ones (${JSON.stringify(again.kinds)})`);
 });
 
 test("a rerun with nothing changed writes nothing to the registry: no PUT, POST or PATCH from image-builder or the engine (attestations, --sign-key or IMAGE_BUILDER_SIGN_KEY)", async () => {

@@ -7,8 +7,8 @@
 import { rewriteImageRefs } from "../parse/dockerfile/index.js";
 import { platformArgs } from "../parse/platforms.js";
 import { buildTag } from "../requests/tags.js";
-import { buildtimeLabel, versionLabel } from "../requests/inputs-digest.js";
-import type { BuildRequest, Plan } from "../model.js";
+import { buildtimeLabel, inputsLabel, inputsMismatch, versionLabel } from "../requests/inputs-digest.js";
+import type { BuildRequest, Plan, PlannedBuild } from "../model.js";
 
 /** Tags in push order: the build tag first, so the moving tag never points at an unpublished build. */
 export function pushOrder(request: Pick<BuildRequest, "tags">): string[] {
@@ -115,6 +115,41 @@ export function builtOnOtherParent(ref: string, childLabels: Record<string, stri
 export function builtOnOtherParentBuild(ref: string, childLabels: Record<string, string>, parentLabels: Record<string, string>): string | undefined {
   const differs = inheritedDiffers(ref, childLabels, parentLabels, versionLabel);
   return differs && `an image built on sci/${differs.target}:${differs.built}, while this run's ${ref} is build ${differs.pinned}`;
+}
+
+/**
+ * Before a push builds anything: the refusals its builds would meet, each only when its turn came,
+ * after the builds before it had published their images and moved their `{version}` (an `--all`
+ * run on a commit already published pushed the unchanged parents' new builds, then refused their
+ * children, leaving the split family the refusal is there to prevent). Asked of what the registry
+ * holds under each build's build tag (`held`: build id -> that image's labels; absent: nothing,
+ * or an image that can't be read, which the build's own check judges with the engine's): an image
+ * of other inputs, or one built on another build of a parent this run builds (whose build the
+ * plan names). The rest of the reuse check (the parents' images and buildtimes) needs the parents
+ * built, and stays with each build.
+ */
+export function refusalsBeforeBuilding(
+  builds: readonly PlannedBuild[], held: ReadonlyMap<string, Record<string, string>>, o: { overwrite: boolean; uncommitted?: readonly string[] },
+): { id: string; message: string }[] {
+  const refusals: { id: string; message: string }[] = [];
+  for (const build of builds) {
+    const labels = held.get(build.id);
+    if (labels === undefined) continue;
+    // A parent of this run: its build's version label is the plan's, whether it is built or reused.
+    const otherBuild = build.earlierBuild ? undefined : Object.keys(build.request.inputs?.parents ?? {}).map((ref) => {
+      const target = /^sci\/([^:]+):/.exec(ref)?.[1];
+      const parent = builds.find((b) => b.kind === "science" && b.target === target && build.dependsOn.includes(b.id));
+      const label = versionLabel("science", target ?? "");
+      return parent && builtOnOtherParentBuild(ref, labels, { [label]: parent.request.labels[label] });
+    }).find((why) => why !== undefined);
+    const decision = decideReuse({
+      inputsDigest: build.request.inputsDigest, buildTag: buildTag(build.request), pushing: true, overwrite: o.overwrite,
+      registry: { inputs: labels[inputsLabel(build.kind, build.target)], mismatch: otherBuild ?? inputsMismatch(labels, build) },
+      uncommitted: build.request.contexts.filter((dir) => o.uncommitted?.includes(dir)),
+    });
+    if (decision.action === "refuse") refusals.push({ id: build.id, message: decision.message });
+  }
+  return refusals;
 }
 
 /** The parent's label (`labelOf` its target) as the child inherited it and as the pinned parent has it, when both have it and they differ. */

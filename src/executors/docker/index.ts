@@ -11,6 +11,7 @@ import { enginePlatform } from "../../core/execute/platforms.js";
 import type { RegistryClient } from "../../registry/client.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
 import { prepareBases } from "./bases.js";
+import { refuseBeforeBuilding } from "./reuse.js";
 import { buildersOfPlan, prepareBuilder } from "./builder.js";
 import { checkEngine, type Engine } from "./engine.js";
 import { checkEnginePlatforms } from "./platforms.js";
@@ -62,6 +63,8 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
   // are pushed under the engine's platform tags, the index under their own.
   const published = opts.push && opts.attach ? singlePlatformIndexes(plan.builds, platform) : { builds: plan.builds, layers: indexLayers(plan.builds) };
   const builds = published.builds;
+  // A build refused at its turn would be refused after the builds before it had published: said first.
+  if (opts.push && registry) await refuseBeforeBuilding(registry, builds, opts);
   run.publishIndexes(opts.indexLayers?.length ? opts.indexLayers : published.layers);
   const partial = opts.push ? (opts.indexLayers ?? []).filter((l) => !run.indexLayers.includes(l) && l.members.some((m) => builds.some((b) => b.id === m.id))) : [];
   if (partial.length) {

@@ -104,8 +104,13 @@ async function pushOnce(docker: Dockerode, ref: string, s: PushOptions): Promise
     // A layer the engine gave up on after its own retries; a failure after every layer got
     // across (the manifest) was not retried by the engine, and is left to pushWithRetry.
     const engineRetried = retrying.size > 0;
-    const hint = !auth && AUTH_ERROR.test(failure) ? ` (no credentials for ${registryOf(ref)} in ${s.creds.file})` : "";
-    throw new PushError(`push ${ref}: ${failure}${hint}${engineRetried ? " (after the engine's own retries)" : ""}`, engineRetried);
+    const refused = AUTH_ERROR.test(failure);
+    const hint = !refused ? "" : auth
+      ? ` (the credentials for ${registryOf(ref)} in ${s.creds.file} were refused, or may not push to this repository)`
+      : ` (no credentials for ${registryOf(ref)} in ${s.creds.file})`;
+    // The registry's errors, one per line in the engine's message (`errors:\ndenied: …\nunauthorized: …`), as one line.
+    const said = failure.replace(/^errors:\s*/, "").split(/\s*\n\s*/).filter(Boolean).join("; ");
+    throw new PushError(`push ${ref}: ${said}${hint}${engineRetried ? " (after the engine's own retries)" : ""}`, engineRetried);
   }
   if (!digest) throw new Error(`push ${ref}: the engine reported no digest`);
   s.line(`pushed ${ref}@${digest}`);

@@ -4,9 +4,9 @@ import type Dockerode from "dockerode";
 import { inputsLabel, inputsMismatch } from "../../core/requests/inputs-digest.js";
 import { buildTag } from "../../core/requests/tags.js";
 import { parsePlatformTag } from "../../core/registry/image-index.js";
-import { builtOnOtherParent, builtOnOtherParentBuild, decideReuse, pinKey, type FoundImage, type ReuseDecision } from "../../core/execute/publishing.js";
+import { builtOnOtherParent, builtOnOtherParentBuild, decideReuse, pinKey, refusalsBeforeBuilding, type FoundImage, type ReuseDecision } from "../../core/execute/publishing.js";
 import type { PlannedBuild } from "../../core/model.js";
-import { parseImageReference } from "../../core/parse/image-reference.js";
+import { parseImageReference, type ImageReference } from "../../core/parse/image-reference.js";
 import type { RegistryClient, RegistryImage } from "../../registry/client.js";
 import { judgeParentsInRegistry } from "../../registry/verify-image.js";
 import type { BuiltImage } from "./engine.js";
@@ -77,6 +77,38 @@ export async function checkReuse(
     uncommitted: build.request.contexts.filter((dir) => o.uncommitted?.includes(dir)),
   });
   return { decision, engineImage: engine?.image, registryDigest: published?.digest };
+}
+
+/**
+ * Before a push builds anything: refused when a build would be refused at its turn, after the
+ * builds before it had published (refusalsBeforeBuilding). One HEAD of each build tag (and what
+ * it holds read when it holds something), which each build's own check reads again when its
+ * turn comes: another run may have pushed it since, and that image is then reused.
+ */
+export async function refuseBeforeBuilding(registry: RegistryClient, builds: readonly PlannedBuild[], o: { overwrite?: boolean; uncommitted?: string[] }): Promise<void> {
+  const held = new Map<string, Record<string, string>>();
+  const toPush = new Map<string, ImageReference>();
+  await Promise.all(builds.map(async (build) => {
+    const tag = buildTag(build.request);
+    // A HEAD first: a push of new builds (the usual one) finds none, and reads nothing more.
+    const read = await registry.getDigest(tag).then((there) => there === undefined ? undefined : registryImage(registry, tag)).catch((e: Error) => {
+      throw new Error(`cannot check ${tag} in the registry before pushing: ${e.message}`);
+    });
+    if (read && !("broken" in read)) held.set(build.id, read.config.labels);
+    if (!read) {
+      const ref = parseImageReference(tag);
+      toPush.set(`${ref.registry}/${ref.repository}`, ref);
+    }
+  }));
+  const refusals = refusalsBeforeBuilding(builds, held, { overwrite: o.overwrite ?? false, uncommitted: o.uncommitted });
+  // Where a new build goes: may these credentials push there? (Credentials scoped to some
+  // repositories published half a release, then were refused the rest.)
+  const denied = (await Promise.all([...toPush].map(([name, ref]) => registry.checkPush(ref).then(() => undefined, (e: Error) => ({ id: name, message: e.message })))))
+    .filter((d) => d !== undefined);
+  const all = [...denied.map((d) => ({ id: d.id, message: `may not push to ${d.id}: ${d.message}` })), ...refusals];
+  if (all.length === 0) return;
+  const more = all.length > 1 ? ` (and ${all.length - 1} more refused: ${all.slice(1).map((r) => r.id).join(", ")})` : "";
+  throw new Error(`refused before building anything: ${all[0].message}${more}`);
 }
 
 /** The labels of the images this run took for the request's parents (of its own platform), read once for both checks. */

@@ -4,7 +4,7 @@
 import pLimit from "p-limit";
 import type { PlannedBuild } from "../../core/model.js";
 import type { PushStep } from "../../core/execute/push-queue.js";
-import { buildTag } from "../../core/requests/tags.js";
+import { buildTag, movingTag } from "../../core/requests/tags.js";
 import type { RunAction, RunCoordinator } from "../../core/execute/run-coordinator.js";
 import { makeImage, type BuildStepContext, type ImageReady } from "./build-step.js";
 import { carryOutPush, type PushStepContext } from "./push-step.js";
@@ -129,7 +129,16 @@ export class RunActions {
   private async index(layer: IndexLayer): Promise<void> {
     const ctx = this.pushContext!;
     const { options } = this.buildContext;
-    const images = layer.members.map((m) => ({ platform: m.platform, build: this.builds.get(m.id)!, imageId: this.images.get(m.id)?.imageId as string }));
+    const images = layer.members.map((m) => {
+      const build = this.builds.get(m.id)!;
+      // Its platform moving tag, as its push left it: another run's build there (a newer commit's, whose
+      // write landed first) keeps the layer's moving tag from moving to this one's index.
+      const moving = this.report.tagsOf(m.id)?.find((t) => t.tag === movingTag(build.request));
+      return {
+        platform: m.platform, build, imageId: this.images.get(m.id)?.imageId as string,
+        ...(moving && !moving.pushed && moving.registryDigest ? { movingTagHeld: `${moving.tag} holds another run's image (manifest ${moving.registryDigest})` } : {}),
+      };
+    });
     const line = (text: string) => this.report.progress.note(`[${layer.id}] ${text}`);
     this.pushesInFlight++;
     const result = await writeIndex({

@@ -258,6 +258,11 @@ export class RunReport {
     return outcome && { status: outcome.status, startedAt: outcome.startedAt, finishedAt: outcome.finishedAt };
   }
 
+  /** What a build's push recorded of each of its tags so far (pushed, or what the registry held instead). */
+  tagsOf(id: string): readonly TagResult[] | undefined {
+    return this.outcomes.get(id)?.tags;
+  }
+
   close(): Promise<void> {
     return this.progress.close();
   }

@@ -129,6 +129,25 @@ test("a token request's body (a refresh token) is not sent on where the token se
   assert.ok(registry.seen.some((r) => r.url === "/token" && r.body.includes("REFRESH-SECRET")), "the realm itself got the token request");
 });
 
+test("requests sent at once to a Bearer registry share one token: each meets the first challenge, one token is fetched; a token refused is fetched again once", async () => {
+  let refuse = "";
+  await using registry = await server("127.0.0.1", (req, res) => {
+    if (req.url?.startsWith("/token")) return void setTimeout(() => res.writeHead(200).end(JSON.stringify({ token: `t${registry.seen.filter((r) => r.url.startsWith("/token")).length}` })), 50);
+    const sent = req.headers.authorization;
+    if (sent && sent !== `Bearer ${refuse}`) return void res.writeHead(200).end("{}");
+    res.writeHead(401, { "www-authenticate": `Bearer realm="http://${req.headers.host}/token",service="reg"` }).end();
+  });
+  const t = new RegistryTransport(await credentialsFor(registry.address, { auth: Buffer.from("ci:pw").toString("base64") }));
+  const get = (n: number) => t.exchange({ registry: registry.address, path: `/v2/x/manifests/${n}`, scope: "repository:x:pull", what: `manifest of x:${n}` }, async (res) => res.status);
+  assert.equal(await Promise.all([1, 2, 3, 4].map(get)), [200, 200, 200, 200]);
+  const tokens = () => registry.seen.filter((r) => r.url.startsWith("/token")).length;
+  assert.is(tokens(), 1);
+  // The registry stops taking it (a token that lived less than it said): one new token, for all.
+  refuse = "t1";
+  assert.equal(await Promise.all([5, 6, 7].map(get)), [200, 200, 200]);
+  assert.is(tokens(), 2);
+});
+
 test("a bearer token the token service gave is masked as the credentials are: a registry echoing it in an error shows ***", async () => {
   await using registry = await server("127.0.0.1", (req, res) => {
     if (req.url?.startsWith("/token")) res.writeHead(200).end('{"token":"BEARER-TOKEN-SECRET-xyz789","refresh_token":"REFRESH-2-abcdef"}');
@@ -142,6 +161,36 @@ test("a bearer token the token service gave is masked as the credentials are: a 
   assert.match(e?.message ?? "", /BEARER-TOKEN-SECRET-xyz789/, "the registry echoed it");
   assert.not.match(creds.redact(e!.message), /BEARER-TOKEN-SECRET|REFRESH-2/);
   assert.not.match(SEEN_CREDENTIALS.redact("x BEARER-TOKEN-SECRET-xyz789 REFRESH-2-abcdef"), /BEARER|REFRESH/);
+});
+
+test("a Bearer refusal says what it was: no credentials for the registry, credentials allowed less than asked (insufficient_scope), refused ones; a token service down is not the registry", async () => {
+  // As Debian's docker-registry with token auth: a challenge per request; with a token granting
+  // only pull, a push is answered 401 with error="insufficient_scope".
+  await using registry = await server("127.0.0.1", (req, res) => {
+    const host = req.headers.host;
+    if (req.url?.startsWith("/token")) {
+      const user = Buffer.from((req.headers.authorization ?? "Basic ").slice(6), "base64").toString();
+      if (user === "ci:wrong") return void res.writeHead(401).end(JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: "bad credentials" }] }));
+      return void res.writeHead(200).end(JSON.stringify({ token: user ? "pull-only" : "anonymous" }));
+    }
+    const challenge = `Bearer realm="http://${host}/token",service="reg",scope="repository:ns/rel/x:pull,push"`;
+    res.writeHead(401, { "www-authenticate": req.headers.authorization ? `${challenge},error="insufficient_scope"` : challenge })
+      .end(JSON.stringify({ errors: [{ code: "UNAUTHORIZED", message: "authentication required" }] }));
+  });
+  const push = { registry: registry.address, method: "POST" as const, path: "/v2/ns/rel/x/blobs/uploads/", scope: "repository:ns/rel/x:pull,push", what: `a push to ${registry.address}/ns/rel/x` };
+  const refusal = async (creds: DockerCredentials) => (await new RegistryTransport(creds).exchange(push, async () => "pushed").then(() => undefined, (e: Error) => e))?.message;
+  const none = await credentialsFor("elsewhere.example", { auth: Buffer.from("u:p").toString("base64") });
+  assert.match(await refusal(none) ?? "", new RegExp(`^a push to \\S+: access denied by \\S+ \\(HTTP 401: UNAUTHORIZED: authentication required\\); the registry requires credentials, and the docker config \\S+ has none for ${registry.address}$`));
+  const reader = await credentialsFor(registry.address, { auth: Buffer.from("reader:pw").toString("base64") });
+  assert.match(await refusal(reader) ?? "", /; the credentials from the docker config are not allowed to push to ns\/rel\/x$/);
+  const wrong = await credentialsFor(registry.address, { auth: Buffer.from("ci:wrong").toString("base64") });
+  assert.match(await refusal(wrong) ?? "", /the token service of \S+ refused the credentials from the docker config \(HTTP 401: UNAUTHORIZED: bad credentials\)$/);
+  // The registry answers; its token service (another port) is down.
+  await using down = await server("127.0.0.1", (req, res) => {
+    res.writeHead(401, { "www-authenticate": `Bearer realm="http://127.0.0.1:9/token",service="reg"` }).end();
+  });
+  const e = await new RegistryTransport(reader).exchange({ ...push, registry: down.address, what: `a push to ${down.address}/ns/rel/x` }, async () => "pushed").then(() => undefined, (err: Error) => err);
+  assert.is(e?.message, `a push to ${down.address}/ns/rel/x: the token service of ${down.address} cannot be reached (http://127.0.0.1:9): ECONNREFUSED`);
 });
 
 test.run();

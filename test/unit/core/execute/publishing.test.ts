@@ -2,7 +2,7 @@
 // reconcile; and the run's last line (issue 12, item 9).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { builtOnOtherParent, builtOnOtherParentBuild, decideReuse, pinParents, pushOrder } from "../../../../src/core/execute/publishing.js";
+import { builtOnOtherParent, builtOnOtherParentBuild, decideReuse, pinParents, pushOrder, refusalsBeforeBuilding } from "../../../../src/core/execute/publishing.js";
 import { inputsMismatch } from "../../../../src/core/requests/inputs-digest.js";
 import { reconcilePlan } from "../../../../src/core/plan/reconcile.js";
 import { build, makePlan } from "../../../helpers/engine.js";
@@ -110,6 +110,33 @@ test("reconcile leaves a moving tag at a newer build alone: moving tags only mov
   const at = (buildName: string) => reconcilePlan(p, new Map([["sci/a", { found: true as const, inputs: E, build: buildName }]])).builds.map((b) => b.id);
   assert.equal(at("1.0-9-def"), []);
   assert.equal(at("1.0-5-fed"), ["sci/a"]);
+});
+
+test("a push is refused before building when a build would be refused at its turn: an image of other inputs, or one built on another build of a parent the run builds", () => {
+  const base = build("sci/b", ["r/sci/b:1.0", "r/sci/b:1.0-3-ccc"], "FROM busybox\n");
+  base.request.labels = { "org.sciserver.science.b.version": "1.0-3-ccc" };
+  const tools = build("sci/t", ["r/sci/t:1.0", "r/sci/t:1.0-3-ccc"], "FROM r/sci/b:1.0\n", { dependsOn: ["sci/b"] });
+  tools.request.inputs = { context: "", parents: { "sci/b:1.0": base.request.inputsDigest! } };
+  const builds = [base, tools];
+  const heldTools = (baseBuild: string, inputs = tools.request.inputsDigest!) => new Map([["sci/t", {
+    "org.sciserver.science.t.inputs": inputs, "org.sciserver.science.b.inputs": base.request.inputsDigest!, "org.sciserver.science.b.version": baseBuild,
+  }]]);
+  // nothing held, or tools' build tag holding this run's image on base's build 3: nothing refused
+  assert.equal(refusalsBeforeBuilding(builds, new Map(), { overwrite: false }), []);
+  assert.equal(refusalsBeforeBuilding(builds, heldTools("1.0-3-ccc"), { overwrite: false }), []);
+  // tools' build 3 stands on base's build 2, and this run builds base as build 3 (--all on a published commit)
+  const split = refusalsBeforeBuilding(builds, heldTools("1.0-2-bbb"), { overwrite: false });
+  assert.is(split.length, 1);
+  assert.is(split[0].id, "sci/t");
+  assert.match(split[0].message, "r/sci/t:1.0-3-ccc is already in the registry with an image built on sci/b:1.0-2-bbb, while this run's sci/b:1.0 is build 1.0-3-ccc: build tags are immutable (--overwrite replaces it)");
+  // a parent the run does not build (pulled from {version}) is judged at its turn, on the registry
+  assert.equal(refusalsBeforeBuilding([{ ...tools, dependsOn: [] }], heldTools("1.0-2-bbb"), { overwrite: false }), []);
+  // other inputs under the build tag, with the dirty checkout's advice
+  const other = refusalsBeforeBuilding(builds, heldTools("1.0-3-ccc", E), { overwrite: false, uncommitted: ["science/t"] });
+  assert.match(other[0].message, `r/sci/t:1.0-3-ccc is already in the registry with inputs ${E}`);
+  assert.match(other[0].message, "science/t differs from the commit");
+  // --overwrite replaces them: nothing refused
+  assert.equal(refusalsBeforeBuilding(builds, heldTools("1.0-2-bbb", E), { overwrite: true }), []);
 });
 
 test.run();

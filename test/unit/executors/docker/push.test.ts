@@ -1,5 +1,5 @@
 import type Dockerode from "dockerode";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -74,6 +74,17 @@ test("auth errors are not retried and say where credentials were looked for", as
   } catch (e) {
     assert.match((e as Error).message, /push r\.example\.org\/a:1\.0: no basic auth credentials \(no credentials for r\.example\.org in .*config\.json\)/);
   }
+  assert.is(calls.length, 1);
+});
+
+test("a push refused with credentials says so on one line: the registry's errors joined, and that these credentials may not push there", async () => {
+  const { docker, calls } = fakeDocker([[{ errorDetail: { message: "errors:\ndenied: requested access to the resource is denied\nunauthorized: authentication required\n" }, error: "x" }]]);
+  const dir = mkdtempSync(join(tmpdir(), "ib-push-creds-"));
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ auths: { "r.example.org": { auth: Buffer.from("reader:pw").toString("base64") } } }));
+  const creds = await DockerCredentials.load(dir, {});
+  rmSync(dir, { recursive: true });
+  const e = await pushTags(docker, ["r.example.org/rel/a:1.0"], { creds, signal: new AbortController().signal, line: () => undefined, backoffMs: 1 }).then(() => undefined, (err: Error) => err);
+  assert.match(e?.message ?? "", /^push r\.example\.org\/rel\/a:1\.0: denied: requested access to the resource is denied; unauthorized: authentication required \(the credentials for r\.example\.org in \S+config\.json were refused, or may not push to this repository\)$/);
   assert.is(calls.length, 1);
 });
 
