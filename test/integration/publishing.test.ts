@@ -271,6 +271,31 @@ test("a push the registry would refuse for some repositories (credentials scoped
   assert.ok(proxy.forwarded.some((r) => /^POST \S+\/sci\/pp-base\/blobs\/uploads\/$/.test(r)) && proxy.forwarded.some((r) => /^DELETE \S+\/sci\/pp-base\/blobs\/uploads\//.test(r)), proxy.forwarded.join("\n"));
 });
 
+test("an older commit's pipeline run after a newer commit published a parent of other inputs builds on the parent's build of its own inputs, publishing its build tags; {version} stays on the newer build", async () => {
+  using src = makeRepo(baseAndTools("oc"));
+  const at = uniqueRepo(requireEngine().registry);
+  const push = (cwd: string) => runCliAsync(["--push", "--repo", at, "--progress", "plain"], { cwd });
+  assert.is((await push(src.root)).code, 0);
+  const first = `1.0-1-${src.git("rev-parse", "--short", "HEAD")}`;
+  // Commit 2 changes tools; its pipeline waits behind commit 3's, which changes base.
+  src.write({ "science/tools/Dockerfile": "FROM sci/oc-base:1.0\nRUN echo tools 2 > /tools.txt\n" });
+  const second = `1.0-2-${src.commit("tools 2")}`;
+  src.write({ "science/base/Dockerfile": "FROM busybox:stable\nRUN echo base 3 > /base.txt\n" });
+  const third = `1.0-3-${src.commit("base 3")}`;
+  assert.is((await push(src.root)).code, 0);
+  using older = tempDir("ib-older-commit-");
+  src.git("worktree", "add", "-q", join(older.path, "wt"), "HEAD~1");
+  // Before: refused for good ("base image …:1.0 (build 1.0-3-…) was built from other inputs"), its advice (--reconcile) doing nothing.
+  const late = await push(join(older.path, "wt"));
+  assert.is(late.code, 0, late.stderr);
+  assert.match(late.stderr, new RegExp(`\\[base\\] \\S+sci/oc-base:1\\.0 holds build ${third} of other inputs; \\S+sci/oc-base:${first} holds this checkout's: building on it`), late.stderr);
+  const tools = await registryImage(`${at}/sci/oc-tools:${second}`);
+  assert.is(tools.labels["org.sciserver.science.oc-base.version"], first, "commit 2's tools is built on base's build 1");
+  for (const [image, build] of [["sci/oc-base:1.0", third], ["sci/oc-tools:1.0", third], ["rel/oc:1.0", third]]) {
+    assert.is((await registryImage(`${at}/${image}`)).labels[image.startsWith("rel/") ? "org.sciserver.science.oc-tools.version" : `org.sciserver.science.${image.slice(4, image.indexOf(":"))}.version`], build, `${image} stays on the newest build`);
+  }
+});
+
 test("--reconcile completing an earlier build whose parent's {version} moved on (run --only of a later plan) reuses it: judged on the registry's build tags, not refused", async () => {
   using src = makeRepo(baseAndTools("sq"));
   const at = uniqueRepo(requireEngine().registry);
@@ -288,7 +313,7 @@ test("--reconcile completing an earlier build whose parent's {version} moved on 
   assert.match(runCli(["--reconcile", "--dryrun", "-v", "--repo", at], { cwd: src.root }).stderr, /nothing to build/);
 });
 
-test("a parent whose moving tag holds another commit's build is refused as a base, not built on", async () => {
+test("a parent whose moving tag holds another commit's build is not built on: a push builds on the parent's build of this checkout's inputs, or, with none, is refused", async () => {
   const { registry } = requireEngine();
   using repo = examplesRepo();
   const target = uniqueRepo(registry);
@@ -304,13 +329,25 @@ test("a parent whose moving tag holds another commit's build is refused as a bas
   repo.git("reset", "-q", "--hard", original);
   repo.write({ "science/essentials-2-5/Dockerfile": `${readFileSync(join(repo.root, "science/essentials-2-5/Dockerfile"), "utf8")}RUN echo more > /more\n` });
   const sha = repo.commit("feature");
-  const tagsBefore = await registryTags(`${target}/sci/essentials-2-5`);
   const r = runCli(["--push", "--repo", target, ...PLAIN], { cwd: repo.root });
-  assert.is(r.code, 1, r.stderr);
-  assert.match(r.stderr, /base image .*sci\/essentials-2-4:2\.4 \(build 2\.4-\d+-[0-9a-f]+\) was built from other inputs \(sha256:[0-9a-f]{64}\) than this checkout's sci\/essentials-2-4 \(sha256:[0-9a-f]{64}\): another commit's build holds the tag, or an older image-builder's that digested the files otherwise \(README, upgrading\)/);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /\[base\] \S+sci\/essentials-2-4:2\.4 holds build 2\.4-2-[0-9a-f]+ of other inputs; \S+sci\/essentials-2-4:2\.4-1-[0-9a-f]+ holds this checkout's: building on it/, r.stderr);
+  const feature = (await registryTags(`${target}/sci/essentials-2-5`)).find((t) => t.endsWith(sha))!;
+  assert.match((await registryImage(`${target}/sci/essentials-2-5:${feature}`)).labels["org.sciserver.science.essentials-2-4.version"], /^2\.4-1-/);
+  assert.match((await registryImage(`${target}/sci/essentials-2-4:2.4`)).labels["org.sciserver.science.essentials-2-4.version"], /^2\.4-2-/, "the other branch's build stays under {version}");
+  // Without a build of this checkout's inputs in the registry (its build tag deleted): refused, nothing pushed.
+  const path = target.slice(registry.length + 1);
+  const own = await fetch(`http://${registry}/v2/${path}/sci/essentials-2-4/manifests/${(await registryTags(`${target}/sci/essentials-2-4`)).find((t) => t.startsWith("2.4-1-"))}`, { method: "HEAD", headers: { accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json" } });
+  assert.is((await fetch(`http://${registry}/v2/${path}/sci/essentials-2-4/manifests/${own.headers.get("docker-content-digest")}`, { method: "DELETE" })).status, 202);
+  repo.write({ "science/essentials-2-5/more.txt": "more\n" });
+  const sha2 = repo.commit("feature 2");
+  const tagsBefore = await registryTags(`${target}/sci/essentials-2-5`);
+  const refused = runCli(["--push", "--repo", target, ...PLAIN], { cwd: repo.root });
+  assert.is(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, /base image .*sci\/essentials-2-4:2\.4 \(build 2\.4-\d+-[0-9a-f]+\) was built from other inputs \(sha256:[0-9a-f]{64}\) than this checkout's sci\/essentials-2-4 \(sha256:[0-9a-f]{64}\): another commit's build holds the tag, or an older image-builder's that digested the files otherwise \(README, upgrading\)/);
   const tagsAfter = await registryTags(`${target}/sci/essentials-2-5`);
   assert.equal(tagsAfter, tagsBefore);
-  assert.not.ok(tagsAfter.some((t) => t.endsWith(sha)), "the feature commit's essentials 2.5 was pushed");
+  assert.not.ok(tagsAfter.some((t) => t.endsWith(sha2)), "the feature commit's essentials 2.5 was pushed");
   // With build arguments (part of every build's inputs, the parent's too), the refusal names them:
   // the parent published is this commit's, built without them.
   repo.git("reset", "-q", "--hard", original);

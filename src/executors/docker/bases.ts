@@ -50,15 +50,43 @@ export async function prepareBases(
     // The image under the tag must be this checkout's layer: another commit's build of it (a
     // branch that pushed the moving tag meanwhile) would make the children something no
     // commit describes.
-    const want = expected.get(pinKey(ref, platform));
-    const target = sciReference(ref)?.target;
-    const found = target === undefined ? undefined : info.Config?.Labels?.[inputsLabel("science", target)];
-    if (want !== undefined && found !== undefined && found !== want) {
-      const build = info.Config?.Labels?.[versionLabel("science", target!)];
+    const other = otherInputs(ref, info, platform);
+    if (other) {
+      const { target, found, want, build } = other;
       throw new Error(`base image ${image}${build ? ` (build ${build})` : ""} was built from other inputs (${found}) than this checkout's sci/${target}${withArgs} (${want}): ${whose}; build it in this run too (--include its directory) or publish this checkout's first (--reconcile; with --allow-tag-rollback when that build's commit was amended or force-pushed away, not when it is only newer)`);
     }
     pins[pinKey(ref, platform)] = info.Id;
     return info;
+  };
+  /** The image is another build of the layer than this checkout's: its inputs, this checkout's, and its build. */
+  const otherInputs = (ref: string, info: Dockerode.ImageInspectInfo, platform?: string) => {
+    const want = expected.get(pinKey(ref, platform));
+    const target = sciReference(ref)?.target;
+    const found = target === undefined ? undefined : info.Config?.Labels?.[inputsLabel("science", target)];
+    if (want === undefined || found === undefined || found === want) return undefined;
+    return { target: target!, found, want, build: info.Config?.Labels?.[versionLabel("science", target!)] };
+  };
+  /**
+   * `{version}` holds another build of the layer than this checkout's (a later commit's, published
+   * while this commit's pipeline waited, or a retry of an older pipeline): a build of exactly this
+   * checkout's inputs under one of the layer's build tags is taken instead, the newest first
+   * (asked only when pushing, by its registry). A run of an older commit then publishes its build
+   * tags on it, {version} staying where it is (moving tags only move forward).
+   */
+  const ownBuild = async (ref: string, pulled: string, platform: string | undefined, want: string, target: string): Promise<string | undefined> => {
+    if (!s.registry) return undefined;
+    const { name, tag } = splitTag(ref);
+    const suffix = platform === undefined ? "" : `-${platformTagSuffix(platform)}`;
+    const pattern = new RegExp(`^${tag.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}-(\\d+)-[0-9a-f]+${suffix}$`);
+    const builds = (await s.registry.listTags(name)).map((t) => ({ t, n: Number(pattern.exec(t)?.[1]) })).filter((b) => !Number.isNaN(b.n)).sort((a, b) => b.n - a.n);
+    // A few reads at most: this checkout's build is one of the layer's last.
+    for (const { t } of builds.slice(0, 8)) {
+      const candidate = `${name}:${t}`;
+      if (candidate === pulled) continue;
+      const image = await s.registry.getImage(candidate, platform === undefined ? {} : { platform }).catch(() => undefined);
+      if (image?.config.labels[inputsLabel("science", target)] === want) return candidate;
+    }
+    return undefined;
   };
   // A parent of this repository pulled to build on: its build's own tag (`{version}-{n}-{h}`, its
   // index's) must be there, or every image built on it fails verify, which looks for it there (a
@@ -106,17 +134,27 @@ export async function prepareBases(
   for (const { reference, platform, pull: ref } of basesToPull(plan, others)) {
     const failure = await pull(ref);
     if (!failure) {
-      const info = await pin(reference, ref, undefined, platform);
+      let from = ref;
+      const held = await docker.getImage(ref).inspect();
+      const other = otherInputs(reference, held, platform);
+      const own = other && await ownBuild(reference, ref, platform, other.want, other.target);
+      if (own) {
+        const again = await pull(own);
+        if (again) throw cannotPull("base image", own, again.message);
+        s.out.write(`[base] ${ref} holds build ${other.build ?? "(unlabelled)"} of other inputs; ${own} holds this checkout's: building on it (${reference} stays where it is)\n`);
+        from = own;
+      }
+      const info = own ? await pin(reference, own, undefined, platform) : await pin(reference, ref, held, platform);
       const lost = await lostBuildTag(reference, info);
       if (lost) {
         throw new Error(`base image ${ref}'s build has lost its own tag ${lost} (deleted by a retention policy that keeps version tags?): the images built on it would fail verify, which looks for it there; run --reconcile --push first, which writes it again where its image still is`);
       }
-      s.out.write(`[base] pulled ${ref}\n`);
+      s.out.write(`[base] pulled ${from}\n`);
       // The engine's pull takes a config it has already without asking for it: the registry's
       // copy may have lost it (a blob deleted), and nobody else can pull the base. What this run
       // builds on it is whole; said, so the base gets repaired.
-      const broken = s.registry && (await s.registry.imageOrBroken(ref).catch(() => undefined))?.broken;
-      if (broken) s.out.write(`[base] warning: ${ref} in the registry is broken (${broken}): nobody can pull it, though what this run builds on it can be pulled; --reconcile --push from an engine that has it puts it back\n`);
+      const broken = s.registry && (await s.registry.imageOrBroken(from).catch(() => undefined))?.broken;
+      if (broken) s.out.write(`[base] warning: ${from} in the registry is broken (${broken}): nobody can pull it, though what this run builds on it can be pulled; --reconcile --push from an engine that has it puts it back\n`);
       continue;
     }
     if (!failure.notFound) throw cannotPull("base image", ref, failure.message);
