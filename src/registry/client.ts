@@ -365,12 +365,25 @@ export class RegistryClient {
       registry: ref.registry, method: "PUT", path: `/v2/${ref.repository}/manifests/${reference}`, body: bytes, contentType: mediaType,
       scope: pushScope(ref), what: `manifest of ${formatImageReference(ref)}`, ...(options.signal ? { signal: options.signal } : {}),
     };
-    return this.transport.exchange(spec, async (res) => {
+    const put = () => this.transport.exchange(spec, async (res) => {
       await expectOk(res, spec);
       const stored = res.headers.get("docker-content-digest");
       if (stored && stored !== digest) throw new RegistryError(`${spec.what}: registry ${ref.registry} stored it as ${stored}, not ${digest}`);
       return digest;
     });
+    if (!ref.digest) return put();
+    try {
+      return await put();
+    } catch (e) {
+      // Content-addressed: another run storing the very same bytes at the same moment (the
+      // attestations of two runs of one commit) made the registry answer 400 DIGEST_INVALID once
+      // while their blobs were being uploaded, and the other's PUT stored it 100 ms later. Asked
+      // again after a moment: there (stored by either), or written once more.
+      if (!(e instanceof RegistryError) || e.status === undefined || e.status === 401 || e.status === 403 || e.status >= 500) throw e;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      if (await this.getDigest(formatImageReference(ref)).catch(() => undefined) === digest) return digest;
+      return put();
+    }
   }
 
   /** Ends an upload session this client does not use (a declined mount); a failure to end it is left to the registry's expiry. */

@@ -78,6 +78,26 @@ test("replies lost after the registry stored them: the manifest PUT is sent agai
   assert.ok(await c.hasBlob(parseImageReference(`${repo}/sci/lost:1.0`), sha(Buffer.from("a blob whose reply was lost"))));
 });
 
+test("a manifest stored by its digest, answered 400 once (another run storing the same bytes at that moment): asked again, stored; by a tag, the 400 is the answer", async () => {
+  const { docker, registry } = requireEngine();
+  const repo = uniqueRepo(registry);
+  await publish(docker, [`${repo}/sci/twice:1.0`], "FROM busybox:stable\n");
+  let refused = 0;
+  await using proxy = await startFaultProxy(registry, (req) => {
+    if (req.method !== "PUT" || !/\/manifests\//.test(req.url ?? "") || refused >= 1) return undefined;
+    refused++;
+    return (_req, res) => res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ errors: [{ code: "DIGEST_INVALID", message: "provided digest did not match uploaded content" }] }));
+  });
+  const c = await client();
+  const at = repo.replace(registry, proxy.address);
+  const manifest = (await c.getManifest(`${at}/sci/twice:1.0`))!;
+  assert.is(await c.putManifest(parseImageReference(`${at}/sci/twice@${manifest.digest}`), manifest.bytes, manifest.mediaType), manifest.digest);
+  assert.is(refused, 1);
+  refused = 0;
+  const byTag = await c.putManifest(parseImageReference(`${at}/sci/twice:1.0-again`), manifest.bytes, manifest.mediaType).then(() => undefined, (e: Error) => e);
+  assert.match(byTag?.message ?? "", /DIGEST_INVALID/);
+});
+
 test("token registry: writes get a token with push scope (a mount also pull on the source); without credentials, access denied", async () => {
   const tokens = await startTokenRegistry();
   try {
