@@ -27,10 +27,12 @@ export interface PlatformImage {
   /** The image expected under the build's platform build tag: its config digest (the engine's image id). */
   imageId: string;
   /**
-   * Its platform moving tag was not moved: it holds another run's image (of a newer build, or
-   * this commit's other run), said so. The layer's moving tag is left to that run too.
+   * Its platform moving tag was not moved: it holds another run's image (the manifest's digest).
+   * When that is a newer build, the layer's moving tag is left to it too.
    */
-  movingTagHeld?: string;
+  movingTagHeld?: { tag: string; digest: string };
+  /** The manifest this run's push stored under the platform build tag (not a reused image's). */
+  pushedHere?: string;
 }
 
 /**
@@ -181,9 +183,13 @@ export async function writeIndex(ctx: IndexStepContext, layer: IndexLayer, image
     // Two runs of consecutive commits: the newer one's write of the moving tag can land between
     // this run's read of it and its own write, which then moves it back unseen. The platform
     // moving tag told this run already; the layer's moving tag follows it.
-    const elsewhere = images.find((i) => i.movingTagHeld !== undefined)?.movingTagHeld;
-    if (elsewhere) {
-      const reason = `not moved: ${elsewhere}, so ${layer.movingTag} is left to that run`;
+    for (const image of images) {
+      if (!image.movingTagHeld) continue;
+      // Its build: a newer one leaves the layer's moving tag to it (read only then, which is rare).
+      const { tag, digest: there } = image.movingTagHeld;
+      const label = await heldVersion(ctx, tag, [image], index.digest).then((h) => h?.label, () => undefined);
+      if (!isOlderBuild(ours, label)) continue;
+      const reason = `not moved: ${tag} holds a newer build (${label}, manifest ${there}), so ${layer.movingTag} is left to it`;
       Object.assign(movingResult, { reason });
       ctx.line(reason);
       return written > 0 ? result("pushed") : { ...result("pushed"), already: true };
@@ -263,9 +269,24 @@ async function readDigest(ctx: IndexStepContext, tag: string): Promise<string | 
 }
 
 /**
- * What the registry holds under the index's build tag, with the inputs of its images of the
- * layer's platforms (not read when it is this very index, `ours`: a rerun reads one manifest).
+ * A layer whose index this run does not write (a parent's was not: another run's was found there,
+ * see restoreIndexedImages), whose platform image this run's push put over another run's already
+ * indexed one (two runs of one commit): that image is put back too, so the other run's family is
+ * whole again. Read only for images this run pushed; returns what was put back.
  */
+export async function restoreWithheldIndexImages(ctx: IndexStepContext, layer: IndexLayer, images: PlatformImage[]): Promise<string[]> {
+  if (!images.some((i) => i.pushedHere !== undefined)) return [];
+  try {
+    const held = await heldIndex(ctx, layer.buildTag, images, "");
+    const sameInputs = held?.isIndex && images.every((i) => i.build.request.inputsDigest !== undefined && held.inputs[i.platform] === i.build.request.inputsDigest);
+    if (!sameInputs) return [];
+    const ours = await Promise.all(images.map(async (i) => ({ mediaType: "", size: 0, digest: (await ctx.registry.getManifest(buildTag(i.build.request)))?.digest ?? "" })));
+    return await restoreIndexedImages(ctx, layer.buildTag, images, ours);
+  } catch (e) {
+    return [`its images could not be checked against the index another run wrote (${(e as Error).message})`];
+  }
+}
+
 /**
  * Another run of this commit indexed its images, and this run's push of the same platform build
  * tag landed after it had (both found the tag missing before pushing; a registry has no
@@ -283,7 +304,8 @@ async function restoreIndexedImages(ctx: IndexStepContext, indexTag: string, ima
     const r = parseImageReference(indexTag);
     for (const [i, image] of images.entries()) {
       const entry = indexImage(top.indexEntries ?? [], image.platform, indexTag).entry;
-      if (entry.digest === ours[i].digest) continue;
+      // Only an image this run's push put there: a reused one may be an --overwrite's, whose index step never ran.
+      if (entry.digest === ours[i].digest || image.pushedHere !== ours[i].digest) continue;
       const indexed = await ctx.registry.getManifest({ registry: r.registry, repository: r.repository, digest: entry.digest });
       if (!indexed) continue;
       for (const tag of [buildTag(image.build.request), movingTag(image.build.request)]) {
@@ -302,6 +324,10 @@ async function restoreIndexedImages(ctx: IndexStepContext, indexTag: string, ima
   return done;
 }
 
+/**
+ * What the registry holds under the index's build tag, with the inputs of its images of the
+ * layer's platforms (not read when it is this very index, `ours`: a rerun reads one manifest).
+ */
 async function heldIndex(ctx: IndexStepContext, tag: string, images: PlatformImage[], ours: string): Promise<HeldIndex | undefined> {
   try {
     const top = await ctx.registry.getManifest(tag, { noIndexResolution: true });

@@ -379,7 +379,7 @@ export class RegistryClient {
       // attestations of two runs of one commit) made the registry answer 400 DIGEST_INVALID once
       // while their blobs were being uploaded, and the other's PUT stored it 100 ms later. Asked
       // again after a moment: there (stored by either), or written once more.
-      if (!(e instanceof RegistryError) || e.status === undefined || e.status === 401 || e.status === 403 || e.status >= 500) throw e;
+      if (!(e instanceof RegistryError) || e.status !== 400) throw e;
       await new Promise((resolve) => setTimeout(resolve, 250));
       if (await this.getDigest(formatImageReference(ref)).catch(() => undefined) === digest) return digest;
       return put();

@@ -303,7 +303,7 @@ export class RegistryTransport {
   private async refusal(req: RegistryRequest, res: RegistryResponse): Promise<RegistryError> {
     const said = await errorSummary(res);
     const withheld = this.withheld.get(req.registry);
-    const auth = await this.credentials(req.registry);
+    const auth = await this.credentials(req.registry).catch(() => undefined);
     // With Bearer a request always carries a token (an anonymous one when the config has no
     // credentials), and a token service may accept the credentials and grant less than asked:
     // the registry's challenge then says `insufficient_scope`.
@@ -480,7 +480,7 @@ export class RegistryTransport {
 /** What a token scope (`repository:NAME:pull,push`, the first of several) allows, as a refusal says it: `to push to NAME`. */
 function allowedWhat(scope: string): string {
   const [kind, name, actions] = (scope.split(" ")[0] ?? "").split(":");
-  if (kind !== "repository" || !name) return "this";
+  if (kind !== "repository" || !name) return `this (${scope.split(" ")[0] || "no scope named"})`;
   return actions?.split(",").includes("push") ? `to push to ${name}` : `to read ${name}`;
 }
 

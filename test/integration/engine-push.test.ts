@@ -115,7 +115,7 @@ test("a moving tag the registry stored but whose reply was lost is recorded as p
   assert.match(out.text(), `the write of ${tags[0]} reported an error, but the registry holds this image under it`);
 });
 
-test("a registry that can't be asked about a build tag fails that build before it is built", async () => {
+test("a registry that can't be asked about a build tag refuses the run before anything is built", async () => {
   const { docker } = requireEngine();
   const repo = `127.0.0.1:9/t-${Date.now()}`;
   using src = makeRepo({ "science/x/f": "x" }, false);

@@ -313,7 +313,7 @@ test("--reconcile completing an earlier build whose parent's {version} moved on 
   assert.match(runCli(["--reconcile", "--dryrun", "-v", "--repo", at], { cwd: src.root }).stderr, /nothing to build/);
 });
 
-test("a parent whose moving tag holds another commit's build is not built on: a push builds on the parent's build of this checkout's inputs, or, with none, is refused", async () => {
+test("a parent whose moving tag holds another commit's build is refused as a base, not built on", async () => {
   const { registry } = requireEngine();
   using repo = examplesRepo();
   const target = uniqueRepo(registry);
@@ -329,25 +329,13 @@ test("a parent whose moving tag holds another commit's build is not built on: a 
   repo.git("reset", "-q", "--hard", original);
   repo.write({ "science/essentials-2-5/Dockerfile": `${readFileSync(join(repo.root, "science/essentials-2-5/Dockerfile"), "utf8")}RUN echo more > /more\n` });
   const sha = repo.commit("feature");
-  const r = runCli(["--push", "--repo", target, ...PLAIN], { cwd: repo.root });
-  assert.is(r.code, 0, r.stderr);
-  assert.match(r.stderr, /\[base\] \S+sci\/essentials-2-4:2\.4 holds build 2\.4-2-[0-9a-f]+ of other inputs; \S+sci\/essentials-2-4:2\.4-1-[0-9a-f]+ holds this checkout's: building on it/, r.stderr);
-  const feature = (await registryTags(`${target}/sci/essentials-2-5`)).find((t) => t.endsWith(sha))!;
-  assert.match((await registryImage(`${target}/sci/essentials-2-5:${feature}`)).labels["org.sciserver.science.essentials-2-4.version"], /^2\.4-1-/);
-  assert.match((await registryImage(`${target}/sci/essentials-2-4:2.4`)).labels["org.sciserver.science.essentials-2-4.version"], /^2\.4-2-/, "the other branch's build stays under {version}");
-  // Without a build of this checkout's inputs in the registry (its build tag deleted): refused, nothing pushed.
-  const path = target.slice(registry.length + 1);
-  const own = await fetch(`http://${registry}/v2/${path}/sci/essentials-2-4/manifests/${(await registryTags(`${target}/sci/essentials-2-4`)).find((t) => t.startsWith("2.4-1-"))}`, { method: "HEAD", headers: { accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json" } });
-  assert.is((await fetch(`http://${registry}/v2/${path}/sci/essentials-2-4/manifests/${own.headers.get("docker-content-digest")}`, { method: "DELETE" })).status, 202);
-  repo.write({ "science/essentials-2-5/more.txt": "more\n" });
-  const sha2 = repo.commit("feature 2");
   const tagsBefore = await registryTags(`${target}/sci/essentials-2-5`);
-  const refused = runCli(["--push", "--repo", target, ...PLAIN], { cwd: repo.root });
-  assert.is(refused.code, 1, refused.stderr);
-  assert.match(refused.stderr, /base image .*sci\/essentials-2-4:2\.4 \(build 2\.4-\d+-[0-9a-f]+\) was built from other inputs \(sha256:[0-9a-f]{64}\) than this checkout's sci\/essentials-2-4 \(sha256:[0-9a-f]{64}\): another commit's build holds the tag, or an older image-builder's that digested the files otherwise \(README, upgrading\)/);
+  const r = runCli(["--push", "--repo", target, ...PLAIN], { cwd: repo.root });
+  assert.is(r.code, 1, r.stderr);
+  assert.match(r.stderr, /base image .*sci\/essentials-2-4:2\.4 \(build 2\.4-\d+-[0-9a-f]+\) was built from other inputs \(sha256:[0-9a-f]{64}\) than this checkout's sci\/essentials-2-4 \(sha256:[0-9a-f]{64}\): another commit's build holds the tag, or an older image-builder's that digested the files otherwise \(README, upgrading\)/);
   const tagsAfter = await registryTags(`${target}/sci/essentials-2-5`);
   assert.equal(tagsAfter, tagsBefore);
-  assert.not.ok(tagsAfter.some((t) => t.endsWith(sha2)), "the feature commit's essentials 2.5 was pushed");
+  assert.not.ok(tagsAfter.some((t) => t.endsWith(sha)), "the feature commit's essentials 2.5 was pushed");
   // With build arguments (part of every build's inputs, the parent's too), the refusal names them:
   // the parent published is this commit's, built without them.
   repo.git("reset", "-q", "--hard", original);
@@ -870,6 +858,61 @@ test("another run's platform image pushed after this run published the family: t
   assert.match(reconcile.stdout + reconcile.stderr, /nothing to build/);
 });
 
+test("two runs of one commit, the second's images landing over the first's indexed family layer after layer: each is put back, and a rerun reuses the family", async () => {
+  const { registry } = requireEngine();
+  using repo = makeRepo(baseAndTools("tw"));
+  repo.write({ "science/base/Dockerfile": "FROM busybox:stable\nRUN date +%s%N > /stamp\n" });
+  repo.commit("stamped base");
+  const name = uniqueRepo("x").slice(2);
+  const PLATFORM_BUILD_TAG = /^1\.0-\d+-[0-9a-f]+-linux-[a-z0-9]+$/;
+  const of = (req: { url?: string }, image: string) => new RegExp(`/${image}/manifests/`).test(req.url ?? "");
+  // Run 2's base lands over run 1's once run 1 has indexed it. Run 2's tools, built on run 2's
+  // base, is checked (missing) before run 2 puts run 1's base back; run 1 builds its tools only
+  // after that (on its base, there again), publishes the family, and only then does run 2's tools
+  // land over run 1's indexed one (and run 2's rel/tw, if it gets pushed, over run 1's).
+  const secondChecked = happening("run 2's check of base before its push");
+  const baseIndexed = happening("run 1's index of base stored");
+  const toolsChecked = happening("run 2's check of tools before its push");
+  const baseRestored = happening("run 2's put-back of run 1's base");
+  const familyDone = happening("run 1's index of rel/tw stored");
+  let firstToolsReads = 0;
+  await using one = await startFaultProxy(registry, (req) => {
+    if (of(req, "sci/tw-base") && isManifestPut(req, PLATFORM_BUILD_TAG)) return { hold: secondChecked.promise };
+    if (of(req, "sci/tw-tools") && req.method === "GET" && isManifest(req, PLATFORM_BUILD_TAG) && ++firstToolsReads === 1) return { hold: baseRestored.promise };
+    if (of(req, "sci/tw-base") && isManifestPut(req, BUILD_TAG)) return { answered: baseIndexed.then };
+    if (of(req, "rel/tw") && isManifestPut(req, BUILD_TAG)) return { answered: familyDone.then };
+    return undefined;
+  });
+  let baseReads = 0;
+  let toolsReads = 0;
+  let basePuts = 0;
+  await using two = await startFaultProxy(registry, (req) => {
+    // Its second PUT of base's platform build tag is its put-back.
+    if (of(req, "sci/tw-base") && isManifestPut(req, PLATFORM_BUILD_TAG)) return ++basePuts === 1 ? { hold: baseIndexed.promise } : { hold: toolsChecked.promise, answered: baseRestored.then };
+    if (of(req, "sci/tw-tools") && isManifestPut(req, PLATFORM_BUILD_TAG)) return { hold: familyDone.promise };
+    // Its GETs of a tag: the build's own check, then the one just before its push.
+    if (of(req, "sci/tw-base") && req.method === "GET" && isManifest(req, PLATFORM_BUILD_TAG) && ++baseReads === 2) return { answered: secondChecked.then };
+    if (of(req, "sci/tw-tools") && req.method === "GET" && isManifest(req, PLATFORM_BUILD_TAG) && ++toolsReads === 2) return { answered: toolsChecked.then };
+    return undefined;
+  });
+  using dir = tempDir("ib-publish-");
+  const [, r2] = await Promise.all([one.address, two.address].map((proxy, i) =>
+    runCliAsync(["--all", "--push", "--repo", `${proxy}/${name}`, "--results", join(dir.path, `r${i + 1}.json`), "--progress", "plain", "--no-cache", "--network", i === 0 ? "host" : "none"], { cwd: repo.root })));
+  assert.match(r2.stderr, /\[sci\/tw-tools\] put back \S+sci\/tw-tools:1\.0-\d+-[0-9a-f]+-linux-[a-z0-9]+@sha256:/, r2.stderr);
+  const target = `${registry}/${name}`;
+  // Each layer's index names the image its platform build tag holds.
+  for (const image of ["sci/tw-base", "sci/tw-tools", "rel/tw"]) {
+    const platformTag = (await registryTags(`${target}/${image}`)).find((t) => PLATFORM_BUILD_TAG.test(t))!;
+    const held = (await registryImage(`${target}/${image}:${platformTag}`)).digest;
+    assert.is((await registryIndex(`${target}/${image}:${platformTag.replace(/-linux-[a-z0-9]+$/, "")}`)).manifests[0].digest, held, `${image}: ${r2.stderr}`);
+  }
+  const again = await runCliAsync(["--all", "--push", "--repo", target, "--progress", "plain"], { cwd: repo.root });
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stderr, /\n3 reused/, again.stderr);
+  const reconcile = runCli(["--reconcile", "--dryrun", "--repo", target], { cwd: repo.root });
+  assert.match(reconcile.stdout + reconcile.stderr, /nothing to build/);
+});
+
 test("runs of consecutive commits at once, the older's write of {version} landing last: the older leaves the layer's {version} to the newer, whose platform moving tag it found", async () => {
   const { registry } = requireEngine();
   using repo = makeRepo(smallFamily("echo one > /one"));
@@ -902,7 +945,7 @@ test("runs of consecutive commits at once, the older's write of {version} landin
   });
   const run = (cwd: string, proxy: string) => runCliAsync(["--all", "--push", "--repo", `${proxy}/${name}`, "--progress", "plain"], { cwd });
   const [o, n] = await Promise.all([run(join(older.path, "wt"), old.address).finally(() => olderEnded.then()), run(repo.root, newer.address)]);
-  assert.match(o.stderr, /\[sci\/a\] not moved: \S+sci\/a:1\.0-linux-[a-z0-9]+ holds another run's image \(manifest sha256:[0-9a-f]{64}\), so \S+sci\/a:1\.0 is left to that run/, o.stderr);
+  assert.match(o.stderr, /\[sci\/a\] not moved: \S+sci\/a:1\.0-linux-[a-z0-9]+ holds a newer build \(1\.0-2-[0-9a-f]+, manifest sha256:[0-9a-f]{64}\), so \S+sci\/a:1\.0 is left to it/, o.stderr);
   const target = `${registry}/${name}/sci/a`;
   const newest = `1.0-2-${repo.git("rev-parse", "--short", "HEAD")}`;
   // {version} holds the newer build's index, as does its platform moving tag its image.

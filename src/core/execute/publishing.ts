@@ -6,6 +6,7 @@
 // - The moving tag `{version}` is pushed only after the build tag of the same image.
 import { rewriteImageRefs } from "../parse/dockerfile/index.js";
 import { platformArgs } from "../parse/platforms.js";
+import { sciReference } from "../parse/image-reference.js";
 import { buildTag } from "../requests/tags.js";
 import { buildtimeLabel, inputsLabel, inputsMismatch, versionLabel } from "../requests/inputs-digest.js";
 import type { BuildRequest, Plan, PlannedBuild } from "../model.js";
@@ -137,8 +138,8 @@ export function refusalsBeforeBuilding(
     if (labels === undefined) continue;
     // A parent of this run: its build's version label is the plan's, whether it is built or reused.
     const otherBuild = build.earlierBuild ? undefined : Object.keys(build.request.inputs?.parents ?? {}).map((ref) => {
-      const target = /^sci\/([^:]+):/.exec(ref)?.[1];
-      const parent = builds.find((b) => b.kind === "science" && b.target === target && build.dependsOn.includes(b.id));
+      const target = sciReference(ref)?.target;
+      const parent = target === undefined ? undefined : builds.find((b) => b.kind === "science" && b.target === target && build.dependsOn.includes(b.id));
       const label = versionLabel("science", target ?? "");
       return parent && builtOnOtherParentBuild(ref, labels, { [label]: parent.request.labels[label] });
     }).find((why) => why !== undefined);

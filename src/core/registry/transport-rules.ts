@@ -79,6 +79,10 @@ const TRANSIENT_MESSAGE = new RegExp([
   "timed out",
   "ETIMEDOUT",
   "TLS handshake timeout",
+  // Two pushes of one layer to one repository at once (two runs of a commit, on two engines): the
+  // registry answered one's manifest PUT so while the other's upload of the layer was committed;
+  // pushed again, the layer is there. A layer really missing fails the retries too.
+  "manifest blob unknown",
 ].join("|"), "i");
 
 /** An engine's push failure worth another attempt: server errors, dropped connections, timeouts; never auth failures. */

@@ -5,7 +5,8 @@ import { basesNotBuilt } from "../../core/plan/bases-not-built.js";
 import { inputsLabel, versionLabel } from "../../core/requests/inputs-digest.js";
 import { expectedBaseInputs, pinKey } from "../../core/execute/publishing.js";
 import { basesToPull, normalizePlatform } from "../../core/execute/platforms.js";
-import { samePlatform } from "../../core/registry/image-index.js";
+import { parsePlatformTag, samePlatform } from "../../core/registry/image-index.js";
+import { compareBuilds, parseBuildTag } from "../../core/report/published.js";
 import { platformTagSuffix } from "../../core/parse/platforms.js";
 import type { PrebuiltParent } from "../../core/plan/select-builds.js";
 import { InputError, type Plan } from "../../core/model.js";
@@ -67,19 +68,24 @@ export async function prepareBases(
     return { target: target!, found, want, build: info.Config?.Labels?.[versionLabel("science", target!)] };
   };
   /**
-   * `{version}` holds another build of the layer than this checkout's (a later commit's, published
-   * while this commit's pipeline waited, or a retry of an older pipeline): a build of exactly this
-   * checkout's inputs under one of the layer's build tags is taken instead, the newest first
-   * (asked only when pushing, by its registry). A run of an older commit then publishes its build
+   * `{version}` holds a later commit's build of the layer than this checkout's (published while this
+   * commit's pipeline waited, or before it was retried): a build of exactly this checkout's inputs
+   * under one of the layer's build tags up to this commit's is taken instead, the newest first
+   * (asked only when pushing, by its registry; a listing it can't give leaves the refusal). A run of an older commit then publishes its build
    * tags on it, {version} staying where it is (moving tags only move forward).
    */
-  const ownBuild = async (ref: string, pulled: string, platform: string | undefined, want: string, target: string): Promise<string | undefined> => {
-    if (!s.registry) return undefined;
+  const ownBuild = async (ref: string, pulled: string, platform: string | undefined, want: string, target: string, held: string | undefined): Promise<string | undefined> => {
     const { name, tag } = splitTag(ref);
-    const suffix = platform === undefined ? "" : `-${platformTagSuffix(platform)}`;
-    const pattern = new RegExp(`^${tag.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}-(\\d+)-[0-9a-f]+${suffix}$`);
-    const builds = (await s.registry.listTags(name)).map((t) => ({ t, n: Number(pattern.exec(t)?.[1]) })).filter((b) => !Number.isNaN(b.n)).sort((a, b) => b.n - a.n);
-    // A few reads at most: this checkout's build is one of the layer's last.
+    // Only for a commit older than the build {version} holds (its pipeline ran late, or again):
+    // another branch's build there, of a lower number, is refused as before.
+    const newer = held === undefined ? undefined : parseBuildTag(held);
+    if (!s.registry || !newer || newer.number <= plan.buildNumber) return undefined;
+    const builds = (await s.registry.listTags(name).catch(() => [] as string[])).flatMap((t) => {
+      const own = platform === undefined ? t : parsePlatformTag(t);
+      const build = typeof own === "string" ? parseBuildTag(own) : own && samePlatform(own.platform, platform!) ? parseBuildTag(own.tag) : undefined;
+      return build && build.version === tag && build.number <= plan.buildNumber ? [{ t, build }] : [];
+    }).sort((a, b) => compareBuilds(b.build, a.build));
+    // A few reads at most: this checkout's build is one of the layer's last before it.
     for (const { t } of builds.slice(0, 8)) {
       const candidate = `${name}:${t}`;
       if (candidate === pulled) continue;
@@ -137,7 +143,7 @@ export async function prepareBases(
       let from = ref;
       const held = await docker.getImage(ref).inspect();
       const other = otherInputs(reference, held, platform);
-      const own = other && await ownBuild(reference, ref, platform, other.want, other.target);
+      const own = other && await ownBuild(reference, ref, platform, other.want, other.target, other.build);
       if (own) {
         const again = await pull(own);
         if (again) throw cannotPull("base image", own, again.message);

@@ -7,7 +7,7 @@ import { parsePlatformTag } from "../../core/registry/image-index.js";
 import { builtOnOtherParent, builtOnOtherParentBuild, decideReuse, pinKey, refusalsBeforeBuilding, type FoundImage, type ReuseDecision } from "../../core/execute/publishing.js";
 import type { PlannedBuild } from "../../core/model.js";
 import { parseImageReference, type ImageReference } from "../../core/parse/image-reference.js";
-import type { RegistryClient, RegistryImage } from "../../registry/client.js";
+import { RegistryError, type RegistryClient, type RegistryImage } from "../../registry/client.js";
 import { judgeParentsInRegistry } from "../../registry/verify-image.js";
 import type { BuiltImage } from "./engine.js";
 
@@ -95,7 +95,9 @@ export async function refuseBeforeBuilding(registry: RegistryClient, builds: rea
       throw new Error(`cannot check ${tag} in the registry before pushing: ${e.message}`);
     });
     if (read && !("broken" in read)) held.set(build.id, read.config.labels);
-    if (!read) {
+    // A new build goes there, or (--overwrite) one replacing an image of other inputs.
+    const replaced = o.overwrite && read && ("broken" in read || read.config.labels[inputsLabel(build.kind, build.target)] !== build.request.inputsDigest);
+    if (!read || replaced) {
       const ref = parseImageReference(tag);
       toPush.set(`${ref.registry}/${ref.repository}`, ref);
     }
@@ -103,9 +105,14 @@ export async function refuseBeforeBuilding(registry: RegistryClient, builds: rea
   const refusals = refusalsBeforeBuilding(builds, held, { overwrite: o.overwrite ?? false, uncommitted: o.uncommitted });
   // Where a new build goes: may these credentials push there? (Credentials scoped to some
   // repositories published half a release, then were refused the rest.)
-  const denied = (await Promise.all([...toPush].map(([name, ref]) => registry.checkPush(ref).then(() => undefined, (e: Error) => ({ id: name, message: e.message })))))
-    .filter((d) => d !== undefined);
-  const all = [...denied.map((d) => ({ id: d.id, message: `may not push to ${d.id}: ${d.message}` })), ...refusals];
+  // Only a refusal (401, 403) or another answer the registry gives a write (a repository it won't
+  // create: 404) says the push would fail; a registry that is busy or drops the connection says
+  // nothing of rights, and the pushes find out (they retry).
+  const denied = (await Promise.all([...toPush].map(([name, ref]) => registry.checkPush(ref).then(() => undefined, (e: Error) => {
+    const status = e instanceof RegistryError ? e.status : undefined;
+    return status !== undefined && status >= 400 && status < 500 ? { id: name, message: `may not push to ${name}: ${e.message}` } : undefined;
+  })))).filter((d) => d !== undefined);
+  const all = [...denied, ...refusals];
   if (all.length === 0) return;
   const more = all.length > 1 ? ` (and ${all.length - 1} more refused: ${all.slice(1).map((r) => r.id).join(", ")})` : "";
   throw new Error(`refused before building anything: ${all[0].message}${more}`);

@@ -10,7 +10,7 @@ import { makeImage, type BuildStepContext, type ImageReady } from "./build-step.
 import { carryOutPush, type PushStepContext } from "./push-step.js";
 import { errorMessage, type RunReport } from "./run-report.js";
 import { unwrittenIndex, type IndexLayer } from "../../core/execute/image-index.js";
-import { writeIndex } from "../index-step.js";
+import { restoreWithheldIndexImages, writeIndex, type PlatformImage } from "../index-step.js";
 import { indexSigner } from "./sign-step.js";
 import type { BuiltImage } from "./engine.js";
 import { sharedAbortController } from "../../signals.js";
@@ -66,6 +66,7 @@ export class RunActions {
       else if (a.type === "index withheld") {
         this.report.progress.note(`[${a.layer.id}] ${a.reason}`);
         this.report.indexed(unwrittenIndex(a.layer, "not pushed", a.reason));
+        this.pushes.push(this.restoreWithheld(a.layer));
       }
       else if (a.type === "settle") this.report.settled(a.id, a.state, a.reason);
       else if (a.type === "abort build") this.buildAborts.get(a.id)?.abort(a.reason);
@@ -126,19 +127,42 @@ export class RunActions {
    * (bounded by the registry client) that mostly wait for the image's attachments; holding a slot
    * meanwhile held up the pushes of the images after it.
    */
-  private async index(layer: IndexLayer): Promise<void> {
-    const ctx = this.pushContext!;
-    const { options } = this.buildContext;
-    const images = layer.members.map((m) => {
+  /** A withheld index's images this run pushed over another run's indexed ones: put back (restoreWithheldIndexImages). */
+  private async restoreWithheld(layer: IndexLayer): Promise<void> {
+    const ctx = this.pushContext;
+    if (!ctx) return;
+    const line = (text: string) => this.report.progress.note(`[${layer.id}] ${text}`);
+    this.pushesInFlight++;
+    try {
+      for (const problem of (await restoreWithheldIndexImages({ registry: ctx.registry, overwrite: ctx.overwrite, allowTagRollback: ctx.allowTagRollback, line }, layer, this.platformImages(layer)))
+        .filter((t) => !t.startsWith("its image "))) line(problem);
+    } finally {
+      this.pushesInFlight--;
+    }
+  }
+
+  /** The layer's platform images as this run got them, with what its pushes recorded of their tags. */
+  private platformImages(layer: IndexLayer): PlatformImage[] {
+    return layer.members.map((m) => {
       const build = this.builds.get(m.id)!;
       // Its platform moving tag, as its push left it: another run's build there (a newer commit's, whose
       // write landed first) keeps the layer's moving tag from moving to this one's index.
-      const moving = this.report.tagsOf(m.id)?.find((t) => t.tag === movingTag(build.request));
+      const tags = this.report.tagsOf(m.id);
+      const moving = tags?.find((t) => t.tag === movingTag(build.request));
+      // What this run's push stored under the platform build tag (not a reused image).
+      const pushed = this.report.buildOf(m.id)?.status === "built" ? tags?.find((t) => t.tag === buildTag(build.request) && t.pushed)?.digest : undefined;
       return {
         platform: m.platform, build, imageId: this.images.get(m.id)?.imageId as string,
-        ...(moving && !moving.pushed && moving.registryDigest ? { movingTagHeld: `${moving.tag} holds another run's image (manifest ${moving.registryDigest})` } : {}),
+        ...(moving && !moving.pushed && moving.registryDigest ? { movingTagHeld: { tag: moving.tag, digest: moving.registryDigest } } : {}),
+        ...(pushed ? { pushedHere: pushed } : {}),
       };
     });
+  }
+
+  private async index(layer: IndexLayer): Promise<void> {
+    const ctx = this.pushContext!;
+    const { options } = this.buildContext;
+    const images = this.platformImages(layer);
     const line = (text: string) => this.report.progress.note(`[${layer.id}] ${text}`);
     this.pushesInFlight++;
     const result = await writeIndex({

@@ -9,7 +9,7 @@ import { DockerCredentials } from "../../../../src/registry/credentials.js";
 import { isTransient, pushTags } from "../../../../src/executors/docker/push.js";
 import { isNotFound } from "../../../../src/executors/docker/bases.js";
 
-test("transient errors: 5xx, resets, timeouts; never auth", () => {
+test("transient errors: 5xx, resets, timeouts, a layer another push is committing; never auth", () => {
   for (const m of [
     "received unexpected HTTP status: 503 Service Unavailable",
     "(HTTP code 500) server error - something broke",
@@ -17,6 +17,8 @@ test("transient errors: 5xx, resets, timeouts; never auth", () => {
     "net/http: TLS handshake timeout",
     "Get https://r/v2/: dial tcp: i/o timeout",
     "502 Bad Gateway",
+    // another push of the same layer to the repository committing it at that moment
+    "digest invalid; manifest blob unknown: blob unknown to registry",
   ]) assert.ok(isTransient(m), m);
   for (const m of [
     "no basic auth credentials",
