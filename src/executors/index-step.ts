@@ -145,7 +145,7 @@ export async function writeIndex(ctx: IndexStepContext, layer: IndexLayer, image
     const decision = decideIndexBuildTag({ tag: layer.buildTag, digest: index.digest, expected, held, overwrite: ctx.overwrite, images: entries.map((e) => e.digest) });
     if (decision.action === "superseded") {
       buildResult.registryDigest = held!.digest;
-      const restored = await restoreIndexedImages(ctx, layer.buildTag, images, entries);
+      const restored = await restoreIndexedImages(ctx, layer.buildTag, images, entries.map((e) => e.digest));
       return result("superseded", restored.length ? `${decision.reason}; ${restored.join("; ")}` : decision.reason);
     }
     if (decision.action === "refuse") {
@@ -280,7 +280,7 @@ export async function restoreWithheldIndexImages(ctx: IndexStepContext, layer: I
     const held = await heldIndex(ctx, layer.buildTag, images, "");
     const sameInputs = held?.isIndex && images.every((i) => i.build.request.inputsDigest !== undefined && held.inputs[i.platform] === i.build.request.inputsDigest);
     if (!sameInputs) return [];
-    const ours = await Promise.all(images.map(async (i) => ({ mediaType: "", size: 0, digest: (await ctx.registry.getManifest(buildTag(i.build.request)))?.digest ?? "" })));
+    const ours = await Promise.all(images.map(async (i) => (await ctx.registry.getManifest(buildTag(i.build.request)))?.digest));
     return await restoreIndexedImages(ctx, layer.buildTag, images, ours);
   } catch (e) {
     return [`its images could not be checked against the index another run wrote (${(e as Error).message})`];
@@ -294,9 +294,9 @@ export async function restoreWithheldIndexImages(ctx: IndexStepContext, layer: I
  * which no platform tag held any more, and every rerun refused the layer as immutable. The index's
  * image (the same inputs: decideIndexBuildTag) is put back under the platform build tag, and under
  * the platform moving tag where this run moved it; this run's image is left unpublished. `ours`:
- * the platform images as this run read them under their build tags (this run's). Returns what was put back.
+ * the manifest digests its platform build tags hold, as this run read them. Returns what was put back.
  */
-async function restoreIndexedImages(ctx: IndexStepContext, indexTag: string, images: PlatformImage[], ours: Descriptor[]): Promise<string[]> {
+async function restoreIndexedImages(ctx: IndexStepContext, indexTag: string, images: PlatformImage[], ours: (string | undefined)[]): Promise<string[]> {
   const done: string[] = [];
   try {
     const top = await ctx.registry.getManifest(indexTag, { noIndexResolution: true });
@@ -305,12 +305,12 @@ async function restoreIndexedImages(ctx: IndexStepContext, indexTag: string, ima
     for (const [i, image] of images.entries()) {
       const entry = indexImage(top.indexEntries ?? [], image.platform, indexTag).entry;
       // Only an image this run's push put there: a reused one may be an --overwrite's, whose index step never ran.
-      if (entry.digest === ours[i].digest || image.pushedHere !== ours[i].digest) continue;
+      if (ours[i] === undefined || entry.digest === ours[i] || image.pushedHere !== ours[i]) continue;
       const indexed = await ctx.registry.getManifest({ registry: r.registry, repository: r.repository, digest: entry.digest });
       if (!indexed) continue;
       for (const tag of [buildTag(image.build.request), movingTag(image.build.request)]) {
         // The moving tag only where it holds this run's image (a later build's stays).
-        if (tag !== buildTag(image.build.request) && await readDigest(ctx, tag) !== ours[i].digest) continue;
+        if (tag !== buildTag(image.build.request) && await readDigest(ctx, tag) !== ours[i]) continue;
         await ctx.registry.putManifest(parseImageReference(tag), indexed.bytes, indexed.mediaType);
         if (await readDigest(ctx, tag) === entry.digest) {
           done.push(`its image ${entry.digest} put back under ${tag}, where this run's push had replaced it after that run indexed it`);

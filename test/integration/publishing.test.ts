@@ -31,6 +31,8 @@ const smallFamily = (run = "date +%s%N > /stamp") => ({
 });
 /** A build tag `1.0-{n}-{h}`, and a manifest request of sci/a (`--all` of smallFamily). */
 const BUILD_TAG = /^1\.0-\d+-[0-9a-f]+$/;
+/** A platform build tag `1.0-{n}-{h}-linux-{arch}`: a platform's image of an index. */
+const PLATFORM_BUILD_TAG = /^1\.0-\d+-[0-9a-f]+-linux-[a-z0-9]+$/;
 const sciA = (req: { url?: string }) => /\/sci\/a\/manifests\//.test(req.url ?? "");
 /**
  * `--all --push` of `cwd` under `{proxy}/{name}` through each proxy at once; results in `dir`/r1.json, r2.json, …
@@ -100,6 +102,15 @@ async function afterReadBackProxies(registry: string, tag: RegExp, moving: RegEx
     return undefined;
   });
   return { one, two, [Symbol.asyncDispose]: async () => { await one.close(); await two.close(); } };
+}
+
+/** A rerun of `cwd` to `target` reuses all `images` and writes nothing new; --reconcile finds nothing to do. */
+async function assertConverged(cwd: string, target: string, images: number) {
+  const again = await runCliAsync(["--all", "--push", "--repo", target, "--progress", "plain"], { cwd });
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stderr, new RegExp(`\\n${images} reused`), again.stderr);
+  const reconcile = runCli(["--reconcile", "--dryrun", "--repo", target], { cwd });
+  assert.match(reconcile.stdout + reconcile.stderr, /nothing to build/);
 }
 
 /** Every tag of every repository under `repo` -> its manifest digest. */
@@ -788,7 +799,6 @@ test("another run's platform image pushed after this run read its own back, befo
   const { registry } = requireEngine();
   using repo = makeRepo(smallFamily());
   const name = uniqueRepo("x").slice(2);
-  const PLATFORM_BUILD_TAG = /^1\.0-\d+-[0-9a-f]+-linux-[a-z0-9]+$/;
   // Run 2's platform image lands after run 1 read its own back; run 1's moving tag (and so its
   // index step) waits for it. Run 1's index must name what the tag holds now: run 2's image.
   await using proxies = await afterReadBackProxies(registry, PLATFORM_BUILD_TAG, /^1\.0-linux-[a-z0-9]+$/);
@@ -817,7 +827,6 @@ test("another run's platform image pushed after this run published the family: t
   const { registry } = requireEngine();
   using repo = makeRepo(smallFamily());
   const name = uniqueRepo("x").slice(2);
-  const PLATFORM_BUILD_TAG = /^1\.0-\d+-[0-9a-f]+-linux-[a-z0-9]+$/;
   // Both runs find sci/a's platform build tag missing before pushing; run 2's PUT lands only once
   // run 1 has published the family (its indexes name its own images): two agents' engines, each
   // pushing its own image under the same tag, as a registry without compare-and-swap lets them.
@@ -851,11 +860,7 @@ test("another run's platform image pushed after this run published the family: t
     assert.is((await registryIndex(`${target}/sci/a:${tag}`)).manifests[0].digest, image, tag);
   }
   // A rerun takes the registry's images as they are (before: refused as immutable, every time).
-  const again = await runCliAsync(["--all", "--push", "--repo", target, "--progress", "plain"], { cwd: repo.root });
-  assert.is(again.code, 0, again.stderr);
-  assert.match(again.stderr, /\n2 reused/, again.stderr);
-  const reconcile = runCli(["--reconcile", "--dryrun", "--repo", target], { cwd: repo.root });
-  assert.match(reconcile.stdout + reconcile.stderr, /nothing to build/);
+  await assertConverged(repo.root, target, 2);
 });
 
 test("two runs of one commit, the second's images landing over the first's indexed family layer after layer: each is put back, and a rerun reuses the family", async () => {
@@ -864,7 +869,6 @@ test("two runs of one commit, the second's images landing over the first's index
   repo.write({ "science/base/Dockerfile": "FROM busybox:stable\nRUN date +%s%N > /stamp\n" });
   repo.commit("stamped base");
   const name = uniqueRepo("x").slice(2);
-  const PLATFORM_BUILD_TAG = /^1\.0-\d+-[0-9a-f]+-linux-[a-z0-9]+$/;
   const of = (req: { url?: string }, image: string) => new RegExp(`/${image}/manifests/`).test(req.url ?? "");
   // Run 2's base lands over run 1's once run 1 has indexed it. Run 2's tools, built on run 2's
   // base, is checked (missing) before run 2 puts run 1's base back; run 1 builds its tools only
@@ -906,11 +910,7 @@ test("two runs of one commit, the second's images landing over the first's index
     const held = (await registryImage(`${target}/${image}:${platformTag}`)).digest;
     assert.is((await registryIndex(`${target}/${image}:${platformTag.replace(/-linux-[a-z0-9]+$/, "")}`)).manifests[0].digest, held, `${image}: ${r2.stderr}`);
   }
-  const again = await runCliAsync(["--all", "--push", "--repo", target, "--progress", "plain"], { cwd: repo.root });
-  assert.is(again.code, 0, again.stderr);
-  assert.match(again.stderr, /\n3 reused/, again.stderr);
-  const reconcile = runCli(["--reconcile", "--dryrun", "--repo", target], { cwd: repo.root });
-  assert.match(reconcile.stdout + reconcile.stderr, /nothing to build/);
+  await assertConverged(repo.root, target, 3);
 });
 
 test("runs of consecutive commits at once, the older's write of {version} landing last: the older leaves the layer's {version} to the newer, whose platform moving tag it found", async () => {
