@@ -11,7 +11,7 @@ import {
   decideIndexBuildTag, decideIndexMovingTag, imageIndex, unwrittenIndex,
   type HeldIndex, type IndexLayer, type IndexResult,
 } from "../core/execute/image-index.js";
-import { entryPlatformOf, imageShownFor, platformEntries, type Descriptor } from "../core/registry/image-index.js";
+import { entryPlatformOf, imageShownFor, platformEntries, samePlatform, type Descriptor } from "../core/registry/image-index.js";
 import { InputError } from "../core/model.js";
 import { isOlderBuild } from "../core/execute/moving-tag.js";
 import { buildTag, movingTag } from "../core/requests/tags.js";
@@ -203,6 +203,7 @@ export async function writeIndex(ctx: IndexStepContext, layer: IndexLayer, image
       if (!moving.move) {
         Object.assign(movingResult, { registryDigest: current!.digest, reason: moving.reason });
         ctx.line(moving.reason);
+        if (isOlderBuild(ours, current!.label)) await platformTagsOnToNewer(ctx, layer.movingTag, images, entries);
         // Nothing written (the build tag held this index already): not counted as an index pushed.
         return written > 0 ? result("pushed") : { ...result("pushed"), already: true };
       }
@@ -322,6 +323,36 @@ async function restoreIndexedImages(ctx: IndexStepContext, indexTag: string, ima
     done.push(`its images could not be put back under their platform tags (${(e as Error).message}): a rerun tries again`);
   }
   return done;
+}
+
+/**
+ * The layer's moving tag (`tag`) holds a newer build's index, yet a platform moving tag holds this
+ * run's image (`ours`: the images this run's index names): two runs of consecutive commits, this
+ * older run's write of the platform moving tag landing after the newer run's. The platform moving
+ * tag is moved on to the newer build's image of its platform, as the layer's moving tag names it
+ * (a moving tag only moves forward). Nothing else is touched: a platform moving tag on any other
+ * image stays. A failure is said, not thrown (the index itself is written).
+ */
+async function platformTagsOnToNewer(ctx: IndexStepContext, tag: string, images: PlatformImage[], ours: Descriptor[]): Promise<void> {
+  try {
+    const top = await ctx.registry.getManifest(tag, { noIndexResolution: true });
+    if (!top || !isIndex(top)) return;
+    const r = parseImageReference(tag);
+    for (const [i, image] of images.entries()) {
+      const platformTag = movingTag(image.build.request);
+      // The newer index without this platform (a build for other platforms) says nothing of it.
+      const newer = platformEntries(top.indexEntries ?? []).find((e) => samePlatform(e.platform, image.platform))?.entry;
+      if (!newer || newer.digest === ours[i].digest || await readDigest(ctx, platformTag) !== ours[i].digest) continue;
+      const manifest = await ctx.registry.getManifest({ registry: r.registry, repository: r.repository, digest: newer.digest });
+      if (!manifest) continue;
+      await ctx.registry.putManifest(parseImageReference(platformTag), manifest.bytes, manifest.mediaType);
+      if (await readDigest(ctx, platformTag) === newer.digest) {
+        ctx.line(`moved ${platformTag} on to ${newer.digest}, the ${image.platform} image of the newer build ${tag} holds: this run's write of it had landed after that build's`);
+      }
+    }
+  } catch (e) {
+    ctx.line(`${tag} holds a newer build, and this run's platform images could not be checked against it (${(e as Error).message}): a newer run, or --reconcile --push, moves them on`);
+  }
 }
 
 /**

@@ -1069,4 +1069,39 @@ test("two runs of consecutive commits at once, the older's moving-tag writes lan
   assert.match(index.tags[1].reason, /^moved back by another run: /);
 });
 
+test("runs of consecutive commits at once, the older's write of its platform moving tag landing after the newer run published: the older moves it on to the newer build's image, which {version} names", async () => {
+  const { registry } = requireEngine();
+  using src = makeRepo({
+    ...science("a", { image: "cc", target: "cc-a", compat: "c" }, "FROM busybox:stable\nRUN echo one > /a\n"),
+    ...compat("c", [], "ENV C=1\n"),
+  });
+  src.write({ "science/a/Dockerfile": "FROM busybox:stable\nRUN echo two > /a\n" });
+  const h2 = src.commit("a two");
+  using older = tempDir("ib-older-");
+  src.git("worktree", "add", "-q", join(older.path, "wt"), "HEAD~1");
+  const target = uniqueRepo(registry);
+  const path = target.slice(registry.length + 1);
+  // The older run read sci/cc-a's platform moving tag (nothing there) and writes it; its write is
+  // held until the newer run has published its build under every tag.
+  const olderWrite = happening("the older run's write of sci/cc-a:1.0-linux-amd64");
+  const newerEnded = happening("the newer run ended");
+  await using proxy = await startFaultProxy(registry, (req) => {
+    if (!isManifestPut(req, /^1\.0-linux-amd64$/) || !/\/sci\/cc-a\//.test(req.url ?? "")) return undefined;
+    olderWrite.then();
+    return { hold: newerEnded.promise };
+  });
+  const o = runCliAsync(["--all", "--push", "--repo", `${proxy.address}/${path}`, "--progress", "plain"], { cwd: join(older.path, "wt") });
+  await olderWrite.promise;
+  const n = await runCliAsync(["--all", "--push", "--repo", target, "--progress", "plain"], { cwd: src.root }).finally(() => newerEnded.then());
+  assert.is(n.code, 0, n.stderr);
+  const old = await o;
+  assert.match(old.stderr, /\[sci\/cc-a\] moved \S+sci\/cc-a:1\.0-linux-amd64 on to sha256:[0-9a-f]{64}, the linux\/amd64 image of the newer build \S+sci\/cc-a:1\.0 holds: this run's write of it had landed after that build's/, old.stderr);
+  assert.is(old.code, 0, old.stderr);
+  const ACCEPT = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+  const digest = async (t: string) => (await fetch(`http://${registry}/v2/${path}/sci/cc-a/manifests/${t}`, { method: "HEAD", headers: { accept: ACCEPT } })).headers.get("docker-content-digest");
+  // Both moving tags on the newer build: {version} its index, the platform moving tag its image.
+  assert.is(await digest("1.0"), await digest(`1.0-2-${h2}`));
+  assert.is(await digest("1.0-linux-amd64"), await digest(`1.0-2-${h2}-linux-amd64`));
+});
+
 test.run();

@@ -20,7 +20,8 @@ import { publish } from "../helpers/registry.js";
 import { isManifestPut, startFaultProxy } from "../helpers/fault-proxy.js";
 import { everythingWritten, tempDir } from "../helpers/temp.js";
 import { baseAndTools, compat, makeRepo, science, type TempRepo } from "../helpers/repo.js";
-import { parseSigningKey } from "../../src/core/signatures/keys.js";
+import { parseSigningKey, signPayload } from "../../src/core/signatures/keys.js";
+import { signatureLayer, signatureManifest, simpleSigningPayload } from "../../src/core/signatures/cosign.js";
 import { hostPlatform, RegistryClient } from "../../src/registry/client.js";
 import { DockerCredentials } from "../../src/registry/credentials.js";
 import { signDigest } from "../../src/registry/signatures.js";
@@ -216,6 +217,53 @@ test("another key's signature is added next to the first, as cosign adds one: bo
     assert.ok(opensslVerifies(otherPub, held.signatures[1]));
   }
   for (const k of [pub, otherPub]) assert.is(runCli(["verify", `${target}/rel/astro:1.0`, "--key", k, "--no-attestations"]).code, 0);
+});
+
+test("another signer's write that dropped this run's signature after the run read it back: the read back at the end of the run adds it again, next to the other's", async () => {
+  const { registry } = requireEngine();
+  const client = new RegistryClient(await DockerCredentials.load("/nonexistent-docker-config", {}));
+  const other = parseSigningKey(readFileSync(otherKey, "utf8"), "other key");
+  const SIG = /^\/v2\/(.+)\/manifests\/sha256-([0-9a-f]{64})\.sig$/;
+  const written = new Set<string>();
+  let dropped: RegExpExecArray | undefined;
+  // The other signer read the .sig tag before this run wrote it (nothing there), so it writes its
+  // own signature alone, over this run's: just after this run read its own back.
+  const otherSignerWrites = async (m: RegExpExecArray) => {
+    const ref = { registry, repository: m[1], tag: `sha256-${m[2]}.sig` };
+    const payload = simpleSigningPayload(`${proxy.address}/${m[1]}`, `sha256:${m[2]}`);
+    const { manifest, mediaType, config } = signatureManifest([signatureLayer(payload, signPayload(other, payload))]);
+    await client.putBlob(ref, payload);
+    await client.putBlob(ref, config);
+    await client.putManifest(ref, manifest, mediaType);
+  };
+  await using proxy = await startFaultProxy(registry, (req) => {
+    const m = SIG.exec(req.url ?? "");
+    if (!m) return undefined;
+    if (req.method === "PUT") written.add(req.url!);
+    else if (req.method === "GET" && written.has(req.url!) && !dropped) {
+      dropped = m;
+      return { holdReply: otherSignerWrites(m) };
+    }
+    return undefined;
+  });
+  using out = tempDir("ib-sign-dropped-");
+  const results = join(out.path, "results.json");
+  const fresh = `${proxy.address}/${uniqueRepo(registry).split("/")[1]}`;
+  const r = await runCliAsync(["--include", "science/essentials-2-4", "--push", "--no-attestations", "--repo", fresh, "--sign-key", key, "--results", results, "--progress", "plain"], { cwd: repo.root });
+  assert.is(r.code, 0, r.stderr);
+  assert.ok(dropped, "the other signer wrote after a read back");
+  const [, name, hex] = dropped!;
+  assert.match(r.stderr, new RegExp(`read back at the end of the run: another write of ${proxy.address}/${name}:sha256-${hex}\\.sig had dropped this key's signature; added again`));
+  // Both keys' signatures are there, the other's first (it was written over this run's).
+  const held = (await signaturesOf(`${registry}/${name}`, `sha256:${hex}`))!;
+  assert.is(held.signatures.length, 2);
+  assert.ok(opensslVerifies(otherPub, held.signatures[0]));
+  assert.ok(opensslVerifies(pub, held.signatures[1]));
+  // --results names the signature manifest the registry holds now.
+  const recorded = (JSON.parse(readFileSync(results, "utf8")) as { results: { signature?: { status: string; digest: string; manifestDigest?: string } }[] }).results
+    .map((b) => b.signature).find((s) => s?.digest === `sha256:${hex}`);
+  assert.is(recorded?.status, "signed");
+  assert.is(recorded?.manifestDigest, held.manifestDigest);
 });
 
 test("--reconcile with a signing key plans the images it did not sign; their run reuses them and signs them", async () => {

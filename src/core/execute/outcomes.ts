@@ -95,13 +95,24 @@ export function publishingTally(outcomes: Pick<BuildOutcome, "status" | "attesta
 }
 
 /** `6 built, 1 reused, 2 failed, 3 not pushed`: what the run did, at a glance. */
-export function footer(outcomes: Pick<BuildOutcome, "status" | "pushed" | "tags" | "attestation">[], push: boolean, interrupted: boolean, indexes: Pick<IndexResult, "status" | "tags" | "already">[] = []): string[] {
+export function footer(
+  outcomes: Pick<BuildOutcome, "status" | "pushed" | "tags" | "attestation">[], push: boolean, interrupted: boolean, indexes: Pick<IndexResult, "status" | "tags" | "already">[] = [],
+  /** Each outcome's push result (in `outcomes`' order): an image not pushed is counted as its row says it (`push failed`, `superseded`). */
+  pushResults: readonly (PushResult | undefined)[] = [],
+): string[] {
   const counts = new Map<string, number>();
   for (const o of outcomes) counts.set(o.status, (counts.get(o.status) ?? 0) + 1);
   const withImage = outcomes.filter(hasImage);
-  const notPushed = push ? withImage.filter((o) => !o.pushed).length : 0;
   const parts = [...counts].map(([s, n]) => `${n} ${s}`);
-  if (notPushed) parts.push(`${notPushed} not pushed`);
+  if (push) {
+    const unpushed = new Map<string, number>();
+    for (const [i, o] of outcomes.entries()) {
+      if (!hasImage(o) || o.pushed) continue;
+      const result = pushResults[i] === "push failed" || pushResults[i] === "superseded" ? pushResults[i]! : "not pushed";
+      unpushed.set(result, (unpushed.get(result) ?? 0) + 1);
+    }
+    for (const result of ["push failed", "superseded", "not pushed"]) if (unpushed.get(result)) parts.push(`${unpushed.get(result)} ${result}`);
+  }
   parts.push(...publishingTally(outcomes, push, indexes).map((p) => p.text));
   const lines = [parts.join(", ") || "nothing to build"];
   // A push stopped by the interrupt may still have landed: what the registry holds was read back

@@ -129,7 +129,7 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
     // The images' tags and the indexes' tags are read at once: independent reads, at the run's end.
     const readBack = registry && opts.push && !stopWaiting.signal.aborted;
     const [corrected] = readBack
-      ? await Promise.all([report.agreeWithRegistry(registry, builds), report.agreeIndexesWithRegistry(registry, builds)])
+      ? await Promise.all([report.agreeWithRegistry(registry, builds), report.agreeIndexesWithRegistry(registry, builds), opts.signKey && report.agreeSignaturesWithRegistry(registry, opts.signKey)])
       : [new Map<string, PushResult>()];
     // Stopped before or during the read back: the registry's answers that did not come are not guessed.
     if (opts.push && registry && stopWaiting.signal.aborted) {

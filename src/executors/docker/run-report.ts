@@ -3,7 +3,9 @@
 // reach the output, the logs or the outcomes.
 import type { PlannedBuild } from "../../core/model.js";
 import { footer, indexSummaryRow, runSucceeded, summaryRow, type BuildOutcome, type PushResult, type RunOutcome } from "../../core/execute/outcomes.js";
-import type { AttestationResult, SignatureResult, TagResult } from "../../core/model.js";
+import type { AttestationResult, SignatureResult, SignedResult, TagResult } from "../../core/model.js";
+import type { SigningKey } from "../../core/signatures/keys.js";
+import { signDigest } from "../../registry/signatures.js";
 import type { DockerCredentials } from "../../registry/credentials.js";
 import type { RegistryClient } from "../../registry/client.js";
 import { agreeWithRegistry, judgedMovingTag, pushResultFromTags, readBackReason } from "../../core/execute/read-back.js";
@@ -238,6 +240,52 @@ export class RunReport {
   }
 
   /**
+   * The signatures this run wrote, read once more when the run ends, as its tags are: a registry
+   * has no compare-and-swap, and another signer (another key) writing a `.sig` tag from what it
+   * read before this run's write drops this run's signature, after this run read it back. One
+   * dropped is added again next to the other's (signDigest); one that can't be fails its image or
+   * index. A signature found there at the start wrote nothing, so no other write can have raced it.
+   */
+  async agreeSignaturesWithRegistry(registry: RegistryClient, key: SigningKey): Promise<void> {
+    const held: { signature: SignatureResult; line: (text: string) => void; signed: (s: SignedResult) => void; failed: (reason: string) => void }[] = [];
+    for (const o of this.outcomes.values()) {
+      if (o.signature?.status !== "signed") continue;
+      held.push({
+        signature: o.signature, line: (text) => this.progress.line(o.id, text),
+        signed: (s) => (o.signature = s),
+        failed: (reason) => {
+          o.signature = { status: "failed", digest: o.signature!.digest, reason };
+          this.addReason(o.id, reason);
+        },
+      });
+    }
+    for (const i of this.indexes.values()) {
+      if (i.signature?.status !== "signed") continue;
+      held.push({
+        signature: i.signature, line: (text) => this.progress.note(`[${i.id}] ${text}`),
+        signed: (s) => (i.signature = s),
+        failed: (reason) => {
+          i.signature = { status: "failed", digest: i.signature!.digest, reason };
+          i.status = "push failed";
+          i.reason = reason;
+        },
+      });
+    }
+    await Promise.all(held.map(async (h) => {
+      const { digest, tag } = h.signature as SignedResult;
+      try {
+        const now = await signDigest(registry, key, tag.slice(0, tag.lastIndexOf(":")), { digest }, h.line);
+        if (now.status === "signed") h.line(`read back at the end of the run: another write of ${tag} had dropped this key's signature; added again`);
+        h.signed({ ...now, status: "signed" });
+      } catch (e) {
+        const reason = this.hide(`signing ${tag} (${digest}), read back at the end of the run: ${errorMessage(e)}`);
+        h.line(reason);
+        h.failed(reason);
+      }
+    }));
+  }
+
+  /**
    * Prints the summary; the outcomes in plan order. `indexLayers`: the layers the run was to write
    * the index of (with --push); one without an index step is recorded as not written, and why.
    */
@@ -248,7 +296,7 @@ export class RunReport {
       return { build: o?.status, push: interrupted && !pushResult(id) ? "interrupted" : pushResult(id), reason: o?.reason };
     }))) : [];
     const rows = [...builds.map((b, i) => summaryRow(ordered[i], b.request.tags, pushResult(b.id))), ...indexes.map(indexSummaryRow)];
-    this.progress.summary(rows, footer(ordered, push, interrupted, indexes));
+    this.progress.summary(rows, footer(ordered, push, interrupted, indexes, builds.map((b) => pushResult(b.id))));
     return { outcomes: ordered, indexes, ok: runSucceeded(ordered, push, interrupted, indexes), interrupted };
   }
 

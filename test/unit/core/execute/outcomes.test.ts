@@ -7,6 +7,9 @@ test("the run's last line says what happened at a glance", () => {
   assert.equal(footer([built, built, { status: "built", pushed: false }, { status: "failed", pushed: false }], true, false), ["3 built, 1 failed, 1 not pushed"]);
   assert.equal(footer([{ status: "reused", pushed: true }], true, false), ["1 reused"]);
   assert.equal(footer([{ status: "built", pushed: false }], false, false), ["1 built", "Note: images were built but not pushed (use --push to push them)."]);
+  // An image not pushed is counted as its row in the table says it: its push failed, another run's was published, or not pushed (a parent's was not).
+  const unpushed = { status: "built" as const, pushed: false };
+  assert.equal(footer([built, unpushed, unpushed, unpushed, unpushed], true, false, [], ["pushed", "push failed", "not pushed", "superseded", undefined]), ["5 built, 1 push failed, 1 superseded, 2 not pushed"]);
   // no "built but not pushed" note after a failed run
   assert.equal(footer([{ status: "built", pushed: false }, { status: "failed", pushed: false }], false, false), ["1 built, 1 failed"]);
 });
