@@ -262,7 +262,7 @@ async function put(ctx: IndexStepContext, tag: string, index: { bytes: Buffer; m
   }
 }
 
-async function readDigest(ctx: IndexStepContext, tag: string): Promise<string | undefined> {
+async function readDigest(ctx: Pick<IndexStepContext, "registry">, tag: string): Promise<string | undefined> {
   const m = await ctx.registry.getManifest(tag, { noIndexResolution: true }).catch((e: Error) => {
     throw new Error(`cannot read ${tag} back from the registry: ${e.message}`);
   });
@@ -309,14 +309,8 @@ async function restoreIndexedImages(ctx: IndexStepContext, indexTag: string, ima
       if (ours[i] === undefined || entry.digest === ours[i] || image.pushedHere !== ours[i]) continue;
       const indexed = await ctx.registry.getManifest({ registry: r.registry, repository: r.repository, digest: entry.digest });
       if (!indexed) continue;
-      for (const tag of [buildTag(image.build.request), movingTag(image.build.request)]) {
-        // The moving tag only where it holds this run's image (a later build's stays).
-        if (tag !== buildTag(image.build.request) && await readDigest(ctx, tag) !== ours[i]) continue;
-        await ctx.registry.putManifest(parseImageReference(tag), indexed.bytes, indexed.mediaType);
-        if (await readDigest(ctx, tag) === entry.digest) {
-          done.push(`its image ${entry.digest} put back under ${tag}, where this run's push had replaced it after that run indexed it`);
-          ctx.line(`put back ${tag}@${entry.digest}: the image the index ${indexTag} names (this run's push had replaced it)`);
-        }
+      for (const tag of await putBackIndexedImage(ctx, indexTag, image.build, indexed, ours[i]!, "this run's push had replaced it")) {
+        done.push(`its image ${entry.digest} put back under ${tag}, where this run's push had replaced it after that run indexed it`);
       }
     }
   } catch (e) {
@@ -353,6 +347,26 @@ async function platformTagsOnToNewer(ctx: IndexStepContext, tag: string, images:
   } catch (e) {
     ctx.line(`${tag} holds a newer build, and this run's platform images could not be checked against it (${(e as Error).message}): a newer run, or --reconcile --push, moves them on`);
   }
+}
+
+/**
+ * Puts `indexed`, the image the index `indexTag` names, back under the build's platform build tag,
+ * and under its platform moving tag where that holds `replaced` (a later build's stays); each tag
+ * is read back and said (`why` the tag held another image). Returns the tags put back.
+ */
+export async function putBackIndexedImage(
+  ctx: Pick<IndexStepContext, "registry" | "line">, indexTag: string, build: PlannedBuild, indexed: RegistryManifest, replaced: string, why: string,
+): Promise<string[]> {
+  const done: string[] = [];
+  for (const tag of [buildTag(build.request), movingTag(build.request)]) {
+    if (tag !== buildTag(build.request) && await readDigest(ctx, tag) !== replaced) continue;
+    await ctx.registry.putManifest(parseImageReference(tag), indexed.bytes, indexed.mediaType);
+    if (await readDigest(ctx, tag) === indexed.digest) {
+      done.push(tag);
+      ctx.line(`put back ${tag}@${indexed.digest}: the image the index ${indexTag} names (${why})`);
+    }
+  }
+  return done;
 }
 
 /**

@@ -65,6 +65,15 @@ export async function readPublishedInputs(plan: Plan, dockerConfigDir?: string, 
           // tag: the build is completed where it is, its index written there again (reconcile.ts).
           const imageTag = platform !== undefined ? own : image.indexEntries !== undefined && image.platform ? withPlatformSuffix(held, image.platform) : undefined;
           if (imageTag && (await client.getDigest(imageTag)) === image.manifestDigest) published.imageTagHeld = imageTag;
+        } else if (held) {
+          // The index's platform build tag holding another image of these inputs (a run of the commit
+          // ended between its push of that tag and its index step): its run puts the index's image back.
+          const imageTag = platform !== undefined ? own : options.attestations && image.indexEntries !== undefined && image.platform ? withPlatformSuffix(held, image.platform) : undefined;
+          const there = imageTag && await client.getManifest(imageTag, { noIndexResolution: true });
+          if (imageTag && there && there.digest !== image.manifestDigest && there.digest === there.manifestDigest
+            && (await client.imageOf(there)).config.labels[inputsLabel(b.kind, b.target)] === b.request.inputsDigest) {
+            published.imageTagOther = { tag: imageTag, held: there.digest, image: image.manifestDigest };
+          }
         }
       }
       // Attestations are entries of an index, next to the image they are about: an image without

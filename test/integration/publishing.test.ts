@@ -2,6 +2,7 @@
 // proxy in front of it); results checked in the registry's HTTP API and the engine's images.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli, runCliAsync } from "../helpers/cli.js";
@@ -911,6 +912,84 @@ test("two runs of one commit, the second's images landing over the first's index
     assert.is((await registryIndex(`${target}/${image}:${platformTag.replace(/-linux-[a-z0-9]+$/, "")}`)).manifests[0].digest, held, `${image}: ${r2.stderr}`);
   }
   await assertConverged(repo.root, target, 3);
+});
+
+/**
+ * Another build of the same inputs, as another run of the commit made it (its own buildtime),
+ * written straight into the registry under `tags` of `repo` (`host:port/name`) over what
+ * `from` holds there: that image's layers, its config with another buildtime label. Returns its manifest digest.
+ */
+async function pushAnotherBuild(repo: string, from: string, tags: string[]): Promise<string> {
+  const slash = repo.indexOf("/");
+  const [registry, name] = [repo.slice(0, slash), repo.slice(slash + 1)];
+  const base = `http://${registry}/v2/${name}`;
+  const res = await fetch(`${base}/manifests/${from}`, { headers: { accept: "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json" } });
+  const manifest = (await res.json()) as { mediaType: string; config: { digest: string; size: number } };
+  const config = (await (await fetch(`${base}/blobs/${manifest.config.digest}`)).json()) as { config: { Labels: Record<string, string> } };
+  const labels = config.config.Labels;
+  for (const key of Object.keys(labels).filter((k) => k.endsWith(".buildtime"))) labels[key] = `${labels[key]}1`;
+  const configBytes = Buffer.from(JSON.stringify(config));
+  const configDigest = `sha256:${createHash("sha256").update(configBytes).digest("hex")}`;
+  const session = await fetch(`${base}/blobs/uploads/`, { method: "POST" });
+  await session.arrayBuffer();
+  const location = new URL(session.headers.get("location")!, base);
+  location.searchParams.set("digest", configDigest);
+  const upload = await fetch(location, { method: "PUT", headers: { "content-type": "application/octet-stream" }, body: configBytes });
+  await upload.arrayBuffer();
+  assert.is(upload.status, 201, `upload of the config blob: HTTP ${upload.status}`);
+  const bytes = Buffer.from(JSON.stringify({ ...manifest, config: { ...manifest.config, digest: configDigest, size: configBytes.length } }));
+  for (const tag of tags) {
+    const put = await fetch(`${base}/manifests/${tag}`, { method: "PUT", headers: { "content-type": manifest.mediaType }, body: bytes });
+    await put.arrayBuffer();
+    assert.is(put.status, 201, `PUT ${tag}: HTTP ${put.status}`);
+  }
+  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+}
+
+test("a run of the commit killed between its platform push and its index step, its image over the other run's indexed one: --reconcile --push and a rerun put the indexed image back at once and reuse the family", async () => {
+  const { registry } = requireEngine();
+  using repo = makeRepo(baseAndTools("kr"));
+  repo.write({ "science/base/Dockerfile": "FROM busybox:stable\nRUN date +%s%N > /stamp\n" });
+  repo.commit("stamped base");
+  const target = `${registry}/${uniqueRepo("x").slice(2)}`;
+  const first = await runCliAsync(["--all", "--push", "--repo", target, "--progress", "plain"], { cwd: repo.root });
+  assert.is(first.code, 0, first.stderr);
+  const base = `${target}/sci/kr-base`;
+  const platformTag = (await registryTags(base)).find((t) => PLATFORM_BUILD_TAG.test(t))!;
+  const platformMovingTag = platformTag.replace(/^[^-]+-\d+-[0-9a-f]+/, "1.0");
+  const indexed = (await registryImage(`${base}:${platformTag}`)).digest;
+  const published = async () => {
+    const out: Record<string, string> = {};
+    for (const image of ["sci/kr-base", "sci/kr-tools", "rel/kr"]) {
+      for (const tag of await registryTags(`${target}/${image}`)) out[`${image}:${tag}`] = (await registryIndex(`${target}/${image}:${tag}`)).digest;
+    }
+    return out;
+  };
+  const before = await published();
+  // The killed run's state: its build of base (the same inputs) under the platform build tag, the
+  // index naming the first run's; its put-back (in its index step) never ran.
+  const other = await pushAnotherBuild(base, platformTag, [platformTag]);
+  assert.is.not(other, indexed);
+  // --reconcile plans it (to be reused), and what builds on it, whose parent's platform build tag holds another build.
+  const plan = runCli(["--reconcile", "--dryrun", "-vv", "--repo", target], { cwd: repo.root });
+  assert.match(plan.stderr, new RegExp(`build sci/kr-base: \\S+sci/kr-base:1\\.0 holds 1\\.0-\\d+-[0-9a-f]+, of this checkout's inputs, but \\S+:${platformTag} holds another image of them \\(${other}\\), not the index's ${indexed}`), plan.stdout + plan.stderr);
+  const reconcile = await runCliAsync(["--reconcile", "--push", "--repo", target, "--progress", "plain"], { cwd: repo.root });
+  assert.is(reconcile.code, 0, reconcile.stderr);
+  assert.match(reconcile.stderr, new RegExp(`put back \\S+sci/kr-base:${platformTag}@${indexed}: `), reconcile.stderr);
+  assert.not.match(reconcile.stderr, /another run/, reconcile.stderr);
+  // Every tag as the first run left it: the index's image under the platform build tag again.
+  assert.equal(await published(), before);
+  await assertConverged(repo.root, target, 3);
+
+  // Again, the killed run's push having reached the platform moving tag too: a plain rerun (the
+  // commit's diff) puts both back, and its children are reused on it, at the first try.
+  await pushAnotherBuild(base, platformTag, [platformTag, platformMovingTag]);
+  const rerun = await runCliAsync(["--push", "--repo", target, "--progress", "plain"], { cwd: repo.root });
+  assert.is(rerun.code, 0, rerun.stderr);
+  assert.match(rerun.stderr, new RegExp(`put back \\S+sci/kr-base:${platformMovingTag}@${indexed}: `), rerun.stderr);
+  assert.not.match(rerun.stderr, /another run|--overwrite/, rerun.stderr);
+  assert.match(rerun.stderr, /\n3 reused/, rerun.stderr);
+  assert.equal(await published(), before);
 });
 
 test("runs of consecutive commits at once, the older's write of {version} landing last: the older leaves the layer's {version} to the newer, whose platform moving tag it found", async () => {

@@ -151,6 +151,40 @@ export function decideIndexBuildTag(q: {
   };
 }
 
+/** An image of a platform as the registry holds it: its manifest digest and what its labels say of its build. */
+export interface HeldPlatformImage {
+  digest: string;
+  inputs?: string;
+  /** Its version label (`{version}-{n}-{h}`). */
+  build?: string;
+  /** Why it is not of the build's inputs (inputsMismatch), or built on a parent build the registry no longer holds. */
+  fault?: string;
+}
+
+/**
+ * Before a platform image's reuse check: whether the image the layer's index build tag names goes
+ * back under the platform build tag, which holds another image of the same inputs (hunter19 F1:
+ * another run of this commit pushed its own over the indexed one and ended before its index step,
+ * whose put-back never ran). The index is what was published, and what the children built on it
+ * stand on; anything else is left to the reuse check (an index of other inputs stays a refusal),
+ * and so is everything under --overwrite, which replaces on purpose.
+ */
+export function decideIndexedImagePutBack(q: {
+  inputsDigest?: string;
+  /** This build's version label. */
+  build?: string;
+  /** What the platform build tag holds (undefined: nothing). */
+  held?: HeldPlatformImage;
+  /** The index build tag's image of this platform (undefined: no index there, or none with it, or unreadable). */
+  indexed?: HeldPlatformImage;
+  overwrite: boolean;
+}): boolean {
+  const { held, indexed } = q;
+  if (q.overwrite || q.inputsDigest === undefined || !held || !indexed || held.digest === indexed.digest) return false;
+  const ours = (image: HeldPlatformImage) => image.inputs === q.inputsDigest && image.build === q.build;
+  return ours(held) && ours(indexed) && indexed.fault === undefined;
+}
+
 /**
  * Whether the index moves to the moving tag, from what the registry holds there (its digest and
  * the version label of its image, for an index the image of one of its platforms): only forward,

@@ -7,7 +7,8 @@
 // not signed by it, is planned too (issue 19, item 6): its run reuses it and adds what it lacks,
 // and what is built on it stays. When `{version}` holds an earlier commit's build of it, it is
 // planned as that build (earlier-builds.ts), so that it is completed where it is, not rebuilt. So is one published as a one-platform index whose platform
-// moving tag (`{version}-linux-amd64`, the bare image) is missing or holds another manifest.
+// moving tag (`{version}-linux-amd64`, the bare image) is missing or holds another manifest, or
+// whose platform build tag holds another image of its inputs than the index names.
 // A layer built for platforms is published twice over (issue 17): each platform image under its
 // platform moving tag, and the index of them all under the layer's `{version}`. A platform image
 // the index lacks (or holds from other inputs, or without its attestations) keeps the layer's
@@ -39,6 +40,11 @@ export type PublishedImage = (
     buildTagMissing?: string;
     /** With buildTagMissing, of an index: the platform build tag that still holds the index's image. */
     imageTagHeld?: string;
+    /**
+     * Of an index: its build's platform build tag holds another image of these inputs (`held`) than
+     * the index's `image` (a run of the commit ended between that push and its index step).
+     */
+    imageTagOther?: { tag: string; held: string; image: string };
     /** Of this checkout's inputs, but built on a build of a parent the registry no longer holds under its build tag (as verify judges it). */
     parentFault?: string;
     /**
@@ -269,6 +275,12 @@ function judge(b: PlannedBuild, p: PublishedImage | undefined, tag: string, opti
   if (p.buildTagMissing) {
     const why = `${tag} holds ${held}, of this checkout's inputs, but its build tag ${p.buildTagMissing} is gone`;
     return p.imageTagHeld ? { current: false, why: `${why} (its image is still under ${p.imageTagHeld})`, reusedOnly: true } : { current: false, why };
+  }
+  // The image is right, but its platform build tag holds another build of it: the run puts the
+  // index's image back there and reuses it, and what is built on it stays.
+  if (p.imageTagOther) {
+    const { tag: imageTag, held: other, image } = p.imageTagOther;
+    return { current: false, why: `${tag} holds ${held}, of this checkout's inputs, but ${imageTag} holds another image of them (${other}), not the index's ${image}`, reusedOnly: true };
   }
   // The image is right, but its platform moving tag (a one-platform index's) lags: the run
   // reuses it and pushes that tag again.

@@ -4,7 +4,7 @@
 import type Dockerode from "dockerode";
 import type { PlannedBuild } from "../../core/model.js";
 import { pinParents } from "../../core/execute/publishing.js";
-import { buildTag, movingTag } from "../../core/requests/tags.js";
+import { buildTag, movingTag, stripPlatformSuffix } from "../../core/requests/tags.js";
 import { splitTag } from "../../core/parse/image-reference.js";
 import { buildtimeLabel, inputsLabel } from "../../core/requests/inputs-digest.js";
 import { decideBuildMovingTag } from "../../core/execute/moving-tag.js";
@@ -16,7 +16,7 @@ import { buildImage } from "./build.js";
 import { builtImage, type BuiltImage } from "./engine.js";
 import type { BuildersOfPlan, RunBuilder } from "./builder.js";
 import { pullImage } from "./pull.js";
-import { checkReuse } from "./reuse.js";
+import { checkReuse, restoreIndexedImageBeforeReuse } from "./reuse.js";
 import type { EngineRunOptions } from "./run-options.js";
 
 /** What every build of a run shares. */
@@ -62,7 +62,14 @@ export async function makeImage(
   const reuseOptions = { overwrite: options.overwrite ?? false, pins, repo: ctx.repo, uncommitted: options.uncommitted };
   const layerTags = ctx.layerTags?.get(build.id);
   const asLayer: PlannedBuild | undefined = layerTags && { ...build, request: { ...build.request, tags: [...layerTags] } };
+  // The index build tag of the layer this platform image is published in (a one-platform index's, or a layer of platforms').
+  const indexTag = asLayer ? buildTag(asLayer.request) : build.request.platform !== undefined ? stripPlatformSuffix(buildTag(build.request), build.request.platform) : undefined;
   let check = await checkReuse(docker, ctx.registry, build, reuseOptions);
+  // Its platform build tag holds an image (a rerun, not a push of a new build): the one its index names? Else that is put back, and checked.
+  if (ctx.registry && indexTag && check.registryDigest !== undefined
+    && await restoreIndexedImageBeforeReuse(ctx.registry, build, indexTag, { held: check.registryDigest, overwrite: reuseOptions.overwrite, line: out.line })) {
+    check = await checkReuse(docker, ctx.registry, build, reuseOptions);
+  }
   let reuseFrom = build;
   if (asLayer && check.decision.action === "build") {
     // Published before as a plain image under the layer's own tags (--no-attestations): that

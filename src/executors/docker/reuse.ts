@@ -1,13 +1,15 @@
 // Before a build: is this request's image already there, under its build tag, with the same
 // inputs digest? The engine is asked first, then (when pushing) the registry over its HTTP API.
 import type Dockerode from "dockerode";
-import { inputsLabel, inputsMismatch } from "../../core/requests/inputs-digest.js";
+import { inputsLabel, inputsMismatch, versionLabel } from "../../core/requests/inputs-digest.js";
 import { buildTag } from "../../core/requests/tags.js";
 import { parsePlatformTag } from "../../core/registry/image-index.js";
 import { builtOnOtherParent, builtOnOtherParentBuild, decideReuse, pinKey, refusalsBeforeBuilding, type FoundImage, type ReuseDecision } from "../../core/execute/publishing.js";
 import type { PlannedBuild } from "../../core/model.js";
 import { parseImageReference, type ImageReference } from "../../core/parse/image-reference.js";
-import { RegistryError, type RegistryClient, type RegistryImage } from "../../registry/client.js";
+import { indexImage, isIndex, RegistryError, type RegistryClient, type RegistryImage } from "../../registry/client.js";
+import { decideIndexedImagePutBack, type HeldPlatformImage } from "../../core/execute/image-index.js";
+import { putBackIndexedImage } from "../index-step.js";
 import { judgeParentsInRegistry } from "../../registry/verify-image.js";
 import type { BuiltImage } from "./engine.js";
 
@@ -77,6 +79,47 @@ export async function checkReuse(
     uncommitted: build.request.contexts.filter((dir) => o.uncommitted?.includes(dir)),
   });
   return { decision, engineImage: engine?.image, registryDigest: published?.digest };
+}
+
+/**
+ * After the reuse check of a platform image published in its layer's index (`indexTag`), when its
+ * platform build tag holds an image (`o.held`, its manifest digest: never on a push of a new
+ * build): when that is another image of the same inputs than the one the index names, and the
+ * indexed one is sound (decideIndexedImagePutBack), the indexed one is put back, and the caller
+ * checks again, so that the published image is reused, and the children built on it too (hunter19
+ * F1: a run of the commit killed between its platform push and its index step left the tag so; its
+ * put-back never ran). One read (the index) when the tag holds the indexed image, as on a rerun.
+ * A failure is said and leaves the tags as the check found them. Returns whether it put one back.
+ */
+export async function restoreIndexedImageBeforeReuse(registry: RegistryClient, build: PlannedBuild, indexTag: string, o: { held: string; overwrite: boolean; line: (text: string) => void }): Promise<boolean> {
+  if (o.overwrite) return false;
+  const tag = buildTag(build.request);
+  const platform = build.request.platform ?? parsePlatformTag(parseImageReference(tag).tag ?? "")?.platform;
+  try {
+    const top = await registry.getManifest(indexTag, { noIndexResolution: true });
+    if (!top || !isIndex(top) || platform === undefined) return false;
+    // An index without this platform's image: the reuse check's and the index step's to judge.
+    const entry = (() => { try { return indexImage(top.indexEntries ?? [], platform, indexTag).entry; } catch { return undefined; } })();
+    if (!entry || entry.digest === o.held) return false;
+    const r = parseImageReference(indexTag);
+    const [held, indexed] = await Promise.all([registry.getManifest(tag), registry.getManifest({ registry: r.registry, repository: r.repository, digest: entry.digest })]);
+    if (!held || !indexed || held.digest !== held.manifestDigest || held.digest === entry.digest) return false;
+    const [indexedImage, heldImage] = await Promise.all([registry.imageOf(indexed), registry.imageOf(held)]);
+    const about = (image: RegistryImage, digest: string, fault?: string): HeldPlatformImage => ({
+      digest, inputs: image.config.labels[inputsLabel(build.kind, build.target)], build: image.config.labels[versionLabel(build.kind, build.target)], ...(fault ? { fault } : {}),
+    });
+    const labels = indexedImage.config.labels;
+    const fault = inputsMismatch(labels, build) ?? await registryParentProblem(registry, tag, labels, build.request.platform);
+    const putBack = decideIndexedImagePutBack({
+      inputsDigest: build.request.inputsDigest, build: build.request.labels[versionLabel(build.kind, build.target)],
+      held: about(heldImage, held.digest), indexed: about(indexedImage, indexed.digest, fault), overwrite: o.overwrite,
+    });
+    if (!putBack) return false;
+    return (await putBackIndexedImage({ registry, line: o.line }, indexTag, build, indexed, held.digest, `its platform build tag held another build of the same inputs, ${held.digest}, not indexed`)).length > 0;
+  } catch (e) {
+    o.line(`${tag} not checked against the image the index ${indexTag} names: ${(e as Error).message}`);
+    return false;
+  }
 }
 
 /**

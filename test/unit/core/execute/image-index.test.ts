@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
-  decideIndexBuildTag, decideIndexMovingTag, imageIndex, indexLayers, indexLayersParentsFirst, indexNotWritten, missingPlatformImage, parentIndexLayers, singlePlatformIndexes,
+  decideIndexBuildTag, decideIndexedImagePutBack, decideIndexMovingTag, imageIndex, indexLayers, indexLayersParentsFirst, indexNotWritten, missingPlatformImage, parentIndexLayers, singlePlatformIndexes,
 } from "../../../../src/core/execute/image-index.js";
 import type { PlannedBuild } from "../../../../src/core/model.js";
 import { entryPlatformOf } from "../../../../src/core/registry/image-index.js";
@@ -67,6 +67,23 @@ test("the index build tag: written when absent, nothing when it holds this index
   // --overwrite over an index of the same inputs (a child rebuilt on a new build of its parent, its
   // platform tags pushed over): the index names the images now under them, not those they replaced.
   assert.equal(decideIndexBuildTag({ ...q, overwrite: true, held: { digest: "sha256:theirs", isIndex: true, inputs: expected } }), { action: "put", why: "--overwrite" });
+});
+
+test("the image an index names goes back under its platform build tag, holding another image of the same build, only when it is sound and nothing is overwritten", () => {
+  const ours = { inputs: "sha256:in", build: "1.0-7-abc" };
+  const indexed = { digest: "sha256:indexed", ...ours };
+  const q = { inputsDigest: "sha256:in", build: "1.0-7-abc", held: { digest: "sha256:other", ...ours }, indexed, overwrite: false };
+  assert.is(decideIndexedImagePutBack(q), true, "another run's build of these inputs over the indexed one (its index step never ran)");
+  assert.is(decideIndexedImagePutBack({ ...q, held: { ...q.held, digest: "sha256:indexed" } }), false, "the tag holds the indexed image");
+  assert.is(decideIndexedImagePutBack({ ...q, held: undefined }), false, "nothing under the platform build tag");
+  assert.is(decideIndexedImagePutBack({ ...q, indexed: undefined }), false, "no index of it");
+  assert.is(decideIndexedImagePutBack({ ...q, overwrite: true }), false, "--overwrite replaces on purpose");
+  assert.is(decideIndexedImagePutBack({ ...q, indexed: { ...indexed, inputs: "sha256:old" } }), false, "an index of other inputs stays a refusal");
+  assert.is(decideIndexedImagePutBack({ ...q, indexed: { ...indexed, build: "1.0-6-def" } }), false, "another build's image");
+  assert.is(decideIndexedImagePutBack({ ...q, held: { ...q.held, inputs: "sha256:new" } }), false, "the platform build tag of other inputs: the reuse check's");
+  assert.is(decideIndexedImagePutBack({ ...q, indexed: { ...indexed, fault: "an image built on sci/p:1.0-7-abc, of which the registry holds another build" } }), false,
+    "built on a parent build the registry no longer holds (an interrupted --overwrite's rebuild stays)");
+  assert.is(decideIndexedImagePutBack({ ...q, inputsDigest: undefined }), false, "a plan without inputs digests");
 });
 
 test("the index build tag holding these very images without attachments (published with --no-attestations) gets the index with them; other images do not", () => {

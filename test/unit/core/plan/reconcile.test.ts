@@ -268,6 +268,18 @@ test("a one-platform index whose platform moving tag is missing or holds another
   assert.equal(newer.builds, []);
 });
 
+test("an index whose platform build tag holds another image of its inputs (a run of the commit ended before its index step) is planned, to be reused, and what builds on it is not", () => {
+  const whole = makePlan({ science: ["a", "c"] });
+  const a = whole.builds.find((b) => b.id === "sci/a")!;
+  const build = a.request.labels[versionLabel("science", "a")];
+  const imageTag = `${a.request.tags[1]}-linux-amd64`;
+  const plan = reconcilePlan(whole, published(whole, { "sci/a": { found: true, inputs: a.request.inputsDigest, build, attested: true, imageTagOther: { tag: imageTag, held: "sha256:other", image: "sha256:img" } } }));
+  assert.equal(plan.builds.map((b) => [b.id, b.reasons]), [["sci/a", [`${a.request.tags[0]} holds ${build}, of this checkout's inputs, but ${imageTag} holds another image of them (sha256:other), not the index's sha256:img`]]]);
+  // Of other inputs, the moving tag is judged on those, as before.
+  const other = reconcilePlan(whole, published(whole, { "sci/a": { found: true, inputs: "sha256:other", build, imageTagOther: { tag: imageTag, held: "sha256:other", image: "sha256:img" } } }));
+  assert.match(other.builds.find((b) => b.id === "sci/a")!.reasons[0], /^published image has inputs sha256:other/);
+});
+
 test("a moving tag holding an image of this checkout's inputs whose build tag is gone (a retention policy) is planned, with what builds on it: verify and its children look for that build tag", () => {
   const whole = makePlan({ science: ["a", "c"] });
   const a = whole.builds.find((b) => b.id === "sci/a")!;
