@@ -89,13 +89,24 @@ export interface RegistryImage {
 }
 
 /** Requests in flight (default 8), timeouts, retries: see TransportOptions. */
-export type RegistryClientOptions = TransportOptions;
+export type RegistryClientOptions = TransportOptions & {
+  /** How long the cancel of an upload this client does not use is waited for (default CANCEL_UPLOAD_MS). */
+  cancelUploadMs?: number;
+};
+
+/**
+ * The cancel of an unused upload session is best effort (the registry purges sessions anyway):
+ * a registry that does not answer it must not add the whole request bound to a run.
+ */
+export const CANCEL_UPLOAD_MS = 3000;
 
 export class RegistryClient {
   readonly transport: RegistryTransport;
+  private readonly cancelUploadMs: number;
 
   constructor(creds: DockerCredentials, options: RegistryClientOptions = {}) {
     this.transport = new RegistryTransport(creds, options);
+    this.cancelUploadMs = options.cancelUploadMs ?? CANCEL_UPLOAD_MS;
   }
 
   /** HTTP requests made (token requests and retries included); for benchmarks. */
@@ -305,15 +316,18 @@ export class RegistryClient {
    * Throws the registry's refusal unless this client may push to `ref`'s repository: an upload
    * started, then cancelled (as go-containerregistry's CheckPushPermission). Asking for a token
    * is not enough: a token service may grant a narrower scope than asked, said only by the write.
+   * Resolves once the upload is started; `cancelled`: its cancel, not waited for here (a registry
+   * slow to answer it must not hold up the run), ending within cancelUploadMs with why it failed
+   * (undefined: cancelled).
    */
-  async checkPush(ref: ImageReference): Promise<void> {
+  async checkPush(ref: ImageReference): Promise<{ cancelled: Promise<string | undefined> }> {
     const what = `a push to ${ref.registry}/${ref.repository}`;
     const start: RegistryRequest = { registry: ref.registry, method: "POST", path: `/v2/${ref.repository}/blobs/uploads/`, scope: pushScope(ref), what };
     const location = await this.transport.exchange(start, async (res) => {
       await expectOk(res, start);
       return res.headers.get("location");
     });
-    if (location) await this.endUpload(ref, location, what);
+    return { cancelled: location ? this.endUpload(ref, location, `cancel of the upload in ${ref.registry}/${ref.repository}`) : Promise.resolve(undefined) };
   }
 
   /**
@@ -386,10 +400,23 @@ export class RegistryClient {
     }
   }
 
-  /** Ends an upload session this client does not use (a declined mount); a failure to end it is left to the registry's expiry. */
-  private async endUpload(ref: ImageReference, location: string, what: string): Promise<void> {
-    const spec: RegistryRequest = { registry: ref.registry, method: "DELETE", path: this.transport.pathOn(ref.registry, location, what), scope: pushScope(ref), what };
-    await this.transport.exchange(spec, async () => undefined).catch(() => undefined);
+  /**
+   * Ends an upload session this client does not use (a declined mount, a push check), waiting at
+   * most cancelUploadMs and never retrying; why it could not, else undefined (a session already gone
+   * counts as ended). A session not ended is left to the registry's purge of uploads.
+   */
+  private async endUpload(ref: ImageReference, location: string, what: string): Promise<string | undefined> {
+    const bound = AbortSignal.timeout(this.cancelUploadMs);
+    try {
+      const spec: RegistryRequest = { registry: ref.registry, method: "DELETE", path: this.transport.pathOn(ref.registry, location, what), scope: pushScope(ref), what, signal: bound, retries: 0 };
+      await this.transport.exchange(spec, async (res) => {
+        if (!res.ok && res.status !== 404) throw await statusError(res, spec);
+        await res.body?.cancel().catch(() => undefined);
+      });
+      return undefined;
+    } catch (e) {
+      return bound.aborted ? `${what}: no answer within ${this.cancelUploadMs / 1000} s` : (e as Error).message;
+    }
   }
 
   private blobSpec(ref: ImageReference, digest: string): RegistryRequest {

@@ -154,14 +154,17 @@ export async function listPublishedImages(client: RegistryClient, repositories: 
           if (found) read.push({ ...common, tag: formatBuildTag(build), build, served: false, newest: build === v.newest, ...found });
         }
         // Each platform's own tags, after the rows of the version: its builds' first, then its moving
-        // tag's, whose build is the one its label names if that build's platform tag holds this image.
+        // tag's, whose build is the one its label names if that build's platform tag holds this image,
+        // or its build tag does (a plain image: a --no-attestations push moved the platform tag along).
         const ofBuilds = platformTags.filter((t) => v.builds.some((b) => formatBuildTag(b) === t.tag));
         for (const p of [...ofBuilds, ...platformTags.filter((t) => t.tag === v.version)]) {
           const found = await readTag(p.name);
           if (!found) continue;
           const suffix = p.name.slice(p.tag.length);
           const labelled = p.tag === v.version ? labelledBuild(repository.kind, repository.name, found.image.config.labels, v.builds) : undefined;
-          const build = parseBuildTag(p.tag) ?? (labelled && read.find((r) => r.tag === `${formatBuildTag(labelled)}${suffix}`)?.image.digest === found.image.digest ? labelled : undefined);
+          const ofLabelled = labelled && read.some((r) => r.build !== undefined && formatBuildTag(r.build) === formatBuildTag(labelled) && r.image.digest === found.image.digest
+            && (r.tag === `${formatBuildTag(labelled)}${suffix}` || (!r.platformTagOf && !r.index)));
+          const build = parseBuildTag(p.tag) ?? (ofLabelled ? labelled : undefined);
           read.push({ ...common, tag: p.name, build, served: false, newest: build !== undefined && formatBuildTag(build) === formatBuildTag(v.newest), ...found, platformTagOf: { tag: p.tag, platform: p.platform } });
         }
         const covered = new Set(read.map((r) => r.build && formatBuildTag(r.build)));

@@ -78,6 +78,8 @@ export interface RegistryRequest {
   what: string;
   /** Stops the request (and a streamed body) when aborted: Ctrl-C. */
   signal?: AbortSignal;
+  /** Retries of this request, when fewer than the transport's (a best-effort one: 0). */
+  retries?: number;
 }
 
 interface Token {
@@ -210,7 +212,7 @@ export class RegistryTransport {
       try {
         return await once();
       } catch (e) {
-        const again = e instanceof RegistryError && e.transient && isIdempotent(method) && retry < this.retries && !req.signal?.aborted && !this.stopped.signal.aborted;
+        const again = e instanceof RegistryError && e.transient && isIdempotent(method) && retry < Math.min(req.retries ?? this.retries, this.retries) && !req.signal?.aborted && !this.stopped.signal.aborted;
         if (!again) throw e;
         await sleep(backoffMs(retry, this.firstBackoffMs), req.signal, this.stopped.signal);
       }

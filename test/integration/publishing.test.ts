@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { runCli, runCliAsync } from "../helpers/cli.js";
 import { examplesRepo } from "../helpers/fixture.js";
 import { happening, isManifest, isManifestPut, startFaultProxy } from "../helpers/fault-proxy.js";
-import { registryImage, registryIndex, registryTags, requireEngine, stepLine, uniqueRepo, waitFor } from "../helpers/engine.js";
+import { registryImage, registryIndex, registryTags, registryWritesFromNow, requireEngine, stepLine, uniqueRepo, waitFor } from "../helpers/engine.js";
 import { baseAndTools, makeRepo, science, compat } from "../helpers/repo.js";
 import { tempDir } from "../helpers/temp.js";
 
@@ -283,6 +283,32 @@ test("a push the registry would refuse for some repositories (credentials scoped
   assert.ok(proxy.forwarded.some((r) => /^POST \S+\/sci\/pp-base\/blobs\/uploads\/$/.test(r)) && proxy.forwarded.some((r) => /^DELETE \S+\/sci\/pp-base\/blobs\/uploads\//.test(r)), proxy.forwarded.join("\n"));
 });
 
+test("the push-rights check's cancel of its upload: one the registry refuses is said in one note naming the repository, one never answered holds the run seconds, not the 60 s request bound (hunter19 F4)", async () => {
+  const { registry } = requireEngine();
+  using src = makeRepo(smallFamily("echo one > /a"));
+  const cancel = (req: { method?: string; url?: string; headers: Record<string, unknown> }) =>
+    req.method === "DELETE" && /\/blobs\/uploads\//.test(req.url ?? "") && String(req.headers["user-agent"] ?? "").startsWith("image-builder/");
+  {
+    await using proxy = await startFaultProxy(registry, (req) => (cancel(req) ? 500 : undefined));
+    const at = uniqueRepo(proxy.address);
+    const run = await runCliAsync(["--push", "--all", "--repo", at, ...PLAIN], { cwd: src.root });
+    assert.is(run.code, 0, run.stderr);
+    assert.equal(proxy.refused.filter((r) => r.startsWith("DELETE ")).length, 2, "one DELETE per repository, not retried");
+    const escaped = at.replace(/\./g, "\\.");
+    assert.match(run.stderr, new RegExp(`^image-builder: note: the push-rights check's upload was not cancelled \\(cancel of the upload in ${escaped}/(sci/a|rel/a): registry \\S+ answered HTTP 500 \\(DENIED: refused by the test's fault proxy\\); and 1 more\\): the registry keeps it until it purges uploads$`, "m"), run.stderr);
+  }
+  {
+    await using proxy = await startFaultProxy(registry, (req) => (cancel(req) ? { hold: new Promise(() => undefined) } : undefined));
+    const at = uniqueRepo(proxy.address);
+    const started = Date.now();
+    const run = await runCliAsync(["--push", "--all", "--repo", at, ...PLAIN], { cwd: src.root });
+    const took = Date.now() - started;
+    assert.is(run.code, 0, run.stderr);
+    assert.ok(took < 40_000, `the run took ${took} ms`);
+    assert.match(run.stderr, /^image-builder: note: the push-rights check's upload was not cancelled \(cancel of the upload in \S+: no answer within 3 s; and 1 more\): the registry keeps it until it purges uploads$/m, run.stderr);
+  }
+});
+
 test("an older commit's pipeline run after a newer commit published a parent of other inputs builds on the parent's build of its own inputs, publishing its build tags; {version} stays on the newer build", async () => {
   using src = makeRepo(baseAndTools("oc"));
   const at = uniqueRepo(requireEngine().registry);
@@ -435,6 +461,51 @@ test("a rerun of an older commit leaves every {version} on the newer build, sayi
   assert.equal([moved.pushed, moved.reason?.replace(/ was at .*/, "")], [true, `moved back: ${target}/sci/a:1.0`]);
   const rolled = await registryState(target, ["sci/a", "rel/a"]);
   for (const name of ["sci/a", "rel/a"]) assert.is(rolled[`${name}:1.0`], newer[`${name}:1.0-1-${older.slice(0, 7)}`]);
+});
+
+test("a --no-attestations push after an attested one moves the platform moving tag {version}-linux-amd64 with {version}, only where it is there; a rerun writes nothing (hunter18 F3)", async () => {
+  const { registry } = requireEngine();
+  const target = uniqueRepo(registry);
+  const path = target.slice(registry.length + 1);
+  using repo = makeRepo({ "image-builder.json": JSON.stringify({ repo: target }), ...smallFamily("echo one > /a") });
+  // Attested (the default): each image under its platform tags, an index of it under its own.
+  const first = await runCliAsync(["--all", "--push", "--progress", "plain"], { cwd: repo.root });
+  assert.is(first.code, 0, first.stderr);
+  const platformTag = (await registryTags(`${target}/sci/a`)).find((t) => /^1\.0-linux-[a-z0-9-]+$/.test(t));
+  assert.ok(platformTag, "the attested push wrote a platform moving tag");
+  // A change of sci/a's layer (rel/a is built on it), and a layer never published with attestations.
+  repo.write({ ...smallFamily("echo two > /a"), ...science("b", { image: "b", compat: "c" }, "FROM busybox:stable\nRUN echo b > /b\n") });
+  const h2 = repo.commit("two");
+  using dir = tempDir("ib-publish-");
+  const file = join(dir.path, "r.json");
+  const writes = registryWritesFromNow("registry", path);
+  const plain = await runCliAsync(["--push", "--results", file, ...PLAIN], { cwd: repo.root });
+  assert.is(plain.code, 0, plain.stderr);
+  for (const [id, name] of [["sci/a", "sci/a"], ["rel/a:1.0", "rel/a"]]) {
+    const [moving, platform] = [await registryImage(`${target}/${name}:1.0`), await registryImage(`${target}/${name}:${platformTag}`)];
+    assert.is(moving.indexDigest, undefined, `${name}:1.0 is a plain image now`);
+    assert.match(Object.entries(moving.labels).find(([k]) => k.endsWith(".version"))![1], new RegExp(`1\\.0-2-${h2}$`), `${name}:1.0 is the new build`);
+    assert.is(platform.digest, moving.digest, `${name}:${platformTag} serves the build ${name}:1.0 serves`);
+    const tag = tagsOf(file, id, target)[`${name}:${platformTag}`];
+    assert.equal([tag?.pushed, tag?.digest], [true, moving.digest], `--results records ${name}:${platformTag}`);
+  }
+  // Where no attested push wrote one, none is written (nor asked for more than once).
+  for (const name of ["sci/b", "rel/b"]) assert.equal(await registryTags(`${target}/${name}`), ["1.0", `1.0-2-${h2}`]);
+  assert.not.ok(writes().some((l) => /\/(sci|rel)\/b\/manifests\/1\.0-linux-/.test(l)), "a platform tag written for b");
+
+  // A rerun moves nothing and so reads no platform tag: nothing is written.
+  const before = await registryState(target, ["sci/a", "rel/a", "sci/b", "rel/b"]);
+  const rerunWrites = registryWritesFromNow("registry", path);
+  const again = await runCliAsync(["--push", ...PLAIN], { cwd: repo.root });
+  assert.is(again.code, 0, again.stderr);
+  assert.match(again.stderr, /\b4 reused\b/, again.stderr);
+  assert.equal(rerunWrites(), [], "the rerun wrote to the registry");
+  assert.equal(await registryState(target, ["sci/a", "rel/a", "sci/b", "rel/b"]), before);
+  // images --all-tags names the build the platform tag serves: the one {version} serves (a plain image, no platform build tag).
+  const images = runCli(["images", "--repo", target, "--all-tags", "--json"], { cwd: repo.root });
+  assert.is(images.code, 0, images.stderr);
+  const rows = JSON.parse(images.stdout).images.filter((i: any) => i.name === "sci/a" && (i.tag === "1.0" || i.tag === platformTag));
+  assert.equal(rows.map((i: any) => [i.tag, i.build, i.digest]), [["1.0", `2-${h2}`, before["sci/a:1.0"]], [platformTag, `2-${h2}`, before["sci/a:1.0"]]]);
 });
 
 test("a base pulled for a pushing run whose config blob the registry lost: the run builds on the engine's copy and says the registry's is broken", async () => {

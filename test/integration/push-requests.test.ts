@@ -85,6 +85,28 @@ test("a push of new builds over published ones reads the image of each moving ta
   assert.ok(again.total <= 98, `${again.total} requests for ${IMAGES} images over published ones (${JSON.stringify(again.kinds)})`);
 });
 
+test("a --no-attestations push over attested builds moves each platform moving tag with {version}: at most 56 requests for three images, 5 more per image than over plain builds, where looking for that tag costs one read (at most 41) (hunter18 F3)", async () => {
+  /** A publish (`first`), a change of sci/pr-base (every image built again), then a plain push: its requests. */
+  const plainOver = async (first: string[]) => {
+    using src = family();
+    const path = uniqueRepo("r").slice(2);
+    await clientRequests(src.root, first, path);
+    src.write({ "science/base/status": "Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.36-9+deb12u4\n" });
+    src.commit("newer libc6");
+    return await clientRequests(src.root, ["--no-attestations"], path);
+  };
+  const [overPlain, overAttested] = [await plainOver(["--no-attestations"]), await plainOver([])];
+  const what = `over attested: ${JSON.stringify(overAttested.kinds)}; over plain: ${JSON.stringify(overPlain.kinds)}`;
+  // Over plain builds, per image: a plain push as ever, and one GET of `{version}-linux-amd64` (a 404) once `{version}` moved.
+  assert.ok(overPlain.total <= 41, `${overPlain.total} requests over plain builds (${what})`);
+  // Over attested, per image (5 more than before the fix; 1 more over plain builds): that tag read,
+  // its image's config read (its version label), the tag written (`{version}`'s manifest), read
+  // back, and read back at the end of the run.
+  assert.is(overAttested.kinds["PUT manifest"], 2 * IMAGES, what);
+  assert.ok(overAttested.total <= 56, `${overAttested.total} requests over attested builds (${what})`);
+  assert.ok(overAttested.total - overPlain.total <= 5 * IMAGES, `${overAttested.total - overPlain.total} more over attested builds (${what})`);
+});
+
 test("a rerun with nothing changed writes nothing to the registry: no PUT, POST or PATCH from image-builder or the engine (attestations, --sign-key or IMAGE_BUILDER_SIGN_KEY)", async () => {
   using src = family();
   using keys = tempDir("ib-pr-keys-");

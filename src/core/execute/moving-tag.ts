@@ -7,6 +7,7 @@
 // number on different branches are not ordered: the tag stays where it is.
 import type { BuildRequest, PlannedBuild } from "../model.js";
 import { versionLabel } from "../requests/inputs-digest.js";
+import { movingTag, withPlatformSuffix } from "../requests/tags.js";
 
 /** `{version}-{n}-{h}` as a version label holds it (a compat label is `{image}:{version}-{n}-{h}`). */
 export interface BuildName {
@@ -54,6 +55,33 @@ export function decideBuildMovingTag(
     movingTag, ours: build.request.labels[label], allowRollback,
     held: held && { isThisImage: held.id === imageId, label: held.labels?.[label] },
   });
+}
+
+/**
+ * The platform moving tag (`{version}-linux-amd64`) a plain push (`--no-attestations`, a request
+ * without a platform) looks for once it has moved `{version}`: an attested push of the same layer
+ * put the bare image there (a one-platform index: image-index.ts), and a plain push moving
+ * `{version}` alone would leave that tag serving the previous build for good. Undefined when there
+ * is nothing to look for: a request for a named platform (its tags are platform tags already), a
+ * run with attachments (`plainPlatform` undefined: it pushes the platform tags itself), or
+ * `{version}` not written by this push (there already, or left on a newer build), so that a rerun
+ * reads nothing more.
+ */
+export function platformTagToFollow(request: Pick<BuildRequest, "tags" | "platform">, plainPlatform: string | undefined, movedNow: boolean): string | undefined {
+  if (!movedNow || plainPlatform === undefined || request.platform !== undefined) return undefined;
+  return withPlatformSuffix(movingTag(request), plainPlatform);
+}
+
+/**
+ * Whether that platform moving tag moves to this run's image: undefined (nothing written, nothing
+ * recorded) where the registry holds nothing under it, so a layer never published with
+ * attestations gets no platform tags; else as any moving tag (only forward, by the version label).
+ */
+export function decideFollowingPlatformTag(
+  build: Parameters<typeof decideBuildMovingTag>[0], tag: string, imageId: string,
+  held: { id: string; labels?: Record<string, string> } | undefined, allowRollback: boolean,
+): MovingTagDecision | undefined {
+  return held && decideBuildMovingTag(build, tag, imageId, held, allowRollback);
 }
 
 /**

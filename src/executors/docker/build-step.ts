@@ -36,6 +36,8 @@ export interface BuildStepContext {
    * published under them without attestations is reused (its attestations added, not rebuilt).
    */
   layerTags?: ReadonlyMap<string, readonly string[]>;
+  /** The engine's platform, when the run pushes plain images (no attachments): see PushStepContext.plainPlatform. */
+  plainPlatform?: string;
 }
 
 /** Where a build's output goes. */

@@ -64,7 +64,7 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
   const published = opts.push && opts.attach ? singlePlatformIndexes(plan.builds, platform) : { builds: plan.builds, layers: indexLayers(plan.builds) };
   const builds = published.builds;
   // A build refused at its turn would be refused after the builds before it had published: said first.
-  if (opts.push && registry) await refuseBeforeBuilding(registry, builds, opts);
+  const pushCheck = opts.push && registry ? await refuseBeforeBuilding(registry, builds, opts) : undefined;
   run.publishIndexes(opts.indexLayers?.length ? opts.indexLayers : published.layers);
   const partial = opts.push ? (opts.indexLayers ?? []).filter((l) => !run.indexLayers.includes(l) && l.members.some((m) => builds.some((b) => b.id === m.id))) : [];
   if (partial.length) {
@@ -78,6 +78,7 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
   const layerTags = builds === plan.builds ? undefined : new Map(plan.builds.filter((b, i) => builds[i].request.tags !== b.request.tags).map((b) => [b.id, b.request.tags]));
   const actions = new RunActions(run, report, builds, {
     docker: engine.docker, creds, registry: opts.push ? registry : undefined, repo: plan.repo, builder, builders, options: opts, layerTags,
+    ...(opts.push && !opts.attach ? { plainPlatform: platform } : {}),
   }, wake.notify);
   // After an interrupt, a push in flight goes on to its end (the engine would finish a request it
   // has sent anyway, and only then does the registry hold what it will), and what was pushed is
@@ -131,6 +132,9 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
     const [corrected] = readBack
       ? await Promise.all([report.agreeWithRegistry(registry, builds), report.agreeIndexesWithRegistry(registry, builds), opts.signKey && report.agreeSignaturesWithRegistry(registry, opts.signKey)])
       : [new Map<string, PushResult>()];
+    // Each ended within seconds of the start (CANCEL_UPLOAD_MS): said once, a session left behind being the registry's to purge.
+    const uncancelled = run.interrupted ? [] : await pushCheck?.uncancelled ?? [];
+    if (uncancelled.length) report.progress.note(`image-builder: note: the push-rights check's upload was not cancelled (${uncancelled.length === 1 ? uncancelled[0] : `${uncancelled[0]}; and ${uncancelled.length - 1} more`}): the registry keeps it until it purges uploads`);
     // Stopped before or during the read back: the registry's answers that did not come are not guessed.
     if (opts.push && registry && stopWaiting.signal.aborted) {
       report.progress.note("interrupted: stopped waiting for the registry, so what it holds was not read back at the end of the run; --results says what each push recorded");

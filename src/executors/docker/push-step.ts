@@ -9,7 +9,7 @@ import type { PushResult } from "../../core/execute/outcomes.js";
 import type { PushStep } from "../../core/execute/push-queue.js";
 import { pushOrder } from "../../core/execute/publishing.js";
 import { buildTag } from "../../core/requests/tags.js";
-import { decideBuildMovingTag, isOlderBuild } from "../../core/execute/moving-tag.js";
+import { decideBuildMovingTag, decideFollowingPlatformTag, isOlderBuild, platformTagToFollow } from "../../core/execute/moving-tag.js";
 import { decideBeforePush, lostBuildTag, pushedOtherImage, replacedMovingTag, type BeforePush, supersededParent, tagFromRegistry, type HeldTag } from "../../core/execute/read-back.js";
 import { inputsLabel, versionLabel } from "../../core/requests/inputs-digest.js";
 import { readImageConfig, summarizeConfig, type RegistryClient, type RegistryManifest } from "../../registry/client.js";
@@ -49,6 +49,11 @@ export interface PushStepContext {
    * registry had). What is made from the image (attestations) may start then.
    */
   inRegistry?: (id: string, pushed: PushedImage | undefined) => void;
+  /**
+   * The engine's platform, in a run that pushes plain images (no attachments: `--no-attestations`):
+   * a `{version}` it moves takes that platform's moving tag along where the registry holds one.
+   */
+  plainPlatform?: string;
 }
 
 export interface ParentImage {
@@ -133,14 +138,21 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
     // pushes whatever image the name has when it starts: another run may have retagged it).
     let source = pushed?.manifest;
     const ours = build.request.labels[versionLabel(build.kind, build.target)];
+    // Platform moving tags looked for once `{version}` moved (platformTagToFollow): appended to
+    // movingResults as they come up, and to the tags recorded only where the registry holds them.
+    const following = new Set<TagResult>();
     for (const result of movingResults) {
+      let movedNow = false;
       // Judged again when another run wrote it at the same time (index-step.ts does the same).
       for (let attempt = 1; ; attempt++) {
         if (ctx.signal.aborted) return ended(ctx, id, INTERRUPTED, tags);
         // Each attempt records afresh: what the last one found there is not what this one finds.
         delete result.registryDigest;
         delete result.reason;
-        const decision = await movingTagDecision(ctx, build, imageId, result.tag);
+        const decision = await movingTagDecision(ctx, build, imageId, result.tag, following.has(result));
+        // A platform tag the registry does not hold: nothing written, nothing recorded.
+        if (!decision) break;
+        if (following.has(result) && !tags.includes(result)) tags.push(result);
         if (!decision.move) {
           Object.assign(result, { registryDigest: decision.registryDigest, reason: decision.reason });
           report.notMoved(id, decision.reason);
@@ -179,7 +191,15 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
         }
         if (!result.pushed) return ended(ctx, id, failure ?? NOT_THERE, tags);
         pushedNow++;
+        movedNow = true;
         break;
+      }
+      // `{version}` written now: the platform moving tag an attested push left goes with it (hunter18 F3).
+      const follow = following.has(result) ? undefined : platformTagToFollow(build.request, ctx.plainPlatform, movedNow);
+      if (follow) {
+        const next: TagResult = { tag: follow, pushed: false };
+        following.add(next);
+        movingResults.push(next);
       }
     }
     if (pushedNow === 0) report.alreadyPublished(id);
@@ -344,12 +364,19 @@ async function heldImage(ctx: PushStepContext, tag: string, imageId: string, wha
 
 type MovingDecision = ReturnType<typeof decideBuildMovingTag> & { registryDigest?: string };
 
-/** Whether the moving tag moves to this image: only forward (issue 16, item 2), from what the registry holds now. */
-async function movingTagDecision(ctx: PushStepContext, build: PlannedBuild, imageId: string, tag: string): Promise<MovingDecision> {
+/**
+ * Whether the moving tag moves to this image: only forward (issue 16, item 2), from what the
+ * registry holds now. `following`: a platform moving tag that follows `{version}`; undefined when
+ * the registry holds nothing under it (decideFollowingPlatformTag).
+ */
+async function movingTagDecision(ctx: PushStepContext, build: PlannedBuild, imageId: string, tag: string, following = false): Promise<MovingDecision | undefined> {
   // A registry that can't say what the moving tag holds can't let it move: it might be newer.
   const current = await heldImage(ctx, tag, imageId, `cannot read ${tag} from the registry before moving it`);
-  const decision = decideBuildMovingTag(build, tag, imageId, current && { id: current.configDigest, labels: current.labels }, ctx.allowTagRollback);
-  return { ...decision, registryDigest: current?.digest };
+  const held = current && { id: current.configDigest, labels: current.labels };
+  const decision = following
+    ? decideFollowingPlatformTag(build, tag, imageId, held, ctx.allowTagRollback)
+    : decideBuildMovingTag(build, tag, imageId, held, ctx.allowTagRollback);
+  return decision && { ...decision, registryDigest: current?.digest };
 }
 
 /** A push that did not get every tag across: interrupted, or failed. */

@@ -128,7 +128,7 @@ export async function restoreIndexedImageBeforeReuse(registry: RegistryClient, b
  * it holds read when it holds something), which each build's own check reads again when its
  * turn comes: another run may have pushed it since, and that image is then reused.
  */
-export async function refuseBeforeBuilding(registry: RegistryClient, builds: readonly PlannedBuild[], o: { overwrite?: boolean; uncommitted?: string[] }): Promise<void> {
+export async function refuseBeforeBuilding(registry: RegistryClient, builds: readonly PlannedBuild[], o: { overwrite?: boolean; uncommitted?: string[] }): Promise<{ uncancelled: Promise<string[]> }> {
   const held = new Map<string, Record<string, string>>();
   const toPush = new Map<string, ImageReference>();
   await Promise.all(builds.map(async (build) => {
@@ -151,12 +151,15 @@ export async function refuseBeforeBuilding(registry: RegistryClient, builds: rea
   // Only a refusal (401, 403) or another answer the registry gives a write (a repository it won't
   // create: 404) says the push would fail; a registry that is busy or drops the connection says
   // nothing of rights, and the pushes find out (they retry).
-  const denied = (await Promise.all([...toPush].map(([name, ref]) => registry.checkPush(ref).then(() => undefined, (e: Error) => {
+  // The checks' cancels are not waited for (see checkPush): why each that failed did, for the run to say.
+  const cancels: Promise<string | undefined>[] = [];
+  const denied = (await Promise.all([...toPush].map(([name, ref]) => registry.checkPush(ref).then(({ cancelled }) => void cancels.push(cancelled), (e: Error) => {
     const status = e instanceof RegistryError ? e.status : undefined;
     return status !== undefined && status >= 400 && status < 500 ? { id: name, message: `may not push to ${name}: ${e.message}` } : undefined;
   })))).filter((d) => d !== undefined);
   const all = [...denied, ...refusals];
-  if (all.length === 0) return;
+  const uncancelled = Promise.all(cancels).then((why) => why.filter((w) => w !== undefined));
+  if (all.length === 0) return { uncancelled };
   const more = all.length > 1 ? ` (and ${all.length - 1} more refused: ${all.slice(1).map((r) => r.id).join(", ")})` : "";
   throw new Error(`refused before building anything: ${all[0].message}${more}`);
 }

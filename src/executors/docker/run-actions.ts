@@ -43,6 +43,7 @@ export class RunActions {
       allowTagRollback: buildContext.options.allowTagRollback ?? false,
       overwrite: buildContext.options.overwrite ?? false,
       signKey: buildContext.options.signKey,
+      plainPlatform: buildContext.plainPlatform,
       // Attachments (attestations) are made from the image in the registry: started as soon as it
       // is there, while its moving tags are pushed and the run goes on (not after an interrupt:
       // no index step would name them).

@@ -58,6 +58,53 @@ test("tag and catalog lists of the wrong shape are an error naming the list, not
   await dup.close();
 });
 
+/**
+ * A registry that starts every upload (202, a Location) and answers its cancel (DELETE) with
+ * `cancel`: a status, or "hang" (never); counts the DELETEs.
+ */
+async function uploadRegistry(cancel: number | "hang"): Promise<{ host: string; deletes: () => number; close: () => Promise<void> }> {
+  let deletes = 0;
+  const server = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
+    if (req.method === "POST") {
+      res.writeHead(202, { location: "/v2/x/sci/a/blobs/uploads/u-1", "content-length": 0 });
+      return void res.end();
+    }
+    deletes++;
+    if (cancel === "hang") return;
+    const body = cancel >= 400 ? JSON.stringify({ errors: [{ code: "UNKNOWN", message: "storage failed" }] }) : "";
+    res.writeHead(cancel, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+    res.end(body);
+  });
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  const port = (server.address() as { port: number }).port;
+  return { host: `127.0.0.1:${port}`, deletes: () => deletes, close: () => new Promise((ok) => { server.closeAllConnections(); server.close(() => ok()); }) };
+}
+
+test("the push check's cancel of its upload is not waited for, ends within its bound, is not retried, and says why it failed (hunter19 F4)", async () => {
+  const creds = await DockerCredentials.load("/nonexistent-docker-config", {});
+  const client = new RegistryClient(creds, { cancelUploadMs: 300, backoffMs: 1 });
+  const ref = (host: string) => ({ registry: host, repository: "x/sci/a" });
+  for (const [status, said] of [[204, undefined], [202, undefined], [404, undefined]] as const) {
+    const registry = await uploadRegistry(status);
+    const { cancelled } = await client.checkPush(ref(registry.host));
+    assert.is(await cancelled, said, `DELETE answered ${status}`);
+    await registry.close();
+  }
+  // Refused (a 5xx, which an idempotent request would retry): said once, naming the repository.
+  const refused = await uploadRegistry(500);
+  const check = await client.checkPush(ref(refused.host));
+  assert.is(await check.cancelled, `cancel of the upload in ${refused.host}/x/sci/a: registry ${refused.host} answered HTTP 500 (UNKNOWN: storage failed)`);
+  assert.is(refused.deletes(), 1, "the cancel was retried");
+  await refused.close();
+  // Never answered: checkPush resolved before, and the cancel ends at its bound, not the 60 s request bound.
+  const hung = await uploadRegistry("hang");
+  const started = Date.now();
+  const { cancelled } = await client.checkPush(ref(hung.host));
+  assert.is(await cancelled, `cancel of the upload in ${hung.host}/x/sci/a: no answer within 0.3 s`);
+  assert.ok(Date.now() - started < 5000, `${Date.now() - started} ms`);
+  await hung.close();
+});
+
 test("an image config of the wrong shape is a content error naming the field, not a crash where it is used", () => {
   const config = (value: unknown) => Buffer.from(JSON.stringify(value));
   for (const [value, field] of [

@@ -1,7 +1,7 @@
 // Issue 16, item 2: a moving tag `{version}` only moves forward.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { decideBuildMovingTag, decideMovingTag, isOlderBuild, parseBuildName } from "../../../../src/core/execute/moving-tag.js";
+import { decideBuildMovingTag, decideFollowingPlatformTag, decideMovingTag, isOlderBuild, parseBuildName, platformTagToFollow } from "../../../../src/core/execute/moving-tag.js";
 
 const T = "r/sci/x:1.0";
 const ask = (ours: string | undefined, label: string | undefined, o: { isThisImage?: boolean; allowRollback?: boolean } = {}) =>
@@ -48,6 +48,30 @@ test("an older build is one of a lower number; the same number (this commit's, a
   for (const [held, ours] of [["1.0-7-abc1234", "1.0-7-def5678"], ["1.0-8-abc1234", "1.0-7-def5678"], [undefined, "1.0-7-def5678"], ["latest", "1.0-7-def5678"], ["1.0-6-abc1234", undefined]]) {
     assert.not.ok(isOlderBuild(held, ours), `${held} vs ${ours}`);
   }
+});
+
+test("a plain push that moved `{version}` looks for the engine platform's moving tag, and only then (hunter18 F3)", () => {
+  const plain = { tags: ["r/sci/x:1.0", "r/sci/x:1.0-7-aaa"] };
+  assert.is(platformTagToFollow(plain, "linux/amd64", true), "r/sci/x:1.0-linux-amd64");
+  assert.is(platformTagToFollow(plain, "linux/arm64/v8", true), "r/sci/x:1.0-linux-arm64-v8");
+  // `{version}` there already, or left on a newer build: nothing more is read (a rerun costs nothing)
+  assert.is(platformTagToFollow(plain, "linux/amd64", false), undefined);
+  // an attested run (attachments) pushes the platform tags itself
+  assert.is(platformTagToFollow(plain, undefined, true), undefined);
+  // a request for a named platform: its tags are that platform's, `{version}` is its index's
+  assert.is(platformTagToFollow({ tags: ["r/sci/x:1.0-linux-arm64", "r/sci/x:1.0-7-aaa-linux-arm64"], platform: "linux/arm64" }, "linux/amd64", true), undefined);
+});
+
+test("that platform tag is written only where the registry holds it, and then only forward", () => {
+  const sci = { kind: "science" as const, target: "x", request: { labels: { "org.sciserver.science.x.version": "1.0-7-aaa" } } };
+  const P = "r/sci/x:1.0-linux-amd64";
+  const at = (label: string) => ({ id: "sha256:other", labels: { "org.sciserver.science.x.version": label } });
+  // absent: a layer never published with attestations gets no platform tag
+  assert.is(decideFollowingPlatformTag(sci, P, "sha256:img", undefined, false), undefined);
+  assert.equal(decideFollowingPlatformTag(sci, P, "sha256:img", at("1.0-4-ccc"), false), { move: true });
+  assert.equal(decideFollowingPlatformTag(sci, P, "sha256:img", { id: "sha256:img" }, false), { move: true, already: true });
+  assert.equal(decideFollowingPlatformTag(sci, P, "sha256:img", at("1.0-9-ccc"), false), { move: false, reason: `not moved: ${P} is at 1.0-9-ccc, newer` });
+  assert.equal(decideFollowingPlatformTag(sci, P, "sha256:img", at("1.0-9-ccc"), true), { move: true, back: `moved back: ${P} was at 1.0-9-ccc, newer (--allow-tag-rollback)` });
 });
 
 test.run();
