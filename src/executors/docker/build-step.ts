@@ -51,6 +51,11 @@ export interface ImageReady {
   image: BuiltImage;
   /** Set when an image of the same inputs was reused; `push` false: the registry has its build tag. */
   reused?: { push: boolean; registryDigest?: string };
+  /**
+   * The engine's image being tagged under the layer's own tags (keepLayerTags): not waited for by
+   * the build, whose children and push need only its platform tags; why it failed, else undefined.
+   */
+  layerTags?: Promise<string | undefined>;
 }
 
 /**
@@ -98,8 +103,7 @@ export async function makeImage(
     const image = d.from === "engine" ? check.engineImage! : await pullReused(ctx, buildTag(reuseFrom.request), signal);
     // The local moving tag follows, as after a build (forward only).
     await moveLocalMovingTag(ctx, build, image.imageId, await localMovingTag(docker, build), out);
-    if (asLayer) await keepLayerTags(ctx, asLayer, image.imageId, out);
-    return { image, reused: { push: d.push, registryDigest: check.registryDigest } };
+    return { image, reused: { push: d.push, registryDigest: check.registryDigest }, ...layerTagsOf(ctx, asLayer, image.imageId, out) };
   }
   // The image is labelled with the request's inputs digest: the request must make it (issue 16, item 1).
   const problem = requestDigestProblem(build, ctx.repo, { ...build.request.buildArgs, ...options.buildArgs });
@@ -132,9 +136,18 @@ export async function makeImage(
     },
   });
   // The build tagged the moving tag too: put it back when it held a newer build.
-  await moveLocalMovingTag(ctx, build, image.imageId, before, out);
-  if (asLayer) await keepLayerTags(ctx, asLayer, image.imageId, out);
-  return { image };
+  await moveLocalMovingTag(ctx, build, image.imageId, before, out, { tagged: true });
+  return { image, ...layerTagsOf(ctx, asLayer, image.imageId, out) };
+}
+
+/**
+ * The layer's own tags, kept by the engine too, started and not waited for: each tag is a write of
+ * the engine's whole reference store (about 10 ms on an engine holding thousands of tags), and a
+ * build waiting for two of them held up every build after it in its chain.
+ */
+function layerTagsOf(ctx: BuildStepContext, asLayer: PlannedBuild | undefined, imageId: string, out: BuildStepOutput): Pick<ImageReady, "layerTags"> {
+  if (!asLayer) return {};
+  return { layerTags: keepLayerTags(ctx, asLayer, imageId, out).then(() => undefined, (e: unknown) => `the engine did not keep ${buildTag(asLayer.request)}: ${(e as Error).message}`) };
 }
 
 /** The engine's image under the layer's own tags too (`asLayer`: the build with them): its build tag, and its moving tag forward. */
@@ -155,12 +168,16 @@ async function localMovingTag(docker: Dockerode, build: PlannedBuild): Promise<L
 /**
  * The engine's moving tag moves to this build's image only forward, as the registry's does
  * (issue 16, item 2): a rerun of an older commit leaves it on the newer build (`before`).
+ * `tagged`: the build tagged it already (as the request's tags); a tag there already is not
+ * written again (a write of the engine's whole reference store).
  */
-async function moveLocalMovingTag(ctx: BuildStepContext, build: PlannedBuild, imageId: string, before: LocalImage | undefined, out: BuildStepOutput): Promise<void> {
+async function moveLocalMovingTag(ctx: BuildStepContext, build: PlannedBuild, imageId: string, before: LocalImage | undefined, out: BuildStepOutput, o: { tagged?: boolean } = {}): Promise<void> {
   const ref = movingTag(build.request);
   const decision = decideBuildMovingTag(build, ref, imageId, before, ctx.options.allowTagRollback ?? false);
   const { name, tag } = splitTag(ref);
-  if (decision.move) await ctx.docker.getImage(imageId).tag({ repo: name, tag });
+  if (decision.move) {
+    if (!o.tagged && before?.id !== imageId) await ctx.docker.getImage(imageId).tag({ repo: name, tag });
+  }
   else {
     await ctx.docker.getImage(before!.id).tag({ repo: name, tag });
     out.line(`the engine's ${decision.reason.replace(/^not moved: /, "")}: left there`);

@@ -30,6 +30,8 @@ export class RunActions {
   private readonly pushes: Promise<void>[] = [];
   /** The image of each build that has one, as the engine has it (what its push publishes; its labels: what its provenance reads). */
   private readonly images = new Map<string, BuiltImage>();
+  /** The engine's tagging of each build's image under its layer's own tags (ImageReady.layerTags), waited for by its push. */
+  private readonly layerTags = new Map<string, Promise<string | undefined>>();
 
   /** `changed`: called when builds changed state, so that the run's loop asks the coordinator again. */
   constructor(
@@ -111,6 +113,7 @@ export class RunActions {
   private onImage(build: PlannedBuild, ready: ImageReady, durationMs: number): void {
     this.report.image(build, ready.image, durationMs, ready.reused && buildTag(build.request));
     this.images.set(build.id, ready.image);
+    if (ready.layerTags) this.layerTags.set(build.id, ready.layerTags);
     this.perform(this.run.imageReady({ id: build.id, imageId: ready.image.imageId, reused: ready.reused }));
   }
 
@@ -176,7 +179,14 @@ export class RunActions {
 
   private async push(step: PushStep, registryDigest?: string): Promise<void> {
     this.pushesInFlight++;
-    const result = await carryOutPush(this.pushContext!, step, this.builds.get(step.id)!, this.images.get(step.id)?.imageId as string, registryDigest)
+    // The engine keeps the image under its layer's tags before the run publishes it: one it could not tag fails its push.
+    const untagged = await this.layerTags.get(step.id);
+    const result = await (untagged
+      ? Promise.resolve().then(() => {
+        this.report.pushFailed(step.id, new Error(untagged));
+        return "push failed" as const;
+      })
+      : carryOutPush(this.pushContext!, step, this.builds.get(step.id)!, this.images.get(step.id)?.imageId as string, registryDigest))
       .finally(() => this.pushesInFlight--);
     const actions = this.run.pushEnded(step, result);
     this.perform(actions);
