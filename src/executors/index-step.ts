@@ -11,7 +11,7 @@ import {
   decideIndexBuildTag, decideIndexMovingTag, imageIndex, unwrittenIndex,
   type HeldIndex, type IndexLayer, type IndexResult,
 } from "../core/execute/image-index.js";
-import { entryPlatformOf, imageShownFor, platformEntries, samePlatform, type Descriptor } from "../core/registry/image-index.js";
+import { entryPlatformOf, imageShownFor, platformEntries, type Descriptor } from "../core/registry/image-index.js";
 import { InputError } from "../core/model.js";
 import { isOlderBuild } from "../core/execute/moving-tag.js";
 import { buildTag, movingTag } from "../core/requests/tags.js";
@@ -333,9 +333,10 @@ async function platformTagsOnToNewer(ctx: IndexStepContext, tag: string, images:
     if (!top || !isIndex(top)) return;
     const r = parseImageReference(tag);
     for (const [i, image] of images.entries()) {
+      if (ctx.signal?.aborted) return;
       const platformTag = movingTag(image.build.request);
       // The newer index without this platform (a build for other platforms) says nothing of it.
-      const newer = platformEntries(top.indexEntries ?? []).find((e) => samePlatform(e.platform, image.platform))?.entry;
+      const newer = (() => { try { return indexImage(top.indexEntries ?? [], image.platform, tag).entry; } catch { return undefined; } })();
       if (!newer || newer.digest === ours[i].digest || await readDigest(ctx, platformTag) !== ours[i].digest) continue;
       const manifest = await ctx.registry.getManifest({ registry: r.registry, repository: r.repository, digest: newer.digest });
       if (!manifest) continue;

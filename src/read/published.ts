@@ -10,6 +10,7 @@ import { inputsLabel, inputsMismatch, versionLabel } from "../core/requests/inpu
 import { movingTag, stripPlatformSuffix, withPlatformSuffix } from "../core/requests/tags.js";
 import { attestationEntryOf } from "../core/attestations/manifest.js";
 import { heldBuildTag, type PublishedImage } from "../core/plan/reconcile.js";
+import { decideIndexedImagePutBack } from "../core/execute/image-index.js";
 import { InputError, type Plan, type PlannedBuild } from "../core/model.js";
 import { DockerCredentials } from "../registry/credentials.js";
 import { RegistryClient } from "../registry/client.js";
@@ -70,8 +71,13 @@ export async function readPublishedInputs(plan: Plan, dockerConfigDir?: string, 
           // ended between its push of that tag and its index step): its run puts the index's image back.
           const imageTag = platform !== undefined ? own : options.attestations && image.indexEntries !== undefined && image.platform ? withPlatformSuffix(held, image.platform) : undefined;
           const there = imageTag && await client.getManifest(imageTag, { noIndexResolution: true });
-          if (imageTag && there && there.digest !== image.manifestDigest && there.digest === there.manifestDigest
-            && (await client.imageOf(there)).config.labels[inputsLabel(b.kind, b.target)] === b.request.inputsDigest) {
+          const thereLabels = there && there.digest !== image.manifestDigest && there.digest === there.manifestDigest ? (await client.imageOf(there)).config.labels : undefined;
+          // The run's rule (its parents are judged below, as the run judges them before reusing it).
+          if (imageTag && there && thereLabels && decideIndexedImagePutBack({
+            inputsDigest: b.request.inputsDigest, build: published.build, overwrite: false,
+            held: { digest: there.digest, inputs: thereLabels[inputsLabel(b.kind, b.target)], build: thereLabels[versionLabel(b.kind, b.target)] },
+            indexed: { digest: image.manifestDigest, inputs: published.inputs, build: published.build, ...(published.mismatch ? { fault: published.mismatch } : {}) },
+          })) {
             published.imageTagOther = { tag: imageTag, held: there.digest, image: image.manifestDigest };
           }
         }

@@ -473,6 +473,9 @@ test("a --no-attestations push after an attested one moves the platform moving t
   assert.is(first.code, 0, first.stderr);
   const platformTag = (await registryTags(`${target}/sci/a`)).find((t) => /^1\.0-linux-[a-z0-9-]+$/.test(t));
   assert.ok(platformTag, "the attested push wrote a platform moving tag");
+  const ACCEPT = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+  const earlier = await fetch(`http://${registry}/v2/${path}/sci/a/manifests/${platformTag}`, { headers: { accept: ACCEPT } });
+  const [earlierType, earlierBytes] = [earlier.headers.get("content-type")!, Buffer.from(await earlier.arrayBuffer())];
   // A change of sci/a's layer (rel/a is built on it), and a layer never published with attestations.
   repo.write({ ...smallFamily("echo two > /a"), ...science("b", { image: "b", compat: "c" }, "FROM busybox:stable\nRUN echo b > /b\n") });
   const h2 = repo.commit("two");
@@ -500,6 +503,13 @@ test("a --no-attestations push after an attested one moves the platform moving t
   assert.is(again.code, 0, again.stderr);
   assert.match(again.stderr, /\b4 reused\b/, again.stderr);
   assert.equal(rerunWrites(), [], "the rerun wrote to the registry");
+  assert.equal(await registryState(target, ["sci/a", "rel/a", "sci/b", "rel/b"]), before);
+  // A run interrupted between its write of {version} and of the platform tag left this on the
+  // earlier build: a plain rerun, whose {version} holds its image, moves it on.
+  const put = await fetch(`http://${registry}/v2/${path}/sci/a/manifests/${platformTag}`, { method: "PUT", headers: { "content-type": earlierType }, body: earlierBytes });
+  assert.is(put.status, 201);
+  const repair = await runCliAsync(["--push", ...PLAIN], { cwd: repo.root });
+  assert.is(repair.code, 0, repair.stderr);
   assert.equal(await registryState(target, ["sci/a", "rel/a", "sci/b", "rel/b"]), before);
   // images --all-tags names the build the platform tag serves: the one {version} serves (a plain image, no platform build tag).
   const images = runCli(["images", "--repo", target, "--all-tags", "--json"], { cwd: repo.root });

@@ -219,51 +219,66 @@ test("another key's signature is added next to the first, as cosign adds one: bo
   for (const k of [pub, otherPub]) assert.is(runCli(["verify", `${target}/rel/astro:1.0`, "--key", k, "--no-attestations"]).code, 0);
 });
 
-test("another signer's write that dropped this run's signature after the run read it back: the read back at the end of the run adds it again, next to the other's", async () => {
+test("another signer's write that dropped this run's signature after the run read it back: the read back at the end of the run adds it again, next to the other's; refused, the image is not published as asked", async () => {
   const { registry } = requireEngine();
   const client = new RegistryClient(await DockerCredentials.load("/nonexistent-docker-config", {}));
   const other = parseSigningKey(readFileSync(otherKey, "utf8"), "other key");
   const SIG = /^\/v2\/(.+)\/manifests\/sha256-([0-9a-f]{64})\.sig$/;
-  const written = new Set<string>();
-  let dropped: RegExpExecArray | undefined;
-  // The other signer read the .sig tag before this run wrote it (nothing there), so it writes its
-  // own signature alone, over this run's: just after this run read its own back.
-  const otherSignerWrites = async (m: RegExpExecArray) => {
-    const ref = { registry, repository: m[1], tag: `sha256-${m[2]}.sig` };
-    const payload = simpleSigningPayload(`${proxy.address}/${m[1]}`, `sha256:${m[2]}`);
-    const { manifest, mediaType, config } = signatureManifest([signatureLayer(payload, signPayload(other, payload))]);
-    await client.putBlob(ref, payload);
-    await client.putBlob(ref, config);
-    await client.putManifest(ref, manifest, mediaType);
-  };
-  await using proxy = await startFaultProxy(registry, (req) => {
-    const m = SIG.exec(req.url ?? "");
-    if (!m) return undefined;
-    if (req.method === "PUT") written.add(req.url!);
-    else if (req.method === "GET" && written.has(req.url!) && !dropped) {
-      dropped = m;
-      return { holdReply: otherSignerWrites(m) };
+  for (const refusedAgain of [false, true]) {
+    const written = new Set<string>();
+    let dropped: RegExpExecArray | undefined;
+    // The other signer read the .sig tag before this run wrote it (nothing there), so it writes its
+    // own signature alone, over this run's: just after this run read its own back.
+    const otherSignerWrites = async (m: RegExpExecArray) => {
+      const ref = { registry, repository: m[1], tag: `sha256-${m[2]}.sig` };
+      const payload = simpleSigningPayload(`${proxy.address}/${m[1]}`, `sha256:${m[2]}`);
+      const { manifest, mediaType, config } = signatureManifest([signatureLayer(payload, signPayload(other, payload))]);
+      await client.putBlob(ref, payload);
+      await client.putBlob(ref, config);
+      await client.putManifest(ref, manifest, mediaType);
+    };
+    await using proxy = await startFaultProxy(registry, (req) => {
+      const m = SIG.exec(req.url ?? "");
+      if (!m) return undefined;
+      // The signature added again, at the end of the run: refused in the second round.
+      if (req.method === "PUT" && dropped?.[0] === m[0] && refusedAgain) return 403;
+      if (req.method === "PUT") written.add(req.url!);
+      else if (req.method === "GET" && written.has(req.url!) && !dropped) {
+        dropped = m;
+        return { holdReply: otherSignerWrites(m) };
+      }
+      return undefined;
+    });
+    using out = tempDir("ib-sign-dropped-");
+    const results = join(out.path, "results.json");
+    const fresh = `${proxy.address}/${uniqueRepo(registry).split("/")[1]}`;
+    const r = await runCliAsync(["--include", "science/essentials-2-4", "--push", "--no-attestations", "--repo", fresh, "--sign-key", key, "--results", results, "--progress", "plain"], { cwd: repo.root });
+    assert.ok(dropped, "the other signer wrote after a read back");
+    const [, name, hex] = dropped!;
+    const held = (await signaturesOf(`${registry}/${name}`, `sha256:${hex}`))!;
+    const recorded = (JSON.parse(readFileSync(results, "utf8")) as { results: { pushed: boolean; reason?: string; signature?: { status: string; digest: string; manifestDigest?: string } }[] }).results
+      .find((b) => b.signature?.digest === `sha256:${hex}`);
+    if (refusedAgain) {
+      // Only the other key's signature is there: the image is not published as asked.
+      assert.is(r.code, 1, r.stderr);
+      assert.is(held.signatures.length, 1);
+      assert.ok(opensslVerifies(otherPub, held.signatures[0]));
+      assert.is(recorded?.signature?.status, "failed");
+      assert.is(recorded?.pushed, false);
+      assert.match(recorded?.reason ?? "", /^signing \S+\.sig \(sha256:[0-9a-f]{64}\), read back at the end of the run: /);
+      assert.match(r.stderr, /\n\d+ built, 1 push failed/);
+      continue;
     }
-    return undefined;
-  });
-  using out = tempDir("ib-sign-dropped-");
-  const results = join(out.path, "results.json");
-  const fresh = `${proxy.address}/${uniqueRepo(registry).split("/")[1]}`;
-  const r = await runCliAsync(["--include", "science/essentials-2-4", "--push", "--no-attestations", "--repo", fresh, "--sign-key", key, "--results", results, "--progress", "plain"], { cwd: repo.root });
-  assert.is(r.code, 0, r.stderr);
-  assert.ok(dropped, "the other signer wrote after a read back");
-  const [, name, hex] = dropped!;
-  assert.match(r.stderr, new RegExp(`read back at the end of the run: another write of ${proxy.address}/${name}:sha256-${hex}\\.sig had dropped this key's signature; added again`));
-  // Both keys' signatures are there, the other's first (it was written over this run's).
-  const held = (await signaturesOf(`${registry}/${name}`, `sha256:${hex}`))!;
-  assert.is(held.signatures.length, 2);
-  assert.ok(opensslVerifies(otherPub, held.signatures[0]));
-  assert.ok(opensslVerifies(pub, held.signatures[1]));
-  // --results names the signature manifest the registry holds now.
-  const recorded = (JSON.parse(readFileSync(results, "utf8")) as { results: { signature?: { status: string; digest: string; manifestDigest?: string } }[] }).results
-    .map((b) => b.signature).find((s) => s?.digest === `sha256:${hex}`);
-  assert.is(recorded?.status, "signed");
-  assert.is(recorded?.manifestDigest, held.manifestDigest);
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`read back at the end of the run: another write of ${proxy.address}/${name}:sha256-${hex}\\.sig had dropped this key's signature; added again`));
+    // Both keys' signatures are there, the other's first (it was written over this run's).
+    assert.is(held.signatures.length, 2);
+    assert.ok(opensslVerifies(otherPub, held.signatures[0]));
+    assert.ok(opensslVerifies(pub, held.signatures[1]));
+    // --results names the signature manifest the registry holds now.
+    assert.is(recorded?.signature?.status, "signed");
+    assert.is(recorded?.signature?.manifestDigest, held.manifestDigest);
+  }
 });
 
 test("--reconcile with a signing key plans the images it did not sign; their run reuses them and signs them", async () => {

@@ -64,11 +64,12 @@ export function decideBuildMovingTag(
  * `{version}` alone would leave that tag serving the previous build for good. Undefined when there
  * is nothing to look for: a request for a named platform (its tags are platform tags already), a
  * run with attachments (`plainPlatform` undefined: it pushes the platform tags itself), or
- * `{version}` not written by this push (there already, or left on a newer build), so that a rerun
- * reads nothing more.
+ * `{version}` not on this push's image (left on a newer build, another run's). `onImage`: `{version}`
+ * holds this image, written now or there already (a rerun reads the tag: a run interrupted between
+ * the two writes left it behind).
  */
-export function platformTagToFollow(request: Pick<BuildRequest, "tags" | "platform">, plainPlatform: string | undefined, movedNow: boolean): string | undefined {
-  if (!movedNow || plainPlatform === undefined || request.platform !== undefined) return undefined;
+export function platformTagToFollow(request: Pick<BuildRequest, "tags" | "platform">, plainPlatform: string | undefined, onImage: boolean): string | undefined {
+  if (!onImage || plainPlatform === undefined || request.platform !== undefined) return undefined;
   return withPlatformSuffix(movingTag(request), plainPlatform);
 }
 

@@ -73,7 +73,7 @@ export async function makeImage(
   const indexTag = asLayer ? buildTag(asLayer.request) : build.request.platform !== undefined ? stripPlatformSuffix(buildTag(build.request), build.request.platform) : undefined;
   let check = await checkReuse(docker, ctx.registry, build, reuseOptions);
   // Its platform build tag holds an image (a rerun, not a push of a new build): the one its index names? Else that is put back, and checked.
-  if (ctx.registry && indexTag && check.registryDigest !== undefined
+  if (ctx.registry && indexTag && check.registryDigest !== undefined && !signal.aborted
     && await restoreIndexedImageBeforeReuse(ctx.registry, build, indexTag, { held: check.registryDigest, overwrite: reuseOptions.overwrite, line: out.line })) {
     check = await checkReuse(docker, ctx.registry, build, reuseOptions);
   }

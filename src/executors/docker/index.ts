@@ -130,8 +130,13 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
     // The images' tags and the indexes' tags are read at once: independent reads, at the run's end.
     const readBack = registry && opts.push && !stopWaiting.signal.aborted;
     const [corrected] = readBack
-      ? await Promise.all([report.agreeWithRegistry(registry, builds), report.agreeIndexesWithRegistry(registry, builds), opts.signKey && report.agreeSignaturesWithRegistry(registry, opts.signKey)])
+      ? await Promise.all([report.agreeWithRegistry(registry, builds), report.agreeIndexesWithRegistry(registry, builds)])
       : [new Map<string, PushResult>()];
+    // Then the signatures this run wrote (another signer's write may have dropped one), added again
+    // where dropped: a write, so not after an interrupt; one that fails makes its image not published as asked.
+    if (readBack && opts.signKey && !run.interrupted) {
+      for (const [id, result] of await report.agreeSignaturesWithRegistry(registry, opts.signKey)) corrected.set(id, result);
+    }
     // Each ended within seconds of the start (CANCEL_UPLOAD_MS): said once, a session left behind being the registry's to purge.
     const uncancelled = run.interrupted ? [] : await pushCheck?.uncancelled ?? [];
     if (uncancelled.length) report.progress.note(`image-builder: note: the push-rights check's upload was not cancelled (${uncancelled.length === 1 ? uncancelled[0] : `${uncancelled[0]}; and ${uncancelled.length - 1} more`}): the registry keeps it until it purges uploads`);

@@ -142,10 +142,16 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
     // movingResults as they come up, and to the tags recorded only where the registry holds them.
     const following = new Set<TagResult>();
     for (const result of movingResults) {
-      let movedNow = false;
+      let onImage = false;
       // Judged again when another run wrote it at the same time (index-step.ts does the same).
       for (let attempt = 1; ; attempt++) {
-        if (ctx.signal.aborted) return ended(ctx, id, INTERRUPTED, tags);
+        if (ctx.signal.aborted) {
+          // A platform moving tag that follows `{version}` is not started after an interrupt: the
+          // build's own tags are written, and a rerun moves it.
+          if (!following.has(result)) return ended(ctx, id, INTERRUPTED, tags);
+          if (tags.includes(result)) result.reason = INTERRUPTED;
+          break;
+        }
         // Each attempt records afresh: what the last one found there is not what this one finds.
         delete result.registryDigest;
         delete result.reason;
@@ -160,6 +166,7 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
         }
         if (decision.already) {
           Object.assign(result, { pushed: true, digest: decision.registryDigest });
+          onImage = true;
           break;
         }
         if (decision.back) report.progress.line(id, decision.back);
@@ -191,11 +198,12 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
         }
         if (!result.pushed) return ended(ctx, id, failure ?? NOT_THERE, tags);
         pushedNow++;
-        movedNow = true;
+        onImage = true;
         break;
       }
-      // `{version}` written now: the platform moving tag an attested push left goes with it (hunter18 F3).
-      const follow = following.has(result) ? undefined : platformTagToFollow(build.request, ctx.plainPlatform, movedNow);
+      // `{version}` on this image (written now, or a rerun: a run interrupted between the two writes
+      // left the other behind): the platform moving tag an attested push left goes with it (hunter18 F3).
+      const follow = following.has(result) ? undefined : platformTagToFollow(build.request, ctx.plainPlatform, onImage);
       if (follow) {
         const next: TagResult = { tag: follow, pushed: false };
         following.add(next);

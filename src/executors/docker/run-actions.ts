@@ -30,7 +30,7 @@ export class RunActions {
   private readonly pushes: Promise<void>[] = [];
   /** The image of each build that has one, as the engine has it (what its push publishes; its labels: what its provenance reads). */
   private readonly images = new Map<string, BuiltImage>();
-  /** The engine's tagging of each build's image under its layer's own tags (ImageReady.layerTags), waited for by its push. */
+  /** The engine's tagging of each build's image under its layer's own tags (ImageReady.layerTags), waited for by its push, else at the end. */
   private readonly layerTags = new Map<string, Promise<string | undefined>>();
 
   /** `changed`: called when builds changed state, so that the run's loop asks the coordinator again. */
@@ -78,9 +78,14 @@ export class RunActions {
     }
   }
 
-  /** Waits for every push, those that ending ones start included. */
+  /** Waits for every push, those that ending ones start included, and the engine's tagging of images no push waited for. */
   async pushesEnded(): Promise<void> {
     while (this.pushes.length) await Promise.all(this.pushes.splice(0));
+    for (const [id, tagging] of this.layerTags) {
+      const untagged = await tagging;
+      if (untagged) this.report.progress.line(id, untagged);
+    }
+    this.layerTags.clear();
   }
 
   /** After an interrupt, when waiting for the pushes in flight has ended: their engine streams are closed. */
@@ -180,7 +185,10 @@ export class RunActions {
   private async push(step: PushStep, registryDigest?: string): Promise<void> {
     this.pushesInFlight++;
     // The engine keeps the image under its layer's tags before the run publishes it: one it could not tag fails its push.
-    const untagged = await this.layerTags.get(step.id);
+    // (A step that pushes nothing leaves it to the end of the run, which says a failure.)
+    const waits = step.action !== "not pushed" && !this.pushStop.signal.aborted;
+    const untagged = waits ? await this.layerTags.get(step.id) : undefined;
+    if (waits) this.layerTags.delete(step.id);
     const result = await (untagged
       ? Promise.resolve().then(() => {
         this.report.pushFailed(step.id, new Error(untagged));

@@ -244,9 +244,12 @@ export class RunReport {
    * has no compare-and-swap, and another signer (another key) writing a `.sig` tag from what it
    * read before this run's write drops this run's signature, after this run read it back. One
    * dropped is added again next to the other's (signDigest); one that can't be fails its image or
-   * index. A signature found there at the start wrote nothing, so no other write can have raced it.
+   * index: the image is then not published as asked (`push failed`, in the returned results by
+   * build id, as agreeWithRegistry's). A signature found there at the start wrote nothing, so no
+   * other write can have raced it. Not after an interrupt: nothing is written then.
    */
-  async agreeSignaturesWithRegistry(registry: RegistryClient, key: SigningKey): Promise<void> {
+  async agreeSignaturesWithRegistry(registry: RegistryClient, key: SigningKey): Promise<Map<string, PushResult>> {
+    const changed = new Map<string, PushResult>();
     const held: { signature: SignatureResult; line: (text: string) => void; signed: (s: SignedResult) => void; failed: (reason: string) => void }[] = [];
     for (const o of this.outcomes.values()) {
       if (o.signature?.status !== "signed") continue;
@@ -255,7 +258,9 @@ export class RunReport {
         signed: (s) => (o.signature = s),
         failed: (reason) => {
           o.signature = { status: "failed", digest: o.signature!.digest, reason };
+          o.pushed = false;
           this.addReason(o.id, reason);
+          changed.set(o.id, "push failed");
         },
       });
     }
@@ -283,6 +288,7 @@ export class RunReport {
         h.failed(reason);
       }
     }));
+    return changed;
   }
 
   /**

@@ -50,11 +50,11 @@ test("an older build is one of a lower number; the same number (this commit's, a
   }
 });
 
-test("a plain push that moved `{version}` looks for the engine platform's moving tag, and only then (hunter18 F3)", () => {
+test("a plain push whose `{version}` holds its image (moved now, or there already) looks for the engine platform's moving tag, and only then (hunter18 F3)", () => {
   const plain = { tags: ["r/sci/x:1.0", "r/sci/x:1.0-7-aaa"] };
   assert.is(platformTagToFollow(plain, "linux/amd64", true), "r/sci/x:1.0-linux-amd64");
   assert.is(platformTagToFollow(plain, "linux/arm64/v8", true), "r/sci/x:1.0-linux-arm64-v8");
-  // `{version}` there already, or left on a newer build: nothing more is read (a rerun costs nothing)
+  // `{version}` left on a newer build (another run's): nothing more is read
   assert.is(platformTagToFollow(plain, "linux/amd64", false), undefined);
   // an attested run (attachments) pushes the platform tags itself
   assert.is(platformTagToFollow(plain, undefined, true), undefined);
