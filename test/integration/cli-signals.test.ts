@@ -102,6 +102,45 @@ test("Ctrl-C of a run without --push says nothing about pushing", async () => {
   await waitFor(() => !processRunning(marker), 30_000, () => "the build's RUN step is still running");
 });
 
+test("SIGTERM while a plain push reads the {version}-linux-amd64 an attested push left: that tag is left as it was, and the image, its own tags written, is pushed", async () => {
+  const engine = requireEngine();
+  const arrived = happening("the plain push's read of sci/quick:1.0-linux-amd64");
+  const release = happening("the run waits for its push");
+  let armed = false;
+  await using proxy = await startFaultProxy(engine.registry, (req) => {
+    if (!armed || req.method !== "GET" || !isManifest(req, /^1\.0-linux-[a-z0-9]+$/) || !/\/sci\/quick\//.test(req.url ?? "")) return undefined;
+    arrived.then();
+    return { hold: release.promise };
+  });
+  const target = uniqueRepo(proxy.address);
+  using repo = makeRepo(quickFamily(target));
+  // Published with attestations (the default): sci/quick:1.0-linux-amd64 holds its image.
+  const first = spawn(process.execPath, [MAIN, "--all", "--push", "--progress", "plain"], { cwd: repo.root });
+  assert.is(await watch(first, /\n\d+ built/, "the attested push").exited, 0);
+  const direct = `${target.replace(proxy.address, engine.registry)}/sci/quick`;
+  const platformTag = (await registryTags(direct)).find((t) => /^1\.0-linux-[a-z0-9]+$/.test(t))!;
+  const before = (await registryImage(`${direct}:${platformTag}`)).digest;
+  repo.write(science("quick", { image: "quick", compat: "base" }, "FROM busybox:stable\nRUN echo quicker > /q\n"));
+  repo.commit("quicker");
+  armed = true;
+  using dir = tempDir("ib-signal-");
+  const file = join(dir.path, "r.json");
+  const child = pushQuick(repo.root, file);
+  const run = watch(child, WAITING_FOR_PUSH, "the run waits for its push in flight");
+  run.seen.then(() => release.then(), () => undefined);
+  await Promise.race([arrived.promise, run.exited]);
+  child.kill("SIGTERM");
+  assert.is(await run.exited, 130, run.stderr());
+  // The image's own tags were written before the interrupt: it is pushed; the platform tag is not started.
+  const landed = await registryImage(`${direct}:1.0`);
+  const result = (JSON.parse(readFileSync(file, "utf8")) as { results: { id: string; pushed: boolean; tags: { tag: string; pushed: boolean; digest?: string }[] }[] })
+    .results.find((r) => r.id === "sci/quick")!;
+  assert.is(result.pushed, true, run.stderr());
+  assert.equal(result.tags.map((t) => [t.tag.slice(t.tag.lastIndexOf(":") + 1), t.pushed]), [[result.tags[0].tag.slice(result.tags[0].tag.lastIndexOf(":") + 1), true], ["1.0", true]], run.stderr());
+  assert.is.not(landed.digest, before);
+  assert.is((await registryImage(`${direct}:${platformTag}`)).digest, before, "the platform tag was written after the interrupt");
+});
+
 test("SIGTERM while a moving tag is written: the write ends first, then is read back, and --results says it moved", async () => {
   const engine = requireEngine();
   // The moving tag's PUT (image-builder's registry client writes the manifest under the build tag)

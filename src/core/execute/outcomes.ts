@@ -85,10 +85,13 @@ export function publishingTally(outcomes: Pick<BuildOutcome, "status" | "attesta
   if (unattested) tally.push({ text: `${unattested} without ${unattested === 1 ? "its attestations" : "their attestations"}`, failure: true });
   const already = indexes.filter((i) => i.status === "pushed" && i.already).length;
   const written = indexes.filter((i) => i.status === "pushed").length - already;
-  const unwritten = indexes.length - written - already;
   if (written) tally.push({ text: `${plural(written, "index", "indexes")} pushed`, failure: false });
   if (already) tally.push({ text: `${plural(already, "index", "indexes")} already there`, failure: false });
-  if (unwritten) tally.push({ text: `${plural(unwritten, "index", "indexes")} not pushed`, failure: true });
+  // Each as its row says it (`index push failed`, `index superseded`, `index not pushed`).
+  for (const status of ["push failed", "superseded", "not pushed"] as const) {
+    const n = indexes.filter((i) => i.status === status).length;
+    if (n) tally.push({ text: `${plural(n, "index", "indexes")} ${status}`, failure: true });
+  }
   const notMoved = push ? [...outcomes.flatMap((o) => o.tags ?? []), ...indexes.flatMap((i) => i.tags)].filter((t) => t.reason?.startsWith("not moved:")).length : 0;
   if (notMoved) tally.push({ text: `${plural(notMoved, "moving tag", "moving tags")} not moved`, failure: false });
   return tally;

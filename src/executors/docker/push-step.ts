@@ -149,13 +149,17 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
           // A platform moving tag that follows `{version}` is not started after an interrupt: the
           // build's own tags are written, and a rerun moves it.
           if (!following.has(result)) return ended(ctx, id, INTERRUPTED, tags);
-          if (tags.includes(result)) result.reason = INTERRUPTED;
+          if (tags.includes(result)) tags.splice(tags.indexOf(result), 1);
           break;
         }
         // Each attempt records afresh: what the last one found there is not what this one finds.
         delete result.registryDigest;
         delete result.reason;
-        const decision = await movingTagDecision(ctx, build, imageId, result.tag, following.has(result));
+        // A platform moving tag that follows `{version}`, whose read an interrupt stopped: left where it is, as if not started.
+        const decision = await movingTagDecision(ctx, build, imageId, result.tag, following.has(result)).catch((e: unknown) => {
+          if (following.has(result) && ctx.signal.aborted) return undefined;
+          throw e;
+        });
         // A platform tag the registry does not hold: nothing written, nothing recorded.
         if (!decision) break;
         if (following.has(result) && !tags.includes(result)) tags.push(result);
@@ -170,11 +174,23 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
           break;
         }
         if (decision.back) report.progress.line(id, decision.back);
+        // Interrupted since its read: not written (nothing is, after an interrupt), as if not started.
+        if (following.has(result) && ctx.signal.aborted) {
+          tags.splice(tags.indexOf(result), 1);
+          break;
+        }
         source ??= await buildTagManifest(ctx, first, imageId);
         // Within the build tag's repository only: another one need not have the image's blobs.
         const put = source && sameRepository(first, result.tag) ? source : undefined;
         const { failure, held: there, unread } = put ? await putAndReadBack(ctx, id, result, imageId, put) : await pushAndReadBack(ctx, id, result, imageId);
-        if (!result.pushed && unread) return ended(ctx, id, ctx.signal.aborted ? INTERRUPTED : result.reason!, tags);
+        if (!result.pushed && unread) {
+          // Its write stopped by an interrupt, a platform moving tag that follows `{version}` does not fail the push (the build's own tags are written).
+          if (following.has(result) && ctx.signal.aborted) {
+            result.reason = INTERRUPTED;
+            break;
+          }
+          return ended(ctx, id, ctx.signal.aborted ? INTERRUPTED : result.reason!, tags);
+        }
         // Said in --results and the summary too: a tag moved back on purpose is not an ordinary push.
         if (result.pushed && decision.back) {
           result.reason = decision.back;

@@ -73,6 +73,10 @@ test("image indexes: counted in the last line, a row each in the summary, and a 
   assert.equal(footer([image], true, false, [pushed, failed]), ["1 reused, 1 index pushed, 1 index not pushed, 1 moving tag not moved"]);
   assert.ok(runSucceeded([image], true, false, [pushed]));
   assert.not.ok(runSucceeded([image], true, false, [pushed, failed]));
+  // Each not written as its row says it.
+  const refused = { ...failed, status: "push failed" as const };
+  const superseded = { ...failed, status: "superseded" as const };
+  assert.equal(footer([image], true, false, [refused, superseded, failed, failed]), ["1 reused, 1 index push failed, 1 index superseded, 2 indexes not pushed"]);
   assert.equal(indexSummaryRow({ id: "sci/b", ...failed, reason: "index not written: …" }),
     { id: "sci/b (index)", result: "index not pushed", durationMs: 0, tags: ["r/sci/b:1.0-1-h", "r/sci/b:1.0"], reason: "index not written: …" });
 });

@@ -216,7 +216,7 @@ test("a run with attestations: an image pushed under its run-time platform tags 
   };
   const failedHtml = renderReport({ plan, results: failed, generatedAt: GENERATED })["index.html"];
   assert.match(header(failedHtml), '<li><span class="failure">1 without its attestations</span></li>');
-  assert.match(header(failedHtml), '<li><span class="failure">1 index not pushed</span></li>');
+  assert.match(header(failedHtml), '<li><span class="failure">1 index push failed</span></li>');
   assert.match(failedHtml, '<dt>attestations</dt><dd><span class="failure">not uploaded: HTTP 500</span></dd>');
 });
 
