@@ -39,6 +39,25 @@ function watch(child: ChildProcess, pattern: RegExp, what: string) {
   return { stderr: () => stderr, seen: told, exited };
 }
 
+/**
+ * A plain push of `root` (results in `file`) sent SIGTERM once the proxy holds the request it waits
+ * for (`arrived`), or as soon as it ends: `release` lets that request go once the run says it waits
+ * for its push in flight. It exits 130; its stderr.
+ */
+async function sigtermDuringPush(root: string, file: string, arrived: { promise: Promise<void> }, release: { then: () => void }): Promise<string> {
+  const child = pushQuick(root, file);
+  const run = watch(child, WAITING_FOR_PUSH, "the run waits for its push in flight");
+  run.seen.then(() => release.then(), () => undefined);
+  await Promise.race([arrived.promise, run.exited]);
+  child.kill("SIGTERM");
+  assert.is(await run.exited, 130, run.stderr());
+  return run.stderr();
+}
+
+/** sci/quick's result in the results file `file`. */
+const quickResult = (file: string) => (JSON.parse(readFileSync(file, "utf8")) as { results: { id: string; pushed: boolean; tags: { tag: string; pushed: boolean; digest?: string }[] }[] })
+  .results.find((r) => r.id === "sci/quick")!;
+
 /** The line a run prints when, interrupted, it waits for the one push in flight. */
 const WAITING_FOR_PUSH = /waiting up to \d+ s for 1 push\(es\) in flight to end/;
 
@@ -125,18 +144,12 @@ test("SIGTERM while a plain push reads the {version}-linux-amd64 an attested pus
   armed = true;
   using dir = tempDir("ib-signal-");
   const file = join(dir.path, "r.json");
-  const child = pushQuick(repo.root, file);
-  const run = watch(child, WAITING_FOR_PUSH, "the run waits for its push in flight");
-  run.seen.then(() => release.then(), () => undefined);
-  await Promise.race([arrived.promise, run.exited]);
-  child.kill("SIGTERM");
-  assert.is(await run.exited, 130, run.stderr());
+  const stderr = await sigtermDuringPush(repo.root, file, arrived, release);
   // The image's own tags were written before the interrupt: it is pushed; the platform tag is not started.
   const landed = await registryImage(`${direct}:1.0`);
-  const result = (JSON.parse(readFileSync(file, "utf8")) as { results: { id: string; pushed: boolean; tags: { tag: string; pushed: boolean; digest?: string }[] }[] })
-    .results.find((r) => r.id === "sci/quick")!;
-  assert.is(result.pushed, true, run.stderr());
-  assert.equal(result.tags.map((t) => [t.tag.slice(t.tag.lastIndexOf(":") + 1), t.pushed]), [[result.tags[0].tag.slice(result.tags[0].tag.lastIndexOf(":") + 1), true], ["1.0", true]], run.stderr());
+  const result = quickResult(file);
+  assert.is(result.pushed, true, stderr);
+  assert.equal(result.tags.map((t) => [t.tag.slice(t.tag.lastIndexOf(":") + 1), t.pushed]), [[result.tags[0].tag.slice(result.tags[0].tag.lastIndexOf(":") + 1), true], ["1.0", true]], stderr);
   assert.is.not(landed.digest, before);
   assert.is((await registryImage(`${direct}:${platformTag}`)).digest, before, "the platform tag was written after the interrupt");
 });
@@ -163,18 +176,11 @@ test("SIGTERM while a moving tag is written: the write ends first, then is read 
   using repo = makeRepo(quickFamily(target));
   using dir = tempDir("ib-signal-");
   const file = join(dir.path, "r.json");
-  const child = pushQuick(repo.root, file);
-  const run = watch(child, WAITING_FOR_PUSH, "the run waits for its push in flight");
-  run.seen.then(() => release.then(), () => undefined);
-  await Promise.race([arrived.promise, run.exited]);
-  child.kill("SIGTERM");
-  assert.is(await run.exited, 130, run.stderr());
-  const stderr = run.stderr();
+  const stderr = await sigtermDuringPush(repo.root, file, arrived, release);
   // The write of the moving tag ran to its end (its digest), not cut by the interrupt.
   assert.match(stderr, /\] wrote \S+\/sci\/quick:1\.0@sha256:[0-9a-f]{64} \(the manifest under the build tag\)\n/);
   const landed = await registryImage(`${target.replace(proxy.address, engine.registry)}/sci/quick:1.0`);
-  const result = (JSON.parse(readFileSync(file, "utf8")) as { results: { id: string; pushed: boolean; tags: { tag: string; pushed: boolean; digest?: string }[] }[] })
-    .results.find((r) => r.id === "sci/quick")!;
+  const result = quickResult(file);
   assert.equal(result.tags.map((t) => [t.tag.slice(t.tag.lastIndexOf(":") + 1), t.pushed, t.digest]), [
     [result.tags[0].tag.slice(result.tags[0].tag.lastIndexOf(":") + 1), true, landed.digest],
     ["1.0", true, landed.digest],
@@ -214,7 +220,7 @@ test("a second interrupt stops a moving tag's write the registry does not answer
   const stderr = run.stderr();
   // At once: not after the registry client's 60 s timeout, nor the 30 s bound of the wait.
   assert.ok(Date.now() - t0 < 20_000, `stopped ${Date.now() - t0} ms after the second interrupt`);
-  const result = (JSON.parse(readFileSync(file, "utf8")) as { results: { id: string; tags: { tag: string; pushed: boolean }[] }[] }).results.find((r) => r.id === "sci/quick")!;
+  const result = quickResult(file);
   assert.equal(result.tags.map((t) => [t.tag.slice(t.tag.lastIndexOf(":") + 1) === "1.0", t.pushed]), [[false, true], [true, false]], stderr);
 });
 
@@ -274,7 +280,7 @@ test("a registry that stops answering during a push: one interrupt ends the run 
   await Promise.race([arrived.promise, run.exited]);
   const stderr = await interruptedWithinBound(child, run);
   assert.match(stderr, /interrupted: waiting up to 5 s for 1 push\(es\) in flight to end/);
-  const result = (JSON.parse(readFileSync(file, "utf8")) as { results: { id: string; tags: { tag: string; pushed: boolean }[] }[] }).results.find((r) => r.id === "sci/quick")!;
+  const result = quickResult(file);
   assert.equal(result.tags.map((t) => [t.tag.slice(t.tag.lastIndexOf(":") + 1) === "1.0", t.pushed]), [[false, true], [true, false]], stderr);
 });
 
