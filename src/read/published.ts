@@ -106,6 +106,17 @@ export async function readPublishedInputs(plan: Plan, dockerConfigDir?: string, 
           published.platformTag = { tag: platformTag, held, image: image.manifestDigest };
         }
       }
+      // A plain image (--no-attestations) under a layer an attested push published before: its
+      // platform moving tag, where the registry holds one, serves the same image (a push moves it
+      // with `{version}`); one left on an older build is planned, reused, as a run then moves it.
+      if (!options.attestations && b.request.platform === undefined && image.indexEntries === undefined && image.config.os && image.config.architecture) {
+        const platformTag = withPlatformSuffix(ref, [image.config.os, image.config.architecture, image.config.variant].filter(Boolean).join("/"));
+        const manifest = await client.getManifest(platformTag);
+        if (manifest && manifest.config.digest !== image.configDigest) {
+          const held = { digest: manifest.manifestDigest, build: (await client.imageOf(manifest)).config.labels[versionLabel(b.kind, b.target)] };
+          published.platformTag = { tag: platformTag, held, image: image.manifestDigest };
+        }
+      }
       if (options.attestations && (b.request.platform === undefined || platform !== undefined)) {
         // There, untampered and about this image: an entry naming a manifest since deleted, or
         // statements about another image, are no attestations (the run makes them again).

@@ -511,6 +511,15 @@ test("a --no-attestations push after an attested one moves the platform moving t
   const repair = await runCliAsync(["--push", ...PLAIN], { cwd: repo.root });
   assert.is(repair.code, 0, repair.stderr);
   assert.equal(await registryState(target, ["sci/a", "rel/a", "sci/b", "rel/b"]), before);
+  // So left, --reconcile --no-attestations plans it (reused, what is built on it stays), and its run moves it on (hunter20 F1).
+  assert.is((await fetch(`http://${registry}/v2/${path}/sci/a/manifests/${platformTag}`, { method: "PUT", headers: { "content-type": earlierType }, body: earlierBytes })).status, 201);
+  const planned = runCli(["--reconcile", "--dryrun", "-vv", ...PLAIN], { cwd: repo.root });
+  assert.is(planned.code, 0, planned.stderr);
+  assert.match(planned.stderr, new RegExp(`build sci/a: \\S+sci/a:1\\.0 holds 1\\.0-2-${h2}, of this checkout's inputs, but \\S+sci/a:${platformTag} holds sha256:[0-9a-f]{64}, not its image sha256:[0-9a-f]{64}`));
+  assert.match(planned.stderr, /final plan includes 1 science build and 0 compat builds/);
+  const reconciled = await runCliAsync(["--reconcile", "--push", ...PLAIN], { cwd: repo.root });
+  assert.is(reconciled.code, 0, reconciled.stderr);
+  assert.equal(await registryState(target, ["sci/a", "rel/a", "sci/b", "rel/b"]), before);
   // images --all-tags names the build the platform tag serves: the one {version} serves (a plain image, no platform build tag).
   const images = runCli(["images", "--repo", target, "--all-tags", "--json"], { cwd: repo.root });
   assert.is(images.code, 0, images.stderr);

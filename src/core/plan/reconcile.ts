@@ -49,7 +49,8 @@ export type PublishedImage = (
     parentFault?: string;
     /**
      * Of a one-platform index: its platform moving tag, when that does not hold the index's `image`
-     * (`held`: the manifest it holds, if any, and that image's version label).
+     * (`held`: the manifest it holds, if any, and that image's version label). Of a plain image
+     * (--no-attestations): the platform moving tag an attested push left, when it holds another.
      */
     platformTag?: { tag: string; held?: { digest: string; build?: string }; image: string };
   }
