@@ -11,7 +11,7 @@ import {
   decideIndexBuildTag, decideIndexMovingTag, imageIndex, unwrittenIndex,
   type HeldIndex, type IndexLayer, type IndexResult,
 } from "../core/execute/image-index.js";
-import { entryPlatformOf, imageShownFor, platformEntries, type Descriptor } from "../core/registry/image-index.js";
+import { entryPlatformOf, imageShownFor, platformEntries, platformEntryOf, type Descriptor } from "../core/registry/image-index.js";
 import { InputError } from "../core/model.js";
 import { isOlderBuild } from "../core/execute/moving-tag.js";
 import { buildTag, movingTag } from "../core/requests/tags.js";
@@ -336,7 +336,7 @@ async function platformTagsOnToNewer(ctx: IndexStepContext, tag: string, images:
       if (ctx.signal?.aborted) return;
       const platformTag = movingTag(image.build.request);
       // The newer index without this platform (a build for other platforms) says nothing of it.
-      const newer = (() => { try { return indexImage(top.indexEntries ?? [], image.platform, tag).entry; } catch { return undefined; } })();
+      const newer = platformEntryOf(top.indexEntries ?? [], image.platform);
       if (!newer || newer.digest === ours[i].digest || await readDigest(ctx, platformTag) !== ours[i].digest) continue;
       const manifest = await ctx.registry.getManifest({ registry: r.registry, repository: r.repository, digest: newer.digest });
       if (!manifest) continue;

@@ -94,26 +94,18 @@ export async function readPublishedInputs(plan: Plan, dockerConfigDir?: string, 
         const failed = (await judgeParentsInRegistry(parentClient, repository, labels, platformTag ? { platform: platformTag, platformTag } : {})).find((c) => !c.ok);
         if (failed) published.parentFault = `${failed.subject}, of which ${failed.detail}`;
       }
-      // A layer without platforms published as a one-platform index (for its attestations): its
-      // platform moving tag holds the bare image the index names, for clients that want no index.
-      // Judged as a run judges a tag: the same image is the same config (a manifest of other bytes
-      // is not pushed again), and a newer build there stays (reconcile.ts).
-      if (options.attestations && b.request.platform === undefined && image.indexEntries !== undefined && image.platform) {
+      // A layer without platforms: its platform moving tag holds the bare image `{version}` serves,
+      // for clients that want no index. Published as a one-platform index (for its attestations) it
+      // must be there; published plain (--no-attestations), only where an attested push left one (a
+      // push moves it with `{version}`). Judged as a run judges a tag: the same image is the same
+      // config (a manifest of other bytes is not pushed again), and a newer build there stays
+      // (reconcile.ts); one missing or on an older build is planned, reused, and its run moves it.
+      const indexed = image.indexEntries !== undefined;
+      if (b.request.platform === undefined && image.platform && Boolean(options.attestations) === indexed) {
         const platformTag = withPlatformSuffix(ref, image.platform);
         const manifest = await client.getManifest(platformTag);
-        if (manifest?.config.digest !== image.configDigest) {
+        if (manifest?.config.digest !== image.configDigest && (manifest || indexed)) {
           const held = manifest && { digest: manifest.manifestDigest, build: (await client.imageOf(manifest)).config.labels[versionLabel(b.kind, b.target)] };
-          published.platformTag = { tag: platformTag, held, image: image.manifestDigest };
-        }
-      }
-      // A plain image (--no-attestations) under a layer an attested push published before: its
-      // platform moving tag, where the registry holds one, serves the same image (a push moves it
-      // with `{version}`); one left on an older build is planned, reused, as a run then moves it.
-      if (!options.attestations && b.request.platform === undefined && image.indexEntries === undefined && image.config.os && image.config.architecture) {
-        const platformTag = withPlatformSuffix(ref, [image.config.os, image.config.architecture, image.config.variant].filter(Boolean).join("/"));
-        const manifest = await client.getManifest(platformTag);
-        if (manifest && manifest.config.digest !== image.configDigest) {
-          const held = { digest: manifest.manifestDigest, build: (await client.imageOf(manifest)).config.labels[versionLabel(b.kind, b.target)] };
           published.platformTag = { tag: platformTag, held, image: image.manifestDigest };
         }
       }

@@ -75,6 +75,11 @@ export function platformEntries(entries: readonly Descriptor[]): { platform: str
   return found;
 }
 
+/** The platform image of `wanted` among an index's `entries` (platformEntries, samePlatform); undefined when it has none. */
+export function platformEntryOf(entries: readonly Descriptor[], wanted: string): Descriptor | undefined {
+  return platformEntries(entries).find((e) => samePlatform(e.platform, wanted))?.entry;
+}
+
 /** Whether `platform` (as an index names it) is the `wanted` one, as containerd compares them (`linux/arm64/v8` is `linux/arm64`). */
 export function samePlatform(platform: string, wanted: string): boolean {
   return normalizePlatform(platform) === normalizePlatform(wanted);

@@ -3,11 +3,11 @@
 import type Dockerode from "dockerode";
 import { inputsLabel, inputsMismatch, versionLabel } from "../../core/requests/inputs-digest.js";
 import { buildTag } from "../../core/requests/tags.js";
-import { parsePlatformTag } from "../../core/registry/image-index.js";
+import { parsePlatformTag, platformEntryOf } from "../../core/registry/image-index.js";
 import { builtOnOtherParent, builtOnOtherParentBuild, decideReuse, pinKey, refusalsBeforeBuilding, type FoundImage, type ReuseDecision } from "../../core/execute/publishing.js";
 import type { PlannedBuild } from "../../core/model.js";
 import { parseImageReference, type ImageReference } from "../../core/parse/image-reference.js";
-import { indexImage, isIndex, RegistryError, type RegistryClient, type RegistryImage } from "../../registry/client.js";
+import { isIndex, RegistryError, type RegistryClient, type RegistryImage } from "../../registry/client.js";
 import { decideIndexedImagePutBack, type HeldPlatformImage } from "../../core/execute/image-index.js";
 import { putBackIndexedImage } from "../index-step.js";
 import { judgeParentsInRegistry } from "../../registry/verify-image.js";
@@ -99,7 +99,7 @@ export async function restoreIndexedImageBeforeReuse(registry: RegistryClient, b
     const top = await registry.getManifest(indexTag, { noIndexResolution: true });
     if (!top || !isIndex(top) || platform === undefined) return false;
     // An index without this platform's image: the reuse check's and the index step's to judge.
-    const entry = (() => { try { return indexImage(top.indexEntries ?? [], platform, indexTag).entry; } catch { return undefined; } })();
+    const entry = platformEntryOf(top.indexEntries ?? [], platform);
     if (!entry || entry.digest === o.held) return false;
     const r = parseImageReference(indexTag);
     const [held, indexed] = await Promise.all([registry.getManifest(tag), registry.getManifest({ registry: r.registry, repository: r.repository, digest: entry.digest })]);

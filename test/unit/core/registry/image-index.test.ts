@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
-  entryPlatformOf, imageOfPlatform, imageShownFor, indexPlatformToLoad, isAttestation, isIndexMediaType, parsePlatformTag, platformEntries, platformOfEntry, platformToExport,
+  entryPlatformOf, imageOfPlatform, imageShownFor, indexPlatformToLoad, isAttestation, isIndexMediaType, parsePlatformTag, platformEntries, platformEntryOf, platformOfEntry, platformToExport,
 } from "../../../../src/core/registry/image-index.js";
 import { InputError } from "../../../../src/core/model.js";
 import type { Descriptor } from "../../../../src/core/registry/image-index.js";
@@ -46,6 +46,14 @@ test("a platform asked for: the index's image of it, as containerd compares them
   const named = { ...attestation("sha256:linuxamd64"), platform: { os: "linux", architecture: "amd64" } };
   assert.is(choose([named, image("linux", "amd64")], "linux/amd64"), "sha256:linuxamd64");
   assert.is(choose([named, image("linux", "amd64")], undefined), "sha256:linuxamd64");
+});
+
+test("an index's image of a platform, or none, without refusing (a put-back that finds none leaves the tags alone)", () => {
+  const entries = [attestation("sha256:linuxamd64"), image("linux", "amd64"), image("linux", "arm64", "v8")];
+  assert.is(platformEntryOf(entries, "linux/arm64")?.digest, "sha256:linuxarm64v8");
+  assert.is(platformEntryOf(entries, "linux/amd64")?.digest, "sha256:linuxamd64");
+  assert.is(platformEntryOf(entries, "linux/s390x"), undefined);
+  assert.is(platformEntryOf([attestation("sha256:linuxamd64")], "linux/amd64"), undefined);
 });
 
 test("difference: linux/arm64/v8 asked of an index listing linux/arm64 (a parent's index, for verify) is its arm64 image; the registry client refused it", () => {
