@@ -71,8 +71,13 @@ export interface PublishedBuild {
   /** The tag holds an image index; `platforms` are its images, in its order (one for a plain image). */
   index: boolean;
   platforms: PlatformImage[];
-  /** A platform tag (`{tag}-linux-arm64`, listed with `allTags`): the tag whose index it is an image of, and the platform. */
-  platformTagOf?: { tag: string; platform: string };
+  /**
+   * A platform tag (`{tag}-linux-arm64`, listed with `allTags`): the tag whose index it is an image
+   * of, and the platform; `holdsTagImage`: whether it holds that tag's image of the platform now
+   * (false: it lags, as a plain push or a run stopped between the two writes can leave it), said
+   * when that tag was read.
+   */
+  platformTagOf?: { tag: string; platform: string; holdsTagImage?: boolean };
 }
 
 /**
@@ -120,7 +125,7 @@ export async function listPublishedImages(client: RegistryClient, repositories: 
           // Its platform tags too (`{version}-linux-amd64`), of no build either.
           for (const p of platformTags.filter((t) => t.tag === v.version)) {
             const held = await readTag(p.name);
-            if (held) read.push({ ...common, tag: p.name, ...held, platformTagOf: { tag: p.tag, platform: p.platform } });
+            if (held) read.push({ ...common, tag: p.name, ...held, platformTagOf: platformTagOf(read, p, held.image) });
           }
           return { read, unchecked: 0 };
         })());
@@ -165,7 +170,7 @@ export async function listPublishedImages(client: RegistryClient, repositories: 
           const ofLabelled = labelled && read.some((r) => r.build !== undefined && formatBuildTag(r.build) === formatBuildTag(labelled) && r.image.digest === found.image.digest
             && (r.tag === `${formatBuildTag(labelled)}${suffix}` || (!r.platformTagOf && !r.index)));
           const build = parseBuildTag(p.tag) ?? (ofLabelled ? labelled : undefined);
-          read.push({ ...common, tag: p.name, build, served: false, newest: build !== undefined && formatBuildTag(build) === formatBuildTag(v.newest), ...found, platformTagOf: { tag: p.tag, platform: p.platform } });
+          read.push({ ...common, tag: p.name, build, served: false, newest: build !== undefined && formatBuildTag(build) === formatBuildTag(v.newest), ...found, platformTagOf: platformTagOf(read, p, found.image) });
         }
         const covered = new Set(read.map((r) => r.build && formatBuildTag(r.build)));
         return { read, unchecked: v.builds.filter((b) => !covered.has(formatBuildTag(b))).length };
@@ -176,6 +181,13 @@ export async function listPublishedImages(client: RegistryClient, repositories: 
   // In a fixed order, whatever order the reads ended in.
   unreadable.sort((a, b) => a.reference.localeCompare(b.reference));
   return { builds: done.flatMap((d) => d.read), tags, unchecked: done.reduce((n, d) => n + d.unchecked, 0), unreadable };
+}
+
+/** A platform tag's `platformTagOf`: does it hold its tag's image of the platform (that tag's row among `read`)? */
+function platformTagOf(read: readonly PublishedBuild[], p: { tag: string; platform: string }, image: RegistryImage): NonNullable<PublishedBuild["platformTagOf"]> {
+  const of = read.find((r) => r.tag === p.tag && !r.platformTagOf);
+  if (!of) return { tag: p.tag, platform: p.platform };
+  return { tag: p.tag, platform: p.platform, holdsTagImage: of.platforms.some((i) => i.platform === p.platform && i.image.manifestDigest === image.manifestDigest) };
 }
 
 export interface Affected {

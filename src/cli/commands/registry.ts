@@ -171,7 +171,7 @@ export function addRegistryCommands(program: Command): void {
       // A platform tag's row says which platform of which tag's index it is; TAG {version} is about indexes and plain images.
       process.stdout.write(table(["NAME", "VERSION", "BUILD", "DIGEST", "CREATED", "SIZE", "PLATFORMS", `TAG {version}`],
         rows.map((r) => [r.name, r.version, r.build ?? "?", shortDigest(r.digest), (r.created ?? "-").replace(/\.\d+Z$/, "Z"), megabytes(r.size),
-          r.platforms.map((p) => p.platform).join(","), r.platformTagOf ? `tag ${r.tag}: ${r.platformTagOf.platform} of ${r.platformTagOf.tag}` : r.movingTag])));
+          r.platforms.map((p) => p.platform).join(","), r.platformTagOf ? platformTagText(r.tag, r.platformTagOf, rows.find((o) => o.name === r.name && o.tag === r.platformTagOf!.tag)?.build) : r.movingTag])));
     });
 
   registryCommand(program.command("inspect"))
@@ -305,3 +305,13 @@ export function addRegistryCommands(program: Command): void {
 
 /** `export -o`'s file as said: `-` is standard output. */
 const shownOut = (out: string) => (out === "-" ? "standard output" : out);
+
+/**
+ * A platform tag's row in `images --all-tags`: which platform of which tag's image it is, or, when
+ * it lags (a plain push or a stopped run left it on another image: hunter20 F6), that it is not
+ * that tag's, and which build that tag holds.
+ */
+function platformTagText(tag: string, of: { tag: string; platform: string; holdsTagImage?: boolean }, ofBuild: string | null | undefined): string {
+  if (of.holdsTagImage !== false) return `tag ${tag}: ${of.platform} of ${of.tag}`;
+  return `tag ${tag}: ${of.platform}, not ${of.tag}'s (${of.tag} holds ${ofBuild ? `build ${ofBuild}` : "another image"})`;
+}

@@ -137,8 +137,9 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
     if (readBack && opts.signKey && !run.interrupted) {
       for (const [id, result] of await report.agreeSignaturesWithRegistry(registry, opts.signKey)) corrected.set(id, result);
     }
-    // Each ended within seconds of the start (CANCEL_UPLOAD_MS): said once, a session left behind being the registry's to purge.
-    const uncancelled = run.interrupted ? [] : await pushCheck?.uncancelled ?? [];
+    // As they stand now (each ends within CANCEL_UPLOAD_MS of the start; the run's end does not wait
+    // for them): said once, a session left behind being the registry's to purge.
+    const uncancelled = run.interrupted ? [] : pushCheck?.uncancelled() ?? [];
     if (uncancelled.length) report.progress.note(`image-builder: note: the push-rights check's upload was not cancelled (${uncancelled.length === 1 ? uncancelled[0] : `${uncancelled[0]}; and ${uncancelled.length - 1} more`}): the registry keeps it until it purges uploads`);
     // Stopped before or during the read back: the registry's answers that did not come are not guessed.
     if (opts.push && registry && stopWaiting.signal.aborted) {

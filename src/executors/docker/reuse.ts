@@ -128,7 +128,7 @@ export async function restoreIndexedImageBeforeReuse(registry: RegistryClient, b
  * it holds read when it holds something), which each build's own check reads again when its
  * turn comes: another run may have pushed it since, and that image is then reused.
  */
-export async function refuseBeforeBuilding(registry: RegistryClient, builds: readonly PlannedBuild[], o: { overwrite?: boolean; uncommitted?: string[] }): Promise<{ uncancelled: Promise<string[]> }> {
+export async function refuseBeforeBuilding(registry: RegistryClient, builds: readonly PlannedBuild[], o: { overwrite?: boolean; uncommitted?: string[] }): Promise<{ uncancelled: () => string[] }> {
   const held = new Map<string, Record<string, string>>();
   const toPush = new Map<string, ImageReference>();
   await Promise.all(builds.map(async (build) => {
@@ -152,16 +152,31 @@ export async function refuseBeforeBuilding(registry: RegistryClient, builds: rea
   // create: 404) says the push would fail; a registry that is busy or drops the connection says
   // nothing of rights, and the pushes find out (they retry).
   // The checks' cancels are not waited for (see checkPush): why each that failed did, for the run to say.
-  const cancels: Promise<string | undefined>[] = [];
-  const denied = (await Promise.all([...toPush].map(([name, ref]) => registry.checkPush(ref).then(({ cancelled }) => void cancels.push(cancelled), (e: Error) => {
+  const cancels: { name: string; cancelled: Promise<string | undefined> }[] = [];
+  const denied = (await Promise.all([...toPush].map(([name, ref]) => registry.checkPush(ref).then(({ cancelled }) => void cancels.push({ name, cancelled }), (e: Error) => {
     const status = e instanceof RegistryError ? e.status : undefined;
     return status !== undefined && status >= 400 && status < 500 ? { id: name, message: `may not push to ${name}: ${e.message}` } : undefined;
   })))).filter((d) => d !== undefined);
   const all = [...denied, ...refusals];
-  const uncancelled = Promise.all(cancels).then((why) => why.filter((w) => w !== undefined));
+  const uncancelled = cancelsSoFar(cancels);
   if (all.length === 0) return { uncancelled };
   const more = all.length > 1 ? ` (and ${all.length - 1} more refused: ${all.slice(1).map((r) => r.id).join(", ")})` : "";
   throw new Error(`refused before building anything: ${all[0].message}${more}`);
+}
+
+/**
+ * The push-rights checks' cancels as they stand when asked, never waited for (hunter20 F4: a
+ * registry that never answered one held a short run to the cancel's bound at its end): why each
+ * that ended failed, and each not ended yet, named by its repository. The run asks at its end.
+ */
+export function cancelsSoFar(cancels: readonly { name: string; cancelled: Promise<string | undefined> }[]): () => string[] {
+  const ended = new Map<string, string | undefined>();
+  for (const c of cancels) void c.cancelled.then((why) => ended.set(c.name, why), (e: Error) => ended.set(c.name, e.message));
+  return () => cancels.flatMap((c) => {
+    if (!ended.has(c.name)) return [`cancel of the upload in ${c.name}: no answer by the end of the run`];
+    const why = ended.get(c.name);
+    return why === undefined ? [] : [why];
+  });
 }
 
 /** The labels of the images this run took for the request's parents (of its own platform), read once for both checks. */
