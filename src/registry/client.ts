@@ -408,7 +408,7 @@ export class RegistryClient {
   private async endUpload(ref: ImageReference, location: string, what: string): Promise<string | undefined> {
     const bound = AbortSignal.timeout(this.cancelUploadMs);
     try {
-      const spec: RegistryRequest = { registry: ref.registry, method: "DELETE", path: this.transport.pathOn(ref.registry, location, what), scope: pushScope(ref), what, signal: bound, retries: 0 };
+      const spec: RegistryRequest = { registry: ref.registry, method: "DELETE", path: this.transport.pathOn(ref.registry, location, what), scope: pushScope(ref), what, signal: bound, retries: 0, background: true };
       await this.transport.exchange(spec, async (res) => {
         if (!res.ok && res.status !== 404) throw await statusError(res, spec);
         await res.body?.cancel().catch(() => undefined);

@@ -80,6 +80,11 @@ export interface RegistryRequest {
   signal?: AbortSignal;
   /** Retries of this request, when fewer than the transport's (a best-effort one: 0). */
   retries?: number;
+  /**
+   * The process does not wait for it (its time limit's timer does not hold it): a best-effort
+   * request whose answer nobody needs once the command is done (a cancel of an unused upload).
+   */
+  background?: boolean;
 }
 
 interface Token {
@@ -132,8 +137,9 @@ export class RegistryTransport {
   }
 
   /** A request's deadline, ended by `stop` too (at once when the client is stopped already). */
-  private deadlineFor(req: Pick<RegistryRequest, "signal">): Deadline {
+  private deadlineFor(req: Pick<RegistryRequest, "signal" | "background">): Deadline {
     const d = new Deadline(this.timeoutMs, req.signal, this.live);
+    if (req.background) d.unref();
     if (this.stopped.signal.aborted) d.abort();
     return d;
   }
@@ -508,6 +514,11 @@ class Deadline {
     }, ms);
     this.signal = outer ? AbortSignal.any([this.controller.signal, outer]) : this.controller.signal;
     live?.add(this);
+  }
+
+  /** Its timer no longer keeps the process alive (a background request). */
+  unref(): void {
+    this.timer.unref();
   }
 
   clear(): void {

@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { test } from "uvu";
@@ -103,6 +104,31 @@ test("the push check's cancel of its upload is not waited for, ends within its b
   assert.is(await cancelled, `cancel of the upload in ${hung.host}/x/sci/a: no answer within 0.3 s`);
   assert.ok(Date.now() - started < 5000, `${Date.now() - started} ms`);
   await hung.close();
+});
+
+test("a cancel never answered does not keep the process alive: a command that is done exits before the cancel's bound (hunter21 F2)", async () => {
+  const hung = await uploadRegistry("hang");
+  // A process that starts the check and is then done, as a run is at its end; the bound is 10 s.
+  const script = `
+    const { DockerCredentials } = await import(${JSON.stringify(new URL("../../../src/registry/credentials.js", import.meta.url).href)});
+    const { RegistryClient } = await import(${JSON.stringify(new URL("../../../src/registry/client.js", import.meta.url).href)});
+    const client = new RegistryClient(await DockerCredentials.load("/nonexistent-docker-config", {}), { cancelUploadMs: 10000 });
+    await client.checkPush({ registry: ${JSON.stringify(hung.host)}, repository: "x/sci/a" });
+    // Some work after it, as a run's builds (the cancel is sent meanwhile); then the command is done.
+    await new Promise((ok) => setTimeout(ok, 500));
+    console.log("checked");`;
+  const started = Date.now();
+  const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (out += d));
+  const code = await new Promise<number | null>((ok) => child.on("exit", ok));
+  const took = Date.now() - started;
+  await hung.close();
+  assert.is(code, 0, out);
+  assert.is(out.trim(), "checked");
+  assert.is(hung.deletes(), 1, "the cancel was not sent");
+  assert.ok(took < 6000, `the process waited for the cancel: it exited after ${took} ms`);
 });
 
 test("an image config of the wrong shape is a content error naming the field, not a crash where it is used", () => {
