@@ -673,6 +673,7 @@ test("two runs of one commit at once: the registry keeps one image per build tag
   const r1rel = results(join(dir.path, "r1.json")).results.find((x) => x.id === "rel/a:1.0")!;
   assert.equal([r1rel.pushed, r1rel.reason], [false, "not pushed: built on parent sci/a's image of this run, but the registry's build tag of sci/a holds another run's (a rerun takes that one)"]);
   assert.match(r1.stderr, /another run of this commit pushed/);
+  assert.match(r1.stderr, /\n2 built, 1 superseded, 1 not pushed\n/, r1.stderr);
   // The registry's rel/a is run 2's, built on the published sci/a.
   const rel = tagsOf(join(dir.path, "r2.json"), "rel/a:1.0", `${two.address}/${name}`);
   assert.is(rel[`rel/a:${suffix}`].digest, held[`rel/a:${suffix}`]);

@@ -99,7 +99,15 @@ async function publish(ctx: PushStepContext, build: PlannedBuild, imageId: strin
         return "superseded";
       };
       const parents = await parentsInRegistry(ctx, id);
-      if (parents.replaced) return superseded(supersededParent(parents.replaced));
+      // As when the parent's own push finds its build tag held by another run's image (PushQueue):
+      // not pushed, its build tag left alone (it said superseded here, which its own build tag did
+      // not show, so the report, reading the results, said otherwise: hunter21 F3).
+      if (parents.replaced) {
+        const reason = supersededParent(parents.replaced);
+        for (const t of tags) t.reason = reason;
+        report.notPushed(id, reason);
+        return "not pushed";
+      }
       const before = await beforePush(ctx, build, imageId);
       if (before.action === "superseded") {
         buildTagResult.registryDigest = before.registryDigest;
