@@ -17,7 +17,7 @@ import type { AttachHook } from "./index-step.js";
 export function recordedAttestations(resultOf: (id: string) => Pick<BuildResult, "attestation"> | undefined, note: (text: string) => void): AttachHook {
   return async ({ platform, descriptor, build, registry, repository }) => {
     const image = { platform, id: build.id, tag: buildTag(build.request), digest: descriptor.digest };
-    const decision = mergeAttestation(image, resultOf(build.id)?.attestation);
+    const decision = mergeAttestation(image, resultOf(build.id));
     if ("error" in decision) throw new Error(`index not written: ${decision.error}`);
     // A sound attestation of this image in the layer's index already (an earlier merge, a
     // --reconcile run): kept, so that a merge of other (older) results files does not rewrite the index.
@@ -30,6 +30,7 @@ export function recordedAttestations(resultOf: (id: string) => Pick<BuildResult,
       }
     }
     if (held) return [held];
+    if ("unknown" in decision) throw new Error(`index not written: ${decision.unknown}`);
     if ("note" in decision) {
       note(decision.note);
       return [];

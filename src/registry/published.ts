@@ -183,9 +183,14 @@ export async function listPublishedImages(client: RegistryClient, repositories: 
   return { builds: done.flatMap((d) => d.read), tags, unchecked: done.reduce((n, d) => n + d.unchecked, 0), unreadable };
 }
 
-/** A platform tag's `platformTagOf`: does it hold its tag's image of the platform (that tag's row among `read`)? */
+/**
+ * A platform tag's `platformTagOf`: does it hold its tag's image of the platform? Judged on that
+ * tag's row among `read`, or for the build its version's moving tag serves (whose build tag is not
+ * listed apart), on the moving tag's row: the same index, or that platform's image of it.
+ */
 function platformTagOf(read: readonly PublishedBuild[], p: { tag: string; platform: string }, image: RegistryImage): NonNullable<PublishedBuild["platformTagOf"]> {
-  const of = read.find((r) => r.tag === p.tag && !r.platformTagOf);
+  const of = read.find((r) => r.tag === p.tag && !r.platformTagOf)
+    ?? read.find((r) => !r.platformTagOf && r.served && r.build !== undefined && formatBuildTag(r.build) === p.tag && !r.servedPlatformImage);
   if (!of) return { tag: p.tag, platform: p.platform };
   return { tag: p.tag, platform: p.platform, holdsTagImage: of.platforms.some((i) => i.platform === p.platform && i.image.manifestDigest === image.manifestDigest) };
 }

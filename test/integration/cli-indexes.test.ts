@@ -125,10 +125,11 @@ test("images: an index is one row per tag with its platforms and their digests; 
 
   const all = runCli(["images", "--repo", repo, "--json", "--all-tags"], { env });
   assert.is(all.code, 0, all.stderr);
-  const tags = JSON.parse(all.stdout).images.filter((i: any) => i.name === "rel/fam").map((i: any) => [i.tag, i.build, i.index, i.platformTagOf?.platform ?? null]);
+  const tags = JSON.parse(all.stdout).images.filter((i: any) => i.name === "rel/fam").map((i: any) => [i.tag, i.build, i.index, i.platformTagOf?.platform ?? null, i.platformTagOf?.holdsTagImage ?? null]);
   // (The build tag the moving tag serves is the moving tag's row.) A moving platform tag's build is the one its build's platform tag holds.
-  assert.equal(tags, [["1.0", "1-aaaaaaa", true, null], [`${BUILD}-linux-amd64`, "1-aaaaaaa", false, "linux/amd64"], [`${BUILD}-linux-arm64`, "1-aaaaaaa", false, "linux/arm64"],
-    ["1.0-linux-amd64", "1-aaaaaaa", false, "linux/amd64"], ["1.0-linux-arm64", "1-aaaaaaa", false, "linux/arm64"]]);
+  // Each platform tag holds its tag's image of its platform, the served build's too (judged on the moving tag's row: hunter21 F4).
+  assert.equal(tags, [["1.0", "1-aaaaaaa", true, null, null], [`${BUILD}-linux-amd64`, "1-aaaaaaa", false, "linux/amd64", true], [`${BUILD}-linux-arm64`, "1-aaaaaaa", false, "linux/arm64", true],
+    ["1.0-linux-amd64", "1-aaaaaaa", false, "linux/amd64", true], ["1.0-linux-arm64", "1-aaaaaaa", false, "linux/arm64", true]]);
   const allHuman = runCli(["images", "--repo", repo, "--all-tags"], { env }).stdout;
   assert.match(allHuman, new RegExp(`^rel/fam\\s+1\\.0\\s+1-aaaaaaa\\s+.*\\s+linux/arm64\\s+tag ${BUILD}-linux-arm64: linux/arm64 of ${BUILD}$`, "m"));
   assert.not.match(allHuman, /sha256-[0-9a-f]{64}/);

@@ -372,6 +372,10 @@ test("split agents: each platform built and pushed by a run of its own with its 
   assert.is(kept.code, 0, kept.stderr);
   assert.equal(kept.writes, [], "a merge of a results file without attestations rewrote an index that has them");
   assert.not.match(kept.stderr, /note: /);
+  // No results file given for a platform at all: the index's own attestation of its image is kept too.
+  const unnamed = await writesOf(cli(["merge-platforms", "plan.json", "arm64.json"]));
+  assert.is(unnamed.code, 0, unnamed.stderr);
+  assert.equal(unnamed.writes, [], "a merge without the amd64 results rewrote an index that has its attestation");
   const merged1 = await registryIndex(`${repo}/sci/a:${suffix}`);
   const bareIndex = { schemaVersion: 2, mediaType: merged1.mediaType, manifests: merged1.manifests.filter((m) => m.annotations?.["vnd.docker.reference.type"] !== "attestation-manifest") };
   const putBare = await fetch(`http://${host}/v2/${path.join("/")}/sci/a/manifests/${suffix}`, { method: "PUT", headers: { "content-type": merged1.mediaType }, body: JSON.stringify(bareIndex) });
@@ -381,6 +385,15 @@ test("split agents: each platform built and pushed by a run of its own with its 
   assert.match(plain.stderr, /note: linux\/amd64 \(sci\/a@linux\/amd64\): its results name no attestation manifest \(a run with --no-attestations, or by an older image-builder\): the index has none for linux\/amd64/);
   const partial = await registryIndex(`${repo}/sci/a:${suffix}`);
   assert.equal(partial.manifests.map((m) => m.annotations?.["vnd.docker.reference.digest"] ?? m.platform?.architecture), ["amd64", "arm64", partial.manifests[1].digest]);
+  // Where the index has none, a merge given no results file for that platform writes nothing for the
+  // layer: its run may have uploaded one, which only its results name (it published the index
+  // without it, exit 0, blaming --no-attestations: hunter21 F1).
+  const unknown = await writesOf(cli(["merge-platforms", "plan.json", "arm64.json"]));
+  assert.is(unknown.code, 1, unknown.stderr);
+  assert.match(unknown.stderr, /\[sci\/a\] index not written: linux\/amd64 \(sci\/a@linux\/amd64\): no results file given has it, so the attestation manifest its run uploaded is not known \(give that run's --results file too\)/);
+  assert.not.match(unknown.stderr, /its results name no attestation manifest/);
+  assert.equal(unknown.writes, [], "a merge without the amd64 results wrote");
+  assert.is((await registryIndex(`${repo}/sci/a:${suffix}`)).digest, partial.digest);
 });
 
 test("an agent whose attestations can't be uploaded: named with the registry's error, recorded as failed, exit 1; its rerun uploads them", async () => {

@@ -2,7 +2,7 @@
 import { Command, Option } from "commander";
 import { printable } from "../../core/printable.js";
 import { existsSync, statSync } from "node:fs";
-import { coverageLines, formatBuildTag, movingTagText, nothingFound, readBreadcrumbs, unpublishedLayer, type Breadcrumbs, type Coverage } from "../../core/report/published.js";
+import { coverageLines, formatBuildTag, movingTagText, nothingFound, parseBuildTag, readBreadcrumbs, unpublishedLayer, type Breadcrumbs, type Coverage } from "../../core/report/published.js";
 import { looksLikeFile, parseLayerQuery, resolveImageArgument } from "./image-arguments.js";
 import { DEFAULT_REPO, parseRepoConfig, resolveRepo } from "../../core/parse/repo-config.js";
 import { InputError } from "../../core/model.js";
@@ -313,5 +313,7 @@ const shownOut = (out: string) => (out === "-" ? "standard output" : out);
  */
 function platformTagText(tag: string, of: { tag: string; platform: string; holdsTagImage?: boolean }, ofBuild: string | null | undefined): string {
   if (of.holdsTagImage !== false) return `tag ${tag}: ${of.platform} of ${of.tag}`;
+  // A build tag's platform tag (immutable, so set by hand): the build is the tag's own name.
+  if (parseBuildTag(of.tag)) return `tag ${tag}: ${of.platform}, not ${of.tag}'s`;
   return `tag ${tag}: ${of.platform}, not ${of.tag}'s (${of.tag} holds ${ofBuild ? `build ${ofBuild}` : "another image"})`;
 }

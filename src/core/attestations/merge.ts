@@ -21,14 +21,25 @@ export interface MergedImage {
 export type MergeAttestation =
   /** Attach this index entry, once the registry is seen to hold it about this image. */
   | { attach: Descriptor }
-  /** No attestation recorded: the index goes without one for this platform, saying so. */
+  /** Its results record no attestation (--no-attestations, an older image-builder): the index goes without one for this platform, saying so. */
   | { note: string }
+  /**
+   * No results file given has the build: the attestation its run may have uploaded (by digest, so
+   * found only through its results) is not known. One of this image that the layer's index holds
+   * already is kept; else nothing is written for the layer (hunter21 F1: it published {version}
+   * without that platform's attestation, blaming --no-attestations).
+   */
+  | { unknown: string }
   /** The results name an attestation that can't be attached: nothing is written for the layer. */
   | { error: string };
 
-/** What to attach to the index for `image`, from the attestation its agent's results record (undefined: none). */
-export function mergeAttestation(image: MergedImage, recorded: AttestationResult | undefined): MergeAttestation {
+/** What to attach to the index for `image`, from its agent's result (undefined: no results file given has it). */
+export function mergeAttestation(image: MergedImage, result: { attestation?: AttestationResult } | undefined): MergeAttestation {
   const at = `${image.platform} (${image.id})`;
+  if (!result) {
+    return { unknown: `${at}: no results file given has it, so the attestation manifest its run uploaded is not known (give that run's --results file too)` };
+  }
+  const recorded = result.attestation;
   if (!recorded) {
     return { note: `${at}: its results name no attestation manifest (a run with --no-attestations, or by an older image-builder): the index has none for ${image.platform}` };
   }
