@@ -173,7 +173,7 @@ function buildsTable(plan: Plan, byId: Map<string, BuildResult>, run: Timeline |
       esc(b.kind),
       badges(b, status),
       r ? esc(formatMs(r.durationMs)) : "",
-      r?.steps ? esc(stepsText(r.steps)) : "",
+      r?.steps ? esc(stepsText(r.steps, r.status)) : "",
       slots.has(b.id) ? esc(slots.get(b.id)!) : "",
       r?.reason ? esc(r.reason) : "",
     ];
@@ -186,7 +186,8 @@ ${rows.join("\n")}
 </tbody></table></div></section>`;
 }
 
-const stepsText = (s: { total: number; cached: number }) => `${s.total - s.cached} run, ${s.cached} cached`;
+// A cancelled build's last step was stopped, not run to its end (hunter21 F5): "started".
+const stepsText = (s: { total: number; cached: number }, status?: string) => `${s.total - s.cached} ${status === "cancelled" ? "started" : "run"}, ${s.cached} cached`;
 
 function buildDetails(
   b: PlannedBuild, byId: Map<string, BuildResult>, pushed: boolean, logTail: string[] | undefined, logLink: string | undefined,
@@ -204,7 +205,7 @@ function buildDetails(
   if (r?.failedStep) rows.push(["failed step", `<code class="failure">${esc(r.failedStep)}</code>`]);
   if (r) rows.push(["duration", esc(`${formatMs(r.durationMs)}${r.startedAt ? `, ${r.startedAt} to ${r.finishedAt ?? "?"}` : ""}`)]);
   if (r?.pushStartedAt && r.pushFinishedAt) rows.push(["push", esc(`${formatMs(Date.parse(r.pushFinishedAt) - Date.parse(r.pushStartedAt))}, ${r.pushStartedAt} to ${r.pushFinishedAt}`)]);
-  if (r?.steps) rows.push(["steps", esc(`${r.steps.total} steps: ${stepsText(r.steps)}`)]);
+  if (r?.steps) rows.push(["steps", esc(`${r.steps.total} steps: ${stepsText(r.steps, r.status)}`)]);
   rows.push(["tags", tagsTable(b, r)]);
   if (r?.signature) rows.push(["signature", signatureText(r.signature)]);
   if (r?.attestation) rows.push(["attestations", attestationText(r.attestation)]);
@@ -246,7 +247,7 @@ function tagsTable(b: PlannedBuild, r: BuildResult | undefined): string {
     const state = !r?.tags ? (tag === buildTag(b.request) ? "build tag" : "moving tag") : t?.pushed ? "pushed" : "not pushed";
     return tagRow(tag, state, t, t?.digest ?? digests[tag]);
   });
-  return `<table><thead><tr><th scope="col">tag</th><th scope="col">${r?.tags ? "pushed" : "tag"}</th><th scope="col">registry digest</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+  return `<table><thead><tr><th scope="col">tag</th><th scope="col">${r?.tags ? "pushed" : "kind"}</th><th scope="col">registry digest</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
 }
 
 /**
@@ -268,7 +269,7 @@ function indexTable(layer: IndexLayer, result: IndexResult | undefined): string 
   });
   const platforms = `<p>Platforms: ${layer.members.map((m) => `${detailsLink(m.id)} (${esc(m.platform)})`).join(", ")}${result?.reason ? `. <span class="failure">${esc(result.reason)}</span>` : ""}</p>`;
   const signature = result?.signature ? `<p>Signature: ${signatureText(result.signature)}</p>` : "";
-  return `${platforms}${signature}<table><thead><tr><th scope="col">index tag</th><th scope="col">${result ? "pushed" : "tag"}</th><th scope="col">registry digest</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+  return `${platforms}${signature}<table><thead><tr><th scope="col">index tag</th><th scope="col">${result ? "pushed" : "kind"}</th><th scope="col">registry digest</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
 }
 
 /** The image's attestation manifest (provenance and SBOM): which, about which image, and whether this run wrote it (or why it failed). */

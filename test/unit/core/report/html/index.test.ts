@@ -86,6 +86,10 @@ test("a run's report: each build's status as a word, the failure's step and log 
   assert.match(html, '<pre class="log">#5 [2/2] RUN make &lt;all&gt;\n#5 make: *** &lt;all&gt; Error 2 &amp; more</pre>');
   assert.match(html, '<a href="logs/sci_b.log">');
   assert.match(html, "1 run, 3 cached");
+  // A build --fail-fast cancelled: its last step was started, not run (hunter21 F5).
+  const cancelled = renderReport({ plan, generatedAt: GENERATED, results: resultsFile(plan, runResults(plan).map((r) => r.id === "sci/b" ? { ...r, status: "cancelled" as const, reason: "cancelled: --fail-fast" } : r)) })["index.html"];
+  assert.match(cancelled, "2 steps: 1 started, 1 cached");
+  assert.match(html, "2 steps: 1 run, 1 cached");
   assert.match(html, "sha256:d1d1");
   assert.match(html, 'id="timeline"');
   assert.match(html, /Critical path: .*sci\/a.*→.*rel\/a:1.0/);
@@ -163,6 +167,9 @@ test("platforms: each platform build's details name its layer's image index tags
   assert.match(arm, "<dt>image index</dt>");
   assert.match(arm, /Platforms: <a href="#[^"]+"><code>sci\/a@linux\/amd64<\/code><\/a> \(linux\/amd64\), <a href="#[^"]+"><code>sci\/a@linux\/arm64<\/code><\/a> \(linux\/arm64\)/);
   assert.match(arm, "<tr><td><code>127.0.0.1:5055/x/sci/a:1.0-3-c0ffee0</code></td><td>build tag</td>");
+  // As planned, the second column says which kind of tag each is (its header said "tag" twice: hunter21 F5).
+  assert.match(arm, '<th scope="col">index tag</th><th scope="col">kind</th>');
+  assert.not.match(arm, '<th scope="col">tag</th><th scope="col">tag</th>');
   const digest = `sha256:${"d".repeat(64)}`;
   const results = resultsFile(plan, plan.builds.map((b): BuildResult => ({ id: b.id, status: "built", durationMs: 1, pushed: true })), 2, [{
     id: "sci/a", platforms: { "linux/amd64": "sci/a@linux/amd64", "linux/arm64": "sci/a@linux/arm64" }, status: "pushed", digest,
