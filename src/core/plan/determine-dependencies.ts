@@ -12,12 +12,20 @@ import { checkReservedLabels } from "./reserved-labels.js";
 
 /** Any platform: what matters is whether a reference reads the same with a platform's args as without. */
 const PROBE_PLATFORM = "linux/probe/probe";
+/** The platforms an engine may build for: a reference read with each, for a layer built for the engine's own. */
+const COMMON_PLATFORMS = ["linux/amd64", "linux/arm64", "linux/arm/v7", "linux/arm/v6", "linux/386", "linux/ppc64le", "linux/s390x", "linux/riscv64"];
 
 export interface LayerDependencies {
   /** Targets this layer builds on (or, for a compat layer, copies from), in order of first reference. */
   parents: string[];
   /** Image references as resolved from the Dockerfile -> the parent's `{target}:{version}`. */
   refs: Record<string, string>;
+  /**
+   * References that name a layer only once the platform args are set (`sci/base-${TARGETARCH}:1.0`),
+   * left to each platform's analysis: a layer built for no named platform can't have any (its
+   * engine sets those args to its own platform, which the plan does not know).
+   */
+  platformDependent?: { image: string; line: number; platform: string; layer: string }[];
 }
 
 export interface Dependencies {
@@ -41,17 +49,38 @@ export function determineDependencies(
   // args (parsed again only for a file with a look-alike reference, and only once).
   const probe = (text: string, parse: typeof parseDockerfile) => {
     let same: ReadonlySet<string> | undefined;
-    return () => (same ??= new Set(parse(text, { ...buildArgs, ...platformArgs(PROBE_PLATFORM) }).imageRefs.map((r) => r.image)));
+    const on = new Map<string, ImageRef[]>();
+    return {
+      same: () => (same ??= new Set(parse(text, { ...buildArgs, ...platformArgs(PROBE_PLATFORM) }).imageRefs.map((r) => r.image))),
+      /** The reference at `ref`'s place read with `platform`'s args. */
+      on: (platform: string, ref: ImageRef) => {
+        let refs = on.get(platform);
+        if (!refs) on.set(platform, (refs = parse(text, { ...buildArgs, ...platformArgs(platform) }).imageRefs));
+        return refs.find((r) => r.line === ref.line && r.kind === ref.kind);
+      },
+    };
   };
   const warnings: string[] = [];
-  const dependencies = (refs: ImageRef[], file: string, perPlatform: () => ReadonlySet<string>): LayerDependencies => {
+  const dependencies = (refs: ImageRef[], file: string, platforms: ReturnType<typeof probe>): LayerDependencies => {
     const deps: LayerDependencies = { parents: [], refs: {} };
     for (const ref of refs) {
       const found = resolve(ref.image);
       if (found === undefined) continue;
       // Read without the platform's args (the platform-less analysis), a reference spelled with
       // them (`sci/base-${TARGETARCH}:1.0`) names nothing yet: each platform's analysis resolves it.
-      if ("warning" in found && !platformGiven && !perPlatform().has(ref.image)) continue;
+      if ("warning" in found && !platformGiven && !platforms.same().has(ref.image)) {
+        // One that names a layer of this repository for some platform: a layer built for the
+        // engine's own platform can't have it (see LayerDependencies.platformDependent).
+        for (const platform of COMMON_PLATFORMS) {
+          const named = platforms.on(platform, ref);
+          const layer = named && resolve(named.image);
+          if (layer && !("warning" in layer)) {
+            (deps.platformDependent ??= []).push({ image: named.image, line: ref.line, platform, layer: layer.tag });
+            break;
+          }
+        }
+        continue;
+      }
       if ("warning" in found) {
         warnings.push(`${file}: line ${ref.line}: ${ref.image} ${found.warning}`);
         continue;

@@ -1,6 +1,7 @@
 // The planner: a pure function from the repository's layers, git facts and the changes to a plan
 // of self-contained build requests, in build order. Each rule lives in its own module.
 import { analyzeRepository, type RepositoryAnalysis } from "./analyze-repository.js";
+import type { LayerDependencies } from "./determine-dependencies.js";
 import { compatRequest, naming, scienceRequest, type Naming } from "../requests/build-requests.js";
 import { determineBuilds, type BuildSelection } from "./determine-builds.js";
 import { contextDigest, contextFingerprints } from "../requests/inputs-digest.js";
@@ -53,10 +54,23 @@ export function planFromAnalysis(
     }
   };
 
+  // Built for no named platform, the engine's own: a reference that names a layer only with the
+  // platform args set can't be resolved here, while BuildKit sets them to its platform and builds on
+  // whatever that names (hunter22: production's sci/base-amd64, though this repository has it).
+  const refusePlatformDependent = (deps: LayerDependencies, file: string, layer: ScienceLayer) => {
+    const ref = deps.platformDependent?.[0];
+    if (!ref) return;
+    throw new InputError(
+      `line ${ref.line}: with the platform args (TARGETARCH …) of ${ref.platform} this reference is ${ref.image}, layer sci/${ref.layer}; BuildKit sets them to the engine's own platform, which the plan does not know for a layer built for no named platform: declare its platforms in ${layer.path}/${LAYER_CONFIG_FILE} (or give --platform)`,
+      file,
+    );
+  };
+
   const builds: PlannedBuild[] = [];
   for (const { target, reasons } of selection.science) {
     const layer = byTarget.get(target)!;
     for (const platform of platformsFor(target)) {
+      if (platform === undefined) refusePlatformDependent(analysis.deps.get(target)!, `${layer.path}/Dockerfile`, layer);
       checkParentsBuiltFor(platform, layer, analysisFor(platform).deps.get(target)!.parents);
       builds.push({
         id: sciId(target, platform),
@@ -77,6 +91,7 @@ export function planFromAnalysis(
     for (const platform of platformsFor(target)) {
       const a = analysisFor(platform);
       const layers = a.includes.get(layer.compat!)!.map((c) => compatByName.get(c)!);
+      if (platform === undefined) for (const c of layers) refusePlatformDependent(analysis.compatDeps.get(c.dir)!, `${c.path}/Dockerfile`, layer);
       // Science layers the fragments copy from: built first when planned, pointed at --repo.
       const copied = layers.map((c) => a.compatDeps.get(c.dir)!);
       const parents = [...new Set([target, ...copied.flatMap((d) => d.parents)])];

@@ -65,7 +65,9 @@ export function scanDockerfile(text: string): { features: Feature[]; syntax?: Sy
       // Declared with a default before the first FROM, it has a value under the classic builder too.
       if (automatic && !globalDefaults().has(`${automatic[1]}${automatic[2]}`)) features.push({ line, what: `FROM ${platform} (BuildKit's automatic $${automatic[1]}${automatic[2]})`, frontend: [1, 0] });
     }
-    if (HEREDOC_KEYWORDS.has(keyword) && heredocs.length > 0) {
+    // After ONBUILD too: a frontend without heredocs reads the body as instructions of its own
+    // (hunter22: the layer built on production's image instead of its own files).
+    if ((HEREDOC_KEYWORDS.has(keyword) || keyword === "ONBUILD") && heredocs.length > 0) {
       features.push({ line, what: `${keyword} with a heredoc`, frontend: [1, 4] });
     }
   }

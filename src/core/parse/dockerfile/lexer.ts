@@ -115,6 +115,8 @@ interface PhysicalLine {
   text: string;
   /** Offset of text[0] in the original text. */
   start: number;
+  /** Carriage returns dropped from its end: more than one, and engines read it differently (see continuesAmbiguously). */
+  crs: number;
 }
 
 function splitPhysicalLines(text: string): PhysicalLine[] {
@@ -125,7 +127,7 @@ function splitPhysicalLines(text: string): PhysicalLine[] {
     const end = nl === -1 ? text.length : nl;
     let contentEnd = end;
     while (contentEnd > pos && text[contentEnd - 1] === "\r") contentEnd--;
-    lines.push({ text: text.slice(pos, contentEnd), start: pos });
+    lines.push({ text: text.slice(pos, contentEnd), start: pos, crs: end - contentEnd });
     pos = end + 1;
   }
   return lines;
@@ -134,6 +136,18 @@ function splitPhysicalLines(text: string): PhysicalLine[] {
 const DIRECTIVE = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
 const KNOWN_DIRECTIVES = new Set(["syntax", "escape", "check"]);
 const HEREDOC_COMMANDS = new Set(["run", "copy", "add"]);
+
+/**
+ * A line ending in the escape character and then two or more carriage returns: BuildKit from 0.9
+ * drops them all and continues the line, Docker 20.10's parsers (the classic builder and its
+ * BuildKit) drop one and end it there, so the next line is an instruction of its own for them
+ * (hunter22: a FROM there became the image's base unseen). Refused: the plan can't be both.
+ */
+function continuesAmbiguously(line: PhysicalLine, continued: boolean, lineNo: number, escape: string): void {
+  if (continued && line.crs > 1) {
+    throw new Error(`Dockerfile line ${lineNo}: the line ends in the escape character ${escape} and then ${line.crs} carriage returns, which Docker 20.10 reads as the end of the instruction and newer BuildKit as a continuation: end the line with one line ending`);
+  }
+}
 
 /**
  * Removes a trailing continuation character. Mirrors BuildKit's regex
@@ -172,6 +186,11 @@ export function scanInstructions(text: string): { instructions: Instruction[]; e
       return;
     }
     if (directives.some((d) => d.name === key)) throw new Error(`Dockerfile line ${lineNo}: only one ${key} parser directive can be used`);
+    // `check` is known to BuildKit's Dockerfile frontend from 1.8 only: the classic builder and the
+    // frontend built into Docker 20.10 read it as a comment, which ends the directives, so one after
+    // it is a comment for them (hunter22: `# escape=` after it, backtick continuations for the plan
+    // and backslash ones for the engine).
+    if (directives.some((d) => d.name === "check")) throw new Error(`Dockerfile line ${lineNo}: the ${key} parser directive follows the check directive, which the classic builder and Docker 20.10's BuildKit don't know: they read check as a comment and every directive after it as one too; put check after ${key}`);
     directives.push({ name: key, value: m[2], line: lineNo });
     if (key === "escape") {
       if (m[2] !== "\\" && m[2] !== "`") throw new Error(`Dockerfile line ${lineNo}: invalid escape token '${m[2]}' does not match \` or \\`);
@@ -193,6 +212,7 @@ export function scanInstructions(text: string): { instructions: Instruction[]; e
     if (content.startsWith("#")) continue; // comments never continue
 
     let { kept, continued } = trimContinuation(content, escape);
+    continuesAmbiguously(lines[i - 1], continued, i, escape);
     if (!continued && kept === "") continue;
 
     const startLine = i;
@@ -211,6 +231,7 @@ export function scanInstructions(text: string): { instructions: Instruction[]; e
       if (trimmed.startsWith("#") || trimmed === "") continue;
       // Continuation lines keep their leading whitespace, as in BuildKit.
       ({ kept, continued } = trimContinuation(cont.text, escape));
+      continuesAmbiguously(cont, continued, i, escape);
       if (kept.length > 0) pieces.push(logical.length, cont.start);
       logical += kept;
       lastLineNo = i;

@@ -533,6 +533,24 @@ test("TARGETARCH in a FROM line resolves per platform, to the same platform's pa
   assert.equal(arm.request.buildArgs, {});
 });
 
+test("a layer built for the engine's own platform whose FROM names a layer of this repository only with the platform args: refused, naming the line and the layer (hunter22)", () => {
+  const raw = [
+    sci("base-amd64", { image: "base-amd64" }, "FROM busybox:stable\n"),
+    sci("top", { image: "top" }, "FROM registry.example/prod/sci/base-${TARGETARCH}:1.0\n"),
+    cmp("base", []),
+  ];
+  assert.throws(() => planOn(raw, { all: true, why: "--all" }), (e: Error) => e instanceof InputError
+    && /science\/top\/Dockerfile: line 1: with the platform args \(TARGETARCH …\) of linux\/amd64 this reference is registry\.example\/prod\/sci\/base-amd64:1\.0, layer sci\/base-amd64:1\.0; .*declare its platforms in science\/top\/sciserver-image\.json \(or give --platform\)/.test(e.message));
+  // So does a compat fragment's COPY --from.
+  const compat = [raw[0], sci("app", { image: "app", compat: "ui" }, "FROM busybox:stable\n"), cmp("base", []), cmp("ui", [], "COPY --from=sci/base-${TARGETARCH}:1.0 /a /a\n")];
+  assert.throws(() => planOn(compat, { all: true, why: "--all" }), /compat\/ui\/Dockerfile: line 1: with the platform args .* layer sci\/base-amd64:1\.0/);
+  // Declared platforms, or --platform: each platform's analysis resolves it.
+  assert.equal(planOn(raw, { all: true, why: "--all" }, ["linux/amd64"]).builds.find((b) => b.id === "sci/top@linux/amd64")!.dependsOn, ["sci/base-amd64@linux/amd64"]);
+  // One that names no layer of this repository for any platform is an image like any other.
+  const external = [raw[0], sci("top", { image: "top" }, "FROM registry.example/prod/sci/python-${TARGETARCH}:3.11\n"), raw[2]];
+  assert.equal(ids(planOn(external, { all: true, why: "--all" })).filter((id) => id.startsWith("sci/")), ["sci/base-amd64", "sci/top"]);
+});
+
 test("a change to a parent named per platform (TARGETARCH) rebuilds what builds on it for that platform, parents first, saying why", () => {
   const raw = [
     sci("base-amd64", { image: "base-amd64", platforms: ["linux/amd64"] }, "FROM busybox:stable\n"),

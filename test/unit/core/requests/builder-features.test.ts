@@ -81,4 +81,12 @@ test("a flag named like an Object property is no feature", () => {
   assert.equal(scanDockerfile("FROM x\nRUN --constructor true\n").features, []);
 });
 
+test("a heredoc after ONBUILD is a heredoc too: refused where the engine's frontend has none, whose parser would read its body as instructions (hunter22)", () => {
+  const text = "FROM x\nONBUILD RUN <<EOF\nFROM y\nEOF\nRUN true\n";
+  assert.equal(scanDockerfile(text).features, [{ line: 2, what: "ONBUILD with a heredoc", frontend: [1, 4] }]);
+  assert.equal(checkFeatures("f", text, "buildkit", "20.10.24").problems, [
+    "f:2: ONBUILD with a heredoc needs Dockerfile frontend 1.4; engine 20.10.24's BuildKit has 1.2 built in: add `# syntax=docker/dockerfile:1` (the engine pulls that frontend) or use engine 23 or later",
+  ]);
+});
+
 test.run();

@@ -129,6 +129,23 @@ test("escape directive after a plain comment, a blank line or an instruction is 
   assert.equal(images(df("# escape=`", ...body)), ["a:1", "b:2"]);
 });
 
+test("a parser directive after check is refused: the classic builder and Docker 20.10's BuildKit read check, and all after it, as comments (hunter22)", () => {
+  const body = ["FROM a:1", "RUN dir c:\\", "FROM b:2"];
+  assert.throws(() => parseDockerfile(df("# check=skip=all", "# escape=`", ...body)), /line 2: the escape parser directive follows the check directive, .* put check after escape/);
+  assert.throws(() => parseDockerfile(df("# check=skip=all", "# syntax=docker/dockerfile:1", ...body)), /the syntax parser directive follows the check directive/);
+  // After the others, or alone, it changes nothing any parser reads.
+  assert.equal(images(df("# escape=`", "# check=skip=all", ...body)), ["a:1", "b:2"]);
+  assert.equal(images(df("# check=skip=all", ...body)), ["a:1"]);
+});
+
+test("a line ending in the escape character and two carriage returns is refused: Docker 20.10 ends the instruction there, newer BuildKit continues it (hunter22)", () => {
+  assert.throws(() => parseDockerfile("FROM a:1\nRUN echo hi \\\r\r\nFROM b:2\n"), /line 2: the line ends in the escape character \\ and then 2 carriage returns/);
+  assert.throws(() => parseDockerfile("FROM a:1\nRUN echo hi \\\n  more \\\r\r\nFROM b:2\n"), /line 3: .* 2 carriage returns/);
+  // One (a CRLF file), or two without a continuation: every parser reads them alike.
+  assert.equal(images("FROM a:1\r\nRUN echo hi \\\r\n  more\r\nFROM b:2\r\n"), ["a:1", "b:2"]);
+  assert.equal(images("FROM a:1\r\r\nRUN echo hi\r\r\nFROM b:2\r\n"), ["a:1", "b:2"]);
+});
+
 test("invalid escape directive is rejected like Docker does", () => {
   assert.throws(() => parseDockerfile(df("# escape=x", "FROM a:1")), /escape/);
 });
