@@ -154,6 +154,30 @@ test("SIGTERM while a plain push reads the {version}-linux-amd64 an attested pus
   assert.is((await registryImage(`${direct}:${platformTag}`)).digest, before, "the platform tag was written after the interrupt");
 });
 
+test("SIGTERM during an attested push: an image pushed under its build tag whose attestations never started says so in --results (merge-platforms took it for a run without them: reviewer12 M3)", async () => {
+  const engine = requireEngine();
+  const arrived = happening("the engine's PUT of sci/quick's platform build tag");
+  const release = happening("the run waits for its push");
+  await using proxy = await startFaultProxy(engine.registry, (req) => {
+    if (!isManifestPut(req, /^1\.0-\d+-[0-9a-f]+-linux-[a-z0-9]+$/) || !/\/sci\/quick\//.test(req.url ?? "")) return undefined;
+    arrived.then();
+    return { hold: release.promise };
+  });
+  const target = uniqueRepo(proxy.address);
+  using repo = makeRepo(quickFamily(target));
+  using dir = tempDir("ib-signal-");
+  const file = join(dir.path, "r.json");
+  const child = spawn(process.execPath, [MAIN, "--all", "--push", "--progress", "plain", "--results", file], { cwd: repo.root });
+  const run = watch(child, WAITING_FOR_PUSH, "the run waits for its push in flight");
+  run.seen.then(() => release.then(), () => undefined);
+  await Promise.race([arrived.promise, run.exited]);
+  child.kill("SIGTERM");
+  assert.is(await run.exited, 130, run.stderr());
+  const result = (JSON.parse(readFileSync(file, "utf8")) as { results: { id: string; status: string; tags: { pushed: boolean }[]; attestation?: { status: string; reason?: string } }[] }).results.find((r) => r.id === "sci/quick")!;
+  assert.equal([result.status, result.tags[0].pushed], ["built", true], run.stderr());
+  assert.equal(result.attestation, { status: "failed", reason: "not made: the run was interrupted before its attestations" }, run.stderr());
+});
+
 test("SIGTERM while a moving tag is written: the write ends first, then is read back, and --results says it moved", async () => {
   const engine = requireEngine();
   // The moving tag's PUT (image-builder's registry client writes the manifest under the build tag)

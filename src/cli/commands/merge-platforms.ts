@@ -5,7 +5,7 @@
 import type { Command } from "commander";
 import { InputError, type IndexResult, type PlannedBuild } from "../../core/model.js";
 import { indexLayers, indexLayersParentsFirst, missingPlatformImage, parentIndexLayers, unwrittenIndex, withheldIndexReason } from "../../core/execute/image-index.js";
-import { indexSummaryRow } from "../../core/execute/outcomes.js";
+import { indexSummaryRow, publishingTally } from "../../core/execute/outcomes.js";
 import { buildTag } from "../../core/requests/tags.js";
 import { inputsLabel } from "../../core/requests/inputs-digest.js";
 import { writeIndex, type PlatformImage } from "../../executors/index-step.js";
@@ -130,9 +130,8 @@ export function addMergePlatformsCommand(program: Command, io: MergeIo): void {
       }
       if (o.verbose >= 1) for (const i of indexes) say(describe(i));
       const written = indexes.filter((i) => i.status === "pushed").length;
-      const already = indexes.filter((i) => i.status === "pushed" && i.already).length;
-      const counts = [[written - already, "pushed"], [already, "already there"], [indexes.length - written, "not pushed"]] as const;
-      if (layers.length) say(counts.filter(([n]) => n > 0).map(([n, what]) => `${n} ${n === 1 ? "index" : "indexes"} ${what}`).join(", "));
+      // As a run's last line counts them: each as its result says it (hunter23: "not pushed" for a push failed).
+      if (layers.length) say(publishingTally([], true, indexes).map((t) => t.text).join(", "));
       if (o.results) await io.writeOutput("--results", o.results, `${JSON.stringify(resultsFile(plan, merged.results, merged.jobs, indexes), null, 2)}\n`);
       process.exitCode = controller.signal.aborted ? EXIT_INTERRUPTED : written === indexes.length ? 0 : 1;
     });

@@ -1,7 +1,7 @@
 // Turns the raw files of science/ and compat/ directories into ScienceLayer / CompatLayer data,
 // checking each field (rule 1). Pure: the I/O shell hands in the file texts.
 import { parseJsonWithComments, type JsonValue } from "./json-with-comments.js";
-import { checkPlatforms, platformTagSuffix } from "./platforms.js";
+import { checkPlatforms, ENGINE_PLATFORMS, platformTagSuffix } from "./platforms.js";
 import { InputError, type CompatLayer, type GitInfo, type RepoSnapshot, type ScienceLayer } from "../model.js";
 
 /** The file that makes a directory under science/ or compat/ a layer. */
@@ -142,9 +142,6 @@ const MAX_NAME = 255;
  * `{version}-{n}-{h}`) are within docker's limits, which only the whole name shows: checked when
  * planning, rather than refused by the engine mid-run.
  */
-/** The platforms Docker engines run on: one of them is the engine's, whose suffix a push with attestations adds. */
-const ENGINE_PLATFORMS = ["linux/amd64", "linux/arm64", "linux/arm/v7", "linux/ppc64le", "linux/riscv64", "linux/s390x"];
-
 export function checkImageNames(snapshot: RepoSnapshot, repo: string, git: GitInfo, platforms?: readonly string[]): void {
   // A platform's images get its suffix (`-linux-amd64`): a layer's platforms (--platform, or its
   // own), and with attestations every pushed image, the engine's platform: any Docker runs on.

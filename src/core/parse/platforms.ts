@@ -51,6 +51,18 @@ export function platformArgs(platform: string | undefined): Record<string, strin
   return { TARGETPLATFORM: platform, TARGETOS: os, TARGETARCH: arch, TARGETVARIANT: variant };
 }
 
+/**
+ * BuildKit's predefined BUILD* args: the platform of the engine that builds, whatever the build's.
+ * The plan does not know it; references are read with them only to find those that depend on them.
+ */
+export function buildPlatformArgs(platform: string): Record<string, string> {
+  const [os, arch, variant = ""] = platform.split("/");
+  return { BUILDPLATFORM: platform, BUILDOS: os, BUILDARCH: arch, BUILDVARIANT: variant };
+}
+
+/** The platforms Docker engines run on: one of them is the engine's. */
+export const ENGINE_PLATFORMS: readonly string[] = ["linux/amd64", "linux/arm64", "linux/arm/v7", "linux/ppc64le", "linux/riscv64", "linux/s390x"];
+
 /** A build id with its platform: `sci/x@linux/arm64`; without one, the id as it always was. */
 export function idWithPlatform(id: string, platform: string | undefined): string {
   return platform === undefined ? id : `${id}@${platform}`;

@@ -6,14 +6,12 @@
 import { closestMatch } from "leven";
 import { parseDockerfile, parseDockerfileFragment, type ImageRef, type ParsedDockerfile } from "../parse/dockerfile/index.js";
 import { namesDockerHub, sciReference } from "../parse/image-reference.js";
-import { platformArgs } from "../parse/platforms.js";
+import { buildPlatformArgs, ENGINE_PLATFORMS, platformArgs } from "../parse/platforms.js";
 import { InputError, type CompatLayer, type ScienceLayer } from "../model.js";
 import { checkReservedLabels } from "./reserved-labels.js";
 
 /** Any platform: what matters is whether a reference reads the same with a platform's args as without. */
 const PROBE_PLATFORM = "linux/probe/probe";
-/** The platforms an engine may build for: a reference read with each, for a layer built for the engine's own. */
-const COMMON_PLATFORMS = ["linux/amd64", "linux/arm64", "linux/arm/v7", "linux/arm/v6", "linux/386", "linux/ppc64le", "linux/s390x", "linux/riscv64"];
 
 export interface LayerDependencies {
   /** Targets this layer builds on (or, for a compat layer, copies from), in order of first reference. */
@@ -49,36 +47,49 @@ export function determineDependencies(
   // args (parsed again only for a file with a look-alike reference, and only once).
   const probe = (text: string, parse: typeof parseDockerfile) => {
     let same: ReadonlySet<string> | undefined;
-    const on = new Map<string, ImageRef[]>();
+    const readWith = new Map<string, ImageRef[]>();
     return {
       same: () => (same ??= new Set(parse(text, { ...buildArgs, ...platformArgs(PROBE_PLATFORM) }).imageRefs.map((r) => r.image))),
-      /** The reference at `ref`'s place read with `platform`'s args. */
-      on: (platform: string, ref: ImageRef) => {
-        let refs = on.get(platform);
-        if (!refs) on.set(platform, (refs = parse(text, { ...buildArgs, ...platformArgs(platform) }).imageRefs));
-        return refs.find((r) => r.line === ref.line && r.kind === ref.kind);
+      /** `ref` (of `all`, the file's references) read with `args` added (`key` names them): the n-th reference of its line and kind. */
+      at: (key: string, args: Record<string, string>, ref: ImageRef, all: readonly ImageRef[]) => {
+        let refs = readWith.get(key);
+        if (!refs) readWith.set(key, (refs = parse(text, { ...buildArgs, ...args }).imageRefs));
+        const place = (r: ImageRef) => r.line === ref.line && r.kind === ref.kind;
+        return refs.filter(place)[all.filter(place).indexOf(ref)];
       },
     };
   };
   const warnings: string[] = [];
   const dependencies = (refs: ImageRef[], file: string, platforms: ReturnType<typeof probe>): LayerDependencies => {
     const deps: LayerDependencies = { parents: [], refs: {} };
+    // The layer `ref` names with `args` of some platform an engine may be, if any.
+    const layerOnSomePlatform = (ref: ImageRef, key: string, args: (platform: string) => Record<string, string>) => {
+      for (const platform of ENGINE_PLATFORMS) {
+        const named = platforms.at(`${key}:${platform}`, args(platform), ref, refs);
+        const layer = named && resolve(named.image);
+        if (layer && !("warning" in layer)) return { image: named.image, line: ref.line, platform, layer: layer.tag };
+      }
+      return undefined;
+    };
     for (const ref of refs) {
       const found = resolve(ref.image);
       if (found === undefined) continue;
+      // The BUILD* args are the platform of the engine that builds, whatever the layer's: one that
+      // names a layer only with them set can't be planned (reviewer12: BuildKit built on the other
+      // registry's sci/base-amd64, where the plan said it pulls sci/base-:1.0 as written).
+      if ("warning" in found && platforms.at("build-probe", buildPlatformArgs(PROBE_PLATFORM), ref, refs)?.image !== ref.image) {
+        const named = layerOnSomePlatform(ref, "build", buildPlatformArgs);
+        if (named) {
+          throw new InputError(`line ${ref.line}: with the build platform args (BUILDARCH …) of ${named.platform} this reference is ${named.image}, layer sci/${named.layer}; BuildKit sets them to the platform of the engine that builds, which the plan can't know: name the layer with the TARGET* args and declare the layer's platforms`, file);
+        }
+      }
       // Read without the platform's args (the platform-less analysis), a reference spelled with
       // them (`sci/base-${TARGETARCH}:1.0`) names nothing yet: each platform's analysis resolves it.
       if ("warning" in found && !platformGiven && !platforms.same().has(ref.image)) {
         // One that names a layer of this repository for some platform: a layer built for the
         // engine's own platform can't have it (see LayerDependencies.platformDependent).
-        for (const platform of COMMON_PLATFORMS) {
-          const named = platforms.on(platform, ref);
-          const layer = named && resolve(named.image);
-          if (layer && !("warning" in layer)) {
-            (deps.platformDependent ??= []).push({ image: named.image, line: ref.line, platform, layer: layer.tag });
-            break;
-          }
-        }
+        const named = layerOnSomePlatform(ref, "target", (platform) => ({ ...platformArgs(platform), ...buildPlatformArgs(platform) }));
+        if (named) (deps.platformDependent ??= []).push(named);
         continue;
       }
       if ("warning" in found) {

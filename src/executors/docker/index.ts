@@ -125,7 +125,19 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
     await actions.pushesEnded();
     // Every pushed image's attestations, those of layers whose index this run does not write
     // (merge-platforms does) included: in the registry before the run ends, in its results.
-    if (attestations) for (const [id, attestation] of await attestations.settled(stopWaiting.signal)) report.attestation(id, attestation);
+    if (attestations) {
+      const settled = await attestations.settled(stopWaiting.signal);
+      for (const [id, attestation] of settled) report.attestation(id, attestation);
+      // An image this run built and pushed under its build tag whose attestations an interrupt kept
+      // from starting: said so in its results, or merge-platforms takes them for a run's with
+      // --no-attestations and writes the index without (reviewer12 M3).
+      if (run.interrupted) {
+        for (const b of builds) {
+          if (settled.has(b.id) || report.buildOf(b.id)?.status !== "built" || !report.tagsOf(b.id)?.[0]?.pushed) continue;
+          report.attestation(b.id, { status: "failed", reason: "not made: the run was interrupted before its attestations" });
+        }
+      }
+    }
     // Whatever each push said, and whatever other runs pushed since: the results say what the registry holds.
     // The images' tags and the indexes' tags are read at once: independent reads, at the run's end.
     const readBack = registry && opts.push && !stopWaiting.signal.aborted;

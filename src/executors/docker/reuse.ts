@@ -173,7 +173,7 @@ export function cancelsSoFar(cancels: readonly { name: string; cancelled: Promis
   const ended = new Map<string, string | undefined>();
   for (const c of cancels) void c.cancelled.then((why) => ended.set(c.name, why), (e: Error) => ended.set(c.name, e.message));
   return () => cancels.flatMap((c) => {
-    if (!ended.has(c.name)) return [`cancel of the upload in ${c.name}: no answer by the end of the run`];
+    if (!ended.has(c.name)) return [`cancel of the upload in ${c.name}: no answer by the end of the run (it may still go through)`];
     const why = ended.get(c.name);
     return why === undefined ? [] : [why];
   });

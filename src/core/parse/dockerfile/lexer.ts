@@ -143,8 +143,9 @@ const HEREDOC_COMMANDS = new Set(["run", "copy", "add"]);
  * BuildKit) drop one and end it there, so the next line is an instruction of its own for them
  * (hunter22: a FROM there became the image's base unseen). Refused: the plan can't be both.
  */
-function continuesAmbiguously(line: PhysicalLine, continued: boolean, lineNo: number, escape: string): void {
-  if (continued && line.crs > 1) {
+function continuesAmbiguously(line: PhysicalLine, continued: boolean, lineNo: number, escape: string, last: boolean): void {
+  // The last line continues into nothing either way.
+  if (continued && line.crs > 1 && !last) {
     throw new Error(`Dockerfile line ${lineNo}: the line ends in the escape character ${escape} and then ${line.crs} carriage returns, which Docker 20.10 reads as the end of the instruction and newer BuildKit as a continuation: end the line with one line ending`);
   }
 }
@@ -190,7 +191,7 @@ export function scanInstructions(text: string): { instructions: Instruction[]; e
     // frontend built into Docker 20.10 read it as a comment, which ends the directives, so one after
     // it is a comment for them (hunter22: `# escape=` after it, backtick continuations for the plan
     // and backslash ones for the engine).
-    if (directives.some((d) => d.name === "check")) throw new Error(`Dockerfile line ${lineNo}: the ${key} parser directive follows the check directive, which the classic builder and Docker 20.10's BuildKit don't know: they read check as a comment and every directive after it as one too; put check after ${key}`);
+    if (directives.some((d) => d.name === "check")) throw new Error(`Dockerfile line ${lineNo}: the ${key} parser directive follows the check directive, which the classic builder and the Dockerfile frontend built into Docker 20.10 don't know: they read check as a comment and every directive after it as one too; put check after ${key}`);
     directives.push({ name: key, value: m[2], line: lineNo });
     if (key === "escape") {
       if (m[2] !== "\\" && m[2] !== "`") throw new Error(`Dockerfile line ${lineNo}: invalid escape token '${m[2]}' does not match \` or \\`);
@@ -212,7 +213,7 @@ export function scanInstructions(text: string): { instructions: Instruction[]; e
     if (content.startsWith("#")) continue; // comments never continue
 
     let { kept, continued } = trimContinuation(content, escape);
-    continuesAmbiguously(lines[i - 1], continued, i, escape);
+    continuesAmbiguously(lines[i - 1], continued, i, escape, i === lines.length);
     if (!continued && kept === "") continue;
 
     const startLine = i;
@@ -231,7 +232,7 @@ export function scanInstructions(text: string): { instructions: Instruction[]; e
       if (trimmed.startsWith("#") || trimmed === "") continue;
       // Continuation lines keep their leading whitespace, as in BuildKit.
       ({ kept, continued } = trimContinuation(cont.text, escape));
-      continuesAmbiguously(cont, continued, i, escape);
+      continuesAmbiguously(cont, continued, i, escape, i === lines.length);
       if (kept.length > 0) pieces.push(logical.length, cont.start);
       logical += kept;
       lastLineNo = i;

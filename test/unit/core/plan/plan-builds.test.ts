@@ -546,6 +546,14 @@ test("a layer built for the engine's own platform whose FROM names a layer of th
   assert.throws(() => planOn(compat, { all: true, why: "--all" }), /compat\/ui\/Dockerfile: line 1: with the platform args .* layer sci\/base-amd64:1\.0/);
   // Declared platforms, or --platform: each platform's analysis resolves it.
   assert.equal(planOn(raw, { all: true, why: "--all" }, ["linux/amd64"]).builds.find((b) => b.id === "sci/top@linux/amd64")!.dependsOn, ["sci/base-amd64@linux/amd64"]);
+  // The second reference of a line is judged as itself, not as the first (reviewer12 M1).
+  const twoOnALine = [raw[0], sci("top", { image: "top" }, "FROM busybox:stable\nRUN --mount=type=bind,from=registry.example/sci/x-${TARGETARCH}:1.0,target=/y --mount=type=bind,from=registry.example/sci/base-${TARGETARCH}:1.0,target=/x true\n"), raw[2]];
+  assert.throws(() => planOn(twoOnALine, { all: true, why: "--all" }), /line 2: with the platform args .* this reference is registry\.example\/sci\/base-amd64:1\.0, layer sci\/base-amd64:1\.0/);
+  // The BUILD* args are the building engine's platform, whatever the layer declares: refused for any layer (reviewer12 M2).
+  for (const platforms of [undefined, ["linux/amd64"]]) {
+    const build = [raw[0], sci("top", { image: "top", ...(platforms ? { platforms } : {}) }, "FROM registry.example/prod/sci/base-${BUILDARCH}:1.0\n"), raw[2]];
+    assert.throws(() => planOn(build, { all: true, why: "--all" }), /science\/top\/Dockerfile: line 1: with the build platform args \(BUILDARCH …\) of linux\/amd64 this reference is registry\.example\/prod\/sci\/base-amd64:1\.0, layer sci\/base-amd64:1\.0/);
+  }
   // One that names no layer of this repository for any platform is an image like any other.
   const external = [raw[0], sci("top", { image: "top" }, "FROM registry.example/prod/sci/python-${TARGETARCH}:3.11\n"), raw[2]];
   assert.equal(ids(planOn(external, { all: true, why: "--all" })).filter((id) => id.startsWith("sci/")), ["sci/base-amd64", "sci/top"]);

@@ -144,6 +144,8 @@ test("a line ending in the escape character and two carriage returns is refused:
   // One (a CRLF file), or two without a continuation: every parser reads them alike.
   assert.equal(images("FROM a:1\r\nRUN echo hi \\\r\n  more\r\nFROM b:2\r\n"), ["a:1", "b:2"]);
   assert.equal(images("FROM a:1\r\r\nRUN echo hi\r\r\nFROM b:2\r\n"), ["a:1", "b:2"]);
+  // On the last line it continues into nothing either way.
+  assert.equal(images("FROM a:1\nRUN echo hi \\\r\r\n"), ["a:1"]);
 });
 
 test("invalid escape directive is rejected like Docker does", () => {
