@@ -6,13 +6,13 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createHash } from "node:crypto";
-import { runCli } from "../helpers/cli.js";
+import { runCli, runCliAsync } from "../helpers/cli.js";
 import { tempDir } from "../helpers/temp.js";
 import { writeKeyPair } from "../helpers/keys.js";
 import { parseSigningKey } from "../../src/core/signatures/keys.js";
 import { build, capture, makePlan, registryImage, registryIndex, registryTags, requireEngine, runOptions, runPlan, uniqueRepo } from "../helpers/engine.js";
 import { startFaultProxy } from "../helpers/fault-proxy.js";
-import { makeRepo } from "../helpers/repo.js";
+import { compat, makeRepo, science } from "../helpers/repo.js";
 import { writeIndex, type AttachHook } from "../../src/executors/index-step.js";
 import { parseImageReference } from "../../src/core/parse/image-reference.js";
 import { RegistryClient } from "../../src/registry/client.js";
@@ -84,6 +84,34 @@ test("with attachments, an image without platforms is published as a one-platfor
   assert.is(again.digest, layer.digest);
   const writes = proxy.forwarded.slice(before).filter((r) => !/^(GET|HEAD) /.test(r));
   assert.equal(writes, [], "the index step wrote to the registry again");
+});
+
+test("a plan mixing a layer that declares platforms with layers that don't: every image is published as an index with its attestation, by run PLAN --only and by the default command (hunter24)", async () => {
+  const { registry } = requireEngine();
+  const repo = uniqueRepo(registry);
+  using src = makeRepo({
+    "image-builder.json": JSON.stringify({ repo }),
+    ...science("m", { image: "m", compat: "ui", platforms: ["linux/amd64"] }, "FROM busybox:stable\nRUN echo m > /m\n"),
+    ...science("a", { image: "a", compat: "ui" }, "FROM busybox:stable\nRUN echo a > /a\n"),
+    ...compat("ui", [], "ENV UI=1\n"),
+  });
+  const published = async (at: string, names: string[]) => {
+    for (const name of names) {
+      const index = await registryIndex(`${at}/${name}:1.0`);
+      assert.equal(index.manifests?.map((m) => `${m.platform?.os}/${m.platform?.architecture}`), ["linux/amd64", "unknown/unknown"], name);
+    }
+  };
+  // The layers without platforms alone, as the Jenkinsfile's step for them runs them: they were
+  // pushed under their platform tags only, and no index written.
+  assert.is(runCli(["plan", "--all", "--out", "plan.json"], { cwd: src.root }).code, 0);
+  const only = await runCliAsync(["run", "plan.json", "--only", "sci/a", "rel/a:1.0", "--push", "--progress", "plain"], { cwd: src.root });
+  assert.is(only.code, 0, only.stderr);
+  await published(repo, ["sci/a", "rel/a"]);
+  // The whole plan, elsewhere: those were plain images, with no attestation.
+  const elsewhere = uniqueRepo(registry);
+  const whole = await runCliAsync(["--all", "--push", "--repo", elsewhere, "--progress", "plain"], { cwd: src.root });
+  assert.is(whole.code, 0, whole.stderr);
+  await published(elsewhere, ["sci/m", "rel/m", "sci/a", "rel/a"]);
 });
 
 test("the attachments of an image may start as soon as it is under its build tag, before its moving tag: told its manifest and its parents' digests as its push read them", async () => {

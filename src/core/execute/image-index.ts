@@ -63,16 +63,21 @@ export function indexLayers(builds: Pick<PlannedBuild, "id" | "request">[]): Ind
 }
 
 /**
- * A plan without platforms whose images get attachments (attestations): each image is published
- * as a one-platform index, as buildx does. The engine pushes it under platform tags made here
- * from the engine's own platform; the layer's own tags hold the index. Returns the builds with
- * those tags and their index layers; a plan naming platforms is returned as it is.
+ * Builds whose images get attachments (attestations): each build for no named platform is
+ * published as a one-platform index, as buildx does. The engine pushes it under platform tags made
+ * here from the engine's own platform; the layer's own tags hold the index. Builds for a named
+ * platform are left as they are: their layers' indexes are `indexLayers`'. Each build is judged
+ * alone: a plan mixing both (layers that declare platforms beside layers that don't) published
+ * the others as plain images with no attestations, or (`run --only`) under platform tags alone
+ * (hunter24). `onePlatform`: the one-platform layers, apart.
  */
-export function singlePlatformIndexes<B extends Pick<PlannedBuild, "id" | "request">>(builds: B[], enginePlatform: string): { builds: B[]; layers: IndexLayer[] } {
-  if (builds.some((b) => b.request.platform !== undefined)) return { builds, layers: indexLayers(builds) };
+export function singlePlatformIndexes<B extends Pick<PlannedBuild, "id" | "request">>(builds: B[], enginePlatform: string): { builds: B[]; layers: IndexLayer[]; onePlatform: IndexLayer[] } {
+  const plain = builds.filter((b) => b.request.platform === undefined);
+  const onePlatform = plain.map((b) => ({ id: b.id, buildTag: buildTag(b.request), movingTag: movingTag(b.request), members: [{ platform: enginePlatform, id: b.id }] }));
   return {
-    builds: builds.map((b) => ({ ...b, request: { ...b.request, tags: platformTags(b.request, enginePlatform) } })),
-    layers: builds.map((b) => ({ id: b.id, buildTag: buildTag(b.request), movingTag: movingTag(b.request), members: [{ platform: enginePlatform, id: b.id }] })),
+    builds: builds.map((b) => (b.request.platform !== undefined ? b : { ...b, request: { ...b.request, tags: platformTags(b.request, enginePlatform) } })),
+    layers: [...indexLayers(builds), ...onePlatform],
+    onePlatform,
   };
 }
 

@@ -61,11 +61,13 @@ export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, 
   if (attach) opts = { ...opts, attach };
   // With attachments, a plan without platforms is published as one-platform indexes: its images
   // are pushed under the engine's platform tags, the index under their own.
-  const published = opts.push && opts.attach ? singlePlatformIndexes(plan.builds, platform) : { builds: plan.builds, layers: indexLayers(plan.builds) };
+  const published = opts.push && opts.attach ? singlePlatformIndexes(plan.builds, platform) : { builds: plan.builds, layers: indexLayers(plan.builds), onePlatform: [] };
   const builds = published.builds;
   // A build refused at its turn would be refused after the builds before it had published: said first.
   const pushCheck = opts.push && registry ? await refuseBeforeBuilding(registry, builds, opts) : undefined;
-  run.publishIndexes(opts.indexLayers?.length ? opts.indexLayers : published.layers);
+  // The whole plan's layers of named platforms (run PLAN: some may be left to merge-platforms), and
+  // this run's one-platform ones.
+  run.publishIndexes(opts.indexLayers?.length ? [...opts.indexLayers, ...published.onePlatform] : published.layers);
   const partial = opts.push ? (opts.indexLayers ?? []).filter((l) => !run.indexLayers.includes(l) && l.members.some((m) => builds.some((b) => b.id === m.id))) : [];
   if (partial.length) {
     opts.out.write(`image-builder: note: this run builds only some platforms of ${partial.map((l) => l.id).join(", ")}: their image indexes are left to merge-platforms (or a run of every platform)\n`);

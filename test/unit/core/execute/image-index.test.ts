@@ -33,7 +33,19 @@ test("with attachments, a plan without platforms is published as one-platform in
   assert.equal(builds[0].request.tags, [`${REPO}/sci/a:1.0-linux-amd64`, `${REPO}/sci/a:1.0-7-abc-linux-amd64`]);
   assert.equal(layers, [{ id: "sci/a", buildTag: `${REPO}/sci/a:1.0-7-abc`, movingTag: `${REPO}/sci/a:1.0`, members: [{ platform: "linux/amd64", id: "sci/a" }] }]);
   const platformPlan = [build("sci/a", "sci/a", "linux/arm64")];
-  assert.is(singlePlatformIndexes(platformPlan, "linux/amd64").builds, platformPlan, "a plan naming platforms keeps its tags");
+  assert.equal(singlePlatformIndexes(platformPlan, "linux/amd64").builds, platformPlan, "a plan naming platforms keeps its tags");
+});
+
+test("a plan mixing layers that declare platforms and layers that don't: each build without a platform is a one-platform index all the same (hunter24: plain images with no attestations, or platform tags alone under run --only)", () => {
+  const plan = [build("sci/m", "sci/m", "linux/amd64"), build("sci/m", "sci/m", "linux/arm64"), build("sci/a", "sci/a"), build("rel/a:1.0", "rel/a")];
+  const { builds, layers, onePlatform } = singlePlatformIndexes(plan, "linux/amd64");
+  assert.equal(builds.map((b) => b.request.tags[0]), [`${REPO}/sci/m:1.0-linux-amd64`, `${REPO}/sci/m:1.0-linux-arm64`, `${REPO}/sci/a:1.0-linux-amd64`, `${REPO}/rel/a:1.0-linux-amd64`]);
+  assert.equal(onePlatform.map((l) => [l.id, l.movingTag, l.members]), [
+    ["sci/a", `${REPO}/sci/a:1.0`, [{ platform: "linux/amd64", id: "sci/a" }]],
+    ["rel/a:1.0", `${REPO}/rel/a:1.0`, [{ platform: "linux/amd64", id: "rel/a:1.0" }]],
+  ]);
+  assert.equal(layers.map((l) => l.id), ["sci/m", "sci/a", "rel/a:1.0"]);
+  assert.equal(layers[0].members.map((m) => m.id), ["sci/m@linux/amd64", "sci/m@linux/arm64"]);
 });
 
 test("the index's bytes depend only on its entries: fixed key order, platforms then attachments, annotations sorted", () => {
