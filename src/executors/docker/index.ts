@@ -42,7 +42,21 @@ export interface EngineDeps {
  * Runs the plan. Rejects only when the run can't start (engine unreachable, invalid plan, a base
  * the registry can't give); everything that goes wrong later is in the outcomes.
  */
-export async function executePlan(plan: Plan, opts: EngineRunOptions, { engine, creds, registry, layerStates }: EngineDeps): Promise<RunOutcome> {
+export async function executePlan(plan: Plan, opts: EngineRunOptions, deps: EngineDeps): Promise<RunOutcome> {
+  // The run holds the process until it returns: some of its waits are on what does not (the
+  // registry client's kept-open sockets, unref'd so that an idle one never holds a command; the
+  // push-rights check's cancel, in the background so that it does not hold the end). A wait on
+  // those alone ended a run mid-way, exit 13 (Node's unsettled await), once that cancel stopped
+  // holding it (a clean-clone CI, jenkins-pipeline).
+  const alive = setInterval(() => undefined, 2 ** 30);
+  try {
+    return await runPlan(plan, opts, deps);
+  } finally {
+    clearInterval(alive);
+  }
+}
+
+async function runPlan(plan: Plan, opts: EngineRunOptions, { engine, creds, registry, layerStates }: EngineDeps): Promise<RunOutcome> {
   const run = new RunCoordinator(plan.builds, opts);
   if (opts.push && !registry) throw new Error("pushing needs a registry client (EngineDeps.registry)");
   const { builder, builders, pins, platform } = await prepareRun(plan, opts, { engine, creds, registry });
