@@ -96,18 +96,19 @@ export interface FeatureCheck {
  * What `builder` can build of `file`'s text on an engine of `engineVersion`. A `# syntax=`
  * frontend is taken to know everything (its image is checked when the run starts).
  */
-export function checkFeatures(file: string, text: string, builder: Builder, engineVersion: string): FeatureCheck {
+export function checkFeatures(file: string | ((line: number) => string), text: string, builder: Builder, engineVersion: string): FeatureCheck {
+  const at = typeof file === "string" ? (line: number) => `${file}:${line}` : file;
   const { features, syntax } = scanDockerfile(text);
   const problems: string[] = [];
   if (builder === "classic") {
-    for (const f of features) problems.push(`${file}:${f.line}: ${f.what} needs BuildKit (--builder buildkit), the classic builder can't build it`);
+    for (const f of features) problems.push(`${at(f.line)}: ${f.what} needs BuildKit (--builder buildkit), the classic builder can't build it`);
     return { problems, builder };
   }
   if (syntax) return { problems, builder };
   const builtIn = frontendOfEngine(engineVersion);
   for (const f of features) {
     if (atLeast(builtIn, f.frontend)) continue;
-    problems.push(`${file}:${f.line}: ${f.what} needs Dockerfile frontend ${f.frontend.join(".")}; engine ${engineVersion}'s BuildKit has ${builtIn.join(".")} built in: add \`# syntax=docker/dockerfile:1\` (the engine pulls that frontend) or use engine 23 or later`);
+    problems.push(`${at(f.line)}: ${f.what} needs Dockerfile frontend ${f.frontend.join(".")}; engine ${engineVersion}'s BuildKit has ${builtIn.join(".")} built in: add \`# syntax=docker/dockerfile:1\` (the engine pulls that frontend) or use engine 23 or later`);
   }
   return { problems, builder };
 }
@@ -116,11 +117,11 @@ export function checkFeatures(file: string, text: string, builder: Builder, engi
 export function featureRequirements(builds: PlannedBuild[]): string[] {
   const out: string[] = [];
   for (const b of builds) {
-    const file = dockerfileName(b);
+    const at = dockerfileAt(b);
     const { features, syntax } = scanDockerfile(b.request.dockerfile);
-    if (syntax) out.push(`${file}:${syntax.line}: \`# syntax=${syntax.image}\`: BuildKit pulls this frontend image when building (the classic builder ignores it)`);
+    if (syntax) out.push(`${at(syntax.line)}: \`# syntax=${syntax.image}\`: BuildKit pulls this frontend image when building (the classic builder ignores it)`);
     for (const f of features) {
-      out.push(`${file}:${f.line}: ${f.what} needs BuildKit with Dockerfile frontend ${f.frontend.join(".")}${syntax ? "" : ` (built into engine ${f.frontend[1] <= 2 ? "20.10" : "23"} and later)`}`);
+      out.push(`${at(f.line)}: ${f.what} needs BuildKit with Dockerfile frontend ${f.frontend.join(".")}${syntax ? "" : ` (built into engine ${f.frontend[1] <= 2 ? "20.10" : "23"} and later)`}`);
     }
   }
   return out;
@@ -129,4 +130,23 @@ export function featureRequirements(builds: PlannedBuild[]): string[] {
 /** How messages name a build's Dockerfile: the layer's file, or the generated one of a compat build. */
 export function dockerfileName(b: PlannedBuild): string {
   return b.kind === "science" ? `${b.source}/Dockerfile` : `generated Dockerfile of ${b.id}`;
+}
+
+const FRAGMENT_MARK = /^# ---- (\S+) ----$/;
+
+/**
+ * A line of a build's Dockerfile as the user's file names it: the layer's Dockerfile, or in a compat
+ * build the fragment it comes from at the fragment's own line (after its `# ---- compat/x/Dockerfile
+ * ----` mark), not the generated file's (hunter23: `generated Dockerfile of rel/x:1.0:5`).
+ */
+export function dockerfileAt(b: PlannedBuild): (line: number) => string {
+  if (b.kind === "science") return (line) => `${b.source}/Dockerfile:${line}`;
+  const lines = b.request.dockerfile.split("\n");
+  return (line) => {
+    for (let i = Math.min(line, lines.length) - 1; i >= 0; i--) {
+      const mark = FRAGMENT_MARK.exec(lines[i]);
+      if (mark) return `${mark[1]}:${line - (i + 1)}`;
+    }
+    return `${dockerfileName(b)}:${line}`;
+  };
 }

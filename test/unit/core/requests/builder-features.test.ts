@@ -1,7 +1,9 @@
 // Dockerfile features that need BuildKit (or a newer frontend), found before anything is built.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { checkFeatures, scanDockerfile } from "../../../../src/core/requests/builder-features.js";
+import { checkFeatures, dockerfileAt, featureRequirements, scanDockerfile } from "../../../../src/core/requests/builder-features.js";
+import { planBuilds } from "../../../../src/core/plan/plan-builds.js";
+import { readLayers } from "../../../../src/core/parse/layer-config.js";
 
 test("BuildKit-only flags, heredocs and the syntax directive, each on its instruction's first line", () => {
   const text = [
@@ -86,6 +88,23 @@ test("a heredoc after ONBUILD is a heredoc too: refused where the engine's front
   assert.equal(scanDockerfile(text).features, [{ line: 2, what: "ONBUILD with a heredoc", frontend: [1, 4] }]);
   assert.equal(checkFeatures("f", text, "buildkit", "20.10.24").problems, [
     "f:2: ONBUILD with a heredoc needs Dockerfile frontend 1.4; engine 20.10.24's BuildKit has 1.2 built in: add `# syntax=docker/dockerfile:1` (the engine pulls that frontend) or use engine 23 or later",
+  ]);
+});
+
+test("a compat build's feature is named at its fragment's own line, not the generated Dockerfile's (hunter23)", () => {
+  const plan = planBuilds(readLayers([
+    { kind: "science", dir: "x", config: JSON.stringify({ image: "x", compat: "c" }), dockerfile: "FROM busybox:stable\nRUN <<EOF\ntrue\nEOF\n" },
+    { kind: "compat", dir: "base", config: "{}", dockerfile: "ENV A=1\n" },
+    { kind: "compat", dir: "c", config: JSON.stringify({ includes: ["base"] }), dockerfile: "ENV B=2\nONBUILD RUN <<EOF\ntrue\nEOF\n" },
+  ]), { repo: "reg.example/ci", git: { commit: "f".repeat(40), shortCommit: "fffffff", buildNumber: 1 }, buildTime: 1, buildArgs: {}, changes: { all: true, science: [], compat: [], why: "--all" } });
+  const rel = plan.builds.find((b) => b.kind === "compat")!;
+  const sci = plan.builds.find((b) => b.kind === "science")!;
+  assert.equal(checkFeatures(dockerfileAt(rel), rel.request.dockerfile, "buildkit", "20.10.24").problems, [
+    "compat/c/Dockerfile:2: ONBUILD with a heredoc needs Dockerfile frontend 1.4; engine 20.10.24's BuildKit has 1.2 built in: add `# syntax=docker/dockerfile:1` (the engine pulls that frontend) or use engine 23 or later",
+  ]);
+  assert.equal(featureRequirements([sci, rel]), [
+    "science/x/Dockerfile:2: RUN with a heredoc needs BuildKit with Dockerfile frontend 1.4 (built into engine 23 and later)",
+    "compat/c/Dockerfile:2: ONBUILD with a heredoc needs BuildKit with Dockerfile frontend 1.4 (built into engine 23 and later)",
   ]);
 });
 
