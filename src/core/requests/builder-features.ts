@@ -5,6 +5,7 @@
 import type { Builder } from "./builder-choice.js";
 import { instructionsOf, parseDockerfile } from "../parse/dockerfile/index.js";
 import type { PlannedBuild } from "../model.js";
+import { markedFragment } from "./fragment-marks.js";
 
 export interface Feature {
   line: number;
@@ -90,6 +91,8 @@ export interface FeatureCheck {
   problems: string[];
   /** The builder this build should use (auto: BuildKit unless only the classic builder can build it). */
   builder: Builder;
+  /** What the text needs and its `# syntax=` directive, as scanDockerfile found them (scanned once). */
+  scan: ReturnType<typeof scanDockerfile>;
 }
 
 /**
@@ -98,19 +101,20 @@ export interface FeatureCheck {
  */
 export function checkFeatures(file: string | ((line: number) => string), text: string, builder: Builder, engineVersion: string): FeatureCheck {
   const at = typeof file === "string" ? (line: number) => `${file}:${line}` : file;
-  const { features, syntax } = scanDockerfile(text);
+  const scan = scanDockerfile(text);
+  const { features, syntax } = scan;
   const problems: string[] = [];
   if (builder === "classic") {
     for (const f of features) problems.push(`${at(f.line)}: ${f.what} needs BuildKit (--builder buildkit), the classic builder can't build it`);
-    return { problems, builder };
+    return { problems, builder, scan };
   }
-  if (syntax) return { problems, builder };
+  if (syntax) return { problems, builder, scan };
   const builtIn = frontendOfEngine(engineVersion);
   for (const f of features) {
     if (atLeast(builtIn, f.frontend)) continue;
     problems.push(`${at(f.line)}: ${f.what} needs Dockerfile frontend ${f.frontend.join(".")}; engine ${engineVersion}'s BuildKit has ${builtIn.join(".")} built in: add \`# syntax=docker/dockerfile:1\` (the engine pulls that frontend) or use engine 23 or later`);
   }
-  return { problems, builder };
+  return { problems, builder, scan };
 }
 
 /** `--dryrun`: no engine known, so what each build requires, as warnings. */
@@ -132,8 +136,6 @@ export function dockerfileName(b: PlannedBuild): string {
   return b.kind === "science" ? `${b.source}/Dockerfile` : `generated Dockerfile of ${b.id}`;
 }
 
-const FRAGMENT_MARK = /^# ---- (\S+) ----$/;
-
 /**
  * A line of a build's Dockerfile as the user's file names it: the layer's Dockerfile, or in a compat
  * build the fragment it comes from at the fragment's own line (after its `# ---- compat/x/Dockerfile
@@ -144,8 +146,8 @@ export function dockerfileAt(b: PlannedBuild): (line: number) => string {
   const lines = b.request.dockerfile.split("\n");
   return (line) => {
     for (let i = Math.min(line, lines.length) - 1; i >= 0; i--) {
-      const mark = FRAGMENT_MARK.exec(lines[i]);
-      if (mark) return `${mark[1]}:${line - (i + 1)}`;
+      const fragment = markedFragment(lines[i]);
+      if (fragment) return `${fragment}:${line - (i + 1)}`;
     }
     return `${dockerfileName(b)}:${line}`;
   };

@@ -3,7 +3,7 @@
 import type Dockerode from "dockerode";
 import { randomBytes } from "node:crypto";
 import { chooseBuilder, defaultNetworkMode, type Builder, type BuilderChoice, type BuilderDecision, type EngineFacts } from "../../core/requests/builder-choice.js";
-import { checkFeatures, dockerfileAt, scanDockerfile } from "../../core/requests/builder-features.js";
+import { checkFeatures, dockerfileAt } from "../../core/requests/builder-features.js";
 import { InputError, type Plan } from "../../core/model.js";
 import { parseDockerfile, rewriteImageRefs } from "../../core/parse/dockerfile/index.js";
 import { pullImage } from "./pull.js";
@@ -82,18 +82,19 @@ export async function buildersOfPlan(
   const problems: string[] = [];
   const frontends = new Map<string, Promise<string | undefined>>();
   for (const b of plan.builds) {
-    const check = checkFeatures(dockerfileAt(b), b.request.dockerfile, run.builder, run.engine.version);
+    const at = dockerfileAt(b);
+    const check = checkFeatures(at, b.request.dockerfile, run.builder, run.engine.version);
     problems.push(...check.problems);
     let builder = check.builder;
-    const { features, syntax } = scanDockerfile(b.request.dockerfile);
+    const { features, syntax } = check.scan;
     if (builder === "buildkit" && syntax) {
       if (!frontends.has(syntax.image)) frontends.set(syntax.image, frontendMissing(docker, creds, syntax.image, signal));
       const missing = await frontends.get(syntax.image)!;
       if (missing && choice === "auto" && features.length === 0) {
         builder = "classic";
-        notes.set(b.id, `${dockerfileAt(b)(syntax.line)}: the engine can't get the frontend image ${syntax.image} (${missing}): building with the classic builder, which ignores the directive`);
+        notes.set(b.id, `${at(syntax.line)}: the engine can't get the frontend image ${syntax.image} (${missing}): building with the classic builder, which ignores the directive`);
       } else if (missing) {
-        unavailable.set(b.id, `${dockerfileAt(b)(syntax.line)}: \`# syntax=${syntax.image}\` needs that frontend image, which the engine can't get: ${missing}`);
+        unavailable.set(b.id, `${at(syntax.line)}: \`# syntax=${syntax.image}\` needs that frontend image, which the engine can't get: ${missing}`);
       }
     }
     builders.set(b.id, builder);

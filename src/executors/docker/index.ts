@@ -73,8 +73,8 @@ async function runPlan(plan: Plan, opts: EngineRunOptions, { engine, creds, regi
   }) : undefined;
   const attach = opts.attach ?? attestations;
   if (attach) opts = { ...opts, attach };
-  // With attachments, a plan without platforms is published as one-platform indexes: its images
-  // are pushed under the engine's platform tags, the index under their own.
+  // With attachments, each build for no named platform is published as a one-platform index: its
+  // image is pushed under the engine's platform tags, the index under its own.
   const published = opts.push && opts.attach ? singlePlatformIndexes(plan.builds, platform) : { builds: plan.builds, layers: indexLayers(plan.builds), onePlatform: [] };
   const builds = published.builds;
   // A build refused at its turn would be refused after the builds before it had published: said first.

@@ -4,6 +4,7 @@
 import pLimit from "p-limit";
 import type { PlannedBuild } from "../../core/model.js";
 import type { PushStep } from "../../core/execute/push-queue.js";
+import type { PushResult } from "../../core/execute/outcomes.js";
 import { buildTag, movingTag } from "../../core/requests/tags.js";
 import type { RunAction, RunCoordinator } from "../../core/execute/run-coordinator.js";
 import { makeImage, type BuildStepContext, type ImageReady } from "./build-step.js";
@@ -187,15 +188,19 @@ export class RunActions {
     // The engine keeps the image under its layer's tags before the run publishes it: one it could not tag fails its push.
     // (A step that pushes nothing leaves it to the end of the run, which says a failure.)
     const waits = step.action !== "not pushed" && !this.pushStop.signal.aborted;
-    const untagged = waits ? await this.layerTags.get(step.id) : undefined;
-    if (waits) this.layerTags.delete(step.id);
-    const result = await (untagged
-      ? Promise.resolve().then(() => {
+    let result: PushResult;
+    try {
+      const untagged = waits ? await this.layerTags.get(step.id) : undefined;
+      if (waits) this.layerTags.delete(step.id);
+      if (untagged) {
         this.report.pushFailed(step.id, new Error(untagged));
-        return "push failed" as const;
-      })
-      : carryOutPush(this.pushContext!, step, this.builds.get(step.id)!, this.images.get(step.id)?.imageId as string, registryDigest))
-      .finally(() => this.pushesInFlight--);
+        result = "push failed";
+      } else {
+        result = await carryOutPush(this.pushContext!, step, this.builds.get(step.id)!, this.images.get(step.id)?.imageId as string, registryDigest);
+      }
+    } finally {
+      this.pushesInFlight--;
+    }
     const actions = this.run.pushEnded(step, result);
     this.perform(actions);
     // --fail-fast stopped the run.
